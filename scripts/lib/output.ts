@@ -1,0 +1,27 @@
+import type { Output } from './command.js';
+
+/** Output bound to the process streams. */
+export function processOutput(json: boolean): Output {
+  const line = (stream: NodeJS.WriteStream, m: string) => stream.write(m.endsWith('\n') ? m : m + '\n');
+  return {
+    json,
+    info: (m) => line(json ? process.stderr : process.stdout, m),
+    warn: (m) => line(process.stderr, m),
+    progress: (m) => line(process.stderr, m),
+    result: (v) => { if (json) process.stdout.write(JSON.stringify(v, null, 2) + '\n'); },
+  };
+}
+
+/** Output captured in memory, for tests and for commands that call other commands. */
+export function memoryOutput(json = false): Output & { lines: string[]; errors: string[]; results: unknown[] } {
+  const lines: string[] = [];
+  const errors: string[] = [];
+  const results: unknown[] = [];
+  return {
+    json, lines, errors, results,
+    info: (m) => (json ? errors : lines).push(m),
+    warn: (m) => errors.push(m),
+    progress: (m) => errors.push(m),
+    result: (v) => { results.push(v); },
+  };
+}

@@ -1,0 +1,123 @@
+/** Shared domain types. Pure data: no behaviour, no I/O. */
+
+export type Frontend = 'conda' | 'mamba' | 'micromamba';
+export type EnvMode = 'REPLICATE' | 'export';
+
+/** inventory.ini, parsed and validated. Every entry remembers its line. */
+export interface Inventory {
+  file: string;
+  conda: {
+    root?: string;
+    version: string;
+    frontend: Frontend;
+    installer?: string;
+    channels: string[];
+    line: number;
+  };
+  environments: Array<{ name: string; mode: EnvMode; line: number }>;
+  kernels: Array<{ name: string; displayName: string; line: number }>;
+  legacyNoarch: Array<{ name: string; line: number }>;
+}
+
+/** A conda MatchSpec split into its parts (enough for normalisation and checks). */
+export interface MatchSpec {
+  /** channel prefix as written (`conda-forge::numpy`), if any */
+  channel?: string;
+  name: string;
+  /** conda version spec text, e.g. `1.21.*`, `>=1.20,<2`, `==1.21.0`; undefined = any */
+  version?: string;
+  /** build string or glob, e.g. `py39h1234_0`, `*openblas` */
+  build?: string;
+}
+
+export type PipKind = 'pinned' | 'range' | 'name' | 'git' | 'editable' | 'requirements' | 'url' | 'option' | 'path';
+
+export interface PipEntry {
+  text: string;
+  kind: PipKind;
+  /** distribution name where one can be read (`requests`, `#egg=foo`, `name @ URL`) */
+  name?: string;
+  /** for pinned: the version */
+  version?: string;
+  line: number;
+}
+
+export interface CondaDependency {
+  text: string;
+  spec: MatchSpec;
+  line: number;
+}
+
+/** One env-specs/NAME.yml, parsed. */
+export interface EnvSpec {
+  file: string;
+  name: string;
+  channels: string[];
+  dependencies: CondaDependency[];
+  pip: PipEntry[];
+  /** line of the `- pip:` item, when there is one */
+  pipLine?: number;
+  variables: Record<string, string>;
+}
+
+/** Canonical, order-independent form of a spec: the input of the build id. */
+export interface NormalizedSpec {
+  channels: string[];
+  dependencies: string[];
+  pip: string[];
+  variables: Array<[string, string]>;
+}
+
+export type BuildStatus = 'building' | 'built' | 'failed' | 'tested';
+
+export type FailureClass =
+  | 'missing-package'
+  | 'missing-version'
+  | 'unsatisfiable'
+  | 'pip-failure'
+  | 'git-clone-failure'
+  | 'channel-unreachable'
+  | 'timeout'
+  | 'unknown';
+
+export interface Classification {
+  class: FailureClass;
+  /** package name at fault, when the log names one */
+  package?: string;
+  /** the requested spec at fault, as the log wrote it */
+  spec?: string;
+  /** versions the channel has for that package, when known */
+  available?: string[];
+  /** the lines of the log that explain the failure (trimmed) */
+  excerpt: string[];
+}
+
+export interface PhaseRecord {
+  name: 'create' | 'legacy-noarch' | 'pip-git' | 'record' | 'test';
+  ok: boolean;
+  seconds: number;
+  failure?: Classification;
+}
+
+/** builds/NAME/<build-id>.json, versioned so later formats can read old builds. */
+export interface BuildRecord {
+  format: 1;
+  env: string;
+  buildId: string;
+  specHash: string;
+  status: BuildStatus;
+  condaVersion: string;
+  frontend: Frontend;
+  prefix: string;
+  phases: PhaseRecord[];
+  startedAt: string;
+  finishedAt?: string;
+  seconds?: number;
+  log: string;
+  owner?: { pid: number; host: string };
+  /** set by rollback: main asking for this build again needs --force */
+  bad?: { at: string; reason: string };
+  failure?: Classification;
+  /** `conda list --json` essentials, recorded after a successful build */
+  packages?: Array<{ name: string; version: string; build?: string; channel?: string }>;
+}
