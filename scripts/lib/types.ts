@@ -121,3 +121,52 @@ export interface BuildRecord {
   /** `conda list --json` essentials, recorded after a successful build */
   packages?: Array<{ name: string; version: string; build?: string; channel?: string }>;
 }
+
+// ---- QA run results (appended by the report module; produced by the pipeline, rendered by report.ts) ----
+
+/** One package of `conda list --json`, as kept for package diffs. */
+export interface ListedPackageRecord {
+  name: string;
+  version: string;
+  build?: string;
+  channel?: string;
+}
+
+/** The outcome of one env in a QA run. Failures are values: one env failing never stops the others. */
+export interface EnvRunResult {
+  env: string;
+  buildId?: string;
+  /** tested: built (or finished) and tested in this run; reused: a tested build with this id already existed */
+  status: 'tested' | 'reused' | 'failed';
+  /** the phase that failed: a build phase, `spec` (the spec could not be read) or `plan` (a plan-time guard) */
+  phase?: PhaseRecord['name'] | 'spec' | 'plan';
+  failure?: Classification;
+  /** remediation hint (classify.hintFor), when the env failed */
+  hint?: string;
+  /** spec file (repo-relative, `env-specs/NAME.yml`) and line of the dependency at fault */
+  file?: string;
+  line?: number;
+  seconds: number;
+  phases: PhaseRecord[];
+  /** absolute path of the env's log */
+  log?: string;
+  /** the candidate build's packages (`conda list --json`) */
+  packages?: ListedPackageRecord[];
+  /** the live build's packages; undefined when the env is not live yet */
+  livePackages?: ListedPackageRecord[];
+}
+
+/** Everything report.ts needs to write a run's report.json, summary.md and junit.xml. */
+export interface QaRunResult {
+  runId: string;
+  startedAt: string;
+  finishedAt: string;
+  root: string;
+  condaVersion: string;
+  frontend: Frontend;
+  /** ROOT/.gitops/runs/<run-id> */
+  runDir: string;
+  base?: string;
+  head?: string;
+  envs: EnvRunResult[];
+}
