@@ -170,3 +170,14 @@ export interface QaRunResult {
   head?: string;
   envs: EnvRunResult[];
 }
+
+/** Size and mtime of a build's `conda-meta/history` (append-only): a change means someone ran conda in a live build. */
+export interface HistoryStamp {
+  mtimeMs: number;
+  size: number;
+}
+
+/** A build record as deploy/status read it: the builder may add the history stamp it saw when it finished. */
+export interface StampedBuildRecord extends BuildRecord {
+  historyStamp?: HistoryStamp;
+}
