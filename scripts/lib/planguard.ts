@@ -1,0 +1,94 @@
+/**
+ * Plan-time guards (pure): problems that would otherwise surface mid-install, minutes later, as an obscure
+ * conda error. Each failure names the env, the spec line and what to do.
+ */
+import type { EnvSpec } from './types.js';
+
+/**
+ * Longest build prefix we accept, in bytes. conda-build replaces a fixed 255-byte placeholder prefix
+ * (`/opt/anaconda1anaconda2anaconda3` padded with `_placehold`) in binary files at install time; a
+ * longer target prefix cannot be patched in and conda fails with `PaddingError: Placeholder of length
+ * '255' too short`. Packages built with a shorter placeholder (old conda-build used 80 bytes) fail even
+ * earlier, but 255 is the limit of every package built since conda-build 3.
+ */
+export const MAX_PREFIX_BYTES = 255;
+
+export type GuardKind = 'prefix-length' | 'channel';
+
+export interface GuardFailure {
+  env: string;
+  kind: GuardKind;
+  /** env-specs/NAME.yml (or inventory.ini) and the line to point at */
+  file: string;
+  line: number;
+  message: string;
+}
+
+export interface GuardInput {
+  name: string;
+  spec: EnvSpec;
+  /** the build prefix, already resolved (no symlinks), e.g. /pkg/conda/v23.11.0/builds/hlink/0123abcd4567 */
+  prefix: string;
+  /** raw spec text, used only to point at the line of a channel */
+  specText?: string;
+}
+
+/** Canonical channel name for comparison: `https://conda.anaconda.org/conda-forge/` -> `conda-forge`, no trailing slash. */
+export function canonicalChannel(channel: string): string {
+  let c = channel.trim().replace(/\/+$/, '');
+  const m = /^https?:\/\/conda\.anaconda\.org\/(.+)$/.exec(c);
+  if (m) c = m[1];
+  // `conda-forge/linux-64` names a subdir of a channel; the channel is what is allowed or not
+  c = c.replace(/\/(?:(?:linux|osx|win)-[a-z0-9]+|noarch)$/, '');
+  return c.includes('://') ? c : c.toLowerCase(); // channel names are case-insensitive, paths are not
+}
+
+function lineOf(text: string | undefined, needle: string, fallback: number): number {
+  if (!text) return fallback;
+  const lines = text.split(/\r?\n/);
+  const i = lines.findIndex((l) => {
+    const item = /^\s*-\s*["']?([^"'#\s]+)["']?/.exec(l);
+    return item !== null && item[1] === needle;
+  });
+  return i >= 0 ? i + 1 : fallback;
+}
+
+/**
+ * Every guard failure of the planned envs. `allowedChannels` empty means the inventory sets no
+ * restriction. `nodefaults` is a directive, not a channel, and always allowed.
+ */
+export function guardPlan(envs: GuardInput[], allowedChannels: string[]): GuardFailure[] {
+  const failures: GuardFailure[] = [];
+  const allowed = new Set(allowedChannels.map(canonicalChannel));
+  for (const env of envs) {
+    const bytes = Buffer.byteLength(env.prefix, 'utf8');
+    if (bytes > MAX_PREFIX_BYTES) {
+      failures.push({
+        env: env.name,
+        kind: 'prefix-length',
+        file: env.spec.file,
+        line: 1,
+        message:
+          `build prefix is ${bytes} bytes, longer than conda's ${MAX_PREFIX_BYTES}-byte limit for relocatable prefixes ` +
+          `(${env.prefix}); packages with binary prefixes would fail to install. Use a shorter [conda] root or env name.`,
+      });
+    }
+    if (allowed.size === 0) continue;
+    const seen = new Set<string>();
+    const check = (channel: string, line: number, where: string) => {
+      const c = canonicalChannel(channel);
+      if (c === 'nodefaults' || allowed.has(c) || seen.has(c)) return;
+      seen.add(c);
+      failures.push({
+        env: env.name,
+        kind: 'channel',
+        file: env.spec.file,
+        line,
+        message: `channel '${channel}' (${where}) is not allowed by [conda] channels (${allowedChannels.join(', ')})`,
+      });
+    };
+    for (const ch of env.spec.channels) check(ch, lineOf(env.specText, ch, 1), 'channels list');
+    for (const dep of env.spec.dependencies) if (dep.spec.channel) check(dep.spec.channel, dep.line, `in '${dep.text}'`);
+  }
+  return failures;
+}
