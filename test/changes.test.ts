@@ -1,0 +1,233 @@
+import { describe, expect, test } from 'vitest';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, mkdirSync, writeFileSync, readFileSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { changedEnvs, describeChanges, type RepoSnapshot } from '../scripts/lib/changes.js';
+import { guardPlan, canonicalChannel, MAX_PREFIX_BYTES } from '../scripts/lib/planguard.js';
+import { changedFiles, exportRepoFiles, resolveCommit, showFile } from '../scripts/lib/git.js';
+import { runPool } from '../scripts/lib/pool.js';
+import type { EnvSpec, Inventory } from '../scripts/lib/types.js';
+
+function inventory(opts: {
+  version?: string; frontend?: Inventory['conda']['frontend'];
+  envs: Record<string, 'REPLICATE' | 'export'>; kernels?: Record<string, string>; noarch?: string[];
+}): Inventory {
+  return {
+    file: 'inventory.ini',
+    conda: { version: opts.version ?? '23.11.0', frontend: opts.frontend ?? 'conda', channels: [], line: 1 },
+    environments: Object.entries(opts.envs).map(([name, mode], i) => ({ name, mode, line: 10 + i })),
+    kernels: Object.entries(opts.kernels ?? {}).map(([name, displayName], i) => ({ name, displayName, line: 40 + i })),
+    legacyNoarch: (opts.noarch ?? []).map((name, i) => ({ name, line: 60 + i })),
+  };
+}
+
+const spec = (deps: string[]) => `name: x\ndependencies:\n${deps.map((d) => `  - ${d}\n`).join('')}`;
+
+function snapshot(inv: Inventory, specs: Record<string, string>, tests: Record<string, string> = {}): RepoSnapshot {
+  return { inventory: inv, specTexts: new Map(Object.entries(specs)), testTexts: new Map(Object.entries(tests)) };
+}
+
+describe('changedEnvs', () => {
+  const envs = { a: 'REPLICATE', b: 'REPLICATE', c: 'REPLICATE', old: 'export' } as const;
+  const specs = { a: spec(['python=3.11']), b: spec(['numpy']), c: spec(['pandas', 'ipums_utils']), old: spec(['python=2.7']) };
+  const base = snapshot(inventory({ envs }), specs);
+
+  test('nothing changed -> nothing to build', () => {
+    const c = changedEnvs(base, snapshot(inventory({ envs }), { ...specs }));
+    expect(c.envs).toEqual([]);
+    expect(c.dropped).toEqual([]);
+    expect(describeChanges(c)).toEqual([]);
+  });
+
+  test('a spec edit builds exactly that env', () => {
+    const c = changedEnvs(base, snapshot(inventory({ envs }), { ...specs, b: spec(['numpy=1.26']) }));
+    expect(c.envs).toEqual([{ name: 'b', reasons: ['spec'] }]);
+  });
+
+  test('a CRLF-only or comment edit still counts as a spec change (the build id decides whether it rebuilds)', () => {
+    const c = changedEnvs(base, snapshot(inventory({ envs }), { ...specs, a: specs.a.replace(/\n/g, '\r\n') }));
+    expect(c.envs.map((e) => e.name)).toEqual(['a']);
+  });
+
+  test('conda version change replicates every REPLICATE env, never export ones', () => {
+    const c = changedEnvs(base, snapshot(inventory({ envs, version: '24.1.2' }), specs));
+    expect(c.envs.map((e) => e.name)).toEqual(['a', 'b', 'c']);
+    expect(c.envs.every((e) => e.reasons.includes('conda-version'))).toBe(true);
+    expect(c.condaVersion).toEqual({ base: '23.11.0', head: '24.1.2', changed: true });
+    expect(describeChanges(c)[0]).toMatch(/23\.11\.0 -> 24\.1\.2/);
+  });
+
+  test('frontend change rebuilds everything too', () => {
+    const c = changedEnvs(base, snapshot(inventory({ envs, frontend: 'mamba' }), specs));
+    expect(c.envs.map((e) => e.name)).toEqual(['a', 'b', 'c']);
+  });
+
+  test('inventory line changes: export -> REPLICATE builds, REPLICATE -> export and removal drop', () => {
+    const head = snapshot(inventory({ envs: { a: 'REPLICATE', b: 'export', old: 'REPLICATE', d: 'REPLICATE' } }), {
+      ...specs, d: spec(['r-base']),
+    });
+    const c = changedEnvs(base, head);
+    expect(c.envs).toEqual([
+      { name: 'd', reasons: ['added', 'spec'] },
+      { name: 'old', reasons: ['inventory'] },
+    ]);
+    expect(c.dropped).toEqual(['b', 'c']);
+  });
+
+  test('export envs whose spec changed are listed but not built', () => {
+    const c = changedEnvs(base, snapshot(inventory({ envs }), { ...specs, old: spec(['python=2.7.18']) }));
+    expect(c.envs).toEqual([]);
+    expect(c.exportOnly).toEqual(['old']);
+  });
+
+  test('legacy-noarch changes rebuild only the envs that use the package', () => {
+    const c = changedEnvs(base, snapshot(inventory({ envs, noarch: ['ipums_utils'] }), specs));
+    expect(c.envs).toEqual([{ name: 'c', reasons: ['legacy-noarch'] }]);
+  });
+
+  test('kernels added, removed, renamed; a new kernel env is re-tested', () => {
+    const b2 = snapshot(inventory({ envs, kernels: { b: 'B kernel', c: 'C' } }), specs);
+    const h2 = snapshot(inventory({ envs, kernels: { a: 'A kernel', c: 'C (new)' } }), specs);
+    const c = changedEnvs(b2, h2);
+    expect(c.kernels).toEqual({ added: ['a'], removed: ['b'], changed: ['c'] });
+    expect(c.envs).toEqual([{ name: 'a', reasons: ['kernel'] }]);
+  });
+
+  test('a changed per-env test script re-tests that env', () => {
+    const c = changedEnvs(snapshot(inventory({ envs }), specs, { a: 'exit 0' }), snapshot(inventory({ envs }), specs, { a: 'exit 1' }));
+    expect(c.envs).toEqual([{ name: 'a', reasons: ['test'] }]);
+  });
+});
+
+function envSpec(name: string, channels: string[], deps: Array<[string, number, string?]>): EnvSpec {
+  return {
+    file: `env-specs/${name}.yml`, name, channels, pip: [], variables: {},
+    dependencies: deps.map(([text, line, channel]) => ({ text, line, spec: { name: text.replace(/^.*::/, '').split(/[=<> ]/)[0], ...(channel ? { channel } : {}) } })),
+  };
+}
+
+describe('guardPlan', () => {
+  test('a prefix over the limit fails with the byte count and the limit', () => {
+    const long = '/' + 'p'.repeat(240) + '/v23.11.0/builds/hlink/0123456789ab';
+    const ok = '/pkg/conda/v23.11.0/builds/hlink/0123456789ab';
+    const failures = guardPlan([
+      { name: 'hlink', spec: envSpec('hlink', [], [['python', 3]]), prefix: long },
+      { name: 'short', spec: envSpec('short', [], [['python', 3]]), prefix: ok },
+    ], []);
+    expect(failures).toHaveLength(1);
+    expect(failures[0]).toMatchObject({ env: 'hlink', kind: 'prefix-length', file: 'env-specs/hlink.yml' });
+    expect(failures[0].message).toContain(`${Buffer.byteLength(long)} bytes`);
+    expect(failures[0].message).toContain(`${MAX_PREFIX_BYTES}-byte`);
+  });
+
+  test('exactly the limit is fine; multibyte characters count as bytes', () => {
+    const exact = '/' + 'a'.repeat(MAX_PREFIX_BYTES - 1);
+    expect(guardPlan([{ name: 'e', spec: envSpec('e', [], []), prefix: exact }], [])).toEqual([]);
+    const multibyte = '/' + 'é'.repeat(128); // 257 bytes, 129 characters
+    expect(guardPlan([{ name: 'e', spec: envSpec('e', [], []), prefix: multibyte }], [])).toHaveLength(1);
+  });
+
+  test('channels outside [conda] channels fail at the line that names them', () => {
+    const text = 'name: x\nchannels:\n  - conda-forge\n  - bioconda\ndependencies:\n  - python\n  - pytorch::pytorch\n';
+    const s = envSpec('x', ['conda-forge', 'bioconda'], [['python', 6], ['pytorch::pytorch', 7, 'pytorch']]);
+    const failures = guardPlan([{ name: 'x', spec: s, prefix: '/r/v1/builds/x/1', specText: text }], ['conda-forge', 'file:///srv/mpc']);
+    expect(failures.map((f) => [f.kind, f.line])).toEqual([['channel', 4], ['channel', 7]]);
+    expect(failures[0].message).toMatch(/'bioconda'.*not allowed/);
+    expect(failures[1].message).toContain("'pytorch::pytorch'");
+  });
+
+  test('channel spellings are compared canonically; nodefaults and an empty allow-list pass', () => {
+    expect(canonicalChannel('https://conda.anaconda.org/conda-forge/')).toBe('conda-forge');
+    expect(canonicalChannel('Conda-Forge/linux-64')).toBe('conda-forge');
+    expect(canonicalChannel('file:///srv/MPC/noarch')).toBe('file:///srv/MPC');
+    const s = envSpec('x', ['https://conda.anaconda.org/conda-forge', 'nodefaults', 'file:///srv/mpc/'], []);
+    expect(guardPlan([{ name: 'x', spec: s, prefix: '/r' }], ['conda-forge', 'file:///srv/mpc'])).toEqual([]);
+    expect(guardPlan([{ name: 'x', spec: envSpec('x', ['anything'], []), prefix: '/r' }], [])).toEqual([]);
+  });
+});
+
+describe('git reader', () => {
+  function repo(): { dir: string; commit: (msg: string) => string } {
+    const dir = mkdtempSync(join(tmpdir(), 'cg-git-'));
+    const g = (...args: string[]) => execFileSync('git', ['-C', dir, ...args], { encoding: 'utf8' }).trim();
+    g('init', '-q', '-b', 'main');
+    g('config', 'user.email', 't@example.invalid');
+    g('config', 'user.name', 't');
+    return { dir, commit: (msg) => { g('add', '-A'); g('commit', '-qm', msg); return g('rev-parse', 'HEAD'); } };
+  }
+
+  test('reads files at a ref, lists changed files, exports a commit without touching the work tree', async () => {
+    const r = repo();
+    mkdirSync(join(r.dir, 'env-specs'));
+    writeFileSync(join(r.dir, 'inventory.ini'), '[conda]\nversion = 1\n');
+    writeFileSync(join(r.dir, 'env-specs', 'a.yml'), 'A1\n');
+    writeFileSync(join(r.dir, 'env-specs', 'b.yml'), 'B1\n');
+    writeFileSync(join(r.dir, 'README'), 'x');
+    const c1 = r.commit('one');
+    writeFileSync(join(r.dir, 'env-specs', 'a.yml'), 'A2\n');
+    writeFileSync(join(r.dir, 'env-specs', 'c.yml'), 'C2\n');
+    const c2 = r.commit('two');
+    writeFileSync(join(r.dir, 'env-specs', 'a.yml'), 'A3 uncommitted\n');
+
+    expect(await resolveCommit(r.dir, 'HEAD~1')).toBe(c1);
+    expect(await showFile(r.dir, c1, 'env-specs/a.yml')).toBe('A1\n');
+    expect(await showFile(r.dir, c1, 'env-specs/c.yml')).toBeUndefined();
+    expect((await changedFiles(r.dir, c1, c2)).sort()).toEqual(['env-specs/a.yml', 'env-specs/c.yml']);
+
+    const dest = mkdtempSync(join(tmpdir(), 'cg-export-'));
+    const written = await exportRepoFiles(r.dir, c1, dest);
+    expect(written.sort()).toEqual(['env-specs/a.yml', 'env-specs/b.yml', 'inventory.ini']);
+    expect(readFileSync(join(dest, 'env-specs', 'a.yml'), 'utf8')).toBe('A1\n');
+    expect(existsSync(join(dest, 'README'))).toBe(false);
+    expect(readFileSync(join(r.dir, 'env-specs', 'a.yml'), 'utf8')).toBe('A3 uncommitted\n');
+    expect(execFileSync('git', ['-C', r.dir, 'status', '--porcelain'], { encoding: 'utf8' })).toBe(' M env-specs/a.yml\n');
+  });
+
+  test('a repo in a subdirectory of the work tree exports relative to that subdirectory', async () => {
+    const r = repo();
+    mkdirSync(join(r.dir, 'ops', 'env-specs'), { recursive: true });
+    writeFileSync(join(r.dir, 'ops', 'inventory.ini'), 'INV\n');
+    writeFileSync(join(r.dir, 'ops', 'env-specs', 'a.yml'), 'A\n');
+    const c = r.commit('sub');
+    const dest = mkdtempSync(join(tmpdir(), 'cg-export-'));
+    expect((await exportRepoFiles(join(r.dir, 'ops'), c, dest)).sort()).toEqual(['env-specs/a.yml', 'inventory.ini']);
+  });
+
+  test('unknown or option-like refs are usage errors, never git flags', async () => {
+    const r = repo();
+    writeFileSync(join(r.dir, 'f'), 'x');
+    r.commit('c');
+    await expect(resolveCommit(r.dir, 'no-such-branch')).rejects.toThrow(/not found/);
+    await expect(resolveCommit(r.dir, '--output=/tmp/x')).rejects.toThrow(/invalid git ref/);
+    await expect(showFile(r.dir, '-p', 'f')).rejects.toThrow(/invalid git ref/);
+  });
+});
+
+describe('runPool', () => {
+  test('keeps order, never exceeds the bound, and uses all workers', async () => {
+    let inFlight = 0;
+    let peak = 0;
+    const out = await runPool([5, 1, 4, 2, 3, 1, 1, 2], 3, async (ms, i) => {
+      inFlight++;
+      peak = Math.max(peak, inFlight);
+      await new Promise((r) => setTimeout(r, ms * 5));
+      inFlight--;
+      return i * 10;
+    });
+    expect(out).toEqual([0, 10, 20, 30, 40, 50, 60, 70]);
+    expect(peak).toBe(3);
+  });
+
+  test('a throw rejects after in-flight work settles; an empty list is fine', async () => {
+    let finished = 0;
+    await expect(runPool([1, 2, 3], 2, async (x) => {
+      if (x === 1) throw new Error('boom');
+      await new Promise((r) => setTimeout(r, 10));
+      finished++;
+      return x;
+    })).rejects.toThrow('boom');
+    expect(finished).toBe(1);
+    expect(await runPool([], 4, async () => 1)).toEqual([]);
+  });
+});
