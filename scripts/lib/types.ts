@@ -53,6 +53,8 @@ export interface EnvSpec {
   file: string;
   name: string;
   channels: string[];
+  /** line of each entry of `channels` */
+  channelLines?: number[];
   dependencies: CondaDependency[];
   pip: PipEntry[];
   /** line of the `- pip:` item, when there is one */

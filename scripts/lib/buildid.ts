@@ -1,0 +1,58 @@
+/**
+ * Normalisation and the build id (design section 3). A build id is a short sha256 of everything that
+ * decides what a build contains, so the same inputs always give the same id and a PR that changes k
+ * envs builds exactly k. The scheme is versioned: bumping BUILD_PROCEDURE_VERSION gives every env a
+ * new id instead of silently reusing builds made by an older procedure.
+ */
+import { createHash } from 'node:crypto';
+import type { EnvSpec, Inventory, NormalizedSpec } from './types.js';
+import { formatMatchSpec } from './matchspec.js';
+
+export const BUILD_PROCEDURE_VERSION = 1;
+export const BUILD_ID_LENGTH = 12;
+
+const sortedUnique = (xs: string[]) => [...new Set(xs)].sort();
+
+/**
+ * Canonical spec: channels deduplicated in order (order is priority for conda), conda deps as canonical
+ * MatchSpec text sorted and deduplicated, pip options in order then requirements sorted, variables sorted.
+ * Build strings are kept: a build in a spec is the owner's choice, and build-time steps never silently change
+ * what gets installed (adopt/export strip the builds that exports add).
+ */
+export function normalizeSpec(spec: EnvSpec): NormalizedSpec {
+  const pipOptions = spec.pip.filter((p) => p.kind === 'option').map((p) => p.text.replace(/\s+/g, ' '));
+  const pipReqs = spec.pip.filter((p) => p.kind !== 'option').map((p) => p.text.replace(/\s+/g, ' '));
+  return {
+    channels: [...new Set(spec.channels)],
+    dependencies: sortedUnique(spec.dependencies.map((d) => formatMatchSpec(d.spec))),
+    pip: [...new Set(pipOptions), ...sortedUnique(pipReqs)],
+    variables: Object.entries(spec.variables).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)),
+  };
+}
+
+/** The legacy-noarch packages this env uses: they change the build procedure, so they are part of the id. */
+export function legacyNoarchOf(spec: EnvSpec, inventory: Inventory): string[] {
+  const legacy = new Set(inventory.legacyNoarch.map((l) => l.name));
+  return sortedUnique(spec.dependencies.map((d) => d.spec.name).filter((n) => legacy.has(n)));
+}
+
+export function buildIdInputs(spec: EnvSpec, inventory: Inventory) {
+  return {
+    scheme: BUILD_PROCEDURE_VERSION,
+    spec: normalizeSpec(spec),
+    condaVersion: inventory.conda.version,
+    frontend: inventory.conda.frontend,
+    legacyNoarch: legacyNoarchOf(spec, inventory),
+  };
+}
+
+/** sha256 of the canonical inputs, first 12 hex digits. */
+export function buildId(spec: EnvSpec, inventory: Inventory): string {
+  const canonical = JSON.stringify(buildIdInputs(spec, inventory));
+  return createHash('sha256').update(canonical).digest('hex').slice(0, BUILD_ID_LENGTH);
+}
+
+/** Hash of the normalised spec alone (recorded in build records; changes only when the spec does). */
+export function specHash(spec: EnvSpec): string {
+  return createHash('sha256').update(JSON.stringify(normalizeSpec(spec))).digest('hex').slice(0, BUILD_ID_LENGTH);
+}

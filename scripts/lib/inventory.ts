@@ -1,0 +1,170 @@
+/**
+ * inventory.ini: the desired state's index (design section 4). We scan lines ourselves so every
+ * section, key and error knows its line, decode values with `ini`, and check the result with the
+ * JSON Schema in schemas/inventory.schema.json (which doubles as documentation).
+ */
+import ini from 'ini';
+import { Ajv, type ErrorObject } from 'ajv';
+import type { Problem } from './errors.js';
+import type { EnvMode, Frontend, Inventory } from './types.js';
+import { loadSchema } from './schemas.js';
+
+export const ENV_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+const SECTIONS = ['conda', 'environments', 'kernels', 'legacy-noarch'] as const;
+type Section = (typeof SECTIONS)[number];
+
+interface Entry { key: string; value: string | undefined; line: number }
+
+let validator: ReturnType<Ajv['compile']> | undefined;
+function validate(data: unknown) {
+  validator ??= new Ajv({ allErrors: true }).compile(loadSchema('inventory'));
+  return validator(data) ? [] : (validator.errors ?? []);
+}
+
+/** Scan the INI text into sections of entries with lines. Structural problems are reported, not thrown. */
+function scan(text: string, file: string, problems: Problem[]): Map<Section, Entry[]> & { sectionLines: Map<Section, number> } {
+  const sections = Object.assign(new Map<Section, Entry[]>(), { sectionLines: new Map<Section, number>() });
+  const err = (line: number, message: string) => problems.push({ file, line, message, severity: 'error' });
+  let current: Section | undefined;
+  let skipping = false;
+  text.split(/\r?\n/).forEach((raw, i) => {
+    const line = i + 1;
+    if (/^\s*([;#].*)?$/.test(raw)) return;
+    if (/^\s/.test(raw)) return err(line, 'indented line: continuation lines are not supported, start keys at column 1');
+    const header = /^\[([^\]]*)\]\s*([;#].*)?$/.exec(raw);
+    if (header) {
+      const name = header[1]!.trim();
+      if (!(SECTIONS as readonly string[]).includes(name)) {
+        err(line, `unknown section [${name}] (known: ${SECTIONS.map((s) => `[${s}]`).join(', ')})`);
+        current = undefined;
+        skipping = true;
+        return;
+      }
+      const section = name as Section;
+      if (sections.has(section)) err(line, `section [${section}] appears twice (first at line ${sections.sectionLines.get(section)})`);
+      else { sections.set(section, []); sections.sectionLines.set(section, line); }
+      current = section;
+      skipping = false;
+      return;
+    }
+    if (skipping) return;
+    if (!current) return err(line, 'entry outside of any section');
+    const eq = raw.indexOf('=');
+    const key = (eq < 0 ? raw : raw.slice(0, eq)).trim();
+    const value = eq < 0 ? undefined : ini.unsafe(raw.slice(eq + 1).trim()).trim();
+    if (!key) return err(line, 'empty key');
+    const entries = sections.get(current)!;
+    const first = entries.find((e) => e.key === key);
+    if (first) return err(line, `duplicate key '${key}' in [${current}] (first at line ${first.line})`);
+    entries.push({ key, value, line });
+  });
+  return sections;
+}
+
+function splitList(value: string): string[] {
+  return value.split(/[\s,]+/).filter(Boolean);
+}
+
+/** Parse and validate inventory.ini text. Pure. Returns the inventory only when there is no error. */
+export function parseInventory(text: string, file = 'inventory.ini'): { inventory?: Inventory; problems: Problem[] } {
+  const problems: Problem[] = [];
+  const err = (line: number, message: string) => problems.push({ file, line, message, severity: 'error' });
+  const sections = scan(text, file, problems);
+  const lineOfSection = (s: Section) => sections.sectionLines.get(s) ?? 1;
+  const entries = (s: Section) => sections.get(s) ?? [];
+
+  // Build the plain object the schema checks, remembering where each value came from.
+  const where = new Map<string, number>();
+  const obj: Record<string, unknown> = {};
+  for (const s of SECTIONS) {
+    if (!sections.has(s)) continue;
+    where.set(`/${s}`, lineOfSection(s));
+    if (s === 'legacy-noarch') {
+      obj[s] = entries(s).map((e, i) => {
+        if (e.value !== undefined) err(e.line, `[legacy-noarch] lists bare package names, got '${e.key} = ${e.value}'`);
+        where.set(`/${s}/${i}`, e.line);
+        return e.key;
+      });
+      continue;
+    }
+    const section: Record<string, unknown> = {};
+    for (const e of entries(s)) {
+      if (e.value === undefined) { err(e.line, `'${e.key}' has no value (expected '${e.key} = ...')`); continue; }
+      section[e.key] = s === 'conda' && e.key === 'channels' ? splitList(e.value) : e.value;
+      where.set(`/${s}/${e.key}`, e.line);
+    }
+    obj[s] = section;
+  }
+  for (const error of validate(obj)) {
+    // ajv reports a bad key twice (propertyNames + the inner pattern); keep the one that names the key
+    if (error.keyword === 'pattern' && error.propertyName !== undefined) continue;
+    problems.push(schemaProblem(error, where, file));
+  }
+
+  const conda = (obj.conda ?? {}) as Record<string, unknown>;
+  const environments = entries('environments').map((e) => ({ name: e.key, mode: e.value as EnvMode, line: e.line }));
+  const kernels = entries('kernels').map((e) => ({ name: e.key, displayName: e.value!, line: e.line }));
+  for (const k of kernels) {
+    const env = environments.find((e) => e.name === k.name);
+    if (!env) err(k.line, `kernel '${k.name}' is not an environment listed in [environments]`);
+    else if (env.mode !== 'REPLICATE') err(k.line, `kernel '${k.name}' must be a REPLICATE environment (it is '${env.mode}' at line ${env.line})`);
+  }
+  const lowered = new Map<string, number>();
+  for (const k of kernels) {
+    // Jupyter kernel names are case-insensitive: two that differ only in case would overwrite each other
+    const prev = lowered.get(k.name.toLowerCase());
+    if (prev !== undefined) err(k.line, `kernel '${k.name}' clashes with the kernel at line ${prev} (kernel names are case-insensitive)`);
+    lowered.set(k.name.toLowerCase(), k.line);
+  }
+  if (problems.length) return { problems };
+  return {
+    problems,
+    inventory: {
+      file,
+      conda: {
+        ...(conda.root ? { root: conda.root as string } : {}),
+        version: conda.version as string,
+        frontend: (conda.frontend as Frontend | undefined) ?? 'conda',
+        ...(conda.installer ? { installer: conda.installer as string } : {}),
+        channels: conda.channels as string[],
+        line: lineOfSection('conda'),
+      },
+      environments,
+      kernels,
+      legacyNoarch: entries('legacy-noarch').map((e) => ({ name: e.key, line: e.line })),
+    },
+  };
+}
+
+function schemaProblem(e: ErrorObject, where: Map<string, number>, file: string): Problem {
+  const params = e.params as Record<string, unknown>;
+  const path = e.instancePath;
+  const section = path.split('/')[1];
+  let line = where.get(path) ?? where.get(path.split('/').slice(0, 3).join('/')) ?? where.get(`/${section}`) ?? 1;
+  let message: string;
+  switch (e.keyword) {
+    case 'additionalProperties':
+      if (path === '') message = `unknown section [${String(params.additionalProperty)}]`;
+      else {
+        message = `unknown key '${String(params.additionalProperty)}' in [${section}]`;
+        line = where.get(`${path}/${String(params.additionalProperty)}`) ?? line;
+      }
+      break;
+    case 'required':
+      message = path === '' ? `missing section [${String(params.missingProperty)}]` : `[${section}] needs '${String(params.missingProperty)}'`;
+      break;
+    case 'propertyNames':
+      message = `invalid name '${String(params.propertyName)}': names are letters, digits, '.', '_', '-', at most 64 characters, starting with a letter or digit`;
+      line = where.get(`${path}/${String(params.propertyName)}`) ?? line;
+      break;
+    case 'pattern':
+      message = `invalid value for ${path.slice(1).replace(/\//g, '.')}: must match ${String(params.pattern)}`;
+      break;
+    case 'enum':
+      message = `invalid value for ${path.slice(1).replace(/\//g, '.')}: expected one of ${(params.allowedValues as string[]).join(', ')}`;
+      break;
+    default:
+      message = `${path.slice(1).replace(/\//g, '.') || 'inventory'} ${e.message ?? 'is invalid'}`;
+  }
+  return { file, line, message, severity: 'error' };
+}

@@ -1,0 +1,115 @@
+/**
+ * conda MatchSpec strings (`numpy`, `numpy=1.21`, `conda-forge::numpy>=1.20,<2`, `blas=*=mkl`,
+ * `numpy[version='>=1.2',build=py39*]`) split into channel, name, version and build.
+ * Version syntax is checked by rattler's VersionSpec, the same grammar conda uses.
+ */
+import type { MatchSpec } from './types.js';
+import { rattler } from './rattler.js';
+
+export class MatchSpecError extends Error {}
+
+const NAME = /^[A-Za-z0-9_][A-Za-z0-9_.+-]*$/;
+const OPERATOR_START = /^(==|!=|>=|<=|>|<|~=|=)/;
+
+function parseBrackets(text: string): { rest: string; fields: Record<string, string> } {
+  const open = text.indexOf('[');
+  if (open < 0) return { rest: text, fields: {} };
+  if (!text.endsWith(']')) throw new MatchSpecError(`unbalanced '[' in '${text}'`);
+  const fields: Record<string, string> = {};
+  for (const part of text.slice(open + 1, -1).split(/,(?=\s*[a-z_]+\s*=)/)) {
+    const m = /^\s*([a-z_]+)\s*=\s*(.*?)\s*$/.exec(part);
+    if (!m) throw new MatchSpecError(`bad bracket field '${part}' in '${text}'`);
+    fields[m[1]!] = m[2]!.replace(/^(['"])(.*)\1$/, '$2');
+  }
+  return { rest: text.slice(0, open), fields };
+}
+
+/** `=1.21` means `1.21.*` in conda (fuzzy); an explicit operator or glob keeps its meaning. */
+function fuzzy(version: string): string {
+  if (/[*<>=!~|,]/.test(version)) return version;
+  return `${version}.*`;
+}
+
+/** Split a MatchSpec string into its parts. Throws MatchSpecError on malformed input. */
+export function parseMatchSpec(input: string): MatchSpec {
+  let text = input.trim();
+  if (!text) throw new MatchSpecError('empty package specification');
+  if (/\s#/.test(text)) text = text.replace(/\s#.*$/, '').trim();
+  let channel: string | undefined;
+  const sep = text.lastIndexOf('::');
+  if (sep >= 0) {
+    channel = text.slice(0, sep);
+    text = text.slice(sep + 2);
+    if (!channel) throw new MatchSpecError(`empty channel in '${input}'`);
+  }
+  const { rest, fields } = parseBrackets(text);
+  const m = /^([^\s=<>!~]+)\s*(.*)$/.exec(rest.trim());
+  if (!m) throw new MatchSpecError(`no package name in '${input}'`);
+  const name = m[1]!;
+  if (!NAME.test(name)) throw new MatchSpecError(`invalid package name '${name}' in '${input}'`);
+  let tail = m[2]!.trim();
+  let version: string | undefined;
+  let build: string | undefined;
+  if (/^=[^=]/.test(tail)) {
+    // `name=1.2` / `name=1.2=build`: the single-equals conda form
+    const [v, b, extra] = tail.slice(1).split('=');
+    if (extra !== undefined) throw new MatchSpecError(`too many '=' in '${input}'`);
+    version = fuzzy(v!.trim());
+    build = b?.trim() || undefined;
+  } else if (tail) {
+    // operators may be followed by spaces (`>= 3.8`, `>=1.2, <2`): glue them before splitting off a build
+    tail = tail.replace(/(==|!=|>=|<=|~=|>|<|,|\|)\s+/g, '$1').replace(/\s+(,|\|)/g, '$1');
+    const parts = tail.split(/\s+/);
+    if (parts.length > 2) throw new MatchSpecError(`unexpected '${parts.slice(2).join(' ')}' in '${input}'`);
+    version = parts[0];
+    build = parts[1];
+    // `name==1.2=build` (old exports)
+    const eq = /^(==[^=]+)=([^=]+)$/.exec(version!);
+    if (eq && !build) { version = eq[1]; build = eq[2]; }
+  }
+  if (fields.version) version = fields.version;
+  if (fields.build) build = fields.build;
+  if (version === '*' && !build) version = undefined;
+  if (version !== undefined && !OPERATOR_START.test(version) && !/^[0-9A-Za-z*]/.test(version)) {
+    throw new MatchSpecError(`invalid version '${version}' in '${input}'`);
+  }
+  return { ...(channel ? { channel } : {}), name: name.toLowerCase(), ...(version ? { version } : {}), ...(build ? { build } : {}) };
+}
+
+/** Canonical text: `[channel::]name[ version[ build]]` — conda accepts it and it sorts stably. */
+export function formatMatchSpec(ms: MatchSpec): string {
+  const head = ms.channel ? `${ms.channel}::${ms.name}` : ms.name;
+  if (!ms.version && !ms.build) return head;
+  return [head, ms.version ?? '*', ...(ms.build ? [ms.build] : [])].join(' ');
+}
+
+/** A checker of version-spec syntax, backed by rattler (loaded once). Returns an error text or undefined. */
+export async function versionSpecChecker(): Promise<(versionSpec: string) => string | undefined> {
+  const { VersionSpec } = await rattler();
+  const cache = new Map<string, string | undefined>();
+  return (spec) => {
+    if (cache.has(spec)) return cache.get(spec);
+    let error: string | undefined;
+    try {
+      new VersionSpec(spec, 'lenient').free();
+    } catch (e) {
+      error = `invalid version spec '${spec}': ${String(e).split('\n')[0]}`;
+    }
+    cache.set(spec, error);
+    return error;
+  };
+}
+
+/** Does `version` satisfy the conda version spec? (`undefined` spec matches everything.) */
+export async function matchesVersion(versionSpec: string | undefined, version: string): Promise<boolean> {
+  if (!versionSpec || versionSpec === '*') return true;
+  const { VersionSpec, Version } = await rattler();
+  const spec = new VersionSpec(versionSpec, 'lenient');
+  const v = new Version(version);
+  try {
+    return spec.matches(v);
+  } finally {
+    spec.free();
+    v.free();
+  }
+}
