@@ -1,0 +1,342 @@
+/**
+ * Generations (design section 3): `vX/generations/N/` is an immutable directory of per-env links
+ * `NAME -> ../../builds/NAME/<build-id>` plus a manifest; `vX/envs` is a symlink to the live one.
+ * Cutover = rename(2) of a fresh temporary symlink over `vX/envs`: one atomic step whatever the
+ * number of envs, and a reader resolving `ROOT/envs/NAME` sees the old or the new generation, never nothing.
+ *
+ * Pure helpers first (link arithmetic, diffs, rollback targets), executors after.
+ */
+import {
+  closeSync, fsyncSync, lstatSync, mkdirSync, openSync, readdirSync, readlinkSync, renameSync,
+  rmSync, rmdirSync, symlinkSync, unlinkSync, writeSync,
+} from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import { FailedError, RefusedError, UsageError } from './errors.js';
+import { installationLayout, installationName, layout } from './layout.js';
+import { readJsonIfExists } from './fsutil.js';
+
+export const GENERATION_FORMAT = 1;
+/** Manifest inside every generation directory (a dot file: conda and people listing envs ignore it). */
+export const MANIFEST_FILE = '.generation.json';
+/** Prefix of every temporary entry we create; a crash may leave them, the next run under the lock removes them. */
+export const TEMP_MARK = '.tmp-';
+
+/** env name -> build id */
+export type LinkMap = Record<string, string>;
+
+export interface GenerationManifest {
+  format: 1;
+  n: number;
+  createdAt: string;
+  /** git commit of the repository the generation was made from, when known */
+  commit?: string;
+  /** what made it: `deploy`, `rollback --env NAME` */
+  reason: string;
+  envs: LinkMap;
+}
+
+/** A position in the history of cutovers: which installation and which of its generations was live. */
+export interface GenerationRef {
+  installation: string;
+  generation: number;
+}
+
+// ---------------------------------------------------------------- pure
+
+/** Relative target of a generation entry: relative so the whole ROOT can be mounted elsewhere. */
+export function linkTarget(env: string, buildId: string): string {
+  return `../../builds/${env}/${buildId}`;
+}
+
+/** The build id a generation entry points at, or undefined for anything we did not write. */
+export function parseLinkTarget(env: string, target: string): string | undefined {
+  const m = /^\.\.\/\.\.\/builds\/([^/]+)\/([^/]+)$/.exec(target);
+  return m && m[1] === env ? m[2] : undefined;
+}
+
+export function nextGenerationNumber(existing: number[]): number {
+  return existing.length ? Math.max(...existing) + 1 : 1;
+}
+
+export function sameLinks(a: LinkMap, b: LinkMap): boolean {
+  const ka = Object.keys(a);
+  return ka.length === Object.keys(b).length && ka.every((k) => b[k] === a[k]);
+}
+
+export interface LinkDiff {
+  added: Array<{ name: string; build: string }>;
+  changed: Array<{ name: string; from: string; to: string }>;
+  removed: Array<{ name: string; build: string }>;
+}
+
+export function diffLinks(from: LinkMap, to: LinkMap): LinkDiff {
+  const diff: LinkDiff = { added: [], changed: [], removed: [] };
+  for (const name of Object.keys(to).sort()) {
+    if (!(name in from)) diff.added.push({ name, build: to[name] });
+    else if (from[name] !== to[name]) diff.changed.push({ name, from: from[name], to: to[name] });
+  }
+  for (const name of Object.keys(from).sort()) if (!(name in to)) diff.removed.push({ name, build: from[name] });
+  return diff;
+}
+
+export function isEmptyDiff(d: LinkDiff): boolean {
+  return !d.added.length && !d.changed.length && !d.removed.length;
+}
+
+/** `3 added, 1 changed, 0 removed` */
+export function summarizeDiff(d: LinkDiff): string {
+  return `${d.added.length} added, ${d.changed.length} changed, ${d.removed.length} removed`;
+}
+
+export function formatRef(ref: GenerationRef | undefined): string {
+  return ref ? `${ref.installation}/generations/${ref.generation}` : '(none)';
+}
+
+/** A cutover as the history log stores it (only the fields rollback needs to walk back across installations). */
+export interface CutoverLike {
+  from?: GenerationRef;
+  to: GenerationRef;
+}
+
+/**
+ * Where `rollback` goes: `--to N` in the live installation, else the highest generation below the live one;
+ * when the live installation has none (right after a conda upgrade), the installation that was live before
+ * the switch, as the history recorded it.
+ */
+export function rollbackTarget(
+  live: GenerationRef,
+  generations: number[],
+  history: CutoverLike[],
+  to?: number,
+): GenerationRef {
+  if (to !== undefined) {
+    if (to === live.generation) throw new UsageError(`generation ${to} is already live`);
+    if (!generations.includes(to)) {
+      throw new UsageError(`no generation ${to} in ${live.installation} (have: ${generations.join(', ') || 'none'})`);
+    }
+    return { installation: live.installation, generation: to };
+  }
+  const older = generations.filter((n) => n < live.generation);
+  if (older.length) return { installation: live.installation, generation: Math.max(...older) };
+  for (let i = history.length - 1; i >= 0; i--) {
+    const h = history[i];
+    if (h.to.installation === live.installation && h.from && h.from.installation !== live.installation) return h.from;
+  }
+  throw new FailedError(`no generation before ${formatRef(live)} to roll back to`);
+}
+
+/** True when going from `live` to `target` goes back in time (rolled-back builds are then marked bad). */
+export function isBackwards(live: GenerationRef, target: GenerationRef): boolean {
+  return target.installation !== live.installation || target.generation < live.generation;
+}
+
+// ---------------------------------------------------------------- executors
+
+/** Where a symlink-or-directory path stands. Used for `vX/envs`, `ROOT/envs`, `ROOT/current`. */
+export type PathState =
+  | { kind: 'absent' }
+  | { kind: 'link'; target: string }
+  | { kind: 'empty-dir' }
+  | { kind: 'dir'; entries: string[] }
+  | { kind: 'file' };
+
+export function pathState(path: string): PathState {
+  let st;
+  try {
+    st = lstatSync(path);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return { kind: 'absent' };
+    throw e;
+  }
+  if (st.isSymbolicLink()) return { kind: 'link', target: readlinkSync(path) };
+  if (st.isDirectory()) {
+    const entries = readdirSync(path).filter((e) => !e.startsWith('.'));
+    return entries.length ? { kind: 'dir', entries } : { kind: 'empty-dir' };
+  }
+  return { kind: 'file' };
+}
+
+/** The live generation number of an installation (`vX/envs -> generations/N`), if it has one. */
+export function liveGenerationNumber(instDir: string): number | undefined {
+  const st = pathState(join(instDir, 'envs'));
+  if (st.kind !== 'link') return undefined;
+  const m = /^generations\/(\d+)$/.exec(st.target);
+  return m ? Number(m[1]) : undefined;
+}
+
+/** Generation numbers present in an installation (complete ones only: temp dirs are skipped). */
+export function listGenerations(instDir: string): number[] {
+  try {
+    return readdirSync(join(instDir, 'generations'))
+      .filter((e) => /^\d+$/.test(e))
+      .map(Number)
+      .sort((a, b) => a - b);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw e;
+  }
+}
+
+/** The link map of a generation as it is on disk (the links are the truth; the manifest is a description). */
+export function readGenerationLinks(instDir: string, n: number): LinkMap {
+  const dir = join(instDir, 'generations', String(n));
+  const links: LinkMap = {};
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    if (!entry.isSymbolicLink()) continue;
+    const id = parseLinkTarget(entry.name, readlinkSync(join(dir, entry.name)));
+    if (id) links[entry.name] = id;
+  }
+  return links;
+}
+
+export function readManifest(instDir: string, n: number): GenerationManifest | undefined {
+  return readJsonIfExists<GenerationManifest>(join(instDir, 'generations', String(n), MANIFEST_FILE));
+}
+
+export function fsyncPath(path: string): void {
+  const fd = openSync(path, 'r');
+  try { fsyncSync(fd); } finally { closeSync(fd); }
+}
+
+/**
+ * Fault injection for the crash-safety test: `CONDA_GITOPS_CRASH_AT=<step>` kills the process with SIGKILL
+ * when it reaches that step, the same as a power cut or `kill -9` there.
+ */
+export function crashPoint(step: string): void {
+  if (process.env.CONDA_GITOPS_CRASH_AT === step) process.kill(process.pid, 'SIGKILL');
+}
+
+/**
+ * Write generation N completely (links, manifest, fsync) under a temporary name, then rename it into place:
+ * `generations/N` only ever exists whole, so a rollback never lands on a half-written generation.
+ */
+export function writeGeneration(instDir: string, manifest: GenerationManifest): string {
+  const gens = join(instDir, 'generations');
+  mkdirSync(gens, { recursive: true });
+  const tmp = join(gens, `${TEMP_MARK}${manifest.n}-${process.pid}`);
+  rmSync(tmp, { recursive: true, force: true });
+  mkdirSync(tmp);
+  const names = Object.keys(manifest.envs).sort();
+  names.forEach((name, i) => {
+    symlinkSync(linkTarget(name, manifest.envs[name]), join(tmp, name));
+    if (i === names.length >> 1) crashPoint('generation-half');
+  });
+  const fd = openSync(join(tmp, MANIFEST_FILE), 'w');
+  try {
+    writeSync(fd, JSON.stringify(manifest, null, 2) + '\n');
+    fsyncSync(fd);
+  } finally { closeSync(fd); }
+  fsyncPath(tmp); // the directory entries (the links) are durable before the generation gets its name
+  crashPoint('generation-written');
+  const dir = join(gens, String(manifest.n));
+  renameSync(tmp, dir);
+  fsyncPath(gens);
+  return dir;
+}
+
+/**
+ * Point `linkPath` at `target` atomically: make a temporary symlink beside it, then rename(2) it over the old
+ * link. Why not unlink + symlink: between the two calls the path does not exist and concurrent readers fail
+ * (measured in test/bench/swap.bench.ts).
+ */
+export function replaceSymlink(linkPath: string, target: string, step = 'swap'): void {
+  const dir = dirname(linkPath);
+  const tmp = join(dir, `.${basename(linkPath)}${TEMP_MARK}${process.pid}`);
+  try { unlinkSync(tmp); } catch (e) { if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e; }
+  symlinkSync(target, tmp);
+  crashPoint(`${step}-tmp-link`);
+  renameSync(tmp, linkPath);
+  fsyncPath(dir);
+}
+
+/** Make generation N live in its installation. */
+export function swapEnvs(instDir: string, n: number): void {
+  const envs = join(instDir, 'envs');
+  // A fresh installer leaves an empty real `envs/`; rename(2) cannot replace a directory with a link.
+  if (pathState(envs).kind === 'empty-dir') rmdirSync(envs);
+  replaceSymlink(envs, `generations/${n}`, 'swap');
+}
+
+function refuseUnmanaged(path: string, entries: string[]): never {
+  const shown = entries.slice(0, 5).join(', ') + (entries.length > 5 ? `, ... (${entries.length})` : '');
+  throw new RefusedError(
+    `${path} is a real directory holding environments not managed by conda-gitops (${shown}).\n` +
+      'Nothing was changed. Bring them under management first: `conda-gitops adopt` writes inventory.ini and\n' +
+      'env-specs/ for them; then deploy into a new installation (a [conda] version PR, see docs/deploy.md).',
+  );
+}
+
+/**
+ * Check, before anything is written, that deploy may manage these paths: `ROOT/envs` must be absent, empty or
+ * our link; `ROOT/current` absent or a link; `vX/envs` absent, empty or a link into generations/.
+ */
+export function checkManageable(root: string, condaVersion: string): void {
+  const lay = layout(root);
+  const inst = installationLayout(root, condaVersion);
+  const rootEnvs = pathState(lay.envs);
+  if (rootEnvs.kind === 'dir') refuseUnmanaged(lay.envs, rootEnvs.entries);
+  if (rootEnvs.kind === 'file' || (rootEnvs.kind === 'link' && rootEnvs.target !== 'current/envs')) {
+    throw new RefusedError(
+      `${lay.envs} is not the link conda-gitops manages (current/envs)${rootEnvs.kind === 'link' ? `: it points to ${rootEnvs.target}` : ''}.\n` +
+        'Nothing was changed. See `conda-gitops adopt` and docs/deploy.md (upgrading an existing installation).',
+    );
+  }
+  const current = pathState(lay.current);
+  if (current.kind === 'dir' || current.kind === 'empty-dir' || current.kind === 'file') {
+    throw new RefusedError(`${lay.current} must be a symlink to an installation (v<version>); nothing was changed`);
+  }
+  const envs = pathState(inst.envs);
+  if (envs.kind === 'dir') refuseUnmanaged(inst.envs, envs.entries);
+  if (envs.kind === 'file' || (envs.kind === 'link' && !/^generations\/\d+$/.test(envs.target))) {
+    throw new RefusedError(`${inst.envs} is not a link into generations/; nothing was changed (see docs/deploy.md)`);
+  }
+}
+
+/** Create `ROOT/current -> vX` and `ROOT/envs -> current/envs` when absent (relative links). */
+export function ensureRootLinks(root: string, condaVersion: string): void {
+  const lay = layout(root);
+  if (pathState(lay.current).kind === 'absent') replaceSymlink(lay.current, installationName(condaVersion), 'current');
+  const envs = pathState(lay.envs);
+  if (envs.kind === 'empty-dir') rmdirSync(lay.envs);
+  if (envs.kind === 'absent' || envs.kind === 'empty-dir') replaceSymlink(lay.envs, 'current/envs', 'root-envs');
+}
+
+/** The installation `ROOT/current` (or `ROOT/qa`) points at: `v23.11.0`, or undefined. */
+export function linkedInstallation(linkPath: string): string | undefined {
+  const st = pathState(linkPath);
+  return st.kind === 'link' ? st.target.replace(/\/+$/, '') : undefined;
+}
+
+/**
+ * Remove what a killed run left behind: temporary links beside `ROOT/current`, `ROOT/envs`, `vX/envs`, and
+ * half-written generation directories. Call only while holding the lock (no live writer can own them).
+ */
+export function cleanTemporaries(root: string, instDirs: string[]): string[] {
+  const removed: string[] = [];
+  const sweep = (dir: string, pattern: RegExp) => {
+    let entries: string[];
+    try { entries = readdirSync(dir); } catch { return; }
+    for (const e of entries) {
+      if (!pattern.test(e)) continue;
+      rmSync(join(dir, e), { recursive: true, force: true });
+      removed.push(join(dir, e));
+    }
+  };
+  const links = /^\.(current|envs|qa)\.tmp-\d+$/;
+  sweep(root, links);
+  for (const d of instDirs) {
+    sweep(d, links);
+    sweep(join(d, 'generations'), /^\.tmp-\d+-\d+$/);
+  }
+  return removed;
+}
+
+/** Live links of the installation `ROOT/current` points at (empty when it has no live generation). */
+export function readLive(root: string): { ref?: GenerationRef; links: LinkMap } {
+  const installation = linkedInstallation(layout(root).current);
+  if (!installation) return { links: {} };
+  const dir = join(root, installation);
+  const n = liveGenerationNumber(dir);
+  if (n === undefined) return { links: {} };
+  return { ref: { installation, generation: n }, links: readGenerationLinks(dir, n) };
+}

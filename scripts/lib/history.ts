@@ -1,0 +1,98 @@
+/**
+ * `ROOT/.gitops/history.jsonl`: one JSON line per cutover (deploy, rollback), appended with O_APPEND and
+ * fsynced. A line torn by a crash is skipped when reading, never fatal.
+ */
+import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, writeSync } from 'node:fs';
+import { hostname, userInfo } from 'node:os';
+import { dirname } from 'node:path';
+import type { GenerationRef, LinkDiff } from './generation.js';
+import { formatRef } from './generation.js';
+import { layout } from './layout.js';
+
+export const HISTORY_FORMAT = 1;
+
+export interface HistoryEntry {
+  format: 1;
+  at: string;
+  /** `deploy`, `deploy --force`, `rollback`, `rollback --env NAME`, `rollback --to N` */
+  command: string;
+  user: string;
+  host: string;
+  /** who triggered it in CI ($GITHUB_ACTOR), when set */
+  actor?: string;
+  /** repository commit deployed (deploy only) */
+  commit?: string;
+  from?: GenerationRef;
+  to: GenerationRef;
+  added: LinkDiff['added'];
+  changed: LinkDiff['changed'];
+  removed: LinkDiff['removed'];
+  note?: string;
+}
+
+/** Who is acting: the local user and host, plus the CI actor when there is one. */
+export function actor(env: NodeJS.ProcessEnv): Pick<HistoryEntry, 'user' | 'host' | 'actor'> {
+  let user: string;
+  try { user = userInfo().username; } catch { user = env.USER ?? 'unknown'; }
+  return { user, host: hostname(), ...(env.GITHUB_ACTOR ? { actor: env.GITHUB_ACTOR } : {}) };
+}
+
+export function appendHistory(root: string, entry: HistoryEntry): void {
+  const path = layout(root).history;
+  mkdirSync(dirname(path), { recursive: true });
+  const fd = openSync(path, 'a');
+  try {
+    // one write(2) of the whole line: concurrent appenders cannot interleave inside it
+    writeSync(fd, JSON.stringify(entry) + '\n');
+    fsyncSync(fd);
+  } finally { closeSync(fd); }
+}
+
+/** Every readable entry, oldest first; `skipped` counts torn or foreign lines. */
+export function readHistory(root: string): { entries: HistoryEntry[]; skipped: number } {
+  let text: string;
+  try {
+    text = readFileSync(layout(root).history, 'utf8');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return { entries: [], skipped: 0 };
+    throw e;
+  }
+  const entries: HistoryEntry[] = [];
+  let skipped = 0;
+  for (const line of text.split('\n')) {
+    if (!line.trim()) continue;
+    try {
+      const e = JSON.parse(line) as HistoryEntry;
+      if (e && typeof e === 'object' && e.to && typeof e.to.generation === 'number') entries.push(e);
+      else skipped++;
+    } catch {
+      skipped++;
+    }
+  }
+  return { entries, skipped };
+}
+
+function names(list: Array<{ name: string }>, max = 6): string {
+  const shown = list.slice(0, max).map((x) => x.name).join(', ');
+  return list.length > max ? `${shown}, ... (${list.length})` : shown;
+}
+
+/** One line per entry: `2024-05-01 10:22:31  deploy  alice  abc1234  v23.11.0/generations/3 -> .../4  +1 ~2 -0  (hlink, ...)` */
+export function formatHistoryEntry(e: HistoryEntry): string {
+  const when = e.at.replace('T', ' ').replace(/\.\d+Z$/, 'Z');
+  const who = e.actor && e.actor !== e.user ? `${e.actor} (${e.user}@${e.host})` : `${e.user}@${e.host}`;
+  const to = e.from && e.from.installation === e.to.installation ? String(e.to.generation) : formatRef(e.to);
+  const parts = [
+    when,
+    e.command,
+    who,
+    e.commit ? e.commit.slice(0, 10) : '-',
+    `${formatRef(e.from)} -> ${to}`,
+    `+${e.added.length} ~${e.changed.length} -${e.removed.length}`,
+  ];
+  const touched = [...e.added, ...e.changed, ...e.removed];
+  let line = parts.join('  ');
+  if (touched.length) line += `  (${names(touched)})`;
+  if (e.note) line += `  note: ${e.note}`;
+  return line;
+}
