@@ -1,0 +1,48 @@
+/**
+ * The GitHub Actions side of a QA report, through @actions/core: job summary, error annotations at the
+ * spec line at fault, step outputs. Does nothing outside Actions (GITHUB_ACTIONS != "true").
+ */
+import { isAbsolute, join, relative } from 'node:path';
+import { annotations, renderSummary, stepOutputs, type Report } from './report.js';
+
+export function inGitHubActions(env: NodeJS.ProcessEnv = process.env): boolean {
+  return env.GITHUB_ACTIONS === 'true';
+}
+
+/**
+ * Annotation paths must be relative to the checkout (GITHUB_WORKSPACE); the repository of specs may be a
+ * subdirectory of it (a template copied into a monorepo).
+ */
+export function workspacePath(file: string, repoDir: string, env: NodeJS.ProcessEnv = process.env): string {
+  if (isAbsolute(file)) return env.GITHUB_WORKSPACE ? relative(env.GITHUB_WORKSPACE, file) : file;
+  if (!env.GITHUB_WORKSPACE) return file;
+  const rel = relative(env.GITHUB_WORKSPACE, join(repoDir, file));
+  return rel.startsWith('..') ? file : rel;
+}
+
+export interface PublishResult {
+  published: boolean;
+  annotations: number;
+}
+
+/**
+ * Publish a report to the running workflow. Returns without touching anything when not in Actions.
+ * Annotations are workflow commands on stdout (that is where the runner reads them), so callers printing
+ * --json on stdout should publish before or after, not in the middle of, their JSON.
+ */
+export async function publishReport(report: Report, runDir: string, repoDir: string, env: NodeJS.ProcessEnv = process.env): Promise<PublishResult> {
+  if (!inGitHubActions(env)) return { published: false, annotations: 0 };
+  const core = await import('@actions/core'); // loaded only on a runner
+  const notes = annotations(report);
+  for (const a of notes) {
+    core.error(a.message, {
+      title: a.title,
+      ...(a.file ? { file: workspacePath(a.file, repoDir, env) } : {}),
+      ...(a.line ? { startLine: a.line } : {}),
+    });
+  }
+  for (const [name, value] of Object.entries(stepOutputs(report, runDir))) core.setOutput(name, value);
+  // Without GITHUB_STEP_SUMMARY (an old runner) the summary stays in summary.md only.
+  if (env.GITHUB_STEP_SUMMARY) await core.summary.addRaw(renderSummary(report), true).write();
+  return { published: true, annotations: notes.length };
+}

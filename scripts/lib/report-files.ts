@@ -1,0 +1,34 @@
+/** Writes a run's report files into ROOT/.gitops/runs/<run-id>/ (the executor beside the pure report.ts). */
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { writeFileAtomic, writeJsonAtomic } from './fsutil.js';
+import { renderJunit, renderSummary, reportSchemaErrors, type Report } from './report.js';
+
+export interface ReportPaths {
+  runDir: string;
+  report: string;
+  summary: string;
+  junit: string;
+  logs: string;
+}
+
+/**
+ * Check the report against schemas/report.schema.json, then write report.json, summary.md and junit.xml.
+ * A report that fails its own schema is a bug in this tool: it is refused rather than published.
+ */
+export function writeReportFiles(runDir: string, report: Report): ReportPaths {
+  const errors = reportSchemaErrors(report);
+  if (errors.length) throw new Error(`report.json does not match its schema (a bug):\n  ${errors.join('\n  ')}`);
+  const paths: ReportPaths = {
+    runDir,
+    report: join(runDir, report.files.report),
+    summary: join(runDir, report.files.summary),
+    junit: join(runDir, report.files.junit),
+    logs: join(runDir, report.files.logs),
+  };
+  mkdirSync(paths.logs, { recursive: true });
+  writeJsonAtomic(paths.report, report);
+  writeFileAtomic(paths.summary, renderSummary(report));
+  writeFileAtomic(paths.junit, renderJunit(report));
+  return paths;
+}

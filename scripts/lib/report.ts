@@ -1,0 +1,318 @@
+/**
+ * The QA report (design section 7.6): run results -> report.json object, summary.md, junit.xml and the
+ * GitHub annotations. Pure: no I/O; report-files.ts writes, github.ts talks to the runner.
+ */
+import { Ajv } from 'ajv';
+import schema from '../../schemas/report.schema.json' with { type: 'json' };
+import { relative, isAbsolute } from 'node:path';
+import type { EnvRunResult, EnvSpec, FailureClass, Frontend, QaRunResult } from './types.js';
+import { diffPackages, diffCounts, isEmptyDiff, renderPackageDiff, type PackageDiff } from './pkgdiff.js';
+import { normalizePipName } from './pip.js';
+
+export const REPORT_FORMAT = 1;
+export const REPORT_FILES = { report: 'report.json', summary: 'summary.md', junit: 'junit.xml', logs: 'logs' } as const;
+
+export interface ReportEnv {
+  env: string;
+  buildId?: string;
+  status: EnvRunResult['status'];
+  phase?: NonNullable<EnvRunResult['phase']>;
+  class?: FailureClass;
+  package?: string;
+  spec?: string;
+  available?: string[];
+  hint?: string;
+  file?: string;
+  line?: number;
+  seconds: number;
+  log?: string;
+  excerpt?: string[];
+  phases: Array<{ name: EnvRunResult['phases'][number]['name']; ok: boolean; seconds: number; class?: FailureClass }>;
+  packageDiff?: PackageDiff;
+}
+
+/** report.json, format 1 (schemas/report.schema.json). */
+export interface Report {
+  format: typeof REPORT_FORMAT;
+  runId: string;
+  ok: boolean;
+  startedAt: string;
+  finishedAt: string;
+  seconds: number;
+  root: string;
+  condaVersion: string;
+  frontend: Frontend;
+  base?: string;
+  head?: string;
+  counts: { total: number; tested: number; reused: number; failed: number };
+  files: { report: string; summary: string; junit: string; logs: string };
+  envs: ReportEnv[];
+}
+
+const round = (s: number) => Math.round(s * 100) / 100;
+
+/** A path inside the run directory is stored relative to it, so a downloaded artifact stays readable. */
+function logPath(runDir: string, log: string | undefined): string | undefined {
+  if (!log) return undefined;
+  if (!isAbsolute(log)) return log;
+  const rel = relative(runDir, log);
+  return rel.startsWith('..') || isAbsolute(rel) ? log : rel;
+}
+
+function reportEnv(run: QaRunResult, r: EnvRunResult): ReportEnv {
+  const f = r.failure;
+  const e: ReportEnv = {
+    env: r.env,
+    ...(r.buildId ? { buildId: r.buildId } : {}),
+    status: r.status,
+    ...(r.status === 'failed' ? { phase: r.phase ?? lastFailedPhase(r) ?? 'create' } : {}),
+    ...(f ? { class: f.class } : {}),
+    ...(f?.package ? { package: f.package } : {}),
+    ...(f?.spec ? { spec: f.spec } : {}),
+    ...(f?.available ? { available: [...f.available] } : {}),
+    ...(r.hint ? { hint: r.hint } : {}),
+    ...(r.file ? { file: r.file } : {}),
+    ...(r.line ? { line: r.line } : {}),
+    seconds: round(r.seconds),
+    ...(logPath(run.runDir, r.log) ? { log: logPath(run.runDir, r.log) } : {}),
+    ...(f?.excerpt?.length ? { excerpt: [...f.excerpt] } : {}),
+    phases: r.phases.map((p) => ({
+      name: p.name, ok: p.ok, seconds: round(p.seconds), ...(p.failure ? { class: p.failure.class } : {}),
+    })),
+  };
+  if (r.packages) e.packageDiff = diffPackages(r.livePackages, r.packages);
+  return e;
+}
+
+function lastFailedPhase(r: EnvRunResult) {
+  return [...r.phases].reverse().find((p) => !p.ok)?.name;
+}
+
+/** Run results -> report.json object. Envs sorted by name: failures are found by status, not by order. */
+export function buildReport(run: QaRunResult): Report {
+  const envs = [...run.envs].sort((a, b) => a.env.localeCompare(b.env)).map((r) => reportEnv(run, r));
+  const count = (s: EnvRunResult['status']) => envs.filter((e) => e.status === s).length;
+  const counts = { total: envs.length, tested: count('tested'), reused: count('reused'), failed: count('failed') };
+  const seconds = Math.max(0, (Date.parse(run.finishedAt) - Date.parse(run.startedAt)) / 1000);
+  return {
+    format: REPORT_FORMAT,
+    runId: run.runId,
+    ok: counts.failed === 0,
+    startedAt: run.startedAt,
+    finishedAt: run.finishedAt,
+    seconds: round(Number.isFinite(seconds) ? seconds : 0),
+    root: run.root,
+    condaVersion: run.condaVersion,
+    frontend: run.frontend,
+    ...(run.base ? { base: run.base } : {}),
+    ...(run.head ? { head: run.head } : {}),
+    counts,
+    files: { ...REPORT_FILES },
+    envs,
+  };
+}
+
+let validator: ReturnType<Ajv['compile']> | undefined;
+
+/** Schema errors of a report object (empty when valid). Checked before every write. */
+export function reportSchemaErrors(report: unknown): string[] {
+  validator ??= new Ajv({ allErrors: true, strict: true }).compile(schema);
+  if (validator(report)) return [];
+  return (validator.errors ?? []).map((e) => `${e.instancePath || '/'} ${e.message ?? 'is invalid'}`);
+}
+
+export { schema as reportSchema };
+
+// ---- summary.md -------------------------------------------------------------------------------------------
+
+/** Markdown table cells: no pipes or newlines inside a cell. */
+function cell(text: string | undefined): string {
+  return (text ?? '').replace(/\r?\n/g, ' ').replace(/\|/g, '\\|').trim();
+}
+
+export function formatSeconds(s: number): string {
+  if (s < 60) return `${s.toFixed(1)}s`;
+  const m = Math.floor(s / 60);
+  return `${m}m${String(Math.round(s - m * 60)).padStart(2, '0')}s`;
+}
+
+const STATUS_TEXT: Record<ReportEnv['status'], string> = {
+  tested: '✅ tested',
+  reused: '✅ reused',
+  failed: '❌ failed',
+};
+
+/** The table of the account's spreadsheet, automated: env, status, failing phase, class, hint, duration. */
+export function summaryTable(report: Report): string[] {
+  const rows = [
+    '| env | status | failing phase | class | hint | duration |',
+    '| --- | --- | --- | --- | --- | ---: |',
+  ];
+  // Failures first: a reviewer reads the top of a 60-row table.
+  const ordered = [...report.envs.filter((e) => e.status === 'failed'), ...report.envs.filter((e) => e.status !== 'failed')];
+  for (const e of ordered) {
+    const where = e.file ? `${e.file}${e.line ? `:${e.line}` : ''}` : undefined;
+    const hint = e.status === 'failed' ? [e.hint, where ? `(${where})` : undefined].filter(Boolean).join(' ') : '';
+    rows.push(`| ${cell(e.env)} | ${STATUS_TEXT[e.status]} | ${cell(e.phase)} | ${cell(e.class)} | ${cell(hint)} | ${formatSeconds(e.seconds)} |`);
+  }
+  return rows;
+}
+
+export function headline(report: Report): string {
+  const c = report.counts;
+  const verdict = report.ok ? 'passed' : 'FAILED';
+  return `QA ${verdict}: ${c.failed} failed, ${c.tested} tested, ${c.reused} reused of ${c.total} envs`;
+}
+
+/** summary.md: headline, the table, package changes per env, failure excerpts, where the files are. */
+export function renderSummary(report: Report, options: { maxExcerptLines?: number } = {}): string {
+  const maxExcerpt = options.maxExcerptLines ?? 15;
+  const lines = [`## ${headline(report)}`, ''];
+  const refs = report.base || report.head ? ` · ${report.base ?? '?'}..${report.head ?? 'HEAD'}` : '';
+  lines.push(`conda ${report.condaVersion} (${report.frontend}) · run \`${report.runId}\`${refs} · ${formatSeconds(report.seconds)}`, '');
+  lines.push(...(report.envs.length ? summaryTable(report) : ['No environment changed: nothing to build.']));
+
+  const diffs = report.envs.filter((e) => e.packageDiff && e.status !== 'failed');
+  if (diffs.length) {
+    lines.push('', '### What merging changes', '');
+    const changed = diffs.filter((e) => !e.packageDiff!.hasLive || !isEmptyDiff(e.packageDiff!));
+    const quiet = diffs.filter((e) => e.packageDiff!.hasLive && isEmptyDiff(e.packageDiff!));
+    for (const e of changed) lines.push(...renderPackageDiff(e.env, e.packageDiff!), '');
+    if (quiet.length) lines.push(`No package changes: ${quiet.map((e) => e.env).join(', ')}`, '');
+  }
+
+  const failed = report.envs.filter((e) => e.status === 'failed');
+  if (failed.length) {
+    lines.push('', '### Failures', '');
+    for (const e of failed) {
+      const title = `${e.env}: ${e.class ?? 'failed'} in ${e.phase ?? 'build'}${e.package ? ` (${e.package})` : ''}`;
+      lines.push('<details>', `<summary>${escapeHtml(title)}</summary>`, '');
+      if (e.hint) lines.push(`Hint: ${e.hint}`, '');
+      if (e.available?.length) lines.push(`Available versions: ${e.available.join(', ')}`, '');
+      if (e.excerpt?.length) {
+        lines.push('```', ...e.excerpt.slice(0, maxExcerpt).map((l) => l.replace(/```/g, "'''")), '```', '');
+      }
+      if (e.log) lines.push(`Full log: \`${e.log}\``, '');
+      lines.push('</details>', '');
+    }
+  }
+  lines.push('', `Reports: \`${report.files.report}\`, \`${report.files.junit}\`, logs in \`${report.files.logs}/\` under \`${report.root}/.gitops/runs/${report.runId}/\``);
+  return lines.join('\n') + '\n';
+}
+
+function escapeHtml(s: string): string {
+  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+}
+
+// ---- junit.xml --------------------------------------------------------------------------------------------
+
+function xmlAttr(s: string): string {
+  return xmlText(s).replace(/"/g, '&quot;');
+}
+
+/** XML 1.0 forbids most control characters even escaped; conda logs carry ANSI colours and \r. */
+function xmlText(s: string): string {
+  return s
+    .replace(/[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]/g, '')
+    .replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+}
+
+/** junit.xml: one testcase per env (classname = the spec file), failures with class, hint and the log excerpt. */
+export function renderJunit(report: Report): string {
+  const c = report.counts;
+  const out = [
+    '<?xml version="1.0" encoding="UTF-8"?>',
+    `<testsuites name="conda-gitops qa" tests="${c.total}" failures="${c.failed}" errors="0" time="${report.seconds}">`,
+    `  <testsuite name="qa ${xmlAttr(report.runId)}" tests="${c.total}" failures="${c.failed}" errors="0" skipped="0" time="${report.seconds}" timestamp="${xmlAttr(report.startedAt)}">`,
+    '    <properties>',
+    `      <property name="conda_version" value="${xmlAttr(report.condaVersion)}"/>`,
+    `      <property name="frontend" value="${report.frontend}"/>`,
+    ...(report.base ? [`      <property name="base" value="${xmlAttr(report.base)}"/>`] : []),
+    ...(report.head ? [`      <property name="head" value="${xmlAttr(report.head)}"/>`] : []),
+    '    </properties>',
+  ];
+  for (const e of report.envs) {
+    const open = `    <testcase classname="env-specs" name="${xmlAttr(e.env)}" time="${e.seconds}"${e.file ? ` file="${xmlAttr(e.file)}"` : ''}${e.line ? ` line="${e.line}"` : ''}`;
+    if (e.status !== 'failed') {
+      const note = e.status === 'reused' ? `reused tested build ${e.buildId ?? ''}` : `built and tested ${e.buildId ?? ''}`;
+      out.push(`${open}>`, `      <system-out>${xmlText(note.trim())}</system-out>`, '    </testcase>');
+      continue;
+    }
+    const message = `${e.class ?? 'unknown'} in ${e.phase ?? 'build'}${e.hint ? `: ${e.hint}` : ''}`;
+    const body = [...(e.excerpt ?? []), ...(e.log ? [`log: ${e.log}`] : [])].join('\n');
+    out.push(
+      `${open}>`,
+      `      <failure type="${xmlAttr(e.class ?? 'unknown')}" message="${xmlAttr(message)}">${xmlText(body)}</failure>`,
+      '    </testcase>',
+    );
+  }
+  out.push('  </testsuite>', '</testsuites>');
+  return out.join('\n') + '\n';
+}
+
+// ---- GitHub annotations and outputs (data only; github.ts sends them) --------------------------------------
+
+export interface Annotation {
+  title: string;
+  message: string;
+  file?: string;
+  line?: number;
+}
+
+/** One error annotation per failed env, at `env-specs/NAME.yml:LINE` of the dependency at fault. */
+export function annotations(report: Report): Annotation[] {
+  return report.envs.filter((e) => e.status === 'failed').map((e) => {
+    const title = `${e.env}: ${e.class ?? 'unknown'} in ${e.phase ?? 'build'}`;
+    const detail = [
+      e.hint ?? `the ${e.phase ?? 'build'} phase failed`,
+      ...(e.excerpt?.length ? ['', ...e.excerpt.slice(0, 8)] : []),
+      ...(e.log ? ['', `log: ${e.log}`] : []),
+    ];
+    return { title, message: detail.join('\n'), ...(e.file ? { file: e.file } : {}), ...(e.file && e.line ? { line: e.line } : {}) };
+  });
+}
+
+/** Step outputs of the QA step: counts and where the report is. */
+export function stepOutputs(report: Report, runDir: string): Record<string, string> {
+  return {
+    total: String(report.counts.total),
+    tested: String(report.counts.tested),
+    reused: String(report.counts.reused),
+    failed: String(report.counts.failed),
+    ok: String(report.ok),
+    'run-id': report.runId,
+    'run-dir': runDir,
+    report: `${runDir}/${report.files.report}`,
+    summary: `${runDir}/${report.files.summary}`,
+    junit: `${runDir}/${report.files.junit}`,
+  };
+}
+
+// ---- where in the spec a failure points -------------------------------------------------------------------
+
+const condaName = (n: string) => n.toLowerCase();
+
+/**
+ * The spec line of the dependency a failure names: a conda dependency by name, else a pip entry by
+ * (PEP 503) name or by text (git URLs), else the `- pip:` line for pip failures, else undefined.
+ */
+export function faultLine(spec: EnvSpec, failure: { class: FailureClass; package?: string; spec?: string } | undefined): number | undefined {
+  if (!failure) return undefined;
+  const names = [failure.package, failure.spec && failure.spec.split(/[\s=<>!~\[]/)[0]].filter((x): x is string => !!x);
+  for (const n of names) {
+    const bare = n.includes('::') ? n.slice(n.lastIndexOf('::') + 2) : n;
+    const dep = spec.dependencies.find((d) => condaName(d.spec.name) === condaName(bare));
+    if (dep && failure.class !== 'pip-failure' && failure.class !== 'git-clone-failure') return dep.line;
+    const pip = spec.pip.find((p) => (p.name && normalizePipName(p.name) === normalizePipName(bare)) || p.text.includes(n));
+    if (pip) return pip.line;
+    if (dep) return dep.line;
+  }
+  if (failure.spec) {
+    const pip = spec.pip.find((p) => p.text.includes(failure.spec!) || failure.spec!.includes(p.text));
+    if (pip) return pip.line;
+  }
+  if ((failure.class === 'pip-failure' || failure.class === 'git-clone-failure') && spec.pipLine) return spec.pipLine;
+  return undefined;
+}
+
+export { diffCounts };
