@@ -9,7 +9,7 @@ export interface OptionDef {
   arg?: string;
 }
 
-export type OptionValues = Record<string, string | boolean | string[] | undefined>;
+export type OptionValues = Record<string, string | boolean | Array<string | boolean> | undefined>;
 
 export interface CommandMeta {
   name: string;
@@ -58,5 +58,5 @@ export function boolOption(ctx: Context, name: string): boolean {
 
 export function listOption(ctx: Context, name: string): string[] {
   const v = ctx.options[name];
-  return Array.isArray(v) ? v : typeof v === 'string' ? [v] : [];
+  return Array.isArray(v) ? v.map(String) : typeof v === "string" ? [v] : [];
 }

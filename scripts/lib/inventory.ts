@@ -50,7 +50,7 @@ function scan(text: string, file: string, problems: Problem[]): Map<Section, Ent
     if (skipping) return;
     if (!current) return err(line, 'entry outside of any section');
     const eq = raw.indexOf('=');
-    const key = (eq < 0 ? raw : raw.slice(0, eq)).trim();
+    const key = (eq < 0 ? ini.unsafe(raw) : raw.slice(0, eq)).trim();
     const value = eq < 0 ? undefined : ini.unsafe(raw.slice(eq + 1).trim()).trim();
     if (!key) return err(line, 'empty key');
     const entries = sections.get(current)!;

@@ -1,0 +1,15 @@
+/** schema: print the JSON Schemas (they double as the format documentation). */
+import type { Context } from '../lib/command.js';
+import { EXIT, UsageError } from '../lib/errors.js';
+import { loadSchema, SCHEMA_NAMES, type SchemaName } from '../lib/schemas.js';
+
+export async function run(ctx: Context): Promise<number> {
+  const name = ctx.positionals[0];
+  if (name !== undefined && !(SCHEMA_NAMES as readonly string[]).includes(name)) {
+    throw new UsageError(`unknown schema '${name}' (known: ${SCHEMA_NAMES.join(', ')})`);
+  }
+  const names = name ? [name as SchemaName] : [...SCHEMA_NAMES];
+  const schemas = Object.fromEntries(names.map((n) => [n, loadSchema(n)]));
+  process.stdout.write(JSON.stringify(name ? schemas[name] : schemas, null, 2) + '\n');
+  return EXIT.OK;
+}

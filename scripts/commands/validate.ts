@@ -1,0 +1,27 @@
+/** validate: parse and check inventory.ini and every spec; print every problem at once. */
+import type { Context } from '../lib/command.js';
+import { EXIT, formatProblem } from '../lib/errors.js';
+import { checkRepoDir } from '../lib/repo.js';
+import { desiredState } from '../lib/desired.js';
+
+export async function run(ctx: Context): Promise<number> {
+  const { repo, problems } = await checkRepoDir(ctx.repo);
+  const errors = problems.filter((p) => p.severity === 'error');
+  for (const p of problems) ctx.out.warn(formatProblem(p));
+  const desired = repo ? desiredState(repo) : undefined;
+  if (ctx.out.json) {
+    ctx.out.result({
+      ok: errors.length === 0,
+      problems,
+      environments: repo?.inventory.environments.map((e) => ({
+        name: e.name, mode: e.mode, buildId: desired?.envs.find((d) => d.name === e.name)?.buildId,
+      })),
+    });
+  } else if (repo) {
+    const n = repo.inventory.environments.length;
+    ctx.out.info(`ok: ${n} environment${n === 1 ? '' : 's'} (${desired!.envs.length} REPLICATE), ${problems.length} warning${problems.length === 1 ? '' : 's'}`);
+  } else {
+    ctx.out.info(`${errors.length} error${errors.length === 1 ? '' : 's'}`);
+  }
+  return errors.length ? EXIT.BAD_INPUT : EXIT.OK;
+}

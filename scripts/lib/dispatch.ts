@@ -1,0 +1,97 @@
+/** Parses argv, dispatches to a command, maps errors to exit codes. */
+import { parseArgs } from 'node:util';
+import { resolve } from 'node:path';
+import { COMMANDS, GLOBAL_OPTIONS } from '../commands/registry.js';
+import type { CommandMeta, OptionDef } from './command.js';
+import { EXIT, GitopsError, UsageError } from './errors.js';
+import { processOutput } from './output.js';
+
+function optionHelp(options: Record<string, OptionDef>): string {
+  return Object.entries(options)
+    .map(([name, o]) => {
+      const flag = `${o.short ? `-${o.short}, ` : '    '}--${name}${o.arg ? ` ${o.arg}` : ''}`;
+      return `  ${flag.padEnd(28)} ${o.description}`;
+    })
+    .join('\n');
+}
+
+export function mainHelp(): string {
+  const width = Math.max(...COMMANDS.map((c) => c.name.length));
+  return [
+    'conda-gitops: run a shared conda installation the GitOps way',
+    '',
+    'Usage: conda-gitops <command> [options]',
+    '',
+    'Commands:',
+    ...COMMANDS.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
+    '',
+    'Global options:',
+    optionHelp(GLOBAL_OPTIONS),
+    '',
+    'Exit codes: 0 ok, 1 some env failed or drift, 2 bad input or usage, 3 locked/busy.',
+    "Run 'conda-gitops <command> --help' for a command's options.",
+  ].join('\n');
+}
+
+export function commandHelp(c: CommandMeta): string {
+  return [
+    `Usage: ${c.usage}`,
+    '',
+    c.summary,
+    ...(c.details ? ['', c.details] : []),
+    ...(Object.keys(c.options).length ? ['', 'Options:', optionHelp(c.options)] : []),
+    '',
+    'Global options:',
+    optionHelp(GLOBAL_OPTIONS),
+  ].join('\n');
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === '--help' || name === '-h' || name === 'help') {
+    const topic = name === 'help' ? COMMANDS.find((c) => c.name === rest[0]) : undefined;
+    process.stdout.write((topic ? commandHelp(topic) : mainHelp()) + '\n');
+    return name ? EXIT.OK : EXIT.BAD_INPUT;
+  }
+  if (name === '--version') {
+    process.stdout.write('conda-gitops 0.1.0\n');
+    return EXIT.OK;
+  }
+  const command = COMMANDS.find((c) => c.name === name);
+  const json = rest.includes('--json');
+  const out = processOutput(json);
+  try {
+    if (!command) throw new UsageError(`unknown command '${name}' (see conda-gitops --help)`);
+    const options = { ...GLOBAL_OPTIONS, ...command.options };
+    let parsed;
+    try {
+      parsed = parseArgs({ args: rest, options, allowPositionals: true, strict: true });
+    } catch (e) {
+      throw new UsageError(`${(e as Error).message.replace(/\. To specify a positional.*$/s, '')} (see conda-gitops ${name} --help)`);
+    }
+    if (parsed.values.help) {
+      process.stdout.write(commandHelp(command) + '\n');
+      return EXIT.OK;
+    }
+    const pos = command.positionals ?? { min: 0, max: 0, names: '' };
+    if (parsed.positionals.length < pos.min || parsed.positionals.length > pos.max) {
+      throw new UsageError(
+        pos.max === 0
+          ? `'${name}' takes no arguments, got '${parsed.positionals.join(' ')}' (see conda-gitops ${name} --help)`
+          : `'${name}' expects ${pos.names} (see conda-gitops ${name} --help)`,
+      );
+    }
+    const { run } = await command.load();
+    const repo = resolve(typeof parsed.values.repo === 'string' ? parsed.values.repo : process.cwd());
+    return await run({ options: parsed.values, positionals: parsed.positionals, out, repo, env: process.env });
+  } catch (e) {
+    if (e instanceof GitopsError) {
+      if (json) out.result({ ok: false, error: e.name, message: e.message, exitCode: e.exitCode });
+      out.warn(`conda-gitops: ${e.message}`);
+      return e.exitCode;
+    }
+    out.warn(`conda-gitops: internal error (this is a bug, please report it):\n${(e as Error).stack ?? String(e)}`);
+    return 70;
+  }
+}
+
