@@ -29,7 +29,7 @@ export interface GuardInput {
   spec: EnvSpec;
   /** the build prefix, already resolved (no symlinks), e.g. /pkg/conda/v23.11.0/builds/hlink/0123abcd4567 */
   prefix: string;
-  /** raw spec text, used only to point at the line of a channel */
+  /** raw spec text, used only to point at the line of a channel when the spec does not carry channel lines */
   specText?: string;
 }
 
@@ -87,7 +87,7 @@ export function guardPlan(envs: GuardInput[], allowedChannels: string[]): GuardF
         message: `channel '${channel}' (${where}) is not allowed by [conda] channels (${allowedChannels.join(', ')})`,
       });
     };
-    for (const ch of env.spec.channels) check(ch, lineOf(env.specText, ch, 1), 'channels list');
+    env.spec.channels.forEach((ch, i) => check(ch, env.spec.channelLines?.[i] ?? lineOf(env.specText, ch, 1), 'channels list'));
     for (const dep of env.spec.dependencies) if (dep.spec.channel) check(dep.spec.channel, dep.line, `in '${dep.text}'`);
   }
   return failures;

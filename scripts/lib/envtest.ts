@@ -1,0 +1,339 @@
+/**
+ * Testing a build (design section 7, step 4): the build's own python runs, every package the spec asks
+ * for is installed at a matching version (per the recorded `conda list`), kernel envs import ipykernel,
+ * and the env's optional test script passes. Only a build that passes all of it becomes `tested`.
+ *
+ * `checkPackages` is pure; the rest runs the build's programs directly (never through `current` or `qa`).
+ */
+import { spawn } from 'node:child_process';
+import { appendFileSync, existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import type { Classification, EnvSpec, ListedPackageRecord } from './types.js';
+import { matchesVersion } from './matchspec.js';
+import { normalizePipName } from './pip.js';
+
+/** Default time limit of an env's own test script. */
+export const DEFAULT_TEST_TIMEOUT_SECONDS = 600;
+/** Time limit of our own probes (python runs, imports): generous for a cold NFS cache. */
+const PROBE_TIMEOUT_SECONDS = 120;
+
+export interface ProcessResult {
+  argv: string[];
+  stdout: string;
+  stderr: string;
+  code: number;
+  seconds: number;
+  timedOut: boolean;
+}
+
+/**
+ * Run a program (argument array, no shell) in its own process group; on timeout the whole group is killed,
+ * so a test that forks does not outlive its limit.
+ */
+export function runProcess(
+  argv: string[],
+  opts: { env?: NodeJS.ProcessEnv; cwd?: string; timeoutSeconds?: number } = {},
+): Promise<ProcessResult> {
+  const started = performance.now();
+  return new Promise((resolvePromise) => {
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    let timedOut = false;
+    let child;
+    try {
+      child = spawn(argv[0]!, argv.slice(1), { cwd: opts.cwd, env: opts.env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    } catch (e) {
+      resolvePromise({ argv, stdout: '', stderr: String(e), code: 127, seconds: 0, timedOut: false });
+      return;
+    }
+    const timer = opts.timeoutSeconds
+      ? setTimeout(() => {
+          timedOut = true;
+          try { process.kill(-child.pid!, 'SIGKILL'); } catch { /* already gone */ }
+        }, opts.timeoutSeconds * 1000)
+      : undefined;
+    child.stdout!.on('data', (b: Buffer) => out.push(b));
+    child.stderr!.on('data', (b: Buffer) => err.push(b));
+    const finish = (code: number, extra = '') => {
+      if (timer) clearTimeout(timer);
+      resolvePromise({
+        argv,
+        stdout: Buffer.concat(out).toString('utf8'),
+        stderr: Buffer.concat(err).toString('utf8') + extra,
+        code,
+        seconds: (performance.now() - started) / 1000,
+        timedOut,
+      });
+    };
+    child.on('error', (e) => finish(127, `${e.message}\n`));
+    child.on('close', (code, signal) => finish(code ?? (signal ? 128 + 9 : 1)));
+  });
+}
+
+/** Append one command and its output to an env's log, in the same shape as the adapter's entries. */
+export function appendLog(log: string | undefined, title: string, r: ProcessResult): void {
+  if (!log) return;
+  mkdirSync(dirname(log), { recursive: true });
+  const parts = [
+    `==> ${new Date().toISOString()} ${title}: ${JSON.stringify(r.argv)}`,
+    ...(r.stdout ? ['--- stdout', r.stdout.trimEnd()] : []),
+    ...(r.stderr ? ['--- stderr', r.stderr.trimEnd()] : []),
+    ...(r.timedOut ? [`conda-gitops: timed out after ${Math.round(r.seconds)} s`] : []),
+    `<== exit ${r.code} in ${r.seconds.toFixed(2)}s`,
+    '',
+  ];
+  appendFileSync(log, parts.join('\n') + '\n');
+}
+
+export interface TestCheck {
+  name: string;
+  ok: boolean;
+  detail?: string;
+}
+
+/** A spec'd package that is missing or at a version its spec does not allow. */
+export interface PackageMismatch {
+  package: string;
+  /** the spec text as written in the env file */
+  spec: string;
+  line: number;
+  installed?: string;
+  reason: string;
+}
+
+function globMatches(glob: string, text: string): boolean {
+  const re = new RegExp('^' + glob.split('*').map((s) => s.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*') + '$');
+  return re.test(text);
+}
+
+/** PEP 440 equality for the common cases: `1.0 == 1.0.0`, case-insensitive, a leading `v` ignored. */
+export function pipVersionEquals(wanted: string, installed: string): boolean {
+  const norm = (v: string) => v.trim().toLowerCase().replace(/^v/, '');
+  const a = norm(wanted);
+  const b = norm(installed);
+  if (a === b) return true;
+  const release = /^(\d+(?:\.\d+)*)(.*)$/;
+  const ma = release.exec(a);
+  const mb = release.exec(b);
+  if (!ma || !mb || ma[2] !== mb[2]) return false;
+  const pa = ma[1]!.split('.').map(Number);
+  const pb = mb[1]!.split('.').map(Number);
+  const len = Math.max(pa.length, pb.length);
+  for (let i = 0; i < len; i++) if ((pa[i] ?? 0) !== (pb[i] ?? 0)) return false;
+  return true;
+}
+
+/**
+ * Compare the spec with the recorded packages. Conda deps: present (not as a pypi record) and version/build
+ * matching. Pinned pip entries: present at that version. `pipFallback` gives versions read from the env's
+ * python for pip names `conda list` does not show (conda before 4.6 did not list pip packages).
+ */
+export async function checkPackages(
+  spec: EnvSpec,
+  packages: ListedPackageRecord[],
+  pipFallback: Map<string, string> = new Map(),
+): Promise<PackageMismatch[]> {
+  const mismatches: PackageMismatch[] = [];
+  const conda = new Map<string, ListedPackageRecord>();
+  const pypi = new Map<string, ListedPackageRecord[]>();
+  for (const p of packages) {
+    if (p.channel === 'pypi') {
+      const k = normalizePipName(p.name);
+      pypi.set(k, [...(pypi.get(k) ?? []), p]);
+    } else conda.set(p.name.toLowerCase(), p);
+  }
+  const condaByPipName = new Map<string, ListedPackageRecord[]>();
+  for (const p of conda.values()) condaByPipName.set(normalizePipName(p.name), [...(condaByPipName.get(normalizePipName(p.name)) ?? []), p]);
+  for (const dep of spec.dependencies) {
+    const { name, version, build } = dep.spec;
+    const installed = conda.get(name.toLowerCase());
+    const base = { package: name, spec: dep.text, line: dep.line };
+    if (!installed) {
+      mismatches.push({ ...base, reason: 'not installed' });
+      continue;
+    }
+    let versionOk: boolean;
+    try {
+      versionOk = await matchesVersion(version, installed.version);
+    } catch (e) {
+      mismatches.push({ ...base, installed: installed.version, reason: `cannot check version spec: ${(e as Error).message}` });
+      continue;
+    }
+    if (!versionOk) {
+      mismatches.push({ ...base, installed: installed.version, reason: `installed ${installed.version} does not match ${version}` });
+    } else if (build && installed.build !== undefined && !globMatches(build, installed.build)) {
+      mismatches.push({ ...base, installed: `${installed.version} ${installed.build}`, reason: `installed build ${installed.build} does not match ${build}` });
+    }
+  }
+  for (const entry of spec.pip) {
+    if (entry.kind !== 'pinned' || !entry.name || !entry.version) continue;
+    const k = normalizePipName(entry.name);
+    // A package both in conda and pip shows up twice; pip's copy is what `import` finds, but either satisfying the pin is fine.
+    const candidates = [...(pypi.get(k) ?? []), ...(condaByPipName.get(k) ?? [])];
+    const versions = candidates.map((c) => c.version);
+    if (versions.length === 0 && pipFallback.has(k)) versions.push(pipFallback.get(k)!);
+    const base = { package: entry.name, spec: entry.text, line: entry.line };
+    if (versions.length === 0) mismatches.push({ ...base, reason: 'not installed (pip)' });
+    else if (!versions.some((v) => pipVersionEquals(entry.version!, v))) {
+      mismatches.push({ ...base, installed: versions.join(', '), reason: `installed ${versions.join(', ')} does not match ==${entry.version}` });
+    }
+  }
+  return mismatches;
+}
+
+/** Pip names the recorded `conda list` does not show: asked from the env's python in one call. */
+function pipNamesToProbe(spec: EnvSpec, packages: ListedPackageRecord[]): string[] {
+  const known = new Set(packages.map((p) => normalizePipName(p.name)));
+  return spec.pip.filter((p) => p.kind === 'pinned' && p.name && !known.has(normalizePipName(p.name))).map((p) => p.name!);
+}
+
+const PIP_PROBE = [
+  'import json, sys',
+  'from importlib import metadata',
+  'out = {}',
+  'for name in sys.argv[1:]:',
+  '    try:',
+  '        out[name] = metadata.version(name)',
+  '    except Exception:',
+  '        pass',
+  'print(json.dumps(out))',
+].join('\n');
+
+export interface EnvTestInput {
+  env: string;
+  /** the build prefix (resolved path) */
+  prefix: string;
+  spec: EnvSpec;
+  /** packages recorded by the build (`conda list --json`) */
+  packages: ListedPackageRecord[];
+  /** the env is listed in [kernels]: it must import ipykernel */
+  kernel: boolean;
+  /** directory holding NAME.test.sh / NAME.test.py (the repository's env-specs/) */
+  specDir: string;
+  log?: string;
+  timeoutSeconds?: number;
+}
+
+export interface EnvTestResult {
+  ok: boolean;
+  seconds: number;
+  checks: TestCheck[];
+  failure?: Classification;
+  /** spec line of the package at fault, when a package check failed */
+  line?: number;
+}
+
+/**
+ * The environment a per-env test runs in: the build's bin first on PATH and nothing inherited from the
+ * runner (no PYTHONPATH, no user site-packages, no CI secrets), so the test sees the env as a user would.
+ */
+export function minimalEnv(prefix: string, env: string, home: string): NodeJS.ProcessEnv {
+  return {
+    PATH: `${join(prefix, 'bin')}:/usr/local/bin:/usr/bin:/bin`,
+    HOME: home,
+    TMPDIR: home,
+    LANG: 'C.UTF-8',
+    LC_ALL: 'C.UTF-8',
+    CONDA_PREFIX: prefix,
+    CONDA_DEFAULT_ENV: env,
+    PYTHONNOUSERSITE: '1',
+    PYTHONDONTWRITEBYTECODE: '1',
+  };
+}
+
+/** The env's own test scripts, in the order they run. */
+export function testScripts(specDir: string, env: string): string[] {
+  return ['sh', 'py'].map((ext) => join(specDir, `${env}.test.${ext}`)).filter((f) => existsSync(f));
+}
+
+function excerptOf(r: ProcessResult, max = 15): string[] {
+  const lines = `${r.stdout}\n${r.stderr}`.split(/\r?\n/).map((l) => l.trimEnd()).filter(Boolean);
+  return lines.slice(-max);
+}
+
+/** Run every check of a build. Stops at the first failing group: later checks would only repeat the cause. */
+export async function testBuild(input: EnvTestInput): Promise<EnvTestResult> {
+  const started = performance.now();
+  const checks: TestCheck[] = [];
+  const python = join(input.prefix, 'bin', 'python');
+  const home = mkdtempSync(join(tmpdir(), `cg-test-${input.env}-`));
+  const env = minimalEnv(input.prefix, input.env, home);
+  const done = (failure?: Classification, line?: number): EnvTestResult => {
+    rmSync(home, { recursive: true, force: true });
+    return { ok: !failure, seconds: (performance.now() - started) / 1000, checks, ...(failure ? { failure } : {}), ...(line ? { line } : {}) };
+  };
+  const probe = async (title: string, argv: string[], timeoutSeconds = PROBE_TIMEOUT_SECONDS) => {
+    const r = await runProcess(argv, { env, cwd: home, timeoutSeconds });
+    appendLog(input.log, `test ${title}`, r);
+    return r;
+  };
+
+  // 1. the build's python runs (every env the spec gives python, pip packages or a kernel needs one)
+  const needsPython = input.kernel || input.spec.pip.length > 0 || input.spec.dependencies.some((d) => d.spec.name === 'python');
+  if (needsPython || existsSync(python)) {
+    const r = await probe('python', [python, '-c', 'import sys; print(sys.version.split()[0])']);
+    const ok = r.code === 0;
+    checks.push({ name: 'python runs', ok, detail: ok ? r.stdout.trim() : `exit ${r.code}` });
+    if (!ok) {
+      return done({ class: r.timedOut ? 'timeout' : 'unknown', excerpt: [`${python} does not run (exit ${r.code})`, ...excerptOf(r)] });
+    }
+  } else {
+    checks.push({ name: 'python runs', ok: true, detail: 'skipped: the spec has no python, pip or kernel' });
+  }
+
+  // 2. every spec'd package at a matching version
+  const probeNames = existsSync(python) ? pipNamesToProbe(input.spec, input.packages) : [];
+  const fallback = new Map<string, string>();
+  if (probeNames.length) {
+    const r = await probe('pip versions', [python, '-c', PIP_PROBE, ...probeNames]);
+    if (r.code === 0) {
+      try {
+        for (const [k, v] of Object.entries(JSON.parse(r.stdout) as Record<string, string>)) fallback.set(normalizePipName(k), v);
+      } catch { /* an unparsable answer leaves the names missing, which the check reports */ }
+    }
+  }
+  const mismatches = await checkPackages(input.spec, input.packages, fallback);
+  checks.push({ name: 'packages match the spec', ok: mismatches.length === 0, detail: mismatches.map((m) => `${m.spec}: ${m.reason}`).join('; ') || undefined });
+  if (mismatches.length) {
+    const first = mismatches[0]!;
+    return done({
+      class: 'unknown',
+      package: first.package,
+      spec: first.spec,
+      excerpt: mismatches.slice(0, 15).map((m) => `${input.spec.file}:${m.line}: ${m.spec}: ${m.reason}`),
+    }, first.line);
+  }
+
+  // 3. kernels must start: ipykernel importable with the env's own python
+  if (input.kernel) {
+    const r = await probe('ipykernel', [python, '-c', 'import ipykernel']);
+    checks.push({ name: 'imports ipykernel', ok: r.code === 0 });
+    if (r.code !== 0) {
+      const dep = input.spec.dependencies.find((d) => d.spec.name === 'ipykernel');
+      return done({ class: r.timedOut ? 'timeout' : 'unknown', package: 'ipykernel', excerpt: ['kernel env cannot import ipykernel (add ipykernel to its dependencies)', ...excerptOf(r)] }, dep?.line);
+    }
+  }
+
+  // 4. the env's own tests, with its bin first on PATH, a minimal environment and a time limit
+  for (const script of testScripts(input.specDir, input.env)) {
+    const argv = script.endsWith('.py') ? [python, script] : ['/bin/sh', script];
+    const limit = input.timeoutSeconds ?? DEFAULT_TEST_TIMEOUT_SECONDS;
+    const r = await probe(script.endsWith('.py') ? 'test.py' : 'test.sh', argv, limit);
+    const name = script.slice(input.specDir.length + 1);
+    checks.push({ name, ok: r.code === 0 && !r.timedOut, detail: r.timedOut ? `timed out after ${limit}s` : `exit ${r.code}` });
+    if (r.timedOut) return done({ class: 'timeout', excerpt: [`${name} timed out after ${limit}s`, ...excerptOf(r)] });
+    if (r.code !== 0) return done({ class: 'unknown', excerpt: [`${name} failed (exit ${r.code})`, ...excerptOf(r)] });
+  }
+  return done();
+}
+
+/** The hint shown for a failed test phase (the classifier's hints are about conda and pip output). */
+export function testHint(result: EnvTestResult): string {
+  const failed = result.checks.find((c) => !c.ok);
+  if (!failed) return '';
+  if (failed.name === 'packages match the spec') return `installed packages do not match the spec (${failed.detail}); pin what the env needs or fix the spec`;
+  if (failed.name === 'imports ipykernel') return 'kernel env cannot import ipykernel: add ipykernel to its dependencies';
+  if (failed.name === 'python runs') return "the build's bin/python does not run: see the log";
+  return `${failed.name} failed (${failed.detail}): see the log`;
+}
