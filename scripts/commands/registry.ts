@@ -44,6 +44,91 @@ export const COMMANDS: CommandMeta[] = [
     load: () => import('./schema.js'),
   },
   // -- commands added by later modules go below; keep one entry per command --
+  {
+    name: 'deploy',
+    summary: 'merge entry: link the tested builds of the repo at HEAD as a new generation, swap it in atomically',
+    usage: 'conda-gitops deploy [--root DIR] [--repo DIR] [--dry-run] [--build-missing [--jobs N]] [--force] [--wait SECONDS] [--json]',
+    details:
+      'Takes ROOT/.gitops/lock, requires a `tested` build with exactly the build id of every REPLICATE env,\n' +
+      'writes vX/generations/N+1 completely, swaps vX/envs with one rename(2), rewrites kernels, appends history.\n' +
+      'Running it again changes nothing. Missing builds: exit 1 listing them (or --build-missing builds and tests\n' +
+      'them first, outside the lock). A build marked bad by a rollback is held back (exit 1) unless --force.\n' +
+      'Refuses (exit 1) an installation whose envs/ is a real directory of unmanaged envs: see `adopt`.\n' +
+      'Exit 0 deployed or nothing to do, 1 missing/held-back builds or refused, 2 bad input, 3 lock busy.',
+    options: {
+      'dry-run': { type: 'boolean', description: 'print the plan, change nothing' },
+      'build-missing': { type: 'boolean', description: 'build and test envs without a tested build, then deploy' },
+      jobs: { type: 'string', arg: 'N', description: 'with --build-missing: build N environments in parallel (default 1)' },
+      force: { type: 'boolean', description: 'deploy builds a rollback marked bad (clears the mark)' },
+      wait: { type: 'string', arg: 'SECONDS', description: 'wait up to SECONDS for the lock (default 0: exit 3 at once)' },
+    },
+    load: () => import('./deploy.js'),
+  },
+  {
+    name: 'rollback',
+    summary: 'swap back to the previous generation (or --to N), or one env only (--env NAME)',
+    usage: 'conda-gitops rollback [--root DIR] [--to N | --env NAME] [--dry-run] [--wait SECONDS] [--json]',
+    details:
+      'Default: the generation before the live one. --to N: any generation of the live installation.\n' +
+      '--env NAME: a new generation where only NAME is taken from the previous generation.\n' +
+      'Builds that leave the live set are marked bad: the next deploy from main keeps them out until the\n' +
+      'change is reverted or fixed in git (or deploy --force). Recorded in history. Needs no repository.',
+    options: {
+      to: { type: 'string', arg: 'N', description: 'generation number to make live' },
+      env: { type: 'string', arg: 'NAME', description: 'roll back only this environment' },
+      'dry-run': { type: 'boolean', description: 'print what would change' },
+      wait: { type: 'string', arg: 'SECONDS', description: 'wait up to SECONDS for the lock (default 0: exit 3 at once)' },
+    },
+    load: () => import('./rollback.js'),
+  },
+  {
+    name: 'history',
+    summary: 'the log of cutovers: when, who, commit, generation from -> to, envs added/changed/removed',
+    usage: 'conda-gitops history [--root DIR] [--limit N] [--json]',
+    options: {
+      limit: { type: 'string', arg: 'N', description: 'only the last N entries' },
+    },
+    load: () => import('./history.js'),
+  },
+  {
+    name: 'status',
+    summary: 'live generation vs the repo: missing/extra/different/failed builds, hand changes; exit 1 on drift',
+    usage: 'conda-gitops status [--root DIR] [--repo DIR] [--json]',
+    details:
+      'Per env: missing (not live), extra (live, not in the repo), different build, the desired build failed or\n' +
+      'was rolled back, or changed by hand (its conda-meta/history changed after the build record).\n' +
+      'Also kernelspecs missing, outdated or extra. Exit 0 in sync, 1 drift.',
+    options: {},
+    load: () => import('./status.js'),
+  },
+  {
+    name: 'kernels',
+    summary: 'write ROOT/kernels/NAME/kernel.json for every [kernels] entry; remove stale ones',
+    usage: 'conda-gitops kernels [--root DIR] [--repo DIR] [--dry-run] [--wait SECONDS] [--json]',
+    details: 'deploy does this too. Kernel names are lowercased (Jupyter stores them lowercase).',
+    options: {
+      'dry-run': { type: 'boolean', description: 'print what would be written' },
+      wait: { type: 'string', arg: 'SECONDS', description: 'wait up to SECONDS for the lock (default 0: exit 3 at once)' },
+    },
+    load: () => import('./kernels.js'),
+  },
+  {
+    name: 'gc',
+    summary: 'remove builds, generations and installations no kept generation references (dry run unless --yes)',
+    usage: 'conda-gitops gc [--root DIR] [--keep K] [--grace HOURS] [--yes] [--wait SECONDS] [--json]',
+    details:
+      'Keeps the last K generations (over all installations), always the live and the previous one, the builds\n' +
+      'they reference, builds in progress, builds the repository asks for, and builds younger than --grace.\n' +
+      'Removes other builds (prefix, record, log), other generations, installations referenced by neither\n' +
+      'current, qa nor a kept generation, and the package caches (pkgs/) of retired installations.',
+    options: {
+      keep: { type: 'string', arg: 'K', description: 'generations to keep (default 5)' },
+      grace: { type: 'string', arg: 'HOURS', description: 'keep unreferenced builds younger than this (default 24; 0 = none)' },
+      yes: { type: 'boolean', description: 'really remove (default: list what would go, with sizes)' },
+      wait: { type: 'string', arg: 'SECONDS', description: 'wait up to SECONDS for the lock (default 0: exit 3 at once)' },
+    },
+    load: () => import('./gc.js'),
+  },
 ];
 
 export { jobs as JOBS_OPTION, envFilter as ENV_OPTION };

@@ -5,8 +5,9 @@
 import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, writeSync } from 'node:fs';
 import { hostname, userInfo } from 'node:os';
 import { dirname } from 'node:path';
-import type { GenerationRef, LinkDiff } from './generation.js';
-import { formatRef } from './generation.js';
+import { join } from 'node:path';
+import type { GenerationRef, LinkDiff, LinkMap } from './generation.js';
+import { diffLinks, formatRef, listGenerations, readGenerationLinks, readLive, readManifest } from './generation.js';
 import { layout } from './layout.js';
 
 export const HISTORY_FORMAT = 1;
@@ -95,4 +96,34 @@ export function formatHistoryEntry(e: HistoryEntry): string {
   if (touched.length) line += `  (${names(touched)})`;
   if (e.note) line += `  note: ${e.note}`;
   return line;
+}
+
+/**
+ * A run killed between its swap and its history line leaves a cutover nobody logged. Called under the lock
+ * before each deploy/rollback: when the live generation is not the last entry's `to`, log it now (marked so).
+ */
+export function reconcileHistory(root: string, env: NodeJS.ProcessEnv): HistoryEntry | undefined {
+  const live = readLive(root);
+  if (!live.ref) return undefined;
+  const last = readHistory(root).entries.at(-1);
+  if (last && last.to.installation === live.ref.installation && last.to.generation === live.ref.generation) return undefined;
+  let fromLinks: LinkMap = {};
+  if (last) {
+    const dir = join(root, last.to.installation);
+    if (listGenerations(dir).includes(last.to.generation)) fromLinks = readGenerationLinks(dir, last.to.generation);
+  }
+  const manifest = readManifest(join(root, live.ref.installation), live.ref.generation);
+  const entry: HistoryEntry = {
+    format: 1,
+    at: new Date().toISOString(),
+    command: `${manifest?.reason ?? 'cutover'} (recorded after the fact)`,
+    ...actor(env),
+    ...(manifest?.commit ? { commit: manifest.commit } : {}),
+    ...(last ? { from: last.to } : {}),
+    to: live.ref,
+    ...diffLinks(fromLinks, live.links),
+    note: 'live generation found without a history line (a run was killed after its swap); `at` is when this was noticed',
+  };
+  appendHistory(root, entry);
+  return entry;
 }

@@ -1,0 +1,182 @@
+/**
+ * deploy (merge entry): the repository at HEAD -> a new generation, swapped in atomically, kernels, history.
+ * Reads top to bottom: load repo -> check ROOT is ours -> (build missing, outside the lock) -> lock ->
+ * plan -> write generation -> swap -> kernels -> history -> release.
+ */
+import { execFile } from 'node:child_process';
+import { join } from 'node:path';
+import type { Context } from '../lib/command.js';
+import { boolOption, stringOption } from '../lib/command.js';
+import { EXIT } from '../lib/errors.js';
+import { loadRepo, resolveRoot } from '../lib/repo.js';
+import { desiredState } from '../lib/desired.js';
+import type { Desired } from '../lib/desired.js';
+import { withLock, waitSeconds } from '../lib/lock.js';
+import { describeMissing, describePlan, planDeploy } from '../lib/deploy.js';
+import type { DeployPlan, DesiredInput } from '../lib/deploy.js';
+import {
+  checkManageable, cleanTemporaries, crashPoint, ensureRootLinks, listGenerations, linkedInstallation,
+  liveGenerationNumber, readGenerationLinks, readLive, replaceSymlink, swapEnvs, writeGeneration,
+} from '../lib/generation.js';
+import { installationLayout, layout } from '../lib/layout.js';
+import { readBuildRecord, writeBuildRecord } from '../lib/record.js';
+import { syncKernels } from '../lib/kernel.js';
+import type { KernelSync } from '../lib/kernel.js';
+import { actor, appendHistory, reconcileHistory } from '../lib/history.js';
+import { listInstallations } from '../lib/gc.js';
+
+/** `git rev-parse HEAD` of the repository, or undefined outside git (deploying a plain directory is allowed). */
+export function headCommit(repoDir: string): Promise<string | undefined> {
+  return new Promise((resolve) => {
+    execFile('git', ['-C', repoDir, 'rev-parse', '--verify', '--quiet', 'HEAD'], (err, stdout) => resolve(err ? undefined : stdout.trim() || undefined));
+  });
+}
+
+/** Everything the planner needs, read from disk. */
+export function planFromDisk(root: string, desired: DesiredInput, opts: { force?: boolean }): DeployPlan {
+  const inst = installationLayout(root, desired.condaVersion);
+  const live = readLive(root);
+  const target = liveGenerationNumber(inst.dir);
+  return planDeploy(
+    desired,
+    {
+      ...(live.ref ? { current: live.ref } : {}),
+      currentLinks: live.links,
+      ...(target !== undefined ? { target } : {}),
+      targetLinks: target !== undefined ? readGenerationLinks(inst.dir, target) : {},
+      targetGenerations: listGenerations(inst.dir),
+    },
+    (env, id) => readBuildRecord(root, desired.condaVersion, env, id),
+    opts,
+  );
+}
+
+export interface DeployResult {
+  plan: DeployPlan;
+  kernels: KernelSync;
+  generation?: number;
+  seconds: number;
+}
+
+/**
+ * Apply a plan while holding the lock: write the new generation, swap `vX/envs`, make sure ROOT/current and
+ * ROOT/envs exist (or point `current` at the new installation), write kernels, record history.
+ * Nothing before the swap is visible to users; everything after it is idempotent and redone by the next run.
+ */
+export function applyDeploy(
+  root: string,
+  desired: DesiredInput,
+  plan: DeployPlan,
+  meta: { commit?: string; command: string; env: NodeJS.ProcessEnv; assertHeld: () => void },
+): DeployResult {
+  const t0 = performance.now();
+  const inst = installationLayout(root, desired.condaVersion);
+  const lay = layout(root);
+  crashPoint('locked');
+  if (plan.newGeneration !== undefined) {
+    writeGeneration(inst.dir, {
+      format: 1,
+      n: plan.newGeneration,
+      createdAt: new Date().toISOString(),
+      ...(meta.commit ? { commit: meta.commit } : {}),
+      reason: meta.command,
+      envs: plan.links,
+    });
+    meta.assertHeld(); // a lock lost while writing: stop before anything becomes visible
+    swapEnvs(inst.dir, plan.newGeneration);
+    crashPoint('swapped');
+  }
+  if (plan.switchCurrent && linkedInstallation(lay.current) !== undefined) replaceSymlink(lay.current, plan.installation, 'current');
+  ensureRootLinks(root, desired.condaVersion);
+  crashPoint('links-ensured');
+  const kernels = syncKernels(root, plan.kernels, { afterWrite: () => crashPoint('kernel-written') });
+  for (const f of plan.forced) {
+    const rec = readBuildRecord(root, desired.condaVersion, f.name, f.buildId);
+    if (rec?.bad) {
+      delete rec.bad;
+      writeBuildRecord(root, rec);
+    }
+  }
+  if (plan.changes) {
+    crashPoint('before-history');
+    const to = { installation: plan.installation, generation: plan.newGeneration ?? liveGenerationNumber(inst.dir)! };
+    appendHistory(root, {
+      format: 1,
+      at: new Date().toISOString(),
+      command: meta.command,
+      ...actor(meta.env),
+      ...(meta.commit ? { commit: meta.commit } : {}),
+      ...(plan.from ? { from: plan.from } : {}),
+      to,
+      ...plan.diff,
+      ...(plan.heldBack.length ? { note: `held back (rolled back, revert or fix in git): ${plan.heldBack.map((h) => h.name).join(', ')}` } : {}),
+    });
+  }
+  crashPoint('done');
+  return { plan, kernels, ...(plan.newGeneration !== undefined ? { generation: plan.newGeneration } : {}), seconds: (performance.now() - t0) / 1000 };
+}
+
+/** Build and test the missing envs through the QA pipeline (loaded only when asked for). */
+async function buildMissing(ctx: Context, root: string, desired: Desired, names: Set<string>): Promise<void> {
+  const specifier = '../lib/pipeline.js'; // written by the QA helper; a variable keeps tsc from requiring it here
+  const pipeline = (await import(specifier)) as {
+    runBuilds: (opts: Record<string, unknown>) => Promise<unknown>;
+  };
+  const runDir = join(layout(root).runs, `deploy-${new Date().toISOString().replace(/[:.]/g, '-')}`);
+  const jobs = Number(stringOption(ctx, 'jobs') ?? '1');
+  ctx.out.progress(`building ${names.size} missing env(s) into ${installationLayout(root, desired.condaVersion).builds} (log: ${runDir})`);
+  await pipeline.runBuilds({
+    root,
+    repo: await loadRepo(ctx.repo),
+    desired,
+    envs: desired.envs.filter((e) => names.has(e.name)),
+    jobs: Number.isInteger(jobs) && jobs > 0 ? jobs : 1,
+    out: ctx.out,
+    runDir,
+  });
+}
+
+export async function run(ctx: Context): Promise<number> {
+  const repo = await loadRepo(ctx.repo);
+  for (const w of repo.warnings) ctx.out.warn(`${w.file}:${w.line}: warning: ${w.message}`);
+  const root = resolveRoot(ctx, repo.inventory);
+  const desired = desiredState(repo);
+  const force = boolOption(ctx, 'force');
+  const dryRun = boolOption(ctx, 'dry-run');
+  const wait = waitSeconds(stringOption(ctx, 'wait'));
+  const command = force ? 'deploy --force' : 'deploy';
+  checkManageable(root, desired.condaVersion); // refuse before anything under ROOT changes
+
+  let plan = planFromDisk(root, desired, { force });
+  if (plan.missing.length && boolOption(ctx, 'build-missing') && !dryRun) {
+    // outside the lock: builds lock per build id, and a long build must not block an emergency rollback
+    await buildMissing(ctx, root, desired, new Set(plan.missing.map((m) => m.name)));
+  }
+  const commit = await headCommit(ctx.repo);
+
+  if (dryRun) {
+    for (const line of describePlan(plan)) ctx.out.info(line);
+    if (plan.missing.length) ctx.out.info(`missing tested builds (deploy would refuse):\n${describeMissing(plan.missing)}`);
+    ctx.out.result({ ok: plan.missing.length === 0, dryRun: true, root, commit, ...plan });
+    return plan.missing.length ? EXIT.FAILED : EXIT.OK;
+  }
+
+  return withLock(root, { waitSeconds: wait, command: `conda-gitops ${command}` }, async (lock) => {
+    cleanTemporaries(root, listInstallations(root).map((n) => join(root, n)));
+    const recovered = reconcileHistory(root, ctx.env);
+    if (recovered) ctx.out.warn(`history: recorded a cutover a killed run had not logged (${recovered.to.installation}/generations/${recovered.to.generation})`);
+    plan = planFromDisk(root, desired, { force }); // again, under the lock: another writer may have moved things
+    if (plan.missing.length) {
+      ctx.out.info(`refusing to deploy: these envs have no tested build for the repository's spec` +
+        ` (run QA on the PR, or deploy --build-missing):\n${describeMissing(plan.missing)}`);
+      ctx.out.result({ ok: false, root, commit, missing: plan.missing });
+      return EXIT.FAILED;
+    }
+    const result = applyDeploy(root, desired, plan, { ...(commit ? { commit } : {}), command, env: ctx.env, assertHeld: () => lock.assertHeld() });
+    for (const line of describePlan(plan)) ctx.out.info(line);
+    const k = result.kernels;
+    if (k.written.length + k.removed.length) ctx.out.info(`kernels: ${k.written.length} written, ${k.removed.length} removed, ${k.unchanged.length} unchanged`);
+    ctx.out.result({ ok: plan.heldBack.length === 0, root, commit, ...plan, kernelSync: k, seconds: result.seconds });
+    return plan.heldBack.length ? EXIT.FAILED : EXIT.OK;
+  });
+}

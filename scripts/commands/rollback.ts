@@ -1,0 +1,159 @@
+/**
+ * rollback: swap back to the previous generation (or `--to N`), or make a new generation with one env taken
+ * from the previous one (`--env NAME`). Needs no repository: an emergency must not depend on git.
+ * Builds that were rolled back are marked bad, so the next deploy from main does not put them back.
+ */
+import { renameSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import type { Context } from '../lib/command.js';
+import { boolOption, stringOption } from '../lib/command.js';
+import { EXIT, FailedError, UsageError } from '../lib/errors.js';
+import { loadRepo, resolveRoot } from '../lib/repo.js';
+import { waitSeconds, withLock } from '../lib/lock.js';
+import {
+  cleanTemporaries, diffLinks, formatRef, isBackwards, isEmptyDiff, listGenerations, liveGenerationNumber,
+  nextGenerationNumber, readGenerationLinks, readLive, readManifest, replaceSymlink, rollbackTarget, summarizeDiff,
+  swapEnvs, writeGeneration,
+} from '../lib/generation.js';
+import type { GenerationRef, LinkDiff, LinkMap } from '../lib/generation.js';
+import { actor, appendHistory, readHistory, reconcileHistory } from '../lib/history.js';
+import { layout, buildPaths } from '../lib/layout.js';
+import { readJsonIfExists } from '../lib/fsutil.js';
+import { listInstallations } from '../lib/gc.js';
+import type { StampedBuildRecord } from '../lib/types.js';
+
+/** --root / $CONDA_GITOPS_ROOT first; the repository's [conda] root only when neither is given. */
+export async function rootWithoutRepo(ctx: Context): Promise<string> {
+  try {
+    return resolveRoot(ctx);
+  } catch (e) {
+    if (!(e instanceof UsageError)) throw e;
+    return resolveRoot(ctx, (await loadRepo(ctx.repo)).inventory);
+  }
+}
+
+const versionOf = (installation: string) => installation.replace(/^v/, '');
+
+/**
+ * Set or clear the `bad` mark of build records. Atomic (temp + rename) but not fsynced one by one: a mark lost
+ * in a power cut only means main could redeploy that build, and 1,000 fsyncs would cost the rollback seconds.
+ */
+export function markBuilds(root: string, installation: string, builds: Array<{ name: string; build: string }>, bad: { at: string; reason: string } | undefined): number {
+  let n = 0;
+  for (const b of builds) {
+    const path = buildPaths(root, versionOf(installation), b.name, b.build).record;
+    const rec = readJsonIfExists<StampedBuildRecord>(path);
+    if (!rec || (bad ? rec.bad?.reason === bad.reason : !rec.bad)) continue;
+    if (bad) rec.bad = bad;
+    else delete rec.bad;
+    const tmp = join(dirname(path), `.${b.build}.json.${process.pid}.tmp`);
+    writeFileSync(tmp, JSON.stringify(rec, null, 2) + '\n');
+    renameSync(tmp, path);
+    n++;
+  }
+  return n;
+}
+
+export interface RollbackOutcome {
+  from: GenerationRef;
+  to: GenerationRef;
+  diff: LinkDiff;
+  markedBad: number;
+  cleared: number;
+  seconds: number;
+}
+
+/** The whole rollback, under a lock the caller holds. */
+export function applyRollback(root: string, opts: { to?: number; env?: string; env_: NodeJS.ProcessEnv; command: string }): RollbackOutcome {
+  const t0 = performance.now();
+  const live = readLive(root);
+  if (!live.ref) throw new FailedError(`nothing is deployed under ${root}: no generation to roll back from`);
+  const liveDir = join(root, live.ref.installation);
+  const generations = listGenerations(liveDir);
+  const target = rollbackTarget(live.ref, generations, readHistory(root).entries, opts.to);
+  const targetDir = join(root, target.installation);
+  const targetLinks = readGenerationLinks(targetDir, target.generation);
+  const at = new Date().toISOString();
+
+  let to: GenerationRef;
+  let newLinks: LinkMap;
+  let backwards: boolean;
+  if (opts.env !== undefined) {
+    const name = opts.env;
+    if (target.installation !== live.ref.installation) {
+      throw new UsageError(`--env works within one installation; the previous generation is in ${target.installation} (roll back everything instead)`);
+    }
+    if (!(name in live.links) && !(name in targetLinks)) throw new UsageError(`env '${name}' is in neither ${formatRef(live.ref)} nor ${formatRef(target)}`);
+    if (live.links[name] === targetLinks[name]) throw new FailedError(`env '${name}' has the same build (${live.links[name]}) in ${formatRef(target)}: nothing to roll back`);
+    newLinks = { ...live.links };
+    if (name in targetLinks) newLinks[name] = targetLinks[name];
+    else delete newLinks[name];
+    const n = nextGenerationNumber(generations);
+    const manifest = readManifest(liveDir, live.ref.generation);
+    writeGeneration(liveDir, {
+      format: 1, n, createdAt: at, ...(manifest?.commit ? { commit: manifest.commit } : {}),
+      reason: `rollback --env ${name} (from generation ${target.generation})`, envs: newLinks,
+    });
+    swapEnvs(liveDir, n);
+    to = { installation: live.ref.installation, generation: n };
+    backwards = true;
+  } else {
+    newLinks = targetLinks;
+    if (liveGenerationNumber(targetDir) !== target.generation) swapEnvs(targetDir, target.generation);
+    if (target.installation !== live.ref.installation) replaceSymlink(layout(root).current, target.installation, 'current');
+    to = target;
+    backwards = isBackwards(live.ref, target);
+  }
+  const diff = diffLinks(live.links, newLinks);
+  // what left the live set was rolled back; what came (back) in was chosen by a person: not bad any more
+  const left = [...diff.changed.map((c) => ({ name: c.name, build: c.from })), ...diff.removed];
+  const came = [...diff.changed.map((c) => ({ name: c.name, build: c.to })), ...diff.added];
+  const markedBad = backwards
+    ? markBuilds(root, live.ref.installation, left, { at, reason: `rolled back from ${formatRef(live.ref)} to ${formatRef(to)}` })
+    : 0;
+  const cleared = markBuilds(root, to.installation, came, undefined);
+  appendHistory(root, {
+    format: 1, at, command: opts.command, ...actor(opts.env_), from: live.ref, to, ...diff,
+  });
+  return { from: live.ref, to, diff, markedBad, cleared, seconds: (performance.now() - t0) / 1000 };
+}
+
+export async function run(ctx: Context): Promise<number> {
+  const root = await rootWithoutRepo(ctx);
+  const toText = stringOption(ctx, 'to');
+  const env = stringOption(ctx, 'env');
+  if (toText !== undefined && env !== undefined) throw new UsageError('--to and --env cannot be combined');
+  const to = toText === undefined ? undefined : Number(toText);
+  if (to !== undefined && (!Number.isInteger(to) || to < 1)) throw new UsageError(`--to expects a generation number, got '${toText}'`);
+  const command = ['rollback', ...(to !== undefined ? [`--to ${to}`] : []), ...(env !== undefined ? [`--env ${env}`] : [])].join(' ');
+
+  if (boolOption(ctx, 'dry-run')) {
+    const live = readLive(root);
+    if (!live.ref) throw new FailedError(`nothing is deployed under ${root}`);
+    const target = rollbackTarget(live.ref, listGenerations(join(root, live.ref.installation)), readHistory(root).entries, to);
+    const targetLinks = readGenerationLinks(join(root, target.installation), target.generation);
+    const links = env === undefined ? targetLinks : (() => {
+      const m = { ...live.links };
+      if (env in targetLinks) m[env] = targetLinks[env]; else delete m[env];
+      return m;
+    })();
+    const diff = diffLinks(live.links, links);
+    ctx.out.info(`would ${command}: ${formatRef(live.ref)} -> ${env === undefined ? formatRef(target) : 'a new generation'} (${summarizeDiff(diff)})`);
+    ctx.out.result({ ok: true, dryRun: true, from: live.ref, target, diff });
+    return EXIT.OK;
+  }
+
+  return withLock(root, { waitSeconds: waitSeconds(stringOption(ctx, 'wait')), command: `conda-gitops ${command}` }, async () => {
+    cleanTemporaries(root, listInstallations(root).map((n) => join(root, n)));
+    reconcileHistory(root, ctx.env);
+    const r = applyRollback(root, { ...(to !== undefined ? { to } : {}), ...(env !== undefined ? { env } : {}), env_: ctx.env, command });
+    ctx.out.info(`${command}: ${formatRef(r.from)} -> ${formatRef(r.to)} in ${(r.seconds * 1000).toFixed(0)} ms (${summarizeDiff(r.diff)})`);
+    for (const c of r.diff.changed) ctx.out.info(`  ~ ${c.name} ${c.from} -> ${c.to}`);
+    for (const a of r.diff.added) ctx.out.info(`  + ${a.name} ${a.build}`);
+    for (const d of r.diff.removed) ctx.out.info(`  - ${d.name} ${d.build}`);
+    if (r.markedBad) ctx.out.info(`${r.markedBad} rolled-back build(s) marked bad: deploy will not put them back while main asks for them (revert or fix in git, or deploy --force)`);
+    if (isEmptyDiff(r.diff)) ctx.out.info('note: both generations link the same builds');
+    ctx.out.result({ ok: true, ...r });
+    return EXIT.OK;
+  });
+}

@@ -1,0 +1,46 @@
+/** status: the live generation against the repository; exit 1 on drift (so CI can gate on it). */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Context } from '../lib/command.js';
+import { EXIT } from '../lib/errors.js';
+import { loadRepo, resolveRoot } from '../lib/repo.js';
+import { desiredState } from '../lib/desired.js';
+import { readLive } from '../lib/generation.js';
+import { readHistory } from '../lib/history.js';
+import { managedKernels } from '../lib/kernel.js';
+import { installationName, layout } from '../lib/layout.js';
+import { readBuildRecord } from '../lib/record.js';
+import { computeStatus, readHistoryStamp, renderStatus } from '../lib/status.js';
+import type { StampedBuildRecord } from '../lib/types.js';
+
+export async function run(ctx: Context): Promise<number> {
+  const repo = await loadRepo(ctx.repo);
+  for (const w of repo.warnings) ctx.out.warn(`${w.file}:${w.line}: warning: ${w.message}`);
+  const root = resolveRoot(ctx, repo.inventory);
+  const desired = desiredState(repo);
+  const live = readLive(root);
+  // build ids differ between installations, so look in the desired one and in the live one
+  const versions = [...new Set([desired.condaVersion, ...(live.ref ? [live.ref.installation.replace(/^v/, '')] : [])])];
+  const lookup = (env: string, id: string): StampedBuildRecord | undefined => {
+    for (const v of versions) {
+      const rec = readBuildRecord(root, v, env, id);
+      if (rec) return rec;
+    }
+    return undefined;
+  };
+  const kernelFiles = new Map<string, string>();
+  for (const k of managedKernels(root)) kernelFiles.set(k, readFileSync(join(layout(root).kernels, k, 'kernel.json'), 'utf8'));
+  const report = computeStatus({
+    root,
+    desired,
+    installation: installationName(desired.condaVersion),
+    live,
+    lookup,
+    stampOf: (env, id) => readHistoryStamp(join(root, live.ref!.installation, 'builds', env, id)),
+    kernelFiles,
+    ...(() => { const last = readHistory(root).entries.at(-1); return last ? { lastCutover: last } : {}; })(),
+  });
+  for (const line of renderStatus(report)) ctx.out.info(line);
+  ctx.out.result({ ok: !report.drift, root, ...report });
+  return report.drift ? EXIT.FAILED : EXIT.OK;
+}
