@@ -129,6 +129,20 @@ export const COMMANDS: CommandMeta[] = [
     },
     load: () => import('./gc.js'),
   },
+  {
+    name: 'classify',
+    summary: 'classify a conda/pip log: failure class, package at fault, excerpt and hint (JSON)',
+    usage: 'conda-gitops classify [FILE|-]',
+    details:
+      'Reads a conda, mamba, micromamba or pip log (a file, or stdin when FILE is - or absent) and prints\n' +
+      'the failure class (missing-package, missing-version, unsatisfiable, pip-failure, git-clone-failure,\n' +
+      'channel-unreachable, timeout, unknown), the package and spec at fault, the lines that explain it and\n' +
+      'a remediation hint, always as JSON. A per-env build log is narrowed to its last failed call.\n' +
+      'Exit 0 when classified, 2 when FILE cannot be read.',
+    options: {},
+    positionals: { min: 0, max: 1, names: '[FILE|-]' },
+    load: () => import('./classify.js'),
+  },
 ];
 
 export { jobs as JOBS_OPTION, envFilter as ENV_OPTION };

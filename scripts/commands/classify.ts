@@ -1,0 +1,32 @@
+/** classify: triage a conda/pip log (a file or stdin) into a failure class, details and a hint. */
+import { readFile } from 'node:fs/promises';
+import type { Context } from '../lib/command.js';
+import { EXIT, UsageError } from '../lib/errors.js';
+import { classify, hintFor } from '../lib/classify.js';
+
+async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+export async function run(ctx: Context): Promise<number> {
+  const file = ctx.positionals[0] ?? '-';
+  let text: string;
+  if (file === '-') {
+    text = await readStdin();
+  } else {
+    try {
+      text = await readFile(file, 'utf8');
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      throw new UsageError(`cannot read log file '${file}': ${code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
+    }
+  }
+  const c = classify(text);
+  const result = { file: file === '-' ? null : file, ...c, hint: hintFor(c) };
+  // always JSON: admins pipe it into jq when triaging old logs
+  if (ctx.out.json) ctx.out.result(result);
+  else ctx.out.info(JSON.stringify(result, null, 2));
+  return EXIT.OK;
+}

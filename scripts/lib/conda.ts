@@ -1,0 +1,413 @@
+/**
+ * The conda adapter: one thin executor for conda, mamba and micromamba (design sections 6, 12).
+ * Every call is an argument array (never a shell string), returns a value even when it fails
+ * ({argv, stdout, stderr, code, seconds, timedOut}: the caller classifies), and is appended to
+ * the per-env log the report links to. Argument construction is the pure `buildArgv`.
+ */
+import { spawn } from 'node:child_process';
+import { appendFile, mkdir } from 'node:fs/promises';
+import { constants } from 'node:os';
+import { dirname, join } from 'node:path';
+import type { Frontend } from './types.js';
+import { formatCallBlock, timeoutLine } from './conda-log.js';
+import { sortVersions } from './conda-version.js';
+
+/** What every call returns. A non-zero `code` is a failure value, not an exception. */
+export interface CallResult {
+  argv: string[];
+  stdout: string;
+  stderr: string;
+  code: number;
+  seconds: number;
+  timedOut: boolean;
+}
+
+/** A call whose output is parsed: `value` is set when the call succeeded and its output parsed. */
+export interface Call<T> extends CallResult {
+  value?: T;
+  /** why a successful call's output could not be parsed */
+  parseError?: string;
+}
+
+export interface CallOptions {
+  /** per-env log file to append this call to */
+  log?: string;
+  /** kill the call (its whole process group) after this many seconds */
+  timeoutSeconds?: number;
+  /** extra environment for this call (e.g. PIP_FIND_LINKS); inherited otherwise */
+  env?: Record<string, string | undefined>;
+  cwd?: string;
+}
+
+/** Exit code reported for a call we killed on timeout (as coreutils `timeout` does). */
+export const TIMEOUT_EXIT = 124;
+/** Exit code reported when the program could not be started at all. */
+export const NOT_FOUND_EXIT = 127;
+/** Grace between SIGTERM and SIGKILL when a call times out. */
+const KILL_GRACE_MS = 3000;
+
+/**
+ * Run one program and capture its output. The child leads its own process group so a timeout
+ * kills conda together with the solver/pip/python processes it started.
+ */
+export async function execute(argv: readonly string[], opts: CallOptions = {}): Promise<CallResult> {
+  const startedAt = new Date();
+  const t0 = performance.now();
+  const out: Buffer[] = [];
+  const err: Buffer[] = [];
+  let timedOut = false;
+  let spawnError: Error | undefined;
+
+  const result = await new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
+    const child = spawn(argv[0]!, argv.slice(1), {
+      cwd: opts.cwd,
+      env: { ...process.env, ...opts.env },
+      // stdin closed: a conda that prompts (existing prefix, ToS) fails instead of hanging
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
+    });
+    child.stdout!.on('data', (b: Buffer) => out.push(b));
+    child.stderr!.on('data', (b: Buffer) => err.push(b));
+    let timer: NodeJS.Timeout | undefined;
+    let killer: NodeJS.Timeout | undefined;
+    const killGroup = (signal: NodeJS.Signals) => {
+      try {
+        if (child.pid) process.kill(-child.pid, signal);
+      } catch {
+        // the group is already gone
+      }
+    };
+    if (opts.timeoutSeconds !== undefined && opts.timeoutSeconds > 0) {
+      timer = setTimeout(() => {
+        timedOut = true;
+        killGroup('SIGTERM');
+        killer = setTimeout(() => killGroup('SIGKILL'), KILL_GRACE_MS);
+      }, opts.timeoutSeconds * 1000);
+    }
+    const done = (code: number | null, signal: NodeJS.Signals | null) => {
+      clearTimeout(timer);
+      clearTimeout(killer);
+      resolve({ code, signal });
+    };
+    child.on('error', (e) => {
+      spawnError = e;
+      done(null, null);
+    });
+    child.on('close', done);
+  });
+
+  const seconds = (performance.now() - t0) / 1000;
+  let stdout = Buffer.concat(out).toString('utf8');
+  let stderr = Buffer.concat(err).toString('utf8');
+  let code: number;
+  if (spawnError) {
+    code = NOT_FOUND_EXIT;
+    stderr += `conda-gitops: cannot run ${argv[0]}: ${spawnError.message}\n`;
+  } else if (timedOut) {
+    code = TIMEOUT_EXIT;
+    // the classifier maps this line to `timeout`, whatever the killed program printed last
+    if (stderr && !stderr.endsWith('\n')) stderr += '\n';
+    stderr += `${timeoutLine(opts.timeoutSeconds!)}\n`;
+  } else if (result.code !== null) {
+    code = result.code;
+  } else {
+    code = 128 + (constants.signals[result.signal as keyof typeof constants.signals] ?? 0);
+  }
+  if (stdout && !stdout.endsWith('\n')) stdout += '\n';
+  const call: CallResult = { argv: [...argv], stdout, stderr, code, seconds, timedOut };
+  if (opts.log) {
+    await mkdir(dirname(opts.log), { recursive: true });
+    await appendFile(opts.log, formatCallBlock({ ...call, startedAt }));
+  }
+  return call;
+}
+
+// ---------------------------------------------------------------------------------------------
+// argv construction (pure)
+
+export type Op =
+  | { op: 'version' }
+  | { op: 'info' }
+  | { op: 'envList' }
+  | { op: 'list'; prefix: string }
+  | { op: 'export'; prefix: string; noBuilds?: boolean }
+  | { op: 'createFromFile'; file: string; prefix: string }
+  | { op: 'create'; prefix: string; specs: string[]; channels: string[] }
+  | { op: 'install'; prefix: string; specs: string[]; channels: string[] }
+  | { op: 'remove'; prefix: string }
+  | { op: 'run'; prefix: string; argv: string[] }
+  | { op: 'clean' }
+  | { op: 'search'; name: string; channels: string[] };
+
+/** A spec or name that starts with `-` would be read as a flag: refuse it (callers validate specs first). */
+function positional(value: string, what: string): string {
+  if (value === '' || value.startsWith('-')) throw new Error(`refusing ${what} '${value}': it would be read as an option`);
+  return value;
+}
+
+function channelArgs(channels: string[]): string[] {
+  // only the spec's channels: the user's .condarc must not change what a build resolves to
+  return channels.length ? ['--override-channels', ...channels.flatMap((c) => ['-c', positional(c, 'channel')])] : [];
+}
+
+/**
+ * Arguments (after the executable) for one operation. conda and mamba 1.x share conda's CLI;
+ * micromamba needs `-y` on create, its own `env export --no-build` flag and, when the
+ * installation is not its default root, `-r ROOT` on every subcommand.
+ */
+export function buildArgv(frontend: Frontend, op: Op, rootPrefix?: string): string[] {
+  const micro = frontend === 'micromamba';
+  const root = micro && rootPrefix ? ['-r', rootPrefix] : [];
+  switch (op.op) {
+    case 'version':
+      return ['--version'];
+    case 'info':
+      return ['info', '--json', ...root];
+    case 'envList':
+      return ['env', 'list', '--json', ...root];
+    case 'list':
+      return ['list', '--json', ...root, '-p', op.prefix];
+    case 'export':
+      return ['env', 'export', ...root, '-p', op.prefix, ...(op.noBuilds ? [micro ? '--no-build' : '--no-builds'] : [])];
+    case 'createFromFile':
+      // conda <= 23 `env create` has no --yes; micromamba's create asks without -y
+      return micro ? ['create', '-y', ...root, '-f', op.file, '-p', op.prefix] : ['env', 'create', '-f', op.file, '-p', op.prefix];
+    case 'create':
+      return ['create', '-y', ...root, '-p', op.prefix, ...channelArgs(op.channels), ...op.specs.map((s) => positional(s, 'spec'))];
+    case 'install':
+      return ['install', '-y', ...root, '-p', op.prefix, ...channelArgs(op.channels), ...op.specs.map((s) => positional(s, 'spec'))];
+    case 'remove':
+      return ['env', 'remove', '-y', ...root, '-p', op.prefix];
+    case 'run':
+      if (op.argv.length === 0) throw new Error('run needs a command');
+      return ['run', ...root, '-p', op.prefix, ...op.argv];
+    case 'clean':
+      return ['clean', '--all', '-y', ...root];
+    case 'search':
+      return ['search', '--json', ...root, ...channelArgs(op.channels), positional(op.name, 'package name')];
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// output parsing (pure)
+
+export interface VersionInfo {
+  frontend: Frontend;
+  /** the frontend's own version (conda's for conda) */
+  version: string;
+  /** conda's version when the frontend reports it (conda; mamba 1.x prints both) */
+  conda?: string;
+}
+
+const SEMVER = /(\d+\.\d+(?:\.\d+)?[0-9A-Za-z.+-]*)/;
+
+/**
+ * `--version` shapes: `conda 23.11.0` (stdout, or stderr under Python 2), mamba 1.x
+ * `mamba 1.5.8` + `conda 23.11.0`, mamba 2.x and micromamba a bare `2.0.5`.
+ */
+export function parseVersionOutput(frontend: Frontend, stdout: string, stderr: string): VersionInfo | undefined {
+  const text = `${stdout}\n${stderr}`;
+  const conda = new RegExp(`(?:^|\\s)conda ${SEMVER.source}`, 'm').exec(text)?.[1];
+  if (frontend === 'conda') return conda ? { frontend, version: conda, conda } : undefined;
+  const named = new RegExp(`(?:^|\\s)${frontend} ${SEMVER.source}`, 'm').exec(text)?.[1];
+  const bare = new RegExp(`^\\s*${SEMVER.source}\\s*$`, 'm').exec(text)?.[1];
+  const version = named ?? bare;
+  if (!version) return undefined;
+  return { frontend, version, ...(conda ? { conda } : {}) };
+}
+
+/** The part of `info --json` the tool relies on, the same for conda and micromamba. */
+export interface CondaInfo {
+  version?: string;
+  platform?: string;
+  rootPrefix?: string;
+  envsDirs: string[];
+  pkgsDirs: string[];
+  channels: string[];
+  envs: string[];
+  raw: Record<string, unknown>;
+}
+
+function strings(v: unknown): string[] {
+  return Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : typeof v === 'string' ? [v] : [];
+}
+
+function str(v: unknown): string | undefined {
+  return typeof v === 'string' ? v : undefined;
+}
+
+/** conda keys (`conda_version`, `root_prefix`, ...) or micromamba's (`base environment`, ...). */
+export function normalizeInfo(raw: Record<string, unknown>): CondaInfo {
+  return {
+    version: str(raw.conda_version) ?? str(raw['micromamba version']) ?? str(raw['mamba version']),
+    platform: str(raw.platform),
+    rootPrefix: str(raw.root_prefix) ?? str(raw['base environment']),
+    envsDirs: strings(raw.envs_dirs ?? raw['envs directories']),
+    pkgsDirs: strings(raw.pkgs_dirs ?? raw['package cache']),
+    channels: strings(raw.channels),
+    envs: strings(raw.envs),
+    raw,
+  };
+}
+
+/** One row of `conda list --json`. */
+export interface ListedPackage {
+  name: string;
+  version: string;
+  build_string?: string;
+  build_number?: number;
+  channel?: string;
+  platform?: string;
+  base_url?: string;
+  dist_name?: string;
+}
+
+export function parseList(stdout: string): ListedPackage[] {
+  const data: unknown = JSON.parse(stdout);
+  if (!Array.isArray(data)) throw new Error('conda list --json did not print a JSON array');
+  return data.filter((p): p is ListedPackage => typeof p?.name === 'string' && typeof p?.version === 'string');
+}
+
+/**
+ * Versions of `name` in `search --json` output, oldest first: conda prints `{name: [records]}`,
+ * micromamba `{"result": {"pkgs": [records]}}`. Records of other names (wildcard hits) are dropped.
+ */
+export function parseSearch(stdout: string, name: string): string[] {
+  const data = JSON.parse(stdout) as Record<string, unknown>;
+  let records: unknown[] = [];
+  const result = data.result as { pkgs?: unknown } | undefined;
+  if (result && Array.isArray(result.pkgs)) records = result.pkgs;
+  else if (Array.isArray(data)) records = data;
+  else for (const v of Object.values(data)) if (Array.isArray(v)) records.push(...v);
+  const want = name.toLowerCase();
+  const versions = records
+    .filter((r): r is { name: string; version: string } => typeof (r as { version?: unknown })?.version === 'string')
+    .filter((r) => typeof r.name !== 'string' || r.name.toLowerCase() === want)
+    .map((r) => r.version);
+  return sortVersions(versions);
+}
+
+/** conda search prints a JSON error object (PackagesNotFoundError) when nothing matches. */
+function isNotFound(call: CallResult): boolean {
+  return /PackagesNotFound|PackageNotFound|No match found|not available from current channels/.test(call.stdout + call.stderr);
+}
+
+function parsed<T>(call: CallResult, parse: (stdout: string) => T): Call<T> {
+  if (call.code !== 0) return call;
+  try {
+    return { ...call, value: parse(call.stdout) };
+  } catch (e) {
+    return { ...call, parseError: (e as Error).message };
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// the adapter
+
+export interface CondaConfig {
+  frontend: Frontend;
+  /** the conda / mamba / micromamba executable of the installation */
+  exe: string;
+  /** micromamba root prefix (`-r`): the installation directory */
+  rootPrefix?: string;
+  /** defaults merged under every call's options */
+  defaults?: CallOptions;
+}
+
+/** conda, mamba or micromamba of one installation. */
+export class Conda {
+  constructor(readonly config: CondaConfig) {}
+
+  /** The adapter for an installation directory (`ROOT/vX`): `bin/<frontend>` inside it. */
+  static forInstallation(dir: string, frontend: Frontend, defaults?: CallOptions): Conda {
+    return new Conda({ frontend, exe: join(dir, 'bin', frontend), rootPrefix: dir, defaults });
+  }
+
+  get frontend(): Frontend {
+    return this.config.frontend;
+  }
+
+  private options(o: CallOptions = {}): CallOptions {
+    const d = this.config.defaults ?? {};
+    return { ...d, ...o, env: { ...d.env, ...o.env } };
+  }
+
+  /** Run one operation; the result is always a value. */
+  call(op: Op, o?: CallOptions): Promise<CallResult> {
+    return execute([this.config.exe, ...buildArgv(this.config.frontend, op, this.config.rootPrefix)], this.options(o));
+  }
+
+  async version(o?: CallOptions): Promise<Call<VersionInfo>> {
+    const c = await this.call({ op: 'version' }, o);
+    if (c.code !== 0) return c;
+    const value = parseVersionOutput(this.frontend, c.stdout, c.stderr);
+    return value ? { ...c, value } : { ...c, parseError: `no version in '${(c.stdout + c.stderr).trim().slice(0, 200)}'` };
+  }
+
+  async info(o?: CallOptions): Promise<Call<CondaInfo>> {
+    return parsed(await this.call({ op: 'info' }, o), (s) => normalizeInfo(JSON.parse(s) as Record<string, unknown>));
+  }
+
+  /** Absolute prefixes of every env the installation knows (base first). */
+  async envList(o?: CallOptions): Promise<Call<string[]>> {
+    return parsed(await this.call({ op: 'envList' }, o), (s) => strings((JSON.parse(s) as { envs?: unknown }).envs));
+  }
+
+  async list(prefix: string, o?: CallOptions): Promise<Call<ListedPackage[]>> {
+    return parsed(await this.call({ op: 'list', prefix }, o), parseList);
+  }
+
+  /** `env export` YAML text, exactly as the tool printed it. */
+  async exportEnv(prefix: string, opts: { noBuilds?: boolean } = {}, o?: CallOptions): Promise<Call<string>> {
+    return parsed(await this.call({ op: 'export', prefix, noBuilds: opts.noBuilds }, o), (s) => s);
+  }
+
+  createFromFile(file: string, prefix: string, o?: CallOptions): Promise<CallResult> {
+    return this.call({ op: 'createFromFile', file, prefix }, o);
+  }
+
+  create(prefix: string, specs: string[], channels: string[], o?: CallOptions): Promise<CallResult> {
+    return this.call({ op: 'create', prefix, specs, channels }, o);
+  }
+
+  install(prefix: string, specs: string[], channels: string[], o?: CallOptions): Promise<CallResult> {
+    return this.call({ op: 'install', prefix, specs, channels }, o);
+  }
+
+  remove(prefix: string, o?: CallOptions): Promise<CallResult> {
+    return this.call({ op: 'remove', prefix }, o);
+  }
+
+  run(prefix: string, argv: string[], o?: CallOptions): Promise<CallResult> {
+    return this.call({ op: 'run', prefix, argv }, o);
+  }
+
+  /** `PREFIX/bin/python -m pip install ARGS`: the env's own pip, no conda in between. */
+  pipInstall(prefix: string, args: string[], o?: CallOptions): Promise<CallResult> {
+    return execute(pipInstallArgv(prefix, args), this.options(o));
+  }
+
+  clean(o?: CallOptions): Promise<CallResult> {
+    return this.call({ op: 'clean' }, o);
+  }
+
+  /** Versions of `name` the channels have, oldest first; [] when the channels have none. */
+  async search(name: string, channels: string[], o?: CallOptions): Promise<Call<string[]>> {
+    const c = await this.call({ op: 'search', name, channels }, o);
+    if (c.code !== 0 && !c.timedOut && isNotFound(c)) return { ...c, value: [] };
+    return parsed(c, (s) => parseSearch(s, name));
+  }
+}
+
+export function pipInstallArgv(prefix: string, args: string[]): string[] {
+  return [join(prefix, 'bin', 'python'), '-m', 'pip', 'install', ...args];
+}
+
+/** Miniconda/Miniforge-style `.sh` installer in batch mode: `bash INSTALLER -b -p PREFIX`. */
+export function installCondaArgv(installerPath: string, prefix: string): string[] {
+  return ['bash', installerPath, '-b', '-p', prefix];
+}
+
+export function installConda(installerPath: string, prefix: string, o?: CallOptions): Promise<CallResult> {
+  return execute(installCondaArgv(installerPath, prefix), o);
+}
