@@ -80,6 +80,7 @@ export function applyDeploy(
       createdAt: new Date().toISOString(),
       ...(meta.commit ? { commit: meta.commit } : {}),
       reason: meta.command,
+      ...(plan.from ? { parent: plan.from } : {}),
       envs: plan.links,
     });
     meta.assertHeld(); // a lock lost while writing: stop before anything becomes visible

@@ -8,8 +8,7 @@ import { boolOption, stringOption } from '../lib/command.js';
 import { EXIT, UsageError } from '../lib/errors.js';
 import { loadRepo } from '../lib/repo.js';
 import { desiredState } from '../lib/desired.js';
-import { cleanTemporaries, linkedInstallation } from '../lib/generation.js';
-import { readHistory } from '../lib/history.js';
+import { cleanTemporaries, linkedInstallation, readLive, rollbackTargetOf } from '../lib/generation.js';
 import { installationName, layout } from '../lib/layout.js';
 import { waitSeconds, withLock } from '../lib/lock.js';
 import {
@@ -45,11 +44,14 @@ export function gatherAndPlan(root: string, opts: { keep: number; graceHours: nu
   const lay = layout(root);
   const current = linkedInstallation(lay.current);
   const qa = linkedInstallation(lay.qa);
+  const live = readLive(root).ref;
+  let previous;
+  try { previous = live ? rollbackTargetOf(root, live).target : undefined; } catch { previous = undefined; }
   return planGc({
     installations: listInstallations(root).map((n) => readInstallation(root, n)),
     ...(current ? { current } : {}),
     ...(qa ? { qa } : {}),
-    history: readHistory(root).entries,
+    ...(previous ? { previous } : {}),
     keep: opts.keep,
     graceBefore: (opts.now ?? Date.now()) - opts.graceHours * 3600_000,
     protect: opts.protect,

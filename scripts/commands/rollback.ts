@@ -11,12 +11,12 @@ import { EXIT, FailedError, UsageError } from '../lib/errors.js';
 import { loadRepo, resolveRoot } from '../lib/repo.js';
 import { waitSeconds, withLock } from '../lib/lock.js';
 import {
-  cleanTemporaries, diffLinks, formatRef, isBackwards, isEmptyDiff, listGenerations, liveGenerationNumber,
-  nextGenerationNumber, readGenerationLinks, readLive, readManifest, replaceSymlink, rollbackTarget, summarizeDiff,
+  cleanTemporaries, diffLinks, formatRef, isEmptyDiff, listGenerations, liveGenerationNumber,
+  nextGenerationNumber, readGenerationLinks, readLive, readManifest, replaceSymlink, rollbackTargetOf, summarizeDiff,
   swapEnvs, writeGeneration,
 } from '../lib/generation.js';
 import type { GenerationRef, LinkDiff, LinkMap } from '../lib/generation.js';
-import { actor, appendHistory, readHistory, reconcileHistory } from '../lib/history.js';
+import { actor, appendHistory, reconcileHistory } from '../lib/history.js';
 import { layout, buildPaths } from '../lib/layout.js';
 import { readJsonIfExists } from '../lib/fsutil.js';
 import { listInstallations } from '../lib/gc.js';
@@ -70,7 +70,7 @@ export function applyRollback(root: string, opts: { to?: number; env?: string; e
   if (!live.ref) throw new FailedError(`nothing is deployed under ${root}: no generation to roll back from`);
   const liveDir = join(root, live.ref.installation);
   const generations = listGenerations(liveDir);
-  const target = rollbackTarget(live.ref, generations, readHistory(root).entries, opts.to);
+  const { target, backwards: targetIsOlder } = rollbackTargetOf(root, live.ref, opts.to);
   const targetDir = join(root, target.installation);
   const targetLinks = readGenerationLinks(targetDir, target.generation);
   const at = new Date().toISOString();
@@ -92,7 +92,7 @@ export function applyRollback(root: string, opts: { to?: number; env?: string; e
     const manifest = readManifest(liveDir, live.ref.generation);
     writeGeneration(liveDir, {
       format: 1, n, createdAt: at, ...(manifest?.commit ? { commit: manifest.commit } : {}),
-      reason: `rollback --env ${name} (from generation ${target.generation})`, envs: newLinks,
+      reason: `rollback --env ${name} (from generation ${target.generation})`, parent: live.ref, envs: newLinks,
     });
     swapEnvs(liveDir, n);
     to = { installation: live.ref.installation, generation: n };
@@ -102,7 +102,7 @@ export function applyRollback(root: string, opts: { to?: number; env?: string; e
     if (liveGenerationNumber(targetDir) !== target.generation) swapEnvs(targetDir, target.generation);
     if (target.installation !== live.ref.installation) replaceSymlink(layout(root).current, target.installation, 'current');
     to = target;
-    backwards = isBackwards(live.ref, target);
+    backwards = targetIsOlder;
   }
   const diff = diffLinks(live.links, newLinks);
   // what left the live set was rolled back; what came (back) in was chosen by a person: not bad any more
@@ -130,7 +130,7 @@ export async function run(ctx: Context): Promise<number> {
   if (boolOption(ctx, 'dry-run')) {
     const live = readLive(root);
     if (!live.ref) throw new FailedError(`nothing is deployed under ${root}`);
-    const target = rollbackTarget(live.ref, listGenerations(join(root, live.ref.installation)), readHistory(root).entries, to);
+    const { target } = rollbackTargetOf(root, live.ref, to);
     const targetLinks = readGenerationLinks(join(root, target.installation), target.generation);
     const links = env === undefined ? targetLinks : (() => {
       const m = { ...live.links };

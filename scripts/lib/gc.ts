@@ -12,8 +12,8 @@ import { lstatSync, mkdirSync, readdirSync, renameSync, rmSync, statSync, unlink
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { BuildStatus, StampedBuildRecord } from './types.js';
-import { listGenerations, liveGenerationNumber, readGenerationLinks, readManifest, rollbackTarget } from './generation.js';
-import type { CutoverLike, GenerationRef, LinkMap } from './generation.js';
+import { listGenerations, liveGenerationNumber, readGenerationLinks, readManifest } from './generation.js';
+import type { GenerationRef, LinkMap } from './generation.js';
 import { layout } from './layout.js';
 import { readJsonIfExists } from './fsutil.js';
 import { isOrphaned } from './record.js';
@@ -45,7 +45,8 @@ export interface GcInput {
   installations: InstallationOnDisk[];
   current?: string;
   qa?: string;
-  history: CutoverLike[];
+  /** where a rollback of the live generation would go (never removed) */
+  previous?: GenerationRef;
   keep: number;
   /** builds newer than this (ms since epoch) stay: they may be QA builds waiting for their PR to merge */
   graceBefore: number;
@@ -73,13 +74,8 @@ export function planGc(input: GcInput): GcPlan {
 
   // never the live or the previous generation (what `rollback` would go to)
   const cur = input.current ? byName.get(input.current) : undefined;
-  if (cur?.live !== undefined) {
-    const live = { installation: cur.name, generation: cur.live };
-    kept.add(refKey(live));
-    try {
-      kept.add(refKey(rollbackTarget(live, cur.generations.map((g) => g.n), input.history)));
-    } catch { /* nothing before it */ }
-  }
+  if (cur?.live !== undefined) kept.add(refKey({ installation: cur.name, generation: cur.live }));
+  if (input.previous) kept.add(refKey(input.previous));
   const referenced = new Set<string>([input.current, input.qa].filter((x): x is string => !!x));
   for (const g of all) if (kept.has(refKey(g.ref))) referenced.add(g.ref.installation);
   // a kept installation's own live generation stays too, or its `envs` link would dangle

@@ -32,6 +32,8 @@ export interface GenerationManifest {
   commit?: string;
   /** what made it: `deploy`, `rollback --env NAME` */
   reason: string;
+  /** the generation live when this one was made: where a plain `rollback` goes */
+  parent?: GenerationRef;
   envs: LinkMap;
 }
 
@@ -92,42 +94,31 @@ export function formatRef(ref: GenerationRef | undefined): string {
   return ref ? `${ref.installation}/generations/${ref.generation}` : '(none)';
 }
 
-/** A cutover as the history log stores it (only the fields rollback needs to walk back across installations). */
-export interface CutoverLike {
-  from?: GenerationRef;
-  to: GenerationRef;
-}
-
 /**
- * Where `rollback` goes: `--to N` in the live installation, else the highest generation below the live one;
- * when the live installation has none (right after a conda upgrade), the installation that was live before
- * the switch, as the history recorded it.
+ * Where `rollback` goes, and whether that is going back (rolled-back builds are then marked bad).
+ * `--to N`: generation N of the live installation (back when N is lower). Otherwise the live generation's
+ * parent, the generation it was made from (its manifest says; across installations after a conda upgrade),
+ * so a rollback never lands on a generation that was itself rolled back; without a usable parent, the
+ * highest generation below the live one.
  */
 export function rollbackTarget(
   live: GenerationRef,
   generations: number[],
-  history: CutoverLike[],
+  parent: GenerationRef | undefined,
+  exists: (ref: GenerationRef) => boolean,
   to?: number,
-): GenerationRef {
+): { target: GenerationRef; backwards: boolean } {
   if (to !== undefined) {
     if (to === live.generation) throw new UsageError(`generation ${to} is already live`);
     if (!generations.includes(to)) {
       throw new UsageError(`no generation ${to} in ${live.installation} (have: ${generations.join(', ') || 'none'})`);
     }
-    return { installation: live.installation, generation: to };
+    return { target: { installation: live.installation, generation: to }, backwards: to < live.generation };
   }
+  if (parent && exists(parent)) return { target: parent, backwards: true };
   const older = generations.filter((n) => n < live.generation);
-  if (older.length) return { installation: live.installation, generation: Math.max(...older) };
-  for (let i = history.length - 1; i >= 0; i--) {
-    const h = history[i];
-    if (h.to.installation === live.installation && h.from && h.from.installation !== live.installation) return h.from;
-  }
+  if (older.length) return { target: { installation: live.installation, generation: Math.max(...older) }, backwards: true };
   throw new FailedError(`no generation before ${formatRef(live)} to roll back to`);
-}
-
-/** True when going from `live` to `target` goes back in time (rolled-back builds are then marked bad). */
-export function isBackwards(live: GenerationRef, target: GenerationRef): boolean {
-  return target.installation !== live.installation || target.generation < live.generation;
 }
 
 // ---------------------------------------------------------------- executors
@@ -339,4 +330,15 @@ export function readLive(root: string): { ref?: GenerationRef; links: LinkMap } 
   const n = liveGenerationNumber(dir);
   if (n === undefined) return { links: {} };
   return { ref: { installation, generation: n }, links: readGenerationLinks(dir, n) };
+}
+
+/** Does generation `ref` exist under ROOT? */
+export function generationExists(root: string, ref: GenerationRef): boolean {
+  return listGenerations(join(root, ref.installation)).includes(ref.generation);
+}
+
+/** The rollback target of the live generation under ROOT (used by rollback and by gc's "previous"). */
+export function rollbackTargetOf(root: string, live: GenerationRef, to?: number): { target: GenerationRef; backwards: boolean } {
+  const dir = join(root, live.installation);
+  return rollbackTarget(live, listGenerations(dir), readManifest(dir, live.generation)?.parent, (r) => generationExists(root, r), to);
 }
