@@ -12,6 +12,7 @@ import { dirname, join } from 'node:path';
 import type { Classification, EnvSpec, ListedPackageRecord } from './types.js';
 import { matchesVersion } from './matchspec.js';
 import { normalizePipName } from './pip.js';
+import { formatCallBlock, timeoutLine } from './conda-log.js';
 
 /** Default time limit of an env's own test script. */
 export const DEFAULT_TEST_TIMEOUT_SECONDS = 600;
@@ -71,19 +72,13 @@ export function runProcess(
   });
 }
 
-/** Append one command and its output to an env's log, in the same shape as the adapter's entries. */
-export function appendLog(log: string | undefined, title: string, r: ProcessResult): void {
+/** Append one command and its output to an env's log, as the adapter does for conda calls. */
+export function appendLog(log: string | undefined, title: string, r: ProcessResult, startedAt = new Date(Date.now() - r.seconds * 1000)): void {
   if (!log) return;
   mkdirSync(dirname(log), { recursive: true });
-  const parts = [
-    `==> ${new Date().toISOString()} ${title}: ${JSON.stringify(r.argv)}`,
-    ...(r.stdout ? ['--- stdout', r.stdout.trimEnd()] : []),
-    ...(r.stderr ? ['--- stderr', r.stderr.trimEnd()] : []),
-    ...(r.timedOut ? [`conda-gitops: timed out after ${Math.round(r.seconds)} s`] : []),
-    `<== exit ${r.code} in ${r.seconds.toFixed(2)}s`,
-    '',
-  ];
-  appendFileSync(log, parts.join('\n') + '\n');
+  // A timeout line the classifier knows, and the test's name in the header, so a reader finds their place.
+  const stderr = r.timedOut ? `${r.stderr}${r.stderr && !r.stderr.endsWith('\n') ? '\n' : ''}${timeoutLine(r.seconds)}\n` : r.stderr;
+  appendFileSync(log, `# ${title}\n` + formatCallBlock({ ...r, stderr, startedAt }));
 }
 
 export interface TestCheck {

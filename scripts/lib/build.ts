@@ -1,0 +1,351 @@
+/**
+ * One env's build (design section 7, step 3), at its final resolved path `ROOT/vX/builds/NAME/<id>/`:
+ *   create (spec minus legacy-noarch packages and git pip entries, from a derived file; the user's spec
+ *   is never touched) -> `install` each legacy-noarch package -> pip-install each git entry -> record
+ *   `conda list --json`.
+ * Each phase is named, timed and logged; the record beside the prefix says building | built | failed | tested.
+ * Failures are values (a failed outcome), never exceptions that would stop the other envs.
+ */
+import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync, rmdirSync } from 'node:fs';
+import { hostname, tmpdir } from 'node:os';
+import { isAbsolute, join, resolve } from 'node:path';
+import yaml from 'js-yaml';
+import lockfile from 'proper-lockfile';
+import type {
+  BuildRecord, Classification, EnvSpec, Frontend, HistoryStamp, ListedPackageRecord, PhaseRecord, StampedBuildRecord,
+} from './types.js';
+import type { DesiredEnv } from './desired.js';
+import { buildPaths } from './layout.js';
+import { readBuildRecord, writeBuildRecord, isOrphaned } from './record.js';
+import { specHash } from './buildid.js';
+
+/** What one conda/pip call returned (the adapter's call result). */
+export interface CondaCall {
+  argv: readonly string[];
+  stdout: string;
+  stderr: string;
+  code: number;
+  seconds: number;
+  timedOut: boolean;
+}
+
+export interface CallOptions {
+  /** per-env log the call is appended to */
+  log?: string;
+  timeoutSeconds?: number;
+}
+
+/** The conda operations a build needs; `condaTools` in pipeline.ts binds them to the adapter. */
+export interface BuildTools {
+  createFromFile(file: string, prefix: string, o: CallOptions): Promise<CondaCall>;
+  install(prefix: string, specs: string[], channels: string[], o: CallOptions): Promise<CondaCall>;
+  pipInstall(prefix: string, args: string[], o: CallOptions): Promise<CondaCall>;
+  list(prefix: string, o: CallOptions): Promise<{ call: CondaCall; packages?: ListedPackageRecord[] }>;
+  /** versions of `name` the channels have (undefined when the search itself failed) */
+  search(name: string, channels: string[], o: CallOptions): Promise<string[] | undefined>;
+  /** classification of a failed call's output */
+  classify(call: CondaCall): Classification;
+}
+
+export type PhaseName = PhaseRecord['name'];
+
+export interface BuildInput {
+  /** installation root, resolved (no symlinks that can move) */
+  root: string;
+  condaVersion: string;
+  frontend: Frontend;
+  env: DesiredEnv;
+  /** directory of the user's spec (relative pip paths resolve against it) */
+  specDir: string;
+  tools: BuildTools;
+  /** per-phase time limit of conda/pip calls */
+  timeoutSeconds?: number;
+  /** how long to wait for another process building the same id */
+  lockWaitSeconds?: number;
+  /** rebuild a build that failed with these same inputs (default: report the recorded failure again) */
+  retryFailed?: boolean;
+  /** called after each phase, for progress lines */
+  onPhase?: (phase: PhaseName, seconds: number, ok: boolean) => void;
+}
+
+export interface BuildOutcome {
+  /** reused: a tested build exists; built: built now (or earlier, untested); failed: see failure */
+  status: 'reused' | 'built' | 'failed';
+  record: StampedBuildRecord;
+  failure?: Classification;
+  phase?: PhaseName;
+  /** true when conda ran in this call (false: the record was reused, re-tested or its failure repeated) */
+  fresh: boolean;
+  /** seconds spent inside conda/pip calls (for the overhead measurement) */
+  toolSeconds: number;
+}
+
+export const DEFAULT_PHASE_TIMEOUT_SECONDS = 3600;
+/** proper-lockfile refreshes a held lock every STALE/2; an older lock belongs to a dead or frozen holder. */
+const LOCK_STALE_MS = 60_000;
+const LOCK_POLL_MS = 200;
+
+// ---------------------------------------------------------------- the derived spec (pure)
+
+/** A relative path in a pip line resolves against the user's spec directory, not our temp dir. */
+export function absolutizePipLine(text: string, kind: string, specDir: string): string {
+  const abs = (p: string) => (isAbsolute(p) || /^[a-z+]+:/.test(p) || p.startsWith('~') ? p : resolve(specDir, p));
+  if (kind === 'requirements' || kind === 'editable') {
+    const m = /^(-r|--requirement|-e|--editable)(\s+|=)(.+)$/.exec(text);
+    return m ? `${m[1]} ${abs(m[3]!.trim())}` : text;
+  }
+  if (kind === 'path') return abs(text);
+  return text;
+}
+
+export interface BuildSteps {
+  /** the environment file conda creates the env from */
+  createSpec: string;
+  /** legacy-noarch dependencies, installed one by one after create */
+  legacyNoarch: Array<{ text: string; line: number }>;
+  /** git pip entries as pip arguments, installed after create */
+  gitEntries: Array<{ args: string[]; line: number; text: string }>;
+}
+
+/** Split a spec into the build's phases (pure). */
+export function buildSteps(spec: EnvSpec, legacyNoarch: string[], specDir: string): BuildSteps {
+  const legacy = new Set(legacyNoarch.map((n) => n.toLowerCase()));
+  const deps = spec.dependencies.filter((d) => !legacy.has(d.spec.name.toLowerCase()));
+  const pip = spec.pip.filter((p) => p.kind !== 'git').map((p) => absolutizePipLine(p.text, p.kind, specDir));
+  const doc: Record<string, unknown> = { name: spec.name };
+  if (spec.channels.length) doc.channels = spec.channels;
+  doc.dependencies = [...deps.map((d) => d.text), ...(pip.length ? [{ pip }] : [])];
+  if (Object.keys(spec.variables).length) doc.variables = spec.variables;
+  return {
+    createSpec: yaml.dump(doc, { lineWidth: -1, noRefs: true }),
+    legacyNoarch: spec.dependencies.filter((d) => legacy.has(d.spec.name.toLowerCase())).map((d) => ({ text: d.text, line: d.line })),
+    gitEntries: spec.pip.filter((p) => p.kind === 'git').map((p) => {
+      const m = /^(-e|--editable)(?:\s+|=)(.+)$/.exec(p.text);
+      return { args: m ? ['-e', m[2]!.trim()] : [p.text], line: p.line, text: p.text };
+    }),
+  };
+}
+
+// ---------------------------------------------------------------- the per-build lock
+
+async function acquireBuildLock(recordPath: string, read: () => BuildRecord | undefined, waitSeconds: number): Promise<(() => Promise<void>) | undefined> {
+  const lockPath = `${recordPath}.lock`;
+  const deadline = Date.now() + waitSeconds * 1000;
+  for (;;) {
+    try {
+      // A lock lost while building (process frozen past the stale time) must not crash the run: the record decides.
+      return await lockfile.lock(recordPath, { realpath: false, lockfilePath: lockPath, stale: LOCK_STALE_MS, onCompromised: () => {} });
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ELOCKED') throw e;
+    }
+    // kill -9 leaves the lock fresh for up to a minute; a `building` record whose owner on this host is gone
+    // lets us break it at once instead of waiting for it to go stale.
+    const rec = read();
+    if (rec && isOrphaned(rec)) {
+      try { rmdirSync(lockPath); } catch { /* someone else broke it first */ }
+      continue;
+    }
+    if (Date.now() >= deadline) return undefined;
+    await new Promise((r) => setTimeout(r, LOCK_POLL_MS));
+  }
+}
+
+function historyStamp(prefix: string): HistoryStamp | undefined {
+  try {
+    const st = statSync(join(prefix, 'conda-meta', 'history'));
+    return { mtimeMs: st.mtimeMs, size: st.size };
+  } catch {
+    return undefined;
+  }
+}
+
+/** Record the outcome of testing a build (status tested, or failed with the test phase). */
+export function recordTestOutcome(root: string, record: StampedBuildRecord, phase: PhaseRecord): StampedBuildRecord {
+  const stamp = historyStamp(record.prefix);
+  const updated: StampedBuildRecord = {
+    ...record,
+    status: phase.ok ? 'tested' : 'failed',
+    phases: [...record.phases.filter((p) => p.name !== 'test'), phase],
+    finishedAt: new Date().toISOString(),
+    ...(phase.failure ? { failure: phase.failure } : {}),
+    ...(stamp ? { historyStamp: stamp } : {}),
+  };
+  if (phase.ok) delete updated.failure;
+  delete updated.owner;
+  writeBuildRecord(root, updated);
+  return updated;
+}
+
+// ---------------------------------------------------------------- the build
+
+/** Failures that say nothing about the spec: always worth another attempt. */
+const TRANSIENT: ReadonlySet<string> = new Set(['channel-unreachable', 'timeout']);
+
+function failedPhase(rec: BuildRecord): PhaseName | undefined {
+  return [...rec.phases].reverse().find((p) => !p.ok)?.name;
+}
+
+/**
+ * What an existing record means for this run, before building anything:
+ * tested -> reuse; built (or failed only in its tests) -> test again without rebuilding; failed with the same
+ * inputs -> the same failure again unless it was transient or a retry was asked for; building -> our caller
+ * holds the lock, so its owner is gone: rebuild.
+ */
+function decide(rec: StampedBuildRecord | undefined, prefixExists: boolean, retryFailed: boolean): BuildOutcome | 'build' {
+  if (!rec) return 'build';
+  if (rec.status === 'tested' && prefixExists) return { status: 'reused', record: rec, fresh: false, toolSeconds: 0 };
+  if (rec.status === 'built' && prefixExists) return { status: 'built', record: rec, fresh: false, toolSeconds: 0 };
+  if (rec.status === 'failed') {
+    const phase = failedPhase(rec);
+    if (phase === 'test' && prefixExists) return { status: 'built', record: rec, fresh: false, toolSeconds: 0 };
+    if (!retryFailed && rec.failure && !TRANSIENT.has(rec.failure.class) && phase) {
+      return { status: 'failed', record: rec, failure: rec.failure, phase, fresh: false, toolSeconds: 0 };
+    }
+  }
+  return 'build';
+}
+
+/** Build one env (or reuse it). Never throws for a failed conda/pip call; I/O errors of our own do throw. */
+export async function buildEnv(input: BuildInput): Promise<BuildOutcome> {
+  const { root, condaVersion, env } = input;
+  const paths = buildPaths(root, condaVersion, env.name, env.buildId);
+  const read = () => readBuildRecord(root, condaVersion, env.name, env.buildId) as StampedBuildRecord | undefined;
+  mkdirSync(join(paths.prefix, '..'), { recursive: true });
+
+  // Fast path without the lock: a finished record never changes back.
+  const early = read();
+  if (early?.status !== 'building') {
+    const d = decide(early, existsSync(paths.prefix), input.retryFailed ?? false);
+    if (d !== 'build') return d;
+  }
+
+  const release = await acquireBuildLock(paths.record, read, input.lockWaitSeconds ?? DEFAULT_PHASE_TIMEOUT_SECONDS);
+  const startedAt = new Date();
+  if (!release) {
+    const busy = read();
+    const owner = busy?.owner ? `pid ${busy.owner.pid} on ${busy.owner.host}` : 'another process';
+    const failure: Classification = { class: 'timeout', excerpt: [`build ${env.buildId} of ${env.name} is locked by ${owner}; gave up waiting`] };
+    return { status: 'failed', record: busy ?? placeholderRecord(input, paths, startedAt), failure, phase: 'create', fresh: false, toolSeconds: 0 };
+  }
+  try {
+    // Under the lock: another process may have finished the same build while we waited.
+    const d = decide(read(), existsSync(paths.prefix), input.retryFailed ?? false);
+    if (d !== 'build') return d;
+    // building (its owner is gone: we hold the lock), failed, or a record without its prefix: start over.
+    if (existsSync(paths.prefix)) rmSync(paths.prefix, { recursive: true, force: true });
+    return await runPhases(input, paths, startedAt);
+  } finally {
+    await release().catch(() => {});
+  }
+}
+
+function placeholderRecord(input: BuildInput, paths: ReturnType<typeof buildPaths>, startedAt: Date): StampedBuildRecord {
+  return {
+    format: 1,
+    env: input.env.name,
+    buildId: input.env.buildId,
+    specHash: specHash(input.env.spec),
+    status: 'building',
+    condaVersion: input.condaVersion,
+    frontend: input.frontend,
+    prefix: paths.prefix,
+    phases: [],
+    startedAt: startedAt.toISOString(),
+    log: paths.log,
+  };
+}
+
+async function runPhases(input: BuildInput, paths: ReturnType<typeof buildPaths>, startedAt: Date): Promise<BuildOutcome> {
+  const { root, env, tools } = input;
+  const timeoutSeconds = input.timeoutSeconds ?? DEFAULT_PHASE_TIMEOUT_SECONDS;
+  const opts: CallOptions = { log: paths.log, timeoutSeconds };
+  writeFileSync(paths.log, ''); // a new attempt starts a new log
+  let record: StampedBuildRecord = { ...placeholderRecord(input, paths, startedAt), owner: { pid: process.pid, host: hostname() } };
+  writeBuildRecord(root, record);
+  let toolSeconds = 0;
+
+  const finish = (status: 'built' | 'failed', extra: Partial<StampedBuildRecord> = {}): StampedBuildRecord => {
+    const stamp = status === 'built' ? historyStamp(paths.prefix) : undefined;
+    record = {
+      ...record,
+      ...extra,
+      status,
+      finishedAt: new Date().toISOString(),
+      seconds: (Date.now() - startedAt.getTime()) / 1000,
+      ...(stamp ? { historyStamp: stamp } : {}),
+    };
+    delete record.owner;
+    writeBuildRecord(root, record);
+    return record;
+  };
+  const phaseDone = (name: PhaseName, seconds: number, failure?: Classification) => {
+    const phase: PhaseRecord = { name, ok: !failure, seconds, ...(failure ? { failure } : {}) };
+    record = { ...record, phases: [...record.phases, phase] };
+    writeBuildRecord(root, record);
+    input.onPhase?.(name, seconds, !failure);
+  };
+  /** Classify a failed conda call; for a missing package or version, ask the channel what it has. */
+  const failureOf = async (call: CondaCall): Promise<Classification> => {
+    const c = tools.classify(call);
+    if ((c.class === 'missing-version' || c.class === 'missing-package') && c.package) {
+      const versions = await tools.search(c.package, env.spec.channels, { ...opts, timeoutSeconds: Math.min(timeoutSeconds, 300) });
+      if (versions && versions.length) return { ...c, class: 'missing-version', available: versions };
+      if (versions) return { ...c, class: 'missing-package' };
+    }
+    return c;
+  };
+  const fail = async (phase: PhaseName, call: CondaCall, seconds: number): Promise<BuildOutcome> => {
+    const failure = await failureOf(call);
+    phaseDone(phase, seconds, failure);
+    return { status: 'failed', record: finish('failed', { failure }), failure, phase, fresh: true, toolSeconds };
+  };
+
+  const steps = buildSteps(env.spec, env.legacyNoarch, input.specDir);
+  const work = mkdtempSync(join(tmpdir(), `cg-build-${env.name}-`));
+  try {
+    // 1. create from the derived file (conda writes its pip requirements file next to it, in our temp dir)
+    const file = join(work, `${env.name}.yml`);
+    writeFileSync(file, steps.createSpec);
+    const created = await tools.createFromFile(file, paths.prefix, opts);
+    toolSeconds += created.seconds;
+    if (created.code !== 0 || created.timedOut) return await fail('create', created, created.seconds);
+    phaseDone('create', created.seconds);
+
+    // 2. legacy noarch packages, one by one: their pre-link scripts fail inside a create on conda >= 4.4
+    if (steps.legacyNoarch.length) {
+      let seconds = 0;
+      for (const dep of steps.legacyNoarch) {
+        const call = await tools.install(paths.prefix, [dep.text], env.spec.channels, opts);
+        seconds += call.seconds;
+        toolSeconds += call.seconds;
+        if (call.code !== 0 || call.timedOut) return await fail('legacy-noarch', call, seconds);
+      }
+      phaseDone('legacy-noarch', seconds);
+    }
+
+    // 3. git pip entries: after create, each on its own so a failed clone names its entry
+    if (steps.gitEntries.length) {
+      let seconds = 0;
+      for (const entry of steps.gitEntries) {
+        const call = await tools.pipInstall(paths.prefix, entry.args, opts);
+        seconds += call.seconds;
+        toolSeconds += call.seconds;
+        if (call.code !== 0 || call.timedOut) {
+          const failure = { ...tools.classify(call), spec: entry.text };
+          phaseDone('pip-git', seconds, failure);
+          return { status: 'failed', record: finish('failed', { failure }), failure, phase: 'pip-git', fresh: true, toolSeconds };
+        }
+      }
+      phaseDone('pip-git', seconds);
+    }
+
+    // 4. what got installed, for the test phase, the package diff and status drift
+    const listed = await tools.list(paths.prefix, opts);
+    toolSeconds += listed.call.seconds;
+    if (listed.call.code !== 0 || !listed.packages) return await fail('record', listed.call, listed.call.seconds);
+    phaseDone('record', listed.call.seconds);
+    return { status: 'built', record: finish('built', { packages: listed.packages }), fresh: true, toolSeconds };
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,197 @@
+/**
+ * Build + test a set of envs in a bounded pool (design section 7, steps 2-5): used by `qa`, `build`,
+ * `test` and `deploy --build-missing`. Each env gets one log, progress lines (`[3/12] hlink create 14.2s`)
+ * and a result value; a failing env never stops the others.
+ */
+import { copyFileSync, existsSync, mkdirSync, realpathSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Output } from './command.js';
+import type { Desired, DesiredEnv } from './desired.js';
+import type { Repo } from './repo.js';
+import { SPECS_DIR } from './repo.js';
+import type { BuildStatus, Classification, EnvRunResult, ListedPackageRecord, PhaseRecord, StampedBuildRecord } from './types.js';
+import { FailedError } from './errors.js';
+import { buildPaths, installationLayout } from './layout.js';
+import { readBuildRecord } from './record.js';
+import { readLive } from './generation.js';
+import { Conda } from './conda.js';
+import { classify, hintFor } from './classify.js';
+import { faultLine } from './report.js';
+import { buildEnv, recordTestOutcome, type BuildOutcome, type BuildTools, type CondaCall } from './build.js';
+import { testBuild, testHint, type EnvTestResult } from './envtest.js';
+import { runPool } from './pool.js';
+
+export interface RunBuildsOptions {
+  root: string;
+  repo: Repo;
+  desired: Desired;
+  /** the envs to build (a subset of desired.envs) */
+  envs: DesiredEnv[];
+  jobs: number;
+  out: Output;
+  /** ROOT/.gitops/runs/<run-id>: each env's log is copied to logs/NAME.log */
+  runDir?: string;
+  /** run the test phase (default true); `build` alone sets false */
+  test?: boolean;
+  /** only test: never build (an env without a build fails) */
+  testOnly?: boolean;
+  /** envs whose tests changed: a tested build is tested again */
+  retest?: ReadonlySet<string>;
+  /** rebuild builds that failed with the same inputs */
+  retryFailed?: boolean;
+  /** per-phase limit of conda/pip calls, and of each env's test script */
+  timeoutSeconds?: number;
+  testTimeoutSeconds?: number;
+  /** directory of the specs and per-env tests (default REPO/env-specs) */
+  specDir?: string;
+  /** conda operations (default: the adapter of ROOT/v<version>) */
+  tools?: BuildTools;
+}
+
+export interface PipelineEnv {
+  result: EnvRunResult;
+  /** status of the build record after this run */
+  recordStatus?: BuildStatus;
+  /** conda ran for this env in this run */
+  fresh: boolean;
+}
+
+export interface PipelineResult {
+  envs: PipelineEnv[];
+  /** envs conda built in this run */
+  fresh: number;
+  /** seconds spent inside conda/pip calls and test processes (summed over envs) */
+  toolSeconds: number;
+  /** wall time of the whole pool */
+  seconds: number;
+}
+
+/** The adapter of an installation, as the build needs it. */
+export function condaTools(conda: Conda): BuildTools {
+  return {
+    createFromFile: (file, prefix, o) => conda.createFromFile(file, prefix, o),
+    install: (prefix, specs, channels, o) => conda.install(prefix, specs, channels, o),
+    pipInstall: (prefix, args, o) => conda.pipInstall(prefix, args, o),
+    async list(prefix, o) {
+      const call = await conda.list(prefix, o);
+      const packages = call.value?.map((p): ListedPackageRecord => ({
+        name: p.name, version: p.version, ...(p.build_string ? { build: p.build_string } : {}), ...(p.channel ? { channel: p.channel } : {}),
+      }));
+      return { call, ...(packages ? { packages } : {}) };
+    },
+    async search(name, channels, o) {
+      return (await conda.search(name, channels, o)).value;
+    },
+    classify: (call: CondaCall) => classify(`${call.stdout}\n${call.stderr}`),
+  };
+}
+
+/** The installation a build goes to must exist: QA never installs conda on its own (install-conda does). */
+export function installationTools(root: string, desired: Desired): BuildTools {
+  const inst = installationLayout(root, desired.condaVersion);
+  const exe = join(inst.dir, 'bin', desired.frontend);
+  if (!existsSync(exe)) {
+    throw new FailedError(`no ${desired.frontend} ${desired.condaVersion} installation at ${inst.dir} (missing ${exe}): run \`conda-gitops install-conda\` first`);
+  }
+  return condaTools(Conda.forInstallation(inst.dir, desired.frontend));
+}
+
+function livePackagesOf(root: string, live: ReturnType<typeof readLive>, env: string): ListedPackageRecord[] | undefined {
+  const id = live.links[env];
+  if (!id || !live.ref) return undefined;
+  const version = live.ref.installation.replace(/^v/, '');
+  return readBuildRecord(root, version, env, id)?.packages;
+}
+
+const fmt = (s: number) => `${s.toFixed(1)}s`;
+
+/** Build and test `envs`; results in the order given. */
+export async function runBuilds(opts: RunBuildsOptions): Promise<PipelineResult> {
+  const t0 = performance.now();
+  // Builds live at the resolved path: conda writes the prefix into scripts, so it must not go through a link that moves.
+  if (!existsSync(opts.root)) throw new FailedError(`installation root ${opts.root} does not exist`);
+  const root = realpathSync(opts.root);
+  const tools = opts.tools ?? installationTools(root, opts.desired);
+  const specDir = opts.specDir ?? join(opts.repo.dir, SPECS_DIR);
+  const kernels = new Set(opts.desired.kernels.map((k) => k.name));
+  const live = readLive(root);
+  const total = opts.envs.length;
+  if (opts.runDir) mkdirSync(join(opts.runDir, 'logs'), { recursive: true });
+
+  const one = async (env: DesiredEnv, i: number): Promise<PipelineEnv & { toolSeconds: number }> => {
+    const started = performance.now();
+    const tag = `[${i + 1}/${total}] ${env.name}`;
+    const paths = buildPaths(root, opts.desired.condaVersion, env.name, env.buildId);
+    let outcome: BuildOutcome;
+    if (opts.testOnly) {
+      const rec = readBuildRecord(root, opts.desired.condaVersion, env.name, env.buildId) as StampedBuildRecord | undefined;
+      outcome = rec && (rec.status === 'built' || rec.status === 'tested' || (rec.status === 'failed' && rec.phases.every((p) => p.ok || p.name === 'test'))) && existsSync(rec.prefix)
+        ? { status: 'built', record: rec, fresh: false, toolSeconds: 0 }
+        : { status: 'failed', record: rec ?? ({} as StampedBuildRecord), fresh: false, toolSeconds: 0, phase: 'test',
+            failure: { class: 'unknown', excerpt: [`no build of ${env.name} with id ${env.buildId}${rec ? ` (record says ${rec.status})` : ''}: run \`conda-gitops build\` first`] } };
+    } else {
+      outcome = await buildEnv({
+        root, condaVersion: opts.desired.condaVersion, frontend: opts.desired.frontend, env, specDir, tools,
+        retryFailed: opts.retryFailed, timeoutSeconds: opts.timeoutSeconds,
+        onPhase: (phase, seconds, ok) => opts.out.progress(`${tag} ${phase} ${fmt(seconds)}${ok ? '' : ' FAILED'}`),
+      });
+    }
+    let toolSeconds = outcome.toolSeconds;
+    let record = outcome.record;
+    let failure: Classification | undefined = outcome.failure;
+    let phase: EnvRunResult['phase'] = outcome.phase;
+    let tested: EnvTestResult | undefined;
+    let status: EnvRunResult['status'] = outcome.status === 'reused' ? 'reused' : outcome.status === 'failed' ? 'failed' : 'tested';
+
+    const wantsTest = opts.test !== false && (outcome.status === 'built' || (outcome.status === 'reused' && opts.retest?.has(env.name)));
+    if (wantsTest) {
+      tested = await testBuild({
+        env: env.name, prefix: record.prefix, spec: env.spec, packages: record.packages ?? [], kernel: kernels.has(env.name),
+        specDir, log: paths.log, ...(opts.testTimeoutSeconds ? { timeoutSeconds: opts.testTimeoutSeconds } : {}),
+      });
+      toolSeconds += tested.seconds;
+      const testPhase: PhaseRecord = { name: 'test', ok: tested.ok, seconds: tested.seconds, ...(tested.failure ? { failure: tested.failure } : {}) };
+      record = recordTestOutcome(root, record, testPhase);
+      opts.out.progress(`${tag} test ${fmt(tested.seconds)}${tested.ok ? '' : ' FAILED'}`);
+      if (!tested.ok) { status = 'failed'; failure = tested.failure; phase = 'test'; } else status = outcome.status === 'reused' ? 'reused' : 'tested';
+    } else if (opts.test === false && outcome.status === 'built') {
+      status = 'tested'; // not tested in this run: callers of build-only read recordStatus
+    }
+
+    let log: string | undefined = existsSync(paths.log) ? paths.log : undefined;
+    if (log && opts.runDir) {
+      const copy = join(opts.runDir, 'logs', `${env.name}.log`);
+      copyFileSync(log, copy);
+      log = copy;
+    }
+    const seconds = (performance.now() - started) / 1000;
+    const hint = status === 'failed' && failure ? (phase === 'test' && tested ? testHint(tested) : hintFor(failure)) : undefined;
+    const line = status === 'failed' ? (phase === 'test' && tested?.line) || faultLine(env.spec, failure) : undefined;
+    const result: EnvRunResult = {
+      env: env.name,
+      buildId: env.buildId,
+      status,
+      ...(status === 'failed' ? { phase: phase ?? 'create' } : {}),
+      ...(status === 'failed' && failure ? { failure } : {}),
+      ...(hint ? { hint } : {}),
+      file: env.spec.file,
+      ...(line ? { line } : {}),
+      seconds,
+      phases: record.phases ?? [],
+      ...(log ? { log } : {}),
+      ...(record.packages ? { packages: record.packages } : {}),
+      ...(() => { const lp = livePackagesOf(root, live, env.name); return lp ? { livePackages: lp } : {}; })(),
+    };
+    const verdict = status === 'failed' ? `FAILED ${phase ?? ''} (${failure?.class ?? 'unknown'})${outcome.fresh || tested ? '' : ' [recorded failure]'}` : status;
+    opts.out.progress(`${tag} ${verdict} ${fmt(seconds)}`);
+    return { result, recordStatus: record.status, fresh: outcome.fresh, toolSeconds };
+  };
+
+  const done = await runPool(opts.envs, opts.jobs, one);
+  return {
+    envs: done.map(({ result, recordStatus, fresh }) => ({ result, fresh, ...(recordStatus ? { recordStatus } : {}) })),
+    fresh: done.filter((d) => d.fresh).length,
+    toolSeconds: done.reduce((s, d) => s + d.toolSeconds, 0),
+    seconds: (performance.now() - t0) / 1000,
+  };
+}
