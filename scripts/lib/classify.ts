@@ -109,7 +109,7 @@ function pick(lines: string[], keys: number[], start: number, stop?: RegExp): st
 
 /** Start of the error block a symptom line belongs to (e.g. the CondaHTTPError line above a timeout). */
 function errorStart(lines: string[], i: number): number {
-  const j = findLast(lines, /^\s*([A-Z]\w*(Error|Exception)\b.*:|(critical|error)\s+libmamba\b)/, i, i - 8);
+  const j = findLast(lines, /^\s*([A-Z]\w*(Error|Exception):|(critical|error)\s+libmamba\b)/, i, i - 8);
   return j >= 0 ? j : i;
 }
 
