@@ -1,0 +1,313 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { planDeploy } from '../scripts/lib/deploy.js';
+import type { LiveInput } from '../scripts/lib/deploy.js';
+import { readLive, readGenerationLinks, readManifest } from '../scripts/lib/generation.js';
+import { readHistory } from '../scripts/lib/history.js';
+import { readBuildRecord } from '../scripts/lib/record.js';
+import { memoryOutput } from '../scripts/lib/output.js';
+import type { Context, OptionValues } from '../scripts/lib/command.js';
+import { BusyError, RefusedError } from '../scripts/lib/errors.js';
+import { acquireLock } from '../scripts/lib/lock.js';
+import type { StampedBuildRecord } from '../scripts/lib/types.js';
+import {
+  addBuild, addTestedBuilds, commitAll, desiredOf, fakeBuildId, makeInstallation, tempDir, writeRepo, VERSION,
+} from './fixtures/installation.js';
+import type { FakeInstallation } from './fixtures/installation.js';
+
+type Out = ReturnType<typeof memoryOutput>;
+
+async function runCommand(name: string, repo: string, root: string, options: OptionValues = {}): Promise<{ code: number; out: Out }> {
+  const mod = (await import(`../scripts/commands/${name}.ts`)) as { run: (ctx: Context) => Promise<number> };
+  const out = memoryOutput(false);
+  const code = await mod.run({ options: { root, ...options }, positionals: [], out, repo, env: { ...process.env, GITHUB_ACTOR: 'octo' } });
+  return { code, out };
+}
+
+const rec = (status: StampedBuildRecord['status'], extra: Partial<StampedBuildRecord> = {}): StampedBuildRecord => ({
+  format: 1, env: 'x', buildId: 'x', specHash: 'x', status, condaVersion: VERSION, frontend: 'conda', prefix: '/p',
+  phases: [], startedAt: '2024-01-01T00:00:00Z', log: '/l', ...extra,
+});
+
+const noLive: LiveInput = { currentLinks: {}, targetLinks: {}, targetGenerations: [] };
+
+describe('planDeploy (pure)', () => {
+  const A = fakeBuildId('a1');
+  const B = fakeBuildId('b1');
+  const B2 = fakeBuildId('b2');
+
+  it('a first deploy links every tested build into generation 1 and points current at the installation', () => {
+    const plan = planDeploy(desiredOf({ a: A, b: B }), noLive, () => rec('tested'));
+    expect(plan.links).toEqual({ a: A, b: B });
+    expect(plan.newGeneration).toBe(1);
+    expect(plan.switchCurrent).toBe(true);
+    expect(plan.diff.added.map((x) => x.name)).toEqual(['a', 'b']);
+    expect(plan.changes).toBe(true);
+  });
+
+  it('lists every env without a tested build, with its status and failure class', () => {
+    const plan = planDeploy(desiredOf({ a: A, b: B, c: fakeBuildId('c') }), noLive, (env) =>
+      env === 'a' ? rec('tested') : env === 'b' ? rec('failed', { failure: { class: 'missing-version', excerpt: [] } }) : undefined);
+    expect(plan.missing).toEqual([
+      { name: 'b', buildId: B, status: 'failed', failure: 'missing-version' },
+      { name: 'c', buildId: fakeBuildId('c'), status: 'absent' },
+    ]);
+  });
+
+  it('changes nothing when the live generation already has exactly the desired links', () => {
+    const live: LiveInput = {
+      current: { installation: `v${VERSION}`, generation: 4 }, currentLinks: { a: A, b: B },
+      target: 4, targetLinks: { a: A, b: B }, targetGenerations: [1, 2, 3, 4],
+    };
+    const plan = planDeploy(desiredOf({ a: A, b: B }), live, () => rec('tested'));
+    expect(plan.changes).toBe(false);
+    expect(plan.newGeneration).toBeUndefined();
+  });
+
+  it('holds back a build a rollback marked bad, keeping the live build, unless forced', () => {
+    const live: LiveInput = {
+      current: { installation: `v${VERSION}`, generation: 2 }, currentLinks: { a: A, b: B },
+      target: 2, targetLinks: { a: A, b: B }, targetGenerations: [1, 2, 3],
+    };
+    const bad = { at: '2024-05-01T00:00:00Z', reason: 'rolled back' };
+    const lookup = (env: string) => (env === 'b' ? rec('tested', { bad }) : rec('tested'));
+    const held = planDeploy(desiredOf({ a: A, b: B2 }), live, lookup);
+    expect(held.heldBack).toEqual([{ name: 'b', buildId: B2, bad, keeping: B }]);
+    expect(held.links).toEqual({ a: A, b: B });
+    expect(held.changes).toBe(false);
+    const forced = planDeploy(desiredOf({ a: A, b: B2 }), live, lookup, { force: true });
+    expect(forced.links).toEqual({ a: A, b: B2 });
+    expect(forced.forced).toEqual([{ name: 'b', buildId: B2 }]);
+    expect(forced.newGeneration).toBe(4);
+  });
+
+  it('deploying a new conda version writes a generation there and switches current', () => {
+    const live: LiveInput = { current: { installation: 'v4.3.22', generation: 7 }, currentLinks: { a: 'old' }, targetLinks: {}, targetGenerations: [] };
+    const plan = planDeploy(desiredOf({ a: A }), live, () => rec('tested'));
+    expect(plan.installation).toBe(`v${VERSION}`);
+    expect(plan.newGeneration).toBe(1);
+    expect(plan.switchCurrent).toBe(true);
+    expect(plan.diff.changed).toEqual([{ name: 'a', from: 'old', to: A }]);
+  });
+
+  it('skips the kernel of an env that is not in the generation, and lowercases kernel names', () => {
+    const plan = planDeploy(desiredOf({ Analytics: A, b: B }, { Analytics: 'Analytics', b: 'B' }), noLive, (env) => (env === 'b' ? undefined : rec('tested')));
+    expect(plan.kernels).toEqual([{ kernel: 'analytics', env: 'Analytics', displayName: 'Analytics' }]);
+    expect(plan.kernelProblems.join()).toMatch(/env b is not in the generation/);
+  });
+});
+
+describe('deploy, rollback and history against a real ROOT', () => {
+  let fi: FakeInstallation;
+  let repo: string;
+  afterEach(() => fi?.cleanup());
+
+  async function setup(envs: Record<string, number>, kernels: Record<string, string> = {}) {
+    fi = makeInstallation();
+    repo = join(fi.root, 'repo');
+    mkdirSync(repo);
+    const desired = await writeRepo(repo, { envs, kernels });
+    addTestedBuilds(fi.root, desired);
+    commitAll(repo, 'first');
+    return desired;
+  }
+
+  const python = (env: string) => execFileSync(join(fi.root, 'envs', env, 'bin', 'python'), { encoding: 'utf8' }).trim();
+
+  it('deploys: generation 1 with relative links, ROOT/envs and current created, kernels, a history line', async () => {
+    const desired = await setup({ hlink: 1, geo: 2 }, { hlink: 'Hlink (Python 3.11)' });
+    const { code, out } = await runCommand('deploy', repo, fi.root);
+    expect(code).toBe(0);
+    expect(out.lines.join('\n')).toMatch(/generations\/1/);
+    expect(readlinkSync(join(fi.root, 'current'))).toBe(`v${VERSION}`);
+    expect(readlinkSync(join(fi.root, 'envs'))).toBe('current/envs');
+    expect(readlinkSync(join(fi.inst.dir, 'envs'))).toBe('generations/1');
+    const hl = desired.envs.find((e) => e.name === 'hlink')!.buildId;
+    expect(readlinkSync(join(fi.inst.dir, 'generations', '1', 'hlink'))).toBe(`../../builds/hlink/${hl}`);
+    expect(python('hlink')).toBe(`hlink ${hl}`);
+    const manifest = readManifest(fi.inst.dir, 1)!;
+    expect(manifest).toMatchObject({ format: 1, n: 1, reason: 'deploy', envs: { hlink: hl } });
+    expect(manifest.commit).toMatch(/^[0-9a-f]{40}$/);
+    const kernel = JSON.parse(readFileSync(join(fi.root, 'kernels', 'hlink', 'kernel.json'), 'utf8'));
+    expect(kernel.argv[0]).toBe(join(fi.root, 'envs', 'hlink', 'bin', 'python'));
+    const { entries } = readHistory(fi.root);
+    expect(entries).toHaveLength(1);
+    expect(entries[0]).toMatchObject({ command: 'deploy', commit: manifest.commit, actor: 'octo', to: { generation: 1 } });
+    expect(entries[0].added.map((a) => a.name)).toEqual(['geo', 'hlink']);
+  });
+
+  it('running deploy again changes nothing: no generation, no history line', async () => {
+    await setup({ a: 1, b: 2 });
+    await runCommand('deploy', repo, fi.root);
+    const { code, out } = await runCommand('deploy', repo, fi.root);
+    expect(code).toBe(0);
+    expect(out.lines.join('\n')).toMatch(/nothing to deploy/);
+    expect(readdirSync(join(fi.inst.dir, 'generations'))).toEqual(['1']);
+    expect(readHistory(fi.root).entries).toHaveLength(1);
+  });
+
+  it('refuses with exit 1 listing envs without a tested build, and changes nothing', async () => {
+    const desired = await setup({ a: 1, b: 2 });
+    const b = desired.envs.find((e) => e.name === 'b')!;
+    const changed = await writeRepo(repo, { envs: { a: 1, b: 3, c: 4 } });
+    addBuild(fi.root, VERSION, 'c', changed.envs.find((e) => e.name === 'c')!.buildId, { status: 'failed' });
+    const { code, out } = await runCommand('deploy', repo, fi.root);
+    expect(code).toBe(1);
+    const text = out.lines.join('\n');
+    expect(text).toMatch(/b [0-9a-f]{12}: not built/);
+    expect(text).toMatch(/c [0-9a-f]{12}: failed \(missing-package\)/);
+    expect(text).not.toMatch(/ a [0-9a-f]{12}/);
+    expect(existsSync(join(fi.root, 'envs'))).toBe(false);
+    expect(existsSync(join(fi.inst.dir, 'generations'))).toBe(false);
+    expect(b.buildId).not.toBe(changed.envs.find((e) => e.name === 'b')!.buildId);
+  });
+
+  it('--dry-run prints the plan and writes nothing', async () => {
+    await setup({ a: 1 });
+    const { code, out } = await runCommand('deploy', repo, fi.root, { 'dry-run': true });
+    expect(code).toBe(0);
+    expect(out.lines.join('\n')).toMatch(/\+ a [0-9a-f]{12}/);
+    expect(existsSync(join(fi.root, '.gitops'))).toBe(false);
+    expect(existsSync(join(fi.inst.dir, 'generations'))).toBe(false);
+  });
+
+  it('refuses an installation whose envs/ is a real directory of unmanaged envs, touching nothing', async () => {
+    await setup({ a: 1 });
+    mkdirSync(join(fi.inst.dir, 'envs', 'legacy', 'conda-meta'), { recursive: true });
+    await expect(runCommand('deploy', repo, fi.root)).rejects.toThrow(RefusedError);
+    await expect(runCommand('deploy', repo, fi.root)).rejects.toThrow(/adopt/);
+    expect(readdirSync(join(fi.inst.dir, 'envs'))).toEqual(['legacy']);
+    expect(existsSync(join(fi.root, 'current'))).toBe(false);
+    expect(existsSync(join(fi.inst.dir, 'generations'))).toBe(false);
+  });
+
+  it('rollback restores exactly the previous link map, marks the rolled-back builds bad, and is recorded', async () => {
+    await setup({ a: 1, b: 2, c: 3 }, { b: 'B' });
+    await runCommand('deploy', repo, fi.root);
+    const before = readGenerationLinks(fi.inst.dir, 1);
+    const next = await writeRepo(repo, { envs: { a: 1, b: 5, d: 6 }, kernels: { b: 'B' } });
+    addTestedBuilds(fi.root, next);
+    commitAll(repo, 'second');
+    expect((await runCommand('deploy', repo, fi.root)).code).toBe(0);
+    const newB = next.envs.find((e) => e.name === 'b')!.buildId;
+    expect(python('b')).toBe(`b ${newB}`);
+
+    const { code, out } = await runCommand('rollback', repo, fi.root);
+    expect(code).toBe(0);
+    expect(out.lines[0]).toMatch(/generations\/2 -> v[\d.]+\/generations\/1 in \d+ ms/);
+    expect(readLive(fi.root).links).toEqual(before);
+    expect(readlinkSync(join(fi.inst.dir, 'envs'))).toBe('generations/1');
+    expect(python('b')).toBe(`b ${before.b}`);
+    expect(readBuildRecord(fi.root, VERSION, 'b', newB)?.bad?.reason).toMatch(/rolled back from .*generations\/2/);
+    expect(readBuildRecord(fi.root, VERSION, 'd', next.envs.find((e) => e.name === 'd')!.buildId)?.bad).toBeDefined();
+    expect(readBuildRecord(fi.root, VERSION, 'a', before.a)?.bad).toBeUndefined();
+    const last = readHistory(fi.root).entries.at(-1)!;
+    expect(last).toMatchObject({ command: 'rollback', from: { generation: 2 }, to: { generation: 1 } });
+
+    // main still asks for the bad builds: deploy keeps them out and says what to do
+    const held = await runCommand('deploy', repo, fi.root);
+    expect(held.code).toBe(1);
+    expect(held.out.lines.join('\n')).toMatch(/b: main asks for build [0-9a-f]{12}, rolled back .*revert or fix in git/i);
+    expect(python('b')).toBe(`b ${before.b}`);
+    // a plain rollback from here goes to the generation this one was made from, never to the rolled-back one
+    const live = readLive(fi.root).ref!;
+    expect(readManifest(fi.inst.dir, live.generation)?.parent).toEqual({ installation: `v${VERSION}`, generation: 1 });
+
+    // --force puts them back and clears the mark
+    expect((await runCommand('deploy', repo, fi.root, { force: true })).code).toBe(0);
+    expect(python('b')).toBe(`b ${newB}`);
+    expect(readBuildRecord(fi.root, VERSION, 'b', newB)?.bad).toBeUndefined();
+    expect(readHistory(fi.root).entries.map((e) => e.command)).toEqual(['deploy', 'deploy', 'rollback', 'deploy', 'deploy --force']);
+  });
+
+  it('rollback --env NAME makes a new generation with only that env from the previous one', async () => {
+    await setup({ a: 1, b: 2 });
+    await runCommand('deploy', repo, fi.root);
+    const first = readLive(fi.root).links;
+    const next = await writeRepo(repo, { envs: { a: 3, b: 4 } });
+    addTestedBuilds(fi.root, next);
+    await runCommand('deploy', repo, fi.root);
+    const second = readLive(fi.root).links;
+    const { code } = await runCommand('rollback', repo, fi.root, { env: 'a' });
+    expect(code).toBe(0);
+    expect(readLive(fi.root).ref?.generation).toBe(3);
+    expect(readLive(fi.root).links).toEqual({ a: first.a, b: second.b });
+    expect(readManifest(fi.inst.dir, 3)?.reason).toMatch(/rollback --env a/);
+    expect(readBuildRecord(fi.root, VERSION, 'a', second.a)?.bad).toBeDefined();
+    expect(readBuildRecord(fi.root, VERSION, 'b', second.b)?.bad).toBeUndefined();
+  });
+
+  it('rollback --to N goes forward again and clears the marks of the builds it brings back', async () => {
+    await setup({ a: 1 });
+    await runCommand('deploy', repo, fi.root);
+    const next = await writeRepo(repo, { envs: { a: 2 } });
+    addTestedBuilds(fi.root, next);
+    await runCommand('deploy', repo, fi.root);
+    const newA = next.envs[0].buildId;
+    await runCommand('rollback', repo, fi.root);
+    expect(readBuildRecord(fi.root, VERSION, 'a', newA)?.bad).toBeDefined();
+    expect((await runCommand('rollback', repo, fi.root, { to: '2' })).code).toBe(0);
+    expect(readLive(fi.root).links.a).toBe(newA);
+    expect(readBuildRecord(fi.root, VERSION, 'a', newA)?.bad).toBeUndefined();
+    await expect(runCommand('rollback', repo, fi.root, { to: '9' })).rejects.toThrow(/no generation 9/);
+  });
+
+  it('history prints one line per cutover with user, commit and generations', async () => {
+    await setup({ a: 1 });
+    await runCommand('deploy', repo, fi.root);
+    const commit = readHistory(fi.root).entries[0].commit!;
+    const { out } = await runCommand('history', repo, fi.root);
+    expect(out.lines).toHaveLength(1);
+    expect(out.lines[0]).toContain('deploy');
+    expect(out.lines[0]).toContain('octo');
+    expect(out.lines[0]).toContain(commit.slice(0, 10));
+    expect(out.lines[0]).toMatch(/\(none\) -> v[\d.]+\/generations\/1 {2}\+1 ~0 -0 {2}\(a\)/);
+  });
+
+  it('kernels of removed [kernels] entries are deleted, hand-made kernelspecs are left alone', async () => {
+    await setup({ a: 1, b: 2 }, { a: 'A', b: 'B' });
+    mkdirSync(join(fi.root, 'kernels', 'handmade'), { recursive: true });
+    writeFileSync(join(fi.root, 'kernels', 'handmade', 'kernel.json'), '{"argv":["python"],"display_name":"mine","language":"python"}');
+    await runCommand('deploy', repo, fi.root);
+    expect(readdirSync(join(fi.root, 'kernels')).sort()).toEqual(['a', 'b', 'handmade']);
+    await writeRepo(repo, { envs: { a: 1, b: 2 }, kernels: { a: 'A renamed' } });
+    const { code } = await runCommand('deploy', repo, fi.root);
+    expect(code).toBe(0);
+    expect(readdirSync(join(fi.root, 'kernels')).sort()).toEqual(['a', 'handmade']);
+    expect(JSON.parse(readFileSync(join(fi.root, 'kernels', 'a', 'kernel.json'), 'utf8')).display_name).toBe('A renamed');
+    expect(readdirSync(join(fi.root, 'kernels', 'a'))).toEqual(['kernel.json']); // no temp files left
+  });
+
+  it('a second writer exits 3 naming the holder of the lock', async () => {
+    await setup({ a: 1 });
+    const lock = await acquireLock(fi.root, { waitSeconds: 0, command: 'conda-gitops gc --yes' });
+    try {
+      const err = await runCommand('deploy', repo, fi.root).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(BusyError);
+      expect((err as BusyError).exitCode).toBe(3);
+      expect((err as Error).message).toContain(`pid ${process.pid}`);
+      expect((err as Error).message).toContain('conda-gitops gc --yes');
+      await expect(runCommand('rollback', repo, fi.root)).rejects.toThrow(BusyError);
+    } finally {
+      await lock.release();
+    }
+    expect((await runCommand('deploy', repo, fi.root)).code).toBe(0);
+  });
+
+  it('deploying a new conda version switches ROOT/current; rollback switches it back', async () => {
+    await setup({ a: 1 });
+    await runCommand('deploy', repo, fi.root);
+    const old = readLive(fi.root);
+    const newer = makeInstallation({ root: fi.root, version: '24.1.2' });
+    const next = await writeRepo(repo, { envs: { a: 1 }, version: newer.version });
+    addTestedBuilds(fi.root, next);
+    expect((await runCommand('deploy', repo, fi.root)).code).toBe(0);
+    expect(readlinkSync(join(fi.root, 'current'))).toBe('v24.1.2');
+    expect(python('a')).toBe(`a ${next.envs[0].buildId}`);
+    expect((await runCommand('rollback', repo, fi.root)).code).toBe(0);
+    expect(readlinkSync(join(fi.root, 'current'))).toBe(`v${VERSION}`);
+    expect(readLive(fi.root)).toEqual(old);
+  });
+});
