@@ -1,0 +1,214 @@
+import { describe, expect, it, beforeAll, afterAll } from 'vitest';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, chmodSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  Conda, buildArgv, execute, installCondaArgv, normalizeInfo, parseList, parseSearch, parseVersionOutput, pipInstallArgv,
+  NOT_FOUND_EXIT, TIMEOUT_EXIT, type Op,
+} from '../scripts/lib/conda.js';
+import { classify } from '../scripts/lib/classify.js';
+import { lastFailedBlock } from '../scripts/lib/conda-log.js';
+
+let tmp: string;
+
+/** A killed orphan may linger as a zombie until init reaps it: that counts as not running. */
+function running(pid: number): boolean {
+  try {
+    return !/^State:\s+Z/m.test(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  } catch {
+    return false;
+  }
+}
+beforeAll(() => { tmp = mkdtempSync(join(tmpdir(), 'cg-conda-')); });
+afterAll(() => { rmSync(tmp, { recursive: true, force: true }); });
+
+describe('buildArgv', () => {
+  const P = '/r/v23.11.0/builds/hlink/0123456789ab';
+  const table: Array<[Op, string[], string[]]> = [
+    // op, conda/mamba args, micromamba args (root prefix /r/v1)
+    [{ op: 'version' }, ['--version'], ['--version']],
+    [{ op: 'info' }, ['info', '--json'], ['info', '--json', '-r', '/r/v1']],
+    [{ op: 'envList' }, ['env', 'list', '--json'], ['env', 'list', '--json', '-r', '/r/v1']],
+    [{ op: 'list', prefix: P }, ['list', '--json', '-p', P], ['list', '--json', '-r', '/r/v1', '-p', P]],
+    [{ op: 'export', prefix: P }, ['env', 'export', '-p', P], ['env', 'export', '-r', '/r/v1', '-p', P]],
+    [{ op: 'export', prefix: P, noBuilds: true }, ['env', 'export', '-p', P, '--no-builds'], ['env', 'export', '-r', '/r/v1', '-p', P, '--no-build']],
+    [{ op: 'createFromFile', file: '/tmp/hlink.yml', prefix: P }, ['env', 'create', '-f', '/tmp/hlink.yml', '-p', P], ['create', '-y', '-r', '/r/v1', '-f', '/tmp/hlink.yml', '-p', P]],
+    [
+      { op: 'create', prefix: P, specs: ['python=3.11', 'numpy>=1.2,<2'], channels: ['conda-forge', 'file:///srv/mpc'] },
+      ['create', '-y', '-p', P, '--override-channels', '-c', 'conda-forge', '-c', 'file:///srv/mpc', 'python=3.11', 'numpy>=1.2,<2'],
+      ['create', '-y', '-r', '/r/v1', '-p', P, '--override-channels', '-c', 'conda-forge', '-c', 'file:///srv/mpc', 'python=3.11', 'numpy>=1.2,<2'],
+    ],
+    [
+      { op: 'install', prefix: P, specs: ['ipums_utils=0.3.1'], channels: [] },
+      ['install', '-y', '-p', P, 'ipums_utils=0.3.1'],
+      ['install', '-y', '-r', '/r/v1', '-p', P, 'ipums_utils=0.3.1'],
+    ],
+    [{ op: 'remove', prefix: P }, ['env', 'remove', '-y', '-p', P], ['env', 'remove', '-y', '-r', '/r/v1', '-p', P]],
+    [{ op: 'run', prefix: P, argv: ['python', '-c', 'print(1)'] }, ['run', '-p', P, 'python', '-c', 'print(1)'], ['run', '-r', '/r/v1', '-p', P, 'python', '-c', 'print(1)']],
+    [{ op: 'clean' }, ['clean', '--all', '-y'], ['clean', '--all', '-y', '-r', '/r/v1']],
+    [
+      { op: 'search', name: 'ipums_utils', channels: ['file:///srv/mpc'] },
+      ['search', '--json', '--override-channels', '-c', 'file:///srv/mpc', 'ipums_utils'],
+      ['search', '--json', '-r', '/r/v1', '--override-channels', '-c', 'file:///srv/mpc', 'ipums_utils'],
+    ],
+  ];
+  for (const [op, conda, micro] of table) {
+    it(`${op.op}${'noBuilds' in op && op.noBuilds ? ' --no-builds' : ''}`, () => {
+      expect(buildArgv('conda', op)).toEqual(conda);
+      // mamba 1.x is conda's CLI; a root prefix only matters to micromamba
+      expect(buildArgv('mamba', op, '/r/v1')).toEqual(conda);
+      expect(buildArgv('micromamba', op, '/r/v1')).toEqual(micro);
+    });
+  }
+
+  it('micromamba without a root prefix uses its default root', () => {
+    expect(buildArgv('micromamba', { op: 'list', prefix: P })).toEqual(['list', '--json', '-p', P]);
+  });
+
+  it('refuses values that would be read as options', () => {
+    expect(() => buildArgv('conda', { op: 'install', prefix: P, specs: ['--force'], channels: [] })).toThrow(/option/);
+    expect(() => buildArgv('conda', { op: 'create', prefix: P, specs: ['x'], channels: ['-c'] })).toThrow(/option/);
+    expect(() => buildArgv('conda', { op: 'search', name: '-h', channels: [] })).toThrow(/option/);
+    expect(() => buildArgv('conda', { op: 'run', prefix: P, argv: [] })).toThrow(/command/);
+  });
+
+  it('pip and the installer are run directly', () => {
+    expect(pipInstallArgv(P, ['--no-index', 'git+file:///srv/git/x.git'])).toEqual([`${P}/bin/python`, '-m', 'pip', 'install', '--no-index', 'git+file:///srv/git/x.git']);
+    expect(installCondaArgv('/srv/Miniconda3-23.11.0.sh', '/r/v23.11.0')).toEqual(['bash', '/srv/Miniconda3-23.11.0.sh', '-b', '-p', '/r/v23.11.0']);
+  });
+});
+
+describe('output parsing', () => {
+  it('reads every --version shape', () => {
+    expect(parseVersionOutput('conda', 'conda 23.11.0\n', '')).toEqual({ frontend: 'conda', version: '23.11.0', conda: '23.11.0' });
+    // conda under Python 2 printed its version to stderr
+    expect(parseVersionOutput('conda', '', 'conda 4.3.22\n')).toEqual({ frontend: 'conda', version: '4.3.22', conda: '4.3.22' });
+    expect(parseVersionOutput('mamba', 'mamba 1.5.8\nconda 23.11.0\n', '')).toEqual({ frontend: 'mamba', version: '1.5.8', conda: '23.11.0' });
+    expect(parseVersionOutput('mamba', '2.0.5\n', '')).toEqual({ frontend: 'mamba', version: '2.0.5' });
+    expect(parseVersionOutput('micromamba', '1.5.8\n', '')).toEqual({ frontend: 'micromamba', version: '1.5.8' });
+    expect(parseVersionOutput('conda', 'usage: conda [-h]\n', '')).toBeUndefined();
+    expect(parseVersionOutput('micromamba', 'hello\n', '')).toBeUndefined();
+  });
+
+  it('normalises conda and micromamba info --json', () => {
+    const conda = normalizeInfo({
+      conda_version: '23.11.0', platform: 'linux-64', root_prefix: '/r/v23.11.0', envs_dirs: ['/r/v23.11.0/envs'],
+      pkgs_dirs: ['/r/v23.11.0/pkgs'], channels: ['https://conda.anaconda.org/conda-forge/linux-64'], envs: ['/r/v23.11.0'],
+    });
+    expect(conda).toMatchObject({ version: '23.11.0', platform: 'linux-64', rootPrefix: '/r/v23.11.0', envsDirs: ['/r/v23.11.0/envs'], pkgsDirs: ['/r/v23.11.0/pkgs'], envs: ['/r/v23.11.0'] });
+    const micro = normalizeInfo({
+      'micromamba version': '1.5.8', 'base environment': '/r/v1', 'envs directories': ['/r/v1/envs'], 'package cache': ['/r/v1/pkgs'],
+      platform: 'linux-64', channels: ['https://conda.anaconda.org/conda-forge/linux-64'],
+    });
+    expect(micro).toMatchObject({ version: '1.5.8', rootPrefix: '/r/v1', envsDirs: ['/r/v1/envs'], pkgsDirs: ['/r/v1/pkgs'], envs: [] });
+  });
+
+  it('reads search results of conda and micromamba, oldest first, this name only', () => {
+    const conda = JSON.stringify({ ipums_utils: [{ name: 'ipums_utils', version: '0.10.0' }, { name: 'ipums_utils', version: '0.3.1' }, { name: 'ipums_utils', version: '0.3.1', build: 'py_1' }] });
+    expect(parseSearch(conda, 'ipums_utils')).toEqual(['0.3.1', '0.10.0']);
+    const micro = JSON.stringify({ query: { query: 'numpy' }, result: { msg: '', status: 'OK', pkgs: [{ name: 'numpy', version: '1.26.4' }, { name: 'numpy-base', version: '1.26.4' }, { name: 'numpy', version: '1.9.3' }] } });
+    expect(parseSearch(micro, 'numpy')).toEqual(['1.9.3', '1.26.4']);
+  });
+
+  it('reads conda list --json', () => {
+    const rows = [{ name: 'python', version: '3.11.5', build_string: 'h_0', channel: 'conda-forge' }, { name: 'requests', version: '2.31.0', channel: 'pypi', platform: 'pypi' }];
+    expect(parseList(JSON.stringify(rows))).toEqual(rows);
+    expect(() => parseList('{"error": "x"}')).toThrow(/array/);
+  });
+});
+
+describe('execute', () => {
+  it('captures stdout, stderr, exit code and time, and appends the call to the log', async () => {
+    const log = join(tmp, 'logs', 'hlink.log');
+    const r = await execute(['sh', '-c', 'echo out; echo err >&2; exit 3'], { log });
+    expect(r).toMatchObject({ argv: ['sh', '-c', 'echo out; echo err >&2; exit 3'], stdout: 'out\n', stderr: 'err\n', code: 3, timedOut: false });
+    expect(r.seconds).toBeGreaterThan(0);
+    await execute(['sh', '-c', 'echo second'], { log });
+    const text = readFileSync(log, 'utf8');
+    expect(text).toMatch(/^==> conda-gitops call \d{4}-\d\d-\d\dT[\d:.]+Z: sh -c 'echo out; echo err >&2; exit 3'\n--- stdout\nout\n--- stderr\nerr\n<== exit 3 after \d+\.\d\d s\n/);
+    expect(text).toMatch(/==> conda-gitops call .*: sh -c 'echo second'\n--- stdout\nsecond\n<== exit 0 after/);
+    // the log narrows to the failed call for classification
+    expect(lastFailedBlock(text)).toContain('exit 3');
+  });
+
+  it('passes extra environment on top of the inherited one', async () => {
+    const r = await execute(['sh', '-c', 'echo "$PIP_FIND_LINKS:$HOME"'], { env: { PIP_FIND_LINKS: '/srv/wheelhouse' } });
+    expect(r.stdout).toBe(`/srv/wheelhouse:${process.env.HOME}\n`);
+  });
+
+  it('a missing program is a failed value, not an exception', async () => {
+    const r = await execute([join(tmp, 'no-such-conda'), '--version']);
+    expect(r.code).toBe(NOT_FOUND_EXIT);
+    expect(r.stderr).toMatch(/cannot run .*no-such-conda/);
+  });
+
+  it('a timeout kills the whole process group, marks the call and logs the timeout line', async () => {
+    const pidFile = join(tmp, 'grandchild.pid');
+    const log = join(tmp, 'timeout.log');
+    // the grandchild stands for the solver or pip process conda starts
+    const script = `sleep 30 & echo $! > ${pidFile}; echo solving; wait`;
+    const t0 = Date.now();
+    const r = await execute(['sh', '-c', script], { timeoutSeconds: 0.5, log });
+    expect(Date.now() - t0).toBeLessThan(5000);
+    expect(r).toMatchObject({ timedOut: true, code: TIMEOUT_EXIT, stdout: 'solving\n' });
+    expect(r.stderr).toBe('conda-gitops: timed out after 0.5 s\n');
+    expect(readFileSync(log, 'utf8')).toMatch(/conda-gitops: timed out after 0\.5 s\n<== exit 124 after 0\.\d+ s \(timed out\)/);
+    const grandchild = Number(readFileSync(pidFile, 'utf8'));
+    await new Promise((r) => setTimeout(r, 100));
+    expect(running(grandchild)).toBe(false);
+    expect(classify(`${r.stdout}\n${r.stderr}`).class).toBe('timeout');
+  });
+
+  it('reports a signal death as 128 + signal', async () => {
+    const r = await execute(['sh', '-c', 'kill -TERM $$']);
+    expect(r.code).toBe(128 + 15);
+  });
+});
+
+describe('Conda adapter with a stand-in executable', () => {
+  // a tiny script standing in for conda: prints its argv and answers the JSON calls
+  let exe: string;
+  beforeAll(() => {
+    exe = join(tmp, 'bin', 'conda');
+    mkdirSync(join(tmp, 'bin'), { recursive: true });
+    writeFileSync(exe, [
+      '#!/bin/sh',
+      'case "$1" in',
+      '  --version) echo "conda 4.3.22" >&2 ;;',
+      '  info) echo \'{"conda_version": "4.3.22", "root_prefix": "/r/v4.3.22", "envs_dirs": [], "pkgs_dirs": [], "channels": [], "envs": ["/r/v4.3.22/envs/a"]}\' ;;',
+      '  env) [ "$2" = list ] && echo \'{"envs": ["/r/v4.3.22", "/r/v4.3.22/envs/a"]}\' || { echo "$@"; printf "name: a\\ndependencies:\\n  - python=3.6\\n"; } ;;',
+      '  list) echo \'[{"name": "python", "version": "3.6.2", "build_string": "0", "channel": "defaults"}]\' ;;',
+      '  search) if [ "$5" = nosuchpkg ]; then echo \'{"error": "PackagesNotFoundError: The following packages are not available from current channels:"}\'; exit 1; fi;',
+      '          echo \'{"x": [{"name": "x", "version": "1.10"}, {"name": "x", "version": "1.2"}]}\' ;;',
+      '  *) echo "args: $*"; echo "extra: $EXTRA"; exit 1 ;;',
+      'esac',
+    ].join('\n'));
+    chmodSync(exe, 0o755);
+  });
+
+  it('parses what each call prints and keeps the call details', async () => {
+    const conda = Conda.forInstallation(tmp, 'conda', { env: { EXTRA: 'from-defaults' } });
+    expect(conda.config.exe).toBe(exe);
+    expect((await conda.version()).value).toEqual({ frontend: 'conda', version: '4.3.22', conda: '4.3.22' });
+    expect((await conda.info()).value?.rootPrefix).toBe('/r/v4.3.22');
+    expect((await conda.envList()).value).toEqual(['/r/v4.3.22', '/r/v4.3.22/envs/a']);
+    expect((await conda.list('/r/v4.3.22/envs/a')).value).toEqual([{ name: 'python', version: '3.6.2', build_string: '0', channel: 'defaults' }]);
+    const exp = await conda.exportEnv('/r/v4.3.22/envs/a', { noBuilds: true });
+    expect(exp.value).toContain('export -p /r/v4.3.22/envs/a --no-builds\nname: a\n');
+    expect((await conda.search('x', [])).value).toEqual(['1.2', '1.10']);
+    // nothing found is an empty answer, not a failure to ask
+    expect((await conda.search('nosuchpkg', ['c1'])).value).toEqual([]);
+    const failed = await conda.install('/p', ['foo'], [], { env: { EXTRA: 'per-call' } });
+    expect(failed).toMatchObject({ code: 1, stdout: 'args: install -y -p /p foo\nextra: per-call\n', timedOut: false });
+    expect(failed.argv).toEqual([exe, 'install', '-y', '-p', '/p', 'foo']);
+  });
+
+  it('a successful call with unparsable output says why instead of throwing', async () => {
+    // /bin/echo "succeeds" at anything and prints its arguments, which are not JSON
+    const bad = new Conda({ frontend: 'conda', exe: '/bin/echo' });
+    const r = await bad.list('/p');
+    expect(r.code).toBe(0);
+    expect(r.value).toBeUndefined();
+    expect(r.parseError).toMatch(/JSON/);
+  });
+});
