@@ -13,7 +13,7 @@ import { BusyError, RefusedError } from '../scripts/lib/errors.js';
 import { acquireLock } from '../scripts/lib/lock.js';
 import type { StampedBuildRecord } from '../scripts/lib/types.js';
 import {
-  addBuild, addTestedBuilds, commitAll, desiredOf, fakeBuildId, makeInstallation, tempDir, writeRepo, VERSION,
+  addBuild, addTestedBuilds, commitAll, desiredOf, fakeBuildId, makeInstallation, writeRepo, VERSION,
 } from './fixtures/installation.js';
 import type { FakeInstallation } from './fixtures/installation.js';
 

@@ -7,8 +7,9 @@ import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import type { Context } from '../lib/command.js';
 import { boolOption, stringOption } from '../lib/command.js';
-import { EXIT } from '../lib/errors.js';
+import { EXIT, UsageError } from '../lib/errors.js';
 import { loadRepo, resolveRoot } from '../lib/repo.js';
+import type { Repo } from '../lib/repo.js';
 import { desiredState } from '../lib/desired.js';
 import type { Desired } from '../lib/desired.js';
 import { withLock, waitSeconds } from '../lib/lock.js';
@@ -117,24 +118,17 @@ export function applyDeploy(
   return { plan, kernels, ...(plan.newGeneration !== undefined ? { generation: plan.newGeneration } : {}), seconds: (performance.now() - t0) / 1000 };
 }
 
-/** Build and test the missing envs through the QA pipeline (loaded only when asked for). */
-async function buildMissing(ctx: Context, root: string, desired: Desired, names: Set<string>): Promise<void> {
-  const specifier = '../lib/pipeline.js'; // written by the QA helper; a variable keeps tsc from requiring it here
-  const pipeline = (await import(specifier)) as {
-    runBuilds: (opts: Record<string, unknown>) => Promise<unknown>;
-  };
+/** Build and test the missing envs through the QA pipeline (loaded only when asked for: it pulls in the adapter). */
+async function buildMissing(ctx: Context, root: string, repo: Repo, desired: Desired, names: Set<string>): Promise<void> {
+  const { runBuilds } = await import('../lib/pipeline.js');
   const runDir = join(layout(root).runs, `deploy-${new Date().toISOString().replace(/[:.]/g, '-')}`);
-  const jobs = Number(stringOption(ctx, 'jobs') ?? '1');
-  ctx.out.progress(`building ${names.size} missing env(s) into ${installationLayout(root, desired.condaVersion).builds} (log: ${runDir})`);
-  await pipeline.runBuilds({
-    root,
-    repo: await loadRepo(ctx.repo),
-    desired,
-    envs: desired.envs.filter((e) => names.has(e.name)),
-    jobs: Number.isInteger(jobs) && jobs > 0 ? jobs : 1,
-    out: ctx.out,
-    runDir,
-  });
+  const jobsText = stringOption(ctx, 'jobs') ?? '1';
+  const jobs = Number(jobsText);
+  if (!Number.isInteger(jobs) || jobs < 1) throw new UsageError(`--jobs expects a positive whole number, got '${jobsText}'`);
+  ctx.out.progress(`building ${names.size} missing env(s) into ${installationLayout(root, desired.condaVersion).builds} (logs: ${runDir})`);
+  const result = await runBuilds({ root, repo, desired, envs: desired.envs.filter((e) => names.has(e.name)), jobs, out: ctx.out, runDir });
+  const failed = result.envs.filter((e) => e.result.status === 'failed').map((e) => `${e.result.env}${e.result.failure ? ` (${e.result.failure.class})` : ''}`);
+  if (failed.length) ctx.out.warn(`build failed for: ${failed.join(', ')} (see ${runDir}/logs)`);
 }
 
 export async function run(ctx: Context): Promise<number> {
@@ -151,7 +145,7 @@ export async function run(ctx: Context): Promise<number> {
   let plan = planFromDisk(root, desired, { force });
   if (plan.missing.length && boolOption(ctx, 'build-missing') && !dryRun) {
     // outside the lock: builds lock per build id, and a long build must not block an emergency rollback
-    await buildMissing(ctx, root, desired, new Set(plan.missing.map((m) => m.name)));
+    await buildMissing(ctx, root, repo, desired, new Set(plan.missing.map((m) => m.name)));
   }
   const commit = await headCommit(ctx.repo);
 

@@ -1,0 +1,130 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { existsSync, lstatSync, mkdirSync, readdirSync, readlinkSync, symlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import {
+  checkManageable, cleanTemporaries, diffLinks, ensureRootLinks, listGenerations, liveGenerationNumber, nextGenerationNumber,
+  parseLinkTarget, readGenerationLinks, readLive, readManifest, replaceSymlink, rollbackTarget, sameLinks, swapEnvs,
+  writeGeneration,
+} from '../scripts/lib/generation.js';
+import type { GenerationManifest, LinkMap } from '../scripts/lib/generation.js';
+import { FailedError, RefusedError, UsageError } from '../scripts/lib/errors.js';
+import { addBuild, fakeBuildId, makeInstallation, VERSION } from './fixtures/installation.js';
+import type { FakeInstallation } from './fixtures/installation.js';
+
+const manifest = (n: number, envs: LinkMap, extra: Partial<GenerationManifest> = {}): GenerationManifest =>
+  ({ format: 1, n, createdAt: new Date().toISOString(), reason: 'test', envs, ...extra });
+
+describe('generation arithmetic (pure)', () => {
+  it('parses only the links it writes', () => {
+    expect(parseLinkTarget('hlink', '../../builds/hlink/0123456789ab')).toBe('0123456789ab');
+    expect(parseLinkTarget('hlink', '../../builds/other/0123456789ab')).toBeUndefined();
+    expect(parseLinkTarget('hlink', '/abs/builds/hlink/x')).toBeUndefined();
+  });
+
+  it('numbers generations after the highest one', () => {
+    expect(nextGenerationNumber([])).toBe(1);
+    expect(nextGenerationNumber([1, 2, 7])).toBe(8);
+  });
+
+  it('diffs link maps into added, changed and removed, sorted', () => {
+    expect(diffLinks({ a: '1', b: '2', c: '3' }, { b: '2', c: '4', d: '5', a0: '6' })).toEqual({
+      added: [{ name: 'a0', build: '6' }, { name: 'd', build: '5' }],
+      changed: [{ name: 'c', from: '3', to: '4' }],
+      removed: [{ name: 'a', build: '1' }],
+    });
+    expect(sameLinks({ a: '1' }, { a: '1' })).toBe(true);
+    expect(sameLinks({ a: '1' }, { a: '1', b: '2' })).toBe(false);
+  });
+
+  describe('rollbackTarget', () => {
+    const live = { installation: 'v2', generation: 5 };
+    const all = () => true;
+    it('goes to the parent recorded in the live manifest, even across installations', () => {
+      expect(rollbackTarget(live, [1, 2, 3, 4, 5], { installation: 'v2', generation: 2 }, all)).toEqual({ target: { installation: 'v2', generation: 2 }, backwards: true });
+      expect(rollbackTarget({ installation: 'v2', generation: 1 }, [1], { installation: 'v1', generation: 9 }, all).target).toEqual({ installation: 'v1', generation: 9 });
+    });
+    it('falls back to the highest lower generation when the parent is unknown or gone', () => {
+      expect(rollbackTarget(live, [1, 3, 5], undefined, all).target.generation).toBe(3);
+      expect(rollbackTarget(live, [1, 3, 5], { installation: 'v2', generation: 4 }, () => false).target.generation).toBe(3);
+    });
+    it('--to N must exist and not be live; going to a higher N is not backwards', () => {
+      expect(rollbackTarget(live, [1, 5, 6], undefined, all, 6)).toEqual({ target: { installation: 'v2', generation: 6 }, backwards: false });
+      expect(() => rollbackTarget(live, [1, 5], undefined, all, 5)).toThrow(UsageError);
+      expect(() => rollbackTarget(live, [1, 5], undefined, all, 3)).toThrow(/no generation 3 .*have: 1, 5/);
+    });
+    it('refuses when there is nothing before', () => {
+      expect(() => rollbackTarget({ installation: 'v2', generation: 1 }, [1], undefined, all)).toThrow(FailedError);
+    });
+  });
+});
+
+describe('generations on disk', () => {
+  let fi: FakeInstallation;
+  afterEach(() => fi?.cleanup());
+
+  it('writes a generation whole, swaps the empty installer envs/ dir for a link, and reads it back', () => {
+    fi = makeInstallation();
+    const a = fakeBuildId('a');
+    addBuild(fi.root, VERSION, 'a', a);
+    writeGeneration(fi.inst.dir, manifest(1, { a }));
+    expect(readdirSync(join(fi.inst.dir, 'generations'))).toEqual(['1']); // no temp dir left
+    expect(lstatSync(join(fi.inst.dir, 'envs')).isDirectory()).toBe(true);
+    swapEnvs(fi.inst.dir, 1);
+    expect(readlinkSync(join(fi.inst.dir, 'envs'))).toBe('generations/1');
+    expect(liveGenerationNumber(fi.inst.dir)).toBe(1);
+    expect(readGenerationLinks(fi.inst.dir, 1)).toEqual({ a });
+    expect(readManifest(fi.inst.dir, 1)?.envs).toEqual({ a });
+    expect(readdirSync(fi.inst.dir).filter((e) => e.startsWith('.'))).toEqual([]); // the temp link was renamed away
+    ensureRootLinks(fi.root, VERSION);
+    expect(readLive(fi.root)).toEqual({ ref: { installation: `v${VERSION}`, generation: 1 }, links: { a } });
+    expect(existsSync(join(fi.root, 'envs', 'a', 'bin', 'python'))).toBe(true);
+  });
+
+  it('never reuses a generation number: writing an existing N fails', () => {
+    fi = makeInstallation();
+    writeGeneration(fi.inst.dir, manifest(1, { a: fakeBuildId('a') }));
+    expect(() => writeGeneration(fi.inst.dir, manifest(1, { b: fakeBuildId('b') }))).toThrow();
+    expect(readGenerationLinks(fi.inst.dir, 1)).toEqual({ a: fakeBuildId('a') });
+  });
+
+  it('lists complete generations only and cleans what a killed run left behind', () => {
+    fi = makeInstallation();
+    writeGeneration(fi.inst.dir, manifest(1, {}));
+    mkdirSync(join(fi.inst.dir, 'generations', '.tmp-2-99999'));
+    symlinkSync('generations/1', join(fi.inst.dir, '.envs.tmp-99999'));
+    symlinkSync('v1', join(fi.root, '.current.tmp-99999'));
+    writeFileSync(join(fi.root, 'notes.tmp-1'), 'not ours');
+    expect(listGenerations(fi.inst.dir)).toEqual([1]);
+    const removed = cleanTemporaries(fi.root, [fi.inst.dir]);
+    expect(removed).toHaveLength(3);
+    expect(existsSync(join(fi.root, 'notes.tmp-1'))).toBe(true);
+    expect(readdirSync(join(fi.inst.dir, 'generations'))).toEqual(['1']);
+  });
+
+  it('replaceSymlink swaps atomically over an existing link', () => {
+    fi = makeInstallation();
+    const link = join(fi.root, 'current');
+    replaceSymlink(link, 'v1');
+    replaceSymlink(link, 'v2');
+    expect(readlinkSync(link)).toBe('v2');
+    expect(readdirSync(fi.root).filter((e) => e.includes('tmp'))).toEqual([]);
+  });
+
+  it('refuses unmanaged envs: a real vX/envs or ROOT/envs with envs in it, or a foreign ROOT/envs link', () => {
+    fi = makeInstallation();
+    expect(() => checkManageable(fi.root, VERSION)).not.toThrow(); // fresh installer: empty envs/
+    mkdirSync(join(fi.inst.dir, 'envs', 'old_env'));
+    expect(() => checkManageable(fi.root, VERSION)).toThrow(RefusedError);
+    expect(() => checkManageable(fi.root, VERSION)).toThrow(/old_env.*\n.*adopt/s);
+    fi.cleanup();
+
+    fi = makeInstallation();
+    mkdirSync(join(fi.root, 'envs', 'x'), { recursive: true });
+    expect(() => checkManageable(fi.root, VERSION)).toThrow(/ROOT|envs.*not managed/);
+    fi.cleanup();
+
+    fi = makeInstallation();
+    symlinkSync('v4.3.22/envs', join(fi.root, 'envs'));
+    expect(() => checkManageable(fi.root, VERSION)).toThrow(/points to v4\.3\.22\/envs/);
+  });
+});
