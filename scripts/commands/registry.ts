@@ -143,6 +143,65 @@ export const COMMANDS: CommandMeta[] = [
     positionals: { min: 0, max: 1, names: '[FILE|-]' },
     load: () => import('./classify.js'),
   },
+  {
+    name: 'build',
+    summary: 'build REPLICATE envs into ROOT/vX/builds/NAME/<build-id>/ (skips tested builds)',
+    usage: 'conda-gitops build [--root DIR] [--env NAME]... [--jobs N] [--retry-failed] [--timeout SECONDS] [--json]',
+    details:
+      'Builds each REPLICATE env of the repository (or --env NAME) into the installation named by [conda] version,\n' +
+      'at its resolved path ROOT/vX/builds/NAME/<build-id>/, with a record beside it (building|built|failed|tested).\n' +
+      'Phases: create (spec minus legacy-noarch packages and git+ pip entries) -> install each legacy-noarch\n' +
+      'package -> pip-install each git entry -> record `conda list --json`. A tested build with the same id is\n' +
+      'skipped; a crashed build (owner gone) is cleaned and rebuilt; a build that failed with the same inputs\n' +
+      'reports its recorded failure again unless --retry-failed (timeouts and unreachable channels are always\n' +
+      'retried). Tests are not run: see `test`, or `qa`. Exit 1 when any env fails.',
+    options: {
+      env: envFilter,
+      jobs,
+      'retry-failed': { type: 'boolean', description: 'rebuild envs whose build failed with the same inputs' },
+      timeout: { type: 'string', arg: 'SECONDS', description: 'limit of each conda/pip call (default 3600)' },
+    },
+    load: () => import('./build.js'),
+  },
+  {
+    name: 'test',
+    summary: "test built envs: python runs, packages match the spec, kernels import ipykernel, NAME.test.*",
+    usage: 'conda-gitops test [--root DIR] [--env NAME]... [--jobs N] [--timeout SECONDS] [--json]',
+    details:
+      "Tests each REPLICATE env's build (or --env NAME): its bin/python runs; every spec'd package is installed\n" +
+      'at a version matching its spec (per the recorded `conda list --json`; pinned pip entries too); kernel envs\n' +
+      'import ipykernel; env-specs/NAME.test.sh and NAME.test.py run with the build\'s bin first on PATH, a\n' +
+      'minimal environment and a time limit (--timeout, default 600 s). Passing builds become `tested`.\n' +
+      'Exit 1 when any env fails or has no build.',
+    options: {
+      env: envFilter,
+      jobs,
+      timeout: { type: 'string', arg: 'SECONDS', description: 'limit of each env test script (default 600)' },
+    },
+    load: () => import('./test.js'),
+  },
+  {
+    name: 'qa',
+    summary: 'pull-request QA: plan from the diff, build + test changed envs, write the report',
+    usage: 'conda-gitops qa [--root DIR] [--base REF] [--head REF] [--env NAME]... [--jobs N] [--retry-failed] [--timeout SECONDS] [--json]',
+    details:
+      'Plans the envs whose spec or inventory line changed between --base and --head (all REPLICATE envs when\n' +
+      '[conda] version changed; every REPLICATE env without --base: unchanged ones cost nothing, their tested\n' +
+      'builds are reused), builds and tests them into the installation the head names, and writes\n' +
+      'ROOT/.gitops/runs/<run-id>/ report.json, summary.md, junit.xml and logs/. Without --head the work tree is\n' +
+      'the head. A broken spec or a plan-time guard (prefix too long, channel not allowed) fails only its env.\n' +
+      'Inside GitHub Actions: job summary, annotations at env-specs/NAME.yml:LINE, step outputs.\n' +
+      'Writes nothing outside ROOT/vX/builds/ and the run directory. Exit 1 when any env fails.',
+    options: {
+      base: { type: 'string', arg: 'REF', description: 'git ref of the PR base: build only what changed since' },
+      head: { type: 'string', arg: 'REF', description: 'git ref of the PR head (default: the work tree)' },
+      env: envFilter,
+      jobs,
+      'retry-failed': { type: 'boolean', description: 'rebuild envs whose build failed with the same inputs' },
+      timeout: { type: 'string', arg: 'SECONDS', description: 'limit of each conda/pip call and test script' },
+    },
+    load: () => import('./qa.js'),
+  },
 ];
 
 export { jobs as JOBS_OPTION, envFilter as ENV_OPTION };

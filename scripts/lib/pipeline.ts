@@ -20,6 +20,7 @@ import { faultLine } from './report.js';
 import { buildEnv, recordTestOutcome, type BuildOutcome, type BuildTools, type CondaCall } from './build.js';
 import { testBuild, testHint, type EnvTestResult } from './envtest.js';
 import { runPool } from './pool.js';
+import { preflightResult } from './qarun.js';
 
 export interface RunBuildsOptions {
   root: string;
@@ -105,13 +106,20 @@ function livePackagesOf(root: string, live: ReturnType<typeof readLive>, env: st
 
 const fmt = (s: number) => `${s.toFixed(1)}s`;
 
+/** A build that can be tested: built, tested, or failed only in its tests, with its prefix on disk. */
+function testable(rec: StampedBuildRecord): boolean {
+  const buildOk = rec.status === 'built' || rec.status === 'tested' || (rec.status === 'failed' && rec.phases.every((p) => p.ok || p.name === 'test'));
+  return buildOk && existsSync(rec.prefix);
+}
+
 /** Build and test `envs`; results in the order given. */
 export async function runBuilds(opts: RunBuildsOptions): Promise<PipelineResult> {
   const t0 = performance.now();
   // Builds live at the resolved path: conda writes the prefix into scripts, so it must not go through a link that moves.
   if (!existsSync(opts.root)) throw new FailedError(`installation root ${opts.root} does not exist`);
   const root = realpathSync(opts.root);
-  const tools = opts.tools ?? installationTools(root, opts.desired);
+  // Only a run that builds needs the installation's conda (a run with nothing to build must not require it).
+  const tools = opts.tools ?? (opts.envs.length && !opts.testOnly ? installationTools(root, opts.desired) : undefined);
   const specDir = opts.specDir ?? join(opts.repo.dir, SPECS_DIR);
   const kernels = new Set(opts.desired.kernels.map((k) => k.name));
   const live = readLive(root);
@@ -125,13 +133,18 @@ export async function runBuilds(opts: RunBuildsOptions): Promise<PipelineResult>
     let outcome: BuildOutcome;
     if (opts.testOnly) {
       const rec = readBuildRecord(root, opts.desired.condaVersion, env.name, env.buildId) as StampedBuildRecord | undefined;
-      outcome = rec && (rec.status === 'built' || rec.status === 'tested' || (rec.status === 'failed' && rec.phases.every((p) => p.ok || p.name === 'test'))) && existsSync(rec.prefix)
-        ? { status: 'built', record: rec, fresh: false, toolSeconds: 0 }
-        : { status: 'failed', record: rec ?? ({} as StampedBuildRecord), fresh: false, toolSeconds: 0, phase: 'test',
-            failure: { class: 'unknown', excerpt: [`no build of ${env.name} with id ${env.buildId}${rec ? ` (record says ${rec.status})` : ''}: run \`conda-gitops build\` first`] } };
+      if (!rec || !testable(rec)) {
+        const result = preflightResult(env.name, 'plan', [{
+          file: env.spec.file, line: 1,
+          message: `no build of ${env.name} with id ${env.buildId}${rec ? ` (its record says ${rec.status})` : ''}: run \`conda-gitops build\` first`,
+        }], env.buildId);
+        opts.out.progress(`${tag} not built`);
+        return { result: { ...result, phase: 'test' }, ...(rec ? { recordStatus: rec.status } : {}), fresh: false, toolSeconds: 0 };
+      }
+      outcome = { status: 'built', record: rec, fresh: false, toolSeconds: 0 };
     } else {
       outcome = await buildEnv({
-        root, condaVersion: opts.desired.condaVersion, frontend: opts.desired.frontend, env, specDir, tools,
+        root, condaVersion: opts.desired.condaVersion, frontend: opts.desired.frontend, env, specDir, tools: tools!,
         retryFailed: opts.retryFailed, timeoutSeconds: opts.timeoutSeconds,
         onPhase: (phase, seconds, ok) => opts.out.progress(`${tag} ${phase} ${fmt(seconds)}${ok ? '' : ' FAILED'}`),
       });
@@ -177,7 +190,7 @@ export async function runBuilds(opts: RunBuildsOptions): Promise<PipelineResult>
       file: env.spec.file,
       ...(line ? { line } : {}),
       seconds,
-      phases: record.phases ?? [],
+      phases: record.phases,
       ...(log ? { log } : {}),
       ...(record.packages ? { packages: record.packages } : {}),
       ...(() => { const lp = livePackagesOf(root, live, env.name); return lp ? { livePackages: lp } : {}; })(),

@@ -1,0 +1,63 @@
+/**
+ * build: build the repository's REPLICATE envs (or --env NAME) into the installation its [conda] version
+ * names, at ROOT/vX/builds/NAME/<build-id>/. Envs with a tested build of the same id are skipped.
+ * Tests are not run (see `test`, or `qa` for both). Exit 1 when any env fails.
+ */
+import type { Context } from '../lib/command.js';
+import { boolOption, listOption, stringOption } from '../lib/command.js';
+import { EXIT, UsageError } from '../lib/errors.js';
+import { resolveRoot } from '../lib/repo.js';
+import { desiredState } from '../lib/desired.js';
+import { runBuilds } from '../lib/pipeline.js';
+import type { EnvRunResult } from '../lib/types.js';
+import {
+  brokenResults, guardEnvs, guardResults, jobsOption, loadRepoTolerant, positiveSeconds, resolvedRoot, withoutBroken,
+} from '../lib/qarun.js';
+
+/** `--env` names must be REPLICATE envs of the repository. */
+export function selectEnvs(names: string[], replicated: Set<string>): Set<string> | undefined {
+  for (const n of names) if (!replicated.has(n)) throw new UsageError(`--env ${n}: not a REPLICATE environment in inventory.ini`);
+  return names.length ? new Set(names) : undefined;
+}
+
+export function describeResult(r: EnvRunResult, recordStatus?: string): string {
+  if (r.status !== 'failed') return `${r.env} ${r.buildId}: ${recordStatus ?? r.status}`;
+  const where = r.file ? ` at ${r.file}${r.line ? `:${r.line}` : ''}` : '';
+  return `${r.env} ${r.buildId ?? ''}: FAILED in ${r.phase} (${r.failure?.class ?? 'unknown'})${where}: ${r.hint ?? ''}${r.log ? `\n    log: ${r.log}` : ''}`;
+}
+
+export async function run(ctx: Context): Promise<number> {
+  const jobs = jobsOption(ctx);
+  const timeoutSeconds = positiveSeconds(stringOption(ctx, 'timeout'), 'timeout');
+  const { repo, broken } = await loadRepoTolerant(ctx.repo);
+  for (const w of repo.warnings) ctx.out.warn(`${w.file}:${w.line}: warning: ${w.message}`);
+  const root = resolvedRoot(resolveRoot(ctx, repo.inventory));
+  const replicated = new Set(repo.inventory.environments.filter((e) => e.mode === 'REPLICATE').map((e) => e.name));
+  const only = selectEnvs(listOption(ctx, 'env'), replicated);
+  const desired = withoutBroken(desiredState(repo), broken);
+  const wanted = (n: string) => replicated.has(n) && (!only || only.has(n));
+
+  const results: EnvRunResult[] = brokenResults(broken, new Set([...replicated].filter(wanted)));
+  const candidates = desired.envs.filter((e) => wanted(e.name));
+  const guards = guardEnvs(root, desired, candidates, repo.inventory.conda.channels);
+  results.push(...guardResults(guards, desired));
+  const toBuild = candidates.filter((e) => !guards.some((g) => g.env === e.name));
+
+  const pipeline = await runBuilds({
+    root, repo, desired, envs: toBuild, jobs, out: ctx.out, test: false,
+    retryFailed: boolOption(ctx, 'retry-failed'), ...(timeoutSeconds ? { timeoutSeconds } : {}),
+  });
+  const lines = [
+    ...results.map((r) => describeResult(r)),
+    ...pipeline.envs.map((e) => describeResult(e.result, e.recordStatus)),
+  ];
+  for (const l of lines) ctx.out.info(l);
+  const all = [...results, ...pipeline.envs.map((e) => e.result)];
+  const failed = all.filter((r) => r.status === 'failed').length;
+  ctx.out.info(`build: ${pipeline.fresh} built now, ${all.length - failed - pipeline.fresh} already built or tested, ${failed} failed (conda ${desired.condaVersion}, ${root})`);
+  ctx.out.result({
+    root, condaVersion: desired.condaVersion, built: pipeline.fresh, failed,
+    envs: [...results.map((r) => ({ ...r, record: undefined })), ...pipeline.envs.map((e) => ({ ...e.result, record: e.recordStatus, fresh: e.fresh }))],
+  });
+  return failed ? EXIT.FAILED : EXIT.OK;
+}

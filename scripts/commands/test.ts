@@ -1,0 +1,42 @@
+/**
+ * test: test the builds of the repository's REPLICATE envs (or --env NAME): the build's bin/python runs,
+ * every spec'd package is installed at a matching version, kernel envs import ipykernel, and
+ * env-specs/NAME.test.sh / NAME.test.py pass. A passing build becomes `tested`. Exit 1 when any env fails
+ * or has no build.
+ */
+import type { Context } from '../lib/command.js';
+import { listOption, stringOption } from '../lib/command.js';
+import { EXIT } from '../lib/errors.js';
+import { resolveRoot } from '../lib/repo.js';
+import { desiredState } from '../lib/desired.js';
+import { runBuilds } from '../lib/pipeline.js';
+import type { EnvRunResult } from '../lib/types.js';
+import { brokenResults, jobsOption, loadRepoTolerant, positiveSeconds, resolvedRoot, withoutBroken } from '../lib/qarun.js';
+import { describeResult, selectEnvs } from './build.js';
+
+export async function run(ctx: Context): Promise<number> {
+  const jobs = jobsOption(ctx);
+  const timeoutSeconds = positiveSeconds(stringOption(ctx, 'timeout'), 'timeout');
+  const { repo, broken } = await loadRepoTolerant(ctx.repo);
+  for (const w of repo.warnings) ctx.out.warn(`${w.file}:${w.line}: warning: ${w.message}`);
+  const root = resolvedRoot(resolveRoot(ctx, repo.inventory));
+  const replicated = new Set(repo.inventory.environments.filter((e) => e.mode === 'REPLICATE').map((e) => e.name));
+  const only = selectEnvs(listOption(ctx, 'env'), replicated);
+  const desired = withoutBroken(desiredState(repo), broken);
+  const wanted = (n: string) => replicated.has(n) && (!only || only.has(n));
+
+  const results: EnvRunResult[] = brokenResults(broken, new Set([...replicated].filter(wanted)));
+  const pipeline = await runBuilds({
+    root, repo, desired, envs: desired.envs.filter((e) => wanted(e.name)), jobs, out: ctx.out, testOnly: true,
+    // an explicit `test` re-tests builds that are already tested
+    retest: new Set(desired.envs.map((e) => e.name)),
+    ...(timeoutSeconds ? { testTimeoutSeconds: timeoutSeconds } : {}),
+  });
+  for (const r of results) ctx.out.info(describeResult(r));
+  for (const e of pipeline.envs) ctx.out.info(describeResult(e.result, e.recordStatus));
+  const all = [...results, ...pipeline.envs.map((e) => e.result)];
+  const failed = all.filter((r) => r.status === 'failed').length;
+  ctx.out.info(`test: ${all.length - failed} passed, ${failed} failed`);
+  ctx.out.result({ root, condaVersion: desired.condaVersion, failed, envs: all });
+  return failed ? EXIT.FAILED : EXIT.OK;
+}
