@@ -156,6 +156,26 @@ const FAKE_STYLE: Array<{ name: string; log: string; cls: FailureClass; pkg?: st
     cls: 'pip-failure', pkg: 'foo',
   },
   {
+    name: 'pip: wheel build failure of a pyproject package',
+    log: "  Building wheel for pycocotools (pyproject.toml): finished with status 'error'\nFailed to build pycocotools\n\nPip subprocess error:\n  error: subprocess-exited-with-error\n  × Building wheel for pycocotools (pyproject.toml) did not run successfully.\n  ERROR: Failed building wheel for pycocotools\nERROR: Could not build wheels for pycocotools, which is required to install pyproject.toml-based projects\n\nCondaEnvException: Pip failed\n",
+    cls: 'pip-failure', pkg: 'pycocotools',
+  },
+  {
+    name: "pip: resolver conflict names the user's requirement",
+    log: 'Pip subprocess error:\nERROR: Cannot install -r /tmp/condaenv.abc.requirements.txt (line 3) and numpy==1.19.0 because these package versions have conflicting dependencies.\n\nThe conflict is caused by:\n    The user requested numpy==1.19.0\n    pandas 2.0.0 depends on numpy>=1.20.3\n\nERROR: ResolutionImpossible: for help visit https://pip.pypa.io/en/latest/topics/dependency-resolution/\n',
+    cls: 'pip-failure', pkg: 'numpy', spec: 'numpy==1.19.0',
+  },
+  {
+    name: 'micromamba: host name not resolved',
+    log: "critical libmamba Multiple errors occured:\n    Download error (6) Couldn't resolve host name [https://conda.anaconda.org/conda-forge/linux-64/repodata.json]\n    Subdir conda-forge/linux-64 not loaded!\n",
+    cls: 'channel-unreachable', extra: { url: 'https://conda.anaconda.org/conda-forge/linux-64/repodata.json' },
+  },
+  {
+    name: 'libmamba strict channel priority',
+    log: 'LibMambaUnsatisfiableError: Encountered problems while solving:\n  - package pytorch-2.0.1-py3.10_cuda11.8_cudnn8.7.0_0 is excluded by strict repo priority\n',
+    cls: 'unsatisfiable', pkg: 'pytorch',
+  },
+  {
     name: 'git clone failure inside a Pip failed block',
     log: [
       'Pip subprocess output:',

@@ -269,7 +269,8 @@ const PIP_PACKAGE: RegExp[] = [
   /Running setup\.py install for (\S+?)[ .:]+.*error/,
   /Could not build wheels for (\S+?),? which/,
   /pip-install-[^/\\\s]+[/\\]([^/\\\s'"]+)[/\\]setup\.py/,
-  /ERROR: Cannot install (\S+?)(,| and | because)/,
+  /The user requested (\S+)/,
+  /ERROR: Cannot install (?:-r \S+(?: \(line \d+\))?(?:,| and) )?(\S+?)(,| and | because)/,
   /ERROR: Invalid requirement: '([^']+)'/,
   /ERROR: Package '([^']+)' requires a different Python/,
 ];
@@ -371,6 +372,7 @@ const unsatisfiable: Rule = (lines) => {
     if ((m = /package (\S+) requires (.+?), but none of the providers can be installed/.exec(l))) { pkg = distName(m[1]!); spec = m[2]!.trim(); }
     else if ((m = /nothing provides (.+?) needed by (\S+)/.exec(l))) { pkg = distName(m[2]!); spec = m[1]!.trim(); }
     else if ((m = /^\s*Package (\S+) conflicts for:/.exec(l))) { pkg = m[1]!; }
+    else if ((m = /package (\S+) is excluded by strict repo priority/.exec(l))) { pkg = distName(m[1]!); }
     else if ((m = /^[\s│├└─]*(\S+)\s.*?\b(is uninstallable|is not installable|cannot be installed)\b/.exec(l))) { pkg = specName(m[1]!); }
     else if ((m = /^\s*-\s+(\S+?)\s*->\s*(\S.*?)\s*$/.exec(l)) && i > start) { pkg = specName(m[1]!); spec = m[2]!; }
   }
