@@ -1,0 +1,64 @@
+/** Reading an environment.yml the way `conda env create -f` does. */
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import type { Ctx } from './context.js';
+import { CondaError } from './errors.js';
+
+export interface EnvFile {
+  path: string;
+  name?: string;
+  prefix?: string;
+  channels: string[];
+  /** conda MatchSpecs */
+  conda: string[];
+  /** lines of the `pip:` list, or null when there is none */
+  pip: string[] | null;
+  variables: Record<string, string>;
+}
+
+const VALID_KEYS = ['name', 'prefix', 'channels', 'dependencies', 'variables'];
+
+export async function readEnvFile(ctx: Ctx, file: string): Promise<EnvFile> {
+  const path = resolve(ctx.cwd, file);
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch {
+    throw new CondaError('EnvironmentFileNotFound', `'${path}' file not found`, { filename: path });
+  }
+  const yaml = await import('js-yaml');
+  let data: unknown;
+  try {
+    data = yaml.load(text);
+  } catch (e) {
+    throw new CondaError('CondaValueError', `Invalid YAML in ${path}: ${(e as Error).message}`);
+  }
+  if (data === null || data === undefined || data === '') throw new CondaError('EnvironmentFileEmpty', `'${path}' is empty`, { filename: path });
+  if (typeof data !== 'object' || Array.isArray(data)) throw new CondaError('CondaValueError', `Invalid environment file ${path}: expected a mapping`);
+  const d = data as Record<string, unknown>;
+
+  const invalid = Object.keys(d).filter((k) => !VALID_KEYS.includes(k));
+  if (invalid.length) {
+    ctx.err(`EnvironmentSectionNotValid: The following section on '${path}' is invalid and will be ignored:\n${invalid.map((k) => ` - ${k}`).join('\n')}\n\n`);
+  }
+  const conda: string[] = [];
+  let pip: string[] | null = null;
+  for (const dep of (d.dependencies as unknown[] | null | undefined) ?? []) {
+    if (dep && typeof dep === 'object' && !Array.isArray(dep)) {
+      const p = (dep as Record<string, unknown>).pip;
+      if (Array.isArray(p)) pip = [...(pip ?? []), ...p.map(String)];
+    } else if (dep !== null && dep !== undefined) conda.push(String(dep));
+  }
+  const expand = (s: string) => s.replace(/\$\{?(\w+)\}?/g, (m, v: string) => ctx.env[v] ?? m);
+  const variables: Record<string, string> = {};
+  for (const [k, v] of Object.entries((d.variables as Record<string, unknown> | undefined) ?? {})) variables[k] = String(v);
+  return {
+    path,
+    name: d.name === undefined || d.name === null ? undefined : String(d.name),
+    prefix: typeof d.prefix === 'string' ? d.prefix : undefined,
+    channels: ((d.channels as unknown[] | undefined) ?? []).map((c) => expand(String(c))),
+    conda,
+    pip,
+    variables,
+  };
+}

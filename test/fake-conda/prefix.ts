@@ -1,0 +1,246 @@
+/** An environment prefix on disk: conda-meta records, history, the real python, package files, pip dists. */
+import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync, chmodSync, rmdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { canonicalName, type ChannelConfig } from './channels.js';
+import { atLeast, fakeDir, type Ctx } from './context.js';
+import type { IndexedRecord } from './repodata.js';
+
+/** conda-meta/<name>-<version>-<build>.json */
+export interface PrefixRecord {
+  name: string;
+  version: string;
+  build: string;
+  build_number: number;
+  /** channel URL with subdir, as modern conda stores it */
+  channel: string;
+  subdir: string;
+  fn: string;
+  url: string;
+  depends: string[];
+  constrains: string[];
+  noarch?: unknown;
+  files: string[];
+  requested_spec: string;
+  [k: string]: unknown;
+}
+
+export const isEnv = (prefix: string): boolean => existsSync(join(prefix, 'conda-meta'));
+export const distName = (r: { name: string; version: string; build: string }): string => `${r.name}-${r.version}-${r.build}`;
+
+export function readRecords(prefix: string): PrefixRecord[] {
+  const dir = join(prefix, 'conda-meta');
+  let names: string[];
+  try { names = readdirSync(dir); } catch { return []; }
+  return names
+    .filter((f) => f.endsWith('.json'))
+    .map((f) => JSON.parse(readFileSync(join(dir, f), 'utf8')) as PrefixRecord)
+    .sort((a, b) => a.name.localeCompare(b.name));
+}
+
+/** Channel base URL of a record (its `channel` without the subdir). */
+export const recordChannelUrl = (r: PrefixRecord): string => r.channel.replace(/\/(linux-64|noarch)$/, '');
+export const recordChannelName = (r: PrefixRecord, cfg: ChannelConfig): string =>
+  r.channel === 'pypi' ? 'pypi' : canonicalName(recordChannelUrl(r), cfg);
+
+/** "3.11" from "3.11.7" */
+export const pyMinor = (ctx: Ctx): string => ctx.config.pythonVersion.split('.').slice(0, 2).join('.');
+export const sitePackages = (ctx: Ctx): string => `lib/python${pyMinor(ctx)}/site-packages`;
+export const hasPython = (prefix: string): boolean => existsSync(join(prefix, 'bin', 'python'));
+
+function write(prefix: string, rel: string, text: string, mode?: number): void {
+  const p = join(prefix, rel);
+  mkdirSync(dirname(p), { recursive: true });
+  writeFileSync(p, text);
+  if (mode) chmodSync(p, mode);
+}
+
+/**
+ * A venv layout written directly (what `python3 -m venv --without-pip --symlinks` makes, in ~1 ms
+ * instead of ~350 ms): bin/python links to the host interpreter, pyvenv.cfg makes sys.prefix = PREFIX.
+ */
+export function makePython(ctx: Ctx, prefix: string): string[] {
+  const py = ctx.config.python;
+  const minor = pyMinor(ctx);
+  mkdirSync(join(prefix, 'bin'), { recursive: true });
+  mkdirSync(join(prefix, sitePackages(ctx)), { recursive: true });
+  write(prefix, 'pyvenv.cfg', `home = ${dirname(py)}\ninclude-system-site-packages = false\nversion = ${ctx.config.pythonVersion}\nexecutable = ${py}\ncommand = ${py} -m venv --without-pip ${prefix}\n`);
+  const links: Array<[string, string]> = [['bin/python3', py], ['bin/python', 'python3'], [`bin/python${minor}`, 'python3']];
+  for (const [rel, target] of links) {
+    rmSync(join(prefix, rel), { force: true });
+    symlinkSync(target, join(prefix, rel));
+  }
+  if (!existsSync(join(prefix, 'lib64'))) symlinkSync('lib', join(prefix, 'lib64'));
+  return ['pyvenv.cfg', ...links.map(([rel]) => rel)];
+}
+
+const moduleName = (name: string): string => name.replace(/[-.]/g, '_');
+
+/** Files a package leaves in an env that has python: an importable module, or the pip shim. */
+function packageFiles(ctx: Ctx, prefix: string, rec: IndexedRecord): Array<[string, string, number?]> {
+  const sp = sitePackages(ctx);
+  if (rec.name === 'pip') {
+    // real pip, without a 4 s install per env: the host's pip, told to act on this env's interpreter
+    const main = `import os, sys\nhost = ${JSON.stringify(ctx.config.python)}\n` +
+      `os.execv(host, [host, '-m', 'pip', '--python', sys.executable] + sys.argv[1:])\n`;
+    const script = `#!${prefix}/bin/python\nimport runpy\nrunpy.run_module('pip', run_name='__main__', alter_sys=True)\n`;
+    return [
+      [`${sp}/pip/__init__.py`, `__version__ = "${rec.version}"\n`],
+      [`${sp}/pip/__main__.py`, main],
+      ['bin/pip', script, 0o755],
+      ['bin/pip3', script, 0o755],
+    ];
+  }
+  if (rec.fake_conda_module === false) return [];
+  const mod = moduleName(rec.name);
+  const info = `${sp}/${mod}-${rec.version}.dist-info`;
+  const files: Array<[string, string, number?]> = [
+    [`${sp}/${mod}/__init__.py`, `__version__ = "${rec.version}"\n`],
+    [`${info}/METADATA`, `Metadata-Version: 2.1\nName: ${rec.name}\nVersion: ${rec.version}\n`],
+    // conda-built python packages say who installed them; pip then leaves them to conda in `pip list` logic
+    [`${info}/INSTALLER`, 'conda\n'],
+  ];
+  const record = [...files.map(([p]) => `${p.slice(sp.length + 1)},,`), `${mod}-${rec.version}.dist-info/RECORD,,`].join('\n') + '\n';
+  files.push([`${info}/RECORD`, record]);
+  return files;
+}
+
+/** Link one package: its files, its conda-meta record, its package-cache entry. */
+export function linkPackage(ctx: Ctx, prefix: string, rec: IndexedRecord, requested: string | undefined, withPython: boolean): PrefixRecord {
+  let files: string[] = [];
+  if (rec.name === 'python') files = makePython(ctx, prefix);
+  else if (withPython) {
+    const pf = packageFiles(ctx, prefix, rec);
+    for (const [rel, text, mode] of pf) write(prefix, rel, text, mode);
+    files = pf.map(([rel]) => rel);
+  }
+  const extracted = join(ctx.root, 'pkgs', distName(rec));
+  const { channel, url, fake_conda_module: _m, ...repo } = rec;
+  const pr: PrefixRecord = {
+    ...repo,
+    name: rec.name,
+    version: rec.version,
+    build: rec.build,
+    build_number: rec.build_number,
+    channel: `${channel.url}/${rec.subdir}`,
+    subdir: rec.subdir,
+    fn: rec.fn,
+    url,
+    depends: rec.depends,
+    constrains: rec.constrains ?? [],
+    files,
+    paths_data: { paths_version: 1, paths: files.map((f) => ({ _path: f, path_type: 'hardlink' })) },
+    link: { source: extracted, type: 1 },
+    requested_spec: requested ?? 'None',
+    extracted_package_dir: extracted,
+    package_tarball_full_path: `${extracted}.tar.bz2`,
+  };
+  if (rec.noarch === 'python' || rec.noarch === 'generic') pr.noarch = rec.noarch;
+  else if (rec.noarch === true) pr.noarch = true;
+  mkdirSync(join(prefix, 'conda-meta'), { recursive: true });
+  writeFileSync(join(prefix, 'conda-meta', `${distName(rec)}.json`), JSON.stringify(pr, null, 2) + '\n');
+  cachePackage(ctx, rec, extracted);
+  return pr;
+}
+
+/** pkgs/<dist>/info/index.json and pkgs/urls.txt, as conda's package cache keeps them. */
+function cachePackage(ctx: Ctx, rec: IndexedRecord, extracted: string): void {
+  if (existsSync(join(extracted, 'info', 'index.json'))) return;
+  const { channel: _c, url: _u, fn: _f, ...index } = rec;
+  mkdirSync(join(extracted, 'info'), { recursive: true });
+  writeFileSync(join(extracted, 'info', 'index.json'), JSON.stringify(index, null, 2) + '\n');
+  appendFileSync(join(ctx.root, 'pkgs', 'urls.txt'), `${rec.url}\n`);
+}
+
+export function unlinkPackage(prefix: string, rec: PrefixRecord): void {
+  for (const f of rec.files) rmSync(join(prefix, f), { force: true });
+  // drop directories the package's files leave empty (module dirs, dist-info)
+  for (const d of [...new Set(rec.files.map((f) => dirname(f)))].sort((a, b) => b.length - a.length)) {
+    try { rmdirSync(join(prefix, d)); } catch { /* not empty or gone */ }
+  }
+  rmSync(join(prefix, 'conda-meta', `${distName(rec)}.json`), { force: true });
+}
+
+export interface PypiDist { name: string; version: string }
+
+/** Distributions pip installed in site-packages (conda >= 4.6 lists them with channel `pypi`). */
+export function pypiDists(ctx: Ctx, prefix: string, records: PrefixRecord[]): PypiDist[] {
+  const sp = sitePackages(ctx);
+  let entries: string[];
+  try { entries = readdirSync(join(prefix, sp)); } catch { return []; }
+  const condaFiles = new Set(records.flatMap((r) => r.files));
+  const out: PypiDist[] = [];
+  for (const e of entries) {
+    const meta = e.endsWith('.dist-info') ? 'METADATA' : e.endsWith('.egg-info') ? 'PKG-INFO' : null;
+    if (!meta || condaFiles.has(`${sp}/${e}/${meta}`)) continue;
+    let text: string;
+    try { text = readFileSync(join(prefix, sp, e, meta), 'utf8'); } catch { continue; }
+    const installer = (() => { try { return readFileSync(join(prefix, sp, e, 'INSTALLER'), 'utf8').trim(); } catch { return ''; } })();
+    if (installer === 'conda') continue;
+    const name = text.match(/^Name:\s*(.+)$/m)?.[1].trim();
+    const version = text.match(/^Version:\s*(.+)$/m)?.[1].trim();
+    if (name && version) out.push({ name: name.replace(/[._]/g, '-').toLowerCase(), version });
+  }
+  return out.sort((a, b) => a.name.localeCompare(b.name));
+}
+
+/** Python's repr() of a list of strings, as conda writes it in history and pip messages. */
+export const pyList = (xs: string[]): string => `[${xs.map((x) => (x.includes("'") ? JSON.stringify(x) : `'${x}'`)).join(', ')}]`;
+
+/** A history line for a dist: `channel/subdir::name-ver-build` (4.4+), `channel::name-ver-build` before. */
+export function historyDist(ctx: Ctx, r: PrefixRecord, cfg: ChannelConfig): string {
+  const ch = recordChannelName(r, cfg);
+  return atLeast(ctx, '4.4') ? `${ch}/${r.subdir}::${distName(r)}` : `${ch}::${distName(r)}`;
+}
+
+export function appendHistory(ctx: Ctx, prefix: string, cfg: ChannelConfig, args: string[], linked: PrefixRecord[], unlinked: PrefixRecord[], specs: string[], what: 'update' | 'remove' = 'update'): void {
+  const now = new Date();
+  const p2 = (n: number) => String(n).padStart(2, '0');
+  const stamp = `${now.getFullYear()}-${p2(now.getMonth() + 1)}-${p2(now.getDate())} ${p2(now.getHours())}:${p2(now.getMinutes())}:${p2(now.getSeconds())}`;
+  const lines = [`==> ${stamp} <==`, `# cmd: ${join(ctx.root, 'bin', 'conda')} ${args.join(' ')}`, `# conda version: ${ctx.config.version}`];
+  lines.push(...unlinked.map((r) => `-${historyDist(ctx, r, cfg)}`), ...linked.map((r) => `+${historyDist(ctx, r, cfg)}`));
+  lines.push(atLeast(ctx, '4.4') ? `# ${what} specs: ${pyList(specs)}` : `# ${what === 'update' ? 'install' : what} specs: ${specs.join(',')}`);
+  mkdirSync(join(prefix, 'conda-meta'), { recursive: true });
+  appendFileSync(join(prefix, 'conda-meta', 'history'), lines.join('\n') + '\n');
+}
+
+/** Specs the user asked for over the env's life, from `# update specs` / `# install specs` lines. */
+export function historySpecs(prefix: string): string[] {
+  let text = '';
+  try { text = readFileSync(join(prefix, 'conda-meta', 'history'), 'utf8'); } catch { return []; }
+  const byName = new Map<string, string>();
+  for (const line of text.split('\n')) {
+    const m = line.match(/^# (update|install|create|remove) specs: (.*)$/);
+    if (!m) continue;
+    const specs = m[2].startsWith('[') ? [...m[2].matchAll(/'([^']*)'|"([^"]*)"/g)].map((x) => x[1] ?? x[2]) : m[2].split(',');
+    for (const s of specs.map((x) => x.trim()).filter(Boolean)) {
+      const name = s.split(/[\s=<>!~[]/)[0].replace(/^.*::/, '');
+      if (m[1] === 'remove') byName.delete(name);
+      else byName.set(name, s);
+    }
+  }
+  return [...byName.values()];
+}
+
+// The registry of envs created by path, like conda's ~/.conda/environments.txt (kept in the root for hermetic tests).
+const registry = (ctx: Ctx): string => join(fakeDir(ctx.root), 'environments.txt');
+
+export function registerEnv(ctx: Ctx, prefix: string): void {
+  const known = readRegistry(ctx);
+  if (!known.includes(prefix)) appendFileSync(registry(ctx), `${prefix}\n`);
+}
+
+function readRegistry(ctx: Ctx): string[] {
+  try { return readFileSync(registry(ctx), 'utf8').split('\n').filter(Boolean); } catch { return []; }
+}
+
+/** Every env conda knows: the root first, then envs_dirs entries and registered prefixes, sorted. */
+export function knownEnvs(ctx: Ctx): string[] {
+  const found = new Set<string>();
+  const envsDir = join(ctx.root, 'envs');
+  let names: string[] = [];
+  try { names = readdirSync(envsDir); } catch { /* no envs dir */ }
+  for (const n of names) if (isEnv(join(envsDir, n))) found.add(join(envsDir, n));
+  for (const p of readRegistry(ctx)) if (p !== ctx.root && isEnv(p)) found.add(p);
+  found.delete(ctx.root);
+  return [ctx.root, ...[...found].sort()];
+}
