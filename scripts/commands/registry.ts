@@ -202,6 +202,56 @@ export const COMMANDS: CommandMeta[] = [
     },
     load: () => import('./qa.js'),
   },
+  {
+    name: 'fix',
+    summary: 'apply the remediation rules to env specs in place and print the diff',
+    usage: 'conda-gitops fix [--env NAME]... [--check] [--accept-nearest] [--root DIR] [--repo DIR] [--json]',
+    details:
+      'Rules (design section 8): a package both in the conda deps and under pip is dropped from pip; a pip entry\n' +
+      'the channel has as a noarch conda package moves to the conda deps; a version gone from the channel is never\n' +
+      'guessed: fix lists the versions the channel has and names the nearest, and --accept-nearest writes it.\n' +
+      'Legacy noarch packages are not rewritten (the build installs them after create). Comments, layout and line\n' +
+      'endings are kept. Channel facts come from local channels\' repodata.json, or `conda search` of the\n' +
+      'installation named by [conda] version for remote ones. Default: every REPLICATE env.\n' +
+      'Exit 0 done, 1 with --check when a rule would apply (nothing written), 2 bad input.',
+    options: {
+      env: envFilter,
+      check: { type: 'boolean', description: 'write nothing; exit 1 when a rule would apply' },
+      'accept-nearest': { type: 'boolean', description: 'write the nearest available version for versions gone from the channel' },
+    },
+    load: () => import('./fix.js'),
+  },
+  {
+    name: 'adopt',
+    summary: 'inventory an existing conda installation: write inventory.ini and export every env to env-specs/',
+    usage: 'conda-gitops adopt --root DIR [--replicate all|NAME,...] [--force] [--repo DIR] [--json]',
+    details:
+      'DIR is the existing installation (the directory with bin/conda). Lists its envs (`conda env list --json`),\n' +
+      'exports each with `env export --no-builds` into env-specs/NAME.yml and writes inventory.ini (every env\n' +
+      '`export` unless --replicate). Fix-ups, each reported: build strings stripped when the conda in place ignores\n' +
+      '--no-builds (4.3.0 to 4.3.30); `prefix:` dropped; pip packages installed from git written back as\n' +
+      '`git+URL@commit#egg=name` from site-packages (PEP 610 direct_url.json, editable .egg-link checkouts), with a\n' +
+      'list of the ones it could not recover; [legacy-noarch] filled from local channels\' repodata (records with\n' +
+      '`"noarch": true`) for packages the envs use. Refuses to overwrite inventory.ini without --force.\n' +
+      'Exit 0 adopted, 1 some env could not be exported, 2 bad input.',
+    options: {
+      replicate: { type: 'string', arg: 'all|NAMES', description: 'mark these envs (comma separated) or all as REPLICATE' },
+      force: { type: 'boolean', description: 'overwrite an existing inventory.ini and specs' },
+    },
+    load: () => import('./adopt.js'),
+  },
+  {
+    name: 'export',
+    summary: 're-export envs listed in inventory.ini into env-specs/ (same fix-ups as adopt)',
+    usage: 'conda-gitops export [--env NAME]... [--root DIR] [--repo DIR] [--json]',
+    details:
+      'Runs `env export --no-builds` for each listed env (or --env NAME) of the installation ROOT/v<version>\n' +
+      '(or ROOT itself when it is an unmanaged installation) and rewrites env-specs/NAME.yml: builds stripped\n' +
+      'where conda ignores --no-builds, prefix dropped, git sources of pip packages recovered.\n' +
+      'Exit 0 done, 1 some env could not be exported, 2 bad input.',
+    options: { env: envFilter },
+    load: () => import('./export.js'),
+  },
 ];
 
 export { jobs as JOBS_OPTION, envFilter as ENV_OPTION };

@@ -1,0 +1,349 @@
+/**
+ * adopt / export: from an existing, unmanaged conda installation to inventory.ini + env-specs/NAME.yml.
+ * The text functions are pure (builds, prefix, pip sources, inventory rendering); the rest executes:
+ * the adapter for conda, git for editable checkouts, the file system for site-packages.
+ */
+import { execFile } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { promisify } from 'node:util';
+import type { Conda } from './conda.js';
+import { compareCondaVersions } from './conda-version.js';
+import { normalizePipName } from './pip.js';
+
+const run = promisify(execFile);
+
+export const ENV_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+
+// ---- builds and prefix (pure) ----------------------------------------------------------------------------
+
+/** conda 4.3.0 .. 4.3.30 ignored `--no-builds` (fixed in 4.3.31, conda/conda#6220). */
+export function ignoresNoBuilds(condaVersion: string): boolean {
+  return compareCondaVersions(condaVersion, '4.3.0') >= 0 && compareCondaVersions(condaVersion, '4.3.31') < 0;
+}
+
+/** Line ranges of the top-level `dependencies:` block and of its `- pip:` sub-list (0-based, end exclusive). */
+function sections(lines: string[]) {
+  let deps: [number, number] | undefined;
+  let pip: [number, number] | undefined;
+  for (let i = 0; i < lines.length; i++) {
+    if (/^dependencies:\s*$/.test(lines[i]!)) {
+      let j = i + 1;
+      while (j < lines.length && !/^[A-Za-z_][\w-]*:/.test(lines[j]!)) j++;
+      deps = [i + 1, j];
+      break;
+    }
+  }
+  if (deps) {
+    for (let i = deps[0]; i < deps[1]; i++) {
+      const m = /^(\s*)-\s+pip:\s*$/.exec(lines[i]!);
+      if (!m) continue;
+      const dashIndent = m[1]!.length;
+      let j = i + 1;
+      // the pip entries are indented deeper than the `- pip:` dash (or are further `- ` items at a deeper column)
+      while (j < deps[1] && (lines[j]!.trim() === '' || lines[j]!.search(/\S/) > dashIndent)) j++;
+      pip = [i + 1, j];
+      break;
+    }
+  }
+  return { deps, pip };
+}
+
+/**
+ * Strip build strings from `name=version=build` conda dependencies (what 4.3.x wrote despite --no-builds).
+ * pip entries (`name==version`) are left alone. Returns the new text and how many builds went.
+ */
+export function stripBuilds(text: string): { text: string; stripped: number } {
+  const lines = text.split('\n');
+  const { deps, pip } = sections(lines);
+  if (!deps) return { text, stripped: 0 };
+  let stripped = 0;
+  for (let i = deps[0]; i < deps[1]; i++) {
+    if (pip && i >= pip[0] && i < pip[1]) continue;
+    const m = /^(\s*-\s+)([A-Za-z0-9_][A-Za-z0-9_.+-]*(?:::[A-Za-z0-9_.+-]+)?)=([^=\s]+)=([^=\s]+)(\s*(?:#.*)?)$/.exec(lines[i]!.replace(/\r$/, ''));
+    if (!m) continue;
+    const cr = lines[i]!.endsWith('\r') ? '\r' : '';
+    lines[i] = `${m[1]}${m[2]}=${m[3]}${m[5]}${cr}`;
+    stripped++;
+  }
+  return { text: lines.join('\n'), stripped };
+}
+
+/** Drop top-level `prefix:` lines: a build's prefix is chosen by the tool, never by the spec. */
+export function dropPrefix(text: string): { text: string; dropped: string | undefined } {
+  let dropped: string | undefined;
+  const lines = text.split('\n').filter((l) => {
+    const m = /^prefix:\s*(.*?)\s*$/.exec(l.replace(/\r$/, ''));
+    if (m) dropped = m[1];
+    return !m;
+  });
+  while (lines.length > 1 && lines[lines.length - 1] === '' && lines[lines.length - 2]!.trim() === '') lines.pop();
+  return { text: lines.join('\n'), dropped };
+}
+
+/** Replace pip `name==version` entries whose (PEP 503) name has a recovered source. Pure. */
+export function replacePipEntries(text: string, sources: Map<string, string>): { text: string; replaced: Array<{ from: string; to: string }> } {
+  const lines = text.split('\n');
+  const { pip } = sections(lines);
+  const replaced: Array<{ from: string; to: string }> = [];
+  if (!pip) return { text, replaced };
+  for (let i = pip[0]; i < pip[1]; i++) {
+    const raw = lines[i]!.replace(/\r$/, '');
+    const m = /^(\s*-\s+)(['"]?)([A-Za-z0-9][A-Za-z0-9._-]*)==([^\s'"]+)\2(\s*(?:#.*)?)$/.exec(raw);
+    if (!m) continue;
+    const to = sources.get(normalizePipName(m[3]!));
+    if (!to) continue;
+    const cr = lines[i]!.endsWith('\r') ? '\r' : '';
+    lines[i] = `${m[1]}${to}${m[5]}${cr}`;
+    replaced.push({ from: `${m[3]}==${m[4]}`, to });
+  }
+  return { text: lines.join('\n'), replaced };
+}
+
+/** The pip `name==version` entries of an export: the candidates for source recovery. */
+export function pipPins(text: string): Array<{ name: string; version: string }> {
+  const lines = text.split('\n');
+  const { pip } = sections(lines);
+  if (!pip) return [];
+  const out: Array<{ name: string; version: string }> = [];
+  for (let i = pip[0]; i < pip[1]; i++) {
+    const m = /^\s*-\s+['"]?([A-Za-z0-9][A-Za-z0-9._-]*)==([^\s'"#]+)/.exec(lines[i]!);
+    if (m) out.push({ name: m[1]!, version: m[2]! });
+  }
+  return out;
+}
+
+// ---- pip sources from site-packages ----------------------------------------------------------------------
+
+export interface GitSource {
+  name: string;
+  /** `git+URL@commit#egg=name` */
+  entry: string;
+  from: 'direct_url.json' | 'egg-link' | 'editable';
+}
+
+export interface UnrecoveredSource {
+  name: string;
+  reason: string;
+}
+
+/** scp-like `git@host:o/r.git` -> `ssh://git@host/o/r.git`; a local path -> `file://`; URLs as they are. */
+export function gitUrlForPip(remote: string, checkoutDir: string): string {
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(remote)) return remote;
+  const scp = /^([^@/\s]+@)?([^:/\s]+):(?!\/)(.+)$/.exec(remote);
+  if (scp) return `ssh://${scp[1] ?? ''}${scp[2]}/${scp[3]}`;
+  return pathToFileURL(resolve(checkoutDir, remote)).href;
+}
+
+export function gitEntry(url: string, commit: string, name: string, subdirectory?: string): string {
+  const base = url.replace(/^git\+/, '');
+  return `git+${base}@${commit}#egg=${name}${subdirectory ? `&subdirectory=${subdirectory}` : ''}`;
+}
+
+/** PEP 610 direct_url.json -> a git entry, a reason it cannot be one, or undefined (not a VCS/editable install). */
+export function fromDirectUrl(name: string, json: unknown): GitSource | UnrecoveredSource | { editableDir: string } | undefined {
+  const d = json as { url?: string; vcs_info?: { vcs?: string; commit_id?: string }; dir_info?: { editable?: boolean }; subdirectory?: string };
+  if (!d || typeof d.url !== 'string') return undefined;
+  if (d.vcs_info) {
+    if (d.vcs_info.vcs !== 'git') return { name, reason: `installed from ${d.vcs_info.vcs ?? 'an unknown VCS'} (${d.url}): only git sources are written` };
+    if (!d.vcs_info.commit_id) return { name, reason: `git install from ${d.url} without a recorded commit` };
+    return { name, entry: gitEntry(d.url, d.vcs_info.commit_id, name, d.subdirectory), from: 'direct_url.json' };
+  }
+  if (d.dir_info?.editable && d.url.startsWith('file://')) return { editableDir: fileURLToPath(d.url) };
+  return undefined;
+}
+
+async function git(dir: string, args: string[]): Promise<string | undefined> {
+  try {
+    const { stdout } = await run('git', ['-C', dir, ...args], { timeout: 30_000 });
+    return stdout.trim() || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** An editable checkout -> `git+<remote>@<HEAD>#egg=name`, or why not. */
+export async function fromCheckout(name: string, dir: string, from: GitSource['from']): Promise<GitSource | UnrecoveredSource> {
+  if (!existsSync(dir)) return { name, reason: `editable install points at ${dir}, which no longer exists` };
+  const top = await git(dir, ['rev-parse', '--show-toplevel']);
+  if (!top) return { name, reason: `editable install from ${dir}, which is not a git checkout` };
+  const commit = await git(dir, ['rev-parse', 'HEAD']);
+  if (!commit) return { name, reason: `git checkout ${top} has no commit` };
+  const remotes = (await git(dir, ['remote']))?.split('\n') ?? [];
+  const remote = remotes.includes('origin') ? 'origin' : remotes[0];
+  const url = remote ? await git(dir, ['remote', 'get-url', remote]) : undefined;
+  if (!url) return { name, reason: `git checkout ${top} has no remote to install from` };
+  const dirty = await git(dir, ['status', '--porcelain', '--untracked-files=no']);
+  const sub = resolve(dir) === resolve(top) ? undefined : resolve(dir).slice(resolve(top).length + 1);
+  const source: GitSource = { name, entry: gitEntry(gitUrlForPip(url, top), commit, name, sub), from };
+  // a dirty checkout is still written (HEAD is the best we know), but the caller hears about it
+  return dirty ? Object.assign(source, { note: `${top} has uncommitted changes: HEAD ${commit.slice(0, 12)} written` }) : source;
+}
+
+function sitePackages(prefix: string): string[] {
+  const lib = join(prefix, 'lib');
+  if (!existsSync(lib)) return [];
+  return readdirSync(lib)
+    .filter((d) => /^python\d/.test(d))
+    .map((d) => join(lib, d, 'site-packages'))
+    .filter((d) => existsSync(d));
+}
+
+function distName(distInfo: string): string {
+  const meta = join(distInfo, 'METADATA');
+  if (existsSync(meta)) {
+    const m = /^Name:\s*(\S+)/m.exec(readFileSync(meta, 'utf8'));
+    if (m) return m[1]!;
+  }
+  return basename(distInfo).replace(/-[^-]+\.dist-info$/, '');
+}
+
+export interface PipSources {
+  recovered: Map<string, GitSource & { note?: string }>;
+  unrecovered: UnrecoveredSource[];
+}
+
+/**
+ * Where the env's pip packages came from, as far as site-packages records it: PEP 610 direct_url.json
+ * (VCS installs; editable installs pointing at a directory) and setuptools `.egg-link` files (old editable
+ * installs). Keyed by PEP 503 name.
+ */
+export async function pipSources(prefix: string): Promise<PipSources> {
+  const recovered = new Map<string, GitSource & { note?: string }>();
+  const unrecovered: UnrecoveredSource[] = [];
+  const add = (r: (GitSource & { note?: string }) | UnrecoveredSource) => {
+    if ('entry' in r) recovered.set(normalizePipName(r.name), r);
+    else unrecovered.push(r);
+  };
+  for (const sp of sitePackages(prefix)) {
+    for (const entry of readdirSync(sp)) {
+      const path = join(sp, entry);
+      if (entry.endsWith('.dist-info')) {
+        const du = join(path, 'direct_url.json');
+        if (!existsSync(du)) continue;
+        const name = distName(path);
+        let json: unknown;
+        try { json = JSON.parse(readFileSync(du, 'utf8')); } catch { add({ name, reason: 'unreadable direct_url.json' }); continue; }
+        const r = fromDirectUrl(name, json);
+        if (!r) continue;
+        add('editableDir' in r ? await fromCheckout(name, r.editableDir, 'editable') : r);
+      } else if (entry.endsWith('.egg-link')) {
+        const name = entry.replace(/\.egg-link$/, '');
+        if (recovered.has(normalizePipName(name))) continue;
+        const target = readFileSync(path, 'utf8').split('\n')[0]!.trim();
+        const dir = resolve(sp, target);
+        add(existsSync(dir) && statSync(dir).isDirectory() ? await fromCheckout(name, dir, 'egg-link') : { name, reason: `.egg-link points at ${target}, which does not exist` });
+      }
+    }
+  }
+  return { recovered, unrecovered };
+}
+
+/** A setuptools_scm version built from a git checkout (`1.2.dev3+g0123abc`) that left no source record. */
+export function looksBuiltFromGit(version: string): boolean {
+  return /\+g[0-9a-f]{7,}/.test(version);
+}
+
+// ---- exporting one env -----------------------------------------------------------------------------------
+
+export interface ExportedEnv {
+  name: string;
+  prefix: string;
+  text: string;
+  changes: string[];
+  unrecovered: UnrecoveredSource[];
+  /** set when conda could not export it */
+  error?: string;
+}
+
+/** `env export --no-builds`, then what the tool owes the user: builds stripped, prefix dropped, git sources back. */
+export async function exportOne(conda: Conda, condaVersion: string, name: string, prefix: string): Promise<ExportedEnv> {
+  const call = await conda.exportEnv(prefix, { noBuilds: true });
+  if (call.value === undefined) {
+    const why = (call.stderr || call.stdout).trim().split('\n').filter(Boolean).slice(-3).join(' / ') || `exit ${call.code}`;
+    return { name, prefix, text: '', changes: [], unrecovered: [], error: `conda env export failed: ${why}` };
+  }
+  const changes: string[] = [];
+  let text = call.value.replace(/^\uFEFF/, '');
+  const builds = stripBuilds(text);
+  if (builds.stripped) {
+    text = builds.text;
+    changes.push(ignoresNoBuilds(condaVersion)
+      ? `stripped ${builds.stripped} build strings (conda ${condaVersion} ignores --no-builds)`
+      : `stripped ${builds.stripped} build strings left by --no-builds`);
+  }
+  const prefixLine = dropPrefix(text);
+  if (prefixLine.dropped !== undefined) {
+    text = prefixLine.text;
+    changes.push(`dropped 'prefix: ${prefixLine.dropped}'`);
+  }
+  const sources = await pipSources(prefix);
+  const pins = pipPins(text);
+  const pinned = new Set(pins.map((p) => normalizePipName(p.name)));
+  const replaced = replacePipEntries(text, new Map([...sources.recovered].map(([k, v]) => [k, v.entry])));
+  text = replaced.text;
+  for (const r of replaced.replaced) changes.push(`pip ${r.from} -> ${r.to}`);
+  for (const s of sources.recovered.values()) if (s.note && pinned.has(normalizePipName(s.name))) changes.push(`note: ${s.note}`);
+  const unrecovered = sources.unrecovered.filter((u) => pinned.has(normalizePipName(u.name)));
+  for (const p of pins) {
+    const key = normalizePipName(p.name);
+    if (!sources.recovered.has(key) && !unrecovered.some((u) => normalizePipName(u.name) === key) && looksBuiltFromGit(p.version)) {
+      unrecovered.push({ name: p.name, reason: `version ${p.version} was built from a git checkout, and site-packages does not record which` });
+    }
+  }
+  if (!text.endsWith('\n')) text += '\n';
+  return { name, prefix, text, changes, unrecovered };
+}
+
+// ---- inventory.ini ---------------------------------------------------------------------------------------
+
+export interface AdoptedInventory {
+  source: string;
+  condaVersion: string;
+  root?: string;
+  channels: string[];
+  envs: Array<{ name: string; mode: 'REPLICATE' | 'export' }>;
+  legacyNoarch: string[];
+  /** appended as comments: envs that could not be adopted */
+  skipped: Array<{ name: string; reason: string }>;
+}
+
+/** inventory.ini for an adopted installation. Pure. */
+export function renderInventory(a: AdoptedInventory): string {
+  const width = Math.max(8, ...a.envs.map((e) => e.name.length));
+  const out = [
+    `; Adopted from ${a.source} (conda ${a.condaVersion}) by conda-gitops adopt.`,
+    '; Mark the envs to keep as REPLICATE; export envs stay in git, not deployed (design section 4).',
+    '',
+    '[conda]',
+    a.root ? `root = ${a.root}` : '; root = /path/of/the/managed/root   ; or pass --root / set CONDA_GITOPS_ROOT',
+    `version = ${a.condaVersion}`,
+    'frontend = conda',
+    `channels = ${a.channels.join(', ')}`,
+    '',
+    '[environments]',
+    ...a.envs.map((e) => `${e.name.padEnd(width)} = ${e.mode}`),
+    ...a.skipped.map((s) => `; ${s.name}: not adopted: ${s.reason}`),
+    '',
+    '[kernels]',
+    '',
+    '[legacy-noarch]',
+    ...a.legacyNoarch,
+    '',
+  ];
+  return out.join('\n');
+}
+
+/** The managed root when the adopted installation already sits at ROOT/v<version>. */
+export function managedRootOf(installation: string, condaVersion: string): string | undefined {
+  return basename(installation) === `v${condaVersion}` ? dirname(installation) : undefined;
+}
+
+/** `--replicate all|NAME,...` -> predicate; unknown names are returned for the caller to refuse. */
+export function replicateSelector(value: string | undefined, names: string[]): { isReplicate: (n: string) => boolean; unknown: string[] } {
+  if (!value) return { isReplicate: () => false, unknown: [] };
+  if (value === 'all') return { isReplicate: () => true, unknown: [] };
+  const wanted = value.split(',').map((s) => s.trim()).filter(Boolean);
+  return { isReplicate: (n) => wanted.includes(n), unknown: wanted.filter((w) => !names.includes(w)) };
+}
