@@ -1,0 +1,255 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync, readdirSync, unlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import {
+  dropPrefix, fromDirectUrl, gitUrlForPip, ignoresNoBuilds, managedRootOf, pipPins, renderInventory,
+  replacePipEntries, replicateSelector, stripBuilds,
+} from '../scripts/lib/adopt.js';
+import { parseInventory } from '../scripts/lib/inventory.js';
+import { parseSpec } from '../scripts/lib/spec.js';
+import { checkRepoDir } from '../scripts/lib/repo.js';
+import { memoryOutput } from '../scripts/lib/output.js';
+import type { Context } from '../scripts/lib/command.js';
+import { UsageError } from '../scripts/lib/errors.js';
+import { installFakeConda, makeGitPackage, runConda, writeChannel, type FakeConda } from './fake-conda/index.js';
+
+// ---- pure parts ------------------------------------------------------------------------------------------
+
+const export43 = [
+  'name: census',
+  'channels:',
+  '- mpc',
+  '- defaults',
+  'dependencies:',
+  '- mpc::ipums_utils=0.9.1=py36_0',
+  '- numpy=1.13.1=py36_0',
+  '- python=3.6.2=0',
+  '- pip:',
+  '  - gitpkg==0.3.0',
+  '  - requests==2.18.4',
+  'prefix: /old/conda/envs/census',
+  '',
+].join('\n');
+
+describe('export fix-ups (pure)', () => {
+  it('knows which conda ignored --no-builds', () => {
+    expect(['4.3.0', '4.3.22', '4.3.30'].map(ignoresNoBuilds)).toEqual([true, true, true]);
+    expect(['4.2.13', '4.3.31', '4.8.5', '23.11.0'].map(ignoresNoBuilds)).toEqual([false, false, false, false]);
+  });
+
+  it('strips builds from conda deps, never from pip pins', () => {
+    const r = stripBuilds(export43);
+    expect(r.stripped).toBe(3);
+    expect(r.text).toContain('- mpc::ipums_utils=0.9.1\n- numpy=1.13.1\n- python=3.6.2\n');
+    expect(r.text).toContain('  - gitpkg==0.3.0\n');
+    expect(stripBuilds(r.text).stripped).toBe(0);
+  });
+
+  it('strips builds in the modern indented layout and keeps CRLF', () => {
+    const t = 'name: x\r\ndependencies:\r\n  - python=3.11.5=hab00c5b_0_cpython\r\n  - pip:\r\n      - a==1\r\n';
+    expect(stripBuilds(t).text).toBe('name: x\r\ndependencies:\r\n  - python=3.11.5\r\n  - pip:\r\n      - a==1\r\n');
+  });
+
+  it('drops prefix:', () => {
+    const r = dropPrefix(export43);
+    expect(r.dropped).toBe('/old/conda/envs/census');
+    expect(r.text).not.toContain('prefix:');
+    expect(r.text.endsWith('  - requests==2.18.4\n')).toBe(true);
+  });
+
+  it('replaces recovered pip pins by their git source', () => {
+    const r = replacePipEntries(export43, new Map([['gitpkg', 'git+https://h/g.git@abc#egg=gitpkg']]));
+    expect(r.replaced).toEqual([{ from: 'gitpkg==0.3.0', to: 'git+https://h/g.git@abc#egg=gitpkg' }]);
+    expect(r.text).toContain('  - git+https://h/g.git@abc#egg=gitpkg\n  - requests==2.18.4\n');
+    expect(pipPins(export43)).toEqual([{ name: 'gitpkg', version: '0.3.0' }, { name: 'requests', version: '2.18.4' }]);
+  });
+
+  it('reads PEP 610 direct_url.json', () => {
+    expect(fromDirectUrl('g', { url: 'https://h/g.git', vcs_info: { vcs: 'git', commit_id: 'c0ffee', requested_revision: 'v1' } }))
+      .toEqual({ name: 'g', entry: 'git+https://h/g.git@c0ffee#egg=g', from: 'direct_url.json' });
+    expect(fromDirectUrl('g', { url: 'https://h/g', vcs_info: { vcs: 'hg', commit_id: 'x' } })).toMatchObject({ reason: expect.stringContaining('hg') });
+    expect(fromDirectUrl('g', { url: 'file:///src/g', dir_info: { editable: true } })).toEqual({ editableDir: '/src/g' });
+    expect(fromDirectUrl('g', { url: 'https://files/g-1.0.tar.gz', archive_info: {} })).toBeUndefined();
+  });
+
+  it('turns git remotes into URLs pip accepts', () => {
+    expect(gitUrlForPip('git@github.com:ipums/x.git', '/src')).toBe('ssh://git@github.com/ipums/x.git');
+    expect(gitUrlForPip('https://github.com/ipums/x.git', '/src')).toBe('https://github.com/ipums/x.git');
+    expect(gitUrlForPip('../upstream', '/src/x')).toBe('file:///src/upstream');
+  });
+
+  it('renders an inventory the inventory parser accepts', () => {
+    const text = renderInventory({
+      source: '/old/conda', condaVersion: '4.3.22', channels: ['mpc', 'defaults'],
+      envs: [{ name: 'census', mode: 'REPLICATE' }, { name: 'old_thing', mode: 'export' }],
+      legacyNoarch: ['ipums_utils'], skipped: [{ name: 'bad name', reason: 'invalid' }],
+    });
+    const { inventory, problems } = parseInventory(text);
+    expect(problems.filter((p) => p.severity === 'error')).toEqual([]);
+    expect(inventory!.environments.map((e) => [e.name, e.mode])).toEqual([['census', 'REPLICATE'], ['old_thing', 'export']]);
+    expect(inventory!.legacyNoarch.map((l) => l.name)).toEqual(['ipums_utils']);
+    expect(inventory!.conda.version).toBe('4.3.22');
+  });
+
+  it('--replicate all|NAMES, and the managed root of ROOT/vX', () => {
+    expect(replicateSelector('all', ['a']).isReplicate('zz')).toBe(true);
+    const s = replicateSelector('a, c', ['a', 'b']);
+    expect([s.isReplicate('a'), s.isReplicate('b')]).toEqual([true, false]);
+    expect(s.unknown).toEqual(['c']);
+    expect(replicateSelector(undefined, ['a']).isReplicate('a')).toBe(false);
+    expect(managedRootOf('/pkg/conda/v4.3.22', '4.3.22')).toBe('/pkg/conda');
+    expect(managedRootOf('/opt/anaconda3', '4.3.22')).toBeUndefined();
+  });
+});
+
+// ---- against a fake conda 4.3.22 installation ---------------------------------------------------------------
+
+const git = (dir: string, args: string[]) =>
+  execFileSync('git', ['-C', dir, ...args], { encoding: 'utf8', env: { ...process.env, GIT_CONFIG_NOSYSTEM: '1' } }).trim();
+
+function context(repo: string, options: Context['options']) {
+  const out = memoryOutput();
+  return { ctx: { options, positionals: [], out, repo, env: { ...process.env } } as Context, out };
+}
+
+function sitePackages(prefix: string): string {
+  const lib = join(prefix, 'lib');
+  const py = readdirSync(lib).find((d) => /^python\d/.test(d))!;
+  return join(lib, py, 'site-packages');
+}
+
+function fakeDist(prefix: string, name: string, version: string): string {
+  const dir = join(sitePackages(prefix), `${name}-${version}.dist-info`);
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, 'METADATA'), `Metadata-Version: 2.1\nName: ${name}\nVersion: ${version}\n`);
+  writeFileSync(join(dir, 'INSTALLER'), 'pip\n');
+  return dir;
+}
+
+describe('adopt and export against a fake conda 4.3.22', () => {
+  let tmp: string;
+  let old: FakeConda;
+  let repo: string;
+  let gitpkg: { dir: string; url: string };
+  let editSha: string;
+
+  beforeAll(() => {
+    tmp = mkdtempSync(join(tmpdir(), 'adopt-'));
+    const channels = join(tmp, 'channels');
+    writeChannel(join(channels, 'mpc'), [
+      { name: 'python', version: '3.6.2', module: false },
+      { name: 'pip', version: '9.0.1', module: false },
+      { name: 'numpy', version: '1.13.1' },
+      { name: 'ipums_utils', version: '0.9.1', noarch: true, subdir: 'linux-64' },
+      { name: 'tabulate', version: '0.8.2', noarch: 'python' },
+    ]);
+    old = installFakeConda(join(tmp, 'old'), '4.3.22', { channels: ['mpc'], customChannels: { mpc: pathToFileURL(channels).href } });
+
+    const spec = (name: string, deps: string[], pip: string[] = []) => {
+      const file = join(tmp, `${name}.yml`);
+      writeFileSync(file, [`name: ${name}`, 'channels:', '  - mpc', 'dependencies:', ...deps.map((d) => `  - ${d}`),
+        ...(pip.length ? ['  - pip:', ...pip.map((p) => `      - ${p}`)] : []), ''].join('\n'));
+      const r = runConda(old, ['env', 'create', '-f', file, '-p', join(old.prefix, 'envs', name)], { env: { ...process.env, PIP_NO_INDEX: '1' } });
+      if (r.code !== 0) throw new Error(`env create ${name} failed:\n${r.stdout}${r.stderr}`);
+    };
+    gitpkg = makeGitPackage(join(tmp, 'src', 'gitpkg'), 'gitpkg', '0.3.0');
+    spec('census', ['python=3.6.2', 'numpy=1.13.1', 'ipums_utils=0.9.1']);
+    spec('gitenv', ['python=3.6.2', 'pip=9.0.1'], [`${gitpkg.url}#egg=gitpkg`]);
+    spec('devenv', ['python=3.6.2', 'pip=9.0.1', 'tabulate=0.8.2']);
+
+    // devenv: an old-style editable install (`setup.py develop`): .egg-link into a git checkout with an ssh remote,
+    // and one into a plain directory; plus a dist built from git by setuptools_scm that left no record
+    const edit = makeGitPackage(join(tmp, 'src', 'editpkg'), 'editpkg', '1.0');
+    git(edit.dir, ['remote', 'add', 'origin', 'git@github.com:ipums/editpkg.git']);
+    editSha = git(edit.dir, ['rev-parse', 'HEAD']);
+    const dev = join(old.prefix, 'envs', 'devenv');
+    fakeDist(dev, 'editpkg', '1.0');
+    writeFileSync(join(sitePackages(dev), 'editpkg.egg-link'), `${edit.dir}\n.\n`);
+    mkdirSync(join(tmp, 'src', 'notgit'), { recursive: true });
+    fakeDist(dev, 'notgit', '0.1');
+    writeFileSync(join(sitePackages(dev), 'notgit.egg-link'), `${join(tmp, 'src', 'notgit')}\n.\n`);
+    fakeDist(dev, 'scmpkg', '2.1.dev3+g0123abcd');
+
+    repo = join(tmp, 'repo');
+    mkdirSync(repo);
+  }, 120_000);
+
+  afterAll(() => { if (tmp) rmSync(tmp, { recursive: true, force: true }); });
+
+  it('writes inventory.ini and a spec per env, strips builds, drops prefix, recovers git sources', async () => {
+    const { run } = await import('../scripts/commands/adopt.js');
+    const { ctx, out } = context(repo, { root: old.prefix, replicate: 'census,gitenv' });
+    const code = await run(ctx);
+    const said = out.lines.join('\n');
+    expect(code, said + out.errors.join('\n')).toBe(0);
+
+    const inv = parseInventory(readFileSync(join(repo, 'inventory.ini'), 'utf8'));
+    expect(inv.problems.filter((p) => p.severity === 'error')).toEqual([]);
+    expect(inv.inventory!.conda.version).toBe('4.3.22');
+    expect(inv.inventory!.conda.channels).toEqual(['mpc']);
+    expect(inv.inventory!.environments.map((e) => [e.name, e.mode])).toEqual([['census', 'REPLICATE'], ['devenv', 'export'], ['gitenv', 'REPLICATE']]);
+    // only the boolean noarch, and only because an env uses it (tabulate is noarch: python)
+    expect(inv.inventory!.legacyNoarch.map((l) => l.name)).toEqual(['ipums_utils']);
+
+    const census = readFileSync(join(repo, 'env-specs', 'census.yml'), 'utf8');
+    expect(census).not.toContain('prefix:');
+    const deps = parseSpec(census, 'census.yml', 'census').spec!.dependencies;
+    expect(deps.length).toBeGreaterThanOrEqual(3);
+    for (const d of deps) expect(d.spec.build, d.text).toBeUndefined();
+    expect(deps.map((d) => d.text)).toEqual(expect.arrayContaining(['numpy=1.13.1', 'ipums_utils=0.9.1', 'python=3.6.2']));
+    expect(said).toMatch(/env-specs\/census\.yml: stripped \d+ build strings \(conda 4\.3\.22 ignores --no-builds\); dropped 'prefix: .*census'/);
+
+    const sha = git(gitpkg.dir, ['rev-parse', 'HEAD']);
+    const gitenv = parseSpec(readFileSync(join(repo, 'env-specs', 'gitenv.yml'), 'utf8'), 'gitenv.yml', 'gitenv').spec!;
+    expect(gitenv.pip.map((p) => p.text)).toContain(`${gitpkg.url}@${sha}#egg=gitpkg`);
+    expect(said).toContain(`pip gitpkg==0.3.0 -> ${gitpkg.url}@${sha}#egg=gitpkg`);
+
+    const devenv = parseSpec(readFileSync(join(repo, 'env-specs', 'devenv.yml'), 'utf8'), 'devenv.yml', 'devenv').spec!;
+    expect(devenv.pip.map((p) => p.text)).toContain(`git+ssh://git@github.com/ipums/editpkg.git@${editSha}#egg=editpkg`);
+    expect(devenv.pip.map((p) => p.text)).toEqual(expect.arrayContaining(['notgit==0.1', 'scmpkg==2.1.dev3+g0123abcd']));
+    expect(said).toMatch(/pip 'notgit' left as name==version: editable install from .*notgit, which is not a git checkout/);
+    expect(said).toMatch(/pip 'scmpkg' left as name==version: version 2\.1\.dev3\+g0123abcd was built from a git checkout/);
+    expect(said).toMatch(/git sources not recovered \(2\): devenv:notgit, devenv:scmpkg/);
+
+    // the adopted repository validates as it stands
+    const checked = await checkRepoDir(repo);
+    expect(checked.problems.filter((p) => p.severity === 'error')).toEqual([]);
+  }, 60_000);
+
+  it('refuses to overwrite an inventory without --force', async () => {
+    const { run } = await import('../scripts/commands/adopt.js');
+    const { ctx } = context(repo, { root: old.prefix });
+    await expect(run(ctx)).rejects.toThrow(UsageError);
+  });
+
+  it('refuses a directory that is not a conda installation', async () => {
+    const { run } = await import('../scripts/commands/adopt.js');
+    const { ctx } = context(join(tmp, 'other'), { root: tmp });
+    await expect(run(ctx)).rejects.toThrow(/not a conda installation/);
+  });
+
+  it('export re-exports only the listed envs it is asked for', async () => {
+    const { run } = await import('../scripts/commands/export.js');
+    const spec = join(repo, 'env-specs', 'census.yml');
+    const before = readFileSync(spec, 'utf8');
+    unlinkSync(spec);
+    const gitenvBefore = readFileSync(join(repo, 'env-specs', 'gitenv.yml'), 'utf8');
+    writeFileSync(join(repo, 'env-specs', 'gitenv.yml'), 'edited by hand\n');
+    const { ctx, out } = context(repo, { root: old.prefix, env: ['census'] });
+    expect(await run(ctx)).toBe(0);
+    expect(readFileSync(spec, 'utf8')).toBe(before);
+    expect(readFileSync(join(repo, 'env-specs', 'gitenv.yml'), 'utf8')).toBe('edited by hand\n');
+    expect(out.lines.join('\n')).toContain('exported 1 of 1 env');
+    writeFileSync(join(repo, 'env-specs', 'gitenv.yml'), gitenvBefore);
+  }, 30_000);
+
+  it('export names an env the inventory does not list as a usage error', async () => {
+    const { run } = await import('../scripts/commands/export.js');
+    const { ctx } = context(repo, { root: old.prefix, env: ['nosuch'] });
+    await expect(run(ctx)).rejects.toThrow(/not listed/);
+    expect(existsSync(join(repo, 'env-specs', 'nosuch.yml'))).toBe(false);
+  });
+});
