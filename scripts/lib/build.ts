@@ -9,7 +9,7 @@
 import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync, rmdirSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
-import yaml from 'js-yaml';
+import { dump } from 'js-yaml';
 import lockfile from 'proper-lockfile';
 import type {
   BuildRecord, Classification, EnvSpec, Frontend, HistoryStamp, ListedPackageRecord, PhaseRecord, StampedBuildRecord,
@@ -117,7 +117,7 @@ export function buildSteps(spec: EnvSpec, legacyNoarch: string[], specDir: strin
   doc.dependencies = [...deps.map((d) => d.text), ...(pip.length ? [{ pip }] : [])];
   if (Object.keys(spec.variables).length) doc.variables = spec.variables;
   return {
-    createSpec: yaml.dump(doc, { lineWidth: -1, noRefs: true }),
+    createSpec: dump(doc, { lineWidth: -1, noRefs: true }),
     legacyNoarch: spec.dependencies.filter((d) => legacy.has(d.spec.name.toLowerCase())).map((d) => ({ text: d.text, line: d.line })),
     gitEntries: spec.pip.filter((p) => p.kind === 'git').map((p) => {
       const m = /^(-e|--editable)(?:\s+|=)(.+)$/.exec(p.text);

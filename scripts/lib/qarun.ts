@@ -51,7 +51,7 @@ export async function loadRepoTolerant(dir: string): Promise<TolerantRepo> {
   for (const name of broken.keys()) patched.set(`${name}.yml`, PLACEHOLDER(name));
   const second = checkRepo(dir, { ...files, specs: patched }, check);
   if (!second.repo) throw new InputError(first.problems);
-  for (const name of broken.keys()) second.repo.specs.delete(name);
+  // The placeholder specs stay in repo.specs (desiredState needs one per env); withoutBroken drops their envs.
   return { repo: { ...second.repo, warnings: first.problems.filter((p) => p.severity === 'warning') }, broken };
 }
 
