@@ -124,6 +124,15 @@ describe('summary.md', () => {
     expect(md).toContain('/srv/conda/.gitops/runs/20240101T000000Z-abc/');
   });
 
+  it('new and unchanged envs take one line each', () => {
+    const fresh = env({ env: 'fresh', packages: [{ name: 'a', version: '1' }] });
+    const same = env({ env: 'same', packages: [{ name: 'a', version: '1' }], livePackages: [{ name: 'a', version: '1' }] });
+    const md = renderSummary(buildReport(run([fresh, same, passed])));
+    expect(md).toContain('New envs (not live yet): fresh (1 packages)');
+    expect(md).toContain('No package changes: same');
+    expect(md).toContain('**analysis**: +1 -1 ~1 (1 unchanged)');
+  });
+
   it('says so when nothing changed', () => {
     expect(renderSummary(buildReport(run([])))).toContain('nothing to build');
   });

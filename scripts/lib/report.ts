@@ -6,7 +6,7 @@ import { Ajv } from 'ajv';
 import schema from '../../schemas/report.schema.json' with { type: 'json' };
 import { relative, isAbsolute } from 'node:path';
 import type { EnvRunResult, EnvSpec, FailureClass, Frontend, QaRunResult } from './types.js';
-import { diffPackages, diffCounts, isEmptyDiff, renderPackageDiff, type PackageDiff } from './pkgdiff.js';
+import { diffPackages, isEmptyDiff, renderPackageDiff, type PackageDiff } from './pkgdiff.js';
 import { normalizePipName } from './pip.js';
 
 export const REPORT_FORMAT = 1;
@@ -175,9 +175,12 @@ export function renderSummary(report: Report, options: { maxExcerptLines?: numbe
   const diffs = report.envs.filter((e) => e.packageDiff && e.status !== 'failed');
   if (diffs.length) {
     lines.push('', '### What merging changes', '');
-    const changed = diffs.filter((e) => !e.packageDiff!.hasLive || !isEmptyDiff(e.packageDiff!));
+    // one line for new and unchanged envs: with 60 envs the changed ones must stand out
+    const fresh = diffs.filter((e) => !e.packageDiff!.hasLive);
+    const changed = diffs.filter((e) => e.packageDiff!.hasLive && !isEmptyDiff(e.packageDiff!));
     const quiet = diffs.filter((e) => e.packageDiff!.hasLive && isEmptyDiff(e.packageDiff!));
     for (const e of changed) lines.push(...renderPackageDiff(e.env, e.packageDiff!), '');
+    if (fresh.length) lines.push(`New envs (not live yet): ${fresh.map((e) => `${e.env} (${e.packageDiff!.added.length} packages)`).join(', ')}`, '');
     if (quiet.length) lines.push(`No package changes: ${quiet.map((e) => e.env).join(', ')}`, '');
   }
 
@@ -315,4 +318,3 @@ export function faultLine(spec: EnvSpec, failure: { class: FailureClass; package
   return undefined;
 }
 
-export { diffCounts };
