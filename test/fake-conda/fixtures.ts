@@ -2,7 +2,7 @@
  * Fixture builders for tests and the sandbox (pure Node, no network): channels, wheels, git packages,
  * fake conda installations. See README.md in this directory.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { constants } from 'node:os';
@@ -109,12 +109,15 @@ export function writeChannel(dir: string, records: ChannelRecord[]): string {
 const sha256b64 = (data: string | Buffer): string => createHash('sha256').update(data).digest('base64url');
 const distNorm = (name: string): string => name.replace(/[-.]+/g, '_');
 
-/** A valid py3-none-any wheel with a module `__version__`; returns its path. */
+/** The import name fixture packages get: `Data-Tools` -> `data_tools`. */
+export const moduleOf = (name: string): string => name.toLowerCase().replace(/[-.]+/g, '_');
+
+/** A valid py3-none-any wheel with a module (moduleOf(name)) that has `__version__`; returns its path. */
 export function writeWheel(wheelhouseDir: string, name: string, version: string): string {
   const dist = distNorm(name);
   const info = `${dist}-${version}.dist-info`;
   const files: Array<[string, string]> = [
-    [`${dist}/__init__.py`, `__version__ = "${version}"\n`],
+    [`${moduleOf(name)}/__init__.py`, `__version__ = "${version}"\n`],
     [`${info}/METADATA`, `Metadata-Version: 2.1\nName: ${name}\nVersion: ${version}\nSummary: fixture wheel\n`],
     [`${info}/WHEEL`, 'Wheel-Version: 1.0\nGenerator: conda-gitops-fixtures\nRoot-Is-Purelib: true\nTag: py3-none-any\n'],
   ];
@@ -134,6 +137,7 @@ import base64, hashlib, io, os, tarfile, zipfile
 NAME = ${JSON.stringify(name)}
 VERSION = ${JSON.stringify(version)}
 DIST = ${JSON.stringify(distNorm(name))}
+MODULE = ${JSON.stringify(moduleOf(name))}
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 
@@ -143,7 +147,7 @@ def _metadata():
 
 def _package_files():
     out = {}
-    for root, _, names in os.walk(os.path.join(HERE, DIST)):
+    for root, _, names in os.walk(os.path.join(HERE, MODULE)):
         for n in sorted(names):
             if not n.endswith(".pyc"):
                 full = os.path.join(root, n)
@@ -209,9 +213,8 @@ const git = (cwd: string, args: string[]): void => {
 /** A committed git repo of a pip-installable package; `url` is what an env file's pip: list takes. */
 export function makeGitPackage(dir: string, name: string, version: string): { dir: string; url: string } {
   const abs = resolve(dir);
-  const dist = distNorm(name);
-  mkdirSync(join(abs, dist), { recursive: true });
-  writeFileSync(join(abs, dist, '__init__.py'), `__version__ = "${version}"\n`);
+  mkdirSync(join(abs, moduleOf(name)), { recursive: true });
+  writeFileSync(join(abs, moduleOf(name), '__init__.py'), `__version__ = "${version}"\n`);
   writeFileSync(join(abs, '_fixture_backend.py'), backendSource(name, version));
   writeFileSync(join(abs, 'pyproject.toml'),
     `[build-system]\nrequires = []\nbuild-backend = "_fixture_backend"\nbackend-path = ["."]\n\n[project]\nname = "${name}"\nversion = "${version}"\n`);
@@ -250,6 +253,18 @@ export function writeCondarc(prefix: string, opts: Pick<InstallOptions, 'channel
   writeFileSync(join(prefix, '.condarc'), lines.join('\n') + '\n');
 }
 
+let host: { python: string; version: string } | undefined;
+
+/** The real host interpreter behind `python3` (resolved through pyenv shims) and its version; once per process. */
+export function hostPython(): { python: string; version: string } {
+  if (!host) {
+    const out = execFileSync(process.env.FAKE_CONDA_PYTHON ?? 'python3', ['-c', 'import os, sys, platform; print(os.path.realpath(sys.executable)); print(platform.python_version())'], { encoding: 'utf8' });
+    const [python, version] = out.trim().split('\n');
+    host = { python, version };
+  }
+  return host;
+}
+
 /** Install a fake conda of `version` at `prefix` by running the installer through a version-named symlink. */
 export function installFakeConda(prefix: string, version: string, opts: InstallOptions = {}): FakeConda {
   ensureBuilt();
@@ -259,7 +274,7 @@ export function installFakeConda(prefix: string, version: string, opts: InstallO
   const installer = template.replace('{version}', version);
   const r = spawnSync('bash', [installer, '-b', ...(opts.update ? ['-u'] : []), '-p', abs], {
     encoding: 'utf8',
-    env: { ...process.env, FAKE_CONDA_NODE: process.execPath },
+    env: { ...process.env, FAKE_CONDA_NODE: process.execPath, FAKE_CONDA_PYTHON: hostPython().python, FAKE_CONDA_PYTHON_VERSION: hostPython().version },
   });
   if (r.status !== 0) throw new Error(`fake conda installer failed (${r.status}):\n${r.stdout}${r.stderr}`);
   if (opts.channels || opts.channelAlias || opts.customChannels) writeCondarc(abs, opts);
@@ -286,6 +301,20 @@ export function installerTemplate(dir: string, versions: string[] = FIXTURE_VERS
 }
 
 export interface CondaResult { code: number; stdout: string; stderr: string; signal: NodeJS.Signals | null }
+
+/** Run a fake conda (PREFIX/bin/conda or a FakeConda) and collect its output, without blocking. */
+export function runCondaAsync(conda: string | FakeConda, args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<CondaResult> {
+  const exe = typeof conda === 'string' ? conda : conda.conda;
+  return new Promise((res) => {
+    const child = spawn(exe, args, { cwd: opts.cwd, env: opts.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (b: Buffer) => { stdout += b.toString(); });
+    child.stderr.on('data', (b: Buffer) => { stderr += b.toString(); });
+    child.on('error', (e) => res({ code: 127, stdout, stderr: stderr + String(e), signal: null }));
+    child.on('close', (code, signal) => res({ code: code ?? 128 + (signal ? constants.signals[signal] : 0), stdout, stderr, signal }));
+  });
+}
 
 /** Run a fake conda (PREFIX/bin/conda or a FakeConda) and collect its output. */
 export function runConda(conda: string | FakeConda, args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): CondaResult {

@@ -21,7 +21,10 @@ function wrapper(root: string, node: string, condaJs: string): string {
 
 /** The host python, resolved through shims (pyenv) to the real interpreter, and its version. */
 function hostPython(): { python: string; pythonVersion: string } {
-  const exe = process.env.FAKE_CONDA_PYTHON ?? 'python3';
+  const { FAKE_CONDA_PYTHON: given, FAKE_CONDA_PYTHON_VERSION: givenVersion } = process.env;
+  // fixtures resolve the interpreter once per test run: a pyenv shim costs ~0.2 s per call
+  if (given && givenVersion) return { python: given, pythonVersion: givenVersion };
+  const exe = given ?? 'python3';
   const out = execFileSync(exe, ['-c', 'import os, sys, platform; print(os.path.realpath(sys.executable)); print(platform.python_version())'], { encoding: 'utf8' });
   const [python, pythonVersion] = out.trim().split('\n');
   return { python, pythonVersion };

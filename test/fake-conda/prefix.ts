@@ -73,7 +73,7 @@ export function makePython(ctx: Ctx, prefix: string): string[] {
   return ['pyvenv.cfg', ...links.map(([rel]) => rel)];
 }
 
-const moduleName = (name: string): string => name.replace(/[-.]/g, '_');
+const moduleName = (name: string): string => name.toLowerCase().replace(/[-.]+/g, '_');
 
 /** Files a package leaves in an env that has python: an importable module, or the pip shim. */
 function packageFiles(ctx: Ctx, prefix: string, rec: IndexedRecord): Array<[string, string, number?]> {
@@ -146,9 +146,13 @@ export function linkPackage(ctx: Ctx, prefix: string, rec: IndexedRecord, reques
 function cachePackage(ctx: Ctx, rec: IndexedRecord, extracted: string): void {
   if (existsSync(join(extracted, 'info', 'index.json'))) return;
   const { channel: _c, url: _u, fn: _f, ...index } = rec;
-  mkdirSync(join(extracted, 'info'), { recursive: true });
-  writeFileSync(join(extracted, 'info', 'index.json'), JSON.stringify(index, null, 2) + '\n');
-  appendFileSync(join(ctx.root, 'pkgs', 'urls.txt'), `${rec.url}\n`);
+  try {
+    mkdirSync(join(extracted, 'info'), { recursive: true });
+    writeFileSync(join(extracted, 'info', 'index.json'), JSON.stringify(index, null, 2) + '\n');
+    appendFileSync(join(ctx.root, 'pkgs', 'urls.txt'), `${rec.url}\n`);
+  } catch {
+    // the cache is a record, not an input: a concurrent `conda clean` may remove it under us
+  }
 }
 
 export function unlinkPackage(prefix: string, rec: PrefixRecord): void {
