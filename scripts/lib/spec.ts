@@ -5,7 +5,7 @@
 import type { Problem } from './errors.js';
 import type { CondaDependency, EnvSpec, PipEntry } from './types.js';
 import { lineIndex, parseYamlWithPositions, type PosNode, YamlSyntaxError } from './yamlpos.js';
-import { parseMatchSpec, MatchSpecError } from './matchspec.js';
+import { parseDependencyText, MatchSpecError } from './matchspec.js';
 import { classifyPipEntry } from './pip.js';
 
 
@@ -24,9 +24,10 @@ export function parseSpec(
   const problems: Problem[] = [];
   const err = (line: number, message: string) => problems.push({ file, line, message, severity: 'error' });
   const warn = (line: number, message: string) => problems.push({ file, line, message, severity: 'warning' });
+  const lineOf = lineIndex(text);
   let tree: PosNode | undefined;
   try {
-    ({ tree } = parseYamlWithPositions(text, file));
+    ({ tree } = parseYamlWithPositions(text, file, lineOf));
   } catch (e) {
     if (e instanceof YamlSyntaxError) err(e.line, `invalid YAML: ${e.message}`);
     else throw e;
@@ -36,7 +37,6 @@ export function parseSpec(
     err(1, 'empty environment file (conda: EnvironmentFileEmpty)');
     return { problems };
   }
-  const lineOf = lineIndex(text);
   if (tree.kind !== 'map') {
     err(lineOf(tree.offset), 'an environment file must be a mapping with name, channels and dependencies');
     return { problems };
@@ -89,6 +89,19 @@ const LINUX_SELECTORS = new Set(['linux', 'unix', 'linux64', 'linux-64']);
 
 type Report = (line: number, message: string) => void;
 
+/**
+ * YAML folds a plain list item and a more-indented line below it into one string (`- a` + `   - b` is the
+ * item `a - b`): almost always a mis-indented item. Reported at the continued line, where the mistake is.
+ */
+function continuationProblem(item: PosNode, lineOf: (o: number) => number, err: Report): boolean {
+  if (item.kind !== 'scalar' || item.quoted || item.end <= item.offset) return false;
+  const first = lineOf(item.offset);
+  const last = lineOf(item.end - 1);
+  if (last === first) return false;
+  err(last, `this line continues the list item of line ${first} (bad indentation?): start each item with '- ' at the same indentation as the others`);
+  return true;
+}
+
 function stringList(node: PosNode, what: string, line: number, lineOf: (o: number) => number, err: Report) {
   if (node.kind === 'scalar' && node.text === '' && !node.quoted) return [];
   if (node.kind !== 'seq') {
@@ -98,7 +111,7 @@ function stringList(node: PosNode, what: string, line: number, lineOf: (o: numbe
   const out: Array<{ text: string; line: number }> = [];
   for (const item of node.items) {
     if (item.kind !== 'scalar' || item.text === '') err(lineOf(item.offset), `each entry of '${what}' must be a non-empty string`);
-    else out.push({ text: item.text.trim(), line: lineOf(item.offset) });
+    else if (!continuationProblem(item, lineOf, err)) out.push({ text: item.text.trim(), line: lineOf(item.offset) });
   }
   return out;
 }
@@ -113,10 +126,10 @@ function readDependencies(
   }
   const addCondaDependency = (text: string, itemLine: number) => {
     try {
-      const ms = parseMatchSpec(text);
-      const versionError = ms.version && checkVersion ? checkVersion(ms.version) : undefined;
+      const dep = parseDependencyText(text);
+      const versionError = dep.spec.version && checkVersion ? checkVersion(dep.spec.version) : undefined;
       if (versionError) err(itemLine, versionError);
-      else spec.dependencies.push({ text: text.trim(), spec: ms, line: itemLine } satisfies CondaDependency);
+      else spec.dependencies.push({ text: dep.text, spec: dep.spec, line: itemLine } satisfies CondaDependency);
     } catch (e) {
       if (e instanceof MatchSpecError) err(itemLine, `invalid package spec: ${e.message}`);
       else throw e;
@@ -147,6 +160,7 @@ function readDependencies(
       err(itemLine, 'a dependency must be a package spec string or a "pip:" list');
       continue;
     }
+    if (continuationProblem(item, lineOf, err)) continue;
     if (item.kind === 'scalar' && !item.quoted && /^\d/.test(item.text)) {
       err(itemLine, `'${item.text}' is not a package spec`);
       continue;

@@ -1,11 +1,14 @@
 /**
  * YAML with positions. js-yaml's constructor gives values but not lines; its event stream has offsets.
  * We build a small tree from the events so every key and list item knows its line.
+ * Constructing plain values costs time and memory on every spec and nothing reads them for plain files,
+ * so the constructor only runs (for its checks) when a document uses tags or anchors, and `value` is lazy.
  */
 import { parseEvents, constructFromEvents, getScalarValue, EVENT_ID, type Event } from 'js-yaml';
 
 export type PosNode =
-  | { kind: 'scalar'; text: string; quoted: boolean; offset: number }
+  /** `end`: offset just past the scalar's text (a plain scalar continued on the next line ends there) */
+  | { kind: 'scalar'; text: string; quoted: boolean; offset: number; end: number }
   | { kind: 'seq'; items: PosNode[]; offset: number }
   | { kind: 'map'; pairs: Array<{ key: string; keyOffset: number; value: PosNode }>; offset: number }
   | { kind: 'alias'; offset: number };
@@ -28,13 +31,13 @@ export function lineIndex(text: string): (offset: number) => number {
   };
 }
 
-function buildTree(source: string, events: Event[]): PosNode | undefined {
+function buildTree(source: string, events: Event[], lineOf: (offset: number) => number): PosNode | undefined {
   let i = 0;
   const node = (): PosNode => {
     const e = events[i++]!;
     switch (e.type) {
       case EVENT_ID.SCALAR:
-        return { kind: 'scalar', text: getScalarValue(source, e), quoted: e.style !== 1, offset: e.valueStart };
+        return { kind: 'scalar', text: getScalarValue(source, e), quoted: e.style !== 1, offset: e.valueStart, end: e.valueEnd };
       case EVENT_ID.ALIAS:
         return { kind: 'alias', offset: e.anchorStart };
       case EVENT_ID.SEQUENCE: {
@@ -45,10 +48,15 @@ function buildTree(source: string, events: Event[]): PosNode | undefined {
       }
       case EVENT_ID.MAPPING: {
         const pairs: Array<{ key: string; keyOffset: number; value: PosNode }> = [];
+        const seen = new Set<string>();
         while (events[i]!.type !== EVENT_ID.POP) {
           const k = node();
           const value = node();
-          pairs.push({ key: k.kind === 'scalar' ? k.text : '', keyOffset: k.offset, value });
+          const key = k.kind === 'scalar' ? k.text : '';
+          // the check js-yaml's constructor makes, done here because the constructor usually does not run
+          if (k.kind === 'scalar' && seen.has(key)) throw new YamlSyntaxError('duplicated mapping key', lineOf(k.offset));
+          seen.add(key);
+          pairs.push({ key, keyOffset: k.offset, value });
         }
         i++;
         return { kind: 'map', pairs, offset: e.start };
@@ -63,13 +71,31 @@ function buildTree(source: string, events: Event[]): PosNode | undefined {
   return node();
 }
 
-/** Parse one YAML document: its plain value and a position tree. Throws YamlSyntaxError with a 1-based line. */
-export function parseYamlWithPositions(source: string, filename: string): { value: unknown; tree: PosNode | undefined } {
+/** Does the stream use tags (`!!binary`) or anchors/aliases, whose checks only the constructor makes? */
+function needsConstructor(events: Event[]): boolean {
+  for (const e of events) {
+    if (e.type === EVENT_ID.ALIAS) return true;
+    if ((e.type === EVENT_ID.SCALAR || e.type === EVENT_ID.SEQUENCE || e.type === EVENT_ID.MAPPING) && (e.tagStart >= 0 || e.anchorStart >= 0)) return true;
+  }
+  return false;
+}
+
+/**
+ * Parse one YAML document: a position tree and (lazily) its plain value. Throws YamlSyntaxError with a
+ * 1-based line. `lineOf` may be passed when the caller already has a line index of `source`.
+ */
+export function parseYamlWithPositions(
+  source: string, filename: string, lineOf: (offset: number) => number = lineIndex(source),
+): { readonly value: unknown; tree: PosNode | undefined } {
   try {
     const events = parseEvents(source, { filename });
-    const docs = constructFromEvents(events, { source, filename });
-    if (docs.length > 1) throw new YamlSyntaxError('more than one YAML document in the file', 1);
-    return { value: docs[0], tree: buildTree(source, events) };
+    let documents = 0;
+    for (const e of events) if (e.type === EVENT_ID.DOCUMENT) documents++;
+    if (documents > 1) throw new YamlSyntaxError('more than one YAML document in the file', 1);
+    const construct = () => constructFromEvents(events, { source, filename })[0];
+    const value = needsConstructor(events) ? construct() : undefined;
+    const tree = buildTree(source, events, lineOf);
+    return { tree, get value() { return value ?? construct(); } };
   } catch (e) {
     if (e instanceof YamlSyntaxError) throw e;
     const ex = e as { reason?: string; mark?: { line: number }; message: string };
