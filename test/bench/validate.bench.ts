@@ -1,0 +1,126 @@
+/**
+ * Benchmark of validate + plan on generated repos of 1,000 and 10,000 envs, and of `conda-gitops --help`.
+ * A plain node script (run from dist/ by `npm run bench`): prints measured numbers and the targets, exits 1
+ * when a target is missed. Each size is measured in a fresh child process so its peak RSS is its own and
+ * module loading (rattler, ajv) is paid like a real run pays it.
+ *
+ *   node dist/test/bench/validate.bench.js            all measurements
+ *   node dist/test/bench/validate.bench.js --one N REPO ROOT    (internal) one in-process measurement, JSON on stdout
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { writeGeneratedRepo } from '../fixtures/repo.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const cli = resolve(here, '../../scripts/cli.js');
+const TARGETS = { '1000': 1, '10000': 10, rssMb: 200, helpSeconds: 0.3 };
+
+interface OneResult { n: number; envs: number; seconds: number; validateSeconds: number; planSeconds: number; build: number; maxRssMb: number }
+
+/** In-process: what `validate` and `plan` do on a generated repo, timed from a cold start of the library. */
+async function one(n: number, dir: string, root: string): Promise<OneResult> {
+  const t0 = performance.now();
+  const { checkRepoDir } = await import('../../scripts/lib/repo.js');
+  const { desiredState } = await import('../../scripts/lib/desired.js');
+  const { planAgainstRoot } = await import('../../scripts/lib/plan.js');
+  const { readBuildRecord } = await import('../../scripts/lib/record.js');
+  const { readLive } = await import('../../scripts/lib/generation.js');
+  const { repo, problems } = await checkRepoDir(dir);
+  if (!repo) throw new Error(`generated repo is invalid:\n${problems.slice(0, 5).map((p) => `${p.file}:${p.line}: ${p.message}`).join('\n')}`);
+  const desired = desiredState(repo);
+  const t1 = performance.now();
+  const records = new Map(desired.envs.map((e) => [e.name, readBuildRecord(root, desired.condaVersion, e.name, e.buildId)]));
+  const plan = planAgainstRoot(desired, records, readLive(root).links);
+  const t2 = performance.now();
+  return {
+    n, envs: desired.envs.length,
+    seconds: (t2 - t0) / 1000, validateSeconds: (t1 - t0) / 1000, planSeconds: (t2 - t1) / 1000,
+    build: plan.counts.build,
+    maxRssMb: process.resourceUsage().maxRSS / 1024,
+  };
+}
+
+const timeBin = existsSync('/usr/bin/time') ? '/usr/bin/time' : undefined;
+
+/** Run the real CLI once: wall seconds, exit code and (with /usr/bin/time) peak RSS. */
+function runCli(args: string[]): { seconds: number; status: number | null; maxRssMb?: number; stderr: string } {
+  const cmd = timeBin ?? process.execPath;
+  const argv = timeBin ? ['-f', 'maxrss_kb=%M', process.execPath, cli, ...args] : [cli, ...args];
+  const t0 = performance.now();
+  const r = spawnSync(cmd, argv, { encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 });
+  const seconds = (performance.now() - t0) / 1000;
+  const rss = /maxrss_kb=(\d+)/.exec(r.stderr ?? '');
+  return { seconds, status: r.status, stderr: r.stderr ?? '', ...(rss ? { maxRssMb: Number(rss[1]) / 1024 } : {}) };
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+}
+
+const fmt = (s: number) => `${s.toFixed(3)} s`;
+
+async function all(): Promise<number> {
+  const missed: string[] = [];
+  const results: OneResult[] = [];
+  for (const n of [1000, 10000]) {
+    // generated here, measured in a child: generating must not count in the child's time or peak RSS
+    const base = mkdtempSync(join(tmpdir(), 'cg-bench-'));
+    try {
+      const dir = join(base, 'repo');
+      const root = join(base, 'root');
+      mkdirSync(root);
+      writeGeneratedRepo(dir, n);
+      const r = spawnSync(process.execPath, [fileURLToPath(import.meta.url), '--one', String(n), dir, root], { encoding: 'utf8' });
+      if (r.status !== 0) throw new Error(`bench child for ${n} envs failed:\n${r.stderr}`);
+      const res = JSON.parse(r.stdout) as OneResult;
+      results.push(res);
+      const target = TARGETS[String(n) as '1000' | '10000'];
+      console.log(`validate+plan ${n} envs (${res.envs} REPLICATE, ${res.build} to build), in-process: ${fmt(res.seconds)} (validate ${fmt(res.validateSeconds)}, plan ${fmt(res.planSeconds)}), peak RSS ${res.maxRssMb.toFixed(0)} MB  [target <= ${target} s, <= ${TARGETS.rssMb} MB]`);
+      if (res.seconds > target) missed.push(`${n} envs in-process ${fmt(res.seconds)} > ${target} s`);
+      if (res.maxRssMb > TARGETS.rssMb) missed.push(`${n} envs peak RSS ${res.maxRssMb.toFixed(0)} MB > ${TARGETS.rssMb} MB`);
+
+      // the same through the real CLI: one run each
+      for (const args of [['validate', '--repo', dir], ['plan', '--repo', dir, '--root', root, '--json']]) {
+        const c = runCli(args);
+        if (c.status !== 0) throw new Error(`conda-gitops ${args[0]} failed (exit ${c.status}):\n${c.stderr.slice(0, 2000)}`);
+        const rss = c.maxRssMb === undefined ? '' : `, peak RSS ${c.maxRssMb.toFixed(0)} MB`;
+        console.log(`  CLI ${args[0].padEnd(8)} ${n} envs: ${fmt(c.seconds)}${rss}`);
+        if (c.seconds > target) missed.push(`CLI ${args[0]} ${n} envs ${fmt(c.seconds)} > ${target} s`);
+        if (c.maxRssMb !== undefined && c.maxRssMb > TARGETS.rssMb) missed.push(`CLI ${args[0]} ${n} envs peak RSS ${c.maxRssMb.toFixed(0)} MB > ${TARGETS.rssMb} MB`);
+      }
+    } finally {
+      rmSync(base, { recursive: true, force: true });
+    }
+  }
+  const ratio = results[1]!.seconds / results[0]!.seconds;
+  console.log(`10k/1k ratio: ${ratio.toFixed(2)} (10x the envs; linear growth is <= ~10)`);
+
+  const helps: number[] = [];
+  for (let i = 0; i < 10; i++) {
+    const c = runCli(['--help']);
+    if (c.status !== 0) throw new Error(`conda-gitops --help exited ${c.status}`);
+    helps.push(c.seconds);
+  }
+  const help = median(helps);
+  console.log(`conda-gitops --help: median ${fmt(help)} over 10 runs (min ${fmt(Math.min(...helps))}, max ${fmt(Math.max(...helps))})  [target <= ${TARGETS.helpSeconds} s]`);
+  if (help > TARGETS.helpSeconds) missed.push(`--help median ${fmt(help)} > ${TARGETS.helpSeconds} s`);
+
+  if (missed.length) {
+    console.log(`targets missed:\n  ${missed.join('\n  ')}`);
+    return 1;
+  }
+  console.log('all targets met');
+  return 0;
+}
+
+const oneIdx = process.argv.indexOf('--one');
+if (oneIdx >= 0) {
+  const [n, dir, root] = process.argv.slice(oneIdx + 1);
+  process.stdout.write(JSON.stringify(await one(Number(n), dir!, root!)) + '\n');
+} else {
+  process.exitCode = await all();
+}
