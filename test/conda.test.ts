@@ -1,12 +1,13 @@
 import { describe, expect, it, beforeAll, afterAll } from 'vitest';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, chmodSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, chmodSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
-  Conda, buildArgv, execute, installCondaArgv, normalizeInfo, parseList, parseSearch, parseVersionOutput, pipInstallArgv,
+  Conda, buildArgv, execute, installConda, installCondaArgv, normalizeInfo, parseList, parseSearch, parseVersionOutput, pipInstallArgv,
   NOT_FOUND_EXIT, TIMEOUT_EXIT, type Op,
 } from '../scripts/lib/conda.js';
-import { classify } from '../scripts/lib/classify.js';
+import { classify, hintFor } from '../scripts/lib/classify.js';
+import { ensureBuilt, installerTemplate, writeChannel, writeCondarc, writeWheel } from './fake-conda/index.js';
 import { lastFailedBlock } from '../scripts/lib/conda-log.js';
 
 let tmp: string;
@@ -210,5 +211,138 @@ describe('Conda adapter with a stand-in executable', () => {
     expect(r.code).toBe(0);
     expect(r.value).toBeUndefined();
     expect(r.parseError).toMatch(/JSON/);
+  });
+});
+
+describe('Conda adapter against the fake conda', () => {
+  let t: string;
+  let inst: string;
+  let ch: string;
+  let conda: Conda;
+  let installer: string;
+  let log: string;
+  const spec = (name: string, deps: string[]) => {
+    const file = join(t, `${name}.yml`);
+    writeFileSync(file, `name: ${name}\nchannels:\n  - ${ch}\ndependencies:\n${deps.map((d) => `  - ${d}`).join('\n')}\n`);
+    return file;
+  };
+  const failure = (r: { stdout: string; stderr: string }) => classify(`${r.stdout}\n${r.stderr}`);
+
+  beforeAll(async () => {
+    ensureBuilt();
+    t = mkdtempSync(join(tmpdir(), 'cg-conda-fake-'));
+    ch = writeChannel(join(t, 'channel'), [
+      { name: 'python', version: '3.11.7', module: false },
+      { name: 'numpy', version: '1.26.4', depends: ['python >=3.11'] },
+      { name: 'foo', version: '1.0', noarch: 'python' },
+      { name: 'foo', version: '1.2', noarch: 'python' },
+      { name: 'ipums_utils', version: '0.3.1', noarch: true },
+      { name: 'pip', version: '23.3', noarch: 'python' },
+    ]);
+    installer = installerTemplate(join(t, 'installers'), ['23.11.0']).replace('{version}', '23.11.0');
+    inst = join(t, 'root', 'v23.11.0');
+    log = join(t, 'logs', 'hlink.log');
+    conda = Conda.forInstallation(inst, 'conda');
+  }, 180_000);
+  afterAll(() => { if (t) rmSync(t, { recursive: true, force: true }); });
+
+  it('installs conda with the installer, and refuses an existing prefix', async () => {
+    const installLog = join(t, 'logs', 'install.log');
+    const r = await installConda(installer, inst, { log: installLog, env: { FAKE_CONDA_NODE: process.execPath } });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.argv).toEqual(['bash', installer, '-b', '-p', inst]);
+    expect(existsSync(join(inst, 'bin', 'conda'))).toBe(true);
+    // the spec's channel is the installation's channel (conda adds .condarc channels to env files' own)
+    writeCondarc(inst, { channels: [ch] });
+    const again = await installConda(installer, inst, { log: installLog });
+    expect(again.code).toBe(1);
+    expect(again.stderr).toContain('already exists');
+    expect(readFileSync(installLog, 'utf8').match(/^==> conda-gitops call /gm)).toHaveLength(2);
+  });
+
+  it('reports its version and installation', async () => {
+    const [version, info] = await Promise.all([conda.version(), conda.info()]);
+    expect(version.value).toEqual({ frontend: 'conda', version: '23.11.0', conda: '23.11.0' });
+    expect(info.value).toMatchObject({ version: '23.11.0', rootPrefix: inst, platform: 'linux-64' });
+    expect(info.value?.channels).toContain(`${ch}/noarch`);
+  });
+
+  it('creates an env from a file, then lists, exports and runs it', async () => {
+    const prefix = join(inst, 'builds', 'hlink', '0123456789ab');
+    const created = await conda.createFromFile(spec('hlink', ['python=3.11', 'numpy', 'pip']), prefix, { log });
+    expect(created.code, created.stderr).toBe(0);
+    expect(readFileSync(log, 'utf8')).toContain(`: ${inst}/bin/conda env create -f ${t}/hlink.yml -p ${prefix}\n--- stdout\n`);
+    const [list, exported, envs, run] = await Promise.all([
+      conda.list(prefix, { log }),
+      conda.exportEnv(prefix, { noBuilds: true }),
+      conda.envList(),
+      conda.run(prefix, ['python', '-c', 'import sys; print(sys.prefix)']),
+    ]);
+    expect(list.value?.find((p) => p.name === 'numpy')).toMatchObject({ version: '1.26.4', channel: ch });
+    expect(exported.value).toMatch(/^ {2}- numpy=1\.26\.4$/m);
+    expect(exported.value).not.toMatch(/numpy=1\.26\.4=/);
+    expect(envs.value).toContain(prefix);
+    expect(run).toMatchObject({ code: 0, stdout: `${prefix}\n` });
+  });
+
+  it('failed creates are values that classify to the right class', async () => {
+    const [version, name, legacy, channel, versions] = await Promise.all([
+      conda.createFromFile(spec('v', ['python=3.11', 'foo=9.9']), join(t, 'p-version')),
+      conda.createFromFile(spec('n', ['python=3.11', 'nosuchpkg']), join(t, 'p-name')),
+      conda.createFromFile(spec('l', ['python=3.11', 'ipums_utils']), join(t, 'p-legacy')),
+      conda.create(join(t, 'p-http'), ['python'], ['https://conda.internal.example/mpc']),
+      conda.search('foo', [ch]),
+    ]);
+    for (const r of [version, name, legacy, channel]) expect(r.code).toBe(1);
+    const missing = failure(version);
+    expect(missing).toMatchObject({ class: 'missing-version', package: 'foo' });
+    expect(versions.value).toEqual(['1.0', '1.2']);
+    expect(hintFor({ ...missing, available: versions.value })).toContain('available: 1.0, 1.2; nearest 1.2');
+    expect(failure(name)).toMatchObject({ class: 'missing-package', package: 'nosuchpkg' });
+    expect(failure(legacy)).toMatchObject({ class: 'unknown', legacyNoarch: true, package: 'ipums_utils' });
+    expect(failure(channel)).toMatchObject({ class: 'channel-unreachable', url: 'https://conda.internal.example/mpc/linux-64/repodata.json' });
+    expect((await conda.search('nosuchpkg', [ch])).value).toEqual([]);
+  });
+
+  it('installs a legacy noarch package into the env, and pip entries with the env’s own pip', async () => {
+    const prefix = join(inst, 'builds', 'hlink', '0123456789ab'); // created above
+    const wheelhouse = join(t, 'wheelhouse');
+    writeWheel(wheelhouse, 'hlinkutils', '1.0');
+    // the git failure writes nothing into the env, so it can run beside the conda install
+    const [legacy, git] = await Promise.all([
+      conda.install(prefix, ['ipums_utils'], [ch], { log }),
+      conda.pipInstall(prefix, ['--no-index', `git+file://${t}/no-such-repo.git@v1`], { log }),
+    ]);
+    expect(legacy.code, legacy.stderr).toBe(0);
+    const wheel = await conda.pipInstall(prefix, ['--no-index', 'hlinkutils==1.0'], { env: { PIP_FIND_LINKS: wheelhouse }, log });
+    expect(wheel.code, wheel.stderr).toBe(0);
+    expect(wheel.argv.slice(0, 4)).toEqual([join(prefix, 'bin', 'python'), '-m', 'pip', 'install']);
+    expect(git.code).not.toBe(0);
+    expect(failure(git)).toMatchObject({ class: 'git-clone-failure', package: 'no-such-repo' });
+    const names = (await conda.list(prefix)).value?.map((p) => p.name);
+    expect(names).toEqual(expect.arrayContaining(['python', 'ipums_utils', 'hlinkutils']));
+  });
+
+  it('kills a call that outlives its timeout and says so in the log', async () => {
+    const prefix = join(t, 'p-slow');
+    const r = await conda.createFromFile(spec('slow', ['python=3.11']), prefix, { env: { FAKE_CONDA_DELAY_MS: '20000' }, timeoutSeconds: 1, log });
+    expect(r).toMatchObject({ code: TIMEOUT_EXIT, timedOut: true });
+    expect(r.seconds).toBeLessThan(5);
+    expect(failure(r).class).toBe('timeout');
+    expect(classify(readFileSync(log, 'utf8')).class).toBe('timeout');
+    expect(existsSync(join(prefix, 'conda-meta'))).toBe(false);
+  });
+
+  it('removes an env and cleans the caches', async () => {
+    const prefix = join(inst, 'builds', 'hlink', '0123456789ab');
+    const removed = await conda.remove(prefix);
+    expect(removed.code, removed.stderr).toBe(0);
+    expect(existsSync(join(prefix, 'conda-meta'))).toBe(false);
+    expect((await conda.envList()).value).not.toContain(prefix);
+    expect((await conda.clean()).code).toBe(0);
+    // a removed env is not an env any more: a failed value, classified as nothing we know
+    const gone = await conda.list(prefix);
+    expect(gone.code).toBe(1);
+    expect(gone.value).toBeUndefined();
   });
 });
