@@ -315,6 +315,12 @@ export function cleanTemporaries(root: string, instDirs: string[]): string[] {
   };
   const links = /^\.(current|envs|qa)\.tmp-\d+$/;
   sweep(root, links);
+  // temp files of atomic writes (fsutil, lock holder) in the dirs only lock holders write
+  const atomicTemp = /^\.?[\w.-]+\.\d+\.tmp$/;
+  sweep(layout(root).gitops, atomicTemp);
+  let kernels: string[] = [];
+  try { kernels = readdirSync(layout(root).kernels); } catch { /* none yet */ }
+  for (const k of kernels) sweep(join(layout(root).kernels, k), atomicTemp);
   for (const d of instDirs) {
     sweep(d, links);
     sweep(join(d, 'generations'), /^\.tmp-\d+-\d+$/);

@@ -1,19 +1,25 @@
 /**
  * The single-writer lock of an installation root: `ROOT/.gitops/lock` (design section 10).
- * proper-lockfile makes it with mkdir (atomic on NFS too) and refreshes its mtime while held, so a lock whose
- * holder died goes stale. Beside it, `lock.holder.json` says who holds it, so a waiter can name the holder,
- * and can break the lock at once when the holder was a process of this host that no longer exists (kill -9).
+ *
+ * proper-lockfile does the locking: the lock is a directory whose creation is atomic (also on NFS), and
+ * the holder refreshes its mtime, so the lock of a holder that died goes stale. We hand it a filesystem
+ * whose `mkdir` creates the lock directory *with* `holder.json` inside (built under a temporary name,
+ * then renamed into place: rename(2) is atomic and fails on an existing non-empty directory). So a lock
+ * never exists without its holder: a waiter can always name the holder, and can break the lock at once
+ * when the holder was a process of this host that no longer exists (kill -9), instead of waiting for
+ * the stale time.
  */
-import { lstatSync, mkdirSync, rmdirSync, unlinkSync } from 'node:fs';
+import fs from 'node:fs';
 import { hostname, userInfo } from 'node:os';
+import { join } from 'node:path';
 import lockfile from 'proper-lockfile';
 import { BusyError, UsageError } from './errors.js';
-import { readJsonIfExists, writeJsonAtomic } from './fsutil.js';
 import { layout } from './layout.js';
 
-/** A holder refreshes the lock every STALE_MS/2; a lock older than this is someone else's to take. */
+/** A holder refreshes the lock every STALE_MS/2; a lock not refreshed for this long is someone else's to take. */
 const STALE_MS = 30_000;
 const POLL_MS = 50;
+export const HOLDER_FILE = 'holder.json';
 
 export interface LockHolder {
   pid: number;
@@ -21,8 +27,6 @@ export interface LockHolder {
   user: string;
   command: string;
   since: string;
-  /** inode of the lock directory this holder made: a dead holder's file never breaks a newer lock */
-  lockIno: number;
 }
 
 export interface HeldLock {
@@ -33,19 +37,19 @@ export interface HeldLock {
 }
 
 export function holderPath(root: string): string {
-  return `${layout(root).lock}.holder.json`;
+  return join(layout(root).lock, HOLDER_FILE);
 }
 
 export function readHolder(root: string): LockHolder | undefined {
   try {
-    return readJsonIfExists<LockHolder>(holderPath(root));
+    return JSON.parse(fs.readFileSync(holderPath(root), 'utf8')) as LockHolder;
   } catch {
-    return undefined; // torn or foreign file: we only use it to inform
+    return undefined; // no lock, or not ours: we only use it to inform and to detect dead holders
   }
 }
 
 export function describeHolder(h: LockHolder | undefined): string {
-  if (!h) return 'an unknown process (no holder file yet)';
+  if (!h) return 'an unknown process';
   return `pid ${h.pid} on ${h.host} (user ${h.user}, \`${h.command}\`, since ${h.since})`;
 }
 
@@ -62,27 +66,93 @@ function processGone(pid: number): boolean {
   }
 }
 
-/** Break the lock when its recorded holder is a dead process of this host and the lock dir is the one it made. */
+let seq = 0;
+const scratch = (lockDir: string, what: string) => `${lockDir}.${what}-${process.pid}-${seq++}`;
+
+/** Remove a lock directory: rename it away first (atomic), so nobody ever sees a half-removed lock. */
+function removeLockDir(lockDir: string): void {
+  const away = scratch(lockDir, 'gone');
+  try {
+    fs.renameSync(lockDir, away);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw e;
+  }
+  fs.rmSync(away, { recursive: true, force: true });
+}
+
+/** The filesystem proper-lockfile uses: mkdir = directory with holder.json, atomically; rmdir = recursive. */
+function lockFs(holder: LockHolder) {
+  const mkdirWithHolder = (lockDir: string, cb: (err: NodeJS.ErrnoException | null) => void) => {
+    const tmp = scratch(lockDir, 'new');
+    try {
+      fs.mkdirSync(tmp);
+      fs.writeFileSync(join(tmp, HOLDER_FILE), JSON.stringify(holder));
+      try {
+        fs.renameSync(tmp, lockDir);
+      } catch (e) {
+        fs.rmSync(tmp, { recursive: true, force: true });
+        const code = (e as NodeJS.ErrnoException).code;
+        // an existing lock (non-empty directory) is EEXIST for proper-lockfile
+        if (code === 'ENOTEMPTY' || code === 'EEXIST' || code === 'EISDIR') return cb(Object.assign(new Error(`lock exists: ${lockDir}`), { code: 'EEXIST' }));
+        throw e;
+      }
+      cb(null);
+    } catch (e) {
+      cb(e as NodeJS.ErrnoException);
+    }
+  };
+  return {
+    ...fs,
+    mkdir: mkdirWithHolder,
+    rmdir: (lockDir: string, cb: (err: NodeJS.ErrnoException | null) => void) => {
+      try { removeLockDir(lockDir); cb(null); } catch (e) { cb(e as NodeJS.ErrnoException); }
+    },
+    rmdirSync: (lockDir: string) => removeLockDir(lockDir),
+  };
+}
+
+/**
+ * Break the lock when its holder is a dead process of this host. The lock is renamed away first; if what
+ * was renamed turns out to be another (live) holder's lock after all (it broke and retook it in between),
+ * it is put back.
+ */
 function breakDeadHolder(root: string): boolean {
   const h = readHolder(root);
   if (!h || h.host !== hostname() || !processGone(h.pid)) return false;
   const lockDir = layout(root).lock;
+  const away = scratch(lockDir, 'dead');
   try {
-    if (lstatSync(lockDir).ino !== h.lockIno) return false;
-    rmdirSync(lockDir);
+    fs.renameSync(lockDir, away);
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return true;
+    throw e;
   }
+  let moved: LockHolder | undefined;
+  try { moved = JSON.parse(fs.readFileSync(join(away, HOLDER_FILE), 'utf8')) as LockHolder; } catch { moved = undefined; }
+  if (moved && (moved.pid !== h.pid || moved.since !== h.since)) {
+    try { fs.renameSync(away, lockDir); return false; } catch { /* a third writer holds it now; that one is valid */ }
+  }
+  fs.rmSync(away, { recursive: true, force: true });
   return true;
+}
+
+/** Remove scratch directories that killed processes left beside the lock (never a live process's). */
+function cleanScratch(gitopsDir: string): void {
+  for (const e of fs.readdirSync(gitopsDir)) {
+    const m = /^lock\.(new|gone|dead)-(\d+)-\d+$/.exec(e);
+    if (m && processGone(Number(m[2]))) fs.rmSync(join(gitopsDir, e), { recursive: true, force: true });
+  }
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** Take the lock, waiting up to `waitSeconds`; BusyError naming the holder when it stays taken. */
+/** Take the lock, waiting up to `waitSeconds`; BusyError (exit 3) naming the holder when it stays taken. */
 export async function acquireLock(root: string, opts: { waitSeconds: number; command: string }): Promise<HeldLock> {
   const lay = layout(root);
-  mkdirSync(lay.gitops, { recursive: true });
+  fs.mkdirSync(lay.gitops, { recursive: true });
   const deadline = Date.now() + Math.max(0, opts.waitSeconds) * 1000;
+  const holder: LockHolder = { pid: process.pid, host: hostname(), user: currentUser(), command: opts.command, since: new Date().toISOString() };
   let compromised: Error | undefined;
   let release: () => Promise<void>;
   for (;;) {
@@ -92,7 +162,8 @@ export async function acquireLock(root: string, opts: { waitSeconds: number; com
         realpath: false,
         stale: STALE_MS,
         retries: 0,
-        onCompromised: (e) => { compromised = e; }, // default would throw from a timer and kill the process
+        fs: lockFs(holder),
+        onCompromised: (e) => { compromised = e; }, // the default throws from a timer and kills the process
       });
       break;
     } catch (e) {
@@ -100,39 +171,24 @@ export async function acquireLock(root: string, opts: { waitSeconds: number; com
       if (breakDeadHolder(root)) continue;
       const left = deadline - Date.now();
       if (left <= 0) {
-        throw new BusyError(
-          `${lay.lock} is held by ${describeHolder(readHolder(root))}; ` +
-            `try again later or wait for it with --wait SECONDS`,
-        );
+        throw new BusyError(`${lay.lock} is held by ${describeHolder(readHolder(root))}; try again later or wait for it with --wait SECONDS`);
       }
       await sleep(Math.min(POLL_MS, left));
     }
   }
-  const holder: LockHolder = {
-    pid: process.pid,
-    host: hostname(),
-    user: currentUser(),
-    command: opts.command,
-    since: new Date().toISOString(),
-    lockIno: lstatSync(lay.lock).ino,
-  };
-  writeJsonAtomic(holderPath(root), holder);
+  cleanScratch(lay.gitops);
   return {
     holder,
     assertHeld() {
       if (compromised) throw new BusyError(`lost ${lay.lock} while working (${compromised.message}); nothing more was changed`);
     },
     async release() {
-      // holder file first: after the lock dir goes, the file may already belong to the next holder
-      if (readHolder(root)?.pid === process.pid) {
-        try { unlinkSync(holderPath(root)); } catch { /* already gone */ }
-      }
-      try { await release(); } catch { /* compromised locks are already released */ }
+      try { await release(); } catch { /* a compromised lock is already released */ }
     },
   };
 }
 
-/** Run `fn` holding the lock; the lock is released whatever happens (a kill -9 leaves it for the next run to break). */
+/** Run `fn` holding the lock; released whatever happens (after a kill -9 the next writer breaks it). */
 export async function withLock<T>(
   root: string,
   opts: { waitSeconds: number; command: string },
@@ -146,7 +202,7 @@ export async function withLock<T>(
   }
 }
 
-/** Parse `--wait SECONDS` (default 0: fail at once, exit 3). */
+/** Parse `--wait SECONDS` (default 0: fail at once with exit 3). */
 export function waitSeconds(value: string | undefined): number {
   if (value === undefined) return 0;
   const n = Number(value);
