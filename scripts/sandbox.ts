@@ -1,0 +1,194 @@
+#!/usr/bin/env node
+/**
+ * `npm run sandbox`: the whole loop on a throw-away installation with the fake conda, under .sandbox/.
+ *
+ *   1. an old, hand-run installation (conda 4.3.22) whose envs show every failure cause of the seed account;
+ *   2. adopt it into a scratch git repository;
+ *   3. a pull request that upgrades conda to 23.11.0: QA builds every env into the new installation and
+ *      prints the failure table; `fix` applies the remediation rules; QA again until green;
+ *   4. merge: deploy (cutover), status, a second change deployed, rollback, roll forward, history.
+ *
+ * Every step runs the real CLI (dist/scripts/cli.js) as a user would. Nothing outside .sandbox/ is written.
+ */
+import { $, cd, fs, path } from 'zx';
+import { writeFileSync } from 'node:fs';
+import {
+  installFakeConda, makeGitPackage, runConda, writeChannel, writeWheel, type ChannelRecord,
+} from '../test/fake-conda/index.js';
+
+const ROOT_DIR = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..', '..');
+const CLI = path.join(ROOT_DIR, 'dist', 'scripts', 'cli.js');
+const SANDBOX = path.join(ROOT_DIR, '.sandbox');
+const OLD = '4.3.22';
+const NEW = '23.11.0';
+
+const paths = {
+  root: path.join(SANDBOX, 'root'),
+  repo: path.join(SANDBOX, 'repo'),
+  channels: path.join(SANDBOX, 'channels'),
+  wheels: path.join(SANDBOX, 'wheelhouse'),
+  sources: path.join(SANDBOX, 'sources'),
+  installers: path.join(SANDBOX, 'installers'),
+};
+
+const PUBLIC: ChannelRecord[] = [
+  { name: 'python', version: '3.11.4', module: false },
+  { name: 'pip', version: '23.2.1', noarch: 'python', depends: ['python'] },
+  { name: 'numpy', version: '1.25.0', depends: ['python'] },
+  { name: 'numpy', version: '1.26.4', depends: ['python'] },
+  { name: 'pandas', version: '2.1.4', depends: ['python', 'numpy'] },
+  { name: 'ipykernel', version: '6.29.0', noarch: 'python', depends: ['python'] },
+  { name: 'requests', version: '2.31.0', noarch: 'python', depends: ['python'] },
+  { name: 'six', version: '1.16.0', noarch: 'python', depends: ['python'] },
+  { name: 'tabulate', version: '0.9.0', noarch: 'python', depends: ['python'] },
+];
+/** The internal channel: ipums_tools 0.8.0 is there when the old envs are made, gone by the upgrade. */
+const internal = (toolVersions: string[]): ChannelRecord[] => [
+  { name: 'ipums_utils', version: '1.2', noarch: true, depends: ['python'] },
+  ...toolVersions.map((version) => ({ name: 'ipums_tools', version, depends: ['python'] })),
+];
+
+function banner(text: string): void {
+  const line = '─'.repeat(Math.max(60, text.length + 4));
+  process.stdout.write(`\n${line}\n  ${text}\n${line}\n`);
+}
+
+/** Run the CLI like a user at a terminal: output streams through; the exit code is returned, not thrown. */
+async function cli(args: string[], opts: { expect?: number[] } = {}): Promise<number> {
+  process.stdout.write(`\n$ conda-gitops ${args.join(' ')}\n`);
+  const r = await $({ stdio: 'inherit', nothrow: true, cwd: paths.repo })`node ${CLI} ${args}`;
+  const code = r.exitCode ?? 1;
+  const expected = opts.expect ?? [0];
+  if (!expected.includes(code)) throw new Error(`conda-gitops ${args.join(' ')} exited ${code} (expected ${expected.join(' or ')})`);
+  process.stdout.write(`(exit ${code})\n`);
+  return code;
+}
+
+async function git(...args: string[]): Promise<string> {
+  const r = await $({ cwd: paths.repo, quiet: true })`git -c user.name=sandbox -c user.email=sandbox@example.invalid -c commit.gpgsign=false ${args}`;
+  return r.stdout.trim();
+}
+
+function createOldEnv(conda: string, name: string, deps: string[], pip: string[] = []): void {
+  const file = path.join(SANDBOX, 'old-specs', `${name}.yml`);
+  fs.mkdirpSync(path.dirname(file));
+  const lines = ['name: ' + name, 'dependencies:', ...deps.map((d) => `  - ${d}`)];
+  if (pip.length) lines.push('  - pip:', ...pip.map((p) => `      - ${p}`));
+  writeFileSync(file, lines.join('\n') + '\n');
+  const r = runConda(conda, ['env', 'create', '-f', file, '-n', name]);
+  if (r.code !== 0) throw new Error(`creating old env ${name} failed:\n${r.stdout}${r.stderr}`);
+  process.stdout.write(`  old env ${name}: ${deps.join(', ')}${pip.length ? ` | pip: ${pip.join(', ')}` : ''}\n`);
+}
+
+async function buildOldInstallation(): Promise<void> {
+  banner(`1. An old hand-run installation: conda ${OLD} with envs showing every failure cause`);
+  writeChannel(path.join(paths.channels, 'conda-forge'), PUBLIC);
+  writeChannel(path.join(paths.channels, 'mpc'), internal(['0.8.0', '0.9.1', '1.0.0']));
+  for (const [n, v] of [['tabulate', '0.9.0'], ['six', '1.16.0'], ['requests', '2.31.0']] as const) writeWheel(paths.wheels, n, v);
+  const linker = makeGitPackage(path.join(paths.sources, 'linktools'), 'linktools', '0.3.0');
+  const condarc = { channels: ['conda-forge', 'mpc'], customChannels: { 'conda-forge': `file://${paths.channels}`, mpc: `file://${paths.channels}` }, installersDir: paths.installers };
+  const old = installFakeConda(path.join(paths.root, `v${OLD}`), OLD, condarc);
+  createOldEnv(old.conda, 'analytics', ['python', 'numpy=1.26.4', 'pandas', 'ipykernel', 'pip'], ['tabulate==0.9.0']);
+  createOldEnv(old.conda, 'census', ['python', 'ipums_tools=0.8.0', 'numpy=1.25.0']);
+  createOldEnv(old.conda, 'hlink', ['python', 'pip', 'numpy'], [linker.url + '#egg=linktools']);
+  createOldEnv(old.conda, 'ipums', ['python', 'ipums_utils=1.2', 'requests']);
+  createOldEnv(old.conda, 'scraper', ['python', 'requests', 'pip'], ['requests==2.31.0', 'six==1.16.0']);
+  createOldEnv(old.conda, 'reports', ['python', 'pandas', 'pip'], ['tabulate==0.9.0']);
+  // the unmanaged layout of the account: current -> v4.3.22, envs are real directories inside it
+  fs.symlinkSync(`v${OLD}`, path.join(paths.root, 'current'));
+  // later, the internal channel drops ipums_tools 0.8.0 (the seed account's "versions gone")
+  writeChannel(path.join(paths.channels, 'mpc'), internal(['0.9.1', '1.0.0', '1.1.0']));
+  process.stdout.write(`  internal channel 'mpc' no longer has ipums_tools 0.8.0 (has 0.9.1, 1.0.0, 1.1.0)\n`);
+  // the new conda, installed beside the old one (the admin's first step of an upgrade)
+  installFakeConda(path.join(paths.root, `v${NEW}`), NEW, condarc);
+  process.stdout.write(`  installed conda ${NEW} beside it at root/v${NEW}\n`);
+}
+
+async function adopt(): Promise<void> {
+  banner('2. Adopt it into a git repository (inventory.ini + env-specs/)');
+  fs.mkdirpSync(paths.repo);
+  await git('init', '-q', '-b', 'main');
+  await cli(['adopt', '--root', path.join(paths.root, `v${OLD}`), '--replicate', 'all']);
+  // the admin declares the Jupyter kernel and pins the root
+  let inventory = fs.readFileSync(path.join(paths.repo, 'inventory.ini'), 'utf8');
+  inventory = inventory.replace(/^\[kernels\].*$/m, '[kernels]\nanalytics = Analytics (Python 3)');
+  fs.writeFileSync(path.join(paths.repo, 'inventory.ini'), inventory);
+  await git('add', '-A');
+  await git('commit', '-qm', 'adopt the existing installation');
+}
+
+async function upgradePullRequest(): Promise<void> {
+  banner(`3. Pull request: upgrade conda ${OLD} -> ${NEW}; QA replicates every env`);
+  await git('checkout', '-q', '-b', 'upgrade-conda');
+  const file = path.join(paths.repo, 'inventory.ini');
+  fs.writeFileSync(file, fs.readFileSync(file, 'utf8').replace(/^version = .*$/m, `version = ${NEW}`));
+  await git('commit', '-qam', `upgrade conda to ${NEW}`);
+  await cli(['qa', '--base', 'main', '--head', 'HEAD', '--jobs', '2'], { expect: [1] });
+
+  banner('3b. fix: the remediation rules rewrite the specs (a reviewer sees the diff)');
+  await cli(['fix', '--root', paths.root], { expect: [0, 1] });
+  await git('commit', '-qam', 'fix: remediation rules');
+  await cli(['qa', '--base', 'main', '--head', 'HEAD', '--jobs', '2'], { expect: [1] });
+
+  banner('3c. A version gone from the channel is never guessed: accept the nearest explicitly');
+  await cli(['fix', '--root', paths.root, '--accept-nearest'], { expect: [0, 1] });
+  await git('commit', '-qam', 'fix: accept nearest available versions');
+  await cli(['qa', '--base', 'main', '--head', 'HEAD', '--jobs', '2']);
+  banner('3d. The same QA again builds nothing: builds are content-addressed');
+  await cli(['qa', '--base', 'main', '--head', 'HEAD', '--jobs', '2']);
+}
+
+async function deployAndRollback(): Promise<void> {
+  banner('4. Merge to main: deploy = one atomic cutover (generation + current)');
+  await git('checkout', '-q', 'main');
+  await git('merge', '-q', '--ff-only', 'upgrade-conda');
+  await cli(['deploy', '--dry-run']);
+  await cli(['deploy']);
+  await cli(['status']);
+  process.stdout.write(`\n  ${path.join(paths.root, 'envs', 'analytics', 'bin', 'python')} -> ${fs.realpathSync(path.join(paths.root, 'envs', 'analytics'))}\n`);
+
+  banner('4b. A second change (add requests to analytics): QA, merge, deploy');
+  await git('checkout', '-q', '-b', 'analytics-requests');
+  const spec = path.join(paths.repo, 'env-specs', 'analytics.yml');
+  fs.writeFileSync(spec, fs.readFileSync(spec, 'utf8').replace(/^(\s*)- pandas.*$/m, (line: string, indent: string) => `${line}\n${indent}- requests`));
+  await git('commit', '-qam', 'analytics: add requests');
+  await cli(['qa', '--base', 'main', '--head', 'HEAD']);
+  await git('checkout', '-q', 'main');
+  await git('merge', '-q', '--ff-only', 'analytics-requests');
+  await cli(['deploy']);
+
+  banner('4c. Rollback (instant), status shows the revert-or-fix hint, roll forward, history');
+  await cli(['rollback']);
+  await cli(['status'], { expect: [0, 1] });
+  await cli(['deploy', '--force']);
+  await cli(['history']);
+}
+
+async function main(): Promise<void> {
+  if (!fs.existsSync(CLI)) throw new Error(`${CLI} is missing: run npm ci (its prepare step compiles the CLI)`);
+  fs.rmSync(SANDBOX, { recursive: true, force: true });
+  fs.mkdirpSync(SANDBOX);
+  // pip never reaches for the network: every wheel comes from the sandbox's wheelhouse
+  Object.assign(process.env, { PIP_NO_INDEX: '1', PIP_FIND_LINKS: paths.wheels, PIP_DISABLE_PIP_VERSION_CHECK: '1', CONDA_GITOPS_ROOT: paths.root });
+  cd(SANDBOX);
+  const started = Date.now();
+  await buildOldInstallation();
+  await adopt();
+  await upgradePullRequest();
+  await deployAndRollback();
+  banner(`Done in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  process.stdout.write([
+    `  installation: ${paths.root}`,
+    `  repository:   ${paths.repo}   (git log shows the PRs)`,
+    `  QA reports:   ${path.join(paths.root, '.gitops', 'runs')}/<run-id>/{summary.md,report.json,junit.xml,logs/}`,
+    `  history:      ${path.join(paths.root, '.gitops', 'history.jsonl')}`,
+    '',
+  ].join('\n'));
+}
+
+try {
+  await main();
+} catch (e) {
+  process.stderr.write(`\nsandbox failed: ${(e as Error).message}\n`);
+  process.exitCode = 1;
+}
