@@ -14,6 +14,8 @@ export async function run(ctx: Context): Promise<number> {
   const file = ctx.positionals[0] ?? '-';
   let text: string;
   if (file === '-') {
+    // reading a terminal would just wait: say what is expected instead
+    if (process.stdin.isTTY) throw new UsageError('no log given: pass FILE, or pipe a log into `conda-gitops classify -`');
     text = await readStdin();
   } else {
     try {
