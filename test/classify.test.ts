@@ -123,6 +123,11 @@ const FAKE_STYLE: Array<{ name: string; log: string; cls: FailureClass; pkg?: st
     cls: 'channel-unreachable', extra: { url: 'https://conda.anaconda.org/nosuchchannel/linux-64/repodata.json' },
   },
   {
+    name: "conda's own network error without an exception class line is a channel failure",
+    log: "Collecting package metadata (current_repodata.json): failed\n\nSSLError(MaxRetryError('HTTPSConnectionPool(host=\\'repo.anaconda.com\\', port=443): Max retries exceeded with url: /pkgs/main/linux-64/current_repodata.json (Caused by SSLError(SSLError(1, \\'[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed\\')))'))\n",
+    cls: 'channel-unreachable', extra: { url: 'https://repo.anaconda.com/pkgs/main/linux-64/current_repodata.json' },
+  },
+  {
     name: 'a read timeout inside an HTTP error is a timeout',
     log: "CondaHTTPError: HTTP 000 CONNECTION FAILED for url <https://conda.anaconda.org/conda-forge/noarch/repodata.json>\nElapsed: -\n\nReadTimeoutError(\"HTTPSConnectionPool(host='conda.anaconda.org', port=443): Read timed out. (read timeout=9.15)\")\n",
     cls: 'timeout', extra: { url: 'https://conda.anaconda.org/conda-forge/noarch/repodata.json' },

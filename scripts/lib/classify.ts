@@ -120,7 +120,7 @@ function firstUrl(lines: string[], from: number, to: number): string | undefined
     const m = URL_RE.exec(lines[i]!);
     if (m) return m[0].replace(/[.;:]+$/, '');
     // urllib3 writes host and path apart: HTTPSConnectionPool(host='h', port=443): ... url: /path
-    const pool = /(HTTPS?)ConnectionPool\(host='([^']+)'.*?\burl: (\/\S*?)(?=\s|\(|$)/.exec(lines[i]!);
+    const pool = /(HTTPS?)ConnectionPool\(host=\\?'([^'\\]+)\\?'.*?\burl: (\/\S*?)(?=\s|\(|$)/.exec(lines[i]!);
     if (pool) return `${pool[1]!.toLowerCase()}://${pool[2]}${pool[3]}`;
   }
   return undefined;
@@ -242,7 +242,7 @@ const networkTimeout: Rule = (lines) => {
 const CHANNEL_STRONG = /^\s*(CondaHTTPError|CondaSSLError|UnavailableInvalidChannel|CondaConnectionError|ProxyError)\b|\bHTTP \d{3}( [A-Z][A-Z ]*)? for url\b|\bDownload error \(\d+\)|Transfer finalized, status: [45]\d\d|Unable to retrieve repodata|The channel is not accessible or is invalid|Could not load repodata/;
 /** Generic network failures: a channel's unless pip printed them (then it is pip's index). */
 const CHANNEL_WEAK = /\b(SSLError|CERTIFICATE_VERIFY_FAILED|certificate verify failed|Could not resolve host|Couldn't resolve host|Failed to connect to|NewConnectionError|Max retries exceeded|Name or service not known|Temporary failure in name resolution|Network is unreachable|Connection refused)\b/i;
-const PIP_CONTEXT = /^\s*(Ran pip subprocess|Pip subprocess (output|error):|Installing pip dependencies|CondaEnvException: Pip|Collecting \S|Looking in (indexes|links)|Processing \S|Requirement already satisfied)/;
+const PIP_CONTEXT = /^\s*(Ran pip subprocess|Pip subprocess (output|error):|Installing pip dependencies|CondaEnvException: Pip|Collecting (?!package metadata)\S|Looking in (indexes|links)|Processing \S|Requirement already satisfied)/;
 
 const channelUnreachable: Rule = (lines) => {
   let i = lines.findIndex((l) => CHANNEL_STRONG.test(l) && !RECOVERED.test(l));
