@@ -55,7 +55,7 @@ export function parseSpec(
         break;
       case 'channels':
         {
-          const list = stringList(value, 'channels', line, lineOf, err);
+          const list = stringList(value, 'channels', line, text, lineOf, err);
           spec.channels = list.map((c) => c.text);
           spec.channelLines = list.map((c) => c.line);
         }
@@ -71,7 +71,7 @@ export function parseSpec(
         break;
       case 'dependencies':
         sawDependencies = true;
-        readDependencies(value, line, spec, lineOf, err, warn, checkVersion);
+        readDependencies(value, line, spec, text, lineOf, err, warn, checkVersion);
         break;
       case 'pip':
         err(line, "top-level 'pip:' is not read by conda (the packages would be silently dropped): move it under dependencies as '- pip:'");
@@ -90,19 +90,20 @@ const LINUX_SELECTORS = new Set(['linux', 'unix', 'linux64', 'linux-64']);
 type Report = (line: number, message: string) => void;
 
 /**
- * YAML folds a plain list item and a more-indented line below it into one string (`- a` + `   - b` is the
- * item `a - b`): almost always a mis-indented item. Reported at the continued line, where the mistake is.
+ * YAML folds a plain list item and a more-indented `- b` line below it into one string (`- a` + `   - b`
+ * is the item `a - b`): a mis-indented item. Reported at the line of the swallowed `- b`, where the
+ * mistake is. Other folded lines (a long option wrapped onto the next line) are valid YAML and kept.
  */
-function continuationProblem(item: PosNode, lineOf: (o: number) => number, err: Report): boolean {
-  if (item.kind !== 'scalar' || item.quoted || item.end <= item.offset) return false;
-  const first = lineOf(item.offset);
-  const last = lineOf(item.end - 1);
-  if (last === first) return false;
-  err(last, `this line continues the list item of line ${first} (bad indentation?): start each item with '- ' at the same indentation as the others`);
+function continuationProblem(item: PosNode, text: string, lineOf: (o: number) => number, err: Report): boolean {
+  if (item.kind !== 'scalar' || item.quoted) return false;
+  const m = /\n[ \t]*-(?=[ \t]|$)/m.exec(text.slice(item.offset, item.end));
+  if (!m) return false;
+  const line = lineOf(item.offset + m.index + 1);
+  err(line, `this '-' item is indented deeper than the item of line ${lineOf(item.offset)} and was read as part of it: start each item at the same indentation`);
   return true;
 }
 
-function stringList(node: PosNode, what: string, line: number, lineOf: (o: number) => number, err: Report) {
+function stringList(node: PosNode, what: string, line: number, text: string, lineOf: (o: number) => number, err: Report) {
   if (node.kind === 'scalar' && node.text === '' && !node.quoted) return [];
   if (node.kind !== 'seq') {
     err(line, `'${what}' must be a list`);
@@ -111,13 +112,13 @@ function stringList(node: PosNode, what: string, line: number, lineOf: (o: numbe
   const out: Array<{ text: string; line: number }> = [];
   for (const item of node.items) {
     if (item.kind !== 'scalar' || item.text === '') err(lineOf(item.offset), `each entry of '${what}' must be a non-empty string`);
-    else if (!continuationProblem(item, lineOf, err)) out.push({ text: item.text.trim(), line: lineOf(item.offset) });
+    else if (!continuationProblem(item, text, lineOf, err)) out.push({ text: item.text.trim(), line: lineOf(item.offset) });
   }
   return out;
 }
 
 function readDependencies(
-  node: PosNode, line: number, spec: EnvSpec, lineOf: (o: number) => number,
+  node: PosNode, line: number, spec: EnvSpec, text: string, lineOf: (o: number) => number,
   err: Report, warn: Report, checkVersion?: (v: string) => string | undefined,
 ) {
   if (node.kind !== 'seq') {
@@ -148,7 +149,7 @@ function readDependencies(
         if (p.key !== 'pip') { err(lineOf(p.keyOffset), `unknown dependency section '${p.key}:' (only 'pip:' is allowed)`); continue; }
         if (spec.pipLine !== undefined) { err(lineOf(p.keyOffset), "a second '- pip:' section"); continue; }
         spec.pipLine = lineOf(p.keyOffset);
-        for (const entry of stringList(p.value, 'pip', lineOf(p.keyOffset), lineOf, err)) {
+        for (const entry of stringList(p.value, 'pip', lineOf(p.keyOffset), text, lineOf, err)) {
           const { entry: pip, problem } = classifyPipEntry(entry.text, entry.line);
           if (problem) err(entry.line, problem);
           else spec.pip.push(pip as PipEntry);
@@ -160,7 +161,7 @@ function readDependencies(
       err(itemLine, 'a dependency must be a package spec string or a "pip:" list');
       continue;
     }
-    if (continuationProblem(item, lineOf, err)) continue;
+    if (continuationProblem(item, text, lineOf, err)) continue;
     if (item.kind === 'scalar' && !item.quoted && /^\d/.test(item.text)) {
       err(itemLine, `'${item.text}' is not a package spec`);
       continue;

@@ -1,0 +1,107 @@
+import { describe, expect, test } from 'vitest';
+import { formatMatchSpec, matchesVersion, MatchSpecError, parseDependencyText, parseMatchSpec, versionSpecChecker } from '../scripts/lib/matchspec.js';
+
+describe('parseMatchSpec', () => {
+  test.each([
+    ['numpy', { name: 'numpy' }],
+    ['numpy=1.21', { name: 'numpy', version: '1.21.*' }],
+    ['numpy=1.21.*', { name: 'numpy', version: '1.21.*' }],
+    ['numpy==1.21.0', { name: 'numpy', version: '==1.21.0' }],
+    ['numpy>=1.20,<2', { name: 'numpy', version: '>=1.20,<2' }],
+    ['numpy >= 1.20, < 2', { name: 'numpy', version: '>=1.20,<2' }],
+    ['python 3.9.*', { name: 'python', version: '3.9.*' }],
+    ['python=3.9=h12debd9_0', { name: 'python', version: '3.9.*', build: 'h12debd9_0' }],
+    ['python==3.9.7=h12debd9_0', { name: 'python', version: '==3.9.7', build: 'h12debd9_0' }],
+    ['blas=*=mkl', { name: 'blas', version: '*', build: 'mkl' }],
+    ['blas * *openblas', { name: 'blas', version: '*', build: '*openblas' }],
+    ['numpy *', { name: 'numpy' }],
+    ['libarchive>=3.8 lgpl_*', { name: 'libarchive', version: '>=3.8', build: 'lgpl_*' }],
+    ['python 2.7|>=3.6', { name: 'python', version: '2.7|>=3.6' }],
+    ['conda-forge::numpy>=1.20', { channel: 'conda-forge', name: 'numpy', version: '>=1.20' }],
+    ['pytorch/label/nightly::pytorch', { channel: 'pytorch/label/nightly', name: 'pytorch' }],
+    ["numpy[version='>=1.2',build=py39*]", { name: 'numpy', version: '>=1.2', build: 'py39*' }],
+    ['PyYAML', { name: 'pyyaml' }],
+    ['r-base=4.3', { name: 'r-base', version: '4.3.*' }],
+    ['_libgcc_mutex=0.1=conda_forge', { name: '_libgcc_mutex', version: '0.1.*', build: 'conda_forge' }],
+    ['numpy  # with a comment', { name: 'numpy' }],
+  ])('%s', (text, expected) => {
+    expect(parseMatchSpec(text)).toEqual(expected);
+  });
+
+  test.each([
+    ['', /empty package specification/],
+    ['x;rm', /invalid package name 'x;rm'/],
+    ['../x', /invalid package name '\.\.\/x'/],
+    ['$(id)', /invalid package name/],
+    ['::numpy', /empty channel/],
+    ['numpy=1=2=3', /too many '='/],
+    ['numpy >=1 py39 extra', /unexpected 'extra'/],
+    ["numpy[version='1'", /unbalanced '\['/],
+    ['numpy[1.2]', /bad bracket field/],
+    ['=1.2', /no package name/],
+  ])('rejects %j', (text, message) => {
+    expect(() => parseMatchSpec(text)).toThrow(MatchSpecError);
+    expect(() => parseMatchSpec(text)).toThrow(message);
+  });
+
+  test('equal lines share one frozen result (big repos repeat the same deps)', () => {
+    const a = parseDependencyText('  scipy>=1.11  ');
+    const b = parseDependencyText('  scipy>=1.11  ');
+    expect(b).toBe(a);
+    expect(a.text).toBe('scipy>=1.11');
+    expect(Object.isFrozen(a.spec)).toBe(true);
+    expect(() => { (a.spec as { name: string }).name = 'x'; }).toThrow(TypeError);
+    expect(parseMatchSpec('scipy>=1.11')).toEqual({ name: 'scipy', version: '>=1.11' });
+  });
+});
+
+describe('formatMatchSpec', () => {
+  test.each([
+    ['numpy', 'numpy'],
+    ['numpy=1.21', 'numpy 1.21.*'],
+    ['numpy >= 1.20, < 2', 'numpy >=1.20,<2'],
+    ['blas=*=mkl', 'blas * mkl'],
+    ['conda-forge::numpy==1.26.4=py311h64a7726_0', 'conda-forge::numpy ==1.26.4 py311h64a7726_0'],
+    ["numpy[version='>=1.2',build=py39*]", 'numpy >=1.2 py39*'],
+  ])('%s -> %s, which parses back to the same spec', (text, canonical) => {
+    const ms = parseMatchSpec(text);
+    expect(formatMatchSpec(ms)).toBe(canonical);
+    expect(parseMatchSpec(canonical)).toEqual(ms);
+  });
+});
+
+describe('matchesVersion: conda semantics, not string comparison', () => {
+  test.each([
+    ['1.2.*', '1.2.5', true],
+    ['1.2.*', '1.20.0', false],
+    ['==1.2', '1.2.0', true],
+    ['==1.2', '1.2.1', false],
+    ['>=1.20,<2', '1.9.9', false],
+    ['>=1.20,<2', '1.21.0', true],
+    ['>=1.20,<2', '2.0.0', false],
+    ['>=1.10', '1.9', false],
+    ['<2', '2.0.0rc1', true],
+    ['2.7.*|>=3.6', '2.7.18', true],
+    ['2.7.*|>=3.6', '3.5.0', false],
+    ['2.7.*|>=3.6', '3.11.4', true],
+    ['!=1.5', '1.5.0', false],
+    ['~=1.4.2', '1.4.9', true],
+    ['~=1.4.2', '1.5.0', false],
+    ['>=1.0', '1.0.post1', true],
+  ])('%s matches %s: %s', async (spec, version, expected) => {
+    expect(await matchesVersion(spec, version)).toBe(expected);
+  });
+
+  test('no spec or * matches everything', async () => {
+    expect(await matchesVersion(undefined, '0.0.1')).toBe(true);
+    expect(await matchesVersion('*', '99')).toBe(true);
+  });
+});
+
+describe('versionSpecChecker', () => {
+  test('accepts conda version specs, rejects broken ones with the spec in the message', async () => {
+    const check = await versionSpecChecker();
+    for (const ok of ['1.2.*', '>=1.20,<2', '==1.21.0', '2.7|>=3.6', '!=1.5', '~=1.4.2', '1.0.0rc1']) expect(check(ok), ok).toBeUndefined();
+    for (const bad of ['>=1.2,,<<2', '==', '3.x.y..*', '>=']) expect(check(bad), bad).toMatch(new RegExp(`^invalid version spec '${bad.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}'`));
+  });
+});
