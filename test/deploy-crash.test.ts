@@ -53,19 +53,23 @@ describe('kill -9 during deploy', () => {
    * Run the CLI's deploy and kill it: at an injected step, or `delayMs` after it took the lock (the
    * moment its work on ROOT starts; polling the lock directory finds it within a millisecond or so).
    */
-  function killedDeploy(repo: string, how: { step?: string; delayMs?: number }): Promise<{ signal: NodeJS.Signals | null; code: number | null }> {
+  function killedDeploy(repo: string, how: { step?: string; delayMs?: number }): Promise<{ signal: NodeJS.Signals | null; code: number | null; lockedForMs?: number }> {
     return new Promise((resolve) => {
       const env = { ...process.env, ...(how.step ? { CONDA_GITOPS_CRASH_AT: how.step } : {}) };
       const child = spawn(process.execPath, [cli, 'deploy', '--root', fi.root, '--repo', repo], { env, stdio: 'ignore' });
       let timer: NodeJS.Timeout | undefined;
-      const poll = how.delayMs !== undefined
-        ? setInterval(() => {
-          if (!existsSync(join(fi.root, '.gitops', 'lock'))) return;
-          clearInterval(poll);
-          timer = setTimeout(() => child.kill('SIGKILL'), how.delayMs);
-        }, 1)
-        : undefined;
-      child.on('close', (code, signal) => { clearInterval(poll); clearTimeout(timer); resolve({ code, signal }); });
+      let lockedAt: number | undefined;
+      const poll = setInterval(() => {
+        if (!existsSync(join(fi.root, '.gitops', 'lock'))) return;
+        clearInterval(poll);
+        lockedAt = performance.now();
+        if (how.delayMs !== undefined) timer = setTimeout(() => child.kill('SIGKILL'), how.delayMs);
+      }, 1);
+      child.on('close', (code, signal) => {
+        clearInterval(poll);
+        clearTimeout(timer);
+        resolve({ code, signal, ...(lockedAt !== undefined ? { lockedForMs: performance.now() - lockedAt } : {}) });
+      });
     });
   }
 
@@ -81,17 +85,23 @@ describe('kill -9 during deploy', () => {
     const found: string[] = [];
     const look = (dir: string) => {
       if (!existsSync(dir)) return;
-      for (const e of readdirSync(dir)) if (/tmp|^lock\.(new|gone|dead)-/.test(e)) found.push(join(dir, e));
+      for (const e of readdirSync(dir)) if (/tmp|^(lock)?\..*(new|gone|dead)-\d+/.test(e)) found.push(join(dir, e));
     };
     look(fi.root);
     look(fi.inst.dir);
     look(join(fi.inst.dir, 'generations'));
     look(join(fi.root, '.gitops'));
+    look(join(fi.root, 'kernels'));
     for (const k of existsSync(join(fi.root, 'kernels')) ? readdirSync(join(fi.root, 'kernels')) : []) look(join(fi.root, 'kernels', k));
     return found;
   }
 
   it(`${TRIALS} kills spread over every step: live envs always run, the next deploy completes cleanly`, async () => {
+    // calibrate: how long a deploy works on ROOT after taking the lock, here and now
+    const c1 = await killedDeploy(repos[1], {});
+    const c2 = await killedDeploy(repos[0], {});
+    expect([c1.code, c2.code]).toEqual([0, 0]);
+    const window = Math.max(5, c1.lockedForMs ?? 0, c2.lockedForMs ?? 0);
     let killedMidway = 0;
     const seen = new Set<string>();
 
@@ -101,7 +111,7 @@ describe('kill -9 during deploy', () => {
       expect(readLive(fi.root).links).toEqual(links(states[from]));
       const how = trial % 2 === 0
         ? { step: STEPS[(trial / 2) % STEPS.length] }
-        : { delayMs: Math.floor(Math.random() * 25) };
+        : { delayMs: Math.floor(Math.random() * window) };
       const r = await killedDeploy(repos[to], how);
       if (r.signal === 'SIGKILL') killedMidway++;
 

@@ -14,6 +14,7 @@ import { basename, dirname, join } from 'node:path';
 import { FailedError, RefusedError, UsageError } from './errors.js';
 import { installationLayout, installationName, layout } from './layout.js';
 import { readJsonIfExists } from './fsutil.js';
+import { KERNEL_SCRATCH } from './kernel.js';
 
 export const GENERATION_FORMAT = 1;
 /** Manifest inside every generation directory (a dot file: conda and people listing envs ignore it). */
@@ -320,7 +321,8 @@ export function cleanTemporaries(root: string, instDirs: string[]): string[] {
   sweep(layout(root).gitops, atomicTemp);
   let kernels: string[] = [];
   try { kernels = readdirSync(layout(root).kernels); } catch { /* none yet */ }
-  for (const k of kernels) sweep(join(layout(root).kernels, k), atomicTemp);
+  sweep(layout(root).kernels, KERNEL_SCRATCH);
+  for (const k of kernels) if (!k.startsWith('.')) sweep(join(layout(root).kernels, k), atomicTemp);
   for (const d of instDirs) {
     sweep(d, links);
     sweep(join(d, 'generations'), /^\.tmp-\d+-\d+$/);

@@ -2,7 +2,7 @@
  * Jupyter kernelspecs for `[kernels]` entries: `ROOT/kernels/NAME/kernel.json` (JUPYTER_PATH=ROOT finds them).
  * argv goes through `ROOT/envs/NAME`, the stable path, so a cutover never needs the kernels rewritten.
  */
-import { readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomic } from './fsutil.js';
 import { layout } from './layout.js';
@@ -78,6 +78,30 @@ export function managedKernels(root: string): string[] {
   }).sort();
 }
 
+/** Entries a killed write or removal leaves in ROOT/kernels (swept under the lock by cleanTemporaries). */
+export const KERNEL_SCRATCH = /^\.[a-z0-9._-]+\.(new|gone)-\d+$/;
+
+/**
+ * A new kernelspec directory appears whole (built under a dot name, then renamed), so Jupyter and a later
+ * removal never meet an empty `kernels/NAME/`; an existing one gets its kernel.json replaced atomically.
+ */
+function writeKernel(dir: string, kernel: string, text: string): void {
+  const final = join(dir, kernel);
+  if (existsSync(final)) { writeFileAtomic(join(final, 'kernel.json'), text); return; }
+  const tmp = join(dir, `.${kernel}.new-${process.pid}`);
+  rmSync(tmp, { recursive: true, force: true });
+  mkdirSync(tmp, { recursive: true });
+  writeFileSync(join(tmp, 'kernel.json'), text);
+  renameSync(tmp, final);
+}
+
+/** Rename away first: a kill mid-removal never leaves a kernelspec without its kernel.json. */
+function removeKernel(dir: string, kernel: string): void {
+  const away = join(dir, `.${kernel}.gone-${process.pid}`);
+  renameSync(join(dir, kernel), away);
+  rmSync(away, { recursive: true, force: true });
+}
+
 export interface KernelSync {
   written: string[];
   unchanged: string[];
@@ -94,14 +118,14 @@ export function syncKernels(root: string, entries: KernelEntry[], opts: { dryRun
     let old: string | undefined;
     try { old = readFileSync(path, 'utf8'); } catch { old = undefined; }
     if (old === text) { result.unchanged.push(e.kernel); continue; }
-    if (!opts.dryRun) writeFileAtomic(path, text);
+    if (!opts.dryRun) writeKernel(dir, e.kernel, text);
     result.written.push(e.kernel);
     opts.afterWrite?.();
   }
   const wanted = new Set(entries.map((e) => e.kernel));
   for (const name of managedKernels(root)) {
     if (wanted.has(name)) continue;
-    if (!opts.dryRun) rmSync(join(dir, name), { recursive: true, force: true });
+    if (!opts.dryRun) removeKernel(dir, name);
     result.removed.push(name);
   }
   return result;
