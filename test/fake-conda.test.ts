@@ -71,7 +71,7 @@ beforeAll(() => {
   writeWheel(wheelhouse, 'Data_Tools', '1.0.1');
   gitUrl = makeGitPackage(join(tmp, 'src', 'hlinkx'), 'hlinkx', '3.0.1').url;
   for (const v of VERSIONS) conda[v] = installFakeConda(join(tmp, `conda-${v}`), v, { channels: [channel] });
-}, 60_000);
+}, 120_000);
 
 afterAll(() => {
   if (tmp) rmSync(tmp, { recursive: true, force: true });
@@ -102,7 +102,7 @@ describe.concurrent('installer', () => {
     expect((await installer(template.replace('{version}', '4.8.5'), ['-b', '-u', '-p', join(tmp, 'plain')])).status).toBe(0);
     expect((await run(join(tmp, 'plain', 'bin', 'conda'), ['--version'])).stdout).toBe('conda 4.8.5\n');
     expect(readdirSync(join(tmp, 'plain', 'conda-meta')).filter((f) => f.startsWith('conda-'))).toEqual(['conda-4.8.5-py_0.json']);
-  }, 30_000);
+  }, 120_000);
 
   it('lays out a Miniconda-like root', () => {
     const root = conda['23.11.0'].prefix;
@@ -182,7 +182,7 @@ describe.concurrent('env create', () => {
     expect(history).toContain("# update specs: ['python=3.11', 'numpy=1.21', 'requests', 'zlib', 'pip']");
     // the requirements file conda wrote next to the env file is gone again
     expect(readdirSync(join(tmp, 'specs')).filter((f) => f.startsWith('condaenv.'))).toEqual([]);
-  }, 60_000);
+  }, 120_000);
 
   it('refuses an existing env without --force; --force recreates it', async () => {
     const fake = conda['4.8.5'];
@@ -217,7 +217,7 @@ describe('env export', () => {
         noBuilds: (await run(conda[v], ['env', 'export', '-p', prefix, '--no-builds'])).stdout,
       };
     }));
-  }, 60_000);
+  }, 120_000);
 
   it('writes name, channels, name=version=build deps (modern indent) and prefix: last', () => {
     const { builds, prefix } = exported['23.11.0'];
@@ -243,7 +243,7 @@ describe('env export', () => {
     const out = join(tmp, 'exported.yml');
     expect((await run(conda['4.8.5'], ['env', 'export', '-p', prefix, '-f', out])).code).toBe(0);
     expect(readFileSync(out, 'utf8')).toMatch(/  - pip:\n      - tidyup==0\.4\.2\nprefix: /);
-  }, 60_000);
+  }, 120_000);
 });
 
 describe.concurrent('solve failures read like the conda version in use', () => {
@@ -328,7 +328,7 @@ describe.concurrent('pip and noarch failures', () => {
     expect(r.stderr).toMatch(/git clone .*https:\/\/github\.com\/example\/nothing\.git/);
     expect(r.stderr).toMatch(/\nCondaEnvException: Pip failed\n$/);
     expect(readdirSync(join(prefix, 'conda-meta')).some((f) => f.startsWith('python-'))).toBe(true);
-  }, 60_000);
+  }, 120_000);
 
   it('legacy noarch: env create fails naming the package; install into the created env works', async () => {
     const fake = conda['23.11.0'];
@@ -344,7 +344,7 @@ describe.concurrent('pip and noarch failures', () => {
     // conda 4.3 linked legacy noarch packages without trouble
     const old = await run(conda['4.3.22'], ['env', 'create', '-q', '-f', envFile('legacy3', ['python', 'ipums_utils']), '-p', join(tmp, 'envs', 'legacy-old')]);
     expect(old.code, old.stderr).toBe(0);
-  }, 30_000);
+  }, 120_000);
 });
 
 describe.concurrent('fault injection', () => {

@@ -2,7 +2,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import type { Ctx } from './context.js';
+import { yaml, type Ctx } from './context.js';
 
 export interface ChannelConfig {
   channels: string[];
@@ -33,7 +33,7 @@ export async function loadChannelConfig(ctx: Ctx): Promise<ChannelConfig> {
   let sawChannels = false;
   for (const file of rcFiles(ctx)) {
     const text = readFileSync(file, 'utf8');
-    const rc = parseSimpleYaml(text) ?? ((await import('js-yaml')).load(text) as Record<string, unknown> | null) ?? {};
+    const rc = parseSimpleYaml(text) ?? (yaml(ctx).load(text) as Record<string, unknown> | null) ?? {};
     if (Array.isArray(rc.channels)) { cfg.channels.push(...rc.channels.map(String)); sawChannels = true; }
     if (typeof rc.channel_alias === 'string') cfg.channelAlias = rc.channel_alias.replace(/\/+$/, '');
     if (Array.isArray(rc.default_channels)) cfg.defaultChannels = rc.default_channels.map((c) => String(c).replace(/\/+$/, ''));

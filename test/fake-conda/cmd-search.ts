@@ -39,7 +39,7 @@ export async function search(ctx: Ctx, argv: string[]): Promise<number> {
     throw e;
   }
   say('done\n');
-  const r = await loadRattler(index);
+  const r = await loadRattler(ctx, index);
   const hits = index.records
     .filter((rec) => (!subdir || rec.subdir === subdir) && matches(r, spec, rec))
     .sort((a, b) => a.name.localeCompare(b.name) || new r.Version(a.version).compare(new r.Version(b.version)) || a.build_number - b.build_number);

@@ -1,5 +1,6 @@
 /** Where the fake installation lives, which conda version it plays, and the fault-injection hooks. */
 import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { join } from 'node:path';
 
 /** Written by the installer to ROOT/.fake-conda/config.json. */
@@ -12,6 +13,8 @@ export interface FakeConfig {
   python: string;
   /** "3.11.7" */
   pythonVersion: string;
+  /** the conda-gitops checkout whose node_modules provide rattler and js-yaml */
+  repo: string;
 }
 
 export interface Ctx {
@@ -40,6 +43,12 @@ export function loadContext(): Ctx {
     err: (t) => { process.stderr.write(t); },
   };
 }
+
+/** require() from the repository's node_modules (the installed fake runs from a copy outside the repo). */
+export const repoRequire = (ctx: Ctx): NodeJS.Require => createRequire(join(ctx.config.repo, 'package.json'));
+
+/** js-yaml, loaded only by the commands that read YAML files. */
+export const yaml = (ctx: Ctx): typeof import('js-yaml') => repoRequire(ctx)('js-yaml');
 
 /** Compare dotted versions numerically: "4.3.22" < "4.3.31" < "23.11.0". */
 export function cmpVersion(a: string, b: string): number {

@@ -1,7 +1,7 @@
 /** Reading an environment.yml the way `conda env create -f` does. */
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import type { Ctx } from './context.js';
+import { yaml, type Ctx } from './context.js';
 import { CondaError } from './errors.js';
 
 export interface EnvFile {
@@ -26,10 +26,9 @@ export async function readEnvFile(ctx: Ctx, file: string): Promise<EnvFile> {
   } catch {
     throw new CondaError('EnvironmentFileNotFound', `'${path}' file not found`, { filename: path });
   }
-  const yaml = await import('js-yaml');
   let data: unknown;
   try {
-    data = yaml.load(text);
+    data = yaml(ctx).load(text);
   } catch (e) {
     throw new CondaError('CondaValueError', `Invalid YAML in ${path}: ${(e as Error).message}`);
   }

@@ -3,7 +3,7 @@
  * Usage (from installer.sh only): node install.js PREFIX VERSION [--update]
  */
 import { execFileSync } from 'node:child_process';
-import { appendFileSync, chmodSync, existsSync, mkdirSync, readdirSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Ctx, FakeConfig } from './context.js';
@@ -30,6 +30,36 @@ function hostPython(): { python: string; pythonVersion: string } {
   return { python, pythonVersion };
 }
 
+/** The checkout whose node_modules has rattler (dist/test/fake-conda -> the repo root). */
+function findRepo(dist: string): string {
+  for (let dir = dist; dir !== dirname(dir); dir = dirname(dir)) {
+    if (existsSync(join(dir, 'node_modules', '@conda-org', 'rattler', 'package.json'))) return dir;
+  }
+  throw new Error(`no node_modules/@conda-org/rattler above ${dist}`);
+}
+
+/**
+ * The installation runs its own copy of the compiled fake, like a real conda carries its own code:
+ * rebuilding dist/ (tsc truncates and rewrites files) never breaks a conda that is running or installed.
+ */
+function copyFake(dist: string, lib: string): string {
+  rmSync(lib, { recursive: true, force: true });
+  mkdirSync(lib, { recursive: true });
+  for (const f of readdirSync(dist).filter((x) => x.endsWith('.js'))) {
+    // a file being rewritten by a concurrent tsc reads short: wait until two reads agree
+    let text = '';
+    for (let i = 0; i < 100 && !text; i++) {
+      const a = readFileSync(join(dist, f), 'utf8');
+      if (a && a === readFileSync(join(dist, f), 'utf8')) text = a;
+      else Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 20);
+    }
+    if (!text) throw new Error(`${join(dist, f)} stays empty or keeps changing: is tsc still writing dist/?`);
+    writeFileSync(join(lib, f), text);
+  }
+  writeFileSync(join(lib, 'package.json'), '{ "type": "module" }\n');
+  return join(lib, 'conda.js');
+}
+
 function main(): void {
   const [prefix, version, ...flags] = process.argv.slice(2);
   if (!prefix || !version) {
@@ -37,10 +67,11 @@ function main(): void {
     process.exit(2);
   }
   const update = flags.includes('--update');
-  const condaJs = join(dirname(fileURLToPath(import.meta.url)), 'conda.js');
-  const config: FakeConfig = { version, node: realpathSync(process.execPath), ...hostPython() };
+  const dist = dirname(fileURLToPath(import.meta.url));
+  const config: FakeConfig = { version, node: realpathSync(process.execPath), ...hostPython(), repo: findRepo(dist) };
 
   for (const d of ['bin', 'condabin', 'envs', 'pkgs', 'conda-meta', '.fake-conda']) mkdirSync(join(prefix, d), { recursive: true });
+  const condaJs = copyFake(dist, join(fakeDir(prefix), 'lib'));
   writeFileSync(join(fakeDir(prefix), 'config.json'), JSON.stringify(config, null, 2) + '\n');
   for (const bin of ['bin/conda', 'condabin/conda']) {
     writeFileSync(join(prefix, bin), wrapper(prefix, config.node, condaJs));

@@ -2,11 +2,11 @@
  * Solving with rattler (real MatchSpec/version semantics), and turning failures into the text the
  * played conda version prints. rattler is imported lazily: it costs ~150 ms, and only solving needs it.
  */
-import { createRequire } from 'node:module';
+import { setFlagsFromString } from 'node:v8';
 import { fileURLToPath } from 'node:url';
 import type { Channel } from './channels.js';
 import { channelUrls, PLATFORM } from './channels.js';
-import { atLeast, type Ctx } from './context.js';
+import { atLeast, repoRequire, type Ctx } from './context.js';
 import { CondaError } from './errors.js';
 import { globMatch, mambaText, parseSpec, solverText, type Spec } from './matchspec.js';
 import type { Index, IndexedRecord } from './repodata.js';
@@ -26,7 +26,7 @@ let served: Index | undefined;
  * rattler fetches channels with the global fetch and does not take file:// URLs: each file channel is
  * offered as http://fakechannel.invalid/<path> and answered from the repodata already read from disk.
  */
-export async function loadRattler(index?: Index): Promise<Rattler> {
+export async function loadRattler(ctx: Ctx, index?: Index): Promise<Rattler> {
   if (index) served = index;
   if (rattler) return rattler;
   const orig = globalThis.fetch;
@@ -38,8 +38,10 @@ export async function loadRattler(index?: Index): Promise<Rattler> {
     Object.defineProperty(r, 'url', { value: u }); // rattler reads response.url
     return r;
   };
+  // One short solve per process: V8's optimising tier-up of the 3 MB module would cost more CPU than it saves.
+  setFlagsFromString('--liftoff-only');
   // the CommonJS build reads the .wasm file; the ESM build decodes a 4 MB base64 string (~2.5x slower to load)
-  rattler = createRequire(import.meta.url)('@conda-org/rattler') as Rattler;
+  rattler = repoRequire(ctx)('@conda-org/rattler') as Rattler;
   return rattler;
 }
 
@@ -78,7 +80,7 @@ export interface SolveRequest {
 
 /** Solve; on failure throw the conda error the played version would print. */
 export async function solve(ctx: Ctx, req: SolveRequest): Promise<IndexedRecord[]> {
-  const r = await loadRattler(req.index);
+  const r = await loadRattler(ctx, req.index);
   const specs = req.specs.map(parseSpec);
   const missingPkg = specs.filter((s) => !req.index.records.some((rec) => globMatch(s.name, rec.name)));
   const missingVer = specs.filter((s) => !missingPkg.includes(s) && !req.index.records.some((rec) => matches(r, s, rec)));
