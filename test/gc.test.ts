@@ -1,0 +1,153 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { existsSync, mkdirSync, readdirSync, readlinkSync } from 'node:fs';
+import { join } from 'node:path';
+import { planGc } from '../scripts/lib/gc.js';
+import type { InstallationOnDisk } from '../scripts/lib/gc.js';
+import { readLive } from '../scripts/lib/generation.js';
+import { memoryOutput } from '../scripts/lib/output.js';
+import type { Context, OptionValues } from '../scripts/lib/command.js';
+import { run as deploy } from '../scripts/commands/deploy.js';
+import { run as gc } from '../scripts/commands/gc.js';
+import { run as rollback } from '../scripts/commands/rollback.js';
+import { addBuild, addTestedBuilds, makeInstallation, writeRepo, VERSION } from './fixtures/installation.js';
+import type { FakeInstallation } from './fixtures/installation.js';
+
+const inst = (name: string, gens: Array<[number, number, Record<string, string>]>, builds: string[], extra: Partial<InstallationOnDisk> = {}): InstallationOnDisk => ({
+  name,
+  generations: gens.map(([n, createdAt, links]) => ({ n, createdAt, links })),
+  builds: builds.map((b) => {
+    const [env, id] = b.split('/');
+    return { env, id, status: 'tested' as const, inProgress: false, time: 0, hasPrefix: true, hasRecord: true, hasLog: true };
+  }),
+  hasPkgs: true,
+  ...extra,
+});
+
+describe('planGc (pure)', () => {
+  const old = { graceBefore: 1, keep: 2 };
+
+  it('keeps the last K generations and the builds they link; removes the rest', () => {
+    const v = inst('v2', [[1, 10, { a: 'a1' }], [2, 20, { a: 'a2' }], [3, 30, { a: 'a3' }], [4, 40, { a: 'a4', b: 'b1' }]],
+      ['a/a1', 'a/a2', 'a/a3', 'a/a4', 'b/b1', 'b/b0'], { live: 4 });
+    const plan = planGc({ installations: [v], current: 'v2', ...old, previous: { installation: 'v2', generation: 3 } });
+    expect(plan.keepGenerations.map((g) => g.generation)).toEqual([3, 4]);
+    expect(plan.removeGenerations.map((g) => g.generation)).toEqual([1, 2]);
+    expect(plan.removeBuilds.map((b) => `${b.env}/${b.id}`)).toEqual(['a/a1', 'a/a2', 'b/b0']);
+    expect(plan.removeInstallations).toEqual([]);
+    expect(plan.removeCaches).toEqual([]);
+  });
+
+  it('never removes the live or the previous generation, even with K=1 and a live generation that is not the newest', () => {
+    const v = inst('v2', [[1, 10, { a: 'a1' }], [2, 20, { a: 'a2' }], [3, 30, { a: 'a3' }]], ['a/a1', 'a/a2', 'a/a3'], { live: 2 });
+    const plan = planGc({ installations: [v], current: 'v2', graceBefore: 1, keep: 1, previous: { installation: 'v2', generation: 1 } });
+    expect(plan.keepGenerations.map((g) => g.generation)).toEqual([1, 2, 3]);
+    expect(plan.removeBuilds).toEqual([]);
+  });
+
+  it('removes installations nothing references, and only the package cache of retired ones still kept for rollback', () => {
+    const ancient = inst('v4.3.22', [[1, 1, { a: 'x' }]], ['a/x']);
+    const retired = inst('v4.8.5', [[1, 10, { a: 'y' }]], ['a/y'], { live: 1 });
+    const current = inst('v23.11.0', [[1, 20, { a: 'z' }]], ['a/z'], { live: 1 });
+    const plan = planGc({ installations: [ancient, retired, current], current: 'v23.11.0', qa: 'v23.11.0', graceBefore: 1, keep: 2, previous: { installation: 'v4.8.5', generation: 1 } });
+    expect(plan.removeInstallations).toEqual(['v4.3.22']);
+    expect(plan.removeCaches).toEqual(['v4.8.5']);
+    expect(plan.removeBuilds).toEqual([]);
+    expect(plan.keepGenerations).toEqual([{ installation: 'v4.8.5', generation: 1 }, { installation: 'v23.11.0', generation: 1 }]);
+  });
+
+  it('keeps the qa installation and builds in progress, protected builds and young ones', () => {
+    const current = inst('v1', [[1, 10, { a: 'a1' }]], ['a/a1', 'a/old'], { live: 1 });
+    const qa = inst('v2', [], ['a/q1', 'a/q2', 'a/q3', 'a/q4']);
+    qa.builds[0].inProgress = true;
+    qa.builds[1].time = 5_000;
+    const plan = planGc({ installations: [current, qa], current: 'v1', qa: 'v2', graceBefore: 1_000, keep: 5, protect: new Set(['v2/a/q3']) });
+    expect(plan.removeInstallations).toEqual([]);
+    expect(plan.removeBuilds.map((b) => `${b.installation}/${b.env}/${b.id}`)).toEqual(['v1/a/old', 'v2/a/q4']);
+    expect(plan.keptRecent).toBe(1);
+  });
+});
+
+describe('gc on a real ROOT', () => {
+  let fi: FakeInstallation;
+  afterEach(() => fi?.cleanup());
+
+  async function command(fn: (ctx: Context) => Promise<number>, repo: string, options: OptionValues = {}) {
+    const out = memoryOutput();
+    const code = await fn({ options: { root: fi.root, ...options }, positionals: [], out, repo, env: process.env });
+    return { code, out };
+  }
+
+  it('K=2 after 5 deploys removes only unreferenced builds; rollback still works afterwards', async () => {
+    fi = makeInstallation();
+    const repo = join(fi.root, 'repo');
+    mkdirSync(repo);
+    const deployed: Array<Record<string, string>> = [];
+    for (let i = 1; i <= 5; i++) {
+      // `stable` never changes; `moving` gets a new build each time; `gone` only exists in the first two
+      const d = await writeRepo(repo, { envs: { stable: 1, moving: 10 + i, ...(i <= 2 ? { gone: 3 } : {}) } });
+      addTestedBuilds(fi.root, d);
+      expect((await command(deploy, repo)).code).toBe(0);
+      deployed.push(Object.fromEntries(d.envs.map((e) => [e.name, e.buildId])));
+    }
+    // an unreferenced failed build and a QA build of an open PR (young, but --grace 0 takes it too)
+    addBuild(fi.root, VERSION, 'moving', 'fa11edfa11ed', { status: 'failed' });
+    const buildsBefore = () => Object.fromEntries(['stable', 'moving', 'gone'].map((e) => [e, readdirSync(join(fi.inst.dir, 'builds', e)).filter((f) => !f.includes('.')).sort()]));
+    expect(buildsBefore().moving).toHaveLength(6);
+
+    const dry = await command(gc, repo, { keep: '2', grace: '0' });
+    expect(dry.code).toBe(0);
+    expect(dry.out.lines.join('\n')).toMatch(/would remove generation .*v23\.11\.0\/generations\/1/);
+    expect(dry.out.lines.join('\n')).toMatch(/dry run: pass --yes/);
+    expect(readdirSync(join(fi.inst.dir, 'generations')).sort()).toEqual(['1', '2', '3', '4', '5']); // nothing removed
+
+    const { code, out } = await command(gc, repo, { keep: '2', grace: '0', yes: true });
+    expect(code).toBe(0);
+    expect(readdirSync(join(fi.inst.dir, 'generations')).sort()).toEqual(['4', '5']);
+    const after = buildsBefore();
+    expect(after.stable).toEqual([deployed[0].stable]);
+    expect(after.moving).toEqual([deployed[3].moving, deployed[4].moving].sort());
+    expect(after.gone).toEqual([]);
+    // records and logs went with their prefixes
+    expect(readdirSync(join(fi.inst.dir, 'builds', 'moving')).sort()).toEqual(
+      [deployed[3].moving, `${deployed[3].moving}.json`, `${deployed[3].moving}.log`, deployed[4].moving, `${deployed[4].moving}.json`, `${deployed[4].moving}.log`].sort());
+    expect(out.lines.join('\n')).toMatch(/removed build .*fa11edfa11ed \(failed\)/);
+    expect(existsSync(join(fi.root, '.gitops', 'trash'))).toBe(false);
+    // the live generation still works and the previous one is still there to roll back to
+    expect(readLive(fi.root).links).toEqual(deployed[4]);
+    expect((await command(rollback, repo)).code).toBe(0);
+    expect(readLive(fi.root).links).toEqual(deployed[3]);
+    expect(readlinkSync(join(fi.inst.dir, 'envs'))).toBe('generations/4');
+  });
+
+  it('keeps builds the repository asks for and young builds by default', async () => {
+    fi = makeInstallation();
+    const repo = join(fi.root, 'repo');
+    mkdirSync(repo);
+    const first = await writeRepo(repo, { envs: { a: 1 } });
+    addTestedBuilds(fi.root, first);
+    await command(deploy, repo);
+    const wanted = await writeRepo(repo, { envs: { a: 2 } }); // merged QA result, not deployed yet
+    addBuild(fi.root, VERSION, 'a', wanted.envs[0].buildId, { finishedAt: new Date(Date.now() - 72 * 3600_000) });
+    addBuild(fi.root, VERSION, 'a', 'abcdef012345'); // young: another PR's QA build
+    addBuild(fi.root, VERSION, 'a', '0123456789ab', { finishedAt: new Date(Date.now() - 72 * 3600_000) }); // old and unwanted
+    const { out } = await command(gc, repo, { yes: true });
+    expect(readdirSync(join(fi.inst.dir, 'builds', 'a')).filter((f) => !f.includes('.')).sort()).toEqual(
+      [first.envs[0].buildId, wanted.envs[0].buildId, 'abcdef012345'].sort());
+    expect(out.lines.join('\n')).toMatch(/1 unreferenced build\(s\) younger than the grace period/);
+  });
+
+  it('removes an installation nothing references, whole', async () => {
+    fi = makeInstallation();
+    const repo = join(fi.root, 'repo');
+    mkdirSync(repo);
+    makeInstallation({ root: fi.root, version: '4.3.22' });
+    addBuild(fi.root, '4.3.22', 'a', 'aaaaaaaaaaaa', { finishedAt: new Date(0) });
+    const d = await writeRepo(repo, { envs: { a: 1 } });
+    addTestedBuilds(fi.root, d);
+    await command(deploy, repo);
+    const { out } = await command(gc, repo, { yes: true });
+    expect(out.lines.join('\n')).toMatch(/removed installation .*v4\.3\.22/);
+    expect(existsSync(join(fi.root, 'v4.3.22'))).toBe(false);
+    expect(existsSync(join(fi.root, `v${VERSION}`, 'pkgs'))).toBe(true); // the current installation's cache stays
+  });
+});

@@ -1,0 +1,61 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { kernelName, kernelSpec, managedKernels, planKernels, syncKernels } from '../scripts/lib/kernel.js';
+import { cleanTemporaries } from '../scripts/lib/generation.js';
+import { tempDir } from './fixtures/installation.js';
+
+describe('kernelspecs', () => {
+  let root: string;
+  afterEach(() => rmSync(root, { recursive: true, force: true }));
+
+  it('argv goes through ROOT/envs, the path that follows every cutover; metadata marks it ours', () => {
+    root = tempDir();
+    expect(kernelSpec('/pkg/conda', 'hlink', 'Hlink (Python 3)')).toEqual({
+      argv: ['/pkg/conda/envs/hlink/bin/python', '-m', 'ipykernel_launcher', '-f', '{connection_file}'],
+      display_name: 'Hlink (Python 3)',
+      language: 'python',
+      metadata: { debugger: true, conda_gitops: { env: 'hlink' } },
+    });
+  });
+
+  it('names are lowercased like Jupyter stores them; two envs differing only by case are a problem', () => {
+    root = tempDir();
+    expect(kernelName('Super_Important.Kernel-2')).toBe('super_important.kernel-2');
+    const { entries, problems } = planKernels([{ name: 'Geo', displayName: 'G' }, { name: 'geo', displayName: 'g' }, { name: 'hlink', displayName: 'H' }]);
+    expect(entries.map((e) => e.kernel)).toEqual(['geo', 'hlink']);
+    expect(problems[0]).toMatch(/'Geo' and 'geo' both map to kernelspec 'geo'/);
+  });
+
+  it('sync writes only what changed, removes only kernelspecs it wrote, leaves no temporary entries', () => {
+    root = tempDir();
+    const want = [{ kernel: 'a', env: 'A', displayName: 'A' }, { kernel: 'b', env: 'b', displayName: 'B' }];
+    expect(syncKernels(root, want)).toEqual({ written: ['a', 'b'], unchanged: [], removed: [] });
+    expect(syncKernels(root, want)).toEqual({ written: [], unchanged: ['a', 'b'], removed: [] });
+    mkdirSync(join(root, 'kernels', 'mine'));
+    writeFileSync(join(root, 'kernels', 'mine', 'kernel.json'), JSON.stringify({ argv: ['x'], display_name: 'mine', language: 'python' }));
+    expect(managedKernels(root)).toEqual(['a', 'b']);
+    const r = syncKernels(root, [{ kernel: 'a', env: 'A', displayName: 'A v2' }]);
+    expect(r).toEqual({ written: ['a'], unchanged: [], removed: ['b'] });
+    expect(readdirSync(join(root, 'kernels')).sort()).toEqual(['a', 'mine']);
+    expect(readdirSync(join(root, 'kernels', 'a'))).toEqual(['kernel.json']);
+    expect(JSON.parse(readFileSync(join(root, 'kernels', 'a', 'kernel.json'), 'utf8')).argv[0]).toBe(join(root, 'envs', 'A', 'bin', 'python'));
+  });
+
+  it('a dry run reports without writing', () => {
+    root = tempDir();
+    expect(syncKernels(root, [{ kernel: 'a', env: 'a', displayName: 'A' }], { dryRun: true }).written).toEqual(['a']);
+    expect(managedKernels(root)).toEqual([]);
+  });
+
+  it('what a killed write or removal leaves is swept under the lock', () => {
+    root = tempDir();
+    syncKernels(root, [{ kernel: 'a', env: 'a', displayName: 'A' }]);
+    mkdirSync(join(root, 'kernels', '.b.new-4242'));
+    mkdirSync(join(root, 'kernels', '.c.gone-4242'));
+    writeFileSync(join(root, 'kernels', 'a', '.kernel.json.4242.tmp'), '{');
+    cleanTemporaries(root, []);
+    expect(readdirSync(join(root, 'kernels'))).toEqual(['a']);
+    expect(readdirSync(join(root, 'kernels', 'a'))).toEqual(['kernel.json']);
+  });
+});

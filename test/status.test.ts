@@ -1,0 +1,146 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { appendFileSync, mkdirSync, rmSync, utimesSync } from 'node:fs';
+import { join } from 'node:path';
+import { computeStatus, handChange } from '../scripts/lib/status.js';
+import type { StatusInput } from '../scripts/lib/status.js';
+import { renderKernelSpec, kernelSpec } from '../scripts/lib/kernel.js';
+import { memoryOutput } from '../scripts/lib/output.js';
+import type { Context, OptionValues } from '../scripts/lib/command.js';
+import { run as deploy } from '../scripts/commands/deploy.js';
+import { run as rollback } from '../scripts/commands/rollback.js';
+import { run as status } from '../scripts/commands/status.js';
+import type { StampedBuildRecord } from '../scripts/lib/types.js';
+import { addBuild, addTestedBuilds, desiredOf, makeInstallation, writeRepo, VERSION } from './fixtures/installation.js';
+import type { FakeInstallation } from './fixtures/installation.js';
+
+const rec = (status: StampedBuildRecord['status'], extra: Partial<StampedBuildRecord> = {}): StampedBuildRecord => ({
+  format: 1, env: 'x', buildId: 'x', specHash: 'x', status, condaVersion: VERSION, frontend: 'conda', prefix: '/p',
+  phases: [], startedAt: '2024-01-01T00:00:00Z', finishedAt: '2024-01-01T00:00:10Z', log: '/l', ...extra,
+});
+
+describe('computeStatus (pure)', () => {
+  const base = (over: Partial<StatusInput>): StatusInput => ({
+    root: '/R', desired: desiredOf({}), installation: `v${VERSION}`, live: { links: {} }, lookup: () => undefined,
+    stampOf: () => undefined, kernelFiles: new Map(), ...over,
+  });
+
+  it('in sync: nothing to report, no drift', () => {
+    const stamp = { mtimeMs: 1, size: 10 };
+    const r = computeStatus(base({
+      desired: desiredOf({ a: 'A' }, { a: 'Kernel A' }),
+      live: { ref: { installation: `v${VERSION}`, generation: 3 }, links: { a: 'A' } },
+      lookup: () => rec('tested', { historyStamp: stamp }),
+      stampOf: () => stamp,
+      kernelFiles: new Map([['a', renderKernelSpec(kernelSpec('/R', 'a', 'Kernel A'))]]),
+    }));
+    expect(r.drift).toBe(false);
+    expect(r.envs).toEqual([expect.objectContaining({ name: 'a', state: 'ok' })]);
+  });
+
+  it('classifies missing, extra, different, failed and rolled-back envs', () => {
+    const bad = { at: '2024-05-01T00:00:00Z', reason: 'rolled back from g2 to g1' };
+    const r = computeStatus(base({
+      desired: desiredOf({ miss: 'M', diff: 'D2', fail: 'F2', bad: 'B2' }),
+      live: { links: { diff: 'D1', fail: 'F1', bad: 'B1', extra: 'E' } },
+      lookup: (env, id) => (id === 'F2' ? rec('failed', { failure: { class: 'missing-version', excerpt: [] } }) : id === 'B2' ? rec('tested', { bad }) : id === 'M' ? undefined : rec('tested')),
+    }));
+    const by = Object.fromEntries(r.envs.map((e) => [e.name, e]));
+    expect(by.miss).toMatchObject({ state: 'missing', desiredStatus: 'absent' });
+    expect(by.diff).toMatchObject({ state: 'different', live: 'D1', desired: 'D2', desiredStatus: 'tested' });
+    expect(by.fail).toMatchObject({ state: 'different', desiredStatus: 'failed', failure: 'missing-version' });
+    expect(by.fail.message).toMatch(/FAILED \(missing-version\)/);
+    expect(by.bad).toMatchObject({ state: 'different', bad });
+    expect(by.bad.message).toMatch(/revert or fix in git/);
+    expect(by.extra).toMatchObject({ state: 'extra', live: 'E' });
+    expect(r.counts).toMatchObject({ missing: 1, different: 3, extra: 1, failed: 1, bad: 1 });
+    expect(r.drift).toBe(true);
+  });
+
+  it('sees a hand change: the history stamp moved, or (without a stamp) history is newer than the build', () => {
+    expect(handChange(rec('tested', { historyStamp: { mtimeMs: 5, size: 10 } }), { mtimeMs: 5, size: 10 })).toBeUndefined();
+    expect(handChange(rec('tested', { historyStamp: { mtimeMs: 5, size: 10 } }), { mtimeMs: 9, size: 80 })).toMatchObject({ now: { size: 80 } });
+    expect(handChange(rec('tested', { historyStamp: { mtimeMs: 5, size: 10 } }), undefined)).toMatchObject({ recorded: { size: 10 } });
+    const finished = Date.parse('2024-01-01T00:00:10Z');
+    expect(handChange(rec('tested'), { mtimeMs: finished - 5000, size: 1 })).toBeUndefined();
+    expect(handChange(rec('tested'), { mtimeMs: finished + 60_000, size: 1 })).toBeDefined();
+  });
+
+  it('reports kernelspecs missing, outdated and extra', () => {
+    const r = computeStatus(base({
+      desired: desiredOf({ a: 'A', b: 'B' }, { a: 'A', b: 'B' }),
+      live: { links: { a: 'A', b: 'B' } },
+      lookup: () => rec('tested'),
+      kernelFiles: new Map([['b', '{"old": true}'], ['zombie', '{}']]),
+    }));
+    expect(r.kernels).toEqual({ missing: ['a'], outdated: ['b'], extra: ['zombie'] });
+    expect(r.drift).toBe(true);
+  });
+});
+
+describe('status command', () => {
+  let fi: FakeInstallation;
+  afterEach(() => fi?.cleanup());
+
+  async function command(fn: (ctx: Context) => Promise<number>, repo: string, options: OptionValues = {}, json = false) {
+    const out = memoryOutput(json);
+    const code = await fn({ options: { root: fi.root, ...options }, positionals: [], out, repo, env: process.env });
+    return { code, out };
+  }
+
+  it('exit 0 in sync; exit 1 after a hand change in a live build, with --json naming it', async () => {
+    fi = makeInstallation();
+    const repo = join(fi.root, 'repo');
+    mkdirSync(repo);
+    const d = await writeRepo(repo, { envs: { hlink: 1, geo: 2 }, kernels: { hlink: 'Hlink' } });
+    addTestedBuilds(fi.root, d);
+    await command(deploy, repo);
+    const ok = await command(status, repo);
+    expect(ok.code).toBe(0);
+    expect(ok.out.lines.join('\n')).toMatch(/in sync: 2 ok/);
+
+    const prefix = join(fi.inst.dir, 'builds', 'geo', d.envs.find((e) => e.name === 'geo')!.buildId);
+    appendFileSync(join(prefix, 'conda-meta', 'history'), '==> 2024-06-01 12:00:00 <==\n# cmd: conda install -p ... numpy\n+conda-forge/linux-64::numpy-1.26.4-0\n');
+    const later = new Date(Date.now() + 5000);
+    utimesSync(join(prefix, 'conda-meta', 'history'), later, later);
+    const drift = await command(status, repo, {}, true);
+    expect(drift.code).toBe(1);
+    const result = drift.out.results[0] as { drift: boolean; envs: Array<{ name: string; handChanged?: unknown; state: string }> };
+    expect(result.drift).toBe(true);
+    expect(result.envs.find((e) => e.name === 'geo')).toMatchObject({ state: 'ok', handChanged: expect.any(Object) });
+    expect(result.envs.find((e) => e.name === 'hlink')?.handChanged).toBeUndefined();
+    expect(drift.out.errors.join('\n')).toMatch(/geo .*changed by hand/);
+  });
+
+  it('after a rollback: main asks for a rolled-back build -> "revert or fix in git", exit 1', async () => {
+    fi = makeInstallation();
+    const repo = join(fi.root, 'repo');
+    mkdirSync(repo);
+    addTestedBuilds(fi.root, await writeRepo(repo, { envs: { a: 1 } }));
+    await command(deploy, repo);
+    addTestedBuilds(fi.root, await writeRepo(repo, { envs: { a: 2 } }));
+    await command(deploy, repo);
+    await command(rollback, repo);
+    const { code, out } = await command(status, repo);
+    expect(code).toBe(1);
+    expect(out.lines.join('\n')).toMatch(/a +different: live [0-9a-f]{12}; build [0-9a-f]{12} was rolled back .*revert or fix in git/);
+    expect(out.lines[0]).toMatch(/live: v[\d.]+\/generations\/1/);
+    expect(out.lines[1]).toMatch(/last cutover: .* rollback by /);
+  });
+
+  it('a failed build main asks for and a removed kernel file both count as drift', async () => {
+    fi = makeInstallation();
+    const repo = join(fi.root, 'repo');
+    mkdirSync(repo);
+    addTestedBuilds(fi.root, await writeRepo(repo, { envs: { a: 1 }, kernels: { a: 'A' } }));
+    await command(deploy, repo);
+    rmSync(join(fi.root, 'kernels', 'a'), { recursive: true });
+    const next = await writeRepo(repo, { envs: { a: 2 }, kernels: { a: 'A' } });
+    addBuild(fi.root, VERSION, 'a', next.envs[0].buildId, { status: 'failed' });
+    const { code, out } = await command(status, repo);
+    expect(code).toBe(1);
+    const text = out.lines.join('\n');
+    expect(text).toMatch(/FAILED \(missing-package\): see its log/);
+    expect(text).toMatch(/kernel a: missing/);
+    expect(text).toMatch(/1 failed build/);
+  });
+});
