@@ -1,0 +1,190 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { Ajv } from 'ajv';
+import { COMMANDS } from '../scripts/commands/registry.js';
+import { SCHEMA_NAMES, schemaPath } from '../scripts/lib/schemas.js';
+import { builtCli, inventoryText, makeRepo, runCli, snapshotTree, specText, type RepoFixture } from './fixtures/repo.js';
+
+beforeAll(() => {
+  builtCli(); // fails at once, with the fix, when dist/ is missing or stale
+});
+
+describe.concurrent('help and usage errors', () => {
+  test.each(COMMANDS.map((c) => c.name))('%s --help exits 0 and shows its usage; an unknown flag exits 2', async (name) => {
+    const c = COMMANDS.find((x) => x.name === name)!;
+    const r = await runCli([name, '--help']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain(`Usage: ${c.usage}`);
+    expect(r.stdout).toContain(c.summary);
+    expect(r.stdout).toContain('--json');
+    for (const opt of Object.keys(c.options)) expect(r.stdout).toContain(`--${opt}`);
+    const bad = await runCli([name, '--no-such-flag']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain("Unknown option '--no-such-flag'");
+    expect(bad.stderr).toContain(`see conda-gitops ${name} --help`);
+  });
+
+  test('-h and `help NAME` show the same help as --help', async () => {
+    const [long, short, viaHelp] = await Promise.all([runCli(['plan', '--help']), runCli(['plan', '-h']), runCli(['help', 'plan'])]);
+    expect(short).toEqual(long);
+    expect(viaHelp).toEqual(long);
+  });
+
+  test('conda-gitops --help lists every command; no command at all is a usage error showing the same help', async () => {
+    const help = await runCli(['--help']);
+    expect(help.code).toBe(0);
+    expect(help.stdout).toMatch(/^Usage: conda-gitops <command> \[options\]$/m);
+    for (const c of COMMANDS) expect(help.stdout).toMatch(new RegExp(`^  ${c.name} +${c.summary.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`, 'm'));
+    expect(help.stdout).toContain('Exit codes: 0 ok, 1 some env failed or drift, 2 bad input or usage, 3 locked/busy.');
+    const none = await runCli([]);
+    expect(none.code).toBe(2);
+    expect(none.stdout).toBe(help.stdout);
+  });
+
+  test('--version', async () => {
+    const r = await runCli(['--version']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^conda-gitops \d+\.\d+\.\d+\n$/);
+  });
+
+  test('an unknown command exits 2 and says so, also under --json', async () => {
+    const r = await runCli(['deploi']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toBe("conda-gitops: unknown command 'deploi' (see conda-gitops --help)\n");
+    expect(r.stdout).toBe('');
+    const j = await runCli(['deploi', '--json']);
+    expect(j.code).toBe(2);
+    expect(JSON.parse(j.stdout)).toEqual({ ok: false, error: 'UsageError', message: "unknown command 'deploi' (see conda-gitops --help)", exitCode: 2 });
+  });
+
+  test('surplus arguments and a flag missing its value are usage errors', async () => {
+    const extra = await runCli(['validate', 'extra']);
+    expect(extra.code).toBe(2);
+    expect(extra.stderr).toContain("'validate' takes no arguments, got 'extra'");
+    const noValue = await runCli(['plan', '--root']);
+    expect(noValue.code).toBe(2);
+    expect(noValue.stderr).toMatch(/--root/);
+  });
+});
+
+describe('schema', () => {
+  test('prints every schema as JSON, each a valid JSON Schema equal to the shipped file', async () => {
+    const r = await runCli(['schema']);
+    expect(r.code).toBe(0);
+    const all = JSON.parse(r.stdout) as Record<string, object>;
+    expect(Object.keys(all)).toEqual([...SCHEMA_NAMES]);
+    const ajv = new Ajv({ strict: false });
+    for (const name of SCHEMA_NAMES) {
+      expect(ajv.validateSchema(all[name]!), name).toBe(true);
+      expect(all[name]).toEqual(JSON.parse(readFileSync(schemaPath(name), 'utf8')));
+    }
+  });
+
+  test('one schema by name; an unknown name is a usage error', async () => {
+    const one = await runCli(['schema', 'inventory']);
+    expect(one.code).toBe(0);
+    expect(JSON.parse(one.stdout)).toMatchObject({ title: 'inventory.ini', type: 'object' });
+    const bad = await runCli(['schema', 'nope']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain("unknown schema 'nope' (known: inventory, report, build-record)");
+  });
+});
+
+describe('validate and plan on a repository', () => {
+  let r: RepoFixture;
+  beforeAll(() => {
+    r = makeRepo({
+      inventory: inventoryText({
+        envs: { analytics: 'REPLICATE', hlink: 'REPLICATE', geo: 'REPLICATE', census_1990: 'export' },
+        channels: ['conda-forge', 'mpc'], kernels: { analytics: 'Analytics' }, legacyNoarch: ['ipums_utils'],
+      }),
+      specs: {
+        analytics: specText('analytics', { deps: ['python=3.11', 'ipykernel', 'pandas=2.1', 'pip'], pip: ['tabulate==0.9.0'] }),
+        hlink: specText('hlink', { channels: ['conda-forge', 'mpc'], deps: ['python=3.10', 'mpc::hlink=3.5', 'ipums_utils'] }),
+        geo: specText('geo', { deps: ['python=3.11', 'geopandas>=0.14,<1'] }),
+        census_1990: specText('census_1990', { deps: ['python=2.7'] }),
+      },
+    });
+  });
+  afterAll(() => r.cleanup());
+
+  test("the repository's own inventory and specs are valid", async () => {
+    const res = await runCli(['validate']);
+    expect(res.code).toBe(0);
+    expect(res.stdout).toMatch(/^ok: \d+ environments \(\d+ REPLICATE\), 0 warnings\n$/);
+  });
+
+  test('validate: human line, and --json that parses with every env and its build id', async () => {
+    const human = await runCli(['validate', '--repo', r.dir]);
+    expect(human.code).toBe(0);
+    expect(human.stdout).toBe('ok: 4 environments (3 REPLICATE), 0 warnings\n');
+    const res = await runCli(['validate', '--repo', r.dir, '--json']);
+    expect(res.code).toBe(0);
+    const out = JSON.parse(res.stdout) as { ok: boolean; problems: unknown[]; environments: Array<{ name: string; mode: string; buildId?: string }> };
+    expect(out.ok).toBe(true);
+    expect(out.problems).toEqual([]);
+    expect(out.environments.map((e) => [e.name, e.mode])).toEqual([['analytics', 'REPLICATE'], ['hlink', 'REPLICATE'], ['geo', 'REPLICATE'], ['census_1990', 'export']]);
+    for (const e of out.environments) {
+      if (e.mode === 'REPLICATE') expect(e.buildId).toMatch(/^[0-9a-f]{12}$/);
+      else expect(e.buildId).toBeUndefined();
+    }
+  });
+
+  test('validate runs in the current directory by default', async () => {
+    const res = await runCli(['validate', '--json'], { cwd: r.dir });
+    expect(res.code).toBe(0);
+    expect(JSON.parse(res.stdout).environments).toHaveLength(4);
+  });
+
+  test('plan against an empty root: every REPLICATE env is to build, as a CI matrix; the root stays empty', async () => {
+    const before = snapshotTree(r.root);
+    const res = await runCli(['plan', '--repo', r.dir, '--root', r.root, '--json']);
+    expect(res.code).toBe(0);
+    const plan = JSON.parse(res.stdout) as { root: string; envs: Array<{ name: string; action: string; buildId: string }>; unlink: string[]; counts: Record<string, number>; matrix: { include: Array<{ env: string; buildId: string }> } };
+    expect(plan.root).toBe(r.root);
+    expect(plan.envs.map((e) => [e.name, e.action])).toEqual([['analytics', 'build'], ['geo', 'build'], ['hlink', 'build']]);
+    expect(plan.counts).toEqual({ keep: 0, link: 0, build: 3, blocked: 0, unlink: 0 });
+    expect(plan.matrix.include).toEqual(plan.envs.map((e) => ({ env: e.name, buildId: e.buildId })));
+    // the ids are the ones validate computes
+    const v = JSON.parse((await runCli(['validate', '--repo', r.dir, '--json'])).stdout) as { environments: Array<{ name: string; buildId?: string }> };
+    for (const e of plan.envs) expect(e.buildId).toBe(v.environments.find((x) => x.name === e.name)!.buildId);
+    // human text went to stderr: stdout is only the JSON
+    expect(res.stderr).toContain('+ build analytics');
+    expect(snapshotTree(r.root)).toEqual(before);
+  });
+
+  test('plan in human form; the root may also come from $CONDA_GITOPS_ROOT; a root that does not exist is not created', async () => {
+    const human = await runCli(['plan', '--repo', r.dir, '--root', r.root]);
+    expect(human.code).toBe(0);
+    expect(human.stdout.trim().split('\n')).toEqual([
+      expect.stringMatching(/^\+ build analytics [0-9a-f]{12} {2}\(no build yet\)$/),
+      expect.stringMatching(/^\+ build geo [0-9a-f]{12} {2}\(no build yet\)$/),
+      expect.stringMatching(/^\+ build hlink [0-9a-f]{12} {2}\(no build yet\)$/),
+      'plan: 3 to build, 0 to link, 0 unchanged, 0 to unlink (conda 23.11.0)',
+    ]);
+    const missing = join(r.base, 'no-such-root');
+    const viaEnv = await runCli(['plan', '--repo', r.dir, '--json'], { env: { CONDA_GITOPS_ROOT: missing } });
+    expect(viaEnv.code).toBe(0);
+    expect(JSON.parse(viaEnv.stdout).root).toBe(missing);
+    expect(snapshotTree(r.base).some((l) => l.startsWith('no-such-root'))).toBe(false);
+  });
+
+  test('plan without any root is a usage error', async () => {
+    const res = await runCli(['plan', '--repo', r.dir, '--json']);
+    expect(res.code).toBe(2);
+    expect(JSON.parse(res.stdout)).toMatchObject({ ok: false, error: 'UsageError', exitCode: 2 });
+    expect(res.stderr).toContain('no installation root: pass --root DIR, set CONDA_GITOPS_ROOT, or set [conda] root in inventory.ini');
+  });
+
+  test('plan --json on bad input: exit 2 and a JSON error naming file:line', async () => {
+    const bad = makeRepo({ inventory: inventoryText({ envs: { a: 'REPLICATE' } }), specs: { a: 'name: a\ndependencies: python\n' } });
+    try {
+      const res = await runCli(['plan', '--repo', bad.dir, '--root', bad.root, '--json']);
+      expect(res.code).toBe(2);
+      expect(JSON.parse(res.stdout)).toEqual({ ok: false, error: 'InputError', message: "env-specs/a.yml:2: error: 'dependencies' must be a list", exitCode: 2 });
+    } finally {
+      bad.cleanup();
+    }
+  });
+});
