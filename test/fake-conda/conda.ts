@@ -2,7 +2,7 @@
  * Entry point of the fake `conda` (run by ROOT/bin/conda, which sets FAKE_CONDA_ROOT).
  * Start-up is kept small: commands are imported on demand, rattler only by the ones that solve.
  */
-import { atLeast, injectDelay, loadContext, type Ctx } from './context.js';
+import { atLeast, CRASH_STEPS, injectDelay, loadContext, type Ctx } from './context.js';
 import { ArgparseError, CondaError, CondaExit, jsonDump, MAIN_USAGE } from './errors.js';
 
 type Handler = (ctx: Ctx, argv: string[]) => Promise<number>;
@@ -67,6 +67,12 @@ async function main(argv: string[]): Promise<number> {
     return 1;
   }
   injectDelay(ctx.env);
+  const crashAt = ctx.env.FAKE_CONDA_CRASH_AT;
+  if (crashAt && !(CRASH_STEPS as readonly string[]).includes(crashAt)) {
+    // a typo would silently never crash: say so instead
+    process.stderr.write(`fake conda: unknown FAKE_CONDA_CRASH_AT step '${crashAt}' (known: ${CRASH_STEPS.join(', ')})\n`);
+    return 1;
+  }
   const json = argv.includes('--json');
   try {
     if (argv[0] === '--version' || argv[0] === '-V') {

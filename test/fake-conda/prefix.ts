@@ -45,7 +45,6 @@ export const recordChannelName = (r: PrefixRecord, cfg: ChannelConfig): string =
 /** "3.11" from "3.11.7" */
 export const pyMinor = (ctx: Ctx): string => ctx.config.pythonVersion.split('.').slice(0, 2).join('.');
 export const sitePackages = (ctx: Ctx): string => `lib/python${pyMinor(ctx)}/site-packages`;
-export const hasPython = (prefix: string): boolean => existsSync(join(prefix, 'bin', 'python'));
 
 function write(prefix: string, rel: string, text: string, mode?: number): void {
   const p = join(prefix, rel);

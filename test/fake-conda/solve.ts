@@ -3,7 +3,6 @@
  * played conda version prints. rattler is imported lazily: it costs ~150 ms, and only solving needs it.
  */
 import { setFlagsFromString } from 'node:v8';
-import { fileURLToPath } from 'node:url';
 import type { Channel } from './channels.js';
 import { channelUrls, PLATFORM } from './channels.js';
 import { atLeast, repoRequire, type Ctx } from './context.js';
@@ -211,6 +210,3 @@ function unsatisfiableError(ctx: Ctx, r: Rattler, req: SolveRequest, specs: Spec
     `The following specifications were found to be incompatible with each other:\n\nOutput in format: Requested package -> Available versions\n\n${body}\n`,
   );
 }
-
-/** A file:// channel record's local path (for the package cache). */
-export const localPath = (rec: IndexedRecord): string | undefined => (rec.url.startsWith('file://') ? fileURLToPath(rec.url) : undefined);
