@@ -17,10 +17,10 @@ import { describeMissing, describePlan, planDeploy } from '../lib/deploy.js';
 import type { DeployPlan, DesiredInput } from '../lib/deploy.js';
 import {
   checkManageable, cleanTemporaries, crashPoint, ensureRootLinks, listGenerations, linkedInstallation,
-  liveGenerationNumber, readGenerationLinks, readLive, replaceSymlink, swapEnvs, writeGeneration,
+  liveGenerationNumber, markBuilds, readGenerationLinks, readLive, replaceSymlink, swapEnvs, writeGeneration,
 } from '../lib/generation.js';
 import { installationLayout, layout } from '../lib/layout.js';
-import { readBuildRecord, writeBuildRecord } from '../lib/record.js';
+import { readBuildRecord } from '../lib/record.js';
 import { syncKernels } from '../lib/kernel.js';
 import type { KernelSync } from '../lib/kernel.js';
 import { actor, appendHistory, reconcileHistory } from '../lib/history.js';
@@ -92,13 +92,7 @@ export function applyDeploy(
   ensureRootLinks(root, desired.condaVersion);
   crashPoint('links-ensured');
   const kernels = syncKernels(root, plan.kernels, { afterWrite: () => crashPoint('kernel-written') });
-  for (const f of plan.forced) {
-    const rec = readBuildRecord(root, desired.condaVersion, f.name, f.buildId);
-    if (rec?.bad) {
-      delete rec.bad;
-      writeBuildRecord(root, rec);
-    }
-  }
+  markBuilds(root, plan.installation, plan.forced.map((f) => ({ name: f.name, build: f.buildId })), undefined);
   if (plan.changes) {
     crashPoint('before-history');
     const to = { installation: plan.installation, generation: plan.newGeneration ?? liveGenerationNumber(inst.dir)! };

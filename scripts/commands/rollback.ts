@@ -3,24 +3,21 @@
  * from the previous one (`--env NAME`). Needs no repository: an emergency must not depend on git.
  * Builds that were rolled back are marked bad, so the next deploy from main does not put them back.
  */
-import { renameSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import type { Context } from '../lib/command.js';
 import { boolOption, stringOption } from '../lib/command.js';
 import { EXIT, FailedError, UsageError } from '../lib/errors.js';
 import { loadRepo, resolveRoot } from '../lib/repo.js';
 import { waitSeconds, withLock } from '../lib/lock.js';
 import {
-  cleanTemporaries, diffLinks, formatRef, isEmptyDiff, listGenerations, liveGenerationNumber,
+  cleanTemporaries, diffLinks, formatRef, markBuilds, isEmptyDiff, listGenerations, liveGenerationNumber,
   nextGenerationNumber, readGenerationLinks, readLive, readManifest, replaceSymlink, rollbackTargetOf, summarizeDiff,
   swapEnvs, writeGeneration,
 } from '../lib/generation.js';
 import type { GenerationRef, LinkDiff, LinkMap } from '../lib/generation.js';
 import { actor, appendHistory, reconcileHistory } from '../lib/history.js';
-import { layout, buildPaths } from '../lib/layout.js';
-import { readJsonIfExists } from '../lib/fsutil.js';
+import { layout } from '../lib/layout.js';
 import { listInstallations } from '../lib/gc.js';
-import type { StampedBuildRecord } from '../lib/types.js';
 
 /** --root / $CONDA_GITOPS_ROOT first; the repository's [conda] root only when neither is given. */
 export async function rootWithoutRepo(ctx: Context): Promise<string> {
@@ -30,28 +27,6 @@ export async function rootWithoutRepo(ctx: Context): Promise<string> {
     if (!(e instanceof UsageError)) throw e;
     return resolveRoot(ctx, (await loadRepo(ctx.repo)).inventory);
   }
-}
-
-const versionOf = (installation: string) => installation.replace(/^v/, '');
-
-/**
- * Set or clear the `bad` mark of build records. Atomic (temp + rename) but not fsynced one by one: a mark lost
- * in a power cut only means main could redeploy that build, and 1,000 fsyncs would cost the rollback seconds.
- */
-export function markBuilds(root: string, installation: string, builds: Array<{ name: string; build: string }>, bad: { at: string; reason: string } | undefined): number {
-  let n = 0;
-  for (const b of builds) {
-    const path = buildPaths(root, versionOf(installation), b.name, b.build).record;
-    const rec = readJsonIfExists<StampedBuildRecord>(path);
-    if (!rec || (bad ? rec.bad?.reason === bad.reason : !rec.bad)) continue;
-    if (bad) rec.bad = bad;
-    else delete rec.bad;
-    const tmp = join(dirname(path), `.${b.build}.json.${process.pid}.tmp`);
-    writeFileSync(tmp, JSON.stringify(rec, null, 2) + '\n');
-    renameSync(tmp, path);
-    n++;
-  }
-  return n;
 }
 
 export interface RollbackOutcome {

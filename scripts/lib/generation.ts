@@ -8,13 +8,14 @@
  */
 import {
   closeSync, fsyncSync, lstatSync, mkdirSync, openSync, readdirSync, readlinkSync, renameSync,
-  rmSync, rmdirSync, symlinkSync, unlinkSync, writeSync,
+  rmSync, rmdirSync, symlinkSync, unlinkSync, writeFileSync, writeSync,
 } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { FailedError, RefusedError, UsageError } from './errors.js';
-import { installationLayout, installationName, layout } from './layout.js';
+import { buildPaths, installationLayout, installationName, layout } from './layout.js';
 import { readJsonIfExists } from './fsutil.js';
 import { KERNEL_SCRATCH } from './kernel.js';
+import type { StampedBuildRecord } from './types.js';
 
 export const GENERATION_FORMAT = 1;
 /** Manifest inside every generation directory (a dot file: conda and people listing envs ignore it). */
@@ -231,22 +232,23 @@ export function writeGeneration(instDir: string, manifest: GenerationManifest): 
  * link. Why not unlink + symlink: between the two calls the path does not exist and concurrent readers fail
  * (measured in test/bench/swap.bench.ts).
  */
-export function replaceSymlink(linkPath: string, target: string, step = 'swap'): void {
+export function replaceSymlink(linkPath: string, target: string, step = 'swap', opts: { durable?: boolean } = {}): void {
   const dir = dirname(linkPath);
   const tmp = join(dir, `.${basename(linkPath)}${TEMP_MARK}${process.pid}`);
   try { unlinkSync(tmp); } catch (e) { if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e; }
   symlinkSync(target, tmp);
   crashPoint(`${step}-tmp-link`);
   renameSync(tmp, linkPath);
-  fsyncPath(dir);
+  // the cutover survives a power cut too (kill -9 needs no fsync: the kernel has the rename already)
+  if (opts.durable !== false) fsyncPath(dir);
 }
 
 /** Make generation N live in its installation. */
-export function swapEnvs(instDir: string, n: number): void {
+export function swapEnvs(instDir: string, n: number, opts: { durable?: boolean } = {}): void {
   const envs = join(instDir, 'envs');
   // A fresh installer leaves an empty real `envs/`; rename(2) cannot replace a directory with a link.
   if (pathState(envs).kind === 'empty-dir') rmdirSync(envs);
-  replaceSymlink(envs, `generations/${n}`, 'swap');
+  replaceSymlink(envs, `generations/${n}`, 'swap', opts);
 }
 
 function refuseUnmanaged(path: string, entries: string[]): never {
@@ -349,4 +351,27 @@ export function generationExists(root: string, ref: GenerationRef): boolean {
 export function rollbackTargetOf(root: string, live: GenerationRef, to?: number): { target: GenerationRef; backwards: boolean } {
   const dir = join(root, live.installation);
   return rollbackTarget(live, listGenerations(dir), readManifest(dir, live.generation)?.parent, (r) => generationExists(root, r), to);
+}
+
+const versionOf = (installation: string) => installation.replace(/^v/, '');
+
+/**
+ * Set (`bad`) or clear (undefined) the rollback mark of build records. Atomic (temp + rename) but not fsynced
+ * one by one: a mark lost in a power cut only means main could redeploy that build, and 1,000 fsyncs would
+ * cost a rollback seconds.
+ */
+export function markBuilds(root: string, installation: string, builds: Array<{ name: string; build: string }>, bad: { at: string; reason: string } | undefined): number {
+  let n = 0;
+  for (const b of builds) {
+    const path = buildPaths(root, versionOf(installation), b.name, b.build).record;
+    const rec = readJsonIfExists<StampedBuildRecord>(path);
+    if (!rec || (bad ? rec.bad?.reason === bad.reason : !rec.bad)) continue;
+    if (bad) rec.bad = bad;
+    else delete rec.bad;
+    const tmp = join(dirname(path), `.${b.build}.json.${process.pid}.tmp`);
+    writeFileSync(tmp, JSON.stringify(rec, null, 2) + '\n');
+    renameSync(tmp, path);
+    n++;
+  }
+  return n;
 }
