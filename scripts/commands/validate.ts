@@ -10,12 +10,12 @@ export async function run(ctx: Context): Promise<number> {
   for (const p of problems) ctx.out.warn(formatProblem(p));
   const desired = repo ? desiredState(repo) : undefined;
   if (ctx.out.json) {
+    // a Map, not a find() per env: 10,000 envs would make this quadratic
+    const ids = new Map(desired?.envs.map((d) => [d.name, d.buildId]));
     ctx.out.result({
       ok: errors.length === 0,
       problems,
-      environments: repo?.inventory.environments.map((e) => ({
-        name: e.name, mode: e.mode, buildId: desired?.envs.find((d) => d.name === e.name)?.buildId,
-      })),
+      environments: repo?.inventory.environments.map((e) => ({ name: e.name, mode: e.mode, buildId: ids.get(e.name) })),
     });
   } else if (repo) {
     const n = repo.inventory.environments.length;
