@@ -2,6 +2,7 @@ import { describe, expect, test } from 'vitest';
 import { parseSpec } from '../scripts/lib/spec.js';
 import { normalizeSpec } from '../scripts/lib/buildid.js';
 import { versionSpecChecker } from '../scripts/lib/matchspec.js';
+import { parseYamlWithPositions, YamlSyntaxError } from '../scripts/lib/yamlpos.js';
 import type { Problem } from '../scripts/lib/errors.js';
 import { corpusFiles, corpusPresent, corpusText, CORPUS_DIR } from './fixtures/repo.js';
 
@@ -46,6 +47,27 @@ describe.skipIf(!corpusPresent)(`every real env file in ${CORPUS_DIR}`, () => {
       expect(spec).toBeDefined();
       expect(warnings(problems)).toContain(`${line}: 'prefix:' is ignored: builds go to the installation's builds/ directory`);
     }
+  });
+});
+
+describe('parseYamlWithPositions', () => {
+  test('the plain value is built on demand and matches the tree', () => {
+    const text = 'name: demo\ndependencies:\n  - python\n  - pip:\n    - rich\n';
+    const parsed = parseYamlWithPositions(text, 'f.yml');
+    expect(parsed.value).toEqual({ name: 'demo', dependencies: ['python', { pip: ['rich'] }] });
+    expect(parsed.tree).toMatchObject({ kind: 'map', pairs: [{ key: 'name' }, { key: 'dependencies', value: { kind: 'seq' } }] });
+    const anchored = parseYamlWithPositions('a: &x [1, 2]\nb: *x\n', 'f.yml');
+    expect(anchored.value).toEqual({ a: [1, 2], b: [1, 2] });
+  });
+
+  test('syntax errors carry the 1-based line', () => {
+    expect(() => parseYamlWithPositions('a: 1\nb: [\n', 'f.yml')).toThrow(YamlSyntaxError);
+    try {
+      parseYamlWithPositions('a: 1\nb: 2\na: 3\n', 'f.yml');
+    } catch (e) {
+      expect((e as YamlSyntaxError).line).toBe(3);
+    }
+    expect.assertions(2);
   });
 });
 
@@ -153,6 +175,8 @@ describe('parseSpec: what people write', () => {
     ['a duplicate nested key', 'name: demo\ndependencies: [python]\nvariables:\n  A: 1\n  A: 2\n', '5: invalid YAML: duplicated mapping key'],
     ['two documents', 'name: demo\ndependencies: [python]\n---\nname: b\n', '1: invalid YAML: more than one YAML document in the file'],
     ['a tab in the indentation', 'name: demo\ndependencies:\n\t- python\n', '3: invalid YAML: tab characters must not be used in indentation'],
+    ['a duplicate key in a file with anchors', 'name: &n demo\ndependencies: [python]\nname: other\n', '3: invalid YAML: duplicated mapping key'],
+    ['an unknown YAML tag', 'name: demo\ndependencies:\n  - !!binary aGVsbG8=\n', '3: invalid YAML: unknown scalar tag !<tag:yaml.org,2002:binary>'],
     ['an alias as a dependency', 'name: demo\ndependencies:\n  - &p python\n  - *p\n', '4: a dependency must be a package spec string or a "pip:" list'],
     ['a second pip section', 'name: demo\ndependencies:\n  - pip\n  - pip: [a]\n  - pip: [b]\n', "5: a second '- pip:' section"],
     ['an unknown dependency section', 'name: demo\ndependencies:\n  - python\n  - conda:\n    - numpy\n', "4: unknown dependency section 'conda:' (only 'pip:' is allowed)"],
