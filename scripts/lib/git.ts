@@ -8,14 +8,18 @@ interface GitResult { stdout: Buffer; stderr: string; code: number }
 
 function git(repo: string, args: string[], input?: Buffer): Promise<GitResult> {
   return new Promise((resolvePromise, reject) => {
-    const child = spawn('git', ['-C', repo, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn('git', ['-C', repo, ...args], { stdio: [input ? 'pipe' : 'ignore', 'pipe', 'pipe'] });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
-    child.stdout.on('data', (b: Buffer) => out.push(b));
-    child.stderr.on('data', (b: Buffer) => err.push(b));
+    child.stdout!.on('data', (b: Buffer) => out.push(b));
+    child.stderr!.on('data', (b: Buffer) => err.push(b));
     child.on('error', reject);
     child.on('close', (code) => resolvePromise({ stdout: Buffer.concat(out), stderr: Buffer.concat(err).toString('utf8'), code: code ?? 1 }));
-    child.stdin.end(input ?? Buffer.alloc(0));
+    if (input) {
+      // git may exit before reading all of it (a bad object): its exit code tells, not EPIPE
+      child.stdin!.on('error', () => {});
+      child.stdin!.end(input);
+    }
   });
 }
 
