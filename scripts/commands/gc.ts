@@ -6,8 +6,6 @@ import { join } from 'node:path';
 import type { Context } from '../lib/command.js';
 import { boolOption, stringOption } from '../lib/command.js';
 import { EXIT, UsageError } from '../lib/errors.js';
-import { loadRepo } from '../lib/repo.js';
-import { desiredState } from '../lib/desired.js';
 import { cleanTemporaries, linkedInstallation, readLive, rollbackTargetOf } from '../lib/generation.js';
 import { installationName, layout } from '../lib/layout.js';
 import { waitSeconds, withLock } from '../lib/lock.js';
@@ -32,6 +30,8 @@ function positiveNumber(ctx: Context, name: string, fallback: number, integer: b
 /** Builds the repository at HEAD asks for: kept even when not deployed yet (QA done, merge pending). */
 async function wantedByRepo(ctx: Context): Promise<Set<string>> {
   try {
+    const { loadRepo } = await import('../lib/repo.js');
+    const { desiredState } = await import('../lib/desired.js');
     const desired = desiredState(await loadRepo(ctx.repo));
     const inst = installationName(desired.condaVersion);
     return new Set(desired.envs.map((e) => buildKey(inst, e.name, e.buildId)));

@@ -3,11 +3,10 @@
  * from the previous one (`--env NAME`). Needs no repository: an emergency must not depend on git.
  * Builds that were rolled back are marked bad, so the next deploy from main does not put them back.
  */
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { Context } from '../lib/command.js';
 import { boolOption, stringOption } from '../lib/command.js';
 import { EXIT, FailedError, UsageError } from '../lib/errors.js';
-import { loadRepo, resolveRoot } from '../lib/repo.js';
 import { waitSeconds, withLock } from '../lib/lock.js';
 import {
   cleanTemporaries, diffLinks, formatRef, markBuilds, isEmptyDiff, listGenerations, liveGenerationNumber,
@@ -21,12 +20,12 @@ import { listInstallations } from '../lib/gc.js';
 
 /** --root / $CONDA_GITOPS_ROOT first; the repository's [conda] root only when neither is given. */
 export async function rootWithoutRepo(ctx: Context): Promise<string> {
-  try {
-    return resolveRoot(ctx);
-  } catch (e) {
-    if (!(e instanceof UsageError)) throw e;
-    return resolveRoot(ctx, (await loadRepo(ctx.repo)).inventory);
-  }
+  // repo.ts pulls in the spec checker (rattler, ~150 ms to load): only when the root must come from inventory.ini
+  const flag = ctx.options.root;
+  if (typeof flag === 'string' && flag) return resolve(flag);
+  if (ctx.env.CONDA_GITOPS_ROOT) return resolve(ctx.env.CONDA_GITOPS_ROOT);
+  const { loadRepo, resolveRoot } = await import('../lib/repo.js');
+  return resolveRoot(ctx, (await loadRepo(ctx.repo)).inventory);
 }
 
 export interface RollbackOutcome {
