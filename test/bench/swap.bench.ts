@@ -11,7 +11,7 @@ import { replaceSymlink, swapEnvs, writeGeneration, ensureRootLinks } from '../.
 import { makeInstallation } from '../fixtures/installation.js';
 
 const SIZES = [10, 100, 1000];
-const ROUNDS = 400;
+const ROUNDS = 1000;
 const TARGET_MEDIAN_MS = 1;
 const TARGET_RATIO = 1.5;
 
@@ -20,22 +20,33 @@ function median(xs: number[]): number {
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 }
 
-/** An installation with two generations of `n` envs each (every env a real prefix with bin/python). */
-function installation(n: number) {
+/**
+ * One installation holding a pair of generations per size (10, 100 and 1,000 envs, every env a real prefix
+ * with bin/python). All swaps happen in the same `vX/` directory, so the only thing that differs between the
+ * sizes is the number of envs in the generations swapped (separate installations would also compare how
+ * crowded each one's spot on the filesystem is, which is not what this measures).
+ */
+function installation() {
   const fi = makeInstallation();
-  const ids = [0, 1].map((g) => Object.fromEntries(Array.from({ length: n }, (_, i) => [`env${i}`, `${g}${String(i).padStart(11, '0')}`])));
-  for (const links of ids) {
-    for (const [env, id] of Object.entries(links)) {
-      const bin = join(fi.inst.builds, env, id, 'bin');
-      mkdirSync(bin, { recursive: true });
-      writeFileSync(join(bin, 'python'), '#!/bin/sh\n');
-      chmodSync(join(bin, 'python'), 0o755);
+  const pairs = new Map<number, [number, number]>();
+  let g = 0;
+  for (const n of SIZES) {
+    pairs.set(n, [g + 1, g + 2]);
+    for (let k = 0; k < 2; k++) {
+      g++;
+      const envs = Object.fromEntries(Array.from({ length: n }, (_, i) => [`env${i}`, `${String(g).padStart(2, '0')}${String(i).padStart(10, '0')}`]));
+      for (const [env, id] of Object.entries(envs)) {
+        const bin = join(fi.inst.builds, env, id, 'bin');
+        mkdirSync(bin, { recursive: true });
+        writeFileSync(join(bin, 'python'), '#!/bin/sh\n');
+        chmodSync(join(bin, 'python'), 0o755);
+      }
+      writeGeneration(fi.inst.dir, { format: 1, n: g, createdAt: new Date().toISOString(), reason: 'bench', envs });
     }
   }
-  ids.forEach((envs, g) => writeGeneration(fi.inst.dir, { format: 1, n: g + 1, createdAt: new Date().toISOString(), reason: 'bench', envs }));
   swapEnvs(fi.inst.dir, 1);
   ensureRootLinks(fi.root, fi.version);
-  return fi;
+  return { fi, pairs };
 }
 
 const READER = `
@@ -68,19 +79,19 @@ async function readersDuring(root: string, swap: (i: number) => void): Promise<{
 }
 
 async function main(): Promise<number> {
-  const fis = new Map(SIZES.map((n) => [n, installation(n)]));
+  const { fi, pairs } = installation();
+  const envs = join(fi.inst.dir, 'envs');
   const times = new Map<number, number[]>(SIZES.map((n) => [n, []]));
   const durable = new Map<number, number[]>(SIZES.map((n) => [n, []]));
-  // round-robin over the sizes so background load hits them alike
+  // every round visits the sizes in a fresh random order, so background load hits them alike
   for (let r = 0; r < ROUNDS; r++) {
-    for (const n of SIZES) {
-      const fi = fis.get(n)!;
-      const target = `generations/${(r % 2) + 1}`;
+    for (const n of [...SIZES].sort(() => Math.random() - 0.5)) {
+      const [a, b] = pairs.get(n)!;
       let t0 = performance.now();
-      replaceSymlink(join(fi.inst.dir, 'envs'), target, 'swap', { durable: false });
+      replaceSymlink(envs, `generations/${a}`, 'swap', { durable: false });
       times.get(n)!.push(performance.now() - t0);
       t0 = performance.now();
-      swapEnvs(fi.inst.dir, (r % 2) + 1);
+      swapEnvs(fi.inst.dir, b);
       durable.get(n)!.push(performance.now() - t0);
     }
   }
@@ -95,16 +106,16 @@ async function main(): Promise<number> {
   ok &&= ratio <= TARGET_RATIO;
   console.log(`  ratio 1000/10: ${ratio.toFixed(2)} (fsync'd: ${(median(durable.get(1000)!) / median(durable.get(10)!)).toFixed(2)})`);
 
-  const fi = fis.get(100)!;
-  const envs = join(fi.inst.dir, 'envs');
-  const byRename = await readersDuring(fi.root, (i) => replaceSymlink(envs, `generations/${(i % 2) + 1}`, 'swap', { durable: false }));
-  const byUnlink = await readersDuring(fi.root, (i) => { unlinkSync(envs); symlinkSync(`generations/${(i % 2) + 1}`, envs); });
+  const [a, b] = pairs.get(100)!;
+  swapEnvs(fi.inst.dir, a);
+  const byRename = await readersDuring(fi.root, (i) => replaceSymlink(envs, `generations/${i % 2 ? a : b}`, 'swap', { durable: false }));
+  const byUnlink = await readersDuring(fi.root, (i) => { unlinkSync(envs); symlinkSync(`generations/${i % 2 ? a : b}`, envs); });
   const pct = (r: { reads: number; failed: number }) => (100 * r.failed / Math.max(1, r.reads)).toFixed(2);
   console.log('4 readers resolving ROOT/envs/env0/bin/python during 1,000 swaps:');
   console.log(`  rename(2):        ${byRename.failed} of ${byRename.reads} reads failed (${pct(byRename)}%)  ${(byRename.swapMs / 1000).toFixed(3)} ms/swap`);
   console.log(`  unlink + symlink: ${byUnlink.failed} of ${byUnlink.reads} reads failed (${pct(byUnlink)}%)  ${(byUnlink.swapMs / 1000).toFixed(3)} ms/swap`);
   ok &&= byRename.failed === 0;
-  for (const f of fis.values()) rmSync(f.root, { recursive: true, force: true });
+  rmSync(fi.root, { recursive: true, force: true });
   console.log(ok ? 'swap: all targets met' : 'swap: TARGET MISSED');
   return ok ? 0 : 1;
 }
