@@ -4,7 +4,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, writeFi
 import { join } from 'node:path';
 import { planDeploy } from '../scripts/lib/deploy.js';
 import type { LiveInput } from '../scripts/lib/deploy.js';
-import { readLive, readGenerationLinks, readManifest } from '../scripts/lib/generation.js';
+import { readLive, readGenerationLinks, readManifest, swapEnvs } from '../scripts/lib/generation.js';
 import { readHistory } from '../scripts/lib/history.js';
 import { readBuildRecord } from '../scripts/lib/record.js';
 import { memoryOutput } from '../scripts/lib/output.js';
@@ -309,5 +309,44 @@ describe('deploy, rollback and history against a real ROOT', () => {
     expect((await runCommand('rollback', repo, fi.root)).code).toBe(0);
     expect(readlinkSync(join(fi.root, 'current'))).toBe(`v${VERSION}`);
     expect(readLive(fi.root)).toEqual(old);
+  });
+
+  it('a cutover a killed run did not log is recorded by the next writer; a killed rollback still gets its bad marks', async () => {
+    await setup({ a: 1 });
+    await runCommand('deploy', repo, fi.root);
+    const next = await writeRepo(repo, { envs: { a: 2 } });
+    addTestedBuilds(fi.root, next);
+    commitAll(repo, 'second');
+    await runCommand('deploy', repo, fi.root);
+    // a rollback killed right after its swap: generation 1 live, no history line, no marks
+    swapEnvs(fi.inst.dir, 1);
+    const newA = next.envs[0].buildId;
+    expect(readBuildRecord(fi.root, VERSION, 'a', newA)?.bad).toBeUndefined();
+    const { code, out } = await runCommand('deploy', repo, fi.root);
+    expect(code).toBe(1); // main still asks for the build that was rolled back
+    expect(out.lines.join('\n')).toMatch(/revert or fix in git/i);
+    const entries = readHistory(fi.root).entries;
+    expect(entries.map((e) => e.command)).toEqual(['deploy', 'deploy', 'rollback (recorded after the fact)']); // the deploy held back: no cutover
+    expect(entries[2]).toMatchObject({ from: { generation: 2 }, to: { generation: 1 }, changed: [{ name: 'a', from: newA }] });
+    expect(readBuildRecord(fi.root, VERSION, 'a', newA)?.bad?.reason).toMatch(/generations\/2 to .*generations\/1/);
+  });
+
+  it('a deploy killed after its swap is logged with its commit and not mistaken for a rollback', async () => {
+    await setup({ a: 1 });
+    await runCommand('deploy', repo, fi.root);
+    addTestedBuilds(fi.root, await writeRepo(repo, { envs: { a: 2 } }));
+    const commit = commitAll(repo, 'second');
+    const { applyDeploy, planFromDisk } = await import('../scripts/commands/deploy.js');
+    const { desiredState } = await import('../scripts/lib/desired.js');
+    const { loadRepo } = await import('../scripts/lib/repo.js');
+    const desired = desiredState(await loadRepo(repo));
+    // the apply step without its history line: what a kill at the `before-history` crash point leaves
+    const plan = planFromDisk(fi.root, desired, {});
+    await applyDeploy(fi.root, desired, { ...plan, changes: false }, { commit, command: 'deploy', env: process.env, assertHeld: () => {} });
+    expect(readHistory(fi.root).entries).toHaveLength(1);
+    expect((await runCommand('deploy', repo, fi.root)).code).toBe(0);
+    const last = readHistory(fi.root).entries.at(-1)!;
+    expect(last).toMatchObject({ command: 'deploy (recorded after the fact)', commit, to: { generation: 2 } });
+    expect(readBuildRecord(fi.root, VERSION, 'a', desired.envs[0].buildId)?.bad).toBeUndefined();
   });
 });

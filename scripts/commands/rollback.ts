@@ -38,7 +38,7 @@ export interface RollbackOutcome {
 }
 
 /** The whole rollback, under a lock the caller holds. */
-export function applyRollback(root: string, opts: { to?: number; env?: string; env_: NodeJS.ProcessEnv; command: string }): RollbackOutcome {
+export async function applyRollback(root: string, opts: { to?: number; env?: string; env_: NodeJS.ProcessEnv; command: string }): Promise<RollbackOutcome> {
   const t0 = performance.now();
   const live = readLive(root);
   if (!live.ref) throw new FailedError(`nothing is deployed under ${root}: no generation to roll back from`);
@@ -82,10 +82,12 @@ export function applyRollback(root: string, opts: { to?: number; env?: string; e
   // what left the live set was rolled back; what came (back) in was chosen by a person: not bad any more
   const left = [...diff.changed.map((c) => ({ name: c.name, build: c.from })), ...diff.removed];
   const came = [...diff.changed.map((c) => ({ name: c.name, build: c.to })), ...diff.added];
+  // swap first (users get the old builds at once), then the marks, then history: a run killed before its
+  // history line is finished by the next writer's reconcileHistory, marks included
   const markedBad = backwards
-    ? markBuilds(root, live.ref.installation, left, { at, reason: `rolled back from ${formatRef(live.ref)} to ${formatRef(to)}` })
+    ? await markBuilds(root, live.ref.installation, left, { at, reason: `rolled back from ${formatRef(live.ref)} to ${formatRef(to)}` })
     : 0;
-  const cleared = markBuilds(root, to.installation, came, undefined);
+  const cleared = await markBuilds(root, to.installation, came, undefined);
   appendHistory(root, {
     format: 1, at, command: opts.command, ...actor(opts.env_), from: live.ref, to, ...diff,
   });
@@ -119,8 +121,8 @@ export async function run(ctx: Context): Promise<number> {
 
   return withLock(root, { waitSeconds: waitSeconds(stringOption(ctx, 'wait')), command: `conda-gitops ${command}` }, async () => {
     cleanTemporaries(root, listInstallations(root).map((n) => join(root, n)));
-    reconcileHistory(root, ctx.env);
-    const r = applyRollback(root, { ...(to !== undefined ? { to } : {}), ...(env !== undefined ? { env } : {}), env_: ctx.env, command });
+    await reconcileHistory(root, ctx.env);
+    const r = await applyRollback(root, { ...(to !== undefined ? { to } : {}), ...(env !== undefined ? { env } : {}), env_: ctx.env, command });
     ctx.out.info(`${command}: ${formatRef(r.from)} -> ${formatRef(r.to)} in ${(r.seconds * 1000).toFixed(0)} ms (${summarizeDiff(r.diff)})`);
     for (const c of r.diff.changed) ctx.out.info(`  ~ ${c.name} ${c.from} -> ${c.to}`);
     for (const a of r.diff.added) ctx.out.info(`  + ${a.name} ${a.build}`);

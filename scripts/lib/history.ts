@@ -7,7 +7,7 @@ import { hostname, userInfo } from 'node:os';
 import { dirname } from 'node:path';
 import { join } from 'node:path';
 import type { GenerationRef, LinkDiff, LinkMap } from './generation.js';
-import { diffLinks, formatRef, listGenerations, readGenerationLinks, readLive, readManifest } from './generation.js';
+import { diffLinks, formatRef, listGenerations, markBuilds, readGenerationLinks, readLive, readManifest } from './generation.js';
 import { layout } from './layout.js';
 
 export const HISTORY_FORMAT = 1;
@@ -101,8 +101,10 @@ export function formatHistoryEntry(e: HistoryEntry): string {
 /**
  * A run killed between its swap and its history line leaves a cutover nobody logged. Called under the lock
  * before each deploy/rollback: when the live generation is not the last entry's `to`, log it now (marked so).
+ * When that cutover went back (an older generation, or one a `rollback --env` made), it was a rollback:
+ * the builds it took out are marked bad, as the killed rollback would have done.
  */
-export function reconcileHistory(root: string, env: NodeJS.ProcessEnv): HistoryEntry | undefined {
+export async function reconcileHistory(root: string, env: NodeJS.ProcessEnv): Promise<HistoryEntry | undefined> {
   const live = readLive(root);
   if (!live.ref) return undefined;
   const last = readHistory(root).entries.at(-1);
@@ -113,15 +115,25 @@ export function reconcileHistory(root: string, env: NodeJS.ProcessEnv): HistoryE
     if (listGenerations(dir).includes(last.to.generation)) fromLinks = readGenerationLinks(dir, last.to.generation);
   }
   const manifest = readManifest(join(root, live.ref.installation), live.ref.generation);
+  const diff = diffLinks(fromLinks, live.links);
+  const madeFromLast = !!manifest?.parent && !!last &&
+    manifest.parent.installation === last.to.installation && manifest.parent.generation === last.to.generation;
+  const wentBack = !!last && (manifest?.reason.startsWith('rollback') === true || (!madeFromLast &&
+    (last.to.installation === live.ref.installation ? live.ref.generation < last.to.generation : true)));
+  const at = new Date().toISOString();
+  if (wentBack && last) {
+    const left = [...diff.changed.map((c) => ({ name: c.name, build: c.from })), ...diff.removed];
+    await markBuilds(root, last.to.installation, left, { at, reason: `rolled back from ${formatRef(last.to)} to ${formatRef(live.ref)}` });
+  }
   const entry: HistoryEntry = {
     format: 1,
-    at: new Date().toISOString(),
-    command: `${manifest?.reason ?? 'cutover'} (recorded after the fact)`,
+    at,
+    command: `${wentBack ? 'rollback' : manifest?.reason ?? 'cutover'} (recorded after the fact)`,
     ...actor(env),
-    ...(manifest?.commit ? { commit: manifest.commit } : {}),
+    ...(manifest?.commit && !wentBack ? { commit: manifest.commit } : {}),
     ...(last ? { from: last.to } : {}),
     to: live.ref,
-    ...diffLinks(fromLinks, live.links),
+    ...diff,
     note: 'live generation found without a history line (a run was killed after its swap); `at` is when this was noticed',
   };
   appendHistory(root, entry);
