@@ -90,7 +90,11 @@ export async function run(ctx: Context): Promise<number> {
     if (report.envs.length) for (const line of summaryTable(report)) ctx.out.info(line);
     ctx.out.info(`built ${pipeline.fresh} env(s) in this run; report: ${paths.report}`);
     ctx.out.info(`summary: ${paths.summary}  junit: ${paths.junit}  logs: ${paths.logs}/`);
-    ctx.out.result({ ...report, built: pipeline.fresh, ...(changes ? { changes } : {}) });
+    ctx.out.result({
+      ...report, built: pipeline.fresh, ...(changes ? { changes } : {}),
+      // where the time went: inside conda/pip calls, in tests, and everything else (this tool)
+      timing: { seconds: (Date.now() - startedAt.getTime()) / 1000, condaSeconds: pipeline.condaSeconds, testSeconds: pipeline.testSeconds },
+    });
     return report.ok ? EXIT.OK : EXIT.FAILED;
   } finally {
     for (const c of checkouts) c.cleanup();

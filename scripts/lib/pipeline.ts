@@ -61,8 +61,10 @@ export interface PipelineResult {
   envs: PipelineEnv[];
   /** envs conda built in this run */
   fresh: number;
-  /** seconds spent inside conda/pip calls and test processes (summed over envs) */
-  toolSeconds: number;
+  /** seconds spent inside conda/pip calls (summed over envs): the work the orchestration wraps */
+  condaSeconds: number;
+  /** seconds spent in the test phase (summed over envs) */
+  testSeconds: number;
   /** wall time of the whole pool */
   seconds: number;
 }
@@ -126,7 +128,7 @@ export async function runBuilds(opts: RunBuildsOptions): Promise<PipelineResult>
   const total = opts.envs.length;
   if (opts.runDir) mkdirSync(join(opts.runDir, 'logs'), { recursive: true });
 
-  const one = async (env: DesiredEnv, i: number): Promise<PipelineEnv & { toolSeconds: number }> => {
+  const one = async (env: DesiredEnv, i: number): Promise<PipelineEnv & { condaSeconds: number; testSeconds: number }> => {
     const started = performance.now();
     const tag = `[${i + 1}/${total}] ${env.name}`;
     const paths = buildPaths(root, opts.desired.condaVersion, env.name, env.buildId);
@@ -139,7 +141,7 @@ export async function runBuilds(opts: RunBuildsOptions): Promise<PipelineResult>
           message: `no build of ${env.name} with id ${env.buildId}${rec ? ` (its record says ${rec.status})` : ''}: run \`conda-gitops build\` first`,
         }], env.buildId);
         opts.out.progress(`${tag} not built`);
-        return { result: { ...result, phase: 'test' }, ...(rec ? { recordStatus: rec.status } : {}), fresh: false, toolSeconds: 0 };
+        return { result: { ...result, phase: 'test' }, ...(rec ? { recordStatus: rec.status } : {}), fresh: false, condaSeconds: 0, testSeconds: 0 };
       }
       outcome = { status: 'built', record: rec, fresh: false, toolSeconds: 0 };
     } else {
@@ -149,7 +151,8 @@ export async function runBuilds(opts: RunBuildsOptions): Promise<PipelineResult>
         onPhase: (phase, seconds, ok) => opts.out.progress(`${tag} ${phase} ${fmt(seconds)}${ok ? '' : ' FAILED'}`),
       });
     }
-    let toolSeconds = outcome.toolSeconds;
+    const condaSeconds = outcome.toolSeconds;
+    let testSeconds = 0;
     let record = outcome.record;
     let failure: Classification | undefined = outcome.failure;
     let phase: EnvRunResult['phase'] = outcome.phase;
@@ -162,7 +165,7 @@ export async function runBuilds(opts: RunBuildsOptions): Promise<PipelineResult>
         env: env.name, prefix: record.prefix, spec: env.spec, packages: record.packages ?? [], kernel: kernels.has(env.name),
         specDir, log: paths.log, ...(opts.testTimeoutSeconds ? { timeoutSeconds: opts.testTimeoutSeconds } : {}),
       });
-      toolSeconds += tested.seconds;
+      testSeconds = tested.seconds;
       const testPhase: PhaseRecord = { name: 'test', ok: tested.ok, seconds: tested.seconds, ...(tested.failure ? { failure: tested.failure } : {}) };
       record = recordTestOutcome(root, record, testPhase);
       opts.out.progress(`${tag} test ${fmt(tested.seconds)}${tested.ok ? '' : ' FAILED'}`);
@@ -197,14 +200,15 @@ export async function runBuilds(opts: RunBuildsOptions): Promise<PipelineResult>
     };
     const verdict = status === 'failed' ? `FAILED ${phase ?? ''} (${failure?.class ?? 'unknown'})${outcome.fresh || tested ? '' : ' [recorded failure]'}` : status;
     opts.out.progress(`${tag} ${verdict} ${fmt(seconds)}`);
-    return { result, recordStatus: record.status, fresh: outcome.fresh, toolSeconds };
+    return { result, recordStatus: record.status, fresh: outcome.fresh, condaSeconds, testSeconds };
   };
 
   const done = await runPool(opts.envs, opts.jobs, one);
   return {
     envs: done.map(({ result, recordStatus, fresh }) => ({ result, fresh, ...(recordStatus ? { recordStatus } : {}) })),
     fresh: done.filter((d) => d.fresh).length,
-    toolSeconds: done.reduce((s, d) => s + d.toolSeconds, 0),
+    condaSeconds: done.reduce((s, d) => s + d.condaSeconds, 0),
+    testSeconds: done.reduce((s, d) => s + d.testSeconds, 0),
     seconds: (performance.now() - t0) / 1000,
   };
 }
