@@ -5,7 +5,7 @@ import { describe, expect, test } from 'vitest';
 import { Ajv } from 'ajv';
 import { parseInventory, ENV_NAME } from '../scripts/lib/inventory.js';
 import { loadSchema } from '../scripts/lib/schemas.js';
-import { checkRepo, loadRepo, resolveRoot, channelAllowed } from '../scripts/lib/repo.js';
+import { checkRepo, checkRepoDir, loadRepo, resolveRoot, channelAllowed } from '../scripts/lib/repo.js';
 import { InputError, UsageError, type Problem } from '../scripts/lib/errors.js';
 import { inventoryText, makeRepo, specText } from './fixtures/repo.js';
 
@@ -158,6 +158,27 @@ describe('checkRepo: inventory and specs together', () => {
 
   test('no inventory.ini at all', () => {
     expect(errors(checkRepo('/r', { inventory: undefined, specs: new Map() }).problems)).toEqual(['inventory.ini:1: inventory.ini not found in /r']);
+  });
+});
+
+describe('checkRepoDir: version specs of every shape are checked', () => {
+  const repoWith = (dep: string) => makeRepo({ inventory: inventoryText({ envs: { a: 'REPLICATE' } }), specs: { a: specText('a', { deps: ['python=3.11', dep] }) } });
+
+  test.each([
+    ['a plain spec', 'numpy >=1.20,<2', []],
+    ['a rare but valid spec', 'r-foo 1!2.0', []],
+    ['a compatible-release spec', 'numpy ~=1.26', []],
+    ['an invalid spec', 'numpy >=1.2,,<<2', ["env-specs/a.yml:6: invalid version spec '>=1.2,,<<2'"]],
+    ['an invalid spec in the space form', 'numpy 3.x.y..', ["env-specs/a.yml:6: invalid version spec '3.x.y..'"]],
+  ])('%s', async (_what, dep, expected) => {
+    const r = repoWith(dep);
+    try {
+      const { repo, problems } = await checkRepoDir(r.dir);
+      expect(errors(problems).map((e) => e.replace(/': .*$/, "'"))).toEqual(expected);
+      expect(repo === undefined).toBe(expected.length > 0);
+    } finally {
+      r.cleanup();
+    }
   });
 });
 

@@ -1,5 +1,7 @@
 import { describe, expect, test } from 'vitest';
-import { formatMatchSpec, matchesVersion, MatchSpecError, parseDependencyText, parseMatchSpec, versionSpecChecker } from '../scripts/lib/matchspec.js';
+import { formatMatchSpec, isPlainVersionSpec, matchesVersion, MatchSpecError, parseDependencyText, parseMatchSpec, versionSpecChecker } from '../scripts/lib/matchspec.js';
+import { parseSpec } from '../scripts/lib/spec.js';
+import { corpusFiles, corpusText } from './fixtures/repo.js';
 
 describe('parseMatchSpec', () => {
   test.each([
@@ -103,5 +105,33 @@ describe('versionSpecChecker', () => {
     const check = await versionSpecChecker();
     for (const ok of ['1.2.*', '>=1.20,<2', '==1.21.0', '2.7|>=3.6', '!=1.5', '~=1.4.2', '1.0.0rc1']) expect(check(ok), ok).toBeUndefined();
     for (const bad of ['>=1.2,,<<2', '==', '3.x.y..*', '>=']) expect(check(bad), bad).toMatch(new RegExp(`^invalid version spec '${bad.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}'`));
+  });
+});
+
+describe('isPlainVersionSpec: a shortcut that must never accept what rattler rejects', () => {
+  const versions = ['0', '1', '1.2', '1.2.3', '01.2', '1.2.3.4.5.6', '1.1.1w', '2023c', '1.0rc1', '1.0post', '4.3_1', '1_2', '1e5',
+    '1.', '1..2', '.1', '1.2.', 'a1', 'v1.0', '1.0-1', '1.0+local', '2!1.0', '1.2a_', '1__2', '1._2', '1.2*', '1.*.*', 'RC1', '1.0RC1', ''];
+  const atoms = versions.flatMap((v) => [v, `${v}.*`, ...['==', '!=', '>=', '<=', '>', '<', '~=', '=', '=>'].map((op) => `${op}${v}`)]);
+  const specs = [...atoms, '*', '>=*', '**', ...atoms.slice(0, 60).flatMap((a) => [`${a},<2`, `>=1,${a}`, `${a}|>=3.6`, `${a},,<2`, `${a}|`])];
+
+  test('everything it accepts, rattler accepts', async () => {
+    const check = await versionSpecChecker();
+    const accepted = specs.filter(isPlainVersionSpec);
+    for (const v of accepted) expect(check(v), v).toBeUndefined();
+    expect(accepted.length).toBeGreaterThan(100);
+  });
+
+  test('every version in the real corpus it accepts is valid, and it accepts nearly all of them', async () => {
+    const check = await versionSpecChecker();
+    const seen = new Set<string>();
+    for (const f of corpusFiles()) for (const d of parseSpec(corpusText(f), f, 'x').spec?.dependencies ?? []) if (d.spec.version) seen.add(d.spec.version);
+    const plain = [...seen].filter(isPlainVersionSpec);
+    for (const v of plain) expect(check(v), v).toBeUndefined();
+    if (seen.size) expect(plain.length).toBeGreaterThan(seen.size * 0.95);
+  });
+
+  test('the common shapes are plain; rare ones are left to rattler', () => {
+    for (const v of ['3.11.*', '>=1.20,<2', '==1.26.4', '2.7.*|>=3.6', '1.1.1w', '4.3_1.*', '*']) expect(isPlainVersionSpec(v), v).toBe(true);
+    for (const v of ['~=1.4', '>=1.2.*', '1!152.2018', '1.0+local', '>=1.2,,<<2', '3.x.y..*']) expect(isPlainVersionSpec(v), v).toBe(false);
   });
 });

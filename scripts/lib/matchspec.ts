@@ -50,10 +50,11 @@ const memo = new Map<string, { text: string; spec: MatchSpec }>();
 export function parseDependencyText(input: string): { text: string; spec: MatchSpec } {
   const hit = memo.get(input);
   if (hit) return hit;
-  const text = detached(input.trim());
+  const trimmed = input.trim();
+  const text = detached(trimmed);
   const entry = Object.freeze({ text, spec: Object.freeze(parseMatchSpecUncached(text)) });
   if (memo.size >= MEMO_LIMIT) memo.clear();
-  memo.set(detached(input), entry);
+  memo.set(trimmed === input ? text : detached(input), entry);
   return entry;
 }
 
@@ -112,6 +113,18 @@ export function formatMatchSpec(ms: MatchSpec): string {
   const head = ms.channel ? `${ms.channel}::${ms.name}` : ms.name;
   if (!ms.version && !ms.build) return head;
   return [head, ms.version ?? '*', ...(ms.build ? [ms.build] : [])].join(' ');
+}
+
+// The shapes nearly every spec uses (`1.2`, `1.2.*`, `>=1.20,<2`, `==1.26.4`, `2.7.*|>=3.6`, `1.1.1w`, `4.3_1`):
+// a strict subset of what rattler accepts (test/matchspec.test.ts checks that against rattler). Only for
+// syntax: it lets `validate` skip loading rattler (~150 ms, ~25 MB) when no spec uses anything rarer.
+const PLAIN_VERSION = '[0-9]+[a-z0-9]*(?:[._][0-9a-z]+)*';
+const PLAIN_ATOM = `(?:(?:==|!=|>=|<=|>|<)${PLAIN_VERSION}|${PLAIN_VERSION}(?:\\.\\*)?|\\*)`;
+const PLAIN_SPEC = new RegExp(`^${PLAIN_ATOM}(?:[,|]${PLAIN_ATOM})*$`);
+
+/** True when the version spec has a common shape that is valid for sure; false means: ask rattler. */
+export function isPlainVersionSpec(versionSpec: string): boolean {
+  return PLAIN_SPEC.test(versionSpec);
 }
 
 /** A checker of version-spec syntax, backed by rattler (loaded once). Returns an error text or undefined. */

@@ -10,7 +10,7 @@ import type { EnvSpec, Inventory } from './types.js';
 import { parseInventory } from './inventory.js';
 import { parseSpec } from './spec.js';
 import { decodeInput } from './input.js';
-import { versionSpecChecker } from './matchspec.js';
+import { isPlainVersionSpec, versionSpecChecker } from './matchspec.js';
 
 export const INVENTORY_FILE = 'inventory.ini';
 export const SPECS_DIR = 'env-specs';
@@ -106,7 +106,19 @@ export async function loadRepo(dir: string): Promise<Repo> {
 
 /** Like loadRepo but returns problems instead of throwing (validate prints them all). */
 export async function checkRepoDir(dir: string): Promise<{ repo?: Repo; problems: Problem[] }> {
-  return checkRepo(dir, readRepoFiles(dir), await versionSpecChecker());
+  const files = readRepoFiles(dir);
+  // Most repos only use plain version specs: check those without loading rattler (150 ms, 25 MB), and
+  // ask rattler about the rest afterwards.
+  const rare = new Set<string>();
+  const first = checkRepo(dir, files, (v) => {
+    if (!isPlainVersionSpec(v)) rare.add(v);
+    return undefined;
+  });
+  if (!rare.size) return first;
+  const check = await versionSpecChecker();
+  if ([...rare].every((v) => check(v) === undefined)) return first;
+  // some version spec is invalid: check again with rattler so each error lands at its line
+  return checkRepo(dir, files, check);
 }
 
 export function readRepoFiles(dir: string): RepoFiles {
