@@ -270,4 +270,25 @@ describe('buildEnv against the fake conda', () => {
     expect(out.errors.some((l) => /^\[\d\/4\] small test \d+\.\ds$/.test(l))).toBe(true);
     expect(out.errors.some((l) => /^\[\d\/4\] gone FAILED create \(missing-version\) \[recorded failure\] \d+\.\ds$/.test(l))).toBe(true);
   });
+
+  test('qa with bad input: a broken spec and a channel not allowed fail only their env, with file and line', async () => {
+    const dir = writeRepo(join(world.base, 'repo-bad'), {
+      envs: { small: 'REPLICATE', broken: 'REPLICATE', foreign: 'REPLICATE' }, channels: [world.channel],
+    }, {
+      small: worldSpec(world, 'small', ['zlib']),
+      broken: `name: broken\nchannels:\n  - ${world.channel}\ndependencies:\n  - zlib\n  - numpy>=>1\n`,
+      foreign: `name: foreign\nchannels:\n  - ${world.channel}\n  - https://conda.example.org/elsewhere\ndependencies:\n  - zlib\n`,
+    });
+    const { run } = await import('../scripts/commands/qa.js');
+    const out = memoryOutput(true);
+    const code = await run({ options: { root: world.root, json: true }, positionals: [], out, repo: dir, env: process.env });
+    expect(code).toBe(1);
+    const report = out.results[0] as { envs: Array<{ env: string; status: string; phase?: string; file?: string; line?: number; hint?: string }>; runId: string };
+    const by = Object.fromEntries(report.envs.map((e) => [e.env, e]));
+    expect(by.small.status).not.toBe('failed');
+    expect(by.broken).toMatchObject({ status: 'failed', phase: 'spec', file: 'env-specs/broken.yml', line: 6 });
+    expect(by.foreign).toMatchObject({ status: 'failed', phase: 'spec', file: 'env-specs/foreign.yml', line: 4 });
+    expect(by.foreign.hint).toMatch(/not allowed/);
+    expect(existsSync(join(world.root, '.gitops', 'runs', report.runId, 'report.json'))).toBe(true);
+  });
 });

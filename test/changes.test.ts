@@ -231,3 +231,70 @@ describe('runPool', () => {
     expect(await runPool([], 4, async () => 1)).toEqual([]);
   });
 });
+
+describe('plan --base/--head (command)', () => {
+  async function planCmd(repo: string, options: Record<string, string | boolean>) {
+    const { run } = await import('../scripts/commands/plan.js');
+    const { memoryOutput } = await import('../scripts/lib/output.js');
+    const out = memoryOutput(true);
+    const code = await run({ options: { json: true, ...options }, positionals: [], out, repo, env: {} });
+    return { code, out, result: out.results[0] as Record<string, unknown> };
+  }
+  const inv = (envs: string[], extra = '') =>
+    `[conda]\nversion = 23.11.0\nchannels = conda-forge\n\n[environments]\n${envs.map((e) => `${e} = REPLICATE`).join('\n')}\n${extra}`;
+  const yml = (deps: string[]) => `channels:\n  - conda-forge\ndependencies:\n${deps.map((d) => `  - ${d}\n`).join('')}`;
+
+  function gitRepo() {
+    const dir = mkdtempSync(join(tmpdir(), 'cg-plan-'));
+    const g = (...args: string[]) => execFileSync('git', ['-C', dir, ...args], { encoding: 'utf8' }).trim();
+    g('init', '-q', '-b', 'main');
+    mkdirSync(join(dir, 'env-specs'));
+    const commit = (files: Record<string, string>, remove: string[] = []) => {
+      for (const [p, t] of Object.entries(files)) writeFileSync(join(dir, p), t);
+      for (const p of remove) execFileSync('git', ['-C', dir, 'rm', '-q', p]);
+      g('add', '-A');
+      g('-c', 'user.name=t', '-c', 'user.email=t@example.invalid', 'commit', '-qm', 'c');
+      return g('rev-parse', 'HEAD');
+    };
+    return { dir, commit };
+  }
+
+  test('lists exactly the envs a PR changes, the kernels it adds and the envs it drops, with a CI matrix', async () => {
+    const r = gitRepo();
+    const base = r.commit({
+      'inventory.ini': inv(['a', 'b', 'c']),
+      'env-specs/a.yml': yml(['python=3.11']), 'env-specs/b.yml': yml(['numpy']), 'env-specs/c.yml': yml(['pandas']),
+    });
+    r.commit({
+      'inventory.ini': inv(['a', 'b'], '\n[kernels]\na = A (Python 3)\n'),
+      'env-specs/b.yml': yml(['numpy=1.26']),
+    }, ['env-specs/c.yml']);
+    const { code, result, out } = await planCmd(r.dir, { base, head: 'HEAD' });
+    expect(code).toBe(0);
+    expect(result.envs).toEqual([
+      { name: 'a', buildId: expect.stringMatching(/^[0-9a-f]{12}$/), reasons: ['kernel'], action: 'build' },
+      { name: 'b', buildId: expect.stringMatching(/^[0-9a-f]{12}$/), reasons: ['spec'], action: 'build' },
+    ]);
+    expect(result.dropped).toEqual(['c']);
+    expect(result.kernels).toEqual({ added: ['a'], removed: [], changed: [] });
+    expect((result.matrix as { include: Array<{ env: string }> }).include.map((m) => m.env)).toEqual(['a', 'b']);
+    expect(out.errors.join('\n')).toMatch(/plan: 2 to build, 0 to re-test, 0 already tested, 1 to unlink at deploy/);
+  });
+
+  test('a build prefix over the limit fails the plan with the spec file and the numbers', async () => {
+    const r = gitRepo();
+    const base = r.commit({ 'inventory.ini': inv(['a']), 'env-specs/a.yml': yml(['python']) });
+    r.commit({ 'env-specs/a.yml': yml(['python=3.11']) });
+    const longRoot = join(tmpdir(), 'x'.repeat(230));
+    await expect(planCmd(r.dir, { base, head: 'HEAD', root: longRoot })).rejects.toThrow(/env-specs\/a\.yml:1: error: a: build prefix is \d+ bytes, longer than conda's 255-byte limit/);
+    // without --base the plan against the root applies the same guard
+    await expect(planCmd(r.dir, { root: longRoot })).rejects.toThrow(/255-byte limit/);
+  });
+
+  test('--head without --base is a usage error; an unknown ref too', async () => {
+    const r = gitRepo();
+    r.commit({ 'inventory.ini': inv(['a']), 'env-specs/a.yml': yml(['python']) });
+    await expect(planCmd(r.dir, { head: 'HEAD' })).rejects.toThrow(/--head needs --base/);
+    await expect(planCmd(r.dir, { base: 'nope', head: 'HEAD' })).rejects.toThrow(/not found/);
+  });
+});
