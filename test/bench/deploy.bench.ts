@@ -1,7 +1,7 @@
 /**
  * Benchmark of a whole deploy of 1,000 already-tested envs (lock, read records, write the generation, swap,
  * kernels, history) and of a rollback (issue 5: both <= 1 s). Each state change touches all 1,000 envs,
- * the worst case: every build record is read, every link is new, and the rollback marks 1,000 builds bad.
+ * the worst case: every build record is read, every link is new, and a rollback marks 1,000 builds bad.
  * Also prints the wall time of the real CLI (`node dist/scripts/cli.js deploy`, which adds node startup and
  * reading + validating the 1,000 specs of the repository) for information.
  * A plain node script run from dist/ by `npm run bench`; exits 1 when a target is missed.
@@ -38,13 +38,15 @@ async function timedDeploy(root: string, desired: DesiredInput, force: boolean):
   return (performance.now() - t0) / 1000;
 }
 
-async function timedRollback(root: string): Promise<number> {
+async function timedRollback(root: string, to?: number): Promise<number> {
   const t0 = performance.now();
   await withLock(root, { waitSeconds: 0, command: 'bench rollback' }, async () => {
-    await applyRollback(root, { env_: process.env, command: 'rollback' });
+    await applyRollback(root, { ...(to !== undefined ? { to } : {}), env_: process.env, command: 'rollback' });
   });
   return (performance.now() - t0) / 1000;
 }
+
+const mapOf = (d: DesiredInput) => JSON.stringify(Object.fromEntries(d.envs.map((e) => [e.name, e.buildId])));
 
 async function main(): Promise<number> {
   const fi = makeInstallation();
@@ -55,21 +57,26 @@ async function main(): Promise<number> {
     return desiredOf(links, kernels, fi.version);
   });
   const first = await timedDeploy(fi.root, states[0], false);
+  // deploys back and forth: every one relinks all 1,000 envs
   const deploys: number[] = [];
+  for (let r = 0; r < ROUNDS; r++) deploys.push(await timedDeploy(fi.root, states[(r + 1) % 2], false));
+  // rollbacks: back to the previous generation (1,000 builds marked bad), then forward again with --to
   const rollbacks: number[] = [];
+  const forwards: number[] = [];
   for (let r = 0; r < ROUNDS; r++) {
-    // after a rollback the state-1 builds are marked bad: main "insists" with --force, as a person would
-    deploys.push(await timedDeploy(fi.root, states[1], r > 0));
+    const before = readLive(fi.root);
     rollbacks.push(await timedRollback(fi.root));
-    if (JSON.stringify(readLive(fi.root).links) !== JSON.stringify(Object.fromEntries(states[0].envs.map((e) => [e.name, e.buildId])))) {
-      throw new Error('bench: rollback did not restore the previous generation');
-    }
+    if (JSON.stringify(readLive(fi.root).links) === JSON.stringify(before.links)) throw new Error('bench: rollback changed nothing');
+    forwards.push(await timedRollback(fi.root, before.ref!.generation));
+    if (JSON.stringify(readLive(fi.root).links) !== JSON.stringify(before.links)) throw new Error('bench: rollback --to did not restore');
   }
+  if (![0, 1].some((s) => mapOf(states[s]) === JSON.stringify(readLive(fi.root).links))) throw new Error('bench: unexpected live state');
   const d = median(deploys);
   const rb = median(rollbacks);
   console.log(`deploy of ${N} tested envs, all changed, 20 kernels (lock, records, generation, swap, kernels, history):`);
-  console.log(`  first deploy ${first.toFixed(3)} s; median of ${ROUNDS}: ${d.toFixed(3)} s (target <= ${TARGET_S} s)`);
+  console.log(`  first deploy ${first.toFixed(3)} s; then ${ROUNDS} more, median ${d.toFixed(3)} s (target <= ${TARGET_S} s)`);
   console.log(`rollback of the same (swap back, mark ${N} builds bad, history): median ${rb.toFixed(3)} s (target <= ${TARGET_S} s)`);
+  console.log(`rollback --to the newer one again (swap, clear ${N} marks, history): median ${median(forwards).toFixed(3)} s`);
 
   // the real CLI on a real 1,000-spec repository, for information (includes node startup and spec validation)
   const repo = join(fi.root, 'repo');
