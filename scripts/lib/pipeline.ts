@@ -171,7 +171,7 @@ export async function runBuilds(opts: RunBuildsOptions): Promise<PipelineResult>
       opts.out.progress(`${tag} test ${fmt(tested.seconds)}${tested.ok ? '' : ' FAILED'}`);
       if (!tested.ok) { status = 'failed'; failure = tested.failure; phase = 'test'; } else status = outcome.status === 'reused' ? 'reused' : 'tested';
     } else if (opts.test === false && outcome.status === 'built') {
-      status = 'tested'; // not tested in this run: callers of build-only read recordStatus
+      status = 'tested'; // EnvRunResult has no 'built': build-only callers read recordStatus instead
     }
 
     let log: string | undefined = existsSync(paths.log) ? paths.log : undefined;
@@ -198,7 +198,9 @@ export async function runBuilds(opts: RunBuildsOptions): Promise<PipelineResult>
       ...(record.packages ? { packages: record.packages } : {}),
       ...(() => { const lp = livePackagesOf(root, live, env.name); return lp ? { livePackages: lp } : {}; })(),
     };
-    const verdict = status === 'failed' ? `FAILED ${phase ?? ''} (${failure?.class ?? 'unknown'})${outcome.fresh || tested ? '' : ' [recorded failure]'}` : status;
+    const verdict = status === 'failed'
+      ? `FAILED ${phase ?? ''} (${failure?.class ?? 'unknown'})${outcome.fresh || tested ? '' : ' [recorded failure]'}`
+      : opts.test === false ? record.status : status;
     opts.out.progress(`${tag} ${verdict} ${fmt(seconds)}`);
     return { result, recordStatus: record.status, fresh: outcome.fresh, condaSeconds, testSeconds };
   };
