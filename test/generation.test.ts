@@ -3,11 +3,12 @@ import { existsSync, lstatSync, mkdirSync, readdirSync, readlinkSync, symlinkSyn
 import { join } from 'node:path';
 import {
   checkManageable, cleanTemporaries, diffLinks, ensureRootLinks, listGenerations, liveGenerationNumber, nextGenerationNumber,
-  parseLinkTarget, readGenerationLinks, readLive, readManifest, replaceSymlink, rollbackTarget, sameLinks, swapEnvs,
-  writeGeneration,
+  markBuilds, parseLinkTarget, readGenerationLinks, readLive, readManifest, replaceSymlink, rollbackTarget, sameLinks,
+  swapEnvs, writeGeneration,
 } from '../scripts/lib/generation.js';
 import type { GenerationManifest, LinkMap } from '../scripts/lib/generation.js';
 import { FailedError, RefusedError, UsageError } from '../scripts/lib/errors.js';
+import { readBuildRecord } from '../scripts/lib/record.js';
 import { addBuild, fakeBuildId, makeInstallation, VERSION } from './fixtures/installation.js';
 import type { FakeInstallation } from './fixtures/installation.js';
 
@@ -126,5 +127,20 @@ describe('generations on disk', () => {
     fi = makeInstallation();
     symlinkSync('v4.3.22/envs', join(fi.root, 'envs'));
     expect(() => checkManageable(fi.root, VERSION)).toThrow(/points to v4\.3\.22\/envs/);
+  });
+
+  it('marks builds bad and clears the mark in place; the record stays valid JSON with everything else intact', () => {
+    fi = makeInstallation();
+    const id = fakeBuildId('m');
+    const original = addBuild(fi.root, VERSION, 'a', id);
+    const bad = { at: '2024-05-01T00:00:00.000Z', reason: 'rolled back from v/generations/2 to v/generations/1' };
+    const builds = [{ name: 'a', build: id }, { name: 'a', build: fakeBuildId('absent') }];
+    expect(markBuilds(fi.root, `v${VERSION}`, builds, bad)).toBe(1);
+    expect(readBuildRecord(fi.root, VERSION, 'a', id)).toEqual({ ...original, bad });
+    expect(markBuilds(fi.root, `v${VERSION}`, builds, bad)).toBe(0); // already marked
+    expect(markBuilds(fi.root, `v${VERSION}`, builds, undefined)).toBe(1);
+    expect(readBuildRecord(fi.root, VERSION, 'a', id)).toEqual(original); // shorter now: padded, still parses
+    expect(markBuilds(fi.root, `v${VERSION}`, builds, { ...bad, reason: 'x' })).toBe(1);
+    expect(readBuildRecord(fi.root, VERSION, 'a', id)?.bad?.reason).toBe('x');
   });
 });

@@ -92,7 +92,7 @@ export async function applyDeploy(
   ensureRootLinks(root, desired.condaVersion);
   crashPoint('links-ensured');
   const kernels = syncKernels(root, plan.kernels, { afterWrite: () => crashPoint('kernel-written') });
-  await markBuilds(root, plan.installation, plan.forced.map((f) => ({ name: f.name, build: f.buildId })), undefined);
+  markBuilds(root, plan.installation, plan.forced.map((f) => ({ name: f.name, build: f.buildId })), undefined);
   if (plan.changes) {
     crashPoint('before-history');
     const to = { installation: plan.installation, generation: plan.newGeneration ?? liveGenerationNumber(inst.dir)! };

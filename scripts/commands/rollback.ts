@@ -85,9 +85,9 @@ export async function applyRollback(root: string, opts: { to?: number; env?: str
   // swap first (users get the old builds at once), then the marks, then history: a run killed before its
   // history line is finished by the next writer's reconcileHistory, marks included
   const markedBad = backwards
-    ? await markBuilds(root, live.ref.installation, left, { at, reason: `rolled back from ${formatRef(live.ref)} to ${formatRef(to)}` })
+    ? markBuilds(root, live.ref.installation, left, { at, reason: `rolled back from ${formatRef(live.ref)} to ${formatRef(to)}` })
     : 0;
-  const cleared = await markBuilds(root, to.installation, came, undefined);
+  const cleared = markBuilds(root, to.installation, came, undefined);
   appendHistory(root, {
     format: 1, at, command: opts.command, ...actor(opts.env_), from: live.ref, to, ...diff,
   });

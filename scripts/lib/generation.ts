@@ -7,10 +7,9 @@
  * Pure helpers first (link arithmetic, diffs, rollback targets), executors after.
  */
 import {
-  closeSync, fsyncSync, lstatSync, mkdirSync, openSync, readdirSync, readlinkSync, renameSync,
+  closeSync, fsyncSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, readlinkSync, renameSync,
   rmSync, rmdirSync, symlinkSync, unlinkSync, writeSync,
 } from 'node:fs';
-import { readFile, rename, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { FailedError, RefusedError, UsageError } from './errors.js';
 import { buildPaths, installationLayout, installationName, layout } from './layout.js';
@@ -357,33 +356,40 @@ export function rollbackTargetOf(root: string, live: GenerationRef, to?: number)
 const versionOf = (installation: string) => installation.replace(/^v/, '');
 
 /**
- * Set (`bad`) or clear (undefined) the rollback mark of build records. Each record is replaced atomically
- * (temp + rename) but not fsynced one by one, and 16 at a time: a rename over an existing file makes ext4
- * flush the new data first, which one by one costs a 1,000-env rollback about half a second. A mark lost in
- * a power cut only means main could redeploy that build.
+ * Set (`bad`) or clear (undefined) the rollback mark of build records, in place: one write(2) of the whole
+ * record at offset 0, padded with spaces (valid JSON whitespace) to at least the old length so no truncate is
+ * needed. A kill -9 cannot tear a single write, and unlike temp + rename it does not make ext4 flush each
+ * file (a rename over an existing file does): 1,000 marks cost ~0.05 s instead of ~0.5-2 s, which a rollback
+ * of a whole installation needs. Not fsynced: a mark lost in a power cut only means main could redeploy
+ * that build.
  */
-export async function markBuilds(root: string, installation: string, builds: Array<{ name: string; build: string }>, bad: { at: string; reason: string } | undefined): Promise<number> {
+export function markBuilds(root: string, installation: string, builds: Array<{ name: string; build: string }>, bad: { at: string; reason: string } | undefined): number {
   let changed = 0;
-  let next = 0;
-  const one = async (b: { name: string; build: string }) => {
+  for (const b of builds) {
     const path = buildPaths(root, versionOf(installation), b.name, b.build).record;
-    let rec: StampedBuildRecord;
+    let fd: number;
     try {
-      rec = JSON.parse(await readFile(path, 'utf8')) as StampedBuildRecord;
+      fd = openSync(path, 'r+');
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return;
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') continue;
       throw e;
     }
-    if (bad ? rec.bad?.reason === bad.reason : !rec.bad) return;
-    if (bad) rec.bad = bad;
-    else delete rec.bad;
-    const tmp = join(dirname(path), `.${b.build}.json.${process.pid}.tmp`);
-    await writeFile(tmp, JSON.stringify(rec, null, 2) + '\n');
-    await rename(tmp, path);
-    changed++;
-  };
-  await Promise.all(Array.from({ length: Math.min(16, builds.length) }, async () => {
-    while (next < builds.length) await one(builds[next++]);
-  }));
+    try {
+      const old = readFileSync(fd);
+      const rec = JSON.parse(old.toString('utf8')) as StampedBuildRecord;
+      if (bad ? rec.bad?.reason === bad.reason : !rec.bad) continue;
+      if (bad) rec.bad = bad;
+      else delete rec.bad;
+      let text = JSON.stringify(rec, null, 2) + '\n';
+      const length = Buffer.byteLength(text);
+      if (length < old.length) text += ' '.repeat(old.length - length - 1) + '\n';
+      const buf = Buffer.from(text);
+      let off = 0;
+      while (off < buf.length) off += writeSync(fd, buf, off, buf.length - off, off);
+      changed++;
+    } finally {
+      closeSync(fd);
+    }
+  }
   return changed;
 }

@@ -123,7 +123,7 @@ export async function reconcileHistory(root: string, env: NodeJS.ProcessEnv): Pr
   const at = new Date().toISOString();
   if (wentBack && last) {
     const left = [...diff.changed.map((c) => ({ name: c.name, build: c.from })), ...diff.removed];
-    await markBuilds(root, last.to.installation, left, { at, reason: `rolled back from ${formatRef(last.to)} to ${formatRef(live.ref)}` });
+    markBuilds(root, last.to.installation, left, { at, reason: `rolled back from ${formatRef(last.to)} to ${formatRef(live.ref)}` });
   }
   const entry: HistoryEntry = {
     format: 1,
