@@ -144,5 +144,5 @@ describe('kill -9 during deploy', () => {
         expect(existsSync(join(fi.inst.dir, 'generations', g, e, 'bin', 'python'))).toBe(true);
       }
     }
-  }, 240_000);
+  }, 480_000);
 });
