@@ -69,7 +69,8 @@ export const COMMANDS: CommandMeta[] = [
     summary: 'swap back to the previous generation (or --to N), or one env only (--env NAME)',
     usage: 'conda-gitops rollback [--root DIR] [--to N | --env NAME] [--dry-run] [--wait SECONDS] [--json]',
     details:
-      'Default: the generation before the live one. --to N: any generation of the live installation.\n' +
+      'Default: the generation the live one was made from (never one that was itself rolled back; after a\n' +
+      'conda upgrade, the previous installation). --to N: any generation of the live installation.\n' +
       '--env NAME: a new generation where only NAME is taken from the previous generation.\n' +
       'Builds that leave the live set are marked bad: the next deploy from main keeps them out until the\n' +
       'change is reverted or fixed in git (or deploy --force). Recorded in history. Needs no repository.',
