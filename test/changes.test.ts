@@ -1,6 +1,6 @@
-import { describe, expect, test } from 'vitest';
+import { afterAll, describe, expect, test } from 'vitest';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, mkdirSync, writeFileSync, readFileSync, existsSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, rmSync, writeFileSync, readFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { changedEnvs, describeChanges, type RepoSnapshot } from '../scripts/lib/changes.js';
@@ -8,6 +8,10 @@ import { guardPlan, canonicalChannel, MAX_PREFIX_BYTES } from '../scripts/lib/pl
 import { changedFiles, exportRepoFiles, resolveCommit, showFile } from '../scripts/lib/git.js';
 import { runPool } from '../scripts/lib/pool.js';
 import type { EnvSpec, Inventory } from '../scripts/lib/types.js';
+
+/** every temp dir of this file lives under one parent, removed when the file is done */
+const TMP = mkdtempSync(join(tmpdir(), 'cg-changes-'));
+afterAll(() => rmSync(TMP, { recursive: true, force: true }));
 
 function inventory(opts: {
   version?: string; frontend?: Inventory['conda']['frontend'];
@@ -149,7 +153,7 @@ describe('guardPlan', () => {
 
 describe('git reader', () => {
   function repo(): { dir: string; commit: (msg: string) => string } {
-    const dir = mkdtempSync(join(tmpdir(), 'cg-git-'));
+    const dir = mkdtempSync(join(TMP, 'cg-git-'));
     const g = (...args: string[]) => execFileSync('git', ['-C', dir, ...args], { encoding: 'utf8' }).trim();
     g('init', '-q', '-b', 'main');
     g('config', 'user.email', 't@example.invalid');
@@ -175,7 +179,7 @@ describe('git reader', () => {
     expect(await showFile(r.dir, c1, 'env-specs/c.yml')).toBeUndefined();
     expect((await changedFiles(r.dir, c1, c2)).sort()).toEqual(['env-specs/a.yml', 'env-specs/c.yml']);
 
-    const dest = mkdtempSync(join(tmpdir(), 'cg-export-'));
+    const dest = mkdtempSync(join(TMP, 'cg-export-'));
     const written = await exportRepoFiles(r.dir, c1, dest);
     expect(written.sort()).toEqual(['env-specs/a.yml', 'env-specs/b.yml', 'inventory.ini']);
     expect(readFileSync(join(dest, 'env-specs', 'a.yml'), 'utf8')).toBe('A1\n');
@@ -190,7 +194,7 @@ describe('git reader', () => {
     writeFileSync(join(r.dir, 'ops', 'inventory.ini'), 'INV\n');
     writeFileSync(join(r.dir, 'ops', 'env-specs', 'a.yml'), 'A\n');
     const c = r.commit('sub');
-    const dest = mkdtempSync(join(tmpdir(), 'cg-export-'));
+    const dest = mkdtempSync(join(TMP, 'cg-export-'));
     expect((await exportRepoFiles(join(r.dir, 'ops'), c, dest)).sort()).toEqual(['env-specs/a.yml', 'inventory.ini']);
   });
 
@@ -245,7 +249,7 @@ describe('plan --base/--head (command)', () => {
   const yml = (deps: string[]) => `channels:\n  - conda-forge\ndependencies:\n${deps.map((d) => `  - ${d}\n`).join('')}`;
 
   function gitRepo() {
-    const dir = mkdtempSync(join(tmpdir(), 'cg-plan-'));
+    const dir = mkdtempSync(join(TMP, 'cg-plan-'));
     const g = (...args: string[]) => execFileSync('git', ['-C', dir, ...args], { encoding: 'utf8' }).trim();
     g('init', '-q', '-b', 'main');
     mkdirSync(join(dir, 'env-specs'));

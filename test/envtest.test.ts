@@ -1,11 +1,15 @@
-import { beforeAll, describe, expect, test } from 'vitest';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { checkPackages, pipVersionEquals, testBuild, testHint, minimalEnv, runProcess } from '../scripts/lib/envtest.js';
 import { parseSpec } from '../scripts/lib/spec.js';
 import type { EnvSpec, ListedPackageRecord } from '../scripts/lib/types.js';
+
+/** every temp dir of this file lives under one parent, removed when the file is done */
+const TMP = mkdtempSync(join(tmpdir(), 'cg-envtest-'));
+afterAll(() => rmSync(TMP, { recursive: true, force: true }));
 
 function spec(text: string, name = 'demo'): EnvSpec {
   const parsed = parseSpec(text, `env-specs/${name}.yml`, name);
@@ -75,10 +79,10 @@ describe('checkPackages (pure)', () => {
 describe('testBuild against a real python prefix', () => {
   let prefix: string;
   let site: string;
-  const specDir = mkdtempSync(join(tmpdir(), 'cg-envtest-specs-'));
+  const specDir = mkdtempSync(join(TMP, 'cg-envtest-specs-'));
 
   beforeAll(() => {
-    prefix = join(mkdtempSync(join(tmpdir(), 'cg-envtest-')), 'builds', 'demo', 'abc');
+    prefix = join(mkdtempSync(join(TMP, 'cg-envtest-')), 'builds', 'demo', 'abc');
     mkdirSync(join(prefix, '..'), { recursive: true });
     execFileSync('python3', ['-m', 'venv', '--without-pip', prefix]);
     const lib = readdirSync(join(prefix, 'lib')).find((d) => d.startsWith('python'))!;
@@ -121,7 +125,7 @@ describe('testBuild against a real python prefix', () => {
   });
 
   test("the env's test script runs with the build's bin first on PATH and without the runner's environment", async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'cg-envtest-specs-'));
+    const dir = mkdtempSync(join(TMP, 'cg-envtest-specs-'));
     writeFileSync(join(dir, 'demo.test.sh'), [
       'set -e',
       `test "$(command -v python)" = "${prefix}/bin/python"`,
@@ -145,7 +149,7 @@ describe('testBuild against a real python prefix', () => {
   });
 
   test('a failing test script fails the build with its output as excerpt', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'cg-envtest-specs-'));
+    const dir = mkdtempSync(join(TMP, 'cg-envtest-specs-'));
     writeFileSync(join(dir, 'demo.test.py'), 'import foo\nprint("checking foo")\nraise SystemExit("foo is too old")\n');
     const r = await testBuild({ env: 'demo', prefix, spec: demo(), packages: listed(), kernel: false, specDir: dir });
     expect(r.ok).toBe(false);
@@ -155,7 +159,7 @@ describe('testBuild against a real python prefix', () => {
   });
 
   test('a test script that hangs is killed at its time limit (with its children) and classified timeout', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'cg-envtest-specs-'));
+    const dir = mkdtempSync(join(TMP, 'cg-envtest-specs-'));
     writeFileSync(join(dir, 'demo.test.sh'), 'sleep 30 &\nsleep 30\n');
     const t0 = Date.now();
     const r = await testBuild({ env: 'demo', prefix, spec: demo(), packages: listed(), kernel: false, specDir: dir, timeoutSeconds: 1 });
@@ -165,7 +169,7 @@ describe('testBuild against a real python prefix', () => {
   });
 
   test('a prefix whose python is broken fails the first check', async () => {
-    const broken = mkdtempSync(join(tmpdir(), 'cg-envtest-broken-'));
+    const broken = mkdtempSync(join(TMP, 'cg-envtest-broken-'));
     mkdirSync(join(broken, 'bin'));
     writeFileSync(join(broken, 'bin', 'python'), '#!/bin/sh\necho "libpython3.11.so: cannot open shared object file" >&2\nexit 127\n', { mode: 0o755 });
     const r = await testBuild({ env: 'demo', prefix: broken, spec: demo(), packages: listed(), kernel: false, specDir });
