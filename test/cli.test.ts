@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { Ajv } from 'ajv';
 import { COMMANDS } from '../scripts/commands/registry.js';
 import { SCHEMA_NAMES, schemaPath } from '../scripts/lib/schemas.js';
+import { writeBuildRecord } from '../scripts/lib/record.js';
 import { builtCli, inventoryText, makeRepo, runCli, snapshotTree, specText, type RepoFixture } from './fixtures/repo.js';
 
 beforeAll(() => {
@@ -168,6 +169,26 @@ describe('validate and plan on a repository', () => {
     expect(viaEnv.code).toBe(0);
     expect(JSON.parse(viaEnv.stdout).root).toBe(missing);
     expect(snapshotTree(r.base).some((l) => l.startsWith('no-such-root'))).toBe(false);
+  });
+
+  test('plan reads build records: a tested build is to link, a failed one to build again', async () => {
+    const r2 = makeRepo({ inventory: inventoryText({ envs: { a: 'REPLICATE', b: 'REPLICATE' } }), specs: { a: specText('a'), b: specText('b', { deps: ['python=3.10'] }) } });
+    try {
+      const first = JSON.parse((await runCli(['plan', '--repo', r2.dir, '--root', r2.root, '--json'])).stdout) as { envs: Array<{ name: string; buildId: string }> };
+      const rec = (env: string, status: 'tested' | 'failed') => ({
+        format: 1 as const, env, buildId: first.envs.find((e) => e.name === env)!.buildId, specHash: 'x', status, condaVersion: '23.11.0',
+        frontend: 'conda' as const, prefix: '/x', phases: [], startedAt: '2024-01-01T00:00:00Z', log: '/x.log',
+      });
+      writeBuildRecord(r2.root, rec('a', 'tested'));
+      writeBuildRecord(r2.root, rec('b', 'failed'));
+      const res = await runCli(['plan', '--repo', r2.dir, '--root', r2.root, '--json']);
+      expect(res.code).toBe(0);
+      const plan = JSON.parse(res.stdout) as { envs: Array<{ name: string; action: string; record?: string }>; matrix: { include: Array<{ env: string }> } };
+      expect(plan.envs.map((e) => [e.name, e.action, e.record])).toEqual([['a', 'link', 'tested'], ['b', 'build', 'failed']]);
+      expect(plan.matrix.include.map((m) => m.env)).toEqual(['b']);
+    } finally {
+      r2.cleanup();
+    }
   });
 
   test('plan without any root is a usage error', async () => {

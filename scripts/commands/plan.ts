@@ -8,7 +8,9 @@ import { stringOption } from '../lib/command.js';
 import { EXIT, InputError, UsageError, type Problem } from '../lib/errors.js';
 import { loadRepo, resolveRoot } from '../lib/repo.js';
 import { desiredState } from '../lib/desired.js';
+import { existsSync } from 'node:fs';
 import { readBuildRecord } from '../lib/record.js';
+import { installationLayout } from '../lib/layout.js';
 import { readLive } from '../lib/generation.js';
 import { planAgainstRoot, renderPlan } from '../lib/plan.js';
 import { describeChanges, type ChangeReason } from '../lib/changes.js';
@@ -25,7 +27,9 @@ export async function run(ctx: Context): Promise<number> {
   for (const w of repo.warnings) ctx.out.warn(`${w.file}:${w.line}: warning: ${w.message}`);
   const root = resolveRoot(ctx, repo.inventory);
   const desired = desiredState(repo);
-  const records = new Map(desired.envs.map((e) => [e.name, readBuildRecord(root, desired.condaVersion, e.name, e.buildId)]));
+  // an installation without builds (a new root, a conda upgrade) has no records: skip thousands of failed reads
+  const hasBuilds = existsSync(installationLayout(root, desired.condaVersion).builds);
+  const records = new Map(desired.envs.map((e) => [e.name, hasBuilds ? readBuildRecord(root, desired.condaVersion, e.name, e.buildId) : undefined]));
   const plan = planAgainstRoot(desired, records, readLive(root).links);
   for (const line of renderPlan(plan)) ctx.out.info(line);
   const toBuild = new Set(plan.envs.filter((e) => e.action === 'build').map((e) => e.name));
