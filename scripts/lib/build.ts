@@ -18,16 +18,10 @@ import type { DesiredEnv } from './desired.js';
 import { buildPaths } from './layout.js';
 import { readBuildRecord, writeBuildRecord, isOrphaned } from './record.js';
 import { specHash } from './buildid.js';
+import type { CallResult } from './conda.js';
 
-/** What one conda/pip call returned (the adapter's call result). */
-export interface CondaCall {
-  argv: readonly string[];
-  stdout: string;
-  stderr: string;
-  code: number;
-  seconds: number;
-  timedOut: boolean;
-}
+/** What one conda/pip call returned: the adapter's call result. */
+export type CondaCall = CallResult;
 
 export interface CallOptions {
   /** per-env log the call is appended to */

@@ -36,6 +36,8 @@ export interface CallOptions {
   timeoutSeconds?: number;
   /** extra environment for this call (e.g. PIP_FIND_LINKS); inherited otherwise */
   env?: Record<string, string | undefined>;
+  /** false: `env` is the whole environment (tests run with a minimal one) */
+  inheritEnv?: boolean;
   cwd?: string;
 }
 
@@ -61,7 +63,7 @@ export async function execute(argv: readonly string[], opts: CallOptions = {}): 
   const result = await new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
     const child = spawn(argv[0]!, argv.slice(1), {
       cwd: opts.cwd,
-      env: { ...process.env, ...opts.env },
+      env: opts.inheritEnv === false ? { ...opts.env } : { ...process.env, ...opts.env },
       // stdin closed: a conda that prompts (existing prefix, ToS) fails instead of hanging
       stdio: ['ignore', 'pipe', 'pipe'],
       detached: true,

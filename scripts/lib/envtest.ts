@@ -5,80 +5,40 @@
  *
  * `checkPackages` is pure; the rest runs the build's programs directly (never through `current` or `qa`).
  */
-import { spawn } from 'node:child_process';
 import { appendFileSync, existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { Classification, EnvSpec, ListedPackageRecord } from './types.js';
 import { matchesVersion } from './matchspec.js';
 import { normalizePipName } from './pip.js';
-import { formatCallBlock, timeoutLine } from './conda-log.js';
+import { formatCallBlock } from './conda-log.js';
+import { execute, type CallResult } from './conda.js';
 
 /** Default time limit of an env's own test script. */
 export const DEFAULT_TEST_TIMEOUT_SECONDS = 600;
 /** Time limit of our own probes (python runs, imports): generous for a cold NFS cache. */
 const PROBE_TIMEOUT_SECONDS = 120;
 
-export interface ProcessResult {
-  argv: string[];
-  stdout: string;
-  stderr: string;
-  code: number;
-  seconds: number;
-  timedOut: boolean;
-}
+/** What one program run returned: the adapter's call result. */
+export type ProcessResult = CallResult;
 
 /**
- * Run a program (argument array, no shell) in its own process group; on timeout the whole group is killed,
- * so a test that forks does not outlive its limit.
+ * Run a program (argument array, no shell) with exactly `env`, in its own process group; on timeout the whole
+ * group is killed, so a test that forks does not outlive its limit.
  */
 export function runProcess(
   argv: string[],
   opts: { env?: NodeJS.ProcessEnv; cwd?: string; timeoutSeconds?: number } = {},
 ): Promise<ProcessResult> {
-  const started = performance.now();
-  return new Promise((resolvePromise) => {
-    const out: Buffer[] = [];
-    const err: Buffer[] = [];
-    let timedOut = false;
-    let child;
-    try {
-      child = spawn(argv[0]!, argv.slice(1), { cwd: opts.cwd, env: opts.env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
-    } catch (e) {
-      resolvePromise({ argv, stdout: '', stderr: String(e), code: 127, seconds: 0, timedOut: false });
-      return;
-    }
-    const timer = opts.timeoutSeconds
-      ? setTimeout(() => {
-          timedOut = true;
-          try { process.kill(-child.pid!, 'SIGKILL'); } catch { /* already gone */ }
-        }, opts.timeoutSeconds * 1000)
-      : undefined;
-    child.stdout!.on('data', (b: Buffer) => out.push(b));
-    child.stderr!.on('data', (b: Buffer) => err.push(b));
-    const finish = (code: number, extra = '') => {
-      if (timer) clearTimeout(timer);
-      resolvePromise({
-        argv,
-        stdout: Buffer.concat(out).toString('utf8'),
-        stderr: Buffer.concat(err).toString('utf8') + extra,
-        code,
-        seconds: (performance.now() - started) / 1000,
-        timedOut,
-      });
-    };
-    child.on('error', (e) => finish(127, `${e.message}\n`));
-    child.on('close', (code, signal) => finish(code ?? (signal ? 128 + 9 : 1)));
-  });
+  return execute(argv, { env: opts.env ?? process.env, cwd: opts.cwd, timeoutSeconds: opts.timeoutSeconds, inheritEnv: false });
 }
 
 /** Append one command and its output to an env's log, as the adapter does for conda calls. */
 export function appendLog(log: string | undefined, title: string, r: ProcessResult, startedAt = new Date(Date.now() - r.seconds * 1000)): void {
   if (!log) return;
   mkdirSync(dirname(log), { recursive: true });
-  // A timeout line the classifier knows, and the test's name in the header, so a reader finds their place.
-  const stderr = r.timedOut ? `${r.stderr}${r.stderr && !r.stderr.endsWith('\n') ? '\n' : ''}${timeoutLine(r.seconds)}\n` : r.stderr;
-  appendFileSync(log, `# ${title}\n` + formatCallBlock({ ...r, stderr, startedAt }));
+  // the test's name in the header, so a reader finds their place (execute() already wrote any timeout line)
+  appendFileSync(log, `# ${title}\n` + formatCallBlock({ ...r, startedAt }));
 }
 
 export interface TestCheck {
