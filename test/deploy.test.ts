@@ -342,7 +342,7 @@ describe('deploy, rollback and history against a real ROOT', () => {
     const desired = desiredState(await loadRepo(repo));
     // the apply step without its history line: what a kill at the `before-history` crash point leaves
     const plan = planFromDisk(fi.root, desired, {});
-    await applyDeploy(fi.root, desired, { ...plan, changes: false }, { commit, command: 'deploy', env: process.env, assertHeld: () => {} });
+    applyDeploy(fi.root, desired, { ...plan, changes: false }, { commit, command: 'deploy', env: process.env, assertHeld: () => {} });
     expect(readHistory(fi.root).entries).toHaveLength(1);
     expect((await runCommand('deploy', repo, fi.root)).code).toBe(0);
     const last = readHistory(fi.root).entries.at(-1)!;

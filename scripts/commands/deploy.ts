@@ -64,12 +64,12 @@ export interface DeployResult {
  * ROOT/envs exist (or point `current` at the new installation), write kernels, record history.
  * Nothing before the swap is visible to users; everything after it is idempotent and redone by the next run.
  */
-export async function applyDeploy(
+export function applyDeploy(
   root: string,
   desired: DesiredInput,
   plan: DeployPlan,
   meta: { commit?: string; command: string; env: NodeJS.ProcessEnv; assertHeld: () => void },
-): Promise<DeployResult> {
+): DeployResult {
   const t0 = performance.now();
   const inst = installationLayout(root, desired.condaVersion);
   const lay = layout(root);
@@ -152,7 +152,7 @@ export async function run(ctx: Context): Promise<number> {
 
   return withLock(root, { waitSeconds: wait, command: `conda-gitops ${command}` }, async (lock) => {
     cleanTemporaries(root, listInstallations(root).map((n) => join(root, n)));
-    const recovered = await reconcileHistory(root, ctx.env);
+    const recovered = reconcileHistory(root, ctx.env);
     if (recovered) ctx.out.warn(`history: recorded a cutover a killed run had not logged (${recovered.to.installation}/generations/${recovered.to.generation})`);
     plan = planFromDisk(root, desired, { force }); // again, under the lock: another writer may have moved things
     if (plan.missing.length) {
@@ -161,7 +161,7 @@ export async function run(ctx: Context): Promise<number> {
       ctx.out.result({ ok: false, root, commit, missing: plan.missing });
       return EXIT.FAILED;
     }
-    const result = await applyDeploy(root, desired, plan, { ...(commit ? { commit } : {}), command, env: ctx.env, assertHeld: () => lock.assertHeld() });
+    const result = applyDeploy(root, desired, plan, { ...(commit ? { commit } : {}), command, env: ctx.env, assertHeld: () => lock.assertHeld() });
     for (const line of describePlan(plan)) ctx.out.info(line);
     const k = result.kernels;
     if (k.written.length + k.removed.length) ctx.out.info(`kernels: ${k.written.length} written, ${k.removed.length} removed, ${k.unchanged.length} unchanged`);

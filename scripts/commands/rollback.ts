@@ -38,7 +38,7 @@ export interface RollbackOutcome {
 }
 
 /** The whole rollback, under a lock the caller holds. */
-export async function applyRollback(root: string, opts: { to?: number; env?: string; env_: NodeJS.ProcessEnv; command: string }): Promise<RollbackOutcome> {
+export function applyRollback(root: string, opts: { to?: number; env?: string; env_: NodeJS.ProcessEnv; command: string }): RollbackOutcome {
   const t0 = performance.now();
   const live = readLive(root);
   if (!live.ref) throw new FailedError(`nothing is deployed under ${root}: no generation to roll back from`);
@@ -121,8 +121,8 @@ export async function run(ctx: Context): Promise<number> {
 
   return withLock(root, { waitSeconds: waitSeconds(stringOption(ctx, 'wait')), command: `conda-gitops ${command}` }, async () => {
     cleanTemporaries(root, listInstallations(root).map((n) => join(root, n)));
-    await reconcileHistory(root, ctx.env);
-    const r = await applyRollback(root, { ...(to !== undefined ? { to } : {}), ...(env !== undefined ? { env } : {}), env_: ctx.env, command });
+    reconcileHistory(root, ctx.env);
+    const r = applyRollback(root, { ...(to !== undefined ? { to } : {}), ...(env !== undefined ? { env } : {}), env_: ctx.env, command });
     ctx.out.info(`${command}: ${formatRef(r.from)} -> ${formatRef(r.to)} in ${(r.seconds * 1000).toFixed(0)} ms (${summarizeDiff(r.diff)})`);
     for (const c of r.diff.changed) ctx.out.info(`  ~ ${c.name} ${c.from} -> ${c.to}`);
     for (const a of r.diff.added) ctx.out.info(`  + ${a.name} ${a.build}`);

@@ -104,7 +104,7 @@ export function formatHistoryEntry(e: HistoryEntry): string {
  * When that cutover went back (an older generation, or one a `rollback --env` made), it was a rollback:
  * the builds it took out are marked bad, as the killed rollback would have done.
  */
-export async function reconcileHistory(root: string, env: NodeJS.ProcessEnv): Promise<HistoryEntry | undefined> {
+export function reconcileHistory(root: string, env: NodeJS.ProcessEnv): HistoryEntry | undefined {
   const live = readLive(root);
   if (!live.ref) return undefined;
   const last = readHistory(root).entries.at(-1);

