@@ -55,15 +55,23 @@ describe('planGc (pure)', () => {
     expect(plan.keepGenerations).toEqual([{ installation: 'v4.8.5', generation: 1 }, { installation: 'v23.11.0', generation: 1 }]);
   });
 
-  it('keeps the qa installation and builds in progress, protected builds and young ones', () => {
+  it('keeps builds in progress, protected builds and young ones', () => {
     const current = inst('v1', [[1, 10, { a: 'a1' }]], ['a/a1', 'a/old'], { live: 1 });
-    const qa = inst('v2', [], ['a/q1', 'a/q2', 'a/q3', 'a/q4']);
+    const qa = inst('v2', [[1, 5, {}]], ['a/q1', 'a/q2', 'a/q3', 'a/q4']);
     qa.builds[0].inProgress = true;
     qa.builds[1].time = 5_000;
-    const plan = planGc({ installations: [current, qa], current: 'v1', qa: 'v2', graceBefore: 1_000, keep: 5, protect: new Set(['v2/a/q3']) });
+    const plan = planGc({ installations: [current, qa], current: 'v1', graceBefore: 1_000, keep: 5, protect: new Set(['v2/a/q3']) });
     expect(plan.removeInstallations).toEqual([]);
     expect(plan.removeBuilds.map((b) => `${b.installation}/${b.env}/${b.id}`)).toEqual(['v1/a/old', 'v2/a/q4']);
     expect(plan.keptRecent).toBe(1);
+  });
+
+  it('keeps every build of a qa installation ahead of current (a conda upgrade under review)', () => {
+    const current = inst('v1', [[1, 10, { a: 'a1' }]], ['a/a1', 'a/old'], { live: 1 });
+    const upgrade = inst('v2', [], ['a/q1', 'b/q2']);
+    const plan = planGc({ installations: [current, upgrade], current: 'v1', qa: 'v2', graceBefore: 1_000, keep: 5 });
+    expect(plan.removeBuilds.map((b) => `${b.installation}/${b.env}/${b.id}`)).toEqual(['v1/a/old']);
+    expect(plan.removeInstallations).toEqual([]);
   });
 });
 

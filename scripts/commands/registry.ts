@@ -119,7 +119,8 @@ export const COMMANDS: CommandMeta[] = [
     usage: 'conda-gitops gc [--root DIR] [--keep K] [--grace HOURS] [--yes] [--wait SECONDS] [--json]',
     details:
       'Keeps the last K generations (over all installations), always the live and the previous one, the builds\n' +
-      'they reference, builds in progress, builds the repository asks for, and builds younger than --grace.\n' +
+      'they reference, builds in progress, builds the repository asks for, builds younger than --grace, and\n' +
+      'the builds of a qa installation ahead of current (a conda upgrade under review).\n' +
       'Removes other builds (prefix, record, log), other generations, installations referenced by neither\n' +
       'current, qa nor a kept generation, and the package caches (pkgs/) of retired installations.',
     options: {

@@ -100,6 +100,8 @@ export function planGc(input: GcInput): GcPlan {
   let keptRecent = 0;
   for (const inst of input.installations) {
     if (!referenced.has(inst.name)) continue;
+    // `qa` ahead of `current` is a conda upgrade under review: its replicated builds wait for the merge
+    if (inst.name === input.qa && input.qa !== input.current) continue;
     for (const b of inst.builds) {
       const key = buildKey(inst.name, b.env, b.id);
       if (usedBuilds.has(key) || b.inProgress || input.protect?.has(key)) continue;
