@@ -4,21 +4,11 @@
  * Tests are not run (see `test`, or `qa` for both). Exit 1 when any env fails.
  */
 import type { Context } from '../lib/command.js';
-import { boolOption, listOption, stringOption } from '../lib/command.js';
-import { EXIT, UsageError } from '../lib/errors.js';
-import { resolveRoot } from '../lib/repo.js';
-import { desiredState } from '../lib/desired.js';
+import { boolOption, listOption } from '../lib/command.js';
+import { EXIT } from '../lib/errors.js';
 import { runBuilds } from '../lib/pipeline.js';
 import type { EnvRunResult } from '../lib/types.js';
-import {
-  brokenResults, guardEnvs, guardResults, jobsOption, loadRepoTolerant, positiveSeconds, resolvedRoot, withoutBroken,
-} from '../lib/qarun.js';
-
-/** `--env` names must be REPLICATE envs of the repository. */
-export function selectEnvs(names: string[], replicated: Set<string>): Set<string> | undefined {
-  for (const n of names) if (!replicated.has(n)) throw new UsageError(`--env ${n}: not a REPLICATE environment in inventory.ini`);
-  return names.length ? new Set(names) : undefined;
-}
+import { brokenResults, guardEnvs, guardResults, loadRunSetup, selectEnvs } from '../lib/qarun.js';
 
 export function describeResult(r: EnvRunResult, recordStatus?: string): string {
   if (r.status !== 'failed') return `${r.env} ${r.buildId}: ${recordStatus ?? r.status}`;
@@ -27,14 +17,8 @@ export function describeResult(r: EnvRunResult, recordStatus?: string): string {
 }
 
 export async function run(ctx: Context): Promise<number> {
-  const jobs = jobsOption(ctx);
-  const timeoutSeconds = positiveSeconds(stringOption(ctx, 'timeout'), 'timeout');
-  const { repo, broken } = await loadRepoTolerant(ctx.repo);
-  for (const w of repo.warnings) ctx.out.warn(`${w.file}:${w.line}: warning: ${w.message}`);
-  const root = resolvedRoot(resolveRoot(ctx, repo.inventory));
-  const replicated = new Set(repo.inventory.environments.filter((e) => e.mode === 'REPLICATE').map((e) => e.name));
+  const { jobs, timeoutSeconds, repo, broken, root, desired, replicated } = await loadRunSetup(ctx);
   const only = selectEnvs(listOption(ctx, 'env'), replicated);
-  const desired = withoutBroken(desiredState(repo), broken);
   const wanted = (n: string) => replicated.has(n) && (!only || only.has(n));
 
   const results: EnvRunResult[] = brokenResults(broken, new Set([...replicated].filter(wanted)));

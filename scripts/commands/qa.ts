@@ -7,9 +7,8 @@
 import { join } from 'node:path';
 import type { Context } from '../lib/command.js';
 import { boolOption, listOption, stringOption } from '../lib/command.js';
-import { EXIT, UsageError } from '../lib/errors.js';
-import { resolveRoot, SPECS_DIR } from '../lib/repo.js';
-import { desiredState } from '../lib/desired.js';
+import { EXIT } from '../lib/errors.js';
+import { SPECS_DIR } from '../lib/repo.js';
 import { layout } from '../lib/layout.js';
 import type { EnvRunResult, QaRunResult } from '../lib/types.js';
 import { describeChanges, type Changes } from '../lib/changes.js';
@@ -18,8 +17,8 @@ import { buildReport, headline, summaryTable } from '../lib/report.js';
 import { writeReportFiles } from '../lib/report-files.js';
 import { publishReport } from '../lib/github.js';
 import {
-  brokenResults, changesBetween, checkoutCommit, guardEnvs, guardResults, jobsOption, loadRepoTolerant, newRunId,
-  positiveSeconds, resolvedRoot, withoutBroken, type CommitCheckout,
+  brokenResults, changesBetween, checkoutCommit, guardEnvs, guardResults, jobsOption, loadRunSetup, newRunId,
+  positiveSeconds, selectEnvs, type CommitCheckout,
 } from '../lib/qarun.js';
 
 export async function run(ctx: Context): Promise<number> {
@@ -27,6 +26,7 @@ export async function run(ctx: Context): Promise<number> {
   const baseRef = stringOption(ctx, 'base');
   const headRef = stringOption(ctx, 'head');
   const only = new Set(listOption(ctx, 'env'));
+  // flags are checked before anything is checked out
   const jobs = jobsOption(ctx);
   const timeoutSeconds = positiveSeconds(stringOption(ctx, 'timeout'), 'timeout');
   const checkouts: CommitCheckout[] = [];
@@ -35,13 +35,8 @@ export async function run(ctx: Context): Promise<number> {
     const head = headRef ? await checkoutCommit(ctx.repo, headRef) : undefined;
     if (head) checkouts.push(head);
     const headDir = head?.dir ?? ctx.repo;
-    const { repo, broken } = await loadRepoTolerant(headDir);
-    for (const w of repo.warnings) ctx.out.warn(`${w.file}:${w.line}: warning: ${w.message}`);
-    const root = resolvedRoot(resolveRoot(ctx, repo.inventory));
-    const fullDesired = desiredState(repo);
-    const desired = withoutBroken(fullDesired, broken);
-    const replicated = new Set(repo.inventory.environments.filter((e) => e.mode === 'REPLICATE').map((e) => e.name));
-    for (const name of only) if (!replicated.has(name)) throw new UsageError(`--env ${name}: not a REPLICATE environment in inventory.ini`);
+    const { repo, broken, root, desired, replicated } = await loadRunSetup(ctx, headDir);
+    selectEnvs([...only], replicated);
 
     // 2. what changed: against the base commit, or everything (build ids make unchanged envs free)
     let changes: Changes | undefined;

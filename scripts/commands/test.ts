@@ -5,24 +5,16 @@
  * or has no build.
  */
 import type { Context } from '../lib/command.js';
-import { listOption, stringOption } from '../lib/command.js';
+import { listOption } from '../lib/command.js';
 import { EXIT } from '../lib/errors.js';
-import { resolveRoot } from '../lib/repo.js';
-import { desiredState } from '../lib/desired.js';
 import { runBuilds } from '../lib/pipeline.js';
 import type { EnvRunResult } from '../lib/types.js';
-import { brokenResults, jobsOption, loadRepoTolerant, positiveSeconds, resolvedRoot, withoutBroken } from '../lib/qarun.js';
-import { describeResult, selectEnvs } from './build.js';
+import { brokenResults, loadRunSetup, selectEnvs } from '../lib/qarun.js';
+import { describeResult } from './build.js';
 
 export async function run(ctx: Context): Promise<number> {
-  const jobs = jobsOption(ctx);
-  const timeoutSeconds = positiveSeconds(stringOption(ctx, 'timeout'), 'timeout');
-  const { repo, broken } = await loadRepoTolerant(ctx.repo);
-  for (const w of repo.warnings) ctx.out.warn(`${w.file}:${w.line}: warning: ${w.message}`);
-  const root = resolvedRoot(resolveRoot(ctx, repo.inventory));
-  const replicated = new Set(repo.inventory.environments.filter((e) => e.mode === 'REPLICATE').map((e) => e.name));
+  const { jobs, timeoutSeconds, repo, broken, root, desired, replicated } = await loadRunSetup(ctx);
   const only = selectEnvs(listOption(ctx, 'env'), replicated);
-  const desired = withoutBroken(desiredState(repo), broken);
   const wanted = (n: string) => replicated.has(n) && (!only || only.has(n));
 
   const results: EnvRunResult[] = brokenResults(broken, new Set([...replicated].filter(wanted)));

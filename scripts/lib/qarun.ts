@@ -9,11 +9,11 @@ import { randomBytes } from 'node:crypto';
 import { formatProblem, InputError, UsageError, type Problem } from './errors.js';
 import { stringOption, type Context } from './command.js';
 import { parseJobs } from './pool.js';
-import { checkRepo, readRepoFiles, SPECS_DIR, type Repo } from './repo.js';
+import { checkRepo, readRepoFiles, resolveRoot, SPECS_DIR, type Repo } from './repo.js';
 import { versionSpecChecker } from './matchspec.js';
 import { parseInventory } from './inventory.js';
 import { decodeInput } from './input.js';
-import type { Desired, DesiredEnv } from './desired.js';
+import { desiredState, type Desired, type DesiredEnv } from './desired.js';
 import type { EnvRunResult, Inventory } from './types.js';
 import { changedEnvs, type Changes, type RepoSnapshot } from './changes.js';
 import { exportRepoFiles, resolveCommit } from './git.js';
@@ -181,3 +181,29 @@ export function jobsOption(ctx: Context): number {
   return jobs;
 }
 
+
+/** `--env` names must be REPLICATE envs of the repository; none given = all. */
+export function selectEnvs(names: string[], replicated: Set<string>): Set<string> | undefined {
+  for (const n of names) if (!replicated.has(n)) throw new UsageError(`--env ${n}: not a REPLICATE environment in inventory.ini`);
+  return names.length ? new Set(names) : undefined;
+}
+
+/** What build, test and qa read first: flags, the repository (tolerant of broken specs), the root, the desired state. */
+export interface RunSetup extends TolerantRepo {
+  jobs: number;
+  timeoutSeconds?: number;
+  root: string;
+  /** desired state without the broken envs */
+  desired: Desired;
+  replicated: Set<string>;
+}
+
+export async function loadRunSetup(ctx: Context, repoDir = ctx.repo): Promise<RunSetup> {
+  const jobs = jobsOption(ctx);
+  const timeoutSeconds = positiveSeconds(stringOption(ctx, 'timeout'), 'timeout');
+  const { repo, broken } = await loadRepoTolerant(repoDir);
+  for (const w of repo.warnings) ctx.out.warn(`${w.file}:${w.line}: warning: ${w.message}`);
+  const root = resolvedRoot(resolveRoot(ctx, repo.inventory));
+  const replicated = new Set(repo.inventory.environments.filter((e) => e.mode === 'REPLICATE').map((e) => e.name));
+  return { jobs, ...(timeoutSeconds ? { timeoutSeconds } : {}), repo, broken, root, desired: withoutBroken(desiredState(repo), broken), replicated };
+}
