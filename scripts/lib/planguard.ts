@@ -3,6 +3,9 @@
  * conda error. Each failure names the env, the spec line and what to do.
  */
 import type { EnvSpec } from './types.js';
+import { canonicalChannel, channelAllowed } from './channel.js';
+
+export { canonicalChannel };
 
 /**
  * Longest build prefix we accept, in bytes. conda-build replaces a fixed 255-byte placeholder prefix
@@ -33,16 +36,6 @@ export interface GuardInput {
   specText?: string;
 }
 
-/** Canonical channel name for comparison: `https://conda.anaconda.org/conda-forge/` -> `conda-forge`, no trailing slash. */
-export function canonicalChannel(channel: string): string {
-  let c = channel.trim().replace(/\/+$/, '');
-  const m = /^https?:\/\/conda\.anaconda\.org\/(.+)$/.exec(c);
-  if (m) c = m[1];
-  // `conda-forge/linux-64` names a subdir of a channel; the channel is what is allowed or not
-  c = c.replace(/\/(?:(?:linux|osx|win)-[a-z0-9]+|noarch)$/, '');
-  return c.includes('://') ? c : c.toLowerCase(); // channel names are case-insensitive, paths are not
-}
-
 function lineOf(text: string | undefined, needle: string, fallback: number): number {
   if (!text) return fallback;
   const lines = text.split(/\r?\n/);
@@ -59,7 +52,6 @@ function lineOf(text: string | undefined, needle: string, fallback: number): num
  */
 export function guardPlan(envs: GuardInput[], allowedChannels: string[]): GuardFailure[] {
   const failures: GuardFailure[] = [];
-  const allowed = new Set(allowedChannels.map(canonicalChannel));
   for (const env of envs) {
     const bytes = Buffer.byteLength(env.prefix, 'utf8');
     if (bytes > MAX_PREFIX_BYTES) {
@@ -73,11 +65,11 @@ export function guardPlan(envs: GuardInput[], allowedChannels: string[]): GuardF
           `(${env.prefix}); packages with binary prefixes would fail to install. Use a shorter [conda] root or env name.`,
       });
     }
-    if (allowed.size === 0) continue;
+    if (allowedChannels.length === 0) continue;
     const seen = new Set<string>();
     const check = (channel: string, line: number, where: string) => {
       const c = canonicalChannel(channel);
-      if (c === 'nodefaults' || allowed.has(c) || seen.has(c)) return;
+      if (channelAllowed(channel, allowedChannels) || seen.has(c)) return;
       seen.add(c);
       failures.push({
         env: env.name,

@@ -11,6 +11,9 @@ import { parseInventory } from './inventory.js';
 import { parseSpec } from './spec.js';
 import { decodeInput } from './input.js';
 import { isPlainVersionSpec, versionSpecChecker } from './matchspec.js';
+import { channelAllowed } from './channel.js';
+
+export { channelAllowed };
 
 export const INVENTORY_FILE = 'inventory.ini';
 export const SPECS_DIR = 'env-specs';
@@ -31,11 +34,6 @@ export interface RepoFiles {
 const SPEC_FILE = /^(.+)\.yml$/;
 const SIDE_FILE = /^(.+)\.test\.(sh|py)$/;
 
-/** Is a channel allowed by [conda] channels? `nodefaults` is conda's switch, not a channel. */
-export function channelAllowed(channel: string, allowed: string[]): boolean {
-  const strip = (c: string) => c.replace(/\/+$/, '');
-  return channel === 'nodefaults' || allowed.some((a) => strip(a) === strip(channel));
-}
 
 /** Check inventory and specs together. Pure. Returns problems (errors and warnings) and, when valid, the repo. */
 export function checkRepo(dir: string, files: RepoFiles, checkVersion?: (v: string) => string | undefined): { repo?: Repo; problems: Problem[] } {
@@ -90,7 +88,7 @@ function channelProblems(spec: EnvSpec, inventory: Inventory): Problem[] {
     }
   }
   for (const d of spec.dependencies) {
-    if (d.spec.channel && !channelAllowed(d.spec.channel.split('/')[0]!, allowed) && !channelAllowed(d.spec.channel, allowed)) {
+    if (d.spec.channel && !channelAllowed(d.spec.channel, allowed)) {
       out.push({ file: spec.file, line: d.line, severity: 'error', message: `channel '${d.spec.channel}' of '${d.text}' is not allowed (allowed: ${allowed.join(', ')})` });
     }
   }
