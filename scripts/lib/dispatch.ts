@@ -15,15 +15,20 @@ function optionHelp(options: Record<string, OptionDef>): string {
     .join('\n');
 }
 
+/** --help lists commands in the order of the loop: change, review, ship, operate, take over. */
+const HELP_ORDER = ['validate', 'plan', 'qa', 'build', 'test', 'fix', 'deploy', 'rollback', 'status', 'history', 'kernels', 'gc', 'adopt', 'export', 'classify', 'schema'];
+
 export function mainHelp(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));
+  const rank = (name: string) => (HELP_ORDER.indexOf(name) + 1 || HELP_ORDER.length + 1);
+  const ordered = [...COMMANDS].sort((a, b) => rank(a.name) - rank(b.name));
   return [
     'conda-gitops: run a shared conda installation the GitOps way',
     '',
     'Usage: conda-gitops <command> [options]',
     '',
     'Commands:',
-    ...COMMANDS.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
+    ...ordered.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
     '',
     'Global options:',
     optionHelp(GLOBAL_OPTIONS),
