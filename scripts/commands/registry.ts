@@ -37,8 +37,8 @@ export const COMMANDS: CommandMeta[] = [
   },
   {
     name: 'schema',
-    summary: 'print the JSON Schemas of inventory.ini, env specs and report.json',
-    usage: 'conda-gitops schema [inventory|spec|report|build-record]',
+    summary: 'print the JSON Schemas of inventory.ini, build records and report.json',
+    usage: 'conda-gitops schema [inventory|report|build-record]',
     options: {},
     positionals: { min: 0, max: 1, names: '[NAME]' },
     load: () => import('./schema.js'),
