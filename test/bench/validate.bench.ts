@@ -46,12 +46,16 @@ async function one(n: number, dir: string, root: string): Promise<OneResult> {
   };
 }
 
+/** The V8 flags of the CLI's shebang: the in-process measurement runs with the same settings. */
+const CLI_V8_FLAGS = ['--max-semi-space-size=4'];
+
 const timeBin = existsSync('/usr/bin/time') ? '/usr/bin/time' : undefined;
 
 /** Run the real CLI once: wall seconds, exit code and (with /usr/bin/time) cpu seconds and peak RSS. */
 function runCli(args: string[]): { seconds: number; status: number | null; cpuSeconds?: number; maxRssMb?: number; stderr: string } {
-  const cmd = timeBin ?? process.execPath;
-  const argv = timeBin ? ['-f', 'maxrss_kb=%M cpu=%U+%S', process.execPath, cli, ...args] : [cli, ...args];
+  // run the file itself, as npx does, so its shebang's V8 flags apply
+  const cmd = timeBin ?? cli;
+  const argv = timeBin ? ['-f', 'maxrss_kb=%M cpu=%U+%S', cli, ...args] : args;
   const t0 = performance.now();
   const r = spawnSync(cmd, argv, { encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 });
   const seconds = (performance.now() - t0) / 1000;
@@ -83,7 +87,7 @@ async function all(): Promise<number> {
       // best of RUNS cold runs for time (noise from other processes only ever adds), worst for memory
       const runs: OneResult[] = [];
       for (let i = 0; i < RUNS; i++) {
-        const r = spawnSync(process.execPath, [fileURLToPath(import.meta.url), '--one', String(n), dir, root], { encoding: 'utf8' });
+        const r = spawnSync(process.execPath, [...CLI_V8_FLAGS, fileURLToPath(import.meta.url), '--one', String(n), dir, root], { encoding: 'utf8' });
         if (r.status !== 0) throw new Error(`bench child for ${n} envs failed:\n${r.stderr}`);
         runs.push(JSON.parse(r.stdout) as OneResult);
       }
