@@ -13,6 +13,7 @@ export const GLOBAL_OPTIONS: Record<string, OptionDef> = {
 };
 
 const jobs: OptionDef = { type: 'string', arg: 'N', description: 'build N environments in parallel (default 1)' };
+const retryFailed: OptionDef = { type: 'boolean', description: 'rebuild envs whose build failed with the same inputs' };
 const envFilter: OptionDef = { type: 'string', arg: 'NAME', multiple: true, description: 'only this environment (repeatable)' };
 
 export const COMMANDS: CommandMeta[] = [
@@ -160,7 +161,7 @@ export const COMMANDS: CommandMeta[] = [
     options: {
       env: envFilter,
       jobs,
-      'retry-failed': { type: 'boolean', description: 'rebuild envs whose build failed with the same inputs' },
+      'retry-failed': retryFailed,
       timeout: { type: 'string', arg: 'SECONDS', description: 'limit of each conda/pip call (default 3600)' },
     },
     load: () => import('./build.js'),
@@ -199,7 +200,7 @@ export const COMMANDS: CommandMeta[] = [
       head: { type: 'string', arg: 'REF', description: 'git ref of the PR head (default: the work tree)' },
       env: envFilter,
       jobs,
-      'retry-failed': { type: 'boolean', description: 'rebuild envs whose build failed with the same inputs' },
+      'retry-failed': retryFailed,
       timeout: { type: 'string', arg: 'SECONDS', description: 'limit of each conda/pip call and test script' },
     },
     load: () => import('./qa.js'),
