@@ -8,7 +8,7 @@
  *      prints the failure table; `fix` applies the remediation rules; QA again until green;
  *   4. merge: deploy (cutover), status, a second change deployed, rollback, roll forward, history.
  *
- * Every step runs the real CLI (dist/scripts/cli.js) as a user would. Nothing outside .sandbox/ is written.
+ * Every step runs the real CLI (dist/scripts/cli/main.js) as a user would. Nothing outside .sandbox/ is written.
  */
 import { $, cd, fs, path } from 'zx';
 import { writeFileSync } from 'node:fs';
@@ -17,7 +17,7 @@ import {
 } from '../test/fake-conda/index.js';
 
 const ROOT_DIR = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..', '..');
-const CLI = path.join(ROOT_DIR, 'dist', 'scripts', 'cli.js');
+const CLI = path.join(ROOT_DIR, 'dist', 'scripts', 'cli', 'main.js');
 const SANDBOX = path.join(ROOT_DIR, '.sandbox');
 const OLD = '4.3.22';
 const NEW = '23.11.0';

@@ -7,13 +7,13 @@ import { pathToFileURL } from 'node:url';
 import {
   dropPrefix, fromDirectUrl, gitUrlForPip, ignoresNoBuilds, managedRootOf, pipPins, renderInventory,
   replacePipEntries, replicateSelector, stripBuilds,
-} from '../scripts/lib/adopt.js';
-import { parseInventory } from '../scripts/lib/inventory.js';
-import { parseSpec } from '../scripts/lib/spec.js';
-import { checkRepoDir } from '../scripts/lib/repo.js';
-import { memoryOutput } from '../scripts/lib/output.js';
-import type { Context } from '../scripts/lib/command.js';
-import { UsageError } from '../scripts/lib/errors.js';
+} from '../scripts/engine/adopt.js';
+import { parseInventory } from '../scripts/core/inventory.js';
+import { parseSpec } from '../scripts/core/spec.js';
+import { checkRepoDir } from '../scripts/repo/repo.js';
+import { memoryOutput } from '../scripts/cli/output.js';
+import type { Context } from '../scripts/cli/command.js';
+import { UsageError } from '../scripts/core/errors.js';
 import { installFakeConda, makeGitPackage, runConda, writeChannel, type FakeConda } from './fake-conda/index.js';
 
 // ---- pure parts ------------------------------------------------------------------------------------------

@@ -5,7 +5,7 @@
  * and spec.test.ts.
  */
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { decodeInput, MAX_INPUT_BYTES } from '../scripts/lib/input.js';
+import { decodeInput, MAX_INPUT_BYTES } from '../scripts/core/input.js';
 import { builtCli, inventoryText, makeRepo, runCli, snapshotTree, specText } from './fixtures/repo.js';
 
 const GOOD_INVENTORY = inventoryText({ envs: { a: 'REPLICATE', b: 'export' }, channels: ['conda-forge', 'mpc'], kernels: { a: 'A (Python 3)' } });
@@ -73,7 +73,7 @@ const CASES: Case[] = [
 ];
 
 beforeAll(() => {
-  builtCli();
+  return builtCli();
 });
 
 test('the table has at least 25 cases, each a different input', () => {

@@ -3,14 +3,14 @@ import { spawn } from 'node:child_process';
 import { existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, realpathSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import lockfile from 'proper-lockfile';
-import { absolutizePipLine, buildEnv, buildSteps, recordTestOutcome, type BuildInput } from '../scripts/lib/build.js';
-import { installationTools, runBuilds } from '../scripts/lib/pipeline.js';
-import { loadRepo } from '../scripts/lib/repo.js';
-import { desiredState, type Desired } from '../scripts/lib/desired.js';
-import { readBuildRecord, writeBuildRecord } from '../scripts/lib/record.js';
-import { buildPaths } from '../scripts/lib/layout.js';
-import { parseSpec } from '../scripts/lib/spec.js';
-import { memoryOutput } from '../scripts/lib/output.js';
+import { absolutizePipLine, buildEnv, buildSteps, recordTestOutcome, type BuildInput } from '../scripts/engine/build.js';
+import { installationTools, runBuilds } from '../scripts/app/pipeline.js';
+import { loadRepo } from '../scripts/repo/repo.js';
+import { desiredState, type Desired } from '../scripts/core/desired.js';
+import { readBuildRecord, writeBuildRecord } from '../scripts/state/record.js';
+import { buildPaths } from '../scripts/core/layout.js';
+import { parseSpec } from '../scripts/core/spec.js';
+import { memoryOutput } from '../scripts/cli/output.js';
 import { repoRoot } from './fake-conda/index.js';
 import { makeQaWorld, worldSpec, writeRepo, type QaWorld } from './fixtures/qa-world.js';
 
@@ -227,7 +227,7 @@ describe('buildEnv against the fake conda', () => {
     const env = envOf('small');
     const rec = readBuildRecord(world.root, '23.11.0', 'small', env.buildId)!;
     writeBuildRecord(world.root, { ...rec, status: 'failed', failure: { class: 'timeout', excerpt: [] }, phases: [{ name: 'create', ok: false, seconds: 1 }] });
-    const cli = join(repoRoot(), 'dist', 'scripts', 'cli.js');
+    const cli = join(repoRoot(), 'dist', 'scripts', 'cli', 'main.js');
     const child = spawn(process.execPath, [cli, 'build', '--root', world.root, '--repo', repoDir, '--env', 'small'], {
       env: { ...process.env, FAKE_CONDA_DELAY_MS: '20000' }, stdio: 'ignore', detached: true,
     });

@@ -1,8 +1,8 @@
 import { describe, expect, test } from 'vitest';
 import { dump, load } from 'js-yaml';
-import { parseSpec } from '../scripts/lib/spec.js';
-import { buildId, buildIdInputs, legacyNoarchOf, normalizeSpec, specHash, BUILD_ID_LENGTH } from '../scripts/lib/buildid.js';
-import type { EnvSpec, Inventory, NormalizedSpec } from '../scripts/lib/types.js';
+import { parseSpec } from '../scripts/core/spec.js';
+import { buildId, buildIdInputs, legacyNoarchOf, normalizeSpec, specHash, BUILD_ID_LENGTH } from '../scripts/core/buildid.js';
+import type { EnvSpec, Inventory, NormalizedSpec } from '../scripts/core/types.js';
 import { corpusFiles, corpusPresent, corpusText } from './fixtures/repo.js';
 
 function inventory(o: Partial<Inventory['conda']> & { legacy?: string[] } = {}): Inventory {

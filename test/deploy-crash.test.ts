@@ -7,12 +7,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { readLive } from '../scripts/lib/generation.js';
-import type { LinkMap } from '../scripts/lib/generation.js';
-import { readHistory } from '../scripts/lib/history.js';
-import { memoryOutput } from '../scripts/lib/output.js';
+import { readLive } from '../scripts/state/generation.js';
+import type { LinkMap } from '../scripts/state/generation.js';
+import { readHistory } from '../scripts/state/history.js';
+import { memoryOutput } from '../scripts/cli/output.js';
 import { run as deploy } from '../scripts/commands/deploy.js';
-import type { Desired } from '../scripts/lib/desired.js';
+import type { Desired } from '../scripts/core/desired.js';
 import { addTestedBuilds, commitAll, compiledCli, makeInstallation, writeRepo } from './fixtures/installation.js';
 import type { FakeInstallation } from './fixtures/installation.js';
 

@@ -3,16 +3,16 @@ import { execFileSync } from 'node:child_process';
 import { pathToFileURL } from 'node:url';
 import { existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { planDeploy } from '../scripts/lib/deploy.js';
-import type { LiveInput } from '../scripts/lib/deploy.js';
-import { readLive, readGenerationLinks, readManifest, swapEnvs } from '../scripts/lib/generation.js';
-import { readHistory } from '../scripts/lib/history.js';
-import { readBuildRecord } from '../scripts/lib/record.js';
-import { memoryOutput } from '../scripts/lib/output.js';
-import type { Context, OptionValues } from '../scripts/lib/command.js';
-import { BusyError, RefusedError } from '../scripts/lib/errors.js';
-import { acquireLock } from '../scripts/lib/lock.js';
-import type { StampedBuildRecord } from '../scripts/lib/types.js';
+import { planDeploy } from '../scripts/core/deploy.js';
+import type { LiveInput } from '../scripts/core/deploy.js';
+import { readLive, readGenerationLinks, readManifest, swapEnvs } from '../scripts/state/generation.js';
+import { readHistory } from '../scripts/state/history.js';
+import { readBuildRecord } from '../scripts/state/record.js';
+import { memoryOutput } from '../scripts/cli/output.js';
+import type { Context, OptionValues } from '../scripts/cli/command.js';
+import { BusyError, RefusedError } from '../scripts/core/errors.js';
+import { acquireLock } from '../scripts/state/lock.js';
+import type { StampedBuildRecord } from '../scripts/core/types.js';
 import {
   addBuild, addTestedBuilds, commitAll, desiredOf, fakeBuildId, makeInstallation, writeRepo, VERSION,
 } from './fixtures/installation.js';
@@ -339,8 +339,8 @@ describe('deploy, rollback and history against a real ROOT', () => {
     addTestedBuilds(fi.root, await writeRepo(repo, { envs: { a: 2 } }));
     const commit = commitAll(repo, 'second');
     const { applyDeploy, planFromDisk } = await import('../scripts/commands/deploy.js');
-    const { desiredState } = await import('../scripts/lib/desired.js');
-    const { loadRepo } = await import('../scripts/lib/repo.js');
+    const { desiredState } = await import('../scripts/core/desired.js');
+    const { loadRepo } = await import('../scripts/repo/repo.js');
     const desired = desiredState(await loadRepo(repo));
     // the apply step without its history line: what a kill at the `before-history` crash point leaves
     const plan = planFromDisk(fi.root, desired, {});

@@ -5,10 +5,10 @@ import {
   checkManageable, cleanTemporaries, diffLinks, ensureRootLinks, listGenerations, liveGenerationNumber, nextGenerationNumber,
   markBuilds, parseLinkTarget, readGenerationLinks, readLive, readManifest, replaceSymlink, rollbackTarget, sameLinks,
   swapEnvs, writeGeneration,
-} from '../scripts/lib/generation.js';
-import type { GenerationManifest, LinkMap } from '../scripts/lib/generation.js';
-import { FailedError, RefusedError, UsageError } from '../scripts/lib/errors.js';
-import { readBuildRecord } from '../scripts/lib/record.js';
+} from '../scripts/state/generation.js';
+import type { GenerationManifest, LinkMap } from '../scripts/state/generation.js';
+import { FailedError, RefusedError, UsageError } from '../scripts/core/errors.js';
+import { readBuildRecord } from '../scripts/state/record.js';
 import { addBuild, fakeBuildId, makeInstallation, VERSION } from './fixtures/installation.js';
 import type { FakeInstallation } from './fixtures/installation.js';
 

@@ -3,10 +3,10 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, test } from 'vitest';
 import { Ajv } from 'ajv';
-import { parseInventory, ENV_NAME } from '../scripts/lib/inventory.js';
-import { loadSchema } from '../scripts/lib/schemas.js';
-import { checkRepo, checkRepoDir, loadRepo, resolveRoot, channelAllowed } from '../scripts/lib/repo.js';
-import { InputError, UsageError, type Problem } from '../scripts/lib/errors.js';
+import { parseInventory, ENV_NAME } from '../scripts/core/inventory.js';
+import { loadSchema } from '../scripts/core/schemas.js';
+import { checkRepo, checkRepoDir, loadRepo, resolveRoot, channelAllowed } from '../scripts/repo/repo.js';
+import { InputError, UsageError, type Problem } from '../scripts/core/errors.js';
 import { inventoryText, makeRepo, specText } from './fixtures/repo.js';
 
 const repoDir = join(dirname(fileURLToPath(import.meta.url)), '..');

@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest';
-import { formatMatchSpec, isPlainVersionSpec, matchesVersion, MatchSpecError, parseDependencyText, parseMatchSpec, versionSpecChecker } from '../scripts/lib/matchspec.js';
-import { parseSpec } from '../scripts/lib/spec.js';
+import { formatMatchSpec, isPlainVersionSpec, matchesVersion, MatchSpecError, parseDependencyText, parseMatchSpec, versionSpecChecker } from '../scripts/core/matchspec.js';
+import { parseSpec } from '../scripts/core/spec.js';
 import { corpusFiles, corpusText } from './fixtures/repo.js';
 
 describe('parseMatchSpec', () => {

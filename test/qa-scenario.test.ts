@@ -12,11 +12,11 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import type { Context } from '../scripts/lib/command.js';
-import { memoryOutput } from '../scripts/lib/output.js';
-import { reportSchemaErrors, type Report } from '../scripts/lib/report.js';
-import { parseSpec } from '../scripts/lib/spec.js';
-import { runPool } from '../scripts/lib/pool.js';
+import type { Context } from '../scripts/cli/command.js';
+import { memoryOutput } from '../scripts/cli/output.js';
+import { reportSchemaErrors, type Report } from '../scripts/core/report.js';
+import { parseSpec } from '../scripts/core/spec.js';
+import { runPool } from '../scripts/engine/pool.js';
 import {
   installFakeConda, makeGitPackage, runCondaAsync, writeChannel, writeWheel, type ChannelRecord, type FakeConda,
 } from './fake-conda/index.js';

@@ -1,9 +1,9 @@
 import { describe, expect, test } from 'vitest';
-import { parseSpec } from '../scripts/lib/spec.js';
-import { normalizeSpec } from '../scripts/lib/buildid.js';
-import { versionSpecChecker } from '../scripts/lib/matchspec.js';
-import { parseYamlWithPositions, YamlSyntaxError } from '../scripts/lib/yamlpos.js';
-import type { Problem } from '../scripts/lib/errors.js';
+import { parseSpec } from '../scripts/core/spec.js';
+import { normalizeSpec } from '../scripts/core/buildid.js';
+import { versionSpecChecker } from '../scripts/core/matchspec.js';
+import { parseYamlWithPositions, YamlSyntaxError } from '../scripts/core/yamlpos.js';
+import type { Problem } from '../scripts/core/errors.js';
 import { corpusFiles, corpusPresent, corpusText, CORPUS_DIR } from './fixtures/repo.js';
 
 const FILE = 'env-specs/demo.yml';

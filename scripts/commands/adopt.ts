@@ -5,17 +5,17 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
-import { boolOption, stringOption, type Context } from '../lib/command.js';
-import { EXIT, UsageError, formatProblem, type Problem } from '../lib/errors.js';
-import { Conda } from '../lib/conda.js';
-import { writeFileAtomic } from '../lib/fsutil.js';
-import { INVENTORY_FILE, SPECS_DIR } from '../lib/repo.js';
-import { parseInventory } from '../lib/inventory.js';
-import { parseSpec } from '../lib/spec.js';
-import { ChannelIndex, effectiveChannels, isLocalChannel, legacyNoarchNames, nameVariants, readCondarc } from '../lib/channel-index.js';
+import { boolOption, stringOption, type Context } from '../cli/command.js';
+import { EXIT, UsageError, formatProblem, type Problem } from '../core/errors.js';
+import { Conda } from '../engine/conda.js';
+import { writeFileAtomic } from '../state/fsutil.js';
+import { INVENTORY_FILE, SPECS_DIR } from '../repo/repo.js';
+import { parseInventory } from '../core/inventory.js';
+import { parseSpec } from '../core/spec.js';
+import { ChannelIndex, effectiveChannels, isLocalChannel, legacyNoarchNames, nameVariants, readCondarc } from '../engine/channel-index.js';
 import {
   ENV_NAME, exportOne, managedRootOf, renderInventory, replicateSelector, type ExportedEnv,
-} from '../lib/adopt.js';
+} from '../engine/adopt.js';
 import { reportExports } from './export.js';
 
 export async function run(ctx: Context): Promise<number> {

@@ -3,12 +3,12 @@
  * names, at ROOT/vX/builds/NAME/<build-id>/. Envs with a tested build of the same id are skipped.
  * Tests are not run (see `test`, or `qa` for both). Exit 1 when any env fails.
  */
-import type { Context } from '../lib/command.js';
-import { boolOption, listOption } from '../lib/command.js';
-import { EXIT } from '../lib/errors.js';
-import { runBuilds } from '../lib/pipeline.js';
-import type { EnvRunResult } from '../lib/types.js';
-import { brokenResults, guardEnvs, guardResults, loadRunSetup, selectEnvs } from '../lib/qarun.js';
+import type { Context } from '../cli/command.js';
+import { boolOption, listOption } from '../cli/command.js';
+import { EXIT } from '../core/errors.js';
+import { runBuilds } from '../app/pipeline.js';
+import type { EnvRunResult } from '../core/types.js';
+import { brokenResults, guardEnvs, guardResults, loadRunSetup, selectEnvs } from '../app/run-setup.js';
 
 export function describeResult(r: EnvRunResult, recordStatus?: string): string {
   if (r.status !== 'failed') return `${r.env} ${r.buildId}: ${recordStatus ?? r.status}`;

@@ -1,8 +1,8 @@
 /** classify: triage a conda/pip log (a file or stdin) into a failure class, details and a hint. */
 import { readFile } from 'node:fs/promises';
-import type { Context } from '../lib/command.js';
-import { EXIT, UsageError } from '../lib/errors.js';
-import { classify, hintFor } from '../lib/classify.js';
+import type { Context } from '../cli/command.js';
+import { EXIT, UsageError } from '../core/errors.js';
+import { classify, hintFor } from '../core/classify.js';
 
 async function readStdin(): Promise<string> {
   const chunks: Buffer[] = [];

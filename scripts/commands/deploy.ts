@@ -5,26 +5,26 @@
  */
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
-import type { Context } from '../lib/command.js';
-import { boolOption, stringOption } from '../lib/command.js';
-import { EXIT, UsageError } from '../lib/errors.js';
-import { loadRepo, resolveRoot } from '../lib/repo.js';
-import type { Repo } from '../lib/repo.js';
-import { desiredState } from '../lib/desired.js';
-import type { Desired } from '../lib/desired.js';
-import { withLock, waitSeconds } from '../lib/lock.js';
-import { describeMissing, describePlan, planDeploy } from '../lib/deploy.js';
-import type { DeployPlan, DesiredInput } from '../lib/deploy.js';
+import type { Context } from '../cli/command.js';
+import { boolOption, stringOption } from '../cli/command.js';
+import { EXIT, UsageError } from '../core/errors.js';
+import { loadRepo, resolveRoot } from '../repo/repo.js';
+import type { Repo } from '../repo/repo.js';
+import { desiredState } from '../core/desired.js';
+import type { Desired } from '../core/desired.js';
+import { withLock, waitSeconds } from '../state/lock.js';
+import { describeMissing, describePlan, planDeploy } from '../core/deploy.js';
+import type { DeployPlan, DesiredInput } from '../core/deploy.js';
 import {
   checkManageable, cleanTemporaries, crashPoint, ensureRootLinks, listGenerations, linkedInstallation,
   liveGenerationNumber, markBuilds, readGenerationLinks, readLive, replaceSymlink, swapEnvs, writeGeneration,
-} from '../lib/generation.js';
-import { installationLayout, layout } from '../lib/layout.js';
-import { readBuildRecord } from '../lib/record.js';
-import { syncKernels } from '../lib/kernel.js';
-import type { KernelSync } from '../lib/kernel.js';
-import { actor, appendHistory, reconcileHistory } from '../lib/history.js';
-import { listInstallations } from '../lib/gc.js';
+} from '../state/generation.js';
+import { installationLayout, layout } from '../core/layout.js';
+import { readBuildRecord } from '../state/record.js';
+import { syncKernels } from '../state/kernel.js';
+import type { KernelSync } from '../state/kernel.js';
+import { actor, appendHistory, reconcileHistory } from '../state/history.js';
+import { listInstallations } from '../state/gc.js';
 
 /** `git rev-parse HEAD` of the repository, or undefined outside git (deploying a plain directory is allowed). */
 export function headCommit(repoDir: string): Promise<string | undefined> {
@@ -114,7 +114,7 @@ export function applyDeploy(
 
 /** Build and test the missing envs through the QA pipeline (loaded only when asked for: it pulls in the adapter). */
 async function buildMissing(ctx: Context, root: string, repo: Repo, desired: Desired, names: Set<string>): Promise<void> {
-  const { runBuilds } = await import('../lib/pipeline.js');
+  const { runBuilds } = await import('../app/pipeline.js');
   const runDir = join(layout(root).runs, `deploy-${new Date().toISOString().replace(/[:.]/g, '-')}`);
   const jobsText = stringOption(ctx, 'jobs') ?? '1';
   const jobs = Number(jobsText);

@@ -4,15 +4,15 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
-import { listOption, type Context } from '../lib/command.js';
-import { EXIT, InputError, UsageError } from '../lib/errors.js';
-import { Conda } from '../lib/conda.js';
-import { decodeInput } from '../lib/input.js';
-import { writeFileAtomic } from '../lib/fsutil.js';
-import { INVENTORY_FILE, SPECS_DIR, resolveRoot } from '../lib/repo.js';
-import { parseInventory } from '../lib/inventory.js';
-import { installationLayout } from '../lib/layout.js';
-import { exportOne, type ExportedEnv } from '../lib/adopt.js';
+import { listOption, type Context } from '../cli/command.js';
+import { EXIT, InputError, UsageError } from '../core/errors.js';
+import { Conda } from '../engine/conda.js';
+import { decodeInput } from '../core/input.js';
+import { writeFileAtomic } from '../state/fsutil.js';
+import { INVENTORY_FILE, SPECS_DIR, resolveRoot } from '../repo/repo.js';
+import { parseInventory } from '../core/inventory.js';
+import { installationLayout } from '../core/layout.js';
+import { exportOne, type ExportedEnv } from '../engine/adopt.js';
 
 /** What adopt and export say about each env: the changes made to conda's export and what was not recovered. */
 export function reportExports(ctx: Context, exported: ExportedEnv[], skipped: Array<{ name: string; reason: string }>): void {

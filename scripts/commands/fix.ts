@@ -4,17 +4,17 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { boolOption, listOption, type Context } from '../lib/command.js';
-import { EXIT, InputError, UsageError, formatProblem, type Problem } from '../lib/errors.js';
-import { decodeInput } from '../lib/input.js';
-import { parseInventory } from '../lib/inventory.js';
-import { INVENTORY_FILE, SPECS_DIR, resolveRoot } from '../lib/repo.js';
-import { parseSpec } from '../lib/spec.js';
-import { installationLayout } from '../lib/layout.js';
-import { Conda } from '../lib/conda.js';
-import { writeFileAtomic } from '../lib/fsutil.js';
-import { ChannelIndex, effectiveChannels, readCondarc } from '../lib/channel-index.js';
-import { namesToLookUp, needsFix, remediate, type RemediationResult } from '../lib/remediation.js';
+import { boolOption, listOption, type Context } from '../cli/command.js';
+import { EXIT, InputError, UsageError, formatProblem, type Problem } from '../core/errors.js';
+import { decodeInput } from '../core/input.js';
+import { parseInventory } from '../core/inventory.js';
+import { INVENTORY_FILE, SPECS_DIR, resolveRoot } from '../repo/repo.js';
+import { parseSpec } from '../core/spec.js';
+import { installationLayout } from '../core/layout.js';
+import { Conda } from '../engine/conda.js';
+import { writeFileAtomic } from '../state/fsutil.js';
+import { ChannelIndex, effectiveChannels, readCondarc } from '../engine/channel-index.js';
+import { namesToLookUp, needsFix, remediate, type RemediationResult } from '../core/remediation.js';
 
 interface EnvFix {
   env: string;

@@ -3,16 +3,16 @@
  * `--yes` removes, under the lock. Never the live or the previous generation, never a build in progress.
  */
 import { join } from 'node:path';
-import type { Context } from '../lib/command.js';
-import { boolOption, stringOption } from '../lib/command.js';
-import { EXIT, UsageError } from '../lib/errors.js';
-import { cleanTemporaries, linkedInstallation, readLive, rollbackTargetOf } from '../lib/generation.js';
-import { installationName, layout } from '../lib/layout.js';
-import { waitSeconds, withLock } from '../lib/lock.js';
+import type { Context } from '../cli/command.js';
+import { boolOption, stringOption } from '../cli/command.js';
+import { EXIT, UsageError } from '../core/errors.js';
+import { cleanTemporaries, linkedInstallation, readLive, rollbackTargetOf } from '../state/generation.js';
+import { installationName, layout } from '../core/layout.js';
+import { waitSeconds, withLock } from '../state/lock.js';
 import {
   DEFAULT_KEEP, applyGc, buildKey, emptyTrash, formatBytes, gcItems, listInstallations, planGc, readInstallation,
-} from '../lib/gc.js';
-import type { GcItem, GcPlan } from '../lib/gc.js';
+} from '../state/gc.js';
+import type { GcItem, GcPlan } from '../state/gc.js';
 import { rootWithoutRepo } from './rollback.js';
 
 const DEFAULT_GRACE_HOURS = 24;
@@ -30,8 +30,8 @@ function positiveNumber(ctx: Context, name: string, fallback: number, integer: b
 /** Builds the repository at HEAD asks for: kept even when not deployed yet (QA done, merge pending). */
 async function wantedByRepo(ctx: Context): Promise<Set<string>> {
   try {
-    const { loadRepo } = await import('../lib/repo.js');
-    const { desiredState } = await import('../lib/desired.js');
+    const { loadRepo } = await import('../repo/repo.js');
+    const { desiredState } = await import('../core/desired.js');
     const desired = desiredState(await loadRepo(ctx.repo));
     const inst = installationName(desired.condaVersion);
     return new Set(desired.envs.map((e) => buildKey(inst, e.name, e.buildId)));

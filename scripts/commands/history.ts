@@ -1,8 +1,8 @@
 /** history: the log of cutovers (deploys and rollbacks), oldest first. */
-import type { Context } from '../lib/command.js';
-import { stringOption } from '../lib/command.js';
-import { EXIT, UsageError } from '../lib/errors.js';
-import { formatHistoryEntry, readHistory } from '../lib/history.js';
+import type { Context } from '../cli/command.js';
+import { stringOption } from '../cli/command.js';
+import { EXIT, UsageError } from '../core/errors.js';
+import { formatHistoryEntry, readHistory } from '../state/history.js';
 import { rootWithoutRepo } from './rollback.js';
 
 export async function run(ctx: Context): Promise<number> {

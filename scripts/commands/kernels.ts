@@ -1,12 +1,12 @@
 /** kernels: (re)write ROOT/kernels/NAME/kernel.json for every [kernels] entry whose env is live; remove stale ones. */
-import type { Context } from '../lib/command.js';
-import { boolOption, stringOption } from '../lib/command.js';
-import { EXIT } from '../lib/errors.js';
-import { loadRepo, resolveRoot } from '../lib/repo.js';
-import { desiredState } from '../lib/desired.js';
-import { readLive } from '../lib/generation.js';
-import { planKernels, syncKernels } from '../lib/kernel.js';
-import { waitSeconds, withLock } from '../lib/lock.js';
+import type { Context } from '../cli/command.js';
+import { boolOption, stringOption } from '../cli/command.js';
+import { EXIT } from '../core/errors.js';
+import { loadRepo, resolveRoot } from '../repo/repo.js';
+import { desiredState } from '../core/desired.js';
+import { readLive } from '../state/generation.js';
+import { planKernels, syncKernels } from '../state/kernel.js';
+import { waitSeconds, withLock } from '../state/lock.js';
 
 export async function run(ctx: Context): Promise<number> {
   const repo = await loadRepo(ctx.repo);

@@ -3,19 +3,19 @@
  * changes between two commits (what `qa` would build). Plan-time guards (build prefix too long, channel not
  * allowed) fail the plan with file:line messages (exit 2) instead of failing minutes later mid-install.
  */
-import type { Context } from '../lib/command.js';
-import { stringOption } from '../lib/command.js';
-import { EXIT, InputError, UsageError, type Problem } from '../lib/errors.js';
-import { loadRepo, resolveRoot } from '../lib/repo.js';
-import { desiredState } from '../lib/desired.js';
+import type { Context } from '../cli/command.js';
+import { stringOption } from '../cli/command.js';
+import { EXIT, InputError, UsageError, type Problem } from '../core/errors.js';
+import { loadRepo, resolveRoot } from '../repo/repo.js';
+import { desiredState } from '../core/desired.js';
 import { existsSync } from 'node:fs';
-import { readBuildRecord } from '../lib/record.js';
-import { installationLayout } from '../lib/layout.js';
-import { readLive } from '../lib/generation.js';
-import { planAgainstRoot, renderPlan } from '../lib/plan.js';
-import { describeChanges, type ChangeReason } from '../lib/changes.js';
-import type { GuardFailure } from '../lib/planguard.js';
-import { changesBetween, checkoutCommit, guardEnvs, loadRepoTolerant, resolvedRoot, type CommitCheckout } from '../lib/qarun.js';
+import { readBuildRecord } from '../state/record.js';
+import { installationLayout } from '../core/layout.js';
+import { readLive } from '../state/generation.js';
+import { planAgainstRoot, renderPlan } from '../core/plan.js';
+import { describeChanges, type ChangeReason } from '../core/changes.js';
+import type { GuardFailure } from '../core/planguard.js';
+import { changesBetween, checkoutCommit, guardEnvs, loadRepoTolerant, resolvedRoot, type CommitCheckout } from '../app/run-setup.js';
 
 function guardProblems(failures: GuardFailure[]): Problem[] {
   return failures.map((f) => ({ file: f.file, line: f.line, message: `${f.env}: ${f.message}`, severity: 'error' }));

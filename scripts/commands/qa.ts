@@ -5,21 +5,21 @@
  * ROOT/.gitops/runs/<run-id>/.
  */
 import { join } from 'node:path';
-import type { Context } from '../lib/command.js';
-import { boolOption, listOption, stringOption } from '../lib/command.js';
-import { EXIT } from '../lib/errors.js';
-import { SPECS_DIR } from '../lib/repo.js';
-import { layout } from '../lib/layout.js';
-import type { EnvRunResult, QaRunResult } from '../lib/types.js';
-import { describeChanges, type Changes } from '../lib/changes.js';
-import { runBuilds } from '../lib/pipeline.js';
-import { buildReport, headline, summaryTable } from '../lib/report.js';
-import { writeReportFiles } from '../lib/report-files.js';
-import { publishReport } from '../lib/github.js';
+import type { Context } from '../cli/command.js';
+import { boolOption, listOption, stringOption } from '../cli/command.js';
+import { EXIT } from '../core/errors.js';
+import { SPECS_DIR } from '../repo/repo.js';
+import { layout } from '../core/layout.js';
+import type { EnvRunResult, QaRunResult } from '../core/types.js';
+import { describeChanges, type Changes } from '../core/changes.js';
+import { runBuilds } from '../app/pipeline.js';
+import { buildReport, headline, summaryTable } from '../core/report.js';
+import { writeReportFiles } from '../state/report-files.js';
+import { publishReport } from '../engine/github.js';
 import {
   brokenResults, changesBetween, checkoutCommit, guardEnvs, guardResults, jobsOption, loadRunSetup, newRunId,
   positiveSeconds, selectEnvs, type CommitCheckout,
-} from '../lib/qarun.js';
+} from '../app/run-setup.js';
 
 export async function run(ctx: Context): Promise<number> {
   const startedAt = new Date();

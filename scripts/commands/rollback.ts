@@ -4,19 +4,19 @@
  * Builds that were rolled back are marked bad, so the next deploy from main does not put them back.
  */
 import { join, resolve } from 'node:path';
-import type { Context } from '../lib/command.js';
-import { boolOption, stringOption } from '../lib/command.js';
-import { EXIT, FailedError, UsageError } from '../lib/errors.js';
-import { waitSeconds, withLock } from '../lib/lock.js';
+import type { Context } from '../cli/command.js';
+import { boolOption, stringOption } from '../cli/command.js';
+import { EXIT, FailedError, UsageError } from '../core/errors.js';
+import { waitSeconds, withLock } from '../state/lock.js';
 import {
   cleanTemporaries, diffLinks, formatRef, markBuilds, isEmptyDiff, listGenerations, liveGenerationNumber,
   nextGenerationNumber, readGenerationLinks, readLive, readManifest, replaceSymlink, rollbackTargetOf, summarizeDiff,
   swapEnvs, writeGeneration,
-} from '../lib/generation.js';
-import type { GenerationRef, LinkDiff, LinkMap } from '../lib/generation.js';
-import { actor, appendHistory, reconcileHistory } from '../lib/history.js';
-import { layout } from '../lib/layout.js';
-import { listInstallations } from '../lib/gc.js';
+} from '../state/generation.js';
+import type { GenerationRef, LinkDiff, LinkMap } from '../state/generation.js';
+import { actor, appendHistory, reconcileHistory } from '../state/history.js';
+import { layout } from '../core/layout.js';
+import { listInstallations } from '../state/gc.js';
 
 /** --root / $CONDA_GITOPS_ROOT first; the repository's [conda] root only when neither is given. */
 export async function rootWithoutRepo(ctx: Context): Promise<string> {
@@ -24,7 +24,7 @@ export async function rootWithoutRepo(ctx: Context): Promise<string> {
   const flag = ctx.options.root;
   if (typeof flag === 'string' && flag) return resolve(flag);
   if (ctx.env.CONDA_GITOPS_ROOT) return resolve(ctx.env.CONDA_GITOPS_ROOT);
-  const { loadRepo, resolveRoot } = await import('../lib/repo.js');
+  const { loadRepo, resolveRoot } = await import('../repo/repo.js');
   return resolveRoot(ctx, (await loadRepo(ctx.repo)).inventory);
 }
 

@@ -1,7 +1,7 @@
 /** schema: print the JSON Schemas (they double as the format documentation). */
-import type { Context } from '../lib/command.js';
-import { EXIT, UsageError } from '../lib/errors.js';
-import { loadSchema, SCHEMA_NAMES, type SchemaName } from '../lib/schemas.js';
+import type { Context } from '../cli/command.js';
+import { EXIT, UsageError } from '../core/errors.js';
+import { loadSchema, SCHEMA_NAMES, type SchemaName } from '../core/schemas.js';
 
 export async function run(ctx: Context): Promise<number> {
   const name = ctx.positionals[0];

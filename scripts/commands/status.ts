@@ -1,17 +1,17 @@
 /** status: the live generation against the repository; exit 1 on drift (so CI can gate on it). */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Context } from '../lib/command.js';
-import { EXIT } from '../lib/errors.js';
-import { loadRepo, resolveRoot } from '../lib/repo.js';
-import { desiredState } from '../lib/desired.js';
-import { readLive } from '../lib/generation.js';
-import { readHistory } from '../lib/history.js';
-import { managedKernels } from '../lib/kernel.js';
-import { installationName, layout } from '../lib/layout.js';
-import { readBuildRecord } from '../lib/record.js';
-import { computeStatus, readHistoryStamp, renderStatus } from '../lib/status.js';
-import type { StampedBuildRecord } from '../lib/types.js';
+import type { Context } from '../cli/command.js';
+import { EXIT } from '../core/errors.js';
+import { loadRepo, resolveRoot } from '../repo/repo.js';
+import { desiredState } from '../core/desired.js';
+import { readLive } from '../state/generation.js';
+import { readHistory } from '../state/history.js';
+import { managedKernels } from '../state/kernel.js';
+import { installationName, layout } from '../core/layout.js';
+import { readBuildRecord } from '../state/record.js';
+import { computeStatus, readHistoryStamp, renderStatus } from '../core/status.js';
+import type { StampedBuildRecord } from '../core/types.js';
 
 export async function run(ctx: Context): Promise<number> {
   const repo = await loadRepo(ctx.repo);

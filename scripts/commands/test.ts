@@ -4,12 +4,12 @@
  * env-specs/NAME.test.sh / NAME.test.py pass. A passing build becomes `tested`. Exit 1 when any env fails
  * or has no build.
  */
-import type { Context } from '../lib/command.js';
-import { listOption } from '../lib/command.js';
-import { EXIT } from '../lib/errors.js';
-import { runBuilds } from '../lib/pipeline.js';
-import type { EnvRunResult } from '../lib/types.js';
-import { brokenResults, loadRunSetup, selectEnvs } from '../lib/qarun.js';
+import type { Context } from '../cli/command.js';
+import { listOption } from '../cli/command.js';
+import { EXIT } from '../core/errors.js';
+import { runBuilds } from '../app/pipeline.js';
+import type { EnvRunResult } from '../core/types.js';
+import { brokenResults, loadRunSetup, selectEnvs } from '../app/run-setup.js';
 import { describeResult } from './build.js';
 
 export async function run(ctx: Context): Promise<number> {

@@ -1,8 +1,8 @@
 /** validate: parse and check inventory.ini and every spec; print every problem at once. */
-import type { Context } from '../lib/command.js';
-import { EXIT, formatProblem } from '../lib/errors.js';
-import { checkRepoDir } from '../lib/repo.js';
-import { desiredState } from '../lib/desired.js';
+import type { Context } from '../cli/command.js';
+import { EXIT, formatProblem } from '../core/errors.js';
+import { checkRepoDir } from '../repo/repo.js';
+import { desiredState } from '../core/desired.js';
 
 export async function run(ctx: Context): Promise<number> {
   const { repo, problems } = await checkRepoDir(ctx.repo);

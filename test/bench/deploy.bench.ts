@@ -2,7 +2,7 @@
  * Benchmark of a whole deploy of 1,000 already-tested envs (lock, read records, write the generation, swap,
  * kernels, history) and of a rollback (issue 5: both <= 1 s). Each state change touches all 1,000 envs,
  * the worst case: every build record is read, every link is new, and a rollback marks 1,000 builds bad.
- * Also prints the wall time of the real CLI (`node dist/scripts/cli.js deploy`, which adds node startup and
+ * Also prints the wall time of the real CLI (`node dist/scripts/cli/main.js deploy`, which adds node startup and
  * reading + validating the 1,000 specs of the repository) for information.
  * A plain node script run from dist/ by `npm run bench`; exits 1 when a target is missed.
  */
@@ -10,17 +10,17 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, rmSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { withLock } from '../../scripts/lib/lock.js';
+import { withLock } from '../../scripts/state/lock.js';
 import { applyDeploy, planFromDisk } from '../../scripts/commands/deploy.js';
 import { applyRollback } from '../../scripts/commands/rollback.js';
-import { readLive } from '../../scripts/lib/generation.js';
-import type { DesiredInput } from '../../scripts/lib/deploy.js';
+import { readLive } from '../../scripts/state/generation.js';
+import type { DesiredInput } from '../../scripts/core/deploy.js';
 import { addBuild, addTestedBuilds, desiredOf, makeInstallation, writeRepo } from '../fixtures/installation.js';
 
 const N = 1000;
 const ROUNDS = 5;
 const TARGET_S = 1;
-const cli = resolve(dirname(fileURLToPath(import.meta.url)), '../../scripts/cli.js');
+const cli = resolve(dirname(fileURLToPath(import.meta.url)), '../../scripts/cli/main.js');
 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);

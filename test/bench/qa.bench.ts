@@ -11,11 +11,11 @@
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Context } from '../../scripts/lib/command.js';
-import { memoryOutput } from '../../scripts/lib/output.js';
-import { loadRepo } from '../../scripts/lib/repo.js';
-import { desiredState } from '../../scripts/lib/desired.js';
-import { runBuilds } from '../../scripts/lib/pipeline.js';
+import type { Context } from '../../scripts/cli/command.js';
+import { memoryOutput } from '../../scripts/cli/output.js';
+import { loadRepo } from '../../scripts/repo/repo.js';
+import { desiredState } from '../../scripts/core/desired.js';
+import { runBuilds } from '../../scripts/app/pipeline.js';
 import { run as qa } from '../../scripts/commands/qa.js';
 import type { ChannelRecord } from '../fake-conda/index.js';
 import { makeQaWorld, worldSpec, writeRepo, type QaWorld } from '../fixtures/qa-world.js';

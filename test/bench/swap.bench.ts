@@ -7,7 +7,7 @@
 import { spawn } from 'node:child_process';
 import { mkdirSync, rmSync, symlinkSync, unlinkSync, writeFileSync, chmodSync } from 'node:fs';
 import { join } from 'node:path';
-import { replaceSymlink, swapEnvs, writeGeneration, ensureRootLinks } from '../../scripts/lib/generation.js';
+import { replaceSymlink, swapEnvs, writeGeneration, ensureRootLinks } from '../../scripts/state/generation.js';
 import { makeInstallation } from '../fixtures/installation.js';
 
 const SIZES = [10, 100, 1000];

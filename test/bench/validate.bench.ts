@@ -15,7 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { writeGeneratedRepo } from '../fixtures/repo.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const cli = resolve(here, '../../scripts/cli.js');
+const cli = resolve(here, '../../scripts/cli/main.js');
 const TARGETS = { '1000': 1, '10000': 10, rssMb: 200, helpSeconds: 0.3 };
 const RUNS = 3;
 
@@ -25,11 +25,11 @@ interface OneResult { n: number; envs: number; seconds: number; cpuSeconds: numb
 async function one(n: number, dir: string, root: string): Promise<OneResult> {
   const t0 = performance.now();
   const cpu0 = process.cpuUsage();
-  const { checkRepoDir } = await import('../../scripts/lib/repo.js');
-  const { desiredState } = await import('../../scripts/lib/desired.js');
-  const { planAgainstRoot } = await import('../../scripts/lib/plan.js');
-  const { readBuildRecord } = await import('../../scripts/lib/record.js');
-  const { readLive } = await import('../../scripts/lib/generation.js');
+  const { checkRepoDir } = await import('../../scripts/repo/repo.js');
+  const { desiredState } = await import('../../scripts/core/desired.js');
+  const { planAgainstRoot } = await import('../../scripts/core/plan.js');
+  const { readBuildRecord } = await import('../../scripts/state/record.js');
+  const { readLive } = await import('../../scripts/state/generation.js');
   const { repo, problems } = await checkRepoDir(dir);
   if (!repo) throw new Error(`generated repo is invalid:\n${problems.slice(0, 5).map((p) => `${p.file}:${p.line}: ${p.message}`).join('\n')}`);
   const desired = desiredState(repo);

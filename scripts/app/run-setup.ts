@@ -6,19 +6,19 @@ import { existsSync, mkdtempSync, readFileSync, realpathSync, rmSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { formatProblem, InputError, UsageError, type Problem } from './errors.js';
-import { stringOption, type Context } from './command.js';
-import { parseJobs } from './pool.js';
-import { checkRepo, readRepoFiles, resolveRoot, SPECS_DIR, type Repo } from './repo.js';
-import { versionSpecChecker } from './matchspec.js';
-import { parseInventory } from './inventory.js';
-import { decodeInput } from './input.js';
-import { desiredState, type Desired, type DesiredEnv } from './desired.js';
-import type { EnvRunResult, Inventory } from './types.js';
-import { changedEnvs, type Changes, type RepoSnapshot } from './changes.js';
-import { exportRepoFiles, resolveCommit } from './git.js';
-import { guardPlan, type GuardFailure } from './planguard.js';
-import { buildPaths } from './layout.js';
+import { formatProblem, InputError, UsageError, type Problem } from '../core/errors.js';
+import { stringOption, type Context } from '../cli/command.js';
+import { parseJobs } from '../engine/pool.js';
+import { checkRepo, readRepoFiles, resolveRoot, SPECS_DIR, type Repo } from '../repo/repo.js';
+import { versionSpecChecker } from '../core/matchspec.js';
+import { parseInventory } from '../core/inventory.js';
+import { decodeInput } from '../core/input.js';
+import { desiredState, type Desired, type DesiredEnv } from '../core/desired.js';
+import type { EnvRunResult, Inventory } from '../core/types.js';
+import { changedEnvs, type Changes, type RepoSnapshot } from '../core/changes.js';
+import { exportRepoFiles, resolveCommit } from '../engine/git.js';
+import { guardPlan, type GuardFailure } from '../core/planguard.js';
+import { buildPaths } from '../core/layout.js';
 
 export interface TolerantRepo {
   repo: Repo;

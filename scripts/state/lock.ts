@@ -13,8 +13,8 @@ import fs from 'node:fs';
 import { hostname, userInfo } from 'node:os';
 import { join } from 'node:path';
 import lockfile from 'proper-lockfile';
-import { BusyError, UsageError } from './errors.js';
-import { layout } from './layout.js';
+import { BusyError, UsageError } from '../core/errors.js';
+import { layout } from '../core/layout.js';
 
 /** A holder refreshes the lock every STALE_MS/2; a lock not refreshed for this long is someone else's to take. */
 const STALE_MS = 30_000;

@@ -9,8 +9,8 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import type { Conda } from './conda.js';
-import { compareCondaVersions } from './conda-version.js';
-import { normalizePipName } from './pip.js';
+import { compareCondaVersions } from '../core/conda-version.js';
+import { normalizePipName } from '../core/pip.js';
 
 const run = promisify(execFile);
 

@@ -9,8 +9,8 @@ import { isAbsolute, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { load } from 'js-yaml';
 import type { Conda } from './conda.js';
-import type { ChannelFacts, ChannelPackage } from './remediation.js';
-import { normalizePipName } from './pip.js';
+import type { ChannelFacts, ChannelPackage } from '../core/remediation.js';
+import { normalizePipName } from '../core/pip.js';
 
 export type NoarchKind = 'python' | 'generic' | true;
 

@@ -11,11 +11,11 @@ import {
   rmSync, rmdirSync, symlinkSync, unlinkSync, writeSync,
 } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { FailedError, RefusedError, UsageError } from './errors.js';
-import { buildPaths, installationLayout, installationName, layout } from './layout.js';
+import { FailedError, RefusedError, UsageError } from '../core/errors.js';
+import { buildPaths, installationLayout, installationName, layout } from '../core/layout.js';
 import { readJsonIfExists } from './fsutil.js';
 import { KERNEL_SCRATCH } from './kernel.js';
-import type { StampedBuildRecord } from './types.js';
+import type { StampedBuildRecord } from '../core/types.js';
 
 export const GENERATION_FORMAT = 1;
 /** Manifest inside every generation directory (a dot file: conda and people listing envs ignore it). */

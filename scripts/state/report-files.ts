@@ -2,7 +2,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomic, writeJsonAtomic } from './fsutil.js';
-import { renderJunit, renderSummary, reportSchemaErrors, type Report } from './report.js';
+import { renderJunit, renderSummary, reportSchemaErrors, type Report } from '../core/report.js';
 
 export interface ReportPaths {
   runDir: string;

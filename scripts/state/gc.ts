@@ -11,10 +11,10 @@
 import { lstatSync, mkdirSync, readdirSync, renameSync, rmSync, statSync, unlinkSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { BuildStatus, StampedBuildRecord } from './types.js';
+import type { BuildStatus, StampedBuildRecord } from '../core/types.js';
 import { listGenerations, liveGenerationNumber, readGenerationLinks, readManifest } from './generation.js';
 import type { GenerationRef, LinkMap } from './generation.js';
-import { layout } from './layout.js';
+import { layout } from '../core/layout.js';
 import { readJsonIfExists } from './fsutil.js';
 import { isOrphaned } from './record.js';
 

@@ -8,10 +8,10 @@
 import { appendFileSync, existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import type { Classification, EnvSpec, ListedPackageRecord } from './types.js';
-import { matchesVersion } from './matchspec.js';
-import { normalizePipName } from './pip.js';
-import { formatCallBlock } from './conda-log.js';
+import type { Classification, EnvSpec, ListedPackageRecord } from '../core/types.js';
+import { matchesVersion } from '../core/matchspec.js';
+import { normalizePipName } from '../core/pip.js';
+import { formatCallBlock } from '../core/conda-log.js';
 import { execute, type CallResult } from './conda.js';
 
 /** Default time limit of an env's own test script. */

@@ -1,7 +1,7 @@
 /** Build records: `builds/NAME/<build-id>.json` beside each build prefix. */
 import { hostname } from 'node:os';
-import type { BuildRecord } from './types.js';
-import { buildPaths } from './layout.js';
+import type { BuildRecord } from '../core/types.js';
+import { buildPaths } from '../core/layout.js';
 import { readJsonIfExists, writeJsonAtomic } from './fsutil.js';
 
 export function readBuildRecord(root: string, condaVersion: string, env: string, buildId: string): BuildRecord | undefined {

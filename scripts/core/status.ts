@@ -7,9 +7,9 @@ import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { HistoryStamp, StampedBuildRecord } from './types.js';
 import type { DesiredInput, RecordLookup } from './deploy.js';
-import type { GenerationRef, LinkMap } from './generation.js';
-import type { HistoryEntry } from './history.js';
-import { planKernels, renderKernelSpec, kernelSpec } from './kernel.js';
+import type { GenerationRef, LinkMap } from '../state/generation.js';
+import type { HistoryEntry } from '../state/history.js';
+import { planKernels, renderKernelSpec, kernelSpec } from '../state/kernel.js';
 
 export type EnvState = 'ok' | 'missing' | 'extra' | 'different';
 

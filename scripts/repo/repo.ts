@@ -4,14 +4,14 @@
  */
 import { readdirSync, readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Context } from './command.js';
-import { InputError, UsageError, type Problem } from './errors.js';
-import type { EnvSpec, Inventory } from './types.js';
-import { parseInventory } from './inventory.js';
-import { parseSpec } from './spec.js';
-import { decodeInput } from './input.js';
-import { isPlainVersionSpec, versionSpecChecker } from './matchspec.js';
-import { channelAllowed } from './channel.js';
+import type { Context } from '../cli/command.js';
+import { InputError, UsageError, type Problem } from '../core/errors.js';
+import type { EnvSpec, Inventory } from '../core/types.js';
+import { parseInventory } from '../core/inventory.js';
+import { parseSpec } from '../core/spec.js';
+import { decodeInput } from '../core/input.js';
+import { isPlainVersionSpec, versionSpecChecker } from '../core/matchspec.js';
+import { channelAllowed } from '../core/channel.js';
 
 export { channelAllowed };
 

@@ -3,7 +3,7 @@
  * spec line at fault, step outputs. Does nothing outside Actions (GITHUB_ACTIONS != "true").
  */
 import { isAbsolute, join, relative } from 'node:path';
-import { annotations, renderSummary, stepOutputs, type Report } from './report.js';
+import { annotations, renderSummary, stepOutputs, type Report } from '../core/report.js';
 
 export function inGitHubActions(env: NodeJS.ProcessEnv = process.env): boolean {
   return env.GITHUB_ACTIONS === 'true';

@@ -5,7 +5,7 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomic } from './fsutil.js';
-import { layout } from './layout.js';
+import { layout } from '../core/layout.js';
 
 export interface KernelSpecJson {
   argv: string[];

@@ -2,7 +2,7 @@
 import { execFile, spawn } from 'node:child_process';
 import { mkdirSync, realpathSync, writeFileSync } from 'node:fs';
 import { dirname, join, normalize, isAbsolute, relative, sep } from 'node:path';
-import { UsageError } from './errors.js';
+import { UsageError } from '../core/errors.js';
 
 interface GitResult { stdout: Buffer; stderr: string; code: number }
 

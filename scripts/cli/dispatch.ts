@@ -1,9 +1,9 @@
 /** Parses argv, dispatches to a command, maps errors to exit codes. */
 import { parseArgs } from 'node:util';
 import { resolve } from 'node:path';
-import { COMMANDS, GLOBAL_OPTIONS } from '../commands/registry.js';
+import { COMMANDS, GLOBAL_OPTIONS } from './registry.js';
 import type { CommandMeta, OptionDef } from './command.js';
-import { EXIT, GitopsError, UsageError } from './errors.js';
+import { EXIT, GitopsError, UsageError } from '../core/errors.js';
 import { processOutput } from './output.js';
 
 function optionHelp(options: Record<string, OptionDef>): string {

@@ -5,22 +5,22 @@
  */
 import { copyFileSync, existsSync, mkdirSync, realpathSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Output } from './command.js';
-import type { Desired, DesiredEnv } from './desired.js';
-import type { Repo } from './repo.js';
-import { SPECS_DIR } from './repo.js';
-import type { BuildStatus, Classification, EnvRunResult, ListedPackageRecord, PhaseRecord, StampedBuildRecord } from './types.js';
-import { FailedError } from './errors.js';
-import { buildPaths, installationLayout } from './layout.js';
-import { readBuildRecord } from './record.js';
-import { readLive } from './generation.js';
-import { Conda } from './conda.js';
-import { classify, hintFor } from './classify.js';
-import { faultLine } from './report.js';
-import { buildEnv, recordTestOutcome, type BuildOutcome, type BuildTools, type CondaCall } from './build.js';
-import { testBuild, testHint, type EnvTestResult } from './envtest.js';
-import { runPool } from './pool.js';
-import { preflightResult } from './qarun.js';
+import type { Output } from '../cli/command.js';
+import type { Desired, DesiredEnv } from '../core/desired.js';
+import type { Repo } from '../repo/repo.js';
+import { SPECS_DIR } from '../repo/repo.js';
+import type { BuildStatus, Classification, EnvRunResult, ListedPackageRecord, PhaseRecord, StampedBuildRecord } from '../core/types.js';
+import { FailedError } from '../core/errors.js';
+import { buildPaths, installationLayout } from '../core/layout.js';
+import { readBuildRecord } from '../state/record.js';
+import { readLive } from '../state/generation.js';
+import { Conda } from '../engine/conda.js';
+import { classify, hintFor } from '../core/classify.js';
+import { faultLine } from '../core/report.js';
+import { buildEnv, recordTestOutcome, type BuildOutcome, type BuildTools, type CondaCall } from '../engine/build.js';
+import { testBuild, testHint, type EnvTestResult } from '../engine/envtest.js';
+import { runPool } from '../engine/pool.js';
+import { preflightResult } from './run-setup.js';
 
 export interface RunBuildsOptions {
   root: string;

@@ -13,11 +13,11 @@ import { dump } from 'js-yaml';
 import lockfile from 'proper-lockfile';
 import type {
   BuildRecord, Classification, EnvSpec, Frontend, HistoryStamp, ListedPackageRecord, PhaseRecord, StampedBuildRecord,
-} from './types.js';
-import type { DesiredEnv } from './desired.js';
-import { buildPaths } from './layout.js';
-import { readBuildRecord, writeBuildRecord, isOrphaned } from './record.js';
-import { specHash } from './buildid.js';
+} from '../core/types.js';
+import type { DesiredEnv } from '../core/desired.js';
+import { buildPaths } from '../core/layout.js';
+import { readBuildRecord, writeBuildRecord, isOrphaned } from '../state/record.js';
+import { specHash } from '../core/buildid.js';
 import type { CallResult } from './conda.js';
 
 /** What one conda/pip call returned: the adapter's call result. */

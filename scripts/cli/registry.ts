@@ -2,7 +2,7 @@
  * Every command's metadata. Command code is loaded lazily (see CommandMeta.load),
  * so `conda-gitops --help` never pays for rattler, ajv or zx.
  */
-import type { CommandMeta, OptionDef } from '../lib/command.js';
+import type { CommandMeta, OptionDef } from './command.js';
 
 /** Options every command accepts. */
 export const GLOBAL_OPTIONS: Record<string, OptionDef> = {
@@ -23,7 +23,7 @@ export const COMMANDS: CommandMeta[] = [
     usage: 'conda-gitops validate [--repo DIR] [--json]',
     details: 'Parses inventory.ini and env-specs/*.yml and reports every problem at once.\nExit 0 when valid, 2 when any error was found. Warnings do not change the exit code.',
     options: {},
-    load: () => import('./validate.js'),
+    load: () => import('../commands/validate.js'),
   },
   {
     name: 'plan',
@@ -34,7 +34,7 @@ export const COMMANDS: CommandMeta[] = [
       base: { type: 'string', arg: 'REF', description: 'git ref of the PR base' },
       head: { type: 'string', arg: 'REF', description: 'git ref of the PR head (default HEAD)' },
     },
-    load: () => import('./plan.js'),
+    load: () => import('../commands/plan.js'),
   },
   {
     name: 'schema',
@@ -42,7 +42,7 @@ export const COMMANDS: CommandMeta[] = [
     usage: 'conda-gitops schema [inventory|report|build-record]',
     options: {},
     positionals: { min: 0, max: 1, names: '[NAME]' },
-    load: () => import('./schema.js'),
+    load: () => import('../commands/schema.js'),
   },
   // -- commands added by later modules go below; keep one entry per command --
   {
@@ -63,7 +63,7 @@ export const COMMANDS: CommandMeta[] = [
       force: { type: 'boolean', description: 'deploy builds a rollback marked bad (clears the mark)' },
       wait: { type: 'string', arg: 'SECONDS', description: 'wait up to SECONDS for the lock (default 0: exit 3 at once)' },
     },
-    load: () => import('./deploy.js'),
+    load: () => import('../commands/deploy.js'),
   },
   {
     name: 'rollback',
@@ -81,7 +81,7 @@ export const COMMANDS: CommandMeta[] = [
       'dry-run': { type: 'boolean', description: 'print what would change' },
       wait: { type: 'string', arg: 'SECONDS', description: 'wait up to SECONDS for the lock (default 0: exit 3 at once)' },
     },
-    load: () => import('./rollback.js'),
+    load: () => import('../commands/rollback.js'),
   },
   {
     name: 'history',
@@ -90,7 +90,7 @@ export const COMMANDS: CommandMeta[] = [
     options: {
       limit: { type: 'string', arg: 'N', description: 'only the last N entries' },
     },
-    load: () => import('./history.js'),
+    load: () => import('../commands/history.js'),
   },
   {
     name: 'status',
@@ -101,7 +101,7 @@ export const COMMANDS: CommandMeta[] = [
       'was rolled back, or changed by hand (its conda-meta/history changed after the build record).\n' +
       'Also kernelspecs missing, outdated or extra. Exit 0 in sync, 1 drift.',
     options: {},
-    load: () => import('./status.js'),
+    load: () => import('../commands/status.js'),
   },
   {
     name: 'kernels',
@@ -112,7 +112,7 @@ export const COMMANDS: CommandMeta[] = [
       'dry-run': { type: 'boolean', description: 'print what would be written' },
       wait: { type: 'string', arg: 'SECONDS', description: 'wait up to SECONDS for the lock (default 0: exit 3 at once)' },
     },
-    load: () => import('./kernels.js'),
+    load: () => import('../commands/kernels.js'),
   },
   {
     name: 'gc',
@@ -130,7 +130,7 @@ export const COMMANDS: CommandMeta[] = [
       yes: { type: 'boolean', description: 'really remove (default: list what would go, with sizes)' },
       wait: { type: 'string', arg: 'SECONDS', description: 'wait up to SECONDS for the lock (default 0: exit 3 at once)' },
     },
-    load: () => import('./gc.js'),
+    load: () => import('../commands/gc.js'),
   },
   {
     name: 'classify',
@@ -144,7 +144,7 @@ export const COMMANDS: CommandMeta[] = [
       'Exit 0 when classified, 2 when FILE cannot be read.',
     options: {},
     positionals: { min: 0, max: 1, names: '[FILE|-]' },
-    load: () => import('./classify.js'),
+    load: () => import('../commands/classify.js'),
   },
   {
     name: 'build',
@@ -164,7 +164,7 @@ export const COMMANDS: CommandMeta[] = [
       'retry-failed': retryFailed,
       timeout: { type: 'string', arg: 'SECONDS', description: 'limit of each conda/pip call (default 3600)' },
     },
-    load: () => import('./build.js'),
+    load: () => import('../commands/build.js'),
   },
   {
     name: 'test',
@@ -181,7 +181,7 @@ export const COMMANDS: CommandMeta[] = [
       jobs,
       timeout: { type: 'string', arg: 'SECONDS', description: 'limit of each env test script (default 600)' },
     },
-    load: () => import('./test.js'),
+    load: () => import('../commands/test.js'),
   },
   {
     name: 'qa',
@@ -203,7 +203,7 @@ export const COMMANDS: CommandMeta[] = [
       'retry-failed': retryFailed,
       timeout: { type: 'string', arg: 'SECONDS', description: 'limit of each conda/pip call and test script' },
     },
-    load: () => import('./qa.js'),
+    load: () => import('../commands/qa.js'),
   },
   {
     name: 'fix',
@@ -222,7 +222,7 @@ export const COMMANDS: CommandMeta[] = [
       check: { type: 'boolean', description: 'write nothing; exit 1 when a rule would apply' },
       'accept-nearest': { type: 'boolean', description: 'write the nearest available version for versions gone from the channel' },
     },
-    load: () => import('./fix.js'),
+    load: () => import('../commands/fix.js'),
   },
   {
     name: 'adopt',
@@ -241,7 +241,7 @@ export const COMMANDS: CommandMeta[] = [
       replicate: { type: 'string', arg: 'all|NAMES', description: 'mark these envs (comma separated) or all as REPLICATE' },
       force: { type: 'boolean', description: 'overwrite an existing inventory.ini and specs' },
     },
-    load: () => import('./adopt.js'),
+    load: () => import('../commands/adopt.js'),
   },
   {
     name: 'export',
@@ -253,7 +253,7 @@ export const COMMANDS: CommandMeta[] = [
       'where conda ignores --no-builds, prefix dropped, git sources of pip packages recovered.\n' +
       'Exit 0 done, 1 some env could not be exported, 2 bad input.',
     options: { env: envFilter },
-    load: () => import('./export.js'),
+    load: () => import('../commands/export.js'),
   },
 ];
 

@@ -8,9 +8,9 @@ import { spawn } from 'node:child_process';
 import { appendFile, mkdir } from 'node:fs/promises';
 import { constants } from 'node:os';
 import { dirname, join } from 'node:path';
-import type { Frontend } from './types.js';
-import { formatCallBlock, timeoutLine } from './conda-log.js';
-import { sortVersions } from './conda-version.js';
+import type { Frontend } from '../core/types.js';
+import { formatCallBlock, timeoutLine } from '../core/conda-log.js';
+import { sortVersions } from '../core/conda-version.js';
 
 /** What every call returns. A non-zero `code` is a failure value, not an exception. */
 export interface CallResult {

@@ -8,7 +8,7 @@ import { dirname } from 'node:path';
 import { join } from 'node:path';
 import type { GenerationRef, LinkDiff, LinkMap } from './generation.js';
 import { diffLinks, formatRef, listGenerations, markBuilds, readGenerationLinks, readLive, readManifest } from './generation.js';
-import { layout } from './layout.js';
+import { layout } from '../core/layout.js';
 
 export const HISTORY_FORMAT = 1;
 
