@@ -1,9 +1,9 @@
 import { describe, expect, test } from 'vitest';
 import { dump, load } from 'js-yaml';
-import { parseSpec } from '../scripts/core/spec.js';
-import { buildId, buildIdInputs, legacyNoarchOf, normalizeSpec, specHash, BUILD_ID_LENGTH } from '../scripts/core/buildid.js';
-import type { EnvSpec, Inventory, NormalizedSpec } from '../scripts/core/types.js';
-import { corpusFiles, corpusPresent, corpusText } from './fixtures/repo.js';
+import { parseSpec } from '../../scripts/core/spec.js';
+import { buildId, buildIdInputs, legacyNoarchOf, normalizeSpec, specHash, BUILD_ID_LENGTH } from '../../scripts/core/buildid.js';
+import type { EnvSpec, Inventory, NormalizedSpec } from '../../scripts/core/types.js';
+import { corpusFiles, corpusPresent, corpusText } from '../fixtures/repo.js';
 
 function inventory(o: Partial<Inventory['conda']> & { legacy?: string[] } = {}): Inventory {
   return {

@@ -1,16 +1,16 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { existsSync, mkdirSync, readdirSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
-import { planGc } from '../scripts/state/gc.js';
-import type { InstallationOnDisk } from '../scripts/state/gc.js';
-import { readLive } from '../scripts/state/generation.js';
-import { memoryOutput } from '../scripts/cli/output.js';
-import type { Context, OptionValues } from '../scripts/cli/command.js';
-import { run as deploy } from '../scripts/commands/deploy.js';
-import { run as gc } from '../scripts/commands/gc.js';
-import { run as rollback } from '../scripts/commands/rollback.js';
-import { addBuild, addTestedBuilds, makeInstallation, writeRepo, VERSION } from './fixtures/installation.js';
-import type { FakeInstallation } from './fixtures/installation.js';
+import { planGc } from '../../scripts/state/gc.js';
+import type { InstallationOnDisk } from '../../scripts/state/gc.js';
+import { readLive } from '../../scripts/state/generation.js';
+import { memoryOutput } from '../../scripts/cli/output.js';
+import type { Context, OptionValues } from '../../scripts/cli/command.js';
+import { run as deploy } from '../../scripts/commands/deploy.js';
+import { run as gc } from '../../scripts/commands/gc.js';
+import { run as rollback } from '../../scripts/commands/rollback.js';
+import { addBuild, addTestedBuilds, makeInstallation, writeRepo, VERSION } from '../fixtures/installation.js';
+import type { FakeInstallation } from '../fixtures/installation.js';
 
 const inst = (name: string, gens: Array<[number, number, Record<string, string>]>, builds: string[], extra: Partial<InstallationOnDisk> = {}): InstallationOnDisk => ({
   name,

@@ -1,7 +1,7 @@
 import { describe, expect, test } from 'vitest';
-import { formatMatchSpec, isPlainVersionSpec, matchesVersion, MatchSpecError, parseDependencyText, parseMatchSpec, versionSpecChecker } from '../scripts/core/matchspec.js';
-import { parseSpec } from '../scripts/core/spec.js';
-import { corpusFiles, corpusText } from './fixtures/repo.js';
+import { formatMatchSpec, isPlainVersionSpec, matchesVersion, MatchSpecError, parseDependencyText, parseMatchSpec, versionSpecChecker } from '../../scripts/core/matchspec.js';
+import { parseSpec } from '../../scripts/core/spec.js';
+import { corpusFiles, corpusText } from '../fixtures/repo.js';
 
 describe('parseMatchSpec', () => {
   test.each([

@@ -1,9 +1,9 @@
 import { describe, expect, test } from 'vitest';
-import { planAgainstRoot, renderPlan } from '../scripts/core/plan.js';
-import { desiredState, type Desired } from '../scripts/core/desired.js';
-import { checkRepo } from '../scripts/repo/repo.js';
-import type { BuildRecord, BuildStatus, EnvSpec } from '../scripts/core/types.js';
-import { inventoryText, specText } from './fixtures/repo.js';
+import { planAgainstRoot, renderPlan } from '../../scripts/core/plan.js';
+import { desiredState, type Desired } from '../../scripts/core/desired.js';
+import { checkRepo } from '../../scripts/repo/repo.js';
+import type { BuildRecord, BuildStatus, EnvSpec } from '../../scripts/core/types.js';
+import { inventoryText, specText } from '../fixtures/repo.js';
 
 const spec = (name: string): EnvSpec => ({ file: `env-specs/${name}.yml`, name, channels: [], dependencies: [], pip: [], variables: {} });
 

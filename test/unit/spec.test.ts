@@ -1,10 +1,10 @@
 import { describe, expect, test } from 'vitest';
-import { parseSpec } from '../scripts/core/spec.js';
-import { normalizeSpec } from '../scripts/core/buildid.js';
-import { versionSpecChecker } from '../scripts/core/matchspec.js';
-import { parseYamlWithPositions, YamlSyntaxError } from '../scripts/core/yamlpos.js';
-import type { Problem } from '../scripts/core/errors.js';
-import { corpusFiles, corpusPresent, corpusText, CORPUS_DIR } from './fixtures/repo.js';
+import { parseSpec } from '../../scripts/core/spec.js';
+import { normalizeSpec } from '../../scripts/core/buildid.js';
+import { versionSpecChecker } from '../../scripts/core/matchspec.js';
+import { parseYamlWithPositions, YamlSyntaxError } from '../../scripts/core/yamlpos.js';
+import type { Problem } from '../../scripts/core/errors.js';
+import { corpusFiles, corpusPresent, corpusText, CORPUS_DIR } from '../fixtures/repo.js';
 
 const FILE = 'env-specs/demo.yml';
 const parse = (text: string, check?: (v: string) => string | undefined) => parseSpec(text, FILE, 'demo', check);

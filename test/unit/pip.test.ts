@@ -1,8 +1,8 @@
 import { describe, expect, test } from 'vitest';
-import { classifyPipEntry, normalizePipName } from '../scripts/core/pip.js';
-import type { PipKind } from '../scripts/core/types.js';
-import { corpusFiles, corpusPresent, corpusText } from './fixtures/repo.js';
-import { parseSpec } from '../scripts/core/spec.js';
+import { classifyPipEntry, normalizePipName } from '../../scripts/core/pip.js';
+import type { PipKind } from '../../scripts/core/types.js';
+import { corpusFiles, corpusPresent, corpusText } from '../fixtures/repo.js';
+import { parseSpec } from '../../scripts/core/spec.js';
 
 describe('classifyPipEntry: every shape of a pip requirements line', () => {
   test.each<[string, PipKind, string | undefined, string | undefined]>([

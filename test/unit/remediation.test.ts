@@ -2,9 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createHash } from 'node:crypto';
-import { needsFix, remediate, requestedVersion, namesToLookUp, type ChannelFacts, type ChannelPackage } from '../scripts/core/remediation.js';
-import { parseSpec } from '../scripts/core/spec.js';
-import { normalizePipName } from '../scripts/core/pip.js';
+import { needsFix, remediate, requestedVersion, namesToLookUp, type ChannelFacts, type ChannelPackage } from '../../scripts/core/remediation.js';
+import { parseSpec } from '../../scripts/core/spec.js';
+import { normalizePipName } from '../../scripts/core/pip.js';
 
 const FILE = 'env-specs/x.yml';
 const facts = (entries: Array<[string, ChannelPackage | null]>): ChannelFacts =>

@@ -3,16 +3,16 @@ import { spawn } from 'node:child_process';
 import { existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, realpathSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import lockfile from 'proper-lockfile';
-import { absolutizePipLine, buildEnv, buildSteps, recordTestOutcome, type BuildInput } from '../scripts/engine/build.js';
-import { installationTools, runBuilds } from '../scripts/app/pipeline.js';
-import { loadRepo } from '../scripts/repo/repo.js';
-import { desiredState, type Desired } from '../scripts/core/desired.js';
-import { readBuildRecord, writeBuildRecord } from '../scripts/state/record.js';
-import { buildPaths } from '../scripts/core/layout.js';
-import { parseSpec } from '../scripts/core/spec.js';
-import { memoryOutput } from '../scripts/cli/output.js';
-import { repoRoot } from './fake-conda/index.js';
-import { makeQaWorld, worldSpec, writeRepo, type QaWorld } from './fixtures/qa-world.js';
+import { absolutizePipLine, buildEnv, buildSteps, recordTestOutcome, type BuildInput } from '../../scripts/engine/build.js';
+import { installationTools, runBuilds } from '../../scripts/app/pipeline.js';
+import { loadRepo } from '../../scripts/repo/repo.js';
+import { desiredState, type Desired } from '../../scripts/core/desired.js';
+import { readBuildRecord, writeBuildRecord } from '../../scripts/state/record.js';
+import { buildPaths } from '../../scripts/core/layout.js';
+import { parseSpec } from '../../scripts/core/spec.js';
+import { memoryOutput } from '../../scripts/cli/output.js';
+import { repoRoot } from '../fake-conda/index.js';
+import { makeQaWorld, worldSpec, writeRepo, type QaWorld } from '../fixtures/qa-world.js';
 
 describe('buildSteps (pure)', () => {
   const text = [
@@ -279,7 +279,7 @@ describe('buildEnv against the fake conda', () => {
       broken: `name: broken\nchannels:\n  - ${world.channel}\ndependencies:\n  - zlib\n  - numpy>=>1\n`,
       foreign: `name: foreign\nchannels:\n  - ${world.channel}\n  - https://conda.example.org/elsewhere\ndependencies:\n  - zlib\n`,
     });
-    const { run } = await import('../scripts/commands/qa.js');
+    const { run } = await import('../../scripts/commands/qa.js');
     const out = memoryOutput(true);
     const code = await run({ options: { root: world.root, json: true }, positionals: [], out, repo: dir, env: process.env });
     expect(code).toBe(1);

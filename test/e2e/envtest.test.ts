@@ -3,9 +3,9 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { checkPackages, pipVersionEquals, testBuild, testHint, minimalEnv, runProcess } from '../scripts/engine/envtest.js';
-import { parseSpec } from '../scripts/core/spec.js';
-import type { EnvSpec, ListedPackageRecord } from '../scripts/core/types.js';
+import { checkPackages, pipVersionEquals, testBuild, testHint, minimalEnv, runProcess } from '../../scripts/engine/envtest.js';
+import { parseSpec } from '../../scripts/core/spec.js';
+import type { EnvSpec, ListedPackageRecord } from '../../scripts/core/types.js';
 
 /** every temp dir of this file lives under one parent, removed when the file is done */
 const TMP = mkdtempSync(join(tmpdir(), 'cg-envtest-'));

@@ -3,7 +3,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { unifiedDiff } from '../scripts/core/diff.js';
+import { unifiedDiff } from '../../scripts/core/diff.js';
 
 /** GNU diff -u on the same inputs, without its timestamped header lines. */
 function gnuDiff(a: string, b: string): string {

@@ -3,26 +3,26 @@ import { execFileSync } from 'node:child_process';
 import { pathToFileURL } from 'node:url';
 import { existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { planDeploy } from '../scripts/core/deploy.js';
-import type { LiveInput } from '../scripts/core/deploy.js';
-import { readLive, readGenerationLinks, readManifest, swapEnvs } from '../scripts/state/generation.js';
-import { readHistory } from '../scripts/state/history.js';
-import { readBuildRecord } from '../scripts/state/record.js';
-import { memoryOutput } from '../scripts/cli/output.js';
-import type { Context, OptionValues } from '../scripts/cli/command.js';
-import { BusyError, RefusedError } from '../scripts/core/errors.js';
-import { acquireLock } from '../scripts/state/lock.js';
-import type { StampedBuildRecord } from '../scripts/core/types.js';
+import { planDeploy } from '../../scripts/core/deploy.js';
+import type { LiveInput } from '../../scripts/core/deploy.js';
+import { readLive, readGenerationLinks, readManifest, swapEnvs } from '../../scripts/state/generation.js';
+import { readHistory } from '../../scripts/state/history.js';
+import { readBuildRecord } from '../../scripts/state/record.js';
+import { memoryOutput } from '../../scripts/cli/output.js';
+import type { Context, OptionValues } from '../../scripts/cli/command.js';
+import { BusyError, RefusedError } from '../../scripts/core/errors.js';
+import { acquireLock } from '../../scripts/state/lock.js';
+import type { StampedBuildRecord } from '../../scripts/core/types.js';
 import {
   addBuild, addTestedBuilds, commitAll, desiredOf, fakeBuildId, makeInstallation, writeRepo, VERSION,
-} from './fixtures/installation.js';
-import type { FakeInstallation } from './fixtures/installation.js';
-import { installFakeConda, writeChannel } from './fake-conda/fixtures.js';
+} from '../fixtures/installation.js';
+import type { FakeInstallation } from '../fixtures/installation.js';
+import { installFakeConda, writeChannel } from '../fake-conda/fixtures.js';
 
 type Out = ReturnType<typeof memoryOutput>;
 
 async function runCommand(name: string, repo: string, root: string, options: OptionValues = {}): Promise<{ code: number; out: Out }> {
-  const mod = (await import(`../scripts/commands/${name}.ts`)) as { run: (ctx: Context) => Promise<number> };
+  const mod = (await import(`../../scripts/commands/${name}.ts`)) as { run: (ctx: Context) => Promise<number> };
   const out = memoryOutput(false);
   const code = await mod.run({ options: { root, ...options }, positionals: [], out, repo, env: { ...process.env, GITHUB_ACTOR: 'octo' } });
   return { code, out };
@@ -338,9 +338,9 @@ describe('deploy, rollback and history against a real ROOT', () => {
     await runCommand('deploy', repo, fi.root);
     addTestedBuilds(fi.root, await writeRepo(repo, { envs: { a: 2 } }));
     const commit = commitAll(repo, 'second');
-    const { applyDeploy, planFromDisk } = await import('../scripts/commands/deploy.js');
-    const { desiredState } = await import('../scripts/core/desired.js');
-    const { loadRepo } = await import('../scripts/repo/repo.js');
+    const { applyDeploy, planFromDisk } = await import('../../scripts/commands/deploy.js');
+    const { desiredState } = await import('../../scripts/core/desired.js');
+    const { loadRepo } = await import('../../scripts/repo/repo.js');
     const desired = desiredState(await loadRepo(repo));
     // the apply step without its history line: what a kill at the `before-history` crash point leaves
     const plan = planFromDisk(fi.root, desired, {});

@@ -18,7 +18,7 @@ import {
   writeChannel,
   writeWheel,
   type FakeConda,
-} from './fake-conda/index.js';
+} from '../fake-conda/index.js';
 
 const VERSIONS = ['4.3.22', '4.8.5', '23.11.0'] as const;
 type V = (typeof VERSIONS)[number];

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { diffCounts, diffPackages, isEmptyDiff, renderPackageDiff } from '../scripts/core/pkgdiff.js';
+import { diffCounts, diffPackages, isEmptyDiff, renderPackageDiff } from '../../scripts/core/pkgdiff.js';
 
 const live = [
   { name: 'python', version: '3.11.5', build: 'h1_0', channel: 'conda-forge' },

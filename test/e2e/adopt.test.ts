@@ -7,14 +7,14 @@ import { pathToFileURL } from 'node:url';
 import {
   dropPrefix, fromDirectUrl, gitUrlForPip, ignoresNoBuilds, managedRootOf, pipPins, renderInventory,
   replacePipEntries, replicateSelector, stripBuilds,
-} from '../scripts/engine/adopt.js';
-import { parseInventory } from '../scripts/core/inventory.js';
-import { parseSpec } from '../scripts/core/spec.js';
-import { checkRepoDir } from '../scripts/repo/repo.js';
-import { memoryOutput } from '../scripts/cli/output.js';
-import type { Context } from '../scripts/cli/command.js';
-import { UsageError } from '../scripts/core/errors.js';
-import { installFakeConda, makeGitPackage, runConda, writeChannel, type FakeConda } from './fake-conda/index.js';
+} from '../../scripts/engine/adopt.js';
+import { parseInventory } from '../../scripts/core/inventory.js';
+import { parseSpec } from '../../scripts/core/spec.js';
+import { checkRepoDir } from '../../scripts/repo/repo.js';
+import { memoryOutput } from '../../scripts/cli/output.js';
+import type { Context } from '../../scripts/cli/command.js';
+import { UsageError } from '../../scripts/core/errors.js';
+import { installFakeConda, makeGitPackage, runConda, writeChannel, type FakeConda } from '../fake-conda/index.js';
 
 // ---- pure parts ------------------------------------------------------------------------------------------
 
@@ -180,7 +180,7 @@ describe('adopt and export against a fake conda 4.3.22', () => {
   afterAll(() => { if (tmp) rmSync(tmp, { recursive: true, force: true }); });
 
   it('writes inventory.ini and a spec per env, strips builds, drops prefix, recovers git sources', async () => {
-    const { run } = await import('../scripts/commands/adopt.js');
+    const { run } = await import('../../scripts/commands/adopt.js');
     const { ctx, out } = context(repo, { root: old.prefix, replicate: 'census,gitenv' });
     const code = await run(ctx);
     const said = out.lines.join('\n');
@@ -220,19 +220,19 @@ describe('adopt and export against a fake conda 4.3.22', () => {
   }, 60_000);
 
   it('refuses to overwrite an inventory without --force', async () => {
-    const { run } = await import('../scripts/commands/adopt.js');
+    const { run } = await import('../../scripts/commands/adopt.js');
     const { ctx } = context(repo, { root: old.prefix });
     await expect(run(ctx)).rejects.toThrow(UsageError);
   });
 
   it('refuses a directory that is not a conda installation', async () => {
-    const { run } = await import('../scripts/commands/adopt.js');
+    const { run } = await import('../../scripts/commands/adopt.js');
     const { ctx } = context(join(tmp, 'other'), { root: tmp });
     await expect(run(ctx)).rejects.toThrow(/not a conda installation/);
   });
 
   it('export re-exports only the listed envs it is asked for', async () => {
-    const { run } = await import('../scripts/commands/export.js');
+    const { run } = await import('../../scripts/commands/export.js');
     const spec = join(repo, 'env-specs', 'census.yml');
     const before = readFileSync(spec, 'utf8');
     unlinkSync(spec);
@@ -247,7 +247,7 @@ describe('adopt and export against a fake conda 4.3.22', () => {
   }, 30_000);
 
   it('export names an env the inventory does not list as a usage error', async () => {
-    const { run } = await import('../scripts/commands/export.js');
+    const { run } = await import('../../scripts/commands/export.js');
     const { ctx } = context(repo, { root: old.prefix, env: ['nosuch'] });
     await expect(run(ctx)).rejects.toThrow(/not listed/);
     expect(existsSync(join(repo, 'env-specs', 'nosuch.yml'))).toBe(false);

@@ -8,8 +8,8 @@ import { describe, expect, it, beforeAll, afterAll } from 'vitest';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Conda, installConda, type CallOptions } from '../scripts/engine/conda.js';
-import { classify } from '../scripts/core/classify.js';
+import { Conda, installConda, type CallOptions } from '../../scripts/engine/conda.js';
+import { classify } from '../../scripts/core/classify.js';
 
 const installer = process.env.CONDA_GITOPS_REAL_INSTALLER;
 const channel = process.env.CONDA_GITOPS_REAL_CHANNEL;

@@ -3,16 +3,16 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { classify, hintFor, isBareSpec, requestedVersion, specName, type ClassificationDetail } from '../scripts/core/classify.js';
-import { formatCallBlock, timeoutLine } from '../scripts/core/conda-log.js';
-import { compareCondaVersions, nearestVersion, sortVersions } from '../scripts/core/conda-version.js';
-import { run as runClassify } from '../scripts/commands/classify.js';
-import { memoryOutput } from '../scripts/cli/output.js';
-import { UsageError } from '../scripts/core/errors.js';
-import type { FailureClass } from '../scripts/core/types.js';
+import { classify, hintFor, isBareSpec, requestedVersion, specName, type ClassificationDetail } from '../../scripts/core/classify.js';
+import { formatCallBlock, timeoutLine } from '../../scripts/core/conda-log.js';
+import { compareCondaVersions, nearestVersion, sortVersions } from '../../scripts/core/conda-version.js';
+import { run as runClassify } from '../../scripts/commands/classify.js';
+import { memoryOutput } from '../../scripts/cli/output.js';
+import { UsageError } from '../../scripts/core/errors.js';
+import type { FailureClass } from '../../scripts/core/types.js';
 
 const CORPUS = '/work/shared/conda-errors';
-const ROOT = join(import.meta.dirname, '..');
+const ROOT = join(import.meta.dirname, '..', '..');
 
 /** Loose spec equality: whitespace, `==` vs `=`, trailing `*` and case do not matter. */
 const loose = (s: string) => s.toLowerCase().replace(/\s+/g, '').replace(/==/g, '=').replace(/\*+$/, '');
@@ -384,10 +384,10 @@ describe('conda-gitops classify', () => {
     const log = join(dir, 'pip.log');
     writeFileSync(log, readFileSync(join(CORPUS, 'pip-failure__dice-embeddings-19.txt')));
     const tsx = join(ROOT, 'node_modules', '.bin', 'tsx');
-    const r = spawnSync(tsx, [join(ROOT, 'scripts', 'cli.ts'), 'classify', '-'], { input: readFileSync(log), encoding: 'utf8' });
+    const r = spawnSync(tsx, [join(ROOT, 'scripts', 'cli', 'main.ts'), 'classify', '-'], { input: readFileSync(log), encoding: 'utf8' });
     expect(r.status).toBe(0);
     expect(JSON.parse(r.stdout)).toMatchObject({ file: null, class: 'pip-failure', spec: 'torch==1.10.1+cu113' });
-    const missing = spawnSync(tsx, [join(ROOT, 'scripts', 'cli.ts'), 'classify', join(dir, 'nope.log')], { encoding: 'utf8' });
+    const missing = spawnSync(tsx, [join(ROOT, 'scripts', 'cli', 'main.ts'), 'classify', join(dir, 'nope.log')], { encoding: 'utf8' });
     expect(missing.status).toBe(2);
     expect(missing.stderr).toContain('nope.log');
   });

@@ -5,8 +5,8 @@
  * and spec.test.ts.
  */
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { decodeInput, MAX_INPUT_BYTES } from '../scripts/core/input.js';
-import { builtCli, inventoryText, makeRepo, runCli, snapshotTree, specText } from './fixtures/repo.js';
+import { decodeInput, MAX_INPUT_BYTES } from '../../scripts/core/input.js';
+import { builtCli, inventoryText, makeRepo, runCli, snapshotTree, specText } from '../fixtures/repo.js';
 
 const GOOD_INVENTORY = inventoryText({ envs: { a: 'REPLICATE', b: 'export' }, channels: ['conda-forge', 'mpc'], kernels: { a: 'A (Python 3)' } });
 // line numbers of GOOD_INVENTORY, for the cases below

@@ -7,14 +7,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { readLive } from '../scripts/state/generation.js';
-import type { LinkMap } from '../scripts/state/generation.js';
-import { readHistory } from '../scripts/state/history.js';
-import { memoryOutput } from '../scripts/cli/output.js';
-import { run as deploy } from '../scripts/commands/deploy.js';
-import type { Desired } from '../scripts/core/desired.js';
-import { addTestedBuilds, commitAll, compiledCli, makeInstallation, writeRepo } from './fixtures/installation.js';
-import type { FakeInstallation } from './fixtures/installation.js';
+import { readLive } from '../../scripts/state/generation.js';
+import type { LinkMap } from '../../scripts/state/generation.js';
+import { readHistory } from '../../scripts/state/history.js';
+import { memoryOutput } from '../../scripts/cli/output.js';
+import { run as deploy } from '../../scripts/commands/deploy.js';
+import type { Desired } from '../../scripts/core/desired.js';
+import { addTestedBuilds, commitAll, compiledCli, makeInstallation, writeRepo } from '../fixtures/installation.js';
+import type { FakeInstallation } from '../fixtures/installation.js';
 
 /** Every step of a deploy that has a crash point, in order (`current-tmp-link` only runs on an installation switch). */
 const STEPS = ['locked', 'generation-half', 'generation-written', 'swap-tmp-link', 'swapped', 'links-ensured', 'kernel-written', 'before-history', 'done'];

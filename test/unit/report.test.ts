@@ -5,10 +5,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   annotations, buildReport, faultLine, renderJunit, renderSummary, reportSchemaErrors, stepOutputs, summaryTable,
-} from '../scripts/core/report.js';
-import { writeReportFiles } from '../scripts/state/report-files.js';
-import { publishReport, workspacePath } from '../scripts/engine/github.js';
-import type { EnvRunResult, EnvSpec, QaRunResult } from '../scripts/core/types.js';
+} from '../../scripts/core/report.js';
+import { writeReportFiles } from '../../scripts/state/report-files.js';
+import { publishReport, workspacePath } from '../../scripts/engine/github.js';
+import type { EnvRunResult, EnvSpec, QaRunResult } from '../../scripts/core/types.js';
 
 const runDir = '/srv/conda/.gitops/runs/20240101T000000Z-abc';
 

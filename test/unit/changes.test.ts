@@ -3,11 +3,11 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, mkdirSync, rmSync, writeFileSync, readFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { changedEnvs, describeChanges, type RepoSnapshot } from '../scripts/core/changes.js';
-import { guardPlan, canonicalChannel, MAX_PREFIX_BYTES } from '../scripts/core/planguard.js';
-import { changedFiles, exportRepoFiles, resolveCommit, showFile } from '../scripts/engine/git.js';
-import { runPool } from '../scripts/engine/pool.js';
-import type { EnvSpec, Inventory } from '../scripts/core/types.js';
+import { changedEnvs, describeChanges, type RepoSnapshot } from '../../scripts/core/changes.js';
+import { guardPlan, canonicalChannel, MAX_PREFIX_BYTES } from '../../scripts/core/planguard.js';
+import { changedFiles, exportRepoFiles, resolveCommit, showFile } from '../../scripts/engine/git.js';
+import { runPool } from '../../scripts/engine/pool.js';
+import type { EnvSpec, Inventory } from '../../scripts/core/types.js';
 
 /** every temp dir of this file lives under one parent, removed when the file is done */
 const TMP = mkdtempSync(join(tmpdir(), 'cg-changes-'));
@@ -238,8 +238,8 @@ describe('runPool', () => {
 
 describe('plan --base/--head (command)', () => {
   async function planCmd(repo: string, options: Record<string, string | boolean>) {
-    const { run } = await import('../scripts/commands/plan.js');
-    const { memoryOutput } = await import('../scripts/cli/output.js');
+    const { run } = await import('../../scripts/commands/plan.js');
+    const { memoryOutput } = await import('../../scripts/cli/output.js');
     const out = memoryOutput(true);
     const code = await run({ options: { json: true, ...options }, positionals: [], out, repo, env: {} });
     return { code, out, result: out.results[0] as Record<string, unknown> };

@@ -1,17 +1,17 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { appendFileSync, mkdirSync, rmSync, utimesSync } from 'node:fs';
 import { join } from 'node:path';
-import { computeStatus, handChange } from '../scripts/core/status.js';
-import type { StatusInput } from '../scripts/core/status.js';
-import { renderKernelSpec, kernelSpec } from '../scripts/state/kernel.js';
-import { memoryOutput } from '../scripts/cli/output.js';
-import type { Context, OptionValues } from '../scripts/cli/command.js';
-import { run as deploy } from '../scripts/commands/deploy.js';
-import { run as rollback } from '../scripts/commands/rollback.js';
-import { run as status } from '../scripts/commands/status.js';
-import type { StampedBuildRecord } from '../scripts/core/types.js';
-import { addBuild, addTestedBuilds, desiredOf, makeInstallation, writeRepo, VERSION } from './fixtures/installation.js';
-import type { FakeInstallation } from './fixtures/installation.js';
+import { computeStatus, handChange } from '../../scripts/core/status.js';
+import type { StatusInput } from '../../scripts/core/status.js';
+import { renderKernelSpec, kernelSpec } from '../../scripts/state/kernel.js';
+import { memoryOutput } from '../../scripts/cli/output.js';
+import type { Context, OptionValues } from '../../scripts/cli/command.js';
+import { run as deploy } from '../../scripts/commands/deploy.js';
+import { run as rollback } from '../../scripts/commands/rollback.js';
+import { run as status } from '../../scripts/commands/status.js';
+import type { StampedBuildRecord } from '../../scripts/core/types.js';
+import { addBuild, addTestedBuilds, desiredOf, makeInstallation, writeRepo, VERSION } from '../fixtures/installation.js';
+import type { FakeInstallation } from '../fixtures/installation.js';
 
 const rec = (status: StampedBuildRecord['status'], extra: Partial<StampedBuildRecord> = {}): StampedBuildRecord => ({
   format: 1, env: 'x', buildId: 'x', specHash: 'x', status, condaVersion: VERSION, frontend: 'conda', prefix: '/p',

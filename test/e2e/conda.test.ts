@@ -5,10 +5,10 @@ import { join } from 'node:path';
 import {
   Conda, buildArgv, execute, installConda, installCondaArgv, normalizeInfo, parseList, parseSearch, parseVersionOutput, pipInstallArgv,
   NOT_FOUND_EXIT, TIMEOUT_EXIT, type Op,
-} from '../scripts/engine/conda.js';
-import { classify, hintFor } from '../scripts/core/classify.js';
-import { ensureBuilt, installerTemplate, writeChannel, writeCondarc, writeWheel } from './fake-conda/index.js';
-import { lastFailedBlock } from '../scripts/core/conda-log.js';
+} from '../../scripts/engine/conda.js';
+import { classify, hintFor } from '../../scripts/core/classify.js';
+import { ensureBuilt, installerTemplate, writeChannel, writeCondarc, writeWheel } from '../fake-conda/index.js';
+import { lastFailedBlock } from '../../scripts/core/conda-log.js';
 
 let tmp: string;
 

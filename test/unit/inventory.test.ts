@@ -3,13 +3,13 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, test } from 'vitest';
 import { Ajv } from 'ajv';
-import { parseInventory, ENV_NAME } from '../scripts/core/inventory.js';
-import { loadSchema } from '../scripts/core/schemas.js';
-import { checkRepo, checkRepoDir, loadRepo, resolveRoot, channelAllowed } from '../scripts/repo/repo.js';
-import { InputError, UsageError, type Problem } from '../scripts/core/errors.js';
-import { inventoryText, makeRepo, specText } from './fixtures/repo.js';
+import { parseInventory, ENV_NAME } from '../../scripts/core/inventory.js';
+import { loadSchema } from '../../scripts/core/schemas.js';
+import { checkRepo, checkRepoDir, loadRepo, resolveRoot, channelAllowed } from '../../scripts/repo/repo.js';
+import { InputError, UsageError, type Problem } from '../../scripts/core/errors.js';
+import { inventoryText, makeRepo, specText } from '../fixtures/repo.js';
 
-const repoDir = join(dirname(fileURLToPath(import.meta.url)), '..');
+const repoDir = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const errors = (ps: Problem[]) => ps.filter((p) => p.severity === 'error').map((p) => `${p.file}:${p.line}: ${p.message}`);
 const bytes = (s: string) => new TextEncoder().encode(s);
 

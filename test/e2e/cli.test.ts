@@ -2,10 +2,10 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { Ajv } from 'ajv';
-import { COMMANDS } from '../scripts/cli/registry.js';
-import { SCHEMA_NAMES, schemaPath } from '../scripts/core/schemas.js';
-import { writeBuildRecord } from '../scripts/state/record.js';
-import { builtCli, inventoryText, makeRepo, runCli, snapshotTree, specText, type RepoFixture } from './fixtures/repo.js';
+import { COMMANDS } from '../../scripts/cli/registry.js';
+import { SCHEMA_NAMES, schemaPath } from '../../scripts/core/schemas.js';
+import { writeBuildRecord } from '../../scripts/state/record.js';
+import { builtCli, inventoryText, makeRepo, runCli, snapshotTree, specText, type RepoFixture } from '../fixtures/repo.js';
 
 beforeAll(() => {
   return builtCli(); // compiles dist/ first when a source is newer

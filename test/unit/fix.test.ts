@@ -3,10 +3,10 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { memoryOutput } from '../scripts/cli/output.js';
-import type { Context } from '../scripts/cli/command.js';
-import { run } from '../scripts/commands/fix.js';
-import { writeChannel } from './fake-conda/index.js';
+import { memoryOutput } from '../../scripts/cli/output.js';
+import type { Context } from '../../scripts/cli/command.js';
+import { run } from '../../scripts/commands/fix.js';
+import { writeChannel } from '../fake-conda/index.js';
 
 const HLINK = [
   'name: hlink',

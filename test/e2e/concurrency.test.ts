@@ -7,12 +7,12 @@ import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { mkdirSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ensureRootLinks, readLive, swapEnvs, writeGeneration } from '../scripts/state/generation.js';
-import { readHistory } from '../scripts/state/history.js';
-import { acquireLock, readHolder } from '../scripts/state/lock.js';
-import { BusyError } from '../scripts/core/errors.js';
-import { addBuild, addTestedBuilds, compiledCli, fakeBuildId, makeInstallation, writeRepo, VERSION } from './fixtures/installation.js';
-import type { FakeInstallation } from './fixtures/installation.js';
+import { ensureRootLinks, readLive, swapEnvs, writeGeneration } from '../../scripts/state/generation.js';
+import { readHistory } from '../../scripts/state/history.js';
+import { acquireLock, readHolder } from '../../scripts/state/lock.js';
+import { BusyError } from '../../scripts/core/errors.js';
+import { addBuild, addTestedBuilds, compiledCli, fakeBuildId, makeInstallation, writeRepo, VERSION } from '../fixtures/installation.js';
+import type { FakeInstallation } from '../fixtures/installation.js';
 
 const READER = `
 import { statSync, existsSync } from 'node:fs';
@@ -157,7 +157,7 @@ describe('the lock serialises writers', () => {
   it('a lock whose holder was killed (kill -9) is taken over at once, not after the stale time', async () => {
     fi = makeInstallation();
     const holderScript = join(fi.root, 'holder.mjs');
-    const lockModule = new URL('../dist/scripts/state/lock.js', import.meta.url).pathname;
+    const lockModule = new URL('../../dist/scripts/state/lock.js', import.meta.url).pathname;
     writeFileSync(holderScript, `
       const { acquireLock } = await import(${JSON.stringify(lockModule)});
       await acquireLock(${JSON.stringify(fi.root)}, { waitSeconds: 0, command: 'doomed' });

@@ -5,12 +5,12 @@ import {
   checkManageable, cleanTemporaries, diffLinks, ensureRootLinks, listGenerations, liveGenerationNumber, nextGenerationNumber,
   markBuilds, parseLinkTarget, readGenerationLinks, readLive, readManifest, replaceSymlink, rollbackTarget, sameLinks,
   swapEnvs, writeGeneration,
-} from '../scripts/state/generation.js';
-import type { GenerationManifest, LinkMap } from '../scripts/state/generation.js';
-import { FailedError, RefusedError, UsageError } from '../scripts/core/errors.js';
-import { readBuildRecord } from '../scripts/state/record.js';
-import { addBuild, fakeBuildId, makeInstallation, VERSION } from './fixtures/installation.js';
-import type { FakeInstallation } from './fixtures/installation.js';
+} from '../../scripts/state/generation.js';
+import type { GenerationManifest, LinkMap } from '../../scripts/state/generation.js';
+import { FailedError, RefusedError, UsageError } from '../../scripts/core/errors.js';
+import { readBuildRecord } from '../../scripts/state/record.js';
+import { addBuild, fakeBuildId, makeInstallation, VERSION } from '../fixtures/installation.js';
+import type { FakeInstallation } from '../fixtures/installation.js';
 
 const manifest = (n: number, envs: LinkMap, extra: Partial<GenerationManifest> = {}): GenerationManifest =>
   ({ format: 1, n, createdAt: new Date().toISOString(), reason: 'test', envs, ...extra });
