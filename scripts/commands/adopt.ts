@@ -9,7 +9,7 @@ import { boolOption, stringOption, type Context } from '../cli/command.js';
 import { EXIT, UsageError, formatProblem, type Problem } from '../core/errors.js';
 import { Conda } from '../engine/conda.js';
 import { writeFileAtomic } from '../state/fsutil.js';
-import { INVENTORY_FILE, SPECS_DIR } from '../repo/repo.js';
+import { INVENTORY_FILE, SPECS_DIR } from '../core/repo.js';
 import { parseInventory } from '../core/inventory.js';
 import { parseSpec } from '../core/spec.js';
 import { ChannelIndex, effectiveChannels, isLocalChannel, legacyNoarchNames, nameVariants, readCondarc } from '../engine/channel-index.js';

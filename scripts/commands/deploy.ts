@@ -9,7 +9,7 @@ import type { Context } from '../cli/command.js';
 import { boolOption, stringOption } from '../cli/command.js';
 import { EXIT, UsageError } from '../core/errors.js';
 import { loadRepo, resolveRoot } from '../repo/repo.js';
-import type { Repo } from '../repo/repo.js';
+import type { Repo } from '../core/repo.js';
 import { desiredState } from '../core/desired.js';
 import type { Desired } from '../core/desired.js';
 import { withLock, waitSeconds } from '../state/lock.js';

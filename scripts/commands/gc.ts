@@ -9,10 +9,10 @@ import { EXIT, UsageError } from '../core/errors.js';
 import { cleanTemporaries, linkedInstallation, readLive, rollbackTargetOf } from '../state/generation.js';
 import { installationName, layout } from '../core/layout.js';
 import { waitSeconds, withLock } from '../state/lock.js';
-import {
-  DEFAULT_KEEP, applyGc, buildKey, emptyTrash, formatBytes, gcItems, listInstallations, planGc, readInstallation,
-} from '../state/gc.js';
-import type { GcItem, GcPlan } from '../state/gc.js';
+import { applyGc, emptyTrash, gcItems, listInstallations, readInstallation } from '../state/gc.js';
+import { DEFAULT_KEEP, buildKey, formatBytes, planGc } from '../core/gc.js';
+import type { GcItem } from '../state/gc.js';
+import type { GcPlan } from '../core/gc.js';
 import { rootWithoutRepo } from './rollback.js';
 
 const DEFAULT_GRACE_HOURS = 24;

@@ -2,7 +2,8 @@
 import type { Context } from '../cli/command.js';
 import { stringOption } from '../cli/command.js';
 import { EXIT, UsageError } from '../core/errors.js';
-import { formatHistoryEntry, readHistory } from '../state/history.js';
+import { readHistory } from '../state/history.js';
+import { formatHistoryEntry } from '../core/history.js';
 import { rootWithoutRepo } from './rollback.js';
 
 export async function run(ctx: Context): Promise<number> {

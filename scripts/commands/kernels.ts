@@ -5,7 +5,8 @@ import { EXIT } from '../core/errors.js';
 import { loadRepo, resolveRoot } from '../repo/repo.js';
 import { desiredState } from '../core/desired.js';
 import { readLive } from '../state/generation.js';
-import { planKernels, syncKernels } from '../state/kernel.js';
+import { syncKernels } from '../state/kernel.js';
+import { planKernels } from '../core/kernel.js';
 import { waitSeconds, withLock } from '../state/lock.js';
 
 export async function run(ctx: Context): Promise<number> {

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import type { Context } from '../cli/command.js';
 import { boolOption, listOption, stringOption } from '../cli/command.js';
 import { EXIT } from '../core/errors.js';
-import { SPECS_DIR } from '../repo/repo.js';
+import { SPECS_DIR } from '../core/repo.js';
 import { layout } from '../core/layout.js';
 import type { EnvRunResult, QaRunResult } from '../core/types.js';
 import { describeChanges, type Changes } from '../core/changes.js';

@@ -8,12 +8,9 @@ import type { Context } from '../cli/command.js';
 import { boolOption, stringOption } from '../cli/command.js';
 import { EXIT, FailedError, UsageError } from '../core/errors.js';
 import { waitSeconds, withLock } from '../state/lock.js';
-import {
-  cleanTemporaries, diffLinks, formatRef, markBuilds, isEmptyDiff, listGenerations, liveGenerationNumber,
-  nextGenerationNumber, readGenerationLinks, readLive, readManifest, replaceSymlink, rollbackTargetOf, summarizeDiff,
-  swapEnvs, writeGeneration,
-} from '../state/generation.js';
-import type { GenerationRef, LinkDiff, LinkMap } from '../state/generation.js';
+import { cleanTemporaries, markBuilds, listGenerations, liveGenerationNumber, readGenerationLinks, readLive, readManifest, replaceSymlink, rollbackTargetOf, swapEnvs, writeGeneration } from '../state/generation.js';
+import { diffLinks, formatRef, isEmptyDiff, nextGenerationNumber, summarizeDiff } from '../core/generation.js';
+import type { GenerationRef, LinkDiff, LinkMap } from '../core/generation.js';
 import { actor, appendHistory, reconcileHistory } from '../state/history.js';
 import { layout } from '../core/layout.js';
 import { listInstallations } from '../state/gc.js';

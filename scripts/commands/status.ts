@@ -10,7 +10,8 @@ import { readHistory } from '../state/history.js';
 import { managedKernels } from '../state/kernel.js';
 import { installationName, layout } from '../core/layout.js';
 import { readBuildRecord } from '../state/record.js';
-import { computeStatus, readHistoryStamp, renderStatus } from '../core/status.js';
+import { computeStatus, renderStatus } from '../core/status.js';
+import { readHistoryStamp } from '../state/history.js';
 import type { StampedBuildRecord } from '../core/types.js';
 
 export async function run(ctx: Context): Promise<number> {

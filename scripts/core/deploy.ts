@@ -4,11 +4,11 @@
  * applies the plan (scripts/commands/deploy.ts).
  */
 import type { BuildStatus, StampedBuildRecord } from './types.js';
-import { diffLinks, nextGenerationNumber, sameLinks } from '../state/generation.js';
-import type { GenerationRef, LinkDiff, LinkMap } from '../state/generation.js';
+import { diffLinks, nextGenerationNumber, sameLinks } from './generation.js';
+import type { GenerationRef, LinkDiff, LinkMap } from './generation.js';
 import { installationName } from './layout.js';
-import { planKernels } from '../state/kernel.js';
-import type { KernelEntry } from '../state/kernel.js';
+import { planKernels } from './kernel.js';
+import type { KernelEntry } from './kernel.js';
 
 /** What deploy needs from `desiredState(repo)` (structurally a subset of desired.ts's Desired). */
 export interface DesiredInput {

@@ -1,6 +1,6 @@
 /** The desired state of the installation, derived from a valid repo. Pure. */
 import type { EnvSpec, Frontend } from './types.js';
-import type { Repo } from '../repo/repo.js';
+import type { Repo } from './repo.js';
 import { buildId, legacyNoarchOf } from './buildid.js';
 
 export interface DesiredEnv {

@@ -1,15 +1,13 @@
 /**
- * `status`: the live generation against the repository (main). Pure comparison + a small reader of the
- * stamps it needs. Drift = anything a deploy would change, a build main asks for that failed or was rolled
+ * `status`: the live generation against the repository (main). Pure comparison (the stamps it needs are read by
+ * state/history.ts). Drift = anything a deploy would change, a build main asks for that failed or was rolled
  * back, or a live build somebody changed by hand (`conda install` into it: its conda-meta/history moved).
  */
-import { statSync } from 'node:fs';
-import { join } from 'node:path';
 import type { HistoryStamp, StampedBuildRecord } from './types.js';
 import type { DesiredInput, RecordLookup } from './deploy.js';
-import type { GenerationRef, LinkMap } from '../state/generation.js';
-import type { HistoryEntry } from '../state/history.js';
-import { planKernels, renderKernelSpec, kernelSpec } from '../state/kernel.js';
+import type { GenerationRef, LinkMap } from './generation.js';
+import type { HistoryEntry } from './history.js';
+import { planKernels, renderKernelSpec, kernelSpec } from './kernel.js';
 
 export type EnvState = 'ok' | 'missing' | 'extra' | 'different';
 
@@ -149,15 +147,6 @@ export function computeStatus(input: StatusInput): StatusReport {
   };
 }
 
-/** Size + mtime of `PREFIX/conda-meta/history`, or undefined when there is none. */
-export function readHistoryStamp(prefix: string): HistoryStamp | undefined {
-  try {
-    const st = statSync(join(prefix, 'conda-meta', 'history'));
-    return { mtimeMs: st.mtimeMs, size: st.size };
-  } catch {
-    return undefined;
-  }
-}
 
 export function renderStatus(r: StatusReport): string[] {
   const lines: string[] = [];

@@ -1,99 +1,14 @@
 /**
- * The repository's desired state: inventory.ini + env-specs/NAME.yml, checked together.
- * `checkRepo` is pure (texts in); `loadRepo` reads a directory; git refs feed checkRepo too.
+ * Reading the repository: a directory's inventory.ini + env-specs/ into core/repo.ts's checkRepo, and the root.
  */
 import { readdirSync, readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Context } from '../cli/command.js';
 import { InputError, UsageError, type Problem } from '../core/errors.js';
-import type { EnvSpec, Inventory } from '../core/types.js';
-import { parseInventory } from '../core/inventory.js';
-import { parseSpec } from '../core/spec.js';
-import { decodeInput } from '../core/input.js';
+import type { Inventory } from '../core/types.js';
 import { isPlainVersionSpec, versionSpecChecker } from '../core/matchspec.js';
-import { channelAllowed } from '../core/channel.js';
+import { checkRepo, INVENTORY_FILE, SPECS_DIR } from '../core/repo.js';
+import type { Repo, RepoFiles } from '../core/repo.js';
 
-export { channelAllowed };
-
-export const INVENTORY_FILE = 'inventory.ini';
-export const SPECS_DIR = 'env-specs';
-
-export interface Repo {
-  dir: string;
-  inventory: Inventory;
-  specs: Map<string, EnvSpec>;
-  warnings: Problem[];
-}
-
-export interface RepoFiles {
-  inventory: Uint8Array | undefined;
-  /** env-specs/ file name -> bytes */
-  specs: Map<string, Uint8Array>;
-}
-
-const SPEC_FILE = /^(.+)\.yml$/;
-const SIDE_FILE = /^(.+)\.test\.(sh|py)$/;
-
-
-/** Check inventory and specs together. Pure. Returns problems (errors and warnings) and, when valid, the repo. */
-export function checkRepo(dir: string, files: RepoFiles, checkVersion?: (v: string) => string | undefined): { repo?: Repo; problems: Problem[] } {
-  const problems: Problem[] = [];
-  if (!files.inventory) {
-    problems.push({ file: INVENTORY_FILE, line: 1, severity: 'error', message: `${INVENTORY_FILE} not found in ${dir}` });
-    return { problems };
-  }
-  const decoded = decodeInput(files.inventory, INVENTORY_FILE);
-  if (decoded.problem) return { problems: [decoded.problem] };
-  const { inventory, problems: invProblems } = parseInventory(decoded.text!, INVENTORY_FILE);
-  problems.push(...invProblems);
-
-  const specs = new Map<string, EnvSpec>();
-  const listed = new Map((inventory?.environments ?? []).map((e) => [e.name, e]));
-  for (const [fileName, bytes] of [...files.specs].sort(([a], [b]) => (a < b ? -1 : 1))) {
-    const file = `${SPECS_DIR}/${fileName}`;
-    if (SIDE_FILE.test(fileName)) continue;
-    const m = SPEC_FILE.exec(fileName);
-    if (!m) {
-      problems.push({ file, line: 1, severity: 'warning', message: 'not a NAME.yml spec or NAME.test.sh/.py test: ignored' });
-      continue;
-    }
-    const name = m[1]!;
-    if (inventory && !listed.has(name)) {
-      problems.push({ file, line: 1, severity: 'warning', message: `'${name}' is not listed in ${INVENTORY_FILE}: not built` });
-      continue;
-    }
-    const text = decodeInput(bytes, file);
-    if (text.problem) { problems.push(text.problem); continue; }
-    const parsed = parseSpec(text.text!, file, name, checkVersion);
-    problems.push(...parsed.problems);
-    if (!parsed.spec) continue;
-    if (inventory) problems.push(...channelProblems(parsed.spec, inventory));
-    specs.set(name, parsed.spec);
-  }
-  for (const env of inventory?.environments ?? []) {
-    if (!files.specs.has(`${env.name}.yml`)) {
-      problems.push({ file: INVENTORY_FILE, line: env.line, severity: 'error', message: `${env.mode} environment '${env.name}' has no spec: create ${SPECS_DIR}/${env.name}.yml (conda-gitops export can write it)` });
-    }
-  }
-  if (!inventory || problems.some((p) => p.severity === 'error')) return { problems };
-  return { repo: { dir, inventory, specs, warnings: problems }, problems };
-}
-
-function channelProblems(spec: EnvSpec, inventory: Inventory): Problem[] {
-  const allowed = inventory.conda.channels;
-  const out: Problem[] = [];
-  for (const [i, c] of spec.channels.entries()) {
-    if (!channelAllowed(c, allowed)) {
-      out.push({ file: spec.file, line: spec.channelLines?.[i] ?? 1, severity: 'error', message: `channel '${c}' is not allowed (allowed in ${INVENTORY_FILE} [conda] channels: ${allowed.join(', ')})` });
-    }
-  }
-  for (const d of spec.dependencies) {
-    if (d.spec.channel && !channelAllowed(d.spec.channel, allowed)) {
-      out.push({ file: spec.file, line: d.line, severity: 'error', message: `channel '${d.spec.channel}' of '${d.text}' is not allowed (allowed: ${allowed.join(', ')})` });
-    }
-  }
-  return out;
-}
 
 /** Read a repository directory. Throws InputError listing every problem when anything is invalid. */
 export async function loadRepo(dir: string): Promise<Repo> {
@@ -132,7 +47,10 @@ export function readRepoFiles(dir: string): RepoFiles {
 }
 
 /** The installation root: --root, then $CONDA_GITOPS_ROOT, then [conda] root. */
-export function resolveRoot(ctx: Pick<Context, 'options' | 'env'>, inventory?: Inventory): string {
+export function resolveRoot(
+  ctx: { options: Record<string, unknown>; env: Record<string, string | undefined> },
+  inventory?: Inventory,
+): string {
   const flag = ctx.options.root;
   const root = (typeof flag === 'string' && flag) || ctx.env.CONDA_GITOPS_ROOT || inventory?.conda.root;
   if (!root) throw new UsageError('no installation root: pass --root DIR, set CONDA_GITOPS_ROOT, or set [conda] root in inventory.ini');

@@ -1,123 +1,17 @@
 /**
- * `gc`: keep the last K generations (over all installations, newest first) plus the live and the previous one,
- * and the builds they reference; everything else under ROOT/v* goes: other generations, builds and their
- * records and logs, installations referenced by neither `current`, `qa` nor a kept generation, and the
- * package caches (`pkgs/`) of retired installations that are still kept for rollback.
- *
- * planGc is pure. gatherGc reads the disk, applyGc removes: each item is first renamed into
- * `ROOT/.gitops/trash/` (atomic), so a kill -9 mid-gc never leaves a half-deleted generation or build
- * that looks whole; a build's record goes before its prefix for the same reason.
+ * gc on disk: reads installations and builds, removes what core/gc.ts planned. Each item is first renamed into
+ * `ROOT/.gitops/trash/` (atomic), so a kill -9 mid-gc never leaves a half-deleted generation or build that
+ * looks whole; a build's record goes before its prefix for the same reason.
  */
 import { lstatSync, mkdirSync, readdirSync, renameSync, rmSync, statSync, unlinkSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { BuildStatus, StampedBuildRecord } from '../core/types.js';
+import type { StampedBuildRecord } from '../core/types.js';
 import { listGenerations, liveGenerationNumber, readGenerationLinks, readManifest } from './generation.js';
-import type { GenerationRef, LinkMap } from './generation.js';
 import { layout } from '../core/layout.js';
 import { readJsonIfExists } from './fsutil.js';
 import { isOrphaned } from './record.js';
-
-export const DEFAULT_KEEP = 5;
-
-export interface BuildOnDisk {
-  env: string;
-  id: string;
-  status?: BuildStatus;
-  /** a `building` record whose owner still runs (or runs on another host): never touched */
-  inProgress: boolean;
-  /** ms since epoch: record finishedAt/startedAt, else the prefix's mtime */
-  time: number;
-  hasPrefix: boolean;
-  hasRecord: boolean;
-  hasLog: boolean;
-}
-
-export interface InstallationOnDisk {
-  name: string;
-  live?: number;
-  generations: Array<{ n: number; createdAt: number; links: LinkMap }>;
-  builds: BuildOnDisk[];
-  hasPkgs: boolean;
-}
-
-export interface GcInput {
-  installations: InstallationOnDisk[];
-  current?: string;
-  qa?: string;
-  /** where a rollback of the live generation would go (never removed) */
-  previous?: GenerationRef;
-  keep: number;
-  /** builds newer than this (ms since epoch) stay: they may be QA builds waiting for their PR to merge */
-  graceBefore: number;
-  /** `installation/env/id` of builds to keep whatever happens (e.g. wanted by the repository) */
-  protect?: Set<string>;
-}
-
-export interface GcPlan {
-  keepGenerations: GenerationRef[];
-  removeGenerations: GenerationRef[];
-  removeBuilds: Array<{ installation: string; env: string; id: string; status?: BuildStatus }>;
-  keptRecent: number;
-  removeInstallations: string[];
-  removeCaches: string[];
-}
-
-const refKey = (r: GenerationRef) => `${r.installation}/${r.generation}`;
-export const buildKey = (installation: string, env: string, id: string) => `${installation}/${env}/${id}`;
-
-export function planGc(input: GcInput): GcPlan {
-  const byName = new Map(input.installations.map((i) => [i.name, i]));
-  const all = input.installations.flatMap((i) => i.generations.map((g) => ({ ref: { installation: i.name, generation: g.n }, createdAt: g.createdAt, links: g.links })));
-  all.sort((a, b) => a.createdAt - b.createdAt || (a.ref.installation < b.ref.installation ? -1 : a.ref.installation > b.ref.installation ? 1 : 0) || a.ref.generation - b.ref.generation);
-  const kept = new Set(all.slice(Math.max(0, all.length - Math.max(0, input.keep))).map((g) => refKey(g.ref)));
-
-  // never the live or the previous generation (what `rollback` would go to)
-  const cur = input.current ? byName.get(input.current) : undefined;
-  if (cur?.live !== undefined) kept.add(refKey({ installation: cur.name, generation: cur.live }));
-  if (input.previous) kept.add(refKey(input.previous));
-  const referenced = new Set<string>([input.current, input.qa].filter((x): x is string => !!x));
-  for (const g of all) if (kept.has(refKey(g.ref))) referenced.add(g.ref.installation);
-  // a kept installation's own live generation stays too, or its `envs` link would dangle
-  for (const name of referenced) {
-    const inst = byName.get(name);
-    if (inst?.live !== undefined && inst.generations.some((g) => g.n === inst.live)) kept.add(refKey({ installation: name, generation: inst.live }));
-  }
-
-  const keepGenerations: GenerationRef[] = [];
-  const removeGenerations: GenerationRef[] = [];
-  const usedBuilds = new Set<string>();
-  for (const g of all) {
-    if (!referenced.has(g.ref.installation)) continue; // goes with its installation
-    if (kept.has(refKey(g.ref))) {
-      keepGenerations.push(g.ref);
-      for (const [env, id] of Object.entries(g.links)) usedBuilds.add(buildKey(g.ref.installation, env, id));
-    } else {
-      removeGenerations.push(g.ref);
-    }
-  }
-  const removeBuilds: GcPlan['removeBuilds'] = [];
-  let keptRecent = 0;
-  for (const inst of input.installations) {
-    if (!referenced.has(inst.name)) continue;
-    // `qa` ahead of `current` is a conda upgrade under review: its replicated builds wait for the merge
-    if (inst.name === input.qa && input.qa !== input.current) continue;
-    for (const b of inst.builds) {
-      const key = buildKey(inst.name, b.env, b.id);
-      if (usedBuilds.has(key) || b.inProgress || input.protect?.has(key)) continue;
-      if (b.time >= input.graceBefore) { keptRecent++; continue; }
-      removeBuilds.push({ installation: inst.name, env: b.env, id: b.id, ...(b.status ? { status: b.status } : {}) });
-    }
-  }
-  const removeInstallations = input.installations.map((i) => i.name).filter((n) => !referenced.has(n)).sort();
-  const removeCaches = input.installations
-    .filter((i) => referenced.has(i.name) && i.name !== input.current && i.name !== input.qa && i.hasPkgs)
-    .map((i) => i.name)
-    .sort();
-  return { keepGenerations, removeGenerations, removeBuilds, keptRecent, removeInstallations, removeCaches };
-}
-
-// ---------------------------------------------------------------- executors
+import type { BuildOnDisk, InstallationOnDisk, GcPlan } from '../core/gc.js';
 
 /** Installation directories under ROOT: `v<version>` holding a conda base (bin/ or conda-meta/) or our builds/. */
 export function listInstallations(root: string): string[] {
@@ -200,13 +94,6 @@ export function diskUsage(path: string): number {
   return total;
 }
 
-export function formatBytes(n: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let i = 0;
-  let v = n;
-  while (v >= 1024 && i < units.length - 1) { v /= 1024; i++; }
-  return `${i === 0 ? v : v.toFixed(1)} ${units[i]}`;
-}
 
 export interface GcItem {
   kind: 'generation' | 'build' | 'installation' | 'cache';

@@ -2,34 +2,15 @@
  * `ROOT/.gitops/history.jsonl`: one JSON line per cutover (deploy, rollback), appended with O_APPEND and
  * fsynced. A line torn by a crash is skipped when reading, never fatal.
  */
-import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, statSync, writeSync } from 'node:fs';
 import { hostname, userInfo } from 'node:os';
-import { dirname } from 'node:path';
-import { join } from 'node:path';
-import type { GenerationRef, LinkDiff, LinkMap } from './generation.js';
-import { diffLinks, formatRef, listGenerations, markBuilds, readGenerationLinks, readLive, readManifest } from './generation.js';
+import { dirname, join } from 'node:path';
+import type { LinkMap } from '../core/generation.js';
+import { listGenerations, markBuilds, readGenerationLinks, readLive, readManifest } from './generation.js';
+import { diffLinks, formatRef } from '../core/generation.js';
 import { layout } from '../core/layout.js';
-
-export const HISTORY_FORMAT = 1;
-
-export interface HistoryEntry {
-  format: 1;
-  at: string;
-  /** `deploy`, `deploy --force`, `rollback`, `rollback --env NAME`, `rollback --to N` */
-  command: string;
-  user: string;
-  host: string;
-  /** who triggered it in CI ($GITHUB_ACTOR), when set */
-  actor?: string;
-  /** repository commit deployed (deploy only) */
-  commit?: string;
-  from?: GenerationRef;
-  to: GenerationRef;
-  added: LinkDiff['added'];
-  changed: LinkDiff['changed'];
-  removed: LinkDiff['removed'];
-  note?: string;
-}
+import type { HistoryEntry } from '../core/history.js';
+import type { HistoryStamp } from '../core/types.js';
 
 /** Who is acting: the local user and host, plus the CI actor when there is one. */
 export function actor(env: NodeJS.ProcessEnv): Pick<HistoryEntry, 'user' | 'host' | 'actor'> {
@@ -73,31 +54,6 @@ export function readHistory(root: string): { entries: HistoryEntry[]; skipped: n
   return { entries, skipped };
 }
 
-function names(list: Array<{ name: string }>, max = 6): string {
-  const shown = list.slice(0, max).map((x) => x.name).join(', ');
-  return list.length > max ? `${shown}, ... (${list.length})` : shown;
-}
-
-/** One line per entry: `2024-05-01 10:22:31  deploy  alice  abc1234  v23.11.0/generations/3 -> .../4  +1 ~2 -0  (hlink, ...)` */
-export function formatHistoryEntry(e: HistoryEntry): string {
-  const when = e.at.replace('T', ' ').replace(/\.\d+Z$/, 'Z');
-  const who = e.actor && e.actor !== e.user ? `${e.actor} (${e.user}@${e.host})` : `${e.user}@${e.host}`;
-  const to = e.from && e.from.installation === e.to.installation ? String(e.to.generation) : formatRef(e.to);
-  const parts = [
-    when,
-    e.command,
-    who,
-    e.commit ? e.commit.slice(0, 10) : '-',
-    `${formatRef(e.from)} -> ${to}`,
-    `+${e.added.length} ~${e.changed.length} -${e.removed.length}`,
-  ];
-  const touched = [...e.added, ...e.changed, ...e.removed];
-  let line = parts.join('  ');
-  if (touched.length) line += `  (${names(touched)})`;
-  if (e.note) line += `  note: ${e.note}`;
-  return line;
-}
-
 /**
  * A run killed between its swap and its history line leaves a cutover nobody logged. Called under the lock
  * before each deploy/rollback: when the live generation is not the last entry's `to`, log it now (marked so).
@@ -138,4 +94,14 @@ export function reconcileHistory(root: string, env: NodeJS.ProcessEnv): HistoryE
   };
   appendHistory(root, entry);
   return entry;
+}
+
+/** Size + mtime of `PREFIX/conda-meta/history`, or undefined when there is none. */
+export function readHistoryStamp(prefix: string): HistoryStamp | undefined {
+  try {
+    const st = statSync(join(prefix, 'conda-meta', 'history'));
+    return { mtimeMs: st.mtimeMs, size: st.size };
+  } catch {
+    return undefined;
+  }
 }

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { Ajv } from 'ajv';
 import { COMMANDS } from '../../scripts/cli/registry.js';
-import { SCHEMA_NAMES, schemaPath } from '../../scripts/core/schemas.js';
+import { SCHEMA_NAMES } from '../../scripts/core/schemas.js';
 import { writeBuildRecord } from '../../scripts/state/record.js';
 import { builtCli, inventoryText, makeRepo, runCli, snapshotTree, specText, type RepoFixture } from '../fixtures/repo.js';
 
@@ -78,7 +78,7 @@ describe('schema', () => {
     const ajv = new Ajv({ strict: false });
     for (const name of SCHEMA_NAMES) {
       expect(ajv.validateSchema(all[name]!), name).toBe(true);
-      expect(all[name]).toEqual(JSON.parse(readFileSync(schemaPath(name), 'utf8')));
+      expect(all[name]).toEqual(JSON.parse(readFileSync(new URL(`../../schemas/${name}.schema.json`, import.meta.url), 'utf8')));
     }
   });
 

@@ -8,7 +8,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { readLive } from '../../scripts/state/generation.js';
-import type { LinkMap } from '../../scripts/state/generation.js';
+import type { LinkMap } from '../../scripts/core/generation.js';
 import { readHistory } from '../../scripts/state/history.js';
 import { memoryOutput } from '../../scripts/cli/output.js';
 import { run as deploy } from '../../scripts/commands/deploy.js';

@@ -1,8 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { existsSync, mkdirSync, readdirSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
-import { planGc } from '../../scripts/state/gc.js';
-import type { InstallationOnDisk } from '../../scripts/state/gc.js';
+import { planGc } from '../../scripts/core/gc.js';
+import type { InstallationOnDisk } from '../../scripts/core/gc.js';
 import { readLive } from '../../scripts/state/generation.js';
 import { memoryOutput } from '../../scripts/cli/output.js';
 import type { Context, OptionValues } from '../../scripts/cli/command.js';

@@ -1,12 +1,9 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { existsSync, lstatSync, mkdirSync, readdirSync, readlinkSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import {
-  checkManageable, cleanTemporaries, diffLinks, ensureRootLinks, listGenerations, liveGenerationNumber, nextGenerationNumber,
-  markBuilds, parseLinkTarget, readGenerationLinks, readLive, readManifest, replaceSymlink, rollbackTarget, sameLinks,
-  swapEnvs, writeGeneration,
-} from '../../scripts/state/generation.js';
-import type { GenerationManifest, LinkMap } from '../../scripts/state/generation.js';
+import { checkManageable, cleanTemporaries, ensureRootLinks, listGenerations, liveGenerationNumber, markBuilds, readGenerationLinks, readLive, readManifest, replaceSymlink, swapEnvs, writeGeneration } from '../../scripts/state/generation.js';
+import { diffLinks, nextGenerationNumber, parseLinkTarget, rollbackTarget, sameLinks } from '../../scripts/core/generation.js';
+import type { GenerationManifest, LinkMap } from '../../scripts/core/generation.js';
 import { FailedError, RefusedError, UsageError } from '../../scripts/core/errors.js';
 import { readBuildRecord } from '../../scripts/state/record.js';
 import { addBuild, fakeBuildId, makeInstallation, VERSION } from '../fixtures/installation.js';

@@ -5,7 +5,9 @@ import { describe, expect, test } from 'vitest';
 import { Ajv } from 'ajv';
 import { parseInventory, ENV_NAME } from '../../scripts/core/inventory.js';
 import { loadSchema } from '../../scripts/core/schemas.js';
-import { checkRepo, checkRepoDir, loadRepo, resolveRoot, channelAllowed } from '../../scripts/repo/repo.js';
+import { checkRepoDir, loadRepo, resolveRoot } from '../../scripts/repo/repo.js';
+import { channelAllowed } from '../../scripts/core/channel.js';
+import { checkRepo } from '../../scripts/core/repo.js';
 import { InputError, UsageError, type Problem } from '../../scripts/core/errors.js';
 import { inventoryText, makeRepo, specText } from '../fixtures/repo.js';
 

@@ -1,7 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { kernelName, kernelSpec, managedKernels, planKernels, syncKernels } from '../../scripts/state/kernel.js';
+import { managedKernels, syncKernels } from '../../scripts/state/kernel.js';
+import { kernelName, kernelSpec, planKernels } from '../../scripts/core/kernel.js';
 import { cleanTemporaries } from '../../scripts/state/generation.js';
 import { tempDir } from '../fixtures/installation.js';
 

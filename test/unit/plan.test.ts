@@ -1,7 +1,7 @@
 import { describe, expect, test } from 'vitest';
 import { planAgainstRoot, renderPlan } from '../../scripts/core/plan.js';
 import { desiredState, type Desired } from '../../scripts/core/desired.js';
-import { checkRepo } from '../../scripts/repo/repo.js';
+import { checkRepo } from '../../scripts/core/repo.js';
 import type { BuildRecord, BuildStatus, EnvSpec } from '../../scripts/core/types.js';
 import { inventoryText, specText } from '../fixtures/repo.js';
 

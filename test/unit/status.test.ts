@@ -3,7 +3,7 @@ import { appendFileSync, mkdirSync, rmSync, utimesSync } from 'node:fs';
 import { join } from 'node:path';
 import { computeStatus, handChange } from '../../scripts/core/status.js';
 import type { StatusInput } from '../../scripts/core/status.js';
-import { renderKernelSpec, kernelSpec } from '../../scripts/state/kernel.js';
+import { renderKernelSpec, kernelSpec } from '../../scripts/core/kernel.js';
 import { memoryOutput } from '../../scripts/cli/output.js';
 import type { Context, OptionValues } from '../../scripts/cli/command.js';
 import { run as deploy } from '../../scripts/commands/deploy.js';
