@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Lints .github/workflows/*.yml with action-validator (GitHub's workflow schema) plus our own safety rules
-// (design section 10): pull_request only (never pull_request_target), self-hosted runners, forks skipped,
+// (docs/admin.md): pull_request only (never pull_request_target), self-hosted runners, forks skipped,
 // deploy only from main, concurrency groups. Exit 1 on any finding.
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';

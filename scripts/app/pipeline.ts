@@ -1,11 +1,11 @@
 /**
- * Build + test a set of envs in a bounded pool (design section 7, steps 2-5): used by `qa`, `build`,
+ * Build + test a set of envs in a bounded pool (docs/qa.md): used by `qa`, `build`,
  * `test` and `deploy --build-missing`. Each env gets one log, progress lines (`[3/12] hlink create 14.2s`)
  * and a result value; a failing env never stops the others.
  */
 import { copyFileSync, existsSync, mkdirSync, realpathSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Output } from '../cli/command.js';
+import type { Output } from './output.js';
 import type { Desired, DesiredEnv } from '../core/desired.js';
 import type { Repo } from '../core/repo.js';
 import { SPECS_DIR } from '../core/repo.js';
@@ -20,7 +20,7 @@ import { faultLine } from '../core/report.js';
 import { buildEnv, recordTestOutcome, type BuildOutcome, type BuildTools, type CondaCall } from '../engine/build.js';
 import { testBuild, testHint, type EnvTestResult } from '../engine/envtest.js';
 import { runPool } from '../engine/pool.js';
-import { preflightResult } from './run-setup.js';
+import { preflightResult } from '../core/qarun.js';
 
 export interface RunBuildsOptions {
   root: string;

@@ -1,3 +1,4 @@
+import type { Output } from '../app/output.js';
 /** The contract between the CLI dispatcher and each command module. */
 
 export interface OptionDef {
@@ -24,18 +25,6 @@ export interface CommandMeta {
   load: () => Promise<{ run: RunFn }>;
 }
 
-/** Where a command writes. In --json mode human text goes to stderr so stdout stays machine-readable. */
-export interface Output {
-  json: boolean;
-  /** human text (stdout, or stderr under --json) */
-  info(message: string): void;
-  /** warnings and progress: always stderr */
-  warn(message: string): void;
-  progress(message: string): void;
-  /** the machine result (stdout, --json only) */
-  result(value: unknown): void;
-}
-
 export interface Context {
   options: OptionValues;
   positionals: string[];
@@ -46,17 +35,3 @@ export interface Context {
 }
 
 export type RunFn = (ctx: Context) => Promise<number>;
-
-export function stringOption(ctx: Context, name: string): string | undefined {
-  const v = ctx.options[name];
-  return typeof v === 'string' ? v : undefined;
-}
-
-export function boolOption(ctx: Context, name: string): boolean {
-  return ctx.options[name] === true;
-}
-
-export function listOption(ctx: Context, name: string): string[] {
-  const v = ctx.options[name];
-  return Array.isArray(v) ? v.map(String) : typeof v === "string" ? [v] : [];
-}

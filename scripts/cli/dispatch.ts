@@ -5,6 +5,8 @@ import { COMMANDS, GLOBAL_OPTIONS } from './registry.js';
 import type { CommandMeta, OptionDef } from './command.js';
 import { EXIT, GitopsError, UsageError } from '../core/errors.js';
 import { processOutput } from './output.js';
+import type { Output } from '../app/output.js';
+import { VERSION } from './version.js';
 
 function optionHelp(options: Record<string, OptionDef>): string {
   return Object.entries(options)
@@ -51,6 +53,7 @@ export function commandHelp(c: CommandMeta): string {
   ].join('\n');
 }
 
+/** The process entry: argv to an exit code, output on the process streams. */
 export async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
   if (!name || name === '--help' || name === '-h' || name === 'help') {
@@ -59,12 +62,20 @@ export async function main(argv: string[]): Promise<number> {
     return name ? EXIT.OK : EXIT.BAD_INPUT;
   }
   if (name === '--version') {
-    process.stdout.write('conda-gitops 0.1.0\n');
+    process.stdout.write(`conda-gitops ${VERSION}\n`);
     return EXIT.OK;
   }
+  return execute(argv, { out: processOutput(rest.includes('--json')), cwd: process.cwd(), env: process.env });
+}
+
+/**
+ * Run one command line in this process: parse, load the command, map errors to exit codes. Tests and the
+ * benchmarks call this (through the CLI, as a user would) instead of importing a command module.
+ */
+export async function execute(argv: string[], io: { out: Output; cwd: string; env: NodeJS.ProcessEnv }): Promise<number> {
+  const [name = '', ...rest] = argv;
+  const { out } = io;
   const command = COMMANDS.find((c) => c.name === name);
-  const json = rest.includes('--json');
-  const out = processOutput(json);
   try {
     if (!command) throw new UsageError(`unknown command '${name}' (see conda-gitops --help)`);
     const options = { ...GLOBAL_OPTIONS, ...command.options };
@@ -72,10 +83,11 @@ export async function main(argv: string[]): Promise<number> {
     try {
       parsed = parseArgs({ args: rest, options, allowPositionals: true, strict: true });
     } catch (e) {
-      throw new UsageError(`${(e as Error).message.replace(/\. To specify a positional.*$/s, '')} (see conda-gitops ${name} --help)`);
+      const message = (e as Error).message.replace(/\. To specify a positional.*$/s, '');
+      throw new UsageError(`${message} (see conda-gitops ${name} --help)`);
     }
     if (parsed.values.help) {
-      process.stdout.write(commandHelp(command) + '\n');
+      out.info(commandHelp(command));
       return EXIT.OK;
     }
     const pos = command.positionals ?? { min: 0, max: 0, names: '' };
@@ -87,16 +99,15 @@ export async function main(argv: string[]): Promise<number> {
       );
     }
     const { run } = await command.load();
-    const repo = resolve(typeof parsed.values.repo === 'string' ? parsed.values.repo : process.cwd());
-    return await run({ options: parsed.values, positionals: parsed.positionals, out, repo, env: process.env });
+    const repo = resolve(io.cwd, typeof parsed.values.repo === 'string' ? parsed.values.repo : '.');
+    return await run({ options: parsed.values, positionals: parsed.positionals, out, repo, env: io.env });
   } catch (e) {
     if (e instanceof GitopsError) {
-      if (json) out.result({ ok: false, error: e.name, message: e.message, exitCode: e.exitCode });
+      if (out.json) out.result({ ok: false, error: e.name, message: e.message, exitCode: e.exitCode });
       out.warn(`conda-gitops: ${e.message}`);
       return e.exitCode;
     }
     out.warn(`conda-gitops: internal error (this is a bug, please report it):\n${(e as Error).stack ?? String(e)}`);
-    return 70;
+    return EXIT.INTERNAL;
   }
 }
-

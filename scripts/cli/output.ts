@@ -1,4 +1,4 @@
-import type { Output } from './command.js';
+import type { Output } from '../app/output.js';
 
 /** Output bound to the process streams. */
 export function processOutput(json: boolean): Output {

@@ -210,7 +210,7 @@ export const COMMANDS: CommandMeta[] = [
     summary: 'apply the remediation rules to env specs in place and print the diff',
     usage: 'conda-gitops fix [--env NAME]... [--check] [--accept-nearest] [--root DIR] [--repo DIR] [--json]',
     details:
-      'Rules (design section 8): a package both in the conda deps and under pip is dropped from pip; a pip entry\n' +
+      'Rules (docs/qa.md): a package both in the conda deps and under pip is dropped from pip; a pip entry\n' +
       'the channel has as a noarch conda package moves to the conda deps; a version gone from the channel is never\n' +
       'guessed: fix lists the versions the channel has and names the nearest, and --accept-nearest writes it.\n' +
       'Legacy noarch packages are not rewritten (the build installs them after create). Comments, layout and line\n' +

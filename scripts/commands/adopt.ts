@@ -1,133 +1,17 @@
 /**
- * adopt: inventory an existing, unmanaged conda installation into this repository.
- * read (conda env list, env export per env, site-packages) -> fix up the exports -> write env-specs/ and
- * inventory.ini -> check what was written -> say what changed.
+ * adopt: inventory an existing, unmanaged conda installation into this repository (see app/adopt.ts).
  */
-import { existsSync, readFileSync } from 'node:fs';
-import { basename, join, resolve } from 'node:path';
-import { boolOption, stringOption, type Context } from '../cli/command.js';
-import { EXIT, UsageError, formatProblem, type Problem } from '../core/errors.js';
-import { Conda } from '../engine/conda.js';
-import { writeFileAtomic } from '../state/fsutil.js';
-import { INVENTORY_FILE, SPECS_DIR } from '../core/repo.js';
-import { parseInventory } from '../core/inventory.js';
-import { parseSpec } from '../core/spec.js';
-import { ChannelIndex, effectiveChannels, isLocalChannel, legacyNoarchNames, nameVariants, readCondarc } from '../engine/channel-index.js';
-import {
-  ENV_NAME, exportOne, managedRootOf, renderInventory, replicateSelector, type ExportedEnv,
-} from '../engine/adopt.js';
-import { reportExports } from './export.js';
+import type { Context } from '../cli/command.js';
+import { boolOption, stringOption } from '../cli/options.js';
+import { adoptInstallation } from '../app/adopt.js';
 
 export async function run(ctx: Context): Promise<number> {
-  const rootOpt = stringOption(ctx, 'root');
-  if (!rootOpt) throw new UsageError('adopt needs --root DIR: the existing conda installation (the directory with bin/conda)');
-  const root = resolve(rootOpt);
-  const exe = join(root, 'bin', 'conda');
-  if (!existsSync(exe)) throw new UsageError(`${root} is not a conda installation: ${exe} not found`);
-  const force = boolOption(ctx, 'force');
-  const invPath = join(ctx.repo, INVENTORY_FILE);
-  if (existsSync(invPath) && !force) {
-    throw new UsageError(`${invPath} exists: adopt writes a new inventory (use 'export' to refresh specs, or --force to overwrite)`);
-  }
-
-  // read: the installation as conda sees it
-  const conda = new Conda({ frontend: 'conda', exe, defaults: { timeoutSeconds: 600 } });
-  const v = await conda.version();
-  if (!v.value) throw new UsageError(`cannot run ${exe} --version: ${(v.stderr || v.parseError || '').trim() || `exit ${v.code}`}`);
-  const condaVersion = v.value.version;
-  const list = await conda.envList();
-  if (!list.value) throw new UsageError(`'conda env list --json' failed: ${(list.stderr || list.parseError || '').trim() || `exit ${list.code}`}`);
-  const info = await conda.info();
-  const platform = info.value?.platform ?? 'linux-64';
-
-  const skipped: Array<{ name: string; reason: string }> = [];
-  const envs: Array<{ name: string; prefix: string }> = [];
-  for (const prefix of list.value) {
-    if (resolve(prefix) === root) continue; // base: the installation itself, not an env to replicate
-    const name = basename(prefix);
-    if (!ENV_NAME.test(name)) { skipped.push({ name, reason: `'${name}' is not a valid env name (${prefix})` }); continue; }
-    if (envs.some((e) => e.name === name)) { skipped.push({ name, reason: `a second env named '${name}' at ${prefix}` }); continue; }
-    envs.push({ name, prefix });
-  }
-  envs.sort((a, b) => a.name.localeCompare(b.name));
-  const selector = replicateSelector(stringOption(ctx, 'replicate'), envs.map((e) => e.name));
-  if (selector.unknown.length) throw new UsageError(`--replicate names envs the installation does not have: ${selector.unknown.join(', ')}`);
-
-  // export every env; one failing export skips that env only
-  const exported: ExportedEnv[] = [];
-  for (const [i, e] of envs.entries()) {
-    ctx.out.progress(`[${i + 1}/${envs.length}] export ${e.name}`);
-    const x = await exportOne(conda, condaVersion, e.name, e.prefix);
-    if (x.error) skipped.push({ name: e.name, reason: x.error });
-    else exported.push(x);
-  }
-
-  // [legacy-noarch]: names the envs use that a channel's repodata marks with the boolean noarch
-  const rc = readCondarc(root, ctx.env);
-  const index = new ChannelIndex(conda, [platform, 'noarch']);
-  const specChannels: string[] = [];
-  const used = new Set<string>();
-  const problems: Problem[] = [];
-  for (const x of exported) {
-    const file = `${SPECS_DIR}/${x.name}.yml`;
-    const parsed = parseSpec(x.text, file, x.name);
-    problems.push(...parsed.problems);
-    if (!parsed.spec) continue;
-    for (const c of parsed.spec.channels) if (!specChannels.includes(c)) specChannels.push(c);
-    for (const d of parsed.spec.dependencies) for (const n of nameVariants(d.spec.name)) used.add(n);
-    for (const p of parsed.spec.pip) if (p.name) for (const n of nameVariants(p.name)) used.add(n);
-  }
-  const legacy = new Set<string>();
-  const remote: string[] = [];
-  for (const url of effectiveChannels(specChannels, rc)) {
-    if (!isLocalChannel(url)) { remote.push(url); continue; }
-    const records = index.localRecords(url);
-    if (records) for (const n of legacyNoarchNames(records)) if (used.has(n.toLowerCase())) legacy.add(n);
-  }
-
-  // write
-  for (const x of exported) writeFileAtomic(join(ctx.repo, SPECS_DIR, `${x.name}.yml`), x.text);
-  const channels = specChannels.filter((c) => c !== 'nodefaults');
-  const inventoryText = renderInventory({
-    source: root,
-    condaVersion,
-    ...(managedRootOf(root, condaVersion) ? { root: managedRootOf(root, condaVersion)! } : {}),
-    channels: channels.length ? channels : rc.channels.length ? rc.channels : ['defaults'],
-    envs: exported.map((x) => ({ name: x.name, mode: selector.isReplicate(x.name) ? 'REPLICATE' : 'export' })),
-    legacyNoarch: [...legacy].sort(),
-    skipped,
+  const root = stringOption(ctx, 'root');
+  const replicate = stringOption(ctx, 'replicate');
+  const { exitCode, result } = await adoptInstallation({
+    repoDir: ctx.repo, env: ctx.env, out: ctx.out, force: boolOption(ctx, 'force'),
+    ...(root !== undefined ? { root } : {}), ...(replicate !== undefined ? { replicate } : {}),
   });
-  writeFileAtomic(invPath, inventoryText);
-
-  // check what was written: the repository must validate as it stands
-  const check = parseInventory(readFileSync(invPath, 'utf8'), INVENTORY_FILE);
-  problems.push(...check.problems);
-
-  // report
-  for (const w of index.warnings) ctx.out.warn(`warning: channel ${w.channel}: ${w.message}`);
-  if (remote.length) {
-    ctx.out.warn(`note: [legacy-noarch] is filled from local channels' repodata only; not read: ${remote.join(', ')}`);
-  }
-  for (const p of problems) ctx.out.warn(formatProblem(p));
-  reportExports(ctx, exported, skipped);
-  const replicate = exported.filter((x) => selector.isReplicate(x.name)).length;
-  ctx.out.info(`adopted ${exported.length} env${exported.length === 1 ? '' : 's'} from ${root} (conda ${condaVersion}): ` +
-    `${replicate} REPLICATE, ${exported.length - replicate} export; wrote ${INVENTORY_FILE} and ${exported.length} spec${exported.length === 1 ? '' : 's'}` +
-    (legacy.size ? `; [legacy-noarch]: ${[...legacy].sort().join(', ')}` : ''));
-  if (ctx.out.json) {
-    ctx.out.result({
-      ok: skipped.length === 0 && !problems.some((p) => p.severity === 'error'),
-      root, condaVersion,
-      inventory: invPath,
-      envs: exported.map((x) => ({
-        name: x.name, prefix: x.prefix, mode: selector.isReplicate(x.name) ? 'REPLICATE' : 'export',
-        spec: `${SPECS_DIR}/${x.name}.yml`, changes: x.changes, unrecovered: x.unrecovered,
-      })),
-      skipped,
-      legacyNoarch: [...legacy].sort(),
-      problems,
-    });
-  }
-  if (problems.some((p) => p.severity === 'error')) return EXIT.BAD_INPUT;
-  return skipped.length ? EXIT.FAILED : EXIT.OK;
+  ctx.out.result(result);
+  return exitCode;
 }

@@ -1,5 +1,5 @@
 /**
- * Normalisation and the build id (design section 3). A build id is a short sha256 of everything that
+ * Normalisation and the build id (docs/qa.md). A build id is a short sha256 of everything that
  * decides what a build contains, so the same inputs always give the same id and a PR that changes k
  * envs builds exactly k. The scheme is versioned: bumping BUILD_PROCEDURE_VERSION gives every env a
  * new id instead of silently reusing builds made by an older procedure.

@@ -1,5 +1,5 @@
 /**
- * Which environments a pull request changes (design section 7, step 1). Pure: two snapshots in, data out.
+ * Which environments a pull request changes (docs/qa.md). Pure: two snapshots in, data out.
  * A snapshot is what the repository holds at a commit: the parsed inventory and the raw text of each spec
  * (and per-env test script), so a change is decided on what the user edited, not on our normalisation.
  */

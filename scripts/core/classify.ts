@@ -1,6 +1,6 @@
 /**
  * Failure classifier: conda / mamba / micromamba / pip output -> failure class + the package at
- * fault + the few lines that explain it (design sections 7-8). Pure: text in, data out.
+ * fault + the few lines that explain it (docs/classify.md). Pure: text in, data out.
  *
  * Rules are general message shapes, tried in precedence order, because one log often shows
  * several symptoms: a git clone that fails inside "Pip failed" is a git-clone-failure, a
@@ -413,7 +413,7 @@ export function classify(log: string): ClassificationDetail {
 }
 
 // ---------------------------------------------------------------------------------------------
-// hints (design section 8)
+// hints (docs/classify.md)
 
 function listVersions(available: string[], max = 12): string {
   const sorted = sortVersions(available);

@@ -1,7 +1,7 @@
 /**
  * The deploy planner (pure): desired builds + what is live + build records -> what to link, what is missing,
- * what is held back because a rollback marked it bad. No I/O: the deploy command gathers the inputs and
- * applies the plan (scripts/commands/deploy.ts).
+ * what is held back because a rollback marked it bad. No I/O: the deploy use case gathers the inputs and
+ * applies the plan (scripts/app/deploy.ts).
  */
 import type { BuildStatus, StampedBuildRecord } from './types.js';
 import { diffLinks, nextGenerationNumber, sameLinks } from './generation.js';

@@ -1,5 +1,12 @@
-/** Exit codes shared by every command (design section 6). */
-export const EXIT = { OK: 0, FAILED: 1, BAD_INPUT: 2, BUSY: 3 } as const;
+/** Exit codes shared by every command (README: Exit codes). */
+export const EXIT = {
+  OK: 0,
+  FAILED: 1,
+  BAD_INPUT: 2,
+  BUSY: 3,
+  /** an unexpected error: a bug in this tool (sysexits' EX_SOFTWARE); never used for environmental errors */
+  INTERNAL: 70,
+} as const;
 
 /** A problem found in a file the user wrote: where it is and what is wrong. */
 export interface Problem {

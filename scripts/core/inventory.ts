@@ -1,5 +1,5 @@
 /**
- * inventory.ini: the desired state's index (design section 4). We scan lines ourselves so every
+ * inventory.ini: the desired state's index (docs/inventory.md). We scan lines ourselves so every
  * section, key and error knows its line, decode values with `ini`, and check the result with the
  * JSON Schema in schemas/inventory.schema.json (which doubles as documentation).
  */

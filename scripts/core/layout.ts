@@ -1,4 +1,4 @@
-/** Paths of the installation on disk (design section 3). Pure: string arithmetic only. */
+/** Paths of the installation on disk (docs/deploy.md). Pure: string arithmetic only. */
 import { join } from 'node:path';
 
 export const GITOPS_DIR = '.gitops';

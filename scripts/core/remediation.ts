@@ -1,5 +1,5 @@
 /**
- * Remediation rules (design section 8) over a spec's TEXT. Pure: the facts about channels are passed in
+ * Remediation rules (docs/qa.md) over a spec's TEXT. Pure: the facts about channels are passed in
  * (the fix command gathers them). The user's file stays the user's: only the lines a rule touches change,
  * comments, quoting, indentation and line endings stay.
  *

@@ -1,5 +1,5 @@
 /**
- * The QA report (design section 7.6): run results -> report.json object, summary.md, junit.xml and the
+ * The QA report (docs/qa-report.md): run results -> report.json object, summary.md, junit.xml and the
  * GitHub annotations. Pure: no I/O; report-files.ts writes, github.ts talks to the runner.
  */
 import { Ajv } from 'ajv';
@@ -318,3 +318,11 @@ export function faultLine(spec: EnvSpec, failure: { class: FailureClass; package
   return undefined;
 }
 
+
+/** One line per env result, as `build`, `test` and `deploy --build-missing` print it. */
+export function describeResult(r: EnvRunResult, recordStatus?: string): string {
+  if (r.status !== 'failed') return `${r.env} ${r.buildId}: ${recordStatus ?? r.status}`;
+  const where = r.file ? ` at ${r.file}${r.line ? `:${r.line}` : ''}` : '';
+  const log = r.log ? `\n    log: ${r.log}` : '';
+  return `${r.env} ${r.buildId ?? ''}: FAILED in ${r.phase} (${r.failure?.class ?? 'unknown'})${where}: ${r.hint ?? ''}${log}`;
+}

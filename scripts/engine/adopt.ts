@@ -314,7 +314,7 @@ export function renderInventory(a: AdoptedInventory): string {
   const width = Math.max(8, ...a.envs.map((e) => e.name.length));
   const out = [
     `; Adopted from ${a.source} (conda ${a.condaVersion}) by conda-gitops adopt.`,
-    '; Mark the envs to keep as REPLICATE; export envs stay in git, not deployed (design section 4).',
+    '; Mark the envs to keep as REPLICATE; export envs stay in git, not deployed (docs/inventory.md).',
     '',
     '[conda]',
     a.root ? `root = ${a.root}` : '; root = /path/of/the/managed/root   ; or pass --root / set CONDA_GITOPS_ROOT',

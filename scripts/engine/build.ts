@@ -1,5 +1,5 @@
 /**
- * One env's build (design section 7, step 3), at its final resolved path `ROOT/vX/builds/NAME/<id>/`:
+ * One env's build (docs/qa.md), at its final resolved path `ROOT/vX/builds/NAME/<id>/`:
  *   create (spec minus legacy-noarch packages and git pip entries, from a derived file; the user's spec
  *   is never touched) -> `install` each legacy-noarch package -> pip-install each git entry -> record
  *   `conda list --json`.

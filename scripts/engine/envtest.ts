@@ -1,5 +1,5 @@
 /**
- * Testing a build (design section 7, step 4): the build's own python runs, every package the spec asks
+ * Testing a build (docs/qa.md): the build's own python runs, every package the spec asks
  * for is installed at a matching version (per the recorded `conda list`), kernel envs import ipykernel,
  * and the env's optional test script passes. Only a build that passes all of it becomes `tested`.
  *

@@ -16,7 +16,8 @@ import { memoryOutput } from '../../scripts/cli/output.js';
 import { loadRepo } from '../../scripts/repo/repo.js';
 import { desiredState } from '../../scripts/core/desired.js';
 import { runBuilds } from '../../scripts/app/pipeline.js';
-import { run as qa } from '../../scripts/commands/qa.js';
+import { runCommand } from '../fixtures/command.js';
+const qa = (c: Context) => runCommand('qa', c);
 import type { ChannelRecord } from '../fake-conda/index.js';
 import { makeQaWorld, worldSpec, writeRepo, type QaWorld } from '../fixtures/qa-world.js';
 

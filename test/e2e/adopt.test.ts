@@ -13,8 +13,8 @@ import { parseSpec } from '../../scripts/core/spec.js';
 import { checkRepoDir } from '../../scripts/repo/repo.js';
 import { memoryOutput } from '../../scripts/cli/output.js';
 import type { Context } from '../../scripts/cli/command.js';
-import { UsageError } from '../../scripts/core/errors.js';
 import { installFakeConda, makeGitPackage, runConda, writeChannel, type FakeConda } from '../fake-conda/index.js';
+import { runCommand } from '../fixtures/command.js';
 
 // ---- pure parts ------------------------------------------------------------------------------------------
 
@@ -180,7 +180,7 @@ describe('adopt and export against a fake conda 4.3.22', () => {
   afterAll(() => { if (tmp) rmSync(tmp, { recursive: true, force: true }); });
 
   it('writes inventory.ini and a spec per env, strips builds, drops prefix, recovers git sources', async () => {
-    const { run } = await import('../../scripts/commands/adopt.js');
+    const run = (c: Context) => runCommand('adopt', c);
     const { ctx, out } = context(repo, { root: old.prefix, replicate: 'census,gitenv' });
     const code = await run(ctx);
     const said = out.lines.join('\n');
@@ -220,19 +220,21 @@ describe('adopt and export against a fake conda 4.3.22', () => {
   }, 60_000);
 
   it('refuses to overwrite an inventory without --force', async () => {
-    const { run } = await import('../../scripts/commands/adopt.js');
-    const { ctx } = context(repo, { root: old.prefix });
-    await expect(run(ctx)).rejects.toThrow(UsageError);
+    const run = (c: Context) => runCommand('adopt', c);
+    const { ctx, out } = context(repo, { root: old.prefix });
+    expect(await run(ctx)).toBe(2);
+    expect(out.errors.join('\n')).toMatch(/inventory\.ini exists: adopt writes a new inventory/);
   });
 
   it('refuses a directory that is not a conda installation', async () => {
-    const { run } = await import('../../scripts/commands/adopt.js');
-    const { ctx } = context(join(tmp, 'other'), { root: tmp });
-    await expect(run(ctx)).rejects.toThrow(/not a conda installation/);
+    const run = (c: Context) => runCommand('adopt', c);
+    const { ctx, out } = context(join(tmp, 'other'), { root: tmp });
+    expect(await run(ctx)).toBe(2);
+    expect(out.errors.join('\n')).toMatch(/not a conda installation/);
   });
 
   it('export re-exports only the listed envs it is asked for', async () => {
-    const { run } = await import('../../scripts/commands/export.js');
+    const run = (c: Context) => runCommand('export', c);
     const spec = join(repo, 'env-specs', 'census.yml');
     const before = readFileSync(spec, 'utf8');
     unlinkSync(spec);
@@ -247,9 +249,10 @@ describe('adopt and export against a fake conda 4.3.22', () => {
   }, 30_000);
 
   it('export names an env the inventory does not list as a usage error', async () => {
-    const { run } = await import('../../scripts/commands/export.js');
-    const { ctx } = context(repo, { root: old.prefix, env: ['nosuch'] });
-    await expect(run(ctx)).rejects.toThrow(/not listed/);
+    const run = (c: Context) => runCommand('export', c);
+    const { ctx, out } = context(repo, { root: old.prefix, env: ['nosuch'] });
+    expect(await run(ctx)).toBe(2);
+    expect(out.errors.join('\n')).toMatch(/not listed/);
     expect(existsSync(join(repo, 'env-specs', 'nosuch.yml'))).toBe(false);
   });
 });

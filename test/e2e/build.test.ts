@@ -13,6 +13,8 @@ import { parseSpec } from '../../scripts/core/spec.js';
 import { memoryOutput } from '../../scripts/cli/output.js';
 import { repoRoot } from '../fake-conda/index.js';
 import { makeQaWorld, worldSpec, writeRepo, type QaWorld } from '../fixtures/qa-world.js';
+import { runCommand } from '../fixtures/command.js';
+import type { Context } from '../../scripts/cli/command.js';
 
 describe('buildSteps (pure)', () => {
   const text = [
@@ -279,7 +281,7 @@ describe('buildEnv against the fake conda', () => {
       broken: `name: broken\nchannels:\n  - ${world.channel}\ndependencies:\n  - zlib\n  - numpy>=>1\n`,
       foreign: `name: foreign\nchannels:\n  - ${world.channel}\n  - https://conda.example.org/elsewhere\ndependencies:\n  - zlib\n`,
     });
-    const { run } = await import('../../scripts/commands/qa.js');
+    const run = (c: Context) => runCommand('qa', c);
     const out = memoryOutput(true);
     const code = await run({ options: { root: world.root, json: true }, positionals: [], out, repo: dir, env: process.env });
     expect(code).toBe(1);

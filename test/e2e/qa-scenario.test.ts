@@ -21,6 +21,7 @@ import {
   installFakeConda, makeGitPackage, runCondaAsync, writeChannel, writeWheel, type ChannelRecord, type FakeConda,
 } from '../fake-conda/index.js';
 import { snapshotTree } from '../fixtures/repo.js';
+import { runCommand } from '../fixtures/command.js';
 
 const PUB: ChannelRecord[] = [
   { name: 'python', version: '3.11.4', module: false },
@@ -65,7 +66,7 @@ describe('QA scenario: adopt a conda 4.3.22 installation, upgrade to 23.11.0', (
     return { ctx: { options, positionals: [], out, repo, env: { ...process.env } } as Context, out };
   }
   async function qa(options: Context['options'] = {}) {
-    const { run } = await import('../../scripts/commands/qa.js');
+    const run = (c: Context) => runCommand('qa', c);
     const { ctx, out } = context({ root, base: adoptCommit, head: 'HEAD', jobs: '4', json: true, ...options });
     const code = await run(ctx);
     const result = out.results[0] as Report & { built: number };
@@ -144,7 +145,7 @@ describe('QA scenario: adopt a conda 4.3.22 installation, upgrade to 23.11.0', (
   afterAll(() => { if (base && !process.env.CG_KEEP_SCENARIO) rmSync(base, { recursive: true, force: true }); });
 
   test('adopt: 20 envs exported, builds stripped, legacy noarch listed, git sources recovered', async () => {
-    const { run } = await import('../../scripts/commands/adopt.js');
+    const run = (c: Context) => runCommand('adopt', c);
     const { ctx, out } = context({ root: old.prefix, replicate: 'all' });
     expect(await run(ctx), out.errors.join('\n')).toBe(0);
     const inventory = readFileSync(join(repo, 'inventory.ini'), 'utf8');
@@ -216,7 +217,7 @@ describe('QA scenario: adopt a conda 4.3.22 installation, upgrade to 23.11.0', (
   }, 300_000);
 
   test('fix, then QA: only the envs whose versions are truly gone still fail, naming the versions available', async () => {
-    const { run } = await import('../../scripts/commands/fix.js');
+    const run = (c: Context) => runCommand('fix', c);
     const { ctx, out } = context({ root });
     expect(await run(ctx), out.errors.join('\n')).toBe(0);
     const changed = git('diff', '--name-only').split('\n').sort();
@@ -250,7 +251,7 @@ describe('QA scenario: adopt a conda 4.3.22 installation, upgrade to 23.11.0', (
   }, 120_000);
 
   test('fix --accept-nearest writes the nearest versions; QA passes for all 20 envs', async () => {
-    const { run } = await import('../../scripts/commands/fix.js');
+    const run = (c: Context) => runCommand('fix', c);
     const { ctx, out } = context({ root, 'accept-nearest': true });
     expect(await run(ctx), out.errors.join('\n')).toBe(0);
     expect(readFileSync(join(repo, 'env-specs', 'gone02.yml'), 'utf8')).toMatch(/ipums_tools=0\.9\.1/);

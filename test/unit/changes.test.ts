@@ -8,6 +8,8 @@ import { guardPlan, canonicalChannel, MAX_PREFIX_BYTES } from '../../scripts/cor
 import { changedFiles, exportRepoFiles, resolveCommit, showFile } from '../../scripts/engine/git.js';
 import { runPool } from '../../scripts/engine/pool.js';
 import type { EnvSpec, Inventory } from '../../scripts/core/types.js';
+import { runCommand } from '../fixtures/command.js';
+import type { Context } from '../../scripts/cli/command.js';
 
 /** every temp dir of this file lives under one parent, removed when the file is done */
 const TMP = mkdtempSync(join(tmpdir(), 'cg-changes-'));
@@ -238,7 +240,7 @@ describe('runPool', () => {
 
 describe('plan --base/--head (command)', () => {
   async function planCmd(repo: string, options: Record<string, string | boolean>) {
-    const { run } = await import('../../scripts/commands/plan.js');
+    const run = (c: Context) => runCommand('plan', c);
     const { memoryOutput } = await import('../../scripts/cli/output.js');
     const out = memoryOutput(true);
     const code = await run({ options: { json: true, ...options }, positionals: [], out, repo, env: {} });
@@ -290,15 +292,23 @@ describe('plan --base/--head (command)', () => {
     const base = r.commit({ 'inventory.ini': inv(['a']), 'env-specs/a.yml': yml(['python']) });
     r.commit({ 'env-specs/a.yml': yml(['python=3.11']) });
     const longRoot = join(tmpdir(), 'x'.repeat(230));
-    await expect(planCmd(r.dir, { base, head: 'HEAD', root: longRoot })).rejects.toThrow(/env-specs\/a\.yml:1: error: a: build prefix is \d+ bytes, longer than conda's 255-byte limit/);
+    const pr = await planCmd(r.dir, { base, head: 'HEAD', root: longRoot });
+    expect(pr.code).toBe(2);
+    expect(pr.out.errors.join('\n')).toMatch(/env-specs\/a\.yml:1: error: a: build prefix is \d+ bytes, longer than conda's 255-byte limit/);
     // without --base the plan against the root applies the same guard
-    await expect(planCmd(r.dir, { root: longRoot })).rejects.toThrow(/255-byte limit/);
+    const plain = await planCmd(r.dir, { root: longRoot });
+    expect(plain.code).toBe(2);
+    expect(plain.out.errors.join('\n')).toMatch(/255-byte limit/);
   });
 
   test('--head without --base is a usage error; an unknown ref too', async () => {
     const r = gitRepo();
     r.commit({ 'inventory.ini': inv(['a']), 'env-specs/a.yml': yml(['python']) });
-    await expect(planCmd(r.dir, { head: 'HEAD' })).rejects.toThrow(/--head needs --base/);
-    await expect(planCmd(r.dir, { base: 'nope', head: 'HEAD' })).rejects.toThrow(/not found/);
+    const noBase = await planCmd(r.dir, { head: 'HEAD' });
+    expect(noBase.code).toBe(2);
+    expect(noBase.out.errors.join('\n')).toMatch(/--head needs --base/);
+    const unknown = await planCmd(r.dir, { base: 'nope', head: 'HEAD' });
+    expect(unknown.code).toBe(2);
+    expect(unknown.out.errors.join('\n')).toMatch(/not found/);
   });
 });

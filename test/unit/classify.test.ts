@@ -6,10 +6,11 @@ import { join } from 'node:path';
 import { classify, hintFor, isBareSpec, requestedVersion, specName, type ClassificationDetail } from '../../scripts/core/classify.js';
 import { formatCallBlock, timeoutLine } from '../../scripts/core/conda-log.js';
 import { compareCondaVersions, nearestVersion, sortVersions } from '../../scripts/core/conda-version.js';
-import { run as runClassify } from '../../scripts/commands/classify.js';
+import { runCommand } from '../fixtures/command.js';
+const runClassify = (c: Context) => runCommand('classify', c);
 import { memoryOutput } from '../../scripts/cli/output.js';
-import { UsageError } from '../../scripts/core/errors.js';
 import type { FailureClass } from '../../scripts/core/types.js';
+import type { Context } from '../../scripts/cli/command.js';
 
 const CORPUS = '/work/shared/conda-errors';
 const ROOT = join(import.meta.dirname, '..', '..');
@@ -374,9 +375,9 @@ describe('conda-gitops classify', () => {
   });
 
   it('a missing file is a usage error (exit 2) naming it', async () => {
-    const { ctx: c } = ctx(['/nonexistent/build.log']);
-    await expect(runClassify(c)).rejects.toThrow(UsageError);
-    await expect(runClassify(c)).rejects.toThrow(/\/nonexistent\/build\.log/);
+    const { ctx: c, out } = ctx(['/nonexistent/build.log']);
+    expect(await runClassify(c)).toBe(2);
+    expect(out.errors.join('\n')).toMatch(/cannot read log file '\/nonexistent\/build\.log'/);
   });
 
   it('reads stdin through the CLI', () => {

@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { memoryOutput } from '../../scripts/cli/output.js';
 import type { Context } from '../../scripts/cli/command.js';
-import { run } from '../../scripts/commands/fix.js';
+import { runCommand } from '../fixtures/command.js';
+const run = (c: Context) => runCommand('fix', c);
 import { writeChannel } from '../fake-conda/index.js';
 
 const HLINK = [
@@ -121,6 +122,8 @@ describe('fix command', () => {
   });
 
   it('an unknown --env is a usage error', async () => {
-    await expect(fix({ env: ['nosuch'] })).rejects.toThrow(/not an environment/);
+    const r = await fix({ env: ['nosuch'] });
+    expect(r.code).toBe(2);
+    expect(r.out.errors.join('\n')).toMatch(/'nosuch' is not an environment in inventory\.ini/);
   });
 });

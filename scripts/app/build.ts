@@ -1,0 +1,79 @@
+/**
+ * The `build` and `test` use cases: build (or only test) the repository's REPLICATE envs, or the ones named,
+ * into the installation its [conda] version names. Broken specs and plan-time guards fail their env first.
+ */
+import { runBuilds } from './pipeline.js';
+import { guardEnvs, loadRunSetup, type RunSetupOptions } from './run-setup.js';
+import { brokenResults, guardResults, selectEnvs } from '../core/qarun.js';
+import { describeResult } from '../core/report.js';
+import type { BuildStatus, EnvRunResult } from '../core/types.js';
+
+export interface BuildEnvsOptions extends RunSetupOptions {
+  /** --env: only these (must be REPLICATE envs); empty = all */
+  envs: string[];
+  retryFailed: boolean;
+}
+
+export interface BuildEnvsResult {
+  root: string;
+  condaVersion: string;
+  built: number;
+  failed: number;
+  envs: Array<EnvRunResult & { record?: BuildStatus; fresh?: boolean }>;
+}
+
+export async function buildEnvs(opts: BuildEnvsOptions): Promise<BuildEnvsResult> {
+  const { jobs, timeoutSeconds, repo, broken, root, desired, replicated } = await loadRunSetup(opts);
+  const only = selectEnvs(opts.envs, replicated);
+  const wanted = (n: string) => replicated.has(n) && (!only || only.has(n));
+
+  const results: EnvRunResult[] = brokenResults(broken, new Set([...replicated].filter(wanted)));
+  const candidates = desired.envs.filter((e) => wanted(e.name));
+  const guards = guardEnvs(root, desired, candidates, repo.inventory.conda.channels);
+  results.push(...guardResults(guards, desired));
+  const toBuild = candidates.filter((e) => !guards.some((g) => g.env === e.name));
+
+  const pipeline = await runBuilds({
+    root, repo, desired, envs: toBuild, jobs, out: opts.out, test: false,
+    retryFailed: opts.retryFailed, ...(timeoutSeconds ? { timeoutSeconds } : {}),
+  });
+  for (const r of results) opts.out.info(describeResult(r));
+  for (const e of pipeline.envs) opts.out.info(describeResult(e.result, e.recordStatus));
+  const all = [...results, ...pipeline.envs.map((e) => e.result)];
+  const failed = all.filter((r) => r.status === 'failed').length;
+  opts.out.info(
+    `build: ${pipeline.fresh} built now, ${all.length - failed - pipeline.fresh} already built or tested, ` +
+      `${failed} failed (conda ${desired.condaVersion}, ${root})`,
+  );
+  return {
+    root, condaVersion: desired.condaVersion, built: pipeline.fresh, failed,
+    envs: [
+      ...results,
+      ...pipeline.envs.map((e) => ({ ...e.result, ...(e.recordStatus ? { record: e.recordStatus } : {}), fresh: e.fresh })),
+    ],
+  };
+}
+
+export interface TestEnvsOptions extends RunSetupOptions {
+  envs: string[];
+}
+
+export async function testEnvs(opts: TestEnvsOptions): Promise<{ root: string; condaVersion: string; failed: number; envs: EnvRunResult[] }> {
+  const { jobs, timeoutSeconds, repo, broken, root, desired, replicated } = await loadRunSetup(opts);
+  const only = selectEnvs(opts.envs, replicated);
+  const wanted = (n: string) => replicated.has(n) && (!only || only.has(n));
+
+  const results: EnvRunResult[] = brokenResults(broken, new Set([...replicated].filter(wanted)));
+  const pipeline = await runBuilds({
+    root, repo, desired, envs: desired.envs.filter((e) => wanted(e.name)), jobs, out: opts.out, testOnly: true,
+    // an explicit `test` re-tests builds that are already tested
+    retest: new Set(desired.envs.map((e) => e.name)),
+    ...(timeoutSeconds ? { testTimeoutSeconds: timeoutSeconds } : {}),
+  });
+  for (const r of results) opts.out.info(describeResult(r));
+  for (const e of pipeline.envs) opts.out.info(describeResult(e.result, e.recordStatus));
+  const all = [...results, ...pipeline.envs.map((e) => e.result)];
+  const failed = all.filter((r) => r.status === 'failed').length;
+  opts.out.info(`test: ${all.length - failed} passed, ${failed} failed`);
+  return { root, condaVersion: desired.condaVersion, failed, envs: all };
+}

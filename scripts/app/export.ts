@@ -1,0 +1,89 @@
+/**
+ * The `export` use case: re-export envs listed in inventory.ini from the installation into env-specs/NAME.yml,
+ * with the same fix-ups as adopt (builds stripped where conda ignores --no-builds, prefix dropped, git sources
+ * back).
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { basename, join, resolve } from 'node:path';
+import { EXIT, InputError, UsageError } from '../core/errors.js';
+import { Conda } from '../engine/conda.js';
+import { decodeInput } from '../core/input.js';
+import { writeFileAtomic } from '../state/fsutil.js';
+import { resolveRoot } from '../repo/repo.js';
+import { INVENTORY_FILE, SPECS_DIR } from '../core/repo.js';
+import { parseInventory } from '../core/inventory.js';
+import { installationLayout } from '../core/layout.js';
+import { exportOne, type ExportedEnv } from '../engine/adopt.js';
+import type { Output } from './output.js';
+
+/** What adopt and export say about each env: the changes made to conda's export and what was not recovered. */
+export function reportExports(out: Output, exported: ExportedEnv[], skipped: Array<{ name: string; reason: string }>): void {
+  for (const x of exported) {
+    const file = `${SPECS_DIR}/${x.name}.yml`;
+    out.info(x.changes.length ? `${file}: ${x.changes.join('; ')}` : `${file}: exported as is`);
+    for (const u of x.unrecovered) out.info(`${file}: pip '${u.name}' left as name==version: ${u.reason}`);
+  }
+  for (const s of skipped) out.warn(`${s.name}: not exported: ${s.reason}`);
+  const unrecovered = exported.flatMap((x) => x.unrecovered.map((u) => `${x.name}:${u.name}`));
+  if (unrecovered.length) out.info(`git sources not recovered (${unrecovered.length}): ${unrecovered.join(', ')}`);
+}
+
+/** The conda installation that holds the envs: ROOT/v<version> when managed, else ROOT itself. */
+function findInstallation(root: string, version: string): string {
+  for (const dir of [installationLayout(root, version).dir, root]) if (existsSync(join(dir, 'bin', 'conda'))) return dir;
+  throw new UsageError(`no conda installation at ${installationLayout(root, version).dir} or ${root} (bin/conda not found)`);
+}
+
+export interface ExportOptions {
+  repoDir: string;
+  rootFlag?: string;
+  /** --env: only these listed envs; empty = all */
+  envs: string[];
+  env: Record<string, string | undefined>;
+  out: Output;
+}
+
+/** Exit code 1 when some env could not be exported (the others are written). */
+export async function exportEnvs(opts: ExportOptions): Promise<{ exitCode: number; result: Record<string, unknown> }> {
+  const out = opts.out;
+  const invPath = join(opts.repoDir, INVENTORY_FILE);
+  if (!existsSync(invPath)) throw new UsageError(`${INVENTORY_FILE} not found in ${opts.repoDir}: run 'adopt' first (or use --repo DIR)`);
+  const decoded = decodeInput(readFileSync(invPath), INVENTORY_FILE);
+  if (decoded.problem) throw new InputError([decoded.problem]);
+  const { inventory, problems } = parseInventory(decoded.text!, INVENTORY_FILE);
+  if (!inventory) throw new InputError(problems);
+  const listed = inventory.environments.map((e) => e.name);
+  const wanted = opts.envs;
+  for (const w of wanted) if (!listed.includes(w)) throw new UsageError(`'${w}' is not listed in ${INVENTORY_FILE}`);
+  const names = wanted.length ? wanted : listed;
+
+  const installation = findInstallation(resolveRoot({ options: { root: opts.rootFlag }, env: opts.env }, inventory), inventory.conda.version);
+  const conda = new Conda({ frontend: 'conda', exe: join(installation, 'bin', 'conda'), defaults: { timeoutSeconds: 600 } });
+  const v = await conda.version();
+  if (!v.value) throw new UsageError(`cannot run ${conda.config.exe} --version: ${(v.stderr || v.parseError || '').trim() || `exit ${v.code}`}`);
+  const list = await conda.envList();
+  const prefixes = new Map((list.value ?? []).filter((p) => resolve(p) !== installation).map((p) => [basename(p), p]));
+
+  const exported: ExportedEnv[] = [];
+  const skipped: Array<{ name: string; reason: string }> = [];
+  for (const [i, name] of names.entries()) {
+    out.progress(`[${i + 1}/${names.length}] export ${name}`);
+    const prefix = prefixes.get(name) ?? join(installation, 'envs', name);
+    if (!existsSync(join(prefix, 'conda-meta'))) { skipped.push({ name, reason: `no env at ${prefix}` }); continue; }
+    const x = await exportOne(conda, v.value.version, name, prefix);
+    if (x.error) { skipped.push({ name, reason: x.error }); continue; }
+    writeFileAtomic(join(opts.repoDir, SPECS_DIR, `${name}.yml`), x.text);
+    exported.push(x);
+  }
+
+  reportExports(out, exported, skipped);
+  out.info(`exported ${exported.length} of ${names.length} env${names.length === 1 ? '' : 's'} from ${installation} (conda ${v.value.version})`);
+  const result = {
+      ok: skipped.length === 0,
+      installation,
+      condaVersion: v.value.version,
+      envs: exported.map((x) => ({ name: x.name, prefix: x.prefix, spec: `${SPECS_DIR}/${x.name}.yml`, changes: x.changes, unrecovered: x.unrecovered })),
+      skipped,
+  };
+  return { exitCode: skipped.length ? EXIT.FAILED : EXIT.OK, result };
+}

@@ -1,0 +1,13 @@
+/** What use cases report through: human lines, warnings, progress, and the machine result (see cli/output.ts). */
+
+/** Where a command writes. In --json mode human text goes to stderr so stdout stays machine-readable. */
+export interface Output {
+  json: boolean;
+  /** human text (stdout, or stderr under --json) */
+  info(message: string): void;
+  /** warnings and progress: always stderr */
+  warn(message: string): void;
+  progress(message: string): void;
+  /** the machine result (stdout, --json only) */
+  result(value: unknown): void;
+}
