@@ -11,7 +11,8 @@ import { writeFileAtomic } from '../state/fsutil.js';
 import { INVENTORY_FILE, SPECS_DIR } from '../core/repo.js';
 import { parseInventory } from '../core/inventory.js';
 import { parseSpec } from '../core/spec.js';
-import { ChannelIndex, effectiveChannels, isLocalChannel, legacyNoarchNames, nameVariants, readCondarc } from '../engine/channel-index.js';
+import { ChannelIndex, readCondarc } from '../engine/channel-index.js';
+import { effectiveChannels, isLocalChannel, legacyNoarchNames, nameVariants } from '../core/channel-index.js';
 import {
   ENV_NAME, exportOne, managedRootOf, renderInventory, replicateSelector, type ExportedEnv,
 } from '../engine/adopt.js';

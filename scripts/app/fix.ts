@@ -13,7 +13,8 @@ import { parseSpec } from '../core/spec.js';
 import { installationLayout } from '../core/layout.js';
 import { Conda } from '../engine/conda.js';
 import { writeFileAtomic } from '../state/fsutil.js';
-import { ChannelIndex, effectiveChannels, readCondarc } from '../engine/channel-index.js';
+import { ChannelIndex, readCondarc } from '../engine/channel-index.js';
+import { effectiveChannels } from '../core/channel-index.js';
 import { namesToLookUp, needsFix, remediate, type RemediationResult } from '../core/remediation.js';
 import type { Output } from './output.js';
 
