@@ -9,7 +9,7 @@ import type { Output } from './output.js';
 import type { Desired, DesiredEnv } from '../core/desired.js';
 import type { Repo } from '../core/repo.js';
 import { SPECS_DIR } from '../core/repo.js';
-import type { BuildStatus, Classification, EnvRunResult, ListedPackageRecord, PhaseRecord, StampedBuildRecord } from '../core/types.js';
+import type { BuildStatus, Classification, EnvRunResult, PackageRow, PhaseRecord, StampedBuildRecord } from '../core/types.js';
 import { FailedError } from '../core/errors.js';
 import { buildPaths, installationLayout } from '../core/layout.js';
 import { readBuildRecord } from '../state/record.js';
@@ -77,10 +77,7 @@ export function condaTools(conda: Conda): BuildTools {
     pipInstall: (prefix, args, o) => conda.pipInstall(prefix, args, o),
     async list(prefix, o) {
       const call = await conda.list(prefix, o);
-      const packages = call.value?.map((p): ListedPackageRecord => ({
-        name: p.name, version: p.version, ...(p.build_string ? { build: p.build_string } : {}), ...(p.channel ? { channel: p.channel } : {}),
-      }));
-      return { call, ...(packages ? { packages } : {}) };
+      return { call, ...(call.value ? { packages: call.value } : {}) };
     },
     async search(name, channels, o) {
       return (await conda.search(name, channels, o)).value;
@@ -99,7 +96,7 @@ export function installationTools(root: string, desired: Desired): BuildTools {
   return condaTools(Conda.forInstallation(inst.dir, desired.frontend));
 }
 
-function livePackagesOf(root: string, live: ReturnType<typeof readLive>, env: string): ListedPackageRecord[] | undefined {
+function livePackagesOf(root: string, live: ReturnType<typeof readLive>, env: string): PackageRow[] | undefined {
   const id = live.links[env];
   if (!id || !live.ref) return undefined;
   const version = live.ref.installation.replace(/^v/, '');

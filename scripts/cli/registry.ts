@@ -13,8 +13,13 @@ export const GLOBAL_OPTIONS: Record<string, OptionDef> = {
 };
 
 const jobs: OptionDef = { type: 'string', arg: 'N', description: 'build N environments in parallel (default 1)' };
+/** Commands that take the ROOT lock: deploy, rollback, kernels, gc --yes. */
+const wait: OptionDef = {
+  type: 'string', arg: 'SECONDS', description: 'wait up to SECONDS (or 5m, 1h) for the lock (default 0: exit 3 at once)',
+};
+const timeout = (what: string): OptionDef => ({ type: 'string', arg: 'SECONDS', description: `limit of ${what}` });
 const retryFailed: OptionDef = { type: 'boolean', description: 'rebuild envs whose build failed with the same inputs' };
-const envFilter: OptionDef = { type: 'string', arg: 'NAME', multiple: true, description: 'only this environment (repeatable)' };
+const envFilter: OptionDef = { type: 'string', arg: 'NAME', multiple: true, description: 'only this environment (repeatable; or NAME,NAME)' };
 
 export const COMMANDS: CommandMeta[] = [
   {
@@ -59,9 +64,9 @@ export const COMMANDS: CommandMeta[] = [
     options: {
       'dry-run': { type: 'boolean', description: 'print the plan, change nothing' },
       'build-missing': { type: 'boolean', description: 'build and test envs without a tested build, then deploy' },
-      jobs: { type: 'string', arg: 'N', description: 'with --build-missing: build N environments in parallel (default 1)' },
+      jobs: { ...jobs, description: `with --build-missing: ${jobs.description}` },
       force: { type: 'boolean', description: 'deploy builds a rollback marked bad (clears the mark)' },
-      wait: { type: 'string', arg: 'SECONDS', description: 'wait up to SECONDS for the lock (default 0: exit 3 at once)' },
+      wait,
     },
     load: () => import('../commands/deploy.js'),
   },
@@ -79,7 +84,7 @@ export const COMMANDS: CommandMeta[] = [
       to: { type: 'string', arg: 'N', description: 'generation number to make live' },
       env: { type: 'string', arg: 'NAME', description: 'roll back only this environment' },
       'dry-run': { type: 'boolean', description: 'print what would change' },
-      wait: { type: 'string', arg: 'SECONDS', description: 'wait up to SECONDS for the lock (default 0: exit 3 at once)' },
+      wait,
     },
     load: () => import('../commands/rollback.js'),
   },
@@ -110,7 +115,7 @@ export const COMMANDS: CommandMeta[] = [
     details: 'deploy does this too. Kernel names are lowercased (Jupyter stores them lowercase).',
     options: {
       'dry-run': { type: 'boolean', description: 'print what would be written' },
-      wait: { type: 'string', arg: 'SECONDS', description: 'wait up to SECONDS for the lock (default 0: exit 3 at once)' },
+      wait,
     },
     load: () => import('../commands/kernels.js'),
   },
@@ -128,7 +133,7 @@ export const COMMANDS: CommandMeta[] = [
       keep: { type: 'string', arg: 'K', description: 'generations to keep (default 5)' },
       grace: { type: 'string', arg: 'HOURS', description: 'keep unreferenced builds younger than this (default 24; 0 = none)' },
       yes: { type: 'boolean', description: 'really remove (default: list what would go, with sizes)' },
-      wait: { type: 'string', arg: 'SECONDS', description: 'wait up to SECONDS for the lock (default 0: exit 3 at once)' },
+      wait,
     },
     load: () => import('../commands/gc.js'),
   },
@@ -162,7 +167,7 @@ export const COMMANDS: CommandMeta[] = [
       env: envFilter,
       jobs,
       'retry-failed': retryFailed,
-      timeout: { type: 'string', arg: 'SECONDS', description: 'limit of each conda/pip call (default 3600)' },
+      timeout: timeout('each conda/pip call (default 3600)'),
     },
     load: () => import('../commands/build.js'),
   },
@@ -179,7 +184,7 @@ export const COMMANDS: CommandMeta[] = [
     options: {
       env: envFilter,
       jobs,
-      timeout: { type: 'string', arg: 'SECONDS', description: 'limit of each env test script (default 600)' },
+      timeout: timeout('each env test script (default 600)'),
     },
     load: () => import('../commands/test.js'),
   },
@@ -201,7 +206,7 @@ export const COMMANDS: CommandMeta[] = [
       env: envFilter,
       jobs,
       'retry-failed': retryFailed,
-      timeout: { type: 'string', arg: 'SECONDS', description: 'limit of each conda/pip call and test script' },
+      timeout: timeout('each conda/pip call and test script'),
     },
     load: () => import('../commands/qa.js'),
   },
@@ -257,4 +262,3 @@ export const COMMANDS: CommandMeta[] = [
   },
 ];
 
-export { jobs as JOBS_OPTION, envFilter as ENV_OPTION };

@@ -1,33 +1,21 @@
-/** kernels: (re)write ROOT/kernels/NAME/kernel.json for every [kernels] entry whose env is live; remove stale ones. */
+/**
+ * kernels: (re)write ROOT/kernels/NAME/kernel.json for every [kernels] entry whose env is live; remove stale
+ * ones. The use case is app/kernels.ts.
+ */
 import type { Context } from '../cli/command.js';
-import { boolOption, stringOption } from '../cli/command.js';
+import { boolOption, durationOption, stringOption } from '../cli/options.js';
 import { EXIT } from '../core/errors.js';
-import { loadRepo, resolveRoot } from '../repo/repo.js';
-import { desiredState } from '../core/desired.js';
-import { readLive } from '../state/generation.js';
-import { syncKernels } from '../state/kernel.js';
-import { planKernels } from '../core/kernel.js';
-import { waitSeconds, withLock } from '../state/lock.js';
+import { writeKernels } from '../app/kernels.js';
 
 export async function run(ctx: Context): Promise<number> {
-  const repo = await loadRepo(ctx.repo);
-  const root = resolveRoot(ctx, repo.inventory);
-  const { entries, problems } = planKernels(desiredState(repo).kernels);
-  const live = readLive(root).links;
-  const wanted = entries.filter((k) => {
-    if (k.env in live) return true;
-    problems.push(`kernel '${k.kernel}': env ${k.env} is not live (deploy it first); not written`);
-    return false;
+  const result = await writeKernels({
+    repoDir: ctx.repo,
+    rootFlag: stringOption(ctx, 'root'),
+    env: ctx.env,
+    out: ctx.out,
+    dryRun: boolOption(ctx, 'dry-run'),
+    waitSeconds: durationOption(ctx, 'wait', { unit: 's', fallback: 0 }),
   });
-  const dryRun = boolOption(ctx, 'dry-run');
-  const sync = dryRun
-    ? syncKernels(root, wanted, { dryRun: true })
-    : await withLock(root, { waitSeconds: waitSeconds(stringOption(ctx, 'wait')), command: 'conda-gitops kernels' }, async () => syncKernels(root, wanted));
-  const verb = dryRun ? 'would write' : 'wrote';
-  for (const k of sync.written) ctx.out.info(`${verb} kernels/${k}/kernel.json`);
-  for (const k of sync.removed) ctx.out.info(`${dryRun ? 'would remove' : 'removed'} kernels/${k}`);
-  for (const p of problems) ctx.out.warn(p);
-  ctx.out.info(`kernels: ${sync.written.length} written, ${sync.unchanged.length} unchanged, ${sync.removed.length} removed${dryRun ? ' (dry run)' : ''}`);
-  ctx.out.result({ ok: problems.length === 0, root, dryRun, ...sync, problems });
-  return problems.length ? EXIT.FAILED : EXIT.OK;
+  ctx.out.result(result);
+  return result.ok ? EXIT.OK : EXIT.FAILED;
 }

@@ -2,13 +2,7 @@
  * Package-level difference between the live build of an env and the candidate (both from `conda list --json`):
  * what a merge will change, shown to reviewers like a plan before an apply. Pure.
  */
-
-export interface ListedPackage {
-  name: string;
-  version: string;
-  build?: string;
-  channel?: string;
-}
+import type { PackageRow } from './types.js';
 
 export interface PackageChange {
   name: string;
@@ -19,8 +13,8 @@ export interface PackageChange {
 export interface PackageDiff {
   /** false when there is no live build to compare with (a new env): everything is "added" */
   hasLive: boolean;
-  added: ListedPackage[];
-  removed: ListedPackage[];
+  added: PackageRow[];
+  removed: PackageRow[];
   /** version changed (a build-only change of the same version is listed in `rebuilt`) */
   changed: PackageChange[];
   /** same version, different build string or channel */
@@ -31,17 +25,17 @@ export interface PackageDiff {
 /** Conda names are case-insensitive; pip-listed ones (`channel: pypi`) may differ in case from their conda twin. */
 const key = (name: string) => name.toLowerCase();
 
-function byName(pkgs: ListedPackage[]): Map<string, ListedPackage> {
-  const m = new Map<string, ListedPackage>();
+function byName(pkgs: PackageRow[]): Map<string, PackageRow> {
+  const m = new Map<string, PackageRow>();
   // A name listed twice (conda and pypi) keeps the conda record: that is what `import` finds first in a conda env.
   for (const p of pkgs) if (!m.has(key(p.name)) || m.get(key(p.name))!.channel === 'pypi') m.set(key(p.name), p);
   return m;
 }
 
-const origin = (p: ListedPackage) => `${p.build ?? ''}|${p.channel ?? ''}`;
+const origin = (p: PackageRow) => `${p.build ?? ''}|${p.channel ?? ''}`;
 const sorted = <T extends { name: string }>(xs: T[]) => xs.sort((x, y) => key(x.name).localeCompare(key(y.name)));
 
-export function diffPackages(live: ListedPackage[] | undefined, candidate: ListedPackage[]): PackageDiff {
+export function diffPackages(live: PackageRow[] | undefined, candidate: PackageRow[]): PackageDiff {
   const before = byName(live ?? []);
   const after = byName(candidate);
   const diff: PackageDiff = { hasLive: live !== undefined, added: [], removed: [], changed: [], rebuilt: [], unchanged: 0 };
@@ -58,7 +52,7 @@ export function diffPackages(live: ListedPackage[] | undefined, candidate: Liste
   return diff;
 }
 
-function describe(p: ListedPackage): string {
+function describe(p: PackageRow): string {
   return [p.version, p.build, p.channel].filter(Boolean).join(' ');
 }
 

@@ -126,8 +126,8 @@ export interface BuildRecord {
 
 // ---- QA run results (appended by the report module; produced by the pipeline, rendered by report.ts) ----
 
-/** One package of `conda list --json`, as kept for package diffs. */
-export interface ListedPackageRecord {
+/** One package of an env as `conda list --json` lists it: what tests check and package diffs compare. */
+export interface PackageRow {
   name: string;
   version: string;
   build?: string;
@@ -153,9 +153,9 @@ export interface EnvRunResult {
   /** absolute path of the env's log */
   log?: string;
   /** the candidate build's packages (`conda list --json`) */
-  packages?: ListedPackageRecord[];
+  packages?: PackageRow[];
   /** the live build's packages; undefined when the env is not live yet */
-  livePackages?: ListedPackageRecord[];
+  livePackages?: PackageRow[];
 }
 
 /** Everything report.ts needs to write a run's report.json, summary.md and junit.xml. */

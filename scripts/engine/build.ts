@@ -6,19 +6,18 @@
  * Each phase is named, timed and logged; the record beside the prefix says building | built | failed | tested.
  * Failures are values (a failed outcome), never exceptions that would stop the other envs.
  */
-import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync, rmdirSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
 import { dump } from 'js-yaml';
-import lockfile from 'proper-lockfile';
-import type {
-  BuildRecord, Classification, EnvSpec, Frontend, HistoryStamp, ListedPackageRecord, PhaseRecord, StampedBuildRecord,
-} from '../core/types.js';
+import type { BuildRecord, Classification, EnvSpec, Frontend, PackageRow, PhaseRecord, StampedBuildRecord } from '../core/types.js';
 import type { DesiredEnv } from '../core/desired.js';
 import { buildPaths } from '../core/layout.js';
 import { readBuildRecord, writeBuildRecord, isOrphaned } from '../state/record.js';
 import { specHash } from '../core/buildid.js';
 import type { CallResult } from './conda.js';
+import { readHistoryStamp } from '../state/history.js';
+import { acquireBuildLock } from '../state/lock.js';
 
 /** What one conda/pip call returned: the adapter's call result. */
 export type CondaCall = CallResult;
@@ -34,7 +33,7 @@ export interface BuildTools {
   createFromFile(file: string, prefix: string, o: CallOptions): Promise<CondaCall>;
   install(prefix: string, specs: string[], channels: string[], o: CallOptions): Promise<CondaCall>;
   pipInstall(prefix: string, args: string[], o: CallOptions): Promise<CondaCall>;
-  list(prefix: string, o: CallOptions): Promise<{ call: CondaCall; packages?: ListedPackageRecord[] }>;
+  list(prefix: string, o: CallOptions): Promise<{ call: CondaCall; packages?: PackageRow[] }>;
   /** versions of `name` the channels have (undefined when the search itself failed) */
   search(name: string, channels: string[], o: CallOptions): Promise<string[] | undefined>;
   /** classification of a failed call's output */
@@ -76,8 +75,6 @@ export interface BuildOutcome {
 
 export const DEFAULT_PHASE_TIMEOUT_SECONDS = 3600;
 /** proper-lockfile refreshes a held lock every STALE/2; an older lock belongs to a dead or frozen holder. */
-const LOCK_STALE_MS = 60_000;
-const LOCK_POLL_MS = 200;
 
 // ---------------------------------------------------------------- the derived spec (pure)
 
@@ -120,42 +117,10 @@ export function buildSteps(spec: EnvSpec, legacyNoarch: string[], specDir: strin
   };
 }
 
-// ---------------------------------------------------------------- the per-build lock
-
-async function acquireBuildLock(recordPath: string, read: () => BuildRecord | undefined, waitSeconds: number): Promise<(() => Promise<void>) | undefined> {
-  const lockPath = `${recordPath}.lock`;
-  const deadline = Date.now() + waitSeconds * 1000;
-  for (;;) {
-    try {
-      // A lock lost while building (process frozen past the stale time) must not crash the run: the record decides.
-      return await lockfile.lock(recordPath, { realpath: false, lockfilePath: lockPath, stale: LOCK_STALE_MS, onCompromised: () => {} });
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'ELOCKED') throw e;
-    }
-    // kill -9 leaves the lock fresh for up to a minute; a `building` record whose owner on this host is gone
-    // lets us break it at once instead of waiting for it to go stale.
-    const rec = read();
-    if (rec && isOrphaned(rec)) {
-      try { rmdirSync(lockPath); } catch { /* someone else broke it first */ }
-      continue;
-    }
-    if (Date.now() >= deadline) return undefined;
-    await new Promise((r) => setTimeout(r, LOCK_POLL_MS));
-  }
-}
-
-function historyStamp(prefix: string): HistoryStamp | undefined {
-  try {
-    const st = statSync(join(prefix, 'conda-meta', 'history'));
-    return { mtimeMs: st.mtimeMs, size: st.size };
-  } catch {
-    return undefined;
-  }
-}
 
 /** Record the outcome of testing a build (status tested, or failed with the test phase). */
 export function recordTestOutcome(root: string, record: StampedBuildRecord, phase: PhaseRecord): StampedBuildRecord {
-  const stamp = historyStamp(record.prefix);
+  const stamp = readHistoryStamp(record.prefix);
   const updated: StampedBuildRecord = {
     ...record,
     status: phase.ok ? 'tested' : 'failed',
@@ -213,7 +178,7 @@ export async function buildEnv(input: BuildInput): Promise<BuildOutcome> {
     if (d !== 'build') return d;
   }
 
-  const release = await acquireBuildLock(paths.record, read, input.lockWaitSeconds ?? DEFAULT_PHASE_TIMEOUT_SECONDS);
+  const release = await acquireBuildLock(paths.record, () => { const rec = read(); return !!rec && isOrphaned(rec); }, input.lockWaitSeconds ?? DEFAULT_PHASE_TIMEOUT_SECONDS);
   const startedAt = new Date();
   if (!release) {
     const busy = read();
@@ -259,7 +224,7 @@ async function runPhases(input: BuildInput, paths: ReturnType<typeof buildPaths>
   let toolSeconds = 0;
 
   const finish = (status: 'built' | 'failed', extra: Partial<StampedBuildRecord> = {}): StampedBuildRecord => {
-    const stamp = status === 'built' ? historyStamp(paths.prefix) : undefined;
+    const stamp = status === 'built' ? readHistoryStamp(paths.prefix) : undefined;
     record = {
       ...record,
       ...extra,

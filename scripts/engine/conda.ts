@@ -11,6 +11,7 @@ import { dirname, join } from 'node:path';
 import type { Frontend } from '../core/types.js';
 import { formatCallBlock, timeoutLine } from '../core/conda-log.js';
 import { sortVersions } from '../core/conda-version.js';
+import type { PackageRow } from '../core/types.js';
 
 /** What every call returns. A non-zero `code` is a failure value, not an exception. */
 export interface CallResult {
@@ -252,22 +253,19 @@ export function normalizeInfo(raw: Record<string, unknown>): CondaInfo {
   };
 }
 
-/** One row of `conda list --json`. */
-export interface ListedPackage {
-  name: string;
-  version: string;
-  build_string?: string;
-  build_number?: number;
-  channel?: string;
-  platform?: string;
-  base_url?: string;
-  dist_name?: string;
-}
-
-export function parseList(stdout: string): ListedPackage[] {
+/** `conda list --json`: one PackageRow per row (conda's `build_string` becomes `build`). */
+export function parseList(stdout: string): PackageRow[] {
   const data: unknown = JSON.parse(stdout);
   if (!Array.isArray(data)) throw new Error('conda list --json did not print a JSON array');
-  return data.filter((p): p is ListedPackage => typeof p?.name === 'string' && typeof p?.version === 'string');
+  const rows = data.filter(
+    (p): p is { name: string; version: string; build_string?: unknown; channel?: unknown } =>
+      typeof p?.name === 'string' && typeof p?.version === 'string',
+  );
+  return rows.map((p) => ({
+    name: p.name, version: p.version,
+    ...(typeof p.build_string === 'string' && p.build_string ? { build: p.build_string } : {}),
+    ...(typeof p.channel === 'string' && p.channel ? { channel: p.channel } : {}),
+  }));
 }
 
 /**
@@ -355,7 +353,7 @@ export class Conda {
     return parsed(await this.call({ op: 'envList' }, o), (s) => strings((JSON.parse(s) as { envs?: unknown }).envs));
   }
 
-  async list(prefix: string, o?: CallOptions): Promise<Call<ListedPackage[]>> {
+  async list(prefix: string, o?: CallOptions): Promise<Call<PackageRow[]>> {
     return parsed(await this.call({ op: 'list', prefix }, o), parseList);
   }
 

@@ -8,7 +8,7 @@
 import { appendFileSync, existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import type { Classification, EnvSpec, ListedPackageRecord } from '../core/types.js';
+import type { Classification, EnvSpec, PackageRow } from '../core/types.js';
 import { matchesVersion } from '../core/matchspec.js';
 import { normalizePipName } from '../core/pip.js';
 import { formatCallBlock } from '../core/conda-log.js';
@@ -86,19 +86,19 @@ export function pipVersionEquals(wanted: string, installed: string): boolean {
  */
 export async function checkPackages(
   spec: EnvSpec,
-  packages: ListedPackageRecord[],
+  packages: PackageRow[],
   pipFallback: Map<string, string> = new Map(),
 ): Promise<PackageMismatch[]> {
   const mismatches: PackageMismatch[] = [];
-  const conda = new Map<string, ListedPackageRecord>();
-  const pypi = new Map<string, ListedPackageRecord[]>();
+  const conda = new Map<string, PackageRow>();
+  const pypi = new Map<string, PackageRow[]>();
   for (const p of packages) {
     if (p.channel === 'pypi') {
       const k = normalizePipName(p.name);
       pypi.set(k, [...(pypi.get(k) ?? []), p]);
     } else conda.set(p.name.toLowerCase(), p);
   }
-  const condaByPipName = new Map<string, ListedPackageRecord[]>();
+  const condaByPipName = new Map<string, PackageRow[]>();
   for (const p of conda.values()) condaByPipName.set(normalizePipName(p.name), [...(condaByPipName.get(normalizePipName(p.name)) ?? []), p]);
   for (const dep of spec.dependencies) {
     const { name, version, build } = dep.spec;
@@ -138,7 +138,7 @@ export async function checkPackages(
 }
 
 /** Pip names the recorded `conda list` does not show: asked from the env's python in one call. */
-function pipNamesToProbe(spec: EnvSpec, packages: ListedPackageRecord[]): string[] {
+function pipNamesToProbe(spec: EnvSpec, packages: PackageRow[]): string[] {
   const known = new Set(packages.map((p) => normalizePipName(p.name)));
   return spec.pip.filter((p) => p.kind === 'pinned' && p.name && !known.has(normalizePipName(p.name))).map((p) => p.name!);
 }
@@ -161,7 +161,7 @@ export interface EnvTestInput {
   prefix: string;
   spec: EnvSpec;
   /** packages recorded by the build (`conda list --json`) */
-  packages: ListedPackageRecord[];
+  packages: PackageRow[];
   /** the env is listed in [kernels]: it must import ipykernel */
   kernel: boolean;
   /** directory holding NAME.test.sh / NAME.test.py (the repository's env-specs/) */

@@ -1,5 +1,5 @@
 /**
- * The single-writer lock of an installation root: `ROOT/.gitops/lock` (design section 10).
+ * The single-writer lock of an installation root: `ROOT/.gitops/lock` (docs/deploy.md).
  *
  * proper-lockfile does the locking: the lock is a directory whose creation is atomic (also on NFS), and
  * the holder refreshes its mtime, so the lock of a holder that died goes stale. We hand it a filesystem
@@ -13,7 +13,7 @@ import fs from 'node:fs';
 import { hostname, userInfo } from 'node:os';
 import { join } from 'node:path';
 import lockfile from 'proper-lockfile';
-import { BusyError, UsageError } from '../core/errors.js';
+import { BusyError } from '../core/errors.js';
 import { layout } from '../core/layout.js';
 
 /** A holder refreshes the lock every STALE_MS/2; a lock not refreshed for this long is someone else's to take. */
@@ -57,9 +57,11 @@ function currentUser(): string {
   try { return userInfo().username; } catch { return process.env.USER ?? `uid ${process.getuid?.() ?? '?'}`; }
 }
 
-function processGone(pid: number): boolean {
+/** The one liveness check for lock holders and build owners: a process of THIS host that no longer runs. */
+export function ownerGone(owner: { pid: number; host: string }): boolean {
+  if (owner.host !== hostname()) return false; // another host's process: never judge it from here
   try {
-    process.kill(pid, 0);
+    process.kill(owner.pid, 0);
     return false;
   } catch (e) {
     return (e as NodeJS.ErrnoException).code === 'ESRCH';
@@ -119,7 +121,7 @@ function lockFs(holder: LockHolder) {
  */
 function breakDeadHolder(root: string): boolean {
   const h = readHolder(root);
-  if (!h || h.host !== hostname() || !processGone(h.pid)) return false;
+  if (!h || !ownerGone(h)) return false;
   const lockDir = layout(root).lock;
   const away = scratch(lockDir, 'dead');
   try {
@@ -141,7 +143,7 @@ function breakDeadHolder(root: string): boolean {
 function cleanScratch(gitopsDir: string): void {
   for (const e of fs.readdirSync(gitopsDir)) {
     const m = /^lock\.(new|gone|dead)-(\d+)-\d+$/.exec(e);
-    if (m && processGone(Number(m[2]))) fs.rmSync(join(gitopsDir, e), { recursive: true, force: true });
+    if (m && ownerGone({ pid: Number(m[2]), host: hostname() })) fs.rmSync(join(gitopsDir, e), { recursive: true, force: true });
   }
 }
 
@@ -202,10 +204,37 @@ export async function withLock<T>(
   }
 }
 
-/** Parse `--wait SECONDS` (default 0: fail at once with exit 3). */
-export function waitSeconds(value: string | undefined): number {
-  if (value === undefined) return 0;
-  const n = Number(value);
-  if (value.trim() === '' || !Number.isFinite(n) || n < 0) throw new UsageError(`--wait expects a number of seconds, got '${value}'`);
-  return n;
+// ---------------------------------------------------------------- the per-build lock
+
+const BUILD_LOCK_STALE_MS = 60_000;
+const BUILD_LOCK_POLL_MS = 200;
+
+/**
+ * The lock of one build (`<record>.lock`, next to its record): two runs never build the same prefix at once.
+ * Resolves to its release function, or undefined when `waitSeconds` passed. `orphaned` says whether the build
+ * it guards was left by a dead process (its record's owner is gone): kill -9 leaves the lock fresh for up to a
+ * minute, and this breaks it at once instead of waiting for it to go stale.
+ */
+export async function acquireBuildLock(
+  recordPath: string,
+  orphaned: () => boolean,
+  waitSeconds: number,
+): Promise<(() => Promise<void>) | undefined> {
+  const lockPath = `${recordPath}.lock`;
+  const deadline = Date.now() + waitSeconds * 1000;
+  for (;;) {
+    try {
+      // A lock lost while building (frozen past the stale time) must not crash the run: the record decides.
+      const options = { realpath: false, lockfilePath: lockPath, stale: BUILD_LOCK_STALE_MS, onCompromised: () => {} };
+      return await lockfile.lock(recordPath, options);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ELOCKED') throw e;
+    }
+    if (orphaned()) {
+      try { fs.rmdirSync(lockPath); } catch { /* someone else broke it first */ }
+      continue;
+    }
+    if (Date.now() >= deadline) return undefined;
+    await new Promise((r) => setTimeout(r, BUILD_LOCK_POLL_MS));
+  }
 }

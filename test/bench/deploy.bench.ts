@@ -11,8 +11,8 @@ import { mkdirSync, rmSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { withLock } from '../../scripts/state/lock.js';
-import { applyDeploy, planFromDisk } from '../../scripts/commands/deploy.js';
-import { applyRollback } from '../../scripts/commands/rollback.js';
+import { applyDeploy, planFromDisk } from '../../scripts/app/deploy.js';
+import { applyRollback } from '../../scripts/app/rollback.js';
 import { readLive } from '../../scripts/state/generation.js';
 import type { DesiredInput } from '../../scripts/core/deploy.js';
 import { addBuild, addTestedBuilds, desiredOf, makeInstallation, writeRepo } from '../fixtures/installation.js';
@@ -41,7 +41,7 @@ async function timedDeploy(root: string, desired: DesiredInput, force: boolean):
 async function timedRollback(root: string, to?: number): Promise<number> {
   const t0 = performance.now();
   await withLock(root, { waitSeconds: 0, command: 'bench rollback' }, async () => {
-    applyRollback(root, { ...(to !== undefined ? { to } : {}), env_: process.env, command: 'rollback' });
+    applyRollback(root, { ...(to !== undefined ? { to } : {}), env: process.env, command: 'rollback' });
   });
   return (performance.now() - t0) / 1000;
 }

@@ -113,7 +113,11 @@ describe('output parsing', () => {
 
   it('reads conda list --json', () => {
     const rows = [{ name: 'python', version: '3.11.5', build_string: 'h_0', channel: 'conda-forge' }, { name: 'requests', version: '2.31.0', channel: 'pypi', platform: 'pypi' }];
-    expect(parseList(JSON.stringify(rows))).toEqual(rows);
+    // conda's build_string becomes `build`; fields nobody reads are not carried
+    expect(parseList(JSON.stringify(rows))).toEqual([
+      { name: 'python', version: '3.11.5', build: 'h_0', channel: 'conda-forge' },
+      { name: 'requests', version: '2.31.0', channel: 'pypi' },
+    ]);
     expect(() => parseList('{"error": "x"}')).toThrow(/array/);
   });
 });
@@ -193,7 +197,7 @@ describe('Conda adapter with a stand-in executable', () => {
     expect((await conda.version()).value).toEqual({ frontend: 'conda', version: '4.3.22', conda: '4.3.22' });
     expect((await conda.info()).value?.rootPrefix).toBe('/r/v4.3.22');
     expect((await conda.envList()).value).toEqual(['/r/v4.3.22', '/r/v4.3.22/envs/a']);
-    expect((await conda.list('/r/v4.3.22/envs/a')).value).toEqual([{ name: 'python', version: '3.6.2', build_string: '0', channel: 'defaults' }]);
+    expect((await conda.list('/r/v4.3.22/envs/a')).value).toEqual([{ name: 'python', version: '3.6.2', build: '0', channel: 'defaults' }]);
     const exp = await conda.exportEnv('/r/v4.3.22/envs/a', { noBuilds: true });
     expect(exp.value).toContain('export -p /r/v4.3.22/envs/a --no-builds\nname: a\n');
     expect((await conda.search('x', [])).value).toEqual(['1.2', '1.10']);

@@ -1,5 +1,5 @@
 /**
- * Crash safety (design section 10): kill -9 the compiled CLI's deploy at injected steps and at random
+ * Crash safety (docs/deploy.md): kill -9 the compiled CLI's deploy at injected steps and at random
  * moments, 60 times. After each kill every REPLICATE env still runs (old or new build, never a mix of
  * generations), and the next deploy completes and leaves no temporary entries behind.
  */
@@ -11,7 +11,7 @@ import { readLive } from '../../scripts/state/generation.js';
 import type { LinkMap } from '../../scripts/core/generation.js';
 import { readHistory } from '../../scripts/state/history.js';
 import { memoryOutput } from '../../scripts/cli/output.js';
-import { run as deploy } from '../../scripts/commands/deploy.js';
+import { deploy, type DeployOptions } from '../../scripts/app/deploy.js';
 import type { Desired } from '../../scripts/core/desired.js';
 import { addTestedBuilds, commitAll, compiledCli, makeInstallation, writeRepo } from '../fixtures/installation.js';
 import type { FakeInstallation } from '../fixtures/installation.js';
@@ -44,10 +44,19 @@ describe('kill -9 during deploy', () => {
       repos.push(dir);
       states.push(d);
     }
-    const out = memoryOutput();
-    expect(await deploy({ options: { root: fi.root }, positionals: [], out, repo: repos[0], env: process.env })).toBe(0);
+    expect((await deployAt(repos[0])).result.ok).toBe(true);
   }, 120_000);
   afterAll(() => fi?.cleanup());
+
+  /** The deploy use case in this process (the killed deploys run the compiled CLI). */
+  async function deployAt(repo: string, opts: Partial<DeployOptions> = {}) {
+    const out = memoryOutput();
+    const result = await deploy({
+      repoDir: repo, rootFlag: fi.root, env: process.env, out,
+      force: false, dryRun: false, buildMissing: false, jobs: 1, waitSeconds: 0, ...opts,
+    });
+    return { result, out };
+  }
 
   /**
    * Run the CLI's deploy and kill it: at an injected step, or `delayMs` after it took the lock (the
@@ -123,11 +132,10 @@ describe('kill -9 during deploy', () => {
       runEnvs(live);
 
       // the next deploy (with the lock the killed one may have left) completes
-      const out = memoryOutput();
       const tn = performance.now();
-      const code = await deploy({ options: { root: fi.root, wait: '60' }, positionals: [], out, repo: repos[to], env: process.env });
+      const { result, out } = await deployAt(repos[to], { waitSeconds: 60 });
       if (process.env.CRASH_DEBUG) console.log(trial, JSON.stringify(how), r.signal, which, `${(performance.now() - tn).toFixed(0)} ms`);
-      expect(code, out.errors.join('\n')).toBe(0);
+      expect(result.ok, out.errors.join('\n')).toBe(true);
       expect(readLive(fi.root).links).toEqual(links(states[to]));
       runEnvs(links(states[to]));
       expect(temporaries(), `trial ${trial} ${JSON.stringify(how)}`).toEqual([]);

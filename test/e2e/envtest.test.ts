@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { checkPackages, pipVersionEquals, testBuild, testHint, minimalEnv, runProcess } from '../../scripts/engine/envtest.js';
 import { parseSpec } from '../../scripts/core/spec.js';
-import type { EnvSpec, ListedPackageRecord } from '../../scripts/core/types.js';
+import type { EnvSpec, PackageRow } from '../../scripts/core/types.js';
 
 /** every temp dir of this file lives under one parent, removed when the file is done */
 const TMP = mkdtempSync(join(tmpdir(), 'cg-envtest-'));
@@ -17,7 +17,7 @@ function spec(text: string, name = 'demo'): EnvSpec {
   return parsed.spec;
 }
 
-const pkgs = (...xs: Array<[string, string, string?, string?]>): ListedPackageRecord[] =>
+const pkgs = (...xs: Array<[string, string, string?, string?]>): PackageRow[] =>
   xs.map(([name, version, build, channel]) => ({ name, version, build: build ?? 'h0_0', channel: channel ?? 'conda-forge' }));
 
 describe('checkPackages (pure)', () => {

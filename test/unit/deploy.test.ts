@@ -9,7 +9,11 @@ import { readLive, readGenerationLinks, readManifest, swapEnvs } from '../../scr
 import { readHistory } from '../../scripts/state/history.js';
 import { readBuildRecord } from '../../scripts/state/record.js';
 import { memoryOutput } from '../../scripts/cli/output.js';
-import type { Context, OptionValues } from '../../scripts/cli/command.js';
+import { deploy, type DeployOptions } from '../../scripts/app/deploy.js';
+import { rollback, type RollbackOptions } from '../../scripts/app/rollback.js';
+import { cutoverHistory } from '../../scripts/app/history.js';
+import type { OptionValues } from '../../scripts/cli/command.js';
+import { runCommand } from '../fixtures/command.js';
 import { BusyError, RefusedError } from '../../scripts/core/errors.js';
 import { acquireLock } from '../../scripts/state/lock.js';
 import type { StampedBuildRecord } from '../../scripts/core/types.js';
@@ -19,13 +23,29 @@ import {
 import type { FakeInstallation } from '../fixtures/installation.js';
 import { installFakeConda, writeChannel } from '../fake-conda/fixtures.js';
 
-type Out = ReturnType<typeof memoryOutput>;
+const ENV = { ...process.env, GITHUB_ACTOR: 'octo' };
 
-async function runCommand(name: string, repo: string, root: string, options: OptionValues = {}): Promise<{ code: number; out: Out }> {
-  const mod = (await import(`../../scripts/commands/${name}.ts`)) as { run: (ctx: Context) => Promise<number> };
+async function runDeploy(repo: string, root: string, opts: Partial<DeployOptions> = {}) {
   const out = memoryOutput(false);
-  const code = await mod.run({ options: { root, ...options }, positionals: [], out, repo, env: { ...process.env, GITHUB_ACTOR: 'octo' } });
-  return { code, out };
+  const result = await deploy({
+    repoDir: repo, rootFlag: root, env: ENV, out,
+    force: false, dryRun: false, buildMissing: false, jobs: 1, waitSeconds: 0, ...opts,
+  });
+  return { ok: result.ok, result, out };
+}
+
+async function runRollback(repo: string, root: string, opts: Partial<RollbackOptions> = {}) {
+  const out = memoryOutput(false);
+  const result = await rollback({
+    repoDir: repo, rootFlag: root, env: ENV, out, dryRun: false, waitSeconds: 0, ...opts,
+  });
+  return { ok: result.ok, result, out };
+}
+
+async function runHistory(repo: string, root: string) {
+  const out = memoryOutput(false);
+  const result = await cutoverHistory({ repoDir: repo, rootFlag: root, env: ENV, out });
+  return { ok: result.ok, result, out };
 }
 
 const rec = (status: StampedBuildRecord['status'], extra: Partial<StampedBuildRecord> = {}): StampedBuildRecord => ({
@@ -120,8 +140,8 @@ describe('deploy, rollback and history against a real ROOT', () => {
 
   it('deploys: generation 1 with relative links, ROOT/envs and current created, kernels, a history line', async () => {
     const desired = await setup({ hlink: 1, geo: 2 }, { hlink: 'Hlink (Python 3.11)' });
-    const { code, out } = await runCommand('deploy', repo, fi.root);
-    expect(code).toBe(0);
+    const { ok, out } = await runDeploy(repo, fi.root);
+    expect(ok).toBe(true);
     expect(out.lines.join('\n')).toMatch(/generations\/1/);
     expect(readlinkSync(join(fi.root, 'current'))).toBe(`v${VERSION}`);
     expect(readlinkSync(join(fi.root, 'envs'))).toBe('current/envs');
@@ -142,9 +162,9 @@ describe('deploy, rollback and history against a real ROOT', () => {
 
   it('running deploy again changes nothing: no generation, no history line', async () => {
     await setup({ a: 1, b: 2 });
-    await runCommand('deploy', repo, fi.root);
-    const { code, out } = await runCommand('deploy', repo, fi.root);
-    expect(code).toBe(0);
+    await runDeploy(repo, fi.root);
+    const { ok, out } = await runDeploy(repo, fi.root);
+    expect(ok).toBe(true);
     expect(out.lines.join('\n')).toMatch(/nothing to deploy/);
     expect(readdirSync(join(fi.inst.dir, 'generations'))).toEqual(['1']);
     expect(readHistory(fi.root).entries).toHaveLength(1);
@@ -155,8 +175,8 @@ describe('deploy, rollback and history against a real ROOT', () => {
     const b = desired.envs.find((e) => e.name === 'b')!;
     const changed = await writeRepo(repo, { envs: { a: 1, b: 3, c: 4 } });
     addBuild(fi.root, VERSION, 'c', changed.envs.find((e) => e.name === 'c')!.buildId, { status: 'failed' });
-    const { code, out } = await runCommand('deploy', repo, fi.root);
-    expect(code).toBe(1);
+    const { ok, out } = await runDeploy(repo, fi.root);
+    expect(ok).toBe(false);
     const text = out.lines.join('\n');
     expect(text).toMatch(/b [0-9a-f]{12}: not built/);
     expect(text).toMatch(/c [0-9a-f]{12}: failed \(missing-package\)/);
@@ -168,8 +188,8 @@ describe('deploy, rollback and history against a real ROOT', () => {
 
   it('--dry-run prints the plan and writes nothing', async () => {
     await setup({ a: 1 });
-    const { code, out } = await runCommand('deploy', repo, fi.root, { 'dry-run': true });
-    expect(code).toBe(0);
+    const { ok, out } = await runDeploy(repo, fi.root, { dryRun: true });
+    expect(ok).toBe(true);
     expect(out.lines.join('\n')).toMatch(/\+ a [0-9a-f]{12}/);
     expect(existsSync(join(fi.root, '.gitops'))).toBe(false);
     expect(existsSync(join(fi.inst.dir, 'generations'))).toBe(false);
@@ -178,8 +198,8 @@ describe('deploy, rollback and history against a real ROOT', () => {
   it('refuses an installation whose envs/ is a real directory of unmanaged envs, touching nothing', async () => {
     await setup({ a: 1 });
     mkdirSync(join(fi.inst.dir, 'envs', 'legacy', 'conda-meta'), { recursive: true });
-    await expect(runCommand('deploy', repo, fi.root)).rejects.toThrow(RefusedError);
-    await expect(runCommand('deploy', repo, fi.root)).rejects.toThrow(/adopt/);
+    await expect(runDeploy(repo, fi.root)).rejects.toThrow(RefusedError);
+    await expect(runDeploy(repo, fi.root)).rejects.toThrow(/adopt/);
     expect(readdirSync(join(fi.inst.dir, 'envs'))).toEqual(['legacy']);
     expect(existsSync(join(fi.root, 'current'))).toBe(false);
     expect(existsSync(join(fi.inst.dir, 'generations'))).toBe(false);
@@ -187,17 +207,17 @@ describe('deploy, rollback and history against a real ROOT', () => {
 
   it('rollback restores exactly the previous link map, marks the rolled-back builds bad, and is recorded', async () => {
     await setup({ a: 1, b: 2, c: 3 }, { b: 'B' });
-    await runCommand('deploy', repo, fi.root);
+    await runDeploy(repo, fi.root);
     const before = readGenerationLinks(fi.inst.dir, 1);
     const next = await writeRepo(repo, { envs: { a: 1, b: 5, d: 6 }, kernels: { b: 'B' } });
     addTestedBuilds(fi.root, next);
     commitAll(repo, 'second');
-    expect((await runCommand('deploy', repo, fi.root)).code).toBe(0);
+    expect((await runDeploy(repo, fi.root)).ok).toBe(true);
     const newB = next.envs.find((e) => e.name === 'b')!.buildId;
     expect(python('b')).toBe(`b ${newB}`);
 
-    const { code, out } = await runCommand('rollback', repo, fi.root);
-    expect(code).toBe(0);
+    const { ok, out } = await runRollback(repo, fi.root);
+    expect(ok).toBe(true);
     expect(out.lines[0]).toMatch(/generations\/2 -> v[\d.]+\/generations\/1 in \d+ ms/);
     expect(readLive(fi.root).links).toEqual(before);
     expect(readlinkSync(join(fi.inst.dir, 'envs'))).toBe('generations/1');
@@ -209,8 +229,8 @@ describe('deploy, rollback and history against a real ROOT', () => {
     expect(last).toMatchObject({ command: 'rollback', from: { generation: 2 }, to: { generation: 1 } });
 
     // main still asks for the bad builds: deploy keeps them out and says what to do
-    const held = await runCommand('deploy', repo, fi.root);
-    expect(held.code).toBe(1);
+    const held = await runDeploy(repo, fi.root);
+    expect(held.ok).toBe(false);
     expect(held.out.lines.join('\n')).toMatch(/b: main asks for build [0-9a-f]{12}, rolled back .*revert or fix in git/i);
     expect(python('b')).toBe(`b ${before.b}`);
     // a plain rollback from here goes to the generation this one was made from, never to the rolled-back one
@@ -218,7 +238,7 @@ describe('deploy, rollback and history against a real ROOT', () => {
     expect(readManifest(fi.inst.dir, live.generation)?.parent).toEqual({ installation: `v${VERSION}`, generation: 1 });
 
     // --force puts them back and clears the mark
-    expect((await runCommand('deploy', repo, fi.root, { force: true })).code).toBe(0);
+    expect((await runDeploy(repo, fi.root, { force: true })).ok).toBe(true);
     expect(python('b')).toBe(`b ${newB}`);
     expect(readBuildRecord(fi.root, VERSION, 'b', newB)?.bad).toBeUndefined();
     expect(readHistory(fi.root).entries.map((e) => e.command)).toEqual(['deploy', 'deploy', 'rollback', 'deploy', 'deploy --force']);
@@ -226,14 +246,14 @@ describe('deploy, rollback and history against a real ROOT', () => {
 
   it('rollback --env NAME makes a new generation with only that env from the previous one', async () => {
     await setup({ a: 1, b: 2 });
-    await runCommand('deploy', repo, fi.root);
+    await runDeploy(repo, fi.root);
     const first = readLive(fi.root).links;
     const next = await writeRepo(repo, { envs: { a: 3, b: 4 } });
     addTestedBuilds(fi.root, next);
-    await runCommand('deploy', repo, fi.root);
+    await runDeploy(repo, fi.root);
     const second = readLive(fi.root).links;
-    const { code } = await runCommand('rollback', repo, fi.root, { env: 'a' });
-    expect(code).toBe(0);
+    const { ok } = await runRollback(repo, fi.root, { envName: 'a' });
+    expect(ok).toBe(true);
     expect(readLive(fi.root).ref?.generation).toBe(3);
     expect(readLive(fi.root).links).toEqual({ a: first.a, b: second.b });
     expect(readManifest(fi.inst.dir, 3)?.reason).toMatch(/rollback --env a/);
@@ -243,24 +263,24 @@ describe('deploy, rollback and history against a real ROOT', () => {
 
   it('rollback --to N goes forward again and clears the marks of the builds it brings back', async () => {
     await setup({ a: 1 });
-    await runCommand('deploy', repo, fi.root);
+    await runDeploy(repo, fi.root);
     const next = await writeRepo(repo, { envs: { a: 2 } });
     addTestedBuilds(fi.root, next);
-    await runCommand('deploy', repo, fi.root);
+    await runDeploy(repo, fi.root);
     const newA = next.envs[0].buildId;
-    await runCommand('rollback', repo, fi.root);
+    await runRollback(repo, fi.root);
     expect(readBuildRecord(fi.root, VERSION, 'a', newA)?.bad).toBeDefined();
-    expect((await runCommand('rollback', repo, fi.root, { to: '2' })).code).toBe(0);
+    expect((await runRollback(repo, fi.root, { to: 2 })).ok).toBe(true);
     expect(readLive(fi.root).links.a).toBe(newA);
     expect(readBuildRecord(fi.root, VERSION, 'a', newA)?.bad).toBeUndefined();
-    await expect(runCommand('rollback', repo, fi.root, { to: '9' })).rejects.toThrow(/no generation 9/);
+    await expect(runRollback(repo, fi.root, { to: 9 })).rejects.toThrow(/no generation 9/);
   });
 
   it('history prints one line per cutover with user, commit and generations', async () => {
     await setup({ a: 1 });
-    await runCommand('deploy', repo, fi.root);
+    await runDeploy(repo, fi.root);
     const commit = readHistory(fi.root).entries[0].commit!;
-    const { out } = await runCommand('history', repo, fi.root);
+    const { out } = await runHistory(repo, fi.root);
     expect(out.lines).toHaveLength(1);
     expect(out.lines[0]).toContain('deploy');
     expect(out.lines[0]).toContain('octo');
@@ -272,11 +292,11 @@ describe('deploy, rollback and history against a real ROOT', () => {
     await setup({ a: 1, b: 2 }, { a: 'A', b: 'B' });
     mkdirSync(join(fi.root, 'kernels', 'handmade'), { recursive: true });
     writeFileSync(join(fi.root, 'kernels', 'handmade', 'kernel.json'), '{"argv":["python"],"display_name":"mine","language":"python"}');
-    await runCommand('deploy', repo, fi.root);
+    await runDeploy(repo, fi.root);
     expect(readdirSync(join(fi.root, 'kernels')).sort()).toEqual(['a', 'b', 'handmade']);
     await writeRepo(repo, { envs: { a: 1, b: 2 }, kernels: { a: 'A renamed' } });
-    const { code } = await runCommand('deploy', repo, fi.root);
-    expect(code).toBe(0);
+    const { ok } = await runDeploy(repo, fi.root);
+    expect(ok).toBe(true);
     expect(readdirSync(join(fi.root, 'kernels')).sort()).toEqual(['a', 'handmade']);
     expect(JSON.parse(readFileSync(join(fi.root, 'kernels', 'a', 'kernel.json'), 'utf8')).display_name).toBe('A renamed');
     expect(readdirSync(join(fi.root, 'kernels', 'a'))).toEqual(['kernel.json']); // no temp files left
@@ -286,46 +306,46 @@ describe('deploy, rollback and history against a real ROOT', () => {
     await setup({ a: 1 });
     const lock = await acquireLock(fi.root, { waitSeconds: 0, command: 'conda-gitops gc --yes' });
     try {
-      const err = await runCommand('deploy', repo, fi.root).catch((e: unknown) => e);
+      const err = await runDeploy(repo, fi.root).catch((e: unknown) => e);
       expect(err).toBeInstanceOf(BusyError);
       expect((err as BusyError).exitCode).toBe(3);
       expect((err as Error).message).toContain(`pid ${process.pid}`);
       expect((err as Error).message).toContain('conda-gitops gc --yes');
-      await expect(runCommand('rollback', repo, fi.root)).rejects.toThrow(BusyError);
+      await expect(runRollback(repo, fi.root)).rejects.toThrow(BusyError);
     } finally {
       await lock.release();
     }
-    expect((await runCommand('deploy', repo, fi.root)).code).toBe(0);
+    expect((await runDeploy(repo, fi.root)).ok).toBe(true);
   });
 
   it('deploying a new conda version switches ROOT/current; rollback switches it back', async () => {
     await setup({ a: 1 });
-    await runCommand('deploy', repo, fi.root);
+    await runDeploy(repo, fi.root);
     const old = readLive(fi.root);
     const newer = makeInstallation({ root: fi.root, version: '24.1.2' });
     const next = await writeRepo(repo, { envs: { a: 1 }, version: newer.version });
     addTestedBuilds(fi.root, next);
-    expect((await runCommand('deploy', repo, fi.root)).code).toBe(0);
+    expect((await runDeploy(repo, fi.root)).ok).toBe(true);
     expect(readlinkSync(join(fi.root, 'current'))).toBe('v24.1.2');
     expect(python('a')).toBe(`a ${next.envs[0].buildId}`);
-    expect((await runCommand('rollback', repo, fi.root)).code).toBe(0);
+    expect((await runRollback(repo, fi.root)).ok).toBe(true);
     expect(readlinkSync(join(fi.root, 'current'))).toBe(`v${VERSION}`);
     expect(readLive(fi.root)).toEqual(old);
   });
 
   it('a cutover a killed run did not log is recorded by the next writer; a killed rollback still gets its bad marks', async () => {
     await setup({ a: 1 });
-    await runCommand('deploy', repo, fi.root);
+    await runDeploy(repo, fi.root);
     const next = await writeRepo(repo, { envs: { a: 2 } });
     addTestedBuilds(fi.root, next);
     commitAll(repo, 'second');
-    await runCommand('deploy', repo, fi.root);
+    await runDeploy(repo, fi.root);
     // a rollback killed right after its swap: generation 1 live, no history line, no marks
     swapEnvs(fi.inst.dir, 1);
     const newA = next.envs[0].buildId;
     expect(readBuildRecord(fi.root, VERSION, 'a', newA)?.bad).toBeUndefined();
-    const { code, out } = await runCommand('deploy', repo, fi.root);
-    expect(code).toBe(1); // main still asks for the build that was rolled back
+    const { ok, out } = await runDeploy(repo, fi.root);
+    expect(ok).toBe(false); // main still asks for the build that was rolled back
     expect(out.lines.join('\n')).toMatch(/revert or fix in git/i);
     const entries = readHistory(fi.root).entries;
     expect(entries.map((e) => e.command)).toEqual(['deploy', 'deploy', 'rollback (recorded after the fact)']); // the deploy held back: no cutover
@@ -335,10 +355,10 @@ describe('deploy, rollback and history against a real ROOT', () => {
 
   it('a deploy killed after its swap is logged with its commit and not mistaken for a rollback', async () => {
     await setup({ a: 1 });
-    await runCommand('deploy', repo, fi.root);
+    await runDeploy(repo, fi.root);
     addTestedBuilds(fi.root, await writeRepo(repo, { envs: { a: 2 } }));
     const commit = commitAll(repo, 'second');
-    const { applyDeploy, planFromDisk } = await import('../../scripts/commands/deploy.js');
+    const { applyDeploy, planFromDisk } = await import('../../scripts/app/deploy.js');
     const { desiredState } = await import('../../scripts/core/desired.js');
     const { loadRepo } = await import('../../scripts/repo/repo.js');
     const desired = desiredState(await loadRepo(repo));
@@ -346,7 +366,7 @@ describe('deploy, rollback and history against a real ROOT', () => {
     const plan = planFromDisk(fi.root, desired, {});
     applyDeploy(fi.root, desired, { ...plan, changes: false }, { commit, command: 'deploy', env: process.env, assertHeld: () => {} });
     expect(readHistory(fi.root).entries).toHaveLength(1);
-    expect((await runCommand('deploy', repo, fi.root)).code).toBe(0);
+    expect((await runDeploy(repo, fi.root)).ok).toBe(true);
     const last = readHistory(fi.root).entries.at(-1)!;
     expect(last).toMatchObject({ command: 'deploy (recorded after the fact)', commit, to: { generation: 2 } });
     expect(readBuildRecord(fi.root, VERSION, 'a', desired.envs[0].buildId)?.bad).toBeUndefined();
@@ -366,15 +386,45 @@ describe('deploy, rollback and history against a real ROOT', () => {
     mkdirSync(repo);
     const desired = await writeRepo(repo, { envs: { a: 1, b: 2 } });
     addTestedBuilds(fi.root, { ...desired, envs: desired.envs.filter((e) => e.name === 'a') });
-    const refused = await runCommand('deploy', repo, fi.root);
-    expect(refused.code).toBe(1);
+    const refused = await runDeploy(repo, fi.root);
+    expect(refused.ok).toBe(false);
     expect(refused.out.lines.join('\n')).toMatch(/b [0-9a-f]{12}: not built/);
-    const { code, out } = await runCommand('deploy', repo, fi.root, { 'build-missing': true });
-    expect(code, out.errors.join('\n')).toBe(0);
+    const { ok, out } = await runDeploy(repo, fi.root, { buildMissing: true });
+    expect(ok, out.errors.join('\n')).toBe(true);
     expect(out.errors.join('\n')).toMatch(/building 1 missing env/);
     const b = desired.envs.find((e) => e.name === 'b')!.buildId;
     expect(readBuildRecord(fi.root, VERSION, 'b', b)?.status).toBe('tested');
     expect(readLive(fi.root).links).toEqual({ a: desired.envs.find((e) => e.name === 'a')!.buildId, b });
     expect(execFileSync(join(fi.root, 'envs', 'b', 'bin', 'python'), ['-c', 'print(6*7)'], { encoding: 'utf8' }).trim()).toBe('42');
+  });
+});
+
+describe('deploy, rollback and history command wiring', () => {
+  let fi: FakeInstallation;
+  afterEach(() => fi?.cleanup());
+
+  /** `conda-gitops NAME` through the CLI's dispatcher: option parsing and exit codes. */
+  async function cli(name: string, options: OptionValues) {
+    const out = memoryOutput();
+    const ctx = { options: { root: fi.root, ...options }, positionals: [], out, repo: fi.root, env: ENV };
+    const code = await runCommand(name, ctx);
+    return { code, stderr: out.errors.join('\n') };
+  }
+
+  it('rejects bad numbers and durations with exit 2 before touching ROOT', async () => {
+    fi = makeInstallation();
+    const toZero = { code: 2, stderr: "conda-gitops: --to expects a whole number >= 1, got '0'" };
+    expect(await cli('rollback', { to: '0' })).toEqual(toZero);
+    expect((await cli('rollback', { to: '2', env: 'a' })).stderr).toMatch(/--to and --env cannot be combined/);
+    expect((await cli('rollback', { wait: 'long' })).stderr).toMatch(/--wait expects a duration \(seconds/);
+    expect((await cli('history', { limit: 'all' })).stderr).toMatch(/--limit expects a whole number >= 1, got 'all'/);
+    expect((await cli('deploy', { jobs: '0' })).stderr).toMatch(/--jobs expects a whole number >= 1, got '0'/);
+    expect((await cli('kernels', { wait: '1x' })).stderr).toMatch(/--wait expects a duration/);
+    expect(existsSync(join(fi.root, '.gitops'))).toBe(false);
+  });
+
+  it('history accepts a valid --limit', async () => {
+    fi = makeInstallation();
+    expect(await cli('history', { limit: '3' })).toEqual({ code: 0, stderr: '' });
   });
 });

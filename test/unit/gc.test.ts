@@ -5,10 +5,11 @@ import { planGc } from '../../scripts/core/gc.js';
 import type { InstallationOnDisk } from '../../scripts/core/gc.js';
 import { readLive } from '../../scripts/state/generation.js';
 import { memoryOutput } from '../../scripts/cli/output.js';
-import type { Context, OptionValues } from '../../scripts/cli/command.js';
-import { run as deploy } from '../../scripts/commands/deploy.js';
-import { run as gc } from '../../scripts/commands/gc.js';
-import { run as rollback } from '../../scripts/commands/rollback.js';
+import type { OptionValues } from '../../scripts/cli/command.js';
+import { DEFAULT_GRACE_HOURS, collectGarbage, type GcOptions } from '../../scripts/app/gc.js';
+import { deploy } from '../../scripts/app/deploy.js';
+import { rollback } from '../../scripts/app/rollback.js';
+import { runCommand } from '../fixtures/command.js';
 import { addBuild, addTestedBuilds, makeInstallation, writeRepo, VERSION } from '../fixtures/installation.js';
 import type { FakeInstallation } from '../fixtures/installation.js';
 
@@ -79,10 +80,18 @@ describe('gc on a real ROOT', () => {
   let fi: FakeInstallation;
   afterEach(() => fi?.cleanup());
 
-  async function command(fn: (ctx: Context) => Promise<number>, repo: string, options: OptionValues = {}) {
+  const common = (repo: string) => ({ repoDir: repo, rootFlag: fi.root, env: process.env, waitSeconds: 0 });
+
+  async function deployRepo(repo: string) {
     const out = memoryOutput();
-    const code = await fn({ options: { root: fi.root, ...options }, positionals: [], out, repo, env: process.env });
-    return { code, out };
+    return deploy({ ...common(repo), out, force: false, dryRun: false, buildMissing: false, jobs: 1 });
+  }
+
+  async function gc(repo: string, opts: Partial<GcOptions> = {}) {
+    const out = memoryOutput();
+    const defaults = { keep: 5, graceSeconds: DEFAULT_GRACE_HOURS * 3600, yes: false };
+    const result = await collectGarbage({ ...common(repo), out, ...defaults, ...opts });
+    return { result, out };
   }
 
   it('K=2 after 5 deploys removes only unreferenced builds; rollback still works afterwards', async () => {
@@ -94,7 +103,7 @@ describe('gc on a real ROOT', () => {
       // `stable` never changes; `moving` gets a new build each time; `gone` only exists in the first two
       const d = await writeRepo(repo, { envs: { stable: 1, moving: 10 + i, ...(i <= 2 ? { gone: 3 } : {}) } });
       addTestedBuilds(fi.root, d);
-      expect((await command(deploy, repo)).code).toBe(0);
+      expect((await deployRepo(repo)).ok).toBe(true);
       deployed.push(Object.fromEntries(d.envs.map((e) => [e.name, e.buildId])));
     }
     // an unreferenced failed build and a QA build of an open PR (young, but --grace 0 takes it too)
@@ -102,14 +111,14 @@ describe('gc on a real ROOT', () => {
     const buildsBefore = () => Object.fromEntries(['stable', 'moving', 'gone'].map((e) => [e, readdirSync(join(fi.inst.dir, 'builds', e)).filter((f) => !f.includes('.')).sort()]));
     expect(buildsBefore().moving).toHaveLength(6);
 
-    const dry = await command(gc, repo, { keep: '2', grace: '0' });
-    expect(dry.code).toBe(0);
+    const dry = await gc(repo, { keep: 2, graceSeconds: 0 });
+    expect(dry.result.dryRun).toBe(true);
     expect(dry.out.lines.join('\n')).toMatch(/would remove generation .*v23\.11\.0\/generations\/1/);
     expect(dry.out.lines.join('\n')).toMatch(/dry run: pass --yes/);
     expect(readdirSync(join(fi.inst.dir, 'generations')).sort()).toEqual(['1', '2', '3', '4', '5']); // nothing removed
 
-    const { code, out } = await command(gc, repo, { keep: '2', grace: '0', yes: true });
-    expect(code).toBe(0);
+    const { result, out } = await gc(repo, { keep: 2, graceSeconds: 0, yes: true });
+    expect(result.dryRun).toBe(false);
     expect(readdirSync(join(fi.inst.dir, 'generations')).sort()).toEqual(['4', '5']);
     const after = buildsBefore();
     expect(after.stable).toEqual([deployed[0].stable]);
@@ -122,7 +131,7 @@ describe('gc on a real ROOT', () => {
     expect(existsSync(join(fi.root, '.gitops', 'trash'))).toBe(false);
     // the live generation still works and the previous one is still there to roll back to
     expect(readLive(fi.root).links).toEqual(deployed[4]);
-    expect((await command(rollback, repo)).code).toBe(0);
+    expect((await rollback({ ...common(repo), out: memoryOutput(), dryRun: false })).ok).toBe(true);
     expect(readLive(fi.root).links).toEqual(deployed[3]);
     expect(readlinkSync(join(fi.inst.dir, 'envs'))).toBe('generations/4');
   });
@@ -133,12 +142,12 @@ describe('gc on a real ROOT', () => {
     mkdirSync(repo);
     const first = await writeRepo(repo, { envs: { a: 1 } });
     addTestedBuilds(fi.root, first);
-    await command(deploy, repo);
+    await deployRepo(repo);
     const wanted = await writeRepo(repo, { envs: { a: 2 } }); // merged QA result, not deployed yet
     addBuild(fi.root, VERSION, 'a', wanted.envs[0].buildId, { finishedAt: new Date(Date.now() - 72 * 3600_000) });
     addBuild(fi.root, VERSION, 'a', 'abcdef012345'); // young: another PR's QA build
     addBuild(fi.root, VERSION, 'a', '0123456789ab', { finishedAt: new Date(Date.now() - 72 * 3600_000) }); // old and unwanted
-    const { out } = await command(gc, repo, { yes: true });
+    const { out } = await gc(repo, { yes: true });
     expect(readdirSync(join(fi.inst.dir, 'builds', 'a')).filter((f) => !f.includes('.')).sort()).toEqual(
       [first.envs[0].buildId, wanted.envs[0].buildId, 'abcdef012345'].sort());
     expect(out.lines.join('\n')).toMatch(/1 unreferenced build\(s\) younger than the grace period/);
@@ -152,10 +161,37 @@ describe('gc on a real ROOT', () => {
     addBuild(fi.root, '4.3.22', 'a', 'aaaaaaaaaaaa', { finishedAt: new Date(0) });
     const d = await writeRepo(repo, { envs: { a: 1 } });
     addTestedBuilds(fi.root, d);
-    await command(deploy, repo);
-    const { out } = await command(gc, repo, { yes: true });
+    await deployRepo(repo);
+    const { out } = await gc(repo, { yes: true });
     expect(out.lines.join('\n')).toMatch(/removed installation .*v4\.3\.22/);
     expect(existsSync(join(fi.root, 'v4.3.22'))).toBe(false);
     expect(existsSync(join(fi.root, `v${VERSION}`, 'pkgs'))).toBe(true); // the current installation's cache stays
+  });
+});
+
+describe('gc command wiring', () => {
+  let fi: FakeInstallation;
+  afterEach(() => fi?.cleanup());
+
+  /** `conda-gitops gc` through the CLI's dispatcher: option parsing and exit codes. */
+  async function gcCli(options: OptionValues) {
+    const out = memoryOutput();
+    const ctx = { options: { root: fi.root, ...options }, positionals: [], out, repo: fi.root, env: process.env };
+    const code = await runCommand('gc', ctx);
+    return { code, out };
+  }
+
+  it('reads --keep as a whole number >= 1 and --grace as hours or a duration with a unit', async () => {
+    fi = makeInstallation();
+    const refused = async (options: OptionValues) => {
+      const { code, out } = await gcCli(options);
+      expect(code).toBe(2);
+      return out.errors.join('\n');
+    };
+    expect(await refused({ keep: '0' })).toContain("--keep expects a whole number >= 1, got '0'");
+    expect(await refused({ keep: '1.5' })).toMatch(/--keep expects a whole number/);
+    expect(await refused({ grace: 'soon' })).toMatch(/--grace expects a duration \(hours/);
+    expect(await refused({ wait: '-1', yes: true })).toMatch(/--wait expects a duration \(seconds/);
+    expect((await gcCli({ keep: '2', grace: '90m' })).code).toBe(0);
   });
 });

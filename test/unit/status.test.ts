@@ -6,9 +6,10 @@ import type { StatusInput } from '../../scripts/core/status.js';
 import { renderKernelSpec, kernelSpec } from '../../scripts/core/kernel.js';
 import { memoryOutput } from '../../scripts/cli/output.js';
 import type { Context, OptionValues } from '../../scripts/cli/command.js';
-import { run as deploy } from '../../scripts/commands/deploy.js';
-import { run as rollback } from '../../scripts/commands/rollback.js';
-import { run as status } from '../../scripts/commands/status.js';
+import { deploy } from '../../scripts/app/deploy.js';
+import { rollback } from '../../scripts/app/rollback.js';
+import { liveStatus } from '../../scripts/app/status.js';
+import { runCommand } from '../fixtures/command.js';
 import type { StampedBuildRecord } from '../../scripts/core/types.js';
 import { addBuild, addTestedBuilds, desiredOf, makeInstallation, writeRepo, VERSION } from '../fixtures/installation.js';
 import type { FakeInstallation } from '../fixtures/installation.js';
@@ -81,10 +82,20 @@ describe('status command', () => {
   let fi: FakeInstallation;
   afterEach(() => fi?.cleanup());
 
-  async function command(fn: (ctx: Context) => Promise<number>, repo: string, options: OptionValues = {}, json = false) {
+  const common = (repo: string) => ({ repoDir: repo, rootFlag: fi.root, env: process.env, out: memoryOutput() });
+  const deployRepo = (repo: string) =>
+    deploy({ ...common(repo), force: false, dryRun: false, buildMissing: false, jobs: 1, waitSeconds: 0 });
+  const rollbackLive = (repo: string) => rollback({ ...common(repo), dryRun: false, waitSeconds: 0 });
+  async function status(repo: string) {
+    const opts = common(repo);
+    return { result: await liveStatus(opts), out: opts.out };
+  }
+
+  /** `conda-gitops status` through the CLI's dispatcher: the exit code and the --json result. */
+  async function statusCli(repo: string, options: OptionValues = {}, json = false) {
     const out = memoryOutput(json);
-    const code = await fn({ options: { root: fi.root, ...options }, positionals: [], out, repo, env: process.env });
-    return { code, out };
+    const ctx: Context = { options: { root: fi.root, ...options }, positionals: [], out, repo, env: process.env };
+    return { code: await runCommand('status', ctx), out };
   }
 
   it('exit 0 in sync; exit 1 after a hand change in a live build, with --json naming it', async () => {
@@ -93,8 +104,8 @@ describe('status command', () => {
     mkdirSync(repo);
     const d = await writeRepo(repo, { envs: { hlink: 1, geo: 2 }, kernels: { hlink: 'Hlink' } });
     addTestedBuilds(fi.root, d);
-    await command(deploy, repo);
-    const ok = await command(status, repo);
+    await deployRepo(repo);
+    const ok = await statusCli(repo);
     expect(ok.code).toBe(0);
     expect(ok.out.lines.join('\n')).toMatch(/in sync: 2 ok/);
 
@@ -102,7 +113,7 @@ describe('status command', () => {
     appendFileSync(join(prefix, 'conda-meta', 'history'), '==> 2024-06-01 12:00:00 <==\n# cmd: conda install -p ... numpy\n+conda-forge/linux-64::numpy-1.26.4-0\n');
     const later = new Date(Date.now() + 5000);
     utimesSync(join(prefix, 'conda-meta', 'history'), later, later);
-    const drift = await command(status, repo, {}, true);
+    const drift = await statusCli(repo, {}, true);
     expect(drift.code).toBe(1);
     const result = drift.out.results[0] as { drift: boolean; envs: Array<{ name: string; handChanged?: unknown; state: string }> };
     expect(result.drift).toBe(true);
@@ -116,12 +127,12 @@ describe('status command', () => {
     const repo = join(fi.root, 'repo');
     mkdirSync(repo);
     addTestedBuilds(fi.root, await writeRepo(repo, { envs: { a: 1 } }));
-    await command(deploy, repo);
+    await deployRepo(repo);
     addTestedBuilds(fi.root, await writeRepo(repo, { envs: { a: 2 } }));
-    await command(deploy, repo);
-    await command(rollback, repo);
-    const { code, out } = await command(status, repo);
-    expect(code).toBe(1);
+    await deployRepo(repo);
+    await rollbackLive(repo);
+    const { result, out } = await status(repo);
+    expect(result.ok).toBe(false);
     expect(out.lines.join('\n')).toMatch(/a +different: live [0-9a-f]{12}; build [0-9a-f]{12} was rolled back .*revert or fix in git/);
     expect(out.lines[0]).toMatch(/live: v[\d.]+\/generations\/1/);
     expect(out.lines[1]).toMatch(/last cutover: .* rollback by /);
@@ -132,12 +143,12 @@ describe('status command', () => {
     const repo = join(fi.root, 'repo');
     mkdirSync(repo);
     addTestedBuilds(fi.root, await writeRepo(repo, { envs: { a: 1 }, kernels: { a: 'A' } }));
-    await command(deploy, repo);
+    await deployRepo(repo);
     rmSync(join(fi.root, 'kernels', 'a'), { recursive: true });
     const next = await writeRepo(repo, { envs: { a: 2 }, kernels: { a: 'A' } });
     addBuild(fi.root, VERSION, 'a', next.envs[0].buildId, { status: 'failed' });
-    const { code, out } = await command(status, repo);
-    expect(code).toBe(1);
+    const { result, out } = await status(repo);
+    expect(result.ok).toBe(false);
     const text = out.lines.join('\n');
     expect(text).toMatch(/FAILED \(missing-package\): see its log/);
     expect(text).toMatch(/kernel a: missing/);

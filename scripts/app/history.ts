@@ -1,0 +1,30 @@
+/** The history use case: the log of cutovers (deploys and rollbacks), oldest first. Needs no repository. */
+import type { Output } from './output.js';
+import { rootWithoutRepo, type RootLookup } from './root.js';
+import { readHistory } from '../state/history.js';
+import { formatHistoryEntry, type HistoryEntry } from '../core/history.js';
+
+export interface HistoryOptions extends RootLookup {
+  out: Output;
+  /** only the last `limit` entries */
+  limit?: number;
+}
+
+export interface HistoryResult {
+  ok: true;
+  root: string;
+  entries: HistoryEntry[];
+  /** unreadable lines (a write cut short by a crash) */
+  skipped: number;
+}
+
+export async function cutoverHistory(opts: HistoryOptions): Promise<HistoryResult> {
+  const { out, limit } = opts;
+  const root = await rootWithoutRepo(opts);
+  const { entries, skipped } = readHistory(root);
+  const shown = limit !== undefined ? entries.slice(-limit) : entries;
+  if (!entries.length) out.info(`no cutovers recorded under ${root} yet`);
+  for (const e of shown) out.info(formatHistoryEntry(e));
+  if (skipped) out.warn(`history: skipped ${skipped} unreadable line(s) (a write cut short by a crash)`);
+  return { ok: true, root, entries: shown, skipped };
+}

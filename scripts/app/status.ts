@@ -1,0 +1,65 @@
+/**
+ * The status use case: the live generation against the repository, per env and per kernelspec (docs/admin.md).
+ * `ok` is false on drift, so CI can gate on the exit code.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Output } from './output.js';
+import { loadRepo, resolveRoot } from '../repo/repo.js';
+import { desiredState } from '../core/desired.js';
+import { readLive } from '../state/generation.js';
+import { readHistory, readHistoryStamp } from '../state/history.js';
+import { managedKernels } from '../state/kernel.js';
+import { installationName, layout } from '../core/layout.js';
+import { readBuildRecord } from '../state/record.js';
+import { computeStatus, renderStatus, type StatusReport } from '../core/status.js';
+import type { StampedBuildRecord } from '../core/types.js';
+
+export interface StatusOptions {
+  repoDir: string;
+  /** --root DIR (else $CONDA_GITOPS_ROOT, else the repository's [conda] root) */
+  rootFlag?: string;
+  env: Record<string, string | undefined>;
+  out: Output;
+}
+
+export interface StatusResult extends StatusReport {
+  /** false on drift (exit 1) */
+  ok: boolean;
+  root: string;
+}
+
+export async function liveStatus(opts: StatusOptions): Promise<StatusResult> {
+  const { out } = opts;
+  const repo = await loadRepo(opts.repoDir);
+  for (const w of repo.warnings) out.warn(`${w.file}:${w.line}: warning: ${w.message}`);
+  const root = resolveRoot({ options: { root: opts.rootFlag }, env: opts.env }, repo.inventory);
+  const desired = desiredState(repo);
+  const live = readLive(root);
+  // build ids differ between installations, so look in the desired one and in the live one
+  const versions = [...new Set([desired.condaVersion, ...(live.ref ? [live.ref.installation.replace(/^v/, '')] : [])])];
+  const lookup = (env: string, id: string): StampedBuildRecord | undefined => {
+    for (const v of versions) {
+      const rec = readBuildRecord(root, v, env, id);
+      if (rec) return rec;
+    }
+    return undefined;
+  };
+  const kernelFiles = new Map<string, string>();
+  for (const k of managedKernels(root)) {
+    kernelFiles.set(k, readFileSync(join(layout(root).kernels, k, 'kernel.json'), 'utf8'));
+  }
+  const lastCutover = readHistory(root).entries.at(-1);
+  const report = computeStatus({
+    root,
+    desired,
+    installation: installationName(desired.condaVersion),
+    live,
+    lookup,
+    stampOf: (env, id) => readHistoryStamp(join(root, live.ref!.installation, 'builds', env, id)),
+    kernelFiles,
+    ...(lastCutover ? { lastCutover } : {}),
+  });
+  for (const line of renderStatus(report)) out.info(line);
+  return { ok: !report.drift, root, ...report };
+}
