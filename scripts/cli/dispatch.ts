@@ -20,7 +20,7 @@ function optionHelp(options: Record<string, OptionDef>): string {
 /** --help lists commands in the order of the loop: change, review, ship, operate, take over. */
 const HELP_ORDER = ['validate', 'plan', 'qa', 'build', 'test', 'fix', 'deploy', 'rollback', 'status', 'history', 'kernels', 'gc', 'adopt', 'export', 'classify', 'schema'];
 
-export function mainHelp(): string {
+function mainHelp(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));
   const rank = (name: string) => (HELP_ORDER.indexOf(name) + 1 || HELP_ORDER.length + 1);
   const ordered = [...COMMANDS].sort((a, b) => rank(a.name) - rank(b.name));
@@ -40,7 +40,7 @@ export function mainHelp(): string {
   ].join('\n');
 }
 
-export function commandHelp(c: CommandMeta): string {
+function commandHelp(c: CommandMeta): string {
   return [
     `Usage: ${c.usage}`,
     '',

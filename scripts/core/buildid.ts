@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import type { EnvSpec, Inventory, NormalizedSpec } from './types.js';
 import { formatMatchSpec } from './matchspec.js';
 
-export const BUILD_PROCEDURE_VERSION = 1;
+const BUILD_PROCEDURE_VERSION = 1;
 export const BUILD_ID_LENGTH = 12;
 
 const sortedUnique = (xs: string[]) => [...new Set(xs)].sort();

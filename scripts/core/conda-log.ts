@@ -4,8 +4,8 @@
  * the adapter writes blocks, the classifier reads the last failed one back.
  */
 
-export const CALL_HEADER = '==> conda-gitops call';
-export const CALL_FOOTER = '<== exit';
+const CALL_HEADER = '==> conda-gitops call';
+const CALL_FOOTER = '<== exit';
 /** Written by the adapter when it kills a call; the classifier maps it to `timeout`. */
 export const TIMEOUT_PREFIX = 'conda-gitops: timed out after';
 
@@ -14,7 +14,7 @@ export function timeoutLine(seconds: number): string {
 }
 
 /** argv as a shell-like line for people to read (and paste); never executed by us. */
-export function displayArgv(argv: readonly string[]): string {
+function displayArgv(argv: readonly string[]): string {
   return argv.map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`)).join(' ');
 }
 

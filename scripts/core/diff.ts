@@ -10,7 +10,7 @@ export interface DiffOptions {
 type Op = { kind: ' ' | '-' | '+'; text: string; a: number; b: number };
 
 /** Split into lines without their terminators; CR of CRLF files is dropped so a CRLF file diffs like an LF one. */
-export function splitLines(text: string): string[] {
+function splitLines(text: string): string[] {
   if (text === '') return [];
   const lines = text.split('\n');
   if (lines[lines.length - 1] === '') lines.pop();

@@ -5,7 +5,6 @@
  */
 import { FailedError, UsageError } from './errors.js';
 
-export const GENERATION_FORMAT = 1;
 /** Manifest inside every generation directory (a dot file: conda and people listing envs ignore it). */
 export const MANIFEST_FILE = '.generation.json';
 /** Prefix of every temporary entry we create; a crash may leave them, the next run under the lock removes them. */

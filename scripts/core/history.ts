@@ -30,9 +30,6 @@ export function formatHistoryEntry(e: HistoryEntry): string {
   return line;
 }
 
-
-export const HISTORY_FORMAT = 1;
-
 export interface HistoryEntry {
   format: 1;
   at: string;

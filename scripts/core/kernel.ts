@@ -28,7 +28,7 @@ export function kernelName(env: string): string {
   return env.toLowerCase();
 }
 
-export function isValidKernelName(name: string): boolean {
+function isValidKernelName(name: string): boolean {
   return /^[a-z0-9._-]+$/.test(name) && name !== '.' && name !== '..';
 }
 

@@ -2,7 +2,7 @@
  * The pure rules `qa`, `build`, `test` and `plan --base/--head` share: a repository where one broken spec fails
  * only its env, failures found before any build as results, which envs a run covers.
  */
-import { formatProblem, InputError, UsageError, type Problem } from './errors.js';
+import { InputError, UsageError, type Problem } from './errors.js';
 import { checkRepo, SPECS_DIR, type Repo, type RepoFiles } from './repo.js';
 import { parseInventory } from './inventory.js';
 import { decodeInput } from './input.js';
@@ -84,10 +84,6 @@ export function guardResults(failures: GuardFailure[], desired: Desired): EnvRun
   const byEnv = new Map<string, GuardFailure[]>();
   for (const f of failures) byEnv.set(f.env, [...(byEnv.get(f.env) ?? []), f]);
   return [...byEnv].map(([env, fs]) => preflightResult(env, 'plan', fs, desired.envs.find((e) => e.name === env)?.buildId));
-}
-
-export function describeProblems(problems: Problem[]): string {
-  return problems.map(formatProblem).join('\n');
 }
 
 /** `--env` names must be REPLICATE envs of the repository; none given = all. */

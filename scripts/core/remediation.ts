@@ -106,7 +106,7 @@ export function requestedVersion(versionSpec: string | undefined): string | unde
  * segments in common, then the same or next newer one, else the newest older one. Without a requested
  * version: the newest.
  */
-export function nearestAvailable(requested: string | undefined, available: string[]): string | undefined {
+function nearestAvailable(requested: string | undefined, available: string[]): string | undefined {
   if (!requested) return sortVersions(available).at(-1);
   return nearestVersion(requested, available);
 }

@@ -9,8 +9,8 @@ import type { EnvRunResult, EnvSpec, FailureClass, Frontend, QaRunResult } from 
 import { diffPackages, isEmptyDiff, renderPackageDiff, type PackageDiff } from './pkgdiff.js';
 import { normalizePipName } from './pip.js';
 
-export const REPORT_FORMAT = 1;
-export const REPORT_FILES = { report: 'report.json', summary: 'summary.md', junit: 'junit.xml', logs: 'logs' } as const;
+const REPORT_FORMAT = 1;
+const REPORT_FILES = { report: 'report.json', summary: 'summary.md', junit: 'junit.xml', logs: 'logs' } as const;
 
 export interface ReportEnv {
   env: string;
@@ -130,7 +130,7 @@ function cell(text: string | undefined): string {
   return (text ?? '').replace(/\r?\n/g, ' ').replace(/\|/g, '\\|').trim();
 }
 
-export function formatSeconds(s: number): string {
+function formatSeconds(s: number): string {
   if (s < 60) return `${s.toFixed(1)}s`;
   const m = Math.floor(s / 60);
   return `${m}m${String(Math.round(s - m * 60)).padStart(2, '0')}s`;

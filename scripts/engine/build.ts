@@ -73,7 +73,7 @@ export interface BuildOutcome {
   toolSeconds: number;
 }
 
-export const DEFAULT_PHASE_TIMEOUT_SECONDS = 3600;
+const DEFAULT_PHASE_TIMEOUT_SECONDS = 3600;
 /** proper-lockfile refreshes a held lock every STALE/2; an older lock belongs to a dead or frozen holder. */
 
 // ---------------------------------------------------------------- the derived spec (pure)

@@ -24,7 +24,7 @@ export function readCondarc(installationDir: string | undefined, env: NodeJS.Pro
 }
 
 /** Read a local channel's subdirs. A missing platform subdir is an empty one; a missing noarch/ is not a channel. */
-export function readLocalChannel(url: string, subdirs: string[]): ChannelRecord[] {
+function readLocalChannel(url: string, subdirs: string[]): ChannelRecord[] {
   const base = fileURLToPath(url);
   const out: ChannelRecord[] = [];
   for (const subdir of subdirs) {

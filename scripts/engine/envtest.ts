@@ -15,7 +15,7 @@ import { formatCallBlock } from '../core/conda-log.js';
 import { execute, type CallResult } from './conda.js';
 
 /** Default time limit of an env's own test script. */
-export const DEFAULT_TEST_TIMEOUT_SECONDS = 600;
+const DEFAULT_TEST_TIMEOUT_SECONDS = 600;
 /** Time limit of our own probes (python runs, imports): generous for a cold NFS cache. */
 const PROBE_TIMEOUT_SECONDS = 120;
 
@@ -34,7 +34,7 @@ export function runProcess(
 }
 
 /** Append one command and its output to an env's log, as the adapter does for conda calls. */
-export function appendLog(log: string | undefined, title: string, r: ProcessResult, startedAt = new Date(Date.now() - r.seconds * 1000)): void {
+function appendLog(log: string | undefined, title: string, r: ProcessResult, startedAt = new Date(Date.now() - r.seconds * 1000)): void {
   if (!log) return;
   mkdirSync(dirname(log), { recursive: true });
   // the test's name in the header, so a reader finds their place (execute() already wrote any timeout line)
@@ -198,7 +198,7 @@ export function minimalEnv(prefix: string, env: string, home: string): NodeJS.Pr
 }
 
 /** The env's own test scripts, in the order they run. */
-export function testScripts(specDir: string, env: string): string[] {
+function testScripts(specDir: string, env: string): string[] {
   return ['sh', 'py'].map((ext) => join(specDir, `${env}.test.${ext}`)).filter((f) => existsSync(f));
 }
 

@@ -5,7 +5,7 @@
 import { isAbsolute, join, relative } from 'node:path';
 import { annotations, renderSummary, stepOutputs, type Report } from '../core/report.js';
 
-export function inGitHubActions(env: NodeJS.ProcessEnv = process.env): boolean {
+function inGitHubActions(env: NodeJS.ProcessEnv = process.env): boolean {
   return env.GITHUB_ACTIONS === 'true';
 }
 

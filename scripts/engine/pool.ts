@@ -25,9 +25,3 @@ export async function runPool<T, R>(items: readonly T[], jobs: number, fn: (item
   return results;
 }
 
-/** Parse a `--jobs` value: a positive integer; anything else is a usage mistake the caller reports. */
-export function parseJobs(value: string | undefined, fallback = 1): number | undefined {
-  if (value === undefined) return fallback;
-  if (!/^[1-9][0-9]{0,3}$/.test(value.trim())) return undefined;
-  return Number(value.trim());
-}

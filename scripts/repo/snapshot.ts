@@ -21,7 +21,7 @@ export async function loadRepoTolerant(dir: string): Promise<TolerantRepo> {
 }
 
 /** Raw texts of specs and per-env tests: what `changedEnvs` compares. */
-export function snapshotOf(dir: string, inventory: Inventory): RepoSnapshot {
+function snapshotOf(dir: string, inventory: Inventory): RepoSnapshot {
   const read = (p: string) => (existsSync(p) ? readFileSync(p, 'utf8') : undefined);
   const specTexts = new Map<string, string>();
   const testTexts = new Map<string, string>();
@@ -53,7 +53,7 @@ export async function checkoutCommit(repoDir: string, ref: string): Promise<Comm
  * The base side of a comparison: its inventory as written (even if some specs there were broken).
  * A base without a readable inventory counts as empty: everything at head is new.
  */
-export function baseSnapshot(dir: string, head: Inventory): RepoSnapshot {
+function baseSnapshot(dir: string, head: Inventory): RepoSnapshot {
   const files = readRepoFiles(dir);
   const text = files.inventory ? decodeInput(files.inventory, 'inventory.ini').text : undefined;
   const inventory = (text !== undefined ? parseInventory(text).inventory : undefined) ?? emptyInventory(head);

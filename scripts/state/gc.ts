@@ -82,7 +82,7 @@ export function readInstallation(root: string, name: string): InstallationOnDisk
 }
 
 /** Bytes used by a file tree (allocated blocks, like du), not following symlinks. */
-export function diskUsage(path: string): number {
+function diskUsage(path: string): number {
   let st;
   try { st = lstatSync(path); } catch { return 0; }
   let total = st.blocks * 512;

@@ -27,7 +27,7 @@ export type PathState =
   | { kind: 'dir'; entries: string[] }
   | { kind: 'file' };
 
-export function pathState(path: string): PathState {
+function pathState(path: string): PathState {
   let st;
   try {
     st = lstatSync(path);
@@ -80,7 +80,7 @@ export function readManifest(instDir: string, n: number): GenerationManifest | u
   return readJsonIfExists<GenerationManifest>(join(instDir, 'generations', String(n), MANIFEST_FILE));
 }
 
-export function fsyncPath(path: string): void {
+function fsyncPath(path: string): void {
   const fd = openSync(path, 'r');
   try { fsyncSync(fd); } finally { closeSync(fd); }
 }
@@ -237,7 +237,7 @@ export function readLive(root: string): { ref?: GenerationRef; links: LinkMap } 
 }
 
 /** Does generation `ref` exist under ROOT? */
-export function generationExists(root: string, ref: GenerationRef): boolean {
+function generationExists(root: string, ref: GenerationRef): boolean {
   return listGenerations(join(root, ref.installation)).includes(ref.generation);
 }
 

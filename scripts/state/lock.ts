@@ -19,7 +19,7 @@ import { layout } from '../core/layout.js';
 /** A holder refreshes the lock every STALE_MS/2; a lock not refreshed for this long is someone else's to take. */
 const STALE_MS = 30_000;
 const POLL_MS = 50;
-export const HOLDER_FILE = 'holder.json';
+const HOLDER_FILE = 'holder.json';
 
 export interface LockHolder {
   pid: number;
@@ -36,7 +36,7 @@ export interface HeldLock {
   release(): Promise<void>;
 }
 
-export function holderPath(root: string): string {
+function holderPath(root: string): string {
   return join(layout(root).lock, HOLDER_FILE);
 }
 
@@ -48,7 +48,7 @@ export function readHolder(root: string): LockHolder | undefined {
   }
 }
 
-export function describeHolder(h: LockHolder | undefined): string {
+function describeHolder(h: LockHolder | undefined): string {
   if (!h) return 'an unknown process';
   return `pid ${h.pid} on ${h.host} (user ${h.user}, \`${h.command}\`, since ${h.since})`;
 }
