@@ -37,7 +37,7 @@ export interface GcResult extends GcPlan {
 }
 
 /** Builds the repository at HEAD asks for: kept even when not deployed yet (QA done, merge pending). */
-export async function wantedByRepo(repoDir: string): Promise<Set<string>> {
+async function wantedByRepo(repoDir: string): Promise<Set<string>> {
   try {
     const { loadRepo } = await import('../repo/repo.js');
     const { desiredState } = await import('../core/desired.js');
@@ -50,7 +50,7 @@ export async function wantedByRepo(repoDir: string): Promise<Set<string>> {
 }
 
 /** Read every installation under ROOT and plan what goes. */
-export function gatherAndPlan(
+function gatherAndPlan(
   root: string,
   opts: { keep: number; graceSeconds: number; protect: Set<string>; now?: number },
 ): GcPlan {
