@@ -11,6 +11,8 @@ import { guardPlan, type GuardFailure } from '../core/planguard.js';
 import { buildPaths } from '../core/layout.js';
 import { withoutBroken, type TolerantRepo } from '../core/qarun.js';
 import type { Output } from './output.js';
+import type { Context } from './context.js';
+import { durationOption, jobsOption, stringOption } from '../core/options.js';
 
 /** Resolved root for build paths: conda writes the prefix into files, so no symlink that can move may be in it. */
 export function resolvedRoot(root: string): string {
@@ -59,4 +61,14 @@ export async function loadRunSetup(opts: RunSetupOptions): Promise<RunSetup> {
   const root = resolvedRoot(resolveRoot({ options: { root: opts.rootFlag }, env: opts.env }, repo.inventory));
   const replicated = new Set(repo.inventory.environments.filter((e) => e.mode === 'REPLICATE').map((e) => e.name));
   return { jobs, ...(timeoutSeconds ? { timeoutSeconds } : {}), repo, broken, root, desired: withoutBroken(desiredState(repo), broken), replicated };
+}
+
+/** The flags `build`, `test` and `qa` share (--root, --jobs, --timeout), checked before any work starts. */
+export function runSetupOptions(ctx: Context, repoDir = ctx.repo): RunSetupOptions {
+  const timeoutSeconds = durationOption(ctx, 'timeout', { unit: 's', positive: true });
+  const rootFlag = stringOption(ctx, 'root');
+  return {
+    repoDir, env: ctx.env, out: ctx.out, jobs: jobsOption(ctx),
+    ...(rootFlag !== undefined ? { rootFlag } : {}), ...(timeoutSeconds !== undefined ? { timeoutSeconds } : {}),
+  };
 }

@@ -1,5 +1,5 @@
-import type { Output } from '../app/output.js';
-/** The contract between the CLI dispatcher and each command module. */
+/** What the dispatcher knows of each command: its name, help, options and how to load it. */
+import type { RunFn } from '../app/context.js';
 
 export interface OptionDef {
   type: 'string' | 'boolean';
@@ -9,8 +9,6 @@ export interface OptionDef {
   description: string;
   arg?: string;
 }
-
-export type OptionValues = Record<string, string | boolean | Array<string | boolean> | undefined>;
 
 export interface CommandMeta {
   name: string;
@@ -24,14 +22,3 @@ export interface CommandMeta {
   /** lazy: heavy modules load only when the command runs (keeps --help fast) */
   load: () => Promise<{ run: RunFn }>;
 }
-
-export interface Context {
-  options: OptionValues;
-  positionals: string[];
-  out: Output;
-  /** repository directory (inventory.ini, env-specs/) */
-  repo: string;
-  env: NodeJS.ProcessEnv;
-}
-
-export type RunFn = (ctx: Context) => Promise<number>;

@@ -1,8 +1,8 @@
 /**
  * adopt: inventory an existing, unmanaged conda installation into this repository (see app/adopt.ts).
  */
-import type { Context } from '../cli/command.js';
-import { boolOption, stringOption } from '../cli/options.js';
+import type { Context } from '../app/context.js';
+import { boolOption, stringOption } from '../core/options.js';
 import { adoptInstallation } from '../app/adopt.js';
 
 export async function run(ctx: Context): Promise<number> {

@@ -3,8 +3,9 @@
  * names, at ROOT/vX/builds/NAME/<build-id>/. Envs with a tested build of the same id are skipped.
  * Tests are not run (see `test`, or `qa` for both). Exit 1 when any env fails.
  */
-import type { Context } from '../cli/command.js';
-import { boolOption, listOption, runSetupOptions } from '../cli/options.js';
+import type { Context } from '../app/context.js';
+import { boolOption, listOption } from '../core/options.js';
+import { runSetupOptions } from '../app/run-setup.js';
 import { EXIT } from '../core/errors.js';
 import { buildEnvs } from '../app/build.js';
 

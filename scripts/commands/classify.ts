@@ -1,6 +1,6 @@
 /** classify: triage a conda/pip log (a file or stdin) into a failure class, details and a hint. */
 import { readFile } from 'node:fs/promises';
-import type { Context } from '../cli/command.js';
+import type { Context } from '../app/context.js';
 import { EXIT, UsageError } from '../core/errors.js';
 import { classify, hintFor } from '../core/classify.js';
 

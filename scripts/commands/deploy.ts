@@ -2,8 +2,8 @@
  * deploy (merge entry): the repository at HEAD -> a new generation, swapped in atomically, kernels, history.
  * The use case is app/deploy.ts; this reads the flags and maps the result to the exit code.
  */
-import type { Context } from '../cli/command.js';
-import { boolOption, durationOption, jobsOption, stringOption } from '../cli/options.js';
+import type { Context } from '../app/context.js';
+import { boolOption, durationOption, jobsOption, stringOption } from '../core/options.js';
 import { EXIT } from '../core/errors.js';
 import { deploy } from '../app/deploy.js';
 

@@ -1,8 +1,8 @@
 /**
  * export: re-export envs listed in inventory.ini from the installation into env-specs/NAME.yml (see app/export.ts).
  */
-import type { Context } from '../cli/command.js';
-import { listOption, stringOption } from '../cli/options.js';
+import type { Context } from '../app/context.js';
+import { listOption, stringOption } from '../core/options.js';
 import { exportEnvs } from '../app/export.js';
 
 export async function run(ctx: Context): Promise<number> {

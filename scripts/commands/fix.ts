@@ -1,8 +1,8 @@
 /**
  * fix: apply the remediation rules to env specs in place and print the unified diff (see app/fix.ts).
  */
-import type { Context } from '../cli/command.js';
-import { boolOption, listOption, stringOption } from '../cli/options.js';
+import type { Context } from '../app/context.js';
+import { boolOption, listOption, stringOption } from '../core/options.js';
 import { fixSpecs } from '../app/fix.js';
 
 export async function run(ctx: Context): Promise<number> {

@@ -1,8 +1,8 @@
 /**
  * gc: remove what no kept generation references; a dry run unless `--yes`. The use case is app/gc.ts.
  */
-import type { Context } from '../cli/command.js';
-import { boolOption, durationOption, integerOption, stringOption } from '../cli/options.js';
+import type { Context } from '../app/context.js';
+import { boolOption, durationOption, integerOption, stringOption } from '../core/options.js';
 import { EXIT } from '../core/errors.js';
 import { DEFAULT_KEEP } from '../core/gc.js';
 import { DEFAULT_GRACE_HOURS, collectGarbage } from '../app/gc.js';

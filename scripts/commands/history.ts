@@ -1,6 +1,6 @@
 /** history: the log of cutovers (deploys and rollbacks), oldest first. The use case is app/history.ts. */
-import type { Context } from '../cli/command.js';
-import { integerOption, stringOption } from '../cli/options.js';
+import type { Context } from '../app/context.js';
+import { integerOption, stringOption } from '../core/options.js';
 import { EXIT } from '../core/errors.js';
 import { cutoverHistory } from '../app/history.js';
 

@@ -2,8 +2,8 @@
  * kernels: (re)write ROOT/kernels/NAME/kernel.json for every [kernels] entry whose env is live; remove stale
  * ones. The use case is app/kernels.ts.
  */
-import type { Context } from '../cli/command.js';
-import { boolOption, durationOption, stringOption } from '../cli/options.js';
+import type { Context } from '../app/context.js';
+import { boolOption, durationOption, stringOption } from '../core/options.js';
 import { EXIT } from '../core/errors.js';
 import { writeKernels } from '../app/kernels.js';
 

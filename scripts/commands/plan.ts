@@ -2,8 +2,8 @@
  * plan: the repo's desired state against an installation root; with --base/--head, the envs a pull request
  * changes between two commits (what `qa` would build). Guard failures exit 2 with file:line messages.
  */
-import type { Context } from '../cli/command.js';
-import { stringOption } from '../cli/options.js';
+import type { Context } from '../app/context.js';
+import { stringOption } from '../core/options.js';
 import { EXIT } from '../core/errors.js';
 import { planChanges, planInstallation, type PlanOptions } from '../app/plan.js';
 

@@ -2,8 +2,9 @@
  * qa: the pull-request entry (docs/qa.md). Plan from the PR diff, build and test the changed envs into the
  * installation the head names, report. Exit 1 when any env fails.
  */
-import type { Context } from '../cli/command.js';
-import { boolOption, listOption, runSetupOptions, stringOption } from '../cli/options.js';
+import type { Context } from '../app/context.js';
+import { boolOption, listOption, stringOption } from '../core/options.js';
+import { runSetupOptions } from '../app/run-setup.js';
 import { EXIT } from '../core/errors.js';
 import { runQa } from '../app/qa.js';
 

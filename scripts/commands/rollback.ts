@@ -2,8 +2,8 @@
  * rollback: swap back to the previous generation (or `--to N`), or make a new generation with one env taken
  * from the previous one (`--env NAME`). The use case is app/rollback.ts; it needs no repository.
  */
-import type { Context } from '../cli/command.js';
-import { boolOption, durationOption, integerOption, stringOption } from '../cli/options.js';
+import type { Context } from '../app/context.js';
+import { boolOption, durationOption, integerOption, stringOption } from '../core/options.js';
 import { EXIT, UsageError } from '../core/errors.js';
 import { rollback } from '../app/rollback.js';
 

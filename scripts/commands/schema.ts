@@ -1,5 +1,5 @@
 /** schema: print the JSON Schemas (they double as the format documentation). */
-import type { Context } from '../cli/command.js';
+import type { Context } from '../app/context.js';
 import { EXIT, UsageError } from '../core/errors.js';
 import { loadSchema, SCHEMA_NAMES, type SchemaName } from '../core/schemas.js';
 

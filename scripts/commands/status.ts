@@ -1,6 +1,6 @@
 /** status: the live generation against the repository; exit 1 on drift. The use case is app/status.ts. */
-import type { Context } from '../cli/command.js';
-import { stringOption } from '../cli/options.js';
+import type { Context } from '../app/context.js';
+import { stringOption } from '../core/options.js';
 import { EXIT } from '../core/errors.js';
 import { liveStatus } from '../app/status.js';
 

@@ -4,8 +4,9 @@
  * env-specs/NAME.test.sh / NAME.test.py pass. A passing build becomes `tested`. Exit 1 when any env fails
  * or has no build.
  */
-import type { Context } from '../cli/command.js';
-import { listOption, runSetupOptions } from '../cli/options.js';
+import type { Context } from '../app/context.js';
+import { listOption } from '../core/options.js';
+import { runSetupOptions } from '../app/run-setup.js';
 import { EXIT } from '../core/errors.js';
 import { testEnvs } from '../app/build.js';
 

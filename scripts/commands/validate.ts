@@ -1,5 +1,5 @@
 /** validate: parse and check inventory.ini and every spec; print every problem at once. */
-import type { Context } from '../cli/command.js';
+import type { Context } from '../app/context.js';
 import { EXIT, formatProblem } from '../core/errors.js';
 import { checkRepoDir } from '../repo/repo.js';
 import { desiredState } from '../core/desired.js';

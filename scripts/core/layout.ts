@@ -1,7 +1,7 @@
 /** Paths of the installation on disk (docs/deploy.md). Pure: string arithmetic only. */
 import { join } from 'node:path';
 
-const GITOPS_DIR = '.gitops';
+export const GITOPS_DIR = '.gitops';
 
 /** Directory name of the installation of a conda version: `v23.11.0`. */
 export function installationName(condaVersion: string): string {

@@ -11,7 +11,7 @@
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Context } from '../../scripts/cli/command.js';
+import type { Context } from '../../scripts/app/context.js';
 import { memoryOutput } from '../../scripts/cli/output.js';
 import { loadRepo } from '../../scripts/repo/repo.js';
 import { desiredState } from '../../scripts/core/desired.js';

@@ -12,7 +12,7 @@ import { parseInventory } from '../../scripts/core/inventory.js';
 import { parseSpec } from '../../scripts/core/spec.js';
 import { checkRepoDir } from '../../scripts/repo/repo.js';
 import { memoryOutput } from '../../scripts/cli/output.js';
-import type { Context } from '../../scripts/cli/command.js';
+import type { Context } from '../../scripts/app/context.js';
 import { installFakeConda, makeGitPackage, runConda, writeChannel, type FakeConda } from '../fake-conda/index.js';
 import { runCommand } from '../fixtures/command.js';
 

@@ -14,7 +14,7 @@ import { memoryOutput } from '../../scripts/cli/output.js';
 import { repoRoot } from '../fake-conda/index.js';
 import { makeQaWorld, worldSpec, writeRepo, type QaWorld } from '../fixtures/qa-world.js';
 import { runCommand } from '../fixtures/command.js';
-import type { Context } from '../../scripts/cli/command.js';
+import type { Context } from '../../scripts/app/context.js';
 
 describe('buildSteps (pure)', () => {
   const text = [

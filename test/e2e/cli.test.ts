@@ -92,6 +92,21 @@ describe('schema', () => {
   });
 });
 
+describe('classify', () => {
+  // the labelled corpus of real conda/pip failure logs that test/unit/classify.test.ts also reads
+  const CORPUS = '/work/shared/conda-errors';
+
+  test('`classify -` reads the log on stdin; a missing file is a usage error naming it', async () => {
+    const log = readFileSync(join(CORPUS, 'pip-failure__dice-embeddings-19.txt'));
+    const r = await runCli(['classify', '-'], { input: log });
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ file: null, class: 'pip-failure', spec: 'torch==1.10.1+cu113' });
+    const missing = await runCli(['classify', '/nonexistent/nope.log']);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toContain('/nonexistent/nope.log');
+  });
+});
+
 describe('validate and plan on a repository', () => {
   let r: RepoFixture;
   beforeAll(() => {

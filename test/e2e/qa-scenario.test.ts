@@ -12,7 +12,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import type { Context } from '../../scripts/cli/command.js';
+import type { Context } from '../../scripts/app/context.js';
 import { memoryOutput } from '../../scripts/cli/output.js';
 import { reportSchemaErrors, type Report } from '../../scripts/core/report.js';
 import { parseSpec } from '../../scripts/core/spec.js';

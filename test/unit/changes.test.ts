@@ -9,7 +9,7 @@ import { changedFiles, exportRepoFiles, resolveCommit, showFile } from '../../sc
 import { runPool } from '../../scripts/engine/pool.js';
 import type { EnvSpec, Inventory } from '../../scripts/core/types.js';
 import { runCommand } from '../fixtures/command.js';
-import type { Context } from '../../scripts/cli/command.js';
+import type { Context } from '../../scripts/app/context.js';
 
 /** every temp dir of this file lives under one parent, removed when the file is done */
 const TMP = mkdtempSync(join(tmpdir(), 'cg-changes-'));

@@ -1,7 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { classify, hintFor, isBareSpec, requestedVersion, specName, type ClassificationDetail } from '../../scripts/core/classify.js';
 import { formatCallBlock, timeoutLine } from '../../scripts/core/conda-log.js';
@@ -10,10 +8,9 @@ import { runCommand } from '../fixtures/command.js';
 const runClassify = (c: Context) => runCommand('classify', c);
 import { memoryOutput } from '../../scripts/cli/output.js';
 import type { FailureClass } from '../../scripts/core/types.js';
-import type { Context } from '../../scripts/cli/command.js';
+import type { Context } from '../../scripts/app/context.js';
 
 const CORPUS = '/work/shared/conda-errors';
-const ROOT = join(import.meta.dirname, '..', '..');
 
 /** Loose spec equality: whitespace, `==` vs `=`, trailing `*` and case do not matter. */
 const loose = (s: string) => s.toLowerCase().replace(/\s+/g, '').replace(/==/g, '=').replace(/\*+$/, '');
@@ -378,18 +375,5 @@ describe('conda-gitops classify', () => {
     const { ctx: c, out } = ctx(['/nonexistent/build.log']);
     expect(await runClassify(c)).toBe(2);
     expect(out.errors.join('\n')).toMatch(/cannot read log file '\/nonexistent\/build\.log'/);
-  });
-
-  it('reads stdin through the CLI', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'cg-classify-'));
-    const log = join(dir, 'pip.log');
-    writeFileSync(log, readFileSync(join(CORPUS, 'pip-failure__dice-embeddings-19.txt')));
-    const tsx = join(ROOT, 'node_modules', '.bin', 'tsx');
-    const r = spawnSync(tsx, [join(ROOT, 'scripts', 'cli', 'main.ts'), 'classify', '-'], { input: readFileSync(log), encoding: 'utf8' });
-    expect(r.status).toBe(0);
-    expect(JSON.parse(r.stdout)).toMatchObject({ file: null, class: 'pip-failure', spec: 'torch==1.10.1+cu113' });
-    const missing = spawnSync(tsx, [join(ROOT, 'scripts', 'cli', 'main.ts'), 'classify', join(dir, 'nope.log')], { encoding: 'utf8' });
-    expect(missing.status).toBe(2);
-    expect(missing.stderr).toContain('nope.log');
   });
 });

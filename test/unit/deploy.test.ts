@@ -1,7 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
-import { pathToFileURL } from 'node:url';
-import { existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { planDeploy } from '../../scripts/core/deploy.js';
 import type { LiveInput } from '../../scripts/core/deploy.js';
@@ -12,7 +11,7 @@ import { memoryOutput } from '../../scripts/cli/output.js';
 import { deploy, type DeployOptions } from '../../scripts/app/deploy.js';
 import { rollback, type RollbackOptions } from '../../scripts/app/rollback.js';
 import { cutoverHistory } from '../../scripts/app/history.js';
-import type { OptionValues } from '../../scripts/cli/command.js';
+import type { OptionValues } from '../../scripts/core/options.js';
 import { runCommand } from '../fixtures/command.js';
 import { BusyError, RefusedError } from '../../scripts/core/errors.js';
 import { acquireLock } from '../../scripts/state/lock.js';
@@ -21,7 +20,6 @@ import {
   addBuild, addTestedBuilds, commitAll, desiredOf, fakeBuildId, makeInstallation, writeRepo, VERSION,
 } from '../fixtures/installation.js';
 import type { FakeInstallation } from '../fixtures/installation.js';
-import { installFakeConda, writeChannel } from '../fake-conda/fixtures.js';
 
 const ENV = { ...process.env, GITHUB_ACTOR: 'octo' };
 
@@ -370,32 +368,6 @@ describe('deploy, rollback and history against a real ROOT', () => {
     const last = readHistory(fi.root).entries.at(-1)!;
     expect(last).toMatchObject({ command: 'deploy (recorded after the fact)', commit, to: { generation: 2 } });
     expect(readBuildRecord(fi.root, VERSION, 'a', desired.envs[0].buildId)?.bad).toBeUndefined();
-  });
-
-  it('--build-missing builds and tests the missing envs with the installation\'s conda, then deploys them', async () => {
-    fi = makeInstallation();
-    const channels = join(fi.root, 'channels');
-    writeChannel(join(channels, 'conda-forge'), [
-      { name: 'python', version: '3.11.7', module: false },
-      { name: 'zlib', version: '1.2.1', module: false },
-      { name: 'zlib', version: '1.2.2', module: false },
-    ]);
-    rmSync(fi.inst.dir, { recursive: true, force: true });
-    installFakeConda(fi.inst.dir, VERSION, { channels: ['conda-forge'], customChannels: { 'conda-forge': pathToFileURL(channels).href } });
-    repo = join(fi.root, 'repo');
-    mkdirSync(repo);
-    const desired = await writeRepo(repo, { envs: { a: 1, b: 2 } });
-    addTestedBuilds(fi.root, { ...desired, envs: desired.envs.filter((e) => e.name === 'a') });
-    const refused = await runDeploy(repo, fi.root);
-    expect(refused.ok).toBe(false);
-    expect(refused.out.lines.join('\n')).toMatch(/b [0-9a-f]{12}: not built/);
-    const { ok, out } = await runDeploy(repo, fi.root, { buildMissing: true });
-    expect(ok, out.errors.join('\n')).toBe(true);
-    expect(out.errors.join('\n')).toMatch(/building 1 missing env/);
-    const b = desired.envs.find((e) => e.name === 'b')!.buildId;
-    expect(readBuildRecord(fi.root, VERSION, 'b', b)?.status).toBe('tested');
-    expect(readLive(fi.root).links).toEqual({ a: desired.envs.find((e) => e.name === 'a')!.buildId, b });
-    expect(execFileSync(join(fi.root, 'envs', 'b', 'bin', 'python'), ['-c', 'print(6*7)'], { encoding: 'utf8' }).trim()).toBe('42');
   });
 });
 

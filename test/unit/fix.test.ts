@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { memoryOutput } from '../../scripts/cli/output.js';
-import type { Context } from '../../scripts/cli/command.js';
+import type { Context } from '../../scripts/app/context.js';
 import { runCommand } from '../fixtures/command.js';
 const run = (c: Context) => runCommand('fix', c);
 import { writeChannel } from '../fake-conda/index.js';

@@ -5,7 +5,7 @@ import { planGc } from '../../scripts/core/gc.js';
 import type { InstallationOnDisk } from '../../scripts/core/gc.js';
 import { readLive } from '../../scripts/state/generation.js';
 import { memoryOutput } from '../../scripts/cli/output.js';
-import type { OptionValues } from '../../scripts/cli/command.js';
+import type { OptionValues } from '../../scripts/core/options.js';
 import { DEFAULT_GRACE_HOURS, collectGarbage, type GcOptions } from '../../scripts/app/gc.js';
 import { deploy } from '../../scripts/app/deploy.js';
 import { rollback } from '../../scripts/app/rollback.js';

@@ -1,10 +1,12 @@
 /**
  * Reading option values: one parser each for strings, flags, lists, whole numbers and durations, with one
- * message style (`--NAME expects ..., got 'VALUE'`). Commands call these and pass plain values on.
+ * message style (`--NAME expects ..., got 'VALUE'`). Pure: values in, values or a UsageError out. Commands call
+ * these and pass plain values on to a use case.
  */
-import { UsageError } from '../core/errors.js';
-import type { Context, OptionValues } from './command.js';
-import type { RunSetupOptions } from '../app/run-setup.js';
+import { UsageError } from './errors.js';
+
+/** Values of a parsed command line (node:util parseArgs). */
+export type OptionValues = Record<string, string | boolean | Array<string | boolean> | undefined>;
 
 type Options = { options: OptionValues };
 
@@ -65,14 +67,4 @@ export function jobsOption(ctx: Options): number {
   const jobs = integerOption(ctx, 'jobs', { min: 1, fallback: 1 });
   if (jobs > 1000) throw invalid('jobs', 'a whole number from 1 to 1000', String(jobs));
   return jobs;
-}
-
-/** The flags `build`, `test` and `qa` share (--root, --jobs, --timeout), checked before any work starts. */
-export function runSetupOptions(ctx: Context, repoDir = ctx.repo): RunSetupOptions {
-  const timeoutSeconds = durationOption(ctx, 'timeout', { unit: 's', positive: true });
-  const rootFlag = stringOption(ctx, 'root');
-  return {
-    repoDir, env: ctx.env, out: ctx.out, jobs: jobsOption(ctx),
-    ...(rootFlag !== undefined ? { rootFlag } : {}), ...(timeoutSeconds !== undefined ? { timeoutSeconds } : {}),
-  };
 }

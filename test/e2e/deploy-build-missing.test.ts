@@ -1,0 +1,51 @@
+/**
+ * `deploy --build-missing` through the compiled CLI: the installation's own (fake) conda builds and tests the
+ * env without a tested build, then the deploy links it. e2e because it installs and runs the fake conda.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { afterEach, describe, expect, it } from 'vitest';
+import { readLive } from '../../scripts/state/generation.js';
+import { readBuildRecord } from '../../scripts/state/record.js';
+import { installFakeConda, writeChannel } from '../fake-conda/fixtures.js';
+import {
+  addTestedBuilds, makeInstallation, writeRepo, VERSION, type FakeInstallation,
+} from '../fixtures/installation.js';
+import { runCli } from '../fixtures/repo.js';
+
+describe('deploy --build-missing', () => {
+  let fi: FakeInstallation | undefined;
+  afterEach(() => fi?.cleanup());
+
+  it('builds and tests the missing envs with the installation\'s conda, then deploys them', async () => {
+    fi = makeInstallation();
+    const channels = join(fi.root, 'channels');
+    writeChannel(join(channels, 'conda-forge'), [
+      { name: 'python', version: '3.11.7', module: false },
+      { name: 'zlib', version: '1.2.1', module: false },
+      { name: 'zlib', version: '1.2.2', module: false },
+    ]);
+    rmSync(fi.inst.dir, { recursive: true, force: true });
+    const customChannels = { 'conda-forge': pathToFileURL(channels).href };
+    installFakeConda(fi.inst.dir, VERSION, { channels: ['conda-forge'], customChannels });
+    const repo = join(fi.root, 'repo');
+    mkdirSync(repo);
+    const desired = await writeRepo(repo, { envs: { a: 1, b: 2 } });
+    addTestedBuilds(fi.root, { ...desired, envs: desired.envs.filter((e) => e.name === 'a') });
+
+    const refused = await runCli(['deploy', '--root', fi.root], { cwd: repo });
+    expect(refused.code, refused.stderr).toBe(1);
+    expect(refused.stdout).toMatch(/b [0-9a-f]{12}: not built/);
+
+    const built = await runCli(['deploy', '--root', fi.root, '--build-missing'], { cwd: repo });
+    expect(built.code, built.stderr).toBe(0);
+    expect(built.stderr).toMatch(/building 1 missing env/);
+    const b = desired.envs.find((e) => e.name === 'b')!.buildId;
+    expect(readBuildRecord(fi.root, VERSION, 'b', b)?.status).toBe('tested');
+    expect(readLive(fi.root).links).toEqual({ a: desired.envs.find((e) => e.name === 'a')!.buildId, b });
+    const python = join(fi.root, 'envs', 'b', 'bin', 'python');
+    expect(execFileSync(python, ['-c', 'print(6*7)'], { encoding: 'utf8' }).trim()).toBe('42');
+  });
+});

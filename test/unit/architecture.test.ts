@@ -1,0 +1,190 @@
+/**
+ * The layers of scripts/ as a fact: cli > commands > app > engine|state|repo > core, core pure, commands
+ * independent, tests driving commands through the CLI, and every core module with a unit test of its own.
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import { join, sep } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import {
+  checkImports, hasRuntimeExports, importsOf, valueImportsUnder, type Rule,
+} from '../fixtures/architecture.js';
+
+const tree = (files: Record<string, string>) => new Map(Object.entries(files));
+
+describe('checkImports on synthetic trees', () => {
+  it('a core file importing node:fs is exactly one core-pure violation, naming file, line, import and rule', () => {
+    const files = tree({
+      'scripts/core/a.ts': "import { join } from 'node:path';\nimport { readFileSync } from 'node:fs';\n",
+      'scripts/core/b.ts': "import { x } from './a.js';\n",
+    });
+    expect(checkImports(files)).toEqual([{
+      file: 'scripts/core/a.ts', line: 2, specifier: 'node:fs', rule: 'core-pure',
+      message: "scripts/core/a.ts:2: 'node:fs' breaks core-pure: core/ is pure: no module with effects "
+        + '(disk, processes, network, locks, the Actions runner)',
+    }]);
+  });
+
+  it('an upward import is a layer violation naming both layers and the ladder', () => {
+    const files = tree({
+      'scripts/app/use.ts': [
+        "import type { Context } from '../cli/command.js';",
+        "import { plan } from '../core/plan.js';",
+      ].join('\n'),
+      'scripts/cli/command.ts': '',
+      'scripts/engine/conda.ts': "import { lock } from '../state/lock.js';\n", // equal rank: fine
+    });
+    expect(checkImports(files)).toEqual([{
+      file: 'scripts/app/use.ts', line: 1, specifier: '../cli/command.js', rule: 'layer',
+      message: "scripts/app/use.ts:1: '../cli/command.js' breaks layer: app (3) may not import cli (5); "
+        + 'a file imports its own layer or lower ones: cli 5 > commands 4 > app 3 > engine, state, repo 2 > core 1',
+    }]);
+  });
+
+  it('a command importing another command is a violation; the CLI importing commands is not', () => {
+    const files = tree({
+      'scripts/commands/deploy.ts': "import { run } from './build.js';\n",
+      'scripts/commands/build.ts': "import { buildAll } from '../app/build.js';\n",
+      'scripts/cli/registry.ts': "const load = () => import('../commands/deploy.js');\n",
+    });
+    expect(checkImports(files)).toEqual([{
+      file: 'scripts/commands/deploy.ts', line: 1, specifier: './build.js', rule: 'command-imports-command',
+      message: "scripts/commands/deploy.ts:1: './build.js' breaks command-imports-command: a command never imports "
+        + 'another command: what they share belongs in app/ or lower',
+    }]);
+  });
+
+  it('a test importing a command, even through a template, is a violation; importing app/ is not', async () => {
+    const files = tree({
+      'test/unit/x.test.ts': [
+        "import { deploy } from '../../scripts/app/deploy.js';",
+        'const mod = await import(`../../scripts/commands/${name}.ts`);',
+      ].join('\n'),
+    });
+    expect(checkImports(files).map((v) => [v.file, v.line, v.specifier, v.rule])).toEqual([
+      ['test/unit/x.test.ts', 2, '../../scripts/commands/${…}.ts', 'test-imports-command'],
+    ]);
+  });
+
+  it('core may use pure packages, node:path and schemas/*.json, but not process state or other layers', () => {
+    const files = tree({
+      'scripts/core/ok.ts': [
+        "import { join } from 'node:path';",
+        "import ini from 'ini';",
+        "import schema from '../../schemas/report.schema.json' with { type: 'json' };",
+        "type R = typeof import('@conda-org/rattler');",
+        'const opts = { process: 1 }; opts.process;',
+      ].join('\n'),
+      'scripts/core/bad.ts': [
+        "import type { Repo } from '../repo/repo.js';",
+        "export * from 'node:child_process';",
+        'const home = process.env.HOME;',
+        'const { argv } = process;',
+        "console.log('hi');",
+        "import { $ } from 'zx';",
+      ].join('\n'),
+    });
+    expect(checkImports(files).map((v) => `${v.line} ${v.specifier} ${v.rule}`)).toEqual([
+      '1 ../repo/repo.js core-pure', '2 node:child_process core-pure', '3 process.env core-pure',
+      '4 process core-pure', '5 console.log core-pure', '6 zx core-pure',
+    ]);
+  });
+
+  it('finds every import form and none inside comments, strings, templates or regex literals', () => {
+    const src = [
+      "import a from 'static';",
+      "import type { B } from 'type-only';",
+      "import 'side-effect';",
+      "export { c } from 're-export';",
+      "export type { D } from 're-export-type';",
+      "export * as e from 'star';",
+      'import {',
+      '  f,',
+      "} from 'multi-line';",
+      "const g = await import('dynamic');",
+      "const h = require('cjs');",
+      "// import x from 'line-comment';",
+      "/* import y from 'block-comment'; */",
+      "const s = \"import z from 'string'\";",
+      'const t = `import w from "template" ${`nested ${import(\'in-hole\')}`}`;',
+      "const r = /import v from 'regex'/; const q = 1 / 2; import('after-division');",
+      'const url = import.meta.url;',
+    ].join('\n');
+    expect(importsOf(src).map((i) => `${i.line} ${i.specifier}${i.typeOnly ? ' (type)' : ''}`)).toEqual([
+      '1 static', '2 type-only (type)', '3 side-effect', '4 re-export', '5 re-export-type (type)', '6 star',
+      '7 multi-line', '10 dynamic', '11 cjs', '15 in-hole', '16 after-division',
+    ]);
+  });
+
+  it('a unit test covers a module only by importing its values: `import type` does not count', () => {
+    const files = tree({
+      'test/unit/a.test.ts': [
+        "import { f } from '../../scripts/core/a.js';",
+        "import type { T } from '../../scripts/core/b.js';",
+      ].join('\n'),
+      'test/e2e/c.test.ts': "import { g } from '../../scripts/core/c.js';",
+    });
+    expect([...valueImportsUnder(files, 'test/unit/')]).toEqual(['scripts/core/a.ts']);
+  });
+
+  it('a module of types only has no runtime exports', () => {
+    const typesOnly = 'export type A = 1;\nexport interface B { x: 1 }\nexport type { C } from "./c.js";';
+    expect(hasRuntimeExports(typesOnly)).toBe(false);
+    expect(hasRuntimeExports('export interface B { x: 1 }\nexport function f() {}')).toBe(true);
+  });
+});
+
+// ---- the real tree ----
+
+const ROOT = join(import.meta.dirname, '..', '..');
+
+/** Every .ts file under the given top-level dirs, by repo-relative posix path. */
+function readSources(...dirs: string[]): Map<string, string> {
+  const files = new Map<string, string>();
+  for (const dir of dirs) {
+    for (const name of readdirSync(join(ROOT, dir), { recursive: true, encoding: 'utf8' })) {
+      if (!name.endsWith('.ts')) continue;
+      files.set(`${dir}/${name.split(sep).join('/')}`, readFileSync(join(ROOT, dir, name), 'utf8'));
+    }
+  }
+  return files;
+}
+
+describe('the real tree', () => {
+  const files = readSources('scripts', 'test');
+  const violations = checkImports(files);
+  const rules: Rule[] = ['core-pure', 'layer', 'command-imports-command', 'test-imports-command'];
+
+  it('finds the sources', () => {
+    expect([...files.keys()]).toContain('scripts/cli/main.ts');
+    expect([...files.keys()]).toContain('test/unit/architecture.test.ts');
+  });
+
+  // one test per rule, so a failure says which rule; the expected [] shows every offending import
+  it.each(rules)('no file breaks %s', (rule) => {
+    expect(violations.filter((v) => v.rule === rule).map((v) => v.message)).toEqual([]);
+  });
+
+  it('every core module with runtime code has a unit test that imports it directly', () => {
+    const tested = valueImportsUnder(files, 'test/unit/');
+    const untested = [...files]
+      .filter(([path, src]) => /^scripts\/core\/[^/]+\.ts$/.test(path) && hasRuntimeExports(src) && !tested.has(path))
+      .map(([path]) => path);
+    expect(untested).toEqual([]);
+  });
+});
+
+describe('product text', () => {
+  // users have docs/, not the internal design document: help, messages, generated files and docs point there
+  it('no source, doc, schema or workflow cites a design section', () => {
+    const texts = [
+      ...readSources('scripts'),
+      ...['README.md', ...readdirSync(join(ROOT, 'docs')).map((f) => `docs/${f}`)].map((f) => [f, readFileSync(join(ROOT, f), 'utf8')] as const),
+      ...readdirSync(join(ROOT, 'schemas')).map((f) => [`schemas/${f}`, readFileSync(join(ROOT, 'schemas', f), 'utf8')] as const),
+      ...readdirSync(join(ROOT, '.github', 'workflows')).map((f) => [`.github/workflows/${f}`, readFileSync(join(ROOT, '.github', 'workflows', f), 'utf8')] as const),
+    ];
+    const citing = texts.flatMap(([file, text]) =>
+      text.split('\n').flatMap((line, i) => (/design (doc(ument)? )?sections? \d/i.test(line) ? [`${file}:${i + 1}: ${line.trim()}`] : [])),
+    );
+    expect(citing).toEqual([]);
+  });
+});

@@ -1,0 +1,68 @@
+import { describe, expect, it } from 'vitest';
+import {
+  channelUrls, effectiveChannels, emptyRc, legacyNoarchNames, mergeCondarc, nameVariants, recordsFromRepodata,
+  recordsFromSearch, toPackage,
+} from '../../scripts/core/channel-index.js';
+
+describe('.condarc and channel URLs', () => {
+  it('layers rc files like conda: lists add up, scalars and custom channels of a later file win', () => {
+    const rc = mergeCondarc(emptyRc(), 'channels: [conda-forge]\ncustom_channels:\n  internal: https://conda.corp/\n');
+    mergeCondarc(rc, 'channels: [bioconda, conda-forge]\nchannel_alias: https://mirror.corp/\n');
+    expect(rc.channels).toEqual(['conda-forge', 'bioconda']);
+    expect(rc.channelAlias).toBe('https://mirror.corp');
+    expect(channelUrls('internal', rc)).toEqual(['https://conda.corp/internal']);
+    expect(channelUrls('bioconda', rc)).toEqual(['https://mirror.corp/bioconda']);
+  });
+
+  it('maps a platform URL to its channel, a path to file://, and defaults to the default channels', () => {
+    const rc = emptyRc();
+    expect(channelUrls('https://repo.example/ch/linux-64/', rc)).toEqual(['https://repo.example/ch']);
+    expect(channelUrls('/srv/chan', rc)).toEqual(['file:///srv/chan']);
+    expect(channelUrls('defaults', rc)).toEqual(rc.defaultChannels);
+  });
+
+  it('nodefaults in a spec drops the defaults the rc would add', () => {
+    const rc = mergeCondarc(emptyRc(), 'channels: [defaults]\n');
+    expect(effectiveChannels(['conda-forge'], rc)).toEqual(['https://conda.anaconda.org/conda-forge', ...rc.defaultChannels]);
+    expect(effectiveChannels(['conda-forge', 'nodefaults'], rc)).toEqual(['https://conda.anaconda.org/conda-forge']);
+  });
+});
+
+describe('records', () => {
+  const repodata = {
+    packages: {
+      'legacy-1.0-py_0.tar.bz2': { name: 'legacy', version: '1.0', build: 'py_0', noarch: true },
+      'numpy-1.26-0.tar.bz2': { name: 'numpy', version: '1.26.4', build: '0', subdir: 'linux-64' },
+      broken: { name: 'x' },
+    },
+    'packages.conda': { 'tool-2.0-0.conda': { name: 'tool', version: '2.0', noarch: 'python' } },
+  };
+
+  it('reads both package groups of repodata.json and skips records without a name and version', () => {
+    const records = recordsFromRepodata(repodata, 'file:///c', 'noarch');
+    expect(records.map((r) => `${r.name} ${r.version} ${r.subdir} ${String(r.noarch)}`)).toEqual([
+      'legacy 1.0 noarch true', 'numpy 1.26.4 linux-64 undefined', 'tool 2.0 noarch python',
+    ]);
+    expect([...legacyNoarchNames(records)]).toEqual(['legacy']);
+  });
+
+  it('reads conda search --json in both shapes; a noarch subdir means generic', () => {
+    const classic = JSON.stringify({ zlib: [{ name: 'zlib', version: '1.3', subdir: 'noarch' }] });
+    expect(recordsFromSearch(classic, 'c')).toEqual([{ name: 'zlib', version: '1.3', channel: 'c', subdir: 'noarch', noarch: 'generic' }]);
+    const mamba = JSON.stringify({ result: { pkgs: [{ name: 'zlib', version: '1.2', subdir: 'linux-64' }] } });
+    expect(recordsFromSearch(mamba, 'c')).toEqual([{ name: 'zlib', version: '1.2', channel: 'c', subdir: 'linux-64' }]);
+  });
+
+  it('a package comes from the first channel that has it (channel priority)', () => {
+    const pkg = toPackage([
+      { name: 'zlib', version: '1.3', channel: 'a', subdir: 'linux-64' },
+      { name: 'zlib', version: '1.4', channel: 'b', subdir: 'linux-64' },
+      { name: 'zlib', version: '1.2', channel: 'a', subdir: 'linux-64' },
+    ]);
+    expect(pkg).toEqual({ name: 'zlib', versions: ['1.3', '1.2'], noarch: false });
+  });
+
+  it('looks a name up in its conda and PyPI spellings', () => {
+    expect([...nameVariants('Ipums.Utils')].sort()).toEqual(['ipums-utils', 'ipums.utils', 'ipums_utils']);
+  });
+});
