@@ -3,7 +3,7 @@
  * Reads top to bottom: load repo -> check ROOT is ours -> (build missing, outside the lock) -> lock ->
  * plan -> write generation -> swap -> kernels -> history -> release.
  */
-import { execFile } from 'node:child_process';
+import { headCommit } from '../engine/git.js';
 import { join } from 'node:path';
 import type { Context } from '../cli/command.js';
 import { boolOption, stringOption } from '../cli/command.js';
@@ -25,13 +25,6 @@ import { syncKernels } from '../state/kernel.js';
 import type { KernelSync } from '../state/kernel.js';
 import { actor, appendHistory, reconcileHistory } from '../state/history.js';
 import { listInstallations } from '../state/gc.js';
-
-/** `git rev-parse HEAD` of the repository, or undefined outside git (deploying a plain directory is allowed). */
-export function headCommit(repoDir: string): Promise<string | undefined> {
-  return new Promise((resolve) => {
-    execFile('git', ['-C', repoDir, 'rev-parse', '--verify', '--quiet', 'HEAD'], (err, stdout) => resolve(err ? undefined : stdout.trim() || undefined));
-  });
-}
 
 /** Everything the planner needs, read from disk. */
 export function planFromDisk(root: string, desired: DesiredInput, opts: { force?: boolean }): DeployPlan {
