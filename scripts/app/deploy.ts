@@ -3,7 +3,6 @@
  * kernels, history (docs/deploy.md). Reads top to bottom: load repo -> check ROOT is ours -> (build missing,
  * outside the lock) -> lock -> plan -> write generation -> swap -> kernels -> history -> release.
  */
-import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import type { Output } from './output.js';
 import { loadRepo, resolveRoot } from '../repo/repo.js';
@@ -23,6 +22,7 @@ import { syncKernels } from '../state/kernel.js';
 import type { KernelSync } from '../state/kernel.js';
 import { actor, appendHistory, reconcileHistory } from '../state/history.js';
 import { listInstallations } from '../state/gc.js';
+import { headCommit } from '../engine/git.js';
 
 export interface DeployOptions {
   repoDir: string;
@@ -54,14 +54,6 @@ export type DeployResult =
   | (DeployResultBase & { dryRun: true } & DeployPlan)
   | (DeployResultBase & { ok: false; missing: MissingBuild[] })
   | (DeployResultBase & DeployPlan & { kernelSync: KernelSync; seconds: number });
-
-/** `git rev-parse HEAD` of the repository, or undefined outside git (deploying a plain directory is allowed). */
-export function headCommit(repoDir: string): Promise<string | undefined> {
-  return new Promise((resolve) => {
-    execFile('git', ['-C', repoDir, 'rev-parse', '--verify', '--quiet', 'HEAD'], (err, stdout) =>
-      resolve(err ? undefined : stdout.trim() || undefined));
-  });
-}
 
 /** Everything the planner needs, read from disk. */
 export function planFromDisk(root: string, desired: DesiredInput, opts: { force?: boolean }): DeployPlan {

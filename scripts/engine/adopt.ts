@@ -3,16 +3,13 @@
  * The text functions are pure (builds, prefix, pip sources, inventory rendering); the rest executes:
  * the adapter for conda, git for editable checkouts, the file system for site-packages.
  */
-import { execFile } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { promisify } from 'node:util';
 import type { Conda } from './conda.js';
+import { gitLine } from './git.js';
 import { compareCondaVersions } from '../core/conda-version.js';
 import { normalizePipName } from '../core/pip.js';
-
-const run = promisify(execFile);
 
 export const ENV_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 
@@ -154,13 +151,8 @@ export function fromDirectUrl(name: string, json: unknown): GitSource | Unrecove
   return undefined;
 }
 
-async function git(dir: string, args: string[]): Promise<string | undefined> {
-  try {
-    const { stdout } = await run('git', ['-C', dir, ...args], { timeout: 30_000 });
-    return stdout.trim() || undefined;
-  } catch {
-    return undefined;
-  }
+function git(dir: string, args: string[]): Promise<string | undefined> {
+  return gitLine(dir, args, { timeoutSeconds: 30 });
 }
 
 /** An editable checkout -> `git+<remote>@<HEAD>#egg=name`, or why not. */

@@ -15,18 +15,12 @@ import type { DesiredEnv } from '../core/desired.js';
 import { buildPaths } from '../core/layout.js';
 import { readBuildRecord, writeBuildRecord, isOrphaned } from '../state/record.js';
 import { specHash } from '../core/buildid.js';
-import type { CallResult } from './conda.js';
+import type { CallOptions, CallResult } from './conda.js';
 import { readHistoryStamp } from '../state/history.js';
 import { acquireBuildLock } from '../state/lock.js';
 
 /** What one conda/pip call returned: the adapter's call result. */
 export type CondaCall = CallResult;
-
-export interface CallOptions {
-  /** per-env log the call is appended to */
-  log?: string;
-  timeoutSeconds?: number;
-}
 
 /** The conda operations a build needs; `condaTools` in pipeline.ts binds them to the adapter. */
 export interface BuildTools {

@@ -1,17 +1,19 @@
 /**
  * The conda adapter: one thin executor for conda, mamba and micromamba (docs/qa.md; the fake conda: test/fake-conda/README.md).
  * Every call is an argument array (never a shell string), returns a value even when it fails
- * ({argv, stdout, stderr, code, seconds, timedOut}: the caller classifies), and is appended to
- * the per-env log the report links to. Argument construction is the pure `buildArgv`.
+ * ({argv, stdout, stderr, code, seconds, timedOut}: the caller classifies), and is streamed to
+ * the per-env log the report links to. Processes run through zx (./process.ts). Argument construction is the
+ * pure `buildArgv`.
  */
-import { spawn } from 'node:child_process';
-import { appendFile, mkdir } from 'node:fs/promises';
+import { mkdir, open, type FileHandle } from 'node:fs/promises';
 import { constants } from 'node:os';
 import { dirname, join } from 'node:path';
+import { StringDecoder } from 'node:string_decoder';
 import type { Frontend } from '../core/types.js';
-import { formatCallBlock, timeoutLine } from '../core/conda-log.js';
+import { ABORTED_LINE, CallBlockWriter, timeoutLine, type OutputStream } from '../core/conda-log.js';
 import { sortVersions } from '../core/conda-version.js';
 import type { PackageRow } from '../core/types.js';
+import { runProgram } from './process.js';
 
 /** What every call returns. A non-zero `code` is a failure value, not an exception. */
 export interface CallResult {
@@ -30,11 +32,16 @@ export interface Call<T> extends CallResult {
   parseError?: string;
 }
 
+/** How to run one call: the options of the adapter, the builds and the env tests alike. */
 export interface CallOptions {
-  /** per-env log file to append this call to */
+  /** per-env log file to stream this call to */
   log?: string;
+  /** a `# title` line above the call's block in the log */
+  logTitle?: string;
   /** kill the call (its whole process group) after this many seconds */
   timeoutSeconds?: number;
+  /** kill the call (its whole process group) when this signal aborts */
+  signal?: AbortSignal;
   /** extra environment for this call (e.g. PIP_FIND_LINKS); inherited otherwise */
   env?: Record<string, string | undefined>;
   /** false: `env` is the whole environment (tests run with a minimal one) */
@@ -46,83 +53,83 @@ export interface CallOptions {
 export const TIMEOUT_EXIT = 124;
 /** Exit code reported when the program could not be started at all. */
 export const NOT_FOUND_EXIT = 127;
-/** Grace between SIGTERM and SIGKILL when a call times out. */
-const KILL_GRACE_MS = 3000;
+/** Exit code reported for a call its caller aborted (as a shell reports an interrupted command). */
+export const ABORTED_EXIT = 130;
+
+/** A per-env log opened for appending; writes are queued in order and awaited by `close`. */
+class LogAppender {
+  private queue: Promise<unknown> = Promise.resolve();
+  private constructor(private readonly file: FileHandle) {}
+
+  static async open(path: string): Promise<LogAppender> {
+    await mkdir(dirname(path), { recursive: true });
+    return new LogAppender(await open(path, 'a'));
+  }
+
+  append(text: string): void {
+    if (text) this.queue = this.queue.then(() => this.file.appendFile(text));
+  }
+
+  async close(): Promise<void> {
+    try {
+      await this.queue;
+    } finally {
+      await this.file.close();
+    }
+  }
+}
 
 /**
- * Run one program and capture its output. The child leads its own process group so a timeout
- * kills conda together with the solver/pip/python processes it started.
+ * Run one program (an argument array, no shell) and capture its output; with `log`, the call is streamed to
+ * the log while it runs. A timeout or an abort kills the program's whole process group.
  */
 export async function execute(argv: readonly string[], opts: CallOptions = {}): Promise<CallResult> {
-  const startedAt = new Date();
-  const t0 = performance.now();
-  const out: Buffer[] = [];
-  const err: Buffer[] = [];
-  let timedOut = false;
-  let spawnError: Error | undefined;
-
-  const result = await new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
-    const child = spawn(argv[0]!, argv.slice(1), {
-      cwd: opts.cwd,
+  const log = opts.log ? await LogAppender.open(opts.log) : undefined;
+  try {
+    const block = new CallBlockWriter();
+    log?.append(`${opts.logTitle ? `# ${opts.logTitle}\n` : ''}${block.header(argv, new Date())}`);
+    // a multi-byte character may arrive split over two chunks
+    const decoders = { stdout: new StringDecoder('utf8'), stderr: new StringDecoder('utf8') };
+    const streamToLog = (stream: OutputStream, chunk: Buffer) => {
+      log?.append(block.output(stream, decoders[stream].write(chunk)));
+    };
+    const run = await runProgram(argv, {
       env: opts.inheritEnv === false ? { ...opts.env } : { ...process.env, ...opts.env },
-      // stdin closed: a conda that prompts (existing prefix, ToS) fails instead of hanging
-      stdio: ['ignore', 'pipe', 'pipe'],
-      detached: true,
+      ...(opts.cwd ? { cwd: opts.cwd } : {}),
+      ...(opts.timeoutSeconds !== undefined ? { timeoutSeconds: opts.timeoutSeconds } : {}),
+      ...(opts.signal ? { signal: opts.signal } : {}),
+      ...(log ? { onOutput: streamToLog } : {}),
     });
-    child.stdout!.on('data', (b: Buffer) => out.push(b));
-    child.stderr!.on('data', (b: Buffer) => err.push(b));
-    let timer: NodeJS.Timeout | undefined;
-    let killer: NodeJS.Timeout | undefined;
-    const killGroup = (signal: NodeJS.Signals) => {
-      try {
-        if (child.pid) process.kill(-child.pid, signal);
-      } catch {
-        // the group is already gone
-      }
-    };
-    if (opts.timeoutSeconds !== undefined && opts.timeoutSeconds > 0) {
-      timer = setTimeout(() => {
-        timedOut = true;
-        killGroup('SIGTERM');
-        killer = setTimeout(() => killGroup('SIGKILL'), KILL_GRACE_MS);
-      }, opts.timeoutSeconds * 1000);
+    let stdout = run.stdout.toString('utf8');
+    let stderr = run.stderr.toString('utf8');
+    // our own last line of stderr: the classifier maps it, whatever the killed program printed last
+    let note: string | undefined;
+    let code: number;
+    if (run.startError) {
+      code = NOT_FOUND_EXIT;
+      note = `conda-gitops: cannot run ${argv[0]}: ${run.startError.message}`;
+    } else if (run.timedOut) {
+      code = TIMEOUT_EXIT;
+      note = timeoutLine(opts.timeoutSeconds!);
+    } else if (run.aborted) {
+      code = ABORTED_EXIT;
+      note = ABORTED_LINE;
+    } else if (run.code !== null) {
+      code = run.code;
+    } else {
+      code = 128 + (constants.signals[run.signal as keyof typeof constants.signals] ?? 0);
     }
-    const done = (code: number | null, signal: NodeJS.Signals | null) => {
-      clearTimeout(timer);
-      clearTimeout(killer);
-      resolve({ code, signal });
-    };
-    child.on('error', (e) => {
-      spawnError = e;
-      done(null, null);
-    });
-    child.on('close', done);
-  });
-
-  const seconds = (performance.now() - t0) / 1000;
-  let stdout = Buffer.concat(out).toString('utf8');
-  let stderr = Buffer.concat(err).toString('utf8');
-  let code: number;
-  if (spawnError) {
-    code = NOT_FOUND_EXIT;
-    stderr += `conda-gitops: cannot run ${argv[0]}: ${spawnError.message}\n`;
-  } else if (timedOut) {
-    code = TIMEOUT_EXIT;
-    // the classifier maps this line to `timeout`, whatever the killed program printed last
-    if (stderr && !stderr.endsWith('\n')) stderr += '\n';
-    stderr += `${timeoutLine(opts.timeoutSeconds!)}\n`;
-  } else if (result.code !== null) {
-    code = result.code;
-  } else {
-    code = 128 + (constants.signals[result.signal as keyof typeof constants.signals] ?? 0);
+    if (note) stderr += `${stderr && !stderr.endsWith('\n') ? '\n' : ''}${note}\n`;
+    if (stdout && !stdout.endsWith('\n')) stdout += '\n';
+    const call: CallResult = { argv: [...argv], stdout, stderr, code, seconds: run.seconds, timedOut: run.timedOut };
+    if (log) {
+      for (const stream of ['stdout', 'stderr'] as const) log.append(block.output(stream, decoders[stream].end()));
+      log.append(block.flush() + (note ? block.output('stderr', `${note}\n`) : '') + block.footer(call));
+    }
+    return call;
+  } finally {
+    await log?.close();
   }
-  if (stdout && !stdout.endsWith('\n')) stdout += '\n';
-  const call: CallResult = { argv: [...argv], stdout, stderr, code, seconds, timedOut };
-  if (opts.log) {
-    await mkdir(dirname(opts.log), { recursive: true });
-    await appendFile(opts.log, formatCallBlock({ ...call, startedAt }));
-  }
-  return call;
 }
 
 // ---------------------------------------------------------------------------------------------

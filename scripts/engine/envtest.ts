@@ -5,14 +5,13 @@
  *
  * `checkPackages` is pure; the rest runs the build's programs directly (never through `current` or `qa`).
  */
-import { appendFileSync, existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import type { Classification, EnvSpec, PackageRow } from '../core/types.js';
 import { matchesVersion } from '../core/matchspec.js';
 import { normalizePipName } from '../core/pip.js';
-import { formatCallBlock } from '../core/conda-log.js';
-import { execute, type CallResult } from './conda.js';
+import { execute, type CallOptions, type CallResult } from './conda.js';
 
 /** Default time limit of an env's own test script. */
 const DEFAULT_TEST_TIMEOUT_SECONDS = 600;
@@ -24,21 +23,13 @@ export type ProcessResult = CallResult;
 
 /**
  * Run a program (argument array, no shell) with exactly `env`, in its own process group; on timeout the whole
- * group is killed, so a test that forks does not outlive its limit.
+ * group is killed, so a test that forks does not outlive its limit. With `log`, the run streams to it.
  */
 export function runProcess(
   argv: string[],
-  opts: { env?: NodeJS.ProcessEnv; cwd?: string; timeoutSeconds?: number } = {},
+  opts: Omit<CallOptions, 'env' | 'inheritEnv'> & { env?: NodeJS.ProcessEnv } = {},
 ): Promise<ProcessResult> {
-  return execute(argv, { env: opts.env ?? process.env, cwd: opts.cwd, timeoutSeconds: opts.timeoutSeconds, inheritEnv: false });
-}
-
-/** Append one command and its output to an env's log, as the adapter does for conda calls. */
-function appendLog(log: string | undefined, title: string, r: ProcessResult, startedAt = new Date(Date.now() - r.seconds * 1000)): void {
-  if (!log) return;
-  mkdirSync(dirname(log), { recursive: true });
-  // the test's name in the header, so a reader finds their place (execute() already wrote any timeout line)
-  appendFileSync(log, `# ${title}\n` + formatCallBlock({ ...r, startedAt }));
+  return execute(argv, { ...opts, env: opts.env ?? process.env, inheritEnv: false });
 }
 
 export interface TestCheck {
@@ -219,9 +210,9 @@ export async function testBuild(input: EnvTestInput): Promise<EnvTestResult> {
     return { ok: !failure, seconds: (performance.now() - started) / 1000, checks, ...(failure ? { failure } : {}), ...(line ? { line } : {}) };
   };
   const probe = async (title: string, argv: string[], timeoutSeconds = PROBE_TIMEOUT_SECONDS) => {
-    const r = await runProcess(argv, { env, cwd: home, timeoutSeconds });
-    appendLog(input.log, `test ${title}`, r);
-    return r;
+    // the test's name above its block, so a reader finds their place
+    const log = input.log ? { log: input.log, logTitle: `test ${title}` } : {};
+    return runProcess(argv, { env, cwd: home, timeoutSeconds, ...log });
   };
 
   // 1. the build's python runs (every env the spec gives python, pip packages or a kernel needs one)

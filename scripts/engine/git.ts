@@ -1,26 +1,30 @@
-/** Git executor: read a commit's files without touching the work tree or the index. Argument arrays only. */
-import { execFile, spawn } from 'node:child_process';
+/**
+ * Git executor: read a commit's files without touching the work tree or the index.
+ * Argument arrays only, run through the process layer (./process.ts).
+ */
 import { mkdirSync, realpathSync, writeFileSync } from 'node:fs';
 import { dirname, join, normalize, isAbsolute, relative, sep } from 'node:path';
 import { UsageError } from '../core/errors.js';
+import { runProgram } from './process.js';
 
 interface GitResult { stdout: Buffer; stderr: string; code: number }
+interface GitOptions { input?: Buffer; timeoutSeconds?: number }
 
-function git(repo: string, args: string[], input?: Buffer): Promise<GitResult> {
-  return new Promise((resolvePromise, reject) => {
-    const child = spawn('git', ['-C', repo, ...args], { stdio: [input ? 'pipe' : 'ignore', 'pipe', 'pipe'] });
-    const out: Buffer[] = [];
-    const err: Buffer[] = [];
-    child.stdout!.on('data', (b: Buffer) => out.push(b));
-    child.stderr!.on('data', (b: Buffer) => err.push(b));
-    child.on('error', reject);
-    child.on('close', (code) => resolvePromise({ stdout: Buffer.concat(out), stderr: Buffer.concat(err).toString('utf8'), code: code ?? 1 }));
-    if (input) {
-      // git may exit before reading all of it (a bad object): its exit code tells, not EPIPE
-      child.stdin!.on('error', () => {});
-      child.stdin!.end(input);
-    }
-  });
+/** One git call in `repo` (stdin: `input`, or closed); rejects only when git cannot be started. */
+async function git(repo: string, args: string[], opts: GitOptions = {}): Promise<GitResult> {
+  const r = await runProgram(['git', '-C', repo, ...args], { env: process.env, ...opts });
+  if (r.startError) throw r.startError;
+  return { stdout: r.stdout, stderr: r.stderr.toString('utf8'), code: r.code ?? 1 };
+}
+
+/** The trimmed output of a git call, or undefined when it failed, printed nothing or git is missing. */
+export async function gitLine(dir: string, args: string[], opts: GitOptions = {}): Promise<string | undefined> {
+  try {
+    const r = await git(dir, args, opts);
+    return r.code === 0 ? r.stdout.toString('utf8').trim() || undefined : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** A ref given on the command line; refuse option-looking refs so they can never become git flags. */
@@ -67,7 +71,8 @@ export async function readFilesAt(repo: string, ref: string, paths: string[]): P
   }
   const files = new Map<string, string>();
   if (blobs.length === 0) return files;
-  const batch = await git(repo, ['cat-file', '--batch'], Buffer.from(blobs.map((b) => b.sha).join('\n') + '\n'));
+  const shas = Buffer.from(blobs.map((b) => b.sha).join('\n') + '\n');
+  const batch = await git(repo, ['cat-file', '--batch'], { input: shas });
   if (batch.code !== 0) throw new UsageError(`git cat-file failed: ${batch.stderr.trim()}`);
   let pos = 0;
   const buf = batch.stdout;
@@ -105,7 +110,10 @@ export async function exportRepoFiles(repo: string, ref: string, dest: string, p
 
 /** The top of the work tree that contains `dir`, or undefined when `dir` is not inside a git repository. */
 export function topLevel(dir: string): Promise<string | undefined> {
-  return new Promise((resolvePromise) => {
-    execFile('git', ['-C', dir, 'rev-parse', '--show-toplevel'], (err, stdout) => resolvePromise(err ? undefined : stdout.trim()));
-  });
+  return gitLine(dir, ['rev-parse', '--show-toplevel']);
+}
+
+/** `git rev-parse HEAD` of the repository, or undefined outside git (deploying a plain directory is allowed). */
+export function headCommit(repoDir: string): Promise<string | undefined> {
+  return gitLine(repoDir, ['rev-parse', '--verify', '--quiet', 'HEAD']);
 }

@@ -4,8 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   Conda, buildArgv, execute, installConda, installCondaArgv, normalizeInfo, parseList, parseSearch, parseVersionOutput, pipInstallArgv,
-  NOT_FOUND_EXIT, TIMEOUT_EXIT, type Op,
+  ABORTED_EXIT, NOT_FOUND_EXIT, TIMEOUT_EXIT, type Op,
 } from '../../scripts/engine/conda.js';
+import { KILL_GRACE_MS } from '../../scripts/engine/process.js';
 import { classify, hintFor } from '../../scripts/core/classify.js';
 import { ensureBuilt, installerTemplate, writeChannel, writeCondarc, writeWheel } from '../fake-conda/index.js';
 import { lastFailedBlock } from '../../scripts/core/conda-log.js';
@@ -167,6 +168,83 @@ describe('execute', () => {
   it('reports a signal death as 128 + signal', async () => {
     const r = await execute(['sh', '-c', 'kill -TERM $$']);
     expect(r.code).toBe(128 + 15);
+  });
+
+  it('hands arguments to the program verbatim: no shell reads quotes, $(...), globs or newlines', async () => {
+    const marker = join(tmp, 'shell-ran');
+    const args = [
+      'a b', `it's "quoted"`, `$(touch ${marker})`, `\`touch ${marker}\``, `; touch ${marker}`,
+      '*', '$HOME', 'two\nlines', '',
+    ];
+    const r = await execute([process.execPath, '-e', 'console.log(JSON.stringify(process.argv.slice(1)))', ...args]);
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout)).toEqual(args);
+    expect(existsSync(marker)).toBe(false);
+  });
+
+  it('passes exactly the environment it is given (no shell adding PWD or SHLVL)', async () => {
+    const printEnv = [process.execPath, '-e', 'console.log(JSON.stringify(process.env))'];
+    const r = await execute(printEnv, { env: { ONLY: 'this one' }, inheritEnv: false });
+    expect(JSON.parse(r.stdout)).toEqual({ ONLY: 'this one' });
+  });
+
+  it('streams output to the log while the program runs', async () => {
+    const log = join(tmp, 'stream.log');
+    const go = join(tmp, 'stream.go');
+    // the program waits (up to 10 s) for the test to see its first line in the log
+    const waitForGo = `i=0; while [ ! -e ${go} ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i+1)); done`;
+    const script = `echo first; echo warn >&2; ${waitForGo}; echo last`;
+    const call = execute(['sh', '-c', script], { log });
+    let seen = '';
+    for (let i = 0; i < 100 && !/warn\n/.test(seen); i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      seen = existsSync(log) ? readFileSync(log, 'utf8') : '';
+    }
+    writeFileSync(go, '');
+    const r = await call;
+    expect(seen).toMatch(/^==> conda-gitops call .*\n--- stdout\nfirst\n--- stderr\nwarn\n$/);
+    expect(seen).not.toContain('<== exit');
+    expect(r).toMatchObject({ code: 0, stdout: 'first\nlast\n', stderr: 'warn\n' });
+    expect(readFileSync(log, 'utf8')).toMatch(/--- stderr\nwarn\n--- stdout\nlast\n<== exit 0 after/);
+  });
+
+  it('a timeout SIGKILLs a program that ignores SIGTERM after the grace period', async () => {
+    const pidFile = join(tmp, 'stubborn.pid');
+    const script = `trap '' TERM; echo $$ > ${pidFile}; while :; do sleep 0.1; done`;
+    const t0 = Date.now();
+    const r = await execute(['sh', '-c', script], { timeoutSeconds: 0.3 });
+    const elapsed = Date.now() - t0;
+    expect(elapsed).toBeGreaterThanOrEqual(300 + KILL_GRACE_MS - 100);
+    expect(elapsed).toBeLessThan(300 + KILL_GRACE_MS + 3000);
+    expect(r).toMatchObject({ timedOut: true, code: TIMEOUT_EXIT });
+    expect(running(Number(readFileSync(pidFile, 'utf8')))).toBe(false);
+  });
+
+  it('an abort kills the whole process group and marks the call', async () => {
+    const pidFile = join(tmp, 'aborted-grandchild.pid');
+    const log = join(tmp, 'abort.log');
+    const ac = new AbortController();
+    const script = `sleep 30 & echo $! > ${pidFile}; echo started; wait`;
+    const call = execute(['sh', '-c', script], { signal: ac.signal, log });
+    for (let i = 0; i < 100 && !(existsSync(log) && readFileSync(log, 'utf8').includes('started')); i++) {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const t0 = Date.now();
+    ac.abort();
+    const r = await call;
+    expect(Date.now() - t0).toBeLessThan(2000);
+    expect(r).toMatchObject({ code: ABORTED_EXIT, timedOut: false, stdout: 'started\n' });
+    expect(r.stderr).toBe('conda-gitops: aborted\n');
+    expect(readFileSync(log, 'utf8')).toMatch(/--- stderr\nconda-gitops: aborted\n<== exit 130 after/);
+    await new Promise((r) => setTimeout(r, 100));
+    expect(running(Number(readFileSync(pidFile, 'utf8')))).toBe(false);
+  });
+
+  it('an already aborted call does not start the program', async () => {
+    const marker = join(tmp, 'never-started');
+    const r = await execute(['sh', '-c', `touch ${marker}`], { signal: AbortSignal.abort() });
+    expect(r.code).toBe(ABORTED_EXIT);
+    expect(existsSync(marker)).toBe(false);
   });
 });
 

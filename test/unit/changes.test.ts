@@ -5,7 +5,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { changedEnvs, describeChanges, type RepoSnapshot } from '../../scripts/core/changes.js';
 import { guardPlan, canonicalChannel, MAX_PREFIX_BYTES } from '../../scripts/core/planguard.js';
-import { changedFiles, exportRepoFiles, resolveCommit, showFile } from '../../scripts/engine/git.js';
+import {
+  changedFiles, exportRepoFiles, headCommit, resolveCommit, showFile, topLevel,
+} from '../../scripts/engine/git.js';
 import { runPool } from '../../scripts/engine/pool.js';
 import type { EnvSpec, Inventory } from '../../scripts/core/types.js';
 import { runCommand } from '../fixtures/command.js';
@@ -207,6 +209,23 @@ describe('git reader', () => {
     await expect(resolveCommit(r.dir, 'no-such-branch')).rejects.toThrow(/not found/);
     await expect(resolveCommit(r.dir, '--output=/tmp/x')).rejects.toThrow(/invalid git ref/);
     await expect(showFile(r.dir, '-p', 'f')).rejects.toThrow(/invalid git ref/);
+  });
+
+  test('HEAD and the work-tree top of a repository; undefined outside git', async () => {
+    const r = repo();
+    mkdirSync(join(r.dir, 'a dir with $(spaces)'));
+    writeFileSync(join(r.dir, 'a dir with $(spaces)', 'f'), 'x');
+    const c = r.commit('c');
+    expect(await headCommit(r.dir)).toBe(c);
+    const top = execFileSync('git', ['-C', r.dir, 'rev-parse', '--show-toplevel'], { encoding: 'utf8' }).trim();
+    expect(await topLevel(join(r.dir, 'a dir with $(spaces)'))).toBe(top);
+    const plain = mkdtempSync(join(TMP, 'cg-not-git-'));
+    expect(await headCommit(plain)).toBeUndefined();
+    expect(await topLevel(plain)).toBeUndefined();
+  });
+
+  test('a git without a commit has no HEAD', async () => {
+    expect(await headCommit(repo().dir)).toBeUndefined();
   });
 });
 
