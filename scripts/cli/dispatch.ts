@@ -6,7 +6,7 @@ import type { CommandMeta, OptionDef } from './command.js';
 import { EXIT, GitopsError, UsageError } from '../core/errors.js';
 import { processOutput } from './output.js';
 import type { Output } from '../app/output.js';
-import { VERSION } from './version.js';
+import { version } from './version.js';
 
 function optionHelp(options: Record<string, OptionDef>): string {
   return Object.entries(options)
@@ -62,7 +62,7 @@ export async function main(argv: string[]): Promise<number> {
     return name ? EXIT.OK : EXIT.BAD_INPUT;
   }
   if (name === '--version') {
-    process.stdout.write(`conda-gitops ${VERSION}\n`);
+    process.stdout.write(`conda-gitops ${version()}\n`);
     return EXIT.OK;
   }
   return execute(argv, { out: processOutput(rest.includes('--json')), cwd: process.cwd(), env: process.env });

@@ -46,7 +46,9 @@ describe.concurrent('help and usage errors', () => {
   test('--version', async () => {
     const r = await runCli(['--version']);
     expect(r.code).toBe(0);
-    expect(r.stdout).toMatch(/^conda-gitops \d+\.\d+\.\d+\n$/);
+    // the version is package.json's, not a copy in the code
+    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+    expect(r.stdout).toBe(`conda-gitops ${pkg.version}\n`);
   });
 
   test('an unknown command exits 2 and says so, also under --json', async () => {
