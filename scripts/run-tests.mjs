@@ -9,7 +9,10 @@ import { join } from 'node:path';
 const run = (cmd, args) => spawnSync(cmd, args, { stdio: 'inherit' }).status ?? 1;
 let passed = 0;
 let failed = 0;
-const step = (name, ok) => { ok ? passed++ : failed++; console.log(`${ok ? '✓' : '✗'} ${name}`); };
+const step = (name, ok) => {
+  ok ? passed++ : failed++;
+  console.log(`${ok ? '✓' : '✗'} ${name}`);
+};
 
 // One tsc run both checks types and writes dist/ (the CLI and the fake conda run from there, so it must match the
 // sources the tests read). tsc emits even with type errors: the e2e suites still run, the step still fails.

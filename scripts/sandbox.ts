@@ -13,7 +13,12 @@
 import { $, cd, fs, path } from 'zx';
 import { writeFileSync } from 'node:fs';
 import {
-  installFakeConda, makeGitPackage, runConda, writeChannel, writeWheel, type ChannelRecord,
+  installFakeConda,
+  makeGitPackage,
+  runConda,
+  writeChannel,
+  writeWheel,
+  type ChannelRecord,
 } from '../test/fake-conda/index.js';
 
 const ROOT_DIR = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..', '..');
@@ -59,13 +64,17 @@ async function cli(args: string[], opts: { expect?: number[] } = {}): Promise<nu
   const r = await $({ stdio: 'inherit', nothrow: true, cwd: paths.repo })`node ${CLI} ${args}`;
   const code = r.exitCode ?? 1;
   const expected = opts.expect ?? [0];
-  if (!expected.includes(code)) throw new Error(`conda-gitops ${args.join(' ')} exited ${code} (expected ${expected.join(' or ')})`);
+  if (!expected.includes(code))
+    throw new Error(`conda-gitops ${args.join(' ')} exited ${code} (expected ${expected.join(' or ')})`);
   process.stdout.write(`(exit ${code})\n`);
   return code;
 }
 
 async function git(...args: string[]): Promise<string> {
-  const r = await $({ cwd: paths.repo, quiet: true })`git -c user.name=sandbox -c user.email=sandbox@example.invalid -c commit.gpgsign=false ${args}`;
+  const r = await $({
+    cwd: paths.repo,
+    quiet: true,
+  })`git -c user.name=sandbox -c user.email=sandbox@example.invalid -c commit.gpgsign=false ${args}`;
   return r.stdout.trim();
 }
 
@@ -84,9 +93,18 @@ async function buildOldInstallation(): Promise<void> {
   banner(`1. An old hand-run installation: conda ${OLD} with envs showing every failure cause`);
   writeChannel(path.join(paths.channels, 'conda-forge'), PUBLIC);
   writeChannel(path.join(paths.channels, 'mpc'), internal(['0.8.0', '0.9.1', '1.0.0']));
-  for (const [n, v] of [['tabulate', '0.9.0'], ['six', '1.16.0'], ['requests', '2.31.0']] as const) writeWheel(paths.wheels, n, v);
+  for (const [n, v] of [
+    ['tabulate', '0.9.0'],
+    ['six', '1.16.0'],
+    ['requests', '2.31.0'],
+  ] as const)
+    writeWheel(paths.wheels, n, v);
   const linker = makeGitPackage(path.join(paths.sources, 'linktools'), 'linktools', '0.3.0');
-  const condarc = { channels: ['conda-forge', 'mpc'], customChannels: { 'conda-forge': `file://${paths.channels}`, mpc: `file://${paths.channels}` }, installersDir: paths.installers };
+  const condarc = {
+    channels: ['conda-forge', 'mpc'],
+    customChannels: { 'conda-forge': `file://${paths.channels}`, mpc: `file://${paths.channels}` },
+    installersDir: paths.installers,
+  };
   const old = installFakeConda(path.join(paths.root, `v${OLD}`), OLD, condarc);
   createOldEnv(old.conda, 'analytics', ['python', 'numpy=1.26.4', 'pandas', 'ipykernel', 'pip'], ['tabulate==0.9.0']);
   createOldEnv(old.conda, 'census', ['python', 'ipums_tools=0.8.0', 'numpy=1.25.0']);
@@ -145,12 +163,19 @@ async function deployAndRollback(): Promise<void> {
   await cli(['deploy', '--dry-run']);
   await cli(['deploy']);
   await cli(['status']);
-  process.stdout.write(`\n  ${path.join(paths.root, 'envs', 'analytics', 'bin', 'python')} -> ${fs.realpathSync(path.join(paths.root, 'envs', 'analytics'))}\n`);
+  process.stdout.write(
+    `\n  ${path.join(paths.root, 'envs', 'analytics', 'bin', 'python')} -> ${fs.realpathSync(path.join(paths.root, 'envs', 'analytics'))}\n`,
+  );
 
   banner('4b. A second change (add requests to analytics): QA, merge, deploy');
   await git('checkout', '-q', '-b', 'analytics-requests');
   const spec = path.join(paths.repo, 'env-specs', 'analytics.yml');
-  fs.writeFileSync(spec, fs.readFileSync(spec, 'utf8').replace(/^(\s*)- pandas.*$/m, (line: string, indent: string) => `${line}\n${indent}- requests`));
+  fs.writeFileSync(
+    spec,
+    fs
+      .readFileSync(spec, 'utf8')
+      .replace(/^(\s*)- pandas.*$/m, (line: string, indent: string) => `${line}\n${indent}- requests`),
+  );
   await git('commit', '-qam', 'analytics: add requests');
   await cli(['qa', '--base', 'main', '--head', 'HEAD']);
   await git('checkout', '-q', 'main');
@@ -169,7 +194,12 @@ async function main(): Promise<void> {
   fs.rmSync(SANDBOX, { recursive: true, force: true });
   fs.mkdirpSync(SANDBOX);
   // pip never reaches for the network: every wheel comes from the sandbox's wheelhouse
-  Object.assign(process.env, { PIP_NO_INDEX: '1', PIP_FIND_LINKS: paths.wheels, PIP_DISABLE_PIP_VERSION_CHECK: '1', CONDA_GITOPS_ROOT: paths.root });
+  Object.assign(process.env, {
+    PIP_NO_INDEX: '1',
+    PIP_FIND_LINKS: paths.wheels,
+    PIP_DISABLE_PIP_VERSION_CHECK: '1',
+    CONDA_GITOPS_ROOT: paths.root,
+  });
   cd(SANDBOX);
   const started = Date.now();
   await buildOldInstallation();
@@ -177,13 +207,15 @@ async function main(): Promise<void> {
   await upgradePullRequest();
   await deployAndRollback();
   banner(`Done in ${((Date.now() - started) / 1000).toFixed(1)} s`);
-  process.stdout.write([
-    `  installation: ${paths.root}`,
-    `  repository:   ${paths.repo}   (git log shows the PRs)`,
-    `  QA reports:   ${path.join(paths.root, '.gitops', 'runs')}/<run-id>/{summary.md,report.json,junit.xml,logs/}`,
-    `  history:      ${path.join(paths.root, '.gitops', 'history.jsonl')}`,
-    '',
-  ].join('\n'));
+  process.stdout.write(
+    [
+      `  installation: ${paths.root}`,
+      `  repository:   ${paths.repo}   (git log shows the PRs)`,
+      `  QA reports:   ${path.join(paths.root, '.gitops', 'runs')}/<run-id>/{summary.md,report.json,junit.xml,logs/}`,
+      `  history:      ${path.join(paths.root, '.gitops', 'history.jsonl')}`,
+      '',
+    ].join('\n'),
+  );
 }
 
 try {

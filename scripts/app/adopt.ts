@@ -14,7 +14,12 @@ import { parseSpec } from '../core/spec.js';
 import { ChannelIndex, readCondarc } from '../engine/channel-index.js';
 import { effectiveChannels, isLocalChannel, legacyNoarchNames, nameVariants } from '../core/channel-index.js';
 import {
-  ENV_NAME, exportOne, managedRootOf, renderInventory, replicateSelector, type ExportedEnv,
+  ENV_NAME,
+  exportOne,
+  managedRootOf,
+  renderInventory,
+  replicateSelector,
+  type ExportedEnv,
 } from '../engine/adopt.js';
 import { reportExports } from './export.js';
 import type { Output } from './output.js';
@@ -31,26 +36,35 @@ export interface AdoptOptions {
 }
 
 /** The outcome: the exit code (0 all adopted, 1 some env skipped, 2 what was written does not validate). */
-export async function adoptInstallation(opts: AdoptOptions): Promise<{ exitCode: number; result: Record<string, unknown> }> {
+export async function adoptInstallation(
+  opts: AdoptOptions,
+): Promise<{ exitCode: number; result: Record<string, unknown> }> {
   const out = opts.out;
   const rootOpt = opts.root;
-  if (!rootOpt) throw new UsageError('adopt needs --root DIR: the existing conda installation (the directory with bin/conda)');
+  if (!rootOpt)
+    throw new UsageError('adopt needs --root DIR: the existing conda installation (the directory with bin/conda)');
   const root = resolve(rootOpt);
   const exe = join(root, 'bin', 'conda');
   if (!existsSync(exe)) throw new UsageError(`${root} is not a conda installation: ${exe} not found`);
   const force = opts.force;
   const invPath = join(opts.repoDir, INVENTORY_FILE);
   if (existsSync(invPath) && !force) {
-    throw new UsageError(`${invPath} exists: adopt writes a new inventory (use 'export' to refresh specs, or --force to overwrite)`);
+    throw new UsageError(
+      `${invPath} exists: adopt writes a new inventory (use 'export' to refresh specs, or --force to overwrite)`,
+    );
   }
 
   // read: the installation as conda sees it
   const conda = new Conda({ frontend: 'conda', exe, defaults: { timeoutSeconds: 600 } });
   const v = await conda.version();
-  if (!v.value) throw new UsageError(`cannot run ${exe} --version: ${(v.stderr || v.parseError || '').trim() || `exit ${v.code}`}`);
+  if (!v.value)
+    throw new UsageError(`cannot run ${exe} --version: ${(v.stderr || v.parseError || '').trim() || `exit ${v.code}`}`);
   const condaVersion = v.value.version;
   const list = await conda.envList();
-  if (!list.value) throw new UsageError(`'conda env list --json' failed: ${(list.stderr || list.parseError || '').trim() || `exit ${list.code}`}`);
+  if (!list.value)
+    throw new UsageError(
+      `'conda env list --json' failed: ${(list.stderr || list.parseError || '').trim() || `exit ${list.code}`}`,
+    );
   const info = await conda.info();
   const platform = info.value?.platform ?? 'linux-64';
 
@@ -59,13 +73,23 @@ export async function adoptInstallation(opts: AdoptOptions): Promise<{ exitCode:
   for (const prefix of list.value) {
     if (resolve(prefix) === root) continue; // base: the installation itself, not an env to replicate
     const name = basename(prefix);
-    if (!ENV_NAME.test(name)) { skipped.push({ name, reason: `'${name}' is not a valid env name (${prefix})` }); continue; }
-    if (envs.some((e) => e.name === name)) { skipped.push({ name, reason: `a second env named '${name}' at ${prefix}` }); continue; }
+    if (!ENV_NAME.test(name)) {
+      skipped.push({ name, reason: `'${name}' is not a valid env name (${prefix})` });
+      continue;
+    }
+    if (envs.some((e) => e.name === name)) {
+      skipped.push({ name, reason: `a second env named '${name}' at ${prefix}` });
+      continue;
+    }
     envs.push({ name, prefix });
   }
   envs.sort((a, b) => a.name.localeCompare(b.name));
-  const selector = replicateSelector(opts.replicate, envs.map((e) => e.name));
-  if (selector.unknown.length) throw new UsageError(`--replicate names envs the installation does not have: ${selector.unknown.join(', ')}`);
+  const selector = replicateSelector(
+    opts.replicate,
+    envs.map((e) => e.name),
+  );
+  if (selector.unknown.length)
+    throw new UsageError(`--replicate names envs the installation does not have: ${selector.unknown.join(', ')}`);
 
   // export every env; one failing export skips that env only
   const exported: ExportedEnv[] = [];
@@ -94,7 +118,10 @@ export async function adoptInstallation(opts: AdoptOptions): Promise<{ exitCode:
   const legacy = new Set<string>();
   const remote: string[] = [];
   for (const url of effectiveChannels(specChannels, rc)) {
-    if (!isLocalChannel(url)) { remote.push(url); continue; }
+    if (!isLocalChannel(url)) {
+      remote.push(url);
+      continue;
+    }
     const records = index.localRecords(url);
     if (records) for (const n of legacyNoarchNames(records)) if (used.has(n.toLowerCase())) legacy.add(n);
   }
@@ -125,21 +152,32 @@ export async function adoptInstallation(opts: AdoptOptions): Promise<{ exitCode:
   for (const p of problems) out.warn(formatProblem(p));
   reportExports(out, exported, skipped);
   const replicate = exported.filter((x) => selector.isReplicate(x.name)).length;
-  out.info(`adopted ${exported.length} env${exported.length === 1 ? '' : 's'} from ${root} (conda ${condaVersion}): ` +
-    `${replicate} REPLICATE, ${exported.length - replicate} export; wrote ${INVENTORY_FILE} and ${exported.length} spec${exported.length === 1 ? '' : 's'}` +
-    (legacy.size ? `; [legacy-noarch]: ${[...legacy].sort().join(', ')}` : ''));
+  out.info(
+    `adopted ${exported.length} env${exported.length === 1 ? '' : 's'} from ${root} (conda ${condaVersion}): ` +
+      `${replicate} REPLICATE, ${exported.length - replicate} export; wrote ${INVENTORY_FILE} and ${exported.length} spec${exported.length === 1 ? '' : 's'}` +
+      (legacy.size ? `; [legacy-noarch]: ${[...legacy].sort().join(', ')}` : ''),
+  );
   const result = {
-      ok: skipped.length === 0 && !problems.some((p) => p.severity === 'error'),
-      root, condaVersion,
-      inventory: invPath,
-      envs: exported.map((x) => ({
-        name: x.name, prefix: x.prefix, mode: selector.isReplicate(x.name) ? 'REPLICATE' : 'export',
-        spec: `${SPECS_DIR}/${x.name}.yml`, changes: x.changes, unrecovered: x.unrecovered,
-      })),
-      skipped,
-      legacyNoarch: [...legacy].sort(),
-      problems,
+    ok: skipped.length === 0 && !problems.some((p) => p.severity === 'error'),
+    root,
+    condaVersion,
+    inventory: invPath,
+    envs: exported.map((x) => ({
+      name: x.name,
+      prefix: x.prefix,
+      mode: selector.isReplicate(x.name) ? 'REPLICATE' : 'export',
+      spec: `${SPECS_DIR}/${x.name}.yml`,
+      changes: x.changes,
+      unrecovered: x.unrecovered,
+    })),
+    skipped,
+    legacyNoarch: [...legacy].sort(),
+    problems,
   };
-  const exitCode = problems.some((p) => p.severity === 'error') ? EXIT.BAD_INPUT : skipped.length ? EXIT.FAILED : EXIT.OK;
+  const exitCode = problems.some((p) => p.severity === 'error')
+    ? EXIT.BAD_INPUT
+    : skipped.length
+      ? EXIT.FAILED
+      : EXIT.OK;
   return { exitCode, result };
 }

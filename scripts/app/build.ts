@@ -34,8 +34,15 @@ export async function buildEnvs(opts: BuildEnvsOptions): Promise<BuildEnvsResult
   const toBuild = candidates.filter((e) => !guards.some((g) => g.env === e.name));
 
   const pipeline = await runBuilds({
-    root, repo, desired, envs: toBuild, jobs, out: opts.out, test: false,
-    retryFailed: opts.retryFailed, ...(timeoutSeconds ? { timeoutSeconds } : {}),
+    root,
+    repo,
+    desired,
+    envs: toBuild,
+    jobs,
+    out: opts.out,
+    test: false,
+    retryFailed: opts.retryFailed,
+    ...(timeoutSeconds ? { timeoutSeconds } : {}),
   });
   for (const r of results) opts.out.info(describeResult(r));
   for (const e of pipeline.envs) opts.out.info(describeResult(e.result, e.recordStatus));
@@ -46,10 +53,17 @@ export async function buildEnvs(opts: BuildEnvsOptions): Promise<BuildEnvsResult
       `${failed} failed (conda ${desired.condaVersion}, ${root})`,
   );
   return {
-    root, condaVersion: desired.condaVersion, built: pipeline.fresh, failed,
+    root,
+    condaVersion: desired.condaVersion,
+    built: pipeline.fresh,
+    failed,
     envs: [
       ...results,
-      ...pipeline.envs.map((e) => ({ ...e.result, ...(e.recordStatus ? { record: e.recordStatus } : {}), fresh: e.fresh })),
+      ...pipeline.envs.map((e) => ({
+        ...e.result,
+        ...(e.recordStatus ? { record: e.recordStatus } : {}),
+        fresh: e.fresh,
+      })),
     ],
   };
 }
@@ -58,14 +72,22 @@ export interface TestEnvsOptions extends RunSetupOptions {
   envs: string[];
 }
 
-export async function testEnvs(opts: TestEnvsOptions): Promise<{ root: string; condaVersion: string; failed: number; envs: EnvRunResult[] }> {
+export async function testEnvs(
+  opts: TestEnvsOptions,
+): Promise<{ root: string; condaVersion: string; failed: number; envs: EnvRunResult[] }> {
   const { jobs, timeoutSeconds, repo, broken, root, desired, replicated } = await loadRunSetup(opts);
   const only = selectEnvs(opts.envs, replicated);
   const wanted = (n: string) => replicated.has(n) && (!only || only.has(n));
 
   const results: EnvRunResult[] = brokenResults(broken, new Set([...replicated].filter(wanted)));
   const pipeline = await runBuilds({
-    root, repo, desired, envs: desired.envs.filter((e) => wanted(e.name)), jobs, out: opts.out, testOnly: true,
+    root,
+    repo,
+    desired,
+    envs: desired.envs.filter((e) => wanted(e.name)),
+    jobs,
+    out: opts.out,
+    testOnly: true,
     // an explicit `test` re-tests builds that are already tested
     retest: new Set(desired.envs.map((e) => e.name)),
     ...(timeoutSeconds ? { testTimeoutSeconds: timeoutSeconds } : {}),

@@ -13,8 +13,19 @@ import { withLock } from '../state/lock.js';
 import { describeMissing, describePlan, planDeploy } from '../core/deploy.js';
 import type { DeployPlan, DesiredInput, MissingBuild } from '../core/deploy.js';
 import {
-  checkManageable, cleanTemporaries, crashPoint, ensureRootLinks, listGenerations, linkedInstallation,
-  liveGenerationNumber, markBuilds, readGenerationLinks, readLive, replaceSymlink, swapEnvs, writeGeneration,
+  checkManageable,
+  cleanTemporaries,
+  crashPoint,
+  ensureRootLinks,
+  listGenerations,
+  linkedInstallation,
+  liveGenerationNumber,
+  markBuilds,
+  readGenerationLinks,
+  readLive,
+  replaceSymlink,
+  swapEnvs,
+  writeGeneration,
 } from '../state/generation.js';
 import { installationLayout, layout } from '../core/layout.js';
 import { readBuildRecord } from '../state/record.js';
@@ -116,7 +127,12 @@ export function applyDeploy(
   ensureRootLinks(root, desired.condaVersion);
   crashPoint('links-ensured');
   const kernels = syncKernels(root, plan.kernels, { afterWrite: () => crashPoint('kernel-written') });
-  markBuilds(root, plan.installation, plan.forced.map((f) => ({ name: f.name, build: f.buildId })), undefined);
+  markBuilds(
+    root,
+    plan.installation,
+    plan.forced.map((f) => ({ name: f.name, build: f.buildId })),
+    undefined,
+  );
   if (plan.changes) {
     crashPoint('before-history');
     const generation = plan.newGeneration ?? liveGenerationNumber(inst.dir)!;
@@ -145,7 +161,11 @@ export function applyDeploy(
 
 /** Build and test the missing envs through the QA pipeline (loaded only when asked for: it pulls in the adapter). */
 async function buildMissing(
-  opts: DeployOptions, root: string, repo: Repo, desired: Desired, names: Set<string>,
+  opts: DeployOptions,
+  root: string,
+  repo: Repo,
+  desired: Desired,
+  names: Set<string>,
 ): Promise<void> {
   const { runBuilds } = await import('./pipeline.js');
   const runDir = join(layout(root).runs, `deploy-${new Date().toISOString().replace(/[:.]/g, '-')}`);
@@ -183,7 +203,10 @@ export async function deploy(opts: DeployOptions): Promise<DeployResult> {
   }
 
   return withLock(root, { waitSeconds: opts.waitSeconds, command: `conda-gitops ${command}` }, async (lock) => {
-    cleanTemporaries(root, listInstallations(root).map((n) => join(root, n)));
+    cleanTemporaries(
+      root,
+      listInstallations(root).map((n) => join(root, n)),
+    );
     const recovered = reconcileHistory(root, opts.env);
     if (recovered) {
       const to = `${recovered.to.installation}/generations/${recovered.to.generation}`;
@@ -191,12 +214,17 @@ export async function deploy(opts: DeployOptions): Promise<DeployResult> {
     }
     plan = planFromDisk(root, desired, { force }); // again, under the lock: another writer may have moved things
     if (plan.missing.length) {
-      out.info(`refusing to deploy: these envs have no tested build for the repository's spec` +
-        ` (run QA on the PR, or deploy --build-missing):\n${describeMissing(plan.missing)}`);
+      out.info(
+        `refusing to deploy: these envs have no tested build for the repository's spec` +
+          ` (run QA on the PR, or deploy --build-missing):\n${describeMissing(plan.missing)}`,
+      );
       return { ok: false, root, commit, missing: plan.missing };
     }
     const applied = applyDeploy(root, desired, plan, {
-      ...(commit ? { commit } : {}), command, env: opts.env, assertHeld: () => lock.assertHeld(),
+      ...(commit ? { commit } : {}),
+      command,
+      env: opts.env,
+      assertHeld: () => lock.assertHeld(),
     });
     for (const line of describePlan(plan)) out.info(line);
     const k = applied.kernels;

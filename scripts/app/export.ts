@@ -17,7 +17,11 @@ import { exportOne, type ExportedEnv } from '../engine/adopt.js';
 import type { Output } from './output.js';
 
 /** What adopt and export say about each env: the changes made to conda's export and what was not recovered. */
-export function reportExports(out: Output, exported: ExportedEnv[], skipped: Array<{ name: string; reason: string }>): void {
+export function reportExports(
+  out: Output,
+  exported: ExportedEnv[],
+  skipped: Array<{ name: string; reason: string }>,
+): void {
   for (const x of exported) {
     const file = `${SPECS_DIR}/${x.name}.yml`;
     out.info(x.changes.length ? `${file}: ${x.changes.join('; ')}` : `${file}: exported as is`);
@@ -30,8 +34,11 @@ export function reportExports(out: Output, exported: ExportedEnv[], skipped: Arr
 
 /** The conda installation that holds the envs: ROOT/v<version> when managed, else ROOT itself. */
 function findInstallation(root: string, version: string): string {
-  for (const dir of [installationLayout(root, version).dir, root]) if (existsSync(join(dir, 'bin', 'conda'))) return dir;
-  throw new UsageError(`no conda installation at ${installationLayout(root, version).dir} or ${root} (bin/conda not found)`);
+  for (const dir of [installationLayout(root, version).dir, root])
+    if (existsSync(join(dir, 'bin', 'conda'))) return dir;
+  throw new UsageError(
+    `no conda installation at ${installationLayout(root, version).dir} or ${root} (bin/conda not found)`,
+  );
 }
 
 export interface ExportOptions {
@@ -47,7 +54,8 @@ export interface ExportOptions {
 export async function exportEnvs(opts: ExportOptions): Promise<{ exitCode: number; result: Record<string, unknown> }> {
   const out = opts.out;
   const invPath = join(opts.repoDir, INVENTORY_FILE);
-  if (!existsSync(invPath)) throw new UsageError(`${INVENTORY_FILE} not found in ${opts.repoDir}: run 'adopt' first (or use --repo DIR)`);
+  if (!existsSync(invPath))
+    throw new UsageError(`${INVENTORY_FILE} not found in ${opts.repoDir}: run 'adopt' first (or use --repo DIR)`);
   const decoded = decodeInput(readFileSync(invPath), INVENTORY_FILE);
   if (decoded.problem) throw new InputError([decoded.problem]);
   const { inventory, problems } = parseInventory(decoded.text!, INVENTORY_FILE);
@@ -57,10 +65,20 @@ export async function exportEnvs(opts: ExportOptions): Promise<{ exitCode: numbe
   for (const w of wanted) if (!listed.includes(w)) throw new UsageError(`'${w}' is not listed in ${INVENTORY_FILE}`);
   const names = wanted.length ? wanted : listed;
 
-  const installation = findInstallation(resolveRoot({ options: { root: opts.rootFlag }, env: opts.env }, inventory), inventory.conda.version);
-  const conda = new Conda({ frontend: 'conda', exe: join(installation, 'bin', 'conda'), defaults: { timeoutSeconds: 600 } });
+  const installation = findInstallation(
+    resolveRoot({ options: { root: opts.rootFlag }, env: opts.env }, inventory),
+    inventory.conda.version,
+  );
+  const conda = new Conda({
+    frontend: 'conda',
+    exe: join(installation, 'bin', 'conda'),
+    defaults: { timeoutSeconds: 600 },
+  });
   const v = await conda.version();
-  if (!v.value) throw new UsageError(`cannot run ${conda.config.exe} --version: ${(v.stderr || v.parseError || '').trim() || `exit ${v.code}`}`);
+  if (!v.value)
+    throw new UsageError(
+      `cannot run ${conda.config.exe} --version: ${(v.stderr || v.parseError || '').trim() || `exit ${v.code}`}`,
+    );
   const list = await conda.envList();
   const prefixes = new Map((list.value ?? []).filter((p) => resolve(p) !== installation).map((p) => [basename(p), p]));
 
@@ -69,21 +87,35 @@ export async function exportEnvs(opts: ExportOptions): Promise<{ exitCode: numbe
   for (const [i, name] of names.entries()) {
     out.progress(`[${i + 1}/${names.length}] export ${name}`);
     const prefix = prefixes.get(name) ?? join(installation, 'envs', name);
-    if (!existsSync(join(prefix, 'conda-meta'))) { skipped.push({ name, reason: `no env at ${prefix}` }); continue; }
+    if (!existsSync(join(prefix, 'conda-meta'))) {
+      skipped.push({ name, reason: `no env at ${prefix}` });
+      continue;
+    }
     const x = await exportOne(conda, v.value.version, name, prefix);
-    if (x.error) { skipped.push({ name, reason: x.error }); continue; }
+    if (x.error) {
+      skipped.push({ name, reason: x.error });
+      continue;
+    }
     writeFileAtomic(join(opts.repoDir, SPECS_DIR, `${name}.yml`), x.text);
     exported.push(x);
   }
 
   reportExports(out, exported, skipped);
-  out.info(`exported ${exported.length} of ${names.length} env${names.length === 1 ? '' : 's'} from ${installation} (conda ${v.value.version})`);
+  out.info(
+    `exported ${exported.length} of ${names.length} env${names.length === 1 ? '' : 's'} from ${installation} (conda ${v.value.version})`,
+  );
   const result = {
-      ok: skipped.length === 0,
-      installation,
-      condaVersion: v.value.version,
-      envs: exported.map((x) => ({ name: x.name, prefix: x.prefix, spec: `${SPECS_DIR}/${x.name}.yml`, changes: x.changes, unrecovered: x.unrecovered })),
-      skipped,
+    ok: skipped.length === 0,
+    installation,
+    condaVersion: v.value.version,
+    envs: exported.map((x) => ({
+      name: x.name,
+      prefix: x.prefix,
+      spec: `${SPECS_DIR}/${x.name}.yml`,
+      changes: x.changes,
+      unrecovered: x.unrecovered,
+    })),
+    skipped,
   };
   return { exitCode: skipped.length ? EXIT.FAILED : EXIT.OK, result };
 }

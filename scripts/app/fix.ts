@@ -73,10 +73,16 @@ export async function fixSpecs(opts: FixOptions): Promise<{ exitCode: number; re
       continue;
     }
     const decoded = decodeInput(readFileSync(path), file);
-    if (decoded.problem) { problems.push(decoded.problem); continue; }
+    if (decoded.problem) {
+      problems.push(decoded.problem);
+      continue;
+    }
     const text = decoded.text!;
     const parsed = parseSpec(text, file, env);
-    if (!parsed.spec) { problems.push(...parsed.problems); continue; }
+    if (!parsed.spec) {
+      problems.push(...parsed.problems);
+      continue;
+    }
     const facts = await index.facts(effectiveChannels(parsed.spec.channels, rc), namesToLookUp(parsed.spec));
     const result = await remediate(text, file, env, facts, { acceptNearest, legacyNoarch });
     fixes.push({ env, file, result });
@@ -88,15 +94,20 @@ export async function fixSpecs(opts: FixOptions): Promise<{ exitCode: number; re
   for (const p of problems) out.warn(formatProblem(p));
   const pending = fixes.filter((f) => needsFix(f.result));
   const result = {
-      ok: problems.length === 0 && (!check || pending.length === 0),
-      check,
-      acceptNearest,
-      envs: fixes.map((f) => ({
-        env: f.env, file: f.file, changed: f.result.changed, written: f.result.changed && !check,
-        applied: f.result.applied, findings: f.result.findings, diff: f.result.diff,
-      })),
-      problems,
-      channelWarnings: index.warnings,
+    ok: problems.length === 0 && (!check || pending.length === 0),
+    check,
+    acceptNearest,
+    envs: fixes.map((f) => ({
+      env: f.env,
+      file: f.file,
+      changed: f.result.changed,
+      written: f.result.changed && !check,
+      applied: f.result.applied,
+      findings: f.result.findings,
+      diff: f.result.diff,
+    })),
+    problems,
+    channelWarnings: index.warnings,
   };
   for (const f of fixes) {
     if (f.result.diff) out.info(f.result.diff.trimEnd());
@@ -106,11 +117,17 @@ export async function fixSpecs(opts: FixOptions): Promise<{ exitCode: number; re
   const changed = fixes.filter((f) => f.result.changed).length;
   const gone = fixes.flatMap((f) => f.result.findings.filter((x) => x.kind === 'version-gone')).length;
   const verb = check ? 'would change' : 'changed';
-  out.info(`${verb} ${changed} of ${fixes.length} spec${fixes.length === 1 ? '' : 's'}` +
-    (gone ? `; ${gone} version${gone === 1 ? '' : 's'} gone from the channel (listed above; --accept-nearest writes the nearest)` : ''));
+  out.info(
+    `${verb} ${changed} of ${fixes.length} spec${fixes.length === 1 ? '' : 's'}` +
+      (gone
+        ? `; ${gone} version${gone === 1 ? '' : 's'} gone from the channel (listed above; --accept-nearest writes the nearest)`
+        : ''),
+  );
 
   const exitCode = problems.some((p) => p.severity === 'error')
     ? EXIT.BAD_INPUT
-    : check && pending.length ? EXIT.FAILED : EXIT.OK;
+    : check && pending.length
+      ? EXIT.FAILED
+      : EXIT.OK;
   return { exitCode, result };
 }

@@ -59,7 +59,11 @@ function gatherAndPlan(
   const qa = linkedInstallation(lay.qa);
   const live = readLive(root).ref;
   let previous;
-  try { previous = live ? rollbackTargetOf(root, live).target : undefined; } catch { previous = undefined; }
+  try {
+    previous = live ? rollbackTargetOf(root, live).target : undefined;
+  } catch {
+    previous = undefined;
+  }
   return planGc({
     installations: listInstallations(root).map((n) => readInstallation(root, n)),
     ...(current ? { current } : {}),
@@ -96,7 +100,10 @@ export async function collectGarbage(opts: GcOptions): Promise<GcResult> {
   }
   return withLock(root, { waitSeconds: opts.waitSeconds, command: 'conda-gitops gc --yes' }, async (lock) => {
     await emptyTrash(root);
-    cleanTemporaries(root, listInstallations(root).map((n) => join(root, n)));
+    cleanTemporaries(
+      root,
+      listInstallations(root).map((n) => join(root, n)),
+    );
     const plan = gatherAndPlan(root, planOpts);
     const items = gcItems(root, plan);
     lock.assertHeld();

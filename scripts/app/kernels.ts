@@ -44,12 +44,15 @@ export async function writeKernels(opts: KernelsOptions): Promise<KernelsResult>
   const sync = dryRun
     ? syncKernels(root, wanted, { dryRun: true })
     : await withLock(root, { waitSeconds: opts.waitSeconds, command: 'conda-gitops kernels' }, async () =>
-      syncKernels(root, wanted));
+        syncKernels(root, wanted),
+      );
   const verb = dryRun ? 'would write' : 'wrote';
   for (const k of sync.written) out.info(`${verb} kernels/${k}/kernel.json`);
   for (const k of sync.removed) out.info(`${dryRun ? 'would remove' : 'removed'} kernels/${k}`);
   for (const p of problems) out.warn(p);
-  out.info(`kernels: ${sync.written.length} written, ${sync.unchanged.length} unchanged, ` +
-    `${sync.removed.length} removed${dryRun ? ' (dry run)' : ''}`);
+  out.info(
+    `kernels: ${sync.written.length} written, ${sync.unchanged.length} unchanged, ` +
+      `${sync.removed.length} removed${dryRun ? ' (dry run)' : ''}`,
+  );
   return { ok: problems.length === 0, root, dryRun, ...sync, problems };
 }

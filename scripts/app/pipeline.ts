@@ -9,7 +9,14 @@ import type { Output } from './output.js';
 import type { Desired, DesiredEnv } from '../core/desired.js';
 import type { Repo } from '../core/repo.js';
 import { SPECS_DIR } from '../core/repo.js';
-import type { BuildStatus, Classification, EnvRunResult, PackageRow, PhaseRecord, StampedBuildRecord } from '../core/types.js';
+import type {
+  BuildStatus,
+  Classification,
+  EnvRunResult,
+  PackageRow,
+  PhaseRecord,
+  StampedBuildRecord,
+} from '../core/types.js';
 import { FailedError } from '../core/errors.js';
 import { buildPaths, installationLayout } from '../core/layout.js';
 import { readBuildRecord } from '../state/record.js';
@@ -91,7 +98,9 @@ export function installationTools(root: string, desired: Desired): BuildTools {
   const inst = installationLayout(root, desired.condaVersion);
   const exe = join(inst.dir, 'bin', desired.frontend);
   if (!existsSync(exe)) {
-    throw new FailedError(`no ${desired.frontend} ${desired.condaVersion} installation at ${inst.dir} (missing ${exe}): run \`conda-gitops install-conda\` first`);
+    throw new FailedError(
+      `no ${desired.frontend} ${desired.condaVersion} installation at ${inst.dir} (missing ${exe}): run \`conda-gitops install-conda\` first`,
+    );
   }
   return condaTools(Conda.forInstallation(inst.dir, desired.frontend));
 }
@@ -107,7 +116,10 @@ const fmt = (s: number) => `${s.toFixed(1)}s`;
 
 /** A build that can be tested: built, tested, or failed only in its tests, with its prefix on disk. */
 function testable(rec: StampedBuildRecord): boolean {
-  const buildOk = rec.status === 'built' || rec.status === 'tested' || (rec.status === 'failed' && rec.phases.every((p) => p.ok || p.name === 'test'));
+  const buildOk =
+    rec.status === 'built' ||
+    rec.status === 'tested' ||
+    (rec.status === 'failed' && rec.phases.every((p) => p.ok || p.name === 'test'));
   return buildOk && existsSync(rec.prefix);
 }
 
@@ -125,26 +137,50 @@ export async function runBuilds(opts: RunBuildsOptions): Promise<PipelineResult>
   const total = opts.envs.length;
   if (opts.runDir) mkdirSync(join(opts.runDir, 'logs'), { recursive: true });
 
-  const one = async (env: DesiredEnv, i: number): Promise<PipelineEnv & { condaSeconds: number; testSeconds: number }> => {
+  const one = async (
+    env: DesiredEnv,
+    i: number,
+  ): Promise<PipelineEnv & { condaSeconds: number; testSeconds: number }> => {
     const started = performance.now();
     const tag = `[${i + 1}/${total}] ${env.name}`;
     const paths = buildPaths(root, opts.desired.condaVersion, env.name, env.buildId);
     let outcome: BuildOutcome;
     if (opts.testOnly) {
-      const rec = readBuildRecord(root, opts.desired.condaVersion, env.name, env.buildId) as StampedBuildRecord | undefined;
+      const rec = readBuildRecord(root, opts.desired.condaVersion, env.name, env.buildId) as
+        StampedBuildRecord | undefined;
       if (!rec || !testable(rec)) {
-        const result = preflightResult(env.name, 'plan', [{
-          file: env.spec.file, line: 1,
-          message: `no build of ${env.name} with id ${env.buildId}${rec ? ` (its record says ${rec.status})` : ''}: run \`conda-gitops build\` first`,
-        }], env.buildId);
+        const result = preflightResult(
+          env.name,
+          'plan',
+          [
+            {
+              file: env.spec.file,
+              line: 1,
+              message: `no build of ${env.name} with id ${env.buildId}${rec ? ` (its record says ${rec.status})` : ''}: run \`conda-gitops build\` first`,
+            },
+          ],
+          env.buildId,
+        );
         opts.out.progress(`${tag} not built`);
-        return { result: { ...result, phase: 'test' }, ...(rec ? { recordStatus: rec.status } : {}), fresh: false, condaSeconds: 0, testSeconds: 0 };
+        return {
+          result: { ...result, phase: 'test' },
+          ...(rec ? { recordStatus: rec.status } : {}),
+          fresh: false,
+          condaSeconds: 0,
+          testSeconds: 0,
+        };
       }
       outcome = { status: 'built', record: rec, fresh: false, toolSeconds: 0 };
     } else {
       outcome = await buildEnv({
-        root, condaVersion: opts.desired.condaVersion, frontend: opts.desired.frontend, env, specDir, tools: tools!,
-        retryFailed: opts.retryFailed, timeoutSeconds: opts.timeoutSeconds,
+        root,
+        condaVersion: opts.desired.condaVersion,
+        frontend: opts.desired.frontend,
+        env,
+        specDir,
+        tools: tools!,
+        retryFailed: opts.retryFailed,
+        timeoutSeconds: opts.timeoutSeconds,
         onPhase: (phase, seconds, ok) => opts.out.progress(`${tag} ${phase} ${fmt(seconds)}${ok ? '' : ' FAILED'}`),
       });
     }
@@ -154,19 +190,37 @@ export async function runBuilds(opts: RunBuildsOptions): Promise<PipelineResult>
     let failure: Classification | undefined = outcome.failure;
     let phase: EnvRunResult['phase'] = outcome.phase;
     let tested: EnvTestResult | undefined;
-    let status: EnvRunResult['status'] = outcome.status === 'reused' ? 'reused' : outcome.status === 'failed' ? 'failed' : 'tested';
+    let status: EnvRunResult['status'] =
+      outcome.status === 'reused' ? 'reused' : outcome.status === 'failed' ? 'failed' : 'tested';
 
-    const wantsTest = opts.test !== false && (outcome.status === 'built' || (outcome.status === 'reused' && opts.retest?.has(env.name)));
+    const wantsTest =
+      opts.test !== false &&
+      (outcome.status === 'built' || (outcome.status === 'reused' && opts.retest?.has(env.name)));
     if (wantsTest) {
       tested = await testBuild({
-        env: env.name, prefix: record.prefix, spec: env.spec, packages: record.packages ?? [], kernel: kernels.has(env.name),
-        specDir, log: paths.log, ...(opts.testTimeoutSeconds ? { timeoutSeconds: opts.testTimeoutSeconds } : {}),
+        env: env.name,
+        prefix: record.prefix,
+        spec: env.spec,
+        packages: record.packages ?? [],
+        kernel: kernels.has(env.name),
+        specDir,
+        log: paths.log,
+        ...(opts.testTimeoutSeconds ? { timeoutSeconds: opts.testTimeoutSeconds } : {}),
       });
       testSeconds = tested.seconds;
-      const testPhase: PhaseRecord = { name: 'test', ok: tested.ok, seconds: tested.seconds, ...(tested.failure ? { failure: tested.failure } : {}) };
+      const testPhase: PhaseRecord = {
+        name: 'test',
+        ok: tested.ok,
+        seconds: tested.seconds,
+        ...(tested.failure ? { failure: tested.failure } : {}),
+      };
       record = recordTestOutcome(root, record, testPhase);
       opts.out.progress(`${tag} test ${fmt(tested.seconds)}${tested.ok ? '' : ' FAILED'}`);
-      if (!tested.ok) { status = 'failed'; failure = tested.failure; phase = 'test'; } else status = outcome.status === 'reused' ? 'reused' : 'tested';
+      if (!tested.ok) {
+        status = 'failed';
+        failure = tested.failure;
+        phase = 'test';
+      } else status = outcome.status === 'reused' ? 'reused' : 'tested';
     } else if (opts.test === false && outcome.status === 'built') {
       status = 'tested'; // EnvRunResult has no 'built': build-only callers read recordStatus instead
     }
@@ -178,7 +232,8 @@ export async function runBuilds(opts: RunBuildsOptions): Promise<PipelineResult>
       log = copy;
     }
     const seconds = (performance.now() - started) / 1000;
-    const hint = status === 'failed' && failure ? (phase === 'test' && tested ? testHint(tested) : hintFor(failure)) : undefined;
+    const hint =
+      status === 'failed' && failure ? (phase === 'test' && tested ? testHint(tested) : hintFor(failure)) : undefined;
     const line = status === 'failed' ? (phase === 'test' && tested?.line) || faultLine(env.spec, failure) : undefined;
     const result: EnvRunResult = {
       env: env.name,
@@ -193,11 +248,17 @@ export async function runBuilds(opts: RunBuildsOptions): Promise<PipelineResult>
       phases: record.phases,
       ...(log ? { log } : {}),
       ...(record.packages ? { packages: record.packages } : {}),
-      ...(() => { const lp = livePackagesOf(root, live, env.name); return lp ? { livePackages: lp } : {}; })(),
+      ...(() => {
+        const lp = livePackagesOf(root, live, env.name);
+        return lp ? { livePackages: lp } : {};
+      })(),
     };
-    const verdict = status === 'failed'
-      ? `FAILED ${phase ?? ''} (${failure?.class ?? 'unknown'})${outcome.fresh || tested ? '' : ' [recorded failure]'}`
-      : opts.test === false ? record.status : status;
+    const verdict =
+      status === 'failed'
+        ? `FAILED ${phase ?? ''} (${failure?.class ?? 'unknown'})${outcome.fresh || tested ? '' : ' [recorded failure]'}`
+        : opts.test === false
+          ? record.status
+          : status;
     opts.out.progress(`${tag} ${verdict} ${fmt(seconds)}`);
     return { result, recordStatus: record.status, fresh: outcome.fresh, condaSeconds, testSeconds };
   };

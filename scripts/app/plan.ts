@@ -37,14 +37,26 @@ export async function planInstallation(opts: PlanOptions): Promise<Record<string
   const desired = desiredState(repo);
   // an installation without builds (a new root, a conda upgrade) has no records: skip thousands of failed reads
   const hasBuilds = existsSync(installationLayout(root, desired.condaVersion).builds);
-  const records = new Map(desired.envs.map((e) => [e.name, hasBuilds ? readBuildRecord(root, desired.condaVersion, e.name, e.buildId) : undefined]));
+  const records = new Map(
+    desired.envs.map((e) => [
+      e.name,
+      hasBuilds ? readBuildRecord(root, desired.condaVersion, e.name, e.buildId) : undefined,
+    ]),
+  );
   const plan = planAgainstRoot(desired, records, readLive(root).links);
   for (const line of renderPlan(plan)) out.info(line);
   const toBuild = new Set(plan.envs.filter((e) => e.action === 'build').map((e) => e.name));
-  const guards = guardEnvs(root, desired, desired.envs.filter((e) => toBuild.has(e.name)), repo.inventory.conda.channels);
+  const guards = guardEnvs(
+    root,
+    desired,
+    desired.envs.filter((e) => toBuild.has(e.name)),
+    repo.inventory.conda.channels,
+  );
   if (guards.length) throw new InputError(guardProblems(guards));
   // `matrix` is ready for a GitHub Actions strategy.matrix
-  const matrix = { include: plan.envs.filter((e) => e.action === 'build').map((e) => ({ env: e.name, buildId: e.buildId })) };
+  const matrix = {
+    include: plan.envs.filter((e) => e.action === 'build').map((e) => ({ env: e.name, buildId: e.buildId })),
+  };
   return { root, ...plan, matrix };
 }
 
@@ -93,18 +105,44 @@ export async function planChanges(
       if (!d || broken.has(c.name)) continue;
       const rec = root ? readBuildRecord(root, desired.condaVersion, d.name, d.buildId) : undefined;
       const action = rec?.status !== 'tested' ? 'build' : c.reasons.includes('test') ? 'test' : 'reuse';
-      envs.push({ name: d.name, buildId: d.buildId, reasons: c.reasons, action, ...(rec ? { record: rec.status } : {}) });
+      envs.push({
+        name: d.name,
+        buildId: d.buildId,
+        reasons: c.reasons,
+        action,
+        ...(rec ? { record: rec.status } : {}),
+      });
     }
-    const guards = root ? guardEnvs(root, desired, desired.envs.filter((e) => envs.some((x) => x.name === e.name && x.action === 'build')), repo.inventory.conda.channels) : [];
+    const guards = root
+      ? guardEnvs(
+          root,
+          desired,
+          desired.envs.filter((e) => envs.some((x) => x.name === e.name && x.action === 'build')),
+          repo.inventory.conda.channels,
+        )
+      : [];
     const brokenChanged = [...broken.keys()].filter((n) => changes.envs.some((c) => c.name === n));
 
     const sign = { build: '+ build', test: '~ test ', reuse: '= reuse' } as const;
-    out.info(`plan ${base.ref} (${base.commit.slice(0, 12)}) .. ${headRef ? `${headRef} (${head!.commit.slice(0, 12)})` : 'work tree'}`);
+    out.info(
+      `plan ${base.ref} (${base.commit.slice(0, 12)}) .. ${headRef ? `${headRef} (${head!.commit.slice(0, 12)})` : 'work tree'}`,
+    );
     for (const line of describeChanges(changes).filter((l) => !l.startsWith('build '))) out.info(line);
-    for (const e of envs) out.info(`${sign[e.action]} ${e.name} ${e.buildId}  (${e.reasons.join(', ')}${e.record ? `; record ${e.record}` : ''})`);
-    for (const n of brokenChanged) out.info(`! spec  ${n}  (the spec has errors: ${broken.get(n)!.map((p) => `${p.file}:${p.line}`).join(', ')})`);
+    for (const e of envs)
+      out.info(
+        `${sign[e.action]} ${e.name} ${e.buildId}  (${e.reasons.join(', ')}${e.record ? `; record ${e.record}` : ''})`,
+      );
+    for (const n of brokenChanged)
+      out.info(
+        `! spec  ${n}  (the spec has errors: ${broken
+          .get(n)!
+          .map((p) => `${p.file}:${p.line}`)
+          .join(', ')})`,
+      );
     const count = (a: ChangedEnvPlan['action']) => envs.filter((e) => e.action === a).length;
-    out.info(`plan: ${count('build')} to build, ${count('test')} to re-test, ${count('reuse')} already tested, ${changes.dropped.length} to unlink at deploy (conda ${desired.condaVersion})`);
+    out.info(
+      `plan: ${count('build')} to build, ${count('test')} to re-test, ${count('reuse')} already tested, ${changes.dropped.length} to unlink at deploy (conda ${desired.condaVersion})`,
+    );
 
     const problems = [...guardProblems(guards), ...brokenChanged.flatMap((n) => broken.get(n)!)];
     if (problems.length) throw new InputError(problems);

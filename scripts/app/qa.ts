@@ -73,9 +73,18 @@ export async function runQa(opts: QaOptions): Promise<QaResult> {
     // 4. build + test in a bounded pool, one log per env
     const runId = newRunId(startedAt);
     const runDir = join(layout(root).runs, runId);
-    out.info(`qa ${runId}: ${toBuild.length} env(s) to build and test into ${root}/v${desired.condaVersion} with --jobs ${jobs}`);
+    out.info(
+      `qa ${runId}: ${toBuild.length} env(s) to build and test into ${root}/v${desired.condaVersion} with --jobs ${jobs}`,
+    );
     const pipeline = await runBuilds({
-      root, repo, desired, envs: toBuild, jobs, out, runDir, retest,
+      root,
+      repo,
+      desired,
+      envs: toBuild,
+      jobs,
+      out,
+      runDir,
+      retest,
       retryFailed: opts.retryFailed,
       ...(timeoutSeconds ? { timeoutSeconds, testTimeoutSeconds: timeoutSeconds } : {}),
       specDir: join(headDir, SPECS_DIR),
@@ -84,9 +93,16 @@ export async function runQa(opts: QaOptions): Promise<QaResult> {
 
     // 5. report: report.json (schema-checked), summary.md, junit.xml, logs/; GitHub bits when on a runner
     const run: QaRunResult = {
-      runId, startedAt: startedAt.toISOString(), finishedAt: new Date().toISOString(), root,
-      condaVersion: desired.condaVersion, frontend: desired.frontend, runDir,
-      ...(baseRef ? { base: baseRef } : {}), ...(headRef ? { head: headRef } : {}), envs: results,
+      runId,
+      startedAt: startedAt.toISOString(),
+      finishedAt: new Date().toISOString(),
+      root,
+      condaVersion: desired.condaVersion,
+      frontend: desired.frontend,
+      runDir,
+      ...(baseRef ? { base: baseRef } : {}),
+      ...(headRef ? { head: headRef } : {}),
+      envs: results,
     };
     const report = buildReport(run);
     const paths = writeReportFiles(runDir, report);
@@ -97,7 +113,9 @@ export async function runQa(opts: QaOptions): Promise<QaResult> {
     out.info(`built ${pipeline.fresh} env(s) in this run; report: ${paths.report}`);
     out.info(`summary: ${paths.summary}  junit: ${paths.junit}  logs: ${paths.logs}/`);
     return {
-      ...report, built: pipeline.fresh, ...(changes ? { changes } : {}),
+      ...report,
+      built: pipeline.fresh,
+      ...(changes ? { changes } : {}),
       // where the time went: inside conda/pip calls, in tests, and everything else (this tool)
       timing: {
         seconds: (Date.now() - startedAt.getTime()) / 1000,

@@ -10,8 +10,17 @@ import { rootWithoutRepo, type RootLookup } from './root.js';
 import { FailedError, UsageError } from '../core/errors.js';
 import { withLock } from '../state/lock.js';
 import {
-  cleanTemporaries, markBuilds, listGenerations, liveGenerationNumber, readGenerationLinks, readLive, readManifest,
-  replaceSymlink, rollbackTargetOf, swapEnvs, writeGeneration,
+  cleanTemporaries,
+  markBuilds,
+  listGenerations,
+  liveGenerationNumber,
+  readGenerationLinks,
+  readLive,
+  readManifest,
+  replaceSymlink,
+  rollbackTargetOf,
+  swapEnvs,
+  writeGeneration,
 } from '../state/generation.js';
 import { diffLinks, formatRef, isEmptyDiff, nextGenerationNumber, summarizeDiff } from '../core/generation.js';
 import type { GenerationRef, LinkDiff, LinkMap } from '../core/generation.js';
@@ -73,8 +82,10 @@ export function applyRollback(
   if (opts.envName !== undefined) {
     const name = opts.envName;
     if (target.installation !== live.ref.installation) {
-      throw new UsageError(`--env works within one installation; the previous generation is in ${target.installation}` +
-        ' (roll back everything instead)');
+      throw new UsageError(
+        `--env works within one installation; the previous generation is in ${target.installation}` +
+          ' (roll back everything instead)',
+      );
     }
     if (!(name in live.links) && !(name in targetLinks)) {
       throw new UsageError(`env '${name}' is in neither ${formatRef(live.ref)} nor ${formatRef(target)}`);
@@ -87,8 +98,13 @@ export function applyRollback(
     const n = nextGenerationNumber(generations);
     const manifest = readManifest(liveDir, live.ref.generation);
     writeGeneration(liveDir, {
-      format: 1, n, createdAt: at, ...(manifest?.commit ? { commit: manifest.commit } : {}),
-      reason: `rollback --env ${name} (from generation ${target.generation})`, parent: live.ref, envs: newLinks,
+      format: 1,
+      n,
+      createdAt: at,
+      ...(manifest?.commit ? { commit: manifest.commit } : {}),
+      reason: `rollback --env ${name} (from generation ${target.generation})`,
+      parent: live.ref,
+      envs: newLinks,
     });
     swapEnvs(liveDir, n);
     to = { installation: live.ref.installation, generation: n };
@@ -112,7 +128,13 @@ export function applyRollback(
   const markedBad = backwards ? markBuilds(root, live.ref.installation, left, { at, reason }) : 0;
   const cleared = markBuilds(root, to.installation, came, undefined);
   appendHistory(root, {
-    format: 1, at, command: opts.command, ...actor(opts.env), from: live.ref, to, ...diff,
+    format: 1,
+    at,
+    command: opts.command,
+    ...actor(opts.env),
+    from: live.ref,
+    to,
+    ...diff,
   });
   return { from: live.ref, to, diff, markedBad, cleared, seconds: (performance.now() - t0) / 1000 };
 }
@@ -122,7 +144,9 @@ export async function rollback(opts: RollbackOptions): Promise<RollbackResult> {
   const { out, to, envName } = opts;
   const root = await rootWithoutRepo(opts);
   const command = [
-    'rollback', ...(to !== undefined ? [`--to ${to}`] : []), ...(envName !== undefined ? [`--env ${envName}`] : []),
+    'rollback',
+    ...(to !== undefined ? [`--to ${to}`] : []),
+    ...(envName !== undefined ? [`--env ${envName}`] : []),
   ].join(' ');
 
   if (opts.dryRun) {
@@ -138,10 +162,16 @@ export async function rollback(opts: RollbackOptions): Promise<RollbackResult> {
   }
 
   return withLock(root, { waitSeconds: opts.waitSeconds, command: `conda-gitops ${command}` }, async () => {
-    cleanTemporaries(root, listInstallations(root).map((n) => join(root, n)));
+    cleanTemporaries(
+      root,
+      listInstallations(root).map((n) => join(root, n)),
+    );
     reconcileHistory(root, opts.env);
     const r = applyRollback(root, {
-      ...(to !== undefined ? { to } : {}), ...(envName !== undefined ? { envName } : {}), env: opts.env, command,
+      ...(to !== undefined ? { to } : {}),
+      ...(envName !== undefined ? { envName } : {}),
+      env: opts.env,
+      command,
     });
     const ms = (r.seconds * 1000).toFixed(0);
     out.info(`${command}: ${formatRef(r.from)} -> ${formatRef(r.to)} in ${ms} ms (${summarizeDiff(r.diff)})`);
@@ -149,8 +179,10 @@ export async function rollback(opts: RollbackOptions): Promise<RollbackResult> {
     for (const a of r.diff.added) out.info(`  + ${a.name} ${a.build}`);
     for (const d of r.diff.removed) out.info(`  - ${d.name} ${d.build}`);
     if (r.markedBad) {
-      out.info(`${r.markedBad} rolled-back build(s) marked bad: deploy will not put them back while main asks` +
-        ' for them (revert or fix in git, or deploy --force)');
+      out.info(
+        `${r.markedBad} rolled-back build(s) marked bad: deploy will not put them back while main asks` +
+          ' for them (revert or fix in git, or deploy --force)',
+      );
     }
     if (isEmptyDiff(r.diff)) out.info('note: both generations link the same builds');
     return { ok: true, ...r };

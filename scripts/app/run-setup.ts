@@ -20,10 +20,19 @@ export function resolvedRoot(root: string): string {
 }
 
 /** Plan-time guards of the envs to build. */
-export function guardEnvs(root: string, desired: Desired, envs: DesiredEnv[], allowedChannels: string[]): GuardFailure[] {
+export function guardEnvs(
+  root: string,
+  desired: Desired,
+  envs: DesiredEnv[],
+  allowedChannels: string[],
+): GuardFailure[] {
   const r = resolvedRoot(root);
   return guardPlan(
-    envs.map((e) => ({ name: e.name, spec: e.spec, prefix: buildPaths(r, desired.condaVersion, e.name, e.buildId).prefix })),
+    envs.map((e) => ({
+      name: e.name,
+      spec: e.spec,
+      prefix: buildPaths(r, desired.condaVersion, e.name, e.buildId).prefix,
+    })),
     allowedChannels,
   );
 }
@@ -60,7 +69,15 @@ export async function loadRunSetup(opts: RunSetupOptions): Promise<RunSetup> {
   for (const w of repo.warnings) opts.out.warn(`${w.file}:${w.line}: warning: ${w.message}`);
   const root = resolvedRoot(resolveRoot({ options: { root: opts.rootFlag }, env: opts.env }, repo.inventory));
   const replicated = new Set(repo.inventory.environments.filter((e) => e.mode === 'REPLICATE').map((e) => e.name));
-  return { jobs, ...(timeoutSeconds ? { timeoutSeconds } : {}), repo, broken, root, desired: withoutBroken(desiredState(repo), broken), replicated };
+  return {
+    jobs,
+    ...(timeoutSeconds ? { timeoutSeconds } : {}),
+    repo,
+    broken,
+    root,
+    desired: withoutBroken(desiredState(repo), broken),
+    replicated,
+  };
 }
 
 /** The flags `build`, `test` and `qa` share (--root, --jobs, --timeout), checked before any work starts. */
@@ -68,7 +85,11 @@ export function runSetupOptions(ctx: Context, repoDir = ctx.repo): RunSetupOptio
   const timeoutSeconds = durationOption(ctx, 'timeout', { unit: 's', positive: true });
   const rootFlag = stringOption(ctx, 'root');
   return {
-    repoDir, env: ctx.env, out: ctx.out, jobs: jobsOption(ctx),
-    ...(rootFlag !== undefined ? { rootFlag } : {}), ...(timeoutSeconds !== undefined ? { timeoutSeconds } : {}),
+    repoDir,
+    env: ctx.env,
+    out: ctx.out,
+    jobs: jobsOption(ctx),
+    ...(rootFlag !== undefined ? { rootFlag } : {}),
+    ...(timeoutSeconds !== undefined ? { timeoutSeconds } : {}),
   };
 }

@@ -18,11 +18,28 @@ function optionHelp(options: Record<string, OptionDef>): string {
 }
 
 /** --help lists commands in the order of the loop: change, review, ship, operate, take over. */
-const HELP_ORDER = ['validate', 'plan', 'qa', 'build', 'test', 'fix', 'deploy', 'rollback', 'status', 'history', 'kernels', 'gc', 'adopt', 'export', 'classify', 'schema'];
+const HELP_ORDER = [
+  'validate',
+  'plan',
+  'qa',
+  'build',
+  'test',
+  'fix',
+  'deploy',
+  'rollback',
+  'status',
+  'history',
+  'kernels',
+  'gc',
+  'adopt',
+  'export',
+  'classify',
+  'schema',
+];
 
 function mainHelp(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));
-  const rank = (name: string) => (HELP_ORDER.indexOf(name) + 1 || HELP_ORDER.length + 1);
+  const rank = (name: string) => HELP_ORDER.indexOf(name) + 1 || HELP_ORDER.length + 1;
   const ordered = [...COMMANDS].sort((a, b) => rank(a.name) - rank(b.name));
   return [
     'conda-gitops: run a shared conda installation the GitOps way',
@@ -72,7 +89,10 @@ export async function main(argv: string[]): Promise<number> {
  * Run one command line in this process: parse, load the command, map errors to exit codes. Tests and the
  * benchmarks call this (through the CLI, as a user would) instead of importing a command module.
  */
-export async function execute(argv: string[], io: { out: Output; cwd: string; env: NodeJS.ProcessEnv }): Promise<number> {
+export async function execute(
+  argv: string[],
+  io: { out: Output; cwd: string; env: NodeJS.ProcessEnv },
+): Promise<number> {
   const [name = '', ...rest] = argv;
   const { out } = io;
   const command = COMMANDS.find((c) => c.name === name);

@@ -8,7 +8,9 @@ export function processOutput(json: boolean): Output {
     info: (m) => line(json ? process.stderr : process.stdout, m),
     warn: (m) => line(process.stderr, m),
     progress: (m) => line(process.stderr, m),
-    result: (v) => { if (json) process.stdout.write(JSON.stringify(v, null, 2) + '\n'); },
+    result: (v) => {
+      if (json) process.stdout.write(JSON.stringify(v, null, 2) + '\n');
+    },
   };
 }
 
@@ -18,10 +20,15 @@ export function memoryOutput(json = false): Output & { lines: string[]; errors: 
   const errors: string[] = [];
   const results: unknown[] = [];
   return {
-    json, lines, errors, results,
+    json,
+    lines,
+    errors,
+    results,
     info: (m) => (json ? errors : lines).push(m),
     warn: (m) => errors.push(m),
     progress: (m) => errors.push(m),
-    result: (v) => { results.push(v); },
+    result: (v) => {
+      results.push(v);
+    },
   };
 }

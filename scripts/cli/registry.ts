@@ -6,8 +6,16 @@ import type { CommandMeta, OptionDef } from './command.js';
 
 /** Options every command accepts. */
 export const GLOBAL_OPTIONS: Record<string, OptionDef> = {
-  root: { type: 'string', arg: 'DIR', description: 'installation root (default: $CONDA_GITOPS_ROOT, then [conda] root)' },
-  repo: { type: 'string', arg: 'DIR', description: 'repository with inventory.ini and env-specs/ (default: current directory)' },
+  root: {
+    type: 'string',
+    arg: 'DIR',
+    description: 'installation root (default: $CONDA_GITOPS_ROOT, then [conda] root)',
+  },
+  repo: {
+    type: 'string',
+    arg: 'DIR',
+    description: 'repository with inventory.ini and env-specs/ (default: current directory)',
+  },
   json: { type: 'boolean', description: 'machine-readable result on stdout; human text goes to stderr' },
   help: { type: 'boolean', short: 'h', description: 'show help for the command' },
 };
@@ -15,18 +23,26 @@ export const GLOBAL_OPTIONS: Record<string, OptionDef> = {
 const jobs: OptionDef = { type: 'string', arg: 'N', description: 'build N environments in parallel (default 1)' };
 /** Commands that take the ROOT lock: deploy, rollback, kernels, gc --yes. */
 const wait: OptionDef = {
-  type: 'string', arg: 'SECONDS', description: 'wait up to SECONDS (or 5m, 1h) for the lock (default 0: exit 3 at once)',
+  type: 'string',
+  arg: 'SECONDS',
+  description: 'wait up to SECONDS (or 5m, 1h) for the lock (default 0: exit 3 at once)',
 };
 const timeout = (what: string): OptionDef => ({ type: 'string', arg: 'SECONDS', description: `limit of ${what}` });
 const retryFailed: OptionDef = { type: 'boolean', description: 'rebuild envs whose build failed with the same inputs' };
-const envFilter: OptionDef = { type: 'string', arg: 'NAME', multiple: true, description: 'only this environment (repeatable; or NAME,NAME)' };
+const envFilter: OptionDef = {
+  type: 'string',
+  arg: 'NAME',
+  multiple: true,
+  description: 'only this environment (repeatable; or NAME,NAME)',
+};
 
 export const COMMANDS: CommandMeta[] = [
   {
     name: 'validate',
     summary: 'check inventory.ini and every env spec; exit 2 with file:line errors',
     usage: 'conda-gitops validate [--repo DIR] [--json]',
-    details: 'Parses inventory.ini and env-specs/*.yml and reports every problem at once.\nExit 0 when valid, 2 when any error was found. Warnings do not change the exit code.',
+    details:
+      'Parses inventory.ini and env-specs/*.yml and reports every problem at once.\nExit 0 when valid, 2 when any error was found. Warnings do not change the exit code.',
     options: {},
     load: () => import('../commands/validate.js'),
   },
@@ -34,7 +50,8 @@ export const COMMANDS: CommandMeta[] = [
     name: 'plan',
     summary: 'what to build, link and unlink: the repo against an installation or two commits',
     usage: 'conda-gitops plan [--root DIR] [--base REF --head REF] [--json]',
-    details: 'Without --base/--head: the desired state of the repository against the live\ninstallation under --root (an empty root means everything is to build).\nWith --base and --head: the envs whose spec or inventory line changed between two commits.',
+    details:
+      'Without --base/--head: the desired state of the repository against the live\ninstallation under --root (an empty root means everything is to build).\nWith --base and --head: the envs whose spec or inventory line changed between two commits.',
     options: {
       base: { type: 'string', arg: 'REF', description: 'git ref of the PR base' },
       head: { type: 'string', arg: 'REF', description: 'git ref of the PR head (default HEAD)' },
@@ -53,7 +70,8 @@ export const COMMANDS: CommandMeta[] = [
   {
     name: 'deploy',
     summary: 'merge entry: link the tested builds of the repo at HEAD as a new generation, swap it in atomically',
-    usage: 'conda-gitops deploy [--root DIR] [--repo DIR] [--dry-run] [--build-missing [--jobs N]] [--force] [--wait SECONDS] [--json]',
+    usage:
+      'conda-gitops deploy [--root DIR] [--repo DIR] [--dry-run] [--build-missing [--jobs N]] [--force] [--wait SECONDS] [--json]',
     details:
       'Takes ROOT/.gitops/lock, requires a `tested` build with exactly the build id of every REPLICATE env,\n' +
       'writes vX/generations/N+1 completely, swaps vX/envs with one rename(2), rewrites kernels, appends history.\n' +
@@ -131,7 +149,11 @@ export const COMMANDS: CommandMeta[] = [
       'current, qa nor a kept generation, and the package caches (pkgs/) of retired installations.',
     options: {
       keep: { type: 'string', arg: 'K', description: 'generations to keep (default 5)' },
-      grace: { type: 'string', arg: 'HOURS', description: 'keep unreferenced builds younger than this (default 24; 0 = none)' },
+      grace: {
+        type: 'string',
+        arg: 'HOURS',
+        description: 'keep unreferenced builds younger than this (default 24; 0 = none)',
+      },
       yes: { type: 'boolean', description: 'really remove (default: list what would go, with sizes)' },
       wait,
     },
@@ -173,12 +195,12 @@ export const COMMANDS: CommandMeta[] = [
   },
   {
     name: 'test',
-    summary: "test built envs: python runs, packages match the spec, kernels import ipykernel, NAME.test.*",
+    summary: 'test built envs: python runs, packages match the spec, kernels import ipykernel, NAME.test.*',
     usage: 'conda-gitops test [--root DIR] [--env NAME]... [--jobs N] [--timeout SECONDS] [--json]',
     details:
       "Tests each REPLICATE env's build (or --env NAME): its bin/python runs; every spec'd package is installed\n" +
       'at a version matching its spec (per the recorded `conda list --json`; pinned pip entries too); kernel envs\n' +
-      'import ipykernel; env-specs/NAME.test.sh and NAME.test.py run with the build\'s bin first on PATH, a\n' +
+      "import ipykernel; env-specs/NAME.test.sh and NAME.test.py run with the build's bin first on PATH, a\n" +
       'minimal environment and a time limit (--timeout, default 600 s). Passing builds become `tested`.\n' +
       'Exit 1 when any env fails or has no build.',
     options: {
@@ -191,7 +213,8 @@ export const COMMANDS: CommandMeta[] = [
   {
     name: 'qa',
     summary: 'pull-request QA: plan from the diff, build + test changed envs, write the report',
-    usage: 'conda-gitops qa [--root DIR] [--base REF] [--head REF] [--env NAME]... [--jobs N] [--retry-failed] [--timeout SECONDS] [--json]',
+    usage:
+      'conda-gitops qa [--root DIR] [--base REF] [--head REF] [--env NAME]... [--jobs N] [--retry-failed] [--timeout SECONDS] [--json]',
     details:
       'Plans the envs whose spec or inventory line changed between --base and --head (all REPLICATE envs when\n' +
       '[conda] version changed; every REPLICATE env without --base: unchanged ones cost nothing, their tested\n' +
@@ -219,13 +242,16 @@ export const COMMANDS: CommandMeta[] = [
       'the channel has as a noarch conda package moves to the conda deps; a version gone from the channel is never\n' +
       'guessed: fix lists the versions the channel has and names the nearest, and --accept-nearest writes it.\n' +
       'Legacy noarch packages are not rewritten (the build installs them after create). Comments, layout and line\n' +
-      'endings are kept. Channel facts come from local channels\' repodata.json, or `conda search` of the\n' +
+      "endings are kept. Channel facts come from local channels' repodata.json, or `conda search` of the\n" +
       'installation named by [conda] version for remote ones. Default: every REPLICATE env.\n' +
       'Exit 0 done, 1 with --check when a rule would apply (nothing written), 2 bad input.',
     options: {
       env: envFilter,
       check: { type: 'boolean', description: 'write nothing; exit 1 when a rule would apply' },
-      'accept-nearest': { type: 'boolean', description: 'write the nearest available version for versions gone from the channel' },
+      'accept-nearest': {
+        type: 'boolean',
+        description: 'write the nearest available version for versions gone from the channel',
+      },
     },
     load: () => import('../commands/fix.js'),
   },
@@ -239,11 +265,15 @@ export const COMMANDS: CommandMeta[] = [
       '`export` unless --replicate). Fix-ups, each reported: build strings stripped when the conda in place ignores\n' +
       '--no-builds (4.3.0 to 4.3.30); `prefix:` dropped; pip packages installed from git written back as\n' +
       '`git+URL@commit#egg=name` from site-packages (PEP 610 direct_url.json, editable .egg-link checkouts), with a\n' +
-      'list of the ones it could not recover; [legacy-noarch] filled from local channels\' repodata (records with\n' +
+      "list of the ones it could not recover; [legacy-noarch] filled from local channels' repodata (records with\n" +
       '`"noarch": true`) for packages the envs use. Refuses to overwrite inventory.ini without --force.\n' +
       'Exit 0 adopted, 1 some env could not be exported, 2 bad input.',
     options: {
-      replicate: { type: 'string', arg: 'all|NAMES', description: 'mark these envs (comma separated) or all as REPLICATE' },
+      replicate: {
+        type: 'string',
+        arg: 'all|NAMES',
+        description: 'mark these envs (comma separated) or all as REPLICATE',
+      },
       force: { type: 'boolean', description: 'overwrite an existing inventory.ini and specs' },
     },
     load: () => import('../commands/adopt.js'),
@@ -261,4 +291,3 @@ export const COMMANDS: CommandMeta[] = [
     load: () => import('../commands/export.js'),
   },
 ];
-

@@ -9,8 +9,12 @@ export async function run(ctx: Context): Promise<number> {
   const root = stringOption(ctx, 'root');
   const replicate = stringOption(ctx, 'replicate');
   const { exitCode, result } = await adoptInstallation({
-    repoDir: ctx.repo, env: ctx.env, out: ctx.out, force: boolOption(ctx, 'force'),
-    ...(root !== undefined ? { root } : {}), ...(replicate !== undefined ? { replicate } : {}),
+    repoDir: ctx.repo,
+    env: ctx.env,
+    out: ctx.out,
+    force: boolOption(ctx, 'force'),
+    ...(root !== undefined ? { root } : {}),
+    ...(replicate !== undefined ? { replicate } : {}),
   });
   ctx.out.result(result);
   return exitCode;

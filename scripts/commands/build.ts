@@ -11,7 +11,9 @@ import { buildEnvs } from '../app/build.js';
 
 export async function run(ctx: Context): Promise<number> {
   const result = await buildEnvs({
-    ...runSetupOptions(ctx), envs: listOption(ctx, 'env'), retryFailed: boolOption(ctx, 'retry-failed'),
+    ...runSetupOptions(ctx),
+    envs: listOption(ctx, 'env'),
+    retryFailed: boolOption(ctx, 'retry-failed'),
   });
   ctx.out.result(result);
   return result.failed ? EXIT.FAILED : EXIT.OK;

@@ -15,14 +15,17 @@ export async function run(ctx: Context): Promise<number> {
   let text: string;
   if (file === '-') {
     // reading a terminal would just wait: say what is expected instead
-    if (process.stdin.isTTY) throw new UsageError('no log given: pass FILE, or pipe a log into `conda-gitops classify -`');
+    if (process.stdin.isTTY)
+      throw new UsageError('no log given: pass FILE, or pipe a log into `conda-gitops classify -`');
     text = await readStdin();
   } else {
     try {
       text = await readFile(file, 'utf8');
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
-      throw new UsageError(`cannot read log file '${file}': ${code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
+      throw new UsageError(
+        `cannot read log file '${file}': ${code === 'ENOENT' ? 'no such file' : (e as Error).message}`,
+      );
     }
   }
   const c = classify(text);

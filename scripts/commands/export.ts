@@ -8,7 +8,10 @@ import { exportEnvs } from '../app/export.js';
 export async function run(ctx: Context): Promise<number> {
   const rootFlag = stringOption(ctx, 'root');
   const { exitCode, result } = await exportEnvs({
-    repoDir: ctx.repo, env: ctx.env, out: ctx.out, envs: listOption(ctx, 'env'),
+    repoDir: ctx.repo,
+    env: ctx.env,
+    out: ctx.out,
+    envs: listOption(ctx, 'env'),
     ...(rootFlag !== undefined ? { rootFlag } : {}),
   });
   ctx.out.result(result);

@@ -8,8 +8,12 @@ import { fixSpecs } from '../app/fix.js';
 export async function run(ctx: Context): Promise<number> {
   const rootFlag = stringOption(ctx, 'root');
   const { exitCode, result } = await fixSpecs({
-    repoDir: ctx.repo, env: ctx.env, out: ctx.out, envs: listOption(ctx, 'env'),
-    check: boolOption(ctx, 'check'), acceptNearest: boolOption(ctx, 'accept-nearest'),
+    repoDir: ctx.repo,
+    env: ctx.env,
+    out: ctx.out,
+    envs: listOption(ctx, 'env'),
+    check: boolOption(ctx, 'check'),
+    acceptNearest: boolOption(ctx, 'accept-nearest'),
     ...(rootFlag !== undefined ? { rootFlag } : {}),
   });
   ctx.out.result(result);

@@ -9,13 +9,22 @@ import { planChanges, planInstallation, type PlanOptions } from '../app/plan.js'
 
 export async function run(ctx: Context): Promise<number> {
   const rootFlag = stringOption(ctx, 'root');
-  const opts: PlanOptions = { repoDir: ctx.repo, env: ctx.env, out: ctx.out, ...(rootFlag !== undefined ? { rootFlag } : {}) };
+  const opts: PlanOptions = {
+    repoDir: ctx.repo,
+    env: ctx.env,
+    out: ctx.out,
+    ...(rootFlag !== undefined ? { rootFlag } : {}),
+  };
   const baseRef = stringOption(ctx, 'base');
   const headRef = stringOption(ctx, 'head');
   const byCommits = baseRef !== undefined || headRef !== undefined;
   ctx.out.result(
     byCommits
-      ? await planChanges({ ...opts, ...(baseRef !== undefined ? { baseRef } : {}), ...(headRef !== undefined ? { headRef } : {}) })
+      ? await planChanges({
+          ...opts,
+          ...(baseRef !== undefined ? { baseRef } : {}),
+          ...(headRef !== undefined ? { headRef } : {}),
+        })
       : await planInstallation(opts),
   );
   return EXIT.OK;

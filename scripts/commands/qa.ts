@@ -13,8 +13,11 @@ export async function run(ctx: Context): Promise<number> {
   const headRef = stringOption(ctx, 'head');
   // flags are checked before anything is checked out
   const result = await runQa({
-    ...runSetupOptions(ctx), envs: listOption(ctx, 'env'), retryFailed: boolOption(ctx, 'retry-failed'),
-    ...(baseRef !== undefined ? { baseRef } : {}), ...(headRef !== undefined ? { headRef } : {}),
+    ...runSetupOptions(ctx),
+    envs: listOption(ctx, 'env'),
+    retryFailed: boolOption(ctx, 'retry-failed'),
+    ...(baseRef !== undefined ? { baseRef } : {}),
+    ...(headRef !== undefined ? { headRef } : {}),
   });
   ctx.out.result(result);
   return result.ok ? EXIT.OK : EXIT.FAILED;

@@ -6,7 +6,10 @@ import { liveStatus } from '../app/status.js';
 
 export async function run(ctx: Context): Promise<number> {
   const result = await liveStatus({
-    repoDir: ctx.repo, rootFlag: stringOption(ctx, 'root'), env: ctx.env, out: ctx.out,
+    repoDir: ctx.repo,
+    rootFlag: stringOption(ctx, 'root'),
+    env: ctx.env,
+    out: ctx.out,
   });
   ctx.out.result(result);
   return result.ok ? EXIT.OK : EXIT.FAILED;

@@ -54,5 +54,8 @@ export function buildId(spec: EnvSpec, inventory: Inventory): string {
 
 /** Hash of the normalised spec alone (recorded in build records; changes only when the spec does). */
 export function specHash(spec: EnvSpec): string {
-  return createHash('sha256').update(JSON.stringify(normalizeSpec(spec))).digest('hex').slice(0, BUILD_ID_LENGTH);
+  return createHash('sha256')
+    .update(JSON.stringify(normalizeSpec(spec)))
+    .digest('hex')
+    .slice(0, BUILD_ID_LENGTH);
 }

@@ -14,16 +14,19 @@ export interface RepoSnapshot {
 }
 
 export type ChangeReason =
-  | 'added'          // REPLICATE at head, not REPLICATE (or absent) at base
-  | 'spec'           // env-specs/NAME.yml text differs
-  | 'inventory'      // its [environments] line changed (mode)
-  | 'conda-version'  // [conda] version changed: every REPLICATE env is replicated
-  | 'frontend'       // [conda] frontend changed: every build id changes
-  | 'legacy-noarch'  // a package it uses entered or left [legacy-noarch]
-  | 'kernel'         // it became a kernel (must now import ipykernel)
-  | 'test';          // its env-specs/NAME.test.* changed: the build must be tested again
+  | 'added' // REPLICATE at head, not REPLICATE (or absent) at base
+  | 'spec' // env-specs/NAME.yml text differs
+  | 'inventory' // its [environments] line changed (mode)
+  | 'conda-version' // [conda] version changed: every REPLICATE env is replicated
+  | 'frontend' // [conda] frontend changed: every build id changes
+  | 'legacy-noarch' // a package it uses entered or left [legacy-noarch]
+  | 'kernel' // it became a kernel (must now import ipykernel)
+  | 'test'; // its env-specs/NAME.test.* changed: the build must be tested again
 
-export interface EnvChange { name: string; reasons: ChangeReason[] }
+export interface EnvChange {
+  name: string;
+  reasons: ChangeReason[];
+}
 
 export interface Changes {
   condaVersion: { base: string; head: string; changed: boolean };
@@ -82,7 +85,8 @@ export function changedEnvs(base: RepoSnapshot, head: RepoSnapshot): Changes {
     if (base.specTexts.get(name) !== head.specTexts.get(name)) reasons.push('spec');
     if (versionChanged) reasons.push('conda-version');
     if (frontendChanged) reasons.push('frontend');
-    if (noarchDelta.size > 0 && [...mentionedNames(head.specTexts.get(name))].some((n) => noarchDelta.has(n))) reasons.push('legacy-noarch');
+    if (noarchDelta.size > 0 && [...mentionedNames(head.specTexts.get(name))].some((n) => noarchDelta.has(n)))
+      reasons.push('legacy-noarch');
     if (headKernels.has(name) && !baseKernels.has(name)) reasons.push('kernel');
     if ((base.testTexts?.get(name) ?? '') !== (head.testTexts?.get(name) ?? '')) reasons.push('test');
     if (reasons.length) envs.push({ name, reasons });
@@ -96,7 +100,9 @@ export function changedEnvs(base: RepoSnapshot, head: RepoSnapshot): Changes {
   const kernels = {
     added: [...headKernels.keys()].filter((k) => !baseKernels.has(k)).sort(),
     removed: [...baseKernels.keys()].filter((k) => !headKernels.has(k)).sort(),
-    changed: [...headKernels.keys()].filter((k) => baseKernels.has(k) && baseKernels.get(k) !== headKernels.get(k)).sort(),
+    changed: [...headKernels.keys()]
+      .filter((k) => baseKernels.has(k) && baseKernels.get(k) !== headKernels.get(k))
+      .sort(),
   };
   return {
     condaVersion: { base: base.inventory.conda.version, head: head.inventory.conda.version, changed: versionChanged },
@@ -110,7 +116,8 @@ export function changedEnvs(base: RepoSnapshot, head: RepoSnapshot): Changes {
 /** One line per change, for humans: `hlink: spec, kernel`. */
 export function describeChanges(c: Changes): string[] {
   const lines: string[] = [];
-  if (c.condaVersion.changed) lines.push(`conda version ${c.condaVersion.base} -> ${c.condaVersion.head}: every REPLICATE env is replicated`);
+  if (c.condaVersion.changed)
+    lines.push(`conda version ${c.condaVersion.base} -> ${c.condaVersion.head}: every REPLICATE env is replicated`);
   for (const e of c.envs) lines.push(`build ${e.name} (${e.reasons.join(', ')})`);
   for (const n of c.dropped) lines.push(`drop ${n} (unlinked at deploy)`);
   for (const n of c.exportOnly) lines.push(`export-only ${n} changed (not built)`);

@@ -45,7 +45,8 @@ export function mergeCondarc(rc: CondaRc, text: string): CondaRc {
   if (typeof data.channel_alias === 'string') rc.channelAlias = trimSlash(data.channel_alias);
   if (Array.isArray(data.default_channels)) rc.defaultChannels = data.default_channels.map((c) => trimSlash(String(c)));
   if (data.custom_channels && typeof data.custom_channels === 'object') {
-    for (const [k, v] of Object.entries(data.custom_channels as Record<string, unknown>)) rc.customChannels[k] = trimSlash(String(v));
+    for (const [k, v] of Object.entries(data.custom_channels as Record<string, unknown>))
+      rc.customChannels[k] = trimSlash(String(v));
   }
   return rc;
 }
@@ -60,7 +61,11 @@ export function toPackage(records: ChannelRecord[]): ChannelPackage {
   // conda channel priority: the first channel that has the name is the one conda installs from
   const first = records[0]!.channel;
   const mine = records.filter((r) => r.channel === first);
-  return { name: mine[0]!.name, versions: [...new Set(mine.map((r) => r.version))], noarch: mine.some((r) => r.noarch !== undefined) };
+  return {
+    name: mine[0]!.name,
+    versions: [...new Set(mine.map((r) => r.version))],
+    noarch: mine.some((r) => r.noarch !== undefined),
+  };
 }
 
 /** Names whose records carry the legacy boolean `"noarch": true` (noarch_python from old conda-build). */
@@ -76,7 +81,8 @@ export function isLocalChannel(url: string): boolean {
 export function channelUrls(channel: string, rc: CondaRc): string[] {
   const s = trimSlash(channel.trim());
   if (s === 'defaults') return [...rc.defaultChannels];
-  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(s)) return [s.replace(/\/(noarch|linux-64|linux-aarch64|osx-64|osx-arm64|win-64)$/, '')];
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(s))
+    return [s.replace(/\/(noarch|linux-64|linux-aarch64|osx-64|osx-arm64|win-64)$/, '')];
   if (isAbsolute(s)) return [trimSlash(pathToFileURL(s).href)];
   if (rc.customChannels[s]) return [`${rc.customChannels[s]}/${s}`];
   return [`${rc.channelAlias}/${s}`];
@@ -102,14 +108,20 @@ function noarchOf(v: unknown): NoarchKind | undefined {
 
 /** Records of one repodata.json (`packages` and `packages.conda`). */
 export function recordsFromRepodata(data: unknown, channel: string, subdir: string): ChannelRecord[] {
-  const d = data as { packages?: Record<string, Record<string, unknown>>; 'packages.conda'?: Record<string, Record<string, unknown>> };
+  const d = data as {
+    packages?: Record<string, Record<string, unknown>>;
+    'packages.conda'?: Record<string, Record<string, unknown>>;
+  };
   const out: ChannelRecord[] = [];
   for (const group of [d.packages ?? {}, d['packages.conda'] ?? {}]) {
     for (const r of Object.values(group)) {
       if (typeof r?.name !== 'string' || typeof r?.version !== 'string') continue;
       const noarch = noarchOf(r.noarch);
       out.push({
-        name: r.name, version: r.version, channel, subdir: typeof r.subdir === 'string' ? r.subdir : subdir,
+        name: r.name,
+        version: r.version,
+        channel,
+        subdir: typeof r.subdir === 'string' ? r.subdir : subdir,
         ...(typeof r.build === 'string' ? { build: r.build } : {}),
         ...(noarch ? { noarch } : {}),
       });
@@ -122,13 +134,21 @@ export function recordsFromRepodata(data: unknown, channel: string, subdir: stri
 export function recordsFromSearch(stdout: string, channel: string): ChannelRecord[] {
   const data = JSON.parse(stdout) as Record<string, unknown>;
   const out: ChannelRecord[] = [];
-  const lists = Array.isArray((data.result as { pkgs?: unknown })?.pkgs) ? [(data.result as { pkgs: unknown[] }).pkgs] : Object.values(data).filter(Array.isArray);
+  const lists = Array.isArray((data.result as { pkgs?: unknown })?.pkgs)
+    ? [(data.result as { pkgs: unknown[] }).pkgs]
+    : Object.values(data).filter(Array.isArray);
   for (const list of lists) {
     for (const r of list as Array<Record<string, unknown>>) {
       if (typeof r?.name !== 'string' || typeof r?.version !== 'string') continue;
       const subdir = typeof r.subdir === 'string' ? r.subdir : undefined;
       const noarch = noarchOf(r.noarch) ?? (subdir === 'noarch' ? 'generic' : undefined);
-      out.push({ name: r.name, version: r.version, channel, ...(subdir ? { subdir } : {}), ...(noarch ? { noarch } : {}) });
+      out.push({
+        name: r.name,
+        version: r.version,
+        channel,
+        ...(subdir ? { subdir } : {}),
+        ...(noarch ? { noarch } : {}),
+      });
     }
   }
   return out;

@@ -72,7 +72,8 @@ function findLast(lines: string[], re: RegExp, to: number, from = 0): number {
 }
 
 /** Our own log framing and conda's progress chatter never explain a failure. */
-const NOISE = /^(==> conda-gitops call |<== exit |--- (stdout|stderr)$)|^\s*(Collecting package metadata|Solving environment|Preparing transaction|Verifying transaction|Executing transaction|Retrieving notices|Downloading and Extracting Packages)\b|^\s*failed\s*$/;
+const NOISE =
+  /^(==> conda-gitops call |<== exit |--- (stdout|stderr)$)|^\s*(Collecting package metadata|Solving environment|Preparing transaction|Verifying transaction|Executing transaction|Retrieving notices|Downloading and Extracting Packages)\b|^\s*failed\s*$/;
 
 function clip(line: string): string {
   const t = line.trimEnd();
@@ -173,7 +174,8 @@ const ownTimeout: Rule = (lines) => {
   if (i < 0) return undefined;
   // what the call was doing when it was killed: the last few lines of output
   const before: number[] = [];
-  for (let j = i - 1; j >= 0 && before.length < 6; j--) if (lines[j]!.trim() && !NOISE.test(lines[j]!)) before.unshift(j);
+  for (let j = i - 1; j >= 0 && before.length < 6; j--)
+    if (lines[j]!.trim() && !NOISE.test(lines[j]!)) before.unshift(j);
   return { class: 'timeout', excerpt: [...before, i].map((k) => clip(lines[k]!)) };
 };
 
@@ -183,19 +185,32 @@ const legacyNoarch: Rule = (lines) => {
   if (i < 0) return undefined;
   const dist = /pre-link script failed for package (\S+)/.exec(lines[i]!)![1]!;
   const spec = dist.replace(/^.*::/, '');
-  return { class: 'unknown', legacyNoarch: true, package: distName(spec), spec, excerpt: block(lines, errorStart(lines, i), 8) };
+  return {
+    class: 'unknown',
+    legacyNoarch: true,
+    package: distName(spec),
+    spec,
+    excerpt: block(lines, errorStart(lines, i), 8),
+  };
 };
 
 /** Lines that say pip moved on from a clone, so a later `fatal:` is not about it. */
-const CLONE_DONE = /^\s*(Resolved |Collecting |Building wheel|Preparing metadata|Installing collected|Requirement already satisfied|Running setup\.py|Successfully |Getting requirements)/;
+const CLONE_DONE =
+  /^\s*(Resolved |Collecting |Building wheel|Preparing metadata|Installing collected|Requirement already satisfied|Running setup\.py|Successfully |Getting requirements)/;
 
 const gitClone: Rule = (lines) => {
-  let fail = find(lines, /\bgit clone\b.*(did not run successfully|failed with error code)|errored out with exit status \d+: git clone|Cannot find command 'git'|did not match any file\(s\) known to git/);
+  let fail = find(
+    lines,
+    /\bgit clone\b.*(did not run successfully|failed with error code)|errored out with exit status \d+: git clone|Cannot find command 'git'|did not match any file\(s\) known to git/,
+  );
   if (fail < 0) {
     // a `fatal:` from git between "Cloning URL" and the next pip step
     for (let c = find(lines, /^\s*Cloning \S+/); c >= 0 && fail < 0; c = find(lines, /^\s*Cloning \S+/, c + 1)) {
       for (let j = c + 1; j < lines.length && !CLONE_DONE.test(lines[j]!); j++) {
-        if (/^\s*(fatal:|error: RPC failed)/.test(lines[j]!)) { fail = j; break; }
+        if (/^\s*(fatal:|error: RPC failed)/.test(lines[j]!)) {
+          fail = j;
+          break;
+        }
       }
     }
   }
@@ -219,11 +234,23 @@ const gitClone: Rule = (lines) => {
     start = cloneCmd;
   }
   if (spec && !pkg) {
-    pkg = /#egg=([A-Za-z0-9_.-]+)/.exec(spec)?.[1]
-      ?? spec.replace(/[#?].*$/, '').replace(/@[^/@]*$/, '').replace(/\/+$/, '').split('/').pop()?.replace(/\.git$/, '');
+    pkg =
+      /#egg=([A-Za-z0-9_.-]+)/.exec(spec)?.[1] ??
+      spec
+        .replace(/[#?].*$/, '')
+        .replace(/@[^/@]*$/, '')
+        .replace(/\/+$/, '')
+        .split('/')
+        .pop()
+        ?.replace(/\.git$/, '');
   }
   if (fail - start > 10) start = fail;
-  const excerpt = block(lines, start, MAX_EXCERPT, /^\s*note: This error originates|^\s*Pip subprocess (output|error):|^CondaEnvException/);
+  const excerpt = block(
+    lines,
+    start,
+    MAX_EXCERPT,
+    /^\s*note: This error originates|^\s*Pip subprocess (output|error):|^CondaEnvException/,
+  );
   return { class: 'git-clone-failure', spec, package: pkg || undefined, excerpt };
 };
 
@@ -231,18 +258,30 @@ const gitClone: Rule = (lines) => {
 const RECOVERED = /^\s*(WARNING:|warning\s+libmamba|info\s+libmamba)|Retrying \(Retry\(|Could not fetch URL/i;
 
 const networkTimeout: Rule = (lines) => {
-  const i = lines.findIndex((l) => /\b(timed out|Timeout was reached|ConnectTimeout(Error)?|ReadTimeout(Error)?|Operation too slow)\b/i.test(l) && !RECOVERED.test(l));
+  const i = lines.findIndex(
+    (l) =>
+      /\b(timed out|Timeout was reached|ConnectTimeout(Error)?|ReadTimeout(Error)?|Operation too slow)\b/i.test(l) &&
+      !RECOVERED.test(l),
+  );
   if (i < 0) return undefined;
   const start = errorStart(lines, i);
   const url = firstUrl(lines, start, i);
-  return { class: 'timeout', url, ...(url ? packageFromUrl(url) : {}), excerpt: block(lines, start, Math.max(6, i - start + 3)) };
+  return {
+    class: 'timeout',
+    url,
+    ...(url ? packageFromUrl(url) : {}),
+    excerpt: block(lines, start, Math.max(6, i - start + 3)),
+  };
 };
 
 /** Channel fetch failures that only conda/mamba print. */
-const CHANNEL_STRONG = /^\s*(CondaHTTPError|CondaSSLError|UnavailableInvalidChannel|CondaConnectionError|ProxyError)\b|\bHTTP \d{3}( [A-Z][A-Z ]*)? for url\b|\bDownload error \(\d+\)|Transfer finalized, status: [45]\d\d|Unable to retrieve repodata|The channel is not accessible or is invalid|Could not load repodata/;
+const CHANNEL_STRONG =
+  /^\s*(CondaHTTPError|CondaSSLError|UnavailableInvalidChannel|CondaConnectionError|ProxyError)\b|\bHTTP \d{3}( [A-Z][A-Z ]*)? for url\b|\bDownload error \(\d+\)|Transfer finalized, status: [45]\d\d|Unable to retrieve repodata|The channel is not accessible or is invalid|Could not load repodata/;
 /** Generic network failures: a channel's unless pip printed them (then it is pip's index). */
-const CHANNEL_WEAK = /\b(SSLError|CERTIFICATE_VERIFY_FAILED|certificate verify failed|Could not resolve host|Couldn't resolve host|Failed to connect to|NewConnectionError|Max retries exceeded|Name or service not known|Temporary failure in name resolution|Network is unreachable|Connection refused)\b/i;
-const PIP_CONTEXT = /^\s*(Ran pip subprocess|Pip subprocess (output|error):|Installing pip dependencies|CondaEnvException: Pip|Collecting (?!package metadata)\S|Looking in (indexes|links)|Processing \S|Requirement already satisfied)/;
+const CHANNEL_WEAK =
+  /\b(SSLError|CERTIFICATE_VERIFY_FAILED|certificate verify failed|Could not resolve host|Couldn't resolve host|Failed to connect to|NewConnectionError|Max retries exceeded|Name or service not known|Temporary failure in name resolution|Network is unreachable|Connection refused)\b/i;
+const PIP_CONTEXT =
+  /^\s*(Ran pip subprocess|Pip subprocess (output|error):|Installing pip dependencies|CondaEnvException: Pip|Collecting (?!package metadata)\S|Looking in (indexes|links)|Processing \S|Requirement already satisfied)/;
 
 const channelUnreachable: Rule = (lines) => {
   let i = lines.findIndex((l) => CHANNEL_STRONG.test(l) && !RECOVERED.test(l));
@@ -257,7 +296,8 @@ const channelUnreachable: Rule = (lines) => {
   return { class: 'channel-unreachable', url, ...(url ? packageFromUrl(url) : {}), excerpt: block(lines, start, 8) };
 };
 
-const PIP_MARKERS = /^\s*Pip subprocess error:|CondaEnvException: Pip (failed|subcommand failed)|No matching distribution found for|Could not find a version that satisfies the requirement|Failed building wheel for|^\s*(ERROR: )?Failed to build \S|ERROR: Command errored out|ERROR: Complete output from command|subprocess-exited-with-error|ERROR: Could not install packages due to|ResolutionImpossible|because these package versions have conflicting dependencies|ERROR: Invalid requirement|ERROR: Could not build wheels for|ERROR: Could not open requirements file|requires a different Python|is not installable\. Neither 'setup\.py' nor 'pyproject\.toml'|metadata-generation-failed|Command "python setup\.py egg_info" failed|setup\.py.*" failed with error code|ERROR: No matching distribution|ERROR: Cannot install /;
+const PIP_MARKERS =
+  /^\s*Pip subprocess error:|CondaEnvException: Pip (failed|subcommand failed)|No matching distribution found for|Could not find a version that satisfies the requirement|Failed building wheel for|^\s*(ERROR: )?Failed to build \S|ERROR: Command errored out|ERROR: Complete output from command|subprocess-exited-with-error|ERROR: Could not install packages due to|ResolutionImpossible|because these package versions have conflicting dependencies|ERROR: Invalid requirement|ERROR: Could not build wheels for|ERROR: Could not open requirements file|requires a different Python|is not installable\. Neither 'setup\.py' nor 'pyproject\.toml'|metadata-generation-failed|Command "python setup\.py egg_info" failed|setup\.py.*" failed with error code|ERROR: No matching distribution|ERROR: Cannot install /;
 
 /** Where pip names the requirement it failed on, most explicit first. */
 const PIP_PACKAGE: RegExp[] = [
@@ -281,7 +321,10 @@ const pipFailure: Rule = (lines) => {
   let spec: string | undefined;
   for (const re of PIP_PACKAGE) {
     const i = find(lines, re);
-    if (i >= 0) { spec = re.exec(lines[i]!)![1]!.replace(/[.,;:'"]+$/, ''); break; }
+    if (i >= 0) {
+      spec = re.exec(lines[i]!)![1]!.replace(/[.,;:'"]+$/, '');
+      break;
+    }
   }
   if (!spec) {
     // fall back to the last requirement pip started on before failing
@@ -292,7 +335,12 @@ const pipFailure: Rule = (lines) => {
   const start = errSection >= 0 ? errSection : first;
   const keys: number[] = [];
   lines.forEach((l, i) => {
-    if (/No matching distribution found|Could not find a version that satisfies|Failed to build |Failed building wheel for|Could not build wheels|ERROR: Cannot install|ResolutionImpossible/.test(l)) keys.push(i);
+    if (
+      /No matching distribution found|Could not find a version that satisfies|Failed to build |Failed building wheel for|Could not build wheels|ERROR: Cannot install|ResolutionImpossible/.test(
+        l,
+      )
+    )
+      keys.push(i);
   });
   return {
     class: 'pip-failure',
@@ -302,7 +350,10 @@ const pipFailure: Rule = (lines) => {
   };
 };
 
-interface Item { spec: string; line: number }
+interface Item {
+  spec: string;
+  line: number;
+}
 
 /** `  - spec` items after a header line, until the list ends. */
 function listItems(lines: string[], header: number, stop = /^\s*Current channels:/): Item[] {
@@ -317,8 +368,10 @@ function listItems(lines: string[], header: number, stop = /^\s*Current channels
   return items;
 }
 
-const MISSING_HEADERS = /^\s*ResolvePackageNotFound:|not available from current channels|Packages? missing in current .*channels/;
-const SOLVER_HEADER = /LibMambaUnsatisfiableError|Encountered problems while solving|Could not solve for environment specs|^\s*Problem:/i;
+const MISSING_HEADERS =
+  /^\s*ResolvePackageNotFound:|not available from current channels|Packages? missing in current .*channels/;
+const SOLVER_HEADER =
+  /LibMambaUnsatisfiableError|Encountered problems while solving|Could not solve for environment specs|^\s*Problem:/i;
 
 const missing: Rule = (lines) => {
   const listed: Item[] = [];
@@ -353,39 +406,64 @@ const missing: Rule = (lines) => {
   const first = Math.min(...[...pool, ...typos].map((p) => p.line));
   let start = listed.length > 0 && header >= 0 ? header : findLast(lines, SOLVER_HEADER, first, first - 6);
   if (start < 0) start = first;
-  const excerpt = block(lines, start, MAX_EXCERPT, /^\s*(Current channels:|To search for alternate channels|Note: you may need to restart)/);
+  const excerpt = block(
+    lines,
+    start,
+    MAX_EXCERPT,
+    /^\s*(Current channels:|To search for alternate channels|Note: you may need to restart)/,
+  );
   return { class: cls, spec: item.spec, package: specName(item.spec), excerpt };
 };
 
-const UNSAT_MARKERS = /UnsatisfiableError|Could not solve for environment specs|were found to be incompatible|were found to be in conflict|but none of the providers can be installed|nothing provides \S.* needed by|is uninstallable because|conflicts with any installable versions|excluded by strict repo priority|Dependency missing in current|Encountered problems while solving|cannot install both|Found conflicts!/i;
+const UNSAT_MARKERS =
+  /UnsatisfiableError|Could not solve for environment specs|were found to be incompatible|were found to be in conflict|but none of the providers can be installed|nothing provides \S.* needed by|is uninstallable because|conflicts with any installable versions|excluded by strict repo priority|Dependency missing in current|Encountered problems while solving|cannot install both|Found conflicts!/i;
 
 const unsatisfiable: Rule = (lines) => {
   const first = find(lines, UNSAT_MARKERS);
   if (first < 0) return undefined;
-  let start = find(lines, /^\s*(UnsatisfiableError|LibMambaUnsatisfiableError)\b|Encountered problems while solving|^\s*Problem:|Could not solve for environment specs/i);
+  let start = find(
+    lines,
+    /^\s*(UnsatisfiableError|LibMambaUnsatisfiableError)\b|Encountered problems while solving|^\s*Problem:|Could not solve for environment specs/i,
+  );
   if (start < 0) start = first;
   let pkg: string | undefined;
   let spec: string | undefined;
   for (let i = Math.min(start, first); i < lines.length && !pkg; i++) {
     const l = lines[i]!;
     let m: RegExpExecArray | null;
-    if ((m = /package (\S+) requires (.+?), but none of the providers can be installed/.exec(l))) { pkg = distName(m[1]!); spec = m[2]!.trim(); }
-    else if ((m = /nothing provides (.+?) needed by (\S+)/.exec(l))) { pkg = distName(m[2]!); spec = m[1]!.trim(); }
-    else if ((m = /^\s*Package (\S+) conflicts for:/.exec(l))) { pkg = m[1]!; }
-    else if ((m = /package (\S+) is excluded by strict repo priority/.exec(l))) { pkg = distName(m[1]!); }
-    else if ((m = /^[\s│├└─]*(\S+)\s.*?\b(is uninstallable|is not installable|cannot be installed)\b/.exec(l))) { pkg = specName(m[1]!); }
-    else if ((m = /^\s*-\s+(\S+?)\s*->\s*(\S.*?)\s*$/.exec(l)) && i > start) { pkg = specName(m[1]!); spec = m[2]!; }
+    if ((m = /package (\S+) requires (.+?), but none of the providers can be installed/.exec(l))) {
+      pkg = distName(m[1]!);
+      spec = m[2]!.trim();
+    } else if ((m = /nothing provides (.+?) needed by (\S+)/.exec(l))) {
+      pkg = distName(m[2]!);
+      spec = m[1]!.trim();
+    } else if ((m = /^\s*Package (\S+) conflicts for:/.exec(l))) {
+      pkg = m[1]!;
+    } else if ((m = /package (\S+) is excluded by strict repo priority/.exec(l))) {
+      pkg = distName(m[1]!);
+    } else if ((m = /^[\s│├└─]*(\S+)\s.*?\b(is uninstallable|is not installable|cannot be installed)\b/.exec(l))) {
+      pkg = specName(m[1]!);
+    } else if ((m = /^\s*-\s+(\S+?)\s*->\s*(\S.*?)\s*$/.exec(l)) && i > start) {
+      pkg = specName(m[1]!);
+      spec = m[2]!;
+    }
   }
   return { class: 'unsatisfiable', package: pkg, spec, excerpt: block(lines, start, MAX_EXCERPT) };
 };
 
 /** Anything else: conda's exception line (or libmamba's error line) and what follows it. */
 function unknown(lines: string[]): Hit {
-  const i = find(lines, /^\s*[A-Z]\w*(Error|Exception)\b[^:]*:|^\s*(critical|error)\s+libmamba\b|^\s*(ERROR|Error|fatal):/);
+  const i = find(
+    lines,
+    /^\s*[A-Z]\w*(Error|Exception)\b[^:]*:|^\s*(critical|error)\s+libmamba\b|^\s*(ERROR|Error|fatal):/,
+  );
   let excerpt: string[];
   if (i >= 0) excerpt = block(lines, i);
   else {
-    const tail = lines.map((l, k) => k).filter((k) => lines[k]!.trim() !== '' && !NOISE.test(lines[k]!)).slice(-10);
+    const tail = lines
+      .map((l, k) => k)
+      .filter((k) => lines[k]!.trim() !== '' && !NOISE.test(lines[k]!))
+      .slice(-10);
     excerpt = tail.map((k) => clip(lines[k]!));
   }
   const corrupt = find(lines, /The package for (\S+) located at/);
@@ -393,7 +471,16 @@ function unknown(lines: string[]): Hit {
   return { class: 'unknown', package: pkg, excerpt };
 }
 
-const RULES: Rule[] = [ownTimeout, legacyNoarch, gitClone, networkTimeout, channelUnreachable, pipFailure, missing, unsatisfiable];
+const RULES: Rule[] = [
+  ownTimeout,
+  legacyNoarch,
+  gitClone,
+  networkTimeout,
+  channelUnreachable,
+  pipFailure,
+  missing,
+  unsatisfiable,
+];
 
 /** Classify a failed call's output (stdout + stderr, or a whole per-env log). */
 export function classify(log: string): ClassificationDetail {

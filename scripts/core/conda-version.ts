@@ -15,12 +15,15 @@ function parse(version: string): Part[][] {
     v = v.slice(bang + 1);
   }
   v = v.replace(/\+.*$/, '').replace(/[-_]/g, '.');
-  const components = v.split('.').filter((c) => c !== '').map((c) => {
-    const parts: Part[] = (c.match(/\d+|[^\d]+/g) ?? []).map((p) => (/^\d+$/.test(p) ? Number(p) : p));
-    // conda: a component that starts with a letter gets an implicit leading 0 (1.1.a1 == 1.1.0a1)
-    if (typeof parts[0] === 'string') parts.unshift(0);
-    return parts;
-  });
+  const components = v
+    .split('.')
+    .filter((c) => c !== '')
+    .map((c) => {
+      const parts: Part[] = (c.match(/\d+|[^\d]+/g) ?? []).map((p) => (/^\d+$/.test(p) ? Number(p) : p));
+      // conda: a component that starts with a letter gets an implicit leading 0 (1.1.a1 == 1.1.0a1)
+      if (typeof parts[0] === 'string') parts.unshift(0);
+      return parts;
+    });
   return [[epoch], ...components];
 }
 

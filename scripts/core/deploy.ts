@@ -69,7 +69,12 @@ export interface DeployPlan {
   changes: boolean;
 }
 
-export function planDeploy(desired: DesiredInput, live: LiveInput, lookup: RecordLookup, opts: { force?: boolean } = {}): DeployPlan {
+export function planDeploy(
+  desired: DesiredInput,
+  live: LiveInput,
+  lookup: RecordLookup,
+  opts: { force?: boolean } = {},
+): DeployPlan {
   const installation = installationName(desired.condaVersion);
   const missing: MissingBuild[] = [];
   const heldBack: HeldBack[] = [];
@@ -103,7 +108,8 @@ export function planDeploy(desired: DesiredInput, live: LiveInput, lookup: Recor
   const { entries, problems } = planKernels(desired.kernels);
   const kernels = entries.filter((k) => k.env in links);
   for (const k of entries) {
-    if (!(k.env in links)) problems.push(`kernel '${k.kernel}': env ${k.env} is not in the generation, kernelspec not written`);
+    if (!(k.env in links))
+      problems.push(`kernel '${k.kernel}': env ${k.env} is not in the generation, kernelspec not written`);
   }
   return {
     installation,
@@ -124,9 +130,18 @@ export function planDeploy(desired: DesiredInput, live: LiveInput, lookup: Recor
 /** Human lines describing a plan (used by --dry-run and by the deploy report). */
 export function describePlan(plan: DeployPlan): string[] {
   const lines: string[] = [];
-  const to = plan.newGeneration !== undefined ? `${plan.installation}/generations/${plan.newGeneration} (new)` : `${plan.installation} (live generation kept)`;
-  if (!plan.changes) lines.push(`nothing to deploy: ${plan.from ? `${plan.from.installation}/generations/${plan.from.generation}` : 'live'} already matches the repository`);
-  else lines.push(`deploy ${plan.from ? `${plan.from.installation}/generations/${plan.from.generation}` : '(nothing live)'} -> ${to}`);
+  const to =
+    plan.newGeneration !== undefined
+      ? `${plan.installation}/generations/${plan.newGeneration} (new)`
+      : `${plan.installation} (live generation kept)`;
+  if (!plan.changes)
+    lines.push(
+      `nothing to deploy: ${plan.from ? `${plan.from.installation}/generations/${plan.from.generation}` : 'live'} already matches the repository`,
+    );
+  else
+    lines.push(
+      `deploy ${plan.from ? `${plan.from.installation}/generations/${plan.from.generation}` : '(nothing live)'} -> ${to}`,
+    );
   if (plan.switchCurrent) lines.push(`  switch ROOT/current -> ${plan.installation}`);
   for (const a of plan.diff.added) lines.push(`  + ${a.name} ${a.build}`);
   for (const c of plan.diff.changed) lines.push(`  ~ ${c.name} ${c.from} -> ${c.to}`);
@@ -144,6 +159,9 @@ export function describePlan(plan: DeployPlan): string[] {
 
 export function describeMissing(missing: MissingBuild[]): string {
   return missing
-    .map((m) => `  ${m.name} ${m.buildId}: ${m.status === 'absent' ? 'not built' : m.status}${m.failure ? ` (${m.failure})` : ''}`)
+    .map(
+      (m) =>
+        `  ${m.name} ${m.buildId}: ${m.status === 'absent' ? 'not built' : m.status}${m.failure ? ` (${m.failure})` : ''}`,
+    )
     .join('\n');
 }

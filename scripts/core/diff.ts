@@ -30,9 +30,8 @@ function editScript(a: string[], b: string[]): Op[] {
   const lcs = new Uint32Array((ma + 1) * w);
   for (let i = ma - 1; i >= 0; i--) {
     for (let j = mb - 1; j >= 0; j--) {
-      lcs[i * w + j] = a[head + i] === b[head + j]
-        ? lcs[(i + 1) * w + j + 1] + 1
-        : Math.max(lcs[(i + 1) * w + j], lcs[i * w + j + 1]);
+      lcs[i * w + j] =
+        a[head + i] === b[head + j] ? lcs[(i + 1) * w + j + 1] + 1 : Math.max(lcs[(i + 1) * w + j], lcs[i * w + j + 1]);
     }
   }
   const ops: Op[] = [];
@@ -42,7 +41,8 @@ function editScript(a: string[], b: string[]): Op[] {
   while (i < ma || j < mb) {
     if (i < ma && j < mb && a[head + i] === b[head + j]) {
       ops.push({ kind: ' ', text: a[head + i], a: head + i, b: head + j });
-      i++; j++;
+      i++;
+      j++;
     } else if (i < ma && (j === mb || lcs[(i + 1) * w + j] >= lcs[i * w + j + 1])) {
       // deletions before insertions, as diff prints them
       ops.push({ kind: '-', text: a[head + i], a: head + i, b: head + j });

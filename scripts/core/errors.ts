@@ -23,7 +23,10 @@ export function formatProblem(p: Problem): string {
 
 /** Base class: every error we expect carries the exit code the CLI should use. */
 export class GitopsError extends Error {
-  constructor(message: string, readonly exitCode: number) {
+  constructor(
+    message: string,
+    readonly exitCode: number,
+  ) {
     super(message);
     this.name = new.target.name;
   }
@@ -31,27 +34,41 @@ export class GitopsError extends Error {
 
 /** Wrong command line: unknown command or flag, missing argument. Exit 2. */
 export class UsageError extends GitopsError {
-  constructor(message: string) { super(message, EXIT.BAD_INPUT); }
+  constructor(message: string) {
+    super(message, EXIT.BAD_INPUT);
+  }
 }
 
 /** Bad input files (inventory, specs): every problem, each with file:line. Exit 2. */
 export class InputError extends GitopsError {
   constructor(readonly problems: Problem[]) {
-    super(problems.filter((p) => p.severity === 'error').map(formatProblem).join('\n'), EXIT.BAD_INPUT);
+    super(
+      problems
+        .filter((p) => p.severity === 'error')
+        .map(formatProblem)
+        .join('\n'),
+      EXIT.BAD_INPUT,
+    );
   }
 }
 
 /** Another writer holds the lock. Exit 3. */
 export class BusyError extends GitopsError {
-  constructor(message: string) { super(message, EXIT.BUSY); }
+  constructor(message: string) {
+    super(message, EXIT.BUSY);
+  }
 }
 
 /** The operation ran and found failures the user must act on (failed envs, drift). Exit 1. */
 export class FailedError extends GitopsError {
-  constructor(message: string) { super(message, EXIT.FAILED); }
+  constructor(message: string) {
+    super(message, EXIT.FAILED);
+  }
 }
 
 /** A state the tool refuses to act on (e.g. unmanaged envs dir). Exit 1. */
 export class RefusedError extends GitopsError {
-  constructor(message: string) { super(message, EXIT.FAILED); }
+  constructor(message: string) {
+    super(message, EXIT.FAILED);
+  }
 }

@@ -12,7 +12,10 @@ export function formatBytes(n: number): string {
   const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
   let i = 0;
   let v = n;
-  while (v >= 1024 && i < units.length - 1) { v /= 1024; i++; }
+  while (v >= 1024 && i < units.length - 1) {
+    v /= 1024;
+    i++;
+  }
   return `${i === 0 ? v : v.toFixed(1)} ${units[i]}`;
 }
 
@@ -66,8 +69,19 @@ export const buildKey = (installation: string, env: string, id: string) => `${in
 
 export function planGc(input: GcInput): GcPlan {
   const byName = new Map(input.installations.map((i) => [i.name, i]));
-  const all = input.installations.flatMap((i) => i.generations.map((g) => ({ ref: { installation: i.name, generation: g.n }, createdAt: g.createdAt, links: g.links })));
-  all.sort((a, b) => a.createdAt - b.createdAt || (a.ref.installation < b.ref.installation ? -1 : a.ref.installation > b.ref.installation ? 1 : 0) || a.ref.generation - b.ref.generation);
+  const all = input.installations.flatMap((i) =>
+    i.generations.map((g) => ({
+      ref: { installation: i.name, generation: g.n },
+      createdAt: g.createdAt,
+      links: g.links,
+    })),
+  );
+  all.sort(
+    (a, b) =>
+      a.createdAt - b.createdAt ||
+      (a.ref.installation < b.ref.installation ? -1 : a.ref.installation > b.ref.installation ? 1 : 0) ||
+      a.ref.generation - b.ref.generation,
+  );
   const kept = new Set(all.slice(Math.max(0, all.length - Math.max(0, input.keep))).map((g) => refKey(g.ref)));
 
   // never the live or the previous generation (what `rollback` would go to)
@@ -79,7 +93,8 @@ export function planGc(input: GcInput): GcPlan {
   // a kept installation's own live generation stays too, or its `envs` link would dangle
   for (const name of referenced) {
     const inst = byName.get(name);
-    if (inst?.live !== undefined && inst.generations.some((g) => g.n === inst.live)) kept.add(refKey({ installation: name, generation: inst.live }));
+    if (inst?.live !== undefined && inst.generations.some((g) => g.n === inst.live))
+      kept.add(refKey({ installation: name, generation: inst.live }));
   }
 
   const keepGenerations: GenerationRef[] = [];
@@ -103,11 +118,17 @@ export function planGc(input: GcInput): GcPlan {
     for (const b of inst.builds) {
       const key = buildKey(inst.name, b.env, b.id);
       if (usedBuilds.has(key) || b.inProgress || input.protect?.has(key)) continue;
-      if (b.time >= input.graceBefore) { keptRecent++; continue; }
+      if (b.time >= input.graceBefore) {
+        keptRecent++;
+        continue;
+      }
       removeBuilds.push({ installation: inst.name, env: b.env, id: b.id, ...(b.status ? { status: b.status } : {}) });
     }
   }
-  const removeInstallations = input.installations.map((i) => i.name).filter((n) => !referenced.has(n)).sort();
+  const removeInstallations = input.installations
+    .map((i) => i.name)
+    .filter((n) => !referenced.has(n))
+    .sort();
   const removeCaches = input.installations
     .filter((i) => referenced.has(i.name) && i.name !== input.current && i.name !== input.qa && i.hasPkgs)
     .map((i) => i.name)

@@ -106,6 +106,7 @@ export function rollbackTarget(
   }
   if (parent && exists(parent)) return { target: parent, backwards: true };
   const older = generations.filter((n) => n < live.generation);
-  if (older.length) return { target: { installation: live.installation, generation: Math.max(...older) }, backwards: true };
+  if (older.length)
+    return { target: { installation: live.installation, generation: Math.max(...older) }, backwards: true };
   throw new FailedError(`no generation before ${formatRef(live)} to roll back to`);
 }

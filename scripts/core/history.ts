@@ -6,7 +6,10 @@ import type { GenerationRef, LinkDiff } from './generation.js';
 import { formatRef } from './generation.js';
 
 function names(list: Array<{ name: string }>, max = 6): string {
-  const shown = list.slice(0, max).map((x) => x.name).join(', ');
+  const shown = list
+    .slice(0, max)
+    .map((x) => x.name)
+    .join(', ');
   return list.length > max ? `${shown}, ... (${list.length})` : shown;
 }
 

@@ -10,7 +10,9 @@ const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
 /** Decode user input. Returns text without BOM, or a problem naming the line of the first bad byte. */
 export function decodeInput(bytes: Uint8Array, file: string): { text?: string; problem?: Problem } {
   if (bytes.length > MAX_INPUT_BYTES) {
-    return { problem: { file, line: 1, severity: 'error', message: `file is ${bytes.length} bytes, over the 1 MB limit` } };
+    return {
+      problem: { file, line: 1, severity: 'error', message: `file is ${bytes.length} bytes, over the 1 MB limit` },
+    };
   }
   try {
     const text = strictUtf8.decode(bytes);

@@ -13,7 +13,11 @@ export const ENV_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 const SECTIONS = ['conda', 'environments', 'kernels', 'legacy-noarch'] as const;
 type Section = (typeof SECTIONS)[number];
 
-interface Entry { key: string; value: string | undefined; line: number }
+interface Entry {
+  key: string;
+  value: string | undefined;
+  line: number;
+}
 
 let validator: ReturnType<Ajv['compile']> | undefined;
 function validate(data: unknown) {
@@ -24,7 +28,11 @@ function validate(data: unknown) {
 }
 
 /** Scan the INI text into sections of entries with lines. Structural problems are reported, not thrown. */
-function scan(text: string, file: string, problems: Problem[]): Map<Section, Entry[]> & { sectionLines: Map<Section, number> } {
+function scan(
+  text: string,
+  file: string,
+  problems: Problem[],
+): Map<Section, Entry[]> & { sectionLines: Map<Section, number> } {
   const sections = Object.assign(new Map<Section, Entry[]>(), { sectionLines: new Map<Section, number>() });
   const err = (line: number, message: string) => problems.push({ file, line, message, severity: 'error' });
   let current: Section | undefined;
@@ -33,7 +41,8 @@ function scan(text: string, file: string, problems: Problem[]): Map<Section, Ent
   text.split(/\r?\n/).forEach((raw, i) => {
     const line = i + 1;
     if (/^\s*([;#].*)?$/.test(raw)) return;
-    if (/^\s/.test(raw)) return err(line, 'indented line: continuation lines are not supported, start keys at column 1');
+    if (/^\s/.test(raw))
+      return err(line, 'indented line: continuation lines are not supported, start keys at column 1');
     const header = /^\[([^\]]*)\]\s*([;#].*)?$/.exec(raw);
     if (header) {
       const name = header[1]!.trim();
@@ -44,8 +53,12 @@ function scan(text: string, file: string, problems: Problem[]): Map<Section, Ent
         return;
       }
       const section = name as Section;
-      if (sections.has(section)) err(line, `section [${section}] appears twice (first at line ${sections.sectionLines.get(section)})`);
-      else { sections.set(section, []); sections.sectionLines.set(section, line); }
+      if (sections.has(section))
+        err(line, `section [${section}] appears twice (first at line ${sections.sectionLines.get(section)})`);
+      else {
+        sections.set(section, []);
+        sections.sectionLines.set(section, line);
+      }
       current = section;
       skipping = false;
       return;
@@ -96,7 +109,10 @@ export function parseInventory(text: string, file = 'inventory.ini'): { inventor
     }
     const section: Record<string, unknown> = Object.create(null);
     for (const e of entries(s)) {
-      if (e.value === undefined) { err(e.line, `'${e.key}' has no value (expected '${e.key} = ...')`); continue; }
+      if (e.value === undefined) {
+        err(e.line, `'${e.key}' has no value (expected '${e.key} = ...')`);
+        continue;
+      }
       section[e.key] = s === 'conda' && e.key === 'channels' ? splitList(e.value) : e.value;
       where.set(`/${s}/${e.key}`, e.line);
     }
@@ -114,13 +130,15 @@ export function parseInventory(text: string, file = 'inventory.ini'): { inventor
   for (const k of kernels) {
     const env = environments.find((e) => e.name === k.name);
     if (!env) err(k.line, `kernel '${k.name}' is not an environment listed in [environments]`);
-    else if (env.mode !== 'REPLICATE') err(k.line, `kernel '${k.name}' must be a REPLICATE environment (it is '${env.mode}' at line ${env.line})`);
+    else if (env.mode !== 'REPLICATE')
+      err(k.line, `kernel '${k.name}' must be a REPLICATE environment (it is '${env.mode}' at line ${env.line})`);
   }
   const lowered = new Map<string, number>();
   for (const k of kernels) {
     // Jupyter kernel names are case-insensitive: two that differ only in case would overwrite each other
     const prev = lowered.get(k.name.toLowerCase());
-    if (prev !== undefined) err(k.line, `kernel '${k.name}' clashes with the kernel at line ${prev} (kernel names are case-insensitive)`);
+    if (prev !== undefined)
+      err(k.line, `kernel '${k.name}' clashes with the kernel at line ${prev} (kernel names are case-insensitive)`);
     lowered.set(k.name.toLowerCase(), k.line);
   }
   if (problems.length) return { problems };
@@ -158,7 +176,10 @@ function schemaProblem(e: ErrorObject, where: Map<string, number>, file: string)
       }
       break;
     case 'required':
-      message = path === '' ? `missing section [${String(params.missingProperty)}]` : `[${section}] needs '${String(params.missingProperty)}'`;
+      message =
+        path === ''
+          ? `missing section [${String(params.missingProperty)}]`
+          : `[${section}] needs '${String(params.missingProperty)}'`;
       break;
     case 'propertyNames':
       message = `invalid name '${String(params.propertyName)}': names are letters, digits, '.', '_', '-', at most 64 characters, starting with a letter or digit`;

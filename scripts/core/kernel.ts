@@ -47,15 +47,26 @@ export function renderKernelSpec(spec: KernelSpecJson): string {
 }
 
 /** Kernel entries for the `[kernels]` list; two envs differing only by case would share a directory: an error. */
-export function planKernels(kernels: Array<{ name: string; displayName: string }>): { entries: KernelEntry[]; problems: string[] } {
+export function planKernels(kernels: Array<{ name: string; displayName: string }>): {
+  entries: KernelEntry[];
+  problems: string[];
+} {
   const entries: KernelEntry[] = [];
   const problems: string[] = [];
   const seen = new Map<string, string>();
   for (const k of kernels) {
     const kernel = kernelName(k.name);
-    if (!isValidKernelName(kernel)) { problems.push(`kernel '${k.name}': not a valid kernel name`); continue; }
+    if (!isValidKernelName(kernel)) {
+      problems.push(`kernel '${k.name}': not a valid kernel name`);
+      continue;
+    }
     const other = seen.get(kernel);
-    if (other) { problems.push(`kernels '${other}' and '${k.name}' both map to kernelspec '${kernel}' (names are case-insensitive)`); continue; }
+    if (other) {
+      problems.push(
+        `kernels '${other}' and '${k.name}' both map to kernelspec '${kernel}' (names are case-insensitive)`,
+      );
+      continue;
+    }
     seen.set(kernel, k.name);
     entries.push({ kernel, env: k.name, displayName: k.displayName });
   }

@@ -35,7 +35,7 @@ function fuzzy(version: string): string {
  * source, so a cached name would otherwise keep a whole spec file alive.
  */
 function detached(text: string): string {
-  return text.length < 13 ? text : JSON.parse(JSON.stringify(text)) as string;
+  return text.length < 13 ? text : (JSON.parse(JSON.stringify(text)) as string);
 }
 
 // Memo of parsed specs: across a repo of thousands of envs the same lines (`python=3.11`, `numpy`) recur,
@@ -97,7 +97,10 @@ function parseMatchSpecUncached(input: string): MatchSpec {
     build = parts[1];
     // `name==1.2=build` (old exports)
     const eq = /^(==[^=]+)=([^=]+)$/.exec(version!);
-    if (eq && !build) { version = eq[1]; build = eq[2]; }
+    if (eq && !build) {
+      version = eq[1];
+      build = eq[2];
+    }
   }
   if (fields.version) version = fields.version;
   if (fields.build) build = fields.build;
@@ -105,7 +108,12 @@ function parseMatchSpecUncached(input: string): MatchSpec {
   if (version !== undefined && !OPERATOR_START.test(version) && !/^[0-9A-Za-z*]/.test(version)) {
     throw new MatchSpecError(`invalid version '${version}' in '${input}'`);
   }
-  return { ...(channel ? { channel } : {}), name: name.toLowerCase(), ...(version ? { version } : {}), ...(build ? { build } : {}) };
+  return {
+    ...(channel ? { channel } : {}),
+    name: name.toLowerCase(),
+    ...(version ? { version } : {}),
+    ...(build ? { build } : {}),
+  };
 }
 
 /** Canonical text: `[channel::]name[ version[ build]]` — conda accepts it and it sorts stably. */

@@ -23,7 +23,10 @@ export function boolOption(ctx: Options, name: string): boolean {
 export function listOption(ctx: Options, name: string): string[] {
   const v = ctx.options[name];
   const values = Array.isArray(v) ? v.map(String) : typeof v === 'string' ? [v] : [];
-  return values.flatMap((x) => x.split(',')).map((x) => x.trim()).filter(Boolean);
+  return values
+    .flatMap((x) => x.split(','))
+    .map((x) => x.trim())
+    .filter(Boolean);
 }
 
 function invalid(name: string, expected: string, text: string): UsageError {
@@ -48,9 +51,21 @@ type Unit = keyof typeof UNIT_SECONDS;
  * A duration, in seconds: a plain number counts in `unit` (the flag's documented unit), or give a suffix
  * (`90s`, `15m`, `2h`, `1d`). `positive` rejects 0.
  */
-export function durationOption(ctx: Options, name: string, opts: { unit: Unit; positive?: boolean; fallback: number }): number;
-export function durationOption(ctx: Options, name: string, opts: { unit: Unit; positive?: boolean }): number | undefined;
-export function durationOption(ctx: Options, name: string, opts: { unit: Unit; positive?: boolean; fallback?: number }) {
+export function durationOption(
+  ctx: Options,
+  name: string,
+  opts: { unit: Unit; positive?: boolean; fallback: number },
+): number;
+export function durationOption(
+  ctx: Options,
+  name: string,
+  opts: { unit: Unit; positive?: boolean },
+): number | undefined;
+export function durationOption(
+  ctx: Options,
+  name: string,
+  opts: { unit: Unit; positive?: boolean; fallback?: number },
+) {
   const text = stringOption(ctx, name);
   if (text === undefined) return opts.fallback;
   const m = /^\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*$/.exec(text);

@@ -47,11 +47,19 @@ export function classifyPipEntry(raw: string, line: number): { entry: PipEntry; 
   if (!m) return { entry: entry('name'), problem: `not a pip requirement: '${raw.trim()}'` };
   const name = m[1]!;
   // per-line options after the requirement (`pkg -f URL`, `pkg --hash=...`) are pip's business
-  const rest = text.slice(name.length).replace(/\s+--?[a-z].*$/, '').replace(/^\s*\[[^\]]*\]/, '').replace(/;.*$/, '').trim();
+  const rest = text
+    .slice(name.length)
+    .replace(/\s+--?[a-z].*$/, '')
+    .replace(/^\s*\[[^\]]*\]/, '')
+    .replace(/;.*$/, '')
+    .trim();
   if (!rest) return { entry: entry('name', { name }) };
   const pinned = /^===?\s*([^,\s*;]+)$/.exec(rest);
   if (pinned) return { entry: entry('pinned', { name, version: pinned[1]! }) };
   if (/^(==|!=|>=|<=|>|<|~=|===)/.test(rest)) return { entry: entry('range', { name }) };
   // conda-style `name=1.0` under pip: pip itself rejects it
-  return { entry: entry('name', { name }), problem: `'${raw.trim()}' is not a valid pip requirement (pip uses '==' for versions)` };
+  return {
+    entry: entry('name', { name }),
+    problem: `'${raw.trim()}' is not a valid pip requirement (pip uses '==' for versions)`,
+  };
 }

@@ -38,7 +38,14 @@ const sorted = <T extends { name: string }>(xs: T[]) => xs.sort((x, y) => key(x.
 export function diffPackages(live: PackageRow[] | undefined, candidate: PackageRow[]): PackageDiff {
   const before = byName(live ?? []);
   const after = byName(candidate);
-  const diff: PackageDiff = { hasLive: live !== undefined, added: [], removed: [], changed: [], rebuilt: [], unchanged: 0 };
+  const diff: PackageDiff = {
+    hasLive: live !== undefined,
+    added: [],
+    removed: [],
+    changed: [],
+    rebuilt: [],
+    unchanged: 0,
+  };
   for (const [k, p] of after) {
     const old = before.get(k);
     if (!old) diff.added.push(p);
@@ -48,7 +55,10 @@ export function diffPackages(live: PackageRow[] | undefined, candidate: PackageR
     } else diff.unchanged++;
   }
   for (const [k, p] of before) if (!after.has(k)) diff.removed.push(p);
-  sorted(diff.added); sorted(diff.removed); sorted(diff.changed); sorted(diff.rebuilt);
+  sorted(diff.added);
+  sorted(diff.removed);
+  sorted(diff.changed);
+  sorted(diff.rebuilt);
   return diff;
 }
 

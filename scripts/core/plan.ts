@@ -34,10 +34,25 @@ export function planAgainstRoot(
 ): Plan {
   const envs = desired.envs.map((d): EnvPlan => {
     const record = records.get(d.name);
-    const base = { name: d.name, buildId: d.buildId, ...(record ? { record: record.status } : {}), ...(live[d.name] ? { live: live[d.name] } : {}) };
+    const base = {
+      name: d.name,
+      buildId: d.buildId,
+      ...(record ? { record: record.status } : {}),
+      ...(live[d.name] ? { live: live[d.name] } : {}),
+    };
     if (live[d.name] === d.buildId) return { ...base, action: 'keep', reason: 'live build is up to date' };
-    if (record?.bad) return { ...base, action: 'blocked', reason: `build was rolled back (${record.bad.reason}): revert or fix in git, or deploy --force` };
-    if (record?.status === 'tested') return { ...base, action: 'link', reason: live[d.name] ? `tested build replaces ${live[d.name]}` : 'tested build, not yet live' };
+    if (record?.bad)
+      return {
+        ...base,
+        action: 'blocked',
+        reason: `build was rolled back (${record.bad.reason}): revert or fix in git, or deploy --force`,
+      };
+    if (record?.status === 'tested')
+      return {
+        ...base,
+        action: 'link',
+        reason: live[d.name] ? `tested build replaces ${live[d.name]}` : 'tested build, not yet live',
+      };
     const why: Record<BuildStatus | 'none', string> = {
       none: 'no build yet',
       building: 'a build is in progress or crashed',
@@ -48,13 +63,21 @@ export function planAgainstRoot(
     return { ...base, action: 'build', reason: why[record?.status ?? 'none'] };
   });
   const wanted = new Set(desired.envs.map((e) => e.name));
-  const unlink = Object.keys(live).filter((n) => !wanted.has(n)).sort();
+  const unlink = Object.keys(live)
+    .filter((n) => !wanted.has(n))
+    .sort();
   const count = (a: EnvAction) => envs.filter((e) => e.action === a).length;
   return {
     condaVersion: desired.condaVersion,
     envs,
     unlink,
-    counts: { keep: count('keep'), link: count('link'), build: count('build'), blocked: count('blocked'), unlink: unlink.length },
+    counts: {
+      keep: count('keep'),
+      link: count('link'),
+      build: count('build'),
+      blocked: count('blocked'),
+      unlink: unlink.length,
+    },
   };
 }
 
@@ -62,9 +85,12 @@ export function planAgainstRoot(
 export function renderPlan(plan: Plan): string[] {
   const lines: string[] = [];
   const sign: Record<EnvAction, string> = { build: '+ build', link: '~ link ', keep: '= keep ', blocked: '! block' };
-  for (const e of plan.envs) if (e.action !== 'keep') lines.push(`${sign[e.action]} ${e.name} ${e.buildId}  (${e.reason})`);
+  for (const e of plan.envs)
+    if (e.action !== 'keep') lines.push(`${sign[e.action]} ${e.name} ${e.buildId}  (${e.reason})`);
   for (const n of plan.unlink) lines.push(`- unlink ${n}  (no longer REPLICATE in the repo)`);
   const c = plan.counts;
-  lines.push(`plan: ${c.build} to build, ${c.link} to link, ${c.keep} unchanged, ${c.unlink} to unlink${c.blocked ? `, ${c.blocked} blocked` : ''} (conda ${plan.condaVersion})`);
+  lines.push(
+    `plan: ${c.build} to build, ${c.link} to link, ${c.keep} unchanged, ${c.unlink} to unlink${c.blocked ? `, ${c.blocked} blocked` : ''} (conda ${plan.condaVersion})`,
+  );
   return lines;
 }

@@ -79,8 +79,11 @@ export function guardPlan(envs: GuardInput[], allowedChannels: string[]): GuardF
         message: `channel '${channel}' (${where}) is not allowed by [conda] channels (${allowedChannels.join(', ')})`,
       });
     };
-    env.spec.channels.forEach((ch, i) => check(ch, env.spec.channelLines?.[i] ?? lineOf(env.specText, ch, 1), 'channels list'));
-    for (const dep of env.spec.dependencies) if (dep.spec.channel) check(dep.spec.channel, dep.line, `in '${dep.text}'`);
+    env.spec.channels.forEach((ch, i) =>
+      check(ch, env.spec.channelLines?.[i] ?? lineOf(env.specText, ch, 1), 'channels list'),
+    );
+    for (const dep of env.spec.dependencies)
+      if (dep.spec.channel) check(dep.spec.channel, dep.line, `in '${dep.text}'`);
   }
   return failures;
 }

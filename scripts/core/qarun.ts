@@ -23,7 +23,11 @@ const PLACEHOLDER = (name: string) => new TextEncoder().encode(`name: ${name}\nd
  * Check a repository where a broken env spec fails only that env (qa's rule: one bad spec never stops the
  * others). Problems in inventory.ini, or anything else not tied to one env's spec, still throw InputError.
  */
-export function checkRepoTolerant(dir: string, files: RepoFiles, check: (v: string) => string | undefined): TolerantRepo {
+export function checkRepoTolerant(
+  dir: string,
+  files: RepoFiles,
+  check: (v: string) => string | undefined,
+): TolerantRepo {
   const first = checkRepo(dir, files, check);
   if (first.repo) return { repo: first.repo, broken: new Map() };
   const listed = new Set(inventoryNames(files.inventory));
@@ -46,7 +50,7 @@ export function checkRepoTolerant(dir: string, files: RepoFiles, check: (v: stri
 function inventoryNames(bytes: Uint8Array | undefined): string[] {
   if (!bytes) return [];
   const text = decodeInput(bytes, 'inventory.ini').text;
-  return text ? parseInventory(text).inventory?.environments.map((e) => e.name) ?? [] : [];
+  return text ? (parseInventory(text).inventory?.environments.map((e) => e.name) ?? []) : [];
 }
 
 /** The desired state without the envs whose spec is broken (they are reported, not built). */
@@ -60,7 +64,12 @@ export function emptyInventory(like: Inventory): Inventory {
 }
 
 /** A failure found before any build (broken spec, guard): a result like any other, so the report lists it. */
-export function preflightResult(env: string, phase: 'spec' | 'plan', problems: Array<{ file: string; line: number; message: string }>, buildId?: string): EnvRunResult {
+export function preflightResult(
+  env: string,
+  phase: 'spec' | 'plan',
+  problems: Array<{ file: string; line: number; message: string }>,
+  buildId?: string,
+): EnvRunResult {
   const first = problems[0]!;
   return {
     env,
@@ -77,17 +86,22 @@ export function preflightResult(env: string, phase: 'spec' | 'plan', problems: A
 }
 
 export function brokenResults(broken: Map<string, Problem[]>, only?: ReadonlySet<string>): EnvRunResult[] {
-  return [...broken].filter(([name]) => !only || only.has(name)).map(([name, problems]) => preflightResult(name, 'spec', problems));
+  return [...broken]
+    .filter(([name]) => !only || only.has(name))
+    .map(([name, problems]) => preflightResult(name, 'spec', problems));
 }
 
 export function guardResults(failures: GuardFailure[], desired: Desired): EnvRunResult[] {
   const byEnv = new Map<string, GuardFailure[]>();
   for (const f of failures) byEnv.set(f.env, [...(byEnv.get(f.env) ?? []), f]);
-  return [...byEnv].map(([env, fs]) => preflightResult(env, 'plan', fs, desired.envs.find((e) => e.name === env)?.buildId));
+  return [...byEnv].map(([env, fs]) =>
+    preflightResult(env, 'plan', fs, desired.envs.find((e) => e.name === env)?.buildId),
+  );
 }
 
 /** `--env` names must be REPLICATE envs of the repository; none given = all. */
 export function selectEnvs(names: string[], replicated: Set<string>): Set<string> | undefined {
-  for (const n of names) if (!replicated.has(n)) throw new UsageError(`--env ${n}: not a REPLICATE environment in inventory.ini`);
+  for (const n of names)
+    if (!replicated.has(n)) throw new UsageError(`--env ${n}: not a REPLICATE environment in inventory.ini`);
   return names.length ? new Set(names) : undefined;
 }

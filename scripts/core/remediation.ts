@@ -120,7 +120,9 @@ interface Edits {
 }
 
 /** `  - "numpy=1.2"  # why` -> the item's text as written, when the line is a single block-list item. */
-function itemOnLine(line: string): { indent: string; dash: string; quote: string; text: string; comment: string } | undefined {
+function itemOnLine(
+  line: string,
+): { indent: string; dash: string; quote: string; text: string; comment: string } | undefined {
   const m = /^(\s*)(-\s+)(['"]?)(.*?)\3(\s+#.*)?\s*$/.exec(line);
   if (!m) return undefined;
   return { indent: m[1]!, dash: m[2]!, quote: m[3]!, text: m[4]!, comment: m[5] ?? '' };
@@ -175,11 +177,21 @@ function condaSpecFromPip(p: PipEntry, condaName: string): string | undefined {
 
 /** Apply the rules to one spec text. */
 export async function remediate(
-  text: string, file: string, envName: string, facts: ChannelFacts, options: RemediationOptions = {},
+  text: string,
+  file: string,
+  envName: string,
+  facts: ChannelFacts,
+  options: RemediationOptions = {},
 ): Promise<RemediationResult> {
   const parsed = parseSpec(text, file, envName);
-  const unchanged = (problems: Problem[]): RemediationResult =>
-    ({ text, changed: false, applied: [], findings: [], diff: '', problems });
+  const unchanged = (problems: Problem[]): RemediationResult => ({
+    text,
+    changed: false,
+    applied: [],
+    findings: [],
+    diff: '',
+    problems,
+  });
   if (!parsed.spec) return unchanged(parsed.problems);
   const spec = parsed.spec;
   const lines = text.split('\n');
@@ -203,20 +215,40 @@ export async function remediate(
     const rule: RuleId | undefined = condaNames.has(key) ? 'pip-duplicate' : fact?.noarch ? 'pip-to-conda' : undefined;
     if (!rule) continue;
     if (pipOnPipLine || !sameItem(lineText(p.line), p.text)) {
-      manual(p.line, p.name, p.text, `${rule} applies to '${p.text}' but the line is not a plain list item: edit it by hand`);
+      manual(
+        p.line,
+        p.name,
+        p.text,
+        `${rule} applies to '${p.text}' but the line is not a plain list item: edit it by hand`,
+      );
       continue;
     }
     if (rule === 'pip-duplicate') {
       edits.deletes.add(p.line);
       pipLeft--;
-      applied.push({ rule, line: p.line, package: p.name, before: p.text, message: `'${p.name}' is also a conda dependency: dropped from pip` });
+      applied.push({
+        rule,
+        line: p.line,
+        package: p.name,
+        before: p.text,
+        message: `'${p.name}' is also a conda dependency: dropped from pip`,
+      });
       continue;
     }
     const condaText = condaSpecFromPip(p, fact!.name);
     let ms;
-    try { ms = condaText ? parseMatchSpec(condaText) : undefined; } catch (e) { if (!(e instanceof MatchSpecError)) throw e; }
+    try {
+      ms = condaText ? parseMatchSpec(condaText) : undefined;
+    } catch (e) {
+      if (!(e instanceof MatchSpecError)) throw e;
+    }
     if (!condaText || !ms) {
-      manual(p.line, p.name, p.text, `the channel has '${fact!.name}' as a noarch conda package, but '${p.text}' has no conda equivalent: move it by hand`);
+      manual(
+        p.line,
+        p.name,
+        p.text,
+        `the channel has '${fact!.name}' as a noarch conda package, but '${p.text}' has no conda equivalent: move it by hand`,
+      );
       continue;
     }
     edits.deletes.add(p.line);
@@ -224,7 +256,11 @@ export async function remediate(
     condaNames.add(key); // a second pip line of the same package is then a duplicate
     moved.push({ dep: { text: condaText, spec: ms, line: spec.pipLine! }, from: p });
     applied.push({
-      rule: 'pip-to-conda', line: p.line, package: p.name, before: p.text, after: condaText,
+      rule: 'pip-to-conda',
+      line: p.line,
+      package: p.name,
+      before: p.text,
+      after: condaText,
       message: `the channel has '${fact!.name}' as a noarch conda package: moved from pip to the conda dependencies`,
     });
   }
@@ -234,25 +270,50 @@ export async function remediate(
   for (const dep of [...spec.dependencies, ...moved.map((m) => m.dep)]) {
     const name = dep.spec.name;
     if (legacy.has(name.toLowerCase())) {
-      findings.push({ kind: 'legacy-noarch', line: dep.line, package: name, spec: dep.text, message: `'${name}' is a legacy noarch package: the build installs it after create (no rewrite)` });
+      findings.push({
+        kind: 'legacy-noarch',
+        line: dep.line,
+        package: name,
+        spec: dep.text,
+        message: `'${name}' is a legacy noarch package: the build installs it after create (no rewrite)`,
+      });
     }
     const fact = facts.get(factKey(name));
     if (fact === null) {
-      findings.push({ kind: 'missing-package', line: dep.line, package: name, spec: dep.text, message: `'${name}' is in none of the channels: no rule applies, remove or replace it by hand` });
+      findings.push({
+        kind: 'missing-package',
+        line: dep.line,
+        package: name,
+        spec: dep.text,
+        message: `'${name}' is in none of the channels: no rule applies, remove or replace it by hand`,
+      });
       continue;
     }
     if (!fact || !dep.spec.version || fact.versions.length === 0) continue;
     let any = false;
-    for (const v of fact.versions) if (await matchesSafely(dep.spec.version, v)) { any = true; break; }
+    for (const v of fact.versions)
+      if (await matchesSafely(dep.spec.version, v)) {
+        any = true;
+        break;
+      }
     if (any) continue;
     const available = sortVersions(fact.versions);
     const nearest = nearestAvailable(requestedVersion(dep.spec.version), available);
     const finding: Finding = {
-      kind: 'version-gone', line: dep.line, package: name, spec: dep.text, available, ...(nearest ? { nearest } : {}),
-      message: `'${dep.text}': the channel no longer has this version; available: ${available.join(', ')}; nearest ${nearest}`
-        + (options.acceptNearest ? '' : ' (fix --accept-nearest writes it)'),
+      kind: 'version-gone',
+      line: dep.line,
+      package: name,
+      spec: dep.text,
+      available,
+      ...(nearest ? { nearest } : {}),
+      message:
+        `'${dep.text}': the channel no longer has this version; available: ${available.join(', ')}; nearest ${nearest}` +
+        (options.acceptNearest ? '' : ' (fix --accept-nearest writes it)'),
     };
-    if (!options.acceptNearest || !nearest) { findings.push(finding); continue; }
+    if (!options.acceptNearest || !nearest) {
+      findings.push(finding);
+      continue;
+    }
     const op = /^==/.test(dep.spec.version) ? '==' : '=';
     const written = `${dep.spec.channel ? `${dep.spec.channel}::` : ''}${name}${op}${nearest}`;
     const isMoved = newText.has(dep);
@@ -261,18 +322,32 @@ export async function remediate(
     } else {
       const replaced = replaceItem(lineText(dep.line), written);
       if (!replaced || !sameItem(lineText(dep.line), dep.text)) {
-        findings.push({ ...finding, kind: 'manual', message: `${finding.message}; the line is not a plain list item: edit it by hand` });
+        findings.push({
+          ...finding,
+          kind: 'manual',
+          message: `${finding.message}; the line is not a plain list item: edit it by hand`,
+        });
         continue;
       }
       edits.replaces.set(dep.line, replaced);
     }
-    applied.push({ rule: 'version-gone', line: dep.line, package: name, before: dep.text, after: written, message: `${name}: version not in the channel, nearest available ${nearest} written (--accept-nearest)` });
+    applied.push({
+      rule: 'version-gone',
+      line: dep.line,
+      package: name,
+      before: dep.text,
+      after: written,
+      message: `${name}: version not in the channel, nearest available ${nearest} written (--accept-nearest)`,
+    });
   }
 
   if (moved.length) {
     const pipItem = itemOnLine(lineText(spec.pipLine!).replace(/\r$/, ''));
     const indent = pipItem ? `${pipItem.indent}${pipItem.dash}` : '  - ';
-    edits.insertsBefore.set(spec.pipLine!, moved.map((m) => `${indent}${newText.get(m.dep)}`));
+    edits.insertsBefore.set(
+      spec.pipLine!,
+      moved.map((m) => `${indent}${newText.get(m.dep)}`),
+    );
   }
   // An emptied `- pip:` would be `pip: null`, which conda chokes on: drop the line with its last entry.
   if (spec.pipLine && spec.pip.length > 0 && pipLeft === 0 && sameItem(lineText(spec.pipLine), 'pip:')) {
@@ -282,7 +357,10 @@ export async function remediate(
   const out = applied.length ? applyEdits(text, edits) : text;
   const changed = out !== text;
   return {
-    text: out, changed, applied, findings,
+    text: out,
+    changed,
+    applied,
+    findings,
     diff: changed ? unifiedDiff(text, out, { fromFile: `a/${file}`, toFile: `b/${file}` }) : '',
     problems: parsed.problems,
   };

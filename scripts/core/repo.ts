@@ -28,12 +28,20 @@ export interface RepoFiles {
 const SPEC_FILE = /^(.+)\.yml$/;
 const SIDE_FILE = /^(.+)\.test\.(sh|py)$/;
 
-
 /** Check inventory and specs together. Pure. Returns problems (errors and warnings) and, when valid, the repo. */
-export function checkRepo(dir: string, files: RepoFiles, checkVersion?: (v: string) => string | undefined): { repo?: Repo; problems: Problem[] } {
+export function checkRepo(
+  dir: string,
+  files: RepoFiles,
+  checkVersion?: (v: string) => string | undefined,
+): { repo?: Repo; problems: Problem[] } {
   const problems: Problem[] = [];
   if (!files.inventory) {
-    problems.push({ file: INVENTORY_FILE, line: 1, severity: 'error', message: `${INVENTORY_FILE} not found in ${dir}` });
+    problems.push({
+      file: INVENTORY_FILE,
+      line: 1,
+      severity: 'error',
+      message: `${INVENTORY_FILE} not found in ${dir}`,
+    });
     return { problems };
   }
   const decoded = decodeInput(files.inventory, INVENTORY_FILE);
@@ -48,16 +56,29 @@ export function checkRepo(dir: string, files: RepoFiles, checkVersion?: (v: stri
     if (SIDE_FILE.test(fileName)) continue;
     const m = SPEC_FILE.exec(fileName);
     if (!m) {
-      problems.push({ file, line: 1, severity: 'warning', message: 'not a NAME.yml spec or NAME.test.sh/.py test: ignored' });
+      problems.push({
+        file,
+        line: 1,
+        severity: 'warning',
+        message: 'not a NAME.yml spec or NAME.test.sh/.py test: ignored',
+      });
       continue;
     }
     const name = m[1]!;
     if (inventory && !listed.has(name)) {
-      problems.push({ file, line: 1, severity: 'warning', message: `'${name}' is not listed in ${INVENTORY_FILE}: not built` });
+      problems.push({
+        file,
+        line: 1,
+        severity: 'warning',
+        message: `'${name}' is not listed in ${INVENTORY_FILE}: not built`,
+      });
       continue;
     }
     const text = decodeInput(bytes, file);
-    if (text.problem) { problems.push(text.problem); continue; }
+    if (text.problem) {
+      problems.push(text.problem);
+      continue;
+    }
     const parsed = parseSpec(text.text!, file, name, checkVersion);
     problems.push(...parsed.problems);
     if (!parsed.spec) continue;
@@ -66,7 +87,12 @@ export function checkRepo(dir: string, files: RepoFiles, checkVersion?: (v: stri
   }
   for (const env of inventory?.environments ?? []) {
     if (!files.specs.has(`${env.name}.yml`)) {
-      problems.push({ file: INVENTORY_FILE, line: env.line, severity: 'error', message: `${env.mode} environment '${env.name}' has no spec: create ${SPECS_DIR}/${env.name}.yml (conda-gitops export can write it)` });
+      problems.push({
+        file: INVENTORY_FILE,
+        line: env.line,
+        severity: 'error',
+        message: `${env.mode} environment '${env.name}' has no spec: create ${SPECS_DIR}/${env.name}.yml (conda-gitops export can write it)`,
+      });
     }
   }
   if (!inventory || problems.some((p) => p.severity === 'error')) return { problems };
@@ -78,12 +104,22 @@ function channelProblems(spec: EnvSpec, inventory: Inventory): Problem[] {
   const out: Problem[] = [];
   for (const [i, c] of spec.channels.entries()) {
     if (!channelAllowed(c, allowed)) {
-      out.push({ file: spec.file, line: spec.channelLines?.[i] ?? 1, severity: 'error', message: `channel '${c}' is not allowed (allowed in ${INVENTORY_FILE} [conda] channels: ${allowed.join(', ')})` });
+      out.push({
+        file: spec.file,
+        line: spec.channelLines?.[i] ?? 1,
+        severity: 'error',
+        message: `channel '${c}' is not allowed (allowed in ${INVENTORY_FILE} [conda] channels: ${allowed.join(', ')})`,
+      });
     }
   }
   for (const d of spec.dependencies) {
     if (d.spec.channel && !channelAllowed(d.spec.channel, allowed)) {
-      out.push({ file: spec.file, line: d.line, severity: 'error', message: `channel '${d.spec.channel}' of '${d.text}' is not allowed (allowed: ${allowed.join(', ')})` });
+      out.push({
+        file: spec.file,
+        line: d.line,
+        severity: 'error',
+        message: `channel '${d.spec.channel}' of '${d.text}' is not allowed (allowed: ${allowed.join(', ')})`,
+      });
     }
   }
   return out;

@@ -77,7 +77,10 @@ function reportEnv(run: QaRunResult, r: EnvRunResult): ReportEnv {
     ...(logPath(run.runDir, r.log) ? { log: logPath(run.runDir, r.log) } : {}),
     ...(f?.excerpt?.length ? { excerpt: [...f.excerpt] } : {}),
     phases: r.phases.map((p) => ({
-      name: p.name, ok: p.ok, seconds: round(p.seconds), ...(p.failure ? { class: p.failure.class } : {}),
+      name: p.name,
+      ok: p.ok,
+      seconds: round(p.seconds),
+      ...(p.failure ? { class: p.failure.class } : {}),
     })),
   };
   if (r.packages) e.packageDiff = diffPackages(r.livePackages, r.packages);
@@ -144,16 +147,18 @@ const STATUS_TEXT: Record<ReportEnv['status'], string> = {
 
 /** The table of the account's spreadsheet, automated: env, status, failing phase, class, hint, duration. */
 export function summaryTable(report: Report): string[] {
-  const rows = [
-    '| env | status | failing phase | class | hint | duration |',
-    '| --- | --- | --- | --- | --- | ---: |',
-  ];
+  const rows = ['| env | status | failing phase | class | hint | duration |', '| --- | --- | --- | --- | --- | ---: |'];
   // Failures first: a reviewer reads the top of a 60-row table.
-  const ordered = [...report.envs.filter((e) => e.status === 'failed'), ...report.envs.filter((e) => e.status !== 'failed')];
+  const ordered = [
+    ...report.envs.filter((e) => e.status === 'failed'),
+    ...report.envs.filter((e) => e.status !== 'failed'),
+  ];
   for (const e of ordered) {
     const where = e.file ? `${e.file}${e.line ? `:${e.line}` : ''}` : undefined;
     const hint = e.status === 'failed' ? [e.hint, where ? `(${where})` : undefined].filter(Boolean).join(' ') : '';
-    rows.push(`| ${cell(e.env)} | ${STATUS_TEXT[e.status]} | ${cell(e.phase)} | ${cell(e.class)} | ${cell(hint)} | ${formatSeconds(e.seconds)} |`);
+    rows.push(
+      `| ${cell(e.env)} | ${STATUS_TEXT[e.status]} | ${cell(e.phase)} | ${cell(e.class)} | ${cell(hint)} | ${formatSeconds(e.seconds)} |`,
+    );
   }
   return rows;
 }
@@ -169,7 +174,10 @@ export function renderSummary(report: Report, options: { maxExcerptLines?: numbe
   const maxExcerpt = options.maxExcerptLines ?? 15;
   const lines = [`## ${headline(report)}`, ''];
   const refs = report.base || report.head ? ` · ${report.base ?? '?'}..${report.head ?? 'HEAD'}` : '';
-  lines.push(`conda ${report.condaVersion} (${report.frontend}) · run \`${report.runId}\`${refs} · ${formatSeconds(report.seconds)}`, '');
+  lines.push(
+    `conda ${report.condaVersion} (${report.frontend}) · run \`${report.runId}\`${refs} · ${formatSeconds(report.seconds)}`,
+    '',
+  );
   lines.push(...(report.envs.length ? summaryTable(report) : ['No environment changed: nothing to build.']));
 
   const diffs = report.envs.filter((e) => e.packageDiff && e.status !== 'failed');
@@ -180,7 +188,11 @@ export function renderSummary(report: Report, options: { maxExcerptLines?: numbe
     const changed = diffs.filter((e) => e.packageDiff!.hasLive && !isEmptyDiff(e.packageDiff!));
     const quiet = diffs.filter((e) => e.packageDiff!.hasLive && isEmptyDiff(e.packageDiff!));
     for (const e of changed) lines.push(...renderPackageDiff(e.env, e.packageDiff!), '');
-    if (fresh.length) lines.push(`New envs (not live yet): ${fresh.map((e) => `${e.env} (${e.packageDiff!.added.length} packages)`).join(', ')}`, '');
+    if (fresh.length)
+      lines.push(
+        `New envs (not live yet): ${fresh.map((e) => `${e.env} (${e.packageDiff!.added.length} packages)`).join(', ')}`,
+        '',
+      );
     if (quiet.length) lines.push(`No package changes: ${quiet.map((e) => e.env).join(', ')}`, '');
   }
 
@@ -199,7 +211,10 @@ export function renderSummary(report: Report, options: { maxExcerptLines?: numbe
       lines.push('</details>', '');
     }
   }
-  lines.push('', `Reports: \`${report.files.report}\`, \`${report.files.junit}\`, logs in \`${report.files.logs}/\` under \`${report.root}/.gitops/runs/${report.runId}/\``);
+  lines.push(
+    '',
+    `Reports: \`${report.files.report}\`, \`${report.files.junit}\`, logs in \`${report.files.logs}/\` under \`${report.root}/.gitops/runs/${report.runId}/\``,
+  );
   return lines.join('\n') + '\n';
 }
 
@@ -217,7 +232,9 @@ function xmlAttr(s: string): string {
 function xmlText(s: string): string {
   return s
     .replace(/[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]/g, '')
-    .replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+    .replace(/&/g, '&amp;')
+    .replace(/</g, '&lt;')
+    .replace(/>/g, '&gt;');
 }
 
 /** junit.xml: one testcase per env (classname = the spec file), failures with class, hint and the log excerpt. */
@@ -237,7 +254,8 @@ export function renderJunit(report: Report): string {
   for (const e of report.envs) {
     const open = `    <testcase classname="env-specs" name="${xmlAttr(e.env)}" time="${e.seconds}"${e.file ? ` file="${xmlAttr(e.file)}"` : ''}${e.line ? ` line="${e.line}"` : ''}`;
     if (e.status !== 'failed') {
-      const note = e.status === 'reused' ? `reused tested build ${e.buildId ?? ''}` : `built and tested ${e.buildId ?? ''}`;
+      const note =
+        e.status === 'reused' ? `reused tested build ${e.buildId ?? ''}` : `built and tested ${e.buildId ?? ''}`;
       out.push(`${open}>`, `      <system-out>${xmlText(note.trim())}</system-out>`, '    </testcase>');
       continue;
     }
@@ -264,15 +282,22 @@ export interface Annotation {
 
 /** One error annotation per failed env, at `env-specs/NAME.yml:LINE` of the dependency at fault. */
 export function annotations(report: Report): Annotation[] {
-  return report.envs.filter((e) => e.status === 'failed').map((e) => {
-    const title = `${e.env}: ${e.class ?? 'unknown'} in ${e.phase ?? 'build'}`;
-    const detail = [
-      e.hint ?? `the ${e.phase ?? 'build'} phase failed`,
-      ...(e.excerpt?.length ? ['', ...e.excerpt.slice(0, 8)] : []),
-      ...(e.log ? ['', `log: ${e.log}`] : []),
-    ];
-    return { title, message: detail.join('\n'), ...(e.file ? { file: e.file } : {}), ...(e.file && e.line ? { line: e.line } : {}) };
-  });
+  return report.envs
+    .filter((e) => e.status === 'failed')
+    .map((e) => {
+      const title = `${e.env}: ${e.class ?? 'unknown'} in ${e.phase ?? 'build'}`;
+      const detail = [
+        e.hint ?? `the ${e.phase ?? 'build'} phase failed`,
+        ...(e.excerpt?.length ? ['', ...e.excerpt.slice(0, 8)] : []),
+        ...(e.log ? ['', `log: ${e.log}`] : []),
+      ];
+      return {
+        title,
+        message: detail.join('\n'),
+        ...(e.file ? { file: e.file } : {}),
+        ...(e.file && e.line ? { line: e.line } : {}),
+      };
+    });
 }
 
 /** Step outputs of the QA step: counts and where the report is. */
@@ -299,14 +324,19 @@ const condaName = (n: string) => n.toLowerCase();
  * The spec line of the dependency a failure names: a conda dependency by name, else a pip entry by
  * (PEP 503) name or by text (git URLs), else the `- pip:` line for pip failures, else undefined.
  */
-export function faultLine(spec: EnvSpec, failure: { class: FailureClass; package?: string; spec?: string } | undefined): number | undefined {
+export function faultLine(
+  spec: EnvSpec,
+  failure: { class: FailureClass; package?: string; spec?: string } | undefined,
+): number | undefined {
   if (!failure) return undefined;
   const names = [failure.package, failure.spec && failure.spec.split(/[\s=<>!~\[]/)[0]].filter((x): x is string => !!x);
   for (const n of names) {
     const bare = n.includes('::') ? n.slice(n.lastIndexOf('::') + 2) : n;
     const dep = spec.dependencies.find((d) => condaName(d.spec.name) === condaName(bare));
     if (dep && failure.class !== 'pip-failure' && failure.class !== 'git-clone-failure') return dep.line;
-    const pip = spec.pip.find((p) => (p.name && normalizePipName(p.name) === normalizePipName(bare)) || p.text.includes(n));
+    const pip = spec.pip.find(
+      (p) => (p.name && normalizePipName(p.name) === normalizePipName(bare)) || p.text.includes(n),
+    );
     if (pip) return pip.line;
     if (dep) return dep.line;
   }
@@ -317,7 +347,6 @@ export function faultLine(spec: EnvSpec, failure: { class: FailureClass; package
   if ((failure.class === 'pip-failure' || failure.class === 'git-clone-failure') && spec.pipLine) return spec.pipLine;
   return undefined;
 }
-
 
 /** One line per env result, as `build`, `test` and `deploy --build-missing` print it. */
 export function describeResult(r: EnvRunResult, recordStatus?: string): string {

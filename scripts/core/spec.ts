@@ -8,7 +8,6 @@ import { lineIndex, parseYamlWithPositions, type PosNode, YamlSyntaxError } from
 import { parseDependencyText, MatchSpecError } from './matchspec.js';
 import { classifyPipEntry } from './pip.js';
 
-
 export interface ParsedSpec {
   spec?: EnvSpec;
   problems: Problem[];
@@ -48,7 +47,8 @@ export function parseSpec(
     switch (key) {
       case 'name':
         if (value.kind !== 'scalar') err(line, "'name' must be a string");
-        else if (value.text !== envName) warn(line, `name '${value.text}' differs from the file name; the env is called '${envName}'`);
+        else if (value.text !== envName)
+          warn(line, `name '${value.text}' differs from the file name; the env is called '${envName}'`);
         break;
       case 'prefix':
         warn(line, "'prefix:' is ignored: builds go to the installation's builds/ directory");
@@ -62,7 +62,10 @@ export function parseSpec(
         break;
       case 'variables':
         if (value.kind === 'scalar' && value.text === '') break;
-        if (value.kind !== 'map') { err(line, "'variables' must be a mapping of NAME: value"); break; }
+        if (value.kind !== 'map') {
+          err(line, "'variables' must be a mapping of NAME: value");
+          break;
+        }
         for (const p of value.pairs) {
           if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(p.key)) err(lineOf(p.keyOffset), `invalid variable name '${p.key}'`);
           else if (p.value.kind !== 'scalar') err(lineOf(p.keyOffset), `variable '${p.key}' must be a plain value`);
@@ -74,7 +77,10 @@ export function parseSpec(
         readDependencies(value, line, spec, text, lineOf, err, warn, checkVersion);
         break;
       case 'pip':
-        err(line, "top-level 'pip:' is not read by conda (the packages would be silently dropped): move it under dependencies as '- pip:'");
+        err(
+          line,
+          "top-level 'pip:' is not read by conda (the packages would be silently dropped): move it under dependencies as '- pip:'",
+        );
         break;
       default:
         warn(line, `unknown key '${key}' is ignored by conda`);
@@ -99,11 +105,21 @@ function continuationProblem(item: PosNode, text: string, lineOf: (o: number) =>
   const m = /\n[ \t]*-(?=[ \t]|$)/m.exec(text.slice(item.offset, item.end));
   if (!m) return false;
   const line = lineOf(item.offset + m.index + 1);
-  err(line, `this '-' item is indented deeper than the item of line ${lineOf(item.offset)} and was read as part of it: start each item at the same indentation`);
+  err(
+    line,
+    `this '-' item is indented deeper than the item of line ${lineOf(item.offset)} and was read as part of it: start each item at the same indentation`,
+  );
   return true;
 }
 
-function stringList(node: PosNode, what: string, line: number, text: string, lineOf: (o: number) => number, err: Report) {
+function stringList(
+  node: PosNode,
+  what: string,
+  line: number,
+  text: string,
+  lineOf: (o: number) => number,
+  err: Report,
+) {
   if (node.kind === 'scalar' && node.text === '' && !node.quoted) return [];
   if (node.kind !== 'seq') {
     err(line, `'${what}' must be a list`);
@@ -111,15 +127,23 @@ function stringList(node: PosNode, what: string, line: number, text: string, lin
   }
   const out: Array<{ text: string; line: number }> = [];
   for (const item of node.items) {
-    if (item.kind !== 'scalar' || item.text === '') err(lineOf(item.offset), `each entry of '${what}' must be a non-empty string`);
-    else if (!continuationProblem(item, text, lineOf, err)) out.push({ text: item.text.trim(), line: lineOf(item.offset) });
+    if (item.kind !== 'scalar' || item.text === '')
+      err(lineOf(item.offset), `each entry of '${what}' must be a non-empty string`);
+    else if (!continuationProblem(item, text, lineOf, err))
+      out.push({ text: item.text.trim(), line: lineOf(item.offset) });
   }
   return out;
 }
 
 function readDependencies(
-  node: PosNode, line: number, spec: EnvSpec, text: string, lineOf: (o: number) => number,
-  err: Report, warn: Report, checkVersion?: (v: string) => string | undefined,
+  node: PosNode,
+  line: number,
+  spec: EnvSpec,
+  text: string,
+  lineOf: (o: number) => number,
+  err: Report,
+  warn: Report,
+  checkVersion?: (v: string) => string | undefined,
 ) {
   if (node.kind !== 'seq') {
     err(line, "'dependencies' must be a list");
@@ -143,11 +167,18 @@ function readDependencies(
         const selector = /^sel\((\w+)\)$/.exec(p.key);
         if (selector) {
           // mamba's `- sel(linux): pkg` selectors: our servers are linux-64, other platforms' entries are skipped
-          if (LINUX_SELECTORS.has(selector[1]!) && p.value.kind === 'scalar') addCondaDependency(p.value.text, lineOf(p.keyOffset));
+          if (LINUX_SELECTORS.has(selector[1]!) && p.value.kind === 'scalar')
+            addCondaDependency(p.value.text, lineOf(p.keyOffset));
           continue;
         }
-        if (p.key !== 'pip') { err(lineOf(p.keyOffset), `unknown dependency section '${p.key}:' (only 'pip:' is allowed)`); continue; }
-        if (spec.pipLine !== undefined) { err(lineOf(p.keyOffset), "a second '- pip:' section"); continue; }
+        if (p.key !== 'pip') {
+          err(lineOf(p.keyOffset), `unknown dependency section '${p.key}:' (only 'pip:' is allowed)`);
+          continue;
+        }
+        if (spec.pipLine !== undefined) {
+          err(lineOf(p.keyOffset), "a second '- pip:' section");
+          continue;
+        }
         spec.pipLine = lineOf(p.keyOffset);
         for (const entry of stringList(p.value, 'pip', lineOf(p.keyOffset), text, lineOf, err)) {
           const { entry: pip, problem } = classifyPipEntry(entry.text, entry.line);

@@ -53,7 +53,10 @@ export interface StatusInput {
 const FINISH_SLACK_MS = 2000;
 
 /** Was a live build changed after its record? Compares the stamp the builder saw, else the finish time. */
-export function handChange(rec: StampedBuildRecord | undefined, now: HistoryStamp | undefined): EnvStatus['handChanged'] | undefined {
+export function handChange(
+  rec: StampedBuildRecord | undefined,
+  now: HistoryStamp | undefined,
+): EnvStatus['handChanged'] | undefined {
   if (!rec) return undefined;
   if (rec.historyStamp) {
     if (!now || now.size !== rec.historyStamp.size || now.mtimeMs !== rec.historyStamp.mtimeMs) {
@@ -71,11 +74,16 @@ export function handChange(rec: StampedBuildRecord | undefined, now: HistoryStam
 function desiredWords(s: EnvStatus): string {
   if (s.bad) return `build ${s.desired} was rolled back at ${s.bad.at} (${s.bad.reason}): revert or fix in git`;
   switch (s.desiredStatus) {
-    case 'absent': return `build ${s.desired} not built yet (QA has not run, or deploy --build-missing)`;
-    case 'failed': return `build ${s.desired} FAILED${s.failure ? ` (${s.failure})` : ''}: see its log, fix the spec in git`;
-    case 'building': return `build ${s.desired} in progress (or crashed)`;
-    case 'built': return `build ${s.desired} built but not tested`;
-    default: return `tested build ${s.desired} not deployed yet`;
+    case 'absent':
+      return `build ${s.desired} not built yet (QA has not run, or deploy --build-missing)`;
+    case 'failed':
+      return `build ${s.desired} FAILED${s.failure ? ` (${s.failure})` : ''}: see its log, fix the spec in git`;
+    case 'building':
+      return `build ${s.desired} in progress (or crashed)`;
+    case 'built':
+      return `build ${s.desired} built but not tested`;
+    default:
+      return `tested build ${s.desired} not deployed yet`;
   }
 }
 
@@ -97,12 +105,22 @@ export function computeStatus(input: StatusInput): StatusReport {
       ...(rec?.bad && liveId !== d.buildId ? { bad: rec.bad } : {}),
       message: '',
     };
-    s.message = s.state === 'ok' ? `ok (${d.buildId})` : s.state === 'missing' ? `missing: ${desiredWords(s)}` : `different: live ${liveId}; ${desiredWords(s)}`;
+    s.message =
+      s.state === 'ok'
+        ? `ok (${d.buildId})`
+        : s.state === 'missing'
+          ? `missing: ${desiredWords(s)}`
+          : `different: live ${liveId}; ${desiredWords(s)}`;
     envs.push(s);
   }
   for (const name of Object.keys(live.links).sort()) {
     if (wanted.has(name)) continue;
-    envs.push({ name, state: 'extra', live: live.links[name], message: `extra: live ${live.links[name]}, not a REPLICATE env in the repository (the next deploy unlinks it)` });
+    envs.push({
+      name,
+      state: 'extra',
+      live: live.links[name],
+      message: `extra: live ${live.links[name]}, not a REPLICATE env in the repository (the next deploy unlinks it)`,
+    });
   }
   for (const s of envs) {
     if (!s.live) continue;
@@ -128,18 +146,33 @@ export function computeStatus(input: StatusInput): StatusReport {
 
   const count = (st: EnvState) => envs.filter((e) => e.state === st).length;
   const counts = {
-    ok: count('ok'), missing: count('missing'), extra: count('extra'), different: count('different'),
+    ok: count('ok'),
+    missing: count('missing'),
+    extra: count('extra'),
+    different: count('different'),
     handChanged: envs.filter((e) => e.handChanged).length,
     failed: envs.filter((e) => e.state !== 'ok' && e.desiredStatus === 'failed').length,
     bad: envs.filter((e) => e.bad).length,
   };
-  const drift = counts.missing + counts.extra + counts.different + counts.handChanged > 0 ||
+  const drift =
+    counts.missing + counts.extra + counts.different + counts.handChanged > 0 ||
     kernels.missing.length + kernels.outdated.length + kernels.extra.length > 0;
   const last = input.lastCutover;
   return {
     installation: input.installation,
     ...(live.ref ? { live: live.ref } : {}),
-    ...(last ? { lastCutover: { at: last.at, command: last.command, user: last.user, ...(last.commit ? { commit: last.commit } : {}), ...(last.from ? { from: last.from } : {}), to: last.to } } : {}),
+    ...(last
+      ? {
+          lastCutover: {
+            at: last.at,
+            command: last.command,
+            user: last.user,
+            ...(last.commit ? { commit: last.commit } : {}),
+            ...(last.from ? { from: last.from } : {}),
+            to: last.to,
+          },
+        }
+      : {}),
     envs,
     kernels,
     drift,
@@ -147,13 +180,16 @@ export function computeStatus(input: StatusInput): StatusReport {
   };
 }
 
-
 export function renderStatus(r: StatusReport): string[] {
   const lines: string[] = [];
-  lines.push(`live: ${r.live ? `${r.live.installation}/generations/${r.live.generation}` : 'nothing deployed'}; repository wants ${r.installation}`);
+  lines.push(
+    `live: ${r.live ? `${r.live.installation}/generations/${r.live.generation}` : 'nothing deployed'}; repository wants ${r.installation}`,
+  );
   if (r.lastCutover) {
     const c = r.lastCutover;
-    lines.push(`last cutover: ${c.at} ${c.command} by ${c.user}${c.commit ? ` at ${c.commit.slice(0, 10)}` : ''} -> generation ${c.to.generation}`);
+    lines.push(
+      `last cutover: ${c.at} ${c.command} by ${c.user}${c.commit ? ` at ${c.commit.slice(0, 10)}` : ''} -> generation ${c.to.generation}`,
+    );
   }
   const width = Math.max(4, ...r.envs.map((e) => e.name.length));
   for (const e of r.envs) {
@@ -161,12 +197,14 @@ export function renderStatus(r: StatusReport): string[] {
     lines.push(`  ${e.name.padEnd(width)}  ${e.message}`);
   }
   for (const k of r.kernels.missing) lines.push(`  kernel ${k}: missing (conda-gitops kernels writes it)`);
-  for (const k of r.kernels.outdated) lines.push(`  kernel ${k}: differs from the repository (conda-gitops kernels rewrites it)`);
+  for (const k of r.kernels.outdated)
+    lines.push(`  kernel ${k}: differs from the repository (conda-gitops kernels rewrites it)`);
   for (const k of r.kernels.extra) lines.push(`  kernel ${k}: not in [kernels] (the next deploy removes it)`);
   const c = r.counts;
   lines.push(
     `${r.drift ? 'DRIFT' : 'in sync'}: ${c.ok} ok, ${c.different} different, ${c.missing} missing, ${c.extra} extra, ${c.handChanged} changed by hand` +
-      (c.failed ? `, ${c.failed} failed build(s)` : '') + (c.bad ? `, ${c.bad} rolled back` : ''),
+      (c.failed ? `, ${c.failed} failed build(s)` : '') +
+      (c.bad ? `, ${c.bad} rolled back` : ''),
   );
   return lines;
 }

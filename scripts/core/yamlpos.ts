@@ -14,7 +14,12 @@ export type PosNode =
   | { kind: 'alias'; offset: number };
 
 export class YamlSyntaxError extends Error {
-  constructor(message: string, readonly line: number) { super(message); }
+  constructor(
+    message: string,
+    readonly line: number,
+  ) {
+    super(message);
+  }
 }
 
 /** 1-based line of each offset, by binary search over line starts. */
@@ -22,10 +27,12 @@ export function lineIndex(text: string): (offset: number) => number {
   const starts = [0];
   for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) === 10) starts.push(i + 1);
   return (offset) => {
-    let lo = 0, hi = starts.length - 1;
+    let lo = 0,
+      hi = starts.length - 1;
     while (lo < hi) {
       const mid = (lo + hi + 1) >> 1;
-      if (starts[mid]! <= offset) lo = mid; else hi = mid - 1;
+      if (starts[mid]! <= offset) lo = mid;
+      else hi = mid - 1;
     }
     return lo + 1;
   };
@@ -37,7 +44,13 @@ function buildTree(source: string, events: Event[], lineOf: (offset: number) => 
     const e = events[i++]!;
     switch (e.type) {
       case EVENT_ID.SCALAR:
-        return { kind: 'scalar', text: getScalarValue(source, e), quoted: e.style !== 1, offset: e.valueStart, end: e.valueEnd };
+        return {
+          kind: 'scalar',
+          text: getScalarValue(source, e),
+          quoted: e.style !== 1,
+          offset: e.valueStart,
+          end: e.valueEnd,
+        };
       case EVENT_ID.ALIAS:
         return { kind: 'alias', offset: e.anchorStart };
       case EVENT_ID.SEQUENCE: {
@@ -54,7 +67,8 @@ function buildTree(source: string, events: Event[], lineOf: (offset: number) => 
           const value = node();
           const key = k.kind === 'scalar' ? k.text : '';
           // the check js-yaml's constructor makes, done here because the constructor usually does not run
-          if (k.kind === 'scalar' && seen.has(key)) throw new YamlSyntaxError('duplicated mapping key', lineOf(k.offset));
+          if (k.kind === 'scalar' && seen.has(key))
+            throw new YamlSyntaxError('duplicated mapping key', lineOf(k.offset));
           seen.add(key);
           pairs.push({ key, keyOffset: k.offset, value });
         }
@@ -75,7 +89,11 @@ function buildTree(source: string, events: Event[], lineOf: (offset: number) => 
 function needsConstructor(events: Event[]): boolean {
   for (const e of events) {
     if (e.type === EVENT_ID.ALIAS) return true;
-    if ((e.type === EVENT_ID.SCALAR || e.type === EVENT_ID.SEQUENCE || e.type === EVENT_ID.MAPPING) && (e.tagStart >= 0 || e.anchorStart >= 0)) return true;
+    if (
+      (e.type === EVENT_ID.SCALAR || e.type === EVENT_ID.SEQUENCE || e.type === EVENT_ID.MAPPING) &&
+      (e.tagStart >= 0 || e.anchorStart >= 0)
+    )
+      return true;
   }
   return false;
 }
@@ -85,7 +103,9 @@ function needsConstructor(events: Event[]): boolean {
  * 1-based line. `lineOf` may be passed when the caller already has a line index of `source`.
  */
 export function parseYamlWithPositions(
-  source: string, filename: string, lineOf: (offset: number) => number = lineIndex(source),
+  source: string,
+  filename: string,
+  lineOf: (offset: number) => number = lineIndex(source),
 ): { readonly value: unknown; tree: PosNode | undefined } {
   try {
     const events = parseEvents(source, { filename });
@@ -95,7 +115,12 @@ export function parseYamlWithPositions(
     const construct = () => constructFromEvents(events, { source, filename })[0];
     const value = needsConstructor(events) ? construct() : undefined;
     const tree = buildTree(source, events, lineOf);
-    return { tree, get value() { return value ?? construct(); } };
+    return {
+      tree,
+      get value() {
+        return value ?? construct();
+      },
+    };
   } catch (e) {
     if (e instanceof YamlSyntaxError) throw e;
     const ex = e as { reason?: string; mark?: { line: number }; message: string };

@@ -58,7 +58,9 @@ export function stripBuilds(text: string): { text: string; stripped: number } {
   let stripped = 0;
   for (let i = deps[0]; i < deps[1]; i++) {
     if (pip && i >= pip[0] && i < pip[1]) continue;
-    const m = /^(\s*-\s+)([A-Za-z0-9_][A-Za-z0-9_.+-]*(?:::[A-Za-z0-9_.+-]+)?)=([^=\s]+)=([^=\s]+)(\s*(?:#.*)?)$/.exec(lines[i]!.replace(/\r$/, ''));
+    const m = /^(\s*-\s+)([A-Za-z0-9_][A-Za-z0-9_.+-]*(?:::[A-Za-z0-9_.+-]+)?)=([^=\s]+)=([^=\s]+)(\s*(?:#.*)?)$/.exec(
+      lines[i]!.replace(/\r$/, ''),
+    );
     if (!m) continue;
     const cr = lines[i]!.endsWith('\r') ? '\r' : '';
     lines[i] = `${m[1]}${m[2]}=${m[3]}${m[5]}${cr}`;
@@ -80,7 +82,10 @@ export function dropPrefix(text: string): { text: string; dropped: string | unde
 }
 
 /** Replace pip `name==version` entries whose (PEP 503) name has a recovered source. Pure. */
-export function replacePipEntries(text: string, sources: Map<string, string>): { text: string; replaced: Array<{ from: string; to: string }> } {
+export function replacePipEntries(
+  text: string,
+  sources: Map<string, string>,
+): { text: string; replaced: Array<{ from: string; to: string }> } {
   const lines = text.split('\n');
   const { pip } = sections(lines);
   const replaced: Array<{ from: string; to: string }> = [];
@@ -139,11 +144,23 @@ export function gitEntry(url: string, commit: string, name: string, subdirectory
 }
 
 /** PEP 610 direct_url.json -> a git entry, a reason it cannot be one, or undefined (not a VCS/editable install). */
-export function fromDirectUrl(name: string, json: unknown): GitSource | UnrecoveredSource | { editableDir: string } | undefined {
-  const d = json as { url?: string; vcs_info?: { vcs?: string; commit_id?: string }; dir_info?: { editable?: boolean }; subdirectory?: string };
+export function fromDirectUrl(
+  name: string,
+  json: unknown,
+): GitSource | UnrecoveredSource | { editableDir: string } | undefined {
+  const d = json as {
+    url?: string;
+    vcs_info?: { vcs?: string; commit_id?: string };
+    dir_info?: { editable?: boolean };
+    subdirectory?: string;
+  };
   if (!d || typeof d.url !== 'string') return undefined;
   if (d.vcs_info) {
-    if (d.vcs_info.vcs !== 'git') return { name, reason: `installed from ${d.vcs_info.vcs ?? 'an unknown VCS'} (${d.url}): only git sources are written` };
+    if (d.vcs_info.vcs !== 'git')
+      return {
+        name,
+        reason: `installed from ${d.vcs_info.vcs ?? 'an unknown VCS'} (${d.url}): only git sources are written`,
+      };
     if (!d.vcs_info.commit_id) return { name, reason: `git install from ${d.url} without a recorded commit` };
     return { name, entry: gitEntry(d.url, d.vcs_info.commit_id, name, d.subdirectory), from: 'direct_url.json' };
   }
@@ -156,7 +173,11 @@ function git(dir: string, args: string[]): Promise<string | undefined> {
 }
 
 /** An editable checkout -> `git+<remote>@<HEAD>#egg=name`, or why not. */
-export async function fromCheckout(name: string, dir: string, from: GitSource['from']): Promise<GitSource | UnrecoveredSource> {
+export async function fromCheckout(
+  name: string,
+  dir: string,
+  from: GitSource['from'],
+): Promise<GitSource | UnrecoveredSource> {
   if (!existsSync(dir)) return { name, reason: `editable install points at ${dir}, which no longer exists` };
   const top = await git(dir, ['rev-parse', '--show-toplevel']);
   if (!top) return { name, reason: `editable install from ${dir}, which is not a git checkout` };
@@ -170,7 +191,9 @@ export async function fromCheckout(name: string, dir: string, from: GitSource['f
   const sub = resolve(dir) === resolve(top) ? undefined : resolve(dir).slice(resolve(top).length + 1);
   const source: GitSource = { name, entry: gitEntry(gitUrlForPip(url, top), commit, name, sub), from };
   // a dirty checkout is still written (HEAD is the best we know), but the caller hears about it
-  return dirty ? Object.assign(source, { note: `${top} has uncommitted changes: HEAD ${commit.slice(0, 12)} written` }) : source;
+  return dirty
+    ? Object.assign(source, { note: `${top} has uncommitted changes: HEAD ${commit.slice(0, 12)} written` })
+    : source;
 }
 
 function sitePackages(prefix: string): string[] {
@@ -216,7 +239,12 @@ export async function pipSources(prefix: string): Promise<PipSources> {
         if (!existsSync(du)) continue;
         const name = distName(path);
         let json: unknown;
-        try { json = JSON.parse(readFileSync(du, 'utf8')); } catch { add({ name, reason: 'unreadable direct_url.json' }); continue; }
+        try {
+          json = JSON.parse(readFileSync(du, 'utf8'));
+        } catch {
+          add({ name, reason: 'unreadable direct_url.json' });
+          continue;
+        }
         const r = fromDirectUrl(name, json);
         if (!r) continue;
         add('editableDir' in r ? await fromCheckout(name, r.editableDir, 'editable') : r);
@@ -225,7 +253,11 @@ export async function pipSources(prefix: string): Promise<PipSources> {
         if (recovered.has(normalizePipName(name))) continue;
         const target = readFileSync(path, 'utf8').split('\n')[0]!.trim();
         const dir = resolve(sp, target);
-        add(existsSync(dir) && statSync(dir).isDirectory() ? await fromCheckout(name, dir, 'egg-link') : { name, reason: `.egg-link points at ${target}, which does not exist` });
+        add(
+          existsSync(dir) && statSync(dir).isDirectory()
+            ? await fromCheckout(name, dir, 'egg-link')
+            : { name, reason: `.egg-link points at ${target}, which does not exist` },
+        );
       }
     }
   }
@@ -250,10 +282,16 @@ export interface ExportedEnv {
 }
 
 /** `env export --no-builds`, then what the tool owes the user: builds stripped, prefix dropped, git sources back. */
-export async function exportOne(conda: Conda, condaVersion: string, name: string, prefix: string): Promise<ExportedEnv> {
+export async function exportOne(
+  conda: Conda,
+  condaVersion: string,
+  name: string,
+  prefix: string,
+): Promise<ExportedEnv> {
   const call = await conda.exportEnv(prefix, { noBuilds: true });
   if (call.value === undefined) {
-    const why = (call.stderr || call.stdout).trim().split('\n').filter(Boolean).slice(-3).join(' / ') || `exit ${call.code}`;
+    const why =
+      (call.stderr || call.stdout).trim().split('\n').filter(Boolean).slice(-3).join(' / ') || `exit ${call.code}`;
     return { name, prefix, text: '', changes: [], unrecovered: [], error: `conda env export failed: ${why}` };
   }
   const changes: string[] = [];
@@ -261,9 +299,11 @@ export async function exportOne(conda: Conda, condaVersion: string, name: string
   const builds = stripBuilds(text);
   if (builds.stripped) {
     text = builds.text;
-    changes.push(ignoresNoBuilds(condaVersion)
-      ? `stripped ${builds.stripped} build strings (conda ${condaVersion} ignores --no-builds)`
-      : `stripped ${builds.stripped} build strings left by --no-builds`);
+    changes.push(
+      ignoresNoBuilds(condaVersion)
+        ? `stripped ${builds.stripped} build strings (conda ${condaVersion} ignores --no-builds)`
+        : `stripped ${builds.stripped} build strings left by --no-builds`,
+    );
   }
   const prefixLine = dropPrefix(text);
   if (prefixLine.dropped !== undefined) {
@@ -276,12 +316,20 @@ export async function exportOne(conda: Conda, condaVersion: string, name: string
   const replaced = replacePipEntries(text, new Map([...sources.recovered].map(([k, v]) => [k, v.entry])));
   text = replaced.text;
   for (const r of replaced.replaced) changes.push(`pip ${r.from} -> ${r.to}`);
-  for (const s of sources.recovered.values()) if (s.note && pinned.has(normalizePipName(s.name))) changes.push(`note: ${s.note}`);
+  for (const s of sources.recovered.values())
+    if (s.note && pinned.has(normalizePipName(s.name))) changes.push(`note: ${s.note}`);
   const unrecovered = sources.unrecovered.filter((u) => pinned.has(normalizePipName(u.name)));
   for (const p of pins) {
     const key = normalizePipName(p.name);
-    if (!sources.recovered.has(key) && !unrecovered.some((u) => normalizePipName(u.name) === key) && looksBuiltFromGit(p.version)) {
-      unrecovered.push({ name: p.name, reason: `version ${p.version} was built from a git checkout, and site-packages does not record which` });
+    if (
+      !sources.recovered.has(key) &&
+      !unrecovered.some((u) => normalizePipName(u.name) === key) &&
+      looksBuiltFromGit(p.version)
+    ) {
+      unrecovered.push({
+        name: p.name,
+        reason: `version ${p.version} was built from a git checkout, and site-packages does not record which`,
+      });
     }
   }
   if (!text.endsWith('\n')) text += '\n';
@@ -333,9 +381,15 @@ export function managedRootOf(installation: string, condaVersion: string): strin
 }
 
 /** `--replicate all|NAME,...` -> predicate; unknown names are returned for the caller to refuse. */
-export function replicateSelector(value: string | undefined, names: string[]): { isReplicate: (n: string) => boolean; unknown: string[] } {
+export function replicateSelector(
+  value: string | undefined,
+  names: string[],
+): { isReplicate: (n: string) => boolean; unknown: string[] } {
   if (!value) return { isReplicate: () => false, unknown: [] };
   if (value === 'all') return { isReplicate: () => true, unknown: [] };
-  const wanted = value.split(',').map((s) => s.trim()).filter(Boolean);
+  const wanted = value
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   return { isReplicate: (n) => wanted.includes(n), unknown: wanted.filter((w) => !names.includes(w)) };
 }

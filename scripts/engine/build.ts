@@ -10,7 +10,15 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:
 import { hostname, tmpdir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
 import { dump } from 'js-yaml';
-import type { BuildRecord, Classification, EnvSpec, Frontend, PackageRow, PhaseRecord, StampedBuildRecord } from '../core/types.js';
+import type {
+  BuildRecord,
+  Classification,
+  EnvSpec,
+  Frontend,
+  PackageRow,
+  PhaseRecord,
+  StampedBuildRecord,
+} from '../core/types.js';
 import type { DesiredEnv } from '../core/desired.js';
 import { buildPaths } from '../core/layout.js';
 import { readBuildRecord, writeBuildRecord, isOrphaned } from '../state/record.js';
@@ -103,14 +111,17 @@ export function buildSteps(spec: EnvSpec, legacyNoarch: string[], specDir: strin
   if (Object.keys(spec.variables).length) doc.variables = spec.variables;
   return {
     createSpec: dump(doc, { lineWidth: -1, noRefs: true }),
-    legacyNoarch: spec.dependencies.filter((d) => legacy.has(d.spec.name.toLowerCase())).map((d) => ({ text: d.text, line: d.line })),
-    gitEntries: spec.pip.filter((p) => p.kind === 'git').map((p) => {
-      const m = /^(-e|--editable)(?:\s+|=)(.+)$/.exec(p.text);
-      return { args: m ? ['-e', m[2]!.trim()] : [p.text], line: p.line, text: p.text };
-    }),
+    legacyNoarch: spec.dependencies
+      .filter((d) => legacy.has(d.spec.name.toLowerCase()))
+      .map((d) => ({ text: d.text, line: d.line })),
+    gitEntries: spec.pip
+      .filter((p) => p.kind === 'git')
+      .map((p) => {
+        const m = /^(-e|--editable)(?:\s+|=)(.+)$/.exec(p.text);
+        return { args: m ? ['-e', m[2]!.trim()] : [p.text], line: p.line, text: p.text };
+      }),
   };
 }
-
 
 /** Record the outcome of testing a build (status tested, or failed with the test phase). */
 export function recordTestOutcome(root: string, record: StampedBuildRecord, phase: PhaseRecord): StampedBuildRecord {
@@ -144,7 +155,11 @@ function failedPhase(rec: BuildRecord): PhaseName | undefined {
  * inputs -> the same failure again unless it was transient or a retry was asked for; building -> our caller
  * holds the lock, so its owner is gone: rebuild.
  */
-function decide(rec: StampedBuildRecord | undefined, prefixExists: boolean, retryFailed: boolean): BuildOutcome | 'build' {
+function decide(
+  rec: StampedBuildRecord | undefined,
+  prefixExists: boolean,
+  retryFailed: boolean,
+): BuildOutcome | 'build' {
   if (!rec) return 'build';
   if (rec.status === 'tested' && prefixExists) return { status: 'reused', record: rec, fresh: false, toolSeconds: 0 };
   if (rec.status === 'built' && prefixExists) return { status: 'built', record: rec, fresh: false, toolSeconds: 0 };
@@ -172,13 +187,30 @@ export async function buildEnv(input: BuildInput): Promise<BuildOutcome> {
     if (d !== 'build') return d;
   }
 
-  const release = await acquireBuildLock(paths.record, () => { const rec = read(); return !!rec && isOrphaned(rec); }, input.lockWaitSeconds ?? DEFAULT_PHASE_TIMEOUT_SECONDS);
+  const release = await acquireBuildLock(
+    paths.record,
+    () => {
+      const rec = read();
+      return !!rec && isOrphaned(rec);
+    },
+    input.lockWaitSeconds ?? DEFAULT_PHASE_TIMEOUT_SECONDS,
+  );
   const startedAt = new Date();
   if (!release) {
     const busy = read();
     const owner = busy?.owner ? `pid ${busy.owner.pid} on ${busy.owner.host}` : 'another process';
-    const failure: Classification = { class: 'timeout', excerpt: [`build ${env.buildId} of ${env.name} is locked by ${owner}; gave up waiting`] };
-    return { status: 'failed', record: busy ?? placeholderRecord(input, paths, startedAt), failure, phase: 'create', fresh: false, toolSeconds: 0 };
+    const failure: Classification = {
+      class: 'timeout',
+      excerpt: [`build ${env.buildId} of ${env.name} is locked by ${owner}; gave up waiting`],
+    };
+    return {
+      status: 'failed',
+      record: busy ?? placeholderRecord(input, paths, startedAt),
+      failure,
+      phase: 'create',
+      fresh: false,
+      toolSeconds: 0,
+    };
   }
   try {
     // Under the lock: another process may have finished the same build while we waited.
@@ -192,7 +224,11 @@ export async function buildEnv(input: BuildInput): Promise<BuildOutcome> {
   }
 }
 
-function placeholderRecord(input: BuildInput, paths: ReturnType<typeof buildPaths>, startedAt: Date): StampedBuildRecord {
+function placeholderRecord(
+  input: BuildInput,
+  paths: ReturnType<typeof buildPaths>,
+  startedAt: Date,
+): StampedBuildRecord {
   return {
     format: 1,
     env: input.env.name,
@@ -208,12 +244,19 @@ function placeholderRecord(input: BuildInput, paths: ReturnType<typeof buildPath
   };
 }
 
-async function runPhases(input: BuildInput, paths: ReturnType<typeof buildPaths>, startedAt: Date): Promise<BuildOutcome> {
+async function runPhases(
+  input: BuildInput,
+  paths: ReturnType<typeof buildPaths>,
+  startedAt: Date,
+): Promise<BuildOutcome> {
   const { root, env, tools } = input;
   const timeoutSeconds = input.timeoutSeconds ?? DEFAULT_PHASE_TIMEOUT_SECONDS;
   const opts: CallOptions = { log: paths.log, timeoutSeconds };
   writeFileSync(paths.log, ''); // a new attempt starts a new log
-  let record: StampedBuildRecord = { ...placeholderRecord(input, paths, startedAt), owner: { pid: process.pid, host: hostname() } };
+  let record: StampedBuildRecord = {
+    ...placeholderRecord(input, paths, startedAt),
+    owner: { pid: process.pid, host: hostname() },
+  };
   writeBuildRecord(root, record);
   let toolSeconds = 0;
 
@@ -241,7 +284,10 @@ async function runPhases(input: BuildInput, paths: ReturnType<typeof buildPaths>
   const failureOf = async (call: CondaCall): Promise<Classification> => {
     const c = tools.classify(call);
     if ((c.class === 'missing-version' || c.class === 'missing-package') && c.package) {
-      const versions = await tools.search(c.package, env.spec.channels, { ...opts, timeoutSeconds: Math.min(timeoutSeconds, 300) });
+      const versions = await tools.search(c.package, env.spec.channels, {
+        ...opts,
+        timeoutSeconds: Math.min(timeoutSeconds, 300),
+      });
       if (versions && versions.length) return { ...c, class: 'missing-version', available: versions };
       if (versions) return { ...c, class: 'missing-package' };
     }
@@ -286,7 +332,14 @@ async function runPhases(input: BuildInput, paths: ReturnType<typeof buildPaths>
         if (call.code !== 0 || call.timedOut) {
           const failure = { ...tools.classify(call), spec: entry.text };
           phaseDone('pip-git', seconds, failure);
-          return { status: 'failed', record: finish('failed', { failure }), failure, phase: 'pip-git', fresh: true, toolSeconds };
+          return {
+            status: 'failed',
+            record: finish('failed', { failure }),
+            failure,
+            phase: 'pip-git',
+            fresh: true,
+            toolSeconds,
+          };
         }
       }
       phaseDone('pip-git', seconds);

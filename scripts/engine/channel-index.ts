@@ -10,7 +10,13 @@ import type { Conda } from './conda.js';
 import type { ChannelFacts } from '../core/remediation.js';
 import { normalizePipName } from '../core/pip.js';
 import {
-  emptyRc, isLocalChannel, mergeCondarc, nameVariants, recordsFromRepodata, recordsFromSearch, toPackage,
+  emptyRc,
+  isLocalChannel,
+  mergeCondarc,
+  nameVariants,
+  recordsFromRepodata,
+  recordsFromSearch,
+  toPackage,
 } from '../core/channel-index.js';
 import type { CondaRc, ChannelRecord } from '../core/channel-index.js';
 
@@ -52,10 +58,14 @@ export class ChannelIndex {
   private remote = new Map<string, ChannelRecord[] | null>();
   readonly warnings: IndexWarning[] = [];
 
-  constructor(private readonly conda: Conda | undefined, private readonly subdirs: string[] = ['linux-64', 'noarch']) {}
+  constructor(
+    private readonly conda: Conda | undefined,
+    private readonly subdirs: string[] = ['linux-64', 'noarch'],
+  ) {}
 
   private warn(channel: string, message: string) {
-    if (!this.warnings.some((w) => w.channel === channel && w.message === message)) this.warnings.push({ channel, message });
+    if (!this.warnings.some((w) => w.channel === channel && w.message === message))
+      this.warnings.push({ channel, message });
   }
 
   /** Every record of a local channel; undefined for a remote one; null when it could not be read. */
@@ -78,13 +88,16 @@ export class ChannelIndex {
     if (this.remote.has(key)) return this.remote.get(key)!;
     let result: ChannelRecord[] | null = null;
     if (!this.conda) {
-      this.warn(url, 'a remote channel needs the installation\'s conda to search it, and there is none');
+      this.warn(url, "a remote channel needs the installation's conda to search it, and there is none");
     } else {
       const c = await this.conda.call({ op: 'search', name, channels: [url] });
       const text = c.stdout + c.stderr;
       if (c.code === 0) {
-        try { result = recordsFromSearch(c.stdout, url).filter((r) => r.name.toLowerCase() === name.toLowerCase()); }
-        catch (e) { this.warn(url, `unreadable search output: ${(e as Error).message}`); }
+        try {
+          result = recordsFromSearch(c.stdout, url).filter((r) => r.name.toLowerCase() === name.toLowerCase());
+        } catch (e) {
+          this.warn(url, `unreadable search output: ${(e as Error).message}`);
+        }
       } else if (/PackagesNotFound|not available from current channels|No match found/.test(text)) {
         result = [];
       } else {
@@ -107,7 +120,10 @@ export class ChannelIndex {
       let unknown = false;
       for (const url of channels) {
         const local = this.localRecords(url);
-        if (local === null) { unknown = true; continue; }
+        if (local === null) {
+          unknown = true;
+          continue;
+        }
         if (local) {
           found.push(...local.filter((r) => variants.has(r.name.toLowerCase())));
           continue;
@@ -126,4 +142,3 @@ export class ChannelIndex {
     return facts;
   }
 }
-

@@ -151,7 +151,8 @@ export type Op =
 
 /** A spec or name that starts with `-` would be read as a flag: refuse it (callers validate specs first). */
 function positional(value: string, what: string): string {
-  if (value === '' || value.startsWith('-')) throw new Error(`refusing ${what} '${value}': it would be read as an option`);
+  if (value === '' || value.startsWith('-'))
+    throw new Error(`refusing ${what} '${value}': it would be read as an option`);
   return value;
 }
 
@@ -178,14 +179,39 @@ export function buildArgv(frontend: Frontend, op: Op, rootPrefix?: string): stri
     case 'list':
       return ['list', '--json', ...root, '-p', op.prefix];
     case 'export':
-      return ['env', 'export', ...root, '-p', op.prefix, ...(op.noBuilds ? [micro ? '--no-build' : '--no-builds'] : [])];
+      return [
+        'env',
+        'export',
+        ...root,
+        '-p',
+        op.prefix,
+        ...(op.noBuilds ? [micro ? '--no-build' : '--no-builds'] : []),
+      ];
     case 'createFromFile':
       // conda <= 23 `env create` has no --yes; micromamba's create asks without -y
-      return micro ? ['create', '-y', ...root, '-f', op.file, '-p', op.prefix] : ['env', 'create', '-f', op.file, '-p', op.prefix];
+      return micro
+        ? ['create', '-y', ...root, '-f', op.file, '-p', op.prefix]
+        : ['env', 'create', '-f', op.file, '-p', op.prefix];
     case 'create':
-      return ['create', '-y', ...root, '-p', op.prefix, ...channelArgs(op.channels), ...op.specs.map((s) => positional(s, 'spec'))];
+      return [
+        'create',
+        '-y',
+        ...root,
+        '-p',
+        op.prefix,
+        ...channelArgs(op.channels),
+        ...op.specs.map((s) => positional(s, 'spec')),
+      ];
     case 'install':
-      return ['install', '-y', ...root, '-p', op.prefix, ...channelArgs(op.channels), ...op.specs.map((s) => positional(s, 'spec'))];
+      return [
+        'install',
+        '-y',
+        ...root,
+        '-p',
+        op.prefix,
+        ...channelArgs(op.channels),
+        ...op.specs.map((s) => positional(s, 'spec')),
+      ];
     case 'remove':
       return ['env', 'remove', '-y', ...root, '-p', op.prefix];
     case 'run':
@@ -269,7 +295,8 @@ export function parseList(stdout: string): PackageRow[] {
       typeof p?.name === 'string' && typeof p?.version === 'string',
   );
   return rows.map((p) => ({
-    name: p.name, version: p.version,
+    name: p.name,
+    version: p.version,
     ...(typeof p.build_string === 'string' && p.build_string ? { build: p.build_string } : {}),
     ...(typeof p.channel === 'string' && p.channel ? { channel: p.channel } : {}),
   }));
@@ -296,7 +323,9 @@ export function parseSearch(stdout: string, name: string): string[] {
 
 /** conda search prints a JSON error object (PackagesNotFoundError) when nothing matches. */
 function isNotFound(call: CallResult): boolean {
-  return /PackagesNotFound|PackageNotFound|No match found|not available from current channels/.test(call.stdout + call.stderr);
+  return /PackagesNotFound|PackageNotFound|No match found|not available from current channels/.test(
+    call.stdout + call.stderr,
+  );
 }
 
 function parsed<T>(call: CallResult, parse: (stdout: string) => T): Call<T> {
@@ -348,7 +377,9 @@ export class Conda {
     const c = await this.call({ op: 'version' }, o);
     if (c.code !== 0) return c;
     const value = parseVersionOutput(this.frontend, c.stdout, c.stderr);
-    return value ? { ...c, value } : { ...c, parseError: `no version in '${(c.stdout + c.stderr).trim().slice(0, 200)}'` };
+    return value
+      ? { ...c, value }
+      : { ...c, parseError: `no version in '${(c.stdout + c.stderr).trim().slice(0, 200)}'` };
   }
 
   async info(o?: CallOptions): Promise<Call<CondaInfo>> {

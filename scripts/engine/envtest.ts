@@ -49,7 +49,14 @@ export interface PackageMismatch {
 }
 
 function globMatches(glob: string, text: string): boolean {
-  const re = new RegExp('^' + glob.split('*').map((s) => s.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*') + '$');
+  const re = new RegExp(
+    '^' +
+      glob
+        .split('*')
+        .map((s) => s.replace(/[.+?^${}()|[\]\\]/g, '\\$&'))
+        .join('.*') +
+      '$',
+  );
   return re.test(text);
 }
 
@@ -90,7 +97,8 @@ export async function checkPackages(
     } else conda.set(p.name.toLowerCase(), p);
   }
   const condaByPipName = new Map<string, PackageRow[]>();
-  for (const p of conda.values()) condaByPipName.set(normalizePipName(p.name), [...(condaByPipName.get(normalizePipName(p.name)) ?? []), p]);
+  for (const p of conda.values())
+    condaByPipName.set(normalizePipName(p.name), [...(condaByPipName.get(normalizePipName(p.name)) ?? []), p]);
   for (const dep of spec.dependencies) {
     const { name, version, build } = dep.spec;
     const installed = conda.get(name.toLowerCase());
@@ -103,13 +111,25 @@ export async function checkPackages(
     try {
       versionOk = await matchesVersion(version, installed.version);
     } catch (e) {
-      mismatches.push({ ...base, installed: installed.version, reason: `cannot check version spec: ${(e as Error).message}` });
+      mismatches.push({
+        ...base,
+        installed: installed.version,
+        reason: `cannot check version spec: ${(e as Error).message}`,
+      });
       continue;
     }
     if (!versionOk) {
-      mismatches.push({ ...base, installed: installed.version, reason: `installed ${installed.version} does not match ${version}` });
+      mismatches.push({
+        ...base,
+        installed: installed.version,
+        reason: `installed ${installed.version} does not match ${version}`,
+      });
     } else if (build && installed.build !== undefined && !globMatches(build, installed.build)) {
-      mismatches.push({ ...base, installed: `${installed.version} ${installed.build}`, reason: `installed build ${installed.build} does not match ${build}` });
+      mismatches.push({
+        ...base,
+        installed: `${installed.version} ${installed.build}`,
+        reason: `installed build ${installed.build} does not match ${build}`,
+      });
     }
   }
   for (const entry of spec.pip) {
@@ -122,7 +142,11 @@ export async function checkPackages(
     const base = { package: entry.name, spec: entry.text, line: entry.line };
     if (versions.length === 0) mismatches.push({ ...base, reason: 'not installed (pip)' });
     else if (!versions.some((v) => pipVersionEquals(entry.version!, v))) {
-      mismatches.push({ ...base, installed: versions.join(', '), reason: `installed ${versions.join(', ')} does not match ==${entry.version}` });
+      mismatches.push({
+        ...base,
+        installed: versions.join(', '),
+        reason: `installed ${versions.join(', ')} does not match ==${entry.version}`,
+      });
     }
   }
   return mismatches;
@@ -131,7 +155,9 @@ export async function checkPackages(
 /** Pip names the recorded `conda list` does not show: asked from the env's python in one call. */
 function pipNamesToProbe(spec: EnvSpec, packages: PackageRow[]): string[] {
   const known = new Set(packages.map((p) => normalizePipName(p.name)));
-  return spec.pip.filter((p) => p.kind === 'pinned' && p.name && !known.has(normalizePipName(p.name))).map((p) => p.name!);
+  return spec.pip
+    .filter((p) => p.kind === 'pinned' && p.name && !known.has(normalizePipName(p.name)))
+    .map((p) => p.name!);
 }
 
 const PIP_PROBE = [
@@ -194,7 +220,10 @@ function testScripts(specDir: string, env: string): string[] {
 }
 
 function excerptOf(r: ProcessResult, max = 15): string[] {
-  const lines = `${r.stdout}\n${r.stderr}`.split(/\r?\n/).map((l) => l.trimEnd()).filter(Boolean);
+  const lines = `${r.stdout}\n${r.stderr}`
+    .split(/\r?\n/)
+    .map((l) => l.trimEnd())
+    .filter(Boolean);
   return lines.slice(-max);
 }
 
@@ -207,7 +236,13 @@ export async function testBuild(input: EnvTestInput): Promise<EnvTestResult> {
   const env = minimalEnv(input.prefix, input.env, home);
   const done = (failure?: Classification, line?: number): EnvTestResult => {
     rmSync(home, { recursive: true, force: true });
-    return { ok: !failure, seconds: (performance.now() - started) / 1000, checks, ...(failure ? { failure } : {}), ...(line ? { line } : {}) };
+    return {
+      ok: !failure,
+      seconds: (performance.now() - started) / 1000,
+      checks,
+      ...(failure ? { failure } : {}),
+      ...(line ? { line } : {}),
+    };
   };
   const probe = async (title: string, argv: string[], timeoutSeconds = PROBE_TIMEOUT_SECONDS) => {
     // the test's name above its block, so a reader finds their place
@@ -216,13 +251,17 @@ export async function testBuild(input: EnvTestInput): Promise<EnvTestResult> {
   };
 
   // 1. the build's python runs (every env the spec gives python, pip packages or a kernel needs one)
-  const needsPython = input.kernel || input.spec.pip.length > 0 || input.spec.dependencies.some((d) => d.spec.name === 'python');
+  const needsPython =
+    input.kernel || input.spec.pip.length > 0 || input.spec.dependencies.some((d) => d.spec.name === 'python');
   if (needsPython || existsSync(python)) {
     const r = await probe('python', [python, '-c', 'import sys; print(sys.version.split()[0])']);
     const ok = r.code === 0;
     checks.push({ name: 'python runs', ok, detail: ok ? r.stdout.trim() : `exit ${r.code}` });
     if (!ok) {
-      return done({ class: r.timedOut ? 'timeout' : 'unknown', excerpt: [`${python} does not run (exit ${r.code})`, ...excerptOf(r)] });
+      return done({
+        class: r.timedOut ? 'timeout' : 'unknown',
+        excerpt: [`${python} does not run (exit ${r.code})`, ...excerptOf(r)],
+      });
     }
   } else {
     checks.push({ name: 'python runs', ok: true, detail: 'skipped: the spec has no python, pip or kernel' });
@@ -235,20 +274,30 @@ export async function testBuild(input: EnvTestInput): Promise<EnvTestResult> {
     const r = await probe('pip versions', [python, '-c', PIP_PROBE, ...probeNames]);
     if (r.code === 0) {
       try {
-        for (const [k, v] of Object.entries(JSON.parse(r.stdout) as Record<string, string>)) fallback.set(normalizePipName(k), v);
-      } catch { /* an unparsable answer leaves the names missing, which the check reports */ }
+        for (const [k, v] of Object.entries(JSON.parse(r.stdout) as Record<string, string>))
+          fallback.set(normalizePipName(k), v);
+      } catch {
+        /* an unparsable answer leaves the names missing, which the check reports */
+      }
     }
   }
   const mismatches = await checkPackages(input.spec, input.packages, fallback);
-  checks.push({ name: 'packages match the spec', ok: mismatches.length === 0, detail: mismatches.map((m) => `${m.spec}: ${m.reason}`).join('; ') || undefined });
+  checks.push({
+    name: 'packages match the spec',
+    ok: mismatches.length === 0,
+    detail: mismatches.map((m) => `${m.spec}: ${m.reason}`).join('; ') || undefined,
+  });
   if (mismatches.length) {
     const first = mismatches[0]!;
-    return done({
-      class: 'unknown',
-      package: first.package,
-      spec: first.spec,
-      excerpt: mismatches.slice(0, 15).map((m) => `${input.spec.file}:${m.line}: ${m.spec}: ${m.reason}`),
-    }, first.line);
+    return done(
+      {
+        class: 'unknown',
+        package: first.package,
+        spec: first.spec,
+        excerpt: mismatches.slice(0, 15).map((m) => `${input.spec.file}:${m.line}: ${m.spec}: ${m.reason}`),
+      },
+      first.line,
+    );
   }
 
   // 3. kernels must start: ipykernel importable with the env's own python
@@ -257,7 +306,14 @@ export async function testBuild(input: EnvTestInput): Promise<EnvTestResult> {
     checks.push({ name: 'imports ipykernel', ok: r.code === 0 });
     if (r.code !== 0) {
       const dep = input.spec.dependencies.find((d) => d.spec.name === 'ipykernel');
-      return done({ class: r.timedOut ? 'timeout' : 'unknown', package: 'ipykernel', excerpt: ['kernel env cannot import ipykernel (add ipykernel to its dependencies)', ...excerptOf(r)] }, dep?.line);
+      return done(
+        {
+          class: r.timedOut ? 'timeout' : 'unknown',
+          package: 'ipykernel',
+          excerpt: ['kernel env cannot import ipykernel (add ipykernel to its dependencies)', ...excerptOf(r)],
+        },
+        dep?.line,
+      );
     }
   }
 
@@ -267,7 +323,11 @@ export async function testBuild(input: EnvTestInput): Promise<EnvTestResult> {
     const limit = input.timeoutSeconds ?? DEFAULT_TEST_TIMEOUT_SECONDS;
     const r = await probe(script.endsWith('.py') ? 'test.py' : 'test.sh', argv, limit);
     const name = script.slice(input.specDir.length + 1);
-    checks.push({ name, ok: r.code === 0 && !r.timedOut, detail: r.timedOut ? `timed out after ${limit}s` : `exit ${r.code}` });
+    checks.push({
+      name,
+      ok: r.code === 0 && !r.timedOut,
+      detail: r.timedOut ? `timed out after ${limit}s` : `exit ${r.code}`,
+    });
     if (r.timedOut) return done({ class: 'timeout', excerpt: [`${name} timed out after ${limit}s`, ...excerptOf(r)] });
     if (r.code !== 0) return done({ class: 'unknown', excerpt: [`${name} failed (exit ${r.code})`, ...excerptOf(r)] });
   }
@@ -278,8 +338,10 @@ export async function testBuild(input: EnvTestInput): Promise<EnvTestResult> {
 export function testHint(result: EnvTestResult): string {
   const failed = result.checks.find((c) => !c.ok);
   if (!failed) return '';
-  if (failed.name === 'packages match the spec') return `installed packages do not match the spec (${failed.detail}); pin what the env needs or fix the spec`;
-  if (failed.name === 'imports ipykernel') return 'kernel env cannot import ipykernel: add ipykernel to its dependencies';
+  if (failed.name === 'packages match the spec')
+    return `installed packages do not match the spec (${failed.detail}); pin what the env needs or fix the spec`;
+  if (failed.name === 'imports ipykernel')
+    return 'kernel env cannot import ipykernel: add ipykernel to its dependencies';
   if (failed.name === 'python runs') return "the build's bin/python does not run: see the log";
   return `${failed.name} failed (${failed.detail}): see the log`;
 }

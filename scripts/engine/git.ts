@@ -7,8 +7,15 @@ import { dirname, join, normalize, isAbsolute, relative, sep } from 'node:path';
 import { UsageError } from '../core/errors.js';
 import { runProgram } from './process.js';
 
-interface GitResult { stdout: Buffer; stderr: string; code: number }
-interface GitOptions { input?: Buffer; timeoutSeconds?: number }
+interface GitResult {
+  stdout: Buffer;
+  stderr: string;
+  code: number;
+}
+interface GitOptions {
+  input?: Buffer;
+  timeoutSeconds?: number;
+}
 
 /** One git call in `repo` (stdin: `input`, or closed); rejects only when git cannot be started. */
 async function git(repo: string, args: string[], opts: GitOptions = {}): Promise<GitResult> {
@@ -91,12 +98,21 @@ export async function readFilesAt(repo: string, ref: string, paths: string[]): P
  * so the normal loaders read a commit exactly like a checkout. The work tree and index are untouched.
  * `repo` may be a subdirectory of the git work tree (the template copied into a monorepo).
  */
-export async function exportRepoFiles(repo: string, ref: string, dest: string, paths = ['inventory.ini', 'env-specs']): Promise<string[]> {
+export async function exportRepoFiles(
+  repo: string,
+  ref: string,
+  dest: string,
+  paths = ['inventory.ini', 'env-specs'],
+): Promise<string[]> {
   const top = await topLevel(repo);
   if (!top) throw new UsageError(`${repo} is not inside a git repository (needed for --base/--head)`);
   const sub = relative(realpathSync(top), realpathSync(repo)).split(sep).filter(Boolean).join('/');
   const prefix = sub ? `${sub}/` : '';
-  const files = await readFilesAt(repo, ref, paths.map((p) => prefix + p));
+  const files = await readFilesAt(
+    repo,
+    ref,
+    paths.map((p) => prefix + p),
+  );
   const written: string[] = [];
   for (const [path, text] of files) {
     const rel = normalize(path.slice(prefix.length));

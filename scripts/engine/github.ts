@@ -30,7 +30,12 @@ export interface PublishResult {
  * Annotations are workflow commands on stdout (that is where the runner reads them), so callers printing
  * --json on stdout should publish before or after, not in the middle of, their JSON.
  */
-export async function publishReport(report: Report, runDir: string, repoDir: string, env: NodeJS.ProcessEnv = process.env): Promise<PublishResult> {
+export async function publishReport(
+  report: Report,
+  runDir: string,
+  repoDir: string,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<PublishResult> {
   if (!inGitHubActions(env)) return { published: false, annotations: 0 };
   const core = await import('@actions/core'); // loaded only on a runner
   const notes = annotations(report);

@@ -4,7 +4,11 @@
  * Map `items` through `fn` with at most `jobs` calls running at once; results keep the input order.
  * `fn` should return failures as values: a throw rejects the whole pool (after the in-flight calls settle).
  */
-export async function runPool<T, R>(items: readonly T[], jobs: number, fn: (item: T, index: number) => Promise<R>): Promise<R[]> {
+export async function runPool<T, R>(
+  items: readonly T[],
+  jobs: number,
+  fn: (item: T, index: number) => Promise<R>,
+): Promise<R[]> {
   const width = Math.max(1, Math.min(Math.floor(jobs) || 1, items.length || 1));
   const results = new Array<R>(items.length);
   let next = 0;
@@ -24,4 +28,3 @@ export async function runPool<T, R>(items: readonly T[], jobs: number, fn: (item
   if (firstError) throw firstError.error;
   return results;
 }
-

@@ -69,8 +69,14 @@ export async function runProgram(argv: readonly string[], opts: RunOptions): Pro
   const stdout: Buffer[] = [];
   const stderr: Buffer[] = [];
   const result = (r: Partial<RunResult>): RunResult => ({
-    stdout: Buffer.concat(stdout), stderr: Buffer.concat(stderr), code: null, signal: null,
-    timedOut: false, aborted: false, seconds: (performance.now() - t0) / 1000, ...r,
+    stdout: Buffer.concat(stdout),
+    stderr: Buffer.concat(stderr),
+    code: null,
+    signal: null,
+    timedOut: false,
+    aborted: false,
+    seconds: (performance.now() - t0) / 1000,
+    ...r,
   });
   if (opts.signal?.aborted) return result({ aborted: true });
 
@@ -88,8 +94,14 @@ export async function runProgram(argv: readonly string[], opts: RunOptions): Pro
     const { shell: _shell, signal: _signal, input: _input, ...spawnOptions } = options;
     const child = nodeSpawn(file, args, spawnOptions);
     pid = child.pid;
-    child.stdout?.on('data', (b: Buffer) => { stdout.push(b); opts.onOutput?.('stdout', b); });
-    child.stderr?.on('data', (b: Buffer) => { stderr.push(b); opts.onOutput?.('stderr', b); });
+    child.stdout?.on('data', (b: Buffer) => {
+      stdout.push(b);
+      opts.onOutput?.('stdout', b);
+    });
+    child.stderr?.on('data', (b: Buffer) => {
+      stderr.push(b);
+      opts.onOutput?.('stderr', b);
+    });
     // a program may exit before reading all its input (git on a bad object): its exit code tells, not EPIPE
     child.stdin?.on('error', () => {});
     return child;
@@ -128,7 +140,10 @@ export async function runProgram(argv: readonly string[], opts: RunOptions): Pro
       ...(opts.signal ? { signal: opts.signal } : {}),
     })`${argv}`;
     return result({
-      code: output.exitCode, signal: output.signal, timedOut, aborted,
+      code: output.exitCode,
+      signal: output.signal,
+      timedOut,
+      aborted,
       ...(output.cause ? { startError: output.cause } : {}),
     });
   } finally {

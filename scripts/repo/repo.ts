@@ -9,7 +9,6 @@ import { isPlainVersionSpec, versionSpecChecker } from '../core/matchspec.js';
 import { checkRepo, INVENTORY_FILE, SPECS_DIR } from '../core/repo.js';
 import type { Repo, RepoFiles } from '../core/repo.js';
 
-
 /** Read a repository directory. Throws InputError listing every problem when anything is invalid. */
 export async function loadRepo(dir: string): Promise<Repo> {
   const { repo, problems } = await checkRepoDir(dir);
@@ -53,7 +52,10 @@ export function resolveRoot(
 ): string {
   const flag = ctx.options.root;
   const root = (typeof flag === 'string' && flag) || ctx.env.CONDA_GITOPS_ROOT || inventory?.conda.root;
-  if (!root) throw new UsageError('no installation root: pass --root DIR, set CONDA_GITOPS_ROOT, or set [conda] root in inventory.ini');
+  if (!root)
+    throw new UsageError(
+      'no installation root: pass --root DIR, set CONDA_GITOPS_ROOT, or set [conda] root in inventory.ini',
+    );
   if (!root.startsWith('/')) return join(process.cwd(), root);
   return root;
 }

@@ -16,14 +16,22 @@ import type { BuildOnDisk, InstallationOnDisk, GcPlan } from '../core/gc.js';
 /** Installation directories under ROOT: `v<version>` holding a conda base (bin/ or conda-meta/) or our builds/. */
 export function listInstallations(root: string): string[] {
   let names: string[];
-  try { names = readdirSync(root); } catch { return []; }
-  return names.filter((n) => {
-    if (!/^v\d[\w.+-]*$/.test(n)) return false;
-    try {
-      const st = lstatSync(join(root, n));
-      return st.isDirectory() && !st.isSymbolicLink();
-    } catch { return false; }
-  }).sort();
+  try {
+    names = readdirSync(root);
+  } catch {
+    return [];
+  }
+  return names
+    .filter((n) => {
+      if (!/^v\d[\w.+-]*$/.test(n)) return false;
+      try {
+        const st = lstatSync(join(root, n));
+        return st.isDirectory() && !st.isSymbolicLink();
+      } catch {
+        return false;
+      }
+    })
+    .sort();
 }
 
 function recordTime(rec: StampedBuildRecord | undefined): number | undefined {
@@ -35,11 +43,19 @@ function readBuilds(instDir: string): BuildOnDisk[] {
   const buildsDir = join(instDir, 'builds');
   const out: BuildOnDisk[] = [];
   let envs: string[];
-  try { envs = readdirSync(buildsDir); } catch { return out; }
+  try {
+    envs = readdirSync(buildsDir);
+  } catch {
+    return out;
+  }
   for (const env of envs.sort()) {
     const dir = join(buildsDir, env);
     let entries: string[];
-    try { entries = readdirSync(dir); } catch { continue; }
+    try {
+      entries = readdirSync(dir);
+    } catch {
+      continue;
+    }
     const ids = new Set<string>();
     for (const e of entries) {
       const m = /^([0-9a-f]{6,64})(\.json|\.log)?$/.exec(e);
@@ -48,17 +64,28 @@ function readBuilds(instDir: string): BuildOnDisk[] {
     for (const id of [...ids].sort()) {
       const has = (p: string) => entries.includes(p);
       let rec: StampedBuildRecord | undefined;
-      try { rec = readJsonIfExists<StampedBuildRecord>(join(dir, `${id}.json`)); } catch { rec = undefined; }
+      try {
+        rec = readJsonIfExists<StampedBuildRecord>(join(dir, `${id}.json`));
+      } catch {
+        rec = undefined;
+      }
       let time = recordTime(rec);
       if (time === undefined) {
-        try { time = statSync(join(dir, has(id) ? id : has(`${id}.json`) ? `${id}.json` : `${id}.log`)).mtimeMs; } catch { time = 0; }
+        try {
+          time = statSync(join(dir, has(id) ? id : has(`${id}.json`) ? `${id}.json` : `${id}.log`)).mtimeMs;
+        } catch {
+          time = 0;
+        }
       }
       out.push({
-        env, id,
+        env,
+        id,
         ...(rec ? { status: rec.status } : {}),
         inProgress: rec?.status === 'building' && !isOrphaned(rec),
         time,
-        hasPrefix: has(id), hasRecord: has(`${id}.json`), hasLog: has(`${id}.log`),
+        hasPrefix: has(id),
+        hasRecord: has(`${id}.json`),
+        hasLog: has(`${id}.log`),
       });
     }
   }
@@ -77,23 +104,34 @@ export function readInstallation(root: string, name: string): InstallationOnDisk
     };
   });
   let hasPkgs = false;
-  try { hasPkgs = statSync(join(dir, 'pkgs')).isDirectory(); } catch { /* none */ }
+  try {
+    hasPkgs = statSync(join(dir, 'pkgs')).isDirectory();
+  } catch {
+    /* none */
+  }
   return { name, ...(live !== undefined ? { live } : {}), generations, builds: readBuilds(dir), hasPkgs };
 }
 
 /** Bytes used by a file tree (allocated blocks, like du), not following symlinks. */
 function diskUsage(path: string): number {
   let st;
-  try { st = lstatSync(path); } catch { return 0; }
+  try {
+    st = lstatSync(path);
+  } catch {
+    return 0;
+  }
   let total = st.blocks * 512;
   if (st.isDirectory()) {
     let entries: string[] = [];
-    try { entries = readdirSync(path); } catch { /* unreadable: count the dir only */ }
+    try {
+      entries = readdirSync(path);
+    } catch {
+      /* unreadable: count the dir only */
+    }
     for (const e of entries) total += diskUsage(join(path, e));
   }
   return total;
 }
-
 
 export interface GcItem {
   kind: 'generation' | 'build' | 'installation' | 'cache';
@@ -108,21 +146,41 @@ export function gcItems(root: string, plan: GcPlan): GcItem[] {
   const items: GcItem[] = [];
   for (const g of plan.removeGenerations) {
     const p = join(root, g.installation, 'generations', String(g.generation));
-    items.push({ kind: 'generation', what: `${g.installation}/generations/${g.generation}`, paths: [p], bytes: diskUsage(p) });
+    items.push({
+      kind: 'generation',
+      what: `${g.installation}/generations/${g.generation}`,
+      paths: [p],
+      bytes: diskUsage(p),
+    });
   }
   for (const b of plan.removeBuilds) {
     const base = join(root, b.installation, 'builds', b.env, b.id);
     // record first: a build without its record is never linked by deploy, whatever is left of its prefix
     const paths = [`${base}.json`, base, `${base}.log`];
-    items.push({ kind: 'build', what: `${b.installation}/builds/${b.env}/${b.id}${b.status ? ` (${b.status})` : ''}`, paths, bytes: paths.reduce((s, p) => s + diskUsage(p), 0) });
+    items.push({
+      kind: 'build',
+      what: `${b.installation}/builds/${b.env}/${b.id}${b.status ? ` (${b.status})` : ''}`,
+      paths,
+      bytes: paths.reduce((s, p) => s + diskUsage(p), 0),
+    });
   }
   for (const name of plan.removeCaches) {
     const p = join(root, name, 'pkgs');
-    items.push({ kind: 'cache', what: `${name}/pkgs (package cache of a retired installation)`, paths: [p], bytes: diskUsage(p) });
+    items.push({
+      kind: 'cache',
+      what: `${name}/pkgs (package cache of a retired installation)`,
+      paths: [p],
+      bytes: diskUsage(p),
+    });
   }
   for (const name of plan.removeInstallations) {
     const p = join(root, name);
-    items.push({ kind: 'installation', what: `${name} (installation referenced by nothing)`, paths: [p], bytes: diskUsage(p) });
+    items.push({
+      kind: 'installation',
+      what: `${name} (installation referenced by nothing)`,
+      paths: [p],
+      bytes: diskUsage(p),
+    });
   }
   return items;
 }
@@ -140,8 +198,15 @@ export async function applyGc(root: string, items: GcItem[], onItem?: (item: GcI
   for (const item of items) {
     for (const p of item.paths) {
       let isDir = false;
-      try { isDir = lstatSync(p).isDirectory(); } catch { continue; }
-      if (!isDir) { unlinkSync(p); continue; }
+      try {
+        isDir = lstatSync(p).isDirectory();
+      } catch {
+        continue;
+      }
+      if (!isDir) {
+        unlinkSync(p);
+        continue;
+      }
       const dest = join(trash, `${process.pid}-${seq++}`);
       try {
         renameSync(p, dest);

@@ -7,8 +7,20 @@
  * This is the disk half; link arithmetic, diffs and rollback targets are pure, in core/generation.ts.
  */
 import {
-  closeSync, fsyncSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, readlinkSync, renameSync,
-  rmSync, rmdirSync, symlinkSync, unlinkSync, writeSync,
+  closeSync,
+  fsyncSync,
+  lstatSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  renameSync,
+  rmSync,
+  rmdirSync,
+  symlinkSync,
+  unlinkSync,
+  writeSync,
 } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { RefusedError } from '../core/errors.js';
@@ -82,7 +94,11 @@ export function readManifest(instDir: string, n: number): GenerationManifest | u
 
 function fsyncPath(path: string): void {
   const fd = openSync(path, 'r');
-  try { fsyncSync(fd); } finally { closeSync(fd); }
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /**
@@ -112,7 +128,9 @@ export function writeGeneration(instDir: string, manifest: GenerationManifest): 
   try {
     writeSync(fd, JSON.stringify(manifest, null, 2) + '\n');
     fsyncSync(fd);
-  } finally { closeSync(fd); }
+  } finally {
+    closeSync(fd);
+  }
   fsyncPath(tmp); // the directory entries (the links) are durable before the generation gets its name
   crashPoint('generation-written');
   const dir = join(gens, String(manifest.n));
@@ -126,10 +144,19 @@ export function writeGeneration(instDir: string, manifest: GenerationManifest): 
  * link. Why not unlink + symlink: between the two calls the path does not exist and concurrent readers fail
  * (measured in test/bench/swap.bench.ts).
  */
-export function replaceSymlink(linkPath: string, target: string, step = 'swap', opts: { durable?: boolean } = {}): void {
+export function replaceSymlink(
+  linkPath: string,
+  target: string,
+  step = 'swap',
+  opts: { durable?: boolean } = {},
+): void {
   const dir = dirname(linkPath);
   const tmp = join(dir, `.${basename(linkPath)}${TEMP_MARK}${process.pid}`);
-  try { unlinkSync(tmp); } catch (e) { if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e; }
+  try {
+    unlinkSync(tmp);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+  }
   symlinkSync(target, tmp);
   crashPoint(`${step}-tmp-link`);
   renameSync(tmp, linkPath);
@@ -203,7 +230,11 @@ export function cleanTemporaries(root: string, instDirs: string[]): string[] {
   const removed: string[] = [];
   const sweep = (dir: string, pattern: RegExp) => {
     let entries: string[];
-    try { entries = readdirSync(dir); } catch { return; }
+    try {
+      entries = readdirSync(dir);
+    } catch {
+      return;
+    }
     for (const e of entries) {
       if (!pattern.test(e)) continue;
       rmSync(join(dir, e), { recursive: true, force: true });
@@ -216,7 +247,11 @@ export function cleanTemporaries(root: string, instDirs: string[]): string[] {
   const atomicTemp = /^\.?[\w.-]+\.\d+\.tmp$/;
   sweep(layout(root).gitops, atomicTemp);
   let kernels: string[] = [];
-  try { kernels = readdirSync(layout(root).kernels); } catch { /* none yet */ }
+  try {
+    kernels = readdirSync(layout(root).kernels);
+  } catch {
+    /* none yet */
+  }
   sweep(layout(root).kernels, KERNEL_SCRATCH);
   for (const k of kernels) if (!k.startsWith('.')) sweep(join(layout(root).kernels, k), atomicTemp);
   for (const d of instDirs) {
@@ -242,9 +277,19 @@ function generationExists(root: string, ref: GenerationRef): boolean {
 }
 
 /** The rollback target of the live generation under ROOT (used by rollback and by gc's "previous"). */
-export function rollbackTargetOf(root: string, live: GenerationRef, to?: number): { target: GenerationRef; backwards: boolean } {
+export function rollbackTargetOf(
+  root: string,
+  live: GenerationRef,
+  to?: number,
+): { target: GenerationRef; backwards: boolean } {
   const dir = join(root, live.installation);
-  return rollbackTarget(live, listGenerations(dir), readManifest(dir, live.generation)?.parent, (r) => generationExists(root, r), to);
+  return rollbackTarget(
+    live,
+    listGenerations(dir),
+    readManifest(dir, live.generation)?.parent,
+    (r) => generationExists(root, r),
+    to,
+  );
 }
 
 const versionOf = (installation: string) => installation.replace(/^v/, '');
@@ -257,7 +302,12 @@ const versionOf = (installation: string) => installation.replace(/^v/, '');
  * of a whole installation needs. Not fsynced: a mark lost in a power cut only means main could redeploy
  * that build.
  */
-export function markBuilds(root: string, installation: string, builds: Array<{ name: string; build: string }>, bad: { at: string; reason: string } | undefined): number {
+export function markBuilds(
+  root: string,
+  installation: string,
+  builds: Array<{ name: string; build: string }>,
+  bad: { at: string; reason: string } | undefined,
+): number {
   let changed = 0;
   for (const b of builds) {
     const path = buildPaths(root, versionOf(installation), b.name, b.build).record;

@@ -15,7 +15,11 @@ import type { HistoryStamp } from '../core/types.js';
 /** Who is acting: the local user and host, plus the CI actor when there is one. */
 export function actor(env: NodeJS.ProcessEnv): Pick<HistoryEntry, 'user' | 'host' | 'actor'> {
   let user: string;
-  try { user = userInfo().username; } catch { user = env.USER ?? 'unknown'; }
+  try {
+    user = userInfo().username;
+  } catch {
+    user = env.USER ?? 'unknown';
+  }
   return { user, host: hostname(), ...(env.GITHUB_ACTOR ? { actor: env.GITHUB_ACTOR } : {}) };
 }
 
@@ -27,7 +31,9 @@ export function appendHistory(root: string, entry: HistoryEntry): void {
     // one write(2) of the whole line: concurrent appenders cannot interleave inside it
     writeSync(fd, JSON.stringify(entry) + '\n');
     fsyncSync(fd);
-  } finally { closeSync(fd); }
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /** Every readable entry, oldest first; `skipped` counts torn or foreign lines. */
@@ -64,7 +70,8 @@ export function reconcileHistory(root: string, env: NodeJS.ProcessEnv): HistoryE
   const live = readLive(root);
   if (!live.ref) return undefined;
   const last = readHistory(root).entries.at(-1);
-  if (last && last.to.installation === live.ref.installation && last.to.generation === live.ref.generation) return undefined;
+  if (last && last.to.installation === live.ref.installation && last.to.generation === live.ref.generation)
+    return undefined;
   let fromLinks: LinkMap = {};
   if (last) {
     const dir = join(root, last.to.installation);
@@ -72,19 +79,28 @@ export function reconcileHistory(root: string, env: NodeJS.ProcessEnv): HistoryE
   }
   const manifest = readManifest(join(root, live.ref.installation), live.ref.generation);
   const diff = diffLinks(fromLinks, live.links);
-  const madeFromLast = !!manifest?.parent && !!last &&
-    manifest.parent.installation === last.to.installation && manifest.parent.generation === last.to.generation;
-  const wentBack = !!last && (manifest?.reason.startsWith('rollback') === true || (!madeFromLast &&
-    (last.to.installation === live.ref.installation ? live.ref.generation < last.to.generation : true)));
+  const madeFromLast =
+    !!manifest?.parent &&
+    !!last &&
+    manifest.parent.installation === last.to.installation &&
+    manifest.parent.generation === last.to.generation;
+  const wentBack =
+    !!last &&
+    (manifest?.reason.startsWith('rollback') === true ||
+      (!madeFromLast &&
+        (last.to.installation === live.ref.installation ? live.ref.generation < last.to.generation : true)));
   const at = new Date().toISOString();
   if (wentBack && last) {
     const left = [...diff.changed.map((c) => ({ name: c.name, build: c.from })), ...diff.removed];
-    markBuilds(root, last.to.installation, left, { at, reason: `rolled back from ${formatRef(last.to)} to ${formatRef(live.ref)}` });
+    markBuilds(root, last.to.installation, left, {
+      at,
+      reason: `rolled back from ${formatRef(last.to)} to ${formatRef(live.ref)}`,
+    });
   }
   const entry: HistoryEntry = {
     format: 1,
     at,
-    command: `${wentBack ? 'rollback' : manifest?.reason ?? 'cutover'} (recorded after the fact)`,
+    command: `${wentBack ? 'rollback' : (manifest?.reason ?? 'cutover')} (recorded after the fact)`,
     ...actor(env),
     ...(manifest?.commit && !wentBack ? { commit: manifest.commit } : {}),
     ...(last ? { from: last.to } : {}),

@@ -13,17 +13,22 @@ import type { KernelSpecJson, KernelEntry } from '../core/kernel.js';
 export function managedKernels(root: string): string[] {
   const dir = layout(root).kernels;
   let names: string[];
-  try { names = readdirSync(dir); } catch { return []; }
-  return names.filter((n) => {
-    try {
-      const spec = JSON.parse(readFileSync(join(dir, n, 'kernel.json'), 'utf8')) as Partial<KernelSpecJson>;
-      return !!spec.metadata?.conda_gitops;
-    } catch {
-      return false;
-    }
-  }).sort();
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return [];
+  }
+  return names
+    .filter((n) => {
+      try {
+        const spec = JSON.parse(readFileSync(join(dir, n, 'kernel.json'), 'utf8')) as Partial<KernelSpecJson>;
+        return !!spec.metadata?.conda_gitops;
+      } catch {
+        return false;
+      }
+    })
+    .sort();
 }
-
 
 /**
  * A new kernelspec directory appears whole (built under a dot name, then renamed), so Jupyter and a later
@@ -31,7 +36,10 @@ export function managedKernels(root: string): string[] {
  */
 function writeKernel(dir: string, kernel: string, text: string): void {
   const final = join(dir, kernel);
-  if (existsSync(final)) { writeFileAtomic(join(final, 'kernel.json'), text); return; }
+  if (existsSync(final)) {
+    writeFileAtomic(join(final, 'kernel.json'), text);
+    return;
+  }
   const tmp = join(dir, `.${kernel}.new-${process.pid}`);
   rmSync(tmp, { recursive: true, force: true });
   mkdirSync(tmp, { recursive: true });
@@ -53,15 +61,26 @@ export interface KernelSync {
 }
 
 /** Write every wanted kernelspec (atomically, only when its content differs) and delete managed ones no longer wanted. */
-export function syncKernels(root: string, entries: KernelEntry[], opts: { dryRun?: boolean; afterWrite?: () => void } = {}): KernelSync {
+export function syncKernels(
+  root: string,
+  entries: KernelEntry[],
+  opts: { dryRun?: boolean; afterWrite?: () => void } = {},
+): KernelSync {
   const dir = layout(root).kernels;
   const result: KernelSync = { written: [], unchanged: [], removed: [] };
   for (const e of entries) {
     const path = join(dir, e.kernel, 'kernel.json');
     const text = renderKernelSpec(kernelSpec(root, e.env, e.displayName));
     let old: string | undefined;
-    try { old = readFileSync(path, 'utf8'); } catch { old = undefined; }
-    if (old === text) { result.unchanged.push(e.kernel); continue; }
+    try {
+      old = readFileSync(path, 'utf8');
+    } catch {
+      old = undefined;
+    }
+    if (old === text) {
+      result.unchanged.push(e.kernel);
+      continue;
+    }
     if (!opts.dryRun) writeKernel(dir, e.kernel, text);
     result.written.push(e.kernel);
     opts.afterWrite?.();

@@ -54,7 +54,11 @@ function describeHolder(h: LockHolder | undefined): string {
 }
 
 function currentUser(): string {
-  try { return userInfo().username; } catch { return process.env.USER ?? `uid ${process.getuid?.() ?? '?'}`; }
+  try {
+    return userInfo().username;
+  } catch {
+    return process.env.USER ?? `uid ${process.getuid?.() ?? '?'}`;
+  }
 }
 
 /** The one liveness check for lock holders and build owners: a process of THIS host that no longer runs. */
@@ -96,7 +100,8 @@ function lockFs(holder: LockHolder) {
         fs.rmSync(tmp, { recursive: true, force: true });
         const code = (e as NodeJS.ErrnoException).code;
         // an existing lock (non-empty directory) is EEXIST for proper-lockfile
-        if (code === 'ENOTEMPTY' || code === 'EEXIST' || code === 'EISDIR') return cb(Object.assign(new Error(`lock exists: ${lockDir}`), { code: 'EEXIST' }));
+        if (code === 'ENOTEMPTY' || code === 'EEXIST' || code === 'EISDIR')
+          return cb(Object.assign(new Error(`lock exists: ${lockDir}`), { code: 'EEXIST' }));
         throw e;
       }
       cb(null);
@@ -108,7 +113,12 @@ function lockFs(holder: LockHolder) {
     ...fs,
     mkdir: mkdirWithHolder,
     rmdir: (lockDir: string, cb: (err: NodeJS.ErrnoException | null) => void) => {
-      try { removeLockDir(lockDir); cb(null); } catch (e) { cb(e as NodeJS.ErrnoException); }
+      try {
+        removeLockDir(lockDir);
+        cb(null);
+      } catch (e) {
+        cb(e as NodeJS.ErrnoException);
+      }
     },
     rmdirSync: (lockDir: string) => removeLockDir(lockDir),
   };
@@ -131,9 +141,18 @@ function breakDeadHolder(root: string): boolean {
     throw e;
   }
   let moved: LockHolder | undefined;
-  try { moved = JSON.parse(fs.readFileSync(join(away, HOLDER_FILE), 'utf8')) as LockHolder; } catch { moved = undefined; }
+  try {
+    moved = JSON.parse(fs.readFileSync(join(away, HOLDER_FILE), 'utf8')) as LockHolder;
+  } catch {
+    moved = undefined;
+  }
   if (moved && (moved.pid !== h.pid || moved.since !== h.since)) {
-    try { fs.renameSync(away, lockDir); return false; } catch { /* a third writer holds it now; that one is valid */ }
+    try {
+      fs.renameSync(away, lockDir);
+      return false;
+    } catch {
+      /* a third writer holds it now; that one is valid */
+    }
   }
   fs.rmSync(away, { recursive: true, force: true });
   return true;
@@ -143,7 +162,8 @@ function breakDeadHolder(root: string): boolean {
 function cleanScratch(gitopsDir: string): void {
   for (const e of fs.readdirSync(gitopsDir)) {
     const m = /^lock\.(new|gone|dead)-(\d+)-\d+$/.exec(e);
-    if (m && ownerGone({ pid: Number(m[2]), host: hostname() })) fs.rmSync(join(gitopsDir, e), { recursive: true, force: true });
+    if (m && ownerGone({ pid: Number(m[2]), host: hostname() }))
+      fs.rmSync(join(gitopsDir, e), { recursive: true, force: true });
   }
 }
 
@@ -154,7 +174,13 @@ export async function acquireLock(root: string, opts: { waitSeconds: number; com
   const lay = layout(root);
   fs.mkdirSync(lay.gitops, { recursive: true });
   const deadline = Date.now() + Math.max(0, opts.waitSeconds) * 1000;
-  const holder: LockHolder = { pid: process.pid, host: hostname(), user: currentUser(), command: opts.command, since: new Date().toISOString() };
+  const holder: LockHolder = {
+    pid: process.pid,
+    host: hostname(),
+    user: currentUser(),
+    command: opts.command,
+    since: new Date().toISOString(),
+  };
   let compromised: Error | undefined;
   let release: () => Promise<void>;
   for (;;) {
@@ -165,7 +191,9 @@ export async function acquireLock(root: string, opts: { waitSeconds: number; com
         stale: STALE_MS,
         retries: 0,
         fs: lockFs(holder),
-        onCompromised: (e) => { compromised = e; }, // the default throws from a timer and kills the process
+        onCompromised: (e) => {
+          compromised = e;
+        }, // the default throws from a timer and kills the process
       });
       break;
     } catch (e) {
@@ -173,7 +201,9 @@ export async function acquireLock(root: string, opts: { waitSeconds: number; com
       if (breakDeadHolder(root)) continue;
       const left = deadline - Date.now();
       if (left <= 0) {
-        throw new BusyError(`${lay.lock} is held by ${describeHolder(readHolder(root))}; try again later or wait for it with --wait SECONDS`);
+        throw new BusyError(
+          `${lay.lock} is held by ${describeHolder(readHolder(root))}; try again later or wait for it with --wait SECONDS`,
+        );
       }
       await sleep(Math.min(POLL_MS, left));
     }
@@ -182,10 +212,15 @@ export async function acquireLock(root: string, opts: { waitSeconds: number; com
   return {
     holder,
     assertHeld() {
-      if (compromised) throw new BusyError(`lost ${lay.lock} while working (${compromised.message}); nothing more was changed`);
+      if (compromised)
+        throw new BusyError(`lost ${lay.lock} while working (${compromised.message}); nothing more was changed`);
     },
     async release() {
-      try { await release(); } catch { /* a compromised lock is already released */ }
+      try {
+        await release();
+      } catch {
+        /* a compromised lock is already released */
+      }
     },
   };
 }
@@ -231,7 +266,11 @@ export async function acquireBuildLock(
       if ((e as NodeJS.ErrnoException).code !== 'ELOCKED') throw e;
     }
     if (orphaned()) {
-      try { fs.rmdirSync(lockPath); } catch { /* someone else broke it first */ }
+      try {
+        fs.rmdirSync(lockPath);
+      } catch {
+        /* someone else broke it first */
+      }
       continue;
     }
     if (Date.now() >= deadline) return undefined;

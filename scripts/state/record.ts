@@ -4,7 +4,12 @@ import { buildPaths } from '../core/layout.js';
 import { readJsonIfExists, writeJsonAtomic } from './fsutil.js';
 import { ownerGone } from './lock.js';
 
-export function readBuildRecord(root: string, condaVersion: string, env: string, buildId: string): BuildRecord | undefined {
+export function readBuildRecord(
+  root: string,
+  condaVersion: string,
+  env: string,
+  buildId: string,
+): BuildRecord | undefined {
   return readJsonIfExists<BuildRecord>(buildPaths(root, condaVersion, env, buildId).record);
 }
 

@@ -32,7 +32,8 @@ async function timedDeploy(root: string, desired: DesiredInput, force: boolean):
   const t0 = performance.now();
   await withLock(root, { waitSeconds: 0, command: 'bench deploy' }, async (lock) => {
     const plan = planFromDisk(root, desired, { force });
-    if (plan.missing.length || !plan.changes) throw new Error(`bench: unexpected plan (${plan.missing.length} missing, changes ${plan.changes})`);
+    if (plan.missing.length || !plan.changes)
+      throw new Error(`bench: unexpected plan (${plan.missing.length} missing, changes ${plan.changes})`);
     applyDeploy(root, desired, plan, { command: 'deploy', env: process.env, assertHeld: () => lock.assertHeld() });
   });
   return (performance.now() - t0) / 1000;
@@ -51,8 +52,14 @@ const mapOf = (d: DesiredInput) => JSON.stringify(Object.fromEntries(d.envs.map(
 async function main(): Promise<number> {
   const fi = makeInstallation();
   const states = [0, 1].map((s) => {
-    const links = Object.fromEntries(Array.from({ length: N }, (_, i) => [`env${String(i).padStart(4, '0')}`, `${s}${String(i).padStart(11, '0')}`]));
-    const kernels = Object.fromEntries(Object.keys(links).slice(0, 20).map((k) => [k, `Kernel ${k}`]));
+    const links = Object.fromEntries(
+      Array.from({ length: N }, (_, i) => [`env${String(i).padStart(4, '0')}`, `${s}${String(i).padStart(11, '0')}`]),
+    );
+    const kernels = Object.fromEntries(
+      Object.keys(links)
+        .slice(0, 20)
+        .map((k) => [k, `Kernel ${k}`]),
+    );
     for (const [env, id] of Object.entries(links)) addBuild(fi.root, fi.version, env, id);
     return desiredOf(links, kernels, fi.version);
   });
@@ -66,22 +73,35 @@ async function main(): Promise<number> {
   for (let r = 0; r < ROUNDS; r++) {
     const before = readLive(fi.root);
     rollbacks.push(await timedRollback(fi.root));
-    if (JSON.stringify(readLive(fi.root).links) === JSON.stringify(before.links)) throw new Error('bench: rollback changed nothing');
+    if (JSON.stringify(readLive(fi.root).links) === JSON.stringify(before.links))
+      throw new Error('bench: rollback changed nothing');
     forwards.push(await timedRollback(fi.root, before.ref!.generation));
-    if (JSON.stringify(readLive(fi.root).links) !== JSON.stringify(before.links)) throw new Error('bench: rollback --to did not restore');
+    if (JSON.stringify(readLive(fi.root).links) !== JSON.stringify(before.links))
+      throw new Error('bench: rollback --to did not restore');
   }
-  if (![0, 1].some((s) => mapOf(states[s]) === JSON.stringify(readLive(fi.root).links))) throw new Error('bench: unexpected live state');
+  if (![0, 1].some((s) => mapOf(states[s]) === JSON.stringify(readLive(fi.root).links)))
+    throw new Error('bench: unexpected live state');
   const d = median(deploys);
   const rb = median(rollbacks);
-  console.log(`deploy of ${N} tested envs, all changed, 20 kernels (lock, records, generation, swap, kernels, history):`);
-  console.log(`  first deploy ${first.toFixed(3)} s; then ${ROUNDS} more, median ${d.toFixed(3)} s (target <= ${TARGET_S} s)`);
-  console.log(`rollback of the same (swap back, mark ${N} builds bad, history): median ${rb.toFixed(3)} s (target <= ${TARGET_S} s)`);
-  console.log(`rollback --to the newer one again (swap, clear ${N} marks, history): median ${median(forwards).toFixed(3)} s`);
+  console.log(
+    `deploy of ${N} tested envs, all changed, 20 kernels (lock, records, generation, swap, kernels, history):`,
+  );
+  console.log(
+    `  first deploy ${first.toFixed(3)} s; then ${ROUNDS} more, median ${d.toFixed(3)} s (target <= ${TARGET_S} s)`,
+  );
+  console.log(
+    `rollback of the same (swap back, mark ${N} builds bad, history): median ${rb.toFixed(3)} s (target <= ${TARGET_S} s)`,
+  );
+  console.log(
+    `rollback --to the newer one again (swap, clear ${N} marks, history): median ${median(forwards).toFixed(3)} s`,
+  );
 
   // the real CLI on a real 1,000-spec repository, for information (includes node startup and spec validation)
   const repo = join(fi.root, 'repo');
   mkdirSync(repo);
-  const desired = await writeRepo(repo, { envs: Object.fromEntries(Array.from({ length: N }, (_, i) => [`cli${String(i).padStart(4, '0')}`, i])) });
+  const desired = await writeRepo(repo, {
+    envs: Object.fromEntries(Array.from({ length: N }, (_, i) => [`cli${String(i).padStart(4, '0')}`, i])),
+  });
   addTestedBuilds(fi.root, desired);
   const t0 = performance.now();
   const r = spawnSync(process.execPath, [cli, 'deploy', '--root', fi.root, '--repo', repo], { encoding: 'utf8' });
@@ -89,7 +109,9 @@ async function main(): Promise<number> {
   const t1 = performance.now();
   const r2 = spawnSync(process.execPath, [cli, 'rollback', '--root', fi.root], { encoding: 'utf8' });
   const cliRollback = (performance.now() - t1) / 1000;
-  console.log(`CLI wall time (node start + 1,000 specs read and validated): deploy ${cliSeconds.toFixed(2)} s (exit ${r.status}), rollback ${cliRollback.toFixed(2)} s (exit ${r2.status})`);
+  console.log(
+    `CLI wall time (node start + 1,000 specs read and validated): deploy ${cliSeconds.toFixed(2)} s (exit ${r.status}), rollback ${cliRollback.toFixed(2)} s (exit ${r2.status})`,
+  );
   rmSync(fi.root, { recursive: true, force: true });
   const ok = d <= TARGET_S && rb <= TARGET_S && r.status === 0 && r2.status === 0;
   console.log(ok ? 'deploy: all targets met' : 'deploy: TARGET MISSED');

@@ -10,7 +10,13 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { installFakeConda, writeChannel, type ChannelRecord } from '../fake-conda/index.js';
 
-export interface BenchResult { name: string; medianMs: number; targetMs: number; ratio: number; runs: number }
+export interface BenchResult {
+  name: string;
+  medianMs: number;
+  targetMs: number;
+  ratio: number;
+  runs: number;
+}
 
 const median = (xs: number[]): number => {
   const s = [...xs].sort((a, b) => a - b);
@@ -30,7 +36,12 @@ export function runFakeCondaBench(runs = 9): BenchResult[] {
   try {
     // python + 9 packages in a dependency chain: the solver has to pull all of them in
     const records: ChannelRecord[] = [{ name: 'python', version: '3.11.7', module: false }];
-    for (let i = 0; i < 9; i++) records.push({ name: `pkg${i}`, version: `1.${i}.0`, depends: [i ? `pkg${i - 1} >=1.${i - 1}` : 'python >=3.8'] });
+    for (let i = 0; i < 9; i++)
+      records.push({
+        name: `pkg${i}`,
+        version: `1.${i}.0`,
+        depends: [i ? `pkg${i - 1} >=1.${i - 1}` : 'python >=3.8'],
+      });
     const channel = writeChannel(join(tmp, 'channel'), records);
     const fake = installFakeConda(join(tmp, 'conda'), '23.11.0', { channels: [channel] });
     const spec = join(tmp, 'ten.yml');
@@ -40,10 +51,18 @@ export function runFakeCondaBench(runs = 9): BenchResult[] {
     // node's own start-up, measured alongside: on a loaded machine it shows what is node and what is the fake
     const bare = Array.from({ length: runs }, () => time(process.execPath, ['-e', '0']));
     const version = Array.from({ length: runs }, () => time(fake.conda, ['--version']));
-    const create = Array.from({ length: runs }, (_, i) => time(fake.conda, ['env', 'create', '-q', '-f', spec, '-p', join(tmp, 'envs', `e${i}`)]));
+    const create = Array.from({ length: runs }, (_, i) =>
+      time(fake.conda, ['env', 'create', '-q', '-f', spec, '-p', join(tmp, 'envs', `e${i}`)]),
+    );
     const result = (name: string, xs: number[], targetMs: number): BenchResult => {
       const m = median(xs);
-      return { name, medianMs: Math.round(m), targetMs, ratio: Math.round((m / targetMs) * 100) / 100, runs: xs.length };
+      return {
+        name,
+        medianMs: Math.round(m),
+        targetMs,
+        ratio: Math.round((m / targetMs) * 100) / 100,
+        runs: xs.length,
+      };
     };
     return [
       { ...result('node -e 0 (baseline, no target)', bare, Infinity), ratio: 0 },
@@ -59,7 +78,9 @@ if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) 
   const i = process.argv.indexOf('--runs');
   const results = runFakeCondaBench(i > 0 ? Number(process.argv[i + 1]) : 9);
   for (const r of results) {
-    const target = Number.isFinite(r.targetMs) ? `, target ${r.targetMs} ms, ratio ${r.ratio}${r.ratio > 1 ? '  MISSED' : ''}` : '';
+    const target = Number.isFinite(r.targetMs)
+      ? `, target ${r.targetMs} ms, ratio ${r.ratio}${r.ratio > 1 ? '  MISSED' : ''}`
+      : '';
     console.log(`${r.name}: median ${r.medianMs} ms over ${r.runs} runs${target}`);
   }
   // bench/run.js counts a non-zero exit as a missed target

@@ -8,7 +8,9 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const dir = dirname(fileURLToPath(import.meta.url));
-const benches = readdirSync(dir).filter((f) => f.endsWith('.bench.js')).sort();
+const benches = readdirSync(dir)
+  .filter((f) => f.endsWith('.bench.js'))
+  .sort();
 if (!benches.length) {
   console.error(`no *.bench.js in ${dir}: run 'npx tsc -p .' first`);
   process.exit(1);
@@ -19,5 +21,7 @@ for (const file of benches) {
   const r = spawnSync(process.execPath, [join(dir, file)], { stdio: 'inherit' });
   if (r.status !== 0) failed.push(`${file} (exit ${r.status ?? r.signal})`);
 }
-console.log(`\n${benches.length - failed.length} of ${benches.length} benchmarks met their targets${failed.length ? `; failed: ${failed.join(', ')}` : ''}`);
+console.log(
+  `\n${benches.length - failed.length} of ${benches.length} benchmarks met their targets${failed.length ? `; failed: ${failed.join(', ')}` : ''}`,
+);
 process.exitCode = failed.length ? 1 : 0;

@@ -34,7 +34,9 @@ function installation() {
     pairs.set(n, [g + 1, g + 2]);
     for (let k = 0; k < 2; k++) {
       g++;
-      const envs = Object.fromEntries(Array.from({ length: n }, (_, i) => [`env${i}`, `${String(g).padStart(2, '0')}${String(i).padStart(10, '0')}`]));
+      const envs = Object.fromEntries(
+        Array.from({ length: n }, (_, i) => [`env${i}`, `${String(g).padStart(2, '0')}${String(i).padStart(10, '0')}`]),
+      );
       for (const [env, id] of Object.entries(envs)) {
         const bin = join(fi.inst.builds, env, id, 'bin');
         mkdirSync(bin, { recursive: true });
@@ -61,21 +63,40 @@ process.stdout.write(JSON.stringify({ ok, fail }) + '\\n');
 `;
 
 /** 4 reader processes stat ROOT/envs/env0/bin/python in a loop while `swap` runs 1,000 times. */
-async function readersDuring(root: string, swap: (i: number) => void): Promise<{ reads: number; failed: number; swapMs: number }> {
+async function readersDuring(
+  root: string,
+  swap: (i: number) => void,
+): Promise<{ reads: number; failed: number; swapMs: number }> {
   const script = join(root, 'reader.mjs');
   writeFileSync(script, READER);
   const stop = join(root, `stop-${process.hrtime.bigint()}`);
   const target = join(root, 'envs', 'env0', 'bin', 'python');
-  const kids = Array.from({ length: 4 }, () => spawn(process.execPath, [script, target, stop], { stdio: ['ignore', 'pipe', 'inherit'] }));
+  const kids = Array.from({ length: 4 }, () =>
+    spawn(process.execPath, [script, target, stop], { stdio: ['ignore', 'pipe', 'inherit'] }),
+  );
   const texts = kids.map(() => ({ t: '' }));
-  await Promise.all(kids.map((k, i) => new Promise<void>((res) => k.stdout!.on('data', (b: Buffer) => { texts[i].t += b; if (texts[i].t.includes('ready')) res(); }))));
+  await Promise.all(
+    kids.map(
+      (k, i) =>
+        new Promise<void>((res) =>
+          k.stdout!.on('data', (b: Buffer) => {
+            texts[i].t += b;
+            if (texts[i].t.includes('ready')) res();
+          }),
+        ),
+    ),
+  );
   const t0 = performance.now();
   for (let i = 0; i < 1000; i++) swap(i);
   const swapMs = performance.now() - t0;
   writeFileSync(stop, '');
   await Promise.all(kids.map((k) => new Promise((res) => k.on('close', res))));
   const results = texts.map((x) => JSON.parse(x.t.split('\n').filter(Boolean).at(-1)!) as { ok: number; fail: number });
-  return { reads: results.reduce((s, r) => s + r.ok + r.fail, 0), failed: results.reduce((s, r) => s + r.fail, 0), swapMs };
+  return {
+    reads: results.reduce((s, r) => s + r.ok + r.fail, 0),
+    failed: results.reduce((s, r) => s + r.fail, 0),
+    swapMs,
+  };
 }
 
 async function main(): Promise<number> {
@@ -96,24 +117,39 @@ async function main(): Promise<number> {
     }
   }
   let ok = true;
-  console.log(`swap = temporary symlink + rename(2) of vX/envs, median of ${ROUNDS} (target <= ${TARGET_MEDIAN_MS} ms, 1000/10 <= ${TARGET_RATIO})`);
+  console.log(
+    `swap = temporary symlink + rename(2) of vX/envs, median of ${ROUNDS} (target <= ${TARGET_MEDIAN_MS} ms, 1000/10 <= ${TARGET_RATIO})`,
+  );
   for (const n of SIZES) {
     const m = median(times.get(n)!);
     ok &&= m <= TARGET_MEDIAN_MS;
-    console.log(`  ${String(n).padStart(5)} envs: swap ${m.toFixed(3)} ms   with the dir fsync deploy does: ${median(durable.get(n)!).toFixed(3)} ms`);
+    console.log(
+      `  ${String(n).padStart(5)} envs: swap ${m.toFixed(3)} ms   with the dir fsync deploy does: ${median(durable.get(n)!).toFixed(3)} ms`,
+    );
   }
   const ratio = median(times.get(1000)!) / median(times.get(10)!);
   ok &&= ratio <= TARGET_RATIO;
-  console.log(`  ratio 1000/10: ${ratio.toFixed(2)} (fsync'd: ${(median(durable.get(1000)!) / median(durable.get(10)!)).toFixed(2)})`);
+  console.log(
+    `  ratio 1000/10: ${ratio.toFixed(2)} (fsync'd: ${(median(durable.get(1000)!) / median(durable.get(10)!)).toFixed(2)})`,
+  );
 
   const [a, b] = pairs.get(100)!;
   swapEnvs(fi.inst.dir, a);
-  const byRename = await readersDuring(fi.root, (i) => replaceSymlink(envs, `generations/${i % 2 ? a : b}`, 'swap', { durable: false }));
-  const byUnlink = await readersDuring(fi.root, (i) => { unlinkSync(envs); symlinkSync(`generations/${i % 2 ? a : b}`, envs); });
-  const pct = (r: { reads: number; failed: number }) => (100 * r.failed / Math.max(1, r.reads)).toFixed(2);
+  const byRename = await readersDuring(fi.root, (i) =>
+    replaceSymlink(envs, `generations/${i % 2 ? a : b}`, 'swap', { durable: false }),
+  );
+  const byUnlink = await readersDuring(fi.root, (i) => {
+    unlinkSync(envs);
+    symlinkSync(`generations/${i % 2 ? a : b}`, envs);
+  });
+  const pct = (r: { reads: number; failed: number }) => ((100 * r.failed) / Math.max(1, r.reads)).toFixed(2);
   console.log('4 readers resolving ROOT/envs/env0/bin/python during 1,000 swaps:');
-  console.log(`  rename(2):        ${byRename.failed} of ${byRename.reads} reads failed (${pct(byRename)}%)  ${(byRename.swapMs / 1000).toFixed(3)} ms/swap`);
-  console.log(`  unlink + symlink: ${byUnlink.failed} of ${byUnlink.reads} reads failed (${pct(byUnlink)}%)  ${(byUnlink.swapMs / 1000).toFixed(3)} ms/swap`);
+  console.log(
+    `  rename(2):        ${byRename.failed} of ${byRename.reads} reads failed (${pct(byRename)}%)  ${(byRename.swapMs / 1000).toFixed(3)} ms/swap`,
+  );
+  console.log(
+    `  unlink + symlink: ${byUnlink.failed} of ${byUnlink.reads} reads failed (${pct(byUnlink)}%)  ${(byUnlink.swapMs / 1000).toFixed(3)} ms/swap`,
+  );
   ok &&= byRename.failed === 0;
   rmSync(fi.root, { recursive: true, force: true });
   console.log(ok ? 'swap: all targets met' : 'swap: TARGET MISSED');

@@ -19,7 +19,16 @@ const cli = resolve(here, '../../scripts/cli/main.js');
 const TARGETS = { '1000': 1, '10000': 10, rssMb: 200, helpSeconds: 0.3 };
 const RUNS = 3;
 
-interface OneResult { n: number; envs: number; seconds: number; cpuSeconds: number; validateSeconds: number; planSeconds: number; build: number; maxRssMb: number }
+interface OneResult {
+  n: number;
+  envs: number;
+  seconds: number;
+  cpuSeconds: number;
+  validateSeconds: number;
+  planSeconds: number;
+  build: number;
+  maxRssMb: number;
+}
 
 /** In-process: what `validate` and `plan` do on a generated repo, timed from a cold start of the library. */
 async function one(n: number, dir: string, root: string): Promise<OneResult> {
@@ -31,16 +40,28 @@ async function one(n: number, dir: string, root: string): Promise<OneResult> {
   const { readBuildRecord } = await import('../../scripts/state/record.js');
   const { readLive } = await import('../../scripts/state/generation.js');
   const { repo, problems } = await checkRepoDir(dir);
-  if (!repo) throw new Error(`generated repo is invalid:\n${problems.slice(0, 5).map((p) => `${p.file}:${p.line}: ${p.message}`).join('\n')}`);
+  if (!repo)
+    throw new Error(
+      `generated repo is invalid:\n${problems
+        .slice(0, 5)
+        .map((p) => `${p.file}:${p.line}: ${p.message}`)
+        .join('\n')}`,
+    );
   const desired = desiredState(repo);
   const t1 = performance.now();
-  const records = new Map(desired.envs.map((e) => [e.name, readBuildRecord(root, desired.condaVersion, e.name, e.buildId)]));
+  const records = new Map(
+    desired.envs.map((e) => [e.name, readBuildRecord(root, desired.condaVersion, e.name, e.buildId)]),
+  );
   const plan = planAgainstRoot(desired, records, readLive(root).links);
   const t2 = performance.now();
   const cpu = process.cpuUsage(cpu0);
   return {
-    n, envs: desired.envs.length,
-    seconds: (t2 - t0) / 1000, cpuSeconds: (cpu.user + cpu.system) / 1e6, validateSeconds: (t1 - t0) / 1000, planSeconds: (t2 - t1) / 1000,
+    n,
+    envs: desired.envs.length,
+    seconds: (t2 - t0) / 1000,
+    cpuSeconds: (cpu.user + cpu.system) / 1e6,
+    validateSeconds: (t1 - t0) / 1000,
+    planSeconds: (t2 - t1) / 1000,
     build: plan.counts.build,
     maxRssMb: process.resourceUsage().maxRSS / 1024,
   };
@@ -52,7 +73,13 @@ const CLI_V8_FLAGS = ['--max-semi-space-size=4'];
 const timeBin = existsSync('/usr/bin/time') ? '/usr/bin/time' : undefined;
 
 /** Run the real CLI once: wall seconds, exit code and (with /usr/bin/time) cpu seconds and peak RSS. */
-function runCli(args: string[]): { seconds: number; status: number | null; cpuSeconds?: number; maxRssMb?: number; stderr: string } {
+function runCli(args: string[]): {
+  seconds: number;
+  status: number | null;
+  cpuSeconds?: number;
+  maxRssMb?: number;
+  stderr: string;
+} {
   // run the file itself, as npx does, so its shebang's V8 flags apply
   const cmd = timeBin ?? cli;
   const argv = timeBin ? ['-f', 'maxrss_kb=%M cpu=%U+%S', cli, ...args] : args;
@@ -61,7 +88,9 @@ function runCli(args: string[]): { seconds: number; status: number | null; cpuSe
   const seconds = (performance.now() - t0) / 1000;
   const m = /maxrss_kb=(\d+) cpu=([\d.]+)\+([\d.]+)/.exec(r.stderr ?? '');
   return {
-    seconds, status: r.status, stderr: r.stderr ?? '',
+    seconds,
+    status: r.status,
+    stderr: r.stderr ?? '',
     ...(m ? { maxRssMb: Number(m[1]) / 1024, cpuSeconds: Number(m[2]) + Number(m[3]) } : {}),
   };
 }
@@ -87,7 +116,11 @@ async function all(): Promise<number> {
       // best of RUNS cold runs for time (noise from other processes only ever adds), worst for memory
       const runs: OneResult[] = [];
       for (let i = 0; i < RUNS; i++) {
-        const r = spawnSync(process.execPath, [...CLI_V8_FLAGS, fileURLToPath(import.meta.url), '--one', String(n), dir, root], { encoding: 'utf8' });
+        const r = spawnSync(
+          process.execPath,
+          [...CLI_V8_FLAGS, fileURLToPath(import.meta.url), '--one', String(n), dir, root],
+          { encoding: 'utf8' },
+        );
         if (r.status !== 0) throw new Error(`bench child for ${n} envs failed:\n${r.stderr}`);
         runs.push(JSON.parse(r.stdout) as OneResult);
       }
@@ -95,15 +128,21 @@ async function all(): Promise<number> {
       const rssMb = Math.max(...runs.map((r) => r.maxRssMb));
       results.push(res);
       const target = TARGETS[String(n) as '1000' | '10000'];
-      console.log(`validate+plan ${n} envs (${res.envs} REPLICATE, ${res.build} to build), in-process: ${fmt(res.seconds)} (validate ${fmt(res.validateSeconds)}, plan ${fmt(res.planSeconds)}; cpu ${fmt(res.cpuSeconds)}), peak RSS ${rssMb.toFixed(0)} MB  [target <= ${target} s, <= ${TARGETS.rssMb} MB; best/worst of ${RUNS}]`);
+      console.log(
+        `validate+plan ${n} envs (${res.envs} REPLICATE, ${res.build} to build), in-process: ${fmt(res.seconds)} (validate ${fmt(res.validateSeconds)}, plan ${fmt(res.planSeconds)}; cpu ${fmt(res.cpuSeconds)}), peak RSS ${rssMb.toFixed(0)} MB  [target <= ${target} s, <= ${TARGETS.rssMb} MB; best/worst of ${RUNS}]`,
+      );
       if (res.seconds > target) missed.push(`${n} envs in-process ${fmt(res.seconds)} > ${target} s`);
       if (rssMb > TARGETS.rssMb) missed.push(`${n} envs peak RSS ${rssMb.toFixed(0)} MB > ${TARGETS.rssMb} MB`);
 
       // the same through the real CLI
-      for (const args of [['validate', '--repo', dir], ['plan', '--repo', dir, '--root', root, '--json']]) {
+      for (const args of [
+        ['validate', '--repo', dir],
+        ['plan', '--repo', dir, '--root', root, '--json'],
+      ]) {
         const cs = Array.from({ length: RUNS }, () => runCli(args));
         const failed = cs.find((c) => c.status !== 0);
-        if (failed) throw new Error(`conda-gitops ${args[0]} failed (exit ${failed.status}):\n${failed.stderr.slice(0, 2000)}`);
+        if (failed)
+          throw new Error(`conda-gitops ${args[0]} failed (exit ${failed.status}):\n${failed.stderr.slice(0, 2000)}`);
         const seconds = Math.min(...cs.map((c) => c.seconds));
         const rssList = cs.flatMap((c) => (c.maxRssMb === undefined ? [] : [c.maxRssMb]));
         const cliRss = rssList.length ? Math.max(...rssList) : undefined;
@@ -111,7 +150,8 @@ async function all(): Promise<number> {
         const extra = `${cpu.length ? `, cpu ${fmt(Math.min(...cpu))}` : ''}${cliRss === undefined ? '' : `, peak RSS ${cliRss.toFixed(0)} MB`}`;
         console.log(`  CLI ${args[0]!.padEnd(8)} ${n} envs: ${fmt(seconds)}${extra}`);
         if (seconds > target) missed.push(`CLI ${args[0]} ${n} envs ${fmt(seconds)} > ${target} s`);
-        if (cliRss !== undefined && cliRss > TARGETS.rssMb) missed.push(`CLI ${args[0]} ${n} envs peak RSS ${cliRss.toFixed(0)} MB > ${TARGETS.rssMb} MB`);
+        if (cliRss !== undefined && cliRss > TARGETS.rssMb)
+          missed.push(`CLI ${args[0]} ${n} envs peak RSS ${cliRss.toFixed(0)} MB > ${TARGETS.rssMb} MB`);
       }
     } finally {
       rmSync(base, { recursive: true, force: true });
@@ -127,7 +167,9 @@ async function all(): Promise<number> {
     helps.push(c.seconds);
   }
   const help = median(helps);
-  console.log(`conda-gitops --help: median ${fmt(help)} over 10 runs (min ${fmt(Math.min(...helps))}, max ${fmt(Math.max(...helps))})  [target <= ${TARGETS.helpSeconds} s]`);
+  console.log(
+    `conda-gitops --help: median ${fmt(help)} over 10 runs (min ${fmt(Math.min(...helps))}, max ${fmt(Math.max(...helps))})  [target <= ${TARGETS.helpSeconds} s]`,
+  );
   if (help > TARGETS.helpSeconds) missed.push(`--help median ${fmt(help)} > ${TARGETS.helpSeconds} s`);
 
   if (missed.length) {

@@ -1,12 +1,29 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync, readdirSync, unlinkSync } from 'node:fs';
+import {
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+  existsSync,
+  readdirSync,
+  unlinkSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import {
-  dropPrefix, fromDirectUrl, gitUrlForPip, ignoresNoBuilds, managedRootOf, pipPins, renderInventory,
-  replacePipEntries, replicateSelector, stripBuilds,
+  dropPrefix,
+  fromDirectUrl,
+  gitUrlForPip,
+  ignoresNoBuilds,
+  managedRootOf,
+  pipPins,
+  renderInventory,
+  replacePipEntries,
+  replicateSelector,
+  stripBuilds,
 } from '../../scripts/engine/adopt.js';
 import { parseInventory } from '../../scripts/core/inventory.js';
 import { parseSpec } from '../../scripts/core/spec.js';
@@ -64,14 +81,25 @@ describe('export fix-ups (pure)', () => {
     const r = replacePipEntries(export43, new Map([['gitpkg', 'git+https://h/g.git@abc#egg=gitpkg']]));
     expect(r.replaced).toEqual([{ from: 'gitpkg==0.3.0', to: 'git+https://h/g.git@abc#egg=gitpkg' }]);
     expect(r.text).toContain('  - git+https://h/g.git@abc#egg=gitpkg\n  - requests==2.18.4\n');
-    expect(pipPins(export43)).toEqual([{ name: 'gitpkg', version: '0.3.0' }, { name: 'requests', version: '2.18.4' }]);
+    expect(pipPins(export43)).toEqual([
+      { name: 'gitpkg', version: '0.3.0' },
+      { name: 'requests', version: '2.18.4' },
+    ]);
   });
 
   it('reads PEP 610 direct_url.json', () => {
-    expect(fromDirectUrl('g', { url: 'https://h/g.git', vcs_info: { vcs: 'git', commit_id: 'c0ffee', requested_revision: 'v1' } }))
-      .toEqual({ name: 'g', entry: 'git+https://h/g.git@c0ffee#egg=g', from: 'direct_url.json' });
-    expect(fromDirectUrl('g', { url: 'https://h/g', vcs_info: { vcs: 'hg', commit_id: 'x' } })).toMatchObject({ reason: expect.stringContaining('hg') });
-    expect(fromDirectUrl('g', { url: 'file:///src/g', dir_info: { editable: true } })).toEqual({ editableDir: '/src/g' });
+    expect(
+      fromDirectUrl('g', {
+        url: 'https://h/g.git',
+        vcs_info: { vcs: 'git', commit_id: 'c0ffee', requested_revision: 'v1' },
+      }),
+    ).toEqual({ name: 'g', entry: 'git+https://h/g.git@c0ffee#egg=g', from: 'direct_url.json' });
+    expect(fromDirectUrl('g', { url: 'https://h/g', vcs_info: { vcs: 'hg', commit_id: 'x' } })).toMatchObject({
+      reason: expect.stringContaining('hg'),
+    });
+    expect(fromDirectUrl('g', { url: 'file:///src/g', dir_info: { editable: true } })).toEqual({
+      editableDir: '/src/g',
+    });
     expect(fromDirectUrl('g', { url: 'https://files/g-1.0.tar.gz', archive_info: {} })).toBeUndefined();
   });
 
@@ -83,13 +111,22 @@ describe('export fix-ups (pure)', () => {
 
   it('renders an inventory the inventory parser accepts', () => {
     const text = renderInventory({
-      source: '/old/conda', condaVersion: '4.3.22', channels: ['mpc', 'defaults'],
-      envs: [{ name: 'census', mode: 'REPLICATE' }, { name: 'old_thing', mode: 'export' }],
-      legacyNoarch: ['ipums_utils'], skipped: [{ name: 'bad name', reason: 'invalid' }],
+      source: '/old/conda',
+      condaVersion: '4.3.22',
+      channels: ['mpc', 'defaults'],
+      envs: [
+        { name: 'census', mode: 'REPLICATE' },
+        { name: 'old_thing', mode: 'export' },
+      ],
+      legacyNoarch: ['ipums_utils'],
+      skipped: [{ name: 'bad name', reason: 'invalid' }],
     });
     const { inventory, problems } = parseInventory(text);
     expect(problems.filter((p) => p.severity === 'error')).toEqual([]);
-    expect(inventory!.environments.map((e) => [e.name, e.mode])).toEqual([['census', 'REPLICATE'], ['old_thing', 'export']]);
+    expect(inventory!.environments.map((e) => [e.name, e.mode])).toEqual([
+      ['census', 'REPLICATE'],
+      ['old_thing', 'export'],
+    ]);
     expect(inventory!.legacyNoarch.map((l) => l.name)).toEqual(['ipums_utils']);
     expect(inventory!.conda.version).toBe('4.3.22');
   });
@@ -108,7 +145,10 @@ describe('export fix-ups (pure)', () => {
 // ---- against a fake conda 4.3.22 installation ---------------------------------------------------------------
 
 const git = (dir: string, args: string[]) =>
-  execFileSync('git', ['-C', dir, ...args], { encoding: 'utf8', env: { ...process.env, GIT_CONFIG_NOSYSTEM: '1' } }).trim();
+  execFileSync('git', ['-C', dir, ...args], {
+    encoding: 'utf8',
+    env: { ...process.env, GIT_CONFIG_NOSYSTEM: '1' },
+  }).trim();
 
 function context(repo: string, options: Context['options']) {
   const out = memoryOutput();
@@ -146,13 +186,28 @@ describe('adopt and export against a fake conda 4.3.22', () => {
       { name: 'ipums_utils', version: '0.9.1', noarch: true, subdir: 'linux-64' },
       { name: 'tabulate', version: '0.8.2', noarch: 'python' },
     ]);
-    old = installFakeConda(join(tmp, 'old'), '4.3.22', { channels: ['mpc'], customChannels: { mpc: pathToFileURL(channels).href } });
+    old = installFakeConda(join(tmp, 'old'), '4.3.22', {
+      channels: ['mpc'],
+      customChannels: { mpc: pathToFileURL(channels).href },
+    });
 
     const spec = (name: string, deps: string[], pip: string[] = []) => {
       const file = join(tmp, `${name}.yml`);
-      writeFileSync(file, [`name: ${name}`, 'channels:', '  - mpc', 'dependencies:', ...deps.map((d) => `  - ${d}`),
-        ...(pip.length ? ['  - pip:', ...pip.map((p) => `      - ${p}`)] : []), ''].join('\n'));
-      const r = runConda(old, ['env', 'create', '-f', file, '-p', join(old.prefix, 'envs', name)], { env: { ...process.env, PIP_NO_INDEX: '1' } });
+      writeFileSync(
+        file,
+        [
+          `name: ${name}`,
+          'channels:',
+          '  - mpc',
+          'dependencies:',
+          ...deps.map((d) => `  - ${d}`),
+          ...(pip.length ? ['  - pip:', ...pip.map((p) => `      - ${p}`)] : []),
+          '',
+        ].join('\n'),
+      );
+      const r = runConda(old, ['env', 'create', '-f', file, '-p', join(old.prefix, 'envs', name)], {
+        env: { ...process.env, PIP_NO_INDEX: '1' },
+      });
       if (r.code !== 0) throw new Error(`env create ${name} failed:\n${r.stdout}${r.stderr}`);
     };
     gitpkg = makeGitPackage(join(tmp, 'src', 'gitpkg'), 'gitpkg', '0.3.0');
@@ -177,7 +232,9 @@ describe('adopt and export against a fake conda 4.3.22', () => {
     mkdirSync(repo);
   }, 120_000);
 
-  afterAll(() => { if (tmp) rmSync(tmp, { recursive: true, force: true }); });
+  afterAll(() => {
+    if (tmp) rmSync(tmp, { recursive: true, force: true });
+  });
 
   it('writes inventory.ini and a spec per env, strips builds, drops prefix, recovers git sources', async () => {
     const run = (c: Context) => runCommand('adopt', c);
@@ -190,7 +247,11 @@ describe('adopt and export against a fake conda 4.3.22', () => {
     expect(inv.problems.filter((p) => p.severity === 'error')).toEqual([]);
     expect(inv.inventory!.conda.version).toBe('4.3.22');
     expect(inv.inventory!.conda.channels).toEqual(['mpc']);
-    expect(inv.inventory!.environments.map((e) => [e.name, e.mode])).toEqual([['census', 'REPLICATE'], ['devenv', 'export'], ['gitenv', 'REPLICATE']]);
+    expect(inv.inventory!.environments.map((e) => [e.name, e.mode])).toEqual([
+      ['census', 'REPLICATE'],
+      ['devenv', 'export'],
+      ['gitenv', 'REPLICATE'],
+    ]);
     // only the boolean noarch, and only because an env uses it (tabulate is noarch: python)
     expect(inv.inventory!.legacyNoarch.map((l) => l.name)).toEqual(['ipums_utils']);
 
@@ -199,8 +260,12 @@ describe('adopt and export against a fake conda 4.3.22', () => {
     const deps = parseSpec(census, 'census.yml', 'census').spec!.dependencies;
     expect(deps.length).toBeGreaterThanOrEqual(3);
     for (const d of deps) expect(d.spec.build, d.text).toBeUndefined();
-    expect(deps.map((d) => d.text)).toEqual(expect.arrayContaining(['numpy=1.13.1', 'ipums_utils=0.9.1', 'python=3.6.2']));
-    expect(said).toMatch(/env-specs\/census\.yml: stripped \d+ build strings \(conda 4\.3\.22 ignores --no-builds\); dropped 'prefix: .*census'/);
+    expect(deps.map((d) => d.text)).toEqual(
+      expect.arrayContaining(['numpy=1.13.1', 'ipums_utils=0.9.1', 'python=3.6.2']),
+    );
+    expect(said).toMatch(
+      /env-specs\/census\.yml: stripped \d+ build strings \(conda 4\.3\.22 ignores --no-builds\); dropped 'prefix: .*census'/,
+    );
 
     const sha = git(gitpkg.dir, ['rev-parse', 'HEAD']);
     const gitenv = parseSpec(readFileSync(join(repo, 'env-specs', 'gitenv.yml'), 'utf8'), 'gitenv.yml', 'gitenv').spec!;
@@ -208,10 +273,18 @@ describe('adopt and export against a fake conda 4.3.22', () => {
     expect(said).toContain(`pip gitpkg==0.3.0 -> ${gitpkg.url}@${sha}#egg=gitpkg`);
 
     const devenv = parseSpec(readFileSync(join(repo, 'env-specs', 'devenv.yml'), 'utf8'), 'devenv.yml', 'devenv').spec!;
-    expect(devenv.pip.map((p) => p.text)).toContain(`git+ssh://git@github.com/ipums/editpkg.git@${editSha}#egg=editpkg`);
-    expect(devenv.pip.map((p) => p.text)).toEqual(expect.arrayContaining(['notgit==0.1', 'scmpkg==2.1.dev3+g0123abcd']));
-    expect(said).toMatch(/pip 'notgit' left as name==version: editable install from .*notgit, which is not a git checkout/);
-    expect(said).toMatch(/pip 'scmpkg' left as name==version: version 2\.1\.dev3\+g0123abcd was built from a git checkout/);
+    expect(devenv.pip.map((p) => p.text)).toContain(
+      `git+ssh://git@github.com/ipums/editpkg.git@${editSha}#egg=editpkg`,
+    );
+    expect(devenv.pip.map((p) => p.text)).toEqual(
+      expect.arrayContaining(['notgit==0.1', 'scmpkg==2.1.dev3+g0123abcd']),
+    );
+    expect(said).toMatch(
+      /pip 'notgit' left as name==version: editable install from .*notgit, which is not a git checkout/,
+    );
+    expect(said).toMatch(
+      /pip 'scmpkg' left as name==version: version 2\.1\.dev3\+g0123abcd was built from a git checkout/,
+    );
     expect(said).toMatch(/git sources not recovered \(2\): devenv:notgit, devenv:scmpkg/);
 
     // the adopted repository validates as it stands

@@ -1,9 +1,24 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { spawn } from 'node:child_process';
-import { existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, realpathSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  readFileSync,
+  readdirSync,
+  realpathSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import lockfile from 'proper-lockfile';
-import { absolutizePipLine, buildEnv, buildSteps, recordTestOutcome, type BuildInput } from '../../scripts/engine/build.js';
+import {
+  absolutizePipLine,
+  buildEnv,
+  buildSteps,
+  recordTestOutcome,
+  type BuildInput,
+} from '../../scripts/engine/build.js';
 import { installationTools, runBuilds } from '../../scripts/app/pipeline.js';
 import { loadRepo } from '../../scripts/repo/repo.js';
 import { desiredState, type Desired } from '../../scripts/core/desired.js';
@@ -41,22 +56,24 @@ describe('buildSteps (pure)', () => {
 
   test('create gets the spec minus legacy-noarch packages and git entries; those become later phases', () => {
     const steps = buildSteps(spec, ['ipums_utils'], '/repo/env-specs');
-    expect(steps.createSpec).toBe([
-      'name: hlink',
-      'channels:',
-      '  - conda-forge',
-      'dependencies:',
-      '  - python=3.11',
-      '  - numpy',
-      '  - pip',
-      '  - pip:',
-      '      - tabulate==0.9.0',
-      '      - -r /repo/env-specs/requirements.txt',
-      '      - -e /repo/env-specs/localpkg',
-      'variables:',
-      '  HLINK_MODE: strict',
-      '',
-    ].join('\n'));
+    expect(steps.createSpec).toBe(
+      [
+        'name: hlink',
+        'channels:',
+        '  - conda-forge',
+        'dependencies:',
+        '  - python=3.11',
+        '  - numpy',
+        '  - pip',
+        '  - pip:',
+        '      - tabulate==0.9.0',
+        '      - -r /repo/env-specs/requirements.txt',
+        '      - -e /repo/env-specs/localpkg',
+        'variables:',
+        '  HLINK_MODE: strict',
+        '',
+      ].join('\n'),
+    );
     expect(steps.legacyNoarch).toEqual([{ text: 'ipums_utils=1.2', line: 6 }]);
     expect(steps.gitEntries.map((g) => [g.args, g.line])).toEqual([
       [['git+https://github.com/ipums/hlink.git@v3.1#egg=hlink'], 11],
@@ -66,16 +83,24 @@ describe('buildSteps (pure)', () => {
   });
 
   test('a spec whose pip list is only git entries creates without a pip section', () => {
-    const s = parseSpec('dependencies:\n  - python\n  - pip:\n    - git+file:///x/y#egg=y\n', 'env-specs/a.yml', 'a').spec!;
+    const s = parseSpec(
+      'dependencies:\n  - python\n  - pip:\n    - git+file:///x/y#egg=y\n',
+      'env-specs/a.yml',
+      'a',
+    ).spec!;
     expect(buildSteps(s, [], '/r').createSpec).toBe('name: a\ndependencies:\n  - python\n');
   });
 
   test('relative pip paths resolve against the spec directory, URLs and absolute paths stay', () => {
     expect(absolutizePipLine('-r reqs.txt', 'requirements', '/r/env-specs')).toBe('-r /r/env-specs/reqs.txt');
     expect(absolutizePipLine('--editable=../pkg', 'editable', '/r/env-specs')).toBe('--editable /r/pkg');
-    expect(absolutizePipLine('./wheels/a-1.0-py3-none-any.whl', 'path', '/r/env-specs')).toBe('/r/env-specs/wheels/a-1.0-py3-none-any.whl');
+    expect(absolutizePipLine('./wheels/a-1.0-py3-none-any.whl', 'path', '/r/env-specs')).toBe(
+      '/r/env-specs/wheels/a-1.0-py3-none-any.whl',
+    );
     expect(absolutizePipLine('/abs/a.whl', 'path', '/r')).toBe('/abs/a.whl');
-    expect(absolutizePipLine('-r https://example.org/reqs.txt', 'requirements', '/r')).toBe('-r https://example.org/reqs.txt');
+    expect(absolutizePipLine('-r https://example.org/reqs.txt', 'requirements', '/r')).toBe(
+      '-r https://example.org/reqs.txt',
+    );
   });
 });
 
@@ -84,7 +109,12 @@ describe('buildEnv against the fake conda', () => {
   let repoDir: string;
   let desired: Desired;
   const specs = () => ({
-    hlink: worldSpec(world, 'hlink', ['python=3.11', 'numpy=1.26', 'ipums_utils=1.2', 'pip'], [`${world.gitUrl}#egg=hlinktool`]),
+    hlink: worldSpec(
+      world,
+      'hlink',
+      ['python=3.11', 'numpy=1.26', 'ipums_utils=1.2', 'pip'],
+      [`${world.gitUrl}#egg=hlinktool`],
+    ),
     gone: worldSpec(world, 'gone', ['python=3.11', 'numpy=1.21.0']),
     small: worldSpec(world, 'small', ['zlib']),
     badgit: worldSpec(world, 'badgit', ['python=3.11', 'pip'], ['git+file:///nonexistent/repo.git#egg=nothing']),
@@ -92,10 +122,15 @@ describe('buildEnv against the fake conda', () => {
 
   beforeAll(() => {
     world = makeQaWorld();
-    repoDir = writeRepo(join(world.base, 'repo'), {
-      envs: { hlink: 'REPLICATE', gone: 'REPLICATE', small: 'REPLICATE', badgit: 'REPLICATE' },
-      channels: [world.channel], legacyNoarch: ['ipums_utils'],
-    }, specs());
+    repoDir = writeRepo(
+      join(world.base, 'repo'),
+      {
+        envs: { hlink: 'REPLICATE', gone: 'REPLICATE', small: 'REPLICATE', badgit: 'REPLICATE' },
+        channels: [world.channel],
+        legacyNoarch: ['ipums_utils'],
+      },
+      specs(),
+    );
   });
   afterAll(() => world?.cleanup());
 
@@ -106,7 +141,13 @@ describe('buildEnv against the fake conda', () => {
   }
   const envOf = (name: string) => desired.envs.find((e) => e.name === name)!;
   const input = (name: string, tools: BuildInput['tools'], extra: Partial<BuildInput> = {}): BuildInput => ({
-    root: world.root, condaVersion: '23.11.0', frontend: 'conda', env: envOf(name), specDir: join(repoDir, 'env-specs'), tools, ...extra,
+    root: world.root,
+    condaVersion: '23.11.0',
+    frontend: 'conda',
+    env: envOf(name),
+    specDir: join(repoDir, 'env-specs'),
+    tools,
+    ...extra,
   });
 
   test('phases create -> legacy-noarch -> pip-git -> record; record beside the prefix; the user spec untouched', async () => {
@@ -119,7 +160,13 @@ describe('buildEnv against the fake conda', () => {
     expect(phases).toEqual(['create:true', 'legacy-noarch:true', 'pip-git:true', 'record:true']);
     const paths = buildPaths(world.root, '23.11.0', 'hlink', envOf('hlink').buildId);
     const rec = readBuildRecord(world.root, '23.11.0', 'hlink', envOf('hlink').buildId)!;
-    expect(rec).toMatchObject({ status: 'built', env: 'hlink', condaVersion: '23.11.0', prefix: paths.prefix, log: paths.log });
+    expect(rec).toMatchObject({
+      status: 'built',
+      env: 'hlink',
+      condaVersion: '23.11.0',
+      prefix: paths.prefix,
+      log: paths.log,
+    });
     expect(rec.owner).toBeUndefined();
     expect(rec.phases.map((p) => p.name)).toEqual(['create', 'legacy-noarch', 'pip-git', 'record']);
     const names = rec.packages!.map((p) => `${p.name}=${p.version}`);
@@ -182,8 +229,17 @@ describe('buildEnv against the fake conda', () => {
     mkdirSync(join(paths.prefix, 'conda-meta'), { recursive: true });
     writeFileSync(join(paths.prefix, 'half-built-marker'), '');
     writeBuildRecord(world.root, {
-      format: 1, env: 'small', buildId: env.buildId, specHash: 'x', status: 'building', condaVersion: '23.11.0', frontend: 'conda',
-      prefix: paths.prefix, phases: [], startedAt: new Date().toISOString(), log: paths.log,
+      format: 1,
+      env: 'small',
+      buildId: env.buildId,
+      specHash: 'x',
+      status: 'building',
+      condaVersion: '23.11.0',
+      frontend: 'conda',
+      prefix: paths.prefix,
+      phases: [],
+      startedAt: new Date().toISOString(),
+      log: paths.log,
       owner: { pid: dead.pid!, host: (await import('node:os')).hostname() },
     });
     mkdirSync(`${paths.record}.lock`);
@@ -200,7 +256,11 @@ describe('buildEnv against the fake conda', () => {
     const env = envOf('small');
     const paths = buildPaths(world.root, '23.11.0', 'small', env.buildId);
     const rec = readBuildRecord(world.root, '23.11.0', 'small', env.buildId)!;
-    writeBuildRecord(world.root, { ...rec, status: 'building', owner: { pid: process.pid, host: (await import('node:os')).hostname() } });
+    writeBuildRecord(world.root, {
+      ...rec,
+      status: 'building',
+      owner: { pid: process.pid, host: (await import('node:os')).hostname() },
+    });
     const release = await lockfile.lock(paths.record, { realpath: false, lockfilePath: `${paths.record}.lock` });
     try {
       const out = await buildEnv(input('small', tools, { lockWaitSeconds: 0.5 }));
@@ -217,7 +277,12 @@ describe('buildEnv against the fake conda', () => {
     const env = envOf('small');
     const paths = buildPaths(world.root, '23.11.0', 'small', env.buildId);
     const rec = readBuildRecord(world.root, '23.11.0', 'small', env.buildId)!;
-    writeBuildRecord(world.root, { ...rec, status: 'failed', failure: { class: 'timeout', excerpt: [] }, phases: [{ name: 'create', ok: false, seconds: 1 }] });
+    writeBuildRecord(world.root, {
+      ...rec,
+      status: 'failed',
+      failure: { class: 'timeout', excerpt: [] },
+      phases: [{ name: 'create', ok: false, seconds: 1 }],
+    });
     const [a, b] = await Promise.all([buildEnv(input('small', tools)), buildEnv(input('small', tools))]);
     expect([a.fresh, b.fresh].sort()).toEqual([false, true]);
     expect(a.status).toBe('built');
@@ -228,10 +293,17 @@ describe('buildEnv against the fake conda', () => {
   test('a builder killed mid-create (the CLI, kill -9) leaves `building`; the next build recovers', async () => {
     const env = envOf('small');
     const rec = readBuildRecord(world.root, '23.11.0', 'small', env.buildId)!;
-    writeBuildRecord(world.root, { ...rec, status: 'failed', failure: { class: 'timeout', excerpt: [] }, phases: [{ name: 'create', ok: false, seconds: 1 }] });
+    writeBuildRecord(world.root, {
+      ...rec,
+      status: 'failed',
+      failure: { class: 'timeout', excerpt: [] },
+      phases: [{ name: 'create', ok: false, seconds: 1 }],
+    });
     const cli = join(repoRoot(), 'dist', 'scripts', 'cli', 'main.js');
     const child = spawn(process.execPath, [cli, 'build', '--root', world.root, '--repo', repoDir, '--env', 'small'], {
-      env: { ...process.env, FAKE_CONDA_DELAY_MS: '20000' }, stdio: 'ignore', detached: true,
+      env: { ...process.env, FAKE_CONDA_DELAY_MS: '20000' },
+      stdio: 'ignore',
+      detached: true,
     });
     const deadline = Date.now() + 15_000;
     while (readBuildRecord(world.root, '23.11.0', 'small', env.buildId)?.status !== 'building') {
@@ -270,22 +342,40 @@ describe('buildEnv against the fake conda', () => {
     expect(prefix.startsWith(realpathSync(world.root))).toBe(true);
     expect(lstatSync(prefix).isDirectory()).toBe(true);
     expect(out.errors.some((l) => /^\[\d\/4\] small test \d+\.\ds$/.test(l))).toBe(true);
-    expect(out.errors.some((l) => /^\[\d\/4\] gone FAILED create \(missing-version\) \[recorded failure\] \d+\.\ds$/.test(l))).toBe(true);
+    expect(
+      out.errors.some((l) =>
+        /^\[\d\/4\] gone FAILED create \(missing-version\) \[recorded failure\] \d+\.\ds$/.test(l),
+      ),
+    ).toBe(true);
   });
 
   test('qa with bad input: a broken spec and a channel not allowed fail only their env, with file and line', async () => {
-    const dir = writeRepo(join(world.base, 'repo-bad'), {
-      envs: { small: 'REPLICATE', broken: 'REPLICATE', foreign: 'REPLICATE' }, channels: [world.channel],
-    }, {
-      small: worldSpec(world, 'small', ['zlib']),
-      broken: `name: broken\nchannels:\n  - ${world.channel}\ndependencies:\n  - zlib\n  - numpy>=>1\n`,
-      foreign: `name: foreign\nchannels:\n  - ${world.channel}\n  - https://conda.example.org/elsewhere\ndependencies:\n  - zlib\n`,
-    });
+    const dir = writeRepo(
+      join(world.base, 'repo-bad'),
+      {
+        envs: { small: 'REPLICATE', broken: 'REPLICATE', foreign: 'REPLICATE' },
+        channels: [world.channel],
+      },
+      {
+        small: worldSpec(world, 'small', ['zlib']),
+        broken: `name: broken\nchannels:\n  - ${world.channel}\ndependencies:\n  - zlib\n  - numpy>=>1\n`,
+        foreign: `name: foreign\nchannels:\n  - ${world.channel}\n  - https://conda.example.org/elsewhere\ndependencies:\n  - zlib\n`,
+      },
+    );
     const run = (c: Context) => runCommand('qa', c);
     const out = memoryOutput(true);
-    const code = await run({ options: { root: world.root, json: true }, positionals: [], out, repo: dir, env: process.env });
+    const code = await run({
+      options: { root: world.root, json: true },
+      positionals: [],
+      out,
+      repo: dir,
+      env: process.env,
+    });
     expect(code).toBe(1);
-    const report = out.results[0] as { envs: Array<{ env: string; status: string; phase?: string; file?: string; line?: number; hint?: string }>; runId: string };
+    const report = out.results[0] as {
+      envs: Array<{ env: string; status: string; phase?: string; file?: string; line?: number; hint?: string }>;
+      runId: string;
+    };
     const by = Object.fromEntries(report.envs.map((e) => [e.env, e]));
     expect(by.small.status).not.toBe('failed');
     expect(by.broken).toMatchObject({ status: 'failed', phase: 'spec', file: 'env-specs/broken.yml', line: 6 });

@@ -5,29 +5,44 @@ import { Ajv } from 'ajv';
 import { COMMANDS } from '../../scripts/cli/registry.js';
 import { SCHEMA_NAMES } from '../../scripts/core/schemas.js';
 import { writeBuildRecord } from '../../scripts/state/record.js';
-import { builtCli, inventoryText, makeRepo, runCli, snapshotTree, specText, type RepoFixture } from '../fixtures/repo.js';
+import {
+  builtCli,
+  inventoryText,
+  makeRepo,
+  runCli,
+  snapshotTree,
+  specText,
+  type RepoFixture,
+} from '../fixtures/repo.js';
 
 beforeAll(() => {
   return builtCli(); // compiles dist/ first when a source is newer
 });
 
 describe.concurrent('help and usage errors', () => {
-  test.each(COMMANDS.map((c) => c.name))('%s --help exits 0 and shows its usage; an unknown flag exits 2', async (name) => {
-    const c = COMMANDS.find((x) => x.name === name)!;
-    const r = await runCli([name, '--help']);
-    expect(r.code).toBe(0);
-    expect(r.stdout).toContain(`Usage: ${c.usage}`);
-    expect(r.stdout).toContain(c.summary);
-    expect(r.stdout).toContain('--json');
-    for (const opt of Object.keys(c.options)) expect(r.stdout).toContain(`--${opt}`);
-    const bad = await runCli([name, '--no-such-flag']);
-    expect(bad.code).toBe(2);
-    expect(bad.stderr).toContain("Unknown option '--no-such-flag'");
-    expect(bad.stderr).toContain(`see conda-gitops ${name} --help`);
-  });
+  test.each(COMMANDS.map((c) => c.name))(
+    '%s --help exits 0 and shows its usage; an unknown flag exits 2',
+    async (name) => {
+      const c = COMMANDS.find((x) => x.name === name)!;
+      const r = await runCli([name, '--help']);
+      expect(r.code).toBe(0);
+      expect(r.stdout).toContain(`Usage: ${c.usage}`);
+      expect(r.stdout).toContain(c.summary);
+      expect(r.stdout).toContain('--json');
+      for (const opt of Object.keys(c.options)) expect(r.stdout).toContain(`--${opt}`);
+      const bad = await runCli([name, '--no-such-flag']);
+      expect(bad.code).toBe(2);
+      expect(bad.stderr).toContain("Unknown option '--no-such-flag'");
+      expect(bad.stderr).toContain(`see conda-gitops ${name} --help`);
+    },
+  );
 
   test('-h and `help NAME` show the same help as --help', async () => {
-    const [long, short, viaHelp] = await Promise.all([runCli(['plan', '--help']), runCli(['plan', '-h']), runCli(['help', 'plan'])]);
+    const [long, short, viaHelp] = await Promise.all([
+      runCli(['plan', '--help']),
+      runCli(['plan', '-h']),
+      runCli(['help', 'plan']),
+    ]);
     expect(short).toEqual(long);
     expect(viaHelp).toEqual(long);
   });
@@ -36,7 +51,10 @@ describe.concurrent('help and usage errors', () => {
     const help = await runCli(['--help']);
     expect(help.code).toBe(0);
     expect(help.stdout).toMatch(/^Usage: conda-gitops <command> \[options\]$/m);
-    for (const c of COMMANDS) expect(help.stdout).toMatch(new RegExp(`^  ${c.name} +${c.summary.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`, 'm'));
+    for (const c of COMMANDS)
+      expect(help.stdout).toMatch(
+        new RegExp(`^  ${c.name} +${c.summary.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`, 'm'),
+      );
     expect(help.stdout).toContain('Exit codes: 0 ok, 1 some env failed or drift, 2 bad input or usage, 3 locked/busy.');
     const none = await runCli([]);
     expect(none.code).toBe(2);
@@ -58,7 +76,12 @@ describe.concurrent('help and usage errors', () => {
     expect(r.stdout).toBe('');
     const j = await runCli(['deploi', '--json']);
     expect(j.code).toBe(2);
-    expect(JSON.parse(j.stdout)).toEqual({ ok: false, error: 'UsageError', message: "unknown command 'deploi' (see conda-gitops --help)", exitCode: 2 });
+    expect(JSON.parse(j.stdout)).toEqual({
+      ok: false,
+      error: 'UsageError',
+      message: "unknown command 'deploi' (see conda-gitops --help)",
+      exitCode: 2,
+    });
   });
 
   test('surplus arguments and a flag missing its value are usage errors', async () => {
@@ -80,7 +103,9 @@ describe('schema', () => {
     const ajv = new Ajv({ strict: false });
     for (const name of SCHEMA_NAMES) {
       expect(ajv.validateSchema(all[name]!), name).toBe(true);
-      expect(all[name]).toEqual(JSON.parse(readFileSync(new URL(`../../schemas/${name}.schema.json`, import.meta.url), 'utf8')));
+      expect(all[name]).toEqual(
+        JSON.parse(readFileSync(new URL(`../../schemas/${name}.schema.json`, import.meta.url), 'utf8')),
+      );
     }
   });
 
@@ -115,11 +140,19 @@ describe('validate and plan on a repository', () => {
     r = makeRepo({
       inventory: inventoryText({
         envs: { analytics: 'REPLICATE', hlink: 'REPLICATE', geo: 'REPLICATE', census_1990: 'export' },
-        channels: ['conda-forge', 'mpc'], kernels: { analytics: 'Analytics' }, legacyNoarch: ['ipums_utils'],
+        channels: ['conda-forge', 'mpc'],
+        kernels: { analytics: 'Analytics' },
+        legacyNoarch: ['ipums_utils'],
       }),
       specs: {
-        analytics: specText('analytics', { deps: ['python=3.11', 'ipykernel', 'pandas=2.1', 'pip'], pip: ['tabulate==0.9.0'] }),
-        hlink: specText('hlink', { channels: ['conda-forge', 'mpc'], deps: ['python=3.10', 'mpc::hlink=3.5', 'ipums_utils'] }),
+        analytics: specText('analytics', {
+          deps: ['python=3.11', 'ipykernel', 'pandas=2.1', 'pip'],
+          pip: ['tabulate==0.9.0'],
+        }),
+        hlink: specText('hlink', {
+          channels: ['conda-forge', 'mpc'],
+          deps: ['python=3.10', 'mpc::hlink=3.5', 'ipums_utils'],
+        }),
         geo: specText('geo', { deps: ['python=3.11', 'geopandas>=0.14,<1'] }),
         census_1990: specText('census_1990', { deps: ['python=2.7'] }),
       },
@@ -139,10 +172,19 @@ describe('validate and plan on a repository', () => {
     expect(human.stdout).toBe('ok: 4 environments (3 REPLICATE), 0 warnings\n');
     const res = await runCli(['validate', '--repo', r.dir, '--json']);
     expect(res.code).toBe(0);
-    const out = JSON.parse(res.stdout) as { ok: boolean; problems: unknown[]; environments: Array<{ name: string; mode: string; buildId?: string }> };
+    const out = JSON.parse(res.stdout) as {
+      ok: boolean;
+      problems: unknown[];
+      environments: Array<{ name: string; mode: string; buildId?: string }>;
+    };
     expect(out.ok).toBe(true);
     expect(out.problems).toEqual([]);
-    expect(out.environments.map((e) => [e.name, e.mode])).toEqual([['analytics', 'REPLICATE'], ['hlink', 'REPLICATE'], ['geo', 'REPLICATE'], ['census_1990', 'export']]);
+    expect(out.environments.map((e) => [e.name, e.mode])).toEqual([
+      ['analytics', 'REPLICATE'],
+      ['hlink', 'REPLICATE'],
+      ['geo', 'REPLICATE'],
+      ['census_1990', 'export'],
+    ]);
     for (const e of out.environments) {
       if (e.mode === 'REPLICATE') expect(e.buildId).toMatch(/^[0-9a-f]{12}$/);
       else expect(e.buildId).toBeUndefined();
@@ -159,13 +201,25 @@ describe('validate and plan on a repository', () => {
     const before = snapshotTree(r.root);
     const res = await runCli(['plan', '--repo', r.dir, '--root', r.root, '--json']);
     expect(res.code).toBe(0);
-    const plan = JSON.parse(res.stdout) as { root: string; envs: Array<{ name: string; action: string; buildId: string }>; unlink: string[]; counts: Record<string, number>; matrix: { include: Array<{ env: string; buildId: string }> } };
+    const plan = JSON.parse(res.stdout) as {
+      root: string;
+      envs: Array<{ name: string; action: string; buildId: string }>;
+      unlink: string[];
+      counts: Record<string, number>;
+      matrix: { include: Array<{ env: string; buildId: string }> };
+    };
     expect(plan.root).toBe(r.root);
-    expect(plan.envs.map((e) => [e.name, e.action])).toEqual([['analytics', 'build'], ['geo', 'build'], ['hlink', 'build']]);
+    expect(plan.envs.map((e) => [e.name, e.action])).toEqual([
+      ['analytics', 'build'],
+      ['geo', 'build'],
+      ['hlink', 'build'],
+    ]);
     expect(plan.counts).toEqual({ keep: 0, link: 0, build: 3, blocked: 0, unlink: 0 });
     expect(plan.matrix.include).toEqual(plan.envs.map((e) => ({ env: e.name, buildId: e.buildId })));
     // the ids are the ones validate computes
-    const v = JSON.parse((await runCli(['validate', '--repo', r.dir, '--json'])).stdout) as { environments: Array<{ name: string; buildId?: string }> };
+    const v = JSON.parse((await runCli(['validate', '--repo', r.dir, '--json'])).stdout) as {
+      environments: Array<{ name: string; buildId?: string }>;
+    };
     for (const e of plan.envs) expect(e.buildId).toBe(v.environments.find((x) => x.name === e.name)!.buildId);
     // human text went to stderr: stdout is only the JSON
     expect(res.stderr).toContain('+ build analytics');
@@ -189,19 +243,39 @@ describe('validate and plan on a repository', () => {
   });
 
   test('plan reads build records: a tested build is to link, a failed one to build again', async () => {
-    const r2 = makeRepo({ inventory: inventoryText({ envs: { a: 'REPLICATE', b: 'REPLICATE' } }), specs: { a: specText('a'), b: specText('b', { deps: ['python=3.10'] }) } });
+    const r2 = makeRepo({
+      inventory: inventoryText({ envs: { a: 'REPLICATE', b: 'REPLICATE' } }),
+      specs: { a: specText('a'), b: specText('b', { deps: ['python=3.10'] }) },
+    });
     try {
-      const first = JSON.parse((await runCli(['plan', '--repo', r2.dir, '--root', r2.root, '--json'])).stdout) as { envs: Array<{ name: string; buildId: string }> };
+      const first = JSON.parse((await runCli(['plan', '--repo', r2.dir, '--root', r2.root, '--json'])).stdout) as {
+        envs: Array<{ name: string; buildId: string }>;
+      };
       const rec = (env: string, status: 'tested' | 'failed') => ({
-        format: 1 as const, env, buildId: first.envs.find((e) => e.name === env)!.buildId, specHash: 'x', status, condaVersion: '23.11.0',
-        frontend: 'conda' as const, prefix: '/x', phases: [], startedAt: '2024-01-01T00:00:00Z', log: '/x.log',
+        format: 1 as const,
+        env,
+        buildId: first.envs.find((e) => e.name === env)!.buildId,
+        specHash: 'x',
+        status,
+        condaVersion: '23.11.0',
+        frontend: 'conda' as const,
+        prefix: '/x',
+        phases: [],
+        startedAt: '2024-01-01T00:00:00Z',
+        log: '/x.log',
       });
       writeBuildRecord(r2.root, rec('a', 'tested'));
       writeBuildRecord(r2.root, rec('b', 'failed'));
       const res = await runCli(['plan', '--repo', r2.dir, '--root', r2.root, '--json']);
       expect(res.code).toBe(0);
-      const plan = JSON.parse(res.stdout) as { envs: Array<{ name: string; action: string; record?: string }>; matrix: { include: Array<{ env: string }> } };
-      expect(plan.envs.map((e) => [e.name, e.action, e.record])).toEqual([['a', 'link', 'tested'], ['b', 'build', 'failed']]);
+      const plan = JSON.parse(res.stdout) as {
+        envs: Array<{ name: string; action: string; record?: string }>;
+        matrix: { include: Array<{ env: string }> };
+      };
+      expect(plan.envs.map((e) => [e.name, e.action, e.record])).toEqual([
+        ['a', 'link', 'tested'],
+        ['b', 'build', 'failed'],
+      ]);
       expect(plan.matrix.include.map((m) => m.env)).toEqual(['b']);
     } finally {
       r2.cleanup();
@@ -212,15 +286,25 @@ describe('validate and plan on a repository', () => {
     const res = await runCli(['plan', '--repo', r.dir, '--json']);
     expect(res.code).toBe(2);
     expect(JSON.parse(res.stdout)).toMatchObject({ ok: false, error: 'UsageError', exitCode: 2 });
-    expect(res.stderr).toContain('no installation root: pass --root DIR, set CONDA_GITOPS_ROOT, or set [conda] root in inventory.ini');
+    expect(res.stderr).toContain(
+      'no installation root: pass --root DIR, set CONDA_GITOPS_ROOT, or set [conda] root in inventory.ini',
+    );
   });
 
   test('plan --json on bad input: exit 2 and a JSON error naming file:line', async () => {
-    const bad = makeRepo({ inventory: inventoryText({ envs: { a: 'REPLICATE' } }), specs: { a: 'name: a\ndependencies: python\n' } });
+    const bad = makeRepo({
+      inventory: inventoryText({ envs: { a: 'REPLICATE' } }),
+      specs: { a: 'name: a\ndependencies: python\n' },
+    });
     try {
       const res = await runCli(['plan', '--repo', bad.dir, '--root', bad.root, '--json']);
       expect(res.code).toBe(2);
-      expect(JSON.parse(res.stdout)).toEqual({ ok: false, error: 'InputError', message: "env-specs/a.yml:2: error: 'dependencies' must be a list", exitCode: 2 });
+      expect(JSON.parse(res.stdout)).toEqual({
+        ok: false,
+        error: 'InputError',
+        message: "env-specs/a.yml:2: error: 'dependencies' must be a list",
+        exitCode: 2,
+      });
     } finally {
       bad.cleanup();
     }

@@ -11,7 +11,15 @@ import { ensureRootLinks, readLive, swapEnvs, writeGeneration } from '../../scri
 import { readHistory } from '../../scripts/state/history.js';
 import { acquireLock, readHolder } from '../../scripts/state/lock.js';
 import { BusyError } from '../../scripts/core/errors.js';
-import { addBuild, addTestedBuilds, compiledCli, fakeBuildId, makeInstallation, writeRepo, VERSION } from '../fixtures/installation.js';
+import {
+  addBuild,
+  addTestedBuilds,
+  compiledCli,
+  fakeBuildId,
+  makeInstallation,
+  writeRepo,
+  VERSION,
+} from '../fixtures/installation.js';
 import type { FakeInstallation } from '../fixtures/installation.js';
 
 const READER = `
@@ -28,9 +36,17 @@ while (!existsSync(stop)) {
 process.stdout.write(JSON.stringify({ ok, fail, codes }) + '\\n');
 `;
 
-interface ReaderResult { ok: number; fail: number; codes: Record<string, number> }
+interface ReaderResult {
+  ok: number;
+  fail: number;
+  codes: Record<string, number>;
+}
 
-function startReaders(dir: string, target: string, n: number): { done: Promise<ReaderResult[]>; ready: Promise<void>; stop: () => void } {
+function startReaders(
+  dir: string,
+  target: string,
+  n: number,
+): { done: Promise<ReaderResult[]>; ready: Promise<void>; stop: () => void } {
   const script = join(dir, 'reader.mjs');
   writeFileSync(script, READER);
   const stopFile = join(dir, `stop-${Date.now()}`);
@@ -41,12 +57,31 @@ function startReaders(dir: string, target: string, n: number): { done: Promise<R
     const child = spawn(process.execPath, [script, target, stopFile], { stdio: ['ignore', 'pipe', 'inherit'] });
     children.push(child);
     let text = '';
-    readies.push(new Promise((resolve) => child.stdout!.on('data', (b: Buffer) => { text += b.toString(); if (text.includes('ready')) resolve(); })));
-    results.push(new Promise((resolve, reject) => child.on('close', () => {
-      try { resolve(JSON.parse(text.split('\n').filter(Boolean).at(-1)!)); } catch (e) { reject(e); }
-    })));
+    readies.push(
+      new Promise((resolve) =>
+        child.stdout!.on('data', (b: Buffer) => {
+          text += b.toString();
+          if (text.includes('ready')) resolve();
+        }),
+      ),
+    );
+    results.push(
+      new Promise((resolve, reject) =>
+        child.on('close', () => {
+          try {
+            resolve(JSON.parse(text.split('\n').filter(Boolean).at(-1)!));
+          } catch (e) {
+            reject(e);
+          }
+        }),
+      ),
+    );
   }
-  return { ready: Promise.all(readies).then(() => undefined), done: Promise.all(results), stop: () => writeFileSync(stopFile, '') };
+  return {
+    ready: Promise.all(readies).then(() => undefined),
+    done: Promise.all(results),
+    stop: () => writeFileSync(stopFile, ''),
+  };
 }
 
 /** The way some tools swap: remove the link, then make the new one. Readers can fall into the gap. */
@@ -65,8 +100,17 @@ describe('4 readers resolving ROOT/envs/NAME/bin/python while generations swap',
     const a2 = fakeBuildId('a2');
     addBuild(fi.root, VERSION, 'a', a1);
     addBuild(fi.root, VERSION, 'a', a2);
-    for (const [n, id] of [[1, a1], [2, a2]] as const) {
-      writeGeneration(fi.inst.dir, { format: 1, n, createdAt: new Date().toISOString(), reason: 'test', envs: { a: id } });
+    for (const [n, id] of [
+      [1, a1],
+      [2, a2],
+    ] as const) {
+      writeGeneration(fi.inst.dir, {
+        format: 1,
+        n,
+        createdAt: new Date().toISOString(),
+        reason: 'test',
+        envs: { a: id },
+      });
     }
     swapEnvs(fi.inst.dir, 1);
     ensureRootLinks(fi.root, VERSION);
@@ -102,7 +146,9 @@ describe('4 readers resolving ROOT/envs/NAME/bin/python while generations swap',
 describe('the lock serialises writers', () => {
   let fi: FakeInstallation;
   let cli: string;
-  beforeAll(async () => { cli = await compiledCli(); }, 120_000);
+  beforeAll(async () => {
+    cli = await compiledCli();
+  }, 120_000);
   afterEach(() => fi?.cleanup());
 
   function runCli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
@@ -158,12 +204,15 @@ describe('the lock serialises writers', () => {
     fi = makeInstallation();
     const holderScript = join(fi.root, 'holder.mjs');
     const lockModule = new URL('../../dist/scripts/state/lock.js', import.meta.url).pathname;
-    writeFileSync(holderScript, `
+    writeFileSync(
+      holderScript,
+      `
       const { acquireLock } = await import(${JSON.stringify(lockModule)});
       await acquireLock(${JSON.stringify(fi.root)}, { waitSeconds: 0, command: 'doomed' });
       process.stdout.write('locked\\n');
       setInterval(() => {}, 1000);
-    `);
+    `,
+    );
     const child = spawn(process.execPath, [holderScript], { stdio: ['ignore', 'pipe', 'inherit'] });
     await new Promise<void>((resolve) => child.stdout!.on('data', () => resolve()));
     await expect(acquireLock(fi.root, { waitSeconds: 0, command: 'x' })).rejects.toThrow(/held by pid \d+ .*doomed/);

@@ -36,38 +36,55 @@ if (!installer) {
       expect(r.code, r.stderr).toBe(0);
       conda = Conda.forInstallation(inst, 'conda', { log: join(root, 'calls.log') });
     }, LONG);
-    afterAll(() => { if (root) rmSync(root, { recursive: true, force: true }); });
+    afterAll(() => {
+      if (root) rmSync(root, { recursive: true, force: true });
+    });
 
-    it('reports its version and installation', async () => {
-      const v = await conda.version(opts);
-      expect(v.value?.conda).toMatch(/^\d+\.\d+\.\d+/);
-      const info = await conda.info(opts);
-      expect(info.value?.rootPrefix).toBe(join(root, 'installation'));
-      expect((await conda.envList(opts)).value?.[0]).toBe(join(root, 'installation'));
-    }, LONG);
+    it(
+      'reports its version and installation',
+      async () => {
+        const v = await conda.version(opts);
+        expect(v.value?.conda).toMatch(/^\d+\.\d+\.\d+/);
+        const info = await conda.info(opts);
+        expect(info.value?.rootPrefix).toBe(join(root, 'installation'));
+        expect((await conda.envList(opts)).value?.[0]).toBe(join(root, 'installation'));
+      },
+      LONG,
+    );
 
-    it('creates, lists, exports and removes a small env', async () => {
-      const file = join(root, 'small.yml');
-      writeFileSync(file, `name: small\n${channel ? `channels:\n  - ${channel}\n` : ''}dependencies:\n  - python\n`);
-      const prefix = join(root, 'builds', 'small');
-      const created = await conda.createFromFile(file, prefix, opts);
-      expect(created.code, created.stdout + created.stderr).toBe(0);
-      expect(existsSync(join(prefix, 'bin', 'python'))).toBe(true);
-      const list = await conda.list(prefix, opts);
-      expect(list.value?.map((p) => p.name)).toContain('python');
-      const exported = await conda.exportEnv(prefix, { noBuilds: true }, opts);
-      expect(exported.value).toMatch(/^\s*- python=\d+\.\d+/m);
-      const run = await conda.run(prefix, ['python', '-c', 'import sys; print(sys.prefix)'], opts);
-      expect(run.stdout.trim()).toBe(prefix);
-      expect((await conda.remove(prefix, opts)).code).toBe(0);
-      expect(existsSync(join(prefix, 'conda-meta'))).toBe(false);
-    }, LONG);
+    it(
+      'creates, lists, exports and removes a small env',
+      async () => {
+        const file = join(root, 'small.yml');
+        writeFileSync(file, `name: small\n${channel ? `channels:\n  - ${channel}\n` : ''}dependencies:\n  - python\n`);
+        const prefix = join(root, 'builds', 'small');
+        const created = await conda.createFromFile(file, prefix, opts);
+        expect(created.code, created.stdout + created.stderr).toBe(0);
+        expect(existsSync(join(prefix, 'bin', 'python'))).toBe(true);
+        const list = await conda.list(prefix, opts);
+        expect(list.value?.map((p) => p.name)).toContain('python');
+        const exported = await conda.exportEnv(prefix, { noBuilds: true }, opts);
+        expect(exported.value).toMatch(/^\s*- python=\d+\.\d+/m);
+        const run = await conda.run(prefix, ['python', '-c', 'import sys; print(sys.prefix)'], opts);
+        expect(run.stdout.trim()).toBe(prefix);
+        expect((await conda.remove(prefix, opts)).code).toBe(0);
+        expect(existsSync(join(prefix, 'conda-meta'))).toBe(false);
+      },
+      LONG,
+    );
 
-    it('a missing package fails as a value the classifier names', async () => {
-      const prefix = join(root, 'builds', 'broken');
-      const r = await conda.create(prefix, ['conda-gitops-no-such-package'], channels, opts);
-      expect(r.code).not.toBe(0);
-      expect(classify(`${r.stdout}\n${r.stderr}`)).toMatchObject({ class: 'missing-package', package: 'conda-gitops-no-such-package' });
-    }, LONG);
+    it(
+      'a missing package fails as a value the classifier names',
+      async () => {
+        const prefix = join(root, 'builds', 'broken');
+        const r = await conda.create(prefix, ['conda-gitops-no-such-package'], channels, opts);
+        expect(r.code).not.toBe(0);
+        expect(classify(`${r.stdout}\n${r.stderr}`)).toMatchObject({
+          class: 'missing-package',
+          package: 'conda-gitops-no-such-package',
+        });
+      },
+      LONG,
+    );
   });
 }

@@ -3,8 +3,20 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
-  Conda, buildArgv, execute, installConda, installCondaArgv, normalizeInfo, parseList, parseSearch, parseVersionOutput, pipInstallArgv,
-  ABORTED_EXIT, NOT_FOUND_EXIT, TIMEOUT_EXIT, type Op,
+  Conda,
+  buildArgv,
+  execute,
+  installConda,
+  installCondaArgv,
+  normalizeInfo,
+  parseList,
+  parseSearch,
+  parseVersionOutput,
+  pipInstallArgv,
+  ABORTED_EXIT,
+  NOT_FOUND_EXIT,
+  TIMEOUT_EXIT,
+  type Op,
 } from '../../scripts/engine/conda.js';
 import { KILL_GRACE_MS } from '../../scripts/engine/process.js';
 import { classify, hintFor } from '../../scripts/core/classify.js';
@@ -21,8 +33,12 @@ function running(pid: number): boolean {
     return false;
   }
 }
-beforeAll(() => { tmp = mkdtempSync(join(tmpdir(), 'cg-conda-')); });
-afterAll(() => { rmSync(tmp, { recursive: true, force: true }); });
+beforeAll(() => {
+  tmp = mkdtempSync(join(tmpdir(), 'cg-conda-'));
+});
+afterAll(() => {
+  rmSync(tmp, { recursive: true, force: true });
+});
 
 describe('buildArgv', () => {
   const P = '/r/v23.11.0/builds/hlink/0123456789ab';
@@ -33,12 +49,51 @@ describe('buildArgv', () => {
     [{ op: 'envList' }, ['env', 'list', '--json'], ['env', 'list', '--json', '-r', '/r/v1']],
     [{ op: 'list', prefix: P }, ['list', '--json', '-p', P], ['list', '--json', '-r', '/r/v1', '-p', P]],
     [{ op: 'export', prefix: P }, ['env', 'export', '-p', P], ['env', 'export', '-r', '/r/v1', '-p', P]],
-    [{ op: 'export', prefix: P, noBuilds: true }, ['env', 'export', '-p', P, '--no-builds'], ['env', 'export', '-r', '/r/v1', '-p', P, '--no-build']],
-    [{ op: 'createFromFile', file: '/tmp/hlink.yml', prefix: P }, ['env', 'create', '-f', '/tmp/hlink.yml', '-p', P], ['create', '-y', '-r', '/r/v1', '-f', '/tmp/hlink.yml', '-p', P]],
     [
-      { op: 'create', prefix: P, specs: ['python=3.11', 'numpy>=1.2,<2'], channels: ['conda-forge', 'file:///srv/mpc'] },
-      ['create', '-y', '-p', P, '--override-channels', '-c', 'conda-forge', '-c', 'file:///srv/mpc', 'python=3.11', 'numpy>=1.2,<2'],
-      ['create', '-y', '-r', '/r/v1', '-p', P, '--override-channels', '-c', 'conda-forge', '-c', 'file:///srv/mpc', 'python=3.11', 'numpy>=1.2,<2'],
+      { op: 'export', prefix: P, noBuilds: true },
+      ['env', 'export', '-p', P, '--no-builds'],
+      ['env', 'export', '-r', '/r/v1', '-p', P, '--no-build'],
+    ],
+    [
+      { op: 'createFromFile', file: '/tmp/hlink.yml', prefix: P },
+      ['env', 'create', '-f', '/tmp/hlink.yml', '-p', P],
+      ['create', '-y', '-r', '/r/v1', '-f', '/tmp/hlink.yml', '-p', P],
+    ],
+    [
+      {
+        op: 'create',
+        prefix: P,
+        specs: ['python=3.11', 'numpy>=1.2,<2'],
+        channels: ['conda-forge', 'file:///srv/mpc'],
+      },
+      [
+        'create',
+        '-y',
+        '-p',
+        P,
+        '--override-channels',
+        '-c',
+        'conda-forge',
+        '-c',
+        'file:///srv/mpc',
+        'python=3.11',
+        'numpy>=1.2,<2',
+      ],
+      [
+        'create',
+        '-y',
+        '-r',
+        '/r/v1',
+        '-p',
+        P,
+        '--override-channels',
+        '-c',
+        'conda-forge',
+        '-c',
+        'file:///srv/mpc',
+        'python=3.11',
+        'numpy>=1.2,<2',
+      ],
     ],
     [
       { op: 'install', prefix: P, specs: ['ipums_utils=0.3.1'], channels: [] },
@@ -46,7 +101,11 @@ describe('buildArgv', () => {
       ['install', '-y', '-r', '/r/v1', '-p', P, 'ipums_utils=0.3.1'],
     ],
     [{ op: 'remove', prefix: P }, ['env', 'remove', '-y', '-p', P], ['env', 'remove', '-y', '-r', '/r/v1', '-p', P]],
-    [{ op: 'run', prefix: P, argv: ['python', '-c', 'print(1)'] }, ['run', '-p', P, 'python', '-c', 'print(1)'], ['run', '-r', '/r/v1', '-p', P, 'python', '-c', 'print(1)']],
+    [
+      { op: 'run', prefix: P, argv: ['python', '-c', 'print(1)'] },
+      ['run', '-p', P, 'python', '-c', 'print(1)'],
+      ['run', '-r', '/r/v1', '-p', P, 'python', '-c', 'print(1)'],
+    ],
     [{ op: 'clean' }, ['clean', '--all', '-y'], ['clean', '--all', '-y', '-r', '/r/v1']],
     [
       { op: 'search', name: 'ipums_utils', channels: ['file:///srv/mpc'] },
@@ -75,17 +134,42 @@ describe('buildArgv', () => {
   });
 
   it('pip and the installer are run directly', () => {
-    expect(pipInstallArgv(P, ['--no-index', 'git+file:///srv/git/x.git'])).toEqual([`${P}/bin/python`, '-m', 'pip', 'install', '--no-index', 'git+file:///srv/git/x.git']);
-    expect(installCondaArgv('/srv/Miniconda3-23.11.0.sh', '/r/v23.11.0')).toEqual(['bash', '/srv/Miniconda3-23.11.0.sh', '-b', '-p', '/r/v23.11.0']);
+    expect(pipInstallArgv(P, ['--no-index', 'git+file:///srv/git/x.git'])).toEqual([
+      `${P}/bin/python`,
+      '-m',
+      'pip',
+      'install',
+      '--no-index',
+      'git+file:///srv/git/x.git',
+    ]);
+    expect(installCondaArgv('/srv/Miniconda3-23.11.0.sh', '/r/v23.11.0')).toEqual([
+      'bash',
+      '/srv/Miniconda3-23.11.0.sh',
+      '-b',
+      '-p',
+      '/r/v23.11.0',
+    ]);
   });
 });
 
 describe('output parsing', () => {
   it('reads every --version shape', () => {
-    expect(parseVersionOutput('conda', 'conda 23.11.0\n', '')).toEqual({ frontend: 'conda', version: '23.11.0', conda: '23.11.0' });
+    expect(parseVersionOutput('conda', 'conda 23.11.0\n', '')).toEqual({
+      frontend: 'conda',
+      version: '23.11.0',
+      conda: '23.11.0',
+    });
     // conda under Python 2 printed its version to stderr
-    expect(parseVersionOutput('conda', '', 'conda 4.3.22\n')).toEqual({ frontend: 'conda', version: '4.3.22', conda: '4.3.22' });
-    expect(parseVersionOutput('mamba', 'mamba 1.5.8\nconda 23.11.0\n', '')).toEqual({ frontend: 'mamba', version: '1.5.8', conda: '23.11.0' });
+    expect(parseVersionOutput('conda', '', 'conda 4.3.22\n')).toEqual({
+      frontend: 'conda',
+      version: '4.3.22',
+      conda: '4.3.22',
+    });
+    expect(parseVersionOutput('mamba', 'mamba 1.5.8\nconda 23.11.0\n', '')).toEqual({
+      frontend: 'mamba',
+      version: '1.5.8',
+      conda: '23.11.0',
+    });
     expect(parseVersionOutput('mamba', '2.0.5\n', '')).toEqual({ frontend: 'mamba', version: '2.0.5' });
     expect(parseVersionOutput('micromamba', '1.5.8\n', '')).toEqual({ frontend: 'micromamba', version: '1.5.8' });
     expect(parseVersionOutput('conda', 'usage: conda [-h]\n', '')).toBeUndefined();
@@ -94,26 +178,68 @@ describe('output parsing', () => {
 
   it('normalises conda and micromamba info --json', () => {
     const conda = normalizeInfo({
-      conda_version: '23.11.0', platform: 'linux-64', root_prefix: '/r/v23.11.0', envs_dirs: ['/r/v23.11.0/envs'],
-      pkgs_dirs: ['/r/v23.11.0/pkgs'], channels: ['https://conda.anaconda.org/conda-forge/linux-64'], envs: ['/r/v23.11.0'],
+      conda_version: '23.11.0',
+      platform: 'linux-64',
+      root_prefix: '/r/v23.11.0',
+      envs_dirs: ['/r/v23.11.0/envs'],
+      pkgs_dirs: ['/r/v23.11.0/pkgs'],
+      channels: ['https://conda.anaconda.org/conda-forge/linux-64'],
+      envs: ['/r/v23.11.0'],
     });
-    expect(conda).toMatchObject({ version: '23.11.0', platform: 'linux-64', rootPrefix: '/r/v23.11.0', envsDirs: ['/r/v23.11.0/envs'], pkgsDirs: ['/r/v23.11.0/pkgs'], envs: ['/r/v23.11.0'] });
+    expect(conda).toMatchObject({
+      version: '23.11.0',
+      platform: 'linux-64',
+      rootPrefix: '/r/v23.11.0',
+      envsDirs: ['/r/v23.11.0/envs'],
+      pkgsDirs: ['/r/v23.11.0/pkgs'],
+      envs: ['/r/v23.11.0'],
+    });
     const micro = normalizeInfo({
-      'micromamba version': '1.5.8', 'base environment': '/r/v1', 'envs directories': ['/r/v1/envs'], 'package cache': ['/r/v1/pkgs'],
-      platform: 'linux-64', channels: ['https://conda.anaconda.org/conda-forge/linux-64'],
+      'micromamba version': '1.5.8',
+      'base environment': '/r/v1',
+      'envs directories': ['/r/v1/envs'],
+      'package cache': ['/r/v1/pkgs'],
+      platform: 'linux-64',
+      channels: ['https://conda.anaconda.org/conda-forge/linux-64'],
     });
-    expect(micro).toMatchObject({ version: '1.5.8', rootPrefix: '/r/v1', envsDirs: ['/r/v1/envs'], pkgsDirs: ['/r/v1/pkgs'], envs: [] });
+    expect(micro).toMatchObject({
+      version: '1.5.8',
+      rootPrefix: '/r/v1',
+      envsDirs: ['/r/v1/envs'],
+      pkgsDirs: ['/r/v1/pkgs'],
+      envs: [],
+    });
   });
 
   it('reads search results of conda and micromamba, oldest first, this name only', () => {
-    const conda = JSON.stringify({ ipums_utils: [{ name: 'ipums_utils', version: '0.10.0' }, { name: 'ipums_utils', version: '0.3.1' }, { name: 'ipums_utils', version: '0.3.1', build: 'py_1' }] });
+    const conda = JSON.stringify({
+      ipums_utils: [
+        { name: 'ipums_utils', version: '0.10.0' },
+        { name: 'ipums_utils', version: '0.3.1' },
+        { name: 'ipums_utils', version: '0.3.1', build: 'py_1' },
+      ],
+    });
     expect(parseSearch(conda, 'ipums_utils')).toEqual(['0.3.1', '0.10.0']);
-    const micro = JSON.stringify({ query: { query: 'numpy' }, result: { msg: '', status: 'OK', pkgs: [{ name: 'numpy', version: '1.26.4' }, { name: 'numpy-base', version: '1.26.4' }, { name: 'numpy', version: '1.9.3' }] } });
+    const micro = JSON.stringify({
+      query: { query: 'numpy' },
+      result: {
+        msg: '',
+        status: 'OK',
+        pkgs: [
+          { name: 'numpy', version: '1.26.4' },
+          { name: 'numpy-base', version: '1.26.4' },
+          { name: 'numpy', version: '1.9.3' },
+        ],
+      },
+    });
     expect(parseSearch(micro, 'numpy')).toEqual(['1.9.3', '1.26.4']);
   });
 
   it('reads conda list --json', () => {
-    const rows = [{ name: 'python', version: '3.11.5', build_string: 'h_0', channel: 'conda-forge' }, { name: 'requests', version: '2.31.0', channel: 'pypi', platform: 'pypi' }];
+    const rows = [
+      { name: 'python', version: '3.11.5', build_string: 'h_0', channel: 'conda-forge' },
+      { name: 'requests', version: '2.31.0', channel: 'pypi', platform: 'pypi' },
+    ];
     // conda's build_string becomes `build`; fields nobody reads are not carried
     expect(parseList(JSON.stringify(rows))).toEqual([
       { name: 'python', version: '3.11.5', build: 'h_0', channel: 'conda-forge' },
@@ -127,18 +253,28 @@ describe('execute', () => {
   it('captures stdout, stderr, exit code and time, and appends the call to the log', async () => {
     const log = join(tmp, 'logs', 'hlink.log');
     const r = await execute(['sh', '-c', 'echo out; echo err >&2; exit 3'], { log });
-    expect(r).toMatchObject({ argv: ['sh', '-c', 'echo out; echo err >&2; exit 3'], stdout: 'out\n', stderr: 'err\n', code: 3, timedOut: false });
+    expect(r).toMatchObject({
+      argv: ['sh', '-c', 'echo out; echo err >&2; exit 3'],
+      stdout: 'out\n',
+      stderr: 'err\n',
+      code: 3,
+      timedOut: false,
+    });
     expect(r.seconds).toBeGreaterThan(0);
     await execute(['sh', '-c', 'echo second'], { log });
     const text = readFileSync(log, 'utf8');
-    expect(text).toMatch(/^==> conda-gitops call \d{4}-\d\d-\d\dT[\d:.]+Z: sh -c 'echo out; echo err >&2; exit 3'\n--- stdout\nout\n--- stderr\nerr\n<== exit 3 after \d+\.\d\d s\n/);
+    expect(text).toMatch(
+      /^==> conda-gitops call \d{4}-\d\d-\d\dT[\d:.]+Z: sh -c 'echo out; echo err >&2; exit 3'\n--- stdout\nout\n--- stderr\nerr\n<== exit 3 after \d+\.\d\d s\n/,
+    );
     expect(text).toMatch(/==> conda-gitops call .*: sh -c 'echo second'\n--- stdout\nsecond\n<== exit 0 after/);
     // the log narrows to the failed call for classification
     expect(lastFailedBlock(text)).toContain('exit 3');
   });
 
   it('passes extra environment on top of the inherited one', async () => {
-    const r = await execute(['sh', '-c', 'echo "$PIP_FIND_LINKS:$HOME"'], { env: { PIP_FIND_LINKS: '/srv/wheelhouse' } });
+    const r = await execute(['sh', '-c', 'echo "$PIP_FIND_LINKS:$HOME"'], {
+      env: { PIP_FIND_LINKS: '/srv/wheelhouse' },
+    });
     expect(r.stdout).toBe(`/srv/wheelhouse:${process.env.HOME}\n`);
   });
 
@@ -158,7 +294,9 @@ describe('execute', () => {
     expect(Date.now() - t0).toBeLessThan(5000);
     expect(r).toMatchObject({ timedOut: true, code: TIMEOUT_EXIT, stdout: 'solving\n' });
     expect(r.stderr).toBe('conda-gitops: timed out after 0.5 s\n');
-    expect(readFileSync(log, 'utf8')).toMatch(/conda-gitops: timed out after 0\.5 s\n<== exit 124 after 0\.\d+ s \(timed out\)/);
+    expect(readFileSync(log, 'utf8')).toMatch(
+      /conda-gitops: timed out after 0\.5 s\n<== exit 124 after 0\.\d+ s \(timed out\)/,
+    );
     const grandchild = Number(readFileSync(pidFile, 'utf8'));
     await new Promise((r) => setTimeout(r, 100));
     expect(running(grandchild)).toBe(false);
@@ -173,8 +311,15 @@ describe('execute', () => {
   it('hands arguments to the program verbatim: no shell reads quotes, $(...), globs or newlines', async () => {
     const marker = join(tmp, 'shell-ran');
     const args = [
-      'a b', `it's "quoted"`, `$(touch ${marker})`, `\`touch ${marker}\``, `; touch ${marker}`,
-      '*', '$HOME', 'two\nlines', '',
+      'a b',
+      `it's "quoted"`,
+      `$(touch ${marker})`,
+      `\`touch ${marker}\``,
+      `; touch ${marker}`,
+      '*',
+      '$HOME',
+      'two\nlines',
+      '',
     ];
     const r = await execute([process.execPath, '-e', 'console.log(JSON.stringify(process.argv.slice(1)))', ...args]);
     expect(r.code).toBe(0);
@@ -254,18 +399,21 @@ describe('Conda adapter with a stand-in executable', () => {
   beforeAll(() => {
     exe = join(tmp, 'bin', 'conda');
     mkdirSync(join(tmp, 'bin'), { recursive: true });
-    writeFileSync(exe, [
-      '#!/bin/sh',
-      'case "$1" in',
-      '  --version) echo "conda 4.3.22" >&2 ;;',
-      '  info) echo \'{"conda_version": "4.3.22", "root_prefix": "/r/v4.3.22", "envs_dirs": [], "pkgs_dirs": [], "channels": [], "envs": ["/r/v4.3.22/envs/a"]}\' ;;',
-      '  env) [ "$2" = list ] && echo \'{"envs": ["/r/v4.3.22", "/r/v4.3.22/envs/a"]}\' || { echo "$@"; printf "name: a\\ndependencies:\\n  - python=3.6\\n"; } ;;',
-      '  list) echo \'[{"name": "python", "version": "3.6.2", "build_string": "0", "channel": "defaults"}]\' ;;',
-      '  search) if [ "$5" = nosuchpkg ]; then echo \'{"error": "PackagesNotFoundError: The following packages are not available from current channels:"}\'; exit 1; fi;',
-      '          echo \'{"x": [{"name": "x", "version": "1.10"}, {"name": "x", "version": "1.2"}]}\' ;;',
-      '  *) echo "args: $*"; echo "extra: $EXTRA"; exit 1 ;;',
-      'esac',
-    ].join('\n'));
+    writeFileSync(
+      exe,
+      [
+        '#!/bin/sh',
+        'case "$1" in',
+        '  --version) echo "conda 4.3.22" >&2 ;;',
+        '  info) echo \'{"conda_version": "4.3.22", "root_prefix": "/r/v4.3.22", "envs_dirs": [], "pkgs_dirs": [], "channels": [], "envs": ["/r/v4.3.22/envs/a"]}\' ;;',
+        '  env) [ "$2" = list ] && echo \'{"envs": ["/r/v4.3.22", "/r/v4.3.22/envs/a"]}\' || { echo "$@"; printf "name: a\\ndependencies:\\n  - python=3.6\\n"; } ;;',
+        '  list) echo \'[{"name": "python", "version": "3.6.2", "build_string": "0", "channel": "defaults"}]\' ;;',
+        '  search) if [ "$5" = nosuchpkg ]; then echo \'{"error": "PackagesNotFoundError: The following packages are not available from current channels:"}\'; exit 1; fi;',
+        '          echo \'{"x": [{"name": "x", "version": "1.10"}, {"name": "x", "version": "1.2"}]}\' ;;',
+        '  *) echo "args: $*"; echo "extra: $EXTRA"; exit 1 ;;',
+        'esac',
+      ].join('\n'),
+    );
     chmodSync(exe, 0o755);
   });
 
@@ -275,7 +423,9 @@ describe('Conda adapter with a stand-in executable', () => {
     expect((await conda.version()).value).toEqual({ frontend: 'conda', version: '4.3.22', conda: '4.3.22' });
     expect((await conda.info()).value?.rootPrefix).toBe('/r/v4.3.22');
     expect((await conda.envList()).value).toEqual(['/r/v4.3.22', '/r/v4.3.22/envs/a']);
-    expect((await conda.list('/r/v4.3.22/envs/a')).value).toEqual([{ name: 'python', version: '3.6.2', build: '0', channel: 'defaults' }]);
+    expect((await conda.list('/r/v4.3.22/envs/a')).value).toEqual([
+      { name: 'python', version: '3.6.2', build: '0', channel: 'defaults' },
+    ]);
     const exp = await conda.exportEnv('/r/v4.3.22/envs/a', { noBuilds: true });
     expect(exp.value).toContain('export -p /r/v4.3.22/envs/a --no-builds\nname: a\n');
     expect((await conda.search('x', [])).value).toEqual(['1.2', '1.10']);
@@ -305,7 +455,10 @@ describe('Conda adapter against the fake conda', () => {
   let log: string;
   const spec = (name: string, deps: string[]) => {
     const file = join(t, `${name}.yml`);
-    writeFileSync(file, `name: ${name}\nchannels:\n  - ${ch}\ndependencies:\n${deps.map((d) => `  - ${d}`).join('\n')}\n`);
+    writeFileSync(
+      file,
+      `name: ${name}\nchannels:\n  - ${ch}\ndependencies:\n${deps.map((d) => `  - ${d}`).join('\n')}\n`,
+    );
     return file;
   };
   const failure = (r: { stdout: string; stderr: string }) => classify(`${r.stdout}\n${r.stderr}`);
@@ -326,7 +479,9 @@ describe('Conda adapter against the fake conda', () => {
     log = join(t, 'logs', 'hlink.log');
     conda = Conda.forInstallation(inst, 'conda');
   }, 180_000);
-  afterAll(() => { if (t) rmSync(t, { recursive: true, force: true }); });
+  afterAll(() => {
+    if (t) rmSync(t, { recursive: true, force: true });
+  });
 
   it('installs conda with the installer, and refuses an existing prefix', async () => {
     const installLog = join(t, 'logs', 'install.log');
@@ -353,7 +508,9 @@ describe('Conda adapter against the fake conda', () => {
     const prefix = join(inst, 'builds', 'hlink', '0123456789ab');
     const created = await conda.createFromFile(spec('hlink', ['python=3.11', 'numpy', 'pip']), prefix, { log });
     expect(created.code, created.stderr).toBe(0);
-    expect(readFileSync(log, 'utf8')).toContain(`: ${inst}/bin/conda env create -f ${t}/hlink.yml -p ${prefix}\n--- stdout\n`);
+    expect(readFileSync(log, 'utf8')).toContain(
+      `: ${inst}/bin/conda env create -f ${t}/hlink.yml -p ${prefix}\n--- stdout\n`,
+    );
     const [list, exported, envs, run] = await Promise.all([
       conda.list(prefix, { log }),
       conda.exportEnv(prefix, { noBuilds: true }),
@@ -382,7 +539,10 @@ describe('Conda adapter against the fake conda', () => {
     expect(hintFor({ ...missing, available: versions.value })).toContain('available: 1.0, 1.2; nearest 1.2');
     expect(failure(name)).toMatchObject({ class: 'missing-package', package: 'nosuchpkg' });
     expect(failure(legacy)).toMatchObject({ class: 'unknown', legacyNoarch: true, package: 'ipums_utils' });
-    expect(failure(channel)).toMatchObject({ class: 'channel-unreachable', url: 'https://conda.internal.example/mpc/linux-64/repodata.json' });
+    expect(failure(channel)).toMatchObject({
+      class: 'channel-unreachable',
+      url: 'https://conda.internal.example/mpc/linux-64/repodata.json',
+    });
     expect((await conda.search('nosuchpkg', [ch])).value).toEqual([]);
   });
 
@@ -396,7 +556,10 @@ describe('Conda adapter against the fake conda', () => {
       conda.pipInstall(prefix, ['--no-index', `git+file://${t}/no-such-repo.git@v1`], { log }),
     ]);
     expect(legacy.code, legacy.stderr).toBe(0);
-    const wheel = await conda.pipInstall(prefix, ['--no-index', 'hlinkutils==1.0'], { env: { PIP_FIND_LINKS: wheelhouse }, log });
+    const wheel = await conda.pipInstall(prefix, ['--no-index', 'hlinkutils==1.0'], {
+      env: { PIP_FIND_LINKS: wheelhouse },
+      log,
+    });
     expect(wheel.code, wheel.stderr).toBe(0);
     expect(wheel.argv.slice(0, 4)).toEqual([join(prefix, 'bin', 'python'), '-m', 'pip', 'install']);
     expect(git.code).not.toBe(0);
@@ -407,7 +570,11 @@ describe('Conda adapter against the fake conda', () => {
 
   it('kills a call that outlives its timeout and says so in the log', async () => {
     const prefix = join(t, 'p-slow');
-    const r = await conda.createFromFile(spec('slow', ['python=3.11']), prefix, { env: { FAKE_CONDA_DELAY_MS: '20000' }, timeoutSeconds: 1, log });
+    const r = await conda.createFromFile(spec('slow', ['python=3.11']), prefix, {
+      env: { FAKE_CONDA_DELAY_MS: '20000' },
+      timeoutSeconds: 1,
+      log,
+    });
     expect(r).toMatchObject({ code: TIMEOUT_EXIT, timedOut: true });
     expect(r.seconds).toBeLessThan(5);
     expect(failure(r).class).toBe('timeout');

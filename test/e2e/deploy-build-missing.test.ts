@@ -11,7 +11,11 @@ import { readLive } from '../../scripts/state/generation.js';
 import { readBuildRecord } from '../../scripts/state/record.js';
 import { installFakeConda, writeChannel } from '../fake-conda/fixtures.js';
 import {
-  addTestedBuilds, makeInstallation, writeRepo, VERSION, type FakeInstallation,
+  addTestedBuilds,
+  makeInstallation,
+  writeRepo,
+  VERSION,
+  type FakeInstallation,
 } from '../fixtures/installation.js';
 import { runCli } from '../fixtures/repo.js';
 
@@ -19,7 +23,7 @@ describe('deploy --build-missing', () => {
   let fi: FakeInstallation | undefined;
   afterEach(() => fi?.cleanup());
 
-  it('builds and tests the missing envs with the installation\'s conda, then deploys them', async () => {
+  it("builds and tests the missing envs with the installation's conda, then deploys them", async () => {
     fi = makeInstallation();
     const channels = join(fi.root, 'channels');
     writeChannel(join(channels, 'conda-forge'), [

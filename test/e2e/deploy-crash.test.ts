@@ -17,7 +17,17 @@ import { addTestedBuilds, commitAll, compiledCli, makeInstallation, writeRepo } 
 import type { FakeInstallation } from '../fixtures/installation.js';
 
 /** Every step of a deploy that has a crash point, in order (`current-tmp-link` only runs on an installation switch). */
-const STEPS = ['locked', 'generation-half', 'generation-written', 'swap-tmp-link', 'swapped', 'links-ensured', 'kernel-written', 'before-history', 'done'];
+const STEPS = [
+  'locked',
+  'generation-half',
+  'generation-written',
+  'swap-tmp-link',
+  'swapped',
+  'links-ensured',
+  'kernel-written',
+  'before-history',
+  'done',
+];
 const TRIALS = 56;
 
 const links = (d: Desired): LinkMap => Object.fromEntries(d.envs.map((e) => [e.name, e.buildId]));
@@ -38,7 +48,10 @@ describe('kill -9 during deploy', () => {
     for (const [i, envs] of [a, b].entries()) {
       const dir = join(fi.root, `repo-${i}`);
       mkdirSync(dir);
-      const d = await writeRepo(dir, { envs, kernels: { env00: 'Env 0', env01: 'Env 1', [i ? 'only_b' : 'only_a']: 'Only' } });
+      const d = await writeRepo(dir, {
+        envs,
+        kernels: { env00: 'Env 0', env01: 'Env 1', [i ? 'only_b' : 'only_a']: 'Only' },
+      });
       addTestedBuilds(fi.root, d);
       commitAll(dir, `state ${i}`);
       repos.push(dir);
@@ -52,8 +65,16 @@ describe('kill -9 during deploy', () => {
   async function deployAt(repo: string, opts: Partial<DeployOptions> = {}) {
     const out = memoryOutput();
     const result = await deploy({
-      repoDir: repo, rootFlag: fi.root, env: process.env, out,
-      force: false, dryRun: false, buildMissing: false, jobs: 1, waitSeconds: 0, ...opts,
+      repoDir: repo,
+      rootFlag: fi.root,
+      env: process.env,
+      out,
+      force: false,
+      dryRun: false,
+      buildMissing: false,
+      jobs: 1,
+      waitSeconds: 0,
+      ...opts,
     });
     return { result, out };
   }
@@ -62,10 +83,16 @@ describe('kill -9 during deploy', () => {
    * Run the CLI's deploy and kill it: at an injected step, or `delayMs` after it took the lock (the
    * moment its work on ROOT starts; polling the lock directory finds it within a millisecond or so).
    */
-  function killedDeploy(repo: string, how: { step?: string; delayMs?: number }): Promise<{ signal: NodeJS.Signals | null; code: number | null; lockedForMs?: number }> {
+  function killedDeploy(
+    repo: string,
+    how: { step?: string; delayMs?: number },
+  ): Promise<{ signal: NodeJS.Signals | null; code: number | null; lockedForMs?: number }> {
     return new Promise((resolve) => {
       const env = { ...process.env, ...(how.step ? { CONDA_GITOPS_CRASH_AT: how.step } : {}) };
-      const child = spawn(process.execPath, [cli, 'deploy', '--root', fi.root, '--repo', repo], { env, stdio: 'ignore' });
+      const child = spawn(process.execPath, [cli, 'deploy', '--root', fi.root, '--repo', repo], {
+        env,
+        stdio: 'ignore',
+      });
       let timer: NodeJS.Timeout | undefined;
       let lockedAt: number | undefined;
       const poll = setInterval(() => {
@@ -101,7 +128,8 @@ describe('kill -9 during deploy', () => {
     look(join(fi.inst.dir, 'generations'));
     look(join(fi.root, '.gitops'));
     look(join(fi.root, 'kernels'));
-    for (const k of existsSync(join(fi.root, 'kernels')) ? readdirSync(join(fi.root, 'kernels')) : []) look(join(fi.root, 'kernels', k));
+    for (const k of existsSync(join(fi.root, 'kernels')) ? readdirSync(join(fi.root, 'kernels')) : [])
+      look(join(fi.root, 'kernels', k));
     return found;
   }
 
@@ -118,15 +146,19 @@ describe('kill -9 during deploy', () => {
       const from = trial % 2;
       const to = 1 - from;
       expect(readLive(fi.root).links).toEqual(links(states[from]));
-      const how = trial % 2 === 0
-        ? { step: STEPS[(trial / 2) % STEPS.length] }
-        : { delayMs: Math.floor(Math.random() * window) };
+      const how =
+        trial % 2 === 0 ? { step: STEPS[(trial / 2) % STEPS.length] } : { delayMs: Math.floor(Math.random() * window) };
       const r = await killedDeploy(repos[to], how);
       if (r.signal === 'SIGKILL') killedMidway++;
 
       // right after the kill: the live generation is the old or the new one, whole, and every env runs
       const live = readLive(fi.root).links;
-      const which = JSON.stringify(live) === JSON.stringify(links(states[from])) ? 'old' : JSON.stringify(live) === JSON.stringify(links(states[to])) ? 'new' : 'mixed';
+      const which =
+        JSON.stringify(live) === JSON.stringify(links(states[from]))
+          ? 'old'
+          : JSON.stringify(live) === JSON.stringify(links(states[to]))
+            ? 'new'
+            : 'mixed';
       expect(which, `trial ${trial} ${JSON.stringify(how)}`).not.toBe('mixed');
       seen.add(which);
       runEnvs(live);
@@ -134,7 +166,8 @@ describe('kill -9 during deploy', () => {
       // the next deploy (with the lock the killed one may have left) completes
       const tn = performance.now();
       const { result, out } = await deployAt(repos[to], { waitSeconds: 60 });
-      if (process.env.CRASH_DEBUG) console.log(trial, JSON.stringify(how), r.signal, which, `${(performance.now() - tn).toFixed(0)} ms`);
+      if (process.env.CRASH_DEBUG)
+        console.log(trial, JSON.stringify(how), r.signal, which, `${(performance.now() - tn).toFixed(0)} ms`);
       expect(result.ok, out.errors.join('\n')).toBe(true);
       expect(readLive(fi.root).links).toEqual(links(states[to]));
       runEnvs(links(states[to]));

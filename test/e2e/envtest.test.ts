@@ -3,7 +3,14 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { checkPackages, pipVersionEquals, testBuild, testHint, minimalEnv, runProcess } from '../../scripts/engine/envtest.js';
+import {
+  checkPackages,
+  pipVersionEquals,
+  testBuild,
+  testHint,
+  minimalEnv,
+  runProcess,
+} from '../../scripts/engine/envtest.js';
 import { parseSpec } from '../../scripts/core/spec.js';
 import type { EnvSpec, PackageRow } from '../../scripts/core/types.js';
 
@@ -18,36 +25,60 @@ function spec(text: string, name = 'demo'): EnvSpec {
 }
 
 const pkgs = (...xs: Array<[string, string, string?, string?]>): PackageRow[] =>
-  xs.map(([name, version, build, channel]) => ({ name, version, build: build ?? 'h0_0', channel: channel ?? 'conda-forge' }));
+  xs.map(([name, version, build, channel]) => ({
+    name,
+    version,
+    build: build ?? 'h0_0',
+    channel: channel ?? 'conda-forge',
+  }));
 
 describe('checkPackages (pure)', () => {
-  const s = spec([
-    'name: demo',
-    'dependencies:',
-    '  - python=3.11',
-    '  - numpy>=1.20,<2',
-    '  - pandas==2.1.4',
-    '  - blas=*=openblas*',
-    '  - pip',
-    '  - pip:',
-    '    - requests==2.31',
-    '    - Foo_Bar==1.0.0',
-    '    - unpinned',
-    '',
-  ].join('\n'));
+  const s = spec(
+    [
+      'name: demo',
+      'dependencies:',
+      '  - python=3.11',
+      '  - numpy>=1.20,<2',
+      '  - pandas==2.1.4',
+      '  - blas=*=openblas*',
+      '  - pip',
+      '  - pip:',
+      '    - requests==2.31',
+      '    - Foo_Bar==1.0.0',
+      '    - unpinned',
+      '',
+    ].join('\n'),
+  );
 
   test('everything present at matching versions: no mismatch', async () => {
-    const list = pkgs(['python', '3.11.5'], ['numpy', '1.26.4'], ['pandas', '2.1.4'], ['blas', '1.0', 'openblas_2'], ['pip', '23.3'],
-      ['requests', '2.31.0', 'pypi_0', 'pypi'], ['foo-bar', '1.0', 'pypi_0', 'pypi']);
+    const list = pkgs(
+      ['python', '3.11.5'],
+      ['numpy', '1.26.4'],
+      ['pandas', '2.1.4'],
+      ['blas', '1.0', 'openblas_2'],
+      ['pip', '23.3'],
+      ['requests', '2.31.0', 'pypi_0', 'pypi'],
+      ['foo-bar', '1.0', 'pypi_0', 'pypi'],
+    );
     expect(await checkPackages(s, list)).toEqual([]);
   });
 
   test('wrong versions, wrong build and missing packages are reported with their spec line', async () => {
-    const list = pkgs(['python', '3.12.1'], ['numpy', '2.0.0'], ['blas', '1.0', 'mkl'], ['pip', '23.3'],
-      ['requests', '2.30.0', 'pypi_0', 'pypi']);
+    const list = pkgs(
+      ['python', '3.12.1'],
+      ['numpy', '2.0.0'],
+      ['blas', '1.0', 'mkl'],
+      ['pip', '23.3'],
+      ['requests', '2.30.0', 'pypi_0', 'pypi'],
+    );
     const m = await checkPackages(s, list);
     expect(m.map((x) => [x.package, x.line])).toEqual([
-      ['python', 3], ['numpy', 4], ['pandas', 5], ['blas', 6], ['requests', 9], ['Foo_Bar', 10],
+      ['python', 3],
+      ['numpy', 4],
+      ['pandas', 5],
+      ['blas', 6],
+      ['requests', 9],
+      ['Foo_Bar', 10],
     ]);
     expect(m[0].reason).toBe('installed 3.12.1 does not match 3.11.*');
     expect(m[2].reason).toBe('not installed');
@@ -91,7 +122,10 @@ describe('testBuild against a real python prefix', () => {
     writeFileSync(join(site, 'foo', '__init__.py'), '__version__ = "1.2.0"\n');
     // a pip-installed distribution that conda list (old conda) would not show
     mkdirSync(join(site, 'six-1.16.0.dist-info'));
-    writeFileSync(join(site, 'six-1.16.0.dist-info', 'METADATA'), 'Metadata-Version: 2.1\nName: six\nVersion: 1.16.0\n');
+    writeFileSync(
+      join(site, 'six-1.16.0.dist-info', 'METADATA'),
+      'Metadata-Version: 2.1\nName: six\nVersion: 1.16.0\n',
+    );
   });
 
   const demo = () => spec('dependencies:\n  - python=3\n  - foo=1.2\n  - pip:\n    - six==1.16.0\n');
@@ -101,7 +135,10 @@ describe('testBuild against a real python prefix', () => {
     const log = join(specDir, 'demo.log');
     const r = await testBuild({ env: 'demo', prefix, spec: demo(), packages: listed(), kernel: false, specDir, log });
     expect(r.ok).toBe(true);
-    expect(r.checks.map((c) => [c.name, c.ok])).toEqual([['python runs', true], ['packages match the spec', true]]);
+    expect(r.checks.map((c) => [c.name, c.ok])).toEqual([
+      ['python runs', true],
+      ['packages match the spec', true],
+    ]);
     expect(readFileSync(log, 'utf8')).toContain('test python');
   });
 
@@ -118,7 +155,14 @@ describe('testBuild against a real python prefix', () => {
   });
 
   test('a package at the wrong version fails the test phase at the spec line', async () => {
-    const r = await testBuild({ env: 'demo', prefix, spec: demo(), packages: pkgs(['python', '3.11.2'], ['foo', '1.3.0']), kernel: false, specDir });
+    const r = await testBuild({
+      env: 'demo',
+      prefix,
+      spec: demo(),
+      packages: pkgs(['python', '3.11.2'], ['foo', '1.3.0']),
+      kernel: false,
+      specDir,
+    });
     expect(r.ok).toBe(false);
     expect(r.line).toBe(3);
     expect(r.failure?.excerpt[0]).toBe('env-specs/demo.yml:3: foo=1.2: installed 1.3.0 does not match 1.2.*');
@@ -126,20 +170,37 @@ describe('testBuild against a real python prefix', () => {
 
   test("the env's test script runs with the build's bin first on PATH and without the runner's environment", async () => {
     const dir = mkdtempSync(join(TMP, 'cg-envtest-specs-'));
-    writeFileSync(join(dir, 'demo.test.sh'), [
-      'set -e',
-      `test "$(command -v python)" = "${prefix}/bin/python"`,
-      'test -z "$CG_SECRET"',
-      'python -c "import foo; assert foo.__version__ == \'1.2.0\'"',
-      'echo shell-ok',
-    ].join('\n'));
-    writeFileSync(join(dir, 'demo.test.py'), 'import sys, os\nassert sys.prefix == os.environ["CONDA_PREFIX"], sys.prefix\nprint("py-ok")\n');
+    writeFileSync(
+      join(dir, 'demo.test.sh'),
+      [
+        'set -e',
+        `test "$(command -v python)" = "${prefix}/bin/python"`,
+        'test -z "$CG_SECRET"',
+        'python -c "import foo; assert foo.__version__ == \'1.2.0\'"',
+        'echo shell-ok',
+      ].join('\n'),
+    );
+    writeFileSync(
+      join(dir, 'demo.test.py'),
+      'import sys, os\nassert sys.prefix == os.environ["CONDA_PREFIX"], sys.prefix\nprint("py-ok")\n',
+    );
     process.env.CG_SECRET = 'token';
     try {
       const log = join(dir, 'log');
-      const r = await testBuild({ env: 'demo', prefix, spec: demo(), packages: listed(), kernel: false, specDir: dir, log });
+      const r = await testBuild({
+        env: 'demo',
+        prefix,
+        spec: demo(),
+        packages: listed(),
+        kernel: false,
+        specDir: dir,
+        log,
+      });
       expect(r.checks.map((c) => [c.name, c.ok])).toEqual([
-        ['python runs', true], ['packages match the spec', true], ['demo.test.sh', true], ['demo.test.py', true],
+        ['python runs', true],
+        ['packages match the spec', true],
+        ['demo.test.sh', true],
+        ['demo.test.py', true],
       ]);
       expect(r.ok).toBe(true);
       expect(readFileSync(log, 'utf8')).toMatch(/shell-ok[\s\S]*py-ok/);
@@ -162,7 +223,15 @@ describe('testBuild against a real python prefix', () => {
     const dir = mkdtempSync(join(TMP, 'cg-envtest-specs-'));
     writeFileSync(join(dir, 'demo.test.sh'), 'sleep 30 &\nsleep 30\n');
     const t0 = Date.now();
-    const r = await testBuild({ env: 'demo', prefix, spec: demo(), packages: listed(), kernel: false, specDir: dir, timeoutSeconds: 1 });
+    const r = await testBuild({
+      env: 'demo',
+      prefix,
+      spec: demo(),
+      packages: listed(),
+      kernel: false,
+      specDir: dir,
+      timeoutSeconds: 1,
+    });
     expect(Date.now() - t0).toBeLessThan(8000);
     expect(r.ok).toBe(false);
     expect(r.failure?.class).toBe('timeout');
@@ -171,8 +240,19 @@ describe('testBuild against a real python prefix', () => {
   test('a prefix whose python is broken fails the first check', async () => {
     const broken = mkdtempSync(join(TMP, 'cg-envtest-broken-'));
     mkdirSync(join(broken, 'bin'));
-    writeFileSync(join(broken, 'bin', 'python'), '#!/bin/sh\necho "libpython3.11.so: cannot open shared object file" >&2\nexit 127\n', { mode: 0o755 });
-    const r = await testBuild({ env: 'demo', prefix: broken, spec: demo(), packages: listed(), kernel: false, specDir });
+    writeFileSync(
+      join(broken, 'bin', 'python'),
+      '#!/bin/sh\necho "libpython3.11.so: cannot open shared object file" >&2\nexit 127\n',
+      { mode: 0o755 },
+    );
+    const r = await testBuild({
+      env: 'demo',
+      prefix: broken,
+      spec: demo(),
+      packages: listed(),
+      kernel: false,
+      specDir,
+    });
     expect(r.ok).toBe(false);
     expect(r.checks).toHaveLength(1);
     expect(r.failure?.excerpt.join('\n')).toContain('cannot open shared object file');
@@ -180,7 +260,17 @@ describe('testBuild against a real python prefix', () => {
 
   test('minimalEnv passes nothing from the runner', async () => {
     const env = minimalEnv('/x/p', 'demo', '/tmp/h');
-    expect(Object.keys(env).sort()).toEqual(['CONDA_DEFAULT_ENV', 'CONDA_PREFIX', 'HOME', 'LANG', 'LC_ALL', 'PATH', 'PYTHONDONTWRITEBYTECODE', 'PYTHONNOUSERSITE', 'TMPDIR']);
+    expect(Object.keys(env).sort()).toEqual([
+      'CONDA_DEFAULT_ENV',
+      'CONDA_PREFIX',
+      'HOME',
+      'LANG',
+      'LC_ALL',
+      'PATH',
+      'PYTHONDONTWRITEBYTECODE',
+      'PYTHONNOUSERSITE',
+      'TMPDIR',
+    ]);
     expect(env.PATH!.split(':')[0]).toBe('/x/p/bin');
     const r = await runProcess(['/no/such/program']);
     expect(r.code).toBe(127);

@@ -3,7 +3,17 @@
  * env create with conda + pip + git deps, export per version, error text per version family, faults.
  */
 import { execFile } from 'node:child_process';
-import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -30,10 +40,21 @@ let gitUrl: string;
 const conda = {} as Record<V, FakeConda>;
 
 /** env for pip steps: only the test wheelhouse, never an index */
-const pipEnv = (): NodeJS.ProcessEnv => ({ ...process.env, PIP_NO_INDEX: '1', PIP_FIND_LINKS: wheelhouse, PIP_CONFIG_FILE: '/dev/null' });
+const pipEnv = (): NodeJS.ProcessEnv => ({
+  ...process.env,
+  PIP_NO_INDEX: '1',
+  PIP_FIND_LINKS: wheelhouse,
+  PIP_CONFIG_FILE: '/dev/null',
+});
 
 function envFile(name: string, deps: string[], pip?: string[], channels = [channel]): string {
-  const lines = [`name: ${name}`, 'channels:', ...channels.map((c) => `  - ${c}`), 'dependencies:', ...deps.map((d) => `  - ${d}`)];
+  const lines = [
+    `name: ${name}`,
+    'channels:',
+    ...channels.map((c) => `  - ${c}`),
+    'dependencies:',
+    ...deps.map((d) => `  - ${d}`),
+  ];
   if (pip) lines.push('  - pip:', ...pip.map((p) => `    - ${p}`));
   const path = join(tmp, 'specs', `${name}.yml`);
   mkdirSync(join(tmp, 'specs'), { recursive: true });
@@ -43,13 +64,25 @@ function envFile(name: string, deps: string[], pip?: string[], channels = [chann
 
 const exec = promisify(execFile);
 /** run the env's python; resolves to its stdout, rejects when it fails */
-const py = async (prefix: string, code: string): Promise<string> => (await exec(join(prefix, 'bin', 'python'), ['-c', code])).stdout.trim();
+const py = async (prefix: string, code: string): Promise<string> =>
+  (await exec(join(prefix, 'bin', 'python'), ['-c', code])).stdout.trim();
 const run = runCondaAsync;
 /** the installer run directly, with the host python resolved once (a pyenv shim per run is slow) */
 const installer = (path: string, args: string[], env: NodeJS.ProcessEnv = {}) =>
   new Promise<{ status: number | null; stdout: string; stderr: string }>((res) => {
-    execFile('bash', [path, ...args], { env: { ...process.env, FAKE_CONDA_PYTHON: hostPython().python, FAKE_CONDA_PYTHON_VERSION: hostPython().version, ...env } },
-      (err, stdout, stderr) => res({ status: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr }));
+    execFile(
+      'bash',
+      [path, ...args],
+      {
+        env: {
+          ...process.env,
+          FAKE_CONDA_PYTHON: hostPython().python,
+          FAKE_CONDA_PYTHON_VERSION: hostPython().version,
+          ...env,
+        },
+      },
+      (err, stdout, stderr) => res({ status: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr }),
+    );
   });
 
 beforeAll(() => {
@@ -99,14 +132,19 @@ describe.concurrent('installer', () => {
     expect(again.status).toBe(1);
     expect(again.stderr).toContain(`ERROR: File or directory already exists: '${join(tmp, 'plain')}'`);
     expect(again.stderr).toContain('If you want to update an existing installation, use the -u option.');
-    expect((await installer(template.replace('{version}', '4.8.5'), ['-b', '-u', '-p', join(tmp, 'plain')])).status).toBe(0);
+    expect(
+      (await installer(template.replace('{version}', '4.8.5'), ['-b', '-u', '-p', join(tmp, 'plain')])).status,
+    ).toBe(0);
     expect((await run(join(tmp, 'plain', 'bin', 'conda'), ['--version'])).stdout).toBe('conda 4.8.5\n');
-    expect(readdirSync(join(tmp, 'plain', 'conda-meta')).filter((f) => f.startsWith('conda-'))).toEqual(['conda-4.8.5-py_0.json']);
+    expect(readdirSync(join(tmp, 'plain', 'conda-meta')).filter((f) => f.startsWith('conda-'))).toEqual([
+      'conda-4.8.5-py_0.json',
+    ]);
   }, 120_000);
 
   it('lays out a Miniconda-like root', () => {
     const root = conda['23.11.0'].prefix;
-    for (const p of ['bin/conda', 'condabin/conda', 'envs', 'pkgs', 'conda-meta/history', '.condarc']) expect(existsSync(join(root, p)), p).toBe(true);
+    for (const p of ['bin/conda', 'condabin/conda', 'envs', 'pkgs', 'conda-meta/history', '.condarc'])
+      expect(existsSync(join(root, p)), p).toBe(true);
     expect(readdirSync(join(root, 'conda-meta'))).toContain('conda-23.11.0-py_0.json');
   });
 
@@ -121,7 +159,17 @@ describe.concurrent('info and env list', () => {
   it('info --json has the safe key subset, channels with subdirs', async () => {
     const fake = conda['4.8.5'];
     const info = JSON.parse((await run(fake, ['info', '--json'])).stdout);
-    for (const k of ['conda_version', 'root_prefix', 'envs_dirs', 'pkgs_dirs', 'channels', 'platform', 'envs', 'default_prefix']) expect(info).toHaveProperty(k);
+    for (const k of [
+      'conda_version',
+      'root_prefix',
+      'envs_dirs',
+      'pkgs_dirs',
+      'channels',
+      'platform',
+      'envs',
+      'default_prefix',
+    ])
+      expect(info).toHaveProperty(k);
     expect(info.conda_version).toBe('4.8.5');
     expect(info.root_prefix).toBe(fake.prefix);
     expect(info.envs_dirs).toEqual([join(fake.prefix, 'envs')]);
@@ -134,7 +182,10 @@ describe.concurrent('info and env list', () => {
   it('env list --json and info --envs list the root, named envs and envs created by path', async () => {
     const fake = conda['4.8.5'];
     const byPath = join(tmp, 'elsewhere', 'env1');
-    const [a, b] = await Promise.all([run(fake, ['create', '-y', '-q', '-n', 'named', 'idna']), run(fake, ['create', '-y', '-q', '-p', byPath, 'idna'])]);
+    const [a, b] = await Promise.all([
+      run(fake, ['create', '-y', '-q', '-n', 'named', 'idna']),
+      run(fake, ['create', '-y', '-q', '-p', byPath, 'idna']),
+    ]);
     expect([a.code, b.code]).toEqual([0, 0]);
     const envs: string[] = JSON.parse((await run(fake, ['env', 'list', '--json'])).stdout).envs;
     expect(envs[0]).toBe(fake.prefix);
@@ -151,19 +202,41 @@ describe.concurrent('env create', () => {
   it('conda deps + wheelhouse pip + git+file: what python imports agrees with conda list --json', async () => {
     const fake = conda['23.11.0'];
     const prefix = join(tmp, 'envs', 'story');
-    const file = envFile('story', ['python=3.11', 'numpy=1.21', 'requests', 'zlib', 'pip'], ['tidyup==0.4.2', 'data-tools', gitUrl]);
+    const file = envFile(
+      'story',
+      ['python=3.11', 'numpy=1.21', 'requests', 'zlib', 'pip'],
+      ['tidyup==0.4.2', 'data-tools', gitUrl],
+    );
     const r = await run(fake, ['env', 'create', '-f', file, '-p', prefix], { env: pipEnv() });
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('Ran pip subprocess with arguments:');
     expect(r.stdout).toContain('conda activate');
-    const listed = JSON.parse((await run(fake, ['list', '--json', '-p', prefix])).stdout) as Array<Record<string, string>>;
+    const listed = JSON.parse((await run(fake, ['list', '--json', '-p', prefix])).stdout) as Array<
+      Record<string, string>
+    >;
     const byName = Object.fromEntries(listed.map((e) => [e.name, e]));
-    expect(Object.keys(byName).sort()).toEqual(['data-tools', 'hlinkx', 'idna', 'numpy', 'pip', 'python', 'requests', 'tidyup', 'zlib']);
+    expect(Object.keys(byName).sort()).toEqual([
+      'data-tools',
+      'hlinkx',
+      'idna',
+      'numpy',
+      'pip',
+      'python',
+      'requests',
+      'tidyup',
+      'zlib',
+    ]);
     expect(byName.numpy).toMatchObject({ version: '1.21.0', channel: channel, platform: 'linux-64' });
-    for (const n of ['tidyup', 'data-tools', 'hlinkx']) expect(byName[n]).toMatchObject({ channel: 'pypi', build_string: 'pypi_0', platform: 'pypi' });
+    for (const n of ['tidyup', 'data-tools', 'hlinkx'])
+      expect(byName[n]).toMatchObject({ channel: 'pypi', build_string: 'pypi_0', platform: 'pypi' });
     const importable = listed.filter((x) => !['python', 'pip', 'zlib'].includes(x.name));
-    const versions = JSON.parse(await py(prefix, `import importlib, json; print(json.dumps([importlib.import_module(m).__version__ for m in ${JSON.stringify(importable.map((e) => e.name.replace(/-/g, '_')))}]))`));
+    const versions = JSON.parse(
+      await py(
+        prefix,
+        `import importlib, json; print(json.dumps([importlib.import_module(m).__version__ for m in ${JSON.stringify(importable.map((e) => e.name.replace(/-/g, '_')))}]))`,
+      ),
+    );
     expect(versions).toEqual(importable.map((e) => e.version));
     expect(await py(prefix, 'import sys; print(sys.prefix)')).toBe(prefix);
     await expect(py(prefix, 'import zlib_fake_nothing')).rejects.toThrow();
@@ -173,8 +246,17 @@ describe.concurrent('env create', () => {
     expect(direct.vcs_info.vcs).toBe('git');
     // conda-meta record fields and a real history block
     const meta = readdirSync(join(prefix, 'conda-meta'));
-    const rec = JSON.parse(readFileSync(join(prefix, 'conda-meta', meta.find((f) => f.startsWith('requests-')) as string), 'utf8'));
-    expect(rec).toMatchObject({ name: 'requests', version: '2.31.0', channel: `${channel}/noarch`, subdir: 'noarch', noarch: 'python', requested_spec: 'requests' });
+    const rec = JSON.parse(
+      readFileSync(join(prefix, 'conda-meta', meta.find((f) => f.startsWith('requests-')) as string), 'utf8'),
+    );
+    expect(rec).toMatchObject({
+      name: 'requests',
+      version: '2.31.0',
+      channel: `${channel}/noarch`,
+      subdir: 'noarch',
+      noarch: 'python',
+      requested_spec: 'requests',
+    });
     expect(rec.files.length).toBeGreaterThan(0);
     const history = readFileSync(join(prefix, 'conda-meta', 'history'), 'utf8');
     expect(history).toMatch(/^==> \d{4}-\d\d-\d\d \d\d:\d\d:\d\d <==\n# cmd: .*env create/m);
@@ -207,22 +289,36 @@ describe.concurrent('env create', () => {
 describe('env export', () => {
   const exported = {} as Record<V, { builds: string; noBuilds: string; prefix: string }>;
   beforeAll(async () => {
-    await Promise.all(VERSIONS.map(async (v) => {
-      const prefix = join(tmp, 'exp', v);
-      const r = await run(conda[v], ['env', 'create', '-q', '-f', envFile(`exp${v}`, ['python', 'numpy=1.26']), '-p', prefix]);
-      expect(r.code, r.stderr).toBe(0);
-      exported[v] = {
-        prefix,
-        builds: (await run(conda[v], ['env', 'export', '-p', prefix])).stdout,
-        noBuilds: (await run(conda[v], ['env', 'export', '-p', prefix, '--no-builds'])).stdout,
-      };
-    }));
+    await Promise.all(
+      VERSIONS.map(async (v) => {
+        const prefix = join(tmp, 'exp', v);
+        const r = await run(conda[v], [
+          'env',
+          'create',
+          '-q',
+          '-f',
+          envFile(`exp${v}`, ['python', 'numpy=1.26']),
+          '-p',
+          prefix,
+        ]);
+        expect(r.code, r.stderr).toBe(0);
+        exported[v] = {
+          prefix,
+          builds: (await run(conda[v], ['env', 'export', '-p', prefix])).stdout,
+          noBuilds: (await run(conda[v], ['env', 'export', '-p', prefix, '--no-builds'])).stdout,
+        };
+      }),
+    );
   }, 120_000);
 
   it('writes name, channels, name=version=build deps (modern indent) and prefix: last', () => {
     const { builds, prefix } = exported['23.11.0'];
     const esc = (x: string) => x.replace(/[/.]/g, '\\$&');
-    expect(builds).toMatch(new RegExp(`^name: 23\\.11\\.0\\nchannels:\\n  - ${esc(channel)}\\ndependencies:\\n  - numpy=1\\.26\\.4=h[0-9a-f]{7}_0\\n  - python=3\\.11\\.7=h[0-9a-f]{7}_0\\nprefix: ${esc(prefix)}\\n$`));
+    expect(builds).toMatch(
+      new RegExp(
+        `^name: 23\\.11\\.0\\nchannels:\\n  - ${esc(channel)}\\ndependencies:\\n  - numpy=1\\.26\\.4=h[0-9a-f]{7}_0\\n  - python=3\\.11\\.7=h[0-9a-f]{7}_0\\nprefix: ${esc(prefix)}\\n$`,
+      ),
+    );
   });
 
   it('--no-builds strips builds on 4.8.5 and 23.11.0 but is ignored by 4.3.22 (the 4.3.0-4.3.30 bug)', () => {
@@ -253,8 +349,12 @@ describe.concurrent('solve failures read like the conda version in use', () => {
       deps: ['python', 'nosuchpkg'],
       expect: {
         '4.3.22': [/^ResolvePackageNotFound: \n  - nosuchpkg$/m],
-        '4.8.5': [/^PackagesNotFoundError: The following packages are not available from current channels:\n\n  - nosuchpkg\n\nCurrent channels:\n\n  - file:/m],
-        '23.11.0': [/^PackagesNotFoundError: The following packages are not available from current channels:\n\n  - nosuchpkg$/m],
+        '4.8.5': [
+          /^PackagesNotFoundError: The following packages are not available from current channels:\n\n  - nosuchpkg\n\nCurrent channels:\n\n  - file:/m,
+        ],
+        '23.11.0': [
+          /^PackagesNotFoundError: The following packages are not available from current channels:\n\n  - nosuchpkg$/m,
+        ],
       },
     },
     {
@@ -263,16 +363,25 @@ describe.concurrent('solve failures read like the conda version in use', () => {
       expect: {
         '4.3.22': [/^ResolvePackageNotFound: \n  - numpy=1\.11\.3\*$/m],
         '4.8.5': [/^PackagesNotFoundError: .*\n\n  - numpy=1\.11\.3\*$/m],
-        '23.11.0': [/^LibMambaUnsatisfiableError: Encountered problems while solving:\n  - nothing provides requested numpy 1\.11\.3\*$/m],
+        '23.11.0': [
+          /^LibMambaUnsatisfiableError: Encountered problems while solving:\n  - nothing provides requested numpy 1\.11\.3\*$/m,
+        ],
       },
     },
     {
       what: 'unsatisfiable',
       deps: ['seaborn', 'numpy<1.22'],
       expect: {
-        '4.3.22': [/^UnsatisfiableError: The following specifications were found to be in conflict:\n  - seaborn\n  - numpy<1\.22$/m],
-        '4.8.5': [/^UnsatisfiableError: The following specifications were found to be incompatible with each other:/m, /^Package numpy conflicts for:\nseaborn -> numpy\[version='>=1\.25'\]$/m],
-        '23.11.0': [/^LibMambaUnsatisfiableError: Encountered problems while solving:\n  - package seaborn-0\.13\.0-\S+ requires numpy >=1\.25, but none of the providers can be installed$/m],
+        '4.3.22': [
+          /^UnsatisfiableError: The following specifications were found to be in conflict:\n  - seaborn\n  - numpy<1\.22$/m,
+        ],
+        '4.8.5': [
+          /^UnsatisfiableError: The following specifications were found to be incompatible with each other:/m,
+          /^Package numpy conflicts for:\nseaborn -> numpy\[version='>=1\.25'\]$/m,
+        ],
+        '23.11.0': [
+          /^LibMambaUnsatisfiableError: Encountered problems while solving:\n  - package seaborn-0\.13\.0-\S+ requires numpy >=1\.25, but none of the providers can be installed$/m,
+        ],
       },
     },
     {
@@ -287,15 +396,17 @@ describe.concurrent('solve failures read like the conda version in use', () => {
   ];
   for (const c of cases) {
     it(c.what, async () => {
-      await Promise.all(VERSIONS.map(async (v) => {
-        const name = `${c.what.replace(/ /g, '-')}-${v}`;
-        const prefix = join(tmp, 'fail', name);
-        const r = await run(conda[v], ['env', 'create', '-f', envFile(name, c.deps), '-p', prefix]);
-        expect(r.code, `${v}: ${r.stderr}`).toBe(1);
-        expect(r.stderr.startsWith('\n'), v).toBe(true);
-        for (const re of c.expect[v]) expect(r.stderr, v).toMatch(re);
-        expect(existsSync(prefix), v).toBe(false);
-      }));
+      await Promise.all(
+        VERSIONS.map(async (v) => {
+          const name = `${c.what.replace(/ /g, '-')}-${v}`;
+          const prefix = join(tmp, 'fail', name);
+          const r = await run(conda[v], ['env', 'create', '-f', envFile(name, c.deps), '-p', prefix]);
+          expect(r.code, `${v}: ${r.stderr}`).toBe(1);
+          expect(r.stderr.startsWith('\n'), v).toBe(true);
+          for (const re of c.expect[v]) expect(r.stderr, v).toMatch(re);
+          expect(existsSync(prefix), v).toBe(false);
+        }),
+      );
     });
   }
 
@@ -311,7 +422,14 @@ describe.concurrent('solve failures read like the conda version in use', () => {
 
   it('an http(s) channel is unreachable offline: CondaHTTPError HTTP 000', async () => {
     const url = 'https://conda.anaconda.org/conda-forge';
-    const r = await run(conda['23.11.0'], ['env', 'create', '-f', envFile('http', ['python'], undefined, ['conda-forge']), '-p', join(tmp, 'fail', 'http')]);
+    const r = await run(conda['23.11.0'], [
+      'env',
+      'create',
+      '-f',
+      envFile('http', ['python'], undefined, ['conda-forge']),
+      '-p',
+      join(tmp, 'fail', 'http'),
+    ]);
     expect(r.code).toBe(1);
     expect(r.stdout).toContain('Collecting package metadata (repodata.json): failed');
     expect(r.stderr).toContain(`CondaHTTPError: HTTP 000 CONNECTION FAILED for url <${url}/linux-64/repodata.json>`);
@@ -335,14 +453,26 @@ describe.concurrent('pip and noarch failures', () => {
     const prefix = join(tmp, 'envs', 'legacy');
     const bad = await run(fake, ['env', 'create', '-f', envFile('legacy', ['python', 'ipums_utils']), '-p', prefix]);
     expect(bad.code).toBe(1);
-    expect(bad.stderr).toMatch(new RegExp(`LinkError: pre-link script failed for package ${channel.replace(/[/.]/g, '\\$&')}::ipums_utils-2\\.1-py_0`));
+    expect(bad.stderr).toMatch(
+      new RegExp(
+        `LinkError: pre-link script failed for package ${channel.replace(/[/.]/g, '\\$&')}::ipums_utils-2\\.1-py_0`,
+      ),
+    );
     expect(existsSync(join(prefix, 'conda-meta'))).toBe(false);
     expect((await run(fake, ['env', 'create', '-q', '-f', envFile('legacy2', ['python']), '-p', prefix])).code).toBe(0);
     const inst = await run(fake, ['install', '-y', '-p', prefix, 'ipums_utils']);
     expect(inst.code, inst.stderr).toBe(0);
     expect(await py(prefix, 'import ipums_utils; print(ipums_utils.__version__)')).toBe('2.1');
     // conda 4.3 linked legacy noarch packages without trouble
-    const old = await run(conda['4.3.22'], ['env', 'create', '-q', '-f', envFile('legacy3', ['python', 'ipums_utils']), '-p', join(tmp, 'envs', 'legacy-old')]);
+    const old = await run(conda['4.3.22'], [
+      'env',
+      'create',
+      '-q',
+      '-f',
+      envFile('legacy3', ['python', 'ipums_utils']),
+      '-p',
+      join(tmp, 'envs', 'legacy-old'),
+    ]);
     expect(old.code, old.stderr).toBe(0);
   }, 120_000);
 });
@@ -350,13 +480,21 @@ describe.concurrent('pip and noarch failures', () => {
 describe.concurrent('fault injection', () => {
   it('FAKE_CONDA_CRASH_AT kills env create with SIGKILL, leaving a half-built prefix', async () => {
     const prefix = join(tmp, 'envs', 'crashed');
-    const r = await run(conda['23.11.0'], ['env', 'create', '-f', envFile('crash', ['python', 'numpy', 'requests']), '-p', prefix], {
-      env: { ...process.env, FAKE_CONDA_CRASH_AT: 'after-python' },
-    });
+    const r = await run(
+      conda['23.11.0'],
+      ['env', 'create', '-f', envFile('crash', ['python', 'numpy', 'requests']), '-p', prefix],
+      {
+        env: { ...process.env, FAKE_CONDA_CRASH_AT: 'after-python' },
+      },
+    );
     expect(r.signal).toBe('SIGKILL');
     expect(r.stdout).not.toContain('conda activate');
     expect(existsSync(join(prefix, 'bin', 'python'))).toBe(true);
-    expect(readdirSync(join(prefix, 'conda-meta')).filter((f) => f.endsWith('.json')).map((f) => f.split('-')[0])).toEqual(['python']);
+    expect(
+      readdirSync(join(prefix, 'conda-meta'))
+        .filter((f) => f.endsWith('.json'))
+        .map((f) => f.split('-')[0]),
+    ).toEqual(['python']);
     // the next create of that prefix sees a conda env there
     const again = await run(conda['23.11.0'], ['env', 'create', '-f', envFile('crash', ['python']), '-p', prefix]);
     expect(again.stderr).toContain('prefix already exists');
@@ -394,7 +532,9 @@ describe.concurrent('command line', () => {
     const r = await run(conda['4.8.5'], ['list', '--json', '-p', join(tmp, 'nope')]);
     expect(r.code).toBe(1);
     expect(JSON.parse(r.stdout).exception_name).toBe('EnvironmentLocationNotFound');
-    expect((await run(conda['4.8.5'], ['env', 'export', '-n', 'nope'])).stderr).toContain(`EnvironmentLocationNotFound: Not a conda environment: ${join(conda['4.8.5'].prefix, 'envs', 'nope')}`);
+    expect((await run(conda['4.8.5'], ['env', 'export', '-n', 'nope'])).stderr).toContain(
+      `EnvironmentLocationNotFound: Not a conda environment: ${join(conda['4.8.5'].prefix, 'envs', 'nope')}`,
+    );
   });
 
   it("run: exit code is the command's, in the env's PATH", async () => {
@@ -409,7 +549,9 @@ describe.concurrent('command line', () => {
 
   it('search --json lists what a channel has; PackagesNotFoundError when absent', async () => {
     const fake = conda['23.11.0'];
-    const found = JSON.parse((await run(fake, ['search', '--json', '-c', channel, '--override-channels', 'numpy'])).stdout);
+    const found = JSON.parse(
+      (await run(fake, ['search', '--json', '-c', channel, '--override-channels', 'numpy'])).stdout,
+    );
     expect(Object.keys(found)).toEqual(['numpy']);
     expect(found.numpy.map((r: { version: string }) => r.version)).toEqual(['1.21.0', '1.26.4']);
     expect(found.numpy[0]).toMatchObject({ name: 'numpy', subdir: 'linux-64', channel: `${channel}/linux-64` });
@@ -426,7 +568,10 @@ describe.concurrent('command line', () => {
     writeChannel(join(base, 'alias', 'labs'), [{ name: 'labtool', version: '0.1' }]);
     // $CONDARC adds to ROOT/.condarc, as conda's search path does
     const rc = join(tmp, 'named.condarc');
-    writeFileSync(rc, `channels:\n  - mpc\n  - labs\nchannel_alias: file://${base}/alias\ncustom_channels:\n  mpc: file://${base}\n`);
+    writeFileSync(
+      rc,
+      `channels:\n  - mpc\n  - labs\nchannel_alias: file://${base}/alias\ncustom_channels:\n  mpc: file://${base}\n`,
+    );
     const env = { ...process.env, CONDARC: rc };
     const fake = conda['23.11.0'];
     const prefix = join(tmp, 'envs', 'named-ch');
@@ -434,9 +579,13 @@ describe.concurrent('command line', () => {
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toContain(`Channels:\n - ${channel}\n - mpc\n - labs\n`);
     const exported = (await run(fake, ['env', 'export', '-p', prefix], { env })).stdout;
-    expect(exported).toMatch(new RegExp(`^channels:\\n  - ${channel.replace(/[/.]/g, '\\$&')}\\n  - mpc\\n  - labs\\n`, 'm'));
+    expect(exported).toMatch(
+      new RegExp(`^channels:\\n  - ${channel.replace(/[/.]/g, '\\$&')}\\n  - mpc\\n  - labs\\n`, 'm'),
+    );
     expect(readFileSync(join(prefix, 'conda-meta', 'history'), 'utf8')).toContain('+mpc/linux-64::hlink-4.2-');
-    expect(JSON.parse((await run(fake, ['info', '--json'], { env })).stdout).channels).toContain(`file://${base}/mpc/linux-64`);
+    expect(JSON.parse((await run(fake, ['info', '--json'], { env })).stdout).channels).toContain(
+      `file://${base}/mpc/linux-64`,
+    );
   });
 
   it('clean --all -y drops cached packages no env uses', async () => {

@@ -18,7 +18,13 @@ import { reportSchemaErrors, type Report } from '../../scripts/core/report.js';
 import { parseSpec } from '../../scripts/core/spec.js';
 import { runPool } from '../../scripts/engine/pool.js';
 import {
-  installFakeConda, makeGitPackage, runCondaAsync, writeChannel, writeWheel, type ChannelRecord, type FakeConda,
+  installFakeConda,
+  makeGitPackage,
+  runCondaAsync,
+  writeChannel,
+  writeWheel,
+  type ChannelRecord,
+  type FakeConda,
 } from '../fake-conda/index.js';
 import { snapshotTree } from '../fixtures/repo.js';
 import { runCommand } from '../fixtures/command.js';
@@ -43,10 +49,12 @@ const mpc = (toolVersions: string[]): ChannelRecord[] => [
  * and mtime, directories by name (a directory's mtime changes when builds/ or .gitops/ appear in it).
  */
 function outsideBuildsAndRuns(root: string): string[] {
-  return snapshotTree(root)
-    // conda's own writes are not ours: its package cache, and the fake's env registry (real conda: ~/.conda/environments.txt)
-    .filter((l) => !/^(v23\.11\.0\/(builds|pkgs|\.fake-conda)|\.gitops)(\/| |$)/.test(l))
-    .map((l) => l.replace(/\/ [\d.]+$/, '/'));
+  return (
+    snapshotTree(root)
+      // conda's own writes are not ours: its package cache, and the fake's env registry (real conda: ~/.conda/environments.txt)
+      .filter((l) => !/^(v23\.11\.0\/(builds|pkgs|\.fake-conda)|\.gitops)(\/| |$)/.test(l))
+      .map((l) => l.replace(/\/ [\d.]+$/, '/'))
+  );
 }
 
 type Cause = 'ok' | 'legacy' | 'gone' | 'pip-noarch' | 'both' | 'git';
@@ -59,7 +67,11 @@ describe('QA scenario: adopt a conda 4.3.22 installation, upgrade to 23.11.0', (
   let adoptCommit: string;
   const envs = new Map<string, { cause: Cause; deps: string[]; pip: string[] }>();
   const git = (...args: string[]) => execFileSync('git', ['-C', repo, ...args], { encoding: 'utf8' }).trim();
-  const commit = (msg: string) => { git('add', '-A'); git('-c', 'user.name=t', '-c', 'user.email=t@example.invalid', 'commit', '-qm', msg); return git('rev-parse', 'HEAD'); };
+  const commit = (msg: string) => {
+    git('add', '-A');
+    git('-c', 'user.name=t', '-c', 'user.email=t@example.invalid', 'commit', '-qm', msg);
+    return git('rev-parse', 'HEAD');
+  };
 
   function context(options: Context['options']) {
     const out = memoryOutput(options.json === true);
@@ -70,27 +82,45 @@ describe('QA scenario: adopt a conda 4.3.22 installation, upgrade to 23.11.0', (
     const { ctx, out } = context({ root, base: adoptCommit, head: 'HEAD', jobs: '4', json: true, ...options });
     const code = await run(ctx);
     const result = out.results[0] as Report & { built: number };
-    return { code, result, out, report: JSON.parse(readFileSync(join(result.root, '.gitops', 'runs', result.runId, 'report.json'), 'utf8')) as Report };
+    return {
+      code,
+      result,
+      out,
+      report: JSON.parse(
+        readFileSync(join(result.root, '.gitops', 'runs', result.runId, 'report.json'), 'utf8'),
+      ) as Report,
+    };
   }
   const specLine = (env: string, needle: string) =>
-    readFileSync(join(repo, 'env-specs', `${env}.yml`), 'utf8').split('\n').findIndex((l) => l.includes(needle)) + 1;
+    readFileSync(join(repo, 'env-specs', `${env}.yml`), 'utf8')
+      .split('\n')
+      .findIndex((l) => l.includes(needle)) + 1;
 
   beforeAll(async () => {
     base = mkdtempSync(join(tmpdir(), 'cg-scenario-'));
     const channels = join(base, 'channels');
     writeChannel(join(channels, 'pub'), PUB);
     writeChannel(join(channels, 'mpc'), mpc(['0.8.0', '0.9.0', ...TOOLS_NOW]));
-    const condarc = { channels: ['mpc', 'pub'], customChannels: { mpc: pathToFileURL(channels).href, pub: pathToFileURL(channels).href } };
+    const condarc = {
+      channels: ['mpc', 'pub'],
+      customChannels: { mpc: pathToFileURL(channels).href, pub: pathToFileURL(channels).href },
+    };
     // the old pip index had everything; the new one only what is still meant to come from pip
     const oldWheels = join(base, 'wheels-old');
     const newWheels = join(base, 'wheels-new');
-    for (const [n, v] of [['requests', '2.31.0'], ['pandas', '2.1.3'], ['tabulate', '0.9.0']] as const) writeWheel(oldWheels, n, v);
+    for (const [n, v] of [
+      ['requests', '2.31.0'],
+      ['pandas', '2.1.3'],
+      ['tabulate', '0.9.0'],
+    ] as const)
+      writeWheel(oldWheels, n, v);
     writeWheel(newWheels, 'tabulate', '0.9.0');
     const hlink = makeGitPackage(join(base, 'src', 'hlinktool'), 'hlinktool', '0.3.0');
     const geo = makeGitPackage(join(base, 'src', 'geotool'), 'geotool', '1.4.0');
 
     // 20 envs in the old installation, covering every cause of the account
-    const add = (name: string, cause: Cause, deps: string[], pip: string[] = []) => envs.set(name, { cause, deps, pip });
+    const add = (name: string, cause: Cause, deps: string[], pip: string[] = []) =>
+      envs.set(name, { cause, deps, pip });
     add('ok01', 'ok', ['python=3.11', 'numpy=1.26']);
     add('ok02', 'ok', ['python=3.11', 'pandas=2.1.4']);
     add('ok03', 'ok', ['zlib']);
@@ -117,14 +147,27 @@ describe('QA scenario: adopt a conda 4.3.22 installation, upgrade to 23.11.0', (
     await runPool([...envs], 4, async ([name, e]) => {
       const file = join(base, 'old-specs', `${name}.yml`);
       mkdirSync(join(base, 'old-specs'), { recursive: true });
-      writeFileSync(file, [`name: ${name}`, 'channels:', '  - mpc', '  - pub', 'dependencies:', ...e.deps.map((d) => `  - ${d}`),
-        ...(e.pip.length ? ['  - pip:', ...e.pip.map((p) => `      - ${p}`)] : []), ''].join('\n'));
+      writeFileSync(
+        file,
+        [
+          `name: ${name}`,
+          'channels:',
+          '  - mpc',
+          '  - pub',
+          'dependencies:',
+          ...e.deps.map((d) => `  - ${d}`),
+          ...(e.pip.length ? ['  - pip:', ...e.pip.map((p) => `      - ${p}`)] : []),
+          '',
+        ].join('\n'),
+      );
       const prefix = join(old.prefix, 'envs', name);
       const r = await runCondaAsync(old, ['env', 'create', '-f', file, '-p', prefix], { env: oldEnv });
       if (r.code !== 0) throw new Error(`old env ${name}: ${r.stdout}${r.stderr}`);
       // how a package ends up both in conda and in pip: someone pip-installed another version over a conda package
       if (e.cause === 'both') {
-        execFileSync(join(prefix, 'bin', 'python'), ['-m', 'pip', 'install', '-q', '--no-deps', 'pandas==2.1.3'], { env: oldEnv });
+        execFileSync(join(prefix, 'bin', 'python'), ['-m', 'pip', 'install', '-q', '--no-deps', 'pandas==2.1.3'], {
+          env: oldEnv,
+        });
       }
     });
 
@@ -142,7 +185,9 @@ describe('QA scenario: adopt a conda 4.3.22 installation, upgrade to 23.11.0', (
   }, 300_000);
 
   // CG_KEEP_SCENARIO=1 keeps the world for a look after a failure
-  afterAll(() => { if (base && !process.env.CG_KEEP_SCENARIO) rmSync(base, { recursive: true, force: true }); });
+  afterAll(() => {
+    if (base && !process.env.CG_KEEP_SCENARIO) rmSync(base, { recursive: true, force: true });
+  });
 
   test('adopt: 20 envs exported, builds stripped, legacy noarch listed, git sources recovered', async () => {
     const run = (c: Context) => runCommand('adopt', c);
@@ -156,7 +201,9 @@ describe('QA scenario: adopt a conda 4.3.22 installation, upgrade to 23.11.0', (
       const spec = parseSpec(readFileSync(join(repo, 'env-specs', `${name}.yml`), 'utf8'), `${name}.yml`, name).spec!;
       for (const d of spec.dependencies) expect(d.spec.build, `${name}: ${d.text}`).toBeUndefined();
     }
-    expect(readFileSync(join(repo, 'env-specs', 'git01.yml'), 'utf8')).toMatch(/git\+file:\/\/\S+hlinktool@[0-9a-f]{40}#egg=hlinktool/);
+    expect(readFileSync(join(repo, 'env-specs', 'git01.yml'), 'utf8')).toMatch(
+      /git\+file:\/\/\S+hlinktool@[0-9a-f]{40}#egg=hlinktool/,
+    );
     adoptCommit = commit('adopt the old installation');
     // the upgrade pull request: the same envs, replicated into conda 23.11.0
     writeFileSync(join(repo, 'inventory.ini'), inventory.replace(/^version = 4\.3\.22$/m, 'version = 23.11.0'));
@@ -168,7 +215,14 @@ describe('QA scenario: adopt a conda 4.3.22 installation, upgrade to 23.11.0', (
     const oldBefore = snapshotTree(old.prefix);
     const { code, report, result, out } = await qa();
     expect(code, out.errors.join('\n')).toBe(1);
-    const table = `${base}\n` + report.envs.map((e) => `${e.env} ${e.status} ${e.phase ?? ''} ${e.class ?? ''} ${e.hint ?? ''} ${(e.excerpt ?? []).join(' / ')}`).join('\n');
+    const table =
+      `${base}\n` +
+      report.envs
+        .map(
+          (e) =>
+            `${e.env} ${e.status} ${e.phase ?? ''} ${e.class ?? ''} ${e.hint ?? ''} ${(e.excerpt ?? []).join(' / ')}`,
+        )
+        .join('\n');
     expect(result.built).toBe(20);
     expect(reportSchemaErrors(report)).toEqual([]);
     const by = new Map(report.envs.map((e) => [e.env, e]));
@@ -189,8 +243,16 @@ describe('QA scenario: adopt a conda 4.3.22 installation, upgrade to 23.11.0', (
           expect(r.phases.map((p) => p.name)).toContain('pip-git');
           break;
         case 'gone':
-          expect(r).toMatchObject({ status: 'failed', phase: 'create', class: 'missing-version', package: 'ipums_tools', available: TOOLS_NOW });
-          expect(r.hint).toMatch(/available: 0\.9\.1, 1\.0\.0, 1\.1\.0; nearest 0\.9\.1; run `conda-gitops fix --accept-nearest`/);
+          expect(r).toMatchObject({
+            status: 'failed',
+            phase: 'create',
+            class: 'missing-version',
+            package: 'ipums_tools',
+            available: TOOLS_NOW,
+          });
+          expect(r.hint).toMatch(
+            /available: 0\.9\.1, 1\.0\.0, 1\.1\.0; nearest 0\.9\.1; run `conda-gitops fix --accept-nearest`/,
+          );
           expect(r).toMatchObject({ file: `env-specs/${name}.yml`, line: specLine(name, 'ipums_tools') });
           break;
         case 'pip-noarch':
@@ -222,7 +284,11 @@ describe('QA scenario: adopt a conda 4.3.22 installation, upgrade to 23.11.0', (
     expect(await run(ctx), out.errors.join('\n')).toBe(0);
     const changed = git('diff', '--name-only').split('\n').sort();
     expect(changed).toEqual([
-      'env-specs/both01.yml', 'env-specs/both02.yml', 'env-specs/pipnoarch01.yml', 'env-specs/pipnoarch02.yml', 'env-specs/pipnoarch03.yml',
+      'env-specs/both01.yml',
+      'env-specs/both02.yml',
+      'env-specs/pipnoarch01.yml',
+      'env-specs/pipnoarch02.yml',
+      'env-specs/pipnoarch03.yml',
     ]);
     expect(readFileSync(join(repo, 'env-specs', 'gone02.yml'), 'utf8')).toMatch(/ipums_tools=0\.9\.0/); // never guessed
     commit('conda-gitops fix');
@@ -238,8 +304,12 @@ describe('QA scenario: adopt a conda 4.3.22 installation, upgrade to 23.11.0', (
       expect(e.hint).toContain('available: 0.9.1, 1.0.0, 1.1.0');
     }
     expect(report.envs.filter((e) => e.status === 'reused')).toHaveLength(12);
-    expect(report.envs.filter((e) => e.status === 'tested').map((e) => e.env).sort())
-      .toEqual(['both01', 'both02', 'pipnoarch01', 'pipnoarch02', 'pipnoarch03']);
+    expect(
+      report.envs
+        .filter((e) => e.status === 'tested')
+        .map((e) => e.env)
+        .sort(),
+    ).toEqual(['both01', 'both02', 'pipnoarch01', 'pipnoarch02', 'pipnoarch03']);
   }, 300_000);
 
   test('the same QA run twice builds nothing the second time', async () => {

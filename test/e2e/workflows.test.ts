@@ -17,17 +17,20 @@ describe('workflow lint', () => {
   test('pull_request_target, GitHub-hosted runners and fork PRs are flagged', () => {
     const dir = mkdtempSync(join(tmpdir(), 'cg-wf-'));
     mkdirSync(dir, { recursive: true });
-    writeFileSync(join(dir, 'bad.yml'), [
-      'name: bad',
-      'on:',
-      '  pull_request_target: {}',
-      '  pull_request: {}',
-      'jobs:',
-      '  qa:',
-      '    runs-on: ubuntu-latest',
-      '    steps:',
-      '      - run: echo hi',
-    ].join('\n'));
+    writeFileSync(
+      join(dir, 'bad.yml'),
+      [
+        'name: bad',
+        'on:',
+        '  pull_request_target: {}',
+        '  pull_request: {}',
+        'jobs:',
+        '  qa:',
+        '    runs-on: ubuntu-latest',
+        '    steps:',
+        '      - run: echo hi',
+      ].join('\n'),
+    );
     const r = lint(dir);
     expect(r.status).toBe(1);
     expect(r.stderr).toContain('pull_request_target');
@@ -38,7 +41,10 @@ describe('workflow lint', () => {
 
   test('a workflow GitHub would reject is flagged by the schema check', () => {
     const dir = mkdtempSync(join(tmpdir(), 'cg-wf-'));
-    writeFileSync(join(dir, 'broken.yml'), 'name: x\non: push\nconcurrency: x\njobs:\n  a:\n    runs-on: self-hosted\n    stepz: []\n');
+    writeFileSync(
+      join(dir, 'broken.yml'),
+      'name: x\non: push\nconcurrency: x\njobs:\n  a:\n    runs-on: self-hosted\n    stepz: []\n',
+    );
     const r = lint(dir);
     expect(r.status).toBe(1);
   });

@@ -48,9 +48,10 @@ export function usage(def: CmdDef): string {
   return `usage: ${def.prog} ${parts.join(' ')}`;
 }
 
-
 export function parseArgs(def: CmdDef, argv: string[]): Parsed {
-  const fail = (msg: string): never => { throw new ArgparseError(usage(def), def.prog, msg); };
+  const fail = (msg: string): never => {
+    throw new ArgparseError(usage(def), def.prog, msg);
+  };
   const opts: Parsed['opts'] = {};
   const pos: string[] = [];
   const unknown: string[] = [];
@@ -78,18 +79,31 @@ export function parseArgs(def: CmdDef, argv: string[]): Parsed {
 
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
-    if (def.positionals === 'rest' && pos.length > 0) { pos.push(a); continue; }
-    if (a === '--') { pos.push(...argv.slice(i + 1)); break; }
-    if (a === '-h' || a === '--help') { help = true; continue; }
+    if (def.positionals === 'rest' && pos.length > 0) {
+      pos.push(a);
+      continue;
+    }
+    if (a === '--') {
+      pos.push(...argv.slice(i + 1));
+      break;
+    }
+    if (a === '-h' || a === '--help') {
+      help = true;
+      continue;
+    }
     if (a.startsWith('--') && a.length > 2) {
       const eq = a.indexOf('=');
       const name = eq > 0 ? a.slice(0, eq) : a;
       const d = findLong(name);
-      if (!d) { unknown.push(a); continue; }
+      if (!d) {
+        unknown.push(a);
+        continue;
+      }
       if (d.kind === 'value' || d.kind === 'multi') {
         let v = eq > 0 ? a.slice(eq + 1) : argv[i + 1];
         if (eq < 0) {
-          if (v === undefined || (v.startsWith('-') && v.length > 1)) fail(`argument ${label(d)}: expected one argument`);
+          if (v === undefined || (v.startsWith('-') && v.length > 1))
+            fail(`argument ${label(d)}: expected one argument`);
           i++;
         }
         set(d, v);
@@ -103,13 +117,20 @@ export function parseArgs(def: CmdDef, argv: string[]): Parsed {
       // a cluster of short options: -yq, -nNAME, -n NAME
       for (let j = 1; j < a.length; j++) {
         const d = def.opts.find((o) => o.names.includes(`-${a[j]}`));
-        if (a[j] === 'h') { help = true; continue; }
-        if (!d) { unknown.push(j === 1 ? a : `-${a.slice(j)}`); break; }
+        if (a[j] === 'h') {
+          help = true;
+          continue;
+        }
+        if (!d) {
+          unknown.push(j === 1 ? a : `-${a.slice(j)}`);
+          break;
+        }
         if (d.kind === 'value' || d.kind === 'multi') {
           let v = a.slice(j + 1);
           if (!v) {
             v = argv[i + 1];
-            if (v === undefined || (v.startsWith('-') && v.length > 1)) fail(`argument ${label(d)}: expected one argument`);
+            if (v === undefined || (v.startsWith('-') && v.length > 1))
+              fail(`argument ${label(d)}: expected one argument`);
             i++;
           }
           set(d, v);
@@ -133,7 +154,8 @@ export function parseArgs(def: CmdDef, argv: string[]): Parsed {
       fail(`argument ${d(used[1])}: not allowed with argument ${d(used[0])}`);
     }
   }
-  if (def.positionals === 'rest' && pos.length === 0) fail(`the following arguments are required: ${def.posName ?? 'executable_call'}`);
+  if (def.positionals === 'rest' && pos.length === 0)
+    fail(`the following arguments are required: ${def.posName ?? 'executable_call'}`);
   return { opts, pos, help };
 }
 
@@ -168,7 +190,8 @@ export const list = (p: Parsed, k: string): string[] => (p.opts[k] as string[] |
 export function helpText(def: CmdDef): string {
   const lines = [usage(def), '', 'options:', '  -h, --help            show this help message and exit'];
   for (const d of def.opts) {
-    const names = d.names.join(', ') + (d.kind === 'value' || d.kind === 'multi' ? ` ${d.metavar ?? keyOf(d).toUpperCase()}` : '');
+    const names =
+      d.names.join(', ') + (d.kind === 'value' || d.kind === 'multi' ? ` ${d.metavar ?? keyOf(d).toUpperCase()}` : '');
     lines.push(`  ${names}`);
   }
   return lines.join('\n') + '\n';

@@ -29,16 +29,26 @@ export function rcFiles(ctx: Ctx): string[] {
 }
 
 export async function loadChannelConfig(ctx: Ctx): Promise<ChannelConfig> {
-  const cfg: ChannelConfig = { channels: [], channelAlias: DEFAULT_ALIAS, customChannels: {}, defaultChannels: DEFAULT_CHANNELS };
+  const cfg: ChannelConfig = {
+    channels: [],
+    channelAlias: DEFAULT_ALIAS,
+    customChannels: {},
+    defaultChannels: DEFAULT_CHANNELS,
+  };
   let sawChannels = false;
   for (const file of rcFiles(ctx)) {
     const text = readFileSync(file, 'utf8');
     const rc = parseSimpleYaml(text) ?? (yaml(ctx).load(text) as Record<string, unknown> | null) ?? {};
-    if (Array.isArray(rc.channels)) { cfg.channels.push(...rc.channels.map(String)); sawChannels = true; }
+    if (Array.isArray(rc.channels)) {
+      cfg.channels.push(...rc.channels.map(String));
+      sawChannels = true;
+    }
     if (typeof rc.channel_alias === 'string') cfg.channelAlias = rc.channel_alias.replace(/\/+$/, '');
-    if (Array.isArray(rc.default_channels)) cfg.defaultChannels = rc.default_channels.map((c) => String(c).replace(/\/+$/, ''));
+    if (Array.isArray(rc.default_channels))
+      cfg.defaultChannels = rc.default_channels.map((c) => String(c).replace(/\/+$/, ''));
     if (rc.custom_channels && typeof rc.custom_channels === 'object') {
-      for (const [k, v] of Object.entries(rc.custom_channels as Record<string, unknown>)) cfg.customChannels[k] = String(v).replace(/\/+$/, '');
+      for (const [k, v] of Object.entries(rc.custom_channels as Record<string, unknown>))
+        cfg.customChannels[k] = String(v).replace(/\/+$/, '');
     }
   }
   // conda's built-in default when no rc file sets channels
@@ -53,7 +63,8 @@ export function resolveChannel(spec: string, cfg: ChannelConfig): Channel[] {
   if (s === 'defaults') return cfg.defaultChannels.map((url) => ({ url, name: canonicalName(url, cfg) }));
   let url: string;
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(s)) url = s.replace(/\/(linux-64|noarch)$/, '');
-  else if (isAbsolute(s) || s.startsWith('./') || s.startsWith('~')) url = pathToFileURL(s.replace(/^~/, process.env.HOME ?? '~')).href.replace(/\/+$/, '');
+  else if (isAbsolute(s) || s.startsWith('./') || s.startsWith('~'))
+    url = pathToFileURL(s.replace(/^~/, process.env.HOME ?? '~')).href.replace(/\/+$/, '');
   else if (cfg.customChannels[s]) url = `${cfg.customChannels[s]}/${s}`;
   else url = `${cfg.channelAlias}/${s}`;
   return [{ url, name: canonicalName(url, cfg) }];
@@ -75,13 +86,18 @@ export function channelList(cfg: ChannelConfig, first: string[], override: boole
   const out: Channel[] = [];
   for (const n of names) {
     if (n === 'nodefaults' || (dropDefaults && n === 'defaults')) continue;
-    for (const ch of resolveChannel(n, cfg)) if (!seen.has(ch.url)) { seen.add(ch.url); out.push(ch); }
+    for (const ch of resolveChannel(n, cfg))
+      if (!seen.has(ch.url)) {
+        seen.add(ch.url);
+        out.push(ch);
+      }
   }
   return out;
 }
 
 /** The URLs conda lists under "Current channels:" (one per subdir). */
-export const channelUrls = (chs: Channel[]): string[] => chs.flatMap((c) => [`${c.url}/${PLATFORM}`, `${c.url}/noarch`]);
+export const channelUrls = (chs: Channel[]): string[] =>
+  chs.flatMap((c) => [`${c.url}/${PLATFORM}`, `${c.url}/noarch`]);
 
 /**
  * A parser for the YAML subset .condarc files use (scalars, block and flow lists, one level of mapping).
@@ -101,7 +117,10 @@ export function parseSimpleYaml(text: string): Record<string, unknown> | null {
       if (v === '') out[key] = null;
       else if (v.startsWith('[') && v.endsWith(']')) out[key] = v.slice(1, -1).split(',').map(scalar).filter(Boolean);
       else if (v.startsWith('{') || v.startsWith('|') || v.startsWith('>') || v.startsWith('&')) return null;
-      else { out[key] = scalar(v); key = null; }
+      else {
+        out[key] = scalar(v);
+        key = null;
+      }
     } else if (key && (m = line.match(/^\s*-\s+(.*)$/))) {
       const cur = out[key];
       if (cur !== null && !Array.isArray(cur)) return null;

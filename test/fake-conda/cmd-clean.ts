@@ -28,25 +28,47 @@ export async function clean(ctx: Ctx, argv: string[]): Promise<number> {
   if (helpOr(ctx, CLEAN, p)) return 0;
   const all = flag(p, 'all');
   const targets = ['index_cache', 'packages', 'tarballs', 'force_pkgs_dirs', 'logfiles'].filter((k) => flag(p, k));
-  if (!all && !targets.length) throw new CondaError('ArgumentError', 'At least one removal target must be given. See \'conda clean --help\'.');
+  if (!all && !targets.length)
+    throw new CondaError('ArgumentError', "At least one removal target must be given. See 'conda clean --help'.");
   const pkgs = join(ctx.root, 'pkgs');
   let entries: string[] = [];
-  try { entries = readdirSync(pkgs); } catch { /* no cache yet */ }
+  try {
+    entries = readdirSync(pkgs);
+  } catch {
+    /* no cache yet */
+  }
   const inUse = new Set(knownEnvs(ctx).flatMap((e) => readRecords(e).map(distName)));
-  const unused = entries.filter((e) => e !== 'urls.txt' && e !== 'urls' && e !== 'cache' && !e.endsWith('.tar.bz2') && !e.endsWith('.conda') && !inUse.has(e));
+  const unused = entries.filter(
+    (e) =>
+      e !== 'urls.txt' &&
+      e !== 'urls' &&
+      e !== 'cache' &&
+      !e.endsWith('.tar.bz2') &&
+      !e.endsWith('.conda') &&
+      !inUse.has(e),
+  );
   const tarballs = entries.filter((e) => e.endsWith('.tar.bz2') || e.endsWith('.conda'));
   const doPackages = all || flag(p, 'packages');
   const doTarballs = all || flag(p, 'tarballs');
   const doIndex = all || flag(p, 'index_cache');
-  const say = (t: string) => { if (!flag(p, 'json') && !flag(p, 'quiet')) ctx.out(t); };
+  const say = (t: string) => {
+    if (!flag(p, 'json') && !flag(p, 'quiet')) ctx.out(t);
+  };
 
-  if (doTarballs) say(tarballs.length ? `Will remove ${tarballs.length} tarball(s).\n` : 'There are no unused tarball(s) to remove.\n');
+  if (doTarballs)
+    say(
+      tarballs.length ? `Will remove ${tarballs.length} tarball(s).\n` : 'There are no unused tarball(s) to remove.\n',
+    );
   if (doIndex) say(`Will remove 1 index cache(s).\n`);
-  if (doPackages) say(unused.length ? `Will remove ${unused.length} package(s).\n` : 'There are no unused package(s) to remove.\n');
+  if (doPackages)
+    say(unused.length ? `Will remove ${unused.length} package(s).\n` : 'There are no unused package(s) to remove.\n');
   if (flag(p, 'dry_run')) throw new CondaExit(0, 'Dry run. Exiting.');
   for (const e of [...(doTarballs ? tarballs : []), ...(doPackages ? unused : []), ...(doIndex ? ['cache'] : [])]) {
     rmSync(join(pkgs, e), { recursive: true, force: true });
   }
-  if (flag(p, 'json')) ctx.out(jsonDump({ success: true, packages: doPackages ? unused : [], tarballs: doTarballs ? tarballs : [] }) + '\n');
+  if (flag(p, 'json'))
+    ctx.out(
+      jsonDump({ success: true, packages: doPackages ? unused : [], tarballs: doTarballs ? tarballs : [] }) + '\n',
+    );
   return 0;
 }

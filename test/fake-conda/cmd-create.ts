@@ -1,7 +1,18 @@
 /** `conda env create -f FILE` and `conda create PKGS...`. */
 import { rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { CHANNELS, COMMON, flag, forVersion, list, NAME_OR_PREFIX, parseArgs, str, TARGET, type CmdDef } from './args.js';
+import {
+  CHANNELS,
+  COMMON,
+  flag,
+  forVersion,
+  list,
+  NAME_OR_PREFIX,
+  parseArgs,
+  str,
+  TARGET,
+  type CmdDef,
+} from './args.js';
 import { channelList, loadChannelConfig } from './channels.js';
 import { atLeast, crashPoint, type Ctx } from './context.js';
 import { CondaError, CondaExit, jsonDump } from './errors.js';
@@ -52,7 +63,8 @@ export async function envCreate(ctx: Ctx, argv: string[]): Promise<number> {
   const def = { ...ENV_CREATE, opts: forVersion(ENV_CREATE.opts, (v) => atLeast(ctx, v)) };
   const p = parseArgs(def, argv);
   if (helpOr(ctx, def, p)) return 0;
-  if (p.pos.length) throw new CondaError('CondaValueError', `The fake conda cannot fetch remote definitions: ${p.pos[0]}`);
+  if (p.pos.length)
+    throw new CondaError('CondaValueError', `The fake conda cannot fetch remote definitions: ${p.pos[0]}`);
   const json = flag(p, 'json');
   const quiet = json || flag(p, 'quiet');
   const progress = new Progress(ctx, quiet);
@@ -70,7 +82,10 @@ export async function envCreate(ctx: Ctx, argv: string[]): Promise<number> {
     prefix = resolve(file.prefix);
     display = prefix;
   } else {
-    throw new CondaError('CondaValueError', 'either -n NAME or -p PREFIX option required,\ntry "conda env create -h" for more details');
+    throw new CondaError(
+      'CondaValueError',
+      'either -n NAME or -p PREFIX option required,\ntry "conda env create -h" for more details',
+    );
   }
   if (prefix === ctx.root) throw new CondaError('CondaValueError', 'The target prefix is the base prefix. Aborting.');
   const force = flag(p, 'force') || flag(p, 'yes');
@@ -79,9 +94,11 @@ export async function envCreate(ctx: Ctx, argv: string[]): Promise<number> {
   const specs = [...file.conda];
   if (file.pip && !specs.some((s) => safeName(s) === 'pip')) {
     if (!quiet) {
-      ctx.out('Warning: you have pip-installed dependencies in your environment file, but you do not list pip itself as one of your conda dependencies.  ' +
-        'Conda may not use the correct pip to install your packages, and they may end up in the wrong place.  Please add an explicit pip dependency.  ' +
-        "I'm adding one for you, but still nagging you.\n");
+      ctx.out(
+        'Warning: you have pip-installed dependencies in your environment file, but you do not list pip itself as one of your conda dependencies.  ' +
+          'Conda may not use the correct pip to install your packages, and they may end up in the wrong place.  Please add an explicit pip dependency.  ' +
+          "I'm adding one for you, but still nagging you.\n",
+      );
     }
     specs.push('pip');
   }
@@ -141,7 +158,9 @@ export async function create(ctx: Ctx, argv: string[]): Promise<number> {
   // stdin is not read: the fake always takes the default answer, yes
   if (!flag(p, 'yes') && !json) progress.line('Proceed ([y]/n)? \n\n');
   if (isEnv(prefix)) {
-    progress.line(`WARNING: A conda environment already exists at '${prefix}'\nRemove existing environment (y/[n])? y\n\n`);
+    progress.line(
+      `WARNING: A conda environment already exists at '${prefix}'\nRemove existing environment (y/[n])? y\n\n`,
+    );
     rmSync(prefix, { recursive: true, force: true });
   }
   execute(ctx, cfg, progress, {
@@ -160,16 +179,31 @@ export async function create(ctx: Ctx, argv: string[]): Promise<number> {
 }
 
 function safeName(spec: string): string | undefined {
-  try { return parseSpec(spec).name; } catch { return undefined; }
+  try {
+    return parseSpec(spec).name;
+  } catch {
+    return undefined;
+  }
 }
 
 /** `conda-forge::numpy` makes conda look in conda-forge too. */
 export function specChannels(specs: string[]): string[] {
-  return specs.map((s) => { try { return parseSpec(s).channel; } catch { return undefined; } }).filter((c): c is string => Boolean(c));
+  return specs
+    .map((s) => {
+      try {
+        return parseSpec(s).channel;
+      } catch {
+        return undefined;
+      }
+    })
+    .filter((c): c is string => Boolean(c));
 }
 
 export function requestedMap(specs: string[]): Map<string, string> {
   const m = new Map<string, string>();
-  for (const s of specs) { const n = safeName(s); if (n) m.set(n, s.trim()); }
+  for (const s of specs) {
+    const n = safeName(s);
+    if (n) m.set(n, s.trim());
+  }
   return m;
 }

@@ -26,7 +26,8 @@ const EXPORT: CmdDef = {
 };
 
 /** conda 4.3.0 .. 4.3.30 built `name=version=build` in both branches of `if no_builds` (fixed in 4.3.31). */
-export const noBuildsIgnored = (version: string): boolean => cmpVersion(version, '4.3.0') >= 0 && cmpVersion(version, '4.3.31') < 0;
+export const noBuildsIgnored = (version: string): boolean =>
+  cmpVersion(version, '4.3.0') >= 0 && cmpVersion(version, '4.3.31') < 0;
 
 export interface Exported {
   name: string;
@@ -73,7 +74,10 @@ export async function exportEnv(ctx: Ctx, argv: string[]): Promise<number> {
 
 /** A YAML scalar that reads back as the same string. */
 function scalar(s: string): string {
-  const plain = /^[A-Za-z0-9_./~+@=<>!*-][^#]*$/.test(s) && !/: |:$|\s$|^(true|false|yes|no|on|off|null|~|-?\d+(\.\d+)?(e\d+)?)$/i.test(s) && !/^[-?:] /.test(s);
+  const plain =
+    /^[A-Za-z0-9_./~+@=<>!*-][^#]*$/.test(s) &&
+    !/: |:$|\s$|^(true|false|yes|no|on|off|null|~|-?\d+(\.\d+)?(e\d+)?)$/i.test(s) &&
+    !/^[-?:] /.test(s);
   return plain ? s : `'${s.replace(/'/g, "''")}'`;
 }
 

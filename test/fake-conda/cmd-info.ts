@@ -24,13 +24,22 @@ const ENV_LIST: CmdDef = { prog: 'conda env list', opts: COMMON, positionals: 'n
 
 /** How `conda env list` names a prefix: base, the dir name under envs/, or nothing. */
 function envRow(ctx: Ctx, prefix: string): string {
-  const name = prefix === ctx.root ? (atLeast(ctx, '4.6') ? 'base' : 'root') : prefix.startsWith(join(ctx.root, 'envs') + '/') ? basename(prefix) : '';
+  const name =
+    prefix === ctx.root
+      ? atLeast(ctx, '4.6')
+        ? 'base'
+        : 'root'
+      : prefix.startsWith(join(ctx.root, 'envs') + '/')
+        ? basename(prefix)
+        : '';
   const active = (ctx.env.CONDA_PREFIX || ctx.root) === prefix ? '*' : ' ';
   return `${name.padEnd(25)}${active}  ${prefix}`;
 }
 
 function envsText(ctx: Ctx): string {
-  return `# conda environments:\n#\n${knownEnvs(ctx).map((e) => envRow(ctx, e)).join('\n')}\n\n`;
+  return `# conda environments:\n#\n${knownEnvs(ctx)
+    .map((e) => envRow(ctx, e))
+    .join('\n')}\n\n`;
 }
 
 export async function envList(ctx: Ctx, argv: string[]): Promise<number> {
@@ -82,7 +91,12 @@ export async function info(ctx: Ctx, argv: string[]): Promise<number> {
     sys_rc_path: join(ctx.root, '.condarc'),
     user_agent: `conda/${v} requests/2.31.0 CPython/${ctx.config.pythonVersion} Linux/${process.platform} fake-conda`,
     user_rc_path: join(ctx.env.HOME ?? '~', '.condarc'),
-    virtual_pkgs: [['__archspec', '1', 'x86_64'], ['__glibc', '2.36', '0'], ['__linux', '6.0', '0'], ['__unix', '0', '0']],
+    virtual_pkgs: [
+      ['__archspec', '1', 'x86_64'],
+      ['__glibc', '2.36', '0'],
+      ['__linux', '6.0', '0'],
+      ['__unix', '0', '0'],
+    ],
   };
   if (solver) data.solver = solver;
   if (flag(p, 'json')) {

@@ -37,7 +37,8 @@ export async function install(ctx: Ctx, argv: string[]): Promise<number> {
   const prefix = targetPrefix(ctx, p);
   if (!isEnv(prefix)) throw notAnEnv(prefix);
   const specs = p.pos;
-  if (!specs.length) throw new CondaError('CondaValueError', 'too few arguments, must supply command line package specs or --file');
+  if (!specs.length)
+    throw new CondaError('CondaValueError', 'too few arguments, must supply command line package specs or --file');
   const newNames = new Set(specs.map((s) => parseSpec(s).name));
 
   const cfg = await loadChannelConfig(ctx);
@@ -46,23 +47,35 @@ export async function install(ctx: Ctx, argv: string[]): Promise<number> {
   const installed = readRecords(prefix);
 
   // conda first tries to keep every installed package as it is
-  const inIndex = (r: (typeof installed)[number]) => index.records.some((x) => x.fn === r.fn && x.channel.url === recordChannelUrl(r));
-  const frozen = installed.filter((r) => !newNames.has(r.name) && inIndex(r)).map((r) => `${r.name} ==${r.version} ${r.build}`);
+  const inIndex = (r: (typeof installed)[number]) =>
+    index.records.some((x) => x.fn === r.fn && x.channel.url === recordChannelUrl(r));
+  const frozen = installed
+    .filter((r) => !newNames.has(r.name) && inIndex(r))
+    .map((r) => `${r.name} ==${r.version} ${r.build}`);
   let solved: IndexedRecord[] | undefined;
   if (frozen.length) {
     progress.solving();
     try {
       solved = await solve(ctx, { specs: [...specs, ...frozen], index, kind: 'install' });
     } catch {
-      progress.line(atLeast(ctx, '4.7') ? 'failed with initial frozen solve. Retrying with flexible solve.\n' : 'failed\n');
+      progress.line(
+        atLeast(ctx, '4.7') ? 'failed with initial frozen solve. Retrying with flexible solve.\n' : 'failed\n',
+      );
     }
   }
   if (!solved) {
-    const previous = historySpecs(prefix).filter((s) => { try { return !newNames.has(parseSpec(s).name); } catch { return false; } });
+    const previous = historySpecs(prefix).filter((s) => {
+      try {
+        return !newNames.has(parseSpec(s).name);
+      } catch {
+        return false;
+      }
+    });
     solved = await solveStep(ctx, progress, 'install', [...specs, ...previous], index);
   } else progress.solved(true);
 
-  const isInstalled = (r: IndexedRecord) => installed.some((i) => distName(i) === distName(r) && recordChannelUrl(i) === r.channel.url);
+  const isInstalled = (r: IndexedRecord) =>
+    installed.some((i) => distName(i) === distName(r) && recordChannelUrl(i) === r.channel.url);
   const link = solved.filter((r) => !isInstalled(r) || (flag(p, 'force_reinstall') && newNames.has(r.name)));
   const linkNames = new Set(link.map((r) => r.name));
   // a package the solution does not mention stays; one it replaces is unlinked

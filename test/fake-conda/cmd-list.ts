@@ -4,7 +4,15 @@ import { loadChannelConfig, PLATFORM, type ChannelConfig } from './channels.js';
 import { atLeast, type Ctx } from './context.js';
 import { jsonDump, notAnEnv } from './errors.js';
 import { helpOr } from './help.js';
-import { distName, isEnv, pypiDists, readRecords, recordChannelName, recordChannelUrl, type PrefixRecord } from './prefix.js';
+import {
+  distName,
+  isEnv,
+  pypiDists,
+  readRecords,
+  recordChannelName,
+  recordChannelUrl,
+  type PrefixRecord,
+} from './prefix.js';
 import { targetPrefix } from './target.js';
 
 const LIST: CmdDef = {
@@ -45,7 +53,10 @@ export function listEntries(ctx: Ctx, cfg: ChannelConfig, prefix: string, withPi
     build_number: r.build_number,
     build_string: r.build,
     // conda list names the default channels by their path (pkgs/main), not `defaults`
-    channel: recordChannelName(r, cfg) === 'defaults' ? recordChannelUrl(r).replace(/^.*\/(pkgs\/[^/]+)$/, '$1') : recordChannelName(r, cfg),
+    channel:
+      recordChannelName(r, cfg) === 'defaults'
+        ? recordChannelUrl(r).replace(/^.*\/(pkgs\/[^/]+)$/, '$1')
+        : recordChannelName(r, cfg),
     dist_name: distName(r),
     name: r.name,
     platform: r.subdir,
@@ -80,16 +91,29 @@ export async function list(ctx: Ctx, argv: string[]): Promise<number> {
     entries = entries.filter((e) => re.test(e.name));
   }
   if (flag(p, 'explicit')) {
-    const urls = readRecords(prefix).filter((r) => entries.some((e) => e.name === r.name)).map((r) => r.url);
-    ctx.out(`# This file may be used to create an environment using:\n# $ conda create --name <env> --file <this file>\n# platform: ${PLATFORM}\n@EXPLICIT\n${urls.join('\n')}\n`);
+    const urls = readRecords(prefix)
+      .filter((r) => entries.some((e) => e.name === r.name))
+      .map((r) => r.url);
+    ctx.out(
+      `# This file may be used to create an environment using:\n# $ conda create --name <env> --file <this file>\n# platform: ${PLATFORM}\n@EXPLICIT\n${urls.join('\n')}\n`,
+    );
   } else if (flag(p, 'export') || flag(p, 'canonical')) {
-    const lines = entries.map((e) => (flag(p, 'canonical') ? `${e.channel}/${e.platform}::${e.dist_name}` : `${e.name}=${e.version}=${e.build_string}`));
-    ctx.out(`# This file may be used to create an environment using:\n# $ conda create --name <env> --file <this file>\n# platform: ${PLATFORM}\n${lines.join('\n')}\n`);
+    const lines = entries.map((e) =>
+      flag(p, 'canonical') ? `${e.channel}/${e.platform}::${e.dist_name}` : `${e.name}=${e.version}=${e.build_string}`,
+    );
+    ctx.out(
+      `# This file may be used to create an environment using:\n# $ conda create --name <env> --file <this file>\n# platform: ${PLATFORM}\n${lines.join('\n')}\n`,
+    );
   } else if (flag(p, 'json')) {
     ctx.out(jsonDump(entries) + '\n');
   } else {
-    const rows = entries.map((e) => `${e.name.padEnd(25)} ${e.version.padEnd(15)} ${e.build_string.padStart(15)}    ${e.channel === 'pypi' ? 'pypi' : e.channel}`);
-    ctx.out(`# packages in environment at ${prefix}:\n#\n# Name                    Version                   Build  Channel\n${rows.join('\n')}\n`);
+    const rows = entries.map(
+      (e) =>
+        `${e.name.padEnd(25)} ${e.version.padEnd(15)} ${e.build_string.padStart(15)}    ${e.channel === 'pypi' ? 'pypi' : e.channel}`,
+    );
+    ctx.out(
+      `# packages in environment at ${prefix}:\n#\n# Name                    Version                   Build  Channel\n${rows.join('\n')}\n`,
+    );
   }
   return 0;
 }

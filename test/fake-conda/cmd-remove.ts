@@ -18,7 +18,13 @@ const ENV_REMOVE: CmdDef = {
 
 const REMOVE: CmdDef = {
   prog: 'conda remove',
-  opts: [...TARGET, { names: ['--all'], kind: 'flag' }, { names: ['-y', '--yes'], kind: 'flag' }, { names: ['-d', '--dry-run'], kind: 'flag' }, ...COMMON],
+  opts: [
+    ...TARGET,
+    { names: ['--all'], kind: 'flag' },
+    { names: ['-y', '--yes'], kind: 'flag' },
+    { names: ['-d', '--dry-run'], kind: 'flag' },
+    ...COMMON,
+  ],
   positionals: 'many',
   posName: 'package_name',
   exclusive: NAME_OR_PREFIX,
@@ -52,20 +58,31 @@ export async function remove(ctx: Ctx, argv: string[]): Promise<number> {
   if (helpOr(ctx, REMOVE, p)) return 0;
   const prefix = targetPrefix(ctx, p);
   if (flag(p, 'all')) return removeWhole(ctx, prefix, flag(p, 'json'), flag(p, 'dry_run'), flag(p, 'quiet'));
-  if (!p.pos.length) throw new CondaError('CondaValueError', 'no package names supplied,\n       try "conda remove -h" for more details');
+  if (!p.pos.length)
+    throw new CondaError(
+      'CondaValueError',
+      'no package names supplied,\n       try "conda remove -h" for more details',
+    );
   if (!isEnv(prefix)) throw notAnEnv(prefix);
   const records = readRecords(prefix);
   const missing = p.pos.filter((n) => !records.some((r) => r.name === n));
   if (missing.length) {
-    throw new CondaError('PackagesNotFoundError', `The following packages are missing from the target environment:\n${missing.map((m) => `  - ${m}`).join('\n')}\n`, { packages: missing });
+    throw new CondaError(
+      'PackagesNotFoundError',
+      `The following packages are missing from the target environment:\n${missing.map((m) => `  - ${m}`).join('\n')}\n`,
+      { packages: missing },
+    );
   }
   const gone = records.filter((r) => p.pos.includes(r.name));
   const progress = new Progress(ctx, flag(p, 'json') || flag(p, 'quiet'));
-  progress.line(`\n## Package Plan ##\n\n  environment location: ${prefix}\n\n  removed specs:\n${p.pos.map((s) => `    - ${s}`).join('\n')}\n\n\nThe following packages will be REMOVED:\n\n${gone.map((r) => `  ${distName(r)}`).join('\n')}\n\n`);
+  progress.line(
+    `\n## Package Plan ##\n\n  environment location: ${prefix}\n\n  removed specs:\n${p.pos.map((s) => `    - ${s}`).join('\n')}\n\n\nThe following packages will be REMOVED:\n\n${gone.map((r) => `  ${distName(r)}`).join('\n')}\n\n`,
+  );
   if (flag(p, 'dry_run')) throw new CondaExit(0, 'Dry run. Exiting.');
   for (const r of gone) unlinkPackage(prefix, r);
   appendHistory(ctx, prefix, await loadChannelConfig(ctx), ['remove', ...argv], [], gone, p.pos, 'remove');
   if (atLeast(ctx, '4.4')) progress.transaction(true);
-  if (flag(p, 'json')) ctx.out(jsonDump({ actions: { PREFIX: prefix, UNLINK: gone.map(distName) }, success: true }) + '\n');
+  if (flag(p, 'json'))
+    ctx.out(jsonDump({ actions: { PREFIX: prefix, UNLINK: gone.map(distName) }, success: true }) + '\n');
   return 0;
 }

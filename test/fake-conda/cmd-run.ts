@@ -37,7 +37,11 @@ export async function run(ctx: Ctx, argv: string[]): Promise<number> {
   delete env.FAKE_CONDA_ROOT;
   const [cmd, ...args] = p.pos;
   const code = await new Promise<number>((res) => {
-    const child = spawn(cmd, args, { cwd: str(p, 'cwd') ?? ctx.cwd, env, stdio: stream ? 'inherit' : ['inherit', 'pipe', 'pipe'] });
+    const child = spawn(cmd, args, {
+      cwd: str(p, 'cwd') ?? ctx.cwd,
+      env,
+      stdio: stream ? 'inherit' : ['inherit', 'pipe', 'pipe'],
+    });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     child.stdout?.on('data', (b: Buffer) => out.push(b));
@@ -53,9 +57,11 @@ export async function run(ctx: Ctx, argv: string[]): Promise<number> {
     });
   });
   if (code !== 0) {
-    ctx.err(atLeast(ctx, '4.12')
-      ? `ERROR conda.cli.main_run:execute(49): \`conda run ${p.pos.join(' ')}\` failed. (See above for error)\n`
-      : `ERROR conda.cli.main_run:execute(33): Subprocess for 'conda run ${JSON.stringify(p.pos)}' command failed.  (See above for error)\n`);
+    ctx.err(
+      atLeast(ctx, '4.12')
+        ? `ERROR conda.cli.main_run:execute(49): \`conda run ${p.pos.join(' ')}\` failed. (See above for error)\n`
+        : `ERROR conda.cli.main_run:execute(33): Subprocess for 'conda run ${JSON.stringify(p.pos)}' command failed.  (See above for error)\n`,
+    );
   }
   return code;
 }

@@ -26,10 +26,17 @@ export async function search(ctx: Ctx, argv: string[]): Promise<number> {
   const text = p.pos[0] ?? '*';
   const spec = parseSpec(text);
   const subdir = str(p, 'subdir');
-  if (subdir && subdir !== 'linux-64' && subdir !== 'noarch') throw new CondaError('CondaValueError', `The fake conda only has linux-64 and noarch: ${subdir}`);
+  if (subdir && subdir !== 'linux-64' && subdir !== 'noarch')
+    throw new CondaError('CondaValueError', `The fake conda only has linux-64 and noarch: ${subdir}`);
   const cfg = await loadChannelConfig(ctx);
-  const channels = channelList(cfg, [...list(p, 'channel'), ...(spec.channel ? [spec.channel] : [])], flag(p, 'override_channels'));
-  const say = (t: string) => { if (!flag(p, 'json')) ctx.out(t); };
+  const channels = channelList(
+    cfg,
+    [...list(p, 'channel'), ...(spec.channel ? [spec.channel] : [])],
+    flag(p, 'override_channels'),
+  );
+  const say = (t: string) => {
+    if (!flag(p, 'json')) ctx.out(t);
+  };
   say('Loading channels: ');
   let index: ReturnType<typeof loadIndex>;
   try {
@@ -42,7 +49,12 @@ export async function search(ctx: Ctx, argv: string[]): Promise<number> {
   const r = await loadRattler(ctx, index);
   const hits = index.records
     .filter((rec) => (!subdir || rec.subdir === subdir) && matches(r, spec, rec))
-    .sort((a, b) => a.name.localeCompare(b.name) || new r.Version(a.version).compare(new r.Version(b.version)) || a.build_number - b.build_number);
+    .sort(
+      (a, b) =>
+        a.name.localeCompare(b.name) ||
+        new r.Version(a.version).compare(new r.Version(b.version)) ||
+        a.build_number - b.build_number,
+    );
   if (!hits.length) throw packagesNotFound([text], channels);
 
   const byName: Record<string, unknown[]> = {};
@@ -65,7 +77,9 @@ export async function search(ctx: Ctx, argv: string[]): Promise<number> {
     ctx.out(jsonDump(byName) + '\n');
     return 0;
   }
-  const rows = hits.map((h) => `${h.name.padEnd(30)}${h.version.padStart(15)} ${h.build.padStart(18)}  ${h.channel.name}`);
+  const rows = hits.map(
+    (h) => `${h.name.padEnd(30)}${h.version.padStart(15)} ${h.build.padStart(18)}  ${h.channel.name}`,
+  );
   ctx.out(`# ${'Name'.padEnd(28)}${'Version'.padStart(15)} ${'Build'.padStart(18)}  Channel\n${rows.join('\n')}\n`);
   return 0;
 }

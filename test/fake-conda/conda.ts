@@ -25,7 +25,19 @@ const COMMANDS: Record<string, { load: () => Promise<Handler>; since?: string }>
 };
 
 /** Real conda commands the fake does not implement: an honest error rather than "no such command". */
-const UNIMPLEMENTED = ['config', 'update', 'upgrade', 'compare', 'package', 'init', 'activate', 'deactivate', 'doctor', 'notices', 'rename'];
+const UNIMPLEMENTED = [
+  'config',
+  'update',
+  'upgrade',
+  'compare',
+  'package',
+  'init',
+  'activate',
+  'deactivate',
+  'doctor',
+  'notices',
+  'rename',
+];
 const ENV_SUBCOMMANDS = ['config', 'create', 'export', 'list', 'remove', 'update'];
 
 const MAIN_HELP = `${MAIN_USAGE}
@@ -41,9 +53,18 @@ function resolveCommand(ctx: Ctx, argv: string[]): { key: string; rest: string[]
   const [first, ...rest] = argv;
   if (first === 'env') {
     const sub = rest[0];
-    if (!sub || sub === '-h' || sub === '--help') throw new ArgparseError('usage: conda-env [-h] {config,create,export,list,remove,update} ...', 'conda-env', 'the following arguments are required: command');
+    if (!sub || sub === '-h' || sub === '--help')
+      throw new ArgparseError(
+        'usage: conda-env [-h] {config,create,export,list,remove,update} ...',
+        'conda-env',
+        'the following arguments are required: command',
+      );
     if (!ENV_SUBCOMMANDS.includes(sub)) {
-      throw new ArgparseError('usage: conda-env [-h] {config,create,export,list,remove,update} ...', 'conda-env', `argument command: invalid choice: '${sub}' (choose from ${ENV_SUBCOMMANDS.map((s) => `'${s}'`).join(', ')})`);
+      throw new ArgparseError(
+        'usage: conda-env [-h] {config,create,export,list,remove,update} ...',
+        'conda-env',
+        `argument command: invalid choice: '${sub}' (choose from ${ENV_SUBCOMMANDS.map((s) => `'${s}'`).join(', ')})`,
+      );
     }
     return { key: `env ${sub}`, rest: rest.slice(1) };
   }
@@ -51,7 +72,14 @@ function resolveCommand(ctx: Ctx, argv: string[]): { key: string; rest: string[]
   if (!cmd || (cmd.since && !atLeast(ctx, cmd.since))) {
     if (UNIMPLEMENTED.includes(first)) return { key: first, rest };
     if (atLeast(ctx, '22.11')) {
-      throw new ArgparseError(MAIN_USAGE, 'conda', `argument COMMAND: invalid choice: '${first}' (choose from ${Object.keys(COMMANDS).filter((k) => !k.includes(' ')).map((k) => `'${k}'`).join(', ')}, 'env')`);
+      throw new ArgparseError(
+        MAIN_USAGE,
+        'conda',
+        `argument COMMAND: invalid choice: '${first}' (choose from ${Object.keys(COMMANDS)
+          .filter((k) => !k.includes(' '))
+          .map((k) => `'${k}'`)
+          .join(', ')}, 'env')`,
+      );
     }
     throw new CondaError('CommandNotFoundError', `No command 'conda ${first}'.`);
   }
@@ -70,7 +98,9 @@ async function main(argv: string[]): Promise<number> {
   const crashAt = ctx.env.FAKE_CONDA_CRASH_AT;
   if (crashAt && !(CRASH_STEPS as readonly string[]).includes(crashAt)) {
     // a typo would silently never crash: say so instead
-    process.stderr.write(`fake conda: unknown FAKE_CONDA_CRASH_AT step '${crashAt}' (known: ${CRASH_STEPS.join(', ')})\n`);
+    process.stderr.write(
+      `fake conda: unknown FAKE_CONDA_CRASH_AT step '${crashAt}' (known: ${CRASH_STEPS.join(', ')})\n`,
+    );
     return 1;
   }
   const json = argv.includes('--json');
@@ -86,7 +116,9 @@ async function main(argv: string[]): Promise<number> {
     const { key, rest } = resolveCommand(ctx, argv);
     const cmd = COMMANDS[key];
     if (!cmd) throw new CondaError('CondaError', `the fake conda does not implement 'conda ${key}'`);
-    return await (await cmd.load())(ctx, rest);
+    return await (
+      await cmd.load()
+    )(ctx, rest);
   } catch (e) {
     return report(ctx, e, json);
   }
@@ -110,11 +142,16 @@ function report(ctx: Ctx, e: unknown, json: boolean): number {
   }
   // anything else is a bug in the fake: say so, like conda's "An unexpected error has occurred"
   const err = e as Error;
-  ctx.err(`\n# >>>>>>>>>>>>>>>>>>>>>> ERROR REPORT <<<<<<<<<<<<<<<<<<<<<<\n\n    ${err?.stack ?? String(e)}\n\nAn unexpected error has occurred. (fake conda bug)\n`);
+  ctx.err(
+    `\n# >>>>>>>>>>>>>>>>>>>>>> ERROR REPORT <<<<<<<<<<<<<<<<<<<<<<\n\n    ${err?.stack ?? String(e)}\n\nAn unexpected error has occurred. (fake conda bug)\n`,
+  );
   return 1;
 }
 
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),
-  (e) => { process.stderr.write(`fake conda crashed: ${String(e)}\n`); process.exit(1); },
+  (e) => {
+    process.stderr.write(`fake conda crashed: ${String(e)}\n`);
+    process.exit(1);
+  },
 );

@@ -39,8 +39,12 @@ export function loadContext(): Ctx {
     env: process.env,
     cwd: process.cwd(),
     // stdout/stderr writes to pipes and files are synchronous on Linux, so nothing is lost on SIGKILL
-    out: (t) => { process.stdout.write(t); },
-    err: (t) => { process.stderr.write(t); },
+    out: (t) => {
+      process.stdout.write(t);
+    },
+    err: (t) => {
+      process.stderr.write(t);
+    },
   };
 }
 
@@ -71,7 +75,15 @@ export function injectDelay(env: NodeJS.ProcessEnv): void {
 }
 
 /** Named steps of a transaction where FAKE_CONDA_CRASH_AT can kill the process. */
-export const CRASH_STEPS = ['after-solve', 'after-mkdir', 'after-python', 'mid-packages', 'after-packages', 'before-pip', 'after-pip'] as const;
+export const CRASH_STEPS = [
+  'after-solve',
+  'after-mkdir',
+  'after-python',
+  'mid-packages',
+  'after-packages',
+  'before-pip',
+  'after-pip',
+] as const;
 export type CrashStep = (typeof CRASH_STEPS)[number];
 
 /** FAKE_CONDA_CRASH_AT=<step>: die like `kill -9` there, leaving whatever is half-built. */

@@ -32,13 +32,17 @@ export async function readEnvFile(ctx: Ctx, file: string): Promise<EnvFile> {
   } catch (e) {
     throw new CondaError('CondaValueError', `Invalid YAML in ${path}: ${(e as Error).message}`);
   }
-  if (data === null || data === undefined || data === '') throw new CondaError('EnvironmentFileEmpty', `'${path}' is empty`, { filename: path });
-  if (typeof data !== 'object' || Array.isArray(data)) throw new CondaError('CondaValueError', `Invalid environment file ${path}: expected a mapping`);
+  if (data === null || data === undefined || data === '')
+    throw new CondaError('EnvironmentFileEmpty', `'${path}' is empty`, { filename: path });
+  if (typeof data !== 'object' || Array.isArray(data))
+    throw new CondaError('CondaValueError', `Invalid environment file ${path}: expected a mapping`);
   const d = data as Record<string, unknown>;
 
   const invalid = Object.keys(d).filter((k) => !VALID_KEYS.includes(k));
   if (invalid.length) {
-    ctx.err(`EnvironmentSectionNotValid: The following section on '${path}' is invalid and will be ignored:\n${invalid.map((k) => ` - ${k}`).join('\n')}\n\n`);
+    ctx.err(
+      `EnvironmentSectionNotValid: The following section on '${path}' is invalid and will be ignored:\n${invalid.map((k) => ` - ${k}`).join('\n')}\n\n`,
+    );
   }
   const conda: string[] = [];
   let pip: string[] | null = null;
@@ -50,7 +54,8 @@ export async function readEnvFile(ctx: Ctx, file: string): Promise<EnvFile> {
   }
   const expand = (s: string) => s.replace(/\$\{?(\w+)\}?/g, (m, v: string) => ctx.env[v] ?? m);
   const variables: Record<string, string> = {};
-  for (const [k, v] of Object.entries((d.variables as Record<string, unknown> | undefined) ?? {})) variables[k] = String(v);
+  for (const [k, v] of Object.entries((d.variables as Record<string, unknown> | undefined) ?? {}))
+    variables[k] = String(v);
   return {
     path,
     name: d.name === undefined || d.name === null ? undefined : String(d.name),

@@ -10,7 +10,11 @@ const MODULES: Record<string, string> = {
 export class CondaError extends Error {
   /** conda's CondaError.return_code */
   exitCode = 1;
-  constructor(readonly className: string, message: string, readonly extra: Record<string, unknown> = {}) {
+  constructor(
+    readonly className: string,
+    message: string,
+    readonly extra: Record<string, unknown> = {},
+  ) {
     super(message);
   }
 
@@ -34,7 +38,12 @@ export class CondaError extends Error {
 
 /** Exits with a status but prints nothing more (DryRunExit, CondaSystemExit). */
 export class CondaExit extends Error {
-  constructor(readonly exitCode: number, message: string) { super(message); }
+  constructor(
+    readonly exitCode: number,
+    message: string,
+  ) {
+    super(message);
+  }
 }
 
 /** The main parser's usage line, which argparse prints for unrecognized arguments. */
@@ -43,7 +52,13 @@ export const MAIN_USAGE = 'usage: conda [-h] [-V] command ...';
 /** argparse error: usage text + `prog: error: msg`, exit 2. */
 export class ArgparseError extends Error {
   readonly exitCode = 2;
-  constructor(readonly usage: string, readonly prog: string, message: string) { super(message); }
+  constructor(
+    readonly usage: string,
+    readonly prog: string,
+    message: string,
+  ) {
+    super(message);
+  }
   render(): string {
     return `${this.usage}\n${this.prog}: error: ${this.message}\n`;
   }
@@ -61,7 +76,11 @@ function sortKeys(v: unknown): unknown {
   if (Array.isArray(v)) return v.map(sortKeys);
   if (v && typeof v === 'object') {
     const o = v as Record<string, unknown>;
-    return Object.fromEntries(Object.keys(o).sort().map((k) => [k, sortKeys(o[k])]));
+    return Object.fromEntries(
+      Object.keys(o)
+        .sort()
+        .map((k) => [k, sortKeys(o[k])]),
+    );
   }
   return v;
 }

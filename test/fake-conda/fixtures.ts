@@ -4,7 +4,16 @@
  */
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { constants } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -32,23 +41,32 @@ export function ensureBuilt(): void {
   const root = repoRoot();
   const src = join(root, 'test', 'fake-conda');
   const dist = join(root, 'dist', 'test', 'fake-conda');
-  const stale = () => readdirSync(src).filter((f) => f.endsWith('.ts')).some((f) => {
-    const js = join(dist, f.replace(/\.ts$/, '.js'));
-    return !existsSync(js) || statSync(js).mtimeMs < statSync(join(src, f)).mtimeMs;
-  });
+  const stale = () =>
+    readdirSync(src)
+      .filter((f) => f.endsWith('.ts'))
+      .some((f) => {
+        const js = join(dist, f.replace(/\.ts$/, '.js'));
+        return !existsSync(js) || statSync(js).mtimeMs < statSync(join(src, f)).mtimeMs;
+      });
   if (!stale()) return;
   const lock = join(root, 'dist', '.fake-conda-build.lock');
   mkdirSync(dirname(lock), { recursive: true });
   const deadline = Date.now() + 120_000;
   for (;;) {
-    try { mkdirSync(lock); break; } catch {
+    try {
+      mkdirSync(lock);
+      break;
+    } catch {
       if (Date.now() > deadline) throw new Error(`fake-conda fixtures: build lock ${lock} held too long`);
       Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 200);
     }
   }
   try {
     // another worker may have built while we waited; tsc emits even when other files have type errors
-    if (stale()) spawnSync(process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', root], { stdio: 'ignore' });
+    if (stale())
+      spawnSync(process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', root], {
+        stdio: 'ignore',
+      });
     if (stale()) throw new Error('fake-conda fixtures: `npx tsc -p .` did not produce dist/test/fake-conda');
   } finally {
     rmSync(lock, { recursive: true, force: true });
@@ -101,7 +119,10 @@ export function writeChannel(dir: string, records: ChannelRecord[]): string {
   }
   for (const [subdir, packages] of Object.entries(subdirs)) {
     mkdirSync(join(abs, subdir), { recursive: true });
-    writeFileSync(join(abs, subdir, 'repodata.json'), JSON.stringify({ info: { subdir }, packages, 'packages.conda': {}, repodata_version: 1 }, null, 1) + '\n');
+    writeFileSync(
+      join(abs, subdir, 'repodata.json'),
+      JSON.stringify({ info: { subdir }, packages, 'packages.conda': {}, repodata_version: 1 }, null, 1) + '\n',
+    );
   }
   return pathToFileURL(abs).href;
 }
@@ -119,9 +140,14 @@ export function writeWheel(wheelhouseDir: string, name: string, version: string)
   const files: Array<[string, string]> = [
     [`${moduleOf(name)}/__init__.py`, `__version__ = "${version}"\n`],
     [`${info}/METADATA`, `Metadata-Version: 2.1\nName: ${name}\nVersion: ${version}\nSummary: fixture wheel\n`],
-    [`${info}/WHEEL`, 'Wheel-Version: 1.0\nGenerator: conda-gitops-fixtures\nRoot-Is-Purelib: true\nTag: py3-none-any\n'],
+    [
+      `${info}/WHEEL`,
+      'Wheel-Version: 1.0\nGenerator: conda-gitops-fixtures\nRoot-Is-Purelib: true\nTag: py3-none-any\n',
+    ],
   ];
-  const record = [...files.map(([p, d]) => `${p},sha256=${sha256b64(d)},${Buffer.byteLength(d)}`), `${info}/RECORD,,`].join('\n') + '\n';
+  const record =
+    [...files.map(([p, d]) => `${p},sha256=${sha256b64(d)},${Buffer.byteLength(d)}`), `${info}/RECORD,,`].join('\n') +
+    '\n';
   files.push([`${info}/RECORD`, record]);
   mkdirSync(wheelhouseDir, { recursive: true });
   const path = join(resolve(wheelhouseDir), `${dist}-${version}-py3-none-any.whl`);
@@ -203,11 +229,15 @@ def build_sdist(sdist_directory, config_settings=None):
 }
 
 const git = (cwd: string, args: string[]): void => {
-  execFileSync('git', ['-c', 'user.name=fixture', '-c', 'user.email=fixture@example.invalid', '-c', 'commit.gpgsign=false', ...args], {
-    cwd,
-    stdio: 'ignore',
-    env: { ...process.env, GIT_CONFIG_NOSYSTEM: '1' },
-  });
+  execFileSync(
+    'git',
+    ['-c', 'user.name=fixture', '-c', 'user.email=fixture@example.invalid', '-c', 'commit.gpgsign=false', ...args],
+    {
+      cwd,
+      stdio: 'ignore',
+      env: { ...process.env, GIT_CONFIG_NOSYSTEM: '1' },
+    },
+  );
 };
 
 /** A committed git repo of a pip-installable package; `url` is what an env file's pip: list takes. */
@@ -216,8 +246,10 @@ export function makeGitPackage(dir: string, name: string, version: string): { di
   mkdirSync(join(abs, moduleOf(name)), { recursive: true });
   writeFileSync(join(abs, moduleOf(name), '__init__.py'), `__version__ = "${version}"\n`);
   writeFileSync(join(abs, '_fixture_backend.py'), backendSource(name, version));
-  writeFileSync(join(abs, 'pyproject.toml'),
-    `[build-system]\nrequires = []\nbuild-backend = "_fixture_backend"\nbackend-path = ["."]\n\n[project]\nname = "${name}"\nversion = "${version}"\n`);
+  writeFileSync(
+    join(abs, 'pyproject.toml'),
+    `[build-system]\nrequires = []\nbuild-backend = "_fixture_backend"\nbackend-path = ["."]\n\n[project]\nname = "${name}"\nversion = "${version}"\n`,
+  );
   git(abs, ['init', '-q', '-b', 'main']);
   git(abs, ['add', '-A']);
   git(abs, ['commit', '-q', '-m', `${name} ${version}`]);
@@ -245,11 +277,15 @@ export interface FakeConda {
 }
 
 /** Write ROOT/.condarc (channels, channel_alias, custom_channels). */
-export function writeCondarc(prefix: string, opts: Pick<InstallOptions, 'channels' | 'channelAlias' | 'customChannels'>): void {
+export function writeCondarc(
+  prefix: string,
+  opts: Pick<InstallOptions, 'channels' | 'channelAlias' | 'customChannels'>,
+): void {
   const lines: string[] = [];
   if (opts.channels) lines.push('channels:', ...opts.channels.map((c) => `  - ${c}`));
   if (opts.channelAlias) lines.push(`channel_alias: ${opts.channelAlias}`);
-  if (opts.customChannels) lines.push('custom_channels:', ...Object.entries(opts.customChannels).map(([k, v]) => `  ${k}: ${v}`));
+  if (opts.customChannels)
+    lines.push('custom_channels:', ...Object.entries(opts.customChannels).map(([k, v]) => `  ${k}: ${v}`));
   writeFileSync(join(prefix, '.condarc'), lines.join('\n') + '\n');
 }
 
@@ -258,7 +294,11 @@ let host: { python: string; version: string } | undefined;
 /** The real host interpreter behind `python3` (resolved through pyenv shims) and its version; once per process. */
 export function hostPython(): { python: string; version: string } {
   if (!host) {
-    const out = execFileSync(process.env.FAKE_CONDA_PYTHON ?? 'python3', ['-c', 'import os, sys, platform; print(os.path.realpath(sys.executable)); print(platform.python_version())'], { encoding: 'utf8' });
+    const out = execFileSync(
+      process.env.FAKE_CONDA_PYTHON ?? 'python3',
+      ['-c', 'import os, sys, platform; print(os.path.realpath(sys.executable)); print(platform.python_version())'],
+      { encoding: 'utf8' },
+    );
     const [python, version] = out.trim().split('\n');
     host = { python, version };
   }
@@ -274,7 +314,12 @@ export function installFakeConda(prefix: string, version: string, opts: InstallO
   const installer = template.replace('{version}', version);
   const r = spawnSync('bash', [installer, '-b', ...(opts.update ? ['-u'] : []), '-p', abs], {
     encoding: 'utf8',
-    env: { ...process.env, FAKE_CONDA_NODE: process.execPath, FAKE_CONDA_PYTHON: hostPython().python, FAKE_CONDA_PYTHON_VERSION: hostPython().version },
+    env: {
+      ...process.env,
+      FAKE_CONDA_NODE: process.execPath,
+      FAKE_CONDA_PYTHON: hostPython().python,
+      FAKE_CONDA_PYTHON_VERSION: hostPython().version,
+    },
   });
   if (r.status !== 0) throw new Error(`fake conda installer failed (${r.status}):\n${r.stdout}${r.stderr}`);
   if (opts.channels || opts.channelAlias || opts.customChannels) writeCondarc(abs, opts);
@@ -282,7 +327,18 @@ export function installFakeConda(prefix: string, version: string, opts: InstallO
 }
 
 /** Versions installerTemplate links by default: the account's 4.3.22 and 4.8.5, and the family boundaries. */
-export const FIXTURE_VERSIONS = ['4.3.22', '4.3.31', '4.6.14', '4.7.12', '4.8.5', '4.14.0', '22.11.1', '23.9.0', '23.11.0', '24.1.2'];
+export const FIXTURE_VERSIONS = [
+  '4.3.22',
+  '4.3.31',
+  '4.6.14',
+  '4.7.12',
+  '4.8.5',
+  '4.14.0',
+  '22.11.1',
+  '23.9.0',
+  '23.11.0',
+  '24.1.2',
+];
 
 /**
  * A path template with `{version}`, like the inventory's `installer = .../Miniconda3-{version}-Linux-x86_64.sh`:
@@ -294,32 +350,60 @@ export function installerTemplate(dir: string, versions: string[] = FIXTURE_VERS
   for (const v of versions) {
     const link = join(abs, `Miniconda3-${v}-Linux-x86_64.sh`);
     if (!existsSync(link)) {
-      try { symlinkSync(installerPath(), link); } catch (e) { if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e; }
+      try {
+        symlinkSync(installerPath(), link);
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+      }
     }
   }
   return join(abs, 'Miniconda3-{version}-Linux-x86_64.sh');
 }
 
-export interface CondaResult { code: number; stdout: string; stderr: string; signal: NodeJS.Signals | null }
+export interface CondaResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+  signal: NodeJS.Signals | null;
+}
 
 /** Run a fake conda (PREFIX/bin/conda or a FakeConda) and collect its output, without blocking. */
-export function runCondaAsync(conda: string | FakeConda, args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<CondaResult> {
+export function runCondaAsync(
+  conda: string | FakeConda,
+  args: string[],
+  opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {},
+): Promise<CondaResult> {
   const exe = typeof conda === 'string' ? conda : conda.conda;
   return new Promise((res) => {
     const child = spawn(exe, args, { cwd: opts.cwd, env: opts.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
-    child.stdout.on('data', (b: Buffer) => { stdout += b.toString(); });
-    child.stderr.on('data', (b: Buffer) => { stderr += b.toString(); });
+    child.stdout.on('data', (b: Buffer) => {
+      stdout += b.toString();
+    });
+    child.stderr.on('data', (b: Buffer) => {
+      stderr += b.toString();
+    });
     child.on('error', (e) => res({ code: 127, stdout, stderr: stderr + String(e), signal: null }));
-    child.on('close', (code, signal) => res({ code: code ?? 128 + (signal ? constants.signals[signal] : 0), stdout, stderr, signal }));
+    child.on('close', (code, signal) =>
+      res({ code: code ?? 128 + (signal ? constants.signals[signal] : 0), stdout, stderr, signal }),
+    );
   });
 }
 
 /** Run a fake conda (PREFIX/bin/conda or a FakeConda) and collect its output. */
-export function runConda(conda: string | FakeConda, args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): CondaResult {
+export function runConda(
+  conda: string | FakeConda,
+  args: string[],
+  opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {},
+): CondaResult {
   const exe = typeof conda === 'string' ? conda : conda.conda;
-  const r = spawnSync(exe, args, { encoding: 'utf8', cwd: opts.cwd, env: opts.env ?? process.env, maxBuffer: 64 * 1024 * 1024 });
+  const r = spawnSync(exe, args, {
+    encoding: 'utf8',
+    cwd: opts.cwd,
+    env: opts.env ?? process.env,
+    maxBuffer: 64 * 1024 * 1024,
+  });
   const code = r.status ?? 128 + (r.signal ? constants.signals[r.signal] : 0);
   return { code, stdout: r.stdout ?? '', stderr: r.stderr ?? '', signal: r.signal };
 }

@@ -3,7 +3,17 @@
  * Usage (from installer.sh only): node install.js PREFIX VERSION [--update]
  */
 import { execFileSync } from 'node:child_process';
-import { appendFileSync, chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  appendFileSync,
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  realpathSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Ctx, FakeConfig } from './context.js';
@@ -15,8 +25,10 @@ const sh = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
 
 /** bin/conda: a tiny sh wrapper that works from any cwd with a minimal environment (node path recorded now). */
 function wrapper(root: string, node: string, condaJs: string): string {
-  return `#!/bin/sh\n# fake conda (conda-gitops tests), written by test/fake-conda/installer.sh\n` +
-    `FAKE_CONDA_ROOT=${sh(root)}\nexport FAKE_CONDA_ROOT\nexec ${sh(node)} ${sh(condaJs)} "$@"\n`;
+  return (
+    `#!/bin/sh\n# fake conda (conda-gitops tests), written by test/fake-conda/installer.sh\n` +
+    `FAKE_CONDA_ROOT=${sh(root)}\nexport FAKE_CONDA_ROOT\nexec ${sh(node)} ${sh(condaJs)} "$@"\n`
+  );
 }
 
 /** The host python, resolved through shims (pyenv) to the real interpreter, and its version. */
@@ -25,7 +37,11 @@ function hostPython(): { python: string; pythonVersion: string } {
   // fixtures resolve the interpreter once per test run: a pyenv shim costs ~0.2 s per call
   if (given && givenVersion) return { python: given, pythonVersion: givenVersion };
   const exe = given ?? 'python3';
-  const out = execFileSync(exe, ['-c', 'import os, sys, platform; print(os.path.realpath(sys.executable)); print(platform.python_version())'], { encoding: 'utf8' });
+  const out = execFileSync(
+    exe,
+    ['-c', 'import os, sys, platform; print(os.path.realpath(sys.executable)); print(platform.python_version())'],
+    { encoding: 'utf8' },
+  );
   const [python, pythonVersion] = out.trim().split('\n');
   return { python, pythonVersion };
 }
@@ -70,16 +86,22 @@ function main(): void {
   const dist = dirname(fileURLToPath(import.meta.url));
   const config: FakeConfig = { version, node: realpathSync(process.execPath), ...hostPython(), repo: findRepo(dist) };
 
-  for (const d of ['bin', 'condabin', 'envs', 'pkgs', 'conda-meta', '.fake-conda']) mkdirSync(join(prefix, d), { recursive: true });
+  for (const d of ['bin', 'condabin', 'envs', 'pkgs', 'conda-meta', '.fake-conda'])
+    mkdirSync(join(prefix, d), { recursive: true });
   const condaJs = copyFake(dist, join(fakeDir(prefix), 'lib'));
   writeFileSync(join(fakeDir(prefix), 'config.json'), JSON.stringify(config, null, 2) + '\n');
   for (const bin of ['bin/conda', 'condabin/conda']) {
     writeFileSync(join(prefix, bin), wrapper(prefix, config.node, condaJs));
     chmodSync(join(prefix, bin), 0o755);
   }
-  const channels = (process.env.FAKE_CONDA_CHANNELS ?? '').split(',').map((c) => c.trim()).filter(Boolean);
+  const channels = (process.env.FAKE_CONDA_CHANNELS ?? '')
+    .split(',')
+    .map((c) => c.trim())
+    .filter(Boolean);
   if (!update || !existsSync(join(prefix, '.condarc'))) {
-    const rc = channels.length ? `channels:\n${channels.map((c) => `  - ${c}`).join('\n')}\n` : 'channels:\n  - defaults\n';
+    const rc = channels.length
+      ? `channels:\n${channels.map((c) => `  - ${c}`).join('\n')}\n`
+      : 'channels:\n  - defaults\n';
     writeFileSync(join(prefix, '.condarc'), rc);
   }
 
@@ -87,17 +109,32 @@ function main(): void {
   const ctx: Ctx = { root: prefix, config, env: process.env, cwd: process.cwd(), out: () => {}, err: () => {} };
   const defaults = { name: 'defaults', url: 'https://repo.anaconda.com/pkgs/main' };
   const pkg = (name: string, v: string, build: string, subdir: string): IndexedRecord => ({
-    name, version: v, build, build_number: 0, depends: [], subdir, fn: `${name}-${v}-${build}.tar.bz2`,
-    channel: defaults, url: `${defaults.url}/${subdir}/${name}-${v}-${build}.tar.bz2`, fake_conda_module: false,
+    name,
+    version: v,
+    build,
+    build_number: 0,
+    depends: [],
+    subdir,
+    fn: `${name}-${v}-${build}.tar.bz2`,
+    channel: defaults,
+    url: `${defaults.url}/${subdir}/${name}-${v}-${build}.tar.bz2`,
+    fake_conda_module: false,
   });
-  const base = [pkg('python', config.pythonVersion, 'h955ad1f_0', 'linux-64'), pkg('conda', version, 'py_0', 'linux-64')];
+  const base = [
+    pkg('python', config.pythonVersion, 'h955ad1f_0', 'linux-64'),
+    pkg('conda', version, 'py_0', 'linux-64'),
+  ];
   // -u replaces the base packages (a new conda version means a new conda record)
-  for (const f of readdirSync(join(prefix, 'conda-meta'))) if (/^(conda|python)-\d.*\.json$/.test(f)) rmSync(join(prefix, 'conda-meta', f));
+  for (const f of readdirSync(join(prefix, 'conda-meta')))
+    if (/^(conda|python)-\d.*\.json$/.test(f)) rmSync(join(prefix, 'conda-meta', f));
   const linked = base.map((r) => linkPackage(ctx, prefix, r, undefined, true));
   const stamp = new Date().toISOString().replace('T', ' ').slice(0, 19);
-  appendFileSync(join(prefix, 'conda-meta', 'history'),
+  appendFileSync(
+    join(prefix, 'conda-meta', 'history'),
     `==> ${stamp} <==\n# cmd: constructor ${prefix}${update ? ' -u' : ''}\n# conda version: ${version}\n` +
-    linked.map((r) => `+defaults/${r.subdir}::${distName(r)}`).join('\n') + `\n# update specs: ${pyList(base.map((r) => `${r.name}=${r.version}`))}\n`);
+      linked.map((r) => `+defaults/${r.subdir}::${distName(r)}`).join('\n') +
+      `\n# update specs: ${pyList(base.map((r) => `${r.name}=${r.version}`))}\n`,
+  );
   process.stdout.write(`installation finished.\n`);
 }
 

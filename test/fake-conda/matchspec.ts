@@ -15,7 +15,9 @@ export interface Spec {
 /** Parse `numpy`, `numpy=1.21`, `numpy==1.21.0=py39_0`, `numpy 1.21.* py39*`, `conda-forge::numpy>=1,<2`, `numpy[version='>=1']`. */
 export function parseSpec(text: string): Spec {
   let s = text.replace(/\s+#.*$/, '').trim();
-  const bad = (why: string): never => { throw new CondaError('InvalidMatchSpec', `Invalid spec '${text}': ${why}`); };
+  const bad = (why: string): never => {
+    throw new CondaError('InvalidMatchSpec', `Invalid spec '${text}': ${why}`);
+  };
   if (!s) bad('empty spec');
   const spec: Spec = { text, name: '' };
   const brackets = s.match(/\[(.*)\]\s*$/);
@@ -29,7 +31,10 @@ export function parseSpec(text: string): Spec {
     }
   }
   const cc = s.lastIndexOf('::');
-  if (cc >= 0) { spec.channel = s.slice(0, cc).replace(/\/(linux-64|noarch)$/, ''); s = s.slice(cc + 2); }
+  if (cc >= 0) {
+    spec.channel = s.slice(0, cc).replace(/\/(linux-64|noarch)$/, '');
+    s = s.slice(cc + 2);
+  }
   const m = s.match(/^([A-Za-z0-9_.*][A-Za-z0-9_.*-]*)\s*(.*)$/);
   if (!m) return bad('invalid package name');
   spec.name = m[1];
@@ -72,6 +77,11 @@ export function mambaText(spec: Spec): string {
 }
 
 export function globMatch(glob: string, s: string): boolean {
-  const re = new RegExp(`^${glob.split('*').map((p) => p.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`);
+  const re = new RegExp(
+    `^${glob
+      .split('*')
+      .map((p) => p.replace(/[.+?^${}()|[\]\\]/g, '\\$&'))
+      .join('.*')}$`,
+  );
   return re.test(s);
 }

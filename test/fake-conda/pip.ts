@@ -7,15 +7,23 @@ import { atLeast, type Ctx } from './context.js';
 import { CondaError } from './errors.js';
 import { pyList } from './prefix.js';
 
-interface Run { code: number; stdout: string; stderr: string }
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
 
 function run(cmd: string, args: string[], cwd: string, env: NodeJS.ProcessEnv): Promise<Run> {
   return new Promise((res) => {
     const child = spawn(cmd, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
-    child.stdout.on('data', (b: Buffer) => { stdout += b.toString(); });
-    child.stderr.on('data', (b: Buffer) => { stderr += b.toString(); });
+    child.stdout.on('data', (b: Buffer) => {
+      stdout += b.toString();
+    });
+    child.stderr.on('data', (b: Buffer) => {
+      stderr += b.toString();
+    });
     child.on('error', (e) => res({ code: 127, stdout, stderr: stderr + String(e) }));
     child.on('close', (code) => res({ code: code ?? 1, stdout, stderr }));
   });
@@ -25,12 +33,20 @@ function run(cmd: string, args: string[], cwd: string, env: NodeJS.ProcessEnv): 
  * Install `deps` (lines of the env file's pip: list) into `prefix`. Like conda, the requirements file
  * sits next to the env file so relative paths in it resolve there, and pip runs with that cwd.
  */
-export async function pipStep(ctx: Ctx, prefix: string, envFile: string, deps: string[], quiet: boolean): Promise<void> {
+export async function pipStep(
+  ctx: Ctx,
+  prefix: string,
+  envFile: string,
+  deps: string[],
+  quiet: boolean,
+): Promise<void> {
   const python = join(prefix, 'bin', 'python');
   const workdir = dirname(envFile);
   const env = { ...ctx.env };
   delete env.FAKE_CONDA_ROOT;
-  const say = (t: string) => { if (!quiet) ctx.out(t); };
+  const say = (t: string) => {
+    if (!quiet) ctx.out(t);
+  };
 
   if (!atLeast(ctx, '4.4')) {
     // conda 4.3 passed the specs on pip's command line and only said "pip returned an error"
@@ -44,7 +60,16 @@ export async function pipStep(ctx: Ctx, prefix: string, envFile: string, deps: s
   const reqFile = join(workdir, `condaenv.${randomBytes(4).toString('hex')}.requirements.txt`);
   writeFileSync(reqFile, deps.join('\n') + '\n');
   try {
-    const argv = [python, '-m', 'pip', 'install', '-U', '-r', reqFile, ...(atLeast(ctx, '22.11') ? ['--exists-action=b'] : [])];
+    const argv = [
+      python,
+      '-m',
+      'pip',
+      'install',
+      '-U',
+      '-r',
+      reqFile,
+      ...(atLeast(ctx, '22.11') ? ['--exists-action=b'] : []),
+    ];
     const r = await run(argv[0], argv.slice(1), workdir, env);
     if (!atLeast(ctx, '4.6')) {
       say(r.stdout);
@@ -53,7 +78,8 @@ export async function pipStep(ctx: Ctx, prefix: string, envFile: string, deps: s
       return;
     }
     if (!atLeast(ctx, '4.6.14')) {
-      if (r.code !== 0) throw new CondaError('CondaEnvException', `Pip subcommand failed with \noutput: ${r.stdout}${r.stderr}`);
+      if (r.code !== 0)
+        throw new CondaError('CondaEnvException', `Pip subcommand failed with \noutput: ${r.stdout}${r.stderr}`);
       say(r.stdout);
       return;
     }

@@ -1,5 +1,16 @@
 /** An environment prefix on disk: conda-meta records, history, the real python, package files, pip dists. */
-import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync, chmodSync, rmdirSync } from 'node:fs';
+import {
+  appendFileSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+  chmodSync,
+  rmdirSync,
+} from 'node:fs';
 import { dirname, join } from 'node:path';
 import { canonicalName, type ChannelConfig } from './channels.js';
 import { atLeast, fakeDir, type Ctx } from './context.js';
@@ -25,12 +36,17 @@ export interface PrefixRecord {
 }
 
 export const isEnv = (prefix: string): boolean => existsSync(join(prefix, 'conda-meta'));
-export const distName = (r: { name: string; version: string; build: string }): string => `${r.name}-${r.version}-${r.build}`;
+export const distName = (r: { name: string; version: string; build: string }): string =>
+  `${r.name}-${r.version}-${r.build}`;
 
 export function readRecords(prefix: string): PrefixRecord[] {
   const dir = join(prefix, 'conda-meta');
   let names: string[];
-  try { names = readdirSync(dir); } catch { return []; }
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return [];
+  }
   return names
     .filter((f) => f.endsWith('.json'))
     .map((f) => JSON.parse(readFileSync(join(dir, f), 'utf8')) as PrefixRecord)
@@ -62,8 +78,16 @@ export function makePython(ctx: Ctx, prefix: string): string[] {
   const minor = pyMinor(ctx);
   mkdirSync(join(prefix, 'bin'), { recursive: true });
   mkdirSync(join(prefix, sitePackages(ctx)), { recursive: true });
-  write(prefix, 'pyvenv.cfg', `home = ${dirname(py)}\ninclude-system-site-packages = false\nversion = ${ctx.config.pythonVersion}\nexecutable = ${py}\ncommand = ${py} -m venv --without-pip ${prefix}\n`);
-  const links: Array<[string, string]> = [['bin/python3', py], ['bin/python', 'python3'], [`bin/python${minor}`, 'python3']];
+  write(
+    prefix,
+    'pyvenv.cfg',
+    `home = ${dirname(py)}\ninclude-system-site-packages = false\nversion = ${ctx.config.pythonVersion}\nexecutable = ${py}\ncommand = ${py} -m venv --without-pip ${prefix}\n`,
+  );
+  const links: Array<[string, string]> = [
+    ['bin/python3', py],
+    ['bin/python', 'python3'],
+    [`bin/python${minor}`, 'python3'],
+  ];
   for (const [rel, target] of links) {
     rmSync(join(prefix, rel), { force: true });
     symlinkSync(target, join(prefix, rel));
@@ -79,7 +103,8 @@ function packageFiles(ctx: Ctx, prefix: string, rec: IndexedRecord): Array<[stri
   const sp = sitePackages(ctx);
   if (rec.name === 'pip') {
     // real pip, without a 4 s install per env: the host's pip, told to act on this env's interpreter
-    const main = `import os, sys\nhost = ${JSON.stringify(ctx.config.python)}\n` +
+    const main =
+      `import os, sys\nhost = ${JSON.stringify(ctx.config.python)}\n` +
       `os.execv(host, [host, '-m', 'pip', '--python', sys.executable] + sys.argv[1:])\n`;
     const script = `#!${prefix}/bin/python\nimport runpy\nrunpy.run_module('pip', run_name='__main__', alter_sys=True)\n`;
     return [
@@ -98,13 +123,21 @@ function packageFiles(ctx: Ctx, prefix: string, rec: IndexedRecord): Array<[stri
     // conda-built python packages say who installed them; pip then leaves them to conda in `pip list` logic
     [`${info}/INSTALLER`, 'conda\n'],
   ];
-  const record = [...files.map(([p]) => `${p.slice(sp.length + 1)},,`), `${mod}-${rec.version}.dist-info/RECORD,,`].join('\n') + '\n';
+  const record =
+    [...files.map(([p]) => `${p.slice(sp.length + 1)},,`), `${mod}-${rec.version}.dist-info/RECORD,,`].join('\n') +
+    '\n';
   files.push([`${info}/RECORD`, record]);
   return files;
 }
 
 /** Link one package: its files, its conda-meta record, its package-cache entry. */
-export function linkPackage(ctx: Ctx, prefix: string, rec: IndexedRecord, requested: string | undefined, withPython: boolean): PrefixRecord {
+export function linkPackage(
+  ctx: Ctx,
+  prefix: string,
+  rec: IndexedRecord,
+  requested: string | undefined,
+  withPython: boolean,
+): PrefixRecord {
   let files: string[] = [];
   if (rec.name === 'python') files = makePython(ctx, prefix);
   else if (withPython) {
@@ -158,26 +191,47 @@ export function unlinkPackage(prefix: string, rec: PrefixRecord): void {
   for (const f of rec.files) rmSync(join(prefix, f), { force: true });
   // drop directories the package's files leave empty (module dirs, dist-info)
   for (const d of [...new Set(rec.files.map((f) => dirname(f)))].sort((a, b) => b.length - a.length)) {
-    try { rmdirSync(join(prefix, d)); } catch { /* not empty or gone */ }
+    try {
+      rmdirSync(join(prefix, d));
+    } catch {
+      /* not empty or gone */
+    }
   }
   rmSync(join(prefix, 'conda-meta', `${distName(rec)}.json`), { force: true });
 }
 
-export interface PypiDist { name: string; version: string }
+export interface PypiDist {
+  name: string;
+  version: string;
+}
 
 /** Distributions pip installed in site-packages (conda >= 4.6 lists them with channel `pypi`). */
 export function pypiDists(ctx: Ctx, prefix: string, records: PrefixRecord[]): PypiDist[] {
   const sp = sitePackages(ctx);
   let entries: string[];
-  try { entries = readdirSync(join(prefix, sp)); } catch { return []; }
+  try {
+    entries = readdirSync(join(prefix, sp));
+  } catch {
+    return [];
+  }
   const condaFiles = new Set(records.flatMap((r) => r.files));
   const out: PypiDist[] = [];
   for (const e of entries) {
     const meta = e.endsWith('.dist-info') ? 'METADATA' : e.endsWith('.egg-info') ? 'PKG-INFO' : null;
     if (!meta || condaFiles.has(`${sp}/${e}/${meta}`)) continue;
     let text: string;
-    try { text = readFileSync(join(prefix, sp, e, meta), 'utf8'); } catch { continue; }
-    const installer = (() => { try { return readFileSync(join(prefix, sp, e, 'INSTALLER'), 'utf8').trim(); } catch { return ''; } })();
+    try {
+      text = readFileSync(join(prefix, sp, e, meta), 'utf8');
+    } catch {
+      continue;
+    }
+    const installer = (() => {
+      try {
+        return readFileSync(join(prefix, sp, e, 'INSTALLER'), 'utf8').trim();
+      } catch {
+        return '';
+      }
+    })();
     if (installer === 'conda') continue;
     const name = text.match(/^Name:\s*(.+)$/m)?.[1].trim();
     const version = text.match(/^Version:\s*(.+)$/m)?.[1].trim();
@@ -187,7 +241,8 @@ export function pypiDists(ctx: Ctx, prefix: string, records: PrefixRecord[]): Py
 }
 
 /** Python's repr() of a list of strings, as conda writes it in history and pip messages. */
-export const pyList = (xs: string[]): string => `[${xs.map((x) => (x.includes("'") ? JSON.stringify(x) : `'${x}'`)).join(', ')}]`;
+export const pyList = (xs: string[]): string =>
+  `[${xs.map((x) => (x.includes("'") ? JSON.stringify(x) : `'${x}'`)).join(', ')}]`;
 
 /** A history line for a dist: `channel/subdir::name-ver-build` (4.4+), `channel::name-ver-build` before. */
 export function historyDist(ctx: Ctx, r: PrefixRecord, cfg: ChannelConfig): string {
@@ -195,13 +250,33 @@ export function historyDist(ctx: Ctx, r: PrefixRecord, cfg: ChannelConfig): stri
   return atLeast(ctx, '4.4') ? `${ch}/${r.subdir}::${distName(r)}` : `${ch}::${distName(r)}`;
 }
 
-export function appendHistory(ctx: Ctx, prefix: string, cfg: ChannelConfig, args: string[], linked: PrefixRecord[], unlinked: PrefixRecord[], specs: string[], what: 'update' | 'remove' = 'update'): void {
+export function appendHistory(
+  ctx: Ctx,
+  prefix: string,
+  cfg: ChannelConfig,
+  args: string[],
+  linked: PrefixRecord[],
+  unlinked: PrefixRecord[],
+  specs: string[],
+  what: 'update' | 'remove' = 'update',
+): void {
   const now = new Date();
   const p2 = (n: number) => String(n).padStart(2, '0');
   const stamp = `${now.getFullYear()}-${p2(now.getMonth() + 1)}-${p2(now.getDate())} ${p2(now.getHours())}:${p2(now.getMinutes())}:${p2(now.getSeconds())}`;
-  const lines = [`==> ${stamp} <==`, `# cmd: ${join(ctx.root, 'bin', 'conda')} ${args.join(' ')}`, `# conda version: ${ctx.config.version}`];
-  lines.push(...unlinked.map((r) => `-${historyDist(ctx, r, cfg)}`), ...linked.map((r) => `+${historyDist(ctx, r, cfg)}`));
-  lines.push(atLeast(ctx, '4.4') ? `# ${what} specs: ${pyList(specs)}` : `# ${what === 'update' ? 'install' : what} specs: ${specs.join(',')}`);
+  const lines = [
+    `==> ${stamp} <==`,
+    `# cmd: ${join(ctx.root, 'bin', 'conda')} ${args.join(' ')}`,
+    `# conda version: ${ctx.config.version}`,
+  ];
+  lines.push(
+    ...unlinked.map((r) => `-${historyDist(ctx, r, cfg)}`),
+    ...linked.map((r) => `+${historyDist(ctx, r, cfg)}`),
+  );
+  lines.push(
+    atLeast(ctx, '4.4')
+      ? `# ${what} specs: ${pyList(specs)}`
+      : `# ${what === 'update' ? 'install' : what} specs: ${specs.join(',')}`,
+  );
   mkdirSync(join(prefix, 'conda-meta'), { recursive: true });
   appendFileSync(join(prefix, 'conda-meta', 'history'), lines.join('\n') + '\n');
 }
@@ -209,12 +284,18 @@ export function appendHistory(ctx: Ctx, prefix: string, cfg: ChannelConfig, args
 /** Specs the user asked for over the env's life, from `# update specs` / `# install specs` lines. */
 export function historySpecs(prefix: string): string[] {
   let text = '';
-  try { text = readFileSync(join(prefix, 'conda-meta', 'history'), 'utf8'); } catch { return []; }
+  try {
+    text = readFileSync(join(prefix, 'conda-meta', 'history'), 'utf8');
+  } catch {
+    return [];
+  }
   const byName = new Map<string, string>();
   for (const line of text.split('\n')) {
     const m = line.match(/^# (update|install|create|remove) specs: (.*)$/);
     if (!m) continue;
-    const specs = m[2].startsWith('[') ? [...m[2].matchAll(/'([^']*)'|"([^"]*)"/g)].map((x) => x[1] ?? x[2]) : m[2].split(',');
+    const specs = m[2].startsWith('[')
+      ? [...m[2].matchAll(/'([^']*)'|"([^"]*)"/g)].map((x) => x[1] ?? x[2])
+      : m[2].split(',');
     for (const s of specs.map((x) => x.trim()).filter(Boolean)) {
       const name = s.split(/[\s=<>!~[]/)[0].replace(/^.*::/, '');
       if (m[1] === 'remove') byName.delete(name);
@@ -233,7 +314,11 @@ export function registerEnv(ctx: Ctx, prefix: string): void {
 }
 
 function readRegistry(ctx: Ctx): string[] {
-  try { return readFileSync(registry(ctx), 'utf8').split('\n').filter(Boolean); } catch { return []; }
+  try {
+    return readFileSync(registry(ctx), 'utf8').split('\n').filter(Boolean);
+  } catch {
+    return [];
+  }
 }
 
 /** Every env conda knows: the root first, then envs_dirs entries and registered prefixes, sorted. */
@@ -241,7 +326,11 @@ export function knownEnvs(ctx: Ctx): string[] {
   const found = new Set<string>();
   const envsDir = join(ctx.root, 'envs');
   let names: string[] = [];
-  try { names = readdirSync(envsDir); } catch { /* no envs dir */ }
+  try {
+    names = readdirSync(envsDir);
+  } catch {
+    /* no envs dir */
+  }
   for (const n of names) if (isEnv(join(envsDir, n))) found.add(join(envsDir, n));
   for (const p of readRegistry(ctx)) if (p !== ctx.root && isEnv(p)) found.add(p);
   found.delete(ctx.root);

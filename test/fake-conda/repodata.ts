@@ -59,7 +59,7 @@ function invalidChannel(ch: Channel): CondaError {
     'UnavailableInvalidChannel',
     `HTTP 404 NOT FOUND for channel ${ch.name} <${ch.url}>\n\n` +
       `The channel is not accessible or is invalid.\n\nYou will need to adjust your conda configuration to proceed.\n` +
-      'Use `conda config --show channels` to view your configuration\'s current state,\n' +
+      "Use `conda config --show channels` to view your configuration's current state,\n" +
       'and use `conda config --show-sources` to view config file locations.\n',
     { channel_name: ch.name, channel_url: ch.url, status_code: 404, reason: 'NOT FOUND' },
   );
@@ -83,13 +83,22 @@ export function loadIndex(channels: Channel[]): Index {
         // a file channel needs noarch/repodata.json; a missing platform subdir just means "no packages"
         if ((e as NodeJS.ErrnoException).code === 'ENOENT' && subdir !== 'noarch') repodata = { packages: {} };
         else if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw invalidChannel(channel);
-        else throw new CondaError('CondaError', `Could not read ${base}/${subdir}/repodata.json: ${(e as Error).message}`);
+        else
+          throw new CondaError('CondaError', `Could not read ${base}/${subdir}/repodata.json: ${(e as Error).message}`);
       }
       repodata.packages ??= {};
       subdirs.push({ channel, subdir, repodata });
       for (const table of [repodata.packages, repodata['packages.conda'] ?? {}]) {
         for (const [fn, r] of Object.entries(table)) {
-          records.push({ ...r, fn, subdir: r.subdir ?? subdir, depends: r.depends ?? [], build_number: r.build_number ?? 0, channel, url: `${channel.url}/${subdir}/${fn}` });
+          records.push({
+            ...r,
+            fn,
+            subdir: r.subdir ?? subdir,
+            depends: r.depends ?? [],
+            build_number: r.build_number ?? 0,
+            channel,
+            url: `${channel.url}/${subdir}/${fn}`,
+          });
         }
       }
     }

@@ -33,7 +33,9 @@ export async function loadRattler(ctx: Ctx, index?: Index): Promise<Rattler> {
     const u = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url;
     if (!u.startsWith(FAKE_HOST)) return orig(input, init);
     const sub = served?.subdirs.find((s) => u === `${fakeBase(s.channel)}/${s.subdir}/repodata.json`);
-    const r = sub ? new Response(JSON.stringify(withoutVirtualDeps(sub.repodata)), { status: 200 }) : new Response('', { status: 404 });
+    const r = sub
+      ? new Response(JSON.stringify(withoutVirtualDeps(sub.repodata)), { status: 200 })
+      : new Response('', { status: 404 });
     Object.defineProperty(r, 'url', { value: u }); // rattler reads response.url
     return r;
   };
@@ -44,9 +46,17 @@ export async function loadRattler(ctx: Ctx, index?: Index): Promise<Rattler> {
   return rattler;
 }
 
-function withoutVirtualDeps<T extends { packages: Record<string, { depends?: string[] }>; 'packages.conda'?: Record<string, { depends?: string[] }> }>(rd: T): T {
+function withoutVirtualDeps<
+  T extends {
+    packages: Record<string, { depends?: string[] }>;
+    'packages.conda'?: Record<string, { depends?: string[] }>;
+  },
+>(rd: T): T {
   const strip = (t: Record<string, { depends?: string[] }> | undefined) =>
-    t && Object.fromEntries(Object.entries(t).map(([k, r]) => [k, { ...r, depends: (r.depends ?? []).filter((d) => !VIRTUAL.test(d)) }]));
+    t &&
+    Object.fromEntries(
+      Object.entries(t).map(([k, r]) => [k, { ...r, depends: (r.depends ?? []).filter((d) => !VIRTUAL.test(d)) }]),
+    );
   return { ...rd, packages: strip(rd.packages), 'packages.conda': strip(rd['packages.conda']) ?? {} };
 }
 
@@ -82,7 +92,9 @@ export async function solve(ctx: Ctx, req: SolveRequest): Promise<IndexedRecord[
   const r = await loadRattler(ctx, req.index);
   const specs = req.specs.map(parseSpec);
   const missingPkg = specs.filter((s) => !req.index.records.some((rec) => globMatch(s.name, rec.name)));
-  const missingVer = specs.filter((s) => !missingPkg.includes(s) && !req.index.records.some((rec) => matches(r, s, rec)));
+  const missingVer = specs.filter(
+    (s) => !missingPkg.includes(s) && !req.index.records.some((rec) => matches(r, s, rec)),
+  );
   if (missingPkg.length || missingVer.length) throw missingError(ctx, req, missingPkg, missingVer);
 
   const channelUrls = [...new Set(req.index.channels.map(fakeBase))];
@@ -93,8 +105,9 @@ export async function solve(ctx: Ctx, req: SolveRequest): Promise<IndexedRecord[
     throw unsatisfiableError(ctx, r, req, specs, String(e));
   }
   return solved.map((p) => {
-    const rec = req.index.records.find((x) => `${fakeBase(x.channel)}/${x.subdir}/${x.fn}` === p.url)
-      ?? req.index.records.find((x) => x.fn === p.filename && x.name === p.packageName && x.subdir === p.subdir);
+    const rec =
+      req.index.records.find((x) => `${fakeBase(x.channel)}/${x.subdir}/${x.fn}` === p.url) ??
+      req.index.records.find((x) => x.fn === p.filename && x.name === p.packageName && x.subdir === p.subdir);
     if (!rec) throw new Error(`solver returned a package the index does not have: ${p.url}`);
     return rec;
   });
@@ -124,39 +137,66 @@ function missingError(ctx: Ctx, req: SolveRequest, missingPkg: Spec[], missingVe
   const all = [...missingPkg, ...missingVer];
   if (atLeast(ctx, '23.10')) {
     // conda-libmamba-solver: unknown names are PackagesNotFoundError, unknown versions a solver problem
-    if (missingPkg.length) return packagesNotFound(missingPkg.map((s) => s.text.trim()), req.index.channels);
+    if (missingPkg.length)
+      return packagesNotFound(
+        missingPkg.map((s) => s.text.trim()),
+        req.index.channels,
+      );
     return new CondaError(
       'LibMambaUnsatisfiableError',
       `Encountered problems while solving:\n${missingVer.map((s) => `  - nothing provides requested ${mambaText(s)}`).join('\n')}\n\n` +
         `Could not solve for environment specs\nThe following package could not be installed\n` +
-        missingVer.map((s) => `└─ ${mambaText(s)} does not exist (perhaps a typo or a missing channel).`).join('\n') + '\n',
+        missingVer.map((s) => `└─ ${mambaText(s)} does not exist (perhaps a typo or a missing channel).`).join('\n') +
+        '\n',
     );
   }
   if (req.kind === 'env-create' && !atLeast(ctx, '4.7')) {
     const specs = all.map(classicText);
-    return new CondaError('ResolvePackageNotFound', `\n${specs.map((s) => `  - ${s}`).join('\n')}\n`, { bad_deps: specs.map((s) => [s]) });
+    return new CondaError('ResolvePackageNotFound', `\n${specs.map((s) => `  - ${s}`).join('\n')}\n`, {
+      bad_deps: specs.map((s) => [s]),
+    });
   }
   if (!atLeast(ctx, '4.4')) {
-    return new CondaError('PackageNotFoundError', `Packages missing in current ${PLATFORM} channels: \n${all.map((s) => `  - ${s.text.trim()}`).join('\n')}\n`);
+    return new CondaError(
+      'PackageNotFoundError',
+      `Packages missing in current ${PLATFORM} channels: \n${all.map((s) => `  - ${s.text.trim()}`).join('\n')}\n`,
+    );
   }
   return packagesNotFound(all.map(classicText), req.index.channels);
 }
 
-interface Conflict { requested: Spec; rec: IndexedRecord; dep: string; other: Spec }
+interface Conflict {
+  requested: Spec;
+  rec: IndexedRecord;
+  dep: string;
+  other: Spec;
+}
 
 /** Find why a solve failed: a requested package whose dependency clashes with another request, or needs a package no channel has. */
-function analyse(r: Rattler, index: Index, specs: Spec[]): { conflicts: Conflict[]; missingDeps: Array<{ rec: IndexedRecord; dep: string }> } {
+function analyse(
+  r: Rattler,
+  index: Index,
+  specs: Spec[],
+): { conflicts: Conflict[]; missingDeps: Array<{ rec: IndexedRecord; dep: string }> } {
   const conflicts: Conflict[] = [];
   const missingDeps: Array<{ rec: IndexedRecord; dep: string }> = [];
   for (const a of specs) {
     for (const rec of index.records.filter((x) => matches(r, a, x))) {
       for (const dep of rec.depends.filter((d) => !VIRTUAL.test(d))) {
         let d: Spec;
-        try { d = parseSpec(dep); } catch { continue; }
+        try {
+          d = parseSpec(dep);
+        } catch {
+          continue;
+        }
         const candidates = index.records.filter((x) => x.name === d.name);
-        if (!candidates.length) { missingDeps.push({ rec, dep }); continue; }
+        if (!candidates.length) {
+          missingDeps.push({ rec, dep });
+          continue;
+        }
         for (const b of specs.filter((s) => s !== a && s.name === d.name)) {
-          if (!candidates.some((x) => matches(r, d, x) && matches(r, b, x))) conflicts.push({ requested: a, rec, dep, other: b });
+          if (!candidates.some((x) => matches(r, d, x) && matches(r, b, x)))
+            conflicts.push({ requested: a, rec, dep, other: b });
         }
       }
     }
@@ -167,7 +207,11 @@ function analyse(r: Rattler, index: Index, specs: Spec[]): { conflicts: Conflict
 const dist = (rec: IndexedRecord): string => `${rec.name}-${rec.version}-${rec.build}`;
 const bracket = (s: Spec): string => (s.version ? `${s.name}[version='${s.version}']` : s.name);
 const depBracket = (dep: string): string => {
-  try { return bracket(parseSpec(dep)); } catch { return dep; }
+  try {
+    return bracket(parseSpec(dep));
+  } catch {
+    return dep;
+  }
 };
 
 function unsatisfiableError(ctx: Ctx, r: Rattler, req: SolveRequest, specs: Spec[], solverMessage: string): CondaError {
@@ -176,7 +220,9 @@ function unsatisfiableError(ctx: Ctx, r: Rattler, req: SolveRequest, specs: Spec
   if (atLeast(ctx, '23.10')) {
     const problems = [
       ...missingDeps.map((m) => `  - nothing provides ${m.dep} needed by ${dist(m.rec)}`),
-      ...conflicts.map((c) => `  - package ${dist(c.rec)} requires ${c.dep}, but none of the providers can be installed`),
+      ...conflicts.map(
+        (c) => `  - package ${dist(c.rec)} requires ${c.dep}, but none of the providers can be installed`,
+      ),
     ];
     if (!problems.length) problems.push(`  - ${tree.split('\n')[0]}`);
     return new CondaError(
@@ -187,9 +233,13 @@ function unsatisfiableError(ctx: Ctx, r: Rattler, req: SolveRequest, specs: Spec
   if (!atLeast(ctx, '4.7')) {
     if (missingDeps.length && !conflicts.length) {
       const deps = [...new Set(missingDeps.map((m) => `${m.rec.name} -> ${m.dep}`))];
-      return new CondaError('ResolvePackageNotFound', `\n${deps.map((d) => `  - ${d}`).join('\n')}\n`, { bad_deps: deps.map((d) => [d]) });
+      return new CondaError('ResolvePackageNotFound', `\n${deps.map((d) => `  - ${d}`).join('\n')}\n`, {
+        bad_deps: deps.map((d) => [d]),
+      });
     }
-    const involved = conflicts.length ? [...new Set(conflicts.flatMap((c) => [c.requested.text.trim(), c.other.text.trim()]))] : specs.map((s) => s.text.trim());
+    const involved = conflicts.length
+      ? [...new Set(conflicts.flatMap((c) => [c.requested.text.trim(), c.other.text.trim()]))]
+      : specs.map((s) => s.text.trim());
     return new CondaError(
       'UnsatisfiableError',
       `The following specifications were found to be in conflict:\n${involved.map((s) => `  - ${s}`).join('\n')}\n` +

@@ -20,7 +20,13 @@ export function fetchIndex(progress: Progress, kind: SolveKind, channels: Channe
   }
 }
 
-export async function solveStep(ctx: Ctx, progress: Progress, kind: SolveKind, specs: string[], index: Index): Promise<IndexedRecord[]> {
+export async function solveStep(
+  ctx: Ctx,
+  progress: Progress,
+  kind: SolveKind,
+  specs: string[],
+  index: Index,
+): Promise<IndexedRecord[]> {
   progress.solving();
   try {
     const records = await solve(ctx, { specs, index, kind });
@@ -34,13 +40,23 @@ export async function solveStep(ctx: Ctx, progress: Progress, kind: SolveKind, s
 }
 
 /** `channel/subdir::name-version-build`, how the plan and --json actions name a package. */
-export const planDist = (cfg: ChannelConfig, r: IndexedRecord): string => `${canonicalName(r.channel.url, cfg)}/${r.subdir}::${distName(r)}`;
+export const planDist = (cfg: ChannelConfig, r: IndexedRecord): string =>
+  `${canonicalName(r.channel.url, cfg)}/${r.subdir}::${distName(r)}`;
 
 /** The "## Package Plan ##" block `conda create` / `conda install` print before linking. */
-export function planText(ctx: Ctx, cfg: ChannelConfig, prefix: string, specs: string[], link: IndexedRecord[], unlink: PrefixRecord[]): string {
+export function planText(
+  ctx: Ctx,
+  cfg: ChannelConfig,
+  prefix: string,
+  specs: string[],
+  link: IndexedRecord[],
+  unlink: PrefixRecord[],
+): string {
   const byName = (a: { name: string }, b: { name: string }) => a.name.localeCompare(b.name);
   if (!atLeast(ctx, '4.4')) {
-    const rows = [...link].sort(byName).map((r) => `    ${r.name}: ${r.version}-${r.build} ${canonicalName(r.channel.url, cfg)}`);
+    const rows = [...link]
+      .sort(byName)
+      .map((r) => `    ${r.name}: ${r.version}-${r.build} ${canonicalName(r.channel.url, cfg)}`);
     return `\nPackage plan for installation in environment ${prefix}:\n\nThe following NEW packages will be INSTALLED:\n\n${rows.join('\n')}\n\n`;
   }
   const linkNames = new Set(link.map((r) => r.name));
@@ -53,14 +69,30 @@ export function planText(ctx: Ctx, cfg: ChannelConfig, prefix: string, specs: st
   const updated = link.filter((r) => replaced.has(r.name)).sort(byName);
   if (fresh.length) text += `\nThe following NEW packages will be INSTALLED:\n\n${fresh.map(row).join('\n')}\n\n`;
   if (updated.length) text += `\nThe following packages will be UPDATED:\n\n${updated.map(row).join('\n')}\n\n`;
-  if (removed.length) text += `\nThe following packages will be REMOVED:\n\n${removed.map((r) => `  ${distName(r)}`).join('\n')}\n\n`;
+  if (removed.length)
+    text += `\nThe following packages will be REMOVED:\n\n${removed.map((r) => `  ${distName(r)}`).join('\n')}\n\n`;
   return text + '\n';
 }
 
 /** `--json` result of a create/install transaction. */
-export function actionsJson(cfg: ChannelConfig, prefix: string, link: IndexedRecord[], unlink: PrefixRecord[]): Record<string, unknown> {
-  const rec = (r: { name: string; version: string; build: string; build_number: number; subdir: string }, ch: string) => ({
-    base_url: ch, build_number: r.build_number, build_string: r.build, channel: ch, dist_name: distName(r), name: r.name, platform: r.subdir, version: r.version,
+export function actionsJson(
+  cfg: ChannelConfig,
+  prefix: string,
+  link: IndexedRecord[],
+  unlink: PrefixRecord[],
+): Record<string, unknown> {
+  const rec = (
+    r: { name: string; version: string; build: string; build_number: number; subdir: string },
+    ch: string,
+  ) => ({
+    base_url: ch,
+    build_number: r.build_number,
+    build_string: r.build,
+    channel: ch,
+    dist_name: distName(r),
+    name: r.name,
+    platform: r.subdir,
+    version: r.version,
   });
   return {
     actions: {

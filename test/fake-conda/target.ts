@@ -10,7 +10,10 @@ export function prefixForName(ctx: Ctx, name: string): string {
   if (name === 'base' || (name === 'root' && !atLeast(ctx, '4.6'))) return ctx.root;
   const bad = BAD_NAME_CHARS.filter((c) => name.includes(c));
   if (bad.length || !name) {
-    throw new CondaError('CondaValueError', `Invalid environment name: '${name}'\n  Characters not allowed: ('/', ' ', ':', '#')`);
+    throw new CondaError(
+      'CondaValueError',
+      `Invalid environment name: '${name}'\n  Characters not allowed: ('/', ' ', ':', '#')`,
+    );
   }
   return join(ctx.root, 'envs', name);
 }
@@ -18,7 +21,8 @@ export function prefixForName(ctx: Ctx, name: string): string {
 /** The target env of a command; without -n/-p the active env, which outside `conda activate` is the root. */
 export function targetPrefix(ctx: Ctx, p: Parsed): string {
   const prefix = str(p, 'prefix');
-  if (prefix !== undefined) return isAbsolute(prefix) ? resolve(prefix) : resolve(ctx.cwd, prefix.replace(/^~(?=\/|$)/, ctx.env.HOME ?? '~'));
+  if (prefix !== undefined)
+    return isAbsolute(prefix) ? resolve(prefix) : resolve(ctx.cwd, prefix.replace(/^~(?=\/|$)/, ctx.env.HOME ?? '~'));
   const name = str(p, 'name');
   if (name !== undefined) return prefixForName(ctx, name);
   return ctx.env.CONDA_PREFIX || ctx.root;

@@ -4,7 +4,15 @@ import { join } from 'node:path';
 import { canonicalName, type ChannelConfig } from './channels.js';
 import { atLeast, crashPoint, type Ctx } from './context.js';
 import { CondaError } from './errors.js';
-import { appendHistory, distName, linkPackage, readRecords, registerEnv, unlinkPackage, type PrefixRecord } from './prefix.js';
+import {
+  appendHistory,
+  distName,
+  linkPackage,
+  readRecords,
+  registerEnv,
+  unlinkPackage,
+  type PrefixRecord,
+} from './prefix.js';
 import type { Progress } from './progress.js';
 import type { IndexedRecord } from './repodata.js';
 
@@ -38,7 +46,9 @@ export function execute(ctx: Ctx, cfg: ChannelConfig, progress: Progress, tx: Tr
 
   const remaining = readRecords(prefix);
   const withPython = [...remaining, ...tx.link].some((r) => r.name === 'python');
-  const order = [...tx.link].sort((a, b) => Number(b.name === 'python') - Number(a.name === 'python') || a.name.localeCompare(b.name));
+  const order = [...tx.link].sort(
+    (a, b) => Number(b.name === 'python') - Number(a.name === 'python') || a.name.localeCompare(b.name),
+  );
   const linked: PrefixRecord[] = [];
   let half = Math.ceil(order.length / 2);
   for (const rec of order) {

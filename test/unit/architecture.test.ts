@@ -5,9 +5,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, sep } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import {
-  checkImports, hasRuntimeExports, importsOf, valueImportsUnder, type Rule,
-} from '../fixtures/architecture.js';
+import { checkImports, hasRuntimeExports, importsOf, valueImportsUnder, type Rule } from '../fixtures/architecture.js';
 
 const tree = (files: Record<string, string>) => new Map(Object.entries(files));
 
@@ -17,11 +15,17 @@ describe('checkImports on synthetic trees', () => {
       'scripts/core/a.ts': "import { join } from 'node:path';\nimport { readFileSync } from 'node:fs';\n",
       'scripts/core/b.ts': "import { x } from './a.js';\n",
     });
-    expect(checkImports(files)).toEqual([{
-      file: 'scripts/core/a.ts', line: 2, specifier: 'node:fs', rule: 'core-pure',
-      message: "scripts/core/a.ts:2: 'node:fs' breaks core-pure: core/ is pure: no module with effects "
-        + '(disk, processes, network, locks, the Actions runner)',
-    }]);
+    expect(checkImports(files)).toEqual([
+      {
+        file: 'scripts/core/a.ts',
+        line: 2,
+        specifier: 'node:fs',
+        rule: 'core-pure',
+        message:
+          "scripts/core/a.ts:2: 'node:fs' breaks core-pure: core/ is pure: no module with effects " +
+          '(disk, processes, network, locks, the Actions runner)',
+      },
+    ]);
   });
 
   it('an upward import is a layer violation naming both layers and the ladder', () => {
@@ -33,11 +37,17 @@ describe('checkImports on synthetic trees', () => {
       'scripts/cli/command.ts': '',
       'scripts/engine/conda.ts': "import { lock } from '../state/lock.js';\n", // equal rank: fine
     });
-    expect(checkImports(files)).toEqual([{
-      file: 'scripts/app/use.ts', line: 1, specifier: '../cli/command.js', rule: 'layer',
-      message: "scripts/app/use.ts:1: '../cli/command.js' breaks layer: app (3) may not import cli (5); "
-        + 'a file imports its own layer or lower ones: cli 5 > commands 4 > app 3 > engine, state, repo 2 > core 1',
-    }]);
+    expect(checkImports(files)).toEqual([
+      {
+        file: 'scripts/app/use.ts',
+        line: 1,
+        specifier: '../cli/command.js',
+        rule: 'layer',
+        message:
+          "scripts/app/use.ts:1: '../cli/command.js' breaks layer: app (3) may not import cli (5); " +
+          'a file imports its own layer or lower ones: cli 5 > commands 4 > app 3 > engine, state, repo 2 > core 1',
+      },
+    ]);
   });
 
   it('a command importing another command is a violation; the CLI importing commands is not', () => {
@@ -46,11 +56,17 @@ describe('checkImports on synthetic trees', () => {
       'scripts/commands/build.ts': "import { buildAll } from '../app/build.js';\n",
       'scripts/cli/registry.ts': "const load = () => import('../commands/deploy.js');\n",
     });
-    expect(checkImports(files)).toEqual([{
-      file: 'scripts/commands/deploy.ts', line: 1, specifier: './build.js', rule: 'command-imports-command',
-      message: "scripts/commands/deploy.ts:1: './build.js' breaks command-imports-command: a command never imports "
-        + 'another command: what they share belongs in app/ or lower',
-    }]);
+    expect(checkImports(files)).toEqual([
+      {
+        file: 'scripts/commands/deploy.ts',
+        line: 1,
+        specifier: './build.js',
+        rule: 'command-imports-command',
+        message:
+          "scripts/commands/deploy.ts:1: './build.js' breaks command-imports-command: a command never imports " +
+          'another command: what they share belongs in app/ or lower',
+      },
+    ]);
   });
 
   it('a test importing a command, even through a template, is a violation; importing app/ is not', async () => {
@@ -84,8 +100,12 @@ describe('checkImports on synthetic trees', () => {
       ].join('\n'),
     });
     expect(checkImports(files).map((v) => `${v.line} ${v.specifier} ${v.rule}`)).toEqual([
-      '1 ../repo/repo.js core-pure', '2 node:child_process core-pure', '3 process.env core-pure',
-      '4 process core-pure', '5 console.log core-pure', '6 zx core-pure',
+      '1 ../repo/repo.js core-pure',
+      '2 node:child_process core-pure',
+      '3 process.env core-pure',
+      '4 process core-pure',
+      '5 console.log core-pure',
+      '6 zx core-pure',
     ]);
   });
 
@@ -104,14 +124,23 @@ describe('checkImports on synthetic trees', () => {
       "const h = require('cjs');",
       "// import x from 'line-comment';",
       "/* import y from 'block-comment'; */",
-      "const s = \"import z from 'string'\";",
+      'const s = "import z from \'string\'";',
       'const t = `import w from "template" ${`nested ${import(\'in-hole\')}`}`;',
       "const r = /import v from 'regex'/; const q = 1 / 2; import('after-division');",
       'const url = import.meta.url;',
     ].join('\n');
     expect(importsOf(src).map((i) => `${i.line} ${i.specifier}${i.typeOnly ? ' (type)' : ''}`)).toEqual([
-      '1 static', '2 type-only (type)', '3 side-effect', '4 re-export', '5 re-export-type (type)', '6 star',
-      '7 multi-line', '10 dynamic', '11 cjs', '15 in-hole', '16 after-division',
+      '1 static',
+      '2 type-only (type)',
+      '3 side-effect',
+      '4 re-export',
+      '5 re-export-type (type)',
+      '6 star',
+      '7 multi-line',
+      '10 dynamic',
+      '11 cjs',
+      '15 in-hole',
+      '16 after-division',
     ]);
   });
 
@@ -178,12 +207,22 @@ describe('product text', () => {
   it('no source, doc, schema or workflow cites a design section', () => {
     const texts = [
       ...readSources('scripts'),
-      ...['README.md', ...readdirSync(join(ROOT, 'docs')).map((f) => `docs/${f}`)].map((f) => [f, readFileSync(join(ROOT, f), 'utf8')] as const),
-      ...readdirSync(join(ROOT, 'schemas')).map((f) => [`schemas/${f}`, readFileSync(join(ROOT, 'schemas', f), 'utf8')] as const),
-      ...readdirSync(join(ROOT, '.github', 'workflows')).map((f) => [`.github/workflows/${f}`, readFileSync(join(ROOT, '.github', 'workflows', f), 'utf8')] as const),
+      ...['README.md', ...readdirSync(join(ROOT, 'docs')).map((f) => `docs/${f}`)].map(
+        (f) => [f, readFileSync(join(ROOT, f), 'utf8')] as const,
+      ),
+      ...readdirSync(join(ROOT, 'schemas')).map(
+        (f) => [`schemas/${f}`, readFileSync(join(ROOT, 'schemas', f), 'utf8')] as const,
+      ),
+      ...readdirSync(join(ROOT, '.github', 'workflows')).map(
+        (f) => [`.github/workflows/${f}`, readFileSync(join(ROOT, '.github', 'workflows', f), 'utf8')] as const,
+      ),
     ];
     const citing = texts.flatMap(([file, text]) =>
-      text.split('\n').flatMap((line, i) => (/design (doc(ument)? )?sections? \d/i.test(line) ? [`${file}:${i + 1}: ${line.trim()}`] : [])),
+      text
+        .split('\n')
+        .flatMap((line, i) =>
+          /design (doc(ument)? )?sections? \d/i.test(line) ? [`${file}:${i + 1}: ${line.trim()}`] : [],
+        ),
     );
     expect(citing).toEqual([]);
   });

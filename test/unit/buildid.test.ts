@@ -1,7 +1,14 @@
 import { describe, expect, test } from 'vitest';
 import { dump, load } from 'js-yaml';
 import { parseSpec } from '../../scripts/core/spec.js';
-import { buildId, buildIdInputs, legacyNoarchOf, normalizeSpec, specHash, BUILD_ID_LENGTH } from '../../scripts/core/buildid.js';
+import {
+  buildId,
+  buildIdInputs,
+  legacyNoarchOf,
+  normalizeSpec,
+  specHash,
+  BUILD_ID_LENGTH,
+} from '../../scripts/core/buildid.js';
 import type { EnvSpec, Inventory, NormalizedSpec } from '../../scripts/core/types.js';
 import { corpusFiles, corpusPresent, corpusText } from '../fixtures/repo.js';
 
@@ -19,7 +26,8 @@ const INV = inventory();
 function spec(text: string): EnvSpec {
   const { spec: s, problems } = parseSpec(text, 'env-specs/demo.yml', 'demo');
   const errors = problems.filter((p) => p.severity === 'error');
-  if (!s) throw new Error(`spec did not parse:\n${errors.map((p) => `${p.line}: ${p.message}`).join('\n')}\n---\n${text}`);
+  if (!s)
+    throw new Error(`spec did not parse:\n${errors.map((p) => `${p.line}: ${p.message}`).join('\n')}\n---\n${text}`);
   return s;
 }
 const idOf = (text: string, inv = INV) => buildId(spec(text), inv);
@@ -29,13 +37,15 @@ const idOf = (text: string, inv = INV) => buildId(spec(text), inv);
 type Doc = Record<string, unknown>;
 const asDoc = (text: string) => load(text.replace(/^\uFEFF/, '')) as Doc;
 const render = (doc: Doc, indent = 2, seqNoIndent = false) => dump(doc, { indent, seqNoIndent, lineWidth: -1 });
-const isPipItem = (d: unknown): d is { pip: unknown[] } => typeof d === 'object' && d !== null && Array.isArray((d as Doc).pip);
+const isPipItem = (d: unknown): d is { pip: unknown[] } =>
+  typeof d === 'object' && d !== null && Array.isArray((d as Doc).pip);
 /** Reversed then rotated: a different order for any list of 3 or more. */
 const scramble = <T>(xs: T[]): T[] => {
   const r = [...xs].reverse();
   return r.length > 2 ? [...r.slice(1), r[0]!] : r;
 };
-const isPipOption = (p: unknown) => typeof p === 'string' && /^-/.test(p.trim()) && !/^(-e|--editable|-r|--requirement)\b/.test(p.trim());
+const isPipOption = (p: unknown) =>
+  typeof p === 'string' && /^-/.test(p.trim()) && !/^(-e|--editable|-r|--requirement)\b/.test(p.trim());
 
 const rewrites: Record<string, (text: string) => string> = {
   'top-level keys in reverse order': (t) => render(Object.fromEntries(Object.entries(asDoc(t)).reverse())),
@@ -48,7 +58,10 @@ const rewrites: Record<string, (text: string) => string> = {
     // pip options (--extra-index-url) keep their order among themselves: pip reads them in order
     const options = pipItem.pip.filter(isPipOption);
     const reqs = scramble(pipItem.pip.filter((p) => !isPipOption(p)));
-    return render({ ...doc, dependencies: [{ ...pipItem, pip: [...reqs.slice(0, 1), ...options, ...reqs.slice(1)] }, ...others] });
+    return render({
+      ...doc,
+      dependencies: [{ ...pipItem, pip: [...reqs.slice(0, 1), ...options, ...reqs.slice(1)] }, ...others],
+    });
   },
   'indent 4 and lists at the key column': (t) => render(asDoc(t), 4, true),
   'comments, blank lines, trailing spaces and CRLF': (t) => {
@@ -69,7 +82,11 @@ const rewrites: Record<string, (text: string) => string> = {
 
 /** A spec file written back from its normalised form: normalising it again must change nothing. */
 function renderNormalized(n: NormalizedSpec): string {
-  const doc: Doc = { name: 'demo', channels: n.channels, dependencies: [...n.dependencies, ...(n.pip.length ? [{ pip: n.pip }] : [])] };
+  const doc: Doc = {
+    name: 'demo',
+    channels: n.channels,
+    dependencies: [...n.dependencies, ...(n.pip.length ? [{ pip: n.pip }] : [])],
+  };
   if (n.variables.length) doc.variables = Object.fromEntries(n.variables);
   return dump(doc, { lineWidth: -1 });
 }
@@ -134,16 +151,22 @@ describe.skipIf(!corpusPresent)('build id over the real corpus', () => {
       const reqIndex = pipItem.pip.findIndex((p) => typeof p === 'string' && /^[A-Za-z]/.test(p));
       if (reqIndex >= 0) {
         const pipWith = (pip: unknown[]) => ({ ...doc, dependencies: deps.map((x) => (x === pipItem ? { pip } : x)) });
-        variants['pip entry changed'] = pipWith(pipItem.pip.map((p, i) => (i === reqIndex ? `${String(p).split(/[=<>!~ ;@[]/)[0]}==0.0.1` : p)));
+        variants['pip entry changed'] = pipWith(
+          pipItem.pip.map((p, i) => (i === reqIndex ? `${String(p).split(/[=<>!~ ;@[]/)[0]}==0.0.1` : p)),
+        );
         variants['pip entry removed'] = pipWith(pipItem.pip.filter((_, i) => i !== reqIndex));
       }
-      variants['pip entry added'] = { ...doc, dependencies: deps.map((x) => (x === pipItem ? { pip: [...pipItem.pip, 'cg-added-for-test==0.0.1'] } : x)) };
+      variants['pip entry added'] = {
+        ...doc,
+        dependencies: deps.map((x) => (x === pipItem ? { pip: [...pipItem.pip, 'cg-added-for-test==0.0.1'] } : x)),
+      };
     } else {
       variants['pip section added'] = { ...doc, dependencies: [...deps, { pip: ['cg-added-for-test==0.0.1'] }] };
     }
     const channels = Array.isArray(doc.channels) ? (doc.channels as string[]) : [];
     variants['channel added'] = { ...doc, channels: [...channels, 'extra-channel'] };
-    if (new Set(channels).size > 1) variants['channel priority swapped'] = { ...doc, channels: [...channels].reverse() };
+    if (new Set(channels).size > 1)
+      variants['channel priority swapped'] = { ...doc, channels: [...channels].reverse() };
     variants['variable set'] = { ...doc, variables: { ...(doc.variables as Doc | undefined), CG_TEST_VAR: 'on' } };
 
     const ids = new Map<string, string>([['original', base]]);
@@ -158,7 +181,8 @@ describe.skipIf(!corpusPresent)('build id over the real corpus', () => {
 });
 
 describe('build id: what else goes in', () => {
-  const text = 'name: demo\nchannels: [conda-forge, mpc]\ndependencies:\n  - python=3.10\n  - mpc::ipums_utils=1.2\n  - pip\n  - pip:\n    - rich==13.0.0\n';
+  const text =
+    'name: demo\nchannels: [conda-forge, mpc]\ndependencies:\n  - python=3.10\n  - mpc::ipums_utils=1.2\n  - pip\n  - pip:\n    - rich==13.0.0\n';
 
   test('is 12 lowercase hex digits and stable across calls', () => {
     expect(BUILD_ID_LENGTH).toBe(12);
@@ -178,7 +202,9 @@ describe('build id: what else goes in', () => {
 
   test('a legacy-noarch package the env does not use leaves the id alone', () => {
     expect(idOf(text, inventory({ legacy: ['some_other_pkg'] }))).toBe(idOf(text));
-    expect(legacyNoarchOf(spec(text), inventory({ legacy: ['some_other_pkg', 'ipums_utils'] }))).toEqual(['ipums_utils']);
+    expect(legacyNoarchOf(spec(text), inventory({ legacy: ['some_other_pkg', 'ipums_utils'] }))).toEqual([
+      'ipums_utils',
+    ]);
   });
 
   test('the env name and the name: line do not count: two envs with one spec share a build id', () => {
@@ -188,14 +214,17 @@ describe('build id: what else goes in', () => {
 
   test('spelling of the same MatchSpec does not count: `=1.2`, `1.2.*`, spaces, name case', () => {
     const a = idOf('name: demo\ndependencies:\n  - numpy=1.26\n  - pandas>=2.0,<3\n  - NumExpr\n');
-    const b = idOf("name: demo\ndependencies:\n  - numpy 1.26.*\n  - pandas >=2.0, <3\n  - numexpr\n");
-    const c = idOf("name: demo\ndependencies:\n  - \"numpy[version='1.26.*']\"\n  - pandas[version='>=2.0,<3']\n  - numexpr\n");
+    const b = idOf('name: demo\ndependencies:\n  - numpy 1.26.*\n  - pandas >=2.0, <3\n  - numexpr\n');
+    const c = idOf(
+      "name: demo\ndependencies:\n  - \"numpy[version='1.26.*']\"\n  - pandas[version='>=2.0,<3']\n  - numexpr\n",
+    );
     expect(b).toBe(a);
     expect(c).toBe(a);
   });
 
   test('pip options keep their order (pip reads them in order), requirements do not', () => {
-    const pip = (entries: string[]) => idOf(`name: demo\ndependencies:\n  - pip\n  - pip:\n${entries.map((e) => `    - ${e}\n`).join('')}`);
+    const pip = (entries: string[]) =>
+      idOf(`name: demo\ndependencies:\n  - pip\n  - pip:\n${entries.map((e) => `    - ${e}\n`).join('')}`);
     const base = pip(['--index-url https://a', '--extra-index-url https://b', 'rich==13.0.0', 'httpx']);
     expect(pip(['httpx', '--index-url https://a', 'rich==13.0.0', '--extra-index-url https://b'])).toBe(base);
     expect(pip(['--extra-index-url https://b', '--index-url https://a', 'rich==13.0.0', 'httpx'])).not.toBe(base);

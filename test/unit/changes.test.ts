@@ -6,7 +6,12 @@ import { join } from 'node:path';
 import { changedEnvs, describeChanges, type RepoSnapshot } from '../../scripts/core/changes.js';
 import { guardPlan, canonicalChannel, MAX_PREFIX_BYTES } from '../../scripts/core/planguard.js';
 import {
-  changedFiles, exportRepoFiles, headCommit, resolveCommit, showFile, topLevel,
+  changedFiles,
+  exportRepoFiles,
+  headCommit,
+  resolveCommit,
+  showFile,
+  topLevel,
 } from '../../scripts/engine/git.js';
 import { runPool } from '../../scripts/engine/pool.js';
 import type { EnvSpec, Inventory } from '../../scripts/core/types.js';
@@ -18,8 +23,11 @@ const TMP = mkdtempSync(join(tmpdir(), 'cg-changes-'));
 afterAll(() => rmSync(TMP, { recursive: true, force: true }));
 
 function inventory(opts: {
-  version?: string; frontend?: Inventory['conda']['frontend'];
-  envs: Record<string, 'REPLICATE' | 'export'>; kernels?: Record<string, string>; noarch?: string[];
+  version?: string;
+  frontend?: Inventory['conda']['frontend'];
+  envs: Record<string, 'REPLICATE' | 'export'>;
+  kernels?: Record<string, string>;
+  noarch?: string[];
 }): Inventory {
   return {
     file: 'inventory.ini',
@@ -38,7 +46,12 @@ function snapshot(inv: Inventory, specs: Record<string, string>, tests: Record<s
 
 describe('changedEnvs', () => {
   const envs = { a: 'REPLICATE', b: 'REPLICATE', c: 'REPLICATE', old: 'export' } as const;
-  const specs = { a: spec(['python=3.11']), b: spec(['numpy']), c: spec(['pandas', 'ipums_utils']), old: spec(['python=2.7']) };
+  const specs = {
+    a: spec(['python=3.11']),
+    b: spec(['numpy']),
+    c: spec(['pandas', 'ipums_utils']),
+    old: spec(['python=2.7']),
+  };
   const base = snapshot(inventory({ envs }), specs);
 
   test('nothing changed -> nothing to build', () => {
@@ -73,7 +86,8 @@ describe('changedEnvs', () => {
 
   test('inventory line changes: export -> REPLICATE builds, REPLICATE -> export and removal drop', () => {
     const head = snapshot(inventory({ envs: { a: 'REPLICATE', b: 'export', old: 'REPLICATE', d: 'REPLICATE' } }), {
-      ...specs, d: spec(['r-base']),
+      ...specs,
+      d: spec(['r-base']),
     });
     const c = changedEnvs(base, head);
     expect(c.envs).toEqual([
@@ -103,15 +117,26 @@ describe('changedEnvs', () => {
   });
 
   test('a changed per-env test script re-tests that env', () => {
-    const c = changedEnvs(snapshot(inventory({ envs }), specs, { a: 'exit 0' }), snapshot(inventory({ envs }), specs, { a: 'exit 1' }));
+    const c = changedEnvs(
+      snapshot(inventory({ envs }), specs, { a: 'exit 0' }),
+      snapshot(inventory({ envs }), specs, { a: 'exit 1' }),
+    );
     expect(c.envs).toEqual([{ name: 'a', reasons: ['test'] }]);
   });
 });
 
 function envSpec(name: string, channels: string[], deps: Array<[string, number, string?]>): EnvSpec {
   return {
-    file: `env-specs/${name}.yml`, name, channels, pip: [], variables: {},
-    dependencies: deps.map(([text, line, channel]) => ({ text, line, spec: { name: text.replace(/^.*::/, '').split(/[=<> ]/)[0], ...(channel ? { channel } : {}) } })),
+    file: `env-specs/${name}.yml`,
+    name,
+    channels,
+    pip: [],
+    variables: {},
+    dependencies: deps.map(([text, line, channel]) => ({
+      text,
+      line,
+      spec: { name: text.replace(/^.*::/, '').split(/[=<> ]/)[0], ...(channel ? { channel } : {}) },
+    })),
   };
 }
 
@@ -119,10 +144,13 @@ describe('guardPlan', () => {
   test('a prefix over the limit fails with the byte count and the limit', () => {
     const long = '/' + 'p'.repeat(240) + '/v23.11.0/builds/hlink/0123456789ab';
     const ok = '/pkg/conda/v23.11.0/builds/hlink/0123456789ab';
-    const failures = guardPlan([
-      { name: 'hlink', spec: envSpec('hlink', [], [['python', 3]]), prefix: long },
-      { name: 'short', spec: envSpec('short', [], [['python', 3]]), prefix: ok },
-    ], []);
+    const failures = guardPlan(
+      [
+        { name: 'hlink', spec: envSpec('hlink', [], [['python', 3]]), prefix: long },
+        { name: 'short', spec: envSpec('short', [], [['python', 3]]), prefix: ok },
+      ],
+      [],
+    );
     expect(failures).toHaveLength(1);
     expect(failures[0]).toMatchObject({ env: 'hlink', kind: 'prefix-length', file: 'env-specs/hlink.yml' });
     expect(failures[0].message).toContain(`${Buffer.byteLength(long)} bytes`);
@@ -138,9 +166,22 @@ describe('guardPlan', () => {
 
   test('channels outside [conda] channels fail at the line that names them', () => {
     const text = 'name: x\nchannels:\n  - conda-forge\n  - bioconda\ndependencies:\n  - python\n  - pytorch::pytorch\n';
-    const s = envSpec('x', ['conda-forge', 'bioconda'], [['python', 6], ['pytorch::pytorch', 7, 'pytorch']]);
-    const failures = guardPlan([{ name: 'x', spec: s, prefix: '/r/v1/builds/x/1', specText: text }], ['conda-forge', 'file:///srv/mpc']);
-    expect(failures.map((f) => [f.kind, f.line])).toEqual([['channel', 4], ['channel', 7]]);
+    const s = envSpec(
+      'x',
+      ['conda-forge', 'bioconda'],
+      [
+        ['python', 6],
+        ['pytorch::pytorch', 7, 'pytorch'],
+      ],
+    );
+    const failures = guardPlan(
+      [{ name: 'x', spec: s, prefix: '/r/v1/builds/x/1', specText: text }],
+      ['conda-forge', 'file:///srv/mpc'],
+    );
+    expect(failures.map((f) => [f.kind, f.line])).toEqual([
+      ['channel', 4],
+      ['channel', 7],
+    ]);
     expect(failures[0].message).toMatch(/'bioconda'.*not allowed/);
     expect(failures[1].message).toContain("'pytorch::pytorch'");
   });
@@ -162,7 +203,14 @@ describe('git reader', () => {
     g('init', '-q', '-b', 'main');
     g('config', 'user.email', 't@example.invalid');
     g('config', 'user.name', 't');
-    return { dir, commit: (msg) => { g('add', '-A'); g('commit', '-qm', msg); return g('rev-parse', 'HEAD'); } };
+    return {
+      dir,
+      commit: (msg) => {
+        g('add', '-A');
+        g('commit', '-qm', msg);
+        return g('rev-parse', 'HEAD');
+      },
+    };
   }
 
   test('reads files at a ref, lists changed files, exports a commit without touching the work tree', async () => {
@@ -189,7 +237,9 @@ describe('git reader', () => {
     expect(readFileSync(join(dest, 'env-specs', 'a.yml'), 'utf8')).toBe('A1\n');
     expect(existsSync(join(dest, 'README'))).toBe(false);
     expect(readFileSync(join(r.dir, 'env-specs', 'a.yml'), 'utf8')).toBe('A3 uncommitted\n');
-    expect(execFileSync('git', ['-C', r.dir, 'status', '--porcelain'], { encoding: 'utf8' })).toBe(' M env-specs/a.yml\n');
+    expect(execFileSync('git', ['-C', r.dir, 'status', '--porcelain'], { encoding: 'utf8' })).toBe(
+      ' M env-specs/a.yml\n',
+    );
   });
 
   test('a repo in a subdirectory of the work tree exports relative to that subdirectory', async () => {
@@ -246,12 +296,14 @@ describe('runPool', () => {
 
   test('a throw rejects after in-flight work settles; an empty list is fine', async () => {
     let finished = 0;
-    await expect(runPool([1, 2, 3], 2, async (x) => {
-      if (x === 1) throw new Error('boom');
-      await new Promise((r) => setTimeout(r, 10));
-      finished++;
-      return x;
-    })).rejects.toThrow('boom');
+    await expect(
+      runPool([1, 2, 3], 2, async (x) => {
+        if (x === 1) throw new Error('boom');
+        await new Promise((r) => setTimeout(r, 10));
+        finished++;
+        return x;
+      }),
+    ).rejects.toThrow('boom');
     expect(finished).toBe(1);
     expect(await runPool([], 4, async () => 1)).toEqual([]);
   });
@@ -267,7 +319,8 @@ describe('plan --base/--head (command)', () => {
   }
   const inv = (envs: string[], extra = '') =>
     `[conda]\nversion = 23.11.0\nchannels = conda-forge\n\n[environments]\n${envs.map((e) => `${e} = REPLICATE`).join('\n')}\n${extra}`;
-  const yml = (deps: string[]) => `channels:\n  - conda-forge\ndependencies:\n${deps.map((d) => `  - ${d}\n`).join('')}`;
+  const yml = (deps: string[]) =>
+    `channels:\n  - conda-forge\ndependencies:\n${deps.map((d) => `  - ${d}\n`).join('')}`;
 
   function gitRepo() {
     const dir = mkdtempSync(join(TMP, 'cg-plan-'));
@@ -288,12 +341,17 @@ describe('plan --base/--head (command)', () => {
     const r = gitRepo();
     const base = r.commit({
       'inventory.ini': inv(['a', 'b', 'c']),
-      'env-specs/a.yml': yml(['python=3.11']), 'env-specs/b.yml': yml(['numpy']), 'env-specs/c.yml': yml(['pandas']),
+      'env-specs/a.yml': yml(['python=3.11']),
+      'env-specs/b.yml': yml(['numpy']),
+      'env-specs/c.yml': yml(['pandas']),
     });
-    r.commit({
-      'inventory.ini': inv(['a', 'b'], '\n[kernels]\na = A (Python 3)\n'),
-      'env-specs/b.yml': yml(['numpy=1.26']),
-    }, ['env-specs/c.yml']);
+    r.commit(
+      {
+        'inventory.ini': inv(['a', 'b'], '\n[kernels]\na = A (Python 3)\n'),
+        'env-specs/b.yml': yml(['numpy=1.26']),
+      },
+      ['env-specs/c.yml'],
+    );
     const { code, result, out } = await planCmd(r.dir, { base, head: 'HEAD' });
     expect(code).toBe(0);
     expect(result.envs).toEqual([
@@ -313,7 +371,9 @@ describe('plan --base/--head (command)', () => {
     const longRoot = join(tmpdir(), 'x'.repeat(230));
     const pr = await planCmd(r.dir, { base, head: 'HEAD', root: longRoot });
     expect(pr.code).toBe(2);
-    expect(pr.out.errors.join('\n')).toMatch(/env-specs\/a\.yml:1: error: a: build prefix is \d+ bytes, longer than conda's 255-byte limit/);
+    expect(pr.out.errors.join('\n')).toMatch(
+      /env-specs\/a\.yml:1: error: a: build prefix is \d+ bytes, longer than conda's 255-byte limit/,
+    );
     // without --base the plan against the root applies the same guard
     const plain = await planCmd(r.dir, { root: longRoot });
     expect(plain.code).toBe(2);

@@ -1,7 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import {
-  channelUrls, effectiveChannels, emptyRc, legacyNoarchNames, mergeCondarc, nameVariants, recordsFromRepodata,
-  recordsFromSearch, toPackage,
+  channelUrls,
+  effectiveChannels,
+  emptyRc,
+  legacyNoarchNames,
+  mergeCondarc,
+  nameVariants,
+  recordsFromRepodata,
+  recordsFromSearch,
+  toPackage,
 } from '../../scripts/core/channel-index.js';
 
 describe('.condarc and channel URLs', () => {
@@ -23,7 +30,10 @@ describe('.condarc and channel URLs', () => {
 
   it('nodefaults in a spec drops the defaults the rc would add', () => {
     const rc = mergeCondarc(emptyRc(), 'channels: [defaults]\n');
-    expect(effectiveChannels(['conda-forge'], rc)).toEqual(['https://conda.anaconda.org/conda-forge', ...rc.defaultChannels]);
+    expect(effectiveChannels(['conda-forge'], rc)).toEqual([
+      'https://conda.anaconda.org/conda-forge',
+      ...rc.defaultChannels,
+    ]);
     expect(effectiveChannels(['conda-forge', 'nodefaults'], rc)).toEqual(['https://conda.anaconda.org/conda-forge']);
   });
 });
@@ -41,14 +51,18 @@ describe('records', () => {
   it('reads both package groups of repodata.json and skips records without a name and version', () => {
     const records = recordsFromRepodata(repodata, 'file:///c', 'noarch');
     expect(records.map((r) => `${r.name} ${r.version} ${r.subdir} ${String(r.noarch)}`)).toEqual([
-      'legacy 1.0 noarch true', 'numpy 1.26.4 linux-64 undefined', 'tool 2.0 noarch python',
+      'legacy 1.0 noarch true',
+      'numpy 1.26.4 linux-64 undefined',
+      'tool 2.0 noarch python',
     ]);
     expect([...legacyNoarchNames(records)]).toEqual(['legacy']);
   });
 
   it('reads conda search --json in both shapes; a noarch subdir means generic', () => {
     const classic = JSON.stringify({ zlib: [{ name: 'zlib', version: '1.3', subdir: 'noarch' }] });
-    expect(recordsFromSearch(classic, 'c')).toEqual([{ name: 'zlib', version: '1.3', channel: 'c', subdir: 'noarch', noarch: 'generic' }]);
+    expect(recordsFromSearch(classic, 'c')).toEqual([
+      { name: 'zlib', version: '1.3', channel: 'c', subdir: 'noarch', noarch: 'generic' },
+    ]);
     const mamba = JSON.stringify({ result: { pkgs: [{ name: 'zlib', version: '1.2', subdir: 'linux-64' }] } });
     expect(recordsFromSearch(mamba, 'c')).toEqual([{ name: 'zlib', version: '1.2', channel: 'c', subdir: 'linux-64' }]);
   });

@@ -4,8 +4,14 @@ import { canonicalChannel, channelAllowed } from '../../scripts/core/channel.js'
 describe('canonicalChannel', () => {
   it('reduces the spellings of one anaconda.org channel to its name', () => {
     const spellings = [
-      'conda-forge', 'Conda-Forge', ' conda-forge ', 'conda-forge/', 'conda-forge/linux-64', 'conda-forge/noarch',
-      'https://conda.anaconda.org/conda-forge', 'http://conda.anaconda.org/conda-forge/osx-arm64/',
+      'conda-forge',
+      'Conda-Forge',
+      ' conda-forge ',
+      'conda-forge/',
+      'conda-forge/linux-64',
+      'conda-forge/noarch',
+      'https://conda.anaconda.org/conda-forge',
+      'http://conda.anaconda.org/conda-forge/osx-arm64/',
     ];
     expect(new Set(spellings.map(canonicalChannel))).toEqual(new Set(['conda-forge']));
   });

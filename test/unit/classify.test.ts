@@ -1,7 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { classify, hintFor, isBareSpec, requestedVersion, specName, type ClassificationDetail } from '../../scripts/core/classify.js';
+import {
+  classify,
+  hintFor,
+  isBareSpec,
+  requestedVersion,
+  specName,
+  type ClassificationDetail,
+} from '../../scripts/core/classify.js';
 import { formatCallBlock, timeoutLine } from '../../scripts/core/conda-log.js';
 import { compareCondaVersions, nearestVersion, sortVersions } from '../../scripts/core/conda-version.js';
 import { runCommand } from '../fixtures/command.js';
@@ -22,13 +29,18 @@ function corresponds(c: ClassificationDetail, label: string): boolean {
   return c.package !== undefined && specName(label).toLowerCase() === c.package.toLowerCase();
 }
 
-const labels = readFileSync(join(CORPUS, 'LABELS.tsv'), 'utf8').trim().split('\n').slice(1)
+const labels = readFileSync(join(CORPUS, 'LABELS.tsv'), 'utf8')
+  .trim()
+  .split('\n')
+  .slice(1)
   .map((l) => l.split('\t'))
   .map(([file, cls, pkg]) => ({ file: file!, cls: cls as FailureClass, pkg: pkg ?? '' }));
 
 describe('classify: labelled real logs', () => {
   it('covers every log file in the corpus', () => {
-    const files = readdirSync(CORPUS).filter((f) => f.endsWith('.txt')).sort();
+    const files = readdirSync(CORPUS)
+      .filter((f) => f.endsWith('.txt'))
+      .sort();
     expect(labels.map((l) => l.file).sort()).toEqual(files);
   });
 
@@ -41,27 +53,44 @@ describe('classify: labelled real logs', () => {
       // the excerpt is short and made of the log's own lines
       expect(c.excerpt.length).toBeGreaterThan(0);
       expect(c.excerpt.length).toBeLessThanOrEqual(16);
-      const logLines = log.replace(/\r/g, '').split('\n').map((l) => l.trimEnd());
+      const logLines = log
+        .replace(/\r/g, '')
+        .split('\n')
+        .map((l) => l.trimEnd());
       for (const line of c.excerpt) {
         if (line.startsWith('… (')) continue;
         const text = line.replace(/…$/, '');
-        expect(logLines.some((l) => l.startsWith(text)), line).toBe(true);
+        expect(
+          logLines.some((l) => l.startsWith(text)),
+          line,
+        ).toBe(true);
       }
     });
   }
 });
 
 /** Messages in the shapes the fake conda (and real conda/mamba/pip) print. */
-const FAKE_STYLE: Array<{ name: string; log: string; cls: FailureClass; pkg?: string; spec?: string; extra?: Partial<ClassificationDetail> }> = [
+const FAKE_STYLE: Array<{
+  name: string;
+  log: string;
+  cls: FailureClass;
+  pkg?: string;
+  spec?: string;
+  extra?: Partial<ClassificationDetail>;
+}> = [
   {
     name: 'ResolvePackageNotFound with builds (conda 4.4-4.6 env create)',
     log: 'Solving environment: failed\n\nResolvePackageNotFound:\n  - ipums_utils==1.2.0=py_0\n  - numpy==1.11.3=py36_0\n',
-    cls: 'missing-version', pkg: 'ipums_utils', spec: 'ipums_utils==1.2.0=py_0',
+    cls: 'missing-version',
+    pkg: 'ipums_utils',
+    spec: 'ipums_utils==1.2.0=py_0',
   },
   {
     name: 'ResolvePackageNotFound mixing a bare name and pins names the bare one',
     log: 'ResolvePackageNotFound:\n  - numpy==1.11.3=py36_0\n  - nosuchpkg\n',
-    cls: 'missing-package', pkg: 'nosuchpkg', spec: 'nosuchpkg',
+    cls: 'missing-package',
+    pkg: 'nosuchpkg',
+    spec: 'nosuchpkg',
   },
   {
     name: 'PackagesNotFoundError, versioned',
@@ -78,57 +107,71 @@ const FAKE_STYLE: Array<{ name: string; log: string; cls: FailureClass; pkg?: st
       '  - file:///srv/channel/linux-64',
       '  - file:///srv/channel/noarch',
     ].join('\n'),
-    cls: 'missing-version', pkg: 'ipums_utils', spec: 'ipums_utils=1.2.0',
+    cls: 'missing-version',
+    pkg: 'ipums_utils',
+    spec: 'ipums_utils=1.2.0',
   },
   {
     name: 'PackagesNotFoundError, bare name',
     log: 'PackagesNotFoundError: The following packages are not available from current channels:\n\n  - nosuchpkg\n\nCurrent channels:\n\n  - https://conda.anaconda.org/conda-forge/linux-64\n',
-    cls: 'missing-package', pkg: 'nosuchpkg',
+    cls: 'missing-package',
+    pkg: 'nosuchpkg',
   },
   {
     name: 'LibMambaUnsatisfiableError: nothing provides requested bare name',
     log: 'LibMambaUnsatisfiableError: Encountered problems while solving:\n  - nothing provides requested nosuchpkg\n\nCould not solve for environment specs\n',
-    cls: 'missing-package', pkg: 'nosuchpkg',
+    cls: 'missing-package',
+    pkg: 'nosuchpkg',
   },
   {
     name: 'LibMambaUnsatisfiableError: nothing provides requested name + version',
     log: 'LibMambaUnsatisfiableError: Encountered problems while solving:\n  - nothing provides requested ipums_utils 1.2.0**\n',
-    cls: 'missing-version', pkg: 'ipums_utils', spec: 'ipums_utils 1.2.0**',
+    cls: 'missing-version',
+    pkg: 'ipums_utils',
+    spec: 'ipums_utils 1.2.0**',
   },
   {
     name: 'micromamba: requested name does not exist',
     log: 'error    libmamba Could not solve for environment specs\n    The following package could not be installed\n    └─ nosuchpkg   does not exist (perhaps a typo or a missing channel).\ncritical libmamba Could not solve for environment specs\n',
-    cls: 'missing-package', pkg: 'nosuchpkg',
+    cls: 'missing-package',
+    pkg: 'nosuchpkg',
   },
   {
     name: 'classic UnsatisfiableError',
-    log: 'Found conflicts! Looking for incompatible packages.\nfailed\n\nUnsatisfiableError: The following specifications were found to be incompatible with each other:\n\nPackage python conflicts for:\nnumpy=1.11 -> python[version=\'>=2.7,<2.8.0a0\']\npython=3.11\n',
-    cls: 'unsatisfiable', pkg: 'python',
+    log: "Found conflicts! Looking for incompatible packages.\nfailed\n\nUnsatisfiableError: The following specifications were found to be incompatible with each other:\n\nPackage python conflicts for:\nnumpy=1.11 -> python[version='>=2.7,<2.8.0a0']\npython=3.11\n",
+    cls: 'unsatisfiable',
+    pkg: 'python',
   },
   {
     name: 'libmamba conflict between requested specs',
     log: 'LibMambaUnsatisfiableError: Encountered problems while solving:\n  - package pandas-2.2.0-py312_0 requires python >=3.12,<3.13.0a0, but none of the providers can be installed\n\nCould not solve for environment specs\nThe following packages are incompatible\n├─ pandas 2.2.0  is installable ...\n└─ python 3.8**  is not installable because it conflicts with any installable versions previously reported.\n',
-    cls: 'unsatisfiable', pkg: 'pandas', spec: 'python >=3.12,<3.13.0a0',
+    cls: 'unsatisfiable',
+    pkg: 'pandas',
+    spec: 'python >=3.12,<3.13.0a0',
   },
   {
     name: 'CondaHTTPError HTTP 000',
     log: "CondaHTTPError: HTTP 000 CONNECTION FAILED for url <https://conda.internal.example/mpc/linux-64/repodata.json>\nElapsed: -\n\nAn HTTP error occurred when trying to retrieve this URL.\nHTTP errors are often intermittent, and a simple retry will get you on your way.\n'https://conda.internal.example/mpc/linux-64'\n",
-    cls: 'channel-unreachable', extra: { url: 'https://conda.internal.example/mpc/linux-64/repodata.json' },
+    cls: 'channel-unreachable',
+    extra: { url: 'https://conda.internal.example/mpc/linux-64/repodata.json' },
   },
   {
     name: 'micromamba 404 on repodata',
     log: 'critical libmamba Multiple errors occured:\n    Transfer finalized, status: 404 [https://conda.anaconda.org/nosuchchannel/linux-64/repodata.json] 2 bytes\n',
-    cls: 'channel-unreachable', extra: { url: 'https://conda.anaconda.org/nosuchchannel/linux-64/repodata.json' },
+    cls: 'channel-unreachable',
+    extra: { url: 'https://conda.anaconda.org/nosuchchannel/linux-64/repodata.json' },
   },
   {
     name: "conda's own network error without an exception class line is a channel failure",
     log: "Collecting package metadata (current_repodata.json): failed\n\nSSLError(MaxRetryError('HTTPSConnectionPool(host=\\'repo.anaconda.com\\', port=443): Max retries exceeded with url: /pkgs/main/linux-64/current_repodata.json (Caused by SSLError(SSLError(1, \\'[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed\\')))'))\n",
-    cls: 'channel-unreachable', extra: { url: 'https://repo.anaconda.com/pkgs/main/linux-64/current_repodata.json' },
+    cls: 'channel-unreachable',
+    extra: { url: 'https://repo.anaconda.com/pkgs/main/linux-64/current_repodata.json' },
   },
   {
     name: 'a read timeout inside an HTTP error is a timeout',
-    log: "CondaHTTPError: HTTP 000 CONNECTION FAILED for url <https://conda.anaconda.org/conda-forge/noarch/repodata.json>\nElapsed: -\n\nReadTimeoutError(\"HTTPSConnectionPool(host='conda.anaconda.org', port=443): Read timed out. (read timeout=9.15)\")\n",
-    cls: 'timeout', extra: { url: 'https://conda.anaconda.org/conda-forge/noarch/repodata.json' },
+    log: 'CondaHTTPError: HTTP 000 CONNECTION FAILED for url <https://conda.anaconda.org/conda-forge/noarch/repodata.json>\nElapsed: -\n\nReadTimeoutError("HTTPSConnectionPool(host=\'conda.anaconda.org\', port=443): Read timed out. (read timeout=9.15)")\n',
+    cls: 'timeout',
+    extra: { url: 'https://conda.anaconda.org/conda-forge/noarch/repodata.json' },
   },
   {
     name: 'Pip failed: no matching distribution',
@@ -146,37 +189,47 @@ const FAKE_STYLE: Array<{ name: string; log: string; cls: FailureClass; pkg?: st
       '',
       'CondaEnvException: Pip failed',
     ].join('\n'),
-    cls: 'pip-failure', pkg: 'requests', spec: 'requests==9.9',
+    cls: 'pip-failure',
+    pkg: 'requests',
+    spec: 'requests==9.9',
   },
   {
     name: 'retried timeouts that pip recovered from do not hide the pip failure',
     log: "WARNING: Retrying (Retry(total=4, connect=None, read=None)) after connection broken by 'ReadTimeoutError(\"HTTPSConnectionPool(host='pypi.org', port=443): Read timed out. (read timeout=15)\")': /simple/foo/\nERROR: Could not find a version that satisfies the requirement foo==1.0 (from versions: none)\nERROR: No matching distribution found for foo==1.0\n",
-    cls: 'pip-failure', pkg: 'foo', spec: 'foo==1.0',
+    cls: 'pip-failure',
+    pkg: 'foo',
+    spec: 'foo==1.0',
   },
   {
     name: "pip's own SSL trouble is a pip failure, not a conda channel",
     log: "Pip subprocess output:\nCollecting foo==1.0\n\nPip subprocess error:\nERROR: Could not install packages due to an OSError: HTTPSConnectionPool(host='pypi.org', port=443): Max retries exceeded with url: /simple/foo/ (Caused by SSLError(SSLCertVerificationError(1, 'certificate verify failed')))\n\nCondaEnvException: Pip failed\n",
-    cls: 'pip-failure', pkg: 'foo',
+    cls: 'pip-failure',
+    pkg: 'foo',
   },
   {
     name: 'pip: wheel build failure of a pyproject package',
     log: "  Building wheel for pycocotools (pyproject.toml): finished with status 'error'\nFailed to build pycocotools\n\nPip subprocess error:\n  error: subprocess-exited-with-error\n  × Building wheel for pycocotools (pyproject.toml) did not run successfully.\n  ERROR: Failed building wheel for pycocotools\nERROR: Could not build wheels for pycocotools, which is required to install pyproject.toml-based projects\n\nCondaEnvException: Pip failed\n",
-    cls: 'pip-failure', pkg: 'pycocotools',
+    cls: 'pip-failure',
+    pkg: 'pycocotools',
   },
   {
     name: "pip: resolver conflict names the user's requirement",
     log: 'Pip subprocess error:\nERROR: Cannot install -r /tmp/condaenv.abc.requirements.txt (line 3) and numpy==1.19.0 because these package versions have conflicting dependencies.\n\nThe conflict is caused by:\n    The user requested numpy==1.19.0\n    pandas 2.0.0 depends on numpy>=1.20.3\n\nERROR: ResolutionImpossible: for help visit https://pip.pypa.io/en/latest/topics/dependency-resolution/\n',
-    cls: 'pip-failure', pkg: 'numpy', spec: 'numpy==1.19.0',
+    cls: 'pip-failure',
+    pkg: 'numpy',
+    spec: 'numpy==1.19.0',
   },
   {
     name: 'micromamba: host name not resolved',
     log: "critical libmamba Multiple errors occured:\n    Download error (6) Couldn't resolve host name [https://conda.anaconda.org/conda-forge/linux-64/repodata.json]\n    Subdir conda-forge/linux-64 not loaded!\n",
-    cls: 'channel-unreachable', extra: { url: 'https://conda.anaconda.org/conda-forge/linux-64/repodata.json' },
+    cls: 'channel-unreachable',
+    extra: { url: 'https://conda.anaconda.org/conda-forge/linux-64/repodata.json' },
   },
   {
     name: 'libmamba strict channel priority',
     log: 'LibMambaUnsatisfiableError: Encountered problems while solving:\n  - package pytorch-2.0.1-py3.10_cuda11.8_cudnn8.7.0_0 is excluded by strict repo priority\n',
-    cls: 'unsatisfiable', pkg: 'pytorch',
+    cls: 'unsatisfiable',
+    pkg: 'pytorch',
   },
   {
     name: 'git clone failure inside a Pip failed block',
@@ -184,7 +237,7 @@ const FAKE_STYLE: Array<{ name: string; log: string; cls: FailureClass; pkg?: st
       'Pip subprocess output:',
       'Collecting hlinkutils@ git+file:///srv/git/missing.git@v1.0',
       '  Cloning file:///srv/git/missing.git (to revision v1.0) to /tmp/pip-install-x/hlinkutils_abc',
-      "  Running command git clone --filter=blob:none --quiet file:///srv/git/missing.git /tmp/pip-install-x/hlinkutils_abc",
+      '  Running command git clone --filter=blob:none --quiet file:///srv/git/missing.git /tmp/pip-install-x/hlinkutils_abc',
       '',
       'Pip subprocess error:',
       "  fatal: '/srv/git/missing.git' does not appear to be a git repository",
@@ -199,22 +252,30 @@ const FAKE_STYLE: Array<{ name: string; log: string; cls: FailureClass; pkg?: st
       '',
       'CondaEnvException: Pip failed',
     ].join('\n'),
-    cls: 'git-clone-failure', pkg: 'hlinkutils', spec: 'git+file:///srv/git/missing.git@v1.0',
+    cls: 'git-clone-failure',
+    pkg: 'hlinkutils',
+    spec: 'git+file:///srv/git/missing.git@v1.0',
   },
   {
     name: 'bad git ref',
     log: "Collecting git+https://github.com/o/tool.git@v9#egg=tool\n  Cloning https://github.com/o/tool.git (to revision v9) to /tmp/pip-req-build-1\n  Running command git checkout -q v9\n  error: pathspec 'v9' did not match any file(s) known to git\n",
-    cls: 'git-clone-failure', pkg: 'tool', spec: 'git+https://github.com/o/tool.git@v9#egg=tool',
+    cls: 'git-clone-failure',
+    pkg: 'tool',
+    spec: 'git+https://github.com/o/tool.git@v9#egg=tool',
   },
   {
     name: 'git not installed',
     log: "Collecting git+https://github.com/o/tool.git\nERROR: Cannot find command 'git' - do you have 'git' installed and in your PATH?\n",
-    cls: 'git-clone-failure', pkg: 'tool',
+    cls: 'git-clone-failure',
+    pkg: 'tool',
   },
   {
     name: 'legacy noarch pre-link failure',
     log: 'Preparing transaction: done\nVerifying transaction: done\nExecuting transaction: failed\n\nLinkError: pre-link script failed for package mpc::ipums_utils-0.3.1-py_0\nlocation of failed script: /r/builds/hlink/abc/bin/.ipums_utils-pre-link.sh\n==> script messages <==\n<None>\n',
-    cls: 'unknown', pkg: 'ipums_utils', spec: 'ipums_utils-0.3.1-py_0', extra: { legacyNoarch: true },
+    cls: 'unknown',
+    pkg: 'ipums_utils',
+    spec: 'ipums_utils-0.3.1-py_0',
+    extra: { legacyNoarch: true },
   },
   {
     name: 'prefix already exists is unknown',
@@ -243,7 +304,8 @@ describe('classify: message shapes', () => {
   });
 
   it('handles CRLF, ANSI colours and progress-bar redraws', () => {
-    const log = '\x1b[31mCollecting package metadata: \\\r|\r/\rdone\x1b[0m\r\n\r\nPackagesNotFoundError: The following packages are not available from current channels:\r\n\r\n  - \x1b[1mnosuchpkg\x1b[0m\r\n';
+    const log =
+      '\x1b[31mCollecting package metadata: \\\r|\r/\rdone\x1b[0m\r\n\r\nPackagesNotFoundError: The following packages are not available from current channels:\r\n\r\n  - \x1b[1mnosuchpkg\x1b[0m\r\n';
     const c = classify(log);
     expect(c).toMatchObject({ class: 'missing-package', package: 'nosuchpkg', spec: 'nosuchpkg' });
     expect(c.excerpt.every((l) => !/[\r\x1b]/.test(l))).toBe(true);
@@ -254,9 +316,24 @@ describe('classify: message shapes', () => {
     const call = (argv: string[], stdout: string, stderr: string, code: number, timedOut = false) =>
       formatCallBlock({ argv, stdout, stderr, code, seconds: 1.5, timedOut, startedAt: at });
     const log =
-      call(['conda', 'env', 'create', '-f', 'e.yml', '-p', '/p'], 'Pip subprocess output:\nSuccessfully installed requests-2.31.0\n', '', 0) +
-      call(['conda', 'install', '-y', '-p', '/p', 'ipums_utils'], '', '\nCondaHTTPError: HTTP 000 CONNECTION FAILED for url <file:///srv/channel/noarch/repodata.json>\n', 1) +
-      call(['conda', 'install', '-y', '-p', '/p', 'ipums_utils=0.3'], '', '\nPackagesNotFoundError: The following packages are not available from current channels:\n\n  - ipums_utils=0.3\n', 1) +
+      call(
+        ['conda', 'env', 'create', '-f', 'e.yml', '-p', '/p'],
+        'Pip subprocess output:\nSuccessfully installed requests-2.31.0\n',
+        '',
+        0,
+      ) +
+      call(
+        ['conda', 'install', '-y', '-p', '/p', 'ipums_utils'],
+        '',
+        '\nCondaHTTPError: HTTP 000 CONNECTION FAILED for url <file:///srv/channel/noarch/repodata.json>\n',
+        1,
+      ) +
+      call(
+        ['conda', 'install', '-y', '-p', '/p', 'ipums_utils=0.3'],
+        '',
+        '\nPackagesNotFoundError: The following packages are not available from current channels:\n\n  - ipums_utils=0.3\n',
+        1,
+      ) +
       call(['conda', 'list', '--json', '-p', '/p'], '[]\n', '', 0);
     const c = classify(log);
     expect(c).toMatchObject({ class: 'missing-version', spec: 'ipums_utils=0.3' });
@@ -294,8 +371,28 @@ describe('spec helpers', () => {
 describe('conda version order', () => {
   it('sorts like conda (the documented VersionOrder sequence)', () => {
     // conda's own docs (conda/models/version.py); `1.1_` and `0.4 < 0.4.0` are special cases we do not need
-    const documented = ['0.4.1.rc', '0.4.1', '0.5a1', '0.5b3', '0.5', '0.9.6', '0.960923', '1.0', '1.1dev1', '1.1a1',
-      '1.1.0dev1', '1.1.a1', '1.1.0rc1', '1.1.0', '1.1.0post1', '1.1post1', '1996.07.12', '1!0.4.1', '1!3.1.1.6', '2!0.4.1'];
+    const documented = [
+      '0.4.1.rc',
+      '0.4.1',
+      '0.5a1',
+      '0.5b3',
+      '0.5',
+      '0.9.6',
+      '0.960923',
+      '1.0',
+      '1.1dev1',
+      '1.1a1',
+      '1.1.0dev1',
+      '1.1.a1',
+      '1.1.0rc1',
+      '1.1.0',
+      '1.1.0post1',
+      '1.1post1',
+      '1996.07.12',
+      '1!0.4.1',
+      '1!3.1.1.6',
+      '2!0.4.1',
+    ];
     expect(sortVersions([...documented].reverse())).toEqual(documented);
     expect(compareCondaVersions('1.1.0dev1', '1.1.dev1')).toBe(0);
     expect(compareCondaVersions('1.1', '1.1.0')).toBe(0);
@@ -305,8 +402,28 @@ describe('conda version order', () => {
 
   it('agrees with rattler on real version lists', async () => {
     const { Version } = await import('@conda-org/rattler');
-    const versions = ['1.10.0', '1.9', '1.9.1', '1.0a1', '1.0', '1.0.post1', '1.0.dev0', '2!0.1', '2022.2.1', '2022.10',
-      '3.12.0rc1', '3.12.0', '3.11.5', '0.1.dev0', '1.21.6', '1.21.10', '4.3.22', '4.3.31', '23.11.0', '1.2.3b1'];
+    const versions = [
+      '1.10.0',
+      '1.9',
+      '1.9.1',
+      '1.0a1',
+      '1.0',
+      '1.0.post1',
+      '1.0.dev0',
+      '2!0.1',
+      '2022.2.1',
+      '2022.10',
+      '3.12.0rc1',
+      '3.12.0',
+      '3.11.5',
+      '0.1.dev0',
+      '1.21.6',
+      '1.21.10',
+      '4.3.22',
+      '4.3.31',
+      '23.11.0',
+      '1.2.3b1',
+    ];
     const byRattler = [...versions].sort((a, b) => new Version(a).compare(new Version(b)));
     expect(sortVersions(versions)).toEqual(byRattler);
   });
@@ -322,28 +439,64 @@ describe('conda version order', () => {
 
 describe('hintFor', () => {
   it('missing-version with the channel queried: available versions, nearest and the fix command', () => {
-    const h = hintFor({ class: 'missing-version', package: 'ipums_utils', spec: 'ipums_utils=1.2.0', available: ['1.3.0', '1.1.0', '1.2.4'], excerpt: [] });
-    expect(h).toBe('version 1.2.0 of ipums_utils is not in the channel; available: 1.1.0, 1.2.4, 1.3.0; nearest 1.2.4; run `conda-gitops fix --accept-nearest` to pin it');
+    const h = hintFor({
+      class: 'missing-version',
+      package: 'ipums_utils',
+      spec: 'ipums_utils=1.2.0',
+      available: ['1.3.0', '1.1.0', '1.2.4'],
+      excerpt: [],
+    });
+    expect(h).toBe(
+      'version 1.2.0 of ipums_utils is not in the channel; available: 1.1.0, 1.2.4, 1.3.0; nearest 1.2.4; run `conda-gitops fix --accept-nearest` to pin it',
+    );
   });
 
   it('missing-version without a channel query points at conda search', () => {
-    expect(hintFor({ class: 'missing-version', package: 'mkl', spec: 'mkl=2022.2.1*', excerpt: [] })).toMatch(/version 2022\.2\.1 of mkl .*`conda search mkl`/);
+    expect(hintFor({ class: 'missing-version', package: 'mkl', spec: 'mkl=2022.2.1*', excerpt: [] })).toMatch(
+      /version 2022\.2\.1 of mkl .*`conda search mkl`/,
+    );
   });
 
   it('a caller-computed nearest wins, and long version lists are cut', () => {
     const available = Array.from({ length: 30 }, (_, i) => `1.${i}`);
-    const h = hintFor({ class: 'missing-version', package: 'p', spec: 'p=1.99', available, nearest: '1.29', excerpt: [] } as ClassificationDetail);
+    const h = hintFor({
+      class: 'missing-version',
+      package: 'p',
+      spec: 'p=1.99',
+      available,
+      nearest: '1.29',
+      excerpt: [],
+    } as ClassificationDetail);
     expect(h).toContain('nearest 1.29');
     expect(h).toContain('(and 18 older)');
   });
 
   it('legacy noarch failures point at [legacy-noarch]', () => {
-    expect(hintFor({ class: 'unknown', package: 'ipums_utils', legacyNoarch: true, excerpt: [] } as ClassificationDetail)).toMatch(/ipums_utils .*\[legacy-noarch\] in inventory\.ini/);
+    expect(
+      hintFor({ class: 'unknown', package: 'ipums_utils', legacyNoarch: true, excerpt: [] } as ClassificationDetail),
+    ).toMatch(/ipums_utils .*\[legacy-noarch\] in inventory\.ini/);
   });
 
   it('gives every class its own hint naming what is at fault', () => {
-    const classes: FailureClass[] = ['missing-package', 'missing-version', 'unsatisfiable', 'pip-failure', 'git-clone-failure', 'channel-unreachable', 'timeout', 'unknown'];
-    const hints = classes.map((cls) => hintFor({ class: cls, package: 'pkgx', spec: 'pkgx==1.0', url: 'https://x.example/repodata.json', excerpt: [] } as ClassificationDetail));
+    const classes: FailureClass[] = [
+      'missing-package',
+      'missing-version',
+      'unsatisfiable',
+      'pip-failure',
+      'git-clone-failure',
+      'channel-unreachable',
+      'timeout',
+      'unknown',
+    ];
+    const hints = classes.map((cls) =>
+      hintFor({
+        class: cls,
+        package: 'pkgx',
+        spec: 'pkgx==1.0',
+        url: 'https://x.example/repodata.json',
+        excerpt: [],
+      } as ClassificationDetail),
+    );
     expect(new Set(hints).size).toBe(classes.length);
     hints.slice(0, 5).forEach((h) => expect(h).toContain('pkgx'));
     hints.slice(5, 7).forEach((h) => expect(h).toContain('https://x.example/repodata.json'));

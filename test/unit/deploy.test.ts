@@ -17,7 +17,14 @@ import { BusyError, RefusedError } from '../../scripts/core/errors.js';
 import { acquireLock } from '../../scripts/state/lock.js';
 import type { StampedBuildRecord } from '../../scripts/core/types.js';
 import {
-  addBuild, addTestedBuilds, commitAll, desiredOf, fakeBuildId, makeInstallation, writeRepo, VERSION,
+  addBuild,
+  addTestedBuilds,
+  commitAll,
+  desiredOf,
+  fakeBuildId,
+  makeInstallation,
+  writeRepo,
+  VERSION,
 } from '../fixtures/installation.js';
 import type { FakeInstallation } from '../fixtures/installation.js';
 
@@ -26,8 +33,16 @@ const ENV = { ...process.env, GITHUB_ACTOR: 'octo' };
 async function runDeploy(repo: string, root: string, opts: Partial<DeployOptions> = {}) {
   const out = memoryOutput(false);
   const result = await deploy({
-    repoDir: repo, rootFlag: root, env: ENV, out,
-    force: false, dryRun: false, buildMissing: false, jobs: 1, waitSeconds: 0, ...opts,
+    repoDir: repo,
+    rootFlag: root,
+    env: ENV,
+    out,
+    force: false,
+    dryRun: false,
+    buildMissing: false,
+    jobs: 1,
+    waitSeconds: 0,
+    ...opts,
   });
   return { ok: result.ok, result, out };
 }
@@ -35,7 +50,13 @@ async function runDeploy(repo: string, root: string, opts: Partial<DeployOptions
 async function runRollback(repo: string, root: string, opts: Partial<RollbackOptions> = {}) {
   const out = memoryOutput(false);
   const result = await rollback({
-    repoDir: repo, rootFlag: root, env: ENV, out, dryRun: false, waitSeconds: 0, ...opts,
+    repoDir: repo,
+    rootFlag: root,
+    env: ENV,
+    out,
+    dryRun: false,
+    waitSeconds: 0,
+    ...opts,
   });
   return { ok: result.ok, result, out };
 }
@@ -47,8 +68,18 @@ async function runHistory(repo: string, root: string) {
 }
 
 const rec = (status: StampedBuildRecord['status'], extra: Partial<StampedBuildRecord> = {}): StampedBuildRecord => ({
-  format: 1, env: 'x', buildId: 'x', specHash: 'x', status, condaVersion: VERSION, frontend: 'conda', prefix: '/p',
-  phases: [], startedAt: '2024-01-01T00:00:00Z', log: '/l', ...extra,
+  format: 1,
+  env: 'x',
+  buildId: 'x',
+  specHash: 'x',
+  status,
+  condaVersion: VERSION,
+  frontend: 'conda',
+  prefix: '/p',
+  phases: [],
+  startedAt: '2024-01-01T00:00:00Z',
+  log: '/l',
+  ...extra,
 });
 
 const noLive: LiveInput = { currentLinks: {}, targetLinks: {}, targetGenerations: [] };
@@ -69,7 +100,12 @@ describe('planDeploy (pure)', () => {
 
   it('lists every env without a tested build, with its status and failure class', () => {
     const plan = planDeploy(desiredOf({ a: A, b: B, c: fakeBuildId('c') }), noLive, (env) =>
-      env === 'a' ? rec('tested') : env === 'b' ? rec('failed', { failure: { class: 'missing-version', excerpt: [] } }) : undefined);
+      env === 'a'
+        ? rec('tested')
+        : env === 'b'
+          ? rec('failed', { failure: { class: 'missing-version', excerpt: [] } })
+          : undefined,
+    );
     expect(plan.missing).toEqual([
       { name: 'b', buildId: B, status: 'failed', failure: 'missing-version' },
       { name: 'c', buildId: fakeBuildId('c'), status: 'absent' },
@@ -78,8 +114,11 @@ describe('planDeploy (pure)', () => {
 
   it('changes nothing when the live generation already has exactly the desired links', () => {
     const live: LiveInput = {
-      current: { installation: `v${VERSION}`, generation: 4 }, currentLinks: { a: A, b: B },
-      target: 4, targetLinks: { a: A, b: B }, targetGenerations: [1, 2, 3, 4],
+      current: { installation: `v${VERSION}`, generation: 4 },
+      currentLinks: { a: A, b: B },
+      target: 4,
+      targetLinks: { a: A, b: B },
+      targetGenerations: [1, 2, 3, 4],
     };
     const plan = planDeploy(desiredOf({ a: A, b: B }), live, () => rec('tested'));
     expect(plan.changes).toBe(false);
@@ -88,8 +127,11 @@ describe('planDeploy (pure)', () => {
 
   it('holds back a build a rollback marked bad, keeping the live build, unless forced', () => {
     const live: LiveInput = {
-      current: { installation: `v${VERSION}`, generation: 2 }, currentLinks: { a: A, b: B },
-      target: 2, targetLinks: { a: A, b: B }, targetGenerations: [1, 2, 3],
+      current: { installation: `v${VERSION}`, generation: 2 },
+      currentLinks: { a: A, b: B },
+      target: 2,
+      targetLinks: { a: A, b: B },
+      targetGenerations: [1, 2, 3],
     };
     const bad = { at: '2024-05-01T00:00:00Z', reason: 'rolled back' };
     const lookup = (env: string) => (env === 'b' ? rec('tested', { bad }) : rec('tested'));
@@ -104,7 +146,12 @@ describe('planDeploy (pure)', () => {
   });
 
   it('deploying a new conda version writes a generation there and switches current', () => {
-    const live: LiveInput = { current: { installation: 'v4.3.22', generation: 7 }, currentLinks: { a: 'old' }, targetLinks: {}, targetGenerations: [] };
+    const live: LiveInput = {
+      current: { installation: 'v4.3.22', generation: 7 },
+      currentLinks: { a: 'old' },
+      targetLinks: {},
+      targetGenerations: [],
+    };
     const plan = planDeploy(desiredOf({ a: A }), live, () => rec('tested'));
     expect(plan.installation).toBe(`v${VERSION}`);
     expect(plan.newGeneration).toBe(1);
@@ -113,7 +160,9 @@ describe('planDeploy (pure)', () => {
   });
 
   it('skips the kernel of an env that is not in the generation, and lowercases kernel names', () => {
-    const plan = planDeploy(desiredOf({ Analytics: A, b: B }, { Analytics: 'Analytics', b: 'B' }), noLive, (env) => (env === 'b' ? undefined : rec('tested')));
+    const plan = planDeploy(desiredOf({ Analytics: A, b: B }, { Analytics: 'Analytics', b: 'B' }), noLive, (env) =>
+      env === 'b' ? undefined : rec('tested'),
+    );
     expect(plan.kernels).toEqual([{ kernel: 'analytics', env: 'Analytics', displayName: 'Analytics' }]);
     expect(plan.kernelProblems.join()).toMatch(/env b is not in the generation/);
   });
@@ -134,7 +183,8 @@ describe('deploy, rollback and history against a real ROOT', () => {
     return desired;
   }
 
-  const python = (env: string) => execFileSync(join(fi.root, 'envs', env, 'bin', 'python'), { encoding: 'utf8' }).trim();
+  const python = (env: string) =>
+    execFileSync(join(fi.root, 'envs', env, 'bin', 'python'), { encoding: 'utf8' }).trim();
 
   it('deploys: generation 1 with relative links, ROOT/envs and current created, kernels, a history line', async () => {
     const desired = await setup({ hlink: 1, geo: 2 }, { hlink: 'Hlink (Python 3.11)' });
@@ -154,7 +204,12 @@ describe('deploy, rollback and history against a real ROOT', () => {
     expect(kernel.argv[0]).toBe(join(fi.root, 'envs', 'hlink', 'bin', 'python'));
     const { entries } = readHistory(fi.root);
     expect(entries).toHaveLength(1);
-    expect(entries[0]).toMatchObject({ command: 'deploy', commit: manifest.commit, actor: 'octo', to: { generation: 1 } });
+    expect(entries[0]).toMatchObject({
+      command: 'deploy',
+      commit: manifest.commit,
+      actor: 'octo',
+      to: { generation: 1 },
+    });
     expect(entries[0].added.map((a) => a.name)).toEqual(['geo', 'hlink']);
   });
 
@@ -229,7 +284,9 @@ describe('deploy, rollback and history against a real ROOT', () => {
     // main still asks for the bad builds: deploy keeps them out and says what to do
     const held = await runDeploy(repo, fi.root);
     expect(held.ok).toBe(false);
-    expect(held.out.lines.join('\n')).toMatch(/b: main asks for build [0-9a-f]{12}, rolled back .*revert or fix in git/i);
+    expect(held.out.lines.join('\n')).toMatch(
+      /b: main asks for build [0-9a-f]{12}, rolled back .*revert or fix in git/i,
+    );
     expect(python('b')).toBe(`b ${before.b}`);
     // a plain rollback from here goes to the generation this one was made from, never to the rolled-back one
     const live = readLive(fi.root).ref!;
@@ -239,7 +296,13 @@ describe('deploy, rollback and history against a real ROOT', () => {
     expect((await runDeploy(repo, fi.root, { force: true })).ok).toBe(true);
     expect(python('b')).toBe(`b ${newB}`);
     expect(readBuildRecord(fi.root, VERSION, 'b', newB)?.bad).toBeUndefined();
-    expect(readHistory(fi.root).entries.map((e) => e.command)).toEqual(['deploy', 'deploy', 'rollback', 'deploy', 'deploy --force']);
+    expect(readHistory(fi.root).entries.map((e) => e.command)).toEqual([
+      'deploy',
+      'deploy',
+      'rollback',
+      'deploy',
+      'deploy --force',
+    ]);
   });
 
   it('rollback --env NAME makes a new generation with only that env from the previous one', async () => {
@@ -289,14 +352,19 @@ describe('deploy, rollback and history against a real ROOT', () => {
   it('kernels of removed [kernels] entries are deleted, hand-made kernelspecs are left alone', async () => {
     await setup({ a: 1, b: 2 }, { a: 'A', b: 'B' });
     mkdirSync(join(fi.root, 'kernels', 'handmade'), { recursive: true });
-    writeFileSync(join(fi.root, 'kernels', 'handmade', 'kernel.json'), '{"argv":["python"],"display_name":"mine","language":"python"}');
+    writeFileSync(
+      join(fi.root, 'kernels', 'handmade', 'kernel.json'),
+      '{"argv":["python"],"display_name":"mine","language":"python"}',
+    );
     await runDeploy(repo, fi.root);
     expect(readdirSync(join(fi.root, 'kernels')).sort()).toEqual(['a', 'b', 'handmade']);
     await writeRepo(repo, { envs: { a: 1, b: 2 }, kernels: { a: 'A renamed' } });
     const { ok } = await runDeploy(repo, fi.root);
     expect(ok).toBe(true);
     expect(readdirSync(join(fi.root, 'kernels')).sort()).toEqual(['a', 'handmade']);
-    expect(JSON.parse(readFileSync(join(fi.root, 'kernels', 'a', 'kernel.json'), 'utf8')).display_name).toBe('A renamed');
+    expect(JSON.parse(readFileSync(join(fi.root, 'kernels', 'a', 'kernel.json'), 'utf8')).display_name).toBe(
+      'A renamed',
+    );
     expect(readdirSync(join(fi.root, 'kernels', 'a'))).toEqual(['kernel.json']); // no temp files left
   });
 
@@ -347,7 +415,11 @@ describe('deploy, rollback and history against a real ROOT', () => {
     expect(out.lines.join('\n')).toMatch(/revert or fix in git/i);
     const entries = readHistory(fi.root).entries;
     expect(entries.map((e) => e.command)).toEqual(['deploy', 'deploy', 'rollback (recorded after the fact)']); // the deploy held back: no cutover
-    expect(entries[2]).toMatchObject({ from: { generation: 2 }, to: { generation: 1 }, changed: [{ name: 'a', from: newA }] });
+    expect(entries[2]).toMatchObject({
+      from: { generation: 2 },
+      to: { generation: 1 },
+      changed: [{ name: 'a', from: newA }],
+    });
     expect(readBuildRecord(fi.root, VERSION, 'a', newA)?.bad?.reason).toMatch(/generations\/2 to .*generations\/1/);
   });
 
@@ -362,7 +434,12 @@ describe('deploy, rollback and history against a real ROOT', () => {
     const desired = desiredState(await loadRepo(repo));
     // the apply step without its history line: what a kill at the `before-history` crash point leaves
     const plan = planFromDisk(fi.root, desired, {});
-    applyDeploy(fi.root, desired, { ...plan, changes: false }, { commit, command: 'deploy', env: process.env, assertHeld: () => {} });
+    applyDeploy(
+      fi.root,
+      desired,
+      { ...plan, changes: false },
+      { commit, command: 'deploy', env: process.env, assertHeld: () => {} },
+    );
     expect(readHistory(fi.root).entries).toHaveLength(1);
     expect((await runDeploy(repo, fi.root)).ok).toBe(true);
     const last = readHistory(fi.root).entries.at(-1)!;

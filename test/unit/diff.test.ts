@@ -38,7 +38,10 @@ describe('unifiedDiff', () => {
 
   it('agrees with GNU diff on random edits', () => {
     let seed = 42;
-    const rnd = (n: number) => { seed = (seed * 1103515245 + 12345) % 2 ** 31; return seed % n; };
+    const rnd = (n: number) => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return seed % n;
+    };
     for (let round = 0; round < 150; round++) {
       const a = Array.from({ length: rnd(30) }, () => `line${rnd(8)}`);
       const b = [...a];
@@ -56,7 +59,10 @@ describe('unifiedDiff', () => {
       // Several minimal diffs can exist; hunk headers (positions and sizes) and changed-line counts must agree.
       const shape = (d: string) => {
         const lines = d.split('\n').filter(Boolean);
-        return { minus: lines.filter((l) => l.startsWith('-')).length, plus: lines.filter((l) => l.startsWith('+')).length };
+        return {
+          minus: lines.filter((l) => l.startsWith('-')).length,
+          plus: lines.filter((l) => l.startsWith('+')).length,
+        };
       };
       expect(shape(body(ours || '\n\n')), `round ${round}`).toEqual(shape(theirs));
       if (ours) {
@@ -81,9 +87,13 @@ function apply(text: string, diff: string): string {
     while (pos < start) out.push(a[pos++]!);
     for (k++; k < lines.length && !lines[k]!.startsWith('@@'); k++) {
       const l = lines[k]!;
-      if (l.startsWith(' ')) { expect(a[pos]).toBe(l.slice(1)); out.push(a[pos++]!); }
-      else if (l.startsWith('-')) { expect(a[pos]).toBe(l.slice(1)); pos++; }
-      else if (l.startsWith('+')) out.push(l.slice(1));
+      if (l.startsWith(' ')) {
+        expect(a[pos]).toBe(l.slice(1));
+        out.push(a[pos++]!);
+      } else if (l.startsWith('-')) {
+        expect(a[pos]).toBe(l.slice(1));
+        pos++;
+      } else if (l.startsWith('+')) out.push(l.slice(1));
     }
     k--;
   }

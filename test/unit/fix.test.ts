@@ -49,19 +49,41 @@ describe('fix command', () => {
     mkdirSync(join(root, 'v23.11.0'), { recursive: true });
     writeFileSync(join(root, 'v23.11.0', '.condarc'), `custom_channels:\n  mpc: ${pathToFileURL(channels).href}\n`);
     mkdirSync(join(repo, 'env-specs'), { recursive: true });
-    writeFileSync(join(repo, 'inventory.ini'), [
-      '[conda]', 'version = 23.11.0', 'channels = mpc', '', '[environments]', 'hlink = REPLICATE', 'clean = REPLICATE', 'notes = export', '',
-      '[legacy-noarch]', 'ipums_utils', '',
-    ].join('\n'));
+    writeFileSync(
+      join(repo, 'inventory.ini'),
+      [
+        '[conda]',
+        'version = 23.11.0',
+        'channels = mpc',
+        '',
+        '[environments]',
+        'hlink = REPLICATE',
+        'clean = REPLICATE',
+        'notes = export',
+        '',
+        '[legacy-noarch]',
+        'ipums_utils',
+        '',
+      ].join('\n'),
+    );
     writeFileSync(join(repo, 'env-specs', 'hlink.yml'), HLINK);
     writeFileSync(join(repo, 'env-specs', 'clean.yml'), CLEAN);
-    writeFileSync(join(repo, 'env-specs', 'notes.yml'), 'name: notes\ndependencies:\n  - numpy\n  - pip:\n    - numpy==1.0\n');
+    writeFileSync(
+      join(repo, 'env-specs', 'notes.yml'),
+      'name: notes\ndependencies:\n  - numpy\n  - pip:\n    - numpy==1.0\n',
+    );
   });
   afterEach(() => rmSync(tmp, { recursive: true, force: true }));
 
   const fix = async (options: Context['options'], json = false) => {
     const out = memoryOutput(json);
-    const code = await run({ options: { root, ...options }, positionals: [], out, repo, env: { PATH: process.env.PATH } });
+    const code = await run({
+      options: { root, ...options },
+      positionals: [],
+      out,
+      repo,
+      env: { PATH: process.env.PATH },
+    });
     return { code, out, text: out.lines.join('\n') };
   };
   const spec = (name: string) => readFileSync(join(repo, 'env-specs', `${name}.yml`), 'utf8');
@@ -83,7 +105,9 @@ describe('fix command', () => {
     expect(after).not.toContain('numpy==1.13.1');
     expect(after).toContain('  - tabulate=0.8.2\n  - pip:\n      - requests==2.18.4\n');
     expect(after).toContain('  - ipums_utils=1.2.0\n'); // never guessed
-    expect(first.text).toMatch(/env-specs\/hlink\.yml:8: version-gone: 'ipums_utils=1\.2\.0': the channel no longer has this version; available: 1\.2\.5, 1\.3\.0; nearest 1\.2\.5/);
+    expect(first.text).toMatch(
+      /env-specs\/hlink\.yml:8: version-gone: 'ipums_utils=1\.2\.0': the channel no longer has this version; available: 1\.2\.5, 1\.3\.0; nearest 1\.2\.5/,
+    );
     expect(first.text).toMatch(/env-specs\/hlink\.yml:8: legacy-noarch:/);
     expect(spec('notes')).toContain('numpy==1.0'); // export envs only with --env
 
@@ -99,7 +123,9 @@ describe('fix command', () => {
   it('--env picks envs (export ones too); --json describes every rule', async () => {
     const r = await fix({ env: ['notes'] }, true);
     expect(r.code).toBe(0);
-    const result = r.out.results[0] as { envs: Array<{ env: string; written: boolean; applied: Array<{ rule: string }> }> };
+    const result = r.out.results[0] as {
+      envs: Array<{ env: string; written: boolean; applied: Array<{ rule: string }> }>;
+    };
     expect(result.envs.map((e) => e.env)).toEqual(['notes']);
     expect(result.envs[0]!.applied.map((a) => a.rule)).toEqual(['pip-duplicate']);
     expect(spec('notes')).toBe('name: notes\ndependencies:\n  - numpy\n');
@@ -114,7 +140,10 @@ describe('fix command', () => {
   });
 
   it('an unreadable channel makes its facts unknown, not absent', async () => {
-    writeFileSync(join(repo, 'env-specs', 'clean.yml'), 'name: clean\nchannels:\n  - http://channel.invalid/x\ndependencies:\n  - nosuch=1.0\n');
+    writeFileSync(
+      join(repo, 'env-specs', 'clean.yml'),
+      'name: clean\nchannels:\n  - http://channel.invalid/x\ndependencies:\n  - nosuch=1.0\n',
+    );
     const r = await fix({ env: ['clean'], check: true });
     expect(r.code).toBe(0);
     expect(r.out.errors.join('\n')).toMatch(/channel http:\/\/channel\.invalid\/x: .*facts from it unknown/);

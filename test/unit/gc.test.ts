@@ -13,12 +13,26 @@ import { runCommand } from '../fixtures/command.js';
 import { addBuild, addTestedBuilds, makeInstallation, writeRepo, VERSION } from '../fixtures/installation.js';
 import type { FakeInstallation } from '../fixtures/installation.js';
 
-const inst = (name: string, gens: Array<[number, number, Record<string, string>]>, builds: string[], extra: Partial<InstallationOnDisk> = {}): InstallationOnDisk => ({
+const inst = (
+  name: string,
+  gens: Array<[number, number, Record<string, string>]>,
+  builds: string[],
+  extra: Partial<InstallationOnDisk> = {},
+): InstallationOnDisk => ({
   name,
   generations: gens.map(([n, createdAt, links]) => ({ n, createdAt, links })),
   builds: builds.map((b) => {
     const [env, id] = b.split('/');
-    return { env, id, status: 'tested' as const, inProgress: false, time: 0, hasPrefix: true, hasRecord: true, hasLog: true };
+    return {
+      env,
+      id,
+      status: 'tested' as const,
+      inProgress: false,
+      time: 0,
+      hasPrefix: true,
+      hasRecord: true,
+      hasLog: true,
+    };
   }),
   hasPkgs: true,
   ...extra,
@@ -28,8 +42,17 @@ describe('planGc (pure)', () => {
   const old = { graceBefore: 1, keep: 2 };
 
   it('keeps the last K generations and the builds they link; removes the rest', () => {
-    const v = inst('v2', [[1, 10, { a: 'a1' }], [2, 20, { a: 'a2' }], [3, 30, { a: 'a3' }], [4, 40, { a: 'a4', b: 'b1' }]],
-      ['a/a1', 'a/a2', 'a/a3', 'a/a4', 'b/b1', 'b/b0'], { live: 4 });
+    const v = inst(
+      'v2',
+      [
+        [1, 10, { a: 'a1' }],
+        [2, 20, { a: 'a2' }],
+        [3, 30, { a: 'a3' }],
+        [4, 40, { a: 'a4', b: 'b1' }],
+      ],
+      ['a/a1', 'a/a2', 'a/a3', 'a/a4', 'b/b1', 'b/b0'],
+      { live: 4 },
+    );
     const plan = planGc({ installations: [v], current: 'v2', ...old, previous: { installation: 'v2', generation: 3 } });
     expect(plan.keepGenerations.map((g) => g.generation)).toEqual([3, 4]);
     expect(plan.removeGenerations.map((g) => g.generation)).toEqual([1, 2]);
@@ -39,8 +62,23 @@ describe('planGc (pure)', () => {
   });
 
   it('never removes the live or the previous generation, even with K=1 and a live generation that is not the newest', () => {
-    const v = inst('v2', [[1, 10, { a: 'a1' }], [2, 20, { a: 'a2' }], [3, 30, { a: 'a3' }]], ['a/a1', 'a/a2', 'a/a3'], { live: 2 });
-    const plan = planGc({ installations: [v], current: 'v2', graceBefore: 1, keep: 1, previous: { installation: 'v2', generation: 1 } });
+    const v = inst(
+      'v2',
+      [
+        [1, 10, { a: 'a1' }],
+        [2, 20, { a: 'a2' }],
+        [3, 30, { a: 'a3' }],
+      ],
+      ['a/a1', 'a/a2', 'a/a3'],
+      { live: 2 },
+    );
+    const plan = planGc({
+      installations: [v],
+      current: 'v2',
+      graceBefore: 1,
+      keep: 1,
+      previous: { installation: 'v2', generation: 1 },
+    });
     expect(plan.keepGenerations.map((g) => g.generation)).toEqual([1, 2, 3]);
     expect(plan.removeBuilds).toEqual([]);
   });
@@ -49,11 +87,21 @@ describe('planGc (pure)', () => {
     const ancient = inst('v4.3.22', [[1, 1, { a: 'x' }]], ['a/x']);
     const retired = inst('v4.8.5', [[1, 10, { a: 'y' }]], ['a/y'], { live: 1 });
     const current = inst('v23.11.0', [[1, 20, { a: 'z' }]], ['a/z'], { live: 1 });
-    const plan = planGc({ installations: [ancient, retired, current], current: 'v23.11.0', qa: 'v23.11.0', graceBefore: 1, keep: 2, previous: { installation: 'v4.8.5', generation: 1 } });
+    const plan = planGc({
+      installations: [ancient, retired, current],
+      current: 'v23.11.0',
+      qa: 'v23.11.0',
+      graceBefore: 1,
+      keep: 2,
+      previous: { installation: 'v4.8.5', generation: 1 },
+    });
     expect(plan.removeInstallations).toEqual(['v4.3.22']);
     expect(plan.removeCaches).toEqual(['v4.8.5']);
     expect(plan.removeBuilds).toEqual([]);
-    expect(plan.keepGenerations).toEqual([{ installation: 'v4.8.5', generation: 1 }, { installation: 'v23.11.0', generation: 1 }]);
+    expect(plan.keepGenerations).toEqual([
+      { installation: 'v4.8.5', generation: 1 },
+      { installation: 'v23.11.0', generation: 1 },
+    ]);
   });
 
   it('keeps builds in progress, protected builds and young ones', () => {
@@ -61,7 +109,13 @@ describe('planGc (pure)', () => {
     const qa = inst('v2', [[1, 5, {}]], ['a/q1', 'a/q2', 'a/q3', 'a/q4']);
     qa.builds[0].inProgress = true;
     qa.builds[1].time = 5_000;
-    const plan = planGc({ installations: [current, qa], current: 'v1', graceBefore: 1_000, keep: 5, protect: new Set(['v2/a/q3']) });
+    const plan = planGc({
+      installations: [current, qa],
+      current: 'v1',
+      graceBefore: 1_000,
+      keep: 5,
+      protect: new Set(['v2/a/q3']),
+    });
     expect(plan.removeInstallations).toEqual([]);
     expect(plan.removeBuilds.map((b) => `${b.installation}/${b.env}/${b.id}`)).toEqual(['v1/a/old', 'v2/a/q4']);
     expect(plan.keptRecent).toBe(1);
@@ -108,7 +162,15 @@ describe('gc on a real ROOT', () => {
     }
     // an unreferenced failed build and a QA build of an open PR (young, but --grace 0 takes it too)
     addBuild(fi.root, VERSION, 'moving', 'fa11edfa11ed', { status: 'failed' });
-    const buildsBefore = () => Object.fromEntries(['stable', 'moving', 'gone'].map((e) => [e, readdirSync(join(fi.inst.dir, 'builds', e)).filter((f) => !f.includes('.')).sort()]));
+    const buildsBefore = () =>
+      Object.fromEntries(
+        ['stable', 'moving', 'gone'].map((e) => [
+          e,
+          readdirSync(join(fi.inst.dir, 'builds', e))
+            .filter((f) => !f.includes('.'))
+            .sort(),
+        ]),
+      );
     expect(buildsBefore().moving).toHaveLength(6);
 
     const dry = await gc(repo, { keep: 2, graceSeconds: 0 });
@@ -126,7 +188,15 @@ describe('gc on a real ROOT', () => {
     expect(after.gone).toEqual([]);
     // records and logs went with their prefixes
     expect(readdirSync(join(fi.inst.dir, 'builds', 'moving')).sort()).toEqual(
-      [deployed[3].moving, `${deployed[3].moving}.json`, `${deployed[3].moving}.log`, deployed[4].moving, `${deployed[4].moving}.json`, `${deployed[4].moving}.log`].sort());
+      [
+        deployed[3].moving,
+        `${deployed[3].moving}.json`,
+        `${deployed[3].moving}.log`,
+        deployed[4].moving,
+        `${deployed[4].moving}.json`,
+        `${deployed[4].moving}.log`,
+      ].sort(),
+    );
     expect(out.lines.join('\n')).toMatch(/removed build .*fa11edfa11ed \(failed\)/);
     expect(existsSync(join(fi.root, '.gitops', 'trash'))).toBe(false);
     // the live generation still works and the previous one is still there to roll back to
@@ -148,8 +218,11 @@ describe('gc on a real ROOT', () => {
     addBuild(fi.root, VERSION, 'a', 'abcdef012345'); // young: another PR's QA build
     addBuild(fi.root, VERSION, 'a', '0123456789ab', { finishedAt: new Date(Date.now() - 72 * 3600_000) }); // old and unwanted
     const { out } = await gc(repo, { yes: true });
-    expect(readdirSync(join(fi.inst.dir, 'builds', 'a')).filter((f) => !f.includes('.')).sort()).toEqual(
-      [first.envs[0].buildId, wanted.envs[0].buildId, 'abcdef012345'].sort());
+    expect(
+      readdirSync(join(fi.inst.dir, 'builds', 'a'))
+        .filter((f) => !f.includes('.'))
+        .sort(),
+    ).toEqual([first.envs[0].buildId, wanted.envs[0].buildId, 'abcdef012345'].sort());
     expect(out.lines.join('\n')).toMatch(/1 unreferenced build\(s\) younger than the grace period/);
   });
 

@@ -1,16 +1,41 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { existsSync, lstatSync, mkdirSync, readdirSync, readlinkSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { checkManageable, cleanTemporaries, ensureRootLinks, listGenerations, liveGenerationNumber, markBuilds, readGenerationLinks, readLive, readManifest, replaceSymlink, swapEnvs, writeGeneration } from '../../scripts/state/generation.js';
-import { diffLinks, nextGenerationNumber, parseLinkTarget, rollbackTarget, sameLinks } from '../../scripts/core/generation.js';
+import {
+  checkManageable,
+  cleanTemporaries,
+  ensureRootLinks,
+  listGenerations,
+  liveGenerationNumber,
+  markBuilds,
+  readGenerationLinks,
+  readLive,
+  readManifest,
+  replaceSymlink,
+  swapEnvs,
+  writeGeneration,
+} from '../../scripts/state/generation.js';
+import {
+  diffLinks,
+  nextGenerationNumber,
+  parseLinkTarget,
+  rollbackTarget,
+  sameLinks,
+} from '../../scripts/core/generation.js';
 import type { GenerationManifest, LinkMap } from '../../scripts/core/generation.js';
 import { FailedError, RefusedError, UsageError } from '../../scripts/core/errors.js';
 import { readBuildRecord } from '../../scripts/state/record.js';
 import { addBuild, fakeBuildId, makeInstallation, VERSION } from '../fixtures/installation.js';
 import type { FakeInstallation } from '../fixtures/installation.js';
 
-const manifest = (n: number, envs: LinkMap, extra: Partial<GenerationManifest> = {}): GenerationManifest =>
-  ({ format: 1, n, createdAt: new Date().toISOString(), reason: 'test', envs, ...extra });
+const manifest = (n: number, envs: LinkMap, extra: Partial<GenerationManifest> = {}): GenerationManifest => ({
+  format: 1,
+  n,
+  createdAt: new Date().toISOString(),
+  reason: 'test',
+  envs,
+  ...extra,
+});
 
 describe('generation arithmetic (pure)', () => {
   it('parses only the links it writes', () => {
@@ -26,7 +51,10 @@ describe('generation arithmetic (pure)', () => {
 
   it('diffs link maps into added, changed and removed, sorted', () => {
     expect(diffLinks({ a: '1', b: '2', c: '3' }, { b: '2', c: '4', d: '5', a0: '6' })).toEqual({
-      added: [{ name: 'a0', build: '6' }, { name: 'd', build: '5' }],
+      added: [
+        { name: 'a0', build: '6' },
+        { name: 'd', build: '5' },
+      ],
       changed: [{ name: 'c', from: '3', to: '4' }],
       removed: [{ name: 'a', build: '1' }],
     });
@@ -38,15 +66,25 @@ describe('generation arithmetic (pure)', () => {
     const live = { installation: 'v2', generation: 5 };
     const all = () => true;
     it('goes to the parent recorded in the live manifest, even across installations', () => {
-      expect(rollbackTarget(live, [1, 2, 3, 4, 5], { installation: 'v2', generation: 2 }, all)).toEqual({ target: { installation: 'v2', generation: 2 }, backwards: true });
-      expect(rollbackTarget({ installation: 'v2', generation: 1 }, [1], { installation: 'v1', generation: 9 }, all).target).toEqual({ installation: 'v1', generation: 9 });
+      expect(rollbackTarget(live, [1, 2, 3, 4, 5], { installation: 'v2', generation: 2 }, all)).toEqual({
+        target: { installation: 'v2', generation: 2 },
+        backwards: true,
+      });
+      expect(
+        rollbackTarget({ installation: 'v2', generation: 1 }, [1], { installation: 'v1', generation: 9 }, all).target,
+      ).toEqual({ installation: 'v1', generation: 9 });
     });
     it('falls back to the highest lower generation when the parent is unknown or gone', () => {
       expect(rollbackTarget(live, [1, 3, 5], undefined, all).target.generation).toBe(3);
-      expect(rollbackTarget(live, [1, 3, 5], { installation: 'v2', generation: 4 }, () => false).target.generation).toBe(3);
+      expect(
+        rollbackTarget(live, [1, 3, 5], { installation: 'v2', generation: 4 }, () => false).target.generation,
+      ).toBe(3);
     });
     it('--to N must exist and not be live; going to a higher N is not backwards', () => {
-      expect(rollbackTarget(live, [1, 5, 6], undefined, all, 6)).toEqual({ target: { installation: 'v2', generation: 6 }, backwards: false });
+      expect(rollbackTarget(live, [1, 5, 6], undefined, all, 6)).toEqual({
+        target: { installation: 'v2', generation: 6 },
+        backwards: false,
+      });
       expect(() => rollbackTarget(live, [1, 5], undefined, all, 5)).toThrow(UsageError);
       expect(() => rollbackTarget(live, [1, 5], undefined, all, 3)).toThrow(/no generation 3 .*have: 1, 5/);
     });
@@ -131,7 +169,10 @@ describe('generations on disk', () => {
     const id = fakeBuildId('m');
     const original = addBuild(fi.root, VERSION, 'a', id);
     const bad = { at: '2024-05-01T00:00:00.000Z', reason: 'rolled back from v/generations/2 to v/generations/1' };
-    const builds = [{ name: 'a', build: id }, { name: 'a', build: fakeBuildId('absent') }];
+    const builds = [
+      { name: 'a', build: id },
+      { name: 'a', build: fakeBuildId('absent') },
+    ];
     expect(markBuilds(fi.root, `v${VERSION}`, builds, bad)).toBe(1);
     expect(readBuildRecord(fi.root, VERSION, 'a', id)).toEqual({ ...original, bad });
     expect(markBuilds(fi.root, `v${VERSION}`, builds, bad)).toBe(0); // already marked

@@ -2,9 +2,17 @@ import { describe, expect, it } from 'vitest';
 import { formatHistoryEntry, type HistoryEntry } from '../../scripts/core/history.js';
 
 const entry = (extra: Partial<HistoryEntry> = {}): HistoryEntry => ({
-  format: 1, at: '2026-11-30T08:00:01.123Z', command: 'deploy', user: 'svc', host: 'srv1',
-  from: { installation: 'v23.11.0', generation: 3 }, to: { installation: 'v23.11.0', generation: 4 },
-  added: [{ name: 'new', build: 'b1' }], changed: [{ name: 'hlink', from: 'a', to: 'b' }], removed: [], ...extra,
+  format: 1,
+  at: '2026-11-30T08:00:01.123Z',
+  command: 'deploy',
+  user: 'svc',
+  host: 'srv1',
+  from: { installation: 'v23.11.0', generation: 3 },
+  to: { installation: 'v23.11.0', generation: 4 },
+  added: [{ name: 'new', build: 'b1' }],
+  changed: [{ name: 'hlink', from: 'a', to: 'b' }],
+  removed: [],
+  ...extra,
 });
 
 describe('a history line', () => {
@@ -16,7 +24,9 @@ describe('a history line', () => {
 
   it('names the target installation across a conda upgrade and lists at most six envs', () => {
     const many = Array.from({ length: 8 }, (_, i) => ({ name: `e${i}`, build: 'x' }));
-    const line = formatHistoryEntry(entry({ to: { installation: 'v24.1.2', generation: 1 }, added: many, changed: [], note: 'hi' }));
+    const line = formatHistoryEntry(
+      entry({ to: { installation: 'v24.1.2', generation: 1 }, added: many, changed: [], note: 'hi' }),
+    );
     expect(line).toContain('v23.11.0/generations/3 -> v24.1.2/generations/1');
     expect(line).toContain('(e0, e1, e2, e3, e4, e5, ... (8))  note: hi');
     expect(formatHistoryEntry(entry({ from: undefined }))).toContain('(none) -> v23.11.0/generations/4');

@@ -33,7 +33,10 @@ describe('decodeInput', () => {
     const big = new Uint8Array(MAX_INPUT_BYTES + 1).fill(0xff);
     expect(decodeInput(big, 'inventory.ini')).toEqual({
       problem: {
-        file: 'inventory.ini', line: 1, severity: 'error', message: 'file is 1048577 bytes, over the 1 MB limit',
+        file: 'inventory.ini',
+        line: 1,
+        severity: 'error',
+        message: 'file is 1048577 bytes, over the 1 MB limit',
       },
     });
   });

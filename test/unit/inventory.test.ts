@@ -12,7 +12,8 @@ import { InputError, UsageError, type Problem } from '../../scripts/core/errors.
 import { inventoryText, makeRepo, specText } from '../fixtures/repo.js';
 
 const repoDir = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const errors = (ps: Problem[]) => ps.filter((p) => p.severity === 'error').map((p) => `${p.file}:${p.line}: ${p.message}`);
+const errors = (ps: Problem[]) =>
+  ps.filter((p) => p.severity === 'error').map((p) => `${p.file}:${p.line}: ${p.message}`);
 const bytes = (s: string) => new TextEncoder().encode(s);
 
 const BASE = ['[conda]', 'version = 23.11.0', 'channels = conda-forge', '', '[environments]', 'a = REPLICATE'];
@@ -24,7 +25,12 @@ describe('parseInventory', () => {
     const { inventory, problems } = parseInventory(text);
     expect(problems).toEqual([]);
     const lineOf = (s: string) => text.split('\n').findIndex((l) => l.startsWith(s)) + 1;
-    expect(inventory!.conda).toMatchObject({ version: '23.11.0', frontend: 'conda', channels: ['conda-forge', 'mpc'], line: lineOf('[conda]') });
+    expect(inventory!.conda).toMatchObject({
+      version: '23.11.0',
+      frontend: 'conda',
+      channels: ['conda-forge', 'mpc'],
+      line: lineOf('[conda]'),
+    });
     expect(inventory!.environments.length).toBeGreaterThanOrEqual(5);
     for (const e of inventory!.environments) expect(e.line).toBe(lineOf(`${e.name} `));
     expect(inventory!.environments.filter((e) => e.mode === 'export').length).toBeGreaterThanOrEqual(1);
@@ -33,59 +39,190 @@ describe('parseInventory', () => {
   });
 
   test('inline comments, optional keys, defaults', () => {
-    const { inventory, problems } = parseInventory([
-      '; desired state', '[conda]', 'root = /pkg/conda  ; overridable', 'version = 24.1.2', 'frontend = mamba',
-      'installer = /pkg/Miniconda3-{version}-Linux-x86_64.sh', 'channels = conda-forge, mpc https://repo.example.org/chan',
-      '', '# envs', '[environments]', 'hlink = REPLICATE   ; built', 'old.v1_x-2 = export', '[kernels]', 'hlink = HLINK (Python 3.10)',
-      '[legacy-noarch]', 'ipums_utils', 'old_pkg   ; comment',
-    ].join('\n'));
+    const { inventory, problems } = parseInventory(
+      [
+        '; desired state',
+        '[conda]',
+        'root = /pkg/conda  ; overridable',
+        'version = 24.1.2',
+        'frontend = mamba',
+        'installer = /pkg/Miniconda3-{version}-Linux-x86_64.sh',
+        'channels = conda-forge, mpc https://repo.example.org/chan',
+        '',
+        '# envs',
+        '[environments]',
+        'hlink = REPLICATE   ; built',
+        'old.v1_x-2 = export',
+        '[kernels]',
+        'hlink = HLINK (Python 3.10)',
+        '[legacy-noarch]',
+        'ipums_utils',
+        'old_pkg   ; comment',
+      ].join('\n'),
+    );
     expect(problems).toEqual([]);
     expect(inventory).toEqual({
       file: 'inventory.ini',
-      conda: { root: '/pkg/conda', version: '24.1.2', frontend: 'mamba', installer: '/pkg/Miniconda3-{version}-Linux-x86_64.sh', channels: ['conda-forge', 'mpc', 'https://repo.example.org/chan'], line: 2 },
-      environments: [{ name: 'hlink', mode: 'REPLICATE', line: 11 }, { name: 'old.v1_x-2', mode: 'export', line: 12 }],
+      conda: {
+        root: '/pkg/conda',
+        version: '24.1.2',
+        frontend: 'mamba',
+        installer: '/pkg/Miniconda3-{version}-Linux-x86_64.sh',
+        channels: ['conda-forge', 'mpc', 'https://repo.example.org/chan'],
+        line: 2,
+      },
+      environments: [
+        { name: 'hlink', mode: 'REPLICATE', line: 11 },
+        { name: 'old.v1_x-2', mode: 'export', line: 12 },
+      ],
       kernels: [{ name: 'hlink', displayName: 'HLINK (Python 3.10)', line: 14 }],
-      legacyNoarch: [{ name: 'ipums_utils', line: 16 }, { name: 'old_pkg', line: 17 }],
+      legacyNoarch: [
+        { name: 'ipums_utils', line: 16 },
+        { name: 'old_pkg', line: 17 },
+      ],
     });
     expect(parseInventory(inv()).inventory!.conda.frontend).toBe('conda');
   });
 
   test('CRLF line endings keep the lines', () => {
     const { inventory } = parseInventory(inv('b = export').replace(/\n/g, '\r\n'));
-    expect(inventory!.environments).toEqual([{ name: 'a', mode: 'REPLICATE', line: 6 }, { name: 'b', mode: 'export', line: 7 }]);
+    expect(inventory!.environments).toEqual([
+      { name: 'a', mode: 'REPLICATE', line: 6 },
+      { name: 'b', mode: 'export', line: 7 },
+    ]);
   });
 
   test.each([
     ['a duplicate env', inv('a = export'), "inventory.ini:7: duplicate key 'a' in [environments] (first at line 6)"],
-    ['a duplicate section', inv('[conda]', 'root = /x'), 'inventory.ini:7: section [conda] appears twice (first at line 1)'],
-    ['an unknown section', inv('[extras]', 'x = 1'), 'inventory.ini:7: unknown section [extras] (known: [conda], [environments], [kernels], [legacy-noarch])'],
-    ['an unknown key', inv().replace('channels', 'colour = red\nchannels'), "inventory.ini:3: unknown key 'colour' in [conda]"],
-    ['an unknown mode', inv('b = KEEP'), 'inventory.ini:7: invalid value for environments.b: expected one of REPLICATE, export'],
-    ['a lower-case mode', inv('b = replicate'), 'inventory.ini:7: invalid value for environments.b: expected one of REPLICATE, export'],
-    ['an unknown frontend', inv().replace('channels', 'frontend = pip\nchannels'), 'inventory.ini:3: invalid value for conda.frontend: expected one of conda, mamba, micromamba'],
-    ['a bad version', inv().replace('23.11.0', 'latest'), 'inventory.ini:2: invalid value for conda.version: must match ^[0-9]+\\.[0-9]+(\\.[0-9]+)?$'],
-    ['a relative root', inv().replace('channels', 'root = pkg/conda\nchannels'), 'inventory.ini:3: invalid value for conda.root: must match ^/[^\\0]*$'],
+    [
+      'a duplicate section',
+      inv('[conda]', 'root = /x'),
+      'inventory.ini:7: section [conda] appears twice (first at line 1)',
+    ],
+    [
+      'an unknown section',
+      inv('[extras]', 'x = 1'),
+      'inventory.ini:7: unknown section [extras] (known: [conda], [environments], [kernels], [legacy-noarch])',
+    ],
+    [
+      'an unknown key',
+      inv().replace('channels', 'colour = red\nchannels'),
+      "inventory.ini:3: unknown key 'colour' in [conda]",
+    ],
+    [
+      'an unknown mode',
+      inv('b = KEEP'),
+      'inventory.ini:7: invalid value for environments.b: expected one of REPLICATE, export',
+    ],
+    [
+      'a lower-case mode',
+      inv('b = replicate'),
+      'inventory.ini:7: invalid value for environments.b: expected one of REPLICATE, export',
+    ],
+    [
+      'an unknown frontend',
+      inv().replace('channels', 'frontend = pip\nchannels'),
+      'inventory.ini:3: invalid value for conda.frontend: expected one of conda, mamba, micromamba',
+    ],
+    [
+      'a bad version',
+      inv().replace('23.11.0', 'latest'),
+      'inventory.ini:2: invalid value for conda.version: must match ^[0-9]+\\.[0-9]+(\\.[0-9]+)?$',
+    ],
+    [
+      'a relative root',
+      inv().replace('channels', 'root = pkg/conda\nchannels'),
+      'inventory.ini:3: invalid value for conda.root: must match ^/[^\\0]*$',
+    ],
     ['no channels', inv().replace('channels = conda-forge\n', ''), "inventory.ini:1: [conda] needs 'channels'"],
-    ['an empty channel list', inv().replace('channels = conda-forge', 'channels ='), 'inventory.ini:3: conda.channels must NOT have fewer than 1 items'],
-    ['a channel with shell characters', inv().replace('channels = conda-forge', 'channels = conda-forge, $(id)'), 'inventory.ini:3: invalid value for conda.channels.1: must match ^[A-Za-z0-9_.:/~+-]+$'],
-    ['no [environments]', '[conda]\nversion = 23.11.0\nchannels = conda-forge\n', 'inventory.ini:1: missing section [environments]'],
+    [
+      'an empty channel list',
+      inv().replace('channels = conda-forge', 'channels ='),
+      'inventory.ini:3: conda.channels must NOT have fewer than 1 items',
+    ],
+    [
+      'a channel with shell characters',
+      inv().replace('channels = conda-forge', 'channels = conda-forge, $(id)'),
+      'inventory.ini:3: invalid value for conda.channels.1: must match ^[A-Za-z0-9_.:/~+-]+$',
+    ],
+    [
+      'no [environments]',
+      '[conda]\nversion = 23.11.0\nchannels = conda-forge\n',
+      'inventory.ini:1: missing section [environments]',
+    ],
     ['an entry before any section', `x = 1\n${inv()}`, 'inventory.ini:1: entry outside of any section'],
-    ['an indented line', inv('  b = REPLICATE'), 'inventory.ini:7: indented line: continuation lines are not supported, start keys at column 1'],
-    ['a tab-indented line', inv('\tb = REPLICATE'), 'inventory.ini:7: indented line: continuation lines are not supported, start keys at column 1'],
+    [
+      'an indented line',
+      inv('  b = REPLICATE'),
+      'inventory.ini:7: indented line: continuation lines are not supported, start keys at column 1',
+    ],
+    [
+      'a tab-indented line',
+      inv('\tb = REPLICATE'),
+      'inventory.ini:7: indented line: continuation lines are not supported, start keys at column 1',
+    ],
     ['an empty name', inv('= REPLICATE'), 'inventory.ini:7: empty key'],
     ['a key without value', inv('b'), "inventory.ini:7: 'b' has no value (expected 'b = ...')"],
-    ['a path as a name', inv('../x = REPLICATE'), "inventory.ini:7: invalid name '../x': names are letters, digits, '.', '_', '-', at most 64 characters, starting with a letter or digit"],
-    ['a name with a space', inv('a b = REPLICATE'), "inventory.ini:7: invalid name 'a b': names are letters, digits, '.', '_', '-', at most 64 characters, starting with a letter or digit"],
-    ['a name with ;', inv('x;rm = REPLICATE'), "inventory.ini:7: invalid name 'x;rm': names are letters, digits, '.', '_', '-', at most 64 characters, starting with a letter or digit"],
-    ['a hidden name', inv('.hidden = REPLICATE'), "inventory.ini:7: invalid name '.hidden': names are letters, digits, '.', '_', '-', at most 64 characters, starting with a letter or digit"],
-    ['__proto__ as a name', inv('__proto__ = REPLICATE'), "inventory.ini:7: invalid name '__proto__': names are letters, digits, '.', '_', '-', at most 64 characters, starting with a letter or digit"],
-    ['a 65-character name', inv(`${'x'.repeat(65)} = REPLICATE`), `inventory.ini:7: invalid name '${'x'.repeat(65)}': names are letters, digits, '.', '_', '-', at most 64 characters, starting with a letter or digit`],
-    ['a kernel for an export env', inv('b = export', '[kernels]', 'b = B'), "inventory.ini:9: kernel 'b' must be a REPLICATE environment (it is 'export' at line 7)"],
-    ['a kernel for an unknown env', inv('[kernels]', 'zz = Z'), "inventory.ini:8: kernel 'zz' is not an environment listed in [environments]"],
-    ['an empty kernel display name', inv('[kernels]', 'a ='), 'inventory.ini:8: kernels.a must NOT have fewer than 1 characters'],
-    ['two kernels differing in case', inv('A = REPLICATE', '[kernels]', 'a = x', 'A = y'), "inventory.ini:10: kernel 'A' clashes with the kernel at line 9 (kernel names are case-insensitive)"],
-    ['a legacy-noarch entry with a value', inv('[legacy-noarch]', 'pkg = 1'), "inventory.ini:8: [legacy-noarch] lists bare package names, got 'pkg = 1'"],
-    ['a legacy-noarch name with spaces', inv('[legacy-noarch]', 'Foo Bar'), 'inventory.ini:8: invalid value for legacy-noarch.0: must match ^[a-z0-9_][a-z0-9_.+-]*$'],
+    [
+      'a path as a name',
+      inv('../x = REPLICATE'),
+      "inventory.ini:7: invalid name '../x': names are letters, digits, '.', '_', '-', at most 64 characters, starting with a letter or digit",
+    ],
+    [
+      'a name with a space',
+      inv('a b = REPLICATE'),
+      "inventory.ini:7: invalid name 'a b': names are letters, digits, '.', '_', '-', at most 64 characters, starting with a letter or digit",
+    ],
+    [
+      'a name with ;',
+      inv('x;rm = REPLICATE'),
+      "inventory.ini:7: invalid name 'x;rm': names are letters, digits, '.', '_', '-', at most 64 characters, starting with a letter or digit",
+    ],
+    [
+      'a hidden name',
+      inv('.hidden = REPLICATE'),
+      "inventory.ini:7: invalid name '.hidden': names are letters, digits, '.', '_', '-', at most 64 characters, starting with a letter or digit",
+    ],
+    [
+      '__proto__ as a name',
+      inv('__proto__ = REPLICATE'),
+      "inventory.ini:7: invalid name '__proto__': names are letters, digits, '.', '_', '-', at most 64 characters, starting with a letter or digit",
+    ],
+    [
+      'a 65-character name',
+      inv(`${'x'.repeat(65)} = REPLICATE`),
+      `inventory.ini:7: invalid name '${'x'.repeat(65)}': names are letters, digits, '.', '_', '-', at most 64 characters, starting with a letter or digit`,
+    ],
+    [
+      'a kernel for an export env',
+      inv('b = export', '[kernels]', 'b = B'),
+      "inventory.ini:9: kernel 'b' must be a REPLICATE environment (it is 'export' at line 7)",
+    ],
+    [
+      'a kernel for an unknown env',
+      inv('[kernels]', 'zz = Z'),
+      "inventory.ini:8: kernel 'zz' is not an environment listed in [environments]",
+    ],
+    [
+      'an empty kernel display name',
+      inv('[kernels]', 'a ='),
+      'inventory.ini:8: kernels.a must NOT have fewer than 1 characters',
+    ],
+    [
+      'two kernels differing in case',
+      inv('A = REPLICATE', '[kernels]', 'a = x', 'A = y'),
+      "inventory.ini:10: kernel 'A' clashes with the kernel at line 9 (kernel names are case-insensitive)",
+    ],
+    [
+      'a legacy-noarch entry with a value',
+      inv('[legacy-noarch]', 'pkg = 1'),
+      "inventory.ini:8: [legacy-noarch] lists bare package names, got 'pkg = 1'",
+    ],
+    [
+      'a legacy-noarch name with spaces',
+      inv('[legacy-noarch]', 'Foo Bar'),
+      'inventory.ini:8: invalid value for legacy-noarch.0: must match ^[a-z0-9_][a-z0-9_.+-]*$',
+    ],
   ])('rejects %s at its line', (_what, text, expected) => {
     const { inventory, problems } = parseInventory(text);
     expect(inventory).toBeUndefined();
@@ -118,13 +255,16 @@ describe('checkRepo: inventory and specs together', () => {
   const twoChannels = inventoryText({ envs: { a: 'REPLICATE', b: 'export' }, channels: ['conda-forge', 'mpc'] });
 
   test('a valid repo: specs by name, warnings kept', () => {
-    const { repo, problems } = checkRepo('/r', files(twoChannels, {
-      'a.yml': specText('a', { channels: ['conda-forge', 'mpc'], deps: ['python=3.11', 'mpc::ipums_utils'] }),
-      'b.yml': specText('other', { deps: ['python=2.7'] }),
-      'a.test.py': 'print(1)\n',
-      'README.md': '# notes\n',
-      'zz.yml': specText('zz'),
-    }));
+    const { repo, problems } = checkRepo(
+      '/r',
+      files(twoChannels, {
+        'a.yml': specText('a', { channels: ['conda-forge', 'mpc'], deps: ['python=3.11', 'mpc::ipums_utils'] }),
+        'b.yml': specText('other', { deps: ['python=2.7'] }),
+        'a.test.py': 'print(1)\n',
+        'README.md': '# notes\n',
+        'zz.yml': specText('zz'),
+      }),
+    );
     expect(errors(problems)).toEqual([]);
     expect([...repo!.specs.keys()]).toEqual(['a', 'b']);
     expect(repo!.warnings.map((w) => `${w.file}:${w.line}: ${w.message}`)).toEqual([
@@ -135,11 +275,15 @@ describe('checkRepo: inventory and specs together', () => {
   });
 
   test('channels: the spec list and chan::pkg must be allowed by [conda] channels', () => {
-    const { problems } = checkRepo('/r', files(inventoryText({ envs: { a: 'REPLICATE' } }), {
-      'a.yml': 'name: a\nchannels:\n  - conda-forge\n  - bioconda\n  - nodefaults\ndependencies:\n  - python\n  - pytorch::pytorch\n  - conda-forge/label/main::numpy\n',
-    }));
+    const { problems } = checkRepo(
+      '/r',
+      files(inventoryText({ envs: { a: 'REPLICATE' } }), {
+        'a.yml':
+          'name: a\nchannels:\n  - conda-forge\n  - bioconda\n  - nodefaults\ndependencies:\n  - python\n  - pytorch::pytorch\n  - conda-forge/label/main::numpy\n',
+      }),
+    );
     expect(errors(problems)).toEqual([
-      'env-specs/a.yml:4: channel \'bioconda\' is not allowed (allowed in inventory.ini [conda] channels: conda-forge)',
+      "env-specs/a.yml:4: channel 'bioconda' is not allowed (allowed in inventory.ini [conda] channels: conda-forge)",
       "env-specs/a.yml:8: channel 'pytorch' of 'pytorch::pytorch' is not allowed (allowed: conda-forge)",
     ]);
   });
@@ -155,16 +299,24 @@ describe('checkRepo: inventory and specs together', () => {
   test('every env needs a spec, export ones included', () => {
     const { repo, problems } = checkRepo('/r', files(twoChannels, { 'a.yml': specText('a') }));
     expect(repo).toBeUndefined();
-    expect(errors(problems)).toEqual(["inventory.ini:8: export environment 'b' has no spec: create env-specs/b.yml (conda-gitops export can write it)"]);
+    expect(errors(problems)).toEqual([
+      "inventory.ini:8: export environment 'b' has no spec: create env-specs/b.yml (conda-gitops export can write it)",
+    ]);
   });
 
   test('no inventory.ini at all', () => {
-    expect(errors(checkRepo('/r', { inventory: undefined, specs: new Map() }).problems)).toEqual(['inventory.ini:1: inventory.ini not found in /r']);
+    expect(errors(checkRepo('/r', { inventory: undefined, specs: new Map() }).problems)).toEqual([
+      'inventory.ini:1: inventory.ini not found in /r',
+    ]);
   });
 });
 
 describe('checkRepoDir: version specs of every shape are checked', () => {
-  const repoWith = (dep: string) => makeRepo({ inventory: inventoryText({ envs: { a: 'REPLICATE' } }), specs: { a: specText('a', { deps: ['python=3.11', dep] }) } });
+  const repoWith = (dep: string) =>
+    makeRepo({
+      inventory: inventoryText({ envs: { a: 'REPLICATE' } }),
+      specs: { a: specText('a', { deps: ['python=3.11', dep] }) },
+    });
 
   test.each([
     ['a plain spec', 'numpy >=1.20,<2', []],
@@ -201,10 +353,15 @@ describe('loadRepo and resolveRoot', () => {
   });
 
   test('root: --root, then $CONDA_GITOPS_ROOT, then [conda] root; none is a usage error', async () => {
-    const r = makeRepo({ inventory: inv().replace('channels', 'root = /from/inventory\nchannels'), specs: { a: specText('a') } });
+    const r = makeRepo({
+      inventory: inv().replace('channels', 'root = /from/inventory\nchannels'),
+      specs: { a: specText('a') },
+    });
     try {
       const { inventory } = await loadRepo(r.dir);
-      expect(resolveRoot({ options: { root: '/from/flag' }, env: { CONDA_GITOPS_ROOT: '/from/env' } }, inventory)).toBe('/from/flag');
+      expect(resolveRoot({ options: { root: '/from/flag' }, env: { CONDA_GITOPS_ROOT: '/from/env' } }, inventory)).toBe(
+        '/from/flag',
+      );
       expect(resolveRoot({ options: {}, env: { CONDA_GITOPS_ROOT: '/from/env' } }, inventory)).toBe('/from/env');
       expect(resolveRoot({ options: {}, env: {} }, inventory)).toBe('/from/inventory');
       expect(resolveRoot({ options: { root: 'rel' }, env: {} }, inventory)).toBe(join(process.cwd(), 'rel'));

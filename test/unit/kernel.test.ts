@@ -23,24 +23,36 @@ describe('kernelspecs', () => {
   it('names are lowercased like Jupyter stores them; two envs differing only by case are a problem', () => {
     root = tempDir();
     expect(kernelName('Super_Important.Kernel-2')).toBe('super_important.kernel-2');
-    const { entries, problems } = planKernels([{ name: 'Geo', displayName: 'G' }, { name: 'geo', displayName: 'g' }, { name: 'hlink', displayName: 'H' }]);
+    const { entries, problems } = planKernels([
+      { name: 'Geo', displayName: 'G' },
+      { name: 'geo', displayName: 'g' },
+      { name: 'hlink', displayName: 'H' },
+    ]);
     expect(entries.map((e) => e.kernel)).toEqual(['geo', 'hlink']);
     expect(problems[0]).toMatch(/'Geo' and 'geo' both map to kernelspec 'geo'/);
   });
 
   it('sync writes only what changed, removes only kernelspecs it wrote, leaves no temporary entries', () => {
     root = tempDir();
-    const want = [{ kernel: 'a', env: 'A', displayName: 'A' }, { kernel: 'b', env: 'b', displayName: 'B' }];
+    const want = [
+      { kernel: 'a', env: 'A', displayName: 'A' },
+      { kernel: 'b', env: 'b', displayName: 'B' },
+    ];
     expect(syncKernels(root, want)).toEqual({ written: ['a', 'b'], unchanged: [], removed: [] });
     expect(syncKernels(root, want)).toEqual({ written: [], unchanged: ['a', 'b'], removed: [] });
     mkdirSync(join(root, 'kernels', 'mine'));
-    writeFileSync(join(root, 'kernels', 'mine', 'kernel.json'), JSON.stringify({ argv: ['x'], display_name: 'mine', language: 'python' }));
+    writeFileSync(
+      join(root, 'kernels', 'mine', 'kernel.json'),
+      JSON.stringify({ argv: ['x'], display_name: 'mine', language: 'python' }),
+    );
     expect(managedKernels(root)).toEqual(['a', 'b']);
     const r = syncKernels(root, [{ kernel: 'a', env: 'A', displayName: 'A v2' }]);
     expect(r).toEqual({ written: ['a'], unchanged: [], removed: ['b'] });
     expect(readdirSync(join(root, 'kernels')).sort()).toEqual(['a', 'mine']);
     expect(readdirSync(join(root, 'kernels', 'a'))).toEqual(['kernel.json']);
-    expect(JSON.parse(readFileSync(join(root, 'kernels', 'a', 'kernel.json'), 'utf8')).argv[0]).toBe(join(root, 'envs', 'A', 'bin', 'python'));
+    expect(JSON.parse(readFileSync(join(root, 'kernels', 'a', 'kernel.json'), 'utf8')).argv[0]).toBe(
+      join(root, 'envs', 'A', 'bin', 'python'),
+    );
   });
 
   it('a dry run reports without writing', () => {

@@ -35,7 +35,7 @@ describe('an installation vX', () => {
     });
   });
 
-  it('keeps a build\'s record and log beside its prefix, never inside it', () => {
+  it("keeps a build's record and log beside its prefix, never inside it", () => {
     const p = buildPaths('/pkg/conda', '23.11.0', 'hlink', '0123abcd4567');
     expect(p).toEqual({
       prefix: '/pkg/conda/v23.11.0/builds/hlink/0123abcd4567',

@@ -1,5 +1,13 @@
 import { describe, expect, test } from 'vitest';
-import { formatMatchSpec, isPlainVersionSpec, matchesVersion, MatchSpecError, parseDependencyText, parseMatchSpec, versionSpecChecker } from '../../scripts/core/matchspec.js';
+import {
+  formatMatchSpec,
+  isPlainVersionSpec,
+  matchesVersion,
+  MatchSpecError,
+  parseDependencyText,
+  parseMatchSpec,
+  versionSpecChecker,
+} from '../../scripts/core/matchspec.js';
 import { parseSpec } from '../../scripts/core/spec.js';
 import { corpusFiles, corpusText } from '../fixtures/repo.js';
 
@@ -52,7 +60,9 @@ describe('parseMatchSpec', () => {
     expect(b).toBe(a);
     expect(a.text).toBe('scipy>=1.11');
     expect(Object.isFrozen(a.spec)).toBe(true);
-    expect(() => { (a.spec as { name: string }).name = 'x'; }).toThrow(TypeError);
+    expect(() => {
+      (a.spec as { name: string }).name = 'x';
+    }).toThrow(TypeError);
     expect(parseMatchSpec('scipy>=1.11')).toEqual({ name: 'scipy', version: '>=1.11' });
   });
 });
@@ -103,16 +113,60 @@ describe('matchesVersion: conda semantics, not string comparison', () => {
 describe('versionSpecChecker', () => {
   test('accepts conda version specs, rejects broken ones with the spec in the message', async () => {
     const check = await versionSpecChecker();
-    for (const ok of ['1.2.*', '>=1.20,<2', '==1.21.0', '2.7|>=3.6', '!=1.5', '~=1.4.2', '1.0.0rc1']) expect(check(ok), ok).toBeUndefined();
-    for (const bad of ['>=1.2,,<<2', '==', '3.x.y..*', '>=']) expect(check(bad), bad).toMatch(new RegExp(`^invalid version spec '${bad.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}'`));
+    for (const ok of ['1.2.*', '>=1.20,<2', '==1.21.0', '2.7|>=3.6', '!=1.5', '~=1.4.2', '1.0.0rc1'])
+      expect(check(ok), ok).toBeUndefined();
+    for (const bad of ['>=1.2,,<<2', '==', '3.x.y..*', '>='])
+      expect(check(bad), bad).toMatch(
+        new RegExp(`^invalid version spec '${bad.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}'`),
+      );
   });
 });
 
 describe('isPlainVersionSpec: a shortcut that must never accept what rattler rejects', () => {
-  const versions = ['0', '1', '1.2', '1.2.3', '01.2', '1.2.3.4.5.6', '1.1.1w', '2023c', '1.0rc1', '1.0post', '4.3_1', '1_2', '1e5',
-    '1.', '1..2', '.1', '1.2.', 'a1', 'v1.0', '1.0-1', '1.0+local', '2!1.0', '1.2a_', '1__2', '1._2', '1.2*', '1.*.*', 'RC1', '1.0RC1', ''];
-  const atoms = versions.flatMap((v) => [v, `${v}.*`, ...['==', '!=', '>=', '<=', '>', '<', '~=', '=', '=>'].map((op) => `${op}${v}`)]);
-  const specs = [...atoms, '*', '>=*', '**', ...atoms.slice(0, 60).flatMap((a) => [`${a},<2`, `>=1,${a}`, `${a}|>=3.6`, `${a},,<2`, `${a}|`])];
+  const versions = [
+    '0',
+    '1',
+    '1.2',
+    '1.2.3',
+    '01.2',
+    '1.2.3.4.5.6',
+    '1.1.1w',
+    '2023c',
+    '1.0rc1',
+    '1.0post',
+    '4.3_1',
+    '1_2',
+    '1e5',
+    '1.',
+    '1..2',
+    '.1',
+    '1.2.',
+    'a1',
+    'v1.0',
+    '1.0-1',
+    '1.0+local',
+    '2!1.0',
+    '1.2a_',
+    '1__2',
+    '1._2',
+    '1.2*',
+    '1.*.*',
+    'RC1',
+    '1.0RC1',
+    '',
+  ];
+  const atoms = versions.flatMap((v) => [
+    v,
+    `${v}.*`,
+    ...['==', '!=', '>=', '<=', '>', '<', '~=', '=', '=>'].map((op) => `${op}${v}`),
+  ]);
+  const specs = [
+    ...atoms,
+    '*',
+    '>=*',
+    '**',
+    ...atoms.slice(0, 60).flatMap((a) => [`${a},<2`, `>=1,${a}`, `${a}|>=3.6`, `${a},,<2`, `${a}|`]),
+  ];
 
   test('everything it accepts, rattler accepts', async () => {
     const check = await versionSpecChecker();
@@ -124,14 +178,18 @@ describe('isPlainVersionSpec: a shortcut that must never accept what rattler rej
   test('every version in the real corpus it accepts is valid, and it accepts nearly all of them', async () => {
     const check = await versionSpecChecker();
     const seen = new Set<string>();
-    for (const f of corpusFiles()) for (const d of parseSpec(corpusText(f), f, 'x').spec?.dependencies ?? []) if (d.spec.version) seen.add(d.spec.version);
+    for (const f of corpusFiles())
+      for (const d of parseSpec(corpusText(f), f, 'x').spec?.dependencies ?? [])
+        if (d.spec.version) seen.add(d.spec.version);
     const plain = [...seen].filter(isPlainVersionSpec);
     for (const v of plain) expect(check(v), v).toBeUndefined();
     if (seen.size) expect(plain.length).toBeGreaterThan(seen.size * 0.95);
   });
 
   test('the common shapes are plain; rare ones are left to rattler', () => {
-    for (const v of ['3.11.*', '>=1.20,<2', '==1.26.4', '2.7.*|>=3.6', '1.1.1w', '4.3_1.*', '*']) expect(isPlainVersionSpec(v), v).toBe(true);
-    for (const v of ['~=1.4', '>=1.2.*', '1!152.2018', '1.0+local', '>=1.2,,<<2', '3.x.y..*']) expect(isPlainVersionSpec(v), v).toBe(false);
+    for (const v of ['3.11.*', '>=1.20,<2', '==1.26.4', '2.7.*|>=3.6', '1.1.1w', '4.3_1.*', '*'])
+      expect(isPlainVersionSpec(v), v).toBe(true);
+    for (const v of ['~=1.4', '>=1.2.*', '1!152.2018', '1.0+local', '>=1.2,,<<2', '3.x.y..*'])
+      expect(isPlainVersionSpec(v), v).toBe(false);
   });
 });

@@ -11,10 +11,11 @@ describe('one option parser, one message style', () => {
     expect(() => integerOption(opts({ keep: '0' }), 'keep', { min: 1 })).toThrow(
       new UsageError("--keep expects a whole number >= 1, got '0'"),
     );
-    for (const bad of ['1.5', '-1', '', 'x', '1e3']) expect(() => integerOption(opts({ to: bad }), 'to')).toThrow(/--to expects/);
+    for (const bad of ['1.5', '-1', '', 'x', '1e3'])
+      expect(() => integerOption(opts({ to: bad }), 'to')).toThrow(/--to expects/);
   });
 
-  it('durations: a plain number counts in the flag\'s unit; suffixes s, m, h, d', () => {
+  it("durations: a plain number counts in the flag's unit; suffixes s, m, h, d", () => {
     expect(durationOption(opts({ wait: '30' }), 'wait', { unit: 's', fallback: 0 })).toBe(30);
     expect(durationOption(opts({ wait: '5m' }), 'wait', { unit: 's', fallback: 0 })).toBe(300);
     expect(durationOption(opts({ grace: '2' }), 'grace', { unit: 'h', fallback: 0 })).toBe(7200);

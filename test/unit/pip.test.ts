@@ -23,7 +23,12 @@ describe('classifyPipEntry: every shape of a pip requirements line', () => {
     ['clip @ git+https://github.com/openai/CLIP.git', 'git', 'clip', undefined],
     ['mypkg @ https://example.org/mypkg-1.0-py3-none-any.whl', 'url', 'mypkg', undefined],
     ['https://example.org/pkg.tar.gz#egg=pkg', 'url', 'pkg', undefined],
-    ['-e git+https://github.com/CompVis/taming-transformers.git@master#egg=taming-transformers', 'git', 'taming-transformers', undefined],
+    [
+      '-e git+https://github.com/CompVis/taming-transformers.git@master#egg=taming-transformers',
+      'git',
+      'taming-transformers',
+      undefined,
+    ],
     ['-e .', 'editable', undefined, undefined],
     ['--editable ./src/pkg', 'editable', undefined, undefined],
     ['-r requirements.txt', 'requirements', undefined, undefined],
@@ -44,7 +49,11 @@ describe('classifyPipEntry: every shape of a pip requirements line', () => {
   });
 
   test('a trailing comment is not part of the entry', () => {
-    expect(classifyPipEntry('pycairo==1.19.1 # fails!', 3).entry).toMatchObject({ text: 'pycairo==1.19.1', kind: 'pinned', version: '1.19.1' });
+    expect(classifyPipEntry('pycairo==1.19.1 # fails!', 3).entry).toMatchObject({
+      text: 'pycairo==1.19.1',
+      kind: 'pinned',
+      version: '1.19.1',
+    });
   });
 
   test.each([

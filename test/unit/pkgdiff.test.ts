@@ -37,7 +37,10 @@ describe('diffPackages', () => {
 
   it('names compare case-insensitively and a conda record wins over its pypi twin', () => {
     const d = diffPackages(
-      [{ name: 'PyYAML', version: '5.1', channel: 'pypi' }, { name: 'pyyaml', version: '6.0', channel: 'conda-forge' }],
+      [
+        { name: 'PyYAML', version: '5.1', channel: 'pypi' },
+        { name: 'pyyaml', version: '6.0', channel: 'conda-forge' },
+      ],
       [{ name: 'pyyaml', version: '6.0', channel: 'conda-forge' }],
     );
     expect(isEmptyDiff(d)).toBe(true);

@@ -5,7 +5,14 @@ import { checkRepo } from '../../scripts/core/repo.js';
 import type { BuildRecord, BuildStatus, EnvSpec } from '../../scripts/core/types.js';
 import { inventoryText, specText } from '../fixtures/repo.js';
 
-const spec = (name: string): EnvSpec => ({ file: `env-specs/${name}.yml`, name, channels: [], dependencies: [], pip: [], variables: {} });
+const spec = (name: string): EnvSpec => ({
+  file: `env-specs/${name}.yml`,
+  name,
+  channels: [],
+  dependencies: [],
+  pip: [],
+  variables: {},
+});
 
 function desired(envs: Record<string, string>): Desired {
   return {
@@ -18,8 +25,17 @@ function desired(envs: Record<string, string>): Desired {
 
 function record(env: string, buildId: string, status: BuildStatus, bad?: string): BuildRecord {
   return {
-    format: 1, env, buildId, specHash: 'h', status, condaVersion: '23.11.0', frontend: 'conda',
-    prefix: `/root/v23.11.0/builds/${env}/${buildId}`, phases: [], startedAt: '2024-01-01T00:00:00Z', log: 'x.log',
+    format: 1,
+    env,
+    buildId,
+    specHash: 'h',
+    status,
+    condaVersion: '23.11.0',
+    frontend: 'conda',
+    prefix: `/root/v23.11.0/builds/${env}/${buildId}`,
+    phases: [],
+    startedAt: '2024-01-01T00:00:00Z',
+    log: 'x.log',
     ...(bad ? { bad: { at: '2024-01-02T00:00:00Z', reason: bad } } : {}),
   };
 }
@@ -40,7 +56,9 @@ describe('planAgainstRoot', () => {
 
   test('the live build is the desired one: keep, whatever records say', () => {
     const plan = planAgainstRoot(desired({ a: 'aaa' }), records(record('a', 'aaa', 'tested')), { a: 'aaa' });
-    expect(plan.envs).toEqual([{ name: 'a', buildId: 'aaa', action: 'keep', reason: 'live build is up to date', record: 'tested', live: 'aaa' }]);
+    expect(plan.envs).toEqual([
+      { name: 'a', buildId: 'aaa', action: 'keep', reason: 'live build is up to date', record: 'tested', live: 'aaa' },
+    ]);
   });
 
   test('a tested build not yet live is linked; it names the build it replaces', () => {
@@ -66,8 +84,13 @@ describe('planAgainstRoot', () => {
   });
 
   test('a build rolled back as bad is blocked, even when tested', () => {
-    const plan = planAgainstRoot(desired({ a: 'aaa' }), records(record('a', 'aaa', 'tested', 'broke hlink')), { a: 'old' });
-    expect(plan.envs[0]).toMatchObject({ action: 'blocked', reason: 'build was rolled back (broke hlink): revert or fix in git, or deploy --force' });
+    const plan = planAgainstRoot(desired({ a: 'aaa' }), records(record('a', 'aaa', 'tested', 'broke hlink')), {
+      a: 'old',
+    });
+    expect(plan.envs[0]).toMatchObject({
+      action: 'blocked',
+      reason: 'build was rolled back (broke hlink): revert or fix in git, or deploy --force',
+    });
     expect(plan.counts).toEqual({ keep: 0, link: 0, build: 0, blocked: 1, unlink: 0 });
   });
 
@@ -83,7 +106,13 @@ describe('planAgainstRoot', () => {
       records(record('a', 'a2', 'tested'), record('c', 'c2', 'failed'), record('d', 'd1', 'tested', 'rollback')),
       { a: 'a1', b: 'b1', c: 'c1', gone: 'g1' },
     );
-    expect(plan.envs.map((e) => `${e.name}:${e.action}`)).toEqual(['a:link', 'b:keep', 'c:build', 'd:blocked', 'e:build']);
+    expect(plan.envs.map((e) => `${e.name}:${e.action}`)).toEqual([
+      'a:link',
+      'b:keep',
+      'c:build',
+      'd:blocked',
+      'e:build',
+    ]);
     expect(plan.counts).toEqual({ keep: 1, link: 1, build: 2, blocked: 1, unlink: 1 });
     expect(renderPlan(plan)).toEqual([
       '~ link  a a2  (tested build replaces a1)',
@@ -104,10 +133,20 @@ describe('planAgainstRoot', () => {
 describe('desiredState from a repo', () => {
   const enc = (s: string) => new TextEncoder().encode(s);
   const { repo } = checkRepo('/r', {
-    inventory: enc(inventoryText({ envs: { zed: 'REPLICATE', alpha: 'REPLICATE', old: 'export' }, kernels: { alpha: 'Alpha (Py 3.11)' }, legacyNoarch: ['ipums_utils'], channels: ['conda-forge', 'mpc'] })),
+    inventory: enc(
+      inventoryText({
+        envs: { zed: 'REPLICATE', alpha: 'REPLICATE', old: 'export' },
+        kernels: { alpha: 'Alpha (Py 3.11)' },
+        legacyNoarch: ['ipums_utils'],
+        channels: ['conda-forge', 'mpc'],
+      }),
+    ),
     specs: new Map([
       ['zed.yml', enc(specText('zed', { deps: ['python=3.11'] }))],
-      ['alpha.yml', enc(specText('alpha', { channels: ['conda-forge', 'mpc'], deps: ['python=3.11', 'ipums_utils', 'ipykernel'] }))],
+      [
+        'alpha.yml',
+        enc(specText('alpha', { channels: ['conda-forge', 'mpc'], deps: ['python=3.11', 'ipums_utils', 'ipykernel'] })),
+      ],
       ['old.yml', enc(specText('old', { deps: ['python=2.7'] }))],
     ]),
   });
@@ -116,7 +155,10 @@ describe('desiredState from a repo', () => {
     const d = desiredState(repo!);
     expect(d.condaVersion).toBe('23.11.0');
     expect(d.frontend).toBe('conda');
-    expect(d.envs.map((e) => [e.name, e.legacyNoarch])).toEqual([['alpha', ['ipums_utils']], ['zed', []]]);
+    expect(d.envs.map((e) => [e.name, e.legacyNoarch])).toEqual([
+      ['alpha', ['ipums_utils']],
+      ['zed', []],
+    ]);
     for (const e of d.envs) expect(e.buildId).toMatch(/^[0-9a-f]{12}$/);
     expect(d.kernels).toEqual([{ name: 'alpha', displayName: 'Alpha (Py 3.11)' }]);
     const plan = planAgainstRoot(d, new Map(), {});

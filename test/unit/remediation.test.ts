@@ -2,7 +2,14 @@ import { describe, expect, it } from 'vitest';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createHash } from 'node:crypto';
-import { needsFix, remediate, requestedVersion, namesToLookUp, type ChannelFacts, type ChannelPackage } from '../../scripts/core/remediation.js';
+import {
+  needsFix,
+  remediate,
+  requestedVersion,
+  namesToLookUp,
+  type ChannelFacts,
+  type ChannelPackage,
+} from '../../scripts/core/remediation.js';
 import { parseSpec } from '../../scripts/core/spec.js';
 import { normalizePipName } from '../../scripts/core/pip.js';
 
@@ -34,7 +41,9 @@ describe('pip-duplicate: a package both in conda deps and pip is dropped from pi
       ['pip-duplicate', 10, 'numpy'],
       ['pip-duplicate', 11, 'pyyaml'],
     ]);
-    expect(r.text).toBe(text.replace('    - numpy==1.11.3   # came along with the export\n', '').replace('    - pyyaml==3.12\n', ''));
+    expect(r.text).toBe(
+      text.replace('    - numpy==1.11.3   # came along with the export\n', '').replace('    - pyyaml==3.12\n', ''),
+    );
     expect(r.diff).toContain('-    - numpy==1.11.3   # came along with the export');
     expect(needsFix(r)).toBe(true);
   });
@@ -75,11 +84,21 @@ describe('pip-to-conda: a pip entry the channel has as a noarch conda package mo
 
   it('inserts conda specs before the pip: item with the channel spelling, in export style', async () => {
     const r = await remediate(text, FILE, 'x', f);
-    expect(r.text).toBe([
-      'name: x', 'channels:', '  - mpc', 'dependencies:', '  - python=3.6', '  - pip',
-      '  - ipums_metadata=2.1.0', '  - tabulate>=0.8,<0.9',
-      '  - pip:', '    - requests==2.18.4', '',
-    ].join('\n'));
+    expect(r.text).toBe(
+      [
+        'name: x',
+        'channels:',
+        '  - mpc',
+        'dependencies:',
+        '  - python=3.6',
+        '  - pip',
+        '  - ipums_metadata=2.1.0',
+        '  - tabulate>=0.8,<0.9',
+        '  - pip:',
+        '    - requests==2.18.4',
+        '',
+      ].join('\n'),
+    );
     expect(r.applied.map((a) => a.rule)).toEqual(['pip-to-conda', 'pip-to-conda']);
     const spec = parseSpec(r.text, FILE, 'x').spec!;
     expect(spec.dependencies.map((d) => d.spec.name)).toContain('ipums_metadata');
@@ -89,7 +108,11 @@ describe('pip-to-conda: a pip entry the channel has as a noarch conda package mo
     const gone = facts([['ipums_metadata', pkg('ipums_metadata', ['2.2.0', '3.0.0'], true)]]);
     const r = await remediate(text, FILE, 'x', gone);
     expect(r.text).toContain('  - ipums_metadata=2.1.0\n');
-    expect(r.findings.find((x) => x.kind === 'version-gone')).toMatchObject({ package: 'ipums_metadata', available: ['2.2.0', '3.0.0'], nearest: '2.2.0' });
+    expect(r.findings.find((x) => x.kind === 'version-gone')).toMatchObject({
+      package: 'ipums_metadata',
+      available: ['2.2.0', '3.0.0'],
+      nearest: '2.2.0',
+    });
     const accepted = await remediate(text, FILE, 'x', gone, { acceptNearest: true });
     expect(accepted.text).toContain('  - ipums_metadata=2.2.0\n');
     expect(accepted.text).not.toContain('2.1.0');
@@ -97,7 +120,8 @@ describe('pip-to-conda: a pip entry the channel has as a noarch conda package mo
 });
 
 describe('version-gone: list the versions the channel has and name the nearest', () => {
-  const text = 'name: x\r\nchannels:\r\n  - mpc\r\ndependencies:\r\n  - python=3.6\r\n  - mpc::ipums_utils=1.2.0  # pinned by the census team\r\n  - "hlink==2.0.1"\r\n';
+  const text =
+    'name: x\r\nchannels:\r\n  - mpc\r\ndependencies:\r\n  - python=3.6\r\n  - mpc::ipums_utils=1.2.0  # pinned by the census team\r\n  - "hlink==2.0.1"\r\n';
   const f = facts([
     ['python', pkg('python', ['3.6.15', '3.11.5'])],
     ['ipums_utils', pkg('ipums_utils', ['1.2.5', '1.3.0', '1.10.0'], true)],
@@ -119,13 +143,17 @@ describe('version-gone: list the versions the channel has and name the nearest',
 
   it('with --accept-nearest writes it, keeping channel, operator, quotes, comment and CRLF', async () => {
     const r = await remediate(text, FILE, 'x', f, { acceptNearest: true });
-    expect(r.text).toBe(text.replace('ipums_utils=1.2.0  #', 'ipums_utils=1.2.5  #').replace('"hlink==2.0.1"', '"hlink==2.0.0"'));
+    expect(r.text).toBe(
+      text.replace('ipums_utils=1.2.0  #', 'ipums_utils=1.2.5  #').replace('"hlink==2.0.1"', '"hlink==2.0.0"'),
+    );
     expect(r.applied.map((a) => a.after)).toEqual(['mpc::ipums_utils=1.2.5', 'hlink==2.0.0']);
     expect(r.diff).toContain('+  - mpc::ipums_utils=1.2.5  # pinned by the census team');
   });
 
   it('a package absent from every channel is reported, not rewritten', async () => {
-    const r = await remediate('name: x\ndependencies:\n  - nosuch=1.0\n', FILE, 'x', facts([['nosuch', null]]), { acceptNearest: true });
+    const r = await remediate('name: x\ndependencies:\n  - nosuch=1.0\n', FILE, 'x', facts([['nosuch', null]]), {
+      acceptNearest: true,
+    });
     expect(r.changed).toBe(false);
     expect(r.findings).toMatchObject([{ kind: 'missing-package', package: 'nosuch', line: 3 }]);
     expect(needsFix(r)).toBe(false);
@@ -141,7 +169,9 @@ describe('version-gone: list the versions the channel has and name the nearest',
 describe('legacy noarch', () => {
   it('is handled at build time: noted, never rewritten', async () => {
     const t = 'name: x\ndependencies:\n  - ipums_utils=1.3.0\n';
-    const r = await remediate(t, FILE, 'x', facts([['ipums_utils', pkg('ipums_utils', ['1.3.0'], true)]]), { legacyNoarch: ['ipums_utils'] });
+    const r = await remediate(t, FILE, 'x', facts([['ipums_utils', pkg('ipums_utils', ['1.3.0'], true)]]), {
+      legacyNoarch: ['ipums_utils'],
+    });
     expect(r.changed).toBe(false);
     expect(r.findings).toMatchObject([{ kind: 'legacy-noarch', package: 'ipums_utils' }]);
     expect(needsFix(r)).toBe(false);
@@ -175,11 +205,23 @@ describe('the seed account case: all rules on one 4.3-era export', () => {
 
   it('flush-left lists: rewrites, then a second fix changes nothing (idempotent)', async () => {
     const once = await remediate(text, FILE, 'census', f, { acceptNearest: true });
-    expect(once.text).toBe([
-      'name: census', 'channels:', '- mpc', '- defaults', 'dependencies:', '- python=3.6.2', '- numpy=1.13.1',
-      '- mpc::ipums_utils=1.0.0', '- pip=9.0.1', '- ipums_cli=1.4', '- pip:',
-      '  - git+https://github.com/ipums/x.git@0123abc#egg=x', '',
-    ].join('\n'));
+    expect(once.text).toBe(
+      [
+        'name: census',
+        'channels:',
+        '- mpc',
+        '- defaults',
+        'dependencies:',
+        '- python=3.6.2',
+        '- numpy=1.13.1',
+        '- mpc::ipums_utils=1.0.0',
+        '- pip=9.0.1',
+        '- ipums_cli=1.4',
+        '- pip:',
+        '  - git+https://github.com/ipums/x.git@0123abc#egg=x',
+        '',
+      ].join('\n'),
+    );
     const twice = await remediate(once.text, FILE, 'census', f, { acceptNearest: true });
     expect(twice.changed).toBe(false);
     expect(twice.diff).toBe('');
@@ -187,7 +229,13 @@ describe('the seed account case: all rules on one 4.3-era export', () => {
   });
 
   it('names to look up cover conda deps and registry pip entries', () => {
-    expect(namesToLookUp(parseSpec(text, FILE, 'census').spec!)).toEqual(['ipums-cli', 'ipums_utils', 'numpy', 'pip', 'python']);
+    expect(namesToLookUp(parseSpec(text, FILE, 'census').spec!)).toEqual([
+      'ipums-cli',
+      'ipums_utils',
+      'numpy',
+      'pip',
+      'python',
+    ]);
   });
 });
 
@@ -206,7 +254,12 @@ describe('bad input', () => {
 });
 
 describe('requestedVersion', () => {
-  it.each([['1.2.0.*', '1.2.0'], ['==2.0.1', '2.0.1'], ['>=1.2,<2', '1.2'], [undefined, undefined]])('%s -> %s', (v, want) => {
+  it.each([
+    ['1.2.0.*', '1.2.0'],
+    ['==2.0.1', '2.0.1'],
+    ['>=1.2,<2', '1.2'],
+    [undefined, undefined],
+  ])('%s -> %s', (v, want) => {
     expect(requestedVersion(v)).toBe(want);
   });
 });
@@ -231,10 +284,12 @@ describe('corpus: rewrites parse, touch only their lines, and are idempotent', (
       const f: ChannelFacts = new Map();
       for (const d of parsed.spec.dependencies) {
         // one dep in four has only newer versions on the channel
-        if (d.spec.version && h(d.spec.name) % 4 === 0) f.set(normalizePipName(d.spec.name), pkg(d.spec.name, ['999.0', '999.1']));
+        if (d.spec.version && h(d.spec.name) % 4 === 0)
+          f.set(normalizePipName(d.spec.name), pkg(d.spec.name, ['999.0', '999.1']));
       }
       for (const p of parsed.spec.pip) {
-        if (p.name && h(p.name) % 3 === 0) f.set(normalizePipName(p.name), pkg(p.name.toLowerCase(), [p.version ?? '1.0'], true));
+        if (p.name && h(p.name) % 3 === 0)
+          f.set(normalizePipName(p.name), pkg(p.name.toLowerCase(), [p.version ?? '1.0'], true));
       }
       const once = await remediate(text, name, 'x', f, { acceptNearest: true });
       rulesApplied += once.applied.length;
@@ -243,7 +298,9 @@ describe('corpus: rewrites parse, touch only their lines, and are idempotent', (
       if (once.changed) rewritten++;
       // untouched lines survive: every line the rules did not name is still there, in order
       const touched = new Set(once.applied.map((a) => a.before));
-      const kept = text.split('\n').filter((l) => ![...touched].some((t) => l.includes(t)) && !/^\s*-\s+pip:\s*$/.test(l));
+      const kept = text
+        .split('\n')
+        .filter((l) => ![...touched].some((t) => l.includes(t)) && !/^\s*-\s+pip:\s*$/.test(l));
       const out = once.text.split('\n');
       let k = 0;
       for (const l of out) if (k < kept.length && l === kept[k]) k++;

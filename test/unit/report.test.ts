@@ -4,7 +4,14 @@ import { mkdtempSync, readFileSync, rmSync, existsSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
-  annotations, buildReport, faultLine, renderJunit, renderSummary, reportSchemaErrors, stepOutputs, summaryTable,
+  annotations,
+  buildReport,
+  faultLine,
+  renderJunit,
+  renderSummary,
+  reportSchemaErrors,
+  stepOutputs,
+  summaryTable,
 } from '../../scripts/core/report.js';
 import { writeReportFiles } from '../../scripts/state/report-files.js';
 import { publishReport, workspacePath } from '../../scripts/engine/github.js';
@@ -40,27 +47,50 @@ const gitFailure: EnvRunResult = env({
   env: 'geo',
   status: 'failed',
   phase: 'pip-git',
-  failure: { class: 'git-clone-failure', spec: 'git+https://example.invalid/x.git@v1#egg=x', excerpt: ['fatal: unable to access <x> & "y"\u001b[0m'] },
+  failure: {
+    class: 'git-clone-failure',
+    spec: 'git+https://example.invalid/x.git@v1#egg=x',
+    excerpt: ['fatal: unable to access <x> & "y"\u001b[0m'],
+  },
   hint: 'the git repository could not be cloned',
   file: 'env-specs/geo.yml',
   line: 12,
   seconds: 3,
-  phases: [{ name: 'create', ok: true, seconds: 2 }, { name: 'pip-git', ok: false, seconds: 1 }],
+  phases: [
+    { name: 'create', ok: true, seconds: 2 },
+    { name: 'pip-git', ok: false, seconds: 1 },
+  ],
 });
 
 const passed = env({
   env: 'analysis',
   buildId: 'abcdefabcdef',
   seconds: 30,
-  packages: [{ name: 'numpy', version: '1.26.0' }, { name: 'pandas', version: '2.1.0' }, { name: 'scipy', version: '1.11.0' }],
-  livePackages: [{ name: 'numpy', version: '1.24.0' }, { name: 'pandas', version: '2.1.0' }, { name: 'six', version: '1.16.0' }],
+  packages: [
+    { name: 'numpy', version: '1.26.0' },
+    { name: 'pandas', version: '2.1.0' },
+    { name: 'scipy', version: '1.11.0' },
+  ],
+  livePackages: [
+    { name: 'numpy', version: '1.24.0' },
+    { name: 'pandas', version: '2.1.0' },
+    { name: 'six', version: '1.16.0' },
+  ],
 });
 const reused = env({ env: 'old', buildId: 'ffffffffffff', status: 'reused', seconds: 0, phases: [] });
 
 function run(envs: EnvRunResult[]): QaRunResult {
   return {
-    runId: '20240101T000000Z-abc', startedAt: '2024-01-01T00:00:00.000Z', finishedAt: '2024-01-01T00:01:30.000Z',
-    root: '/srv/conda', condaVersion: '23.11.0', frontend: 'conda', runDir, base: 'main', head: 'pr-7', envs,
+    runId: '20240101T000000Z-abc',
+    startedAt: '2024-01-01T00:00:00.000Z',
+    finishedAt: '2024-01-01T00:01:30.000Z',
+    root: '/srv/conda',
+    condaVersion: '23.11.0',
+    frontend: 'conda',
+    runDir,
+    base: 'main',
+    head: 'pr-7',
+    envs,
   };
 }
 
@@ -73,7 +103,13 @@ describe('report.json', () => {
     expect(r.seconds).toBe(90);
     expect(r.envs.map((e) => e.env)).toEqual(['analysis', 'geo', 'hlink', 'old']);
     const h = r.envs.find((e) => e.env === 'hlink')!;
-    expect(h).toMatchObject({ class: 'missing-version', package: 'ipums_utils', available: ['1.3.0', '1.4.1'], line: 7, log: 'logs/hlink.log' });
+    expect(h).toMatchObject({
+      class: 'missing-version',
+      package: 'ipums_utils',
+      available: ['1.3.0', '1.4.1'],
+      line: 7,
+      log: 'logs/hlink.log',
+    });
   });
 
   it('an all-green run is ok', () => {
@@ -106,7 +142,9 @@ describe('summary.md', () => {
     const r = buildReport(run([passed, missingVersion, reused]));
     const table = summaryTable(r);
     expect(table[0]).toBe('| env | status | failing phase | class | hint | duration |');
-    expect(table[2]).toMatch(/^\| hlink \| ❌ failed \| create \| missing-version \| .*nearest 1\.3\.0 \\\| run fix.*\(env-specs\/hlink\.yml:7\) \| 14\.2s \|$/);
+    expect(table[2]).toMatch(
+      /^\| hlink \| ❌ failed \| create \| missing-version \| .*nearest 1\.3\.0 \\\| run fix.*\(env-specs\/hlink\.yml:7\) \| 14\.2s \|$/,
+    );
     expect(table[3]).toMatch(/^\| analysis \| ✅ tested \|  \|  \|  \| 30\.0s \|$/);
     // every row has the same number of unescaped cell separators
     const cols = table.map((l) => l.replace(/\\\|/g, '').split('|').length);
@@ -126,7 +164,11 @@ describe('summary.md', () => {
 
   it('new and unchanged envs take one line each', () => {
     const fresh = env({ env: 'fresh', packages: [{ name: 'a', version: '1' }] });
-    const same = env({ env: 'same', packages: [{ name: 'a', version: '1' }], livePackages: [{ name: 'a', version: '1' }] });
+    const same = env({
+      env: 'same',
+      packages: [{ name: 'a', version: '1' }],
+      livePackages: [{ name: 'a', version: '1' }],
+    });
     const md = renderSummary(buildReport(run([fresh, same, passed])));
     expect(md).toContain('New envs (not live yet): fresh (1 packages)');
     expect(md).toContain('No package changes: same');
@@ -176,7 +218,9 @@ describe('annotations and outputs', () => {
   });
 
   it('annotation paths are relative to the workspace', () => {
-    expect(workspacePath('env-specs/a.yml', '/w/repo/infra', { GITHUB_WORKSPACE: '/w/repo' })).toBe('infra/env-specs/a.yml');
+    expect(workspacePath('env-specs/a.yml', '/w/repo/infra', { GITHUB_WORKSPACE: '/w/repo' })).toBe(
+      'infra/env-specs/a.yml',
+    );
     expect(workspacePath('env-specs/a.yml', '/w/repo', {})).toBe('env-specs/a.yml');
   });
 });
@@ -219,10 +263,18 @@ describe('writing and publishing', () => {
     const summaryFile = join(dir, 'summary');
     writeFileSync(outputFile, '');
     writeFileSync(summaryFile, '');
-    Object.assign(process.env, { GITHUB_ACTIONS: 'true', GITHUB_OUTPUT: outputFile, GITHUB_STEP_SUMMARY: summaryFile, GITHUB_WORKSPACE: '/repo' });
+    Object.assign(process.env, {
+      GITHUB_ACTIONS: 'true',
+      GITHUB_OUTPUT: outputFile,
+      GITHUB_STEP_SUMMARY: summaryFile,
+      GITHUB_WORKSPACE: '/repo',
+    });
     const written: string[] = [];
     const orig = process.stdout.write.bind(process.stdout);
-    process.stdout.write = ((chunk: string) => { written.push(String(chunk)); return true; }) as typeof process.stdout.write;
+    process.stdout.write = ((chunk: string) => {
+      written.push(String(chunk));
+      return true;
+    }) as typeof process.stdout.write;
     let result;
     try {
       result = await publishReport(buildReport(run([missingVersion, passed])), runDir, '/repo', process.env);
@@ -230,8 +282,13 @@ describe('writing and publishing', () => {
       process.stdout.write = orig;
     }
     expect(result).toEqual({ published: true, annotations: 1 });
-    const cmd = written.join('').split('\n').find((l) => l.startsWith('::error'))!;
-    expect(cmd).toMatch(/^::error title=hlink%3A missing-version in create,file=env-specs\/hlink\.yml,line=7::version 1\.2\.0/);
+    const cmd = written
+      .join('')
+      .split('\n')
+      .find((l) => l.startsWith('::error'))!;
+    expect(cmd).toMatch(
+      /^::error title=hlink%3A missing-version in create,file=env-specs\/hlink\.yml,line=7::version 1\.2\.0/,
+    );
     expect(readFileSync(outputFile, 'utf8')).toMatch(/failed<<.*\n1\n/);
     expect(readFileSync(summaryFile, 'utf8')).toContain('| env | status | failing phase | class | hint | duration |');
   });
@@ -239,7 +296,11 @@ describe('writing and publishing', () => {
 
 describe('faultLine', () => {
   const spec: EnvSpec = {
-    file: 'env-specs/x.yml', name: 'x', channels: [], variables: {}, pipLine: 6,
+    file: 'env-specs/x.yml',
+    name: 'x',
+    channels: [],
+    variables: {},
+    pipLine: 6,
     dependencies: [
       { text: 'python=3.6', spec: { name: 'python', version: '3.6.*' }, line: 3 },
       { text: 'mpc::ipums_utils=1.2.0', spec: { channel: 'mpc', name: 'ipums_utils', version: '1.2.0.*' }, line: 4 },

@@ -45,7 +45,9 @@ describe.skipIf(!corpusPresent)(`every real env file in ${CORPUS_DIR}`, () => {
       const line = text.split(/\r?\n/).findIndex((l) => l.startsWith('prefix:')) + 1;
       const { spec, problems } = parseSpec(text, f, 'demo');
       expect(spec).toBeDefined();
-      expect(warnings(problems)).toContain(`${line}: 'prefix:' is ignored: builds go to the installation's builds/ directory`);
+      expect(warnings(problems)).toContain(
+        `${line}: 'prefix:' is ignored: builds go to the installation's builds/ directory`,
+      );
     }
   });
 });
@@ -55,7 +57,10 @@ describe('parseYamlWithPositions', () => {
     const text = 'name: demo\ndependencies:\n  - python\n  - pip:\n    - rich\n';
     const parsed = parseYamlWithPositions(text, 'f.yml');
     expect(parsed.value).toEqual({ name: 'demo', dependencies: ['python', { pip: ['rich'] }] });
-    expect(parsed.tree).toMatchObject({ kind: 'map', pairs: [{ key: 'name' }, { key: 'dependencies', value: { kind: 'seq' } }] });
+    expect(parsed.tree).toMatchObject({
+      kind: 'map',
+      pairs: [{ key: 'name' }, { key: 'dependencies', value: { kind: 'seq' } }],
+    });
     const anchored = parseYamlWithPositions('a: &x [1, 2]\nb: *x\n', 'f.yml');
     expect(anchored.value).toEqual({ a: [1, 2], b: [1, 2] });
   });
@@ -73,26 +78,32 @@ describe('parseYamlWithPositions', () => {
 
 describe('parseSpec: what people write', () => {
   test('a spec in export shape: name, channels, deps with lines, a pip list, variables', () => {
-    const { spec, problems } = parse([
-      'name: demo',
-      'channels:',
-      '  - conda-forge',
-      '  - mpc',
-      'dependencies:',
-      '  - python=3.11',
-      '  - numpy >=1.26',
-      '  - mpc::ipums_utils=1.2',
-      '  - pip',
-      '  - pip:',
-      '      - requests==2.31.0',
-      '      - git+https://github.com/ipums/tool.git@v1#egg=tool',
-      'variables:',
-      '  SPARK_HOME: /opt/spark',
-      '',
-    ].join('\n'));
+    const { spec, problems } = parse(
+      [
+        'name: demo',
+        'channels:',
+        '  - conda-forge',
+        '  - mpc',
+        'dependencies:',
+        '  - python=3.11',
+        '  - numpy >=1.26',
+        '  - mpc::ipums_utils=1.2',
+        '  - pip',
+        '  - pip:',
+        '      - requests==2.31.0',
+        '      - git+https://github.com/ipums/tool.git@v1#egg=tool',
+        'variables:',
+        '  SPARK_HOME: /opt/spark',
+        '',
+      ].join('\n'),
+    );
     expect(problems).toEqual([]);
     expect(spec).toMatchObject({
-      file: FILE, name: 'demo', channels: ['conda-forge', 'mpc'], channelLines: [3, 4], pipLine: 10,
+      file: FILE,
+      name: 'demo',
+      channels: ['conda-forge', 'mpc'],
+      channelLines: [3, 4],
+      pipLine: 10,
       variables: { SPARK_HOME: '/opt/spark' },
     });
     expect(spec!.dependencies.map((d) => [d.line, d.spec])).toEqual([
@@ -101,7 +112,10 @@ describe('parseSpec: what people write', () => {
       [8, { channel: 'mpc', name: 'ipums_utils', version: '1.2.*' }],
       [9, { name: 'pip' }],
     ]);
-    expect(spec!.pip.map((p) => [p.line, p.kind, p.name])).toEqual([[11, 'pinned', 'requests'], [12, 'git', 'tool']]);
+    expect(spec!.pip.map((p) => [p.line, p.kind, p.name])).toEqual([
+      [11, 'pinned', 'requests'],
+      [12, 'git', 'tool'],
+    ]);
   });
 
   test('CRLF line endings, lists at column 0 and no final newline give the same spec and lines', () => {
@@ -114,7 +128,7 @@ describe('parseSpec: what people write', () => {
     expect(a.spec!.pip[0]!.line).toBe(6);
   });
 
-  test("a different name inside is a warning: the env is called after its file", () => {
+  test('a different name inside is a warning: the env is called after its file', () => {
     const { spec, problems } = parse('name: other\ndependencies:\n  - python\n');
     expect(spec!.name).toBe('demo');
     expect(warnings(problems)).toEqual(["1: name 'other' differs from the file name; the env is called 'demo'"]);
@@ -123,18 +137,28 @@ describe('parseSpec: what people write', () => {
   test('unknown top-level keys are warnings, like conda; top-level pip: is an error (conda would drop it)', () => {
     const { problems } = parse('name: demo\nplatforms:\n  - linux-64\ndependencies:\n  - python\npip:\n  - requests\n');
     expect(warnings(problems)).toEqual(["2: unknown key 'platforms' is ignored by conda"]);
-    expect(errors(problems)).toEqual(["6: top-level 'pip:' is not read by conda (the packages would be silently dropped): move it under dependencies as '- pip:'"]);
+    expect(errors(problems)).toEqual([
+      "6: top-level 'pip:' is not read by conda (the packages would be silently dropped): move it under dependencies as '- pip:'",
+    ]);
   });
 
   test("mamba's sel(linux) entries are kept, other platforms' skipped; '# [osx]' is a comment, as conda reads it", () => {
-    const { spec } = parse('name: demo\ndependencies:\n  - python\n  - sel(linux): gcc_linux-64\n  - sel(win): pywin32\n  - clang  # [osx]\n');
-    expect(spec!.dependencies.map((d) => [d.line, d.text])).toEqual([[3, 'python'], [4, 'gcc_linux-64'], [6, 'clang']]);
+    const { spec } = parse(
+      'name: demo\ndependencies:\n  - python\n  - sel(linux): gcc_linux-64\n  - sel(win): pywin32\n  - clang  # [osx]\n',
+    );
+    expect(spec!.dependencies.map((d) => [d.line, d.text])).toEqual([
+      [3, 'python'],
+      [4, 'gcc_linux-64'],
+      [6, 'clang'],
+    ]);
   });
 
   test('a pip: section without pip in the conda deps is a warning at the pip: line', () => {
     const { spec, problems } = parse('name: demo\ndependencies:\n  - python\n  - pip:\n    - rich\n');
     expect(spec).toBeDefined();
-    expect(warnings(problems)).toEqual(["4: a 'pip:' section without 'pip' in the conda dependencies (conda adds pip itself)"]);
+    expect(warnings(problems)).toEqual([
+      "4: a 'pip:' section without 'pip' in the conda dependencies (conda adds pip itself)",
+    ]);
   });
 
   test('an item indented deeper than the others is an error at its own line; a wrapped pip option is not', () => {
@@ -145,15 +169,27 @@ describe('parseSpec: what people write', () => {
     const badPip = parse('name: demo\ndependencies:\n  - pip\n  - pip:\n    - rich\n     - httpx\n');
     expect(errors(badPip.problems)).toHaveLength(1);
     expect(errors(badPip.problems)[0]).toMatch(/^6: this '-' item/);
-    const wrapped = parse('name: demo\ndependencies:\n  - pip\n  - pip:\n    - --extra-index-url\n      https://example.org/simple\n    - numpy\n      >=1.2\n');
+    const wrapped = parse(
+      'name: demo\ndependencies:\n  - pip\n  - pip:\n    - --extra-index-url\n      https://example.org/simple\n    - numpy\n      >=1.2\n',
+    );
     expect(errors(wrapped.problems)).toEqual([]);
-    expect(wrapped.spec!.pip.map((p) => [p.kind, p.text])).toEqual([['option', '--extra-index-url https://example.org/simple'], ['range', 'numpy >=1.2']]);
+    expect(wrapped.spec!.pip.map((p) => [p.kind, p.text])).toEqual([
+      ['option', '--extra-index-url https://example.org/simple'],
+      ['range', 'numpy >=1.2'],
+    ]);
   });
 
   test('variables: a mapping of names to plain values', () => {
-    expect(parse('name: demo\ndependencies: [python]\nvariables:\n  A: 1\n  B_2: x\n').spec!.variables).toEqual({ A: '1', B_2: 'x' });
-    expect(errors(parse('name: demo\ndependencies: [python]\nvariables:\n  A: 1\n  2bad: x\n').problems)).toEqual(["5: invalid variable name '2bad'"]);
-    expect(errors(parse('name: demo\ndependencies: [python]\nvariables:\n  - A\n').problems)).toEqual(["3: 'variables' must be a mapping of NAME: value"]);
+    expect(parse('name: demo\ndependencies: [python]\nvariables:\n  A: 1\n  B_2: x\n').spec!.variables).toEqual({
+      A: '1',
+      B_2: 'x',
+    });
+    expect(errors(parse('name: demo\ndependencies: [python]\nvariables:\n  A: 1\n  2bad: x\n').problems)).toEqual([
+      "5: invalid variable name '2bad'",
+    ]);
+    expect(errors(parse('name: demo\ndependencies: [python]\nvariables:\n  - A\n').problems)).toEqual([
+      "3: 'variables' must be a mapping of NAME: value",
+    ]);
   });
 
   test('version specs are checked with conda semantics (rattler) when a checker is given', async () => {
@@ -165,25 +201,81 @@ describe('parseSpec: what people write', () => {
   });
 
   test.each([
-    ['an empty file', '', "1: empty environment file (conda: EnvironmentFileEmpty)"],
-    ['only a comment', '# nothing\n', "1: empty environment file (conda: EnvironmentFileEmpty)"],
-    ['a list at the top', '- python\n', '1: an environment file must be a mapping with name, channels and dependencies'],
+    ['an empty file', '', '1: empty environment file (conda: EnvironmentFileEmpty)'],
+    ['only a comment', '# nothing\n', '1: empty environment file (conda: EnvironmentFileEmpty)'],
+    [
+      'a list at the top',
+      '- python\n',
+      '1: an environment file must be a mapping with name, channels and dependencies',
+    ],
     ['no dependencies key', 'name: demo\nchannels: [conda-forge]\n', "1: no 'dependencies' list"],
     ['dependencies not a list', 'name: demo\ndependencies: python\n', "2: 'dependencies' must be a list"],
-    ['channels not a list', 'name: demo\nchannels: conda-forge\ndependencies: [python]\n', "2: 'channels' must be a list"],
-    ['a duplicate top-level key', 'name: demo\ndependencies: [python]\ndependencies: [numpy]\n', '3: invalid YAML: duplicated mapping key'],
-    ['a duplicate nested key', 'name: demo\ndependencies: [python]\nvariables:\n  A: 1\n  A: 2\n', '5: invalid YAML: duplicated mapping key'],
-    ['two documents', 'name: demo\ndependencies: [python]\n---\nname: b\n', '1: invalid YAML: more than one YAML document in the file'],
-    ['a tab in the indentation', 'name: demo\ndependencies:\n\t- python\n', '3: invalid YAML: tab characters must not be used in indentation'],
-    ['a duplicate key in a file with anchors', 'name: &n demo\ndependencies: [python]\nname: other\n', '3: invalid YAML: duplicated mapping key'],
-    ['an unknown YAML tag', 'name: demo\ndependencies:\n  - !!binary aGVsbG8=\n', '3: invalid YAML: unknown scalar tag !<tag:yaml.org,2002:binary>'],
-    ['an alias as a dependency', 'name: demo\ndependencies:\n  - &p python\n  - *p\n', '4: a dependency must be a package spec string or a "pip:" list'],
-    ['a second pip section', 'name: demo\ndependencies:\n  - pip\n  - pip: [a]\n  - pip: [b]\n', "5: a second '- pip:' section"],
-    ['an unknown dependency section', 'name: demo\ndependencies:\n  - python\n  - conda:\n    - numpy\n', "4: unknown dependency section 'conda:' (only 'pip:' is allowed)"],
+    [
+      'channels not a list',
+      'name: demo\nchannels: conda-forge\ndependencies: [python]\n',
+      "2: 'channels' must be a list",
+    ],
+    [
+      'a duplicate top-level key',
+      'name: demo\ndependencies: [python]\ndependencies: [numpy]\n',
+      '3: invalid YAML: duplicated mapping key',
+    ],
+    [
+      'a duplicate nested key',
+      'name: demo\ndependencies: [python]\nvariables:\n  A: 1\n  A: 2\n',
+      '5: invalid YAML: duplicated mapping key',
+    ],
+    [
+      'two documents',
+      'name: demo\ndependencies: [python]\n---\nname: b\n',
+      '1: invalid YAML: more than one YAML document in the file',
+    ],
+    [
+      'a tab in the indentation',
+      'name: demo\ndependencies:\n\t- python\n',
+      '3: invalid YAML: tab characters must not be used in indentation',
+    ],
+    [
+      'a duplicate key in a file with anchors',
+      'name: &n demo\ndependencies: [python]\nname: other\n',
+      '3: invalid YAML: duplicated mapping key',
+    ],
+    [
+      'an unknown YAML tag',
+      'name: demo\ndependencies:\n  - !!binary aGVsbG8=\n',
+      '3: invalid YAML: unknown scalar tag !<tag:yaml.org,2002:binary>',
+    ],
+    [
+      'an alias as a dependency',
+      'name: demo\ndependencies:\n  - &p python\n  - *p\n',
+      '4: a dependency must be a package spec string or a "pip:" list',
+    ],
+    [
+      'a second pip section',
+      'name: demo\ndependencies:\n  - pip\n  - pip: [a]\n  - pip: [b]\n',
+      "5: a second '- pip:' section",
+    ],
+    [
+      'an unknown dependency section',
+      'name: demo\ndependencies:\n  - python\n  - conda:\n    - numpy\n',
+      "4: unknown dependency section 'conda:' (only 'pip:' is allowed)",
+    ],
     ['a bare version number', 'name: demo\ndependencies:\n  - python\n  - 3.11\n', "4: '3.11' is not a package spec"],
-    ['shell metacharacters in a name', 'name: demo\ndependencies:\n  - python\n  - x;rm -rf\n', "4: invalid package spec: invalid package name 'x;rm' in 'x;rm -rf'"],
-    ['a path as a package', 'name: demo\ndependencies:\n  - ../x\n', "3: invalid package spec: invalid package name '../x' in '../x'"],
-    ['pip with a conda-style pin', 'name: demo\ndependencies:\n  - pip\n  - pip:\n    - requests=2.0\n', "5: 'requests=2.0' is not a valid pip requirement (pip uses '==' for versions)"],
+    [
+      'shell metacharacters in a name',
+      'name: demo\ndependencies:\n  - python\n  - x;rm -rf\n',
+      "4: invalid package spec: invalid package name 'x;rm' in 'x;rm -rf'",
+    ],
+    [
+      'a path as a package',
+      'name: demo\ndependencies:\n  - ../x\n',
+      "3: invalid package spec: invalid package name '../x' in '../x'",
+    ],
+    [
+      'pip with a conda-style pin',
+      'name: demo\ndependencies:\n  - pip\n  - pip:\n    - requests=2.0\n',
+      "5: 'requests=2.0' is not a valid pip requirement (pip uses '==' for versions)",
+    ],
   ])('rejects %s with the line', (_what, text, expected) => {
     const { spec, problems } = parse(text);
     expect(spec).toBeUndefined();

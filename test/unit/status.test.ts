@@ -12,40 +12,75 @@ import { rollback } from '../../scripts/app/rollback.js';
 import { liveStatus } from '../../scripts/app/status.js';
 import { runCommand } from '../fixtures/command.js';
 import type { StampedBuildRecord } from '../../scripts/core/types.js';
-import { addBuild, addTestedBuilds, desiredOf, makeInstallation, writeRepo, VERSION } from '../fixtures/installation.js';
+import {
+  addBuild,
+  addTestedBuilds,
+  desiredOf,
+  makeInstallation,
+  writeRepo,
+  VERSION,
+} from '../fixtures/installation.js';
 import type { FakeInstallation } from '../fixtures/installation.js';
 
 const rec = (status: StampedBuildRecord['status'], extra: Partial<StampedBuildRecord> = {}): StampedBuildRecord => ({
-  format: 1, env: 'x', buildId: 'x', specHash: 'x', status, condaVersion: VERSION, frontend: 'conda', prefix: '/p',
-  phases: [], startedAt: '2024-01-01T00:00:00Z', finishedAt: '2024-01-01T00:00:10Z', log: '/l', ...extra,
+  format: 1,
+  env: 'x',
+  buildId: 'x',
+  specHash: 'x',
+  status,
+  condaVersion: VERSION,
+  frontend: 'conda',
+  prefix: '/p',
+  phases: [],
+  startedAt: '2024-01-01T00:00:00Z',
+  finishedAt: '2024-01-01T00:00:10Z',
+  log: '/l',
+  ...extra,
 });
 
 describe('computeStatus (pure)', () => {
   const base = (over: Partial<StatusInput>): StatusInput => ({
-    root: '/R', desired: desiredOf({}), installation: `v${VERSION}`, live: { links: {} }, lookup: () => undefined,
-    stampOf: () => undefined, kernelFiles: new Map(), ...over,
+    root: '/R',
+    desired: desiredOf({}),
+    installation: `v${VERSION}`,
+    live: { links: {} },
+    lookup: () => undefined,
+    stampOf: () => undefined,
+    kernelFiles: new Map(),
+    ...over,
   });
 
   it('in sync: nothing to report, no drift', () => {
     const stamp = { mtimeMs: 1, size: 10 };
-    const r = computeStatus(base({
-      desired: desiredOf({ a: 'A' }, { a: 'Kernel A' }),
-      live: { ref: { installation: `v${VERSION}`, generation: 3 }, links: { a: 'A' } },
-      lookup: () => rec('tested', { historyStamp: stamp }),
-      stampOf: () => stamp,
-      kernelFiles: new Map([['a', renderKernelSpec(kernelSpec('/R', 'a', 'Kernel A'))]]),
-    }));
+    const r = computeStatus(
+      base({
+        desired: desiredOf({ a: 'A' }, { a: 'Kernel A' }),
+        live: { ref: { installation: `v${VERSION}`, generation: 3 }, links: { a: 'A' } },
+        lookup: () => rec('tested', { historyStamp: stamp }),
+        stampOf: () => stamp,
+        kernelFiles: new Map([['a', renderKernelSpec(kernelSpec('/R', 'a', 'Kernel A'))]]),
+      }),
+    );
     expect(r.drift).toBe(false);
     expect(r.envs).toEqual([expect.objectContaining({ name: 'a', state: 'ok' })]);
   });
 
   it('classifies missing, extra, different, failed and rolled-back envs', () => {
     const bad = { at: '2024-05-01T00:00:00Z', reason: 'rolled back from g2 to g1' };
-    const r = computeStatus(base({
-      desired: desiredOf({ miss: 'M', diff: 'D2', fail: 'F2', bad: 'B2' }),
-      live: { links: { diff: 'D1', fail: 'F1', bad: 'B1', extra: 'E' } },
-      lookup: (env, id) => (id === 'F2' ? rec('failed', { failure: { class: 'missing-version', excerpt: [] } }) : id === 'B2' ? rec('tested', { bad }) : id === 'M' ? undefined : rec('tested')),
-    }));
+    const r = computeStatus(
+      base({
+        desired: desiredOf({ miss: 'M', diff: 'D2', fail: 'F2', bad: 'B2' }),
+        live: { links: { diff: 'D1', fail: 'F1', bad: 'B1', extra: 'E' } },
+        lookup: (env, id) =>
+          id === 'F2'
+            ? rec('failed', { failure: { class: 'missing-version', excerpt: [] } })
+            : id === 'B2'
+              ? rec('tested', { bad })
+              : id === 'M'
+                ? undefined
+                : rec('tested'),
+      }),
+    );
     const by = Object.fromEntries(r.envs.map((e) => [e.name, e]));
     expect(by.miss).toMatchObject({ state: 'missing', desiredStatus: 'absent' });
     expect(by.diff).toMatchObject({ state: 'different', live: 'D1', desired: 'D2', desiredStatus: 'tested' });
@@ -59,21 +94,32 @@ describe('computeStatus (pure)', () => {
   });
 
   it('sees a hand change: the history stamp moved, or (without a stamp) history is newer than the build', () => {
-    expect(handChange(rec('tested', { historyStamp: { mtimeMs: 5, size: 10 } }), { mtimeMs: 5, size: 10 })).toBeUndefined();
-    expect(handChange(rec('tested', { historyStamp: { mtimeMs: 5, size: 10 } }), { mtimeMs: 9, size: 80 })).toMatchObject({ now: { size: 80 } });
-    expect(handChange(rec('tested', { historyStamp: { mtimeMs: 5, size: 10 } }), undefined)).toMatchObject({ recorded: { size: 10 } });
+    expect(
+      handChange(rec('tested', { historyStamp: { mtimeMs: 5, size: 10 } }), { mtimeMs: 5, size: 10 }),
+    ).toBeUndefined();
+    expect(
+      handChange(rec('tested', { historyStamp: { mtimeMs: 5, size: 10 } }), { mtimeMs: 9, size: 80 }),
+    ).toMatchObject({ now: { size: 80 } });
+    expect(handChange(rec('tested', { historyStamp: { mtimeMs: 5, size: 10 } }), undefined)).toMatchObject({
+      recorded: { size: 10 },
+    });
     const finished = Date.parse('2024-01-01T00:00:10Z');
     expect(handChange(rec('tested'), { mtimeMs: finished - 5000, size: 1 })).toBeUndefined();
     expect(handChange(rec('tested'), { mtimeMs: finished + 60_000, size: 1 })).toBeDefined();
   });
 
   it('reports kernelspecs missing, outdated and extra', () => {
-    const r = computeStatus(base({
-      desired: desiredOf({ a: 'A', b: 'B' }, { a: 'A', b: 'B' }),
-      live: { links: { a: 'A', b: 'B' } },
-      lookup: () => rec('tested'),
-      kernelFiles: new Map([['b', '{"old": true}'], ['zombie', '{}']]),
-    }));
+    const r = computeStatus(
+      base({
+        desired: desiredOf({ a: 'A', b: 'B' }, { a: 'A', b: 'B' }),
+        live: { links: { a: 'A', b: 'B' } },
+        lookup: () => rec('tested'),
+        kernelFiles: new Map([
+          ['b', '{"old": true}'],
+          ['zombie', '{}'],
+        ]),
+      }),
+    );
     expect(r.kernels).toEqual({ missing: ['a'], outdated: ['b'], extra: ['zombie'] });
     expect(r.drift).toBe(true);
   });
@@ -111,12 +157,18 @@ describe('status command', () => {
     expect(ok.out.lines.join('\n')).toMatch(/in sync: 2 ok/);
 
     const prefix = join(fi.inst.dir, 'builds', 'geo', d.envs.find((e) => e.name === 'geo')!.buildId);
-    appendFileSync(join(prefix, 'conda-meta', 'history'), '==> 2024-06-01 12:00:00 <==\n# cmd: conda install -p ... numpy\n+conda-forge/linux-64::numpy-1.26.4-0\n');
+    appendFileSync(
+      join(prefix, 'conda-meta', 'history'),
+      '==> 2024-06-01 12:00:00 <==\n# cmd: conda install -p ... numpy\n+conda-forge/linux-64::numpy-1.26.4-0\n',
+    );
     const later = new Date(Date.now() + 5000);
     utimesSync(join(prefix, 'conda-meta', 'history'), later, later);
     const drift = await statusCli(repo, {}, true);
     expect(drift.code).toBe(1);
-    const result = drift.out.results[0] as { drift: boolean; envs: Array<{ name: string; handChanged?: unknown; state: string }> };
+    const result = drift.out.results[0] as {
+      drift: boolean;
+      envs: Array<{ name: string; handChanged?: unknown; state: string }>;
+    };
     expect(result.drift).toBe(true);
     expect(result.envs.find((e) => e.name === 'geo')).toMatchObject({ state: 'ok', handChanged: expect.any(Object) });
     expect(result.envs.find((e) => e.name === 'hlink')?.handChanged).toBeUndefined();
@@ -134,7 +186,9 @@ describe('status command', () => {
     await rollbackLive(repo);
     const { result, out } = await status(repo);
     expect(result.ok).toBe(false);
-    expect(out.lines.join('\n')).toMatch(/a +different: live [0-9a-f]{12}; build [0-9a-f]{12} was rolled back .*revert or fix in git/);
+    expect(out.lines.join('\n')).toMatch(
+      /a +different: live [0-9a-f]{12}; build [0-9a-f]{12} was rolled back .*revert or fix in git/,
+    );
     expect(out.lines[0]).toMatch(/live: v[\d.]+\/generations\/1/);
     expect(out.lines[1]).toMatch(/last cutover: .* rollback by /);
   });
