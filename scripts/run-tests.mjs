@@ -1,6 +1,6 @@
 #!/usr/bin/env node
-// `npm test`: typecheck + compile, lint of workflows, every vitest suite (arguments go to vitest); ends with the
-// plain line `N passed, N failed` counted from vitest's JSON results (typecheck and lint count as one test each).
+// `npm test`: typecheck + compile, lint of workflows, format check, every vitest suite (arguments go to vitest); ends with the
+// plain line `N passed, N failed` counted from vitest's JSON results (typecheck, lint and format count as one test each).
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -18,6 +18,7 @@ const step = (name, ok) => {
 // sources the tests read). tsc emits even with type errors: the e2e suites still run, the step still fails.
 step('typecheck and compile (tsc -p .)', run('npx', ['tsc', '-p', '.']) === 0);
 step('lint workflows', run('node', ['scripts/lint-workflows.mjs']) === 0);
+step('format (prettier, lines <= 120)', run('node', ['scripts/check-format.mjs']) === 0);
 
 const out = join(mkdtempSync(join(tmpdir(), 'cg-vitest-')), 'results.json');
 const reporters = ['--reporter=default', '--reporter=json', `--outputFile.json=${out}`];
