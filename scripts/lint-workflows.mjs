@@ -28,7 +28,8 @@ for (const f of files) {
       findings.push(`${path}: job ${name} must run on the self-hosted runner that can write the installation`);
     if (triggers.includes('pull_request') && !String(job.if ?? '').includes('head.repo.full_name')) {
       findings.push(
-        `${path}: job ${name} must skip pull requests from forks (if: github.event.pull_request.head.repo.full_name == github.repository)`,
+        `${path}: job ${name} must skip pull requests from forks ` +
+          '(if: github.event.pull_request.head.repo.full_name == github.repository)',
       );
     }
     if (

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
-// `npm test`: typecheck + compile, lint of workflows, format check, every vitest suite (arguments go to vitest); ends with the
-// plain line `N passed, N failed` counted from vitest's JSON results (typecheck, lint and format count as one test each).
+// `npm test`: typecheck + compile, lint of workflows, format check, every vitest suite (arguments go to vitest);
+// ends with the plain line `N passed, N failed` counted from vitest's JSON results (typecheck, lint and format
+// count as one test each).
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';

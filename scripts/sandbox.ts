@@ -164,7 +164,8 @@ async function deployAndRollback(): Promise<void> {
   await cli(['deploy']);
   await cli(['status']);
   process.stdout.write(
-    `\n  ${path.join(paths.root, 'envs', 'analytics', 'bin', 'python')} -> ${fs.realpathSync(path.join(paths.root, 'envs', 'analytics'))}\n`,
+    `\n  ${path.join(paths.root, 'envs', 'analytics', 'bin', 'python')} -> ` +
+      `${fs.realpathSync(path.join(paths.root, 'envs', 'analytics'))}\n`,
   );
 
   banner('4b. A second change (add requests to analytics): QA, merge, deploy');

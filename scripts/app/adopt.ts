@@ -154,7 +154,8 @@ export async function adoptInstallation(
   const replicate = exported.filter((x) => selector.isReplicate(x.name)).length;
   out.info(
     `adopted ${exported.length} env${exported.length === 1 ? '' : 's'} from ${root} (conda ${condaVersion}): ` +
-      `${replicate} REPLICATE, ${exported.length - replicate} export; wrote ${INVENTORY_FILE} and ${exported.length} spec${exported.length === 1 ? '' : 's'}` +
+      `${replicate} REPLICATE, ${exported.length - replicate} export; ` +
+      `wrote ${INVENTORY_FILE} and ${exported.length} spec${exported.length === 1 ? '' : 's'}` +
       (legacy.size ? `; [legacy-noarch]: ${[...legacy].sort().join(', ')}` : ''),
   );
   const result = {

@@ -102,7 +102,8 @@ export async function exportEnvs(opts: ExportOptions): Promise<{ exitCode: numbe
 
   reportExports(out, exported, skipped);
   out.info(
-    `exported ${exported.length} of ${names.length} env${names.length === 1 ? '' : 's'} from ${installation} (conda ${v.value.version})`,
+    `exported ${exported.length} of ${names.length} env${names.length === 1 ? '' : 's'} ` +
+      `from ${installation} (conda ${v.value.version})`,
   );
   const result = {
     ok: skipped.length === 0,

@@ -120,7 +120,8 @@ export async function fixSpecs(opts: FixOptions): Promise<{ exitCode: number; re
   out.info(
     `${verb} ${changed} of ${fixes.length} spec${fixes.length === 1 ? '' : 's'}` +
       (gone
-        ? `; ${gone} version${gone === 1 ? '' : 's'} gone from the channel (listed above; --accept-nearest writes the nearest)`
+        ? `; ${gone} version${gone === 1 ? '' : 's'} gone from the channel ` +
+          '(listed above; --accept-nearest writes the nearest)'
         : ''),
   );
 

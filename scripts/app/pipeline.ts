@@ -99,7 +99,8 @@ export function installationTools(root: string, desired: Desired): BuildTools {
   const exe = join(inst.dir, 'bin', desired.frontend);
   if (!existsSync(exe)) {
     throw new FailedError(
-      `no ${desired.frontend} ${desired.condaVersion} installation at ${inst.dir} (missing ${exe}): run \`conda-gitops install-conda\` first`,
+      `no ${desired.frontend} ${desired.condaVersion} installation at ${inst.dir} (missing ${exe}): ` +
+        'run `conda-gitops install-conda` first',
     );
   }
   return condaTools(Conda.forInstallation(inst.dir, desired.frontend));
@@ -126,7 +127,8 @@ function testable(rec: StampedBuildRecord): boolean {
 /** Build and test `envs`; results in the order given. */
 export async function runBuilds(opts: RunBuildsOptions): Promise<PipelineResult> {
   const t0 = performance.now();
-  // Builds live at the resolved path: conda writes the prefix into scripts, so it must not go through a link that moves.
+  // Builds live at the resolved path: conda writes the prefix into scripts, so it must not go through a link
+  // that moves.
   if (!existsSync(opts.root)) throw new FailedError(`installation root ${opts.root} does not exist`);
   const root = realpathSync(opts.root);
   // Only a run that builds needs the installation's conda (a run with nothing to build must not require it).
@@ -156,7 +158,9 @@ export async function runBuilds(opts: RunBuildsOptions): Promise<PipelineResult>
             {
               file: env.spec.file,
               line: 1,
-              message: `no build of ${env.name} with id ${env.buildId}${rec ? ` (its record says ${rec.status})` : ''}: run \`conda-gitops build\` first`,
+              message:
+                `no build of ${env.name} with id ${env.buildId}${rec ? ` (its record says ${rec.status})` : ''}: ` +
+                'run `conda-gitops build` first',
             },
           ],
           env.buildId,
@@ -255,7 +259,8 @@ export async function runBuilds(opts: RunBuildsOptions): Promise<PipelineResult>
     };
     const verdict =
       status === 'failed'
-        ? `FAILED ${phase ?? ''} (${failure?.class ?? 'unknown'})${outcome.fresh || tested ? '' : ' [recorded failure]'}`
+        ? `FAILED ${phase ?? ''} (${failure?.class ?? 'unknown'})` +
+          (outcome.fresh || tested ? '' : ' [recorded failure]')
         : opts.test === false
           ? record.status
           : status;

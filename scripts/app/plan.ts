@@ -125,7 +125,8 @@ export async function planChanges(
 
     const sign = { build: '+ build', test: '~ test ', reuse: '= reuse' } as const;
     out.info(
-      `plan ${base.ref} (${base.commit.slice(0, 12)}) .. ${headRef ? `${headRef} (${head!.commit.slice(0, 12)})` : 'work tree'}`,
+      `plan ${base.ref} (${base.commit.slice(0, 12)}) .. ` +
+        (headRef ? `${headRef} (${head!.commit.slice(0, 12)})` : 'work tree'),
     );
     for (const line of describeChanges(changes).filter((l) => !l.startsWith('build '))) out.info(line);
     for (const e of envs)
@@ -141,7 +142,8 @@ export async function planChanges(
       );
     const count = (a: ChangedEnvPlan['action']) => envs.filter((e) => e.action === a).length;
     out.info(
-      `plan: ${count('build')} to build, ${count('test')} to re-test, ${count('reuse')} already tested, ${changes.dropped.length} to unlink at deploy (conda ${desired.condaVersion})`,
+      `plan: ${count('build')} to build, ${count('test')} to re-test, ${count('reuse')} already tested, ` +
+        `${changes.dropped.length} to unlink at deploy (conda ${desired.condaVersion})`,
     );
 
     const problems = [...guardProblems(guards), ...brokenChanged.flatMap((n) => broken.get(n)!)];

@@ -74,7 +74,8 @@ export async function runQa(opts: QaOptions): Promise<QaResult> {
     const runId = newRunId(startedAt);
     const runDir = join(layout(root).runs, runId);
     out.info(
-      `qa ${runId}: ${toBuild.length} env(s) to build and test into ${root}/v${desired.condaVersion} with --jobs ${jobs}`,
+      `qa ${runId}: ${toBuild.length} env(s) to build and test ` +
+        `into ${root}/v${desired.condaVersion} with --jobs ${jobs}`,
     );
     const pipeline = await runBuilds({
       root,

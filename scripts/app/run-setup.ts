@@ -43,7 +43,10 @@ export function newRunId(now = new Date()): string {
   return `${stamp}-${randomBytes(2).toString('hex')}`;
 }
 
-/** What build, test and qa read first: flags, the repository (tolerant of broken specs), the root, the desired state. */
+/**
+ * What build, test and qa read first: flags, the repository (tolerant of broken specs), the root, the desired
+ * state.
+ */
 export interface RunSetup extends TolerantRepo {
   jobs: number;
   timeoutSeconds?: number;

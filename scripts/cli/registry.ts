@@ -42,7 +42,8 @@ export const COMMANDS: CommandMeta[] = [
     summary: 'check inventory.ini and every env spec; exit 2 with file:line errors',
     usage: 'conda-gitops validate [--repo DIR] [--json]',
     details:
-      'Parses inventory.ini and env-specs/*.yml and reports every problem at once.\nExit 0 when valid, 2 when any error was found. Warnings do not change the exit code.',
+      'Parses inventory.ini and env-specs/*.yml and reports every problem at once.\n' +
+      'Exit 0 when valid, 2 when any error was found. Warnings do not change the exit code.',
     options: {},
     load: () => import('../commands/validate.js'),
   },
@@ -51,7 +52,9 @@ export const COMMANDS: CommandMeta[] = [
     summary: 'what to build, link and unlink: the repo against an installation or two commits',
     usage: 'conda-gitops plan [--root DIR] [--base REF --head REF] [--json]',
     details:
-      'Without --base/--head: the desired state of the repository against the live\ninstallation under --root (an empty root means everything is to build).\nWith --base and --head: the envs whose spec or inventory line changed between two commits.',
+      'Without --base/--head: the desired state of the repository against the live\n' +
+      'installation under --root (an empty root means everything is to build).\n' +
+      'With --base and --head: the envs whose spec or inventory line changed between two commits.',
     options: {
       base: { type: 'string', arg: 'REF', description: 'git ref of the PR base' },
       head: { type: 'string', arg: 'REF', description: 'git ref of the PR head (default HEAD)' },
@@ -71,7 +74,8 @@ export const COMMANDS: CommandMeta[] = [
     name: 'deploy',
     summary: 'merge entry: link the tested builds of the repo at HEAD as a new generation, swap it in atomically',
     usage:
-      'conda-gitops deploy [--root DIR] [--repo DIR] [--dry-run] [--build-missing [--jobs N]] [--force] [--wait SECONDS] [--json]',
+      'conda-gitops deploy [--root DIR] [--repo DIR] [--dry-run] [--build-missing [--jobs N]] [--force] ' +
+      '[--wait SECONDS] [--json]',
     details:
       'Takes ROOT/.gitops/lock, requires a `tested` build with exactly the build id of every REPLICATE env,\n' +
       'writes vX/generations/N+1 completely, swaps vX/envs with one rename(2), rewrites kernels, appends history.\n' +
@@ -179,7 +183,8 @@ export const COMMANDS: CommandMeta[] = [
     usage: 'conda-gitops build [--root DIR] [--env NAME]... [--jobs N] [--retry-failed] [--timeout SECONDS] [--json]',
     details:
       'Builds each REPLICATE env of the repository (or --env NAME) into the installation named by [conda] version,\n' +
-      'at its resolved path ROOT/vX/builds/NAME/<build-id>/, with a record beside it (building|built|failed|tested).\n' +
+      'at its resolved path ROOT/vX/builds/NAME/<build-id>/, with a record beside it ' +
+      '(building|built|failed|tested).\n' +
       'Phases: create (spec minus legacy-noarch packages and git+ pip entries) -> install each legacy-noarch\n' +
       'package -> pip-install each git entry -> record `conda list --json`. A tested build with the same id is\n' +
       'skipped; a crashed build (owner gone) is cleaned and rebuilt; a build that failed with the same inputs\n' +
@@ -214,7 +219,8 @@ export const COMMANDS: CommandMeta[] = [
     name: 'qa',
     summary: 'pull-request QA: plan from the diff, build + test changed envs, write the report',
     usage:
-      'conda-gitops qa [--root DIR] [--base REF] [--head REF] [--env NAME]... [--jobs N] [--retry-failed] [--timeout SECONDS] [--json]',
+      'conda-gitops qa [--root DIR] [--base REF] [--head REF] [--env NAME]... [--jobs N] [--retry-failed] ' +
+      '[--timeout SECONDS] [--json]',
     details:
       'Plans the envs whose spec or inventory line changed between --base and --head (all REPLICATE envs when\n' +
       '[conda] version changed; every REPLICATE env without --base: unchanged ones cost nothing, their tested\n' +

@@ -20,7 +20,8 @@ export async function run(ctx: Context): Promise<number> {
   } else if (repo) {
     const n = repo.inventory.environments.length;
     ctx.out.info(
-      `ok: ${n} environment${n === 1 ? '' : 's'} (${desired!.envs.length} REPLICATE), ${problems.length} warning${problems.length === 1 ? '' : 's'}`,
+      `ok: ${n} environment${n === 1 ? '' : 's'} (${desired!.envs.length} REPLICATE), ` +
+        `${problems.length} warning${problems.length === 1 ? '' : 's'}`,
     );
   } else {
     ctx.out.info(`${errors.length} error${errors.length === 1 ? '' : 's'}`);

@@ -47,7 +47,10 @@ function modes(inv: Inventory): Map<string, string> {
   return new Map(inv.environments.map((e) => [e.name, e.mode]));
 }
 
-/** Package names a spec text depends on, read loosely (first token of each list item); used only to scope legacy-noarch changes. */
+/**
+ * Package names a spec text depends on, read loosely (first token of each list item); used only to scope
+ * legacy-noarch changes.
+ */
 function mentionedNames(text: string | undefined): Set<string> {
   const names = new Set<string>();
   for (const line of (text ?? '').split(/\r?\n/)) {

@@ -1,6 +1,9 @@
 /** Channel names as conda compares them. Pure. */
 
-/** Canonical channel name for comparison: `https://conda.anaconda.org/conda-forge/` -> `conda-forge`, no trailing slash. */
+/**
+ * Canonical channel name for comparison: `https://conda.anaconda.org/conda-forge/` -> `conda-forge`, no trailing
+ * slash.
+ */
 export function canonicalChannel(channel: string): string {
   let c = channel.trim().replace(/\/+$/, '');
   const m = /^https?:\/\/conda\.anaconda\.org\/(.+)$/.exec(c);

@@ -72,8 +72,17 @@ function findLast(lines: string[], re: RegExp, to: number, from = 0): number {
 }
 
 /** Our own log framing and conda's progress chatter never explain a failure. */
-const NOISE =
-  /^(==> conda-gitops call |<== exit |--- (stdout|stderr)$)|^\s*(Collecting package metadata|Solving environment|Preparing transaction|Verifying transaction|Executing transaction|Retrieving notices|Downloading and Extracting Packages)\b|^\s*failed\s*$/;
+const LOG_FRAMING = String.raw`^(==> conda-gitops call |<== exit |--- (stdout|stderr)$)`;
+const CONDA_PROGRESS = [
+  'Collecting package metadata',
+  'Solving environment',
+  'Preparing transaction',
+  'Verifying transaction',
+  'Executing transaction',
+  'Retrieving notices',
+  'Downloading and Extracting Packages',
+].join('|');
+const NOISE = new RegExp([LOG_FRAMING, String.raw`^\s*(${CONDA_PROGRESS})\b`, String.raw`^\s*failed\s*$`].join('|'));
 
 function clip(line: string): string {
   const t = line.trimEnd();
@@ -195,14 +204,30 @@ const legacyNoarch: Rule = (lines) => {
 };
 
 /** Lines that say pip moved on from a clone, so a later `fatal:` is not about it. */
-const CLONE_DONE =
-  /^\s*(Resolved |Collecting |Building wheel|Preparing metadata|Installing collected|Requirement already satisfied|Running setup\.py|Successfully |Getting requirements)/;
+const PIP_NEXT_STEPS = [
+  'Resolved ',
+  'Collecting ',
+  'Building wheel',
+  'Preparing metadata',
+  'Installing collected',
+  'Requirement already satisfied',
+  String.raw`Running setup\.py`,
+  'Successfully ',
+  'Getting requirements',
+].join('|');
+const CLONE_DONE = new RegExp(String.raw`^\s*(${PIP_NEXT_STEPS})`);
+/** pip reporting that a git clone it ran failed, or git missing / the ref unknown. */
+const CLONE_FAILED = new RegExp(
+  [
+    String.raw`\bgit clone\b.*(did not run successfully|failed with error code)`,
+    String.raw`errored out with exit status \d+: git clone`,
+    "Cannot find command 'git'",
+    String.raw`did not match any file\(s\) known to git`,
+  ].join('|'),
+);
 
 const gitClone: Rule = (lines) => {
-  let fail = find(
-    lines,
-    /\bgit clone\b.*(did not run successfully|failed with error code)|errored out with exit status \d+: git clone|Cannot find command 'git'|did not match any file\(s\) known to git/,
-  );
+  let fail = find(lines, CLONE_FAILED);
   if (fail < 0) {
     // a `fatal:` from git between "Cloning URL" and the next pip step
     for (let c = find(lines, /^\s*Cloning \S+/); c >= 0 && fail < 0; c = find(lines, /^\s*Cloning \S+/, c + 1)) {
@@ -275,13 +300,45 @@ const networkTimeout: Rule = (lines) => {
 };
 
 /** Channel fetch failures that only conda/mamba print. */
-const CHANNEL_STRONG =
-  /^\s*(CondaHTTPError|CondaSSLError|UnavailableInvalidChannel|CondaConnectionError|ProxyError)\b|\bHTTP \d{3}( [A-Z][A-Z ]*)? for url\b|\bDownload error \(\d+\)|Transfer finalized, status: [45]\d\d|Unable to retrieve repodata|The channel is not accessible or is invalid|Could not load repodata/;
+const CONDA_FETCH_ERRORS = 'CondaHTTPError|CondaSSLError|UnavailableInvalidChannel|CondaConnectionError|ProxyError';
+const CHANNEL_STRONG = new RegExp(
+  [
+    String.raw`^\s*(${CONDA_FETCH_ERRORS})\b`,
+    String.raw`\bHTTP \d{3}( [A-Z][A-Z ]*)? for url\b`,
+    String.raw`\bDownload error \(\d+\)`,
+    String.raw`Transfer finalized, status: [45]\d\d`,
+    'Unable to retrieve repodata',
+    'The channel is not accessible or is invalid',
+    'Could not load repodata',
+  ].join('|'),
+);
 /** Generic network failures: a channel's unless pip printed them (then it is pip's index). */
-const CHANNEL_WEAK =
-  /\b(SSLError|CERTIFICATE_VERIFY_FAILED|certificate verify failed|Could not resolve host|Couldn't resolve host|Failed to connect to|NewConnectionError|Max retries exceeded|Name or service not known|Temporary failure in name resolution|Network is unreachable|Connection refused)\b/i;
-const PIP_CONTEXT =
-  /^\s*(Ran pip subprocess|Pip subprocess (output|error):|Installing pip dependencies|CondaEnvException: Pip|Collecting (?!package metadata)\S|Looking in (indexes|links)|Processing \S|Requirement already satisfied)/;
+const NETWORK_ERRORS = [
+  'SSLError',
+  'CERTIFICATE_VERIFY_FAILED',
+  'certificate verify failed',
+  'Could not resolve host',
+  "Couldn't resolve host",
+  'Failed to connect to',
+  'NewConnectionError',
+  'Max retries exceeded',
+  'Name or service not known',
+  'Temporary failure in name resolution',
+  'Network is unreachable',
+  'Connection refused',
+].join('|');
+const CHANNEL_WEAK = new RegExp(String.raw`\b(${NETWORK_ERRORS})\b`, 'i');
+const PIP_STEPS = [
+  'Ran pip subprocess',
+  'Pip subprocess (output|error):',
+  'Installing pip dependencies',
+  'CondaEnvException: Pip',
+  String.raw`Collecting (?!package metadata)\S`,
+  'Looking in (indexes|links)',
+  String.raw`Processing \S`,
+  'Requirement already satisfied',
+].join('|');
+const PIP_CONTEXT = new RegExp(String.raw`^\s*(${PIP_STEPS})`);
 
 const channelUnreachable: Rule = (lines) => {
   let i = lines.findIndex((l) => CHANNEL_STRONG.test(l) && !RECOVERED.test(l));
@@ -296,8 +353,44 @@ const channelUnreachable: Rule = (lines) => {
   return { class: 'channel-unreachable', url, ...(url ? packageFromUrl(url) : {}), excerpt: block(lines, start, 8) };
 };
 
-const PIP_MARKERS =
-  /^\s*Pip subprocess error:|CondaEnvException: Pip (failed|subcommand failed)|No matching distribution found for|Could not find a version that satisfies the requirement|Failed building wheel for|^\s*(ERROR: )?Failed to build \S|ERROR: Command errored out|ERROR: Complete output from command|subprocess-exited-with-error|ERROR: Could not install packages due to|ResolutionImpossible|because these package versions have conflicting dependencies|ERROR: Invalid requirement|ERROR: Could not build wheels for|ERROR: Could not open requirements file|requires a different Python|is not installable\. Neither 'setup\.py' nor 'pyproject\.toml'|metadata-generation-failed|Command "python setup\.py egg_info" failed|setup\.py.*" failed with error code|ERROR: No matching distribution|ERROR: Cannot install /;
+/** conda's wrapper around a failed pip run, and pip's own failure lines (in this order). */
+const PIP_FAILURE_LINES = [
+  String.raw`^\s*Pip subprocess error:`,
+  'CondaEnvException: Pip (failed|subcommand failed)',
+  'No matching distribution found for',
+  'Could not find a version that satisfies the requirement',
+  'Failed building wheel for',
+  String.raw`^\s*(ERROR: )?Failed to build \S`,
+  'ERROR: Command errored out',
+  'ERROR: Complete output from command',
+  'subprocess-exited-with-error',
+  'ERROR: Could not install packages due to',
+  'ResolutionImpossible',
+  'because these package versions have conflicting dependencies',
+  'ERROR: Invalid requirement',
+  'ERROR: Could not build wheels for',
+  'ERROR: Could not open requirements file',
+  'requires a different Python',
+  String.raw`is not installable\. Neither 'setup\.py' nor 'pyproject\.toml'`,
+  'metadata-generation-failed',
+  String.raw`Command "python setup\.py egg_info" failed`,
+  String.raw`setup\.py.*" failed with error code`,
+  'ERROR: No matching distribution',
+  'ERROR: Cannot install ',
+];
+const PIP_MARKERS = new RegExp(PIP_FAILURE_LINES.join('|'));
+/** The pip lines worth showing in the excerpt. */
+const PIP_KEY_LINES = new RegExp(
+  [
+    'No matching distribution found',
+    'Could not find a version that satisfies',
+    'Failed to build ',
+    'Failed building wheel for',
+    'Could not build wheels',
+    'ERROR: Cannot install',
+    'ResolutionImpossible',
+  ].join('|'),
+);
 
 /** Where pip names the requirement it failed on, most explicit first. */
 const PIP_PACKAGE: RegExp[] = [
@@ -335,12 +428,7 @@ const pipFailure: Rule = (lines) => {
   const start = errSection >= 0 ? errSection : first;
   const keys: number[] = [];
   lines.forEach((l, i) => {
-    if (
-      /No matching distribution found|Could not find a version that satisfies|Failed to build |Failed building wheel for|Could not build wheels|ERROR: Cannot install|ResolutionImpossible/.test(
-        l,
-      )
-    )
-      keys.push(i);
+    if (PIP_KEY_LINES.test(l)) keys.push(i);
   });
   return {
     class: 'pip-failure',
@@ -415,16 +503,38 @@ const missing: Rule = (lines) => {
   return { class: cls, spec: item.spec, package: specName(item.spec), excerpt };
 };
 
-const UNSAT_MARKERS =
-  /UnsatisfiableError|Could not solve for environment specs|were found to be incompatible|were found to be in conflict|but none of the providers can be installed|nothing provides \S.* needed by|is uninstallable because|conflicts with any installable versions|excluded by strict repo priority|Dependency missing in current|Encountered problems while solving|cannot install both|Found conflicts!/i;
+/** The classic solver's and libmamba/libsolv's ways of saying the specs cannot be solved. */
+const UNSAT_LINES = [
+  'UnsatisfiableError',
+  'Could not solve for environment specs',
+  'were found to be incompatible',
+  'were found to be in conflict',
+  'but none of the providers can be installed',
+  String.raw`nothing provides \S.* needed by`,
+  'is uninstallable because',
+  'conflicts with any installable versions',
+  'excluded by strict repo priority',
+  'Dependency missing in current',
+  'Encountered problems while solving',
+  'cannot install both',
+  'Found conflicts!',
+];
+const UNSAT_MARKERS = new RegExp(UNSAT_LINES.join('|'), 'i');
+/** Where the solver's explanation starts. */
+const UNSAT_START = new RegExp(
+  [
+    String.raw`^\s*(UnsatisfiableError|LibMambaUnsatisfiableError)\b`,
+    'Encountered problems while solving',
+    String.raw`^\s*Problem:`,
+    'Could not solve for environment specs',
+  ].join('|'),
+  'i',
+);
 
 const unsatisfiable: Rule = (lines) => {
   const first = find(lines, UNSAT_MARKERS);
   if (first < 0) return undefined;
-  let start = find(
-    lines,
-    /^\s*(UnsatisfiableError|LibMambaUnsatisfiableError)\b|Encountered problems while solving|^\s*Problem:|Could not solve for environment specs/i,
-  );
+  let start = find(lines, UNSAT_START);
   if (start < 0) start = first;
   let pkg: string | undefined;
   let spec: string | undefined;
@@ -513,33 +623,67 @@ export function hintFor(c: Classification & Partial<ClassificationDetail>): stri
   const pkg = c.package ?? (c.spec ? specName(c.spec) : undefined);
   const what = c.spec ?? pkg;
   switch (c.class) {
-    case 'missing-package':
-      return `package ${pkg ? `'${pkg}'` : '(see excerpt)'}${c.spec && c.spec !== pkg ? ` (requested as '${c.spec}')` : ''} is in none of the configured channels: check the name for a typo, or add the channel that has it to the spec's channels and to [conda] channels`;
+    case 'missing-package': {
+      const requested = c.spec && c.spec !== pkg ? ` (requested as '${c.spec}')` : '';
+      return (
+        `package ${pkg ? `'${pkg}'` : '(see excerpt)'}${requested} is in none of the configured channels: ` +
+        "check the name for a typo, or add the channel that has it to the spec's channels and to [conda] channels"
+      );
+    }
     case 'missing-version': {
       const req = requestedVersion(c.spec);
       const head = req && pkg ? `version ${req} of ${pkg}` : what ? `'${what}'` : 'the requested version';
       if (c.available === undefined) {
-        return `${head} is not in the channel (exported pins often exist only for the platform they were made on); run \`conda search ${pkg ?? 'NAME'}\` to list what is available and pin one of those`;
+        return (
+          `${head} is not in the channel (exported pins often exist only for the platform they were made on); ` +
+          `run \`conda search ${pkg ?? 'NAME'}\` to list what is available and pin one of those`
+        );
       }
       if (c.available.length === 0) {
         return `${head} is not in the channel, and no version of ${pkg ?? 'it'} is: check the name and the channels`;
       }
       const near = c.nearest ?? (req ? nearestVersion(req, c.available) : undefined);
-      return `${head} is not in the channel; available: ${listVersions(c.available)}${near ? `; nearest ${near}` : ''}; run \`conda-gitops fix --accept-nearest\` to pin it`;
+      const nearest = near ? `; nearest ${near}` : '';
+      return (
+        `${head} is not in the channel; available: ${listVersions(c.available)}${nearest}; ` +
+        'run `conda-gitops fix --accept-nearest` to pin it'
+      );
     }
     case 'unsatisfiable':
-      return `the specs cannot be solved together${pkg ? ` (${pkg}${c.spec ? ` needs ${c.spec}` : ''})` : ''}: relax the pins involved, and drop build strings from exported specs (name=version=build rarely solves on another conda or platform)`;
+      return (
+        `the specs cannot be solved together${pkg ? ` (${pkg}${c.spec ? ` needs ${c.spec}` : ''})` : ''}: ` +
+        'relax the pins involved, and drop build strings from exported specs ' +
+        '(name=version=build rarely solves on another conda or platform)'
+      );
     case 'pip-failure':
-      return `pip could not install ${what ? `'${what}'` : 'a pip entry'}: check that the version exists on the index or wheelhouse; if the channel has it as a conda package, move it to the conda section, and if it is listed in both sections, drop it from pip`;
+      return (
+        `pip could not install ${what ? `'${what}'` : 'a pip entry'}: ` +
+        'check that the version exists on the index or wheelhouse; ' +
+        'if the channel has it as a conda package, move it to the conda section, ' +
+        'and if it is listed in both sections, drop it from pip'
+      );
     case 'git-clone-failure':
-      return `git could not clone ${what ? `'${what}'` : 'a git+ pip entry'}: check the URL and the @ref, that git is installed, and that the runner can reach the host (git entries are installed after create)`;
+      return (
+        `git could not clone ${what ? `'${what}'` : 'a git+ pip entry'}: ` +
+        'check the URL and the @ref, that git is installed, and that the runner can reach the host ' +
+        '(git entries are installed after create)'
+      );
     case 'channel-unreachable':
-      return `a channel could not be fetched${c.url ? ` (${c.url})` : ''}: check the channel URL and the runner's network, proxy and SSL settings, then re-run`;
+      return (
+        `a channel could not be fetched${c.url ? ` (${c.url})` : ''}: ` +
+        "check the channel URL and the runner's network, proxy and SSL settings, then re-run"
+      );
     case 'timeout':
-      return `timed out${c.url ? ` fetching ${c.url}` : ''}: re-run; if it keeps happening, raise the timeout or check the network and the channel's mirror`;
+      return (
+        `timed out${c.url ? ` fetching ${c.url}` : ''}: ` +
+        "re-run; if it keeps happening, raise the timeout or check the network and the channel's mirror"
+      );
     case 'unknown':
       if (c.legacyNoarch) {
-        return `${pkg ?? 'a package'} is a legacy noarch package whose pre-link script fails on this conda: list it under [legacy-noarch] in inventory.ini so it is installed on its own after create`;
+        return (
+          `${pkg ?? 'a package'} is a legacy noarch package whose pre-link script fails on this conda: ` +
+          'list it under [legacy-noarch] in inventory.ini so it is installed on its own after create'
+        );
       }
       return 'unrecognised failure: read the excerpt and the full log';
   }

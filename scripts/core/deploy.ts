@@ -134,14 +134,9 @@ export function describePlan(plan: DeployPlan): string[] {
     plan.newGeneration !== undefined
       ? `${plan.installation}/generations/${plan.newGeneration} (new)`
       : `${plan.installation} (live generation kept)`;
-  if (!plan.changes)
-    lines.push(
-      `nothing to deploy: ${plan.from ? `${plan.from.installation}/generations/${plan.from.generation}` : 'live'} already matches the repository`,
-    );
-  else
-    lines.push(
-      `deploy ${plan.from ? `${plan.from.installation}/generations/${plan.from.generation}` : '(nothing live)'} -> ${to}`,
-    );
+  const from = plan.from ? `${plan.from.installation}/generations/${plan.from.generation}` : undefined;
+  if (!plan.changes) lines.push(`nothing to deploy: ${from ?? 'live'} already matches the repository`);
+  else lines.push(`deploy ${from ?? '(nothing live)'} -> ${to}`);
   if (plan.switchCurrent) lines.push(`  switch ROOT/current -> ${plan.installation}`);
   for (const a of plan.diff.added) lines.push(`  + ${a.name} ${a.build}`);
   for (const c of plan.diff.changed) lines.push(`  ~ ${c.name} ${c.from} -> ${c.to}`);
@@ -161,7 +156,8 @@ export function describeMissing(missing: MissingBuild[]): string {
   return missing
     .map(
       (m) =>
-        `  ${m.name} ${m.buildId}: ${m.status === 'absent' ? 'not built' : m.status}${m.failure ? ` (${m.failure})` : ''}`,
+        `  ${m.name} ${m.buildId}: ${m.status === 'absent' ? 'not built' : m.status}` +
+        (m.failure ? ` (${m.failure})` : ''),
     )
     .join('\n');
 }

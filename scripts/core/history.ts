@@ -13,7 +13,10 @@ function names(list: Array<{ name: string }>, max = 6): string {
   return list.length > max ? `${shown}, ... (${list.length})` : shown;
 }
 
-/** One line per entry: `2024-05-01 10:22:31  deploy  alice  abc1234  v23.11.0/generations/3 -> .../4  +1 ~2 -0  (hlink, ...)` */
+/**
+ * One line per entry:
+ * `2024-05-01 10:22:31  deploy  alice  abc1234  v23.11.0/generations/3 -> .../4  +1 ~2 -0  (hlink, ...)`
+ */
 export function formatHistoryEntry(e: HistoryEntry): string {
   const when = e.at.replace('T', ' ').replace(/\.\d+Z$/, 'Z');
   const who = e.actor && e.actor !== e.user ? `${e.actor} (${e.user}@${e.host})` : `${e.user}@${e.host}`;

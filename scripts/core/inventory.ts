@@ -182,14 +182,18 @@ function schemaProblem(e: ErrorObject, where: Map<string, number>, file: string)
           : `[${section}] needs '${String(params.missingProperty)}'`;
       break;
     case 'propertyNames':
-      message = `invalid name '${String(params.propertyName)}': names are letters, digits, '.', '_', '-', at most 64 characters, starting with a letter or digit`;
+      message =
+        `invalid name '${String(params.propertyName)}': ` +
+        "names are letters, digits, '.', '_', '-', at most 64 characters, starting with a letter or digit";
       line = where.get(`${path}/${String(params.propertyName)}`) ?? line;
       break;
     case 'pattern':
       message = `invalid value for ${path.slice(1).replace(/\//g, '.')}: must match ${String(params.pattern)}`;
       break;
     case 'enum':
-      message = `invalid value for ${path.slice(1).replace(/\//g, '.')}: expected one of ${(params.allowedValues as string[]).join(', ')}`;
+      message =
+        `invalid value for ${path.slice(1).replace(/\//g, '.')}: ` +
+        `expected one of ${(params.allowedValues as string[]).join(', ')}`;
       break;
     default:
       message = `${path.slice(1).replace(/\//g, '.') || 'inventory'} ${e.message ?? 'is invalid'}`;

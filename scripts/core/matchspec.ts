@@ -58,7 +58,10 @@ export function parseDependencyText(input: string): { text: string; spec: MatchS
   return entry;
 }
 
-/** Split a MatchSpec string into its parts (shared and frozen, see parseDependencyText). Throws MatchSpecError on malformed input. */
+/**
+ * Split a MatchSpec string into its parts (shared and frozen, see parseDependencyText). Throws MatchSpecError on
+ * malformed input.
+ */
 export function parseMatchSpec(input: string): MatchSpec {
   return parseDependencyText(input).spec;
 }

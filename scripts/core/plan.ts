@@ -90,7 +90,9 @@ export function renderPlan(plan: Plan): string[] {
   for (const n of plan.unlink) lines.push(`- unlink ${n}  (no longer REPLICATE in the repo)`);
   const c = plan.counts;
   lines.push(
-    `plan: ${c.build} to build, ${c.link} to link, ${c.keep} unchanged, ${c.unlink} to unlink${c.blocked ? `, ${c.blocked} blocked` : ''} (conda ${plan.condaVersion})`,
+    `plan: ${c.build} to build, ${c.link} to link, ${c.keep} unchanged, ${c.unlink} to unlink` +
+      (c.blocked ? `, ${c.blocked} blocked` : '') +
+      ` (conda ${plan.condaVersion})`,
   );
   return lines;
 }

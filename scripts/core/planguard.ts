@@ -61,8 +61,10 @@ export function guardPlan(envs: GuardInput[], allowedChannels: string[]): GuardF
         file: env.spec.file,
         line: 1,
         message:
-          `build prefix is ${bytes} bytes, longer than conda's ${MAX_PREFIX_BYTES}-byte limit for relocatable prefixes ` +
-          `(${env.prefix}); packages with binary prefixes would fail to install. Use a shorter [conda] root or env name.`,
+          `build prefix is ${bytes} bytes, ` +
+          `longer than conda's ${MAX_PREFIX_BYTES}-byte limit for relocatable prefixes ` +
+          `(${env.prefix}); packages with binary prefixes would fail to install. ` +
+          'Use a shorter [conda] root or env name.',
       });
     }
     if (allowedChannels.length === 0) continue;

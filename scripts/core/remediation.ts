@@ -247,7 +247,8 @@ export async function remediate(
         p.line,
         p.name,
         p.text,
-        `the channel has '${fact!.name}' as a noarch conda package, but '${p.text}' has no conda equivalent: move it by hand`,
+        `the channel has '${fact!.name}' as a noarch conda package, ` +
+          `but '${p.text}' has no conda equivalent: move it by hand`,
       );
       continue;
     }
@@ -307,7 +308,8 @@ export async function remediate(
       available,
       ...(nearest ? { nearest } : {}),
       message:
-        `'${dep.text}': the channel no longer has this version; available: ${available.join(', ')}; nearest ${nearest}` +
+        `'${dep.text}': the channel no longer has this version; ` +
+        `available: ${available.join(', ')}; nearest ${nearest}` +
         (options.acceptNearest ? '' : ' (fix --accept-nearest writes it)'),
     };
     if (!options.acceptNearest || !nearest) {

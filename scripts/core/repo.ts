@@ -91,7 +91,9 @@ export function checkRepo(
         file: INVENTORY_FILE,
         line: env.line,
         severity: 'error',
-        message: `${env.mode} environment '${env.name}' has no spec: create ${SPECS_DIR}/${env.name}.yml (conda-gitops export can write it)`,
+        message:
+          `${env.mode} environment '${env.name}' has no spec: ` +
+          `create ${SPECS_DIR}/${env.name}.yml (conda-gitops export can write it)`,
       });
     }
   }

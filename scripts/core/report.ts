@@ -157,7 +157,8 @@ export function summaryTable(report: Report): string[] {
     const where = e.file ? `${e.file}${e.line ? `:${e.line}` : ''}` : undefined;
     const hint = e.status === 'failed' ? [e.hint, where ? `(${where})` : undefined].filter(Boolean).join(' ') : '';
     rows.push(
-      `| ${cell(e.env)} | ${STATUS_TEXT[e.status]} | ${cell(e.phase)} | ${cell(e.class)} | ${cell(hint)} | ${formatSeconds(e.seconds)} |`,
+      `| ${cell(e.env)} | ${STATUS_TEXT[e.status]} | ${cell(e.phase)} | ${cell(e.class)} ` +
+        `| ${cell(hint)} | ${formatSeconds(e.seconds)} |`,
     );
   }
   return rows;
@@ -175,7 +176,8 @@ export function renderSummary(report: Report, options: { maxExcerptLines?: numbe
   const lines = [`## ${headline(report)}`, ''];
   const refs = report.base || report.head ? ` · ${report.base ?? '?'}..${report.head ?? 'HEAD'}` : '';
   lines.push(
-    `conda ${report.condaVersion} (${report.frontend}) · run \`${report.runId}\`${refs} · ${formatSeconds(report.seconds)}`,
+    `conda ${report.condaVersion} (${report.frontend}) · ` +
+      `run \`${report.runId}\`${refs} · ${formatSeconds(report.seconds)}`,
     '',
   );
   lines.push(...(report.envs.length ? summaryTable(report) : ['No environment changed: nothing to build.']));
@@ -213,7 +215,8 @@ export function renderSummary(report: Report, options: { maxExcerptLines?: numbe
   }
   lines.push(
     '',
-    `Reports: \`${report.files.report}\`, \`${report.files.junit}\`, logs in \`${report.files.logs}/\` under \`${report.root}/.gitops/runs/${report.runId}/\``,
+    `Reports: \`${report.files.report}\`, \`${report.files.junit}\`, logs in \`${report.files.logs}/\` ` +
+      `under \`${report.root}/.gitops/runs/${report.runId}/\``,
   );
   return lines.join('\n') + '\n';
 }
@@ -243,7 +246,8 @@ export function renderJunit(report: Report): string {
   const out = [
     '<?xml version="1.0" encoding="UTF-8"?>',
     `<testsuites name="conda-gitops qa" tests="${c.total}" failures="${c.failed}" errors="0" time="${report.seconds}">`,
-    `  <testsuite name="qa ${xmlAttr(report.runId)}" tests="${c.total}" failures="${c.failed}" errors="0" skipped="0" time="${report.seconds}" timestamp="${xmlAttr(report.startedAt)}">`,
+    `  <testsuite name="qa ${xmlAttr(report.runId)}" tests="${c.total}" failures="${c.failed}" errors="0" ` +
+      `skipped="0" time="${report.seconds}" timestamp="${xmlAttr(report.startedAt)}">`,
     '    <properties>',
     `      <property name="conda_version" value="${xmlAttr(report.condaVersion)}"/>`,
     `      <property name="frontend" value="${report.frontend}"/>`,
@@ -252,7 +256,10 @@ export function renderJunit(report: Report): string {
     '    </properties>',
   ];
   for (const e of report.envs) {
-    const open = `    <testcase classname="env-specs" name="${xmlAttr(e.env)}" time="${e.seconds}"${e.file ? ` file="${xmlAttr(e.file)}"` : ''}${e.line ? ` line="${e.line}"` : ''}`;
+    const open =
+      `    <testcase classname="env-specs" name="${xmlAttr(e.env)}" time="${e.seconds}"` +
+      (e.file ? ` file="${xmlAttr(e.file)}"` : '') +
+      (e.line ? ` line="${e.line}"` : '');
     if (e.status !== 'failed') {
       const note =
         e.status === 'reused' ? `reused tested build ${e.buildId ?? ''}` : `built and tested ${e.buildId ?? ''}`;
@@ -353,5 +360,8 @@ export function describeResult(r: EnvRunResult, recordStatus?: string): string {
   if (r.status !== 'failed') return `${r.env} ${r.buildId}: ${recordStatus ?? r.status}`;
   const where = r.file ? ` at ${r.file}${r.line ? `:${r.line}` : ''}` : '';
   const log = r.log ? `\n    log: ${r.log}` : '';
-  return `${r.env} ${r.buildId ?? ''}: FAILED in ${r.phase} (${r.failure?.class ?? 'unknown'})${where}: ${r.hint ?? ''}${log}`;
+  return (
+    `${r.env} ${r.buildId ?? ''}: FAILED in ${r.phase} (${r.failure?.class ?? 'unknown'})${where}: ${r.hint ?? ''}` +
+    log
+  );
 }

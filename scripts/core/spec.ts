@@ -79,7 +79,8 @@ export function parseSpec(
       case 'pip':
         err(
           line,
-          "top-level 'pip:' is not read by conda (the packages would be silently dropped): move it under dependencies as '- pip:'",
+          "top-level 'pip:' is not read by conda (the packages would be silently dropped): " +
+            "move it under dependencies as '- pip:'",
         );
         break;
       default:
@@ -107,7 +108,8 @@ function continuationProblem(item: PosNode, text: string, lineOf: (o: number) =>
   const line = lineOf(item.offset + m.index + 1);
   err(
     line,
-    `this '-' item is indented deeper than the item of line ${lineOf(item.offset)} and was read as part of it: start each item at the same indentation`,
+    `this '-' item is indented deeper than the item of line ${lineOf(item.offset)} and was read as part of it: ` +
+      'start each item at the same indentation',
   );
   return true;
 }

@@ -127,7 +127,9 @@ export function computeStatus(input: StatusInput): StatusReport {
     const changed = handChange(lookup(s.name, s.live), input.stampOf(s.name, s.live));
     if (changed) {
       s.handChanged = changed;
-      s.message += `; changed by hand: conda-meta/history ${changed.now ? `modified ${changed.since}` : 'missing'} after the build record (redo the change in git)`;
+      s.message +=
+        `; changed by hand: conda-meta/history ${changed.now ? `modified ${changed.since}` : 'missing'} ` +
+        'after the build record (redo the change in git)';
     }
   }
   envs.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
@@ -183,12 +185,14 @@ export function computeStatus(input: StatusInput): StatusReport {
 export function renderStatus(r: StatusReport): string[] {
   const lines: string[] = [];
   lines.push(
-    `live: ${r.live ? `${r.live.installation}/generations/${r.live.generation}` : 'nothing deployed'}; repository wants ${r.installation}`,
+    `live: ${r.live ? `${r.live.installation}/generations/${r.live.generation}` : 'nothing deployed'}; ` +
+      `repository wants ${r.installation}`,
   );
   if (r.lastCutover) {
     const c = r.lastCutover;
     lines.push(
-      `last cutover: ${c.at} ${c.command} by ${c.user}${c.commit ? ` at ${c.commit.slice(0, 10)}` : ''} -> generation ${c.to.generation}`,
+      `last cutover: ${c.at} ${c.command} by ${c.user}${c.commit ? ` at ${c.commit.slice(0, 10)}` : ''} ` +
+        `-> generation ${c.to.generation}`,
     );
   }
   const width = Math.max(4, ...r.envs.map((e) => e.name.length));
@@ -202,7 +206,8 @@ export function renderStatus(r: StatusReport): string[] {
   for (const k of r.kernels.extra) lines.push(`  kernel ${k}: not in [kernels] (the next deploy removes it)`);
   const c = r.counts;
   lines.push(
-    `${r.drift ? 'DRIFT' : 'in sync'}: ${c.ok} ok, ${c.different} different, ${c.missing} missing, ${c.extra} extra, ${c.handChanged} changed by hand` +
+    `${r.drift ? 'DRIFT' : 'in sync'}: ${c.ok} ok, ${c.different} different, ${c.missing} missing, ` +
+      `${c.extra} extra, ${c.handChanged} changed by hand` +
       (c.failed ? `, ${c.failed} failed build(s)` : '') +
       (c.bad ? `, ${c.bad} rolled back` : ''),
   );

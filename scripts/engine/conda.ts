@@ -1,5 +1,6 @@
 /**
- * The conda adapter: one thin executor for conda, mamba and micromamba (docs/qa.md; the fake conda: test/fake-conda/README.md).
+ * The conda adapter: one thin executor for conda, mamba and micromamba (docs/qa.md; the fake conda:
+ * test/fake-conda/README.md).
  * Every call is an argument array (never a shell string), returns a value even when it fails
  * ({argv, stdout, stderr, code, seconds, timedOut}: the caller classifies), and is streamed to
  * the per-env log the report links to. Processes run through zx (./process.ts). Argument construction is the

@@ -135,7 +135,8 @@ export async function checkPackages(
   for (const entry of spec.pip) {
     if (entry.kind !== 'pinned' || !entry.name || !entry.version) continue;
     const k = normalizePipName(entry.name);
-    // A package both in conda and pip shows up twice; pip's copy is what `import` finds, but either satisfying the pin is fine.
+    // A package both in conda and pip shows up twice; pip's copy is what `import` finds, but either satisfying the
+    // pin is fine.
     const candidates = [...(pypi.get(k) ?? []), ...(condaByPipName.get(k) ?? [])];
     const versions = candidates.map((c) => c.version);
     if (versions.length === 0 && pipFallback.has(k)) versions.push(pipFallback.get(k)!);

@@ -192,7 +192,9 @@ export function checkManageable(root: string, condaVersion: string): void {
   if (rootEnvs.kind === 'dir') refuseUnmanaged(lay.envs, rootEnvs.entries);
   if (rootEnvs.kind === 'file' || (rootEnvs.kind === 'link' && rootEnvs.target !== 'current/envs')) {
     throw new RefusedError(
-      `${lay.envs} is not the link conda-gitops manages (current/envs)${rootEnvs.kind === 'link' ? `: it points to ${rootEnvs.target}` : ''}.\n` +
+      `${lay.envs} is not the link conda-gitops manages (current/envs)` +
+        (rootEnvs.kind === 'link' ? `: it points to ${rootEnvs.target}` : '') +
+        '.\n' +
         'Nothing was changed. See `conda-gitops adopt` and docs/deploy.md (upgrading an existing installation).',
     );
   }

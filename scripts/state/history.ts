@@ -106,7 +106,9 @@ export function reconcileHistory(root: string, env: NodeJS.ProcessEnv): HistoryE
     ...(last ? { from: last.to } : {}),
     to: live.ref,
     ...diff,
-    note: 'live generation found without a history line (a run was killed after its swap); `at` is when this was noticed',
+    note:
+      'live generation found without a history line (a run was killed after its swap); ' +
+      '`at` is when this was noticed',
   };
   appendHistory(root, entry);
   return entry;

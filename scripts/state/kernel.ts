@@ -9,7 +9,10 @@ import { layout } from '../core/layout.js';
 import { renderKernelSpec, kernelSpec } from '../core/kernel.js';
 import type { KernelSpecJson, KernelEntry } from '../core/kernel.js';
 
-/** Kernelspec dirs under ROOT/kernels that conda-gitops wrote (metadata.conda_gitops); hand-made ones are left alone. */
+/**
+ * Kernelspec dirs under ROOT/kernels that conda-gitops wrote (metadata.conda_gitops); hand-made ones are left
+ * alone.
+ */
 export function managedKernels(root: string): string[] {
   const dir = layout(root).kernels;
   let names: string[];
@@ -60,7 +63,10 @@ export interface KernelSync {
   removed: string[];
 }
 
-/** Write every wanted kernelspec (atomically, only when its content differs) and delete managed ones no longer wanted. */
+/**
+ * Write every wanted kernelspec (atomically, only when its content differs) and delete managed ones no longer
+ * wanted.
+ */
 export function syncKernels(
   root: string,
   entries: KernelEntry[],

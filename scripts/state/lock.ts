@@ -202,7 +202,8 @@ export async function acquireLock(root: string, opts: { waitSeconds: number; com
       const left = deadline - Date.now();
       if (left <= 0) {
         throw new BusyError(
-          `${lay.lock} is held by ${describeHolder(readHolder(root))}; try again later or wait for it with --wait SECONDS`,
+          `${lay.lock} is held by ${describeHolder(readHolder(root))}; ` +
+            'try again later or wait for it with --wait SECONDS',
         );
       }
       await sleep(Math.min(POLL_MS, left));

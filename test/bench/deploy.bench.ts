@@ -90,7 +90,8 @@ async function main(): Promise<number> {
     `  first deploy ${first.toFixed(3)} s; then ${ROUNDS} more, median ${d.toFixed(3)} s (target <= ${TARGET_S} s)`,
   );
   console.log(
-    `rollback of the same (swap back, mark ${N} builds bad, history): median ${rb.toFixed(3)} s (target <= ${TARGET_S} s)`,
+    `rollback of the same (swap back, mark ${N} builds bad, history): ` +
+      `median ${rb.toFixed(3)} s (target <= ${TARGET_S} s)`,
   );
   console.log(
     `rollback --to the newer one again (swap, clear ${N} marks, history): median ${median(forwards).toFixed(3)} s`,
@@ -110,7 +111,8 @@ async function main(): Promise<number> {
   const r2 = spawnSync(process.execPath, [cli, 'rollback', '--root', fi.root], { encoding: 'utf8' });
   const cliRollback = (performance.now() - t1) / 1000;
   console.log(
-    `CLI wall time (node start + 1,000 specs read and validated): deploy ${cliSeconds.toFixed(2)} s (exit ${r.status}), rollback ${cliRollback.toFixed(2)} s (exit ${r2.status})`,
+    `CLI wall time (node start + 1,000 specs read and validated): ` +
+      `deploy ${cliSeconds.toFixed(2)} s (exit ${r.status}), rollback ${cliRollback.toFixed(2)} s (exit ${r2.status})`,
   );
   rmSync(fi.root, { recursive: true, force: true });
   const ok = d <= TARGET_S && rb <= TARGET_S && r.status === 0 && r2.status === 0;

@@ -88,7 +88,8 @@ async function kOfN(world: QaWorld): Promise<boolean> {
   const second = await runQa(world, repo, { base, head: 'HEAD', jobs: '4' });
   console.log(`k of N: setup built ${setup.built} of ${N} envs in ${setup.seconds.toFixed(1)} s`);
   console.log(
-    `  PR touching ${K} of ${N}: first run built ${first.built} (${first.seconds.toFixed(1)} s), second run built ${second.built} (${second.seconds.toFixed(2)} s) (target ${K}, then 0)`,
+    `  PR touching ${K} of ${N}: first run built ${first.built} (${first.seconds.toFixed(1)} s), ` +
+      `second run built ${second.built} (${second.seconds.toFixed(2)} s) (target ${K}, then 0)`,
   );
   return setup.built === N && first.built === K && second.built === 0;
 }
@@ -130,11 +131,14 @@ async function jobs(world: QaWorld): Promise<boolean> {
     const overhead = (one.wall - one.conda) / one.conda;
     console.log(`jobs: ${PAR_ENVS} envs, FAKE_CONDA_DELAY_MS=${DELAY_MS} (create + list per env)`);
     console.log(
-      `  --jobs 1: ${one.wall.toFixed(2)} s; --jobs 4: ${four.wall.toFixed(2)} s; speedup ${speedup.toFixed(2)}x (target >= ${TARGET_SPEEDUP}x)`,
+      `  --jobs 1: ${one.wall.toFixed(2)} s; --jobs 4: ${four.wall.toFixed(2)} s; ` +
+        `speedup ${speedup.toFixed(2)}x (target >= ${TARGET_SPEEDUP}x)`,
     );
     console.log(
-      `overhead (--jobs 1): wall ${one.wall.toFixed(2)} s, inside conda ${one.conda.toFixed(2)} s, tests ${one.test.toFixed(3)} s: ` +
-        `${(overhead * 100).toFixed(2)}% (target <= ${TARGET_OVERHEAD * 100}%), ${(((one.wall - one.conda) / PAR_ENVS) * 1000).toFixed(0)} ms per env`,
+      `overhead (--jobs 1): wall ${one.wall.toFixed(2)} s, inside conda ${one.conda.toFixed(2)} s, ` +
+        `tests ${one.test.toFixed(3)} s: ` +
+        `${(overhead * 100).toFixed(2)}% (target <= ${TARGET_OVERHEAD * 100}%), ` +
+        `${(((one.wall - one.conda) / PAR_ENVS) * 1000).toFixed(0)} ms per env`,
     );
     return speedup >= TARGET_SPEEDUP && overhead <= TARGET_OVERHEAD;
   } finally {

@@ -22,6 +22,7 @@ for (const file of benches) {
   if (r.status !== 0) failed.push(`${file} (exit ${r.status ?? r.signal})`);
 }
 console.log(
-  `\n${benches.length - failed.length} of ${benches.length} benchmarks met their targets${failed.length ? `; failed: ${failed.join(', ')}` : ''}`,
+  `\n${benches.length - failed.length} of ${benches.length} benchmarks met their targets` +
+    (failed.length ? `; failed: ${failed.join(', ')}` : ''),
 );
 process.exitCode = failed.length ? 1 : 0;

@@ -118,19 +118,22 @@ async function main(): Promise<number> {
   }
   let ok = true;
   console.log(
-    `swap = temporary symlink + rename(2) of vX/envs, median of ${ROUNDS} (target <= ${TARGET_MEDIAN_MS} ms, 1000/10 <= ${TARGET_RATIO})`,
+    `swap = temporary symlink + rename(2) of vX/envs, median of ${ROUNDS} ` +
+      `(target <= ${TARGET_MEDIAN_MS} ms, 1000/10 <= ${TARGET_RATIO})`,
   );
   for (const n of SIZES) {
     const m = median(times.get(n)!);
     ok &&= m <= TARGET_MEDIAN_MS;
     console.log(
-      `  ${String(n).padStart(5)} envs: swap ${m.toFixed(3)} ms   with the dir fsync deploy does: ${median(durable.get(n)!).toFixed(3)} ms`,
+      `  ${String(n).padStart(5)} envs: swap ${m.toFixed(3)} ms   ` +
+        `with the dir fsync deploy does: ${median(durable.get(n)!).toFixed(3)} ms`,
     );
   }
   const ratio = median(times.get(1000)!) / median(times.get(10)!);
   ok &&= ratio <= TARGET_RATIO;
   console.log(
-    `  ratio 1000/10: ${ratio.toFixed(2)} (fsync'd: ${(median(durable.get(1000)!) / median(durable.get(10)!)).toFixed(2)})`,
+    `  ratio 1000/10: ${ratio.toFixed(2)} ` +
+      `(fsync'd: ${(median(durable.get(1000)!) / median(durable.get(10)!)).toFixed(2)})`,
   );
 
   const [a, b] = pairs.get(100)!;
@@ -145,10 +148,12 @@ async function main(): Promise<number> {
   const pct = (r: { reads: number; failed: number }) => ((100 * r.failed) / Math.max(1, r.reads)).toFixed(2);
   console.log('4 readers resolving ROOT/envs/env0/bin/python during 1,000 swaps:');
   console.log(
-    `  rename(2):        ${byRename.failed} of ${byRename.reads} reads failed (${pct(byRename)}%)  ${(byRename.swapMs / 1000).toFixed(3)} ms/swap`,
+    `  rename(2):        ${byRename.failed} of ${byRename.reads} reads failed (${pct(byRename)}%)  ` +
+      `${(byRename.swapMs / 1000).toFixed(3)} ms/swap`,
   );
   console.log(
-    `  unlink + symlink: ${byUnlink.failed} of ${byUnlink.reads} reads failed (${pct(byUnlink)}%)  ${(byUnlink.swapMs / 1000).toFixed(3)} ms/swap`,
+    `  unlink + symlink: ${byUnlink.failed} of ${byUnlink.reads} reads failed (${pct(byUnlink)}%)  ` +
+      `${(byUnlink.swapMs / 1000).toFixed(3)} ms/swap`,
   );
   ok &&= byRename.failed === 0;
   rmSync(fi.root, { recursive: true, force: true });

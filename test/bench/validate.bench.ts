@@ -129,7 +129,10 @@ async function all(): Promise<number> {
       results.push(res);
       const target = TARGETS[String(n) as '1000' | '10000'];
       console.log(
-        `validate+plan ${n} envs (${res.envs} REPLICATE, ${res.build} to build), in-process: ${fmt(res.seconds)} (validate ${fmt(res.validateSeconds)}, plan ${fmt(res.planSeconds)}; cpu ${fmt(res.cpuSeconds)}), peak RSS ${rssMb.toFixed(0)} MB  [target <= ${target} s, <= ${TARGETS.rssMb} MB; best/worst of ${RUNS}]`,
+        `validate+plan ${n} envs (${res.envs} REPLICATE, ${res.build} to build), ` +
+          `in-process: ${fmt(res.seconds)} (validate ${fmt(res.validateSeconds)}, plan ${fmt(res.planSeconds)}; ` +
+          `cpu ${fmt(res.cpuSeconds)}), peak RSS ${rssMb.toFixed(0)} MB  ` +
+          `[target <= ${target} s, <= ${TARGETS.rssMb} MB; best/worst of ${RUNS}]`,
       );
       if (res.seconds > target) missed.push(`${n} envs in-process ${fmt(res.seconds)} > ${target} s`);
       if (rssMb > TARGETS.rssMb) missed.push(`${n} envs peak RSS ${rssMb.toFixed(0)} MB > ${TARGETS.rssMb} MB`);
@@ -147,7 +150,9 @@ async function all(): Promise<number> {
         const rssList = cs.flatMap((c) => (c.maxRssMb === undefined ? [] : [c.maxRssMb]));
         const cliRss = rssList.length ? Math.max(...rssList) : undefined;
         const cpu = cs.flatMap((c) => (c.cpuSeconds === undefined ? [] : [c.cpuSeconds]));
-        const extra = `${cpu.length ? `, cpu ${fmt(Math.min(...cpu))}` : ''}${cliRss === undefined ? '' : `, peak RSS ${cliRss.toFixed(0)} MB`}`;
+        const extra =
+          (cpu.length ? `, cpu ${fmt(Math.min(...cpu))}` : '') +
+          (cliRss === undefined ? '' : `, peak RSS ${cliRss.toFixed(0)} MB`);
         console.log(`  CLI ${args[0]!.padEnd(8)} ${n} envs: ${fmt(seconds)}${extra}`);
         if (seconds > target) missed.push(`CLI ${args[0]} ${n} envs ${fmt(seconds)} > ${target} s`);
         if (cliRss !== undefined && cliRss > TARGETS.rssMb)
@@ -168,7 +173,8 @@ async function all(): Promise<number> {
   }
   const help = median(helps);
   console.log(
-    `conda-gitops --help: median ${fmt(help)} over 10 runs (min ${fmt(Math.min(...helps))}, max ${fmt(Math.max(...helps))})  [target <= ${TARGETS.helpSeconds} s]`,
+    `conda-gitops --help: median ${fmt(help)} over 10 runs ` +
+      `(min ${fmt(Math.min(...helps))}, max ${fmt(Math.max(...helps))})  [target <= ${TARGETS.helpSeconds} s]`,
   );
   if (help > TARGETS.helpSeconds) missed.push(`--help median ${fmt(help)} > ${TARGETS.helpSeconds} s`);
 

@@ -264,7 +264,10 @@ describe('adopt and export against a fake conda 4.3.22', () => {
       expect.arrayContaining(['numpy=1.13.1', 'ipums_utils=0.9.1', 'python=3.6.2']),
     );
     expect(said).toMatch(
-      /env-specs\/census\.yml: stripped \d+ build strings \(conda 4\.3\.22 ignores --no-builds\); dropped 'prefix: .*census'/,
+      new RegExp(
+        String.raw`env-specs\/census\.yml: stripped \d+ build strings \(conda 4\.3\.22 ignores --no-builds\); ` +
+          String.raw`dropped 'prefix: .*census'`,
+      ),
     );
 
     const sha = git(gitpkg.dir, ['rev-parse', 'HEAD']);

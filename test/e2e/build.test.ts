@@ -150,7 +150,9 @@ describe('buildEnv against the fake conda', () => {
     ...extra,
   });
 
-  test('phases create -> legacy-noarch -> pip-git -> record; record beside the prefix; the user spec untouched', async () => {
+  const PHASES_IN_ORDER =
+    'phases create -> legacy-noarch -> pip-git -> record; record beside the prefix; the user spec untouched';
+  test(PHASES_IN_ORDER, async () => {
     const { tools } = await setup();
     const before = readFileSync(join(repoDir, 'env-specs', 'hlink.yml'), 'utf8');
     const phases: string[] = [];
@@ -319,7 +321,9 @@ describe('buildEnv against the fake conda', () => {
     expect(readBuildRecord(world.root, '23.11.0', 'small', env.buildId)?.owner).toBeUndefined();
   }, 40_000);
 
-  test('runBuilds: progress lines, one log per env in the run dir, failures are values, builds at the resolved path', async () => {
+  const RUN_BUILDS =
+    'runBuilds: progress lines, one log per env in the run dir, failures are values, builds at the resolved path';
+  test(RUN_BUILDS, async () => {
     const { repo } = await setup();
     const link = join(world.base, 'root-link');
     if (!existsSync(link)) symlinkSync(world.root, link);
@@ -349,7 +353,9 @@ describe('buildEnv against the fake conda', () => {
     ).toBe(true);
   });
 
-  test('qa with bad input: a broken spec and a channel not allowed fail only their env, with file and line', async () => {
+  const QA_BAD_INPUT =
+    'qa with bad input: a broken spec and a channel not allowed fail only their env, with file and line';
+  test(QA_BAD_INPUT, async () => {
     const dir = writeRepo(
       join(world.base, 'repo-bad'),
       {
@@ -359,7 +365,9 @@ describe('buildEnv against the fake conda', () => {
       {
         small: worldSpec(world, 'small', ['zlib']),
         broken: `name: broken\nchannels:\n  - ${world.channel}\ndependencies:\n  - zlib\n  - numpy>=>1\n`,
-        foreign: `name: foreign\nchannels:\n  - ${world.channel}\n  - https://conda.example.org/elsewhere\ndependencies:\n  - zlib\n`,
+        foreign:
+          `name: foreign\nchannels:\n  - ${world.channel}\n  - https://conda.example.org/elsewhere\n` +
+          'dependencies:\n  - zlib\n',
       },
     );
     const run = (c: Context) => runCommand('qa', c);

@@ -47,7 +47,9 @@ describe.concurrent('help and usage errors', () => {
     expect(viaHelp).toEqual(long);
   });
 
-  test('conda-gitops --help lists every command; no command at all is a usage error showing the same help', async () => {
+  const HELP_TITLE =
+    'conda-gitops --help lists every command; no command at all is a usage error showing the same help';
+  test(HELP_TITLE, async () => {
     const help = await runCli(['--help']);
     expect(help.code).toBe(0);
     expect(help.stdout).toMatch(/^Usage: conda-gitops <command> \[options\]$/m);
@@ -197,7 +199,9 @@ describe('validate and plan on a repository', () => {
     expect(JSON.parse(res.stdout).environments).toHaveLength(4);
   });
 
-  test('plan against an empty root: every REPLICATE env is to build, as a CI matrix; the root stays empty', async () => {
+  const PLAN_EMPTY_ROOT =
+    'plan against an empty root: every REPLICATE env is to build, as a CI matrix; the root stays empty';
+  test(PLAN_EMPTY_ROOT, async () => {
     const before = snapshotTree(r.root);
     const res = await runCli(['plan', '--repo', r.dir, '--root', r.root, '--json']);
     expect(res.code).toBe(0);
@@ -226,7 +230,9 @@ describe('validate and plan on a repository', () => {
     expect(snapshotTree(r.root)).toEqual(before);
   });
 
-  test('plan in human form; the root may also come from $CONDA_GITOPS_ROOT; a root that does not exist is not created', async () => {
+  const PLAN_HUMAN =
+    'plan in human form; the root may also come from $CONDA_GITOPS_ROOT; a root that does not exist is not created';
+  test(PLAN_HUMAN, async () => {
     const human = await runCli(['plan', '--repo', r.dir, '--root', r.root]);
     expect(human.code).toBe(0);
     expect(human.stdout.trim().split('\n')).toEqual([

@@ -264,7 +264,10 @@ describe('execute', () => {
     await execute(['sh', '-c', 'echo second'], { log });
     const text = readFileSync(log, 'utf8');
     expect(text).toMatch(
-      /^==> conda-gitops call \d{4}-\d\d-\d\dT[\d:.]+Z: sh -c 'echo out; echo err >&2; exit 3'\n--- stdout\nout\n--- stderr\nerr\n<== exit 3 after \d+\.\d\d s\n/,
+      new RegExp(
+        String.raw`^==> conda-gitops call \d{4}-\d\d-\d\dT[\d:.]+Z: sh -c 'echo out; echo err >&2; exit 3'\n` +
+          String.raw`--- stdout\nout\n--- stderr\nerr\n<== exit 3 after \d+\.\d\d s\n`,
+      ),
     );
     expect(text).toMatch(/==> conda-gitops call .*: sh -c 'echo second'\n--- stdout\nsecond\n<== exit 0 after/);
     // the log narrows to the failed call for classification
@@ -405,10 +408,15 @@ describe('Conda adapter with a stand-in executable', () => {
         '#!/bin/sh',
         'case "$1" in',
         '  --version) echo "conda 4.3.22" >&2 ;;',
-        '  info) echo \'{"conda_version": "4.3.22", "root_prefix": "/r/v4.3.22", "envs_dirs": [], "pkgs_dirs": [], "channels": [], "envs": ["/r/v4.3.22/envs/a"]}\' ;;',
-        '  env) [ "$2" = list ] && echo \'{"envs": ["/r/v4.3.22", "/r/v4.3.22/envs/a"]}\' || { echo "$@"; printf "name: a\\ndependencies:\\n  - python=3.6\\n"; } ;;',
+        '  info) echo \'{"conda_version": "4.3.22", "root_prefix": "/r/v4.3.22", "envs_dirs": [], ' +
+          '"pkgs_dirs": [], "channels": [], "envs": ["/r/v4.3.22/envs/a"]}\' ;;',
+        '  env) [ "$2" = list ] && echo \'{"envs": ["/r/v4.3.22", "/r/v4.3.22/envs/a"]}\' || ' +
+          '{ echo "$@"; printf "name: a\\ndependencies:\\n  - python=3.6\\n"; } ;;',
         '  list) echo \'[{"name": "python", "version": "3.6.2", "build_string": "0", "channel": "defaults"}]\' ;;',
-        '  search) if [ "$5" = nosuchpkg ]; then echo \'{"error": "PackagesNotFoundError: The following packages are not available from current channels:"}\'; exit 1; fi;',
+        '  search) if [ "$5" = nosuchpkg ]; then ' +
+          'echo \'{"error": "PackagesNotFoundError: ' +
+          'The following packages are not available from current channels:"}\'; ' +
+          'exit 1; fi;',
         '          echo \'{"x": [{"name": "x", "version": "1.10"}, {"name": "x", "version": "1.2"}]}\' ;;',
         '  *) echo "args: $*"; echo "extra: $EXTRA"; exit 1 ;;',
         'esac',

@@ -168,7 +168,9 @@ describe('testBuild against a real python prefix', () => {
     expect(r.failure?.excerpt[0]).toBe('env-specs/demo.yml:3: foo=1.2: installed 1.3.0 does not match 1.2.*');
   });
 
-  test("the env's test script runs with the build's bin first on PATH and without the runner's environment", async () => {
+  const RUNS_ISOLATED =
+    "the env's test script runs with the build's bin first on PATH and without the runner's environment";
+  test(RUNS_ISOLATED, async () => {
     const dir = mkdtempSync(join(TMP, 'cg-envtest-specs-'));
     writeFileSync(
       join(dir, 'demo.test.sh'),

@@ -231,10 +231,12 @@ describe.concurrent('env create', () => {
     for (const n of ['tidyup', 'data-tools', 'hlinkx'])
       expect(byName[n]).toMatchObject({ channel: 'pypi', build_string: 'pypi_0', platform: 'pypi' });
     const importable = listed.filter((x) => !['python', 'pip', 'zlib'].includes(x.name));
+    const modules = importable.map((e) => e.name.replace(/-/g, '_'));
     const versions = JSON.parse(
       await py(
         prefix,
-        `import importlib, json; print(json.dumps([importlib.import_module(m).__version__ for m in ${JSON.stringify(importable.map((e) => e.name.replace(/-/g, '_')))}]))`,
+        'import importlib, json; ' +
+          `print(json.dumps([importlib.import_module(m).__version__ for m in ${JSON.stringify(modules)}]))`,
       ),
     );
     expect(versions).toEqual(importable.map((e) => e.version));
@@ -316,7 +318,8 @@ describe('env export', () => {
     const esc = (x: string) => x.replace(/[/.]/g, '\\$&');
     expect(builds).toMatch(
       new RegExp(
-        `^name: 23\\.11\\.0\\nchannels:\\n  - ${esc(channel)}\\ndependencies:\\n  - numpy=1\\.26\\.4=h[0-9a-f]{7}_0\\n  - python=3\\.11\\.7=h[0-9a-f]{7}_0\\nprefix: ${esc(prefix)}\\n$`,
+        `^name: 23\\.11\\.0\\nchannels:\\n  - ${esc(channel)}\\ndependencies:\\n` +
+          `  - numpy=1\\.26\\.4=h[0-9a-f]{7}_0\\n  - python=3\\.11\\.7=h[0-9a-f]{7}_0\\nprefix: ${esc(prefix)}\\n$`,
       ),
     );
   });
@@ -342,6 +345,9 @@ describe('env export', () => {
   }, 120_000);
 });
 
+const NOT_AVAILABLE = 'PackagesNotFoundError: The following packages are not available from current channels:';
+const MAMBA_PROBLEMS = 'LibMambaUnsatisfiableError: Encountered problems while solving:';
+
 describe.concurrent('solve failures read like the conda version in use', () => {
   const cases: Array<{ what: string; deps: string[]; expect: Record<V, RegExp[]> }> = [
     {
@@ -349,12 +355,8 @@ describe.concurrent('solve failures read like the conda version in use', () => {
       deps: ['python', 'nosuchpkg'],
       expect: {
         '4.3.22': [/^ResolvePackageNotFound: \n  - nosuchpkg$/m],
-        '4.8.5': [
-          /^PackagesNotFoundError: The following packages are not available from current channels:\n\n  - nosuchpkg\n\nCurrent channels:\n\n  - file:/m,
-        ],
-        '23.11.0': [
-          /^PackagesNotFoundError: The following packages are not available from current channels:\n\n  - nosuchpkg$/m,
-        ],
+        '4.8.5': [new RegExp(String.raw`^${NOT_AVAILABLE}\n\n  - nosuchpkg\n\nCurrent channels:\n\n  - file:`, 'm')],
+        '23.11.0': [new RegExp(String.raw`^${NOT_AVAILABLE}\n\n  - nosuchpkg$`, 'm')],
       },
     },
     {
@@ -363,9 +365,7 @@ describe.concurrent('solve failures read like the conda version in use', () => {
       expect: {
         '4.3.22': [/^ResolvePackageNotFound: \n  - numpy=1\.11\.3\*$/m],
         '4.8.5': [/^PackagesNotFoundError: .*\n\n  - numpy=1\.11\.3\*$/m],
-        '23.11.0': [
-          /^LibMambaUnsatisfiableError: Encountered problems while solving:\n  - nothing provides requested numpy 1\.11\.3\*$/m,
-        ],
+        '23.11.0': [new RegExp(String.raw`^${MAMBA_PROBLEMS}\n  - nothing provides requested numpy 1\.11\.3\*$`, 'm')],
       },
     },
     {
@@ -373,14 +373,23 @@ describe.concurrent('solve failures read like the conda version in use', () => {
       deps: ['seaborn', 'numpy<1.22'],
       expect: {
         '4.3.22': [
-          /^UnsatisfiableError: The following specifications were found to be in conflict:\n  - seaborn\n  - numpy<1\.22$/m,
+          new RegExp(
+            String.raw`^UnsatisfiableError: The following specifications were found to be in conflict:` +
+              String.raw`\n  - seaborn\n  - numpy<1\.22$`,
+            'm',
+          ),
         ],
         '4.8.5': [
           /^UnsatisfiableError: The following specifications were found to be incompatible with each other:/m,
           /^Package numpy conflicts for:\nseaborn -> numpy\[version='>=1\.25'\]$/m,
         ],
         '23.11.0': [
-          /^LibMambaUnsatisfiableError: Encountered problems while solving:\n  - package seaborn-0\.13\.0-\S+ requires numpy >=1\.25, but none of the providers can be installed$/m,
+          new RegExp(
+            String.raw`^${MAMBA_PROBLEMS}\n` +
+              String.raw`  - package seaborn-0\.13\.0-\S+ requires numpy >=1\.25, ` +
+              String.raw`but none of the providers can be installed$`,
+            'm',
+          ),
         ],
       },
     },

@@ -51,7 +51,8 @@ const mpc = (toolVersions: string[]): ChannelRecord[] => [
 function outsideBuildsAndRuns(root: string): string[] {
   return (
     snapshotTree(root)
-      // conda's own writes are not ours: its package cache, and the fake's env registry (real conda: ~/.conda/environments.txt)
+      // conda's own writes are not ours: its package cache, and the fake's env registry
+      // (real conda: ~/.conda/environments.txt)
       .filter((l) => !/^(v23\.11\.0\/(builds|pkgs|\.fake-conda)|\.gitops)(\/| |$)/.test(l))
       .map((l) => l.replace(/\/ [\d.]+$/, '/'))
   );
@@ -272,45 +273,53 @@ describe('QA scenario: adopt a conda 4.3.22 installation, upgrade to 23.11.0', (
     expect(summary.split('\n').filter((l) => /^\| (ok|legacy|gone|pipnoarch|both|git)\d\d /.test(l))).toHaveLength(20);
     expect(readFileSync(join(runDir, 'junit.xml'), 'utf8').match(/<failure /g)).toHaveLength(8);
     expect(readdirSync(join(runDir, 'logs'))).toHaveLength(20);
-    // QA wrote nothing outside builds/ and its run directory (conda's own package cache aside), and left the old installation alone
+    // QA wrote nothing outside builds/ and its run directory (conda's own package cache aside), and left the old
+    // installation alone
     expect(outsideBuildsAndRuns(root)).toEqual(rootBefore);
     expect(snapshotTree(old.prefix)).toEqual(oldBefore);
     expect(git('status', '--porcelain')).toBe('');
   }, 300_000);
 
-  test('fix, then QA: only the envs whose versions are truly gone still fail, naming the versions available', async () => {
-    const run = (c: Context) => runCommand('fix', c);
-    const { ctx, out } = context({ root });
-    expect(await run(ctx), out.errors.join('\n')).toBe(0);
-    const changed = git('diff', '--name-only').split('\n').sort();
-    expect(changed).toEqual([
-      'env-specs/both01.yml',
-      'env-specs/both02.yml',
-      'env-specs/pipnoarch01.yml',
-      'env-specs/pipnoarch02.yml',
-      'env-specs/pipnoarch03.yml',
-    ]);
-    expect(readFileSync(join(repo, 'env-specs', 'gone02.yml'), 'utf8')).toMatch(/ipums_tools=0\.9\.0/); // never guessed
-    commit('conda-gitops fix');
+  const FIX_THEN_QA =
+    'fix, then QA: only the envs whose versions are truly gone still fail, naming the versions available';
+  test(
+    FIX_THEN_QA,
+    async () => {
+      const run = (c: Context) => runCommand('fix', c);
+      const { ctx, out } = context({ root });
+      expect(await run(ctx), out.errors.join('\n')).toBe(0);
+      const changed = git('diff', '--name-only').split('\n').sort();
+      expect(changed).toEqual([
+        'env-specs/both01.yml',
+        'env-specs/both02.yml',
+        'env-specs/pipnoarch01.yml',
+        'env-specs/pipnoarch02.yml',
+        'env-specs/pipnoarch03.yml',
+      ]);
+      // never guessed
+      expect(readFileSync(join(repo, 'env-specs', 'gone02.yml'), 'utf8')).toMatch(/ipums_tools=0\.9\.0/);
+      commit('conda-gitops fix');
 
-    const { code, report, result } = await qa();
-    expect(code).toBe(1);
-    expect(result.built).toBe(5); // the five fixed envs; the others are reused or their recorded failure repeated
-    const failed = report.envs.filter((e) => e.status === 'failed');
-    expect(failed.map((e) => e.env)).toEqual(['gone01', 'gone02', 'gone03']);
-    for (const e of failed) {
-      expect(e.class).toBe('missing-version');
-      expect(e.available).toEqual(TOOLS_NOW);
-      expect(e.hint).toContain('available: 0.9.1, 1.0.0, 1.1.0');
-    }
-    expect(report.envs.filter((e) => e.status === 'reused')).toHaveLength(12);
-    expect(
-      report.envs
-        .filter((e) => e.status === 'tested')
-        .map((e) => e.env)
-        .sort(),
-    ).toEqual(['both01', 'both02', 'pipnoarch01', 'pipnoarch02', 'pipnoarch03']);
-  }, 300_000);
+      const { code, report, result } = await qa();
+      expect(code).toBe(1);
+      expect(result.built).toBe(5); // the five fixed envs; the others are reused or their recorded failure repeated
+      const failed = report.envs.filter((e) => e.status === 'failed');
+      expect(failed.map((e) => e.env)).toEqual(['gone01', 'gone02', 'gone03']);
+      for (const e of failed) {
+        expect(e.class).toBe('missing-version');
+        expect(e.available).toEqual(TOOLS_NOW);
+        expect(e.hint).toContain('available: 0.9.1, 1.0.0, 1.1.0');
+      }
+      expect(report.envs.filter((e) => e.status === 'reused')).toHaveLength(12);
+      expect(
+        report.envs
+          .filter((e) => e.status === 'tested')
+          .map((e) => e.env)
+          .sort(),
+      ).toEqual(['both01', 'both02', 'pipnoarch01', 'pipnoarch02', 'pipnoarch03']);
+    },
+    300_000,
+  );
 
   test('the same QA run twice builds nothing the second time', async () => {
     const first = await qa();

@@ -95,8 +95,10 @@ export async function envCreate(ctx: Ctx, argv: string[]): Promise<number> {
   if (file.pip && !specs.some((s) => safeName(s) === 'pip')) {
     if (!quiet) {
       ctx.out(
-        'Warning: you have pip-installed dependencies in your environment file, but you do not list pip itself as one of your conda dependencies.  ' +
-          'Conda may not use the correct pip to install your packages, and they may end up in the wrong place.  Please add an explicit pip dependency.  ' +
+        'Warning: you have pip-installed dependencies in your environment file, ' +
+          'but you do not list pip itself as one of your conda dependencies.  ' +
+          'Conda may not use the correct pip to install your packages, and they may end up in the wrong place.  ' +
+          'Please add an explicit pip dependency.  ' +
           "I'm adding one for you, but still nagging you.\n",
       );
     }

@@ -15,6 +15,10 @@ import {
 } from './prefix.js';
 import { targetPrefix } from './target.js';
 
+/** The header of `conda list --explicit` and `--export`. */
+const CREATE_WITH =
+  '# This file may be used to create an environment using:\n# $ conda create --name <env> --file <this file>\n';
+
 const LIST: CmdDef = {
   prog: 'conda list',
   opts: [
@@ -94,25 +98,23 @@ export async function list(ctx: Ctx, argv: string[]): Promise<number> {
     const urls = readRecords(prefix)
       .filter((r) => entries.some((e) => e.name === r.name))
       .map((r) => r.url);
-    ctx.out(
-      `# This file may be used to create an environment using:\n# $ conda create --name <env> --file <this file>\n# platform: ${PLATFORM}\n@EXPLICIT\n${urls.join('\n')}\n`,
-    );
+    ctx.out(`${CREATE_WITH}# platform: ${PLATFORM}\n@EXPLICIT\n${urls.join('\n')}\n`);
   } else if (flag(p, 'export') || flag(p, 'canonical')) {
     const lines = entries.map((e) =>
       flag(p, 'canonical') ? `${e.channel}/${e.platform}::${e.dist_name}` : `${e.name}=${e.version}=${e.build_string}`,
     );
-    ctx.out(
-      `# This file may be used to create an environment using:\n# $ conda create --name <env> --file <this file>\n# platform: ${PLATFORM}\n${lines.join('\n')}\n`,
-    );
+    ctx.out(`${CREATE_WITH}# platform: ${PLATFORM}\n${lines.join('\n')}\n`);
   } else if (flag(p, 'json')) {
     ctx.out(jsonDump(entries) + '\n');
   } else {
     const rows = entries.map(
       (e) =>
-        `${e.name.padEnd(25)} ${e.version.padEnd(15)} ${e.build_string.padStart(15)}    ${e.channel === 'pypi' ? 'pypi' : e.channel}`,
+        `${e.name.padEnd(25)} ${e.version.padEnd(15)} ${e.build_string.padStart(15)}    ` +
+        (e.channel === 'pypi' ? 'pypi' : e.channel),
     );
     ctx.out(
-      `# packages in environment at ${prefix}:\n#\n# Name                    Version                   Build  Channel\n${rows.join('\n')}\n`,
+      `# packages in environment at ${prefix}:\n#\n` +
+        `# Name                    Version                   Build  Channel\n${rows.join('\n')}\n`,
     );
   }
   return 0;

@@ -76,7 +76,9 @@ export async function remove(ctx: Ctx, argv: string[]): Promise<number> {
   const gone = records.filter((r) => p.pos.includes(r.name));
   const progress = new Progress(ctx, flag(p, 'json') || flag(p, 'quiet'));
   progress.line(
-    `\n## Package Plan ##\n\n  environment location: ${prefix}\n\n  removed specs:\n${p.pos.map((s) => `    - ${s}`).join('\n')}\n\n\nThe following packages will be REMOVED:\n\n${gone.map((r) => `  ${distName(r)}`).join('\n')}\n\n`,
+    `\n## Package Plan ##\n\n  environment location: ${prefix}\n\n` +
+      `  removed specs:\n${p.pos.map((s) => `    - ${s}`).join('\n')}\n\n\n` +
+      `The following packages will be REMOVED:\n\n${gone.map((r) => `  ${distName(r)}`).join('\n')}\n\n`,
   );
   if (flag(p, 'dry_run')) throw new CondaExit(0, 'Dry run. Exiting.');
   for (const r of gone) unlinkPackage(prefix, r);

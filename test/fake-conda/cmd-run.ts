@@ -60,7 +60,8 @@ export async function run(ctx: Ctx, argv: string[]): Promise<number> {
     ctx.err(
       atLeast(ctx, '4.12')
         ? `ERROR conda.cli.main_run:execute(49): \`conda run ${p.pos.join(' ')}\` failed. (See above for error)\n`
-        : `ERROR conda.cli.main_run:execute(33): Subprocess for 'conda run ${JSON.stringify(p.pos)}' command failed.  (See above for error)\n`,
+        : 'ERROR conda.cli.main_run:execute(33): ' +
+            `Subprocess for 'conda run ${JSON.stringify(p.pos)}' command failed.  (See above for error)\n`,
     );
   }
   return code;

@@ -143,7 +143,8 @@ function report(ctx: Ctx, e: unknown, json: boolean): number {
   // anything else is a bug in the fake: say so, like conda's "An unexpected error has occurred"
   const err = e as Error;
   ctx.err(
-    `\n# >>>>>>>>>>>>>>>>>>>>>> ERROR REPORT <<<<<<<<<<<<<<<<<<<<<<\n\n    ${err?.stack ?? String(e)}\n\nAn unexpected error has occurred. (fake conda bug)\n`,
+    `\n# >>>>>>>>>>>>>>>>>>>>>> ERROR REPORT <<<<<<<<<<<<<<<<<<<<<<\n\n    ${err?.stack ?? String(e)}\n\n` +
+      'An unexpected error has occurred. (fake conda bug)\n',
   );
   return 1;
 }

@@ -41,7 +41,8 @@ export async function readEnvFile(ctx: Ctx, file: string): Promise<EnvFile> {
   const invalid = Object.keys(d).filter((k) => !VALID_KEYS.includes(k));
   if (invalid.length) {
     ctx.err(
-      `EnvironmentSectionNotValid: The following section on '${path}' is invalid and will be ignored:\n${invalid.map((k) => ` - ${k}`).join('\n')}\n\n`,
+      `EnvironmentSectionNotValid: The following section on '${path}' is invalid and will be ignored:\n` +
+        `${invalid.map((k) => ` - ${k}`).join('\n')}\n\n`,
     );
   }
   const conda: string[] = [];

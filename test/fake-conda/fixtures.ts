@@ -155,6 +155,10 @@ export function writeWheel(wheelhouseDir: string, name: string, version: string)
   return path;
 }
 
+/** The wheel's WHEEL file, as a Python bytes literal's body (the backend below writes it). */
+const WHEEL_FILE =
+  String.raw`Wheel-Version: 1.0\nGenerator: fixture-backend\n` + String.raw`Root-Is-Purelib: true\nTag: py3-none-any\n`;
+
 /** An in-tree PEP 517 backend with no build requirements, so pip builds it offline even with build isolation. */
 function backendSource(name: string, version: string): string {
   return `"""In-tree PEP 517 backend (conda-gitops fixture): builds a pure wheel with no build requirements."""
@@ -202,7 +206,7 @@ def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
     info = f"{DIST}-{VERSION}.dist-info"
     files = _package_files()
     files[f"{info}/METADATA"] = _metadata()
-    files[f"{info}/WHEEL"] = b"Wheel-Version: 1.0\\nGenerator: fixture-backend\\nRoot-Is-Purelib: true\\nTag: py3-none-any\\n"
+    files[f"{info}/WHEEL"] = b"${WHEEL_FILE}"
     record = []
     name = f"{DIST}-{VERSION}-py3-none-any.whl"
     with zipfile.ZipFile(os.path.join(wheel_directory, name), "w") as z:
@@ -248,7 +252,8 @@ export function makeGitPackage(dir: string, name: string, version: string): { di
   writeFileSync(join(abs, '_fixture_backend.py'), backendSource(name, version));
   writeFileSync(
     join(abs, 'pyproject.toml'),
-    `[build-system]\nrequires = []\nbuild-backend = "_fixture_backend"\nbackend-path = ["."]\n\n[project]\nname = "${name}"\nversion = "${version}"\n`,
+    `[build-system]\nrequires = []\nbuild-backend = "_fixture_backend"\nbackend-path = ["."]\n\n` +
+      `[project]\nname = "${name}"\nversion = "${version}"\n`,
   );
   git(abs, ['init', '-q', '-b', 'main']);
   git(abs, ['add', '-A']);

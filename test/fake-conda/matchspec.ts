@@ -12,7 +12,10 @@ export interface Spec {
   build?: string;
 }
 
-/** Parse `numpy`, `numpy=1.21`, `numpy==1.21.0=py39_0`, `numpy 1.21.* py39*`, `conda-forge::numpy>=1,<2`, `numpy[version='>=1']`. */
+/**
+ * Parse `numpy`, `numpy=1.21`, `numpy==1.21.0=py39_0`, `numpy 1.21.* py39*`, `conda-forge::numpy>=1,<2`,
+ * `numpy[version='>=1']`.
+ */
 export function parseSpec(text: string): Spec {
   let s = text.replace(/\s+#.*$/, '').trim();
   const bad = (why: string): never => {

@@ -81,7 +81,8 @@ export function makePython(ctx: Ctx, prefix: string): string[] {
   write(
     prefix,
     'pyvenv.cfg',
-    `home = ${dirname(py)}\ninclude-system-site-packages = false\nversion = ${ctx.config.pythonVersion}\nexecutable = ${py}\ncommand = ${py} -m venv --without-pip ${prefix}\n`,
+    `home = ${dirname(py)}\ninclude-system-site-packages = false\nversion = ${ctx.config.pythonVersion}\n` +
+      `executable = ${py}\ncommand = ${py} -m venv --without-pip ${prefix}\n`,
   );
   const links: Array<[string, string]> = [
     ['bin/python3', py],
@@ -106,7 +107,8 @@ function packageFiles(ctx: Ctx, prefix: string, rec: IndexedRecord): Array<[stri
     const main =
       `import os, sys\nhost = ${JSON.stringify(ctx.config.python)}\n` +
       `os.execv(host, [host, '-m', 'pip', '--python', sys.executable] + sys.argv[1:])\n`;
-    const script = `#!${prefix}/bin/python\nimport runpy\nrunpy.run_module('pip', run_name='__main__', alter_sys=True)\n`;
+    const script =
+      `#!${prefix}/bin/python\nimport runpy\n` + "runpy.run_module('pip', run_name='__main__', alter_sys=True)\n";
     return [
       [`${sp}/pip/__init__.py`, `__version__ = "${rec.version}"\n`],
       [`${sp}/pip/__main__.py`, main],
@@ -262,7 +264,8 @@ export function appendHistory(
 ): void {
   const now = new Date();
   const p2 = (n: number) => String(n).padStart(2, '0');
-  const stamp = `${now.getFullYear()}-${p2(now.getMonth() + 1)}-${p2(now.getDate())} ${p2(now.getHours())}:${p2(now.getMinutes())}:${p2(now.getSeconds())}`;
+  const day = `${now.getFullYear()}-${p2(now.getMonth() + 1)}-${p2(now.getDate())}`;
+  const stamp = `${day} ${p2(now.getHours())}:${p2(now.getMinutes())}:${p2(now.getSeconds())}`;
   const lines = [
     `==> ${stamp} <==`,
     `# cmd: ${join(ctx.root, 'bin', 'conda')} ${args.join(' ')}`,

@@ -43,7 +43,8 @@ export class Progress {
     if (ok) this.say(`${working}done\n`);
     else if (conflicts && this.v('4.7') && !this.v('23.10')) {
       this.say(
-        '\nFound conflicts! Looking for incompatible packages.\nThis can take several minutes.  Press CTRL-C to abort.\nfailed\n',
+        '\nFound conflicts! Looking for incompatible packages.\n' +
+          'This can take several minutes.  Press CTRL-C to abort.\nfailed\n',
       );
     } else this.say(`${working}failed\n`);
   }
@@ -53,7 +54,8 @@ export class Progress {
     if (!this.v('4.4')) return;
     const w = this.v('4.6') ? '' : '...working... ';
     this.say(
-      `Preparing transaction: ${w}done\nVerifying transaction: ${w}done\nExecuting transaction: ${w}${executed ? 'done' : 'failed'}\n`,
+      `Preparing transaction: ${w}done\nVerifying transaction: ${w}done\n` +
+        `Executing transaction: ${w}${executed ? 'done' : 'failed'}\n`,
     );
   }
 
@@ -61,11 +63,13 @@ export class Progress {
   banner(target: string): void {
     if (this.v('4.6')) {
       this.say(
-        `#\n# To activate this environment, use\n#\n#     $ conda activate ${target}\n#\n# To deactivate an active environment, use\n#\n#     $ conda deactivate\n\n`,
+        `#\n# To activate this environment, use\n#\n#     $ conda activate ${target}\n#\n` +
+          '# To deactivate an active environment, use\n#\n#     $ conda deactivate\n\n',
       );
     } else {
       this.say(
-        `#\n# To activate this environment, use:\n# > source activate ${target}\n#\n# To deactivate an active environment, use:\n# > source deactivate\n#\n\n`,
+        `#\n# To activate this environment, use:\n# > source activate ${target}\n#\n` +
+          '# To deactivate an active environment, use:\n# > source deactivate\n#\n\n',
       );
     }
   }

@@ -48,7 +48,8 @@ export function httpError(url: string): CondaError {
   const base = url.replace(/\/repodata\.json$/, '');
   return new CondaError(
     'CondaHTTPError',
-    `HTTP 000 CONNECTION FAILED for url <${url}>\nElapsed: -\n\nAn HTTP error occurred when trying to retrieve this URL.\n` +
+    `HTTP 000 CONNECTION FAILED for url <${url}>\nElapsed: -\n\n` +
+      'An HTTP error occurred when trying to retrieve this URL.\n' +
       `HTTP errors are often intermittent, and a simple retry will get you on your way.\n'${base}'\n`,
     { url, status_code: '000', reason: 'CONNECTION FAILED', elapsed_time: '-', response_details: '' },
   );

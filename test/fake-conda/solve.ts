@@ -125,7 +125,8 @@ export function packagesNotFound(specs: string[], channels: Channel[]): CondaErr
   const urls = channelUrls(channels);
   return new CondaError(
     'PackagesNotFoundError',
-    `The following packages are not available from current channels:\n\n${specs.map((s) => `  - ${s}`).join('\n')}\n\n` +
+    'The following packages are not available from current channels:\n\n' +
+      `${specs.map((s) => `  - ${s}`).join('\n')}\n\n` +
       `Current channels:\n\n${urls.map((u) => `  - ${u}`).join('\n')}\n\n` +
       `To search for alternate channels that may provide the conda package you're\nlooking for, navigate to\n\n` +
       `    https://anaconda.org\n\nand use the search bar at the top of the page.\n`,
@@ -144,7 +145,8 @@ function missingError(ctx: Ctx, req: SolveRequest, missingPkg: Spec[], missingVe
       );
     return new CondaError(
       'LibMambaUnsatisfiableError',
-      `Encountered problems while solving:\n${missingVer.map((s) => `  - nothing provides requested ${mambaText(s)}`).join('\n')}\n\n` +
+      'Encountered problems while solving:\n' +
+        `${missingVer.map((s) => `  - nothing provides requested ${mambaText(s)}`).join('\n')}\n\n` +
         `Could not solve for environment specs\nThe following package could not be installed\n` +
         missingVer.map((s) => `└─ ${mambaText(s)} does not exist (perhaps a typo or a missing channel).`).join('\n') +
         '\n',
@@ -172,7 +174,10 @@ interface Conflict {
   other: Spec;
 }
 
-/** Find why a solve failed: a requested package whose dependency clashes with another request, or needs a package no channel has. */
+/**
+ * Find why a solve failed: a requested package whose dependency clashes with another request, or needs a package
+ * no channel has.
+ */
 function analyse(
   r: Rattler,
   index: Index,
@@ -227,7 +232,8 @@ function unsatisfiableError(ctx: Ctx, r: Rattler, req: SolveRequest, specs: Spec
     if (!problems.length) problems.push(`  - ${tree.split('\n')[0]}`);
     return new CondaError(
       'LibMambaUnsatisfiableError',
-      `Encountered problems while solving:\n${[...new Set(problems)].join('\n')}\n\nCould not solve for environment specs\nThe following packages are incompatible\n${tree}\n`,
+      `Encountered problems while solving:\n${[...new Set(problems)].join('\n')}\n\n` +
+        `Could not solve for environment specs\nThe following packages are incompatible\n${tree}\n`,
     );
   }
   if (!atLeast(ctx, '4.7')) {
@@ -257,6 +263,7 @@ function unsatisfiableError(ctx: Ctx, r: Rattler, req: SolveRequest, specs: Spec
   if (!body) body = specs.map((s) => bracket(s)).join('\n');
   return new CondaError(
     'UnsatisfiableError',
-    `The following specifications were found to be incompatible with each other:\n\nOutput in format: Requested package -> Available versions\n\n${body}\n`,
+    'The following specifications were found to be incompatible with each other:\n\n' +
+      `Output in format: Requested package -> Available versions\n\n${body}\n`,
   );
 }

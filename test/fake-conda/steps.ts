@@ -57,7 +57,10 @@ export function planText(
     const rows = [...link]
       .sort(byName)
       .map((r) => `    ${r.name}: ${r.version}-${r.build} ${canonicalName(r.channel.url, cfg)}`);
-    return `\nPackage plan for installation in environment ${prefix}:\n\nThe following NEW packages will be INSTALLED:\n\n${rows.join('\n')}\n\n`;
+    return (
+      `\nPackage plan for installation in environment ${prefix}:\n\n` +
+      `The following NEW packages will be INSTALLED:\n\n${rows.join('\n')}\n\n`
+    );
   }
   const linkNames = new Set(link.map((r) => r.name));
   const removed = unlink.filter((r) => !linkNames.has(r.name));

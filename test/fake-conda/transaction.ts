@@ -1,4 +1,7 @@
-/** Executing a solved transaction: unlink, link (python first), history; with crash points and the legacy-noarch failure. */
+/**
+ * Executing a solved transaction: unlink, link (python first), history; with crash points and the legacy-noarch
+ * failure.
+ */
 import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { canonicalName, type ChannelConfig } from './channels.js';

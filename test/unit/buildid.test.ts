@@ -182,7 +182,8 @@ describe.skipIf(!corpusPresent)('build id over the real corpus', () => {
 
 describe('build id: what else goes in', () => {
   const text =
-    'name: demo\nchannels: [conda-forge, mpc]\ndependencies:\n  - python=3.10\n  - mpc::ipums_utils=1.2\n  - pip\n  - pip:\n    - rich==13.0.0\n';
+    'name: demo\nchannels: [conda-forge, mpc]\ndependencies:\n' +
+    '  - python=3.10\n  - mpc::ipums_utils=1.2\n  - pip\n  - pip:\n    - rich==13.0.0\n';
 
   test('is 12 lowercase hex digits and stable across calls', () => {
     expect(BUILD_ID_LENGTH).toBe(12);

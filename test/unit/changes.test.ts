@@ -318,7 +318,8 @@ describe('plan --base/--head (command)', () => {
     return { code, out, result: out.results[0] as Record<string, unknown> };
   }
   const inv = (envs: string[], extra = '') =>
-    `[conda]\nversion = 23.11.0\nchannels = conda-forge\n\n[environments]\n${envs.map((e) => `${e} = REPLICATE`).join('\n')}\n${extra}`;
+    '[conda]\nversion = 23.11.0\nchannels = conda-forge\n\n' +
+    `[environments]\n${envs.map((e) => `${e} = REPLICATE`).join('\n')}\n${extra}`;
   const yml = (deps: string[]) =>
     `channels:\n  - conda-forge\ndependencies:\n${deps.map((d) => `  - ${d}\n`).join('')}`;
 

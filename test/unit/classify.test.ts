@@ -70,6 +70,10 @@ describe('classify: labelled real logs', () => {
 });
 
 /** Messages in the shapes the fake conda (and real conda/mamba/pip) print. */
+/** The git repository and clone directory of the git-clone-failure case. */
+const MISSING_REPO = 'file:///srv/git/missing.git';
+const CLONE_DIR = '/tmp/pip-install-x/hlinkutils_abc';
+
 const FAKE_STYLE: Array<{
   name: string;
   log: string;
@@ -80,7 +84,14 @@ const FAKE_STYLE: Array<{
 }> = [
   {
     name: 'ResolvePackageNotFound with builds (conda 4.4-4.6 env create)',
-    log: 'Solving environment: failed\n\nResolvePackageNotFound:\n  - ipums_utils==1.2.0=py_0\n  - numpy==1.11.3=py36_0\n',
+    log: [
+      'Solving environment: failed',
+      '',
+      'ResolvePackageNotFound:',
+      '  - ipums_utils==1.2.0=py_0',
+      '  - numpy==1.11.3=py36_0',
+      '',
+    ].join('\n'),
     cls: 'missing-version',
     pkg: 'ipums_utils',
     spec: 'ipums_utils==1.2.0=py_0',
@@ -113,63 +124,137 @@ const FAKE_STYLE: Array<{
   },
   {
     name: 'PackagesNotFoundError, bare name',
-    log: 'PackagesNotFoundError: The following packages are not available from current channels:\n\n  - nosuchpkg\n\nCurrent channels:\n\n  - https://conda.anaconda.org/conda-forge/linux-64\n',
+    log: [
+      'PackagesNotFoundError: The following packages are not available from current channels:',
+      '',
+      '  - nosuchpkg',
+      '',
+      'Current channels:',
+      '',
+      '  - https://conda.anaconda.org/conda-forge/linux-64',
+      '',
+    ].join('\n'),
     cls: 'missing-package',
     pkg: 'nosuchpkg',
   },
   {
     name: 'LibMambaUnsatisfiableError: nothing provides requested bare name',
-    log: 'LibMambaUnsatisfiableError: Encountered problems while solving:\n  - nothing provides requested nosuchpkg\n\nCould not solve for environment specs\n',
+    log: [
+      'LibMambaUnsatisfiableError: Encountered problems while solving:',
+      '  - nothing provides requested nosuchpkg',
+      '',
+      'Could not solve for environment specs',
+      '',
+    ].join('\n'),
     cls: 'missing-package',
     pkg: 'nosuchpkg',
   },
   {
     name: 'LibMambaUnsatisfiableError: nothing provides requested name + version',
-    log: 'LibMambaUnsatisfiableError: Encountered problems while solving:\n  - nothing provides requested ipums_utils 1.2.0**\n',
+    log: [
+      'LibMambaUnsatisfiableError: Encountered problems while solving:',
+      '  - nothing provides requested ipums_utils 1.2.0**',
+      '',
+    ].join('\n'),
     cls: 'missing-version',
     pkg: 'ipums_utils',
     spec: 'ipums_utils 1.2.0**',
   },
   {
     name: 'micromamba: requested name does not exist',
-    log: 'error    libmamba Could not solve for environment specs\n    The following package could not be installed\n    └─ nosuchpkg   does not exist (perhaps a typo or a missing channel).\ncritical libmamba Could not solve for environment specs\n',
+    log: [
+      'error    libmamba Could not solve for environment specs',
+      '    The following package could not be installed',
+      '    └─ nosuchpkg   does not exist (perhaps a typo or a missing channel).',
+      'critical libmamba Could not solve for environment specs',
+      '',
+    ].join('\n'),
     cls: 'missing-package',
     pkg: 'nosuchpkg',
   },
   {
     name: 'classic UnsatisfiableError',
-    log: "Found conflicts! Looking for incompatible packages.\nfailed\n\nUnsatisfiableError: The following specifications were found to be incompatible with each other:\n\nPackage python conflicts for:\nnumpy=1.11 -> python[version='>=2.7,<2.8.0a0']\npython=3.11\n",
+    log: [
+      'Found conflicts! Looking for incompatible packages.',
+      'failed',
+      '',
+      'UnsatisfiableError: The following specifications were found to be incompatible with each other:',
+      '',
+      'Package python conflicts for:',
+      "numpy=1.11 -> python[version='>=2.7,<2.8.0a0']",
+      'python=3.11',
+      '',
+    ].join('\n'),
     cls: 'unsatisfiable',
     pkg: 'python',
   },
   {
     name: 'libmamba conflict between requested specs',
-    log: 'LibMambaUnsatisfiableError: Encountered problems while solving:\n  - package pandas-2.2.0-py312_0 requires python >=3.12,<3.13.0a0, but none of the providers can be installed\n\nCould not solve for environment specs\nThe following packages are incompatible\n├─ pandas 2.2.0  is installable ...\n└─ python 3.8**  is not installable because it conflicts with any installable versions previously reported.\n',
+    log: [
+      'LibMambaUnsatisfiableError: Encountered problems while solving:',
+      '  - package pandas-2.2.0-py312_0 requires python ' +
+        '>=3.12,<3.13.0a0, but none of the providers can be installed',
+      '',
+      'Could not solve for environment specs',
+      'The following packages are incompatible',
+      '├─ pandas 2.2.0  is installable ...',
+      '└─ python 3.8**  is not installable because it conflicts with any installable versions previously reported.',
+      '',
+    ].join('\n'),
     cls: 'unsatisfiable',
     pkg: 'pandas',
     spec: 'python >=3.12,<3.13.0a0',
   },
   {
     name: 'CondaHTTPError HTTP 000',
-    log: "CondaHTTPError: HTTP 000 CONNECTION FAILED for url <https://conda.internal.example/mpc/linux-64/repodata.json>\nElapsed: -\n\nAn HTTP error occurred when trying to retrieve this URL.\nHTTP errors are often intermittent, and a simple retry will get you on your way.\n'https://conda.internal.example/mpc/linux-64'\n",
+    log: [
+      'CondaHTTPError: HTTP 000 CONNECTION FAILED for url ' +
+        '<https://conda.internal.example/mpc/linux-64/repodata.json>',
+      'Elapsed: -',
+      '',
+      'An HTTP error occurred when trying to retrieve this URL.',
+      'HTTP errors are often intermittent, and a simple retry will get you on your way.',
+      "'https://conda.internal.example/mpc/linux-64'",
+      '',
+    ].join('\n'),
     cls: 'channel-unreachable',
     extra: { url: 'https://conda.internal.example/mpc/linux-64/repodata.json' },
   },
   {
     name: 'micromamba 404 on repodata',
-    log: 'critical libmamba Multiple errors occured:\n    Transfer finalized, status: 404 [https://conda.anaconda.org/nosuchchannel/linux-64/repodata.json] 2 bytes\n',
+    log: [
+      'critical libmamba Multiple errors occured:',
+      '    Transfer finalized, status: 404 ' +
+        '[https://conda.anaconda.org/nosuchchannel/linux-64/repodata.json] 2 bytes',
+      '',
+    ].join('\n'),
     cls: 'channel-unreachable',
     extra: { url: 'https://conda.anaconda.org/nosuchchannel/linux-64/repodata.json' },
   },
   {
     name: "conda's own network error without an exception class line is a channel failure",
-    log: "Collecting package metadata (current_repodata.json): failed\n\nSSLError(MaxRetryError('HTTPSConnectionPool(host=\\'repo.anaconda.com\\', port=443): Max retries exceeded with url: /pkgs/main/linux-64/current_repodata.json (Caused by SSLError(SSLError(1, \\'[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed\\')))'))\n",
+    log: [
+      'Collecting package metadata (current_repodata.json): failed',
+      '',
+      "SSLError(MaxRetryError('HTTPSConnectionPool(host=\\'repo.anaconda.com\\', port=443): Max " +
+        'retries exceeded with url: /pkgs/main/linux-64/current_repodata.json (Caused by ' +
+        "SSLError(SSLError(1, \\'[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed\\')))'))",
+      '',
+    ].join('\n'),
     cls: 'channel-unreachable',
     extra: { url: 'https://repo.anaconda.com/pkgs/main/linux-64/current_repodata.json' },
   },
   {
     name: 'a read timeout inside an HTTP error is a timeout',
-    log: 'CondaHTTPError: HTTP 000 CONNECTION FAILED for url <https://conda.anaconda.org/conda-forge/noarch/repodata.json>\nElapsed: -\n\nReadTimeoutError("HTTPSConnectionPool(host=\'conda.anaconda.org\', port=443): Read timed out. (read timeout=9.15)")\n',
+    log: [
+      'CondaHTTPError: HTTP 000 CONNECTION FAILED for url ' +
+        '<https://conda.anaconda.org/conda-forge/noarch/repodata.json>',
+      'Elapsed: -',
+      '',
+      "ReadTimeoutError(\"HTTPSConnectionPool(host='conda.anaconda.org', " +
+        'port=443): Read timed out. (read timeout=9.15)")',
+      '',
+    ].join('\n'),
     cls: 'timeout',
     extra: { url: 'https://conda.anaconda.org/conda-forge/noarch/repodata.json' },
   },
@@ -177,7 +262,8 @@ const FAKE_STYLE: Array<{
     name: 'Pip failed: no matching distribution',
     log: [
       'Ran pip subprocess with arguments:',
-      "['/r/v23.11.0/builds/hlink/abc/bin/python', '-m', 'pip', 'install', '-U', '-r', '/repo/env-specs/condaenv.x1.requirements.txt', '--exists-action=b']",
+      "['/r/v23.11.0/builds/hlink/abc/bin/python', '-m', 'pip', 'install', '-U', '-r', " +
+        "'/repo/env-specs/condaenv.x1.requirements.txt', '--exists-action=b']",
       'Pip subprocess output:',
       'Looking in links: /srv/wheelhouse',
       '',
@@ -195,39 +281,90 @@ const FAKE_STYLE: Array<{
   },
   {
     name: 'retried timeouts that pip recovered from do not hide the pip failure',
-    log: "WARNING: Retrying (Retry(total=4, connect=None, read=None)) after connection broken by 'ReadTimeoutError(\"HTTPSConnectionPool(host='pypi.org', port=443): Read timed out. (read timeout=15)\")': /simple/foo/\nERROR: Could not find a version that satisfies the requirement foo==1.0 (from versions: none)\nERROR: No matching distribution found for foo==1.0\n",
+    log: [
+      'WARNING: Retrying (Retry(total=4, connect=None, read=None)) after ' +
+        "connection broken by 'ReadTimeoutError(\"HTTPSConnectionPool(host='pypi.org', " +
+        'port=443): Read timed out. (read timeout=15)")\': /simple/foo/',
+      'ERROR: Could not find a version that satisfies the requirement foo==1.0 (from versions: none)',
+      'ERROR: No matching distribution found for foo==1.0',
+      '',
+    ].join('\n'),
     cls: 'pip-failure',
     pkg: 'foo',
     spec: 'foo==1.0',
   },
   {
     name: "pip's own SSL trouble is a pip failure, not a conda channel",
-    log: "Pip subprocess output:\nCollecting foo==1.0\n\nPip subprocess error:\nERROR: Could not install packages due to an OSError: HTTPSConnectionPool(host='pypi.org', port=443): Max retries exceeded with url: /simple/foo/ (Caused by SSLError(SSLCertVerificationError(1, 'certificate verify failed')))\n\nCondaEnvException: Pip failed\n",
+    log: [
+      'Pip subprocess output:',
+      'Collecting foo==1.0',
+      '',
+      'Pip subprocess error:',
+      "ERROR: Could not install packages due to an OSError: HTTPSConnectionPool(host='pypi.org', " +
+        'port=443): Max retries exceeded with url: /simple/foo/ (Caused by ' +
+        "SSLError(SSLCertVerificationError(1, 'certificate verify failed')))",
+      '',
+      'CondaEnvException: Pip failed',
+      '',
+    ].join('\n'),
     cls: 'pip-failure',
     pkg: 'foo',
   },
   {
     name: 'pip: wheel build failure of a pyproject package',
-    log: "  Building wheel for pycocotools (pyproject.toml): finished with status 'error'\nFailed to build pycocotools\n\nPip subprocess error:\n  error: subprocess-exited-with-error\n  × Building wheel for pycocotools (pyproject.toml) did not run successfully.\n  ERROR: Failed building wheel for pycocotools\nERROR: Could not build wheels for pycocotools, which is required to install pyproject.toml-based projects\n\nCondaEnvException: Pip failed\n",
+    log: [
+      "  Building wheel for pycocotools (pyproject.toml): finished with status 'error'",
+      'Failed to build pycocotools',
+      '',
+      'Pip subprocess error:',
+      '  error: subprocess-exited-with-error',
+      '  × Building wheel for pycocotools (pyproject.toml) did not run successfully.',
+      '  ERROR: Failed building wheel for pycocotools',
+      'ERROR: Could not build wheels for pycocotools, which is required to install pyproject.toml-based projects',
+      '',
+      'CondaEnvException: Pip failed',
+      '',
+    ].join('\n'),
     cls: 'pip-failure',
     pkg: 'pycocotools',
   },
   {
     name: "pip: resolver conflict names the user's requirement",
-    log: 'Pip subprocess error:\nERROR: Cannot install -r /tmp/condaenv.abc.requirements.txt (line 3) and numpy==1.19.0 because these package versions have conflicting dependencies.\n\nThe conflict is caused by:\n    The user requested numpy==1.19.0\n    pandas 2.0.0 depends on numpy>=1.20.3\n\nERROR: ResolutionImpossible: for help visit https://pip.pypa.io/en/latest/topics/dependency-resolution/\n',
+    log: [
+      'Pip subprocess error:',
+      'ERROR: Cannot install -r /tmp/condaenv.abc.requirements.txt (line 3) and ' +
+        'numpy==1.19.0 because these package versions have conflicting dependencies.',
+      '',
+      'The conflict is caused by:',
+      '    The user requested numpy==1.19.0',
+      '    pandas 2.0.0 depends on numpy>=1.20.3',
+      '',
+      'ERROR: ResolutionImpossible: for help visit https://pip.pypa.io/en/latest/topics/dependency-resolution/',
+      '',
+    ].join('\n'),
     cls: 'pip-failure',
     pkg: 'numpy',
     spec: 'numpy==1.19.0',
   },
   {
     name: 'micromamba: host name not resolved',
-    log: "critical libmamba Multiple errors occured:\n    Download error (6) Couldn't resolve host name [https://conda.anaconda.org/conda-forge/linux-64/repodata.json]\n    Subdir conda-forge/linux-64 not loaded!\n",
+    log: [
+      'critical libmamba Multiple errors occured:',
+      "    Download error (6) Couldn't resolve host name " +
+        '[https://conda.anaconda.org/conda-forge/linux-64/repodata.json]',
+      '    Subdir conda-forge/linux-64 not loaded!',
+      '',
+    ].join('\n'),
     cls: 'channel-unreachable',
     extra: { url: 'https://conda.anaconda.org/conda-forge/linux-64/repodata.json' },
   },
   {
     name: 'libmamba strict channel priority',
-    log: 'LibMambaUnsatisfiableError: Encountered problems while solving:\n  - package pytorch-2.0.1-py3.10_cuda11.8_cudnn8.7.0_0 is excluded by strict repo priority\n',
+    log: [
+      'LibMambaUnsatisfiableError: Encountered problems while solving:',
+      '  - package pytorch-2.0.1-py3.10_cuda11.8_cudnn8.7.0_0 is excluded by strict repo priority',
+      '',
+    ].join('\n'),
     cls: 'unsatisfiable',
     pkg: 'pytorch',
   },
@@ -237,14 +374,14 @@ const FAKE_STYLE: Array<{
       'Pip subprocess output:',
       'Collecting hlinkutils@ git+file:///srv/git/missing.git@v1.0',
       '  Cloning file:///srv/git/missing.git (to revision v1.0) to /tmp/pip-install-x/hlinkutils_abc',
-      '  Running command git clone --filter=blob:none --quiet file:///srv/git/missing.git /tmp/pip-install-x/hlinkutils_abc',
+      `  Running command git clone --filter=blob:none --quiet ${MISSING_REPO} ${CLONE_DIR}`,
       '',
       'Pip subprocess error:',
       "  fatal: '/srv/git/missing.git' does not appear to be a git repository",
       '  fatal: Could not read from remote repository.',
       '  error: subprocess-exited-with-error',
       '',
-      '  × git clone --filter=blob:none --quiet file:///srv/git/missing.git /tmp/pip-install-x/hlinkutils_abc did not run successfully.',
+      `  × git clone --filter=blob:none --quiet ${MISSING_REPO} ${CLONE_DIR} did not run successfully.`,
       '  │ exit code: 128',
       '  ╰─> See above for output.',
       '',
@@ -258,20 +395,40 @@ const FAKE_STYLE: Array<{
   },
   {
     name: 'bad git ref',
-    log: "Collecting git+https://github.com/o/tool.git@v9#egg=tool\n  Cloning https://github.com/o/tool.git (to revision v9) to /tmp/pip-req-build-1\n  Running command git checkout -q v9\n  error: pathspec 'v9' did not match any file(s) known to git\n",
+    log: [
+      'Collecting git+https://github.com/o/tool.git@v9#egg=tool',
+      '  Cloning https://github.com/o/tool.git (to revision v9) to /tmp/pip-req-build-1',
+      '  Running command git checkout -q v9',
+      "  error: pathspec 'v9' did not match any file(s) known to git",
+      '',
+    ].join('\n'),
     cls: 'git-clone-failure',
     pkg: 'tool',
     spec: 'git+https://github.com/o/tool.git@v9#egg=tool',
   },
   {
     name: 'git not installed',
-    log: "Collecting git+https://github.com/o/tool.git\nERROR: Cannot find command 'git' - do you have 'git' installed and in your PATH?\n",
+    log: [
+      'Collecting git+https://github.com/o/tool.git',
+      "ERROR: Cannot find command 'git' - do you have 'git' installed and in your PATH?",
+      '',
+    ].join('\n'),
     cls: 'git-clone-failure',
     pkg: 'tool',
   },
   {
     name: 'legacy noarch pre-link failure',
-    log: 'Preparing transaction: done\nVerifying transaction: done\nExecuting transaction: failed\n\nLinkError: pre-link script failed for package mpc::ipums_utils-0.3.1-py_0\nlocation of failed script: /r/builds/hlink/abc/bin/.ipums_utils-pre-link.sh\n==> script messages <==\n<None>\n',
+    log: [
+      'Preparing transaction: done',
+      'Verifying transaction: done',
+      'Executing transaction: failed',
+      '',
+      'LinkError: pre-link script failed for package mpc::ipums_utils-0.3.1-py_0',
+      'location of failed script: /r/builds/hlink/abc/bin/.ipums_utils-pre-link.sh',
+      '==> script messages <==',
+      '<None>',
+      '',
+    ].join('\n'),
     cls: 'unknown',
     pkg: 'ipums_utils',
     spec: 'ipums_utils-0.3.1-py_0',
@@ -297,7 +454,9 @@ describe('classify: message shapes', () => {
   }
 
   it("maps the adapter's own kill line to timeout, whatever came before it", () => {
-    const log = `Solving environment: ...working... \nLibMambaUnsatisfiableError: Encountered problems while solving:\n  - nothing provides requested foo\n${timeoutLine(600)}\n`;
+    const log =
+      'Solving environment: ...working... \nLibMambaUnsatisfiableError: Encountered problems while solving:\n' +
+      `  - nothing provides requested foo\n${timeoutLine(600)}\n`;
     const c = classify(log);
     expect(c.class).toBe('timeout');
     expect(c.excerpt.at(-1)).toBe('conda-gitops: timed out after 600 s');
@@ -305,7 +464,9 @@ describe('classify: message shapes', () => {
 
   it('handles CRLF, ANSI colours and progress-bar redraws', () => {
     const log =
-      '\x1b[31mCollecting package metadata: \\\r|\r/\rdone\x1b[0m\r\n\r\nPackagesNotFoundError: The following packages are not available from current channels:\r\n\r\n  - \x1b[1mnosuchpkg\x1b[0m\r\n';
+      '\x1b[31mCollecting package metadata: \\\r|\r/\rdone\x1b[0m\r\n\r\n' +
+      'PackagesNotFoundError: The following packages are not available from current channels:\r\n\r\n' +
+      '  - \x1b[1mnosuchpkg\x1b[0m\r\n';
     const c = classify(log);
     expect(c).toMatchObject({ class: 'missing-package', package: 'nosuchpkg', spec: 'nosuchpkg' });
     expect(c.excerpt.every((l) => !/[\r\x1b]/.test(l))).toBe(true);
@@ -331,7 +492,8 @@ describe('classify: message shapes', () => {
       call(
         ['conda', 'install', '-y', '-p', '/p', 'ipums_utils=0.3'],
         '',
-        '\nPackagesNotFoundError: The following packages are not available from current channels:\n\n  - ipums_utils=0.3\n',
+        '\nPackagesNotFoundError: The following packages are not available from current channels:\n\n' +
+          '  - ipums_utils=0.3\n',
         1,
       ) +
       call(['conda', 'list', '--json', '-p', '/p'], '[]\n', '', 0);
@@ -447,7 +609,8 @@ describe('hintFor', () => {
       excerpt: [],
     });
     expect(h).toBe(
-      'version 1.2.0 of ipums_utils is not in the channel; available: 1.1.0, 1.2.4, 1.3.0; nearest 1.2.4; run `conda-gitops fix --accept-nearest` to pin it',
+      'version 1.2.0 of ipums_utils is not in the channel; available: 1.1.0, 1.2.4, 1.3.0; nearest 1.2.4; ' +
+        'run `conda-gitops fix --accept-nearest` to pin it',
     );
   });
 

@@ -399,7 +399,9 @@ describe('deploy, rollback and history against a real ROOT', () => {
     expect(readLive(fi.root)).toEqual(old);
   });
 
-  it('a cutover a killed run did not log is recorded by the next writer; a killed rollback still gets its bad marks', async () => {
+  const UNLOGGED_CUTOVER =
+    'a cutover a killed run did not log is recorded by the next writer; a killed rollback still gets its bad marks';
+  it(UNLOGGED_CUTOVER, async () => {
     await setup({ a: 1 });
     await runDeploy(repo, fi.root);
     const next = await writeRepo(repo, { envs: { a: 2 } });
@@ -414,7 +416,8 @@ describe('deploy, rollback and history against a real ROOT', () => {
     expect(ok).toBe(false); // main still asks for the build that was rolled back
     expect(out.lines.join('\n')).toMatch(/revert or fix in git/i);
     const entries = readHistory(fi.root).entries;
-    expect(entries.map((e) => e.command)).toEqual(['deploy', 'deploy', 'rollback (recorded after the fact)']); // the deploy held back: no cutover
+    // the deploy held back: no cutover
+    expect(entries.map((e) => e.command)).toEqual(['deploy', 'deploy', 'rollback (recorded after the fact)']);
     expect(entries[2]).toMatchObject({
       from: { generation: 2 },
       to: { generation: 1 },

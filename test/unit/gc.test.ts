@@ -61,7 +61,9 @@ describe('planGc (pure)', () => {
     expect(plan.removeCaches).toEqual([]);
   });
 
-  it('never removes the live or the previous generation, even with K=1 and a live generation that is not the newest', () => {
+  const KEEPS_LIVE_AND_PREVIOUS =
+    'never removes the live or the previous generation, even with K=1 and a live generation that is not the newest';
+  it(KEEPS_LIVE_AND_PREVIOUS, () => {
     const v = inst(
       'v2',
       [
@@ -83,7 +85,9 @@ describe('planGc (pure)', () => {
     expect(plan.removeBuilds).toEqual([]);
   });
 
-  it('removes installations nothing references, and only the package cache of retired ones still kept for rollback', () => {
+  const REMOVES_UNREFERENCED =
+    'removes installations nothing references, and only the package cache of retired ones still kept for rollback';
+  it(REMOVES_UNREFERENCED, () => {
     const ancient = inst('v4.3.22', [[1, 1, { a: 'x' }]], ['a/x']);
     const retired = inst('v4.8.5', [[1, 10, { a: 'y' }]], ['a/y'], { live: 1 });
     const current = inst('v23.11.0', [[1, 20, { a: 'z' }]], ['a/z'], { live: 1 });
@@ -216,7 +220,8 @@ describe('gc on a real ROOT', () => {
     const wanted = await writeRepo(repo, { envs: { a: 2 } }); // merged QA result, not deployed yet
     addBuild(fi.root, VERSION, 'a', wanted.envs[0].buildId, { finishedAt: new Date(Date.now() - 72 * 3600_000) });
     addBuild(fi.root, VERSION, 'a', 'abcdef012345'); // young: another PR's QA build
-    addBuild(fi.root, VERSION, 'a', '0123456789ab', { finishedAt: new Date(Date.now() - 72 * 3600_000) }); // old and unwanted
+    // old and unwanted
+    addBuild(fi.root, VERSION, 'a', '0123456789ab', { finishedAt: new Date(Date.now() - 72 * 3600_000) });
     const { out } = await gc(repo, { yes: true });
     expect(
       readdirSync(join(fi.inst.dir, 'builds', 'a'))

@@ -18,6 +18,7 @@ const bytes = (s: string) => new TextEncoder().encode(s);
 
 const BASE = ['[conda]', 'version = 23.11.0', 'channels = conda-forge', '', '[environments]', 'a = REPLICATE'];
 const inv = (...extra: string[]) => [...BASE, ...extra].join('\n') + '\n';
+const NAME_RULE = "names are letters, digits, '.', '_', '-', at most 64 characters, starting with a letter or digit";
 
 describe('parseInventory', () => {
   test("the repository's own inventory.ini: every section, value and line", () => {
@@ -163,35 +164,15 @@ describe('parseInventory', () => {
     ],
     ['an empty name', inv('= REPLICATE'), 'inventory.ini:7: empty key'],
     ['a key without value', inv('b'), "inventory.ini:7: 'b' has no value (expected 'b = ...')"],
-    [
-      'a path as a name',
-      inv('../x = REPLICATE'),
-      "inventory.ini:7: invalid name '../x': names are letters, digits, '.', '_', '-', at most 64 characters, starting with a letter or digit",
-    ],
-    [
-      'a name with a space',
-      inv('a b = REPLICATE'),
-      "inventory.ini:7: invalid name 'a b': names are letters, digits, '.', '_', '-', at most 64 characters, starting with a letter or digit",
-    ],
-    [
-      'a name with ;',
-      inv('x;rm = REPLICATE'),
-      "inventory.ini:7: invalid name 'x;rm': names are letters, digits, '.', '_', '-', at most 64 characters, starting with a letter or digit",
-    ],
-    [
-      'a hidden name',
-      inv('.hidden = REPLICATE'),
-      "inventory.ini:7: invalid name '.hidden': names are letters, digits, '.', '_', '-', at most 64 characters, starting with a letter or digit",
-    ],
-    [
-      '__proto__ as a name',
-      inv('__proto__ = REPLICATE'),
-      "inventory.ini:7: invalid name '__proto__': names are letters, digits, '.', '_', '-', at most 64 characters, starting with a letter or digit",
-    ],
+    ['a path as a name', inv('../x = REPLICATE'), `inventory.ini:7: invalid name '../x': ${NAME_RULE}`],
+    ['a name with a space', inv('a b = REPLICATE'), `inventory.ini:7: invalid name 'a b': ${NAME_RULE}`],
+    ['a name with ;', inv('x;rm = REPLICATE'), `inventory.ini:7: invalid name 'x;rm': ${NAME_RULE}`],
+    ['a hidden name', inv('.hidden = REPLICATE'), `inventory.ini:7: invalid name '.hidden': ${NAME_RULE}`],
+    ['__proto__ as a name', inv('__proto__ = REPLICATE'), `inventory.ini:7: invalid name '__proto__': ${NAME_RULE}`],
     [
       'a 65-character name',
       inv(`${'x'.repeat(65)} = REPLICATE`),
-      `inventory.ini:7: invalid name '${'x'.repeat(65)}': names are letters, digits, '.', '_', '-', at most 64 characters, starting with a letter or digit`,
+      `inventory.ini:7: invalid name '${'x'.repeat(65)}': ${NAME_RULE}`,
     ],
     [
       'a kernel for an export env',
@@ -279,7 +260,8 @@ describe('checkRepo: inventory and specs together', () => {
       '/r',
       files(inventoryText({ envs: { a: 'REPLICATE' } }), {
         'a.yml':
-          'name: a\nchannels:\n  - conda-forge\n  - bioconda\n  - nodefaults\ndependencies:\n  - python\n  - pytorch::pytorch\n  - conda-forge/label/main::numpy\n',
+          'name: a\nchannels:\n  - conda-forge\n  - bioconda\n  - nodefaults\n' +
+          'dependencies:\n  - python\n  - pytorch::pytorch\n  - conda-forge/label/main::numpy\n',
       }),
     );
     expect(errors(problems)).toEqual([
@@ -345,7 +327,8 @@ describe('loadRepo and resolveRoot', () => {
       expect((err as InputError).exitCode).toBe(2);
       expect((err as InputError).message.split('\n')).toEqual([
         "env-specs/a.yml:2: error: 'dependencies' must be a list",
-        "inventory.ini:7: error: REPLICATE environment 'b' has no spec: create env-specs/b.yml (conda-gitops export can write it)",
+        "inventory.ini:7: error: REPLICATE environment 'b' has no spec: " +
+          'create env-specs/b.yml (conda-gitops export can write it)',
       ]);
     } finally {
       r.cleanup();

@@ -121,7 +121,8 @@ describe('pip-to-conda: a pip entry the channel has as a noarch conda package mo
 
 describe('version-gone: list the versions the channel has and name the nearest', () => {
   const text =
-    'name: x\r\nchannels:\r\n  - mpc\r\ndependencies:\r\n  - python=3.6\r\n  - mpc::ipums_utils=1.2.0  # pinned by the census team\r\n  - "hlink==2.0.1"\r\n';
+    'name: x\r\nchannels:\r\n  - mpc\r\ndependencies:\r\n  - python=3.6\r\n' +
+    '  - mpc::ipums_utils=1.2.0  # pinned by the census team\r\n  - "hlink==2.0.1"\r\n';
   const f = facts([
     ['python', pkg('python', ['3.6.15', '3.11.5'])],
     ['ipums_utils', pkg('ipums_utils', ['1.2.5', '1.3.0', '1.10.0'], true)],

@@ -35,7 +35,9 @@ const missingVersion: EnvRunResult = env({
     available: ['1.3.0', '1.4.1'],
     excerpt: ['ResolvePackageNotFound:', '  - ipums_utils=1.2.0'],
   },
-  hint: 'version 1.2.0 of ipums_utils is not in the channel; available: 1.3.0, 1.4.1; nearest 1.3.0 | run fix --accept-nearest',
+  hint:
+    'version 1.2.0 of ipums_utils is not in the channel; available: 1.3.0, 1.4.1; ' +
+    'nearest 1.3.0 | run fix --accept-nearest',
   file: 'env-specs/hlink.yml',
   line: 7,
   seconds: 14.2,
@@ -143,7 +145,10 @@ describe('summary.md', () => {
     const table = summaryTable(r);
     expect(table[0]).toBe('| env | status | failing phase | class | hint | duration |');
     expect(table[2]).toMatch(
-      /^\| hlink \| ❌ failed \| create \| missing-version \| .*nearest 1\.3\.0 \\\| run fix.*\(env-specs\/hlink\.yml:7\) \| 14\.2s \|$/,
+      new RegExp(
+        String.raw`^\| hlink \| ❌ failed \| create \| missing-version \| ` +
+          String.raw`.*nearest 1\.3\.0 \\\| run fix.*\(env-specs\/hlink\.yml:7\) \| 14\.2s \|$`,
+      ),
     );
     expect(table[3]).toMatch(/^\| analysis \| ✅ tested \|  \|  \|  \| 30\.0s \|$/);
     // every row has the same number of unescaped cell separators
@@ -188,7 +193,8 @@ import sys, xml.etree.ElementTree as ET, json
 root = ET.fromstring(sys.stdin.read())
 suite = root.find('testsuite')
 cases = [{'name': c.get('name'), 'failure': (c.find('failure').get('type') if c.find('failure') is not None else None),
-          'text': (c.find('failure').text if c.find('failure') is not None else None), 'line': c.get('line')} for c in suite.iter('testcase')]
+          'text': (c.find('failure').text if c.find('failure') is not None else None), 'line': c.get('line')}
+         for c in suite.iter('testcase')]
 print(json.dumps({'tests': root.get('tests'), 'failures': root.get('failures'), 'cases': cases}))`;
     const parsed = JSON.parse(execFileSync('python3', ['-c', py], { input: xml, encoding: 'utf8' }));
     expect(parsed.tests).toBe('4');

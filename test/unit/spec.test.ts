@@ -138,13 +138,17 @@ describe('parseSpec: what people write', () => {
     const { problems } = parse('name: demo\nplatforms:\n  - linux-64\ndependencies:\n  - python\npip:\n  - requests\n');
     expect(warnings(problems)).toEqual(["2: unknown key 'platforms' is ignored by conda"]);
     expect(errors(problems)).toEqual([
-      "6: top-level 'pip:' is not read by conda (the packages would be silently dropped): move it under dependencies as '- pip:'",
+      "6: top-level 'pip:' is not read by conda (the packages would be silently dropped): " +
+        "move it under dependencies as '- pip:'",
     ]);
   });
 
-  test("mamba's sel(linux) entries are kept, other platforms' skipped; '# [osx]' is a comment, as conda reads it", () => {
+  const SEL_ENTRIES =
+    "mamba's sel(linux) entries are kept, other platforms' skipped; '# [osx]' is a comment, as conda reads it";
+  test(SEL_ENTRIES, () => {
     const { spec } = parse(
-      'name: demo\ndependencies:\n  - python\n  - sel(linux): gcc_linux-64\n  - sel(win): pywin32\n  - clang  # [osx]\n',
+      'name: demo\ndependencies:\n  - python\n' +
+        '  - sel(linux): gcc_linux-64\n  - sel(win): pywin32\n  - clang  # [osx]\n',
     );
     expect(spec!.dependencies.map((d) => [d.line, d.text])).toEqual([
       [3, 'python'],
@@ -164,13 +168,15 @@ describe('parseSpec: what people write', () => {
   test('an item indented deeper than the others is an error at its own line; a wrapped pip option is not', () => {
     const bad = parse('name: demo\ndependencies:\n  - python=3.11\n   - numpy\n  - pandas\n');
     expect(errors(bad.problems)).toEqual([
-      "4: this '-' item is indented deeper than the item of line 3 and was read as part of it: start each item at the same indentation",
+      "4: this '-' item is indented deeper than the item of line 3 and was read as part of it: " +
+        'start each item at the same indentation',
     ]);
     const badPip = parse('name: demo\ndependencies:\n  - pip\n  - pip:\n    - rich\n     - httpx\n');
     expect(errors(badPip.problems)).toHaveLength(1);
     expect(errors(badPip.problems)[0]).toMatch(/^6: this '-' item/);
     const wrapped = parse(
-      'name: demo\ndependencies:\n  - pip\n  - pip:\n    - --extra-index-url\n      https://example.org/simple\n    - numpy\n      >=1.2\n',
+      'name: demo\ndependencies:\n  - pip\n  - pip:\n' +
+        '    - --extra-index-url\n      https://example.org/simple\n    - numpy\n      >=1.2\n',
     );
     expect(errors(wrapped.problems)).toEqual([]);
     expect(wrapped.spec!.pip.map((p) => [p.kind, p.text])).toEqual([
