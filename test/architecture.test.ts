@@ -5,7 +5,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, sep } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { checkImports, hasRuntimeExports, importsOf, valueImportsUnder, type Rule } from '../fixtures/architecture.js';
+import { checkImports, hasRuntimeExports, importsOf, valueImportsUnder, type Rule } from './fixtures/architecture.js';
 
 const tree = (files: Record<string, string>) => new Map(Object.entries(files));
 
@@ -164,7 +164,7 @@ describe('checkImports on synthetic trees', () => {
 
 // ---- the real tree ----
 
-const ROOT = join(import.meta.dirname, '..', '..');
+const ROOT = join(import.meta.dirname, '..');
 
 /** Every .ts file under the given top-level dirs, by repo-relative posix path. */
 function readSources(...dirs: string[]): Map<string, string> {
@@ -185,7 +185,7 @@ describe('the real tree', () => {
 
   it('finds the sources', () => {
     expect([...files.keys()]).toContain('scripts/cli/main.ts');
-    expect([...files.keys()]).toContain('test/unit/architecture.test.ts');
+    expect([...files.keys()]).toContain('test/architecture.test.ts');
   });
 
   // one test per rule, so a failure says which rule; the expected [] shows every offending import
