@@ -467,7 +467,6 @@ describe('deploy, rollback and history command wiring', () => {
     fi = makeInstallation();
     const toZero = { code: 2, stderr: "conda-gitops: --to expects a whole number >= 1, got '0'" };
     expect(await cli('rollback', { to: '0' })).toEqual(toZero);
-    expect((await cli('rollback', { to: '2', env: 'a' })).stderr).toMatch(/--to and --env cannot be combined/);
     expect((await cli('rollback', { wait: 'long' })).stderr).toMatch(/--wait expects a duration \(seconds/);
     expect((await cli('history', { limit: 'all' })).stderr).toMatch(/--limit expects a whole number >= 1, got 'all'/);
     expect((await cli('deploy', { jobs: '0' })).stderr).toMatch(/--jobs expects a whole number >= 1, got '0'/);
