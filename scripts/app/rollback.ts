@@ -137,16 +137,14 @@ export function planRollback(root: string, opts: { to?: number; envName?: string
       );
     }
     const version = from.installation.replace(/^v/, '');
-    const found = envRollbackSource(
-      name,
-      { generation: from.generation, links: live.links },
-      all,
-      (build) => readBuildRecord(root, version, name, build)?.bad !== undefined,
-    );
+    const found = envRollbackSource(name, { generation: from.generation, links: live.links }, all, (build) => {
+      const rec = readBuildRecord(root, version, name, build);
+      return rec?.bad !== undefined || rec?.tainted !== undefined; // rolled back, or changed by hand and repaired
+    });
     if (!found) {
       const since = live.links[name] ? `build ${live.links[name]}` : 'no build';
       throw new FailedError(
-        `env '${name}' has ${since} in ${formatRef(from)} and no other build (not rolled back already) in an ` +
+        `env '${name}' has ${since} in ${formatRef(from)} and no other build (not rolled back or repaired already) in an ` +
           `earlier generation of ${from.installation}: nothing to roll back to (rollback --to N --env ${name} picks one)`,
       );
     }
