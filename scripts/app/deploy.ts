@@ -386,7 +386,8 @@ export async function deploy(opts: DeployOptions): Promise<DeployResult> {
       ? `rebuild its inputs as the fresh build ${r.replacement}`
       : `link the repository's build ${r.replacement}`;
     out.info(
-      `${opts.dryRun ? 'would repair' : 'repair'} ${r.name}: changed by hand in ${r.tainted}; ${how} (${r.tainted} is kept until gc, marked tainted)`,
+      `${opts.dryRun ? 'would repair' : 'repair'} ${r.name}: changed by hand in ${r.tainted}; ${how}` +
+        ` (${r.tainted} is kept until gc, marked tainted)`,
     );
   }
   if (!opts.dryRun) await buildRepairs(opts, root, repo, desired, repairs);

@@ -1,9 +1,9 @@
 /**
  * The rollback use case: swap back to the previous generation (or generation N), or make a new generation
  * with one env taken from its previous distinct build or from generation N (docs/deploy.md). The dry run and
- * the real run share planRollback (every check); rolling back to what is live is a no-op (exit 0). Needs no repository: an emergency must not
- * depend on git. Builds that were rolled back are marked bad, so the next deploy from main does not put
- * them back.
+ * the real run share planRollback (every check); rolling back to what is live is a no-op (exit 0).
+ * Needs no repository: an emergency must not depend on git. Builds that were rolled back are marked bad, so
+ * the next deploy from main does not put them back.
  */
 import { join } from 'node:path';
 import type { Output } from './output.js';
@@ -144,8 +144,9 @@ export function planRollback(root: string, opts: { to?: number; envName?: string
     if (!found) {
       const since = live.links[name] ? `build ${live.links[name]}` : 'no build';
       throw new FailedError(
-        `env '${name}' has ${since} in ${formatRef(from)} and no other build (not rolled back or repaired already) in an ` +
-          `earlier generation of ${from.installation}: nothing to roll back to (rollback --to N --env ${name} picks one)`,
+        `env '${name}' has ${since} in ${formatRef(from)} and no other build (not rolled back or repaired ` +
+          `already) in an earlier generation of ${from.installation}: nothing to roll back to` +
+          ` (rollback --to N --env ${name} picks one)`,
       );
     }
     source = found;

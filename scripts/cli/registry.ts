@@ -84,7 +84,7 @@ export const COMMANDS: CommandMeta[] = [
       'Only forward: refuses (exit 1) when HEAD does not descend from the commit of the live generation (an old\n' +
       'commit checked out, an old CI run re-run); go back with a revert commit, or --allow-downgrade.\n' +
       '--repair NAME: a live env changed by hand (`conda install` into it; `status` names it) is rebuilt from git\n' +
-      'into a fresh build <id>.rN beside the tainted one, tested and swapped in; the tainted build is kept until gc.\n' +
+      'into a fresh build <id>.rN beside the tainted one, tested and swapped in; the tainted one is kept until gc.\n' +
       'Refuses (exit 1) an installation whose envs/ is a real directory of unmanaged envs: see `adopt`.\n' +
       'Exit 0 deployed or nothing to do, 1 missing/held-back builds, failed repair or refused, 2 bad input,\n' +
       '3 lock busy.',

@@ -1,6 +1,7 @@
 /**
  * rollback: swap back to the previous generation (or `--to N`), or make a new generation with one env taken
- * from its previous distinct build (`--env NAME`) or from generation N (`--to N --env NAME`). The use case is app/rollback.ts; it needs no repository.
+ * from its previous distinct build (`--env NAME`) or from generation N (`--to N --env NAME`).
+ * The use case is app/rollback.ts; it needs no repository.
  */
 import type { Context } from '../app/context.js';
 import { boolOption, durationOption, integerOption, stringOption } from '../core/options.js';

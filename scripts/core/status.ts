@@ -140,7 +140,9 @@ export function computeStatus(input: StatusInput): StatusReport {
       if (wanted.has(s.name)) {
         // put the change into git (then deploy), or rebuild what git says into a fresh prefix
         s.repair = `conda-gitops deploy --repair ${s.name}`;
-        s.message += `; ${what} after the build record: run \`${s.repair}\` to rebuild it from git (keep the change: redo it in git)`;
+        s.message +=
+          `; ${what} after the build record: run \`${s.repair}\` to rebuild it from git` +
+          ' (keep the change: redo it in git)';
       } else s.message += `; ${what} after the build record (the next deploy unlinks it)`;
     }
   }
