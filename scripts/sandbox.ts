@@ -6,7 +6,8 @@
  *   2. adopt it into a scratch git repository;
  *   3. a pull request that upgrades conda to 23.11.0: QA builds every env into the new installation and
  *      prints the failure table; `fix` applies the remediation rules; QA again until green;
- *   4. merge: deploy (cutover), status, a second change deployed, rollback, roll forward, history.
+ *   4. merge: deploy (cutover), status, a second change deployed, rollback, roll forward, a hand change in a
+ *      live env repaired (deploy --repair), one env rolled back to its previous build (rollback --env), history.
  *
  * Every step runs the real CLI (dist/scripts/cli/main.js) as a user would. Nothing outside .sandbox/ is written.
  */
@@ -187,6 +188,20 @@ async function deployAndRollback(): Promise<void> {
   await cli(['rollback']);
   await cli(['status'], { expect: [0, 1] });
   await cli(['deploy', '--force']);
+
+  banner('4d. A hand change in a live env: status names the repair, deploy --repair rebuilds it from git');
+  const liveAnalytics = path.join(paths.root, 'envs', 'analytics');
+  const conda = path.join(paths.root, `v${NEW}`, 'bin', 'conda');
+  process.stdout.write(`\n  $ conda install -y -p ${liveAnalytics} six   (by hand, on the live env)\n`);
+  const hand = runConda(conda, ['install', '-y', '-p', liveAnalytics, 'six']);
+  if (hand.code !== 0) throw new Error(`conda install into ${liveAnalytics} failed:\n${hand.stderr}`);
+  await cli(['status'], { expect: [1] });
+  await cli(['deploy', '--repair', 'analytics']);
+  await cli(['status']);
+
+  banner('4e. rollback --env: analytics alone back to its previous distinct build (before requests)');
+  await cli(['rollback', '--env', 'analytics', '--dry-run']);
+  await cli(['rollback', '--env', 'analytics']);
   await cli(['history']);
 }
 

@@ -3,6 +3,7 @@
  * kernels, history (docs/deploy.md). Reads top to bottom: load repo -> check ROOT is ours -> (build missing,
  * outside the lock) -> lock -> plan -> write generation -> swap -> kernels -> history -> release.
  */
+import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Output } from './output.js';
 import { loadRepo, resolveRoot } from '../repo/repo.js';
@@ -23,17 +24,22 @@ import {
   markBuilds,
   readGenerationLinks,
   readLive,
+  readManifest,
   replaceSymlink,
   swapEnvs,
   writeGeneration,
 } from '../state/generation.js';
-import { installationLayout, layout } from '../core/layout.js';
-import { readBuildRecord } from '../state/record.js';
+import { installationLayout, installationName, layout } from '../core/layout.js';
+import { readBuildRecord, writeBuildRecord } from '../state/record.js';
 import { syncKernels } from '../state/kernel.js';
 import type { KernelSync } from '../state/kernel.js';
-import { actor, appendHistory, reconcileHistory } from '../state/history.js';
+import { actor, appendHistory, readHistoryStamp, reconcileHistory } from '../state/history.js';
 import { listInstallations } from '../state/gc.js';
-import { headCommit } from '../engine/git.js';
+import { headCommit, isAncestor } from '../engine/git.js';
+import { FailedError, RefusedError, UsageError } from '../core/errors.js';
+import { formatRef } from '../core/generation.js';
+import { inputsBuildId, nextRepairId } from '../core/buildid.js';
+import { handChange } from '../core/status.js';
 
 export interface DeployOptions {
   repoDir: string;
@@ -51,6 +57,25 @@ export interface DeployOptions {
   jobs: number;
   /** how long to wait for the lock; 0: BusyError at once */
   waitSeconds: number;
+  /** deploy a commit that does not descend from the live generation's commit (default: refuse) */
+  allowDowngrade?: boolean;
+  /** --repair NAME: rebuild these hand-changed live envs into fresh prefixes and link them */
+  repair?: string[];
+  /** --repair-all-drifted: the same for every hand-changed live env of the repository */
+  repairAllDrifted?: boolean;
+}
+
+/** A hand-changed live build and what replaces it. */
+export interface Repair {
+  name: string;
+  /** the live build that was changed by hand (kept until gc, marked tainted) */
+  tainted: string;
+  /** the build linked instead: a fresh repair build `<id>.rN`, or the repository's build when it differs */
+  replacement: string;
+  /** true: `replacement` is built now beside the tainted build */
+  fresh: boolean;
+  /** when conda-meta/history changed (undefined: it is missing) */
+  since?: string;
 }
 
 interface DeployResultBase {
@@ -58,6 +83,8 @@ interface DeployResultBase {
   ok: boolean;
   root: string;
   commit: string | undefined;
+  /** hand-changed envs repaired (or, in a dry run, to repair) */
+  repairs?: Repair[];
 }
 
 /** The machine result: the plan of a dry run, the missing builds of a refused deploy, or what was applied. */
@@ -67,7 +94,11 @@ export type DeployResult =
   | (DeployResultBase & DeployPlan & { kernelSync: KernelSync; seconds: number });
 
 /** Everything the planner needs, read from disk. */
-export function planFromDisk(root: string, desired: DesiredInput, opts: { force?: boolean }): DeployPlan {
+export function planFromDisk(
+  root: string,
+  desired: DesiredInput,
+  opts: { force?: boolean; repairs?: Record<string, string> },
+): DeployPlan {
   const inst = installationLayout(root, desired.condaVersion);
   const live = readLive(root);
   const target = liveGenerationNumber(inst.dir);
@@ -101,7 +132,7 @@ export function applyDeploy(
   root: string,
   desired: DesiredInput,
   plan: DeployPlan,
-  meta: { commit?: string; command: string; env: NodeJS.ProcessEnv; assertHeld: () => void },
+  meta: { commit?: string; command: string; env: NodeJS.ProcessEnv; assertHeld: () => void; repairs?: Repair[] },
 ): AppliedDeploy {
   const t0 = performance.now();
   const inst = installationLayout(root, desired.condaVersion);
@@ -133,11 +164,20 @@ export function applyDeploy(
     plan.forced.map((f) => ({ name: f.name, build: f.buildId })),
     undefined,
   );
+  const repaired = markTainted(root, plan, meta.repairs ?? []);
   if (plan.changes) {
     crashPoint('before-history');
     const generation = plan.newGeneration ?? liveGenerationNumber(inst.dir)!;
     const heldBack = plan.heldBack.map((h) => h.name).join(', ');
-    const note = `held back (rolled back, revert or fix in git): ${heldBack}`;
+    const notes = [
+      ...(plan.heldBack.length ? [`held back (rolled back, revert or fix in git): ${heldBack}`] : []),
+      ...(repaired.length
+        ? [
+            'repaired (changed by hand; the tainted build is kept until gc): ' +
+              repaired.map((r) => `${r.name} ${r.tainted} -> ${r.replacement}`).join(', '),
+          ]
+        : []),
+    ];
     appendHistory(root, {
       format: 1,
       at: new Date().toISOString(),
@@ -147,7 +187,7 @@ export function applyDeploy(
       ...(plan.from ? { from: plan.from } : {}),
       to: { installation: plan.installation, generation },
       ...plan.diff,
-      ...(plan.heldBack.length ? { note } : {}),
+      ...(notes.length ? { note: notes.join('; ') } : {}),
     });
   }
   crashPoint('done');
@@ -157,6 +197,142 @@ export function applyDeploy(
     ...(plan.newGeneration !== undefined ? { generation: plan.newGeneration } : {}),
     seconds: (performance.now() - t0) / 1000,
   };
+}
+
+/**
+ * Mark the hand-changed builds a deploy replaced as tainted (kept until gc; `repairedBy` names the build now
+ * linked). Only those the new live generation really replaced. Returns the repairs applied.
+ */
+function markTainted(root: string, plan: DeployPlan, repairs: Repair[]): Repair[] {
+  const at = new Date().toISOString();
+  const done: Repair[] = [];
+  for (const r of repairs) {
+    if (plan.links[r.name] !== r.replacement) continue;
+    const version = (plan.from?.installation ?? plan.installation).replace(/^v/, '');
+    const rec = readBuildRecord(root, version, r.name, r.tainted);
+    if (rec && !rec.tainted) {
+      const reason = `changed by hand (conda-meta/history ${r.since ? `modified ${r.since}` : 'missing'})`;
+      writeBuildRecord(root, { ...rec, tainted: { at, reason, repairedBy: r.replacement } });
+    }
+    done.push(r);
+  }
+  return done;
+}
+
+const short = (commit: string) => commit.slice(0, 12);
+
+/**
+ * Deploy only goes forward: HEAD must descend from the commit of the live generation (its manifest records it),
+ * else deploying would silently put older specs back (an old CI run re-run, a stale checkout). The way back is
+ * a revert commit; --allow-downgrade deploys anyway. Outside git there is no commit to compare: say so.
+ */
+async function checkForward(
+  repoDir: string,
+  root: string,
+  commit: string | undefined,
+  allow: boolean,
+  warn: (message: string) => void,
+): Promise<void> {
+  const live = readLive(root);
+  if (!commit) {
+    warn(`${repoDir} is not a git checkout: deploying without checking that it moves forward from what is live`);
+    return;
+  }
+  if (!live.ref) return;
+  const liveCommit = readManifest(join(root, live.ref.installation), live.ref.generation)?.commit;
+  if (!liveCommit || liveCommit === commit) return;
+  const relation = await isAncestor(repoDir, liveCommit, commit);
+  if (relation === 'yes') return;
+  const where = `${root}/${formatRef(live.ref)}`;
+  const what =
+    relation === 'no'
+      ? `HEAD ${short(commit)} does not descend from ${short(liveCommit)}, the commit live in ${where}: ` +
+        'deploying it would go back to older specs'
+      : `cannot tell whether HEAD ${short(commit)} descends from ${short(liveCommit)}, the commit live in ${where}: ` +
+        'that commit is not in this clone (a shallow checkout? fetch the full history, e.g. fetch-depth: 0)';
+  if (allow) {
+    warn(`${what}; deploying anyway (--allow-downgrade)`);
+    return;
+  }
+  throw new RefusedError(
+    `refusing to deploy: ${what}.\nNothing was changed. The way back is a revert commit on main (git revert), ` +
+      'deployed like any other change; to deploy this commit anyway: deploy --allow-downgrade',
+  );
+}
+
+/**
+ * The hand-changed live envs to repair: the ones named (each must be a REPLICATE env of the repository and live),
+ * or with `all`, every live env of the repository changed by hand. A build changed by hand whose inputs are what
+ * the repository asks for gets a fresh repair build `<id>.rN` beside it; one the repository replaces anyway
+ * (its spec changed) is replaced by the repository's build.
+ */
+function findRepairs(root: string, desired: Desired, names: string[], all: boolean, out: Output): Repair[] {
+  const live = readLive(root);
+  const byName = new Map(desired.envs.map((e) => [e.name, e]));
+  for (const name of names) {
+    if (!byName.has(name)) {
+      throw new UsageError(`--repair ${name}: not a REPLICATE env of the repository (inventory.ini [environments])`);
+    }
+    if (!(name in live.links)) {
+      throw new UsageError(`--repair ${name}: ${name} is not live${live.ref ? ` in ${formatRef(live.ref)}` : ''}`);
+    }
+  }
+  if (!live.ref) return [];
+  const version = live.ref.installation.replace(/^v/, '');
+  const sameInstallation = live.ref.installation === installationName(desired.condaVersion);
+  const candidates = all ? desired.envs.map((e) => e.name).filter((n) => n in live.links) : names;
+  const repairs: Repair[] = [];
+  for (const name of [...new Set(candidates)].sort()) {
+    const liveId = live.links[name];
+    const rec = readBuildRecord(root, version, name, liveId);
+    const changed = rec ? handChange(rec, readHistoryStamp(rec.prefix)) : undefined;
+    if (!changed) {
+      if (!all) out.info(`${name}: live build ${liveId} is not changed by hand: nothing to repair`);
+      continue;
+    }
+    const wanted = byName.get(name)!.buildId;
+    const since = changed.since ? { since: changed.since } : {};
+    if (sameInstallation && inputsBuildId(liveId) === wanted) {
+      const dir = installationLayout(root, desired.condaVersion).builds;
+      let existing: string[] = [];
+      try {
+        existing = readdirSync(join(dir, name));
+      } catch {
+        /* no builds dir: none */
+      }
+      repairs.push({ name, tainted: liveId, replacement: nextRepairId(wanted, existing), fresh: true, ...since });
+    } else repairs.push({ name, tainted: liveId, replacement: wanted, fresh: false, ...since });
+  }
+  return repairs;
+}
+
+/** Build and test the fresh repair builds (outside the lock); FailedError when one does not pass. */
+async function buildRepairs(
+  opts: DeployOptions,
+  root: string,
+  repo: Repo,
+  desired: Desired,
+  repairs: Repair[],
+): Promise<void> {
+  const fresh = repairs.filter((r) => r.fresh);
+  if (!fresh.length) return;
+  const { runBuilds } = await import('./pipeline.js');
+  const runDir = join(layout(root).runs, `repair-${new Date().toISOString().replace(/[:.]/g, '-')}`);
+  const ids = new Map(fresh.map((r) => [r.name, r.replacement]));
+  const envs = desired.envs.filter((e) => ids.has(e.name)).map((e) => ({ ...e, buildId: ids.get(e.name)! }));
+  opts.out.progress(`repair: rebuilding ${envs.map((e) => `${e.name} as ${e.buildId}`).join(', ')} (logs: ${runDir})`);
+  const result = await runBuilds({ root, repo, desired, envs, jobs: opts.jobs, out: opts.out, runDir });
+  const failed = result.envs.filter((e) => e.result.status === 'failed');
+  if (failed.length) {
+    const which = failed.map((e) => `${e.result.env} ${e.result.buildId} (${e.result.failure?.class ?? 'unknown'})`);
+    throw new FailedError(
+      `repair failed: ${which.join(', ')}; see ${runDir}/logs. Nothing was deployed: the hand-changed build stays live`,
+    );
+  }
+  for (const r of fresh) {
+    const rec = readBuildRecord(root, desired.condaVersion, r.name, r.replacement);
+    if (rec && rec.repairOf !== r.tainted) writeBuildRecord(root, { ...rec, repairOf: r.tainted });
+  }
 }
 
 /** Build and test the missing envs through the QA pipeline (loaded only when asked for: it pulls in the adapter). */
@@ -186,20 +362,57 @@ export async function deploy(opts: DeployOptions): Promise<DeployResult> {
   for (const w of repo.warnings) out.warn(`${w.file}:${w.line}: warning: ${w.message}`);
   const root = resolveRoot({ options: { root: opts.rootFlag }, env: opts.env }, repo.inventory);
   const desired = desiredState(repo);
-  const command = force ? 'deploy --force' : 'deploy';
+  const repairNames = opts.repair ?? [];
+  const command = [
+    'deploy',
+    ...(force ? ['--force'] : []),
+    ...(opts.allowDowngrade ? ['--allow-downgrade'] : []),
+    ...repairNames.map((n) => `--repair ${n}`),
+    ...(opts.repairAllDrifted ? ['--repair-all-drifted'] : []),
+  ].join(' ');
   checkManageable(root, desired.condaVersion); // refuse before anything under ROOT changes
+  const commit = await headCommit(opts.repoDir);
+  const allowDowngrade = opts.allowDowngrade ?? false;
+  await checkForward(opts.repoDir, root, commit, allowDowngrade, (m) => out.warn(m));
 
-  let plan = planFromDisk(root, desired, { force });
+  const repairs =
+    repairNames.length || opts.repairAllDrifted
+      ? findRepairs(root, desired, repairNames, !!opts.repairAllDrifted, out)
+      : [];
+  if (opts.repairAllDrifted && !repairs.length)
+    out.info('no live env of the repository is changed by hand: nothing to repair');
+  for (const r of repairs) {
+    const how = r.fresh
+      ? `rebuild its inputs as the fresh build ${r.replacement}`
+      : `link the repository's build ${r.replacement}`;
+    out.info(
+      `${opts.dryRun ? 'would repair' : 'repair'} ${r.name}: changed by hand in ${r.tainted}; ${how}` +
+        ` (${r.tainted} is kept until gc, marked tainted)`,
+    );
+  }
+  if (!opts.dryRun) await buildRepairs(opts, root, repo, desired, repairs);
+  const repairLinks = opts.dryRun
+    ? undefined
+    : Object.fromEntries(repairs.filter((r) => r.fresh).map((r) => [r.name, r.replacement]));
+  const planOpts = { force, ...(repairLinks ? { repairs: repairLinks } : {}) };
+
+  let plan = planFromDisk(root, desired, planOpts);
   if (plan.missing.length && opts.buildMissing && !opts.dryRun) {
     // outside the lock: builds lock per build id, and a long build must not block an emergency rollback
     await buildMissing(opts, root, repo, desired, new Set(plan.missing.map((m) => m.name)));
   }
-  const commit = await headCommit(opts.repoDir);
 
   if (opts.dryRun) {
     for (const line of describePlan(plan)) out.info(line);
     if (plan.missing.length) out.info(`missing tested builds (deploy would refuse):\n${describeMissing(plan.missing)}`);
-    return { ok: plan.missing.length === 0, dryRun: true, root, commit, ...plan };
+    return {
+      ok: plan.missing.length === 0,
+      dryRun: true,
+      root,
+      commit,
+      ...plan,
+      ...(repairs.length ? { repairs } : {}),
+    };
   }
 
   return withLock(root, { waitSeconds: opts.waitSeconds, command: `conda-gitops ${command}` }, async (lock) => {
@@ -212,7 +425,9 @@ export async function deploy(opts: DeployOptions): Promise<DeployResult> {
       const to = `${recovered.to.installation}/generations/${recovered.to.generation}`;
       out.warn(`history: recorded a cutover a killed run had not logged (${to})`);
     }
-    plan = planFromDisk(root, desired, { force }); // again, under the lock: another writer may have moved things
+    // again, under the lock: another deploy may have made a newer commit live meanwhile (warned already)
+    await checkForward(opts.repoDir, root, commit, allowDowngrade, () => {});
+    plan = planFromDisk(root, desired, planOpts); // again, under the lock: another writer may have moved things
     if (plan.missing.length) {
       out.info(
         `refusing to deploy: these envs have no tested build for the repository's spec` +
@@ -225,12 +440,21 @@ export async function deploy(opts: DeployOptions): Promise<DeployResult> {
       command,
       env: opts.env,
       assertHeld: () => lock.assertHeld(),
+      repairs,
     });
     for (const line of describePlan(plan)) out.info(line);
     const k = applied.kernels;
     if (k.written.length + k.removed.length) {
       out.info(`kernels: ${k.written.length} written, ${k.removed.length} removed, ${k.unchanged.length} unchanged`);
     }
-    return { ok: plan.heldBack.length === 0, root, commit, ...plan, kernelSync: k, seconds: applied.seconds };
+    return {
+      ok: plan.heldBack.length === 0,
+      root,
+      commit,
+      ...plan,
+      ...(repairs.length ? { repairs } : {}),
+      kernelSync: k,
+      seconds: applied.seconds,
+    };
   });
 }

@@ -1,8 +1,9 @@
 /**
  * The rollback use case: swap back to the previous generation (or generation N), or make a new generation
- * with one env taken from the previous one (docs/deploy.md). Needs no repository: an emergency must not
- * depend on git. Builds that were rolled back are marked bad, so the next deploy from main does not put
- * them back.
+ * with one env taken from its previous distinct build or from generation N (docs/deploy.md). The dry run and
+ * the real run share planRollback (every check); rolling back to what is live is a no-op (exit 0).
+ * Needs no repository: an emergency must not depend on git. Builds that were rolled back are marked bad, so
+ * the next deploy from main does not put them back.
  */
 import { join } from 'node:path';
 import type { Output } from './output.js';
@@ -22,7 +23,15 @@ import {
   swapEnvs,
   writeGeneration,
 } from '../state/generation.js';
-import { diffLinks, formatRef, isEmptyDiff, nextGenerationNumber, summarizeDiff } from '../core/generation.js';
+import {
+  diffLinks,
+  envRollbackSource,
+  formatRef,
+  isEmptyDiff,
+  nextGenerationNumber,
+  summarizeDiff,
+} from '../core/generation.js';
+import { readBuildRecord } from '../state/record.js';
 import type { GenerationRef, LinkDiff, LinkMap } from '../core/generation.js';
 import { actor, appendHistory, reconcileHistory } from '../state/history.js';
 import { layout } from '../core/layout.js';
@@ -47,10 +56,12 @@ export interface AppliedRollback {
   markedBad: number;
   cleared: number;
   seconds: number;
+  /** set when there was nothing to do (exit 0): why */
+  noop?: string;
 }
 
 export type RollbackResult =
-  | { ok: true; dryRun: true; from: GenerationRef; target: GenerationRef; diff: LinkDiff }
+  | { ok: true; dryRun: true; noop?: string; from: GenerationRef; target: GenerationRef; diff: LinkDiff }
   | ({ ok: true } & AppliedRollback);
 
 /** The links of the live generation with env `name` taken from `target` (or dropped when `target` lacks it). */
@@ -61,82 +72,153 @@ function withEnvFrom(live: LinkMap, target: LinkMap, name: string): LinkMap {
   return links;
 }
 
+/** What a rollback will do, decided before anything is written: the dry run prints it, the real run applies it. */
+export interface RollbackPlan {
+  from: GenerationRef;
+  /** noop: nothing to do (exit 0); swap: make generation `target` live; new: a new generation with `links` */
+  kind: 'noop' | 'swap' | 'new';
+  /** swap: the generation made live; new: the generation the env's build comes from; noop: the live one */
+  target: GenerationRef;
+  links: LinkMap;
+  diff: LinkDiff;
+  /** going back: builds that leave the live set are marked bad */
+  backwards: boolean;
+  /** new: the manifest's reason; noop: why there is nothing to do */
+  reason: string;
+}
+
+/**
+ * Every check of a rollback, reading the disk only: the dry run and the real run (under the lock) both call it,
+ * so they refuse the same things with the same messages and exit codes.
+ */
+export function planRollback(root: string, opts: { to?: number; envName?: string }): RollbackPlan {
+  const live = readLive(root);
+  if (!live.ref) throw new FailedError(`nothing is deployed under ${root}: no generation to roll back from`);
+  const from = live.ref;
+  const liveDir = join(root, from.installation);
+  const generations = listGenerations(liveDir);
+  const noop = (reason: string): RollbackPlan => ({
+    from,
+    kind: 'noop',
+    target: from,
+    links: live.links,
+    diff: diffLinks(live.links, live.links),
+    backwards: false,
+    reason,
+  });
+
+  if (opts.envName === undefined) {
+    const { target, backwards } = rollbackTargetOf(root, from, opts.to);
+    if (target.installation === from.installation && target.generation === from.generation) {
+      return noop(`generation ${target.generation} is already live: nothing to do`);
+    }
+    const links = readGenerationLinks(join(root, target.installation), target.generation);
+    return { from, kind: 'swap', target, links, diff: diffLinks(live.links, links), backwards, reason: '' };
+  }
+
+  const name = opts.envName;
+  let source: { generation: number; build: string | undefined };
+  if (opts.to !== undefined) {
+    const { target } = rollbackTargetOf(root, from, opts.to); // checks that generation N exists
+    const links = readGenerationLinks(liveDir, target.generation);
+    if (!(name in live.links) && !(name in links)) {
+      throw new UsageError(`env '${name}' is in neither ${formatRef(from)} nor ${formatRef(target)}`);
+    }
+    source = { generation: target.generation, build: links[name] };
+    if (source.build === live.links[name]) {
+      const same = target.generation === from.generation ? 'is live' : `has the same build (${source.build})`;
+      return noop(`env '${name}' ${same} in ${formatRef(target)}: nothing to do`);
+    }
+  } else {
+    const all = generations.map((n) => ({ n, links: readGenerationLinks(liveDir, n) }));
+    if (!all.some((g) => name in g.links)) {
+      throw new UsageError(
+        `env '${name}' is in no generation of ${from.installation} (have: ${generations.join(', ')})`,
+      );
+    }
+    const version = from.installation.replace(/^v/, '');
+    const found = envRollbackSource(name, { generation: from.generation, links: live.links }, all, (build) => {
+      const rec = readBuildRecord(root, version, name, build);
+      return rec?.bad !== undefined || rec?.tainted !== undefined; // rolled back, or changed by hand and repaired
+    });
+    if (!found) {
+      const since = live.links[name] ? `build ${live.links[name]}` : 'no build';
+      throw new FailedError(
+        `env '${name}' has ${since} in ${formatRef(from)} and no other build (not rolled back or repaired ` +
+          `already) in an earlier generation of ${from.installation}: nothing to roll back to` +
+          ` (rollback --to N --env ${name} picks one)`,
+      );
+    }
+    source = found;
+  }
+  const links = withEnvFrom(live.links, source.build === undefined ? {} : { [name]: source.build }, name);
+  return {
+    from,
+    kind: 'new',
+    target: { installation: from.installation, generation: source.generation },
+    links,
+    diff: diffLinks(live.links, links),
+    backwards: source.generation < from.generation,
+    reason: `rollback --env ${name} (build from generation ${source.generation})`,
+  };
+}
+
 /** The whole rollback, under a lock the caller holds. `env` is the process environment (for the history actor). */
 export function applyRollback(
   root: string,
   opts: { to?: number; envName?: string; env: NodeJS.ProcessEnv; command: string },
 ): AppliedRollback {
   const t0 = performance.now();
-  const live = readLive(root);
-  if (!live.ref) throw new FailedError(`nothing is deployed under ${root}: no generation to roll back from`);
-  const liveDir = join(root, live.ref.installation);
-  const generations = listGenerations(liveDir);
-  const { target, backwards: targetIsOlder } = rollbackTargetOf(root, live.ref, opts.to);
-  const targetDir = join(root, target.installation);
-  const targetLinks = readGenerationLinks(targetDir, target.generation);
+  const plan = planRollback(root, opts);
+  const { from } = plan;
+  const liveDir = join(root, from.installation);
   const at = new Date().toISOString();
+  if (plan.kind === 'noop') {
+    return { from, to: from, diff: plan.diff, markedBad: 0, cleared: 0, seconds: 0, noop: plan.reason };
+  }
 
   let to: GenerationRef;
-  let newLinks: LinkMap;
-  let backwards: boolean;
-  if (opts.envName !== undefined) {
-    const name = opts.envName;
-    if (target.installation !== live.ref.installation) {
-      throw new UsageError(
-        `--env works within one installation; the previous generation is in ${target.installation}` +
-          ' (roll back everything instead)',
-      );
-    }
-    if (!(name in live.links) && !(name in targetLinks)) {
-      throw new UsageError(`env '${name}' is in neither ${formatRef(live.ref)} nor ${formatRef(target)}`);
-    }
-    if (live.links[name] === targetLinks[name]) {
-      const same = `env '${name}' has the same build (${live.links[name]}) in ${formatRef(target)}`;
-      throw new FailedError(`${same}: nothing to roll back`);
-    }
-    newLinks = withEnvFrom(live.links, targetLinks, name);
-    const n = nextGenerationNumber(generations);
-    const manifest = readManifest(liveDir, live.ref.generation);
+  if (plan.kind === 'new') {
+    const n = nextGenerationNumber(listGenerations(liveDir));
+    const manifest = readManifest(liveDir, from.generation);
     writeGeneration(liveDir, {
       format: 1,
       n,
       createdAt: at,
       ...(manifest?.commit ? { commit: manifest.commit } : {}),
-      reason: `rollback --env ${name} (from generation ${target.generation})`,
-      parent: live.ref,
-      envs: newLinks,
+      reason: plan.reason,
+      parent: from,
+      envs: plan.links,
     });
     swapEnvs(liveDir, n);
-    to = { installation: live.ref.installation, generation: n };
-    backwards = true;
+    to = { installation: from.installation, generation: n };
   } else {
-    newLinks = targetLinks;
-    if (liveGenerationNumber(targetDir) !== target.generation) swapEnvs(targetDir, target.generation);
-    if (target.installation !== live.ref.installation) {
-      replaceSymlink(layout(root).current, target.installation, 'current');
+    const targetDir = join(root, plan.target.installation);
+    if (liveGenerationNumber(targetDir) !== plan.target.generation) swapEnvs(targetDir, plan.target.generation);
+    if (plan.target.installation !== from.installation) {
+      replaceSymlink(layout(root).current, plan.target.installation, 'current');
     }
-    to = target;
-    backwards = targetIsOlder;
+    to = plan.target;
   }
-  const diff = diffLinks(live.links, newLinks);
+  const diff = plan.diff;
   // what left the live set was rolled back; what came (back) in was chosen by a person: not bad any more
   const left = [...diff.changed.map((c) => ({ name: c.name, build: c.from })), ...diff.removed];
   const came = [...diff.changed.map((c) => ({ name: c.name, build: c.to })), ...diff.added];
   // swap first (users get the old builds at once), then the marks, then history: a run killed before its
   // history line is finished by the next writer's reconcileHistory, marks included
-  const reason = `rolled back from ${formatRef(live.ref)} to ${formatRef(to)}`;
-  const markedBad = backwards ? markBuilds(root, live.ref.installation, left, { at, reason }) : 0;
+  const reason = `rolled back from ${formatRef(from)} to ${formatRef(to)}`;
+  const markedBad = plan.backwards ? markBuilds(root, from.installation, left, { at, reason }) : 0;
   const cleared = markBuilds(root, to.installation, came, undefined);
   appendHistory(root, {
     format: 1,
     at,
     command: opts.command,
     ...actor(opts.env),
-    from: live.ref,
+    from,
     to,
     ...diff,
   });
-  return { from: live.ref, to, diff, markedBad, cleared, seconds: (performance.now() - t0) / 1000 };
+  return { from, to, diff, markedBad, cleared, seconds: (performance.now() - t0) / 1000 };
 }
 
 /** The whole rollback command: a dry run, or lock -> clean up -> reconcile history -> apply -> report. */
@@ -148,17 +230,20 @@ export async function rollback(opts: RollbackOptions): Promise<RollbackResult> {
     ...(to !== undefined ? [`--to ${to}`] : []),
     ...(envName !== undefined ? [`--env ${envName}`] : []),
   ].join(' ');
+  const target = { ...(to !== undefined ? { to } : {}), ...(envName !== undefined ? { envName } : {}) };
 
   if (opts.dryRun) {
-    const live = readLive(root);
-    if (!live.ref) throw new FailedError(`nothing is deployed under ${root}`);
-    const { target } = rollbackTargetOf(root, live.ref, to);
-    const targetLinks = readGenerationLinks(join(root, target.installation), target.generation);
-    const links = envName === undefined ? targetLinks : withEnvFrom(live.links, targetLinks, envName);
-    const diff = diffLinks(live.links, links);
-    const toText = envName === undefined ? formatRef(target) : 'a new generation';
-    out.info(`would ${command}: ${formatRef(live.ref)} -> ${toText} (${summarizeDiff(diff)})`);
-    return { ok: true, dryRun: true, from: live.ref, target, diff };
+    const plan = planRollback(root, target); // every check of the real run
+    if (plan.kind === 'noop') {
+      out.info(`${command}: ${plan.reason}`);
+      return { ok: true, dryRun: true, noop: plan.reason, from: plan.from, target: plan.target, diff: plan.diff };
+    }
+    const toText = plan.kind === 'swap' ? formatRef(plan.target) : 'a new generation';
+    out.info(`would ${command}: ${formatRef(plan.from)} -> ${toText} (${summarizeDiff(plan.diff)})`);
+    for (const c of plan.diff.changed) out.info(`  ~ ${c.name} ${c.from} -> ${c.to}`);
+    for (const a of plan.diff.added) out.info(`  + ${a.name} ${a.build}`);
+    for (const d of plan.diff.removed) out.info(`  - ${d.name} ${d.build}`);
+    return { ok: true, dryRun: true, from: plan.from, target: plan.target, diff: plan.diff };
   }
 
   return withLock(root, { waitSeconds: opts.waitSeconds, command: `conda-gitops ${command}` }, async () => {
@@ -167,12 +252,11 @@ export async function rollback(opts: RollbackOptions): Promise<RollbackResult> {
       listInstallations(root).map((n) => join(root, n)),
     );
     reconcileHistory(root, opts.env);
-    const r = applyRollback(root, {
-      ...(to !== undefined ? { to } : {}),
-      ...(envName !== undefined ? { envName } : {}),
-      env: opts.env,
-      command,
-    });
+    const r = applyRollback(root, { ...target, env: opts.env, command });
+    if (r.noop) {
+      out.info(`${command}: ${r.noop}`);
+      return { ok: true, ...r };
+    }
     const ms = (r.seconds * 1000).toFixed(0);
     out.info(`${command}: ${formatRef(r.from)} -> ${formatRef(r.to)} in ${ms} ms (${summarizeDiff(r.diff)})`);
     for (const c of r.diff.changed) out.info(`  ~ ${c.name} ${c.from} -> ${c.to}`);

@@ -75,19 +75,35 @@ export const COMMANDS: CommandMeta[] = [
     summary: 'merge entry: link the tested builds of the repo at HEAD as a new generation, swap it in atomically',
     usage:
       'conda-gitops deploy [--root DIR] [--repo DIR] [--dry-run] [--build-missing [--jobs N]] [--force] ' +
-      '[--wait SECONDS] [--json]',
+      '[--allow-downgrade] [--repair NAME]... [--repair-all-drifted] [--wait SECONDS] [--json]',
     details:
       'Takes ROOT/.gitops/lock, requires a `tested` build with exactly the build id of every REPLICATE env,\n' +
       'writes vX/generations/N+1 completely, swaps vX/envs with one rename(2), rewrites kernels, appends history.\n' +
       'Running it again changes nothing. Missing builds: exit 1 listing them (or --build-missing builds and tests\n' +
       'them first, outside the lock). A build marked bad by a rollback is held back (exit 1) unless --force.\n' +
+      'Only forward: refuses (exit 1) when HEAD does not descend from the commit of the live generation (an old\n' +
+      'commit checked out, an old CI run re-run); go back with a revert commit, or --allow-downgrade.\n' +
+      '--repair NAME: a live env changed by hand (`conda install` into it; `status` names it) is rebuilt from git\n' +
+      'into a fresh build <id>.rN beside the tainted one, tested and swapped in; the tainted one is kept until gc.\n' +
       'Refuses (exit 1) an installation whose envs/ is a real directory of unmanaged envs: see `adopt`.\n' +
-      'Exit 0 deployed or nothing to do, 1 missing/held-back builds or refused, 2 bad input, 3 lock busy.',
+      'Exit 0 deployed or nothing to do, 1 missing/held-back builds, failed repair or refused, 2 bad input,\n' +
+      '3 lock busy.',
     options: {
-      'dry-run': { type: 'boolean', description: 'print the plan, change nothing' },
+      'dry-run': { type: 'boolean', description: 'print the plan (and the repairs), change nothing' },
       'build-missing': { type: 'boolean', description: 'build and test envs without a tested build, then deploy' },
-      jobs: { ...jobs, description: `with --build-missing: ${jobs.description}` },
+      jobs: { ...jobs, description: `with --build-missing or --repair: ${jobs.description}` },
       force: { type: 'boolean', description: 'deploy builds a rollback marked bad (clears the mark)' },
+      'allow-downgrade': {
+        type: 'boolean',
+        description: 'deploy even when HEAD does not descend from the live commit (prefer a revert commit)',
+      },
+      repair: {
+        type: 'string',
+        arg: 'NAME',
+        multiple: true,
+        description: 'rebuild this hand-changed live env from git and swap it in (repeatable; or NAME,NAME)',
+      },
+      'repair-all-drifted': { type: 'boolean', description: '--repair every live env that was changed by hand' },
       wait,
     },
     load: () => import('../commands/deploy.js'),
@@ -95,13 +111,17 @@ export const COMMANDS: CommandMeta[] = [
   {
     name: 'rollback',
     summary: 'swap back to the previous generation (or --to N), or one env only (--env NAME)',
-    usage: 'conda-gitops rollback [--root DIR] [--to N | --env NAME] [--dry-run] [--wait SECONDS] [--json]',
+    usage: 'conda-gitops rollback [--root DIR] [--to N] [--env NAME] [--dry-run] [--wait SECONDS] [--json]',
     details:
       'Default: the generation the live one was made from (never one that was itself rolled back; after a\n' +
       'conda upgrade, the previous installation). --to N: any generation of the live installation.\n' +
-      '--env NAME: a new generation where only NAME is taken from the previous generation.\n' +
+      '--env NAME: a new generation where only NAME goes back to its previous distinct build (the newest earlier\n' +
+      'generation where NAME had another build, not one rolled back already); --to N --env NAME: NAME as in N.\n' +
+      'Rolling back to what is already live (--to the live N, NAME already on that build) does nothing (exit 0).\n' +
+      '--dry-run makes every check of the real run (same messages, same exit codes) and writes nothing.\n' +
       'Builds that leave the live set are marked bad: the next deploy from main keeps them out until the\n' +
-      'change is reverted or fixed in git (or deploy --force). Recorded in history. Needs no repository.',
+      'change is reverted or fixed in git (or deploy --force). Recorded in history. Needs no repository.\n' +
+      'Exit 0 rolled back or nothing to do, 1 nothing deployed or no earlier build, 2 bad input, 3 lock busy.',
     options: {
       to: { type: 'string', arg: 'N', description: 'generation number to make live' },
       env: { type: 'string', arg: 'NAME', description: 'roll back only this environment' },

@@ -3,7 +3,7 @@
  * The use case is app/deploy.ts; this reads the flags and maps the result to the exit code.
  */
 import type { Context } from '../app/context.js';
-import { boolOption, durationOption, jobsOption, stringOption } from '../core/options.js';
+import { boolOption, durationOption, jobsOption, listOption, stringOption } from '../core/options.js';
 import { EXIT } from '../core/errors.js';
 import { deploy } from '../app/deploy.js';
 
@@ -18,6 +18,9 @@ export async function run(ctx: Context): Promise<number> {
     buildMissing: boolOption(ctx, 'build-missing'),
     jobs: jobsOption(ctx),
     waitSeconds: durationOption(ctx, 'wait', { unit: 's', fallback: 0 }),
+    allowDowngrade: boolOption(ctx, 'allow-downgrade'),
+    repair: listOption(ctx, 'repair'),
+    repairAllDrifted: boolOption(ctx, 'repair-all-drifted'),
   });
   ctx.out.result(result);
   return result.ok ? EXIT.OK : EXIT.FAILED;

@@ -1,16 +1,16 @@
 /**
  * rollback: swap back to the previous generation (or `--to N`), or make a new generation with one env taken
- * from the previous one (`--env NAME`). The use case is app/rollback.ts; it needs no repository.
+ * from its previous distinct build (`--env NAME`) or from generation N (`--to N --env NAME`).
+ * The use case is app/rollback.ts; it needs no repository.
  */
 import type { Context } from '../app/context.js';
 import { boolOption, durationOption, integerOption, stringOption } from '../core/options.js';
-import { EXIT, UsageError } from '../core/errors.js';
+import { EXIT } from '../core/errors.js';
 import { rollback } from '../app/rollback.js';
 
 export async function run(ctx: Context): Promise<number> {
   const to = integerOption(ctx, 'to', { min: 1 });
   const envName = stringOption(ctx, 'env');
-  if (to !== undefined && envName !== undefined) throw new UsageError('--to and --env cannot be combined');
   const result = await rollback({
     repoDir: ctx.repo,
     rootFlag: stringOption(ctx, 'root'),

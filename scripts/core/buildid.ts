@@ -59,3 +59,39 @@ export function specHash(spec: EnvSpec): string {
     .digest('hex')
     .slice(0, BUILD_ID_LENGTH);
 }
+
+// ---------------------------------------------------------------- repair builds
+
+/**
+ * A repair build: the same inputs as build `<id>`, rebuilt into a fresh prefix `<id>.rN` beside a build that was
+ * changed by hand (`deploy --repair`). Build prefixes never move (conda writes them into scripts), so the fresh
+ * build cannot take the tainted one's path; the suffix keeps the id content-addressed (`inputsBuildId`).
+ */
+const REPAIR_SUFFIX = /\.r([1-9]\d*)$/;
+
+/** `<id>.rN` for repair N of build `<id>`. */
+export function repairBuildId(buildId: string, n: number): string {
+  return `${inputsBuildId(buildId)}.r${n}`;
+}
+
+/** The build id of a build's inputs: `<id>` for `<id>` and for its repairs `<id>.rN`. */
+export function inputsBuildId(buildId: string): string {
+  return buildId.replace(REPAIR_SUFFIX, '');
+}
+
+/** N of a repair build `<id>.rN`; 0 for the original build. */
+export function repairNumber(buildId: string): number {
+  const m = REPAIR_SUFFIX.exec(buildId);
+  return m ? Number(m[1]) : 0;
+}
+
+/** The next free repair id of `buildId`, given the build ids (or record/log file names) that exist for its env. */
+export function nextRepairId(buildId: string, existing: Iterable<string>): string {
+  const base = inputsBuildId(buildId);
+  let max = 0;
+  for (const e of existing) {
+    const id = e.replace(/\.(json|log)$/, '');
+    if (inputsBuildId(id) === base) max = Math.max(max, repairNumber(id));
+  }
+  return repairBuildId(base, max + 1);
+}

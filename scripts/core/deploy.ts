@@ -7,6 +7,7 @@ import type { BuildStatus, StampedBuildRecord } from './types.js';
 import { diffLinks, nextGenerationNumber, sameLinks } from './generation.js';
 import type { GenerationRef, LinkDiff, LinkMap } from './generation.js';
 import { installationName } from './layout.js';
+import { inputsBuildId } from './buildid.js';
 import { planKernels } from './kernel.js';
 import type { KernelEntry } from './kernel.js';
 
@@ -73,14 +74,29 @@ export function planDeploy(
   desired: DesiredInput,
   live: LiveInput,
   lookup: RecordLookup,
-  opts: { force?: boolean } = {},
+  opts: {
+    force?: boolean;
+    /** env -> a fresh repair build (`<id>.rN`, deploy --repair) to link instead of the desired id */
+    repairs?: Record<string, string>;
+  } = {},
 ): DeployPlan {
   const installation = installationName(desired.condaVersion);
   const missing: MissingBuild[] = [];
   const heldBack: HeldBack[] = [];
   const forced: DeployPlan['forced'] = [];
   const links: LinkMap = {};
-  for (const env of desired.envs) {
+  for (const desiredEnv of desired.envs) {
+    const liveRepair = live.targetLinks[desiredEnv.name];
+    // a live repair build `<id>.rN` of the desired `<id>` (same inputs, fresh prefix) stays; so does a new repair
+    const repairedId =
+      opts.repairs?.[desiredEnv.name] ??
+      (liveRepair !== undefined &&
+      liveRepair !== desiredEnv.buildId &&
+      inputsBuildId(liveRepair) === desiredEnv.buildId &&
+      lookup(desiredEnv.name, liveRepair)?.status === 'tested'
+        ? liveRepair
+        : undefined);
+    const env = repairedId ? { ...desiredEnv, buildId: repairedId } : desiredEnv;
     const rec = lookup(env.name, env.buildId);
     if (!rec || rec.status !== 'tested') {
       missing.push({

@@ -85,7 +85,8 @@ export function formatRef(ref: GenerationRef | undefined): string {
 
 /**
  * Where `rollback` goes, and whether that is going back (rolled-back builds are then marked bad).
- * `--to N`: generation N of the live installation (back when N is lower). Otherwise the live generation's
+ * `--to N`: generation N of the live installation (back when N is lower; the live one itself: a no-op the
+ * caller reports). Otherwise the live generation's
  * parent, the generation it was made from (its manifest says; across installations after a conda upgrade),
  * so a rollback never lands on a generation that was itself rolled back; without a usable parent, the
  * highest generation below the live one.
@@ -98,7 +99,7 @@ export function rollbackTarget(
   to?: number,
 ): { target: GenerationRef; backwards: boolean } {
   if (to !== undefined) {
-    if (to === live.generation) throw new UsageError(`generation ${to} is already live`);
+    if (to === live.generation) return { target: live, backwards: false };
     if (!generations.includes(to)) {
       throw new UsageError(`no generation ${to} in ${live.installation} (have: ${generations.join(', ') || 'none'})`);
     }
@@ -109,4 +110,25 @@ export function rollbackTarget(
   if (older.length)
     return { target: { installation: live.installation, generation: Math.max(...older) }, backwards: true };
   throw new FailedError(`no generation before ${formatRef(live)} to roll back to`);
+}
+
+/**
+ * Where `rollback --env NAME` takes NAME's build from: the newest generation below the live one whose NAME
+ * differs from the live build, skipping builds that were themselves rolled back (`isBad`) and generations
+ * without NAME. So a second `rollback --env NAME` goes further back instead of undoing the first one.
+ * Undefined when no earlier generation has another build of NAME.
+ */
+export function envRollbackSource(
+  name: string,
+  live: { generation: number; links: LinkMap },
+  generations: Array<{ n: number; links: LinkMap }>,
+  isBad: (build: string) => boolean,
+): { generation: number; build: string } | undefined {
+  const older = generations.filter((g) => g.n < live.generation).sort((a, b) => b.n - a.n);
+  for (const g of older) {
+    const build = g.links[name];
+    if (build === undefined || build === live.links[name] || isBad(build)) continue;
+    return { generation: g.n, build };
+  }
+  return undefined;
 }

@@ -8,6 +8,7 @@ import type { DesiredInput, RecordLookup } from './deploy.js';
 import type { GenerationRef, LinkMap } from './generation.js';
 import type { HistoryEntry } from './history.js';
 import { planKernels, renderKernelSpec, kernelSpec } from './kernel.js';
+import { inputsBuildId } from './buildid.js';
 
 export type EnvState = 'ok' | 'missing' | 'extra' | 'different';
 
@@ -23,6 +24,8 @@ export interface EnvStatus {
   bad?: { at: string; reason: string };
   /** the live build's conda-meta/history changed after its build record */
   handChanged?: { recorded?: HistoryStamp; now?: HistoryStamp; since?: string };
+  /** the command that repairs a hand change (an env of the repository) */
+  repair?: string;
   message: string;
 }
 
@@ -97,7 +100,13 @@ export function computeStatus(input: StatusInput): StatusReport {
     const liveId = live.links[d.name];
     const s: EnvStatus = {
       name: d.name,
-      state: liveId === undefined ? 'missing' : liveId === d.buildId ? 'ok' : 'different',
+      // a repair build `<id>.rN` (deploy --repair) has the desired build's inputs: in sync
+      state:
+        liveId === undefined
+          ? 'missing'
+          : liveId === d.buildId || inputsBuildId(liveId) === d.buildId
+            ? 'ok'
+            : 'different',
       ...(liveId ? { live: liveId } : {}),
       desired: d.buildId,
       desiredStatus: rec ? rec.status : 'absent',
@@ -107,7 +116,7 @@ export function computeStatus(input: StatusInput): StatusReport {
     };
     s.message =
       s.state === 'ok'
-        ? `ok (${d.buildId})`
+        ? `ok (${liveId})`
         : s.state === 'missing'
           ? `missing: ${desiredWords(s)}`
           : `different: live ${liveId}; ${desiredWords(s)}`;
@@ -127,9 +136,14 @@ export function computeStatus(input: StatusInput): StatusReport {
     const changed = handChange(lookup(s.name, s.live), input.stampOf(s.name, s.live));
     if (changed) {
       s.handChanged = changed;
-      s.message +=
-        `; changed by hand: conda-meta/history ${changed.now ? `modified ${changed.since}` : 'missing'} ` +
-        'after the build record (redo the change in git)';
+      const what = `changed by hand: conda-meta/history ${changed.now ? `modified ${changed.since}` : 'missing'}`;
+      if (wanted.has(s.name)) {
+        // put the change into git (then deploy), or rebuild what git says into a fresh prefix
+        s.repair = `conda-gitops deploy --repair ${s.name}`;
+        s.message +=
+          `; ${what} after the build record: run \`${s.repair}\` to rebuild it from git` +
+          ' (keep the change: redo it in git)';
+      } else s.message += `; ${what} after the build record (the next deploy unlinks it)`;
     }
   }
   envs.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));

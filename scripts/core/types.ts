@@ -119,6 +119,10 @@ export interface BuildRecord {
   owner?: { pid: number; host: string };
   /** set by rollback: main asking for this build again needs --force */
   bad?: { at: string; reason: string };
+  /** set by `deploy --repair` on a build changed by hand: replaced by the fresh build `repairedBy`, kept until gc */
+  tainted?: { at: string; reason: string; repairedBy: string };
+  /** a repair build (`<id>.rN`): the hand-changed build it replaced */
+  repairOf?: string;
   failure?: Classification;
   /** `conda list --json` essentials, recorded after a successful build */
   packages?: Array<{ name: string; version: string; build?: string; channel?: string }>;

@@ -133,3 +133,18 @@ export function topLevel(dir: string): Promise<string | undefined> {
 export function headCommit(repoDir: string): Promise<string | undefined> {
   return gitLine(repoDir, ['rev-parse', '--verify', '--quiet', 'HEAD']);
 }
+
+/**
+ * Does `head` descend from `ancestor` (`git merge-base --is-ancestor`)? `unknown`: git cannot tell, e.g. the
+ * ancestor commit is not in this clone (a shallow checkout) or `repoDir` is not a git repository.
+ */
+export async function isAncestor(repoDir: string, ancestor: string, head: string): Promise<'yes' | 'no' | 'unknown'> {
+  checkRef(ancestor);
+  checkRef(head);
+  try {
+    const r = await git(repoDir, ['merge-base', '--is-ancestor', '--end-of-options', ancestor, head]);
+    return r.code === 0 ? 'yes' : r.code === 1 ? 'no' : 'unknown';
+  } catch {
+    return 'unknown';
+  }
+}

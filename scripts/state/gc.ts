@@ -58,7 +58,7 @@ function readBuilds(instDir: string): BuildOnDisk[] {
     }
     const ids = new Set<string>();
     for (const e of entries) {
-      const m = /^([0-9a-f]{6,64})(\.json|\.log)?$/.exec(e);
+      const m = /^([0-9a-f]{6,64}(?:\.r[1-9]\d*)?)(\.json|\.log)?$/.exec(e); // <id>, or a repair <id>.rN
       if (m) ids.add(m[1]);
     }
     for (const id of [...ids].sort()) {

@@ -74,6 +74,8 @@ describe('kill -9 during deploy', () => {
       buildMissing: false,
       jobs: 1,
       waitSeconds: 0,
+      // the two states are two unrelated repositories deployed in turn: neither descends from the other
+      allowDowngrade: true,
       ...opts,
     });
     return { result, out };
@@ -89,7 +91,8 @@ describe('kill -9 during deploy', () => {
   ): Promise<{ signal: NodeJS.Signals | null; code: number | null; lockedForMs?: number }> {
     return new Promise((resolve) => {
       const env = { ...process.env, ...(how.step ? { CONDA_GITOPS_CRASH_AT: how.step } : {}) };
-      const child = spawn(process.execPath, [cli, 'deploy', '--root', fi.root, '--repo', repo], {
+      const args = [cli, 'deploy', '--root', fi.root, '--repo', repo, '--allow-downgrade']; // see deployAt
+      const child = spawn(process.execPath, args, {
         env,
         stdio: 'ignore',
       });

@@ -8,6 +8,10 @@ import {
   normalizeSpec,
   specHash,
   BUILD_ID_LENGTH,
+  inputsBuildId,
+  nextRepairId,
+  repairBuildId,
+  repairNumber,
 } from '../../scripts/core/buildid.js';
 import type { EnvSpec, Inventory, NormalizedSpec } from '../../scripts/core/types.js';
 import { corpusFiles, corpusPresent, corpusText } from '../fixtures/repo.js';
@@ -247,5 +251,18 @@ describe('build id: what else goes in', () => {
     expect(specHash(s)).toMatch(/^[0-9a-f]{12}$/);
     expect(specHash(spec(text.replace('python=3.10', 'python=3.11')))).not.toBe(specHash(s));
     expect(specHash(spec(text.replace(/\n/g, '\r\n')))).toBe(specHash(s));
+  });
+});
+
+describe('repair build ids (deploy --repair)', () => {
+  const id = '0123456789ab';
+  test('<id>.rN keeps the inputs id; the next repair takes the next free N', () => {
+    expect(repairBuildId(id, 1)).toBe(`${id}.r1`);
+    expect(inputsBuildId(`${id}.r12`)).toBe(id);
+    expect(inputsBuildId(id)).toBe(id);
+    expect(repairNumber(`${id}.r3`)).toBe(3);
+    expect(repairNumber(id)).toBe(0);
+    expect(nextRepairId(id, [id, `${id}.json`, `${id}.log`])).toBe(`${id}.r1`);
+    expect(nextRepairId(`${id}.r1`, [id, `${id}.r1`, `${id}.r2.json`, 'ffffffffffff.r7'])).toBe(`${id}.r3`);
   });
 });

@@ -89,6 +89,29 @@ describe('planDeploy (pure)', () => {
   const B = fakeBuildId('b1');
   const B2 = fakeBuildId('b2');
 
+  it('keeps a live repair build <id>.rN of the desired <id>; a repair asked for is linked', () => {
+    const ref = { installation: `v${VERSION}`, generation: 4 };
+    const links = { a: `${A}.r1`, b: B };
+    const live: LiveInput = {
+      current: ref,
+      currentLinks: links,
+      target: 4,
+      targetLinks: links,
+      targetGenerations: [4],
+    };
+    const kept = planDeploy(desiredOf({ a: A, b: B }), live, () => rec('tested'));
+    expect(kept.links).toEqual(links);
+    expect(kept.changes).toBe(false);
+    // an untested repair build is not kept: the desired build goes back in
+    const untested = planDeploy(desiredOf({ a: A, b: B }), live, (_e, id) =>
+      rec(id.endsWith('.r1') ? 'built' : 'tested'),
+    );
+    expect(untested.links.a).toBe(A);
+    const asked = planDeploy(desiredOf({ a: A, b: B }), live, () => rec('tested'), { repairs: { b: `${B}.r1` } });
+    expect(asked.links).toEqual({ a: `${A}.r1`, b: `${B}.r1` });
+    expect(asked.newGeneration).toBe(5);
+  });
+
   it('a first deploy links every tested build into generation 1 and points current at the installation', () => {
     const plan = planDeploy(desiredOf({ a: A, b: B }), noLive, () => rec('tested'));
     expect(plan.links).toEqual({ a: A, b: B });
@@ -467,7 +490,6 @@ describe('deploy, rollback and history command wiring', () => {
     fi = makeInstallation();
     const toZero = { code: 2, stderr: "conda-gitops: --to expects a whole number >= 1, got '0'" };
     expect(await cli('rollback', { to: '0' })).toEqual(toZero);
-    expect((await cli('rollback', { to: '2', env: 'a' })).stderr).toMatch(/--to and --env cannot be combined/);
     expect((await cli('rollback', { wait: 'long' })).stderr).toMatch(/--wait expects a duration \(seconds/);
     expect((await cli('history', { limit: 'all' })).stderr).toMatch(/--limit expects a whole number >= 1, got 'all'/);
     expect((await cli('deploy', { jobs: '0' })).stderr).toMatch(/--jobs expects a whole number >= 1, got '0'/);

@@ -20,10 +20,11 @@ import {
   nextGenerationNumber,
   parseLinkTarget,
   rollbackTarget,
+  envRollbackSource,
   sameLinks,
 } from '../../scripts/core/generation.js';
 import type { GenerationManifest, LinkMap } from '../../scripts/core/generation.js';
-import { FailedError, RefusedError, UsageError } from '../../scripts/core/errors.js';
+import { FailedError, RefusedError } from '../../scripts/core/errors.js';
 import { readBuildRecord } from '../../scripts/state/record.js';
 import { addBuild, fakeBuildId, makeInstallation, VERSION } from '../fixtures/installation.js';
 import type { FakeInstallation } from '../fixtures/installation.js';
@@ -80,17 +81,52 @@ describe('generation arithmetic (pure)', () => {
         rollbackTarget(live, [1, 3, 5], { installation: 'v2', generation: 4 }, () => false).target.generation,
       ).toBe(3);
     });
-    it('--to N must exist and not be live; going to a higher N is not backwards', () => {
+    it('--to N must exist; the live N is itself (a no-op); going to a higher N is not backwards', () => {
       expect(rollbackTarget(live, [1, 5, 6], undefined, all, 6)).toEqual({
         target: { installation: 'v2', generation: 6 },
         backwards: false,
       });
-      expect(() => rollbackTarget(live, [1, 5], undefined, all, 5)).toThrow(UsageError);
+      expect(rollbackTarget(live, [1, 5], undefined, all, 5)).toEqual({ target: live, backwards: false });
       expect(() => rollbackTarget(live, [1, 5], undefined, all, 3)).toThrow(/no generation 3 .*have: 1, 5/);
     });
     it('refuses when there is nothing before', () => {
       expect(() => rollbackTarget({ installation: 'v2', generation: 1 }, [1], undefined, all)).toThrow(FailedError);
     });
+  });
+});
+
+describe('envRollbackSource', () => {
+  const gens = [
+    { n: 1, links: { a: 'a1', b: 'b1' } },
+    { n: 2, links: { a: 'a2', b: 'b1' } },
+    { n: 3, links: { a: 'a2', b: 'b2' } },
+    { n: 4, links: { a: 'a3', b: 'b2' } },
+  ];
+  const none = () => false;
+  it('walks back to the newest generation where the env had another build', () => {
+    expect(envRollbackSource('b', { generation: 4, links: gens[3].links }, gens, none)).toEqual({
+      generation: 2,
+      build: 'b1',
+    });
+    expect(envRollbackSource('a', { generation: 4, links: gens[3].links }, gens, none)).toEqual({
+      generation: 3,
+      build: 'a2',
+    });
+  });
+  it('skips rolled-back builds, so a second rollback goes further back', () => {
+    const live = { generation: 5, links: { a: 'a2', b: 'b2' } }; // a rollback --env a made 5 from 4
+    const isBad = (b: string) => b === 'a3';
+    expect(envRollbackSource('a', live, [...gens, { n: 5, links: live.links }], isBad)).toEqual({
+      generation: 1,
+      build: 'a1',
+    });
+  });
+  it('restores an env the live generation lacks; undefined when there is no other build', () => {
+    expect(envRollbackSource('c', { generation: 2, links: {} }, [{ n: 1, links: { c: 'c1' } }], none)).toEqual({
+      generation: 1,
+      build: 'c1',
+    });
+    expect(envRollbackSource('b', { generation: 2, links: { b: 'b1' } }, gens, none)).toBeUndefined();
   });
 });
 
