@@ -10,6 +10,8 @@ import { classifyPipEntry } from './pip.js';
 
 export interface ParsedSpec {
   spec?: EnvSpec;
+  /** when there are errors: what could be read, so later checks (channels) still report in the same run */
+  partial?: EnvSpec;
   problems: Problem[];
 }
 
@@ -88,7 +90,7 @@ export function parseSpec(
     }
   }
   if (!sawDependencies) err(1, "no 'dependencies' list");
-  if (problems.some((p) => p.severity === 'error')) return { problems };
+  if (problems.some((p) => p.severity === 'error')) return { problems, partial: spec };
   return { spec, problems };
 }
 
