@@ -103,7 +103,7 @@ export async function readPrDelta(repoDir: string, baseRef: string, headRef: str
   ]);
   const inv = (c: string) => `${c}:${prefix}${INVENTORY_FILE}`;
   const blobs = await catFiles(repoDir, [
-    inv(baseCommit),
+    ...(diff.some((d) => d.path === INVENTORY_FILE) ? [inv(baseCommit)] : []),
     inv(headCommit),
     ...diff.flatMap((d) => [d.baseSha, d.headSha].filter((s): s is string => s !== undefined)),
   ]);
@@ -137,9 +137,14 @@ export async function readPrDelta(repoDir: string, baseRef: string, headRef: str
       });
   if (!inventory || invProblems.some((p) => p.severity === 'error')) throw new InputError(invProblems);
 
+  // an inventory.ini the PR did not touch is parsed once (10,000 envs: the largest file of the repository)
+  const inventoryChanged = diff.some((d) => d.path === INVENTORY_FILE);
   const baseText = baseInvBytes ? decodeInput(baseInvBytes, INVENTORY_FILE).text : undefined;
-  const baseInventory =
-    baseText === undefined ? emptyInventory(inventory) : parseInventory(baseText, INVENTORY_FILE).inventory;
+  const baseInventory = !inventoryChanged
+    ? inventory
+    : baseText === undefined
+      ? emptyInventory(inventory)
+      : parseInventory(baseText, INVENTORY_FILE).inventory;
   if (!baseInventory) return undefined;
   const sameList = (a: Array<{ name: string }>, b: Array<{ name: string }>) =>
     a.map((x) => x.name).join('\n') === b.map((x) => x.name).join('\n');
