@@ -87,7 +87,8 @@ describe('messages an env owner can act on', () => {
   test('a kernel display name with ; or # is rejected (never cut); quoted it is kept whole', () => {
     const inv = (display: string) =>
       parseInventory(
-        `[conda]\nversion = 23.11.0\nchannels = conda-forge\n\n[environments]\na = REPLICATE\n\n[kernels]\na = ${display}\n`,
+        '[conda]\nversion = 23.11.0\nchannels = conda-forge\n\n[environments]\na = REPLICATE\n\n' +
+          `[kernels]\na = ${display}\n`,
       );
     const cut = inv('Python 3; GPU');
     expect(cut.inventory).toBeUndefined();
