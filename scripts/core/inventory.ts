@@ -74,19 +74,13 @@ function scan(
     const key = (eq < 0 ? decode(raw) : raw.slice(0, eq)).trim();
     const rawValue = eq < 0 ? undefined : raw.slice(eq + 1).trim();
     if (!key) return err(line, 'empty key');
-    // `;` and `#` start an inline comment: a display name with one would be cut without a word
-    if (
-      current === 'kernels' &&
-      rawValue !== undefined &&
-      !/^(".*"|'.*')$/.test(rawValue) &&
-      /(^|[^\\])[;#]/.test(rawValue)
-    )
-      return err(
-        line,
-        `the display name of kernel '${key}' contains ';' or '#', which start a comment in inventory.ini ` +
-          `and would cut it: quote it (${key} = "${rawValue.replace(/"/g, '\\"')}") to keep it whole`,
-      );
-    const value = rawValue === undefined ? undefined : decode(rawValue).trim();
+    // A display name is text people write `;` and `#` into (`Python 3; GPU`, `C#`): in [kernels] only a `;` or
+    // `#` after a space starts a comment (`NAME = Name   ; comment`), so a name is kept whole, never cut
+    const kernelName =
+      current === 'kernels' && rawValue !== undefined && !/^(".*"|'.*')$/.test(rawValue)
+        ? rawValue.replace(/(^|\s)[;#].*$/, '').trim()
+        : undefined;
+    const value = kernelName ?? (rawValue === undefined ? undefined : decode(rawValue).trim());
     const entries = sections.get(current)!;
     // a Map per section: a linear search here made 10,000 envs quadratic
     const seen = (keyLines[current] ??= new Map<string, number>());

@@ -9,7 +9,8 @@ import type { GenerationRef, LinkMap } from './generation.js';
 import type { HistoryEntry } from './history.js';
 import { planKernels, renderKernelSpec, kernelSpec } from './kernel.js';
 
-export type EnvState = 'ok' | 'missing' | 'extra' | 'different';
+/** `changed-by-hand`: the live build is the one main asks for, but someone changed it after it was built */
+export type EnvState = 'ok' | 'missing' | 'extra' | 'different' | 'changed-by-hand';
 
 export interface EnvStatus {
   name: string;
@@ -127,6 +128,11 @@ export function computeStatus(input: StatusInput): StatusReport {
     const changed = handChange(lookup(s.name, s.live), input.stampOf(s.name, s.live));
     if (changed) {
       s.handChanged = changed;
+      // the same state in --json as in the human line: not `ok`
+      if (s.state === 'ok') {
+        s.state = 'changed-by-hand';
+        s.message = `changed by hand (${s.live})`;
+      }
       s.message +=
         `; changed by hand: conda-meta/history ${changed.now ? `modified ${changed.since}` : 'missing'} ` +
         'after the build record (redo the change in git)';
@@ -152,6 +158,7 @@ export function computeStatus(input: StatusInput): StatusReport {
     missing: count('missing'),
     extra: count('extra'),
     different: count('different'),
+    'changed-by-hand': count('changed-by-hand'),
     handChanged: envs.filter((e) => e.handChanged).length,
     failed: envs.filter((e) => e.state !== 'ok' && e.desiredStatus === 'failed').length,
     bad: envs.filter((e) => e.bad).length,
@@ -197,7 +204,7 @@ export function renderStatus(r: StatusReport): string[] {
   }
   const width = Math.max(4, ...r.envs.map((e) => e.name.length));
   for (const e of r.envs) {
-    if (e.state === 'ok' && !e.handChanged) continue;
+    if (e.state === 'ok') continue;
     lines.push(`  ${e.name.padEnd(width)}  ${e.message}`);
   }
   for (const k of r.kernels.missing) lines.push(`  kernel ${k}: missing (conda-gitops kernels writes it)`);
