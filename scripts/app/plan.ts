@@ -6,13 +6,21 @@
 import { existsSync } from 'node:fs';
 import { InputError, UsageError, type Problem } from '../core/errors.js';
 import { loadRepo, resolveRoot } from '../repo/repo.js';
-import { changesBetween, checkoutCommit, loadRepoTolerant, type CommitCheckout } from '../repo/snapshot.js';
-import { desiredState } from '../core/desired.js';
+import {
+  changesBetween,
+  checkoutCommit,
+  loadRepoTolerant,
+  readPrDelta,
+  type CommitCheckout,
+} from '../repo/snapshot.js';
+import { desiredState, type Desired } from '../core/desired.js';
+import { buildId, legacyNoarchOf } from '../core/buildid.js';
+import type { Inventory } from '../core/types.js';
 import { readBuildRecord } from '../state/record.js';
 import { installationLayout } from '../core/layout.js';
 import { readLive } from '../state/generation.js';
 import { planAgainstRoot, renderPlan } from '../core/plan.js';
-import { describeChanges, type ChangeReason } from '../core/changes.js';
+import { describeChanges, type ChangeReason, type Changes } from '../core/changes.js';
 import type { GuardFailure } from '../core/planguard.js';
 import { guardEnvs, resolvedRoot } from './run-setup.js';
 import type { Output } from './output.js';
@@ -79,6 +87,64 @@ function optionalRoot(opts: PlanOptions, inventory: Parameters<typeof resolveRoo
   }
 }
 
+interface Sides {
+  base: { ref: string; commit: string };
+  head?: { ref: string; commit: string };
+  inventory: Inventory;
+  broken: Map<string, Problem[]>;
+  changes: Changes;
+  /** the head's desired state; with two commits, only the changed envs are in it */
+  desired: Desired;
+  warnings: Problem[];
+}
+
+/**
+ * The two sides of a PR plan. Between two commits: only what changed is read from git and parsed (the cost
+ * of a plan is the size of the PR, not of the repository). Against the work tree, or when the change touches
+ * every env's inputs: both sides read whole.
+ */
+async function readSides(
+  repoDir: string,
+  baseRef: string,
+  headRef: string | undefined,
+  checkouts: CommitCheckout[],
+): Promise<Sides> {
+  if (headRef) {
+    const delta = await readPrDelta(repoDir, baseRef, headRef);
+    if (delta) {
+      const { inventory, specs } = delta;
+      const envs = delta.changes.envs.flatMap((c) => {
+        const spec = specs.get(c.name);
+        return spec
+          ? [{ name: c.name, spec, buildId: buildId(spec, inventory), legacyNoarch: legacyNoarchOf(spec, inventory) }]
+          : [];
+      });
+      const desired: Desired = {
+        condaVersion: inventory.conda.version,
+        frontend: inventory.conda.frontend,
+        envs,
+        kernels: inventory.kernels.map((k) => ({ name: k.name, displayName: k.displayName })),
+      };
+      return { ...delta, desired };
+    }
+  }
+  const base = await checkoutCommit(repoDir, baseRef);
+  checkouts.push(base);
+  const head = headRef ? await checkoutCommit(repoDir, headRef) : undefined;
+  if (head) checkouts.push(head);
+  const headDir = head?.dir ?? repoDir;
+  const { repo, broken } = await loadRepoTolerant(headDir);
+  return {
+    base: { ref: base.ref, commit: base.commit },
+    ...(head ? { head: { ref: head.ref, commit: head.commit } } : {}),
+    inventory: repo.inventory,
+    broken,
+    changes: changesBetween(base.dir, headDir, repo.inventory),
+    desired: desiredState(repo),
+    warnings: repo.warnings,
+  };
+}
+
 /** plan --base REF [--head REF]: the envs whose spec or inventory line changed between two commits. */
 export async function planChanges(
   opts: PlanOptions & { baseRef?: string; headRef?: string },
@@ -87,16 +153,10 @@ export async function planChanges(
   if (!baseRef) throw new UsageError('--head needs --base: the commit to compare with (e.g. --base origin/main)');
   const checkouts: CommitCheckout[] = [];
   try {
-    const base = await checkoutCommit(opts.repoDir, baseRef);
-    checkouts.push(base);
-    const head = headRef ? await checkoutCommit(opts.repoDir, headRef) : undefined;
-    if (head) checkouts.push(head);
-    const headDir = head?.dir ?? opts.repoDir;
-    const { repo, broken } = await loadRepoTolerant(headDir);
-    for (const w of repo.warnings) out.warn(`${w.file}:${w.line}: warning: ${w.message}`);
-    const changes = changesBetween(base.dir, headDir, repo.inventory);
-    const desired = desiredState(repo);
-    const root = optionalRoot(opts, repo.inventory);
+    const side = await readSides(opts.repoDir, baseRef, headRef, checkouts);
+    const { base, head, inventory, broken, changes, desired } = side;
+    for (const w of side.warnings) out.warn(`${w.file}:${w.line}: warning: ${w.message}`);
+    const root = optionalRoot(opts, inventory);
     const byName = new Map(desired.envs.map((e) => [e.name, e]));
 
     const envs: ChangedEnvPlan[] = [];
@@ -118,7 +178,7 @@ export async function planChanges(
           root,
           desired,
           desired.envs.filter((e) => envs.some((x) => x.name === e.name && x.action === 'build')),
-          repo.inventory.conda.channels,
+          inventory.conda.channels,
         )
       : [];
     const brokenChanged = [...broken.keys()].filter((n) => changes.envs.some((c) => c.name === n));

@@ -2,7 +2,7 @@
 import { readFile } from 'node:fs/promises';
 import type { Context } from '../app/context.js';
 import { EXIT, UsageError } from '../core/errors.js';
-import { classify, hintFor } from '../core/classify.js';
+import { classify, hintFor, showsFailure } from '../core/classify.js';
 
 async function readStdin(): Promise<string> {
   const chunks: Buffer[] = [];
@@ -27,6 +27,12 @@ export async function run(ctx: Context): Promise<number> {
         `cannot read log file '${file}': ${code === 'ENOENT' ? 'no such file' : (e as Error).message}`,
       );
     }
+  }
+  if (!showsFailure(text)) {
+    const message = `no failure found in ${file === '-' ? 'the log' : file}: no error line and no known failure`;
+    if (ctx.out.json) ctx.out.result({ file: file === '-' ? null : file, failure: false, message });
+    else ctx.out.info(message);
+    return EXIT.OK;
   }
   const c = classify(text);
   const result = { file: file === '-' ? null : file, ...c, hint: hintFor(c) };

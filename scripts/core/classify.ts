@@ -562,11 +562,10 @@ const unsatisfiable: Rule = (lines) => {
 };
 
 /** Anything else: conda's exception line (or libmamba's error line) and what follows it. */
+const ERROR_LINE = /^\s*[A-Z]\w*(Error|Exception)\b[^:]*:|^\s*(critical|error)\s+libmamba\b|^\s*(ERROR|Error|fatal):/;
+
 function unknown(lines: string[]): Hit {
-  const i = find(
-    lines,
-    /^\s*[A-Z]\w*(Error|Exception)\b[^:]*:|^\s*(critical|error)\s+libmamba\b|^\s*(ERROR|Error|fatal):/,
-  );
+  const i = find(lines, ERROR_LINE);
   let excerpt: string[];
   if (i >= 0) excerpt = block(lines, i);
   else {
@@ -607,6 +606,15 @@ export function classify(log: string): ClassificationDetail {
     ...(hit.legacyNoarch ? { legacyNoarch: true } : {}),
     excerpt: hit.excerpt,
   };
+}
+
+/**
+ * Does the log show a failure at all? False for a log where no rule matches and no line reads as an error
+ * (a successful run's log): `classify` says so instead of naming a class.
+ */
+export function showsFailure(log: string): boolean {
+  const lines = toLines(log);
+  return RULES.some((rule) => rule(lines) !== undefined) || find(lines, ERROR_LINE) >= 0;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -8,6 +8,7 @@ import { Ajv, type ErrorObject } from 'ajv';
 import type { Problem } from './errors.js';
 import type { EnvMode, Frontend, Inventory } from './types.js';
 import { loadSchema } from './schemas.js';
+import { didYouMean } from './suggest.js';
 
 export const ENV_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 const SECTIONS = ['conda', 'environments', 'kernels', 'legacy-noarch'] as const;
@@ -47,7 +48,11 @@ function scan(
     if (header) {
       const name = header[1]!.trim();
       if (!(SECTIONS as readonly string[]).includes(name)) {
-        err(line, `unknown section [${name}] (known: ${SECTIONS.map((s) => `[${s}]`).join(', ')})`);
+        err(
+          line,
+          `unknown section [${name}] (known: ${SECTIONS.map((s) => `[${s}]`).join(', ')})` +
+            didYouMean(name, SECTIONS).replace(/'(.*)'/, '[$1]'),
+        );
         current = undefined;
         skipping = true;
         return;
@@ -66,9 +71,16 @@ function scan(
     if (skipping) return;
     if (!current) return err(line, 'entry outside of any section');
     const eq = raw.indexOf('=');
-    const key = (eq < 0 ? ini.unsafe(raw) : raw.slice(0, eq)).trim();
-    const value = eq < 0 ? undefined : ini.unsafe(raw.slice(eq + 1).trim()).trim();
+    const key = (eq < 0 ? decode(raw) : raw.slice(0, eq)).trim();
+    const rawValue = eq < 0 ? undefined : raw.slice(eq + 1).trim();
     if (!key) return err(line, 'empty key');
+    // A display name is text people write `;` and `#` into (`Python 3; GPU`, `C#`): in [kernels] only a `;` or
+    // `#` after a space starts a comment (`NAME = Name   ; comment`), so a name is kept whole, never cut
+    const kernelName =
+      current === 'kernels' && rawValue !== undefined && !/^(".*"|'.*')$/.test(rawValue)
+        ? rawValue.replace(/(^|\s)[;#].*$/, '').trim()
+        : undefined;
+    const value = kernelName ?? (rawValue === undefined ? undefined : decode(rawValue).trim());
     const entries = sections.get(current)!;
     // a Map per section: a linear search here made 10,000 envs quadratic
     const seen = (keyLines[current] ??= new Map<string, number>());
@@ -78,6 +90,11 @@ function scan(
     entries.push({ key, value, line });
   });
   return sections;
+}
+
+/** ini's value decoding (quotes, escapes, inline comments), skipped for the plain values nearly every line has. */
+function decode(value: string): string {
+  return /["'\\;#]/.test(value) ? ini.unsafe(value) : value.trim();
 }
 
 function splitList(value: string): string[] {
@@ -127,8 +144,10 @@ export function parseInventory(text: string, file = 'inventory.ini'): { inventor
   const conda = (obj.conda ?? {}) as Record<string, unknown>;
   const environments = entries('environments').map((e) => ({ name: e.key, mode: e.value as EnvMode, line: e.line }));
   const kernels = entries('kernels').map((e) => ({ name: e.key, displayName: e.value!, line: e.line }));
+  // a Map, not a find() per kernel: 500 kernels in 10,000 envs made this quadratic
+  const envByName = new Map(environments.map((e) => [e.name, e]));
   for (const k of kernels) {
-    const env = environments.find((e) => e.name === k.name);
+    const env = envByName.get(k.name);
     if (!env) err(k.line, `kernel '${k.name}' is not an environment listed in [environments]`);
     else if (env.mode !== 'REPLICATE')
       err(k.line, `kernel '${k.name}' must be a REPLICATE environment (it is '${env.mode}' at line ${env.line})`);
@@ -161,6 +180,12 @@ export function parseInventory(text: string, file = 'inventory.ini'): { inventor
   };
 }
 
+/** The keys the schema allows in a section (for "did you mean"). */
+function knownKeys(section: string | undefined): string[] {
+  const props = (loadSchema('inventory') as { properties?: Record<string, { properties?: object }> }).properties;
+  return Object.keys((section && props?.[section]?.properties) ?? {});
+}
+
 function schemaProblem(e: ErrorObject, where: Map<string, number>, file: string): Problem {
   const params = e.params as Record<string, unknown>;
   const path = e.instancePath;
@@ -171,7 +196,9 @@ function schemaProblem(e: ErrorObject, where: Map<string, number>, file: string)
     case 'additionalProperties':
       if (path === '') message = `unknown section [${String(params.additionalProperty)}]`;
       else {
-        message = `unknown key '${String(params.additionalProperty)}' in [${section}]`;
+        message =
+          `unknown key '${String(params.additionalProperty)}' in [${section}]` +
+          didYouMean(String(params.additionalProperty), knownKeys(section));
         line = where.get(`${path}/${String(params.additionalProperty)}`) ?? line;
       }
       break;

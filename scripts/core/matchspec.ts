@@ -139,6 +139,26 @@ export function isPlainVersionSpec(versionSpec: string): boolean {
 }
 
 /** A checker of version-spec syntax, backed by rattler (loaded once). Returns an error text or undefined. */
+/**
+ * The message for a version spec rattler rejects. Its parser's own trace (`0: at line 1, in Tag:`) means
+ * nothing to an env owner: it is replaced by what a valid spec looks like; rattler's readable reasons are kept.
+ */
+export function versionSpecMessage(spec: string, parserError: string): string {
+  const first = parserError
+    .replace(/^Error:\s*/, '')
+    .split('\n')[0]!
+    .trim();
+  const internal = !first || /^\d+: at line \d+|\bin (Tag|Eof|Alt|Char|TakeWhile\w*|Digit|Many\w*)\b/.test(first);
+  const reason = internal
+    ? /(^|[,|])\s*(==|!=|>=|<=|>|<|=|~=)\s*($|[,|])/.test(spec)
+      ? 'an operator has no version after it'
+      : /(==|!=|>=|<=|~=|[<>=!~])[<>=!~]/.test(spec)
+        ? 'operators cannot be combined (use one of ==, !=, >=, <=, >, <, ~=, or none)'
+        : 'not a version constraint'
+    : first;
+  return `invalid version spec '${spec}': ${reason} ` + "(valid: '1.2', '1.2.*', '>=1.2', '>=1.2,<2', '1.2|1.4')";
+}
+
 export async function versionSpecChecker(): Promise<(versionSpec: string) => string | undefined> {
   const { VersionSpec } = await rattler();
   const cache = new Map<string, string | undefined>();
@@ -148,7 +168,7 @@ export async function versionSpecChecker(): Promise<(versionSpec: string) => str
     try {
       new VersionSpec(spec, 'lenient').free();
     } catch (e) {
-      error = `invalid version spec '${spec}': ${String(e).split('\n')[0]}`;
+      error = versionSpecMessage(spec, String(e));
     }
     cache.set(spec, error);
     return error;

@@ -1,6 +1,8 @@
 /** Lines of the `pip:` list: each is a line of a pip requirements file. Pure classification. */
 import type { PipEntry, PipKind } from './types.js';
 
+/** One clause of a PEP 440 version specifier: an operator and a version (`==1.2.*` allowed). */
+const PEP440_CLAUSE = /^\s*(===|==|!=|>=|<=|~=|>|<)\s*[A-Za-z0-9][A-Za-z0-9.*+!_-]*\s*$/;
 const PEP508_NAME = /^([A-Za-z0-9][A-Za-z0-9._-]*[A-Za-z0-9]|[A-Za-z0-9])/;
 
 /** PEP 503 normalised project name: `Foo_Bar.baz` -> `foo-bar-baz`. */
@@ -56,7 +58,23 @@ export function classifyPipEntry(raw: string, line: number): { entry: PipEntry; 
   if (!rest) return { entry: entry('name', { name }) };
   const pinned = /^===?\s*([^,\s*;]+)$/.exec(rest);
   if (pinned) return { entry: entry('pinned', { name, version: pinned[1]! }) };
-  if (/^(==|!=|>=|<=|>|<|~=|===)/.test(rest)) return { entry: entry('range', { name }) };
+  if (/^(==|!=|>=|<=|>|<|~=|===)/.test(rest)) {
+    // every clause of `>=2,<3` needs an operator and a version: pip rejects `requests>=2,<` at install time
+    const bad = rest.split(',').find((c) => !PEP440_CLAUSE.test(c));
+    if (bad !== undefined)
+      return {
+        entry: entry('name', { name }),
+        problem:
+          `'${raw.trim()}' is not a valid pip requirement: ` +
+          (bad.trim() === ''
+            ? 'an empty clause between commas'
+            : /^[<>=!~]+$/.test(bad.trim())
+              ? `'${bad.trim()}' has no version after it`
+              : `'${bad.trim()}' needs an operator and a version`) +
+          " (e.g. 'requests>=2,<3')",
+      };
+    return { entry: entry('range', { name }) };
+  }
   // conda-style `name=1.0` under pip: pip itself rejects it
   return {
     entry: entry('name', { name }),

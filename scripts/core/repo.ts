@@ -74,16 +74,9 @@ export function checkRepo(
       });
       continue;
     }
-    const text = decodeInput(bytes, file);
-    if (text.problem) {
-      problems.push(text.problem);
-      continue;
-    }
-    const parsed = parseSpec(text.text!, file, name, checkVersion);
+    const parsed = checkSpecFile(name, bytes, inventory, checkVersion);
     problems.push(...parsed.problems);
-    if (!parsed.spec) continue;
-    if (inventory) problems.push(...channelProblems(parsed.spec, inventory));
-    specs.set(name, parsed.spec);
+    if (parsed.spec) specs.set(name, parsed.spec);
   }
   for (const env of inventory?.environments ?? []) {
     if (!files.specs.has(`${env.name}.yml`)) {
@@ -99,6 +92,23 @@ export function checkRepo(
   }
   if (!inventory || problems.some((p) => p.severity === 'error')) return { problems };
   return { repo: { dir, inventory, specs, warnings: problems }, problems };
+}
+
+/** One env's spec bytes checked as checkRepo checks them (decoding, YAML, versions, channels). Pure. */
+export function checkSpecFile(
+  name: string,
+  bytes: Uint8Array,
+  inventory: Inventory | undefined,
+  checkVersion?: (v: string) => string | undefined,
+): { spec?: EnvSpec; problems: Problem[] } {
+  const file = `${SPECS_DIR}/${name}.yml`;
+  const text = decodeInput(bytes, file);
+  if (text.problem) return { problems: [text.problem] };
+  const parsed = parseSpec(text.text!, file, name, checkVersion);
+  const read = parsed.spec ?? parsed.partial;
+  // every problem at once: a bad dependency does not hide a disallowed channel
+  const problems = [...parsed.problems, ...(inventory && read ? channelProblems(read, inventory) : [])];
+  return problems.some((p) => p.severity === 'error') ? { problems } : { spec: parsed.spec, problems };
 }
 
 function channelProblems(spec: EnvSpec, inventory: Inventory): Problem[] {

@@ -7,9 +7,12 @@ import type { CondaDependency, EnvSpec, PipEntry } from './types.js';
 import { lineIndex, parseYamlWithPositions, type PosNode, YamlSyntaxError } from './yamlpos.js';
 import { parseDependencyText, MatchSpecError } from './matchspec.js';
 import { classifyPipEntry } from './pip.js';
+import { didYouMean } from './suggest.js';
 
 export interface ParsedSpec {
   spec?: EnvSpec;
+  /** when there are errors: what could be read, so later checks (channels) still report in the same run */
+  partial?: EnvSpec;
   problems: Problem[];
 }
 
@@ -84,13 +87,15 @@ export function parseSpec(
         );
         break;
       default:
-        warn(line, `unknown key '${key}' is ignored by conda`);
+        warn(line, `unknown key '${key}' is ignored by conda${didYouMean(key, SPEC_KEYS)}`);
     }
   }
   if (!sawDependencies) err(1, "no 'dependencies' list");
-  if (problems.some((p) => p.severity === 'error')) return { problems };
+  if (problems.some((p) => p.severity === 'error')) return { problems, partial: spec };
   return { spec, problems };
 }
+
+const SPEC_KEYS = ['name', 'channels', 'dependencies', 'variables', 'prefix'];
 
 const LINUX_SELECTORS = new Set(['linux', 'unix', 'linux64', 'linux-64']);
 
@@ -174,7 +179,10 @@ function readDependencies(
           continue;
         }
         if (p.key !== 'pip') {
-          err(lineOf(p.keyOffset), `unknown dependency section '${p.key}:' (only 'pip:' is allowed)`);
+          err(
+            lineOf(p.keyOffset),
+            `unknown dependency section '${p.key}:' (only 'pip:' is allowed)${didYouMean(p.key, ['pip'])}`,
+          );
           continue;
         }
         if (spec.pipLine !== undefined) {

@@ -10,7 +10,8 @@ import type { HistoryEntry } from './history.js';
 import { planKernels, renderKernelSpec, kernelSpec } from './kernel.js';
 import { inputsBuildId } from './buildid.js';
 
-export type EnvState = 'ok' | 'missing' | 'extra' | 'different';
+/** `changed-by-hand`: the live build is the one main asks for, but someone changed it after it was built */
+export type EnvState = 'ok' | 'missing' | 'extra' | 'different' | 'changed-by-hand';
 
 export interface EnvStatus {
   name: string;
@@ -137,6 +138,11 @@ export function computeStatus(input: StatusInput): StatusReport {
     if (changed) {
       s.handChanged = changed;
       const what = `changed by hand: conda-meta/history ${changed.now ? `modified ${changed.since}` : 'missing'}`;
+      // the same state in --json as in the human line: not `ok`
+      if (s.state === 'ok') {
+        s.state = 'changed-by-hand';
+        s.message = `changed by hand (${s.live})`;
+      }
       if (wanted.has(s.name)) {
         // put the change into git (then deploy), or rebuild what git says into a fresh prefix
         s.repair = `conda-gitops deploy --repair ${s.name}`;
@@ -166,6 +172,7 @@ export function computeStatus(input: StatusInput): StatusReport {
     missing: count('missing'),
     extra: count('extra'),
     different: count('different'),
+    'changed-by-hand': count('changed-by-hand'),
     handChanged: envs.filter((e) => e.handChanged).length,
     failed: envs.filter((e) => e.state !== 'ok' && e.desiredStatus === 'failed').length,
     bad: envs.filter((e) => e.bad).length,
@@ -211,7 +218,7 @@ export function renderStatus(r: StatusReport): string[] {
   }
   const width = Math.max(4, ...r.envs.map((e) => e.name.length));
   for (const e of r.envs) {
-    if (e.state === 'ok' && !e.handChanged) continue;
+    if (e.state === 'ok') continue;
     lines.push(`  ${e.name.padEnd(width)}  ${e.message}`);
   }
   for (const k of r.kernels.missing) lines.push(`  kernel ${k}: missing (conda-gitops kernels writes it)`);

@@ -61,15 +61,19 @@ function buildTree(source: string, events: Event[], lineOf: (offset: number) => 
       }
       case EVENT_ID.MAPPING: {
         const pairs: Array<{ key: string; keyOffset: number; value: PosNode }> = [];
-        const seen = new Set<string>();
+        const seen = new Map<string, number>();
         while (events[i]!.type !== EVENT_ID.POP) {
           const k = node();
           const value = node();
           const key = k.kind === 'scalar' ? k.text : '';
           // the check js-yaml's constructor makes, done here because the constructor usually does not run
-          if (k.kind === 'scalar' && seen.has(key))
-            throw new YamlSyntaxError('duplicated mapping key', lineOf(k.offset));
-          seen.add(key);
+          const first = k.kind === 'scalar' ? seen.get(key) : undefined;
+          if (first !== undefined)
+            throw new YamlSyntaxError(
+              `duplicated key '${key}' (first at line ${lineOf(first)}): keep one`,
+              lineOf(k.offset),
+            );
+          if (k.kind === 'scalar') seen.set(key, k.offset);
           pairs.push({ key, keyOffset: k.offset, value });
         }
         i++;

@@ -74,23 +74,113 @@ export async function readFilesAt(repo: string, ref: string, paths: string[]): P
     // "<mode> blob <sha>\t<path>"
     const tab = entry.indexOf('\t');
     const [, type, sha] = entry.slice(0, tab).split(' ');
-    if (type === 'blob') blobs.push({ path: entry.slice(tab + 1), sha });
+    if (type === 'blob') blobs.push({ path: entry.slice(tab + 1), sha: sha! });
   }
+  const objects = await catFiles(
+    repo,
+    blobs.map((b) => b.sha),
+  );
   const files = new Map<string, string>();
-  if (blobs.length === 0) return files;
-  const shas = Buffer.from(blobs.map((b) => b.sha).join('\n') + '\n');
-  const batch = await git(repo, ['cat-file', '--batch'], { input: shas });
-  if (batch.code !== 0) throw new UsageError(`git cat-file failed: ${batch.stderr.trim()}`);
-  let pos = 0;
-  const buf = batch.stdout;
   for (const blob of blobs) {
-    const nl = buf.indexOf(0x0a, pos);
-    const header = buf.subarray(pos, nl).toString('utf8'); // "<sha> blob <size>"
-    const size = Number(header.split(' ')[2]);
-    files.set(blob.path, buf.subarray(nl + 1, nl + 1 + size).toString('utf8'));
-    pos = nl + 1 + size + 1; // content is followed by a newline
+    const bytes = objects.get(blob.sha);
+    if (bytes) files.set(blob.path, bytes.toString('utf8'));
   }
   return files;
+}
+
+/**
+ * Objects read with one `git cat-file --batch`: each name (a blob sha, or `COMMIT:path`) -> its bytes, or
+ * undefined when it does not exist. Names never reach a shell; a name with a newline is refused.
+ */
+export async function catFiles(repo: string, names: string[]): Promise<Map<string, Buffer | undefined>> {
+  const out = new Map<string, Buffer | undefined>();
+  if (names.length === 0) return out;
+  for (const n of names) if (/[\n\0]/.test(n)) throw new UsageError(`invalid git object name '${n}'`);
+  const batch = await git(repo, ['cat-file', '--batch'], { input: Buffer.from(names.join('\n') + '\n') });
+  if (batch.code !== 0) throw new UsageError(`git cat-file failed: ${batch.stderr.trim()}`);
+  const buf = batch.stdout;
+  let pos = 0;
+  for (const name of names) {
+    const nl = buf.indexOf(0x0a, pos);
+    if (nl < 0) break;
+    const header = buf.subarray(pos, nl).toString('utf8'); // "<sha> <type> <size>" or "<name> missing"
+    const parts = header.split(' ');
+    if (parts.length !== 3 || parts[2] === undefined || !/^\d+$/.test(parts[2])) {
+      out.set(name, undefined);
+      pos = nl + 1;
+      continue;
+    }
+    const size = Number(parts[2]);
+    out.set(name, parts[1] === 'blob' ? buf.subarray(nl + 1, nl + 1 + size) : undefined);
+    pos = nl + 1 + size + 1; // content is followed by a newline
+  }
+  return out;
+}
+
+export interface DiffEntry {
+  /** path relative to `repo` (which may be a subdirectory of the work tree) */
+  path: string;
+  /** blob at base / head; undefined when the file does not exist on that side */
+  baseSha?: string;
+  headSha?: string;
+}
+
+const NULL_SHA = /^0+$/;
+
+/**
+ * The files under `paths` that differ between two commits, with their blob ids on both sides: one
+ * `git diff --raw` (no renames: a renamed spec is one env dropped and one added). Paths relative to `repo`.
+ */
+export async function diffRaw(repo: string, base: string, head: string, paths: string[]): Promise<DiffEntry[]> {
+  checkRef(base);
+  checkRef(head);
+  const r = await git(repo, [
+    'diff',
+    '--raw',
+    '-z',
+    '--no-renames',
+    '--no-abbrev',
+    '--relative',
+    base,
+    head,
+    '--',
+    ...paths,
+  ]);
+  if (r.code !== 0) throw new UsageError(`git diff ${base} ${head} failed: ${r.stderr.trim()}`);
+  // ":<mode> <mode> <sha> <sha> <status>\0<path>\0" per file
+  const fields = r.stdout.toString('utf8').split('\0');
+  const out: DiffEntry[] = [];
+  for (let i = 0; i + 1 < fields.length; i += 2) {
+    const meta = fields[i]!.split(' ');
+    const path = fields[i + 1]!;
+    if (meta.length < 5 || !path) continue;
+    const [baseSha, headSha] = [meta[2]!, meta[3]!];
+    out.push({
+      path,
+      ...(NULL_SHA.test(baseSha) ? {} : { baseSha }),
+      ...(NULL_SHA.test(headSha) ? {} : { headSha }),
+    });
+  }
+  return out;
+}
+
+/** The names of the files directly in `dir` (relative to `repo`) at `ref`: one `git ls-tree`. */
+export async function listDirAt(repo: string, ref: string, dir: string): Promise<string[]> {
+  checkRef(ref);
+  const r = await git(repo, ['ls-tree', '-z', '--name-only', ref, '--', `${dir}/`]);
+  if (r.code !== 0) throw new UsageError(`git ls-tree ${ref} failed: ${r.stderr.trim()}`);
+  return r.stdout
+    .toString('utf8')
+    .split('\0')
+    .filter(Boolean)
+    .map((p) => p.slice(p.lastIndexOf('/') + 1));
+}
+
+/** The path of `repo` inside its work tree (`sub/dir/`, or '' at the top): what `COMMIT:path` names need. */
+export async function repoPrefix(repo: string): Promise<string> {
+  const r = await git(repo, ['rev-parse', '--show-prefix']);
+  if (r.code !== 0) throw new UsageError(`${repo} is not inside a git repository (needed for --base/--head)`);
+  return r.stdout.toString('utf8').trim();
 }
 
 /**

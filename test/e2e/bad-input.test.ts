@@ -169,7 +169,7 @@ const CASES: Case[] = [
     name: 'spec: duplicate key',
     spec: `${GOOD_SPEC}channels:\n  - mpc\n`,
     at: `env-specs/a.yml:${specLines.length + 1}`,
-    message: /duplicated mapping key/,
+    message: /duplicated key 'channels' \(first at line 2\): keep one/,
   },
   {
     name: 'spec: unknown dependency section',

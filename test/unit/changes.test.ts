@@ -381,6 +381,67 @@ describe('plan --base/--head (command)', () => {
     expect(plain.out.errors.join('\n')).toMatch(/255-byte limit/);
   });
 
+  test('between two commits only the changed files are read, and the plan equals the plan of a checkout', async () => {
+    const r = gitRepo();
+    const base = r.commit({
+      'inventory.ini': inv(['a', 'b', 'c', 'd'], 'e = export\nf = REPLICATE\n'),
+      'env-specs/a.yml': yml(['python=3.11']),
+      'env-specs/b.yml': yml(['numpy']),
+      'env-specs/c.yml': yml(['pandas']),
+      'env-specs/d.yml': yml(['scipy']),
+      'env-specs/e.yml': yml(['requests']),
+      'env-specs/f.yml': yml(['six']),
+      'env-specs/d.test.sh': 'true\n',
+    });
+    const head = r.commit(
+      {
+        // e: export -> REPLICATE with its spec unchanged; a: a kernel; b: spec; d: test; c dropped; g added
+        'inventory.ini': inv(['a', 'b', 'd', 'e', 'g'], 'f = REPLICATE\n\n[kernels]\na = A (Python 3)\n'),
+        'env-specs/b.yml': yml(['numpy=1.26']),
+        'env-specs/d.test.sh': 'false\n',
+        'env-specs/d.test.py': 'import scipy\n',
+        'env-specs/g.yml': yml(['polars']),
+      },
+      ['env-specs/c.yml'],
+    );
+    const byCommits = await planCmd(r.dir, { base, head: 'HEAD' });
+    // the work tree is HEAD: the whole-repository path must agree
+    const byTree = await planCmd(r.dir, { base });
+    expect(byCommits.code).toBe(0);
+    expect(byCommits.result.envs).toEqual(byTree.result.envs);
+    for (const k of ['dropped', 'exportOnly', 'kernels', 'matrix', 'condaVersion'])
+      expect([k, byCommits.result[k]]).toEqual([k, byTree.result[k]]);
+    expect((byCommits.result.envs as Array<{ name: string }>).map((e) => e.name)).toEqual(['a', 'b', 'd', 'e', 'g']);
+    expect(byCommits.result.head).toEqual({ ref: 'HEAD', commit: head });
+
+    // a broken spec in the PR fails the plan naming its line, like the checkout path
+    r.commit({ 'env-specs/f.yml': yml(['numpy==>1']) });
+    const broken = await planCmd(r.dir, { base, head: 'HEAD' });
+    expect(broken.code).toBe(2);
+    expect(broken.out.errors.join('\n')).toMatch(/env-specs\/f\.yml:4: error:/);
+    // a spec missing at head for an env the inventory lists is an inventory error
+    r.commit({}, ['env-specs/f.yml']);
+    const missing = await planCmd(r.dir, { base, head: 'HEAD' });
+    expect(missing.code).toBe(2);
+    expect(missing.out.errors.join('\n')).toMatch(/inventory\.ini:\d+: error: REPLICATE environment 'f' has no spec/);
+  });
+
+  test('a repository in a subdirectory of the work tree plans by commits too', async () => {
+    const r = gitRepo();
+    mkdirSync(join(r.dir, 'ops', 'env-specs'), { recursive: true });
+    const base = r.commit({
+      'ops/inventory.ini': inv(['a', 'b']),
+      'ops/env-specs/a.yml': yml(['python']),
+      'ops/env-specs/b.yml': yml(['six']),
+    });
+    r.commit({ 'ops/env-specs/a.yml': yml(['python=3.12']), 'env-specs/x.yml': 'not ours\n' });
+    const pr = await planCmd(join(r.dir, 'ops'), { base, head: 'HEAD' });
+    expect(pr.code).toBe(0);
+    expect((pr.result.envs as Array<{ name: string; reasons: string[] }>).map((e) => [e.name, e.reasons])).toEqual([
+      ['a', ['spec']],
+    ]);
+  });
+
   test('--head without --base is a usage error; an unknown ref too', async () => {
     const r = gitRepo();
     r.commit({ 'inventory.ini': inv(['a']), 'env-specs/a.yml': yml(['python']) });

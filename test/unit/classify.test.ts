@@ -1,10 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { readFileSync, readdirSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   classify,
   hintFor,
   isBareSpec,
+  showsFailure,
   requestedVersion,
   specName,
   type ClassificationDetail,
@@ -685,6 +687,24 @@ describe('conda-gitops classify', () => {
     const { out, ctx: c } = ctx([join(CORPUS, 'timeout__mamba-3454.txt')], true);
     expect(await runClassify(c)).toBe(0);
     expect(out.results).toEqual([expect.objectContaining({ class: 'timeout', spec: 'cmake-3.29.6-h400e5d1_0' })]);
+  });
+
+  it('a log without a failure says so; every failure log of the corpus shows one', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cg-classify-'));
+    const ok = join(dir, 'ok.log');
+    writeFileSync(
+      ok,
+      'Collecting package metadata (repodata.json): done\nSolving environment: done\n' +
+        'Preparing transaction: done\nVerifying transaction: done\nExecuting transaction: done\n',
+    );
+    const human = ctx([ok]);
+    expect(await runClassify(human.ctx)).toBe(0);
+    expect(human.out.lines.join('\n')).toBe(`no failure found in ${ok}: no error line and no known failure`);
+    const json = ctx([ok], true);
+    expect(await runClassify(json.ctx)).toBe(0);
+    expect(json.out.results).toEqual([expect.objectContaining({ file: ok, failure: false })]);
+    for (const f of readdirSync(CORPUS).filter((x) => x.endsWith('.txt')))
+      expect([f, showsFailure(readFileSync(join(CORPUS, f), 'utf8'))]).toEqual([f, true]);
   });
 
   it('a missing file is a usage error (exit 2) naming it', async () => {

@@ -224,12 +224,12 @@ describe('parseSpec: what people write', () => {
     [
       'a duplicate top-level key',
       'name: demo\ndependencies: [python]\ndependencies: [numpy]\n',
-      '3: invalid YAML: duplicated mapping key',
+      "3: invalid YAML: duplicated key 'dependencies' (first at line 2): keep one",
     ],
     [
       'a duplicate nested key',
       'name: demo\ndependencies: [python]\nvariables:\n  A: 1\n  A: 2\n',
-      '5: invalid YAML: duplicated mapping key',
+      "5: invalid YAML: duplicated key 'A' (first at line 4): keep one",
     ],
     [
       'two documents',

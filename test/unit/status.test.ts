@@ -170,9 +170,15 @@ describe('status command', () => {
       envs: Array<{ name: string; handChanged?: unknown; state: string }>;
     };
     expect(result.drift).toBe(true);
-    expect(result.envs.find((e) => e.name === 'geo')).toMatchObject({ state: 'ok', handChanged: expect.any(Object) });
+    // the state --json gives is the one the human line shows
+    expect(result.envs.find((e) => e.name === 'geo')).toMatchObject({
+      state: 'changed-by-hand',
+      handChanged: expect.any(Object),
+    });
+    expect(result.envs.find((e) => e.name === 'hlink')?.state).toBe('ok');
     expect(result.envs.find((e) => e.name === 'hlink')?.handChanged).toBeUndefined();
-    expect(drift.out.errors.join('\n')).toMatch(/geo .*changed by hand/);
+    expect(drift.out.errors.join('\n')).toMatch(/geo +changed by hand/);
+    expect(drift.out.errors.join('\n')).toMatch(/DRIFT: 1 ok, .*1 changed by hand/);
   });
 
   it('after a rollback: main asks for a rolled-back build -> "revert or fix in git", exit 1', async () => {
