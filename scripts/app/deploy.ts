@@ -3,6 +3,7 @@
  * kernels, history (docs/deploy.md). Reads top to bottom: load repo -> check ROOT is ours -> (build missing,
  * outside the lock) -> lock -> plan -> write generation -> swap -> kernels -> history -> release.
  */
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Output } from './output.js';
 import { loadRepo, resolveRoot } from '../repo/repo.js';
@@ -28,8 +29,10 @@ import {
   writeGeneration,
 } from '../state/generation.js';
 import { installationLayout, layout } from '../core/layout.js';
-import { readBuildRecord } from '../state/record.js';
-import { syncKernels } from '../state/kernel.js';
+import { envInputFromDisk } from '../state/verdict.js';
+import { buildFacts, planEnvs, type EnvPlan } from '../core/envplan.js';
+import type { LinkMap } from '../core/generation.js';
+import { managedKernels, syncKernels } from '../state/kernel.js';
 import type { KernelSync } from '../state/kernel.js';
 import { actor, appendHistory, reconcileHistory } from '../state/history.js';
 import { listInstallations } from '../state/gc.js';
@@ -66,22 +69,57 @@ export type DeployResult =
   | (DeployResultBase & { ok: false; missing: MissingBuild[] })
   | (DeployResultBase & DeployPlan & { kernelSync: KernelSync; seconds: number });
 
+/** The env plan of a desired state against an installation's live links, read from disk. */
+export function envPlanFromDisk(
+  root: string,
+  desired: DesiredInput,
+  liveLinks: LinkMap,
+  opts: { force?: boolean } = {},
+): EnvPlan {
+  const hasBuilds = existsSync(installationLayout(root, desired.condaVersion).builds);
+  return planEnvs(
+    desired.envs.map((e) =>
+      hasBuilds
+        ? envInputFromDisk(root, desired.condaVersion, e, liveLinks[e.name])
+        : {
+            name: e.name,
+            buildId: e.buildId,
+            kernel: e.kernel,
+            ...(liveLinks[e.name] ? { live: liveLinks[e.name] } : {}),
+            build: buildFacts(undefined, false),
+          },
+    ),
+    liveLinks,
+    opts,
+  );
+}
+
+/** Managed kernelspec files (name -> kernel.json text), as deploy and status compare them. */
+export function kernelFilesOnDisk(root: string): Map<string, string> {
+  const files = new Map<string, string>();
+  for (const k of managedKernels(root)) {
+    files.set(k, readFileSync(join(layout(root).kernels, k, 'kernel.json'), 'utf8'));
+  }
+  return files;
+}
+
 /** Everything the planner needs, read from disk. */
 export function planFromDisk(root: string, desired: DesiredInput, opts: { force?: boolean }): DeployPlan {
   const inst = installationLayout(root, desired.condaVersion);
   const live = readLive(root);
   const target = liveGenerationNumber(inst.dir);
+  const targetLinks = target !== undefined ? readGenerationLinks(inst.dir, target) : {};
   return planDeploy(
     desired,
     {
       ...(live.ref ? { current: live.ref } : {}),
       currentLinks: live.links,
       ...(target !== undefined ? { target } : {}),
-      targetLinks: target !== undefined ? readGenerationLinks(inst.dir, target) : {},
+      targetLinks,
       targetGenerations: listGenerations(inst.dir),
     },
-    (env, id) => readBuildRecord(root, desired.condaVersion, env, id),
-    opts,
+    envPlanFromDisk(root, desired, targetLinks, opts),
+    { root, files: kernelFilesOnDisk(root) },
   );
 }
 
@@ -147,6 +185,7 @@ export function applyDeploy(
       ...(plan.from ? { from: plan.from } : {}),
       to: { installation: plan.installation, generation },
       ...plan.diff,
+      ...(kernelChangeCount(plan) ? { kernels: plan.kernelChanges } : {}),
       ...(plan.heldBack.length ? { note } : {}),
     });
   }
@@ -158,6 +197,9 @@ export function applyDeploy(
     seconds: (performance.now() - t0) / 1000,
   };
 }
+
+const kernelChangeCount = (p: DeployPlan) =>
+  p.kernelChanges.added.length + p.kernelChanges.removed.length + p.kernelChanges.changed.length;
 
 /** Build and test the missing envs through the QA pipeline (loaded only when asked for: it pulls in the adapter). */
 async function buildMissing(
@@ -198,7 +240,8 @@ export async function deploy(opts: DeployOptions): Promise<DeployResult> {
 
   if (opts.dryRun) {
     for (const line of describePlan(plan)) out.info(line);
-    if (plan.missing.length) out.info(`missing tested builds (deploy would refuse):\n${describeMissing(plan.missing)}`);
+    if (plan.missing.length)
+      out.info(`missing passing verdicts (deploy would refuse):\n${describeMissing(plan.missing)}`);
     return { ok: plan.missing.length === 0, dryRun: true, root, commit, ...plan };
   }
 

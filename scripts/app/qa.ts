@@ -55,7 +55,6 @@ export async function runQa(opts: QaOptions): Promise<QaResult> {
     }
     const changed = new Set(changes ? changes.envs.map((e) => e.name) : replicated);
     const selected = (name: string) => changed.has(name) && (only.size === 0 || only.has(name));
-    const retest = new Set(changes?.envs.filter((e) => e.reasons.includes('test')).map((e) => e.name) ?? []);
 
     // 3. preflight: broken specs and plan-time guards fail their env before anything is built
     const results: EnvRunResult[] = brokenResults(broken, new Set([...replicated].filter(selected)));
@@ -85,7 +84,6 @@ export async function runQa(opts: QaOptions): Promise<QaResult> {
       jobs,
       out,
       runDir,
-      retest,
       retryFailed: opts.retryFailed,
       ...(timeoutSeconds ? { timeoutSeconds, testTimeoutSeconds: timeoutSeconds } : {}),
       specDir: join(headDir, SPECS_DIR),

@@ -2,12 +2,17 @@
 import type { EnvSpec, Frontend } from './types.js';
 import type { Repo } from './repo.js';
 import { buildId, legacyNoarchOf } from './buildid.js';
+import { TEST_PROCEDURE_VERSION, verdictKey } from './verdict.js';
 
 export interface DesiredEnv {
   name: string;
   spec: EnvSpec;
   buildId: string;
   legacyNoarch: string[];
+  /** listed in [kernels]: its test must import ipykernel */
+  kernel: boolean;
+  /** the verdict this build needs at this commit (build id + test scripts + kernel + procedure) */
+  verdictKey: string;
 }
 
 export interface Desired {
@@ -20,11 +25,22 @@ export interface Desired {
 
 export function desiredState(repo: Repo): Desired {
   const inv = repo.inventory;
+  const kernels = new Set(inv.kernels.map((k) => k.name));
   const envs = inv.environments
     .filter((e) => e.mode === 'REPLICATE')
     .map((e) => {
       const spec = repo.specs.get(e.name)!;
-      return { name: e.name, spec, buildId: buildId(spec, inv), legacyNoarch: legacyNoarchOf(spec, inv) };
+      const id = buildId(spec, inv);
+      const kernel = kernels.has(e.name);
+      const tests = repo.testTexts?.get(e.name) ?? '';
+      return {
+        name: e.name,
+        spec,
+        buildId: id,
+        legacyNoarch: legacyNoarchOf(spec, inv),
+        kernel,
+        verdictKey: verdictKey({ buildId: id, tests, kernel, procedure: TEST_PROCEDURE_VERSION }),
+      };
     })
     .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   return {

@@ -16,7 +16,7 @@ import {
   absolutizePipLine,
   buildEnv,
   buildSteps,
-  recordTestOutcome,
+  recordVerdict,
   type BuildInput,
 } from '../../scripts/engine/build.js';
 import { installationTools, runBuilds } from '../../scripts/app/pipeline.js';
@@ -184,14 +184,17 @@ describe('buildEnv against the fake conda', () => {
     expect(existsSync(join(paths.prefix, 'bin', 'python'))).toBe(true);
   });
 
-  test('built but untested is not rebuilt; once tested it is reused', async () => {
+  test('a built build is never rebuilt; a verdict on it is a file beside it, the record is untouched', async () => {
     const { tools } = await setup();
     const again = await buildEnv(input('hlink', tools));
     expect(again).toMatchObject({ status: 'built', fresh: false });
-    recordTestOutcome(world.root, again.record, { name: 'test', ok: true, seconds: 0.1 });
+    const before = readFileSync(buildPaths(world.root, '23.11.0', 'hlink', again.record.buildId).record, 'utf8');
+    recordVerdict(world.root, again.record, { key: 'k1', tests: '', kernel: false }, { name: 'test', ok: false, seconds: 0.1 });
     const third = await buildEnv(input('hlink', tools));
-    expect(third).toMatchObject({ status: 'reused', fresh: false });
-    expect(third.record.status).toBe('tested');
+    expect(third).toMatchObject({ status: 'built', fresh: false });
+    expect(readFileSync(buildPaths(world.root, '23.11.0', 'hlink', again.record.buildId).record, 'utf8')).toBe(before);
+    const verdicts = buildPaths(world.root, '23.11.0', 'hlink', again.record.buildId).verdicts;
+    expect(JSON.parse(readFileSync(join(verdicts, 'k1.json'), 'utf8'))).toMatchObject({ ok: false, key: 'k1' });
   });
 
   test('a version gone from the channel fails create, classified with the versions the channel has', async () => {

@@ -3,7 +3,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { planDeploy } from '../../scripts/core/deploy.js';
-import type { LiveInput } from '../../scripts/core/deploy.js';
+import type { DesiredInput, LiveInput } from '../../scripts/core/deploy.js';
 import { readLive, readGenerationLinks, readManifest, swapEnvs } from '../../scripts/state/generation.js';
 import { readHistory } from '../../scripts/state/history.js';
 import { readBuildRecord } from '../../scripts/state/record.js';
@@ -21,6 +21,7 @@ import {
   addTestedBuilds,
   commitAll,
   desiredOf,
+  envPlanOf,
   fakeBuildId,
   makeInstallation,
   writeRepo,
@@ -84,13 +85,20 @@ const rec = (status: StampedBuildRecord['status'], extra: Partial<StampedBuildRe
 
 const noLive: LiveInput = { currentLinks: {}, targetLinks: {}, targetGenerations: [] };
 
+const planOf = (
+  d: DesiredInput,
+  live: LiveInput,
+  lookup: (env: string, id: string) => StampedBuildRecord | undefined,
+  opts: { force?: boolean } = {},
+) => planDeploy(d, live, envPlanOf(d, lookup, live.targetLinks, opts));
+
 describe('planDeploy (pure)', () => {
   const A = fakeBuildId('a1');
   const B = fakeBuildId('b1');
   const B2 = fakeBuildId('b2');
 
   it('a first deploy links every tested build into generation 1 and points current at the installation', () => {
-    const plan = planDeploy(desiredOf({ a: A, b: B }), noLive, () => rec('tested'));
+    const plan = planOf(desiredOf({ a: A, b: B }), noLive, () => rec('tested'));
     expect(plan.links).toEqual({ a: A, b: B });
     expect(plan.newGeneration).toBe(1);
     expect(plan.switchCurrent).toBe(true);
@@ -99,7 +107,7 @@ describe('planDeploy (pure)', () => {
   });
 
   it('lists every env without a tested build, with its status and failure class', () => {
-    const plan = planDeploy(desiredOf({ a: A, b: B, c: fakeBuildId('c') }), noLive, (env) =>
+    const plan = planOf(desiredOf({ a: A, b: B, c: fakeBuildId('c') }), noLive, (env) =>
       env === 'a'
         ? rec('tested')
         : env === 'b'
@@ -107,8 +115,8 @@ describe('planDeploy (pure)', () => {
           : undefined,
     );
     expect(plan.missing).toEqual([
-      { name: 'b', buildId: B, status: 'failed', failure: 'missing-version' },
-      { name: 'c', buildId: fakeBuildId('c'), status: 'absent' },
+      { name: 'b', buildId: B, status: 'failed', reason: 'last build failed, worth a retry' },
+      { name: 'c', buildId: fakeBuildId('c'), status: 'absent', reason: 'no build yet' },
     ]);
   });
 
@@ -120,7 +128,7 @@ describe('planDeploy (pure)', () => {
       targetLinks: { a: A, b: B },
       targetGenerations: [1, 2, 3, 4],
     };
-    const plan = planDeploy(desiredOf({ a: A, b: B }), live, () => rec('tested'));
+    const plan = planOf(desiredOf({ a: A, b: B }), live, () => rec('tested'));
     expect(plan.changes).toBe(false);
     expect(plan.newGeneration).toBeUndefined();
   });
@@ -135,11 +143,11 @@ describe('planDeploy (pure)', () => {
     };
     const bad = { at: '2024-05-01T00:00:00Z', reason: 'rolled back' };
     const lookup = (env: string) => (env === 'b' ? rec('tested', { bad }) : rec('tested'));
-    const held = planDeploy(desiredOf({ a: A, b: B2 }), live, lookup);
+    const held = planOf(desiredOf({ a: A, b: B2 }), live, lookup);
     expect(held.heldBack).toEqual([{ name: 'b', buildId: B2, bad, keeping: B }]);
     expect(held.links).toEqual({ a: A, b: B });
     expect(held.changes).toBe(false);
-    const forced = planDeploy(desiredOf({ a: A, b: B2 }), live, lookup, { force: true });
+    const forced = planOf(desiredOf({ a: A, b: B2 }), live, lookup, { force: true });
     expect(forced.links).toEqual({ a: A, b: B2 });
     expect(forced.forced).toEqual([{ name: 'b', buildId: B2 }]);
     expect(forced.newGeneration).toBe(4);
@@ -152,7 +160,7 @@ describe('planDeploy (pure)', () => {
       targetLinks: {},
       targetGenerations: [],
     };
-    const plan = planDeploy(desiredOf({ a: A }), live, () => rec('tested'));
+    const plan = planOf(desiredOf({ a: A }), live, () => rec('tested'));
     expect(plan.installation).toBe(`v${VERSION}`);
     expect(plan.newGeneration).toBe(1);
     expect(plan.switchCurrent).toBe(true);
@@ -160,7 +168,7 @@ describe('planDeploy (pure)', () => {
   });
 
   it('skips the kernel of an env that is not in the generation, and lowercases kernel names', () => {
-    const plan = planDeploy(desiredOf({ Analytics: A, b: B }, { Analytics: 'Analytics', b: 'B' }), noLive, (env) =>
+    const plan = planOf(desiredOf({ Analytics: A, b: B }, { Analytics: 'Analytics', b: 'B' }), noLive, (env) =>
       env === 'b' ? undefined : rec('tested'),
     );
     expect(plan.kernels).toEqual([{ kernel: 'analytics', env: 'Analytics', displayName: 'Analytics' }]);
