@@ -258,7 +258,7 @@ export async function deploy(opts: DeployOptions): Promise<DeployResult> {
     plan = planFromDisk(root, desired, { force }); // again, under the lock: another writer may have moved things
     if (plan.missing.length) {
       out.info(
-        `refusing to deploy: these envs have no tested build for the repository's spec` +
+        `refusing to deploy: these envs have no build that passed the repository's tests` +
           ` (run QA on the PR, or deploy --build-missing):\n${describeMissing(plan.missing)}`,
       );
       return { ok: false, root, commit, missing: plan.missing };

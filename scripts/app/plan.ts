@@ -96,12 +96,7 @@ export async function planChanges(
     // the same env plan as deploy and status, decided with the head's tests and kernels against the live links
     const liveLinks = root ? readLive(root).links : {};
     const decisions = root
-      ? envPlanFromDisk(
-          root,
-          { ...desired, envs: changed.map((c) => byName.get(c.name)!) },
-          liveLinks,
-          {},
-        ).envs
+      ? envPlanFromDisk(root, { ...desired, envs: changed.map((c) => byName.get(c.name)!) }, liveLinks, {}).envs
       : planEnvs(
           changed.map((c) => ({
             name: c.name,
@@ -135,11 +130,9 @@ export async function planChanges(
         (headRef ? `${headRef} (${head!.commit.slice(0, 12)})` : 'work tree'),
     );
     for (const line of describeChanges(changes).filter((l) => !l.startsWith('build '))) out.info(line);
-    for (const n of changes.dropped) if (liveLinks[n]) out.info(`- unlink ${n}  (live ${liveLinks[n]}; merging unlinks it)`);
-    for (const e of envs)
-      out.info(
-        `${sign[e.action]} ${e.name} ${e.buildId}  (${e.reasons.join(', ')}; ${e.why})`,
-      );
+    for (const n of changes.dropped)
+      if (liveLinks[n]) out.info(`- unlink ${n}  (live ${liveLinks[n]}; merging unlinks it)`);
+    for (const e of envs) out.info(`${sign[e.action]} ${e.name} ${e.buildId}  (${e.reasons.join(', ')}; ${e.why})`);
     for (const n of brokenChanged)
       out.info(
         `! spec  ${n}  (the spec has errors: ${broken
@@ -166,7 +159,11 @@ export async function planChanges(
       dropped: changes.dropped,
       exportOnly: changes.exportOnly,
       kernels: changes.kernels,
-      matrix: { include: envs.filter((e) => e.action === 'build' || e.action === 'test').map((e) => ({ env: e.name, buildId: e.buildId })) },
+      matrix: {
+        include: envs
+          .filter((e) => e.action === 'build' || e.action === 'test')
+          .map((e) => ({ env: e.name, buildId: e.buildId })),
+      },
     };
   } finally {
     for (const c of checkouts) c.cleanup();

@@ -14,7 +14,7 @@ import type { KernelEntry } from './kernel.js';
 /** What deploy needs from `desiredState(repo)` (structurally a subset of desired.ts's Desired). */
 export interface DesiredInput {
   condaVersion: string;
-  envs: Array<{ name: string; buildId: string; kernel: boolean; verdictKey: string }>;
+  envs: Array<{ name: string; buildId: string; kernel: boolean; verdictKey: string; coveredBy?: string[] }>;
   kernels: Array<{ name: string; displayName: string }>;
 }
 
@@ -187,7 +187,5 @@ export function describePlan(plan: DeployPlan): string[] {
 }
 
 export function describeMissing(missing: MissingBuild[]): string {
-  return missing
-    .map((m) => `  ${m.name} ${m.buildId}: ${m.reason}`)
-    .join('\n');
+  return missing.map((m) => `  ${m.name} ${m.buildId}: ${m.reason}`).join('\n');
 }

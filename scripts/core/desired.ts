@@ -13,6 +13,11 @@ export interface DesiredEnv {
   kernel: boolean;
   /** the verdict this build needs at this commit (build id + test scripts + kernel + procedure) */
   verdictKey: string;
+  /**
+   * Other keys whose PASSING verdict also covers this env: a verdict taken as a kernel (ipykernel imported)
+   * covers the same build and tests without the kernel, so removing a kernel needs no new test.
+   */
+  coveredBy?: string[];
 }
 
 export interface Desired {
@@ -40,6 +45,9 @@ export function desiredState(repo: Repo): Desired {
         legacyNoarch: legacyNoarchOf(spec, inv),
         kernel,
         verdictKey: verdictKey({ buildId: id, tests, kernel, procedure: TEST_PROCEDURE_VERSION }),
+        ...(kernel
+          ? {}
+          : { coveredBy: [verdictKey({ buildId: id, tests, kernel: true, procedure: TEST_PROCEDURE_VERSION })] }),
       };
     })
     .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));

@@ -107,11 +107,16 @@ export function decideEnv(e: EnvInput, opts: PlanOptions = {}): EnvDecision {
   const step = buildStep(b, opts.retryFailed);
   if (step === 'failed') {
     const cls = b.failure?.class ?? 'unknown';
-    return { ...base, action: 'refuse', failure: cls, reason: `build failed in ${b.failedPhase} (${cls}): fix the spec` };
+    return {
+      ...base,
+      action: 'refuse',
+      failure: cls,
+      reason: `build FAILED in ${b.failedPhase} (${cls}): see its log, fix the spec in git`,
+    };
   }
   if (step === 'build') {
     const why: Record<BuildState, string> = {
-      absent: 'no build yet',
+      absent: 'not built yet',
       building: 'a build is in progress or crashed',
       built: 'its build prefix is gone',
       failed: 'last build failed, worth a retry',
@@ -135,7 +140,7 @@ export function decideEnv(e: EnvInput, opts: PlanOptions = {}): EnvDecision {
       ...base,
       action: 'hold',
       reason:
-        `build was rolled back at ${b.bad.at} (${b.bad.reason}): ` +
+        `rolled back at ${b.bad.at} (${b.bad.reason}): ` +
         `${e.live ? `keeping ${e.live}` : 'left out'}; revert or fix in git, or deploy --force`,
     };
   }

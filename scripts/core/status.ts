@@ -95,7 +95,12 @@ export function computeStatus(input: StatusInput): StatusReport {
       ...(d.bad ? { bad: d.bad } : {}),
       message: '',
     };
-    const words = d.action === 'link' ? `tested build ${d.buildId} not deployed yet` : `build ${d.buildId}: ${d.reason}`;
+    const words =
+      d.action === 'link'
+        ? `tested build ${d.buildId} not deployed yet`
+        : d.action === 'hold'
+          ? `build ${d.buildId} was ${d.reason}`
+          : `build ${d.buildId}: ${d.reason}`;
     s.message =
       s.state === 'ok'
         ? `ok (${d.buildId})` + (d.action === 'keep' ? '' : `; ${d.reason}`)

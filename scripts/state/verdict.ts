@@ -48,10 +48,12 @@ export function verdictFacts(
   env: string,
   buildId: string,
   key: string,
+  coveredBy: string[] = [],
 ): VerdictFacts | undefined {
   if (!rec) return undefined;
   const v = readVerdict(root, condaVersion, env, buildId, key);
   if (v) return { ok: v.ok, ...(v.failure ? { failure: v.failure.class } : {}) };
+  for (const other of coveredBy) if (readVerdict(root, condaVersion, env, buildId, other)?.ok) return { ok: true };
   return legacyVerdict(rec, key);
 }
 
@@ -59,14 +61,14 @@ export function verdictFacts(
 export function envInputFromDisk(
   root: string,
   condaVersion: string,
-  env: { name: string; buildId: string; kernel: boolean; verdictKey: string },
+  env: { name: string; buildId: string; kernel: boolean; verdictKey: string; coveredBy?: string[] },
   live: string | undefined,
   readRecord: (env: string, id: string) => BuildRecord | undefined = (n, id) =>
     readBuildRecord(root, condaVersion, n, id),
 ): EnvInput {
   const rec = readRecord(env.name, env.buildId);
   const prefix = buildPaths(root, condaVersion, env.name, env.buildId).prefix;
-  const verdict = verdictFacts(root, condaVersion, rec, env.name, env.buildId, env.verdictKey);
+  const verdict = verdictFacts(root, condaVersion, rec, env.name, env.buildId, env.verdictKey, env.coveredBy);
   return {
     name: env.name,
     buildId: env.buildId,

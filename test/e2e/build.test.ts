@@ -12,13 +12,7 @@ import {
 } from 'node:fs';
 import { join } from 'node:path';
 import lockfile from 'proper-lockfile';
-import {
-  absolutizePipLine,
-  buildEnv,
-  buildSteps,
-  recordVerdict,
-  type BuildInput,
-} from '../../scripts/engine/build.js';
+import { absolutizePipLine, buildEnv, buildSteps, recordVerdict, type BuildInput } from '../../scripts/engine/build.js';
 import { installationTools, runBuilds } from '../../scripts/app/pipeline.js';
 import { loadRepo } from '../../scripts/repo/repo.js';
 import { desiredState, type Desired } from '../../scripts/core/desired.js';
@@ -189,7 +183,12 @@ describe('buildEnv against the fake conda', () => {
     const again = await buildEnv(input('hlink', tools));
     expect(again).toMatchObject({ status: 'built', fresh: false });
     const before = readFileSync(buildPaths(world.root, '23.11.0', 'hlink', again.record.buildId).record, 'utf8');
-    recordVerdict(world.root, again.record, { key: 'k1', tests: '', kernel: false }, { name: 'test', ok: false, seconds: 0.1 });
+    recordVerdict(
+      world.root,
+      again.record,
+      { key: 'k1', tests: '', kernel: false },
+      { name: 'test', ok: false, seconds: 0.1 },
+    );
     const third = await buildEnv(input('hlink', tools));
     expect(third).toMatchObject({ status: 'built', fresh: false });
     expect(readFileSync(buildPaths(world.root, '23.11.0', 'hlink', again.record.buildId).record, 'utf8')).toBe(before);

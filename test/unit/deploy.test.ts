@@ -116,7 +116,7 @@ describe('planDeploy (pure)', () => {
     );
     expect(plan.missing).toEqual([
       { name: 'b', buildId: B, status: 'failed', reason: 'last build failed, worth a retry' },
-      { name: 'c', buildId: fakeBuildId('c'), status: 'absent', reason: 'no build yet' },
+      { name: 'c', buildId: fakeBuildId('c'), status: 'absent', reason: 'not built yet' },
     ]);
   });
 
@@ -240,7 +240,7 @@ describe('deploy, rollback and history against a real ROOT', () => {
     expect(ok).toBe(false);
     const text = out.lines.join('\n');
     expect(text).toMatch(/b [0-9a-f]{12}: not built/);
-    expect(text).toMatch(/c [0-9a-f]{12}: failed \(missing-package\)/);
+    expect(text).toMatch(/c [0-9a-f]{12}: build FAILED in create \(missing-package\)/);
     expect(text).not.toMatch(/ a [0-9a-f]{12}/);
     expect(existsSync(join(fi.root, 'envs'))).toBe(false);
     expect(existsSync(join(fi.inst.dir, 'generations'))).toBe(false);

@@ -209,7 +209,7 @@ describe('status command', () => {
     const { result, out } = await status(repo);
     expect(result.ok).toBe(false);
     const text = out.lines.join('\n');
-    expect(text).toMatch(/FAILED \(missing-package\): see its log/);
+    expect(text).toMatch(/FAILED in create \(missing-package\): see its log/);
     expect(text).toMatch(/kernel a: missing/);
     expect(text).toMatch(/1 failed build/);
   });
