@@ -157,7 +157,9 @@ export async function runBuilds(opts: RunBuildsOptions): Promise<PipelineResult>
             {
               file: env.spec.file,
               line: 1,
-              message: `no build of ${env.name} with id ${env.buildId} (${decision.reason}): run \`conda-gitops build\` first`,
+              message:
+                `no build of ${env.name} with id ${env.buildId} (${decision.reason}): ` +
+                'run `conda-gitops build` first',
             },
           ],
           env.buildId,

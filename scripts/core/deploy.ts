@@ -1,6 +1,7 @@
 /**
  * The deploy planner (pure): the env plan (core/envplan.ts) + what is live -> what to link, what is missing,
- * what is held back because a rollback marked it bad, which kernelspecs change. No I/O: the deploy use case gathers the inputs and
+ * what is held back because a rollback marked it bad, which kernelspecs change. No I/O: the deploy use case
+ * gathers the inputs and
  * applies the plan (scripts/app/deploy.ts).
  */
 import type { StampedBuildRecord } from './types.js';
