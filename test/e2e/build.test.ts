@@ -333,7 +333,9 @@ describe('buildEnv against the fake conda', () => {
     const runDir = join(world.base, 'runs', 'r1');
     const res = await runBuilds({ root: link, repo, desired, envs: desired.envs, jobs: 2, out, runDir });
     const byEnv = Object.fromEntries(res.envs.map((e) => [e.result.env, e.result]));
-    expect(byEnv.hlink.status).toBe('reused');
+    // hlink was built before and has no passing verdict: tested, not rebuilt
+    expect(byEnv.hlink.status).toBe('tested');
+    expect(res.envs.find((e) => e.result.env === 'hlink')!.fresh).toBe(false);
     expect(byEnv.small.status).toBe('tested');
     expect(byEnv.gone).toMatchObject({ status: 'failed', phase: 'create', file: 'env-specs/gone.yml', line: 6 });
     expect(byEnv.gone.hint).toMatch(/available: 1\.25\.0, 1\.26\.4; nearest 1\.25\.0/);
