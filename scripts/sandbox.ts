@@ -205,6 +205,30 @@ async function deployAndRollback(): Promise<void> {
   await cli(['history']);
 }
 
+async function verdicts(): Promise<void> {
+  banner('5. A PR with a failing test fails QA, and main is not disturbed (verdicts are keyed by the tests)');
+  await git('checkout', '-q', '-b', 'census-test');
+  fs.writeFileSync(path.join(paths.repo, 'env-specs', 'census.test.py'), 'raise SystemExit("census: check failed")\n');
+  await git('add', '-A');
+  await git('commit', '-qm', 'census: a test that fails');
+  await cli(['qa', '--base', 'main', '--head', 'HEAD'], { expect: [1] });
+  await git('checkout', '-q', 'main');
+  await cli(['deploy', '--dry-run']);
+  await cli(['status']);
+
+  banner('5b. A kernel added in a PR: plan says test, QA runs its ipykernel check');
+  await git('checkout', '-q', '-b', 'reports-kernel');
+  const file = path.join(paths.repo, 'inventory.ini');
+  fs.writeFileSync(
+    file,
+    fs.readFileSync(file, 'utf8').replace(/^\[kernels\]$/m, '[kernels]\nreports = Reports (Python 3)'),
+  );
+  await git('commit', '-qam', 'reports as a Jupyter kernel');
+  await cli(['plan', '--base', 'main', '--head', 'HEAD']);
+  await cli(['qa', '--base', 'main', '--head', 'HEAD'], { expect: [1] });
+  await git('checkout', '-q', 'main');
+}
+
 async function main(): Promise<void> {
   if (!fs.existsSync(CLI)) throw new Error(`${CLI} is missing: run npm ci (its prepare step compiles the CLI)`);
   fs.rmSync(SANDBOX, { recursive: true, force: true });
@@ -222,6 +246,7 @@ async function main(): Promise<void> {
   await adopt();
   await upgradePullRequest();
   await deployAndRollback();
+  await verdicts();
   banner(`Done in ${((Date.now() - started) / 1000).toFixed(1)} s`);
   process.stdout.write(
     [

@@ -3,7 +3,7 @@
  * kernels, history (docs/deploy.md). Reads top to bottom: load repo -> check ROOT is ours -> (build missing,
  * outside the lock) -> lock -> plan -> write generation -> swap -> kernels -> history -> release.
  */
-import { readdirSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Output } from './output.js';
 import { loadRepo, resolveRoot } from '../repo/repo.js';
@@ -31,7 +31,10 @@ import {
 } from '../state/generation.js';
 import { installationLayout, installationName, layout } from '../core/layout.js';
 import { readBuildRecord, writeBuildRecord } from '../state/record.js';
-import { syncKernels } from '../state/kernel.js';
+import { envInputFromDisk } from '../state/verdict.js';
+import { buildFacts, planEnvs, type EnvInput, type EnvPlan } from '../core/envplan.js';
+import type { LinkMap } from '../core/generation.js';
+import { managedKernels, syncKernels } from '../state/kernel.js';
 import type { KernelSync } from '../state/kernel.js';
 import { actor, appendHistory, readHistoryStamp, reconcileHistory } from '../state/history.js';
 import { listInstallations } from '../state/gc.js';
@@ -93,6 +96,50 @@ export type DeployResult =
   | (DeployResultBase & { ok: false; missing: MissingBuild[] })
   | (DeployResultBase & DeployPlan & { kernelSync: KernelSync; seconds: number });
 
+/**
+ * The env plan of a desired state against an installation's live links, read from disk. A repair build
+ * `<id>.rN` (deploy --repair: the desired build's inputs in a fresh prefix) stands in for `<id>`: the one named in
+ * `repairs`, or the live one when it has a passing verdict.
+ */
+export function envPlanFromDisk(
+  root: string,
+  desired: DesiredInput,
+  liveLinks: LinkMap,
+  opts: { force?: boolean; repairs?: Record<string, string> } = {},
+): EnvPlan {
+  const hasBuilds = existsSync(installationLayout(root, desired.condaVersion).builds);
+  const inputOf = (e: DesiredInput['envs'][number]): EnvInput =>
+    hasBuilds
+      ? envInputFromDisk(root, desired.condaVersion, e, liveLinks[e.name])
+      : {
+          name: e.name,
+          buildId: e.buildId,
+          kernel: e.kernel,
+          ...(liveLinks[e.name] ? { live: liveLinks[e.name] } : {}),
+          build: buildFacts(undefined, false),
+        };
+  const withRepair = (e: DesiredInput['envs'][number]): EnvInput => {
+    const named = opts.repairs?.[e.name];
+    if (named) return inputOf({ ...e, buildId: named });
+    const liveId = liveLinks[e.name];
+    if (hasBuilds && liveId && liveId !== e.buildId && inputsBuildId(liveId) === e.buildId) {
+      const repaired = inputOf({ ...e, buildId: liveId });
+      if (repaired.build.state === 'built' && repaired.verdict?.ok) return repaired;
+    }
+    return inputOf(e);
+  };
+  return planEnvs(desired.envs.map(withRepair), liveLinks, { ...(opts.force ? { force: true } : {}) });
+}
+
+/** Managed kernelspec files (name -> kernel.json text), as deploy and status compare them. */
+export function kernelFilesOnDisk(root: string): Map<string, string> {
+  const files = new Map<string, string>();
+  for (const k of managedKernels(root)) {
+    files.set(k, readFileSync(join(layout(root).kernels, k, 'kernel.json'), 'utf8'));
+  }
+  return files;
+}
+
 /** Everything the planner needs, read from disk. */
 export function planFromDisk(
   root: string,
@@ -102,17 +149,18 @@ export function planFromDisk(
   const inst = installationLayout(root, desired.condaVersion);
   const live = readLive(root);
   const target = liveGenerationNumber(inst.dir);
+  const targetLinks = target !== undefined ? readGenerationLinks(inst.dir, target) : {};
   return planDeploy(
     desired,
     {
       ...(live.ref ? { current: live.ref } : {}),
       currentLinks: live.links,
       ...(target !== undefined ? { target } : {}),
-      targetLinks: target !== undefined ? readGenerationLinks(inst.dir, target) : {},
+      targetLinks,
       targetGenerations: listGenerations(inst.dir),
     },
-    (env, id) => readBuildRecord(root, desired.condaVersion, env, id),
-    opts,
+    envPlanFromDisk(root, desired, targetLinks, opts),
+    { root, files: kernelFilesOnDisk(root) },
   );
 }
 
@@ -187,6 +235,7 @@ export function applyDeploy(
       ...(plan.from ? { from: plan.from } : {}),
       to: { installation: plan.installation, generation },
       ...plan.diff,
+      ...(kernelChangeCount(plan) ? { kernels: plan.kernelChanges } : {}),
       ...(notes.length ? { note: notes.join('; ') } : {}),
     });
   }
@@ -335,6 +384,9 @@ async function buildRepairs(
   }
 }
 
+const kernelChangeCount = (p: DeployPlan) =>
+  p.kernelChanges.added.length + p.kernelChanges.removed.length + p.kernelChanges.changed.length;
+
 /** Build and test the missing envs through the QA pipeline (loaded only when asked for: it pulls in the adapter). */
 async function buildMissing(
   opts: DeployOptions,
@@ -404,7 +456,8 @@ export async function deploy(opts: DeployOptions): Promise<DeployResult> {
 
   if (opts.dryRun) {
     for (const line of describePlan(plan)) out.info(line);
-    if (plan.missing.length) out.info(`missing tested builds (deploy would refuse):\n${describeMissing(plan.missing)}`);
+    if (plan.missing.length)
+      out.info(`missing passing verdicts (deploy would refuse):\n${describeMissing(plan.missing)}`);
     return {
       ok: plan.missing.length === 0,
       dryRun: true,
@@ -430,7 +483,7 @@ export async function deploy(opts: DeployOptions): Promise<DeployResult> {
     plan = planFromDisk(root, desired, planOpts); // again, under the lock: another writer may have moved things
     if (plan.missing.length) {
       out.info(
-        `refusing to deploy: these envs have no tested build for the repository's spec` +
+        `refusing to deploy: these envs have no build that passed the repository's tests` +
           ` (run QA on the PR, or deploy --build-missing):\n${describeMissing(plan.missing)}`,
       );
       return { ok: false, root, commit, missing: plan.missing };

@@ -24,7 +24,9 @@ import { readLive } from '../state/generation.js';
 import { Conda } from '../engine/conda.js';
 import { classify, hintFor } from '../core/classify.js';
 import { faultLine } from '../core/report.js';
-import { buildEnv, recordTestOutcome, type BuildOutcome, type BuildTools, type CondaCall } from '../engine/build.js';
+import { envInputFromDisk } from '../state/verdict.js';
+import { decideEnv, qaStep, type QaStep } from '../core/envplan.js';
+import { buildEnv, recordVerdict, type BuildOutcome, type BuildTools, type CondaCall } from '../engine/build.js';
 import { testBuild, testHint, type EnvTestResult } from '../engine/envtest.js';
 import { runPool } from '../engine/pool.js';
 import { preflightResult } from '../core/qarun.js';
@@ -43,7 +45,7 @@ export interface RunBuildsOptions {
   test?: boolean;
   /** only test: never build (an env without a build fails) */
   testOnly?: boolean;
-  /** envs whose tests changed: a tested build is tested again */
+  /** envs tested again even with a passing verdict for their key (`conda-gitops test`) */
   retest?: ReadonlySet<string>;
   /** rebuild builds that failed with the same inputs */
   retryFailed?: boolean;
@@ -58,7 +60,7 @@ export interface RunBuildsOptions {
 
 export interface PipelineEnv {
   result: EnvRunResult;
-  /** status of the build record after this run */
+  /** status of the build after this run (`tested`: it has a passing verdict for its key) */
   recordStatus?: BuildStatus;
   /** conda ran for this env in this run */
   fresh: boolean;
@@ -115,15 +117,6 @@ function livePackagesOf(root: string, live: ReturnType<typeof readLive>, env: st
 
 const fmt = (s: number) => `${s.toFixed(1)}s`;
 
-/** A build that can be tested: built, tested, or failed only in its tests, with its prefix on disk. */
-function testable(rec: StampedBuildRecord): boolean {
-  const buildOk =
-    rec.status === 'built' ||
-    rec.status === 'tested' ||
-    (rec.status === 'failed' && rec.phases.every((p) => p.ok || p.name === 'test'));
-  return buildOk && existsSync(rec.prefix);
-}
-
 /** Build and test `envs`; results in the order given. */
 export async function runBuilds(opts: RunBuildsOptions): Promise<PipelineResult> {
   const t0 = performance.now();
@@ -134,7 +127,6 @@ export async function runBuilds(opts: RunBuildsOptions): Promise<PipelineResult>
   // Only a run that builds needs the installation's conda (a run with nothing to build must not require it).
   const tools = opts.tools ?? (opts.envs.length && !opts.testOnly ? installationTools(root, opts.desired) : undefined);
   const specDir = opts.specDir ?? join(opts.repo.dir, SPECS_DIR);
-  const kernels = new Set(opts.desired.kernels.map((k) => k.name));
   const live = readLive(root);
   const total = opts.envs.length;
   if (opts.runDir) mkdirSync(join(opts.runDir, 'logs'), { recursive: true });
@@ -146,11 +138,18 @@ export async function runBuilds(opts: RunBuildsOptions): Promise<PipelineResult>
     const started = performance.now();
     const tag = `[${i + 1}/${total}] ${env.name}`;
     const paths = buildPaths(root, opts.desired.condaVersion, env.name, env.buildId);
+    // the env plan decides (core/envplan.ts): reuse a passing verdict for this key, test, build, or report
+    const decision = decideEnv(
+      envInputFromDisk(root, opts.desired.condaVersion, env, live.links[env.name]),
+      opts.retryFailed ? { retryFailed: true } : {},
+    );
+    let step: QaStep = qaStep(decision);
+    if (step === 'reuse' && opts.retest?.has(env.name)) step = 'test';
     let outcome: BuildOutcome;
     if (opts.testOnly) {
       const rec = readBuildRecord(root, opts.desired.condaVersion, env.name, env.buildId) as
         StampedBuildRecord | undefined;
-      if (!rec || !testable(rec)) {
+      if (!rec || step === 'build' || step === 'refuse') {
         const result = preflightResult(
           env.name,
           'plan',
@@ -159,7 +158,7 @@ export async function runBuilds(opts: RunBuildsOptions): Promise<PipelineResult>
               file: env.spec.file,
               line: 1,
               message:
-                `no build of ${env.name} with id ${env.buildId}${rec ? ` (its record says ${rec.status})` : ''}: ` +
+                `no build of ${env.name} with id ${env.buildId} (${decision.reason}): ` +
                 'run `conda-gitops build` first',
             },
           ],
@@ -194,19 +193,17 @@ export async function runBuilds(opts: RunBuildsOptions): Promise<PipelineResult>
     let failure: Classification | undefined = outcome.failure;
     let phase: EnvRunResult['phase'] = outcome.phase;
     let tested: EnvTestResult | undefined;
-    let status: EnvRunResult['status'] =
-      outcome.status === 'reused' ? 'reused' : outcome.status === 'failed' ? 'failed' : 'tested';
+    const reused = step === 'reuse' && !outcome.fresh;
+    let status: EnvRunResult['status'] = outcome.status === 'failed' ? 'failed' : reused ? 'reused' : 'tested';
 
-    const wantsTest =
-      opts.test !== false &&
-      (outcome.status === 'built' || (outcome.status === 'reused' && opts.retest?.has(env.name)));
+    const wantsTest = opts.test !== false && outcome.status === 'built' && (outcome.fresh || step !== 'reuse');
     if (wantsTest) {
       tested = await testBuild({
         env: env.name,
         prefix: record.prefix,
         spec: env.spec,
         packages: record.packages ?? [],
-        kernel: kernels.has(env.name),
+        kernel: env.kernel,
         specDir,
         log: paths.log,
         ...(opts.testTimeoutSeconds ? { timeoutSeconds: opts.testTimeoutSeconds } : {}),
@@ -218,13 +215,19 @@ export async function runBuilds(opts: RunBuildsOptions): Promise<PipelineResult>
         seconds: tested.seconds,
         ...(tested.failure ? { failure: tested.failure } : {}),
       };
-      record = recordTestOutcome(root, record, testPhase);
+      recordVerdict(
+        root,
+        record,
+        { key: env.verdictKey, tests: opts.repo.testTexts?.get(env.name) ?? '', kernel: env.kernel },
+        testPhase,
+      );
+      record = { ...record, phases: [...record.phases.filter((p) => p.name !== 'test'), testPhase] };
       opts.out.progress(`${tag} test ${fmt(tested.seconds)}${tested.ok ? '' : ' FAILED'}`);
       if (!tested.ok) {
         status = 'failed';
         failure = tested.failure;
         phase = 'test';
-      } else status = outcome.status === 'reused' ? 'reused' : 'tested';
+      } else status = 'tested';
     } else if (opts.test === false && outcome.status === 'built') {
       status = 'tested'; // EnvRunResult has no 'built': build-only callers read recordStatus instead
     }
@@ -262,10 +265,14 @@ export async function runBuilds(opts: RunBuildsOptions): Promise<PipelineResult>
         ? `FAILED ${phase ?? ''} (${failure?.class ?? 'unknown'})` +
           (outcome.fresh || tested ? '' : ' [recorded failure]')
         : opts.test === false
-          ? record.status
+          ? step === 'reuse'
+            ? 'tested'
+            : record.status
           : status;
     opts.out.progress(`${tag} ${verdict} ${fmt(seconds)}`);
-    return { result, recordStatus: record.status, fresh: outcome.fresh, condaSeconds, testSeconds };
+    const recordStatus: BuildStatus =
+      status === 'failed' ? 'failed' : opts.test === false ? (step === 'reuse' ? 'tested' : record.status) : 'tested';
+    return { result, recordStatus, fresh: outcome.fresh, condaSeconds, testSeconds };
   };
 
   const done = await runPool(opts.envs, opts.jobs, one);

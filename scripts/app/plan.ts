@@ -3,7 +3,6 @@
  * envs a pull request changes between two commits (what `qa` would build). Plan-time guards (build prefix too
  * long, channel not allowed) fail the plan with file:line messages (exit 2) instead of failing minutes later.
  */
-import { existsSync } from 'node:fs';
 import { InputError, UsageError, type Problem } from '../core/errors.js';
 import { loadRepo, resolveRoot } from '../repo/repo.js';
 import {
@@ -13,11 +12,10 @@ import {
   readPrDelta,
   type CommitCheckout,
 } from '../repo/snapshot.js';
-import { desiredState, type Desired } from '../core/desired.js';
-import { buildId, legacyNoarchOf } from '../core/buildid.js';
+import { desiredEnv, desiredState, type Desired } from '../core/desired.js';
 import type { Inventory } from '../core/types.js';
-import { readBuildRecord } from '../state/record.js';
-import { installationLayout } from '../core/layout.js';
+import { buildFacts, planEnvs, qaStep, type EnvAction, type QaStep } from '../core/envplan.js';
+import { envPlanFromDisk } from './deploy.js';
 import { readLive } from '../state/generation.js';
 import { planAgainstRoot, renderPlan } from '../core/plan.js';
 import { describeChanges, type ChangeReason, type Changes } from '../core/changes.js';
@@ -43,15 +41,7 @@ export async function planInstallation(opts: PlanOptions): Promise<Record<string
   for (const w of repo.warnings) out.warn(`${w.file}:${w.line}: warning: ${w.message}`);
   const root = resolveRoot({ options: { root: opts.rootFlag }, env: opts.env }, repo.inventory);
   const desired = desiredState(repo);
-  // an installation without builds (a new root, a conda upgrade) has no records: skip thousands of failed reads
-  const hasBuilds = existsSync(installationLayout(root, desired.condaVersion).builds);
-  const records = new Map(
-    desired.envs.map((e) => [
-      e.name,
-      hasBuilds ? readBuildRecord(root, desired.condaVersion, e.name, e.buildId) : undefined,
-    ]),
-  );
-  const plan = planAgainstRoot(desired, records, readLive(root).links);
+  const plan = planAgainstRoot(desired.condaVersion, envPlanFromDisk(root, desired, readLive(root).links));
   for (const line of renderPlan(plan)) out.info(line);
   const toBuild = new Set(plan.envs.filter((e) => e.action === 'build').map((e) => e.name));
   const guards = guardEnvs(
@@ -72,9 +62,11 @@ interface ChangedEnvPlan {
   name: string;
   buildId: string;
   reasons: ChangeReason[];
-  /** build: no tested build with this id yet; test: tested build, but its test changed; reuse: nothing to do */
-  action: 'build' | 'test' | 'reuse';
-  record?: string;
+  /** what qa does (core/envplan.ts qaStep): build+test, test only, reuse a passing verdict, report a failure */
+  action: QaStep;
+  /** the env plan's action and reason at deploy time */
+  plan: EnvAction;
+  why: string;
 }
 
 /** Root for build records, when one is configured; a PR plan is useful without one (every env is "build"). */
@@ -113,11 +105,11 @@ async function readSides(
     const delta = await readPrDelta(repoDir, baseRef, headRef);
     if (delta) {
       const { inventory, specs } = delta;
+      const kernels = new Set(inventory.kernels.map((k) => k.name));
       const envs = delta.changes.envs.flatMap((c) => {
         const spec = specs.get(c.name);
-        return spec
-          ? [{ name: c.name, spec, buildId: buildId(spec, inventory), legacyNoarch: legacyNoarchOf(spec, inventory) }]
-          : [];
+        const tests = delta.testTexts.get(c.name) ?? '';
+        return spec ? [desiredEnv(c.name, spec, inventory, tests, kernels.has(c.name))] : [];
       });
       const desired: Desired = {
         condaVersion: inventory.conda.version,
@@ -159,20 +151,28 @@ export async function planChanges(
     const root = optionalRoot(opts, inventory);
     const byName = new Map(desired.envs.map((e) => [e.name, e]));
 
-    const envs: ChangedEnvPlan[] = [];
-    for (const c of changes.envs) {
-      const d = byName.get(c.name);
-      if (!d || broken.has(c.name)) continue;
-      const rec = root ? readBuildRecord(root, desired.condaVersion, d.name, d.buildId) : undefined;
-      const action = rec?.status !== 'tested' ? 'build' : c.reasons.includes('test') ? 'test' : 'reuse';
-      envs.push({
-        name: d.name,
-        buildId: d.buildId,
-        reasons: c.reasons,
-        action,
-        ...(rec ? { record: rec.status } : {}),
-      });
-    }
+    const changed = changes.envs.filter((c) => byName.has(c.name) && !broken.has(c.name));
+    // the same env plan as deploy and status, decided with the head's tests and kernels against the live links
+    const liveLinks = root ? readLive(root).links : {};
+    const decisions = root
+      ? envPlanFromDisk(root, { ...desired, envs: changed.map((c) => byName.get(c.name)!) }, liveLinks, {}).envs
+      : planEnvs(
+          changed.map((c) => ({
+            name: c.name,
+            buildId: byName.get(c.name)!.buildId,
+            kernel: byName.get(c.name)!.kernel,
+            build: buildFacts(undefined, false),
+          })),
+          {},
+        ).envs;
+    const envs: ChangedEnvPlan[] = decisions.map((d, i) => ({
+      name: d.name,
+      buildId: d.buildId,
+      reasons: changed[i]!.reasons,
+      action: qaStep(d),
+      plan: d.action,
+      why: d.reason,
+    }));
     const guards = root
       ? guardEnvs(
           root,
@@ -183,16 +183,15 @@ export async function planChanges(
       : [];
     const brokenChanged = [...broken.keys()].filter((n) => changes.envs.some((c) => c.name === n));
 
-    const sign = { build: '+ build', test: '~ test ', reuse: '= reuse' } as const;
+    const sign: Record<QaStep, string> = { build: '+ build', test: '~ test ', reuse: '= reuse', refuse: '! fail ' };
     out.info(
       `plan ${base.ref} (${base.commit.slice(0, 12)}) .. ` +
         (headRef ? `${headRef} (${head!.commit.slice(0, 12)})` : 'work tree'),
     );
     for (const line of describeChanges(changes).filter((l) => !l.startsWith('build '))) out.info(line);
-    for (const e of envs)
-      out.info(
-        `${sign[e.action]} ${e.name} ${e.buildId}  (${e.reasons.join(', ')}${e.record ? `; record ${e.record}` : ''})`,
-      );
+    for (const n of changes.dropped)
+      if (liveLinks[n]) out.info(`- unlink ${n}  (live ${liveLinks[n]}; merging unlinks it)`);
+    for (const e of envs) out.info(`${sign[e.action]} ${e.name} ${e.buildId}  (${e.reasons.join(', ')}; ${e.why})`);
     for (const n of brokenChanged)
       out.info(
         `! spec  ${n}  (the spec has errors: ${broken
@@ -202,7 +201,8 @@ export async function planChanges(
       );
     const count = (a: ChangedEnvPlan['action']) => envs.filter((e) => e.action === a).length;
     out.info(
-      `plan: ${count('build')} to build, ${count('test')} to re-test, ${count('reuse')} already tested, ` +
+      `plan: ${count('build')} to build, ${count('test')} to test, ${count('reuse')} already tested, ` +
+        (count('refuse') ? `${count('refuse')} failed, ` : '') +
         `${changes.dropped.length} to unlink at deploy (conda ${desired.condaVersion})`,
     );
 
@@ -218,7 +218,11 @@ export async function planChanges(
       dropped: changes.dropped,
       exportOnly: changes.exportOnly,
       kernels: changes.kernels,
-      matrix: { include: envs.filter((e) => e.action !== 'reuse').map((e) => ({ env: e.name, buildId: e.buildId })) },
+      matrix: {
+        include: envs
+          .filter((e) => e.action === 'build' || e.action === 'test')
+          .map((e) => ({ env: e.name, buildId: e.buildId })),
+      },
     };
   } finally {
     for (const c of checkouts) c.cleanup();

@@ -8,7 +8,7 @@ import { SPECS_DIR } from '../core/repo.js';
 import { layout } from '../core/layout.js';
 import type { EnvRunResult, QaRunResult } from '../core/types.js';
 import { describeChanges, type Changes } from '../core/changes.js';
-import { buildReport, headline, summaryTable, type Report } from '../core/report.js';
+import { buildReport, headline, mergeLines, summaryTable, type Report } from '../core/report.js';
 import { brokenResults, guardResults, selectEnvs } from '../core/qarun.js';
 import { writeReportFiles } from '../state/report-files.js';
 import { publishReport } from '../engine/github.js';
@@ -55,7 +55,6 @@ export async function runQa(opts: QaOptions): Promise<QaResult> {
     }
     const changed = new Set(changes ? changes.envs.map((e) => e.name) : replicated);
     const selected = (name: string) => changed.has(name) && (only.size === 0 || only.has(name));
-    const retest = new Set(changes?.envs.filter((e) => e.reasons.includes('test')).map((e) => e.name) ?? []);
 
     // 3. preflight: broken specs and plan-time guards fail their env before anything is built
     const results: EnvRunResult[] = brokenResults(broken, new Set([...replicated].filter(selected)));
@@ -85,7 +84,6 @@ export async function runQa(opts: QaOptions): Promise<QaResult> {
       jobs,
       out,
       runDir,
-      retest,
       retryFailed: opts.retryFailed,
       ...(timeoutSeconds ? { timeoutSeconds, testTimeoutSeconds: timeoutSeconds } : {}),
       specDir: join(headDir, SPECS_DIR),
@@ -104,6 +102,20 @@ export async function runQa(opts: QaOptions): Promise<QaResult> {
       ...(baseRef ? { base: baseRef } : {}),
       ...(headRef ? { head: headRef } : {}),
       envs: results,
+      ...(changes
+        ? {
+            merge: {
+              added: changes.envs
+                .filter((e) => e.reasons.includes('added') || e.reasons.includes('inventory'))
+                .map((e) => e.name),
+              changed: changes.envs
+                .filter((e) => !e.reasons.includes('added') && !e.reasons.includes('inventory'))
+                .map((e) => e.name),
+              dropped: changes.dropped,
+              kernels: changes.kernels,
+            },
+          }
+        : {}),
     };
     const report = buildReport(run);
     const paths = writeReportFiles(runDir, report);
@@ -111,6 +123,7 @@ export async function runQa(opts: QaOptions): Promise<QaResult> {
     out.info('');
     out.info(headline(report));
     if (report.envs.length) for (const line of summaryTable(report)) out.info(line);
+    for (const line of mergeLines(report.merge)) out.info(line);
     out.info(`built ${pipeline.fresh} env(s) in this run; report: ${paths.report}`);
     out.info(`summary: ${paths.summary}  junit: ${paths.junit}  logs: ${paths.logs}/`);
     return {

@@ -2,15 +2,14 @@
  * The status use case: the live generation against the repository, per env and per kernelspec (docs/admin.md).
  * `ok` is false on drift, so CI can gate on the exit code.
  */
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Output } from './output.js';
 import { loadRepo, resolveRoot } from '../repo/repo.js';
 import { desiredState } from '../core/desired.js';
 import { readLive } from '../state/generation.js';
 import { readHistory, readHistoryStamp } from '../state/history.js';
-import { managedKernels } from '../state/kernel.js';
-import { installationName, layout } from '../core/layout.js';
+import { installationName } from '../core/layout.js';
+import { envPlanFromDisk, kernelFilesOnDisk } from './deploy.js';
 import { readBuildRecord } from '../state/record.js';
 import { computeStatus, renderStatus, type StatusReport } from '../core/status.js';
 import type { StampedBuildRecord } from '../core/types.js';
@@ -45,10 +44,9 @@ export async function liveStatus(opts: StatusOptions): Promise<StatusResult> {
     }
     return undefined;
   };
-  const kernelFiles = new Map<string, string>();
-  for (const k of managedKernels(root)) {
-    kernelFiles.set(k, readFileSync(join(layout(root).kernels, k, 'kernel.json'), 'utf8'));
-  }
+  const kernelFiles = kernelFilesOnDisk(root);
+  // the live links come from `current`: a conda upgrade not deployed yet makes every env `different`
+  const envPlan = envPlanFromDisk(root, desired, live.links);
   const lastCutover = readHistory(root).entries.at(-1);
   const report = computeStatus({
     root,
@@ -56,6 +54,7 @@ export async function liveStatus(opts: StatusOptions): Promise<StatusResult> {
     installation: installationName(desired.condaVersion),
     live,
     lookup,
+    envPlan,
     stampOf: (env, id) => readHistoryStamp(join(root, live.ref!.installation, 'builds', env, id)),
     kernelFiles,
     ...(lastCutover ? { lastCutover } : {}),

@@ -226,7 +226,8 @@ export const COMMANDS: CommandMeta[] = [
       "Tests each REPLICATE env's build (or --env NAME): its bin/python runs; every spec'd package is installed\n" +
       'at a version matching its spec (per the recorded `conda list --json`; pinned pip entries too); kernel envs\n' +
       "import ipykernel; env-specs/NAME.test.sh and NAME.test.py run with the build's bin first on PATH, a\n" +
-      'minimal environment and a time limit (--timeout, default 600 s). Passing builds become `tested`.\n' +
+      'minimal environment and a time limit (--timeout, default 600 s). The outcome is a verdict file beside\n' +
+      'the build, keyed by its build id, test scripts and kernel check (the build record is not changed).\n' +
       'Exit 1 when any env fails or has no build.',
     options: {
       env: envFilter,

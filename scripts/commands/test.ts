@@ -1,7 +1,7 @@
 /**
  * test: test the builds of the repository's REPLICATE envs (or --env NAME): the build's bin/python runs,
  * every spec'd package is installed at a matching version, kernel envs import ipykernel, and
- * env-specs/NAME.test.sh / NAME.test.py pass. A passing build becomes `tested`. Exit 1 when any env fails
+ * env-specs/NAME.test.sh / NAME.test.py pass. The outcome is a verdict (state/verdict.ts). Exit 1 when any env fails
  * or has no build.
  */
 import type { Context } from '../app/context.js';

@@ -32,6 +32,9 @@ export function formatHistoryEntry(e: HistoryEntry): string {
   const touched = [...e.added, ...e.changed, ...e.removed];
   let line = parts.join('  ');
   if (touched.length) line += `  (${names(touched)})`;
+  const k = e.kernels;
+  if (k && k.added.length + k.removed.length + k.changed.length)
+    line += `  kernels +${k.added.length} ~${k.changed.length} -${k.removed.length}`;
   if (e.note) line += `  note: ${e.note}`;
   return line;
 }
@@ -52,5 +55,7 @@ export interface HistoryEntry {
   added: LinkDiff['added'];
   changed: LinkDiff['changed'];
   removed: LinkDiff['removed'];
+  /** kernelspecs this cutover wrote or removed (a kernel-only deploy has no link changes) */
+  kernels?: { added: string[]; removed: string[]; changed: string[] };
   note?: string;
 }

@@ -62,5 +62,7 @@ export function buildPaths(root: string, condaVersion: string, env: string, buil
     prefix: join(builds, env, buildId),
     record: join(builds, env, `${buildId}.json`),
     log: join(builds, env, `${buildId}.log`),
+    /** verdicts on this build, one file per verdict key (core/verdict.ts) */
+    verdicts: join(builds, env, `${buildId}.verdicts`),
   };
 }

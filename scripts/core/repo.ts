@@ -17,6 +17,8 @@ export interface Repo {
   inventory: Inventory;
   specs: Map<string, EnvSpec>;
   warnings: Problem[];
+  /** env name -> text of env-specs/NAME.test.sh and NAME.test.py (joined by NUL): part of a verdict's key */
+  testTexts?: Map<string, string>;
 }
 
 export interface RepoFiles {
@@ -91,7 +93,22 @@ export function checkRepo(
     }
   }
   if (!inventory || problems.some((p) => p.severity === 'error')) return { problems };
-  return { repo: { dir, inventory, specs, warnings: problems }, problems };
+  return { repo: { dir, inventory, specs, warnings: problems, testTexts: testTextsOf(files) }, problems };
+}
+
+/** The per-env test scripts' texts, as a verdict key reads them (`sh` then `py`, NUL between). */
+export function testTextsOf(files: RepoFiles): Map<string, string> {
+  const out = new Map<string, string>();
+  const text = (name: string) => {
+    const b = files.specs.get(name);
+    return b ? new TextDecoder().decode(b) : '';
+  };
+  for (const fileName of files.specs.keys()) {
+    const m = SIDE_FILE.exec(fileName);
+    if (!m || out.has(m[1]!)) continue;
+    out.set(m[1]!, `${text(`${m[1]}.test.sh`)}\0${text(`${m[1]}.test.py`)}`);
+  }
+  return out;
 }
 
 /** One env's spec bytes checked as checkRepo checks them (decoding, YAML, versions, channels). Pure. */

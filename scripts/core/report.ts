@@ -5,7 +5,7 @@
 import { Ajv } from 'ajv';
 import schema from '../../schemas/report.schema.json' with { type: 'json' };
 import { relative, isAbsolute } from 'node:path';
-import type { EnvRunResult, EnvSpec, FailureClass, Frontend, QaRunResult } from './types.js';
+import type { EnvRunResult, EnvSpec, FailureClass, Frontend, MergeChanges, QaRunResult } from './types.js';
 import { diffPackages, isEmptyDiff, renderPackageDiff, type PackageDiff } from './pkgdiff.js';
 import { normalizePipName } from './pip.js';
 
@@ -47,6 +47,8 @@ export interface Report {
   counts: { total: number; tested: number; reused: number; failed: number };
   files: { report: string; summary: string; junit: string; logs: string };
   envs: ReportEnv[];
+  /** what merging does (runs with a base): envs added, changed, dropped and kernel changes */
+  merge?: MergeChanges;
 }
 
 const round = (s: number) => Math.round(s * 100) / 100;
@@ -112,7 +114,22 @@ export function buildReport(run: QaRunResult): Report {
     counts,
     files: { ...REPORT_FILES },
     envs,
+    ...(run.merge ? { merge: run.merge } : {}),
   };
+}
+
+/** Lines saying what a merge does to the installation beyond the envs in the table (empty when nothing). */
+export function mergeLines(m: MergeChanges | undefined): string[] {
+  if (!m) return [];
+  const lines: string[] = [];
+  if (m.added.length) lines.push(`- Envs added: ${m.added.join(', ')}`);
+  if (m.changed.length) lines.push(`- Envs changed: ${m.changed.join(', ')}`);
+  if (m.dropped.length)
+    lines.push(`- **Envs dropped** (unlinked for every user at deploy; builds kept until gc): ${m.dropped.join(', ')}`);
+  if (m.kernels.added.length) lines.push(`- Kernels added: ${m.kernels.added.join(', ')}`);
+  if (m.kernels.removed.length) lines.push(`- **Kernels removed**: ${m.kernels.removed.join(', ')}`);
+  if (m.kernels.changed.length) lines.push(`- Kernel display names changed: ${m.kernels.changed.join(', ')}`);
+  return lines;
 }
 
 let validator: ReturnType<Ajv['compile']> | undefined;
@@ -180,7 +197,13 @@ export function renderSummary(report: Report, options: { maxExcerptLines?: numbe
       `run \`${report.runId}\`${refs} · ${formatSeconds(report.seconds)}`,
     '',
   );
-  lines.push(...(report.envs.length ? summaryTable(report) : ['No environment changed: nothing to build.']));
+  const merge = mergeLines(report.merge);
+  lines.push(
+    ...(report.envs.length
+      ? summaryTable(report)
+      : [merge.length ? 'Nothing to build.' : 'No environment changed: nothing to build.']),
+  );
+  if (merge.length) lines.push('', '### What merging does', '', ...merge);
 
   const diffs = report.envs.filter((e) => e.packageDiff && e.status !== 'failed');
   if (diffs.length) {

@@ -5,6 +5,7 @@
  */
 import type { HistoryStamp, StampedBuildRecord } from './types.js';
 import type { DesiredInput, RecordLookup } from './deploy.js';
+import type { BuildState, EnvAction, EnvPlan } from './envplan.js';
 import type { GenerationRef, LinkMap } from './generation.js';
 import type { HistoryEntry } from './history.js';
 import { planKernels, renderKernelSpec, kernelSpec } from './kernel.js';
@@ -18,8 +19,10 @@ export interface EnvStatus {
   state: EnvState;
   live?: string;
   desired?: string;
-  /** status of the build main asks for: `absent` when never built */
-  desiredStatus?: StampedBuildRecord['status'] | 'absent';
+  /** state of the build main asks for: `absent` when never built */
+  desiredStatus?: BuildState;
+  /** the env plan's action for it (core/envplan.ts) */
+  action?: EnvAction;
   failure?: string;
   /** the build main asks for was rolled back */
   bad?: { at: string; reason: string };
@@ -37,7 +40,7 @@ export interface StatusReport {
   envs: EnvStatus[];
   kernels: { missing: string[]; outdated: string[]; extra: string[] };
   drift: boolean;
-  counts: Record<EnvState, number> & { handChanged: number; failed: number; bad: number };
+  counts: Record<EnvState, number> & { handChanged: number; failed: number; bad: number; untested: number };
 }
 
 export interface StatusInput {
@@ -45,7 +48,10 @@ export interface StatusInput {
   desired: DesiredInput;
   installation: string;
   live: { ref?: GenerationRef; links: LinkMap };
+  /** records of live builds (for hand changes) */
   lookup: RecordLookup;
+  /** the env plan of the desired state against the live links: what status says about each desired env */
+  envPlan: EnvPlan;
   /** the conda-meta/history stamp of a live build now (undefined: no history file) */
   stampOf: (env: string, buildId: string) => HistoryStamp | undefined;
   /** managed kernelspec dir name -> kernel.json text */
@@ -75,29 +81,12 @@ export function handChange(
   return undefined;
 }
 
-function desiredWords(s: EnvStatus): string {
-  if (s.bad) return `build ${s.desired} was rolled back at ${s.bad.at} (${s.bad.reason}): revert or fix in git`;
-  switch (s.desiredStatus) {
-    case 'absent':
-      return `build ${s.desired} not built yet (QA has not run, or deploy --build-missing)`;
-    case 'failed':
-      return `build ${s.desired} FAILED${s.failure ? ` (${s.failure})` : ''}: see its log, fix the spec in git`;
-    case 'building':
-      return `build ${s.desired} in progress (or crashed)`;
-    case 'built':
-      return `build ${s.desired} built but not tested`;
-    default:
-      return `tested build ${s.desired} not deployed yet`;
-  }
-}
-
 export function computeStatus(input: StatusInput): StatusReport {
   const { desired, live, lookup } = input;
   const envs: EnvStatus[] = [];
   const wanted = new Set<string>();
-  for (const d of desired.envs) {
+  for (const d of input.envPlan.envs) {
     wanted.add(d.name);
-    const rec = lookup(d.name, d.buildId);
     const liveId = live.links[d.name];
     const s: EnvStatus = {
       name: d.name,
@@ -110,17 +99,24 @@ export function computeStatus(input: StatusInput): StatusReport {
             : 'different',
       ...(liveId ? { live: liveId } : {}),
       desired: d.buildId,
-      desiredStatus: rec ? rec.status : 'absent',
-      ...(rec?.failure ? { failure: rec.failure.class } : {}),
-      ...(rec?.bad && liveId !== d.buildId ? { bad: rec.bad } : {}),
+      desiredStatus: d.build,
+      action: d.action,
+      ...(d.failure ? { failure: d.failure } : {}),
+      ...(d.bad ? { bad: d.bad } : {}),
       message: '',
     };
+    const words =
+      d.action === 'link'
+        ? `tested build ${d.buildId} not deployed yet`
+        : d.action === 'hold'
+          ? `build ${d.buildId} was ${d.reason}`
+          : `build ${d.buildId}: ${d.reason}`;
     s.message =
       s.state === 'ok'
-        ? `ok (${liveId})`
+        ? `ok (${liveId})` + (d.action === 'keep' ? '' : `; ${d.reason}`)
         : s.state === 'missing'
-          ? `missing: ${desiredWords(s)}`
-          : `different: live ${liveId}; ${desiredWords(s)}`;
+          ? `missing: ${words}`
+          : `different: live ${liveId}; ${words}`;
     envs.push(s);
   }
   for (const name of Object.keys(live.links).sort()) {
@@ -174,11 +170,12 @@ export function computeStatus(input: StatusInput): StatusReport {
     different: count('different'),
     'changed-by-hand': count('changed-by-hand'),
     handChanged: envs.filter((e) => e.handChanged).length,
-    failed: envs.filter((e) => e.state !== 'ok' && e.desiredStatus === 'failed').length,
+    failed: envs.filter((e) => e.action === 'refuse' || (e.action === 'test' && e.failure)).length,
     bad: envs.filter((e) => e.bad).length,
+    untested: envs.filter((e) => e.state === 'ok' && e.action !== 'keep').length,
   };
   const drift =
-    counts.missing + counts.extra + counts.different + counts.handChanged > 0 ||
+    counts.missing + counts.extra + counts.different + counts.handChanged + counts.untested > 0 ||
     kernels.missing.length + kernels.outdated.length + kernels.extra.length > 0;
   const last = input.lastCutover;
   return {
@@ -230,6 +227,7 @@ export function renderStatus(r: StatusReport): string[] {
     `${r.drift ? 'DRIFT' : 'in sync'}: ${c.ok} ok, ${c.different} different, ${c.missing} missing, ` +
       `${c.extra} extra, ${c.handChanged} changed by hand` +
       (c.failed ? `, ${c.failed} failed build(s)` : '') +
+      (c.untested ? `, ${c.untested} live but not tested as the repository asks` : '') +
       (c.bad ? `, ${c.bad} rolled back` : ''),
   );
   return lines;

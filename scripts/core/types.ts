@@ -175,6 +175,17 @@ export interface QaRunResult {
   base?: string;
   head?: string;
   envs: EnvRunResult[];
+  /** what merging the head does beyond the envs built (from the diff against the base) */
+  merge?: MergeChanges;
+}
+
+/** Everything a merge does to the installation, for reviewers: envs added, changed, dropped, kernel changes. */
+export interface MergeChanges {
+  added: string[];
+  changed: string[];
+  /** REPLICATE at base, not at head: unlinked for everyone at deploy */
+  dropped: string[];
+  kernels: { added: string[]; removed: string[]; changed: string[] };
 }
 
 /** Size and mtime of a build's `conda-meta/history` (append-only): a change means someone ran conda in a live build. */

@@ -3,7 +3,8 @@
  *   create (spec minus legacy-noarch packages and git pip entries, from a derived file; the user's spec
  *   is never touched) -> `install` each legacy-noarch package -> pip-install each git entry -> record
  *   `conda list --json`.
- * Each phase is named, timed and logged; the record beside the prefix says building | built | failed | tested.
+ * Each phase is named, timed and logged; the record beside the prefix says building | built | failed (a test
+ * outcome is a verdict beside it: recordVerdict).
  * Failures are values (a failed outcome), never exceptions that would stop the other envs.
  */
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -23,6 +24,9 @@ import type { DesiredEnv } from '../core/desired.js';
 import { buildPaths } from '../core/layout.js';
 import { readBuildRecord, writeBuildRecord, isOrphaned } from '../state/record.js';
 import { specHash } from '../core/buildid.js';
+import { buildFacts, buildStep } from '../core/envplan.js';
+import { TEST_PROCEDURE_VERSION, VERDICT_FORMAT, testsHash, type Verdict } from '../core/verdict.js';
+import { writeVerdict } from '../state/verdict.js';
 import type { CallOptions, CallResult } from './conda.js';
 import { readHistoryStamp } from '../state/history.js';
 import { acquireBuildLock } from '../state/lock.js';
@@ -64,8 +68,8 @@ export interface BuildInput {
 }
 
 export interface BuildOutcome {
-  /** reused: a tested build exists; built: built now (or earlier, untested); failed: see failure */
-  status: 'reused' | 'built' | 'failed';
+  /** built: built now (fresh) or earlier (reused build, whatever its verdicts); failed: see failure */
+  status: 'built' | 'failed';
   record: StampedBuildRecord;
   failure?: Classification;
   phase?: PhaseName;
@@ -123,54 +127,58 @@ export function buildSteps(spec: EnvSpec, legacyNoarch: string[], specDir: strin
   };
 }
 
-/** Record the outcome of testing a build (status tested, or failed with the test phase). */
-export function recordTestOutcome(root: string, record: StampedBuildRecord, phase: PhaseRecord): StampedBuildRecord {
+/**
+ * Record the outcome of testing a build as a verdict for `key` (a separate file written whole): the build record
+ * is never rewritten by a test, so a pull request's tests cannot change the verdict main relies on.
+ */
+export function recordVerdict(
+  root: string,
+  record: BuildRecord,
+  key: { key: string; tests: string; kernel: boolean },
+  phase: PhaseRecord,
+): Verdict {
   const stamp = readHistoryStamp(record.prefix);
-  const updated: StampedBuildRecord = {
-    ...record,
-    status: phase.ok ? 'tested' : 'failed',
-    phases: [...record.phases.filter((p) => p.name !== 'test'), phase],
-    finishedAt: new Date().toISOString(),
+  const verdict: Verdict = {
+    format: VERDICT_FORMAT,
+    env: record.env,
+    buildId: record.buildId,
+    key: key.key,
+    inputs: { tests: testsHash(key.tests), kernel: key.kernel, procedure: TEST_PROCEDURE_VERSION },
+    ok: phase.ok,
+    testedAt: new Date().toISOString(),
+    phase,
     ...(phase.failure ? { failure: phase.failure } : {}),
     ...(stamp ? { historyStamp: stamp } : {}),
   };
-  if (phase.ok) delete updated.failure;
-  delete updated.owner;
-  writeBuildRecord(root, updated);
-  return updated;
+  writeVerdict(root, record.condaVersion, verdict);
+  return verdict;
 }
 
 // ---------------------------------------------------------------- the build
 
-/** Failures that say nothing about the spec: always worth another attempt. */
-const TRANSIENT: ReadonlySet<string> = new Set(['channel-unreachable', 'timeout']);
-
-function failedPhase(rec: BuildRecord): PhaseName | undefined {
-  return [...rec.phases].reverse().find((p) => !p.ok)?.name;
-}
-
 /**
- * What an existing record means for this run, before building anything:
- * tested -> reuse; built (or failed only in its tests) -> test again without rebuilding; failed with the same
- * inputs -> the same failure again unless it was transient or a retry was asked for; building -> our caller
- * holds the lock, so its owner is gone: rebuild.
+ * What an existing record means for this run, before building anything (core/envplan.ts buildStep decides):
+ * built (or an old record, tested or failed only in its tests) -> reuse the build; failed with the same inputs ->
+ * the same failure again unless it was transient or a retry was asked for; building -> our caller holds the lock,
+ * so its owner is gone: rebuild. Whether the build needs testing is the verdict's business, not the build's.
  */
 function decide(
   rec: StampedBuildRecord | undefined,
   prefixExists: boolean,
   retryFailed: boolean,
 ): BuildOutcome | 'build' {
-  if (!rec) return 'build';
-  if (rec.status === 'tested' && prefixExists) return { status: 'reused', record: rec, fresh: false, toolSeconds: 0 };
-  if (rec.status === 'built' && prefixExists) return { status: 'built', record: rec, fresh: false, toolSeconds: 0 };
-  if (rec.status === 'failed') {
-    const phase = failedPhase(rec);
-    if (phase === 'test' && prefixExists) return { status: 'built', record: rec, fresh: false, toolSeconds: 0 };
-    if (!retryFailed && rec.failure && !TRANSIENT.has(rec.failure.class) && phase) {
-      return { status: 'failed', record: rec, failure: rec.failure, phase, fresh: false, toolSeconds: 0 };
-    }
-  }
-  return 'build';
+  const facts = buildFacts(rec, prefixExists);
+  const step = buildStep(facts, retryFailed);
+  if (!rec || step === 'build') return 'build';
+  if (step === 'reuse') return { status: 'built', record: rec, fresh: false, toolSeconds: 0 };
+  return {
+    status: 'failed',
+    record: rec,
+    failure: facts.failure!,
+    phase: facts.failedPhase as PhaseName,
+    fresh: false,
+    toolSeconds: 0,
+  };
 }
 
 /** Build one env (or reuse it). Never throws for a failed conda/pip call; I/O errors of our own do throw. */

@@ -77,6 +77,8 @@ export interface PrDelta {
   changes: Changes;
   /** the changed envs' parsed specs (REPLICATE at head, spec valid) */
   specs: Map<string, EnvSpec>;
+  /** the changed envs' test scripts at head (`sh` then `py`, NUL between), as a verdict key reads them */
+  testTexts: Map<string, string>;
   /** changed envs whose spec has errors */
   broken: Map<string, Problem[]>;
   /** warnings of inventory.ini and the changed specs */
@@ -191,10 +193,22 @@ export async function readPrDelta(repoDir: string, baseRef: string, headRef: str
     }
   const missing = changes.envs.filter((e) => !changedSpec.has(e.name)).map((e) => e.name);
   const spec = (name: string) => `${headCommit}:${prefix}${SPECS_DIR}/${name}.yml`;
-  const more = await catFiles(repoDir, missing.map(spec));
+  // the whole test scripts of every changed env at head: the verdict key reads both, changed or not
+  const headNameSet = new Set(headNames);
+  const testPath = (name: string, x: string) => `${headCommit}:${prefix}${SPECS_DIR}/${name}.test.${x}`;
+  const testBlobs = changes.envs.flatMap((e) =>
+    ['sh', 'py'].filter((x) => headNameSet.has(`${e.name}.test.${x}`)).map((x) => testPath(e.name, x)),
+  );
+  const more = await catFiles(repoDir, [...missing.map(spec), ...testBlobs]);
   for (const name of missing) {
     const bytes = more.get(spec(name));
     if (bytes) changedSpec.set(name, bytes);
+  }
+  const testTexts = new Map<string, string>();
+  for (const e of changes.envs) {
+    const part = (x: string) => more.get(testPath(e.name, x))?.toString('utf8') ?? '';
+    if (headNameSet.has(`${e.name}.test.sh`) || headNameSet.has(`${e.name}.test.py`))
+      testTexts.set(e.name, `${part('sh')}\0${part('py')}`);
   }
 
   // check them: plain version specs without rattler, rattler only when a rare one appears
@@ -228,6 +242,7 @@ export async function readPrDelta(repoDir: string, baseRef: string, headRef: str
     inventory,
     changes,
     specs,
+    testTexts,
     broken,
     warnings,
   };

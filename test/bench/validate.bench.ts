@@ -37,7 +37,7 @@ async function one(n: number, dir: string, root: string): Promise<OneResult> {
   const { checkRepoDir } = await import('../../scripts/repo/repo.js');
   const { desiredState } = await import('../../scripts/core/desired.js');
   const { planAgainstRoot } = await import('../../scripts/core/plan.js');
-  const { readBuildRecord } = await import('../../scripts/state/record.js');
+  const { envPlanFromDisk } = await import('../../scripts/app/deploy.js');
   const { readLive } = await import('../../scripts/state/generation.js');
   const { repo, problems } = await checkRepoDir(dir);
   if (!repo)
@@ -49,10 +49,7 @@ async function one(n: number, dir: string, root: string): Promise<OneResult> {
     );
   const desired = desiredState(repo);
   const t1 = performance.now();
-  const records = new Map(
-    desired.envs.map((e) => [e.name, readBuildRecord(root, desired.condaVersion, e.name, e.buildId)]),
-  );
-  const plan = planAgainstRoot(desired, records, readLive(root).links);
+  const plan = planAgainstRoot(desired.condaVersion, envPlanFromDisk(root, desired, readLive(root).links));
   const t2 = performance.now();
   const cpu = process.cpuUsage(cpu0);
   return {

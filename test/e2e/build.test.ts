@@ -12,13 +12,7 @@ import {
 } from 'node:fs';
 import { join } from 'node:path';
 import lockfile from 'proper-lockfile';
-import {
-  absolutizePipLine,
-  buildEnv,
-  buildSteps,
-  recordTestOutcome,
-  type BuildInput,
-} from '../../scripts/engine/build.js';
+import { absolutizePipLine, buildEnv, buildSteps, recordVerdict, type BuildInput } from '../../scripts/engine/build.js';
 import { installationTools, runBuilds } from '../../scripts/app/pipeline.js';
 import { loadRepo } from '../../scripts/repo/repo.js';
 import { desiredState, type Desired } from '../../scripts/core/desired.js';
@@ -184,14 +178,22 @@ describe('buildEnv against the fake conda', () => {
     expect(existsSync(join(paths.prefix, 'bin', 'python'))).toBe(true);
   });
 
-  test('built but untested is not rebuilt; once tested it is reused', async () => {
+  test('a built build is never rebuilt; a verdict on it is a file beside it, the record is untouched', async () => {
     const { tools } = await setup();
     const again = await buildEnv(input('hlink', tools));
     expect(again).toMatchObject({ status: 'built', fresh: false });
-    recordTestOutcome(world.root, again.record, { name: 'test', ok: true, seconds: 0.1 });
+    const before = readFileSync(buildPaths(world.root, '23.11.0', 'hlink', again.record.buildId).record, 'utf8');
+    recordVerdict(
+      world.root,
+      again.record,
+      { key: 'k1', tests: '', kernel: false },
+      { name: 'test', ok: false, seconds: 0.1 },
+    );
     const third = await buildEnv(input('hlink', tools));
-    expect(third).toMatchObject({ status: 'reused', fresh: false });
-    expect(third.record.status).toBe('tested');
+    expect(third).toMatchObject({ status: 'built', fresh: false });
+    expect(readFileSync(buildPaths(world.root, '23.11.0', 'hlink', again.record.buildId).record, 'utf8')).toBe(before);
+    const verdicts = buildPaths(world.root, '23.11.0', 'hlink', again.record.buildId).verdicts;
+    expect(JSON.parse(readFileSync(join(verdicts, 'k1.json'), 'utf8'))).toMatchObject({ ok: false, key: 'k1' });
   });
 
   test('a version gone from the channel fails create, classified with the versions the channel has', async () => {
@@ -331,7 +333,9 @@ describe('buildEnv against the fake conda', () => {
     const runDir = join(world.base, 'runs', 'r1');
     const res = await runBuilds({ root: link, repo, desired, envs: desired.envs, jobs: 2, out, runDir });
     const byEnv = Object.fromEntries(res.envs.map((e) => [e.result.env, e.result]));
-    expect(byEnv.hlink.status).toBe('reused');
+    // hlink was built before and has no passing verdict: tested, not rebuilt
+    expect(byEnv.hlink.status).toBe('tested');
+    expect(res.envs.find((e) => e.result.env === 'hlink')!.fresh).toBe(false);
     expect(byEnv.small.status).toBe('tested');
     expect(byEnv.gone).toMatchObject({ status: 'failed', phase: 'create', file: 'env-specs/gone.yml', line: 6 });
     expect(byEnv.gone.hint).toMatch(/available: 1\.25\.0, 1\.26\.4; nearest 1\.25\.0/);

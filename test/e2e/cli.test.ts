@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { Ajv } from 'ajv';
@@ -218,7 +218,7 @@ describe('validate and plan on a repository', () => {
       ['geo', 'build'],
       ['hlink', 'build'],
     ]);
-    expect(plan.counts).toEqual({ keep: 0, link: 0, build: 3, blocked: 0, unlink: 0 });
+    expect(plan.counts).toEqual({ keep: 0, link: 0, hold: 0, build: 3, test: 0, refuse: 0, unlink: 0 });
     expect(plan.matrix.include).toEqual(plan.envs.map((e) => ({ env: e.name, buildId: e.buildId })));
     // the ids are the ones validate computes
     const v = JSON.parse((await runCli(['validate', '--repo', r.dir, '--json'])).stdout) as {
@@ -236,10 +236,10 @@ describe('validate and plan on a repository', () => {
     const human = await runCli(['plan', '--repo', r.dir, '--root', r.root]);
     expect(human.code).toBe(0);
     expect(human.stdout.trim().split('\n')).toEqual([
-      expect.stringMatching(/^\+ build analytics [0-9a-f]{12} {2}\(no build yet\)$/),
-      expect.stringMatching(/^\+ build geo [0-9a-f]{12} {2}\(no build yet\)$/),
-      expect.stringMatching(/^\+ build hlink [0-9a-f]{12} {2}\(no build yet\)$/),
-      'plan: 3 to build, 0 to link, 0 unchanged, 0 to unlink (conda 23.11.0)',
+      expect.stringMatching(/^\+ build analytics [0-9a-f]{12} {2}\(not built yet\)$/),
+      expect.stringMatching(/^\+ build geo [0-9a-f]{12} {2}\(not built yet\)$/),
+      expect.stringMatching(/^\+ build hlink [0-9a-f]{12} {2}\(not built yet\)$/),
+      'plan: 3 to build, 0 to test, 0 to link, 0 unchanged, 0 to unlink (conda 23.11.0)',
     ]);
     const missing = join(r.base, 'no-such-root');
     const viaEnv = await runCli(['plan', '--repo', r.dir, '--json'], { env: { CONDA_GITOPS_ROOT: missing } });
@@ -248,7 +248,7 @@ describe('validate and plan on a repository', () => {
     expect(snapshotTree(r.base).some((l) => l.startsWith('no-such-root'))).toBe(false);
   });
 
-  test('plan reads build records: a tested build is to link, a failed one to build again', async () => {
+  test('plan reads build records: an old tested build is to link, a failed one to build again', async () => {
     const r2 = makeRepo({
       inventory: inventoryText({ envs: { a: 'REPLICATE', b: 'REPLICATE' } }),
       specs: { a: specText('a'), b: specText('b', { deps: ['python=3.10'] }) },
@@ -271,15 +271,16 @@ describe('validate and plan on a repository', () => {
         log: '/x.log',
       });
       writeBuildRecord(r2.root, rec('a', 'tested'));
+      mkdirSync(join(r2.root, 'v23.11.0', 'builds', 'a', rec('a', 'tested').buildId), { recursive: true });
       writeBuildRecord(r2.root, rec('b', 'failed'));
       const res = await runCli(['plan', '--repo', r2.dir, '--root', r2.root, '--json']);
       expect(res.code).toBe(0);
       const plan = JSON.parse(res.stdout) as {
-        envs: Array<{ name: string; action: string; record?: string }>;
+        envs: Array<{ name: string; action: string; build?: string }>;
         matrix: { include: Array<{ env: string }> };
       };
-      expect(plan.envs.map((e) => [e.name, e.action, e.record])).toEqual([
-        ['a', 'link', 'tested'],
+      expect(plan.envs.map((e) => [e.name, e.action, e.build])).toEqual([
+        ['a', 'link', 'built'],
         ['b', 'build', 'failed'],
       ]);
       expect(plan.matrix.include.map((m) => m.env)).toEqual(['b']);

@@ -3,7 +3,7 @@
  * env without a tested build, then the deploy links it. e2e because it installs and runs the fake conda.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, rmSync } from 'node:fs';
+import { mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -47,7 +47,8 @@ describe('deploy --build-missing', () => {
     expect(built.code, built.stderr).toBe(0);
     expect(built.stderr).toMatch(/building 1 missing env/);
     const b = desired.envs.find((e) => e.name === 'b')!.buildId;
-    expect(readBuildRecord(fi.root, VERSION, 'b', b)?.status).toBe('tested');
+    expect(readBuildRecord(fi.root, VERSION, 'b', b)?.status).toBe('built'); // its verdict is a file beside it
+    expect(readdirSync(join(fi.root, `v${VERSION}`, 'builds', 'b', `${b}.verdicts`))).toHaveLength(1);
     expect(readLive(fi.root).links).toEqual({ a: desired.envs.find((e) => e.name === 'a')!.buildId, b });
     const python = join(fi.root, 'envs', 'b', 'bin', 'python');
     expect(execFileSync(python, ['-c', 'print(6*7)'], { encoding: 'utf8' }).trim()).toBe('42');

@@ -3,12 +3,19 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { planDeploy } from '../../scripts/core/deploy.js';
-import type { LiveInput } from '../../scripts/core/deploy.js';
-import { readLive, readGenerationLinks, readManifest, swapEnvs } from '../../scripts/state/generation.js';
+import type { DesiredInput, LiveInput } from '../../scripts/core/deploy.js';
+import {
+  ensureRootLinks,
+  readLive,
+  readGenerationLinks,
+  readManifest,
+  swapEnvs,
+  writeGeneration,
+} from '../../scripts/state/generation.js';
 import { readHistory } from '../../scripts/state/history.js';
 import { readBuildRecord } from '../../scripts/state/record.js';
 import { memoryOutput } from '../../scripts/cli/output.js';
-import { deploy, type DeployOptions } from '../../scripts/app/deploy.js';
+import { deploy, planFromDisk, type DeployOptions } from '../../scripts/app/deploy.js';
 import { rollback, type RollbackOptions } from '../../scripts/app/rollback.js';
 import { cutoverHistory } from '../../scripts/app/history.js';
 import type { OptionValues } from '../../scripts/core/options.js';
@@ -18,9 +25,11 @@ import { acquireLock } from '../../scripts/state/lock.js';
 import type { StampedBuildRecord } from '../../scripts/core/types.js';
 import {
   addBuild,
+  addVerdict,
   addTestedBuilds,
   commitAll,
   desiredOf,
+  envPlanOf,
   fakeBuildId,
   makeInstallation,
   writeRepo,
@@ -84,36 +93,20 @@ const rec = (status: StampedBuildRecord['status'], extra: Partial<StampedBuildRe
 
 const noLive: LiveInput = { currentLinks: {}, targetLinks: {}, targetGenerations: [] };
 
+const planOf = (
+  d: DesiredInput,
+  live: LiveInput,
+  lookup: (env: string, id: string) => StampedBuildRecord | undefined,
+  opts: { force?: boolean } = {},
+) => planDeploy(d, live, envPlanOf(d, lookup, live.targetLinks, opts));
+
 describe('planDeploy (pure)', () => {
   const A = fakeBuildId('a1');
   const B = fakeBuildId('b1');
   const B2 = fakeBuildId('b2');
 
-  it('keeps a live repair build <id>.rN of the desired <id>; a repair asked for is linked', () => {
-    const ref = { installation: `v${VERSION}`, generation: 4 };
-    const links = { a: `${A}.r1`, b: B };
-    const live: LiveInput = {
-      current: ref,
-      currentLinks: links,
-      target: 4,
-      targetLinks: links,
-      targetGenerations: [4],
-    };
-    const kept = planDeploy(desiredOf({ a: A, b: B }), live, () => rec('tested'));
-    expect(kept.links).toEqual(links);
-    expect(kept.changes).toBe(false);
-    // an untested repair build is not kept: the desired build goes back in
-    const untested = planDeploy(desiredOf({ a: A, b: B }), live, (_e, id) =>
-      rec(id.endsWith('.r1') ? 'built' : 'tested'),
-    );
-    expect(untested.links.a).toBe(A);
-    const asked = planDeploy(desiredOf({ a: A, b: B }), live, () => rec('tested'), { repairs: { b: `${B}.r1` } });
-    expect(asked.links).toEqual({ a: `${A}.r1`, b: `${B}.r1` });
-    expect(asked.newGeneration).toBe(5);
-  });
-
   it('a first deploy links every tested build into generation 1 and points current at the installation', () => {
-    const plan = planDeploy(desiredOf({ a: A, b: B }), noLive, () => rec('tested'));
+    const plan = planOf(desiredOf({ a: A, b: B }), noLive, () => rec('tested'));
     expect(plan.links).toEqual({ a: A, b: B });
     expect(plan.newGeneration).toBe(1);
     expect(plan.switchCurrent).toBe(true);
@@ -122,7 +115,7 @@ describe('planDeploy (pure)', () => {
   });
 
   it('lists every env without a tested build, with its status and failure class', () => {
-    const plan = planDeploy(desiredOf({ a: A, b: B, c: fakeBuildId('c') }), noLive, (env) =>
+    const plan = planOf(desiredOf({ a: A, b: B, c: fakeBuildId('c') }), noLive, (env) =>
       env === 'a'
         ? rec('tested')
         : env === 'b'
@@ -130,8 +123,8 @@ describe('planDeploy (pure)', () => {
           : undefined,
     );
     expect(plan.missing).toEqual([
-      { name: 'b', buildId: B, status: 'failed', failure: 'missing-version' },
-      { name: 'c', buildId: fakeBuildId('c'), status: 'absent' },
+      { name: 'b', buildId: B, status: 'failed', reason: 'last build failed, worth a retry' },
+      { name: 'c', buildId: fakeBuildId('c'), status: 'absent', reason: 'not built yet' },
     ]);
   });
 
@@ -143,7 +136,7 @@ describe('planDeploy (pure)', () => {
       targetLinks: { a: A, b: B },
       targetGenerations: [1, 2, 3, 4],
     };
-    const plan = planDeploy(desiredOf({ a: A, b: B }), live, () => rec('tested'));
+    const plan = planOf(desiredOf({ a: A, b: B }), live, () => rec('tested'));
     expect(plan.changes).toBe(false);
     expect(plan.newGeneration).toBeUndefined();
   });
@@ -158,11 +151,11 @@ describe('planDeploy (pure)', () => {
     };
     const bad = { at: '2024-05-01T00:00:00Z', reason: 'rolled back' };
     const lookup = (env: string) => (env === 'b' ? rec('tested', { bad }) : rec('tested'));
-    const held = planDeploy(desiredOf({ a: A, b: B2 }), live, lookup);
+    const held = planOf(desiredOf({ a: A, b: B2 }), live, lookup);
     expect(held.heldBack).toEqual([{ name: 'b', buildId: B2, bad, keeping: B }]);
     expect(held.links).toEqual({ a: A, b: B });
     expect(held.changes).toBe(false);
-    const forced = planDeploy(desiredOf({ a: A, b: B2 }), live, lookup, { force: true });
+    const forced = planOf(desiredOf({ a: A, b: B2 }), live, lookup, { force: true });
     expect(forced.links).toEqual({ a: A, b: B2 });
     expect(forced.forced).toEqual([{ name: 'b', buildId: B2 }]);
     expect(forced.newGeneration).toBe(4);
@@ -175,7 +168,7 @@ describe('planDeploy (pure)', () => {
       targetLinks: {},
       targetGenerations: [],
     };
-    const plan = planDeploy(desiredOf({ a: A }), live, () => rec('tested'));
+    const plan = planOf(desiredOf({ a: A }), live, () => rec('tested'));
     expect(plan.installation).toBe(`v${VERSION}`);
     expect(plan.newGeneration).toBe(1);
     expect(plan.switchCurrent).toBe(true);
@@ -183,7 +176,7 @@ describe('planDeploy (pure)', () => {
   });
 
   it('skips the kernel of an env that is not in the generation, and lowercases kernel names', () => {
-    const plan = planDeploy(desiredOf({ Analytics: A, b: B }, { Analytics: 'Analytics', b: 'B' }), noLive, (env) =>
+    const plan = planOf(desiredOf({ Analytics: A, b: B }, { Analytics: 'Analytics', b: 'B' }), noLive, (env) =>
       env === 'b' ? undefined : rec('tested'),
     );
     expect(plan.kernels).toEqual([{ kernel: 'analytics', env: 'Analytics', displayName: 'Analytics' }]);
@@ -255,7 +248,7 @@ describe('deploy, rollback and history against a real ROOT', () => {
     expect(ok).toBe(false);
     const text = out.lines.join('\n');
     expect(text).toMatch(/b [0-9a-f]{12}: not built/);
-    expect(text).toMatch(/c [0-9a-f]{12}: failed \(missing-package\)/);
+    expect(text).toMatch(/c [0-9a-f]{12}: build FAILED in create \(missing-package\)/);
     expect(text).not.toMatch(/ a [0-9a-f]{12}/);
     expect(existsSync(join(fi.root, 'envs'))).toBe(false);
     expect(existsSync(join(fi.inst.dir, 'generations'))).toBe(false);
@@ -500,5 +493,42 @@ describe('deploy, rollback and history command wiring', () => {
   it('history accepts a valid --limit', async () => {
     fi = makeInstallation();
     expect(await cli('history', { limit: '3' })).toEqual({ code: 0, stderr: '' });
+  });
+});
+
+describe('repair builds in the deploy plan (read from disk)', () => {
+  let fi: FakeInstallation;
+  afterEach(() => fi?.cleanup());
+
+  it('keeps a live repair build <id>.rN with a passing verdict; links a repair asked for', () => {
+    fi = makeInstallation();
+    const A = fakeBuildId('a1');
+    const B = fakeBuildId('b1');
+    const desired = desiredOf({ a: A, b: B });
+    const key = (env: string) => desired.envs.find((e) => e.name === env)!.verdictKey;
+    addBuild(fi.root, VERSION, 'a', A);
+    addBuild(fi.root, VERSION, 'b', B);
+    // a repair build is tested under the key of the build it repairs (same inputs, same tests)
+    addVerdict(fi.root, addBuild(fi.root, VERSION, 'a', `${A}.r1`, { status: 'built' }), key('a'), true);
+    const links = { a: `${A}.r1`, b: B };
+    writeGeneration(fi.inst.dir, {
+      format: 1,
+      n: 4,
+      createdAt: new Date().toISOString(),
+      reason: 'deploy',
+      envs: links,
+    });
+    swapEnvs(fi.inst.dir, 4);
+    ensureRootLinks(fi.root, VERSION);
+    const kept = planFromDisk(fi.root, desired, {});
+    expect(kept.links).toEqual(links);
+    expect(kept.changes).toBe(false);
+    // a repair build without a passing verdict is not kept: the desired build goes back in
+    addVerdict(fi.root, readBuildRecord(fi.root, VERSION, 'a', `${A}.r1`)!, key('a'), false);
+    expect(planFromDisk(fi.root, desired, {}).links.a).toBe(A);
+    addVerdict(fi.root, addBuild(fi.root, VERSION, 'b', `${B}.r1`, { status: 'built' }), key('b'), true);
+    const asked = planFromDisk(fi.root, desired, { repairs: { b: `${B}.r1` } });
+    expect(asked.links).toEqual({ a: A, b: `${B}.r1` });
+    expect(asked.newGeneration).toBe(5);
   });
 });

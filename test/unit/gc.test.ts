@@ -190,15 +190,17 @@ describe('gc on a real ROOT', () => {
     expect(after.stable).toEqual([deployed[0].stable]);
     expect(after.moving).toEqual([deployed[3].moving, deployed[4].moving].sort());
     expect(after.gone).toEqual([]);
-    // records and logs went with their prefixes
+    // records, logs and verdicts went with their prefixes
     expect(readdirSync(join(fi.inst.dir, 'builds', 'moving')).sort()).toEqual(
       [
         deployed[3].moving,
         `${deployed[3].moving}.json`,
         `${deployed[3].moving}.log`,
+        `${deployed[3].moving}.verdicts`,
         deployed[4].moving,
         `${deployed[4].moving}.json`,
         `${deployed[4].moving}.log`,
+        `${deployed[4].moving}.verdicts`,
       ].sort(),
     );
     expect(out.lines.join('\n')).toMatch(/removed build .*fa11edfa11ed \(failed\)/);

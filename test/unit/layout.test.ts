@@ -41,6 +41,7 @@ describe('an installation vX', () => {
       prefix: '/pkg/conda/v23.11.0/builds/hlink/0123abcd4567',
       record: '/pkg/conda/v23.11.0/builds/hlink/0123abcd4567.json',
       log: '/pkg/conda/v23.11.0/builds/hlink/0123abcd4567.log',
+      verdicts: '/pkg/conda/v23.11.0/builds/hlink/0123abcd4567.verdicts',
     });
     expect(p.record.startsWith(`${p.prefix}/`)).toBe(false);
   });

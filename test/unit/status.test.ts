@@ -16,6 +16,7 @@ import {
   addBuild,
   addTestedBuilds,
   desiredOf,
+  envPlanOf,
   makeInstallation,
   writeRepo,
   VERSION,
@@ -39,7 +40,7 @@ const rec = (status: StampedBuildRecord['status'], extra: Partial<StampedBuildRe
 });
 
 describe('computeStatus (pure)', () => {
-  const base = (over: Partial<StatusInput>): StatusInput => ({
+  const base = (over: Partial<StatusInput>): Omit<StatusInput, 'envPlan'> => ({
     root: '/R',
     desired: desiredOf({}),
     installation: `v${VERSION}`,
@@ -50,9 +51,12 @@ describe('computeStatus (pure)', () => {
     ...over,
   });
 
+  const statusOf = (i: Omit<StatusInput, 'envPlan'>) =>
+    computeStatus({ ...i, envPlan: envPlanOf(i.desired, i.lookup, i.live.links) });
+
   it('in sync: nothing to report, no drift', () => {
     const stamp = { mtimeMs: 1, size: 10 };
-    const r = computeStatus(
+    const r = statusOf(
       base({
         desired: desiredOf({ a: 'A' }, { a: 'Kernel A' }),
         live: { ref: { installation: `v${VERSION}`, generation: 3 }, links: { a: 'A' } },
@@ -67,7 +71,7 @@ describe('computeStatus (pure)', () => {
 
   it('classifies missing, extra, different, failed and rolled-back envs', () => {
     const bad = { at: '2024-05-01T00:00:00Z', reason: 'rolled back from g2 to g1' };
-    const r = computeStatus(
+    const r = statusOf(
       base({
         desired: desiredOf({ miss: 'M', diff: 'D2', fail: 'F2', bad: 'B2' }),
         live: { links: { diff: 'D1', fail: 'F1', bad: 'B1', extra: 'E' } },
@@ -83,13 +87,13 @@ describe('computeStatus (pure)', () => {
     );
     const by = Object.fromEntries(r.envs.map((e) => [e.name, e]));
     expect(by.miss).toMatchObject({ state: 'missing', desiredStatus: 'absent' });
-    expect(by.diff).toMatchObject({ state: 'different', live: 'D1', desired: 'D2', desiredStatus: 'tested' });
-    expect(by.fail).toMatchObject({ state: 'different', desiredStatus: 'failed', failure: 'missing-version' });
-    expect(by.fail.message).toMatch(/FAILED \(missing-version\)/);
+    expect(by.diff).toMatchObject({ state: 'different', live: 'D1', desired: 'D2', desiredStatus: 'built' });
+    expect(by.fail).toMatchObject({ state: 'different', desiredStatus: 'failed', action: 'build' });
+    expect(by.fail.message).toMatch(/last build failed/);
     expect(by.bad).toMatchObject({ state: 'different', bad });
     expect(by.bad.message).toMatch(/revert or fix in git/);
     expect(by.extra).toMatchObject({ state: 'extra', live: 'E' });
-    expect(r.counts).toMatchObject({ missing: 1, different: 3, extra: 1, failed: 1, bad: 1 });
+    expect(r.counts).toMatchObject({ missing: 1, different: 3, extra: 1, bad: 1 });
     expect(r.drift).toBe(true);
   });
 
@@ -109,7 +113,7 @@ describe('computeStatus (pure)', () => {
   });
 
   it('reports kernelspecs missing, outdated and extra', () => {
-    const r = computeStatus(
+    const r = statusOf(
       base({
         desired: desiredOf({ a: 'A', b: 'B' }, { a: 'A', b: 'B' }),
         live: { links: { a: 'A', b: 'B' } },
@@ -211,7 +215,7 @@ describe('status command', () => {
     const { result, out } = await status(repo);
     expect(result.ok).toBe(false);
     const text = out.lines.join('\n');
-    expect(text).toMatch(/FAILED \(missing-package\): see its log/);
+    expect(text).toMatch(/FAILED in create \(missing-package\): see its log/);
     expect(text).toMatch(/kernel a: missing/);
     expect(text).toMatch(/1 failed build/);
   });

@@ -1,0 +1,80 @@
+/**
+ * Verdict files: `vX/builds/NAME/<build-id>.verdicts/<verdict-key>.json`, one per key, each written whole
+ * (temp + fsync + rename) and never rewritten in place; the build record beside them is never touched by a test.
+ */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { buildPaths } from '../core/layout.js';
+import type { BuildRecord } from '../core/types.js';
+import { legacyVerdict, verdictShapeProblem, type Verdict, type VerdictFacts } from '../core/verdict.js';
+import { buildFacts, type EnvInput } from '../core/envplan.js';
+import { FailedError } from '../core/errors.js';
+import { readJsonIfExists, writeJsonAtomic } from './fsutil.js';
+import { readBuildRecord } from './record.js';
+
+export function verdictPath(root: string, condaVersion: string, env: string, buildId: string, key: string): string {
+  return join(buildPaths(root, condaVersion, env, buildId).verdicts, `${key}.json`);
+}
+
+export function readVerdict(
+  root: string,
+  condaVersion: string,
+  env: string,
+  buildId: string,
+  key: string,
+): Verdict | undefined {
+  const path = verdictPath(root, condaVersion, env, buildId, key);
+  let v: unknown;
+  try {
+    v = readJsonIfExists<unknown>(path);
+  } catch (e) {
+    throw new FailedError(`${path}: unreadable verdict (${(e as Error).message}): delete it and test the env again`);
+  }
+  if (v === undefined) return undefined;
+  const problem = verdictShapeProblem(v);
+  if (problem) throw new FailedError(`${path}: not a verdict (${problem}): delete it and test the env again`);
+  return v as Verdict;
+}
+
+export function writeVerdict(root: string, condaVersion: string, verdict: Verdict): void {
+  writeJsonAtomic(verdictPath(root, condaVersion, verdict.env, verdict.buildId, verdict.key), verdict);
+}
+
+/** The verdict for `key`: its file, else an old record's `tested` status (core/verdict.ts legacyVerdict). */
+export function verdictFacts(
+  root: string,
+  condaVersion: string,
+  rec: BuildRecord | undefined,
+  env: string,
+  buildId: string,
+  key: string,
+  coveredBy: string[] = [],
+): VerdictFacts | undefined {
+  if (!rec) return undefined;
+  const v = readVerdict(root, condaVersion, env, buildId, key);
+  if (v) return { ok: v.ok, ...(v.failure ? { failure: v.failure.class } : {}) };
+  for (const other of coveredBy) if (readVerdict(root, condaVersion, env, buildId, other)?.ok) return { ok: true };
+  return legacyVerdict(rec, key);
+}
+
+/** Everything the env plan needs about one env, read from disk. */
+export function envInputFromDisk(
+  root: string,
+  condaVersion: string,
+  env: { name: string; buildId: string; kernel: boolean; verdictKey: string; coveredBy?: string[] },
+  live: string | undefined,
+  readRecord: (env: string, id: string) => BuildRecord | undefined = (n, id) =>
+    readBuildRecord(root, condaVersion, n, id),
+): EnvInput {
+  const rec = readRecord(env.name, env.buildId);
+  const prefix = buildPaths(root, condaVersion, env.name, env.buildId).prefix;
+  const verdict = verdictFacts(root, condaVersion, rec, env.name, env.buildId, env.verdictKey, env.coveredBy);
+  return {
+    name: env.name,
+    buildId: env.buildId,
+    kernel: env.kernel,
+    ...(live ? { live } : {}),
+    build: buildFacts(rec, rec ? existsSync(prefix) : false),
+    ...(verdict ? { verdict } : {}),
+  };
+}
