@@ -144,19 +144,28 @@ export const COMMANDS: CommandMeta[] = [
   {
     name: 'gc',
     summary: 'remove builds, generations and installations no kept generation references (dry run unless --yes)',
-    usage: 'conda-gitops gc [--root DIR] [--keep K] [--grace HOURS] [--yes] [--wait SECONDS] [--json]',
+    usage: 'conda-gitops gc [--root DIR] [--keep K] [--grace HOURS] [--retire NAME] [--yes] [--wait SECONDS] [--json]',
     details:
       'Keeps the last K generations (over all installations), always the live and the previous one, the builds\n' +
       'they reference, builds in progress, builds the repository asks for, builds younger than --grace, and\n' +
       'the builds of a qa installation ahead of current (a conda upgrade under review).\n' +
       'Removes other builds (prefix, record, log), other generations, installations referenced by neither\n' +
-      'current, qa nor a kept generation, and the package caches (pkgs/) of retired installations.',
+      'current, qa nor a kept generation, and the package caches (pkgs/) of retired installations.\n' +
+      'Only what conda-gitops wrote: builds with their record, installations carrying .conda-gitops-installation\n' +
+      '(an installation it never wrote into, like the adopted one, stays unless named with --retire). Refuses a\n' +
+      'root without .gitops/, never follows a symlink, and stops when it no longer holds the ROOT lock.',
     options: {
       keep: { type: 'string', arg: 'K', description: 'generations to keep (default 5)' },
       grace: {
         type: 'string',
         arg: 'HOURS',
         description: 'keep unreferenced builds younger than this (default 24; 0 = none)',
+      },
+      retire: {
+        type: 'string',
+        multiple: true,
+        arg: 'NAME',
+        description: 'also remove this unused installation conda-gitops did not install (e.g. v4.3.22; repeatable)',
       },
       yes: { type: 'boolean', description: 'really remove (default: list what would go, with sizes)' },
       wait,
