@@ -29,7 +29,7 @@ import {
 } from '../state/generation.js';
 import { installationLayout, layout } from '../core/layout.js';
 import { readBuildRecord } from '../state/record.js';
-import { syncKernels } from '../state/kernel.js';
+import { checkKernelPaths, syncKernels } from '../state/kernel.js';
 import type { KernelSync } from '../state/kernel.js';
 import { actor, appendHistory, reconcileHistory } from '../state/history.js';
 import { listInstallations } from '../state/gc.js';
@@ -107,6 +107,7 @@ export function applyDeploy(
   const inst = installationLayout(root, desired.condaVersion);
   const lay = layout(root);
   crashPoint('locked');
+  checkKernelPaths(root, plan.kernels); // a planted symlink under kernels/: refused before anything changes
   if (plan.newGeneration !== undefined) {
     writeGeneration(inst.dir, {
       format: 1,
