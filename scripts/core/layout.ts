@@ -3,7 +3,7 @@ import { join } from 'node:path';
 
 export const GITOPS_DIR = '.gitops';
 
-/** In `ROOT/vX/`: written the first time conda-gitops builds or deploys into an installation (gc's proof of ownership). */
+/** In `ROOT/vX/`: written when conda-gitops first builds or deploys into an installation (gc's proof it owns it). */
 export const INSTALLATION_MARKER = '.conda-gitops-installation';
 
 /** Directory name of the installation of a conda version: `v23.11.0`. */

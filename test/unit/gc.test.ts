@@ -394,7 +394,7 @@ describe('gc cannot escape ROOT nor delete what is not its own (issue 10, findin
     expect(existsSync(join(fi.root, `v${VERSION}`, 'bin'))).toBe(true);
   });
 
-  it('a gc that lost its lock mid-way (frozen past the stale time, a deploy took over) deletes nothing more', async () => {
+  it('a gc that lost its lock mid-way (frozen past the stale time; a deploy took over) stops', async () => {
     fi = makeInstallation();
     const repo = await deployed();
     for (const id of ['111111111111', '222222222222', '333333333333'])
