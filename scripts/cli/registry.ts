@@ -173,6 +173,19 @@ export const COMMANDS: CommandMeta[] = [
     load: () => import('../commands/gc.js'),
   },
   {
+    name: 'install-tool',
+    summary: 'install this tool into ROOT/tools: the trusted copy QA, rollback and admins run (ROOT/tools/bin)',
+    usage: 'conda-gitops install-tool [--root DIR] [--wait SECONDS] [--json]',
+    details:
+      'Copies the running tool (dist/, package.json, package-lock.json, node_modules) into\n' +
+      'ROOT/tools/<version>-<id>/ (whole or not at all), points ROOT/tools/current at it with one rename and\n' +
+      'writes the launcher ROOT/tools/bin/conda-gitops. deploy.yml runs it from main before each deploy, so jobs\n' +
+      "on the shared runner run main's tool, never a pull request's; admins use the launcher on the server when\n" +
+      'GitHub is down. Idempotent; keeps the 3 newest copies. Takes the ROOT lock.',
+    options: { wait },
+    load: () => import('../commands/install-tool.js'),
+  },
+  {
     name: 'classify',
     summary: 'classify a conda/pip log: failure class, package at fault, excerpt and hint (JSON)',
     usage: 'conda-gitops classify [FILE|-]',
