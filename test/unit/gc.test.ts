@@ -109,6 +109,20 @@ describe('planGc (pure)', () => {
     ]);
   });
 
+  it('keeps an unreferenced installation it did not install unless retired, and builds without their record', () => {
+    const adopted = inst('v4.3.22', [], [], { foreign: true });
+    const current = inst('v23.11.0', [[1, 20, { a: 'z' }]], ['a/z', 'a/norecord'], { live: 1 });
+    current.builds[1].hasRecord = false;
+    const input = { installations: [adopted, current], current: 'v23.11.0', graceBefore: 1, keep: 2 };
+    const plan = planGc(input);
+    expect(plan.removeInstallations).toEqual([]);
+    expect(plan.keptForeign).toEqual(['v4.3.22']);
+    expect(plan.removeBuilds).toEqual([]);
+    const retired = planGc({ ...input, retire: new Set(['v4.3.22']) });
+    expect(retired.removeInstallations).toEqual(['v4.3.22']);
+    expect(retired.keptForeign).toEqual([]);
+  });
+
   it('keeps builds in progress, protected builds and young ones', () => {
     const current = inst('v1', [[1, 10, { a: 'a1' }]], ['a/a1', 'a/old'], { live: 1 });
     const qa = inst('v2', [[1, 5, {}]], ['a/q1', 'a/q2', 'a/q3', 'a/q4']);
