@@ -250,7 +250,8 @@ export const COMMANDS: CommandMeta[] = [
       'ROOT/.gitops/runs/<run-id>/ report.json, summary.md, junit.xml and logs/. Without --head the work tree is\n' +
       'the head. A broken spec or a plan-time guard (prefix too long, channel not allowed) fails only its env.\n' +
       'Inside GitHub Actions: job summary, annotations at env-specs/NAME.yml:LINE, step outputs.\n' +
-      'Writes nothing outside ROOT/vX/builds/ and the run directory. Exit 1 when any env fails.',
+      'Writes nothing outside ROOT/vX/builds/ and the run directory (but vX/.conda-gitops-installation, the\n' +
+      'marker gc needs). Exit 1 when any env fails.',
     options: {
       base: { type: 'string', arg: 'REF', description: 'git ref of the PR base: build only what changed since' },
       head: { type: 'string', arg: 'REF', description: 'git ref of the PR head (default: the work tree)' },

@@ -30,7 +30,13 @@ export async function loadRepo(dir: string): Promise<Repo> {
 
 /** Like loadRepo but returns problems instead of throwing (validate prints them all). */
 export async function checkRepoDir(dir: string): Promise<{ repo?: Repo; problems: Problem[] }> {
-  const files = readRepoFiles(dir);
+  let files: RepoFiles;
+  try {
+    files = readRepoFiles(dir);
+  } catch (e) {
+    if (e instanceof InputError) return { problems: e.problems }; // a hostile file: reported like any other
+    throw e;
+  }
   // Most repos only use plain version specs: check those without loading rattler (150 ms, 25 MB), and
   // ask rattler about the rest afterwards.
   const rare = new Set<string>();
