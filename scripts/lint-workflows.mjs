@@ -1,7 +1,16 @@
 #!/usr/bin/env node
 // Lints .github/workflows/*.yml with action-validator (GitHub's workflow schema) plus our own safety rules
-// (docs/admin.md): pull_request only (never pull_request_target), self-hosted runners, forks skipped,
-// deploy only from main, concurrency groups. Exit 1 on any finding.
+// (docs/admin.md, docs/security.md). Exit 1 on any finding. The rules:
+// - pull_request only (never pull_request_target); a top-level concurrency group everywhere;
+// - a job that runs conda-gitops against ROOT runs on the self-hosted runner; jobs on it skip fork PRs;
+// - deploy only from main;
+// - the QA gate (a pull_request workflow using the self-hosted runner) always reports: no paths filter, and a
+//   job on a GitHub-hosted runner with `if: always()` that needs every self-hosted job and fails fork PRs
+//   ("QA needs the shared runner; a maintainer must push the branch") instead of letting them skip;
+// - self-hosted jobs of pull requests run the trusted tool installed from main (ROOT/tools/bin/conda-gitops),
+//   never the PR's own code (npm, npx, node, scripts/, .ci/, local actions);
+// - every actions/checkout sets persist-credentials: false (no token left in .git/config);
+// - the rollback workflow has its own concurrency group, never cancelled by a newer run.
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { load } from 'js-yaml';
@@ -10,6 +19,18 @@ import { validateWorkflow } from '@action-validator/core';
 const dir = process.argv[2] ?? '.github/workflows';
 const findings = [];
 const files = readdirSync(dir).filter((f) => /\.ya?ml$/.test(f));
+const FORK_CHECK = 'head.repo.full_name';
+const FORK_MESSAGE = 'a maintainer must push the branch';
+// the PR's own code: package managers, node, the repository's scripts, local actions
+const PR_CODE = /(^|[\s;&|(])(npm|npx|node|yarn|pnpm|make)(\s|$)|(^|[\s"'/])(\.\/)?(scripts|\.ci|dist|node_modules)\//m;
+const TOOL_ON_ROOT = /conda-gitops["']?\s+(deploy|rollback|qa|gc|kernels|status|build|test|install-tool)\b/;
+
+const selfHosted = (job) => [job['runs-on']].flat().includes('self-hosted');
+const runText = (job) => (job.steps ?? []).map((s) => String(s.run ?? '')).join('\n');
+const groupOf = (wf) => (typeof wf.concurrency === 'object' ? wf.concurrency?.group : wf.concurrency);
+const groups = new Map(); // concurrency group -> files using it
+const rollbacks = [];
+
 for (const f of files) {
   const path = join(dir, f);
   const text = readFileSync(path, 'utf8');
@@ -22,25 +43,84 @@ for (const f of files) {
   if (triggers.includes('pull_request_target'))
     findings.push(`${path}: pull_request_target runs untrusted code with secrets: use pull_request`);
   if (!wf.concurrency) findings.push(`${path}: no top-level concurrency group`);
-  for (const [name, job] of Object.entries(wf.jobs ?? {})) {
-    const runsOn = [job['runs-on']].flat();
-    if (!runsOn.includes('self-hosted'))
-      findings.push(`${path}: job ${name} must run on the self-hosted runner that can write the installation`);
-    if (triggers.includes('pull_request') && !String(job.if ?? '').includes('head.repo.full_name')) {
+  else groups.set(String(groupOf(wf)), [...(groups.get(String(groupOf(wf))) ?? []), f]);
+  const jobs = Object.entries(wf.jobs ?? {});
+  const pr = triggers.includes('pull_request');
+  const hostedJobs = jobs.filter(([, j]) => !selfHosted(j));
+  const shared = jobs.filter(([, j]) => selfHosted(j));
+
+  for (const [name, job] of jobs) {
+    for (const step of job.steps ?? []) {
+      if (String(step.uses ?? '').startsWith('actions/checkout') && step.with?.['persist-credentials'] !== false)
+        findings.push(
+          `${path}: job ${name}: actions/checkout without persist-credentials: false leaves the token in .git/config`,
+        );
+    }
+    if (!selfHosted(job) && TOOL_ON_ROOT.test(runText(job)))
+      findings.push(`${path}: job ${name} runs conda-gitops on ROOT: it must run on the self-hosted runner`);
+    if (selfHosted(job) && pr && !String(job.if ?? '').includes(FORK_CHECK)) {
       findings.push(
-        `${path}: job ${name} must skip pull requests from forks ` +
+        `${path}: job ${name} must skip pull requests from forks on the shared runner ` +
           '(if: github.event.pull_request.head.repo.full_name == github.repository)',
       );
     }
+    if (selfHosted(job) && pr) {
+      const local = (job.steps ?? []).some((s) => String(s.uses ?? '').startsWith('./'));
+      if (PR_CODE.test(runText(job)) || local)
+        findings.push(
+          `${path}: job ${name} runs the pull request's own code on the shared runner: ` +
+            'run the tool installed from main ("$CONDA_GITOPS_ROOT/tools/bin/conda-gitops") with --head SHA',
+        );
+    }
     if (
+      selfHosted(job) &&
       triggers.includes('push') &&
       !/refs\/heads\/main/.test(String(job.if ?? '')) &&
       !(on.push?.branches ?? []).every((b) => b === 'main')
     ) {
       findings.push(`${path}: job ${name} deploys from a branch other than main`);
     }
+    if (selfHosted(job) && /conda-gitops["']?\s+rollback\b|\brollback\b/.test(runText(job))) rollbacks.push({ f, wf });
+  }
+
+  if (pr && shared.length) {
+    const filter = on.pull_request ?? {};
+    for (const key of ['paths', 'paths-ignore'])
+      if (filter[key])
+        findings.push(
+          `${path}: pull_request has a ${key} filter: the required check must always report ` +
+            '(a PR the filter skips never gets it and can never merge)',
+        );
+    const names = shared.map(([n]) => n);
+    const reporters = hostedJobs.filter(([, j]) => {
+      const needs = [j.needs ?? []].flat();
+      return /\balways\(\)/.test(String(j.if ?? '')) && names.every((n) => needs.includes(n));
+    });
+    if (!reporters.length)
+      findings.push(
+        `${path}: no job on a GitHub-hosted runner with if: always() that needs ${names.join(', ')}: ` +
+          'GitHub counts a skipped job as a passing required check',
+      );
+    else if (!reporters.some(([, j]) => runText(j).includes(FORK_MESSAGE) && /exit 1/.test(runText(j))))
+      findings.push(
+        `${path}: the reporting job must fail fork pull requests with a clear message ` +
+          `("QA needs the shared runner; ${FORK_MESSAGE}"; exit 1), never let them skip`,
+      );
   }
 }
-for (const f of findings) console.error(f);
-console.log(`lint-workflows: ${files.length} workflow(s), ${findings.length} finding(s)`);
+
+for (const { f, wf } of rollbacks) {
+  const g = String(groupOf(wf));
+  const others = (groups.get(g) ?? []).filter((x) => x !== f);
+  if (others.length)
+    findings.push(
+      `${join(dir, f)}: rollback needs its own concurrency group (the ROOT lock serialises it with deploy); ` +
+        `it shares '${g}' with ${others.join(', ')}`,
+    );
+  if (typeof wf.concurrency === 'object' && wf.concurrency['cancel-in-progress'] !== false)
+    findings.push(`${join(dir, f)}: rollback must set cancel-in-progress: false (a newer run must not cancel it)`);
+}
+
+for (const f of [...new Set(findings)]) console.error(f);
+console.log(`lint-workflows: ${files.length} workflow(s), ${new Set(findings).size} finding(s)`);
 process.exit(findings.length ? 1 : 0);

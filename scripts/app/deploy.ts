@@ -34,7 +34,7 @@ import { readBuildRecord, writeBuildRecord } from '../state/record.js';
 import { envInputFromDisk } from '../state/verdict.js';
 import { buildFacts, planEnvs, type EnvInput, type EnvPlan } from '../core/envplan.js';
 import type { LinkMap } from '../core/generation.js';
-import { managedKernels, syncKernels } from '../state/kernel.js';
+import { checkKernelPaths, managedKernels, syncKernels } from '../state/kernel.js';
 import type { KernelSync } from '../state/kernel.js';
 import { actor, appendHistory, readHistoryStamp, reconcileHistory } from '../state/history.js';
 import { listInstallations } from '../state/gc.js';
@@ -186,6 +186,7 @@ export function applyDeploy(
   const inst = installationLayout(root, desired.condaVersion);
   const lay = layout(root);
   crashPoint('locked');
+  checkKernelPaths(root, plan.kernels); // a planted symlink under kernels/: refused before anything changes
   if (plan.newGeneration !== undefined) {
     writeGeneration(inst.dir, {
       format: 1,

@@ -3,13 +3,13 @@
  * with the same fix-ups as adopt (builds stripped where conda ignores --no-builds, prefix dropped, git sources
  * back).
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { EXIT, InputError, UsageError } from '../core/errors.js';
 import { Conda } from '../engine/conda.js';
 import { decodeInput } from '../core/input.js';
 import { writeFileAtomic } from '../state/fsutil.js';
-import { resolveRoot } from '../repo/repo.js';
+import { readRepoFile, resolveRoot } from '../repo/repo.js';
 import { INVENTORY_FILE, SPECS_DIR } from '../core/repo.js';
 import { parseInventory } from '../core/inventory.js';
 import { installationLayout } from '../core/layout.js';
@@ -56,7 +56,7 @@ export async function exportEnvs(opts: ExportOptions): Promise<{ exitCode: numbe
   const invPath = join(opts.repoDir, INVENTORY_FILE);
   if (!existsSync(invPath))
     throw new UsageError(`${INVENTORY_FILE} not found in ${opts.repoDir}: run 'adopt' first (or use --repo DIR)`);
-  const decoded = decodeInput(readFileSync(invPath), INVENTORY_FILE);
+  const decoded = decodeInput(readRepoFile(opts.repoDir, INVENTORY_FILE)!, INVENTORY_FILE);
   if (decoded.problem) throw new InputError([decoded.problem]);
   const { inventory, problems } = parseInventory(decoded.text!, INVENTORY_FILE);
   if (!inventory) throw new InputError(problems);

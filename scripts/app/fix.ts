@@ -2,12 +2,12 @@
  * The `fix` use case: apply the remediation rules (docs/qa.md) to env specs in place, with the unified
  * diff. read (inventory + specs) -> facts (channels) -> remediate (pure) -> write or --check -> report.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { EXIT, InputError, UsageError, formatProblem, type Problem } from '../core/errors.js';
 import { decodeInput } from '../core/input.js';
 import { parseInventory } from '../core/inventory.js';
-import { resolveRoot } from '../repo/repo.js';
+import { readRepoFile, resolveRoot } from '../repo/repo.js';
 import { INVENTORY_FILE, SPECS_DIR } from '../core/repo.js';
 import { parseSpec } from '../core/spec.js';
 import { installationLayout } from '../core/layout.js';
@@ -43,7 +43,7 @@ export async function fixSpecs(opts: FixOptions): Promise<{ exitCode: number; re
   // read
   const invPath = join(opts.repoDir, INVENTORY_FILE);
   if (!existsSync(invPath)) throw new UsageError(`${INVENTORY_FILE} not found in ${opts.repoDir} (use --repo DIR)`);
-  const invText = decodeInput(readFileSync(invPath), INVENTORY_FILE);
+  const invText = decodeInput(readRepoFile(opts.repoDir, INVENTORY_FILE)!, INVENTORY_FILE);
   if (invText.problem) throw new InputError([invText.problem]);
   const { inventory, problems: invProblems } = parseInventory(invText.text!, INVENTORY_FILE);
   if (!inventory) throw new InputError(invProblems);
@@ -72,7 +72,7 @@ export async function fixSpecs(opts: FixOptions): Promise<{ exitCode: number; re
       problems.push({ file, line: 1, severity: 'error', message: 'spec not found' });
       continue;
     }
-    const decoded = decodeInput(readFileSync(path), file);
+    const decoded = decodeInput(readRepoFile(opts.repoDir, file)!, file);
     if (decoded.problem) {
       problems.push(decoded.problem);
       continue;

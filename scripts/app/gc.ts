@@ -3,7 +3,9 @@
  * (lists what would go, with sizes); `yes` removes, under the lock. Never the live or the previous
  * generation, never a build in progress, never a build the repository at HEAD asks for.
  */
+import { lstatSync } from 'node:fs';
 import { join } from 'node:path';
+import { UsageError } from '../core/errors.js';
 import type { Output } from './output.js';
 import { rootWithoutRepo, type RootLookup } from './root.js';
 import { cleanTemporaries, linkedInstallation, readLive, rollbackTargetOf } from '../state/generation.js';
@@ -27,6 +29,8 @@ export interface GcOptions extends RootLookup {
   yes: boolean;
   /** how long to wait for the lock; 0: BusyError at once */
   waitSeconds: number;
+  /** installations to remove although conda-gitops did not install them (e.g. the adopted hand-run one) */
+  retire?: string[];
 }
 
 export interface GcResult extends GcPlan {
@@ -52,7 +56,8 @@ async function wantedByRepo(repoDir: string): Promise<Set<string>> {
 /** Read every installation under ROOT and plan what goes. */
 function gatherAndPlan(
   root: string,
-  opts: { keep: number; graceSeconds: number; protect: Set<string>; now?: number },
+  opts: { keep: number; graceSeconds: number; protect: Set<string>; retire: Set<string>; now?: number },
+  warn: (text: string) => void,
 ): GcPlan {
   const lay = layout(root);
   const current = linkedInstallation(lay.current);
@@ -64,15 +69,45 @@ function gatherAndPlan(
   } catch {
     previous = undefined;
   }
-  return planGc({
-    installations: listInstallations(root).map((n) => readInstallation(root, n)),
+  const installations = listInstallations(root).map((n) => readInstallation(root, n, warn));
+  for (const name of opts.retire) {
+    if (!installations.some((i) => i.name === name))
+      throw new UsageError(`--retire ${name}: no installation ${join(root, name)} (a real directory named v<version>)`);
+  }
+  const plan = planGc({
+    installations,
     ...(current ? { current } : {}),
     ...(qa ? { qa } : {}),
     ...(previous ? { previous } : {}),
     keep: opts.keep,
     graceBefore: (opts.now ?? Date.now()) - opts.graceSeconds * 1000,
     protect: opts.protect,
+    retire: opts.retire,
   });
+  for (const name of opts.retire) {
+    if (!plan.removeInstallations.includes(name))
+      throw new UsageError(
+        `--retire ${name}: the installation is still in use (current, qa or a kept generation); nothing was removed`,
+      );
+  }
+  return plan;
+}
+
+/** gc works only on an installation root this tool manages: a wrong --root must never lose a directory. */
+function refuseUnmanagedRoot(root: string): void {
+  const gitops = layout(root).gitops;
+  let ok = false;
+  try {
+    const st = lstatSync(gitops);
+    ok = st.isDirectory() && !st.isSymbolicLink();
+  } catch {
+    ok = false;
+  }
+  if (!ok)
+    throw new UsageError(
+      `${root} is not an installation managed by conda-gitops (no .gitops/): gc refuses to look at it. ` +
+        'Check --root / $CONDA_GITOPS_ROOT / [conda] root; nothing was removed.',
+    );
 }
 
 function report(out: Output, plan: GcPlan, items: GcItem[], removing: boolean): void {
@@ -85,15 +120,24 @@ function report(out: Output, plan: GcPlan, items: GcItem[], removing: boolean): 
       (plan.keptRecent ? `, ${plan.keptRecent} unreferenced build(s) younger than the grace period` : '') +
       (removing ? '' : items.length ? ' (dry run: pass --yes to remove)' : ''),
   );
+  for (const name of plan.keptForeign)
+    out.info(`gc: kept ${name}: not installed by conda-gitops (--retire ${name} removes it)`);
 }
 
 export async function collectGarbage(opts: GcOptions): Promise<GcResult> {
   const { out } = opts;
   const root = await rootWithoutRepo(opts);
-  const planOpts = { keep: opts.keep, graceSeconds: opts.graceSeconds, protect: await wantedByRepo(opts.repoDir) };
+  refuseUnmanagedRoot(root);
+  const planOpts = {
+    keep: opts.keep,
+    graceSeconds: opts.graceSeconds,
+    protect: await wantedByRepo(opts.repoDir),
+    retire: new Set(opts.retire ?? []),
+  };
+  const warn = (text: string) => out.warn(`gc: ${text}`);
 
   if (!opts.yes) {
-    const plan = gatherAndPlan(root, planOpts);
+    const plan = gatherAndPlan(root, planOpts, warn);
     const items = gcItems(root, plan);
     report(out, plan, items, false);
     return { ok: true, dryRun: true, root, ...plan, items };
@@ -104,10 +148,13 @@ export async function collectGarbage(opts: GcOptions): Promise<GcResult> {
       root,
       listInstallations(root).map((n) => join(root, n)),
     );
-    const plan = gatherAndPlan(root, planOpts);
+    const plan = gatherAndPlan(root, planOpts, warn);
     const items = gcItems(root, plan);
-    lock.assertHeld();
-    await applyGc(root, items, (i) => out.progress(`gc: removed ${i.what}`));
+    await applyGc(root, items, {
+      onItem: (i) => out.progress(`gc: removed ${i.what}`),
+      assertHeld: () => lock.assertHeld(),
+      warn,
+    });
     report(out, plan, items, true);
     return { ok: true, dryRun: false, root, ...plan, items };
   });

@@ -164,13 +164,16 @@ export const COMMANDS: CommandMeta[] = [
   {
     name: 'gc',
     summary: 'remove builds, generations and installations no kept generation references (dry run unless --yes)',
-    usage: 'conda-gitops gc [--root DIR] [--keep K] [--grace HOURS] [--yes] [--wait SECONDS] [--json]',
+    usage: 'conda-gitops gc [--root DIR] [--keep K] [--grace HOURS] [--retire NAME] [--yes] [--wait SECONDS] [--json]',
     details:
       'Keeps the last K generations (over all installations), always the live and the previous one, the builds\n' +
       'they reference, builds in progress, builds the repository asks for, builds younger than --grace, and\n' +
       'the builds of a qa installation ahead of current (a conda upgrade under review).\n' +
       'Removes other builds (prefix, record, log), other generations, installations referenced by neither\n' +
-      'current, qa nor a kept generation, and the package caches (pkgs/) of retired installations.',
+      'current, qa nor a kept generation, and the package caches (pkgs/) of retired installations.\n' +
+      'Only what conda-gitops wrote: builds with their record, installations carrying .conda-gitops-installation\n' +
+      '(an installation it never wrote into, like the adopted one, stays unless named with --retire). Refuses a\n' +
+      'root without .gitops/, never follows a symlink, and stops when it no longer holds the ROOT lock.',
     options: {
       keep: { type: 'string', arg: 'K', description: 'generations to keep (default 5)' },
       grace: {
@@ -178,10 +181,29 @@ export const COMMANDS: CommandMeta[] = [
         arg: 'HOURS',
         description: 'keep unreferenced builds younger than this (default 24; 0 = none)',
       },
+      retire: {
+        type: 'string',
+        multiple: true,
+        arg: 'NAME',
+        description: 'also remove this unused installation conda-gitops did not install (e.g. v4.3.22; repeatable)',
+      },
       yes: { type: 'boolean', description: 'really remove (default: list what would go, with sizes)' },
       wait,
     },
     load: () => import('../commands/gc.js'),
+  },
+  {
+    name: 'install-tool',
+    summary: 'install this tool into ROOT/tools: the trusted copy QA, rollback and admins run (ROOT/tools/bin)',
+    usage: 'conda-gitops install-tool [--root DIR] [--wait SECONDS] [--json]',
+    details:
+      'Copies the running tool (dist/, package.json, package-lock.json, node_modules) into\n' +
+      'ROOT/tools/<version>-<id>/ (whole or not at all), points ROOT/tools/current at it with one rename and\n' +
+      'writes the launcher ROOT/tools/bin/conda-gitops. deploy.yml runs it from main before each deploy, so jobs\n' +
+      "on the shared runner run main's tool, never a pull request's; admins use the launcher on the server when\n" +
+      'GitHub is down. Idempotent; keeps the 3 newest copies. Takes the ROOT lock.',
+    options: { wait },
+    load: () => import('../commands/install-tool.js'),
   },
   {
     name: 'classify',
@@ -249,7 +271,8 @@ export const COMMANDS: CommandMeta[] = [
       'ROOT/.gitops/runs/<run-id>/ report.json, summary.md, junit.xml and logs/. Without --head the work tree is\n' +
       'the head. A broken spec or a plan-time guard (prefix too long, channel not allowed) fails only its env.\n' +
       'Inside GitHub Actions: job summary, annotations at env-specs/NAME.yml:LINE, step outputs.\n' +
-      'Writes nothing outside ROOT/vX/builds/ and the run directory. Exit 1 when any env fails.',
+      'Writes nothing outside ROOT/vX/builds/ and the run directory (but vX/.conda-gitops-installation, the\n' +
+      'marker gc needs). Exit 1 when any env fails.',
     options: {
       base: { type: 'string', arg: 'REF', description: 'git ref of the PR base: build only what changed since' },
       head: { type: 'string', arg: 'REF', description: 'git ref of the PR head (default: the work tree)' },

@@ -2,7 +2,7 @@
  * gc: remove what no kept generation references; a dry run unless `--yes`. The use case is app/gc.ts.
  */
 import type { Context } from '../app/context.js';
-import { boolOption, durationOption, integerOption, stringOption } from '../core/options.js';
+import { boolOption, durationOption, integerOption, listOption, stringOption } from '../core/options.js';
 import { EXIT } from '../core/errors.js';
 import { DEFAULT_KEEP } from '../core/gc.js';
 import { DEFAULT_GRACE_HOURS, collectGarbage } from '../app/gc.js';
@@ -17,6 +17,7 @@ export async function run(ctx: Context): Promise<number> {
     graceSeconds: durationOption(ctx, 'grace', { unit: 'h', fallback: DEFAULT_GRACE_HOURS * 3600 }),
     yes: boolOption(ctx, 'yes'),
     waitSeconds: durationOption(ctx, 'wait', { unit: 's', fallback: 0 }),
+    retire: listOption(ctx, 'retire'),
   });
   ctx.out.result(result);
   return EXIT.OK;

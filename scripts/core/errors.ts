@@ -72,3 +72,13 @@ export class RefusedError extends GitopsError {
     super(message, EXIT.FAILED);
   }
 }
+
+/**
+ * A path the tool was about to read or write is not what it must be: a symlink leading out of its tree, a FIFO,
+ * a device, a file too large. Nothing was read through it or written. Exit 2.
+ */
+export class UnsafePathError extends GitopsError {
+  constructor(message: string) {
+    super(message, EXIT.BAD_INPUT);
+  }
+}

@@ -2,7 +2,8 @@
  * gc's planner (pure): keep the last K generations (over all installations, newest first) plus the live and the
  * previous one, and the builds they reference; everything else under ROOT/v* goes: other generations, builds
  * and their records and logs, installations referenced by neither `current`, `qa` nor a kept generation, and
- * the package caches (`pkgs/`) of retired installations that are still kept for rollback.
+ * the package caches (`pkgs/`) of retired installations that are still kept for rollback. Only what this tool wrote:
+ * a build without its record stays, and so does an installation it never wrote into (`foreign`) unless retired.
  * Reading the disk and removing are state/gc.ts.
  */
 import type { BuildStatus } from './types.js';
@@ -40,6 +41,8 @@ export interface InstallationOnDisk {
   generations: Array<{ n: number; createdAt: number; links: LinkMap }>;
   builds: BuildOnDisk[];
   hasPkgs: boolean;
+  /** not written by conda-gitops (no installation marker, or hand-made envs in a real `envs/`): kept whole */
+  foreign?: boolean;
 }
 
 export interface GcInput {
@@ -53,6 +56,8 @@ export interface GcInput {
   graceBefore: number;
   /** `installation/env/id` of builds to keep whatever happens (e.g. wanted by the repository) */
   protect?: Set<string>;
+  /** installations to remove although conda-gitops did not install them (`gc --retire NAME`) */
+  retire?: Set<string>;
 }
 
 export interface GcPlan {
@@ -61,6 +66,8 @@ export interface GcPlan {
   removeBuilds: Array<{ installation: string; env: string; id: string; status?: BuildStatus }>;
   keptRecent: number;
   removeInstallations: string[];
+  /** unreferenced installations kept because conda-gitops did not install them */
+  keptForeign: string[];
   removeCaches: string[];
 }
 
@@ -118,6 +125,7 @@ export function planGc(input: GcInput): GcPlan {
     for (const b of inst.builds) {
       const key = buildKey(inst.name, b.env, b.id);
       if (usedBuilds.has(key) || b.inProgress || input.protect?.has(key)) continue;
+      if (!b.hasRecord) continue; // no record of ours: not a build this tool made (or a half-removed one)
       if (b.time >= input.graceBefore) {
         keptRecent++;
         continue;
@@ -125,13 +133,27 @@ export function planGc(input: GcInput): GcPlan {
       removeBuilds.push({ installation: inst.name, env: b.env, id: b.id, ...(b.status ? { status: b.status } : {}) });
     }
   }
-  const removeInstallations = input.installations
+  const unreferenced = input.installations.filter((i) => !referenced.has(i.name));
+  const removable = (i: InstallationOnDisk) => !i.foreign || !!input.retire?.has(i.name);
+  const removeInstallations = unreferenced
+    .filter(removable)
     .map((i) => i.name)
-    .filter((n) => !referenced.has(n))
+    .sort();
+  const keptForeign = unreferenced
+    .filter((i) => !removable(i))
+    .map((i) => i.name)
     .sort();
   const removeCaches = input.installations
-    .filter((i) => referenced.has(i.name) && i.name !== input.current && i.name !== input.qa && i.hasPkgs)
+    .filter((i) => referenced.has(i.name) && i.name !== input.current && i.name !== input.qa && i.hasPkgs && !i.foreign)
     .map((i) => i.name)
     .sort();
-  return { keepGenerations, removeGenerations, removeBuilds, keptRecent, removeInstallations, removeCaches };
+  return {
+    keepGenerations,
+    removeGenerations,
+    removeBuilds,
+    keptRecent,
+    removeInstallations,
+    keptForeign,
+    removeCaches,
+  };
 }

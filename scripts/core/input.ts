@@ -24,3 +24,35 @@ export function decodeInput(bytes: Uint8Array, file: string): { text?: string; p
     return { problem: { file, line, severity: 'error', message: 'file is not valid UTF-8' } };
   }
 }
+
+/** What lstat/fstat said about a file the tool is about to read (see repo/repo.ts readRepoFile). */
+export interface InputFileInfo {
+  kind: 'file' | 'dir' | 'symlink' | 'fifo' | 'socket' | 'device' | 'other';
+  size: number;
+  /** a symlink whose target resolves outside the tree it lies in (or does not resolve) */
+  leavesTree?: boolean;
+}
+
+/**
+ * Whether a file may be read, decided before a single byte is: a regular file (a symlink only when it stays
+ * inside the repository), at most MAX_INPUT_BYTES. A FIFO would block the read, a device (/dev/zero) never
+ * ends, a file over 2 GiB cannot even be read into one buffer.
+ */
+export function inputFileProblem(file: string, info: InputFileInfo): Problem | undefined {
+  const problem = (message: string): Problem => ({ file, line: 1, severity: 'error', message });
+  if (info.leavesTree) return problem('is a symlink leading out of the repository: not read');
+  switch (info.kind) {
+    case 'file':
+      return info.size > MAX_INPUT_BYTES ? problem(`file is ${info.size} bytes, over the 1 MB limit`) : undefined;
+    case 'fifo':
+      return problem('is a FIFO, not a regular file: not read');
+    case 'device':
+      return problem('is a device, not a regular file: not read');
+    case 'socket':
+      return problem('is a socket, not a regular file: not read');
+    case 'dir':
+      return problem('is a directory, not a file');
+    default:
+      return problem('is not a regular file: not read');
+  }
+}

@@ -3,6 +3,9 @@ import { join } from 'node:path';
 
 export const GITOPS_DIR = '.gitops';
 
+/** In `ROOT/vX/`: written when conda-gitops first builds or deploys into an installation (gc's proof it owns it). */
+export const INSTALLATION_MARKER = '.conda-gitops-installation';
+
 /** Directory name of the installation of a conda version: `v23.11.0`. */
 export function installationName(condaVersion: string): string {
   return `v${condaVersion}`;

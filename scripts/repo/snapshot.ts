@@ -2,9 +2,9 @@
  * Reading the repository for a QA run: tolerant of broken specs, a commit's files through git, and the raw
  * texts that decide which envs a pull request changed.
  */
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { checkSpecFile, INVENTORY_FILE, SPECS_DIR } from '../core/repo.js';
 import { isPlainVersionSpec, versionSpecChecker } from '../core/matchspec.js';
 import { InputError, type Problem } from '../core/errors.js';
@@ -14,7 +14,7 @@ import type { EnvSpec, Inventory } from '../core/types.js';
 import { changedEnvs, type Changes, type RepoSnapshot } from '../core/changes.js';
 import { checkRepoTolerant, emptyInventory, type TolerantRepo } from '../core/qarun.js';
 import { catFiles, diffRaw, exportRepoFiles, listDirAt, repoPrefix, resolveCommit } from '../engine/git.js';
-import { readRepoFiles } from './repo.js';
+import { readRepoFile, readRepoFiles } from './repo.js';
 
 /** Load a repository where a broken env spec fails only that env (see checkRepoTolerant). */
 export async function loadRepoTolerant(dir: string): Promise<TolerantRepo> {
@@ -23,7 +23,11 @@ export async function loadRepoTolerant(dir: string): Promise<TolerantRepo> {
 
 /** Raw texts of specs and per-env tests: what `changedEnvs` compares. */
 function snapshotOf(dir: string, inventory: Inventory): RepoSnapshot {
-  const read = (p: string) => (existsSync(p) ? readFileSync(p, 'utf8') : undefined);
+  const decoder = new TextDecoder();
+  const read = (p: string) => {
+    const bytes = readRepoFile(dir, relative(dir, p));
+    return bytes ? decoder.decode(bytes) : undefined;
+  };
   const specTexts = new Map<string, string>();
   const testTexts = new Map<string, string>();
   for (const e of inventory.environments) {

@@ -5,12 +5,13 @@
  */
 import { lstatSync, mkdirSync, readdirSync, renameSync, rmSync, statSync, unlinkSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, relative, sep } from 'node:path';
 import type { StampedBuildRecord } from '../core/types.js';
 import { listGenerations, liveGenerationNumber, readGenerationLinks, readManifest } from './generation.js';
 import { layout } from '../core/layout.js';
 import { readJsonIfExists } from './fsutil.js';
 import { isOrphaned } from './record.js';
+import { isMarked } from './marker.js';
 import type { BuildOnDisk, InstallationOnDisk, GcPlan } from '../core/gc.js';
 
 /** Installation directories under ROOT: `v<version>` holding a conda base (bin/ or conda-meta/) or our builds/. */
@@ -39,9 +40,26 @@ function recordTime(rec: StampedBuildRecord | undefined): number | undefined {
   return Number.isFinite(t) ? t : undefined;
 }
 
-function readBuilds(instDir: string): BuildOnDisk[] {
+/** What lstat says a path is: gc never looks through a symlink. */
+function kindOf(path: string): 'dir' | 'file' | 'symlink' | 'other' | 'none' {
+  try {
+    const st = lstatSync(path);
+    return st.isSymbolicLink() ? 'symlink' : st.isDirectory() ? 'dir' : st.isFile() ? 'file' : 'other';
+  } catch {
+    return 'none';
+  }
+}
+
+/** Warnings gc prints: things it found and left alone (symlinks where its directories should be). */
+export type Warn = (text: string) => void;
+
+function readBuilds(root: string, instDir: string, warn: Warn): BuildOnDisk[] {
   const buildsDir = join(instDir, 'builds');
   const out: BuildOnDisk[] = [];
+  const shown = (p: string) => relative(root, p);
+  const kind = kindOf(buildsDir);
+  if (kind === 'symlink') warn(`${shown(buildsDir)} is a symlink: skipped (gc never follows symlinks)`);
+  if (kind !== 'dir') return out;
   let envs: string[];
   try {
     envs = readdirSync(buildsDir);
@@ -50,6 +68,9 @@ function readBuilds(instDir: string): BuildOnDisk[] {
   }
   for (const env of envs.sort()) {
     const dir = join(buildsDir, env);
+    const k = kindOf(dir);
+    if (k === 'symlink') warn(`${shown(dir)} is a symlink: skipped (gc never follows symlinks)`);
+    if (k !== 'dir') continue;
     let entries: string[];
     try {
       entries = readdirSync(dir);
@@ -65,14 +86,15 @@ function readBuilds(instDir: string): BuildOnDisk[] {
       const has = (p: string) => entries.includes(p);
       let rec: StampedBuildRecord | undefined;
       try {
-        rec = readJsonIfExists<StampedBuildRecord>(join(dir, `${id}.json`));
+        const recPath = join(dir, `${id}.json`);
+        rec = kindOf(recPath) === 'file' ? readJsonIfExists<StampedBuildRecord>(recPath) : undefined;
       } catch {
         rec = undefined;
       }
       let time = recordTime(rec);
       if (time === undefined) {
         try {
-          time = statSync(join(dir, has(id) ? id : has(`${id}.json`) ? `${id}.json` : `${id}.log`)).mtimeMs;
+          time = lstatSync(join(dir, has(id) ? id : has(`${id}.json`) ? `${id}.json` : `${id}.log`)).mtimeMs;
         } catch {
           time = 0;
         }
@@ -84,7 +106,7 @@ function readBuilds(instDir: string): BuildOnDisk[] {
         inProgress: rec?.status === 'building' && !isOrphaned(rec),
         time,
         hasPrefix: has(id),
-        hasRecord: has(`${id}.json`),
+        hasRecord: has(`${id}.json`) && kindOf(join(dir, `${id}.json`)) === 'file',
         hasLog: has(`${id}.log`),
       });
     }
@@ -92,8 +114,23 @@ function readBuilds(instDir: string): BuildOnDisk[] {
   return out;
 }
 
-export function readInstallation(root: string, name: string): InstallationOnDisk {
+/** An installation's `envs/` as a real directory with entries: envs made by hand, never conda-gitops's link. */
+function hasHandMadeEnvs(dir: string): boolean {
+  if (kindOf(join(dir, 'envs')) !== 'dir') return false;
+  try {
+    return readdirSync(join(dir, 'envs')).length > 0;
+  } catch {
+    return true;
+  }
+}
+
+export function readInstallation(root: string, name: string, warn: Warn = () => {}): InstallationOnDisk {
   const dir = join(root, name);
+  const foreign = !isMarked(dir) || hasHandMadeEnvs(dir);
+  if (kindOf(join(dir, 'generations')) === 'symlink') {
+    warn(`${name}/generations is a symlink: skipped (gc never follows symlinks)`);
+    return { name, generations: [], builds: readBuilds(root, dir, warn), hasPkgs: false, foreign: true };
+  }
   const live = liveGenerationNumber(dir);
   const generations = listGenerations(dir).map((n) => {
     const created = Date.parse(readManifest(dir, n)?.createdAt ?? '');
@@ -109,7 +146,15 @@ export function readInstallation(root: string, name: string): InstallationOnDisk
   } catch {
     /* none */
   }
-  return { name, ...(live !== undefined ? { live } : {}), generations, builds: readBuilds(dir), hasPkgs };
+  hasPkgs &&= kindOf(join(dir, 'pkgs')) === 'dir';
+  return {
+    name,
+    ...(live !== undefined ? { live } : {}),
+    generations,
+    builds: readBuilds(root, dir, warn),
+    hasPkgs,
+    ...(foreign ? { foreign } : {}),
+  };
 }
 
 /** Bytes used by a file tree (allocated blocks, like du), not following symlinks. */
@@ -190,20 +235,47 @@ export async function emptyTrash(root: string): Promise<void> {
   await rm(join(layout(root).gitops, 'trash'), { recursive: true, force: true });
 }
 
-/** Remove the items: rename each path into the trash (atomic), then delete the trash asynchronously. */
-export async function applyGc(root: string, items: GcItem[], onItem?: (item: GcItem) => void): Promise<void> {
+/**
+ * Why a path must not be removed, or undefined when it may: it must lie inside ROOT and neither it nor any
+ * directory between ROOT and it may be a symlink (a planted link would make gc delete outside ROOT).
+ */
+export function unsafeToRemove(root: string, path: string): string | undefined {
+  const rel = relative(root, path);
+  if (!rel || rel.startsWith('..') || rel.startsWith(sep)) return `${path} is outside ${root}`;
+  let cur = root;
+  for (const part of rel.split(sep)) {
+    cur = join(cur, part);
+    if (kindOf(cur) === 'symlink') return `${relative(root, cur)} is a symlink: skipped (gc never follows symlinks)`;
+  }
+  return undefined;
+}
+
+export interface ApplyOptions {
+  onItem?: (item: GcItem) => void;
+  /** throws when the ROOT lock was lost: called before every removal */
+  assertHeld?: () => void;
+  warn?: Warn;
+}
+
+/**
+ * Remove the items: rename each path into the trash (atomic), then delete the trash asynchronously. Before every
+ * removal: the lock is still ours, and the path is reached without a symlink.
+ */
+export async function applyGc(root: string, items: GcItem[], opts: ApplyOptions = {}): Promise<void> {
   const trash = join(layout(root).gitops, 'trash');
   mkdirSync(trash, { recursive: true });
   let seq = 0;
   for (const item of items) {
     for (const p of item.paths) {
-      let isDir = false;
-      try {
-        isDir = lstatSync(p).isDirectory();
-      } catch {
+      opts.assertHeld?.();
+      const kind = kindOf(p);
+      if (kind === 'none') continue;
+      const unsafe = unsafeToRemove(root, p);
+      if (unsafe) {
+        opts.warn?.(unsafe);
         continue;
       }
-      if (!isDir) {
+      if (kind !== 'dir') {
         unlinkSync(p);
         continue;
       }
@@ -218,7 +290,7 @@ export async function applyGc(root: string, items: GcItem[], onItem?: (item: GcI
       // async removal keeps the event loop free, so the lock's mtime keeps being refreshed
       await rm(dest, { recursive: true, force: true });
     }
-    onItem?.(item);
+    opts.onItem?.(item);
   }
   await emptyTrash(root);
 }

@@ -30,6 +30,7 @@ import { KERNEL_SCRATCH } from '../core/kernel.js';
 import type { StampedBuildRecord } from '../core/types.js';
 import { parseLinkTarget, MANIFEST_FILE, TEMP_MARK, linkTarget, rollbackTarget } from '../core/generation.js';
 import type { LinkMap, GenerationManifest, GenerationRef } from '../core/generation.js';
+import { markInstallation } from './marker.js';
 
 /** Where a symlink-or-directory path stands. Used for `vX/envs`, `ROOT/envs`, `ROOT/current`. */
 export type PathState =
@@ -115,6 +116,7 @@ export function crashPoint(step: string): void {
  */
 export function writeGeneration(instDir: string, manifest: GenerationManifest): string {
   const gens = join(instDir, 'generations');
+  markInstallation(instDir);
   mkdirSync(gens, { recursive: true });
   const tmp = join(gens, `${TEMP_MARK}${manifest.n}-${process.pid}`);
   rmSync(tmp, { recursive: true, force: true });

@@ -2,8 +2,18 @@
  * Kernelspec files under ROOT/kernels: written whole, removed by rename first, only the ones we wrote.
  * What they contain is core/kernel.ts.
  */
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import {
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
+import { join, relative } from 'node:path';
+import { UnsafePathError } from '../core/errors.js';
 import { writeFileAtomic } from './fsutil.js';
 import { layout } from '../core/layout.js';
 import { renderKernelSpec, kernelSpec } from '../core/kernel.js';
@@ -24,6 +34,7 @@ export function managedKernels(root: string): string[] {
   return names
     .filter((n) => {
       try {
+        if (!lstatSync(join(dir, n)).isDirectory() || !lstatSync(join(dir, n, 'kernel.json')).isFile()) return false;
         const spec = JSON.parse(readFileSync(join(dir, n, 'kernel.json'), 'utf8')) as Partial<KernelSpecJson>;
         return !!spec.metadata?.conda_gitops;
       } catch {
@@ -67,6 +78,36 @@ export interface KernelSync {
  * Write every wanted kernelspec (atomically, only when its content differs) and delete managed ones no longer
  * wanted.
  */
+/**
+ * Refuse to read or write a kernelspec path that is a symlink (it could lead out of ROOT: a planted
+ * `kernels/NAME -> /elsewhere` would have kernel.json written there) or not what it must be.
+ */
+function refuseUnsafe(root: string, path: string, want: 'dir' | 'file'): void {
+  let st;
+  try {
+    st = lstatSync(path);
+  } catch {
+    return; // absent: will be created
+  }
+  const shown = relative(root, path);
+  if (st.isSymbolicLink())
+    throw new UnsafePathError(
+      `${shown} is a symlink: refused (kernelspecs are never written through a symlink; remove it). Nothing written.`,
+    );
+  if (want === 'dir' ? !st.isDirectory() : !st.isFile())
+    throw new UnsafePathError(`${shown} is not a ${want === 'dir' ? 'directory' : 'regular file'}: refused`);
+}
+
+/** Throws UnsafePathError when a kernelspec path to be written is a symlink (deploy checks before its cutover). */
+export function checkKernelPaths(root: string, entries: KernelEntry[]): void {
+  const dir = layout(root).kernels;
+  refuseUnsafe(root, dir, 'dir');
+  for (const e of entries) {
+    refuseUnsafe(root, join(dir, e.kernel), 'dir');
+    refuseUnsafe(root, join(dir, e.kernel, 'kernel.json'), 'file');
+  }
+}
+
 export function syncKernels(
   root: string,
   entries: KernelEntry[],
@@ -74,6 +115,7 @@ export function syncKernels(
 ): KernelSync {
   const dir = layout(root).kernels;
   const result: KernelSync = { written: [], unchanged: [], removed: [] };
+  checkKernelPaths(root, entries);
   for (const e of entries) {
     const path = join(dir, e.kernel, 'kernel.json');
     const text = renderKernelSpec(kernelSpec(root, e.env, e.displayName));

@@ -213,8 +213,21 @@ export async function acquireLock(root: string, opts: { waitSeconds: number; com
   return {
     holder,
     assertHeld() {
-      if (compromised)
-        throw new BusyError(`lost ${lay.lock} while working (${compromised.message}); nothing more was changed`);
+      const lost = (why: string) => new BusyError(`lost ${lay.lock} while working (${why}); nothing more was changed`);
+      if (compromised) throw lost(compromised.message);
+      // Checked on disk too, not only through proper-lockfile's timer: a process frozen (SIGSTOP) past the stale
+      // time runs on for a moment after it resumes before that timer fires, and another writer may own it now.
+      const now = readHolder(root);
+      if (!now || now.pid !== holder.pid || now.host !== holder.host || now.since !== holder.since)
+        throw lost(`it is now held by ${describeHolder(now)}`);
+      let mtime = 0;
+      try {
+        mtime = fs.statSync(lay.lock).mtimeMs;
+      } catch {
+        /* gone: handled as stale */
+      }
+      if (Date.now() - mtime > STALE_MS)
+        throw lost(`not refreshed for over ${STALE_MS / 1000} s: the process was frozen`);
     },
     async release() {
       try {

@@ -1,6 +1,7 @@
 /** Build records: `builds/NAME/<build-id>.json` beside each build prefix. */
 import type { BuildRecord } from '../core/types.js';
-import { buildPaths } from '../core/layout.js';
+import { buildPaths, installationLayout } from '../core/layout.js';
+import { markInstallation } from './marker.js';
 import { readJsonIfExists, writeJsonAtomic } from './fsutil.js';
 import { ownerGone } from './lock.js';
 
@@ -14,6 +15,7 @@ export function readBuildRecord(
 }
 
 export function writeBuildRecord(root: string, record: BuildRecord): void {
+  markInstallation(installationLayout(root, record.condaVersion).dir);
   writeJsonAtomic(buildPaths(root, record.condaVersion, record.env, record.buildId).record, record);
 }
 

@@ -52,8 +52,8 @@ function outsideBuildsAndRuns(root: string): string[] {
   return (
     snapshotTree(root)
       // conda's own writes are not ours: its package cache, and the fake's env registry
-      // (real conda: ~/.conda/environments.txt)
-      .filter((l) => !/^(v23\.11\.0\/(builds|pkgs|\.fake-conda)|\.gitops)(\/| |$)/.test(l))
+      // (real conda: ~/.conda/environments.txt); and ours: the marker saying the tool builds in this installation
+      .filter((l) => !/^(v23\.11\.0\/(builds|pkgs|\.fake-conda|\.conda-gitops-installation)|\.gitops)(\/| |$)/.test(l))
       .map((l) => l.replace(/\/ [\d.]+$/, '/'))
   );
 }

@@ -1,6 +1,7 @@
 import { describe, expect, test } from 'vitest';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { load } from 'js-yaml';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -14,7 +15,7 @@ describe('workflow lint', () => {
     expect(r.status).toBe(0);
   });
 
-  test('pull_request_target, GitHub-hosted runners and fork PRs are flagged', () => {
+  test('pull_request_target, the tool on a GitHub-hosted runner and fork PRs on the shared runner are flagged', () => {
     const dir = mkdtempSync(join(tmpdir(), 'cg-wf-'));
     mkdirSync(dir, { recursive: true });
     writeFileSync(
@@ -25,10 +26,14 @@ describe('workflow lint', () => {
         '  pull_request_target: {}',
         '  pull_request: {}',
         'jobs:',
-        '  qa:',
+        '  deploy:',
         '    runs-on: ubuntu-latest',
         '    steps:',
-        '      - run: echo hi',
+        '      - run: conda-gitops deploy',
+        '  qa:',
+        '    runs-on: [self-hosted, conda-gitops]',
+        '    steps:',
+        '      - run: \'"$CONDA_GITOPS_ROOT/tools/bin/conda-gitops" qa --head "$HEAD"\'',
       ].join('\n'),
     );
     const r = lint(dir);
@@ -47,5 +52,148 @@ describe('workflow lint', () => {
     );
     const r = lint(dir);
     expect(r.status).toBe(1);
+  });
+
+  /** Lint one workflow written from lines; returns stderr (the findings). */
+  function lintOne(lines: string[]): { status: number | null; stderr: string } {
+    const dir = mkdtempSync(join(tmpdir(), 'cg-wf-'));
+    writeFileSync(join(dir, 'wf.yml'), lines.join('\n') + '\n');
+    const r = lint(dir);
+    return { status: r.status, stderr: r.stderr.replace(/WARNING: Glob.*\n/g, '') };
+  }
+  const gate = [
+    'name: qa',
+    'on:',
+    '  pull_request:',
+    '    branches: [main]',
+    'concurrency: qa',
+    'jobs:',
+    '  build-and-test:',
+    '    if: github.event.pull_request.head.repo.full_name == github.repository',
+    '    runs-on: [self-hosted, conda-gitops]',
+    '    steps:',
+    '      - uses: actions/checkout@v4',
+    '        with:',
+    '          persist-credentials: false',
+    '      - run: \'"$CONDA_GITOPS_ROOT/tools/bin/conda-gitops" qa --head "$HEAD"\'',
+    '  qa:',
+    '    needs: [build-and-test]',
+    '    if: always()',
+    '    runs-on: ubuntu-latest',
+    '    steps:',
+    '      - run: |',
+    '          if [ "$FORK" = true ]; then',
+    '            echo "QA needs the shared runner; a maintainer must push the branch"; exit 1',
+    '          fi',
+  ];
+
+  test('a well-formed gate passes (the baseline for the findings below)', () => {
+    expect(lintOne(gate)).toEqual({ status: 0, stderr: '' });
+  });
+
+  // issue 10, finding 6: each way the gate could be skipped or the tool replaced is a lint finding
+  test('a paths: filter on the gate is flagged (a README-only PR would never get the check)', () => {
+    const r = lintOne(
+      gate.map((l) => (l === '    branches: [main]' ? "    branches: [main]\n    paths: ['env-specs/**']" : l)),
+    );
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/pull_request has a paths filter: the required check must always report/);
+  });
+
+  test('a gate without a GitHub-hosted job that always reports is flagged (a skipped job counts as passing)', () => {
+    const r = lintOne(gate.slice(0, gate.indexOf('  qa:')));
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/no job on a GitHub-hosted runner with if: always\(\) that needs build-and-test/);
+  });
+
+  test('a gate whose reporting job does not fail fork PRs is flagged', () => {
+    const r = lintOne([...gate.slice(0, -4), '      - run: echo done']);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/must fail fork pull requests .*a maintainer must push the branch/);
+  });
+
+  test("a self-hosted PR job running the PR's own code (npm ci, npx, node, scripts/) is flagged", () => {
+    for (const cmd of ['npm ci', 'npx conda-gitops qa', 'node dist/scripts/cli/main.js qa', './scripts/x.sh']) {
+      const r = lintOne(gate.map((l) => (l.includes('tools/bin/conda-gitops') ? `      - run: ${cmd}` : l)));
+      expect(r.status, cmd).toBe(1);
+      expect(r.stderr).toMatch(/runs the pull request's own code on the shared runner/);
+    }
+  });
+
+  test('a checkout that keeps the token in .git/config is flagged', () => {
+    const r = lintOne(gate.filter((l) => !l.includes('with:') && !l.includes('persist-credentials')));
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/actions\/checkout without persist-credentials: false/);
+  });
+
+  test("rollback sharing deploy's concurrency group is flagged", () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cg-wf-'));
+    const wf = (name: string, cmd: string) =>
+      [
+        `name: ${name}`,
+        'on:',
+        '  workflow_dispatch: {}',
+        'concurrency:',
+        '  group: deploy',
+        '  cancel-in-progress: false',
+        'jobs:',
+        `  ${name}:`,
+        "    if: github.ref == 'refs/heads/main'",
+        '    runs-on: [self-hosted, conda-gitops]',
+        '    steps:',
+        `      - run: '"$CONDA_GITOPS_ROOT/tools/bin/conda-gitops" ${cmd}'`,
+      ].join('\n');
+    writeFileSync(join(dir, 'deploy.yml'), wf('deploy', 'deploy'));
+    writeFileSync(join(dir, 'rollback.yml'), wf('rollback', 'rollback'));
+    const r = lint(dir);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/rollback\.yml: .*own concurrency group .*shares 'deploy' with deploy\.yml/);
+  });
+});
+
+describe('the shipped workflows hold as a gate with trusted tooling (issue 10, finding 6)', () => {
+  const wfDir = '.github/workflows';
+  const read = (f: string) => load(readFileSync(join(wfDir, f), 'utf8')) as Record<string, any>;
+  const steps = (wf: Record<string, any>) => Object.values(wf.jobs).flatMap((j: any) => j.steps ?? []);
+  const runText = (job: any) => (job.steps ?? []).map((s: any) => String(s.run ?? '')).join('\n');
+  const hosted = (job: any) => ![job['runs-on']].flat().includes('self-hosted');
+
+  test('qa.yml always runs for PRs to main and reports from a GitHub-hosted job that never skips', () => {
+    const qa = read('qa.yml');
+    expect(qa.on.pull_request.branches).toEqual(['main']);
+    expect(qa.on.pull_request.paths).toBeUndefined();
+    expect(qa.on.pull_request['paths-ignore']).toBeUndefined();
+    const report = qa.jobs.qa;
+    expect(hosted(report)).toBe(true);
+    expect(report.if).toBe('always()');
+    expect(runText(report)).toContain('QA needs the shared runner; a maintainer must push the branch');
+    expect(runText(report)).toMatch(/no env input changed/);
+    for (const job of Object.values(qa.jobs) as any[]) {
+      if (hosted(job)) continue;
+      expect(job.if).toContain('github.event.pull_request.head.repo.full_name == github.repository');
+      expect(runText(job)).not.toMatch(/\bnpm\b|\bnpx\b|\bnode\b|scripts\//);
+      expect(runText(job)).toMatch(/tools\/bin\/conda-gitops" qa --base "\$BASE" --head "\$HEAD"/);
+    }
+  });
+
+  test('every checkout drops the token; rollback has its own concurrency group; ci.yml runs .ci/run hosted', () => {
+    const files = readdirSync(wfDir).filter((f) => f.endsWith('.yml'));
+    expect(files).toContain('ci.yml');
+    for (const f of files)
+      for (const s of steps(read(f)).filter((x: any) => String(x.uses ?? '').startsWith('actions/checkout')))
+        expect(s.with?.['persist-credentials'], f).toBe(false);
+    const groups = new Map(files.map((f) => [f, String(read(f).concurrency?.group ?? read(f).concurrency)]));
+    const rollbackGroup = groups.get('rollback.yml');
+    expect([...groups].filter(([f, g]) => f !== 'rollback.yml' && g === rollbackGroup)).toEqual([]);
+    expect(read('rollback.yml').concurrency['cancel-in-progress']).toBe(false);
+    const ci = read('ci.yml');
+    expect(Object.values(ci.jobs).every(hosted)).toBe(true);
+    expect(steps(ci).map((s: any) => s.run)).toContain('.ci/run');
+  });
+
+  test("deploy installs main's tool into ROOT/tools and runs that copy", () => {
+    const text = runText(read('deploy.yml').jobs.deploy);
+    expect(text).toMatch(/install-tool/);
+    expect(text).toMatch(/tools\/bin\/conda-gitops" deploy/);
   });
 });

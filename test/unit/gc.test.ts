@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { existsSync, mkdirSync, readdirSync, readlinkSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { planGc } from '../../scripts/core/gc.js';
 import type { InstallationOnDisk } from '../../scripts/core/gc.js';
@@ -10,7 +10,8 @@ import { DEFAULT_GRACE_HOURS, collectGarbage, type GcOptions } from '../../scrip
 import { deploy } from '../../scripts/app/deploy.js';
 import { rollback } from '../../scripts/app/rollback.js';
 import { runCommand } from '../fixtures/command.js';
-import { addBuild, addTestedBuilds, makeInstallation, writeRepo, VERSION } from '../fixtures/installation.js';
+import { addBuild, addTestedBuilds, makeInstallation, tempDir, writeRepo, VERSION } from '../fixtures/installation.js';
+import { installationLayout } from '../../scripts/core/layout.js';
 import type { FakeInstallation } from '../fixtures/installation.js';
 
 const inst = (
@@ -106,6 +107,20 @@ describe('planGc (pure)', () => {
       { installation: 'v4.8.5', generation: 1 },
       { installation: 'v23.11.0', generation: 1 },
     ]);
+  });
+
+  it('keeps an unreferenced installation it did not install unless retired, and builds without their record', () => {
+    const adopted = inst('v4.3.22', [], [], { foreign: true });
+    const current = inst('v23.11.0', [[1, 20, { a: 'z' }]], ['a/z', 'a/norecord'], { live: 1 });
+    current.builds[1].hasRecord = false;
+    const input = { installations: [adopted, current], current: 'v23.11.0', graceBefore: 1, keep: 2 };
+    const plan = planGc(input);
+    expect(plan.removeInstallations).toEqual([]);
+    expect(plan.keptForeign).toEqual(['v4.3.22']);
+    expect(plan.removeBuilds).toEqual([]);
+    const retired = planGc({ ...input, retire: new Set(['v4.3.22']) });
+    expect(retired.removeInstallations).toEqual(['v4.3.22']);
+    expect(retired.keptForeign).toEqual([]);
   });
 
   it('keeps builds in progress, protected builds and young ones', () => {
@@ -263,6 +278,7 @@ describe('gc command wiring', () => {
 
   it('reads --keep as a whole number >= 1 and --grace as hours or a duration with a unit', async () => {
     fi = makeInstallation();
+    mkdirSync(join(fi.root, '.gitops')); // a managed root (gc refuses any other)
     const refused = async (options: OptionValues) => {
       const { code, out } = await gcCli(options);
       expect(code).toBe(2);
@@ -273,5 +289,150 @@ describe('gc command wiring', () => {
     expect(await refused({ grace: 'soon' })).toMatch(/--grace expects a duration \(hours/);
     expect(await refused({ wait: '-1', yes: true })).toMatch(/--wait expects a duration \(seconds/);
     expect((await gcCli({ keep: '2', grace: '90m' })).code).toBe(0);
+  });
+});
+
+describe('gc cannot escape ROOT nor delete what is not its own (issue 10, finding 5)', () => {
+  let fi: FakeInstallation;
+  let outside: string;
+  afterEach(() => {
+    fi?.cleanup();
+    if (outside) rmSync(outside, { recursive: true, force: true });
+  });
+
+  const common = (repo: string) => ({ repoDir: repo, rootFlag: fi.root, env: process.env, waitSeconds: 0 });
+  const gcOpts = { keep: 5, graceSeconds: 0, yes: true };
+
+  async function deployed(): Promise<string> {
+    const repo = join(fi.root, 'repo');
+    mkdirSync(repo, { recursive: true });
+    const d = await writeRepo(repo, { envs: { a: 1 } });
+    addTestedBuilds(fi.root, d);
+    const r = await deploy({
+      ...common(repo),
+      out: memoryOutput(),
+      force: false,
+      dryRun: false,
+      buildMissing: false,
+      jobs: 1,
+    });
+    expect(r.ok).toBe(true);
+    return repo;
+  }
+
+  it('never deletes through a symlink planted where a build directory should be', async () => {
+    fi = makeInstallation();
+    const repo = await deployed();
+    outside = tempDir('gc-outside-');
+    mkdirSync(join(outside, 'abcdef123456', 'bin'), { recursive: true });
+    writeFileSync(join(outside, 'abcdef123456.json'), '{"status":"tested"}');
+    writeFileSync(join(outside, 'precious'), 'x');
+    symlinkSync(outside, join(fi.inst.dir, 'builds', 'evil'));
+    const out = memoryOutput();
+    const code = await runCommand('gc', {
+      options: { root: fi.root, yes: true, grace: '0' },
+      positionals: [],
+      out,
+      repo,
+      env: process.env,
+    });
+    expect(code).toBe(0);
+    expect(existsSync(join(outside, 'abcdef123456', 'bin'))).toBe(true);
+    expect(existsSync(join(outside, 'abcdef123456.json'))).toBe(true);
+    expect(out.lines.concat(out.errors).join('\n')).toMatch(/builds\/evil is a symlink: skipped/);
+  });
+
+  it('refuses a root that is not a managed installation (exit 2, nothing removed)', async () => {
+    const dir = tempDir('gc-notroot-');
+    fi = {
+      root: dir,
+      version: VERSION,
+      inst: installationLayout(dir, VERSION),
+      cleanup: () => rmSync(dir, { recursive: true, force: true }),
+    };
+    mkdirSync(join(dir, 'v1', 'builds', 'a', 'abcdef123456'), { recursive: true });
+    mkdirSync(join(dir, 'v2.3-backup'), { recursive: true });
+    const out = memoryOutput();
+    const code = await runCommand('gc', {
+      options: { root: dir, yes: true },
+      positionals: [],
+      out,
+      repo: dir,
+      env: process.env,
+    });
+    expect(code).toBe(2);
+    expect(out.errors.join('\n')).toMatch(/is not an installation managed by conda-gitops \(no \.gitops\/\)/);
+    expect(readdirSync(dir).sort()).toEqual(['v1', 'v2.3-backup']);
+  });
+
+  it('keeps the adopted pre-tool installation unless named with --retire', async () => {
+    fi = makeInstallation();
+    // the hand-run installation adopt read: its envs are real directories, the tool never wrote into it
+    const old = makeInstallation({ root: fi.root, version: '4.3.22' });
+    mkdirSync(join(old.inst.dir, 'envs', 'census', 'bin'), { recursive: true });
+    const repo = await deployed();
+    const out = memoryOutput();
+    const first = await collectGarbage({ ...common(repo), out, ...gcOpts });
+    expect(first.removeInstallations).toEqual([]);
+    expect(existsSync(join(fi.root, 'v4.3.22', 'envs', 'census'))).toBe(true);
+    expect(out.lines.join('\n')).toMatch(
+      /kept v4\.3\.22: not installed by conda-gitops \(--retire v4\.3\.22 removes it\)/,
+    );
+
+    const out2 = memoryOutput();
+    const code = await runCommand('gc', {
+      options: { root: fi.root, yes: true, retire: 'v4.3.22' },
+      positionals: [],
+      out: out2,
+      repo,
+      env: process.env,
+    });
+    expect(code).toBe(0);
+    expect(existsSync(join(fi.root, 'v4.3.22'))).toBe(false);
+    expect(existsSync(join(fi.root, `v${VERSION}`, 'envs'))).toBe(true);
+  });
+
+  it('--retire refuses the live installation and names that do not exist', async () => {
+    fi = makeInstallation();
+    const repo = await deployed();
+    for (const retire of [`v${VERSION}`, 'v9.9.9']) {
+      const out = memoryOutput();
+      const code = await runCommand('gc', {
+        options: { root: fi.root, yes: true, retire },
+        positionals: [],
+        out,
+        repo,
+        env: process.env,
+      });
+      expect(code).toBe(2);
+      expect(out.errors.join('\n')).toContain(retire);
+    }
+    expect(existsSync(join(fi.root, `v${VERSION}`, 'bin'))).toBe(true);
+  });
+
+  it('a gc that lost its lock mid-way (frozen past the stale time; a deploy took over) stops', async () => {
+    fi = makeInstallation();
+    const repo = await deployed();
+    for (const id of ['111111111111', '222222222222', '333333333333'])
+      addBuild(fi.root, VERSION, 'a', id, { finishedAt: new Date(0) });
+    const out = memoryOutput();
+    let stolen = false;
+    const progress = out.progress.bind(out);
+    out.progress = (text: string) => {
+      progress(text);
+      if (stolen) return;
+      stolen = true;
+      // what a deploy does once our lock went stale: it takes the lock over (a new holder in its place)
+      const lock = join(fi.root, '.gitops', 'lock');
+      rmSync(lock, { recursive: true, force: true });
+      mkdirSync(lock);
+      writeFileSync(
+        join(lock, 'holder.json'),
+        JSON.stringify({ pid: 1, host: 'other', user: 'x', command: 'deploy', since: 'now' }),
+      );
+    };
+    await expect(collectGarbage({ ...common(repo), out, ...gcOpts })).rejects.toThrow(/lost .*lock/);
+    const left = readdirSync(join(fi.inst.dir, 'builds', 'a')).filter((f) => !f.includes('.'));
+    expect(left.filter((id) => /^[123]{12}$/.test(id))).toHaveLength(2);
   });
 });

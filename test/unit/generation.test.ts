@@ -146,7 +146,8 @@ describe('generations on disk', () => {
     expect(liveGenerationNumber(fi.inst.dir)).toBe(1);
     expect(readGenerationLinks(fi.inst.dir, 1)).toEqual({ a });
     expect(readManifest(fi.inst.dir, 1)?.envs).toEqual({ a });
-    expect(readdirSync(fi.inst.dir).filter((e) => e.startsWith('.'))).toEqual([]); // the temp link was renamed away
+    // the temp link was renamed away; the installation carries gc's ownership marker
+    expect(readdirSync(fi.inst.dir).filter((e) => e.startsWith('.'))).toEqual(['.conda-gitops-installation']);
     ensureRootLinks(fi.root, VERSION);
     expect(readLive(fi.root)).toEqual({ ref: { installation: `v${VERSION}`, generation: 1 }, links: { a } });
     expect(existsSync(join(fi.root, 'envs', 'a', 'bin', 'python'))).toBe(true);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { decodeInput, MAX_INPUT_BYTES } from '../../scripts/core/input.js';
+import { decodeInput, inputFileProblem, MAX_INPUT_BYTES } from '../../scripts/core/input.js';
 
 const utf8 = (s: string) => new TextEncoder().encode(s);
 const concat = (...parts: Uint8Array[]) => new Uint8Array(parts.flatMap((p) => [...p]));
@@ -38,6 +38,27 @@ describe('decodeInput', () => {
         severity: 'error',
         message: 'file is 1048577 bytes, over the 1 MB limit',
       },
+    });
+  });
+});
+
+describe('inputFileProblem: what may be read, decided before reading', () => {
+  const msg = (info: Parameters<typeof inputFileProblem>[1]) => inputFileProblem('inventory.ini', info)?.message;
+  it('a regular file up to the limit passes; one byte more is refused by its size', () => {
+    expect(inputFileProblem('f', { kind: 'file', size: MAX_INPUT_BYTES })).toBeUndefined();
+    expect(msg({ kind: 'file', size: 2 ** 31 + 1 })).toBe('file is 2147483649 bytes, over the 1 MB limit');
+  });
+  it('FIFOs, devices, sockets, directories and symlinks leaving the repository are refused', () => {
+    expect(msg({ kind: 'fifo', size: 0 })).toBe('is a FIFO, not a regular file: not read');
+    expect(msg({ kind: 'device', size: 0 })).toBe('is a device, not a regular file: not read');
+    expect(msg({ kind: 'socket', size: 0 })).toMatch(/socket/);
+    expect(msg({ kind: 'dir', size: 4096 })).toBe('is a directory, not a file');
+    expect(msg({ kind: 'file', size: 10, leavesTree: true })).toBe(
+      'is a symlink leading out of the repository: not read',
+    );
+    expect(inputFileProblem('inventory.ini', { kind: 'fifo', size: 0 })).toMatchObject({
+      file: 'inventory.ini',
+      line: 1,
     });
   });
 });

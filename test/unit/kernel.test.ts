@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { managedKernels, syncKernels } from '../../scripts/state/kernel.js';
 import { kernelName, kernelSpec, planKernels } from '../../scripts/core/kernel.js';
@@ -70,5 +70,30 @@ describe('kernelspecs', () => {
     cleanTemporaries(root, []);
     expect(readdirSync(join(root, 'kernels'))).toEqual(['a']);
     expect(readdirSync(join(root, 'kernels', 'a'))).toEqual(['kernel.json']);
+  });
+
+  it('never writes through a symlink planted under ROOT/kernels (issue 10, finding 7)', () => {
+    root = tempDir();
+    const outside = tempDir('kernel-outside-');
+    try {
+      const want = [{ kernel: 'hlink', env: 'hlink', displayName: 'H' }];
+      // ROOT/kernels/hlink -> OUTSIDE (a directory), and ROOT/kernels/census/kernel.json -> OUTSIDE/file
+      mkdirSync(join(root, 'kernels', 'census'), { recursive: true });
+      symlinkSync(outside, join(root, 'kernels', 'hlink'));
+      expect(() => syncKernels(root, want)).toThrow(/kernels\/hlink is a symlink: refused/);
+      writeFileSync(join(outside, 'victim'), 'keep');
+      symlinkSync(join(outside, 'victim'), join(root, 'kernels', 'census', 'kernel.json'));
+      const census = [{ kernel: 'census', env: 'census', displayName: 'C' }];
+      expect(() => syncKernels(root, census)).toThrow(/kernels\/census\/kernel\.json is a symlink: refused/);
+      expect(readdirSync(outside)).toEqual(['victim']);
+      expect(readFileSync(join(outside, 'victim'), 'utf8')).toBe('keep');
+      // ROOT/kernels itself a symlink
+      rmSync(join(root, 'kernels'), { recursive: true });
+      symlinkSync(outside, join(root, 'kernels'));
+      expect(() => syncKernels(root, want)).toThrow(/kernels is a symlink: refused/);
+      expect(existsSync(join(outside, 'hlink'))).toBe(false);
+    } finally {
+      rmSync(outside, { recursive: true, force: true });
+    }
   });
 });
