@@ -28,6 +28,8 @@ export interface MatchSpec {
   version?: string;
   /** build string or glob, e.g. `py39h1234_0`, `*openblas` */
   build?: string;
+  /** `[url=...]`: one package file, downloaded from there */
+  url?: string;
 }
 
 export type PipKind = 'pinned' | 'range' | 'name' | 'git' | 'editable' | 'requirements' | 'url' | 'option' | 'path';
