@@ -7,7 +7,7 @@ import type { Problem } from './errors.js';
 import { decodeInput } from './input.js';
 import { parseInventory } from './inventory.js';
 import { parseSpec } from './spec.js';
-import { channelAllowed } from './channel.js';
+import { allowListOf, specSourceProblems } from './allowlist.js';
 
 export const INVENTORY_FILE = 'inventory.ini';
 export const SPECS_DIR = 'env-specs';
@@ -82,7 +82,7 @@ export function checkRepo(
     const parsed = parseSpec(text.text!, file, name, checkVersion);
     problems.push(...parsed.problems);
     if (!parsed.spec) continue;
-    if (inventory) problems.push(...channelProblems(parsed.spec, inventory));
+    if (inventory) problems.push(...sourceProblems(parsed.spec, inventory));
     specs.set(name, parsed.spec);
   }
   for (const env of inventory?.environments ?? []) {
@@ -101,28 +101,12 @@ export function checkRepo(
   return { repo: { dir, inventory, specs, warnings: problems }, problems };
 }
 
-function channelProblems(spec: EnvSpec, inventory: Inventory): Problem[] {
-  const allowed = inventory.conda.channels;
-  const out: Problem[] = [];
-  for (const [i, c] of spec.channels.entries()) {
-    if (!channelAllowed(c, allowed)) {
-      out.push({
-        file: spec.file,
-        line: spec.channelLines?.[i] ?? 1,
-        severity: 'error',
-        message: `channel '${c}' is not allowed (allowed in ${INVENTORY_FILE} [conda] channels: ${allowed.join(', ')})`,
-      });
-    }
-  }
-  for (const d of spec.dependencies) {
-    if (d.spec.channel && !channelAllowed(d.spec.channel, allowed)) {
-      out.push({
-        file: spec.file,
-        line: d.line,
-        severity: 'error',
-        message: `channel '${d.spec.channel}' of '${d.text}' is not allowed (allowed: ${allowed.join(', ')})`,
-      });
-    }
-  }
-  return out;
+/** Channels and pip sources outside the repository's own allow-list (QA checks the base's too: planguard.ts). */
+function sourceProblems(spec: EnvSpec, inventory: Inventory): Problem[] {
+  return specSourceProblems(spec, allowListOf(inventory)).map((p) => ({
+    file: spec.file,
+    line: p.line,
+    severity: 'error',
+    message: p.message,
+  }));
 }

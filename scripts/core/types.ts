@@ -12,6 +12,10 @@ export interface Inventory {
     frontend: Frontend;
     installer?: string;
     channels: string[];
+    /** [conda] pip-git-hosts: hosts (or URL prefixes) `git+` pip entries may name; none when unset */
+    pipGitHosts?: string[];
+    /** [conda] pip-indexes: URLs pip index options (--index-url, -f, ...) may name; none when unset */
+    pipIndexes?: string[];
     line: number;
   };
   environments: Array<{ name: string; mode: EnvMode; line: number }>;
