@@ -6,7 +6,15 @@
 import { existsSync } from 'node:fs';
 import { InputError, UsageError, type Problem } from '../core/errors.js';
 import { loadRepo, resolveRoot } from '../repo/repo.js';
-import { changesBetween, checkoutCommit, loadRepoTolerant, type CommitCheckout } from '../repo/snapshot.js';
+import {
+  allowListBetween,
+  changesBetween,
+  checkoutCommit,
+  loadRepoTolerant,
+  type CommitCheckout,
+} from '../repo/snapshot.js';
+import { allowListOf } from '../core/allowlist.js';
+import { allowListLines } from '../core/report.js';
 import { desiredState } from '../core/desired.js';
 import { readBuildRecord } from '../state/record.js';
 import { installationLayout } from '../core/layout.js';
@@ -50,7 +58,7 @@ export async function planInstallation(opts: PlanOptions): Promise<Record<string
     root,
     desired,
     desired.envs.filter((e) => toBuild.has(e.name)),
-    repo.inventory.conda.channels,
+    allowListOf(repo.inventory),
   );
   if (guards.length) throw new InputError(guardProblems(guards));
   // `matrix` is ready for a GitHub Actions strategy.matrix
@@ -95,6 +103,8 @@ export async function planChanges(
     const { repo, broken } = await loadRepoTolerant(headDir);
     for (const w of repo.warnings) out.warn(`${w.file}:${w.line}: warning: ${w.message}`);
     const changes = changesBetween(base.dir, headDir, repo.inventory);
+    // sources are checked against the base commit's allow-list: a PR cannot widen its own
+    const allowCheck = allowListBetween(base.dir, headDir, repo.inventory);
     const desired = desiredState(repo);
     const root = optionalRoot(opts, repo.inventory);
     const byName = new Map(desired.envs.map((e) => [e.name, e]));
@@ -118,7 +128,7 @@ export async function planChanges(
           root,
           desired,
           desired.envs.filter((e) => envs.some((x) => x.name === e.name && x.action === 'build')),
-          repo.inventory.conda.channels,
+          allowCheck.allow,
         )
       : [];
     const brokenChanged = [...broken.keys()].filter((n) => changes.envs.some((c) => c.name === n));
@@ -146,7 +156,26 @@ export async function planChanges(
         `${changes.dropped.length} to unlink at deploy (conda ${desired.condaVersion})`,
     );
 
-    const problems = [...guardProblems(guards), ...brokenChanged.flatMap((n) => broken.get(n)!)];
+    const allowInfo = {
+      ...allowCheck.allow,
+      from: allowCheck.from,
+      widened: allowCheck.widened,
+      allowListOnly: allowCheck.allowListOnly,
+    };
+    const allowLines = allowListLines(allowInfo);
+    if (allowCheck.allowListOnly) for (const l of allowLines) out.warn(l);
+    const problems = [
+      ...(allowCheck.widened.length && !allowCheck.allowListOnly
+        ? allowLines.map((message) => ({
+            file: repo.inventory.file,
+            line: repo.inventory.conda.line,
+            message,
+            severity: 'error' as const,
+          }))
+        : []),
+      ...guardProblems(guards),
+      ...brokenChanged.flatMap((n) => broken.get(n)!),
+    ];
     if (problems.length) throw new InputError(problems);
     return {
       base: { ref: base.ref, commit: base.commit },
@@ -154,6 +183,7 @@ export async function planChanges(
       ...(root ? { root } : {}),
       condaVersion: desired.condaVersion,
       condaVersionChanged: changes.condaVersion.changed,
+      allowList: allowInfo,
       envs,
       dropped: changes.dropped,
       exportOnly: changes.exportOnly,

@@ -229,3 +229,23 @@ export function describeAllowList(allow: AllowList): string[] {
     `pip-indexes: ${allow.pipIndexes.length ? allow.pipIndexes.join(', ') : 'none (PyPI only)'}`,
   ];
 }
+
+/**
+ * The git hosts and pip indexes a set of specs uses (for `adopt`, which writes what the installation already
+ * uses into the allow-list for the admin to review): host names, `file://DIR/` for local git repositories.
+ */
+export function pipSourcesOf(specs: EnvSpec[]): Pick<AllowList, 'pipGitHosts' | 'pipIndexes'> {
+  const hosts = new Set<string>();
+  const indexes = new Set<string>();
+  for (const spec of specs)
+    for (const p of spec.pip) {
+      if (p.kind === 'git') {
+        const url = parseUrl((/(git\+\S+)/.exec(p.text)?.[1] ?? p.text).replace(/^git\+/, ''));
+        if (url?.protocol === 'file:') hosts.add(`file://${posix.dirname(url.pathname)}/`);
+        else if (url?.host) hosts.add(url.host);
+      }
+      const m = p.kind === 'option' ? INDEX_OPTION.exec(p.text) : null;
+      if (m && URL_SCHEME.test(m[2]!.trim())) indexes.add(m[2]!.trim());
+    }
+  return { pipGitHosts: [...hosts].sort(), pipIndexes: [...indexes].sort() };
+}

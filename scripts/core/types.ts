@@ -176,7 +176,22 @@ export interface QaRunResult {
   runDir: string;
   base?: string;
   head?: string;
+  /** the allow-list the run checked sources against, and what the PR would add to it */
+  allowList?: AllowListInfo;
   envs: EnvRunResult[];
+}
+
+/** The allow-list of a QA run (docs/security.md, "Allow-lists"). */
+export interface AllowListInfo {
+  channels: string[];
+  pipGitHosts: string[];
+  pipIndexes: string[];
+  /** `base`: the base commit's inventory (a PR cannot widen what it is checked against) */
+  from: 'base' | 'head';
+  /** what the PR's inventory would add, one line each */
+  widened: string[];
+  /** the PR changes only the allow-list (then nothing is built and QA passes for admin review) */
+  allowListOnly: boolean;
 }
 
 /** Size and mtime of a build's `conda-meta/history` (append-only): a change means someone ran conda in a live build. */

@@ -14,6 +14,8 @@ import { changedEnvs, type Changes, type RepoSnapshot } from '../core/changes.js
 import { checkRepoTolerant, emptyInventory, type TolerantRepo } from '../core/qarun.js';
 import { exportRepoFiles, resolveCommit } from '../engine/git.js';
 import { readRepoFiles } from './repo.js';
+import type { RepoFiles } from '../core/repo.js';
+import { allowListOf, onlyAllowListDiffers, widenings, type AllowList } from '../core/allowlist.js';
 
 /** Load a repository where a broken env spec fails only that env (see checkRepoTolerant). */
 export async function loadRepoTolerant(dir: string): Promise<TolerantRepo> {
@@ -62,4 +64,50 @@ function baseSnapshot(dir: string, head: Inventory): RepoSnapshot {
 
 export function changesBetween(baseDir: string, headDir: string, head: Inventory): Changes {
   return changedEnvs(baseSnapshot(baseDir, head), snapshotOf(headDir, head));
+}
+
+/** The allow-list a QA run checks a pull request against, and what the PR's own inventory would add to it. */
+export interface AllowListCheck {
+  /** the allow-list in effect: the base commit's (the head's only when the base has no readable inventory) */
+  allow: AllowList;
+  from: 'base' | 'head';
+  /** what the head's inventory would add, one line each (empty: it does not widen the list) */
+  widened: string[];
+  /**
+   * the PR changes only the allow-list: inventory.ini differs from the base only in the `channels`,
+   * `pip-git-hosts` and `pip-indexes` lines of [conda], and no file under env-specs/ differs
+   */
+  allowListOnly: boolean;
+}
+
+function inventoryText(files: RepoFiles): string | undefined {
+  return files.inventory ? decodeInput(files.inventory, 'inventory.ini').text : undefined;
+}
+
+function sameFiles(a: Map<string, Uint8Array>, b: Map<string, Uint8Array>): boolean {
+  if (a.size !== b.size) return false;
+  for (const [name, bytes] of a) {
+    const other = b.get(name);
+    if (!other || !Buffer.from(bytes).equals(Buffer.from(other))) return false;
+  }
+  return true;
+}
+
+/** Compare the base commit's allow-list with the head's (pure comparisons in core/allowlist.ts). */
+export function allowListBetween(baseDir: string, headDir: string, head: Inventory): AllowListCheck {
+  const headAllow = allowListOf(head);
+  const baseFiles = readRepoFiles(baseDir);
+  const baseText = inventoryText(baseFiles);
+  const base = baseText !== undefined ? parseInventory(baseText).inventory : undefined;
+  if (!base) return { allow: headAllow, from: 'head', widened: [], allowListOnly: false };
+  const allow = allowListOf(base);
+  const widened = widenings(allow, headAllow);
+  const headFiles = readRepoFiles(headDir);
+  const headText = inventoryText(headFiles);
+  const allowListOnly =
+    widened.length > 0 &&
+    headText !== undefined &&
+    onlyAllowListDiffers(baseText!, headText) &&
+    sameFiles(baseFiles.specs, headFiles.specs);
+  return { allow, from: 'base', widened, allowListOnly };
 }

@@ -3,6 +3,7 @@ import {
   allowListOf,
   gitUrlAllowed,
   onlyAllowListDiffers,
+  pipSourcesOf,
   pipSourceProblem,
   repoPathProblem,
   specSourceProblems,
@@ -160,5 +161,28 @@ describe('widenings and allow-list-only changes', () => {
     expect(onlyAllowListDiffers(base, base.replace('23.11.0', '24.1.0'))).toBe(false);
     // a key named channels in another section is not the allow-list
     expect(onlyAllowListDiffers(base, base + 'channels = REPLICATE\n')).toBe(false);
+  });
+});
+
+describe('pipSourcesOf (what adopt writes into the allow-list)', () => {
+  it('collects git hosts, local git directories and index URLs', () => {
+    const spec = parseSpec(
+      [
+        'name: a',
+        'dependencies:',
+        '  - pip',
+        '  - pip:',
+        '    - git+https://github.com/o/r.git@v1#egg=r',
+        '    - s @ git+file:///srv/git/s@v2',
+        '    - --extra-index-url https://p.example/simple',
+        '    - numpy',
+      ].join('\n') + '\n',
+      FILE,
+      'a',
+    ).spec!;
+    expect(pipSourcesOf([spec])).toEqual({
+      pipGitHosts: ['file:///srv/git/', 'github.com'],
+      pipIndexes: ['https://p.example/simple'],
+    });
   });
 });
