@@ -23,6 +23,7 @@ import type { DesiredEnv } from '../core/desired.js';
 import { buildPaths } from '../core/layout.js';
 import { readBuildRecord, writeBuildRecord, isOrphaned } from '../state/record.js';
 import { specHash } from '../core/buildid.js';
+import { confineToSpec } from '../core/classify.js';
 import type { CallOptions, CallResult } from './conda.js';
 import { readHistoryStamp } from '../state/history.js';
 import { acquireBuildLock } from '../state/lock.js';
@@ -282,7 +283,8 @@ async function runPhases(
   };
   /** Classify a failed conda call; for a missing package or version, ask the channel what it has. */
   const failureOf = async (call: CondaCall): Promise<Classification> => {
-    const c = tools.classify(call);
+    // nothing pip read from a file may reach the report unless the spec wrote it
+    const c = confineToSpec(tools.classify(call), env.spec);
     if ((c.class === 'missing-version' || c.class === 'missing-package') && c.package) {
       const versions = await tools.search(c.package, env.spec.channels, {
         ...opts,
@@ -330,7 +332,7 @@ async function runPhases(
         seconds += call.seconds;
         toolSeconds += call.seconds;
         if (call.code !== 0 || call.timedOut) {
-          const failure = { ...tools.classify(call), spec: entry.text };
+          const failure = { ...confineToSpec(tools.classify(call), env.spec), spec: entry.text };
           phaseDone('pip-git', seconds, failure);
           return {
             status: 'failed',
