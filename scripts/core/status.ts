@@ -8,6 +8,7 @@ import type { DesiredInput, RecordLookup } from './deploy.js';
 import type { GenerationRef, LinkMap } from './generation.js';
 import type { HistoryEntry } from './history.js';
 import { planKernels, renderKernelSpec, kernelSpec } from './kernel.js';
+import type { IntegrityDrift } from './integrity.js';
 
 export type EnvState = 'ok' | 'missing' | 'extra' | 'different';
 
@@ -23,6 +24,8 @@ export interface EnvStatus {
   bad?: { at: string; reason: string };
   /** the live build's conda-meta/history changed after its build record */
   handChanged?: { recorded?: HistoryStamp; now?: HistoryStamp; since?: string };
+  /** files of the live build changed, added or removed since it was tested (status checks; core/integrity.ts) */
+  integrity?: IntegrityDrift;
   message: string;
 }
 
@@ -33,7 +36,7 @@ export interface StatusReport {
   envs: EnvStatus[];
   kernels: { missing: string[]; outdated: string[]; extra: string[] };
   drift: boolean;
-  counts: Record<EnvState, number> & { handChanged: number; failed: number; bad: number };
+  counts: Record<EnvState, number> & { handChanged: number; failed: number; bad: number; tampered?: number };
 }
 
 export interface StatusInput {
@@ -197,7 +200,7 @@ export function renderStatus(r: StatusReport): string[] {
   }
   const width = Math.max(4, ...r.envs.map((e) => e.name.length));
   for (const e of r.envs) {
-    if (e.state === 'ok' && !e.handChanged) continue;
+    if (e.state === 'ok' && !e.handChanged && !e.integrity) continue;
     lines.push(`  ${e.name.padEnd(width)}  ${e.message}`);
   }
   for (const k of r.kernels.missing) lines.push(`  kernel ${k}: missing (conda-gitops kernels writes it)`);
@@ -209,7 +212,8 @@ export function renderStatus(r: StatusReport): string[] {
     `${r.drift ? 'DRIFT' : 'in sync'}: ${c.ok} ok, ${c.different} different, ${c.missing} missing, ` +
       `${c.extra} extra, ${c.handChanged} changed by hand` +
       (c.failed ? `, ${c.failed} failed build(s)` : '') +
-      (c.bad ? `, ${c.bad} rolled back` : ''),
+      (c.bad ? `, ${c.bad} rolled back` : '') +
+      (c.tampered ? `, ${c.tampered} with files changed since tested` : ''),
   );
   return lines;
 }

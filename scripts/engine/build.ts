@@ -26,6 +26,7 @@ import { specHash } from '../core/buildid.js';
 import { confineToSpec } from '../core/classify.js';
 import type { CallOptions, CallResult } from './conda.js';
 import { readHistoryStamp } from '../state/history.js';
+import { writeManifest } from '../state/manifest.js';
 import { acquireBuildLock } from '../state/lock.js';
 
 /** What one conda/pip call returned: the adapter's call result. */
@@ -137,6 +138,8 @@ export function recordTestOutcome(root: string, record: StampedBuildRecord, phas
   };
   if (phase.ok) delete updated.failure;
   delete updated.owner;
+  // what the tested build's files are: status compares live builds with it (integrity of live builds)
+  if (phase.ok) writeManifest(record.prefix, record.env, record.buildId);
   writeBuildRecord(root, updated);
   return updated;
 }
