@@ -221,15 +221,6 @@ export function onlyAllowListDiffers(baseText: string, headText: string): boolea
   return withoutAllowList(baseText) === withoutAllowList(headText);
 }
 
-/** Lines for a report: the allow-list in effect. */
-export function describeAllowList(allow: AllowList): string[] {
-  return [
-    `channels: ${listed(allow.channels)}`,
-    `pip-git-hosts: ${listed(allow.pipGitHosts)}`,
-    `pip-indexes: ${allow.pipIndexes.length ? allow.pipIndexes.join(', ') : 'none (PyPI only)'}`,
-  ];
-}
-
 /**
  * The git hosts and pip indexes a set of specs uses (for `adopt`, which writes what the installation already
  * uses into the allow-list for the admin to review): host names, `file://DIR/` for local git repositories.

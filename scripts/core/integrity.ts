@@ -76,7 +76,7 @@ export function compareManifest(manifest: BuildManifest, now: FileMap, full: boo
     const [size, mtimeMs, sha256] = rec;
     if (cur.link !== undefined || cur.size !== size) changed.push(path);
     // mtimes compared to the millisecond: copies and restores (cp -p, tar, utimes) keep no more
-    else if (full ? cur.sha256 !== sha256 : Math.trunc(cur.mtimeMs) !== Math.trunc(mtimeMs)) changed.push(path);
+    else if (full ? cur.sha256 !== sha256 : Math.abs(cur.mtimeMs - mtimeMs) >= 1) changed.push(path);
   }
   const added = [...now.keys()].filter((p) => !ignoredPath(p) && !(p in manifest.files));
   return { source: 'manifest', mode: full ? 'full' : 'fast', changed, added: added.sort(), removed };

@@ -103,3 +103,11 @@ describe('conda-meta paths_data', () => {
     expect(compareCondaMeta(condaPathsOf(record), same, true).changed).toEqual(['lib/a.py']);
   });
 });
+
+describe('mtime precision', () => {
+  it('an mtime restored through utimes (ms, float seconds) is the same mtime', () => {
+    const m = manifestOf('e', 'id', files([['a', 1, 1732957162417.5693, 'x']]));
+    expect(isDrift(compareManifest(m, files([['a', 1, 1732957162416.9999]]), false))).toBe(false);
+    expect(isDrift(compareManifest(m, files([['a', 1, 1732957162419]]), false))).toBe(true);
+  });
+});
