@@ -11,6 +11,8 @@ import { writeFileAtomic } from '../state/fsutil.js';
 import { INVENTORY_FILE, SPECS_DIR } from '../core/repo.js';
 import { parseInventory } from '../core/inventory.js';
 import { parseSpec } from '../core/spec.js';
+import { pipSourcesOf } from '../core/allowlist.js';
+import type { EnvSpec } from '../core/types.js';
 import { ChannelIndex, readCondarc } from '../engine/channel-index.js';
 import { effectiveChannels, isLocalChannel, legacyNoarchNames, nameVariants } from '../core/channel-index.js';
 import {
@@ -104,6 +106,7 @@ export async function adoptInstallation(
   const rc = readCondarc(root, opts.env);
   const index = new ChannelIndex(conda, [platform, 'noarch']);
   const specChannels: string[] = [];
+  const adoptedSpecs: EnvSpec[] = [];
   const used = new Set<string>();
   const problems: Problem[] = [];
   for (const x of exported) {
@@ -114,6 +117,7 @@ export async function adoptInstallation(
     for (const c of parsed.spec.channels) if (!specChannels.includes(c)) specChannels.push(c);
     for (const d of parsed.spec.dependencies) for (const n of nameVariants(d.spec.name)) used.add(n);
     for (const p of parsed.spec.pip) if (p.name) for (const n of nameVariants(p.name)) used.add(n);
+    adoptedSpecs.push(parsed.spec);
   }
   const legacy = new Set<string>();
   const remote: string[] = [];
@@ -134,6 +138,8 @@ export async function adoptInstallation(
     condaVersion,
     ...(managedRootOf(root, condaVersion) ? { root: managedRootOf(root, condaVersion)! } : {}),
     channels: channels.length ? channels : rc.channels.length ? rc.channels : ['defaults'],
+    // what the installation already uses: the allow-list the admin reviews in the adopt PR
+    ...pipSourcesOf(adoptedSpecs),
     envs: exported.map((x) => ({ name: x.name, mode: selector.isReplicate(x.name) ? 'REPLICATE' : 'export' })),
     legacyNoarch: [...legacy].sort(),
     skipped,

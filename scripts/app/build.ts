@@ -4,6 +4,7 @@
  */
 import { runBuilds } from './pipeline.js';
 import { guardEnvs, loadRunSetup, type RunSetupOptions } from './run-setup.js';
+import { allowListOf } from '../core/allowlist.js';
 import { brokenResults, guardResults, selectEnvs } from '../core/qarun.js';
 import { describeResult } from '../core/report.js';
 import type { BuildStatus, EnvRunResult } from '../core/types.js';
@@ -29,7 +30,7 @@ export async function buildEnvs(opts: BuildEnvsOptions): Promise<BuildEnvsResult
 
   const results: EnvRunResult[] = brokenResults(broken, new Set([...replicated].filter(wanted)));
   const candidates = desired.envs.filter((e) => wanted(e.name));
-  const guards = guardEnvs(root, desired, candidates, repo.inventory.conda.channels);
+  const guards = guardEnvs(root, desired, candidates, allowListOf(repo.inventory));
   results.push(...guardResults(guards, desired));
   const toBuild = candidates.filter((e) => !guards.some((g) => g.env === e.name));
 

@@ -6,6 +6,7 @@
 import { InputError, UsageError, type Problem } from '../core/errors.js';
 import { loadRepo, resolveRoot } from '../repo/repo.js';
 import {
+  allowListBetween,
   changesBetween,
   checkoutCommit,
   loadRepoTolerant,
@@ -16,6 +17,8 @@ import { desiredEnv, desiredState, type Desired } from '../core/desired.js';
 import type { Inventory } from '../core/types.js';
 import { buildFacts, planEnvs, qaStep, type EnvAction, type QaStep } from '../core/envplan.js';
 import { envPlanFromDisk } from './deploy.js';
+import { allowListLines } from '../core/report.js';
+import { allowListOf, type AllowListCheck } from '../core/allowlist.js';
 import { readLive } from '../state/generation.js';
 import { planAgainstRoot, renderPlan } from '../core/plan.js';
 import { describeChanges, type ChangeReason, type Changes } from '../core/changes.js';
@@ -48,7 +51,7 @@ export async function planInstallation(opts: PlanOptions): Promise<Record<string
     root,
     desired,
     desired.envs.filter((e) => toBuild.has(e.name)),
-    repo.inventory.conda.channels,
+    allowListOf(repo.inventory),
   );
   if (guards.length) throw new InputError(guardProblems(guards));
   // `matrix` is ready for a GitHub Actions strategy.matrix
@@ -88,6 +91,8 @@ interface Sides {
   /** the head's desired state; with two commits, only the changed envs are in it */
   desired: Desired;
   warnings: Problem[];
+  /** sources are checked against the base commit's allow-list: a PR cannot widen its own */
+  allowCheck: AllowListCheck;
 }
 
 /**
@@ -134,6 +139,7 @@ async function readSides(
     changes: changesBetween(base.dir, headDir, repo.inventory),
     desired: desiredState(repo),
     warnings: repo.warnings,
+    allowCheck: allowListBetween(base.dir, headDir, repo.inventory),
   };
 }
 
@@ -146,7 +152,7 @@ export async function planChanges(
   const checkouts: CommitCheckout[] = [];
   try {
     const side = await readSides(opts.repoDir, baseRef, headRef, checkouts);
-    const { base, head, inventory, broken, changes, desired } = side;
+    const { base, head, inventory, broken, changes, desired, allowCheck } = side;
     for (const w of side.warnings) out.warn(`${w.file}:${w.line}: warning: ${w.message}`);
     const root = optionalRoot(opts, inventory);
     const byName = new Map(desired.envs.map((e) => [e.name, e]));
@@ -178,7 +184,7 @@ export async function planChanges(
           root,
           desired,
           desired.envs.filter((e) => envs.some((x) => x.name === e.name && x.action === 'build')),
-          inventory.conda.channels,
+          allowCheck.allow,
         )
       : [];
     const brokenChanged = [...broken.keys()].filter((n) => changes.envs.some((c) => c.name === n));
@@ -206,7 +212,26 @@ export async function planChanges(
         `${changes.dropped.length} to unlink at deploy (conda ${desired.condaVersion})`,
     );
 
-    const problems = [...guardProblems(guards), ...brokenChanged.flatMap((n) => broken.get(n)!)];
+    const allowInfo = {
+      ...allowCheck.allow,
+      from: allowCheck.from,
+      widened: allowCheck.widened,
+      allowListOnly: allowCheck.allowListOnly,
+    };
+    const allowLines = allowListLines(allowInfo);
+    if (allowCheck.allowListOnly) for (const l of allowLines) out.warn(l);
+    const problems = [
+      ...(allowCheck.widened.length && !allowCheck.allowListOnly
+        ? allowLines.map((message) => ({
+            file: inventory.file,
+            line: inventory.conda.line,
+            message,
+            severity: 'error' as const,
+          }))
+        : []),
+      ...guardProblems(guards),
+      ...brokenChanged.flatMap((n) => broken.get(n)!),
+    ];
     if (problems.length) throw new InputError(problems);
     return {
       base: { ref: base.ref, commit: base.commit },
@@ -214,6 +239,7 @@ export async function planChanges(
       ...(root ? { root } : {}),
       condaVersion: desired.condaVersion,
       condaVersionChanged: changes.condaVersion.changed,
+      allowList: allowInfo,
       envs,
       dropped: changes.dropped,
       exportOnly: changes.exportOnly,

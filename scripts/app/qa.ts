@@ -8,11 +8,12 @@ import { SPECS_DIR } from '../core/repo.js';
 import { layout } from '../core/layout.js';
 import type { EnvRunResult, QaRunResult } from '../core/types.js';
 import { describeChanges, type Changes } from '../core/changes.js';
-import { buildReport, headline, mergeLines, summaryTable, type Report } from '../core/report.js';
+import { allowListLines, buildReport, headline, mergeLines, summaryTable, type Report } from '../core/report.js';
+import { allowListOf, type AllowListCheck } from '../core/allowlist.js';
 import { brokenResults, guardResults, selectEnvs } from '../core/qarun.js';
 import { writeReportFiles } from '../state/report-files.js';
 import { publishReport } from '../engine/github.js';
-import { changesBetween, checkoutCommit, type CommitCheckout } from '../repo/snapshot.js';
+import { allowListBetween, changesBetween, checkoutCommit, type CommitCheckout } from '../repo/snapshot.js';
 import { runBuilds } from './pipeline.js';
 import { guardEnvs, loadRunSetup, newRunId, type RunSetupOptions } from './run-setup.js';
 
@@ -47,13 +48,23 @@ export async function runQa(opts: QaOptions): Promise<QaResult> {
 
     // 2. what changed: against the base commit, or everything (build ids make unchanged envs free)
     let changes: Changes | undefined;
+    // the allow-list sources are checked against: the base commit's, so a PR cannot widen its own
+    let allowCheck: AllowListCheck = {
+      allow: allowListOf(repo.inventory),
+      from: 'head',
+      widened: [],
+      allowListOnly: false,
+    };
     if (baseRef) {
       const base = await checkoutCommit(opts.repoDir, baseRef);
       checkouts.push(base);
       changes = changesBetween(base.dir, headDir, repo.inventory);
       for (const line of describeChanges(changes)) out.info(line);
+      allowCheck = allowListBetween(base.dir, headDir, repo.inventory);
+      for (const line of allowListLines(allowInfo(allowCheck))) out.warn(line);
     }
-    const changed = new Set(changes ? changes.envs.map((e) => e.name) : replicated);
+    // a PR that widens the allow-list builds nothing: refused, or (allow-list only) left to the admins' review
+    const changed = new Set(allowCheck.widened.length ? [] : changes ? changes.envs.map((e) => e.name) : replicated);
     const selected = (name: string) => changed.has(name) && (only.size === 0 || only.has(name));
 
     // 3. preflight: broken specs and plan-time guards fail their env before anything is built
@@ -64,7 +75,7 @@ export async function runQa(opts: QaOptions): Promise<QaResult> {
       }
     }
     const candidates = desired.envs.filter((e) => selected(e.name));
-    const guards = guardEnvs(root, desired, candidates, repo.inventory.conda.channels);
+    const guards = guardEnvs(root, desired, candidates, allowCheck.allow);
     results.push(...guardResults(guards, desired));
     const guarded = new Set(guards.map((g) => g.env));
     const toBuild = candidates.filter((e) => !guarded.has(e.name));
@@ -101,6 +112,7 @@ export async function runQa(opts: QaOptions): Promise<QaResult> {
       runDir,
       ...(baseRef ? { base: baseRef } : {}),
       ...(headRef ? { head: headRef } : {}),
+      allowList: allowInfo(allowCheck),
       envs: results,
       ...(changes
         ? {
@@ -140,4 +152,8 @@ export async function runQa(opts: QaOptions): Promise<QaResult> {
   } finally {
     for (const c of checkouts) c.cleanup();
   }
+}
+
+function allowInfo(c: AllowListCheck): NonNullable<QaRunResult['allowList']> {
+  return { ...c.allow, from: c.from, widened: c.widened, allowListOnly: c.allowListOnly };
 }

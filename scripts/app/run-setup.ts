@@ -8,6 +8,7 @@ import { resolveRoot } from '../repo/repo.js';
 import { loadRepoTolerant } from '../repo/snapshot.js';
 import { desiredState, type Desired, type DesiredEnv } from '../core/desired.js';
 import { guardPlan, type GuardFailure } from '../core/planguard.js';
+import type { AllowList } from '../core/allowlist.js';
 import { buildPaths } from '../core/layout.js';
 import { withoutBroken, type TolerantRepo } from '../core/qarun.js';
 import type { Output } from './output.js';
@@ -24,7 +25,7 @@ export function guardEnvs(
   root: string,
   desired: Desired,
   envs: DesiredEnv[],
-  allowedChannels: string[],
+  allow: AllowList | string[],
 ): GuardFailure[] {
   const r = resolvedRoot(root);
   return guardPlan(
@@ -33,7 +34,7 @@ export function guardEnvs(
       spec: e.spec,
       prefix: buildPaths(r, desired.condaVersion, e.name, e.buildId).prefix,
     })),
-    allowedChannels,
+    allow,
   );
 }
 

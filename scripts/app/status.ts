@@ -13,12 +13,24 @@ import { envPlanFromDisk, kernelFilesOnDisk } from './deploy.js';
 import { readBuildRecord } from '../state/record.js';
 import { computeStatus, renderStatus, type StatusReport } from '../core/status.js';
 import type { StampedBuildRecord } from '../core/types.js';
+import { compareCondaMeta, compareManifest, describeDrift, isDrift, type IntegrityDrift } from '../core/integrity.js';
+import { readCondaPaths, readManifest, scanPrefix } from '../state/manifest.js';
+
+/** A live build against its manifest (written when it was tested), else against conda's paths_data. */
+function verifyLiveBuild(prefix: string, full: boolean): IntegrityDrift | undefined {
+  const manifest = readManifest(prefix);
+  if (manifest) return compareManifest(manifest, scanPrefix(prefix, full), full);
+  const paths = readCondaPaths(prefix);
+  return paths.length ? compareCondaMeta(paths, scanPrefix(prefix, full), full) : undefined;
+}
 
 export interface StatusOptions {
   repoDir: string;
   /** --root DIR (else $CONDA_GITOPS_ROOT, else the repository's [conda] root) */
   rootFlag?: string;
   env: Record<string, string | undefined>;
+  /** --verify: sha256 of every file of every live build, not just size and mtime */
+  verify?: boolean;
   out: Output;
 }
 
@@ -59,6 +71,18 @@ export async function liveStatus(opts: StatusOptions): Promise<StatusResult> {
     kernelFiles,
     ...(lastCutover ? { lastCutover } : {}),
   });
+  // integrity: every live build's files against what was tested (or what conda linked)
+  for (const s of report.envs) {
+    if (!s.live || !live.ref) continue;
+    const prefix = join(root, live.ref.installation, 'builds', s.name, s.live);
+    const d = verifyLiveBuild(prefix, opts.verify === true);
+    if (!d || !isDrift(d)) continue;
+    s.integrity = d;
+    s.message += `; files changed since ${d.source === 'manifest' ? 'tested' : 'linked'} (see below)`;
+  }
+  report.counts.tampered = report.envs.filter((e) => e.integrity).length;
+  if (report.counts.tampered) report.drift = true;
   for (const line of renderStatus(report)) out.info(line);
+  for (const s of report.envs) if (s.integrity) for (const l of describeDrift(s.name, s.integrity)) out.info(l);
   return { ok: !report.drift, root, ...report };
 }

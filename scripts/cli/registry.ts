@@ -142,12 +142,19 @@ export const COMMANDS: CommandMeta[] = [
   {
     name: 'status',
     summary: 'live generation vs the repo: missing/extra/different/failed builds, hand changes; exit 1 on drift',
-    usage: 'conda-gitops status [--root DIR] [--repo DIR] [--json]',
+    usage: 'conda-gitops status [--root DIR] [--repo DIR] [--verify] [--json]',
     details:
       'Per env: missing (not live), extra (live, not in the repo), different build, the desired build failed or\n' +
       'was rolled back, or changed by hand (its conda-meta/history changed after the build record).\n' +
+      'Each live build is checked against the files recorded when it was tested (or conda-meta paths_data):\n' +
+      'a changed, added or removed file is drift, named by env and path. Fast: size and mtime; --verify: sha256.\n' +
       'Also kernelspecs missing, outdated or extra. Exit 0 in sync, 1 drift.',
-    options: {},
+    options: {
+      verify: {
+        type: 'boolean',
+        description: 'hash every file of every live build (catches a change that kept size and mtime)',
+      },
+    },
     load: () => import('../commands/status.js'),
   },
   {

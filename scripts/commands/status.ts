@@ -1,6 +1,6 @@
 /** status: the live generation against the repository; exit 1 on drift. The use case is app/status.ts. */
 import type { Context } from '../app/context.js';
-import { stringOption } from '../core/options.js';
+import { boolOption, stringOption } from '../core/options.js';
 import { EXIT } from '../core/errors.js';
 import { liveStatus } from '../app/status.js';
 
@@ -8,6 +8,7 @@ export async function run(ctx: Context): Promise<number> {
   const result = await liveStatus({
     repoDir: ctx.repo,
     rootFlag: stringOption(ctx, 'root'),
+    verify: boolOption(ctx, 'verify'),
     env: ctx.env,
     out: ctx.out,
   });

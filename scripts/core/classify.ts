@@ -6,7 +6,8 @@
  * several symptoms: a git clone that fails inside "Pip failed" is a git-clone-failure, a
  * connect timeout inside a CondaHTTPError is a timeout, and our own kill line beats both.
  */
-import type { Classification, FailureClass } from './types.js';
+import type { Classification, EnvSpec, FailureClass } from './types.js';
+import { normalizePipName } from './pip.js';
 import { TIMEOUT_PREFIX, lastFailedBlock } from './conda-log.js';
 import { nearestVersion, sortVersions } from './conda-version.js';
 
@@ -627,6 +628,39 @@ function listVersions(available: string[], max = 12): string {
 }
 
 /** One-line remediation for a classified failure, as shown in the report. */
+/** Lines of a pip failure that carry no text of their own. */
+const PIP_FRAME = /^\s*(Pip subprocess error:|CondaEnvException: Pip (failed|subcommand failed)|failed|)\s*$/;
+
+/**
+ * A failure as the report may show it: no text pip read from a file unless the spec itself wrote it. A pip
+ * `-r FILE` line makes pip quote FILE's lines in its errors (`Invalid requirement: '<line>'`, `No matching
+ * distribution found for <line>`); a spec that reads a requirements file keeps only the requirement names it
+ * wrote itself and excerpt lines that quote only those, and no spec shows a quoted invalid requirement it did
+ * not write.
+ */
+export function confineToSpec(c: ClassificationDetail, spec: EnvSpec): ClassificationDetail {
+  if (c.class !== 'pip-failure') return c;
+  const known = new Set<string>();
+  for (const p of spec.pip) {
+    known.add(p.text);
+    if (p.name) known.add(normalizePipName(p.name));
+  }
+  for (const d of spec.dependencies) known.add(d.text).add(d.spec.name);
+  const isKnown = (s: string) => known.has(s) || known.has(normalizePipName(specName(s)));
+  const readsFiles = spec.pip.some((p) => p.kind === 'requirements');
+  const hidden = '(a pip message quoting a line of a file the spec reads: not shown)';
+  const excerpt = c.excerpt.map((line) => {
+    const quoted = /Invalid requirement: '([^']*)'/.exec(line)?.[1];
+    if (quoted !== undefined && !isKnown(quoted)) return hidden;
+    if (!readsFiles || PIP_FRAME.test(line)) return line;
+    const tokens = line.match(/[A-Za-z0-9_.\-\[\]=<>!~,]+/g) ?? [];
+    return tokens.some((t) => t.length > 1 && isKnown(t)) ? line : hidden;
+  });
+  const { spec: s, package: pkg, ...rest } = c;
+  const keep = s !== undefined && isKnown(s);
+  return { ...rest, ...(keep ? { spec: s } : {}), ...(keep && pkg ? { package: pkg } : {}), excerpt };
+}
+
 export function hintFor(c: Classification & Partial<ClassificationDetail>): string {
   const pkg = c.package ?? (c.spec ? specName(c.spec) : undefined);
   const what = c.spec ?? pkg;

@@ -96,6 +96,8 @@ function scan(
 function decode(value: string): string {
   return /["'\\;#]/.test(value) ? ini.unsafe(value) : value.trim();
 }
+/** [conda] keys whose value is a list (comma or space separated) */
+const LIST_KEYS = new Set(['channels', 'pip-git-hosts', 'pip-indexes']);
 
 function splitList(value: string): string[] {
   return value.split(/[\s,]+/).filter(Boolean);
@@ -130,7 +132,7 @@ export function parseInventory(text: string, file = 'inventory.ini'): { inventor
         err(e.line, `'${e.key}' has no value (expected '${e.key} = ...')`);
         continue;
       }
-      section[e.key] = s === 'conda' && e.key === 'channels' ? splitList(e.value) : e.value;
+      section[e.key] = s === 'conda' && LIST_KEYS.has(e.key) ? splitList(e.value) : e.value;
       where.set(`/${s}/${e.key}`, e.line);
     }
     obj[s] = section;
@@ -171,6 +173,8 @@ export function parseInventory(text: string, file = 'inventory.ini'): { inventor
         frontend: (conda.frontend as Frontend | undefined) ?? 'conda',
         ...(conda.installer ? { installer: conda.installer as string } : {}),
         channels: conda.channels as string[],
+        ...(conda['pip-git-hosts'] ? { pipGitHosts: conda['pip-git-hosts'] as string[] } : {}),
+        ...(conda['pip-indexes'] ? { pipIndexes: conda['pip-indexes'] as string[] } : {}),
         line: lineOfSection('conda'),
       },
       environments,

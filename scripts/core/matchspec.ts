@@ -107,6 +107,12 @@ function parseMatchSpecUncached(input: string): MatchSpec {
   }
   if (fields.version) version = fields.version;
   if (fields.build) build = fields.build;
+  // `[channel=...]` and `[url=...]` choose where the package comes from: kept, so the allow-list can check them
+  if (fields.channel) {
+    if (channel && channel !== fields.channel)
+      throw new MatchSpecError(`two channels ('${channel}' and '${fields.channel}') in '${input}'`);
+    channel = fields.channel;
+  }
   if (version === '*' && !build) version = undefined;
   if (version !== undefined && !OPERATOR_START.test(version) && !/^[0-9A-Za-z*]/.test(version)) {
     throw new MatchSpecError(`invalid version '${version}' in '${input}'`);
@@ -116,14 +122,17 @@ function parseMatchSpecUncached(input: string): MatchSpec {
     name: name.toLowerCase(),
     ...(version ? { version } : {}),
     ...(build ? { build } : {}),
+    ...(fields.url ? { url: fields.url } : {}),
   };
 }
 
 /** Canonical text: `[channel::]name[ version[ build]]` — conda accepts it and it sorts stably. */
 export function formatMatchSpec(ms: MatchSpec): string {
   const head = ms.channel ? `${ms.channel}::${ms.name}` : ms.name;
-  if (!ms.version && !ms.build) return head;
-  return [head, ms.version ?? '*', ...(ms.build ? [ms.build] : [])].join(' ');
+  // a package file named by URL is another build: part of the canonical text
+  const url = ms.url ? `[url='${ms.url}']` : '';
+  if (!ms.version && !ms.build) return head + url;
+  return [head, ms.version ?? '*', ...(ms.build ? [ms.build] : [])].join(' ') + url;
 }
 
 // The shapes nearly every spec uses (`1.2`, `1.2.*`, `>=1.20,<2`, `==1.26.4`, `2.7.*|>=3.6`, `1.1.1w`, `4.3_1`):

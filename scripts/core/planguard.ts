@@ -3,7 +3,8 @@
  * conda error. Each failure names the env, the spec line and what to do.
  */
 import type { EnvSpec } from './types.js';
-import { canonicalChannel, channelAllowed } from './channel.js';
+import { canonicalChannel } from './channel.js';
+import { specSourceProblems, type AllowList } from './allowlist.js';
 
 export { canonicalChannel };
 
@@ -16,7 +17,7 @@ export { canonicalChannel };
  */
 export const MAX_PREFIX_BYTES = 255;
 
-export type GuardKind = 'prefix-length' | 'channel';
+export type GuardKind = 'prefix-length' | 'channel' | 'pip-source';
 
 export interface GuardFailure {
   env: string;
@@ -47,10 +48,11 @@ function lineOf(text: string | undefined, needle: string, fallback: number): num
 }
 
 /**
- * Every guard failure of the planned envs. `allowedChannels` empty means the inventory sets no
- * restriction. `nodefaults` is a directive, not a channel, and always allowed.
+ * Every guard failure of the planned envs. `allow` is the allow-list the sources are checked against (in a QA
+ * run: the base commit's); a bare list of channels checks channels only, and an empty one checks nothing.
+ * `nodefaults` is a directive, not a channel, and always allowed.
  */
-export function guardPlan(envs: GuardInput[], allowedChannels: string[]): GuardFailure[] {
+export function guardPlan(envs: GuardInput[], allow: AllowList | string[] | undefined): GuardFailure[] {
   const failures: GuardFailure[] = [];
   for (const env of envs) {
     const bytes = Buffer.byteLength(env.prefix, 'utf8');
@@ -67,25 +69,16 @@ export function guardPlan(envs: GuardInput[], allowedChannels: string[]): GuardF
           'Use a shorter [conda] root or env name.',
       });
     }
-    if (allowedChannels.length === 0) continue;
-    const seen = new Set<string>();
-    const check = (channel: string, line: number, where: string) => {
-      const c = canonicalChannel(channel);
-      if (channelAllowed(channel, allowedChannels) || seen.has(c)) return;
-      seen.add(c);
-      failures.push({
-        env: env.name,
-        kind: 'channel',
-        file: env.spec.file,
-        line,
-        message: `channel '${channel}' (${where}) is not allowed by [conda] channels (${allowedChannels.join(', ')})`,
-      });
-    };
-    env.spec.channels.forEach((ch, i) =>
-      check(ch, env.spec.channelLines?.[i] ?? lineOf(env.specText, ch, 1), 'channels list'),
-    );
-    for (const dep of env.spec.dependencies)
-      if (dep.spec.channel) check(dep.spec.channel, dep.line, `in '${dep.text}'`);
+    if (!allow || (Array.isArray(allow) && allow.length === 0)) continue;
+    const list = Array.isArray(allow) ? { channels: allow, pipGitHosts: [], pipIndexes: [] } : allow;
+    const spec = env.spec.channelLines
+      ? env.spec
+      : { ...env.spec, channelLines: env.spec.channels.map((c) => lineOf(env.specText, c, 1)) };
+    for (const p of specSourceProblems(spec, list)) {
+      // a bare list of channels (no allow-list object) checks channels only
+      if (Array.isArray(allow) && p.kind !== 'channel') continue;
+      failures.push({ env: env.name, kind: p.kind, file: env.spec.file, line: p.line, message: p.message });
+    }
   }
   return failures;
 }

@@ -7,7 +7,7 @@ import type { Problem } from './errors.js';
 import { decodeInput } from './input.js';
 import { parseInventory } from './inventory.js';
 import { parseSpec } from './spec.js';
-import { channelAllowed } from './channel.js';
+import { allowListOf, specSourceProblems } from './allowlist.js';
 
 export const INVENTORY_FILE = 'inventory.ini';
 export const SPECS_DIR = 'env-specs';
@@ -111,7 +111,7 @@ export function testTextsOf(files: RepoFiles): Map<string, string> {
   return out;
 }
 
-/** One env's spec bytes checked as checkRepo checks them (decoding, YAML, versions, channels). Pure. */
+/** One env's spec bytes checked as checkRepo checks them (decoding, YAML, versions, channels, pip sources). Pure. */
 export function checkSpecFile(
   name: string,
   bytes: Uint8Array,
@@ -124,32 +124,16 @@ export function checkSpecFile(
   const parsed = parseSpec(text.text!, file, name, checkVersion);
   const read = parsed.spec ?? parsed.partial;
   // every problem at once: a bad dependency does not hide a disallowed channel
-  const problems = [...parsed.problems, ...(inventory && read ? channelProblems(read, inventory) : [])];
+  const problems = [...parsed.problems, ...(inventory && read ? sourceProblems(read, inventory) : [])];
   return problems.some((p) => p.severity === 'error') ? { problems } : { spec: parsed.spec, problems };
 }
 
-function channelProblems(spec: EnvSpec, inventory: Inventory): Problem[] {
-  const allowed = inventory.conda.channels;
-  const out: Problem[] = [];
-  for (const [i, c] of spec.channels.entries()) {
-    if (!channelAllowed(c, allowed)) {
-      out.push({
-        file: spec.file,
-        line: spec.channelLines?.[i] ?? 1,
-        severity: 'error',
-        message: `channel '${c}' is not allowed (allowed in ${INVENTORY_FILE} [conda] channels: ${allowed.join(', ')})`,
-      });
-    }
-  }
-  for (const d of spec.dependencies) {
-    if (d.spec.channel && !channelAllowed(d.spec.channel, allowed)) {
-      out.push({
-        file: spec.file,
-        line: d.line,
-        severity: 'error',
-        message: `channel '${d.spec.channel}' of '${d.text}' is not allowed (allowed: ${allowed.join(', ')})`,
-      });
-    }
-  }
-  return out;
+/** Channels and pip sources outside the repository's own allow-list (QA checks the base's too: planguard.ts). */
+function sourceProblems(spec: EnvSpec, inventory: Inventory): Problem[] {
+  return specSourceProblems(spec, allowListOf(inventory)).map((p) => ({
+    file: spec.file,
+    line: p.line,
+    severity: 'error',
+    message: p.message,
+  }));
 }

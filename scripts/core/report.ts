@@ -5,7 +5,15 @@
 import { Ajv } from 'ajv';
 import schema from '../../schemas/report.schema.json' with { type: 'json' };
 import { relative, isAbsolute } from 'node:path';
-import type { EnvRunResult, EnvSpec, FailureClass, Frontend, MergeChanges, QaRunResult } from './types.js';
+import type {
+  AllowListInfo,
+  EnvRunResult,
+  EnvSpec,
+  FailureClass,
+  Frontend,
+  MergeChanges,
+  QaRunResult,
+} from './types.js';
 import { diffPackages, isEmptyDiff, renderPackageDiff, type PackageDiff } from './pkgdiff.js';
 import { normalizePipName } from './pip.js';
 
@@ -44,6 +52,7 @@ export interface Report {
   frontend: Frontend;
   base?: string;
   head?: string;
+  allowList?: AllowListInfo;
   counts: { total: number; tested: number; reused: number; failed: number };
   files: { report: string; summary: string; junit: string; logs: string };
   envs: ReportEnv[];
@@ -102,7 +111,7 @@ export function buildReport(run: QaRunResult): Report {
   return {
     format: REPORT_FORMAT,
     runId: run.runId,
-    ok: counts.failed === 0,
+    ok: counts.failed === 0 && !allowListRefused(run.allowList),
     startedAt: run.startedAt,
     finishedAt: run.finishedAt,
     seconds: round(Number.isFinite(seconds) ? seconds : 0),
@@ -111,6 +120,7 @@ export function buildReport(run: QaRunResult): Report {
     frontend: run.frontend,
     ...(run.base ? { base: run.base } : {}),
     ...(run.head ? { head: run.head } : {}),
+    ...(run.allowList ? { allowList: structuredClone(run.allowList) } : {}),
     counts,
     files: { ...REPORT_FILES },
     envs,
@@ -130,6 +140,27 @@ export function mergeLines(m: MergeChanges | undefined): string[] {
   if (m.kernels.removed.length) lines.push(`- **Kernels removed**: ${m.kernels.removed.join(', ')}`);
   if (m.kernels.changed.length) lines.push(`- Kernel display names changed: ${m.kernels.changed.join(', ')}`);
   return lines;
+}
+
+/** A PR that widens the allow-list and changes anything else fails QA, with nothing built. */
+export function allowListRefused(a: AllowListInfo | undefined): boolean {
+  return !!a && a.widened.length > 0 && !a.allowListOnly;
+}
+
+/** The prominent lines about the allow-list: what the PR adds, and what that asks of the reviewers. */
+export function allowListLines(a: AllowListInfo | undefined): string[] {
+  if (!a?.widened.length) return [];
+  const what = a.widened.join('; ');
+  if (a.allowListOnly)
+    return [
+      `ALLOW-LIST CHANGE: this pull request ${what}. It changes nothing else, so nothing was built: ` +
+        'merge it only after review by the owners of inventory.ini (CODEOWNERS).',
+    ];
+  return [
+    `REFUSED: this pull request ${what}, and changes other things too. Sources are checked against the ` +
+      `${a.from} branch's allow-list, so nothing was built. Open an admin-reviewed pull request that changes ` +
+      'only channels, pip-git-hosts or pip-indexes in [conda] of inventory.ini; merge it first, then rebase this one.',
+  ];
 }
 
 let validator: ReturnType<Ajv['compile']> | undefined;
@@ -184,6 +215,8 @@ export function summaryTable(report: Report): string[] {
 export function headline(report: Report): string {
   const c = report.counts;
   const verdict = report.ok ? 'passed' : 'FAILED';
+  if (allowListRefused(report.allowList)) return `QA ${verdict}: the pull request widens the allow-list`;
+  if (report.allowList?.allowListOnly) return `QA ${verdict}: allow-list change only, for admin review`;
   return `QA ${verdict}: ${c.failed} failed, ${c.tested} tested, ${c.reused} reused of ${c.total} envs`;
 }
 
@@ -197,6 +230,8 @@ export function renderSummary(report: Report, options: { maxExcerptLines?: numbe
       `run \`${report.runId}\`${refs} · ${formatSeconds(report.seconds)}`,
     '',
   );
+  const allowLines = allowListLines(report.allowList);
+  if (allowLines.length) lines.push(...allowLines.map((l) => `> **${l}**`), '');
   const merge = mergeLines(report.merge);
   lines.push(
     ...(report.envs.length
@@ -204,6 +239,15 @@ export function renderSummary(report: Report, options: { maxExcerptLines?: numbe
       : [merge.length ? 'Nothing to build.' : 'No environment changed: nothing to build.']),
   );
   if (merge.length) lines.push('', '### What merging does', '', ...merge);
+  if (report.allowList) {
+    const a = report.allowList;
+    lines.push(
+      '',
+      `Allow-list in effect (${a.from === 'base' ? 'from the base branch' : "from this branch's inventory"}): ` +
+        `channels ${a.channels.join(', ') || 'none'} · pip-git-hosts ${a.pipGitHosts.join(', ') || 'none'} · ` +
+        `pip-indexes ${a.pipIndexes.join(', ') || 'none (PyPI only)'}`,
+    );
+  }
 
   const diffs = report.envs.filter((e) => e.packageDiff && e.status !== 'failed');
   if (diffs.length) {

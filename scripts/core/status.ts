@@ -10,6 +10,7 @@ import type { GenerationRef, LinkMap } from './generation.js';
 import type { HistoryEntry } from './history.js';
 import { planKernels, renderKernelSpec, kernelSpec } from './kernel.js';
 import { inputsBuildId } from './buildid.js';
+import type { IntegrityDrift } from './integrity.js';
 
 /** `changed-by-hand`: the live build is the one main asks for, but someone changed it after it was built */
 export type EnvState = 'ok' | 'missing' | 'extra' | 'different' | 'changed-by-hand';
@@ -30,6 +31,8 @@ export interface EnvStatus {
   handChanged?: { recorded?: HistoryStamp; now?: HistoryStamp; since?: string };
   /** the command that repairs a hand change (an env of the repository) */
   repair?: string;
+  /** files of the live build changed, added or removed since it was tested (status checks; core/integrity.ts) */
+  integrity?: IntegrityDrift;
   message: string;
 }
 
@@ -40,7 +43,13 @@ export interface StatusReport {
   envs: EnvStatus[];
   kernels: { missing: string[]; outdated: string[]; extra: string[] };
   drift: boolean;
-  counts: Record<EnvState, number> & { handChanged: number; failed: number; bad: number; untested: number };
+  counts: Record<EnvState, number> & {
+    handChanged: number;
+    failed: number;
+    bad: number;
+    untested: number;
+    tampered?: number;
+  };
 }
 
 export interface StatusInput {
@@ -215,7 +224,7 @@ export function renderStatus(r: StatusReport): string[] {
   }
   const width = Math.max(4, ...r.envs.map((e) => e.name.length));
   for (const e of r.envs) {
-    if (e.state === 'ok') continue;
+    if (e.state === 'ok' && !e.integrity) continue;
     lines.push(`  ${e.name.padEnd(width)}  ${e.message}`);
   }
   for (const k of r.kernels.missing) lines.push(`  kernel ${k}: missing (conda-gitops kernels writes it)`);
@@ -228,7 +237,8 @@ export function renderStatus(r: StatusReport): string[] {
       `${c.extra} extra, ${c.handChanged} changed by hand` +
       (c.failed ? `, ${c.failed} failed build(s)` : '') +
       (c.untested ? `, ${c.untested} live but not tested as the repository asks` : '') +
-      (c.bad ? `, ${c.bad} rolled back` : ''),
+      (c.bad ? `, ${c.bad} rolled back` : '') +
+      (c.tampered ? `, ${c.tampered} with files changed since tested` : ''),
   );
   return lines;
 }

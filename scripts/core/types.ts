@@ -12,6 +12,10 @@ export interface Inventory {
     frontend: Frontend;
     installer?: string;
     channels: string[];
+    /** [conda] pip-git-hosts: hosts (or URL prefixes) `git+` pip entries may name; none when unset */
+    pipGitHosts?: string[];
+    /** [conda] pip-indexes: URLs pip index options (--index-url, -f, ...) may name; none when unset */
+    pipIndexes?: string[];
     line: number;
   };
   environments: Array<{ name: string; mode: EnvMode; line: number }>;
@@ -28,6 +32,8 @@ export interface MatchSpec {
   version?: string;
   /** build string or glob, e.g. `py39h1234_0`, `*openblas` */
   build?: string;
+  /** `[url=...]`: one package file, downloaded from there */
+  url?: string;
 }
 
 export type PipKind = 'pinned' | 'range' | 'name' | 'git' | 'editable' | 'requirements' | 'url' | 'option' | 'path';
@@ -174,6 +180,8 @@ export interface QaRunResult {
   runDir: string;
   base?: string;
   head?: string;
+  /** the allow-list the run checked sources against, and what the PR would add to it */
+  allowList?: AllowListInfo;
   envs: EnvRunResult[];
   /** what merging the head does beyond the envs built (from the diff against the base) */
   merge?: MergeChanges;
@@ -186,6 +194,19 @@ export interface MergeChanges {
   /** REPLICATE at base, not at head: unlinked for everyone at deploy */
   dropped: string[];
   kernels: { added: string[]; removed: string[]; changed: string[] };
+}
+
+/** The allow-list of a QA run (docs/security.md, "Allow-lists"). */
+export interface AllowListInfo {
+  channels: string[];
+  pipGitHosts: string[];
+  pipIndexes: string[];
+  /** `base`: the base commit's inventory (a PR cannot widen what it is checked against) */
+  from: 'base' | 'head';
+  /** what the PR's inventory would add, one line each */
+  widened: string[];
+  /** the PR changes only the allow-list (then nothing is built and QA passes for admin review) */
+  allowListOnly: boolean;
 }
 
 /** Size and mtime of a build's `conda-meta/history` (append-only): a change means someone ran conda in a live build. */

@@ -343,6 +343,9 @@ export interface AdoptedInventory {
   condaVersion: string;
   root?: string;
   channels: string[];
+  /** hosts of the git+ pip entries the adopted envs use, and their pip index URLs (the allow-list to review) */
+  pipGitHosts?: string[];
+  pipIndexes?: string[];
   envs: Array<{ name: string; mode: 'REPLICATE' | 'export' }>;
   legacyNoarch: string[];
   /** appended as comments: envs that could not be adopted */
@@ -361,6 +364,8 @@ export function renderInventory(a: AdoptedInventory): string {
     `version = ${a.condaVersion}`,
     'frontend = conda',
     `channels = ${a.channels.join(', ')}`,
+    ...(a.pipGitHosts?.length ? [`pip-git-hosts = ${a.pipGitHosts.join(', ')}`] : []),
+    ...(a.pipIndexes?.length ? [`pip-indexes = ${a.pipIndexes.join(', ')}`] : []),
     '',
     '[environments]',
     ...a.envs.map((e) => `${e.name.padEnd(width)} = ${e.mode}`),

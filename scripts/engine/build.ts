@@ -27,8 +27,10 @@ import { specHash } from '../core/buildid.js';
 import { buildFacts, buildStep } from '../core/envplan.js';
 import { TEST_PROCEDURE_VERSION, VERDICT_FORMAT, testsHash, type Verdict } from '../core/verdict.js';
 import { writeVerdict } from '../state/verdict.js';
+import { confineToSpec } from '../core/classify.js';
 import type { CallOptions, CallResult } from './conda.js';
 import { readHistoryStamp } from '../state/history.js';
+import { writeManifest } from '../state/manifest.js';
 import { acquireBuildLock } from '../state/lock.js';
 
 /** What one conda/pip call returned: the adapter's call result. */
@@ -150,6 +152,8 @@ export function recordVerdict(
     ...(phase.failure ? { failure: phase.failure } : {}),
     ...(stamp ? { historyStamp: stamp } : {}),
   };
+  // what the tested build's files are: status compares live builds with it (integrity of live builds)
+  if (phase.ok) writeManifest(record.prefix, record.env, record.buildId);
   writeVerdict(root, record.condaVersion, verdict);
   return verdict;
 }
@@ -290,7 +294,8 @@ async function runPhases(
   };
   /** Classify a failed conda call; for a missing package or version, ask the channel what it has. */
   const failureOf = async (call: CondaCall): Promise<Classification> => {
-    const c = tools.classify(call);
+    // nothing pip read from a file may reach the report unless the spec wrote it
+    const c = confineToSpec(tools.classify(call), env.spec);
     if ((c.class === 'missing-version' || c.class === 'missing-package') && c.package) {
       const versions = await tools.search(c.package, env.spec.channels, {
         ...opts,
@@ -338,7 +343,7 @@ async function runPhases(
         seconds += call.seconds;
         toolSeconds += call.seconds;
         if (call.code !== 0 || call.timedOut) {
-          const failure = { ...tools.classify(call), spec: entry.text };
+          const failure = { ...confineToSpec(tools.classify(call), env.spec), spec: entry.text };
           phaseDone('pip-git', seconds, failure);
           return {
             status: 'failed',

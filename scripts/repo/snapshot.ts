@@ -15,6 +15,8 @@ import { changedEnvs, type Changes, type RepoSnapshot } from '../core/changes.js
 import { checkRepoTolerant, emptyInventory, type TolerantRepo } from '../core/qarun.js';
 import { catFiles, diffRaw, exportRepoFiles, listDirAt, repoPrefix, resolveCommit } from '../engine/git.js';
 import { readRepoFile, readRepoFiles } from './repo.js';
+import type { RepoFiles } from '../core/repo.js';
+import { compareAllowLists, type AllowListCheck } from '../core/allowlist.js';
 
 /** Load a repository where a broken env spec fails only that env (see checkRepoTolerant). */
 export async function loadRepoTolerant(dir: string): Promise<TolerantRepo> {
@@ -87,6 +89,8 @@ export interface PrDelta {
   broken: Map<string, Problem[]>;
   /** warnings of inventory.ini and the changed specs */
   warnings: Problem[];
+  /** the allow-list the PR's sources are checked against (the base's), and what the PR would add to it */
+  allowCheck: AllowListCheck;
 }
 
 const TEST_FILE = /^(.+)\.test\.(sh|py)$/;
@@ -119,10 +123,12 @@ export async function readPrDelta(repoDir: string, baseRef: string, headRef: str
   // the head inventory: its problems fail the plan (like loadRepoTolerant)
   const invProblems: Problem[] = [];
   let inventory: Inventory | undefined;
+  let headText: string | undefined;
   if (!headInvBytes)
     invProblems.push({ file: INVENTORY_FILE, line: 1, severity: 'error', message: `${INVENTORY_FILE} not found` });
   else {
     const decoded = decodeInput(headInvBytes, INVENTORY_FILE);
+    headText = decoded.text;
     if (decoded.problem) invProblems.push(decoded.problem);
     else {
       const parsed = parseInventory(decoded.text!, INVENTORY_FILE);
@@ -145,7 +151,11 @@ export async function readPrDelta(repoDir: string, baseRef: string, headRef: str
 
   // an inventory.ini the PR did not touch is parsed once (10,000 envs: the largest file of the repository)
   const inventoryChanged = diff.some((d) => d.path === INVENTORY_FILE);
-  const baseText = baseInvBytes ? decodeInput(baseInvBytes, INVENTORY_FILE).text : undefined;
+  const baseText = !inventoryChanged
+    ? headText
+    : baseInvBytes
+      ? decodeInput(baseInvBytes, INVENTORY_FILE).text
+      : undefined;
   const baseInventory = !inventoryChanged
     ? inventory
     : baseText === undefined
@@ -249,5 +259,39 @@ export async function readPrDelta(repoDir: string, baseRef: string, headRef: str
     testTexts,
     broken,
     warnings,
+    // sources are checked against the base's allow-list; a PR touching env-specs/ is not allow-list-only
+    allowCheck: compareAllowLists(
+      baseText !== undefined && baseInventory ? { text: baseText, inventory: baseInventory } : undefined,
+      headText,
+      inventory,
+      diff.some((d) => d.path.startsWith(`${SPECS_DIR}/`)),
+    ),
   };
+}
+
+function inventoryText(files: RepoFiles): string | undefined {
+  return files.inventory ? decodeInput(files.inventory, INVENTORY_FILE).text : undefined;
+}
+
+function sameFiles(a: Map<string, Uint8Array>, b: Map<string, Uint8Array>): boolean {
+  if (a.size !== b.size) return false;
+  for (const [name, bytes] of a) {
+    const other = b.get(name);
+    if (!other || !Buffer.from(bytes).equals(Buffer.from(other))) return false;
+  }
+  return true;
+}
+
+/** The base commit's allow-list against the head's, from two checked-out trees (core/allowlist.ts decides). */
+export function allowListBetween(baseDir: string, headDir: string, head: Inventory): AllowListCheck {
+  const baseFiles = readRepoFiles(baseDir);
+  const headFiles = readRepoFiles(headDir);
+  const baseText = inventoryText(baseFiles);
+  const base = baseText !== undefined ? parseInventory(baseText).inventory : undefined;
+  return compareAllowLists(
+    baseText !== undefined && base ? { text: baseText, inventory: base } : undefined,
+    inventoryText(headFiles),
+    head,
+    !sameFiles(baseFiles.specs, headFiles.specs),
+  );
 }

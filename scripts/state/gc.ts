@@ -201,7 +201,7 @@ export function gcItems(root: string, plan: GcPlan): GcItem[] {
   for (const b of plan.removeBuilds) {
     const base = join(root, b.installation, 'builds', b.env, b.id);
     // record first: a build without its record is never linked by deploy, whatever is left of its prefix
-    const paths = [`${base}.json`, base, `${base}.log`, `${base}.verdicts`];
+    const paths = [`${base}.json`, base, `${base}.log`, `${base}.verdicts`, `${base}.manifest.json`];
     items.push({
       kind: 'build',
       what: `${b.installation}/builds/${b.env}/${b.id}${b.status ? ` (${b.status})` : ''}`,

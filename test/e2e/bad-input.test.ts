@@ -193,13 +193,13 @@ const CASES: Case[] = [
     name: 'spec: channel not in [conda] channels',
     spec: specWith(3, '  - bioconda'),
     at: 'env-specs/a.yml:3',
-    message: /channel 'bioconda' is not allowed/,
+    message: /channel 'bioconda' \(channels list\) is not allowed by \[conda\] channels/,
   },
   {
     name: 'spec: chan::pkg with a channel not allowed',
     spec: specWith(6, '  - pytorch::pytorch=2.1'),
     at: 'env-specs/a.yml:6',
-    message: /channel 'pytorch' of 'pytorch::pytorch=2\.1' is not allowed/,
+    message: /channel 'pytorch' \(in 'pytorch::pytorch=2\.1'\) is not allowed/,
   },
   {
     name: 'spec: shell metacharacters in a package',
@@ -242,6 +242,61 @@ const CASES: Case[] = [
     spec: bytes(`${specLines.slice(0, 5).join('\n')}\n  - num`, [0xc3, 0x28], `py\n${specLines.slice(6).join('\n')}\n`),
     at: 'env-specs/a.yml:6',
     message: /not valid UTF-8/,
+  },
+  // ---- finding 4 of issue 10: sources outside the allow-list ----
+  {
+    name: 'spec: channel escaping its label with ..',
+    spec: specWith(3, '  - conda-forge/label/../../evil'),
+    at: 'env-specs/a.yml:3',
+    message: /channel 'conda-forge\/label\/\.\.\/\.\.\/evil' \(channels list\) is not a channel name/,
+  },
+  {
+    name: 'spec: chan::pkg escaping its label with ..',
+    spec: specWith(6, '  - conda-forge/label/../../evil::numpy'),
+    at: 'env-specs/a.yml:6',
+    message: /not a channel name: '\.\.'/,
+  },
+  {
+    name: 'spec: [channel=file:///ANYWHERE/evilchan]',
+    spec: specWith(6, '  - numpy[channel=file:///ANYWHERE/evilchan]'),
+    at: 'env-specs/a.yml:6',
+    message: /channel 'file:\/\/\/ANYWHERE\/evilchan' .* is not allowed by \[conda\] channels/,
+  },
+  {
+    name: 'spec: pip --index-url',
+    spec: specWith(9, '      - --index-url https://evil.example/simple'),
+    at: 'env-specs/a.yml:9',
+    message: /'https:\/\/evil\.example\/simple' is not under \[conda\] pip-indexes \(none\)/,
+  },
+  {
+    name: 'spec: pip --extra-index-url',
+    spec: specWith(9, '      - --extra-index-url https://evil.example/simple'),
+    at: 'env-specs/a.yml:9',
+    message: /pip-indexes/,
+  },
+  {
+    name: 'spec: pip -f URL',
+    spec: specWith(9, '      - -f https://evil.example/wheels'),
+    at: 'env-specs/a.yml:9',
+    message: /pip-indexes/,
+  },
+  {
+    name: 'spec: pip -e ../../',
+    spec: specWith(9, '      - -e ../../'),
+    at: 'env-specs/a.yml:9',
+    message: /-e '\.\.\/\.\.\/' leaves the repository/,
+  },
+  {
+    name: 'spec: pip -r /etc/passwd',
+    spec: specWith(9, '      - -r /etc/passwd'),
+    at: 'env-specs/a.yml:9',
+    message: /-r '\/etc\/passwd' is outside the repository/,
+  },
+  {
+    name: 'spec: pip git+ URL on a host not in pip-git-hosts',
+    spec: specWith(9, '      - git+https://evil.example/o/r.git@v1#egg=r'),
+    at: 'env-specs/a.yml:9',
+    message: /not on a host in \[conda\] pip-git-hosts \(none\)/,
   },
 ];
 

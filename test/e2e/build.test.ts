@@ -121,6 +121,8 @@ describe('buildEnv against the fake conda', () => {
       {
         envs: { hlink: 'REPLICATE', gone: 'REPLICATE', small: 'REPLICATE', badgit: 'REPLICATE' },
         channels: [world.channel],
+        // the world's git packages are local repositories (git+file://)
+        pipGitHosts: ['file:///'],
         legacyNoarch: ['ipums_utils'],
       },
       specs(),

@@ -10,7 +10,9 @@ import {
   writeFileSync,
   chmodSync,
   rmdirSync,
+  lstatSync,
 } from 'node:fs';
+import { createHash } from 'node:crypto';
 import { dirname, join } from 'node:path';
 import { canonicalName, type ChannelConfig } from './channels.js';
 import { atLeast, fakeDir, type Ctx } from './context.js';
@@ -132,6 +134,16 @@ function packageFiles(ctx: Ctx, prefix: string, rec: IndexedRecord): Array<[stri
   return files;
 }
 
+/** One `paths_data` entry as modern conda writes it: sha256 and size of the linked file (softlinks: no hash). */
+function pathData(prefix: string, rel: string): Record<string, unknown> {
+  const path = join(prefix, rel);
+  const st = lstatSync(path, { throwIfNoEntry: false });
+  if (!st) return { _path: rel, path_type: 'hardlink' };
+  if (st.isSymbolicLink()) return { _path: rel, path_type: 'softlink' };
+  const sha256 = createHash('sha256').update(readFileSync(path)).digest('hex');
+  return { _path: rel, path_type: 'hardlink', sha256, size_in_bytes: st.size };
+}
+
 /** Link one package: its files, its conda-meta record, its package-cache entry. */
 export function linkPackage(
   ctx: Ctx,
@@ -162,7 +174,7 @@ export function linkPackage(
     depends: rec.depends,
     constrains: rec.constrains ?? [],
     files,
-    paths_data: { paths_version: 1, paths: files.map((f) => ({ _path: f, path_type: 'hardlink' })) },
+    paths_data: { paths_version: 1, paths: files.map((f) => pathData(prefix, f)) },
     link: { source: extracted, type: 1 },
     requested_spec: requested ?? 'None',
     extracted_package_dir: extracted,

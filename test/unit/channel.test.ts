@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { canonicalChannel, channelAllowed } from '../../scripts/core/channel.js';
+import { canonicalChannel, channelAllowed, channelProblem } from '../../scripts/core/channel.js';
 
 describe('canonicalChannel', () => {
   it('reduces the spellings of one anaconda.org channel to its name', () => {
@@ -53,5 +53,36 @@ describe('channelAllowed', () => {
   it('matches an allow-list written as URLs against channels written as names', () => {
     expect(channelAllowed('conda-forge', ['https://conda.anaconda.org/conda-forge/'])).toBe(true);
     expect(channelAllowed('pytorch', ['https://conda.anaconda.org/conda-forge/'])).toBe(false);
+  });
+});
+
+describe('channel names that escape their channel (issue 10, finding 4)', () => {
+  const allowed = ['conda-forge', 'file:///srv/mpc'];
+
+  it.each([
+    'conda-forge/label/../../evil',
+    'conda-forge/label/..',
+    'conda-forge/label/x/../../../evil',
+    'conda-forge/label/%2e%2e/%2e%2e/evil',
+    'https://conda.anaconda.org/conda-forge/label/../../evil',
+    'conda-forge/./label/main',
+    'conda-forge//evil',
+    'file:///srv/mpc/../evil',
+    'file:///srv/mpc/%2e%2e/evil',
+    '/srv/mpc/../evil',
+    'conda-forge/label/main/extra',
+  ])('%s is not allowed, and says why', (channel) => {
+    expect(channelAllowed(channel, allowed)).toBe(false);
+  });
+
+  it('names the problem of a non-canonical channel', () => {
+    expect(channelProblem('conda-forge/label/../../evil')).toMatch(/'\.\.'/);
+    expect(channelProblem('conda-forge/label/main')).toBeUndefined();
+    expect(channelProblem('/srv/mpc')).toBeUndefined();
+  });
+
+  it('treats a local path and its file:// URL as one channel', () => {
+    expect(channelAllowed('/srv/mpc', allowed)).toBe(true);
+    expect(channelAllowed('/srv/mpc/label/dev', allowed)).toBe(true);
   });
 });

@@ -9,8 +9,10 @@ import {
   showsFailure,
   requestedVersion,
   specName,
+  confineToSpec,
   type ClassificationDetail,
 } from '../../scripts/core/classify.js';
+import { parseSpec } from '../../scripts/core/spec.js';
 import { formatCallBlock, timeoutLine } from '../../scripts/core/conda-log.js';
 import { compareCondaVersions, nearestVersion, sortVersions } from '../../scripts/core/conda-version.js';
 import { runCommand } from '../fixtures/command.js';
@@ -711,5 +713,50 @@ describe('conda-gitops classify', () => {
     const { ctx: c, out } = ctx(['/nonexistent/build.log']);
     expect(await runClassify(c)).toBe(2);
     expect(out.errors.join('\n')).toMatch(/cannot read log file '\/nonexistent\/build\.log'/);
+  });
+});
+
+describe('confineToSpec: file contents never reach a message unless the spec wrote them (issue 10, finding 4)', () => {
+  const PASSWD = 'root:x:0:0:root:/root:/bin/bash';
+  const spec = parseSpec(
+    'name: a\ndependencies:\n  - pip\n  - pip:\n    - -r reqs.txt\n    - rich==13.7.0\n',
+    'env-specs/a.yml',
+    'a',
+  ).spec!;
+  const log = [
+    'Installing pip dependencies: ...working... Pip subprocess error:',
+    `ERROR: Invalid requirement: '${PASSWD}' (from line 1 of /work/repo/env-specs/reqs.txt)`,
+    'Hint: = is not a valid operator. Did you mean == ? (from line 1 of /work/repo/env-specs/reqs.txt)',
+    'ERROR: Could not find a version that satisfies the requirement ghp_SECRET123 (from -r reqs.txt (line 2))',
+    'ERROR: No matching distribution found for ghp_SECRET123',
+    '',
+    'failed',
+    '',
+    'CondaEnvException: Pip failed',
+  ].join('\n');
+
+  it('classify alone quotes the file (the leak)', () => {
+    expect(JSON.stringify(classify(log))).toContain(PASSWD);
+  });
+
+  it('the hint, spec, package and excerpt of a confined failure do not', () => {
+    const c = confineToSpec(classify(log), spec);
+    expect(c.class).toBe('pip-failure');
+    expect(JSON.stringify(c)).not.toContain('root:x');
+    expect(JSON.stringify(c)).not.toContain('SECRET');
+    expect(hintFor(c)).not.toContain('root:x');
+    expect(c.excerpt.join('\n')).toMatch(/not shown/);
+  });
+
+  it('keeps what the spec wrote', () => {
+    const own = [
+      'Pip subprocess error:',
+      'ERROR: Could not find a version that satisfies the requirement rich==13.7.0 (from versions: 13.0.0)',
+      'ERROR: No matching distribution found for rich==13.7.0',
+      'CondaEnvException: Pip failed',
+    ].join('\n');
+    const c = confineToSpec(classify(own), spec);
+    expect(c.spec).toBe('rich==13.7.0');
+    expect(c.excerpt.join('\n')).toContain('No matching distribution found for rich==13.7.0');
   });
 });

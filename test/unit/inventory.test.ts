@@ -265,8 +265,8 @@ describe('checkRepo: inventory and specs together', () => {
       }),
     );
     expect(errors(problems)).toEqual([
-      "env-specs/a.yml:4: channel 'bioconda' is not allowed (allowed in inventory.ini [conda] channels: conda-forge)",
-      "env-specs/a.yml:8: channel 'pytorch' of 'pytorch::pytorch' is not allowed (allowed: conda-forge)",
+      "env-specs/a.yml:4: channel 'bioconda' (channels list) is not allowed by [conda] channels (conda-forge)",
+      "env-specs/a.yml:8: channel 'pytorch' (in 'pytorch::pytorch') is not allowed by [conda] channels (conda-forge)",
     ]);
   });
 

@@ -193,3 +193,23 @@ describe('isPlainVersionSpec: a shortcut that must never accept what rattler rej
       expect(isPlainVersionSpec(v), v).toBe(false);
   });
 });
+
+describe('bracket fields that choose where a package comes from (issue 10, finding 4)', () => {
+  test('reads [channel=...] as the channel of the spec', () => {
+    expect(parseMatchSpec('numpy[channel=file:///ANYWHERE/evilchan]')).toEqual({
+      name: 'numpy',
+      channel: 'file:///ANYWHERE/evilchan',
+    });
+    expect(parseMatchSpec("numpy[version='>=1.2', channel='conda-forge']").channel).toBe('conda-forge');
+  });
+
+  test('keeps [url=...]', () => {
+    expect(parseMatchSpec('numpy[url=https://evil.example/c/linux-64/numpy-1.0-0.conda]').url).toBe(
+      'https://evil.example/c/linux-64/numpy-1.0-0.conda',
+    );
+  });
+
+  test('refuses two different channels in one spec', () => {
+    expect(() => parseMatchSpec('conda-forge::numpy[channel=evil]')).toThrow(/two channels/);
+  });
+});

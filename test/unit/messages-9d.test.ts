@@ -27,7 +27,7 @@ describe('messages an env owner can act on', () => {
     expect(repo).toBeUndefined();
     const text = messages(problems).join('\n');
     expect(text).toMatch(/^5: invalid version spec '==>1'/m);
-    expect(text).toMatch(/^3: channel 'defaults' is not allowed/m);
+    expect(text).toMatch(/^3: channel 'defaults' \(channels list\) is not allowed/m);
   });
 
   test('an invalid version spec is explained without the parser trace', async () => {

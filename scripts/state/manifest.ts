@@ -1,0 +1,92 @@
+/**
+ * Scans of build prefixes for the integrity check (core/integrity.ts): file sizes, mtimes and (full scan)
+ * sha256, never following symlinks; the manifest written when a build is tested; conda's own records.
+ */
+import { createHash } from 'node:crypto';
+import { closeSync, lstatSync, openSync, readSync, readdirSync, readlinkSync } from 'node:fs';
+import { join } from 'node:path';
+import {
+  condaPathsOf,
+  ignoredPath,
+  manifestOf,
+  type BuildManifest,
+  type CondaPath,
+  type FileMap,
+} from '../core/integrity.js';
+import { readJsonIfExists, writeJsonAtomic } from './fsutil.js';
+
+/** builds/NAME/<build-id>.manifest.json next to the build record (builds/NAME/<build-id>.json). */
+export function manifestPathOf(prefix: string): string {
+  return `${prefix}.manifest.json`;
+}
+
+function sha256Of(path: string): string {
+  const hash = createHash('sha256');
+  const buf = Buffer.allocUnsafe(1 << 20);
+  const fd = openSync(path, 'r');
+  try {
+    for (let n = readSync(fd, buf); n > 0; n = readSync(fd, buf)) hash.update(buf.subarray(0, n));
+  } finally {
+    closeSync(fd);
+  }
+  return hash.digest('hex');
+}
+
+/** Every file and symlink under `prefix` (directories are not entries); `hash`: also the sha256 of each file. */
+export function scanPrefix(prefix: string, hash: boolean): FileMap {
+  const files: FileMap = new Map();
+  const walk = (dir: string, rel: string) => {
+    let names: string[];
+    try {
+      names = readdirSync(dir);
+    } catch {
+      return;
+    }
+    for (const name of names) {
+      const path = join(dir, name);
+      const r = rel ? `${rel}/${name}` : name;
+      if (ignoredPath(r)) continue;
+      let st;
+      try {
+        st = lstatSync(path);
+      } catch {
+        continue;
+      }
+      if (st.isDirectory()) walk(path, r);
+      else if (st.isSymbolicLink()) files.set(r, { size: st.size, mtimeMs: st.mtimeMs, link: readlinkSync(path) });
+      else if (st.isFile())
+        files.set(r, { size: st.size, mtimeMs: st.mtimeMs, ...(hash ? { sha256: sha256Of(path) } : {}) });
+      else files.set(r, { size: -1, mtimeMs: st.mtimeMs }); // a FIFO or device in a prefix is never what was tested
+    }
+  };
+  walk(prefix, '');
+  return files;
+}
+
+/** Record what a tested build's files are: the manifest status --verify compares with. */
+export function writeManifest(prefix: string, env: string, buildId: string): void {
+  writeJsonAtomic(manifestPathOf(prefix), manifestOf(env, buildId, scanPrefix(prefix, true)));
+}
+
+export function readManifest(prefix: string): BuildManifest | undefined {
+  const m = readJsonIfExists<BuildManifest>(manifestPathOf(prefix));
+  return m && m.format === 1 && m.files && typeof m.files === 'object' ? m : undefined;
+}
+
+/** What conda recorded of the files it linked into `prefix` (every conda-meta/*.json). */
+export function readCondaPaths(prefix: string): CondaPath[] {
+  const dir = join(prefix, 'conda-meta');
+  let names: string[];
+  try {
+    names = readdirSync(dir).filter((n) => n.endsWith('.json'));
+  } catch {
+    return [];
+  }
+  return names.flatMap((n) => {
+    try {
+      return condaPathsOf(readJsonIfExists<unknown>(join(dir, n)));
+    } catch {
+      return [];
+    }
+  });
+}
