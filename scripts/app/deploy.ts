@@ -25,6 +25,7 @@ import {
   readLive,
   replaceSymlink,
   swapEnvs,
+  verifyGeneration,
   writeGeneration,
 } from '../state/generation.js';
 import { installationLayout, layout } from '../core/layout.js';
@@ -118,6 +119,7 @@ export function applyDeploy(
       envs: plan.links,
     });
     meta.assertHeld(); // a lock lost while writing: stop before anything becomes visible
+    verifyGeneration(inst.dir, plan.newGeneration); // every link resolves to a complete build
     swapEnvs(inst.dir, plan.newGeneration);
     crashPoint('swapped');
   }

@@ -20,6 +20,9 @@ import {
   replaceSymlink,
   rollbackTargetOf,
   swapEnvs,
+  buildProblems,
+  refuseProblems,
+  verifyGeneration,
   writeGeneration,
 } from '../state/generation.js';
 import { diffLinks, formatRef, isEmptyDiff, nextGenerationNumber, summarizeDiff } from '../core/generation.js';
@@ -61,6 +64,14 @@ function withEnvFrom(live: LinkMap, target: LinkMap, name: string): LinkMap {
   return links;
 }
 
+/** Refuse (nothing changed) a target that is not whole: the generation, or with --env the one build taken. */
+function checkTarget(dir: string, n: number, links: LinkMap, envName: string | undefined): void {
+  if (envName === undefined) verifyGeneration(dir, n);
+  else if (envName in links) {
+    refuseProblems(`${envName} cannot be rolled back`, buildProblems(dir, { [envName]: links[envName]! }));
+  }
+}
+
 /** The whole rollback, under a lock the caller holds. `env` is the process environment (for the history actor). */
 export function applyRollback(
   root: string,
@@ -74,6 +85,7 @@ export function applyRollback(
   const { target, backwards: targetIsOlder } = rollbackTargetOf(root, live.ref, opts.to);
   const targetDir = join(root, target.installation);
   const targetLinks = readGenerationLinks(targetDir, target.generation);
+  checkTarget(targetDir, target.generation, targetLinks, opts.envName);
   const at = new Date().toISOString();
 
   let to: GenerationRef;
@@ -154,6 +166,7 @@ export async function rollback(opts: RollbackOptions): Promise<RollbackResult> {
     if (!live.ref) throw new FailedError(`nothing is deployed under ${root}`);
     const { target } = rollbackTargetOf(root, live.ref, to);
     const targetLinks = readGenerationLinks(join(root, target.installation), target.generation);
+    checkTarget(join(root, target.installation), target.generation, targetLinks, envName);
     const links = envName === undefined ? targetLinks : withEnvFrom(live.links, targetLinks, envName);
     const diff = diffLinks(live.links, links);
     const toText = envName === undefined ? formatRef(target) : 'a new generation';

@@ -62,5 +62,7 @@ export function buildPaths(root: string, condaVersion: string, env: string, buil
     prefix: join(builds, env, buildId),
     record: join(builds, env, `${buildId}.json`),
     log: join(builds, env, `${buildId}.log`),
+    /** a rollback's mark (build-mark schema): its own small file, never written into the record in place */
+    mark: join(builds, env, `${buildId}.bad.json`),
   };
 }

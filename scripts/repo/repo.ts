@@ -8,6 +8,7 @@ import type { Inventory } from '../core/types.js';
 import { isPlainVersionSpec, versionSpecChecker } from '../core/matchspec.js';
 import { checkRepo, INVENTORY_FILE, SPECS_DIR } from '../core/repo.js';
 import type { Repo, RepoFiles } from '../core/repo.js';
+import { existingRoot } from '../state/fsutil.js';
 
 /** Read a repository directory. Throws InputError listing every problem when anything is invalid. */
 export async function loadRepo(dir: string): Promise<Repo> {
@@ -56,6 +57,5 @@ export function resolveRoot(
     throw new UsageError(
       'no installation root: pass --root DIR, set CONDA_GITOPS_ROOT, or set [conda] root in inventory.ini',
     );
-  if (!root.startsWith('/')) return join(process.cwd(), root);
-  return root;
+  return existingRoot(root.startsWith('/') ? root : join(process.cwd(), root));
 }

@@ -9,16 +9,23 @@ import { join } from 'node:path';
 import type { StampedBuildRecord } from '../core/types.js';
 import { listGenerations, liveGenerationNumber, readGenerationLinks, readManifest } from './generation.js';
 import { layout } from '../core/layout.js';
-import { readJsonIfExists } from './fsutil.js';
+import { CorruptStateError } from '../core/errors.js';
+import { readChecked } from './checked.js';
 import { isOrphaned } from './record.js';
 import type { BuildOnDisk, InstallationOnDisk, GcPlan } from '../core/gc.js';
+
+/** Rethrow unless `e` is an OS error with one of `codes` (gc expects some paths to vanish; nothing else). */
+function expect(e: unknown, ...codes: string[]): void {
+  if (!codes.includes((e as NodeJS.ErrnoException)?.code ?? '')) throw e;
+}
 
 /** Installation directories under ROOT: `v<version>` holding a conda base (bin/ or conda-meta/) or our builds/. */
 export function listInstallations(root: string): string[] {
   let names: string[];
   try {
     names = readdirSync(root);
-  } catch {
+  } catch (e) {
+    expect(e, 'ENOENT');
     return [];
   }
   return names
@@ -27,7 +34,8 @@ export function listInstallations(root: string): string[] {
       try {
         const st = lstatSync(join(root, n));
         return st.isDirectory() && !st.isSymbolicLink();
-      } catch {
+      } catch (e) {
+        expect(e, 'ENOENT');
         return false;
       }
     })
@@ -45,7 +53,8 @@ function readBuilds(instDir: string): BuildOnDisk[] {
   let envs: string[];
   try {
     envs = readdirSync(buildsDir);
-  } catch {
+  } catch (e) {
+    expect(e, 'ENOENT');
     return out;
   }
   for (const env of envs.sort()) {
@@ -53,7 +62,8 @@ function readBuilds(instDir: string): BuildOnDisk[] {
     let entries: string[];
     try {
       entries = readdirSync(dir);
-    } catch {
+    } catch (e) {
+      expect(e, 'ENOENT', 'ENOTDIR'); // vanished, or a stray file in builds/
       continue;
     }
     const ids = new Set<string>();
@@ -65,15 +75,18 @@ function readBuilds(instDir: string): BuildOnDisk[] {
       const has = (p: string) => entries.includes(p);
       let rec: StampedBuildRecord | undefined;
       try {
-        rec = readJsonIfExists<StampedBuildRecord>(join(dir, `${id}.json`));
-      } catch {
+        rec = readChecked<StampedBuildRecord>(join(dir, `${id}.json`), 'build-record');
+      } catch (e) {
+        // a corrupt record is planned like a build without one: gc removing an unused one is the remedy
+        if (!(e instanceof CorruptStateError)) throw e;
         rec = undefined;
       }
       let time = recordTime(rec);
       if (time === undefined) {
         try {
           time = statSync(join(dir, has(id) ? id : has(`${id}.json`) ? `${id}.json` : `${id}.log`)).mtimeMs;
-        } catch {
+        } catch (e) {
+          expect(e, 'ENOENT');
           time = 0;
         }
       }
@@ -106,8 +119,8 @@ export function readInstallation(root: string, name: string): InstallationOnDisk
   let hasPkgs = false;
   try {
     hasPkgs = statSync(join(dir, 'pkgs')).isDirectory();
-  } catch {
-    /* none */
+  } catch (e) {
+    expect(e, 'ENOENT');
   }
   return { name, ...(live !== undefined ? { live } : {}), generations, builds: readBuilds(dir), hasPkgs };
 }
@@ -117,7 +130,8 @@ function diskUsage(path: string): number {
   let st;
   try {
     st = lstatSync(path);
-  } catch {
+  } catch (e) {
+    expect(e, 'ENOENT');
     return 0;
   }
   let total = st.blocks * 512;
@@ -125,8 +139,8 @@ function diskUsage(path: string): number {
     let entries: string[] = [];
     try {
       entries = readdirSync(path);
-    } catch {
-      /* unreadable: count the dir only */
+    } catch (e) {
+      expect(e, 'ENOENT', 'EACCES'); // gone, or unreadable: count the dir only
     }
     for (const e of entries) total += diskUsage(join(path, e));
   }
@@ -156,7 +170,7 @@ export function gcItems(root: string, plan: GcPlan): GcItem[] {
   for (const b of plan.removeBuilds) {
     const base = join(root, b.installation, 'builds', b.env, b.id);
     // record first: a build without its record is never linked by deploy, whatever is left of its prefix
-    const paths = [`${base}.json`, base, `${base}.log`];
+    const paths = [`${base}.json`, base, `${base}.log`, `${base}.bad.json`];
     items.push({
       kind: 'build',
       what: `${b.installation}/builds/${b.env}/${b.id}${b.status ? ` (${b.status})` : ''}`,
@@ -200,7 +214,8 @@ export async function applyGc(root: string, items: GcItem[], onItem?: (item: GcI
       let isDir = false;
       try {
         isDir = lstatSync(p).isDirectory();
-      } catch {
+      } catch (e) {
+        expect(e, 'ENOENT');
         continue;
       }
       if (!isDir) {
