@@ -46,10 +46,11 @@ export function readRepoFiles(dir: string): RepoFiles {
   return { inventory: existsSync(invPath) ? readFileSync(invPath) : undefined, specs };
 }
 
-/** The installation root: --root, then $CONDA_GITOPS_ROOT, then [conda] root. */
+/** The installation root: --root, then $CONDA_GITOPS_ROOT, then [conda] root; it must exist (UsageError). */
 export function resolveRoot(
   ctx: { options: Record<string, unknown>; env: Record<string, string | undefined> },
   inventory?: Inventory,
+  opts: { mustExist?: boolean } = {},
 ): string {
   const flag = ctx.options.root;
   const root = (typeof flag === 'string' && flag) || ctx.env.CONDA_GITOPS_ROOT || inventory?.conda.root;
@@ -57,5 +58,7 @@ export function resolveRoot(
     throw new UsageError(
       'no installation root: pass --root DIR, set CONDA_GITOPS_ROOT, or set [conda] root in inventory.ini',
     );
-  return existingRoot(root.startsWith('/') ? root : join(process.cwd(), root));
+  const abs = root.startsWith('/') ? root : join(process.cwd(), root);
+  // a root that does not exist is a usage error everywhere, except where it is only a path (a PR plan on a runner)
+  return opts.mustExist === false ? abs : existingRoot(abs);
 }
