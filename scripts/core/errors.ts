@@ -119,6 +119,10 @@ const ENVIRONMENT_CODES: Record<string, string> = {
 export function environmentError(e: unknown): EnvironmentError | undefined {
   if (!e || typeof e !== 'object') return undefined;
   const { code, path, dest, syscall } = e as { code?: unknown; path?: unknown; dest?: unknown; syscall?: unknown };
+  if (code === 'EEXIST' && syscall === 'mkdir') {
+    const where = typeof path === 'string' ? ` at ${path}` : '';
+    return new EnvironmentError(`mkdir: EEXIST${where}: a file is where a directory must be: move it away`);
+  }
   if (typeof code !== 'string' || !(code in ENVIRONMENT_CODES)) return undefined;
   const where = typeof path === 'string' ? ` at ${path}${typeof dest === 'string' ? ` -> ${dest}` : ''}` : '';
   const op = typeof syscall === 'string' ? `${syscall}: ` : '';

@@ -1,13 +1,36 @@
 /** Small filesystem executors shared by every module that writes state. */
-import { closeSync, fsyncSync, openSync, renameSync, writeFileSync, mkdirSync, readFileSync, statSync, rmSync } from 'node:fs';
+import {
+  closeSync,
+  fsyncSync,
+  openSync,
+  renameSync,
+  writeFileSync,
+  mkdirSync,
+  readFileSync,
+  statSync,
+  rmSync,
+} from 'node:fs';
 import { UsageError } from '../core/errors.js';
 import { dirname, basename, join } from 'node:path';
+
+/**
+ * Fault injection for the tests of environmental errors: `CONDA_GITOPS_FAULT=<step>:<CODE>` (e.g.
+ * `mark-write:ENOSPC`) makes that write fail as the OS would, after writing part of it: a full disk without one.
+ */
+export function faultPoint(step: string, path: string, partial?: () => void): void {
+  const spec = process.env.CONDA_GITOPS_FAULT;
+  if (!spec || !spec.startsWith(`${step}:`)) return;
+  const code = spec.slice(step.length + 1);
+  partial?.();
+  throw Object.assign(new Error(`${code}: simulated failure, write '${path}'`), { code, path, syscall: 'write' });
+}
 
 /** Write a file so readers see the old or the new content, never a torn one: temp file, fsync, rename. */
 export function writeFileAtomic(path: string, data: string): void {
   mkdirSync(dirname(path), { recursive: true });
   const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.tmp`);
   try {
+    faultPoint('atomic-write', tmp, () => writeFileSync(tmp, data.slice(0, data.length >> 1)));
     writeFileSync(tmp, data);
     const fd = openSync(tmp, 'r');
     try {
@@ -49,7 +72,8 @@ export function existingRoot(root: string, source = '--root / CONDA_GITOPS_ROOT 
     if (code === 'ENOENT') {
       throw new UsageError(`installation root ${root} does not exist (check ${source}); nothing was created`);
     }
-    if (code === 'ENOTDIR') throw new UsageError(`installation root ${root}: a path on the way is a file, not a directory`);
+    if (code === 'ENOTDIR')
+      throw new UsageError(`installation root ${root}: a path on the way is a file, not a directory`);
     throw e;
   }
   if (!st.isDirectory()) throw new UsageError(`installation root ${root} is not a directory (check ${source})`);

@@ -26,6 +26,7 @@ import { basename, dirname, join } from 'node:path';
 import { CorruptStateError, RefusedError } from '../core/errors.js';
 import { buildPaths, installationLayout, installationName, layout } from '../core/layout.js';
 import { readChecked } from './checked.js';
+import { faultPoint } from './fsutil.js';
 import { readBuildRecord, setBuildMark } from './record.js';
 import { KERNEL_SCRATCH } from '../core/kernel.js';
 import { parseLinkTarget, MANIFEST_FILE, TEMP_MARK, linkTarget, rollbackTarget } from '../core/generation.js';
@@ -118,20 +119,28 @@ export function writeGeneration(instDir: string, manifest: GenerationManifest): 
   mkdirSync(gens, { recursive: true });
   const tmp = join(gens, `${TEMP_MARK}${manifest.n}-${process.pid}`);
   rmSync(tmp, { recursive: true, force: true });
-  mkdirSync(tmp);
-  const names = Object.keys(manifest.envs).sort();
-  names.forEach((name, i) => {
-    symlinkSync(linkTarget(name, manifest.envs[name]), join(tmp, name));
-    if (i === names.length >> 1) crashPoint('generation-half');
-  });
-  const fd = openSync(join(tmp, MANIFEST_FILE), 'w');
   try {
-    writeSync(fd, JSON.stringify(manifest, null, 2) + '\n');
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
+    mkdirSync(tmp);
+    const names = Object.keys(manifest.envs).sort();
+    names.forEach((name, i) => {
+      symlinkSync(linkTarget(name, manifest.envs[name]), join(tmp, name));
+      if (i === names.length >> 1) crashPoint('generation-half');
+    });
+    const manifestPath = join(tmp, MANIFEST_FILE);
+    const text = JSON.stringify(manifest, null, 2) + '\n';
+    const fd = openSync(manifestPath, 'w');
+    try {
+      faultPoint('generation-write', manifestPath, () => writeSync(fd, text.slice(0, text.length >> 1)));
+      writeSync(fd, text);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    fsyncPath(tmp); // the directory entries (the links) are durable before the generation gets its name
+  } catch (e) {
+    rmSync(tmp, { recursive: true, force: true }); // a full disk leaves no half-written generation behind
+    throw e;
   }
-  fsyncPath(tmp); // the directory entries (the links) are durable before the generation gets its name
   crashPoint('generation-written');
   const dir = join(gens, String(manifest.n));
   renameSync(tmp, dir);

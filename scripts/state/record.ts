@@ -3,7 +3,7 @@ import { readFileSync, renameSync, rmSync, unlinkSync, writeFileSync } from 'nod
 import { dirname, basename, join } from 'node:path';
 import type { BuildRecord } from '../core/types.js';
 import { buildPaths } from '../core/layout.js';
-import { writeJsonAtomic } from './fsutil.js';
+import { faultPoint, writeJsonAtomic } from './fsutil.js';
 import { ownerGone } from './lock.js';
 import { parseChecked, readChecked, schemaProblem } from './checked.js';
 
@@ -65,7 +65,9 @@ export function setBuildMark(root: string, condaVersion: string, env: string, bu
     if ((mark ?? record.bad)?.reason === bad.reason) return false;
     const tmp = join(dirname(paths.mark), `.${basename(paths.mark)}.${process.pid}.tmp`);
     try {
-      writeFileSync(tmp, JSON.stringify({ format: 1, ...bad }) + '\n');
+      const text = JSON.stringify({ format: 1, ...bad }) + '\n';
+      faultPoint('mark-write', tmp, () => writeFileSync(tmp, text.slice(0, 10)));
+      writeFileSync(tmp, text);
       renameSync(tmp, paths.mark);
     } catch (e) {
       rmSync(tmp, { force: true });
