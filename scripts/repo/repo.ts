@@ -60,5 +60,7 @@ export function resolveRoot(
     );
   const abs = root.startsWith('/') ? root : join(process.cwd(), root);
   // a root that does not exist is a usage error everywhere, except where it is only a path (a PR plan on a runner)
-  return opts.mustExist === false ? abs : existingRoot(abs);
+  const source =
+    typeof flag === 'string' && flag ? '--root' : ctx.env.CONDA_GITOPS_ROOT ? 'CONDA_GITOPS_ROOT' : '[conda] root';
+  return opts.mustExist === false ? abs : existingRoot(abs, source);
 }
