@@ -58,11 +58,12 @@ export function writeBuildRecord(root: string, record: BuildRecord): void {
  */
 export function setBuildMark(root: string, condaVersion: string, env: string, buildId: string, bad?: BuildMark) {
   const paths = buildPaths(root, condaVersion, env, buildId);
-  const record = readChecked<BuildRecord>(paths.record, 'build-record');
-  if (!record) return false;
   const mark = readMark(paths.mark);
   if (bad) {
-    if ((mark ?? record.bad)?.reason === bad.reason) return false;
+    if (mark?.reason === bad.reason) return false;
+    // no record, no build to mark (gc removed it); a first-format record may carry this very mark inline
+    const record = readChecked<BuildRecord>(paths.record, 'build-record');
+    if (!record || (!mark && record.bad?.reason === bad.reason)) return false;
     const tmp = join(dirname(paths.mark), `.${basename(paths.mark)}.${process.pid}.tmp`);
     try {
       const text = JSON.stringify({ format: 1, ...bad }) + '\n';
@@ -75,19 +76,14 @@ export function setBuildMark(root: string, condaVersion: string, env: string, bu
     }
     return true;
   }
-  if (!mark && !record.bad) return false;
-  if (mark) {
-    try {
-      unlinkSync(paths.mark);
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
-    }
-  }
-  if (record.bad) {
+  if (mark) unlinkSync(paths.mark);
+  const record = readChecked<BuildRecord>(paths.record, 'build-record');
+  if (record?.bad) {
     const { bad: _old, ...rest } = record;
     writeJsonAtomic(paths.record, rest);
+    return true;
   }
-  return true;
+  return mark !== undefined;
 }
 
 /** True when a `building` record's owner process is gone (crash, kill -9): its half-built prefix can be cleaned. */

@@ -236,7 +236,7 @@ describe('validate and plan on a repository', () => {
   });
 
   const PLAN_HUMAN =
-    'plan in human form; the root may also come from $CONDA_GITOPS_ROOT; a root that does not exist is exit 2, not created';
+    'plan in human form; the root may also come from $CONDA_GITOPS_ROOT; a missing root: exit 2, not created';
   test(PLAN_HUMAN, async () => {
     const human = await runCli(['plan', '--repo', r.dir, '--root', r.root]);
     expect(human.code).toBe(0);

@@ -287,7 +287,7 @@ describe('formats versioned: a ROOT written by the previous release still works'
     return { root, repo: join(base, 'repo') };
   }
 
-  it('status, deploy --dry-run, rollback --dry-run, history read it; a rollback and a deploy --force work', async () => {
+  it('status, deploy and rollback --dry-run, history read it; rollback and deploy --force work', async () => {
     const { root, repo } = releaseOneCopy();
     const status = await runCli(['status', '--root', root], { cwd: repo });
     expect(status.code, status.stdout + status.stderr).toBe(0);
