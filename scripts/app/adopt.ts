@@ -3,8 +3,8 @@
  * read (conda env list, env export per env, site-packages) -> fix up the exports -> write env-specs/ and
  * inventory.ini -> check what was written -> say what changed.
  */
-import { existsSync, readFileSync } from 'node:fs';
-import { basename, join, resolve } from 'node:path';
+import { existsSync, readFileSync, realpathSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
 import { EXIT, UsageError, formatProblem, type Problem } from '../core/errors.js';
 import { Conda } from '../engine/conda.js';
 import { writeFileAtomic } from '../state/fsutil.js';
@@ -37,6 +37,35 @@ export interface AdoptOptions {
   out: Output;
 }
 
+function realpathOrSelf(path: string): string {
+  try {
+    return realpathSync(path);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+    return path; // does not exist: the conda check below says so
+  }
+}
+
+/**
+ * Refuse an installation conda-gitops already manages (ROOT with .gitops/, an installation vX with builds/ or
+ * generations/, or ROOT/current): adopting it would take build prefixes for envs. `export` refreshes specs.
+ */
+function refuseManaged(given: string, root: string): void {
+  const marks = [
+    join(given, '.gitops'),
+    join(root, '.gitops'),
+    join(root, 'builds'),
+    join(root, 'generations'),
+    join(dirname(root), '.gitops'),
+  ];
+  const found = marks.find((m) => existsSync(m));
+  if (!found) return;
+  throw new UsageError(
+    `${given} is an installation conda-gitops already manages (${found} exists): nothing to adopt. ` +
+      "Use 'conda-gitops export' to write its live envs' specs into the repository.",
+  );
+}
+
 /** The outcome: the exit code (0 all adopted, 1 some env skipped, 2 what was written does not validate). */
 export async function adoptInstallation(
   opts: AdoptOptions,
@@ -45,7 +74,8 @@ export async function adoptInstallation(
   const rootOpt = opts.root;
   if (!rootOpt)
     throw new UsageError('adopt needs --root DIR: the existing conda installation (the directory with bin/conda)');
-  const root = resolve(rootOpt);
+  const root = realpathOrSelf(resolve(rootOpt));
+  refuseManaged(resolve(rootOpt), root);
   const exe = join(root, 'bin', 'conda');
   if (!existsSync(exe)) throw new UsageError(`${root} is not a conda installation: ${exe} not found`);
   const force = opts.force;
@@ -72,8 +102,15 @@ export async function adoptInstallation(
 
   const skipped: Array<{ name: string; reason: string }> = [];
   const envs: Array<{ name: string; prefix: string }> = [];
+  const ownEnvs = join(root, 'envs');
   for (const prefix of list.value) {
-    if (resolve(prefix) === root) continue; // base: the installation itself, not an env to replicate
+    const real = realpathOrSelf(resolve(prefix));
+    if (real === root) continue; // base: the installation itself, not an env to replicate
+    // conda env list also shows other users' envs (~/.conda/environments.txt): only this installation's own
+    if (dirname(real) !== ownEnvs) {
+      out.info(`ignored ${prefix}: not under ${ownEnvs} (an env of another installation or user)`);
+      continue;
+    }
     const name = basename(prefix);
     if (!ENV_NAME.test(name)) {
       skipped.push({ name, reason: `'${name}' is not a valid env name (${prefix})` });

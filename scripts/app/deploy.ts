@@ -27,6 +27,7 @@ import {
   readManifest,
   replaceSymlink,
   swapEnvs,
+  verifyGeneration,
   writeGeneration,
 } from '../state/generation.js';
 import { installationLayout, installationName, layout } from '../core/layout.js';
@@ -198,6 +199,7 @@ export function applyDeploy(
       envs: plan.links,
     });
     meta.assertHeld(); // a lock lost while writing: stop before anything becomes visible
+    verifyGeneration(inst.dir, plan.newGeneration); // every link resolves to a complete build
     swapEnvs(inst.dir, plan.newGeneration);
     crashPoint('swapped');
   }

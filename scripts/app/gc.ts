@@ -3,9 +3,9 @@
  * (lists what would go, with sizes); `yes` removes, under the lock. Never the live or the previous
  * generation, never a build in progress, never a build the repository at HEAD asks for.
  */
-import { lstatSync } from 'node:fs';
+import { existsSync, lstatSync } from 'node:fs';
 import { join } from 'node:path';
-import { UsageError } from '../core/errors.js';
+import { FailedError, UsageError } from '../core/errors.js';
 import type { Output } from './output.js';
 import { rootWithoutRepo, type RootLookup } from './root.js';
 import { cleanTemporaries, linkedInstallation, readLive, rollbackTargetOf } from '../state/generation.js';
@@ -42,15 +42,14 @@ export interface GcResult extends GcPlan {
 
 /** Builds the repository at HEAD asks for: kept even when not deployed yet (QA done, merge pending). */
 async function wantedByRepo(repoDir: string): Promise<Set<string>> {
-  try {
-    const { loadRepo } = await import('../repo/repo.js');
-    const { desiredState } = await import('../core/desired.js');
-    const desired = desiredState(await loadRepo(repoDir));
-    const inst = installationName(desired.condaVersion);
-    return new Set(desired.envs.map((e) => buildKey(inst, e.name, e.buildId)));
-  } catch {
-    return new Set(); // no repository here: gc works from ROOT alone
-  }
+  // no repository here: gc works from ROOT alone. A repository that is there but broken is an error (exit 2):
+  // gc must not remove the builds it would ask for because it could not read it.
+  if (!existsSync(join(repoDir, 'inventory.ini'))) return new Set();
+  const { loadRepo } = await import('../repo/repo.js');
+  const { desiredState } = await import('../core/desired.js');
+  const desired = desiredState(await loadRepo(repoDir));
+  const inst = installationName(desired.condaVersion);
+  return new Set(desired.envs.map((e) => buildKey(inst, e.name, e.buildId)));
 }
 
 /** Read every installation under ROOT and plan what goes. */
@@ -66,7 +65,8 @@ function gatherAndPlan(
   let previous;
   try {
     previous = live ? rollbackTargetOf(root, live).target : undefined;
-  } catch {
+  } catch (e) {
+    if (!(e instanceof FailedError)) throw e; // no generation before the live one: nothing to protect
     previous = undefined;
   }
   const installations = listInstallations(root).map((n) => readInstallation(root, n, warn));

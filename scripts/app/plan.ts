@@ -75,7 +75,10 @@ interface ChangedEnvPlan {
 /** Root for build records, when one is configured; a PR plan is useful without one (every env is "build"). */
 function optionalRoot(opts: PlanOptions, inventory: Parameters<typeof resolveRoot>[1]): string | undefined {
   try {
-    return resolvedRoot(resolveRoot({ options: { root: opts.rootFlag }, env: opts.env }, inventory));
+    // a PR plan runs where the installation may not be (a CI runner): the root is then only a path for the guards
+    return resolvedRoot(
+      resolveRoot({ options: { root: opts.rootFlag }, env: opts.env }, inventory, { mustExist: false }),
+    );
   } catch (e) {
     if (e instanceof UsageError) return undefined;
     throw e;

@@ -21,6 +21,9 @@ import {
   replaceSymlink,
   rollbackTargetOf,
   swapEnvs,
+  buildProblems,
+  refuseProblems,
+  verifyGeneration,
   writeGeneration,
 } from '../state/generation.js';
 import {
@@ -113,6 +116,7 @@ export function planRollback(root: string, opts: { to?: number; envName?: string
       return noop(`generation ${target.generation} is already live: nothing to do`);
     }
     const links = readGenerationLinks(join(root, target.installation), target.generation);
+    checkTarget(join(root, target.installation), target.generation, links, undefined); // whole, or refused
     return { from, kind: 'swap', target, links, diff: diffLinks(live.links, links), backwards, reason: '' };
   }
 
@@ -151,6 +155,7 @@ export function planRollback(root: string, opts: { to?: number; envName?: string
     }
     source = found;
   }
+  if (source.build !== undefined) checkTarget(liveDir, source.generation, { [name]: source.build }, name);
   const links = withEnvFrom(live.links, source.build === undefined ? {} : { [name]: source.build }, name);
   return {
     from,
@@ -161,6 +166,14 @@ export function planRollback(root: string, opts: { to?: number; envName?: string
     backwards: source.generation < from.generation,
     reason: `rollback --env ${name} (build from generation ${source.generation})`,
   };
+}
+
+/** Refuse (nothing changed) a target that is not whole: the generation, or with --env the one build taken. */
+function checkTarget(dir: string, n: number, links: LinkMap, envName: string | undefined): void {
+  if (envName === undefined) verifyGeneration(dir, n);
+  else if (envName in links) {
+    refuseProblems(`${envName} cannot be rolled back`, buildProblems(dir, { [envName]: links[envName]! }));
+  }
 }
 
 /** The whole rollback, under a lock the caller holds. `env` is the process environment (for the history actor). */

@@ -3,7 +3,7 @@ import { parseArgs } from 'node:util';
 import { resolve } from 'node:path';
 import { COMMANDS, GLOBAL_OPTIONS } from './registry.js';
 import type { CommandMeta, OptionDef } from './command.js';
-import { EXIT, GitopsError, UsageError } from '../core/errors.js';
+import { EXIT, GitopsError, UsageError, environmentError } from '../core/errors.js';
 import { processOutput } from './output.js';
 import type { Output } from '../app/output.js';
 import { version } from './version.js';
@@ -52,7 +52,8 @@ function mainHelp(): string {
     'Global options:',
     optionHelp(GLOBAL_OPTIONS),
     '',
-    'Exit codes: 0 ok, 1 some env failed or drift, 2 bad input or usage, 3 locked/busy.',
+    'Exit codes: 0 ok, 1 some env failed, drift or corrupt state, 2 bad input or usage, 3 locked/busy,',
+    '4 the machine refused (disk full, read-only, permission); 70 a bug in conda-gitops.',
     "Run 'conda-gitops <command> --help' for a command's options.",
   ].join('\n');
 }
@@ -121,7 +122,9 @@ export async function execute(
     const { run } = await command.load();
     const repo = resolve(io.cwd, typeof parsed.values.repo === 'string' ? parsed.values.repo : '.');
     return await run({ options: parsed.values, positionals: parsed.positionals, out, repo, env: io.env });
-  } catch (e) {
+  } catch (caught) {
+    // one place maps the machine's errors (disk full, read-only, permission) to a clear message and exit 4
+    const e = environmentError(caught) ?? caught;
     if (e instanceof GitopsError) {
       if (out.json) out.result({ ok: false, error: e.name, message: e.message, exitCode: e.exitCode });
       out.warn(`conda-gitops: ${e.message}`);

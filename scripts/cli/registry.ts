@@ -63,8 +63,11 @@ export const COMMANDS: CommandMeta[] = [
   },
   {
     name: 'schema',
-    summary: 'print the JSON Schemas of inventory.ini, build records and report.json',
-    usage: 'conda-gitops schema [inventory|report|build-record]',
+    summary: 'print the JSON Schemas of inventory.ini, report.json and the state under ROOT',
+    usage: 'conda-gitops schema [inventory|report|build-record|build-mark|generation|history]',
+    details:
+      'build-record, build-mark, generation and history describe the files under ROOT; every read checks them\n' +
+      'against these schemas (a file that does not match is named, exit 1).',
     options: {},
     positionals: { min: 0, max: 1, names: '[NAME]' },
     load: () => import('../commands/schema.js'),

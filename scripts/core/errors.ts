@@ -82,3 +82,58 @@ export class UnsafePathError extends GitopsError {
     super(message, EXIT.BAD_INPUT);
   }
 }
+/** Exit code of an environmental error (disk full, read-only, permission, a path that is not a directory). */
+export const EXIT_ENVIRONMENT = 4;
+
+/**
+ * The machine refused an operation: disk full (ENOSPC, EDQUOT), read-only filesystem (EROFS), permission
+ * (EACCES, EPERM), a path that is a file where a directory must be (ENOTDIR, EEXIST on mkdir). Exit 4:
+ * nothing is wrong with the repository or the state; fix the machine and run the same command again.
+ */
+export class EnvironmentError extends GitopsError {
+  constructor(message: string) {
+    super(message, EXIT_ENVIRONMENT);
+  }
+}
+
+/**
+ * A state file under ROOT (build record, generation manifest, history line, verdict) that does not match its
+ * schema: truncated, edited by hand, written by a newer release. Exit 1, naming the file and what to do.
+ */
+export class CorruptStateError extends GitopsError {
+  constructor(
+    readonly file: string,
+    message: string,
+  ) {
+    super(message, EXIT.FAILED);
+  }
+}
+
+const ENVIRONMENT_CODES: Record<string, string> = {
+  ENOSPC: 'no space left on the device: free space (or run `conda-gitops gc --yes`), then run the command again',
+  EDQUOT: 'disk quota exceeded: free space or raise the quota, then run the command again',
+  EROFS: 'the filesystem is read-only: run on a host where ROOT is mounted read-write',
+  EACCES: 'permission denied: run as the user that owns the installation root',
+  EPERM: 'operation not permitted: run as the user that owns the installation root',
+  ENOTDIR: 'a path on the way is a file, not a directory: check --root / CONDA_GITOPS_ROOT / [conda] root',
+  EISDIR: 'a directory is where a file was expected: check the installation root',
+  EIO: 'an I/O error from the device: check the disk and its mount',
+  EMFILE: 'too many open files: raise the limit (ulimit -n), then run the command again',
+};
+
+/**
+ * The typed error for an operating-system error that is the machine's and not a bug (undefined otherwise).
+ * Pure: looks only at `code` and `path` of a Node ErrnoException-like value.
+ */
+export function environmentError(e: unknown): EnvironmentError | undefined {
+  if (!e || typeof e !== 'object') return undefined;
+  const { code, path, dest, syscall } = e as { code?: unknown; path?: unknown; dest?: unknown; syscall?: unknown };
+  if (code === 'EEXIST' && syscall === 'mkdir') {
+    const where = typeof path === 'string' ? ` at ${path}` : '';
+    return new EnvironmentError(`mkdir: EEXIST${where}: a file is where a directory must be: move it away`);
+  }
+  if (typeof code !== 'string' || !(code in ENVIRONMENT_CODES)) return undefined;
+  const where = typeof path === 'string' ? ` at ${path}${typeof dest === 'string' ? ` -> ${dest}` : ''}` : '';
+  const op = typeof syscall === 'string' ? `${syscall}: ` : '';
+  return new EnvironmentError(`${op}${code}${where}: ${ENVIRONMENT_CODES[code]}`);
+}

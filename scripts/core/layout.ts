@@ -67,5 +67,7 @@ export function buildPaths(root: string, condaVersion: string, env: string, buil
     log: join(builds, env, `${buildId}.log`),
     /** verdicts on this build, one file per verdict key (core/verdict.ts) */
     verdicts: join(builds, env, `${buildId}.verdicts`),
+    /** a rollback's mark (build-mark schema): its own small file, never written into the record in place */
+    mark: join(builds, env, `${buildId}.bad.json`),
   };
 }

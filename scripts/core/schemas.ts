@@ -2,11 +2,21 @@
 import inventory from '../../schemas/inventory.schema.json' with { type: 'json' };
 import report from '../../schemas/report.schema.json' with { type: 'json' };
 import buildRecord from '../../schemas/build-record.schema.json' with { type: 'json' };
+import buildMark from '../../schemas/build-mark.schema.json' with { type: 'json' };
+import generation from '../../schemas/generation.schema.json' with { type: 'json' };
+import history from '../../schemas/history.schema.json' with { type: 'json' };
 
-export const SCHEMA_NAMES = ['inventory', 'report', 'build-record'] as const;
+export const SCHEMA_NAMES = ['inventory', 'report', 'build-record', 'build-mark', 'generation', 'history'] as const;
 export type SchemaName = (typeof SCHEMA_NAMES)[number];
 
-const SCHEMAS: Record<SchemaName, Record<string, unknown>> = { inventory, report, 'build-record': buildRecord };
+const SCHEMAS: Record<SchemaName, Record<string, unknown>> = {
+  inventory,
+  report,
+  'build-record': buildRecord,
+  'build-mark': buildMark,
+  generation,
+  history,
+};
 
 export function loadSchema(name: SchemaName): Record<string, unknown> {
   return SCHEMAS[name];

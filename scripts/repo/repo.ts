@@ -20,6 +20,7 @@ import type { Inventory } from '../core/types.js';
 import { isPlainVersionSpec, versionSpecChecker } from '../core/matchspec.js';
 import { checkRepo, INVENTORY_FILE, SPECS_DIR } from '../core/repo.js';
 import type { Repo, RepoFiles } from '../core/repo.js';
+import { existingRoot } from '../state/fsutil.js';
 
 /** Read a repository directory. Throws InputError listing every problem when anything is invalid. */
 export async function loadRepo(dir: string): Promise<Repo> {
@@ -161,10 +162,11 @@ export function readRepoFiles(dir: string): RepoFiles {
   return { inventory, specs };
 }
 
-/** The installation root: --root, then $CONDA_GITOPS_ROOT, then [conda] root. */
+/** The installation root: --root, then $CONDA_GITOPS_ROOT, then [conda] root; it must exist (UsageError). */
 export function resolveRoot(
   ctx: { options: Record<string, unknown>; env: Record<string, string | undefined> },
   inventory?: Inventory,
+  opts: { mustExist?: boolean } = {},
 ): string {
   const flag = ctx.options.root;
   const root = (typeof flag === 'string' && flag) || ctx.env.CONDA_GITOPS_ROOT || inventory?.conda.root;
@@ -172,6 +174,9 @@ export function resolveRoot(
     throw new UsageError(
       'no installation root: pass --root DIR, set CONDA_GITOPS_ROOT, or set [conda] root in inventory.ini',
     );
-  if (!root.startsWith('/')) return join(process.cwd(), root);
-  return root;
+  const abs = root.startsWith('/') ? root : join(process.cwd(), root);
+  // a root that does not exist is a usage error everywhere, except where it is only a path (a PR plan on a runner)
+  const source =
+    typeof flag === 'string' && flag ? '--root' : ctx.env.CONDA_GITOPS_ROOT ? 'CONDA_GITOPS_ROOT' : '[conda] root';
+  return opts.mustExist === false ? abs : existingRoot(abs, source);
 }

@@ -9,17 +9,24 @@ import { join, relative, sep } from 'node:path';
 import type { StampedBuildRecord } from '../core/types.js';
 import { listGenerations, liveGenerationNumber, readGenerationLinks, readManifest } from './generation.js';
 import { layout } from '../core/layout.js';
-import { readJsonIfExists } from './fsutil.js';
+import { CorruptStateError } from '../core/errors.js';
+import { readChecked } from './checked.js';
 import { isOrphaned } from './record.js';
 import { isMarked } from './marker.js';
 import type { BuildOnDisk, InstallationOnDisk, GcPlan } from '../core/gc.js';
+
+/** Rethrow unless `e` is an OS error with one of `codes` (gc expects some paths to vanish; nothing else). */
+function expect(e: unknown, ...codes: string[]): void {
+  if (!codes.includes((e as NodeJS.ErrnoException)?.code ?? '')) throw e;
+}
 
 /** Installation directories under ROOT: `v<version>` holding a conda base (bin/ or conda-meta/) or our builds/. */
 export function listInstallations(root: string): string[] {
   let names: string[];
   try {
     names = readdirSync(root);
-  } catch {
+  } catch (e) {
+    expect(e, 'ENOENT');
     return [];
   }
   return names
@@ -28,7 +35,8 @@ export function listInstallations(root: string): string[] {
       try {
         const st = lstatSync(join(root, n));
         return st.isDirectory() && !st.isSymbolicLink();
-      } catch {
+      } catch (e) {
+        expect(e, 'ENOENT');
         return false;
       }
     })
@@ -63,7 +71,8 @@ function readBuilds(root: string, instDir: string, warn: Warn): BuildOnDisk[] {
   let envs: string[];
   try {
     envs = readdirSync(buildsDir);
-  } catch {
+  } catch (e) {
+    expect(e, 'ENOENT');
     return out;
   }
   for (const env of envs.sort()) {
@@ -74,7 +83,8 @@ function readBuilds(root: string, instDir: string, warn: Warn): BuildOnDisk[] {
     let entries: string[];
     try {
       entries = readdirSync(dir);
-    } catch {
+    } catch (e) {
+      expect(e, 'ENOENT', 'ENOTDIR'); // vanished, or a stray file in builds/
       continue;
     }
     const ids = new Set<string>();
@@ -87,15 +97,18 @@ function readBuilds(root: string, instDir: string, warn: Warn): BuildOnDisk[] {
       let rec: StampedBuildRecord | undefined;
       try {
         const recPath = join(dir, `${id}.json`);
-        rec = kindOf(recPath) === 'file' ? readJsonIfExists<StampedBuildRecord>(recPath) : undefined;
-      } catch {
+        rec = kindOf(recPath) === 'file' ? readChecked<StampedBuildRecord>(recPath, 'build-record') : undefined;
+      } catch (e) {
+        // a corrupt record is planned like a build without one: gc removing an unused one is the remedy
+        if (!(e instanceof CorruptStateError)) throw e;
         rec = undefined;
       }
       let time = recordTime(rec);
       if (time === undefined) {
         try {
           time = lstatSync(join(dir, has(id) ? id : has(`${id}.json`) ? `${id}.json` : `${id}.log`)).mtimeMs;
-        } catch {
+        } catch (e) {
+          expect(e, 'ENOENT');
           time = 0;
         }
       }
@@ -143,8 +156,8 @@ export function readInstallation(root: string, name: string, warn: Warn = () => 
   let hasPkgs = false;
   try {
     hasPkgs = statSync(join(dir, 'pkgs')).isDirectory();
-  } catch {
-    /* none */
+  } catch (e) {
+    expect(e, 'ENOENT');
   }
   hasPkgs &&= kindOf(join(dir, 'pkgs')) === 'dir';
   return {
@@ -162,7 +175,8 @@ function diskUsage(path: string): number {
   let st;
   try {
     st = lstatSync(path);
-  } catch {
+  } catch (e) {
+    expect(e, 'ENOENT');
     return 0;
   }
   let total = st.blocks * 512;
@@ -170,8 +184,8 @@ function diskUsage(path: string): number {
     let entries: string[] = [];
     try {
       entries = readdirSync(path);
-    } catch {
-      /* unreadable: count the dir only */
+    } catch (e) {
+      expect(e, 'ENOENT', 'EACCES'); // gone, or unreadable: count the dir only
     }
     for (const e of entries) total += diskUsage(join(path, e));
   }
@@ -201,7 +215,14 @@ export function gcItems(root: string, plan: GcPlan): GcItem[] {
   for (const b of plan.removeBuilds) {
     const base = join(root, b.installation, 'builds', b.env, b.id);
     // record first: a build without its record is never linked by deploy, whatever is left of its prefix
-    const paths = [`${base}.json`, base, `${base}.log`, `${base}.verdicts`, `${base}.manifest.json`];
+    const paths = [
+      `${base}.json`,
+      base,
+      `${base}.log`,
+      `${base}.verdicts`,
+      `${base}.manifest.json`,
+      `${base}.bad.json`,
+    ];
     items.push({
       kind: 'build',
       what: `${b.installation}/builds/${b.env}/${b.id}${b.status ? ` (${b.status})` : ''}`,

@@ -13,21 +13,22 @@ import {
   mkdirSync,
   openSync,
   readdirSync,
-  readFileSync,
   readlinkSync,
   renameSync,
   rmSync,
   rmdirSync,
+  statSync,
   symlinkSync,
   unlinkSync,
   writeSync,
 } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { RefusedError } from '../core/errors.js';
+import { CorruptStateError, RefusedError } from '../core/errors.js';
 import { buildPaths, installationLayout, installationName, layout } from '../core/layout.js';
-import { readJsonIfExists } from './fsutil.js';
+import { readChecked } from './checked.js';
+import { faultPoint } from './fsutil.js';
+import { readBuildRecord, setBuildMark } from './record.js';
 import { KERNEL_SCRATCH } from '../core/kernel.js';
-import type { StampedBuildRecord } from '../core/types.js';
 import { parseLinkTarget, MANIFEST_FILE, TEMP_MARK, linkTarget, rollbackTarget } from '../core/generation.js';
 import type { LinkMap, GenerationManifest, GenerationRef } from '../core/generation.js';
 import { markInstallation } from './marker.js';
@@ -90,7 +91,7 @@ export function readGenerationLinks(instDir: string, n: number): LinkMap {
 }
 
 export function readManifest(instDir: string, n: number): GenerationManifest | undefined {
-  return readJsonIfExists<GenerationManifest>(join(instDir, 'generations', String(n), MANIFEST_FILE));
+  return readChecked<GenerationManifest>(join(instDir, 'generations', String(n), MANIFEST_FILE), 'generation');
 }
 
 function fsyncPath(path: string): void {
@@ -120,20 +121,28 @@ export function writeGeneration(instDir: string, manifest: GenerationManifest): 
   mkdirSync(gens, { recursive: true });
   const tmp = join(gens, `${TEMP_MARK}${manifest.n}-${process.pid}`);
   rmSync(tmp, { recursive: true, force: true });
-  mkdirSync(tmp);
-  const names = Object.keys(manifest.envs).sort();
-  names.forEach((name, i) => {
-    symlinkSync(linkTarget(name, manifest.envs[name]), join(tmp, name));
-    if (i === names.length >> 1) crashPoint('generation-half');
-  });
-  const fd = openSync(join(tmp, MANIFEST_FILE), 'w');
   try {
-    writeSync(fd, JSON.stringify(manifest, null, 2) + '\n');
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
+    mkdirSync(tmp);
+    const names = Object.keys(manifest.envs).sort();
+    names.forEach((name, i) => {
+      symlinkSync(linkTarget(name, manifest.envs[name]), join(tmp, name));
+      if (i === names.length >> 1) crashPoint('generation-half');
+    });
+    const manifestPath = join(tmp, MANIFEST_FILE);
+    const text = JSON.stringify(manifest, null, 2) + '\n';
+    const fd = openSync(manifestPath, 'w');
+    try {
+      faultPoint('generation-write', manifestPath, () => writeSync(fd, text.slice(0, text.length >> 1)));
+      writeSync(fd, text);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    fsyncPath(tmp); // the directory entries (the links) are durable before the generation gets its name
+  } catch (e) {
+    rmSync(tmp, { recursive: true, force: true }); // a full disk leaves no half-written generation behind
+    throw e;
   }
-  fsyncPath(tmp); // the directory entries (the links) are durable before the generation gets its name
   crashPoint('generation-written');
   const dir = join(gens, String(manifest.n));
   renameSync(tmp, dir);
@@ -299,12 +308,9 @@ export function rollbackTargetOf(
 const versionOf = (installation: string) => installation.replace(/^v/, '');
 
 /**
- * Set (`bad`) or clear (undefined) the rollback mark of build records, in place: one write(2) of the whole
- * record at offset 0, padded with spaces (valid JSON whitespace) to at least the old length so no truncate is
- * needed. A kill -9 cannot tear a single write, and unlike temp + rename it does not make ext4 flush each
- * file (a rename over an existing file does): 1,000 marks cost ~0.05 s instead of ~0.5-2 s, which a rollback
- * of a whole installation needs. Not fsynced: a mark lost in a power cut only means main could redeploy
- * that build.
+ * Set (`bad`) or clear (undefined) the rollback mark of build records: each mark is its own small file written
+ * whole (state/record.ts setBuildMark), never a rewrite of the record in place, so a crash or a full disk
+ * mid-rollback leaves each record as it was. Returns how many marks changed.
  */
 export function markBuilds(
   root: string,
@@ -313,31 +319,92 @@ export function markBuilds(
   bad: { at: string; reason: string } | undefined,
 ): number {
   let changed = 0;
-  for (const b of builds) {
-    const path = buildPaths(root, versionOf(installation), b.name, b.build).record;
-    let fd: number;
+  for (const b of builds) if (setBuildMark(root, versionOf(installation), b.name, b.build, bad)) changed++;
+  return changed;
+}
+
+/**
+ * Why the builds `links` points at are not complete (empty when they all are): the record exists, reads, says
+ * built or tested, and the prefix is a directory with conda-meta/. `instDir` is the installation (vX).
+ */
+export function buildProblems(instDir: string, links: LinkMap): string[] {
+  const problems: string[] = [];
+  const version = versionOf(basename(instDir));
+  const root = dirname(instDir);
+  for (const [name, id] of Object.entries(links).sort(([a], [b]) => a.localeCompare(b))) {
+    const paths = buildPaths(root, version, name, id);
+    let rec;
     try {
-      fd = openSync(path, 'r+');
+      rec = readBuildRecord(root, version, name, id);
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'ENOENT') continue;
-      throw e;
+      if (!(e instanceof CorruptStateError)) throw e;
+      problems.push(`${name} -> ${id}: its record is corrupt (${paths.record})`);
+      continue;
     }
-    try {
-      const old = readFileSync(fd);
-      const rec = JSON.parse(old.toString('utf8')) as StampedBuildRecord;
-      if (bad ? rec.bad?.reason === bad.reason : !rec.bad) continue;
-      if (bad) rec.bad = bad;
-      else delete rec.bad;
-      let text = JSON.stringify(rec, null, 2) + '\n';
-      const length = Buffer.byteLength(text);
-      if (length < old.length) text += ' '.repeat(old.length - length - 1) + '\n';
-      const buf = Buffer.from(text);
-      let off = 0;
-      while (off < buf.length) off += writeSync(fd, buf, off, buf.length - off, off);
-      changed++;
-    } finally {
-      closeSync(fd);
+    if (!rec) problems.push(`${name} -> ${id}: no build record (${paths.record})`);
+    else if (rec.status !== 'built' && rec.status !== 'tested') {
+      problems.push(`${name} -> ${id}: the build is ${rec.status}, not complete`);
+    } else if (!isDir(join(paths.prefix, 'conda-meta'))) {
+      problems.push(`${name} -> ${id}: the prefix ${paths.prefix} is missing or has no conda-meta/`);
     }
   }
-  return changed;
+  return problems;
+}
+
+function isDir(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT' || (e as NodeJS.ErrnoException).code === 'ENOTDIR') return false;
+    throw e;
+  }
+}
+
+/**
+ * Why generation N cannot be made live (empty when it can): every link is a link to a build of its env, the
+ * manifest reads and lists the same envs, every linked build is complete.
+ */
+export function generationProblems(instDir: string, n: number): string[] {
+  const dir = join(instDir, 'generations', String(n));
+  const problems: string[] = [];
+  let manifest: GenerationManifest | undefined;
+  try {
+    manifest = readManifest(instDir, n);
+  } catch (e) {
+    if (!(e instanceof CorruptStateError)) throw e;
+    problems.push(`its manifest is corrupt (${join(dir, MANIFEST_FILE)})`);
+  }
+  const links: LinkMap = {};
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    if (entry.name === MANIFEST_FILE || entry.name.startsWith('.')) continue;
+    const target = entry.isSymbolicLink() ? readlinkSync(join(dir, entry.name)) : undefined;
+    const id = target === undefined ? undefined : parseLinkTarget(entry.name, target);
+    if (id) links[entry.name] = id;
+    else problems.push(`${entry.name}: not a link to a build of ${entry.name}${target ? ` (-> ${target})` : ''}`);
+  }
+  if (manifest) {
+    for (const [name, id] of Object.entries(manifest.envs)) {
+      if (!(name in links)) problems.push(`${name}: the manifest lists ${id} but the link is missing`);
+      else if (links[name] !== id) problems.push(`${name}: the link says ${links[name]}, the manifest ${id}`);
+    }
+    for (const name of Object.keys(links)) {
+      if (!(name in manifest.envs)) problems.push(`${name}: a link the manifest does not list`);
+    }
+  }
+  return [...problems, ...buildProblems(instDir, links)];
+}
+
+/** Refuse (exit 1, nothing changed) to make generation N live when it is not whole. */
+export function verifyGeneration(instDir: string, n: number): void {
+  refuseProblems(`${join(instDir, 'generations', String(n))} cannot be made live`, generationProblems(instDir, n));
+}
+
+export function refuseProblems(what: string, problems: string[]): void {
+  if (!problems.length) return;
+  const shown = problems.slice(0, 20).map((p) => `  ${p}`);
+  if (problems.length > 20) shown.push(`  ... (${problems.length} problems)`);
+  throw new RefusedError(
+    `${what}:\n${shown.join('\n')}\nNothing was changed. Pick another generation (rollback --to N), or deploy ` +
+      'from git (deploy --build-missing rebuilds missing builds).',
+  );
 }

@@ -1,8 +1,19 @@
 /**
  * `ROOT/.gitops/history.jsonl`: one JSON line per cutover (deploy, rollback), appended with O_APPEND and
- * fsynced. A line torn by a crash is skipped when reading, never fatal.
+ * fsynced. A last line torn by a crash is skipped (and reported) when reading, never fatal.
  */
-import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, statSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  fstatSync,
+  ftruncateSync,
+  fsyncSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  readSync,
+  statSync,
+  writeSync,
+} from 'node:fs';
 import { hostname, userInfo } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { LinkMap } from '../core/generation.js';
@@ -11,6 +22,7 @@ import { diffLinks, formatRef } from '../core/generation.js';
 import { layout } from '../core/layout.js';
 import type { HistoryEntry } from '../core/history.js';
 import type { HistoryStamp } from '../core/types.js';
+import { checkText, corrupt } from './checked.js';
 
 /** Who is acting: the local user and host, plus the CI actor when there is one. */
 export function actor(env: NodeJS.ProcessEnv): Pick<HistoryEntry, 'user' | 'host' | 'actor'> {
@@ -26,8 +38,16 @@ export function actor(env: NodeJS.ProcessEnv): Pick<HistoryEntry, 'user' | 'host
 export function appendHistory(root: string, entry: HistoryEntry): void {
   const path = layout(root).history;
   mkdirSync(dirname(path), { recursive: true });
-  const fd = openSync(path, 'a');
+  const fd = openSync(path, 'a+');
   try {
+    // a last line torn by a crash (no newline at its end: readHistory skipped and reported it) is cut off, so
+    // this entry starts a line of its own and the torn one does not become a corrupt line in the middle
+    const size = fstatSync(fd).size;
+    if (size > 0) {
+      const lastByte = Buffer.alloc(1);
+      readSync(fd, lastByte, 0, 1, size - 1);
+      if (lastByte[0] !== 0x0a) ftruncateSync(fd, readFileSync(path).lastIndexOf(0x0a) + 1);
+    }
     // one write(2) of the whole line: concurrent appenders cannot interleave inside it
     writeSync(fd, JSON.stringify(entry) + '\n');
     fsyncSync(fd);
@@ -36,27 +56,36 @@ export function appendHistory(root: string, entry: HistoryEntry): void {
   }
 }
 
-/** Every readable entry, oldest first; `skipped` counts torn or foreign lines. */
+/**
+ * Every entry, oldest first, each checked against history.schema.json. A torn LAST line (a crash mid-append:
+ * no newline at its end, or text that does not parse) is skipped and counted in `skipped`; any other line that
+ * does not match is a CorruptStateError naming the file and line.
+ */
 export function readHistory(root: string): { entries: HistoryEntry[]; skipped: number } {
+  const path = layout(root).history;
   let text: string;
   try {
-    text = readFileSync(layout(root).history, 'utf8');
+    text = readFileSync(path, 'utf8');
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return { entries: [], skipped: 0 };
     throw e;
   }
   const entries: HistoryEntry[] = [];
   let skipped = 0;
-  for (const line of text.split('\n')) {
-    if (!line.trim()) continue;
-    try {
-      const e = JSON.parse(line) as HistoryEntry;
-      if (e && typeof e === 'object' && e.to && typeof e.to.generation === 'number') entries.push(e);
-      else skipped++;
-    } catch {
-      skipped++;
+  const lines = text.split('\n');
+  // the index of the last non-empty line: the only one a crash mid-append can have torn
+  let last = lines.length - 1;
+  while (last >= 0 && !lines[last]!.trim()) last--;
+  lines.forEach((line, i) => {
+    if (!line.trim()) return;
+    const r = checkText<HistoryEntry>(line, 'history');
+    if ('value' in r) entries.push(r.value);
+    else if (i === last) skipped++;
+    else {
+      const remedy = 'fix or delete that line, or move the file aside (it is a log: the generations are the state)';
+      throw corrupt(`${path}:${i + 1}`, 'history', r.why, remedy);
     }
-  }
+  });
   return { entries, skipped };
 }
 

@@ -57,7 +57,10 @@ describe.concurrent('help and usage errors', () => {
       expect(help.stdout).toMatch(
         new RegExp(`^  ${c.name} +${c.summary.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`, 'm'),
       );
-    expect(help.stdout).toContain('Exit codes: 0 ok, 1 some env failed or drift, 2 bad input or usage, 3 locked/busy.');
+    expect(help.stdout).toContain('Exit codes: 0 ok, 1 some env failed, drift or corrupt state, 2 bad input or usage');
+    expect(help.stdout).toContain(
+      '4 the machine refused (disk full, read-only, permission); 70 a bug in conda-gitops.',
+    );
     const none = await runCli([]);
     expect(none.code).toBe(2);
     expect(none.stdout).toBe(help.stdout);
@@ -117,7 +120,9 @@ describe('schema', () => {
     expect(JSON.parse(one.stdout)).toMatchObject({ title: 'inventory.ini', type: 'object' });
     const bad = await runCli(['schema', 'nope']);
     expect(bad.code).toBe(2);
-    expect(bad.stderr).toContain("unknown schema 'nope' (known: inventory, report, build-record)");
+    expect(bad.stderr).toContain(
+      "unknown schema 'nope' (known: inventory, report, build-record, build-mark, generation, history)",
+    );
   });
 });
 
@@ -231,7 +236,7 @@ describe('validate and plan on a repository', () => {
   });
 
   const PLAN_HUMAN =
-    'plan in human form; the root may also come from $CONDA_GITOPS_ROOT; a root that does not exist is not created';
+    'plan in human form; the root may also come from $CONDA_GITOPS_ROOT; a missing root: exit 2, not created';
   test(PLAN_HUMAN, async () => {
     const human = await runCli(['plan', '--repo', r.dir, '--root', r.root]);
     expect(human.code).toBe(0);
@@ -243,8 +248,11 @@ describe('validate and plan on a repository', () => {
     ]);
     const missing = join(r.base, 'no-such-root');
     const viaEnv = await runCli(['plan', '--repo', r.dir, '--json'], { env: { CONDA_GITOPS_ROOT: missing } });
-    expect(viaEnv.code).toBe(0);
-    expect(JSON.parse(viaEnv.stdout).root).toBe(missing);
+    expect(viaEnv.code).toBe(2);
+    expect(JSON.parse(viaEnv.stdout).message).toBe(
+      `installation root ${missing} does not exist (check CONDA_GITOPS_ROOT); nothing was created`,
+    );
+    expect((await runCli(['plan', '--repo', r.dir, '--json'], { env: { CONDA_GITOPS_ROOT: r.root } })).code).toBe(0);
     expect(snapshotTree(r.base).some((l) => l.startsWith('no-such-root'))).toBe(false);
   });
 

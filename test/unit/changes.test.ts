@@ -375,10 +375,18 @@ describe('plan --base/--head (command)', () => {
     expect(pr.out.errors.join('\n')).toMatch(
       /env-specs\/a\.yml:1: error: a: build prefix is \d+ bytes, longer than conda's 255-byte limit/,
     );
-    // without --base the plan against the root applies the same guard
-    const plain = await planCmd(r.dir, { root: longRoot });
-    expect(plain.code).toBe(2);
-    expect(plain.out.errors.join('\n')).toMatch(/255-byte limit/);
+    // without --base the plan is against an installation: the root must exist, and the same guard applies
+    const missing = await planCmd(r.dir, { root: longRoot });
+    expect(missing.code).toBe(2);
+    expect(missing.out.errors.join('\n')).toMatch(/does not exist/);
+    mkdirSync(longRoot);
+    try {
+      const plain = await planCmd(r.dir, { root: longRoot });
+      expect(plain.code).toBe(2);
+      expect(plain.out.errors.join('\n')).toMatch(/255-byte limit/);
+    } finally {
+      rmSync(longRoot, { recursive: true, force: true });
+    }
   });
 
   test('between two commits only the changed files are read, and the plan equals the plan of a checkout', async () => {

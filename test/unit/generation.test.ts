@@ -1,10 +1,21 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { existsSync, lstatSync, mkdirSync, readdirSync, readlinkSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  symlinkSync,
+  truncateSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import {
   checkManageable,
   cleanTemporaries,
   ensureRootLinks,
+  generationProblems,
   listGenerations,
   liveGenerationNumber,
   markBuilds,
@@ -24,7 +35,14 @@ import {
   sameLinks,
 } from '../../scripts/core/generation.js';
 import type { GenerationManifest, LinkMap } from '../../scripts/core/generation.js';
-import { FailedError, RefusedError } from '../../scripts/core/errors.js';
+import {
+  CorruptStateError,
+  EnvironmentError,
+  environmentError,
+  FailedError,
+  RefusedError,
+} from '../../scripts/core/errors.js';
+import { buildPaths } from '../../scripts/core/layout.js';
 import { readBuildRecord } from '../../scripts/state/record.js';
 import { addBuild, fakeBuildId, makeInstallation, VERSION } from '../fixtures/installation.js';
 import type { FakeInstallation } from '../fixtures/installation.js';
@@ -201,7 +219,7 @@ describe('generations on disk', () => {
     expect(() => checkManageable(fi.root, VERSION)).toThrow(/points to v4\.3\.22\/envs/);
   });
 
-  it('marks builds bad and clears the mark in place; the record stays valid JSON with everything else intact', () => {
+  it('marks builds bad with a mark file beside the record, never writing the record; clearing removes it', () => {
     fi = makeInstallation();
     const id = fakeBuildId('m');
     const original = addBuild(fi.root, VERSION, 'a', id);
@@ -214,8 +232,65 @@ describe('generations on disk', () => {
     expect(readBuildRecord(fi.root, VERSION, 'a', id)).toEqual({ ...original, bad });
     expect(markBuilds(fi.root, `v${VERSION}`, builds, bad)).toBe(0); // already marked
     expect(markBuilds(fi.root, `v${VERSION}`, builds, undefined)).toBe(1);
-    expect(readBuildRecord(fi.root, VERSION, 'a', id)).toEqual(original); // shorter now: padded, still parses
+    expect(readBuildRecord(fi.root, VERSION, 'a', id)).toEqual(original);
+    const paths = buildPaths(fi.root, VERSION, 'a', id);
+    const recordText = readFileSync(paths.record, 'utf8');
     expect(markBuilds(fi.root, `v${VERSION}`, builds, { ...bad, reason: 'x' })).toBe(1);
     expect(readBuildRecord(fi.root, VERSION, 'a', id)?.bad?.reason).toBe('x');
+    expect(readFileSync(paths.record, 'utf8')).toBe(recordText);
+    expect(JSON.parse(readFileSync(paths.mark, 'utf8'))).toEqual({ format: 1, ...bad, reason: 'x' });
+    // an unreadable mark (power cut before its data reached the disk) still holds the build back
+    writeFileSync(paths.mark, '');
+    expect(readBuildRecord(fi.root, VERSION, 'a', id)?.bad?.reason).toMatch(/mark file .* unreadable/);
+    expect(markBuilds(fi.root, `v${VERSION}`, builds, undefined)).toBe(1);
+    expect(existsSync(paths.mark)).toBe(false);
+  });
+
+  it('a first-format record with its mark inline: read as marked; clearing rewrites it whole without the mark', () => {
+    fi = makeInstallation();
+    const id = fakeBuildId('inline');
+    const bad = { at: '2024-05-01T00:00:00.000Z', reason: 'rolled back' };
+    const original = addBuild(fi.root, VERSION, 'a', id, { bad });
+    expect(readBuildRecord(fi.root, VERSION, 'a', id)?.bad).toEqual(bad);
+    expect(markBuilds(fi.root, `v${VERSION}`, [{ name: 'a', build: id }], undefined)).toBe(1);
+    const { bad: _b, ...rest } = original;
+    expect(readBuildRecord(fi.root, VERSION, 'a', id)).toEqual(rest);
+  });
+
+  it('a truncated record or manifest is a CorruptStateError naming the file (exit 1)', () => {
+    fi = makeInstallation();
+    const id = fakeBuildId('t');
+    addBuild(fi.root, VERSION, 'a', id);
+    const paths = buildPaths(fi.root, VERSION, 'a', id);
+    truncateSync(paths.record, 30);
+    const read = () => readBuildRecord(fi!.root, VERSION, 'a', id);
+    expect(read).toThrow(CorruptStateError);
+    expect(read).toThrow(`${paths.record}: not a valid build record (not JSON`);
+    writeGeneration(fi.inst.dir, { format: 1, n: 1, createdAt: 'now', reason: 'deploy', envs: {} });
+    const manifest = join(fi.inst.dir, 'generations', '1', '.generation.json');
+    writeFileSync(manifest, JSON.stringify({ format: 2, n: 1 }));
+    expect(() => readManifest(fi!.inst.dir, 1)).toThrow(/format 2 is not one this release reads/);
+    expect(generationProblems(fi.inst.dir, 1)).toEqual([`its manifest is corrupt (${manifest})`]);
+  });
+});
+
+describe('environmental errors (core/errors.ts)', () => {
+  it('maps disk full, read-only, permission and not-a-directory to exit 4 naming the path; others are not', () => {
+    const e = environmentError(Object.assign(new Error('x'), { code: 'ENOSPC', path: '/r/x.json', syscall: 'write' }));
+    expect(e).toBeInstanceOf(EnvironmentError);
+    expect(e?.exitCode).toBe(4);
+    expect(e?.message).toBe(
+      'write: ENOSPC at /r/x.json: no space left on the device: free space (or run `conda-gitops gc --yes`), ' +
+        'then run the command again',
+    );
+    for (const code of ['EROFS', 'EACCES', 'EPERM', 'ENOTDIR', 'EDQUOT']) {
+      expect(environmentError({ code, path: '/r' })?.exitCode, code).toBe(4);
+    }
+    expect(environmentError({ code: 'EEXIST', syscall: 'mkdir', path: '/r/.gitops' })?.message).toMatch(
+      /a file is where a directory must be/,
+    );
+    expect(environmentError({ code: 'EEXIST', syscall: 'open' })).toBeUndefined();
+    expect(environmentError(new TypeError('bug'))).toBeUndefined();
+    expect(environmentError(undefined)).toBeUndefined();
   });
 });

@@ -1,5 +1,5 @@
-import { readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, test } from 'vitest';
 import { Ajv } from 'ajv';
@@ -336,18 +336,25 @@ describe('loadRepo and resolveRoot', () => {
   });
 
   test('root: --root, then $CONDA_GITOPS_ROOT, then [conda] root; none is a usage error', async () => {
-    const r = makeRepo({
-      inventory: inv().replace('channels', 'root = /from/inventory\nchannels'),
-      specs: { a: specText('a') },
-    });
+    const r = makeRepo({ specs: { a: specText('a') } });
+    const at = (d: string) => join(r.base, d);
+    for (const d of ['flag', 'env', 'inventory']) mkdirSync(at(d));
+    writeFileSync(join(r.dir, 'inventory.ini'), inv().replace('channels', `root = ${at('inventory')}\nchannels`));
     try {
       const { inventory } = await loadRepo(r.dir);
-      expect(resolveRoot({ options: { root: '/from/flag' }, env: { CONDA_GITOPS_ROOT: '/from/env' } }, inventory)).toBe(
-        '/from/flag',
+      expect(resolveRoot({ options: { root: at('flag') }, env: { CONDA_GITOPS_ROOT: at('env') } }, inventory)).toBe(
+        at('flag'),
       );
-      expect(resolveRoot({ options: {}, env: { CONDA_GITOPS_ROOT: '/from/env' } }, inventory)).toBe('/from/env');
-      expect(resolveRoot({ options: {}, env: {} }, inventory)).toBe('/from/inventory');
-      expect(resolveRoot({ options: { root: 'rel' }, env: {} }, inventory)).toBe(join(process.cwd(), 'rel'));
+      expect(resolveRoot({ options: {}, env: { CONDA_GITOPS_ROOT: at('env') } }, inventory)).toBe(at('env'));
+      expect(resolveRoot({ options: {}, env: {} }, inventory)).toBe(at('inventory'));
+      const rel = relative(process.cwd(), at('flag'));
+      expect(resolveRoot({ options: { root: rel }, env: {} }, inventory)).toBe(join(process.cwd(), rel));
+      // a root that does not exist, or is a file: a usage error, and nothing is created
+      expect(() => resolveRoot({ options: { root: at('typo') }, env: {} }, inventory)).toThrow(/does not exist/);
+      expect(existsSync(at('typo'))).toBe(false);
+      expect(() => resolveRoot({ options: { root: join(r.dir, 'inventory.ini') }, env: {} }, inventory)).toThrow(
+        /not a directory/,
+      );
       expect(() => resolveRoot({ options: {}, env: {} })).toThrow(UsageError);
     } finally {
       r.cleanup();

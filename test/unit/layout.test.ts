@@ -40,6 +40,7 @@ describe('an installation vX', () => {
     expect(p).toEqual({
       prefix: '/pkg/conda/v23.11.0/builds/hlink/0123abcd4567',
       record: '/pkg/conda/v23.11.0/builds/hlink/0123abcd4567.json',
+      mark: '/pkg/conda/v23.11.0/builds/hlink/0123abcd4567.bad.json',
       log: '/pkg/conda/v23.11.0/builds/hlink/0123abcd4567.log',
       verdicts: '/pkg/conda/v23.11.0/builds/hlink/0123abcd4567.verdicts',
     });

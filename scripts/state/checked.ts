@@ -1,0 +1,93 @@
+/**
+ * Reading state files through their JSON Schemas (schemas/): a truncated, hand-edited or newer-format file is a
+ * CorruptStateError naming the file and what to do, never a crash. Other readers of state (verdicts) use
+ * `readChecked` too.
+ */
+import { readFileSync } from 'node:fs';
+import { Ajv, type ValidateFunction } from 'ajv';
+import { CorruptStateError } from '../core/errors.js';
+import { loadSchema, type SchemaName } from '../core/schemas.js';
+
+/** The format versions each reader understands (older ones are migrated on read by their reader). */
+export const READABLE_FORMATS: Partial<Record<SchemaName, number[]>> = {
+  'build-record': [1],
+  'build-mark': [1],
+  generation: [1],
+  history: [1],
+};
+
+const ajv = new Ajv({ strict: false, allErrors: false });
+const compiled = new Map<SchemaName, ValidateFunction>();
+
+function validator(name: SchemaName): ValidateFunction {
+  let v = compiled.get(name);
+  if (!v) {
+    v = ajv.compile(loadSchema(name));
+    compiled.set(name, v);
+  }
+  return v;
+}
+
+/** Why `value` is not a valid `name` (undefined when it is). */
+export function schemaProblem(value: unknown, name: SchemaName): string | undefined {
+  const known = READABLE_FORMATS[name];
+  const format = (value as { format?: unknown } | null)?.format;
+  if (known && typeof format === 'number' && !known.includes(format)) {
+    return `format ${format} is not one this release reads (${known.join(', ')}): it was written by a newer release`;
+  }
+  const v = validator(name);
+  if (v(value)) return undefined;
+  const err = v.errors?.[0];
+  if (!err) return 'does not match its schema';
+  return `${err.instancePath || '(top level)'} ${err.message ?? 'is invalid'}`;
+}
+
+/** What to do about a corrupt file of each kind. */
+const REMEDY: Partial<Record<SchemaName, string>> = {
+  'build-record':
+    'restore it from a backup, or remove this build (its prefix directory and this file) and build it again ' +
+    '(qa, or deploy --build-missing)',
+  'build-mark': 'remove it to clear the mark (deploy --force does the same)',
+  generation:
+    'restore it from a backup; if this generation is not live, `conda-gitops gc --yes` or removing the directory ' +
+    'drops it',
+};
+
+export function corrupt(path: string, name: SchemaName, why: string, remedy = REMEDY[name]): CorruptStateError {
+  return new CorruptStateError(
+    path,
+    `${path}: not a valid ${name.replace('-', ' ')} (${why}); conda-gitops changed nothing.` +
+      (remedy ? ` To go on: ${remedy}.` : ''),
+  );
+}
+
+/** Parse and check JSON text: the value, or why it is not a valid `name`. */
+export function checkText<T>(text: string, name: SchemaName): { value: T } | { why: string } {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (e) {
+    return { why: text.trim() ? `not JSON: ${(e as Error).message}` : 'empty file' };
+  }
+  const why = schemaProblem(value, name);
+  return why ? { why } : { value: value as T };
+}
+
+/** Parse and check JSON text read from `path` (CorruptStateError naming it when it is not a valid `name`). */
+export function parseChecked<T>(path: string, text: string, name: SchemaName): T {
+  const r = checkText<T>(text, name);
+  if ('why' in r) throw corrupt(path, name, r.why);
+  return r.value;
+}
+
+/** The checked contents of a state file, or undefined when it does not exist. */
+export function readChecked<T>(path: string, name: SchemaName): T | undefined {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw e;
+  }
+  return parseChecked<T>(path, text, name);
+}
