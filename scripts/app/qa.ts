@@ -89,6 +89,8 @@ export async function runQa(opts: QaOptions): Promise<QaResult> {
       retryFailed: opts.retryFailed,
       ...(timeoutSeconds ? { timeoutSeconds, testTimeoutSeconds: timeoutSeconds } : {}),
       specDir: join(headDir, SPECS_DIR),
+      env: opts.env,
+      untrusted: true,
     });
     results.push(...pipeline.envs.map((e) => e.result));
 
@@ -103,6 +105,7 @@ export async function runQa(opts: QaOptions): Promise<QaResult> {
       runDir,
       ...(baseRef ? { base: baseRef } : {}),
       ...(headRef ? { head: headRef } : {}),
+      ...(toBuild.length ? { isolation: pipeline.isolation } : {}),
       envs: results,
     };
     const report = buildReport(run);

@@ -152,6 +152,7 @@ export function parseInventory(text: string, file = 'inventory.ini'): { inventor
         frontend: (conda.frontend as Frontend | undefined) ?? 'conda',
         ...(conda.installer ? { installer: conda.installer as string } : {}),
         channels: conda.channels as string[],
+        ...(conda['unsandboxed-tests'] === 'allow' ? { unsandboxedTests: true } : {}),
         line: lineOfSection('conda'),
       },
       environments,

@@ -44,6 +44,8 @@ export interface Report {
   frontend: Frontend;
   base?: string;
   head?: string;
+  /** how builds and tests were isolated: bubblewrap, or none and why */
+  isolation?: { sandbox: 'bwrap' | 'none'; note: string };
   counts: { total: number; tested: number; reused: number; failed: number };
   files: { report: string; summary: string; junit: string; logs: string };
   envs: ReportEnv[];
@@ -109,6 +111,7 @@ export function buildReport(run: QaRunResult): Report {
     frontend: run.frontend,
     ...(run.base ? { base: run.base } : {}),
     ...(run.head ? { head: run.head } : {}),
+    ...(run.isolation ? { isolation: run.isolation } : {}),
     counts,
     files: { ...REPORT_FILES },
     envs,
@@ -180,6 +183,10 @@ export function renderSummary(report: Report, options: { maxExcerptLines?: numbe
       `run \`${report.runId}\`${refs} · ${formatSeconds(report.seconds)}`,
     '',
   );
+  if (report.isolation) {
+    const sign = report.isolation.sandbox === 'none' ? '**Warning:** ' : '';
+    lines.push(`${sign}Isolation: ${report.isolation.note}.`, '');
+  }
   lines.push(...(report.envs.length ? summaryTable(report) : ['No environment changed: nothing to build.']));
 
   const diffs = report.envs.filter((e) => e.packageDiff && e.status !== 'failed');

@@ -12,6 +12,8 @@ export interface Inventory {
     frontend: Frontend;
     installer?: string;
     channels: string[];
+    /** `unsandboxed-tests = allow`: env test scripts run even where there is no sandbox (docs/security.md) */
+    unsandboxedTests?: boolean;
     line: number;
   };
   environments: Array<{ name: string; mode: EnvMode; line: number }>;
@@ -170,6 +172,8 @@ export interface QaRunResult {
   runDir: string;
   base?: string;
   head?: string;
+  /** how builds and tests were isolated (docs/security.md) */
+  isolation?: { sandbox: 'bwrap' | 'none'; note: string };
   envs: EnvRunResult[];
 }
 
