@@ -69,11 +69,14 @@ export interface BuildInput {
 export interface BuildIsolation {
   /** the bwrap executable: conda and pip run in a sandbox that can write only this build and its temp dir */
   bwrap?: string;
-  /**
-   * the installation's shared package cache: the build gets a private cache of its own, layered over the
-   * shared one (CONDA_PKGS_DIRS=PRIVATE,SHARED), so nothing it runs can plant a package in the shared cache
-   */
+  /** the installation's shared package cache (writable in the sandbox unless `privateCache`) */
   sharedCache?: string;
+  /**
+   * a build of a pull request: it gets a private package cache of its own, layered over the shared one
+   * (CONDA_PKGS_DIRS=PRIVATE,SHARED), and the shared one stays read-only, so nothing the build runs can plant a
+   * package there for later builds
+   */
+  privateCache?: boolean;
 }
 
 export interface BuildOutcome {
@@ -169,7 +172,7 @@ function isolatedOptions(
 ): { opts: CallOptions; unstage: () => void } {
   if (!iso) return { opts: {}, unstage: () => {} };
   const env: Record<string, string> = {};
-  if (iso.sharedCache) {
+  if (iso.sharedCache && iso.privateCache) {
     const own = join(work, 'pkgs');
     mkdirSync(own);
     env.CONDA_PKGS_DIRS = `${own},${iso.sharedCache}`;
@@ -182,7 +185,20 @@ function isolatedOptions(
   const stage = mkdtempSync(join(envDir, `.stage-${basename(prefix)}-`));
   env.TMPDIR = work;
   return {
-    opts: { env, cwd: work, sandbox: { bwrap: iso.bwrap, writable: [work], binds: [[stage, envDir]], network: true } },
+    opts: {
+      env,
+      cwd: work,
+      sandbox: {
+        bwrap: iso.bwrap,
+        // a trusted build (deploy, build) fills the shared cache; a pull request's cannot write it
+        writable: [
+          work,
+          ...(iso.sharedCache && !iso.privateCache && existsSync(iso.sharedCache) ? [iso.sharedCache] : []),
+        ],
+        binds: [[stage, envDir]],
+        network: true,
+      },
+    },
     unstage: () => {
       if (!existsSync(stage)) return;
       const built = join(stage, basename(prefix));
