@@ -153,7 +153,8 @@ export async function runBuilds(opts: RunBuildsOptions): Promise<PipelineResult>
   const bwrap = sandbox.kind === 'bwrap' ? sandbox.bwrap : undefined;
   const isolation = {
     ...(bwrap ? { bwrap } : {}),
-    ...(opts.untrusted ? { sharedCache: join(installationLayout(root, opts.desired.condaVersion).dir, 'pkgs') } : {}),
+    sharedCache: join(installationLayout(root, opts.desired.condaVersion).dir, 'pkgs'),
+    ...(opts.untrusted ? { privateCache: true } : {}),
   };
   const testIsolation = {
     ...(bwrap ? { bwrap } : { reason: (sandbox as { reason: string }).reason }),
