@@ -6,12 +6,13 @@
  *   2. adopt it into a scratch git repository;
  *   3. a pull request that upgrades conda to 23.11.0: QA builds every env into the new installation and
  *      prints the failure table; `fix` applies the remediation rules; QA again until green;
- *   4. merge: deploy (cutover), status, a second change deployed, rollback, roll forward, history.
+ *   4. merge: deploy (cutover), status, a second change deployed, rollback, roll forward, history;
+ *   5. an attack: a pull request whose env test script writes into another env's live build; QA blocks it.
  *
  * Every step runs the real CLI (dist/scripts/cli/main.js) as a user would. Nothing outside .sandbox/ is written.
  */
 import { $, cd, fs, path } from 'zx';
-import { writeFileSync } from 'node:fs';
+import { readdirSync, writeFileSync } from 'node:fs';
 import {
   installFakeConda,
   makeGitPackage,
@@ -190,6 +191,59 @@ async function deployAndRollback(): Promise<void> {
   await cli(['history']);
 }
 
+/** Every file under `dir`, with its content: what a change to the live env would show. */
+function snapshot(dir: string): string {
+  const out: string[] = [];
+  const walk = (d: string) => {
+    for (const e of readdirSync(d, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
+      const p = path.join(d, e.name);
+      if (e.isDirectory()) walk(p);
+      else if (e.isFile()) out.push(`${p}\n${fs.readFileSync(p, 'utf8')}`);
+    }
+  };
+  walk(dir);
+  return out.join('\n');
+}
+
+async function blockedAttack(): Promise<void> {
+  banner("5. An attack: a PR's test script writes into another team's live env (hlink); QA blocks it");
+  const live = fs.realpathSync(path.join(paths.root, 'envs', 'hlink'));
+  const before = snapshot(live);
+  await git('checkout', '-q', '-b', 'census-test');
+  const script = [
+    '#!/bin/sh',
+    '# a "test" that appends to a module of the live hlink env, reached from its own build',
+    'for f in "$CONDA_PREFIX"/../../../../envs/hlink/lib/python*/site-packages/numpy/__init__.py; do',
+    `  printf '\\nprint("PR code ran")\\n' >> "$f"`,
+    'done',
+    '',
+  ].join('\n');
+  fs.writeFileSync(path.join(paths.repo, 'env-specs', 'census.test.sh'), script);
+  process.stdout.write(`\n  env-specs/census.test.sh:\n${script.replace(/^/gm, '    ')}\n`);
+  await git('add', '-A');
+  await git('commit', '-qm', 'census: a test');
+  await cli(['qa', '--base', 'main', '--head', 'HEAD'], { expect: [1] });
+  const runs = path.join(paths.root, '.gitops', 'runs');
+  const last = fs.readdirSync(runs).sort().at(-1)!;
+  const report = JSON.parse(fs.readFileSync(path.join(runs, last, 'report.json'), 'utf8')) as {
+    isolation?: { note: string };
+    envs: Array<{ env: string; status: string; hint?: string; excerpt?: string[] }>;
+  };
+  const census = report.envs.find((e) => e.env === 'census');
+  process.stdout.write(
+    [
+      '',
+      `  isolation: ${report.isolation?.note ?? '(not reported)'}`,
+      `  census: ${census?.status}: ${census?.hint ?? ''}`,
+      ...(census?.excerpt ?? []).map((l) => `    | ${l}`),
+      `  live hlink (${live}): ${snapshot(live) === before ? 'unchanged' : 'CHANGED'}`,
+      '',
+    ].join('\n'),
+  );
+  if (census?.status !== 'failed' || snapshot(live) !== before) throw new Error('the attack was not blocked');
+  await git('checkout', '-q', 'main');
+}
+
 async function main(): Promise<void> {
   if (!fs.existsSync(CLI)) throw new Error(`${CLI} is missing: run npm ci (its prepare step compiles the CLI)`);
   fs.rmSync(SANDBOX, { recursive: true, force: true });
@@ -207,6 +261,7 @@ async function main(): Promise<void> {
   await adopt();
   await upgradePullRequest();
   await deployAndRollback();
+  await blockedAttack();
   banner(`Done in ${((Date.now() - started) / 1000).toFixed(1)} s`);
   process.stdout.write(
     [

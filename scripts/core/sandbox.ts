@@ -32,7 +32,8 @@ function checkPath(p: string, what: string): string {
  * The bubblewrap command line running `argv`: the whole file system read-only (`--ro-bind / /`), fresh /dev,
  * /proc and /dev/shm, its own PID, IPC and UTS namespaces (killing bwrap ends every process the call started),
  * a new session (no terminal to inject keystrokes into), the writable directories bound read-write (and
- * the moved ones at their destination), the read-only ones bound on top, and no network unless asked for. Later binds win, so the order is fixed.
+ * the moved ones at their destination), the read-only ones bound on top, and no network unless asked for.
+ * Later binds win, so the order is fixed.
  */
 export function sandboxArgv(spec: SandboxSpec, argv: readonly string[]): string[] {
   if (argv.length === 0) throw new Error('sandboxArgv needs a program to run');

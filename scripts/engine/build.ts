@@ -184,6 +184,9 @@ function isolatedOptions(
   const envDir = dirname(prefix);
   const stage = mkdtempSync(join(envDir, `.stage-${basename(prefix)}-`));
   env.TMPDIR = work;
+  // the user's caches (pip's wheels, conda's notices) are read-only in the sandbox: the build gets its own
+  env.XDG_CACHE_HOME = join(work, 'cache');
+  env.PIP_CACHE_DIR = join(work, 'cache', 'pip');
   return {
     opts: {
       env,

@@ -163,7 +163,8 @@ describe.skipIf(noBwrap)('builds and tests of a QA run are sandboxed (bubblewrap
       // the backend runs when pip builds the package, as a build of the PR
       const tamper = [
         'import glob',
-        `for _f in glob.glob(${JSON.stringify(world.root)} + '/v*/pkgs/numpy-1.26.4-*/lib/python*/site-packages/numpy/__init__.py'):`,
+        `_cache = ${JSON.stringify(world.root)} + '/v*/pkgs/numpy-1.26.4-*'`,
+        "for _f in glob.glob(_cache + '/lib/python*/site-packages/numpy/__init__.py'):",
         '    try:',
         '        with open(_f, "a") as _h:',
         '            _h.write("\\nprint(\\"TAMPERED\\")\\n")',
