@@ -148,7 +148,8 @@ export async function runBuilds(opts: RunBuildsOptions): Promise<PipelineResult>
   const kernels = new Set(opts.desired.kernels.map((k) => k.name));
   const live = readLive(root);
   const total = opts.envs.length;
-  const sandbox = await detectSandbox(opts.env ?? {});
+  // a run with nothing to build or test needs no sandbox (and must not fail for want of one)
+  const sandbox: Sandbox = total ? await detectSandbox(opts.env ?? {}) : { kind: 'none', reason: 'nothing to run' };
   const allowUnsandboxed = opts.repo.inventory.conda.unsandboxedTests === true;
   const bwrap = sandbox.kind === 'bwrap' ? sandbox.bwrap : undefined;
   const isolation = {
