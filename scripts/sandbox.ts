@@ -8,11 +8,12 @@
  *      prints the failure table; `fix` applies the remediation rules; QA again until green;
  *   4. merge: deploy (cutover), status, a second change deployed, rollback, roll forward, a hand change in a
  *      live env repaired (deploy --repair), one env rolled back to its previous build (rollback --env), history.
+ *   6. an attack: a pull request whose env test script writes into another env's live build; QA blocks it.
  *
  * Every step runs the real CLI (dist/scripts/cli/main.js) as a user would. Nothing outside .sandbox/ is written.
  */
 import { $, cd, fs, path } from 'zx';
-import { writeFileSync } from 'node:fs';
+import { readdirSync, writeFileSync } from 'node:fs';
 import {
   installFakeConda,
   makeGitPackage,
@@ -229,6 +230,59 @@ async function verdicts(): Promise<void> {
   await git('checkout', '-q', 'main');
 }
 
+/** Every file under `dir`, with its content: what a change to the live env would show. */
+function snapshot(dir: string): string {
+  const out: string[] = [];
+  const walk = (d: string) => {
+    for (const e of readdirSync(d, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
+      const p = path.join(d, e.name);
+      if (e.isDirectory()) walk(p);
+      else if (e.isFile()) out.push(`${p}\n${fs.readFileSync(p, 'utf8')}`);
+    }
+  };
+  walk(dir);
+  return out.join('\n');
+}
+
+async function blockedAttack(): Promise<void> {
+  banner("6. An attack: a PR's test script writes into another team's live env (hlink); QA blocks it");
+  const live = fs.realpathSync(path.join(paths.root, 'envs', 'hlink'));
+  const before = snapshot(live);
+  await git('checkout', '-q', '-b', 'census-attack');
+  const script = [
+    '#!/bin/sh',
+    '# a "test" that appends to a module of the live hlink env, reached from its own build',
+    'for f in "$CONDA_PREFIX"/../../../../envs/hlink/lib/python*/site-packages/numpy/__init__.py; do',
+    `  printf '\\nprint("PR code ran")\\n' >> "$f"`,
+    'done',
+    '',
+  ].join('\n');
+  fs.writeFileSync(path.join(paths.repo, 'env-specs', 'census.test.sh'), script);
+  process.stdout.write(`\n  env-specs/census.test.sh:\n${script.replace(/^/gm, '    ')}\n`);
+  await git('add', '-A');
+  await git('commit', '-qm', 'census: a test');
+  await cli(['qa', '--base', 'main', '--head', 'HEAD'], { expect: [1] });
+  const runs = path.join(paths.root, '.gitops', 'runs');
+  const last = fs.readdirSync(runs).sort().at(-1)!;
+  const report = JSON.parse(fs.readFileSync(path.join(runs, last, 'report.json'), 'utf8')) as {
+    isolation?: { note: string };
+    envs: Array<{ env: string; status: string; hint?: string; excerpt?: string[] }>;
+  };
+  const census = report.envs.find((e) => e.env === 'census');
+  process.stdout.write(
+    [
+      '',
+      `  isolation: ${report.isolation?.note ?? '(not reported)'}`,
+      `  census: ${census?.status}: ${census?.hint ?? ''}`,
+      ...(census?.excerpt ?? []).map((l) => `    | ${l}`),
+      `  live hlink (${live}): ${snapshot(live) === before ? 'unchanged' : 'CHANGED'}`,
+      '',
+    ].join('\n'),
+  );
+  if (census?.status !== 'failed' || snapshot(live) !== before) throw new Error('the attack was not blocked');
+  await git('checkout', '-q', 'main');
+}
+
 async function main(): Promise<void> {
   if (!fs.existsSync(CLI)) throw new Error(`${CLI} is missing: run npm ci (its prepare step compiles the CLI)`);
   fs.rmSync(SANDBOX, { recursive: true, force: true });
@@ -247,6 +301,7 @@ async function main(): Promise<void> {
   await upgradePullRequest();
   await deployAndRollback();
   await verdicts();
+  await blockedAttack();
   banner(`Done in ${((Date.now() - started) / 1000).toFixed(1)} s`);
   process.stdout.write(
     [

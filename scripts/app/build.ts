@@ -42,6 +42,7 @@ export async function buildEnvs(opts: BuildEnvsOptions): Promise<BuildEnvsResult
     jobs,
     out: opts.out,
     test: false,
+    env: opts.env,
     retryFailed: opts.retryFailed,
     ...(timeoutSeconds ? { timeoutSeconds } : {}),
   });
@@ -89,6 +90,7 @@ export async function testEnvs(
     jobs,
     out: opts.out,
     testOnly: true,
+    env: opts.env,
     // an explicit `test` re-tests builds that are already tested
     retest: new Set(desired.envs.map((e) => e.name)),
     ...(timeoutSeconds ? { testTimeoutSeconds: timeoutSeconds } : {}),

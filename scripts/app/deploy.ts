@@ -403,7 +403,7 @@ async function buildMissing(
   const builds = installationLayout(root, desired.condaVersion).builds;
   opts.out.progress(`building ${names.size} missing env(s) into ${builds} (logs: ${runDir})`);
   const envs = desired.envs.filter((e) => names.has(e.name));
-  const result = await runBuilds({ root, repo, desired, envs, jobs: opts.jobs, out: opts.out, runDir });
+  const result = await runBuilds({ root, repo, desired, envs, jobs: opts.jobs, out: opts.out, runDir, env: opts.env });
   const failed = result.envs
     .filter((e) => e.result.status === 'failed')
     .map((e) => `${e.result.env}${e.result.failure ? ` (${e.result.failure.class})` : ''}`);

@@ -30,6 +30,8 @@ import { buildEnv, recordVerdict, type BuildOutcome, type BuildTools, type Conda
 import { testBuild, testHint, type EnvTestResult } from '../engine/envtest.js';
 import { runPool } from '../engine/pool.js';
 import { preflightResult } from '../core/qarun.js';
+import { isolationNote, type Sandbox } from '../core/sandbox.js';
+import { detectSandbox } from '../engine/sandbox.js';
 
 export interface RunBuildsOptions {
   root: string;
@@ -56,6 +58,13 @@ export interface RunBuildsOptions {
   specDir?: string;
   /** conda operations (default: the adapter of ROOT/v<version>) */
   tools?: BuildTools;
+  /** the environment: CONDA_GITOPS_SANDBOX and PATH choose the sandbox (engine/sandbox.ts) */
+  env?: Record<string, string | undefined>;
+  /**
+   * builds of a pull request: each gets a private package cache layered over the installation's shared one,
+   * which it cannot write (`qa`); trusted runs (deploy, build, test) fill the shared cache
+   */
+  untrusted?: boolean;
 }
 
 export interface PipelineEnv {
@@ -76,6 +85,8 @@ export interface PipelineResult {
   testSeconds: number;
   /** wall time of the whole pool */
   seconds: number;
+  /** how builds and tests were isolated, for the report */
+  isolation: { sandbox: Sandbox['kind']; note: string };
 }
 
 /** The adapter of an installation, as the build needs it. */
@@ -129,6 +140,20 @@ export async function runBuilds(opts: RunBuildsOptions): Promise<PipelineResult>
   const specDir = opts.specDir ?? join(opts.repo.dir, SPECS_DIR);
   const live = readLive(root);
   const total = opts.envs.length;
+  // a run with nothing to build or test needs no sandbox (and must not fail for want of one)
+  const sandbox: Sandbox = total ? await detectSandbox(opts.env ?? {}) : { kind: 'none', reason: 'nothing to run' };
+  const allowUnsandboxed = opts.repo.inventory.conda.unsandboxedTests === true;
+  const bwrap = sandbox.kind === 'bwrap' ? sandbox.bwrap : undefined;
+  const isolation = {
+    ...(bwrap ? { bwrap } : {}),
+    sharedCache: join(installationLayout(root, opts.desired.condaVersion).dir, 'pkgs'),
+    ...(opts.untrusted ? { privateCache: true } : {}),
+  };
+  const testIsolation = {
+    ...(bwrap ? { bwrap } : { reason: (sandbox as { reason: string }).reason }),
+    allowUnsandboxed,
+  };
+  if (!bwrap && total) opts.out.warn(isolationNote(sandbox, allowUnsandboxed));
   if (opts.runDir) mkdirSync(join(opts.runDir, 'logs'), { recursive: true });
 
   const one = async (
@@ -184,6 +209,7 @@ export async function runBuilds(opts: RunBuildsOptions): Promise<PipelineResult>
         tools: tools!,
         retryFailed: opts.retryFailed,
         timeoutSeconds: opts.timeoutSeconds,
+        isolation,
         onPhase: (phase, seconds, ok) => opts.out.progress(`${tag} ${phase} ${fmt(seconds)}${ok ? '' : ' FAILED'}`),
       });
     }
@@ -206,6 +232,7 @@ export async function runBuilds(opts: RunBuildsOptions): Promise<PipelineResult>
         kernel: env.kernel,
         specDir,
         log: paths.log,
+        isolation: testIsolation,
         ...(opts.testTimeoutSeconds ? { timeoutSeconds: opts.testTimeoutSeconds } : {}),
       });
       testSeconds = tested.seconds;
@@ -282,5 +309,6 @@ export async function runBuilds(opts: RunBuildsOptions): Promise<PipelineResult>
     condaSeconds: done.reduce((s, d) => s + d.condaSeconds, 0),
     testSeconds: done.reduce((s, d) => s + d.testSeconds, 0),
     seconds: (performance.now() - t0) / 1000,
+    isolation: { sandbox: sandbox.kind, note: isolationNote(sandbox, allowUnsandboxed) },
   };
 }

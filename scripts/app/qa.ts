@@ -98,6 +98,8 @@ export async function runQa(opts: QaOptions): Promise<QaResult> {
       retryFailed: opts.retryFailed,
       ...(timeoutSeconds ? { timeoutSeconds, testTimeoutSeconds: timeoutSeconds } : {}),
       specDir: join(headDir, SPECS_DIR),
+      env: opts.env,
+      untrusted: true,
     });
     results.push(...pipeline.envs.map((e) => e.result));
 
@@ -113,6 +115,7 @@ export async function runQa(opts: QaOptions): Promise<QaResult> {
       ...(baseRef ? { base: baseRef } : {}),
       ...(headRef ? { head: headRef } : {}),
       allowList: allowInfo(allowCheck),
+      ...(toBuild.length ? { isolation: pipeline.isolation } : {}),
       envs: results,
       ...(changes
         ? {

@@ -281,6 +281,9 @@ export const COMMANDS: CommandMeta[] = [
       'ROOT/.gitops/runs/<run-id>/ report.json, summary.md, junit.xml and logs/. Without --head the work tree is\n' +
       'the head. A broken spec or a plan-time guard (prefix too long, channel not allowed) fails only its env.\n' +
       'Inside GitHub Actions: job summary, annotations at env-specs/NAME.yml:LINE, step outputs.\n' +
+      'Builds and tests run in a bubblewrap sandbox (only the build, its temp dir and a private package cache\n' +
+      'are writable; tests get no network); without bwrap the report says so and env test scripts are refused\n' +
+      'unless [conda] unsandboxed-tests = allow. CONDA_GITOPS_SANDBOX=auto|bwrap|none overrides the choice.\n' +
       'Writes nothing outside ROOT/vX/builds/ and the run directory (but vX/.conda-gitops-installation, the\n' +
       'marker gc needs). Exit 1 when any env fails.',
     options: {

@@ -175,6 +175,7 @@ export function parseInventory(text: string, file = 'inventory.ini'): { inventor
         channels: conda.channels as string[],
         ...(conda['pip-git-hosts'] ? { pipGitHosts: conda['pip-git-hosts'] as string[] } : {}),
         ...(conda['pip-indexes'] ? { pipIndexes: conda['pip-indexes'] as string[] } : {}),
+        ...(conda['unsandboxed-tests'] === 'allow' ? { unsandboxedTests: true } : {}),
         line: lineOfSection('conda'),
       },
       environments,

@@ -53,6 +53,8 @@ export interface Report {
   base?: string;
   head?: string;
   allowList?: AllowListInfo;
+  /** how builds and tests were isolated: bubblewrap, or none and why */
+  isolation?: { sandbox: 'bwrap' | 'none'; note: string };
   counts: { total: number; tested: number; reused: number; failed: number };
   files: { report: string; summary: string; junit: string; logs: string };
   envs: ReportEnv[];
@@ -121,6 +123,7 @@ export function buildReport(run: QaRunResult): Report {
     ...(run.base ? { base: run.base } : {}),
     ...(run.head ? { head: run.head } : {}),
     ...(run.allowList ? { allowList: structuredClone(run.allowList) } : {}),
+    ...(run.isolation ? { isolation: run.isolation } : {}),
     counts,
     files: { ...REPORT_FILES },
     envs,
@@ -230,6 +233,10 @@ export function renderSummary(report: Report, options: { maxExcerptLines?: numbe
       `run \`${report.runId}\`${refs} · ${formatSeconds(report.seconds)}`,
     '',
   );
+  if (report.isolation) {
+    const sign = report.isolation.sandbox === 'none' ? '**Warning:** ' : '';
+    lines.push(`${sign}Isolation: ${report.isolation.note}.`, '');
+  }
   const allowLines = allowListLines(report.allowList);
   if (allowLines.length) lines.push(...allowLines.map((l) => `> **${l}**`), '');
   const merge = mergeLines(report.merge);

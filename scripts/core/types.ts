@@ -16,6 +16,8 @@ export interface Inventory {
     pipGitHosts?: string[];
     /** [conda] pip-indexes: URLs pip index options (--index-url, -f, ...) may name; none when unset */
     pipIndexes?: string[];
+    /** `unsandboxed-tests = allow`: env test scripts run even where there is no sandbox (docs/security.md) */
+    unsandboxedTests?: boolean;
     line: number;
   };
   environments: Array<{ name: string; mode: EnvMode; line: number }>;
@@ -182,6 +184,8 @@ export interface QaRunResult {
   head?: string;
   /** the allow-list the run checked sources against, and what the PR would add to it */
   allowList?: AllowListInfo;
+  /** how builds and tests were isolated (docs/security.md) */
+  isolation?: { sandbox: 'bwrap' | 'none'; note: string };
   envs: EnvRunResult[];
   /** what merging the head does beyond the envs built (from the diff against the base) */
   merge?: MergeChanges;

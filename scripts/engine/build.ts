@@ -7,9 +7,9 @@
  * outcome is a verdict beside it: recordVerdict).
  * Failures are values (a failed outcome), never exceptions that would stop the other envs.
  */
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
-import { isAbsolute, join, resolve } from 'node:path';
+import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import { dump } from 'js-yaml';
 import type {
   BuildRecord,
@@ -67,6 +67,22 @@ export interface BuildInput {
   retryFailed?: boolean;
   /** called after each phase, for progress lines */
   onPhase?: (phase: PhaseName, seconds: number, ok: boolean) => void;
+  /** how conda and pip run: in a sandbox, with a private package cache (docs/security.md) */
+  isolation?: BuildIsolation;
+}
+
+/** Isolation of one build (docs/security.md, "Isolation of builds and tests"). */
+export interface BuildIsolation {
+  /** the bwrap executable: conda and pip run in a sandbox that can write only this build and its temp dir */
+  bwrap?: string;
+  /** the installation's shared package cache (writable in the sandbox unless `privateCache`) */
+  sharedCache?: string;
+  /**
+   * a build of a pull request: it gets a private package cache of its own, layered over the shared one
+   * (CONDA_PKGS_DIRS=PRIVATE,SHARED), and the shared one stays read-only, so nothing the build runs can plant a
+   * package there for later builds
+   */
+  privateCache?: boolean;
 }
 
 export interface BuildOutcome {
@@ -159,6 +175,59 @@ export function recordVerdict(
 }
 
 // ---------------------------------------------------------------- the build
+
+/**
+ * The call options of an isolated build. In the sandbox the env's build directory (ROOT/vX/builds/NAME) is an
+ * empty stage directory of this build alone, so conda creates the prefix at its final path while other builds
+ * of the env, this build's record, log and lock are absent; the build's temp dir is writable too, and the rest
+ * of the file system, the rest of ROOT included, is read-only. The network stays: conda and pip fetch packages.
+ * `unstage` moves the prefix from the stage to its place (one rename: the stage is in the same directory).
+ */
+function isolatedOptions(
+  iso: BuildIsolation | undefined,
+  prefix: string,
+  work: string,
+): { opts: CallOptions; unstage: () => void } {
+  if (!iso) return { opts: {}, unstage: () => {} };
+  const env: Record<string, string> = {};
+  if (iso.sharedCache && iso.privateCache) {
+    const own = join(work, 'pkgs');
+    mkdirSync(own);
+    env.CONDA_PKGS_DIRS = `${own},${iso.sharedCache}`;
+    // defence in depth: conda checks the files of every package it links against the package's own hashes
+    env.CONDA_SAFETY_CHECKS = 'enabled';
+    env.CONDA_EXTRA_SAFETY_CHECKS = 'true';
+  }
+  if (!iso.bwrap) return { opts: { env }, unstage: () => {} };
+  const envDir = dirname(prefix);
+  const stage = mkdtempSync(join(envDir, `.stage-${basename(prefix)}-`));
+  env.TMPDIR = work;
+  // the user's caches (pip's wheels, conda's notices) are read-only in the sandbox: the build gets its own
+  env.XDG_CACHE_HOME = join(work, 'cache');
+  env.PIP_CACHE_DIR = join(work, 'cache', 'pip');
+  return {
+    opts: {
+      env,
+      cwd: work,
+      sandbox: {
+        bwrap: iso.bwrap,
+        // a trusted build (deploy, build) fills the shared cache; a pull request's cannot write it
+        writable: [
+          work,
+          ...(iso.sharedCache && !iso.privateCache && existsSync(iso.sharedCache) ? [iso.sharedCache] : []),
+        ],
+        binds: [[stage, envDir]],
+        network: true,
+      },
+    },
+    unstage: () => {
+      if (!existsSync(stage)) return;
+      const built = join(stage, basename(prefix));
+      if (existsSync(built)) renameSync(built, prefix);
+      rmSync(stage, { recursive: true, force: true });
+    },
+  };
+}
 
 /**
  * What an existing record means for this run, before building anything (core/envplan.ts buildStep decides):
@@ -272,7 +341,9 @@ async function runPhases(
   writeBuildRecord(root, record);
   let toolSeconds = 0;
 
+  let unstage = () => {};
   const finish = (status: 'built' | 'failed', extra: Partial<StampedBuildRecord> = {}): StampedBuildRecord => {
+    unstage();
     const stamp = status === 'built' ? readHistoryStamp(paths.prefix) : undefined;
     record = {
       ...record,
@@ -315,6 +386,9 @@ async function runPhases(
   const steps = buildSteps(env.spec, env.legacyNoarch, input.specDir);
   const work = mkdtempSync(join(tmpdir(), `cg-build-${env.name}-`));
   try {
+    const isolated = isolatedOptions(input.isolation, paths.prefix, work);
+    Object.assign(opts, isolated.opts);
+    unstage = isolated.unstage;
     // 1. create from the derived file (conda writes its pip requirements file next to it, in our temp dir)
     const file = join(work, `${env.name}.yml`);
     writeFileSync(file, steps.createSpec);
@@ -365,6 +439,7 @@ async function runPhases(
     phaseDone('record', listed.call.seconds);
     return { status: 'built', record: finish('built', { packages: listed.packages }), fresh: true, toolSeconds };
   } finally {
+    unstage();
     rmSync(work, { recursive: true, force: true });
   }
 }

@@ -14,6 +14,7 @@ import type { Frontend } from '../core/types.js';
 import { ABORTED_LINE, CallBlockWriter, timeoutLine, type OutputStream } from '../core/conda-log.js';
 import { sortVersions } from '../core/conda-version.js';
 import type { PackageRow } from '../core/types.js';
+import type { SandboxSpec } from '../core/sandbox.js';
 import { runProgram } from './process.js';
 
 /** What every call returns. A non-zero `code` is a failure value, not an exception. */
@@ -48,6 +49,8 @@ export interface CallOptions {
   /** false: `env` is the whole environment (tests run with a minimal one) */
   inheritEnv?: boolean;
   cwd?: string;
+  /** run inside this sandbox (builds and tests of a QA run): see core/sandbox.ts */
+  sandbox?: SandboxSpec;
 }
 
 /** Exit code reported for a call we killed on timeout (as coreutils `timeout` does). */
@@ -88,7 +91,11 @@ export async function execute(argv: readonly string[], opts: CallOptions = {}): 
   const log = opts.log ? await LogAppender.open(opts.log) : undefined;
   try {
     const block = new CallBlockWriter();
-    log?.append(`${opts.logTitle ? `# ${opts.logTitle}\n` : ''}${block.header(argv, new Date())}`);
+    const where = opts.sandbox
+      ? `# sandbox: bwrap, writable ${opts.sandbox.writable.join(', ') || 'nothing'}, ` +
+        `network ${opts.sandbox.network ? 'on' : 'off'}\n`
+      : '';
+    log?.append(`${opts.logTitle ? `# ${opts.logTitle}\n` : ''}${where}${block.header(argv, new Date())}`);
     // a multi-byte character may arrive split over two chunks
     const decoders = { stdout: new StringDecoder('utf8'), stderr: new StringDecoder('utf8') };
     const streamToLog = (stream: OutputStream, chunk: Buffer) => {
@@ -99,6 +106,7 @@ export async function execute(argv: readonly string[], opts: CallOptions = {}): 
       ...(opts.cwd ? { cwd: opts.cwd } : {}),
       ...(opts.timeoutSeconds !== undefined ? { timeoutSeconds: opts.timeoutSeconds } : {}),
       ...(opts.signal ? { signal: opts.signal } : {}),
+      ...(opts.sandbox ? { sandbox: opts.sandbox } : {}),
       ...(log ? { onOutput: streamToLog } : {}),
     });
     let stdout = run.stdout.toString('utf8');

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import type { Classification, EnvSpec, PackageRow } from '../core/types.js';
 import { matchesVersion } from '../core/matchspec.js';
 import { normalizePipName } from '../core/pip.js';
+import { refusedTestMessage } from '../core/sandbox.js';
 import { execute, type CallOptions, type CallResult } from './conda.js';
 
 /** Default time limit of an env's own test script. */
@@ -186,6 +187,21 @@ export interface EnvTestInput {
   specDir: string;
   log?: string;
   timeoutSeconds?: number;
+  /** the sandbox the checks run in (docs/security.md); without it everything runs as before, unsandboxed */
+  isolation?: TestIsolation;
+}
+
+/**
+ * Isolation of a test phase. With `bwrap` every check (the build's python, the imports, the env's test scripts)
+ * runs in a sandbox without network that can write only its own temporary directory: the build, the rest of
+ * ROOT and the repository are read-only. Without it the env's test scripts (code the pull request brings) are
+ * refused unless `allowUnsandboxed` (the inventory's `unsandboxed-tests = allow`).
+ */
+export interface TestIsolation {
+  bwrap?: string;
+  /** why there is no sandbox (for the refusal message) */
+  reason?: string;
+  allowUnsandboxed?: boolean;
 }
 
 export interface EnvTestResult {
@@ -248,7 +264,9 @@ export async function testBuild(input: EnvTestInput): Promise<EnvTestResult> {
   const probe = async (title: string, argv: string[], timeoutSeconds = PROBE_TIMEOUT_SECONDS) => {
     // the test's name above its block, so a reader finds their place
     const log = input.log ? { log: input.log, logTitle: `test ${title}` } : {};
-    return runProcess(argv, { env, cwd: home, timeoutSeconds, ...log });
+    const bwrap = input.isolation?.bwrap;
+    const sandbox = bwrap ? { sandbox: { bwrap, writable: [home], network: false, cwd: home } } : {};
+    return runProcess(argv, { env, cwd: home, timeoutSeconds, ...log, ...sandbox });
   };
 
   // 1. the build's python runs (every env the spec gives python, pip packages or a kernel needs one)
@@ -318,8 +336,19 @@ export async function testBuild(input: EnvTestInput): Promise<EnvTestResult> {
     }
   }
 
-  // 4. the env's own tests, with its bin first on PATH, a minimal environment and a time limit
-  for (const script of testScripts(input.specDir, input.env)) {
+  // 4. the env's own tests, with its bin first on PATH, a minimal environment and a time limit; code the pull
+  // request brings runs only in the sandbox, unless the inventory accepts the risk
+  const scripts = testScripts(input.specDir, input.env);
+  const iso = input.isolation;
+  if (scripts.length && iso && !iso.bwrap && !iso.allowUnsandboxed) {
+    const names = scripts.map((s) => s.slice(input.specDir.length + 1));
+    checks.push({ name: names.join(', '), ok: false, detail: REFUSED });
+    return done({
+      class: 'unknown',
+      excerpt: [refusedTestMessage(names.join(' and '), iso.reason ?? 'bubblewrap is not available')],
+    });
+  }
+  for (const script of scripts) {
     const argv = script.endsWith('.py') ? [python, script] : ['/bin/sh', script];
     const limit = input.timeoutSeconds ?? DEFAULT_TEST_TIMEOUT_SECONDS;
     const r = await probe(script.endsWith('.py') ? 'test.py' : 'test.sh', argv, limit);
@@ -335,10 +364,23 @@ export async function testBuild(input: EnvTestInput): Promise<EnvTestResult> {
   return done();
 }
 
+/** The detail of a test check refused for want of a sandbox. */
+const REFUSED = 'not run: no sandbox';
+
 /** The hint shown for a failed test phase (the classifier's hints are about conda and pip output). */
 export function testHint(result: EnvTestResult): string {
   const failed = result.checks.find((c) => !c.ok);
   if (!failed) return '';
+  if (failed.detail === REFUSED)
+    return (
+      `${failed.name} not run: this runner has no sandbox; install bubblewrap (bwrap) on the runner, ` +
+      'or set unsandboxed-tests = allow in [conda] of inventory.ini to accept the risk'
+    );
+  if (result.failure?.excerpt?.some((l) => /Read-only file system/.test(l)))
+    return (
+      `${failed.name} tried to write outside its sandbox (Read-only file system): a test may write only its ` +
+      'temporary directory ($HOME, $TMPDIR); the build, the rest of the installation and the repository are read-only'
+    );
   if (failed.name === 'packages match the spec')
     return `installed packages do not match the spec (${failed.detail}); pin what the env needs or fix the spec`;
   if (failed.name === 'imports ipykernel')

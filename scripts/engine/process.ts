@@ -9,6 +9,7 @@
  * zx is imported on first use: it costs ~100 ms to load, which `--help` and commands that run nothing never pay.
  */
 import type { OutputStream } from '../core/conda-log.js';
+import { sandboxArgv, type SandboxSpec } from '../core/sandbox.js';
 
 type Zx = typeof import('zx/core');
 type Spawn = Zx['$']['spawn'];
@@ -33,6 +34,8 @@ export interface RunOptions {
   signal?: AbortSignal;
   /** each chunk of output as it arrives */
   onOutput?: (stream: OutputStream, chunk: Buffer) => void;
+  /** run inside this bubblewrap sandbox (core/sandbox.ts): only its writable directories can be written */
+  sandbox?: SandboxSpec;
 }
 
 export interface RunResult {
@@ -61,7 +64,8 @@ function signalGroup(pid: number, signal: NodeJS.Signals): void {
  * The child leads its own process group, so a kill reaches conda together with the solver, pip and python
  * processes it started.
  */
-export async function runProgram(argv: readonly string[], opts: RunOptions): Promise<RunResult> {
+export async function runProgram(program: readonly string[], opts: RunOptions): Promise<RunResult> {
+  const argv = opts.sandbox ? sandboxArgv(opts.sandbox, program) : program;
   const [file, ...args] = argv;
   if (file === undefined) throw new Error('runProgram needs a program to run');
   const { $ } = await loadZx();

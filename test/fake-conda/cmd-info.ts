@@ -5,7 +5,7 @@ import { channelList, channelUrls, loadChannelConfig, PLATFORM, rcFiles } from '
 import { atLeast, type Ctx } from './context.js';
 import { jsonDump } from './errors.js';
 import { helpOr } from './help.js';
-import { knownEnvs } from './prefix.js';
+import { knownEnvs, pkgsDirs } from './prefix.js';
 
 const INFO: CmdDef = {
   prog: 'conda info',
@@ -82,7 +82,7 @@ export async function info(ctx: Ctx, argv: string[]): Promise<number> {
     envs_dirs: [join(ctx.root, 'envs')],
     netrc_file: null,
     offline: false,
-    pkgs_dirs: [join(ctx.root, 'pkgs')],
+    pkgs_dirs: pkgsDirs(ctx),
     platform: PLATFORM,
     python_version: `${ctx.config.pythonVersion}.final.0`,
     rc_path: join(ctx.root, '.condarc'),
@@ -113,7 +113,7 @@ export async function info(ctx: Ctx, argv: string[]): Promise<number> {
     ...(solver ? [['solver', solver] as [string, string]] : []),
     ['base environment', `${ctx.root}  (writable)`],
     ['channel URLs', channels.join('\n                          ')],
-    ['package cache', join(ctx.root, 'pkgs')],
+    ['package cache', pkgsDirs(ctx).join('\n                          ')],
     ['envs directories', join(ctx.root, 'envs')],
     ['platform', PLATFORM],
     ['user-agent', String(data.user_agent)],

@@ -153,13 +153,17 @@ export function linkPackage(
   withPython: boolean,
 ): PrefixRecord {
   let files: string[] = [];
+  // like conda: the package is extracted into the first writable package cache unless a cache has it already,
+  // and its files are linked from there (a changed file in the cache is what the env gets)
+  // (pip's files name the prefix: the fake writes them fresh instead of relocating them as conda does)
+  const cacheable = withPython && rec.name !== 'pip';
+  const extracted = findExtracted(ctx, rec) ?? extract(ctx, rec, cacheable ? packageFiles(ctx, prefix, rec) : []);
   if (rec.name === 'python') files = makePython(ctx, prefix);
   else if (withPython) {
     const pf = packageFiles(ctx, prefix, rec);
-    for (const [rel, text, mode] of pf) write(prefix, rel, text, mode);
+    for (const [rel, text, mode] of pf) write(prefix, rel, (cacheable && cachedText(extracted, rel)) || text, mode);
     files = pf.map(([rel]) => rel);
   }
-  const extracted = join(ctx.root, 'pkgs', distName(rec));
   const { channel, url, fake_conda_module: _m, ...repo } = rec;
   const pr: PrefixRecord = {
     ...repo,
@@ -184,21 +188,52 @@ export function linkPackage(
   else if (rec.noarch === true) pr.noarch = true;
   mkdirSync(join(prefix, 'conda-meta'), { recursive: true });
   writeFileSync(join(prefix, 'conda-meta', `${distName(rec)}.json`), JSON.stringify(pr, null, 2) + '\n');
-  cachePackage(ctx, rec, extracted);
   return pr;
 }
 
-/** pkgs/<dist>/info/index.json and pkgs/urls.txt, as conda's package cache keeps them. */
-function cachePackage(ctx: Ctx, rec: IndexedRecord, extracted: string): void {
-  if (existsSync(join(extracted, 'info', 'index.json'))) return;
-  const { channel: _c, url: _u, fn: _f, ...index } = rec;
+/** The package caches, in order: $CONDA_PKGS_DIRS (comma-separated) or ROOT/pkgs, as conda's `pkgs_dirs`. */
+export function pkgsDirs(ctx: Ctx): string[] {
+  const fromEnv = (ctx.env.CONDA_PKGS_DIRS ?? '').split(',').map((d) => d.trim());
+  const dirs = fromEnv.filter(Boolean);
+  return dirs.length ? dirs : [join(ctx.root, 'pkgs')];
+}
+
+/** The extracted package in the first cache that has it. */
+function findExtracted(ctx: Ctx, rec: IndexedRecord): string | undefined {
+  return pkgsDirs(ctx)
+    .map((d) => join(d, distName(rec)))
+    .find((d) => existsSync(join(d, 'info', 'index.json')));
+}
+
+/** A file of an extracted package, if the cache still has it (a concurrent `conda clean` may remove it). */
+function cachedText(extracted: string, rel: string): string | undefined {
   try {
-    mkdirSync(join(extracted, 'info'), { recursive: true });
-    writeFileSync(join(extracted, 'info', 'index.json'), JSON.stringify(index, null, 2) + '\n');
-    appendFileSync(join(ctx.root, 'pkgs', 'urls.txt'), `${rec.url}\n`);
+    return readFileSync(join(extracted, rel), 'utf8');
   } catch {
-    // the cache is a record, not an input: a concurrent `conda clean` may remove it under us
+    return undefined;
   }
+}
+
+/**
+ * pkgs/<dist>/info/index.json, its files and pkgs/urls.txt, as conda's package cache keeps them, in the first
+ * cache that can be written (conda skips read-only ones). Returns where it went.
+ */
+function extract(ctx: Ctx, rec: IndexedRecord, files: Array<[string, string, number?]>): string {
+  const { channel: _c, url: _u, fn: _f, ...index } = rec;
+  const dirs = pkgsDirs(ctx);
+  for (const dir of dirs) {
+    const extracted = join(dir, distName(rec));
+    try {
+      mkdirSync(join(extracted, 'info'), { recursive: true });
+      for (const [rel, text] of files) write(extracted, rel, text);
+      writeFileSync(join(extracted, 'info', 'index.json'), JSON.stringify(index, null, 2) + '\n');
+      appendFileSync(join(dir, 'urls.txt'), `${rec.url}\n`);
+      return extracted;
+    } catch {
+      // read-only, or a concurrent `conda clean` removed it under us: the next cache, or the record's own files
+    }
+  }
+  return join(dirs[0]!, distName(rec));
 }
 
 export function unlinkPackage(prefix: string, rec: PrefixRecord): void {
@@ -325,7 +360,18 @@ const registry = (ctx: Ctx): string => join(fakeDir(ctx.root), 'environments.txt
 
 export function registerEnv(ctx: Ctx, prefix: string): void {
   const known = readRegistry(ctx);
-  if (!known.includes(prefix)) appendFileSync(registry(ctx), `${prefix}\n`);
+  if (known.includes(prefix)) return;
+  try {
+    appendFileSync(registry(ctx), `${prefix}\n`);
+  } catch (e) {
+    // conda's register_env: an unwritable registry (a read-only home, a sandbox) is a warning, not an error
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code !== 'EACCES' && code !== 'EROFS' && code !== 'ENOENT' && code !== 'EPERM') throw e;
+    ctx.err(
+      'WARNING conda.core.envs_manager:register_env(): Unable to register environment. ' +
+        `Path not writable or missing.\n  environment location: ${prefix}\n  registry file: ${registry(ctx)}\n`,
+    );
+  }
 }
 
 function readRegistry(ctx: Ctx): string[] {
