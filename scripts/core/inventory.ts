@@ -8,6 +8,7 @@ import { Ajv, type ErrorObject } from 'ajv';
 import type { Problem } from './errors.js';
 import type { EnvMode, Frontend, Inventory } from './types.js';
 import { loadSchema } from './schemas.js';
+import { isSecretName } from './childenv.js';
 
 export const ENV_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 const SECTIONS = ['conda', 'environments', 'kernels', 'legacy-noarch'] as const;
@@ -113,7 +114,7 @@ export function parseInventory(text: string, file = 'inventory.ini'): { inventor
         err(e.line, `'${e.key}' has no value (expected '${e.key} = ...')`);
         continue;
       }
-      section[e.key] = s === 'conda' && e.key === 'channels' ? splitList(e.value) : e.value;
+      section[e.key] = s === 'conda' && (e.key === 'channels' || e.key === 'pass-env') ? splitList(e.value) : e.value;
       where.set(`/${s}/${e.key}`, e.line);
     }
     obj[s] = section;
@@ -125,6 +126,15 @@ export function parseInventory(text: string, file = 'inventory.ini'): { inventor
   }
 
   const conda = (obj.conda ?? {}) as Record<string, unknown>;
+  const passEnv = Array.isArray(conda['pass-env']) ? (conda['pass-env'] as unknown[]).map(String) : undefined;
+  for (const name of passEnv ?? []) {
+    if (isSecretName(name))
+      err(
+        where.get('/conda/pass-env') ?? 1,
+        `pass-env: '${name}' looks like a secret (token, password, key, GitHub/Actions credential) ` +
+          'and is never given to conda, pip or tests',
+      );
+  }
   const environments = entries('environments').map((e) => ({ name: e.key, mode: e.value as EnvMode, line: e.line }));
   const kernels = entries('kernels').map((e) => ({ name: e.key, displayName: e.value!, line: e.line }));
   for (const k of kernels) {
@@ -152,6 +162,7 @@ export function parseInventory(text: string, file = 'inventory.ini'): { inventor
         frontend: (conda.frontend as Frontend | undefined) ?? 'conda',
         ...(conda.installer ? { installer: conda.installer as string } : {}),
         channels: conda.channels as string[],
+        ...(passEnv?.length ? { passEnv } : {}),
         line: lineOfSection('conda'),
       },
       environments,

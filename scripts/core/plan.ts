@@ -59,6 +59,7 @@ export function planAgainstRoot(
       built: 'built but not tested',
       failed: 'last build failed',
       tested: '',
+      aborted: 'last build was interrupted',
     };
     return { ...base, action: 'build', reason: why[record?.status ?? 'none'] };
   });

@@ -82,6 +82,8 @@ function desiredWords(s: EnvStatus): string {
       return `build ${s.desired} in progress (or crashed)`;
     case 'built':
       return `build ${s.desired} built but not tested`;
+    case 'aborted':
+      return `build ${s.desired} was interrupted (run cancelled): the next QA builds it again`;
     default:
       return `tested build ${s.desired} not deployed yet`;
   }

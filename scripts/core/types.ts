@@ -12,6 +12,8 @@ export interface Inventory {
     frontend: Frontend;
     installer?: string;
     channels: string[];
+    /** `pass-env`: more variables of the runner's environment given to conda, pip and env tests */
+    passEnv?: string[];
     line: number;
   };
   environments: Array<{ name: string; mode: EnvMode; line: number }>;
@@ -70,7 +72,7 @@ export interface NormalizedSpec {
   variables: Array<[string, string]>;
 }
 
-export type BuildStatus = 'building' | 'built' | 'failed' | 'tested';
+export type BuildStatus = 'building' | 'built' | 'failed' | 'tested' | 'aborted';
 
 export type FailureClass =
   | 'missing-package'
@@ -120,6 +122,11 @@ export interface BuildRecord {
   /** set by rollback: main asking for this build again needs --force */
   bad?: { at: string; reason: string };
   failure?: Classification;
+  /**
+   * fingerprint of the channel index the failed build saw (local channels' repodata.json); without it, or when
+   * it changed, a recorded failure is not reused
+   */
+  channelFingerprint?: string;
   /** `conda list --json` essentials, recorded after a successful build */
   packages?: Array<{ name: string; version: string; build?: string; channel?: string }>;
 }

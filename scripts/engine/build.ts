@@ -6,8 +6,8 @@
  * Each phase is named, timed and logged; the record beside the prefix says building | built | failed | tested.
  * Failures are values (a failed outcome), never exceptions that would stop the other envs.
  */
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { hostname, tmpdir } from 'node:os';
+import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
 import { dump } from 'js-yaml';
 import type {
@@ -20,12 +20,14 @@ import type {
   StampedBuildRecord,
 } from '../core/types.js';
 import type { DesiredEnv } from '../core/desired.js';
-import { buildPaths } from '../core/layout.js';
+import { buildPaths, installationLayout } from '../core/layout.js';
+import { channelFingerprint } from './channel-index.js';
 import { readBuildRecord, writeBuildRecord, isOrphaned } from '../state/record.js';
 import { specHash } from '../core/buildid.js';
 import type { CallOptions, CallResult } from './conda.js';
 import { readHistoryStamp } from '../state/history.js';
 import { acquireBuildLock } from '../state/lock.js';
+import { makeTempDir, removeTempDir } from './tempdir.js';
 
 /** What one conda/pip call returned: the adapter's call result. */
 export type CondaCall = CallResult;
@@ -64,8 +66,11 @@ export interface BuildInput {
 }
 
 export interface BuildOutcome {
-  /** reused: a tested build exists; built: built now (or earlier, untested); failed: see failure */
-  status: 'reused' | 'built' | 'failed';
+  /**
+   * reused: a tested build exists; built: built now (or earlier, untested); failed: see failure;
+   * aborted: the run was interrupted during the build (recorded `aborted`, never a failure)
+   */
+  status: 'reused' | 'built' | 'failed' | 'aborted';
   record: StampedBuildRecord;
   failure?: Classification;
   phase?: PhaseName;
@@ -142,8 +147,12 @@ export function recordTestOutcome(root: string, record: StampedBuildRecord, phas
 
 // ---------------------------------------------------------------- the build
 
-/** Failures that say nothing about the spec: always worth another attempt. */
-const TRANSIENT: ReadonlySet<string> = new Set(['channel-unreachable', 'timeout']);
+/**
+ * Failures that the spec and the channel index alone decide: reported again without running conda, as long as
+ * the channel index the failed build saw has not changed. Every other class (timeouts, unreachable channels,
+ * pip and git failures, unknown) is retried.
+ */
+const DETERMINISTIC: ReadonlySet<string> = new Set(['missing-package', 'missing-version', 'unsatisfiable']);
 
 function failedPhase(rec: BuildRecord): PhaseName | undefined {
   return [...rec.phases].reverse().find((p) => !p.ok)?.name;
@@ -159,6 +168,7 @@ function decide(
   rec: StampedBuildRecord | undefined,
   prefixExists: boolean,
   retryFailed: boolean,
+  fingerprint: () => string | undefined,
 ): BuildOutcome | 'build' {
   if (!rec) return 'build';
   if (rec.status === 'tested' && prefixExists) return { status: 'reused', record: rec, fresh: false, toolSeconds: 0 };
@@ -166,7 +176,8 @@ function decide(
   if (rec.status === 'failed') {
     const phase = failedPhase(rec);
     if (phase === 'test' && prefixExists) return { status: 'built', record: rec, fresh: false, toolSeconds: 0 };
-    if (!retryFailed && rec.failure && !TRANSIENT.has(rec.failure.class) && phase) {
+    const sameIndex = () => !!rec.channelFingerprint && rec.channelFingerprint === fingerprint();
+    if (!retryFailed && rec.failure && DETERMINISTIC.has(rec.failure.class) && phase && sameIndex()) {
       return { status: 'failed', record: rec, failure: rec.failure, phase, fresh: false, toolSeconds: 0 };
     }
   }
@@ -179,11 +190,12 @@ export async function buildEnv(input: BuildInput): Promise<BuildOutcome> {
   const paths = buildPaths(root, condaVersion, env.name, env.buildId);
   const read = () => readBuildRecord(root, condaVersion, env.name, env.buildId) as StampedBuildRecord | undefined;
   mkdirSync(join(paths.prefix, '..'), { recursive: true });
+  const fingerprint = () => channelFingerprint(installationLayout(root, condaVersion).dir, env.spec.channels);
 
   // Fast path without the lock: a finished record never changes back.
   const early = read();
   if (early?.status !== 'building') {
-    const d = decide(early, existsSync(paths.prefix), input.retryFailed ?? false);
+    const d = decide(early, existsSync(paths.prefix), input.retryFailed ?? false, fingerprint);
     if (d !== 'build') return d;
   }
 
@@ -214,7 +226,7 @@ export async function buildEnv(input: BuildInput): Promise<BuildOutcome> {
   }
   try {
     // Under the lock: another process may have finished the same build while we waited.
-    const d = decide(read(), existsSync(paths.prefix), input.retryFailed ?? false);
+    const d = decide(read(), existsSync(paths.prefix), input.retryFailed ?? false, fingerprint);
     if (d !== 'build') return d;
     // building (its owner is gone: we hold the lock), failed, or a record without its prefix: start over.
     if (existsSync(paths.prefix)) rmSync(paths.prefix, { recursive: true, force: true });
@@ -260,7 +272,10 @@ async function runPhases(
   writeBuildRecord(root, record);
   let toolSeconds = 0;
 
-  const finish = (status: 'built' | 'failed', extra: Partial<StampedBuildRecord> = {}): StampedBuildRecord => {
+  const finish = (
+    status: 'built' | 'failed' | 'aborted',
+    extra: Partial<StampedBuildRecord> = {},
+  ): StampedBuildRecord => {
     const stamp = status === 'built' ? readHistoryStamp(paths.prefix) : undefined;
     record = {
       ...record,
@@ -293,14 +308,25 @@ async function runPhases(
     }
     return c;
   };
+  /** An interrupted run: the record says `aborted` (no failure class), so the next run builds it again. */
+  const aborted = (phase: PhaseName, seconds: number): BuildOutcome => {
+    record = { ...record, phases: [...record.phases, { name: phase, ok: false, seconds }] };
+    input.onPhase?.(phase, seconds, false);
+    return { status: 'aborted', record: finish('aborted'), phase, fresh: true, toolSeconds };
+  };
   const fail = async (phase: PhaseName, call: CondaCall, seconds: number): Promise<BuildOutcome> => {
+    if (call.aborted) return aborted(phase, seconds);
     const failure = await failureOf(call);
     phaseDone(phase, seconds, failure);
-    return { status: 'failed', record: finish('failed', { failure }), failure, phase, fresh: true, toolSeconds };
+    const seen = DETERMINISTIC.has(failure.class)
+      ? channelFingerprint(installationLayout(root, input.condaVersion).dir, env.spec.channels)
+      : undefined;
+    const extra = { failure, ...(seen ? { channelFingerprint: seen } : {}) };
+    return { status: 'failed', record: finish('failed', extra), failure, phase, fresh: true, toolSeconds };
   };
 
   const steps = buildSteps(env.spec, env.legacyNoarch, input.specDir);
-  const work = mkdtempSync(join(tmpdir(), `cg-build-${env.name}-`));
+  const work = makeTempDir(`cg-build-${env.name}-`);
   try {
     // 1. create from the derived file (conda writes its pip requirements file next to it, in our temp dir)
     const file = join(work, `${env.name}.yml`);
@@ -329,6 +355,7 @@ async function runPhases(
         const call = await tools.pipInstall(paths.prefix, entry.args, opts);
         seconds += call.seconds;
         toolSeconds += call.seconds;
+        if (call.aborted) return aborted('pip-git', seconds);
         if (call.code !== 0 || call.timedOut) {
           const failure = { ...tools.classify(call), spec: entry.text };
           phaseDone('pip-git', seconds, failure);
@@ -352,6 +379,6 @@ async function runPhases(
     phaseDone('record', listed.call.seconds);
     return { status: 'built', record: finish('built', { packages: listed.packages }), fresh: true, toolSeconds };
   } finally {
-    rmSync(work, { recursive: true, force: true });
+    removeTempDir(work);
   }
 }

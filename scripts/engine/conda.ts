@@ -14,6 +14,8 @@ import type { Frontend } from '../core/types.js';
 import { ABORTED_LINE, CallBlockWriter, timeoutLine, type OutputStream } from '../core/conda-log.js';
 import { sortVersions } from '../core/conda-version.js';
 import type { PackageRow } from '../core/types.js';
+import { childEnv, envNameList } from '../core/childenv.js';
+import { redact } from '../core/redact.js';
 import { runProgram } from './process.js';
 
 /** What every call returns. A non-zero `code` is a failure value, not an exception. */
@@ -24,6 +26,8 @@ export interface CallResult {
   code: number;
   seconds: number;
   timedOut: boolean;
+  /** the call was stopped because its caller (or an interrupted CLI) aborted it */
+  aborted?: boolean;
 }
 
 /** A call whose output is parsed: `value` is set when the call succeeded and its output parsed. */
@@ -43,10 +47,17 @@ export interface CallOptions {
   timeoutSeconds?: number;
   /** kill the call (its whole process group) when this signal aborts */
   signal?: AbortSignal;
-  /** extra environment for this call (e.g. PIP_FIND_LINKS); inherited otherwise */
+  /**
+   * extra environment for this call (e.g. PIP_FIND_LINKS), over the allow-listed part of ours (core/childenv.ts:
+   * never the runner's whole environment, never a secret-looking variable)
+   */
   env?: Record<string, string | undefined>;
-  /** false: `env` is the whole environment (tests run with a minimal one) */
+  /** false: `env` is the whole environment (tests run with a minimal one); secrets are dropped all the same */
   inheritEnv?: boolean;
+  /** more variables of ours to pass (the inventory's `[conda] pass-env`); secret-looking ones never pass */
+  passEnv?: readonly string[];
+  /** run in a PID namespace of its own where bubblewrap is usable (default true; see process.ts) */
+  contain?: boolean;
   cwd?: string;
 }
 
@@ -68,6 +79,7 @@ class LogAppender {
   }
 
   append(text: string): void {
+    text = redact(text);
     if (text) this.queue = this.queue.then(() => this.file.appendFile(text));
   }
 
@@ -78,6 +90,16 @@ class LogAppender {
       await this.file.close();
     }
   }
+}
+
+/**
+ * The environment of a call: the allow-listed part of ours plus the call's own variables, or exactly the call's
+ * own (`inheritEnv: false`); in both cases without any secret-looking variable.
+ */
+export function callEnv(opts: Pick<CallOptions, 'env' | 'inheritEnv' | 'passEnv'>): Record<string, string> {
+  if (opts.inheritEnv === false) return childEnv({}, { set: opts.env });
+  const pass = [...(opts.passEnv ?? []), ...envNameList(process.env.CONDA_GITOPS_PASS_ENV)];
+  return childEnv(process.env, { pass, ...(opts.env ? { set: opts.env } : {}) });
 }
 
 /**
@@ -95,7 +117,8 @@ export async function execute(argv: readonly string[], opts: CallOptions = {}): 
       log?.append(block.output(stream, decoders[stream].write(chunk)));
     };
     const run = await runProgram(argv, {
-      env: opts.inheritEnv === false ? { ...opts.env } : { ...process.env, ...opts.env },
+      env: callEnv(opts),
+      contain: opts.contain !== false,
       ...(opts.cwd ? { cwd: opts.cwd } : {}),
       ...(opts.timeoutSeconds !== undefined ? { timeoutSeconds: opts.timeoutSeconds } : {}),
       ...(opts.signal ? { signal: opts.signal } : {}),
@@ -122,7 +145,15 @@ export async function execute(argv: readonly string[], opts: CallOptions = {}): 
     }
     if (note) stderr += `${stderr && !stderr.endsWith('\n') ? '\n' : ''}${note}\n`;
     if (stdout && !stdout.endsWith('\n')) stdout += '\n';
-    const call: CallResult = { argv: [...argv], stdout, stderr, code, seconds: run.seconds, timedOut: run.timedOut };
+    const call: CallResult = {
+      argv: [...argv],
+      stdout,
+      stderr,
+      code,
+      seconds: run.seconds,
+      timedOut: run.timedOut,
+      ...(run.aborted && !run.timedOut ? { aborted: true } : {}),
+    };
     if (log) {
       for (const stream of ['stdout', 'stderr'] as const) log.append(block.output(stream, decoders[stream].end()));
       log.append(block.flush() + (note ? block.output('stderr', `${note}\n`) : '') + block.footer(call));
@@ -366,7 +397,7 @@ export class Conda {
 
   private options(o: CallOptions = {}): CallOptions {
     const d = this.config.defaults ?? {};
-    return { ...d, ...o, env: { ...d.env, ...o.env } };
+    return { ...d, ...o, env: { ...d.env, ...o.env }, passEnv: [...(d.passEnv ?? []), ...(o.passEnv ?? [])] };
   }
 
   /** Run one operation; the result is always a value. */

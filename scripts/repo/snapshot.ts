@@ -2,8 +2,7 @@
  * Reading the repository for a QA run: tolerant of broken specs, a commit's files through git, and the raw
  * texts that decide which envs a pull request changed.
  */
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { SPECS_DIR } from '../core/repo.js';
 import { versionSpecChecker } from '../core/matchspec.js';
@@ -13,6 +12,7 @@ import type { Inventory } from '../core/types.js';
 import { changedEnvs, type Changes, type RepoSnapshot } from '../core/changes.js';
 import { checkRepoTolerant, emptyInventory, type TolerantRepo } from '../core/qarun.js';
 import { exportRepoFiles, resolveCommit } from '../engine/git.js';
+import { makeTempDir, removeTempDir } from '../engine/tempdir.js';
 import { readRepoFiles } from './repo.js';
 
 /** Load a repository where a broken env spec fails only that env (see checkRepoTolerant). */
@@ -44,9 +44,9 @@ export interface CommitCheckout {
 
 export async function checkoutCommit(repoDir: string, ref: string): Promise<CommitCheckout> {
   const commit = await resolveCommit(repoDir, ref);
-  const dir = mkdtempSync(join(tmpdir(), `cg-ref-${commit.slice(0, 8)}-`));
+  const dir = makeTempDir(`cg-ref-${commit.slice(0, 8)}-`);
   await exportRepoFiles(repoDir, commit, dir);
-  return { ref, commit, dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+  return { ref, commit, dir, cleanup: () => removeTempDir(dir) };
 }
 
 /**

@@ -1,7 +1,8 @@
 /** Build records: `builds/NAME/<build-id>.json` beside each build prefix. */
 import type { BuildRecord } from '../core/types.js';
 import { buildPaths } from '../core/layout.js';
-import { readJsonIfExists, writeJsonAtomic } from './fsutil.js';
+import { readJsonIfExists, writeFileAtomic } from './fsutil.js';
+import { redact } from '../core/redact.js';
 import { ownerGone } from './lock.js';
 
 export function readBuildRecord(
@@ -14,7 +15,9 @@ export function readBuildRecord(
 }
 
 export function writeBuildRecord(root: string, record: BuildRecord): void {
-  writeJsonAtomic(buildPaths(root, record.condaVersion, record.env, record.buildId).record, record);
+  // a failure's excerpt is program output: it passes the redactor like every text we write
+  const path = buildPaths(root, record.condaVersion, record.env, record.buildId).record;
+  writeFileAtomic(path, redact(JSON.stringify(record, null, 2) + '\n'));
 }
 
 /** True when a `building` record's owner process is gone (crash, kill -9): its half-built prefix can be cleaned. */

@@ -31,6 +31,8 @@ const AUTH_HEADER = Buffer.from(`x-access-token:${GITHUB_TOKEN}`).toString('base
 const SECRETS = [GITHUB_TOKEN, RUNTIME_TOKEN, AUTH_HEADER];
 /** unique per test run, so the process checks never see another suite's sleeps */
 const TAG = `${process.pid}${Math.floor(Math.random() * 1000)}`;
+const bwrap = existsSync('/usr/bin/bwrap');
+if (!bwrap) console.log('run-hygiene: bubblewrap (/usr/bin/bwrap) missing: the PID-namespace variants are skipped');
 
 interface Run {
   code: number | null;
@@ -39,13 +41,14 @@ interface Run {
   stderr: string;
 }
 
-/** Processes (pid, cmdline) whose command line contains `needle`. */
-function processesWith(needle: string): string[] {
+/** Processes (pid, cmdline) whose command line (or, with `file: 'environ'`, environment) contains `needle`. */
+function processesWith(needle: string, file: 'cmdline' | 'environ' = 'cmdline'): string[] {
   const found: string[] = [];
   for (const pid of readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
     try {
+      const text = readFileSync(`/proc/${pid}/${file}`, 'utf8').replace(/\0/g, ' ');
       const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ');
-      if (cmd.includes(needle) && Number(pid) !== process.pid) found.push(`${pid}: ${cmd}`);
+      if (text.includes(needle) && Number(pid) !== process.pid) found.push(`${pid}: ${cmd}`);
     } catch {
       // gone
     }
@@ -152,6 +155,9 @@ describe('clean environments, no secrets out, nothing outlives a run', () => {
       leaky: [
         'echo "child env:"; env',
         'echo "parent env:"; tr "\\0" "\\n" < /proc/$PPID/environ',
+        // what a test can read, kept raw outside ROOT (the redactor never sees these files)
+        `env > '${join(world.base, 'test-env.txt')}'`,
+        `tr "\\0" "\\n" < /proc/$PPID/environ > '${join(world.base, 'parent-env.txt')}'`,
         `echo "checkout config:"; cat '${gitConfig}'`,
         'exit 1',
         '',
@@ -191,50 +197,77 @@ describe('clean environments, no secrets out, nothing outlives a run', () => {
       expect(stdoutLines.join('\n')).not.toContain(s);
       expect(run.stderr).not.toContain(s);
     }
+    // the test itself got no secret: not in its environment, nor in its parent's (a PID namespace: bubblewrap)
+    const raw = ['test-env.txt', ...(bwrap ? ['parent-env.txt'] : [])].map((f) => join(world.base, f));
+    for (const f of raw)
+      for (const s of [GITHUB_TOKEN, RUNTIME_TOKEN]) expect(readFileSync(f, 'utf8')).not.toContain(s);
     // conda ran with the allow-listed environment only
     const condaEnv = readFileSync(join(world.base, 'conda-env.txt'), 'utf8');
     expect(condaEnv).not.toMatch(/^(GITHUB_TOKEN|ACTIONS_RUNTIME_TOKEN|MY_SERVICE_PASSWORD|GITHUB_ACTIONS)=/m);
     expect(condaEnv).toMatch(/^PATH=/m);
   }, 120_000);
 
-  test('finding 3: `sleep &` and `setsid sleep &` are gone after qa; a held stdout does not hang it', async () => {
-    writeSpecs({
-      bg: `sleep 300.${TAG}1 &\nsetsid sleep 301.${TAG}2 &\necho started\n`,
-      held: `(sleep 302.${TAG}3; echo late) &\necho holding\n`,
-    });
-    const run = await start(['qa', '--jobs', '2']).done;
-    expect(run.signal, run.stderr).toBeNull();
-    expect(run.code, run.stderr).toBe(0);
-    expect(processesWith(`.${TAG}`)).toEqual([]);
-  }, 120_000);
+  describe.each([
+    { mode: 'with bubblewrap (PID namespace)', env: {} as Record<string, string>, skip: !bwrap, n: 'a' },
+    {
+      mode: 'without bubblewrap (process group + run marker)',
+      env: { CONDA_GITOPS_BWRAP: 'none' },
+      skip: false,
+      n: 'b',
+    },
+  ])('$mode', ({ env: modeEnv, skip, n }) => {
+    test.skipIf(skip)(
+      'finding 3: `sleep &` and `setsid sleep &` are gone after qa; a held stdout does not hang it',
+      async () => {
+        writeSpecs({
+          [`bg${n}`]: `sleep 300.${TAG}1 &\nsetsid sleep 301.${TAG}2 &\necho started\n`,
+          [`held${n}`]: `(sleep 302.${TAG}3; echo late) &\necho holding\n`,
+        });
+        const run = await start(['qa', '--jobs', '2'], modeEnv).done;
+        expect(run.signal, run.stderr).toBeNull();
+        expect(run.code, run.stderr).toBe(0);
+        expect(processesWith(`.${TAG}`)).toEqual([]);
+      },
+      120_000,
+    );
 
-  test('finding 3: SIGTERM mid-build exits 143, leaves no process or temp dir, marks the build aborted', async () => {
-    writeSpecs({ slow: 'exit 0\n' }, 'pass-env = FAKE_CONDA_DELAY_MS');
-    const { child, done } = start(['build', '--env', 'slow'], { FAKE_CONDA_DELAY_MS: `2${TAG}` });
-    const buildsDir = join(world.root, 'v23.11.0', 'builds', 'slow');
-    const record = () => {
-      const id = existsSync(buildsDir) ? readdirSync(buildsDir).find((d) => d.endsWith('.json')) : undefined;
-      return id ? readBuildRecord(world.root, '23.11.0', 'slow', id.replace(/\.json$/, '')) : undefined;
-    };
-    for (let i = 0; record()?.status !== 'building'; i++) {
-      if (i > 600) throw new Error('the build never started');
-      await new Promise((r) => setTimeout(r, 50));
-    }
-    // conda is running (sleeping FAKE_CONDA_DELAY_MS) when the run is cancelled
-    for (let i = 0; processesWith(`2${TAG}`).length === 0 && i < 200; i++) await new Promise((r) => setTimeout(r, 50));
-    child.kill('SIGTERM');
-    const run = await done;
-    expect(run.code, run.stderr).toBe(143);
-    expect(processesWith(`2${TAG}`)).toEqual([]);
-    expect(processesWith(join(world.conda.prefix, 'bin'))).toEqual([]);
-    expect(record()?.status).toBe('aborted');
-    expect(readdirSync(tmp).filter((d) => /^cg-(build|ref|test)-/.test(d))).toEqual([]);
-    expect(run.stderr).toMatch(/interrupted|SIGTERM/);
+    test.skipIf(skip)(
+      'finding 3: SIGTERM mid-build exits 143, leaves no process or temp dir, marks the build aborted',
+      async () => {
+        writeSpecs({ [`slow${n}`]: 'exit 0\n' }, 'pass-env = FAKE_CONDA_DELAY_MS');
+        const { child, done } = start(['build', '--env', `slow${n}`], { ...modeEnv, FAKE_CONDA_DELAY_MS: `2${TAG}` });
+        const buildsDir = join(world.root, 'v23.11.0', 'builds', `slow${n}`);
+        const record = () => {
+          const id = existsSync(buildsDir) ? readdirSync(buildsDir).find((d) => d.endsWith('.json')) : undefined;
+          return id ? readBuildRecord(world.root, '23.11.0', `slow${n}`, id.replace(/\.json$/, '')) : undefined;
+        };
+        for (let i = 0; record()?.status !== 'building'; i++) {
+          if (i > 600) throw new Error('the build never started');
+          await new Promise((r) => setTimeout(r, 50));
+        }
+        // conda is running (sleeping FAKE_CONDA_DELAY_MS) when the run is cancelled
+        const conda = () =>
+          processesWith(`FAKE_CONDA_DELAY_MS=2${TAG}`, 'environ').filter((p) => !p.startsWith(`${child.pid}:`));
+        for (let i = 0; conda().length === 0; i++) {
+          if (i > 600) throw new Error('conda never started');
+          await new Promise((r) => setTimeout(r, 50));
+        }
+        child.kill('SIGTERM');
+        const run = await done;
+        expect(run.code, run.stderr).toBe(143);
+        expect(processesWith(`FAKE_CONDA_DELAY_MS=2${TAG}`, 'environ')).toEqual([]);
+        expect(processesWith(join(world.conda.prefix, 'bin'))).toEqual([]);
+        expect(record()?.status).toBe('aborted');
+        expect(readdirSync(tmp).filter((d) => /^cg-(build|ref|test)-/.test(d))).toEqual([]);
+        expect(run.stderr).toMatch(/interrupted|SIGTERM/);
 
-    // an immediate rerun builds it (no `prefix already exists`, no recorded failure)
-    const again = await start(['build', '--env', 'slow']).done;
-    expect(again.code, again.stderr).toBe(0);
-    expect(record()?.status).toBe('built');
-    expect(statSync(join(buildsDir)).isDirectory()).toBe(true);
-  }, 120_000);
+        // an immediate rerun builds it (no `prefix already exists`, no recorded failure)
+        const again = await start(['build', '--env', `slow${n}`], modeEnv).done;
+        expect(again.code, again.stderr).toBe(0);
+        expect(record()?.status).toBe('built');
+        expect(statSync(join(buildsDir)).isDirectory()).toBe(true);
+      },
+      120_000,
+    );
+  });
 });
