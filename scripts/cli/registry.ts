@@ -184,12 +184,15 @@ export const COMMANDS: CommandMeta[] = [
     details:
       'Builds each REPLICATE env of the repository (or --env NAME) into the installation named by [conda] version,\n' +
       'at its resolved path ROOT/vX/builds/NAME/<build-id>/, with a record beside it ' +
-      '(building|built|failed|tested).\n' +
+      '(building|built|failed|tested|aborted).\n' +
       'Phases: create (spec minus legacy-noarch packages and git+ pip entries) -> install each legacy-noarch\n' +
       'package -> pip-install each git entry -> record `conda list --json`. A tested build with the same id is\n' +
-      'skipped; a crashed build (owner gone) is cleaned and rebuilt; a build that failed with the same inputs\n' +
-      'reports its recorded failure again unless --retry-failed (timeouts and unreachable channels are always\n' +
-      'retried). Tests are not run: see `test`, or `qa`. Exit 1 when any env fails.',
+      'skipped; a crashed or interrupted (aborted) build is cleaned and rebuilt; a build that failed with the same\n' +
+      'inputs for a deterministic reason (missing-package, missing-version, unsatisfiable) against an unchanged\n' +
+      'local channel index reports its recorded failure again unless --retry-failed; anything else is retried.\n' +
+      'conda, pip and tests get an allow-listed environment (see [conda] pass-env), never secrets.\n' +
+      'SIGINT/SIGTERM stop every child, mark running builds aborted, exit 130/143.\n' +
+      'Tests are not run: see `test`, or `qa`. Exit 1 when any env fails.',
     options: {
       env: envFilter,
       jobs,
@@ -228,7 +231,10 @@ export const COMMANDS: CommandMeta[] = [
       'ROOT/.gitops/runs/<run-id>/ report.json, summary.md, junit.xml and logs/. Without --head the work tree is\n' +
       'the head. A broken spec or a plan-time guard (prefix too long, channel not allowed) fails only its env.\n' +
       'Inside GitHub Actions: job summary, annotations at env-specs/NAME.yml:LINE, step outputs.\n' +
-      'Writes nothing outside ROOT/vX/builds/ and the run directory. Exit 1 when any env fails.',
+      'Writes nothing outside ROOT/vX/builds/ and the run directory. Secrets of the environment (tokens,\n' +
+      'passwords, keys) reach no child and are masked in every log and report. SIGINT/SIGTERM stop every\n' +
+      'child with its descendants, mark running builds aborted, remove temp dirs, exit 130/143.\n' +
+      'Exit 1 when any env fails.',
     options: {
       base: { type: 'string', arg: 'REF', description: 'git ref of the PR base: build only what changed since' },
       head: { type: 'string', arg: 'REF', description: 'git ref of the PR head (default: the work tree)' },
