@@ -263,7 +263,8 @@ async function runPhases(
 ): Promise<BuildOutcome> {
   const { root, env, tools } = input;
   const timeoutSeconds = input.timeoutSeconds ?? DEFAULT_PHASE_TIMEOUT_SECONDS;
-  const opts: CallOptions = { log: paths.log, timeoutSeconds };
+  // code the spec brings runs here (post-link scripts, pip build backends): its own PID namespace where possible
+  const opts: CallOptions = { log: paths.log, timeoutSeconds, contain: true };
   writeFileSync(paths.log, ''); // a new attempt starts a new log
   let record: StampedBuildRecord = {
     ...placeholderRecord(input, paths, startedAt),

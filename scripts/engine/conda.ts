@@ -56,7 +56,7 @@ export interface CallOptions {
   inheritEnv?: boolean;
   /** more variables of ours to pass (the inventory's `[conda] pass-env`); secret-looking ones never pass */
   passEnv?: readonly string[];
-  /** run in a PID namespace of its own where bubblewrap is usable (default true; see process.ts) */
+  /** run in a PID namespace of its own where bubblewrap is usable (builds and tests: see process.ts) */
   contain?: boolean;
   cwd?: string;
 }
@@ -118,7 +118,7 @@ export async function execute(argv: readonly string[], opts: CallOptions = {}): 
     };
     const run = await runProgram(argv, {
       env: callEnv(opts),
-      contain: opts.contain !== false,
+      ...(opts.contain ? { contain: true } : {}),
       ...(opts.cwd ? { cwd: opts.cwd } : {}),
       ...(opts.timeoutSeconds !== undefined ? { timeoutSeconds: opts.timeoutSeconds } : {}),
       ...(opts.signal ? { signal: opts.signal } : {}),

@@ -259,7 +259,7 @@ export async function testBuild(input: EnvTestInput): Promise<EnvTestResult> {
   const probe = async (title: string, argv: string[], timeoutSeconds = PROBE_TIMEOUT_SECONDS) => {
     // the test's name above its block, so a reader finds their place
     const log = input.log ? { log: input.log, logTitle: `test ${title}` } : {};
-    return runProcess(argv, { env, cwd: home, timeoutSeconds, ...log });
+    return runProcess(argv, { env, cwd: home, timeoutSeconds, contain: true, ...log });
   };
 
   // 1. the build's python runs (every env the spec gives python, pip packages or a kernel needs one)

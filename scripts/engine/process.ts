@@ -11,6 +11,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
 import type { OutputStream } from '../core/conda-log.js';
 
 type Zx = typeof import('zx/core');
@@ -121,12 +122,22 @@ export function containment(): string | false {
   }
   return bwrap;
 }
-const CONTAIN_FLAGS = ['--dev-bind', '/', '/', '--proc', '/proc', '--unshare-pid', '--die-with-parent', '--'];
+const CONTAIN_FLAGS = [
+  ...['--dev-bind', '/', '/', '--proc', '/proc', '--unshare-pid', '--die-with-parent'],
+  // bubblewrap sets PWD; the program gets exactly the environment its caller built
+  ...['--unsetenv', 'PWD', '--'],
+];
+
+/** The program bubblewrap would run exists (otherwise run it directly, so "cannot run" says why). */
+function resolvable(file: string, env: NodeJS.ProcessEnv): boolean {
+  if (file.includes('/')) return existsSync(file);
+  return (env.PATH ?? '').split(':').some((d) => d && existsSync(join(d, file)));
+}
 
 /** argv run inside a PID namespace when bubblewrap is usable, as is otherwise. */
-export function containedArgv(argv: readonly string[]): string[] {
+export function containedArgv(argv: readonly string[], env: NodeJS.ProcessEnv = {}): string[] {
   const exe = containment();
-  return exe ? [exe, ...CONTAIN_FLAGS, ...argv] : [...argv];
+  return exe && argv[0] !== undefined && resolvable(argv[0], env) ? [exe, ...CONTAIN_FLAGS, ...argv] : [...argv];
 }
 
 export interface RunOptions {
@@ -172,7 +183,8 @@ function signalGroup(pid: number, signal: NodeJS.Signals): void {
  * processes it started.
  */
 export async function runProgram(argvIn: readonly string[], opts: RunOptions): Promise<RunResult> {
-  const argv = opts.contain ? containedArgv(argvIn) : [...argvIn];
+  const argv = opts.contain ? containedArgv(argvIn, opts.env) : [...argvIn];
+  const contained = argv.length !== argvIn.length;
   const [file, ...args] = argv;
   if (file === undefined) throw new Error('runProgram needs a program to run');
   const { $ } = await loadZx();
@@ -190,8 +202,9 @@ export async function runProgram(argvIn: readonly string[], opts: RunOptions): P
     ...r,
   });
   if (opts.signal?.aborted || runAbort.signal.aborted) return result({ aborted: true });
+  // a PID namespace needs no marker: the kernel ends everything in it with its first process
   const marker = `${RUN_TOKEN}.${++callSeq}`;
-  const env = { ...opts.env, [RUN_MARKER]: marker };
+  const env = contained ? { ...opts.env } : { ...opts.env, [RUN_MARKER]: marker };
   const signal = opts.signal ? AbortSignal.any([opts.signal, runAbort.signal]) : runAbort.signal;
 
   let pid: number | undefined;
@@ -283,6 +296,6 @@ export async function runProgram(argvIn: readonly string[], opts: RunOptions): P
       signalGroup(pid, 'SIGKILL');
     }
     // descendants that left the group (setsid) but still carry this call's marker (a PID namespace needs none)
-    if (!(opts.contain && containment())) sweepMarked(marker, 'SIGKILL');
+    if (!contained) sweepMarked(marker, 'SIGKILL');
   }
 }
