@@ -82,6 +82,7 @@ describe('clean environments, no secrets out, nothing outlives a run', () => {
         GITHUB_TOKEN,
         ACTIONS_RUNTIME_TOKEN: RUNTIME_TOKEN,
         MY_SERVICE_PASSWORD: 'hunter2hunter2',
+        TEAM_SETTING: 'visible-to-tests',
         TMPDIR: tmp,
         ...env,
       },
@@ -151,18 +152,21 @@ describe('clean environments, no secrets out, nothing outlives a run', () => {
 
   test('finding 2: tokens in the CLI environment reach no child and no written file', async () => {
     const gitConfig = join(repo, '.git', 'config');
-    writeSpecs({
-      leaky: [
-        'echo "child env:"; env',
-        'echo "parent env:"; tr "\\0" "\\n" < /proc/$PPID/environ',
-        // what a test can read, kept raw outside ROOT (the redactor never sees these files)
-        `env > '${join(world.base, 'test-env.txt')}'`,
-        `tr "\\0" "\\n" < /proc/$PPID/environ > '${join(world.base, 'parent-env.txt')}'`,
-        `echo "checkout config:"; cat '${gitConfig}'`,
-        'exit 1',
-        '',
-      ].join('\n'),
-    });
+    writeSpecs(
+      {
+        leaky: [
+          'echo "child env:"; env',
+          'echo "parent env:"; tr "\\0" "\\n" < /proc/$PPID/environ',
+          // what a test can read, kept raw outside ROOT (the redactor never sees these files)
+          `env > '${join(world.base, 'test-env.txt')}'`,
+          `tr "\\0" "\\n" < /proc/$PPID/environ > '${join(world.base, 'parent-env.txt')}'`,
+          `echo "checkout config:"; cat '${gitConfig}'`,
+          'exit 1',
+          '',
+        ].join('\n'),
+      },
+      'pass-env = TEAM_SETTING, GITHUB_WORKSPACE',
+    );
     const summary = join(world.base, 'step-summary.md');
     const outputs = join(world.base, 'step-outputs.txt');
     writeFileSync(summary, '');
@@ -201,6 +205,10 @@ describe('clean environments, no secrets out, nothing outlives a run', () => {
     const raw = ['test-env.txt', ...(bwrap ? ['parent-env.txt'] : [])].map((f) => join(world.base, f));
     for (const f of raw)
       for (const s of [GITHUB_TOKEN, RUNTIME_TOKEN]) expect(readFileSync(f, 'utf8')).not.toContain(s);
+    // what the inventory's pass-env names reaches the test; nothing else of the runner does
+    const testEnv = readFileSync(join(world.base, 'test-env.txt'), 'utf8');
+    expect(testEnv).toMatch(/^TEAM_SETTING=visible-to-tests$/m);
+    expect(testEnv).not.toMatch(/^(GITHUB_ACTIONS|GITHUB_STEP_SUMMARY|MY_SERVICE_PASSWORD)=/m);
     // conda ran with the allow-listed environment only
     const condaEnv = readFileSync(join(world.base, 'conda-env.txt'), 'utf8');
     expect(condaEnv).not.toMatch(/^(GITHUB_TOKEN|ACTIONS_RUNTIME_TOKEN|MY_SERVICE_PASSWORD|GITHUB_ACTIONS)=/m);
@@ -234,8 +242,12 @@ describe('clean environments, no secrets out, nothing outlives a run', () => {
     test.skipIf(skip)(
       'finding 3: SIGTERM mid-build exits 143, leaves no process or temp dir, marks the build aborted',
       async () => {
-        writeSpecs({ [`slow${n}`]: 'exit 0\n' }, 'pass-env = FAKE_CONDA_DELAY_MS');
-        const { child, done } = start(['build', '--env', `slow${n}`], { ...modeEnv, FAKE_CONDA_DELAY_MS: `2${TAG}` });
+        writeSpecs({ [`slow${n}`]: 'exit 0\n' });
+        const { child, done } = start(['build', '--env', `slow${n}`], {
+          ...modeEnv,
+          FAKE_CONDA_DELAY_MS: `2${TAG}`,
+          CONDA_GITOPS_PASS_ENV: 'FAKE_CONDA_DELAY_MS',
+        });
         const buildsDir = join(world.root, 'v23.11.0', 'builds', `slow${n}`);
         const record = () => {
           const id = existsSync(buildsDir) ? readdirSync(buildsDir).find((d) => d.endsWith('.json')) : undefined;
