@@ -17,7 +17,8 @@ import type {
   PhaseRecord,
   StampedBuildRecord,
 } from '../core/types.js';
-import { FailedError } from '../core/errors.js';
+import { FailedError, InterruptedError } from '../core/errors.js';
+import { interruptedBy } from '../engine/process.js';
 import { buildPaths, installationLayout } from '../core/layout.js';
 import { readBuildRecord } from '../state/record.js';
 import { readLive } from '../state/generation.js';
@@ -107,7 +108,7 @@ export function condaTools(conda: Conda): BuildTools {
 }
 
 /** The installation a build goes to must exist: QA never installs conda on its own (install-conda does). */
-export function installationTools(root: string, desired: Desired): BuildTools {
+export function installationTools(root: string, desired: Desired, passEnv: readonly string[] = []): BuildTools {
   const inst = installationLayout(root, desired.condaVersion);
   const exe = join(inst.dir, 'bin', desired.frontend);
   if (!existsSync(exe)) {
@@ -116,7 +117,7 @@ export function installationTools(root: string, desired: Desired): BuildTools {
         'run `conda-gitops install-conda` first',
     );
   }
-  return condaTools(Conda.forInstallation(inst.dir, desired.frontend));
+  return condaTools(Conda.forInstallation(inst.dir, desired.frontend, { passEnv }));
 }
 
 function livePackagesOf(root: string, live: ReturnType<typeof readLive>, env: string): PackageRow[] | undefined {
@@ -136,7 +137,9 @@ export async function runBuilds(opts: RunBuildsOptions): Promise<PipelineResult>
   if (!existsSync(opts.root)) throw new FailedError(`installation root ${opts.root} does not exist`);
   const root = realpathSync(opts.root);
   // Only a run that builds needs the installation's conda (a run with nothing to build must not require it).
-  const tools = opts.tools ?? (opts.envs.length && !opts.testOnly ? installationTools(root, opts.desired) : undefined);
+  const passEnv = opts.repo.inventory.conda.passEnv ?? [];
+  const tools =
+    opts.tools ?? (opts.envs.length && !opts.testOnly ? installationTools(root, opts.desired, passEnv) : undefined);
   const specDir = opts.specDir ?? join(opts.repo.dir, SPECS_DIR);
   const live = readLive(root);
   const total = opts.envs.length;
@@ -162,6 +165,8 @@ export async function runBuilds(opts: RunBuildsOptions): Promise<PipelineResult>
   ): Promise<PipelineEnv & { condaSeconds: number; testSeconds: number }> => {
     const started = performance.now();
     const tag = `[${i + 1}/${total}] ${env.name}`;
+    const stopped = interruptedBy();
+    if (stopped) throw new InterruptedError(stopped); // not started: its record stays as it was
     const paths = buildPaths(root, opts.desired.condaVersion, env.name, env.buildId);
     // the env plan decides (core/envplan.ts): reuse a passing verdict for this key, test, build, or report
     const decision = decideEnv(
@@ -213,6 +218,20 @@ export async function runBuilds(opts: RunBuildsOptions): Promise<PipelineResult>
         onPhase: (phase, seconds, ok) => opts.out.progress(`${tag} ${phase} ${fmt(seconds)}${ok ? '' : ' FAILED'}`),
       });
     }
+    if (outcome.status === 'aborted' || interruptedBy()) {
+      // the run was interrupted: no test, no verdict (the caller stops with InterruptedError)
+      opts.out.progress(`${tag} aborted`);
+      const result: EnvRunResult = {
+        env: env.name,
+        buildId: env.buildId,
+        status: 'failed',
+        phase: outcome.phase ?? 'create',
+        file: env.spec.file,
+        seconds: (performance.now() - started) / 1000,
+        phases: outcome.record.phases,
+      };
+      return { result, recordStatus: outcome.record.status, fresh: false, condaSeconds: 0, testSeconds: 0 };
+    }
     const condaSeconds = outcome.toolSeconds;
     let testSeconds = 0;
     let record = outcome.record;
@@ -231,11 +250,15 @@ export async function runBuilds(opts: RunBuildsOptions): Promise<PipelineResult>
         packages: record.packages ?? [],
         kernel: env.kernel,
         specDir,
+        passEnv,
         log: paths.log,
         isolation: testIsolation,
         ...(opts.testTimeoutSeconds ? { timeoutSeconds: opts.testTimeoutSeconds } : {}),
       });
       testSeconds = tested.seconds;
+      // an interrupted test says nothing about the build: it stays `built`, tested again next run
+      const stop = interruptedBy();
+      if (stop) throw new InterruptedError(stop);
       const testPhase: PhaseRecord = {
         name: 'test',
         ok: tested.ok,
@@ -303,6 +326,8 @@ export async function runBuilds(opts: RunBuildsOptions): Promise<PipelineResult>
   };
 
   const done = await runPool(opts.envs, opts.jobs, one);
+  const stop = interruptedBy();
+  if (stop) throw new InterruptedError(stop);
   return {
     envs: done.map(({ result, recordStatus, fresh }) => ({ result, fresh, ...(recordStatus ? { recordStatus } : {}) })),
     fresh: done.filter((d) => d.fresh).length,

@@ -7,6 +7,11 @@ import { EXIT, GitopsError, UsageError, environmentError } from '../core/errors.
 import { processOutput } from './output.js';
 import type { Output } from '../app/output.js';
 import { version } from './version.js';
+import { secretEntries } from '../core/childenv.js';
+import { MIN_SECRET_LENGTH, registerSecrets } from '../core/redact.js';
+import { SIGNAL_EXIT } from '../core/errors.js';
+import { abortAllCalls, interruptedBy, killAllCalls } from '../engine/process.js';
+import { removeAllTempDirs } from '../engine/tempdir.js';
 
 function optionHelp(options: Record<string, OptionDef>): string {
   return Object.entries(options)
@@ -71,8 +76,57 @@ function commandHelp(c: CommandMeta): string {
   ].join('\n');
 }
 
+/**
+ * Secrets of our own environment: their values are registered with the redactor (and the runner's masking),
+ * then the variables are removed from process.env, so nothing this process starts can inherit them.
+ */
+async function protectSecrets(): Promise<void> {
+  const secrets = secretEntries(process.env);
+  const values = secrets.map(([, v]) => v).filter((v) => v.length >= MIN_SECRET_LENGTH);
+  registerSecrets(values);
+  if (values.length && process.env.GITHUB_ACTIONS === 'true') {
+    const { maskSecrets } = await import('../engine/github.js'); // @actions/core: loaded only on a runner
+    await maskSecrets(values);
+  }
+  for (const [name] of secrets) delete process.env[name];
+}
+
+/**
+ * SIGINT/SIGTERM (a cancelled workflow run): stop every child with its descendants; the use case unwinds
+ * (interrupted builds recorded `aborted`, temporary directories removed) and the CLI exits 130/143.
+ * A second signal, or a run that does not unwind within INTERRUPT_GRACE_MS, exits at once.
+ */
+const INTERRUPT_GRACE_MS = 20_000;
+function handleSignals(): void {
+  const exitNow = (signal: string) => {
+    killAllCalls();
+    removeAllTempDirs();
+    process.exit(SIGNAL_EXIT[signal] ?? 130);
+  };
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.on(signal, () => {
+      if (interruptedBy()) return exitNow(signal);
+      process.stderr.write(`conda-gitops: ${signal} received: stopping builds and tests\n`);
+      abortAllCalls(signal);
+      setTimeout(() => exitNow(signal), INTERRUPT_GRACE_MS).unref();
+    });
+  }
+}
+
 /** The process entry: argv to an exit code, output on the process streams. */
 export async function main(argv: string[]): Promise<number> {
+  await protectSecrets();
+  handleSignals();
+  try {
+    const code = await entry(argv);
+    const signal = interruptedBy();
+    return signal ? (SIGNAL_EXIT[signal] ?? code) : code;
+  } finally {
+    removeAllTempDirs();
+  }
+}
+
+async function entry(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
   if (!name || name === '--help' || name === '-h' || name === 'help') {
     const topic = name === 'help' ? COMMANDS.find((c) => c.name === rest[0]) : undefined;

@@ -1,15 +1,17 @@
 import type { Output } from '../app/output.js';
+import { redact } from '../core/redact.js';
 
 /** Output bound to the process streams. */
 export function processOutput(json: boolean): Output {
-  const line = (stream: NodeJS.WriteStream, m: string) => stream.write(m.endsWith('\n') ? m : m + '\n');
+  // everything the CLI prints passes the redactor (core/redact.ts)
+  const line = (stream: NodeJS.WriteStream, m: string) => stream.write(redact(m.endsWith('\n') ? m : m + '\n'));
   return {
     json,
     info: (m) => line(json ? process.stderr : process.stdout, m),
     warn: (m) => line(process.stderr, m),
     progress: (m) => line(process.stderr, m),
     result: (v) => {
-      if (json) process.stdout.write(JSON.stringify(v, null, 2) + '\n');
+      if (json) process.stdout.write(redact(JSON.stringify(v, null, 2) + '\n'));
     },
   };
 }

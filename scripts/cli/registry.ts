@@ -236,12 +236,15 @@ export const COMMANDS: CommandMeta[] = [
     details:
       'Builds each REPLICATE env of the repository (or --env NAME) into the installation named by [conda] version,\n' +
       'at its resolved path ROOT/vX/builds/NAME/<build-id>/, with a record beside it ' +
-      '(building|built|failed|tested).\n' +
+      '(building|built|failed|tested|aborted).\n' +
       'Phases: create (spec minus legacy-noarch packages and git+ pip entries) -> install each legacy-noarch\n' +
       'package -> pip-install each git entry -> record `conda list --json`. A tested build with the same id is\n' +
-      'skipped; a crashed build (owner gone) is cleaned and rebuilt; a build that failed with the same inputs\n' +
-      'reports its recorded failure again unless --retry-failed (timeouts and unreachable channels are always\n' +
-      'retried). Tests are not run: see `test`, or `qa`. Exit 1 when any env fails.',
+      'skipped; a crashed or interrupted (aborted) build is cleaned and rebuilt; a build that failed with the same\n' +
+      'inputs for a deterministic reason (missing-package, missing-version, unsatisfiable) against an unchanged\n' +
+      'local channel index reports its recorded failure again unless --retry-failed; anything else is retried.\n' +
+      'conda, pip and tests get an allow-listed environment (see [conda] pass-env), never secrets.\n' +
+      'SIGINT/SIGTERM stop every child, mark running builds aborted, exit 130/143.\n' +
+      'Tests are not run: see `test`, or `qa`. Exit 1 when any env fails.',
     options: {
       env: envFilter,
       jobs,
@@ -285,7 +288,9 @@ export const COMMANDS: CommandMeta[] = [
       'are writable; tests get no network); without bwrap the report says so and env test scripts are refused\n' +
       'unless [conda] unsandboxed-tests = allow. CONDA_GITOPS_SANDBOX=auto|bwrap|none overrides the choice.\n' +
       'Writes nothing outside ROOT/vX/builds/ and the run directory (but vX/.conda-gitops-installation, the\n' +
-      'marker gc needs). Exit 1 when any env fails.',
+      'marker gc needs). Secrets of the environment (tokens, passwords, keys) reach no child and are masked in\n' +
+      'every log and report. SIGINT/SIGTERM stop every child with its descendants, mark running builds aborted,\n' +
+      'remove temp dirs, exit 130/143. Exit 1 when any env fails.',
     options: {
       base: { type: 'string', arg: 'REF', description: 'git ref of the PR base: build only what changed since' },
       head: { type: 'string', arg: 'REF', description: 'git ref of the PR head (default: the work tree)' },

@@ -36,7 +36,7 @@ export interface MissingBuild {
   name: string;
   buildId: string;
   /** `absent`: never built; `untested`: built, no verdict for the tests main has; otherwise the build's state */
-  status: 'absent' | 'building' | 'built' | 'failed' | 'untested';
+  status: 'absent' | 'building' | 'built' | 'failed' | 'aborted' | 'untested';
   /** failure class of a failed build or test, when recorded */
   failure?: string;
   /** the env plan's reason, for humans */

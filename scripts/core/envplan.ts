@@ -8,7 +8,8 @@ import type { BuildRecord, Classification } from './types.js';
 import type { VerdictFacts } from './verdict.js';
 
 /** The BUILD's own state (a test outcome is a verdict, not a build state). */
-export type BuildState = 'absent' | 'building' | 'built' | 'failed';
+/** `aborted`: the run was interrupted during the build (never a failure: built again). */
+export type BuildState = 'absent' | 'building' | 'built' | 'failed' | 'aborted';
 
 export interface BuildFacts {
   state: BuildState;
@@ -17,6 +18,11 @@ export interface BuildFacts {
   /** phase and failure of a failed build */
   failedPhase?: string;
   failure?: Classification;
+  /**
+   * the channel index the failed build saw (a fingerprint of the channels' repodata), when its failure class is
+   * decided by the spec and the index alone; undefined: never reported again without a retry
+   */
+  channelFingerprint?: string;
   /** set by rollback: linking this build again needs deploy --force */
   bad?: { at: string; reason: string };
 }
@@ -37,23 +43,42 @@ export function buildFacts(rec: BuildRecord | undefined, prefixPresent: boolean)
       prefixPresent,
       ...(failedPhase ? { failedPhase } : {}),
       ...(rec.failure ? { failure: rec.failure } : {}),
+      ...(rec.channelFingerprint ? { channelFingerprint: rec.channelFingerprint } : {}),
       ...bad,
     };
   }
   return { state: rec.status, prefixPresent, ...bad };
 }
 
-/** Failures that say nothing about the spec: always worth another attempt. */
-const TRANSIENT: ReadonlySet<string> = new Set(['channel-unreachable', 'timeout']);
+/**
+ * Failures that the spec and the channel index alone decide: reported again without running conda, as long as the
+ * channel index the failed build saw has not changed. Every other class (timeouts, unreachable channels, pip and
+ * git failures, unknown) is retried.
+ */
+export const DETERMINISTIC_FAILURES: ReadonlySet<string> = new Set([
+  'missing-package',
+  'missing-version',
+  'unsatisfiable',
+]);
 
 /** What the builder does with a build: reuse it, build it (again), or report its recorded failure. */
 export type BuildStep = 'reuse' | 'build' | 'failed';
 
-export function buildStep(b: BuildFacts, retryFailed = false): BuildStep {
+/**
+ * `indexNow`: the fingerprint of the channel index today (the builder computes it); without it (plan, status,
+ * deploy) a recorded deterministic failure is assumed to hold, and the builder checks again before reusing it.
+ */
+export function buildStep(b: BuildFacts, retryFailed = false, indexNow?: () => string | undefined): BuildStep {
   if (b.state === 'built' && b.prefixPresent) return 'reuse';
-  if (b.state === 'failed' && !retryFailed && b.failure && b.failedPhase && !TRANSIENT.has(b.failure.class))
-    return 'failed';
-  return 'build';
+  const recorded =
+    b.state === 'failed' &&
+    !retryFailed &&
+    b.failure !== undefined &&
+    b.failedPhase !== undefined &&
+    DETERMINISTIC_FAILURES.has(b.failure.class) &&
+    b.channelFingerprint !== undefined &&
+    (indexNow === undefined || indexNow() === b.channelFingerprint);
+  return recorded ? 'failed' : 'build';
 }
 
 export interface EnvInput {
@@ -120,6 +145,7 @@ export function decideEnv(e: EnvInput, opts: PlanOptions = {}): EnvDecision {
       building: 'a build is in progress or crashed',
       built: 'its build prefix is gone',
       failed: 'last build failed, worth a retry',
+      aborted: 'last build was interrupted (run cancelled)',
     };
     return { ...base, action: 'build', reason: why[b.state] };
   }

@@ -137,3 +137,18 @@ export function environmentError(e: unknown): EnvironmentError | undefined {
   const op = typeof syscall === 'string' ? `${syscall}: ` : '';
   return new EnvironmentError(`${op}${code}${where}: ${ENVIRONMENT_CODES[code]}`);
 }
+/** Exit codes of a run stopped by a signal, as a shell reports them (128 + the signal's number). */
+export const SIGNAL_EXIT: Readonly<Record<string, number>> = { SIGINT: 130, SIGTERM: 143, SIGHUP: 129 };
+
+/**
+ * The CLI received SIGINT/SIGTERM: its children were stopped, interrupted builds are marked `aborted`, its
+ * temporary directories removed. Exit 130 (SIGINT) or 143 (SIGTERM).
+ */
+export class InterruptedError extends GitopsError {
+  constructor(readonly signal: string) {
+    super(
+      `interrupted by ${signal}: running builds and tests were stopped and marked aborted; run again to build them`,
+      SIGNAL_EXIT[signal] ?? 130,
+    );
+  }
+}

@@ -9,6 +9,7 @@ import type { Problem } from './errors.js';
 import type { EnvMode, Frontend, Inventory } from './types.js';
 import { loadSchema } from './schemas.js';
 import { didYouMean } from './suggest.js';
+import { isSecretName } from './childenv.js';
 
 export const ENV_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 const SECTIONS = ['conda', 'environments', 'kernels', 'legacy-noarch'] as const;
@@ -97,7 +98,7 @@ function decode(value: string): string {
   return /["'\\;#]/.test(value) ? ini.unsafe(value) : value.trim();
 }
 /** [conda] keys whose value is a list (comma or space separated) */
-const LIST_KEYS = new Set(['channels', 'pip-git-hosts', 'pip-indexes']);
+const LIST_KEYS = new Set(['channels', 'pip-git-hosts', 'pip-indexes', 'pass-env']);
 
 function splitList(value: string): string[] {
   return value.split(/[\s,]+/).filter(Boolean);
@@ -144,6 +145,15 @@ export function parseInventory(text: string, file = 'inventory.ini'): { inventor
   }
 
   const conda = (obj.conda ?? {}) as Record<string, unknown>;
+  const passEnv = Array.isArray(conda['pass-env']) ? (conda['pass-env'] as unknown[]).map(String) : undefined;
+  for (const name of passEnv ?? []) {
+    if (isSecretName(name))
+      err(
+        where.get('/conda/pass-env') ?? 1,
+        `pass-env: '${name}' looks like a secret (token, password, key, GitHub/Actions credential) ` +
+          'and is never given to conda, pip or tests',
+      );
+  }
   const environments = entries('environments').map((e) => ({ name: e.key, mode: e.value as EnvMode, line: e.line }));
   const kernels = entries('kernels').map((e) => ({ name: e.key, displayName: e.value!, line: e.line }));
   // a Map, not a find() per kernel: 500 kernels in 10,000 envs made this quadratic
@@ -176,6 +186,7 @@ export function parseInventory(text: string, file = 'inventory.ini'): { inventor
         ...(conda['pip-git-hosts'] ? { pipGitHosts: conda['pip-git-hosts'] as string[] } : {}),
         ...(conda['pip-indexes'] ? { pipIndexes: conda['pip-indexes'] as string[] } : {}),
         ...(conda['unsandboxed-tests'] === 'allow' ? { unsandboxedTests: true } : {}),
+        ...(passEnv?.length ? { passEnv } : {}),
         line: lineOfSection('conda'),
       },
       environments,

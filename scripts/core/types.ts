@@ -18,6 +18,8 @@ export interface Inventory {
     pipIndexes?: string[];
     /** `unsandboxed-tests = allow`: env test scripts run even where there is no sandbox (docs/security.md) */
     unsandboxedTests?: boolean;
+    /** `pass-env`: more variables of the runner's environment given to conda, pip and env tests */
+    passEnv?: string[];
     line: number;
   };
   environments: Array<{ name: string; mode: EnvMode; line: number }>;
@@ -78,7 +80,7 @@ export interface NormalizedSpec {
   variables: Array<[string, string]>;
 }
 
-export type BuildStatus = 'building' | 'built' | 'failed' | 'tested';
+export type BuildStatus = 'building' | 'built' | 'failed' | 'tested' | 'aborted';
 
 export type FailureClass =
   | 'missing-package'
@@ -132,6 +134,11 @@ export interface BuildRecord {
   /** a repair build (`<id>.rN`): the hand-changed build it replaced */
   repairOf?: string;
   failure?: Classification;
+  /**
+   * fingerprint of the channel index the failed build saw (local channels' repodata.json); without it, or when
+   * it changed, a recorded failure is not reused
+   */
+  channelFingerprint?: string;
   /** `conda list --json` essentials, recorded after a successful build */
   packages?: Array<{ name: string; version: string; build?: string; channel?: string }>;
 }

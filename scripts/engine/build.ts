@@ -8,7 +8,7 @@
  * Failures are values (a failed outcome), never exceptions that would stop the other envs.
  */
 import { existsSync, mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { hostname, tmpdir } from 'node:os';
+import { hostname } from 'node:os';
 import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import { dump } from 'js-yaml';
 import type {
@@ -21,10 +21,11 @@ import type {
   StampedBuildRecord,
 } from '../core/types.js';
 import type { DesiredEnv } from '../core/desired.js';
-import { buildPaths } from '../core/layout.js';
+import { buildPaths, installationLayout } from '../core/layout.js';
+import { channelFingerprint } from './channel-index.js';
 import { readBuildRecord, writeBuildRecord, isOrphaned } from '../state/record.js';
 import { specHash } from '../core/buildid.js';
-import { buildFacts, buildStep } from '../core/envplan.js';
+import { buildFacts, buildStep, DETERMINISTIC_FAILURES } from '../core/envplan.js';
 import { TEST_PROCEDURE_VERSION, VERDICT_FORMAT, testsHash, type Verdict } from '../core/verdict.js';
 import { writeVerdict } from '../state/verdict.js';
 import { confineToSpec } from '../core/classify.js';
@@ -32,6 +33,7 @@ import type { CallOptions, CallResult } from './conda.js';
 import { readHistoryStamp } from '../state/history.js';
 import { writeManifest } from '../state/manifest.js';
 import { acquireBuildLock } from '../state/lock.js';
+import { makeTempDir, removeTempDir } from './tempdir.js';
 
 /** What one conda/pip call returned: the adapter's call result. */
 export type CondaCall = CallResult;
@@ -86,8 +88,11 @@ export interface BuildIsolation {
 }
 
 export interface BuildOutcome {
-  /** built: built now (fresh) or earlier (reused build, whatever its verdicts); failed: see failure */
-  status: 'built' | 'failed';
+  /**
+   * built: built now (fresh) or earlier (reused build, whatever its verdicts); failed: see failure;
+   * aborted: the run was interrupted during the build (recorded `aborted`, never a failure)
+   */
+  status: 'built' | 'failed' | 'aborted';
   record: StampedBuildRecord;
   failure?: Classification;
   phase?: PhaseName;
@@ -239,9 +244,10 @@ function decide(
   rec: StampedBuildRecord | undefined,
   prefixExists: boolean,
   retryFailed: boolean,
+  fingerprint: () => string | undefined,
 ): BuildOutcome | 'build' {
   const facts = buildFacts(rec, prefixExists);
-  const step = buildStep(facts, retryFailed);
+  const step = buildStep(facts, retryFailed, fingerprint);
   if (!rec || step === 'build') return 'build';
   if (step === 'reuse') return { status: 'built', record: rec, fresh: false, toolSeconds: 0 };
   return {
@@ -260,11 +266,12 @@ export async function buildEnv(input: BuildInput): Promise<BuildOutcome> {
   const paths = buildPaths(root, condaVersion, env.name, env.buildId);
   const read = () => readBuildRecord(root, condaVersion, env.name, env.buildId) as StampedBuildRecord | undefined;
   mkdirSync(join(paths.prefix, '..'), { recursive: true });
+  const fingerprint = () => channelFingerprint(installationLayout(root, condaVersion).dir, env.spec.channels);
 
   // Fast path without the lock: a finished record never changes back.
   const early = read();
   if (early?.status !== 'building') {
-    const d = decide(early, existsSync(paths.prefix), input.retryFailed ?? false);
+    const d = decide(early, existsSync(paths.prefix), input.retryFailed ?? false, fingerprint);
     if (d !== 'build') return d;
   }
 
@@ -295,7 +302,7 @@ export async function buildEnv(input: BuildInput): Promise<BuildOutcome> {
   }
   try {
     // Under the lock: another process may have finished the same build while we waited.
-    const d = decide(read(), existsSync(paths.prefix), input.retryFailed ?? false);
+    const d = decide(read(), existsSync(paths.prefix), input.retryFailed ?? false, fingerprint);
     if (d !== 'build') return d;
     // building (its owner is gone: we hold the lock), failed, or a record without its prefix: start over.
     if (existsSync(paths.prefix)) rmSync(paths.prefix, { recursive: true, force: true });
@@ -332,7 +339,8 @@ async function runPhases(
 ): Promise<BuildOutcome> {
   const { root, env, tools } = input;
   const timeoutSeconds = input.timeoutSeconds ?? DEFAULT_PHASE_TIMEOUT_SECONDS;
-  const opts: CallOptions = { log: paths.log, timeoutSeconds };
+  // code the spec brings runs here (post-link scripts, pip build backends): its own PID namespace where possible
+  const opts: CallOptions = { log: paths.log, timeoutSeconds, contain: true };
   writeFileSync(paths.log, ''); // a new attempt starts a new log
   let record: StampedBuildRecord = {
     ...placeholderRecord(input, paths, startedAt),
@@ -342,7 +350,10 @@ async function runPhases(
   let toolSeconds = 0;
 
   let unstage = () => {};
-  const finish = (status: 'built' | 'failed', extra: Partial<StampedBuildRecord> = {}): StampedBuildRecord => {
+  const finish = (
+    status: 'built' | 'failed' | 'aborted',
+    extra: Partial<StampedBuildRecord> = {},
+  ): StampedBuildRecord => {
     unstage();
     const stamp = status === 'built' ? readHistoryStamp(paths.prefix) : undefined;
     record = {
@@ -377,14 +388,25 @@ async function runPhases(
     }
     return c;
   };
+  /** An interrupted run: the record says `aborted` (no failure class), so the next run builds it again. */
+  const aborted = (phase: PhaseName, seconds: number): BuildOutcome => {
+    record = { ...record, phases: [...record.phases, { name: phase, ok: false, seconds }] };
+    input.onPhase?.(phase, seconds, false);
+    return { status: 'aborted', record: finish('aborted'), phase, fresh: true, toolSeconds };
+  };
   const fail = async (phase: PhaseName, call: CondaCall, seconds: number): Promise<BuildOutcome> => {
+    if (call.aborted) return aborted(phase, seconds);
     const failure = await failureOf(call);
     phaseDone(phase, seconds, failure);
-    return { status: 'failed', record: finish('failed', { failure }), failure, phase, fresh: true, toolSeconds };
+    const seen = DETERMINISTIC_FAILURES.has(failure.class)
+      ? channelFingerprint(installationLayout(root, input.condaVersion).dir, env.spec.channels)
+      : undefined;
+    const extra = { failure, ...(seen ? { channelFingerprint: seen } : {}) };
+    return { status: 'failed', record: finish('failed', extra), failure, phase, fresh: true, toolSeconds };
   };
 
   const steps = buildSteps(env.spec, env.legacyNoarch, input.specDir);
-  const work = mkdtempSync(join(tmpdir(), `cg-build-${env.name}-`));
+  const work = makeTempDir(`cg-build-${env.name}-`);
   try {
     const isolated = isolatedOptions(input.isolation, paths.prefix, work);
     Object.assign(opts, isolated.opts);
@@ -416,6 +438,7 @@ async function runPhases(
         const call = await tools.pipInstall(paths.prefix, entry.args, opts);
         seconds += call.seconds;
         toolSeconds += call.seconds;
+        if (call.aborted) return aborted('pip-git', seconds);
         if (call.code !== 0 || call.timedOut) {
           const failure = { ...confineToSpec(tools.classify(call), env.spec), spec: entry.text };
           phaseDone('pip-git', seconds, failure);
@@ -440,6 +463,6 @@ async function runPhases(
     return { status: 'built', record: finish('built', { packages: listed.packages }), fresh: true, toolSeconds };
   } finally {
     unstage();
-    rmSync(work, { recursive: true, force: true });
+    removeTempDir(work);
   }
 }

@@ -3,13 +3,15 @@
  * only place the legacy boolean `"noarch": true` survives; conda normalises it away in `search` output), remote
  * channels through the adapter's `search`, per name. For `fix` (remediation facts) and `adopt` ([legacy-noarch]).
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Conda } from './conda.js';
 import type { ChannelFacts } from '../core/remediation.js';
 import { normalizePipName } from '../core/pip.js';
 import {
+  effectiveChannels,
   emptyRc,
   isLocalChannel,
   mergeCondarc,
@@ -141,4 +143,36 @@ export class ChannelIndex {
     }
     return facts;
   }
+}
+
+/**
+ * A fingerprint of the channel index a build sees: size and mtime of every repodata.json of its local channels
+ * (file://). Undefined when any channel is remote (its index can change at any time and we cannot tell), so a
+ * failure recorded against it is never taken as still true.
+ */
+export function channelFingerprint(installationDir: string, specChannels: string[]): string | undefined {
+  let urls: string[];
+  try {
+    urls = effectiveChannels(specChannels, readCondarc(installationDir, {}));
+  } catch {
+    return undefined;
+  }
+  if (urls.length === 0 || !urls.every(isLocalChannel)) return undefined;
+  const parts: string[] = [];
+  for (const url of urls) {
+    let base: string;
+    try {
+      base = fileURLToPath(url);
+    } catch {
+      return undefined;
+    }
+    if (!existsSync(base)) return undefined;
+    for (const subdir of readdirSync(base).sort()) {
+      const file = join(base, subdir, 'repodata.json');
+      if (!existsSync(file)) continue;
+      const st = statSync(file);
+      parts.push(`${url}/${subdir}:${st.size}:${st.mtimeMs}`);
+    }
+  }
+  return createHash('sha256').update(parts.join('\n')).digest('hex').slice(0, 32);
 }

@@ -15,6 +15,8 @@ import { ABORTED_LINE, CallBlockWriter, timeoutLine, type OutputStream } from '.
 import { sortVersions } from '../core/conda-version.js';
 import type { PackageRow } from '../core/types.js';
 import type { SandboxSpec } from '../core/sandbox.js';
+import { childEnv, envNameList } from '../core/childenv.js';
+import { redact } from '../core/redact.js';
 import { runProgram } from './process.js';
 
 /** What every call returns. A non-zero `code` is a failure value, not an exception. */
@@ -25,6 +27,8 @@ export interface CallResult {
   code: number;
   seconds: number;
   timedOut: boolean;
+  /** the call was stopped because its caller (or an interrupted CLI) aborted it */
+  aborted?: boolean;
 }
 
 /** A call whose output is parsed: `value` is set when the call succeeded and its output parsed. */
@@ -44,10 +48,17 @@ export interface CallOptions {
   timeoutSeconds?: number;
   /** kill the call (its whole process group) when this signal aborts */
   signal?: AbortSignal;
-  /** extra environment for this call (e.g. PIP_FIND_LINKS); inherited otherwise */
+  /**
+   * extra environment for this call (e.g. PIP_FIND_LINKS), over the allow-listed part of ours (core/childenv.ts:
+   * never the runner's whole environment, never a secret-looking variable)
+   */
   env?: Record<string, string | undefined>;
-  /** false: `env` is the whole environment (tests run with a minimal one) */
+  /** false: `env` is the whole environment (tests run with a minimal one); secrets are dropped all the same */
   inheritEnv?: boolean;
+  /** more variables of ours to pass (the inventory's `[conda] pass-env`); secret-looking ones never pass */
+  passEnv?: readonly string[];
+  /** run in a PID namespace of its own where bubblewrap is usable (builds and tests: see process.ts) */
+  contain?: boolean;
   cwd?: string;
   /** run inside this sandbox (builds and tests of a QA run): see core/sandbox.ts */
   sandbox?: SandboxSpec;
@@ -71,6 +82,7 @@ class LogAppender {
   }
 
   append(text: string): void {
+    text = redact(text);
     if (text) this.queue = this.queue.then(() => this.file.appendFile(text));
   }
 
@@ -81,6 +93,16 @@ class LogAppender {
       await this.file.close();
     }
   }
+}
+
+/**
+ * The environment of a call: the allow-listed part of ours plus the call's own variables, or exactly the call's
+ * own (`inheritEnv: false`); in both cases without any secret-looking variable.
+ */
+export function callEnv(opts: Pick<CallOptions, 'env' | 'inheritEnv' | 'passEnv'>): Record<string, string> {
+  if (opts.inheritEnv === false) return childEnv({}, { set: opts.env });
+  const pass = [...(opts.passEnv ?? []), ...envNameList(process.env.CONDA_GITOPS_PASS_ENV)];
+  return childEnv(process.env, { pass, ...(opts.env ? { set: opts.env } : {}) });
 }
 
 /**
@@ -102,7 +124,8 @@ export async function execute(argv: readonly string[], opts: CallOptions = {}): 
       log?.append(block.output(stream, decoders[stream].write(chunk)));
     };
     const run = await runProgram(argv, {
-      env: opts.inheritEnv === false ? { ...opts.env } : { ...process.env, ...opts.env },
+      env: callEnv(opts),
+      ...(opts.contain ? { contain: true } : {}),
       ...(opts.cwd ? { cwd: opts.cwd } : {}),
       ...(opts.timeoutSeconds !== undefined ? { timeoutSeconds: opts.timeoutSeconds } : {}),
       ...(opts.signal ? { signal: opts.signal } : {}),
@@ -130,7 +153,15 @@ export async function execute(argv: readonly string[], opts: CallOptions = {}): 
     }
     if (note) stderr += `${stderr && !stderr.endsWith('\n') ? '\n' : ''}${note}\n`;
     if (stdout && !stdout.endsWith('\n')) stdout += '\n';
-    const call: CallResult = { argv: [...argv], stdout, stderr, code, seconds: run.seconds, timedOut: run.timedOut };
+    const call: CallResult = {
+      argv: [...argv],
+      stdout,
+      stderr,
+      code,
+      seconds: run.seconds,
+      timedOut: run.timedOut,
+      ...(run.aborted && !run.timedOut ? { aborted: true } : {}),
+    };
     if (log) {
       for (const stream of ['stdout', 'stderr'] as const) log.append(block.output(stream, decoders[stream].end()));
       log.append(block.flush() + (note ? block.output('stderr', `${note}\n`) : '') + block.footer(call));
@@ -374,7 +405,7 @@ export class Conda {
 
   private options(o: CallOptions = {}): CallOptions {
     const d = this.config.defaults ?? {};
-    return { ...d, ...o, env: { ...d.env, ...o.env } };
+    return { ...d, ...o, env: { ...d.env, ...o.env }, passEnv: [...(d.passEnv ?? []), ...(o.passEnv ?? [])] };
   }
 
   /** Run one operation; the result is always a value. */

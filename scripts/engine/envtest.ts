@@ -5,13 +5,14 @@
  *
  * `checkPackages` is pure; the rest runs the build's programs directly (never through `current` or `qa`).
  */
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { copyFileSync, existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Classification, EnvSpec, PackageRow } from '../core/types.js';
 import { matchesVersion } from '../core/matchspec.js';
 import { normalizePipName } from '../core/pip.js';
 import { refusedTestMessage } from '../core/sandbox.js';
+import { childEnv, envNameList } from '../core/childenv.js';
+import { makeTempDir, removeTempDir } from './tempdir.js';
 import { execute, type CallOptions, type CallResult } from './conda.js';
 
 /** Default time limit of an env's own test script. */
@@ -189,6 +190,8 @@ export interface EnvTestInput {
   timeoutSeconds?: number;
   /** the sandbox the checks run in (docs/security.md); without it everything runs as before, unsandboxed */
   isolation?: TestIsolation;
+  /** the inventory's `[conda] pass-env`: variables of ours the tests get too (never secret-looking ones) */
+  passEnv?: readonly string[];
 }
 
 /**
@@ -231,6 +234,13 @@ export function minimalEnv(prefix: string, env: string, home: string): NodeJS.Pr
   };
 }
 
+/** The variables `pass-env` names, from our environment (secret-looking ones never: see core/childenv.ts). */
+function passed(names: readonly string[]): Record<string, string> {
+  const picked: Record<string, string | undefined> = {};
+  for (const n of names) picked[n] = process.env[n];
+  return childEnv({}, { set: picked });
+}
+
 /** The env's own test scripts, in the order they run. */
 function testScripts(specDir: string, env: string): string[] {
   return ['sh', 'py'].map((ext) => join(specDir, `${env}.test.${ext}`)).filter((f) => existsSync(f));
@@ -249,10 +259,11 @@ export async function testBuild(input: EnvTestInput): Promise<EnvTestResult> {
   const started = performance.now();
   const checks: TestCheck[] = [];
   const python = join(input.prefix, 'bin', 'python');
-  const home = mkdtempSync(join(tmpdir(), `cg-test-${input.env}-`));
-  const env = minimalEnv(input.prefix, input.env, home);
+  const home = makeTempDir(`cg-test-${input.env}-`);
+  const pass = [...(input.passEnv ?? []), ...envNameList(process.env.CONDA_GITOPS_PASS_ENV)];
+  const env = { ...passed(pass), ...minimalEnv(input.prefix, input.env, home) };
   const done = (failure?: Classification, line?: number): EnvTestResult => {
-    rmSync(home, { recursive: true, force: true });
+    removeTempDir(home);
     return {
       ok: !failure,
       seconds: (performance.now() - started) / 1000,
@@ -266,7 +277,7 @@ export async function testBuild(input: EnvTestInput): Promise<EnvTestResult> {
     const log = input.log ? { log: input.log, logTitle: `test ${title}` } : {};
     const bwrap = input.isolation?.bwrap;
     const sandbox = bwrap ? { sandbox: { bwrap, writable: [home], network: false, cwd: home } } : {};
-    return runProcess(argv, { env, cwd: home, timeoutSeconds, ...log, ...sandbox });
+    return runProcess(argv, { env, cwd: home, timeoutSeconds, contain: true, ...log, ...sandbox });
   };
 
   // 1. the build's python runs (every env the spec gives python, pip packages or a kernel needs one)
@@ -348,11 +359,15 @@ export async function testBuild(input: EnvTestInput): Promise<EnvTestResult> {
       excerpt: [refusedTestMessage(names.join(' and '), iso.reason ?? 'bubblewrap is not available')],
     });
   }
-  for (const script of scripts) {
+  for (const source of scripts) {
+    // a private copy in the test's own temp dir: the script learns nothing of the checkout from its path
+    const script = join(home, 'tests', source.slice(input.specDir.length + 1));
+    mkdirSync(join(home, 'tests'), { recursive: true });
+    copyFileSync(source, script);
     const argv = script.endsWith('.py') ? [python, script] : ['/bin/sh', script];
     const limit = input.timeoutSeconds ?? DEFAULT_TEST_TIMEOUT_SECONDS;
     const r = await probe(script.endsWith('.py') ? 'test.py' : 'test.sh', argv, limit);
-    const name = script.slice(input.specDir.length + 1);
+    const name = source.slice(input.specDir.length + 1);
     checks.push({
       name,
       ok: r.code === 0 && !r.timedOut,

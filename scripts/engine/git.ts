@@ -5,6 +5,7 @@
 import { mkdirSync, realpathSync, writeFileSync } from 'node:fs';
 import { dirname, join, normalize, isAbsolute, relative, sep } from 'node:path';
 import { UsageError } from '../core/errors.js';
+import { childEnv, envNameList } from '../core/childenv.js';
 import { runProgram } from './process.js';
 
 interface GitResult {
@@ -19,7 +20,9 @@ interface GitOptions {
 
 /** One git call in `repo` (stdin: `input`, or closed); rejects only when git cannot be started. */
 async function git(repo: string, args: string[], opts: GitOptions = {}): Promise<GitResult> {
-  const r = await runProgram(['git', '-C', repo, ...args], { env: process.env, ...opts });
+  // the allow-listed environment: git never sees the runner's tokens (nor would a hook or helper it runs)
+  const env = childEnv(process.env, { pass: envNameList(process.env.CONDA_GITOPS_PASS_ENV) });
+  const r = await runProgram(['git', '-C', repo, ...args], { env, ...opts });
   if (r.startError) throw r.startError;
   return { stdout: r.stdout, stderr: r.stderr.toString('utf8'), code: r.code ?? 1 };
 }

@@ -4,6 +4,7 @@
  */
 import { isAbsolute, join, relative } from 'node:path';
 import { annotations, renderSummary, stepOutputs, type Report } from '../core/report.js';
+import { redact } from '../core/redact.js';
 
 function inGitHubActions(env: NodeJS.ProcessEnv = process.env): boolean {
   return env.GITHUB_ACTIONS === 'true';
@@ -18,6 +19,16 @@ export function workspacePath(file: string, repoDir: string, env: NodeJS.Process
   if (!env.GITHUB_WORKSPACE) return file;
   const rel = relative(env.GITHUB_WORKSPACE, join(repoDir, file));
   return rel.startsWith('..') ? file : rel;
+}
+
+/**
+ * Register secret values with the runner (`::add-mask::`), so the runner masks them in the job log too.
+ * Does nothing outside Actions.
+ */
+export async function maskSecrets(values: readonly string[], env: NodeJS.ProcessEnv = process.env): Promise<void> {
+  if (!inGitHubActions(env) || values.length === 0) return;
+  const core = await import('@actions/core');
+  for (const v of values) core.setSecret(v);
 }
 
 export interface PublishResult {
@@ -40,14 +51,14 @@ export async function publishReport(
   const core = await import('@actions/core'); // loaded only on a runner
   const notes = annotations(report);
   for (const a of notes) {
-    core.error(a.message, {
-      title: a.title,
+    core.error(redact(a.message), {
+      title: redact(a.title ?? ''),
       ...(a.file ? { file: workspacePath(a.file, repoDir, env) } : {}),
       ...(a.line ? { startLine: a.line } : {}),
     });
   }
-  for (const [name, value] of Object.entries(stepOutputs(report, runDir))) core.setOutput(name, value);
+  for (const [name, value] of Object.entries(stepOutputs(report, runDir))) core.setOutput(name, redact(value));
   // Without GITHUB_STEP_SUMMARY (an old runner) the summary stays in summary.md only.
-  if (env.GITHUB_STEP_SUMMARY) await core.summary.addRaw(renderSummary(report), true).write();
+  if (env.GITHUB_STEP_SUMMARY) await core.summary.addRaw(redact(renderSummary(report)), true).write();
   return { published: true, annotations: notes.length };
 }

@@ -8,6 +8,10 @@
  * passes (a shell in between would add PWD, SHLVL and `_`).
  * zx is imported on first use: it costs ~100 ms to load, which `--help` and commands that run nothing never pay.
  */
+import { spawnSync } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
 import type { OutputStream } from '../core/conda-log.js';
 import { sandboxArgv, type SandboxSpec } from '../core/sandbox.js';
 
@@ -21,6 +25,121 @@ function loadZx(): Promise<Zx> {
 
 /** Grace between SIGTERM and SIGKILL when a call is killed (timeout or abort). */
 export const KILL_GRACE_MS = 3000;
+/**
+ * After the program itself exits, how long its output pipes may stay open (a background child holding them)
+ * before we stop reading and kill what is left of its process group.
+ */
+export const EXIT_GRACE_MS = 500;
+
+/**
+ * Every program we start carries CONDA_GITOPS_RUN=<run>.<call> in its environment; its descendants inherit it,
+ * even those that leave the process group (`setsid`). When a call ends, processes still carrying its marker
+ * are killed; when the CLI is interrupted, every process carrying this run's marker is.
+ */
+export const RUN_MARKER = 'CONDA_GITOPS_RUN';
+const RUN_TOKEN = `${process.pid}-${randomBytes(4).toString('hex')}`;
+let callSeq = 0;
+
+/** Process groups of the calls running now: an interrupted CLI kills them all. */
+const liveGroups = new Set<number>();
+/** Aborted when the CLI is interrupted (SIGINT/SIGTERM): every running and future call is stopped. */
+const runAbort = new AbortController();
+
+/** The signal that ended this run early, if any. */
+export function interruptedBy(): NodeJS.Signals | undefined {
+  return runAbort.signal.aborted ? (runAbort.signal.reason as NodeJS.Signals) : undefined;
+}
+
+/**
+ * Stop everything this process started: abort every call (running ones are killed with their whole group,
+ * later ones do not start), then kill any process that still carries this run's marker.
+ */
+export function abortAllCalls(reason: NodeJS.Signals): void {
+  if (!runAbort.signal.aborted) runAbort.abort(reason);
+  for (const pid of liveGroups) signalGroup(pid, 'SIGTERM');
+  sweepMarked(`${RUN_TOKEN}.`, 'SIGTERM');
+}
+
+/** Last resort (a second signal): SIGKILL every group and marked process now. */
+export function killAllCalls(): void {
+  for (const pid of liveGroups) signalGroup(pid, 'SIGKILL');
+  sweepMarked(`${RUN_TOKEN}.`, 'SIGKILL');
+}
+
+/**
+ * Kill processes whose environment carries a marker starting with `prefix` (descendants that left the process
+ * group). Only processes of our own user are readable; a process that cleared its environment is not found
+ * (docs/security.md, "Process lifetime").
+ */
+function sweepMarked(prefix: string, signal: NodeJS.Signals): number {
+  if (!existsSync('/proc/self/environ')) return 0;
+  // a whole call's marker ends with the variable (`.1` must not find `.10`); the run's prefix ends with `.`
+  const entry = prefix.endsWith('.') ? `${RUN_MARKER}=${prefix}` : `${RUN_MARKER}=${prefix}\0`;
+  const needle = Buffer.from(`\0${entry}`);
+  const first = Buffer.from(entry);
+  let killed = 0;
+  let pids: string[];
+  try {
+    pids = readdirSync('/proc').filter((p) => /^\d+$/.test(p) && Number(p) !== process.pid);
+  } catch {
+    return 0;
+  }
+  for (const pid of pids) {
+    let environ: Buffer;
+    try {
+      environ = readFileSync(`/proc/${pid}/environ`);
+    } catch {
+      continue; // gone, or not ours
+    }
+    if (environ.includes(needle) || environ.subarray(0, first.length).equals(first)) {
+      try {
+        process.kill(Number(pid), signal);
+        killed++;
+      } catch {
+        // already gone
+      }
+    }
+  }
+  return killed;
+}
+
+let bwrap: string | false | undefined;
+/**
+ * bubblewrap, when installed and usable by this user: a call run with `contain` gets its own PID namespace
+ * (`--unshare-pid`, a fresh /proc): it sees no process outside it (so not the CLI's environment in /proc), and
+ * when its main process ends every process inside dies with it, `setsid` or not (`--die-with-parent` too).
+ */
+export function containment(): string | false {
+  if (bwrap !== undefined) return bwrap;
+  bwrap = false;
+  // CONDA_GITOPS_BWRAP: `none` turns the PID namespace off (the runner's admin decides; docs/security.md)
+  const setting = process.env.CONDA_GITOPS_BWRAP;
+  if (setting === 'none') return bwrap;
+  for (const exe of setting ? [setting] : ['/usr/bin/bwrap', '/usr/local/bin/bwrap', '/bin/bwrap']) {
+    if (!existsSync(exe)) continue;
+    const probe = spawnSync(exe, [...CONTAIN_FLAGS, 'true'], { stdio: 'ignore', env: {}, timeout: 10_000 });
+    if (probe.status === 0) bwrap = exe;
+    break;
+  }
+  return bwrap;
+}
+const CONTAIN_FLAGS = [
+  ...['--dev-bind', '/', '/', '--proc', '/proc', '--unshare-pid', '--die-with-parent'],
+  // bubblewrap sets PWD; the program gets exactly the environment its caller built
+  ...['--unsetenv', 'PWD', '--'],
+];
+
+/** The program bubblewrap would run exists (otherwise run it directly, so "cannot run" says why). */
+function resolvable(file: string, env: NodeJS.ProcessEnv): boolean {
+  if (file.includes('/')) return existsSync(file);
+  return (env.PATH ?? '').split(':').some((d) => d && existsSync(join(d, file)));
+}
+
+/** argv run inside a PID namespace when bubblewrap is usable, as is otherwise. */
+export function containedArgv(argv: readonly string[], env: NodeJS.ProcessEnv = {}): string[] {
+  const exe = containment();
+  return exe && argv[0] !== undefined && resolvable(argv[0], env) ? [exe, ...CONTAIN_FLAGS, ...argv] : [...argv];
+}
 
 export interface RunOptions {
   /** the program's whole environment, passed as is */
@@ -36,6 +155,8 @@ export interface RunOptions {
   onOutput?: (stream: OutputStream, chunk: Buffer) => void;
   /** run inside this bubblewrap sandbox (core/sandbox.ts): only its writable directories can be written */
   sandbox?: SandboxSpec;
+  /** run in a PID namespace of its own where bubblewrap is usable (builds and env tests: code a PR brings) */
+  contain?: boolean;
 }
 
 export interface RunResult {
@@ -64,8 +185,15 @@ function signalGroup(pid: number, signal: NodeJS.Signals): void {
  * The child leads its own process group, so a kill reaches conda together with the solver, pip and python
  * processes it started.
  */
-export async function runProgram(program: readonly string[], opts: RunOptions): Promise<RunResult> {
-  const argv = opts.sandbox ? sandboxArgv(opts.sandbox, program) : program;
+export async function runProgram(argvIn: readonly string[], opts: RunOptions): Promise<RunResult> {
+  // the bubblewrap sandbox of a QA build or test (core/sandbox.ts) has its own PID namespace; `contain` asks for
+  // the PID namespace alone (builds and tests outside QA)
+  const argv = opts.sandbox
+    ? sandboxArgv(opts.sandbox, argvIn)
+    : opts.contain
+      ? containedArgv(argvIn, opts.env)
+      : [...argvIn];
+  const contained = argv.length !== argvIn.length;
   const [file, ...args] = argv;
   if (file === undefined) throw new Error('runProgram needs a program to run');
   const { $ } = await loadZx();
@@ -82,12 +210,17 @@ export async function runProgram(program: readonly string[], opts: RunOptions): 
     seconds: (performance.now() - t0) / 1000,
     ...r,
   });
-  if (opts.signal?.aborted) return result({ aborted: true });
+  if (opts.signal?.aborted || runAbort.signal.aborted) return result({ aborted: true });
+  // a PID namespace needs no marker: the kernel ends everything in it with its first process
+  const marker = `${RUN_TOKEN}.${++callSeq}`;
+  const env = contained ? { ...opts.env } : { ...opts.env, [RUN_MARKER]: marker };
+  const signal = opts.signal ? AbortSignal.any([opts.signal, runAbort.signal]) : runAbort.signal;
 
   let pid: number | undefined;
   let timedOut = false;
   let aborted = false;
   let sigkill: NodeJS.Timeout | undefined;
+  let exitTimer: NodeJS.Timeout | undefined;
   const killLater = () => {
     if (pid !== undefined && !sigkill) sigkill = setTimeout(() => signalGroup(pid!, 'SIGKILL'), KILL_GRACE_MS);
   };
@@ -98,6 +231,19 @@ export async function runProgram(program: readonly string[], opts: RunOptions): 
     const { shell: _shell, signal: _signal, input: _input, ...spawnOptions } = options;
     const child = nodeSpawn(file, args, spawnOptions);
     pid = child.pid;
+    if (pid !== undefined) liveGroups.add(pid);
+    // The program is done when it exits: what it left running in its group is killed, and output pipes a
+    // background child still holds are closed after a short grace, so nothing outlives the call or hangs it.
+    child.on('exit', () => {
+      const group = pid;
+      if (group === undefined) return;
+      signalGroup(group, 'SIGTERM');
+      exitTimer = setTimeout(() => {
+        signalGroup(group, 'SIGKILL');
+        child.stdout?.destroy();
+        child.stderr?.destroy();
+      }, EXIT_GRACE_MS);
+    });
     child.stdout?.on('data', (b: Buffer) => {
       stdout.push(b);
       opts.onOutput?.('stdout', b);
@@ -115,13 +261,13 @@ export async function runProgram(program: readonly string[], opts: RunOptions): 
     aborted = true;
     killLater();
   };
-  opts.signal?.addEventListener('abort', onAbort, { once: true });
+  signal.addEventListener('abort', onAbort, { once: true });
 
   const timeoutMs = opts.timeoutSeconds !== undefined && opts.timeoutSeconds > 0 ? opts.timeoutSeconds * 1000 : 0;
   try {
     const output = await $({
       spawn: spawnArgv,
-      env: opts.env,
+      env,
       // zx remembers the cwd it was loaded in; a call without one runs where the process is now
       cwd: opts.cwd ?? process.cwd(),
       stdio: [opts.input ? 'pipe' : 'ignore', 'pipe', 'pipe'],
@@ -141,7 +287,7 @@ export async function runProgram(program: readonly string[], opts: RunOptions): 
         signalGroup(Number(target), signal ?? 'SIGTERM');
         killLater();
       },
-      ...(opts.signal ? { signal: opts.signal } : {}),
+      signal,
     })`${argv}`;
     return result({
       code: output.exitCode,
@@ -152,6 +298,13 @@ export async function runProgram(program: readonly string[], opts: RunOptions): 
     });
   } finally {
     clearTimeout(sigkill);
-    opts.signal?.removeEventListener('abort', onAbort);
+    clearTimeout(exitTimer);
+    signal.removeEventListener('abort', onAbort);
+    if (pid !== undefined) {
+      liveGroups.delete(pid);
+      signalGroup(pid, 'SIGKILL');
+    }
+    // descendants that left the group (setsid) but still carry this call's marker (a PID namespace needs none)
+    if (!contained) sweepMarked(marker, 'SIGKILL');
   }
 }

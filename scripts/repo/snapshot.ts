@@ -2,8 +2,6 @@
  * Reading the repository for a QA run: tolerant of broken specs, a commit's files through git, and the raw
  * texts that decide which envs a pull request changed.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { checkSpecFile, INVENTORY_FILE, SPECS_DIR } from '../core/repo.js';
 import { isPlainVersionSpec, versionSpecChecker } from '../core/matchspec.js';
@@ -17,6 +15,7 @@ import { catFiles, diffRaw, exportRepoFiles, listDirAt, repoPrefix, resolveCommi
 import { readRepoFile, readRepoFiles } from './repo.js';
 import type { RepoFiles } from '../core/repo.js';
 import { compareAllowLists, type AllowListCheck } from '../core/allowlist.js';
+import { makeTempDir, removeTempDir } from '../engine/tempdir.js';
 
 /** Load a repository where a broken env spec fails only that env (see checkRepoTolerant). */
 export async function loadRepoTolerant(dir: string): Promise<TolerantRepo> {
@@ -51,9 +50,9 @@ export interface CommitCheckout {
 
 export async function checkoutCommit(repoDir: string, ref: string): Promise<CommitCheckout> {
   const commit = await resolveCommit(repoDir, ref);
-  const dir = mkdtempSync(join(tmpdir(), `cg-ref-${commit.slice(0, 8)}-`));
+  const dir = makeTempDir(`cg-ref-${commit.slice(0, 8)}-`);
   await exportRepoFiles(repoDir, commit, dir);
-  return { ref, commit, dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+  return { ref, commit, dir, cleanup: () => removeTempDir(dir) };
 }
 
 /**

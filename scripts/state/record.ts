@@ -4,7 +4,8 @@ import { dirname, basename, join } from 'node:path';
 import type { BuildRecord } from '../core/types.js';
 import { buildPaths, installationLayout } from '../core/layout.js';
 import { markInstallation } from './marker.js';
-import { faultPoint, writeJsonAtomic } from './fsutil.js';
+import { faultPoint, writeFileAtomic, writeJsonAtomic } from './fsutil.js';
+import { redact } from '../core/redact.js';
 import { ownerGone } from './lock.js';
 import { parseChecked, readChecked, schemaProblem } from './checked.js';
 
@@ -48,7 +49,9 @@ export function writeBuildRecord(root: string, record: BuildRecord): void {
   const why = schemaProblem(record, 'build-record');
   if (why) throw new Error(`refusing to write an invalid build record for ${record.env} ${record.buildId}: ${why}`);
   markInstallation(installationLayout(root, record.condaVersion).dir);
-  writeJsonAtomic(buildPaths(root, record.condaVersion, record.env, record.buildId).record, record);
+  // a failure's excerpt is program output: it passes the redactor like every text we write
+  const path = buildPaths(root, record.condaVersion, record.env, record.buildId).record;
+  writeFileAtomic(path, redact(JSON.stringify(record, null, 2) + '\n'));
 }
 
 /**

@@ -1,7 +1,8 @@
 /** Writes a run's report files into ROOT/.gitops/runs/<run-id>/ (the executor beside the pure report.ts). */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { writeFileAtomic, writeJsonAtomic } from './fsutil.js';
+import { writeFileAtomic } from './fsutil.js';
+import { redact } from '../core/redact.js';
 import { renderJunit, renderSummary, reportSchemaErrors, type Report } from '../core/report.js';
 
 export interface ReportPaths {
@@ -27,8 +28,9 @@ export function writeReportFiles(runDir: string, report: Report): ReportPaths {
     logs: join(runDir, report.files.logs),
   };
   mkdirSync(paths.logs, { recursive: true });
-  writeJsonAtomic(paths.report, report);
-  writeFileAtomic(paths.summary, renderSummary(report));
-  writeFileAtomic(paths.junit, renderJunit(report));
+  // every text passes the redactor: a test's output in an excerpt must not carry a secret into the report
+  writeFileAtomic(paths.report, redact(JSON.stringify(report, null, 2) + '\n'));
+  writeFileAtomic(paths.summary, redact(renderSummary(report)));
+  writeFileAtomic(paths.junit, redact(renderJunit(report)));
   return paths;
 }

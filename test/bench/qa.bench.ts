@@ -97,6 +97,8 @@ async function kOfN(world: QaWorld): Promise<boolean> {
 /** 2 and 3: a pool of 8 envs with a fixed delay, jobs 1 vs 4. */
 async function jobs(world: QaWorld): Promise<boolean> {
   process.env.FAKE_CONDA_DELAY_MS = String(DELAY_MS);
+  // children get an allow-listed environment: the runner-side setting passes the fake conda's delay
+  process.env.CONDA_GITOPS_PASS_ENV = 'FAKE_CONDA_DELAY_MS';
   try {
     const timed = async (label: string, first: number, jobsN: number) => {
       const repo = join(world.base, `repo-${label}`);
@@ -143,6 +145,7 @@ async function jobs(world: QaWorld): Promise<boolean> {
     return speedup >= TARGET_SPEEDUP && overhead <= TARGET_OVERHEAD;
   } finally {
     delete process.env.FAKE_CONDA_DELAY_MS;
+    delete process.env.CONDA_GITOPS_PASS_ENV;
   }
 }
 

@@ -307,7 +307,7 @@ describe('buildEnv against the fake conda', () => {
     });
     const cli = join(repoRoot(), 'dist', 'scripts', 'cli', 'main.js');
     const child = spawn(process.execPath, [cli, 'build', '--root', world.root, '--repo', repoDir, '--env', 'small'], {
-      env: { ...process.env, FAKE_CONDA_DELAY_MS: '20000' },
+      env: { ...process.env, FAKE_CONDA_DELAY_MS: '20000', CONDA_GITOPS_PASS_ENV: 'FAKE_CONDA_DELAY_MS' },
       stdio: 'ignore',
       detached: true,
     });

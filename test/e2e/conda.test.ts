@@ -333,7 +333,10 @@ describe('execute', () => {
   it('passes exactly the environment it is given (no shell adding PWD or SHLVL)', async () => {
     const printEnv = [process.execPath, '-e', 'console.log(JSON.stringify(process.env))'];
     const r = await execute(printEnv, { env: { ONLY: 'this one' }, inheritEnv: false });
-    expect(JSON.parse(r.stdout)).toEqual({ ONLY: 'this one' });
+    // plus the run marker that lets the CLI find descendants which left the process group (docs/security.md)
+    const { CONDA_GITOPS_RUN: marker, ...rest } = JSON.parse(r.stdout) as Record<string, string>;
+    expect(rest).toEqual({ ONLY: 'this one' });
+    expect(marker).toMatch(/^\d+-[0-9a-f]+\.\d+$/);
   });
 
   it('streams output to the log while the program runs', async () => {

@@ -21,7 +21,9 @@ const builds: Record<string, BuildFacts> = {
   building: { state: 'building', prefixPresent: true },
   built: { state: 'built', prefixPresent: true },
   'built-no-prefix': { state: 'built', prefixPresent: false },
-  failed: { state: 'failed', prefixPresent: false, failedPhase: 'create', failure: fail },
+  failed: { state: 'failed', prefixPresent: false, failedPhase: 'create', failure: fail, channelFingerprint: 'idx1' },
+  'failed-unindexed': { state: 'failed', prefixPresent: false, failedPhase: 'create', failure: fail },
+  aborted: { state: 'aborted', prefixPresent: false },
   'failed-transient': {
     state: 'failed',
     prefixPresent: false,
@@ -114,10 +116,17 @@ describe('the env plan: every combination, and every rendering agrees', () => {
     expect(renderPlan(plan).includes(planLine(d))).toBe(d.action !== 'keep');
   });
 
-  test('a failed build is refused unless a retry is asked for; a transient failure is always retried', () => {
+  test('a deterministic failure is reported again while the channel index is unchanged; others are retried', () => {
     expect(buildStep(builds.failed!)).toBe('failed');
+    expect(buildStep(builds.failed!, false, () => 'idx1')).toBe('failed');
+    // the channels changed since: the package may be there now
+    expect(buildStep(builds.failed!, false, () => 'idx2')).toBe('build');
     expect(buildStep(builds.failed!, true)).toBe('build');
+    // no fingerprint (a remote channel, an old record): never known to be the same index
+    expect(buildStep(builds['failed-unindexed']!)).toBe('build');
     expect(buildStep(builds['failed-transient']!)).toBe('build');
+    // an interrupted build is never a failure: built again
+    expect(buildStep(builds.aborted!)).toBe('build');
   });
 
   test('a live build that became a kernel must be tested (its ipykernel check), and says so', () => {
