@@ -392,13 +392,14 @@ export function testHint(result: EnvTestResult): string {
   if (failed.name === 'imports ipykernel')
     return 'kernel env cannot import ipykernel: add ipykernel to its dependencies';
   if (failed.name === 'python runs') return "the build's bin/python does not run: see the log";
-  if (result.failure?.class === 'test-failure' || result.failure?.class === 'timeout') {
-    const at = `${result.file ?? failed.name}${result.line ? `:${result.line}` : ''}`;
+  if (result.file && result.failure) {
+    const at = `${result.file}${result.line ? `:${result.line}` : ''}`;
     // the excerpt's last line is what the test said last: the assertion, the error, the message
     const said = result.failure.excerpt.length > 1 ? result.failure.excerpt[result.failure.excerpt.length - 1] : '';
     if (result.failure.class === 'timeout')
       return `the env's own test timed out at ${at} (${failed.detail}): make it faster or raise --timeout`;
-    return `the env's own test failed at ${at}: ${said || failed.detail} (run it against the build, fix the env or the test)`;
+    const fix = 'run it against the build, fix the env or the test';
+    return `the env's own test failed at ${at}: ${said || failed.detail} (${fix})`;
   }
   return `${failed.name} failed (${failed.detail}): see the log`;
 }
