@@ -164,19 +164,29 @@ export const COMMANDS: CommandMeta[] = [
   {
     name: 'gc',
     summary: 'remove builds, generations and installations no kept generation references (dry run unless --yes)',
-    usage: 'conda-gitops gc [--root DIR] [--keep K] [--grace HOURS] [--yes] [--wait SECONDS] [--json]',
+    usage:
+      'conda-gitops gc [--root DIR] [--keep K] [--grace HOURS] [--keep-runs N] [--runs-grace DAYS] [--yes] ' +
+      '[--wait SECONDS] [--json]',
     details:
       'Keeps the last K generations (over all installations), always the live and the previous one, the builds\n' +
       'they reference, builds in progress, builds the repository asks for, builds younger than --grace, and\n' +
       'the builds of a qa installation ahead of current (a conda upgrade under review).\n' +
       'Removes other builds (prefix, record, log), other generations, installations referenced by neither\n' +
-      'current, qa nor a kept generation, and the package caches (pkgs/) of retired installations.',
+      'current, qa nor a kept generation, and the package caches (pkgs/) of retired installations.\n' +
+      'Run directories (ROOT/.gitops/runs/: reports and logs) go by retention: the last --keep-runs and any\n' +
+      'younger than --runs-grace stay, and a run in progress (no report.json, younger than a day) always stays.',
     options: {
       keep: { type: 'string', arg: 'K', description: 'generations to keep (default 5)' },
       grace: {
         type: 'string',
         arg: 'HOURS',
         description: 'keep unreferenced builds younger than this (default 24; 0 = none)',
+      },
+      'keep-runs': { type: 'string', arg: 'N', description: 'run directories to keep, newest first (default 20)' },
+      'runs-grace': {
+        type: 'string',
+        arg: 'DAYS',
+        description: 'keep run directories younger than this (default 14; or 36h, 2d; 0 = none)',
       },
       yes: { type: 'boolean', description: 'really remove (default: list what would go, with sizes)' },
       wait,

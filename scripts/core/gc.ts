@@ -2,7 +2,8 @@
  * gc's planner (pure): keep the last K generations (over all installations, newest first) plus the live and the
  * previous one, and the builds they reference; everything else under ROOT/v* goes: other generations, builds
  * and their records and logs, installations referenced by neither `current`, `qa` nor a kept generation, and
- * the package caches (`pkgs/`) of retired installations that are still kept for rollback.
+ * the package caches (`pkgs/`) of retired installations that are still kept for rollback. Old run directories
+ * (`.gitops/runs/<run-id>/`: reports and logs of qa, repairs, deploys) go by retention (`planRuns`).
  * Reading the disk and removing are state/gc.ts.
  */
 import type { BuildStatus } from './types.js';
@@ -20,6 +21,37 @@ export function formatBytes(n: number): string {
 }
 
 export const DEFAULT_KEEP = 5;
+/** Run directories kept by default: the last 20, and any younger than 14 days. */
+export const DEFAULT_KEEP_RUNS = 20;
+export const DEFAULT_RUNS_GRACE_DAYS = 14;
+/** A run directory without report.json younger than this may still be running: never removed. */
+export const RUN_IN_PROGRESS_MS = 24 * 3600 * 1000;
+
+/** One `.gitops/runs/<id>/` directory. */
+export interface RunOnDisk {
+  id: string;
+  /** ms since epoch: its report.json's mtime, else the directory's */
+  time: number;
+  hasReport: boolean;
+}
+
+/**
+ * Which run directories go: all but the last `keep` (newest first), those younger than `graceBefore` and runs
+ * in progress (no report.json, younger than a day). Sorted by id.
+ */
+export function planRuns(
+  runs: RunOnDisk[],
+  opts: { keep: number; graceBefore: number; now: number },
+): { removeRuns: string[]; keptRuns: number } {
+  const newest = [...runs].sort((a, b) => b.time - a.time || (a.id < b.id ? 1 : a.id > b.id ? -1 : 0));
+  const removeRuns = newest
+    .filter((r, i) => i >= Math.max(0, opts.keep))
+    .filter((r) => r.time < opts.graceBefore)
+    .filter((r) => r.hasReport || opts.now - r.time >= RUN_IN_PROGRESS_MS)
+    .map((r) => r.id)
+    .sort();
+  return { removeRuns, keptRuns: runs.length - removeRuns.length };
+}
 
 export interface BuildOnDisk {
   env: string;
@@ -53,6 +85,12 @@ export interface GcInput {
   graceBefore: number;
   /** `installation/env/id` of builds to keep whatever happens (e.g. wanted by the repository) */
   protect?: Set<string>;
+  /** run directories, and their retention: the last `keepRuns`, those newer than `runsGraceBefore` */
+  runs?: RunOnDisk[];
+  keepRuns?: number;
+  runsGraceBefore?: number;
+  /** ms since epoch (runs in progress are judged against it) */
+  now?: number;
 }
 
 export interface GcPlan {
@@ -62,6 +100,9 @@ export interface GcPlan {
   keptRecent: number;
   removeInstallations: string[];
   removeCaches: string[];
+  /** run ids under .gitops/runs/ that go */
+  removeRuns: string[];
+  keptRuns: number;
 }
 
 const refKey = (r: GenerationRef) => `${r.installation}/${r.generation}`;
@@ -133,5 +174,11 @@ export function planGc(input: GcInput): GcPlan {
     .filter((i) => referenced.has(i.name) && i.name !== input.current && i.name !== input.qa && i.hasPkgs)
     .map((i) => i.name)
     .sort();
-  return { keepGenerations, removeGenerations, removeBuilds, keptRecent, removeInstallations, removeCaches };
+  const now = input.now ?? input.graceBefore;
+  const runs = planRuns(input.runs ?? [], {
+    keep: input.keepRuns ?? DEFAULT_KEEP_RUNS,
+    graceBefore: input.runsGraceBefore ?? now - DEFAULT_RUNS_GRACE_DAYS * 86_400_000,
+    now,
+  });
+  return { keepGenerations, removeGenerations, removeBuilds, keptRecent, removeInstallations, removeCaches, ...runs };
 }
