@@ -313,7 +313,7 @@ describe('gc command wiring', () => {
     expect((await gcCli({ keep: '2', grace: '90m' })).code).toBe(0);
   });
 
-  it('prunes .gitops/runs/ by --keep-runs and --runs-grace, lists them in the dry run, keeps a running one', async () => {
+  it('prunes .gitops/runs/ by --keep-runs and --runs-grace, lists them in a dry run, keeps a running one', async () => {
     fi = makeInstallation();
     const runs = join(fi.root, '.gitops', 'runs');
     const ageDays = (d: number) => (Date.now() - d * 86_400_000) / 1000;
