@@ -4,7 +4,7 @@
  * stops the others. Writes only under ROOT/vX/builds/ and ROOT/.gitops/runs/<run-id>/.
  */
 import { join } from 'node:path';
-import { SPECS_DIR } from '../core/repo.js';
+import { INVENTORY_FILE, SPECS_DIR } from '../core/repo.js';
 import { layout } from '../core/layout.js';
 import type { EnvRunResult, QaRunResult } from '../core/types.js';
 import { describeChanges, type Changes } from '../core/changes.js';
@@ -12,9 +12,12 @@ import { buildReport, headline, summaryTable, type Report } from '../core/report
 import { brokenResults, guardResults, selectEnvs } from '../core/qarun.js';
 import { writeReportFiles } from '../state/report-files.js';
 import { publishReport } from '../engine/github.js';
-import { changesBetween, checkoutCommit, type CommitCheckout } from '../repo/snapshot.js';
+import { changesBetween, checkoutCommit, readPrDelta, type CommitCheckout, type PrDelta } from '../repo/snapshot.js';
+import { resolveRoot } from '../repo/repo.js';
+import { buildId, legacyNoarchOf } from '../core/buildid.js';
+import type { DesiredEnv } from '../core/desired.js';
 import { runBuilds } from './pipeline.js';
-import { guardEnvs, loadRunSetup, newRunId, type RunSetupOptions } from './run-setup.js';
+import { guardEnvs, loadRunSetup, newRunId, resolvedRoot, type RunSetup, type RunSetupOptions } from './run-setup.js';
 
 export interface QaOptions extends Omit<RunSetupOptions, 'repoDir'> {
   /** the repository (its git history holds --base and --head) */
@@ -32,27 +35,74 @@ export interface QaResult extends Report {
   timing: { seconds: number; condaSeconds: number; testSeconds: number };
 }
 
+/** The run setup of a pull request read by what it changed: only the changed envs are in the desired state. */
+function prDeltaSetup(delta: PrDelta, root: string): Omit<RunSetup, 'jobs' | 'timeoutSeconds'> {
+  const { inventory, specs } = delta;
+  const envs = delta.changes.envs.flatMap((c) => {
+    const spec = specs.get(c.name);
+    return spec
+      ? [{ name: c.name, spec, buildId: buildId(spec, inventory), legacyNoarch: legacyNoarchOf(spec, inventory) }]
+      : [];
+  });
+  return {
+    repo: { dir: '', inventory, specs, warnings: delta.warnings },
+    broken: delta.broken,
+    root: resolvedRoot(root),
+    desired: {
+      condaVersion: inventory.conda.version,
+      frontend: inventory.conda.frontend,
+      envs,
+      kernels: inventory.kernels.map((k) => ({ name: k.name, displayName: k.displayName })),
+    },
+    replicated: new Set(inventory.environments.filter((e) => e.mode === 'REPLICATE').map((e) => e.name)),
+  };
+}
+
+/**
+ * The files the builds of `envs` read: each env's spec and tests; the whole env-specs/ when a spec names a
+ * local path for pip (`-r file`, `-e ./dir`, `./pkg`), which may be anywhere in it.
+ */
+function filesToBuild(envs: DesiredEnv[]): string[] {
+  const local = envs.some((e) => e.spec.pip.some((p) => ['requirements', 'editable', 'path'].includes(p.kind)));
+  if (local) return [INVENTORY_FILE, SPECS_DIR];
+  return [
+    INVENTORY_FILE,
+    ...envs.flatMap((e) => ['yml', 'test.sh', 'test.py'].map((x) => `${SPECS_DIR}/${e.name}.${x}`)),
+  ];
+}
+
 export async function runQa(opts: QaOptions): Promise<QaResult> {
   const startedAt = new Date();
   const { baseRef, headRef, jobs, timeoutSeconds, out } = opts;
   const only = new Set(opts.envs);
   const checkouts: CommitCheckout[] = [];
   try {
-    // 1. the head: a commit, or the work tree as checked out (CI checks out the PR head)
-    const head = headRef ? await checkoutCommit(opts.repoDir, headRef) : undefined;
-    if (head) checkouts.push(head);
-    const headDir = head?.dir ?? opts.repoDir;
-    const { repo, broken, root, desired, replicated } = await loadRunSetup({ ...opts, repoDir: headDir });
-    selectEnvs([...only], replicated);
-
-    // 2. what changed: against the base commit, or everything (build ids make unchanged envs free)
+    // 1-2. the head and what changed. A pull request (--base and --head) is read from git by what it changed:
+    // one diff, the changed blobs; only the files of the envs to build are written to disk.
     let changes: Changes | undefined;
-    if (baseRef) {
-      const base = await checkoutCommit(opts.repoDir, baseRef);
-      checkouts.push(base);
-      changes = changesBetween(base.dir, headDir, repo.inventory);
-      for (const line of describeChanges(changes)) out.info(line);
+    let setup: Omit<RunSetup, 'jobs' | 'timeoutSeconds'>;
+    let headDir: string | undefined;
+    const delta = baseRef && headRef ? await readPrDelta(opts.repoDir, baseRef, headRef) : undefined;
+    if (delta) {
+      for (const w of delta.warnings) out.warn(`${w.file}:${w.line}: warning: ${w.message}`);
+      setup = prDeltaSetup(delta, resolveRoot({ options: { root: opts.rootFlag }, env: opts.env }, delta.inventory));
+      changes = delta.changes;
+    } else {
+      const head = headRef ? await checkoutCommit(opts.repoDir, headRef) : undefined;
+      if (head) checkouts.push(head);
+      headDir = head?.dir ?? opts.repoDir;
+      setup = await loadRunSetup({ ...opts, repoDir: headDir });
+      if (baseRef) {
+        const base = await checkoutCommit(opts.repoDir, baseRef);
+        checkouts.push(base);
+        changes = changesBetween(base.dir, headDir, setup.repo.inventory);
+      }
     }
+    const { repo, broken, root, desired, replicated } = setup;
+    selectEnvs([...only], replicated);
+    if (changes) for (const line of describeChanges(changes)) out.info(line);
+
+    // what changed: against the base commit, or everything (build ids make unchanged envs free)
     const changed = new Set(changes ? changes.envs.map((e) => e.name) : replicated);
     const selected = (name: string) => changed.has(name) && (only.size === 0 || only.has(name));
     const retest = new Set(changes?.envs.filter((e) => e.reasons.includes('test')).map((e) => e.name) ?? []);
@@ -77,6 +127,12 @@ export async function runQa(opts: QaOptions): Promise<QaResult> {
       `qa ${runId}: ${toBuild.length} env(s) to build and test ` +
         `into ${root}/v${desired.condaVersion} with --jobs ${jobs}`,
     );
+    if (delta && toBuild.length) {
+      // the build and the tests read the env's files (spec, NAME.test.*, relative pip paths) from disk
+      const head = await checkoutCommit(opts.repoDir, delta.head.commit, filesToBuild(toBuild));
+      checkouts.push(head);
+      headDir = head.dir;
+    }
     const pipeline = await runBuilds({
       root,
       repo,
@@ -88,7 +144,7 @@ export async function runQa(opts: QaOptions): Promise<QaResult> {
       retest,
       retryFailed: opts.retryFailed,
       ...(timeoutSeconds ? { timeoutSeconds, testTimeoutSeconds: timeoutSeconds } : {}),
-      specDir: join(headDir, SPECS_DIR),
+      ...(headDir ? { specDir: join(headDir, SPECS_DIR) } : {}),
     });
     results.push(...pipeline.envs.map((e) => e.result));
 
