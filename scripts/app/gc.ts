@@ -11,8 +11,8 @@ import { rootWithoutRepo, type RootLookup } from './root.js';
 import { cleanTemporaries, linkedInstallation, readLive, rollbackTargetOf } from '../state/generation.js';
 import { installationName, layout } from '../core/layout.js';
 import { withLock } from '../state/lock.js';
-import { applyGc, emptyTrash, gcItems, listInstallations, readInstallation } from '../state/gc.js';
-import { buildKey, formatBytes, planGc } from '../core/gc.js';
+import { applyGc, emptyTrash, gcItems, listInstallations, listRuns, readInstallation } from '../state/gc.js';
+import { DEFAULT_KEEP_RUNS, DEFAULT_RUNS_GRACE_DAYS, buildKey, formatBytes, planGc } from '../core/gc.js';
 import type { GcItem } from '../state/gc.js';
 import type { GcPlan } from '../core/gc.js';
 
@@ -25,6 +25,10 @@ export interface GcOptions extends RootLookup {
   keep: number;
   /** keep unreferenced builds younger than this; 0: none */
   graceSeconds: number;
+  /** run directories (.gitops/runs/) to keep, newest first (default 20) */
+  keepRuns?: number;
+  /** keep run directories younger than this (default 14 days); 0: none */
+  runsGraceSeconds?: number;
   /** really remove; false: only list what would go */
   yes: boolean;
   /** how long to wait for the lock; 0: BusyError at once */
@@ -55,9 +59,18 @@ async function wantedByRepo(repoDir: string): Promise<Set<string>> {
 /** Read every installation under ROOT and plan what goes. */
 function gatherAndPlan(
   root: string,
-  opts: { keep: number; graceSeconds: number; protect: Set<string>; retire: Set<string>; now?: number },
+  opts: {
+    keep: number;
+    graceSeconds: number;
+    protect: Set<string>;
+    retire: Set<string>;
+    keepRuns?: number;
+    runsGraceSeconds?: number;
+    now?: number;
+  },
   warn: (text: string) => void,
 ): GcPlan {
+  const now = opts.now ?? Date.now();
   const lay = layout(root);
   const current = linkedInstallation(lay.current);
   const qa = linkedInstallation(lay.qa);
@@ -80,9 +93,13 @@ function gatherAndPlan(
     ...(qa ? { qa } : {}),
     ...(previous ? { previous } : {}),
     keep: opts.keep,
-    graceBefore: (opts.now ?? Date.now()) - opts.graceSeconds * 1000,
+    graceBefore: now - opts.graceSeconds * 1000,
     protect: opts.protect,
     retire: opts.retire,
+    runs: listRuns(root),
+    keepRuns: opts.keepRuns ?? DEFAULT_KEEP_RUNS,
+    runsGraceBefore: now - (opts.runsGraceSeconds ?? DEFAULT_RUNS_GRACE_DAYS * 86_400) * 1000,
+    now,
   });
   for (const name of opts.retire) {
     if (!plan.removeInstallations.includes(name))
@@ -118,6 +135,7 @@ function report(out: Output, plan: GcPlan, items: GcItem[], removing: boolean): 
     `gc: ${verb} ${items.length} item(s), ${formatBytes(total)}; ` +
       `kept ${plan.keepGenerations.length} generation(s)` +
       (plan.keptRecent ? `, ${plan.keptRecent} unreferenced build(s) younger than the grace period` : '') +
+      (plan.keptRuns ? `, ${plan.keptRuns} run dir(s)` : '') +
       (removing ? '' : items.length ? ' (dry run: pass --yes to remove)' : ''),
   );
   for (const name of plan.keptForeign)
@@ -133,6 +151,8 @@ export async function collectGarbage(opts: GcOptions): Promise<GcResult> {
     graceSeconds: opts.graceSeconds,
     protect: await wantedByRepo(opts.repoDir),
     retire: new Set(opts.retire ?? []),
+    ...(opts.keepRuns !== undefined ? { keepRuns: opts.keepRuns } : {}),
+    ...(opts.runsGraceSeconds !== undefined ? { runsGraceSeconds: opts.runsGraceSeconds } : {}),
   };
   const warn = (text: string) => out.warn(`gc: ${text}`);
 

@@ -299,7 +299,7 @@ export async function runBuilds(opts: RunBuildsOptions): Promise<PipelineResult>
       ...(status === 'failed' ? { phase: phase ?? 'create' } : {}),
       ...(status === 'failed' && failure ? { failure } : {}),
       ...(hint ? { hint } : {}),
-      file: env.spec.file,
+      file: (status === 'failed' && phase === 'test' && tested?.file) || env.spec.file,
       ...(line ? { line } : {}),
       seconds,
       phases: record.phases,

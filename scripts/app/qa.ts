@@ -4,7 +4,7 @@
  * stops the others. Writes only under ROOT/vX/builds/ and ROOT/.gitops/runs/<run-id>/.
  */
 import { join } from 'node:path';
-import { SPECS_DIR } from '../core/repo.js';
+import { INVENTORY_FILE, SPECS_DIR } from '../core/repo.js';
 import { layout } from '../core/layout.js';
 import type { EnvRunResult, QaRunResult } from '../core/types.js';
 import { describeChanges, type Changes } from '../core/changes.js';
@@ -13,9 +13,18 @@ import { allowListOf, type AllowListCheck } from '../core/allowlist.js';
 import { brokenResults, guardResults, selectEnvs } from '../core/qarun.js';
 import { writeReportFiles } from '../state/report-files.js';
 import { publishReport } from '../engine/github.js';
-import { allowListBetween, changesBetween, checkoutCommit, type CommitCheckout } from '../repo/snapshot.js';
+import {
+  allowListBetween,
+  changesBetween,
+  checkoutCommit,
+  readPrDelta,
+  type CommitCheckout,
+  type PrDelta,
+} from '../repo/snapshot.js';
+import { resolveRoot } from '../repo/repo.js';
+import { desiredEnv, type DesiredEnv } from '../core/desired.js';
 import { runBuilds } from './pipeline.js';
-import { guardEnvs, loadRunSetup, newRunId, type RunSetupOptions } from './run-setup.js';
+import { guardEnvs, loadRunSetup, newRunId, resolvedRoot, type RunSetup, type RunSetupOptions } from './run-setup.js';
 
 export interface QaOptions extends Omit<RunSetupOptions, 'repoDir'> {
   /** the repository (its git history holds --base and --head) */
@@ -33,37 +42,80 @@ export interface QaResult extends Report {
   timing: { seconds: number; condaSeconds: number; testSeconds: number };
 }
 
+/** The run setup of a pull request read by what it changed: only the changed envs are in the desired state. */
+function prDeltaSetup(delta: PrDelta, root: string): Omit<RunSetup, 'jobs' | 'timeoutSeconds'> {
+  const { inventory, specs } = delta;
+  const kernels = new Set(inventory.kernels.map((k) => k.name));
+  const envs = delta.changes.envs.flatMap((c) => {
+    const spec = specs.get(c.name);
+    return spec ? [desiredEnv(c.name, spec, inventory, delta.testTexts.get(c.name) ?? '', kernels.has(c.name))] : [];
+  });
+  return {
+    repo: { dir: '', inventory, specs, warnings: delta.warnings },
+    broken: delta.broken,
+    root: resolvedRoot(root),
+    desired: {
+      condaVersion: inventory.conda.version,
+      frontend: inventory.conda.frontend,
+      envs,
+      kernels: inventory.kernels.map((k) => ({ name: k.name, displayName: k.displayName })),
+    },
+    replicated: new Set(inventory.environments.filter((e) => e.mode === 'REPLICATE').map((e) => e.name)),
+  };
+}
+
+/**
+ * The files the builds of `envs` read: each env's spec and tests; the whole env-specs/ when a spec names a
+ * local path for pip (`-r file`, `-e ./dir`, `./pkg`), which may be anywhere in it.
+ */
+function filesToBuild(envs: DesiredEnv[]): string[] {
+  const local = envs.some((e) => e.spec.pip.some((p) => ['requirements', 'editable', 'path'].includes(p.kind)));
+  if (local) return [INVENTORY_FILE, SPECS_DIR];
+  return [
+    INVENTORY_FILE,
+    ...envs.flatMap((e) => ['yml', 'test.sh', 'test.py'].map((x) => `${SPECS_DIR}/${e.name}.${x}`)),
+  ];
+}
+
 export async function runQa(opts: QaOptions): Promise<QaResult> {
   const startedAt = new Date();
   const { baseRef, headRef, jobs, timeoutSeconds, out } = opts;
   const only = new Set(opts.envs);
   const checkouts: CommitCheckout[] = [];
   try {
-    // 1. the head: a commit, or the work tree as checked out (CI checks out the PR head)
-    const head = headRef ? await checkoutCommit(opts.repoDir, headRef) : undefined;
-    if (head) checkouts.push(head);
-    const headDir = head?.dir ?? opts.repoDir;
-    const { repo, broken, root, desired, replicated } = await loadRunSetup({ ...opts, repoDir: headDir });
-    selectEnvs([...only], replicated);
-
-    // 2. what changed: against the base commit, or everything (build ids make unchanged envs free)
+    // 1-2. the head and what changed. A pull request (--base and --head) is read from git by what it changed:
+    // one diff, the changed blobs; only the files of the envs to build are written to disk.
     let changes: Changes | undefined;
+    let setup: Omit<RunSetup, 'jobs' | 'timeoutSeconds'>;
+    let headDir: string | undefined;
     // the allow-list sources are checked against: the base commit's, so a PR cannot widen its own
-    let allowCheck: AllowListCheck = {
-      allow: allowListOf(repo.inventory),
-      from: 'head',
-      widened: [],
-      allowListOnly: false,
-    };
-    if (baseRef) {
-      const base = await checkoutCommit(opts.repoDir, baseRef);
-      checkouts.push(base);
-      changes = changesBetween(base.dir, headDir, repo.inventory);
-      for (const line of describeChanges(changes)) out.info(line);
-      allowCheck = allowListBetween(base.dir, headDir, repo.inventory);
-      for (const line of allowListLines(allowInfo(allowCheck))) out.warn(line);
+    let allowCheck: AllowListCheck | undefined;
+    const delta = baseRef && headRef ? await readPrDelta(opts.repoDir, baseRef, headRef) : undefined;
+    if (delta) {
+      for (const w of delta.warnings) out.warn(`${w.file}:${w.line}: warning: ${w.message}`);
+      setup = prDeltaSetup(delta, resolveRoot({ options: { root: opts.rootFlag }, env: opts.env }, delta.inventory));
+      changes = delta.changes;
+      allowCheck = delta.allowCheck;
+    } else {
+      const head = headRef ? await checkoutCommit(opts.repoDir, headRef) : undefined;
+      if (head) checkouts.push(head);
+      headDir = head?.dir ?? opts.repoDir;
+      setup = await loadRunSetup({ ...opts, repoDir: headDir });
+      if (baseRef) {
+        const base = await checkoutCommit(opts.repoDir, baseRef);
+        checkouts.push(base);
+        changes = changesBetween(base.dir, headDir, setup.repo.inventory);
+        allowCheck = allowListBetween(base.dir, headDir, setup.repo.inventory);
+      }
     }
-    // a PR that widens the allow-list builds nothing: refused, or (allow-list only) left to the admins' review
+    const { repo, broken, root, desired, replicated } = setup;
+    allowCheck ??= { allow: allowListOf(repo.inventory), from: 'head', widened: [], allowListOnly: false };
+    selectEnvs([...only], replicated);
+    if (changes) for (const line of describeChanges(changes)) out.info(line);
+    if (baseRef) for (const line of allowListLines(allowInfo(allowCheck))) out.warn(line);
+
+    // what changed: against the base commit, or everything (build ids make unchanged envs free); a PR that
+    // widens the allow-list builds nothing: refused, or (allow-list only) left to the admins' review
     const changed = new Set(allowCheck.widened.length ? [] : changes ? changes.envs.map((e) => e.name) : replicated);
     const selected = (name: string) => changed.has(name) && (only.size === 0 || only.has(name));
 
@@ -87,6 +139,12 @@ export async function runQa(opts: QaOptions): Promise<QaResult> {
       `qa ${runId}: ${toBuild.length} env(s) to build and test ` +
         `into ${root}/v${desired.condaVersion} with --jobs ${jobs}`,
     );
+    if (delta && toBuild.length) {
+      // the build and the tests read the env's files (spec, NAME.test.*, relative pip paths) from disk
+      const head = await checkoutCommit(opts.repoDir, delta.head.commit, filesToBuild(toBuild));
+      checkouts.push(head);
+      headDir = head.dir;
+    }
     const pipeline = await runBuilds({
       root,
       repo,
@@ -97,7 +155,7 @@ export async function runQa(opts: QaOptions): Promise<QaResult> {
       runDir,
       retryFailed: opts.retryFailed,
       ...(timeoutSeconds ? { timeoutSeconds, testTimeoutSeconds: timeoutSeconds } : {}),
-      specDir: join(headDir, SPECS_DIR),
+      ...(headDir ? { specDir: join(headDir, SPECS_DIR) } : {}),
       env: opts.env,
       untrusted: true,
     });

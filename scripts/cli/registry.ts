@@ -174,7 +174,9 @@ export const COMMANDS: CommandMeta[] = [
   {
     name: 'gc',
     summary: 'remove builds, generations and installations no kept generation references (dry run unless --yes)',
-    usage: 'conda-gitops gc [--root DIR] [--keep K] [--grace HOURS] [--retire NAME] [--yes] [--wait SECONDS] [--json]',
+    usage:
+      'conda-gitops gc [--root DIR] [--keep K] [--grace HOURS] [--keep-runs N] [--runs-grace DAYS] ' +
+      '[--retire NAME] [--yes] [--wait SECONDS] [--json]',
     details:
       'Keeps the last K generations (over all installations), always the live and the previous one, the builds\n' +
       'they reference, builds in progress, builds the repository asks for, builds younger than --grace, and\n' +
@@ -183,7 +185,10 @@ export const COMMANDS: CommandMeta[] = [
       'current, qa nor a kept generation, and the package caches (pkgs/) of retired installations.\n' +
       'Only what conda-gitops wrote: builds with their record, installations carrying .conda-gitops-installation\n' +
       '(an installation it never wrote into, like the adopted one, stays unless named with --retire). Refuses a\n' +
-      'root without .gitops/, never follows a symlink, and stops when it no longer holds the ROOT lock.',
+      'root without .gitops/, never follows a symlink, and stops when it no longer holds the ROOT lock.' +
+      '\n' +
+      'Run directories (ROOT/.gitops/runs/: reports and logs) go by retention: the last --keep-runs and any\n' +
+      'younger than --runs-grace stay, and a run in progress (no report.json, younger than a day) always stays.',
     options: {
       keep: { type: 'string', arg: 'K', description: 'generations to keep (default 5)' },
       grace: {
@@ -196,6 +201,12 @@ export const COMMANDS: CommandMeta[] = [
         multiple: true,
         arg: 'NAME',
         description: 'also remove this unused installation conda-gitops did not install (e.g. v4.3.22; repeatable)',
+      },
+      'keep-runs': { type: 'string', arg: 'N', description: 'run directories to keep, newest first (default 20)' },
+      'runs-grace': {
+        type: 'string',
+        arg: 'DAYS',
+        description: 'keep run directories younger than this (default 14; or 36h, 2d; 0 = none)',
       },
       yes: { type: 'boolean', description: 'really remove (default: list what would go, with sizes)' },
       wait,

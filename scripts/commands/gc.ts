@@ -4,7 +4,7 @@
 import type { Context } from '../app/context.js';
 import { boolOption, durationOption, integerOption, listOption, stringOption } from '../core/options.js';
 import { EXIT } from '../core/errors.js';
-import { DEFAULT_KEEP } from '../core/gc.js';
+import { DEFAULT_KEEP, DEFAULT_KEEP_RUNS, DEFAULT_RUNS_GRACE_DAYS } from '../core/gc.js';
 import { DEFAULT_GRACE_HOURS, collectGarbage } from '../app/gc.js';
 
 export async function run(ctx: Context): Promise<number> {
@@ -15,6 +15,8 @@ export async function run(ctx: Context): Promise<number> {
     out: ctx.out,
     keep: integerOption(ctx, 'keep', { min: 1, fallback: DEFAULT_KEEP }),
     graceSeconds: durationOption(ctx, 'grace', { unit: 'h', fallback: DEFAULT_GRACE_HOURS * 3600 }),
+    keepRuns: integerOption(ctx, 'keep-runs', { min: 0, fallback: DEFAULT_KEEP_RUNS }),
+    runsGraceSeconds: durationOption(ctx, 'runs-grace', { unit: 'd', fallback: DEFAULT_RUNS_GRACE_DAYS * 86_400 }),
     yes: boolOption(ctx, 'yes'),
     waitSeconds: durationOption(ctx, 'wait', { unit: 's', fallback: 0 }),
     retire: listOption(ctx, 'retire'),

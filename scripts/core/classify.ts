@@ -720,6 +720,11 @@ export function hintFor(c: Classification & Partial<ClassificationDetail>): stri
         `timed out${c.url ? ` fetching ${c.url}` : ''}: ` +
         "re-run; if it keeps happening, raise the timeout or check the network and the channel's mirror"
       );
+    case 'test-failure':
+      return (
+        "the env's own test (env-specs/NAME.test.sh or .py) failed: read the excerpt for the failing line, " +
+        'run the test against the build, then fix the env or the test'
+      );
     case 'unknown':
       if (c.legacyNoarch) {
         return (

@@ -4,6 +4,8 @@
  * and their records and logs, installations referenced by neither `current`, `qa` nor a kept generation, and
  * the package caches (`pkgs/`) of retired installations that are still kept for rollback. Only what this tool wrote:
  * a build without its record stays, and so does an installation it never wrote into (`foreign`) unless retired.
+ * Old run directories (`.gitops/runs/<run-id>/`: reports and logs of qa, repairs, deploys) go by retention
+ * (`planRuns`).
  * Reading the disk and removing are state/gc.ts.
  */
 import type { BuildStatus } from './types.js';
@@ -21,6 +23,37 @@ export function formatBytes(n: number): string {
 }
 
 export const DEFAULT_KEEP = 5;
+/** Run directories kept by default: the last 20, and any younger than 14 days. */
+export const DEFAULT_KEEP_RUNS = 20;
+export const DEFAULT_RUNS_GRACE_DAYS = 14;
+/** A run directory without report.json younger than this may still be running: never removed. */
+export const RUN_IN_PROGRESS_MS = 24 * 3600 * 1000;
+
+/** One `.gitops/runs/<id>/` directory. */
+export interface RunOnDisk {
+  id: string;
+  /** ms since epoch: its report.json's mtime, else the directory's */
+  time: number;
+  hasReport: boolean;
+}
+
+/**
+ * Which run directories go: all but the last `keep` (newest first), those younger than `graceBefore` and runs
+ * in progress (no report.json, younger than a day). Sorted by id.
+ */
+export function planRuns(
+  runs: RunOnDisk[],
+  opts: { keep: number; graceBefore: number; now: number },
+): { removeRuns: string[]; keptRuns: number } {
+  const newest = [...runs].sort((a, b) => b.time - a.time || (a.id < b.id ? 1 : a.id > b.id ? -1 : 0));
+  const removeRuns = newest
+    .filter((r, i) => i >= Math.max(0, opts.keep))
+    .filter((r) => r.time < opts.graceBefore)
+    .filter((r) => r.hasReport || opts.now - r.time >= RUN_IN_PROGRESS_MS)
+    .map((r) => r.id)
+    .sort();
+  return { removeRuns, keptRuns: runs.length - removeRuns.length };
+}
 
 export interface BuildOnDisk {
   env: string;
@@ -58,6 +91,12 @@ export interface GcInput {
   protect?: Set<string>;
   /** installations to remove although conda-gitops did not install them (`gc --retire NAME`) */
   retire?: Set<string>;
+  /** run directories, and their retention: the last `keepRuns`, those newer than `runsGraceBefore` */
+  runs?: RunOnDisk[];
+  keepRuns?: number;
+  runsGraceBefore?: number;
+  /** ms since epoch (runs in progress are judged against it) */
+  now?: number;
 }
 
 export interface GcPlan {
@@ -69,6 +108,9 @@ export interface GcPlan {
   /** unreferenced installations kept because conda-gitops did not install them */
   keptForeign: string[];
   removeCaches: string[];
+  /** run ids under .gitops/runs/ that go */
+  removeRuns: string[];
+  keptRuns: number;
 }
 
 const refKey = (r: GenerationRef) => `${r.installation}/${r.generation}`;
@@ -147,6 +189,12 @@ export function planGc(input: GcInput): GcPlan {
     .filter((i) => referenced.has(i.name) && i.name !== input.current && i.name !== input.qa && i.hasPkgs && !i.foreign)
     .map((i) => i.name)
     .sort();
+  const now = input.now ?? input.graceBefore;
+  const runs = planRuns(input.runs ?? [], {
+    keep: input.keepRuns ?? DEFAULT_KEEP_RUNS,
+    graceBefore: input.runsGraceBefore ?? now - DEFAULT_RUNS_GRACE_DAYS * 86_400_000,
+    now,
+  });
   return {
     keepGenerations,
     removeGenerations,
@@ -155,5 +203,6 @@ export function planGc(input: GcInput): GcPlan {
     removeInstallations,
     keptForeign,
     removeCaches,
+    ...runs,
   };
 }

@@ -90,6 +90,7 @@ export type FailureClass =
   | 'git-clone-failure'
   | 'channel-unreachable'
   | 'timeout'
+  | 'test-failure'
   | 'unknown';
 
 export interface Classification {

@@ -6,7 +6,7 @@
  * `checkPackages` is pure; the rest runs the build's programs directly (never through `current` or `qa`).
  */
 import { copyFileSync, existsSync, mkdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { Classification, EnvSpec, PackageRow } from '../core/types.js';
 import { matchesVersion } from '../core/matchspec.js';
 import { normalizePipName } from '../core/pip.js';
@@ -212,8 +212,10 @@ export interface EnvTestResult {
   seconds: number;
   checks: TestCheck[];
   failure?: Classification;
-  /** spec line of the package at fault, when a package check failed */
+  /** spec line of the package at fault, when a package check failed; the failing line of a test script */
   line?: number;
+  /** the file `line` is in when it is not the spec: the failing test script, repository-relative */
+  file?: string;
 }
 
 /**
@@ -246,12 +248,38 @@ function testScripts(specDir: string, env: string): string[] {
   return ['sh', 'py'].map((ext) => join(specDir, `${env}.test.${ext}`)).filter((f) => existsSync(f));
 }
 
-function excerptOf(r: ProcessResult, max = 15): string[] {
+function excerptOf(r: ProcessResult, max = 15, clean: (line: string) => string = (l) => l): string[] {
   const lines = `${r.stdout}\n${r.stderr}`
     .split(/\r?\n/)
-    .map((l) => l.trimEnd())
+    .map((l) => clean(l.trimEnd()))
     .filter(Boolean);
   return lines.slice(-max);
+}
+
+const escapeRe = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+/**
+ * Rewrites a test's output for the report: the temporary checkout the script ran from becomes its
+ * repository-relative path, the temporary HOME becomes `$HOME`.
+ */
+export function withoutTempPaths(dirs: Array<[from: string, to: string]>): (line: string) => string {
+  const rules = dirs
+    .filter(([from]) => from.length > 1)
+    .map(([from, to]) => [new RegExp(escapeRe(from), 'g'), to] as const);
+  return (line) => rules.reduce((l, [re, to]) => l.replace(re, to), line);
+}
+
+/**
+ * The line of a failing test script its output names, when it can be known: the innermost frame of a Python
+ * traceback in the script, or the `script: N:` / `script: line N:` prefix of a shell's error. Else line 1.
+ */
+export function failingLine(output: string, scriptName: string): number {
+  const name = escapeRe(scriptName);
+  const py = [...output.matchAll(new RegExp(`File "[^"]*${name}", line (\\d+)`, 'g'))];
+  if (py.length) return Number(py[py.length - 1]![1]);
+  const sh = [...output.matchAll(new RegExp(`${name}:(?: line)? (\\d+):`, 'g'))];
+  if (sh.length) return Number(sh[sh.length - 1]![1]);
+  return 1;
 }
 
 /** Run every check of a build. Stops at the first failing group: later checks would only repeat the cause. */
@@ -262,7 +290,7 @@ export async function testBuild(input: EnvTestInput): Promise<EnvTestResult> {
   const home = makeTempDir(`cg-test-${input.env}-`);
   const pass = [...(input.passEnv ?? []), ...envNameList(process.env.CONDA_GITOPS_PASS_ENV)];
   const env = { ...passed(pass), ...minimalEnv(input.prefix, input.env, home) };
-  const done = (failure?: Classification, line?: number): EnvTestResult => {
+  const done = (failure?: Classification, line?: number, file?: string): EnvTestResult => {
     removeTempDir(home);
     return {
       ok: !failure,
@@ -270,6 +298,7 @@ export async function testBuild(input: EnvTestInput): Promise<EnvTestResult> {
       checks,
       ...(failure ? { failure } : {}),
       ...(line ? { line } : {}),
+      ...(file ? { file } : {}),
     };
   };
   const probe = async (title: string, argv: string[], timeoutSeconds = PROBE_TIMEOUT_SECONDS) => {
@@ -373,8 +402,27 @@ export async function testBuild(input: EnvTestInput): Promise<EnvTestResult> {
       ok: r.code === 0 && !r.timedOut,
       detail: r.timedOut ? `timed out after ${limit}s` : `exit ${r.code}`,
     });
-    if (r.timedOut) return done({ class: 'timeout', excerpt: [`${name} timed out after ${limit}s`, ...excerptOf(r)] });
-    if (r.code !== 0) return done({ class: 'unknown', excerpt: [`${name} failed (exit ${r.code})`, ...excerptOf(r)] });
+    // the report names the script as the repository has it, never the temporary checkout it ran from
+    const file = join(dirname(input.spec.file), name);
+    const clean = withoutTempPaths([
+      [input.specDir, dirname(input.spec.file)],
+      [home, '$HOME'],
+    ]);
+    if (r.timedOut) {
+      return done(
+        { class: 'timeout', excerpt: [`${file} timed out after ${limit}s`, ...excerptOf(r, 15, clean)] },
+        1,
+        file,
+      );
+    }
+    if (r.code !== 0) {
+      const line = failingLine(`${r.stdout}\n${r.stderr}`, name);
+      return done(
+        { class: 'test-failure', excerpt: [`${file} failed (exit ${r.code})`, ...excerptOf(r, 15, clean)] },
+        line,
+        file,
+      );
+    }
   }
   return done();
 }
@@ -401,5 +449,14 @@ export function testHint(result: EnvTestResult): string {
   if (failed.name === 'imports ipykernel')
     return 'kernel env cannot import ipykernel: add ipykernel to its dependencies';
   if (failed.name === 'python runs') return "the build's bin/python does not run: see the log";
+  if (result.file && result.failure) {
+    const at = `${result.file}${result.line ? `:${result.line}` : ''}`;
+    // the excerpt's last line is what the test said last: the assertion, the error, the message
+    const said = result.failure.excerpt.length > 1 ? result.failure.excerpt[result.failure.excerpt.length - 1] : '';
+    if (result.failure.class === 'timeout')
+      return `the env's own test timed out at ${at} (${failed.detail}): make it faster or raise --timeout`;
+    const fix = 'run it against the build, fix the env or the test';
+    return `the env's own test failed at ${at}: ${said || failed.detail} (${fix})`;
+  }
   return `${failed.name} failed (${failed.detail}): see the log`;
 }

@@ -48,10 +48,11 @@ export interface CommitCheckout {
   cleanup(): void;
 }
 
-export async function checkoutCommit(repoDir: string, ref: string): Promise<CommitCheckout> {
+/** A commit's files in a temporary directory: inventory.ini and env-specs/, or only `paths`. */
+export async function checkoutCommit(repoDir: string, ref: string, paths?: string[]): Promise<CommitCheckout> {
   const commit = await resolveCommit(repoDir, ref);
   const dir = makeTempDir(`cg-ref-${commit.slice(0, 8)}-`);
-  await exportRepoFiles(repoDir, commit, dir);
+  await exportRepoFiles(repoDir, commit, dir, ...(paths ? [paths] : []));
   return { ref, commit, dir, cleanup: () => removeTempDir(dir) };
 }
 

@@ -13,7 +13,32 @@ import { CorruptStateError } from '../core/errors.js';
 import { readChecked } from './checked.js';
 import { isOrphaned } from './record.js';
 import { isMarked } from './marker.js';
-import type { BuildOnDisk, InstallationOnDisk, GcPlan } from '../core/gc.js';
+import type { BuildOnDisk, InstallationOnDisk, GcPlan, RunOnDisk } from '../core/gc.js';
+
+/** The run directories under ROOT/.gitops/runs/ (none when it does not exist). */
+export function listRuns(root: string): RunOnDisk[] {
+  const dir = layout(root).runs;
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw e;
+  }
+  const runs: RunOnDisk[] = [];
+  for (const id of names.sort()) {
+    const st = lstatSync(join(dir, id));
+    if (!st.isDirectory()) continue;
+    let report;
+    try {
+      report = statSync(join(dir, id, 'report.json'));
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+    }
+    runs.push({ id, time: report?.mtimeMs ?? st.mtimeMs, hasReport: !!report });
+  }
+  return runs;
+}
 
 /** Rethrow unless `e` is an OS error with one of `codes` (gc expects some paths to vanish; nothing else). */
 function expect(e: unknown, ...codes: string[]): void {
@@ -193,7 +218,7 @@ function diskUsage(path: string): number {
 }
 
 export interface GcItem {
-  kind: 'generation' | 'build' | 'installation' | 'cache';
+  kind: 'generation' | 'build' | 'installation' | 'cache' | 'run';
   what: string;
   /** paths removed, in order */
   paths: string[];
@@ -238,6 +263,10 @@ export function gcItems(root: string, plan: GcPlan): GcItem[] {
       paths: [p],
       bytes: diskUsage(p),
     });
+  }
+  for (const id of plan.removeRuns) {
+    const p = join(layout(root).runs, id);
+    items.push({ kind: 'run', what: `.gitops/runs/${id}`, paths: [p], bytes: diskUsage(p) });
   }
   for (const name of plan.removeInstallations) {
     const p = join(root, name);

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import {
   existsSync,
   lstatSync,
@@ -23,6 +23,7 @@ import { memoryOutput } from '../../scripts/cli/output.js';
 import { repoRoot } from '../fake-conda/index.js';
 import { makeQaWorld, worldSpec, writeRepo, type QaWorld } from '../fixtures/qa-world.js';
 import { runCommand } from '../fixtures/command.js';
+import { annotations, type Report } from '../../scripts/core/report.js';
 import type { Context } from '../../scripts/app/context.js';
 
 describe('buildSteps (pure)', () => {
@@ -396,5 +397,51 @@ describe('buildEnv against the fake conda', () => {
     expect(by.foreign).toMatchObject({ status: 'failed', phase: 'spec', file: 'env-specs/foreign.yml', line: 4 });
     expect(by.foreign.hint).toMatch(/not allowed/);
     expect(existsSync(join(world.root, '.gitops', 'runs', report.runId, 'report.json'))).toBe(true);
+  });
+
+  const QA_TEST_FAILURE =
+    "qa --head: a failing NAME.test.py is a test-failure at the test's file:line, no temporary path in the report";
+  test(QA_TEST_FAILURE, async () => {
+    const dir = writeRepo(
+      join(world.base, 'repo-testfail'),
+      { envs: { census: 'REPLICATE' }, channels: [world.channel] },
+      { census: worldSpec(world, 'census', ['python']) },
+      { 'env-specs/census.test.py': 'import sys\nassert sys.version_info < (3, 0), "python 2 only"\n' },
+    );
+    const git = (...args: string[]) => execFileSync('git', ['-C', dir, ...args], { stdio: 'pipe' });
+    git('init', '-q');
+    git('add', '-A');
+    git('-c', 'user.name=t', '-c', 'user.email=t@t', 'commit', '-qm', 'census with a test');
+    const out = memoryOutput(true);
+    const code = await runCommand('qa', {
+      options: { root: world.root, json: true, head: 'HEAD' },
+      positionals: [],
+      out,
+      repo: dir,
+      env: process.env,
+    });
+    expect(code).toBe(1);
+    const report = out.results[0] as Report;
+    const census = report.envs.find((e) => e.env === 'census')!;
+    expect(census).toMatchObject({
+      status: 'failed',
+      phase: 'test',
+      class: 'test-failure',
+      file: 'env-specs/census.test.py',
+      line: 2,
+    });
+    expect(census.hint).toMatch(
+      /^the env's own test failed at env-specs\/census\.test\.py:2: AssertionError: python 2 only/,
+    );
+    expect(annotations(report)[0]).toMatchObject({ file: 'env-specs/census.test.py', line: 2 });
+    const runDir = join(world.root, '.gitops', 'runs', report.runId);
+    for (const text of [
+      readFileSync(join(runDir, 'report.json'), 'utf8'),
+      readFileSync(join(runDir, 'summary.md'), 'utf8'),
+      JSON.stringify(annotations(report)),
+    ]) {
+      expect(text).not.toMatch(/cg-ref-|cg-test-/);
+      expect(text).toContain('env-specs/census.test.py');
+    }
   });
 });

@@ -216,9 +216,50 @@ describe('testBuild against a real python prefix', () => {
     writeFileSync(join(dir, 'demo.test.py'), 'import foo\nprint("checking foo")\nraise SystemExit("foo is too old")\n');
     const r = await testBuild({ env: 'demo', prefix, spec: demo(), packages: listed(), kernel: false, specDir: dir });
     expect(r.ok).toBe(false);
-    expect(r.failure?.class).toBe('unknown');
-    expect(r.failure?.excerpt).toEqual(['demo.test.py failed (exit 1)', 'checking foo', 'foo is too old']);
-    expect(testHint(r)).toMatch(/demo\.test\.py failed/);
+    expect(r.failure?.class).toBe('test-failure');
+    expect(r.failure?.excerpt).toEqual(['env-specs/demo.test.py failed (exit 1)', 'checking foo', 'foo is too old']);
+    expect(testHint(r)).toMatch(/env-specs\/demo\.test\.py:1: foo is too old/);
+  });
+
+  test('a failing test.py is a test-failure at the line of the failing assertion, with no temporary path', async () => {
+    const dir = mkdtempSync(join(TMP, 'cg-envtest-specs-'));
+    writeFileSync(join(dir, 'demo.test.py'), 'import foo\nx = 1\nassert foo.__version__ == "9", foo.__version__\n');
+    const r = await testBuild({ env: 'demo', prefix, spec: demo(), packages: listed(), kernel: false, specDir: dir });
+    expect(r.ok).toBe(false);
+    expect(r.failure?.class).toBe('test-failure');
+    expect(r.file).toBe('env-specs/demo.test.py');
+    expect(r.line).toBe(3);
+    expect(r.failure?.excerpt.join('\n')).toContain('env-specs/demo.test.py", line 3');
+    expect(r.failure?.excerpt.join('\n')).not.toContain(TMP);
+    expect(testHint(r)).toBe(
+      "the env's own test failed at env-specs/demo.test.py:3: AssertionError: 1.2.0 (run it against the build, " +
+        'fix the env or the test)',
+    );
+  });
+
+  test('a failing test.sh is a test-failure at the line the shell names, else at line 1', async () => {
+    const dir = mkdtempSync(join(TMP, 'cg-envtest-specs-'));
+    writeFileSync(join(dir, 'demo.test.sh'), 'set -e\necho checking\nno_such_command_xyz --version\n');
+    const r = await testBuild({ env: 'demo', prefix, spec: demo(), packages: listed(), kernel: false, specDir: dir });
+    expect(r.failure?.class).toBe('test-failure');
+    expect([r.file, r.line]).toEqual(['env-specs/demo.test.sh', 3]);
+    expect(r.failure?.excerpt.join('\n')).not.toContain(TMP);
+    expect(testHint(r)).toMatch(/^the env's own test failed at env-specs\/demo\.test\.sh:3: .*no_such_command_xyz/);
+
+    writeFileSync(join(dir, 'demo.test.sh'), 'echo "wrong answer from $HOME"\nexit 3\n');
+    const quiet = await testBuild({
+      env: 'demo',
+      prefix,
+      spec: demo(),
+      packages: listed(),
+      kernel: false,
+      specDir: dir,
+    });
+    expect([quiet.failure?.class, quiet.file, quiet.line]).toEqual(['test-failure', 'env-specs/demo.test.sh', 1]);
+    expect(quiet.failure?.excerpt.join('\n')).not.toMatch(/\/tmp\//);
+    expect(testHint(quiet)).toMatch(
+      /^the env's own test failed at env-specs\/demo\.test\.sh:1: wrong answer from \$HOME/,
+    );
   });
 
   test('a test script that hangs is killed at its time limit (with its children) and classified timeout', async () => {

@@ -1,7 +1,16 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { existsSync, mkdirSync, readdirSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readlinkSync,
+  rmSync,
+  symlinkSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
-import { planGc } from '../../scripts/core/gc.js';
+import { planGc, planRuns, type RunOnDisk } from '../../scripts/core/gc.js';
 import type { InstallationOnDisk } from '../../scripts/core/gc.js';
 import { readLive } from '../../scripts/state/generation.js';
 import { memoryOutput } from '../../scripts/cli/output.js';
@@ -149,6 +158,46 @@ describe('planGc (pure)', () => {
   });
 });
 
+describe('planRuns (pure): retention of .gitops/runs/', () => {
+  const DAY = 86_400_000;
+  const now = 100 * DAY;
+  const run = (id: string, ageDays: number, hasReport = true): RunOnDisk => ({
+    id,
+    time: now - ageDays * DAY,
+    hasReport,
+  });
+
+  it('keeps the last N runs and any younger than the grace period; never a run in progress', () => {
+    const runs = [
+      run('r01', 40),
+      run('r02', 30),
+      run('r03', 20),
+      run('r04', 0.5, false), // in progress: no report.json, younger than a day
+      run('r05', 3, false), // abandoned: no report.json, older than a day
+      run('r06', 10),
+      run('r07', 2),
+    ];
+    // keep 2 (r04, r07), grace 5 days (r04, r07; r05 is 3 days old too)
+    expect(planRuns(runs, { keep: 2, graceBefore: now - 5 * DAY, now })).toEqual({
+      removeRuns: ['r01', 'r02', 'r03', 'r06'],
+      keptRuns: 3,
+    });
+    // no grace, keep 1: only the newest (the in-progress run) stays
+    expect(planRuns(runs, { keep: 1, graceBefore: now, now }).removeRuns).toEqual([
+      'r01',
+      'r02',
+      'r03',
+      'r05',
+      'r06',
+      'r07',
+    ]);
+    // keep 0: a run in progress stays all the same
+    expect(planRuns(runs, { keep: 0, graceBefore: now, now }).removeRuns).not.toContain('r04');
+    expect(planRuns(runs, { keep: 100, graceBefore: now, now }).removeRuns).toEqual([]);
+    expect(planRuns([], { keep: 0, graceBefore: now, now })).toEqual({ removeRuns: [], keptRuns: 0 });
+  });
+});
+
 describe('gc on a real ROOT', () => {
   let fi: FakeInstallation;
   afterEach(() => fi?.cleanup());
@@ -289,6 +338,44 @@ describe('gc command wiring', () => {
     expect(await refused({ grace: 'soon' })).toMatch(/--grace expects a duration \(hours/);
     expect(await refused({ wait: '-1', yes: true })).toMatch(/--wait expects a duration \(seconds/);
     expect((await gcCli({ keep: '2', grace: '90m' })).code).toBe(0);
+  });
+
+  it('prunes .gitops/runs/ by --keep-runs and --runs-grace, lists them in a dry run, keeps a running one', async () => {
+    fi = makeInstallation();
+    const runs = join(fi.root, '.gitops', 'runs');
+    const ageDays = (d: number) => (Date.now() - d * 86_400_000) / 1000;
+    const makeRun = (id: string, days: number, report = true) => {
+      const dir = join(runs, id);
+      mkdirSync(join(dir, 'logs'), { recursive: true });
+      if (report) {
+        writeFileSync(join(dir, 'report.json'), '{}\n');
+        utimesSync(join(dir, 'report.json'), ageDays(days), ageDays(days));
+      }
+      utimesSync(dir, ageDays(days), ageDays(days));
+    };
+    for (let i = 1; i <= 25; i++) makeRun(`2024010${i < 10 ? '0' : ''}${i}-old-${i}`, 30 + i);
+    makeRun('20250101-recent', 3);
+    makeRun('20250102-running', 0.1, false);
+    const listRuns = () => readdirSync(runs).sort();
+    expect(listRuns()).toHaveLength(27);
+
+    expect(await gcCli({ 'keep-runs': '-1' }).then((r) => r.code)).toBe(2);
+    expect((await gcCli({ 'runs-grace': 'soon' })).out.errors.join('\n')).toMatch(/--runs-grace expects a duration/);
+
+    // defaults (20 runs, 14 days): the 27 newest-first are recent, running, then the 25 old ones: 7 go
+    const dry = await gcCli({ json: true });
+    expect(dry.code).toBe(0);
+    expect(listRuns()).toHaveLength(27);
+    const dryResult = dry.out.results[0] as { removeRuns: string[] };
+    expect(dryResult.removeRuns).toHaveLength(7);
+    expect(dry.out.lines.join('\n')).toMatch(/would remove run .*\.gitops\/runs\/202401025-old-25\b/);
+
+    const done = await gcCli({ 'keep-runs': '0', 'runs-grace': '7d', yes: true });
+    expect(done.code).toBe(0);
+    expect(listRuns()).toEqual(['20250101-recent', '20250102-running']);
+    // a run in progress stays even with no retention at all
+    await gcCli({ 'keep-runs': '0', 'runs-grace': '0', yes: true });
+    expect(listRuns()).toEqual(['20250102-running']);
   });
 });
 
