@@ -58,7 +58,7 @@ function mainHelp(): string {
     optionHelp(GLOBAL_OPTIONS),
     '',
     'Exit codes: 0 ok, 1 some env failed, drift or corrupt state, 2 bad input or usage, 3 locked/busy,',
-    '4 the machine refused (disk full, read-only, permission); 70 a bug in conda-gitops.',
+    '4 the machine refused (disk full, read-only, permission); 130/143 interrupted; 70 a bug in conda-gitops.',
     "Run 'conda-gitops <command> --help' for a command's options.",
   ].join('\n');
 }

@@ -62,13 +62,21 @@ export function verdictKey(inputs: VerdictInputs): string {
 }
 
 /**
- * Records written before verdicts existed say `status: tested`. Such a record counts as a passing verdict for
- * the key of "no test scripts, not a kernel, procedure 1" only: an env that has test scripts or is a kernel is
- * tested again (by qa, `test` or `deploy --build-missing`) before deploy links it. A legacy `failed` in the test
- * phase is not a verdict at all (it may have come from a pull request): the build is tested again.
+ * Records written before verdicts existed say `status: tested`. The build that is LIVE keeps that verdict for its
+ * tests as they are (main deployed it after its QA: upgrading the tool must not turn an installation red; no new
+ * code writes a `tested` record, so no pull request can forge one), and for being a kernel only when it is
+ * already served as one (`servedAsKernel`: its kernelspec is written): an env newly listed in [kernels] still
+ * gets its ipykernel check. Any other legacy record counts as a passing verdict for the key of "no test scripts,
+ * not a kernel, procedure 1" only. A legacy `failed` in the test phase is not a verdict at all (it may have come
+ * from a pull request): the build is tested again.
  */
-export function legacyVerdict(rec: BuildRecord | undefined, key: string): VerdictFacts | undefined {
+export function legacyVerdict(
+  rec: BuildRecord | undefined,
+  key: string,
+  opts: { live?: boolean; kernel?: boolean; servedAsKernel?: boolean } = {},
+): VerdictFacts | undefined {
   if (rec?.status !== 'tested') return undefined;
+  if (opts.live && (!opts.kernel || opts.servedAsKernel)) return { ok: true, legacy: true };
   return key === verdictKey({ buildId: rec.buildId, tests: '', kernel: false, procedure: 1 })
     ? { ok: true, legacy: true }
     : undefined;

@@ -405,6 +405,8 @@ export async function testBuild(input: EnvTestInput): Promise<EnvTestResult> {
     // the report names the script as the repository has it, never the temporary checkout it ran from
     const file = join(dirname(input.spec.file), name);
     const clean = withoutTempPaths([
+      // the private copy the script ran as (a file under $HOME/tests), then the checkout it came from
+      [dirname(script), dirname(input.spec.file)],
       [input.specDir, dirname(input.spec.file)],
       [home, '$HOME'],
     ]);

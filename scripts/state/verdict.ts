@@ -9,7 +9,10 @@ import type { BuildRecord } from '../core/types.js';
 import { legacyVerdict, verdictShapeProblem, type Verdict, type VerdictFacts } from '../core/verdict.js';
 import { buildFacts, type EnvInput } from '../core/envplan.js';
 import { FailedError } from '../core/errors.js';
-import { readJsonIfExists, writeJsonAtomic } from './fsutil.js';
+import { readJsonIfExists, writeFileAtomic } from './fsutil.js';
+import { redact } from '../core/redact.js';
+import { layout } from '../core/layout.js';
+import { kernelName } from '../core/kernel.js';
 import { readBuildRecord } from './record.js';
 
 export function verdictPath(root: string, condaVersion: string, env: string, buildId: string, key: string): string {
@@ -37,7 +40,9 @@ export function readVerdict(
 }
 
 export function writeVerdict(root: string, condaVersion: string, verdict: Verdict): void {
-  writeJsonAtomic(verdictPath(root, condaVersion, verdict.env, verdict.buildId, verdict.key), verdict);
+  // a failure's excerpt is program output: it passes the redactor like every text we write
+  const path = verdictPath(root, condaVersion, verdict.env, verdict.buildId, verdict.key);
+  writeFileAtomic(path, redact(JSON.stringify(verdict, null, 2) + '\n'));
 }
 
 /** The verdict for `key`: its file, else an old record's `tested` status (core/verdict.ts legacyVerdict). */
@@ -49,12 +54,16 @@ export function verdictFacts(
   buildId: string,
   key: string,
   coveredBy: string[] = [],
+  legacy: { live?: boolean; kernel?: boolean } = {},
 ): VerdictFacts | undefined {
   if (!rec) return undefined;
   const v = readVerdict(root, condaVersion, env, buildId, key);
   if (v) return { ok: v.ok, ...(v.failure ? { failure: v.failure.class } : {}) };
   for (const other of coveredBy) if (readVerdict(root, condaVersion, env, buildId, other)?.ok) return { ok: true };
-  return legacyVerdict(rec, key);
+  if (rec.status !== 'tested') return undefined;
+  // a kernel already served: its managed kernelspec is on disk (ROOT/kernels/NAME/kernel.json)
+  const servedAsKernel = !!legacy.kernel && existsSync(join(layout(root).kernels, kernelName(env), 'kernel.json'));
+  return legacyVerdict(rec, key, { ...legacy, servedAsKernel });
 }
 
 /** Everything the env plan needs about one env, read from disk. */
@@ -68,7 +77,10 @@ export function envInputFromDisk(
 ): EnvInput {
   const rec = readRecord(env.name, env.buildId);
   const prefix = buildPaths(root, condaVersion, env.name, env.buildId).prefix;
-  const verdict = verdictFacts(root, condaVersion, rec, env.name, env.buildId, env.verdictKey, env.coveredBy);
+  const verdict = verdictFacts(root, condaVersion, rec, env.name, env.buildId, env.verdictKey, env.coveredBy, {
+    live: live === env.buildId,
+    kernel: env.kernel,
+  });
   return {
     name: env.name,
     buildId: env.buildId,

@@ -59,7 +59,7 @@ describe.concurrent('help and usage errors', () => {
       );
     expect(help.stdout).toContain('Exit codes: 0 ok, 1 some env failed, drift or corrupt state, 2 bad input or usage');
     expect(help.stdout).toContain(
-      '4 the machine refused (disk full, read-only, permission); 70 a bug in conda-gitops.',
+      '4 the machine refused (disk full, read-only, permission); 130/143 interrupted; 70 a bug in conda-gitops.',
     );
     const none = await runCli([]);
     expect(none.code).toBe(2);

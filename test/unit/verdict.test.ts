@@ -25,6 +25,18 @@ describe('verdict keys', () => {
     expect(legacyVerdict({ ...rec, status: 'failed' }, key())).toBeUndefined();
   });
 
+  test('the live build of an old ROOT keeps its verdict after the upgrade, but a new kernel is still checked', () => {
+    const rec = { buildId: 'abc', status: 'tested' } as BuildRecord;
+    const ok = { ok: true, legacy: true };
+    // its tests as they are: upgrading the tool does not turn a working installation red
+    expect(legacyVerdict(rec, key({ tests: 'x' }), { live: true })).toEqual(ok);
+    // already served as a kernel (its kernelspec is written): fine; newly listed in [kernels]: ipykernel check
+    expect(legacyVerdict(rec, key({ kernel: true }), { live: true, kernel: true, servedAsKernel: true })).toEqual(ok);
+    expect(legacyVerdict(rec, key({ kernel: true }), { live: true, kernel: true })).toBeUndefined();
+    // not live: only the no-tests, not-a-kernel key
+    expect(legacyVerdict(rec, key({ tests: 'x' }), { live: false })).toBeUndefined();
+  });
+
   test('the shape check names what is wrong', () => {
     expect(verdictShapeProblem('x')).toBe('not a JSON object');
     expect(verdictShapeProblem({ format: 9 })).toMatch(/unknown format 9/);
