@@ -4,7 +4,8 @@
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { buildPaths } from '../core/layout.js';
+import { buildPaths, installationLayout } from '../core/layout.js';
+import { listGenerations, readGenerationLinks } from './generation.js';
 import type { BuildRecord } from '../core/types.js';
 import { legacyVerdict, verdictShapeProblem, type Verdict, type VerdictFacts } from '../core/verdict.js';
 import { buildFacts, type EnvInput } from '../core/envplan.js';
@@ -76,9 +77,12 @@ export function envInputFromDisk(
     readBuildRecord(root, condaVersion, n, id),
 ): EnvInput {
   const rec = readRecord(env.name, env.buildId);
+  const key = `${env.name}/${env.buildId}`;
   const prefix = buildPaths(root, condaVersion, env.name, env.buildId).prefix;
+  // an old `tested` record of a build main deployed (it is in a generation) keeps its verdict: legacyVerdict
+  const deployed = rec?.status === 'tested' && (live === env.buildId || deployedBuilds(root, condaVersion).has(key));
   const verdict = verdictFacts(root, condaVersion, rec, env.name, env.buildId, env.verdictKey, env.coveredBy, {
-    live: live === env.buildId,
+    live: deployed,
     kernel: env.kernel,
   });
   return {
@@ -89,4 +93,21 @@ export function envInputFromDisk(
     build: buildFacts(rec, rec ? existsSync(prefix) : false),
     ...(verdict ? { verdict } : {}),
   };
+}
+
+const deployedCache = new Map<string, Set<string>>();
+
+/**
+ * `NAME/<build-id>` of every build some generation of the installation links: builds main deployed. Read once
+ * per installation and process (a command plans once); only asked for when an old `tested` record is met.
+ */
+function deployedBuilds(root: string, condaVersion: string): Set<string> {
+  const dir = installationLayout(root, condaVersion).dir;
+  const cached = deployedCache.get(dir);
+  if (cached) return cached;
+  const builds = new Set<string>();
+  for (const n of listGenerations(dir))
+    for (const [env, id] of Object.entries(readGenerationLinks(dir, n))) builds.add(`${env}/${id}`);
+  deployedCache.set(dir, builds);
+  return builds;
 }

@@ -222,7 +222,8 @@ describe('drift repair (finding 4)', () => {
     expect(repaired.code, repaired.stderr).toBe(0);
     expect(readLive(fi.root).links).toEqual({ a: `${a}.r1`, b: idOf(d, 'b') });
     const fresh = readBuildRecord(fi.root, VERSION, 'a', `${a}.r1`);
-    expect(fresh?.status).toBe('tested');
+    // a build record says what the BUILD is; its passing test is a verdict file beside it
+    expect(fresh?.status).toBe('built');
     expect(fresh?.repairOf).toBe(a);
     expect(readBuildRecord(fi.root, VERSION, 'a', a)?.tainted?.repairedBy).toBe(`${a}.r1`);
     expect(existsSync(join(fi.inst.builds, 'a', a, 'conda-meta'))).toBe(true); // the tainted build is kept
