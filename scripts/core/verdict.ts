@@ -67,8 +67,8 @@ export function verdictKey(inputs: VerdictInputs): string {
  * an installation red; no new code writes a `tested` record, so no pull request can forge one), and for being
  * a kernel only when it is already served as one (`servedAsKernel`: its kernelspec is written): an env newly
  * listed in [kernels] still gets its ipykernel check. Any other legacy record counts as a passing verdict for
- * the key of "no test scripts, not a kernel, procedure 1" only. A legacy `failed` in the test phase is not a verdict at all (it may have come
- * from a pull request): the build is tested again.
+ * the key of "no test scripts, not a kernel, procedure 1" only. A legacy `failed` in the test phase is not a
+ * verdict at all (it may have come from a pull request): the build is tested again.
  */
 export function legacyVerdict(
   rec: BuildRecord | undefined,
