@@ -53,7 +53,9 @@ const COMMIT = /@([0-9a-f]{40})(?=[#&]|$)/i;
 
 /** `name[extras] <specifier> ; marker` of a registry pip line. */
 function pipParts(text: string): { name: string; extras: string; specifier: string; marker: string } | undefined {
-  const m = /^([A-Za-z0-9][A-Za-z0-9._-]*)(\s*\[[^\]]*\])?\s*([^;]*?)\s*(;.*)?$/.exec(text.replace(/\s+--?[a-z].*$/, ''));
+  const m = /^([A-Za-z0-9][A-Za-z0-9._-]*)(\s*\[[^\]]*\])?\s*([^;]*?)\s*(;.*)?$/.exec(
+    text.replace(/\s+--?[a-z].*$/, ''),
+  );
   if (!m) return undefined;
   return { name: m[1]!, extras: (m[2] ?? '').trim(), specifier: m[3]!, marker: m[4] ? ` ${m[4]}` : '' };
 }
@@ -110,7 +112,8 @@ export async function mergeExport(
   const rewrite = (n: number, before: string, after: string) => {
     const raw = lineText(n);
     const at = raw.indexOf(before, raw.indexOf('-') + 1);
-    const next = at >= 0 ? raw.slice(0, at) + after + raw.slice(at + before.length) : `${itemPrefix(raw)!.indent}- ${after}`;
+    const next =
+      at >= 0 ? raw.slice(0, at) + after + raw.slice(at + before.length) : `${itemPrefix(raw)!.indent}- ${after}`;
     replaces.set(n, next + cr);
   };
 
@@ -192,9 +195,7 @@ export async function mergeExport(
       const entryLines = spec.pip.map((p) => p.line);
       const last = entryLines.length ? Math.max(...entryLines) : spec.pipLine;
       const pre = entryLines.length ? itemPrefix(lineText(entryLines[0]!)) : undefined;
-      const start = pre
-        ? pre.indent + pre.dash
-        : `${itemPrefix(lineText(spec.pipLine))?.indent ?? '  '}    - `;
+      const start = pre ? pre.indent + pre.dash : `${itemPrefix(lineText(spec.pipLine))?.indent ?? '  '}    - `;
       for (const p of newPip) insertAfter(last, start + p.text + cr);
     } else {
       const all = [...condaLines];

@@ -107,9 +107,17 @@ describe('export keeps hand-written pins the env still satisfies', () => {
     );
     const r = await mergeExport(spec, exp, 'env-specs/x.yml', 'x');
     expect(r.text).toBe(
-      ['name: x', 'dependencies:', '  - python', '  - pip', '  - pip:', '      - six==1.16.0', 'variables:', '  A: b', ''].join(
-        '\n',
-      ),
+      [
+        'name: x',
+        'dependencies:',
+        '  - python',
+        '  - pip',
+        '  - pip:',
+        '      - six==1.16.0',
+        'variables:',
+        '  A: b',
+        '',
+      ].join('\n'),
     );
     expect(r.added).toEqual(['six==1.16.0']);
   });
