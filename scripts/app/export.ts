@@ -126,7 +126,7 @@ export async function exportEnvs(opts: ExportOptions): Promise<{ exitCode: numbe
       if (problem) {
         skipped.push({
           name,
-          reason: `${file}:${problem.line}: ${problem.message}: fix it, or pass --exact to overwrite it with the export`,
+          reason: `${file}:${problem.line}: ${problem.message}: fix it, or pass --exact to overwrite it`,
         });
         continue;
       }

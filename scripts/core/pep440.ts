@@ -13,8 +13,16 @@ interface Pep440Version {
   local?: string;
 }
 
-const VERSION =
-  /^v?(?:(\d+)!)?(\d+(?:\.\d+)*)(?:[-_.]?(a|b|c|rc|alpha|beta|pre|preview)[-_.]?(\d*))?(?:-(\d+)|[-_.]?(?:post|rev|r)[-_.]?(\d*))?(?:[-_.]?dev[-_.]?(\d*))?(?:\+([a-z0-9]+(?:[-_.][a-z0-9]+)*))?$/i;
+const VERSION = new RegExp(
+  [
+    String.raw`^v?(?:(\d+)!)?(\d+(?:\.\d+)*)`,
+    String.raw`(?:[-_.]?(a|b|c|rc|alpha|beta|pre|preview)[-_.]?(\d*))?`,
+    String.raw`(?:-(\d+)|[-_.]?(?:post|rev|r)[-_.]?(\d*))?`,
+    String.raw`(?:[-_.]?dev[-_.]?(\d*))?`,
+    String.raw`(?:\+([a-z0-9]+(?:[-_.][a-z0-9]+)*))?$`,
+  ].join(''),
+  'i',
+);
 
 const PRE_PHASE: Record<string, number> = { a: 0, alpha: 0, b: 1, beta: 1, c: 2, rc: 2, pre: 2, preview: 2 };
 

@@ -122,7 +122,7 @@ describe('export keeps hand-written pins the env still satisfies', () => {
     expect(r.added).toEqual(['six==1.16.0']);
   });
 
-  it('replaces a registry pip entry by the git source the env was installed from, keeps a branch git entry', async () => {
+  it('writes the git source a registry pip entry was installed from, keeps a branch git entry', async () => {
     const spec = [
       'name: x',
       'dependencies:',
