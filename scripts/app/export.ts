@@ -1,9 +1,10 @@
 /**
  * The `export` use case: re-export envs listed in inventory.ini from the installation into env-specs/NAME.yml,
  * with the same fix-ups as adopt (builds stripped where conda ignores --no-builds, prefix dropped, git sources
- * back).
+ * back). An existing spec keeps its own lines where the env still satisfies them (core/export-merge.ts) unless
+ * `exact` is set.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { EXIT, InputError, UsageError } from '../core/errors.js';
 import { Conda } from '../engine/conda.js';
@@ -14,6 +15,7 @@ import { INVENTORY_FILE, SPECS_DIR } from '../core/repo.js';
 import { parseInventory } from '../core/inventory.js';
 import { installationLayout } from '../core/layout.js';
 import { exportOne, type ExportedEnv } from '../engine/adopt.js';
+import { mergeExport, type ExportMergeResult } from '../core/export-merge.js';
 import type { Output } from './output.js';
 
 /** What adopt and export say about each env: the changes made to conda's export and what was not recovered. */
@@ -32,6 +34,22 @@ export function reportExports(
   if (unrecovered.length) out.info(`git sources not recovered (${unrecovered.length}): ${unrecovered.join(', ')}`);
 }
 
+/** What merging an export into the spec kept, rewrote, added and dropped (lines of the spec before the export). */
+function reportMerge(out: Output, file: string, m: ExportMergeResult): void {
+  for (const r of m.rewritten)
+    out.info(`${file}:${r.line}: '${r.before}' no longer holds (${r.installed} installed): written '${r.after}'`);
+  for (const d of m.dropped) out.info(`${file}:${d.line}: dropped '${d.text}': no longer in the env`);
+  if (m.added.length)
+    out.info(
+      `${file}: added ${m.added.length} package${m.added.length === 1 ? '' : 's'} new in the env, exact: ` +
+        m.added.join(', '),
+    );
+  if (m.kept.length)
+    out.info(
+      `${file}: kept ${m.kept.length} entr${m.kept.length === 1 ? 'y' : 'ies'} as written (the env satisfies them)`,
+    );
+}
+
 /** The conda installation that holds the envs: ROOT/v<version> when managed, else ROOT itself. */
 function findInstallation(root: string, version: string): string {
   for (const dir of [installationLayout(root, version).dir, root])
@@ -46,6 +64,8 @@ export interface ExportOptions {
   rootFlag?: string;
   /** --env: only these listed envs; empty = all */
   envs: string[];
+  /** --exact: write the exported versions everywhere, replacing the spec's own lines */
+  exact?: boolean;
   env: Record<string, string | undefined>;
   out: Output;
 }
@@ -84,6 +104,7 @@ export async function exportEnvs(opts: ExportOptions): Promise<{ exitCode: numbe
 
   const exported: ExportedEnv[] = [];
   const skipped: Array<{ name: string; reason: string }> = [];
+  const merges = new Map<string, ExportMergeResult>();
   for (const [i, name] of names.entries()) {
     out.progress(`[${i + 1}/${names.length}] export ${name}`);
     const prefix = prefixes.get(name) ?? join(installation, 'envs', name);
@@ -96,11 +117,28 @@ export async function exportEnvs(opts: ExportOptions): Promise<{ exitCode: numbe
       skipped.push({ name, reason: x.error });
       continue;
     }
-    writeFileAtomic(join(opts.repoDir, SPECS_DIR, `${name}.yml`), x.text);
+    const file = `${SPECS_DIR}/${name}.yml`;
+    const path = join(opts.repoDir, file);
+    if (!opts.exact && existsSync(path)) {
+      const decoded = decodeInput(readFileSync(path), file);
+      const merged = decoded.problem ? undefined : await mergeExport(decoded.text!, x.text, file, name);
+      const problem = decoded.problem ?? merged!.problems[0];
+      if (problem) {
+        skipped.push({
+          name,
+          reason: `${file}:${problem.line}: ${problem.message}: fix it, or pass --exact to overwrite it`,
+        });
+        continue;
+      }
+      x.text = merged!.text;
+      merges.set(name, merged!);
+    }
+    writeFileAtomic(path, x.text);
     exported.push(x);
   }
 
   reportExports(out, exported, skipped);
+  for (const [name, m] of merges) reportMerge(out, `${SPECS_DIR}/${name}.yml`, m);
   out.info(
     `exported ${exported.length} of ${names.length} env${names.length === 1 ? '' : 's'} ` +
       `from ${installation} (conda ${v.value.version})`,
@@ -115,6 +153,16 @@ export async function exportEnvs(opts: ExportOptions): Promise<{ exitCode: numbe
       spec: `${SPECS_DIR}/${x.name}.yml`,
       changes: x.changes,
       unrecovered: x.unrecovered,
+      ...(merges.has(x.name)
+        ? {
+            merge: {
+              kept: merges.get(x.name)!.kept,
+              rewritten: merges.get(x.name)!.rewritten,
+              added: merges.get(x.name)!.added,
+              dropped: merges.get(x.name)!.dropped,
+            },
+          }
+        : {}),
     })),
     skipped,
   };

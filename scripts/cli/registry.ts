@@ -360,13 +360,20 @@ export const COMMANDS: CommandMeta[] = [
   {
     name: 'export',
     summary: 're-export envs listed in inventory.ini into env-specs/ (same fix-ups as adopt)',
-    usage: 'conda-gitops export [--env NAME]... [--root DIR] [--repo DIR] [--json]',
+    usage: 'conda-gitops export [--env NAME]... [--exact] [--root DIR] [--repo DIR] [--json]',
     details:
       'Runs `env export --no-builds` for each listed env (or --env NAME) of the installation ROOT/v<version>\n' +
-      '(or ROOT itself when it is an unmanaged installation) and rewrites env-specs/NAME.yml: builds stripped\n' +
+      '(or ROOT itself when it is an unmanaged installation) and updates env-specs/NAME.yml: builds stripped\n' +
       'where conda ignores --no-builds, prefix dropped, git sources of pip packages recovered.\n' +
+      "An existing spec keeps its own lines (loose pins like 'numpy>=1.20', comments, order) for every package\n" +
+      'the installed version still satisfies; a line it no longer satisfies gets the exact version, packages new\n' +
+      'in the env are added exactly, packages gone from it are dropped (each reported). --exact writes the\n' +
+      'exported versions everywhere. A spec that does not parse is left alone (exit 1; fix it or use --exact).\n' +
       'Exit 0 done, 1 some env could not be exported, 2 bad input.',
-    options: { env: envFilter },
+    options: {
+      env: envFilter,
+      exact: { type: 'boolean', description: "write the exported exact versions, replacing the spec's own lines" },
+    },
     load: () => import('../commands/export.js'),
   },
 ];

@@ -2,7 +2,7 @@
  * export: re-export envs listed in inventory.ini from the installation into env-specs/NAME.yml (see app/export.ts).
  */
 import type { Context } from '../app/context.js';
-import { listOption, stringOption } from '../core/options.js';
+import { boolOption, listOption, stringOption } from '../core/options.js';
 import { exportEnvs } from '../app/export.js';
 
 export async function run(ctx: Context): Promise<number> {
@@ -12,6 +12,7 @@ export async function run(ctx: Context): Promise<number> {
     env: ctx.env,
     out: ctx.out,
     envs: listOption(ctx, 'env'),
+    exact: boolOption(ctx, 'exact'),
     ...(rootFlag !== undefined ? { rootFlag } : {}),
   });
   ctx.out.result(result);

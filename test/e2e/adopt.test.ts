@@ -324,6 +324,70 @@ describe('adopt and export against a fake conda 4.3.22', () => {
     writeFileSync(join(repo, 'env-specs', 'gitenv.yml'), gitenvBefore);
   }, 30_000);
 
+  it('export keeps hand-written loose pins the env still satisfies, unless --exact', async () => {
+    const run = (c: Context) => runCommand('export', c);
+    const spec = join(repo, 'env-specs', 'census.yml');
+    const exactBefore = readFileSync(spec, 'utf8');
+    const handWritten = [
+      '# census: written by hand',
+      'name: census',
+      'channels:',
+      '  - mpc',
+      'dependencies:',
+      '  - python=3.6  # the Python the readers support',
+      '  - numpy>=1.20',
+      '  - ipums_utils',
+      '  - tabulate',
+      '',
+    ].join('\n');
+    writeFileSync(spec, handWritten);
+    const first = context(repo, { root: old.prefix, env: ['census'] });
+    expect(await run(first.ctx), first.out.errors.join('\n')).toBe(0);
+    const merged = readFileSync(spec, 'utf8');
+    const lines = merged.split('\n');
+    expect(lines.slice(0, 8)).toEqual([
+      '# census: written by hand',
+      'name: census',
+      'channels:',
+      '  - mpc',
+      'dependencies:',
+      '  - python=3.6  # the Python the readers support',
+      '  - numpy=1.13.1',
+      '  - ipums_utils',
+    ]);
+    expect(merged).not.toContain('tabulate');
+    const said = first.out.lines.join('\n');
+    expect(said).toContain(
+      "env-specs/census.yml:7: 'numpy>=1.20' no longer holds (1.13.1 installed): written 'numpy=1.13.1'",
+    );
+    expect(said).toContain("env-specs/census.yml:9: dropped 'tabulate': no longer in the env");
+    expect(said).toMatch(/env-specs\/census\.yml: kept 2 entries as written/);
+    const json = first.out.results[0] as { envs: Array<{ name: string; merge?: { kept: string[] } }> };
+    expect(json.envs[0]!.merge!.kept).toEqual(['python=3.6', 'ipums_utils']);
+    // the merged spec is valid
+    expect(parseSpec(merged, 'census.yml', 'census').problems.filter((p) => p.severity === 'error')).toEqual([]);
+
+    // --exact: today's plain export, every version exact
+    writeFileSync(spec, handWritten);
+    const exact = context(repo, { root: old.prefix, env: ['census'], exact: true });
+    expect(await run(exact.ctx), exact.out.errors.join('\n')).toBe(0);
+    expect(readFileSync(spec, 'utf8')).toBe(exactBefore);
+  }, 60_000);
+
+  it('export refuses to merge into a spec that does not parse, and says how to overwrite it', async () => {
+    const run = (c: Context) => runCommand('export', c);
+    const spec = join(repo, 'env-specs', 'census.yml');
+    const before = readFileSync(spec, 'utf8');
+    writeFileSync(spec, 'name: census\ndependencies:\n  - numpy==>1\n');
+    const { ctx, out } = context(repo, { root: old.prefix, env: ['census'] });
+    expect(await run(ctx)).toBe(1);
+    expect(readFileSync(spec, 'utf8')).toBe('name: census\ndependencies:\n  - numpy==>1\n');
+    expect(out.errors.join('\n')).toMatch(
+      /census: not exported: env-specs\/census\.yml:3: invalid version spec .*--exact/,
+    );
+    writeFileSync(spec, before);
+  }, 60_000);
+
   it('export names an env the inventory does not list as a usage error', async () => {
     const run = (c: Context) => runCommand('export', c);
     const { ctx, out } = context(repo, { root: old.prefix, env: ['nosuch'] });
