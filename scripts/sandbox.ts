@@ -203,6 +203,10 @@ async function deployAndRollback(): Promise<void> {
   banner('4e. rollback --env: analytics alone back to its previous distinct build (before requests)');
   await cli(['rollback', '--env', 'analytics', '--dry-run']);
   await cli(['rollback', '--env', 'analytics']);
+  // main still asks for the repaired build: held back (rolled back) until git changes, or --force
+  await cli(['deploy', '--dry-run']);
+  await cli(['deploy', '--force']);
+  await cli(['status']);
   await cli(['history']);
 }
 
@@ -263,7 +267,11 @@ async function blockedAttack(): Promise<void> {
   await git('commit', '-qm', 'census: a test');
   await cli(['qa', '--base', 'main', '--head', 'HEAD'], { expect: [1] });
   const runs = path.join(paths.root, '.gitops', 'runs');
-  const last = fs.readdirSync(runs).sort().at(-1)!;
+  const last = fs
+    .readdirSync(runs)
+    .filter((d: string) => /^\d{8}-\d{6}-/.test(d)) // qa run ids sort by time; repair-* runs are not QA
+    .sort()
+    .at(-1)!;
   const report = JSON.parse(fs.readFileSync(path.join(runs, last, 'report.json'), 'utf8')) as {
     isolation?: { note: string };
     envs: Array<{ env: string; status: string; hint?: string; excerpt?: string[] }>;

@@ -127,6 +127,12 @@ export function envPlanFromDisk(
       const repaired = inputOf({ ...e, buildId: liveId });
       if (repaired.build.state === 'built' && repaired.verdict?.ok) return repaired;
     }
+    // the desired build was changed by hand and repaired: its repair stands in for it, bad mark included;
+    // the tainted build itself is never linked again
+    const repairedBy = hasBuilds
+      ? readBuildRecord(root, desired.condaVersion, e.name, e.buildId)?.tainted?.repairedBy
+      : undefined;
+    if (repairedBy) return inputOf({ ...e, buildId: repairedBy });
     return inputOf(e);
   };
   return planEnvs(desired.envs.map(withRepair), liveLinks, { ...(opts.force ? { force: true } : {}) });
