@@ -13,7 +13,7 @@ import {
   writeGeneration,
 } from '../../scripts/state/generation.js';
 import { readHistory } from '../../scripts/state/history.js';
-import { readBuildRecord } from '../../scripts/state/record.js';
+import { readBuildRecord, setBuildMark, writeBuildRecord } from '../../scripts/state/record.js';
 import { memoryOutput } from '../../scripts/cli/output.js';
 import { deploy, planFromDisk, type DeployOptions } from '../../scripts/app/deploy.js';
 import { rollback, type RollbackOptions } from '../../scripts/app/rollback.js';
@@ -530,5 +530,32 @@ describe('repair builds in the deploy plan (read from disk)', () => {
     const asked = planFromDisk(fi.root, desired, { repairs: { b: `${B}.r1` } });
     expect(asked.links).toEqual({ a: A, b: `${B}.r1` });
     expect(asked.newGeneration).toBe(5);
+  });
+
+  it('never links a hand-changed (tainted) build again: its repair stands in for it, rollback mark included', () => {
+    fi = makeInstallation();
+    const A = fakeBuildId('a1');
+    const desired = desiredOf({ a: A });
+    const key = desired.envs[0]!.verdictKey;
+    const tainted = addBuild(fi.root, VERSION, 'a', A);
+    writeBuildRecord(fi.root, { ...tainted, tainted: { at: 'now', reason: 'changed by hand', repairedBy: `${A}.r1` } });
+    addVerdict(fi.root, addBuild(fi.root, VERSION, 'a', `${A}.r1`, { status: 'built' }), key, true);
+    const older = fakeBuildId('a0');
+    addBuild(fi.root, VERSION, 'a', older);
+    writeGeneration(fi.inst.dir, {
+      format: 1,
+      n: 1,
+      createdAt: new Date().toISOString(),
+      reason: 'x',
+      envs: { a: older },
+    });
+    swapEnvs(fi.inst.dir, 1);
+    ensureRootLinks(fi.root, VERSION);
+    expect(planFromDisk(fi.root, desired, {}).links).toEqual({ a: `${A}.r1` });
+    // the repair was rolled back: held back, and the tainted build is not what comes instead
+    setBuildMark(fi.root, VERSION, 'a', `${A}.r1`, { at: 'then', reason: 'rolled back' });
+    const held = planFromDisk(fi.root, desired, {});
+    expect(held.links).toEqual({ a: older });
+    expect(held.heldBack.map((h) => h.buildId)).toEqual([`${A}.r1`]);
   });
 });
