@@ -27,7 +27,8 @@ import { CorruptStateError, RefusedError } from '../core/errors.js';
 import { buildPaths, installationLayout, installationName, layout } from '../core/layout.js';
 import { readChecked } from './checked.js';
 import { faultPoint } from './fsutil.js';
-import { readBuildRecord, setBuildMark } from './record.js';
+import { readRecordFile } from './record.js';
+import { updateMarks } from './marks.js';
 import { KERNEL_SCRATCH } from '../core/kernel.js';
 import { parseLinkTarget, MANIFEST_FILE, TEMP_MARK, linkTarget, rollbackTarget } from '../core/generation.js';
 import type { LinkMap, GenerationManifest, GenerationRef } from '../core/generation.js';
@@ -305,12 +306,12 @@ export function rollbackTargetOf(
   );
 }
 
-const versionOf = (installation: string) => installation.replace(/^v/, '');
+export const versionOf = (installation: string) => installation.replace(/^v/, '');
 
 /**
- * Set (`bad`) or clear (undefined) the rollback mark of build records: each mark is its own small file written
- * whole (state/record.ts setBuildMark), never a rewrite of the record in place, so a crash or a full disk
- * mid-rollback leaves each record as it was. Returns how many marks changed.
+ * Set (`bad`) or clear (undefined) the rollback mark of builds: one fsynced append to the installation's
+ * marks.jsonl (state/marks.ts), never a rewrite of a record or of the journal in place, so a crash or a full disk
+ * mid-rollback leaves every mark as it was. Returns how many marks changed.
  */
 export function markBuilds(
   root: string,
@@ -318,9 +319,7 @@ export function markBuilds(
   builds: Array<{ name: string; build: string }>,
   bad: { at: string; reason: string } | undefined,
 ): number {
-  let changed = 0;
-  for (const b of builds) if (setBuildMark(root, versionOf(installation), b.name, b.build, bad)) changed++;
-  return changed;
+  return updateMarks(root, versionOf(installation), [{ builds, bad }])[0]!;
 }
 
 /**
@@ -335,7 +334,7 @@ export function buildProblems(instDir: string, links: LinkMap): string[] {
     const paths = buildPaths(root, version, name, id);
     let rec;
     try {
-      rec = readBuildRecord(root, version, name, id);
+      rec = readRecordFile(paths.record);
     } catch (e) {
       if (!(e instanceof CorruptStateError)) throw e;
       problems.push(`${name} -> ${id}: its record is corrupt (${paths.record})`);
