@@ -29,7 +29,9 @@ import {
   swapEnvs,
   verifyGeneration,
   writeGeneration,
+  versionOf,
 } from '../state/generation.js';
+import { marksWarnings } from '../state/marks.js';
 import { installationLayout, installationName, layout } from '../core/layout.js';
 import { readBuildRecord, writeBuildRecord } from '../state/record.js';
 import { envInputFromDisk } from '../state/verdict.js';
@@ -199,7 +201,7 @@ export function applyDeploy(
       envs: plan.links,
     });
     meta.assertHeld(); // a lock lost while writing: stop before anything becomes visible
-    verifyGeneration(inst.dir, plan.newGeneration); // every link resolves to a complete build
+    verifyGeneration(inst.dir, plan.newGeneration, plan.links); // every link: a complete build
     swapEnvs(inst.dir, plan.newGeneration);
     crashPoint('swapped');
   }
@@ -481,6 +483,7 @@ export async function deploy(opts: DeployOptions): Promise<DeployResult> {
       const to = `${recovered.to.installation}/generations/${recovered.to.generation}`;
       out.warn(`history: recorded a cutover a killed run had not logged (${to})`);
     }
+    for (const w of marksWarnings(root, listInstallations(root).map(versionOf))) out.warn(w);
     // again, under the lock: another deploy may have made a newer commit live meanwhile (warned already)
     await checkForward(opts.repoDir, root, commit, allowDowngrade, () => {});
     plan = planFromDisk(root, desired, planOpts); // again, under the lock: another writer may have moved things

@@ -36,7 +36,7 @@ import {
   summarizeDiff,
 } from '../core/generation.js';
 import { readBuildRecord } from '../state/record.js';
-import { updateMarks } from '../state/marks.js';
+import { marksWarnings, updateMarks } from '../state/marks.js';
 import type { GenerationRef, LinkDiff, LinkMap } from '../core/generation.js';
 import { actor, appendHistory, reconcileHistory } from '../state/history.js';
 import { layout } from '../core/layout.js';
@@ -277,6 +277,7 @@ export async function rollback(opts: RollbackOptions): Promise<RollbackResult> {
       listInstallations(root).map((n) => join(root, n)),
     );
     reconcileHistory(root, opts.env);
+    for (const w of marksWarnings(root, listInstallations(root).map(versionOf))) out.warn(w);
     const r = applyRollback(root, { ...target, env: opts.env, command });
     if (r.noop) {
       out.info(`${command}: ${r.noop}`);

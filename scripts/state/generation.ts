@@ -393,9 +393,16 @@ export function generationProblems(instDir: string, n: number): string[] {
   return [...problems, ...buildProblems(instDir, links)];
 }
 
-/** Refuse (exit 1, nothing changed) to make generation N live when it is not whole. */
-export function verifyGeneration(instDir: string, n: number): void {
-  refuseProblems(`${join(instDir, 'generations', String(n))} cannot be made live`, generationProblems(instDir, n));
+/**
+ * Refuse (exit 1, nothing changed) to make generation N live when it is not whole. `written`: the links this
+ * process has just written and fsynced as generation N (deploy): they are not read back, only the builds they
+ * link are checked (each record is parsed once per process: state/record.ts, and each prefix is one stat).
+ */
+export function verifyGeneration(instDir: string, n: number, written?: LinkMap): void {
+  refuseProblems(
+    `${join(instDir, 'generations', String(n))} cannot be made live`,
+    written ? buildProblems(instDir, written) : generationProblems(instDir, n),
+  );
 }
 
 export function refuseProblems(what: string, problems: string[]): void {
