@@ -36,7 +36,7 @@ import { installationLayout, installationName, layout } from '../core/layout.js'
 import { readBuildRecord, writeBuildRecord } from '../state/record.js';
 import { envInputFromDisk } from '../state/verdict.js';
 import { buildFacts, planEnvs, type EnvInput, type EnvPlan } from '../core/envplan.js';
-import type { LinkMap } from '../core/generation.js';
+import type { GenerationManifest, LinkMap } from '../core/generation.js';
 import { checkKernelPaths, managedKernels, syncKernels } from '../state/kernel.js';
 import type { KernelSync } from '../state/kernel.js';
 import { actor, appendHistory, readHistoryStamp, reconcileHistory } from '../state/history.js';
@@ -191,7 +191,7 @@ export function applyDeploy(
   crashPoint('locked');
   checkKernelPaths(root, plan.kernels); // a planted symlink under kernels/: refused before anything changes
   if (plan.newGeneration !== undefined) {
-    writeGeneration(inst.dir, {
+    const manifest: GenerationManifest = {
       format: 1,
       n: plan.newGeneration,
       createdAt: new Date().toISOString(),
@@ -199,9 +199,10 @@ export function applyDeploy(
       reason: meta.command,
       ...(plan.from ? { parent: plan.from } : {}),
       envs: plan.links,
-    });
+    };
+    writeGeneration(inst.dir, manifest);
     meta.assertHeld(); // a lock lost while writing: stop before anything becomes visible
-    verifyGeneration(inst.dir, plan.newGeneration, plan.links); // every link: a complete build
+    verifyGeneration(inst.dir, plan.newGeneration, manifest); // every link resolves to a complete build
     swapEnvs(inst.dir, plan.newGeneration);
     crashPoint('swapped');
   }

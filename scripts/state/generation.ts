@@ -25,7 +25,7 @@ import {
 import { basename, dirname, join } from 'node:path';
 import { CorruptStateError, RefusedError } from '../core/errors.js';
 import { buildPaths, installationLayout, installationName, layout } from '../core/layout.js';
-import { readChecked } from './checked.js';
+import { readChecked, schemaProblem } from './checked.js';
 import { faultPoint } from './fsutil.js';
 import { readRecordFile } from './record.js';
 import { updateMarks } from './marks.js';
@@ -394,15 +394,22 @@ export function generationProblems(instDir: string, n: number): string[] {
 }
 
 /**
- * Refuse (exit 1, nothing changed) to make generation N live when it is not whole. `written`: the links this
- * process has just written and fsynced as generation N (deploy): they are not read back, only the builds they
- * link are checked (each record is parsed once per process: state/record.ts, and each prefix is one stat).
+ * Refuse (exit 1, nothing changed) to make generation N live when it is not whole. `written`: the manifest this
+ * process has just written and fsynced as generation N with its links (deploy): they are not read back; the
+ * manifest is checked against its schema and the builds it links are checked (each record is parsed once per
+ * process, state/record.ts; each prefix is one stat).
  */
-export function verifyGeneration(instDir: string, n: number, written?: LinkMap): void {
-  refuseProblems(
-    `${join(instDir, 'generations', String(n))} cannot be made live`,
-    written ? buildProblems(instDir, written) : generationProblems(instDir, n),
-  );
+export function verifyGeneration(instDir: string, n: number, written?: GenerationManifest): void {
+  const dir = join(instDir, 'generations', String(n));
+  let problems: string[];
+  if (written) {
+    const why = schemaProblem(written, 'generation');
+    problems = [
+      ...(why ? [`its manifest is corrupt (${join(dir, MANIFEST_FILE)}: ${why})`] : []),
+      ...buildProblems(instDir, written.envs),
+    ];
+  } else problems = generationProblems(instDir, n);
+  refuseProblems(`${dir} cannot be made live`, problems);
 }
 
 export function refuseProblems(what: string, problems: string[]): void {
