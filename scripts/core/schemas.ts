@@ -7,7 +7,15 @@ import generation from '../../schemas/generation.schema.json' with { type: 'json
 import history from '../../schemas/history.schema.json' with { type: 'json' };
 import marks from '../../schemas/marks.schema.json' with { type: 'json' };
 
-export const SCHEMA_NAMES = ['inventory', 'report', 'build-record', 'build-mark', 'generation', 'history', 'marks'] as const;
+export const SCHEMA_NAMES = [
+  'inventory',
+  'report',
+  'build-record',
+  'build-mark',
+  'generation',
+  'history',
+  'marks',
+] as const;
 export type SchemaName = (typeof SCHEMA_NAMES)[number];
 
 const SCHEMAS: Record<SchemaName, Record<string, unknown>> = {

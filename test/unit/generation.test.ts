@@ -219,7 +219,7 @@ describe('generations on disk', () => {
     expect(() => checkManageable(fi.root, VERSION)).toThrow(/points to v4\.3\.22\/envs/);
   });
 
-  it('marks builds bad with one line appended to vX/marks.jsonl, never writing the record; clearing appends one', () => {
+  it('marks builds bad with one line appended to vX/marks.jsonl, never writing the record; clearing too', () => {
     fi = makeInstallation();
     const id = fakeBuildId('m');
     const original = addBuild(fi.root, VERSION, 'a', id);
