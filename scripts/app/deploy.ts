@@ -29,12 +29,14 @@ import {
   swapEnvs,
   verifyGeneration,
   writeGeneration,
+  versionOf,
 } from '../state/generation.js';
+import { marksWarnings } from '../state/marks.js';
 import { installationLayout, installationName, layout } from '../core/layout.js';
 import { readBuildRecord, writeBuildRecord } from '../state/record.js';
 import { envInputFromDisk } from '../state/verdict.js';
 import { buildFacts, planEnvs, type EnvInput, type EnvPlan } from '../core/envplan.js';
-import type { LinkMap } from '../core/generation.js';
+import type { GenerationManifest, LinkMap } from '../core/generation.js';
 import { checkKernelPaths, managedKernels, syncKernels } from '../state/kernel.js';
 import type { KernelSync } from '../state/kernel.js';
 import { actor, appendHistory, readHistoryStamp, reconcileHistory } from '../state/history.js';
@@ -195,7 +197,7 @@ export function applyDeploy(
   crashPoint('locked');
   checkKernelPaths(root, plan.kernels); // a planted symlink under kernels/: refused before anything changes
   if (plan.newGeneration !== undefined) {
-    writeGeneration(inst.dir, {
+    const manifest: GenerationManifest = {
       format: 1,
       n: plan.newGeneration,
       createdAt: new Date().toISOString(),
@@ -203,9 +205,10 @@ export function applyDeploy(
       reason: meta.command,
       ...(plan.from ? { parent: plan.from } : {}),
       envs: plan.links,
-    });
+    };
+    writeGeneration(inst.dir, manifest);
     meta.assertHeld(); // a lock lost while writing: stop before anything becomes visible
-    verifyGeneration(inst.dir, plan.newGeneration); // every link resolves to a complete build
+    verifyGeneration(inst.dir, plan.newGeneration, manifest); // every link resolves to a complete build
     swapEnvs(inst.dir, plan.newGeneration);
     crashPoint('swapped');
   }
@@ -487,6 +490,7 @@ export async function deploy(opts: DeployOptions): Promise<DeployResult> {
       const to = `${recovered.to.installation}/generations/${recovered.to.generation}`;
       out.warn(`history: recorded a cutover a killed run had not logged (${to})`);
     }
+    for (const w of marksWarnings(root, listInstallations(root).map(versionOf))) out.warn(w);
     // again, under the lock: another deploy may have made a newer commit live meanwhile (warned already)
     await checkForward(opts.repoDir, root, commit, allowDowngrade, () => {});
     plan = planFromDisk(root, desired, planOpts); // again, under the lock: another writer may have moved things

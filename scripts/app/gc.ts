@@ -8,7 +8,8 @@ import { join } from 'node:path';
 import { FailedError, UsageError } from '../core/errors.js';
 import type { Output } from './output.js';
 import { rootWithoutRepo, type RootLookup } from './root.js';
-import { cleanTemporaries, linkedInstallation, readLive, rollbackTargetOf } from '../state/generation.js';
+import { cleanTemporaries, linkedInstallation, readLive, rollbackTargetOf, versionOf } from '../state/generation.js';
+import { compactMarks } from '../state/marks.js';
 import { installationName, layout } from '../core/layout.js';
 import { withLock } from '../state/lock.js';
 import { applyGc, emptyTrash, gcItems, listInstallations, listRuns, readInstallation } from '../state/gc.js';
@@ -175,6 +176,11 @@ export async function collectGarbage(opts: GcOptions): Promise<GcResult> {
       assertHeld: () => lock.assertHeld(),
       warn,
     });
+    // the marks journals keep only the marks in force on builds that are left (a new file, renamed into place)
+    for (const name of listInstallations(root)) {
+      const c = compactMarks(root, versionOf(name));
+      if (c && c.after < c.before) out.info(`gc: compacted ${name}/marks.jsonl (${c.before} -> ${c.after} lines)`);
+    }
     report(out, plan, items, true);
     return { ok: true, dryRun: false, root, ...plan, items };
   });

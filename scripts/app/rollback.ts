@@ -25,6 +25,7 @@ import {
   refuseProblems,
   verifyGeneration,
   writeGeneration,
+  versionOf,
 } from '../state/generation.js';
 import {
   diffLinks,
@@ -35,6 +36,7 @@ import {
   summarizeDiff,
 } from '../core/generation.js';
 import { readBuildRecord } from '../state/record.js';
+import { marksWarnings, updateMarks } from '../state/marks.js';
 import type { GenerationRef, LinkDiff, LinkMap } from '../core/generation.js';
 import { actor, appendHistory, reconcileHistory } from '../state/history.js';
 import { layout } from '../core/layout.js';
@@ -220,8 +222,18 @@ export function applyRollback(
   // swap first (users get the old builds at once), then the marks, then history: a run killed before its
   // history line is finished by the next writer's reconcileHistory, marks included
   const reason = `rolled back from ${formatRef(from)} to ${formatRef(to)}`;
-  const markedBad = plan.backwards ? markBuilds(root, from.installation, left, { at, reason }) : 0;
-  const cleared = markBuilds(root, to.installation, came, undefined);
+  const bad = plan.backwards ? [{ builds: left, bad: { at, reason } }] : [];
+  let markedBad = 0;
+  let cleared: number;
+  if (from.installation === to.installation) {
+    // one append for both: the builds taken out and the ones brought back
+    const counts = updateMarks(root, versionOf(from.installation), [...bad, { builds: came, bad: undefined }]);
+    markedBad = bad.length ? counts[0]! : 0;
+    cleared = counts.at(-1)!;
+  } else {
+    if (bad.length) markedBad = markBuilds(root, from.installation, left, { at, reason });
+    cleared = markBuilds(root, to.installation, came, undefined);
+  }
   appendHistory(root, {
     format: 1,
     at,
@@ -265,6 +277,7 @@ export async function rollback(opts: RollbackOptions): Promise<RollbackResult> {
       listInstallations(root).map((n) => join(root, n)),
     );
     reconcileHistory(root, opts.env);
+    for (const w of marksWarnings(root, listInstallations(root).map(versionOf))) out.warn(w);
     const r = applyRollback(root, { ...target, env: opts.env, command });
     if (r.noop) {
       out.info(`${command}: ${r.noop}`);

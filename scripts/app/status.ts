@@ -7,6 +7,7 @@ import type { Output } from './output.js';
 import { loadRepo, resolveRoot } from '../repo/repo.js';
 import { desiredState } from '../core/desired.js';
 import { readLive } from '../state/generation.js';
+import { marksWarnings } from '../state/marks.js';
 import { readHistory, readHistoryStamp } from '../state/history.js';
 import { installationName } from '../core/layout.js';
 import { envPlanFromDisk, kernelFilesOnDisk } from './deploy.js';
@@ -56,6 +57,7 @@ export async function liveStatus(opts: StatusOptions): Promise<StatusResult> {
     }
     return undefined;
   };
+  for (const w of marksWarnings(root, versions)) out.warn(w);
   const kernelFiles = kernelFilesOnDisk(root);
   // the live links come from `current`: a conda upgrade not deployed yet makes every env `different`
   const envPlan = envPlanFromDisk(root, desired, live.links);

@@ -64,10 +64,10 @@ export const COMMANDS: CommandMeta[] = [
   {
     name: 'schema',
     summary: 'print the JSON Schemas of inventory.ini, report.json and the state under ROOT',
-    usage: 'conda-gitops schema [inventory|report|build-record|build-mark|generation|history]',
+    usage: 'conda-gitops schema [inventory|report|build-record|build-mark|generation|history|marks]',
     details:
-      'build-record, build-mark, generation and history describe the files under ROOT; every read checks them\n' +
-      'against these schemas (a file that does not match is named, exit 1).',
+      'build-record, build-mark, generation, history and marks (a line of vX/marks.jsonl) describe the files\n' +
+      'under ROOT; every read checks them against these schemas (a file that does not match is named, exit 1).',
     options: {},
     positionals: { min: 0, max: 1, names: '[NAME]' },
     load: () => import('../commands/schema.js'),

@@ -44,6 +44,8 @@ export interface InstallationLayout {
   envs: string;
   generations: string;
   builds: string;
+  /** rollback marks of its builds: an append-only journal (marks schema) */
+  marks: string;
 }
 
 /** `ROOT/vX`: one conda installation (its base env) and its builds and generations. */
@@ -55,6 +57,7 @@ export function installationLayout(root: string, condaVersion: string): Installa
     envs: join(dir, 'envs'),
     generations: join(dir, 'generations'),
     builds: join(dir, 'builds'),
+    marks: join(dir, 'marks.jsonl'),
   };
 }
 
@@ -67,7 +70,7 @@ export function buildPaths(root: string, condaVersion: string, env: string, buil
     log: join(builds, env, `${buildId}.log`),
     /** verdicts on this build, one file per verdict key (core/verdict.ts) */
     verdicts: join(builds, env, `${buildId}.verdicts`),
-    /** a rollback's mark (build-mark schema): its own small file, never written into the record in place */
+    /** a rollback's mark as an earlier release wrote it (build-mark schema); today's go to vX/marks.jsonl */
     mark: join(builds, env, `${buildId}.bad.json`),
   };
 }

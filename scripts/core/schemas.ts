@@ -5,8 +5,17 @@ import buildRecord from '../../schemas/build-record.schema.json' with { type: 'j
 import buildMark from '../../schemas/build-mark.schema.json' with { type: 'json' };
 import generation from '../../schemas/generation.schema.json' with { type: 'json' };
 import history from '../../schemas/history.schema.json' with { type: 'json' };
+import marks from '../../schemas/marks.schema.json' with { type: 'json' };
 
-export const SCHEMA_NAMES = ['inventory', 'report', 'build-record', 'build-mark', 'generation', 'history'] as const;
+export const SCHEMA_NAMES = [
+  'inventory',
+  'report',
+  'build-record',
+  'build-mark',
+  'generation',
+  'history',
+  'marks',
+] as const;
 export type SchemaName = (typeof SCHEMA_NAMES)[number];
 
 const SCHEMAS: Record<SchemaName, Record<string, unknown>> = {
@@ -16,6 +25,7 @@ const SCHEMAS: Record<SchemaName, Record<string, unknown>> = {
   'build-mark': buildMark,
   generation,
   history,
+  marks,
 };
 
 export function loadSchema(name: SchemaName): Record<string, unknown> {

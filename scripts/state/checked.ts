@@ -14,6 +14,7 @@ export const READABLE_FORMATS: Partial<Record<SchemaName, number[]>> = {
   'build-mark': [1],
   generation: [1],
   history: [1],
+  marks: [1],
 };
 
 const ajv = new Ajv({ strict: false, allErrors: false });
@@ -48,6 +49,8 @@ const REMEDY: Partial<Record<SchemaName, string>> = {
     'restore it from a backup, or remove this build (its prefix directory and this file) and build it again ' +
     '(qa, or deploy --build-missing)',
   'build-mark': 'remove it to clear the mark (deploy --force does the same)',
+  marks:
+    'fix or delete that line (deploy --force clears the marks of the builds it links; a rollback marks them again)',
   generation:
     'restore it from a backup; if this generation is not live, `conda-gitops gc --yes` or removing the directory ' +
     'drops it',

@@ -25,9 +25,10 @@ import {
 import { basename, dirname, join } from 'node:path';
 import { CorruptStateError, RefusedError } from '../core/errors.js';
 import { buildPaths, installationLayout, installationName, layout } from '../core/layout.js';
-import { readChecked } from './checked.js';
+import { readChecked, schemaProblem } from './checked.js';
 import { faultPoint } from './fsutil.js';
-import { readBuildRecord, setBuildMark } from './record.js';
+import { readRecordFile } from './record.js';
+import { updateMarks } from './marks.js';
 import { KERNEL_SCRATCH } from '../core/kernel.js';
 import { parseLinkTarget, MANIFEST_FILE, TEMP_MARK, linkTarget, rollbackTarget } from '../core/generation.js';
 import type { LinkMap, GenerationManifest, GenerationRef } from '../core/generation.js';
@@ -305,12 +306,12 @@ export function rollbackTargetOf(
   );
 }
 
-const versionOf = (installation: string) => installation.replace(/^v/, '');
+export const versionOf = (installation: string) => installation.replace(/^v/, '');
 
 /**
- * Set (`bad`) or clear (undefined) the rollback mark of build records: each mark is its own small file written
- * whole (state/record.ts setBuildMark), never a rewrite of the record in place, so a crash or a full disk
- * mid-rollback leaves each record as it was. Returns how many marks changed.
+ * Set (`bad`) or clear (undefined) the rollback mark of builds: one fsynced append to the installation's
+ * marks.jsonl (state/marks.ts), never a rewrite of a record or of the journal in place, so a crash or a full disk
+ * mid-rollback leaves every mark as it was. Returns how many marks changed.
  */
 export function markBuilds(
   root: string,
@@ -318,9 +319,7 @@ export function markBuilds(
   builds: Array<{ name: string; build: string }>,
   bad: { at: string; reason: string } | undefined,
 ): number {
-  let changed = 0;
-  for (const b of builds) if (setBuildMark(root, versionOf(installation), b.name, b.build, bad)) changed++;
-  return changed;
+  return updateMarks(root, versionOf(installation), [{ builds, bad }])[0]!;
 }
 
 /**
@@ -335,7 +334,7 @@ export function buildProblems(instDir: string, links: LinkMap): string[] {
     const paths = buildPaths(root, version, name, id);
     let rec;
     try {
-      rec = readBuildRecord(root, version, name, id);
+      rec = readRecordFile(paths.record);
     } catch (e) {
       if (!(e instanceof CorruptStateError)) throw e;
       problems.push(`${name} -> ${id}: its record is corrupt (${paths.record})`);
@@ -394,9 +393,23 @@ export function generationProblems(instDir: string, n: number): string[] {
   return [...problems, ...buildProblems(instDir, links)];
 }
 
-/** Refuse (exit 1, nothing changed) to make generation N live when it is not whole. */
-export function verifyGeneration(instDir: string, n: number): void {
-  refuseProblems(`${join(instDir, 'generations', String(n))} cannot be made live`, generationProblems(instDir, n));
+/**
+ * Refuse (exit 1, nothing changed) to make generation N live when it is not whole. `written`: the manifest this
+ * process has just written and fsynced as generation N with its links (deploy): they are not read back; the
+ * manifest is checked against its schema and the builds it links are checked (each record is parsed once per
+ * process, state/record.ts; each prefix is one stat).
+ */
+export function verifyGeneration(instDir: string, n: number, written?: GenerationManifest): void {
+  const dir = join(instDir, 'generations', String(n));
+  let problems: string[];
+  if (written) {
+    const why = schemaProblem(written, 'generation');
+    problems = [
+      ...(why ? [`its manifest is corrupt (${join(dir, MANIFEST_FILE)}: ${why})`] : []),
+      ...buildProblems(instDir, written.envs),
+    ];
+  } else problems = generationProblems(instDir, n);
+  refuseProblems(`${dir} cannot be made live`, problems);
 }
 
 export function refuseProblems(what: string, problems: string[]): void {

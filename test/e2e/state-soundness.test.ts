@@ -22,6 +22,7 @@ import {
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
+import { readBuildRecord } from '../../scripts/state/record.js';
 import { readLive } from '../../scripts/state/generation.js';
 import { buildPaths } from '../../scripts/core/layout.js';
 import { addTestedBuilds, makeInstallation, tempDir, writeRepo, VERSION } from '../fixtures/installation.js';
@@ -124,8 +125,10 @@ describe('finding 9: a full disk tears nothing; environmental errors are clear',
     });
     expectNoBug(r);
     expect(r.code).toBe(4);
-    expect(r.stderr).toMatch(/ENOSPC .*bad\.json.*: no space left on the device: free space/);
+    expect(r.stderr).toMatch(/ENOSPC .*marks\.jsonl.*: no space left on the device: free space/);
     expect(readFileSync(record, 'utf8')).toBe(before);
+    const marks = join(root, `v${VERSION}`, 'marks.jsonl');
+    expect(existsSync(marks) ? readFileSync(marks, 'utf8') : '').toBe(''); // nothing torn left behind
     expect(readdirSync(dirname(record)).filter((f) => f.includes('.tmp'))).toEqual([]);
     for (const args of [['status'], ['deploy', '--dry-run'], ['plan']]) {
       const next = await runCli([...args, '--root', root], { cwd: repo });
@@ -136,7 +139,7 @@ describe('finding 9: a full disk tears nothing; environmental errors are clear',
     expectNoBug(again);
     const dep = await runCli(['deploy', '--root', root], { cwd: repo });
     expectNoBug(dep);
-    expect(existsSync(buildPaths(root, VERSION, 'a', idOf(desired, 'a')).mark)).toBe(true);
+    expect(readBuildRecord(root, VERSION, 'a', idOf(desired, 'a'))?.bad?.reason).toMatch(/rolled back/);
   });
 
   it('ENOSPC while writing a generation: exit 4 naming the path, live generation unchanged', async () => {
@@ -300,17 +303,30 @@ describe('formats versioned: a ROOT written by the previous release still works'
     const hist = await runCli(['history', '--root', root, '--json']);
     expect(hist.code, hist.stderr).toBe(0);
     expect(JSON.parse(hist.stdout).entries).toHaveLength(4);
-    // a real rollback marks with separate files; the old record (padded by the old in-place writer) is untouched
+    // a real rollback appends its marks to vX/marks.jsonl; the old record (padded by the old in-place writer)
+    // is untouched
     const alpha = join(root, `v${VERSION}`, 'builds', 'alpha', '80c40cc009b3');
+    const marks = join(root, `v${VERSION}`, 'marks.jsonl');
     const recordBefore = readFileSync(`${alpha}.json`, 'utf8');
     expect((await runCli(['rollback', '--root', root], { cwd: repo })).code).toBe(0);
     expect(readFileSync(`${alpha}.json`, 'utf8')).toBe(recordBefore);
-    expect(JSON.parse(readFileSync(`${alpha}.bad.json`, 'utf8'))).toMatchObject({ format: 1 });
+    expect(existsSync(`${alpha}.bad.json`)).toBe(false);
+    const lastLine = () => JSON.parse(readFileSync(marks, 'utf8').trimEnd().split('\n').at(-1)!);
+    expect(lastLine()).toMatchObject({
+      format: 1,
+      op: 'bad',
+      builds: expect.arrayContaining([['alpha', '80c40cc009b3']]),
+    });
     const held = await runCli(['deploy', '--root', root], { cwd: repo });
     expect(held.code).toBe(1);
     expect(held.stdout + held.stderr).toMatch(/alpha/);
     const forced = await runCli(['deploy', '--force', '--root', root], { cwd: repo });
     expect(forced.code, forced.stderr).toBe(0);
-    expect(existsSync(`${alpha}.bad.json`)).toBe(false);
+    expect(lastLine()).toMatchObject({
+      format: 1,
+      op: 'clear',
+      builds: expect.arrayContaining([['alpha', '80c40cc009b3']]),
+    });
+    expect(readFileSync(`${alpha}.json`, 'utf8')).toBe(recordBefore);
   });
 });

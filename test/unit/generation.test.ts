@@ -219,7 +219,7 @@ describe('generations on disk', () => {
     expect(() => checkManageable(fi.root, VERSION)).toThrow(/points to v4\.3\.22\/envs/);
   });
 
-  it('marks builds bad with a mark file beside the record, never writing the record; clearing removes it', () => {
+  it('marks builds bad with one line appended to vX/marks.jsonl, never writing the record; clearing too', () => {
     fi = makeInstallation();
     const id = fakeBuildId('m');
     const original = addBuild(fi.root, VERSION, 'a', id);
@@ -228,25 +228,47 @@ describe('generations on disk', () => {
       { name: 'a', build: id },
       { name: 'a', build: fakeBuildId('absent') },
     ];
+    const paths = buildPaths(fi.root, VERSION, 'a', id);
+    const recordText = readFileSync(paths.record, 'utf8');
+    const journal = join(fi.root, `v${VERSION}`, 'marks.jsonl');
     expect(markBuilds(fi.root, `v${VERSION}`, builds, bad)).toBe(1);
     expect(readBuildRecord(fi.root, VERSION, 'a', id)).toEqual({ ...original, bad });
     expect(markBuilds(fi.root, `v${VERSION}`, builds, bad)).toBe(0); // already marked
     expect(markBuilds(fi.root, `v${VERSION}`, builds, undefined)).toBe(1);
     expect(readBuildRecord(fi.root, VERSION, 'a', id)).toEqual(original);
-    const paths = buildPaths(fi.root, VERSION, 'a', id);
-    const recordText = readFileSync(paths.record, 'utf8');
     expect(markBuilds(fi.root, `v${VERSION}`, builds, { ...bad, reason: 'x' })).toBe(1);
     expect(readBuildRecord(fi.root, VERSION, 'a', id)?.bad?.reason).toBe('x');
     expect(readFileSync(paths.record, 'utf8')).toBe(recordText);
-    expect(JSON.parse(readFileSync(paths.mark, 'utf8'))).toEqual({ format: 1, ...bad, reason: 'x' });
+    expect(existsSync(paths.mark)).toBe(false);
+    const lines = readFileSync(journal, 'utf8')
+      .trimEnd()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    expect(lines).toEqual([
+      { format: 1, at: bad.at, op: 'bad', reason: bad.reason, builds: [['a', id]] },
+      { format: 1, at: expect.any(String), op: 'clear', builds: [['a', id]] },
+      { format: 1, at: bad.at, op: 'bad', reason: 'x', builds: [['a', id]] },
+    ]);
+  });
+
+  it('a mark file of the previous format is read, still holds when unreadable, and clearing removes it', () => {
+    fi = makeInstallation();
+    const id = fakeBuildId('old-file');
+    const original = addBuild(fi.root, VERSION, 'a', id);
+    const paths = buildPaths(fi.root, VERSION, 'a', id);
+    const bad = { at: '2024-05-01T00:00:00.000Z', reason: 'rolled back' };
+    writeFileSync(paths.mark, JSON.stringify({ format: 1, ...bad }) + '\n');
+    expect(readBuildRecord(fi.root, VERSION, 'a', id)).toEqual({ ...original, bad });
+    expect(markBuilds(fi.root, `v${VERSION}`, [{ name: 'a', build: id }], bad)).toBe(0); // already marked
     // an unreadable mark (power cut before its data reached the disk) still holds the build back
     writeFileSync(paths.mark, '');
     expect(readBuildRecord(fi.root, VERSION, 'a', id)?.bad?.reason).toMatch(/mark file .* unreadable/);
-    expect(markBuilds(fi.root, `v${VERSION}`, builds, undefined)).toBe(1);
+    expect(markBuilds(fi.root, `v${VERSION}`, [{ name: 'a', build: id }], undefined)).toBe(1);
     expect(existsSync(paths.mark)).toBe(false);
+    expect(readBuildRecord(fi.root, VERSION, 'a', id)).toEqual(original);
   });
 
-  it('a first-format record with its mark inline: read as marked; clearing rewrites it whole without the mark', () => {
+  it('a first-format record with its mark inline: read as marked; a clear line lifts it, the record untouched', () => {
     fi = makeInstallation();
     const id = fakeBuildId('inline');
     const bad = { at: '2024-05-01T00:00:00.000Z', reason: 'rolled back' };
@@ -254,7 +276,10 @@ describe('generations on disk', () => {
     expect(readBuildRecord(fi.root, VERSION, 'a', id)?.bad).toEqual(bad);
     expect(markBuilds(fi.root, `v${VERSION}`, [{ name: 'a', build: id }], undefined)).toBe(1);
     const { bad: _b, ...rest } = original;
+    const recordText = readFileSync(buildPaths(fi.root, VERSION, 'a', id).record, 'utf8');
     expect(readBuildRecord(fi.root, VERSION, 'a', id)).toEqual(rest);
+    expect(readFileSync(buildPaths(fi.root, VERSION, 'a', id).record, 'utf8')).toBe(recordText);
+    expect(markBuilds(fi.root, `v${VERSION}`, [{ name: 'a', build: id }], undefined)).toBe(0); // cleared already
   });
 
   it('a truncated record or manifest is a CorruptStateError naming the file (exit 1)', () => {

@@ -32,6 +32,7 @@ describe('an installation vX', () => {
       envs: '/pkg/conda/v4.3.22/envs',
       generations: '/pkg/conda/v4.3.22/generations',
       builds: '/pkg/conda/v4.3.22/builds',
+      marks: '/pkg/conda/v4.3.22/marks.jsonl',
     });
   });
 
