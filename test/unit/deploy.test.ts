@@ -6,6 +6,7 @@ import { planDeploy } from '../../scripts/core/deploy.js';
 import type { DesiredInput, LiveInput } from '../../scripts/core/deploy.js';
 import {
   ensureRootLinks,
+  markBuilds,
   readLive,
   readGenerationLinks,
   readManifest,
@@ -13,7 +14,7 @@ import {
   writeGeneration,
 } from '../../scripts/state/generation.js';
 import { readHistory } from '../../scripts/state/history.js';
-import { readBuildRecord, setBuildMark, writeBuildRecord } from '../../scripts/state/record.js';
+import { readBuildRecord, writeBuildRecord } from '../../scripts/state/record.js';
 import { memoryOutput } from '../../scripts/cli/output.js';
 import { deploy, planFromDisk, type DeployOptions } from '../../scripts/app/deploy.js';
 import { rollback, type RollbackOptions } from '../../scripts/app/rollback.js';
@@ -553,7 +554,7 @@ describe('repair builds in the deploy plan (read from disk)', () => {
     ensureRootLinks(fi.root, VERSION);
     expect(planFromDisk(fi.root, desired, {}).links).toEqual({ a: `${A}.r1` });
     // the repair was rolled back: held back, and the tainted build is not what comes instead
-    setBuildMark(fi.root, VERSION, 'a', `${A}.r1`, { at: 'then', reason: 'rolled back' });
+    markBuilds(fi.root, `v${VERSION}`, [{ name: 'a', build: `${A}.r1` }], { at: 'then', reason: 'rolled back' });
     const held = planFromDisk(fi.root, desired, {});
     expect(held.links).toEqual({ a: older });
     expect(held.heldBack.map((h) => h.buildId)).toEqual([`${A}.r1`]);
