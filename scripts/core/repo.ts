@@ -81,16 +81,7 @@ export function checkRepo(
     if (parsed.spec) specs.set(name, parsed.spec);
   }
   for (const env of inventory?.environments ?? []) {
-    if (!files.specs.has(`${env.name}.yml`)) {
-      problems.push({
-        file: INVENTORY_FILE,
-        line: env.line,
-        severity: 'error',
-        message:
-          `${env.mode} environment '${env.name}' has no spec: ` +
-          `create ${SPECS_DIR}/${env.name}.yml (conda-gitops export can write it)`,
-      });
-    }
+    if (!files.specs.has(`${env.name}.yml`)) problems.push(missingSpecProblem(env));
   }
   if (!inventory || problems.some((p) => p.severity === 'error')) return { problems };
   return { repo: { dir, inventory, specs, warnings: problems, testTexts: testTextsOf(files) }, problems };
@@ -136,4 +127,16 @@ function sourceProblems(spec: EnvSpec, inventory: Inventory): Problem[] {
     severity: 'error',
     message: p.message,
   }));
+}
+
+/** An env inventory.ini lists without its env-specs/NAME.yml. */
+export function missingSpecProblem(env: { name: string; mode: string; line: number }): Problem {
+  return {
+    file: INVENTORY_FILE,
+    line: env.line,
+    severity: 'error',
+    message:
+      `${env.mode} environment '${env.name}' has no spec: ` +
+      `create ${SPECS_DIR}/${env.name}.yml (conda-gitops export can write it)`,
+  };
 }

@@ -233,18 +233,9 @@ export function buildArgv(frontend: Frontend, op: Op, rootPrefix?: string): stri
         ? ['create', '-y', ...root, '-f', op.file, '-p', op.prefix]
         : ['env', 'create', '-f', op.file, '-p', op.prefix];
     case 'create':
-      return [
-        'create',
-        '-y',
-        ...root,
-        '-p',
-        op.prefix,
-        ...channelArgs(op.channels),
-        ...op.specs.map((s) => positional(s, 'spec')),
-      ];
     case 'install':
       return [
-        'install',
+        op.op,
         '-y',
         ...root,
         '-p',

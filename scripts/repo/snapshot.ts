@@ -3,7 +3,7 @@
  * texts that decide which envs a pull request changed.
  */
 import { join, relative } from 'node:path';
-import { checkSpecFile, INVENTORY_FILE, SPECS_DIR } from '../core/repo.js';
+import { checkSpecFile, INVENTORY_FILE, missingSpecProblem, SPECS_DIR } from '../core/repo.js';
 import { isPlainVersionSpec, versionSpecChecker } from '../core/matchspec.js';
 import { InputError, type Problem } from '../core/errors.js';
 import { parseInventory } from '../core/inventory.js';
@@ -138,15 +138,7 @@ export async function readPrDelta(repoDir: string, baseRef: string, headRef: str
   }
   const specNames = new Set(headNames.filter((f) => SPEC_FILE.test(f) && !TEST_FILE.test(f)));
   for (const env of inventory?.environments ?? [])
-    if (!specNames.has(`${env.name}.yml`))
-      invProblems.push({
-        file: INVENTORY_FILE,
-        line: env.line,
-        severity: 'error',
-        message:
-          `${env.mode} environment '${env.name}' has no spec: ` +
-          `create ${SPECS_DIR}/${env.name}.yml (conda-gitops export can write it)`,
-      });
+    if (!specNames.has(`${env.name}.yml`)) invProblems.push(missingSpecProblem(env));
   if (!inventory || invProblems.some((p) => p.severity === 'error')) throw new InputError(invProblems);
 
   // an inventory.ini the PR did not touch is parsed once (10,000 envs: the largest file of the repository)
