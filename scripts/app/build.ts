@@ -3,11 +3,12 @@
  * into the installation its [conda] version names. Broken specs and plan-time guards fail their env first.
  */
 import { runBuilds } from './pipeline.js';
-import { guardEnvs, loadRunSetup, type RunSetupOptions } from './run-setup.js';
+import { loadRunSetup, type RunSetupOptions } from './run-setup.js';
 import { allowListOf } from '../core/allowlist.js';
-import { brokenResults, guardResults, selectEnvs } from '../core/qarun.js';
+import { brokenResults, selectEnvs } from '../core/qarun.js';
 import { describeResult } from '../core/report.js';
 import type { BuildStatus, EnvRunResult } from '../core/types.js';
+import { preflight } from './run-setup.js';
 
 export interface BuildEnvsOptions extends RunSetupOptions {
   /** --env: only these (must be REPLICATE envs); empty = all */
@@ -28,11 +29,7 @@ export async function buildEnvs(opts: BuildEnvsOptions): Promise<BuildEnvsResult
   const only = selectEnvs(opts.envs, replicated);
   const wanted = (n: string) => replicated.has(n) && (!only || only.has(n));
 
-  const results: EnvRunResult[] = brokenResults(broken, new Set([...replicated].filter(wanted)));
-  const candidates = desired.envs.filter((e) => wanted(e.name));
-  const guards = guardEnvs(root, desired, candidates, allowListOf(repo.inventory));
-  results.push(...guardResults(guards, desired));
-  const toBuild = candidates.filter((e) => !guards.some((g) => g.env === e.name));
+  const { results, toBuild } = preflight({ root, desired, broken, replicated }, wanted, allowListOf(repo.inventory));
 
   const pipeline = await runBuilds({
     root,

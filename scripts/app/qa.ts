@@ -6,11 +6,11 @@
 import { join } from 'node:path';
 import { INVENTORY_FILE, SPECS_DIR } from '../core/repo.js';
 import { layout } from '../core/layout.js';
-import type { EnvRunResult, QaRunResult } from '../core/types.js';
+import type { QaRunResult } from '../core/types.js';
 import { describeChanges, type Changes } from '../core/changes.js';
 import { allowListLines, buildReport, headline, mergeLines, summaryTable, type Report } from '../core/report.js';
 import { allowListOf, type AllowListCheck } from '../core/allowlist.js';
-import { brokenResults, guardResults, selectEnvs } from '../core/qarun.js';
+import { selectEnvs } from '../core/qarun.js';
 import { writeReportFiles } from '../state/report-files.js';
 import { publishReport } from '../engine/github.js';
 import {
@@ -24,7 +24,8 @@ import {
 import { resolveRoot } from '../repo/repo.js';
 import { desiredEnv, type DesiredEnv } from '../core/desired.js';
 import { runBuilds } from './pipeline.js';
-import { guardEnvs, loadRunSetup, newRunId, resolvedRoot, type RunSetup, type RunSetupOptions } from './run-setup.js';
+import { loadRunSetup, newRunId, resolvedRoot, type RunSetup, type RunSetupOptions } from './run-setup.js';
+import { preflight } from './run-setup.js';
 
 export interface QaOptions extends Omit<RunSetupOptions, 'repoDir'> {
   /** the repository (its git history holds --base and --head) */
@@ -120,17 +121,12 @@ export async function runQa(opts: QaOptions): Promise<QaResult> {
     const selected = (name: string) => changed.has(name) && (only.size === 0 || only.has(name));
 
     // 3. preflight: broken specs and plan-time guards fail their env before anything is built
-    const results: EnvRunResult[] = brokenResults(broken, new Set([...replicated].filter(selected)));
     for (const name of broken.keys()) {
       if (!replicated.has(name)) {
         out.warn(`${SPECS_DIR}/${name}.yml: export-only env has errors (not built): run conda-gitops validate`);
       }
     }
-    const candidates = desired.envs.filter((e) => selected(e.name));
-    const guards = guardEnvs(root, desired, candidates, allowCheck.allow);
-    results.push(...guardResults(guards, desired));
-    const guarded = new Set(guards.map((g) => g.env));
-    const toBuild = candidates.filter((e) => !guarded.has(e.name));
+    const { results, toBuild } = preflight(setup, selected, allowCheck.allow);
 
     // 4. build + test in a bounded pool, one log per env
     const runId = newRunId(startedAt);

@@ -14,6 +14,8 @@ import { withoutBroken, type TolerantRepo } from '../core/qarun.js';
 import type { Output } from './output.js';
 import type { Context } from './context.js';
 import { durationOption, jobsOption, stringOption } from '../core/options.js';
+import type { EnvRunResult } from '../core/types.js';
+import { brokenResults, guardResults } from '../core/qarun.js';
 
 /** Resolved root for build paths: conda writes the prefix into files, so no symlink that can move may be in it. */
 export function resolvedRoot(root: string): string {
@@ -96,4 +98,21 @@ export function runSetupOptions(ctx: Context, repoDir = ctx.repo): RunSetupOptio
     ...(rootFlag !== undefined ? { rootFlag } : {}),
     ...(timeoutSeconds !== undefined ? { timeoutSeconds } : {}),
   };
+}
+
+/**
+ * Before anything is built: broken specs and plan-time guards fail their env (results like any other, so the
+ * report lists them); the selected envs that pass are the ones to build.
+ */
+export function preflight(
+  setup: Pick<RunSetup, 'root' | 'desired' | 'broken' | 'replicated'>,
+  selected: (name: string) => boolean,
+  allow: AllowList | string[],
+): { results: EnvRunResult[]; toBuild: DesiredEnv[] } {
+  const results = brokenResults(setup.broken, new Set([...setup.replicated].filter(selected)));
+  const candidates = setup.desired.envs.filter((e) => selected(e.name));
+  const guards = guardEnvs(setup.root, setup.desired, candidates, allow);
+  results.push(...guardResults(guards, setup.desired));
+  const guarded = new Set(guards.map((g) => g.env));
+  return { results, toBuild: candidates.filter((e) => !guarded.has(e.name)) };
 }

@@ -6,7 +6,6 @@ import type { CommandMeta, OptionDef } from './command.js';
 import { EXIT, GitopsError, UsageError, environmentError } from '../core/errors.js';
 import { processOutput } from './output.js';
 import type { Output } from '../app/output.js';
-import { version } from './version.js';
 import { secretEntries } from '../core/childenv.js';
 import { MIN_SECRET_LENGTH, registerSecrets } from '../core/redact.js';
 import { SIGNAL_EXIT } from '../core/errors.js';
@@ -134,6 +133,8 @@ async function entry(argv: string[]): Promise<number> {
     return name ? EXIT.OK : EXIT.BAD_INPUT;
   }
   if (name === '--version') {
+    // loaded only here: --help and every command start without it
+    const { version } = await import('./version.js');
     process.stdout.write(`conda-gitops ${version()}\n`);
     return EXIT.OK;
   }

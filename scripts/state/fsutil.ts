@@ -1,5 +1,6 @@
 /** Small filesystem executors shared by every module that writes state. */
 import {
+  chmodSync,
   closeSync,
   fsyncSync,
   openSync,
@@ -25,13 +26,17 @@ export function faultPoint(step: string, path: string, partial?: () => void): vo
   throw Object.assign(new Error(`${code}: simulated failure, write '${path}'`), { code, path, syscall: 'write' });
 }
 
-/** Write a file so readers see the old or the new content, never a torn one: temp file, fsync, rename. */
-export function writeFileAtomic(path: string, data: string): void {
+/**
+ * Write a file so readers see the old or the new content, never a torn one: temp file, fsync, rename. `mode`
+ * (e.g. 0o755 for a launcher) is set on the temporary file, so the file appears with it.
+ */
+export function writeFileAtomic(path: string, data: string, opts: { mode?: number } = {}): void {
   mkdirSync(dirname(path), { recursive: true });
   const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.tmp`);
   try {
     faultPoint('atomic-write', tmp, () => writeFileSync(tmp, data.slice(0, data.length >> 1)));
     writeFileSync(tmp, data);
+    if (opts.mode !== undefined) chmodSync(tmp, opts.mode);
     const fd = openSync(tmp, 'r');
     try {
       fsyncSync(fd);

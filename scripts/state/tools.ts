@@ -7,25 +7,21 @@
  */
 import { createHash } from 'node:crypto';
 import {
-  chmodSync,
-  closeSync,
   cpSync,
   existsSync,
-  fsyncSync,
   lstatSync,
   mkdirSync,
-  openSync,
   readdirSync,
   readFileSync,
   realpathSync,
   renameSync,
   rmSync,
-  writeFileSync,
 } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { UnsafePathError, UsageError } from '../core/errors.js';
 import { replaceSymlink } from './generation.js';
+import { writeFileAtomic } from './fsutil.js';
 
 /** How many tool versions stay in ROOT/tools (current included): a few, to go back by hand. */
 const KEEP_VERSIONS = 3;
@@ -75,19 +71,6 @@ function refuseSymlink(path: string): void {
 /** Single-quote for sh: the launcher's paths are data, never code. */
 const shQuote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
 
-function writeExecutableAtomic(path: string, text: string): void {
-  const tmp = join(dirname(path), `.${process.pid}.launcher.tmp`);
-  writeFileSync(tmp, text, { mode: 0o755 });
-  chmodSync(tmp, 0o755);
-  const fd = openSync(tmp, 'r');
-  try {
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  renameSync(tmp, path);
-}
-
 export interface ToolInstall {
   version: string;
   /** ROOT/tools/<version>-<id> */
@@ -130,7 +113,7 @@ export function installTool(root: string, opts: { project: string; node: string 
   replaceSymlink(join(tools, 'current'), name, 'tool');
   const launcher = join(tools, 'bin', 'conda-gitops');
   const main = join(tools, 'current', 'dist', 'scripts', 'cli', 'main.js');
-  writeExecutableAtomic(
+  writeFileAtomic(
     launcher,
     '#!/bin/sh\n' +
       '# conda-gitops as installed from main by `conda-gitops install-tool` (docs/security.md).\n' +
@@ -138,6 +121,7 @@ export function installTool(root: string, opts: { project: string; node: string 
       `NODE=${shQuote(opts.node)}\n` +
       '[ -x "$NODE" ] || NODE=node\n' +
       `exec "$NODE" ${shQuote(main)} "$@"\n`,
+    { mode: 0o755 },
   );
   // prune: keep the newest few complete installs (never the current one)
   const installs = readdirSync(tools)
