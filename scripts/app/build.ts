@@ -9,6 +9,18 @@ import { brokenResults, selectEnvs } from '../core/qarun.js';
 import { describeResult } from '../core/report.js';
 import type { BuildStatus, EnvRunResult } from '../core/types.js';
 import { preflight } from './run-setup.js';
+import type { Problem } from '../core/errors.js';
+
+/** The repository's warnings and the selected envs' broken-spec problems, as CI annotations. */
+async function annotateBroken(
+  opts: RunSetupOptions,
+  warnings: Problem[],
+  broken: Map<string, Problem[]>,
+  wanted: (name: string) => boolean,
+): Promise<void> {
+  const problems = [...warnings, ...[...broken].filter(([n]) => wanted(n)).flatMap(([, ps]) => ps)];
+  if (problems.length) await opts.annotate?.(problems);
+}
 
 export interface BuildEnvsOptions extends RunSetupOptions {
   /** --env: only these (must be REPLICATE envs); empty = all */
@@ -30,6 +42,7 @@ export async function buildEnvs(opts: BuildEnvsOptions): Promise<BuildEnvsResult
   const wanted = (n: string) => replicated.has(n) && (!only || only.has(n));
 
   const { results, toBuild } = preflight({ root, desired, broken, replicated }, wanted, allowListOf(repo.inventory));
+  await annotateBroken(opts, repo.warnings, broken, wanted);
 
   const pipeline = await runBuilds({
     root,
@@ -79,6 +92,7 @@ export async function testEnvs(
   const wanted = (n: string) => replicated.has(n) && (!only || only.has(n));
 
   const results: EnvRunResult[] = brokenResults(broken, new Set([...replicated].filter(wanted)));
+  await annotateBroken(opts, repo.warnings, broken, wanted);
   const pipeline = await runBuilds({
     root,
     repo,

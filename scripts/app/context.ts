@@ -4,6 +4,7 @@
  */
 import type { OptionValues } from '../core/options.js';
 import type { Output } from './output.js';
+import type { Problem } from '../core/errors.js';
 
 export interface Context {
   options: OptionValues;
@@ -12,6 +13,12 @@ export interface Context {
   /** repository directory (inventory.ini, env-specs/) */
   repo: string;
   env: NodeJS.ProcessEnv;
+  /**
+   * Report problems in the repository's files to the CI runner: in GitHub Actions, `::error`/`::warning`
+   * annotations at file:line and a job summary table; nothing elsewhere. Set by the CLI dispatcher (which also
+   * annotates every InputError a command throws).
+   */
+  annotate?: (problems: readonly Problem[]) => Promise<void>;
 }
 
 export type RunFn = (ctx: Context) => Promise<number>;

@@ -67,6 +67,8 @@ export interface RunSetupOptions {
   jobs: number;
   timeoutSeconds?: number;
   out: Output;
+  /** problems in the repository's files to the CI runner (annotations, job summary): Context.annotate */
+  annotate?: Context['annotate'];
 }
 
 export async function loadRunSetup(opts: RunSetupOptions): Promise<RunSetup> {
@@ -94,6 +96,7 @@ export function runSetupOptions(ctx: Context, repoDir = ctx.repo): RunSetupOptio
     repoDir,
     env: ctx.env,
     out: ctx.out,
+    ...(ctx.annotate ? { annotate: ctx.annotate } : {}),
     jobs: jobsOption(ctx),
     ...(rootFlag !== undefined ? { rootFlag } : {}),
     ...(timeoutSeconds !== undefined ? { timeoutSeconds } : {}),

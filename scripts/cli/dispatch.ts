@@ -3,7 +3,7 @@ import { parseArgs } from 'node:util';
 import { resolve } from 'node:path';
 import { COMMANDS, GLOBAL_OPTIONS } from './registry.js';
 import type { CommandMeta, OptionDef } from './command.js';
-import { EXIT, GitopsError, UsageError, environmentError } from '../core/errors.js';
+import { EXIT, GitopsError, InputError, UsageError, environmentError, type Problem } from '../core/errors.js';
 import { processOutput } from './output.js';
 import type { Output } from '../app/output.js';
 import { secretEntries } from '../core/childenv.js';
@@ -152,6 +152,13 @@ export async function execute(
   const [name = '', ...rest] = argv;
   const { out } = io;
   const command = COMMANDS.find((c) => c.name === name);
+  let repo = resolve(io.cwd);
+  // in GitHub Actions: annotations (stdout, or stderr when stdout is --json) and the job summary
+  const annotate = async (problems: readonly Problem[]) => {
+    if (io.env.GITHUB_ACTIONS !== 'true') return;
+    const { publishProblems } = await import('../engine/github.js');
+    publishProblems(problems, { command: name, repoDir: repo, env: io.env, write: (l) => out.info(l) });
+  };
   try {
     if (!command) throw new UsageError(`unknown command '${name}' (see conda-gitops --help)`);
     const options = { ...GLOBAL_OPTIONS, ...command.options };
@@ -175,12 +182,13 @@ export async function execute(
       );
     }
     const { run } = await command.load();
-    const repo = resolve(io.cwd, typeof parsed.values.repo === 'string' ? parsed.values.repo : '.');
-    return await run({ options: parsed.values, positionals: parsed.positionals, out, repo, env: io.env });
+    repo = resolve(io.cwd, typeof parsed.values.repo === 'string' ? parsed.values.repo : '.');
+    return await run({ options: parsed.values, positionals: parsed.positionals, out, repo, env: io.env, annotate });
   } catch (caught) {
     // one place maps the machine's errors (disk full, read-only, permission) to a clear message and exit 4
     const e = environmentError(caught) ?? caught;
     if (e instanceof GitopsError) {
+      if (e instanceof InputError) await annotate(e.problems).catch(() => undefined);
       if (out.json) out.result({ ok: false, error: e.name, message: e.message, exitCode: e.exitCode });
       out.warn(`conda-gitops: ${e.message}`);
       return e.exitCode;

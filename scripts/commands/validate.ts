@@ -8,6 +8,7 @@ export async function run(ctx: Context): Promise<number> {
   const { repo, problems } = await checkRepoDir(ctx.repo);
   const errors = problems.filter((p) => p.severity === 'error');
   for (const p of problems) ctx.out.warn(formatProblem(p));
+  await ctx.annotate?.(problems);
   const desired = repo ? desiredState(repo) : undefined;
   if (ctx.out.json) {
     // a Map, not a find() per env: 10,000 envs would make this quadratic

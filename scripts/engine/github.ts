@@ -2,11 +2,14 @@
  * The GitHub Actions side of a QA report, through @actions/core: job summary, error annotations at the
  * spec line at fault, step outputs. Does nothing outside Actions (GITHUB_ACTIONS != "true").
  */
+import { appendFileSync } from 'node:fs';
 import { isAbsolute, join, relative } from 'node:path';
 import { annotations, renderSummary, stepOutputs, type Report } from '../core/report.js';
 import { redact } from '../core/redact.js';
+import { annotationCommand, problemAnnotations, problemSummary } from '../core/annotations.js';
+import type { Problem } from '../core/errors.js';
 
-function inGitHubActions(env: NodeJS.ProcessEnv = process.env): boolean {
+export function inGitHubActions(env: NodeJS.ProcessEnv = process.env): boolean {
   return env.GITHUB_ACTIONS === 'true';
 }
 
@@ -51,14 +54,37 @@ export async function publishReport(
   const core = await import('@actions/core'); // loaded only on a runner
   const notes = annotations(report);
   for (const a of notes) {
-    core.error(redact(a.message), {
-      title: redact(a.title ?? ''),
+    const command = annotationCommand({
+      level: 'error',
+      message: redact(a.message),
+      title: redact(a.title),
       ...(a.file ? { file: workspacePath(a.file, repoDir, env) } : {}),
-      ...(a.line ? { startLine: a.line } : {}),
+      ...(a.file && a.line ? { line: a.line } : {}),
     });
+    process.stdout.write(command + '\n');
   }
   for (const [name, value] of Object.entries(stepOutputs(report, runDir))) core.setOutput(name, redact(value));
   // Without GITHUB_STEP_SUMMARY (an old runner) the summary stays in summary.md only.
   if (env.GITHUB_STEP_SUMMARY) await core.summary.addRaw(redact(renderSummary(report)), true).write();
   return { published: true, annotations: notes.length };
+}
+
+/**
+ * Problems in the repository's files (specs, inventory) for the running workflow: one `::error`/`::warning`
+ * command per problem, through `write` (stdout, or stderr when stdout carries --json: the runner reads both),
+ * and a table appended to the job summary (GITHUB_STEP_SUMMARY). Does nothing outside Actions.
+ */
+export function publishProblems(
+  problems: readonly Problem[],
+  opts: { command: string; repoDir: string; write: (line: string) => void; env?: NodeJS.ProcessEnv },
+): number {
+  const env = opts.env ?? process.env;
+  if (!inGitHubActions(env) || problems.length === 0) return 0;
+  const toPath = (file: string) => workspacePath(file, opts.repoDir, env);
+  const notes = problemAnnotations(problems, opts.command, toPath);
+  for (const a of notes) opts.write(annotationCommand(a));
+  if (env.GITHUB_STEP_SUMMARY) {
+    appendFileSync(env.GITHUB_STEP_SUMMARY, redact(problemSummary(problems, opts.command, toPath)) + '\n');
+  }
+  return notes.length;
 }
