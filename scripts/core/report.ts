@@ -223,10 +223,39 @@ export function headline(report: Report): string {
   return `QA ${verdict}: ${c.failed} failed, ${c.tested} tested, ${c.reused} reused of ${c.total} envs`;
 }
 
+/**
+ * What the env owner does next, one line per failed env with the command: `fix` for versions and packages the
+ * channel lacks, `test` for a failing env test, `validate` for a spec that cannot be read, else the line to edit.
+ */
+export function toFixLines(report: Report): string[] {
+  return report.envs
+    .filter((e) => e.status === 'failed')
+    .map((e) => {
+      const at = e.file ? `\`${e.file}\`${e.line ? ` line ${e.line}` : ''}` : `\`env-specs/${e.env}.yml\``;
+      const name = `\`${e.env}\``;
+      if (e.phase === 'spec')
+        return `- ${name}: edit ${at} (${e.hint ?? 'the spec has errors'}), then run \`conda-gitops validate\``;
+      if (e.phase === 'test' || e.class === 'test-failure')
+        return (
+          `- ${name}: ${e.hint ?? 'the env test failed'}: run \`conda-gitops test --env ${e.env}\` on the runner, ` +
+          'fix the env or its test, then push'
+        );
+      if (e.class === 'missing-version')
+        return `- ${name}: run \`conda-gitops fix --env ${e.env} --accept-nearest\` (or edit ${at}), then push`;
+      if (e.class === 'missing-package' || e.class === 'unsatisfiable' || e.class === 'pip-failure')
+        return `- ${name}: run \`conda-gitops fix --env ${e.env}\`, or edit ${at} (${e.hint ?? e.class}), then push`;
+      if (e.class === 'channel-unreachable' || e.class === 'timeout')
+        return `- ${name}: ${e.hint ?? e.class}: re-run the check; if it fails again, edit ${at}`;
+      return `- ${name}: edit ${at} (${e.hint ?? 'see the failure below'}), then push`;
+    });
+}
+
 /** summary.md: headline, the table, package changes per env, failure excerpts, where the files are. */
 export function renderSummary(report: Report, options: { maxExcerptLines?: number } = {}): string {
   const maxExcerpt = options.maxExcerptLines ?? 15;
   const lines = [`## ${headline(report)}`, ''];
+  const fixes = toFixLines(report);
+  if (fixes.length) lines.push('**To fix:**', ...fixes, '');
   const refs = report.base || report.head ? ` · ${report.base ?? '?'}..${report.head ?? 'HEAD'}` : '';
   lines.push(
     `conda ${report.condaVersion} (${report.frontend}) · ` +

@@ -156,6 +156,36 @@ describe('summary.md', () => {
     expect(new Set(cols).size).toBe(1);
   });
 
+  // issue 13: the env owner reads the top of the job summary: what to do comes first, one line per failed env
+  it('a failing run leads with "To fix" per failed env, with the command to run', () => {
+    const testFailure = env({
+      env: 'web',
+      status: 'failed',
+      phase: 'test',
+      failure: { class: 'test-failure', excerpt: ['AssertionError'] },
+      hint: 'the env test failed',
+    });
+    const spec = env({
+      env: 'bad',
+      status: 'failed',
+      phase: 'spec',
+      hint: 'not a spec',
+      file: 'env-specs/bad.yml',
+      line: 3,
+    });
+    const md = renderSummary(buildReport(run([passed, missingVersion, gitFailure, testFailure, spec])));
+    const lines = md.split('\n');
+    expect(lines[0]).toMatch(/^## QA FAILED/);
+    expect(lines.slice(2, 7)).toEqual([
+      '**To fix:**',
+      '- `bad`: edit `env-specs/bad.yml` line 3 (not a spec), then run `conda-gitops validate`',
+      '- `geo`: edit `env-specs/geo.yml` line 12 (the git repository could not be cloned), then push',
+      '- `hlink`: run `conda-gitops fix --env hlink --accept-nearest` (or edit `env-specs/hlink.yml` line 7), then push',
+      '- `web`: the env test failed: run `conda-gitops test --env web` on the runner, fix the env or its test, then push',
+    ]);
+    expect(renderSummary(buildReport(run([passed])))).not.toContain('To fix');
+  });
+
   it('shows what merging changes, failure excerpts and where the reports are', () => {
     const md = renderSummary(buildReport(run([passed, missingVersion])));
     expect(md).toMatch(/^## QA FAILED: 1 failed, 1 tested, 0 reused of 2 envs/);
@@ -293,7 +323,7 @@ describe('writing and publishing', () => {
       .split('\n')
       .find((l) => l.startsWith('::error'))!;
     expect(cmd).toMatch(
-      /^::error title=hlink%3A missing-version in create,file=env-specs\/hlink\.yml,line=7::version 1\.2\.0/,
+      /^::error file=env-specs\/hlink\.yml,line=7,title=hlink%3A missing-version in create::version 1\.2\.0/,
     );
     expect(readFileSync(outputFile, 'utf8')).toMatch(/failed<<.*\n1\n/);
     expect(readFileSync(summaryFile, 'utf8')).toContain('| env | status | failing phase | class | hint | duration |');
