@@ -20,7 +20,8 @@ import { envPlanFromDisk } from './deploy.js';
 import { allowListLines } from '../core/report.js';
 import { allowListOf, type AllowListCheck } from '../core/allowlist.js';
 import { readLive } from '../state/generation.js';
-import { planAgainstRoot, renderPlan } from '../core/plan.js';
+import { matrixSlices, planAgainstRoot, renderPlan } from '../core/plan.js';
+import { setStepOutputs } from '../engine/github.js';
 import { describeChanges, type ChangeReason, type Changes } from '../core/changes.js';
 import type { GuardFailure } from '../core/planguard.js';
 import { guardEnvs, resolvedRoot } from './run-setup.js';
@@ -35,6 +36,27 @@ export interface PlanOptions {
   rootFlag?: string;
   env: Record<string, string | undefined>;
   out: Output;
+  /** --matrix N: the envs to build as at most N slices for a matrix of build jobs (fan-out over a runner pool) */
+  matrix?: number;
+}
+
+/**
+ * The `matrix` of a plan: one entry per env to build, or with --matrix N at most N slices; with --matrix inside
+ * GitHub Actions also the step outputs `matrix` (for fromJSON) and `builds` (how many envs to build).
+ */
+async function buildMatrix(
+  opts: PlanOptions,
+  toBuild: Array<{ name: string; buildId: string }>,
+): Promise<{ include: unknown[] }> {
+  if (opts.matrix === undefined) return { include: toBuild.map((e) => ({ env: e.name, buildId: e.buildId })) };
+  const matrix = {
+    include: matrixSlices(
+      toBuild.map((e) => e.name),
+      opts.matrix,
+    ),
+  };
+  setStepOutputs({ matrix: JSON.stringify(matrix), builds: String(toBuild.length) }, opts.env);
+  return matrix;
 }
 
 /** plan: the repository's desired state against the live installation. Throws InputError on guard failures. */
@@ -55,9 +77,10 @@ export async function planInstallation(opts: PlanOptions): Promise<Record<string
   );
   if (guards.length) throw new InputError(guardProblems(guards));
   // `matrix` is ready for a GitHub Actions strategy.matrix
-  const matrix = {
-    include: plan.envs.filter((e) => e.action === 'build').map((e) => ({ env: e.name, buildId: e.buildId })),
-  };
+  const matrix = await buildMatrix(
+    opts,
+    plan.envs.filter((e) => e.action === 'build'),
+  );
   return { root, ...plan, matrix };
 }
 
@@ -247,11 +270,11 @@ export async function planChanges(
       dropped: changes.dropped,
       exportOnly: changes.exportOnly,
       kernels: changes.kernels,
-      matrix: {
-        include: envs
-          .filter((e) => e.action === 'build' || e.action === 'test')
-          .map((e) => ({ env: e.name, buildId: e.buildId })),
-      },
+      // with --matrix only the envs to build (built ones are tested by the final qa); else build and test
+      matrix: await buildMatrix(
+        opts,
+        envs.filter((e) => e.action === 'build' || (opts.matrix === undefined && e.action === 'test')),
+      ),
     };
   } finally {
     for (const c of checkouts) c.cleanup();

@@ -188,7 +188,7 @@ export async function runQa(opts: QaOptions): Promise<QaResult> {
     };
     const report = buildReport(run);
     const paths = writeReportFiles(runDir, report);
-    await publishReport(report, runDir, opts.repoDir, opts.env);
+    await publishReport(report, runDir, opts.repoDir, opts.env, (line) => out.info(line));
     out.info('');
     out.info(headline(report));
     if (report.envs.length) for (const line of summaryTable(report)) out.info(line);

@@ -50,14 +50,19 @@ export const COMMANDS: CommandMeta[] = [
   {
     name: 'plan',
     summary: 'what to build, link and unlink: the repo against an installation or two commits',
-    usage: 'conda-gitops plan [--root DIR] [--base REF --head REF] [--json]',
+    usage: 'conda-gitops plan [--root DIR] [--base REF --head REF] [--matrix N] [--json]',
     details:
       'Without --base/--head: the desired state of the repository against the live\n' +
       'installation under --root (an empty root means everything is to build).\n' +
-      'With --base and --head: the envs whose spec or inventory line changed between two commits.',
+      'With --base and --head: the envs whose spec or inventory line changed between two commits.\n' +
+      'The --json result has `matrix` for a GitHub strategy.matrix. With --matrix N: the envs to build in at\n' +
+      'most N slices ({slice: "i/N", envs: "a b"}), one build job per slice on a pool of runners sharing ROOT\n' +
+      '(`build --env a --env b`, then one `qa` reports the run; docs/runners.md); inside GitHub Actions also\n' +
+      'the step outputs `matrix` (for fromJSON) and `builds` (how many envs to build).',
     options: {
       base: { type: 'string', arg: 'REF', description: 'git ref of the PR base' },
       head: { type: 'string', arg: 'REF', description: 'git ref of the PR head (default HEAD)' },
+      matrix: { type: 'string', arg: 'N', description: 'split the envs to build into at most N slices (build jobs)' },
     },
     load: () => import('../commands/plan.js'),
   },

@@ -3,13 +3,15 @@
  * changes between two commits (what `qa` would build). Guard failures exit 2 with file:line messages.
  */
 import type { Context } from '../app/context.js';
-import { stringOption } from '../core/options.js';
+import { integerOption, stringOption } from '../core/options.js';
 import { EXIT } from '../core/errors.js';
 import { planChanges, planInstallation, type PlanOptions } from '../app/plan.js';
 
 export async function run(ctx: Context): Promise<number> {
   const rootFlag = stringOption(ctx, 'root');
+  const matrix = integerOption(ctx, 'matrix', { min: 1 });
   const opts: PlanOptions = {
+    ...(matrix !== undefined ? { matrix } : {}),
     repoDir: ctx.repo,
     env: ctx.env,
     out: ctx.out,

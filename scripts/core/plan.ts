@@ -47,3 +47,22 @@ export function renderPlan(plan: Plan): string[] {
   );
   return lines;
 }
+
+/** One job of a build matrix: `slice` is `i/N`, `envs` the names it builds, space-separated (env names have none). */
+export interface MatrixSlice {
+  slice: string;
+  envs: string;
+}
+
+/**
+ * The envs to build split into at most `n` slices for a GitHub matrix of build jobs: sorted by name, dealt
+ * round-robin (similar envs by name land on different runners), no empty slice. Deterministic: every job of a
+ * run sees the same slices.
+ */
+export function matrixSlices(envs: readonly string[], n: number): MatrixSlice[] {
+  const names = [...new Set(envs)].sort();
+  const count = Math.max(0, Math.min(n, names.length));
+  const slices: string[][] = Array.from({ length: count }, () => []);
+  names.forEach((name, i) => slices[i % count]!.push(name));
+  return slices.map((s, i) => ({ slice: `${i + 1}/${count}`, envs: s.join(' ') }));
+}

@@ -3,6 +3,7 @@
  * spec line at fault, step outputs. Does nothing outside Actions (GITHUB_ACTIONS != "true").
  */
 import { appendFileSync } from 'node:fs';
+import { randomUUID } from 'node:crypto';
 import { isAbsolute, join, relative } from 'node:path';
 import { annotations, renderSummary, stepOutputs, type Report } from '../core/report.js';
 import { redact } from '../core/redact.js';
@@ -49,6 +50,8 @@ export async function publishReport(
   runDir: string,
   repoDir: string,
   env: NodeJS.ProcessEnv = process.env,
+  /** where workflow commands go: stdout, or stderr when stdout carries --json (the runner reads both) */
+  write: (line: string) => void = (line) => process.stdout.write(line + '\n'),
 ): Promise<PublishResult> {
   if (!inGitHubActions(env)) return { published: false, annotations: 0 };
   const core = await import('@actions/core'); // loaded only on a runner
@@ -61,7 +64,7 @@ export async function publishReport(
       ...(a.file ? { file: workspacePath(a.file, repoDir, env) } : {}),
       ...(a.file && a.line ? { line: a.line } : {}),
     });
-    process.stdout.write(command + '\n');
+    write(command);
   }
   for (const [name, value] of Object.entries(stepOutputs(report, runDir))) core.setOutput(name, redact(value));
   // Without GITHUB_STEP_SUMMARY (an old runner) the summary stays in summary.md only.
@@ -87,4 +90,15 @@ export function publishProblems(
     appendFileSync(env.GITHUB_STEP_SUMMARY, redact(problemSummary(problems, opts.command, toPath)) + '\n');
   }
   return notes.length;
+}
+
+/** Step outputs (GITHUB_OUTPUT) of the running step. Does nothing outside Actions. */
+export function setStepOutputs(outputs: Record<string, string>, env: NodeJS.ProcessEnv = process.env): void {
+  if (!inGitHubActions(env) || !env.GITHUB_OUTPUT) return;
+  // the runner's multi-line form (name<<DELIMITER), as @actions/core writes it
+  const delimiter = `ghadelimiter_${randomUUID()}`;
+  const text = Object.entries(outputs)
+    .map(([name, value]) => `${name}<<${delimiter}\n${redact(value)}\n${delimiter}\n`)
+    .join('');
+  appendFileSync(env.GITHUB_OUTPUT, text);
 }

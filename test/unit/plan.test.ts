@@ -1,5 +1,6 @@
 import { describe, expect, test } from 'vitest';
 import { desiredState } from '../../scripts/core/desired.js';
+import { matrixSlices } from '../../scripts/core/plan.js';
 import { checkRepo } from '../../scripts/core/repo.js';
 import { inventoryText, specText } from '../fixtures/repo.js';
 
@@ -39,5 +40,20 @@ describe('desiredState from a repo', () => {
       ['zed', false],
     ]);
     for (const e of d.envs) expect(e.verdictKey).toMatch(/^[0-9a-f]{16}$/);
+  });
+});
+
+describe('matrixSlices (plan --matrix N)', () => {
+  test('sorted, dealt round-robin, no empty slice, every env exactly once', () => {
+    expect(matrixSlices(['gamma', 'alpha', 'delta', 'beta', 'eps'], 2)).toEqual([
+      { slice: '1/2', envs: 'alpha delta gamma' },
+      { slice: '2/2', envs: 'beta eps' },
+    ]);
+    expect(matrixSlices(['a'], 4)).toEqual([{ slice: '1/1', envs: 'a' }]);
+    expect(matrixSlices([], 3)).toEqual([]);
+    const many = Array.from({ length: 101 }, (_, i) => `env${i}`);
+    const slices = matrixSlices(many, 8);
+    expect(slices).toHaveLength(8);
+    expect(slices.flatMap((s) => s.envs.split(' ')).sort()).toEqual([...many].sort());
   });
 });
