@@ -172,8 +172,21 @@ describe('the shipped workflows hold as a gate with trusted tooling (issue 10, f
       if (hosted(job)) continue;
       expect(job.if).toContain('github.event.pull_request.head.repo.full_name == github.repository');
       expect(runText(job)).not.toMatch(/\bnpm\b|\bnpx\b|\bnode\b|scripts\//);
-      expect(runText(job)).toMatch(/tools\/bin\/conda-gitops" qa --base "\$BASE" --head "\$HEAD"/);
+      expect(runText(job)).toMatch(/tools\/bin\/conda-gitops" (plan|build|qa) /);
     }
+    // fan-out: plan -> a matrix of build jobs over the runner pool -> one qa that tests and reports
+    expect(runText(qa.jobs.plan)).toMatch(
+      /conda-gitops" plan --base "\$BASE" --head "\$HEAD" --matrix "\$MAX_BUILD_JOBS"/,
+    );
+    expect(qa.jobs.build.strategy).toEqual({
+      'fail-fast': false,
+      matrix: '${{ fromJSON(needs.plan.outputs.matrix) }}',
+    });
+    expect(qa.jobs.build.steps.find((s: any) => s.run).env).toEqual({ ENVS: '${{ matrix.envs }}' });
+    expect(runText(qa.jobs['build-and-test'])).toMatch(/tools\/bin\/conda-gitops" qa --base "\$BASE" --head "\$HEAD"/);
+    expect(qa.jobs['build-and-test'].needs).toEqual(['changes', 'plan', 'build']);
+    expect(qa.jobs['build-and-test'].if).toMatch(/^!cancelled\(\) && /);
+    expect(report.needs).toEqual(['changes', 'plan', 'build', 'build-and-test']);
   });
 
   test('every checkout drops the token; rollback has its own concurrency group; ci.yml runs .ci/run hosted', () => {
