@@ -12,7 +12,7 @@ import { readHistory, readHistoryStamp } from '../state/history.js';
 import { installationName } from '../core/layout.js';
 import { envPlanFromDisk, kernelFilesOnDisk } from './deploy.js';
 import { readBuildRecord } from '../state/record.js';
-import { computeStatus, renderStatus, type StatusReport } from '../core/status.js';
+import { computeStatus, renderStatus, repairCommands, type StatusReport } from '../core/status.js';
 import type { StampedBuildRecord } from '../core/types.js';
 import { compareCondaMeta, compareManifest, describeDrift, isDrift, type IntegrityDrift } from '../core/integrity.js';
 import { readCondaPaths, readManifest, scanPrefix } from '../state/manifest.js';
@@ -39,6 +39,8 @@ export interface StatusResult extends StatusReport {
   /** false on drift (exit 1) */
   ok: boolean;
   root: string;
+  /** the commands that repair the drift (status prints them as `To repair: …`); empty in sync */
+  repair: string[];
 }
 
 export async function liveStatus(opts: StatusOptions): Promise<StatusResult> {
@@ -84,7 +86,11 @@ export async function liveStatus(opts: StatusOptions): Promise<StatusResult> {
   }
   report.counts.tampered = report.envs.filter((e) => e.integrity).length;
   if (report.counts.tampered) report.drift = true;
-  for (const line of renderStatus(report)) out.info(line);
+  const lines = renderStatus(report);
+  const repair = report.drift ? repairCommands(report) : [];
+  // the per-file drift goes under the summary line, the commands that repair it last
+  for (const line of lines.slice(0, lines.length - repair.length)) out.info(line);
   for (const s of report.envs) if (s.integrity) for (const l of describeDrift(s.name, s.integrity)) out.info(l);
-  return { ok: !report.drift, root, ...report };
+  for (const line of lines.slice(lines.length - repair.length)) out.info(line);
+  return { ok: !report.drift, root, ...report, repair };
 }

@@ -181,7 +181,7 @@ export const COMMANDS: CommandMeta[] = [
     summary: 'remove builds, generations and installations no kept generation references (dry run unless --yes)',
     usage:
       'conda-gitops gc [--root DIR] [--keep K] [--grace HOURS] [--keep-runs N] [--runs-grace DAYS] ' +
-      '[--retire NAME] [--yes] [--wait SECONDS] [--json]',
+      '[--retire NAME] [--yes | --dry-run] [--wait SECONDS] [--json]',
     details:
       'Keeps the last K generations (over all installations), always the live and the previous one, the builds\n' +
       'they reference, builds in progress, builds the repository asks for, builds younger than --grace, and\n' +
@@ -207,6 +207,7 @@ export const COMMANDS: CommandMeta[] = [
         arg: 'NAME',
         description: 'also remove this unused installation conda-gitops did not install (e.g. v4.3.22; repeatable)',
       },
+      'dry-run': { type: 'boolean', description: 'only list what would be removed (the default; says so explicitly)' },
       'keep-runs': { type: 'string', arg: 'N', description: 'run directories to keep, newest first (default 20)' },
       'runs-grace': {
         type: 'string',

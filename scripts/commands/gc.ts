@@ -3,11 +3,13 @@
  */
 import type { Context } from '../app/context.js';
 import { boolOption, durationOption, integerOption, listOption, stringOption } from '../core/options.js';
-import { EXIT } from '../core/errors.js';
+import { EXIT, UsageError } from '../core/errors.js';
 import { DEFAULT_KEEP, DEFAULT_KEEP_RUNS, DEFAULT_RUNS_GRACE_DAYS } from '../core/gc.js';
 import { DEFAULT_GRACE_HOURS, collectGarbage } from '../app/gc.js';
 
 export async function run(ctx: Context): Promise<number> {
+  if (boolOption(ctx, 'dry-run') && boolOption(ctx, 'yes'))
+    throw new UsageError('--dry-run and --yes contradict each other: gc is a dry run unless --yes');
   const result = await collectGarbage({
     repoDir: ctx.repo,
     rootFlag: stringOption(ctx, 'root'),

@@ -209,6 +209,27 @@ export function computeStatus(input: StatusInput): StatusReport {
   };
 }
 
+/**
+ * The commands that bring the installation back in line with the repository, one per kind of drift, in the
+ * order to run them: repairs of hand-changed envs, fixes in git for failed builds, a deploy for what is
+ * missing, different or extra, `kernels` for kernelspecs. Empty in sync.
+ */
+export function repairCommands(r: StatusReport): string[] {
+  const cmds: string[] = [];
+  for (const e of r.envs) if (e.repair) cmds.push(e.repair);
+  for (const e of r.envs)
+    if (!e.bad && e.desiredStatus === 'failed' && (e.state === 'different' || e.state === 'missing'))
+      cmds.push(`conda-gitops fix --env ${e.name} (the build main asks for failed), then deploy`);
+  const deploy = r.envs.some(
+    (e) =>
+      (e.state === 'extra' || ((e.state === 'missing' || e.state === 'different') && e.desiredStatus !== 'failed')) &&
+      !e.bad,
+  );
+  if (deploy || r.kernels.extra.length) cmds.push('conda-gitops deploy');
+  if (r.kernels.missing.length || r.kernels.outdated.length) cmds.push('conda-gitops kernels');
+  return [...new Set(cmds)];
+}
+
 export function renderStatus(r: StatusReport): string[] {
   const lines: string[] = [];
   lines.push(
@@ -240,5 +261,6 @@ export function renderStatus(r: StatusReport): string[] {
       (c.bad ? `, ${c.bad} rolled back` : '') +
       (c.tampered ? `, ${c.tampered} with files changed since tested` : ''),
   );
+  if (r.drift) for (const cmd of repairCommands(r)) lines.push(`To repair: ${cmd}`);
   return lines;
 }

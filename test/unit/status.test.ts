@@ -183,6 +183,10 @@ describe('status command', () => {
     expect(result.envs.find((e) => e.name === 'hlink')?.handChanged).toBeUndefined();
     expect(drift.out.errors.join('\n')).toMatch(/geo +changed by hand/);
     expect(drift.out.errors.join('\n')).toMatch(/DRIFT: 1 ok, .*1 changed by hand/);
+    // issue 13: the nightly drift check names the command that repairs it, in the text and in --json
+    expect(drift.out.errors).toContain('To repair: conda-gitops deploy --repair geo');
+    expect((drift.out.results[0] as { repair: string[] }).repair).toEqual(['conda-gitops deploy --repair geo']);
+    expect((ok.out.results[0] as { repair?: string[] } | undefined)?.repair ?? []).toEqual([]);
   });
 
   it('after a rollback: main asks for a rolled-back build -> "revert or fix in git", exit 1', async () => {
@@ -218,5 +222,13 @@ describe('status command', () => {
     expect(text).toMatch(/FAILED in create \(missing-package\): see its log/);
     expect(text).toMatch(/kernel a: missing/);
     expect(text).toMatch(/1 failed build/);
+    expect(result.repair).toEqual([
+      'conda-gitops fix --env a (the build main asks for failed), then deploy',
+      'conda-gitops kernels',
+    ]);
+    expect(out.lines.slice(-2)).toEqual([
+      'To repair: conda-gitops fix --env a (the build main asks for failed), then deploy',
+      'To repair: conda-gitops kernels',
+    ]);
   });
 });
