@@ -38,7 +38,7 @@ function actionsEnv(r: RepoFixture): Record<string, string> {
 }
 
 describe('annotations and job summary in GitHub Actions', () => {
-  test('validate on a broken spec emits ::error at the spec line, relative to the workspace, and a summary', async () => {
+  test('validate on a broken spec: ::error at the spec line, relative to the workspace, and a summary', async () => {
     const r = brokenRepo();
     const res = await runCli(['validate', '--repo', r.dir], { env: actionsEnv(r) });
     expect(res.code).toBe(2);

@@ -51,7 +51,7 @@ describe('drift.yml', () => {
     expect(workflow.jobs.drift!.steps.find((s) => s.name === 'gc (dry run)')?.if).toBe('always()');
   });
 
-  test('a hand-changed env: red, the repair command in the summary and as an annotation; gc still reports', async () => {
+  test('a hand-changed env: red, the repair command in summary and annotation; gc still reports', async () => {
     fi = makeInstallation();
     const repo = join(fi.root, 'repo');
     mkdirSync(repo);

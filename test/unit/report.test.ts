@@ -180,8 +180,10 @@ describe('summary.md', () => {
       '**To fix:**',
       '- `bad`: edit `env-specs/bad.yml` line 3 (not a spec), then run `conda-gitops validate`',
       '- `geo`: edit `env-specs/geo.yml` line 12 (the git repository could not be cloned), then push',
-      '- `hlink`: run `conda-gitops fix --env hlink --accept-nearest` (or edit `env-specs/hlink.yml` line 7), then push',
-      '- `web`: the env test failed: run `conda-gitops test --env web` on the runner, fix the env or its test, then push',
+      '- `hlink`: run `conda-gitops fix --env hlink --accept-nearest` ' +
+        '(or edit `env-specs/hlink.yml` line 7), then push',
+      '- `web`: the env test failed: run `conda-gitops test --env web` on the runner, ' +
+        'fix the env or its test, then push',
     ]);
     expect(renderSummary(buildReport(run([passed])))).not.toContain('To fix');
   });
