@@ -354,8 +354,8 @@ describe.concurrent('solve failures read like the conda version in use', () => {
       what: 'missing package',
       deps: ['python', 'nosuchpkg'],
       expect: {
-        '4.3.22': [/^ResolvePackageNotFound: \n  - nosuchpkg$/m],
-        '4.8.5': [new RegExp(String.raw`^${NOT_AVAILABLE}\n\n  - nosuchpkg\n\nCurrent channels:\n\n  - file:`, 'm')],
+        '4.3.22': [/^NoPackagesFoundError: Package missing in current linux-64 channels: \n  - nosuchpkg$/m],
+        '4.8.5': [/^ResolvePackageNotFound: \n  - nosuchpkg$/m],
         '23.11.0': [new RegExp(String.raw`^${NOT_AVAILABLE}\n\n  - nosuchpkg$`, 'm')],
       },
     },
@@ -363,9 +363,9 @@ describe.concurrent('solve failures read like the conda version in use', () => {
       what: 'missing version',
       deps: ['numpy=1.11.3'],
       expect: {
-        '4.3.22': [/^ResolvePackageNotFound: \n  - numpy=1\.11\.3\*$/m],
-        '4.8.5': [/^PackagesNotFoundError: .*\n\n  - numpy=1\.11\.3\*$/m],
-        '23.11.0': [new RegExp(String.raw`^${MAMBA_PROBLEMS}\n  - nothing provides requested numpy 1\.11\.3\*$`, 'm')],
+        '4.3.22': [/^NoPackagesFoundError: Package missing in current linux-64 channels: \n  - numpy=1\.11\.3\*$/m],
+        '4.8.5': [/^ResolvePackageNotFound: \n  - numpy=1\.11\.3\*$/m],
+        '23.11.0': [new RegExp(String.raw`^${NOT_AVAILABLE}\n\n  - numpy=1\.11\.3$`, 'm')],
       },
     },
     {
@@ -397,7 +397,9 @@ describe.concurrent('solve failures read like the conda version in use', () => {
       what: 'missing dependency',
       deps: ['needs-libfoo'],
       expect: {
-        '4.3.22': [/^ResolvePackageNotFound: \n  - needs-libfoo -> libfoo >=2$/m],
+        '4.3.22': [
+          /^NoPackagesFoundError: Dependency missing in current linux-64 channels: \n  - needs-libfoo -> libfoo >=2$/m,
+        ],
         '4.8.5': [/^UnsatisfiableError: /m, /needs-libfoo -> libfoo\[version='>=2'\]/],
         '23.11.0': [/^  - nothing provides libfoo >=2 needed by needs-libfoo-1\.0-/m],
       },
