@@ -577,7 +577,7 @@ describe.concurrent('command line', () => {
     const base = join(tmp, 'chan-host');
     writeChannel(join(base, 'mpc'), [{ name: 'hlink', version: '4.2' }]);
     writeChannel(join(base, 'alias', 'labs'), [{ name: 'labtool', version: '0.1' }]);
-    // $CONDARC adds to ROOT/.condarc, as conda's search path does
+    // $CONDARC adds to ROOT/.condarc, as conda's search path does: the later file's channels come first
     const rc = join(tmp, 'named.condarc');
     writeFileSync(
       rc,
@@ -588,10 +588,10 @@ describe.concurrent('command line', () => {
     const prefix = join(tmp, 'envs', 'named-ch');
     const r = await run(fake, ['create', '-y', '-p', prefix, 'hlink', 'labtool'], { env });
     expect(r.code, r.stderr).toBe(0);
-    expect(r.stdout).toContain(`Channels:\n - ${channel}\n - mpc\n - labs\n`);
+    expect(r.stdout).toContain(`Channels:\n - mpc\n - labs\n - ${channel}\n`);
     const exported = (await run(fake, ['env', 'export', '-p', prefix], { env })).stdout;
     expect(exported).toMatch(
-      new RegExp(`^channels:\\n  - ${channel.replace(/[/.]/g, '\\$&')}\\n  - mpc\\n  - labs\\n`, 'm'),
+      new RegExp(`^channels:\\n  - mpc\\n  - labs\\n  - ${channel.replace(/[/.]/g, '\\$&')}\\n`, 'm'),
     );
     expect(readFileSync(join(prefix, 'conda-meta', 'history'), 'utf8')).toContain('+mpc/linux-64::hlink-4.2-');
     expect(JSON.parse((await run(fake, ['info', '--json'], { env })).stdout).channels).toContain(

@@ -15,7 +15,7 @@ import {
 import { createHash } from 'node:crypto';
 import { dirname, join } from 'node:path';
 import { canonicalName, type ChannelConfig } from './channels.js';
-import { atLeast, userHome, type Ctx } from './context.js';
+import { atLeast, fakeDir, userHome, type Ctx } from './context.js';
 import type { IndexedRecord } from './repodata.js';
 
 /** conda-meta/<name>-<version>-<build>.json */
@@ -358,7 +358,26 @@ export function historySpecs(prefix: string): string[] {
 // The registry of envs created by path: conda's ~/.conda/environments.txt (conda/core/envs_manager.py, conda >= 4.4)
 const registry = (ctx: Ctx): string => join(userHome(ctx), '.conda', 'environments.txt');
 
+/** Every prefix this installation linked packages into: stands for the hard-link counts `clean` looks at. */
+const linkedPrefixes = (ctx: Ctx): string => join(fakeDir(ctx.root), 'linked-prefixes.txt');
+
+/** Prefixes that may use this installation's package cache (what `clean` must keep), whatever `env list` says. */
+export function cacheUsers(ctx: Ctx): string[] {
+  let extra: string[] = [];
+  try {
+    extra = readFileSync(linkedPrefixes(ctx), 'utf8').split('\n').filter(Boolean);
+  } catch {
+    /* none yet */
+  }
+  return [...new Set([...knownEnvs(ctx), ctx.root, ...extra])].filter((p) => isEnv(p));
+}
+
 export function registerEnv(ctx: Ctx, prefix: string): void {
+  try {
+    appendFileSync(linkedPrefixes(ctx), `${prefix}\n`);
+  } catch {
+    /* fake-only bookkeeping */
+  }
   if (!atLeast(ctx, '4.4')) return; // 4.3 keeps no registry
   const known = readRegistry(ctx);
   if (known.includes(prefix)) return;
