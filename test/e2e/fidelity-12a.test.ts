@@ -134,7 +134,7 @@ describe('item 9: builds read only the installation’s rc', () => {
     expect(chans).toContain(`${channel}/linux-64`);
   }, 60_000);
 
-  it('conda >= 24.9 run by the product reads only the installation’s rc, not the runner user’s ~/.condarc', async () => {
+  it('conda >= 24.9 run by the product reads the installation’s rc, not ~/.condarc', async () => {
     const home = join(tmp, 'home9b');
     mkdirSync(home, { recursive: true });
     const fake = installFakeConda(join(tmp, 'c9b', 'root'), '24.11.3', { channels: [channel], home: '$HOME' });
