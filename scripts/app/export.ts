@@ -5,7 +5,7 @@
  * `exact` is set.
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { basename, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { EXIT, InputError, UsageError } from '../core/errors.js';
 import { Conda } from '../engine/conda.js';
 import { decodeInput } from '../core/input.js';
@@ -100,7 +100,12 @@ export async function exportEnvs(opts: ExportOptions): Promise<{ exitCode: numbe
       `cannot run ${conda.config.exe} --version: ${(v.stderr || v.parseError || '').trim() || `exit ${v.code}`}`,
     );
   const list = await conda.envList();
-  const prefixes = new Map((list.value ?? []).filter((p) => resolve(p) !== installation).map((p) => [basename(p), p]));
+  // conda env list is every registered prefix of every installation (~/.conda/environments.txt) and the root:
+  // only this installation's own envs directory counts, so another user's env of the same name is never exported
+  const ownEnvs = join(installation, 'envs');
+  const prefixes = new Map(
+    (list.value ?? []).filter((p) => dirname(resolve(p)) === ownEnvs).map((p) => [basename(p), p]),
+  );
 
   const exported: ExportedEnv[] = [];
   const skipped: Array<{ name: string; reason: string }> = [];

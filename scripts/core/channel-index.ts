@@ -26,6 +26,54 @@ export interface CondaRc {
   channelAlias: string;
   customChannels: Record<string, string>;
   defaultChannels: string[];
+  /** an rc file set default_channels (conda's built-in pair is then replaced, not merged) */
+  defaultsSet?: boolean;
+}
+
+export interface RcSearchInput {
+  /** the installation (conda's root prefix) */
+  root: string;
+  /** the user's home (`~`) */
+  home?: string;
+  xdgConfigHome?: string;
+  condaPrefix?: string;
+  condarc?: string;
+  /** CONDA_RESTRICT_RC_SEARCH_PATH is set (conda >= 24.9 then reads $CONDARC only) */
+  restricted?: boolean;
+  /** `/etc`; tests give another */
+  sysconfdir?: string;
+}
+
+/**
+ * conda's rc search path (conda/base/constants.py SEARCH_PATH) in reading order, later files winning:
+ * `/etc/conda`, `/var/lib/conda`, the root, `$XDG_CONFIG_HOME/conda`, `~/.config/conda`, `~/.conda`,
+ * `~/.condarc`, `$CONDA_PREFIX`, `$CONDARC`. Each directory entry stands for `.condarc`, `condarc` and
+ * `condarc.d/`. Paths whether or not they exist.
+ */
+export function rcSearchPath(i: RcSearchInput): string[] {
+  if (i.restricted) return i.condarc ? [i.condarc] : [];
+  const three = (dir: string) => [`${dir}/.condarc`, `${dir}/condarc`, `${dir}/condarc.d`];
+  const etc = i.sysconfdir ?? '/etc';
+  const home = i.home;
+  return [
+    ...three(`${etc}/conda`),
+    ...three('/var/lib/conda'),
+    ...three(i.root),
+    ...(i.xdgConfigHome ? three(`${i.xdgConfigHome}/conda`) : []),
+    ...(home ? [...three(`${home}/.config/conda`), ...three(`${home}/.conda`), `${home}/.condarc`] : []),
+    ...(i.condaPrefix ? three(i.condaPrefix) : []),
+    ...(i.condarc ? [i.condarc] : []),
+  ];
+}
+
+/** `name/label/x` uses the custom channel of its longest `/`-prefix (conda/models/channel.py Channel.from_name). */
+function customBase(name: string, rc: CondaRc): string | undefined {
+  const parts = name.split('/');
+  for (let n = parts.length; n > 0; n--) {
+    const base = rc.customChannels[parts.slice(0, n).join('/')];
+    if (base) return base;
+  }
+  return undefined;
 }
 
 const DEFAULT_ALIAS = 'https://conda.anaconda.org';
@@ -37,13 +85,22 @@ export function emptyRc(): CondaRc {
   return { channels: [], channelAlias: DEFAULT_ALIAS, customChannels: {}, defaultChannels: [...DEFAULT_CHANNELS] };
 }
 
-/** Merge one .condarc text into `rc` (later files win for scalars, add to lists), as conda layers them. */
+/**
+ * Merge one .condarc text into `rc` as conda layers its rc files (conda/common/configuration.py): a later file's
+ * scalars win, its sequences (`channels`, `default_channels`) come FIRST, its `custom_channels` add key by key.
+ * Read the files in search-path order (rcSearchPath) through this.
+ */
 export function mergeCondarc(rc: CondaRc, text: string): CondaRc {
   const data = (load(text) ?? {}) as Record<string, unknown>;
   if (typeof data !== 'object' || Array.isArray(data)) return rc;
-  if (Array.isArray(data.channels)) rc.channels = [...new Set([...rc.channels, ...data.channels.map(String)])];
+  if (Array.isArray(data.channels)) rc.channels = [...new Set([...data.channels.map(String), ...rc.channels])];
   if (typeof data.channel_alias === 'string') rc.channelAlias = trimSlash(data.channel_alias);
-  if (Array.isArray(data.default_channels)) rc.defaultChannels = data.default_channels.map((c) => trimSlash(String(c)));
+  if (Array.isArray(data.default_channels)) {
+    const given = data.default_channels.map((c) => trimSlash(String(c)));
+    const before = rc.defaultsSet ? rc.defaultChannels : [];
+    rc.defaultChannels = [...new Set([...given, ...before])];
+    rc.defaultsSet = true;
+  }
   if (data.custom_channels && typeof data.custom_channels === 'object') {
     for (const [k, v] of Object.entries(data.custom_channels as Record<string, unknown>))
       rc.customChannels[k] = trimSlash(String(v));
@@ -84,7 +141,8 @@ export function channelUrls(channel: string, rc: CondaRc): string[] {
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(s))
     return [s.replace(/\/(noarch|linux-64|linux-aarch64|osx-64|osx-arm64|win-64)$/, '')];
   if (isAbsolute(s)) return [trimSlash(pathToFileURL(s).href)];
-  if (rc.customChannels[s]) return [`${rc.customChannels[s]}/${s}`];
+  const custom = customBase(s, rc);
+  if (custom) return [`${custom}/${s}`];
   return [`${rc.channelAlias}/${s}`];
 }
 

@@ -22,7 +22,6 @@ const EXACT = new Set([
   'HTTPS_PROXY',
   'NO_PROXY',
   'ALL_PROXY',
-  'CONDARC',
   'MAMBARC',
   'SSL_CERT_FILE',
   'SSL_CERT_DIR',
@@ -32,6 +31,12 @@ const EXACT = new Set([
 
 /** Families passed by prefix: locale, and the settings conda, mamba and pip read. */
 const PREFIXES = ['LC_', 'CONDA_', 'MAMBA_', 'PIP_'];
+
+/**
+ * Never passed from ours, even by `pass-env`: which installation and which rc files a build uses is the tool's
+ * choice (`set`), never the runner's shell state (an activated env, another root, the user's CONDARC).
+ */
+const NEVER = new Set(['CONDARC', 'CONDA_PREFIX', 'MAMBA_ROOT_PREFIX', 'CONDA_RESTRICT_RC_SEARCH_PATH']);
 
 /** Our own variables that are settings of this tool, not of the programs it runs. */
 const OWN = /^CONDA_GITOPS_/;
@@ -67,7 +72,7 @@ export function childEnv(
   const pass = new Set(opts.pass ?? []);
   const env: Record<string, string> = {};
   for (const [name, value] of Object.entries(source)) {
-    if (value === undefined || isSecretName(name) || OWN.test(name)) continue;
+    if (value === undefined || isSecretName(name) || OWN.test(name) || NEVER.has(name)) continue;
     if (EXACT.has(name) || pass.has(name) || PREFIXES.some((p) => name.startsWith(p))) env[name] = value;
   }
   for (const [name, value] of Object.entries(opts.set ?? {})) {

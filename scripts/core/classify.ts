@@ -358,6 +358,8 @@ const channelUnreachable: Rule = (lines) => {
 const PIP_FAILURE_LINES = [
   String.raw`^\s*Pip subprocess error:`,
   'CondaEnvException: Pip (failed|subcommand failed)',
+  // conda 4.3 - 4.6.6 (conda_env/installers/pip.py)
+  'CondaValueError: pip returned an error',
   'No matching distribution found for',
   'Could not find a version that satisfies the requirement',
   'Failed building wheel for',

@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import type { Conda } from './conda.js';
 import type { ChannelFacts } from '../core/remediation.js';
 import { normalizePipName } from '../core/pip.js';
+import { compareCondaVersions } from '../core/conda-version.js';
 import {
   effectiveChannels,
   emptyRc,
@@ -17,16 +18,72 @@ import {
   mergeCondarc,
   nameVariants,
   recordsFromRepodata,
+  rcSearchPath,
   recordsFromSearch,
   toPackage,
 } from '../core/channel-index.js';
 import type { CondaRc, ChannelRecord } from '../core/channel-index.js';
 
-/** The installation's own .condarc, then $CONDARC: the files that configure the shared installation. */
-export function readCondarc(installationDir: string | undefined, env: NodeJS.ProcessEnv = process.env): CondaRc {
+/** The files of the search path that exist, in order; a `condarc.d` directory stands for its *.yml / *.yaml. */
+export function existingRcFiles(paths: string[]): string[] {
+  const out: string[] = [];
+  for (const p of paths) {
+    let dir = false;
+    try {
+      dir = statSync(p).isDirectory();
+    } catch {
+      continue;
+    }
+    if (!dir) out.push(p);
+    else
+      out.push(
+        ...readdirSync(p)
+          .filter((f) => /\.ya?ml$/.test(f))
+          .sort()
+          .map((f) => join(p, f)),
+      );
+  }
+  return [...new Set(out)];
+}
+
+/**
+ * The rc files a build of the installation reads: the tool runs conda with CONDARC = the installation's .condarc
+ * and CONDA_RESTRICT_RC_SEARCH_PATH (honoured from conda 24.9), so that file only on conda >= 24.9 and, on older
+ * conda, the whole search path of the runner user (`env`'s HOME, XDG_CONFIG_HOME) too. Without an
+ * installation: the search path with the caller's $CONDARC.
+ */
+export function buildRcFiles(
+  installationDir: string | undefined,
+  env: NodeJS.ProcessEnv = process.env,
+  condaVersion?: string,
+): string[] {
+  if (!installationDir) return existingRcFiles(env.CONDARC ? [env.CONDARC] : []);
+  const condarc = join(installationDir, '.condarc');
+  const restricted = condaVersion !== undefined && compareCondaVersions(condaVersion, '24.9') >= 0;
+  return existingRcFiles(
+    rcSearchPath({
+      root: installationDir,
+      condarc,
+      restricted,
+      ...(env.HOME ? { home: env.HOME } : {}),
+      ...(env.XDG_CONFIG_HOME ? { xdgConfigHome: env.XDG_CONFIG_HOME } : {}),
+    }),
+  );
+}
+
+/** The channel configuration a build of the installation sees (see buildRcFiles), merged as conda merges it. */
+export function readCondarc(
+  installationDir: string | undefined,
+  env: NodeJS.ProcessEnv = process.env,
+  condaVersion?: string,
+): CondaRc {
   const rc = emptyRc();
-  for (const file of [installationDir ? join(installationDir, '.condarc') : '', env.CONDARC ?? '']) {
-    if (file && existsSync(file)) mergeCondarc(rc, readFileSync(file, 'utf8'));
+  for (const file of buildRcFiles(installationDir, env, condaVersion)) {
+    try {
+      mergeCondarc(rc, readFileSync(file, 'utf8'));
+    } catch {
+      /* an unreadable or broken rc file: conda would fail on it; the facts stay what the others say */
+    }
   }
   return rc;
 }

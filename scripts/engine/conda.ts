@@ -197,8 +197,12 @@ function positional(value: string, what: string): string {
 }
 
 function channelArgs(channels: string[]): string[] {
+  // `nodefaults` means "no defaults" only inside an environment file: on a command line conda takes it as a
+  // channel name (channel_alias/nodefaults) and fails. --override-channels already leaves defaults out.
+  const noDefaults = channels.includes('nodefaults');
+  const named = channels.filter((c) => c !== 'nodefaults' && !(noDefaults && c === 'defaults'));
   // only the spec's channels: the user's .condarc must not change what a build resolves to
-  return channels.length ? ['--override-channels', ...channels.flatMap((c) => ['-c', positional(c, 'channel')])] : [];
+  return named.length ? ['--override-channels', ...named.flatMap((c) => ['-c', positional(c, 'channel')])] : [];
 }
 
 /**
@@ -399,9 +403,19 @@ export class Conda {
     return { ...d, ...o, env: { ...d.env, ...o.env }, passEnv: [...(d.passEnv ?? []), ...(o.passEnv ?? [])] };
   }
 
-  /** Run one operation; the result is always a value. */
+  /**
+   * Run one operation; the result is always a value. For an installation, conda reads the installation's own
+   * .condarc through CONDARC, and conda >= 24.9 nothing else (CONDA_RESTRICT_RC_SEARCH_PATH; older conda also
+   * reads the runner user's rc files: `status` and `validate --runner` warn about those).
+   */
   call(op: Op, o?: CallOptions): Promise<CallResult> {
-    return execute([this.config.exe, ...buildArgv(this.config.frontend, op, this.config.rootPrefix)], this.options(o));
+    const root = this.config.rootPrefix;
+    const rc = root ? { CONDARC: join(root, '.condarc'), CONDA_RESTRICT_RC_SEARCH_PATH: '1' } : {};
+    const opts = this.options(o);
+    return execute([this.config.exe, ...buildArgv(this.config.frontend, op, root)], {
+      ...opts,
+      env: { ...rc, ...opts.env },
+    });
   }
 
   async version(o?: CallOptions): Promise<Call<VersionInfo>> {

@@ -354,8 +354,8 @@ describe.concurrent('solve failures read like the conda version in use', () => {
       what: 'missing package',
       deps: ['python', 'nosuchpkg'],
       expect: {
-        '4.3.22': [/^ResolvePackageNotFound: \n  - nosuchpkg$/m],
-        '4.8.5': [new RegExp(String.raw`^${NOT_AVAILABLE}\n\n  - nosuchpkg\n\nCurrent channels:\n\n  - file:`, 'm')],
+        '4.3.22': [/^NoPackagesFoundError: Package missing in current linux-64 channels: \n  - nosuchpkg$/m],
+        '4.8.5': [/^ResolvePackageNotFound: \n  - nosuchpkg$/m],
         '23.11.0': [new RegExp(String.raw`^${NOT_AVAILABLE}\n\n  - nosuchpkg$`, 'm')],
       },
     },
@@ -363,9 +363,9 @@ describe.concurrent('solve failures read like the conda version in use', () => {
       what: 'missing version',
       deps: ['numpy=1.11.3'],
       expect: {
-        '4.3.22': [/^ResolvePackageNotFound: \n  - numpy=1\.11\.3\*$/m],
-        '4.8.5': [/^PackagesNotFoundError: .*\n\n  - numpy=1\.11\.3\*$/m],
-        '23.11.0': [new RegExp(String.raw`^${MAMBA_PROBLEMS}\n  - nothing provides requested numpy 1\.11\.3\*$`, 'm')],
+        '4.3.22': [/^NoPackagesFoundError: Package missing in current linux-64 channels: \n  - numpy=1\.11\.3\*$/m],
+        '4.8.5': [/^ResolvePackageNotFound: \n  - numpy=1\.11\.3\*$/m],
+        '23.11.0': [new RegExp(String.raw`^${NOT_AVAILABLE}\n\n  - numpy=1\.11\.3$`, 'm')],
       },
     },
     {
@@ -397,7 +397,9 @@ describe.concurrent('solve failures read like the conda version in use', () => {
       what: 'missing dependency',
       deps: ['needs-libfoo'],
       expect: {
-        '4.3.22': [/^ResolvePackageNotFound: \n  - needs-libfoo -> libfoo >=2$/m],
+        '4.3.22': [
+          /^NoPackagesFoundError: Dependency missing in current linux-64 channels: \n  - needs-libfoo -> libfoo >=2$/m,
+        ],
         '4.8.5': [/^UnsatisfiableError: /m, /needs-libfoo -> libfoo\[version='>=2'\]/],
         '23.11.0': [/^  - nothing provides libfoo >=2 needed by needs-libfoo-1\.0-/m],
       },
@@ -575,7 +577,7 @@ describe.concurrent('command line', () => {
     const base = join(tmp, 'chan-host');
     writeChannel(join(base, 'mpc'), [{ name: 'hlink', version: '4.2' }]);
     writeChannel(join(base, 'alias', 'labs'), [{ name: 'labtool', version: '0.1' }]);
-    // $CONDARC adds to ROOT/.condarc, as conda's search path does
+    // $CONDARC adds to ROOT/.condarc, as conda's search path does: the later file's channels come first
     const rc = join(tmp, 'named.condarc');
     writeFileSync(
       rc,
@@ -586,10 +588,10 @@ describe.concurrent('command line', () => {
     const prefix = join(tmp, 'envs', 'named-ch');
     const r = await run(fake, ['create', '-y', '-p', prefix, 'hlink', 'labtool'], { env });
     expect(r.code, r.stderr).toBe(0);
-    expect(r.stdout).toContain(`Channels:\n - ${channel}\n - mpc\n - labs\n`);
+    expect(r.stdout).toContain(`Channels:\n - mpc\n - labs\n - ${channel}\n`);
     const exported = (await run(fake, ['env', 'export', '-p', prefix], { env })).stdout;
     expect(exported).toMatch(
-      new RegExp(`^channels:\\n  - ${channel.replace(/[/.]/g, '\\$&')}\\n  - mpc\\n  - labs\\n`, 'm'),
+      new RegExp(`^channels:\\n  - mpc\\n  - labs\\n  - ${channel.replace(/[/.]/g, '\\$&')}\\n`, 'm'),
     );
     expect(readFileSync(join(prefix, 'conda-meta', 'history'), 'utf8')).toContain('+mpc/linux-64::hlink-4.2-');
     expect(JSON.parse((await run(fake, ['info', '--json'], { env })).stdout).channels).toContain(

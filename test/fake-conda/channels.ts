@@ -1,8 +1,8 @@
 /** Channel configuration (.condarc) and channel names -> URLs, the way conda maps them. */
-import { existsSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { yaml, type Ctx } from './context.js';
+import { atLeast, userHome, yaml, type Ctx } from './context.js';
 
 export interface ChannelConfig {
   channels: string[];
@@ -23,38 +23,102 @@ export const PLATFORM = 'linux-64';
 const DEFAULT_ALIAS = 'https://conda.anaconda.org';
 const DEFAULT_CHANNELS = ['https://repo.anaconda.com/pkgs/main', 'https://repo.anaconda.com/pkgs/r'];
 
-/** The rc files the fake reads: ROOT/.condarc and $CONDARC (never ~/.condarc, to keep tests hermetic). */
-export function rcFiles(ctx: Ctx): string[] {
-  return [join(ctx.root, '.condarc'), ctx.env.CONDARC ?? ''].filter((f) => f && existsSync(f));
+/**
+ * conda's rc search path (conda/base/constants.py SEARCH_PATH), in reading order: later files win. `/etc` is the
+ * installation's recorded sysconfdir (none unless a test gives one), `~` the user's home (context.ts userHome).
+ * `$XDG_CONFIG_HOME/conda` and `~/.config/conda` are read from 4.12; conda >= 24.9 with
+ * CONDA_RESTRICT_RC_SEARCH_PATH set reads `$CONDARC` only.
+ */
+export function rcSearchPath(ctx: Ctx): string[] {
+  const env = ctx.env;
+  if (env.CONDA_RESTRICT_RC_SEARCH_PATH && atLeast(ctx, '24.9')) return env.CONDARC ? [env.CONDARC] : [];
+  const home = userHome(ctx);
+  const three = (dir: string) => [join(dir, '.condarc'), join(dir, 'condarc'), join(dir, 'condarc.d')];
+  const etc = ctx.config.sysconfdir;
+  return [
+    ...(etc ? [...three(join(etc, 'conda')), ...three(join(etc, '..', 'var', 'lib', 'conda'))] : []),
+    ...three(ctx.root),
+    ...(atLeast(ctx, '4.12')
+      ? [
+          ...(env.XDG_CONFIG_HOME ? three(join(env.XDG_CONFIG_HOME, 'conda')) : []),
+          ...three(join(home, '.config', 'conda')),
+        ]
+      : []),
+    ...three(join(home, '.conda')),
+    join(home, '.condarc'),
+    ...(env.CONDA_PREFIX ? three(env.CONDA_PREFIX) : []),
+    ...(env.CONDARC ? [env.CONDARC] : []),
+  ];
 }
 
+/** The rc files conda reads, in order (a `condarc.d` directory stands for its *.yml / *.yaml files). */
+export function rcFiles(ctx: Ctx): string[] {
+  const out: string[] = [];
+  for (const p of rcSearchPath(ctx)) {
+    let st;
+    try {
+      st = statSync(p);
+    } catch {
+      continue;
+    }
+    if (st.isDirectory())
+      out.push(
+        ...readdirSync(p)
+          .filter((f) => /\.ya?ml$/.test(f))
+          .sort()
+          .map((f) => join(p, f)),
+      );
+    else if (!out.includes(p)) out.push(p);
+  }
+  return out;
+}
+
+const dedupe = (xs: string[]): string[] => [...new Set(xs)];
+
+/**
+ * Layer the rc files as conda does (conda/common/configuration.py): sequences (`channels`, `default_channels`)
+ * are merged with the LATER file's entries first; maps (`custom_channels`) merged key by key; scalars: last wins.
+ */
 export async function loadChannelConfig(ctx: Ctx): Promise<ChannelConfig> {
   const cfg: ChannelConfig = {
     channels: [],
     channelAlias: DEFAULT_ALIAS,
     customChannels: {},
-    defaultChannels: DEFAULT_CHANNELS,
+    defaultChannels: [],
   };
   let sawChannels = false;
   for (const file of rcFiles(ctx)) {
     const text = readFileSync(file, 'utf8');
     const rc = parseSimpleYaml(text) ?? (yaml(ctx).load(text) as Record<string, unknown> | null) ?? {};
     if (Array.isArray(rc.channels)) {
-      cfg.channels.push(...rc.channels.map(String));
+      cfg.channels = dedupe([...rc.channels.map(String), ...cfg.channels]);
       sawChannels = true;
     }
     if (typeof rc.channel_alias === 'string') cfg.channelAlias = rc.channel_alias.replace(/\/+$/, '');
     if (Array.isArray(rc.default_channels))
-      cfg.defaultChannels = rc.default_channels.map((c) => String(c).replace(/\/+$/, ''));
+      cfg.defaultChannels = dedupe([
+        ...rc.default_channels.map((c) => String(c).replace(/\/+$/, '')),
+        ...cfg.defaultChannels,
+      ]);
     if (rc.custom_channels && typeof rc.custom_channels === 'object') {
       for (const [k, v] of Object.entries(rc.custom_channels as Record<string, unknown>))
         cfg.customChannels[k] = String(v).replace(/\/+$/, '');
     }
   }
+  if (!cfg.defaultChannels.length) cfg.defaultChannels = DEFAULT_CHANNELS;
   // conda's built-in default when no rc file sets channels
   if (!sawChannels) cfg.channels = ['defaults'];
-  cfg.channels = [...new Set(cfg.channels)];
   return cfg;
+}
+
+/** `name/label/x` uses the custom channel of its longest `/`-prefix (conda/models/channel.py from_name). */
+function customBase(name: string, cfg: ChannelConfig): string | undefined {
+  const parts = name.split('/');
+  for (let n = parts.length; n > 0; n--) {
+    const base = cfg.customChannels[parts.slice(0, n).join('/')];
+    if (base) return base;
+  }
+  return undefined;
 }
 
 /** Resolve one channel as written (name, URL, path, `defaults`) to the channel(s) it means. */
@@ -65,27 +129,33 @@ export function resolveChannel(spec: string, cfg: ChannelConfig): Channel[] {
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(s)) url = s.replace(/\/(linux-64|noarch)$/, '');
   else if (isAbsolute(s) || s.startsWith('./') || s.startsWith('~'))
     url = pathToFileURL(s.replace(/^~/, process.env.HOME ?? '~')).href.replace(/\/+$/, '');
-  else if (cfg.customChannels[s]) url = `${cfg.customChannels[s]}/${s}`;
+  else if (customBase(s, cfg)) url = `${customBase(s, cfg)}/${s}`;
   else url = `${cfg.channelAlias}/${s}`;
   return [{ url, name: canonicalName(url, cfg) }];
 }
 
 /** What conda prints for a channel URL: its short name when config maps one to it, else the URL. */
 export function canonicalName(url: string, cfg: ChannelConfig): string {
-  for (const [name, base] of Object.entries(cfg.customChannels)) if (url === `${base}/${name}`) return name;
+  for (const base of Object.values(cfg.customChannels))
+    if (url.startsWith(`${base}/`) && customBase(url.slice(base.length + 1), cfg) === base)
+      return url.slice(base.length + 1);
   if (url.startsWith(`${cfg.channelAlias}/`)) return url.slice(cfg.channelAlias.length + 1);
   if (cfg.defaultChannels.includes(url)) return 'defaults';
   return url;
 }
 
-/** Channels of a command: -c channels, then the env file's, then the configured ones (unless overridden). */
-export function channelList(cfg: ChannelConfig, first: string[], override: boolean): Channel[] {
+/**
+ * Channels of a command: -c channels, then the env file's, then the configured ones (unless overridden).
+ * `nodefaults` means "no defaults" only in an environment file (`fromFile`); on the command line conda takes it
+ * as an ordinary channel name (`channel_alias/nodefaults`).
+ */
+export function channelList(cfg: ChannelConfig, first: string[], override: boolean, fromFile = false): Channel[] {
   const names = override ? [...first] : [...first, ...cfg.channels];
-  const dropDefaults = names.includes('nodefaults');
+  const dropDefaults = fromFile && names.includes('nodefaults');
   const seen = new Set<string>();
   const out: Channel[] = [];
   for (const n of names) {
-    if (n === 'nodefaults' || (dropDefaults && n === 'defaults')) continue;
+    if ((fromFile && n === 'nodefaults') || (dropDefaults && n === 'defaults')) continue;
     for (const ch of resolveChannel(n, cfg))
       if (!seen.has(ch.url)) {
         seen.add(ch.url);

@@ -5,7 +5,7 @@ import { COMMON, flag, parseArgs, type CmdDef } from './args.js';
 import type { Ctx } from './context.js';
 import { CondaError, CondaExit, jsonDump } from './errors.js';
 import { helpOr } from './help.js';
-import { distName, knownEnvs, readRecords } from './prefix.js';
+import { cacheUsers, distName, readRecords } from './prefix.js';
 
 const CLEAN: CmdDef = {
   prog: 'conda clean',
@@ -37,7 +37,7 @@ export async function clean(ctx: Ctx, argv: string[]): Promise<number> {
   } catch {
     /* no cache yet */
   }
-  const inUse = new Set(knownEnvs(ctx).flatMap((e) => readRecords(e).map(distName)));
+  const inUse = new Set(cacheUsers(ctx).flatMap((e) => readRecords(e).map(distName)));
   const unused = entries.filter(
     (e) =>
       e !== 'urls.txt' &&

@@ -32,7 +32,7 @@ const ENV_CREATE: CmdDef = {
     { names: ['-f', '--file'], kind: 'value', metavar: 'FILE' },
     ...TARGET,
     { names: ['--force'], kind: 'flag' },
-    { names: ['-y', '--yes'], kind: 'flag', since: '24.1' },
+    { names: ['-y', '--yes'], kind: 'flag', since: '23.9' },
     { names: ['-d', '--dry-run'], kind: 'flag' },
     { names: ['--no-default-packages'], kind: 'flag' },
     ...COMMON,
@@ -105,7 +105,7 @@ export async function envCreate(ctx: Ctx, argv: string[]): Promise<number> {
     specs.push('pip');
   }
   const cfg = await loadChannelConfig(ctx);
-  const channels = channelList(cfg, [...file.channels, ...specChannels(specs)], false);
+  const channels = channelList(cfg, [...file.channels, ...specChannels(specs)], false, true);
   const index = fetchIndex(progress, 'env-create', channels);
   const records = await solveStep(ctx, progress, 'env-create', specs, index);
   if (flag(p, 'dry_run')) {

@@ -15,6 +15,13 @@ export interface FakeConfig {
   pythonVersion: string;
   /** the conda-gitops checkout whose node_modules provide rattler and js-yaml */
   repo: string;
+  /**
+   * the runner user's home for `~/.condarc`, `~/.config/conda/…` and `~/.conda/environments.txt`
+   * (installer env FAKE_CONDA_HOME); unset: `$HOME` at run time, as real conda does
+   */
+  home?: string;
+  /** stands for `/etc` in conda's rc search path (installer env FAKE_CONDA_SYSCONFDIR); unset: none is read */
+  sysconfdir?: string;
 }
 
 export interface Ctx {
@@ -47,6 +54,9 @@ export function loadContext(): Ctx {
     },
   };
 }
+
+/** The user's home as conda expands `~`: the installation's recorded one (hermetic tests), else $HOME. */
+export const userHome = (ctx: Ctx): string => ctx.config.home || ctx.env.HOME || '/';
 
 /** require() from the repository's node_modules (the installed fake runs from a copy outside the repo). */
 export const repoRequire = (ctx: Ctx): NodeJS.Require => createRequire(join(ctx.config.repo, 'package.json'));

@@ -272,6 +272,13 @@ export interface InstallOptions {
   installersDir?: string;
   /** pass -u: update an existing installation in place */
   update?: boolean;
+  /**
+   * the runner user's home the fake reads (`~/.condarc`, `~/.conda/environments.txt`): default
+   * PREFIX/.fake-conda/home (hermetic); `'$HOME'`: the `$HOME` of each conda run, as real conda does
+   */
+  home?: string;
+  /** a directory standing for `/etc` in conda's rc search path (`/etc/conda/.condarc`…); default none */
+  sysconfdir?: string;
 }
 
 export interface FakeConda {
@@ -324,6 +331,8 @@ export function installFakeConda(prefix: string, version: string, opts: InstallO
       FAKE_CONDA_NODE: process.execPath,
       FAKE_CONDA_PYTHON: hostPython().python,
       FAKE_CONDA_PYTHON_VERSION: hostPython().version,
+      ...(opts.home ? { FAKE_CONDA_HOME: opts.home } : {}),
+      ...(opts.sysconfdir ? { FAKE_CONDA_SYSCONFDIR: opts.sysconfdir } : {}),
     },
   });
   if (r.status !== 0) throw new Error(`fake conda installer failed (${r.status}):\n${r.stdout}${r.stderr}`);

@@ -85,6 +85,10 @@ function main(): void {
   const update = flags.includes('--update');
   const dist = dirname(fileURLToPath(import.meta.url));
   const config: FakeConfig = { version, node: realpathSync(process.execPath), ...hostPython(), repo: findRepo(dist) };
+  // the user's home and /etc of conda's rc search path; FAKE_CONDA_HOME=$HOME (the literal) means "at run time"
+  const home = process.env.FAKE_CONDA_HOME ?? join(fakeDir(prefix), 'home');
+  if (home && home !== '$HOME') config.home = home;
+  if (process.env.FAKE_CONDA_SYSCONFDIR) config.sysconfdir = process.env.FAKE_CONDA_SYSCONFDIR;
 
   for (const d of ['bin', 'condabin', 'envs', 'pkgs', 'conda-meta', '.fake-conda'])
     mkdirSync(join(prefix, d), { recursive: true });

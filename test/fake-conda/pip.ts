@@ -71,21 +71,30 @@ export async function pipStep(
       ...(atLeast(ctx, '22.11') ? ['--exists-action=b'] : []),
     ];
     const r = await run(argv[0], argv.slice(1), workdir, env);
-    if (!atLeast(ctx, '4.6')) {
+    // the wording of a pip failure by version (conda_env/pip_util.py, conda_env/installers/pip.py at each tag)
+    if (!atLeast(ctx, '4.6.7')) {
       say(r.stdout);
       if (r.stderr) ctx.err(r.stderr);
-      if (r.code !== 0) throw new CondaError('CondaValueError', 'pip returned an error.');
+      if (r.code !== 0) throw new CondaError('CondaValueError', 'pip returned an error');
       return;
     }
-    if (!atLeast(ctx, '4.6.14')) {
+    if (!atLeast(ctx, '4.6.9')) {
       if (r.code !== 0)
-        throw new CondaError('CondaEnvException', `Pip subcommand failed with \noutput: ${r.stdout}${r.stderr}`);
+        throw new CondaError(
+          'CondaEnvException',
+          `Pip subcommand failed with \noutput: ${r.stdout}\nerror: ${r.stderr}`,
+        );
       say(r.stdout);
       return;
     }
     say(`Ran pip subprocess with arguments:\n${pyList(argv)}\nPip subprocess output:\n${r.stdout}\n`);
     if (r.code !== 0) {
-      ctx.err(`Pip subprocess error:\n${r.stderr}\n`);
+      // 4.6.9 - 4.6.14 print the error on stdout; 4.7 moved it to stderr
+      const text = `Pip subprocess error:\n${r.stderr}\n`;
+      if (atLeast(ctx, '4.7')) ctx.err(text);
+      else say(text);
+      // 4.6.9 - 4.6.12 printed it and went on: exit 0 (conda/conda#8537)
+      if (!atLeast(ctx, '4.6.13')) return;
       say('failed\n');
       throw new CondaError('CondaEnvException', 'Pip failed');
     }

@@ -15,7 +15,7 @@ import {
 import { createHash } from 'node:crypto';
 import { dirname, join } from 'node:path';
 import { canonicalName, type ChannelConfig } from './channels.js';
-import { atLeast, fakeDir, type Ctx } from './context.js';
+import { atLeast, fakeDir, userHome, type Ctx } from './context.js';
 import type { IndexedRecord } from './repodata.js';
 
 /** conda-meta/<name>-<version>-<build>.json */
@@ -355,13 +355,34 @@ export function historySpecs(prefix: string): string[] {
   return [...byName.values()];
 }
 
-// The registry of envs created by path, like conda's ~/.conda/environments.txt (kept in the root for hermetic tests).
-const registry = (ctx: Ctx): string => join(fakeDir(ctx.root), 'environments.txt');
+// The registry of envs created by path: conda's ~/.conda/environments.txt (conda/core/envs_manager.py, conda >= 4.4)
+const registry = (ctx: Ctx): string => join(userHome(ctx), '.conda', 'environments.txt');
+
+/** Every prefix this installation linked packages into: stands for the hard-link counts `clean` looks at. */
+const linkedPrefixes = (ctx: Ctx): string => join(fakeDir(ctx.root), 'linked-prefixes.txt');
+
+/** Prefixes that may use this installation's package cache (what `clean` must keep), whatever `env list` says. */
+export function cacheUsers(ctx: Ctx): string[] {
+  let extra: string[] = [];
+  try {
+    extra = readFileSync(linkedPrefixes(ctx), 'utf8').split('\n').filter(Boolean);
+  } catch {
+    /* none yet */
+  }
+  return [...new Set([...knownEnvs(ctx), ctx.root, ...extra])].filter((p) => isEnv(p));
+}
 
 export function registerEnv(ctx: Ctx, prefix: string): void {
+  try {
+    appendFileSync(linkedPrefixes(ctx), `${prefix}\n`);
+  } catch {
+    /* fake-only bookkeeping */
+  }
+  if (!atLeast(ctx, '4.4')) return; // 4.3 keeps no registry
   const known = readRegistry(ctx);
   if (known.includes(prefix)) return;
   try {
+    mkdirSync(dirname(registry(ctx)), { recursive: true });
     appendFileSync(registry(ctx), `${prefix}\n`);
   } catch (e) {
     // conda's register_env: an unwritable registry (a read-only home, a sandbox) is a warning, not an error
@@ -382,18 +403,26 @@ function readRegistry(ctx: Ctx): string[] {
   }
 }
 
-/** Every env conda knows: the root first, then envs_dirs entries and registered prefixes, sorted. */
+/** conda's envs_dirs: ROOT/envs, then ~/.conda/envs. */
+export const envsDirs = (ctx: Ctx): string[] => [join(ctx.root, 'envs'), join(userHome(ctx), '.conda', 'envs')];
+
+/**
+ * Every env conda knows (envs_manager.py list_all_known_prefixes, conda >= 4.4): the registered prefixes (any
+ * installation's, any place), every env in envs_dirs and the root, sorted. conda 4.3: envs_dirs only, no root.
+ */
 export function knownEnvs(ctx: Ctx): string[] {
   const found = new Set<string>();
-  const envsDir = join(ctx.root, 'envs');
-  let names: string[] = [];
-  try {
-    names = readdirSync(envsDir);
-  } catch {
-    /* no envs dir */
+  for (const dir of envsDirs(ctx)) {
+    let names: string[] = [];
+    try {
+      names = readdirSync(dir);
+    } catch {
+      /* no envs dir */
+    }
+    for (const n of names) if (isEnv(join(dir, n))) found.add(join(dir, n));
   }
-  for (const n of names) if (isEnv(join(envsDir, n))) found.add(join(envsDir, n));
-  for (const p of readRegistry(ctx)) if (p !== ctx.root && isEnv(p)) found.add(p);
-  found.delete(ctx.root);
-  return [ctx.root, ...[...found].sort()];
+  if (!atLeast(ctx, '4.4')) return [...found].sort();
+  for (const p of readRegistry(ctx)) if (isEnv(p)) found.add(p);
+  found.add(ctx.root);
+  return [...found].sort();
 }

@@ -7,7 +7,7 @@ import type { Channel } from './channels.js';
 import { channelUrls, PLATFORM } from './channels.js';
 import { atLeast, repoRequire, type Ctx } from './context.js';
 import { CondaError } from './errors.js';
-import { globMatch, mambaText, parseSpec, solverText, type Spec } from './matchspec.js';
+import { globMatch, parseSpec, solverText, type Spec } from './matchspec.js';
 import type { Index, IndexedRecord } from './repodata.js';
 
 type Rattler = typeof import('@conda-org/rattler');
@@ -134,25 +134,41 @@ export function packagesNotFound(specs: string[], channels: Channel[]): CondaErr
   );
 }
 
+/**
+ * conda 4.3.22 and older (conda/exceptions.py NoPackagesFoundError): `Package missing in current linux-64 channels:`,
+ * `Packages` / `Dependency` / `Dependencies` by count and kind. Raised by `env create`; create/install rewrap it.
+ */
+function noPackagesFound(chains: string[], dependency: boolean): CondaError {
+  const what = dependency
+    ? chains.length > 1
+      ? 'Dependencies'
+      : 'Dependency'
+    : chains.length > 1
+      ? 'Packages'
+      : 'Package';
+  return new CondaError(
+    'NoPackagesFoundError',
+    `${what} missing in current ${PLATFORM} channels: \n${chains.map((s) => `  - ${s}`).join('\n')}\n`,
+    { pkgs: chains },
+  );
+}
+
+/** The classic solver's `env create` (not rewrapped by conda/cli/install.py): 4.3.23 up to the libmamba default. */
+const classicEnvCreate = (ctx: Ctx, req: SolveRequest): boolean =>
+  req.kind === 'env-create' && atLeast(ctx, '4.3.23') && !atLeast(ctx, '23.10');
+
 function missingError(ctx: Ctx, req: SolveRequest, missingPkg: Spec[], missingVer: Spec[]): CondaError {
   const all = [...missingPkg, ...missingVer];
   if (atLeast(ctx, '23.10')) {
-    // conda-libmamba-solver: unknown names are PackagesNotFoundError, unknown versions a solver problem
-    if (missingPkg.length)
-      return packagesNotFound(
-        missingPkg.map((s) => s.text.trim()),
-        req.index.channels,
-      );
-    return new CondaError(
-      'LibMambaUnsatisfiableError',
-      'Encountered problems while solving:\n' +
-        `${missingVer.map((s) => `  - nothing provides requested ${mambaText(s)}`).join('\n')}\n\n` +
-        `Could not solve for environment specs\nThe following package could not be installed\n` +
-        missingVer.map((s) => `└─ ${mambaText(s)} does not exist (perhaps a typo or a missing channel).`).join('\n') +
-        '\n',
+    // conda-libmamba-solver (solver.py _maybe_raise_for_problems): "nothing provides requested" and "does not
+    // exist" problems are not conflicts: PackagesNotFoundError, for a missing name and a missing version alike
+    return packagesNotFound(
+      all.map((s) => s.text.trim()),
+      req.index.channels,
     );
   }
-  if (req.kind === 'env-create' && !atLeast(ctx, '4.7')) {
+  if (req.kind === 'env-create' && !atLeast(ctx, '4.3.23')) return noPackagesFound(all.map(classicText), false);
+  if (classicEnvCreate(ctx, req)) {
     const specs = all.map(classicText);
     return new CondaError('ResolvePackageNotFound', `\n${specs.map((s) => `  - ${s}`).join('\n')}\n`, {
       bad_deps: specs.map((s) => [s]),
@@ -239,6 +255,7 @@ function unsatisfiableError(ctx: Ctx, r: Rattler, req: SolveRequest, specs: Spec
   if (!atLeast(ctx, '4.7')) {
     if (missingDeps.length && !conflicts.length) {
       const deps = [...new Set(missingDeps.map((m) => `${m.rec.name} -> ${m.dep}`))];
+      if (req.kind === 'env-create' && !atLeast(ctx, '4.3.23')) return noPackagesFound(deps, true);
       return new CondaError('ResolvePackageNotFound', `\n${deps.map((d) => `  - ${d}`).join('\n')}\n`, {
         bad_deps: deps.map((d) => [d]),
       });

@@ -6,19 +6,36 @@ import {
   legacyNoarchNames,
   mergeCondarc,
   nameVariants,
+  rcSearchPath,
   recordsFromRepodata,
   recordsFromSearch,
   toPackage,
 } from '../../scripts/core/channel-index.js';
 
 describe('.condarc and channel URLs', () => {
-  it('layers rc files like conda: lists add up, scalars and custom channels of a later file win', () => {
+  it("layers rc files like conda: a later file's lists come first, its scalars and custom channels win", () => {
     const rc = mergeCondarc(emptyRc(), 'channels: [conda-forge]\ncustom_channels:\n  internal: https://conda.corp/\n');
     mergeCondarc(rc, 'channels: [bioconda, conda-forge]\nchannel_alias: https://mirror.corp/\n');
-    expect(rc.channels).toEqual(['conda-forge', 'bioconda']);
+    expect(rc.channels).toEqual(['bioconda', 'conda-forge']);
+    mergeCondarc(rc, 'default_channels: [https://a.corp/main]\n');
+    mergeCondarc(rc, 'default_channels: [https://b.corp/main]\n');
+    expect(rc.defaultChannels).toEqual(['https://b.corp/main', 'https://a.corp/main']);
+    expect(channelUrls('internal/label/dev', rc)).toEqual(['https://conda.corp/internal/label/dev']);
     expect(rc.channelAlias).toBe('https://mirror.corp');
     expect(channelUrls('internal', rc)).toEqual(['https://conda.corp/internal']);
     expect(channelUrls('bioconda', rc)).toEqual(['https://mirror.corp/bioconda']);
+  });
+
+  it("lists conda's rc search path in reading order; restricted: $CONDARC only", () => {
+    const path = rcSearchPath({ root: '/opt/c', home: '/home/u', condarc: '/opt/c/.condarc', condaPrefix: '/env' });
+    expect(path[0]).toBe('/etc/conda/.condarc');
+    expect(path.indexOf('/opt/c/.condarc')).toBeLessThan(path.indexOf('/home/u/.condarc'));
+    expect(path.indexOf('/home/u/.condarc')).toBeLessThan(path.indexOf('/env/.condarc'));
+    expect(path).toContain('/home/u/.config/conda/condarc.d');
+    expect(path.at(-1)).toBe('/opt/c/.condarc');
+    expect(rcSearchPath({ root: '/opt/c', home: '/home/u', condarc: '/opt/c/.condarc', restricted: true })).toEqual([
+      '/opt/c/.condarc',
+    ]);
   });
 
   it('maps a platform URL to its channel, a path to file://, and defaults to the default channels', () => {
