@@ -126,6 +126,26 @@ describe('workflow lint', () => {
     expect(r.stderr).toMatch(/actions\/checkout without persist-credentials: false/);
   });
 
+  // issue 13: actionlint over every workflow inside npm test
+  test('actionlint findings fail the lint with file:line (undefined step output, bad expression, unknown label)', () => {
+    const r = lintOne([
+      ...gate.slice(0, -4),
+      '      - run: echo "${{ steps.nope.outputs.x }}"',
+      '      - run: echo "${{ github.event.pull_request.number( }}"',
+      '  other:',
+      '    runs-on: [self-hosted, gpu-box]',
+      '    if: github.event.pull_request.head.repo.full_name == github.repository',
+      '    steps:',
+      '      - run: echo hi',
+    ]);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/wf\.yml:20:\d+: actionlint \[expression\] property "nope" is not defined/);
+    expect(r.stderr).toMatch(/wf\.yml:21:\d+: actionlint \[expression\] .*did not reach end of input/);
+    // only our documented label is accepted: any other custom label is a finding
+    expect(r.stderr).toMatch(/wf\.yml:24:\d+: actionlint \[runner-label\] label "gpu-box" is unknown/);
+    expect(r.stderr).not.toMatch(/"conda-gitops" is unknown/);
+  });
+
   test("rollback sharing deploy's concurrency group is flagged", () => {
     const dir = mkdtempSync(join(tmpdir(), 'cg-wf-'));
     const wf = (name: string, cmd: string) =>
