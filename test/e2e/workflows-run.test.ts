@@ -43,7 +43,10 @@ async function play(workflow: string, event: GitHubEvent): Promise<WorkflowResul
 }
 
 const liveBuild = (env: string) => basename(realpathSync(join(world.root, 'envs', env)));
-const builds = (env: string) => readdirSync(join(world.root, `v${VERSION}`, 'builds', env)).sort();
+const builds = (env: string) =>
+  readdirSync(join(world.root, `v${VERSION}`, 'builds', env))
+    .filter((f) => /^[0-9a-f]{12}$/.test(f))
+    .sort();
 const spec = (name: string, numpy: string) => worldSpec(world, name, ['python=3.11', `numpy=${numpy}`]);
 
 beforeAll(async () => {
