@@ -177,35 +177,58 @@ describe('the GitHub loop with the real workflows', () => {
     ]);
   });
 
-  describe('a PR with a broken spec', () => {
+  describe('a PR with a broken spec or inventory', () => {
     let r: WorkflowResult;
+    let yaml: WorkflowResult;
+    let line: number;
     beforeAll(async () => {
       hub.branch('broken');
       const text = spec('b', '1.26.4').replace('  - numpy=1.26.4\n', '  - numpy>=>1.26\n');
+      line = text.split('\n').indexOf('  - numpy>=>1.26') + 1;
       writeFileSync(join(hub.clone, 'env-specs', 'b.yml'), text);
       hub.commitAndPush('b: a typo');
       r = await play('qa.yml', hub.openPullRequest('broken').event);
-    }, 120_000);
+      // an inventory the repository check rejects: QA stops before any build
+      hub.branch('bad-inventory');
+      const inventory = join(hub.clone, 'inventory.ini');
+      writeFileSync(inventory, readFileSync(inventory, 'utf8').replace('b = REPLICATE', 'b = REPLICAT'));
+      hub.commitAndPush('inventory: a typo');
+      yaml = await play('qa.yml', hub.openPullRequest('bad-inventory').event);
+    }, 180_000);
 
-    test('red check: build-and-test and qa fail', () => {
+    test('red check, an annotation at the spec line, the fix in the summary table', () => {
       expect(r.jobs['build-and-test']!.status, describeRun(r)).toBe('failure');
       expect(r.jobs.qa!.status).toBe('failure');
       expect(r.annotations).toContainEqual(
         expect.objectContaining({ level: 'error', message: expect.stringMatching(/QA did not pass \(failure\)/) }),
       );
-      expect(r.jobs['build-and-test']!.steps.find((s) => s.id === 'qa')!.log).toMatch(/env-specs\/b\.yml/);
+      expect(r.annotations).toContainEqual(
+        expect.objectContaining({
+          level: 'error',
+          file: 'env-specs/b.yml',
+          line,
+          message: expect.stringMatching(/^fix the spec/),
+        }),
+      );
+      expect(r.jobs['build-and-test']!.summary).toMatch(
+        /\| b \| ❌ failed \| spec .*fix the spec.*env-specs\/b\.yml:6/,
+      );
     });
 
-    // needs the product's validate annotations and summary (issue 13: "Annotations and summaries everywhere")
-    test('an annotation at the spec line, and a summary that leads with the fix', () => {
-      const line =
-        readFileSync(join(hub.clone, 'env-specs', 'b.yml'), 'utf8')
-          .split('\n')
-          .indexOf('  - numpy>=>1.26') + 1;
-      expect(r.annotations).toContainEqual(expect.objectContaining({ level: 'error', file: 'env-specs/b.yml', line }));
+    // issue 13 "annotations and summaries everywhere": needs the product's summary leading with the fix (13b)
+    test('the summary leads with what the env owner must do (before the table)', () => {
       const summary = r.jobs['build-and-test']!.summary;
-      expect(summary).toMatch(/env-specs\/b\.yml/);
-      expect(summary).toMatch(/fix|change|correct/i);
+      expect(summary.slice(0, summary.indexOf('| env |'))).toMatch(/env-specs\/b\.yml:6/);
+    });
+
+    // issue 13: the repository check (validate) stops QA with a raw log and no annotation today (13b)
+    test('an inventory typo: red check, an annotation at the inventory line, a summary naming it', () => {
+      expect(yaml.jobs['build-and-test']!.status, describeRun(yaml)).toBe('failure');
+      expect(yaml.jobs.qa!.status).toBe('failure');
+      expect(yaml.annotations).toContainEqual(
+        expect.objectContaining({ level: 'error', file: 'inventory.ini', line: expect.any(Number) }),
+      );
+      expect(yaml.jobs['build-and-test']!.summary).toMatch(/inventory\.ini/);
     });
   });
 });
