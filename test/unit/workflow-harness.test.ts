@@ -117,7 +117,7 @@ jobs:
     expect(r.problems).toEqual([expect.stringMatching(/needs\.a\.outputs\.env: job a has no output env/)]);
   });
 
-  test('outputs, env layers, GITHUB_ENV/GITHUB_PATH, summary, annotations, a failed need skips dependants', async () => {
+  test('outputs, env layers, GITHUB_ENV/PATH, summary, annotations; a failed need skips dependants', async () => {
     const r = await run(`on: push
 env:
   W: wf
