@@ -88,6 +88,7 @@ beforeAll(async () => {
   // the first deploy, from the push that created main: installs the tool into ROOT/tools, builds and deploys
   const first = await play('deploy.yml', hub.pushEvent('0'.repeat(40)));
   expect(first.conclusion, describeRun(first)).toBe('success');
+  if (process.env.DEBUG_WF) console.log(describeRun(first));
 }, 240_000);
 
 afterAll(() => world?.cleanup());
@@ -147,6 +148,15 @@ describe('the GitHub loop with the real workflows', () => {
     expect(liveBuild('a')).toBe(a1);
     expect(liveBuild('b')).toBe(b0);
   }, 300_000);
+
+  test('housekeeping.yml from its schedule: drift and the gc dry run with the tool from ROOT/tools', async () => {
+    const r = await play('housekeeping.yml', hub.schedule('17 3 * * *'));
+    expect(r.conclusion, describeRun(r)).toBe('success');
+    const [drift, gc] = r.jobs.housekeeping!.steps.slice(1);
+    expect(drift!.conclusion).toBe('success');
+    expect(gc!.conclusion).toBe('success');
+    expect(gc!.log).toMatch(/gc/i);
+  });
 
   test('a README-only PR: the check passes without any job on the shared runner', async () => {
     hub.branch('docs');
