@@ -156,7 +156,7 @@ describe('the GitHub loop with the real workflows', () => {
     expect(drift!.conclusion).toBe('success');
     expect(gc!.conclusion).toBe('success');
     expect(gc!.log).toMatch(/gc/i);
-  });
+  }, 180_000);
 
   test('a README-only PR: the check passes without any job on the shared runner', async () => {
     hub.branch('docs');
@@ -168,7 +168,7 @@ describe('the GitHub loop with the real workflows', () => {
     expect(r.runs.filter((j) => j.runner === 'self-hosted')).toEqual([]);
     expect(r.jobs.qa!.status).toBe('success');
     expect(r.jobs.qa!.steps[0]!.log).toMatch(/no env input changed/);
-  });
+  }, 180_000);
 
   test('a fork PR changing a spec: the check fails with its message, nothing runs on the shared runner', async () => {
     hub.branch('fork');
@@ -185,7 +185,7 @@ describe('the GitHub loop with the real workflows', () => {
         message: 'QA needs the shared runner; a maintainer must push the branch',
       }),
     ]);
-  });
+  }, 180_000);
 
   describe('a PR with a broken spec or inventory', () => {
     let r: WorkflowResult;

