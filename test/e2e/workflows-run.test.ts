@@ -208,39 +208,30 @@ describe('the GitHub loop with the real workflows', () => {
       yaml = await play('qa.yml', hub.openPullRequest('bad-inventory').event);
     }, 180_000);
 
+    // QA stops at the repository check (the plan job) before anything is built: the env owner gets the red
+    // check, an annotation at the spec line and a summary that leads with the fix
     test('red check, an annotation at the spec line, the fix in the summary table', () => {
-      expect(r.jobs['build-and-test']!.status, describeRun(r)).toBe('failure');
+      expect(r.jobs.plan!.status, describeRun(r)).toBe('failure');
+      expect(r.jobs['build-and-test']!.status).toBe('skipped');
+      expect(r.runs.filter((j) => j.id === 'build')).toEqual([]);
       expect(r.jobs.qa!.status).toBe('failure');
-      expect(r.annotations).toContainEqual(
-        expect.objectContaining({ level: 'error', message: expect.stringMatching(/QA did not pass \(failure\)/) }),
-      );
-      expect(r.annotations).toContainEqual(
-        expect.objectContaining({
-          level: 'error',
-          file: 'env-specs/b.yml',
-          line,
-          message: expect.stringMatching(/^fix the spec/),
-        }),
-      );
-      expect(r.jobs['build-and-test']!.summary).toMatch(
-        /\| b \| ❌ failed \| spec .*fix the spec.*env-specs\/b\.yml:6/,
-      );
+      expect(r.conclusion).toBe('failure');
+      expect(r.annotations).toContainEqual(expect.objectContaining({ level: 'error', file: 'env-specs/b.yml', line }));
+      expect(r.jobs.plan!.summary).toMatch(new RegExp(`\\| error \\| \`env-specs/b\\.yml\` \\| ${line} \\|`));
     });
 
-    // issue 13 "annotations and summaries everywhere": needs the product's summary leading with the fix (13b)
     test('the summary leads with what the env owner must do (before the table)', () => {
-      const summary = r.jobs['build-and-test']!.summary;
-      expect(summary.slice(0, summary.indexOf('| env |'))).toMatch(/env-specs\/b\.yml:6/);
+      const summary = r.jobs.plan!.summary;
+      expect(summary.slice(0, summary.indexOf('| Severity |'))).toMatch(/conda-gitops validate/);
     });
 
-    // issue 13: the repository check (validate) stops QA with a raw log and no annotation today (13b)
     test('an inventory typo: red check, an annotation at the inventory line, a summary naming it', () => {
-      expect(yaml.jobs['build-and-test']!.status, describeRun(yaml)).toBe('failure');
+      expect(yaml.jobs.plan!.status, describeRun(yaml)).toBe('failure');
       expect(yaml.jobs.qa!.status).toBe('failure');
       expect(yaml.annotations).toContainEqual(
-        expect.objectContaining({ level: 'error', file: 'inventory.ini', line: expect.any(Number) }),
+        expect.objectContaining({ level: 'error', file: 'inventory.ini', line: 8 }),
       );
-      expect(yaml.jobs['build-and-test']!.summary).toMatch(/inventory\.ini/);
+      expect(yaml.jobs.plan!.summary).toMatch(/\| error \| `inventory\.ini` \| 8 \| invalid value for environments\.b/);
     });
   });
 });
