@@ -113,14 +113,20 @@ export const COMMANDS: CommandMeta[] = [
   },
   {
     name: 'rollback',
-    summary: 'swap back to the previous generation (or --to N), or one env only (--env NAME)',
-    usage: 'conda-gitops rollback [--root DIR] [--to N] [--env NAME] [--dry-run] [--wait SECONDS] [--json]',
+    summary: 'swap back to the previous generation (or --to N), one env only (--env NAME), or an installation',
+    usage:
+      'conda-gitops rollback [--root DIR] [--to N] [--env NAME] [--installation [vX]] [--dry-run] [--wait SECONDS] ' +
+      '[--json]',
     details:
       'Default: the generation the live one was made from (never one that was itself rolled back; after a\n' +
       'conda upgrade, the previous installation). --to N: any generation of the live installation.\n' +
       '--env NAME: a new generation where only NAME goes back to its previous distinct build (the newest earlier\n' +
       'generation where NAME had another build, not one rolled back already); --to N --env NAME: NAME as in N.\n' +
       'Rolling back to what is already live (--to the live N, NAME already on that build) does nothing (exit 0).\n' +
+      '--installation [vX]: switch ROOT/current back to installation vX (default: the one current came from, before\n' +
+      'a conda upgrade) and mark the installation left rolled back: a plain deploy refuses to switch to it again\n' +
+      'until the repository changes its builds (or deploy --force). A plain rollback across a conda upgrade does\n' +
+      'the same. ROOT/qa is left as it is (for inspection).\n' +
       '--dry-run makes every check of the real run (same messages, same exit codes) and writes nothing.\n' +
       'Builds that leave the live set are marked bad: the next deploy from main keeps them out until the\n' +
       'change is reverted or fixed in git (or deploy --force). Recorded in history. Needs no repository.\n' +
@@ -128,9 +134,14 @@ export const COMMANDS: CommandMeta[] = [
     options: {
       to: { type: 'string', arg: 'N', description: 'generation number to make live' },
       env: { type: 'string', arg: 'NAME', description: 'roll back only this environment' },
+      installation: {
+        type: 'boolean',
+        description: 'switch ROOT/current back to installation vX (the argument; default: the previous one)',
+      },
       'dry-run': { type: 'boolean', description: 'print what would change' },
       wait,
     },
+    positionals: { min: 0, max: 1, names: '[vX]' },
     load: () => import('../commands/rollback.js'),
   },
   {
