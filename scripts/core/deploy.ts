@@ -199,16 +199,24 @@ export function planDeploy(
   const targetUpToDate = live.target !== undefined && sameLinks(links, live.targetLinks);
   const newGeneration = targetUpToDate ? undefined : nextGenerationNumber(live.targetGenerations);
   const { entries, problems } = planKernels(desired.kernels);
-  const kernels = entries.filter((k) => k.env in links);
+  // an env left out of a conda upgrade keeps its kernel, run from the installation that still serves it
+  const servedFrom = new Map(leftOut.flatMap((l) => (l.servedFrom ? [[l.name, l.servedFrom.path] as const] : [])));
+  const kernels = entries.flatMap((k) =>
+    k.env in links
+      ? [k]
+      : servedFrom.has(k.env)
+        ? [{ ...k, python: join(servedFrom.get(k.env)!, 'bin', 'python') }]
+        : [],
+  );
   for (const k of entries) {
-    if (!(k.env in links))
+    if (!(k.env in links) && !servedFrom.has(k.env))
       problems.push(`kernel '${k.kernel}': env ${k.env} is not in the generation, kernelspec not written`);
   }
   const kernelChanges: KernelChanges = { added: [], removed: [], changed: [] };
   for (const k of kernels) {
     const text = kernelsOnDisk.files.get(k.kernel);
     if (text === undefined) kernelChanges.added.push(k.kernel);
-    else if (text !== renderKernelSpec(kernelSpec(kernelsOnDisk.root, k.env, k.displayName)))
+    else if (text !== renderKernelSpec(kernelSpec(kernelsOnDisk.root, k.env, k.displayName, k.python)))
       kernelChanges.changed.push(k.kernel);
   }
   const wantedKernels = new Set(kernels.map((k) => k.kernel));

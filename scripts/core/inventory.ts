@@ -164,7 +164,9 @@ export function parseInventory(text: string, file = 'inventory.ini'): { inventor
     else if (env.mode !== 'REPLICATE')
       err(k.line, `kernel '${k.name}' must be a REPLICATE environment (it is '${env.mode}' at line ${env.line})`);
   }
-  const allowFailures = Array.isArray(conda['allow-failures']) ? (conda['allow-failures'] as unknown[]).map(String) : [];
+  const allowFailures = Array.isArray(conda['allow-failures'])
+    ? (conda['allow-failures'] as unknown[]).map(String)
+    : [];
   for (const name of allowFailures) {
     // a deploy may leave these out: only envs it deploys, or a typo would silently allow nothing
     const env = envByName.get(name);

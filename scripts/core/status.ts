@@ -187,12 +187,20 @@ export function computeStatus(input: StatusInput): StatusReport {
   const { entries } = planKernels(desired.kernels);
   const kernels = { missing: [] as string[], outdated: [] as string[], extra: [] as string[] };
   const wantedKernels = new Set<string>();
+  const servedFrom = new Map(
+    envs.flatMap((e) => (e.leftOut?.servedFrom ? [[e.name, e.leftOut.servedFrom] as const] : [])),
+  );
   for (const k of entries) {
-    if (!(k.env in live.links)) continue; // its env is not live: the kernel cannot be there yet (reported with the env)
+    const old = servedFrom.get(k.env);
+    // its env is not live: the kernel cannot be there yet (reported with the env), unless an older installation
+    // still serves it (allow-failures): then its kernel runs from there
+    if (!(k.env in live.links) && !old) continue;
+    const python = old && !(k.env in live.links) ? join(old.path, 'bin', 'python') : undefined;
     wantedKernels.add(k.kernel);
     const text = input.kernelFiles.get(k.kernel);
     if (text === undefined) kernels.missing.push(k.kernel);
-    else if (text !== renderKernelSpec(kernelSpec(input.root, k.env, k.displayName))) kernels.outdated.push(k.kernel);
+    else if (text !== renderKernelSpec(kernelSpec(input.root, k.env, k.displayName, python)))
+      kernels.outdated.push(k.kernel);
   }
   for (const k of input.kernelFiles.keys()) if (!wantedKernels.has(k)) kernels.extra.push(k);
 
