@@ -37,11 +37,11 @@ const ENV = { ...process.env, GITHUB_ACTOR: 'octo' };
 let fi: FakeInstallation | undefined;
 afterEach(() => fi?.cleanup());
 
-async function cli(repo: string, name: string, options: OptionValues = {}) {
+async function cli(repo: string, name: string, options: OptionValues = {}, positionals: string[] = []) {
   const out = memoryOutput();
-  const ctx = { options: { root: fi!.root, ...options }, positionals: [], out, repo, env: ENV };
+  const ctx = { options: { root: fi!.root, ...options }, positionals, out, repo, env: ENV };
   const code = await runCommand(name, ctx);
-  return { code, stdout: out.lines.join('\n'), stderr: out.errors.join('\n') };
+  return { code, stdout: out.lines.join('\n'), stderr: out.errors.join('\n'), results: out.results };
 }
 
 /**
@@ -136,6 +136,143 @@ describe('an installation rollback that sticks', () => {
     expect(st.stdout).toMatch(new RegExp(`v${VB}.*rolled back`));
     expect(realpathSync(join(fi!.root, 'envs', 'a'))).toContain(`v${VA}`);
     void dB;
-    void readHistory;
+  });
+});
+
+const link = (...p: string[]) => readlinkSync(join(fi!.root, ...p));
+const kernelArgv = (k: string) =>
+  (JSON.parse(readFileSync(join(fi!.root, 'kernels', k, 'kernel.json'), 'utf8')) as { argv: string[] }).argv[0];
+const lastHistory = () => readHistory(fi!.root).entries.at(-1)!;
+
+describe('the upgrade story', () => {
+  it('vA live; upgrade with two failures allowed; rollback --installation; deploy refuses; --force; fix', async () => {
+    const { repo, dA } = await onVA();
+    const root = fi!.root;
+    expect(link('current')).toBe(`v${VA}`);
+    expect(link(`v${VA}`, 'envs')).toBe('generations/1');
+    expect(kernelArgv('a')).toBe(join(root, 'envs', 'a', 'bin', 'python'));
+    expect(readHistory(root).entries).toHaveLength(1);
+
+    // 1. the upgrade goes live with what passed
+    const dB = await upgrade(repo, ['c', 'd']);
+    const dry = await cli(repo, 'deploy', { 'dry-run': true });
+    expect(dry.code).toBe(0);
+    expect(dry.stdout).toContain(`switch ROOT/current -> v${VB}`);
+    expect(link('current')).toBe(`v${VA}`);
+    const up = await cli(repo, 'deploy');
+    expect(up.code, up.stderr).toBe(0);
+    expect(link('current')).toBe(`v${VB}`);
+    expect(link('qa')).toBe(`v${VB}`);
+    expect(link(`v${VB}`, 'envs')).toBe('generations/1');
+    expect(link(`v${VA}`, 'envs')).toBe('generations/1'); // the old installation's generation stays as it was
+    expect(link(`v${VB}`, 'generations', '1', 'a')).toBe(`../../builds/a/${idOf(dB, 'a')}`);
+    expect(existsSync(join(root, `v${VB}`, 'generations', '1', 'c'))).toBe(false);
+    expect(realpathSync(join(root, 'envs', 'b'))).toBe(join(root, `v${VB}`, 'builds', 'b', idOf(dB, 'b')));
+    expect(realpathSync(join(root, 'current', 'bin', 'conda'))).toBe(join(root, `v${VB}`, 'bin', 'conda'));
+    // kernels: a through ROOT/envs (now vB), c from the old installation that still serves it
+    expect(kernelArgv('a')).toBe(join(root, 'envs', 'a', 'bin', 'python'));
+    expect(kernelArgv('c')).toBe(join(root, `v${VA}`, 'envs', 'c', 'bin', 'python'));
+    expect(execFileSync(kernelArgv('c'), { encoding: 'utf8' }).trim()).toBe(`c ${idOf(dA, 'c')}`);
+    for (const n of ['c', 'd']) {
+      expect(up.stdout).toContain(
+        `left out: ${n} (failed: missing-package), still served from v${VA} at ${join(root, `v${VA}`, 'envs', n)}`,
+      );
+    }
+    let h = lastHistory();
+    expect(h.from).toEqual({ installation: `v${VA}`, generation: 1 });
+    expect(h.to).toEqual({ installation: `v${VB}`, generation: 1 });
+    expect(h.note).toContain(`left out: c (failed: missing-package), still served from v${VA}`);
+    let st = await cli(repo, 'status');
+    expect(st.code).toBe(1); // not in sync: two envs are not live in vB
+    expect(st.stdout).toMatch(/c\s+missing: .*left out \(allow-failures\), still served from v23\.11\.0/);
+    expect(st.stdout).toContain('2 left out (allow-failures)');
+    expect(st.stdout).not.toMatch(/kernel c/);
+
+    // 2. rollback --installation: the dry run changes nothing; the real one swaps current back and marks vB
+    const rbDry = await cli(repo, 'rollback', { installation: true, 'dry-run': true });
+    expect(rbDry.code, rbDry.stderr).toBe(0);
+    expect(rbDry.stdout).toContain(`switch ROOT/current -> v${VA}`);
+    expect(link('current')).toBe(`v${VB}`);
+    const rb = await cli(repo, 'rollback', { installation: true, json: true });
+    expect(rb.code, rb.stderr).toBe(0);
+    expect(link('current')).toBe(`v${VA}`);
+    expect(rb.results[0]).toMatchObject({ ok: true, installationMarked: `v${VB}`, to: { installation: `v${VA}` } });
+    expect(realpathSync(join(root, 'envs', 'c'))).toBe(join(root, `v${VA}`, 'builds', 'c', idOf(dA, 'c')));
+    h = lastHistory();
+    expect(h.command).toBe('rollback --installation');
+    expect(h.note).toContain(`v${VB} marked rolled back`);
+
+    // 3. a plain deploy refuses to switch forward, names the mark and the ways out
+    const refused = await cli(repo, 'deploy');
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/refusing to switch ROOT\/current to v24\.1\.2: it was rolled back at/);
+    expect(refused.stderr).toContain('deploy --force');
+    expect(link('current')).toBe(`v${VA}`);
+    expect((await cli(repo, 'deploy', { 'dry-run': true })).code).toBe(1);
+    st = await cli(repo, 'status');
+    expect(st.stdout).toMatch(/installation v24\.1\.2: rolled back at .*deploy --force/);
+
+    // 4. --force goes forward and lifts the mark
+    const forced = await cli(repo, 'deploy', { force: true });
+    expect(forced.code, forced.stderr).toBe(0);
+    expect(link('current')).toBe(`v${VB}`);
+    expect(lastHistory().note).toContain('mark cleared');
+    st = await cli(repo, 'status');
+    expect(st.stdout).not.toMatch(/installation v24\.1\.2: rolled back/);
+
+    // 5. c is fixed in git: the next deploy links it in vB; d stays left out
+    const dFix = await repoAt(repo, { version: VB, envs: { ...ENVS, c: 2 }, kernels: KERNELS }, ['c', 'd']);
+    addTestedBuilds(root, { ...dFix, envs: dFix.envs.filter((e) => e.name === 'c') });
+    commitAll(repo, 'fix c');
+    const fixed = await cli(repo, 'deploy');
+    expect(fixed.code, fixed.stderr).toBe(0);
+    expect(link(`v${VB}`, 'envs')).toBe('generations/2');
+    expect(realpathSync(join(root, 'envs', 'c'))).toBe(join(root, `v${VB}`, 'builds', 'c', idOf(dFix, 'c')));
+    expect(kernelArgv('c')).toBe(join(root, 'envs', 'c', 'bin', 'python'));
+    expect(fixed.stdout).toContain(`left out: d (failed: missing-package), still served from v${VA}`);
+    expect(fixed.stdout).not.toContain('left out: c');
+    h = lastHistory();
+    expect(h.to).toEqual({ installation: `v${VB}`, generation: 2 });
+    expect(h.changed).toEqual([]);
+    expect(h.added).toEqual([{ name: 'c', build: idOf(dFix, 'c') }]);
+  });
+
+  it('after rollback --installation, a commit that changes the builds deploys forward without --force', async () => {
+    const { repo } = await onVA();
+    await upgrade(repo, ['c', 'd']);
+    expect((await cli(repo, 'deploy')).code).toBe(0);
+    expect((await cli(repo, 'rollback', { installation: true }, [`v${VA}`])).code).toBe(0);
+    expect(link('current')).toBe(`v${VA}`);
+    // the installation named is current already: nothing to do
+    const noop = await cli(repo, 'rollback', { installation: true }, [VA]);
+    expect(noop.code).toBe(0);
+    expect(noop.stdout).toMatch(/already current: nothing to do/);
+    const unknown = await cli(repo, 'rollback', { installation: true }, ['v9.9.9']);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toMatch(/no installation .*v9\.9\.9/);
+
+    const dFix = await repoAt(repo, { version: VB, envs: { ...ENVS, d: 2 }, kernels: KERNELS }, ['c', 'd']);
+    addTestedBuilds(fi!.root, { ...dFix, envs: dFix.envs.filter((e) => e.name === 'd') });
+    commitAll(repo, 'fix d');
+    const r = await cli(repo, 'deploy');
+    expect(r.code, r.stderr).toBe(0);
+    expect(link('current')).toBe(`v${VB}`);
+    expect(r.stdout).toMatch(/v24\.1\.2 was rolled back at .*: mark cleared/);
+  });
+
+  it('allow-failures names only REPLICATE envs: anything else is bad input with file:line', async () => {
+    fi = makeInstallation({ version: VA });
+    const repo = join(fi.root, 'repo');
+    await writeRepo(repo, { version: VA, envs: { a: 1, x: 1 }, exported: ['x'] });
+    const inv = join(repo, 'inventory.ini');
+    writeFileSync(inv, readFileSync(inv, 'utf8').replace('[conda]\n', '[conda]\nallow-failures = a, nope\n'));
+    let r = await cli(repo, 'deploy');
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/inventory\.ini:2: .*allow-failures: 'nope' is not an environment listed/);
+    writeFileSync(inv, readFileSync(inv, 'utf8').replace('a, nope', 'x'));
+    r = await cli(repo, 'deploy');
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/inventory\.ini:2: .*'x' must be a REPLICATE environment/);
+    expect(existsSync(join(fi.root, 'current'))).toBe(false);
   });
 });
