@@ -7,15 +7,17 @@
  *   - after the upgrade is rolled back, a plain deploy does not switch `current` forward again until the
  *     repository changes (or --force).
  */
-import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync, readlinkSync, realpathSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, readlinkSync, realpathSync, writeFileSync } from 'node:fs';
+import { pathToFileURL } from 'node:url';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { memoryOutput } from '../../scripts/cli/output.js';
 import type { OptionValues } from '../../scripts/core/options.js';
 import { readLive } from '../../scripts/state/generation.js';
 import { readHistory } from '../../scripts/state/history.js';
-import { installFakeConda } from '../fake-conda/fixtures.js';
+import { installFakeConda, writeChannel, writeCondarc } from '../fake-conda/fixtures.js';
+import { runCli } from '../fixtures/repo.js';
 import { runCommand } from '../fixtures/command.js';
 import {
   addBuild,
@@ -274,5 +276,100 @@ describe('the upgrade story', () => {
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/inventory\.ini:2: .*'x' must be a REPLICATE environment/);
     expect(existsSync(join(fi.root, 'current'))).toBe(false);
+  });
+});
+
+describe('installation swaps under load', () => {
+  it('a reader resolving ROOT/current/bin/conda and ROOT/envs/a/bin/python never fails during swaps', async () => {
+    const { repo } = await onVA();
+    const root = fi!.root;
+    writeFileSync(join(root, `v${VA}`, 'bin', 'conda'), '#!/bin/sh\n'); // the stand-in vA has no conda of its own
+    await upgrade(repo, undefined, []);
+    const stop = join(root, 'stop-reader');
+    // a separate process: stat(2) follows every link, as exec would
+    const reader = spawn(
+      process.execPath,
+      [
+        '-e',
+        `const fs = require('node:fs');
+         const [root, stop] = process.argv.slice(1);
+         let ok = 0, failed = 0; const seen = new Set();
+         console.log('ready');
+         while (!fs.existsSync(stop)) {
+           for (let i = 0; i < 200; i++) {
+             try {
+               fs.statSync(root + '/current/bin/conda');
+               fs.statSync(root + '/envs/a/bin/python');
+               seen.add(fs.realpathSync(root + '/current'));
+               ok++;
+             } catch { failed++; }
+           }
+         }
+         console.log(JSON.stringify({ ok, failed, seen: [...seen].length }));`,
+        root,
+        stop,
+      ],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    let text = '';
+    reader.stdout.on('data', (d: Buffer) => (text += d.toString()));
+    await new Promise<void>((done) => reader.stdout.once('data', () => done()));
+    const done = new Promise<void>((resolve) => reader.on('exit', () => resolve()));
+    const first = await cli(repo, 'deploy');
+    expect(first.code, first.stderr).toBe(0);
+    for (let i = 0; i < 8; i++) {
+      expect((await cli(repo, 'rollback', { installation: true })).code).toBe(0);
+      expect(link('current')).toBe(`v${VA}`);
+      expect((await cli(repo, 'deploy', { force: true })).code).toBe(0);
+      expect(link('current')).toBe(`v${VB}`);
+    }
+    writeFileSync(stop, '');
+    await done;
+    const counts = JSON.parse(text.trim().split('\n').at(-1)!) as { ok: number; failed: number; seen: number };
+    expect(counts.failed).toBe(0);
+    expect(counts.ok).toBeGreaterThan(0);
+    expect(counts.seen).toBe(2); // it really read through both installations
+  });
+
+  it('deploy --build-missing builds outside the ROOT lock: a rollback during the build succeeds', async () => {
+    const { repo, dA } = await onVA();
+    const root = fi!.root;
+    // a second generation in vA, so that a rollback has somewhere to go
+    const dA2 = await repoAt(repo, { version: VA, envs: { ...ENVS, b: 2 }, kernels: KERNELS });
+    addTestedBuilds(root, dA2);
+    commitAll(repo, 'b 2');
+    expect((await cli(repo, 'deploy')).code).toBe(0);
+    // vB with a channel the builds can use; nothing built there yet
+    const channels = join(root, 'channels');
+    mkdirSync(channels);
+    writeChannel(join(channels, 'conda-forge'), [
+      { name: 'python', version: '3.11.7', module: false },
+      { name: 'zlib', version: '1.2.1', module: false },
+      { name: 'zlib', version: '1.2.2', module: false },
+    ]);
+    writeCondarc(join(root, `v${VB}`), {
+      channels: ['conda-forge'],
+      customChannels: { 'conda-forge': pathToFileURL(channels).href },
+    });
+    await repoAt(repo, { version: VB, envs: { a: 1 } });
+    commitAll(repo, `conda ${VB}, one env`);
+
+    const deploying = runCli(['deploy', '--root', root, '--build-missing', '--wait', '120'], {
+      cwd: repo,
+      env: { FAKE_CONDA_DELAY_MS: '1500', CONDA_GITOPS_PASS_ENV: 'FAKE_CONDA_DELAY_MS' },
+    });
+    // wait until the build has started in vB
+    const builds = join(root, `v${VB}`, 'builds', 'a');
+    for (let i = 0; i < 600 && !existsSync(builds); i++) await new Promise((r) => setTimeout(r, 100));
+    expect(existsSync(builds)).toBe(true);
+    const rb = await cli(repo, 'rollback'); // --wait 0: it would exit 3 if the deploy held the lock
+    expect(rb.code, rb.stderr).toBe(0);
+    expect(link(`v${VA}`, 'envs')).toBe('generations/1');
+    const d = await deploying;
+    expect(d.code, d.stderr).toBe(0);
+    expect(d.stderr).toMatch(/building 1 missing env/);
+    expect(link('current')).toBe(`v${VB}`);
+    expect(Object.keys(readLive(root).links)).toEqual(['a']);
+    void dA;
   });
 });
