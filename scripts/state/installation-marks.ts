@@ -92,7 +92,7 @@ export function markInstallationBad(root: string, mark: InstallationMark): void 
   ]);
 }
 
-/** Clear an installation's mark (it is current again); nothing is written when it has none. Returns true if it had one. */
+/** Clear an installation's mark (it is current again); nothing is written without one. True if it had one. */
 export function clearInstallationMark(root: string, installation: string): boolean {
   if (!installationMarkOf(root, installation)) return false;
   appendJournal(layout(root).installationMarks, [
