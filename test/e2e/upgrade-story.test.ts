@@ -95,7 +95,7 @@ async function upgrade(repo: string, allowFailures?: string[], failing = ['c', '
 }
 
 describe('going live with what passed (allow-failures)', () => {
-  it('without the list deploy is all-or-nothing and names every blocking env; with it, the rest goes live', async () => {
+  it('without the list deploy is all-or-nothing and names every blocking env; with it the rest goes live', async () => {
     const { repo, dA } = await onVA();
     await upgrade(repo);
     const refused = await cli(repo, 'deploy');
