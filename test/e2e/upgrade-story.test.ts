@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { memoryOutput } from '../../scripts/cli/output.js';
 import type { OptionValues } from '../../scripts/core/options.js';
-import { readLive } from '../../scripts/state/generation.js';
+import { readLive, replaceSymlink } from '../../scripts/state/generation.js';
 import { readHistory } from '../../scripts/state/history.js';
 import { installFakeConda, writeChannel, writeCondarc } from '../fake-conda/fixtures.js';
 import { runCli } from '../fixtures/repo.js';
@@ -276,6 +276,22 @@ describe('the upgrade story', () => {
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/inventory\.ini:2: .*'x' must be a REPLICATE environment/);
     expect(existsSync(join(fi.root, 'current'))).toBe(false);
+  });
+});
+
+describe('a killed installation rollback', () => {
+  it('killed after its swap, before its mark: the next writer marks the installation it left', async () => {
+    const { repo } = await onVA();
+    await upgrade(repo, ['c', 'd']);
+    expect((await cli(repo, 'deploy')).code).toBe(0);
+    // what `rollback --installation` killed right after its rename(2) leaves: current swapped, no mark, no history
+    replaceSymlink(join(fi!.root, 'current'), `v${VA}`, 'current');
+    const r = await cli(repo, 'deploy');
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/history: recorded a cutover a killed run had not logged/);
+    expect(r.stderr).toMatch(/refusing to switch ROOT\/current to v24\.1\.2/);
+    expect(link('current')).toBe(`v${VA}`);
+    expect(lastHistory().command).toBe('rollback (recorded after the fact)');
   });
 });
 
