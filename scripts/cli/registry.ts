@@ -84,6 +84,10 @@ export const COMMANDS: CommandMeta[] = [
       'writes vX/generations/N+1 completely, swaps vX/envs with one rename(2), rewrites kernels, appends history.\n' +
       'Running it again changes nothing. Missing builds: exit 1 listing them (or --build-missing builds and tests\n' +
       'them first, outside the lock). A build marked bad by a rollback is held back (exit 1) unless --force.\n' +
+      'A conda upgrade ([conda] version changed) switches ROOT/current and ROOT/qa to the new installation with\n' +
+      'one rename(2); envs listed in [conda] allow-failures without a passing build are left out (still served\n' +
+      'from the previous installation, ROOT/vOLD/envs/NAME). It refuses (exit 1) to switch to an installation\n' +
+      'a rollback switched away from while the repository asks for the same builds there, unless --force.\n' +
       'Only forward: refuses (exit 1) when HEAD does not descend from the commit of the live generation (an old\n' +
       'commit checked out, an old CI run re-run); go back with a revert commit, or --allow-downgrade.\n' +
       '--repair NAME: a live env changed by hand (`conda install` into it; `status` names it) is rebuilt from git\n' +
@@ -95,7 +99,10 @@ export const COMMANDS: CommandMeta[] = [
       'dry-run': { type: 'boolean', description: 'print the plan (and the repairs), change nothing' },
       'build-missing': { type: 'boolean', description: 'build and test envs without a tested build, then deploy' },
       jobs: { ...jobs, description: `with --build-missing or --repair: ${jobs.description}` },
-      force: { type: 'boolean', description: 'deploy builds a rollback marked bad (clears the mark)' },
+      force: {
+        type: 'boolean',
+        description: 'deploy builds (or switch to an installation) a rollback marked bad (clears the mark)',
+      },
       'allow-downgrade': {
         type: 'boolean',
         description: 'deploy even when HEAD does not descend from the live commit (prefer a revert commit)',
