@@ -11,7 +11,7 @@ import type { Repo } from '../core/repo.js';
 import { desiredState } from '../core/desired.js';
 import type { Desired } from '../core/desired.js';
 import { withLock } from '../state/lock.js';
-import { describeMissing, describePlan, planDeploy } from '../core/deploy.js';
+import { describeBlocked, describeLeftOut, describeMissing, describePlan, planDeploy } from '../core/deploy.js';
 import type { DeployPlan, DesiredInput, MissingBuild } from '../core/deploy.js';
 import {
   checkManageable,
@@ -22,6 +22,7 @@ import {
   linkedInstallation,
   liveGenerationNumber,
   markBuilds,
+  previousInstallation,
   readGenerationLinks,
   readLive,
   readManifest,
@@ -32,6 +33,7 @@ import {
   versionOf,
 } from '../state/generation.js';
 import { marksWarnings } from '../state/marks.js';
+import { clearInstallationMark, installationMarkOf, installationMarksWarnings } from '../state/installation-marks.js';
 import { installationLayout, installationName, layout } from '../core/layout.js';
 import { readBuildRecord, writeBuildRecord } from '../state/record.js';
 import { envInputFromDisk } from '../state/verdict.js';
@@ -159,6 +161,9 @@ export function planFromDisk(
   const live = readLive(root);
   const target = liveGenerationNumber(inst.dir);
   const targetLinks = target !== undefined ? readGenerationLinks(inst.dir, target) : {};
+  const prev = live.ref ? previousInstallation(root, live.ref) : undefined;
+  const prevLive = prev ? liveGenerationNumber(join(root, prev.installation)) : undefined;
+  const mark = installationMarkOf(root, installationName(desired.condaVersion));
   return planDeploy(
     desired,
     {
@@ -167,9 +172,19 @@ export function planFromDisk(
       ...(target !== undefined ? { target } : {}),
       targetLinks,
       targetGenerations: listGenerations(inst.dir),
+      ...(prev && prevLive !== undefined
+        ? {
+            previous: {
+              installation: prev.installation,
+              links: readGenerationLinks(join(root, prev.installation), prevLive),
+            },
+          }
+        : {}),
+      ...(mark ? { installationMark: mark } : {}),
     },
     envPlanFromDisk(root, desired, targetLinks, opts),
     { root, files: kernelFilesOnDisk(root) },
+    { ...(opts.force ? { force: true } : {}) },
   );
 }
 
@@ -213,7 +228,14 @@ export function applyDeploy(
     crashPoint('swapped');
   }
   if (plan.switchCurrent && linkedInstallation(lay.current) !== undefined) {
+    // the installation cutover: one rename(2) of `current`; ROOT/envs (-> current/envs) follows it
     replaceSymlink(lay.current, plan.installation, 'current');
+    crashPoint('current-switched');
+    // people inspecting `qa` see what is live now (an upgrade PR's qa run points it at its own installation)
+    if (linkedInstallation(lay.qa) !== plan.installation) replaceSymlink(lay.qa, plan.installation, 'qa');
+  }
+  if (plan.clearsMark && linkedInstallation(lay.current) === plan.installation) {
+    clearInstallationMark(root, plan.installation);
   }
   ensureRootLinks(root, desired.condaVersion);
   crashPoint('links-ensured');
@@ -230,6 +252,10 @@ export function applyDeploy(
     const generation = plan.newGeneration ?? liveGenerationNumber(inst.dir)!;
     const heldBack = plan.heldBack.map((h) => h.name).join(', ');
     const notes = [
+      ...plan.leftOut.map((l) => `${describeLeftOut(l)} (allow-failures)`),
+      ...(plan.clearsMark
+        ? [`${plan.installation} rolled back at ${plan.clearsMark.at}: mark cleared (${meta.command})`]
+        : []),
       ...(plan.heldBack.length ? [`held back (rolled back, revert or fix in git): ${heldBack}`] : []),
       ...(repaired.length
         ? [
@@ -396,6 +422,17 @@ async function buildRepairs(
   }
 }
 
+/** On a conda upgrade, the way to go live with what passed. */
+function missingHint(plan: DeployPlan): string {
+  if (!plan.switchCurrent || !plan.from) return '';
+  const names = plan.missing.map((m) => m.name).join(', ');
+  return (
+    `\nTo switch to ${plan.installation} with the envs that passed and leave these out (they stay served from ` +
+    `${plan.from.installation} at ROOT/${plan.from.installation}/envs/NAME): add \`allow-failures = ${names}\` ` +
+    'to [conda] in inventory.ini'
+  );
+}
+
 const kernelChangeCount = (p: DeployPlan) =>
   p.kernelChanges.added.length + p.kernelChanges.removed.length + p.kernelChanges.changed.length;
 
@@ -461,6 +498,7 @@ export async function deploy(opts: DeployOptions): Promise<DeployResult> {
   const planOpts = { force, ...(repairLinks ? { repairs: repairLinks } : {}) };
 
   let plan = planFromDisk(root, desired, planOpts);
+  if (plan.blockedBy) throw new RefusedError(describeBlocked(plan.blockedBy)); // before building anything
   if (plan.missing.length && opts.buildMissing && !opts.dryRun) {
     // outside the lock: builds lock per build id, and a long build must not block an emergency rollback
     await buildMissing(opts, root, repo, desired, new Set(plan.missing.map((m) => m.name)));
@@ -469,7 +507,7 @@ export async function deploy(opts: DeployOptions): Promise<DeployResult> {
   if (opts.dryRun) {
     for (const line of describePlan(plan)) out.info(line);
     if (plan.missing.length)
-      out.info(`missing passing verdicts (deploy would refuse):\n${describeMissing(plan.missing)}`);
+      out.info(`missing passing verdicts (deploy would refuse):\n${describeMissing(plan.missing)}${missingHint(plan)}`);
     return {
       ok: plan.missing.length === 0,
       dryRun: true,
@@ -491,13 +529,16 @@ export async function deploy(opts: DeployOptions): Promise<DeployResult> {
       out.warn(`history: recorded a cutover a killed run had not logged (${to})`);
     }
     for (const w of marksWarnings(root, listInstallations(root).map(versionOf))) out.warn(w);
+    for (const w of installationMarksWarnings(root)) out.warn(w);
     // again, under the lock: another deploy may have made a newer commit live meanwhile (warned already)
     await checkForward(opts.repoDir, root, commit, allowDowngrade, () => {});
     plan = planFromDisk(root, desired, planOpts); // again, under the lock: another writer may have moved things
+    if (plan.blockedBy) throw new RefusedError(describeBlocked(plan.blockedBy)); // a rollback came in meanwhile
     if (plan.missing.length) {
       out.info(
         `refusing to deploy: these envs have no build that passed the repository's tests` +
-          ` (run QA on the PR, or deploy --build-missing):\n${describeMissing(plan.missing)}`,
+          ` (run QA on the PR, or deploy --build-missing):\n${describeMissing(plan.missing)}` +
+          missingHint(plan),
       );
       return { ok: false, root, commit, missing: plan.missing };
     }

@@ -5,7 +5,8 @@
 import type { Output } from './output.js';
 import { loadRepo, resolveRoot } from '../repo/repo.js';
 import { desiredState } from '../core/desired.js';
-import { readLive } from '../state/generation.js';
+import { join } from 'node:path';
+import { liveGenerationNumber, previousInstallation, readGenerationLinks, readLive } from '../state/generation.js';
 import { syncKernels, type KernelSync } from '../state/kernel.js';
 import { planKernels } from '../core/kernel.js';
 import { withLock } from '../state/lock.js';
@@ -34,12 +35,20 @@ export async function writeKernels(opts: KernelsOptions): Promise<KernelsResult>
   const { out, dryRun } = opts;
   const repo = await loadRepo(opts.repoDir);
   const root = resolveRoot({ options: { root: opts.rootFlag }, env: opts.env }, repo.inventory);
-  const { entries, problems } = planKernels(desiredState(repo).kernels);
-  const live = readLive(root).links;
-  const wanted = entries.filter((k) => {
-    if (k.env in live) return true;
+  const desired = desiredState(repo);
+  const { entries, problems } = planKernels(desired.kernels);
+  const { ref, links: live } = readLive(root);
+  // an env left out of a conda upgrade (allow-failures) keeps its kernel, run from the installation serving it
+  const prev = ref ? previousInstallation(root, ref) : undefined;
+  const prevGen = prev ? liveGenerationNumber(join(root, prev.installation)) : undefined;
+  const prevLinks = prev && prevGen !== undefined ? readGenerationLinks(join(root, prev.installation), prevGen) : {};
+  const wanted = entries.flatMap((k) => {
+    if (k.env in live) return [k];
+    if (prev && k.env in prevLinks && desired.allowFailures?.includes(k.env)) {
+      return [{ ...k, python: join(root, prev.installation, 'envs', k.env, 'bin', 'python') }];
+    }
     problems.push(`kernel '${k.kernel}': env ${k.env} is not live (deploy it first); not written`);
-    return false;
+    return [];
   });
   const sync = dryRun
     ? syncKernels(root, wanted, { dryRun: true })

@@ -5,6 +5,7 @@
  * Needs no repository: an emergency must not depend on git. Builds that were rolled back are marked bad, so
  * the next deploy from main does not put them back.
  */
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Output } from './output.js';
 import { rootWithoutRepo, type RootLookup } from './root.js';
@@ -15,6 +16,8 @@ import {
   markBuilds,
   listGenerations,
   liveGenerationNumber,
+  linkedInstallation,
+  previousInstallation,
   readGenerationLinks,
   readLive,
   readManifest,
@@ -40,6 +43,7 @@ import { marksWarnings, updateMarks } from '../state/marks.js';
 import type { GenerationRef, LinkDiff, LinkMap } from '../core/generation.js';
 import { actor, appendHistory, reconcileHistory } from '../state/history.js';
 import { layout } from '../core/layout.js';
+import { clearInstallationMark, installationMarksWarnings, markInstallationBad } from '../state/installation-marks.js';
 import { listInstallations } from '../state/gc.js';
 
 export interface RollbackOptions extends RootLookup {
@@ -48,6 +52,11 @@ export interface RollbackOptions extends RootLookup {
   to?: number;
   /** --env NAME: a new generation where only this env is taken from the target generation */
   envName?: string;
+  /**
+   * --installation [vX|X]: switch `current` back to installation vX's live generation ('' = the installation
+   * `current` came from); the installation left is marked bad so a plain deploy does not switch to it again
+   */
+  installation?: string;
   /** print what would change, change nothing */
   dryRun: boolean;
   /** how long to wait for the lock; 0: BusyError at once */
@@ -60,6 +69,8 @@ export interface AppliedRollback {
   diff: LinkDiff;
   markedBad: number;
   cleared: number;
+  /** a rollback that switched `current` to another installation: the installation left, now marked bad */
+  installationMarked?: string;
   seconds: number;
   /** set when there was nothing to do (exit 0): why */
   noop?: string;
@@ -96,10 +107,14 @@ export interface RollbackPlan {
  * Every check of a rollback, reading the disk only: the dry run and the real run (under the lock) both call it,
  * so they refuse the same things with the same messages and exit codes.
  */
-export function planRollback(root: string, opts: { to?: number; envName?: string }): RollbackPlan {
+export function planRollback(
+  root: string,
+  opts: { to?: number; envName?: string; installation?: string },
+): RollbackPlan {
   const live = readLive(root);
   if (!live.ref) throw new FailedError(`nothing is deployed under ${root}: no generation to roll back from`);
   const from = live.ref;
+  if (opts.installation !== undefined) return planInstallationRollback(root, from, live.links, opts.installation);
   const liveDir = join(root, from.installation);
   const generations = listGenerations(liveDir);
   const noop = (reason: string): RollbackPlan => ({
@@ -170,6 +185,57 @@ export function planRollback(root: string, opts: { to?: number; envName?: string
   };
 }
 
+/** `vX` or `X` -> `vX`; anything else is bad input. */
+function installationArg(arg: string): string {
+  const name = arg.startsWith('v') ? arg : `v${arg}`;
+  if (!/^v\d[\w.+-]*$/.test(name) || name.includes('..')) {
+    throw new UsageError(`--installation ${arg}: not an installation name (v23.11.0 or 23.11.0)`);
+  }
+  return name;
+}
+
+/**
+ * rollback --installation [vX]: make installation vX's live generation (vX/envs, left as it was when `current`
+ * switched away from it) what users see again. Default: the installation `current` came from (the generation a
+ * conda upgrade was deployed from, through the manifests' `parent`).
+ */
+function planInstallationRollback(root: string, from: GenerationRef, liveLinks: LinkMap, arg: string): RollbackPlan {
+  let installation: string;
+  if (arg === '') {
+    const prev = previousInstallation(root, from);
+    if (!prev) {
+      throw new FailedError(
+        `${formatRef(from)} was not deployed from another installation: no installation to roll back to ` +
+          '(name one: rollback --installation vX)',
+      );
+    }
+    installation = prev.installation;
+  } else installation = installationArg(arg);
+  const dir = join(root, installation);
+  if (!existsSync(dir)) {
+    throw new UsageError(`--installation ${arg}: there is no installation ${dir}`);
+  }
+  const n = liveGenerationNumber(dir);
+  if (n === undefined) {
+    throw new FailedError(`${dir} has no live generation (${installation}/envs): nothing to roll back to there`);
+  }
+  const target = { installation, generation: n };
+  if (installation === from.installation) {
+    return {
+      from,
+      kind: 'noop',
+      target: from,
+      links: liveLinks,
+      diff: diffLinks(liveLinks, liveLinks),
+      backwards: false,
+      reason: `${installation} is already current: nothing to do`,
+    };
+  }
+  const links = readGenerationLinks(dir, n);
+  checkTarget(dir, n, links, undefined);
+  return { from, kind: 'swap', target, links, diff: diffLinks(liveLinks, links), backwards: true, reason: '' };
+}
+
 /** Refuse (nothing changed) a target that is not whole: the generation, or with --env the one build taken. */
 function checkTarget(dir: string, n: number, links: LinkMap, envName: string | undefined): void {
   if (envName === undefined) verifyGeneration(dir, n);
@@ -181,7 +247,7 @@ function checkTarget(dir: string, n: number, links: LinkMap, envName: string | u
 /** The whole rollback, under a lock the caller holds. `env` is the process environment (for the history actor). */
 export function applyRollback(
   root: string,
-  opts: { to?: number; envName?: string; env: NodeJS.ProcessEnv; command: string },
+  opts: { to?: number; envName?: string; installation?: string; env: NodeJS.ProcessEnv; command: string },
 ): AppliedRollback {
   const t0 = performance.now();
   const plan = planRollback(root, opts);
@@ -225,14 +291,28 @@ export function applyRollback(
   const bad = plan.backwards ? [{ builds: left, bad: { at, reason } }] : [];
   let markedBad = 0;
   let cleared: number;
-  if (from.installation === to.installation) {
+  let installationMarked: string | undefined;
+  if (from.installation !== to.installation) {
+    // an installation rollback (plain rollback across a conda upgrade, or --installation): the installation left
+    // is marked bad as a whole, not its builds, so a plain deploy does not switch to it again while the
+    // repository asks for the same builds; the installation come back to is current again (its mark lifted)
+    const manifest = readManifest(liveDir, from.generation);
+    markInstallationBad(root, {
+      installation: from.installation,
+      at,
+      reason,
+      generation: from.generation,
+      links: readGenerationLinks(liveDir, from.generation),
+      ...(manifest?.commit ? { commit: manifest.commit } : {}),
+    });
+    installationMarked = from.installation;
+    clearInstallationMark(root, to.installation);
+    cleared = markBuilds(root, to.installation, came, undefined);
+  } else {
     // one append for both: the builds taken out and the ones brought back
     const counts = updateMarks(root, versionOf(from.installation), [...bad, { builds: came, bad: undefined }]);
     markedBad = bad.length ? counts[0]! : 0;
     cleared = counts.at(-1)!;
-  } else {
-    if (bad.length) markedBad = markBuilds(root, from.installation, left, { at, reason });
-    cleared = markBuilds(root, to.installation, came, undefined);
   }
   appendHistory(root, {
     format: 1,
@@ -242,20 +322,39 @@ export function applyRollback(
     from,
     to,
     ...diff,
+    ...(installationMarked
+      ? { note: `installation cutover back to ${to.installation}; ${installationMarked} marked rolled back` }
+      : {}),
   });
-  return { from, to, diff, markedBad, cleared, seconds: (performance.now() - t0) / 1000 };
+  return {
+    from,
+    to,
+    diff,
+    markedBad,
+    cleared,
+    ...(installationMarked ? { installationMarked } : {}),
+    seconds: (performance.now() - t0) / 1000,
+  };
 }
 
 /** The whole rollback command: a dry run, or lock -> clean up -> reconcile history -> apply -> report. */
 export async function rollback(opts: RollbackOptions): Promise<RollbackResult> {
-  const { out, to, envName } = opts;
+  const { out, to, envName, installation } = opts;
+  if (installation !== undefined && (to !== undefined || envName !== undefined)) {
+    throw new UsageError('--installation switches the whole installation: it does not combine with --to or --env');
+  }
   const root = await rootWithoutRepo(opts);
   const command = [
     'rollback',
     ...(to !== undefined ? [`--to ${to}`] : []),
     ...(envName !== undefined ? [`--env ${envName}`] : []),
+    ...(installation !== undefined ? [`--installation${installation ? ` ${installation}` : ''}`] : []),
   ].join(' ');
-  const target = { ...(to !== undefined ? { to } : {}), ...(envName !== undefined ? { envName } : {}) };
+  const target = {
+    ...(to !== undefined ? { to } : {}),
+    ...(envName !== undefined ? { envName } : {}),
+    ...(installation !== undefined ? { installation } : {}),
+  };
 
   if (opts.dryRun) {
     const plan = planRollback(root, target); // every check of the real run
@@ -265,6 +364,9 @@ export async function rollback(opts: RollbackOptions): Promise<RollbackResult> {
     }
     const toText = plan.kind === 'swap' ? formatRef(plan.target) : 'a new generation';
     out.info(`would ${command}: ${formatRef(plan.from)} -> ${toText} (${summarizeDiff(plan.diff)})`);
+    if (plan.target.installation !== plan.from.installation) {
+      out.info(`  switch ROOT/current -> ${plan.target.installation}; mark ${plan.from.installation} rolled back`);
+    }
     for (const c of plan.diff.changed) out.info(`  ~ ${c.name} ${c.from} -> ${c.to}`);
     for (const a of plan.diff.added) out.info(`  + ${a.name} ${a.build}`);
     for (const d of plan.diff.removed) out.info(`  - ${d.name} ${d.build}`);
@@ -278,6 +380,7 @@ export async function rollback(opts: RollbackOptions): Promise<RollbackResult> {
     );
     reconcileHistory(root, opts.env);
     for (const w of marksWarnings(root, listInstallations(root).map(versionOf))) out.warn(w);
+    for (const w of installationMarksWarnings(root)) out.warn(w);
     const r = applyRollback(root, { ...target, env: opts.env, command });
     if (r.noop) {
       out.info(`${command}: ${r.noop}`);
@@ -288,6 +391,15 @@ export async function rollback(opts: RollbackOptions): Promise<RollbackResult> {
     for (const c of r.diff.changed) out.info(`  ~ ${c.name} ${c.from} -> ${c.to}`);
     for (const a of r.diff.added) out.info(`  + ${a.name} ${a.build}`);
     for (const d of r.diff.removed) out.info(`  - ${d.name} ${d.build}`);
+    if (r.installationMarked) {
+      out.info(
+        `ROOT/current -> ${r.to.installation}; ${r.installationMarked} marked rolled back: a plain deploy will not ` +
+          `switch to it again until the repository changes its builds (or deploy --force)` +
+          (linkedInstallation(layout(root).qa) === r.installationMarked
+            ? ` (ROOT/qa still points at ${r.installationMarked} for inspection)`
+            : ''),
+      );
+    }
     if (r.markedBad) {
       out.info(
         `${r.markedBad} rolled-back build(s) marked bad: deploy will not put them back while main asks` +

@@ -6,7 +6,8 @@ import { join } from 'node:path';
 import type { Output } from './output.js';
 import { loadRepo, resolveRoot } from '../repo/repo.js';
 import { desiredState } from '../core/desired.js';
-import { readLive } from '../state/generation.js';
+import { liveGenerationNumber, previousInstallation, readGenerationLinks, readLive } from '../state/generation.js';
+import { installationMarkOf, installationMarksWarnings } from '../state/installation-marks.js';
 import { marksWarnings } from '../state/marks.js';
 import { readHistory, readHistoryStamp } from '../state/history.js';
 import { installationName } from '../core/layout.js';
@@ -64,6 +65,14 @@ export async function liveStatus(opts: StatusOptions): Promise<StatusResult> {
   // the live links come from `current`: a conda upgrade not deployed yet makes every env `different`
   const envPlan = envPlanFromDisk(root, desired, live.links);
   const lastCutover = readHistory(root).entries.at(-1);
+  for (const w of installationMarksWarnings(root)) out.warn(w);
+  const installationMark = installationMarkOf(root, installationName(desired.condaVersion));
+  const prev = live.ref ? previousInstallation(root, live.ref) : undefined;
+  const prevLive = prev ? liveGenerationNumber(join(root, prev.installation)) : undefined;
+  const previous =
+    prev && prevLive !== undefined
+      ? { installation: prev.installation, links: readGenerationLinks(join(root, prev.installation), prevLive) }
+      : undefined;
   const report = computeStatus({
     root,
     desired,
@@ -74,6 +83,8 @@ export async function liveStatus(opts: StatusOptions): Promise<StatusResult> {
     stampOf: (env, id) => readHistoryStamp(join(root, live.ref!.installation, 'builds', env, id)),
     kernelFiles,
     ...(lastCutover ? { lastCutover } : {}),
+    ...(installationMark ? { installationMark } : {}),
+    ...(previous ? { previous } : {}),
   });
   // integrity: every live build's files against what was tested (or what conda linked)
   for (const s of report.envs) {

@@ -89,6 +89,10 @@ export const COMMANDS: CommandMeta[] = [
       'writes vX/generations/N+1 completely, swaps vX/envs with one rename(2), rewrites kernels, appends history.\n' +
       'Running it again changes nothing. Missing builds: exit 1 listing them (or --build-missing builds and tests\n' +
       'them first, outside the lock). A build marked bad by a rollback is held back (exit 1) unless --force.\n' +
+      'A conda upgrade ([conda] version changed) switches ROOT/current and ROOT/qa to the new installation with\n' +
+      'one rename(2); envs listed in [conda] allow-failures without a passing build are left out (still served\n' +
+      'from the previous installation, ROOT/vOLD/envs/NAME). It refuses (exit 1) to switch to an installation\n' +
+      'a rollback switched away from while the repository asks for the same builds there, unless --force.\n' +
       'Only forward: refuses (exit 1) when HEAD does not descend from the commit of the live generation (an old\n' +
       'commit checked out, an old CI run re-run); go back with a revert commit, or --allow-downgrade.\n' +
       '--repair NAME: a live env changed by hand (`conda install` into it; `status` names it) is rebuilt from git\n' +
@@ -100,7 +104,10 @@ export const COMMANDS: CommandMeta[] = [
       'dry-run': { type: 'boolean', description: 'print the plan (and the repairs), change nothing' },
       'build-missing': { type: 'boolean', description: 'build and test envs without a tested build, then deploy' },
       jobs: { ...jobs, description: `with --build-missing or --repair: ${jobs.description}` },
-      force: { type: 'boolean', description: 'deploy builds a rollback marked bad (clears the mark)' },
+      force: {
+        type: 'boolean',
+        description: 'deploy builds (or switch to an installation) a rollback marked bad (clears the mark)',
+      },
       'allow-downgrade': {
         type: 'boolean',
         description: 'deploy even when HEAD does not descend from the live commit (prefer a revert commit)',
@@ -118,14 +125,20 @@ export const COMMANDS: CommandMeta[] = [
   },
   {
     name: 'rollback',
-    summary: 'swap back to the previous generation (or --to N), or one env only (--env NAME)',
-    usage: 'conda-gitops rollback [--root DIR] [--to N] [--env NAME] [--dry-run] [--wait SECONDS] [--json]',
+    summary: 'swap back to the previous generation (or --to N), one env only (--env NAME), or an installation',
+    usage:
+      'conda-gitops rollback [--root DIR] [--to N] [--env NAME] [--installation [vX]] [--dry-run] [--wait SECONDS] ' +
+      '[--json]',
     details:
       'Default: the generation the live one was made from (never one that was itself rolled back; after a\n' +
       'conda upgrade, the previous installation). --to N: any generation of the live installation.\n' +
       '--env NAME: a new generation where only NAME goes back to its previous distinct build (the newest earlier\n' +
       'generation where NAME had another build, not one rolled back already); --to N --env NAME: NAME as in N.\n' +
       'Rolling back to what is already live (--to the live N, NAME already on that build) does nothing (exit 0).\n' +
+      '--installation [vX]: switch ROOT/current back to installation vX (default: the one current came from, before\n' +
+      'a conda upgrade) and mark the installation left rolled back: a plain deploy refuses to switch to it again\n' +
+      'until the repository changes its builds (or deploy --force). A plain rollback across a conda upgrade does\n' +
+      'the same. ROOT/qa is left as it is (for inspection).\n' +
       '--dry-run makes every check of the real run (same messages, same exit codes) and writes nothing.\n' +
       'Builds that leave the live set are marked bad: the next deploy from main keeps them out until the\n' +
       'change is reverted or fixed in git (or deploy --force). Recorded in history. Needs no repository.\n' +
@@ -133,9 +146,14 @@ export const COMMANDS: CommandMeta[] = [
     options: {
       to: { type: 'string', arg: 'N', description: 'generation number to make live' },
       env: { type: 'string', arg: 'NAME', description: 'roll back only this environment' },
+      installation: {
+        type: 'boolean',
+        description: 'switch ROOT/current back to installation vX (the argument; default: the previous one)',
+      },
       'dry-run': { type: 'boolean', description: 'print what would change' },
       wait,
     },
+    positionals: { min: 0, max: 1, names: '[vX]' },
     load: () => import('../commands/rollback.js'),
   },
   {

@@ -5,12 +5,16 @@
  */
 import type { Context } from '../app/context.js';
 import { boolOption, durationOption, integerOption, stringOption } from '../core/options.js';
-import { EXIT } from '../core/errors.js';
+import { EXIT, UsageError } from '../core/errors.js';
 import { rollback } from '../app/rollback.js';
 
 export async function run(ctx: Context): Promise<number> {
   const to = integerOption(ctx, 'to', { min: 1 });
   const envName = stringOption(ctx, 'env');
+  const byInstallation = boolOption(ctx, 'installation');
+  if (!byInstallation && ctx.positionals.length) {
+    throw new UsageError(`'rollback' takes no arguments, got '${ctx.positionals.join(' ')}' (see --installation)`);
+  }
   const result = await rollback({
     repoDir: ctx.repo,
     rootFlag: stringOption(ctx, 'root'),
@@ -18,6 +22,7 @@ export async function run(ctx: Context): Promise<number> {
     out: ctx.out,
     ...(to !== undefined ? { to } : {}),
     ...(envName !== undefined ? { envName } : {}),
+    ...(byInstallation ? { installation: ctx.positionals[0] ?? '' } : {}),
     dryRun: boolOption(ctx, 'dry-run'),
     waitSeconds: durationOption(ctx, 'wait', { unit: 's', fallback: 0 }),
   });

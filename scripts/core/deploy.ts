@@ -6,6 +6,7 @@
  */
 import type { StampedBuildRecord } from './types.js';
 import { deployStep, type EnvPlan } from './envplan.js';
+import { join } from 'node:path';
 import { diffLinks, nextGenerationNumber, sameLinks } from './generation.js';
 import type { GenerationRef, LinkDiff, LinkMap } from './generation.js';
 import { installationName } from './layout.js';
@@ -17,6 +18,19 @@ export interface DesiredInput {
   condaVersion: string;
   envs: Array<{ name: string; buildId: string; kernel: boolean; verdictKey: string; coveredBy?: string[] }>;
   kernels: Array<{ name: string; displayName: string }>;
+  /** `[conda] allow-failures`: envs the deploy may leave out when they have no passing build */
+  allowFailures?: string[];
+}
+
+/** A rollback switched `ROOT/current` away from `installation` (state/installation-marks.ts). */
+export interface InstallationMark {
+  installation: string;
+  at: string;
+  reason: string;
+  /** the generation of `installation` that was live when it was rolled back, and its links */
+  generation: number;
+  links: LinkMap;
+  commit?: string;
 }
 
 export interface LiveInput {
@@ -28,6 +42,10 @@ export interface LiveInput {
   targetLinks: LinkMap;
   /** generation numbers present in the desired installation */
   targetGenerations: number[];
+  /** the installation `current` came from (before a conda upgrade) and its live links: where left-out envs stay */
+  previous?: { installation: string; links: LinkMap };
+  /** the desired installation was rolled back (`rollback --installation`) and not made current since */
+  installationMark?: InstallationMark;
 }
 
 export type RecordLookup = (env: string, buildId: string) => StampedBuildRecord | undefined;
@@ -51,6 +69,20 @@ export interface HeldBack {
   keeping?: string;
 }
 
+/** An env of `[conda] allow-failures` without a passing build: the deploy goes live without it. */
+export interface LeftOut {
+  name: string;
+  buildId: string;
+  /** failure class of its build or test, when recorded */
+  failure?: string;
+  /** the env plan's reason, for humans */
+  reason: string;
+  /** its build live in the target installation, kept (undefined: the env is not in the new generation) */
+  keeping?: string;
+  /** where users still find it: the previous installation's live generation (`ROOT/vOLD/envs/NAME`) */
+  servedFrom?: { installation: string; build: string; path: string };
+}
+
 /** Kernelspecs a deploy writes or removes, against the managed kernelspec files on disk. */
 export interface KernelChanges {
   added: string[];
@@ -72,6 +104,15 @@ export interface DeployPlan {
   diff: LinkDiff;
   missing: MissingBuild[];
   heldBack: HeldBack[];
+  /** allowed failures (`[conda] allow-failures`) the deploy goes live without */
+  leftOut: LeftOut[];
+  /**
+   * set when the deploy must not happen: it would make an installation current again that a rollback marked bad,
+   * with the very links it had then (the repository has not changed them); deploy --force overrides
+   */
+  blockedBy?: InstallationMark;
+  /** the desired installation's mark is lifted by this deploy (--force, or the repository changed its builds) */
+  clearsMark?: InstallationMark;
   /** bad builds deployed anyway because of --force (their mark is cleared) */
   forced: Array<{ name: string; buildId: string }>;
   kernels: KernelEntry[];
@@ -94,14 +135,48 @@ export function planDeploy(
   live: LiveInput,
   envPlan: EnvPlan,
   kernelsOnDisk: KernelsOnDisk = { root: '', files: new Map() },
+  opts: { force?: boolean } = {},
 ): DeployPlan {
   const installation = installationName(desired.condaVersion);
+  const sameInstallation = live.current?.installation === installation;
   const missing: MissingBuild[] = [];
   const heldBack: HeldBack[] = [];
+  const leftOut: LeftOut[] = [];
+  const allowed = new Set(desired.allowFailures ?? []);
+  // where an env left out stays served: the installation users are on now, when the deploy leaves it
+  const servedBy =
+    live.current && !sameInstallation
+      ? { installation: live.current.installation, links: live.currentLinks }
+      : live.previous && live.previous.installation !== installation
+        ? live.previous
+        : undefined;
   const forced: DeployPlan['forced'] = [];
   const links: LinkMap = {};
   for (const d of envPlan.envs) {
     const step = deployStep(d);
+    if (step === 'missing' && allowed.has(d.name)) {
+      // allowed to fail: keep its live build in the target installation, else leave it out of the generation
+      const keeping = live.targetLinks[d.name];
+      if (keeping) links[d.name] = keeping;
+      const old = servedBy?.links[d.name];
+      leftOut.push({
+        name: d.name,
+        buildId: d.buildId,
+        ...(d.failure ? { failure: d.failure } : {}),
+        reason: d.reason,
+        ...(keeping ? { keeping } : {}),
+        ...(!keeping && old && servedBy
+          ? {
+              servedFrom: {
+                installation: servedBy.installation,
+                build: old,
+                path: join(kernelsOnDisk.root, servedBy.installation, 'envs', d.name),
+              },
+            }
+          : {}),
+      });
+      continue;
+    }
     if (step === 'missing') {
       missing.push({
         name: d.name,
@@ -121,20 +196,27 @@ export function planDeploy(
     if (d.forced) forced.push({ name: d.name, buildId: d.buildId });
     links[d.name] = d.buildId;
   }
-  const sameInstallation = live.current?.installation === installation;
   const targetUpToDate = live.target !== undefined && sameLinks(links, live.targetLinks);
   const newGeneration = targetUpToDate ? undefined : nextGenerationNumber(live.targetGenerations);
   const { entries, problems } = planKernels(desired.kernels);
-  const kernels = entries.filter((k) => k.env in links);
+  // an env left out of a conda upgrade keeps its kernel, run from the installation that still serves it
+  const servedFrom = new Map(leftOut.flatMap((l) => (l.servedFrom ? [[l.name, l.servedFrom.path] as const] : [])));
+  const kernels = entries.flatMap((k) =>
+    k.env in links
+      ? [k]
+      : servedFrom.has(k.env)
+        ? [{ ...k, python: join(servedFrom.get(k.env)!, 'bin', 'python') }]
+        : [],
+  );
   for (const k of entries) {
-    if (!(k.env in links))
+    if (!(k.env in links) && !servedFrom.has(k.env))
       problems.push(`kernel '${k.kernel}': env ${k.env} is not in the generation, kernelspec not written`);
   }
   const kernelChanges: KernelChanges = { added: [], removed: [], changed: [] };
   for (const k of kernels) {
     const text = kernelsOnDisk.files.get(k.kernel);
     if (text === undefined) kernelChanges.added.push(k.kernel);
-    else if (text !== renderKernelSpec(kernelSpec(kernelsOnDisk.root, k.env, k.displayName)))
+    else if (text !== renderKernelSpec(kernelSpec(kernelsOnDisk.root, k.env, k.displayName, k.python)))
       kernelChanges.changed.push(k.kernel);
   }
   const wantedKernels = new Set(kernels.map((k) => k.kernel));
@@ -149,12 +231,51 @@ export function planDeploy(
     diff: diffLinks(live.currentLinks, links),
     missing,
     heldBack,
+    leftOut,
+    ...installationGate(live, links, sameInstallation, opts.force === true),
     forced,
     kernels,
     kernelChanges,
     kernelProblems: problems,
     changes: newGeneration !== undefined || !sameInstallation || kernelWork,
   };
+}
+
+/**
+ * Deploy refuses to make an installation current again after a rollback switched away from it, while the
+ * repository asks for the very builds that were live there then: "the repository changed" means a deploy would
+ * link other builds in it (a spec fixed, an env added or removed, allow-failures changed). --force goes anyway.
+ * Either way, once the installation is current again its mark is lifted.
+ */
+function installationGate(
+  live: LiveInput,
+  links: LinkMap,
+  sameInstallation: boolean,
+  force: boolean,
+): { blockedBy?: InstallationMark; clearsMark?: InstallationMark } {
+  const mark = live.installationMark;
+  if (!mark || sameInstallation) return {};
+  if (!force && sameLinks(links, mark.links)) return { blockedBy: mark };
+  return { clearsMark: mark };
+}
+
+/** Why a blocked deploy refuses, and the ways out (exit 1). */
+export function describeBlocked(mark: InstallationMark): string {
+  return (
+    `refusing to switch ROOT/current to ${mark.installation}: it was rolled back at ${mark.at} (${mark.reason}), ` +
+    `and the repository still asks for the builds of ${mark.installation}/generations/${mark.generation} ` +
+    'that were live then. Nothing was changed. Fix the failing envs in git (a commit that changes their builds ' +
+    'deploys), or deploy --force to switch anyway (clears the mark).'
+  );
+}
+
+/** The line a report, the history and status give an env left out by allow-failures. */
+export function describeLeftOut(l: LeftOut): string {
+  const why = l.failure ? `failed: ${l.failure}` : l.reason;
+  if (l.keeping) return `left out: ${l.name} (${why}), keeping its live build ${l.keeping}`;
+  if (l.servedFrom)
+    return `left out: ${l.name} (${why}), still served from ${l.servedFrom.installation} at ${l.servedFrom.path}`;
+  return `left out: ${l.name} (${why}), not live anywhere`;
 }
 
 /** Human lines describing a plan (used by --dry-run and by the deploy report). */
@@ -182,6 +303,8 @@ export function describePlan(plan: DeployPlan): string[] {
         `${h.keeping ? `keeping ${h.keeping}` : 'left out'}. Revert or fix in git (or deploy --force)`,
     );
   }
+  for (const l of plan.leftOut) lines.push(`  ! ${describeLeftOut(l)} (allow-failures)`);
+  if (plan.clearsMark) lines.push(`  ! ${plan.installation} was rolled back at ${plan.clearsMark.at}: mark cleared`);
   for (const f of plan.forced) lines.push(`  ! ${f.name}: deploying rolled-back build ${f.buildId} because of --force`);
   for (const p of plan.kernelProblems) lines.push(`  ! ${p}`);
   return lines;

@@ -26,6 +26,8 @@ export interface Desired {
   /** REPLICATE envs only, sorted by name */
   envs: DesiredEnv[];
   kernels: Array<{ name: string; displayName: string }>;
+  /** `[conda] allow-failures`: envs a deploy may leave out when they have no passing build */
+  allowFailures?: string[];
 }
 
 /** One REPLICATE env's desired build: its build id and the verdict key its tests and kernel status imply. */
@@ -58,5 +60,6 @@ export function desiredState(repo: Repo): Desired {
     frontend: inv.conda.frontend,
     envs,
     kernels: inv.kernels.map((k) => ({ name: k.name, displayName: k.displayName })),
+    ...(inv.conda.allowFailures ? { allowFailures: inv.conda.allowFailures } : {}),
   };
 }

@@ -98,7 +98,7 @@ function decode(value: string): string {
   return /["'\\;#]/.test(value) ? ini.unsafe(value) : value.trim();
 }
 /** [conda] keys whose value is a list (comma or space separated) */
-const LIST_KEYS = new Set(['channels', 'pip-git-hosts', 'pip-indexes', 'pass-env']);
+const LIST_KEYS = new Set(['channels', 'pip-git-hosts', 'pip-indexes', 'pass-env', 'allow-failures']);
 
 function splitList(value: string): string[] {
   return value.split(/[\s,]+/).filter(Boolean);
@@ -164,6 +164,17 @@ export function parseInventory(text: string, file = 'inventory.ini'): { inventor
     else if (env.mode !== 'REPLICATE')
       err(k.line, `kernel '${k.name}' must be a REPLICATE environment (it is '${env.mode}' at line ${env.line})`);
   }
+  const allowFailures = Array.isArray(conda['allow-failures'])
+    ? (conda['allow-failures'] as unknown[]).map(String)
+    : [];
+  for (const name of allowFailures) {
+    // a deploy may leave these out: only envs it deploys, or a typo would silently allow nothing
+    const env = envByName.get(name);
+    const line = where.get('/conda/allow-failures') ?? 1;
+    if (!env) err(line, `allow-failures: '${name}' is not an environment listed in [environments]`);
+    else if (env.mode !== 'REPLICATE')
+      err(line, `allow-failures: '${name}' must be a REPLICATE environment (it is '${env.mode}' at line ${env.line})`);
+  }
   const lowered = new Map<string, number>();
   for (const k of kernels) {
     // Jupyter kernel names are case-insensitive: two that differ only in case would overwrite each other
@@ -187,6 +198,7 @@ export function parseInventory(text: string, file = 'inventory.ini'): { inventor
         ...(conda['pip-indexes'] ? { pipIndexes: conda['pip-indexes'] as string[] } : {}),
         ...(conda['unsandboxed-tests'] === 'allow' ? { unsandboxedTests: true } : {}),
         ...(passEnv?.length ? { passEnv } : {}),
+        ...(allowFailures.length ? { allowFailures: [...new Set(allowFailures)].sort() } : {}),
         line: lineOfSection('conda'),
       },
       environments,

@@ -18,6 +18,8 @@ export interface KernelEntry {
   kernel: string;
   env: string;
   displayName: string;
+  /** the python to run when the env is not under ROOT/envs (left out of a conda upgrade: the old installation's) */
+  python?: string;
 }
 
 /**
@@ -33,9 +35,15 @@ function isValidKernelName(name: string): boolean {
 }
 
 /** The kernel.json of an env, exactly as written (pure). */
-export function kernelSpec(root: string, env: string, displayName: string): KernelSpecJson {
+export function kernelSpec(root: string, env: string, displayName: string, python?: string): KernelSpecJson {
   return {
-    argv: [join(layout(root).envs, env, 'bin', 'python'), '-m', 'ipykernel_launcher', '-f', '{connection_file}'],
+    argv: [
+      python ?? join(layout(root).envs, env, 'bin', 'python'),
+      '-m',
+      'ipykernel_launcher',
+      '-f',
+      '{connection_file}',
+    ],
     display_name: displayName,
     language: 'python',
     metadata: { debugger: true, conda_gitops: { env } },

@@ -20,6 +20,8 @@ export interface Layout {
   gitops: string;
   lock: string;
   history: string;
+  /** installation rollbacks: an append-only journal (installation-marks schema) */
+  installationMarks: string;
   runs: string;
 }
 
@@ -34,6 +36,7 @@ export function layout(root: string): Layout {
     gitops,
     lock: join(gitops, 'lock'),
     history: join(gitops, 'history.jsonl'),
+    installationMarks: join(gitops, 'installation-marks.jsonl'),
     runs: join(gitops, 'runs'),
   };
 }

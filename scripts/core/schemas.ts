@@ -6,6 +6,7 @@ import buildMark from '../../schemas/build-mark.schema.json' with { type: 'json'
 import generation from '../../schemas/generation.schema.json' with { type: 'json' };
 import history from '../../schemas/history.schema.json' with { type: 'json' };
 import marks from '../../schemas/marks.schema.json' with { type: 'json' };
+import installationMarks from '../../schemas/installation-marks.schema.json' with { type: 'json' };
 
 export const SCHEMA_NAMES = [
   'inventory',
@@ -15,6 +16,7 @@ export const SCHEMA_NAMES = [
   'generation',
   'history',
   'marks',
+  'installation-marks',
 ] as const;
 export type SchemaName = (typeof SCHEMA_NAMES)[number];
 
@@ -26,6 +28,7 @@ const SCHEMAS: Record<SchemaName, Record<string, unknown>> = {
   generation,
   history,
   marks,
+  'installation-marks': installationMarks,
 };
 
 export function loadSchema(name: SchemaName): Record<string, unknown> {

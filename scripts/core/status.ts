@@ -4,7 +4,8 @@
  * back, or a live build somebody changed by hand (`conda install` into it: its conda-meta/history moved).
  */
 import type { HistoryStamp, StampedBuildRecord } from './types.js';
-import type { DesiredInput, RecordLookup } from './deploy.js';
+import type { DesiredInput, InstallationMark, RecordLookup } from './deploy.js';
+import { join } from 'node:path';
 import type { BuildState, EnvAction, EnvPlan } from './envplan.js';
 import type { GenerationRef, LinkMap } from './generation.js';
 import type { HistoryEntry } from './history.js';
@@ -33,6 +34,8 @@ export interface EnvStatus {
   repair?: string;
   /** files of the live build changed, added or removed since it was tested (status checks; core/integrity.ts) */
   integrity?: IntegrityDrift;
+  /** not live, listed in `[conda] allow-failures`: where it is still served from (the previous installation) */
+  leftOut?: { servedFrom?: { installation: string; build: string; path: string } };
   message: string;
 }
 
@@ -40,6 +43,8 @@ export interface StatusReport {
   installation: string;
   live?: GenerationRef;
   lastCutover?: Pick<HistoryEntry, 'at' | 'command' | 'user' | 'commit' | 'from' | 'to'>;
+  /** the installation the repository asks for was rolled back: deploy will not switch to it as it is */
+  installationMark?: Pick<InstallationMark, 'installation' | 'at' | 'reason' | 'generation'>;
   envs: EnvStatus[];
   kernels: { missing: string[]; outdated: string[]; extra: string[] };
   drift: boolean;
@@ -48,6 +53,7 @@ export interface StatusReport {
     failed: number;
     bad: number;
     untested: number;
+    leftOut: number;
     tampered?: number;
   };
 }
@@ -66,6 +72,10 @@ export interface StatusInput {
   /** managed kernelspec dir name -> kernel.json text */
   kernelFiles: Map<string, string>;
   lastCutover?: HistoryEntry;
+  /** the mark on the repository's installation, when `current` is elsewhere */
+  installationMark?: InstallationMark;
+  /** the installation `current` came from and its live links (where allow-failures envs stay served) */
+  previous?: { installation: string; links: LinkMap };
 }
 
 /** Slack for records without a stamp: the record is written right after the last conda command. */
@@ -126,6 +136,21 @@ export function computeStatus(input: StatusInput): StatusReport {
         : s.state === 'missing'
           ? `missing: ${words}`
           : `different: live ${liveId}; ${words}`;
+    const old = input.previous?.links[d.name];
+    if (s.state === 'missing' && desired.allowFailures?.includes(d.name)) {
+      const servedFrom =
+        old && input.previous
+          ? {
+              installation: input.previous.installation,
+              build: old,
+              path: join(input.root, input.previous.installation, 'envs', d.name),
+            }
+          : undefined;
+      s.leftOut = servedFrom ? { servedFrom } : {};
+      s.message +=
+        '; left out (allow-failures)' +
+        (servedFrom ? `, still served from ${servedFrom.installation} at ${servedFrom.path}` : ', not live anywhere');
+    }
     envs.push(s);
   }
   for (const name of Object.keys(live.links).sort()) {
@@ -162,12 +187,20 @@ export function computeStatus(input: StatusInput): StatusReport {
   const { entries } = planKernels(desired.kernels);
   const kernels = { missing: [] as string[], outdated: [] as string[], extra: [] as string[] };
   const wantedKernels = new Set<string>();
+  const servedFrom = new Map(
+    envs.flatMap((e) => (e.leftOut?.servedFrom ? [[e.name, e.leftOut.servedFrom] as const] : [])),
+  );
   for (const k of entries) {
-    if (!(k.env in live.links)) continue; // its env is not live: the kernel cannot be there yet (reported with the env)
+    const old = servedFrom.get(k.env);
+    // its env is not live: the kernel cannot be there yet (reported with the env), unless an older installation
+    // still serves it (allow-failures): then its kernel runs from there
+    if (!(k.env in live.links) && !old) continue;
+    const python = old && !(k.env in live.links) ? join(old.path, 'bin', 'python') : undefined;
     wantedKernels.add(k.kernel);
     const text = input.kernelFiles.get(k.kernel);
     if (text === undefined) kernels.missing.push(k.kernel);
-    else if (text !== renderKernelSpec(kernelSpec(input.root, k.env, k.displayName))) kernels.outdated.push(k.kernel);
+    else if (text !== renderKernelSpec(kernelSpec(input.root, k.env, k.displayName, python)))
+      kernels.outdated.push(k.kernel);
   }
   for (const k of input.kernelFiles.keys()) if (!wantedKernels.has(k)) kernels.extra.push(k);
 
@@ -182,6 +215,7 @@ export function computeStatus(input: StatusInput): StatusReport {
     failed: envs.filter((e) => e.action === 'refuse' || (e.action === 'test' && e.failure)).length,
     bad: envs.filter((e) => e.bad).length,
     untested: envs.filter((e) => e.state === 'ok' && e.action !== 'keep').length,
+    leftOut: envs.filter((e) => e.leftOut).length,
   };
   const drift =
     counts.missing + counts.extra + counts.different + counts.handChanged + counts.untested > 0 ||
@@ -199,6 +233,16 @@ export function computeStatus(input: StatusInput): StatusReport {
             ...(last.commit ? { commit: last.commit } : {}),
             ...(last.from ? { from: last.from } : {}),
             to: last.to,
+          },
+        }
+      : {}),
+    ...(input.installationMark && live.ref?.installation !== input.installation
+      ? {
+          installationMark: {
+            installation: input.installationMark.installation,
+            at: input.installationMark.at,
+            reason: input.installationMark.reason,
+            generation: input.installationMark.generation,
           },
         }
       : {}),
@@ -243,6 +287,14 @@ export function renderStatus(r: StatusReport): string[] {
         `-> generation ${c.to.generation}`,
     );
   }
+  if (r.installationMark) {
+    const m = r.installationMark;
+    lines.push(
+      `installation ${m.installation}: rolled back at ${m.at} (${m.reason}); deploy will not switch ROOT/current ` +
+        `to it while the repository asks for the builds of ${m.installation}/generations/${m.generation} ` +
+        '(fix them in git, or deploy --force)',
+    );
+  }
   const width = Math.max(4, ...r.envs.map((e) => e.name.length));
   for (const e of r.envs) {
     if (e.state === 'ok' && !e.integrity) continue;
@@ -259,6 +311,7 @@ export function renderStatus(r: StatusReport): string[] {
       (c.failed ? `, ${c.failed} failed build(s)` : '') +
       (c.untested ? `, ${c.untested} live but not tested as the repository asks` : '') +
       (c.bad ? `, ${c.bad} rolled back` : '') +
+      (c.leftOut ? `, ${c.leftOut} left out (allow-failures)` : '') +
       (c.tampered ? `, ${c.tampered} with files changed since tested` : ''),
   );
   if (r.drift) for (const cmd of repairCommands(r)) lines.push(`To repair: ${cmd}`);

@@ -20,6 +20,8 @@ export interface Inventory {
     unsandboxedTests?: boolean;
     /** `pass-env`: more variables of the runner's environment given to conda, pip and env tests */
     passEnv?: string[];
+    /** `allow-failures`: REPLICATE envs a deploy may leave out when they have no passing build (core/deploy.ts) */
+    allowFailures?: string[];
     line: number;
   };
   environments: Array<{ name: string; mode: EnvMode; line: number }>;

@@ -15,6 +15,7 @@ export const READABLE_FORMATS: Partial<Record<SchemaName, number[]>> = {
   generation: [1],
   history: [1],
   marks: [1],
+  'installation-marks': [1],
 };
 
 const ajv = new Ajv({ strict: false, allErrors: false });
@@ -51,6 +52,8 @@ const REMEDY: Partial<Record<SchemaName, string>> = {
   'build-mark': 'remove it to clear the mark (deploy --force does the same)',
   marks:
     'fix or delete that line (deploy --force clears the marks of the builds it links; a rollback marks them again)',
+  'installation-marks':
+    'fix or delete that line (deploy --force clears an installation mark; rollback --installation sets it again)',
   generation:
     'restore it from a backup; if this generation is not live, `conda-gitops gc --yes` or removing the directory ' +
     'drops it',

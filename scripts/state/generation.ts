@@ -306,6 +306,29 @@ export function rollbackTargetOf(
   );
 }
 
+/**
+ * The installation `ref`'s installation came from: follow the generation manifests' `parent` back within the
+ * installation until one names another installation (the generation a conda upgrade was deployed from).
+ */
+export function previousInstallation(root: string, ref: GenerationRef): GenerationRef | undefined {
+  const dir = join(root, ref.installation);
+  const seen = new Set<number>();
+  let n: number | undefined = ref.generation;
+  while (n !== undefined && !seen.has(n)) {
+    seen.add(n);
+    let parent: GenerationRef | undefined;
+    try {
+      parent = readManifest(dir, n)?.parent;
+    } catch {
+      return undefined; // a corrupt manifest: no answer here (rollback reports it when it gets there)
+    }
+    if (!parent) return undefined;
+    if (parent.installation !== ref.installation) return parent;
+    n = parent.generation;
+  }
+  return undefined;
+}
+
 export const versionOf = (installation: string) => installation.replace(/^v/, '');
 
 /**

@@ -2,6 +2,7 @@
  * `ROOT/.gitops/history.jsonl`: one JSON line per cutover (deploy, rollback), appended with O_APPEND and
  * fsynced. A last line torn by a crash is skipped (and reported) when reading, never fatal.
  */
+import { installationMarkOf, markInstallationBad } from './installation-marks.js';
 import {
   closeSync,
   fstatSync,
@@ -119,7 +120,18 @@ export function reconcileHistory(root: string, env: NodeJS.ProcessEnv): HistoryE
       (!madeFromLast &&
         (last.to.installation === live.ref.installation ? live.ref.generation < last.to.generation : true)));
   const at = new Date().toISOString();
-  if (wentBack && last) {
+  if (wentBack && last && last.to.installation !== live.ref.installation) {
+    // a killed installation rollback: the installation it left is marked, as the rollback would have
+    if (!installationMarkOf(root, last.to.installation)) {
+      markInstallationBad(root, {
+        installation: last.to.installation,
+        at,
+        reason: `rolled back from ${formatRef(last.to)} to ${formatRef(live.ref)}`,
+        generation: last.to.generation,
+        links: fromLinks,
+      });
+    }
+  } else if (wentBack && last) {
     const left = [...diff.changed.map((c) => ({ name: c.name, build: c.from })), ...diff.removed];
     markBuilds(root, last.to.installation, left, {
       at,

@@ -118,7 +118,7 @@ export function syncKernels(
   checkKernelPaths(root, entries);
   for (const e of entries) {
     const path = join(dir, e.kernel, 'kernel.json');
-    const text = renderKernelSpec(kernelSpec(root, e.env, e.displayName));
+    const text = renderKernelSpec(kernelSpec(root, e.env, e.displayName, e.python));
     let old: string | undefined;
     try {
       old = readFileSync(path, 'utf8');

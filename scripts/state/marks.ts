@@ -145,8 +145,12 @@ function fsyncDir(dir: string): void {
  * (a full disk) is cut back off too, best effort, so the journal is as it was.
  */
 export function appendMarks(root: string, condaVersion: string, lines: MarkLine[]): void {
+  appendJournal(installationLayout(root, condaVersion).marks, lines);
+}
+
+/** appendMarks for any append-only JSON-lines journal (the installation marks too). */
+export function appendJournal(path: string, lines: object[]): void {
   if (!lines.length) return;
-  const path = installationLayout(root, condaVersion).marks;
   const fd = openSync(path, 'a+');
   let size = 0;
   try {

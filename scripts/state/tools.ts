@@ -3,7 +3,8 @@
  * (dist/scripts, dist/schemas, package.json, package-lock.json, node_modules) into ROOT/tools/<version>-<id>/
  * (built under a dot name, then renamed: it only ever exists whole), flips ROOT/tools/current to it with one
  * rename(2), and writes the launcher ROOT/tools/bin/conda-gitops. QA on the shared runner, rollback, the
- * nightly drift check and admins on the server (GitHub down) run that launcher: the tool as it is on main, never a pull request's.
+ * nightly drift check and admins on the server (GitHub down) run that launcher: the tool as it is on main,
+ * never a pull request's.
  */
 import { createHash } from 'node:crypto';
 import {

@@ -121,7 +121,8 @@ describe('schema', () => {
     const bad = await runCli(['schema', 'nope']);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain(
-      "unknown schema 'nope' (known: inventory, report, build-record, build-mark, generation, history, marks)",
+      "unknown schema 'nope' (known: inventory, report, build-record, build-mark, generation, history, marks, " +
+        'installation-marks)',
     );
   });
 });

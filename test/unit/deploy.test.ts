@@ -106,6 +106,76 @@ describe('planDeploy (pure)', () => {
   const B = fakeBuildId('b1');
   const B2 = fakeBuildId('b2');
 
+  describe('a conda upgrade: allow-failures and the installation mark', () => {
+    const OLD = { installation: 'v23.11.0', generation: 3 };
+    const upgradeLive = (extra: Partial<LiveInput> = {}): LiveInput => ({
+      current: OLD,
+      currentLinks: { a: 'oa', b: 'ob' },
+      targetLinks: {},
+      targetGenerations: [],
+      ...extra,
+    });
+    const desiredB = (allowFailures?: string[]) => ({
+      ...desiredOf({ a: A, b: B }, {}, '24.1.2'),
+      ...(allowFailures ? { allowFailures } : {}),
+    });
+    const plan = (d: DesiredInput, live: LiveInput, force = false) =>
+      planDeploy(
+        d,
+        live,
+        envPlanOf(d, (env) => (env === 'a' ? rec('tested') : undefined), live.targetLinks),
+        { root: '/R', files: new Map() },
+        { force },
+      );
+
+    it('without allow-failures an env without a passing build blocks the whole deploy', () => {
+      const p = plan(desiredB(), upgradeLive());
+      expect(p.missing.map((m) => m.name)).toEqual(['b']);
+      expect(p.leftOut).toEqual([]);
+    });
+
+    it('an allowed failure is left out and named with where it is still served from', () => {
+      const p = plan(desiredB(['b']), upgradeLive());
+      expect(p.missing).toEqual([]);
+      expect(p.links).toEqual({ a: A });
+      expect(p.switchCurrent).toBe(true);
+      expect(p.leftOut).toEqual([
+        {
+          name: 'b',
+          buildId: B,
+          reason: 'not built yet',
+          servedFrom: { installation: 'v23.11.0', build: 'ob', path: '/R/v23.11.0/envs/b' },
+        },
+      ]);
+    });
+
+    it('an allowed failure live in the target installation keeps its live build', () => {
+      const live = upgradeLive({
+        current: { installation: 'v24.1.2', generation: 1 },
+        currentLinks: { a: A, b: 'b0' },
+        target: 1,
+        targetLinks: { a: A, b: 'b0' },
+        targetGenerations: [1],
+      });
+      const p = plan(desiredB(['b']), live);
+      expect(p.links).toEqual({ a: A, b: 'b0' });
+      expect(p.leftOut[0]).toMatchObject({ name: 'b', keeping: 'b0' });
+      expect(p.changes).toBe(false);
+    });
+
+    it('refuses to switch back to a rolled-back installation with the same links; changed links or --force go', () => {
+      const mark = { installation: 'v24.1.2', at: 't', reason: 'r', generation: 1, links: { a: A } };
+      const live = upgradeLive({ target: 1, targetLinks: { a: A }, targetGenerations: [1], installationMark: mark });
+      expect(plan(desiredB(['b']), live).blockedBy).toEqual(mark);
+      const forced = plan(desiredB(['b']), live, true);
+      expect(forced.blockedBy).toBeUndefined();
+      expect(forced.clearsMark).toEqual(mark);
+      const changed = plan(desiredB(['b']), { ...live, installationMark: { ...mark, links: { a: 'old' } } });
+      expect(changed.blockedBy).toBeUndefined();
+      expect(changed.clearsMark).toBeDefined();
+    });
+  });
+
   it('a first deploy links every tested build into generation 1 and points current at the installation', () => {
     const plan = planOf(desiredOf({ a: A, b: B }), noLive, () => rec('tested'));
     expect(plan.links).toEqual({ a: A, b: B });

@@ -21,6 +21,18 @@ const inv = (...extra: string[]) => [...BASE, ...extra].join('\n') + '\n';
 const NAME_RULE = "names are letters, digits, '.', '_', '-', at most 64 characters, starting with a letter or digit";
 
 describe('parseInventory', () => {
+  test('[conda] allow-failures: REPLICATE envs only, each problem at its line', () => {
+    const ok = parseInventory(inv('b = REPLICATE').replace('[conda]\n', '[conda]\nallow-failures = b, a, b\n'));
+    expect(ok.problems).toEqual([]);
+    expect(ok.inventory!.conda.allowFailures).toEqual(['a', 'b']);
+    const bad = parseInventory(inv('x = export').replace('[conda]\n', '[conda]\nallow-failures = nope, x\n'));
+    expect(errors(bad.problems)).toEqual([
+      "inventory.ini:2: allow-failures: 'nope' is not an environment listed in [environments]",
+      "inventory.ini:2: allow-failures: 'x' must be a REPLICATE environment (it is 'export' at line 8)",
+    ]);
+    expect(parseInventory(inv()).inventory!.conda.allowFailures).toBeUndefined();
+  });
+
   test("the repository's own inventory.ini: every section, value and line", () => {
     const text = readFileSync(join(repoDir, 'inventory.ini'), 'utf8');
     const { inventory, problems } = parseInventory(text);

@@ -12,6 +12,7 @@ describe('layout of ROOT', () => {
       gitops: `/pkg/conda/${GITOPS_DIR}`,
       lock: '/pkg/conda/.gitops/lock',
       history: '/pkg/conda/.gitops/history.jsonl',
+      installationMarks: '/pkg/conda/.gitops/installation-marks.jsonl',
       runs: '/pkg/conda/.gitops/runs',
     });
   });
