@@ -191,7 +191,9 @@ describe('gc retires old installations by retention (issue 11, Housekeeping)', (
     expect(python(w.root)).toBe('ok');
   });
 
-  it('never retires the current or the qa target, nor the rollback target; --retire of one refuses (exit 2)', async () => {
+  const KEEPS_TARGETS =
+    'never retires the current or the qa target, nor the rollback target; --retire refuses (exit 2)';
+  it(KEEPS_TARGETS, async () => {
     const w = await world(VERSIONS.slice(1));
     // an upgrade under review points qa at an installation (here the oldest one)
     rmSync(join(w.root, 'qa'), { force: true });
@@ -234,7 +236,8 @@ describe('gc retires old installations by retention (issue 11, Housekeeping)', (
     expect(python(w.root)).toBe('ok');
   });
 
-  it('a removal the machine refuses (permission) exits 4 naming it, leaves the rest intact; the next gc finishes', async () => {
+  const REFUSED = 'a removal the machine refuses (permission) exits 4 naming it, the rest intact; the next gc finishes';
+  it(REFUSED, async () => {
     const w = await world();
     const args = ['gc', '--root', w.root, '--repo', w.repo, '--keep', '1', '--grace', '0', '--yes'];
     const refused = await runCli(args, { env: { CONDA_GITOPS_FAULT: 'gc-remove-installation:EACCES' } });
