@@ -1,7 +1,9 @@
 /**
  * The gc use case: remove what no kept generation references (docs/deploy.md). A dry run unless `yes`
  * (lists what would go, with sizes); `yes` removes, under the lock. Never the live or the previous
- * generation, never a build in progress, never a build the repository at HEAD asks for.
+ * generation, never a build in progress, never a build the repository at HEAD asks for. Installations go by
+ * retention only (`keepInstallations`, ranked by when the history says they were last live), and each one's
+ * verdict is printed: kept and why, or retired.
  */
 import { existsSync, lstatSync } from 'node:fs';
 import { join } from 'node:path';
@@ -13,7 +15,16 @@ import { compactMarks } from '../state/marks.js';
 import { installationName, layout } from '../core/layout.js';
 import { withLock } from '../state/lock.js';
 import { applyGc, emptyTrash, gcItems, listInstallations, listRuns, readInstallation } from '../state/gc.js';
-import { DEFAULT_KEEP_RUNS, DEFAULT_RUNS_GRACE_DAYS, buildKey, formatBytes, planGc } from '../core/gc.js';
+import { readHistory } from '../state/history.js';
+import {
+  DEFAULT_KEEP_INSTALLATIONS,
+  DEFAULT_KEEP_RUNS,
+  DEFAULT_RUNS_GRACE_DAYS,
+  buildKey,
+  formatBytes,
+  lastLiveFromHistory,
+  planGc,
+} from '../core/gc.js';
 import type { GcItem } from '../state/gc.js';
 import type { GcPlan } from '../core/gc.js';
 
@@ -34,8 +45,10 @@ export interface GcOptions extends RootLookup {
   yes: boolean;
   /** how long to wait for the lock; 0: BusyError at once */
   waitSeconds: number;
-  /** installations to remove although conda-gitops did not install them (e.g. the adopted hand-run one) */
+  /** installations to remove now: ones conda-gitops did not install (the adopted hand-run one), or within retention */
   retire?: string[];
+  /** installations kept by retention, most recently live first (default 2; >= 1) */
+  keepInstallations?: number;
 }
 
 export interface GcResult extends GcPlan {
@@ -45,16 +58,22 @@ export interface GcResult extends GcPlan {
   items: GcItem[];
 }
 
-/** Builds the repository at HEAD asks for: kept even when not deployed yet (QA done, merge pending). */
-async function wantedByRepo(repoDir: string): Promise<Set<string>> {
+/**
+ * Builds the repository at HEAD asks for, and its installation: kept even when not deployed yet (QA done,
+ * merge pending).
+ */
+async function wantedByRepo(repoDir: string): Promise<{ builds: Set<string>; installations: Set<string> }> {
   // no repository here: gc works from ROOT alone. A repository that is there but broken is an error (exit 2):
   // gc must not remove the builds it would ask for because it could not read it.
-  if (!existsSync(join(repoDir, 'inventory.ini'))) return new Set();
+  if (!existsSync(join(repoDir, 'inventory.ini'))) return { builds: new Set(), installations: new Set() };
   const { loadRepo } = await import('../repo/repo.js');
   const { desiredState } = await import('../core/desired.js');
   const desired = desiredState(await loadRepo(repoDir));
   const inst = installationName(desired.condaVersion);
-  return new Set(desired.envs.map((e) => buildKey(inst, e.name, e.buildId)));
+  return {
+    builds: new Set(desired.envs.map((e) => buildKey(inst, e.name, e.buildId))),
+    installations: new Set([inst]),
+  };
 }
 
 /** Read every installation under ROOT and plan what goes. */
@@ -64,7 +83,9 @@ function gatherAndPlan(
     keep: number;
     graceSeconds: number;
     protect: Set<string>;
+    protectInstallations: Set<string>;
     retire: Set<string>;
+    keepInstallations: number;
     keepRuns?: number;
     runsGraceSeconds?: number;
     now?: number;
@@ -96,17 +117,19 @@ function gatherAndPlan(
     keep: opts.keep,
     graceBefore: now - opts.graceSeconds * 1000,
     protect: opts.protect,
+    protectInstallations: opts.protectInstallations,
     retire: opts.retire,
+    keepInstallations: opts.keepInstallations,
+    lastLive: lastLiveFromHistory(readHistory(root).entries),
     runs: listRuns(root),
     keepRuns: opts.keepRuns ?? DEFAULT_KEEP_RUNS,
     runsGraceBefore: now - (opts.runsGraceSeconds ?? DEFAULT_RUNS_GRACE_DAYS * 86_400) * 1000,
     now,
   });
   for (const name of opts.retire) {
-    if (!plan.removeInstallations.includes(name))
-      throw new UsageError(
-        `--retire ${name}: the installation is still in use (current, qa or a kept generation); nothing was removed`,
-      );
+    const v = plan.installations.find((i) => i.name === name);
+    if (v && v.verdict !== 'retire')
+      throw new UsageError(`--retire ${name}: the installation is still in use: ${v.reason}; nothing was removed`);
   }
   return plan;
 }
@@ -132,6 +155,11 @@ function report(out: Output, plan: GcPlan, items: GcItem[], removing: boolean): 
   const total = items.reduce((s, i) => s + i.bytes, 0);
   const verb = removing ? 'removed' : 'would remove';
   for (const i of items) out.info(`  ${verb} ${i.kind.padEnd(12)} ${formatBytes(i.bytes).padStart(10)}  ${i.what}`);
+  // every installation, newest first: kept and why, or retired (the same in the dry run)
+  for (const v of plan.installations) {
+    const verdict = v.verdict === 'keep' ? 'kept' : removing ? 'retired' : 'would retire';
+    out.info(`gc: ${v.name}: ${verdict}, ${v.reason}`);
+  }
   out.info(
     `gc: ${verb} ${items.length} item(s), ${formatBytes(total)}; ` +
       `kept ${plan.keepGenerations.length} generation(s)` +
@@ -139,19 +167,20 @@ function report(out: Output, plan: GcPlan, items: GcItem[], removing: boolean): 
       (plan.keptRuns ? `, ${plan.keptRuns} run dir(s)` : '') +
       (removing ? '' : items.length ? ' (dry run: pass --yes to remove)' : ''),
   );
-  for (const name of plan.keptForeign)
-    out.info(`gc: kept ${name}: not installed by conda-gitops (--retire ${name} removes it)`);
 }
 
 export async function collectGarbage(opts: GcOptions): Promise<GcResult> {
   const { out } = opts;
   const root = await rootWithoutRepo(opts);
   refuseUnmanagedRoot(root);
+  const wanted = await wantedByRepo(opts.repoDir);
   const planOpts = {
     keep: opts.keep,
     graceSeconds: opts.graceSeconds,
-    protect: await wantedByRepo(opts.repoDir),
+    protect: wanted.builds,
+    protectInstallations: wanted.installations,
     retire: new Set(opts.retire ?? []),
+    keepInstallations: opts.keepInstallations ?? DEFAULT_KEEP_INSTALLATIONS,
     ...(opts.keepRuns !== undefined ? { keepRuns: opts.keepRuns } : {}),
     ...(opts.runsGraceSeconds !== undefined ? { runsGraceSeconds: opts.runsGraceSeconds } : {}),
   };

@@ -196,19 +196,26 @@ export const COMMANDS: CommandMeta[] = [
   },
   {
     name: 'gc',
-    summary: 'remove builds, generations and installations no kept generation references (dry run unless --yes)',
+    summary: 'remove old builds, generations and installations by retention (dry run unless --yes)',
     usage:
-      'conda-gitops gc [--root DIR] [--keep K] [--grace HOURS] [--keep-runs N] [--runs-grace DAYS] ' +
-      '[--retire NAME] [--yes | --dry-run] [--wait SECONDS] [--json]',
+      'conda-gitops gc [--root DIR] [--keep K] [--grace HOURS] [--keep-installations N] [--keep-runs N] ' +
+      '[--runs-grace DAYS] [--retire NAME] [--yes | --dry-run] [--wait SECONDS] [--json]',
     details:
       'Keeps the last K generations (over all installations), always the live and the previous one, the builds\n' +
       'they reference, builds in progress, builds the repository asks for, builds younger than --grace, and\n' +
       'the builds of a qa installation ahead of current (a conda upgrade under review).\n' +
-      'Removes other builds (prefix, record, log), other generations, installations referenced by neither\n' +
-      'current, qa nor a kept generation, and the package caches (pkgs/) of retired installations.\n' +
+      'Removes other builds (prefix, record, log), other generations, and the package caches (pkgs/) of former\n' +
+      'installations kept for rollback.\n' +
+      'Installations (ROOT/vX, whole) go only by retention: the --keep-installations most recently live (by the\n' +
+      'history; current counts) stay, and so does any that is current or qa, holds a kept generation (rollback\n' +
+      'can reach it), has a build in progress or younger than --grace, or is the one the repository names.\n' +
+      'Each installation gets one line: "v23.11.0: kept, live (current)", "v22.9.0: retired, last live\n' +
+      '2026-10-01, beyond keep-installations = 2".\n' +
       'Only what conda-gitops wrote: builds with their record, installations carrying .conda-gitops-installation\n' +
       '(an installation it never wrote into, like the adopted one, stays unless named with --retire). Refuses a\n' +
-      'root without .gitops/, never follows a symlink, and stops when it no longer holds the ROOT lock.' +
+      'root without .gitops/, never follows a symlink, and stops when it no longer holds the ROOT lock.\n' +
+      'A removal the machine refuses (permission, read-only) stops gc with exit 4; what it moved to\n' +
+      'ROOT/.gitops/trash/ is deleted by the next gc --yes.' +
       '\n' +
       'Run directories (ROOT/.gitops/runs/: reports and logs) go by retention: the last --keep-runs and any\n' +
       'younger than --runs-grace stay, and a run in progress (no report.json, younger than a day) always stays.',
@@ -223,7 +230,12 @@ export const COMMANDS: CommandMeta[] = [
         type: 'string',
         multiple: true,
         arg: 'NAME',
-        description: 'also remove this unused installation conda-gitops did not install (e.g. v4.3.22; repeatable)',
+        description: 'retire this installation now, even the adopted one (e.g. v4.3.22; not if in use; repeatable)',
+      },
+      'keep-installations': {
+        type: 'string',
+        arg: 'N',
+        description: 'installations to keep, most recently live first; current counts (default 2, >= 1)',
       },
       'dry-run': { type: 'boolean', description: 'only list what would be removed (the default; says so explicitly)' },
       'keep-runs': { type: 'string', arg: 'N', description: 'run directories to keep, newest first (default 20)' },

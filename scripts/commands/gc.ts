@@ -4,7 +4,7 @@
 import type { Context } from '../app/context.js';
 import { boolOption, durationOption, integerOption, listOption, stringOption } from '../core/options.js';
 import { EXIT, UsageError } from '../core/errors.js';
-import { DEFAULT_KEEP, DEFAULT_KEEP_RUNS, DEFAULT_RUNS_GRACE_DAYS } from '../core/gc.js';
+import { DEFAULT_KEEP, DEFAULT_KEEP_INSTALLATIONS, DEFAULT_KEEP_RUNS, DEFAULT_RUNS_GRACE_DAYS } from '../core/gc.js';
 import { DEFAULT_GRACE_HOURS, collectGarbage } from '../app/gc.js';
 
 export async function run(ctx: Context): Promise<number> {
@@ -22,6 +22,7 @@ export async function run(ctx: Context): Promise<number> {
     yes: boolOption(ctx, 'yes'),
     waitSeconds: durationOption(ctx, 'wait', { unit: 's', fallback: 0 }),
     retire: listOption(ctx, 'retire'),
+    keepInstallations: integerOption(ctx, 'keep-installations', { min: 1, fallback: DEFAULT_KEEP_INSTALLATIONS }),
   });
   ctx.out.result(result);
   return EXIT.OK;

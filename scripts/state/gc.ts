@@ -9,7 +9,9 @@ import { join, relative, sep } from 'node:path';
 import type { StampedBuildRecord } from '../core/types.js';
 import { listGenerations, liveGenerationNumber, readGenerationLinks, readManifest } from './generation.js';
 import { layout } from '../core/layout.js';
-import { CorruptStateError } from '../core/errors.js';
+import { CorruptStateError, EnvironmentError, environmentError } from '../core/errors.js';
+import { faultPoint } from './fsutil.js';
+import { crashPoint } from './generation.js';
 import { readChecked } from './checked.js';
 import { isOrphaned } from './record.js';
 import { isMarked } from './marker.js';
@@ -185,12 +187,23 @@ export function readInstallation(root: string, name: string, warn: Warn = () => 
     expect(e, 'ENOENT');
   }
   hasPkgs &&= kindOf(join(dir, 'pkgs')) === 'dir';
+  // when its base was installed or last changed by conda (conda-meta/history), else the directory's own time
+  let installedAt: number | undefined;
+  for (const p of [join(dir, 'conda-meta', 'history'), dir]) {
+    try {
+      installedAt = lstatSync(p).mtimeMs;
+      break;
+    } catch (e) {
+      expect(e, 'ENOENT', 'ENOTDIR');
+    }
+  }
   return {
     name,
     ...(live !== undefined ? { live } : {}),
     generations,
     builds: readBuilds(root, dir, warn),
     hasPkgs,
+    ...(installedAt !== undefined ? { installedAt } : {}),
     ...(foreign ? { foreign } : {}),
   };
 }
@@ -259,7 +272,7 @@ export function gcItems(root: string, plan: GcPlan): GcItem[] {
     const p = join(root, name, 'pkgs');
     items.push({
       kind: 'cache',
-      what: `${name}/pkgs (package cache of a retired installation)`,
+      what: `${name}/pkgs (package cache of a former installation)`,
       paths: [p],
       bytes: diskUsage(p),
     });
@@ -270,9 +283,10 @@ export function gcItems(root: string, plan: GcPlan): GcItem[] {
   }
   for (const name of plan.removeInstallations) {
     const p = join(root, name);
+    const why = plan.installations.find((v) => v.name === name)?.reason;
     items.push({
       kind: 'installation',
-      what: `${name} (installation referenced by nothing)`,
+      what: `${name} (retired installation${why ? `: ${why}` : ''})`,
       paths: [p],
       bytes: diskUsage(p),
     });
@@ -280,9 +294,30 @@ export function gcItems(root: string, plan: GcPlan): GcItem[] {
   return items;
 }
 
-/** Remove everything in a previous gc's trash (left there by a crash). */
+/**
+ * A removal the machine refused (permission, a read-only directory, I/O): exit 4, saying what was being removed,
+ * that it is out of ROOT's way already (moved to the trash), and that the next `gc --yes` finishes it.
+ */
+function removalError(root: string, what: string, e: unknown): unknown {
+  if (!environmentError(e)) return e;
+  const { code, path } = e as NodeJS.ErrnoException;
+  const trash = join(layout(root).gitops, 'trash');
+  return new EnvironmentError(
+    `gc could not delete ${what}: ${code}${path ? ` at ${path}` : ''}: something in it cannot be deleted ` +
+      `(permissions, a read-only or immutable file, a read-only filesystem). It was moved to ${trash} first, so ` +
+      `nothing half-deleted is left in use. Fix the cause (e.g. chmod -R u+w ${trash}; chattr -i for an ` +
+      'immutable file) and run gc --yes again: it empties the trash first and finishes the rest',
+  );
+}
+
+/** Remove everything in a previous gc's trash (left there by a crash or a removal the machine refused). */
 export async function emptyTrash(root: string): Promise<void> {
-  await rm(join(layout(root).gitops, 'trash'), { recursive: true, force: true });
+  const trash = join(layout(root).gitops, 'trash');
+  try {
+    await rm(trash, { recursive: true, force: true });
+  } catch (e) {
+    throw removalError(root, `${relative(root, trash)} (left by an earlier gc)`, e);
+  }
 }
 
 /**
@@ -337,8 +372,14 @@ export async function applyGc(root: string, items: GcItem[], opts: ApplyOptions 
         rmSync(p, { recursive: true, force: true }); // trash on another filesystem: delete in place
         continue;
       }
+      crashPoint(`gc-trashed-${item.kind}`); // the crash-safety tests: killed with the item in the trash
       // async removal keeps the event loop free, so the lock's mtime keeps being refreshed
-      await rm(dest, { recursive: true, force: true });
+      try {
+        faultPoint(`gc-remove-${item.kind}`, dest);
+        await rm(dest, { recursive: true, force: true });
+      } catch (e) {
+        throw removalError(root, `${relative(root, p)}`, e);
+      }
     }
     opts.onItem?.(item);
   }

@@ -10,7 +10,7 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { join } from 'node:path';
-import { planGc, planRuns, type RunOnDisk } from '../../scripts/core/gc.js';
+import { lastLiveFromHistory, planGc, planRuns, type RunOnDisk } from '../../scripts/core/gc.js';
 import type { InstallationOnDisk } from '../../scripts/core/gc.js';
 import { readLive } from '../../scripts/state/generation.js';
 import { memoryOutput } from '../../scripts/cli/output.js';
@@ -158,6 +158,120 @@ describe('planGc (pure)', () => {
   });
 });
 
+describe('planGc (pure): installations go by retention only (issue 11, Housekeeping)', () => {
+  const DAY = 86_400_000;
+  const at = (d: string) => Date.parse(`${d}T12:00:00Z`);
+  const ref = (installation: string, generation = 1) => ({ installation, generation });
+
+  it('reads when each installation was last live from the cutover history', () => {
+    const live = lastLiveFromHistory([
+      { at: '2026-08-01T12:00:00Z', to: ref('v4.8.5') },
+      { at: '2026-09-01T12:00:00Z', from: ref('v4.8.5'), to: ref('v22.9.0') },
+      { at: '2026-09-02T12:00:00Z', from: ref('v22.9.0'), to: ref('v22.9.0', 2) },
+      { at: 'garbled', from: ref('v22.9.0', 2), to: ref('v23.1.0') },
+      { at: '2026-10-01T12:00:00Z', from: ref('v22.9.0', 2), to: ref('v23.1.0') },
+    ]);
+    expect(Object.fromEntries(live)).toEqual({
+      'v4.8.5': at('2026-09-01'),
+      'v22.9.0': at('2026-10-01'),
+      'v23.1.0': at('2026-10-01'),
+    });
+  });
+
+  it('ranks by last live (history, else the newest generation; never live: last use) and keeps the first N', () => {
+    const installations = [
+      inst('v4.8.5', [[1, at('2026-01-01'), { a: 'p' }]], ['a/p'], { live: 1 }), // no history line: its generation
+      inst('v22.9.0', [[1, at('2026-02-01'), { a: 'q' }]], ['a/q'], { live: 1 }),
+      inst('v23.1.0', [[1, at('2026-03-01'), { a: 'r' }]], ['a/r'], { live: 1 }),
+      inst('v23.11.0', [[1, at('2026-04-01'), { a: 's' }]], ['a/s'], { live: 1 }),
+      inst('v24.1.2', [], [], { installedAt: at('2026-09-15') }), // installed, never live
+    ];
+    const input = {
+      installations,
+      current: 'v23.11.0',
+      graceBefore: 1,
+      keep: 1,
+      lastLive: new Map([
+        ['v22.9.0', at('2026-10-01')],
+        ['v23.1.0', at('2026-11-01')],
+      ]),
+    };
+    const plan = planGc({ ...input, keepInstallations: 3 });
+    expect(
+      plan.installations.map((v) => `${v.name}: ${v.verdict === 'keep' ? 'kept' : 'retired'}, ${v.reason}`),
+    ).toEqual([
+      'v23.11.0: kept, live (current)',
+      'v23.1.0: kept, last live 2026-11-01, within keep-installations = 3',
+      'v22.9.0: kept, last live 2026-10-01, within keep-installations = 3',
+      'v24.1.2: retired, never live, last used 2026-09-15, beyond keep-installations = 3',
+      'v4.8.5: retired, last live 2026-01-01, beyond keep-installations = 3',
+    ]);
+    expect(plan.removeInstallations).toEqual(['v24.1.2', 'v4.8.5']);
+    // caches go only for former installations kept for rollback: never current's
+    expect(plan.removeCaches).toEqual(['v22.9.0', 'v23.1.0']);
+    expect(plan.installations[3]).toMatchObject({ lastUsed: new Date(at('2026-09-15')).toISOString() });
+    expect(planGc({ ...input, keepInstallations: 0 }).removeInstallations).toEqual([
+      'v22.9.0',
+      'v23.1.0',
+      'v24.1.2',
+      'v4.8.5',
+    ]); // at least 1: current
+  });
+
+  it('never retires current, qa, the rollback target, a build in progress or what the repository names', () => {
+    const old = (name: string, extra: Partial<InstallationOnDisk> = {}) =>
+      inst(name, [[1, at('2026-01-01'), { a: 'x' }]], ['a/x'], { live: 1, ...extra });
+    const building = old('v3');
+    building.builds[0].inProgress = true;
+    const young = old('v5');
+    young.builds[0].time = at('2026-11-29');
+    const plan = planGc({
+      installations: [
+        inst('v1', [[1, at('2026-02-01'), {}]], [], { live: 1 }),
+        old('v2'),
+        building,
+        old('v4'),
+        young,
+        old('v6', { foreign: true }),
+        old('v7'),
+      ],
+      current: 'v1',
+      qa: 'v2',
+      previous: ref('v4'),
+      protectInstallations: new Set(['v7']),
+      graceBefore: at('2026-11-28'),
+      keep: 1,
+      keepInstallations: 1,
+    });
+    expect(Object.fromEntries(plan.installations.map((v) => [v.name, v.why]))).toEqual({
+      v1: 'current',
+      v2: 'qa',
+      v3: 'in-progress',
+      v4: 'rollback-target',
+      v5: 'recent-builds',
+      v6: 'adopted',
+      v7: 'repository',
+    });
+    expect(plan.removeInstallations).toEqual([]);
+    expect(plan.keptForeign).toEqual(['v6']);
+    expect(plan.removeCaches).toEqual(['v4']);
+  });
+
+  it('--retire NAME retires the adopted one or one within retention, never one in use', () => {
+    const installations = [
+      inst('v1', [[1, 10 * DAY, { a: 'x' }]], ['a/x'], { live: 1 }),
+      inst('v2', [[1, 5 * DAY, { a: 'y' }]], ['a/y'], { live: 1 }),
+      inst('v0', [], [], { foreign: true, installedAt: DAY }),
+    ];
+    const input = { installations, current: 'v1', graceBefore: 1, keep: 1, keepInstallations: 5 };
+    expect(planGc(input).removeInstallations).toEqual([]);
+    const named = planGc({ ...input, retire: new Set(['v0', 'v2', 'v1']) });
+    expect(named.removeInstallations).toEqual(['v0', 'v2']);
+    expect(named.installations.find((v) => v.name === 'v2')?.reason).toBe('named with --retire, last live 1970-01-06');
+    expect(named.installations.find((v) => v.name === 'v1')?.why).toBe('current');
+  });
+});
+
 describe('planRuns (pure): retention of .gitops/runs/', () => {
   const DAY = 86_400_000;
   const now = 100 * DAY;
@@ -297,7 +411,7 @@ describe('gc on a real ROOT', () => {
     expect(out.lines.join('\n')).toMatch(/1 unreferenced build\(s\) younger than the grace period/);
   });
 
-  it('removes an installation nothing references, whole', async () => {
+  it('removes an installation nothing references beyond --keep-installations, whole', async () => {
     fi = makeInstallation();
     const repo = join(fi.root, 'repo');
     mkdirSync(repo);
@@ -306,8 +420,14 @@ describe('gc on a real ROOT', () => {
     const d = await writeRepo(repo, { envs: { a: 1 } });
     addTestedBuilds(fi.root, d);
     await deployRepo(repo);
-    const { out } = await gc(repo, { yes: true });
+    const kept = await gc(repo, { yes: true });
+    expect(kept.out.lines.join('\n')).toMatch(
+      /gc: v4\.3\.22: kept, never live, last used .*within keep-installations = 2/,
+    );
+    expect(existsSync(join(fi.root, 'v4.3.22'))).toBe(true);
+    const { out } = await gc(repo, { yes: true, keepInstallations: 1 });
     expect(out.lines.join('\n')).toMatch(/removed installation .*v4\.3\.22/);
+    expect(out.lines.join('\n')).toMatch(/gc: v4\.3\.22: retired, never live, .*beyond keep-installations = 1/);
     expect(existsSync(join(fi.root, 'v4.3.22'))).toBe(false);
     expect(existsSync(join(fi.root, `v${VERSION}`, 'pkgs'))).toBe(true); // the current installation's cache stays
   });
@@ -462,9 +582,7 @@ describe('gc cannot escape ROOT nor delete what is not its own (issue 10, findin
     const first = await collectGarbage({ ...common(repo), out, ...gcOpts });
     expect(first.removeInstallations).toEqual([]);
     expect(existsSync(join(fi.root, 'v4.3.22', 'envs', 'census'))).toBe(true);
-    expect(out.lines.join('\n')).toMatch(
-      /kept v4\.3\.22: not installed by conda-gitops \(--retire v4\.3\.22 removes it\)/,
-    );
+    expect(out.lines.join('\n')).toContain('gc: v4.3.22: kept, adopted: name it with --retire v4.3.22');
 
     const out2 = memoryOutput();
     const code = await runCommand('gc', {
