@@ -33,6 +33,14 @@ const EXACT = new Set([
 /** Families passed by prefix: locale, and the settings conda, mamba and pip read. */
 const PREFIXES = ['LC_', 'CONDA_', 'MAMBA_', 'PIP_'];
 
+/**
+ * The runner shell's conda/mamba activation: which env is active, which root a mamba or micromamba works on, which
+ * rc file applies. Never inherited (not even through pass-env): the tool names the installation and the prefix of
+ * every call itself (`-r`, `-p`, and `set` for what it sets on purpose).
+ */
+const ACTIVATION =
+  /^(MAMBA_ROOT_PREFIX|MAMBA_EXE|CONDARC|CONDA_PREFIX(_\d+)?|CONDA_DEFAULT_ENV|CONDA_SHLVL|CONDA_EXE|CONDA_PYTHON_EXE)$/;
+
 /** Our own variables that are settings of this tool, not of the programs it runs. */
 const OWN = /^CONDA_GITOPS_/;
 
@@ -67,7 +75,7 @@ export function childEnv(
   const pass = new Set(opts.pass ?? []);
   const env: Record<string, string> = {};
   for (const [name, value] of Object.entries(source)) {
-    if (value === undefined || isSecretName(name) || OWN.test(name)) continue;
+    if (value === undefined || isSecretName(name) || OWN.test(name) || ACTIVATION.test(name)) continue;
     if (EXACT.has(name) || pass.has(name) || PREFIXES.some((p) => name.startsWith(p))) env[name] = value;
   }
   for (const [name, value] of Object.entries(opts.set ?? {})) {
