@@ -38,8 +38,7 @@ const PREFIXES = ['LC_', 'CONDA_', 'MAMBA_', 'PIP_'];
  * rc file applies. Never inherited (not even through pass-env): the tool names the installation and the prefix of
  * every call itself (`-r`, `-p`, and `set` for what it sets on purpose).
  */
-const ACTIVATION =
-  /^(MAMBA_ROOT_PREFIX|MAMBA_EXE|CONDARC|CONDA_PREFIX(_\d+)?|CONDA_DEFAULT_ENV|CONDA_SHLVL|CONDA_EXE|CONDA_PYTHON_EXE)$/;
+const ACTIVATION = /^(MAMBA_ROOT_PREFIX|MAMBA_EXE|CONDARC|CONDA_(PREFIX(_\d+)?|DEFAULT_ENV|SHLVL|EXE|PYTHON_EXE))$/;
 
 /** Our own variables that are settings of this tool, not of the programs it runs. */
 const OWN = /^CONDA_GITOPS_/;

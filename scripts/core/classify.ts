@@ -639,8 +639,10 @@ function listVersions(available: string[], max = 12): string {
 
 /** One-line remediation for a classified failure, as shown in the report. */
 /** Lines of a pip failure that carry no text of their own. */
-const PIP_FRAME =
-  /^\s*(Pip subprocess error:|CondaEnvException: Pip (failed|subcommand failed)|failed|critical libmamba pip failed to install packages|)\s*$/;
+const PIP_FRAME = new RegExp(
+  String.raw`^\s*(Pip subprocess error:|CondaEnvException: Pip (failed|subcommand failed)|failed|` +
+    String.raw`critical libmamba pip failed to install packages|)\s*$`,
+);
 
 /**
  * A failure as the report may show it: no text pip read from a file unless the spec itself wrote it. A pip

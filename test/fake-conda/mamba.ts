@@ -270,7 +270,8 @@ function problemTree(e: CondaError): string[] {
       `The following package${specs.length > 1 ? 's' : ''} could not be installed`,
       ...specs.map(
         (s, i) =>
-          `${i === specs.length - 1 ? '└─' : '├─'} ${mambaSpec(s)} does not exist (perhaps a typo or a missing channel).`,
+          `${i === specs.length - 1 ? '└─' : '├─'} ${mambaSpec(s)} ` +
+          'does not exist (perhaps a typo or a missing channel).',
       ),
     ];
   }
