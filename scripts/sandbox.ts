@@ -27,7 +27,25 @@ const ROOT_DIR = path.resolve(path.dirname(new URL(import.meta.url).pathname), '
 const CLI = path.join(ROOT_DIR, 'dist', 'scripts', 'cli', 'main.js');
 const SANDBOX = path.join(ROOT_DIR, '.sandbox');
 const OLD = '4.3.22';
-const NEW = '23.11.0';
+
+/**
+ * `npm run sandbox -- --frontend micromamba|mamba` (or SANDBOX_FRONTEND=...): the upgrade goes to micromamba 2.0.5
+ * (a single binary, no conda) or to conda 23.11.0 with mamba 2.0.5 beside it (Miniforge-like) instead of conda.
+ */
+function frontendArg(): 'conda' | 'mamba' | 'micromamba' {
+  const i = process.argv.indexOf('--frontend');
+  const given =
+    (i >= 0 ? process.argv[i + 1] : process.argv.find((a) => a.startsWith('--frontend='))?.slice(11)) ??
+    process.env.SANDBOX_FRONTEND ??
+    'conda';
+  if (given !== 'conda' && given !== 'mamba' && given !== 'micromamba')
+    throw new Error(`--frontend ${given}: expected conda, mamba or micromamba`);
+  return given;
+}
+const FRONTEND = frontendArg();
+/** The inventory's version: micromamba's own for micromamba, conda's otherwise. */
+const NEW = FRONTEND === 'micromamba' ? '2.0.5' : '23.11.0';
+const MAMBA = '2.0.5';
 
 const paths = {
   root: path.join(SANDBOX, 'root'),
@@ -120,8 +138,13 @@ async function buildOldInstallation(): Promise<void> {
   writeChannel(path.join(paths.channels, 'mpc'), internal(['0.9.1', '1.0.0', '1.1.0']));
   process.stdout.write(`  internal channel 'mpc' no longer has ipums_tools 0.8.0 (has 0.9.1, 1.0.0, 1.1.0)\n`);
   // the new conda, installed beside the old one (the admin's first step of an upgrade)
-  installFakeConda(path.join(paths.root, `v${NEW}`), NEW, condarc);
-  process.stdout.write(`  installed conda ${NEW} beside it at root/v${NEW}\n`);
+  installFakeConda(path.join(paths.root, `v${NEW}`), NEW, {
+    ...condarc,
+    frontend: FRONTEND,
+    ...(FRONTEND === 'mamba' ? { mambaVersion: MAMBA } : {}),
+  });
+  const what = { conda: `conda ${NEW}`, micromamba: `micromamba ${NEW}`, mamba: `conda ${NEW} + mamba ${MAMBA}` };
+  process.stdout.write(`  installed ${what[FRONTEND]} beside it at root/v${NEW}\n`);
 }
 
 async function adopt(): Promise<void> {
@@ -138,11 +161,17 @@ async function adopt(): Promise<void> {
 }
 
 async function upgradePullRequest(): Promise<void> {
-  banner(`3. Pull request: upgrade conda ${OLD} -> ${NEW}; QA replicates every env`);
+  banner(`3. Pull request: upgrade conda ${OLD} -> ${FRONTEND} ${NEW}; QA replicates every env`);
   await git('checkout', '-q', '-b', 'upgrade-conda');
   const file = path.join(paths.repo, 'inventory.ini');
-  fs.writeFileSync(file, fs.readFileSync(file, 'utf8').replace(/^version = .*$/m, `version = ${NEW}`));
-  await git('commit', '-qam', `upgrade conda to ${NEW}`);
+  fs.writeFileSync(
+    file,
+    fs
+      .readFileSync(file, 'utf8')
+      .replace(/^version = .*$/m, `version = ${NEW}`)
+      .replace(/^frontend = .*$/m, `frontend = ${FRONTEND}`),
+  );
+  await git('commit', '-qam', `upgrade to ${FRONTEND} ${NEW}`);
   await cli(['qa', '--base', 'main', '--head', 'HEAD', '--jobs', '2'], { expect: [1] });
 
   banner('3b. fix: the remediation rules rewrite the specs (a reviewer sees the diff)');
@@ -192,10 +221,13 @@ async function deployAndRollback(): Promise<void> {
 
   banner('4d. A hand change in a live env: status names the repair, deploy --repair rebuilds it from git');
   const liveAnalytics = path.join(paths.root, 'envs', 'analytics');
-  const conda = path.join(paths.root, `v${NEW}`, 'bin', 'conda');
-  process.stdout.write(`\n  $ conda install -y -p ${liveAnalytics} six   (by hand, on the live env)\n`);
-  const hand = runConda(conda, ['install', '-y', '-p', liveAnalytics, 'six']);
-  if (hand.code !== 0) throw new Error(`conda install into ${liveAnalytics} failed:\n${hand.stderr}`);
+  const inst = path.join(paths.root, `v${NEW}`);
+  const conda = path.join(inst, 'bin', FRONTEND);
+  // micromamba and mamba 2 are told their root (-r), as an admin of a shared installation would
+  const root = FRONTEND === 'conda' ? [] : ['-r', inst];
+  process.stdout.write(`\n  $ ${FRONTEND} install -y -p ${liveAnalytics} six   (by hand, on the live env)\n`);
+  const hand = runConda(conda, ['install', '-y', ...root, '-p', liveAnalytics, 'six']);
+  if (hand.code !== 0) throw new Error(`${FRONTEND} install into ${liveAnalytics} failed:\n${hand.stderr}`);
   await cli(['status'], { expect: [1] });
   await cli(['deploy', '--repair', 'analytics']);
   await cli(['status']);

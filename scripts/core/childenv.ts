@@ -33,10 +33,22 @@ const EXACT = new Set([
 const PREFIXES = ['LC_', 'CONDA_', 'MAMBA_', 'PIP_'];
 
 /**
- * Never passed from ours, even by `pass-env`: which installation and which rc files a build uses is the tool's
- * choice (`set`), never the runner's shell state (an activated env, another root, the user's CONDARC).
+ * The runner shell's conda/mamba activation and rc choice: which env is active, which root a mamba or micromamba
+ * works on, which rc files apply. Never inherited (not even through pass-env): the tool names the installation, its
+ * rc and the prefix of every call itself (`-r`, `-p`, and `set` for what it sets on purpose).
  */
-const NEVER = new Set(['CONDARC', 'CONDA_PREFIX', 'MAMBA_ROOT_PREFIX', 'CONDA_RESTRICT_RC_SEARCH_PATH']);
+const ACTIVATION_NAMES = [
+  'MAMBA_ROOT_PREFIX',
+  'MAMBA_EXE',
+  'CONDARC',
+  'CONDA_RESTRICT_RC_SEARCH_PATH',
+  String.raw`CONDA_PREFIX(_\d+)?`,
+  'CONDA_DEFAULT_ENV',
+  'CONDA_SHLVL',
+  'CONDA_EXE',
+  'CONDA_PYTHON_EXE',
+];
+const ACTIVATION = new RegExp(`^(${ACTIVATION_NAMES.join('|')})$`);
 
 /** Our own variables that are settings of this tool, not of the programs it runs. */
 const OWN = /^CONDA_GITOPS_/;
@@ -72,7 +84,7 @@ export function childEnv(
   const pass = new Set(opts.pass ?? []);
   const env: Record<string, string> = {};
   for (const [name, value] of Object.entries(source)) {
-    if (value === undefined || isSecretName(name) || OWN.test(name) || NEVER.has(name)) continue;
+    if (value === undefined || isSecretName(name) || OWN.test(name) || ACTIVATION.test(name)) continue;
     if (EXACT.has(name) || pass.has(name) || PREFIXES.some((p) => name.startsWith(p))) env[name] = value;
   }
   for (const [name, value] of Object.entries(opts.set ?? {})) {

@@ -360,6 +360,8 @@ const PIP_FAILURE_LINES = [
   'CondaEnvException: Pip (failed|subcommand failed)',
   // conda 4.3 - 4.6.6 (conda_env/installers/pip.py)
   'CondaValueError: pip returned an error',
+  // micromamba / mamba 2 (libmamba runs pip `--no-input --quiet`)
+  'pip failed to install packages',
   'No matching distribution found for',
   'Could not find a version that satisfies the requirement',
   'Failed building wheel for',
@@ -411,6 +413,9 @@ const PIP_PACKAGE: RegExp[] = [
   /ERROR: Package '([^']+)' requires a different Python/,
 ];
 
+/** How micromamba and mamba 2 end a failed pip step. */
+const LIBMAMBA_PIP = /^\s*(critical|error)\s+libmamba pip failed to install packages/;
+
 const pipFailure: Rule = (lines) => {
   const first = find(lines, PIP_MARKERS);
   if (first < 0) return undefined;
@@ -428,7 +433,12 @@ const pipFailure: Rule = (lines) => {
     if (c >= 0) spec = /^\s*Collecting (\S+)/.exec(lines[c]!)![1]!;
   }
   const errSection = find(lines, /^\s*Pip subprocess error:/);
-  const start = errSection >= 0 ? errSection : first;
+  let start = errSection >= 0 ? errSection : first;
+  if (errSection < 0 && LIBMAMBA_PIP.test(lines[first]!)) {
+    // libmamba ran pip --quiet: pip's own error lines just above its last line are the explanation
+    const own = find(lines, /^\s*(ERROR|error):/, first - 20, first);
+    if (own >= 0) start = own;
+  }
   const keys: number[] = [];
   lines.forEach((l, i) => {
     if (PIP_KEY_LINES.test(l)) keys.push(i);
@@ -631,7 +641,10 @@ function listVersions(available: string[], max = 12): string {
 
 /** One-line remediation for a classified failure, as shown in the report. */
 /** Lines of a pip failure that carry no text of their own. */
-const PIP_FRAME = /^\s*(Pip subprocess error:|CondaEnvException: Pip (failed|subcommand failed)|failed|)\s*$/;
+const PIP_FRAME = new RegExp(
+  String.raw`^\s*(Pip subprocess error:|CondaEnvException: Pip (failed|subcommand failed)|failed|` +
+    String.raw`critical libmamba pip failed to install packages|)\s*$`,
+);
 
 /**
  * A failure as the report may show it: no text pip read from a file unless the spec itself wrote it. A pip

@@ -206,13 +206,27 @@ function channelArgs(channels: string[]): string[] {
 }
 
 /**
- * Arguments (after the executable) for one operation. conda and mamba 1.x share conda's CLI;
- * micromamba needs `-y` on create, its own `env export --no-build` flag and, when the
- * installation is not its default root, `-r ROOT` on every subcommand.
+ * Which command line a frontend speaks: conda's (conda, mamba 1.x, a Python front-end over conda) or libmamba's
+ * (micromamba, and mamba 2.x, the same C++ program).
  */
-export function buildArgv(frontend: Frontend, op: Op, rootPrefix?: string): string[] {
-  const micro = frontend === 'micromamba';
-  const root = micro && rootPrefix ? ['-r', rootPrefix] : [];
+export type Cli = 'conda' | 'libmamba';
+
+/** The CLI of a frontend: mamba's depends on its version (`--version`: 1.x prints `mamba X` + `conda Y`). */
+export function cliOf(frontend: Frontend, version?: VersionInfo): Cli {
+  if (frontend === 'micromamba') return 'libmamba';
+  if (frontend === 'conda') return 'conda';
+  return version && !version.conda && /^[2-9]|^\d\d/.test(version.version) ? 'libmamba' : 'conda';
+}
+
+/**
+ * Arguments (after the executable) for one operation. conda and mamba 1.x share conda's CLI;
+ * micromamba and mamba 2.x need `-y` on create, their own `env export --no-build` flag and `-r ROOT` on every
+ * subcommand but `clean` (which refuses it: the adapter sets MAMBA_ROOT_PREFIX for it instead). Without `-r`,
+ * mamba 2.0.0-2.0.5 take their root from the first `mamba` on PATH, whichever binary runs.
+ */
+export function buildArgv(frontend: Frontend, op: Op, rootPrefix?: string, cli: Cli = cliOf(frontend)): string[] {
+  const micro = cli === 'libmamba';
+  const root = micro && rootPrefix && op.op !== 'clean' ? ['-r', rootPrefix] : [];
   switch (op.op) {
     case 'version':
       return ['--version'];
@@ -379,7 +393,7 @@ export interface CondaConfig {
   frontend: Frontend;
   /** the conda / mamba / micromamba executable of the installation */
   exe: string;
-  /** micromamba root prefix (`-r`): the installation directory */
+  /** micromamba / mamba 2 root prefix (`-r`): the installation directory */
   rootPrefix?: string;
   /** defaults merged under every call's options */
   defaults?: CallOptions;
@@ -403,19 +417,38 @@ export class Conda {
     return { ...d, ...o, env: { ...d.env, ...o.env }, passEnv: [...(d.passEnv ?? []), ...(o.passEnv ?? [])] };
   }
 
+  private cli?: Promise<Cli>;
+
+  /** conda's CLI or libmamba's: mamba's is known from its `--version` (asked once, not logged). */
+  private cliFor(op: Op, o?: CallOptions): Promise<Cli> {
+    if (this.frontend !== 'mamba' || op.op === 'version') return Promise.resolve(cliOf(this.frontend));
+    this.cli ??= (async () => {
+      const quiet = this.options(o);
+      delete quiet.log;
+      delete quiet.logTitle;
+      const c = await execute([this.config.exe, ...buildArgv(this.frontend, { op: 'version' })], {
+        ...quiet,
+        timeoutSeconds: Math.min(quiet.timeoutSeconds ?? 60, 60),
+      });
+      return cliOf(this.frontend, c.code === 0 ? parseVersionOutput(this.frontend, c.stdout, c.stderr) : undefined);
+    })();
+    return this.cli;
+  }
+
   /**
    * Run one operation; the result is always a value. For an installation, conda reads the installation's own
    * .condarc through CONDARC, and conda >= 24.9 nothing else (CONDA_RESTRICT_RC_SEARCH_PATH; older conda also
-   * reads the runner user's rc files: `status` and `validate --runner` warn about those).
+   * reads the runner user's rc files). libmamba's clean takes no -r: the root goes in the environment (never an
+   * inherited one: core/childenv.ts).
    */
-  call(op: Op, o?: CallOptions): Promise<CallResult> {
+  async call(op: Op, o?: CallOptions): Promise<CallResult> {
+    const cli = await this.cliFor(op, o);
     const root = this.config.rootPrefix;
     const rc = root ? { CONDARC: join(root, '.condarc'), CONDA_RESTRICT_RC_SEARCH_PATH: '1' } : {};
+    const clean = cli === 'libmamba' && op.op === 'clean' && root ? { MAMBA_ROOT_PREFIX: root } : {};
     const opts = this.options(o);
-    return execute([this.config.exe, ...buildArgv(this.config.frontend, op, root)], {
-      ...opts,
-      env: { ...rc, ...opts.env },
-    });
+    const argv = [this.config.exe, ...buildArgv(this.frontend, op, root, cli)];
+    return execute(argv, { ...opts, env: { ...rc, ...clean, ...opts.env } });
   }
 
   async version(o?: CallOptions): Promise<Call<VersionInfo>> {

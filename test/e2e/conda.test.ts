@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import {
   Conda,
   buildArgv,
+  cliOf,
   execute,
   installConda,
   installCondaArgv,
@@ -106,7 +107,8 @@ describe('buildArgv', () => {
       ['run', '-p', P, 'python', '-c', 'print(1)'],
       ['run', '-r', '/r/v1', '-p', P, 'python', '-c', 'print(1)'],
     ],
-    [{ op: 'clean' }, ['clean', '--all', '-y'], ['clean', '--all', '-y', '-r', '/r/v1']],
+    // micromamba's clean refuses -r (the adapter sets MAMBA_ROOT_PREFIX for it)
+    [{ op: 'clean' }, ['clean', '--all', '-y'], ['clean', '--all', '-y']],
     [
       { op: 'search', name: 'ipums_utils', channels: ['file:///srv/mpc'] },
       ['search', '--json', '--override-channels', '-c', 'file:///srv/mpc', 'ipums_utils'],
@@ -121,6 +123,15 @@ describe('buildArgv', () => {
       expect(buildArgv('micromamba', op, '/r/v1')).toEqual(micro);
     });
   }
+
+  it('mamba 2.x speaks micromamba`s command line, mamba 1.x conda`s', () => {
+    const op: Op = { op: 'list', prefix: P };
+    expect(buildArgv('mamba', op, '/r/v1', 'libmamba')).toEqual(['list', '--json', '-r', '/r/v1', '-p', P]);
+    expect(buildArgv('mamba', op, '/r/v1', 'conda')).toEqual(['list', '--json', '-p', P]);
+    expect(cliOf('mamba', { frontend: 'mamba', version: '2.0.5' })).toBe('libmamba');
+    expect(cliOf('mamba', { frontend: 'mamba', version: '1.5.8', conda: '23.11.0' })).toBe('conda');
+    expect(cliOf('micromamba')).toBe('libmamba');
+  });
 
   it('micromamba without a root prefix uses its default root', () => {
     expect(buildArgv('micromamba', { op: 'list', prefix: P })).toEqual(['list', '--json', '-p', P]);

@@ -48,19 +48,32 @@ const mpc = (toolVersions: string[]): ChannelRecord[] => [
  * Everything under ROOT except builds/, the run directories and conda's own bookkeeping: files with size
  * and mtime, directories by name (a directory's mtime changes when builds/ or .gitops/ appear in it).
  */
-function outsideBuildsAndRuns(root: string): string[] {
+function outsideBuildsAndRuns(root: string, version: string): string[] {
+  const v = version.replace(/\./g, '\\.');
+  const ours = new RegExp(`^(v${v}\\/(builds|pkgs|\\.fake-conda|\\.conda-gitops-installation)|\\.gitops)(\\/| |$)`);
   return (
     snapshotTree(root)
       // conda's own writes are not ours: its package cache, and the fake's env registry
       // (real conda: ~/.conda/environments.txt); and ours: the marker saying the tool builds in this installation
-      .filter((l) => !/^(v23\.11\.0\/(builds|pkgs|\.fake-conda|\.conda-gitops-installation)|\.gitops)(\/| |$)/.test(l))
+      .filter((l) => !ours.test(l))
       .map((l) => l.replace(/\/ [\d.]+$/, '/'))
   );
 }
 
+/**
+ * The frontends the upgrade goes to (issue 12): conda; micromamba (a single binary, no conda: the inventory's
+ * version is micromamba's); mamba 2 beside conda, as Miniforge installs it.
+ */
+const FRONTENDS = [
+  { frontend: 'conda', version: '23.11.0' },
+  { frontend: 'micromamba', version: '2.0.5' },
+  { frontend: 'mamba', version: '23.11.0', mambaVersion: '2.0.5' },
+] as const;
+
 type Cause = 'ok' | 'legacy' | 'gone' | 'pip-noarch' | 'both' | 'git';
 
-describe('QA scenario: adopt a conda 4.3.22 installation, upgrade to 23.11.0', () => {
+describe.each(FRONTENDS)('QA scenario: adopt a conda 4.3.22 installation, upgrade to $frontend $version', (target) => {
+  const NEW = target.version;
   let base: string;
   let old: FakeConda;
   let root: string;
@@ -175,7 +188,11 @@ describe('QA scenario: adopt a conda 4.3.22 installation, upgrade to 23.11.0', (
     // since then the internal channel dropped old versions
     writeChannel(join(channels, 'mpc'), mpc(TOOLS_NOW));
     root = join(base, 'root');
-    installFakeConda(join(root, 'v23.11.0'), '23.11.0', condarc);
+    installFakeConda(join(root, `v${NEW}`), NEW, {
+      ...condarc,
+      frontend: target.frontend,
+      ...('mambaVersion' in target ? { mambaVersion: target.mambaVersion } : {}),
+    });
     process.env.PIP_NO_INDEX = '1';
     process.env.PIP_FIND_LINKS = newWheels;
     process.env.PIP_DISABLE_PIP_VERSION_CHECK = '1';
@@ -206,13 +223,18 @@ describe('QA scenario: adopt a conda 4.3.22 installation, upgrade to 23.11.0', (
       /git\+file:\/\/\S+hlinktool@[0-9a-f]{40}#egg=hlinktool/,
     );
     adoptCommit = commit('adopt the old installation');
-    // the upgrade pull request: the same envs, replicated into conda 23.11.0
-    writeFileSync(join(repo, 'inventory.ini'), inventory.replace(/^version = 4\.3\.22$/m, 'version = 23.11.0'));
-    commit('upgrade conda to 23.11.0');
+    // the upgrade pull request: the same envs, replicated into the new installation
+    writeFileSync(
+      join(repo, 'inventory.ini'),
+      inventory
+        .replace(/^version = 4\.3\.22$/m, `version = ${NEW}`)
+        .replace(/^frontend = conda$/m, `frontend = ${target.frontend}`),
+    );
+    commit(`upgrade to ${target.frontend} ${NEW}`);
   }, 120_000);
 
-  test('QA against conda 23.11.0: every failure classified, with its hint and spec line', async () => {
-    const rootBefore = outsideBuildsAndRuns(root);
+  test(`QA against ${target.frontend} ${NEW}: every failure classified, with its hint and spec line`, async () => {
+    const rootBefore = outsideBuildsAndRuns(root, NEW);
     const oldBefore = snapshotTree(old.prefix);
     const { code, report, result, out } = await qa();
     expect(code, out.errors.join('\n')).toBe(1);
@@ -275,7 +297,7 @@ describe('QA scenario: adopt a conda 4.3.22 installation, upgrade to 23.11.0', (
     expect(readdirSync(join(runDir, 'logs'))).toHaveLength(20);
     // QA wrote nothing outside builds/ and its run directory (conda's own package cache aside), and left the old
     // installation alone
-    expect(outsideBuildsAndRuns(root)).toEqual(rootBefore);
+    expect(outsideBuildsAndRuns(root, NEW)).toEqual(rootBefore);
     expect(snapshotTree(old.prefix)).toEqual(oldBefore);
     expect(git('status', '--porcelain')).toBe('');
   }, 300_000);
@@ -339,6 +361,17 @@ describe('QA scenario: adopt a conda 4.3.22 installation, upgrade to 23.11.0', (
     expect(code).toBe(0);
     expect(result.built, report.envs.map((e) => `${e.env} ${e.status}`).join(', ')).toBe(3);
     expect(report.counts).toEqual({ total: 20, tested: 3, reused: 17, failed: 0 });
-    expect(existsSync(join(root, 'v23.11.0', 'builds', 'gone02'))).toBe(true);
+    expect(existsSync(join(root, `v${NEW}`, 'builds', 'gone02'))).toBe(true);
+  }, 300_000);
+
+  test('deploy: every env goes live, and runs', async () => {
+    const { ctx, out } = context({ root });
+    expect(await runCommand('deploy', ctx), out.errors.join('\n')).toBe(0);
+    for (const name of envs.keys()) expect(existsSync(join(root, 'envs', name, 'conda-meta')), name).toBe(true);
+    const python = join(root, 'envs', 'ok01', 'bin', 'python');
+    expect(execFileSync(python, ['-c', 'import numpy; print(numpy.__version__)'], { encoding: 'utf8' }).trim()).toBe(
+      '1.26.4',
+    );
+    expect(git('status', '--porcelain')).toBe('');
   }, 300_000);
 });

@@ -22,6 +22,10 @@ export interface FakeConfig {
   home?: string;
   /** stands for `/etc` in conda's rc search path (installer env FAKE_CONDA_SYSCONFDIR); unset: none is read */
   sysconfdir?: string;
+  /** the frontend installed beside (mamba, Miniforge-like) or instead of (micromamba) conda: see mamba.ts */
+  frontend?: 'conda' | 'mamba' | 'micromamba';
+  /** mamba's or micromamba's own version ("1.5.8", "2.0.5") */
+  mambaVersion?: string;
 }
 
 export interface Ctx {
@@ -29,6 +33,8 @@ export interface Ctx {
   config: FakeConfig;
   env: NodeJS.ProcessEnv;
   cwd: string;
+  /** set when this process plays `mamba` or `micromamba` rather than `conda` (mamba.ts) */
+  frontend?: 'mamba' | 'micromamba';
   out(text: string): void;
   err(text: string): void;
 }
@@ -100,3 +106,7 @@ export type CrashStep = (typeof CRASH_STEPS)[number];
 export function crashPoint(ctx: Ctx, step: CrashStep): void {
   if (ctx.env.FAKE_CONDA_CRASH_AT === step) process.kill(process.pid, 'SIGKILL');
 }
+
+/** True when this process is micromamba or mamba 2.x (libmamba's C++ CLI), false for conda and mamba 1.x. */
+export const libmambaCli = (ctx: Ctx): boolean =>
+  ctx.frontend === 'micromamba' || (ctx.frontend === 'mamba' && cmpVersion(ctx.config.mambaVersion ?? '2', '2') >= 0);

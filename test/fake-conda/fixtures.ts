@@ -279,13 +279,22 @@ export interface InstallOptions {
   home?: string;
   /** a directory standing for `/etc` in conda's rc search path (`/etc/conda/.condarc`…); default none */
   sysconfdir?: string;
+  /**
+   * `mamba`: a Miniforge-like installation, conda `version` plus `bin/mamba` (`mambaVersion`, default 2.0.5);
+   * `micromamba`: the single binary `bin/micromamba` and no conda, `version` being micromamba's (mamba.ts)
+   */
+  frontend?: 'conda' | 'mamba' | 'micromamba';
+  /** mamba's version when `frontend` is `mamba` ("1.5.8", "2.0.5", "2.1.0") */
+  mambaVersion?: string;
 }
 
 export interface FakeConda {
   prefix: string;
-  /** absolute path of PREFIX/bin/conda */
+  /** absolute path of PREFIX/bin/conda (PREFIX/bin/micromamba for a micromamba installation) */
   conda: string;
   version: string;
+  /** the frontend's executable: PREFIX/bin/conda, PREFIX/bin/mamba or PREFIX/bin/micromamba */
+  exe: string;
 }
 
 /** Write ROOT/.condarc (channels, channel_alias, custom_channels). */
@@ -333,11 +342,15 @@ export function installFakeConda(prefix: string, version: string, opts: InstallO
       FAKE_CONDA_PYTHON_VERSION: hostPython().version,
       ...(opts.home ? { FAKE_CONDA_HOME: opts.home } : {}),
       ...(opts.sysconfdir ? { FAKE_CONDA_SYSCONFDIR: opts.sysconfdir } : {}),
+      FAKE_CONDA_FRONTEND: opts.frontend ?? 'conda',
+      FAKE_MAMBA_VERSION: opts.mambaVersion ?? (opts.frontend === 'micromamba' ? version : '2.0.5'),
     },
   });
   if (r.status !== 0) throw new Error(`fake conda installer failed (${r.status}):\n${r.stdout}${r.stderr}`);
   if (opts.channels || opts.channelAlias || opts.customChannels) writeCondarc(abs, opts);
-  return { prefix: abs, conda: join(abs, 'bin', 'conda'), version };
+  const frontend = opts.frontend ?? 'conda';
+  const exe = join(abs, 'bin', frontend);
+  return { prefix: abs, conda: frontend === 'micromamba' ? exe : join(abs, 'bin', 'conda'), version, exe };
 }
 
 /** Versions installerTemplate links by default: the account's 4.3.22 and 4.8.5, and the family boundaries. */

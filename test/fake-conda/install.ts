@@ -21,13 +21,16 @@ import { fakeDir } from './context.js';
 import { distName, linkPackage, pyList } from './prefix.js';
 import type { IndexedRecord } from './repodata.js';
 
+/** The conda version whose texts and flags the conda code plays inside a micromamba (libmamba era). */
+const MICROMAMBA_CONDA = '24.1.2';
+
 const sh = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
 
 /** bin/conda: a tiny sh wrapper that works from any cwd with a minimal environment (node path recorded now). */
-function wrapper(root: string, node: string, condaJs: string): string {
+function wrapper(root: string, node: string, condaJs: string, as?: 'mamba' | 'micromamba'): string {
   return (
-    `#!/bin/sh\n# fake conda (conda-gitops tests), written by test/fake-conda/installer.sh\n` +
-    `FAKE_CONDA_ROOT=${sh(root)}\nexport FAKE_CONDA_ROOT\nexec ${sh(node)} ${sh(condaJs)} "$@"\n`
+    `#!/bin/sh\n# fake ${as ?? 'conda'} (conda-gitops tests), written by test/fake-conda/installer.sh\n` +
+    `FAKE_CONDA_ROOT=${sh(root)}\nexport FAKE_CONDA_ROOT\nexec ${sh(node)} ${sh(condaJs)}${as ? ` ${as}` : ''} "$@"\n`
   );
 }
 
@@ -84,19 +87,35 @@ function main(): void {
   }
   const update = flags.includes('--update');
   const dist = dirname(fileURLToPath(import.meta.url));
-  const config: FakeConfig = { version, node: realpathSync(process.execPath), ...hostPython(), repo: findRepo(dist) };
+  // mamba.ts: FAKE_CONDA_FRONTEND=mamba adds bin/mamba beside conda (Miniforge); micromamba is bin/micromamba
+  // alone, VERSION being micromamba's, and the conda code it shares plays a libmamba-era conda
+  const frontend = (process.env.FAKE_CONDA_FRONTEND ?? 'conda') as NonNullable<FakeConfig['frontend']>;
+  const micro = frontend === 'micromamba';
+  const mambaVersion = micro ? version : process.env.FAKE_MAMBA_VERSION || '2.0.5';
+  const config: FakeConfig = {
+    version: micro ? MICROMAMBA_CONDA : version,
+    node: realpathSync(process.execPath),
+    ...hostPython(),
+    repo: findRepo(dist),
+    ...(frontend !== 'conda' ? { frontend, mambaVersion } : {}),
+  };
   // the user's home and /etc of conda's rc search path; FAKE_CONDA_HOME=$HOME (the literal) means "at run time"
   const home = process.env.FAKE_CONDA_HOME ?? join(fakeDir(prefix), 'home');
   if (home && home !== '$HOME') config.home = home;
   if (process.env.FAKE_CONDA_SYSCONFDIR) config.sysconfdir = process.env.FAKE_CONDA_SYSCONFDIR;
 
-  for (const d of ['bin', 'condabin', 'envs', 'pkgs', 'conda-meta', '.fake-conda'])
+  for (const d of [...(micro ? [] : ['condabin', 'conda-meta']), 'bin', 'envs', 'pkgs', '.fake-conda'])
     mkdirSync(join(prefix, d), { recursive: true });
   const condaJs = copyFake(dist, join(fakeDir(prefix), 'lib'));
   writeFileSync(join(fakeDir(prefix), 'config.json'), JSON.stringify(config, null, 2) + '\n');
-  for (const bin of ['bin/conda', 'condabin/conda']) {
+  for (const bin of micro ? [] : ['bin/conda', 'condabin/conda']) {
     writeFileSync(join(prefix, bin), wrapper(prefix, config.node, condaJs));
     chmodSync(join(prefix, bin), 0o755);
+  }
+  if (frontend !== 'conda') {
+    const bin = join(prefix, 'bin', frontend);
+    writeFileSync(bin, wrapper(prefix, config.node, join(dirname(condaJs), 'mamba.js'), frontend));
+    chmodSync(bin, 0o755);
   }
   const channels = (process.env.FAKE_CONDA_CHANNELS ?? '')
     .split(',')
@@ -124,13 +143,21 @@ function main(): void {
     url: `${defaults.url}/${subdir}/${name}-${v}-${build}.tar.bz2`,
     fake_conda_module: false,
   });
-  const base = [
-    pkg('python', config.pythonVersion, 'h955ad1f_0', 'linux-64'),
-    pkg('conda', version, 'py_0', 'linux-64'),
-  ];
+  // micromamba's root has no base env at all
+  const base = micro
+    ? []
+    : [
+        pkg('python', config.pythonVersion, 'h955ad1f_0', 'linux-64'),
+        pkg('conda', version, 'py_0', 'linux-64'),
+        ...(frontend === 'mamba' ? [pkg('mamba', mambaVersion, 'py_0', 'linux-64')] : []),
+      ];
+  if (micro) {
+    process.stdout.write(`installation finished.\n`);
+    return;
+  }
   // -u replaces the base packages (a new conda version means a new conda record)
   for (const f of readdirSync(join(prefix, 'conda-meta')))
-    if (/^(conda|python)-\d.*\.json$/.test(f)) rmSync(join(prefix, 'conda-meta', f));
+    if (/^(conda|python|mamba)-\d.*\.json$/.test(f)) rmSync(join(prefix, 'conda-meta', f));
   const linked = base.map((r) => linkPackage(ctx, prefix, r, undefined, true));
   const stamp = new Date().toISOString().replace('T', ' ').slice(0, 19);
   appendFileSync(

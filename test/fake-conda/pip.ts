@@ -2,8 +2,9 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { atLeast, type Ctx } from './context.js';
+import { atLeast, libmambaCli, type Ctx } from './context.js';
 import { CondaError } from './errors.js';
 import { pyList } from './prefix.js';
 
@@ -55,6 +56,23 @@ export async function pipStep(
     if (r.stderr) ctx.err(r.stderr);
     if (r.code !== 0) throw new CondaError('CondaValueError', 'pip returned an error.');
     return;
+  }
+
+  if (libmambaCli(ctx)) {
+    // micromamba / mamba 2 (libmamba api/install.cpp install_for_other_pkgmgr): the requirements go to a temporary
+    // file, pip runs `--no-input --quiet` in the env file's directory, its output passes through, and a failure
+    // ends with "pip failed to install packages"
+    const tmp = join(tmpdir(), `mambaf${randomBytes(4).toString('hex')}`);
+    writeFileSync(tmp, deps.join('\n') + '\n');
+    try {
+      const r = await run(python, ['-m', 'pip', 'install', '-r', tmp, '--no-input', '--quiet'], workdir, env);
+      if (r.stdout) say(r.stdout);
+      if (r.stderr) ctx.err(r.stderr);
+      if (r.code !== 0) throw new CondaError('libmamba', 'pip failed to install packages');
+      return;
+    } finally {
+      rmSync(tmp, { force: true });
+    }
   }
 
   const reqFile = join(workdir, `condaenv.${randomBytes(4).toString('hex')}.requirements.txt`);

@@ -116,3 +116,27 @@ describe('inventory [conda] pass-env', () => {
     expect(r.problems[0]).toMatchObject({ line: 4 });
   });
 });
+
+describe('childEnv: the runner shell`s conda/mamba activation never reaches a child (issue 12, item 1)', () => {
+  const ACTIVATED = {
+    PATH: '/usr/bin',
+    MAMBA_ROOT_PREFIX: '/home/runner/micromamba',
+    CONDA_PREFIX: '/home/runner/miniforge3/envs/tools',
+    CONDA_PREFIX_1: '/home/runner/miniforge3',
+    CONDA_DEFAULT_ENV: 'tools',
+    CONDA_SHLVL: '2',
+    CONDA_EXE: '/home/runner/miniforge3/bin/conda',
+    CONDA_PYTHON_EXE: '/home/runner/miniforge3/bin/python',
+    MAMBA_EXE: '/home/runner/.local/bin/micromamba',
+    CONDARC: '/home/runner/.condarc-personal',
+    CONDA_PKGS_DIRS: '/cache/pkgs',
+  };
+  test('dropped from what is passed, even when pass-env names them', () => {
+    const env = childEnv(ACTIVATED, { pass: ['MAMBA_ROOT_PREFIX', 'CONDA_PREFIX'] });
+    expect(env).toEqual({ PATH: '/usr/bin', CONDA_PKGS_DIRS: '/cache/pkgs' });
+  });
+  test('the tool may still set them itself (the env test`s CONDA_PREFIX, the root of a mamba call)', () => {
+    const env = childEnv(ACTIVATED, { set: { CONDA_PREFIX: '/r/v1/builds/x/1', MAMBA_ROOT_PREFIX: '/r/v1' } });
+    expect(env).toMatchObject({ CONDA_PREFIX: '/r/v1/builds/x/1', MAMBA_ROOT_PREFIX: '/r/v1' });
+  });
+});

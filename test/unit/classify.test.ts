@@ -760,3 +760,32 @@ describe('confineToSpec: file contents never reach a message unless the spec wro
     expect(c.excerpt.join('\n')).toContain('No matching distribution found for rich==13.7.0');
   });
 });
+
+describe('classify: micromamba / mamba 2 pip failures (issue 12, item 10)', () => {
+  // libmamba runs pip `--no-input --quiet` on a temporary requirements file: no "Pip subprocess error:", no
+  // "Collecting" line, and the call ends with libmamba's own line
+  const tail = ['critical libmamba pip failed to install packages'];
+  it('a pip error pip reports in its own words is a pip-failure, the excerpt ending with libmamba`s line', () => {
+    const log = [
+      'Executing transaction: done',
+      "ERROR: Wheel 'tidyup' located at /srv/wheelhouse/tidyup-0.4.2-py3-none-any.whl is invalid.",
+      ...tail,
+    ].join('\n');
+    const c = classify(log);
+    expect(c.class).toBe('pip-failure');
+    expect(c.excerpt[0]).toMatch(/^ERROR: Wheel 'tidyup'/);
+    expect(c.excerpt.at(-1)).toBe('critical libmamba pip failed to install packages');
+    expect(hintFor(c)).toMatch(/^pip could not install/);
+  });
+  it('with pip`s usual lines, the requirement at fault is named', () => {
+    const log = [
+      'ERROR: Could not find a version that satisfies the requirement requests==2.31.0 (from versions: none)',
+      'ERROR: No matching distribution found for requests==2.31.0',
+      ...tail,
+    ].join('\n');
+    expect(classify(log)).toMatchObject({ class: 'pip-failure', package: 'requests', spec: 'requests==2.31.0' });
+  });
+  it('pip printing nothing at all (--quiet) is still a pip failure', () => {
+    expect(classify(['Executing transaction: done', ...tail].join('\n')).class).toBe('pip-failure');
+  });
+});
