@@ -29,6 +29,7 @@ import { buildFacts, buildStep, DETERMINISTIC_FAILURES } from '../core/envplan.j
 import { TEST_PROCEDURE_VERSION, VERDICT_FORMAT, testsHash, type Verdict } from '../core/verdict.js';
 import { writeVerdict } from '../state/verdict.js';
 import { confineToSpec } from '../core/classify.js';
+import { withoutIgnoredBrackets } from '../core/matchspec.js';
 import type { CallOptions, CallResult } from './conda.js';
 import { readHistoryStamp } from '../state/history.js';
 import { writeManifest } from '../state/manifest.js';
@@ -134,7 +135,8 @@ export function buildSteps(spec: EnvSpec, legacyNoarch: string[], specDir: strin
   const pip = spec.pip.filter((p) => p.kind !== 'git').map((p) => absolutizePipLine(p.text, p.kind, specDir));
   const doc: Record<string, unknown> = { name: spec.name };
   if (spec.channels.length) doc.channels = spec.channels;
-  doc.dependencies = [...deps.map((d) => d.text), ...(pip.length ? [{ pip }] : [])];
+  // bracket text conda ignores (`tiled[all]`) is left out: other frontends' parsers may reject it
+  doc.dependencies = [...deps.map((d) => withoutIgnoredBrackets(d.text)), ...(pip.length ? [{ pip }] : [])];
   if (Object.keys(spec.variables).length) doc.variables = spec.variables;
   return {
     createSpec: dump(doc, { lineWidth: -1, noRefs: true }),
