@@ -30,6 +30,8 @@ import { TEST_PROCEDURE_VERSION, VERDICT_FORMAT, testsHash, type Verdict } from 
 import { writeVerdict } from '../state/verdict.js';
 import { confineToSpec } from '../core/classify.js';
 import { withoutIgnoredBrackets } from '../core/matchspec.js';
+import { variablesNeedScripts } from '../core/activation.js';
+import { writeVariableScripts } from '../state/activation.js';
 import type { CallOptions, CallResult } from './conda.js';
 import { readHistoryStamp } from '../state/history.js';
 import { writeManifest } from '../state/manifest.js';
@@ -126,10 +128,21 @@ export interface BuildSteps {
   legacyNoarch: Array<{ text: string; line: number }>;
   /** git pip entries as pip arguments, installed after create */
   gitEntries: Array<{ args: string[]; line: number; text: string }>;
+  /** `variables:` written as activation scripts after create (conda < 4.9 cannot take them in the file) */
+  scriptVariables: Record<string, string>;
 }
 
-/** Split a spec into the build's phases (pure). */
-export function buildSteps(spec: EnvSpec, legacyNoarch: string[], specDir: string): BuildSteps {
+/**
+ * Split a spec into the build's phases (pure). `variablesInFile: false` (conda < 4.9, core/activation.ts) keeps
+ * `variables:` out of conda's file: they become activation scripts written after create.
+ */
+export function buildSteps(
+  spec: EnvSpec,
+  legacyNoarch: string[],
+  specDir: string,
+  o: { variablesInFile?: boolean } = {},
+): BuildSteps {
+  const inFile = o.variablesInFile ?? true;
   const legacy = new Set(legacyNoarch.map((n) => n.toLowerCase()));
   const deps = spec.dependencies.filter((d) => !legacy.has(d.spec.name.toLowerCase()));
   const pip = spec.pip.filter((p) => p.kind !== 'git').map((p) => absolutizePipLine(p.text, p.kind, specDir));
@@ -137,7 +150,7 @@ export function buildSteps(spec: EnvSpec, legacyNoarch: string[], specDir: strin
   if (spec.channels.length) doc.channels = spec.channels;
   // bracket text conda ignores (`tiled[all]`) is left out: other frontends' parsers may reject it
   doc.dependencies = [...deps.map((d) => withoutIgnoredBrackets(d.text)), ...(pip.length ? [{ pip }] : [])];
-  if (Object.keys(spec.variables).length) doc.variables = spec.variables;
+  if (inFile && Object.keys(spec.variables).length) doc.variables = spec.variables;
   return {
     createSpec: dump(doc, { lineWidth: -1, noRefs: true }),
     legacyNoarch: spec.dependencies
@@ -149,6 +162,7 @@ export function buildSteps(spec: EnvSpec, legacyNoarch: string[], specDir: strin
         const m = /^(-e|--editable)(?:\s+|=)(.+)$/.exec(p.text);
         return { args: m ? ['-e', m[2]!.trim()] : [p.text], line: p.line, text: p.text };
       }),
+    scriptVariables: inFile ? {} : { ...spec.variables },
   };
 }
 
@@ -194,8 +208,8 @@ function isolatedOptions(
   iso: BuildIsolation | undefined,
   prefix: string,
   work: string,
-): { opts: CallOptions; unstage: () => void } {
-  if (!iso) return { opts: {}, unstage: () => {} };
+): { opts: CallOptions; unstage: () => void; hostPrefix: string } {
+  if (!iso) return { opts: {}, unstage: () => {}, hostPrefix: prefix };
   const env: Record<string, string> = {};
   if (iso.sharedCache && iso.privateCache) {
     const own = join(work, 'pkgs');
@@ -205,7 +219,7 @@ function isolatedOptions(
     env.CONDA_SAFETY_CHECKS = 'enabled';
     env.CONDA_EXTRA_SAFETY_CHECKS = 'true';
   }
-  if (!iso.bwrap) return { opts: { env }, unstage: () => {} };
+  if (!iso.bwrap) return { opts: { env }, unstage: () => {}, hostPrefix: prefix };
   const envDir = dirname(prefix);
   const stage = mkdtempSync(join(envDir, `.stage-${basename(prefix)}-`));
   env.TMPDIR = work;
@@ -213,6 +227,8 @@ function isolatedOptions(
   env.XDG_CACHE_HOME = join(work, 'cache');
   env.PIP_CACHE_DIR = join(work, 'cache', 'pip');
   return {
+    // until unstaged, the prefix conda created in the sandbox is in the stage
+    hostPrefix: join(stage, basename(prefix)),
     opts: {
       env,
       cwd: work,
@@ -407,7 +423,9 @@ async function runPhases(
     return { status: 'failed', record: finish('failed', extra), failure, phase, fresh: true, toolSeconds };
   };
 
-  const steps = buildSteps(env.spec, env.legacyNoarch, input.specDir);
+  const steps = buildSteps(env.spec, env.legacyNoarch, input.specDir, {
+    variablesInFile: !variablesNeedScripts(input.condaVersion, input.frontend),
+  });
   const work = makeTempDir(`cg-build-${env.name}-`);
   try {
     const isolated = isolatedOptions(input.isolation, paths.prefix, work);
@@ -419,6 +437,8 @@ async function runPhases(
     const created = await tools.createFromFile(file, paths.prefix, opts);
     toolSeconds += created.seconds;
     if (created.code !== 0 || created.timedOut) return await fail('create', created, created.seconds);
+    // conda < 4.9 cannot store `variables:`: activation scripts in the prefix set them instead
+    if (Object.keys(steps.scriptVariables).length) writeVariableScripts(isolated.hostPrefix, steps.scriptVariables);
     phaseDone('create', created.seconds);
 
     // 2. legacy noarch packages, one by one: their pre-link scripts fail inside a create on conda >= 4.4
