@@ -32,6 +32,8 @@ import { confineToSpec } from '../core/classify.js';
 import { withoutIgnoredBrackets } from '../core/matchspec.js';
 import { variablesNeedScripts } from '../core/activation.js';
 import { writeVariableScripts } from '../state/activation.js';
+import { accountPipEntries } from '../core/sitepackages.js';
+import { expandRequirements, readInstalledDists } from './sitepackages.js';
 import type { CallOptions, CallResult } from './conda.js';
 import { readHistoryStamp } from '../state/history.js';
 import { writeManifest } from '../state/manifest.js';
@@ -196,6 +198,34 @@ export function recordVerdict(
 }
 
 // ---------------------------------------------------------------- the build
+
+/**
+ * The spec's pip entries the env lacks (read from its site-packages: engine/sitepackages.ts), as report lines
+ * `FILE:LINE: entry: reason`; undefined when every entry is accounted for. `withGit: false` leaves out the git
+ * entries (installed after create).
+ */
+export function pipShortfall(
+  spec: EnvSpec,
+  prefix: string,
+  specDir: string,
+  withGit: boolean,
+): { lines: string[]; spec: string; package?: string } | undefined {
+  if (!spec.pip.length) return undefined;
+  const wanted = spec.pip.filter((p) => withGit || p.kind !== 'git');
+  const { entries, unreadable, origin } = expandRequirements(wanted, specDir);
+  const resolvePath = (p: string) => (isAbsolute(p) || p.startsWith('~') ? p : resolve(specDir, p));
+  const short = accountPipEntries(entries, readInstalledDists(prefix), { resolvePath });
+  const lines = [
+    ...unreadable.map((e) => `${spec.file}:${e.line}: ${e.text}: cannot read the requirements file`),
+    ...short.map((s) => {
+      const from = origin.get(s.entry);
+      return `${spec.file}:${s.entry.line}: ${from ? `${s.entry.text} (from ${from})` : s.entry.text}: ${s.reason}`;
+    }),
+  ];
+  if (!lines.length) return undefined;
+  const first = short[0]?.entry ?? unreadable[0]!;
+  return { lines, spec: origin.get(first) ?? first.text, ...(first.name ? { package: first.name } : {}) };
+}
 
 /**
  * The call options of an isolated build. In the sandbox the env's build directory (ROOT/vX/builds/NAME) is an
@@ -437,6 +467,30 @@ async function runPhases(
     const created = await tools.createFromFile(file, paths.prefix, opts);
     toolSeconds += created.seconds;
     if (created.code !== 0 || created.timedOut) return await fail('create', created, created.seconds);
+    // conda 4.6.9-4.6.12 exit 0 when pip fails: what pip installed is read from the env, never assumed
+    const shortfall = pipShortfall(env.spec, isolated.hostPrefix, input.specDir, false);
+    if (shortfall) {
+      const failure: Classification = {
+        ...tools.classify(created),
+        class: 'pip-failure',
+        ...(shortfall.package ? { package: shortfall.package } : {}),
+        spec: shortfall.spec,
+      };
+      failure.excerpt = [...shortfall.lines, ...failure.excerpt.filter((l) => !shortfall.lines.includes(l))].slice(
+        0,
+        20,
+      );
+      const confined = confineToSpec(failure, env.spec);
+      phaseDone('create', created.seconds, confined);
+      return {
+        status: 'failed',
+        record: finish('failed', { failure: confined }),
+        failure: confined,
+        phase: 'create',
+        fresh: true,
+        toolSeconds,
+      };
+    }
     // conda < 4.9 cannot store `variables:`: activation scripts in the prefix set them instead
     if (Object.keys(steps.scriptVariables).length) writeVariableScripts(isolated.hostPrefix, steps.scriptVariables);
     phaseDone('create', created.seconds);

@@ -6,13 +6,15 @@
  * `checkPackages` is pure; the rest runs the build's programs directly (never through `current` or `qa`).
  */
 import { copyFileSync, existsSync, mkdirSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
 import type { Classification, EnvSpec, PackageRow } from '../core/types.js';
 import { matchesVersion } from '../core/matchspec.js';
 import { normalizePipName } from '../core/pip.js';
 import { refusedTestMessage } from '../core/sandbox.js';
 import { childEnv, envNameList } from '../core/childenv.js';
 import { makeTempDir, removeTempDir } from './tempdir.js';
+import { accountPipEntries } from '../core/sitepackages.js';
+import { expandRequirements, readInstalledDists } from './sitepackages.js';
 import { execute, type CallOptions, type CallResult } from './conda.js';
 
 /** Default time limit of an env's own test script. */
@@ -82,7 +84,7 @@ export function pipVersionEquals(wanted: string, installed: string): boolean {
 /**
  * Compare the spec with the recorded packages. Conda deps: present (not as a pypi record) and version/build
  * matching. Pinned pip entries: present at that version. `pipFallback` gives versions read from the env's
- * python for pip names `conda list` does not show (conda before 4.6 did not list pip packages).
+ * site-packages for pip names `conda list` does not show (conda before 4.6 did not list pip packages).
  */
 export async function checkPackages(
   spec: EnvSpec,
@@ -154,26 +156,6 @@ export async function checkPackages(
   }
   return mismatches;
 }
-
-/** Pip names the recorded `conda list` does not show: asked from the env's python in one call. */
-function pipNamesToProbe(spec: EnvSpec, packages: PackageRow[]): string[] {
-  const known = new Set(packages.map((p) => normalizePipName(p.name)));
-  return spec.pip
-    .filter((p) => p.kind === 'pinned' && p.name && !known.has(normalizePipName(p.name)))
-    .map((p) => p.name!);
-}
-
-const PIP_PROBE = [
-  'import json, sys',
-  'from importlib import metadata',
-  'out = {}',
-  'for name in sys.argv[1:]:',
-  '    try:',
-  '        out[name] = metadata.version(name)',
-  '    except Exception:',
-  '        pass',
-  'print(json.dumps(out))',
-].join('\n');
 
 export interface EnvTestInput {
   env: string;
@@ -327,20 +309,32 @@ export async function testBuild(input: EnvTestInput): Promise<EnvTestResult> {
   }
 
   // 2. every spec'd package at a matching version
-  const probeNames = existsSync(python) ? pipNamesToProbe(input.spec, input.packages) : [];
+  // pip packages are read from the env's site-packages, never asked from its python: Python < 3.8 has no
+  // importlib.metadata and conda < 4.6 lists no pip packages
+  const dists = readInstalledDists(input.prefix);
   const fallback = new Map<string, string>();
-  if (probeNames.length) {
-    const r = await probe('pip versions', [python, '-c', PIP_PROBE, ...probeNames]);
-    if (r.code === 0) {
-      try {
-        for (const [k, v] of Object.entries(JSON.parse(r.stdout) as Record<string, string>))
-          fallback.set(normalizePipName(k), v);
-      } catch {
-        /* an unparsable answer leaves the names missing, which the check reports */
-      }
-    }
-  }
+  for (const d of dists)
+    if (d.version && !fallback.has(normalizePipName(d.name))) fallback.set(normalizePipName(d.name), d.version);
   const mismatches = await checkPackages(input.spec, input.packages, fallback);
+  // every other pip entry (names, ranges, -r files, paths, git and URL entries) must be accounted for too
+  const others = expandRequirements(
+    input.spec.pip.filter((p) => p.kind !== 'pinned'),
+    input.specDir,
+  );
+  const resolvePath = (p: string) => (isAbsolute(p) || p.startsWith('~') ? p : resolve(input.specDir, p));
+  for (const short of accountPipEntries(others.entries, dists, { resolvePath })) {
+    const from = others.origin.get(short.entry);
+    mismatches.push({
+      package: short.entry.name ?? short.entry.text,
+      spec: from ? `${short.entry.text} (from ${from})` : short.entry.text,
+      line: short.entry.line,
+      ...(short.installed ? { installed: short.installed } : {}),
+      reason: short.reason,
+    });
+  }
+  for (const e of others.unreadable)
+    mismatches.push({ package: e.text, spec: e.text, line: e.line, reason: 'cannot read the requirements file' });
+  mismatches.sort((a, b) => a.line - b.line);
   checks.push({
     name: 'packages match the spec',
     ok: mismatches.length === 0,

@@ -11,7 +11,16 @@ import { installationTools } from '../../scripts/app/pipeline.js';
 import { loadRepo } from '../../scripts/repo/repo.js';
 import { desiredState } from '../../scripts/core/desired.js';
 import { buildPaths } from '../../scripts/core/layout.js';
-import { makeQaWorld, worldSpec, writeRepo, type QaWorld, type WorldOptions } from '../fixtures/qa-world.js';
+import { testBuild } from '../../scripts/engine/envtest.js';
+import { parseSpec } from '../../scripts/core/spec.js';
+import {
+  makeQaWorld,
+  STANDARD_RECORDS,
+  worldSpec,
+  writeRepo,
+  type QaWorld,
+  type WorldOptions,
+} from '../fixtures/qa-world.js';
 
 const worlds = new Map<string, QaWorld>();
 afterAll(() => worlds.forEach((w) => w.cleanup()));
@@ -33,7 +42,7 @@ async function build(
   name: string,
   spec: string,
   files: Record<string, string> = {},
-): Promise<BuildOutcome & { prefix: string; log: string }> {
+): Promise<BuildOutcome & { prefix: string; log: string; specDir: string }> {
   const repoDir = writeRepo(
     join(w.base, `repo${++repoCount}`),
     { version, envs: { [name]: 'REPLICATE' }, channels: [w.channel], pipGitHosts: ['file:///'] },
@@ -51,7 +60,8 @@ async function build(
     tools: installationTools(w.root, desired),
   });
   const paths = buildPaths(w.root, version, name, env.buildId);
-  return { ...out, prefix: paths.prefix, log: existsSync(paths.log) ? readFileSync(paths.log, 'utf8') : '' };
+  const log = existsSync(paths.log) ? readFileSync(paths.log, 'utf8') : '';
+  return { ...out, prefix: paths.prefix, log, specDir: join(repoDir, 'env-specs') };
 }
 
 /** The value a POSIX shell sees for `name` after sourcing the prefix's activate.d scripts. */
@@ -84,5 +94,76 @@ describe('item 5: variables: on conda < 4.9 become activation scripts', () => {
       env_vars: { HLINK_MODE: 'strict', QUOTED: "it's $HOME" },
     });
     expect(existsSync(join(out.prefix, 'etc', 'conda', 'activate.d'))).toBe(false);
+  });
+});
+
+/** The env test of a build, as qa runs it. */
+function envTest(out: Awaited<ReturnType<typeof build>>, name: string, text: string) {
+  return testBuild({
+    env: name,
+    prefix: out.prefix,
+    spec: parseSpec(text, `env-specs/${name}.yml`, name).spec!,
+    packages: out.record.packages ?? [],
+    kernel: false,
+    specDir: out.specDir,
+  });
+}
+
+describe('item 3: conda 4.6.9-4.6.12 exit 0 when pip fails; the pip section is checked in the env', () => {
+  test('a build whose unpinned and -r pip entries did not install fails, naming each entry', async () => {
+    const w = world('4.6.11');
+    const text = worldSpec(w, 'pipgone', ['python=3.11', 'pip'], ['tabulate', 'nosuchpkg', '-r reqs.txt']);
+    const out = await build(w, '4.6.11', 'pipgone', text, { 'env-specs/reqs.txt': 'tabulate\n' });
+    // the fake did what conda 4.6.11 does: pip failed, conda said so and exited 0
+    expect(out.log).toMatch(/Pip subprocess error:/);
+    expect(out.status).toBe('failed');
+    expect(out.phase).toBe('create');
+    expect(out.failure?.class).toBe('pip-failure');
+    expect(out.failure?.excerpt).toEqual(
+      expect.arrayContaining([
+        'env-specs/pipgone.yml:8: tabulate: not installed (pip)',
+        'env-specs/pipgone.yml:9: nosuchpkg: not installed (pip)',
+        'env-specs/pipgone.yml:10: tabulate (from -r reqs.txt): not installed (pip)',
+      ]),
+    );
+  });
+
+  test('the same spec without the missing package builds and its env test accounts for every entry', async () => {
+    const w = world('4.6.11');
+    const text = worldSpec(w, 'pipok', ['python=3.11', 'pip'], ['tabulate', '-r reqs.txt']);
+    const out = await build(w, '4.6.11', 'pipok', text, { 'env-specs/reqs.txt': 'tabulate>=0.9\n' });
+    expect(out.status, JSON.stringify(out.failure)).toBe('built');
+    const tested = await envTest(out, 'pipok', text);
+    expect(tested.ok, JSON.stringify(tested.checks)).toBe(true);
+  });
+});
+
+describe('item 4: pip packages of an env on Python < 3.8 (no importlib.metadata), conda < 4.6 (none listed)', () => {
+  const records = [...STANDARD_RECORDS, { name: 'python', version: '3.7.12', module: false as const }];
+
+  test('conda 4.5.12, python 3.7: the pinned pip package is found and the env test passes', async () => {
+    const w = world('4.5.12', { records }, '4.5.12-py37');
+    const text = worldSpec(w, 'py37', ['python=3.7', 'pip'], ['tabulate==0.9.0']);
+    const out = await build(w, '4.5.12', 'py37', text);
+    expect(out.status, JSON.stringify(out.failure)).toBe('built');
+    // the fake plays a python without importlib.metadata, and conda 4.5 lists no pip packages
+    const py = join(out.prefix, 'bin', 'python');
+    expect(() => execFileSync(py, ['-c', 'from importlib import metadata'], { stdio: 'pipe' })).toThrow();
+    expect(out.record.packages!.some((p) => p.name === 'tabulate')).toBe(false);
+    const tested = await envTest(out, 'py37', text);
+    expect(tested.ok, JSON.stringify(tested.checks)).toBe(true);
+  });
+
+  test('conda 4.5.12, python 3.7: a pip package at another version is reported with its line', async () => {
+    const w = world('4.5.12', { records }, '4.5.12-py37');
+    const text = worldSpec(w, 'py37b', ['python=3.7', 'pip'], ['tabulate==0.9.0']);
+    const out = await build(w, '4.5.12', 'py37b', text);
+    expect(out.status).toBe('built');
+    const wrong = text.replace('tabulate==0.9.0', 'tabulate==0.8.0');
+    const tested = await envTest(out, 'py37b', wrong);
+    expect(tested.ok).toBe(false);
+    expect(tested.failure?.excerpt).toEqual([
+      'env-specs/py37b.yml:8: tabulate==0.8.0: installed 0.9.0 does not match ==0.8.0',
+    ]);
   });
 });

@@ -77,6 +77,12 @@ export async function pipStep(
       if (r.code !== 0) throw new CondaError('CondaValueError', 'pip returned an error.');
       return;
     }
+    if (atLeast(ctx, '4.6.9') && !atLeast(ctx, '4.6.13')) {
+      // conda 4.6.9-4.6.12 print pip's error and go on: exit 0 with the pip section not installed (conda#8537)
+      say(`Ran pip subprocess with arguments:\n${pyList(argv)}\nPip subprocess output:\n${r.stdout}\n`);
+      if (r.code !== 0) say(`Pip subprocess error:\n${r.stderr}\n`);
+      return;
+    }
     if (!atLeast(ctx, '4.6.14')) {
       if (r.code !== 0)
         throw new CondaError('CondaEnvException', `Pip subcommand failed with \noutput: ${r.stdout}${r.stderr}`);
