@@ -5,7 +5,7 @@
  *
  * `checkPackages` is pure; the rest runs the build's programs directly (never through `current` or `qa`).
  */
-import { copyFileSync, existsSync, mkdirSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import type { Classification, EnvSpec, PackageRow } from '../core/types.js';
 import { matchesVersion } from '../core/matchspec.js';
@@ -225,6 +225,34 @@ function passed(names: readonly string[]): Record<string, string> {
   return childEnv({}, { set: picked });
 }
 
+/**
+ * Activation, as `conda activate` does it: the variables conda stored for the env (`conda-meta/state`
+ * `env_vars`, conda >= 4.9 `variables:`), then its `etc/conda/activate.d/*.sh` scripts sourced. Returns the
+ * variables and a wrapper of an argv that sources the scripts first (the prefix is an argument of the shell
+ * script, never part of its text), or the argv unchanged when there are none.
+ */
+export function activation(prefix: string): { vars: Record<string, string>; wrap: (argv: string[]) => string[] } {
+  const vars: Record<string, string> = {};
+  try {
+    const state = JSON.parse(readFileSync(join(prefix, 'conda-meta', 'state'), 'utf8')) as { env_vars?: unknown };
+    if (state.env_vars && typeof state.env_vars === 'object')
+      for (const [k, v] of Object.entries(state.env_vars as Record<string, unknown>))
+        if (/^[A-Za-z_][A-Za-z0-9_]*$/.test(k) && typeof v === 'string') vars[k] = v;
+  } catch {
+    /* no state file: nothing stored */
+  }
+  let scripts: string[] = [];
+  try {
+    scripts = readdirSync(join(prefix, 'etc', 'conda', 'activate.d')).filter((f) => f.endsWith('.sh'));
+  } catch {
+    /* no activate.d */
+  }
+  if (!scripts.length) return { vars, wrap: (argv) => argv };
+  const shell = existsSync('/bin/bash') ? '/bin/bash' : '/bin/sh';
+  const source = 'for f in "$0"/etc/conda/activate.d/*.sh; do if [ -f "$f" ]; then . "$f"; fi; done; exec "$@"';
+  return { vars, wrap: (argv) => [shell, '-c', source, prefix, ...argv] };
+}
+
 /** The env's own test scripts, in the order they run. */
 function testScripts(specDir: string, env: string): string[] {
   return ['sh', 'py'].map((ext) => join(specDir, `${env}.test.${ext}`)).filter((f) => existsSync(f));
@@ -271,7 +299,9 @@ export async function testBuild(input: EnvTestInput): Promise<EnvTestResult> {
   const python = join(input.prefix, 'bin', 'python');
   const home = makeTempDir(`cg-test-${input.env}-`);
   const pass = [...(input.passEnv ?? []), ...envNameList(process.env.CONDA_GITOPS_PASS_ENV)];
-  const env = { ...passed(pass), ...minimalEnv(input.prefix, input.env, home) };
+  // the tests see the env as an activated user does: its stored variables and its activate.d scripts
+  const activated = activation(input.prefix);
+  const env = { ...passed(pass), ...activated.vars, ...minimalEnv(input.prefix, input.env, home) };
   const done = (failure?: Classification, line?: number, file?: string): EnvTestResult => {
     removeTempDir(home);
     return {
@@ -288,7 +318,7 @@ export async function testBuild(input: EnvTestInput): Promise<EnvTestResult> {
     const log = input.log ? { log: input.log, logTitle: `test ${title}` } : {};
     const bwrap = input.isolation?.bwrap;
     const sandbox = bwrap ? { sandbox: { bwrap, writable: [home], network: false, cwd: home } } : {};
-    return runProcess(argv, { env, cwd: home, timeoutSeconds, contain: true, ...log, ...sandbox });
+    return runProcess(activated.wrap(argv), { env, cwd: home, timeoutSeconds, contain: true, ...log, ...sandbox });
   };
 
   // 1. the build's python runs (every env the spec gives python, pip packages or a kernel needs one)

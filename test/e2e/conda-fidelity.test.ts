@@ -167,3 +167,22 @@ describe('item 4: pip packages of an env on Python < 3.8 (no importlib.metadata)
     ]);
   });
 });
+
+describe('item 11: env tests run activated (stored variables, activate.d scripts), as users see the env', () => {
+  const spec = (w: QaWorld, name: string) => worldSpec(w, name, ['python=3.11']) + 'variables:\n  HLINK_MODE: strict\n';
+  const check = 'test "$HLINK_MODE" = strict || { echo "HLINK_MODE is \'$HLINK_MODE\'" >&2; exit 1; }\n';
+
+  test.each([
+    ['4.7.12', 'activate.d scripts'],
+    ['23.11.0', 'conda-meta/state'],
+  ])('conda %s (%s): the env test script sees the variables', async (v) => {
+    const w = world(v);
+    const name = `act${v.replace(/\./g, '')}`;
+    const text = spec(w, name);
+    const out = await build(w, v, name, text, { [`env-specs/${name}.test.sh`]: check });
+    expect(out.status, JSON.stringify(out.failure)).toBe('built');
+    const tested = await envTest(out, name, text);
+    expect(tested.ok, JSON.stringify(tested.failure)).toBe(true);
+    expect(tested.checks.map((c) => c.name)).toContain(`${name}.test.sh`);
+  });
+});
