@@ -14,7 +14,7 @@ export class PythonCrash extends CondaError {
     super(pythonClass, message);
   }
 
-  /** What conda's exception handler prints for an uncaught exception (conda/exceptions.py print_unexpected_error_message). */
+  /** What conda prints for an uncaught exception (conda/exceptions.py, print_unexpected_error_message). */
   override get line(): string {
     return (
       '# >>>>>>>>>>>>>>>>>>>>>> ERROR REPORT <<<<<<<<<<<<<<<<<<<<<<\n\n' +
