@@ -11,17 +11,46 @@ export class MatchSpecError extends Error {}
 const NAME = /^[A-Za-z0-9_][A-Za-z0-9_.+-]*$/;
 const OPERATOR_START = /^(==|!=|>=|<=|>|<|~=|=)/;
 
-function parseBrackets(text: string): { rest: string; fields: Record<string, string> } {
+const KEY_VALUE = /^\s*([a-z_]+)\s*=\s*(.*?)\s*$/;
+
+function bracketParts(text: string): { open: number; parts: string[] } | undefined {
   const open = text.indexOf('[');
-  if (open < 0) return { rest: text, fields: {} };
+  if (open < 0) return undefined;
   if (!text.endsWith(']')) throw new MatchSpecError(`unbalanced '[' in '${text}'`);
+  return { open, parts: text.slice(open + 1, -1).split(/,(?=\s*[a-z_]+\s*=)/) };
+}
+
+function parseBrackets(text: string): { rest: string; fields: Record<string, string> } {
+  const found = bracketParts(text);
+  if (!found) return { rest: text, fields: {} };
   const fields: Record<string, string> = {};
-  for (const part of text.slice(open + 1, -1).split(/,(?=\s*[a-z_]+\s*=)/)) {
-    const m = /^\s*([a-z_]+)\s*=\s*(.*?)\s*$/.exec(part);
-    if (!m) throw new MatchSpecError(`bad bracket field '${part}' in '${text}'`);
+  for (const part of found.parts) {
+    const m = KEY_VALUE.exec(part);
+    // conda's MatchSpec keeps only `key=value` pairs of the bracket and drops the rest (`tiled[all]` is `tiled`)
+    if (!m) continue;
     fields[m[1]!] = m[2]!.replace(/^(['"])(.*)\1$/, '$2');
   }
-  return { rest: text.slice(0, open), fields };
+  return { rest: text.slice(0, found.open), fields };
+}
+
+/**
+ * Bracket text conda ignores: anything in `[...]` that is not `key=value` (pip-style extras such as `tiled[all]`
+ * written as a conda dependency). Empty when there is none; throws MatchSpecError like parseMatchSpec.
+ */
+export function ignoredBracketText(input: string): string[] {
+  const text = input.replace(/\s#.*$/, '').trim();
+  const found = bracketParts(text);
+  if (!found) return [];
+  return found.parts.map((p) => p.trim()).filter((p) => p !== '' && !KEY_VALUE.test(p));
+}
+
+/** The dependency as conda reads it: bracket text conda ignores is dropped (`tiled[all]` -> `tiled`). */
+export function withoutIgnoredBrackets(input: string): string {
+  const text = input.replace(/\s#.*$/, '').trim();
+  if (!ignoredBracketText(text).length) return input;
+  const found = bracketParts(text)!;
+  const kept = found.parts.filter((p) => KEY_VALUE.test(p)).map((p) => p.trim());
+  return text.slice(0, found.open).trimEnd() + (kept.length ? `[${kept.join(',')}]` : '');
 }
 
 /** `=1.21` means `1.21.*` in conda (fuzzy); an explicit operator or glob keeps its meaning. */

@@ -5,7 +5,7 @@
 import type { Problem } from './errors.js';
 import type { CondaDependency, EnvSpec, PipEntry } from './types.js';
 import { lineIndex, parseYamlWithPositions, type PosNode, YamlSyntaxError } from './yamlpos.js';
-import { parseDependencyText, MatchSpecError } from './matchspec.js';
+import { parseDependencyText, MatchSpecError, ignoredBracketText } from './matchspec.js';
 import { classifyPipEntry } from './pip.js';
 import { didYouMean } from './suggest.js';
 
@@ -161,7 +161,17 @@ function readDependencies(
       const dep = parseDependencyText(text);
       const versionError = dep.spec.version && checkVersion ? checkVersion(dep.spec.version) : undefined;
       if (versionError) err(itemLine, versionError);
-      else spec.dependencies.push({ text: dep.text, spec: dep.spec, line: itemLine } satisfies CondaDependency);
+      else {
+        const ignored = ignoredBracketText(dep.text);
+        if (ignored.length) {
+          warn(
+            itemLine,
+            `conda ignores '[${ignored.join(',')}]' in '${dep.text}' (only key=value fields count in a conda spec);` +
+              " for pip extras use the 'pip:' section",
+          );
+        }
+        spec.dependencies.push({ text: dep.text, spec: dep.spec, line: itemLine } satisfies CondaDependency);
+      }
     } catch (e) {
       if (e instanceof MatchSpecError) err(itemLine, `invalid package spec: ${e.message}`);
       else throw e;

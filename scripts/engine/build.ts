@@ -29,6 +29,11 @@ import { buildFacts, buildStep, DETERMINISTIC_FAILURES } from '../core/envplan.j
 import { TEST_PROCEDURE_VERSION, VERDICT_FORMAT, testsHash, type Verdict } from '../core/verdict.js';
 import { writeVerdict } from '../state/verdict.js';
 import { confineToSpec } from '../core/classify.js';
+import { withoutIgnoredBrackets } from '../core/matchspec.js';
+import { variablesNeedScripts } from '../core/activation.js';
+import { writeVariableScripts } from '../state/activation.js';
+import { accountPipEntries } from '../core/sitepackages.js';
+import { expandRequirements, readInstalledDists } from './sitepackages.js';
 import type { CallOptions, CallResult } from './conda.js';
 import { readHistoryStamp } from '../state/history.js';
 import { writeManifest } from '../state/manifest.js';
@@ -125,17 +130,29 @@ export interface BuildSteps {
   legacyNoarch: Array<{ text: string; line: number }>;
   /** git pip entries as pip arguments, installed after create */
   gitEntries: Array<{ args: string[]; line: number; text: string }>;
+  /** `variables:` written as activation scripts after create (conda < 4.9 cannot take them in the file) */
+  scriptVariables: Record<string, string>;
 }
 
-/** Split a spec into the build's phases (pure). */
-export function buildSteps(spec: EnvSpec, legacyNoarch: string[], specDir: string): BuildSteps {
+/**
+ * Split a spec into the build's phases (pure). `variablesInFile: false` (conda < 4.9, core/activation.ts) keeps
+ * `variables:` out of conda's file: they become activation scripts written after create.
+ */
+export function buildSteps(
+  spec: EnvSpec,
+  legacyNoarch: string[],
+  specDir: string,
+  o: { variablesInFile?: boolean } = {},
+): BuildSteps {
+  const inFile = o.variablesInFile ?? true;
   const legacy = new Set(legacyNoarch.map((n) => n.toLowerCase()));
   const deps = spec.dependencies.filter((d) => !legacy.has(d.spec.name.toLowerCase()));
   const pip = spec.pip.filter((p) => p.kind !== 'git').map((p) => absolutizePipLine(p.text, p.kind, specDir));
   const doc: Record<string, unknown> = { name: spec.name };
   if (spec.channels.length) doc.channels = spec.channels;
-  doc.dependencies = [...deps.map((d) => d.text), ...(pip.length ? [{ pip }] : [])];
-  if (Object.keys(spec.variables).length) doc.variables = spec.variables;
+  // bracket text conda ignores (`tiled[all]`) is left out: other frontends' parsers may reject it
+  doc.dependencies = [...deps.map((d) => withoutIgnoredBrackets(d.text)), ...(pip.length ? [{ pip }] : [])];
+  if (inFile && Object.keys(spec.variables).length) doc.variables = spec.variables;
   return {
     createSpec: dump(doc, { lineWidth: -1, noRefs: true }),
     legacyNoarch: spec.dependencies
@@ -147,6 +164,7 @@ export function buildSteps(spec: EnvSpec, legacyNoarch: string[], specDir: strin
         const m = /^(-e|--editable)(?:\s+|=)(.+)$/.exec(p.text);
         return { args: m ? ['-e', m[2]!.trim()] : [p.text], line: p.line, text: p.text };
       }),
+    scriptVariables: inFile ? {} : { ...spec.variables },
   };
 }
 
@@ -182,6 +200,34 @@ export function recordVerdict(
 // ---------------------------------------------------------------- the build
 
 /**
+ * The spec's pip entries the env lacks (read from its site-packages: engine/sitepackages.ts), as report lines
+ * `FILE:LINE: entry: reason`; undefined when every entry is accounted for. `withGit: false` leaves out the git
+ * entries (installed after create).
+ */
+export function pipShortfall(
+  spec: EnvSpec,
+  prefix: string,
+  specDir: string,
+  withGit: boolean,
+): { lines: string[]; spec: string; package?: string } | undefined {
+  if (!spec.pip.length) return undefined;
+  const wanted = spec.pip.filter((p) => withGit || p.kind !== 'git');
+  const { entries, unreadable, origin } = expandRequirements(wanted, specDir);
+  const resolvePath = (p: string) => (isAbsolute(p) || p.startsWith('~') ? p : resolve(specDir, p));
+  const short = accountPipEntries(entries, readInstalledDists(prefix), { resolvePath });
+  const lines = [
+    ...unreadable.map((e) => `${spec.file}:${e.line}: ${e.text}: cannot read the requirements file`),
+    ...short.map((s) => {
+      const from = origin.get(s.entry);
+      return `${spec.file}:${s.entry.line}: ${from ? `${s.entry.text} (from ${from})` : s.entry.text}: ${s.reason}`;
+    }),
+  ];
+  if (!lines.length) return undefined;
+  const first = short[0]?.entry ?? unreadable[0]!;
+  return { lines, spec: origin.get(first) ?? first.text, ...(first.name ? { package: first.name } : {}) };
+}
+
+/**
  * The call options of an isolated build. In the sandbox the env's build directory (ROOT/vX/builds/NAME) is an
  * empty stage directory of this build alone, so conda creates the prefix at its final path while other builds
  * of the env, this build's record, log and lock are absent; the build's temp dir is writable too, and the rest
@@ -192,8 +238,8 @@ function isolatedOptions(
   iso: BuildIsolation | undefined,
   prefix: string,
   work: string,
-): { opts: CallOptions; unstage: () => void } {
-  if (!iso) return { opts: {}, unstage: () => {} };
+): { opts: CallOptions; unstage: () => void; hostPrefix: string } {
+  if (!iso) return { opts: {}, unstage: () => {}, hostPrefix: prefix };
   const env: Record<string, string> = {};
   if (iso.sharedCache && iso.privateCache) {
     const own = join(work, 'pkgs');
@@ -203,7 +249,7 @@ function isolatedOptions(
     env.CONDA_SAFETY_CHECKS = 'enabled';
     env.CONDA_EXTRA_SAFETY_CHECKS = 'true';
   }
-  if (!iso.bwrap) return { opts: { env }, unstage: () => {} };
+  if (!iso.bwrap) return { opts: { env }, unstage: () => {}, hostPrefix: prefix };
   const envDir = dirname(prefix);
   const stage = mkdtempSync(join(envDir, `.stage-${basename(prefix)}-`));
   env.TMPDIR = work;
@@ -211,6 +257,8 @@ function isolatedOptions(
   env.XDG_CACHE_HOME = join(work, 'cache');
   env.PIP_CACHE_DIR = join(work, 'cache', 'pip');
   return {
+    // until unstaged, the prefix conda created in the sandbox is in the stage
+    hostPrefix: join(stage, basename(prefix)),
     opts: {
       env,
       cwd: work,
@@ -405,7 +453,9 @@ async function runPhases(
     return { status: 'failed', record: finish('failed', extra), failure, phase, fresh: true, toolSeconds };
   };
 
-  const steps = buildSteps(env.spec, env.legacyNoarch, input.specDir);
+  const steps = buildSteps(env.spec, env.legacyNoarch, input.specDir, {
+    variablesInFile: !variablesNeedScripts(input.condaVersion, input.frontend),
+  });
   const work = makeTempDir(`cg-build-${env.name}-`);
   try {
     const isolated = isolatedOptions(input.isolation, paths.prefix, work);
@@ -417,6 +467,32 @@ async function runPhases(
     const created = await tools.createFromFile(file, paths.prefix, opts);
     toolSeconds += created.seconds;
     if (created.code !== 0 || created.timedOut) return await fail('create', created, created.seconds);
+    // conda 4.6.9-4.6.12 exit 0 when pip fails: what pip installed is read from the env, never assumed
+    const shortfall = pipShortfall(env.spec, isolated.hostPrefix, input.specDir, false);
+    if (shortfall) {
+      const failure: Classification = {
+        ...tools.classify(created),
+        class: 'pip-failure',
+        ...(shortfall.package ? { package: shortfall.package } : {}),
+        spec: shortfall.spec,
+      };
+      failure.excerpt = [...shortfall.lines, ...failure.excerpt.filter((l) => !shortfall.lines.includes(l))].slice(
+        0,
+        20,
+      );
+      const confined = confineToSpec(failure, env.spec);
+      phaseDone('create', created.seconds, confined);
+      return {
+        status: 'failed',
+        record: finish('failed', { failure: confined }),
+        failure: confined,
+        phase: 'create',
+        fresh: true,
+        toolSeconds,
+      };
+    }
+    // conda < 4.9 cannot store `variables:`: activation scripts in the prefix set them instead
+    if (Object.keys(steps.scriptVariables).length) writeVariableScripts(isolated.hostPrefix, steps.scriptVariables);
     phaseDone('create', created.seconds);
 
     // 2. legacy noarch packages, one by one: their pre-link scripts fail inside a create on conda >= 4.4

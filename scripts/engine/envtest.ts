@@ -5,14 +5,16 @@
  *
  * `checkPackages` is pure; the rest runs the build's programs directly (never through `current` or `qa`).
  */
-import { copyFileSync, existsSync, mkdirSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
 import type { Classification, EnvSpec, PackageRow } from '../core/types.js';
 import { matchesVersion } from '../core/matchspec.js';
 import { normalizePipName } from '../core/pip.js';
 import { refusedTestMessage } from '../core/sandbox.js';
 import { childEnv, envNameList } from '../core/childenv.js';
 import { makeTempDir, removeTempDir } from './tempdir.js';
+import { accountPipEntries } from '../core/sitepackages.js';
+import { expandRequirements, readInstalledDists } from './sitepackages.js';
 import { execute, type CallOptions, type CallResult } from './conda.js';
 
 /** Default time limit of an env's own test script. */
@@ -82,7 +84,7 @@ export function pipVersionEquals(wanted: string, installed: string): boolean {
 /**
  * Compare the spec with the recorded packages. Conda deps: present (not as a pypi record) and version/build
  * matching. Pinned pip entries: present at that version. `pipFallback` gives versions read from the env's
- * python for pip names `conda list` does not show (conda before 4.6 did not list pip packages).
+ * site-packages for pip names `conda list` does not show (conda before 4.6 did not list pip packages).
  */
 export async function checkPackages(
   spec: EnvSpec,
@@ -155,26 +157,6 @@ export async function checkPackages(
   return mismatches;
 }
 
-/** Pip names the recorded `conda list` does not show: asked from the env's python in one call. */
-function pipNamesToProbe(spec: EnvSpec, packages: PackageRow[]): string[] {
-  const known = new Set(packages.map((p) => normalizePipName(p.name)));
-  return spec.pip
-    .filter((p) => p.kind === 'pinned' && p.name && !known.has(normalizePipName(p.name)))
-    .map((p) => p.name!);
-}
-
-const PIP_PROBE = [
-  'import json, sys',
-  'from importlib import metadata',
-  'out = {}',
-  'for name in sys.argv[1:]:',
-  '    try:',
-  '        out[name] = metadata.version(name)',
-  '    except Exception:',
-  '        pass',
-  'print(json.dumps(out))',
-].join('\n');
-
 export interface EnvTestInput {
   env: string;
   /** the build prefix (resolved path) */
@@ -243,6 +225,34 @@ function passed(names: readonly string[]): Record<string, string> {
   return childEnv({}, { set: picked });
 }
 
+/**
+ * Activation, as `conda activate` does it: the variables conda stored for the env (`conda-meta/state`
+ * `env_vars`, conda >= 4.9 `variables:`), then its `etc/conda/activate.d/*.sh` scripts sourced. Returns the
+ * variables and a wrapper of an argv that sources the scripts first (the prefix is an argument of the shell
+ * script, never part of its text), or the argv unchanged when there are none.
+ */
+export function activation(prefix: string): { vars: Record<string, string>; wrap: (argv: string[]) => string[] } {
+  const vars: Record<string, string> = {};
+  try {
+    const state = JSON.parse(readFileSync(join(prefix, 'conda-meta', 'state'), 'utf8')) as { env_vars?: unknown };
+    if (state.env_vars && typeof state.env_vars === 'object')
+      for (const [k, v] of Object.entries(state.env_vars as Record<string, unknown>))
+        if (/^[A-Za-z_][A-Za-z0-9_]*$/.test(k) && typeof v === 'string') vars[k] = v;
+  } catch {
+    /* no state file: nothing stored */
+  }
+  let scripts: string[] = [];
+  try {
+    scripts = readdirSync(join(prefix, 'etc', 'conda', 'activate.d')).filter((f) => f.endsWith('.sh'));
+  } catch {
+    /* no activate.d */
+  }
+  if (!scripts.length) return { vars, wrap: (argv) => argv };
+  const shell = existsSync('/bin/bash') ? '/bin/bash' : '/bin/sh';
+  const source = 'for f in "$0"/etc/conda/activate.d/*.sh; do if [ -f "$f" ]; then . "$f"; fi; done; exec "$@"';
+  return { vars, wrap: (argv) => [shell, '-c', source, prefix, ...argv] };
+}
+
 /** The env's own test scripts, in the order they run. */
 function testScripts(specDir: string, env: string): string[] {
   return ['sh', 'py'].map((ext) => join(specDir, `${env}.test.${ext}`)).filter((f) => existsSync(f));
@@ -289,7 +299,9 @@ export async function testBuild(input: EnvTestInput): Promise<EnvTestResult> {
   const python = join(input.prefix, 'bin', 'python');
   const home = makeTempDir(`cg-test-${input.env}-`);
   const pass = [...(input.passEnv ?? []), ...envNameList(process.env.CONDA_GITOPS_PASS_ENV)];
-  const env = { ...passed(pass), ...minimalEnv(input.prefix, input.env, home) };
+  // the tests see the env as an activated user does: its stored variables and its activate.d scripts
+  const activated = activation(input.prefix);
+  const env = { ...passed(pass), ...activated.vars, ...minimalEnv(input.prefix, input.env, home) };
   const done = (failure?: Classification, line?: number, file?: string): EnvTestResult => {
     removeTempDir(home);
     return {
@@ -306,7 +318,7 @@ export async function testBuild(input: EnvTestInput): Promise<EnvTestResult> {
     const log = input.log ? { log: input.log, logTitle: `test ${title}` } : {};
     const bwrap = input.isolation?.bwrap;
     const sandbox = bwrap ? { sandbox: { bwrap, writable: [home], network: false, cwd: home } } : {};
-    return runProcess(argv, { env, cwd: home, timeoutSeconds, contain: true, ...log, ...sandbox });
+    return runProcess(activated.wrap(argv), { env, cwd: home, timeoutSeconds, contain: true, ...log, ...sandbox });
   };
 
   // 1. the build's python runs (every env the spec gives python, pip packages or a kernel needs one)
@@ -327,20 +339,32 @@ export async function testBuild(input: EnvTestInput): Promise<EnvTestResult> {
   }
 
   // 2. every spec'd package at a matching version
-  const probeNames = existsSync(python) ? pipNamesToProbe(input.spec, input.packages) : [];
+  // pip packages are read from the env's site-packages, never asked from its python: Python < 3.8 has no
+  // importlib.metadata and conda < 4.6 lists no pip packages
+  const dists = readInstalledDists(input.prefix);
   const fallback = new Map<string, string>();
-  if (probeNames.length) {
-    const r = await probe('pip versions', [python, '-c', PIP_PROBE, ...probeNames]);
-    if (r.code === 0) {
-      try {
-        for (const [k, v] of Object.entries(JSON.parse(r.stdout) as Record<string, string>))
-          fallback.set(normalizePipName(k), v);
-      } catch {
-        /* an unparsable answer leaves the names missing, which the check reports */
-      }
-    }
-  }
+  for (const d of dists)
+    if (d.version && !fallback.has(normalizePipName(d.name))) fallback.set(normalizePipName(d.name), d.version);
   const mismatches = await checkPackages(input.spec, input.packages, fallback);
+  // every other pip entry (names, ranges, -r files, paths, git and URL entries) must be accounted for too
+  const others = expandRequirements(
+    input.spec.pip.filter((p) => p.kind !== 'pinned'),
+    input.specDir,
+  );
+  const resolvePath = (p: string) => (isAbsolute(p) || p.startsWith('~') ? p : resolve(input.specDir, p));
+  for (const short of accountPipEntries(others.entries, dists, { resolvePath })) {
+    const from = others.origin.get(short.entry);
+    mismatches.push({
+      package: short.entry.name ?? short.entry.text,
+      spec: from ? `${short.entry.text} (from ${from})` : short.entry.text,
+      line: short.entry.line,
+      ...(short.installed ? { installed: short.installed } : {}),
+      reason: short.reason,
+    });
+  }
+  for (const e of others.unreadable)
+    mismatches.push({ package: e.text, spec: e.text, line: e.line, reason: 'cannot read the requirements file' });
+  mismatches.sort((a, b) => a.line - b.line);
   checks.push({
     name: 'packages match the spec',
     ok: mismatches.length === 0,

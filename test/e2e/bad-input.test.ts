@@ -320,6 +320,18 @@ test('the table starts from a repo that is valid', async () => {
   }
 });
 
+test('a conda dependency with pip-style extras (tiled[all]) validates with a file:line warning', async () => {
+  const spec = specText('a', { deps: ['python=3.11', 'tiled[all]'] });
+  const r = makeRepo({ inventory: GOOD_INVENTORY, specs: { a: spec, b: specText('b') } });
+  try {
+    const res = await runCli(['validate', '--repo', r.dir]);
+    expect(res.code, res.stderr).toBe(0);
+    expect(res.stderr + res.stdout).toMatch(/env-specs\/a\.yml:6.*conda ignores '\[all\]' in 'tiled\[all\]'/);
+  } finally {
+    r.cleanup();
+  }
+});
+
 describe.concurrent('bad input: exit 2, file:line, nothing written', () => {
   const made: Array<() => void> = [];
   afterAll(() => made.forEach((cleanup) => cleanup()));

@@ -10,6 +10,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Conda, installConda, type CallOptions } from '../../scripts/engine/conda.js';
 import { classify } from '../../scripts/core/classify.js';
+import { buildSteps } from '../../scripts/engine/build.js';
+import { activation, runProcess } from '../../scripts/engine/envtest.js';
+import { parseSpec } from '../../scripts/core/spec.js';
+import { variablesNeedScripts } from '../../scripts/core/activation.js';
+import { writeVariableScripts } from '../../scripts/state/activation.js';
 
 const installer = process.env.CONDA_GITOPS_REAL_INSTALLER;
 const channel = process.env.CONDA_GITOPS_REAL_CHANNEL;
@@ -75,6 +80,30 @@ if (!installer) {
         expect(run.stdout.trim()).toBe(prefix);
         expect((await conda.remove(prefix, opts)).code).toBe(0);
         expect(existsSync(join(prefix, 'conda-meta'))).toBe(false);
+      },
+      LONG,
+    );
+
+    it(
+      'an env with variables: builds on this conda and its activation sets them (scripts before conda 4.9)',
+      async () => {
+        const version = (await conda.version(opts)).value?.conda ?? '0';
+        const text =
+          `name: vars\n${channel ? `channels:\n  - ${channel}\n` : ''}dependencies:\n  - python\n` +
+          'variables:\n  HLINK_MODE: "it\'s strict"\n';
+        const spec = parseSpec(text, 'env-specs/vars.yml', 'vars').spec!;
+        const steps = buildSteps(spec, [], root, { variablesInFile: !variablesNeedScripts(version, 'conda') });
+        const file = join(root, 'vars.yml');
+        writeFileSync(file, steps.createSpec);
+        const prefix = join(root, 'builds', 'vars');
+        const created = await conda.createFromFile(file, prefix, opts);
+        expect(created.code, created.stdout + created.stderr).toBe(0);
+        if (Object.keys(steps.scriptVariables).length) writeVariableScripts(prefix, steps.scriptVariables);
+        const act = activation(prefix);
+        const r = await runProcess(act.wrap(['/bin/sh', '-c', 'printf %s "$HLINK_MODE"']), {
+          env: { PATH: '/usr/bin:/bin', ...act.vars },
+        });
+        expect(r.stdout).toBe("it's strict");
       },
       LONG,
     );

@@ -3,6 +3,8 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { yaml, type Ctx } from './context.js';
 import { CondaError } from './errors.js';
+import { PythonCrash } from './crash.js';
+import { atLeast } from './context.js';
 
 export interface EnvFile {
   path: string;
@@ -38,7 +40,17 @@ export async function readEnvFile(ctx: Ctx, file: string): Promise<EnvFile> {
     throw new CondaError('CondaValueError', `Invalid environment file ${path}: expected a mapping`);
   const d = data as Record<string, unknown>;
 
-  const invalid = Object.keys(d).filter((k) => !VALID_KEYS.includes(k));
+  // `variables:` arrived in conda 4.9 (conda_env/env.py): 4.6-4.8 validate keys and drop it with the notice;
+  // 4.3-4.5 pass every key to Environment(**data), which has no `variables` argument
+  if ('variables' in d && !atLeast(ctx, '4.6')) {
+    throw new PythonCrash(
+      'TypeError',
+      "__init__() got an unexpected keyword argument 'variables'",
+      `File "${ctx.root}/lib/python3.6/site-packages/conda_env/env.py", line 44, in from_dict`,
+    );
+  }
+  const valid = atLeast(ctx, '4.9') ? VALID_KEYS : VALID_KEYS.filter((k) => k !== 'variables');
+  const invalid = Object.keys(d).filter((k) => !valid.includes(k));
   if (invalid.length) {
     ctx.err(
       `EnvironmentSectionNotValid: The following section on '${path}' is invalid and will be ignored:\n` +
@@ -55,8 +67,8 @@ export async function readEnvFile(ctx: Ctx, file: string): Promise<EnvFile> {
   }
   const expand = (s: string) => s.replace(/\$\{?(\w+)\}?/g, (m, v: string) => ctx.env[v] ?? m);
   const variables: Record<string, string> = {};
-  for (const [k, v] of Object.entries((d.variables as Record<string, unknown> | undefined) ?? {}))
-    variables[k] = String(v);
+  const declared = valid.includes('variables') ? (d.variables as Record<string, unknown> | undefined) : undefined;
+  for (const [k, v] of Object.entries(declared ?? {})) variables[k] = String(v);
   return {
     path,
     name: d.name === undefined || d.name === null ? undefined : String(d.name),

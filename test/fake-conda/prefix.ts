@@ -17,6 +17,7 @@ import { dirname, join } from 'node:path';
 import { canonicalName, type ChannelConfig } from './channels.js';
 import { atLeast, fakeDir, userHome, type Ctx } from './context.js';
 import type { IndexedRecord } from './repodata.js';
+import { oldPythonFiles } from './oldpython.js';
 
 /** conda-meta/<name>-<version>-<build>.json */
 export interface PrefixRecord {
@@ -75,7 +76,7 @@ function write(prefix: string, rel: string, text: string, mode?: number): void {
  * A venv layout written directly (what `python3 -m venv --without-pip --symlinks` makes, in ~1 ms
  * instead of ~350 ms): bin/python links to the host interpreter, pyvenv.cfg makes sys.prefix = PREFIX.
  */
-export function makePython(ctx: Ctx, prefix: string): string[] {
+export function makePython(ctx: Ctx, prefix: string, recordVersion?: string): string[] {
   const py = ctx.config.python;
   const minor = pyMinor(ctx);
   mkdirSync(join(prefix, 'bin'), { recursive: true });
@@ -96,7 +97,9 @@ export function makePython(ctx: Ctx, prefix: string): string[] {
     symlinkSync(target, join(prefix, rel));
   }
   if (!existsSync(join(prefix, 'lib64'))) symlinkSync('lib', join(prefix, 'lib64'));
-  return ['pyvenv.cfg', ...links.map(([rel]) => rel)];
+  const old = oldPythonFiles(ctx, recordVersion);
+  for (const [rel, text] of old) write(prefix, rel, text);
+  return ['pyvenv.cfg', ...links.map(([rel]) => rel), ...old.map(([rel]) => rel)];
 }
 
 const moduleName = (name: string): string => name.toLowerCase().replace(/[-.]+/g, '_');
@@ -158,7 +161,7 @@ export function linkPackage(
   // (pip's files name the prefix: the fake writes them fresh instead of relocating them as conda does)
   const cacheable = withPython && rec.name !== 'pip';
   const extracted = findExtracted(ctx, rec) ?? extract(ctx, rec, cacheable ? packageFiles(ctx, prefix, rec) : []);
-  if (rec.name === 'python') files = makePython(ctx, prefix);
+  if (rec.name === 'python') files = makePython(ctx, prefix, rec.version);
   else if (withPython) {
     const pf = packageFiles(ctx, prefix, rec);
     for (const [rel, text, mode] of pf) write(prefix, rel, (cacheable && cachedText(extracted, rel)) || text, mode);

@@ -1,12 +1,14 @@
 import { describe, expect, test } from 'vitest';
 import {
   formatMatchSpec,
+  ignoredBracketText,
   isPlainVersionSpec,
   matchesVersion,
   MatchSpecError,
   parseDependencyText,
   parseMatchSpec,
   versionSpecChecker,
+  withoutIgnoredBrackets,
 } from '../../scripts/core/matchspec.js';
 import { parseSpec } from '../../scripts/core/spec.js';
 import { corpusFiles, corpusText } from '../fixtures/repo.js';
@@ -47,11 +49,20 @@ describe('parseMatchSpec', () => {
     ['numpy=1=2=3', /too many '='/],
     ['numpy >=1 py39 extra', /unexpected 'extra'/],
     ["numpy[version='1'", /unbalanced '\['/],
-    ['numpy[1.2]', /bad bracket field/],
     ['=1.2', /no package name/],
   ])('rejects %j', (text, message) => {
     expect(() => parseMatchSpec(text)).toThrow(MatchSpecError);
     expect(() => parseMatchSpec(text)).toThrow(message);
+  });
+
+  test('bracket text that is not key=value is ignored, as conda does (tiled[all] means tiled)', () => {
+    expect(parseMatchSpec('tiled[all]')).toEqual({ name: 'tiled' });
+    expect(parseMatchSpec("numpy[1.2,version='>=1.2']")).toEqual({ name: 'numpy', version: '>=1.2' });
+    expect(ignoredBracketText('tiled[all]')).toEqual(['all']);
+    expect(ignoredBracketText("numpy[version='>=1.2']")).toEqual([]);
+    expect(withoutIgnoredBrackets('conda-forge::tiled[all]  # extras')).toBe('conda-forge::tiled');
+    expect(withoutIgnoredBrackets("numpy[1.2,version='>=1.2']")).toBe("numpy[version='>=1.2']");
+    expect(withoutIgnoredBrackets('numpy>=1')).toBe('numpy>=1');
   });
 
   test('equal lines share one frozen result (big repos repeat the same deps)', () => {

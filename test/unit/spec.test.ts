@@ -165,6 +165,16 @@ describe('parseSpec: what people write', () => {
     ]);
   });
 
+  test('pip-style extras on a conda dependency (tiled[all]) are accepted with a warning: conda ignores them', () => {
+    const { spec, problems } = parse('name: demo\ndependencies:\n  - python\n  - tiled[all]\n');
+    expect(errors(problems)).toEqual([]);
+    expect(spec!.dependencies.map((d) => d.spec.name)).toEqual(['python', 'tiled']);
+    expect(warnings(problems)).toEqual([
+      "4: conda ignores '[all]' in 'tiled[all]' (only key=value fields count in a conda spec); " +
+        "for pip extras use the 'pip:' section",
+    ]);
+  });
+
   test('an item indented deeper than the others is an error at its own line; a wrapped pip option is not', () => {
     const bad = parse('name: demo\ndependencies:\n  - python=3.11\n   - numpy\n  - pandas\n');
     expect(errors(bad.problems)).toEqual([
