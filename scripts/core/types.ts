@@ -11,7 +11,16 @@ export interface Inventory {
     version: string;
     frontend: Frontend;
     installer?: string;
+    /** `installer-sha256`: the installer must have this SHA-256 (hex) */
+    installerSha256?: string;
     channels: string[];
+    /** .condarc keys of the installation install-conda writes (core/install-conda.ts renders them) */
+    customChannels?: Record<string, string>;
+    channelAlias?: string;
+    defaultChannels?: string[];
+    pkgsDirs?: string[];
+    envsDirs?: string[];
+    solver?: 'classic' | 'libmamba';
     /** [conda] pip-git-hosts: hosts (or URL prefixes) `git+` pip entries may name; none when unset */
     pipGitHosts?: string[];
     /** [conda] pip-indexes: URLs pip index options (--index-url, -f, ...) may name; none when unset */
