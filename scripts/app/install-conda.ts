@@ -252,3 +252,30 @@ export async function installCondaCommand(opts: InstallCondaCommandOptions): Pro
     ...(opts.timeoutSeconds ? { timeoutSeconds: opts.timeoutSeconds } : {}),
   });
 }
+
+/** How long qa and build wait for the ROOT lock (a deploy or rollback holding it) before installing conda. */
+export const INSTALL_LOCK_WAIT_SECONDS = 600;
+
+/**
+ * Called by qa and build before building: when the installation the head names (ROOT/v<version>) is not there,
+ * install it with this same use case. Undefined when it is there already (nothing to do).
+ */
+export async function ensureInstallation(o: {
+  root: string;
+  inventory: Inventory;
+  out: Output;
+  logDir: string;
+  command: string;
+}): Promise<InstallCondaResult | undefined> {
+  const { version, frontend } = o.inventory.conda;
+  if (installationState(o.root, version, frontend).kind === 'installation') return undefined;
+  o.out.info(`conda ${version} is not installed under ${o.root}: installing it (install-conda)`);
+  return installCondaVersion({
+    root: o.root,
+    inventory: o.inventory,
+    out: o.out,
+    waitSeconds: INSTALL_LOCK_WAIT_SECONDS,
+    logDir: o.logDir,
+    command: o.command,
+  });
+}
