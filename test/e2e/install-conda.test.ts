@@ -141,6 +141,28 @@ describe('install-conda', () => {
     expect(built.envs[0]!.packages?.map((p) => p.name)).toContain('zlib');
   });
 
+  test('build on a version without an installation installs it first (the same use case)', async () => {
+    const c = makeCase('build-installs', {
+      installer: template,
+      channels: 'mpc',
+      extra: [`custom-channels = mpc=file://${join(base, 'internal2')}`],
+    });
+    writeChannel(join(base, 'internal2', 'mpc'), [{ name: 'zlib', version: '1.2.13', module: false }]);
+    writeFileSync(join(c.repo, 'env-specs', 'a.yml'), 'name: a\nchannels:\n  - mpc\ndependencies:\n  - zlib\n');
+    const out = memoryOutput(true);
+    const code = await runCommand('build', {
+      options: { root: c.root, json: true },
+      positionals: [],
+      out,
+      repo: c.repo,
+      env: process.env,
+    });
+    expect(out.errors.join('\n')).toMatch(/installed conda 24\.1\.2/);
+    expect(code).toBe(0);
+    expect(existsSync(join(c.inst, 'builds', 'a'))).toBe(true);
+    expect(c.links()).toEqual(['v23.11.0', 'v23.11.0']);
+  });
+
   test('a failing installer: exit 1, its output shown and logged, nothing installed, current and qa unchanged', async () => {
     const c = makeCase('fails', { installer: script('fail-{version}.sh', 'echo "ERROR: disk quota" >&2; exit 3') });
     const r = await installConda(c);
