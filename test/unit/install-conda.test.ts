@@ -10,6 +10,15 @@ import {
 } from '../../scripts/core/install-conda.js';
 import { parseInventory } from '../../scripts/core/inventory.js';
 import { load } from 'js-yaml';
+import {
+  buildReport,
+  renderSummary,
+  reportSchemaErrors,
+  upgradeHeadline,
+  upgradeLines,
+} from '../../scripts/core/report.js';
+import { describeChanges } from '../../scripts/core/changes.js';
+import type { EnvRunResult, QaRunResult } from '../../scripts/core/types.js';
 
 describe('install-conda (pure parts)', () => {
   test('the installer template names a path or a URL', () => {
@@ -104,5 +113,74 @@ describe('install-conda (pure parts)', () => {
     expect(versionMatches(undefined, '24.1.2')).toBe(false);
     expect(sameDigest('AB', 'ab')).toBe(true);
     expect(outputTail('a\n\nb\nc\n', 2)).toEqual(['b', 'c']);
+  });
+});
+
+describe('the upgrade in the QA report and the plan', () => {
+  const env = (name: string, status: EnvRunResult['status']): EnvRunResult => ({
+    env: name,
+    status,
+    seconds: 1,
+    phases: [],
+    ...(status === 'failed' ? { phase: 'create' as const, failure: { class: 'missing-version' as const } } : {}),
+  });
+  const run = (upgrade: QaRunResult['upgrade'], envs: EnvRunResult[]): QaRunResult => ({
+    runId: 'r1',
+    startedAt: '2024-01-01T00:00:00Z',
+    finishedAt: '2024-01-01T00:01:00Z',
+    root: '/srv/conda',
+    condaVersion: '24.1.2',
+    frontend: 'conda',
+    runDir: '/srv/conda/.gitops/runs/r1',
+    envs,
+    ...(upgrade ? { upgrade } : {}),
+  });
+
+  test('headline "N envs: ok, failed", export envs named, schema-valid', () => {
+    const r = buildReport(
+      run({ from: '23.11.0', to: '24.1.2', installation: 'installed', notReplicated: ['old'] }, [
+        env('a', 'tested'),
+        env('b', 'reused'),
+        env('c', 'failed'),
+      ]),
+    );
+    expect(reportSchemaErrors(r)).toEqual([]);
+    expect(upgradeHeadline(r)).toBe('conda upgrade 23.11.0 -> 24.1.2: 3 envs: 2 ok, 1 failed');
+    expect(upgradeLines(r)).toContain('Not replicated (export): old');
+    expect(renderSummary(r)).toMatch(/### conda upgrade 23\.11\.0 -> 24\.1\.2: 3 envs: 2 ok, 1 failed/);
+    expect(upgradeHeadline(buildReport(run(undefined, [])))).toBeUndefined();
+  });
+
+  test('a failed install: the summary has the installer output', () => {
+    const r = buildReport(
+      run(
+        {
+          to: '24.1.2',
+          installation: 'failed',
+          message: 'the installer failed (exit 1)',
+          output: ['ERROR: no space ```'],
+          notReplicated: [],
+        },
+        [],
+      ),
+    );
+    expect(reportSchemaErrors(r)).toEqual([]);
+    const md = renderSummary(r);
+    expect(md).toMatch(/could not be installed: the installer failed \(exit 1\)/);
+    expect(md).toContain("ERROR: no space '''");
+  });
+
+  test('the plan says why each env is rebuilt', () => {
+    const changes = {
+      condaVersion: { base: '23.11.0', head: '24.1.2', changed: true },
+      envs: [{ name: 'a', reasons: ['conda-version' as const, 'spec' as const] }],
+      dropped: [],
+      exportOnly: [],
+      kernels: { added: [], removed: [], changed: [] },
+    };
+    expect(describeChanges(changes)).toContain('build a (conda upgrade 23.11.0 -> 24.1.2, spec)');
+    expect(describeChanges({ ...changes, condaVersion: { base: '24.1.2', head: '23.11.0', changed: true } })).toContain(
+      'build a (conda downgrade 24.1.2 -> 23.11.0, spec)',
+    );
   });
 });
