@@ -286,7 +286,8 @@ async function prepareInstallation(o: {
     upgrade = { ...base, installation: 'present' };
   if (!upgrade) return undefined;
   if (upgrade.installation === 'failed') {
-    const message = `conda ${to} could not be installed, so nothing was built: ${upgrade.message ?? 'see the install log'}`;
+    const why = upgrade.message ?? 'see the install log';
+    const message = `conda ${to} could not be installed, so nothing was built: ${why}`;
     for (const env of o.toBuild)
       o.results.push(
         preflightResult(

@@ -323,7 +323,10 @@ export const COMMANDS: CommandMeta[] = [
       'are writable; tests get no network); without bwrap the report says so and env test scripts are refused\n' +
       'unless [conda] unsandboxed-tests = allow. CONDA_GITOPS_SANDBOX=auto|bwrap|none overrides the choice.\n' +
       'Writes nothing outside ROOT/vX/builds/ and the run directory (but vX/.conda-gitops-installation, the\n' +
-      'marker gc needs). Secrets of the environment (tokens, passwords, keys) reach no child and are masked in\n' +
+      'marker gc needs), except on an upgrade: when the head names a conda version with no installation, qa\n' +
+      'installs it first (install-conda; the ROOT lock, waiting up to 10 min), points ROOT/qa at it and reports\n' +
+      '"conda upgrade A -> B: N envs: K ok, F failed" (export envs not replicated); a failed install is reported.\n' +
+      'Secrets of the environment (tokens, passwords, keys) reach no child and are masked in\n' +
       'every log and report. SIGINT/SIGTERM stop every child with its descendants, mark running builds aborted,\n' +
       'remove temp dirs, exit 130/143. Exit 1 when any env fails.',
     options: {

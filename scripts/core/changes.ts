@@ -123,7 +123,8 @@ export function describeChanges(c: Changes): string[] {
   if (c.condaVersion.changed)
     lines.push(`conda version ${c.condaVersion.base} -> ${c.condaVersion.head}: every REPLICATE env is replicated`);
   // a version change says which: `conda upgrade 23.11.0 -> 24.1.2` (or downgrade), not a bare reason code
-  const upgrade = `conda ${compareCondaVersions(c.condaVersion.head, c.condaVersion.base) < 0 ? 'downgrade' : 'upgrade'} ${c.condaVersion.base} -> ${c.condaVersion.head}`;
+  const { base, head } = c.condaVersion;
+  const upgrade = `conda ${compareCondaVersions(head, base) < 0 ? 'downgrade' : 'upgrade'} ${base} -> ${head}`;
   for (const e of c.envs)
     lines.push(`build ${e.name} (${e.reasons.map((r) => (r === 'conda-version' ? upgrade : r)).join(', ')})`);
   for (const n of c.dropped) lines.push(`drop ${n} (unlinked at deploy)`);

@@ -163,7 +163,7 @@ describe('install-conda', () => {
     expect(c.links()).toEqual(['v23.11.0', 'v23.11.0']);
   });
 
-  test('a failing installer: exit 1, its output shown and logged, nothing installed, current and qa unchanged', async () => {
+  test('a failing installer: exit 1, output shown and logged, nothing installed, current + qa unchanged', async () => {
     const c = makeCase('fails', { installer: script('fail-{version}.sh', 'echo "ERROR: disk quota" >&2; exit 3') });
     const r = await installConda(c);
     expect(r.code).toBe(1);

@@ -122,7 +122,9 @@ describe('the upgrade in the QA report and the plan', () => {
     status,
     seconds: 1,
     phases: [],
-    ...(status === 'failed' ? { phase: 'create' as const, failure: { class: 'missing-version' as const } } : {}),
+    ...(status === 'failed'
+      ? { phase: 'create' as const, failure: { class: 'missing-version' as const, excerpt: [] } }
+      : {}),
   });
   const run = (upgrade: QaRunResult['upgrade'], envs: EnvRunResult[]): QaRunResult => ({
     runId: 'r1',
