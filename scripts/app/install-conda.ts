@@ -112,7 +112,7 @@ export async function installCondaVersion(opts: InstallCondaOptions): Promise<In
     if (state.kind === 'other') {
       const shown = state.entries.slice(0, 5).join(', ') + (state.entries.length > 5 ? ', ...' : '');
       throw new RefusedError(
-        `${dir} exists and is not a conda installation (no bin/${frontend} and conda-meta/` +
+        `${dir} exists and is not a conda installation (no bin/${frontend}` +
           `${shown ? `; it holds ${shown}` : ''}): refused, nothing was changed or deleted. Move it away, then run ` +
           '`conda-gitops install-conda` again',
       );
@@ -182,7 +182,7 @@ export async function installCondaVersion(opts: InstallCondaOptions): Promise<In
     if (after.kind !== 'installation')
       return fail(
         `the installer ${installer} exited 0 but ${dir} is not a conda installation ` +
-          `(no bin/${frontend} and conda-meta/)`,
+          `(no bin/${frontend})`,
         output,
       );
     const said = await reportedVersion(dir, frontend, version);

@@ -47,7 +47,7 @@ export function clearInstalling(root: string, version: string): void {
   rmSync(installingPath(root, version), { force: true });
 }
 
-/** What is at ROOT/vX: nothing, a conda installation (its frontend's executable is there), or something else. */
+/** What is at ROOT/vX: nothing, an installation (its frontend's executable is there), or something else. */
 export type InstallationState =
   { kind: 'absent' } | { kind: 'installation'; exe: string } | { kind: 'other'; entries: string[] };
 
@@ -61,7 +61,8 @@ export function installationState(root: string, version: string, frontend: Front
   }
   if (!st.isDirectory()) return { kind: 'other', entries: [] };
   const exe = join(dir, 'bin', frontend);
-  if (existsSync(exe) && existsSync(join(dir, 'conda-meta'))) return { kind: 'installation', exe };
+  // the frontend's executable is what builds need (a micromamba root may have no conda-meta/)
+  if (existsSync(exe)) return { kind: 'installation', exe };
   return { kind: 'other', entries: readdirSync(dir).sort() };
 }
 
