@@ -181,8 +181,7 @@ export async function installCondaVersion(opts: InstallCondaOptions): Promise<In
     const after = installationState(root, version, frontend);
     if (after.kind !== 'installation')
       return fail(
-        `the installer ${installer} exited 0 but ${dir} is not a conda installation ` +
-          `(no bin/${frontend})`,
+        `the installer ${installer} exited 0 but ${dir} is not a conda installation ` + `(no bin/${frontend})`,
         output,
       );
     const said = await reportedVersion(dir, frontend, version);

@@ -8,7 +8,16 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  readlinkSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -53,7 +62,10 @@ function outsideBuildsAndRuns(root: string): string[] {
     snapshotTree(root)
       // conda's own writes are not ours: its package cache, and the fake's env registry
       // (real conda: ~/.conda/environments.txt); and ours: the marker saying the tool builds in this installation
-      .filter((l) => !/^(v23\.11\.0\/(builds|pkgs|\.fake-conda|\.conda-gitops-installation)|\.gitops)(\/| |$)/.test(l))
+      // the upgrade PR points ROOT/qa at the new installation (checked on its own below)
+      .filter(
+        (l) => !/^(v23\.11\.0\/(builds|pkgs|\.fake-conda|\.conda-gitops-installation)|\.gitops|qa)(\/| |$)/.test(l),
+      )
       .map((l) => l.replace(/\/ [\d.]+$/, '/'))
   );
 }
@@ -276,6 +288,8 @@ describe('QA scenario: adopt a conda 4.3.22 installation, upgrade to 23.11.0', (
     // QA wrote nothing outside builds/ and its run directory (conda's own package cache aside), and left the old
     // installation alone
     expect(outsideBuildsAndRuns(root)).toEqual(rootBefore);
+    // ... but ROOT/qa: the upgrade PR points it at the installation it built into
+    expect(readlinkSync(join(root, 'qa'))).toBe('v23.11.0');
     expect(snapshotTree(old.prefix)).toEqual(oldBefore);
     expect(git('status', '--porcelain')).toBe('');
   }, 300_000);
