@@ -3,7 +3,11 @@
  * into the installation its [conda] version names. Broken specs and plan-time guards fail their env first.
  */
 import { runBuilds } from './pipeline.js';
-import { loadRunSetup, type RunSetupOptions } from './run-setup.js';
+import { join } from 'node:path';
+import { loadRunSetup, newRunId, type RunSetupOptions } from './run-setup.js';
+import { ensureInstallation } from './install-conda.js';
+import { layout } from '../core/layout.js';
+import { FailedError } from '../core/errors.js';
 import { allowListOf } from '../core/allowlist.js';
 import { brokenResults, selectEnvs } from '../core/qarun.js';
 import { describeResult } from '../core/report.js';
@@ -42,6 +46,17 @@ export async function buildEnvs(opts: BuildEnvsOptions): Promise<BuildEnvsResult
   const wanted = (n: string) => replicated.has(n) && (!only || only.has(n));
 
   const { results, toBuild } = preflight({ root, desired, broken, replicated }, wanted, allowListOf(repo.inventory));
+  // a version without an installation (the upgrade): installed first, by install-conda's own use case
+  if (toBuild.length) {
+    const installed = await ensureInstallation({
+      root,
+      inventory: repo.inventory,
+      out: opts.out,
+      logDir: join(layout(root).runs, newRunId()),
+      command: 'conda-gitops build',
+    });
+    if (installed && !installed.ok) throw new FailedError(`nothing was built: ${installed.message}`);
+  }
   await annotateBroken(opts, repo.warnings, broken, wanted);
 
   const pipeline = await runBuilds({

@@ -6,9 +6,22 @@
 import { join } from 'node:path';
 import { INVENTORY_FILE, SPECS_DIR } from '../core/repo.js';
 import { layout } from '../core/layout.js';
-import type { QaRunResult } from '../core/types.js';
+import type { EnvRunResult, QaRunResult, UpgradeInfo } from '../core/types.js';
+import { GitopsError, InterruptedError } from '../core/errors.js';
+import { preflightResult } from '../core/qarun.js';
+import { ensureInstallation } from './install-conda.js';
+import { installationState, pointQa } from '../state/installation.js';
+import { linkedInstallation, versionOf } from '../state/generation.js';
 import { describeChanges, type Changes } from '../core/changes.js';
-import { allowListLines, buildReport, headline, mergeLines, summaryTable, type Report } from '../core/report.js';
+import {
+  allowListLines,
+  buildReport,
+  headline,
+  mergeLines,
+  summaryTable,
+  upgradeLines,
+  type Report,
+} from '../core/report.js';
 import { allowListOf, type AllowListCheck } from '../core/allowlist.js';
 import { selectEnvs } from '../core/qarun.js';
 import { writeReportFiles } from '../state/report-files.js';
@@ -22,7 +35,8 @@ import {
   type PrDelta,
 } from '../repo/snapshot.js';
 import { resolveRoot } from '../repo/repo.js';
-import { desiredEnv, type DesiredEnv } from '../core/desired.js';
+import { desiredEnv, type Desired, type DesiredEnv } from '../core/desired.js';
+import type { Repo } from '../core/repo.js';
 import { runBuilds } from './pipeline.js';
 import { loadRunSetup, newRunId, resolvedRoot, type RunSetup, type RunSetupOptions } from './run-setup.js';
 import { preflight } from './run-setup.js';
@@ -135,6 +149,10 @@ export async function runQa(opts: QaOptions): Promise<QaResult> {
       `qa ${runId}: ${toBuild.length} env(s) to build and test ` +
         `into ${root}/v${desired.condaVersion} with --jobs ${jobs}`,
     );
+    // the installation the head names: an upgrade PR installs it here (install-conda's use case), points
+    // ROOT/qa at it and replicates every REPLICATE env into it; a failed install still gets its report
+    const upgrade = await prepareInstallation({ root, repo, desired, changes, toBuild, results, runDir, out });
+    if (upgrade?.installation === 'failed') toBuild.length = 0;
     if (delta && toBuild.length) {
       // the build and the tests read the env's files (spec, NAME.test.*, relative pip paths) from disk
       const head = await checkoutCommit(opts.repoDir, delta.head.commit, filesToBuild(toBuild));
@@ -171,6 +189,7 @@ export async function runQa(opts: QaOptions): Promise<QaResult> {
       allowList: allowInfo(allowCheck),
       ...(toBuild.length ? { isolation: pipeline.isolation } : {}),
       envs: results,
+      ...(upgrade ? { upgrade } : {}),
       ...(changes
         ? {
             merge: {
@@ -191,6 +210,7 @@ export async function runQa(opts: QaOptions): Promise<QaResult> {
     await publishReport(report, runDir, opts.repoDir, opts.env, (line) => out.info(line));
     out.info('');
     out.info(headline(report));
+    for (const line of upgradeLines(report)) out.info(line);
     if (report.envs.length) for (const line of summaryTable(report)) out.info(line);
     for (const line of mergeLines(report.merge)) out.info(line);
     out.info(`built ${pipeline.fresh} env(s) in this run; report: ${paths.report}`);
@@ -213,4 +233,73 @@ export async function runQa(opts: QaOptions): Promise<QaResult> {
 
 function allowInfo(c: AllowListCheck): NonNullable<QaRunResult['allowList']> {
   return { ...c.allow, from: c.from, widened: c.widened, allowListOnly: c.allowListOnly };
+}
+
+/**
+ * Before building: install the head's conda when it has no installation and there is something to build; on an
+ * upgrade (the head names another version than the base, or this run installed it) point ROOT/qa at it and
+ * describe it for the report. A failed install turns every env to build into a failed result naming it.
+ */
+async function prepareInstallation(o: {
+  root: string;
+  repo: Repo;
+  desired: Desired;
+  changes: Changes | undefined;
+  toBuild: DesiredEnv[];
+  results: EnvRunResult[];
+  runDir: string;
+  out: QaOptions['out'];
+}): Promise<UpgradeInfo | undefined> {
+  const { root, repo, desired, changes, out } = o;
+  const to = desired.condaVersion;
+  const live = linkedInstallation(layout(root).current);
+  const from = changes?.condaVersion.changed ? changes.condaVersion.base : live ? versionOf(live) : undefined;
+  const notReplicated = repo.inventory.environments.filter((e) => e.mode === 'export').map((e) => e.name);
+  const base = { ...(from ? { from } : {}), to, notReplicated };
+  let upgrade: UpgradeInfo | undefined;
+  if (o.toBuild.length) {
+    try {
+      const r = await ensureInstallation({
+        root,
+        inventory: repo.inventory,
+        out,
+        logDir: o.runDir,
+        command: 'conda-gitops qa',
+      });
+      if (r)
+        upgrade = {
+          ...base,
+          installation: r.ok ? 'installed' : 'failed',
+          ...(r.log ? { log: r.log } : {}),
+          ...(r.ok ? {} : { message: r.message, ...(r.output?.length ? { output: r.output } : {}) }),
+        };
+    } catch (e) {
+      if (e instanceof InterruptedError || !(e instanceof GitopsError)) throw e;
+      upgrade = { ...base, installation: 'failed', message: e.message };
+    }
+  }
+  if (
+    !upgrade &&
+    changes?.condaVersion.changed &&
+    installationState(root, to, desired.frontend).kind === 'installation'
+  )
+    upgrade = { ...base, installation: 'present' };
+  if (!upgrade) return undefined;
+  if (upgrade.installation === 'failed') {
+    const why = upgrade.message ?? 'see the install log';
+    const message = `conda ${to} could not be installed, so nothing was built: ${why}`;
+    for (const env of o.toBuild)
+      o.results.push(
+        preflightResult(
+          env.name,
+          'plan',
+          [{ file: INVENTORY_FILE, line: repo.inventory.conda.line, message }],
+          env.buildId,
+        ),
+      );
+  } else {
+    pointQa(root, to);
+    out.info(`ROOT/qa -> v${to}: the new installation, for people to inspect (ROOT/current is unchanged)`);
+  }
+  return upgrade;
 }

@@ -263,6 +263,30 @@ export const COMMANDS: CommandMeta[] = [
     load: () => import('../commands/install-tool.js'),
   },
   {
+    name: 'install-conda',
+    summary: 'install conda V at ROOT/vV with [conda] installer, verify it, write its .condarc from the inventory',
+    usage: 'conda-gitops install-conda [--version V] [--root DIR] [--timeout SECONDS] [--wait SECONDS] [--json]',
+    details:
+      'Runs the installer [conda] installer names (a path, or an http/https/file URL downloaded under\n' +
+      'ROOT/.gitops/downloads with a progress line; {version} is replaced) as `bash INSTALLER -b -p ROOT/vV`,\n' +
+      'checked first against [conda] installer-sha256 when set (a mismatch installs nothing, exit 1). Verifies\n' +
+      'that ROOT/vV/bin/conda --version says V, writes ROOT/vV/.condarc from [conda] (channels, custom-channels,\n' +
+      "channel-alias, default-channels, pkgs-dirs, envs-dirs, solver) so builds never read the runner user's rc\n" +
+      'files, and marks the installation as written by conda-gitops (gc). Default V: [conda] version.\n' +
+      'Idempotent: a matching installation is left alone (exit 0). A half-finished install from a crash is\n' +
+      'removed and redone. A failed installer, or one that writes no conda V, is removed: nothing is installed,\n' +
+      'ROOT/current and ROOT/qa are untouched, its output is in the log named (and in --json). An existing\n' +
+      'ROOT/vV that is not a conda installation (or another version) is refused and never deleted (exit 1).\n' +
+      '`qa` and `build` run this themselves when the head names a version without an installation.\n' +
+      'Takes the ROOT lock. Exit 0 installed or present, 1 failed or refused, 2 bad input, 3 lock busy.',
+    options: {
+      version: { type: 'string', arg: 'V', description: 'conda version to install (default: [conda] version)' },
+      timeout: timeout('the installer run (default 1800)'),
+      wait,
+    },
+    load: () => import('../commands/install-conda.js'),
+  },
+  {
     name: 'classify',
     summary: 'classify a conda/pip log: failure class, package at fault, excerpt and hint (JSON)',
     usage: 'conda-gitops classify [FILE|-]',
@@ -335,7 +359,10 @@ export const COMMANDS: CommandMeta[] = [
       'are writable; tests get no network); without bwrap the report says so and env test scripts are refused\n' +
       'unless [conda] unsandboxed-tests = allow. CONDA_GITOPS_SANDBOX=auto|bwrap|none overrides the choice.\n' +
       'Writes nothing outside ROOT/vX/builds/ and the run directory (but vX/.conda-gitops-installation, the\n' +
-      'marker gc needs). Secrets of the environment (tokens, passwords, keys) reach no child and are masked in\n' +
+      'marker gc needs), except on an upgrade: when the head names a conda version with no installation, qa\n' +
+      'installs it first (install-conda; the ROOT lock, waiting up to 10 min), points ROOT/qa at it and reports\n' +
+      '"conda upgrade A -> B: N envs: K ok, F failed" (export envs not replicated); a failed install is reported.\n' +
+      'Secrets of the environment (tokens, passwords, keys) reach no child and are masked in\n' +
       'every log and report. SIGINT/SIGTERM stop every child with its descendants, mark running builds aborted,\n' +
       'remove temp dirs, exit 130/143. Exit 1 when any env fails.',
     options: {

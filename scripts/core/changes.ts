@@ -4,6 +4,7 @@
  * (and per-env test script), so a change is decided on what the user edited, not on our normalisation.
  */
 import type { Inventory } from './types.js';
+import { compareCondaVersions } from './conda-version.js';
 
 export interface RepoSnapshot {
   inventory: Inventory;
@@ -121,7 +122,11 @@ export function describeChanges(c: Changes): string[] {
   const lines: string[] = [];
   if (c.condaVersion.changed)
     lines.push(`conda version ${c.condaVersion.base} -> ${c.condaVersion.head}: every REPLICATE env is replicated`);
-  for (const e of c.envs) lines.push(`build ${e.name} (${e.reasons.join(', ')})`);
+  // a version change says which: `conda upgrade 23.11.0 -> 24.1.2` (or downgrade), not a bare reason code
+  const { base, head } = c.condaVersion;
+  const upgrade = `conda ${compareCondaVersions(head, base) < 0 ? 'downgrade' : 'upgrade'} ${base} -> ${head}`;
+  for (const e of c.envs)
+    lines.push(`build ${e.name} (${e.reasons.map((r) => (r === 'conda-version' ? upgrade : r)).join(', ')})`);
   for (const n of c.dropped) lines.push(`drop ${n} (unlinked at deploy)`);
   for (const n of c.exportOnly) lines.push(`export-only ${n} changed (not built)`);
   for (const k of c.kernels.added) lines.push(`kernel added ${k}`);

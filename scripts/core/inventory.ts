@@ -10,6 +10,7 @@ import type { EnvMode, Frontend, Inventory } from './types.js';
 import { loadSchema } from './schemas.js';
 import { didYouMean } from './suggest.js';
 import { isSecretName } from './childenv.js';
+import { parseCustomChannels } from './install-conda.js';
 
 export const ENV_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 const SECTIONS = ['conda', 'environments', 'kernels', 'legacy-noarch'] as const;
@@ -98,7 +99,17 @@ function decode(value: string): string {
   return /["'\\;#]/.test(value) ? ini.unsafe(value) : value.trim();
 }
 /** [conda] keys whose value is a list (comma or space separated) */
-const LIST_KEYS = new Set(['channels', 'pip-git-hosts', 'pip-indexes', 'pass-env', 'allow-failures']);
+const LIST_KEYS = new Set([
+  'channels',
+  'pip-git-hosts',
+  'pip-indexes',
+  'pass-env',
+  'custom-channels',
+  'default-channels',
+  'pkgs-dirs',
+  'envs-dirs',
+  'allow-failures',
+]);
 
 function splitList(value: string): string[] {
   return value.split(/[\s,]+/).filter(Boolean);
@@ -193,7 +204,16 @@ export function parseInventory(text: string, file = 'inventory.ini'): { inventor
         version: conda.version as string,
         frontend: (conda.frontend as Frontend | undefined) ?? 'conda',
         ...(conda.installer ? { installer: conda.installer as string } : {}),
+        ...(conda['installer-sha256'] ? { installerSha256: (conda['installer-sha256'] as string).toLowerCase() } : {}),
         channels: conda.channels as string[],
+        ...(conda['custom-channels']
+          ? { customChannels: parseCustomChannels(conda['custom-channels'] as string[]).channels }
+          : {}),
+        ...(conda['channel-alias'] ? { channelAlias: conda['channel-alias'] as string } : {}),
+        ...(conda['default-channels'] ? { defaultChannels: conda['default-channels'] as string[] } : {}),
+        ...(conda['pkgs-dirs'] ? { pkgsDirs: conda['pkgs-dirs'] as string[] } : {}),
+        ...(conda['envs-dirs'] ? { envsDirs: conda['envs-dirs'] as string[] } : {}),
+        ...(conda.solver ? { solver: conda.solver as 'classic' | 'libmamba' } : {}),
         ...(conda['pip-git-hosts'] ? { pipGitHosts: conda['pip-git-hosts'] as string[] } : {}),
         ...(conda['pip-indexes'] ? { pipIndexes: conda['pip-indexes'] as string[] } : {}),
         ...(conda['unsandboxed-tests'] === 'allow' ? { unsandboxedTests: true } : {}),

@@ -13,6 +13,7 @@ import type {
   Frontend,
   MergeChanges,
   QaRunResult,
+  UpgradeInfo,
 } from './types.js';
 import { diffPackages, isEmptyDiff, renderPackageDiff, type PackageDiff } from './pkgdiff.js';
 import { normalizePipName } from './pip.js';
@@ -60,7 +61,12 @@ export interface Report {
   envs: ReportEnv[];
   /** what merging does (runs with a base): envs added, changed, dropped and kernel changes */
   merge?: MergeChanges;
+  /** the conda upgrade of the run (head version differs from the base's, or had to be installed) */
+  upgrade?: UpgradeInfo;
 }
+
+const FENCE = '`'.repeat(3);
+const QUOTES = "'".repeat(3);
 
 const round = (s: number) => Math.round(s * 100) / 100;
 
@@ -128,7 +134,36 @@ export function buildReport(run: QaRunResult): Report {
     files: { ...REPORT_FILES },
     envs,
     ...(run.merge ? { merge: run.merge } : {}),
+    ...(run.upgrade ? { upgrade: structuredClone(run.upgrade) } : {}),
   };
+}
+
+/** `conda upgrade 23.11.0 -> 24.1.2: 60 envs: 48 ok, 12 failed` (undefined for a run that is no upgrade). */
+export function upgradeHeadline(report: Report): string | undefined {
+  const u = report.upgrade;
+  if (!u) return undefined;
+  const what = u.from && u.from !== u.to ? `conda upgrade ${u.from} -> ${u.to}` : `conda ${u.to}`;
+  if (u.installation === 'failed') return `${what}: conda ${u.to} could not be installed, nothing was built`;
+  const c = report.counts;
+  return `${what}: ${c.total} envs: ${c.tested + c.reused} ok, ${c.failed} failed`;
+}
+
+/** The lines of the upgrade section (summary.md and the terminal). */
+export function upgradeLines(report: Report): string[] {
+  const u = report.upgrade;
+  if (!u) return [];
+  const lines = [`${upgradeHeadline(report)}`];
+  if (u.installation === 'failed') {
+    lines.push(`conda ${u.to} could not be installed: ${u.message ?? 'see the log'}`);
+  } else {
+    lines.push(
+      `Installation ${report.root}/v${u.to}: ${u.installation === 'installed' ? 'installed by this run' : 'present'}` +
+        ' (ROOT/qa points at it; ROOT/current is unchanged until deploy)',
+    );
+  }
+  if (u.notReplicated.length) lines.push(`Not replicated (export): ${u.notReplicated.join(', ')}`);
+  if (u.log) lines.push(`Install log: ${u.log}`);
+  return lines;
 }
 
 /** Lines saying what a merge does to the installation beyond the envs in the table (empty when nothing). */
@@ -265,6 +300,13 @@ export function renderSummary(report: Report, options: { maxExcerptLines?: numbe
   if (report.isolation) {
     const sign = report.isolation.sandbox === 'none' ? '**Warning:** ' : '';
     lines.push(`${sign}Isolation: ${report.isolation.note}.`, '');
+  }
+  const upgrade = upgradeLines(report);
+  if (upgrade.length) {
+    lines.push(`### ${upgrade[0]}`, '', ...upgrade.slice(1).map((l) => `- ${l}`), '');
+    const output = report.upgrade?.output ?? [];
+    if (output.length)
+      lines.push('Installer output:', '', FENCE, ...output.map((l) => l.split(FENCE).join(QUOTES)), FENCE, '');
   }
   const allowLines = allowListLines(report.allowList);
   if (allowLines.length) lines.push(...allowLines.map((l) => `> **${l}**`), '');

@@ -11,7 +11,16 @@ export interface Inventory {
     version: string;
     frontend: Frontend;
     installer?: string;
+    /** `installer-sha256`: the installer must have this SHA-256 (hex) */
+    installerSha256?: string;
     channels: string[];
+    /** .condarc keys of the installation install-conda writes (core/install-conda.ts renders them) */
+    customChannels?: Record<string, string>;
+    channelAlias?: string;
+    defaultChannels?: string[];
+    pkgsDirs?: string[];
+    envsDirs?: string[];
+    solver?: 'classic' | 'libmamba';
     /** [conda] pip-git-hosts: hosts (or URL prefixes) `git+` pip entries may name; none when unset */
     pipGitHosts?: string[];
     /** [conda] pip-indexes: URLs pip index options (--index-url, -f, ...) may name; none when unset */
@@ -199,6 +208,24 @@ export interface QaRunResult {
   envs: EnvRunResult[];
   /** what merging the head does beyond the envs built (from the diff against the base) */
   merge?: MergeChanges;
+  /** a run whose head names another conda version than its base (or a version QA had to install) */
+  upgrade?: UpgradeInfo;
+}
+
+/** The conda upgrade of a QA run: the installation of the head's version and the envs it does not replicate. */
+export interface UpgradeInfo {
+  /** the base's conda version (absent without a base) */
+  from?: string;
+  to: string;
+  /** installed by this run, present already, or failed (nothing was built) */
+  installation: 'installed' | 'present' | 'failed';
+  /** the install log (install-conda's output) */
+  log?: string;
+  /** what went wrong, and the installer's last lines (installation failed) */
+  message?: string;
+  output?: string[];
+  /** `export` envs: kept in git, never replicated into the new installation */
+  notReplicated: string[];
 }
 
 /** Everything a merge does to the installation, for reviewers: envs added, changed, dropped, kernel changes. */

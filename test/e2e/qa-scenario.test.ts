@@ -8,7 +8,16 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  readlinkSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -50,11 +59,12 @@ const mpc = (toolVersions: string[]): ChannelRecord[] => [
  */
 function outsideBuildsAndRuns(root: string, version: string): string[] {
   const v = version.replace(/\./g, '\\.');
-  const ours = new RegExp(`^(v${v}\\/(builds|pkgs|\\.fake-conda|\\.conda-gitops-installation)|\\.gitops)(\\/| |$)`);
+  const ours = new RegExp(`^(v${v}\\/(builds|pkgs|\\.fake-conda|\\.conda-gitops-installation)|\\.gitops|qa)(\\/| |$)`);
   return (
     snapshotTree(root)
       // conda's own writes are not ours: its package cache, and the fake's env registry
       // (real conda: ~/.conda/environments.txt); and ours: the marker saying the tool builds in this installation
+      // the upgrade PR points ROOT/qa at the new installation (checked on its own below)
       .filter((l) => !ours.test(l))
       .map((l) => l.replace(/\/ [\d.]+$/, '/'))
   );
@@ -298,6 +308,8 @@ describe.each(FRONTENDS)('QA scenario: adopt a conda 4.3.22 installation, upgrad
     // QA wrote nothing outside builds/ and its run directory (conda's own package cache aside), and left the old
     // installation alone
     expect(outsideBuildsAndRuns(root, NEW)).toEqual(rootBefore);
+    // ... but ROOT/qa: the upgrade PR points it at the installation it built into
+    expect(readlinkSync(join(root, 'qa'))).toBe(`v${NEW}`);
     expect(snapshotTree(old.prefix)).toEqual(oldBefore);
     expect(git('status', '--porcelain')).toBe('');
   }, 300_000);

@@ -1,0 +1,84 @@
+/**
+ * A conda installation on disk as install-conda makes it (docs/admin.md, "Upgrading conda"): the "installing"
+ * marker that makes a half-finished installation from a crash recognisable (ROOT/.gitops/installing/vX.json,
+ * written before the installer runs, removed when the installation is verified), the installation's `.condarc`
+ * (one writer: core/install-conda.ts renders it, this writes it atomically) and the `ROOT/qa` link.
+ */
+import { existsSync, lstatSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+import { installationLayout, installationName, layout } from '../core/layout.js';
+import type { Frontend } from '../core/types.js';
+import { readJsonIfExists, writeFileAtomic, writeJsonAtomic } from './fsutil.js';
+import { replaceSymlink } from './generation.js';
+
+export interface InstallingMarker {
+  version: string;
+  dir: string;
+  pid: number;
+  host: string;
+  since: string;
+  installer: string;
+}
+
+function installingPath(root: string, version: string): string {
+  return join(layout(root).gitops, 'installing', `${installationName(version)}.json`);
+}
+
+export function readInstalling(root: string, version: string): InstallingMarker | undefined {
+  return readJsonIfExists<InstallingMarker>(installingPath(root, version));
+}
+
+export function writeInstalling(root: string, version: string, installer: string): void {
+  const path = installingPath(root, version);
+  mkdirSync(join(layout(root).gitops, 'installing'), { recursive: true });
+  const marker: InstallingMarker = {
+    version,
+    dir: installationLayout(root, version).dir,
+    pid: process.pid,
+    host: hostname(),
+    since: new Date().toISOString(),
+    installer,
+  };
+  writeJsonAtomic(path, marker);
+}
+
+export function clearInstalling(root: string, version: string): void {
+  rmSync(installingPath(root, version), { force: true });
+}
+
+/** What is at ROOT/vX: nothing, an installation (its frontend's executable is there), or something else. */
+export type InstallationState =
+  { kind: 'absent' } | { kind: 'installation'; exe: string } | { kind: 'other'; entries: string[] };
+
+export function installationState(root: string, version: string, frontend: Frontend): InstallationState {
+  const dir = installationLayout(root, version).dir;
+  let st;
+  try {
+    st = lstatSync(dir);
+  } catch {
+    return { kind: 'absent' };
+  }
+  if (!st.isDirectory()) return { kind: 'other', entries: [] };
+  const exe = join(dir, 'bin', frontend);
+  // the frontend's executable is what builds need (a micromamba root may have no conda-meta/)
+  if (existsSync(exe)) return { kind: 'installation', exe };
+  return { kind: 'other', entries: readdirSync(dir).sort() };
+}
+
+/** Remove a tree install-conda itself started (a crashed or failed install, or garbage its installer wrote). */
+export function removeInstallationTree(root: string, version: string): void {
+  rmSync(installationLayout(root, version).dir, { recursive: true, force: true });
+}
+
+/** Write the installation's .condarc (text rendered by core/install-conda.ts). */
+export function writeCondarc(root: string, version: string, text: string): string {
+  const path = join(installationLayout(root, version).dir, '.condarc');
+  writeFileAtomic(path, text);
+  return path;
+}
+
+/** Point ROOT/qa at installation vX (one rename: a reader never finds it missing). */
+export function pointQa(root: string, version: string): void {
+  replaceSymlink(layout(root).qa, installationName(version), 'qa');
+}
