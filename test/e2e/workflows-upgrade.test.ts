@@ -62,7 +62,7 @@ describe('the admin loop with the real workflows, on a pool of two runners', () 
   let qa: WorkflowResult;
   let pr: PullRequest;
 
-  test('an upgrade PR: plan, two build jobs at once over the pool, then one report; ROOT/qa on the new conda', async () => {
+  test('an upgrade PR: plan, two build jobs at once on the pool, one report, ROOT/qa on the new conda', async () => {
     const { hub, world } = loop;
     const root = world.root;
     expect(readlinkSync(join(root, 'current'))).toBe(`v${OLD}`);
@@ -122,7 +122,7 @@ describe('the admin loop with the real workflows, on a pool of two runners', () 
     expect(existsSync(join(root, `v${OLD}`, 'bin', 'conda'))).toBe(true);
   }, 300_000);
 
-  test('the nightly drift workflow on an env changed by hand: red with the repair command; repaired: green', async () => {
+  test('nightly drift on an env changed by hand: red with the repair command; repaired: green', async () => {
     const { hub, world } = loop;
     const root = world.root;
     const nightly = () => loop.play('drift.yml', hub.schedule('17 3 * * *'));
