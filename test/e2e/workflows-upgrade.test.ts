@@ -40,6 +40,12 @@ const inventory = (world: QaWorld, version: string) =>
 /** The build step of a leg of the `build` matrix job. */
 const buildStep = (leg: JobResult) => leg.steps.find((s) => s.name.startsWith('build '))!;
 
+/** The nightly workflow's one job (whatever its id). */
+const nightlyJob = (r: WorkflowResult) => {
+  expect(Object.keys(r.jobs)).toHaveLength(1);
+  return Object.values(r.jobs)[0]!;
+};
+
 beforeAll(async () => {
   const python = hostPython();
   loop = await makeLoop({
@@ -90,6 +96,10 @@ describe('the admin loop with the real workflows, on a pool of two runners', () 
     // each leg built its own slice, into the new installation; together every env exactly once
     const builtNow = legs.map((l) => Number(/build: (\d+) built now/.exec(buildStep(l).log)?.[1]));
     expect(builtNow).toEqual([2, 2]);
+    expect(legs.map((l) => l.matrix!.slice).sort()).toEqual(['1/2', '2/2']);
+    for (const leg of legs)
+      for (const env of String(leg.matrix!.envs).split(' '))
+        expect(buildStep(leg).log).toMatch(new RegExp(`^${env} [0-9a-f]{12}: built$`, 'm'));
     for (const env of ENVS) expect(loop.builds(env, NEW), env).toHaveLength(1);
 
     // one report for the whole run: the final job tested the pool's builds and built nothing itself
@@ -98,7 +108,7 @@ describe('the admin loop with the real workflows, on a pool of two runners', () 
     const qaStep = bt.steps.find((s) => s.id === 'qa')!;
     expect(qaStep.outputs).toMatchObject({ ok: 'true', total: '4', tested: '4', failed: '0' });
     expect(bt.summary).toMatch(new RegExp(`conda upgrade ${OLD} -> ${NEW}: 4 envs: 4 ok`));
-    for (const env of ENVS) expect(bt.summary).toContain(env);
+    for (const env of ENVS) expect(bt.summary).toMatch(new RegExp(`^\\| ${env} \\| ✅ tested \\|`, 'm'));
     expect(qa.annotations.filter((a) => a.level === 'error')).toEqual([]);
 
     // ROOT/qa points at the new installation for people to inspect; the live one is unchanged
@@ -128,7 +138,7 @@ describe('the admin loop with the real workflows, on a pool of two runners', () 
     const nightly = () => loop.play('drift.yml', hub.schedule('17 3 * * *'));
     const before = await nightly();
     expect(before.conclusion, describeRun(before)).toBe('success');
-    expect(before.jobs.drift!.summary).toMatch(/Drift: in sync with main/);
+    expect(nightlyJob(before).summary).toMatch(/Drift: in sync with main/);
 
     // someone installs a package into a live env by hand, with the live conda
     const hand = spawnSync(
@@ -142,7 +152,7 @@ describe('the admin loop with the real workflows, on a pool of two runners', () 
 
     const red = await nightly();
     expect(red.conclusion).toBe('failure');
-    const job = red.jobs.drift!;
+    const job = nightlyJob(red);
     expect(job.steps.map((s) => s.conclusion)).toEqual(['success', 'failure', 'success']); // gc still reports
     expect(job.summary).toMatch(/## Drift: the installation differs from main/);
     expect(job.summary).toContain('- To repair: `conda-gitops deploy --repair beta`');
@@ -164,7 +174,7 @@ describe('the admin loop with the real workflows, on a pool of two runners', () 
 
     const green = await nightly();
     expect(green.conclusion, describeRun(green)).toBe('success');
-    expect(green.jobs.drift!.summary).toMatch(/Drift: in sync with main/);
+    expect(nightlyJob(green).summary).toMatch(/Drift: in sync with main/);
     expect(green.annotations.filter((a) => a.level === 'error')).toEqual([]);
     expect(readFileSync(join(realpathSync(join(root, 'envs', 'beta')), 'conda-meta', 'history'), 'utf8')).not.toMatch(
       /zlib/,
