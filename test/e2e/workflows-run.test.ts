@@ -5,90 +5,39 @@
  * ROOT/tools by deploy.yml itself). Each step asserts what a user sees: the check's colour, job outputs, the job
  * summary, annotations, and the cutover on disk.
  *
- * deploy.yml builds the tool with `npm ci` and `npm run build`: on the runner here, `npm` is a stand-in that links
- * this checkout's node_modules/ and compiled dist/ (the code under test) into the workspace, and refuses
- * anything else.
+ * The world, "GitHub" and the runner come from test/fixtures/actions/loop.ts.
  */
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { chmodSync, copyFileSync, mkdirSync, readdirSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
-import { basename, join, resolve } from 'node:path';
-import { makeHub, gitIn, type Hub } from '../fixtures/actions/github.js';
-import { describeRun, runWorkflow, type GitHubEvent, type WorkflowResult } from '../fixtures/actions/runner.js';
-import { makeQaWorld, worldSpec, type QaWorld } from '../fixtures/qa-world.js';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { gitIn, type Hub } from '../fixtures/actions/github.js';
+import { describeRun, type GitHubEvent, type WorkflowResult } from '../fixtures/actions/runner.js';
+import { makeLoop, type Loop } from '../fixtures/actions/loop.js';
+import { worldSpec, type QaWorld } from '../fixtures/qa-world.js';
 import { inventoryText } from '../fixtures/repo.js';
-import { compiledCli } from '../fixtures/installation.js';
 
-const PROJECT = resolve(import.meta.dirname, '..', '..');
-const WORKFLOWS = join(PROJECT, '.github', 'workflows');
 const VERSION = '23.11.0';
 
+let loop: Loop;
 let world: QaWorld;
 let hub: Hub;
-let home: string;
-let npmBin: string;
 
-async function play(workflow: string, event: GitHubEvent): Promise<WorkflowResult> {
-  const r = await runWorkflow({
-    workflow: join(hub.clone, '.github', 'workflows', workflow),
-    event,
-    repository: hub.repository,
-    origin: hub.origin,
-    home,
-    vars: { CONDA_GITOPS_ROOT: world.root },
-    selfHosted: { labels: ['self-hosted', 'conda-gitops'], path: [npmBin] },
-  });
-  // a workflow the harness cannot run as written is a failure of the workflow (or of the harness), never a skip
-  expect(r.problems, describeRun(r)).toEqual([]);
-  return r;
-}
-
-const liveBuild = (env: string) => basename(realpathSync(join(world.root, 'envs', env)));
-const builds = (env: string) =>
-  readdirSync(join(world.root, `v${VERSION}`, 'builds', env))
-    .filter((f) => /^[0-9a-f]{12}$/.test(f))
-    .sort();
+const play = (workflow: string, event: GitHubEvent): Promise<WorkflowResult> => loop.play(workflow, event);
+const liveBuild = (env: string) => loop.liveBuild(env);
+const builds = (env: string) => loop.builds(env, VERSION);
 const spec = (name: string, numpy: string) => worldSpec(world, name, ['python=3.11', `numpy=${numpy}`]);
 
 beforeAll(async () => {
-  await compiledCli();
-  world = makeQaWorld();
-  home = join(world.base, 'actions');
-  hub = makeHub(join(world.base, 'github'));
-  // the stand-in for `npm ci` / `npm run build` on the runner (see the header)
-  npmBin = join(world.base, 'runner-bin');
-  mkdirSync(npmBin, { recursive: true });
-  writeFileSync(
-    join(npmBin, 'npm'),
-    [
-      '#!/bin/sh',
-      'set -e',
-      'test -f package.json || { echo "npm: no package.json in $PWD" >&2; exit 1; }',
-      'case "$*" in',
-      `  "ci --no-audit --no-fund") ln -sfn '${PROJECT}/node_modules' node_modules ;;`,
-      `  "run build") ln -sfn '${PROJECT}/dist' dist ;;`,
-      '  *) echo "npm $*: not emulated on the test runner" >&2; exit 1 ;;',
-      'esac',
-      '',
-    ].join('\n'),
-  );
-  chmodSync(join(npmBin, 'npm'), 0o755);
-  // main: the real workflows, the tool's package.json, two envs
-  mkdirSync(join(hub.clone, '.github', 'workflows'), { recursive: true });
-  for (const f of readdirSync(WORKFLOWS)) copyFileSync(join(WORKFLOWS, f), join(hub.clone, '.github', 'workflows', f));
-  copyFileSync(join(PROJECT, 'package.json'), join(hub.clone, 'package.json'));
-  writeFileSync(join(hub.clone, 'README.md'), '# envs\n');
-  writeFileSync(
-    join(hub.clone, 'inventory.ini'),
-    inventoryText({ envs: { a: 'REPLICATE', b: 'REPLICATE' }, channels: [world.channel] }),
-  );
-  mkdirSync(join(hub.clone, 'env-specs'));
-  writeFileSync(join(hub.clone, 'env-specs', 'a.yml'), spec('a', '1.26.4'));
-  writeFileSync(join(hub.clone, 'env-specs', 'b.yml'), spec('b', '1.26.4'));
-  hub.commitAndPush('envs a and b');
-  // the first deploy, from the push that created main: installs the tool into ROOT/tools, builds and deploys
-  const first = await play('deploy.yml', hub.pushEvent('0'.repeat(40)));
-  expect(first.conclusion, describeRun(first)).toBe('success');
-  if (process.env.DEBUG_WF) console.log(describeRun(first));
+  // main: the real workflows, two envs; the first deploy, from the push that created main, installs the tool
+  // into ROOT/tools, builds and deploys
+  loop = await makeLoop({
+    inventory: (w) => inventoryText({ envs: { a: 'REPLICATE', b: 'REPLICATE' }, channels: [w.channel] }),
+    specs: (w) => ({
+      a: worldSpec(w, 'a', ['python=3.11', 'numpy=1.26.4']),
+      b: worldSpec(w, 'b', ['python=3.11', 'numpy=1.26.4']),
+    }),
+  });
+  ({ world, hub } = loop);
 }, 240_000);
 
 afterAll(() => world?.cleanup());

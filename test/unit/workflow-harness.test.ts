@@ -259,6 +259,36 @@ jobs:
     expect(workspaces.size).toBe(2);
   });
 
+  test('a job never gets the runner (workspace) of a job still running on the pool', async () => {
+    const marks = join(base, 'marks-pool');
+    const r = await run(
+      `on: push
+jobs:
+  slow:
+    runs-on: [self-hosted, conda-gitops]
+    steps:
+      - run: |
+          for i in $(seq 1 300); do [ -e ${marks}/after ] && exit 0; sleep 0.1; done
+          echo "the job after quick never ran alongside"; exit 1
+  quick:
+    runs-on: [self-hosted, conda-gitops]
+    steps:
+      - run: echo done
+  after:
+    needs: quick
+    runs-on: [self-hosted, conda-gitops]
+    steps:
+      - run: mkdir -p ${marks}; touch ${marks}/after
+`,
+      { selfHosted: { labels: ['self-hosted', 'conda-gitops'], pool: 2 } },
+    );
+    expect(r.problems).toEqual([]);
+    expect(r.conclusion).toBe('success');
+    // slow holds its runner while after runs: after gets the runner quick gave back
+    expect(r.jobs.after!.workspace).not.toBe(r.jobs.slow!.workspace);
+    expect(r.jobs.after!.workspace).toBe(r.jobs.quick!.workspace);
+  });
+
   test('checkout: a real clone at the event commit; persist-credentials false leaves no token', async () => {
     hub.branch('main');
     writeFileSync(join(hub.clone, 'second.txt'), '2\n');
