@@ -43,6 +43,7 @@ import { checkKernelPaths, managedKernels, syncKernels } from '../state/kernel.j
 import type { KernelSync } from '../state/kernel.js';
 import { actor, appendHistory, readHistoryStamp, reconcileHistory } from '../state/history.js';
 import { listInstallations } from '../state/gc.js';
+import { pointQa } from '../state/installation.js';
 import { headCommit, isAncestor } from '../engine/git.js';
 import { FailedError, RefusedError, UsageError } from '../core/errors.js';
 import { formatRef } from '../core/generation.js';
@@ -232,7 +233,7 @@ export function applyDeploy(
     replaceSymlink(lay.current, plan.installation, 'current');
     crashPoint('current-switched');
     // people inspecting `qa` see what is live now (an upgrade PR's qa run points it at its own installation)
-    if (linkedInstallation(lay.qa) !== plan.installation) replaceSymlink(lay.qa, plan.installation, 'qa');
+    pointQa(root, desired.condaVersion);
   }
   if (plan.clearsMark && linkedInstallation(lay.current) === plan.installation) {
     clearInstallationMark(root, plan.installation);
