@@ -147,14 +147,14 @@ async function buildOldInstallation(): Promise<void> {
   process.stdout.write(`  internal channel 'mpc' no longer has ipums_tools 0.8.0 (has 0.9.1, 1.0.0, 1.1.0)\n`);
 }
 
-/** Replace the [conda] key `key` of the repository's inventory.ini (added after `version` when absent). */
+/** Set (or with undefined remove) the [conda] key `key` of the repository's inventory.ini (appended when absent). */
 function setCondaKey(key: string, value: string | undefined): void {
   const file = path.join(paths.repo, 'inventory.ini');
   let text = fs.readFileSync(file, 'utf8');
   const line = new RegExp(`^${key} = .*\\n`, 'm');
   if (value === undefined) text = text.replace(line, '');
   else if (line.test(text)) text = text.replace(line, `${key} = ${value}\n`);
-  else text = text.replace(/^(version = .*\n)/m, `$1${key} = ${value}\n`);
+  else text = text.replace(/^(\[conda\]\n(?:[^[\n].*\n)*)/m, `$1${key} = ${value}\n`);
   fs.writeFileSync(file, text);
 }
 
@@ -221,7 +221,7 @@ async function deployAndRollback(): Promise<void> {
   await cli(['status'], { expect: [0, 1] });
   const served = path.join(paths.root, `v${OLD}`, 'envs', 'census');
   process.stdout.write(
-    `\n  ${path.join(paths.root, 'envs', 'analytics')} -> ${fs.realpathSync(path.join(paths.root, 'envs', 'analytics'))}` +
+    `\n  root/envs/analytics -> ${fs.realpathSync(path.join(paths.root, 'envs', 'analytics'))}` +
       `\n  census (left out) is still served from the old installation: ${served}` +
       ` (${fs.existsSync(path.join(served, 'bin', 'python')) ? 'bin/python is there' : 'MISSING'})\n`,
   );

@@ -46,10 +46,10 @@ async function cli(repo: string, name: string, options: OptionValues = {}, posit
   return { code, stdout: out.lines.join('\n'), stderr: out.errors.join('\n'), results: out.results };
 }
 
-/** The fake Miniconda installer template `[conda] installer` names (test/fake-conda/installer.sh, linked per version). */
+/** The fake Miniconda installer `[conda] installer` names (test/fake-conda/installer.sh, linked per version). */
 const installerOf = (root: string) => installerTemplate(join(root, 'installers'), [VA, VB]);
 
-/** The new installation ROOT/vV, installed the real way: `conda-gitops install-conda --version V` ([conda] installer). */
+/** The new installation ROOT/vV, installed the real way: `conda-gitops install-conda --version V`. */
 async function installNewConda(repo: string, version: string): Promise<void> {
   const r = await cli(repo, 'install-conda', { version });
   expect(r.code, r.stderr).toBe(0);
@@ -398,7 +398,7 @@ describe('installation swaps under load', () => {
     void dA;
   });
 
-  it('deploy --build-missing of an upgrade whose conda is not installed installs it first (install-conda)', async () => {
+  it('deploy --build-missing of an upgrade whose conda is not installed installs it first', async () => {
     await onVA(false);
     const root = fi!.root;
     expect(existsSync(join(root, `v${VB}`))).toBe(false);
@@ -432,7 +432,7 @@ describe('installation swaps under load', () => {
     ).toBe('42');
   });
 
-  it('deploy --build-missing whose installer fails: exit 1, the message names it, current and qa unchanged', async () => {
+  it('deploy --build-missing whose installer fails: exit 1, message names it, current and qa unchanged', async () => {
     await onVA(false);
     const root = fi!.root;
     const broken = join(root, 'broken-{version}.sh');
