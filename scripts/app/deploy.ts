@@ -43,6 +43,7 @@ import { checkKernelPaths, managedKernels, syncKernels } from '../state/kernel.j
 import type { KernelSync } from '../state/kernel.js';
 import { actor, appendHistory, readHistoryStamp, reconcileHistory } from '../state/history.js';
 import { listInstallations } from '../state/gc.js';
+import { pointQa } from '../state/installation.js';
 import { headCommit, isAncestor } from '../engine/git.js';
 import { FailedError, RefusedError, UsageError } from '../core/errors.js';
 import { formatRef } from '../core/generation.js';
@@ -232,7 +233,7 @@ export function applyDeploy(
     replaceSymlink(lay.current, plan.installation, 'current');
     crashPoint('current-switched');
     // people inspecting `qa` see what is live now (an upgrade PR's qa run points it at its own installation)
-    if (linkedInstallation(lay.qa) !== plan.installation) replaceSymlink(lay.qa, plan.installation, 'qa');
+    pointQa(root, desired.condaVersion);
   }
   if (plan.clearsMark && linkedInstallation(lay.current) === plan.installation) {
     clearInstallationMark(root, plan.installation);
@@ -446,6 +447,18 @@ async function buildMissing(
 ): Promise<void> {
   const { runBuilds } = await import('./pipeline.js');
   const runDir = join(layout(root).runs, `deploy-${new Date().toISOString().replace(/[:.]/g, '-')}`);
+  // the installation the repository names is not there (a conda upgrade deployed without a qa run): install it
+  // with install-conda's own use case first; it takes the ROOT lock only while installing
+  const { ensureInstallation } = await import('./install-conda.js');
+  const installed = await ensureInstallation({
+    root,
+    inventory: repo.inventory,
+    out: opts.out,
+    logDir: runDir,
+    command: 'conda-gitops deploy --build-missing',
+  });
+  if (installed && !installed.ok)
+    throw new FailedError(`nothing was built or deployed (current and qa unchanged): ${installed.message}`);
   const builds = installationLayout(root, desired.condaVersion).builds;
   opts.out.progress(`building ${names.size} missing env(s) into ${builds} (logs: ${runDir})`);
   const envs = desired.envs.filter((e) => names.has(e.name));
@@ -506,6 +519,8 @@ export async function deploy(opts: DeployOptions): Promise<DeployResult> {
 
   if (opts.dryRun) {
     for (const line of describePlan(plan)) out.info(line);
+    if (plan.missing.length && opts.buildMissing && !existsSync(installationLayout(root, desired.condaVersion).dir))
+      out.info(`would install conda ${desired.condaVersion} first (install-conda), then build the missing envs`);
     if (plan.missing.length)
       out.info(`missing passing verdicts (deploy would refuse):\n${describeMissing(plan.missing)}${missingHint(plan)}`);
     return {

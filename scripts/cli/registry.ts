@@ -88,7 +88,9 @@ export const COMMANDS: CommandMeta[] = [
       'Takes ROOT/.gitops/lock, requires a `tested` build with exactly the build id of every REPLICATE env,\n' +
       'writes vX/generations/N+1 completely, swaps vX/envs with one rename(2), rewrites kernels, appends history.\n' +
       'Running it again changes nothing. Missing builds: exit 1 listing them (or --build-missing builds and tests\n' +
-      'them first, outside the lock). A build marked bad by a rollback is held back (exit 1) unless --force.\n' +
+      'them first, outside the lock; when [conda] version has no installation yet it runs install-conda first,\n' +
+      'holding the lock only while installing). A build marked bad by a rollback is held back (exit 1) unless\n' +
+      '--force.\n' +
       'A conda upgrade ([conda] version changed) switches ROOT/current and ROOT/qa to the new installation with\n' +
       'one rename(2); envs listed in [conda] allow-failures without a passing build are left out (still served\n' +
       'from the previous installation, ROOT/vOLD/envs/NAME). It refuses (exit 1) to switch to an installation\n' +
@@ -102,7 +104,10 @@ export const COMMANDS: CommandMeta[] = [
       '3 lock busy.',
     options: {
       'dry-run': { type: 'boolean', description: 'print the plan (and the repairs), change nothing' },
-      'build-missing': { type: 'boolean', description: 'build and test envs without a tested build, then deploy' },
+      'build-missing': {
+        type: 'boolean',
+        description: 'build and test envs without a tested build (installing conda first if needed), then deploy',
+      },
       jobs: { ...jobs, description: `with --build-missing or --repair: ${jobs.description}` },
       force: {
         type: 'boolean',

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { installationLayout, installationName, layout } from '../core/layout.js';
 import type { Frontend } from '../core/types.js';
 import { readJsonIfExists, writeFileAtomic, writeJsonAtomic } from './fsutil.js';
-import { replaceSymlink } from './generation.js';
+import { linkedInstallation, replaceSymlink } from './generation.js';
 
 export interface InstallingMarker {
   version: string;
@@ -78,7 +78,14 @@ export function writeCondarc(root: string, version: string, text: string): strin
   return path;
 }
 
-/** Point ROOT/qa at installation vX (one rename: a reader never finds it missing). */
+/**
+ * Point ROOT/qa at installation vX (one rename: a reader never finds it missing); nothing is written when it points
+ * there already. The one writer of ROOT/qa: an upgrade PR's qa (the new installation, for people to inspect) and the
+ * deploy of a cutover (what is live now).
+ */
 export function pointQa(root: string, version: string): void {
-  replaceSymlink(layout(root).qa, installationName(version), 'qa');
+  const qa = layout(root).qa;
+  const target = installationName(version);
+  if (linkedInstallation(qa) === target) return;
+  replaceSymlink(qa, target, 'qa');
 }
