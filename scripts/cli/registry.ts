@@ -380,8 +380,9 @@ export const COMMANDS: CommandMeta[] = [
       '`export` unless --replicate). Fix-ups, each reported: build strings stripped when the conda in place ignores\n' +
       '--no-builds (4.3.0 to 4.3.30); `prefix:` dropped; pip packages installed from git written back as\n' +
       '`git+URL@commit#egg=name` from site-packages (PEP 610 direct_url.json, editable .egg-link checkouts), with a\n' +
-      "list of the ones it could not recover; [legacy-noarch] filled from local channels' repodata (records with\n" +
-      '`"noarch": true`) for packages the envs use. Refuses to overwrite inventory.ini without --force.\n' +
+      'list of the ones it could not recover; [legacy-noarch] filled with the packages the envs have installed with\n' +
+      'a pre-link script of their own (bin/.NAME-pre-link.sh in conda-meta or the package cache: old noarch_python\n' +
+      'builds, which conda >= 4.7 cannot create). Refuses to overwrite inventory.ini without --force.\n' +
       'Exit 0 adopted, 1 some env could not be exported, 2 bad input.',
     options: {
       replicate: {

@@ -125,11 +125,6 @@ export function toPackage(records: ChannelRecord[]): ChannelPackage {
   };
 }
 
-/** Names whose records carry the legacy boolean `"noarch": true` (noarch_python from old conda-build). */
-export function legacyNoarchNames(records: ChannelRecord[]): Set<string> {
-  return new Set(records.filter((r) => r.noarch === true).map((r) => r.name));
-}
-
 export function isLocalChannel(url: string): boolean {
   return url.startsWith('file://');
 }

@@ -1,7 +1,6 @@
 /**
- * What the channels have, read: the installation's .condarc, local channels straight from their repodata.json (the
- * only place the legacy boolean `"noarch": true` survives; conda normalises it away in `search` output), remote
- * channels through the adapter's `search`, per name. For `fix` (remediation facts) and `adopt` ([legacy-noarch]).
+ * What the channels have, read: the installation's .condarc, local channels straight from their repodata.json, remote
+ * channels through the adapter's `search`, per name. For `fix` (remediation facts).
  */
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';

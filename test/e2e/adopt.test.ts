@@ -183,7 +183,9 @@ describe('adopt and export against a fake conda 4.3.22', () => {
       { name: 'python', version: '3.6.2', module: false },
       { name: 'pip', version: '9.0.1', module: false },
       { name: 'numpy', version: '1.13.1' },
-      { name: 'ipums_utils', version: '0.9.1', noarch: true, subdir: 'linux-64' },
+      { name: 'ipums_utils', version: '0.9.1', legacyNoarchPython: true },
+      // the boolean noarch in repodata means generic to conda: not legacy
+      { name: 'fontpkg', version: '1.0', noarch: true, module: false },
       { name: 'tabulate', version: '0.8.2', noarch: 'python' },
     ]);
     old = installFakeConda(join(tmp, 'old'), '4.3.22', {
@@ -211,7 +213,7 @@ describe('adopt and export against a fake conda 4.3.22', () => {
       if (r.code !== 0) throw new Error(`env create ${name} failed:\n${r.stdout}${r.stderr}`);
     };
     gitpkg = makeGitPackage(join(tmp, 'src', 'gitpkg'), 'gitpkg', '0.3.0');
-    spec('census', ['python=3.6.2', 'numpy=1.13.1', 'ipums_utils=0.9.1']);
+    spec('census', ['python=3.6.2', 'numpy=1.13.1', 'ipums_utils=0.9.1', 'fontpkg=1.0']);
     spec('gitenv', ['python=3.6.2', 'pip=9.0.1'], [`${gitpkg.url}#egg=gitpkg`]);
     spec('devenv', ['python=3.6.2', 'pip=9.0.1', 'tabulate=0.8.2']);
 
@@ -252,7 +254,8 @@ describe('adopt and export against a fake conda 4.3.22', () => {
       ['devenv', 'export'],
       ['gitenv', 'REPLICATE'],
     ]);
-    // only the boolean noarch, and only because an env uses it (tabulate is noarch: python)
+    // legacy noarch is what ships a pre-link script in the old installation (conda-meta files), not repodata's
+    // boolean noarch (fontpkg: generic) nor noarch: python (tabulate)
     expect(inv.inventory!.legacyNoarch.map((l) => l.name)).toEqual(['ipums_utils']);
 
     const census = readFileSync(join(repo, 'env-specs', 'census.yml'), 'utf8');

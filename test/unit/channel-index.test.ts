@@ -3,7 +3,6 @@ import {
   channelUrls,
   effectiveChannels,
   emptyRc,
-  legacyNoarchNames,
   mergeCondarc,
   nameVariants,
   rcSearchPath,
@@ -72,7 +71,6 @@ describe('records', () => {
       'numpy 1.26.4 linux-64 undefined',
       'tool 2.0 noarch python',
     ]);
-    expect([...legacyNoarchNames(records)]).toEqual(['legacy']);
   });
 
   it('reads conda search --json in both shapes; a noarch subdir means generic', () => {
