@@ -19,10 +19,12 @@ import {
   gitUrlForPip,
   ignoresNoBuilds,
   managedRootOf,
+  pipEntriesFromDists,
   pipPins,
   renderInventory,
   replacePipEntries,
   replicateSelector,
+  setPipSection,
   stripBuilds,
 } from '../../scripts/engine/adopt.js';
 import { parseInventory } from '../../scripts/core/inventory.js';
@@ -30,7 +32,14 @@ import { parseSpec } from '../../scripts/core/spec.js';
 import { checkRepoDir } from '../../scripts/repo/repo.js';
 import { memoryOutput } from '../../scripts/cli/output.js';
 import type { Context } from '../../scripts/app/context.js';
-import { installFakeConda, makeGitPackage, runConda, writeChannel, type FakeConda } from '../fake-conda/index.js';
+import {
+  installFakeConda,
+  makeGitPackage,
+  runConda,
+  writeChannel,
+  writeWheel,
+  type FakeConda,
+} from '../fake-conda/index.js';
 import { runCommand } from '../fixtures/command.js';
 
 // ---- pure parts ------------------------------------------------------------------------------------------
@@ -68,6 +77,32 @@ describe('export fix-ups (pure)', () => {
   it('strips builds in the modern indented layout and keeps CRLF', () => {
     const t = 'name: x\r\ndependencies:\r\n  - python=3.11.5=hab00c5b_0_cpython\r\n  - pip:\r\n      - a==1\r\n';
     expect(stripBuilds(t).text).toBe('name: x\r\ndependencies:\r\n  - python=3.11.5\r\n  - pip:\r\n      - a==1\r\n');
+  });
+
+  it('pip section from site-packages: conda-owned and versionless dists left out, export text kept when the same', () => {
+    const entries = pipEntriesFromDists(
+      [
+        { name: 'Tidyup', version: '0.4.2', installer: 'pip' },
+        { name: 'numpy', version: '1.26.4', installer: 'conda' },
+        { name: 'six', version: '1.16.0' },
+        { name: 'editpkg', directUrl: { url: 'file:///src/editpkg', editable: true } },
+        { name: 'editpkg', version: '1.0', installer: 'pip' },
+        { name: 'onlylink', directUrl: { url: 'file:///src/x', editable: true } },
+      ],
+      new Set(['six']),
+    );
+    expect(entries).toEqual(['editpkg==1.0', 'Tidyup==0.4.2']);
+    const modern = 'name: x\ndependencies:\n  - python=3.6\n  - pip:\n      - editpkg (/src/editpkg)==1.0\n';
+    expect(setPipSection(modern, entries)).toEqual({
+      text: 'name: x\ndependencies:\n  - python=3.6\n  - pip:\n      - editpkg==1.0\n      - Tidyup==0.4.2\n',
+      changed: true,
+      had: 1,
+    });
+    const flush = 'name: x\ndependencies:\n- python=3.6\n\n';
+    expect(setPipSection(flush, ['a==1']).text).toBe('name: x\ndependencies:\n- python=3.6\n- pip:\n    - a==1\n\n');
+    const same = 'dependencies:\n  - pip:\n    - tidyup==0.4.2\n';
+    expect(setPipSection(same, ['Tidyup==0.4.2'])).toMatchObject({ text: same, changed: false });
+    expect(setPipSection(modern, []).text).toBe('name: x\ndependencies:\n  - python=3.6\n');
   });
 
   it('drops prefix:', () => {
@@ -182,6 +217,7 @@ describe('adopt and export against a fake conda 4.3.22', () => {
     writeChannel(join(channels, 'mpc'), [
       { name: 'python', version: '3.6.2', module: false },
       { name: 'pip', version: '9.0.1', module: false },
+      { name: 'pip', version: '23.2.1', module: false },
       { name: 'numpy', version: '1.13.1' },
       { name: 'ipums_utils', version: '0.9.1', legacyNoarchPython: true },
       // the boolean noarch in repodata means generic to conda: not legacy
@@ -216,6 +252,8 @@ describe('adopt and export against a fake conda 4.3.22', () => {
     spec('census', ['python=3.6.2', 'numpy=1.13.1', 'ipums_utils=0.9.1', 'fontpkg=1.0']);
     spec('gitenv', ['python=3.6.2', 'pip=9.0.1'], [`${gitpkg.url}#egg=gitpkg`]);
     spec('devenv', ['python=3.6.2', 'pip=9.0.1', 'tabulate=0.8.2']);
+    // a modern pip in a 4.3 installation: conda 4.3's export loses the whole pip section (pip >= 18)
+    spec('modernpip', ['python=3.6.2', 'pip=23.2.1'], [writeWheel(join(tmp, 'wheels'), 'tidyup', '0.4.2')]);
 
     // devenv: an old-style editable install (`setup.py develop`): .egg-link into a git checkout with an ssh remote,
     // and one into a plain directory; plus a dist built from git by setuptools_scm that left no record
@@ -253,6 +291,7 @@ describe('adopt and export against a fake conda 4.3.22', () => {
       ['census', 'REPLICATE'],
       ['devenv', 'export'],
       ['gitenv', 'REPLICATE'],
+      ['modernpip', 'export'],
     ]);
     // legacy noarch is what ships a pre-link script in the old installation (conda-meta files), not repodata's
     // boolean noarch (fontpkg: generic) nor noarch: python (tabulate)
@@ -292,6 +331,11 @@ describe('adopt and export against a fake conda 4.3.22', () => {
       /pip 'scmpkg' left as name==version: version 2\.1\.dev3\+g0123abcd was built from a git checkout/,
     );
     expect(said).toMatch(/git sources not recovered \(2\): devenv:notgit, devenv:scmpkg/);
+
+    // the pip section comes from site-packages, not from conda 4.3's export (which lost it to pip >= 18)
+    const modern = parseSpec(readFileSync(join(repo, 'env-specs', 'modernpip.yml'), 'utf8'), 'm.yml', 'modernpip');
+    expect(modern.spec!.pip.map((p) => p.text)).toEqual(['tidyup==0.4.2']);
+    expect(said).toMatch(/env-specs\/modernpip\.yml: .*pip section read from site-packages/);
 
     // the adopted repository validates as it stands
     const checked = await checkRepoDir(repo);
