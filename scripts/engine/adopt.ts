@@ -167,8 +167,7 @@ export function setPipSection(text: string, entries: string[]): { text: string; 
     let end = pip[1];
     while (end > pip[0] && lines[end - 1]!.trim() === '') end--;
     lines.splice(pip[0] - 1, end - pip[0] + 1, ...block);
-  }
-  else {
+  } else {
     let end = deps[1];
     while (end > deps[0] && lines[end - 1]!.trim() === '') end--;
     lines.splice(end, 0, ...block);

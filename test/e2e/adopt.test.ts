@@ -79,7 +79,7 @@ describe('export fix-ups (pure)', () => {
     expect(stripBuilds(t).text).toBe('name: x\r\ndependencies:\r\n  - python=3.11.5\r\n  - pip:\r\n      - a==1\r\n');
   });
 
-  it('pip section from site-packages: conda-owned and versionless dists left out, export text kept when the same', () => {
+  it('pip section from site-packages: conda-owned and versionless dists left out, same text kept', () => {
     const entries = pipEntriesFromDists(
       [
         { name: 'Tidyup', version: '0.4.2', installer: 'pip' },
