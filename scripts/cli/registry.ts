@@ -40,11 +40,19 @@ export const COMMANDS: CommandMeta[] = [
   {
     name: 'validate',
     summary: 'check inventory.ini and every env spec; exit 2 with file:line errors',
-    usage: 'conda-gitops validate [--repo DIR] [--json]',
+    usage: 'conda-gitops validate [--repo DIR] [--runner [--root DIR]] [--json]',
     details:
       'Parses inventory.ini and env-specs/*.yml and reports every problem at once.\n' +
+      "--runner also inspects this user's environment as a build on this runner would see it: rc files that\n" +
+      'would leak into builds (conda < 24.9 reads ~/.condarc, ~/.conda/condarc, ~/.config/conda/...,\n' +
+      '$XDG_CONFIG_HOME/conda/... and /etc/conda/... even with CONDARC set), each named with what to do.\n' +
       'Exit 0 when valid, 2 when any error was found. Warnings do not change the exit code.',
-    options: {},
+    options: {
+      runner: {
+        type: 'boolean',
+        description: "also check this runner user's environment (rc files that would leak into builds)",
+      },
+    },
     load: () => import('../commands/validate.js'),
   },
   {
@@ -174,7 +182,8 @@ export const COMMANDS: CommandMeta[] = [
       'was rolled back, or changed by hand (its conda-meta/history changed after the build record).\n' +
       'Each live build is checked against the files recorded when it was tested (or conda-meta paths_data):\n' +
       'a changed, added or removed file is drift, named by env and path. Fast: size and mtime; --verify: sha256.\n' +
-      'Also kernelspecs missing, outdated or extra. Exit 0 in sync, 1 drift.',
+      'Also kernelspecs missing, outdated or extra; and, as warnings, rc files of this user that builds read\n' +
+      '(conda < 24.9: ~/.condarc, /etc/conda/... even with CONDARC set). Exit 0 in sync, 1 drift.',
     options: {
       verify: {
         type: 'boolean',

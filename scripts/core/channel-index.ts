@@ -206,3 +206,16 @@ export function recordsFromSearch(stdout: string, channel: string): ChannelRecor
   }
   return out;
 }
+
+/**
+ * The warning for an rc file of the runner user that a build reads (conda < 24.9 reads the whole search path even
+ * with CONDARC set; see engine/channel-index.ts runnerRcFiles).
+ */
+export function rcLeakWarning(file: string, condaVersion: string, installationRc: string): string {
+  return (
+    `warning: ${file} is read by every build on conda ${condaVersion} ` +
+    "(conda < 24.9 reads the runner user's rc files even with CONDARC set): its settings leak into builds " +
+    `and may differ between runners; move what builds need into ${installationRc} and remove or rename it ` +
+    '(conda >= 24.9 ignores it)'
+  );
+}

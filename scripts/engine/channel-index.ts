@@ -70,6 +70,20 @@ export function buildRcFiles(
   );
 }
 
+/**
+ * The rc files of the runner user (not the installation's own) that a build of the installation reads: none from
+ * conda 24.9 (CONDA_RESTRICT_RC_SEARCH_PATH); on older conda `~/.condarc`, `~/.conda/…`, `~/.config/conda/…`,
+ * `$XDG_CONFIG_HOME/conda/…`, `/etc/conda/…`, `/var/lib/conda/…` where they exist.
+ */
+export function runnerRcFiles(
+  installationDir: string,
+  env: NodeJS.ProcessEnv = process.env,
+  condaVersion: string,
+): string[] {
+  const own = installationDir.replace(/\/+$/, '') + '/';
+  return buildRcFiles(installationDir, env, condaVersion).filter((f) => !f.startsWith(own));
+}
+
 /** The channel configuration a build of the installation sees (see buildRcFiles), merged as conda merges it. */
 export function readCondarc(
   installationDir: string | undefined,
