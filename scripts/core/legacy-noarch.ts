@@ -28,3 +28,12 @@ export function preLinkPaths(name: string): string[] {
 export function isLegacyNoarchRecord(record: InstalledRecord): boolean {
   return (record.files ?? []).some((f) => preLinkOwner(f) === record.name);
 }
+
+/** `export`: an env has a legacy noarch package that inventory.ini's [legacy-noarch] does not list. */
+export function legacyNoarchWarning(file: string, name: string): string {
+  return (
+    `warning: ${file}: '${name}' is a legacy noarch package (it ships bin/.${name}-pre-link.sh): ` +
+    'list it under [legacy-noarch] in inventory.ini, else conda >= 4.7 fails to create the env ' +
+    '(LinkError: pre-link script failed)'
+  );
+}

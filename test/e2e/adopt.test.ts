@@ -371,6 +371,25 @@ describe('adopt and export against a fake conda 4.3.22', () => {
     writeFileSync(join(repo, 'env-specs', 'gitenv.yml'), gitenvBefore);
   }, 30_000);
 
+  it('export names a legacy noarch package the env has that [legacy-noarch] does not list', async () => {
+    const run = (c: Context) => runCommand('export', c);
+    const invFile = join(repo, 'inventory.ini');
+    const inv = readFileSync(invFile, 'utf8');
+    writeFileSync(invFile, inv.replace(/^ipums_utils$/m, ''));
+    try {
+      const { ctx, out } = context(repo, { root: old.prefix, env: ['census'] });
+      expect(await run(ctx)).toBe(0);
+      expect(out.errors.join('\n')).toContain(
+        "warning: env-specs/census.yml: 'ipums_utils' is a legacy noarch package (it ships " +
+          'bin/.ipums_utils-pre-link.sh): list it under [legacy-noarch] in inventory.ini, else conda >= 4.7 ' +
+          'fails to create the env (LinkError: pre-link script failed)',
+      );
+      expect(out.errors.join('\n')).not.toContain("'fontpkg' is a legacy");
+    } finally {
+      writeFileSync(invFile, inv);
+    }
+  }, 30_000);
+
   it('export keeps hand-written loose pins the env still satisfies, unless --exact', async () => {
     const run = (c: Context) => runCommand('export', c);
     const spec = join(repo, 'env-specs', 'census.yml');

@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { isLegacyNoarchRecord, preLinkOwner, preLinkPaths } from '../../scripts/core/legacy-noarch.js';
+import {
+  isLegacyNoarchRecord,
+  legacyNoarchWarning,
+  preLinkOwner,
+  preLinkPaths,
+} from '../../scripts/core/legacy-noarch.js';
 
 describe('legacy noarch: the pre-link script is the marker', () => {
   it('names the owner of a pre-link script, on unix and windows layouts', () => {
@@ -18,5 +23,13 @@ describe('legacy noarch: the pre-link script is the marker', () => {
     expect(isLegacyNoarchRecord({ name: 'tool', files: ['bin/.other-pre-link.sh'] })).toBe(false);
     expect(isLegacyNoarchRecord({ name: 'tool' })).toBe(false);
     expect(isLegacyNoarchRecord({ name: 'fontpkg', files: ['fonts/a.ttf'], noarch: true } as never)).toBe(false);
+  });
+
+  it('export names the file, the package, its script and what to do', () => {
+    expect(legacyNoarchWarning('env-specs/a.yml', 'ipums_utils')).toBe(
+      "warning: env-specs/a.yml: 'ipums_utils' is a legacy noarch package (it ships bin/.ipums_utils-pre-link.sh): " +
+        'list it under [legacy-noarch] in inventory.ini, else conda >= 4.7 fails to create the env ' +
+        '(LinkError: pre-link script failed)',
+    );
   });
 });
