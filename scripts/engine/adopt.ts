@@ -120,7 +120,7 @@ export function pipPins(text: string): Array<{ name: string; version: string }> 
 
 /**
  * The pip section an env really has, from its site-packages: every distribution conda did not install (INSTALLER
- * `conda`, or a `*.dist-info`/`*.egg-info` directory a conda-meta record lists), as `name==version`, sorted
+ * `conda`, or `name==version` of a `*.dist-info`/`*.egg-info` a conda-meta record lists), as `name==version`, sorted
  * case-insensitively as `pip list` does. One entry per (PEP 503) name; a distribution without a version (an
  * `.egg-link` alone) is left out. Pure.
  */
@@ -128,7 +128,7 @@ export function pipEntriesFromDists(dists: InstalledDist[], condaOwned: Set<stri
   const byName = new Map<string, InstalledDist>();
   for (const d of dists) {
     const key = normalizePipName(d.name);
-    if (d.installer === 'conda' || condaOwned.has(key)) continue;
+    if (d.installer === 'conda' || condaOwned.has(`${key}==${d.version ?? ''}`)) continue;
     const seen = byName.get(key);
     if (!seen || (!seen.version && d.version)) byName.set(key, d);
   }
@@ -175,7 +175,11 @@ export function setPipSection(text: string, entries: string[]): { text: string; 
   return { text: lines.join('\n'), changed: true, had: current.length };
 }
 
-/** Names (PEP 503) of the Python distributions conda installed in the env: its conda-meta records and their files. */
+/**
+ * The Python distributions conda installed in the env, as `name==version` (PEP 503 name): the `*.dist-info` /
+ * `*.egg-info` its conda-meta records list. By path, not by package name: a package pip-installed over a conda
+ * one (another version) is pip's.
+ */
 function condaOwnedDists(prefix: string): Set<string> {
   const owned = new Set<string>();
   const dir = join(prefix, 'conda-meta');
@@ -192,10 +196,11 @@ function condaOwnedDists(prefix: string): Set<string> {
     } catch {
       continue;
     }
-    if (typeof r.name === 'string') owned.add(normalizePipName(r.name));
     for (const f of Array.isArray(r.files) ? r.files : []) {
-      const m = typeof f === 'string' ? /site-packages\/([^/]+?)-[^-/]+\.(?:dist|egg)-info(?:\/|$)/.exec(f) : null;
-      if (m) owned.add(normalizePipName(m[1]!));
+      const m = typeof f === 'string' ? /site-packages\/([^/]+)\.(?:dist|egg)-info(?:\/|$)/.exec(f) : null;
+      // `name-1.0`, `name-1.0-py3.6` (an old egg-info): the name ends where a version starts
+      const nv = m ? /^(.+?)-(\d[^-]*)(?:-py\d+(?:\.\d+)?)?$/.exec(m[1]!) : null;
+      if (nv) owned.add(`${normalizePipName(nv[1]!)}==${nv[2]}`);
     }
   }
   return owned;

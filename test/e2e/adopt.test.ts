@@ -89,7 +89,7 @@ describe('export fix-ups (pure)', () => {
         { name: 'editpkg', version: '1.0', installer: 'pip' },
         { name: 'onlylink', directUrl: { url: 'file:///src/x', editable: true } },
       ],
-      new Set(['six']),
+      new Set(['six==1.16.0', 'tidyup==0.4.1']),
     );
     expect(entries).toEqual(['editpkg==1.0', 'Tidyup==0.4.2']);
     const modern = 'name: x\ndependencies:\n  - python=3.6\n  - pip:\n      - editpkg (/src/editpkg)==1.0\n';
