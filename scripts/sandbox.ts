@@ -77,7 +77,7 @@ const PUBLIC: ChannelRecord[] = [
 ];
 /** The internal channel: ipums_tools 0.8.0 is there when the old envs are made, gone by the upgrade. */
 const internal = (toolVersions: string[]): ChannelRecord[] => [
-  { name: 'ipums_utils', version: '1.2', noarch: true, depends: ['python'] },
+  { name: 'ipums_utils', version: '1.2', legacyNoarchPython: true, depends: ['python'] },
   ...toolVersions.map((version) => ({ name: 'ipums_tools', version, depends: ['python'] })),
 ];
 

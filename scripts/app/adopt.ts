@@ -13,8 +13,9 @@ import { parseInventory } from '../core/inventory.js';
 import { parseSpec } from '../core/spec.js';
 import { pipSourcesOf } from '../core/allowlist.js';
 import type { EnvSpec } from '../core/types.js';
-import { ChannelIndex, readCondarc } from '../engine/channel-index.js';
-import { effectiveChannels, isLocalChannel, legacyNoarchNames, nameVariants } from '../core/channel-index.js';
+import { readCondarc } from '../engine/channel-index.js';
+import { nameVariants } from '../core/channel-index.js';
+import { legacyNoarchInstalled } from '../engine/legacy-noarch.js';
 import {
   ENV_NAME,
   exportOne,
@@ -97,8 +98,6 @@ export async function adoptInstallation(
     throw new UsageError(
       `'conda env list --json' failed: ${(list.stderr || list.parseError || '').trim() || `exit ${list.code}`}`,
     );
-  const info = await conda.info();
-  const platform = info.value?.platform ?? 'linux-64';
 
   const skipped: Array<{ name: string; reason: string }> = [];
   const envs: Array<{ name: string; prefix: string }> = [];
@@ -139,9 +138,7 @@ export async function adoptInstallation(
     else exported.push(x);
   }
 
-  // [legacy-noarch]: names the envs use that a channel's repodata marks with the boolean noarch
   const rc = readCondarc(root, opts.env);
-  const index = new ChannelIndex(conda, [platform, 'noarch']);
   const specChannels: string[] = [];
   const adoptedSpecs: EnvSpec[] = [];
   const used = new Set<string>();
@@ -156,16 +153,14 @@ export async function adoptInstallation(
     for (const p of parsed.spec.pip) if (p.name) for (const n of nameVariants(p.name)) used.add(n);
     adoptedSpecs.push(parsed.spec);
   }
+  // [legacy-noarch]: the packages the adopted envs have installed with a pre-link script of their own (conda-meta
+  // records, or the package cache), never repodata's `noarch` (a boolean there means generic)
   const legacy = new Set<string>();
-  const remote: string[] = [];
-  for (const url of effectiveChannels(specChannels, rc)) {
-    if (!isLocalChannel(url)) {
-      remote.push(url);
-      continue;
-    }
-    const records = index.localRecords(url);
-    if (records) for (const n of legacyNoarchNames(records)) if (used.has(n.toLowerCase())) legacy.add(n);
-  }
+  const installed = legacyNoarchInstalled(
+    exported.map((x) => x.prefix),
+    [join(root, 'pkgs')],
+  );
+  for (const n of installed) if (used.has(n.toLowerCase())) legacy.add(n);
 
   // write
   for (const x of exported) writeFileAtomic(join(opts.repoDir, SPECS_DIR, `${x.name}.yml`), x.text);
@@ -188,10 +183,6 @@ export async function adoptInstallation(
   problems.push(...check.problems);
 
   // report
-  for (const w of index.warnings) out.warn(`warning: channel ${w.channel}: ${w.message}`);
-  if (remote.length) {
-    out.warn(`note: [legacy-noarch] is filled from local channels' repodata only; not read: ${remote.join(', ')}`);
-  }
   for (const p of problems) out.warn(formatProblem(p));
   reportExports(out, exported, skipped);
   const replicate = exported.filter((x) => selector.isReplicate(x.name)).length;

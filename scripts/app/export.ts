@@ -4,6 +4,8 @@
  * back). An existing spec keeps its own lines where the env still satisfies them (core/export-merge.ts) unless
  * `exact` is set.
  */
+import { legacyNoarchInstalled } from '../engine/legacy-noarch.js';
+import { legacyNoarchWarning } from '../core/legacy-noarch.js';
 import { existsSync, readFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { EXIT, InputError, UsageError } from '../core/errors.js';
@@ -143,6 +145,16 @@ export async function exportEnvs(opts: ExportOptions): Promise<{ exitCode: numbe
   }
 
   reportExports(out, exported, skipped);
+  // legacy noarch packages the envs have (a pre-link script of their own) that [legacy-noarch] does not list
+  const listedLegacy = new Set(inventory.legacyNoarch.map((l) => l.name.toLowerCase()));
+  const legacyMissing: Array<{ env: string; package: string }> = [];
+  for (const x of exported) {
+    for (const n of [...legacyNoarchInstalled([x.prefix], [join(installation, 'pkgs')])].sort()) {
+      if (listedLegacy.has(n.toLowerCase())) continue;
+      legacyMissing.push({ env: x.name, package: n });
+      out.warn(legacyNoarchWarning(`${SPECS_DIR}/${x.name}.yml`, n));
+    }
+  }
   for (const [name, m] of merges) reportMerge(out, `${SPECS_DIR}/${name}.yml`, m);
   out.info(
     `exported ${exported.length} of ${names.length} env${names.length === 1 ? '' : 's'} ` +
@@ -170,6 +182,7 @@ export async function exportEnvs(opts: ExportOptions): Promise<{ exitCode: numbe
         : {}),
     })),
     skipped,
+    legacyNoarchMissing: legacyMissing,
   };
   return { exitCode: skipped.length ? EXIT.FAILED : EXIT.OK, result };
 }

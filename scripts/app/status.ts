@@ -17,6 +17,7 @@ import { computeStatus, renderStatus, repairCommands, type StatusReport } from '
 import type { StampedBuildRecord } from '../core/types.js';
 import { compareCondaMeta, compareManifest, describeDrift, isDrift, type IntegrityDrift } from '../core/integrity.js';
 import { readCondaPaths, readManifest, scanPrefix } from '../state/manifest.js';
+import { warnRunnerRcFiles } from './runner-rc.js';
 
 /** A live build against its manifest (written when it was tested), else against conda's paths_data. */
 function verifyLiveBuild(prefix: string, full: boolean): IntegrityDrift | undefined {
@@ -42,6 +43,8 @@ export interface StatusResult extends StatusReport {
   root: string;
   /** the commands that repair the drift (status prints them as `To repair: …`); empty in sync */
   repair: string[];
+  /** rc files of the runner user that builds read (conda < 24.9): warned about, not drift */
+  rcFiles: string[];
 }
 
 export async function liveStatus(opts: StatusOptions): Promise<StatusResult> {
@@ -50,6 +53,7 @@ export async function liveStatus(opts: StatusOptions): Promise<StatusResult> {
   for (const w of repo.warnings) out.warn(`${w.file}:${w.line}: warning: ${w.message}`);
   const root = resolveRoot({ options: { root: opts.rootFlag }, env: opts.env }, repo.inventory);
   const desired = desiredState(repo);
+  const rcFiles = warnRunnerRcFiles(root, repo.inventory, opts.env, out);
   const live = readLive(root);
   // build ids differ between installations, so look in the desired one and in the live one
   const versions = [...new Set([desired.condaVersion, ...(live.ref ? [live.ref.installation.replace(/^v/, '')] : [])])];
@@ -103,5 +107,5 @@ export async function liveStatus(opts: StatusOptions): Promise<StatusResult> {
   for (const line of lines.slice(0, lines.length - repair.length)) out.info(line);
   for (const s of report.envs) if (s.integrity) for (const l of describeDrift(s.name, s.integrity)) out.info(l);
   for (const line of lines.slice(lines.length - repair.length)) out.info(line);
-  return { ok: !report.drift, root, ...report, repair };
+  return { ok: !report.drift, root, ...report, repair, rcFiles };
 }

@@ -40,11 +40,19 @@ export const COMMANDS: CommandMeta[] = [
   {
     name: 'validate',
     summary: 'check inventory.ini and every env spec; exit 2 with file:line errors',
-    usage: 'conda-gitops validate [--repo DIR] [--json]',
+    usage: 'conda-gitops validate [--repo DIR] [--runner [--root DIR]] [--json]',
     details:
       'Parses inventory.ini and env-specs/*.yml and reports every problem at once.\n' +
+      "--runner also inspects this user's environment as a build on this runner would see it: rc files that\n" +
+      'would leak into builds (conda < 24.9 reads ~/.condarc, ~/.conda/condarc, ~/.config/conda/...,\n' +
+      '$XDG_CONFIG_HOME/conda/... and /etc/conda/... even with CONDARC set), each named with what to do.\n' +
       'Exit 0 when valid, 2 when any error was found. Warnings do not change the exit code.',
-    options: {},
+    options: {
+      runner: {
+        type: 'boolean',
+        description: "also check this runner user's environment (rc files that would leak into builds)",
+      },
+    },
     load: () => import('../commands/validate.js'),
   },
   {
@@ -179,7 +187,8 @@ export const COMMANDS: CommandMeta[] = [
       'was rolled back, or changed by hand (its conda-meta/history changed after the build record).\n' +
       'Each live build is checked against the files recorded when it was tested (or conda-meta paths_data):\n' +
       'a changed, added or removed file is drift, named by env and path. Fast: size and mtime; --verify: sha256.\n' +
-      'Also kernelspecs missing, outdated or extra. Exit 0 in sync, 1 drift.',
+      'Also kernelspecs missing, outdated or extra; and, as warnings, rc files of this user that builds read\n' +
+      '(conda < 24.9: ~/.condarc, /etc/conda/... even with CONDARC set). Exit 0 in sync, 1 drift.',
     options: {
       verify: {
         type: 'boolean',
@@ -412,8 +421,9 @@ export const COMMANDS: CommandMeta[] = [
       '`export` unless --replicate). Fix-ups, each reported: build strings stripped when the conda in place ignores\n' +
       '--no-builds (4.3.0 to 4.3.30); `prefix:` dropped; pip packages installed from git written back as\n' +
       '`git+URL@commit#egg=name` from site-packages (PEP 610 direct_url.json, editable .egg-link checkouts), with a\n' +
-      "list of the ones it could not recover; [legacy-noarch] filled from local channels' repodata (records with\n" +
-      '`"noarch": true`) for packages the envs use. Refuses to overwrite inventory.ini without --force.\n' +
+      'list of the ones it could not recover; [legacy-noarch] filled with the packages the envs have installed with\n' +
+      'a pre-link script of their own (bin/.NAME-pre-link.sh in conda-meta or the package cache: old noarch_python\n' +
+      'builds, which conda >= 4.7 cannot create). Refuses to overwrite inventory.ini without --force.\n' +
       'Exit 0 adopted, 1 some env could not be exported, 2 bad input.',
     options: {
       replicate: {

@@ -3,6 +3,8 @@ import type { Context } from '../app/context.js';
 import { EXIT, formatProblem } from '../core/errors.js';
 import { checkRepoDir } from '../repo/repo.js';
 import { desiredState } from '../core/desired.js';
+import { boolOption } from '../core/options.js';
+import { runnerCheck } from '../app/runner-rc.js';
 
 export async function run(ctx: Context): Promise<number> {
   const { repo, problems } = await checkRepoDir(ctx.repo);
@@ -10,6 +12,8 @@ export async function run(ctx: Context): Promise<number> {
   for (const p of problems) ctx.out.warn(formatProblem(p));
   await ctx.annotate?.(problems);
   const desired = repo ? desiredState(repo) : undefined;
+  // --runner: this runner user's environment too (rc files that would leak into builds)
+  const runner = boolOption(ctx, 'runner') && repo ? runnerCheck(ctx, repo.inventory) : undefined;
   if (ctx.out.json) {
     // a Map, not a find() per env: 10,000 envs would make this quadratic
     const ids = new Map(desired?.envs.map((d) => [d.name, d.buildId]));
@@ -17,6 +21,7 @@ export async function run(ctx: Context): Promise<number> {
       ok: errors.length === 0,
       problems,
       environments: repo?.inventory.environments.map((e) => ({ name: e.name, mode: e.mode, buildId: ids.get(e.name) })),
+      ...(runner ? { runner } : {}),
     });
   } else if (repo) {
     const n = repo.inventory.environments.length;

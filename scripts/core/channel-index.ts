@@ -125,11 +125,6 @@ export function toPackage(records: ChannelRecord[]): ChannelPackage {
   };
 }
 
-/** Names whose records carry the legacy boolean `"noarch": true` (noarch_python from old conda-build). */
-export function legacyNoarchNames(records: ChannelRecord[]): Set<string> {
-  return new Set(records.filter((r) => r.noarch === true).map((r) => r.name));
-}
-
 export function isLocalChannel(url: string): boolean {
   return url.startsWith('file://');
 }
@@ -210,4 +205,17 @@ export function recordsFromSearch(stdout: string, channel: string): ChannelRecor
     }
   }
   return out;
+}
+
+/**
+ * The warning for an rc file of the runner user that a build reads (conda < 24.9 reads the whole search path even
+ * with CONDARC set; see engine/channel-index.ts runnerRcFiles).
+ */
+export function rcLeakWarning(file: string, condaVersion: string, installationRc: string): string {
+  return (
+    `warning: ${file} is read by every build on conda ${condaVersion} ` +
+    "(conda < 24.9 reads the runner user's rc files even with CONDARC set): its settings leak into builds " +
+    `and may differ between runners; move what builds need into ${installationRc} and remove or rename it ` +
+    '(conda >= 24.9 ignores it)'
+  );
 }

@@ -10,6 +10,8 @@ import type { Conda } from './conda.js';
 import { gitLine } from './git.js';
 import { compareCondaVersions } from '../core/conda-version.js';
 import { normalizePipName } from '../core/pip.js';
+import type { InstalledDist } from '../core/sitepackages.js';
+import { readInstalledDists } from './sitepackages.js';
 
 export const ENV_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 
@@ -114,6 +116,99 @@ export function pipPins(text: string): Array<{ name: string; version: string }> 
     if (m) out.push({ name: m[1]!, version: m[2]! });
   }
   return out;
+}
+
+/**
+ * The pip section an env really has, from its site-packages: every distribution conda did not install (INSTALLER
+ * `conda`, or `name==version` of a `*.dist-info`/`*.egg-info` a conda-meta record lists), as `name==version`, sorted
+ * case-insensitively as `pip list` does. One entry per (PEP 503) name; a distribution without a version (an
+ * `.egg-link` alone) is left out. Pure.
+ */
+export function pipEntriesFromDists(dists: InstalledDist[], condaOwned: Set<string>): string[] {
+  const byName = new Map<string, InstalledDist>();
+  for (const d of dists) {
+    const key = normalizePipName(d.name);
+    if (d.installer === 'conda' || condaOwned.has(`${key}==${d.version ?? ''}`)) continue;
+    const seen = byName.get(key);
+    if (!seen || (!seen.version && d.version)) byName.set(key, d);
+  }
+  return [...byName.values()]
+    .filter((d) => d.version)
+    .sort((a, b) => a.name.toLowerCase().localeCompare(b.name.toLowerCase()))
+    .map((d) => `${d.name}==${d.version}`);
+}
+
+/**
+ * Replace the export's `- pip:` list (or add one at the end of `dependencies:`) with these entries; no entries
+ * drop it. The text is left as it is when the export already says the same (same names and versions). Pure.
+ */
+export function setPipSection(text: string, entries: string[]): { text: string; changed: boolean; had: number } {
+  const lines = text.split('\n');
+  const { deps, pip } = sections(lines);
+  const current = pip ? lines.slice(pip[0], pip[1]).filter((l) => l.trim()) : [];
+  const key = (e: string) => {
+    const m = /^([A-Za-z0-9][A-Za-z0-9._-]*)==([^\s'"#]+)/.exec(e.replace(/^\s*-\s+['"]?/, ''));
+    return m ? `${normalizePipName(m[1]!)}==${m[2]}` : e.trim();
+  };
+  const same = (a: string[], b: string[]) =>
+    a.length === b.length && [...a.map(key)].sort().join('\n') === [...b.map(key)].sort().join('\n');
+  if (same(current, entries)) return { text, changed: false, had: current.length };
+  if (!deps) {
+    if (!entries.length) return { text, changed: false, had: 0 };
+    const at = lines.length && lines[lines.length - 1] === '' ? lines.length - 1 : lines.length;
+    lines.splice(at, 0, 'dependencies:', '  - pip:', ...entries.map((e) => `      - ${e}`));
+    return { text: lines.join('\n'), changed: true, had: 0 };
+  }
+  // the indent of the dependency items (modern exports indent by 2, old ones not at all)
+  const item = lines.slice(deps[0], deps[1]).find((l) => /^\s*-\s/.test(l));
+  const dash = item ? /^(\s*)-/.exec(item)![1]! : '  ';
+  const block = entries.length ? [`${dash}- pip:`, ...entries.map((e) => `${dash}    - ${e}`)] : [];
+  if (pip) {
+    let end = pip[1];
+    while (end > pip[0] && lines[end - 1]!.trim() === '') end--;
+    lines.splice(pip[0] - 1, end - pip[0] + 1, ...block);
+  } else {
+    let end = deps[1];
+    while (end > deps[0] && lines[end - 1]!.trim() === '') end--;
+    lines.splice(end, 0, ...block);
+  }
+  return { text: lines.join('\n'), changed: true, had: current.length };
+}
+
+/**
+ * The Python distributions conda installed in the env, as `name==version` (PEP 503 name): the `*.dist-info` /
+ * `*.egg-info` its conda-meta records list. By path, not by package name: a package pip-installed over a conda
+ * one (another version) is pip's.
+ */
+function condaOwnedDists(prefix: string): Set<string> {
+  const owned = new Set<string>();
+  const dir = join(prefix, 'conda-meta');
+  let names: string[] = [];
+  try {
+    names = readdirSync(dir).filter((n) => n.endsWith('.json'));
+  } catch {
+    return owned;
+  }
+  for (const n of names) {
+    let r: { name?: unknown; files?: unknown };
+    try {
+      r = JSON.parse(readFileSync(join(dir, n), 'utf8')) as typeof r;
+    } catch {
+      continue;
+    }
+    for (const f of Array.isArray(r.files) ? r.files : []) {
+      const m = typeof f === 'string' ? /site-packages\/([^/]+)\.(?:dist|egg)-info(?:\/|$)/.exec(f) : null;
+      // `name-1.0`, `name-1.0-py3.6` (an old egg-info): the name ends where a version starts
+      const nv = m ? /^(.+?)-(\d[^-]*)(?:-py\d+(?:\.\d+)?)?$/.exec(m[1]!) : null;
+      if (nv) owned.add(`${normalizePipName(nv[1]!)}==${nv[2]}`);
+    }
+  }
+  return owned;
+}
+
+/** The env's pip section from its site-packages (see pipEntriesFromDists). */
+export function pipSectionOf(prefix: string): string[] {
+  return pipEntriesFromDists(readInstalledDists(prefix), condaOwnedDists(prefix));
 }
 
 // ---- pip sources from site-packages ----------------------------------------------------------------------
@@ -309,6 +404,17 @@ export async function exportOne(
   if (prefixLine.dropped !== undefined) {
     text = prefixLine.text;
     changes.push(`dropped 'prefix: ${prefixLine.dropped}'`);
+  }
+  // the pip section is read from site-packages: conda 4.3's export loses it with pip >= 18 and mangles editable
+  // installs (`name (path)==ver`) with an older pip
+  const pipEntries = pipSectionOf(prefix);
+  const pipSection = setPipSection(text, pipEntries);
+  if (pipSection.changed) {
+    text = pipSection.text;
+    const n = pipEntries.length;
+    changes.push(
+      `pip section read from site-packages (${n} package${n === 1 ? '' : 's'}; the export listed ${pipSection.had})`,
+    );
   }
   const sources = await pipSources(prefix);
   const pins = pipPins(text);

@@ -1,7 +1,6 @@
 /**
- * What the channels have, read: the installation's .condarc, local channels straight from their repodata.json (the
- * only place the legacy boolean `"noarch": true` survives; conda normalises it away in `search` output), remote
- * channels through the adapter's `search`, per name. For `fix` (remediation facts) and `adopt` ([legacy-noarch]).
+ * What the channels have, read: the installation's .condarc, local channels straight from their repodata.json, remote
+ * channels through the adapter's `search`, per name. For `fix` (remediation facts).
  */
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
@@ -69,6 +68,20 @@ export function buildRcFiles(
       ...(env.XDG_CONFIG_HOME ? { xdgConfigHome: env.XDG_CONFIG_HOME } : {}),
     }),
   );
+}
+
+/**
+ * The rc files of the runner user (not the installation's own) that a build of the installation reads: none from
+ * conda 24.9 (CONDA_RESTRICT_RC_SEARCH_PATH); on older conda `~/.condarc`, `~/.conda/…`, `~/.config/conda/…`,
+ * `$XDG_CONFIG_HOME/conda/…`, `/etc/conda/…`, `/var/lib/conda/…` where they exist.
+ */
+export function runnerRcFiles(
+  installationDir: string,
+  env: NodeJS.ProcessEnv = process.env,
+  condaVersion: string,
+): string[] {
+  const own = installationDir.replace(/\/+$/, '') + '/';
+  return buildRcFiles(installationDir, env, condaVersion).filter((f) => !f.startsWith(own));
 }
 
 /** The channel configuration a build of the installation sees (see buildRcFiles), merged as conda merges it. */

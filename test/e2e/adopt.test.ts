@@ -19,10 +19,12 @@ import {
   gitUrlForPip,
   ignoresNoBuilds,
   managedRootOf,
+  pipEntriesFromDists,
   pipPins,
   renderInventory,
   replacePipEntries,
   replicateSelector,
+  setPipSection,
   stripBuilds,
 } from '../../scripts/engine/adopt.js';
 import { parseInventory } from '../../scripts/core/inventory.js';
@@ -30,7 +32,14 @@ import { parseSpec } from '../../scripts/core/spec.js';
 import { checkRepoDir } from '../../scripts/repo/repo.js';
 import { memoryOutput } from '../../scripts/cli/output.js';
 import type { Context } from '../../scripts/app/context.js';
-import { installFakeConda, makeGitPackage, runConda, writeChannel, type FakeConda } from '../fake-conda/index.js';
+import {
+  installFakeConda,
+  makeGitPackage,
+  runConda,
+  writeChannel,
+  writeWheel,
+  type FakeConda,
+} from '../fake-conda/index.js';
 import { runCommand } from '../fixtures/command.js';
 
 // ---- pure parts ------------------------------------------------------------------------------------------
@@ -68,6 +77,32 @@ describe('export fix-ups (pure)', () => {
   it('strips builds in the modern indented layout and keeps CRLF', () => {
     const t = 'name: x\r\ndependencies:\r\n  - python=3.11.5=hab00c5b_0_cpython\r\n  - pip:\r\n      - a==1\r\n';
     expect(stripBuilds(t).text).toBe('name: x\r\ndependencies:\r\n  - python=3.11.5\r\n  - pip:\r\n      - a==1\r\n');
+  });
+
+  it('pip section from site-packages: conda-owned and versionless dists left out, same text kept', () => {
+    const entries = pipEntriesFromDists(
+      [
+        { name: 'Tidyup', version: '0.4.2', installer: 'pip' },
+        { name: 'numpy', version: '1.26.4', installer: 'conda' },
+        { name: 'six', version: '1.16.0' },
+        { name: 'editpkg', directUrl: { url: 'file:///src/editpkg', editable: true } },
+        { name: 'editpkg', version: '1.0', installer: 'pip' },
+        { name: 'onlylink', directUrl: { url: 'file:///src/x', editable: true } },
+      ],
+      new Set(['six==1.16.0', 'tidyup==0.4.1']),
+    );
+    expect(entries).toEqual(['editpkg==1.0', 'Tidyup==0.4.2']);
+    const modern = 'name: x\ndependencies:\n  - python=3.6\n  - pip:\n      - editpkg (/src/editpkg)==1.0\n';
+    expect(setPipSection(modern, entries)).toEqual({
+      text: 'name: x\ndependencies:\n  - python=3.6\n  - pip:\n      - editpkg==1.0\n      - Tidyup==0.4.2\n',
+      changed: true,
+      had: 1,
+    });
+    const flush = 'name: x\ndependencies:\n- python=3.6\n\n';
+    expect(setPipSection(flush, ['a==1']).text).toBe('name: x\ndependencies:\n- python=3.6\n- pip:\n    - a==1\n\n');
+    const same = 'dependencies:\n  - pip:\n    - tidyup==0.4.2\n';
+    expect(setPipSection(same, ['Tidyup==0.4.2'])).toMatchObject({ text: same, changed: false });
+    expect(setPipSection(modern, []).text).toBe('name: x\ndependencies:\n  - python=3.6\n');
   });
 
   it('drops prefix:', () => {
@@ -182,8 +217,11 @@ describe('adopt and export against a fake conda 4.3.22', () => {
     writeChannel(join(channels, 'mpc'), [
       { name: 'python', version: '3.6.2', module: false },
       { name: 'pip', version: '9.0.1', module: false },
+      { name: 'pip', version: '23.2.1', module: false },
       { name: 'numpy', version: '1.13.1' },
-      { name: 'ipums_utils', version: '0.9.1', noarch: true, subdir: 'linux-64' },
+      { name: 'ipums_utils', version: '0.9.1', legacyNoarchPython: true },
+      // the boolean noarch in repodata means generic to conda: not legacy
+      { name: 'fontpkg', version: '1.0', noarch: true, module: false },
       { name: 'tabulate', version: '0.8.2', noarch: 'python' },
     ]);
     old = installFakeConda(join(tmp, 'old'), '4.3.22', {
@@ -211,9 +249,11 @@ describe('adopt and export against a fake conda 4.3.22', () => {
       if (r.code !== 0) throw new Error(`env create ${name} failed:\n${r.stdout}${r.stderr}`);
     };
     gitpkg = makeGitPackage(join(tmp, 'src', 'gitpkg'), 'gitpkg', '0.3.0');
-    spec('census', ['python=3.6.2', 'numpy=1.13.1', 'ipums_utils=0.9.1']);
+    spec('census', ['python=3.6.2', 'numpy=1.13.1', 'ipums_utils=0.9.1', 'fontpkg=1.0']);
     spec('gitenv', ['python=3.6.2', 'pip=9.0.1'], [`${gitpkg.url}#egg=gitpkg`]);
     spec('devenv', ['python=3.6.2', 'pip=9.0.1', 'tabulate=0.8.2']);
+    // a modern pip in a 4.3 installation: conda 4.3's export loses the whole pip section (pip >= 18)
+    spec('modernpip', ['python=3.6.2', 'pip=23.2.1'], [writeWheel(join(tmp, 'wheels'), 'tidyup', '0.4.2')]);
 
     // devenv: an old-style editable install (`setup.py develop`): .egg-link into a git checkout with an ssh remote,
     // and one into a plain directory; plus a dist built from git by setuptools_scm that left no record
@@ -251,8 +291,10 @@ describe('adopt and export against a fake conda 4.3.22', () => {
       ['census', 'REPLICATE'],
       ['devenv', 'export'],
       ['gitenv', 'REPLICATE'],
+      ['modernpip', 'export'],
     ]);
-    // only the boolean noarch, and only because an env uses it (tabulate is noarch: python)
+    // legacy noarch is what ships a pre-link script in the old installation (conda-meta files), not repodata's
+    // boolean noarch (fontpkg: generic) nor noarch: python (tabulate)
     expect(inv.inventory!.legacyNoarch.map((l) => l.name)).toEqual(['ipums_utils']);
 
     const census = readFileSync(join(repo, 'env-specs', 'census.yml'), 'utf8');
@@ -290,6 +332,11 @@ describe('adopt and export against a fake conda 4.3.22', () => {
     );
     expect(said).toMatch(/git sources not recovered \(2\): devenv:notgit, devenv:scmpkg/);
 
+    // the pip section comes from site-packages, not from conda 4.3's export (which lost it to pip >= 18)
+    const modern = parseSpec(readFileSync(join(repo, 'env-specs', 'modernpip.yml'), 'utf8'), 'm.yml', 'modernpip');
+    expect(modern.spec!.pip.map((p) => p.text)).toEqual(['tidyup==0.4.2']);
+    expect(said).toMatch(/env-specs\/modernpip\.yml: .*pip section read from site-packages/);
+
     // the adopted repository validates as it stands
     const checked = await checkRepoDir(repo);
     expect(checked.problems.filter((p) => p.severity === 'error')).toEqual([]);
@@ -322,6 +369,25 @@ describe('adopt and export against a fake conda 4.3.22', () => {
     expect(readFileSync(join(repo, 'env-specs', 'gitenv.yml'), 'utf8')).toBe('edited by hand\n');
     expect(out.lines.join('\n')).toContain('exported 1 of 1 env');
     writeFileSync(join(repo, 'env-specs', 'gitenv.yml'), gitenvBefore);
+  }, 30_000);
+
+  it('export names a legacy noarch package the env has that [legacy-noarch] does not list', async () => {
+    const run = (c: Context) => runCommand('export', c);
+    const invFile = join(repo, 'inventory.ini');
+    const inv = readFileSync(invFile, 'utf8');
+    writeFileSync(invFile, inv.replace(/^ipums_utils$/m, ''));
+    try {
+      const { ctx, out } = context(repo, { root: old.prefix, env: ['census'] });
+      expect(await run(ctx)).toBe(0);
+      expect(out.errors.join('\n')).toContain(
+        "warning: env-specs/census.yml: 'ipums_utils' is a legacy noarch package (it ships " +
+          'bin/.ipums_utils-pre-link.sh): list it under [legacy-noarch] in inventory.ini, else conda >= 4.7 ' +
+          'fails to create the env (LinkError: pre-link script failed)',
+      );
+      expect(out.errors.join('\n')).not.toContain("'fontpkg' is a legacy");
+    } finally {
+      writeFileSync(invFile, inv);
+    }
   }, 30_000);
 
   it('export keeps hand-written loose pins the env still satisfies, unless --exact', async () => {

@@ -5,9 +5,16 @@
  * Slow (minutes): not part of the default run.
  */
 import { describe, expect, it, beforeAll, afterAll } from 'vitest';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { exportOne, pipSectionOf, setPipSection } from '../../scripts/engine/adopt.js';
+import { legacyNoarchInstalled } from '../../scripts/engine/legacy-noarch.js';
+import { compareCondaVersions } from '../../scripts/core/conda-version.js';
+import { writeWheel } from '../fake-conda/index.js';
 import { Conda, installConda, type CallOptions } from '../../scripts/engine/conda.js';
 import { classify } from '../../scripts/core/classify.js';
 import { buildSteps } from '../../scripts/engine/build.js';
@@ -19,6 +26,53 @@ import { writeVariableScripts } from '../../scripts/state/activation.js';
 const installer = process.env.CONDA_GITOPS_REAL_INSTALLER;
 const channel = process.env.CONDA_GITOPS_REAL_CHANNEL;
 const LONG = 20 * 60_000;
+
+/**
+ * A local channel with one legacy noarch_python-style package: no `noarch` key, in linux-64, a pre-link script
+ * `bin/.NAME-pre-link.sh` that needs the env's python (as the real ones run their bundled link.py with it).
+ */
+function legacyChannel(dir: string, name: string): string {
+  const pkg = join(dir, 'pkg');
+  const pre = `bin/.${name}-pre-link.sh`;
+  const marker = `share/${name}/marker.txt`;
+  const files: Record<string, string> = {
+    [pre]: '#!/bin/bash\n"$PREFIX/bin/python" -c "import sys" || exit 1\n',
+    [marker]: 'legacy\n',
+  };
+  const index = { name, version: '1.0', build: 'py_0', build_number: 0, depends: [], subdir: 'linux-64' };
+  for (const [rel, text] of Object.entries(files)) {
+    mkdirSync(join(pkg, rel, '..'), { recursive: true });
+    writeFileSync(join(pkg, rel), text);
+  }
+  chmodSync(join(pkg, pre), 0o755);
+  const sha = (t: string | Buffer) => createHash('sha256').update(t).digest('hex');
+  mkdirSync(join(pkg, 'info'), { recursive: true });
+  writeFileSync(join(pkg, 'info', 'index.json'), JSON.stringify(index));
+  writeFileSync(join(pkg, 'info', 'files'), Object.keys(files).join('\n') + '\n');
+  const paths = Object.entries(files).map(([p, t]) => ({
+    _path: p,
+    path_type: 'hardlink',
+    sha256: sha(t),
+    size_in_bytes: Buffer.byteLength(t),
+  }));
+  writeFileSync(join(pkg, 'info', 'paths.json'), JSON.stringify({ paths, paths_version: 1 }));
+  const fn = `${name}-1.0-py_0.tar.bz2`;
+  mkdirSync(join(dir, 'linux-64'), { recursive: true });
+  mkdirSync(join(dir, 'noarch'), { recursive: true });
+  execFileSync('tar', ['-cjf', join(dir, 'linux-64', fn), '-C', pkg, 'info', 'bin', 'share']);
+  const tarball = readFileSync(join(dir, 'linux-64', fn));
+  const record = {
+    ...index,
+    md5: createHash('md5').update(tarball).digest('hex'),
+    sha256: sha(tarball),
+    size: statSync(join(dir, 'linux-64', fn)).size,
+  };
+  const repodata = (subdir: string, packages: object) =>
+    JSON.stringify({ info: { subdir }, packages, 'packages.conda': {}, repodata_version: 1 });
+  writeFileSync(join(dir, 'linux-64', 'repodata.json'), repodata('linux-64', { [fn]: record }));
+  writeFileSync(join(dir, 'noarch', 'repodata.json'), repodata('noarch', {}));
+  return pathToFileURL(dir).href;
+}
 
 if (!installer) {
   describe('real conda (opt-in)', () => {
@@ -104,6 +158,61 @@ if (!installer) {
           env: { PATH: '/usr/bin:/bin', ...act.vars },
         });
         expect(r.stdout).toBe("it's strict");
+      },
+      LONG,
+    );
+
+    it(
+      'adopt of a 4.3-style export without a pip section: the pip packages come from site-packages',
+      async () => {
+        const file = join(root, 'pipenv.yml');
+        const deps = '  - python\n  - pip\n';
+        writeFileSync(file, `name: pipenv\n${channel ? `channels:\n  - ${channel}\n` : ''}dependencies:\n${deps}`);
+        const prefix = join(root, 'installation', 'envs', 'pipenv');
+        const created = await conda.createFromFile(file, prefix, opts);
+        expect(created.code, created.stdout + created.stderr).toBe(0);
+        const wheel = writeWheel(join(root, 'wheels'), 'tidyup', '0.4.2');
+        const pip = await runProcess([join(prefix, 'bin', 'python'), '-m', 'pip', 'install', '--no-index', wheel], {
+          env: { PATH: '/usr/bin:/bin', PIP_CONFIG_FILE: '/dev/null' },
+        });
+        expect(pip.code, pip.stdout + pip.stderr).toBe(0);
+        const version = (await conda.version(opts)).value?.conda ?? '0';
+        // whatever this conda's export says (4.3 with pip >= 18: no pip section), the adopted spec has it
+        const adopted = await exportOne(conda, version, 'pipenv', prefix);
+        expect(adopted.error).toBeUndefined();
+        expect(adopted.text).toMatch(/^\s+- tidyup==0\.4\.2$/m);
+        // a 4.3-style export (the pip section gone) gets it back from site-packages
+        const exported = (await conda.exportEnv(prefix, { noBuilds: true }, opts)).value!;
+        const lost = exported.replace(/^(\s*)- pip:\n(?:\1\s+- .*\n)*/m, '');
+        expect(lost).not.toContain('tidyup');
+        expect(setPipSection(lost, pipSectionOf(prefix)).text).toMatch(/^\s+- tidyup==0\.4\.2$/m);
+      },
+      LONG,
+    );
+
+    it(
+      'a legacy-noarch-style package (pre-link script, no noarch key): create fails from 4.7, install after works',
+      async () => {
+        const local = legacyChannel(join(root, 'legacy-channel'), 'legacypkg');
+        const version = (await conda.version(opts)).value?.conda ?? '0';
+        const file = join(root, 'legacy.yml');
+        const chans = [local, ...(channel ? [channel] : [])];
+        const chanLines = chans.map((c) => `  - ${c}\n`).join('');
+        writeFileSync(file, `name: legacy\nchannels:\n${chanLines}dependencies:\n  - python\n  - legacypkg\n`);
+        const both = await conda.createFromFile(file, join(root, 'builds', 'legacy-both'), opts);
+        if (compareCondaVersions(version, '4.7') >= 0) {
+          expect(both.code).not.toBe(0);
+          expect(classify(`${both.stdout}\n${both.stderr}`)).toMatchObject({ legacyNoarch: true });
+        } else expect(both.code, both.stdout + both.stderr).toBe(0);
+        // what the build does with [legacy-noarch]: create without it, then install it into the env
+        const prefix = join(root, 'installation', 'envs', 'legacy');
+        writeFileSync(file, readFileSync(file, 'utf8').replace('  - legacypkg\n', ''));
+        const created = await conda.createFromFile(file, prefix, opts);
+        expect(created.code, created.stdout + created.stderr).toBe(0);
+        const installed = await conda.install(prefix, ['legacypkg'], [local], opts);
+        expect(installed.code, installed.stdout + installed.stderr).toBe(0);
+        // adopt finds it from the installation (conda-meta files or the package cache), not from repodata
+        expect([...legacyNoarchInstalled([prefix], [join(root, 'installation', 'pkgs')])]).toEqual(['legacypkg']);
       },
       LONG,
     );

@@ -495,7 +495,7 @@ describe('Conda adapter against the fake conda', () => {
       { name: 'numpy', version: '1.26.4', depends: ['python >=3.11'] },
       { name: 'foo', version: '1.0', noarch: 'python' },
       { name: 'foo', version: '1.2', noarch: 'python' },
-      { name: 'ipums_utils', version: '0.3.1', noarch: true },
+      { name: 'ipums_utils', version: '0.3.1', legacyNoarchPython: true },
       { name: 'pip', version: '23.3', noarch: 'python' },
     ]);
     installer = installerTemplate(join(t, 'installers'), ['23.11.0']).replace('{version}', '23.11.0');

@@ -97,7 +97,8 @@ beforeAll(() => {
     { name: 'seaborn', version: '0.13.0', depends: ['numpy >=1.25'], noarch: 'python' },
     { name: 'needs-libfoo', version: '1.0', depends: ['libfoo >=2'] },
     { name: 'zlib', version: '1.2.13', module: false, depends: ['__glibc >=2.17'] },
-    { name: 'ipums_utils', version: '2.1', noarch: true, build: 'py_0' },
+    { name: 'ipums_utils', version: '2.1', legacyNoarchPython: true, build: 'py_0' },
+    { name: 'fontpkg', version: '1.0', noarch: true, module: false },
   ]);
   wheelhouse = join(tmp, 'wheels');
   writeWheel(wheelhouse, 'tidyup', '0.4.2');
@@ -459,7 +460,7 @@ describe.concurrent('pip and noarch failures', () => {
     expect(readdirSync(join(prefix, 'conda-meta')).some((f) => f.startsWith('python-'))).toBe(true);
   }, 120_000);
 
-  it('legacy noarch: env create fails naming the package; install into the created env works', async () => {
+  it('legacy noarch: env create fails naming the package from 4.7; install into the created env works', async () => {
     const fake = conda['23.11.0'];
     const prefix = join(tmp, 'envs', 'legacy');
     const bad = await run(fake, ['env', 'create', '-f', envFile('legacy', ['python', 'ipums_utils']), '-p', prefix]);
@@ -485,6 +486,48 @@ describe.concurrent('pip and noarch failures', () => {
       join(tmp, 'envs', 'legacy-old'),
     ]);
     expect(old.code, old.stderr).toBe(0);
+    // 4.4–4.6 run each pre-link just before its package links: python is there, it works
+    const mid = join(tmp, 'envs', 'legacy-46');
+    const fake46 = installFakeConda(join(tmp, 'conda-4.6.14'), '4.6.14', { channels: [channel] });
+    const r46 = await run(fake46, [
+      'env',
+      'create',
+      '-q',
+      '-f',
+      envFile('legacy4', ['python', 'ipums_utils']),
+      '-p',
+      mid,
+    ]);
+    expect(r46.code, r46.stderr).toBe(0);
+    // no noarch key anywhere; the pre-link script is in the record's files and in the package cache
+    const meta = JSON.parse(readFileSync(join(mid, 'conda-meta', 'ipums_utils-2.1-py_0.json'), 'utf8')) as {
+      noarch?: unknown;
+      files: string[];
+      subdir: string;
+    };
+    expect(meta.noarch).toBeUndefined();
+    expect(meta.subdir).toBe('linux-64');
+    expect(meta.files).toContain('bin/.ipums_utils-pre-link.sh');
+    expect(existsSync(join(fake46.prefix, 'pkgs', 'ipums_utils-2.1-py_0', 'bin', '.ipums_utils-pre-link.sh'))).toBe(
+      true,
+    );
+  }, 120_000);
+
+  it('a boolean "noarch": true in repodata is generic: env create links it on every version', async () => {
+    for (const v of VERSIONS) {
+      const prefix = join(tmp, 'envs', `generic-${v}`);
+      const r = await run(conda[v], [
+        'env',
+        'create',
+        '-q',
+        '-f',
+        envFile(`generic-${v}`, ['python', 'fontpkg']),
+        '-p',
+        prefix,
+      ]);
+      expect(r.code, r.stderr).toBe(0);
+      expect(readdirSync(join(prefix, 'conda-meta')).filter((f) => f.startsWith('fontpkg-1.0-'))).toHaveLength(1);
+    }
   }, 120_000);
 });
 

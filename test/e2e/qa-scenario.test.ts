@@ -49,7 +49,7 @@ const PUB: ChannelRecord[] = [
 ];
 const TOOLS_NOW = ['0.9.1', '1.0.0', '1.1.0'];
 const mpc = (toolVersions: string[]): ChannelRecord[] => [
-  { name: 'ipums_utils', version: '1.2', noarch: true, depends: ['python'] },
+  { name: 'ipums_utils', version: '1.2', legacyNoarchPython: true, depends: ['python'] },
   ...toolVersions.map((version) => ({ name: 'ipums_tools', version, depends: ['python'] })),
 ];
 

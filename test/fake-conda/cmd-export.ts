@@ -8,6 +8,7 @@ import { jsonDump, notAnEnv } from './errors.js';
 import { helpOr } from './help.js';
 import { historySpecs, isEnv, pypiDists, readRecords, recordChannelName } from './prefix.js';
 import { targetPrefix } from './target.js';
+import { legacyPipSection } from './legacy-pip.js';
 
 const EXPORT: CmdDef = {
   prog: 'conda env export',
@@ -61,7 +62,9 @@ export async function exportEnv(ctx: Ctx, argv: string[]): Promise<number> {
         if (!channels.includes(ch)) channels.unshift(ch);
       }
     }
-    const pip = pypiDists(ctx, prefix, records).map((d) => `${d.name}==${d.version}`);
+    const pip = atLeast(ctx, '4.4')
+      ? pypiDists(ctx, prefix, records).map((d) => `${d.name}==${d.version}`)
+      : legacyPipSection(ctx, prefix, records);
     if (pip.length) deps.push({ pip });
   }
   const env: Exported = { name, channels, dependencies: deps, prefix };

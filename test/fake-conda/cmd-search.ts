@@ -59,7 +59,7 @@ export async function search(ctx: Ctx, argv: string[]): Promise<number> {
 
   const byName: Record<string, unknown[]> = {};
   for (const h of hits) {
-    const { channel, url, fake_conda_module: _m, ...rest } = h;
+    const { channel, url, fake_conda_module: _m, fake_conda_prelink: _p, ...rest } = h;
     (byName[h.name] ??= []).push({
       arch: h.subdir === 'noarch' ? null : 'x86_64',
       constrains: [],

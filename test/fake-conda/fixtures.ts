@@ -82,8 +82,17 @@ export interface ChannelRecord {
   build_number?: number;
   depends?: string[];
   constrains?: string[];
-  /** `true` is legacy noarch (conda-build 1.x / 2.0), which conda >= 4.4 fails to link in `create` */
+  /** repodata's `noarch`; the boolean `true` means *generic* to conda (old font packages, ...) */
   noarch?: 'python' | 'generic' | true;
+  /**
+   * A legacy `noarch_python` package (conda-build 1.x / 2.0): NO `noarch` key in repodata, in the platform subdir,
+   * build `py_0` by default; it ships `bin/.NAME-pre-link.sh` (which runs its bundled `link.py`), listed in its
+   * files, the env's conda-meta record and the package cache. conda >= 4.7 runs every pre-link before linking
+   * anything, so `create`/`env create` fail with `LinkError: pre-link script failed`; 4.4–4.6 (and `install`
+   * into an env that has python) link it fine. Repodata carries the fake-only `fake_conda_prelink: true` for it:
+   * what the real package's `info/files` would tell conda.
+   */
+  legacyNoarchPython?: boolean;
   /** default: noarch when noarch is set, else linux-64 */
   subdir?: 'linux-64' | 'noarch';
   /** false: not a Python module (the fake writes nothing importable for it) */
@@ -98,7 +107,9 @@ export function writeChannel(dir: string, records: ChannelRecord[]): string {
     const subdir = r.subdir ?? (r.noarch ? 'noarch' : 'linux-64');
     const hash = createHash('sha1').update(`${r.name}-${r.version}`).digest('hex');
     const build_number = r.build_number ?? Number(r.build?.match(/_(\d+)$/)?.[1] ?? 0);
-    const build = r.build ?? `${r.noarch ? 'pyh' : 'h'}${hash.slice(0, 7)}_${build_number}`;
+    const build =
+      r.build ??
+      (r.legacyNoarchPython ? `py_${build_number}` : `${r.noarch ? 'pyh' : 'h'}${hash.slice(0, 7)}_${build_number}`);
     const fn = `${r.name}-${r.version}-${build}.tar.bz2`;
     subdirs[subdir][fn] = {
       name: r.name,
@@ -115,6 +126,7 @@ export function writeChannel(dir: string, records: ChannelRecord[]): string {
       timestamp: 1700000000000,
       ...(r.noarch !== undefined ? { noarch: r.noarch } : {}),
       ...(r.module === false ? { fake_conda_module: false } : {}),
+      ...(r.legacyNoarchPython ? { fake_conda_prelink: true } : {}),
     };
   }
   for (const [subdir, packages] of Object.entries(subdirs)) {

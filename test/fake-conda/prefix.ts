@@ -134,7 +134,13 @@ function packageFiles(ctx: Ctx, prefix: string, rec: IndexedRecord): Array<[stri
     [...files.map(([p]) => `${p.slice(sp.length + 1)},,`), `${mod}-${rec.version}.dist-info/RECORD,,`].join('\n') +
     '\n';
   files.push([`${info}/RECORD`, record]);
+  // a legacy noarch_python package: the pre-link script that runs its bundled link.py (conda_build/noarch_python.py)
+  if (rec.fake_conda_prelink) files.push([`bin/.${rec.name}-pre-link.sh`, legacyPreLink(), 0o755]);
   return files;
+}
+
+function legacyPreLink(): string {
+  return '#!/bin/bash\n"$PREFIX/bin/python" "$SOURCE_DIR/info/link.py"\n';
 }
 
 /** One `paths_data` entry as modern conda writes it: sha256 and size of the linked file (softlinks: no hash). */
@@ -167,7 +173,7 @@ export function linkPackage(
     for (const [rel, text, mode] of pf) write(prefix, rel, (cacheable && cachedText(extracted, rel)) || text, mode);
     files = pf.map(([rel]) => rel);
   }
-  const { channel, url, fake_conda_module: _m, ...repo } = rec;
+  const { channel, url, fake_conda_module: _m, fake_conda_prelink: _p, ...repo } = rec;
   const pr: PrefixRecord = {
     ...repo,
     name: rec.name,

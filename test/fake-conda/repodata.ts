@@ -22,6 +22,8 @@ export interface RepoRecord {
   license?: string;
   /** fake-only: false = the package is not a Python module (nothing importable is written) */
   fake_conda_module?: boolean;
+  /** fake-only: a legacy noarch_python package that ships `bin/.NAME-pre-link.sh` (fixtures.ts legacyNoarchPython) */
+  fake_conda_prelink?: boolean;
   [k: string]: unknown;
 }
 

@@ -32,8 +32,9 @@ export interface Transaction {
   /** the command line, for the history's `# cmd` line */
   args: string[];
   /**
-   * `conda create`/`env create` on conda >= 4.4 run pre-link scripts of legacy (`noarch: true`) packages,
-   * which fail; `conda install` into an existing env links them fine (what the admins ended up doing).
+   * `conda create`/`env create` on conda >= 4.7 run the pre-link scripts of legacy noarch_python packages before
+   * anything is linked, so they find no python and fail (conda/conda#8701); 4.4–4.6 run each just before its
+   * package links (fine); `conda install` into an existing env with python links them fine everywhere.
    */
   legacyNoarchFails: boolean;
 }
@@ -55,7 +56,7 @@ export function execute(ctx: Ctx, cfg: ChannelConfig, progress: Progress, tx: Tr
   const linked: PrefixRecord[] = [];
   let half = Math.ceil(order.length / 2);
   for (const rec of order) {
-    if (tx.legacyNoarchFails && rec.noarch === true && atLeast(ctx, '4.4')) {
+    if (tx.legacyNoarchFails && rec.fake_conda_prelink === true && atLeast(ctx, '4.7')) {
       rollback(tx, linked);
       throw linkError(ctx, progress, cfg, rec, prefix);
     }

@@ -3,9 +3,9 @@ import {
   channelUrls,
   effectiveChannels,
   emptyRc,
-  legacyNoarchNames,
   mergeCondarc,
   nameVariants,
+  rcLeakWarning,
   rcSearchPath,
   recordsFromRepodata,
   recordsFromSearch,
@@ -72,7 +72,6 @@ describe('records', () => {
       'numpy 1.26.4 linux-64 undefined',
       'tool 2.0 noarch python',
     ]);
-    expect([...legacyNoarchNames(records)]).toEqual(['legacy']);
   });
 
   it('reads conda search --json in both shapes; a noarch subdir means generic', () => {
@@ -95,5 +94,17 @@ describe('records', () => {
 
   it('looks a name up in its conda and PyPI spellings', () => {
     expect([...nameVariants('Ipums.Utils')].sort()).toEqual(['ipums-utils', 'ipums.utils', 'ipums_utils']);
+  });
+});
+
+describe('rc files that leak into builds', () => {
+  it('names the file, the conda version, why, and what to do', () => {
+    const w = rcLeakWarning('/home/runner/.condarc', '23.11.0', '/pkg/conda/v23.11.0/.condarc');
+    expect(w).toBe(
+      'warning: /home/runner/.condarc is read by every build on conda 23.11.0 ' +
+        "(conda < 24.9 reads the runner user's rc files even with CONDARC set): its settings leak into builds " +
+        'and may differ between runners; move what builds need into /pkg/conda/v23.11.0/.condarc and remove or ' +
+        'rename it (conda >= 24.9 ignores it)',
+    );
   });
 });

@@ -41,8 +41,8 @@ describe('fix command', () => {
     writeChannel(join(channels, 'mpc'), [
       { name: 'python', version: '3.6.15' },
       { name: 'numpy', version: '1.13.1' },
-      { name: 'ipums_utils', version: '1.2.5', noarch: true, subdir: 'linux-64' },
-      { name: 'ipums_utils', version: '1.3.0', noarch: true, subdir: 'linux-64' },
+      { name: 'ipums_utils', version: '1.2.5', legacyNoarchPython: true },
+      { name: 'ipums_utils', version: '1.3.0', legacyNoarchPython: true },
       { name: 'tabulate', version: '0.8.2', noarch: 'python' },
     ]);
     // the installation's .condarc maps the name `mpc` to the local channel; no conda binary is needed for it

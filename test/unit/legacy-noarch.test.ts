@@ -1,0 +1,35 @@
+import { describe, expect, it } from 'vitest';
+import {
+  isLegacyNoarchRecord,
+  legacyNoarchWarning,
+  preLinkOwner,
+  preLinkPaths,
+} from '../../scripts/core/legacy-noarch.js';
+
+describe('legacy noarch: the pre-link script is the marker', () => {
+  it('names the owner of a pre-link script, on unix and windows layouts', () => {
+    expect(preLinkOwner('bin/.ipums_utils-pre-link.sh')).toBe('ipums_utils');
+    expect(preLinkOwner('Scripts/.ipums-utils-pre-link.bat')).toBe('ipums-utils');
+    expect(preLinkOwner('bin/.ipums_utils-post-link.sh')).toBeUndefined();
+    expect(preLinkOwner('bin/ipums_utils-pre-link.sh')).toBeUndefined();
+    expect(preLinkPaths('x')).toEqual(['bin/.x-pre-link.sh', 'Scripts/.x-pre-link.bat']);
+  });
+
+  it("a record is legacy when its own files carry its pre-link script; repodata's noarch is not looked at", () => {
+    expect(isLegacyNoarchRecord({ name: 'ipums_utils', files: ['lib/x.py', 'bin/.ipums_utils-pre-link.sh'] })).toBe(
+      true,
+    );
+    // another package's script, no files, a generic noarch record: not legacy
+    expect(isLegacyNoarchRecord({ name: 'tool', files: ['bin/.other-pre-link.sh'] })).toBe(false);
+    expect(isLegacyNoarchRecord({ name: 'tool' })).toBe(false);
+    expect(isLegacyNoarchRecord({ name: 'fontpkg', files: ['fonts/a.ttf'], noarch: true } as never)).toBe(false);
+  });
+
+  it('export names the file, the package, its script and what to do', () => {
+    expect(legacyNoarchWarning('env-specs/a.yml', 'ipums_utils')).toBe(
+      "warning: env-specs/a.yml: 'ipums_utils' is a legacy noarch package (it ships bin/.ipums_utils-pre-link.sh): " +
+        'list it under [legacy-noarch] in inventory.ini, else conda >= 4.7 fails to create the env ' +
+        '(LinkError: pre-link script failed)',
+    );
+  });
+});
