@@ -198,8 +198,10 @@ export function computeStatus(input: StatusInput): StatusReport {
   for (const k of entries) {
     const old = servedFrom.get(k.env);
     // its env is not live: the kernel cannot be there yet (reported with the env), unless an older installation
-    // still serves it (allow-failures): then its kernel runs from there
-    if (!(k.env in live.links) && !old) continue;
+    // still serves it (allow-failures): then its kernel runs from there. With the adopted installation live again
+    // (rollback --installation), ROOT/envs/NAME is its own env: the kernel stays as it is
+    const adopted = input.adopted && input.previous?.installation === input.adopted ? input.previous.links : {};
+    if (!(k.env in live.links) && !old && !(k.env in adopted)) continue;
     const python = old && !(k.env in live.links) ? join(old.path, 'bin', 'python') : undefined;
     wantedKernels.add(k.kernel);
     const text = input.kernelFiles.get(k.kernel);

@@ -79,8 +79,11 @@ describe('computeStatus (pure)', () => {
     };
     const r = statusOf(
       base({
-        desired: desiredOf({ a: 'A' }),
+        desired: desiredOf({ a: 'A' }, { a: 'Kernel A' }),
         adopted: 'v4.3.22',
+        previous: { installation: 'v4.3.22', links: { a: 'adopted' } },
+        // the kernel runs ROOT/envs/a/bin/python: the adopted installation's own env a now
+        kernelFiles: new Map([['a', renderKernelSpec(kernelSpec('/R', 'a', 'Kernel A'))]]),
         installationMark: mark,
         lastCutover: {
           format: 1,
@@ -98,6 +101,7 @@ describe('computeStatus (pure)', () => {
     );
     expect(r.drift).toBe(true);
     expect(r.adopted).toBe('v4.3.22');
+    expect(r.kernels).toEqual({ missing: [], outdated: [], extra: [] });
     const text = renderStatus(r).join('\n');
     expect(text).toContain(`live: the adopted installation v4.3.22 (ROOT/current -> v4.3.22;`);
     expect(text).toContain(`repository wants v${VERSION}`);
