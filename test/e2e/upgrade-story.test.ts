@@ -300,7 +300,8 @@ describe('the upgrade story', () => {
 describe('the first upgrade of an adopted installation', () => {
   // the real migration: an adopted hand-run installation (current -> vA, vA/envs a real directory of unmanaged envs,
   // no generations) -> the upgrade deployed (current -> vB, its first generation)
-  it('rollback --installation goes back to the adopted installation; left-out envs are served from it', async () => {
+  /** The adopted vA (every env its own directory, its own conda), vB installed and the upgrade committed (c fails). */
+  async function adoptedWithUpgrade(): Promise<{ repo: string; root: string }> {
     fi = makeInstallation({ version: VA });
     const root = fi.root;
     // the adopted layout: current -> vA, its envs real directories (as `adopt` finds them), its own conda
@@ -319,6 +320,11 @@ describe('the first upgrade of an adopted installation', () => {
     addTestedBuilds(root, { ...dB, envs: dB.envs.filter((e) => e.name !== 'c') });
     addBuild(root, VB, 'c', idOf(dB, 'c'), { status: 'failed' });
     commitAll(repo, `conda ${VB}`);
+    return { repo, root };
+  }
+
+  it('rollback --installation goes back to the adopted installation; left-out envs are served from it', async () => {
+    const { repo, root } = await adoptedWithUpgrade();
     const up = await cli(repo, 'deploy');
     expect(up.code, up.stderr).toBe(0);
     expect(link('current')).toBe(`v${VB}`);
@@ -378,6 +384,22 @@ describe('the first upgrade of an adopted installation', () => {
     h = lastHistory();
     expect(h.to).toEqual({ installation: `v${VA}`, generation: 0 });
     expect((await cli(repo, 'deploy')).code).toBe(1);
+  });
+
+  it('a rollback to the adopted installation killed after its swap: the next writer marks the one it left', async () => {
+    const { repo } = await adoptedWithUpgrade();
+    expect((await cli(repo, 'deploy')).code).toBe(0);
+    // what `rollback --installation` killed right after its rename(2) leaves: current swapped, no mark, no history
+    replaceSymlink(join(fi!.root, 'current'), `v${VA}`, 'current');
+    const r = await cli(repo, 'deploy');
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/history: recorded a cutover a killed run had not logged/);
+    expect(r.stderr).toMatch(/refusing to switch ROOT\/current to v24\.1\.2/);
+    expect(link('current')).toBe(`v${VA}`);
+    expect(lastHistory()).toMatchObject({
+      command: 'rollback (recorded after the fact)',
+      to: { installation: `v${VA}`, generation: 0 },
+    });
   });
 });
 
