@@ -46,6 +46,8 @@ export async function writeKernels(opts: KernelsOptions): Promise<KernelsResult>
     if (prev && k.env in prevLinks && desired.allowFailures?.includes(k.env)) {
       return [{ ...k, python: join(root, prev.installation, 'envs', k.env, 'bin', 'python') }];
     }
+    // back on the adopted installation (rollback --installation): ROOT/envs/NAME is its own env
+    if (!ref && prev && k.env in prevLinks) return [k];
     problems.push(`kernel '${k.kernel}': env ${k.env} is not live (deploy it first); not written`);
     return [];
   });

@@ -314,9 +314,9 @@ describe('the first upgrade of an adopted installation', () => {
     writeFileSync(join(root, `v${VA}`, 'bin', 'conda'), '#!/bin/sh\n', { mode: 0o755 });
     symlinkSync(`v${VA}`, join(root, 'current'));
     const repo = join(root, 'repo');
-    await repoAt(repo, { version: VA, envs: ENVS });
+    await repoAt(repo, { version: VA, envs: ENVS, kernels: KERNELS });
     await installNewConda(repo, VB);
-    const dB = await repoAt(repo, { version: VB, envs: ENVS }, ['c']);
+    const dB = await repoAt(repo, { version: VB, envs: ENVS, kernels: KERNELS }, ['c']);
     addTestedBuilds(root, { ...dB, envs: dB.envs.filter((e) => e.name !== 'c') });
     addBuild(root, VB, 'c', idOf(dB, 'c'), { status: 'failed' });
     commitAll(repo, `conda ${VB}`);
@@ -357,6 +357,14 @@ describe('the first upgrade of an adopted installation', () => {
     expect(st.stdout).toContain(`live: the adopted installation v${VA}`);
     expect(st.stdout).toContain(`repository wants v${VB}`);
     expect(st.stdout).toMatch(/installation v24\.1\.2: rolled back at .*deploy --force/);
+    // kernels are kept right: a through ROOT/envs (the adopted env a now), c from the adopted installation
+    expect(st.stdout).not.toMatch(/kernel [ac]/);
+    const ks = await cli(repo, 'kernels');
+    expect(ks.code, ks.stderr).toBe(0);
+    expect(ks.stdout).toContain('0 removed');
+    expect(kernelArgv('a')).toBe(join(root, 'envs', 'a', 'bin', 'python'));
+    expect(execFileSync(kernelArgv('a'), { encoding: 'utf8' }).trim()).toBe('adopted a');
+    expect(kernelArgv('c')).toBe(join(oldC, 'bin', 'python'));
 
     // a plain deploy refuses to switch forward; --force goes forward again
     const refused = await cli(repo, 'deploy');
@@ -386,7 +394,7 @@ describe('the first upgrade of an adopted installation', () => {
     expect((await cli(repo, 'deploy')).code).toBe(1);
   });
 
-  it('a rollback to the adopted installation killed after its swap: the next writer marks the one it left', async () => {
+  it('a rollback to the adopted installation killed after its swap: the next writer marks what it left', async () => {
     const { repo } = await adoptedWithUpgrade();
     expect((await cli(repo, 'deploy')).code).toBe(0);
     // what `rollback --installation` killed right after its rename(2) leaves: current swapped, no mark, no history
