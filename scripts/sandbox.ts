@@ -228,18 +228,13 @@ async function deployAndRollback(): Promise<void> {
   if (!fs.existsSync(path.join(served, 'bin', 'python'))) throw new Error(`${served} is not served`);
 
   banner(`4a. rollback --installation: current back to v${OLD}; a plain deploy refuses to undo it`);
-  const rolledBack = await cli(['rollback', '--installation'], { expect: [0, 1] });
-  process.stdout.write(`\n  root/current -> ${fs.readlinkSync(path.join(paths.root, 'current'))}\n`);
-  if (rolledBack === 0) {
-    await cli(['status'], { expect: [1] });
-    await cli(['deploy'], { expect: [1] });
-  } else {
-    // the old installation was adopted, not deployed: its envs are no generation conda-gitops can switch back to
-    process.stdout.write(
-      `  (not yet: v${NEW} was deployed from the adopted v${OLD}, which has no generation to switch back to;\n` +
-        `   rollback --installation works from the second cutover on, see test/e2e/upgrade-story.test.ts)\n`,
-    );
-  }
+  // v${NEW} was deployed from the adopted v${OLD} (its own envs directory): current goes back to it
+  await cli(['rollback', '--installation']);
+  const current = fs.readlinkSync(path.join(paths.root, 'current'));
+  process.stdout.write(`\n  root/current -> ${current}\n`);
+  if (current !== `v${OLD}`) throw new Error(`rollback --installation left current -> ${current}`);
+  await cli(['status'], { expect: [1] });
+  await cli(['deploy'], { expect: [1] });
 
   banner('4b. The repository changes: census fixed (accept the nearest version), allow-failures dropped');
   await git('checkout', '-q', '-b', 'census-fix');

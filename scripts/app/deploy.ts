@@ -22,7 +22,9 @@ import {
   linkedInstallation,
   liveGenerationNumber,
   markBuilds,
-  previousInstallation,
+  servingInstallation,
+  servedLinks,
+  adoptedCurrent,
   readGenerationLinks,
   readLive,
   readManifest,
@@ -46,7 +48,7 @@ import { listInstallations } from '../state/gc.js';
 import { pointQa } from '../state/installation.js';
 import { headCommit, isAncestor } from '../engine/git.js';
 import { FailedError, RefusedError, UsageError } from '../core/errors.js';
-import { formatRef } from '../core/generation.js';
+import { ADOPTED, formatRef } from '../core/generation.js';
 import { inputsBuildId, nextRepairId } from '../core/buildid.js';
 import { handChange } from '../core/status.js';
 
@@ -162,8 +164,8 @@ export function planFromDisk(
   const live = readLive(root);
   const target = liveGenerationNumber(inst.dir);
   const targetLinks = target !== undefined ? readGenerationLinks(inst.dir, target) : {};
-  const prev = live.ref ? previousInstallation(root, live.ref) : undefined;
-  const prevLive = prev ? liveGenerationNumber(join(root, prev.installation)) : undefined;
+  const prev = servingInstallation(root, live.ref);
+  const prevLinks = prev ? servedLinks(root, prev) : undefined;
   const mark = installationMarkOf(root, installationName(desired.condaVersion));
   return planDeploy(
     desired,
@@ -173,14 +175,7 @@ export function planFromDisk(
       ...(target !== undefined ? { target } : {}),
       targetLinks,
       targetGenerations: listGenerations(inst.dir),
-      ...(prev && prevLive !== undefined
-        ? {
-            previous: {
-              installation: prev.installation,
-              links: readGenerationLinks(join(root, prev.installation), prevLive),
-            },
-          }
-        : {}),
+      ...(prev && prevLinks ? { previous: { installation: prev.installation, links: prevLinks } } : {}),
       ...(mark ? { installationMark: mark } : {}),
     },
     envPlanFromDisk(root, desired, targetLinks, opts),
@@ -212,6 +207,11 @@ export function applyDeploy(
   const lay = layout(root);
   crashPoint('locked');
   checkKernelPaths(root, plan.kernels); // a planted symlink under kernels/: refused before anything changes
+  // the first cutover out of an adopted installation (current -> vOLD, a real envs directory): recorded on the new
+  // generation, so that `rollback --installation` can go back to it and left-out envs are found there
+  const adopted = plan.from ? undefined : adoptedCurrent(root);
+  const adoptedFrom = adopted && adopted !== plan.installation ? adopted : undefined;
+  const from = plan.from ?? (adoptedFrom ? { installation: adoptedFrom, generation: ADOPTED } : undefined);
   if (plan.newGeneration !== undefined) {
     const manifest: GenerationManifest = {
       format: 1,
@@ -220,6 +220,7 @@ export function applyDeploy(
       ...(meta.commit ? { commit: meta.commit } : {}),
       reason: meta.command,
       ...(plan.from ? { parent: plan.from } : {}),
+      ...(adoptedFrom ? { adoptedFrom } : {}),
       envs: plan.links,
     };
     writeGeneration(inst.dir, manifest);
@@ -271,7 +272,7 @@ export function applyDeploy(
       command: meta.command,
       ...actor(meta.env),
       ...(meta.commit ? { commit: meta.commit } : {}),
-      ...(plan.from ? { from: plan.from } : {}),
+      ...(from ? { from } : {}),
       to: { installation: plan.installation, generation },
       ...plan.diff,
       ...(kernelChangeCount(plan) ? { kernels: plan.kernelChanges } : {}),

@@ -6,7 +6,7 @@ import type { Output } from './output.js';
 import { loadRepo, resolveRoot } from '../repo/repo.js';
 import { desiredState } from '../core/desired.js';
 import { join } from 'node:path';
-import { liveGenerationNumber, previousInstallation, readGenerationLinks, readLive } from '../state/generation.js';
+import { servingInstallation, readLive, servedLinks } from '../state/generation.js';
 import { syncKernels, type KernelSync } from '../state/kernel.js';
 import { planKernels } from '../core/kernel.js';
 import { withLock } from '../state/lock.js';
@@ -39,14 +39,15 @@ export async function writeKernels(opts: KernelsOptions): Promise<KernelsResult>
   const { entries, problems } = planKernels(desired.kernels);
   const { ref, links: live } = readLive(root);
   // an env left out of a conda upgrade (allow-failures) keeps its kernel, run from the installation serving it
-  const prev = ref ? previousInstallation(root, ref) : undefined;
-  const prevGen = prev ? liveGenerationNumber(join(root, prev.installation)) : undefined;
-  const prevLinks = prev && prevGen !== undefined ? readGenerationLinks(join(root, prev.installation), prevGen) : {};
+  const prev = servingInstallation(root, ref);
+  const prevLinks = (prev && servedLinks(root, prev)) ?? {};
   const wanted = entries.flatMap((k) => {
     if (k.env in live) return [k];
     if (prev && k.env in prevLinks && desired.allowFailures?.includes(k.env)) {
       return [{ ...k, python: join(root, prev.installation, 'envs', k.env, 'bin', 'python') }];
     }
+    // back on the adopted installation (rollback --installation): ROOT/envs/NAME is its own env
+    if (!ref && prev && k.env in prevLinks) return [k];
     problems.push(`kernel '${k.kernel}': env ${k.env} is not live (deploy it first); not written`);
     return [];
   });

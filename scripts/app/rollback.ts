@@ -9,7 +9,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Output } from './output.js';
 import { rootWithoutRepo, type RootLookup } from './root.js';
-import { FailedError, UsageError } from '../core/errors.js';
+import { FailedError, RefusedError, UsageError } from '../core/errors.js';
 import { withLock } from '../state/lock.js';
 import {
   cleanTemporaries,
@@ -23,6 +23,7 @@ import {
   readManifest,
   replaceSymlink,
   rollbackTargetOf,
+  servedLinks,
   swapEnvs,
   buildProblems,
   refuseProblems,
@@ -31,6 +32,7 @@ import {
   versionOf,
 } from '../state/generation.js';
 import {
+  ADOPTED,
   diffLinks,
   envRollbackSource,
   formatRef,
@@ -128,6 +130,9 @@ export function planRollback(
   });
 
   if (opts.envName === undefined) {
+    // the first generation of the cutover out of an adopted installation: going back means going back there
+    const adoptedFrom = opts.to === undefined ? firstFromAdopted(root, from) : undefined;
+    if (adoptedFrom) return planInstallationRollback(root, from, live.links, adoptedFrom);
     const { target, backwards } = rollbackTargetOf(root, from, opts.to);
     if (target.installation === from.installation && target.generation === from.generation) {
       return noop(`generation ${target.generation} is already live: nothing to do`);
@@ -185,6 +190,12 @@ export function planRollback(
   };
 }
 
+/** The adopted installation the live generation was made from, when it has no parent in its own installation. */
+function firstFromAdopted(root: string, from: GenerationRef): string | undefined {
+  const manifest = readManifest(join(root, from.installation), from.generation);
+  return manifest && !manifest.parent ? manifest.adoptedFrom : undefined;
+}
+
 /** `vX` or `X` -> `vX`; anything else is bad input. */
 function installationArg(arg: string): string {
   const name = arg.startsWith('v') ? arg : `v${arg}`;
@@ -197,7 +208,9 @@ function installationArg(arg: string): string {
 /**
  * rollback --installation [vX]: make installation vX's live generation (vX/envs, left as it was when `current`
  * switched away from it) what users see again. Default: the installation `current` came from (the generation a
- * conda upgrade was deployed from, through the manifests' `parent`).
+ * conda upgrade was deployed from, through the manifests' `parent`), or the adopted installation the first
+ * cutover left (`adoptedFrom`): then `current` goes back to its own envs directory, checked first (it holds its
+ * envs, its bin/conda exists).
  */
 function planInstallationRollback(root: string, from: GenerationRef, liveLinks: LinkMap, arg: string): RollbackPlan {
   let installation: string;
@@ -215,11 +228,6 @@ function planInstallationRollback(root: string, from: GenerationRef, liveLinks: 
   if (!existsSync(dir)) {
     throw new UsageError(`--installation ${arg}: there is no installation ${dir}`);
   }
-  const n = liveGenerationNumber(dir);
-  if (n === undefined) {
-    throw new FailedError(`${dir} has no live generation (${installation}/envs): nothing to roll back to there`);
-  }
-  const target = { installation, generation: n };
   if (installation === from.installation) {
     return {
       from,
@@ -231,9 +239,41 @@ function planInstallationRollback(root: string, from: GenerationRef, liveLinks: 
       reason: `${installation} is already current: nothing to do`,
     };
   }
+  const n = liveGenerationNumber(dir);
+  if (n === undefined) {
+    const adopted = { installation, generation: ADOPTED };
+    const links = servedLinks(root, adopted);
+    if (!links) {
+      throw new FailedError(`${dir} has no live generation (${installation}/envs): nothing to roll back to there`);
+    }
+    checkAdopted(dir, links);
+    return {
+      from,
+      kind: 'swap',
+      target: adopted,
+      links,
+      diff: diffLinks(liveLinks, links),
+      backwards: true,
+      reason: '',
+    };
+  }
+  const target = { installation, generation: n };
   const links = readGenerationLinks(dir, n);
   checkTarget(dir, n, links, undefined);
   return { from, kind: 'swap', target, links, diff: diffLinks(liveLinks, links), backwards: true, reason: '' };
+}
+
+/** Refuse (nothing changed) to switch `current` to an adopted installation that is not whole. */
+function checkAdopted(dir: string, links: LinkMap): void {
+  const problems: string[] = [];
+  if (!existsSync(join(dir, 'bin', 'conda'))) problems.push(`${join(dir, 'bin', 'conda')} is missing`);
+  if (!Object.keys(links).length) problems.push(`${join(dir, 'envs')} holds no environment`);
+  if (problems.length) {
+    throw new RefusedError(
+      `${dir} (adopted) cannot be made current again:\n${problems.map((p) => `  ${p}`).join('\n')}\n` +
+        'Nothing was changed.',
+    );
+  }
 }
 
 /** Refuse (nothing changed) a target that is not whole: the generation, or with --env the one build taken. */
@@ -275,7 +315,10 @@ export function applyRollback(
     to = { installation: from.installation, generation: n };
   } else {
     const targetDir = join(root, plan.target.installation);
-    if (liveGenerationNumber(targetDir) !== plan.target.generation) swapEnvs(targetDir, plan.target.generation);
+    const adopted = plan.target.generation === ADOPTED; // its own envs directory: nothing to swap there
+    if (!adopted && liveGenerationNumber(targetDir) !== plan.target.generation) {
+      swapEnvs(targetDir, plan.target.generation);
+    }
     if (plan.target.installation !== from.installation) {
       replaceSymlink(layout(root).current, plan.target.installation, 'current');
     }
@@ -307,7 +350,7 @@ export function applyRollback(
     });
     installationMarked = from.installation;
     clearInstallationMark(root, to.installation);
-    cleared = markBuilds(root, to.installation, came, undefined);
+    cleared = to.generation === ADOPTED ? 0 : markBuilds(root, to.installation, came, undefined);
   } else {
     // one append for both: the builds taken out and the ones brought back
     const counts = updateMarks(root, versionOf(from.installation), [...bad, { builds: came, bad: undefined }]);

@@ -149,7 +149,8 @@ export const COMMANDS: CommandMeta[] = [
       'generation where NAME had another build, not one rolled back already); --to N --env NAME: NAME as in N.\n' +
       'Rolling back to what is already live (--to the live N, NAME already on that build) does nothing (exit 0).\n' +
       '--installation [vX]: switch ROOT/current back to installation vX (default: the one current came from, before\n' +
-      'a conda upgrade) and mark the installation left rolled back: a plain deploy refuses to switch to it again\n' +
+      'a conda upgrade; also the adopted, hand-run installation the first upgrade left) and mark the installation\n' +
+      'left rolled back: a plain deploy refuses to switch to it again\n' +
       'until the repository changes its builds (or deploy --force). A plain rollback across a conda upgrade does\n' +
       'the same. ROOT/qa is left as it is (for inspection).\n' +
       '--dry-run makes every check of the real run (same messages, same exit codes) and writes nothing.\n' +

@@ -23,14 +23,27 @@ export interface GenerationManifest {
   reason: string;
   /** the generation live when this one was made: where a plain `rollback` goes */
   parent?: GenerationRef;
+  /**
+   * the installation `current` pointed at when this generation was made, when that one was not managed by
+   * conda-gitops (an adopted, hand-run installation: a real `vOLD/envs/` directory, no generations). Set on the
+   * generation of the first cutover out of it: where `rollback --installation` goes back to.
+   */
+  adoptedFrom?: string;
   envs: LinkMap;
 }
 
 /** A position in the history of cutovers: which installation and which of its generations was live. */
 export interface GenerationRef {
   installation: string;
+  /** ADOPTED (0): an adopted installation, whose envs are a real directory and which has no generations */
   generation: number;
 }
+
+/** The generation number of an adopted installation (its envs are not managed: it has no generations). */
+export const ADOPTED = 0;
+
+/** What a link map says for an env an adopted installation serves from its own envs directory. */
+export const ADOPTED_BUILD = 'adopted';
 
 // ---------------------------------------------------------------- pure
 
@@ -80,7 +93,10 @@ export function summarizeDiff(d: LinkDiff): string {
 }
 
 export function formatRef(ref: GenerationRef | undefined): string {
-  return ref ? `${ref.installation}/generations/${ref.generation}` : '(none)';
+  if (!ref) return '(none)';
+  return ref.generation === ADOPTED
+    ? `${ref.installation} (adopted)`
+    : `${ref.installation}/generations/${ref.generation}`;
 }
 
 /**

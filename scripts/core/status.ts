@@ -8,6 +8,7 @@ import type { DesiredInput, InstallationMark, RecordLookup } from './deploy.js';
 import { join } from 'node:path';
 import type { BuildState, EnvAction, EnvPlan } from './envplan.js';
 import type { GenerationRef, LinkMap } from './generation.js';
+import { ADOPTED } from './generation.js';
 import type { HistoryEntry } from './history.js';
 import { planKernels, renderKernelSpec, kernelSpec } from './kernel.js';
 import { inputsBuildId } from './buildid.js';
@@ -42,6 +43,8 @@ export interface EnvStatus {
 export interface StatusReport {
   installation: string;
   live?: GenerationRef;
+  /** nothing deployed is live: `current` points at this adopted installation (its own envs directory) */
+  adopted?: string;
   lastCutover?: Pick<HistoryEntry, 'at' | 'command' | 'user' | 'commit' | 'from' | 'to'>;
   /** the installation the repository asks for was rolled back: deploy will not switch to it as it is */
   installationMark?: Pick<InstallationMark, 'installation' | 'at' | 'reason' | 'generation'>;
@@ -76,6 +79,8 @@ export interface StatusInput {
   installationMark?: InstallationMark;
   /** the installation `current` came from and its live links (where allow-failures envs stay served) */
   previous?: { installation: string; links: LinkMap };
+  /** `current` points at an adopted installation (a real envs directory, no generations) */
+  adopted?: string;
 }
 
 /** Slack for records without a stamp: the record is written right after the last conda command. */
@@ -193,8 +198,10 @@ export function computeStatus(input: StatusInput): StatusReport {
   for (const k of entries) {
     const old = servedFrom.get(k.env);
     // its env is not live: the kernel cannot be there yet (reported with the env), unless an older installation
-    // still serves it (allow-failures): then its kernel runs from there
-    if (!(k.env in live.links) && !old) continue;
+    // still serves it (allow-failures): then its kernel runs from there. With the adopted installation live again
+    // (rollback --installation), ROOT/envs/NAME is its own env: the kernel stays as it is
+    const adopted = input.adopted && input.previous?.installation === input.adopted ? input.previous.links : {};
+    if (!(k.env in live.links) && !old && !(k.env in adopted)) continue;
     const python = old && !(k.env in live.links) ? join(old.path, 'bin', 'python') : undefined;
     wantedKernels.add(k.kernel);
     const text = input.kernelFiles.get(k.kernel);
@@ -224,6 +231,7 @@ export function computeStatus(input: StatusInput): StatusReport {
   return {
     installation: input.installation,
     ...(live.ref ? { live: live.ref } : {}),
+    ...(!live.ref && input.adopted ? { adopted: input.adopted } : {}),
     ...(last
       ? {
           lastCutover: {
@@ -276,15 +284,18 @@ export function repairCommands(r: StatusReport): string[] {
 
 export function renderStatus(r: StatusReport): string[] {
   const lines: string[] = [];
-  lines.push(
-    `live: ${r.live ? `${r.live.installation}/generations/${r.live.generation}` : 'nothing deployed'}; ` +
-      `repository wants ${r.installation}`,
-  );
+  const live = r.live
+    ? `${r.live.installation}/generations/${r.live.generation}`
+    : r.adopted
+      ? `the adopted installation ${r.adopted} (ROOT/current -> ${r.adopted}; its envs directory is not managed ` +
+        'by conda-gitops)'
+      : 'nothing deployed';
+  lines.push(`live: ${live}; repository wants ${r.installation}`);
   if (r.lastCutover) {
     const c = r.lastCutover;
     lines.push(
       `last cutover: ${c.at} ${c.command} by ${c.user}${c.commit ? ` at ${c.commit.slice(0, 10)}` : ''} ` +
-        `-> generation ${c.to.generation}`,
+        `-> ${c.to.generation === ADOPTED ? `${c.to.installation} (adopted)` : `generation ${c.to.generation}`}`,
     );
   }
   if (r.installationMark) {

@@ -30,7 +30,15 @@ import { faultPoint } from './fsutil.js';
 import { readRecordFile } from './record.js';
 import { updateMarks } from './marks.js';
 import { KERNEL_SCRATCH } from '../core/kernel.js';
-import { parseLinkTarget, MANIFEST_FILE, TEMP_MARK, linkTarget, rollbackTarget } from '../core/generation.js';
+import {
+  ADOPTED,
+  ADOPTED_BUILD,
+  parseLinkTarget,
+  MANIFEST_FILE,
+  TEMP_MARK,
+  linkTarget,
+  rollbackTarget,
+} from '../core/generation.js';
 import type { LinkMap, GenerationManifest, GenerationRef } from '../core/generation.js';
 import { markInstallation } from './marker.js';
 
@@ -307,8 +315,38 @@ export function rollbackTargetOf(
 }
 
 /**
+ * The installation `ROOT/current` points at when it is not managed by conda-gitops (adopted: its `envs/` is a
+ * real directory, it has no live generation), else undefined.
+ */
+export function adoptedCurrent(root: string): string | undefined {
+  const installation = linkedInstallation(layout(root).current);
+  if (!installation) return undefined;
+  return pathState(join(root, installation, 'envs')).kind === 'dir' ? installation : undefined;
+}
+
+/**
+ * The envs an installation serves to users: its live generation's links, or for an adopted installation
+ * (generation ADOPTED) the env directories of its real `envs/` (each mapped to ADOPTED_BUILD). Undefined when it
+ * serves nothing (no live generation, no envs directory).
+ */
+export function servedLinks(root: string, ref: GenerationRef): LinkMap | undefined {
+  const dir = join(root, ref.installation);
+  if (ref.generation === ADOPTED) {
+    const st = pathState(join(dir, 'envs'));
+    if (st.kind !== 'dir') return undefined;
+    return Object.fromEntries(
+      st.entries.filter((e) => isDir(join(dir, 'envs', e))).map((e) => [e, ADOPTED_BUILD] as const),
+    );
+  }
+  const n = liveGenerationNumber(dir);
+  return n === undefined ? undefined : readGenerationLinks(dir, n);
+}
+
+/**
  * The installation `ref`'s installation came from: follow the generation manifests' `parent` back within the
- * installation until one names another installation (the generation a conda upgrade was deployed from).
+ * installation until one names another installation (the generation a conda upgrade was deployed from), or
+ * until the first one, made by the cutover out of an adopted installation (`adoptedFrom`: then the answer is
+ * that installation, generation ADOPTED).
  */
 export function previousInstallation(root: string, ref: GenerationRef): GenerationRef | undefined {
   const dir = join(root, ref.installation);
@@ -316,17 +354,32 @@ export function previousInstallation(root: string, ref: GenerationRef): Generati
   let n: number | undefined = ref.generation;
   while (n !== undefined && !seen.has(n)) {
     seen.add(n);
-    let parent: GenerationRef | undefined;
+    let manifest: GenerationManifest | undefined;
     try {
-      parent = readManifest(dir, n)?.parent;
+      manifest = readManifest(dir, n);
     } catch {
       return undefined; // a corrupt manifest: no answer here (rollback reports it when it gets there)
     }
-    if (!parent) return undefined;
+    const parent = manifest?.parent;
+    if (!parent) {
+      const adopted = manifest?.adoptedFrom;
+      return adopted && adopted !== ref.installation ? { installation: adopted, generation: ADOPTED } : undefined;
+    }
     if (parent.installation !== ref.installation) return parent;
     n = parent.generation;
   }
   return undefined;
+}
+
+/**
+ * Where envs that are not live in `current` are still served (envs left out of a conda upgrade): the installation
+ * the live one came from (previousInstallation), or, when nothing deployed is live, the adopted installation
+ * `current` points at.
+ */
+export function servingInstallation(root: string, live: GenerationRef | undefined): GenerationRef | undefined {
+  if (live) return previousInstallation(root, live);
+  const adopted = adoptedCurrent(root);
+  return adopted ? { installation: adopted, generation: ADOPTED } : undefined;
 }
 
 export const versionOf = (installation: string) => installation.replace(/^v/, '');

@@ -18,8 +18,16 @@ import {
 import { hostname, userInfo } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { LinkMap } from '../core/generation.js';
-import { listGenerations, markBuilds, readGenerationLinks, readLive, readManifest } from './generation.js';
-import { diffLinks, formatRef } from '../core/generation.js';
+import {
+  adoptedCurrent,
+  listGenerations,
+  markBuilds,
+  readGenerationLinks,
+  readLive,
+  readManifest,
+  servedLinks,
+} from './generation.js';
+import { ADOPTED, diffLinks, formatRef } from '../core/generation.js';
 import { layout } from '../core/layout.js';
 import type { HistoryEntry } from '../core/history.js';
 import type { HistoryStamp } from '../core/types.js';
@@ -97,9 +105,14 @@ export function readHistory(root: string): { entries: HistoryEntry[]; skipped: n
  * the builds it took out are marked bad, as the killed rollback would have done.
  */
 export function reconcileHistory(root: string, env: NodeJS.ProcessEnv): HistoryEntry | undefined {
-  const live = readLive(root);
-  if (!live.ref) return undefined;
+  const managed = readLive(root);
+  // nothing deployed live: `current` may be back on the adopted installation (a killed rollback --installation)
+  const adopted = managed.ref ? undefined : adoptedCurrent(root);
+  const ref = managed.ref ?? (adopted ? { installation: adopted, generation: ADOPTED } : undefined);
+  if (!ref) return undefined;
+  const live = { ref, links: managed.ref ? managed.links : (servedLinks(root, ref) ?? {}) };
   const last = readHistory(root).entries.at(-1);
+  if (!last && !managed.ref) return undefined; // an adopted installation nothing was ever deployed from
   if (last && last.to.installation === live.ref.installation && last.to.generation === live.ref.generation)
     return undefined;
   let fromLinks: LinkMap = {};
@@ -107,7 +120,7 @@ export function reconcileHistory(root: string, env: NodeJS.ProcessEnv): HistoryE
     const dir = join(root, last.to.installation);
     if (listGenerations(dir).includes(last.to.generation)) fromLinks = readGenerationLinks(dir, last.to.generation);
   }
-  const manifest = readManifest(join(root, live.ref.installation), live.ref.generation);
+  const manifest = managed.ref ? readManifest(join(root, live.ref.installation), live.ref.generation) : undefined;
   const diff = diffLinks(fromLinks, live.links);
   const madeFromLast =
     !!manifest?.parent &&

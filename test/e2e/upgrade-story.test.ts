@@ -8,7 +8,16 @@
  *     repository changes (or --force).
  */
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, readlinkSync, realpathSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  readlinkSync,
+  realpathSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -289,36 +298,117 @@ describe('the upgrade story', () => {
 });
 
 describe('the first upgrade of an adopted installation', () => {
-  // KNOWN GAP (marked it.fails: it fails today; when it is fixed this turns red: drop `.fails`): the first cutover
-  // from an adopted installation (current -> vA, vA/envs a real directory of unmanaged envs, no generations) records
-  // no previous installation, so `rollback --installation` has nothing to switch back to, and an env left out by
-  // allow-failures is said to be "not live anywhere" although vA/envs/NAME still serves it.
-  it.fails(
-    'rollback --installation goes back to the adopted installation; left-out envs are served from it',
-    async () => {
-      fi = makeInstallation({ version: VA });
-      const root = fi.root;
-      // the adopted layout: current -> vA, its envs real directories (as `adopt` finds them)
-      mkdirSync(join(root, `v${VA}`, 'envs', 'c', 'bin'), { recursive: true });
-      writeFileSync(join(root, `v${VA}`, 'envs', 'c', 'bin', 'python'), '#!/bin/sh\necho adopted c\n', { mode: 0o755 });
-      symlinkSync(`v${VA}`, join(root, 'current'));
-      const repo = join(root, 'repo');
-      await repoAt(repo, { version: VA, envs: ENVS });
-      await installNewConda(repo, VB);
-      const dB = await repoAt(repo, { version: VB, envs: ENVS }, ['c']);
-      addTestedBuilds(root, { ...dB, envs: dB.envs.filter((e) => e.name !== 'c') });
-      addBuild(root, VB, 'c', idOf(dB, 'c'), { status: 'failed' });
-      commitAll(repo, `conda ${VB}`);
-      const up = await cli(repo, 'deploy');
-      expect(up.code, up.stderr).toBe(0);
-      expect(link('current')).toBe(`v${VB}`);
-      expect(up.stdout).toContain(`left out: c (failed: missing-package), still served from v${VA}`);
-      const rb = await cli(repo, 'rollback', { installation: true });
-      expect(rb.code, rb.stderr).toBe(0);
-      expect(link('current')).toBe(`v${VA}`);
-      expect((await cli(repo, 'deploy')).code).toBe(1);
-    },
-  );
+  // the real migration: an adopted hand-run installation (current -> vA, vA/envs a real directory of unmanaged envs,
+  // no generations) -> the upgrade deployed (current -> vB, its first generation)
+  /** The adopted vA (every env its own directory, its own conda), vB installed and the upgrade committed (c fails). */
+  async function adoptedWithUpgrade(): Promise<{ repo: string; root: string }> {
+    fi = makeInstallation({ version: VA });
+    const root = fi.root;
+    // the adopted layout: current -> vA, its envs real directories (as `adopt` finds them), its own conda
+    for (const n of Object.keys(ENVS)) {
+      mkdirSync(join(root, `v${VA}`, 'envs', n, 'bin'), { recursive: true });
+      writeFileSync(join(root, `v${VA}`, 'envs', n, 'bin', 'python'), `#!/bin/sh\necho adopted ${n}\n`, {
+        mode: 0o755,
+      });
+    }
+    writeFileSync(join(root, `v${VA}`, 'bin', 'conda'), '#!/bin/sh\n', { mode: 0o755 });
+    symlinkSync(`v${VA}`, join(root, 'current'));
+    const repo = join(root, 'repo');
+    await repoAt(repo, { version: VA, envs: ENVS, kernels: KERNELS });
+    await installNewConda(repo, VB);
+    const dB = await repoAt(repo, { version: VB, envs: ENVS, kernels: KERNELS }, ['c']);
+    addTestedBuilds(root, { ...dB, envs: dB.envs.filter((e) => e.name !== 'c') });
+    addBuild(root, VB, 'c', idOf(dB, 'c'), { status: 'failed' });
+    commitAll(repo, `conda ${VB}`);
+    return { repo, root };
+  }
+
+  it('rollback --installation goes back to the adopted installation; left-out envs are served from it', async () => {
+    const { repo, root } = await adoptedWithUpgrade();
+    const up = await cli(repo, 'deploy');
+    expect(up.code, up.stderr).toBe(0);
+    expect(link('current')).toBe(`v${VB}`);
+    const oldC = join(root, `v${VA}`, 'envs', 'c');
+    expect(up.stdout).toContain(`left out: c (failed: missing-package), still served from v${VA} at ${oldC}`);
+    expect(up.stdout).not.toContain('not live anywhere');
+    expect(lastHistory().from).toEqual({ installation: `v${VA}`, generation: 0 });
+    let st = await cli(repo, 'status');
+    expect(st.stdout).toMatch(/c\s+missing: .*left out \(allow-failures\), still served from v23\.11\.0 at /);
+
+    // rollback --installation: the dry run changes nothing; the real one swaps current back and marks vB
+    const dry = await cli(repo, 'rollback', { installation: true, 'dry-run': true });
+    expect(dry.code, dry.stderr).toBe(0);
+    expect(dry.stdout).toContain(`switch ROOT/current -> v${VA}`);
+    expect(link('current')).toBe(`v${VB}`);
+    const rb = await cli(repo, 'rollback', { installation: true });
+    expect(rb.code, rb.stderr).toBe(0);
+    expect(link('current')).toBe(`v${VA}`);
+    expect(rb.stdout).toContain(`v${VB} marked rolled back`);
+    expect(execFileSync(join(root, 'envs', 'a', 'bin', 'python'), { encoding: 'utf8' }).trim()).toBe('adopted a');
+    let h = lastHistory();
+    expect(h.command).toBe('rollback --installation');
+    expect(h.from).toEqual({ installation: `v${VB}`, generation: 1 });
+    expect(h.to).toEqual({ installation: `v${VA}`, generation: 0 });
+    expect(h.note).toContain(`v${VB} marked rolled back`);
+
+    // status says the adopted installation is live and main wants the upgrade, held back by the mark
+    st = await cli(repo, 'status');
+    expect(st.code).toBe(1);
+    expect(st.stdout).toContain(`live: the adopted installation v${VA}`);
+    expect(st.stdout).toContain(`repository wants v${VB}`);
+    expect(st.stdout).toMatch(/installation v24\.1\.2: rolled back at .*deploy --force/);
+    // kernels are kept right: a through ROOT/envs (the adopted env a now), c from the adopted installation
+    expect(st.stdout).not.toMatch(/kernel [ac]/);
+    const ks = await cli(repo, 'kernels');
+    expect(ks.code, ks.stderr).toBe(0);
+    expect(ks.stdout).toContain('0 removed');
+    expect(kernelArgv('a')).toBe(join(root, 'envs', 'a', 'bin', 'python'));
+    expect(execFileSync(kernelArgv('a'), { encoding: 'utf8' }).trim()).toBe('adopted a');
+    expect(kernelArgv('c')).toBe(join(oldC, 'bin', 'python'));
+
+    // a plain deploy refuses to switch forward; --force goes forward again
+    const refused = await cli(repo, 'deploy');
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/refusing to switch ROOT\/current to v24\.1\.2: it was rolled back at/);
+    expect(link('current')).toBe(`v${VA}`);
+    const forced = await cli(repo, 'deploy', { force: true });
+    expect(forced.code, forced.stderr).toBe(0);
+    expect(link('current')).toBe(`v${VB}`);
+    expect(forced.stdout).toContain(`still served from v${VA} at ${oldC}`);
+
+    // an adopted installation that is not whole any more (its conda gone): refused, nothing changed
+    const conda = join(root, `v${VA}`, 'bin', 'conda');
+    rmSync(conda);
+    const broken = await cli(repo, 'rollback', { installation: true });
+    expect(broken.code).toBe(1);
+    expect(broken.stderr).toMatch(/\(adopted\) cannot be made current again:\n.*bin\/conda is missing/);
+    expect(link('current')).toBe(`v${VB}`);
+    writeFileSync(conda, '#!/bin/sh\n', { mode: 0o755 });
+
+    // a plain rollback from the first generation goes back to the adopted installation too
+    const plain = await cli(repo, 'rollback');
+    expect(plain.code, plain.stderr).toBe(0);
+    expect(link('current')).toBe(`v${VA}`);
+    h = lastHistory();
+    expect(h.to).toEqual({ installation: `v${VA}`, generation: 0 });
+    expect((await cli(repo, 'deploy')).code).toBe(1);
+  });
+
+  it('a rollback to the adopted installation killed after its swap: the next writer marks what it left', async () => {
+    const { repo } = await adoptedWithUpgrade();
+    expect((await cli(repo, 'deploy')).code).toBe(0);
+    // what `rollback --installation` killed right after its rename(2) leaves: current swapped, no mark, no history
+    replaceSymlink(join(fi!.root, 'current'), `v${VA}`, 'current');
+    const r = await cli(repo, 'deploy');
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/history: recorded a cutover a killed run had not logged/);
+    expect(r.stderr).toMatch(/refusing to switch ROOT\/current to v24\.1\.2/);
+    expect(link('current')).toBe(`v${VA}`);
+    expect(lastHistory()).toMatchObject({
+      command: 'rollback (recorded after the fact)',
+      to: { installation: `v${VA}`, generation: 0 },
+    });
+  });
 });
 
 describe('a killed installation rollback', () => {

@@ -23,6 +23,8 @@ import {
   readLive,
   readManifest,
   replaceSymlink,
+  servedLinks,
+  servingInstallation,
   swapEnvs,
   writeGeneration,
 } from '../../scripts/state/generation.js';
@@ -33,6 +35,7 @@ import {
   rollbackTarget,
   envRollbackSource,
   sameLinks,
+  formatRef,
 } from '../../scripts/core/generation.js';
 import type { GenerationManifest, LinkMap } from '../../scripts/core/generation.js';
 import {
@@ -169,6 +172,30 @@ describe('generations on disk', () => {
     ensureRootLinks(fi.root, VERSION);
     expect(readLive(fi.root)).toEqual({ ref: { installation: `v${VERSION}`, generation: 1 }, links: { a } });
     expect(existsSync(join(fi.root, 'envs', 'a', 'bin', 'python'))).toBe(true);
+  });
+
+  it('the first generation out of an adopted installation leads back to it; old manifests stay valid', () => {
+    fi = makeInstallation({ version: '4.3.22' });
+    const old = join(fi.root, 'v4.3.22');
+    mkdirSync(join(old, 'envs', 'census'), { recursive: true });
+    writeFileSync(join(old, 'envs', 'stray-file'), '');
+    replaceSymlink(join(fi.root, 'current'), 'v4.3.22', 'current');
+    // nothing deployed is live: the adopted installation current points at serves its own envs
+    expect(readLive(fi.root)).toEqual({ links: {} });
+    const adopted = { installation: 'v4.3.22', generation: 0 };
+    expect(servingInstallation(fi.root, undefined)).toEqual(adopted);
+    expect(servedLinks(fi.root, adopted)).toEqual({ census: 'adopted' });
+    expect(formatRef(adopted)).toBe('v4.3.22 (adopted)');
+
+    const next = makeInstallation({ root: fi.root });
+    const a = fakeBuildId('a');
+    addBuild(fi.root, VERSION, 'a', a);
+    writeGeneration(next.inst.dir, { ...manifest(1, { a }), adoptedFrom: 'v4.3.22' });
+    writeGeneration(next.inst.dir, { ...manifest(2, { a }), parent: { installation: `v${VERSION}`, generation: 1 } });
+    writeGeneration(next.inst.dir, manifest(3, { a })); // an older manifest: no adoptedFrom, still reads
+    expect(readManifest(next.inst.dir, 1)?.adoptedFrom).toBe('v4.3.22');
+    expect(servingInstallation(fi.root, { installation: `v${VERSION}`, generation: 2 })).toEqual(adopted);
+    expect(servingInstallation(fi.root, { installation: `v${VERSION}`, generation: 3 })).toBeUndefined();
   });
 
   it('never reuses a generation number: writing an existing N fails', () => {

@@ -31,4 +31,18 @@ describe('a history line', () => {
     expect(line).toContain('(e0, e1, e2, e3, e4, e5, ... (8))  note: hi');
     expect(formatHistoryEntry(entry({ from: undefined }))).toContain('(none) -> v23.11.0/generations/4');
   });
+
+  it('names an adopted installation (no generations) on either side of a cutover', () => {
+    const back = entry({
+      command: 'rollback --installation',
+      from: { installation: 'v24.1.2', generation: 1 },
+      to: { installation: 'v4.3.22', generation: 0 },
+    });
+    expect(formatHistoryEntry(back)).toContain('v24.1.2/generations/1 -> v4.3.22 (adopted)');
+    const up = entry({
+      from: { installation: 'v4.3.22', generation: 0 },
+      to: { installation: 'v24.1.2', generation: 1 },
+    });
+    expect(formatHistoryEntry(up)).toContain('v4.3.22 (adopted) -> v24.1.2/generations/1');
+  });
 });

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { appendFileSync, mkdirSync, rmSync, utimesSync } from 'node:fs';
 import { join } from 'node:path';
-import { computeStatus, handChange } from '../../scripts/core/status.js';
+import { computeStatus, handChange, renderStatus } from '../../scripts/core/status.js';
 import type { StatusInput } from '../../scripts/core/status.js';
 import { renderKernelSpec, kernelSpec } from '../../scripts/core/kernel.js';
 import { memoryOutput } from '../../scripts/cli/output.js';
@@ -67,6 +67,46 @@ describe('computeStatus (pure)', () => {
     );
     expect(r.drift).toBe(false);
     expect(r.envs).toEqual([expect.objectContaining({ name: 'a', state: 'ok' })]);
+  });
+
+  it('after a rollback to the adopted installation: names it as live, the upgrade held back by its mark', () => {
+    const mark = {
+      installation: `v${VERSION}`,
+      at: '2026-11-30T08:00:00Z',
+      reason: 'rolled back',
+      generation: 1,
+      links: { a: 'A' },
+    };
+    const r = statusOf(
+      base({
+        desired: desiredOf({ a: 'A' }, { a: 'Kernel A' }),
+        adopted: 'v4.3.22',
+        previous: { installation: 'v4.3.22', links: { a: 'adopted' } },
+        // the kernel runs ROOT/envs/a/bin/python: the adopted installation's own env a now
+        kernelFiles: new Map([['a', renderKernelSpec(kernelSpec('/R', 'a', 'Kernel A'))]]),
+        installationMark: mark,
+        lastCutover: {
+          format: 1,
+          at: '2026-11-30T08:00:00Z',
+          command: 'rollback --installation',
+          user: 'svc',
+          host: 'h',
+          from: { installation: `v${VERSION}`, generation: 1 },
+          to: { installation: 'v4.3.22', generation: 0 },
+          added: [],
+          changed: [],
+          removed: [],
+        },
+      }),
+    );
+    expect(r.drift).toBe(true);
+    expect(r.adopted).toBe('v4.3.22');
+    expect(r.kernels).toEqual({ missing: [], outdated: [], extra: [] });
+    const text = renderStatus(r).join('\n');
+    expect(text).toContain(`live: the adopted installation v4.3.22 (ROOT/current -> v4.3.22;`);
+    expect(text).toContain(`repository wants v${VERSION}`);
+    expect(text).toContain('rollback --installation by svc -> v4.3.22 (adopted)');
+    expect(text).toMatch(new RegExp(`installation v${VERSION.replace(/\./g, '\\.')}: rolled back at .*deploy --force`));
   });
 
   it('classifies missing, extra, different, failed and rolled-back envs', () => {
