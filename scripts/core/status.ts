@@ -277,7 +277,14 @@ export function repairCommands(r: StatusReport): string[] {
       (e.state === 'extra' || ((e.state === 'missing' || e.state === 'different') && e.desiredStatus !== 'failed')) &&
       !e.bad,
   );
-  if (deploy || r.kernels.extra.length) cmds.push('conda-gitops deploy');
+  // a rolled-back installation holds a plain deploy back (it refuses): going forward is a decision, not a repair
+  const held = r.installationMark;
+  if (held && (deploy || r.kernels.extra.length))
+    cmds.push(
+      `conda-gitops deploy --force (once what made ${held.installation} roll back is fixed; ` +
+        'or a commit in git that changes its builds, then deploy)',
+    );
+  else if (deploy || r.kernels.extra.length) cmds.push('conda-gitops deploy');
   if (r.kernels.missing.length || r.kernels.outdated.length) cmds.push('conda-gitops kernels');
   return [...new Set(cmds)];
 }

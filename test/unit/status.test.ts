@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { appendFileSync, mkdirSync, rmSync, utimesSync } from 'node:fs';
 import { join } from 'node:path';
-import { computeStatus, handChange, renderStatus } from '../../scripts/core/status.js';
+import { computeStatus, handChange, renderStatus, repairCommands } from '../../scripts/core/status.js';
 import type { StatusInput } from '../../scripts/core/status.js';
 import { renderKernelSpec, kernelSpec } from '../../scripts/core/kernel.js';
 import { memoryOutput } from '../../scripts/cli/output.js';
@@ -107,6 +107,11 @@ describe('computeStatus (pure)', () => {
     expect(text).toContain(`repository wants v${VERSION}`);
     expect(text).toContain('rollback --installation by svc -> v4.3.22 (adopted)');
     expect(text).toMatch(new RegExp(`installation v${VERSION.replace(/\./g, '\\.')}: rolled back at .*deploy --force`));
+    // a plain deploy refuses while the mark holds: the repair is not a command that would refuse
+    expect(repairCommands(r)).not.toContain('conda-gitops deploy');
+    expect(repairCommands(r)).toEqual([
+      expect.stringMatching(new RegExp(`^conda-gitops deploy --force \\(.*v${VERSION.replace(/\./g, '\\.')}.*git`)),
+    ]);
   });
 
   it('classifies missing, extra, different, failed and rolled-back envs', () => {
