@@ -2,9 +2,10 @@
  * Finding legacy noarch packages in an existing installation (core/legacy-noarch.ts says what marks them): the
  * pre-link script in an env's `conda-meta/*.json` `files`, or in the extracted package under the package cache.
  */
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { isLegacyNoarchRecord, preLinkPaths } from '../core/legacy-noarch.js';
+import { readCondaMetaRecords } from '../state/manifest.js';
 
 interface MetaRecord {
   name?: unknown;
@@ -13,26 +14,7 @@ interface MetaRecord {
   fn?: unknown;
 }
 
-/** The env's conda-meta records (unreadable ones skipped). */
-function readMeta(prefix: string): MetaRecord[] {
-  const dir = join(prefix, 'conda-meta');
-  let names: string[];
-  try {
-    names = readdirSync(dir).filter((n) => n.endsWith('.json'));
-  } catch {
-    return [];
-  }
-  const out: MetaRecord[] = [];
-  for (const n of names) {
-    try {
-      const r = JSON.parse(readFileSync(join(dir, n), 'utf8')) as MetaRecord;
-      if (r && typeof r === 'object') out.push(r);
-    } catch {
-      /* a broken record says nothing */
-    }
-  }
-  return out;
-}
+const readMeta = (prefix: string) => readCondaMetaRecords(prefix) as MetaRecord[];
 
 /**
  * Names of the legacy noarch packages installed in these envs. `pkgsDirs`: the installation's package caches,

@@ -73,8 +73,8 @@ export function readManifest(prefix: string): BuildManifest | undefined {
   return m && m.format === 1 && m.files && typeof m.files === 'object' ? m : undefined;
 }
 
-/** What conda recorded of the files it linked into `prefix` (every conda-meta/*.json). */
-export function readCondaPaths(prefix: string): CondaPath[] {
+/** Every conda-meta/*.json record of `prefix`, parsed; unreadable or broken ones are skipped (they say nothing). */
+export function readCondaMetaRecords(prefix: string): unknown[] {
   const dir = join(prefix, 'conda-meta');
   let names: string[];
   try {
@@ -84,9 +84,21 @@ export function readCondaPaths(prefix: string): CondaPath[] {
   }
   return names.flatMap((n) => {
     try {
-      return condaPathsOf(readJsonIfExists<unknown>(join(dir, n)));
+      const r = readJsonIfExists<unknown>(join(dir, n));
+      return r && typeof r === 'object' ? [r] : [];
     } catch {
       return [];
+    }
+  });
+}
+
+/** What conda recorded of the files it linked into `prefix` (every conda-meta/*.json). */
+export function readCondaPaths(prefix: string): CondaPath[] {
+  return readCondaMetaRecords(prefix).flatMap((r) => {
+    try {
+      return condaPathsOf(r);
+    } catch {
+      return []; // a broken record says nothing
     }
   });
 }
