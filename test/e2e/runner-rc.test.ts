@@ -2,7 +2,7 @@
  * Issue 12 item 9 (the rest): conda < 24.9 reads the runner user's rc files (~/.condarc, ~/.config/conda/…,
  * ~/.conda/condarc, $XDG_CONFIG_HOME/conda/…, /etc/conda/…) even with CONDARC set, so they leak into builds;
  * from 24.9 CONDA_RESTRICT_RC_SEARCH_PATH (which the product sets) makes builds hermetic. `status` and
- * `validate --runner` name each such file and what to do. (The fake reads them too: fidelity-12a.test.ts.)
+ * `validate --runner` name each such file and what to do. (The fake reads them too: conda-fidelity-rc-texts.test.ts.)
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
