@@ -10,8 +10,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { layout } from '../core/layout.js';
 import type { InstallationMark } from '../core/deploy.js';
 import type { LinkMap } from '../core/generation.js';
-import { checkText, corrupt } from './checked.js';
-import { appendJournal } from './marks.js';
+import { appendJournal, readJournalText } from './marks.js';
 
 export interface InstallationMarkLine {
   format: 1;
@@ -37,23 +36,12 @@ export function readInstallationMarks(root: string): InstallationMarks {
   const path = layout(root).installationMarks;
   const marks = new Map<string, InstallationMark | null>();
   if (!existsSync(path)) return { marks, skipped: 0, path };
-  const text = readFileSync(path, 'utf8');
-  const lines = text.split('\n');
-  let last = lines.length - 1;
-  while (last >= 0 && !lines[last]!.trim()) last--;
-  let skipped = 0;
-  lines.forEach((line, i) => {
-    if (!line.trim()) return;
-    const torn = i === last && !text.endsWith('\n');
-    const r = torn ? { why: 'no newline at its end' } : checkText<InstallationMarkLine>(line, 'installation-marks');
-    if ('why' in r) {
-      if (i === last) {
-        skipped++;
-        return;
-      }
-      throw corrupt(`${path}:${i + 1}`, 'installation-marks', r.why);
-    }
-    const v = r.value;
+  const { lines, skipped } = readJournalText<InstallationMarkLine>(
+    path,
+    readFileSync(path, 'utf8'),
+    'installation-marks',
+  );
+  for (const v of lines)
     marks.set(
       v.installation,
       v.op === 'bad'
@@ -67,7 +55,6 @@ export function readInstallationMarks(root: string): InstallationMarks {
           }
         : null,
     );
-  });
   return { marks, skipped, path };
 }
 

@@ -53,29 +53,43 @@ const cache = new Map<string, { stamp: string; journal: MarkJournal }>();
 
 function fold(path: string, text: string): MarkJournal {
   const marks = new Map<string, BuildMark | null>();
-  const lines = text.split('\n');
-  let last = lines.length - 1;
-  while (last >= 0 && !lines[last]!.trim()) last--;
+  const { lines, skipped } = readJournalText<MarkLine>(path, text, 'marks');
+  for (const v of lines) {
+    const mark = v.op === 'bad' ? { at: v.at, reason: v.reason ?? '' } : null;
+    for (const [env, id] of v.builds) marks.set(keyOf(env, id), mark);
+  }
+  return { marks, lines: lines.length, skipped, path };
+}
+
+/**
+ * The lines of an append-only JSON-lines journal, each checked against `schema`, in order. A complete line ends
+ * with a newline: the last line without one was cut short by a crash and is skipped (counted), like a last line
+ * that does not parse; a bad line before the last one is corruption and throws.
+ */
+export function readJournalText<T>(
+  path: string,
+  text: string,
+  schema: 'marks' | 'installation-marks',
+): { lines: T[]; skipped: number } {
+  const all = text.split('\n');
+  let last = all.length - 1;
+  while (last >= 0 && !all[last]!.trim()) last--;
+  const lines: T[] = [];
   let skipped = 0;
-  let count = 0;
-  lines.forEach((line, i) => {
+  all.forEach((line, i) => {
     if (!line.trim()) return;
-    // a complete line ends with a newline: the last one without it was cut short
     const torn = i === last && !text.endsWith('\n');
-    const r = torn ? { why: 'no newline at its end' } : checkText<MarkLine>(line, 'marks');
+    const r = torn ? { why: 'no newline at its end' } : checkText<T>(line, schema);
     if ('why' in r) {
       if (i === last) {
         skipped++;
         return;
       }
-      throw corrupt(`${path}:${i + 1}`, 'marks', r.why);
+      throw corrupt(`${path}:${i + 1}`, schema, r.why);
     }
-    count++;
-    const v = r.value;
-    const mark = v.op === 'bad' ? { at: v.at, reason: v.reason ?? '' } : null;
-    for (const [env, id] of v.builds) marks.set(keyOf(env, id), mark);
+    lines.push(r.value);
   });
-  return { marks, lines: count, skipped, path };
+  return { lines, skipped };
 }
 
 /** The journal of an installation (empty when it has none); a corrupt line other than the last one throws. */
