@@ -16,6 +16,7 @@ import { installationLayout, layout } from '../core/layout.js';
 import {
   installerFileName,
   installerSource,
+  isCondaVersion,
   outputTail,
   renderCondarc,
   sameDigest,
@@ -78,8 +79,7 @@ const inventoryProblem = (inv: Inventory, message: string) =>
 export async function installCondaVersion(opts: InstallCondaOptions): Promise<InstallCondaResult> {
   const { root, inventory, out } = opts;
   const version = opts.version ?? inventory.conda.version;
-  if (!/^[0-9]+\.[0-9]+(\.[0-9]+)?$/.test(version))
-    throw inventoryProblem(inventory, `'${version}' is not a conda version (e.g. 24.1.2)`);
+  if (!isCondaVersion(version)) throw inventoryProblem(inventory, `'${version}' is not a conda version (e.g. 24.1.2)`);
   return withLock(root, { waitSeconds: opts.waitSeconds, command: opts.command }, async () => {
     const frontend = inventory.conda.frontend;
     const dir = installationLayout(root, version).dir;
@@ -236,7 +236,7 @@ export interface InstallCondaCommandOptions {
 
 /** `conda-gitops install-conda`: the repository's inventory, the root, a run directory for the log. */
 export async function installCondaCommand(opts: InstallCondaCommandOptions): Promise<InstallCondaResult> {
-  if (opts.version !== undefined && !/^[0-9]+\.[0-9]+(\.[0-9]+)?$/.test(opts.version))
+  if (opts.version !== undefined && !isCondaVersion(opts.version))
     throw new UsageError(`--version: '${opts.version}' is not a conda version (e.g. 24.1.2)`);
   const { loadRepo, resolveRoot } = await import('../repo/repo.js');
   const repo = await loadRepo(opts.repoDir);

@@ -70,6 +70,9 @@ export function parseCustomChannels(items: readonly string[]): { channels: Recor
   return { channels, bad };
 }
 
+/** A conda version as the inventory schema takes it (`23.11.0`, `4.3`): also what install-conda accepts. */
+export const isCondaVersion = (v: string): boolean => /^[0-9]+\.[0-9]+(\.[0-9]+)?$/.test(v);
+
 /** Does `--version` output (already parsed to a version) name the version asked for? `24.1` matches `24.1.0`. */
 export function versionMatches(reported: string | undefined, wanted: string): boolean {
   if (!reported) return false;
