@@ -6,7 +6,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { EXIT, InputError, UsageError, formatProblem, type Problem } from '../core/errors.js';
 import { decodeInput } from '../core/input.js';
-import { parseInventory } from '../core/inventory.js';
+import { parseInventory, replicatedEnvs } from '../core/inventory.js';
 import { readRepoFile, resolveRoot } from '../repo/repo.js';
 import { INVENTORY_FILE, SPECS_DIR } from '../core/repo.js';
 import { parseSpec } from '../core/spec.js';
@@ -50,7 +50,7 @@ export async function fixSpecs(opts: FixOptions): Promise<{ exitCode: number; re
   const wanted = opts.envs;
   const listed = new Set(inventory.environments.map((e) => e.name));
   for (const w of wanted) if (!listed.has(w)) throw new UsageError(`'${w}' is not an environment in ${INVENTORY_FILE}`);
-  const envs = wanted.length ? wanted : inventory.environments.filter((e) => e.mode === 'REPLICATE').map((e) => e.name);
+  const envs = wanted.length ? wanted : replicatedEnvs(inventory).map((e) => e.name);
 
   // facts come from the installation the specs are built in: its conda and its .condarc
   const root = resolveRoot({ options: { root: opts.rootFlag }, env: opts.env }, inventory);

@@ -8,12 +8,13 @@ import { loadRepo, resolveRoot } from '../repo/repo.js';
 import {
   allowListBetween,
   changesBetween,
-  checkoutCommit,
   loadRepoTolerant,
+  readCommitFiles,
   readPrDelta,
-  type CommitCheckout,
+  readSnapshot,
 } from '../repo/snapshot.js';
-import { desiredEnv, desiredState, type Desired } from '../core/desired.js';
+import { desiredState, type Desired } from '../core/desired.js';
+import { withoutBroken } from '../core/qarun.js';
 import type { Inventory } from '../core/types.js';
 import { buildFacts, planEnvs, qaStep, type EnvAction, type QaStep } from '../core/envplan.js';
 import { envPlanFromDisk } from './deploy.js';
@@ -126,46 +127,24 @@ interface Sides {
  * of a plan is the size of the PR, not of the repository). Against the work tree, or when the change touches
  * every env's inputs: both sides read whole.
  */
-async function readSides(
-  repoDir: string,
-  baseRef: string,
-  headRef: string | undefined,
-  checkouts: CommitCheckout[],
-): Promise<Sides> {
+async function readSides(repoDir: string, baseRef: string, headRef: string | undefined): Promise<Sides> {
   if (headRef) {
     const delta = await readPrDelta(repoDir, baseRef, headRef);
-    if (delta) {
-      const { inventory, specs } = delta;
-      const kernels = new Set(inventory.kernels.map((k) => k.name));
-      const envs = delta.changes.envs.flatMap((c) => {
-        const spec = specs.get(c.name);
-        const tests = delta.testTexts.get(c.name) ?? '';
-        return spec ? [desiredEnv(c.name, spec, inventory, tests, kernels.has(c.name))] : [];
-      });
-      const desired: Desired = {
-        condaVersion: inventory.conda.version,
-        frontend: inventory.conda.frontend,
-        envs,
-        kernels: inventory.kernels.map((k) => ({ name: k.name, displayName: k.displayName })),
-      };
-      return { ...delta, desired };
-    }
+    if (delta) return delta;
   }
-  const base = await checkoutCommit(repoDir, baseRef);
-  checkouts.push(base);
-  const head = headRef ? await checkoutCommit(repoDir, headRef) : undefined;
-  if (head) checkouts.push(head);
-  const headDir = head?.dir ?? repoDir;
-  const { repo, broken } = await loadRepoTolerant(headDir);
+  // both sides whole, through the one snapshot reader (a commit, or the work tree when no head is given)
+  const base = await readCommitFiles(repoDir, baseRef);
+  const head = await readSnapshot(repoDir, headRef);
+  const { repo, broken } = await loadRepoTolerant(repoDir, head.files);
   return {
     base: { ref: base.ref, commit: base.commit },
-    ...(head ? { head: { ref: head.ref, commit: head.commit } } : {}),
+    ...('commit' in head ? { head: { ref: head.ref, commit: head.commit } } : {}),
     inventory: repo.inventory,
     broken,
-    changes: changesBetween(base.dir, headDir, repo.inventory),
-    desired: desiredState(repo),
+    changes: changesBetween(base.files, head.files, repo.inventory),
+    desired: withoutBroken(desiredState(repo), broken),
     warnings: repo.warnings,
-    allowCheck: allowListBetween(base.dir, headDir, repo.inventory),
+    allowCheck: allowListBetween(base.files, head.files, repo.inventory),
   };
 }
 
@@ -175,108 +154,103 @@ export async function planChanges(
 ): Promise<Record<string, unknown>> {
   const { baseRef, headRef, out } = opts;
   if (!baseRef) throw new UsageError('--head needs --base: the commit to compare with (e.g. --base origin/main)');
-  const checkouts: CommitCheckout[] = [];
-  try {
-    const side = await readSides(opts.repoDir, baseRef, headRef, checkouts);
-    const { base, head, inventory, broken, changes, desired, allowCheck } = side;
-    for (const w of side.warnings) out.warn(`${w.file}:${w.line}: warning: ${w.message}`);
-    const root = optionalRoot(opts, inventory);
-    const byName = new Map(desired.envs.map((e) => [e.name, e]));
+  const side = await readSides(opts.repoDir, baseRef, headRef);
+  const { base, head, inventory, broken, changes, desired, allowCheck } = side;
+  for (const w of side.warnings) out.warn(`${w.file}:${w.line}: warning: ${w.message}`);
+  const root = optionalRoot(opts, inventory);
+  const byName = new Map(desired.envs.map((e) => [e.name, e]));
 
-    const changed = changes.envs.filter((c) => byName.has(c.name) && !broken.has(c.name));
-    // the same env plan as deploy and status, decided with the head's tests and kernels against the live links
-    const liveLinks = root ? readLive(root).links : {};
-    const decisions = root
-      ? envPlanFromDisk(root, { ...desired, envs: changed.map((c) => byName.get(c.name)!) }, liveLinks, {}).envs
-      : planEnvs(
-          changed.map((c) => ({
-            name: c.name,
-            buildId: byName.get(c.name)!.buildId,
-            kernel: byName.get(c.name)!.kernel,
-            build: buildFacts(undefined, false),
-          })),
-          {},
-        ).envs;
-    const envs: ChangedEnvPlan[] = decisions.map((d, i) => ({
-      name: d.name,
-      buildId: d.buildId,
-      reasons: changed[i]!.reasons,
-      action: qaStep(d),
-      plan: d.action,
-      why: d.reason,
-    }));
-    const guards = root
-      ? guardEnvs(
-          root,
-          desired,
-          desired.envs.filter((e) => envs.some((x) => x.name === e.name && x.action === 'build')),
-          allowCheck.allow,
-        )
-      : [];
-    const brokenChanged = [...broken.keys()].filter((n) => changes.envs.some((c) => c.name === n));
+  const changed = changes.envs.filter((c) => byName.has(c.name) && !broken.has(c.name));
+  // the same env plan as deploy and status, decided with the head's tests and kernels against the live links
+  const liveLinks = root ? readLive(root).links : {};
+  const decisions = root
+    ? envPlanFromDisk(root, { ...desired, envs: changed.map((c) => byName.get(c.name)!) }, liveLinks, {}).envs
+    : planEnvs(
+        changed.map((c) => ({
+          name: c.name,
+          buildId: byName.get(c.name)!.buildId,
+          kernel: byName.get(c.name)!.kernel,
+          build: buildFacts(undefined, false),
+        })),
+        {},
+      ).envs;
+  const envs: ChangedEnvPlan[] = decisions.map((d, i) => ({
+    name: d.name,
+    buildId: d.buildId,
+    reasons: changed[i]!.reasons,
+    action: qaStep(d),
+    plan: d.action,
+    why: d.reason,
+  }));
+  const guards = root
+    ? guardEnvs(
+        root,
+        desired,
+        desired.envs.filter((e) => envs.some((x) => x.name === e.name && x.action === 'build')),
+        allowCheck.allow,
+      )
+    : [];
+  const brokenChanged = [...broken.keys()].filter((n) => changes.envs.some((c) => c.name === n));
 
-    const sign: Record<QaStep, string> = { build: '+ build', test: '~ test ', reuse: '= reuse', refuse: '! fail ' };
+  const sign: Record<QaStep, string> = { build: '+ build', test: '~ test ', reuse: '= reuse', refuse: '! fail ' };
+  out.info(
+    `plan ${base.ref} (${base.commit.slice(0, 12)}) .. ` +
+      (headRef ? `${headRef} (${head!.commit.slice(0, 12)})` : 'work tree'),
+  );
+  for (const line of describeChanges(changes).filter((l) => !l.startsWith('build '))) out.info(line);
+  for (const n of changes.dropped)
+    if (liveLinks[n]) out.info(`- unlink ${n}  (live ${liveLinks[n]}; merging unlinks it)`);
+  for (const e of envs) out.info(`${sign[e.action]} ${e.name} ${e.buildId}  (${e.reasons.join(', ')}; ${e.why})`);
+  for (const n of brokenChanged)
     out.info(
-      `plan ${base.ref} (${base.commit.slice(0, 12)}) .. ` +
-        (headRef ? `${headRef} (${head!.commit.slice(0, 12)})` : 'work tree'),
+      `! spec  ${n}  (the spec has errors: ${broken
+        .get(n)!
+        .map((p) => `${p.file}:${p.line}`)
+        .join(', ')})`,
     );
-    for (const line of describeChanges(changes).filter((l) => !l.startsWith('build '))) out.info(line);
-    for (const n of changes.dropped)
-      if (liveLinks[n]) out.info(`- unlink ${n}  (live ${liveLinks[n]}; merging unlinks it)`);
-    for (const e of envs) out.info(`${sign[e.action]} ${e.name} ${e.buildId}  (${e.reasons.join(', ')}; ${e.why})`);
-    for (const n of brokenChanged)
-      out.info(
-        `! spec  ${n}  (the spec has errors: ${broken
-          .get(n)!
-          .map((p) => `${p.file}:${p.line}`)
-          .join(', ')})`,
-      );
-    const count = (a: ChangedEnvPlan['action']) => envs.filter((e) => e.action === a).length;
-    out.info(
-      `plan: ${count('build')} to build, ${count('test')} to test, ${count('reuse')} already tested, ` +
-        (count('refuse') ? `${count('refuse')} failed, ` : '') +
-        `${changes.dropped.length} to unlink at deploy (conda ${desired.condaVersion})`,
-    );
+  const count = (a: ChangedEnvPlan['action']) => envs.filter((e) => e.action === a).length;
+  out.info(
+    `plan: ${count('build')} to build, ${count('test')} to test, ${count('reuse')} already tested, ` +
+      (count('refuse') ? `${count('refuse')} failed, ` : '') +
+      `${changes.dropped.length} to unlink at deploy (conda ${desired.condaVersion})`,
+  );
 
-    const allowInfo = {
-      ...allowCheck.allow,
-      from: allowCheck.from,
-      widened: allowCheck.widened,
-      allowListOnly: allowCheck.allowListOnly,
-    };
-    const allowLines = allowListLines(allowInfo);
-    if (allowCheck.allowListOnly) for (const l of allowLines) out.warn(l);
-    const problems = [
-      ...(allowCheck.widened.length && !allowCheck.allowListOnly
-        ? allowLines.map((message) => ({
-            file: inventory.file,
-            line: inventory.conda.line,
-            message,
-            severity: 'error' as const,
-          }))
-        : []),
-      ...guardProblems(guards),
-      ...brokenChanged.flatMap((n) => broken.get(n)!),
-    ];
-    if (problems.length) throw new InputError(problems);
-    return {
-      base: { ref: base.ref, commit: base.commit },
-      head: headRef ? { ref: headRef, commit: head!.commit } : { ref: 'work tree' },
-      ...(root ? { root } : {}),
-      condaVersion: desired.condaVersion,
-      condaVersionChanged: changes.condaVersion.changed,
-      allowList: allowInfo,
-      envs,
-      dropped: changes.dropped,
-      exportOnly: changes.exportOnly,
-      kernels: changes.kernels,
-      // with --matrix only the envs to build (built ones are tested by the final qa); else build and test
-      matrix: await buildMatrix(
-        opts,
-        envs.filter((e) => e.action === 'build' || (opts.matrix === undefined && e.action === 'test')),
-      ),
-    };
-  } finally {
-    for (const c of checkouts) c.cleanup();
-  }
+  const allowInfo = {
+    ...allowCheck.allow,
+    from: allowCheck.from,
+    widened: allowCheck.widened,
+    allowListOnly: allowCheck.allowListOnly,
+  };
+  const allowLines = allowListLines(allowInfo);
+  if (allowCheck.allowListOnly) for (const l of allowLines) out.warn(l);
+  const problems = [
+    ...(allowCheck.widened.length && !allowCheck.allowListOnly
+      ? allowLines.map((message) => ({
+          file: inventory.file,
+          line: inventory.conda.line,
+          message,
+          severity: 'error' as const,
+        }))
+      : []),
+    ...guardProblems(guards),
+    ...brokenChanged.flatMap((n) => broken.get(n)!),
+  ];
+  if (problems.length) throw new InputError(problems);
+  return {
+    base: { ref: base.ref, commit: base.commit },
+    head: headRef ? { ref: headRef, commit: head!.commit } : { ref: 'work tree' },
+    ...(root ? { root } : {}),
+    condaVersion: desired.condaVersion,
+    condaVersionChanged: changes.condaVersion.changed,
+    allowList: allowInfo,
+    envs,
+    dropped: changes.dropped,
+    exportOnly: changes.exportOnly,
+    kernels: changes.kernels,
+    // with --matrix only the envs to build (built ones are tested by the final qa); else build and test
+    matrix: await buildMatrix(
+      opts,
+      envs.filter((e) => e.action === 'build' || (opts.matrix === undefined && e.action === 'test')),
+    ),
+  };
 }

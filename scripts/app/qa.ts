@@ -30,12 +30,14 @@ import {
   allowListBetween,
   changesBetween,
   checkoutCommit,
+  readCommitFiles,
   readPrDelta,
   type CommitCheckout,
   type PrDelta,
 } from '../repo/snapshot.js';
-import { resolveRoot } from '../repo/repo.js';
-import { desiredEnv, type Desired, type DesiredEnv } from '../core/desired.js';
+import { readRepoFiles, resolveRoot } from '../repo/repo.js';
+import type { Desired, DesiredEnv } from '../core/desired.js';
+import { replicatedNames } from '../core/inventory.js';
 import type { Repo } from '../core/repo.js';
 import { runBuilds } from './pipeline.js';
 import { loadRunSetup, newRunId, resolvedRoot, type RunSetup, type RunSetupOptions } from './run-setup.js';
@@ -60,22 +62,12 @@ export interface QaResult extends Report {
 /** The run setup of a pull request read by what it changed: only the changed envs are in the desired state. */
 function prDeltaSetup(delta: PrDelta, root: string): Omit<RunSetup, 'jobs' | 'timeoutSeconds'> {
   const { inventory, specs } = delta;
-  const kernels = new Set(inventory.kernels.map((k) => k.name));
-  const envs = delta.changes.envs.flatMap((c) => {
-    const spec = specs.get(c.name);
-    return spec ? [desiredEnv(c.name, spec, inventory, delta.testTexts.get(c.name) ?? '', kernels.has(c.name))] : [];
-  });
   return {
     repo: { dir: '', inventory, specs, warnings: delta.warnings },
     broken: delta.broken,
     root: resolvedRoot(root),
-    desired: {
-      condaVersion: inventory.conda.version,
-      frontend: inventory.conda.frontend,
-      envs,
-      kernels: inventory.kernels.map((k) => ({ name: k.name, displayName: k.displayName })),
-    },
-    replicated: new Set(inventory.environments.filter((e) => e.mode === 'REPLICATE').map((e) => e.name)),
+    desired: delta.desired,
+    replicated: replicatedNames(inventory),
   };
 }
 
@@ -112,15 +104,17 @@ export async function runQa(opts: QaOptions): Promise<QaResult> {
       changes = delta.changes;
       allowCheck = delta.allowCheck;
     } else {
+      // a whole commit: read through the one snapshot reader; its files are on disk for the builds
       const head = headRef ? await checkoutCommit(opts.repoDir, headRef) : undefined;
       if (head) checkouts.push(head);
       headDir = head?.dir ?? opts.repoDir;
-      setup = await loadRunSetup({ ...opts, repoDir: headDir });
+      const headFiles = headRef ? (await readCommitFiles(opts.repoDir, headRef)).files : undefined;
+      setup = await loadRunSetup({ ...opts, repoDir: headDir, ...(headFiles ? { files: headFiles } : {}) });
       if (baseRef) {
-        const base = await checkoutCommit(opts.repoDir, baseRef);
-        checkouts.push(base);
-        changes = changesBetween(base.dir, headDir, setup.repo.inventory);
-        allowCheck = allowListBetween(base.dir, headDir, setup.repo.inventory);
+        const base = await readCommitFiles(opts.repoDir, baseRef);
+        const current = headFiles ?? readRepoFiles(headDir);
+        changes = changesBetween(base.files, current, setup.repo.inventory);
+        allowCheck = allowListBetween(base.files, current, setup.repo.inventory);
       }
     }
     const { repo, broken, root, desired, replicated } = setup;

@@ -11,6 +11,8 @@ import { guardPlan, type GuardFailure } from '../core/planguard.js';
 import type { AllowList } from '../core/allowlist.js';
 import { buildPaths } from '../core/layout.js';
 import { withoutBroken, type TolerantRepo } from '../core/qarun.js';
+import { replicatedNames } from '../core/inventory.js';
+import type { RepoFiles } from '../core/repo.js';
 import type { Output } from './output.js';
 import type { Context } from './context.js';
 import { durationOption, jobsOption, stringOption } from '../core/options.js';
@@ -69,14 +71,16 @@ export interface RunSetupOptions {
   out: Output;
   /** problems in the repository's files to the CI runner (annotations, job summary): Context.annotate */
   annotate?: Context['annotate'];
+  /** the snapshot already read (a commit, by readCommitFiles); else the work tree at repoDir is read */
+  files?: RepoFiles;
 }
 
 export async function loadRunSetup(opts: RunSetupOptions): Promise<RunSetup> {
   const { jobs, timeoutSeconds } = opts;
-  const { repo, broken } = await loadRepoTolerant(opts.repoDir);
+  const { repo, broken } = await loadRepoTolerant(opts.repoDir, opts.files);
   for (const w of repo.warnings) opts.out.warn(`${w.file}:${w.line}: warning: ${w.message}`);
   const root = resolvedRoot(resolveRoot({ options: { root: opts.rootFlag }, env: opts.env }, repo.inventory));
-  const replicated = new Set(repo.inventory.environments.filter((e) => e.mode === 'REPLICATE').map((e) => e.name));
+  const replicated = replicatedNames(repo.inventory);
   return {
     jobs,
     ...(timeoutSeconds ? { timeoutSeconds } : {}),

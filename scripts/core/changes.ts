@@ -5,6 +5,7 @@
  */
 import type { Inventory } from './types.js';
 import { compareCondaVersions } from './conda-version.js';
+import { replicatedEnvs } from './inventory.js';
 
 export interface RepoSnapshot {
   inventory: Inventory;
@@ -41,7 +42,7 @@ export interface Changes {
 }
 
 function replicated(inv: Inventory): Map<string, { mode: string; line: number }> {
-  return new Map(inv.environments.filter((e) => e.mode === 'REPLICATE').map((e) => [e.name, e]));
+  return new Map(replicatedEnvs(inv).map((e) => [e.name, e]));
 }
 
 function modes(inv: Inventory): Map<string, string> {

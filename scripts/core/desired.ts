@@ -1,10 +1,20 @@
-/** The desired state of the installation, derived from a valid repo. Pure. */
+/**
+ * The desired state of the installation, derived from a repository snapshot (core/repo.ts `Repo`). Pure.
+ * This module is the only builder of `Desired` and `DesiredEnv`: plan, qa, build, test, deploy, status, kernels,
+ * gc and rollback's checks all call `desiredState`, whichever reader (working tree or commit) produced the repo.
+ * The architecture test keeps it so (no other module may construct or cast to these types).
+ */
 import type { EnvSpec, Frontend, Inventory } from './types.js';
 import type { Repo } from './repo.js';
 import { buildId, legacyNoarchOf } from './buildid.js';
+import { replicatedEnvs } from './inventory.js';
 import { TEST_PROCEDURE_VERSION, verdictKey } from './verdict.js';
 
+/** A type-only mark: object literals of these types can only be written here. */
+declare const built: unique symbol;
+
 export interface DesiredEnv {
+  readonly [built]: true;
   name: string;
   spec: EnvSpec;
   buildId: string;
@@ -21,6 +31,7 @@ export interface DesiredEnv {
 }
 
 export interface Desired {
+  readonly [built]: true;
   condaVersion: string;
   frontend: Frontend;
   /** REPLICATE envs only, sorted by name */
@@ -30,12 +41,23 @@ export interface Desired {
   allowFailures?: string[];
 }
 
+/** The repository as desiredState reads it: a whole repo, or a pull request's changed envs only. */
+export type DesiredSource = Pick<Repo, 'inventory' | 'specs' | 'testTexts'>;
+
+export interface DesiredOptions {
+  /**
+   * Only these envs (a pull request's changed ones); envs without a parsed spec (broken) are left out.
+   * Without it every REPLICATE env is in, and each must have a spec.
+   */
+  only?: Iterable<string>;
+}
+
 /** One REPLICATE env's desired build: its build id and the verdict key its tests and kernel status imply. */
-export function desiredEnv(name: string, spec: EnvSpec, inv: Inventory, tests: string, kernel: boolean): DesiredEnv {
+function desiredEnv(name: string, spec: EnvSpec, inv: Inventory, tests: string, kernel: boolean): DesiredEnv {
   const id = buildId(spec, inv);
   const key = (asKernel: boolean) =>
     verdictKey({ buildId: id, tests, kernel: asKernel, procedure: TEST_PROCEDURE_VERSION });
-  return {
+  const env = {
     name,
     spec,
     buildId: id,
@@ -44,22 +66,28 @@ export function desiredEnv(name: string, spec: EnvSpec, inv: Inventory, tests: s
     verdictKey: key(kernel),
     ...(kernel ? {} : { coveredBy: [key(true)] }),
   };
+  return env as DesiredEnv;
 }
 
-export function desiredState(repo: Repo): Desired {
+/** The desired state of `repo` (see DesiredOptions for a pull request's subset). */
+export function desiredState(repo: DesiredSource, opts: DesiredOptions = {}): Desired {
   const inv = repo.inventory;
+  const only = opts.only ? new Set(opts.only) : undefined;
   const kernels = new Set(inv.kernels.map((k) => k.name));
-  const envs = inv.environments
-    .filter((e) => e.mode === 'REPLICATE')
-    .map((e) =>
-      desiredEnv(e.name, repo.specs.get(e.name)!, inv, repo.testTexts?.get(e.name) ?? '', kernels.has(e.name)),
-    )
+  const envs = replicatedEnvs(inv)
+    .filter((e) => !only || (only.has(e.name) && repo.specs.has(e.name)))
+    .map((e) => {
+      const spec = repo.specs.get(e.name);
+      if (!spec) throw new Error(`desiredState: no spec for REPLICATE env '${e.name}'`);
+      return desiredEnv(e.name, spec, inv, repo.testTexts?.get(e.name) ?? '', kernels.has(e.name));
+    })
     .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-  return {
+  const desired = {
     condaVersion: inv.conda.version,
     frontend: inv.conda.frontend,
     envs,
     kernels: inv.kernels.map((k) => ({ name: k.name, displayName: k.displayName })),
     ...(inv.conda.allowFailures ? { allowFailures: inv.conda.allowFailures } : {}),
   };
+  return desired as Desired;
 }

@@ -275,3 +275,13 @@ function schemaProblem(e: ErrorObject, where: Map<string, number>, file: string)
   }
   return { file, line, message, severity: 'error' };
 }
+
+/** The REPLICATE envs (built, tested, deployed), in inventory order: the one filter every reader uses. */
+export function replicatedEnvs(inv: Pick<Inventory, 'environments'>): Inventory['environments'] {
+  return inv.environments.filter((e) => e.mode === 'REPLICATE');
+}
+
+/** The names of the REPLICATE envs, as a set. */
+export function replicatedNames(inv: Pick<Inventory, 'environments'>): Set<string> {
+  return new Set(replicatedEnvs(inv).map((e) => e.name));
+}

@@ -3,6 +3,7 @@
  * Reading a directory or a commit is repo/repo.ts.
  */
 import type { Inventory, EnvSpec } from './types.js';
+import type { RepoSnapshot } from './changes.js';
 import type { Problem } from './errors.js';
 import { decodeInput } from './input.js';
 import { parseInventory } from './inventory.js';
@@ -85,6 +86,20 @@ export function checkRepo(
   }
   if (!inventory || problems.some((p) => p.severity === 'error')) return { problems };
   return { repo: { dir, inventory, specs, warnings: problems, testTexts: testTextsOf(files) }, problems };
+}
+
+/**
+ * What change detection compares (core/changes.ts), from the files as any reader read them: the raw text of
+ * each env-specs/NAME.yml and the env's test scripts. A partial snapshot (a pull request's changed files only)
+ * compares equal wherever both sides leave a file out.
+ */
+export function snapshotOf(files: RepoFiles, inventory: Inventory): RepoSnapshot {
+  const specTexts = new Map<string, string>();
+  for (const [fileName, bytes] of files.specs) {
+    const m = SPEC_FILE.exec(fileName);
+    if (m && !SIDE_FILE.test(fileName)) specTexts.set(m[1]!, new TextDecoder().decode(bytes));
+  }
+  return { inventory, specTexts, testTexts: testTextsOf(files) };
 }
 
 /** The per-env test scripts' texts, as a verdict key reads them (`sh` then `py`, NUL between). */

@@ -67,6 +67,38 @@ export async function changedFiles(repo: string, base: string, head: string): Pr
   return r.stdout.toString('utf8').split('\0').filter(Boolean);
 }
 
+/** One entry of `git ls-tree -l`: a file (blob), a symlink (blob, mode 120000), a directory or a submodule. */
+export interface TreeEntry {
+  mode: string;
+  type: string;
+  sha: string;
+  /** bytes, for blobs */
+  size?: number;
+  /** relative to the top of the work tree */
+  path: string;
+}
+
+/** The entries named by `paths` (a directory with a trailing `/` lists its children) at `ref`: one ls-tree. */
+export async function treeEntries(repo: string, ref: string, paths: string[]): Promise<TreeEntry[]> {
+  checkRef(ref);
+  const ls = await git(repo, ['ls-tree', '-z', '-l', '--full-tree', ref, '--', ...paths]);
+  if (ls.code !== 0) throw new UsageError(`git ls-tree ${ref} failed: ${ls.stderr.trim()}`);
+  const out: TreeEntry[] = [];
+  for (const entry of ls.stdout.toString('utf8').split('\0').filter(Boolean)) {
+    // "<mode> <type> <sha> <size or ->\t<path>"
+    const tab = entry.indexOf('\t');
+    const [mode, type, sha, size] = entry.slice(0, tab).trim().split(/ +/);
+    out.push({
+      mode: mode!,
+      type: type!,
+      sha: sha!,
+      ...(size && /^\d+$/.test(size) ? { size: Number(size) } : {}),
+      path: entry.slice(tab + 1),
+    });
+  }
+  return out;
+}
+
 /** Every file under `dirs` (and the named files) at `ref`, read with one `git cat-file --batch`: path -> text. */
 export async function readFilesAt(repo: string, ref: string, paths: string[]): Promise<Map<string, string>> {
   checkRef(ref);
@@ -126,6 +158,9 @@ export interface DiffEntry {
   /** blob at base / head; undefined when the file does not exist on that side */
   baseSha?: string;
   headSha?: string;
+  /** git file modes on each side (`100644`, `100755`, `120000` for a symlink, `160000` for a submodule) */
+  baseMode?: string;
+  headMode?: string;
 }
 
 const NULL_SHA = /^0+$/;
@@ -157,11 +192,11 @@ export async function diffRaw(repo: string, base: string, head: string, paths: s
     const meta = fields[i]!.split(' ');
     const path = fields[i + 1]!;
     if (meta.length < 5 || !path) continue;
-    const [baseSha, headSha] = [meta[2]!, meta[3]!];
+    const [baseMode, headMode, baseSha, headSha] = [meta[0]!.replace(/^:/, ''), meta[1]!, meta[2]!, meta[3]!];
     out.push({
       path,
-      ...(NULL_SHA.test(baseSha) ? {} : { baseSha }),
-      ...(NULL_SHA.test(headSha) ? {} : { headSha }),
+      ...(NULL_SHA.test(baseSha) ? {} : { baseSha, baseMode }),
+      ...(NULL_SHA.test(headSha) ? {} : { headSha, headMode }),
     });
   }
   return out;

@@ -38,8 +38,15 @@ export async function checkRepoDir(dir: string): Promise<{ repo?: Repo; problems
     if (e instanceof InputError) return { problems: e.problems }; // a hostile file: reported like any other
     throw e;
   }
-  // Most repos only use plain version specs: check those without loading rattler (150 ms, 25 MB), and
-  // ask rattler about the rest afterwards.
+  return checkRepoFiles(dir, files);
+}
+
+/**
+ * Check a snapshot's files (read from a work tree or a commit: the same bytes give the same repo). Most repos
+ * only use plain version specs: check those without loading rattler (150 ms, 25 MB), and ask rattler about the
+ * rest afterwards.
+ */
+export async function checkRepoFiles(dir: string, files: RepoFiles): Promise<{ repo?: Repo; problems: Problem[] }> {
   const rare = new Set<string>();
   const first = checkRepo(dir, files, (v) => {
     if (!isPlainVersionSpec(v)) rare.add(v);
@@ -123,9 +130,10 @@ export function readRepoFile(repoDir: string, rel: string): Uint8Array | undefin
 }
 
 /**
- * inventory.ini and env-specs/: specs (NAME.yml) read defensively; other entries are only listed (their bytes
- * are not needed to check the repository). env-specs itself must be a real directory: a committed symlink could
- * point anywhere on the runner.
+ * The work-tree reader of a repository snapshot: inventory.ini and every file directly in env-specs/ (specs,
+ * test scripts, requirements files), each read defensively (see checkedRead). A commit is read into the same
+ * RepoFiles by repo/snapshot.ts `readCommitFiles`: the same bytes give the same desired state. env-specs itself
+ * must be a real directory: a committed symlink could point anywhere on the runner.
  */
 export function readRepoFiles(dir: string): RepoFiles {
   const problems: Problem[] = [];
@@ -149,11 +157,7 @@ export function readRepoFiles(dir: string): RepoFiles {
   else if (lst && !lst.isDirectory()) dirProblem('is not a directory');
   else if (lst) {
     for (const f of readdirSync(specsDir, { withFileTypes: true })) {
-      if (f.isDirectory()) continue;
-      if (!f.name.endsWith('.yml')) {
-        specs.set(f.name, new Uint8Array()); // listed for checkRepo's warning; never read here
-        continue;
-      }
+      if (f.isDirectory()) continue; // local pip sources (-e ./pkg) live in subdirectories: read by the build
       const bytes = read(`${SPECS_DIR}/${f.name}`);
       if (bytes) specs.set(f.name, bytes);
     }

@@ -2,42 +2,124 @@
  * Reading the repository for a QA run: tolerant of broken specs, a commit's files through git, and the raw
  * texts that decide which envs a pull request changed.
  */
-import { join, relative } from 'node:path';
-import { checkSpecFile, INVENTORY_FILE, missingSpecProblem, SPECS_DIR } from '../core/repo.js';
+import { posix } from 'node:path';
+import { checkSpecFile, INVENTORY_FILE, missingSpecProblem, snapshotOf, SPECS_DIR, testTextsOf } from '../core/repo.js';
 import { isPlainVersionSpec, versionSpecChecker } from '../core/matchspec.js';
 import { InputError, type Problem } from '../core/errors.js';
 import { parseInventory } from '../core/inventory.js';
-import { decodeInput } from '../core/input.js';
+import { decodeInput, inputFileProblem } from '../core/input.js';
 import type { EnvSpec, Inventory } from '../core/types.js';
-import { changedEnvs, type Changes, type RepoSnapshot } from '../core/changes.js';
+import { changedEnvs, type Changes } from '../core/changes.js';
+import { desiredState, type Desired } from '../core/desired.js';
 import { checkRepoTolerant, emptyInventory, type TolerantRepo } from '../core/qarun.js';
-import { catFiles, diffRaw, exportRepoFiles, listDirAt, repoPrefix, resolveCommit } from '../engine/git.js';
-import { readRepoFile, readRepoFiles } from './repo.js';
+import {
+  catFiles,
+  diffRaw,
+  exportRepoFiles,
+  listDirAt,
+  repoPrefix,
+  resolveCommit,
+  treeEntries,
+  type TreeEntry,
+} from '../engine/git.js';
+import { readRepoFiles } from './repo.js';
 import type { RepoFiles } from '../core/repo.js';
 import { compareAllowLists, type AllowListCheck } from '../core/allowlist.js';
 import { makeTempDir, removeTempDir } from '../engine/tempdir.js';
 
+const SYMLINK_MODE = '120000';
+const SUBMODULE_MODE = '160000';
+
 /** Load a repository where a broken env spec fails only that env (see checkRepoTolerant). */
-export async function loadRepoTolerant(dir: string): Promise<TolerantRepo> {
-  return checkRepoTolerant(dir, readRepoFiles(dir), await versionSpecChecker());
+export async function loadRepoTolerant(dir: string, files: RepoFiles = readRepoFiles(dir)): Promise<TolerantRepo> {
+  return checkRepoTolerant(dir, files, await versionSpecChecker());
 }
 
-/** Raw texts of specs and per-env tests: what `changedEnvs` compares. */
-function snapshotOf(dir: string, inventory: Inventory): RepoSnapshot {
-  const decoder = new TextDecoder();
-  const read = (p: string) => {
-    const bytes = readRepoFile(dir, relative(dir, p));
-    return bytes ? decoder.decode(bytes) : undefined;
-  };
-  const specTexts = new Map<string, string>();
-  const testTexts = new Map<string, string>();
-  for (const e of inventory.environments) {
-    const spec = read(join(dir, SPECS_DIR, `${e.name}.yml`));
-    if (spec !== undefined) specTexts.set(e.name, spec);
-    const tests = ['sh', 'py'].map((x) => read(join(dir, SPECS_DIR, `${e.name}.test.${x}`)) ?? '').join('\0');
-    if (tests !== '\0') testTexts.set(e.name, tests);
+/** A commit's repository snapshot, read by `readCommitFiles`. */
+export interface CommitFiles {
+  ref: string;
+  commit: string;
+  files: RepoFiles;
+}
+
+/**
+ * The commit reader of a repository snapshot: inventory.ini and every file directly in env-specs/ at `ref`, from
+ * one `git ls-tree` and one `git cat-file --batch`, checked like the work tree reader (repo/repo.ts
+ * readRepoFiles) checks files: size before reading, a symlink only when it stays inside the repository,
+ * env-specs a real directory. The same bytes give the same RepoFiles as a checkout of that commit.
+ */
+export async function readCommitFiles(repoDir: string, ref: string): Promise<CommitFiles> {
+  const [commit, prefix] = await Promise.all([resolveCommit(repoDir, ref), repoPrefix(repoDir)]);
+  const entries = await treeEntries(repoDir, commit, [
+    `${prefix}${INVENTORY_FILE}`,
+    `${prefix}${SPECS_DIR}`,
+    `${prefix}${SPECS_DIR}/`,
+  ]);
+  const problems: Problem[] = [];
+  const wanted: Array<{ rel: string; entry: TreeEntry }> = [];
+  for (const entry of entries) {
+    const rel = entry.path.slice(prefix.length);
+    if (rel === SPECS_DIR) {
+      const message =
+        entry.mode === SYMLINK_MODE
+          ? 'is a symlink: env-specs must be a directory in the repository (a symlink could lead anywhere)'
+          : entry.type !== 'tree'
+            ? 'is not a directory'
+            : undefined;
+      if (message) problems.push({ file: SPECS_DIR, line: 1, severity: 'error', message });
+      continue;
+    }
+    if (entry.type !== 'blob') {
+      // a directory in env-specs/ holds local pip sources, read by the build; inventory.ini must be a file
+      if (rel === INVENTORY_FILE) problems.push(inputFileProblem(rel, { kind: 'dir', size: 0 })!);
+      continue;
+    }
+    const tooBig =
+      entry.mode === SYMLINK_MODE ? undefined : inputFileProblem(rel, { kind: 'file', size: entry.size ?? 0 });
+    if (tooBig) problems.push(tooBig);
+    else wanted.push({ rel, entry });
   }
-  return { inventory, specTexts, testTexts };
+  const blobs = await catFiles(
+    repoDir,
+    wanted.map((w) => w.entry.sha),
+  );
+  // a symlink is followed once, inside the repository only (as the work tree reader does)
+  const targets = new Map<string, string>();
+  for (const { rel, entry } of wanted) {
+    if (entry.mode !== SYMLINK_MODE) continue;
+    const target = blobs.get(entry.sha)?.toString('utf8') ?? '';
+    const resolved = posix.normalize(posix.join(posix.dirname(rel), target));
+    if (posix.isAbsolute(target) || resolved === '..' || resolved.startsWith('../'))
+      problems.push(inputFileProblem(rel, { kind: 'symlink', size: 0, leavesTree: true })!);
+    else targets.set(rel, `${commit}:${prefix}${resolved}`);
+  }
+  const followed = await catFiles(repoDir, [...targets.values()]);
+  const files: RepoFiles = { inventory: undefined, specs: new Map() };
+  for (const { rel, entry } of wanted) {
+    let bytes: Uint8Array | undefined = blobs.get(entry.sha);
+    if (entry.mode === SYMLINK_MODE) {
+      const name = targets.get(rel);
+      if (!name) continue;
+      bytes = followed.get(name);
+      const problem = bytes
+        ? inputFileProblem(rel, { kind: 'file', size: bytes.length })
+        : inputFileProblem(rel, { kind: 'symlink', size: 0, leavesTree: true }); // dangling, or a directory
+      if (problem) {
+        problems.push(problem);
+        continue;
+      }
+    }
+    if (!bytes) continue;
+    if (rel === INVENTORY_FILE) files.inventory = bytes;
+    else files.specs.set(rel.slice(SPECS_DIR.length + 1), bytes);
+  }
+  if (problems.length) throw new InputError(problems);
+  return { ref, commit, files };
+}
+
+/** The snapshot of `ref`, or of the work tree when no ref is given (`plan --base B` compares with the work tree). */
+export async function readSnapshot(repoDir: string, ref?: string): Promise<CommitFiles | { files: RepoFiles }> {
+  return ref ? readCommitFiles(repoDir, ref) : { files: readRepoFiles(repoDir) };
 }
 
 /** The repository files of a commit in a temp dir (removed by `cleanup`). */
@@ -60,15 +142,14 @@ export async function checkoutCommit(repoDir: string, ref: string, paths?: strin
  * The base side of a comparison: its inventory as written (even if some specs there were broken).
  * A base without a readable inventory counts as empty: everything at head is new.
  */
-function baseSnapshot(dir: string, head: Inventory): RepoSnapshot {
-  const files = readRepoFiles(dir);
-  const text = files.inventory ? decodeInput(files.inventory, 'inventory.ini').text : undefined;
-  const inventory = (text !== undefined ? parseInventory(text).inventory : undefined) ?? emptyInventory(head);
-  return snapshotOf(dir, inventory);
+function baseInventory(files: RepoFiles, head: Inventory): Inventory {
+  const text = files.inventory ? decodeInput(files.inventory, INVENTORY_FILE).text : undefined;
+  return (text !== undefined ? parseInventory(text).inventory : undefined) ?? emptyInventory(head);
 }
 
-export function changesBetween(baseDir: string, headDir: string, head: Inventory): Changes {
-  return changedEnvs(baseSnapshot(baseDir, head), snapshotOf(headDir, head));
+/** What changed between two snapshots (whole ones: a base commit and a head commit or the work tree). */
+export function changesBetween(base: RepoFiles, head: RepoFiles, headInventory: Inventory): Changes {
+  return changedEnvs(snapshotOf(base, baseInventory(base, headInventory)), snapshotOf(head, headInventory));
 }
 
 /**
@@ -83,8 +164,8 @@ export interface PrDelta {
   changes: Changes;
   /** the changed envs' parsed specs (REPLICATE at head, spec valid) */
   specs: Map<string, EnvSpec>;
-  /** the changed envs' test scripts at head (`sh` then `py`, NUL between), as a verdict key reads them */
-  testTexts: Map<string, string>;
+  /** the desired state of the changed envs (core/desired.ts, as for a whole repository) */
+  desired: Desired;
   /** changed envs whose spec has errors */
   broken: Map<string, Problem[]>;
   /** warnings of inventory.ini and the changed specs */
@@ -93,13 +174,19 @@ export interface PrDelta {
   allowCheck: AllowListCheck;
 }
 
-const TEST_FILE = /^(.+)\.test\.(sh|py)$/;
-const SPEC_FILE = /^(.+)\.yml$/;
+/** The file name of a path directly in env-specs/, or undefined. */
+function specsChild(path: string): string | undefined {
+  const rel = path.startsWith(`${SPECS_DIR}/`) ? path.slice(SPECS_DIR.length + 1) : undefined;
+  return rel && !rel.includes('/') ? rel : undefined;
+}
 
 /**
- * What `plan --base B --head H` needs, from one `git diff --raw` and `git cat-file --batch` of the changed blobs.
+ * What `plan --base B --head H` needs, from one `git diff --raw` and `git cat-file --batch` of the changed blobs:
+ * partial snapshots (the changed files only) read into the same RepoFiles as the whole readers, compared by the
+ * same `snapshotOf`, and the changed envs' desired state from the same `desiredState`.
  * Returns undefined when the change touches every env's build inputs ([conda] version or frontend, or
- * [legacy-noarch]) or the base inventory does not parse: the caller reads both commits whole then.
+ * [legacy-noarch]), the base inventory does not parse, or a changed entry is a symlink or a submodule: the
+ * caller reads both commits whole then.
  */
 export async function readPrDelta(repoDir: string, baseRef: string, headRef: string): Promise<PrDelta | undefined> {
   const [baseCommit, headCommit, prefix] = await Promise.all([
@@ -111,6 +198,8 @@ export async function readPrDelta(repoDir: string, baseRef: string, headRef: str
     diffRaw(repoDir, baseCommit, headCommit, [INVENTORY_FILE, SPECS_DIR]),
     listDirAt(repoDir, headCommit, SPECS_DIR),
   ]);
+  const special = (mode: string | undefined) => mode === SYMLINK_MODE || mode === SUBMODULE_MODE;
+  if (diff.some((d) => special(d.baseMode) || special(d.headMode))) return undefined;
   const inv = (c: string) => `${c}:${prefix}${INVENTORY_FILE}`;
   const blobs = await catFiles(repoDir, [
     ...(diff.some((d) => d.path === INVENTORY_FILE) ? [inv(baseCommit)] : []),
@@ -136,9 +225,9 @@ export async function readPrDelta(repoDir: string, baseRef: string, headRef: str
       inventory = parsed.inventory;
     }
   }
-  const specNames = new Set(headNames.filter((f) => SPEC_FILE.test(f) && !TEST_FILE.test(f)));
+  const headNameSet = new Set(headNames);
   for (const env of inventory?.environments ?? [])
-    if (!specNames.has(`${env.name}.yml`)) invProblems.push(missingSpecProblem(env));
+    if (!headNameSet.has(`${env.name}.yml`)) invProblems.push(missingSpecProblem(env));
   if (!inventory || invProblems.some((p) => p.severity === 'error')) throw new InputError(invProblems);
 
   // an inventory.ini the PR did not touch is parsed once (10,000 envs: the largest file of the repository)
@@ -163,66 +252,44 @@ export async function readPrDelta(repoDir: string, baseRef: string, headRef: str
   )
     return undefined;
 
-  // the two snapshots hold only the changed files: an unchanged file is absent on both sides, hence equal
-  const text = (sha: string | undefined) => (sha ? blobs.get(sha)?.toString('utf8') : undefined);
-  const side = (which: 'baseSha' | 'headSha', inventory: Inventory): RepoSnapshot => {
-    const specTexts = new Map<string, string>();
-    const tests = new Map<string, string[]>();
+  // the changed files of each side, as RepoFiles: an unchanged file is absent on both sides, hence equal
+  const side = (which: 'baseSha' | 'headSha', bytes: Uint8Array | undefined): RepoFiles => {
+    const specs = new Map<string, Uint8Array>();
     for (const d of diff) {
-      const rel = d.path.startsWith(`${SPECS_DIR}/`) ? d.path.slice(SPECS_DIR.length + 1) : undefined;
-      if (!rel || rel.includes('/')) continue;
-      const t = TEST_FILE.exec(rel);
-      if (t) {
-        const parts = tests.get(t[1]!) ?? ['', ''];
-        parts[t[2] === 'sh' ? 0 : 1] = text(d[which]) ?? '';
-        tests.set(t[1]!, parts);
-        continue;
-      }
-      const s = SPEC_FILE.exec(rel);
-      const content = text(d[which]);
-      if (s && content !== undefined) specTexts.set(s[1]!, content);
+      const name = specsChild(d.path);
+      const content = d[which] ? blobs.get(d[which]!) : undefined;
+      if (name && content) specs.set(name, content);
     }
-    const testTexts = new Map<string, string>();
-    // a test file that did not change is the same on both sides: only the changed half is compared
-    for (const [name, parts] of tests) testTexts.set(name, parts.join('\0'));
-    return { inventory, specTexts, testTexts };
+    return { inventory: bytes, specs };
   };
-  const changes = changedEnvs(side('baseSha', baseInventory), side('headSha', inventory));
-
-  // head specs of the changed envs: those in the diff are read already; the others (mode or kernel changes)
-  // are read with one more cat-file
-  const changedSpec = new Map<string, Buffer>();
-  for (const d of diff)
-    if (d.headSha && d.path.startsWith(`${SPECS_DIR}/`)) {
-      const m = SPEC_FILE.exec(d.path.slice(SPECS_DIR.length + 1));
-      if (m && !TEST_FILE.test(d.path)) changedSpec.set(m[1]!, blobs.get(d.headSha)!);
-    }
-  const missing = changes.envs.filter((e) => !changedSpec.has(e.name)).map((e) => e.name);
-  const spec = (name: string) => `${headCommit}:${prefix}${SPECS_DIR}/${name}.yml`;
-  // the whole test scripts of every changed env at head: the verdict key reads both, changed or not
-  const headNameSet = new Set(headNames);
-  const testPath = (name: string, x: string) => `${headCommit}:${prefix}${SPECS_DIR}/${name}.test.${x}`;
-  const testBlobs = changes.envs.flatMap((e) =>
-    ['sh', 'py'].filter((x) => headNameSet.has(`${e.name}.test.${x}`)).map((x) => testPath(e.name, x)),
+  const changes = changedEnvs(
+    snapshotOf(side('baseSha', baseInvBytes), baseInventory),
+    snapshotOf(side('headSha', headInvBytes), inventory),
   );
-  const more = await catFiles(repoDir, [...missing.map(spec), ...testBlobs]);
-  for (const name of missing) {
-    const bytes = more.get(spec(name));
-    if (bytes) changedSpec.set(name, bytes);
+
+  // every file of each changed env at head (spec and both test scripts, changed or not): what its verdict key
+  // and build read, as the whole readers would read them
+  const wanted = [...changes.envs.map((e) => e.name), ...changes.exportOnly];
+  const headPath = (file: string) => `${headCommit}:${prefix}${SPECS_DIR}/${file}`;
+  const ownFiles = wanted
+    .flatMap((n) => [`${n}.yml`, `${n}.test.sh`, `${n}.test.py`])
+    .filter((f) => headNameSet.has(f));
+  const own = await catFiles(repoDir, ownFiles.map(headPath));
+  const headFiles: RepoFiles = { inventory: headInvBytes, specs: new Map() };
+  const problems: Problem[] = [];
+  for (const file of ownFiles) {
+    const bytes = own.get(headPath(file));
+    const problem = bytes ? inputFileProblem(`${SPECS_DIR}/${file}`, { kind: 'file', size: bytes.length }) : undefined;
+    if (problem) problems.push(problem);
+    else if (bytes) headFiles.specs.set(file, bytes);
   }
-  const testTexts = new Map<string, string>();
-  for (const e of changes.envs) {
-    const part = (x: string) => more.get(testPath(e.name, x))?.toString('utf8') ?? '';
-    if (headNameSet.has(`${e.name}.test.sh`) || headNameSet.has(`${e.name}.test.py`))
-      testTexts.set(e.name, `${part('sh')}\0${part('py')}`);
-  }
+  if (problems.length) throw new InputError(problems);
 
   // check them: plain version specs without rattler, rattler only when a rare one appears
-  const wanted = [...changes.envs.map((e) => e.name), ...changes.exportOnly];
   const checkAll = (check: (v: string) => string | undefined) =>
     wanted.map((name) => ({
       name,
-      ...checkSpecFile(name, changedSpec.get(name) ?? new Uint8Array(), inventory, check),
+      ...checkSpecFile(name, headFiles.specs.get(`${name}.yml`) ?? new Uint8Array(), inventory, check),
     }));
   const rare = new Set<string>();
   let checked = checkAll((v) => {
@@ -242,13 +309,17 @@ export async function readPrDelta(repoDir: string, baseRef: string, headRef: str
         c.problems.filter((p) => p.severity === 'error'),
       );
   }
+  const desired = desiredState(
+    { inventory, specs, testTexts: testTextsOf(headFiles) },
+    { only: changes.envs.map((e) => e.name) },
+  );
   return {
     base: { ref: baseRef, commit: baseCommit },
     head: { ref: headRef, commit: headCommit },
     inventory,
     changes,
     specs,
-    testTexts,
+    desired,
     broken,
     warnings,
     // sources are checked against the base's allow-list; a PR touching env-specs/ is not allow-list-only
@@ -274,10 +345,8 @@ function sameFiles(a: Map<string, Uint8Array>, b: Map<string, Uint8Array>): bool
   return true;
 }
 
-/** The base commit's allow-list against the head's, from two checked-out trees (core/allowlist.ts decides). */
-export function allowListBetween(baseDir: string, headDir: string, head: Inventory): AllowListCheck {
-  const baseFiles = readRepoFiles(baseDir);
-  const headFiles = readRepoFiles(headDir);
+/** The base snapshot's allow-list against the head's (core/allowlist.ts decides). */
+export function allowListBetween(baseFiles: RepoFiles, headFiles: RepoFiles, head: Inventory): AllowListCheck {
   const baseText = inventoryText(baseFiles);
   const base = baseText !== undefined ? parseInventory(baseText).inventory : undefined;
   return compareAllowLists(
