@@ -5,7 +5,14 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, sep } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { checkImports, hasRuntimeExports, importsOf, valueImportsUnder, type Rule } from './fixtures/architecture.js';
+import {
+  checkImports,
+  hasRuntimeExports,
+  importsOf,
+  oneDesiredStateViolations,
+  valueImportsUnder,
+  type Rule,
+} from './fixtures/architecture.js';
 
 const tree = (files: Record<string, string>) => new Map(Object.entries(files));
 
@@ -199,6 +206,30 @@ describe('the real tree', () => {
       .filter(([path, src]) => /^scripts\/core\/[^/]+\.ts$/.test(path) && hasRuntimeExports(src) && !tested.has(path))
       .map(([path]) => path);
     expect(untested).toEqual([]);
+  });
+});
+
+describe('one reader, one desired state', () => {
+  it('bites: a hand-built Desired, a REPLICATE filter and a git blob reader outside their modules', () => {
+    const files = tree({
+      'scripts/app/qa.ts': [
+        "import { catFiles } from '../engine/git.js';",
+        "const envs = inv.environments.filter((e) => e.mode === 'REPLICATE');",
+        'const desired = { condaVersion, envs } as Desired;',
+        'const d: DesiredEnv = { name };',
+      ].join('\n'),
+      'scripts/core/desired.ts': 'return env as DesiredEnv;',
+    });
+    expect(oneDesiredStateViolations(files)).toEqual([
+      "scripts/app/qa.ts:1: import { catFiles } from '../engine/git.js'; (a second reader of commits: use repo/snapshot.ts)",
+      "scripts/app/qa.ts:2: const envs = inv.environments.filter((e) => e.mode === 'REPLICATE'); (a second REPLICATE filter: use replicatedEnvs)",
+      'scripts/app/qa.ts:3: const desired = { condaVersion, envs } as Desired; (a second builder of the desired state: call desiredState)',
+      'scripts/app/qa.ts:4: const d: DesiredEnv = { name }; (a second builder of the desired state: call desiredState)',
+    ]);
+  });
+
+  it('the real tree has one builder, one filter and one commit reader', () => {
+    expect(oneDesiredStateViolations(readSources('scripts'))).toEqual([]);
   });
 });
 
