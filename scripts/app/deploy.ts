@@ -96,6 +96,8 @@ interface DeployResultBase {
   commit: string | undefined;
   /** hand-changed envs repaired (or, in a dry run, to repair) */
   repairs?: Repair[];
+  /** --build-missing: envs built and tested at deploy time, not by a pull request's QA */
+  builtAtDeploy?: string[];
 }
 
 /** The machine result: the plan of a dry run, the missing builds of a refused deploy, or what was applied. */
@@ -445,7 +447,7 @@ async function buildMissing(
   repo: Repo,
   desired: Desired,
   names: Set<string>,
-): Promise<void> {
+): Promise<string[]> {
   const { runBuilds } = await import('./pipeline.js');
   const runDir = join(layout(root).runs, `deploy-${new Date().toISOString().replace(/[:.]/g, '-')}`);
   // the installation the repository names is not there (a conda upgrade deployed without a qa run): install it
@@ -468,6 +470,21 @@ async function buildMissing(
     .filter((e) => e.result.status === 'failed')
     .map((e) => `${e.result.env}${e.result.failure ? ` (${e.result.failure.class})` : ''}`);
   if (failed.length) opts.out.warn(`build failed for: ${failed.join(', ')} (see ${runDir}/logs)`);
+  // said loudly: these builds go live (if they pass) without a pull request's QA having tested them
+  const built = result.envs.filter((e) => e.result.status !== 'failed').map((e) => e.result.env);
+  if (built.length) {
+    const message =
+      `built at deploy, not tested by a PR: ${built.join(', ')} (main changed them beyond what QA tested: ` +
+      'a direct push, or pull requests merged on top of each other; logs: ' +
+      `${runDir})`;
+    opts.out.warn(message);
+    const { publishWarning } = await import('../engine/github.js');
+    publishWarning('built at deploy, not tested by a PR', message, {
+      write: (line) => (opts.out.json ? process.stderr : process.stdout).write(line + '\n'),
+      env: opts.env,
+    });
+  }
+  return built;
 }
 
 /** The whole deploy; human text goes to `opts.out`, the machine result is returned. */
@@ -513,10 +530,12 @@ export async function deploy(opts: DeployOptions): Promise<DeployResult> {
 
   let plan = planFromDisk(root, desired, planOpts);
   if (plan.blockedBy) throw new RefusedError(describeBlocked(plan.blockedBy)); // before building anything
+  let builtAtDeploy: string[] = [];
   if (plan.missing.length && opts.buildMissing && !opts.dryRun) {
     // outside the lock: builds lock per build id, and a long build must not block an emergency rollback
-    await buildMissing(opts, root, repo, desired, new Set(plan.missing.map((m) => m.name)));
+    builtAtDeploy = await buildMissing(opts, root, repo, desired, new Set(plan.missing.map((m) => m.name)));
   }
+  const built = builtAtDeploy.length ? { builtAtDeploy } : {};
 
   if (opts.dryRun) {
     for (const line of describePlan(plan)) out.info(line);
@@ -556,7 +575,7 @@ export async function deploy(opts: DeployOptions): Promise<DeployResult> {
           ` (run QA on the PR, or deploy --build-missing):\n${describeMissing(plan.missing)}` +
           missingHint(plan),
       );
-      return { ok: false, root, commit, missing: plan.missing };
+      return { ok: false, root, commit, missing: plan.missing, ...built };
     }
     const applied = applyDeploy(root, desired, plan, {
       ...(commit ? { commit } : {}),
@@ -576,6 +595,7 @@ export async function deploy(opts: DeployOptions): Promise<DeployResult> {
       commit,
       ...plan,
       ...(repairs.length ? { repairs } : {}),
+      ...built,
       kernelSync: k,
       seconds: applied.seconds,
     };

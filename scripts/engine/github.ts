@@ -92,6 +92,21 @@ export function publishProblems(
   return notes.length;
 }
 
+/**
+ * A warning the workflow's reader must not miss: one `::warning` annotation (through `write`, as publishProblems)
+ * and a section in the job summary. Does nothing outside Actions.
+ */
+export function publishWarning(
+  title: string,
+  message: string,
+  opts: { write: (line: string) => void; env?: NodeJS.ProcessEnv },
+): void {
+  const env = opts.env ?? process.env;
+  if (!inGitHubActions(env)) return;
+  opts.write(annotationCommand({ level: 'warning', title: redact(title), message: redact(message) }));
+  if (env.GITHUB_STEP_SUMMARY) appendFileSync(env.GITHUB_STEP_SUMMARY, `> [!WARNING]\n> ${redact(message)}\n\n`);
+}
+
 /** Step outputs (GITHUB_OUTPUT) of the running step. Does nothing outside Actions. */
 export function setStepOutputs(outputs: Record<string, string>, env: NodeJS.ProcessEnv = process.env): void {
   if (!inGitHubActions(env) || !env.GITHUB_OUTPUT) return;

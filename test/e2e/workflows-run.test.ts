@@ -54,6 +54,22 @@ describe('the GitHub loop with the real workflows', () => {
     expect(gc!.log).toMatch(/gc/i);
   }, 180_000);
 
+  test('a spec pushed straight to main (no PR): deploy.yml builds it and says so in the summary and a warning', async () => {
+    const before = hub.head();
+    hub.branch('main');
+    writeFileSync(
+      join(hub.clone, 'env-specs', 'b.yml'),
+      worldSpec(world, 'b', ['python=3.11', 'numpy=1.26.4', 'zlib']),
+    );
+    hub.commitAndPush('b: zlib, pushed without a PR');
+    const deploy = await play('deploy.yml', hub.pushEvent(before));
+    expect(deploy.conclusion, describeRun(deploy)).toBe('success');
+    expect(deploy.jobs.deploy!.summary).toMatch(/built at deploy, not tested by a PR: b\b/);
+    expect(deploy.annotations).toContainEqual(
+      expect.objectContaining({ level: 'warning', title: 'built at deploy, not tested by a PR' }),
+    );
+  }, 300_000);
+
   test('PR changing one spec -> qa -> merge -> deploy -> revert PR -> deploy without rebuild -> rollback', async () => {
     const a0 = liveBuild('a');
     const b0 = liveBuild('b');
@@ -81,6 +97,9 @@ describe('the GitHub loop with the real workflows', () => {
     // merge -> deploy: a new generation with a's tested build; b untouched
     const deploy = await play('deploy.yml', hub.merge(pr));
     expect(deploy.conclusion, describeRun(deploy)).toBe('success');
+    // what QA tested goes live as it is: nothing is built at deploy time
+    expect(deploy.jobs.deploy!.summary).not.toMatch(/built at deploy/);
+    expect(deploy.annotations.filter((x) => x.level === 'warning')).toEqual([]);
     const a1 = liveBuild('a');
     expect(a1).not.toBe(a0);
     expect(liveBuild('b')).toBe(b0);
