@@ -3,6 +3,7 @@
  * into the installation its [conda] version names. Broken specs and plan-time guards fail their env first.
  */
 import { runBuilds } from './pipeline.js';
+import { inventoryOf, readCommitFiles } from '../repo/snapshot.js';
 import { join } from 'node:path';
 import { loadRunSetup, newRunId, type RunSetupOptions } from './run-setup.js';
 import { ensureInstallation } from './install-conda.js';
@@ -30,6 +31,11 @@ export interface BuildEnvsOptions extends RunSetupOptions {
   /** --env: only these (must be REPLICATE envs); empty = all */
   envs: string[];
   retryFailed: boolean;
+  /**
+   * A pull request's build (qa.yml's build matrix): the base commit whose configuration the run uses
+   * (core/trust.ts); its builds get a private package cache, as qa's do.
+   */
+  baseRef?: string;
 }
 
 export interface BuildEnvsResult {
@@ -41,7 +47,11 @@ export interface BuildEnvsResult {
 }
 
 export async function buildEnvs(opts: BuildEnvsOptions): Promise<BuildEnvsResult> {
-  const { jobs, timeoutSeconds, repo, broken, root, desired, replicated } = await loadRunSetup(opts);
+  const base = opts.baseRef ? await readCommitFiles(opts.repoDir, opts.baseRef) : undefined;
+  const { jobs, timeoutSeconds, repo, broken, root, desired, replicated } = await loadRunSetup({
+    ...opts,
+    ...(base ? { trustBase: inventoryOf(base.files) ?? 'no-base' } : {}),
+  });
   const only = selectEnvs(opts.envs, replicated);
   const wanted = (n: string) => replicated.has(n) && (!only || only.has(n));
 
@@ -69,6 +79,7 @@ export async function buildEnvs(opts: BuildEnvsOptions): Promise<BuildEnvsResult
     test: false,
     env: opts.env,
     retryFailed: opts.retryFailed,
+    ...(base ? { untrusted: true } : {}),
     ...(timeoutSeconds ? { timeoutSeconds } : {}),
   });
   for (const r of results) opts.out.info(describeResult(r));

@@ -30,6 +30,7 @@ import {
   allowListBetween,
   changesBetween,
   checkoutCommit,
+  inventoryOf,
   readCommitFiles,
   readPrDelta,
   type CommitCheckout,
@@ -38,6 +39,9 @@ import {
 import { readRepoFiles, resolveRoot } from '../repo/repo.js';
 import type { Desired, DesiredEnv } from '../core/desired.js';
 import { replicatedNames } from '../core/inventory.js';
+import { ignoredKeyWarnings, trustedInventory } from '../core/trust.js';
+import type { Inventory } from '../core/types.js';
+import type { Output } from './output.js';
 import type { Repo } from '../core/repo.js';
 import { runBuilds } from './pipeline.js';
 import { loadRunSetup, newRunId, resolvedRoot, type RunSetup, type RunSetupOptions } from './run-setup.js';
@@ -60,8 +64,8 @@ export interface QaResult extends Report {
 }
 
 /** The run setup of a pull request read by what it changed: only the changed envs are in the desired state. */
-function prDeltaSetup(delta: PrDelta, root: string): Omit<RunSetup, 'jobs' | 'timeoutSeconds'> {
-  const { inventory, specs } = delta;
+function prDeltaSetup(delta: PrDelta, inventory: Inventory, root: string): Omit<RunSetup, 'jobs' | 'timeoutSeconds'> {
+  const { specs } = delta;
   return {
     repo: { dir: '', inventory, specs, warnings: delta.warnings },
     broken: delta.broken,
@@ -69,6 +73,12 @@ function prDeltaSetup(delta: PrDelta, root: string): Omit<RunSetup, 'jobs' | 'ti
     desired: delta.desired,
     replicated: replicatedNames(inventory),
   };
+}
+
+/** The inventory a pull request's QA runs with, saying which of its configuration changes it ignores. */
+function trustedRun(base: Inventory | 'no-base', head: Inventory, out: Output): Inventory {
+  for (const w of ignoredKeyWarnings(base, head)) out.warn(w);
+  return trustedInventory(base, head);
 }
 
 /**
@@ -100,7 +110,9 @@ export async function runQa(opts: QaOptions): Promise<QaResult> {
     const delta = baseRef && headRef ? await readPrDelta(opts.repoDir, baseRef, headRef) : undefined;
     if (delta) {
       for (const w of delta.warnings) out.warn(`${w.file}:${w.line}: warning: ${w.message}`);
-      setup = prDeltaSetup(delta, resolveRoot({ options: { root: opts.rootFlag }, env: opts.env }, delta.inventory));
+      // the PR's data, the base's configuration (core/trust.ts)
+      const trusted = trustedRun(delta.baseInventory, delta.inventory, out);
+      setup = prDeltaSetup(delta, trusted, resolveRoot({ options: { root: opts.rootFlag }, env: opts.env }, trusted));
       changes = delta.changes;
       allowCheck = delta.allowCheck;
     } else {
@@ -109,9 +121,14 @@ export async function runQa(opts: QaOptions): Promise<QaResult> {
       if (head) checkouts.push(head);
       headDir = head?.dir ?? opts.repoDir;
       const headFiles = headRef ? (await readCommitFiles(opts.repoDir, headRef)).files : undefined;
-      setup = await loadRunSetup({ ...opts, repoDir: headDir, ...(headFiles ? { files: headFiles } : {}) });
-      if (baseRef) {
-        const base = await readCommitFiles(opts.repoDir, baseRef);
+      const base = baseRef ? await readCommitFiles(opts.repoDir, baseRef) : undefined;
+      setup = await loadRunSetup({
+        ...opts,
+        repoDir: headDir,
+        ...(headFiles ? { files: headFiles } : {}),
+        ...(base ? { trustBase: inventoryOf(base.files) ?? 'no-base' } : {}),
+      });
+      if (base) {
         const current = headFiles ?? readRepoFiles(headDir);
         changes = changesBetween(base.files, current, setup.repo.inventory);
         allowCheck = allowListBetween(base.files, current, setup.repo.inventory);

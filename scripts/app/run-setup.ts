@@ -13,6 +13,8 @@ import { buildPaths } from '../core/layout.js';
 import { withoutBroken, type TolerantRepo } from '../core/qarun.js';
 import { replicatedNames } from '../core/inventory.js';
 import type { RepoFiles } from '../core/repo.js';
+import type { Inventory } from '../core/types.js';
+import { ignoredKeyWarnings, trustedInventory } from '../core/trust.js';
 import type { Output } from './output.js';
 import type { Context } from './context.js';
 import { durationOption, jobsOption, stringOption } from '../core/options.js';
@@ -73,12 +75,20 @@ export interface RunSetupOptions {
   annotate?: Context['annotate'];
   /** the snapshot already read (a commit, by readCommitFiles); else the work tree at repoDir is read */
   files?: RepoFiles;
+  /**
+   * A pull request's run: the base commit's inventory, whose configuration the run uses (core/trust.ts);
+   * 'no-base' when the base has none. Undefined: a trusted run (main, an admin) uses the repository's own.
+   */
+  trustBase?: Inventory | 'no-base';
 }
 
 export async function loadRunSetup(opts: RunSetupOptions): Promise<RunSetup> {
   const { jobs, timeoutSeconds } = opts;
-  const { repo, broken } = await loadRepoTolerant(opts.repoDir, opts.files);
-  for (const w of repo.warnings) opts.out.warn(`${w.file}:${w.line}: warning: ${w.message}`);
+  const read = await loadRepoTolerant(opts.repoDir, opts.files);
+  const { broken } = read;
+  for (const w of read.repo.warnings) opts.out.warn(`${w.file}:${w.line}: warning: ${w.message}`);
+  for (const w of ignoredKeyWarnings(opts.trustBase, read.repo.inventory)) opts.out.warn(w);
+  const repo = { ...read.repo, inventory: trustedInventory(opts.trustBase, read.repo.inventory) };
   const root = resolvedRoot(resolveRoot({ options: { root: opts.rootFlag }, env: opts.env }, repo.inventory));
   const replicated = replicatedNames(repo.inventory);
   return {

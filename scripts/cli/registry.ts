@@ -318,7 +318,9 @@ export const COMMANDS: CommandMeta[] = [
   {
     name: 'build',
     summary: 'build REPLICATE envs into ROOT/vX/builds/NAME/<build-id>/ (skips tested builds)',
-    usage: 'conda-gitops build [--root DIR] [--env NAME]... [--jobs N] [--retry-failed] [--timeout SECONDS] [--json]',
+    usage:
+      'conda-gitops build [--root DIR] [--env NAME]... [--base REF] [--jobs N] [--retry-failed] [--timeout SECONDS] ' +
+      '[--json]',
     details:
       'Builds each REPLICATE env of the repository (or --env NAME) into the installation named by [conda] version,\n' +
       'at its resolved path ROOT/vX/builds/NAME/<build-id>/, with a record beside it ' +
@@ -330,9 +332,13 @@ export const COMMANDS: CommandMeta[] = [
       'local channel index reports its recorded failure again unless --retry-failed; anything else is retried.\n' +
       'conda, pip and tests get an allow-listed environment (see [conda] pass-env), never secrets.\n' +
       'SIGINT/SIGTERM stop every child, mark running builds aborted, exit 130/143.\n' +
-      'Tests are not run: see `test`, or `qa`. Exit 1 when any env fails.',
+      'Tests are not run: see `test`, or `qa`. Exit 1 when any env fails.\n' +
+      "--base REF: a pull request's build (the build matrix of qa.yml): the configuration that decides how things\n" +
+      "run (installer, .condarc keys, pass-env, unsandboxed-tests, the allow-lists) is REF's, not the checkout's,\n" +
+      'and each build gets a private package cache: nothing it runs can write the shared one (docs/security.md).',
     options: {
       env: envFilter,
+      base: { type: 'string', arg: 'REF', description: "a pull request's build: REF's configuration, private cache" },
       jobs,
       'retry-failed': retryFailed,
       timeout: timeout('each conda/pip call (default 3600)'),

@@ -4,7 +4,7 @@
  * Tests are not run (see `test`, or `qa` for both). Exit 1 when any env fails.
  */
 import type { Context } from '../app/context.js';
-import { boolOption, listOption } from '../core/options.js';
+import { boolOption, listOption, stringOption } from '../core/options.js';
 import { runSetupOptions } from '../app/run-setup.js';
 import { EXIT } from '../core/errors.js';
 import { buildEnvs } from '../app/build.js';
@@ -14,6 +14,7 @@ export async function run(ctx: Context): Promise<number> {
     ...runSetupOptions(ctx),
     envs: listOption(ctx, 'env'),
     retryFailed: boolOption(ctx, 'retry-failed'),
+    ...(stringOption(ctx, 'base') !== undefined ? { baseRef: stringOption(ctx, 'base')! } : {}),
   });
   ctx.out.result(result);
   return result.failed ? EXIT.FAILED : EXIT.OK;

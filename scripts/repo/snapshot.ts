@@ -143,8 +143,13 @@ export async function checkoutCommit(repoDir: string, ref: string, paths?: strin
  * A base without a readable inventory counts as empty: everything at head is new.
  */
 function baseInventory(files: RepoFiles, head: Inventory): Inventory {
+  return inventoryOf(files) ?? emptyInventory(head);
+}
+
+/** A snapshot's inventory as written, or undefined when it has none that parses. */
+export function inventoryOf(files: RepoFiles): Inventory | undefined {
   const text = files.inventory ? decodeInput(files.inventory, INVENTORY_FILE).text : undefined;
-  return (text !== undefined ? parseInventory(text).inventory : undefined) ?? emptyInventory(head);
+  return text !== undefined ? parseInventory(text).inventory : undefined;
 }
 
 /** What changed between two snapshots (whole ones: a base commit and a head commit or the work tree). */
@@ -172,6 +177,8 @@ export interface PrDelta {
   warnings: Problem[];
   /** the allow-list the PR's sources are checked against (the base's), and what the PR would add to it */
   allowCheck: AllowListCheck;
+  /** the base commit's inventory: its configuration is what the PR's QA runs with (core/trust.ts) */
+  baseInventory: Inventory | 'no-base';
 }
 
 /** The file name of a path directly in env-specs/, or undefined. */
@@ -322,6 +329,7 @@ export async function readPrDelta(repoDir: string, baseRef: string, headRef: str
     desired,
     broken,
     warnings,
+    baseInventory: inventoryChanged && baseText === undefined ? 'no-base' : baseInventory,
     // sources are checked against the base's allow-list; a PR touching env-specs/ is not allow-list-only
     allowCheck: compareAllowLists(
       baseText !== undefined && baseInventory ? { text: baseText, inventory: baseInventory } : undefined,

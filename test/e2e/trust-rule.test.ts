@@ -1,0 +1,149 @@
+/**
+ * The trust rule played as an attacker with write access to a branch: a pull request's configuration changes
+ * (installer, unsandboxed-tests, pass-env) have no effect on its own QA, and the build matrix job's builds
+ * (`build --base`) cannot write the shared package cache. docs/security.md "What a pull request decides".
+ */
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { memoryOutput } from '../../scripts/cli/output.js';
+import { runCommand } from '../fixtures/command.js';
+import { makeQaWorld, worldSpec, type QaWorld } from '../fixtures/qa-world.js';
+import { hostPython, installerTemplate } from '../fake-conda/index.js';
+
+const OLD = '23.11.0';
+const NEW = '24.1.2';
+const SECRET = 'https://hooks.example/T000/B000/not-for-pull-requests';
+
+/** every file under dir, recursively (bytes): where a leaked value would be written */
+function grepTree(dir: string, needle: string): string[] {
+  const hits: string[] = [];
+  const walk = (d: string) => {
+    for (const e of readdirSync(d, { withFileTypes: true })) {
+      const p = join(d, e.name);
+      if (e.isDirectory()) walk(p);
+      else if (e.isFile() && statSync(p).size < 5_000_000 && readFileSync(p).includes(needle)) hits.push(p);
+    }
+  };
+  if (existsSync(dir)) walk(dir);
+  return hits;
+}
+
+describe('a pull request cannot change how its own QA runs', () => {
+  let world: QaWorld;
+  let template: string;
+  let dir: string;
+  let pwned: string;
+  const git = (...args: string[]) =>
+    execFileSync('git', ['-C', dir, '-c', 'user.name=t', '-c', 'user.email=t@t', ...args], { stdio: 'pipe' })
+      .toString()
+      .trim();
+  const commit = (msg: string) => {
+    git('add', '-A');
+    git('commit', '-qm', msg);
+  };
+  const inventory = (version: string, extra: string[] = []) =>
+    [
+      '[conda]',
+      `version = ${version}`,
+      `channels = ${world.channel}`,
+      `installer = ${template}`,
+      'pass-env = FAKE_CONDA_PYTHON, FAKE_CONDA_PYTHON_VERSION',
+      ...extra,
+      '',
+      '[environments]',
+      'app = REPLICATE',
+      '',
+    ].join('\n');
+  const run = async (name: string, options: Record<string, unknown>, env: Record<string, string> = {}) => {
+    const out = memoryOutput(true);
+    const code = await runCommand(name, {
+      options: { root: world.root, json: true, ...options },
+      positionals: [],
+      out,
+      repo: dir,
+      env: { ...process.env, ...env },
+    });
+    return { code, text: out.errors.join('\n'), result: out.results[0] as Record<string, unknown> | undefined };
+  };
+  const pr = (name: string, edit: () => void) => {
+    git('checkout', '-qf', '-B', name, 'main');
+    edit();
+    commit(name);
+  };
+
+  beforeAll(() => {
+    world = makeQaWorld({ version: OLD });
+    template = installerTemplate(join(world.base, 'installers'), [OLD, NEW]);
+    process.env.FAKE_CONDA_PYTHON = hostPython().python;
+    process.env.FAKE_CONDA_PYTHON_VERSION = hostPython().version;
+    pwned = join(world.base, 'pwned');
+    dir = join(world.base, 'repo');
+    mkdirSync(join(dir, 'env-specs'), { recursive: true });
+    git('init', '-q', '-b', 'main');
+    writeFileSync(join(dir, 'inventory.ini'), inventory(OLD));
+    writeFileSync(join(dir, 'env-specs', 'app.yml'), worldSpec(world, 'app', ['python', 'requests']));
+    commit('main');
+    symlinkSync(`v${OLD}`, join(world.root, 'current'));
+    symlinkSync(`v${OLD}`, join(world.root, 'qa'));
+  });
+  afterAll(() => world?.cleanup());
+
+  test("an upgrade PR's own installer never runs: QA installs the new conda with the base's installer", async () => {
+    pr('evil-installer', () => {
+      writeFileSync(join(dir, 'evil-installer.sh'), `#!/bin/sh\necho pwned > '${pwned}'\nexit 1\n`);
+      writeFileSync(
+        join(dir, 'inventory.ini'),
+        inventory(NEW).replace(`installer = ${template}`, 'installer = ./evil-installer.sh'),
+      );
+    });
+    const r = await run('qa', { base: 'main', head: 'HEAD' });
+    expect(existsSync(pwned)).toBe(false);
+    expect(existsSync(join(world.root, `v${NEW}`, 'bin', 'conda'))).toBe(true);
+    expect(r.text).toMatch(/\[conda\] installer changed by this pull request is not used by its QA/);
+    expect(r.code, r.text).toBe(0);
+  }, 300_000);
+
+  test('a PR turning on unsandboxed-tests on a runner without a sandbox: its test still does not run', async () => {
+    pr('unsandboxed', () => {
+      writeFileSync(join(dir, 'inventory.ini'), inventory(OLD, ['unsandboxed-tests = allow']));
+      writeFileSync(join(dir, 'env-specs', 'app.test.sh'), `echo pwned > '${pwned}'\n`);
+    });
+    const r = await run('qa', { base: 'main', head: 'HEAD' }, { CONDA_GITOPS_SANDBOX: 'none' });
+    expect(existsSync(pwned)).toBe(false);
+    expect(r.text).toMatch(/\[conda\] unsandboxed-tests changed by this pull request is not used by its QA/);
+    expect(r.code).toBe(1); // the test was refused, not run
+  }, 300_000);
+
+  test("a PR adding a runner variable to pass-env: QA's build and tests never see it", async () => {
+    pr('pass-env', () => {
+      writeFileSync(
+        join(dir, 'inventory.ini'),
+        inventory(OLD).replace('FAKE_CONDA_PYTHON_VERSION', 'FAKE_CONDA_PYTHON_VERSION, SLACK_WEBHOOK_URL'),
+      );
+      writeFileSync(join(dir, 'env-specs', 'app.test.sh'), 'echo "hook=${SLACK_WEBHOOK_URL:-unset}"\n');
+    });
+    const r = await run('qa', { base: 'main', head: 'HEAD' }, { SLACK_WEBHOOK_URL: SECRET });
+    expect(r.text).toMatch(/\[conda\] pass-env changed by this pull request is not used by its QA/);
+    expect(grepTree(join(world.root, '.gitops', 'runs'), SECRET)).toEqual([]);
+    expect(r.text).not.toContain(SECRET);
+  }, 300_000);
+
+  test('the build matrix job (build --base) cannot write the shared package cache; a trusted build fills it', async () => {
+    pr('new-package', () => {
+      writeFileSync(join(dir, 'env-specs', 'app.yml'), worldSpec(world, 'app', ['python', 'requests', 'pandas']));
+    });
+    const shared = join(world.root, `v${OLD}`, 'pkgs');
+    const before = readdirSync(shared).sort();
+    const untrusted = await run('build', { base: 'main', env: 'app' });
+    expect(untrusted.code, untrusted.text).toBe(0);
+    expect(readdirSync(shared).sort()).toEqual(before);
+    // the same build without --base (an admin's, or deploy's) is trusted: it fills the shared cache
+    git('checkout', '-qf', '-B', 'trusted', 'new-package');
+    writeFileSync(join(dir, 'env-specs', 'app.yml'), worldSpec(world, 'app', ['python', 'pandas']));
+    const trusted = await run('build', { env: 'app' });
+    expect(trusted.code, trusted.text).toBe(0);
+    expect(readdirSync(shared).sort()).not.toEqual(before);
+  }, 300_000);
+});
