@@ -43,6 +43,8 @@ export function buildIdInputs(spec: EnvSpec, inventory: Inventory) {
     condaVersion: inventory.conda.version,
     frontend: inventory.conda.frontend,
     legacyNoarch: legacyNoarchOf(spec, inventory),
+    // the bytes of the requirements files it reads (absent when none: build ids of other specs are unchanged)
+    ...(spec.requirementDigests ? { requirements: spec.requirementDigests } : {}),
   };
 }
 

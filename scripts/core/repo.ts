@@ -9,6 +9,7 @@ import { decodeInput } from './input.js';
 import { parseInventory } from './inventory.js';
 import { parseSpec } from './spec.js';
 import { allowListOf, specSourceProblems } from './allowlist.js';
+import { checkRequirements } from './requirements.js';
 
 export const INVENTORY_FILE = 'inventory.ini';
 export const SPECS_DIR = 'env-specs';
@@ -79,7 +80,13 @@ export function checkRepo(
     }
     const parsed = checkSpecFile(name, bytes, inventory, checkVersion);
     problems.push(...parsed.problems);
-    if (parsed.spec) specs.set(name, parsed.spec);
+    if (!parsed.spec) continue;
+    // its requirements files are part of it: read from this snapshot, checked, hashed into the build id
+    const req = inventory ? checkRequirements(parsed.spec, files.specs, allowListOf(inventory)) : undefined;
+    problems.push(...(req?.problems ?? []));
+    if (req?.problems.length) continue;
+    const digests = req && Object.keys(req.digests).length ? { requirementDigests: req.digests } : {};
+    specs.set(name, { ...parsed.spec, ...digests });
   }
   for (const env of inventory?.environments ?? []) {
     if (!files.specs.has(`${env.name}.yml`)) problems.push(missingSpecProblem(env));
@@ -95,9 +102,15 @@ export function checkRepo(
  */
 export function snapshotOf(files: RepoFiles, inventory: Inventory): RepoSnapshot {
   const specTexts = new Map<string, string>();
+  const decode = (b: Uint8Array) => new TextDecoder().decode(b);
   for (const [fileName, bytes] of files.specs) {
     const m = SPEC_FILE.exec(fileName);
-    if (m && !SIDE_FILE.test(fileName)) specTexts.set(m[1]!, new TextDecoder().decode(bytes));
+    if (!m || SIDE_FILE.test(fileName)) continue;
+    // a requirements file it reads is part of it (read loosely here: the checked reading is checkRequirements)
+    const text = decode(bytes);
+    const reqs = [...text.matchAll(/^\s*-\s*(?:-r|--requirement)[\s=]+(\S+)/gm)].map((r) => r[1]!.replace(/^\.\//, ''));
+    const read = reqs.map((r) => `\0-r ${r}\0${files.specs.has(r) ? decode(files.specs.get(r)!) : ''}`);
+    specTexts.set(m[1]!, text + read.join(''));
   }
   return { inventory, specTexts, testTexts: testTextsOf(files) };
 }

@@ -81,6 +81,8 @@ export interface EnvSpec {
   /** line of the `- pip:` item, when there is one */
   pipLine?: number;
   variables: Record<string, string>;
+  /** requirements files the pip section reads (`-r FILE`): file name -> sha256 (core/requirements.ts) */
+  requirementDigests?: Record<string, string>;
 }
 
 /** Canonical, order-independent form of a spec: the input of the build id. */

@@ -207,6 +207,10 @@ export async function readPrDelta(repoDir: string, baseRef: string, headRef: str
   ]);
   const special = (mode: string | undefined) => mode === SYMLINK_MODE || mode === SUBMODULE_MODE;
   if (diff.some((d) => special(d.baseMode) || special(d.headMode))) return undefined;
+  // a changed file that is not a spec or a test script (a requirements file, a local pip source) may be read
+  // by any spec: both sides are read whole then
+  const ownFile = (name: string) => /^[^/]+\.(yml|test\.sh|test\.py)$/.test(name);
+  if (diff.some((d) => d.path !== INVENTORY_FILE && !ownFile(specsChild(d.path) ?? '/'))) return undefined;
   const inv = (c: string) => `${c}:${prefix}${INVENTORY_FILE}`;
   const blobs = await catFiles(repoDir, [
     ...(diff.some((d) => d.path === INVENTORY_FILE) ? [inv(baseCommit)] : []),
@@ -304,6 +308,8 @@ export async function readPrDelta(repoDir: string, baseRef: string, headRef: str
     return undefined;
   });
   if (rare.size) checked = checkAll(await versionSpecChecker());
+  // a changed spec that reads requirements files: those are checked and hashed with the whole snapshot
+  if (checked.some((c) => c.spec?.pip.some((p) => p.kind === 'requirements'))) return undefined;
   const specs = new Map<string, EnvSpec>();
   const broken = new Map<string, Problem[]>();
   const warnings = invProblems.filter((p) => p.severity === 'warning');
