@@ -32,8 +32,8 @@ export function readInstalling(root: string, version: string): InstallingMarker 
   return readChecked<InstallingMarker>(
     installingPath(root, version),
     'installing',
-    `if no install-conda is running, delete it and the half-finished installation ${dir} it marks, then run ` +
-      'install-conda again',
+    `if no install-conda is running, ${dir} is what it left half-installed: delete that directory and this file, ` +
+      'then run install-conda again (if current or qa points at it, it is in use: delete only this file)',
   );
 }
 
