@@ -359,12 +359,8 @@ export function previousInstallation(root: string, ref: GenerationRef): Generati
   let n: number | undefined = ref.generation;
   while (n !== undefined && !seen.has(n)) {
     seen.add(n);
-    let manifest: GenerationManifest | undefined;
-    try {
-      manifest = readManifest(dir, n);
-    } catch {
-      return undefined; // a corrupt manifest: no answer here (rollback reports it when it gets there)
-    }
+    // a corrupt manifest on the way throws (named): which installation serves the envs left out is unknown then
+    const manifest = readManifest(dir, n);
     const parent = manifest?.parent;
     if (!parent) {
       const adopted = manifest?.adoptedFrom;
