@@ -1,7 +1,7 @@
 /** The history use case: the log of cutovers (deploys and rollbacks), oldest first. Needs no repository. */
 import type { Output } from './output.js';
 import { rootWithoutRepo, type RootLookup } from './root.js';
-import { readHistory } from '../state/history.js';
+import { historySkippedWarning, readHistory } from '../state/history.js';
 import { formatHistoryEntry, type HistoryEntry } from '../core/history.js';
 
 export interface HistoryOptions extends RootLookup {
@@ -25,6 +25,7 @@ export async function cutoverHistory(opts: HistoryOptions): Promise<HistoryResul
   const shown = limit !== undefined ? entries.slice(-limit) : entries;
   if (!entries.length) out.info(`no cutovers recorded under ${root} yet`);
   for (const e of shown) out.info(formatHistoryEntry(e));
-  if (skipped) out.warn(`history: skipped ${skipped} unreadable line(s) (a write cut short by a crash)`);
+  const warning = historySkippedWarning(root, skipped);
+  if (warning) out.warn(warning);
   return { ok: true, root, entries: shown, skipped };
 }

@@ -9,7 +9,7 @@ import { desiredState } from '../core/desired.js';
 import { adoptedCurrent, servingInstallation, readLive, servedLinks } from '../state/generation.js';
 import { installationMarkOf, installationMarksWarnings } from '../state/installation-marks.js';
 import { marksWarnings } from '../state/marks.js';
-import { readHistory, readHistoryStamp } from '../state/history.js';
+import { historySkippedWarning, readHistory, readHistoryStamp } from '../state/history.js';
 import { installationName } from '../core/layout.js';
 import { envPlanFromDisk, kernelFilesOnDisk } from './deploy.js';
 import { readBuildRecord } from '../state/record.js';
@@ -68,7 +68,10 @@ export async function liveStatus(opts: StatusOptions): Promise<StatusResult> {
   const kernelFiles = kernelFilesOnDisk(root);
   // the live links come from `current`: a conda upgrade not deployed yet makes every env `different`
   const envPlan = envPlanFromDisk(root, desired, live.links);
-  const lastCutover = readHistory(root).entries.at(-1);
+  const history = readHistory(root);
+  const lastCutover = history.entries.at(-1);
+  const historyWarning = historySkippedWarning(root, history.skipped);
+  if (historyWarning) out.warn(historyWarning);
   for (const w of installationMarksWarnings(root)) out.warn(w);
   const installationMark = installationMarkOf(root, installationName(desired.condaVersion));
   const prev = servingInstallation(root, live.ref);

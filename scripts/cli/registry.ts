@@ -77,10 +77,12 @@ export const COMMANDS: CommandMeta[] = [
   {
     name: 'schema',
     summary: 'print the JSON Schemas of inventory.ini, report.json and the state under ROOT',
-    usage: 'conda-gitops schema [inventory|report|build-record|build-mark|generation|history|marks]',
+    usage: 'conda-gitops schema [NAME]',
     details:
-      'build-record, build-mark, generation, history and marks (a line of vX/marks.jsonl) describe the files\n' +
-      'under ROOT; every read checks them against these schemas (a file that does not match is named, exit 1).',
+      'NAME: inventory, report, or a state file under ROOT: build-record, build-mark, generation, history,\n' +
+      'marks (a line of vX/marks.jsonl), installation-marks, verdict, build-manifest, installing (the\n' +
+      'install-conda marker), lock-holder, kernelspec. Every read of state checks it against its schema (a file\n' +
+      'that does not match is named with what to do, exit 1).',
     options: {},
     positionals: { min: 0, max: 1, names: '[NAME]' },
     load: () => import('../commands/schema.js'),

@@ -104,6 +104,8 @@ export class CorruptStateError extends GitopsError {
   constructor(
     readonly file: string,
     message: string,
+    /** what to do about it (also in the message), for callers that list several problems */
+    readonly remedy?: string,
   ) {
     super(message, EXIT.FAILED);
   }

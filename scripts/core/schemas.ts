@@ -1,4 +1,7 @@
-/** The JSON Schemas shipped in schemas/, bundled as JSON modules (no file reads: works from source and dist/). */
+/**
+ * The JSON Schemas shipped in schemas/: the inventory, the QA report, and every JSON state file under ROOT (each is
+ * read through its schema: state/checked.ts), bundled as JSON modules (no file reads: works from source and dist/).
+ */
 import inventory from '../../schemas/inventory.schema.json' with { type: 'json' };
 import report from '../../schemas/report.schema.json' with { type: 'json' };
 import buildRecord from '../../schemas/build-record.schema.json' with { type: 'json' };
@@ -7,6 +10,11 @@ import generation from '../../schemas/generation.schema.json' with { type: 'json
 import history from '../../schemas/history.schema.json' with { type: 'json' };
 import marks from '../../schemas/marks.schema.json' with { type: 'json' };
 import installationMarks from '../../schemas/installation-marks.schema.json' with { type: 'json' };
+import verdict from '../../schemas/verdict.schema.json' with { type: 'json' };
+import buildManifest from '../../schemas/build-manifest.schema.json' with { type: 'json' };
+import installing from '../../schemas/installing.schema.json' with { type: 'json' };
+import lockHolder from '../../schemas/lock-holder.schema.json' with { type: 'json' };
+import kernelspec from '../../schemas/kernelspec.schema.json' with { type: 'json' };
 
 export const SCHEMA_NAMES = [
   'inventory',
@@ -17,6 +25,11 @@ export const SCHEMA_NAMES = [
   'history',
   'marks',
   'installation-marks',
+  'verdict',
+  'build-manifest',
+  'installing',
+  'lock-holder',
+  'kernelspec',
 ] as const;
 export type SchemaName = (typeof SCHEMA_NAMES)[number];
 
@@ -29,6 +42,11 @@ const SCHEMAS: Record<SchemaName, Record<string, unknown>> = {
   history,
   marks,
   'installation-marks': installationMarks,
+  verdict,
+  'build-manifest': buildManifest,
+  installing,
+  'lock-holder': lockHolder,
+  kernelspec,
 };
 
 export function loadSchema(name: SchemaName): Record<string, unknown> {

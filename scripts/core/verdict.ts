@@ -81,16 +81,3 @@ export function legacyVerdict(
     ? { ok: true, legacy: true }
     : undefined;
 }
-
-/** The shape check of a verdict file (schemas/verdict.schema.json): a reason when it is not one. */
-export function verdictShapeProblem(v: unknown): string | undefined {
-  if (!v || typeof v !== 'object') return 'not a JSON object';
-  const o = v as Record<string, unknown>;
-  if (o.format !== VERDICT_FORMAT) return `unknown format ${JSON.stringify(o.format)}`;
-  for (const k of ['env', 'buildId', 'key', 'testedAt'] as const)
-    if (typeof o[k] !== 'string') return `'${k}' is not a string`;
-  if (typeof o.ok !== 'boolean') return "'ok' is not a boolean";
-  if (!o.inputs || typeof o.inputs !== 'object') return "'inputs' is missing";
-  if (!o.phase || typeof o.phase !== 'object') return "'phase' is missing";
-  return undefined;
-}

@@ -1,7 +1,8 @@
 /**
  * Reading state files through their JSON Schemas (schemas/): a truncated, hand-edited or newer-format file is a
- * CorruptStateError naming the file and what to do, never a crash. Other readers of state (verdicts) use
- * `readChecked` too.
+ * CorruptStateError naming the file and what to do, never a crash. Every JSON state file under ROOT is read here
+ * (records, marks, generations, history, verdicts, build manifests, the installing marker, the lock holder,
+ * kernelspecs): there is no unchecked reader of state.
  */
 import { readFileSync } from 'node:fs';
 import { Ajv, type ValidateFunction } from 'ajv';
@@ -16,6 +17,8 @@ export const READABLE_FORMATS: Partial<Record<SchemaName, number[]>> = {
   history: [1],
   marks: [1],
   'installation-marks': [1],
+  verdict: [1],
+  'build-manifest': [1],
 };
 
 const ajv = new Ajv({ strict: false, allErrors: false });
@@ -55,15 +58,27 @@ const REMEDY: Partial<Record<SchemaName, string>> = {
   'installation-marks':
     'fix or delete that line (deploy --force clears an installation mark; rollback --installation sets it again)',
   generation:
-    'restore it from a backup; if this generation is not live, `conda-gitops gc --yes` or removing the directory ' +
-    'drops it',
+    'restore it from a backup, or write it again from the links beside it (they are the truth; ' +
+    '`conda-gitops schema generation` gives its format); a generation that is not live can instead be removed ' +
+    'with its directory',
+  verdict: 'delete it and test the env again (qa, or deploy --build-missing)',
+  'build-manifest':
+    'delete it: status then checks the build against what conda recorded (conda-meta/); ' +
+    '`deploy --repair NAME` rebuilds an env whose files you do not trust',
+  kernelspec:
+    'fix it or delete its directory (a kernel conda-gitops manages is written again by `conda-gitops kernels` or ' +
+    'the next deploy)',
 };
+
+/** How a kind of state file is named in messages (its schema name otherwise). */
+const TITLE: Partial<Record<SchemaName, string>> = { installing: 'installing marker' };
 
 export function corrupt(path: string, name: SchemaName, why: string, remedy = REMEDY[name]): CorruptStateError {
   return new CorruptStateError(
     path,
-    `${path}: not a valid ${name.replace('-', ' ')} (${why}); conda-gitops changed nothing.` +
+    `${path}: not a valid ${TITLE[name] ?? name.replace('-', ' ')} (${why}); conda-gitops changed nothing.` +
       (remedy ? ` To go on: ${remedy}.` : ''),
+    remedy,
   );
 }
 
@@ -80,14 +95,14 @@ export function checkText<T>(text: string, name: SchemaName): { value: T } | { w
 }
 
 /** Parse and check JSON text read from `path` (CorruptStateError naming it when it is not a valid `name`). */
-export function parseChecked<T>(path: string, text: string, name: SchemaName): T {
+export function parseChecked<T>(path: string, text: string, name: SchemaName, remedy?: string): T {
   const r = checkText<T>(text, name);
-  if ('why' in r) throw corrupt(path, name, r.why);
+  if ('why' in r) throw corrupt(path, name, r.why, remedy);
   return r.value;
 }
 
-/** The checked contents of a state file, or undefined when it does not exist. */
-export function readChecked<T>(path: string, name: SchemaName): T | undefined {
+/** The checked contents of a state file, or undefined when it does not exist (`remedy`: this file's own). */
+export function readChecked<T>(path: string, name: SchemaName, remedy?: string): T | undefined {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
@@ -95,5 +110,5 @@ export function readChecked<T>(path: string, name: SchemaName): T | undefined {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw e;
   }
-  return parseChecked<T>(path, text, name);
+  return parseChecked<T>(path, text, name, remedy);
 }

@@ -7,7 +7,6 @@ import {
   renameSync,
   writeFileSync,
   mkdirSync,
-  readFileSync,
   statSync,
   rmSync,
 } from 'node:fs';
@@ -52,16 +51,6 @@ export function writeFileAtomic(path: string, data: string, opts: { mode?: numbe
 
 export function writeJsonAtomic(path: string, value: unknown): void {
   writeFileAtomic(path, JSON.stringify(value, null, 2) + '\n');
-}
-
-/** JSON file contents, or undefined when the file does not exist. */
-export function readJsonIfExists<T>(path: string): T | undefined {
-  try {
-    return JSON.parse(readFileSync(path, 'utf8')) as T;
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw e;
-  }
 }
 
 /**

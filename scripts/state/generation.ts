@@ -283,13 +283,18 @@ export function cleanTemporaries(root: string, instDirs: string[]): string[] {
   return removed;
 }
 
-/** Live links of the installation `ROOT/current` points at (empty when it has no live generation). */
+/**
+ * Live links of the installation `ROOT/current` points at (empty when it has no live generation). The live
+ * generation's manifest is checked on the way: every command that reads what is live (status, deploy and its dry
+ * run, rollback, gc, kernels) names a corrupt one the same way (CorruptStateError, exit 1).
+ */
 export function readLive(root: string): { ref?: GenerationRef; links: LinkMap } {
   const installation = linkedInstallation(layout(root).current);
   if (!installation) return { links: {} };
   const dir = join(root, installation);
   const n = liveGenerationNumber(dir);
   if (n === undefined) return { links: {} };
+  readManifest(dir, n);
   return { ref: { installation, generation: n }, links: readGenerationLinks(dir, n) };
 }
 
@@ -354,12 +359,8 @@ export function previousInstallation(root: string, ref: GenerationRef): Generati
   let n: number | undefined = ref.generation;
   while (n !== undefined && !seen.has(n)) {
     seen.add(n);
-    let manifest: GenerationManifest | undefined;
-    try {
-      manifest = readManifest(dir, n);
-    } catch {
-      return undefined; // a corrupt manifest: no answer here (rollback reports it when it gets there)
-    }
+    // a corrupt manifest on the way throws (named): which installation serves the envs left out is unknown then
+    const manifest = readManifest(dir, n);
     const parent = manifest?.parent;
     if (!parent) {
       const adopted = manifest?.adoptedFrom;
@@ -413,7 +414,7 @@ export function buildProblems(instDir: string, links: LinkMap): string[] {
       rec = readRecordFile(paths.record);
     } catch (e) {
       if (!(e instanceof CorruptStateError)) throw e;
-      problems.push(`${name} -> ${id}: its record is corrupt (${paths.record})`);
+      problems.push(`${name} -> ${id}: its record is corrupt (${paths.record})${toGoOn(e)}`);
       continue;
     }
     if (!rec) problems.push(`${name} -> ${id}: no build record (${paths.record})`);
@@ -425,6 +426,9 @@ export function buildProblems(instDir: string, links: LinkMap): string[] {
   }
   return problems;
 }
+
+/** The remedy of a corrupt file, for a line of a list of problems. */
+const toGoOn = (e: CorruptStateError) => (e.remedy ? `; to go on: ${e.remedy}` : '');
 
 function isDir(path: string): boolean {
   try {
@@ -447,7 +451,7 @@ export function generationProblems(instDir: string, n: number): string[] {
     manifest = readManifest(instDir, n);
   } catch (e) {
     if (!(e instanceof CorruptStateError)) throw e;
-    problems.push(`its manifest is corrupt (${join(dir, MANIFEST_FILE)})`);
+    problems.push(`its manifest is corrupt (${join(dir, MANIFEST_FILE)})${toGoOn(e)}`);
   }
   const links: LinkMap = {};
   for (const entry of readdirSync(dir, { withFileTypes: true })) {

@@ -98,6 +98,15 @@ export function readHistory(root: string): { entries: HistoryEntry[]; skipped: n
   return { entries, skipped };
 }
 
+/** The warning about skipped lines of history.jsonl (a torn last line), for the commands that read it. */
+export function historySkippedWarning(root: string, skipped: number): string | undefined {
+  if (!skipped) return undefined;
+  return (
+    `history: skipped ${skipped} unreadable line(s) at the end of ${layout(root).history} (a write cut short by a ` +
+    'crash; the next cutover cuts it off)'
+  );
+}
+
 /**
  * A run killed between its swap and its history line leaves a cutover nobody logged. Called under the lock
  * before each deploy/rollback: when the live generation is not the last entry's `to`, log it now (marked so).

@@ -9,7 +9,8 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { installationLayout, installationName, layout } from '../core/layout.js';
 import type { Frontend } from '../core/types.js';
-import { readJsonIfExists, writeFileAtomic, writeJsonAtomic } from './fsutil.js';
+import { writeFileAtomic, writeJsonAtomic } from './fsutil.js';
+import { readChecked } from './checked.js';
 import { linkedInstallation, replaceSymlink } from './generation.js';
 
 export interface InstallingMarker {
@@ -25,8 +26,15 @@ function installingPath(root: string, version: string): string {
   return join(layout(root).gitops, 'installing', `${installationName(version)}.json`);
 }
 
+/** The checked marker (CorruptStateError naming it, and the installation it is about, when it is not one). */
 export function readInstalling(root: string, version: string): InstallingMarker | undefined {
-  return readJsonIfExists<InstallingMarker>(installingPath(root, version));
+  const dir = installationLayout(root, version).dir;
+  return readChecked<InstallingMarker>(
+    installingPath(root, version),
+    'installing',
+    `if no install-conda is running, ${dir} is what it left half-installed: delete that directory and this file, ` +
+      'then run install-conda again (if current or qa points at it, it is in use: delete only this file)',
+  );
 }
 
 export function writeInstalling(root: string, version: string, installer: string): void {

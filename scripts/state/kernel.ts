@@ -15,13 +15,14 @@ import {
 import { join, relative } from 'node:path';
 import { UnsafePathError } from '../core/errors.js';
 import { writeFileAtomic } from './fsutil.js';
+import { readChecked } from './checked.js';
 import { layout } from '../core/layout.js';
-import { renderKernelSpec, kernelSpec } from '../core/kernel.js';
+import { KERNEL_SCRATCH, renderKernelSpec, kernelSpec } from '../core/kernel.js';
 import type { KernelSpecJson, KernelEntry } from '../core/kernel.js';
 
 /**
  * Kernelspec dirs under ROOT/kernels that conda-gitops wrote (metadata.conda_gitops); hand-made ones are left
- * alone.
+ * alone. A kernel.json that is not a kernelspec (cut short, garbage) cannot be told from ours: CorruptStateError.
  */
 export function managedKernels(root: string): string[] {
   const dir = layout(root).kernels;
@@ -31,15 +32,27 @@ export function managedKernels(root: string): string[] {
   } catch {
     return [];
   }
+  const kind = (p: string) => {
+    try {
+      const st = lstatSync(p);
+      return st.isDirectory() ? 'dir' : st.isFile() ? 'file' : 'other';
+    } catch {
+      return 'absent';
+    }
+  };
   return names
     .filter((n) => {
-      try {
-        if (!lstatSync(join(dir, n)).isDirectory() || !lstatSync(join(dir, n, 'kernel.json')).isFile()) return false;
-        const spec = JSON.parse(readFileSync(join(dir, n, 'kernel.json'), 'utf8')) as Partial<KernelSpecJson>;
-        return !!spec.metadata?.conda_gitops;
-      } catch {
-        return false;
-      }
+      // a killed write's scratch directory (KERNEL_SCRATCH) is swept under the lock, never read
+      if (KERNEL_SCRATCH.test(n)) return false;
+      const file = join(dir, n, 'kernel.json');
+      if (kind(join(dir, n)) !== 'dir' || kind(file) !== 'file') return false;
+      const spec = readChecked<Partial<KernelSpecJson>>(
+        file,
+        'kernelspec',
+        `fix it or delete ${join(dir, n)} (a kernel conda-gitops manages is written again by ` +
+          '`conda-gitops kernels` or the next deploy)',
+      );
+      return !!spec?.metadata?.conda_gitops;
     })
     .sort();
 }
@@ -116,6 +129,8 @@ export function syncKernels(
   const dir = layout(root).kernels;
   const result: KernelSync = { written: [], unchanged: [], removed: [] };
   checkKernelPaths(root, entries);
+  // every kernelspec read (and checked) before anything is written: a corrupt one stops the sync untouched
+  const managed = managedKernels(root);
   for (const e of entries) {
     const path = join(dir, e.kernel, 'kernel.json');
     const text = renderKernelSpec(kernelSpec(root, e.env, e.displayName, e.python));
@@ -134,7 +149,7 @@ export function syncKernels(
     opts.afterWrite?.();
   }
   const wanted = new Set(entries.map((e) => e.kernel));
-  for (const name of managedKernels(root)) {
+  for (const name of managed) {
     if (wanted.has(name)) continue;
     if (!opts.dryRun) removeKernel(dir, name);
     result.removed.push(name);

@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import lockfile from 'proper-lockfile';
 import { BusyError } from '../core/errors.js';
 import { layout } from '../core/layout.js';
+import { checkText, readChecked } from './checked.js';
 
 /** A holder refreshes the lock every STALE_MS/2; a lock not refreshed for this long is someone else's to take. */
 const STALE_MS = 30_000;
@@ -40,11 +41,20 @@ function holderPath(root: string): string {
   return join(layout(root).lock, HOLDER_FILE);
 }
 
+/**
+ * Who holds the lock (undefined: no lock, or a lock directory without a holder, e.g. a bare proper-lockfile one).
+ * A holder file that is not one is a CorruptStateError naming it: the lock cannot be judged, so nothing goes on.
+ */
 export function readHolder(root: string): LockHolder | undefined {
   try {
-    return JSON.parse(fs.readFileSync(holderPath(root), 'utf8')) as LockHolder;
-  } catch {
-    return undefined; // no lock, or not ours: we only use it to inform and to detect dead holders
+    return readChecked<LockHolder>(
+      holderPath(root),
+      'lock-holder',
+      `if no conda-gitops command is running on ${root} (on any host), delete the lock directory ${layout(root).lock}`,
+    );
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOTDIR') return undefined; // a lock of another kind: not ours to read
+    throw e;
   }
 }
 
@@ -142,7 +152,8 @@ function breakDeadHolder(root: string): boolean {
   }
   let moved: LockHolder | undefined;
   try {
-    moved = JSON.parse(fs.readFileSync(join(away, HOLDER_FILE), 'utf8')) as LockHolder;
+    const r = checkText<LockHolder>(fs.readFileSync(join(away, HOLDER_FILE), 'utf8'), 'lock-holder');
+    moved = 'value' in r ? r.value : undefined;
   } catch {
     moved = undefined;
   }

@@ -3,7 +3,7 @@
  * sha256, never following symlinks; the manifest written when a build is tested; conda's own records.
  */
 import { createHash } from 'node:crypto';
-import { closeSync, lstatSync, openSync, readSync, readdirSync, readlinkSync } from 'node:fs';
+import { closeSync, lstatSync, openSync, readFileSync, readSync, readdirSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   condaPathsOf,
@@ -13,7 +13,8 @@ import {
   type CondaPath,
   type FileMap,
 } from '../core/integrity.js';
-import { readJsonIfExists, writeJsonAtomic } from './fsutil.js';
+import { writeJsonAtomic } from './fsutil.js';
+import { readChecked } from './checked.js';
 
 /** builds/NAME/<build-id>.manifest.json next to the build record (builds/NAME/<build-id>.json). */
 export function manifestPathOf(prefix: string): string {
@@ -68,12 +69,15 @@ export function writeManifest(prefix: string, env: string, buildId: string): voi
   writeJsonAtomic(manifestPathOf(prefix), manifestOf(env, buildId, scanPrefix(prefix, true)));
 }
 
+/** The checked manifest (CorruptStateError naming it when it does not match its schema), undefined when absent. */
 export function readManifest(prefix: string): BuildManifest | undefined {
-  const m = readJsonIfExists<BuildManifest>(manifestPathOf(prefix));
-  return m && m.format === 1 && m.files && typeof m.files === 'object' ? m : undefined;
+  return readChecked<BuildManifest>(manifestPathOf(prefix), 'build-manifest');
 }
 
-/** Every conda-meta/*.json record of `prefix`, parsed; unreadable or broken ones are skipped (they say nothing). */
+/**
+ * Every conda-meta/*.json record of `prefix`, parsed; unreadable or broken ones are skipped (they say nothing).
+ * These are conda's files, not state of this tool's: no schema of ours applies to them.
+ */
 export function readCondaMetaRecords(prefix: string): unknown[] {
   const dir = join(prefix, 'conda-meta');
   let names: string[];
@@ -84,7 +88,7 @@ export function readCondaMetaRecords(prefix: string): unknown[] {
   }
   return names.flatMap((n) => {
     try {
-      const r = readJsonIfExists<unknown>(join(dir, n));
+      const r: unknown = JSON.parse(readFileSync(join(dir, n), 'utf8'));
       return r && typeof r === 'object' ? [r] : [];
     } catch {
       return [];

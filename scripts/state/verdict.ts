@@ -7,10 +7,10 @@ import { join } from 'node:path';
 import { buildPaths, installationLayout } from '../core/layout.js';
 import { listGenerations, readGenerationLinks } from './generation.js';
 import type { BuildRecord } from '../core/types.js';
-import { legacyVerdict, verdictShapeProblem, type Verdict, type VerdictFacts } from '../core/verdict.js';
+import { legacyVerdict, type Verdict, type VerdictFacts } from '../core/verdict.js';
 import { buildFacts, type EnvInput } from '../core/envplan.js';
-import { FailedError } from '../core/errors.js';
-import { readJsonIfExists, writeFileAtomic } from './fsutil.js';
+import { writeFileAtomic } from './fsutil.js';
+import { readChecked, schemaProblem } from './checked.js';
 import { redact } from '../core/redact.js';
 import { layout } from '../core/layout.js';
 import { kernelName } from '../core/kernel.js';
@@ -27,21 +27,13 @@ export function readVerdict(
   buildId: string,
   key: string,
 ): Verdict | undefined {
-  const path = verdictPath(root, condaVersion, env, buildId, key);
-  let v: unknown;
-  try {
-    v = readJsonIfExists<unknown>(path);
-  } catch (e) {
-    throw new FailedError(`${path}: unreadable verdict (${(e as Error).message}): delete it and test the env again`);
-  }
-  if (v === undefined) return undefined;
-  const problem = verdictShapeProblem(v);
-  if (problem) throw new FailedError(`${path}: not a verdict (${problem}): delete it and test the env again`);
-  return v as Verdict;
+  return readChecked<Verdict>(verdictPath(root, condaVersion, env, buildId, key), 'verdict');
 }
 
 export function writeVerdict(root: string, condaVersion: string, verdict: Verdict): void {
   // a failure's excerpt is program output: it passes the redactor like every text we write
+  const why = schemaProblem(verdict, 'verdict');
+  if (why) throw new Error(`refusing to write an invalid verdict for ${verdict.env} ${verdict.buildId}: ${why}`);
   const path = verdictPath(root, condaVersion, verdict.env, verdict.buildId, verdict.key);
   writeFileAtomic(path, redact(JSON.stringify(verdict, null, 2) + '\n'));
 }

@@ -122,7 +122,7 @@ describe('schema', () => {
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain(
       "unknown schema 'nope' (known: inventory, report, build-record, build-mark, generation, history, marks, " +
-        'installation-marks)',
+        'installation-marks, verdict, build-manifest, installing, lock-holder, kernelspec)',
     );
   });
 });

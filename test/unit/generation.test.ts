@@ -322,7 +322,9 @@ describe('generations on disk', () => {
     const manifest = join(fi.inst.dir, 'generations', '1', '.generation.json');
     writeFileSync(manifest, JSON.stringify({ format: 2, n: 1 }));
     expect(() => readManifest(fi!.inst.dir, 1)).toThrow(/format 2 is not one this release reads/);
-    expect(generationProblems(fi.inst.dir, 1)).toEqual([`its manifest is corrupt (${manifest})`]);
+    expect(generationProblems(fi.inst.dir, 1)).toEqual([
+      expect.stringContaining(`its manifest is corrupt (${manifest}); to go on: restore it from a backup`),
+    ]);
   });
 });
 

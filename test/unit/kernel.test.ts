@@ -5,6 +5,7 @@ import { managedKernels, syncKernels } from '../../scripts/state/kernel.js';
 import { kernelName, kernelSpec, planKernels } from '../../scripts/core/kernel.js';
 import { cleanTemporaries } from '../../scripts/state/generation.js';
 import { tempDir } from '../fixtures/installation.js';
+import { CorruptStateError } from '../../scripts/core/errors.js';
 
 describe('kernelspecs', () => {
   let root: string;
@@ -53,6 +54,17 @@ describe('kernelspecs', () => {
     expect(JSON.parse(readFileSync(join(root, 'kernels', 'a', 'kernel.json'), 'utf8')).argv[0]).toBe(
       join(root, 'envs', 'A', 'bin', 'python'),
     );
+  });
+
+  it('a kernel.json that is not a kernelspec is named, and the sync writes nothing', () => {
+    root = tempDir();
+    syncKernels(root, [{ kernel: 'a', env: 'a', displayName: 'A' }]);
+    const file = join(root, 'kernels', 'a', 'kernel.json');
+    writeFileSync(file, '{"argv": ');
+    expect(() => managedKernels(root)).toThrow(`${file}: not a valid kernelspec (not JSON`);
+    expect(() => syncKernels(root, [{ kernel: 'b', env: 'b', displayName: 'B' }])).toThrow(CorruptStateError);
+    expect(readdirSync(join(root, 'kernels'))).toEqual(['a']);
+    expect(readFileSync(file, 'utf8')).toBe('{"argv": ');
   });
 
   it('a dry run reports without writing', () => {

@@ -1,5 +1,6 @@
 import { describe, expect, test } from 'vitest';
-import { legacyVerdict, verdictKey, verdictShapeProblem, testsHash } from '../../scripts/core/verdict.js';
+import { legacyVerdict, verdictKey, testsHash } from '../../scripts/core/verdict.js';
+import { schemaProblem } from '../../scripts/state/checked.js';
 import type { BuildRecord } from '../../scripts/core/types.js';
 
 const key = (o: Partial<Parameters<typeof verdictKey>[0]> = {}) =>
@@ -37,20 +38,20 @@ describe('verdict keys', () => {
     expect(legacyVerdict(rec, key({ tests: 'x' }), { live: false })).toBeUndefined();
   });
 
-  test('the shape check names what is wrong', () => {
-    expect(verdictShapeProblem('x')).toBe('not a JSON object');
-    expect(verdictShapeProblem({ format: 9 })).toMatch(/unknown format 9/);
-    expect(
-      verdictShapeProblem({
-        format: 1,
-        env: 'e',
-        buildId: 'b',
-        key: 'k',
-        testedAt: 't',
-        ok: true,
-        inputs: {},
-        phase: {},
-      }),
-    ).toBeUndefined();
+  test('a verdict file is checked against its schema, which names what is wrong', () => {
+    const verdict = {
+      format: 1,
+      env: 'e',
+      buildId: 'abcdef012345.r1',
+      key: '0123456789abcdef',
+      inputs: { tests: '', kernel: false, procedure: 1 },
+      ok: true,
+      testedAt: '2024-01-01T00:00:00.000Z',
+      phase: { name: 'test', ok: true, seconds: 1 },
+    };
+    expect(schemaProblem(verdict, 'verdict')).toBeUndefined();
+    expect(schemaProblem('x', 'verdict')).toMatch(/must be object/);
+    expect(schemaProblem({ ...verdict, format: 9 }, 'verdict')).toMatch(/format 9 is not one this release reads/);
+    expect(schemaProblem({ ...verdict, ok: 'yes' }, 'verdict')).toMatch(/\/ok must be boolean/);
   });
 });
