@@ -13,6 +13,14 @@ import { isSecretName } from './childenv.js';
 import { parseCustomChannels } from './install-conda.js';
 
 export const ENV_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+
+/** Env names that would collide with conda's own or with the layout under ROOT, and why. */
+const RESERVED_ENV_NAMES: Record<string, string> = {
+  base: "conda's own environment (conda refuses to create it)",
+  root: "conda's old name for its own environment (conda refuses to create it)",
+  current: 'ROOT/current is the live installation',
+  qa: 'ROOT/qa is the installation QA builds into',
+};
 const SECTIONS = ['conda', 'environments', 'kernels', 'legacy-noarch'] as const;
 type Section = (typeof SECTIONS)[number];
 
@@ -169,6 +177,9 @@ export function parseInventory(text: string, file = 'inventory.ini'): { inventor
   const kernels = entries('kernels').map((e) => ({ name: e.key, displayName: e.value!, line: e.line }));
   // a Map, not a find() per kernel: 500 kernels in 10,000 envs made this quadratic
   const envByName = new Map(environments.map((e) => [e.name, e]));
+  for (const e of environments)
+    if (RESERVED_ENV_NAMES[e.name.toLowerCase()])
+      err(e.line, `environment name '${e.name}' is reserved: ${RESERVED_ENV_NAMES[e.name.toLowerCase()]}`);
   for (const k of kernels) {
     const env = envByName.get(k.name);
     if (!env) err(k.line, `kernel '${k.name}' is not an environment listed in [environments]`);

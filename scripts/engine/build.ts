@@ -32,6 +32,7 @@ import { confineToSpec } from '../core/classify.js';
 import { withoutIgnoredBrackets } from '../core/matchspec.js';
 import { variablesNeedScripts } from '../core/activation.js';
 import { writeVariableScripts } from '../state/activation.js';
+import { UnsafePathError } from '../core/errors.js';
 import { accountPipEntries } from '../core/sitepackages.js';
 import { expandRequirements, readInstalledDists } from './sitepackages.js';
 import type { CallOptions, CallResult } from './conda.js';
@@ -492,7 +493,24 @@ async function runPhases(
       };
     }
     // conda < 4.9 cannot store `variables:`: activation scripts in the prefix set them instead
-    if (Object.keys(steps.scriptVariables).length) writeVariableScripts(isolated.hostPrefix, steps.scriptVariables);
+    if (Object.keys(steps.scriptVariables).length) {
+      try {
+        writeVariableScripts(isolated.hostPrefix, steps.scriptVariables);
+      } catch (e) {
+        if (!(e instanceof UnsafePathError)) throw e;
+        // something the build ran planted a symlink where the tool writes: the build fails, nothing is written
+        const failure: Classification = { class: 'unknown', excerpt: [e.message] };
+        phaseDone('create', created.seconds, failure);
+        return {
+          status: 'failed',
+          record: finish('failed', { failure }),
+          failure,
+          phase: 'create',
+          fresh: true,
+          toolSeconds,
+        };
+      }
+    }
     phaseDone('create', created.seconds);
 
     // 2. legacy noarch packages, one by one: their pre-link scripts fail inside a create on conda >= 4.4

@@ -33,6 +33,7 @@ export function writeFileAtomic(path: string, data: string, opts: { mode?: numbe
   mkdirSync(dirname(path), { recursive: true });
   const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.tmp`);
   try {
+    rmSync(tmp, { force: true }); // a leftover, or a symlink planted under that name: never written through
     faultPoint('atomic-write', tmp, () => writeFileSync(tmp, data.slice(0, data.length >> 1)));
     writeFileSync(tmp, data);
     if (opts.mode !== undefined) chmodSync(tmp, opts.mode);

@@ -373,3 +373,25 @@ describe('loadRepo and resolveRoot', () => {
     }
   });
 });
+
+describe('reserved environment names', () => {
+  test.each(['base', 'root', 'current', 'qa', 'Base'])("'%s' is refused at its line", (name) => {
+    const text = [
+      '[conda]',
+      'version = 23.11.0',
+      'channels = conda-forge',
+      '',
+      '[environments]',
+      `${name} = REPLICATE`,
+      '',
+    ].join('\n');
+    const { problems } = parseInventory(text);
+    expect(problems).toEqual([
+      expect.objectContaining({
+        line: 6,
+        severity: 'error',
+        message: expect.stringMatching(new RegExp(`environment name '${name}' is reserved: `)),
+      }),
+    ]);
+  });
+});
