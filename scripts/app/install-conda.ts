@@ -5,7 +5,7 @@
  * pull request). Holds the ROOT lock. A failed installer leaves `current` and `qa` untouched, removes what it
  * wrote, and its output stays in a log whose path is returned.
  */
-import { existsSync, mkdirSync, realpathSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, realpathSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Output } from './output.js';
 import type { Inventory } from '../core/types.js';
@@ -260,6 +260,28 @@ export const INSTALL_LOCK_WAIT_SECONDS = 600;
  * Called by qa and build before building: when the installation the head names (ROOT/v<version>) is not there,
  * install it with this same use case. Undefined when it is there already (nothing to do).
  */
+/**
+ * An installation install-conda wrote keeps the `.condarc` the (trusted) inventory says: one written from other
+ * settings (an abandoned pull request's, before the trust rule; a hand edit) is rewritten, and said. A `.condarc`
+ * the tool did not write (an adopted installation's) is never touched.
+ */
+function repairCondarc(root: string, inventory: Inventory, out: Output): void {
+  const path = join(installationLayout(root, inventory.conda.version).dir, '.condarc');
+  let current: string;
+  try {
+    current = readFileSync(path, 'utf8');
+  } catch {
+    return;
+  }
+  const wanted = renderCondarc(inventory.conda);
+  if (current === wanted || !current.startsWith(wanted.split('\n')[0]!)) return;
+  writeCondarc(root, inventory.conda.version, wanted);
+  out.warn(
+    `install-conda: ${path} differed from inventory.ini [conda] (the channels, channel mapping or package ` +
+      'caches builds use): rewritten from it',
+  );
+}
+
 export async function ensureInstallation(o: {
   root: string;
   inventory: Inventory;
@@ -268,7 +290,10 @@ export async function ensureInstallation(o: {
   command: string;
 }): Promise<InstallCondaResult | undefined> {
   const { version, frontend } = o.inventory.conda;
-  if (installationState(o.root, version, frontend).kind === 'installation') return undefined;
+  if (installationState(o.root, version, frontend).kind === 'installation') {
+    repairCondarc(o.root, o.inventory, o.out);
+    return undefined;
+  }
   o.out.info(`conda ${version} is not installed under ${o.root}: installing it (install-conda)`);
   return installCondaVersion({
     root: o.root,

@@ -105,6 +105,18 @@ describe('a pull request cannot change how its own QA runs', () => {
     expect(r.code, r.text).toBe(0);
   }, 300_000);
 
+  test("an installation's .condarc left by an abandoned PR's settings is rewritten from the base before a build", async () => {
+    const condarc = join(world.root, `v${NEW}`, '.condarc');
+    const clean = readFileSync(condarc, 'utf8');
+    expect(clean).toMatch(/^# Written by `conda-gitops install-conda`/);
+    writeFileSync(condarc, `${clean}custom_channels:\n  conda-forge: file:///home/runner/evil\n`);
+    pr('legit-upgrade', () => writeFileSync(join(dir, 'inventory.ini'), inventory(NEW)));
+    const r = await run('qa', { base: 'main', head: 'HEAD' });
+    expect(r.code, r.text).toBe(0);
+    expect(readFileSync(condarc, 'utf8')).toBe(clean);
+    expect(r.text).toMatch(/\.condarc differed from inventory\.ini \[conda\].*rewritten from it/);
+  }, 300_000);
+
   test('a PR turning on unsandboxed-tests on a runner without a sandbox: its test still does not run', async () => {
     pr('unsandboxed', () => {
       writeFileSync(join(dir, 'inventory.ini'), inventory(OLD, ['unsandboxed-tests = allow']));
