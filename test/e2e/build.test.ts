@@ -189,14 +189,14 @@ describe('buildEnv against the fake conda', () => {
     recordVerdict(
       world.root,
       again.record,
-      { key: 'k1', tests: '', kernel: false },
+      { key: '0123456789abcdef', tests: '', kernel: false },
       { name: 'test', ok: false, seconds: 0.1 },
     );
     const third = await buildEnv(input('hlink', tools));
     expect(third).toMatchObject({ status: 'built', fresh: false });
     expect(readFileSync(buildPaths(world.root, '23.11.0', 'hlink', again.record.buildId).record, 'utf8')).toBe(before);
     const verdicts = buildPaths(world.root, '23.11.0', 'hlink', again.record.buildId).verdicts;
-    expect(JSON.parse(readFileSync(join(verdicts, 'k1.json'), 'utf8'))).toMatchObject({ ok: false, key: 'k1' });
+    expect(JSON.parse(readFileSync(join(verdicts, '0123456789abcdef.json'), 'utf8'))).toMatchObject({ ok: false, key: '0123456789abcdef' });
   });
 
   test('a version gone from the channel fails create, classified with the versions the channel has', async () => {
