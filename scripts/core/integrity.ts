@@ -8,6 +8,8 @@
 export interface FileState {
   size: number;
   mtimeMs: number;
+  /** permission bits, setuid, setgid and sticky included (st_mode & 0o7777) */
+  mode?: number;
   sha256?: string;
   link?: string;
 }
@@ -21,8 +23,8 @@ export interface BuildManifest {
   env: string;
   buildId: string;
   createdAt: string;
-  /** path -> [size, mtimeMs, sha256] for files, or { link } for symlinks */
-  files: Record<string, [number, number, string] | { link: string }>;
+  /** path -> [size, mtimeMs, sha256, mode] for files (mode absent in older manifests), or { link } for symlinks */
+  files: Record<string, [number, number, string] | [number, number, string, number] | { link: string }>;
 }
 
 /** What conda recorded of one linked file (`paths_data.paths[]`). */
@@ -54,9 +56,23 @@ export function manifestOf(env: string, buildId: string, files: FileMap, now = n
   const out: BuildManifest['files'] = {};
   for (const [path, f] of [...files].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
     if (ignoredPath(path)) continue;
-    out[path] = f.link !== undefined ? { link: f.link } : [f.size, f.mtimeMs, f.sha256 ?? ''];
+    out[path] =
+      f.link !== undefined
+        ? { link: f.link }
+        : f.mode !== undefined
+          ? [f.size, f.mtimeMs, f.sha256 ?? '', f.mode]
+          : [f.size, f.mtimeMs, f.sha256 ?? ''];
   }
   return { format: 1, env, buildId, createdAt: now.toISOString(), files: out };
+}
+
+/**
+ * mtimes compared to the millisecond: copies and restores (cp -p, utimes) keep no more; a restore that keeps
+ * whole seconds only (tar's default format) matches the recorded time cut to its second.
+ */
+function sameMtime(now: number, recorded: number): boolean {
+  if (Math.abs(now - recorded) < 1) return true;
+  return now % 1000 === 0 && now === Math.floor(recorded / 1000) * 1000;
 }
 
 /** Compare a prefix now with its manifest: every changed, added and removed path (sorted). */
@@ -73,10 +89,11 @@ export function compareManifest(manifest: BuildManifest, now: FileMap, full: boo
       if (cur.link !== rec.link) changed.push(path);
       continue;
     }
-    const [size, mtimeMs, sha256] = rec;
+    const [size, mtimeMs, sha256, mode] = rec;
     if (cur.link !== undefined || cur.size !== size) changed.push(path);
-    // mtimes compared to the millisecond: copies and restores (cp -p, tar, utimes) keep no more
-    else if (full ? cur.sha256 !== sha256 : Math.abs(cur.mtimeMs - mtimeMs) >= 1) changed.push(path);
+    // a mode change (chmod u+s) is a change whatever the contents: compared whenever the manifest has modes
+    else if (mode !== undefined && cur.mode !== undefined && cur.mode !== mode) changed.push(path);
+    else if (full ? cur.sha256 !== sha256 : !sameMtime(cur.mtimeMs, mtimeMs)) changed.push(path);
   }
   const added = [...now.keys()].filter((p) => !ignoredPath(p) && !(p in manifest.files));
   return { source: 'manifest', mode: full ? 'full' : 'fast', changed, added: added.sort(), removed };

@@ -56,7 +56,12 @@ export function scanPrefix(prefix: string, hash: boolean): FileMap {
       if (st.isDirectory()) walk(path, r);
       else if (st.isSymbolicLink()) files.set(r, { size: st.size, mtimeMs: st.mtimeMs, link: readlinkSync(path) });
       else if (st.isFile())
-        files.set(r, { size: st.size, mtimeMs: st.mtimeMs, ...(hash ? { sha256: sha256Of(path) } : {}) });
+        files.set(r, {
+          size: st.size,
+          mtimeMs: st.mtimeMs,
+          mode: st.mode & 0o7777,
+          ...(hash ? { sha256: sha256Of(path) } : {}),
+        });
       else files.set(r, { size: -1, mtimeMs: st.mtimeMs }); // a FIFO or device in a prefix is never what was tested
     }
   };

@@ -111,3 +111,20 @@ describe('mtime precision', () => {
     expect(isDrift(compareManifest(m, files([['a', 1, 1732957162419]]), false))).toBe(true);
   });
 });
+
+describe('restores and modes', () => {
+  it('a tree restored by tar (whole seconds) is not changed by hand; another second is', () => {
+    const m = manifestOf('e', 'id', files([['a', 1, 1732957162417.5693, 'x']]));
+    expect(isDrift(compareManifest(m, files([['a', 1, 1732957162000]]), false))).toBe(false);
+    expect(isDrift(compareManifest(m, files([['a', 1, 1732957163000]]), false))).toBe(true);
+  });
+
+  it('a mode change (setuid) is a change, in a fast and in a full scan', () => {
+    const m = manifestOf('e', 'id', new Map([['bin/tool', { size: 4, mtimeMs: 100, mode: 0o755, sha256: 'aa' }]]));
+    const setuid = new Map([['bin/tool', { size: 4, mtimeMs: 100, mode: 0o4755, sha256: 'aa' }]]);
+    expect(compareManifest(m, setuid, false).changed).toEqual(['bin/tool']);
+    expect(compareManifest(m, setuid, true).changed).toEqual(['bin/tool']);
+    const same = new Map([['bin/tool', { size: 4, mtimeMs: 100, mode: 0o755, sha256: 'aa' }]]);
+    expect(isDrift(compareManifest(m, same, true))).toBe(false);
+  });
+});
