@@ -9,6 +9,8 @@ import type { Output } from './output.js';
 import { loadRepo, resolveRoot } from '../repo/repo.js';
 import type { Repo } from '../core/repo.js';
 import { desiredState } from '../core/desired.js';
+import { isDrift } from '../core/integrity.js';
+import { verifyPrefix } from '../state/manifest.js';
 import type { Desired } from '../core/desired.js';
 import { withLock } from '../state/lock.js';
 import { describeBlocked, describeLeftOut, describeMissing, describePlan, planDeploy } from '../core/deploy.js';
@@ -376,7 +378,9 @@ function findRepairs(root: string, desired: Desired, names: string[], all: boole
   for (const name of [...new Set(candidates)].sort()) {
     const liveId = live.links[name];
     const rec = readBuildRecord(root, version, name, liveId);
-    const changed = rec ? handChange(rec, readHistoryStamp(rec.prefix)) : undefined;
+    // changed through conda (its history moved), or a file edited in place (only the integrity check sees it)
+    const byConda = rec ? handChange(rec, readHistoryStamp(rec.prefix)) : undefined;
+    const changed = byConda ?? (rec && isDrift(verifyPrefix(rec.prefix, false)) ? {} : undefined);
     if (!changed) {
       if (!all) out.info(`${name}: live build ${liveId} is not changed by hand: nothing to repair`);
       continue;

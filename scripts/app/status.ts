@@ -15,17 +15,9 @@ import { envPlanFromDisk, kernelFilesOnDisk } from './deploy.js';
 import { readBuildRecord } from '../state/record.js';
 import { computeStatus, renderStatus, repairCommands, type StatusReport } from '../core/status.js';
 import type { StampedBuildRecord } from '../core/types.js';
-import { compareCondaMeta, compareManifest, describeDrift, isDrift, type IntegrityDrift } from '../core/integrity.js';
-import { readCondaPaths, readManifest, scanPrefix } from '../state/manifest.js';
+import { describeDrift, isDrift } from '../core/integrity.js';
+import { verifyPrefix } from '../state/manifest.js';
 import { warnRunnerRcFiles } from './runner-rc.js';
-
-/** A live build against its manifest (written when it was tested), else against conda's paths_data. */
-function verifyLiveBuild(prefix: string, full: boolean): IntegrityDrift | undefined {
-  const manifest = readManifest(prefix);
-  if (manifest) return compareManifest(manifest, scanPrefix(prefix, full), full);
-  const paths = readCondaPaths(prefix);
-  return paths.length ? compareCondaMeta(paths, scanPrefix(prefix, full), full) : undefined;
-}
 
 export interface StatusOptions {
   repoDir: string;
@@ -96,10 +88,12 @@ export async function liveStatus(opts: StatusOptions): Promise<StatusResult> {
   for (const s of report.envs) {
     if (!s.live || !live.ref) continue;
     const prefix = join(root, live.ref.installation, 'builds', s.name, s.live);
-    const d = verifyLiveBuild(prefix, opts.verify === true);
+    const d = verifyPrefix(prefix, opts.verify === true);
     if (!d || !isDrift(d)) continue;
     s.integrity = d;
     s.message += `; files changed since ${d.source === 'manifest' ? 'tested' : 'linked'} (see below)`;
+    // rebuilt from git beside it and swapped in (the hand-changed build is kept until gc, marked tainted)
+    s.repair ??= `conda-gitops deploy --repair ${s.name}`;
   }
   report.counts.tampered = report.envs.filter((e) => e.integrity).length;
   if (report.counts.tampered) report.drift = true;

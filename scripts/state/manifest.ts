@@ -6,10 +6,13 @@ import { createHash } from 'node:crypto';
 import { closeSync, lstatSync, openSync, readFileSync, readSync, readdirSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import {
+  compareCondaMeta,
+  compareManifest,
   condaPathsOf,
   ignoredPath,
   manifestOf,
   type BuildManifest,
+  type IntegrityDrift,
   type CondaPath,
   type FileMap,
 } from '../core/integrity.js';
@@ -110,4 +113,12 @@ export function readCondaPaths(prefix: string): CondaPath[] {
       return []; // a broken record says nothing
     }
   });
+}
+
+/** A build's files now against its manifest (written when it was tested), else against conda's paths_data. */
+export function verifyPrefix(prefix: string, full: boolean): IntegrityDrift | undefined {
+  const manifest = readManifest(prefix);
+  if (manifest) return compareManifest(manifest, scanPrefix(prefix, full), full);
+  const paths = readCondaPaths(prefix);
+  return paths.length ? compareCondaMeta(paths, scanPrefix(prefix, full), full) : undefined;
 }

@@ -167,4 +167,16 @@ describe('status verifies live builds against what was tested', () => {
       writeFileSync(manifest, saved);
     }
   }, 60_000);
+
+  test('a file edited in place (no conda history change): status names deploy --repair, which rebuilds and swaps', async () => {
+    appendFileSync(module, 'import os; os.system("id")\n');
+    const r = await run('status');
+    expect(r.code).toBe(1);
+    expect(r.out.errors.join('\n')).toMatch(/To repair: conda-gitops deploy --repair hlink/);
+    const repair = await run('deploy', { repair: 'hlink' });
+    expect(repair.code, repair.out.errors.join('\n')).toBe(0);
+    expect(repair.out.errors.join('\n')).toMatch(/repair hlink: changed by hand/);
+    const after = await run('status', { verify: true });
+    expect(after.code, after.out.errors.join('\n')).toBe(0);
+  }, 240_000);
 });
