@@ -6,15 +6,15 @@
 import type { Context } from '../app/context.js';
 import { boolOption, listOption } from '../core/options.js';
 import { runSetupOptions } from '../app/run-setup.js';
-import { EXIT } from '../core/errors.js';
+import type { Outcome } from '../core/outcome.js';
 import { buildEnvs } from '../app/build.js';
 
-export async function run(ctx: Context): Promise<number> {
+export async function run(ctx: Context): Promise<Outcome> {
   const result = await buildEnvs({
     ...runSetupOptions(ctx),
     envs: listOption(ctx, 'env'),
     retryFailed: boolOption(ctx, 'retry-failed'),
   });
   ctx.out.result(result);
-  return result.failed ? EXIT.FAILED : EXIT.OK;
+  return result.outcome;
 }

@@ -22,6 +22,7 @@ import { cutoverHistory } from '../../scripts/app/history.js';
 import type { OptionValues } from '../../scripts/core/options.js';
 import { runCommand } from '../fixtures/command.js';
 import { BusyError, RefusedError } from '../../scripts/core/errors.js';
+import { exitCodeOfError } from '../../scripts/cli/exit.js';
 import { acquireLock } from '../../scripts/state/lock.js';
 import type { StampedBuildRecord } from '../../scripts/core/types.js';
 import {
@@ -310,14 +311,15 @@ describe('deploy, rollback and history against a real ROOT', () => {
     expect(readHistory(fi.root).entries).toHaveLength(1);
   });
 
-  it('refuses with exit 1 listing envs without a tested build, and changes nothing', async () => {
+  it('refuses, listing envs without a tested build in its outcome, and changes nothing', async () => {
     const desired = await setup({ a: 1, b: 2 });
     const b = desired.envs.find((e) => e.name === 'b')!;
     const changed = await writeRepo(repo, { envs: { a: 1, b: 3, c: 4 } });
     addBuild(fi.root, VERSION, 'c', changed.envs.find((e) => e.name === 'c')!.buildId, { status: 'failed' });
-    const { ok, out } = await runDeploy(repo, fi.root);
+    const { ok, result } = await runDeploy(repo, fi.root);
     expect(ok).toBe(false);
-    const text = out.lines.join('\n');
+    expect(result.outcome.kind).toBe('refused');
+    const text = result.outcome.kind === 'refused' ? result.outcome.message : '';
     expect(text).toMatch(/b [0-9a-f]{12}: not built/);
     expect(text).toMatch(/c [0-9a-f]{12}: build FAILED in create \(missing-package\)/);
     expect(text).not.toMatch(/ a [0-9a-f]{12}/);
@@ -461,7 +463,7 @@ describe('deploy, rollback and history against a real ROOT', () => {
     try {
       const err = await runDeploy(repo, fi.root).catch((e: unknown) => e);
       expect(err).toBeInstanceOf(BusyError);
-      expect((err as BusyError).exitCode).toBe(3);
+      expect(exitCodeOfError(err)).toBe(3);
       expect((err as Error).message).toContain(`pid ${process.pid}`);
       expect((err as Error).message).toContain('conda-gitops gc --yes');
       await expect(runRollback(repo, fi.root)).rejects.toThrow(BusyError);
