@@ -199,7 +199,7 @@ export async function execute(
     if (e instanceof GitopsError) {
       if (e instanceof InputError) await annotate(e.problems).catch(() => undefined);
       const exitCode = exitCodeOfError(e);
-      if (out.json) out.result({ ok: false, error: e.name, kind: e.kind, message: e.message, exitCode });
+      if (out.json) out.result({ ok: false, error: e.name, message: e.message, exitCode });
       out.warn(`conda-gitops: ${e.message}`);
       return exitCode;
     }
