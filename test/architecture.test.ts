@@ -69,7 +69,7 @@ describe('checkImports on synthetic trees', () => {
     ]);
   });
 
-  it("only cli/ sets exit codes: process.exit and exitCode below it are violations; a child's exit code in engine/ is not", () => {
+  it("only cli/ sets exit codes: process.exit, exitCode below it are violations; engine/ reads a child's", () => {
     const files = tree({
       'scripts/commands/deploy.ts': 'export async function run() {\n  process.exitCode = 1;\n  return OK;\n}\n',
       'scripts/app/fix.ts': 'const exitCode = 2;\nreturn { exitCode };\n',
