@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { planDeploy } from '../../scripts/core/deploy.js';
+import { deployGoesAhead, deployOutcome, planDeploy } from '../../scripts/core/deploy.js';
 import type { DesiredInput, LiveInput } from '../../scripts/core/deploy.js';
 import {
   ensureRootLinks,
@@ -231,6 +231,34 @@ describe('planDeploy (pure)', () => {
     expect(forced.links).toEqual({ a: A, b: B2 });
     expect(forced.forced).toEqual([{ name: 'b', buildId: B2 }]);
     expect(forced.newGeneration).toBe(4);
+  });
+
+  it('how a deploy ends, from its plan alone: refused naming missing or held-back envs, else ok', () => {
+    const live: LiveInput = {
+      current: { installation: `v${VERSION}`, generation: 2 },
+      currentLinks: { a: A, b: B },
+      target: 2,
+      targetLinks: { a: A, b: B },
+      targetGenerations: [1, 2],
+    };
+    const bad = { at: '2024-05-01T00:00:00Z', reason: 'rolled back' };
+    const held = planOf(desiredOf({ a: A, b: B2 }), live, (env) => rec('tested', env === 'b' ? { bad } : {}));
+    expect(deployOutcome(held)).toEqual({
+      kind: 'refused',
+      message:
+        'held back: b: main asks for builds a rollback marked bad; the other envs go live without them. ' +
+        'Revert or fix them in git, or deploy --force',
+    });
+    expect(deployGoesAhead(held)).toBe(true); // the rest goes live
+    const missing = planOf(desiredOf({ a: A, b: B2 }), live, (env) => (env === 'b' ? undefined : rec('tested')));
+    expect(deployOutcome(missing)).toEqual({
+      kind: 'refused',
+      message:
+        "refusing to deploy: these envs have no build that passed the repository's tests (run QA on the PR, " +
+        `or deploy --build-missing):\n  b ${B2}: not built yet`,
+    });
+    expect(deployGoesAhead(missing)).toBe(false);
+    expect(deployOutcome(planOf(desiredOf({ a: A, b: B2 }), live, () => rec('tested')))).toEqual({ kind: 'ok' });
   });
 
   it('deploying a new conda version writes a generation there and switches current', () => {
