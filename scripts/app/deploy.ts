@@ -116,7 +116,7 @@ export function envPlanFromDisk(
   root: string,
   desired: DesiredInput,
   liveLinks: LinkMap,
-  opts: { force?: boolean; repairs?: Record<string, string>; assumeBuilt?: boolean } = {},
+  opts: { force?: boolean; repairs?: Record<string, string>; assumeBuilt?: ReadonlySet<string> } = {},
 ): EnvPlan {
   const hasBuilds = existsSync(installationLayout(root, desired.condaVersion).builds);
   const inputOf = (e: DesiredInput['envs'][number]): EnvInput =>
@@ -147,8 +147,10 @@ export function envPlanFromDisk(
   };
   const planOpts = opts.force ? { force: true } : {};
   const inputs = desired.envs.map(withRepair);
-  // a dry run of deploy --build-missing: what the plan is once the builds it runs pass
-  return planEnvs(opts.assumeBuilt ? inputs.map((e) => builtAndTested(e, planOpts)) : inputs, liveLinks, planOpts);
+  // a dry run: what the plan is once the builds the real run makes (--build-missing, --repair) pass
+  const assumed = opts.assumeBuilt;
+  const predicted = assumed ? inputs.map((e) => (assumed.has(e.name) ? builtAndTested(e, planOpts) : e)) : inputs;
+  return planEnvs(predicted, liveLinks, planOpts);
 }
 
 /** Managed kernelspec files (name -> kernel.json text), as deploy and status compare them. */
@@ -160,11 +162,11 @@ export function kernelFilesOnDisk(root: string): Map<string, string> {
   return files;
 }
 
-/** Everything the planner needs, read from disk. `assumeBuilt`: as if the missing builds were built and passed. */
+/** Everything the planner needs, read from disk. `assumeBuilt`: envs whose builds and tests are taken as passed. */
 export function planFromDisk(
   root: string,
   desired: DesiredInput,
-  opts: { force?: boolean; repairs?: Record<string, string>; assumeBuilt?: boolean },
+  opts: { force?: boolean; repairs?: Record<string, string>; assumeBuilt?: ReadonlySet<string> },
 ): DeployPlan {
   const inst = installationLayout(root, desired.condaVersion);
   const live = readLive(root);
@@ -501,10 +503,10 @@ export async function deploy(opts: DeployOptions): Promise<DeployResult> {
     );
   }
   if (!opts.dryRun) await buildRepairs(opts, root, repo, desired, repairs);
-  const repairLinks = opts.dryRun
-    ? undefined
-    : Object.fromEntries(repairs.filter((r) => r.fresh).map((r) => [r.name, r.replacement]));
-  const planOpts = { force, ...(repairLinks ? { repairs: repairLinks } : {}) };
+  const repairLinks = Object.fromEntries(repairs.filter((r) => r.fresh).map((r) => [r.name, r.replacement]));
+  // a dry run builds nothing: it plans as if the fresh repair builds were built and passed
+  const assumeBuilt = new Set(opts.dryRun ? Object.keys(repairLinks) : []);
+  const planOpts = { force, repairs: repairLinks, assumeBuilt };
 
   // one decision for the dry run and the real run (core/deploy.ts deployOutcome); a dry run of --build-missing
   // decides on the plan the real run makes once the missing envs are built and tested
@@ -520,7 +522,11 @@ export async function deploy(opts: DeployOptions): Promise<DeployResult> {
   if (plan.blockedBy) return refusedBefore(plan); // before building anything
   if (plan.missing.length && opts.buildMissing) {
     if (opts.dryRun) {
-      const predicted = planFromDisk(root, desired, { ...planOpts, assumeBuilt: true });
+      const missing = plan.missing.map((m) => m.name);
+      const predicted = planFromDisk(root, desired, {
+        ...planOpts,
+        assumeBuilt: new Set([...assumeBuilt, ...missing]),
+      });
       const building = plan.missing.filter((m) => !predicted.missing.some((p) => p.name === m.name));
       if (!existsSync(installationLayout(root, desired.condaVersion).dir))
         out.info(`would install conda ${desired.condaVersion} first (install-conda)`);
