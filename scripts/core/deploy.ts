@@ -287,7 +287,11 @@ export function describePlan(plan: DeployPlan): string[] {
       ? `${plan.installation}/generations/${plan.newGeneration} (new)`
       : `${plan.installation} (live generation kept)`;
   const from = plan.from ? `${plan.from.installation}/generations/${plan.from.generation}` : undefined;
-  if (!plan.changes) lines.push(`nothing to deploy: ${from ?? 'live'} already matches the repository`);
+  if (!plan.changes)
+    lines.push(
+      `nothing to deploy: ${from ?? 'live'} already matches the repository` +
+        (plan.heldBack.length ? ', but for the held-back builds below' : ''),
+    );
   else if (plan.newGeneration === undefined && !plan.switchCurrent) lines.push(`deploy kernelspecs only (${to})`);
   else lines.push(`deploy ${from ?? '(nothing live)'} -> ${to}`);
   if (plan.switchCurrent) lines.push(`  switch ROOT/current -> ${plan.installation}`);

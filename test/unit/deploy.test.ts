@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { deployGoesAhead, deployOutcome, planDeploy } from '../../scripts/core/deploy.js';
+import { deployGoesAhead, deployOutcome, describePlan, planDeploy } from '../../scripts/core/deploy.js';
 import type { DesiredInput, LiveInput } from '../../scripts/core/deploy.js';
 import {
   ensureRootLinks,
@@ -250,6 +250,9 @@ describe('planDeploy (pure)', () => {
         'Revert or fix them in git, or deploy --force',
     });
     expect(deployGoesAhead(held)).toBe(true); // the rest goes live
+    expect(describePlan(held)[0]).toBe(
+      `nothing to deploy: v${VERSION}/generations/2 already matches the repository, but for the held-back builds below`,
+    );
     const missing = planOf(desiredOf({ a: A, b: B2 }), live, (env) => (env === 'b' ? undefined : rec('tested')));
     expect(deployOutcome(missing)).toEqual({
       kind: 'refused',
