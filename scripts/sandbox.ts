@@ -287,8 +287,9 @@ async function deployAndRollback(): Promise<void> {
   banner('5d. rollback --env: analytics alone back to its previous distinct build (before requests)');
   await cli(['rollback', '--env', 'analytics', '--dry-run']);
   await cli(['rollback', '--env', 'analytics']);
-  // main still asks for the repaired build: held back (rolled back) until git changes, or --force
-  await cli(['deploy', '--dry-run']);
+  // main still asks for the repaired build: held back (rolled back) until git changes, or --force; the dry run
+  // exits 1 as the deploy would
+  await cli(['deploy', '--dry-run'], { expect: [1] });
   await cli(['deploy', '--force']);
   await cli(['status']);
   await cli(['history']);

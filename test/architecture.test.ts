@@ -76,6 +76,23 @@ describe('checkImports on synthetic trees', () => {
     ]);
   });
 
+  it("only cli/ sets exit codes: process.exit, exitCode below it are violations; engine/ reads a child's", () => {
+    const files = tree({
+      'scripts/commands/deploy.ts': 'export async function run() {\n  process.exitCode = 1;\n  return OK;\n}\n',
+      'scripts/app/fix.ts': 'const exitCode = 2;\nreturn { exitCode };\n',
+      'scripts/state/lock.ts': 'process.exit(3);\n',
+      'scripts/engine/conda.ts': 'const code = output.exitCode;\n',
+      'scripts/cli/main.ts': 'process.exitCode = await main(process.argv.slice(2));\n',
+      'scripts/sandbox.ts': 'process.exitCode = 1;\n',
+    });
+    expect(checkImports(files).map((v) => `${v.file}:${v.line} ${v.specifier} ${v.rule}`)).toEqual([
+      'scripts/app/fix.ts:1 exitCode exit-code-owner',
+      'scripts/app/fix.ts:2 exitCode exit-code-owner',
+      'scripts/commands/deploy.ts:2 process.exitCode exit-code-owner',
+      'scripts/state/lock.ts:1 process.exit exit-code-owner',
+    ]);
+  });
+
   it('a test importing a command, even through a template, is a violation; importing app/ is not', async () => {
     const files = tree({
       'test/unit/x.test.ts': [
@@ -188,7 +205,7 @@ function readSources(...dirs: string[]): Map<string, string> {
 describe('the real tree', () => {
   const files = readSources('scripts', 'test');
   const violations = checkImports(files);
-  const rules: Rule[] = ['core-pure', 'layer', 'command-imports-command', 'test-imports-command'];
+  const rules: Rule[] = ['core-pure', 'layer', 'command-imports-command', 'test-imports-command', 'exit-code-owner'];
 
   it('finds the sources', () => {
     expect([...files.keys()]).toContain('scripts/cli/main.ts');

@@ -5,7 +5,8 @@
  */
 import { existsSync, readFileSync, realpathSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
-import { EXIT, UsageError, formatProblem, type Problem } from '../core/errors.js';
+import { UsageError, formatProblem, type Problem } from '../core/errors.js';
+import { badInput, failedIf, type Outcome } from '../core/outcome.js';
 import { Conda } from '../engine/conda.js';
 import { writeFileAtomic } from '../state/fsutil.js';
 import { INVENTORY_FILE, SPECS_DIR } from '../core/repo.js';
@@ -70,7 +71,7 @@ function refuseManaged(given: string, root: string): void {
 /** The outcome: the exit code (0 all adopted, 1 some env skipped, 2 what was written does not validate). */
 export async function adoptInstallation(
   opts: AdoptOptions,
-): Promise<{ exitCode: number; result: Record<string, unknown> }> {
+): Promise<{ outcome: Outcome; result: Record<string, unknown> }> {
   const out = opts.out;
   const rootOpt = opts.root;
   if (!rootOpt)
@@ -209,10 +210,6 @@ export async function adoptInstallation(
     legacyNoarch: [...legacy].sort(),
     problems,
   };
-  const exitCode = problems.some((p) => p.severity === 'error')
-    ? EXIT.BAD_INPUT
-    : skipped.length
-      ? EXIT.FAILED
-      : EXIT.OK;
-  return { exitCode, result };
+  const outcome = problems.some((p) => p.severity === 'error') ? badInput() : failedIf(skipped.length > 0);
+  return { outcome, result };
 }

@@ -9,6 +9,7 @@ import { loadRunSetup, newRunId, type RunSetupOptions } from './run-setup.js';
 import { ensureInstallation } from './install-conda.js';
 import { layout } from '../core/layout.js';
 import { FailedError } from '../core/errors.js';
+import { failedIf, type Outcome } from '../core/outcome.js';
 import { allowListOf } from '../core/allowlist.js';
 import { brokenResults, selectEnvs } from '../core/qarun.js';
 import { describeResult } from '../core/report.js';
@@ -39,6 +40,8 @@ export interface BuildEnvsOptions extends RunSetupOptions {
 }
 
 export interface BuildEnvsResult {
+  /** failed when any env failed */
+  outcome: Outcome;
   root: string;
   condaVersion: string;
   built: number;
@@ -91,6 +94,7 @@ export async function buildEnvs(opts: BuildEnvsOptions): Promise<BuildEnvsResult
       `${failed} failed (conda ${desired.condaVersion}, ${root})`,
   );
   return {
+    outcome: failedIf(failed > 0),
     root,
     condaVersion: desired.condaVersion,
     built: pipeline.fresh,
@@ -112,7 +116,7 @@ export interface TestEnvsOptions extends RunSetupOptions {
 
 export async function testEnvs(
   opts: TestEnvsOptions,
-): Promise<{ root: string; condaVersion: string; failed: number; envs: EnvRunResult[] }> {
+): Promise<{ outcome: Outcome; root: string; condaVersion: string; failed: number; envs: EnvRunResult[] }> {
   const { jobs, timeoutSeconds, repo, broken, root, desired, replicated } = await loadRunSetup(opts);
   const only = selectEnvs(opts.envs, replicated);
   const wanted = (n: string) => replicated.has(n) && (!only || only.has(n));
@@ -137,5 +141,5 @@ export async function testEnvs(
   const all = [...results, ...pipeline.envs.map((e) => e.result)];
   const failed = all.filter((r) => r.status === 'failed').length;
   opts.out.info(`test: ${all.length - failed} passed, ${failed} failed`);
-  return { root, condaVersion: desired.condaVersion, failed, envs: all };
+  return { outcome: failedIf(failed > 0), root, condaVersion: desired.condaVersion, failed, envs: all };
 }

@@ -1,10 +1,11 @@
 /**
  * The contract between the CLI and a command: the parsed command line, where to write, the repository and the
- * environment. Commands read option values with core/options.ts and call one use case.
+ * environment. Commands read option values with core/options.ts, call one use case and return its outcome.
  */
 import type { OptionValues } from '../core/options.js';
 import type { Output } from './output.js';
 import type { Problem } from '../core/errors.js';
+import type { Outcome } from '../core/outcome.js';
 
 export interface Context {
   options: OptionValues;
@@ -21,4 +22,5 @@ export interface Context {
   annotate?: (problems: readonly Problem[]) => Promise<void>;
 }
 
-export type RunFn = (ctx: Context) => Promise<number>;
+/** A command: how it ended (the CLI prints the outcome's message and owns the exit code, cli/exit.ts). */
+export type RunFn = (ctx: Context) => Promise<Outcome>;

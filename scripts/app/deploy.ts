@@ -13,8 +13,9 @@ import { isDrift } from '../core/integrity.js';
 import { verifyPrefix } from '../state/manifest.js';
 import type { Desired } from '../core/desired.js';
 import { withLock } from '../state/lock.js';
-import { describeBlocked, describeLeftOut, describeMissing, describePlan, planDeploy } from '../core/deploy.js';
-import type { DeployPlan, DesiredInput, MissingBuild } from '../core/deploy.js';
+import { deployGoesAhead, deployOutcome, describeLeftOut, describePlan, planDeploy } from '../core/deploy.js';
+import type { DeployPlan, DesiredInput, InstallationMark, MissingBuild } from '../core/deploy.js';
+import type { Outcome } from '../core/outcome.js';
 import {
   checkManageable,
   cleanTemporaries,
@@ -41,7 +42,7 @@ import { clearInstallationMark, installationMarkOf, installationMarksWarnings } 
 import { installationLayout, installationName, layout } from '../core/layout.js';
 import { readBuildRecord, writeBuildRecord } from '../state/record.js';
 import { envInputFromDisk } from '../state/verdict.js';
-import { buildFacts, planEnvs, type EnvInput, type EnvPlan } from '../core/envplan.js';
+import { buildFacts, builtAndTested, planEnvs, type EnvInput, type EnvPlan } from '../core/envplan.js';
 import type { GenerationManifest, LinkMap } from '../core/generation.js';
 import { checkKernelPaths, managedKernels, syncKernels } from '../state/kernel.js';
 import type { KernelSync } from '../state/kernel.js';
@@ -92,8 +93,10 @@ export interface Repair {
 }
 
 interface DeployResultBase {
-  /** false: missing or held-back builds (exit 1) */
+  /** false: refused (missing or held-back builds, a rolled-back installation) */
   ok: boolean;
+  /** how it ended (core/deploy.ts deployOutcome): the same for the dry run and the real run */
+  outcome: Outcome;
   root: string;
   commit: string | undefined;
   /** hand-changed envs repaired (or, in a dry run, to repair) */
@@ -105,7 +108,7 @@ interface DeployResultBase {
 /** The machine result: the plan of a dry run, the missing builds of a refused deploy, or what was applied. */
 export type DeployResult =
   | (DeployResultBase & { dryRun: true } & DeployPlan)
-  | (DeployResultBase & { ok: false; missing: MissingBuild[] })
+  | (DeployResultBase & { ok: false; missing: MissingBuild[]; blockedBy?: InstallationMark })
   | (DeployResultBase & DeployPlan & { kernelSync: KernelSync; seconds: number });
 
 /**
@@ -117,7 +120,7 @@ export function envPlanFromDisk(
   root: string,
   desired: DesiredInput,
   liveLinks: LinkMap,
-  opts: { force?: boolean; repairs?: Record<string, string> } = {},
+  opts: { force?: boolean; repairs?: Record<string, string>; assumeBuilt?: ReadonlySet<string> } = {},
 ): EnvPlan {
   const hasBuilds = existsSync(installationLayout(root, desired.condaVersion).builds);
   const inputOf = (e: DesiredInput['envs'][number]): EnvInput =>
@@ -146,7 +149,12 @@ export function envPlanFromDisk(
     if (repairedBy) return inputOf({ ...e, buildId: repairedBy });
     return inputOf(e);
   };
-  return planEnvs(desired.envs.map(withRepair), liveLinks, { ...(opts.force ? { force: true } : {}) });
+  const planOpts = opts.force ? { force: true } : {};
+  const inputs = desired.envs.map(withRepair);
+  // a dry run: what the plan is once the builds the real run makes (--build-missing, --repair) pass
+  const assumed = opts.assumeBuilt;
+  const predicted = assumed ? inputs.map((e) => (assumed.has(e.name) ? builtAndTested(e, planOpts) : e)) : inputs;
+  return planEnvs(predicted, liveLinks, planOpts);
 }
 
 /** Managed kernelspec files (name -> kernel.json text), as deploy and status compare them. */
@@ -158,11 +166,11 @@ export function kernelFilesOnDisk(root: string): Map<string, string> {
   return files;
 }
 
-/** Everything the planner needs, read from disk. */
+/** Everything the planner needs, read from disk. `assumeBuilt`: envs whose builds and tests are taken as passed. */
 export function planFromDisk(
   root: string,
   desired: DesiredInput,
-  opts: { force?: boolean; repairs?: Record<string, string> },
+  opts: { force?: boolean; repairs?: Record<string, string>; assumeBuilt?: ReadonlySet<string> },
 ): DeployPlan {
   const inst = installationLayout(root, desired.condaVersion);
   const live = readLive(root);
@@ -430,17 +438,6 @@ async function buildRepairs(
   }
 }
 
-/** On a conda upgrade, the way to go live with what passed. */
-function missingHint(plan: DeployPlan): string {
-  if (!plan.switchCurrent || !plan.from) return '';
-  const names = plan.missing.map((m) => m.name).join(', ');
-  return (
-    `\nTo switch to ${plan.installation} with the envs that passed and leave these out (they stay served from ` +
-    `${plan.from.installation} at ROOT/${plan.from.installation}/envs/NAME): add \`allow-failures = ${names}\` ` +
-    'to [conda] in inventory.ini'
-  );
-}
-
 const kernelChangeCount = (p: DeployPlan) =>
   p.kernelChanges.added.length + p.kernelChanges.removed.length + p.kernelChanges.changed.length;
 
@@ -527,28 +524,51 @@ export async function deploy(opts: DeployOptions): Promise<DeployResult> {
     );
   }
   if (!opts.dryRun) await buildRepairs(opts, root, repo, desired, repairs);
-  const repairLinks = opts.dryRun
-    ? undefined
-    : Object.fromEntries(repairs.filter((r) => r.fresh).map((r) => [r.name, r.replacement]));
-  const planOpts = { force, ...(repairLinks ? { repairs: repairLinks } : {}) };
+  const repairLinks = Object.fromEntries(repairs.filter((r) => r.fresh).map((r) => [r.name, r.replacement]));
+  // a dry run builds nothing: it plans as if the fresh repair builds were built and passed
+  const assumeBuilt = new Set(opts.dryRun ? Object.keys(repairLinks) : []);
+  const planOpts = { force, repairs: repairLinks, assumeBuilt };
 
+  // one decision for the dry run and the real run (core/deploy.ts deployOutcome); a dry run of --build-missing
+  // decides on the plan the real run makes once the missing envs are built and tested
   let plan = planFromDisk(root, desired, planOpts);
-  if (plan.blockedBy) throw new RefusedError(describeBlocked(plan.blockedBy)); // before building anything
   let builtAtDeploy: string[] = [];
-  if (plan.missing.length && opts.buildMissing && !opts.dryRun) {
-    // outside the lock: builds lock per build id, and a long build must not block an emergency rollback
-    builtAtDeploy = await buildMissing(opts, root, repo, desired, new Set(plan.missing.map((m) => m.name)));
+  const refusedBefore = (p: DeployPlan): DeployResult => ({
+    ok: false,
+    outcome: deployOutcome(p),
+    root,
+    commit,
+    missing: p.missing,
+    ...(p.blockedBy ? { blockedBy: p.blockedBy } : {}),
+    ...(builtAtDeploy.length ? { builtAtDeploy } : {}),
+  });
+  if (plan.blockedBy) return refusedBefore(plan); // before building anything
+  if (plan.missing.length && opts.buildMissing) {
+    if (opts.dryRun) {
+      const missing = plan.missing.map((m) => m.name);
+      const predicted = planFromDisk(root, desired, {
+        ...planOpts,
+        assumeBuilt: new Set([...assumeBuilt, ...missing]),
+      });
+      const building = plan.missing.filter((m) => !predicted.missing.some((p) => p.name === m.name));
+      if (!existsSync(installationLayout(root, desired.condaVersion).dir))
+        out.info(`would install conda ${desired.condaVersion} first (install-conda)`);
+      if (building.length)
+        out.info(`would build and test first (--build-missing): ${building.map((m) => m.name).join(', ')}`);
+      plan = predicted;
+    } else {
+      // outside the lock: builds lock per build id, and a long build must not block an emergency rollback
+      builtAtDeploy = await buildMissing(opts, root, repo, desired, new Set(plan.missing.map((m) => m.name)));
+    }
   }
   const built = builtAtDeploy.length ? { builtAtDeploy } : {};
 
   if (opts.dryRun) {
-    for (const line of describePlan(plan)) out.info(line);
-    if (plan.missing.length && opts.buildMissing && !existsSync(installationLayout(root, desired.condaVersion).dir))
-      out.info(`would install conda ${desired.condaVersion} first (install-conda), then build the missing envs`);
-    if (plan.missing.length)
-      out.info(`missing passing verdicts (deploy would refuse):\n${describeMissing(plan.missing)}${missingHint(plan)}`);
+    const outcome = deployOutcome(plan);
+    if (deployGoesAhead(plan)) for (const line of describePlan(plan)) out.info(line);
     return {
-      ok: plan.missing.length === 0,
+      ok: outcome.kind === 'ok',
+      outcome,
       dryRun: true,
       root,
       commit,
@@ -571,16 +591,9 @@ export async function deploy(opts: DeployOptions): Promise<DeployResult> {
     for (const w of installationMarksWarnings(root)) out.warn(w);
     // again, under the lock: another deploy may have made a newer commit live meanwhile (warned already)
     await checkForward(opts.repoDir, root, commit, allowDowngrade, () => {});
-    plan = planFromDisk(root, desired, planOpts); // again, under the lock: another writer may have moved things
-    if (plan.blockedBy) throw new RefusedError(describeBlocked(plan.blockedBy)); // a rollback came in meanwhile
-    if (plan.missing.length) {
-      out.info(
-        `refusing to deploy: these envs have no build that passed the repository's tests` +
-          ` (run QA on the PR, or deploy --build-missing):\n${describeMissing(plan.missing)}` +
-          missingHint(plan),
-      );
-      return { ok: false, root, commit, missing: plan.missing, ...built };
-    }
+    // again, under the lock: another writer may have moved things, a rollback may have come in meanwhile
+    plan = planFromDisk(root, desired, planOpts);
+    if (!deployGoesAhead(plan)) return refusedBefore(plan);
     const applied = applyDeploy(root, desired, plan, {
       ...(commit ? { commit } : {}),
       command,
@@ -593,8 +606,10 @@ export async function deploy(opts: DeployOptions): Promise<DeployResult> {
     if (k.written.length + k.removed.length) {
       out.info(`kernels: ${k.written.length} written, ${k.removed.length} removed, ${k.unchanged.length} unchanged`);
     }
+    const outcome = deployOutcome(plan); // held-back builds: the rest is live, the deploy is refused for them
     return {
-      ok: plan.heldBack.length === 0,
+      ok: outcome.kind === 'ok',
+      outcome,
       root,
       commit,
       ...plan,

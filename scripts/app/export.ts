@@ -8,7 +8,8 @@ import { legacyNoarchInstalled } from '../engine/legacy-noarch.js';
 import { legacyNoarchWarning } from '../core/legacy-noarch.js';
 import { existsSync, readFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
-import { EXIT, InputError, UsageError } from '../core/errors.js';
+import { InputError, UsageError } from '../core/errors.js';
+import { failedIf, type Outcome } from '../core/outcome.js';
 import { Conda } from '../engine/conda.js';
 import { decodeInput } from '../core/input.js';
 import { writeFileAtomic } from '../state/fsutil.js';
@@ -73,7 +74,7 @@ export interface ExportOptions {
 }
 
 /** Exit code 1 when some env could not be exported (the others are written). */
-export async function exportEnvs(opts: ExportOptions): Promise<{ exitCode: number; result: Record<string, unknown> }> {
+export async function exportEnvs(opts: ExportOptions): Promise<{ outcome: Outcome; result: Record<string, unknown> }> {
   const out = opts.out;
   const invPath = join(opts.repoDir, INVENTORY_FILE);
   if (!existsSync(invPath))
@@ -184,5 +185,5 @@ export async function exportEnvs(opts: ExportOptions): Promise<{ exitCode: numbe
     skipped,
     legacyNoarchMissing: legacyMissing,
   };
-  return { exitCode: skipped.length ? EXIT.FAILED : EXIT.OK, result };
+  return { outcome: failedIf(skipped.length > 0), result };
 }

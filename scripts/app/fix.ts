@@ -4,7 +4,8 @@
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { EXIT, InputError, UsageError, formatProblem, type Problem } from '../core/errors.js';
+import { InputError, UsageError, formatProblem, type Problem } from '../core/errors.js';
+import { badInput, failedIf, type Outcome } from '../core/outcome.js';
 import { decodeInput } from '../core/input.js';
 import { parseInventory, replicatedEnvs } from '../core/inventory.js';
 import { readRepoFile, resolveRoot } from '../repo/repo.js';
@@ -37,7 +38,7 @@ export interface FixOptions {
 }
 
 /** Exit code 2 for a spec that cannot be read, 1 under --check when a spec would change, else 0. */
-export async function fixSpecs(opts: FixOptions): Promise<{ exitCode: number; result: Record<string, unknown> }> {
+export async function fixSpecs(opts: FixOptions): Promise<{ outcome: Outcome; result: Record<string, unknown> }> {
   const { check, acceptNearest, out } = opts;
 
   // read
@@ -125,10 +126,7 @@ export async function fixSpecs(opts: FixOptions): Promise<{ exitCode: number; re
         : ''),
   );
 
-  const exitCode = problems.some((p) => p.severity === 'error')
-    ? EXIT.BAD_INPUT
-    : check && pending.length
-      ? EXIT.FAILED
-      : EXIT.OK;
-  return { exitCode, result };
+  // --check is a gate: a rule that would apply fails it
+  const outcome = problems.some((p) => p.severity === 'error') ? badInput() : failedIf(check && pending.length > 0);
+  return { outcome, result };
 }

@@ -34,6 +34,7 @@ import {
 import { markInstallation } from '../state/marker.js';
 import { Conda, installConda } from '../engine/conda.js';
 import { download, sha256File } from '../engine/download.js';
+import { failedIf, type Outcome } from '../core/outcome.js';
 
 export interface InstallCondaOptions {
   /** the installation root (must exist) */
@@ -235,13 +236,15 @@ export interface InstallCondaCommandOptions {
 }
 
 /** `conda-gitops install-conda`: the repository's inventory, the root, a run directory for the log. */
-export async function installCondaCommand(opts: InstallCondaCommandOptions): Promise<InstallCondaResult> {
+export async function installCondaCommand(
+  opts: InstallCondaCommandOptions,
+): Promise<InstallCondaResult & { outcome: Outcome }> {
   if (opts.version !== undefined && !isCondaVersion(opts.version))
     throw new UsageError(`--version: '${opts.version}' is not a conda version (e.g. 24.1.2)`);
   const { loadRepo, resolveRoot } = await import('../repo/repo.js');
   const repo = await loadRepo(opts.repoDir);
   const root = existingRoot(resolveRoot({ options: { root: opts.rootFlag }, env: opts.env }, repo.inventory));
-  return installCondaVersion({
+  const result = await installCondaVersion({
     root: realpathSync(root),
     inventory: repo.inventory,
     ...(opts.version ? { version: opts.version } : {}),
@@ -251,6 +254,7 @@ export async function installCondaCommand(opts: InstallCondaCommandOptions): Pro
     command: 'conda-gitops install-conda',
     ...(opts.timeoutSeconds ? { timeoutSeconds: opts.timeoutSeconds } : {}),
   });
+  return { ...result, outcome: failedIf(!result.ok) };
 }
 
 /** How long qa and build wait for the ROOT lock (a deploy or rollback holding it) before installing conda. */

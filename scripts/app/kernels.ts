@@ -10,6 +10,7 @@ import { servingInstallation, readLive, servedLinks } from '../state/generation.
 import { syncKernels, type KernelSync } from '../state/kernel.js';
 import { planKernels } from '../core/kernel.js';
 import { withLock } from '../state/lock.js';
+import { failedIf, type Outcome } from '../core/outcome.js';
 
 export interface KernelsOptions {
   repoDir: string;
@@ -24,8 +25,9 @@ export interface KernelsOptions {
 }
 
 export interface KernelsResult extends KernelSync {
-  /** false: some kernels could not be written (exit 1) */
+  /** false: some kernels could not be written */
   ok: boolean;
+  outcome: Outcome;
   root: string;
   dryRun: boolean;
   problems: string[];
@@ -64,5 +66,5 @@ export async function writeKernels(opts: KernelsOptions): Promise<KernelsResult>
     `kernels: ${sync.written.length} written, ${sync.unchanged.length} unchanged, ` +
       `${sync.removed.length} removed${dryRun ? ' (dry run)' : ''}`,
   );
-  return { ok: problems.length === 0, root, dryRun, ...sync, problems };
+  return { ok: problems.length === 0, outcome: failedIf(problems.length > 0), root, dryRun, ...sync, problems };
 }

@@ -46,6 +46,7 @@ import type { Repo } from '../core/repo.js';
 import { runBuilds } from './pipeline.js';
 import { loadRunSetup, newRunId, resolvedRoot, type RunSetup, type RunSetupOptions } from './run-setup.js';
 import { preflight } from './run-setup.js';
+import { failedIf, type Outcome } from '../core/outcome.js';
 
 export interface QaOptions extends Omit<RunSetupOptions, 'repoDir'> {
   /** the repository (its git history holds --base and --head) */
@@ -58,6 +59,8 @@ export interface QaOptions extends Omit<RunSetupOptions, 'repoDir'> {
 }
 
 export interface QaResult extends Report {
+  /** failed when the report is not ok (an env failed, or the allow-list refused) */
+  outcome: Outcome;
   built: number;
   changes?: Changes;
   timing: { seconds: number; condaSeconds: number; testSeconds: number };
@@ -228,6 +231,7 @@ export async function runQa(opts: QaOptions): Promise<QaResult> {
     out.info(`summary: ${paths.summary}  junit: ${paths.junit}  logs: ${paths.logs}/`);
     return {
       ...report,
+      outcome: failedIf(!report.ok),
       built: pipeline.fresh,
       ...(changes ? { changes } : {}),
       // where the time went: inside conda/pip calls, in tests, and everything else (this tool)

@@ -18,6 +18,7 @@ import type { StampedBuildRecord } from '../core/types.js';
 import { describeDrift, isDrift } from '../core/integrity.js';
 import { verifyPrefix } from '../state/manifest.js';
 import { warnRunnerRcFiles } from './runner-rc.js';
+import { OK, drift, type Outcome } from '../core/outcome.js';
 
 export interface StatusOptions {
   repoDir: string;
@@ -30,8 +31,10 @@ export interface StatusOptions {
 }
 
 export interface StatusResult extends StatusReport {
-  /** false on drift (exit 1) */
+  /** false on drift */
   ok: boolean;
+  /** drift when what is live differs from the repository or was changed by hand */
+  outcome: Outcome;
   root: string;
   /** the commands that repair the drift (status prints them as `To repair: …`); empty in sync */
   repair: string[];
@@ -103,5 +106,5 @@ export async function liveStatus(opts: StatusOptions): Promise<StatusResult> {
   for (const line of lines.slice(0, lines.length - repair.length)) out.info(line);
   for (const s of report.envs) if (s.integrity) for (const l of describeDrift(s.name, s.integrity)) out.info(l);
   for (const line of lines.slice(lines.length - repair.length)) out.info(line);
-  return { ok: !report.drift, root, ...report, repair, rcFiles };
+  return { ok: !report.drift, outcome: report.drift ? drift() : OK, root, ...report, repair, rcFiles };
 }

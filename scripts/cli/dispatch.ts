@@ -1,14 +1,15 @@
-/** Parses argv, dispatches to a command, maps errors to exit codes. */
+/** Parses argv, dispatches to a command, ends it through cli/exit.ts (the one owner of exit codes). */
 import { parseArgs } from 'node:util';
 import { resolve } from 'node:path';
 import { COMMANDS, GLOBAL_OPTIONS } from './registry.js';
 import type { CommandMeta, OptionDef } from './command.js';
-import { EXIT, GitopsError, InputError, UsageError, environmentError, type Problem } from '../core/errors.js';
+import { GitopsError, InputError, UsageError, environmentError, type Problem } from '../core/errors.js';
+import { OK } from '../core/outcome.js';
+import { exitCodeOf, exitCodeOfError, exitCodesHelp, finish } from './exit.js';
 import { processOutput } from './output.js';
 import type { Output } from '../app/output.js';
 import { secretEntries } from '../core/childenv.js';
 import { MIN_SECRET_LENGTH, registerSecrets } from '../core/redact.js';
-import { SIGNAL_EXIT } from '../core/errors.js';
 import { abortAllCalls, interruptedBy, killAllCalls } from '../engine/process.js';
 import { removeAllTempDirs } from '../engine/tempdir.js';
 
@@ -56,8 +57,8 @@ function mainHelp(): string {
     'Global options:',
     optionHelp(GLOBAL_OPTIONS),
     '',
-    'Exit codes: 0 ok, 1 some env failed, drift or corrupt state, 2 bad input or usage, 3 locked/busy,',
-    '4 the machine refused (disk full, read-only, permission); 130/143 interrupted; 70 a bug in conda-gitops.',
+    exitCodesHelp(),
+    '',
     "Run 'conda-gitops <command> --help' for a command's options.",
   ].join('\n');
 }
@@ -100,7 +101,7 @@ function handleSignals(): void {
   const exitNow = (signal: string) => {
     killAllCalls();
     removeAllTempDirs();
-    process.exit(SIGNAL_EXIT[signal] ?? 130);
+    process.exit(exitCodeOf('interrupted', signal));
   };
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     process.on(signal, () => {
@@ -119,7 +120,7 @@ export async function main(argv: string[]): Promise<number> {
   try {
     const code = await entry(argv);
     const signal = interruptedBy();
-    return signal ? (SIGNAL_EXIT[signal] ?? code) : code;
+    return signal ? exitCodeOf('interrupted', signal) : code;
   } finally {
     removeAllTempDirs();
   }
@@ -130,13 +131,13 @@ async function entry(argv: string[]): Promise<number> {
   if (!name || name === '--help' || name === '-h' || name === 'help') {
     const topic = name === 'help' ? COMMANDS.find((c) => c.name === rest[0]) : undefined;
     process.stdout.write((topic ? commandHelp(topic) : mainHelp()) + '\n');
-    return name ? EXIT.OK : EXIT.BAD_INPUT;
+    return exitCodeOf(name ? 'ok' : 'bad-input');
   }
   if (name === '--version') {
     // loaded only here: --help and every command start without it
     const { version } = await import('./version.js');
     process.stdout.write(`conda-gitops ${version()}\n`);
-    return EXIT.OK;
+    return exitCodeOf('ok');
   }
   return execute(argv, { out: processOutput(rest.includes('--json')), cwd: process.cwd(), env: process.env });
 }
@@ -171,7 +172,7 @@ export async function execute(
     }
     if (parsed.values.help) {
       out.info(commandHelp(command));
-      return EXIT.OK;
+      return finish(OK, out);
     }
     const pos = command.positionals ?? { min: 0, max: 0, names: '' };
     if (parsed.positionals.length < pos.min || parsed.positionals.length > pos.max) {
@@ -183,17 +184,26 @@ export async function execute(
     }
     const { run } = await command.load();
     repo = resolve(io.cwd, typeof parsed.values.repo === 'string' ? parsed.values.repo : '.');
-    return await run({ options: parsed.values, positionals: parsed.positionals, out, repo, env: io.env, annotate });
+    const outcome = await run({
+      options: parsed.values,
+      positionals: parsed.positionals,
+      out,
+      repo,
+      env: io.env,
+      annotate,
+    });
+    return finish(outcome, out);
   } catch (caught) {
     // one place maps the machine's errors (disk full, read-only, permission) to a clear message and exit 4
     const e = environmentError(caught) ?? caught;
     if (e instanceof GitopsError) {
       if (e instanceof InputError) await annotate(e.problems).catch(() => undefined);
-      if (out.json) out.result({ ok: false, error: e.name, message: e.message, exitCode: e.exitCode });
+      const exitCode = exitCodeOfError(e);
+      if (out.json) out.result({ ok: false, error: e.name, message: e.message, exitCode });
       out.warn(`conda-gitops: ${e.message}`);
-      return e.exitCode;
+      return exitCode;
     }
     out.warn(`conda-gitops: internal error (this is a bug, please report it):\n${(e as Error).stack ?? String(e)}`);
-    return EXIT.INTERNAL;
+    return exitCodeOfError(e);
   }
 }

@@ -110,10 +110,15 @@ export const COMMANDS: CommandMeta[] = [
       '--repair NAME: a live env changed by hand (`conda install` into it; `status` names it) is rebuilt from git\n' +
       'into a fresh build <id>.rN beside the tainted one, tested and swapped in; the tainted one is kept until gc.\n' +
       'Refuses (exit 1) an installation whose envs/ is a real directory of unmanaged envs: see `adopt`.\n' +
+      '--dry-run decides as the real run does: same exit code, same refusal, same plan lines, nothing written\n' +
+      '(with --build-missing: the plan once the missing envs are built and pass). Refusals go to stderr.\n' +
       'Exit 0 deployed or nothing to do, 1 missing/held-back builds, failed repair or refused, 2 bad input,\n' +
       '3 lock busy.',
     options: {
-      'dry-run': { type: 'boolean', description: 'print the plan (and the repairs), change nothing' },
+      'dry-run': {
+        type: 'boolean',
+        description: 'print the plan (and the repairs) and exit as the real run would; change nothing',
+      },
       'build-missing': {
         type: 'boolean',
         description: 'build and test envs without a tested build (installing conda first if needed), then deploy',

@@ -2,13 +2,14 @@
  * adopt: inventory an existing, unmanaged conda installation into this repository (see app/adopt.ts).
  */
 import type { Context } from '../app/context.js';
+import type { Outcome } from '../core/outcome.js';
 import { boolOption, stringOption } from '../core/options.js';
 import { adoptInstallation } from '../app/adopt.js';
 
-export async function run(ctx: Context): Promise<number> {
+export async function run(ctx: Context): Promise<Outcome> {
   const root = stringOption(ctx, 'root');
   const replicate = stringOption(ctx, 'replicate');
-  const { exitCode, result } = await adoptInstallation({
+  const { outcome, result } = await adoptInstallation({
     repoDir: ctx.repo,
     env: ctx.env,
     out: ctx.out,
@@ -17,5 +18,5 @@ export async function run(ctx: Context): Promise<number> {
     ...(replicate !== undefined ? { replicate } : {}),
   });
   ctx.out.result(result);
-  return exitCode;
+  return outcome;
 }

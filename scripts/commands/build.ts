@@ -6,10 +6,10 @@
 import type { Context } from '../app/context.js';
 import { boolOption, listOption, stringOption } from '../core/options.js';
 import { runSetupOptions } from '../app/run-setup.js';
-import { EXIT } from '../core/errors.js';
+import type { Outcome } from '../core/outcome.js';
 import { buildEnvs } from '../app/build.js';
 
-export async function run(ctx: Context): Promise<number> {
+export async function run(ctx: Context): Promise<Outcome> {
   const result = await buildEnvs({
     ...runSetupOptions(ctx),
     envs: listOption(ctx, 'env'),
@@ -17,5 +17,5 @@ export async function run(ctx: Context): Promise<number> {
     ...(stringOption(ctx, 'base') !== undefined ? { baseRef: stringOption(ctx, 'base')! } : {}),
   });
   ctx.out.result(result);
-  return result.failed ? EXIT.FAILED : EXIT.OK;
+  return result.outcome;
 }

@@ -1,7 +1,8 @@
 /** classify: triage a conda/pip log (a file or stdin) into a failure class, details and a hint. */
 import { readFile } from 'node:fs/promises';
 import type { Context } from '../app/context.js';
-import { EXIT, UsageError } from '../core/errors.js';
+import { UsageError } from '../core/errors.js';
+import { OK, type Outcome } from '../core/outcome.js';
 import { classify, hintFor, showsFailure } from '../core/classify.js';
 
 async function readStdin(): Promise<string> {
@@ -10,7 +11,7 @@ async function readStdin(): Promise<string> {
   return Buffer.concat(chunks).toString('utf8');
 }
 
-export async function run(ctx: Context): Promise<number> {
+export async function run(ctx: Context): Promise<Outcome> {
   const file = ctx.positionals[0] ?? '-';
   let text: string;
   if (file === '-') {
@@ -32,12 +33,12 @@ export async function run(ctx: Context): Promise<number> {
     const message = `no failure found in ${file === '-' ? 'the log' : file}: no error line and no known failure`;
     if (ctx.out.json) ctx.out.result({ file: file === '-' ? null : file, failure: false, message });
     else ctx.out.info(message);
-    return EXIT.OK;
+    return OK;
   }
   const c = classify(text);
   const result = { file: file === '-' ? null : file, ...c, hint: hintFor(c) };
   // always JSON: admins pipe it into jq when triaging old logs
   if (ctx.out.json) ctx.out.result(result);
   else ctx.out.info(JSON.stringify(result, null, 2));
-  return EXIT.OK;
+  return OK;
 }

@@ -4,10 +4,10 @@
  */
 import type { Context } from '../app/context.js';
 import { boolOption, durationOption, jobsOption, listOption, stringOption } from '../core/options.js';
-import { EXIT } from '../core/errors.js';
+import type { Outcome } from '../core/outcome.js';
 import { deploy } from '../app/deploy.js';
 
-export async function run(ctx: Context): Promise<number> {
+export async function run(ctx: Context): Promise<Outcome> {
   const result = await deploy({
     repoDir: ctx.repo,
     rootFlag: stringOption(ctx, 'root'),
@@ -23,5 +23,5 @@ export async function run(ctx: Context): Promise<number> {
     repairAllDrifted: boolOption(ctx, 'repair-all-drifted'),
   });
   ctx.out.result(result);
-  return result.ok ? EXIT.OK : EXIT.FAILED;
+  return result.outcome;
 }

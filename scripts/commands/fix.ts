@@ -2,12 +2,13 @@
  * fix: apply the remediation rules to env specs in place and print the unified diff (see app/fix.ts).
  */
 import type { Context } from '../app/context.js';
+import type { Outcome } from '../core/outcome.js';
 import { boolOption, listOption, stringOption } from '../core/options.js';
 import { fixSpecs } from '../app/fix.js';
 
-export async function run(ctx: Context): Promise<number> {
+export async function run(ctx: Context): Promise<Outcome> {
   const rootFlag = stringOption(ctx, 'root');
-  const { exitCode, result } = await fixSpecs({
+  const { outcome, result } = await fixSpecs({
     repoDir: ctx.repo,
     env: ctx.env,
     out: ctx.out,
@@ -17,5 +18,5 @@ export async function run(ctx: Context): Promise<number> {
     ...(rootFlag !== undefined ? { rootFlag } : {}),
   });
   ctx.out.result(result);
-  return exitCode;
+  return outcome;
 }

@@ -3,11 +3,12 @@
  */
 import type { Context } from '../app/context.js';
 import { boolOption, durationOption, integerOption, listOption, stringOption } from '../core/options.js';
-import { EXIT, UsageError } from '../core/errors.js';
+import { UsageError } from '../core/errors.js';
+import { OK, type Outcome } from '../core/outcome.js';
 import { DEFAULT_KEEP, DEFAULT_KEEP_INSTALLATIONS, DEFAULT_KEEP_RUNS, DEFAULT_RUNS_GRACE_DAYS } from '../core/gc.js';
 import { DEFAULT_GRACE_HOURS, collectGarbage } from '../app/gc.js';
 
-export async function run(ctx: Context): Promise<number> {
+export async function run(ctx: Context): Promise<Outcome> {
   if (boolOption(ctx, 'dry-run') && boolOption(ctx, 'yes'))
     throw new UsageError('--dry-run and --yes contradict each other: gc is a dry run unless --yes');
   const result = await collectGarbage({
@@ -25,5 +26,5 @@ export async function run(ctx: Context): Promise<number> {
     keepInstallations: integerOption(ctx, 'keep-installations', { min: 1, fallback: DEFAULT_KEEP_INSTALLATIONS }),
   });
   ctx.out.result(result);
-  return EXIT.OK;
+  return OK;
 }

@@ -4,10 +4,10 @@
  */
 import type { Context } from '../app/context.js';
 import { durationOption, stringOption } from '../core/options.js';
-import { EXIT } from '../core/errors.js';
+import type { Outcome } from '../core/outcome.js';
 import { installCondaCommand } from '../app/install-conda.js';
 
-export async function run(ctx: Context): Promise<number> {
+export async function run(ctx: Context): Promise<Outcome> {
   const version = stringOption(ctx, 'version');
   const rootFlag = stringOption(ctx, 'root');
   const timeoutSeconds = durationOption(ctx, 'timeout', { unit: 's', positive: true });
@@ -21,5 +21,5 @@ export async function run(ctx: Context): Promise<number> {
     ...(timeoutSeconds !== undefined ? { timeoutSeconds } : {}),
   });
   ctx.out.result(result);
-  return result.ok ? EXIT.OK : EXIT.FAILED;
+  return result.outcome;
 }

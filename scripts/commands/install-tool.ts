@@ -4,10 +4,10 @@
  */
 import type { Context } from '../app/context.js';
 import { durationOption, stringOption } from '../core/options.js';
-import { EXIT } from '../core/errors.js';
+import { OK, type Outcome } from '../core/outcome.js';
 import { installToolIntoRoot } from '../app/install-tool.js';
 
-export async function run(ctx: Context): Promise<number> {
+export async function run(ctx: Context): Promise<Outcome> {
   const result = await installToolIntoRoot({
     repoDir: ctx.repo,
     rootFlag: stringOption(ctx, 'root'),
@@ -17,5 +17,5 @@ export async function run(ctx: Context): Promise<number> {
     waitSeconds: durationOption(ctx, 'wait', { unit: 's', fallback: 0 }),
   });
   ctx.out.result(result);
-  return EXIT.OK;
+  return OK;
 }

@@ -4,10 +4,10 @@
  */
 import type { Context } from '../app/context.js';
 import { boolOption, durationOption, stringOption } from '../core/options.js';
-import { EXIT } from '../core/errors.js';
+import type { Outcome } from '../core/outcome.js';
 import { writeKernels } from '../app/kernels.js';
 
-export async function run(ctx: Context): Promise<number> {
+export async function run(ctx: Context): Promise<Outcome> {
   const result = await writeKernels({
     repoDir: ctx.repo,
     rootFlag: stringOption(ctx, 'root'),
@@ -17,5 +17,5 @@ export async function run(ctx: Context): Promise<number> {
     waitSeconds: durationOption(ctx, 'wait', { unit: 's', fallback: 0 }),
   });
   ctx.out.result(result);
-  return result.ok ? EXIT.OK : EXIT.FAILED;
+  return result.outcome;
 }

@@ -4,10 +4,10 @@
  */
 import type { Context } from '../app/context.js';
 import { integerOption, stringOption } from '../core/options.js';
-import { EXIT } from '../core/errors.js';
+import { OK, type Outcome } from '../core/outcome.js';
 import { planChanges, planInstallation, type PlanOptions } from '../app/plan.js';
 
-export async function run(ctx: Context): Promise<number> {
+export async function run(ctx: Context): Promise<Outcome> {
   const rootFlag = stringOption(ctx, 'root');
   const matrix = integerOption(ctx, 'matrix', { min: 1 });
   const opts: PlanOptions = {
@@ -29,5 +29,5 @@ export async function run(ctx: Context): Promise<number> {
         })
       : await planInstallation(opts),
   );
-  return EXIT.OK;
+  return OK;
 }

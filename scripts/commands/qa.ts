@@ -5,10 +5,10 @@
 import type { Context } from '../app/context.js';
 import { boolOption, listOption, stringOption } from '../core/options.js';
 import { runSetupOptions } from '../app/run-setup.js';
-import { EXIT } from '../core/errors.js';
+import type { Outcome } from '../core/outcome.js';
 import { runQa } from '../app/qa.js';
 
-export async function run(ctx: Context): Promise<number> {
+export async function run(ctx: Context): Promise<Outcome> {
   const baseRef = stringOption(ctx, 'base');
   const headRef = stringOption(ctx, 'head');
   // flags are checked before anything is checked out
@@ -20,5 +20,5 @@ export async function run(ctx: Context): Promise<number> {
     ...(headRef !== undefined ? { headRef } : {}),
   });
   ctx.out.result(result);
-  return result.ok ? EXIT.OK : EXIT.FAILED;
+  return result.outcome;
 }

@@ -5,10 +5,11 @@
  */
 import type { Context } from '../app/context.js';
 import { boolOption, durationOption, integerOption, stringOption } from '../core/options.js';
-import { EXIT, UsageError } from '../core/errors.js';
+import { UsageError } from '../core/errors.js';
+import { OK, type Outcome } from '../core/outcome.js';
 import { rollback } from '../app/rollback.js';
 
-export async function run(ctx: Context): Promise<number> {
+export async function run(ctx: Context): Promise<Outcome> {
   const to = integerOption(ctx, 'to', { min: 1 });
   const envName = stringOption(ctx, 'env');
   const byInstallation = boolOption(ctx, 'installation');
@@ -27,5 +28,5 @@ export async function run(ctx: Context): Promise<number> {
     waitSeconds: durationOption(ctx, 'wait', { unit: 's', fallback: 0 }),
   });
   ctx.out.result(result);
-  return EXIT.OK;
+  return OK;
 }

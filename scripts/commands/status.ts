@@ -1,10 +1,10 @@
 /** status: the live generation against the repository; exit 1 on drift. The use case is app/status.ts. */
 import type { Context } from '../app/context.js';
 import { boolOption, stringOption } from '../core/options.js';
-import { EXIT } from '../core/errors.js';
+import type { Outcome } from '../core/outcome.js';
 import { liveStatus } from '../app/status.js';
 
-export async function run(ctx: Context): Promise<number> {
+export async function run(ctx: Context): Promise<Outcome> {
   const result = await liveStatus({
     repoDir: ctx.repo,
     rootFlag: stringOption(ctx, 'root'),
@@ -13,5 +13,5 @@ export async function run(ctx: Context): Promise<number> {
     out: ctx.out,
   });
   ctx.out.result(result);
-  return result.ok ? EXIT.OK : EXIT.FAILED;
+  return result.outcome;
 }

@@ -7,11 +7,11 @@
 import type { Context } from '../app/context.js';
 import { listOption } from '../core/options.js';
 import { runSetupOptions } from '../app/run-setup.js';
-import { EXIT } from '../core/errors.js';
+import type { Outcome } from '../core/outcome.js';
 import { testEnvs } from '../app/build.js';
 
-export async function run(ctx: Context): Promise<number> {
+export async function run(ctx: Context): Promise<Outcome> {
   const result = await testEnvs({ ...runSetupOptions(ctx), envs: listOption(ctx, 'env') });
   ctx.out.result(result);
-  return result.failed ? EXIT.FAILED : EXIT.OK;
+  return result.outcome;
 }

@@ -1,12 +1,13 @@
 /** validate: parse and check inventory.ini and every spec; print every problem at once. */
 import type { Context } from '../app/context.js';
-import { EXIT, formatProblem } from '../core/errors.js';
+import { formatProblem } from '../core/errors.js';
+import { OK, badInput, type Outcome } from '../core/outcome.js';
 import { checkRepoDir } from '../repo/repo.js';
 import { desiredState } from '../core/desired.js';
 import { boolOption } from '../core/options.js';
 import { runnerCheck } from '../app/runner-rc.js';
 
-export async function run(ctx: Context): Promise<number> {
+export async function run(ctx: Context): Promise<Outcome> {
   const { repo, problems } = await checkRepoDir(ctx.repo);
   const errors = problems.filter((p) => p.severity === 'error');
   for (const p of problems) ctx.out.warn(formatProblem(p));
@@ -32,5 +33,5 @@ export async function run(ctx: Context): Promise<number> {
   } else {
     ctx.out.info(`${errors.length} error${errors.length === 1 ? '' : 's'}`);
   }
-  return errors.length ? EXIT.BAD_INPUT : EXIT.OK;
+  return errors.length ? badInput() : OK;
 }

@@ -12,6 +12,7 @@ import type { GenerationRef, LinkDiff, LinkMap } from './generation.js';
 import { installationName } from './layout.js';
 import { kernelSpec, planKernels, renderKernelSpec } from './kernel.js';
 import type { KernelEntry } from './kernel.js';
+import { OK, refused, type Outcome } from './outcome.js';
 
 /** What deploy needs from `desiredState(repo)` (structurally a subset of desired.ts's Desired). */
 export interface DesiredInput {
@@ -286,7 +287,11 @@ export function describePlan(plan: DeployPlan): string[] {
       ? `${plan.installation}/generations/${plan.newGeneration} (new)`
       : `${plan.installation} (live generation kept)`;
   const from = plan.from ? `${plan.from.installation}/generations/${plan.from.generation}` : undefined;
-  if (!plan.changes) lines.push(`nothing to deploy: ${from ?? 'live'} already matches the repository`);
+  if (!plan.changes)
+    lines.push(
+      `nothing to deploy: ${from ?? 'live'} already matches the repository` +
+        (plan.heldBack.length ? ', but for the held-back builds below' : ''),
+    );
   else if (plan.newGeneration === undefined && !plan.switchCurrent) lines.push(`deploy kernelspecs only (${to})`);
   else lines.push(`deploy ${from ?? '(nothing live)'} -> ${to}`);
   if (plan.switchCurrent) lines.push(`  switch ROOT/current -> ${plan.installation}`);
@@ -312,4 +317,43 @@ export function describePlan(plan: DeployPlan): string[] {
 
 export function describeMissing(missing: MissingBuild[]): string {
   return missing.map((m) => `  ${m.name} ${m.buildId}: ${m.reason}`).join('\n');
+}
+
+/** On a conda upgrade, the way to go live with what passed. */
+function missingHint(plan: DeployPlan): string {
+  if (!plan.switchCurrent || !plan.from) return '';
+  const names = plan.missing.map((m) => m.name).join(', ');
+  return (
+    `\nTo switch to ${plan.installation} with the envs that passed and leave these out (they stay served from ` +
+    `${plan.from.installation} at ROOT/${plan.from.installation}/envs/NAME): add \`allow-failures = ${names}\` ` +
+    'to [conda] in inventory.ini'
+  );
+}
+
+/**
+ * How a deploy of this plan ends, decided from the plan alone: the dry run and the real run both call it, so the
+ * dry run refuses exactly where the real run does. Refused: an installation a rollback switched away from (nothing
+ * changes), envs without a passing build (nothing changes), or builds a rollback marked bad (the rest deploys,
+ * they are held back).
+ */
+export function deployOutcome(plan: DeployPlan): Outcome {
+  if (plan.blockedBy) return refused(describeBlocked(plan.blockedBy));
+  if (plan.missing.length) {
+    return refused(
+      "refusing to deploy: these envs have no build that passed the repository's tests" +
+        ` (run QA on the PR, or deploy --build-missing):\n${describeMissing(plan.missing)}${missingHint(plan)}`,
+    );
+  }
+  if (plan.heldBack.length) {
+    return refused(
+      `held back: ${plan.heldBack.map((h) => h.name).join(', ')}: main asks for builds a rollback marked bad; ` +
+        'the other envs go live without them. Revert or fix them in git, or deploy --force',
+    );
+  }
+  return OK;
+}
+
+/** Whether a deploy of this plan changes anything at all (a held-back build does not stop the rest). */
+export function deployGoesAhead(plan: DeployPlan): boolean {
+  return !plan.blockedBy && plan.missing.length === 0;
 }

@@ -203,6 +203,17 @@ export function planEnvs(envs: EnvInput[], live: Record<string, string>, opts: P
   };
 }
 
+/**
+ * An env as `deploy --build-missing` leaves it when the build and tests it runs pass: what its dry run predicts.
+ * Only envs the builder builds or tests change; a recorded failure it reports again (refuse) stays as it is.
+ */
+export function builtAndTested(e: EnvInput, opts: PlanOptions = {}): EnvInput {
+  const { action } = decideEnv(e, opts);
+  if (action !== 'build' && action !== 'test') return e;
+  const bad = e.build.bad ? { bad: e.build.bad } : {};
+  return { ...e, build: { state: 'built', prefixPresent: true, ...bad }, verdict: { ok: true } };
+}
+
 /** What qa / build / test do with an env: nothing (its passing verdict is reused), build+test, test, report. */
 export type QaStep = 'reuse' | 'build' | 'test' | 'refuse';
 

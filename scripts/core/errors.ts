@@ -1,12 +1,8 @@
-/** Exit codes shared by every command (README: Exit codes). */
-export const EXIT = {
-  OK: 0,
-  FAILED: 1,
-  BAD_INPUT: 2,
-  BUSY: 3,
-  /** an unexpected error: a bug in this tool (sysexits' EX_SOFTWARE); never used for environmental errors */
-  INTERNAL: 70,
-} as const;
+/**
+ * The errors a command may end with. Each carries the kind of ending it is (core/outcome.ts); only the CLI
+ * turns a kind into an exit code (cli/exit.ts).
+ */
+import type { OutcomeKind } from './outcome.js';
 
 /** A problem found in a file the user wrote: where it is and what is wrong. */
 export interface Problem {
@@ -21,11 +17,11 @@ export function formatProblem(p: Problem): string {
   return `${p.file}:${p.line}: ${p.severity}: ${p.message}`;
 }
 
-/** Base class: every error we expect carries the exit code the CLI should use. */
+/** Base class: every error we expect says how the command ended (the CLI maps the kind to an exit code). */
 export class GitopsError extends Error {
   constructor(
     message: string,
-    readonly exitCode: number,
+    readonly kind: Exclude<OutcomeKind, 'ok' | 'internal'>,
   ) {
     super(message);
     this.name = new.target.name;
@@ -35,7 +31,7 @@ export class GitopsError extends Error {
 /** Wrong command line: unknown command or flag, missing argument. Exit 2. */
 export class UsageError extends GitopsError {
   constructor(message: string) {
-    super(message, EXIT.BAD_INPUT);
+    super(message, 'bad-input');
   }
 }
 
@@ -47,7 +43,7 @@ export class InputError extends GitopsError {
         .filter((p) => p.severity === 'error')
         .map(formatProblem)
         .join('\n'),
-      EXIT.BAD_INPUT,
+      'bad-input',
     );
   }
 }
@@ -55,21 +51,21 @@ export class InputError extends GitopsError {
 /** Another writer holds the lock. Exit 3. */
 export class BusyError extends GitopsError {
   constructor(message: string) {
-    super(message, EXIT.BUSY);
+    super(message, 'busy');
   }
 }
 
 /** The operation ran and found failures the user must act on (failed envs, drift). Exit 1. */
 export class FailedError extends GitopsError {
   constructor(message: string) {
-    super(message, EXIT.FAILED);
+    super(message, 'failed');
   }
 }
 
 /** A state the tool refuses to act on (e.g. unmanaged envs dir). Exit 1. */
 export class RefusedError extends GitopsError {
   constructor(message: string) {
-    super(message, EXIT.FAILED);
+    super(message, 'refused');
   }
 }
 
@@ -79,12 +75,9 @@ export class RefusedError extends GitopsError {
  */
 export class UnsafePathError extends GitopsError {
   constructor(message: string) {
-    super(message, EXIT.BAD_INPUT);
+    super(message, 'bad-input');
   }
 }
-/** Exit code of an environmental error (disk full, read-only, permission, a path that is not a directory). */
-export const EXIT_ENVIRONMENT = 4;
-
 /**
  * The machine refused an operation: disk full (ENOSPC, EDQUOT), read-only filesystem (EROFS), permission
  * (EACCES, EPERM), a path that is a file where a directory must be (ENOTDIR, EEXIST on mkdir). Exit 4:
@@ -92,7 +85,7 @@ export const EXIT_ENVIRONMENT = 4;
  */
 export class EnvironmentError extends GitopsError {
   constructor(message: string) {
-    super(message, EXIT_ENVIRONMENT);
+    super(message, 'machine');
   }
 }
 
@@ -107,7 +100,7 @@ export class CorruptStateError extends GitopsError {
     /** what to do about it (also in the message), for callers that list several problems */
     readonly remedy?: string,
   ) {
-    super(message, EXIT.FAILED);
+    super(message, 'corrupt-state');
   }
 }
 
@@ -139,9 +132,6 @@ export function environmentError(e: unknown): EnvironmentError | undefined {
   const op = typeof syscall === 'string' ? `${syscall}: ` : '';
   return new EnvironmentError(`${op}${code}${where}: ${ENVIRONMENT_CODES[code]}`);
 }
-/** Exit codes of a run stopped by a signal, as a shell reports them (128 + the signal's number). */
-export const SIGNAL_EXIT: Readonly<Record<string, number>> = { SIGINT: 130, SIGTERM: 143, SIGHUP: 129 };
-
 /**
  * The CLI received SIGINT/SIGTERM: its children were stopped, interrupted builds are marked `aborted`, its
  * temporary directories removed. Exit 130 (SIGINT) or 143 (SIGTERM).
@@ -150,7 +140,7 @@ export class InterruptedError extends GitopsError {
   constructor(readonly signal: string) {
     super(
       `interrupted by ${signal}: running builds and tests were stopped and marked aborted; run again to build them`,
-      SIGNAL_EXIT[signal] ?? 130,
+      'interrupted',
     );
   }
 }

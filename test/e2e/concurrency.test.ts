@@ -11,6 +11,7 @@ import { ensureRootLinks, readLive, swapEnvs, writeGeneration } from '../../scri
 import { readHistory } from '../../scripts/state/history.js';
 import { acquireLock, readHolder } from '../../scripts/state/lock.js';
 import { BusyError } from '../../scripts/core/errors.js';
+import { exitCodeOfError } from '../../scripts/cli/exit.js';
 import {
   addBuild,
   addTestedBuilds,
@@ -229,7 +230,7 @@ describe('the lock serialises writers', () => {
     const lock = await acquireLock(fi.root, { waitSeconds: 0, command: 'busy' });
     const err = await acquireLock(fi.root, { waitSeconds: 0.3, command: 'x' }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(BusyError);
-    expect((err as BusyError).exitCode).toBe(3);
+    expect(exitCodeOfError(err)).toBe(3);
     await lock.release();
   });
 });

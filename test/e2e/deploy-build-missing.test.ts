@@ -41,7 +41,7 @@ describe('deploy --build-missing', () => {
 
     const refused = await runCli(['deploy', '--root', fi.root], { cwd: repo });
     expect(refused.code, refused.stderr).toBe(1);
-    expect(refused.stdout).toMatch(/b [0-9a-f]{12}: not built/);
+    expect(refused.stderr).toMatch(/conda-gitops: refusing to deploy: .*\n {2}b [0-9a-f]{12}: not built/);
 
     const built = await runCli(['deploy', '--root', fi.root, '--build-missing'], { cwd: repo });
     expect(built.code, built.stderr).toBe(0);

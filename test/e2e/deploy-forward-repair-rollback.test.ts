@@ -226,6 +226,10 @@ describe('drift repair (finding 4)', () => {
     expect(fresh?.status).toBe('built');
     expect(fresh?.repairOf).toBe(a);
     expect(readBuildRecord(fi.root, VERSION, 'a', a)?.tainted?.repairedBy).toBe(`${a}.r1`);
+    // the dry run predicted the same plan: the repair build swapped in for the hand-changed one
+    const planLines = (text: string) => text.split('\n').filter((l) => /^ {2}[-+~!]/.test(l));
+    expect(planLines(dry.stdout)).toEqual([`  ~ a ${a} -> ${a}.r1`]);
+    expect(planLines(repaired.stdout)).toEqual(planLines(dry.stdout));
     expect(existsSync(join(fi.inst.builds, 'a', a, 'conda-meta'))).toBe(true); // the tainted build is kept
     const pkgs = readdirSync(join(fi.root, 'envs', 'a', 'conda-meta')).join(' ');
     expect(pkgs).not.toMatch(/tzdata/);

@@ -118,9 +118,9 @@ describe('going live with what passed (allow-failures)', () => {
     await upgrade(repo);
     const refused = await cli(repo, 'deploy');
     expect(refused.code).toBe(1);
-    expect(refused.stdout).toMatch(/c [0-9a-f]{12}: build FAILED/);
-    expect(refused.stdout).toMatch(/d [0-9a-f]{12}: build FAILED/);
-    expect(refused.stdout).toMatch(/allow-failures/);
+    expect(refused.stderr).toMatch(/c [0-9a-f]{12}: build FAILED/);
+    expect(refused.stderr).toMatch(/d [0-9a-f]{12}: build FAILED/);
+    expect(refused.stderr).toMatch(/allow-failures/);
     expect(readlinkSync(join(fi!.root, 'current'))).toBe(`v${VA}`);
 
     const dB = await upgrade(repo, ['c', 'd']);

@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { planDeploy } from '../../scripts/core/deploy.js';
+import { deployGoesAhead, deployOutcome, describePlan, planDeploy } from '../../scripts/core/deploy.js';
 import type { DesiredInput, LiveInput } from '../../scripts/core/deploy.js';
 import {
   ensureRootLinks,
@@ -22,6 +22,7 @@ import { cutoverHistory } from '../../scripts/app/history.js';
 import type { OptionValues } from '../../scripts/core/options.js';
 import { runCommand } from '../fixtures/command.js';
 import { BusyError, RefusedError } from '../../scripts/core/errors.js';
+import { exitCodeOfError } from '../../scripts/cli/exit.js';
 import { acquireLock } from '../../scripts/state/lock.js';
 import type { StampedBuildRecord } from '../../scripts/core/types.js';
 import {
@@ -232,6 +233,37 @@ describe('planDeploy (pure)', () => {
     expect(forced.newGeneration).toBe(4);
   });
 
+  it('how a deploy ends, from its plan alone: refused naming missing or held-back envs, else ok', () => {
+    const live: LiveInput = {
+      current: { installation: `v${VERSION}`, generation: 2 },
+      currentLinks: { a: A, b: B },
+      target: 2,
+      targetLinks: { a: A, b: B },
+      targetGenerations: [1, 2],
+    };
+    const bad = { at: '2024-05-01T00:00:00Z', reason: 'rolled back' };
+    const held = planOf(desiredOf({ a: A, b: B2 }), live, (env) => rec('tested', env === 'b' ? { bad } : {}));
+    expect(deployOutcome(held)).toEqual({
+      kind: 'refused',
+      message:
+        'held back: b: main asks for builds a rollback marked bad; the other envs go live without them. ' +
+        'Revert or fix them in git, or deploy --force',
+    });
+    expect(deployGoesAhead(held)).toBe(true); // the rest goes live
+    expect(describePlan(held)[0]).toBe(
+      `nothing to deploy: v${VERSION}/generations/2 already matches the repository, but for the held-back builds below`,
+    );
+    const missing = planOf(desiredOf({ a: A, b: B2 }), live, (env) => (env === 'b' ? undefined : rec('tested')));
+    expect(deployOutcome(missing)).toEqual({
+      kind: 'refused',
+      message:
+        "refusing to deploy: these envs have no build that passed the repository's tests (run QA on the PR, " +
+        `or deploy --build-missing):\n  b ${B2}: not built yet`,
+    });
+    expect(deployGoesAhead(missing)).toBe(false);
+    expect(deployOutcome(planOf(desiredOf({ a: A, b: B2 }), live, () => rec('tested')))).toEqual({ kind: 'ok' });
+  });
+
   it('deploying a new conda version writes a generation there and switches current', () => {
     const live: LiveInput = {
       current: { installation: 'v4.3.22', generation: 7 },
@@ -310,14 +342,15 @@ describe('deploy, rollback and history against a real ROOT', () => {
     expect(readHistory(fi.root).entries).toHaveLength(1);
   });
 
-  it('refuses with exit 1 listing envs without a tested build, and changes nothing', async () => {
+  it('refuses, listing envs without a tested build in its outcome, and changes nothing', async () => {
     const desired = await setup({ a: 1, b: 2 });
     const b = desired.envs.find((e) => e.name === 'b')!;
     const changed = await writeRepo(repo, { envs: { a: 1, b: 3, c: 4 } });
     addBuild(fi.root, VERSION, 'c', changed.envs.find((e) => e.name === 'c')!.buildId, { status: 'failed' });
-    const { ok, out } = await runDeploy(repo, fi.root);
+    const { ok, result } = await runDeploy(repo, fi.root);
     expect(ok).toBe(false);
-    const text = out.lines.join('\n');
+    expect(result.outcome.kind).toBe('refused');
+    const text = result.outcome.kind === 'refused' ? result.outcome.message : '';
     expect(text).toMatch(/b [0-9a-f]{12}: not built/);
     expect(text).toMatch(/c [0-9a-f]{12}: build FAILED in create \(missing-package\)/);
     expect(text).not.toMatch(/ a [0-9a-f]{12}/);
@@ -461,7 +494,7 @@ describe('deploy, rollback and history against a real ROOT', () => {
     try {
       const err = await runDeploy(repo, fi.root).catch((e: unknown) => e);
       expect(err).toBeInstanceOf(BusyError);
-      expect((err as BusyError).exitCode).toBe(3);
+      expect(exitCodeOfError(err)).toBe(3);
       expect((err as Error).message).toContain(`pid ${process.pid}`);
       expect((err as Error).message).toContain('conda-gitops gc --yes');
       await expect(runRollback(repo, fi.root)).rejects.toThrow(BusyError);

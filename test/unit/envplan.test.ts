@@ -2,6 +2,7 @@ import { describe, expect, test } from 'vitest';
 import {
   buildFacts,
   buildStep,
+  builtAndTested,
   decideEnv,
   deployStep,
   planEnvs,
@@ -9,7 +10,7 @@ import {
   type BuildFacts,
   type EnvInput,
 } from '../../scripts/core/envplan.js';
-import { planDeploy } from '../../scripts/core/deploy.js';
+import { deployGoesAhead, deployOutcome, planDeploy } from '../../scripts/core/deploy.js';
 import { computeStatus } from '../../scripts/core/status.js';
 import { planAgainstRoot, planLine, renderPlan } from '../../scripts/core/plan.js';
 import type { BuildRecord } from '../../scripts/core/types.js';
@@ -94,6 +95,16 @@ describe('the env plan: every combination, and every rendering agrees', () => {
     expect(deploy.heldBack.length > 0).toBe(d.action === 'hold');
     if (deployStep(d) === 'link') expect(deploy.links.e).toBe('B');
     expect(deploy.forced.length > 0).toBe(d.action === 'link' && !!input.build.bad);
+    // how the deploy ends (the dry run and the real run alike): refused for a missing or held-back build
+    expect(deployOutcome(deploy).kind).toBe(deployStep(d) === 'link' ? 'ok' : 'refused');
+    expect(deployGoesAhead(deploy)).toBe(deployStep(d) !== 'missing');
+
+    // deploy --build-missing --dry-run: what builds and tests runs are assumed to pass; a recorded failure is not
+    const after = decideEnv(builtAndTested(input, { force }), { force });
+    if (step === 'build' || step === 'test') expect(deployStep(after)).not.toBe('missing');
+    else expect(after).toEqual(d);
+    if (step === 'build' || step === 'test')
+      expect(after.action).toBe(input.live === 'B' ? 'keep' : input.build.bad && !force ? 'hold' : 'link');
 
     // status rendering
     const status = computeStatus({

@@ -45,6 +45,7 @@ import {
   FailedError,
   RefusedError,
 } from '../../scripts/core/errors.js';
+import { exitCodeOfError } from '../../scripts/cli/exit.js';
 import { buildPaths } from '../../scripts/core/layout.js';
 import { readBuildRecord } from '../../scripts/state/record.js';
 import { addBuild, fakeBuildId, makeInstallation, VERSION } from '../fixtures/installation.js';
@@ -332,13 +333,13 @@ describe('environmental errors (core/errors.ts)', () => {
   it('maps disk full, read-only, permission and not-a-directory to exit 4 naming the path; others are not', () => {
     const e = environmentError(Object.assign(new Error('x'), { code: 'ENOSPC', path: '/r/x.json', syscall: 'write' }));
     expect(e).toBeInstanceOf(EnvironmentError);
-    expect(e?.exitCode).toBe(4);
+    expect(exitCodeOfError(e)).toBe(4);
     expect(e?.message).toBe(
       'write: ENOSPC at /r/x.json: no space left on the device: free space (or run `conda-gitops gc --yes`), ' +
         'then run the command again',
     );
     for (const code of ['EROFS', 'EACCES', 'EPERM', 'ENOTDIR', 'EDQUOT']) {
-      expect(environmentError({ code, path: '/r' })?.exitCode, code).toBe(4);
+      expect(exitCodeOfError(environmentError({ code, path: '/r' })), code).toBe(4);
     }
     expect(environmentError({ code: 'EEXIST', syscall: 'mkdir', path: '/r/.gitops' })?.message).toMatch(
       /a file is where a directory must be/,

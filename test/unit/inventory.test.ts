@@ -9,6 +9,7 @@ import { checkRepoDir, loadRepo, resolveRoot } from '../../scripts/repo/repo.js'
 import { channelAllowed } from '../../scripts/core/channel.js';
 import { checkRepo } from '../../scripts/core/repo.js';
 import { InputError, UsageError, type Problem } from '../../scripts/core/errors.js';
+import { exitCodeOfError } from '../../scripts/cli/exit.js';
 import { inventoryText, makeRepo, specText } from '../fixtures/repo.js';
 
 const repoDir = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -336,7 +337,7 @@ describe('loadRepo and resolveRoot', () => {
     try {
       const err = await loadRepo(r.dir).catch((e: unknown) => e);
       expect(err).toBeInstanceOf(InputError);
-      expect((err as InputError).exitCode).toBe(2);
+      expect(exitCodeOfError(err)).toBe(2);
       expect((err as InputError).message.split('\n')).toEqual([
         "env-specs/a.yml:2: error: 'dependencies' must be a list",
         "inventory.ini:7: error: REPLICATE environment 'b' has no spec: " +
