@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync, readlinkSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { memoryOutput } from '../../scripts/cli/output.js';
 import { runCommand } from '../fixtures/command.js';
@@ -125,14 +125,13 @@ describe('qa on a pull request that changes [conda] version', () => {
   }, 300_000);
 
   test('a failing installer: exit 1, the report is still written with the installer output', async () => {
-    const bad = join(world.base, 'installers', 'broken-{version}.sh');
-    writeFileSync(
-      bad.replace('{version}', '24.3.0'),
-      '#!/bin/bash\necho "ERROR: no space left on device" >&2\nexit 1\n',
-    );
+    // the installer QA runs is the base branch's (a PR cannot choose it): its 24.3.0 download is broken
+    const bad = template.replace('{version}', '24.3.0');
+    rmSync(bad, { force: true });
+    writeFileSync(bad, '#!/bin/bash\necho "ERROR: no space left on device" >&2\nexit 1\n');
     git('checkout', '-q', '-b', 'bad-upgrade', main);
-    writeFileSync(join(dir, 'inventory.ini'), inventory('24.3.0', bad));
-    commit('conda 24.3.0 with a broken installer');
+    writeFileSync(join(dir, 'inventory.ini'), inventory('24.3.0'));
+    commit('conda 24.3.0');
     const r = await qa(main);
     expect(r.code).toBe(1);
     expect(existsSync(join(world.root, 'v24.3.0'))).toBe(false);
