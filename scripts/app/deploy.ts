@@ -22,8 +22,7 @@ import {
   linkedInstallation,
   liveGenerationNumber,
   markBuilds,
-  servingInstallation,
-  servedLinks,
+  servingInstallations,
   adoptedCurrent,
   readGenerationLinks,
   readLive,
@@ -164,8 +163,8 @@ export function planFromDisk(
   const live = readLive(root);
   const target = liveGenerationNumber(inst.dir);
   const targetLinks = target !== undefined ? readGenerationLinks(inst.dir, target) : {};
-  const prev = servingInstallation(root, live.ref);
-  const prevLinks = prev ? servedLinks(root, prev) : undefined;
+  const current = live.ref?.installation ?? adoptedCurrent(root);
+  const serving = servingInstallations(root, [...(current ? [current] : []), installationName(desired.condaVersion)]);
   const mark = installationMarkOf(root, installationName(desired.condaVersion));
   return planDeploy(
     desired,
@@ -175,7 +174,7 @@ export function planFromDisk(
       ...(target !== undefined ? { target } : {}),
       targetLinks,
       targetGenerations: listGenerations(inst.dir),
-      ...(prev && prevLinks ? { previous: { installation: prev.installation, links: prevLinks } } : {}),
+      serving,
       ...(mark ? { installationMark: mark } : {}),
     },
     envPlanFromDisk(root, desired, targetLinks, opts),

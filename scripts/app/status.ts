@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import type { Output } from './output.js';
 import { loadRepo, resolveRoot } from '../repo/repo.js';
 import { desiredState } from '../core/desired.js';
-import { adoptedCurrent, servingInstallation, readLive, servedLinks } from '../state/generation.js';
+import { adoptedCurrent, servingInstallations, readLive } from '../state/generation.js';
 import { installationMarkOf, installationMarksWarnings } from '../state/installation-marks.js';
 import { marksWarnings } from '../state/marks.js';
 import { readHistory, readHistoryStamp } from '../state/history.js';
@@ -71,10 +71,9 @@ export async function liveStatus(opts: StatusOptions): Promise<StatusResult> {
   const lastCutover = readHistory(root).entries.at(-1);
   for (const w of installationMarksWarnings(root)) out.warn(w);
   const installationMark = installationMarkOf(root, installationName(desired.condaVersion));
-  const prev = servingInstallation(root, live.ref);
   const adopted = live.ref ? undefined : adoptedCurrent(root);
-  const prevLinks = prev ? servedLinks(root, prev) : undefined;
-  const previous = prev && prevLinks ? { installation: prev.installation, links: prevLinks } : undefined;
+  const current = live.ref?.installation ?? adopted;
+  const serving = servingInstallations(root, current ? [current] : []);
   const report = computeStatus({
     root,
     desired,
@@ -86,7 +85,7 @@ export async function liveStatus(opts: StatusOptions): Promise<StatusResult> {
     kernelFiles,
     ...(lastCutover ? { lastCutover } : {}),
     ...(installationMark ? { installationMark } : {}),
-    ...(previous ? { previous } : {}),
+    serving,
     ...(adopted ? { adopted } : {}),
   });
   // integrity: every live build's files against what was tested (or what conda linked)

@@ -42,8 +42,12 @@ export interface LiveInput {
   targetLinks: LinkMap;
   /** generation numbers present in the desired installation */
   targetGenerations: number[];
-  /** the installation `current` came from (before a conda upgrade) and its live links: where left-out envs stay */
-  previous?: { installation: string; links: LinkMap };
+  /**
+   * the installations that still serve envs, nearest first (the one `current` points at when the deploy leaves it,
+   * then the ones it and the desired installation were deployed from), each with the envs it serves: an env left
+   * out stays served by the first one that has it
+   */
+  serving?: Array<{ installation: string; links: LinkMap }>;
   /** the desired installation was rolled back (`rollback --installation`) and not made current since */
   installationMark?: InstallationMark;
 }
@@ -143,13 +147,8 @@ export function planDeploy(
   const heldBack: HeldBack[] = [];
   const leftOut: LeftOut[] = [];
   const allowed = new Set(desired.allowFailures ?? []);
-  // where an env left out stays served: the installation users are on now, when the deploy leaves it
-  const servedBy =
-    live.current && !sameInstallation
-      ? { installation: live.current.installation, links: live.currentLinks }
-      : live.previous && live.previous.installation !== installation
-        ? live.previous
-        : undefined;
+  // where an env left out stays served: the nearest other installation that serves it
+  const servedBy = (name: string) => live.serving?.find((s) => s.installation !== installation && name in s.links);
   const forced: DeployPlan['forced'] = [];
   const links: LinkMap = {};
   for (const d of envPlan.envs) {
@@ -158,19 +157,19 @@ export function planDeploy(
       // allowed to fail: keep its live build in the target installation, else leave it out of the generation
       const keeping = live.targetLinks[d.name];
       if (keeping) links[d.name] = keeping;
-      const old = servedBy?.links[d.name];
+      const by = servedBy(d.name);
       leftOut.push({
         name: d.name,
         buildId: d.buildId,
         ...(d.failure ? { failure: d.failure } : {}),
         reason: d.reason,
         ...(keeping ? { keeping } : {}),
-        ...(!keeping && old && servedBy
+        ...(!keeping && by
           ? {
               servedFrom: {
-                installation: servedBy.installation,
-                build: old,
-                path: join(kernelsOnDisk.root, servedBy.installation, 'envs', d.name),
+                installation: by.installation,
+                build: by.links[d.name]!,
+                path: join(kernelsOnDisk.root, by.installation, 'envs', d.name),
               },
             }
           : {}),

@@ -77,8 +77,11 @@ export interface StatusInput {
   lastCutover?: HistoryEntry;
   /** the mark on the repository's installation, when `current` is elsewhere */
   installationMark?: InstallationMark;
-  /** the installation `current` came from and its live links (where allow-failures envs stay served) */
-  previous?: { installation: string; links: LinkMap };
+  /**
+   * the installations that still serve envs, nearest first (state/generation.ts servingInstallations): an
+   * allow-failures env not live is served by the first one that has it
+   */
+  serving?: Array<{ installation: string; links: LinkMap }>;
   /** `current` points at an adopted installation (a real envs directory, no generations) */
   adopted?: string;
 }
@@ -141,16 +144,15 @@ export function computeStatus(input: StatusInput): StatusReport {
         : s.state === 'missing'
           ? `missing: ${words}`
           : `different: live ${liveId}; ${words}`;
-    const old = input.previous?.links[d.name];
+    const by = input.serving?.find((v) => v.installation !== live.ref?.installation && d.name in v.links);
     if (s.state === 'missing' && desired.allowFailures?.includes(d.name)) {
-      const servedFrom =
-        old && input.previous
-          ? {
-              installation: input.previous.installation,
-              build: old,
-              path: join(input.root, input.previous.installation, 'envs', d.name),
-            }
-          : undefined;
+      const servedFrom = by
+        ? {
+            installation: by.installation,
+            build: by.links[d.name]!,
+            path: join(input.root, by.installation, 'envs', d.name),
+          }
+        : undefined;
       s.leftOut = servedFrom ? { servedFrom } : {};
       s.message +=
         '; left out (allow-failures)' +
@@ -200,7 +202,8 @@ export function computeStatus(input: StatusInput): StatusReport {
     // its env is not live: the kernel cannot be there yet (reported with the env), unless an older installation
     // still serves it (allow-failures): then its kernel runs from there. With the adopted installation live again
     // (rollback --installation), ROOT/envs/NAME is its own env: the kernel stays as it is
-    const adopted = input.adopted && input.previous?.installation === input.adopted ? input.previous.links : {};
+    const first = input.serving?.[0];
+    const adopted = input.adopted && first?.installation === input.adopted ? first.links : {};
     if (!(k.env in live.links) && !old && !(k.env in adopted)) continue;
     const python = old && !(k.env in live.links) ? join(old.path, 'bin', 'python') : undefined;
     wantedKernels.add(k.kernel);

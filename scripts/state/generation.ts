@@ -382,6 +382,45 @@ export function servingInstallation(root: string, live: GenerationRef | undefine
   return adopted ? { installation: adopted, generation: ADOPTED } : undefined;
 }
 
+/** An installation and the envs it serves to users (its live generation's links, or an adopted one's envs). */
+export interface ServingInstallation {
+  installation: string;
+  links: LinkMap;
+}
+
+/**
+ * Every installation that still serves envs at `ROOT/vX/envs/NAME`, nearest first: each of `starts` (the
+ * installation `current` points at, the one being deployed), then the installations they were deployed from (the
+ * `parent` in another installation, or `adoptedFrom`, of each of their generations, newest first), and theirs in
+ * turn. `exclude` (the installation an env is missing from) is followed but not listed. An env left out of a conda
+ * upgrade is served by the first one that has it: also after `current` was rolled back past it.
+ */
+export function servingInstallations(root: string, starts: string[], exclude?: string): ServingInstallation[] {
+  const found: ServingInstallation[] = [];
+  const queue = [...starts];
+  const seen = new Set<string>();
+  while (queue.length) {
+    const installation = queue.shift()!;
+    if (seen.has(installation)) continue;
+    seen.add(installation);
+    const dir = join(root, installation);
+    const n = liveGenerationNumber(dir);
+    const links = servedLinks(root, { installation, generation: n ?? ADOPTED });
+    if (installation !== exclude && links) found.push({ installation, links });
+    for (const g of listGenerations(dir).sort((a, b) => b - a)) {
+      let manifest: GenerationManifest | undefined;
+      try {
+        manifest = readManifest(dir, g);
+      } catch {
+        continue; // a corrupt manifest: not followed here (rollback and deploy report it when they read it)
+      }
+      const from = manifest?.parent?.installation ?? manifest?.adoptedFrom;
+      if (from && from !== installation && !seen.has(from)) queue.push(from);
+    }
+  }
+  return found;
+}
+
 export const versionOf = (installation: string) => installation.replace(/^v/, '');
 
 /**
