@@ -170,6 +170,7 @@ export function planFromDisk(
     desired,
     {
       ...(live.ref ? { current: live.ref } : {}),
+      ...(!live.ref && current ? { adopted: current } : {}),
       currentLinks: live.links,
       ...(target !== undefined ? { target } : {}),
       targetLinks,
@@ -484,7 +485,8 @@ export async function deploy(opts: DeployOptions): Promise<DeployResult> {
     ...repairNames.map((n) => `--repair ${n}`),
     ...(opts.repairAllDrifted ? ['--repair-all-drifted'] : []),
   ].join(' ');
-  checkManageable(root, desired.condaVersion); // refuse before anything under ROOT changes
+  // refuse before anything under ROOT changes
+  checkManageable(root, desired.condaVersion, new Set(repo.inventory.environments.map((e) => e.name)));
   const commit = await headCommit(opts.repoDir);
   const allowDowngrade = opts.allowDowngrade ?? false;
   await checkForward(opts.repoDir, root, commit, allowDowngrade, (m) => out.warn(m));

@@ -2,6 +2,7 @@
  * The status use case: the live generation against the repository, per env and per kernelspec (docs/admin.md).
  * `ok` is false on drift, so CI can gate on the exit code.
  */
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Output } from './output.js';
 import { loadRepo, resolveRoot } from '../repo/repo.js';
@@ -86,6 +87,7 @@ export async function liveStatus(opts: StatusOptions): Promise<StatusResult> {
     ...(lastCutover ? { lastCutover } : {}),
     ...(installationMark ? { installationMark } : {}),
     serving,
+    pythonExists: (path) => existsSync(path),
     ...(adopted ? { adopted } : {}),
   });
   // integrity: every live build's files against what was tested (or what conda linked)

@@ -36,6 +36,8 @@ export interface InstallationMark {
 export interface LiveInput {
   /** what users see now: the installation `ROOT/current` points at and its live generation */
   current?: GenerationRef;
+  /** nothing deployed is live: `ROOT/current` points at this adopted installation (its own envs directory) */
+  adopted?: string;
   currentLinks: LinkMap;
   /** the desired installation's live generation (same as current unless a conda upgrade is being deployed) */
   target?: number;
@@ -98,6 +100,8 @@ export interface KernelChanges {
 export interface DeployPlan {
   installation: string;
   from?: GenerationRef;
+  /** nothing deployed is live: users are on this adopted installation (the first cutover leaves it) */
+  fromAdopted?: string;
   /** link map of the generation that will be live */
   links: LinkMap;
   /** generation to write; undefined when the desired installation already has exactly these links live */
@@ -147,8 +151,14 @@ export function planDeploy(
   const heldBack: HeldBack[] = [];
   const leftOut: LeftOut[] = [];
   const allowed = new Set(desired.allowFailures ?? []);
-  // where an env left out stays served: the nearest other installation that serves it
-  const servedBy = (name: string) => live.serving?.find((s) => s.installation !== installation && name in s.links);
+  // where an env left out stays served: the nearest other installation that serves it, the one users are on first
+  const candidates = [
+    ...(live.current && !sameInstallation
+      ? [{ installation: live.current.installation, links: live.currentLinks }]
+      : []),
+    ...(live.serving ?? []),
+  ];
+  const servedBy = (name: string) => candidates.find((s) => s.installation !== installation && name in s.links);
   const forced: DeployPlan['forced'] = [];
   const links: LinkMap = {};
   for (const d of envPlan.envs) {
@@ -224,6 +234,7 @@ export function planDeploy(
   return {
     installation,
     ...(live.current ? { from: live.current } : {}),
+    ...(!live.current && live.adopted ? { fromAdopted: live.adopted } : {}),
     links,
     ...(newGeneration !== undefined ? { newGeneration } : {}),
     switchCurrent: !sameInstallation,
@@ -284,7 +295,11 @@ export function describePlan(plan: DeployPlan): string[] {
     plan.newGeneration !== undefined
       ? `${plan.installation}/generations/${plan.newGeneration} (new)`
       : `${plan.installation} (live generation kept)`;
-  const from = plan.from ? `${plan.from.installation}/generations/${plan.from.generation}` : undefined;
+  const from = plan.from
+    ? `${plan.from.installation}/generations/${plan.from.generation}`
+    : plan.fromAdopted
+      ? `${plan.fromAdopted} (adopted)`
+      : undefined;
   if (!plan.changes) lines.push(`nothing to deploy: ${from ?? 'live'} already matches the repository`);
   else if (plan.newGeneration === undefined && !plan.switchCurrent) lines.push(`deploy kernelspecs only (${to})`);
   else lines.push(`deploy ${from ?? '(nothing live)'} -> ${to}`);

@@ -35,6 +35,8 @@ export interface EnvStatus {
   repair?: string;
   /** files of the live build changed, added or removed since it was tested (status checks; core/integrity.ts) */
   integrity?: IntegrityDrift;
+  /** not live: the adopted installation `current` points at runs it from its own envs directory */
+  servedByAdopted?: string;
   /** not live, listed in `[conda] allow-failures`: where it is still served from (the previous installation) */
   leftOut?: { servedFrom?: { installation: string; build: string; path: string } };
   message: string;
@@ -84,6 +86,8 @@ export interface StatusInput {
   serving?: Array<{ installation: string; links: LinkMap }>;
   /** `current` points at an adopted installation (a real envs directory, no generations) */
   adopted?: string;
+  /** does this python exist (following links)? A kernel is only written when it does (default: yes) */
+  pythonExists?: (path: string) => boolean;
 }
 
 /** Slack for records without a stamp: the record is written right after the last conda command. */
@@ -145,6 +149,16 @@ export function computeStatus(input: StatusInput): StatusReport {
           ? `missing: ${words}`
           : `different: live ${liveId}; ${words}`;
     const by = input.serving?.find((v) => v.installation !== live.ref?.installation && d.name in v.links);
+    if (s.state === 'missing' && input.adopted && by?.installation === input.adopted) {
+      // the hand-run installation still runs it: deploy goes on into a new installation, never into this one
+      const at = join(input.root, input.adopted, 'envs', d.name);
+      s.servedByAdopted = input.adopted;
+      s.message =
+        input.installation === input.adopted
+          ? `missing: served by the adopted installation ${input.adopted} at ${at}; deploy builds it only into ` +
+            'a new installation (a pull request that sets [conda] version)'
+          : `${s.message}; served by the adopted installation ${input.adopted} at ${at} meanwhile`;
+    }
     if (s.state === 'missing' && desired.allowFailures?.includes(d.name)) {
       const servedFrom = by
         ? {
@@ -205,7 +219,19 @@ export function computeStatus(input: StatusInput): StatusReport {
     const first = input.serving?.[0];
     const adopted = input.adopted && first?.installation === input.adopted ? first.links : {};
     if (!(k.env in live.links) && !old && !(k.env in adopted)) continue;
-    const python = old && !(k.env in live.links) ? join(old.path, 'bin', 'python') : undefined;
+    // as `kernels` writes it: through ROOT/envs, else (ROOT/envs not made yet) the adopted env's own python, and
+    // never a kernel whose python does not exist
+    const exists = input.pythonExists ?? (() => true);
+    const through = join(input.root, 'envs', k.env, 'bin', 'python');
+    const python =
+      k.env in live.links
+        ? undefined
+        : old
+          ? join(old.path, 'bin', 'python')
+          : exists(through)
+            ? undefined
+            : join(input.root, input.adopted!, 'envs', k.env, 'bin', 'python');
+    if (!exists(python ?? through)) continue;
     wantedKernels.add(k.kernel);
     const text = input.kernelFiles.get(k.kernel);
     if (text === undefined) kernels.missing.push(k.kernel);
@@ -282,7 +308,13 @@ export function repairCommands(r: StatusReport): string[] {
   );
   // a rolled-back installation holds a plain deploy back (it refuses): going forward is a decision, not a repair
   const held = r.installationMark;
-  if (held && (deploy || r.kernels.extra.length))
+  if (r.adopted && r.adopted === r.installation && (deploy || r.kernels.extra.length))
+    // deploy never writes into the adopted installation: the way forward is a new one
+    cmds.push(
+      `a pull request that sets [conda] version in inventory.ini to the conda to move to (QA replicates every ` +
+        `REPLICATE env into the new installation; merging deploys it and ROOT/current leaves ${r.adopted})`,
+    );
+  else if (held && (deploy || r.kernels.extra.length))
     cmds.push(
       `conda-gitops deploy --force (once what made ${held.installation} roll back is fixed; ` +
         'or a commit in git that changes its builds, then deploy)',
