@@ -301,11 +301,23 @@ export function repairCommands(r: StatusReport): string[] {
   for (const e of r.envs)
     if (!e.bad && e.desiredStatus === 'failed' && (e.state === 'different' || e.state === 'missing'))
       cmds.push(`conda-gitops fix --env ${e.name} (the build main asks for failed), then deploy`);
-  const deploy = r.envs.some(
-    (e) =>
-      (e.state === 'extra' || ((e.state === 'missing' || e.state === 'different') && e.desiredStatus !== 'failed')) &&
-      !e.bad,
-  );
+  // a test that fails is fixed in git; running it again shows why (and a flaky one passes)
+  for (const e of r.envs)
+    if (!e.bad && e.action === 'test' && e.failure)
+      cmds.push(
+        `conda-gitops test --env ${e.name} (its tests failed: this runs them again and shows why; fix the spec ` +
+          `or env-specs/${e.name}.test.* in git, then deploy)`,
+      );
+  const drifted = (e: EnvStatus) =>
+    !e.bad &&
+    (e.state === 'extra' ||
+      ((e.state === 'missing' || e.state === 'different') && e.desiredStatus !== 'failed') ||
+      (e.state === 'ok' && e.action === 'test' && !e.failure));
+  // envs without a build, or built and not tested with the repository's tests: a plain deploy refuses them
+  const unbuilt = (e: EnvStatus) =>
+    !e.leftOut && ((e.action === 'build' && e.desiredStatus !== 'failed') || (e.action === 'test' && !e.failure));
+  const deploy = r.envs.some(drifted);
+  const buildMissing = r.envs.some((e) => drifted(e) && unbuilt(e));
   // a rolled-back installation holds a plain deploy back (it refuses): going forward is a decision, not a repair
   const held = r.installationMark;
   if (r.adopted && r.adopted === r.installation && (deploy || r.kernels.extra.length))
@@ -319,6 +331,7 @@ export function repairCommands(r: StatusReport): string[] {
       `conda-gitops deploy --force (once what made ${held.installation} roll back is fixed; ` +
         'or a commit in git that changes its builds, then deploy)',
     );
+  else if (buildMissing) cmds.push('conda-gitops deploy --build-missing (builds and tests what has no passing build)');
   else if (deploy || r.kernels.extra.length) cmds.push('conda-gitops deploy');
   if (r.kernels.missing.length || r.kernels.outdated.length) cmds.push('conda-gitops kernels');
   return [...new Set(cmds)];
@@ -350,7 +363,8 @@ export function renderStatus(r: StatusReport): string[] {
   }
   const width = Math.max(4, ...r.envs.map((e) => e.name.length));
   for (const e of r.envs) {
-    if (e.state === 'ok' && !e.integrity) continue;
+    // an env in sync is not listed; one live with the right build but whose tests fail (or did not run) is
+    if (e.state === 'ok' && !e.integrity && (e.action === undefined || e.action === 'keep')) continue;
     lines.push(`  ${e.name.padEnd(width)}  ${e.message}`);
   }
   for (const k of r.kernels.missing) lines.push(`  kernel ${k}: missing (conda-gitops kernels writes it)`);
