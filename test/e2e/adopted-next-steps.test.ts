@@ -195,7 +195,7 @@ describe('right after adopt', () => {
 });
 
 describe('the first upgrade out of the adopted installation', () => {
-  it('deploy says the adopted installation is what is live; back there, rollback --installation vNEW names deploy --force', async () => {
+  it('deploy names the adopted installation as live; back on it, rollback to vNEW names deploy --force', async () => {
     const a = await adopted();
     // the upgrade pull request, merged: [conda] version, its installer; builds that passed in vNEW
     const inv = join(a.repo, 'inventory.ini');

@@ -55,7 +55,7 @@ async function deployAt(repo: string, version: string, envs: Record<string, numb
 }
 
 describe('an env left out of an upgrade: where it is served', () => {
-  it('after two rollback --installation and deploy --force, history and status name the installation serving it', async () => {
+  it('after two rollback --installation and deploy --force: history and status name where it is served', async () => {
     fi = makeInstallation({ version: V1 });
     const root = fi.root;
     const repo = join(root, 'repo');
