@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { planDeploy } from '../../scripts/core/deploy.js';
+import { describePlan, planDeploy } from '../../scripts/core/deploy.js';
 import type { DesiredInput, LiveInput } from '../../scripts/core/deploy.js';
 import {
   ensureRootLinks,
@@ -147,6 +147,33 @@ describe('planDeploy (pure)', () => {
           servedFrom: { installation: 'v23.11.0', build: 'ob', path: '/R/v23.11.0/envs/b' },
         },
       ]);
+    });
+
+    it('an allowed failure the installation users are on lacks is served by the next one that has it', () => {
+      const live = upgradeLive({
+        current: { installation: 'v23.1.0', generation: 1 },
+        currentLinks: { a: 'oa' },
+        serving: [
+          { installation: 'v23.1.0', links: { a: 'oa' } },
+          { installation: 'v23.11.0', links: { a: 'oa2', b: 'ob2' } },
+        ],
+      });
+      const p = plan(desiredB(['b']), live);
+      expect(p.leftOut[0]!.servedFrom).toEqual({
+        installation: 'v23.11.0',
+        build: 'ob2',
+        path: '/R/v23.11.0/envs/b',
+      });
+      expect(describePlan(p).join('\n')).toContain('still served from v23.11.0 at /R/v23.11.0/envs/b');
+      // nothing deployed is live: the adopted installation users are on is named as what the deploy leaves
+      const fromAdopted = plan(desiredB(['b']), {
+        currentLinks: {},
+        targetLinks: {},
+        targetGenerations: [],
+        adopted: 'v4.3.22',
+        serving: [{ installation: 'v4.3.22', links: { a: 'adopted', b: 'adopted' } }],
+      });
+      expect(describePlan(fromAdopted)[0]).toBe('deploy v4.3.22 (adopted) -> v24.1.2/generations/1 (new)');
     });
 
     it('an allowed failure live in the target installation keeps its live build', () => {
