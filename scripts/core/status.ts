@@ -149,7 +149,9 @@ export function computeStatus(input: StatusInput): StatusReport {
           ? `missing: ${words}`
           : `different: live ${liveId}; ${words}`;
     const by = input.serving?.find((v) => v.installation !== live.ref?.installation && d.name in v.links);
-    if (s.state === 'missing' && input.adopted && by?.installation === input.adopted) {
+    const allowed = desired.allowFailures?.includes(d.name) === true;
+    const onAdopted = input.adopted !== undefined && input.installation === input.adopted;
+    if (s.state === 'missing' && input.adopted && by?.installation === input.adopted && (!allowed || onAdopted)) {
       // the hand-run installation still runs it: deploy goes on into a new installation, never into this one
       const at = join(input.root, input.adopted, 'envs', d.name);
       s.servedByAdopted = input.adopted;
@@ -159,7 +161,7 @@ export function computeStatus(input: StatusInput): StatusReport {
             'a new installation (a pull request that sets [conda] version)'
           : `${s.message}; served by the adopted installation ${input.adopted} at ${at} meanwhile`;
     }
-    if (s.state === 'missing' && desired.allowFailures?.includes(d.name)) {
+    if (s.state === 'missing' && allowed && !s.servedByAdopted) {
       const servedFrom = by
         ? {
             installation: by.installation,
@@ -320,18 +322,25 @@ export function repairCommands(r: StatusReport): string[] {
   const buildMissing = r.envs.some((e) => drifted(e) && unbuilt(e));
   // a rolled-back installation holds a plain deploy back (it refuses): going forward is a decision, not a repair
   const held = r.installationMark;
+  // builds a rollback marked bad that main still asks for: a plain deploy keeps them out
+  const rolledBack = r.envs.filter((e) => e.bad && e.state !== 'ok').map((e) => e.name);
   if (r.adopted && r.adopted === r.installation && (deploy || r.kernels.extra.length))
     // deploy never writes into the adopted installation: the way forward is a new one
     cmds.push(
       `a pull request that sets [conda] version in inventory.ini to the conda to move to (QA replicates every ` +
         `REPLICATE env into the new installation; merging deploys it and ROOT/current leaves ${r.adopted})`,
     );
-  else if (held && (deploy || r.kernels.extra.length))
+  else if (held && (deploy || r.kernels.extra.length || rolledBack.length))
     cmds.push(
       `conda-gitops deploy --force (once what made ${held.installation} roll back is fixed; ` +
         'or a commit in git that changes its builds, then deploy)',
     );
   else if (buildMissing) cmds.push('conda-gitops deploy --build-missing (builds and tests what has no passing build)');
+  else if (rolledBack.length)
+    cmds.push(
+      `conda-gitops deploy --force (links the rolled-back build main asks for again: ${rolledBack.join(', ')}; ` +
+        'or revert or fix it in git, then deploy)',
+    );
   else if (deploy || r.kernels.extra.length) cmds.push('conda-gitops deploy');
   if (r.kernels.missing.length || r.kernels.outdated.length) cmds.push('conda-gitops kernels');
   return [...new Set(cmds)];

@@ -14,7 +14,14 @@ import { loadRepo } from '../../scripts/repo/repo.js';
 import { readBuildRecord } from '../../scripts/state/record.js';
 import { installFakeConda, writeChannel } from '../fake-conda/fixtures.js';
 import { runCommand } from '../fixtures/command.js';
-import { addTestedBuilds, addVerdict, commitAll, tempDir, writeRepo } from '../fixtures/installation.js';
+import {
+  addTestedBuilds,
+  addVerdict,
+  commitAll,
+  makeInstallation,
+  tempDir,
+  writeRepo,
+} from '../fixtures/installation.js';
 
 const V = '23.11.0';
 let dirs: string[] = [];
@@ -43,7 +50,7 @@ function parseCommand(line: string): { name: string; options: OptionValues; posi
   return { name: name!, options, positionals };
 }
 
-describe('status names every failing env', () => {
+describe('status names every env out of line, each with a repair line that works', () => {
   it('a live env whose tests fail and an env not built: both named, each repair line works', async () => {
     const tmp = tempDir('status-failing-');
     dirs.push(tmp);
@@ -104,4 +111,35 @@ describe('status names every failing env', () => {
     expect(after.stdout).not.toMatch(/changed\s+.*not built yet/);
     expect(after.stdout).toMatch(/\n {2}tester\s+.*its tests failed/);
   }, 120_000);
+
+  it('an env main asks for whose build was rolled back: named, and its repair line puts it back', async () => {
+    const fi = makeInstallation({ version: V });
+    dirs.push(fi.root);
+    const root = fi.root;
+    const repo = join(root, 'repo');
+    const cli = async (name: string, options: OptionValues = {}, positionals: string[] = []) => {
+      const out = memoryOutput();
+      const ctx = { options: { root, ...options }, positionals, out, repo, env: { ...process.env } };
+      const code = await runCommand(name, ctx);
+      return { code, stdout: out.lines.join('\n'), stderr: out.errors.join('\n') };
+    };
+    addTestedBuilds(root, await writeRepo(repo, { version: V, envs: { hlink: 1, geo: 1 } }));
+    commitAll(repo, 'one');
+    expect((await cli('deploy')).code).toBe(0);
+    addTestedBuilds(root, await writeRepo(repo, { version: V, envs: { hlink: 2, geo: 1 } }));
+    commitAll(repo, 'hlink 2');
+    expect((await cli('deploy')).code).toBe(0);
+    expect((await cli('rollback')).code).toBe(0);
+
+    const st = await cli('status');
+    expect(st.code).toBe(1);
+    expect(st.stdout).toMatch(/\n {2}hlink\s+different: .*rolled back/);
+    const lines = repairLines(st.stdout);
+    expect(lines).toEqual([expect.stringMatching(/^conda-gitops deploy --force \(.*hlink/)]);
+    const { name, options, positionals } = parseCommand(lines[0]!);
+    const r = await cli(name, options, positionals);
+    expect(r.code, r.stderr).toBe(0);
+    const after = await cli('status');
+    expect(after.code, after.stdout).toBe(0);
+  });
 });
