@@ -8,7 +8,7 @@ import { desiredState } from '../core/desired.js';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { adoptedCurrent, servingInstallations, readLive } from '../state/generation.js';
-import { layout } from '../core/layout.js';
+import { installationName, layout } from '../core/layout.js';
 import { syncKernels, type KernelSync } from '../state/kernel.js';
 import { planKernels } from '../core/kernel.js';
 import { withLock } from '../state/lock.js';
@@ -42,7 +42,7 @@ export async function writeKernels(opts: KernelsOptions): Promise<KernelsResult>
   const { ref, links: live } = readLive(root);
   const adopted = ref ? undefined : adoptedCurrent(root);
   const current = ref?.installation ?? adopted;
-  const serving = servingInstallations(root, current ? [current] : []);
+  const serving = servingInstallations(root, [...(current ? [current] : []), installationName(desired.condaVersion)]);
   const wanted = entries.flatMap((k) => {
     const through = join(layout(root).envs, k.env, 'bin', 'python'); // ROOT/envs/NAME: follows every cutover
     const by = serving.find((v) => v.installation !== ref?.installation && k.env in v.links);

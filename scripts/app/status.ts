@@ -74,7 +74,8 @@ export async function liveStatus(opts: StatusOptions): Promise<StatusResult> {
   const installationMark = installationMarkOf(root, installationName(desired.condaVersion));
   const adopted = live.ref ? undefined : adoptedCurrent(root);
   const current = live.ref?.installation ?? adopted;
-  const serving = servingInstallations(root, current ? [current] : []);
+  // where envs not live in current are served: from current, and from the installation the repository wants
+  const serving = servingInstallations(root, [...(current ? [current] : []), installationName(desired.condaVersion)]);
   const report = computeStatus({
     root,
     desired,

@@ -70,6 +70,9 @@ describe('an env left out of an upgrade: where it is served', () => {
     expect((await cli(repo, 'rollback', { installation: true })).code).toBe(0);
     expect(readlinkSync(join(root, 'current'))).toBe(`v${V1}`);
     expect(existsSync(join(served, 'bin', 'python'))).toBe(true);
+    const back = await cli(repo, 'status');
+    expect(back.stdout).toMatch(/geo\s+missing: .*still served from v23\.11\.0 at /);
+    expect(back.stdout).not.toContain('not live anywhere');
 
     const forced = await cli(repo, 'deploy', { force: true });
     expect(forced.code, forced.stderr + forced.stdout).toBe(0);
