@@ -191,6 +191,10 @@ describe('right after adopt', () => {
     expect(unknown.code).toBe(2);
     expect(unknown.stderr).toMatch(/no installation .*v9\.9\.9/);
     expect(readlinkSync(join(a.root, 'current'))).toBe(`v${OLD}`);
+    // no cutover yet, and the history says what is live meanwhile
+    const h = await a.cli('history');
+    expect(h.code).toBe(0);
+    expect(h.stdout).toContain(`ROOT/current is the adopted installation v${OLD}`);
   }, 60_000);
 });
 
