@@ -25,8 +25,7 @@ import {
   linkedInstallation,
   liveGenerationNumber,
   markBuilds,
-  servingInstallation,
-  servedLinks,
+  servingInstallations,
   adoptedCurrent,
   readGenerationLinks,
   readLive,
@@ -176,18 +175,19 @@ export function planFromDisk(
   const live = readLive(root);
   const target = liveGenerationNumber(inst.dir);
   const targetLinks = target !== undefined ? readGenerationLinks(inst.dir, target) : {};
-  const prev = servingInstallation(root, live.ref);
-  const prevLinks = prev ? servedLinks(root, prev) : undefined;
+  const current = live.ref?.installation ?? adoptedCurrent(root);
+  const serving = servingInstallations(root, [...(current ? [current] : []), installationName(desired.condaVersion)]);
   const mark = installationMarkOf(root, installationName(desired.condaVersion));
   return planDeploy(
     desired,
     {
       ...(live.ref ? { current: live.ref } : {}),
+      ...(!live.ref && current ? { adopted: current } : {}),
       currentLinks: live.links,
       ...(target !== undefined ? { target } : {}),
       targetLinks,
       targetGenerations: listGenerations(inst.dir),
-      ...(prev && prevLinks ? { previous: { installation: prev.installation, links: prevLinks } } : {}),
+      serving,
       ...(mark ? { installationMark: mark } : {}),
     },
     envPlanFromDisk(root, desired, targetLinks, opts),
@@ -503,7 +503,8 @@ export async function deploy(opts: DeployOptions): Promise<DeployResult> {
     ...repairNames.map((n) => `--repair ${n}`),
     ...(opts.repairAllDrifted ? ['--repair-all-drifted'] : []),
   ].join(' ');
-  checkManageable(root, desired.condaVersion); // refuse before anything under ROOT changes
+  // refuse before anything under ROOT changes
+  checkManageable(root, desired.condaVersion, new Set(repo.inventory.environments.map((e) => e.name)));
   const commit = await headCommit(opts.repoDir);
   const allowDowngrade = opts.allowDowngrade ?? false;
   await checkForward(opts.repoDir, root, commit, allowDowngrade, (m) => out.warn(m));

@@ -2,6 +2,7 @@
 import type { Output } from './output.js';
 import { rootWithoutRepo, type RootLookup } from './root.js';
 import { historySkippedWarning, readHistory } from '../state/history.js';
+import { adoptedCurrent } from '../state/generation.js';
 import { formatHistoryEntry, type HistoryEntry } from '../core/history.js';
 
 export interface HistoryOptions extends RootLookup {
@@ -23,7 +24,13 @@ export async function cutoverHistory(opts: HistoryOptions): Promise<HistoryResul
   const root = await rootWithoutRepo(opts);
   const { entries, skipped } = readHistory(root);
   const shown = limit !== undefined ? entries.slice(-limit) : entries;
-  if (!entries.length) out.info(`no cutovers recorded under ${root} yet`);
+  if (!entries.length) {
+    const adopted = adoptedCurrent(root);
+    out.info(
+      `no cutovers recorded under ${root} yet` +
+        (adopted ? ` (ROOT/current is the adopted installation ${adopted}, as it was run by hand)` : ''),
+    );
+  }
   for (const e of shown) out.info(formatHistoryEntry(e));
   const warning = historySkippedWarning(root, skipped);
   if (warning) out.warn(warning);

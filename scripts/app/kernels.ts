@@ -5,8 +5,10 @@
 import type { Output } from './output.js';
 import { loadRepo, resolveRoot } from '../repo/repo.js';
 import { desiredState } from '../core/desired.js';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { servingInstallation, readLive, servedLinks } from '../state/generation.js';
+import { adoptedCurrent, servingInstallations, readLive } from '../state/generation.js';
+import { installationName, layout } from '../core/layout.js';
 import { syncKernels, type KernelSync } from '../state/kernel.js';
 import { planKernels } from '../core/kernel.js';
 import { withLock } from '../state/lock.js';
@@ -40,18 +42,30 @@ export async function writeKernels(opts: KernelsOptions): Promise<KernelsResult>
   const desired = desiredState(repo);
   const { entries, problems } = planKernels(desired.kernels);
   const { ref, links: live } = readLive(root);
-  // an env left out of a conda upgrade (allow-failures) keeps its kernel, run from the installation serving it
-  const prev = servingInstallation(root, ref);
-  const prevLinks = (prev && servedLinks(root, prev)) ?? {};
+  const adopted = ref ? undefined : adoptedCurrent(root);
+  const current = ref?.installation ?? adopted;
+  const serving = servingInstallations(root, [...(current ? [current] : []), installationName(desired.condaVersion)]);
   const wanted = entries.flatMap((k) => {
-    if (k.env in live) return [k];
-    if (prev && k.env in prevLinks && desired.allowFailures?.includes(k.env)) {
-      return [{ ...k, python: join(root, prev.installation, 'envs', k.env, 'bin', 'python') }];
+    const through = join(layout(root).envs, k.env, 'bin', 'python'); // ROOT/envs/NAME: follows every cutover
+    const by = serving.find((v) => v.installation !== ref?.installation && k.env in v.links);
+    const own = by && join(root, by.installation, 'envs', k.env, 'bin', 'python');
+    let python: string | undefined;
+    if (k.env in live) python = undefined;
+    // an env left out of a conda upgrade keeps its kernel, run from the installation serving it
+    else if (own && desired.allowFailures?.includes(k.env)) python = own;
+    // on the adopted installation (as adopted, or after rollback --installation): its own env, through ROOT/envs
+    // once the first deploy made that link
+    else if (own && by.installation === adopted) python = existsSync(through) ? undefined : own;
+    else {
+      problems.push(`kernel '${k.kernel}': env ${k.env} is not live (deploy it first); not written`);
+      return [];
     }
-    // back on the adopted installation (rollback --installation): ROOT/envs/NAME is its own env
-    if (!ref && prev && k.env in prevLinks) return [k];
-    problems.push(`kernel '${k.kernel}': env ${k.env} is not live (deploy it first); not written`);
-    return [];
+    // never a kernel that cannot start
+    if (!existsSync(python ?? through)) {
+      problems.push(`kernel '${k.kernel}': ${python ?? through} does not exist; not written`);
+      return [];
+    }
+    return [python ? { ...k, python } : k];
   });
   const sync = dryRun
     ? syncKernels(root, wanted, { dryRun: true })

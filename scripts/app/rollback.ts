@@ -12,6 +12,7 @@ import { rootWithoutRepo, type RootLookup } from './root.js';
 import { FailedError, RefusedError, UsageError } from '../core/errors.js';
 import { withLock } from '../state/lock.js';
 import {
+  adoptedCurrent,
   cleanTemporaries,
   markBuilds,
   listGenerations,
@@ -45,7 +46,12 @@ import { marksWarnings, updateMarks } from '../state/marks.js';
 import type { GenerationRef, LinkDiff, LinkMap } from '../core/generation.js';
 import { actor, appendHistory, reconcileHistory } from '../state/history.js';
 import { layout } from '../core/layout.js';
-import { clearInstallationMark, installationMarksWarnings, markInstallationBad } from '../state/installation-marks.js';
+import {
+  clearInstallationMark,
+  installationMarkOf,
+  installationMarksWarnings,
+  markInstallationBad,
+} from '../state/installation-marks.js';
 import { listInstallations } from '../state/gc.js';
 
 export interface RollbackOptions extends RootLookup {
@@ -114,7 +120,30 @@ export function planRollback(
   opts: { to?: number; envName?: string; installation?: string },
 ): RollbackPlan {
   const live = readLive(root);
-  if (!live.ref) throw new FailedError(`nothing is deployed under ${root}: no generation to roll back from`);
+  // an installation named must exist, whatever is live (exit 2)
+  const named = opts.installation ? installationArg(opts.installation) : undefined;
+  if (named && !existsSync(join(root, named))) {
+    throw new UsageError(`--installation ${opts.installation}: there is no installation ${join(root, named)}`);
+  }
+  if (!live.ref) {
+    const adopted = adoptedCurrent(root);
+    if (!adopted) throw new FailedError(`nothing is deployed under ${root}: no generation to roll back from`);
+    if (named === adopted) {
+      const from = { installation: adopted, generation: ADOPTED };
+      const links = servedLinks(root, from) ?? {};
+      const diff = diffLinks(links, links);
+      return {
+        from,
+        kind: 'noop',
+        target: from,
+        links,
+        diff,
+        backwards: false,
+        reason: `${adopted} is already current: nothing to do`,
+      };
+    }
+    throw new FailedError(wayForwardFromAdopted(root, adopted, named));
+  }
   const from = live.ref;
   if (opts.installation !== undefined) return planInstallationRollback(root, from, live.links, opts.installation);
   const liveDir = join(root, from.installation);
@@ -188,6 +217,33 @@ export function planRollback(
     backwards: source.generation < from.generation,
     reason: `rollback --env ${name} (build from generation ${source.generation})`,
   };
+}
+
+/**
+ * Why a rollback has nowhere to go while `current` is the adopted installation (it has no generations), and what
+ * goes forward instead: switching to an installation deployed before is a deploy (`--force` while it is marked
+ * rolled back); the first one is a pull request that sets `[conda] version`.
+ */
+function wayForwardFromAdopted(root: string, adopted: string, named: string | undefined): string {
+  const head =
+    `ROOT/current is the adopted installation ${adopted} (its own envs directory, no generations): ` +
+    'there is no earlier generation to roll back to.';
+  const deployed = (named ? [named] : listInstallations(root)).filter(
+    (i) => i !== adopted && liveGenerationNumber(join(root, i)) !== undefined,
+  );
+  const ways = deployed.map((i) => {
+    const mark = installationMarkOf(root, i);
+    return mark
+      ? `${i} was rolled back at ${mark.at}: \`conda-gitops deploy --force\` switches ROOT/current to it again ` +
+          '(or a commit in git that changes its builds, then `conda-gitops deploy`)'
+      : `\`conda-gitops deploy\` of the repository that names ${i} in [conda] version switches ROOT/current to it`;
+  });
+  if (named && !deployed.length) ways.push(`${named} has no live generation: nothing was ever deployed there`);
+  ways.push(
+    'a new installation: a pull request that sets [conda] version in inventory.ini to the conda to move to ' +
+      '(its QA replicates every REPLICATE env into it; merging deploys it)',
+  );
+  return `${head}\nThe way forward:\n${ways.map((w) => `  - ${w}`).join('\n')}`;
 }
 
 /** The adopted installation the live generation was made from, when it has no parent in its own installation. */

@@ -2,11 +2,12 @@
  * The status use case: the live generation against the repository, per env and per kernelspec (docs/admin.md).
  * `ok` is false on drift, so CI can gate on the exit code.
  */
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Output } from './output.js';
 import { loadRepo, resolveRoot } from '../repo/repo.js';
 import { desiredState } from '../core/desired.js';
-import { adoptedCurrent, servingInstallation, readLive, servedLinks } from '../state/generation.js';
+import { adoptedCurrent, servingInstallations, readLive } from '../state/generation.js';
 import { installationMarkOf, installationMarksWarnings } from '../state/installation-marks.js';
 import { marksWarnings } from '../state/marks.js';
 import { historySkippedWarning, readHistory, readHistoryStamp } from '../state/history.js';
@@ -69,10 +70,10 @@ export async function liveStatus(opts: StatusOptions): Promise<StatusResult> {
   if (historyWarning) out.warn(historyWarning);
   for (const w of installationMarksWarnings(root)) out.warn(w);
   const installationMark = installationMarkOf(root, installationName(desired.condaVersion));
-  const prev = servingInstallation(root, live.ref);
   const adopted = live.ref ? undefined : adoptedCurrent(root);
-  const prevLinks = prev ? servedLinks(root, prev) : undefined;
-  const previous = prev && prevLinks ? { installation: prev.installation, links: prevLinks } : undefined;
+  const current = live.ref?.installation ?? adopted;
+  // where envs not live in current are served: from current, and from the installation the repository wants
+  const serving = servingInstallations(root, [...(current ? [current] : []), installationName(desired.condaVersion)]);
   const report = computeStatus({
     root,
     desired,
@@ -84,7 +85,8 @@ export async function liveStatus(opts: StatusOptions): Promise<StatusResult> {
     kernelFiles,
     ...(lastCutover ? { lastCutover } : {}),
     ...(installationMark ? { installationMark } : {}),
-    ...(previous ? { previous } : {}),
+    serving,
+    pythonExists: (path) => existsSync(path),
     ...(adopted ? { adopted } : {}),
   });
   // integrity: every live build's files against what was tested (or what conda linked)

@@ -163,7 +163,9 @@ export const COMMANDS: CommandMeta[] = [
       '--dry-run makes every check of the real run (same messages, same exit codes) and writes nothing.\n' +
       'Builds that leave the live set are marked bad: the next deploy from main keeps them out until the\n' +
       'change is reverted or fixed in git (or deploy --force). Recorded in history. Needs no repository.\n' +
-      'Exit 0 rolled back or nothing to do, 1 nothing deployed or no earlier build, 2 bad input, 3 lock busy.',
+      'On the adopted installation (no generations) it names the way forward (a [conda] version pull request).\n' +
+      'Exit 0 rolled back or nothing to do, 1 nothing deployed or no earlier build, 2 bad input (an unknown\n' +
+      'installation too), 3 lock busy.',
     options: {
       to: { type: 'string', arg: 'N', description: 'generation number to make live' },
       env: { type: 'string', arg: 'NAME', description: 'roll back only this environment' },
@@ -196,7 +198,8 @@ export const COMMANDS: CommandMeta[] = [
       'Each live build is checked against the files recorded when it was tested (or conda-meta paths_data):\n' +
       'a changed, added or removed file is drift, named by env and path. Fast: size and mtime; --verify: sha256.\n' +
       'Also kernelspecs missing, outdated or extra; and, as warnings, rc files of this user that builds read\n' +
-      '(conda < 24.9: ~/.condarc, /etc/conda/... even with CONDARC set). Exit 0 in sync, 1 drift.',
+      '(conda < 24.9: ~/.condarc, /etc/conda/... even with CONDARC set). Every env out of line is named, and\n' +
+      'each kind of drift gets a `To repair:` line that works there. Exit 0 in sync, 1 drift.',
     options: {
       verify: {
         type: 'boolean',
@@ -209,7 +212,10 @@ export const COMMANDS: CommandMeta[] = [
     name: 'kernels',
     summary: 'write ROOT/kernels/NAME/kernel.json for every [kernels] entry; remove stale ones',
     usage: 'conda-gitops kernels [--root DIR] [--repo DIR] [--dry-run] [--wait SECONDS] [--json]',
-    details: 'deploy does this too. Kernel names are lowercased (Jupyter stores them lowercase).',
+    details:
+      'deploy does this too. Kernel names are lowercased (Jupyter stores them lowercase). A kernel whose python\n' +
+      'does not exist is not written (named; exit 1). An env left out of an upgrade, or one of the adopted\n' +
+      'installation before ROOT/envs exists, runs from the installation that serves it.',
     options: {
       'dry-run': { type: 'boolean', description: 'print what would be written' },
       wait,

@@ -37,14 +37,20 @@ export interface InstallationMark {
 export interface LiveInput {
   /** what users see now: the installation `ROOT/current` points at and its live generation */
   current?: GenerationRef;
+  /** nothing deployed is live: `ROOT/current` points at this adopted installation (its own envs directory) */
+  adopted?: string;
   currentLinks: LinkMap;
   /** the desired installation's live generation (same as current unless a conda upgrade is being deployed) */
   target?: number;
   targetLinks: LinkMap;
   /** generation numbers present in the desired installation */
   targetGenerations: number[];
-  /** the installation `current` came from (before a conda upgrade) and its live links: where left-out envs stay */
-  previous?: { installation: string; links: LinkMap };
+  /**
+   * the installations that still serve envs, nearest first (the one `current` points at when the deploy leaves it,
+   * then the ones it and the desired installation were deployed from), each with the envs it serves: an env left
+   * out stays served by the first one that has it
+   */
+  serving?: Array<{ installation: string; links: LinkMap }>;
   /** the desired installation was rolled back (`rollback --installation`) and not made current since */
   installationMark?: InstallationMark;
 }
@@ -95,6 +101,8 @@ export interface KernelChanges {
 export interface DeployPlan {
   installation: string;
   from?: GenerationRef;
+  /** nothing deployed is live: users are on this adopted installation (the first cutover leaves it) */
+  fromAdopted?: string;
   /** link map of the generation that will be live */
   links: LinkMap;
   /** generation to write; undefined when the desired installation already has exactly these links live */
@@ -144,13 +152,14 @@ export function planDeploy(
   const heldBack: HeldBack[] = [];
   const leftOut: LeftOut[] = [];
   const allowed = new Set(desired.allowFailures ?? []);
-  // where an env left out stays served: the installation users are on now, when the deploy leaves it
-  const servedBy =
-    live.current && !sameInstallation
-      ? { installation: live.current.installation, links: live.currentLinks }
-      : live.previous && live.previous.installation !== installation
-        ? live.previous
-        : undefined;
+  // where an env left out stays served: the nearest other installation that serves it, the one users are on first
+  const candidates = [
+    ...(live.current && !sameInstallation
+      ? [{ installation: live.current.installation, links: live.currentLinks }]
+      : []),
+    ...(live.serving ?? []),
+  ];
+  const servedBy = (name: string) => candidates.find((s) => s.installation !== installation && name in s.links);
   const forced: DeployPlan['forced'] = [];
   const links: LinkMap = {};
   for (const d of envPlan.envs) {
@@ -159,19 +168,19 @@ export function planDeploy(
       // allowed to fail: keep its live build in the target installation, else leave it out of the generation
       const keeping = live.targetLinks[d.name];
       if (keeping) links[d.name] = keeping;
-      const old = servedBy?.links[d.name];
+      const by = servedBy(d.name);
       leftOut.push({
         name: d.name,
         buildId: d.buildId,
         ...(d.failure ? { failure: d.failure } : {}),
         reason: d.reason,
         ...(keeping ? { keeping } : {}),
-        ...(!keeping && old && servedBy
+        ...(!keeping && by
           ? {
               servedFrom: {
-                installation: servedBy.installation,
-                build: old,
-                path: join(kernelsOnDisk.root, servedBy.installation, 'envs', d.name),
+                installation: by.installation,
+                build: by.links[d.name]!,
+                path: join(kernelsOnDisk.root, by.installation, 'envs', d.name),
               },
             }
           : {}),
@@ -226,6 +235,7 @@ export function planDeploy(
   return {
     installation,
     ...(live.current ? { from: live.current } : {}),
+    ...(!live.current && live.adopted ? { fromAdopted: live.adopted } : {}),
     links,
     ...(newGeneration !== undefined ? { newGeneration } : {}),
     switchCurrent: !sameInstallation,
@@ -286,7 +296,11 @@ export function describePlan(plan: DeployPlan): string[] {
     plan.newGeneration !== undefined
       ? `${plan.installation}/generations/${plan.newGeneration} (new)`
       : `${plan.installation} (live generation kept)`;
-  const from = plan.from ? `${plan.from.installation}/generations/${plan.from.generation}` : undefined;
+  const from = plan.from
+    ? `${plan.from.installation}/generations/${plan.from.generation}`
+    : plan.fromAdopted
+      ? `${plan.fromAdopted} (adopted)`
+      : undefined;
   if (!plan.changes)
     lines.push(
       `nothing to deploy: ${from ?? 'live'} already matches the repository` +

@@ -35,6 +35,8 @@ export interface EnvStatus {
   repair?: string;
   /** files of the live build changed, added or removed since it was tested (status checks; core/integrity.ts) */
   integrity?: IntegrityDrift;
+  /** not live: the adopted installation `current` points at runs it from its own envs directory */
+  servedByAdopted?: string;
   /** not live, listed in `[conda] allow-failures`: where it is still served from (the previous installation) */
   leftOut?: { servedFrom?: { installation: string; build: string; path: string } };
   message: string;
@@ -77,10 +79,15 @@ export interface StatusInput {
   lastCutover?: HistoryEntry;
   /** the mark on the repository's installation, when `current` is elsewhere */
   installationMark?: InstallationMark;
-  /** the installation `current` came from and its live links (where allow-failures envs stay served) */
-  previous?: { installation: string; links: LinkMap };
+  /**
+   * the installations that still serve envs, nearest first (state/generation.ts servingInstallations): an
+   * allow-failures env not live is served by the first one that has it
+   */
+  serving?: Array<{ installation: string; links: LinkMap }>;
   /** `current` points at an adopted installation (a real envs directory, no generations) */
   adopted?: string;
+  /** does this python exist (following links)? A kernel is only written when it does (default: yes) */
+  pythonExists?: (path: string) => boolean;
 }
 
 /** Slack for records without a stamp: the record is written right after the last conda command. */
@@ -141,16 +148,27 @@ export function computeStatus(input: StatusInput): StatusReport {
         : s.state === 'missing'
           ? `missing: ${words}`
           : `different: live ${liveId}; ${words}`;
-    const old = input.previous?.links[d.name];
-    if (s.state === 'missing' && desired.allowFailures?.includes(d.name)) {
-      const servedFrom =
-        old && input.previous
-          ? {
-              installation: input.previous.installation,
-              build: old,
-              path: join(input.root, input.previous.installation, 'envs', d.name),
-            }
-          : undefined;
+    const by = input.serving?.find((v) => v.installation !== live.ref?.installation && d.name in v.links);
+    const allowed = desired.allowFailures?.includes(d.name) === true;
+    const onAdopted = input.adopted !== undefined && input.installation === input.adopted;
+    if (s.state === 'missing' && input.adopted && by?.installation === input.adopted && (!allowed || onAdopted)) {
+      // the hand-run installation still runs it: deploy goes on into a new installation, never into this one
+      const at = join(input.root, input.adopted, 'envs', d.name);
+      s.servedByAdopted = input.adopted;
+      s.message =
+        input.installation === input.adopted
+          ? `missing: served by the adopted installation ${input.adopted} at ${at}; deploy builds it only into ` +
+            'a new installation (a pull request that sets [conda] version)'
+          : `${s.message}; served by the adopted installation ${input.adopted} at ${at} meanwhile`;
+    }
+    if (s.state === 'missing' && allowed && !s.servedByAdopted) {
+      const servedFrom = by
+        ? {
+            installation: by.installation,
+            build: by.links[d.name]!,
+            path: join(input.root, by.installation, 'envs', d.name),
+          }
+        : undefined;
       s.leftOut = servedFrom ? { servedFrom } : {};
       s.message +=
         '; left out (allow-failures)' +
@@ -200,9 +218,22 @@ export function computeStatus(input: StatusInput): StatusReport {
     // its env is not live: the kernel cannot be there yet (reported with the env), unless an older installation
     // still serves it (allow-failures): then its kernel runs from there. With the adopted installation live again
     // (rollback --installation), ROOT/envs/NAME is its own env: the kernel stays as it is
-    const adopted = input.adopted && input.previous?.installation === input.adopted ? input.previous.links : {};
+    const first = input.serving?.[0];
+    const adopted = input.adopted && first?.installation === input.adopted ? first.links : {};
     if (!(k.env in live.links) && !old && !(k.env in adopted)) continue;
-    const python = old && !(k.env in live.links) ? join(old.path, 'bin', 'python') : undefined;
+    // as `kernels` writes it: through ROOT/envs, else (ROOT/envs not made yet) the adopted env's own python, and
+    // never a kernel whose python does not exist
+    const exists = input.pythonExists ?? (() => true);
+    const through = join(input.root, 'envs', k.env, 'bin', 'python');
+    const python =
+      k.env in live.links
+        ? undefined
+        : old
+          ? join(old.path, 'bin', 'python')
+          : exists(through)
+            ? undefined
+            : join(input.root, input.adopted!, 'envs', k.env, 'bin', 'python');
+    if (!exists(python ?? through)) continue;
     wantedKernels.add(k.kernel);
     const text = input.kernelFiles.get(k.kernel);
     if (text === undefined) kernels.missing.push(k.kernel);
@@ -272,17 +303,43 @@ export function repairCommands(r: StatusReport): string[] {
   for (const e of r.envs)
     if (!e.bad && e.desiredStatus === 'failed' && (e.state === 'different' || e.state === 'missing'))
       cmds.push(`conda-gitops fix --env ${e.name} (the build main asks for failed), then deploy`);
-  const deploy = r.envs.some(
-    (e) =>
-      (e.state === 'extra' || ((e.state === 'missing' || e.state === 'different') && e.desiredStatus !== 'failed')) &&
-      !e.bad,
-  );
+  // a test that fails is fixed in git; running it again shows why (and a flaky one passes)
+  for (const e of r.envs)
+    if (!e.bad && e.action === 'test' && e.failure)
+      cmds.push(
+        `conda-gitops test --env ${e.name} (its tests failed: this runs them again and shows why; fix the spec ` +
+          `or env-specs/${e.name}.test.* in git, then deploy)`,
+      );
+  const drifted = (e: EnvStatus) =>
+    !e.bad &&
+    (e.state === 'extra' ||
+      ((e.state === 'missing' || e.state === 'different') && e.desiredStatus !== 'failed') ||
+      (e.state === 'ok' && e.action === 'test' && !e.failure));
+  // envs without a build, or built and not tested with the repository's tests: a plain deploy refuses them
+  const unbuilt = (e: EnvStatus) =>
+    !e.leftOut && ((e.action === 'build' && e.desiredStatus !== 'failed') || (e.action === 'test' && !e.failure));
+  const deploy = r.envs.some(drifted);
+  const buildMissing = r.envs.some((e) => drifted(e) && unbuilt(e));
   // a rolled-back installation holds a plain deploy back (it refuses): going forward is a decision, not a repair
   const held = r.installationMark;
-  if (held && (deploy || r.kernels.extra.length))
+  // builds a rollback marked bad that main still asks for: a plain deploy keeps them out
+  const rolledBack = r.envs.filter((e) => e.bad && e.state !== 'ok').map((e) => e.name);
+  if (r.adopted && r.adopted === r.installation && (deploy || r.kernels.extra.length))
+    // deploy never writes into the adopted installation: the way forward is a new one
+    cmds.push(
+      `a pull request that sets [conda] version in inventory.ini to the conda to move to (QA replicates every ` +
+        `REPLICATE env into the new installation; merging deploys it and ROOT/current leaves ${r.adopted})`,
+    );
+  else if (held && (deploy || r.kernels.extra.length || rolledBack.length))
     cmds.push(
       `conda-gitops deploy --force (once what made ${held.installation} roll back is fixed; ` +
         'or a commit in git that changes its builds, then deploy)',
+    );
+  else if (buildMissing) cmds.push('conda-gitops deploy --build-missing (builds and tests what has no passing build)');
+  else if (rolledBack.length)
+    cmds.push(
+      `conda-gitops deploy --force (links the rolled-back build main asks for again: ${rolledBack.join(', ')}; ` +
+        'or revert or fix it in git, then deploy)',
     );
   else if (deploy || r.kernels.extra.length) cmds.push('conda-gitops deploy');
   if (r.kernels.missing.length || r.kernels.outdated.length) cmds.push('conda-gitops kernels');
@@ -315,7 +372,8 @@ export function renderStatus(r: StatusReport): string[] {
   }
   const width = Math.max(4, ...r.envs.map((e) => e.name.length));
   for (const e of r.envs) {
-    if (e.state === 'ok' && !e.integrity) continue;
+    // an env in sync is not listed; one live with the right build but whose tests fail (or did not run) is
+    if (e.state === 'ok' && !e.integrity && (e.action === undefined || e.action === 'keep')) continue;
     lines.push(`  ${e.name.padEnd(width)}  ${e.message}`);
   }
   for (const k of r.kernels.missing) lines.push(`  kernel ${k}: missing (conda-gitops kernels writes it)`);

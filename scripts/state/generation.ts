@@ -192,8 +192,18 @@ export function swapEnvs(instDir: string, n: number, opts: { durable?: boolean }
   replaceSymlink(envs, `generations/${n}`, 'swap', opts);
 }
 
-function refuseUnmanaged(path: string, entries: string[]): never {
+function refuseUnmanaged(path: string, entries: string[], listed?: ReadonlySet<string>): never {
   const shown = entries.slice(0, 5).join(', ') + (entries.length > 5 ? `, ... (${entries.length})` : '');
+  if (listed && entries.some((e) => listed.has(e))) {
+    // the repository lists them already (adopted): the way forward is an upgrade, not another adopt
+    const installation = basename(dirname(path));
+    throw new RefusedError(
+      `${installation} is the adopted installation: ${path} is a real directory of the envs it runs (${shown}), ` +
+        'and deploy never writes into it.\nNothing was changed. The way forward is a new installation: a pull ' +
+        'request that sets [conda] version in inventory.ini to the conda to move to; its QA installs it and ' +
+        'replicates every REPLICATE env into it, and merging deploys it (docs/admin.md, "Upgrading conda").',
+    );
+  }
   throw new RefusedError(
     `${path} is a real directory holding environments not managed by conda-gitops (${shown}).\n` +
       'Nothing was changed. Bring them under management first: `conda-gitops adopt` writes inventory.ini and\n' +
@@ -203,9 +213,10 @@ function refuseUnmanaged(path: string, entries: string[]): never {
 
 /**
  * Check, before anything is written, that deploy may manage these paths: `ROOT/envs` must be absent, empty or
- * our link; `ROOT/current` absent or a link; `vX/envs` absent, empty or a link into generations/.
+ * our link; `ROOT/current` absent or a link; `vX/envs` absent, empty or a link into generations/. `listed`: the
+ * envs the repository lists (a real `vX/envs` holding some of them is the adopted installation itself).
  */
-export function checkManageable(root: string, condaVersion: string): void {
+export function checkManageable(root: string, condaVersion: string, listed?: ReadonlySet<string>): void {
   const lay = layout(root);
   const inst = installationLayout(root, condaVersion);
   const rootEnvs = pathState(lay.envs);
@@ -223,7 +234,7 @@ export function checkManageable(root: string, condaVersion: string): void {
     throw new RefusedError(`${lay.current} must be a symlink to an installation (v<version>); nothing was changed`);
   }
   const envs = pathState(inst.envs);
-  if (envs.kind === 'dir') refuseUnmanaged(inst.envs, envs.entries);
+  if (envs.kind === 'dir') refuseUnmanaged(inst.envs, envs.entries, listed);
   if (envs.kind === 'file' || (envs.kind === 'link' && !/^generations\/\d+$/.test(envs.target))) {
     throw new RefusedError(`${inst.envs} is not a link into generations/; nothing was changed (see docs/deploy.md)`);
   }
@@ -381,6 +392,45 @@ export function servingInstallation(root: string, live: GenerationRef | undefine
   if (live) return previousInstallation(root, live);
   const adopted = adoptedCurrent(root);
   return adopted ? { installation: adopted, generation: ADOPTED } : undefined;
+}
+
+/** An installation and the envs it serves to users (its live generation's links, or an adopted one's envs). */
+export interface ServingInstallation {
+  installation: string;
+  links: LinkMap;
+}
+
+/**
+ * Every installation that still serves envs at `ROOT/vX/envs/NAME`, nearest first: each of `starts` (the
+ * installation `current` points at, the one being deployed), then the installations they were deployed from (the
+ * `parent` in another installation, or `adoptedFrom`, of each of their generations, newest first), and theirs in
+ * turn. `exclude` (the installation an env is missing from) is followed but not listed. An env left out of a conda
+ * upgrade is served by the first one that has it: also after `current` was rolled back past it.
+ */
+export function servingInstallations(root: string, starts: string[], exclude?: string): ServingInstallation[] {
+  const found: ServingInstallation[] = [];
+  const queue = [...starts];
+  const seen = new Set<string>();
+  while (queue.length) {
+    const installation = queue.shift()!;
+    if (seen.has(installation)) continue;
+    seen.add(installation);
+    const dir = join(root, installation);
+    const n = liveGenerationNumber(dir);
+    const links = servedLinks(root, { installation, generation: n ?? ADOPTED });
+    if (installation !== exclude && links) found.push({ installation, links });
+    for (const g of listGenerations(dir).sort((a, b) => b - a)) {
+      let manifest: GenerationManifest | undefined;
+      try {
+        manifest = readManifest(dir, g);
+      } catch {
+        continue; // a corrupt manifest: not followed here (rollback and deploy report it when they read it)
+      }
+      const from = manifest?.parent?.installation ?? manifest?.adoptedFrom;
+      if (from && from !== installation && !seen.has(from)) queue.push(from);
+    }
+  }
+  return found;
 }
 
 export const versionOf = (installation: string) => installation.replace(/^v/, '');

@@ -150,6 +150,33 @@ describe('planDeploy (pure)', () => {
       ]);
     });
 
+    it('an allowed failure the installation users are on lacks is served by the next one that has it', () => {
+      const live = upgradeLive({
+        current: { installation: 'v23.1.0', generation: 1 },
+        currentLinks: { a: 'oa' },
+        serving: [
+          { installation: 'v23.1.0', links: { a: 'oa' } },
+          { installation: 'v23.11.0', links: { a: 'oa2', b: 'ob2' } },
+        ],
+      });
+      const p = plan(desiredB(['b']), live);
+      expect(p.leftOut[0]!.servedFrom).toEqual({
+        installation: 'v23.11.0',
+        build: 'ob2',
+        path: '/R/v23.11.0/envs/b',
+      });
+      expect(describePlan(p).join('\n')).toContain('still served from v23.11.0 at /R/v23.11.0/envs/b');
+      // nothing deployed is live: the adopted installation users are on is named as what the deploy leaves
+      const fromAdopted = plan(desiredB(['b']), {
+        currentLinks: {},
+        targetLinks: {},
+        targetGenerations: [],
+        adopted: 'v4.3.22',
+        serving: [{ installation: 'v4.3.22', links: { a: 'adopted', b: 'adopted' } }],
+      });
+      expect(describePlan(fromAdopted)[0]).toBe('deploy v4.3.22 (adopted) -> v24.1.2/generations/1 (new)');
+    });
+
     it('an allowed failure live in the target installation keeps its live build', () => {
       const live = upgradeLive({
         current: { installation: 'v24.1.2', generation: 1 },

@@ -81,7 +81,7 @@ describe('computeStatus (pure)', () => {
       base({
         desired: desiredOf({ a: 'A' }, { a: 'Kernel A' }),
         adopted: 'v4.3.22',
-        previous: { installation: 'v4.3.22', links: { a: 'adopted' } },
+        serving: [{ installation: 'v4.3.22', links: { a: 'adopted' } }],
         // the kernel runs ROOT/envs/a/bin/python: the adopted installation's own env a now
         kernelFiles: new Map([['a', renderKernelSpec(kernelSpec('/R', 'a', 'Kernel A'))]]),
         installationMark: mark,
