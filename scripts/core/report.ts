@@ -55,7 +55,7 @@ export interface Report {
   head?: string;
   allowList?: AllowListInfo;
   /** how builds and tests were isolated: bubblewrap, or none and why */
-  isolation?: { sandbox: 'bwrap' | 'none'; note: string };
+  isolation?: { sandbox: 'bwrap' | 'none'; note: string; asRoot?: boolean };
   counts: { total: number; tested: number; reused: number; failed: number };
   files: { report: string; summary: string; junit: string; logs: string };
   envs: ReportEnv[];
@@ -298,7 +298,7 @@ export function renderSummary(report: Report, options: { maxExcerptLines?: numbe
     '',
   );
   if (report.isolation) {
-    const sign = report.isolation.sandbox === 'none' ? '**Warning:** ' : '';
+    const sign = report.isolation.sandbox === 'none' || report.isolation.asRoot ? '**Warning:** ' : '';
     lines.push(`${sign}Isolation: ${report.isolation.note}.`, '');
   }
   const upgrade = upgradeLines(report);

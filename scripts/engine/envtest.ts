@@ -187,6 +187,8 @@ export interface TestIsolation {
   /** why there is no sandbox (for the refusal message) */
   reason?: string;
   allowUnsandboxed?: boolean;
+  /** directories the sandbox shows read-only although they are in a hidden place (the installation root) */
+  expose?: string[];
 }
 
 export interface EnvTestResult {
@@ -317,7 +319,8 @@ export async function testBuild(input: EnvTestInput): Promise<EnvTestResult> {
     // the test's name above its block, so a reader finds their place
     const log = input.log ? { log: input.log, logTitle: `test ${title}` } : {};
     const bwrap = input.isolation?.bwrap;
-    const sandbox = bwrap ? { sandbox: { bwrap, writable: [home], network: false, cwd: home } } : {};
+    const expose = input.isolation?.expose ?? [input.prefix];
+    const sandbox = bwrap ? { sandbox: { bwrap, writable: [home], expose, network: false, cwd: home } } : {};
     return runProcess(activated.wrap(argv), { env, cwd: home, timeoutSeconds, contain: true, ...log, ...sandbox });
   };
 

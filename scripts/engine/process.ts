@@ -9,11 +9,12 @@
  * zx is imported on first use: it costs ~100 ms to load, which `--help` and commands that run nothing never pay.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, lstatSync, readdirSync, readFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
+import { homedir } from 'node:os';
 import { join } from 'node:path';
 import type { OutputStream } from '../core/conda-log.js';
-import { sandboxArgv, type SandboxSpec } from '../core/sandbox.js';
+import { hiddenDirs, sandboxArgv, type SandboxSpec } from '../core/sandbox.js';
 
 type Zx = typeof import('zx/core');
 type Spawn = Zx['$']['spawn'];
@@ -124,10 +125,47 @@ export function containment(): string | false {
   return bwrap;
 }
 const CONTAIN_FLAGS = [
-  ...['--dev-bind', '/', '/', '--proc', '/proc', '--unshare-pid', '--die-with-parent'],
+  ...['--dev-bind', '/', '/', '--proc', '/proc', '--unshare-pid', '--die-with-parent', '--new-session'],
+  ...['--cap-drop', 'ALL'],
   // bubblewrap sets PWD; the program gets exactly the environment its caller built
   ...['--unsetenv', 'PWD', '--'],
 ];
+
+/**
+ * CONDA_GITOPS_SANDBOX_EXPOSE: directories (`:`-separated, absolute) builds and tests may still read although
+ * they are in a hidden place, such as an interpreter or a wheelhouse under the runner's home.
+ */
+export const EXPOSE_VARIABLE = 'CONDA_GITOPS_SANDBOX_EXPOSE';
+
+/** The directories of the Actions runner its variables point into (the runner's own directory is their parent). */
+const WORKSPACE_VARIABLES = ['RUNNER_WORKSPACE', 'GITHUB_WORKSPACE', 'RUNNER_TEMP'];
+
+function isRealDir(p: string): boolean {
+  try {
+    return lstatSync(p).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The one place a sandbox's command line is made: the caller's spec, completed with what this host must not show
+ * (core/sandbox.ts hiddenDirs: the runner's home and Actions directory, /run, and /tmp for a call without network;
+ * only real directories, a symlink such as /var/run is covered by its target) and the exposed directories.
+ */
+export function sandboxCommand(spec: SandboxSpec, argv: readonly string[]): string[] {
+  const hide = [
+    ...hiddenDirs({
+      home: process.env.HOME || homedir(),
+      workspaces: WORKSPACE_VARIABLES.map((v) => process.env[v] ?? '').filter(Boolean),
+      network: spec.network,
+    }),
+    ...(spec.hide ?? []),
+  ].filter(isRealDir);
+  const exposed = (process.env[EXPOSE_VARIABLE] ?? '').split(':').filter((d) => d.startsWith('/'));
+  const expose = [...(spec.expose ?? []), ...exposed].filter(isRealDir);
+  return sandboxArgv({ ...spec, hide: [...new Set(hide)], expose: [...new Set(expose)] }, argv);
+}
 
 /** The program bubblewrap would run exists (otherwise run it directly, so "cannot run" says why). */
 function resolvable(file: string, env: NodeJS.ProcessEnv): boolean {
@@ -189,7 +227,7 @@ export async function runProgram(argvIn: readonly string[], opts: RunOptions): P
   // the bubblewrap sandbox of a QA build or test (core/sandbox.ts) has its own PID namespace; `contain` asks for
   // the PID namespace alone (builds and tests outside QA)
   const argv = opts.sandbox
-    ? sandboxArgv(opts.sandbox, argvIn)
+    ? sandboxCommand(opts.sandbox, argvIn)
     : opts.contain
       ? containedArgv(argvIn, opts.env)
       : [...argvIn];
