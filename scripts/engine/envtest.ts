@@ -11,6 +11,7 @@ import type { Classification, EnvSpec, PackageRow } from '../core/types.js';
 import { matchesVersion } from '../core/matchspec.js';
 import { normalizePipName } from '../core/pip.js';
 import { refusedTestMessage } from '../core/sandbox.js';
+import { clipLine } from '../core/untrusted-output.js';
 import { childEnv, envNameList } from '../core/childenv.js';
 import { makeTempDir, removeTempDir } from './tempdir.js';
 import { accountPipEntries } from '../core/sitepackages.js';
@@ -263,7 +264,7 @@ function testScripts(specDir: string, env: string): string[] {
 function excerptOf(r: ProcessResult, max = 15, clean: (line: string) => string = (l) => l): string[] {
   const lines = `${r.stdout}\n${r.stderr}`
     .split(/\r?\n/)
-    .map((l) => clean(l.trimEnd()))
+    .map((l) => clipLine(clean(l.trimEnd())))
     .filter(Boolean);
   return lines.slice(-max);
 }

@@ -15,6 +15,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import type { OutputStream } from '../core/conda-log.js';
 import { hiddenDirs, sandboxArgv, type SandboxSpec } from '../core/sandbox.js';
+import { HeadTail, OUTPUT_LIMIT_VARIABLE, outputLimit } from '../core/untrusted-output.js';
 
 type Zx = typeof import('zx/core');
 type Spawn = Zx['$']['spawn'];
@@ -195,6 +196,11 @@ export interface RunOptions {
   sandbox?: SandboxSpec;
   /** run in a PID namespace of its own where bubblewrap is usable (builds and env tests: code a PR brings) */
   contain?: boolean;
+  /**
+   * bytes kept of each stream, head and tail halves (default CONDA_GITOPS_OUTPUT_LIMIT, else 16 MiB): `onOutput`
+   * and the result get the head as it comes, then a cut notice and the tail; memory stays bounded
+   */
+  outputLimit?: number;
 }
 
 export interface RunResult {
@@ -208,6 +214,11 @@ export interface RunResult {
   timedOut: boolean;
   aborted: boolean;
   seconds: number;
+}
+
+/** A chunk store for zx that keeps nothing: the output is bounded by `HeadTail` instead. */
+function discard(): Array<string | Buffer> {
+  return Object.assign([] as Array<string | Buffer>, { push: () => 0 });
 }
 
 function signalGroup(pid: number, signal: NodeJS.Signals): void {
@@ -238,6 +249,15 @@ export async function runProgram(argvIn: readonly string[], opts: RunOptions): P
   const t0 = performance.now();
   const stdout: Buffer[] = [];
   const stderr: Buffer[] = [];
+  // what a program prints is bounded while it streams (core/untrusted-output.ts): a test printing gigabytes
+  // costs the limit, never the gigabytes
+  const limit = opts.outputLimit ?? outputLimit(process.env[OUTPUT_LIMIT_VARIABLE]);
+  const bounds = { stdout: new HeadTail(limit), stderr: new HeadTail(limit) };
+  const take = (stream: OutputStream, b: Buffer) => {
+    if (!b.length) return;
+    (stream === 'stdout' ? stdout : stderr).push(b);
+    opts.onOutput?.(stream, b);
+  };
   const result = (r: Partial<RunResult>): RunResult => ({
     stdout: Buffer.concat(stdout),
     stderr: Buffer.concat(stderr),
@@ -282,14 +302,8 @@ export async function runProgram(argvIn: readonly string[], opts: RunOptions): P
         child.stderr?.destroy();
       }, EXIT_GRACE_MS);
     });
-    child.stdout?.on('data', (b: Buffer) => {
-      stdout.push(b);
-      opts.onOutput?.('stdout', b);
-    });
-    child.stderr?.on('data', (b: Buffer) => {
-      stderr.push(b);
-      opts.onOutput?.('stderr', b);
-    });
+    child.stdout?.on('data', (b: Buffer) => take('stdout', bounds.stdout.push(b)));
+    child.stderr?.on('data', (b: Buffer) => take('stderr', bounds.stderr.push(b)));
     // a program may exit before reading all its input (git on a bad object): its exit code tells, not EPIPE
     child.stdin?.on('error', () => {});
     return child;
@@ -326,7 +340,11 @@ export async function runProgram(argvIn: readonly string[], opts: RunOptions): P
         killLater();
       },
       signal,
+      // zx keeps every chunk (stdout, stderr and both again) unless given a store: ours keeps nothing
+      store: { stdout: discard(), stderr: discard(), stdall: discard() },
     })`${argv}`;
+    take('stdout', bounds.stdout.end());
+    take('stderr', bounds.stderr.end());
     return result({
       code: output.exitCode,
       signal: output.signal,
