@@ -105,13 +105,14 @@ describe("a test's output is shown, never obeyed", () => {
   test('findings 14 and 15: CR, ::workflow commands and HTML printed by a test reach the runner and the summary as text', async () => {
     const dir = repo('pr-commands', {
       sneaky: [
-        "printf 'progress 10%%\\r::warning::forged by the test\\n'",
+        "printf 'progress 10%%\\r::warning::forged too\\n'",
         "echo '::add-mask::the-runner-would-hide-this'",
         "echo '   ::stop-commands::tok'",
-        "printf 'x\\r  ::error file=README.md::forged error\\n'",
-        'echo \'<img src=x onerror=alert(1)><a href="https://evil.example">click</a>\'',
+        // the last line is what the hint quotes, and the CLI echoes the hint
+        "printf 'x\\r::warning::forged by the test\\n'",
         'exit 1',
       ].join('\n'),
+      html: ['echo \'<img src=x onerror=alert(1)><a href="https://evil.example">click</a>\'', 'exit 1'].join('\n'),
     });
     const summaryFile = join(world.base, 'pr-commands.step-summary.md');
     const res = await runCli(['qa', '--repo', dir], { env: actions('pr-commands') });
@@ -119,7 +120,7 @@ describe("a test's output is shown, never obeyed", () => {
     const commands = workflowCommands(res.stdout + '\n' + res.stderr);
     // the tool's own annotation of the failed env, nothing the test printed
     expect(commands.length).toBeGreaterThan(0);
-    for (const c of commands) expect(c).toMatch(/^::error file=[^,]*(,line=\d+)?,title=sneaky%3A /);
+    for (const c of commands) expect(c).toMatch(/^::error file=[^,]*(,line=\d+)?,title=(sneaky|html)%3A /);
     expect(res.stdout + res.stderr).toContain('forged by the test');
     for (const file of [
       summaryFile,
