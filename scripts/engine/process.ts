@@ -9,7 +9,7 @@
  * zx is imported on first use: it costs ~100 ms to load, which `--help` and commands that run nothing never pay.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, lstatSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, lstatSync, readdirSync, readFileSync, realpathSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
@@ -165,6 +165,15 @@ export function sandboxCommand(spec: SandboxSpec, argv: readonly string[]): stri
   ].filter(isRealDir);
   const exposed = (process.env[EXPOSE_VARIABLE] ?? '').split(':').filter((d) => d.startsWith('/'));
   const expose = [...(spec.expose ?? []), ...exposed].filter(isRealDir);
+  // with the network, name resolution too: /etc/resolv.conf is often a link into /run (systemd-resolved)
+  if (spec.network) {
+    try {
+      const resolv = realpathSync('/etc/resolv.conf');
+      if (resolv !== '/etc/resolv.conf' && hide.some((h) => resolv.startsWith(`${h}/`))) expose.push(resolv);
+    } catch {
+      // no resolv.conf: nothing to show
+    }
+  }
   return sandboxArgv({ ...spec, hide: [...new Set(hide)], expose: [...new Set(expose)] }, argv);
 }
 
