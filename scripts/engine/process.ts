@@ -141,6 +141,15 @@ export const EXPOSE_VARIABLE = 'CONDA_GITOPS_SANDBOX_EXPOSE';
 /** The directories of the Actions runner its variables point into (the runner's own directory is their parent). */
 const WORKSPACE_VARIABLES = ['RUNNER_WORKSPACE', 'GITHUB_WORKSPACE', 'RUNNER_TEMP'];
 
+function isDirOrFile(p: string): boolean {
+  try {
+    const s = lstatSync(p);
+    return s.isDirectory() || s.isFile();
+  } catch {
+    return false;
+  }
+}
+
 function isRealDir(p: string): boolean {
   try {
     return lstatSync(p).isDirectory();
@@ -164,7 +173,10 @@ export function sandboxCommand(spec: SandboxSpec, argv: readonly string[]): stri
     ...(spec.hide ?? []),
   ].filter(isRealDir);
   const exposed = (process.env[EXPOSE_VARIABLE] ?? '').split(':').filter((d) => d.startsWith('/'));
-  const expose = [...(spec.expose ?? []), ...exposed].filter(isRealDir);
+  // shown again: what exists, never a hidden directory itself or one holding it (that would undo the hiding)
+  const expose = [...(spec.expose ?? []), ...exposed].filter(
+    (p) => p !== '/' && !hide.some((h) => h === p || h.startsWith(`${p}/`)) && isDirOrFile(p),
+  );
   // with the network, name resolution too: /etc/resolv.conf is often a link into /run (systemd-resolved)
   if (spec.network) {
     try {
