@@ -360,7 +360,8 @@ describe.skipIf(noBwrap)('what a PR test can reach inside the sandbox: capabilit
         'done',
         `cat ${join(runnerDir, '.credentials')} ${join(runnerDir, '.runner')} 2>/dev/null`,
         `cat ${join(runnerHome, '.ssh', 'id_ed25519')} 2>/dev/null`,
-        `python -c 'import socket,sys; s=socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); print(s.recv(99).decode())' ${join(socketDir, 'agent.sock')} 2>/dev/null`,
+        "python -c 'import socket,sys; s=socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); " +
+          `print(s.recv(99).decode())' ${join(socketDir, 'agent.sock')} 2>/dev/null`,
         'echo done',
         '',
       ].join('\n');

@@ -103,7 +103,7 @@ describe('workflow lint', () => {
     expect(r.stderr).toMatch(/pull_request has a paths filter: the required check must always report/);
   });
 
-  test('a paths: filter on any pull_request workflow is flagged: a required check it skips stays pending forever', () => {
+  test('a paths: filter on any pull_request workflow is flagged (a required check it skips stays pending)', () => {
     const ci = [
       'name: ci',
       'on:',

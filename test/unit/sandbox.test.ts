@@ -11,7 +11,10 @@ import { parseInventory } from '../../scripts/core/inventory.js';
 import { UsageError } from '../../scripts/core/errors.js';
 
 describe('sandboxArgv', () => {
-  test('every namespace its own, no capabilities, new session; read-only root, fresh /dev /proc /dev/shm, writable binds after it, no network', () => {
+  const BASE =
+    'every namespace its own, no capabilities, new session; read-only root, fresh /dev /proc /dev/shm, ' +
+    'writable binds after it, no network';
+  test(BASE, () => {
     const argv = sandboxArgv({ bwrap: '/usr/bin/bwrap', writable: ['/tmp/home'], network: false, cwd: '/tmp/home' }, [
       '/bin/sh',
       '/repo/env-specs/census.test.sh',
@@ -84,7 +87,7 @@ describe('sandboxArgv', () => {
     ]);
   });
 
-  test('hidden directories become empty tmpfs, then the exposed ones come back read-only, before the writable binds', () => {
+  test('hidden directories become empty tmpfs, the exposed ones come back read-only, then the writable binds', () => {
     const argv = sandboxArgv(
       {
         bwrap: 'bwrap',
@@ -163,7 +166,7 @@ describe('the report note and the refusal', () => {
       /ran unsandboxed because inventory.ini sets unsandboxed-tests = allow$/,
     );
     expect(isolationNote({ kind: 'bwrap', bwrap: '/usr/bin/bwrap', asRoot: true }, false)).toMatch(
-      /^builds and tests ran in a bubblewrap sandbox; WARNING: the runner runs as root: .*dedicated unprivileged service user/,
+      /^builds and tests ran in a bubblewrap sandbox; WARNING: the runner runs as root: .*unprivileged service user/,
     );
     expect(refusedTestMessage('census.test.sh', reason)).toBe(
       `census.test.sh was not run: there is no sandbox (${reason}) and inventory.ini does not set ` +
