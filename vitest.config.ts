@@ -1,4 +1,26 @@
 import { defineConfig } from 'vitest/config';
+import { execFileSync } from 'node:child_process';
+import { realpathSync } from 'node:fs';
+import { dirname } from 'node:path';
+
+/**
+ * The sandbox of builds and tests hides the runner's home (docs/security.md): the host interpreter the fake
+ * conda's envs link to, node and this checkout may live there (pyenv, nvm, a CI workspace), so the suites expose
+ * them read-only, as an administrator would with CONDA_GITOPS_SANDBOX_EXPOSE.
+ */
+function sandboxExpose(): string {
+  const dirs = [process.cwd(), dirname(dirname(realpathSync(process.execPath)))];
+  try {
+    const py = execFileSync(process.env.FAKE_CONDA_PYTHON ?? 'python3', [
+      '-c',
+      'import os,sys; print(os.path.realpath(sys.base_prefix))',
+    ]);
+    dirs.push(py.toString().trim());
+  } catch {
+    // no python: the suites that need one say so
+  }
+  return [...(process.env.CONDA_GITOPS_SANDBOX_EXPOSE ?? '').split(':').filter(Boolean), ...dirs].join(':');
+}
 
 /**
  * Two projects: `unit` (pure and in-process suites, fast: `npm run test:unit`) and `e2e` (the compiled CLI,
@@ -12,6 +34,7 @@ const shared = {
 export default defineConfig({
   test: {
     maxWorkers: 2,
+    env: { CONDA_GITOPS_SANDBOX_EXPOSE: sandboxExpose() },
     projects: [
       {
         test: {

@@ -4,6 +4,7 @@
 // - pull_request only (never pull_request_target); a top-level concurrency group everywhere;
 // - a job that runs conda-gitops against ROOT runs on the self-hosted runner; jobs on it skip fork PRs;
 // - deploy only from main;
+// - no pull_request workflow has a paths filter (a required check it skips stays pending forever);
 // - the QA gate (a pull_request workflow using the self-hosted runner) always reports: no paths filter, and a
 //   job on a GitHub-hosted runner with `if: always()` that needs every self-hosted job and fails fork PRs
 //   ("QA needs the shared runner; a maintainer must push the branch") instead of letting them skip;
@@ -90,14 +91,18 @@ for (const f of files) {
     if (selfHosted(job) && /conda-gitops["']?\s+rollback\b|\brollback\b/.test(runText(job))) rollbacks.push({ f, wf });
   }
 
-  if (pr && shared.length) {
+  // any pull_request workflow may be a required check (qa, ci): a PR its filter skips never gets it and waits
+  // forever; the job decides inside and reports success instead
+  if (pr) {
     const filter = on.pull_request ?? {};
     for (const key of ['paths', 'paths-ignore'])
       if (filter[key])
         findings.push(
           `${path}: pull_request has a ${key} filter: the required check must always report ` +
-            '(a PR the filter skips never gets it and can never merge)',
+            '(a PR the filter skips never gets it and can never merge): decide inside the job',
         );
+  }
+  if (pr && shared.length) {
     const names = shared.map(([n]) => n);
     const reporters = hostedJobs.filter(([, j]) => {
       const needs = [j.needs ?? []].flat();

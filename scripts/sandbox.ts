@@ -396,6 +396,13 @@ async function main(): Promise<void> {
     FAKE_MAMBA_VERSION: MAMBA,
     FAKE_CONDA_PYTHON: hostPython().python,
     FAKE_CONDA_PYTHON_VERSION: hostPython().version,
+    // builds and tests run sandboxed without the user's home (docs/security.md): this checkout, node and the
+    // python the fake envs link to may live there (nvm, pyenv), so they are shown read-only, as an admin would
+    CONDA_GITOPS_SANDBOX_EXPOSE: [
+      ROOT_DIR,
+      path.dirname(path.dirname(fs.realpathSync(process.execPath))),
+      path.dirname(path.dirname(hostPython().python)),
+    ].join(':'),
   });
   cd(SANDBOX);
   const started = Date.now();

@@ -10,6 +10,7 @@ import {
   hasRuntimeExports,
   importsOf,
   oneDesiredStateViolations,
+  unlistedProcessStarts,
   valueImportsUnder,
   type Rule,
 } from './fixtures/architecture.js';
@@ -247,6 +248,46 @@ describe('one reader, one desired state', () => {
 
   it('the real tree has one builder, one filter and one commit reader', () => {
     expect(oneDesiredStateViolations(readSources('scripts'))).toEqual([]);
+  });
+});
+
+/**
+ * Every process a pull request can make run goes through one contained launch path: engine/process.ts runProgram,
+ * with a bubblewrap sandbox (docs/security.md, "The contained launch path"). Every other place that starts a
+ * process is listed here with the reason it may.
+ */
+const PROCESS_STARTS: Record<string, string> = {
+  'scripts/engine/conda.ts runProgram':
+    'the conda adapter: every conda and pip call of a build carries the build sandbox (engine/build.ts)',
+  'scripts/engine/envtest.ts execute': "every check and test script of an env runs in the test's sandbox",
+  'scripts/engine/git.ts runProgram': "git reads the pull request's commits: it runs none of their code",
+  'scripts/engine/sandbox.ts runProgram': 'the bubblewrap probe, itself run in a test sandbox',
+  'scripts/app/install-conda.ts installConda':
+    "the installer of [conda] installer, from the base branch's inventory: not sandboxed yet (docs/security.md)",
+  'scripts/sandbox.ts zx': 'the `npm run sandbox` demo: a developer script that drives the CLI, not part of it',
+};
+
+describe('the contained launch path', () => {
+  it('bites: a use case spawning a shell, or calling runProgram itself, is named with file and line', () => {
+    const files = tree({
+      'scripts/engine/process.ts': "import { spawnSync } from 'node:child_process';\nexport function runProgram() {}\n",
+      'scripts/app/evil.ts': "import { join } from 'node:path';\nimport { exec } from 'node:child_process';\n",
+      'scripts/engine/fetch.ts': "import { runProgram, type RunOptions } from './process.js';\n",
+      'scripts/engine/git.ts': "import { runProgram } from './process.js';\n",
+    });
+    expect(unlistedProcessStarts(files, { 'scripts/engine/git.ts runProgram': 'reads commits' })).toEqual([
+      'scripts/app/evil.ts:2: starts processes through node:child_process outside the contained launch path ' +
+        '(engine/process.ts runProgram with a sandbox): run it there, or list it with the reason it may not',
+      'scripts/engine/fetch.ts:1: starts processes through runProgram outside the contained launch path ' +
+        '(engine/process.ts runProgram with a sandbox): run it there, or list it with the reason it may not',
+    ]);
+    expect(unlistedProcessStarts(tree({}), { 'scripts/engine/gone.ts runProgram': 'x' })).toEqual([
+      'scripts/engine/gone.ts runProgram: listed as starting processes, but no source does any more: remove the entry',
+    ]);
+  });
+
+  it('every place that starts a process outside it is listed with a reason', () => {
+    expect(unlistedProcessStarts(readSources('scripts'), PROCESS_STARTS)).toEqual([]);
   });
 });
 

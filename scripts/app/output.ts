@@ -10,4 +10,9 @@ export interface Output {
   progress(message: string): void;
   /** the machine result (stdout, --json only) */
   result(value: unknown): void;
+  /**
+   * a GitHub Actions workflow command this tool composed (an annotation), written as is where `info` goes; every
+   * other line is echoed so that the runner never reads a command in it (core/untrusted-output.ts echoSafe)
+   */
+  command?(line: string): void;
 }

@@ -87,7 +87,7 @@ export interface PipelineResult {
   /** wall time of the whole pool */
   seconds: number;
   /** how builds and tests were isolated, for the report */
-  isolation: { sandbox: Sandbox['kind']; note: string };
+  isolation: { sandbox: Sandbox['kind']; note: string; asRoot?: boolean };
 }
 
 /** The adapter of an installation, as the build needs it. */
@@ -147,16 +147,18 @@ export async function runBuilds(opts: RunBuildsOptions): Promise<PipelineResult>
   const sandbox: Sandbox = total ? await detectSandbox(opts.env ?? {}) : { kind: 'none', reason: 'nothing to run' };
   const allowUnsandboxed = opts.repo.inventory.conda.unsandboxedTests === true;
   const bwrap = sandbox.kind === 'bwrap' ? sandbox.bwrap : undefined;
+  // what builds and tests read although it may sit in a hidden place (the runner's home, /tmp): the installation,
+  // and for builds the spec directory (local pip packages, -r files)
   const isolation = {
-    ...(bwrap ? { bwrap } : {}),
+    ...(bwrap ? { bwrap, expose: [root, specDir] } : {}),
     sharedCache: join(installationLayout(root, opts.desired.condaVersion).dir, 'pkgs'),
     ...(opts.untrusted ? { privateCache: true } : {}),
   };
   const testIsolation = {
-    ...(bwrap ? { bwrap } : { reason: (sandbox as { reason: string }).reason }),
+    ...(bwrap ? { bwrap, expose: [root] } : { reason: (sandbox as { reason: string }).reason }),
     allowUnsandboxed,
   };
-  if (!bwrap && total) opts.out.warn(isolationNote(sandbox, allowUnsandboxed));
+  if ((!bwrap || sandbox.asRoot) && total) opts.out.warn(isolationNote(sandbox, allowUnsandboxed));
   if (opts.runDir) mkdirSync(join(opts.runDir, 'logs'), { recursive: true });
 
   const one = async (
@@ -334,6 +336,10 @@ export async function runBuilds(opts: RunBuildsOptions): Promise<PipelineResult>
     condaSeconds: done.reduce((s, d) => s + d.condaSeconds, 0),
     testSeconds: done.reduce((s, d) => s + d.testSeconds, 0),
     seconds: (performance.now() - t0) / 1000,
-    isolation: { sandbox: sandbox.kind, note: isolationNote(sandbox, allowUnsandboxed) },
+    isolation: {
+      sandbox: sandbox.kind,
+      note: isolationNote(sandbox, allowUnsandboxed),
+      ...(sandbox.asRoot ? { asRoot: true } : {}),
+    },
   };
 }

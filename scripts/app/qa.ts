@@ -221,7 +221,7 @@ export async function runQa(opts: QaOptions): Promise<QaResult> {
     };
     const report = buildReport(run);
     const paths = writeReportFiles(runDir, report);
-    await publishReport(report, runDir, opts.repoDir, opts.env, (line) => out.info(line));
+    await publishReport(report, runDir, opts.repoDir, opts.env, (line) => (out.command ?? out.info)(line));
     out.info('');
     out.info(headline(report));
     for (const line of upgradeLines(report)) out.info(line);

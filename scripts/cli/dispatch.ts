@@ -158,7 +158,12 @@ export async function execute(
   const annotate = async (problems: readonly Problem[]) => {
     if (io.env.GITHUB_ACTIONS !== 'true') return;
     const { publishProblems } = await import('../engine/github.js');
-    publishProblems(problems, { command: name, repoDir: repo, env: io.env, write: (l) => out.info(l) });
+    publishProblems(problems, {
+      command: name,
+      repoDir: repo,
+      env: io.env,
+      write: (l) => (out.command ?? out.info)(l),
+    });
   };
   try {
     if (!command) throw new UsageError(`unknown command '${name}' (see conda-gitops --help)`);

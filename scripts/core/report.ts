@@ -17,6 +17,10 @@ import type {
 } from './types.js';
 import { diffPackages, isEmptyDiff, renderPackageDiff, type PackageDiff } from './pkgdiff.js';
 import { normalizePipName } from './pip.js';
+import { capMarkdown, clipLine, markdownText, shownLine } from './untrusted-output.js';
+
+/** Longest hint a report keeps: a hint may quote what a test printed last. */
+const MAX_HINT = 1000;
 
 const REPORT_FORMAT = 1;
 const REPORT_FILES = { report: 'report.json', summary: 'summary.md', junit: 'junit.xml', logs: 'logs' } as const;
@@ -55,7 +59,7 @@ export interface Report {
   head?: string;
   allowList?: AllowListInfo;
   /** how builds and tests were isolated: bubblewrap, or none and why */
-  isolation?: { sandbox: 'bwrap' | 'none'; note: string };
+  isolation?: { sandbox: 'bwrap' | 'none'; note: string; asRoot?: boolean };
   counts: { total: number; tested: number; reused: number; failed: number };
   files: { report: string; summary: string; junit: string; logs: string };
   envs: ReportEnv[];
@@ -89,12 +93,13 @@ function reportEnv(run: QaRunResult, r: EnvRunResult): ReportEnv {
     ...(f?.package ? { package: f.package } : {}),
     ...(f?.spec ? { spec: f.spec } : {}),
     ...(f?.available ? { available: [...f.available] } : {}),
-    ...(r.hint ? { hint: r.hint } : {}),
+    ...(r.hint ? { hint: clipLine(r.hint, MAX_HINT) } : {}),
     ...(r.file ? { file: r.file } : {}),
     ...(r.line ? { line: r.line } : {}),
     seconds: round(r.seconds),
     ...(logPath(run.runDir, r.log) ? { log: logPath(run.runDir, r.log) } : {}),
-    ...(f?.excerpt?.length ? { excerpt: [...f.excerpt] } : {}),
+    // what a program printed: each line bounded, however long the program made it
+    ...(f?.excerpt?.length ? { excerpt: f.excerpt.map((l) => shownLine(l)) } : {}),
     phases: r.phases.map((p) => ({
       name: p.name,
       ok: p.ok,
@@ -286,8 +291,17 @@ export function toFixLines(report: Report): string[] {
 }
 
 /** summary.md: headline, the table, package changes per env, failure excerpts, where the files are. */
-export function renderSummary(report: Report, options: { maxExcerptLines?: number } = {}): string {
+export function renderSummary(original: Report, options: { maxExcerptLines?: number } = {}): string {
   const maxExcerpt = options.maxExcerptLines ?? 15;
+  // a hint may quote what a test printed: in markdown it is text, never HTML, a link or an image
+  const report: Report = {
+    ...original,
+    envs: original.envs.map((e) => ({
+      ...e,
+      ...(e.hint ? { hint: markdownText(e.hint) } : {}),
+      ...(e.available ? { available: e.available.map(markdownText) } : {}),
+    })),
+  };
   const lines = [`## ${headline(report)}`, ''];
   const fixes = toFixLines(report);
   if (fixes.length) lines.push('**To fix:**', ...fixes, '');
@@ -298,7 +312,7 @@ export function renderSummary(report: Report, options: { maxExcerptLines?: numbe
     '',
   );
   if (report.isolation) {
-    const sign = report.isolation.sandbox === 'none' ? '**Warning:** ' : '';
+    const sign = report.isolation.sandbox === 'none' || report.isolation.asRoot ? '**Warning:** ' : '';
     lines.push(`${sign}Isolation: ${report.isolation.note}.`, '');
   }
   const upgrade = upgradeLines(report);
@@ -363,7 +377,8 @@ export function renderSummary(report: Report, options: { maxExcerptLines?: numbe
     `Reports: \`${report.files.report}\`, \`${report.files.junit}\`, logs in \`${report.files.logs}/\` ` +
       `under \`${report.root}/.gitops/runs/${report.runId}/\``,
   );
-  return lines.join('\n') + '\n';
+  // GitHub refuses a job summary over 1 MiB
+  return capMarkdown(lines.join('\n') + '\n');
 }
 
 function escapeHtml(s: string): string {

@@ -18,6 +18,14 @@ export interface SandboxSpec {
   binds?: Array<[string, string]>;
   /** false: no network at all (`--unshare-net`); env tests run without one */
   network: boolean;
+  /**
+   * directories replaced by an empty tmpfs before anything is bound back (the runner's home and its Actions
+   * directory, the host's /run, and with `network: false` also /tmp and /var/tmp): what is in them, files and
+   * Unix sockets alike, is out of reach. Only existing directories may be named (the engine checks).
+   */
+  hide?: string[];
+  /** directories bound back read-only after hiding (the installation root, an interpreter under the home) */
+  expose?: string[];
   /** working directory inside the sandbox */
   cwd?: string;
 }
@@ -29,10 +37,47 @@ function checkPath(p: string, what: string): string {
 }
 
 /**
- * The bubblewrap command line running `argv`: the whole file system read-only (`--ro-bind / /`), fresh /dev,
- * /proc and /dev/shm, its own PID, IPC and UTS namespaces (killing bwrap ends every process the call started),
- * a new session (no terminal to inject keystrokes into), the writable directories bound read-write (and
- * the moved ones at their destination), the read-only ones bound on top, and no network unless asked for.
+ * The namespaces, capabilities and lifetime of every sandboxed call: checked by the probe, so a bwrap that cannot
+ * do all of it is no sandbox.
+ */
+export const SANDBOX_FLAGS = ['--unshare-all', '--cap-drop', 'ALL', '--new-session', '--die-with-parent'] as const;
+
+/** Hiding `/` or a directory the programs need (`/usr`, `/etc`...) would leave nothing to run: a bug. */
+const SYSTEM_DIRS = ['/', '/usr', '/etc', '/bin', '/lib', '/lib64', '/sbin', '/dev', '/proc', '/sys', '/var', '/opt'];
+function checkHidden(p: string): string {
+  checkPath(p, 'hidden directory');
+  const dir = p.replace(/\/+$/, '') || '/';
+  if (SYSTEM_DIRS.includes(dir)) throw new Error(`sandbox hidden directory must not be a system directory: '${p}'`);
+  return p;
+}
+
+/**
+ * The directories a sandboxed call must not see, from the host's facts: the runner user's home (keys, tokens,
+ * tool configuration), the GitHub Actions runner's own directory (`.credentials`, `.runner`, `_work`: the parent
+ * of the `_work` directory its workspace variables point into), the host's /run (service sockets: docker, dbus,
+ * systemd) and, for a call without network, /tmp and /var/tmp (an ssh agent's or X server's socket). A home that
+ * is `/` or contains a system directory is not hidden (a service user with HOME=/).
+ */
+export function hiddenDirs(host: { home?: string; workspaces: readonly string[]; network: boolean }): string[] {
+  const hide = new Set<string>(['/run', '/var/run']);
+  if (!host.network) for (const d of ['/tmp', '/var/tmp']) hide.add(d);
+  const home = host.home?.replace(/\/+$/, '');
+  if (home && home.startsWith('/') && !SYSTEM_DIRS.some((s) => s === home || s.startsWith(`${home}/`))) hide.add(home);
+  for (const w of host.workspaces) {
+    const parts = w.split('/');
+    const at = parts.lastIndexOf('_work');
+    if (w.startsWith('/') && at > 1) hide.add(parts.slice(0, at).join('/'));
+  }
+  return [...hide].filter((d) => !d.split('/').includes('..'));
+}
+
+/**
+ * The bubblewrap command line running `argv`: every namespace of its own (`--unshare-all`: user, PID, IPC, UTS,
+ * cgroup and network; `--share-net` gives a build the network back), no capabilities at all (`--cap-drop ALL`:
+ * a root runner's sandbox cannot remount `/` read-write), a new session (no terminal to inject keystrokes
+ * into), killed with its parent; the whole file system read-only (`--ro-bind / /`), fresh /dev, /proc and
+ * /dev/shm, the hidden directories emptied (tmpfs), the exposed ones bound back read-only, the writable
+ * directories bound read-write (and the moved ones at their destination), the read-only ones bound on top.
  * Later binds win, so the order is fixed.
  */
 export function sandboxArgv(spec: SandboxSpec, argv: readonly string[]): string[] {
@@ -41,12 +86,8 @@ export function sandboxArgv(spec: SandboxSpec, argv: readonly string[]): string[
     paths.flatMap((p) => [flag, checkPath(p, what), p]);
   return [
     spec.bwrap,
-    '--die-with-parent',
-    '--new-session',
-    '--unshare-pid',
-    '--unshare-ipc',
-    '--unshare-uts',
-    ...(spec.network ? [] : ['--unshare-net']),
+    ...SANDBOX_FLAGS,
+    ...(spec.network ? ['--share-net'] : []),
     '--ro-bind',
     '/',
     '/',
@@ -56,6 +97,8 @@ export function sandboxArgv(spec: SandboxSpec, argv: readonly string[]): string[
     '/proc',
     '--tmpfs',
     '/dev/shm',
+    ...(spec.hide ?? []).flatMap((p) => ['--tmpfs', checkHidden(p)]),
+    ...binds('--ro-bind', spec.expose ?? [], 'exposed directory'),
     ...binds('--bind', spec.writable, 'writable directory'),
     ...(spec.binds ?? []).flatMap(([from, to]) => [
       '--bind',
@@ -86,20 +129,28 @@ export function sandboxRequest(value: string | undefined): SandboxRequest {
 }
 
 /** The sandbox a run uses, and when it has none, why (the report says so). */
-export type Sandbox = { kind: 'bwrap'; bwrap: string } | { kind: 'none'; reason: string };
+export type Sandbox =
+  { kind: 'bwrap'; bwrap: string; asRoot?: boolean } | { kind: 'none'; reason: string; asRoot?: boolean };
+
+/** The warning of a run whose runner is root (with or without a sandbox). */
+export const ROOT_WARNING =
+  'WARNING: the runner runs as root: the sandbox drops every capability, but a root runner is one escape away ' +
+  'from the whole machine; run it as a dedicated unprivileged service user that owns ROOT';
 
 /** The inventory value that lets env tests run without a sandbox: `[conda] unsandboxed-tests = allow`. */
 export const UNSANDBOXED_TESTS_KEY = 'unsandboxed-tests';
 
 /** The line a report carries about isolation. */
 export function isolationNote(sandbox: Sandbox, testsAllowed: boolean): string {
-  if (sandbox.kind === 'bwrap') return 'builds and tests ran in a bubblewrap sandbox';
+  const root = sandbox.asRoot ? `; ${ROOT_WARNING}` : '';
+  if (sandbox.kind === 'bwrap') return `builds and tests ran in a bubblewrap sandbox${root}`;
   return (
     `builds and tests ran WITHOUT a sandbox (${sandbox.reason}); ` +
     (testsAllowed
       ? `env test scripts ran unsandboxed because inventory.ini sets ${UNSANDBOXED_TESTS_KEY} = allow`
       : `env test scripts were not run: install bubblewrap on the runner, or set ${UNSANDBOXED_TESTS_KEY} = allow ` +
-        'in [conda] of inventory.ini to accept the risk')
+        'in [conda] of inventory.ini to accept the risk') +
+    root
   );
 }
 

@@ -206,7 +206,7 @@ export interface QaRunResult {
   /** the allow-list the run checked sources against, and what the PR would add to it */
   allowList?: AllowListInfo;
   /** how builds and tests were isolated (docs/security.md) */
-  isolation?: { sandbox: 'bwrap' | 'none'; note: string };
+  isolation?: { sandbox: 'bwrap' | 'none'; note: string; asRoot?: boolean };
   envs: EnvRunResult[];
   /** what merging the head does beyond the envs built (from the diff against the base) */
   merge?: MergeChanges;

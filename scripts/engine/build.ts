@@ -91,6 +91,8 @@ export interface BuildIsolation {
    * package there for later builds
    */
   privateCache?: boolean;
+  /** directories the sandbox shows read-only although they are in a hidden place (the installation root) */
+  expose?: string[];
 }
 
 export interface BuildOutcome {
@@ -271,6 +273,7 @@ function isolatedOptions(
           ...(iso.sharedCache && !iso.privateCache && existsSync(iso.sharedCache) ? [iso.sharedCache] : []),
         ],
         binds: [[stage, envDir]],
+        ...(iso.expose ? { expose: iso.expose } : {}),
         network: true,
       },
     },

@@ -11,6 +11,7 @@ import type { Classification, EnvSpec, PackageRow } from '../core/types.js';
 import { matchesVersion } from '../core/matchspec.js';
 import { normalizePipName } from '../core/pip.js';
 import { refusedTestMessage } from '../core/sandbox.js';
+import { clipLine } from '../core/untrusted-output.js';
 import { childEnv, envNameList } from '../core/childenv.js';
 import { makeTempDir, removeTempDir } from './tempdir.js';
 import { accountPipEntries } from '../core/sitepackages.js';
@@ -187,6 +188,8 @@ export interface TestIsolation {
   /** why there is no sandbox (for the refusal message) */
   reason?: string;
   allowUnsandboxed?: boolean;
+  /** directories the sandbox shows read-only although they are in a hidden place (the installation root) */
+  expose?: string[];
 }
 
 export interface EnvTestResult {
@@ -261,7 +264,7 @@ function testScripts(specDir: string, env: string): string[] {
 function excerptOf(r: ProcessResult, max = 15, clean: (line: string) => string = (l) => l): string[] {
   const lines = `${r.stdout}\n${r.stderr}`
     .split(/\r?\n/)
-    .map((l) => clean(l.trimEnd()))
+    .map((l) => clipLine(clean(l.trimEnd())))
     .filter(Boolean);
   return lines.slice(-max);
 }
@@ -317,7 +320,8 @@ export async function testBuild(input: EnvTestInput): Promise<EnvTestResult> {
     // the test's name above its block, so a reader finds their place
     const log = input.log ? { log: input.log, logTitle: `test ${title}` } : {};
     const bwrap = input.isolation?.bwrap;
-    const sandbox = bwrap ? { sandbox: { bwrap, writable: [home], network: false, cwd: home } } : {};
+    const expose = input.isolation?.expose ?? [input.prefix];
+    const sandbox = bwrap ? { sandbox: { bwrap, writable: [home], expose, network: false, cwd: home } } : {};
     return runProcess(activated.wrap(argv), { env, cwd: home, timeoutSeconds, contain: true, ...log, ...sandbox });
   };
 

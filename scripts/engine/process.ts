@@ -9,11 +9,13 @@
  * zx is imported on first use: it costs ~100 ms to load, which `--help` and commands that run nothing never pay.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, lstatSync, readdirSync, readFileSync, realpathSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
+import { homedir } from 'node:os';
 import { join } from 'node:path';
 import type { OutputStream } from '../core/conda-log.js';
-import { sandboxArgv, type SandboxSpec } from '../core/sandbox.js';
+import { hiddenDirs, sandboxArgv, type SandboxSpec } from '../core/sandbox.js';
+import { HeadTail, OUTPUT_LIMIT_VARIABLE, outputLimit } from '../core/untrusted-output.js';
 
 type Zx = typeof import('zx/core');
 type Spawn = Zx['$']['spawn'];
@@ -124,10 +126,68 @@ export function containment(): string | false {
   return bwrap;
 }
 const CONTAIN_FLAGS = [
-  ...['--dev-bind', '/', '/', '--proc', '/proc', '--unshare-pid', '--die-with-parent'],
+  ...['--dev-bind', '/', '/', '--proc', '/proc', '--unshare-pid', '--die-with-parent', '--new-session'],
+  ...['--cap-drop', 'ALL'],
   // bubblewrap sets PWD; the program gets exactly the environment its caller built
   ...['--unsetenv', 'PWD', '--'],
 ];
+
+/**
+ * CONDA_GITOPS_SANDBOX_EXPOSE: directories (`:`-separated, absolute) builds and tests may still read although
+ * they are in a hidden place, such as an interpreter or a wheelhouse under the runner's home.
+ */
+export const EXPOSE_VARIABLE = 'CONDA_GITOPS_SANDBOX_EXPOSE';
+
+/** The directories of the Actions runner its variables point into (the runner's own directory is their parent). */
+const WORKSPACE_VARIABLES = ['RUNNER_WORKSPACE', 'GITHUB_WORKSPACE', 'RUNNER_TEMP'];
+
+function isDirOrFile(p: string): boolean {
+  try {
+    const s = lstatSync(p);
+    return s.isDirectory() || s.isFile();
+  } catch {
+    return false;
+  }
+}
+
+function isRealDir(p: string): boolean {
+  try {
+    return lstatSync(p).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The one place a sandbox's command line is made: the caller's spec, completed with what this host must not show
+ * (core/sandbox.ts hiddenDirs: the runner's home and Actions directory, /run, and /tmp for a call without network;
+ * only real directories, a symlink such as /var/run is covered by its target) and the exposed directories.
+ */
+export function sandboxCommand(spec: SandboxSpec, argv: readonly string[]): string[] {
+  const hide = [
+    ...hiddenDirs({
+      home: process.env.HOME || homedir(),
+      workspaces: WORKSPACE_VARIABLES.map((v) => process.env[v] ?? '').filter(Boolean),
+      network: spec.network,
+    }),
+    ...(spec.hide ?? []),
+  ].filter(isRealDir);
+  const exposed = (process.env[EXPOSE_VARIABLE] ?? '').split(':').filter((d) => d.startsWith('/'));
+  // shown again: what exists, never a hidden directory itself or one holding it (that would undo the hiding)
+  const expose = [...(spec.expose ?? []), ...exposed].filter(
+    (p) => p !== '/' && !hide.some((h) => h === p || h.startsWith(`${p}/`)) && isDirOrFile(p),
+  );
+  // with the network, name resolution too: /etc/resolv.conf is often a link into /run (systemd-resolved)
+  if (spec.network) {
+    try {
+      const resolv = realpathSync('/etc/resolv.conf');
+      if (resolv !== '/etc/resolv.conf' && hide.some((h) => resolv.startsWith(`${h}/`))) expose.push(resolv);
+    } catch {
+      // no resolv.conf: nothing to show
+    }
+  }
+  return sandboxArgv({ ...spec, hide: [...new Set(hide)], expose: [...new Set(expose)] }, argv);
+}
 
 /** The program bubblewrap would run exists (otherwise run it directly, so "cannot run" says why). */
 function resolvable(file: string, env: NodeJS.ProcessEnv): boolean {
@@ -157,6 +217,11 @@ export interface RunOptions {
   sandbox?: SandboxSpec;
   /** run in a PID namespace of its own where bubblewrap is usable (builds and env tests: code a PR brings) */
   contain?: boolean;
+  /**
+   * bytes kept of each stream, head and tail halves (default CONDA_GITOPS_OUTPUT_LIMIT, else 16 MiB): `onOutput`
+   * and the result get the head as it comes, then a cut notice and the tail; memory stays bounded
+   */
+  outputLimit?: number;
 }
 
 export interface RunResult {
@@ -170,6 +235,11 @@ export interface RunResult {
   timedOut: boolean;
   aborted: boolean;
   seconds: number;
+}
+
+/** A chunk store for zx that keeps nothing: the output is bounded by `HeadTail` instead. */
+function discard(): Array<string | Buffer> {
+  return Object.assign([] as Array<string | Buffer>, { push: () => 0 });
 }
 
 function signalGroup(pid: number, signal: NodeJS.Signals): void {
@@ -189,7 +259,7 @@ export async function runProgram(argvIn: readonly string[], opts: RunOptions): P
   // the bubblewrap sandbox of a QA build or test (core/sandbox.ts) has its own PID namespace; `contain` asks for
   // the PID namespace alone (builds and tests outside QA)
   const argv = opts.sandbox
-    ? sandboxArgv(opts.sandbox, argvIn)
+    ? sandboxCommand(opts.sandbox, argvIn)
     : opts.contain
       ? containedArgv(argvIn, opts.env)
       : [...argvIn];
@@ -200,6 +270,15 @@ export async function runProgram(argvIn: readonly string[], opts: RunOptions): P
   const t0 = performance.now();
   const stdout: Buffer[] = [];
   const stderr: Buffer[] = [];
+  // what a program prints is bounded while it streams (core/untrusted-output.ts): a test printing gigabytes
+  // costs the limit, never the gigabytes
+  const limit = opts.outputLimit ?? outputLimit(process.env[OUTPUT_LIMIT_VARIABLE]);
+  const bounds = { stdout: new HeadTail(limit), stderr: new HeadTail(limit) };
+  const take = (stream: OutputStream, b: Buffer) => {
+    if (!b.length) return;
+    (stream === 'stdout' ? stdout : stderr).push(b);
+    opts.onOutput?.(stream, b);
+  };
   const result = (r: Partial<RunResult>): RunResult => ({
     stdout: Buffer.concat(stdout),
     stderr: Buffer.concat(stderr),
@@ -244,14 +323,8 @@ export async function runProgram(argvIn: readonly string[], opts: RunOptions): P
         child.stderr?.destroy();
       }, EXIT_GRACE_MS);
     });
-    child.stdout?.on('data', (b: Buffer) => {
-      stdout.push(b);
-      opts.onOutput?.('stdout', b);
-    });
-    child.stderr?.on('data', (b: Buffer) => {
-      stderr.push(b);
-      opts.onOutput?.('stderr', b);
-    });
+    child.stdout?.on('data', (b: Buffer) => take('stdout', bounds.stdout.push(b)));
+    child.stderr?.on('data', (b: Buffer) => take('stderr', bounds.stderr.push(b)));
     // a program may exit before reading all its input (git on a bad object): its exit code tells, not EPIPE
     child.stdin?.on('error', () => {});
     return child;
@@ -288,7 +361,11 @@ export async function runProgram(argvIn: readonly string[], opts: RunOptions): P
         killLater();
       },
       signal,
+      // zx keeps every chunk (stdout, stderr and both again) unless given a store: ours keeps nothing
+      store: { stdout: discard(), stderr: discard(), stdall: discard() },
     })`${argv}`;
+    take('stdout', bounds.stdout.end());
+    take('stderr', bounds.stderr.end());
     return result({
       code: output.exitCode,
       signal: output.signal,

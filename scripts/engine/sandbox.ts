@@ -6,7 +6,7 @@
 import { accessSync, constants } from 'node:fs';
 import { join } from 'node:path';
 import { FailedError } from '../core/errors.js';
-import { SANDBOX_VARIABLE, sandboxArgv, sandboxRequest, type Sandbox } from '../core/sandbox.js';
+import { SANDBOX_VARIABLE, sandboxRequest, type Sandbox } from '../core/sandbox.js';
 import { runProgram } from './process.js';
 
 const FALLBACK_DIRS = ['/usr/bin', '/usr/local/bin', '/bin'];
@@ -28,8 +28,9 @@ function findBwrap(path: string | undefined): string | undefined {
 
 /** bwrap may be installed but unusable (no user namespaces in a container): try it once. */
 async function probe(bwrap: string): Promise<string | undefined> {
-  const argv = sandboxArgv({ bwrap, writable: [], network: false }, ['/bin/true']);
-  const r = await runProgram(argv, { env: { PATH: '/usr/bin:/bin' }, timeoutSeconds: 30 });
+  // the probe runs as every call will: all namespaces, no capabilities, the host's secrets hidden
+  const sandbox = { bwrap, writable: [], network: false };
+  const r = await runProgram(['/bin/true'], { env: { PATH: '/usr/bin:/bin' }, timeoutSeconds: 30, sandbox });
   if (r.code === 0) return undefined;
   const why = (r.startError?.message ?? r.stderr.toString('utf8')).trim().split('\n')[0] ?? '';
   return `${bwrap} does not work here${why ? `: ${why}` : ` (exit ${r.code})`}`;
@@ -47,12 +48,14 @@ export function detectSandbox(env: Record<string, string | undefined>): Promise<
   let found = cache.get(key);
   if (!found) {
     found = (async (): Promise<Sandbox> => {
-      if (request === 'none') return { kind: 'none', reason: `${SANDBOX_VARIABLE}=none` };
+      // a root runner is warned about in the run's output and its summary, sandbox or not
+      const root = process.getuid?.() === 0 ? { asRoot: true } : {};
+      if (request === 'none') return { kind: 'none', reason: `${SANDBOX_VARIABLE}=none`, ...root };
       const bwrap = findBwrap(env.PATH);
       const broken = bwrap ? await probe(bwrap) : 'bubblewrap (bwrap) is not installed';
-      if (bwrap && !broken) return { kind: 'bwrap', bwrap };
+      if (bwrap && !broken) return { kind: 'bwrap', bwrap, ...root };
       if (request === 'bwrap') throw new FailedError(`${SANDBOX_VARIABLE}=bwrap but ${broken}`);
-      return { kind: 'none', reason: broken! };
+      return { kind: 'none', reason: broken!, ...root };
     })();
     cache.set(key, found);
     // a failure is not remembered: the next run looks again

@@ -10,7 +10,8 @@
  * The first two need bubblewrap; where it is missing they are skipped with the reason printed.
  */
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { memoryOutput } from '../../scripts/cli/output.js';
 import { detectSandbox } from '../../scripts/engine/sandbox.js';
@@ -18,9 +19,16 @@ import { makeGitPackage } from '../fake-conda/index.js';
 import { makeQaWorld, worldSpec, writeRepo, type QaWorld } from '../fixtures/qa-world.js';
 import { runCommand } from '../fixtures/command.js';
 
-const sandbox = await detectSandbox({ PATH: process.env.PATH });
-const noBwrap = sandbox.kind !== 'bwrap';
+const sandbox = await detectSandbox({ PATH: process.env.PATH, CONDA_GITOPS_SANDBOX: process.env.CONDA_GITOPS_SANDBOX });
+// in CI (CI=true) bubblewrap is required (.ci/run installs it): its tests fail there instead of skipping
+const inCI = process.env.CI === 'true';
+const noBwrap = sandbox.kind !== 'bwrap' && !inCI;
 if (noBwrap) console.log(`isolation tests that need bubblewrap are skipped: ${sandbox.reason}`);
+
+test('in CI the sandbox is there: bubblewrap works, so no isolation test is skipped', () => {
+  if (!inCI) return;
+  expect(sandbox.kind === 'bwrap' ? 'bwrap' : `no sandbox: ${sandbox.reason}`).toBe('bwrap');
+});
 
 interface ReportEnv {
   env: string;
@@ -283,4 +291,103 @@ describe('without a sandbox, the env test scripts of a PR are refused unless the
     expect(code).toBe(2);
     expect(out.errors.join('\n')).toMatch(/CONDA_GITOPS_SANDBOX=chroot: expected auto, bwrap or none/);
   }, 120_000);
+});
+
+describe.skipIf(noBwrap)('what a PR test can reach inside the sandbox: capabilities, host sockets, the runner', () => {
+  let liveNumpy: string;
+  let liveBefore: string;
+  const saved: Record<string, string | undefined> = {};
+  let runnerDir: string;
+  let runnerHome: string;
+  let socketDir: string;
+  let server: import('node:net').Server;
+
+  beforeAll(async () => {
+    const main = writeRepo(
+      join(world.base, 'main-reach'),
+      { envs: { hlink: 'REPLICATE' }, channels: [world.channel] },
+      { hlink: worldSpec(world, 'hlink', ['python', 'numpy=1.26.4']) },
+    );
+    const out = memoryOutput(true);
+    const code = await runCommand('deploy', {
+      options: { root: world.root, 'build-missing': true, json: true },
+      positionals: [],
+      out,
+      repo: main,
+      env: env(),
+    });
+    expect(code, out.errors.join('\n')).toBe(0);
+    liveNumpy = moduleInit(join(world.root, 'envs', 'hlink'), 'numpy');
+    liveBefore = readFileSync(liveNumpy, 'utf8');
+    // an Actions runner: its own credentials beside _work, the job's workspace inside it, the user's home
+    runnerDir = join(world.base, 'actions-runner');
+    mkdirSync(join(runnerDir, '_work', 'repo', 'repo'), { recursive: true });
+    writeFileSync(join(runnerDir, '.credentials'), '{"scheme":"OAuth","data":{"clientId":"RUNNER-CREDENTIAL"}}');
+    writeFileSync(join(runnerDir, '.runner'), '{"agentName":"RUNNER-CREDENTIAL"}');
+    runnerHome = join(world.base, 'runner-home');
+    mkdirSync(join(runnerHome, '.ssh'), { recursive: true });
+    writeFileSync(join(runnerHome, '.ssh', 'id_ed25519'), 'HOME-SECRET');
+    for (const k of ['RUNNER_WORKSPACE', 'GITHUB_WORKSPACE', 'HOME']) saved[k] = process.env[k];
+    process.env.RUNNER_WORKSPACE = join(runnerDir, '_work', 'repo');
+    process.env.GITHUB_WORKSPACE = join(runnerDir, '_work', 'repo', 'repo');
+    process.env.HOME = runnerHome;
+    // a service of the host listening on a Unix socket (an ssh agent, a docker socket)
+    const net = await import('node:net');
+    socketDir = mkdtempSync(join(tmpdir(), 'cg-host-sock-'));
+    server = net.createServer((c) => c.end('HOST-SOCKET-ANSWERED\n'));
+    await new Promise<void>((ok) => server.listen(join(socketDir, 'agent.sock'), ok));
+  }, 180_000);
+  afterAll(() => {
+    for (const [k, v] of Object.entries(saved))
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    server?.close();
+    if (socketDir) rmSync(socketDir, { recursive: true, force: true });
+  });
+
+  const REACH =
+    'findings 5, 16, 19: a PR test that remounts / read-write, reads the runner credentials and home, and talks ' +
+    'to a host Unix socket reaches none of them; the live env is unchanged';
+  test(
+    REACH,
+    async () => {
+      const attack = [
+        '#!/bin/sh',
+        `echo "caps: $(grep CapEff /proc/self/status)"`,
+        'mount -o remount,bind,rw / 2>/dev/null && echo "REMOUNTED"',
+        'for f in "$CONDA_PREFIX"/../../../../envs/hlink/lib/python*/site-packages/numpy/__init__.py; do',
+        `  printf '\\nprint("PR code ran")\\n' >> "$f" 2>/dev/null && echo "WROTE-LIVE"`,
+        'done',
+        `cat ${join(runnerDir, '.credentials')} ${join(runnerDir, '.runner')} 2>/dev/null`,
+        `cat ${join(runnerHome, '.ssh', 'id_ed25519')} 2>/dev/null`,
+        "python -c 'import socket,sys; s=socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); " +
+          `print(s.recv(99).decode())' ${join(socketDir, 'agent.sock')} 2>/dev/null`,
+        'echo done',
+        '',
+      ].join('\n');
+      const pr = writeRepo(
+        join(world.base, 'pr-reach'),
+        { envs: { hlink: 'REPLICATE', reach: 'REPLICATE' }, channels: [world.channel] },
+        {
+          hlink: worldSpec(world, 'hlink', ['python', 'numpy=1.26.4']),
+          reach: worldSpec(world, 'reach', ['python', 'zlib']),
+        },
+        { 'env-specs/reach.test.sh': attack },
+      );
+      const { report, by } = await qa(pr);
+      const log = readFileSync(join(world.root, '.gitops', 'runs', report.runId, 'logs', 'reach.log'), 'utf8');
+      expect(by.reach?.status, JSON.stringify(by.reach)).toBe('tested');
+      expect(log).toMatch(/done/);
+      expect(log).toMatch(/CapEff:\s+0+\b/);
+      for (const reached of ['REMOUNTED', 'WROTE-LIVE', 'RUNNER-CREDENTIAL', 'HOME-SECRET', 'HOST-SOCKET-ANSWERED'])
+        expect(log).not.toContain(reached);
+      expect(readFileSync(liveNumpy, 'utf8')).toBe(liveBefore);
+      if (process.getuid?.() === 0) {
+        expect(report.isolation!.note).toMatch(/the runner runs as root/);
+        const summary = readFileSync(join(world.root, '.gitops', 'runs', report.runId, 'summary.md'), 'utf8');
+        expect(summary).toMatch(/\*\*Warning:\*\* Isolation: .*the runner runs as root/);
+      }
+    },
+    240_000,
+  );
 });

@@ -128,11 +128,18 @@ describe('the GitHub loop with the real workflows', () => {
     expect(liveBuild('b')).toBe(b0);
   }, 300_000);
 
-  test('a README-only PR: the check passes without any job on the shared runner', async () => {
+  test('a README-only PR: the qa and ci checks pass without any job on the shared runner', async () => {
     hub.branch('docs');
     writeFileSync(join(hub.clone, 'README.md'), '# envs\n\nmore words\n');
     hub.commitAndPush('docs');
-    const r = await play('qa.yml', hub.openPullRequest('docs').event);
+    const pr = hub.openPullRequest('docs');
+    const r = await play('qa.yml', pr.event);
+    // ci.yml (the tool's tests) reports too, at once: a required check never waits for a PR it has nothing to test
+    const ci = await play('ci.yml', pr.event);
+    expect(ci.jobs.ci!.status).toBe('success');
+    expect(ci.jobs.ci!.steps.find((s) => s.id === 'tool')!.outputs).toEqual({ changed: 'false' });
+    expect(ci.jobs.ci!.steps.filter((s) => s.conclusion === 'skipped')).toHaveLength(2);
+    expect(ci.summary).toMatch(/The tool did not change: nothing to test/);
     expect(r.jobs.changes!.outputs).toEqual({ envs: 'false' });
     expect(r.jobs['build-and-test']!.status).toBe('skipped');
     expect(r.runs.filter((j) => j.runner === 'self-hosted')).toEqual([]);

@@ -103,6 +103,25 @@ describe('workflow lint', () => {
     expect(r.stderr).toMatch(/pull_request has a paths filter: the required check must always report/);
   });
 
+  test('a paths: filter on any pull_request workflow is flagged (a required check it skips stays pending)', () => {
+    const ci = [
+      'name: ci',
+      'on:',
+      '  pull_request:',
+      '    branches: [main]',
+      "    paths: ['scripts/**']",
+      'concurrency: ci',
+      'jobs:',
+      '  ci:',
+      '    runs-on: ubuntu-latest',
+      '    steps:',
+      '      - run: .ci/run',
+    ];
+    const r = lintOne(ci);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/wf\.yml: pull_request has a paths filter: the required check must always report/);
+  });
+
   test('a gate without a GitHub-hosted job that always reports is flagged (a skipped job counts as passing)', () => {
     const r = lintOne(gate.slice(0, gate.indexOf('  qa:')));
     expect(r.status).toBe(1);
@@ -213,6 +232,20 @@ describe('the shipped workflows hold as a gate with trusted tooling (issue 10, f
     expect(qa.jobs['build-and-test'].needs).toEqual(['changes', 'plan', 'build']);
     expect(qa.jobs['build-and-test'].if).toMatch(/^!cancelled\(\) && /);
     expect(report.needs).toEqual(['changes', 'plan', 'build', 'build-and-test']);
+  });
+
+  test('the shipped ci.yml always reports: no paths filter, the job decides whether the tool changed', () => {
+    const ci = read('ci.yml');
+    expect(ci.on.pull_request.paths).toBeUndefined();
+    expect(ci.on.pull_request['paths-ignore']).toBeUndefined();
+    const job = ci.jobs.ci;
+    expect(job.if).toBeUndefined();
+    const decide = job.steps.find((s: any) => s.id === 'tool');
+    expect(decide.run).toMatch(/git diff --quiet "\$BASE\.\.\.\$HEAD" --/);
+    for (const s of job.steps.filter(
+      (x: any) => x.id !== 'tool' && !String(x.uses ?? '').startsWith('actions/checkout'),
+    ))
+      expect(s.if).toBe("steps.tool.outputs.changed == 'true'");
   });
 
   test('every checkout drops the token; rollback has its own concurrency group; ci.yml runs .ci/run hosted', () => {

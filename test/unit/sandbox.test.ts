@@ -1,23 +1,31 @@
 /** core/sandbox.ts: the bubblewrap command line, CONDA_GITOPS_SANDBOX, the report's isolation note. */
 import { describe, expect, test } from 'vitest';
-import { isolationNote, refusedTestMessage, sandboxArgv, sandboxRequest } from '../../scripts/core/sandbox.js';
+import {
+  hiddenDirs,
+  isolationNote,
+  refusedTestMessage,
+  sandboxArgv,
+  sandboxRequest,
+} from '../../scripts/core/sandbox.js';
 import { parseInventory } from '../../scripts/core/inventory.js';
 import { UsageError } from '../../scripts/core/errors.js';
 
 describe('sandboxArgv', () => {
-  test('read-only root, fresh /dev /proc /dev/shm, own namespaces, writable binds after it, no network', () => {
+  const BASE =
+    'every namespace its own, no capabilities, new session; read-only root, fresh /dev /proc /dev/shm, ' +
+    'writable binds after it, no network';
+  test(BASE, () => {
     const argv = sandboxArgv({ bwrap: '/usr/bin/bwrap', writable: ['/tmp/home'], network: false, cwd: '/tmp/home' }, [
       '/bin/sh',
       '/repo/env-specs/census.test.sh',
     ]);
     expect(argv).toEqual([
       '/usr/bin/bwrap',
-      '--die-with-parent',
+      '--unshare-all',
+      '--cap-drop',
+      'ALL',
       '--new-session',
-      '--unshare-pid',
-      '--unshare-ipc',
-      '--unshare-uts',
-      '--unshare-net',
+      '--die-with-parent',
       '--ro-bind',
       '/',
       '/',
@@ -49,7 +57,15 @@ describe('sandboxArgv', () => {
       },
       ['conda', 'env', 'create'],
     );
-    expect(argv).not.toContain('--unshare-net');
+    expect(argv.slice(0, 7)).toEqual([
+      'bwrap',
+      '--unshare-all',
+      '--cap-drop',
+      'ALL',
+      '--new-session',
+      '--die-with-parent',
+      '--share-net',
+    ]);
     const tail = argv.slice(argv.indexOf('/dev/shm') + 1);
     expect(tail).toEqual([
       '--bind',
@@ -71,6 +87,27 @@ describe('sandboxArgv', () => {
     ]);
   });
 
+  test('hidden directories become empty tmpfs, the exposed ones come back read-only, then the writable binds', () => {
+    const argv = sandboxArgv(
+      {
+        bwrap: 'bwrap',
+        writable: ['/tmp/cg-test-x'],
+        hide: ['/run', '/tmp', '/home/runner'],
+        expose: ['/home/runner/conda'],
+        network: false,
+      },
+      ['true'],
+    );
+    expect(argv.slice(argv.indexOf('/dev/shm') + 1, argv.indexOf('--'))).toEqual([
+      ...['--tmpfs', '/run', '--tmpfs', '/tmp', '--tmpfs', '/home/runner'],
+      ...['--ro-bind', '/home/runner/conda', '/home/runner/conda'],
+      ...['--bind', '/tmp/cg-test-x', '/tmp/cg-test-x'],
+    ]);
+    expect(() => sandboxArgv({ bwrap: 'b', writable: [], hide: ['/usr'], network: false }, ['x'])).toThrow(
+      /system directory/,
+    );
+  });
+
   test('the command is passed verbatim after --, even when it looks like an option or holds shell syntax', () => {
     const argv = sandboxArgv({ bwrap: 'bwrap', writable: [], network: false }, ['--ro-bind', '$(id)', '; rm -rf /']);
     expect(argv.slice(argv.indexOf('--') + 1)).toEqual(['--ro-bind', '$(id)', '; rm -rf /']);
@@ -80,6 +117,22 @@ describe('sandboxArgv', () => {
     expect(() => sandboxArgv({ bwrap: 'b', writable: ['tmp'], network: false }, ['x'])).toThrow(/absolute path/);
     expect(() => sandboxArgv({ bwrap: 'b', writable: ['/a/../etc'], network: false }, ['x'])).toThrow(/'\.\.'/);
     expect(() => sandboxArgv({ bwrap: 'b', writable: [], network: false }, [])).toThrow(/program/);
+  });
+});
+
+describe('hiddenDirs: what a sandboxed call must not see on this host', () => {
+  test("the runner's home, the Actions runner's own directory (above _work) and /run; /tmp too without network", () => {
+    const workspaces = ['/opt/actions-runner/_work/repo', '/opt/actions-runner/_work/repo/repo'];
+    expect(hiddenDirs({ home: '/home/runner', workspaces, network: false }).sort()).toEqual(
+      ['/home/runner', '/opt/actions-runner', '/run', '/tmp', '/var/run', '/var/tmp'].sort(),
+    );
+    expect(hiddenDirs({ home: '/home/runner/', workspaces: [], network: true }).sort()).toEqual(
+      ['/home/runner', '/run', '/var/run'].sort(),
+    );
+  });
+  test('a home that is / or holds a system directory is not hidden (a service user with HOME=/)', () => {
+    for (const home of ['/', '', '/var', '/usr'])
+      expect(hiddenDirs({ home, workspaces: [], network: true })).toEqual(['/run', '/var/run']);
   });
 });
 
@@ -111,6 +164,9 @@ describe('the report note and the refusal', () => {
     );
     expect(isolationNote({ kind: 'none', reason }, true)).toMatch(
       /ran unsandboxed because inventory.ini sets unsandboxed-tests = allow$/,
+    );
+    expect(isolationNote({ kind: 'bwrap', bwrap: '/usr/bin/bwrap', asRoot: true }, false)).toMatch(
+      /^builds and tests ran in a bubblewrap sandbox; WARNING: the runner runs as root: .*unprivileged service user/,
     );
     expect(refusedTestMessage('census.test.sh', reason)).toBe(
       `census.test.sh was not run: there is no sandbox (${reason}) and inventory.ini does not set ` +
