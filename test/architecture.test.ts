@@ -238,11 +238,14 @@ describe('one reader, one desired state', () => {
       ].join('\n'),
       'scripts/core/desired.ts': 'return env as DesiredEnv;',
     });
+    const reader = '(a second reader of commits: use repo/snapshot.ts)';
+    const filter = '(a second REPLICATE filter: use replicatedEnvs)';
+    const builder = '(a second builder of the desired state: call desiredState)';
     expect(oneDesiredStateViolations(files)).toEqual([
-      "scripts/app/qa.ts:1: import { catFiles } from '../engine/git.js'; (a second reader of commits: use repo/snapshot.ts)",
-      "scripts/app/qa.ts:2: const envs = inv.environments.filter((e) => e.mode === 'REPLICATE'); (a second REPLICATE filter: use replicatedEnvs)",
-      'scripts/app/qa.ts:3: const desired = { condaVersion, envs } as Desired; (a second builder of the desired state: call desiredState)',
-      'scripts/app/qa.ts:4: const d: DesiredEnv = { name }; (a second builder of the desired state: call desiredState)',
+      `scripts/app/qa.ts:1: import { catFiles } from '../engine/git.js'; ${reader}`,
+      `scripts/app/qa.ts:2: const envs = inv.environments.filter((e) => e.mode === 'REPLICATE'); ${filter}`,
+      `scripts/app/qa.ts:3: const desired = { condaVersion, envs } as Desired; ${builder}`,
+      `scripts/app/qa.ts:4: const d: DesiredEnv = { name }; ${builder}`,
     ]);
   });
 

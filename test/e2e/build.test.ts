@@ -196,7 +196,11 @@ describe('buildEnv against the fake conda', () => {
     expect(third).toMatchObject({ status: 'built', fresh: false });
     expect(readFileSync(buildPaths(world.root, '23.11.0', 'hlink', again.record.buildId).record, 'utf8')).toBe(before);
     const verdicts = buildPaths(world.root, '23.11.0', 'hlink', again.record.buildId).verdicts;
-    expect(JSON.parse(readFileSync(join(verdicts, '0123456789abcdef.json'), 'utf8'))).toMatchObject({ ok: false, key: '0123456789abcdef' });
+    const verdict = JSON.parse(readFileSync(join(verdicts, '0123456789abcdef.json'), 'utf8'));
+    expect(verdict).toMatchObject({
+      ok: false,
+      key: '0123456789abcdef',
+    });
   });
 
   test('a version gone from the channel fails create, classified with the versions the channel has', async () => {

@@ -168,7 +168,7 @@ describe('status verifies live builds against what was tested', () => {
     }
   }, 60_000);
 
-  test('a file edited in place (no conda history change): status names deploy --repair, which rebuilds and swaps', async () => {
+  test('a file edited in place (no conda history): status says deploy --repair, which rebuilds, swaps', async () => {
     appendFileSync(module, 'import os; os.system("id")\n');
     const r = await run('status');
     expect(r.code).toBe(1);

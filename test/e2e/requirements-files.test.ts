@@ -66,7 +66,7 @@ describe('requirements files are part of the spec', () => {
     const r = await run('validate');
     expect(r.code).toBe(2);
     expect(r.text).toMatch(
-      /env-specs\/app\.yml:\d+: error: pip line '--index-url https:\/\/evil\.example\/simple' in env-specs\/requirements\.txt:2/,
+      /app\.yml:\d+: error: pip line '--index-url https:\/\/evil\.example\/simple' in env-specs\/requirements\.txt:2/,
     );
     expect(r.text).toMatch(/pip line '--trusted-host evil\.example' in env-specs\/requirements\.txt:3/);
     expect(r.text).toMatch(/pip line 'git\+https:\/\/evil\.example\/x\.git' in env-specs\/requirements\.txt:4/);

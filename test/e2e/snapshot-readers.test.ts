@@ -73,7 +73,7 @@ describe('the work tree and a commit read into the same snapshot', () => {
     expect(c.envs.find((e) => e.name === 'app')!.verdictKey).not.toBe(a.envs.find((e) => e.name === 'app')!.verdictKey);
   });
 
-  test("a pull request's changed env gets the same desired env from the delta reader as from the whole repo", async () => {
+  test("a PR's changed env: the same desired env from the delta reader as from the whole repo", async () => {
     const base = git('rev-parse', 'HEAD');
     git('checkout', '-q', '-b', 'pr');
     writeFileSync(join(dir, 'env-specs', 'app.test.py'), 'import requests, sys\n');

@@ -105,7 +105,7 @@ describe('a pull request cannot change how its own QA runs', () => {
     expect(r.code, r.text).toBe(0);
   }, 300_000);
 
-  test("an installation's .condarc left by an abandoned PR's settings is rewritten from the base before a build", async () => {
+  test("a .condarc left by an abandoned PR's settings is rewritten from the base before a build", async () => {
     const condarc = join(world.root, `v${NEW}`, '.condarc');
     const clean = readFileSync(condarc, 'utf8');
     expect(clean).toMatch(/^# Written by `conda-gitops install-conda`/);
@@ -142,7 +142,7 @@ describe('a pull request cannot change how its own QA runs', () => {
     expect(r.text).not.toContain(SECRET);
   }, 300_000);
 
-  test('the build matrix job (build --base) cannot write the shared package cache; a trusted build fills it', async () => {
+  test('build --base (the matrix job) cannot write the shared package cache; a trusted build does', async () => {
     pr('new-package', () => {
       writeFileSync(join(dir, 'env-specs', 'app.yml'), worldSpec(world, 'app', ['python', 'requests', 'pandas']));
     });

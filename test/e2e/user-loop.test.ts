@@ -233,7 +233,7 @@ describe('the user loop: PR, qa, merge, plain deploy, status in sync', () => {
   };
 
   for (const row of ROWS) {
-    test(`${row.change}: committed to main without QA, status names it and a plain deploy is ${row.unreviewed}`, async () => {
+    test(`${row.change}: straight to main without QA: status names it, a plain deploy: ${row.unreviewed}`, async () => {
       git('checkout', '-qf', 'main');
       git('clean', '-fdq');
       const before = git('rev-parse', 'HEAD');

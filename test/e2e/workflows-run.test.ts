@@ -54,7 +54,7 @@ describe('the GitHub loop with the real workflows', () => {
     expect(gc!.log).toMatch(/gc/i);
   }, 180_000);
 
-  test('a spec pushed straight to main (no PR): deploy.yml builds it and says so in the summary and a warning', async () => {
+  test('a spec pushed straight to main: deploy.yml builds it and says so (summary, warning)', async () => {
     const before = hub.head();
     hub.branch('main');
     writeFileSync(
