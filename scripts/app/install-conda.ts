@@ -9,7 +9,7 @@ import { existsSync, mkdirSync, readFileSync, realpathSync, rmSync } from 'node:
 import { join } from 'node:path';
 import type { Output } from './output.js';
 import type { Inventory } from '../core/types.js';
-import { InputError, RefusedError, UsageError } from '../core/errors.js';
+import { BusyError, InputError, RefusedError, UsageError } from '../core/errors.js';
 import { existingRoot } from '../state/fsutil.js';
 import { newRunId } from './run-setup.js';
 import { installationLayout, layout } from '../core/layout.js';
@@ -28,6 +28,7 @@ import {
   installationState,
   readInstalling,
   removeInstallationTree,
+  runningInstallers,
   writeCondarc,
   writeInstalling,
 } from '../state/installation.js';
@@ -88,6 +89,14 @@ export async function installCondaVersion(opts: InstallCondaOptions): Promise<In
 
     // a crash (kill -9, power cut) during an earlier install left the marker: that tree is ours, half-finished
     const crashed = readInstalling(root, version);
+    // its installer is not killed with it: while that one still writes the tree, nothing may reinstall
+    const orphans = crashed ? runningInstallers(dir) : [];
+    if (orphans.length)
+      throw new BusyError(
+        `install-conda: the installer of an earlier install-conda of conda ${version} (killed before it ended) ` +
+          `is still running into ${dir}: ${orphans.map((o) => `pid ${o.pid} (${o.command})`).join(', ')}. ` +
+          'Wait for it to end or kill it, then run install-conda again: the half-installed tree is then redone',
+      );
     if (crashed) {
       out.warn(
         `install-conda: an earlier install of conda ${version} (pid ${crashed.pid} on ${crashed.host}, ` +

@@ -4,7 +4,7 @@
  * written before the installer runs, removed when the installation is verified), the installation's `.condarc`
  * (one writer: core/install-conda.ts renders it, this writes it atomically) and the `ROOT/qa` link.
  */
-import { existsSync, lstatSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { installationLayout, installationName, layout } from '../core/layout.js';
@@ -96,4 +96,30 @@ export function pointQa(root: string, version: string): void {
   const target = installationName(version);
   if (linkedInstallation(qa) === target) return;
   replaceSymlink(qa, target, 'qa');
+}
+
+/**
+ * Processes on this host still running an installer into `dir` (`... -b -p DIR ...` on their command line): what a
+ * killed install-conda leaves behind, since its installer is not killed with it. Read from /proc (Linux).
+ */
+export function runningInstallers(dir: string): Array<{ pid: number; command: string }> {
+  const found: Array<{ pid: number; command: string }> = [];
+  let pids: string[];
+  try {
+    pids = readdirSync('/proc').filter((p) => /^\d+$/.test(p));
+  } catch {
+    return found; // no /proc: nothing can be told
+  }
+  for (const pid of pids) {
+    let argv: string[];
+    try {
+      argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
+    } catch {
+      continue; // gone meanwhile, or not ours to read
+    }
+    const p = argv.indexOf('-p');
+    if (p > 0 && argv[p + 1] === dir && argv.includes('-b'))
+      found.push({ pid: Number(pid), command: argv.join(' ').slice(0, 200) });
+  }
+  return found;
 }

@@ -3,6 +3,8 @@
  * installation is verified and gets its .condarc from the inventory; failures of every kind leave ROOT/current
  * and ROOT/qa untouched and say what happened.
  */
+import { execFileSync } from 'node:child_process';
+import { runningInstallers } from '../../scripts/state/installation.js';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -91,6 +93,19 @@ beforeAll(() => {
   process.env.FAKE_CONDA_DIST = DIST;
 });
 afterAll(() => rmSync(base, { recursive: true, force: true }));
+
+/** Kill what still runs an installer into `dir` (what an admin does after a killed install-conda), and wait. */
+function killInstallers(dir: string): void {
+  for (const { pid } of runningInstallers(dir)) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      /* gone already */
+    }
+  }
+  const until = Date.now() + 10_000;
+  while (runningInstallers(dir).length && Date.now() < until) execFileSync('sleep', ['0.1']);
+}
 
 describe('install-conda', () => {
   test('installs the inventory version with its .condarc, marks it, and a second run leaves it alone', async () => {
@@ -278,6 +293,8 @@ describe('install-conda', () => {
     expect(existsSync(join(c.inst, 'bin', 'half'))).toBe(true);
     process.kill(-child.pid!, 'SIGKILL');
     await new Promise((r) => child.once('exit', r));
+    // the installer runs in a process group of its own: it outlives the CLI's; killed here, as an admin would
+    killInstallers(c.inst);
     expect(c.links()).toEqual(['v23.11.0', 'v23.11.0']);
     rmSync(slow);
 
@@ -288,5 +305,43 @@ describe('install-conda', () => {
     expect(existsSync(join(c.inst, 'bin', 'half'))).toBe(false);
     expect(existsSync(join(c.inst, 'bin', 'conda'))).toBe(true);
     expect(c.links()).toEqual(['v23.11.0', 'v23.11.0']);
+  }, 180_000);
+
+  test('kill -9 of install-conda alone: its installer runs on, and the next run waits for it (exit 3) instead', async () => {
+    const slow = join(base, 'slow-flag-orphan');
+    writeFileSync(slow, '');
+    const real = template.replace('{version}', NEW);
+    const c = makeCase('orphaned', {
+      installer: script(
+        'orphan-{version}.sh',
+        `if [ -e ${slow} ]; then mkdir -p "$3/bin" "$3/conda-meta"; echo half > "$3/bin/half"; sleep 60; fi\n` +
+          `exec bash ${real} "$@"`,
+      ),
+    });
+    const cli = await builtCli();
+    const child = spawn(process.execPath, [cli, 'install-conda', '--root', c.root], {
+      cwd: c.repo,
+      detached: true,
+      stdio: 'ignore',
+      env: process.env,
+    });
+    const deadline = Date.now() + 60_000;
+    while (!existsSync(join(c.inst, 'bin', 'half')) && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 100));
+    expect(existsSync(join(c.inst, 'bin', 'half'))).toBe(true);
+    process.kill(-child.pid!, 'SIGKILL'); // the CLI: its installer is orphaned, still writing ROOT/vX
+    await new Promise((r) => child.once('exit', r));
+    try {
+      const busy = await runCli(['install-conda', '--root', c.root], { cwd: c.repo });
+      expect(busy.code).toBe(3);
+      expect(busy.stderr).toMatch(/is still running into .*: pid \d+/);
+      expect(existsSync(join(c.inst, 'bin', 'half'))).toBe(true); // its tree is left to it
+    } finally {
+      killInstallers(c.inst);
+      rmSync(slow, { force: true });
+    }
+    const r = await runCli(['install-conda', '--root', c.root, '--json'], { cwd: c.repo });
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ ok: true, status: 'installed', recovered: true });
   }, 180_000);
 });
