@@ -49,6 +49,19 @@ export interface ListEntry {
   version: string;
 }
 
+/**
+ * The `channel` of a `list --json` row is conda's `Channel.name` (records.py `dist_fields_dump`), not the canonical
+ * name: a name config maps (custom_channels, channel_alias) stays itself; otherwise `models/channel.py`
+ * `_read_channel_configuration` step 6 (a file:// URL: its last path segment) or step 7 (the URL's path: the default
+ * channels are `pkgs/main`, not `defaults`). Real conda 23.11.0, probe create (test/real-conda/probes.test.ts).
+ */
+function listChannelName(url: string, canonical: string): string {
+  if (canonical !== url && canonical !== 'defaults') return canonical;
+  if (url.startsWith('file:')) return url.replace(/\/+$/, '').split('/').pop() ?? url;
+  const m = /^[a-z][a-z0-9+.-]*:\/\/[^/]+\/?(.*)$/i.exec(url);
+  return m?.[1]?.replace(/\/+$/, '') || url;
+}
+
 /** Conda packages plus (conda >= 4.6) pip-installed ones, sorted by name. */
 export function listEntries(ctx: Ctx, cfg: ChannelConfig, prefix: string, withPip: boolean): ListEntry[] {
   const records = readRecords(prefix);
@@ -56,11 +69,7 @@ export function listEntries(ctx: Ctx, cfg: ChannelConfig, prefix: string, withPi
     base_url: recordChannelUrl(r),
     build_number: r.build_number,
     build_string: r.build,
-    // conda list names the default channels by their path (pkgs/main), not `defaults`
-    channel:
-      recordChannelName(r, cfg) === 'defaults'
-        ? recordChannelUrl(r).replace(/^.*\/(pkgs\/[^/]+)$/, '$1')
-        : recordChannelName(r, cfg),
+    channel: listChannelName(recordChannelUrl(r), recordChannelName(r, cfg)),
     dist_name: distName(r),
     name: r.name,
     platform: r.subdir,

@@ -7,7 +7,10 @@
  *
  * - `python`: `bin/python3.X` a softlink to the host's interpreter, `bin/python3`/`bin/python` links to it and a
  *   `pyvenv.cfg`, so the env's python is real with `sys.prefix == PREFIX` (a venv layout shipped as a package);
- * - `pip`: noarch python, the host's Debian pip (`pip/` + its dist-info) with conda's `pip` entry points;
+ *   a record of another version V also gets `bin/pythonV` and `lib/python3.X -> pythonV` (the host reads V's
+ *   site-packages, where conda links noarch packages);
+ * - `pip`: noarch python, the host's Debian pip (its dist-info, and pip itself zipped on sys.path, or as a
+ *   `pip/` tree with REAL_CONDA_PIP=tree) with conda's `pip` entry points;
  * - any other record (unless `fake_conda_module: false`): `site-packages/<module>/__init__.py` with `__version__`
  *   and a `.dist-info` (INSTALLER `conda`), under `site-packages/` for noarch python, `lib/python3.X/site-packages/`
  *   otherwise;
@@ -38,6 +41,13 @@ import {
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { zip } from '../fake-conda/zip.js';
+
+/**
+ * How the `pip` package holds pip: `zip` (default: site-packages/pip-bundle.zip + a .pth line) or `tree` (the
+ * pip/ directory as Debian has it; $REAL_CONDA_PIP=tree).
+ */
+const pipLayout = (): 'zip' | 'tree' => (process.env.REAL_CONDA_PIP === 'tree' ? 'tree' : 'zip');
 
 /** A repodata.json record as the fake's channels carry it (fake-only keys included). */
 export interface SourceRecord {
@@ -67,6 +77,8 @@ export interface HostPython {
   minor: string;
   /** the directory holding Debian's pip package and its dist-info */
   pipDir: string;
+  /** the python X.Y arch packages are built for: the channel's python records' (when they agree), else `minor` */
+  pythonMinor?: string;
 }
 
 export function hostPythonInfo(python = process.env.REAL_CONDA_PYTHON ?? '/usr/bin/python3'): HostPython {
@@ -94,12 +106,25 @@ type FileSpec = { text: string; mode?: number } | { link: string };
 function packageContent(rec: SourceRecord, host: HostPython): { files: Map<string, FileSpec>; copyPip: boolean } {
   const files = new Map<string, FileSpec>();
   const noarchPython = rec.noarch === 'python';
-  const sp = noarchPython ? 'site-packages' : `lib/python${host.minor}/site-packages`;
+  // an arch package is built for one python: the channel's (pythonMinor), as a real channel's builds are
+  const sp = noarchPython ? 'site-packages' : `lib/python${host.pythonMinor ?? host.minor}/site-packages`;
   let copyPip = false;
   if (rec.name === 'python') {
     files.set(`bin/python${host.minor}`, { link: host.executable });
     files.set('bin/python3', { link: `python${host.minor}` });
     files.set('bin/python', { link: `python${host.minor}` });
+    // a record of another python (3.9 for old conda, which reads `version[:3]`: 3.11 is "3.1" to conda <= 4.8):
+    // conda links noarch packages into lib/python3.9/site-packages and compiles with bin/python3.9; the host
+    // interpreter reads lib/python3.11/site-packages, so that is a link to the record's directory
+    const minor = rec.version.split('.').slice(0, 2).join('.');
+    if (/^\d+\.\d+$/.test(minor) && minor !== host.minor) {
+      files.set(`bin/python${minor}`, { link: host.executable });
+      files.set(`lib/python${host.minor}`, { link: `python${minor}` });
+    }
+    // as CPython ships it; it makes lib/pythonV/site-packages exist before any package links into it
+    files.set(`lib/python${/^\d+\.\d+$/.test(minor) ? minor : host.minor}/site-packages/README.txt`, {
+      text: 'This directory exists so that 3rd party packages can be installed here.  Read the source for site.py for more details.\n',
+    });
     files.set('pyvenv.cfg', {
       text: `home = ${dirname(host.executable)}\ninclude-system-site-packages = false\nversion = ${host.minor}\n`,
     });
@@ -176,11 +201,21 @@ export function buildPackage(
       }
     }
     if (copyPip) {
-      for (const e of readdirSync(host.pipDir).filter((n) => n === 'pip' || /^pip-[^/]*\.dist-info$/.test(n)))
-        cpSync(join(host.pipDir, e), join(work, 'site-packages', e), {
-          recursive: true,
-          filter: (s) => !s.includes('__pycache__'),
-        });
+      const noCache = (src: string) => !src.includes('__pycache__');
+      for (const e of readdirSync(host.pipDir).filter((n) => /^pip-[^/]*\.dist-info$/.test(n)))
+        cpSync(join(host.pipDir, e), join(work, 'site-packages', e), { recursive: true, filter: noCache });
+      if (pipLayout() === 'tree')
+        cpSync(join(host.pipDir, 'pip'), join(work, 'site-packages', 'pip'), { recursive: true, filter: noCache });
+      else {
+        // pip's ~800 modules in one zip on sys.path (a .pth line): conda 4.3 byte-compiles a noarch package with one
+        // python process per .py file (minutes for a tree of pip), and pip runs from a zip as from its pip.pyz
+        const entries: Array<[string, Buffer]> = walk(join(host.pipDir, 'pip'))
+          .filter(noCache)
+          .sort()
+          .map((rel) => [`pip/${rel}`, readFileSync(join(host.pipDir, 'pip', rel))]);
+        writeFileSync(join(work, 'site-packages', 'pip-bundle.zip'), zip(entries));
+        writeFileSync(join(work, 'site-packages', 'pip-bundle.pth'), 'pip-bundle.zip\n');
+      }
       const installer = readdirSync(join(work, 'site-packages')).find((n) => n.endsWith('.dist-info'));
       if (installer) writeFileSync(join(work, 'site-packages', installer, 'INSTALLER'), 'conda\n');
     }
@@ -261,6 +296,16 @@ const SUBDIRS = ['linux-64', 'noarch'];
  */
 export function makeRealChannel(src: string, dest: string, host: HostPython = hostPythonInfo()): string {
   const out = resolve(dest);
+  const minors = new Set<string>();
+  for (const subdir of SUBDIRS) {
+    const file = join(resolve(src), subdir, 'repodata.json');
+    if (!existsSync(file)) continue;
+    const recs = Object.values(
+      (JSON.parse(readFileSync(file, 'utf8')) as { packages?: Record<string, SourceRecord> }).packages ?? {},
+    );
+    for (const r of recs) if (r.name === 'python') minors.add(r.version.split('.').slice(0, 2).join('.'));
+  }
+  if (minors.size === 1) host = { ...host, pythonMinor: [...minors][0] };
   for (const subdir of SUBDIRS) {
     const file = join(resolve(src), subdir, 'repodata.json');
     const repodata = existsSync(file)
