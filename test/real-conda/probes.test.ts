@@ -184,6 +184,11 @@ if (!archives) {
             return;
           }
           expect(r.real.code).toBe(0);
+          // env list: the registry is ~/.conda/environments.txt, and HOME has no ~/.conda yet
+          const envs = await both((c) => c.envList());
+          const mine = (xs: string[] | undefined, side: 'real' | 'fake') =>
+            (xs ?? []).map((e) => e.replace(join(dir, side), 'ROOT'));
+          expect(mine(envs.real.value, 'real')).toEqual(mine(envs.fake.value, 'fake'));
           const rows = await both((c, side) => c.list(prefix[side]));
           expect(rows.real.value?.map((r) => r.name)).toContain('pip');
           expect(rows.fake.value?.map((r) => r.name)).not.toContain('pip');
