@@ -27,7 +27,7 @@ const missing = archives ? missingPrerequisites() : [];
 const list = (v: string | undefined) => v?.split(/[\s,]+/).filter(Boolean);
 const VERSIONS = list(process.env.REAL_CONDA_VERSIONS) ?? ALL_VERSIONS;
 /** versions that also run env create with a pip section (slow on 4.3: one py_compile process per file of pip) */
-const FULL = new Set(list(process.env.REAL_CONDA_FULL) ?? ['4.3.22', '4.6.14', '4.8.5', '23.11.0', '25.11.1']);
+const FULL = new Set(list(process.env.REAL_CONDA_FULL) ?? ['4.3.22', '4.6.14', '23.11.0', '25.11.1']);
 const LONG = 15 * 60_000;
 
 /** python 3.9: conda <= 4.8 reads python's version as `version[:3]`, so 3.11 would be "3.1" to it */
