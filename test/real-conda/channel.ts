@@ -123,7 +123,9 @@ function packageContent(rec: SourceRecord, host: HostPython): { files: Map<strin
     }
     // as CPython ships it; it makes lib/pythonV/site-packages exist before any package links into it
     files.set(`lib/python${/^\d+\.\d+$/.test(minor) ? minor : host.minor}/site-packages/README.txt`, {
-      text: 'This directory exists so that 3rd party packages can be installed here.  Read the source for site.py for more details.\n',
+      text:
+        'This directory exists so that 3rd party packages can be installed here.  ' +
+        'Read the source for site.py for more details.\n',
     });
     files.set('pyvenv.cfg', {
       text: `home = ${dirname(host.executable)}\ninclude-system-site-packages = false\nversion = ${host.minor}\n`,
@@ -160,7 +162,7 @@ function moduleFiles(rec: SourceRecord): Array<[string, string]> {
   return files;
 }
 
-const LINK_PY = `"""conda-build 1.x noarch_python link.py (conda-gitops test package): copy site-packages/ into the env."""
+const LINK_PY = `"""conda-build 1.x noarch_python link.py (conda-gitops test package): site-packages/ into the env."""
 import os, shutil, sys, sysconfig
 here = os.path.dirname(os.path.abspath(__file__))
 dest = sysconfig.get_paths()["purelib"]

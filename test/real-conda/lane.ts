@@ -77,7 +77,8 @@ export const PYTHON = process.env.REAL_CONDA_PYTHON ?? '/usr/bin/python3';
 export function missingPrerequisites(): string[] {
   const missing: string[] = [];
   if (!existsSync(PYTHON)) return [`${PYTHON} (Debian's python3)`];
-  const code = `import importlib.util, sys\nprint(' '.join(m for m in sys.argv[1:] if importlib.util.find_spec(m) is None))`;
+  const code =
+    'import importlib.util, sys\n' + "print(' '.join(m for m in sys.argv[1:] if importlib.util.find_spec(m) is None))";
   const r = spawnSync(PYTHON, ['-c', code, ...MODULES], { encoding: 'utf8' });
   const absent = (r.stdout ?? '').trim();
   if (r.status !== 0) missing.push(`${PYTHON} does not run`);
