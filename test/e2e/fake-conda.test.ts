@@ -235,7 +235,13 @@ describe.concurrent('env create', () => {
       'tidyup',
       'zlib',
     ]);
-    expect(byName.numpy).toMatchObject({ version: '1.21.0', channel: channel, platform: 'linux-64' });
+    // list --json names a file:// channel by its last path segment, base_url is the URL (real conda, test/real-conda)
+    expect(byName.numpy).toMatchObject({
+      version: '1.21.0',
+      channel: channel.split('/').pop(),
+      base_url: channel,
+      platform: 'linux-64',
+    });
     for (const n of ['tidyup', 'data-tools', 'hlinkx'])
       expect(byName[n]).toMatchObject({ channel: 'pypi', build_string: 'pypi_0', platform: 'pypi' });
     const importable = listed.filter((x) => !['python', 'pip', 'zlib'].includes(x.name));
