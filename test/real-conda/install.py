@@ -270,8 +270,8 @@ def compat_module(site, python):
                 f.write(ARCHSPEC_CPU)
             notes.append("archspec stand-in (archspec.cpu.host())")
     if subprocess.run(["grep", "-rqE", r"^\s*from frozendict import", conda_src]).returncode == 0:
-        if not importable(python, "frozendict.deepfreeze") and subprocess.run(
-                [python, "-c", "from frozendict import deepfreeze"], capture_output=True).returncode != 0:
+        # Debian's frozendict 1.2 has no deepfreeze: ours shadows it (the venv's site-packages come first)
+        if subprocess.run([python, "-c", "from frozendict import deepfreeze"], capture_output=True).returncode != 0:
             with open(os.path.join(site, "frozendict.py"), "w") as f:
                 f.write(FROZENDICT)
             notes.append("frozendict stand-in (frozendict, deepfreeze, register)")
