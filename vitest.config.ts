@@ -23,8 +23,10 @@ function sandboxExpose(): string {
 }
 
 /**
- * Two projects: `unit` (pure and in-process suites, fast: `npm run test:unit`) and `e2e` (the compiled CLI,
- * the fake conda, crash and concurrency suites). `npm test` runs both.
+ * Three projects: `unit` (pure and in-process suites, fast: `npm run test:unit`), `e2e` (the compiled CLI,
+ * the fake conda, crash and concurrency suites) and `real-conda` (real conda from ../shared/real-conda against the
+ * fake, test/real-conda/: `npm run test:real-conda`; it skips with one line where the archives are absent).
+ * `npm test` runs all three.
  */
 const shared = {
   exclude: ['node_modules', 'dist', '.sandbox'],
@@ -47,6 +49,17 @@ export default defineConfig({
       // end-to-end suites spawn the CLI and the fake conda: give them room on a 2-core machine
       {
         test: { ...shared, name: 'e2e', include: ['test/e2e/**/*.test.ts'], testTimeout: 60_000, hookTimeout: 60_000 },
+      },
+      // real conda is slow (minutes per version on 2 cores): one file at a time, long timeouts
+      {
+        test: {
+          ...shared,
+          name: 'real-conda',
+          include: ['test/real-conda/**/*.test.ts'],
+          testTimeout: 15 * 60_000,
+          hookTimeout: 15 * 60_000,
+          fileParallelism: false,
+        },
       },
     ],
   },

@@ -1,14 +1,16 @@
 /**
  * Opt-in: the adapter against a real conda. Set CONDA_GITOPS_REAL_INSTALLER to a Miniconda or
- * Miniforge `.sh` installer; optionally CONDA_GITOPS_REAL_CHANNEL to a reachable channel (URL or
- * file://). Without a channel the env is created offline from the packages the installer ships.
+ * Miniforge `.sh` installer (or test/real-conda/installer.sh through a Miniconda3-V-Linux-x86_64.sh symlink: real
+ * conda from ../shared/real-conda); optionally CONDA_GITOPS_REAL_CHANNEL to a reachable channel (URL or
+ * file://, e.g. one `node dist/test/real-conda/make-channel.js` made), which then replaces the installation's
+ * configured channels. Without a channel the env is created offline from the packages the installer ships.
  * Slow (minutes): not part of the default run.
  */
 import { describe, expect, it, beforeAll, afterAll } from 'vitest';
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { exportOne, pipSectionOf, setPipSection } from '../../scripts/engine/adopt.js';
@@ -93,6 +95,13 @@ if (!installer) {
       const inst = join(root, 'installation');
       const r = await installConda(installer, inst, { timeoutSeconds: 900, log: join(root, 'install.log') });
       expect(r.code, r.stderr).toBe(0);
+      if (channel) {
+        // the channel replaces the installer's configured ones (offline, `defaults` cannot be fetched), as
+        // install-conda writes [conda] channels; the rest of the installer's .condarc (e.g. `solver:`) stays
+        const rc = join(inst, '.condarc');
+        const rest = existsSync(rc) ? readFileSync(rc, 'utf8').replace(/^channels:\n(?:[ \t]+-.*\n)*/m, '') : '';
+        writeFileSync(rc, `channels:\n  - ${channel}\n${rest}`);
+      }
       conda = Conda.forInstallation(inst, 'conda', { log: join(root, 'calls.log') });
     }, LONG);
     afterAll(() => {
@@ -120,12 +129,16 @@ if (!installer) {
         const file = join(root, 'small.yml');
         writeFileSync(file, `name: small\n${channel ? `channels:\n  - ${channel}\n` : ''}dependencies:\n  - python\n`);
         const prefix = join(root, 'builds', 'small');
+        // conda 4.4–23.x register in ~/.conda/environments.txt only where ~/.conda exists; 24.1 creates it
+        const hadDotConda = existsSync(join(homedir(), '.conda'));
         const created = await conda.createFromFile(file, prefix, opts);
         expect(created.code, created.stdout + created.stderr).toBe(0);
         expect(existsSync(join(prefix, 'bin', 'python'))).toBe(true);
         // a build prefix outside ROOT/envs is registered and listed (conda >= 4.4): adopt/export must filter
         const version = (await conda.version(opts)).value?.conda ?? '0';
-        if (!version.startsWith('4.3.')) expect((await conda.envList(opts)).value).toContain(prefix);
+        const registers =
+          compareCondaVersions(version, '4.4') >= 0 && (hadDotConda || compareCondaVersions(version, '24.1') >= 0);
+        if (registers) expect((await conda.envList(opts)).value).toContain(prefix);
         const list = await conda.list(prefix, opts);
         expect(list.value?.map((p) => p.name)).toContain('python');
         const exported = await conda.exportEnv(prefix, { noBuilds: true }, opts);
@@ -157,7 +170,7 @@ if (!installer) {
         const r = await runProcess(act.wrap(['/bin/sh', '-c', 'printf %s "$HLINK_MODE"']), {
           env: { PATH: '/usr/bin:/bin', ...act.vars },
         });
-        expect(r.stdout).toBe("it's strict");
+        expect(r.stdout).toBe("it's strict\n"); // the adapter ends captured output with a newline
       },
       LONG,
     );

@@ -173,8 +173,15 @@ describe.concurrent('info and env list', () => {
       expect(info).toHaveProperty(k);
     expect(info.conda_version).toBe('4.8.5');
     expect(info.root_prefix).toBe(fake.prefix);
-    expect(info.envs_dirs).toEqual([join(fake.prefix, 'envs')]);
-    expect(info.pkgs_dirs).toEqual([join(fake.prefix, 'pkgs')]);
+    // then ~/.conda/envs and ~/.conda/pkgs, as real conda (test/real-conda, probe install)
+    expect(info.envs_dirs).toEqual([
+      join(fake.prefix, 'envs'),
+      join(fake.prefix, '.fake-conda', 'home', '.conda', 'envs'),
+    ]);
+    expect(info.pkgs_dirs).toEqual([
+      join(fake.prefix, 'pkgs'),
+      join(fake.prefix, '.fake-conda', 'home', '.conda', 'pkgs'),
+    ]);
     expect(info.channels).toEqual([`${channel}/linux-64`, `${channel}/noarch`]);
     expect(info.platform).toBe('linux-64');
     expect(info.envs[0]).toBe(fake.prefix);
@@ -228,7 +235,13 @@ describe.concurrent('env create', () => {
       'tidyup',
       'zlib',
     ]);
-    expect(byName.numpy).toMatchObject({ version: '1.21.0', channel: channel, platform: 'linux-64' });
+    // list --json names a file:// channel by its last path segment, base_url is the URL (real conda, test/real-conda)
+    expect(byName.numpy).toMatchObject({
+      version: '1.21.0',
+      channel: channel.split('/').pop(),
+      base_url: channel,
+      platform: 'linux-64',
+    });
     for (const n of ['tidyup', 'data-tools', 'hlinkx'])
       expect(byName[n]).toMatchObject({ channel: 'pypi', build_string: 'pypi_0', platform: 'pypi' });
     const importable = listed.filter((x) => !['python', 'pip', 'zlib'].includes(x.name));

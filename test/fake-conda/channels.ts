@@ -151,6 +151,22 @@ export function canonicalName(url: string, cfg: ChannelConfig): string {
  */
 export function channelList(cfg: ChannelConfig, first: string[], override: boolean, fromFile = false): Channel[] {
   const names = override ? [...first] : [...first, ...cfg.channels];
+  return resolveList(cfg, names, fromFile);
+}
+
+/**
+ * conda 4.3's channels for `create`/`install` (`context.channels` at 4.3.22 and 4.3.31): `-c` channels then the
+ * configured ones, **even with `--override-channels`** (it only stops `defaults` being prepended), and when the
+ * `-c` list equals that merged list (e.g. `-c X` with `channels: [X]` in .condarc) `defaults` is appended: offline a
+ * CondaHTTPError. Real conda 4.3.22, probe create (test/real-conda/probes.test.ts).
+ */
+export function channelList43(cfg: ChannelConfig, cli: string[], specChannels: string[]): Channel[] {
+  const merged = [...new Set([...cli, ...cfg.channels])];
+  const addDefaults = cli.length > 0 && cli.length === merged.length && cli.every((c, i) => c === merged[i]);
+  return resolveList(cfg, [...cli, ...specChannels, ...merged, ...(addDefaults ? ['defaults'] : [])], false);
+}
+
+function resolveList(cfg: ChannelConfig, names: string[], fromFile: boolean): Channel[] {
   const dropDefaults = fromFile && names.includes('nodefaults');
   const seen = new Set<string>();
   const out: Channel[] = [];

@@ -13,7 +13,7 @@ import {
   TARGET,
   type CmdDef,
 } from './args.js';
-import { channelList, loadChannelConfig } from './channels.js';
+import { channelList, channelList43, loadChannelConfig } from './channels.js';
 import { atLeast, crashPoint, type Ctx } from './context.js';
 import { CondaError, CondaExit, jsonDump } from './errors.js';
 import { readEnvFile } from './envfile.js';
@@ -152,7 +152,9 @@ export async function create(ctx: Ctx, argv: string[]): Promise<number> {
   const specs = p.pos;
   for (const s of specs) parseSpec(s);
   const cfg = await loadChannelConfig(ctx);
-  const channels = channelList(cfg, [...list(p, 'channel'), ...specChannels(specs)], flag(p, 'override_channels'));
+  const channels = atLeast(ctx, '4.4')
+    ? channelList(cfg, [...list(p, 'channel'), ...specChannels(specs)], flag(p, 'override_channels'))
+    : channelList43(cfg, list(p, 'channel'), specChannels(specs));
   const index = fetchIndex(progress, 'create', channels);
   const records = await solveStep(ctx, progress, 'create', specs, index);
   if (!json) progress.line(planText(ctx, cfg, prefix, specs, records, []));

@@ -2,10 +2,10 @@
 import { basename, join } from 'node:path';
 import { COMMON, flag, parseArgs, type CmdDef } from './args.js';
 import { channelList, channelUrls, loadChannelConfig, PLATFORM, rcFiles } from './channels.js';
-import { atLeast, type Ctx } from './context.js';
+import { atLeast, userHome, type Ctx } from './context.js';
 import { jsonDump } from './errors.js';
 import { helpOr } from './help.js';
-import { knownEnvs, pkgsDirs } from './prefix.js';
+import { envsDirs, knownEnvs, pkgsDirs } from './prefix.js';
 
 const INFO: CmdDef = {
   prog: 'conda info',
@@ -79,10 +79,11 @@ export async function info(ctx: Ctx, argv: string[]): Promise<number> {
     config_files: rcFiles(ctx),
     default_prefix: ctx.env.CONDA_PREFIX || ctx.root,
     envs: knownEnvs(ctx),
-    envs_dirs: [join(ctx.root, 'envs')],
+    // conda's defaults: ROOT/envs then ~/.conda/envs, ROOT/pkgs then ~/.conda/pkgs (real conda 23.11.0, probe install)
+    envs_dirs: envsDirs(ctx),
     netrc_file: null,
     offline: false,
-    pkgs_dirs: pkgsDirs(ctx),
+    pkgs_dirs: ctx.env.CONDA_PKGS_DIRS ? pkgsDirs(ctx) : [...pkgsDirs(ctx), join(userHome(ctx), '.conda', 'pkgs')],
     platform: PLATFORM,
     python_version: `${ctx.config.pythonVersion}.final.0`,
     rc_path: join(ctx.root, '.condarc'),

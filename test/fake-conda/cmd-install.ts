@@ -1,6 +1,6 @@
 /** `conda install -p|-n PREFIX PKGS...`: frozen solve first (keep what is installed), then a flexible one. */
 import { CHANNELS, COMMON, flag, list, NAME_OR_PREFIX, parseArgs, TARGET, type CmdDef } from './args.js';
-import { channelList, loadChannelConfig } from './channels.js';
+import { channelList, channelList43, loadChannelConfig } from './channels.js';
 import { atLeast, type Ctx } from './context.js';
 import { CondaError, CondaExit, jsonDump, notAnEnv } from './errors.js';
 import { requestedMap, specChannels } from './cmd-create.js';
@@ -42,7 +42,9 @@ export async function install(ctx: Ctx, argv: string[]): Promise<number> {
   const newNames = new Set(specs.map((s) => parseSpec(s).name));
 
   const cfg = await loadChannelConfig(ctx);
-  const channels = channelList(cfg, [...list(p, 'channel'), ...specChannels(specs)], flag(p, 'override_channels'));
+  const channels = atLeast(ctx, '4.4')
+    ? channelList(cfg, [...list(p, 'channel'), ...specChannels(specs)], flag(p, 'override_channels'))
+    : channelList43(cfg, list(p, 'channel'), specChannels(specs));
   const index = fetchIndex(progress, 'install', channels);
   const installed = readRecords(prefix);
 

@@ -49,6 +49,31 @@ export interface ListEntry {
   version: string;
 }
 
+/**
+ * The `channel` of a `list --json` row is conda's `Channel.name` (records.py `dist_fields_dump`), not the canonical
+ * name: a name config maps (custom_channels, channel_alias) stays itself; otherwise `models/channel.py`
+ * `_read_channel_configuration` step 6 (a file:// URL: its last path segment) or step 7 (the URL's path: the default
+ * channels are `pkgs/main`, not `defaults`). Real conda 23.11.0, probe create (test/real-conda/probes.test.ts).
+ */
+function listChannelName(url: string, canonical: string): string {
+  if (canonical === 'pypi' || (canonical !== url && canonical !== 'defaults' && !canonical.startsWith('pkgs/')))
+    return canonical;
+  if (url.startsWith('file:')) return url.replace(/\/+$/, '').split('/').pop() ?? url;
+  const m = /^[a-z][a-z0-9+.-]*:\/\/[^/]+\/?(.*)$/i.exec(url);
+  return m?.[1]?.replace(/\/+$/, '') || url;
+}
+
+/**
+ * The rows of `list --json`: from 4.6 (4.4 on, unverified) PackageRecord.dist_fields_dump, `channel` being
+ * Channel.name; 4.3 dumps a Dist: `base_url` and `platform` null, `channel` the canonical name (a file:// channel's
+ * URL), `with_features_depends` null (real conda 4.3.22, probe env create + pip).
+ */
+function jsonEntries(ctx: Ctx, entries: ListEntry[]): unknown[] {
+  if (!atLeast(ctx, '4.4'))
+    return entries.map((e) => ({ ...e, base_url: null, platform: null, with_features_depends: null }));
+  return entries.map((e) => ({ ...e, channel: listChannelName(e.base_url, e.channel) }));
+}
+
 /** Conda packages plus (conda >= 4.6) pip-installed ones, sorted by name. */
 export function listEntries(ctx: Ctx, cfg: ChannelConfig, prefix: string, withPip: boolean): ListEntry[] {
   const records = readRecords(prefix);
@@ -105,7 +130,7 @@ export async function list(ctx: Ctx, argv: string[]): Promise<number> {
     );
     ctx.out(`${CREATE_WITH}# platform: ${PLATFORM}\n${lines.join('\n')}\n`);
   } else if (flag(p, 'json')) {
-    ctx.out(jsonDump(entries) + '\n');
+    ctx.out(jsonDump(jsonEntries(ctx, entries)) + '\n');
   } else {
     const rows = entries.map(
       (e) =>

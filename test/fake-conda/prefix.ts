@@ -391,7 +391,9 @@ export function registerEnv(ctx: Ctx, prefix: string): void {
   const known = readRegistry(ctx);
   if (known.includes(prefix)) return;
   try {
-    mkdirSync(dirname(registry(ctx)), { recursive: true });
+    // conda 4.4–23.x open ~/.conda/environments.txt for appending without creating ~/.conda: no ~/.conda, no
+    // registration (a warning); 24.1 creates it (envs_manager.py register_env; real conda 23.11.0, probe create)
+    if (atLeast(ctx, '24.1')) mkdirSync(dirname(registry(ctx)), { recursive: true });
     appendFileSync(registry(ctx), `${prefix}\n`);
   } catch (e) {
     // conda's register_env: an unwritable registry (a read-only home, a sandbox) is a warning, not an error

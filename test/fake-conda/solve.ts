@@ -174,10 +174,23 @@ function missingError(ctx: Ctx, req: SolveRequest, missingPkg: Spec[], missingVe
       bad_deps: specs.map((s) => [s]),
     });
   }
-  if (!atLeast(ctx, '4.4')) {
+  if (!atLeast(ctx, '4.3.23')) {
+    // conda/exceptions.py NoPackagesFoundError at 4.3.22: "Package" for one (real conda 4.3.22, probe
+    // PackagesNotFoundError, test/real-conda/probes.test.ts)
     return new CondaError(
       'PackageNotFoundError',
-      `Packages missing in current ${PLATFORM} channels: \n${all.map((s) => `  - ${s.text.trim()}`).join('\n')}\n`,
+      `${all.length > 1 ? 'Packages' : 'Package'} missing in current ${PLATFORM} channels: \n` +
+        `${all.map((s) => `  - ${s.text.trim()}`).join('\n')}\n`,
+    );
+  }
+  if (!atLeast(ctx, '4.4')) {
+    // conda/exceptions.py PackageNotFoundError at 4.3.31 (a template without dals: its indentation is kept)
+    const dash = (xs: string[]) => xs.map((x) => `\n  - ${x}`).join('');
+    return new CondaError(
+      'PackageNotFoundError',
+      `Packages missing in current channels:\n            ${dash(all.map((s) => s.text.trim()))}\n\n` +
+        `We have searched for the packages in the following channels:\n            ` +
+        `${dash(channelUrls(req.index.channels))}\n            \n`,
     );
   }
   return packagesNotFound(all.map(classicText), req.index.channels);
