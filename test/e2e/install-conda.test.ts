@@ -307,7 +307,7 @@ describe('install-conda', () => {
     expect(c.links()).toEqual(['v23.11.0', 'v23.11.0']);
   }, 180_000);
 
-  test('kill -9 of install-conda alone: its installer runs on, and the next run waits for it (exit 3) instead', async () => {
+  test('kill -9 of install-conda: its orphaned installer runs on; the next run waits for it (exit 3)', async () => {
     const slow = join(base, 'slow-flag-orphan');
     writeFileSync(slow, '');
     const real = template.replace('{version}', NEW);
