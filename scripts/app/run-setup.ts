@@ -40,9 +40,19 @@ export function guardEnvs(
   );
 }
 
-/** `20250101-120000-ab12`: sortable by time, unique across concurrent runs. */
+/** The time of the last run id this process made (ms since epoch): ids of one process never share or go back. */
+let lastRunIdTime = 0;
+
+/**
+ * `20250101-120000-123-ab12` (UTC date, time, milliseconds, random): ids sort in the order the runs began, also
+ * two runs in the same second or millisecond of one process (the time part only moves forward); the random part
+ * keeps concurrent processes apart. Whoever needs a run's directory reads its id from the run (`qa` prints it,
+ * `--json` has `runId`, Actions gets the `run-dir` output): never by picking the newest directory.
+ */
 export function newRunId(now = new Date()): string {
-  const stamp = now.toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
+  lastRunIdTime = Math.max(now.getTime(), lastRunIdTime + 1);
+  const iso = new Date(lastRunIdTime).toISOString(); // 2025-01-01T12:00:00.123Z
+  const stamp = `${iso.slice(0, 10).replace(/-/g, '')}-${iso.slice(11, 19).replace(/:/g, '')}-${iso.slice(20, 23)}`;
   return `${stamp}-${randomBytes(2).toString('hex')}`;
 }
 
