@@ -16,6 +16,11 @@ import type { Context } from './context.js';
 import { durationOption, jobsOption, stringOption } from '../core/options.js';
 import type { EnvRunResult } from '../core/types.js';
 import { brokenResults, guardResults } from '../core/qarun.js';
+import { RefusedError } from '../core/errors.js';
+import type { Changes } from '../core/changes.js';
+import type { Inventory } from '../core/types.js';
+import { olderCondaRefusal, versionLine } from '../core/upgrade.js';
+import { linkedConda } from '../state/installation.js';
 
 /** Resolved root for build paths: conda writes the prefix into files, so no symlink that can move may be in it. */
 export function resolvedRoot(root: string): string {
@@ -38,6 +43,24 @@ export function guardEnvs(
     })),
     allow,
   );
+}
+
+/**
+ * A pull request's head never takes conda back (core/upgrade.ts): refused (exit 1, "rebase on main") before anything
+ * is built or written when its [conda] version is older than the base commit's (`changes`, when there is a base)
+ * or than the live installation's (ROOT/current, when `root` has one).
+ */
+export function refuseOlderConda(root: string | undefined, head: Inventory, changes: Changes | undefined): void {
+  const line = versionLine(head.conda.frontend);
+  const base = changes?.condaVersion;
+  const live = root ? linkedConda(root, 'current') : undefined;
+  const message = olderCondaRefusal({
+    head: { version: head.conda.version, line },
+    ...(base ? { base: { version: base.base, line: versionLine(base.frontends?.base ?? head.conda.frontend) } } : {}),
+    ...(live ? { live } : {}),
+    where: `${head.file}:${head.conda.line}`,
+  });
+  if (message) throw new RefusedError(message);
 }
 
 /** The time of the last run id this process made (ms since epoch): ids of one process never share or go back. */
