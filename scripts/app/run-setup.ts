@@ -58,9 +58,11 @@ export function refuseOlderConda(root: string | undefined, head: Inventory, chan
     head: { version: head.conda.version, line },
     ...(base ? { base: { version: base.base, line: versionLine(base.frontends?.base ?? head.conda.frontend) } } : {}),
     ...(live ? { live } : {}),
-    where: `${head.file}:${head.conda.line}`,
   });
-  if (message) throw new RefusedError(message);
+  if (message)
+    throw new RefusedError(`${head.file}:${head.conda.line}: ${message}`, [
+      { file: head.file, line: head.conda.line, message, severity: 'error' },
+    ]);
 }
 
 /** The time of the last run id this process made (ms since epoch): ids of one process never share or go back. */

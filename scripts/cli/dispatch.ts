@@ -3,7 +3,15 @@ import { parseArgs } from 'node:util';
 import { resolve } from 'node:path';
 import { COMMANDS, GLOBAL_OPTIONS } from './registry.js';
 import type { CommandMeta, OptionDef } from './command.js';
-import { EXIT, GitopsError, InputError, UsageError, environmentError, type Problem } from '../core/errors.js';
+import {
+  EXIT,
+  GitopsError,
+  InputError,
+  RefusedError,
+  UsageError,
+  environmentError,
+  type Problem,
+} from '../core/errors.js';
 import { processOutput } from './output.js';
 import type { Output } from '../app/output.js';
 import { secretEntries } from '../core/childenv.js';
@@ -188,7 +196,7 @@ export async function execute(
     // one place maps the machine's errors (disk full, read-only, permission) to a clear message and exit 4
     const e = environmentError(caught) ?? caught;
     if (e instanceof GitopsError) {
-      if (e instanceof InputError) await annotate(e.problems).catch(() => undefined);
+      if (e instanceof InputError || e instanceof RefusedError) await annotate(e.problems).catch(() => undefined);
       if (out.json) out.result({ ok: false, error: e.name, message: e.message, exitCode: e.exitCode });
       out.warn(`conda-gitops: ${e.message}`);
       return e.exitCode;

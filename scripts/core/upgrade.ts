@@ -31,13 +31,13 @@ export function isOlderInstallation(a: CondaAt, b: CondaAt): boolean {
 
 /**
  * Why a head's conda may not be built, or undefined when it may: older than the base commit's, or than the live
- * installation's. `where` is the inventory line (`inventory.ini:2`).
+ * installation's. `where`, when given, is the inventory line the message starts with (`inventory.ini:2`).
  */
 export function olderCondaRefusal(o: {
   head: CondaAt;
   base?: CondaAt;
   live?: CondaAt;
-  where: string;
+  where?: string;
 }): string | undefined {
   const than =
     o.base && isOlderInstallation(o.head, o.base)
@@ -47,7 +47,7 @@ export function olderCondaRefusal(o: {
         : undefined;
   if (!than) return undefined;
   return (
-    `${o.where}: [conda] version ${o.head.version} is older than ${than}: a pull request never takes conda back, ` +
+    `${o.where ? `${o.where}: ` : ''}[conda] version ${o.head.version} is older than ${than}: a pull request never takes conda back, ` +
     'and nothing was built. A branch cut before main upgraded conda: rebase on main (git rebase origin/main) and ' +
     "push again. Going back to an older installation is an admin's `conda-gitops rollback --installation`."
   );
