@@ -1,5 +1,5 @@
 /**
- * Which way a pull request moves conda (docs/qa.md, "A head older than main"). Pure.
+ * Which way a pull request moves conda (docs/qa.md, "A head older than main's conda: rebase on main"). Pure.
  *
  * conda only moves forward through pull requests: a head whose `[conda] version` is older than the base commit's
  * (a downgrade, or a branch cut before main's conda upgrade and compared with main's tip) or than the live
@@ -46,8 +46,9 @@ export function olderCondaRefusal(o: {
         ? `${o.live.version} (the live installation, ROOT/current)`
         : undefined;
   if (!than) return undefined;
+  const at = o.where ? `${o.where}: ` : '';
   return (
-    `${o.where ? `${o.where}: ` : ''}[conda] version ${o.head.version} is older than ${than}: a pull request never takes conda back, ` +
+    `${at}[conda] version ${o.head.version} is older than ${than}: a pull request never takes conda back, ` +
     'and nothing was built. A branch cut before main upgraded conda: rebase on main (git rebase origin/main) and ' +
     "push again. Going back to an older installation is an admin's `conda-gitops rollback --installation`."
   );

@@ -93,7 +93,7 @@ describe('a branch cut before main upgraded conda', () => {
   }, 300_000);
   afterAll(() => world?.cleanup());
 
-  test('against the merge base it is no upgrade: its own env into its own installation, ROOT/qa untouched', async () => {
+  test('against the merge base it is no upgrade: its own env, its own installation, ROOT/qa kept', async () => {
     const mergeBase = git('merge-base', 'main', 'feature');
     expect(mergeBase).toBe(cut);
     const r = await run('qa', mergeBase, 'feature');
@@ -138,7 +138,7 @@ describe('a branch cut before main upgraded conda', () => {
     expect(link('qa')).toBe(`v${NEW}`);
   }, 300_000);
 
-  test('ROOT/qa only moves forward: a second upgrade PR to an older version than the one under QA leaves it', async () => {
+  test('ROOT/qa only moves forward: an upgrade PR older than the one under QA leaves it', async () => {
     git('checkout', '-q', '-b', 'upgrade-newer', cut);
     writeFileSync(join(dir, 'inventory.ini'), inventory(NEWER));
     const newer = commit('conda 24.3.0');

@@ -137,7 +137,7 @@ describe('the admin loop with the real workflows, on a pool of two runners', () 
     expect(existsSync(join(root, `v${OLD}`, 'bin', 'conda'))).toBe(true);
   }, 300_000);
 
-  test('a PR from a branch cut before the upgrade: compared with the merge base, red with "rebase on main"', async () => {
+  test('a PR cut before the upgrade: compared with the merge base, red with "rebase on main"', async () => {
     const { hub, world } = loop;
     const root = world.root;
     const before = loop.builds('alpha', OLD).length;
