@@ -398,8 +398,13 @@ async function main(): Promise<void> {
   if (!fs.existsSync(CLI)) throw new Error(`${CLI} is missing: run npm ci (its prepare step compiles the CLI)`);
   fs.rmSync(SANDBOX, { recursive: true, force: true });
   fs.mkdirpSync(SANDBOX);
+  // temporary files (checkouts of commits, derived env files, test homes) stay under .sandbox/ too: nothing outside
+  // it is written, and nothing outside it (another program cleaning the shared /tmp) can pull them away mid-run
+  const tmp = path.join(SANDBOX, 'tmp');
+  fs.mkdirpSync(tmp);
   // pip never reaches for the network: every wheel comes from the sandbox's wheelhouse
   Object.assign(process.env, {
+    TMPDIR: tmp,
     PIP_NO_INDEX: '1',
     PIP_FIND_LINKS: paths.wheels,
     PIP_DISABLE_PIP_VERSION_CHECK: '1',
