@@ -98,6 +98,21 @@ async function cli(args: string[], opts: { expect?: number[] } = {}): Promise<nu
   return code;
 }
 
+/** The same with --json: the human text streams through (stderr), the machine output (stdout) is returned. */
+async function cliJson(args: string[], opts: { expect?: number[] } = {}): Promise<string> {
+  process.stdout.write(`\n$ conda-gitops ${args.join(' ')}\n`);
+  const r = await $({ stdio: ['inherit', 'pipe', 'inherit'], nothrow: true, cwd: paths.repo })`node ${CLI} ${[
+    ...args,
+    '--json',
+  ]}`;
+  const code = r.exitCode ?? 1;
+  const expected = opts.expect ?? [0];
+  if (!expected.includes(code))
+    throw new Error(`conda-gitops ${args.join(' ')} exited ${code} (expected ${expected.join(' or ')})`);
+  process.stdout.write(`(exit ${code})\n`);
+  return r.stdout;
+}
+
 async function git(...args: string[]): Promise<string> {
   const r = await $({
     cwd: paths.repo,
@@ -350,14 +365,13 @@ async function blockedAttack(): Promise<void> {
   process.stdout.write(`\n  env-specs/census.test.sh:\n${script.replace(/^/gm, '    ')}\n`);
   await git('add', '-A');
   await git('commit', '-qm', 'census: a test');
-  await cli(['qa', '--base', 'main', '--head', 'HEAD'], { expect: [1] });
-  const runs = path.join(paths.root, '.gitops', 'runs');
-  const last = fs
-    .readdirSync(runs)
-    .filter((d: string) => /^\d{8}-\d{6}-/.test(d)) // qa run ids sort by time; repair-* runs are not QA
-    .sort()
-    .at(-1)!;
-  const report = JSON.parse(fs.readFileSync(path.join(runs, last, 'report.json'), 'utf8')) as {
+  // the report of this run, by the run id QA printed (--json: the report on stdout), never the newest directory
+  const { runId } = JSON.parse(await cliJson(['qa', '--base', 'main', '--head', 'HEAD'], { expect: [1] })) as {
+    runId: string;
+  };
+  const report = JSON.parse(
+    fs.readFileSync(path.join(paths.root, '.gitops', 'runs', runId, 'report.json'), 'utf8'),
+  ) as {
     isolation?: { note: string };
     envs: Array<{ env: string; status: string; hint?: string; excerpt?: string[] }>;
   };
@@ -385,8 +399,13 @@ async function main(): Promise<void> {
   if (!fs.existsSync(CLI)) throw new Error(`${CLI} is missing: run npm ci (its prepare step compiles the CLI)`);
   fs.rmSync(SANDBOX, { recursive: true, force: true });
   fs.mkdirpSync(SANDBOX);
+  // temporary files (checkouts of commits, derived env files, test homes) stay under .sandbox/ too: nothing outside
+  // it is written, and nothing outside it (another program cleaning the shared /tmp) can pull them away mid-run
+  const tmp = path.join(SANDBOX, 'tmp');
+  fs.mkdirpSync(tmp);
   // pip never reaches for the network: every wheel comes from the sandbox's wheelhouse
   Object.assign(process.env, {
+    TMPDIR: tmp,
     PIP_NO_INDEX: '1',
     PIP_FIND_LINKS: paths.wheels,
     PIP_DISABLE_PIP_VERSION_CHECK: '1',

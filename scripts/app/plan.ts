@@ -25,7 +25,7 @@ import { matrixSlices, planAgainstRoot, renderPlan } from '../core/plan.js';
 import { setStepOutputs } from '../engine/github.js';
 import { describeChanges, type ChangeReason, type Changes } from '../core/changes.js';
 import type { GuardFailure } from '../core/planguard.js';
-import { guardEnvs, resolvedRoot } from './run-setup.js';
+import { guardEnvs, refuseOlderConda, resolvedRoot } from './run-setup.js';
 import type { Output } from './output.js';
 
 function guardProblems(failures: GuardFailure[]): Problem[] {
@@ -158,6 +158,8 @@ export async function planChanges(
   const { base, head, inventory, broken, changes, desired, allowCheck } = side;
   for (const w of side.warnings) out.warn(`${w.file}:${w.line}: warning: ${w.message}`);
   const root = optionalRoot(opts, inventory);
+  // a head older than main's conda (a stale branch, a downgrade) is refused: never planned as an upgrade
+  refuseOlderConda(root, inventory, changes);
   const byName = new Map(desired.envs.map((e) => [e.name, e]));
 
   const changed = changes.envs.filter((c) => byName.has(c.name) && !broken.has(c.name));

@@ -44,7 +44,14 @@ import type { Inventory } from '../core/types.js';
 import type { Output } from './output.js';
 import type { Repo } from '../core/repo.js';
 import { runBuilds } from './pipeline.js';
-import { loadRunSetup, newRunId, resolvedRoot, type RunSetup, type RunSetupOptions } from './run-setup.js';
+import {
+  loadRunSetup,
+  newRunId,
+  refuseOlderConda,
+  resolvedRoot,
+  type RunSetup,
+  type RunSetupOptions,
+} from './run-setup.js';
 import { preflight } from './run-setup.js';
 import { failedIf, type Outcome } from '../core/outcome.js';
 
@@ -138,6 +145,8 @@ export async function runQa(opts: QaOptions): Promise<QaResult> {
       }
     }
     const { repo, broken, root, desired, replicated } = setup;
+    // a head older than main's conda (a stale branch, a downgrade) is refused before anything is written
+    refuseOlderConda(root, repo.inventory, changes);
     allowCheck ??= { allow: allowListOf(repo.inventory), from: 'head', widened: [], allowListOnly: false };
     selectEnvs([...only], replicated);
     if (changes) for (const line of describeChanges(changes)) out.info(line);
@@ -313,8 +322,10 @@ async function prepareInstallation(o: {
         ),
       );
   } else {
-    pointQa(root, to);
-    out.info(`ROOT/qa -> v${to}: the new installation, for people to inspect (ROOT/current is unchanged)`);
+    const qa = pointQa(root, to);
+    if (qa.kept)
+      out.info(`ROOT/qa stays at ${qa.kept}: it only moves forward (v${to} is older; ROOT/current is unchanged)`);
+    else out.info(`ROOT/qa -> v${to}: the new installation, for people to inspect (ROOT/current is unchanged)`);
   }
   return upgrade;
 }

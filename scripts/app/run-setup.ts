@@ -20,6 +20,10 @@ import type { Context } from './context.js';
 import { durationOption, jobsOption, stringOption } from '../core/options.js';
 import type { EnvRunResult } from '../core/types.js';
 import { brokenResults, guardResults } from '../core/qarun.js';
+import { RefusedError } from '../core/errors.js';
+import type { Changes } from '../core/changes.js';
+import { olderCondaRefusal, versionLine } from '../core/upgrade.js';
+import { linkedConda } from '../state/installation.js';
 
 /** Resolved root for build paths: conda writes the prefix into files, so no symlink that can move may be in it. */
 export function resolvedRoot(root: string): string {
@@ -44,9 +48,39 @@ export function guardEnvs(
   );
 }
 
-/** `20250101-120000-ab12`: sortable by time, unique across concurrent runs. */
+/**
+ * A pull request's head never takes conda back (core/upgrade.ts): refused (exit 1, "rebase on main") before anything
+ * is built or written when its [conda] version is older than the base commit's (`changes`, when there is a base)
+ * or than the live installation's (ROOT/current, when `root` has one).
+ */
+export function refuseOlderConda(root: string | undefined, head: Inventory, changes: Changes | undefined): void {
+  const line = versionLine(head.conda.frontend);
+  const base = changes?.condaVersion;
+  const live = root ? linkedConda(root, 'current') : undefined;
+  const message = olderCondaRefusal({
+    head: { version: head.conda.version, line },
+    ...(base ? { base: { version: base.base, line: versionLine(base.frontends?.base ?? head.conda.frontend) } } : {}),
+    ...(live ? { live } : {}),
+  });
+  if (message)
+    throw new RefusedError(`${head.file}:${head.conda.line}: ${message}`, [
+      { file: head.file, line: head.conda.line, message, severity: 'error' },
+    ]);
+}
+
+/** The time of the last run id this process made (ms since epoch): ids of one process never share or go back. */
+let lastRunIdTime = 0;
+
+/**
+ * `20250101-120000-123-ab12` (UTC date, time, milliseconds, random): ids sort in the order the runs began, also
+ * two runs in the same second or millisecond of one process (the time part only moves forward); the random part
+ * keeps concurrent processes apart. Whoever needs a run's directory reads its id from the run (`qa` prints it,
+ * `--json` has `runId`, Actions gets the `run-dir` output): never by picking the newest directory.
+ */
 export function newRunId(now = new Date()): string {
-  const stamp = now.toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
+  lastRunIdTime = Math.max(now.getTime(), lastRunIdTime + 1);
+  const iso = new Date(lastRunIdTime).toISOString(); // 2025-01-01T12:00:00.123Z
+  const stamp = `${iso.slice(0, 10).replace(/-/g, '')}-${iso.slice(11, 19).replace(/:/g, '')}-${iso.slice(20, 23)}`;
   return `${stamp}-${randomBytes(2).toString('hex')}`;
 }
 

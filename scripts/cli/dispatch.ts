@@ -3,7 +3,7 @@ import { parseArgs } from 'node:util';
 import { resolve } from 'node:path';
 import { COMMANDS, GLOBAL_OPTIONS } from './registry.js';
 import type { CommandMeta, OptionDef } from './command.js';
-import { GitopsError, InputError, UsageError, environmentError, type Problem } from '../core/errors.js';
+import { GitopsError, InputError, RefusedError, UsageError, environmentError, type Problem } from '../core/errors.js';
 import { OK } from '../core/outcome.js';
 import { exitCodeOf, exitCodeOfError, exitCodesHelp, finish } from './exit.js';
 import { processOutput } from './output.js';
@@ -202,7 +202,7 @@ export async function execute(
     // one place maps the machine's errors (disk full, read-only, permission) to a clear message and exit 4
     const e = environmentError(caught) ?? caught;
     if (e instanceof GitopsError) {
-      if (e instanceof InputError) await annotate(e.problems).catch(() => undefined);
+      if (e instanceof InputError || e instanceof RefusedError) await annotate(e.problems).catch(() => undefined);
       const exitCode = exitCodeOfError(e);
       if (out.json) out.result({ ok: false, error: e.name, message: e.message, exitCode });
       out.warn(`conda-gitops: ${e.message}`);

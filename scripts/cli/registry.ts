@@ -62,13 +62,15 @@ export const COMMANDS: CommandMeta[] = [
     details:
       'Without --base/--head: the desired state of the repository against the live\n' +
       'installation under --root (an empty root means everything is to build).\n' +
-      'With --base and --head: the envs whose spec or inventory line changed between two commits.\n' +
+      'With --base and --head: the envs whose spec or inventory line changed between two commits; pass the merge\n' +
+      'base as --base (git merge-base origin/main HEAD). A head whose [conda] version is older than the base\n' +
+      "commit's or the live installation's (ROOT/current) is refused, exit 1: rebase on main.\n" +
       'The --json result has `matrix` for a GitHub strategy.matrix. With --matrix N: the envs to build in at\n' +
       'most N slices ({slice: "i/N", envs: "a b"}), one build job per slice on a pool of runners sharing ROOT\n' +
       '(`build --env a --env b`, then one `qa` reports the run; docs/runners.md); inside GitHub Actions also\n' +
       'the step outputs `matrix` (for fromJSON) and `builds` (how many envs to build).',
     options: {
-      base: { type: 'string', arg: 'REF', description: 'git ref of the PR base' },
+      base: { type: 'string', arg: 'REF', description: 'git ref of the PR base: the merge base with main' },
       head: { type: 'string', arg: 'REF', description: 'git ref of the PR head (default HEAD)' },
       matrix: { type: 'string', arg: 'N', description: 'split the envs to build into at most N slices (build jobs)' },
     },
@@ -387,20 +389,28 @@ export const COMMANDS: CommandMeta[] = [
       '[conda] version changed; every REPLICATE env without --base: unchanged ones cost nothing, their tested\n' +
       'builds are reused), builds and tests them into the installation the head names, and writes\n' +
       'ROOT/.gitops/runs/<run-id>/ report.json, summary.md, junit.xml and logs/. Without --head the work tree is\n' +
-      'the head. A broken spec or a plan-time guard (prefix too long, channel not allowed) fails only its env.\n' +
+      'the head. Pass the merge base as --base (git merge-base origin/main HEAD): what the branch changed, not\n' +
+      "what landed on main since. A head whose [conda] version is older than the base commit's or the live\n" +
+      "installation's (ROOT/current) is refused before anything is built, exit 1: rebase on main.\n" +
+      'A broken spec or a plan-time guard (prefix too long, channel not allowed) fails only its env.\n' +
       'Inside GitHub Actions: job summary, annotations at env-specs/NAME.yml:LINE, step outputs.\n' +
       'Builds and tests run in a bubblewrap sandbox (only the build, its temp dir and a private package cache\n' +
       'are writable; tests get no network); without bwrap the report says so and env test scripts are refused\n' +
       'unless [conda] unsandboxed-tests = allow. CONDA_GITOPS_SANDBOX=auto|bwrap|none overrides the choice.\n' +
       'Writes nothing outside ROOT/vX/builds/ and the run directory (but vX/.conda-gitops-installation, the\n' +
       'marker gc needs), except on an upgrade: when the head names a conda version with no installation, qa\n' +
-      'installs it first (install-conda; the ROOT lock, waiting up to 10 min), points ROOT/qa at it and reports\n' +
+      'installs it first (install-conda; the ROOT lock, waiting up to 10 min), points ROOT/qa at it (ROOT/qa only\n' +
+      'moves forward: it stays at a newer installation another upgrade PR put there) and reports\n' +
       '"conda upgrade A -> B: N envs: K ok, F failed" (export envs not replicated); a failed install is reported.\n' +
       'Secrets of the environment (tokens, passwords, keys) reach no child and are masked in\n' +
       'every log and report. SIGINT/SIGTERM stop every child with its descendants, mark running builds aborted,\n' +
       'remove temp dirs, exit 130/143. Exit 1 when any env fails.',
     options: {
-      base: { type: 'string', arg: 'REF', description: 'git ref of the PR base: build only what changed since' },
+      base: {
+        type: 'string',
+        arg: 'REF',
+        description: 'git ref of the PR base (the merge base with main): build only what changed since',
+      },
       head: { type: 'string', arg: 'REF', description: 'git ref of the PR head (default: the work tree)' },
       env: envFilter,
       jobs,

@@ -3,7 +3,7 @@
  * A snapshot is what the repository holds at a commit: the parsed inventory and the raw text of each spec
  * (and per-env test script), so a change is decided on what the user edited, not on our normalisation.
  */
-import type { Inventory } from './types.js';
+import type { Frontend, Inventory } from './types.js';
 import { compareCondaVersions } from './conda-version.js';
 import { replicatedEnvs } from './inventory.js';
 
@@ -31,7 +31,8 @@ export interface EnvChange {
 }
 
 export interface Changes {
-  condaVersion: { base: string; head: string; changed: boolean };
+  /** `frontends`: the base's and the head's [conda] frontend (which version line each version belongs to) */
+  condaVersion: { base: string; head: string; changed: boolean; frontends?: { base: Frontend; head: Frontend } };
   /** REPLICATE envs at head that QA must build (or re-test), sorted by name */
   envs: EnvChange[];
   /** REPLICATE at base but not at head (removed, or switched to export): unlinked at deploy */
@@ -110,7 +111,12 @@ export function changedEnvs(base: RepoSnapshot, head: RepoSnapshot): Changes {
       .sort(),
   };
   return {
-    condaVersion: { base: base.inventory.conda.version, head: head.inventory.conda.version, changed: versionChanged },
+    condaVersion: {
+      base: base.inventory.conda.version,
+      head: head.inventory.conda.version,
+      changed: versionChanged,
+      frontends: { base: base.inventory.conda.frontend, head: head.inventory.conda.frontend },
+    },
     envs,
     dropped,
     exportOnly,

@@ -62,9 +62,15 @@ export class FailedError extends GitopsError {
   }
 }
 
-/** A state the tool refuses to act on (e.g. unmanaged envs dir). Exit 1. */
+/**
+ * A state the tool refuses to act on (e.g. unmanaged envs dir). Exit 1. `problems`: the repository lines it is
+ * about, for annotations in GitHub Actions (e.g. a pull request's [conda] version older than main's).
+ */
 export class RefusedError extends GitopsError {
-  constructor(message: string) {
+  constructor(
+    message: string,
+    readonly problems: readonly Problem[] = [],
+  ) {
     super(message, 'refused');
   }
 }

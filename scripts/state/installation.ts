@@ -9,9 +9,10 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { installationLayout, installationName, layout } from '../core/layout.js';
 import type { Frontend } from '../core/types.js';
+import { isOlderInstallation, type CondaAt } from '../core/upgrade.js';
 import { writeFileAtomic, writeJsonAtomic } from './fsutil.js';
 import { readChecked } from './checked.js';
-import { linkedInstallation, replaceSymlink } from './generation.js';
+import { linkedInstallation, replaceSymlink, versionOf } from './generation.js';
 
 export interface InstallingMarker {
   version: string;
@@ -87,15 +88,37 @@ export function writeCondarc(root: string, version: string, text: string): strin
 }
 
 /**
- * Point ROOT/qa at installation vX (one rename: a reader never finds it missing); nothing is written when it points
- * there already. The one writer of ROOT/qa: an upgrade PR's qa (the new installation, for people to inspect) and the
- * deploy of a cutover (what is live now).
+ * The conda of installation vX on disk: its version and version line (micromamba's root has bin/micromamba and no
+ * conda; conda's, with or without mamba beside it, has bin/conda); the line is unknown when neither is there.
  */
-export function pointQa(root: string, version: string): void {
+export function installationAt(root: string, version: string): CondaAt {
+  const bin = join(installationLayout(root, version).dir, 'bin');
+  if (existsSync(join(bin, 'conda'))) return { version, line: 'conda' };
+  if (existsSync(join(bin, 'micromamba'))) return { version, line: 'micromamba' };
+  return { version };
+}
+
+/** The installation a root link (`current`, `qa`) points at, as installationAt sees it; undefined without one. */
+export function linkedConda(root: string, link: 'current' | 'qa'): CondaAt | undefined {
+  const name = linkedInstallation(layout(root)[link]);
+  return name ? installationAt(root, versionOf(name)) : undefined;
+}
+
+/**
+ * Point ROOT/qa at installation vX (one rename: a reader never finds it missing), only forward: nothing is written
+ * when it points there already, or at a newer installation of the same version line (it is refused: `kept` names
+ * the installation ROOT/qa stays at). The one writer of ROOT/qa: an upgrade PR's qa (the new installation, for
+ * people to inspect) and the deploy of a cutover (what is live now, unless ROOT/qa is already ahead).
+ */
+export function pointQa(root: string, version: string): { moved: boolean; kept?: string } {
   const qa = layout(root).qa;
   const target = installationName(version);
-  if (linkedInstallation(qa) === target) return;
+  const now = linkedInstallation(qa);
+  if (now === target) return { moved: false };
+  if (now && isOlderInstallation(installationAt(root, version), installationAt(root, versionOf(now))))
+    return { moved: false, kept: now };
   replaceSymlink(qa, target, 'qa');
+  return { moved: true };
 }
 
 /**

@@ -60,6 +60,11 @@ beforeAll(async () => {
     pool: 2,
     runnerEnv: { FAKE_CONDA_PYTHON: python.python, FAKE_CONDA_PYTHON_VERSION: python.version },
   });
+  // a feature branch cut before the upgrade: its pull request is opened once the upgrade is live
+  const { hub, world } = loop;
+  hub.branch('stale-feature');
+  writeFileSync(join(hub.clone, 'env-specs', 'alpha.yml'), worldSpec(world, 'alpha', ['python=3.11', 'zlib']));
+  hub.commitAndPush('alpha: zlib');
 }, 300_000);
 
 afterAll(() => loop?.world.cleanup());
@@ -130,6 +135,27 @@ describe('the admin loop with the real workflows, on a pool of two runners', () 
     }
     // the old installation stays on disk for a rollback
     expect(existsSync(join(root, `v${OLD}`, 'bin', 'conda'))).toBe(true);
+  }, 300_000);
+
+  test('a PR cut before the upgrade: compared with the merge base, red with "rebase on main"', async () => {
+    const { hub, world } = loop;
+    const root = world.root;
+    const before = loop.builds('alpha', OLD).length;
+    const stale = hub.openPullRequest('stale-feature');
+    const r = await loop.play('qa.yml', stale.event);
+    expect(r.conclusion).toBe('failure');
+    expect(r.jobs.plan!.status).toBe('failure');
+    // qa.yml passed the merge base: the branch's own change, older than the live conda (not main's tip)
+    const refused = r.annotations.filter((a) => a.level === 'error' && a.message.includes('rebase on main'));
+    expect(refused).toHaveLength(1);
+    expect(refused[0]!.message).toMatch(/version 23\.11\.0 is older than 24\.1\.2 \(the live installation/);
+    expect(refused[0]!.file).toBe('inventory.ini');
+    expect(r.annotations.map((a) => a.message)).toContainEqual(expect.stringMatching(/^the plan failed/));
+    expect(JSON.stringify(r.jobs)).not.toMatch(/conda (upgrade|downgrade) 24\.1\.2 -> 23\.11\.0/);
+    // nothing built into the old installation, ROOT/qa and ROOT/current stay on the new conda
+    expect(loop.builds('alpha', OLD)).toHaveLength(before);
+    expect(readlinkSync(join(root, 'qa'))).toBe(`v${NEW}`);
+    expect(readlinkSync(join(root, 'current'))).toBe(`v${NEW}`);
   }, 300_000);
 
   test('nightly drift on an env changed by hand: red with the repair command; repaired: green', async () => {

@@ -220,15 +220,20 @@ describe('the shipped workflows hold as a gate with trusted tooling (issue 10, f
       expect(runText(job)).toMatch(/tools\/bin\/conda-gitops" (plan|build|qa) /);
     }
     // fan-out: plan -> a matrix of build jobs over the runner pool -> one qa that tests and reports
+    // both compare with the merge base of the PR's base and head, not main's tip
+    expect(runText(qa.jobs.plan)).toMatch(/MERGE_BASE=\$\(git merge-base "\$BASE" "\$HEAD"\)/);
     expect(runText(qa.jobs.plan)).toMatch(
-      /conda-gitops" plan --base "\$BASE" --head "\$HEAD" --matrix "\$MAX_BUILD_JOBS"/,
+      /conda-gitops" plan --base "\$MERGE_BASE" --head "\$HEAD" --matrix "\$MAX_BUILD_JOBS"/,
     );
     expect(qa.jobs.build.strategy).toEqual({
       'fail-fast': false,
       matrix: '${{ fromJSON(needs.plan.outputs.matrix) }}',
     });
     expect(qa.jobs.build.steps.find((s: any) => s.run).env).toEqual({ ENVS: '${{ matrix.envs }}' });
-    expect(runText(qa.jobs['build-and-test'])).toMatch(/tools\/bin\/conda-gitops" qa --base "\$BASE" --head "\$HEAD"/);
+    expect(runText(qa.jobs['build-and-test'])).toMatch(/MERGE_BASE=\$\(git merge-base "\$BASE" "\$HEAD"\)/);
+    expect(runText(qa.jobs['build-and-test'])).toMatch(
+      /tools\/bin\/conda-gitops" qa --base "\$MERGE_BASE" --head "\$HEAD"/,
+    );
     expect(qa.jobs['build-and-test'].needs).toEqual(['changes', 'plan', 'build']);
     expect(qa.jobs['build-and-test'].if).toMatch(/^!cancelled\(\) && /);
     expect(report.needs).toEqual(['changes', 'plan', 'build', 'build-and-test']);

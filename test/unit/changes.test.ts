@@ -75,13 +75,19 @@ describe('changedEnvs', () => {
     const c = changedEnvs(base, snapshot(inventory({ envs, version: '24.1.2' }), specs));
     expect(c.envs.map((e) => e.name)).toEqual(['a', 'b', 'c']);
     expect(c.envs.every((e) => e.reasons.includes('conda-version'))).toBe(true);
-    expect(c.condaVersion).toEqual({ base: '23.11.0', head: '24.1.2', changed: true });
+    expect(c.condaVersion).toEqual({
+      base: '23.11.0',
+      head: '24.1.2',
+      changed: true,
+      frontends: { base: 'conda', head: 'conda' },
+    });
     expect(describeChanges(c)[0]).toMatch(/23\.11\.0 -> 24\.1\.2/);
   });
 
   test('frontend change rebuilds everything too', () => {
     const c = changedEnvs(base, snapshot(inventory({ envs, frontend: 'mamba' }), specs));
     expect(c.envs.map((e) => e.name)).toEqual(['a', 'b', 'c']);
+    expect(c.condaVersion.frontends).toEqual({ base: 'conda', head: 'mamba' });
   });
 
   test('inventory line changes: export -> REPLICATE builds, REPLICATE -> export and removal drop', () => {
