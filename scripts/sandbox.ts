@@ -14,6 +14,7 @@
  *      one env rolled back to its previous build (rollback --env), history;
  *   6. a failing test in a PR leaves main alone; a kernel added in a PR;
  *   7. an attack: a pull request whose env test script writes into another env's live build; QA blocks it;
+ *   7b. a pull request that rewrites how QA runs (installer, unsandboxed tests, pass-env): its QA ignores it;
  *   8. gc (dry run): what it would remove, which installations it keeps and why.
  *
  * Every step runs the real CLI (dist/scripts/cli/main.js) as a user would. Nothing outside .sandbox/ is written.
@@ -390,6 +391,58 @@ async function blockedAttack(): Promise<void> {
   await git('checkout', '-q', 'main');
 }
 
+/**
+ * 7b. The trust rule: a pull request that rewrites how QA runs (its own installer, unsandboxed tests, a runner
+ * variable in pass-env) changes nothing in its own QA, and what its builds download never reaches the shared
+ * package cache.
+ */
+async function trustAttacks(): Promise<void> {
+  banner('7b. A PR rewrites how QA runs (its own installer, unsandboxed tests, pass-env): its QA ignores it');
+  await git('checkout', '-q', '-b', 'take-over');
+  const pwned = path.join(SANDBOX, 'pwned');
+  const evil = path.join(paths.repo, 'evil-installer.sh');
+  fs.writeFileSync(evil, `#!/bin/sh\n# would run on the runner, outside any sandbox\necho pwned > '${pwned}'\n`);
+  setCondaKey('installer', './evil-installer.sh');
+  setCondaKey('unsandboxed-tests', 'allow');
+  setCondaKey(
+    'pass-env',
+    'FAKE_CONDA_FRONTEND, FAKE_MAMBA_VERSION, FAKE_CONDA_PYTHON, FAKE_CONDA_PYTHON_VERSION, SLACK_WEBHOOK_URL',
+  );
+  showConda();
+  // and a new env with a package the shared cache does not hold yet, so the PR's build downloads something
+  const shared = path.join(paths.root, `v${NEW}`, 'pkgs');
+  const before: string[] = readdirSync(shared).sort();
+  const candidates = PUBLIC.filter((r) => r.name !== 'python').map((r) => `${r.name}-${r.version}-`);
+  const fresh = candidates.find((c) => !before.some((e) => e.startsWith(c)))?.replace(/-([^-]+)-$/, '=$1');
+  if (fresh) {
+    const text = ['name: cachetest', 'channels:', '  - conda-forge', 'dependencies:', '  - python', `  - ${fresh}`];
+    fs.writeFileSync(path.join(paths.repo, 'env-specs', 'cachetest.yml'), text.join('\n') + '\n');
+    const inv = path.join(paths.repo, 'inventory.ini');
+    fs.writeFileSync(
+      inv,
+      fs.readFileSync(inv, 'utf8').replace(/^\[environments\]$/m, '[environments]\ncachetest = REPLICATE'),
+    );
+  }
+  await git('add', '-A');
+  await git('commit', '-qm', 'take over QA');
+  await cli(['qa', '--base', 'main', '--head', 'HEAD'], { expect: [0, 1] });
+  const after: string[] = readdirSync(shared).sort();
+  process.stdout.write(
+    [
+      '',
+      `  the PR's installer: ${fs.existsSync(pwned) ? 'RAN' : "never ran (QA runs the base branch's installer)"}`,
+      `  shared package cache ${shared}: ` +
+        (after.join('\n') === before.join('\n')
+          ? `unchanged (${fresh ?? 'nothing new'} went to the build's private cache)`
+          : 'CHANGED'),
+      '',
+    ].join('\n'),
+  );
+  if (fs.existsSync(pwned) || after.join('\n') !== before.join('\n'))
+    throw new Error('the trust rule did not hold: see above');
+  await git('checkout', '-q', '-f', 'main');
+}
+
 async function housekeeping(): Promise<void> {
   banner('8. gc (a dry run unless --yes): what it would remove, which installations it keeps and why');
   await cli(['gc']);
@@ -431,6 +484,7 @@ async function main(): Promise<void> {
   await deployAndRollback();
   await verdicts();
   await blockedAttack();
+  await trustAttacks();
   await housekeeping();
   banner(`Done in ${((Date.now() - started) / 1000).toFixed(1)} s`);
   process.stdout.write(
