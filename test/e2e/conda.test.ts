@@ -541,7 +541,9 @@ describe('Conda adapter against the fake conda', () => {
       conda.envList(),
       conda.run(prefix, ['python', '-c', 'import sys; print(sys.prefix)']),
     ]);
-    expect(list.value?.find((p) => p.name === 'numpy')).toMatchObject({ version: '1.26.4', channel: ch });
+    // `channel` is the channel's name as real conda prints it: a file:// channel's last path segment
+    const numpy = list.value?.find((p) => p.name === 'numpy');
+    expect(numpy).toMatchObject({ version: '1.26.4', channel: ch.split('/').at(-1) });
     expect(exported.value).toMatch(/^ {2}- numpy=1\.26\.4$/m);
     expect(exported.value).not.toMatch(/numpy=1\.26\.4=/);
     expect(envs.value).toContain(prefix);

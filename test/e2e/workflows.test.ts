@@ -229,7 +229,13 @@ describe('the shipped workflows hold as a gate with trusted tooling (issue 10, f
       'fail-fast': false,
       matrix: '${{ fromJSON(needs.plan.outputs.matrix) }}',
     });
-    expect(qa.jobs.build.steps.find((s: any) => s.run).env).toEqual({ ENVS: '${{ matrix.envs }}' });
+    expect(qa.jobs.build.steps.find((s: any) => s.run).env).toEqual({
+      ENVS: '${{ matrix.envs }}',
+      BASE: '${{ github.event.pull_request.base.sha }}',
+      HEAD: '${{ github.event.pull_request.head.sha }}',
+    });
+    // the build matrix job runs with the merge base's configuration and a private package cache
+    expect(runText(qa.jobs.build)).toMatch(/conda-gitops" build "\$\{args\[@\]\}" --base "\$MERGE_BASE"/);
     expect(runText(qa.jobs['build-and-test'])).toMatch(/MERGE_BASE=\$\(git merge-base "\$BASE" "\$HEAD"\)/);
     expect(runText(qa.jobs['build-and-test'])).toMatch(
       /tools\/bin\/conda-gitops" qa --base "\$MERGE_BASE" --head "\$HEAD"/,
