@@ -420,12 +420,8 @@ export function servingInstallations(root: string, starts: string[], exclude?: s
     const links = servedLinks(root, { installation, generation: n ?? ADOPTED });
     if (installation !== exclude && links) found.push({ installation, links });
     for (const g of listGenerations(dir).sort((a, b) => b - a)) {
-      let manifest: GenerationManifest | undefined;
-      try {
-        manifest = readManifest(dir, g);
-      } catch {
-        continue; // a corrupt manifest: not followed here (rollback and deploy report it when they read it)
-      }
+      // a corrupt manifest throws, named with its remedy: which installation serves an env is unknown then
+      const manifest = readManifest(dir, g);
       const from = manifest?.parent?.installation ?? manifest?.adoptedFrom;
       if (from && from !== installation && !seen.has(from)) queue.push(from);
     }
