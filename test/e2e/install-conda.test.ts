@@ -269,13 +269,14 @@ describe('install-conda', () => {
     });
   });
 
-  test('kill -9 in the middle of install-conda: the next run removes the half-finished tree and finishes', async () => {
-    const slow = join(base, 'slow-flag');
+  /** install-conda (the CLI, its own process group) with an installer that writes half a tree and sleeps */
+  const slowInstall = async (name: string) => {
+    const slow = join(base, `slow-flag-${name}`);
     writeFileSync(slow, '');
     const real = template.replace('{version}', NEW);
-    const c = makeCase('killed', {
+    const c = makeCase(name, {
       installer: script(
-        'slow-{version}.sh',
+        `${name}-{version}.sh`,
         `if [ -e ${slow} ]; then mkdir -p "$3/bin" "$3/conda-meta"; echo half > "$3/bin/half"; sleep 60; fi\n` +
           `exec bash ${real} "$@"`,
       ),
@@ -291,6 +292,11 @@ describe('install-conda', () => {
     while (!existsSync(join(c.inst, 'bin', 'half')) && Date.now() < deadline)
       await new Promise((r) => setTimeout(r, 100));
     expect(existsSync(join(c.inst, 'bin', 'half'))).toBe(true);
+    return { c, child, slow };
+  };
+
+  test('kill -9 in the middle of install-conda: the next run removes the half-finished tree and finishes', async () => {
+    const { c, child, slow } = await slowInstall('killed');
     process.kill(-child.pid!, 'SIGKILL');
     await new Promise((r) => child.once('exit', r));
     // the installer runs in a process group of its own: it outlives the CLI's; killed here, as an admin would
@@ -308,27 +314,7 @@ describe('install-conda', () => {
   }, 180_000);
 
   test('kill -9 of install-conda: its orphaned installer runs on; the next run waits for it (exit 3)', async () => {
-    const slow = join(base, 'slow-flag-orphan');
-    writeFileSync(slow, '');
-    const real = template.replace('{version}', NEW);
-    const c = makeCase('orphaned', {
-      installer: script(
-        'orphan-{version}.sh',
-        `if [ -e ${slow} ]; then mkdir -p "$3/bin" "$3/conda-meta"; echo half > "$3/bin/half"; sleep 60; fi\n` +
-          `exec bash ${real} "$@"`,
-      ),
-    });
-    const cli = await builtCli();
-    const child = spawn(process.execPath, [cli, 'install-conda', '--root', c.root], {
-      cwd: c.repo,
-      detached: true,
-      stdio: 'ignore',
-      env: process.env,
-    });
-    const deadline = Date.now() + 60_000;
-    while (!existsSync(join(c.inst, 'bin', 'half')) && Date.now() < deadline)
-      await new Promise((r) => setTimeout(r, 100));
-    expect(existsSync(join(c.inst, 'bin', 'half'))).toBe(true);
+    const { c, child, slow } = await slowInstall('orphaned');
     process.kill(-child.pid!, 'SIGKILL'); // the CLI: its installer is orphaned, still writing ROOT/vX
     await new Promise((r) => child.once('exit', r));
     try {

@@ -3,8 +3,8 @@
  * the same snapshot as the spec, every line checked against the allow-lists (options included), and its bytes
  * are in the build id, so a pull request changing only that file is planned, built and tested.
  */
+import { gitRepo } from '../fixtures/git-repo.js';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,15 +17,7 @@ import { desiredState } from '../../scripts/core/desired.js';
 
 describe('requirements files are part of the spec', () => {
   let dir: string;
-  const git = (...args: string[]) =>
-    execFileSync('git', ['-C', dir, '-c', 'user.name=t', '-c', 'user.email=t@t', ...args], { stdio: 'pipe' })
-      .toString()
-      .trim();
-  const commit = (msg: string) => {
-    git('add', '-A');
-    git('commit', '-qm', msg);
-    return git('rev-parse', 'HEAD');
-  };
+  const { git, commit } = gitRepo(() => dir);
   const run = async (name: string, options: Record<string, unknown> = {}) => {
     const out = memoryOutput(true);
     const code = await runCommand(name, {

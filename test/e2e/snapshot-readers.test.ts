@@ -3,8 +3,8 @@
  * same RepoFiles, test scripts and requirements files included, and give the same desired state (build ids and
  * the verdict keys a deploy asks for). Hostile entries are refused the same way on both sides.
  */
+import { gitRepo } from '../fixtures/git-repo.js';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,14 +16,7 @@ import { inventoryText, specText } from '../fixtures/repo.js';
 
 describe('the work tree and a commit read into the same snapshot', () => {
   let dir: string;
-  const git = (...args: string[]) =>
-    execFileSync('git', ['-C', dir, '-c', 'user.name=t', '-c', 'user.email=t@t', ...args], { stdio: 'pipe' })
-      .toString()
-      .trim();
-  const commit = (msg: string) => {
-    git('add', '-A');
-    git('commit', '-qm', msg);
-  };
+  const { git, commit } = gitRepo(() => dir);
 
   beforeAll(() => {
     dir = mkdtempSync(join(tmpdir(), 'cg-snapshot-'));

@@ -3,8 +3,8 @@
  * (installer, unsandboxed-tests, pass-env) have no effect on its own QA, and the build matrix job's builds
  * (`build --base`) cannot write the shared package cache. docs/security.md "What a pull request decides".
  */
+import { gitRepo } from '../fixtures/git-repo.js';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { memoryOutput } from '../../scripts/cli/output.js';
@@ -35,14 +35,7 @@ describe('a pull request cannot change how its own QA runs', () => {
   let template: string;
   let dir: string;
   let pwned: string;
-  const git = (...args: string[]) =>
-    execFileSync('git', ['-C', dir, '-c', 'user.name=t', '-c', 'user.email=t@t', ...args], { stdio: 'pipe' })
-      .toString()
-      .trim();
-  const commit = (msg: string) => {
-    git('add', '-A');
-    git('commit', '-qm', msg);
-  };
+  const { git, commit } = gitRepo(() => dir);
   const inventory = (version: string, extra: string[] = []) =>
     [
       '[conda]',

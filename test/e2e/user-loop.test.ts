@@ -6,8 +6,8 @@
  * `To repair:` line) and a plain deploy refuses to put an untested build live (a change that needs no build,
  * such as a drop, is simply applied).
  */
+import { gitRepo } from '../fixtures/git-repo.js';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { memoryOutput } from '../../scripts/cli/output.js';
@@ -143,15 +143,7 @@ const ROWS: Row[] = [
 describe('the user loop: PR, qa, merge, plain deploy, status in sync', () => {
   let w: LoopWorld;
   let dir: string;
-  const git = (...args: string[]) =>
-    execFileSync('git', ['-C', dir, '-c', 'user.name=t', '-c', 'user.email=t@t', ...args], { stdio: 'pipe' })
-      .toString()
-      .trim();
-  const commit = (msg: string) => {
-    git('add', '-A');
-    git('commit', '-qm', msg);
-    return git('rev-parse', 'HEAD');
-  };
+  const { git, commit } = gitRepo(() => dir);
   const run = async (name: string, options: Record<string, unknown> = {}) => {
     const out = memoryOutput(false);
     const code = await runCommand(name, {
