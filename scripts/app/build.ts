@@ -89,8 +89,10 @@ export async function buildEnvs(opts: BuildEnvsOptions): Promise<BuildEnvsResult
   for (const e of pipeline.envs) opts.out.info(describeResult(e.result, e.recordStatus));
   const all = [...results, ...pipeline.envs.map((e) => e.result)];
   const failed = all.filter((r) => r.status === 'failed').length;
+  // a fresh build that failed counts once, as failed: the three numbers add up to the envs of the run
+  const builtNow = pipeline.envs.filter((e) => e.fresh && e.result.status !== 'failed').length;
   opts.out.info(
-    `build: ${pipeline.fresh} built now, ${all.length - failed - pipeline.fresh} already built or tested, ` +
+    `build: ${builtNow} built now, ${all.length - failed - builtNow} already built or tested, ` +
       `${failed} failed (conda ${desired.condaVersion}, ${root})`,
   );
   return {
