@@ -9,7 +9,7 @@ import { existsSync, mkdirSync, readFileSync, realpathSync, rmSync } from 'node:
 import { join } from 'node:path';
 import type { Output } from './output.js';
 import type { Inventory } from '../core/types.js';
-import { BusyError, InputError, RefusedError, UsageError } from '../core/errors.js';
+import { BusyError, InputError, RefusedError, UsageError, environmentError } from '../core/errors.js';
 import { existingRoot } from '../state/fsutil.js';
 import { newRunId } from './run-setup.js';
 import { installationLayout, layout } from '../core/layout.js';
@@ -171,12 +171,22 @@ export async function installCondaVersion(opts: InstallCondaOptions): Promise<In
     const log = join(opts.logDir, `install-conda-${version}.log`);
     out.info(`install-conda: installing conda ${version} into ${dir} with ${installer} (log: ${log})`);
     writeInstalling(root, version, installer);
-    const call = await installConda(installer, dir, {
-      log,
-      logTitle: `install-conda ${version}`,
-      timeoutSeconds: opts.timeoutSeconds ?? 1800,
-      passEnv: inventory.conda.passEnv ?? [],
-    });
+    let call: Awaited<ReturnType<typeof installConda>>;
+    try {
+      call = await installConda(installer, dir, {
+        log,
+        logTitle: `install-conda ${version}`,
+        timeoutSeconds: opts.timeoutSeconds ?? 1800,
+        passEnv: inventory.conda.passEnv ?? [],
+      });
+    } catch (e) {
+      // the machine refused (a full disk writing the log, a read-only ROOT): nothing half-installed stays behind,
+      // no marker claims an install is running; the error says which path (exit 4)
+      cleanupDownload();
+      removeInstallationTree(root, version);
+      clearInstalling(root, version);
+      throw environmentError(e) ?? e;
+    }
     cleanupDownload();
     const fail = (why: string, output: string[]): InstallCondaResult => {
       removeInstallationTree(root, version);

@@ -11,6 +11,7 @@ import { constants } from 'node:os';
 import { dirname, join } from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
 import type { Frontend } from '../core/types.js';
+import { faultPoint } from '../state/fsutil.js';
 import { ABORTED_LINE, CallBlockWriter, timeoutLine, type OutputStream } from '../core/conda-log.js';
 import { sortVersions } from '../core/conda-version.js';
 import type { PackageRow } from '../core/types.js';
@@ -74,16 +75,31 @@ export const ABORTED_EXIT = 130;
 /** A per-env log opened for appending; writes are queued in order and awaited by `close`. */
 class LogAppender {
   private queue: Promise<unknown> = Promise.resolve();
-  private constructor(private readonly file: FileHandle) {}
+  private constructor(
+    private readonly file: FileHandle,
+    private readonly path: string,
+  ) {}
 
   static async open(path: string): Promise<LogAppender> {
     await mkdir(dirname(path), { recursive: true });
-    return new LogAppender(await open(path, 'a'));
+    return new LogAppender(await open(path, 'a'), path);
   }
+
+  /** the first write the machine refused (a full disk): later writes are skipped, `close` throws it */
+  private failed: unknown;
 
   append(text: string): void {
     text = redact(text);
-    if (text) this.queue = this.queue.then(() => this.file.appendFile(text));
+    if (!text) return;
+    this.queue = this.queue
+      .then(() => {
+        if (this.failed) return;
+        faultPoint('log-append', this.path); // tests: a full disk while the log is written
+        return this.file.appendFile(text);
+      })
+      .catch((e: unknown) => {
+        this.failed ??= e; // never an unhandled rejection: the call goes on, its end reports it
+      });
   }
 
   async close(): Promise<void> {
@@ -92,6 +108,7 @@ class LogAppender {
     } finally {
       await this.file.close();
     }
+    if (this.failed) throw this.failed;
   }
 }
 

@@ -330,4 +330,18 @@ describe('install-conda', () => {
     expect(r.code, r.stderr).toBe(0);
     expect(JSON.parse(r.stdout)).toMatchObject({ ok: true, status: 'installed', recovered: true });
   }, 180_000);
+
+  test('a full disk while the install log is written: exit 4 naming it, no marker and no half tree left', async () => {
+    const c = makeCase('enospc', { installer: template });
+    const r = await runCli(['install-conda', '--root', c.root], {
+      cwd: c.repo,
+      env: { CONDA_GITOPS_FAULT: 'log-append:ENOSPC' },
+    });
+    expect(r.code, r.stderr).toBe(4);
+    expect(r.stderr).toMatch(/install-conda-24\.1\.2\.log/);
+    expect(r.stderr).not.toMatch(/^\s+at /m); // a message, not a stack
+    expect(existsSync(join(c.root, '.gitops', 'installing', 'v24.1.2.json'))).toBe(false);
+    expect(existsSync(c.inst)).toBe(false);
+    expect(c.links()).toEqual(['v23.11.0', 'v23.11.0']);
+  }, 120_000);
 });
