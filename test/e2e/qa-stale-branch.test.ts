@@ -4,6 +4,7 @@
  * than main's conda (the base commit's, or the live installation's) with "rebase on main", and ROOT/qa only
  * moves forward.
  */
+import { gitRepo } from '../fixtures/git-repo.js';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, readlinkSync, renameSync, symlinkSync, writeFileSync } from 'node:fs';
@@ -25,15 +26,7 @@ describe('a branch cut before main upgraded conda', () => {
   /** main when the branch was cut (the merge base), and main after its conda upgrade */
   let cut: string;
   let upgraded: string;
-  const git = (...args: string[]) =>
-    execFileSync('git', ['-C', dir, ...args], { stdio: 'pipe' })
-      .toString()
-      .trim();
-  const commit = (msg: string) => {
-    git('add', '-A');
-    git('-c', 'user.name=t', '-c', 'user.email=t@t', 'commit', '-qm', msg);
-    return git('rev-parse', 'HEAD');
-  };
+  const { git, commit } = gitRepo(() => dir);
   const inventory = (version: string) =>
     [
       '[conda]',
