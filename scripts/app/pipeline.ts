@@ -31,6 +31,7 @@ import { buildEnv, recordVerdict, type BuildOutcome, type BuildTools, type Conda
 import { testBuild, testHint, type EnvTestResult } from '../engine/envtest.js';
 import { runPool } from '../engine/pool.js';
 import { preflightResult } from '../core/qarun.js';
+import { buildReadPaths } from '../core/build-reads.js';
 import { isolationNote, type Sandbox } from '../core/sandbox.js';
 import { detectSandbox } from '../engine/sandbox.js';
 
@@ -216,7 +217,16 @@ export async function runBuilds(opts: RunBuildsOptions): Promise<PipelineResult>
         tools: tools!,
         retryFailed: opts.retryFailed,
         timeoutSeconds: opts.timeoutSeconds,
-        isolation,
+        // the sandbox's /tmp is private: the local channels and pip sources this build reads are bound back
+        isolation: bwrap
+          ? {
+              ...isolation,
+              expose: [
+                ...isolation.expose!,
+                ...buildReadPaths({ spec: env.spec, conda: opts.repo.inventory.conda, specDir, env: process.env }),
+              ],
+            }
+          : isolation,
         onPhase: (phase, seconds, ok) => opts.out.progress(`${tag} ${phase} ${fmt(seconds)}${ok ? '' : ' FAILED'}`),
       });
     }

@@ -8,12 +8,14 @@ import { loadRepo, resolveRoot } from '../repo/repo.js';
 import {
   allowListBetween,
   changesBetween,
+  inventoryOf,
   loadRepoTolerant,
   readCommitFiles,
   readPrDelta,
   readSnapshot,
 } from '../repo/snapshot.js';
 import { desiredState, type Desired } from '../core/desired.js';
+import { trustedInventory } from '../core/trust.js';
 import { withoutBroken } from '../core/qarun.js';
 import type { Inventory } from '../core/types.js';
 import { buildFacts, planEnvs, qaStep, type EnvAction, type QaStep } from '../core/envplan.js';
@@ -142,7 +144,11 @@ async function readSides(repoDir: string, baseRef: string, headRef: string | und
     inventory: repo.inventory,
     broken,
     changes: changesBetween(base.files, head.files, repo.inventory),
-    desired: withoutBroken(desiredState(repo), broken),
+    // the head's data, the base's configuration (core/trust.ts): build ids carry the base's channel mapping
+    desired: withoutBroken(
+      desiredState({ ...repo, inventory: trustedInventory(inventoryOf(base.files) ?? 'no-base', repo.inventory) }),
+      broken,
+    ),
     warnings: repo.warnings,
     allowCheck: allowListBetween(base.files, head.files, repo.inventory),
   };

@@ -36,7 +36,25 @@ export function legacyNoarchOf(spec: EnvSpec, inventory: Inventory): string[] {
   return sortedUnique(spec.dependencies.map((d) => d.spec.name).filter((n) => legacy.has(n)));
 }
 
+/**
+ * Where the installation's conda finds the channels a spec names: the [conda] keys written to its `.condarc` that
+ * map a channel name to a URL (custom-channels, channel-alias, default-channels), canonical (custom channels
+ * sorted); undefined when none is set. A pull request's QA passes the trusted inventory (core/trust.ts), so the
+ * mapping in an id is the one its build ran with: a build made under another mapping is never reused.
+ */
+export function channelMappingOf(inventory: Inventory): Record<string, unknown> | undefined {
+  const { customChannels, channelAlias, defaultChannels } = inventory.conda;
+  const custom = Object.entries(customChannels ?? {}).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  const mapping = {
+    ...(custom.length ? { customChannels: custom } : {}),
+    ...(channelAlias ? { channelAlias } : {}),
+    ...(defaultChannels?.length ? { defaultChannels } : {}),
+  };
+  return Object.keys(mapping).length ? mapping : undefined;
+}
+
 export function buildIdInputs(spec: EnvSpec, inventory: Inventory) {
+  const channelMapping = channelMappingOf(inventory);
   return {
     scheme: BUILD_PROCEDURE_VERSION,
     spec: normalizeSpec(spec),
@@ -45,6 +63,8 @@ export function buildIdInputs(spec: EnvSpec, inventory: Inventory) {
     legacyNoarch: legacyNoarchOf(spec, inventory),
     // the bytes of the requirements files it reads (absent when none: build ids of other specs are unchanged)
     ...(spec.requirementDigests ? { requirements: spec.requirementDigests } : {}),
+    // the channel mapping of the installation (absent when none is set: build ids of other inventories unchanged)
+    ...(channelMapping ? { channelMapping } : {}),
   };
 }
 

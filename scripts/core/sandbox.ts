@@ -20,8 +20,8 @@ export interface SandboxSpec {
   network: boolean;
   /**
    * directories replaced by an empty tmpfs before anything is bound back (the runner's home and its Actions
-   * directory, the host's /run, and with `network: false` also /tmp and /var/tmp): what is in them, files and
-   * Unix sockets alike, is out of reach. Only existing directories may be named (the engine checks).
+   * directory, the host's /run, /tmp and /var/tmp): what is in them, files and Unix sockets alike, is out of
+   * reach. Only existing directories may be named (the engine checks).
    */
   hide?: string[];
   /** directories bound back read-only after hiding (the installation root, an interpreter under the home) */
@@ -55,12 +55,12 @@ function checkHidden(p: string): string {
  * The directories a sandboxed call must not see, from the host's facts: the runner user's home (keys, tokens,
  * tool configuration), the GitHub Actions runner's own directory (`.credentials`, `.runner`, `_work`: the parent
  * of the `_work` directory its workspace variables point into), the host's /run (service sockets: docker, dbus,
- * systemd) and, for a call without network, /tmp and /var/tmp (an ssh agent's or X server's socket). A home that
- * is `/` or contains a system directory is not hidden (a service user with HOME=/).
+ * systemd) and /tmp and /var/tmp (an ssh agent's or X server's socket, other users' files): every call, a build
+ * with the network too, gets a private /tmp; what a build reads there is bound back read-only
+ * (core/build-reads.ts). A home that is `/` or contains a system directory is not hidden (HOME=/).
  */
-export function hiddenDirs(host: { home?: string; workspaces: readonly string[]; network: boolean }): string[] {
-  const hide = new Set<string>(['/run', '/var/run']);
-  if (!host.network) for (const d of ['/tmp', '/var/tmp']) hide.add(d);
+export function hiddenDirs(host: { home?: string; workspaces: readonly string[] }): string[] {
+  const hide = new Set<string>(['/run', '/var/run', '/tmp', '/var/tmp']);
   const home = host.home?.replace(/\/+$/, '');
   if (home && home.startsWith('/') && !SYSTEM_DIRS.some((s) => s === home || s.startsWith(`${home}/`))) hide.add(home);
   for (const w of host.workspaces) {

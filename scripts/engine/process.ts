@@ -160,7 +160,7 @@ function isRealDir(p: string): boolean {
 
 /**
  * The one place a sandbox's command line is made: the caller's spec, completed with what this host must not show
- * (core/sandbox.ts hiddenDirs: the runner's home and Actions directory, /run, and /tmp for a call without network;
+ * (core/sandbox.ts hiddenDirs: the runner's home and Actions directory, /run, /tmp and /var/tmp;
  * only real directories, a symlink such as /var/run is covered by its target) and the exposed directories.
  */
 export function sandboxCommand(spec: SandboxSpec, argv: readonly string[]): string[] {
@@ -168,7 +168,6 @@ export function sandboxCommand(spec: SandboxSpec, argv: readonly string[]): stri
     ...hiddenDirs({
       home: process.env.HOME || homedir(),
       workspaces: WORKSPACE_VARIABLES.map((v) => process.env[v] ?? '').filter(Boolean),
-      network: spec.network,
     }),
     ...(spec.hide ?? []),
   ].filter(isRealDir);

@@ -11,6 +11,7 @@ import { decodeInput, inputFileProblem } from '../core/input.js';
 import type { EnvSpec, Inventory } from '../core/types.js';
 import { changedEnvs, type Changes } from '../core/changes.js';
 import { desiredState, type Desired } from '../core/desired.js';
+import { trustedInventory } from '../core/trust.js';
 import { checkRepoTolerant, emptyInventory, type TolerantRepo } from '../core/qarun.js';
 import {
   catFiles,
@@ -322,8 +323,10 @@ export async function readPrDelta(repoDir: string, baseRef: string, headRef: str
         c.problems.filter((p) => p.severity === 'error'),
       );
   }
+  const trustBase: Inventory | 'no-base' = inventoryChanged && baseText === undefined ? 'no-base' : baseInventory;
+  // the head's data, the base's configuration (core/trust.ts): build ids carry the base's channel mapping
   const desired = desiredState(
-    { inventory, specs, testTexts: testTextsOf(headFiles) },
+    { inventory: trustedInventory(trustBase, inventory), specs, testTexts: testTextsOf(headFiles) },
     { only: changes.envs.map((e) => e.name) },
   );
   return {
@@ -335,7 +338,7 @@ export async function readPrDelta(repoDir: string, baseRef: string, headRef: str
     desired,
     broken,
     warnings,
-    baseInventory: inventoryChanged && baseText === undefined ? 'no-base' : baseInventory,
+    baseInventory: trustBase,
     // sources are checked against the base's allow-list; a PR touching env-specs/ is not allow-list-only
     allowCheck: compareAllowLists(
       baseText !== undefined && baseInventory ? { text: baseText, inventory: baseInventory } : undefined,

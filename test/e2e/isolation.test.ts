@@ -391,3 +391,70 @@ describe.skipIf(noBwrap)('what a PR test can reach inside the sandbox: capabilit
     240_000,
   );
 });
+
+describe.skipIf(noBwrap)("a PR's build (pip's build backend) sees a private /tmp: no host socket, no host file", () => {
+  let hostTmp: string;
+  let server: import('node:net').Server;
+  let connections = 0;
+
+  beforeAll(async () => {
+    // under /tmp itself (not TMPDIR): an ssh agent's or X server's socket, a file another user left there
+    hostTmp = mkdtempSync('/tmp/cg-host-tmp-');
+    writeFileSync(join(hostTmp, 'secret.txt'), 'TMP-SECRET');
+    const net = await import('node:net');
+    server = net.createServer((c) => {
+      connections++;
+      c.end('HOST-SOCKET-ANSWERED\n');
+    });
+    await new Promise<void>((ok) => server.listen(join(hostTmp, 'agent.sock'), ok));
+  });
+  afterAll(() => {
+    server?.close();
+    if (hostTmp) rmSync(hostTmp, { recursive: true, force: true });
+  });
+
+  const BUILD_TMP =
+    "a PR's pip build backend cannot connect to a Unix socket or read a file under the host's /tmp, while the " +
+    'build itself still installs from a file:// channel and a wheel directory under /tmp';
+  test(
+    BUILD_TMP,
+    async () => {
+      expect(world.channel).toMatch(/^file:\/\/\/tmp\//); // the channel the build needs is under /tmp too
+      expect(world.wheels).toMatch(/^\/tmp\//); // and pip's wheel directory (PIP_FIND_LINKS)
+      const pr = join(world.base, 'pr-build-tmp');
+      mkdirSync(join(pr, 'env-specs'), { recursive: true });
+      const pkg = makeGitPackage(join(pr, 'env-specs', 'tmppkg'), 'tmppkg', '1.0');
+      // the backend runs when pip builds the package: what it reaches fails the build, loudly
+      const attack = [
+        'import socket as _s',
+        '_reached = []',
+        'try:',
+        `    _reached.append(open(${JSON.stringify(join(hostTmp, 'secret.txt'))}).read())`,
+        'except OSError:',
+        '    pass',
+        'try:',
+        '    _c = _s.socket(_s.AF_UNIX)',
+        `    _c.connect(${JSON.stringify(join(hostTmp, 'agent.sock'))})`,
+        '    _reached.append(_c.recv(99).decode())',
+        'except OSError:',
+        '    pass',
+        'if _reached:',
+        '    raise SystemExit("REACHED " + " ".join(_reached))',
+        '',
+      ].join('\n');
+      const backend = join(pkg.dir, '_fixture_backend.py');
+      writeFileSync(backend, attack + readFileSync(backend, 'utf8'));
+      writeRepo(
+        pr,
+        { envs: { tmpenv: 'REPLICATE' }, channels: [world.channel] },
+        { tmpenv: worldSpec(world, 'tmpenv', ['python', 'pip', 'zlib'], ['./tmppkg', 'tabulate']) },
+      );
+      const { report, by } = await qa(pr);
+      const log = readFileSync(join(world.root, '.gitops', 'runs', report.runId, 'logs', 'tmpenv.log'), 'utf8');
+      expect(log).not.toMatch(/TMP-SECRET|HOST-SOCKET-ANSWERED/);
+      expect(connections).toBe(0);
+      expect(by.tmpenv?.status, JSON.stringify(by.tmpenv)).toBe('tested');
+    },
+    240_000,
+  );
+});

@@ -9,8 +9,8 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync
 import { join } from 'node:path';
 import { memoryOutput } from '../../scripts/cli/output.js';
 import { runCommand } from '../fixtures/command.js';
-import { makeQaWorld, worldSpec, type QaWorld } from '../fixtures/qa-world.js';
-import { hostPython, installerTemplate } from '../fake-conda/index.js';
+import { makeQaWorld, STANDARD_RECORDS, worldSpec, type QaWorld } from '../fixtures/qa-world.js';
+import { hostPython, installerTemplate, writeChannel } from '../fake-conda/index.js';
 
 const OLD = '23.11.0';
 const NEW = '24.1.2';
@@ -150,5 +150,135 @@ describe('a pull request cannot change how its own QA runs', () => {
     const trusted = await run('build', { env: 'app' });
     expect(trusted.code, trusted.text).toBe(0);
     expect(readdirSync(shared).sort()).not.toEqual(before);
+  }, 300_000);
+});
+
+describe('finding 2: the channel mapping of an abandoned PR never reaches production', () => {
+  let world: QaWorld;
+  let template: string;
+  let dir: string;
+  let mirror: (name: string) => string;
+  const { git, commit } = gitRepo(() => dir);
+  const inventory = (version: string, mapping: string) =>
+    [
+      '[conda]',
+      `version = ${version}`,
+      'channels = conda-forge',
+      `custom-channels = conda-forge=${mapping}`,
+      `installer = ${template}`,
+      'pass-env = FAKE_CONDA_PYTHON, FAKE_CONDA_PYTHON_VERSION',
+      '',
+      '[environments]',
+      'app = REPLICATE',
+      '',
+    ].join('\n');
+  const run = async (name: string, options: Record<string, unknown>) => {
+    const out = memoryOutput(true);
+    const code = await runCommand(name, {
+      options: { root: world.root, json: true, ...options },
+      positionals: [],
+      out,
+      repo: dir,
+      env: { ...process.env },
+    });
+    const text = [...out.errors, ...out.lines].join('\n');
+    return { code, text, result: out.results[0] as Record<string, unknown> | undefined };
+  };
+  /** the channels the live env's conda-meta records name */
+  const liveChannels = () => {
+    const meta = join(world.root, 'envs', 'app', 'conda-meta');
+    return readdirSync(meta)
+      .filter((f) => f.endsWith('.json'))
+      .map((f) => String((JSON.parse(readFileSync(join(meta, f), 'utf8')) as { channel?: string }).channel))
+      .join('\n');
+  };
+
+  beforeAll(() => {
+    world = makeQaWorld({ version: OLD });
+    template = installerTemplate(join(world.base, 'installers'), [OLD, NEW]);
+    process.env.FAKE_CONDA_PYTHON = hostPython().python;
+    process.env.FAKE_CONDA_PYTHON_VERSION = hostPython().version;
+    // three places serving `conda-forge` with the same packages: the mirror main uses, the PR's, a new mirror
+    mirror = (name: string) => {
+      const parent = join(world.base, name);
+      writeChannel(join(parent, 'conda-forge'), STANDARD_RECORDS);
+      return `file://${parent}`;
+    };
+    dir = join(world.base, 'repo');
+    mkdirSync(join(dir, 'env-specs'), { recursive: true });
+    git('init', '-q', '-b', 'main');
+    writeFileSync(join(dir, 'inventory.ini'), inventory(OLD, mirror('mirror')));
+    writeFileSync(
+      join(dir, 'env-specs', 'app.yml'),
+      'name: app\nchannels:\n  - conda-forge\ndependencies:\n  - python\n',
+    );
+    commit('main');
+    mirror('evil');
+    mirror('mirror2');
+  });
+  afterAll(() => world?.cleanup());
+
+  test(
+    'PR-A (new version, custom-channels -> evil) is QAed and abandoned; PR-B (same version) merged and ' +
+      'deployed: no evil package is live; a new mapping on main rebuilds instead of reusing',
+    async () => {
+      git('checkout', '-qf', '-B', 'pr-a', 'main');
+      writeFileSync(join(dir, 'inventory.ini'), inventory(NEW, `file://${join(world.base, 'evil')}`));
+      commit('pr-a');
+      const a = await run('qa', { base: 'main', head: 'HEAD' });
+      expect(a.code, a.text).toBe(0);
+      expect(a.text).toMatch(/\[conda\] custom-channels changed by this pull request is not used by its QA/);
+      expect(readFileSync(join(world.root, `v${NEW}`, '.condarc'), 'utf8')).not.toContain('evil');
+
+      // PR-B: the same version, main's mapping; merged and deployed
+      git('checkout', '-qf', '-B', 'pr-b', 'main');
+      writeFileSync(join(dir, 'inventory.ini'), inventory(NEW, mirror('mirror')));
+      commit('pr-b');
+      const b = await run('qa', { base: 'main', head: 'HEAD' });
+      expect(b.code, b.text).toBe(0);
+      git('checkout', '-qf', 'main');
+      git('merge', '-q', '--ff-only', 'pr-b');
+      const deployed = await run('deploy', { 'build-missing': true });
+      expect(deployed.code, deployed.text).toBe(0);
+      expect(liveChannels()).toMatch(/mirror/);
+      expect(liveChannels()).not.toMatch(/evil/);
+      const status = await run('status', {});
+      expect(status.code, status.text).toBe(0);
+
+      // main moves conda-forge to another mirror: a build made under the old mapping is not "reused"
+      writeFileSync(join(dir, 'inventory.ini'), inventory(NEW, mirror('mirror2')));
+      commit('main: conda-forge from mirror2');
+      const moved = await run('deploy', { 'build-missing': true });
+      expect(moved.code, moved.text).toBe(0);
+      expect(liveChannels()).toMatch(/mirror2/);
+    },
+    300_000,
+  );
+
+  test("a PR's plan (by what it changed, or whole) names the build id its QA builds: the base's mapping", async () => {
+    git('checkout', '-qf', '-B', 'pr-c', 'main');
+    writeFileSync(join(dir, 'inventory.ini'), inventory(NEW, `file://${join(world.base, 'evil')}`));
+    const spec = 'name: app\nchannels:\n  - conda-forge\ndependencies:\n  - python\n  - zlib\n';
+    writeFileSync(join(dir, 'env-specs', 'app.yml'), spec);
+    commit('pr-c');
+    const idOf = (r: { result?: Record<string, unknown> }) =>
+      (r.result!.envs as Array<{ name: string; buildId: string }>).find((e) => e.name === 'app')!.buildId;
+    const delta = await run('plan', { base: 'main', head: 'HEAD' });
+    expect(delta.code, delta.text).toBe(0);
+    const whole = await run('plan', { base: 'main' });
+    expect(whole.code, whole.text).toBe(0);
+    const qa = await run('qa', { base: 'main', head: 'HEAD' });
+    expect(qa.code, qa.text).toBe(0);
+    const built = readdirSync(join(world.root, `v${NEW}`, 'builds', 'app')).filter((e) => /^[0-9a-f]{12}$/.test(e));
+    expect(built).toContain(idOf(delta));
+    expect(idOf(whole)).toBe(idOf(delta));
+    expect(JSON.stringify(qa.result)).toContain(idOf(delta));
+    // the same spec change without touching [conda]: the same build id (the mapping a PR sets has no effect)
+    git('checkout', '-qf', '-B', 'pr-d', 'main');
+    writeFileSync(join(dir, 'env-specs', 'app.yml'), spec);
+    commit('pr-d');
+    const plain = await run('plan', { base: 'main', head: 'HEAD' });
+    expect(plain.code, plain.text).toBe(0);
+    expect(idOf(delta)).toBe(idOf(plain));
   }, 300_000);
 });

@@ -246,6 +246,24 @@ describe('build id: what else goes in', () => {
     });
   });
 
+  test('finding 2: the channel mapping (custom-channels, channel-alias, default-channels) changes it', () => {
+    const mapped = (conda: Partial<Inventory['conda']>) => idOf(text, { ...INV, conda: { ...INV.conda, ...conda } });
+    const ids = [
+      idOf(text),
+      mapped({ customChannels: { 'conda-forge': 'file:///srv/mirror' } }),
+      mapped({ customChannels: { 'conda-forge': 'file:///home/runner/evil' } }),
+      mapped({ channelAlias: 'https://conda.internal' }),
+      mapped({ defaultChannels: ['https://conda.internal/main'] }),
+    ];
+    expect(new Set(ids).size).toBe(5);
+    // how it is written does not count: the same mapping in another order is the same id
+    expect(mapped({ customChannels: { a: 'file:///x', b: 'file:///y' } })).toBe(
+      mapped({ customChannels: { b: 'file:///y', a: 'file:///x' } }),
+    );
+    // settings that do not decide where packages come from leave it alone
+    expect(mapped({ solver: 'classic', pkgsDirs: ['/srv/pkgs'] })).toBe(idOf(text));
+  });
+
   test('specHash follows the spec only, not the installation', () => {
     const s = spec(text);
     expect(specHash(s)).toMatch(/^[0-9a-f]{12}$/);

@@ -121,18 +121,19 @@ describe('sandboxArgv', () => {
 });
 
 describe('hiddenDirs: what a sandboxed call must not see on this host', () => {
-  test("the runner's home, the Actions runner's own directory (above _work) and /run; /tmp too without network", () => {
+  test("the runner's home, the Actions runner's own directory (above _work), /run, /tmp and /var/tmp", () => {
     const workspaces = ['/opt/actions-runner/_work/repo', '/opt/actions-runner/_work/repo/repo'];
-    expect(hiddenDirs({ home: '/home/runner', workspaces, network: false }).sort()).toEqual(
+    expect(hiddenDirs({ home: '/home/runner', workspaces }).sort()).toEqual(
       ['/home/runner', '/opt/actions-runner', '/run', '/tmp', '/var/run', '/var/tmp'].sort(),
     );
-    expect(hiddenDirs({ home: '/home/runner/', workspaces: [], network: true }).sort()).toEqual(
-      ['/home/runner', '/run', '/var/run'].sort(),
+    // a build (with the network) gets a private /tmp too: no host socket there
+    expect(hiddenDirs({ home: '/home/runner/', workspaces: [] }).sort()).toEqual(
+      ['/home/runner', '/run', '/tmp', '/var/run', '/var/tmp'].sort(),
     );
   });
   test('a home that is / or holds a system directory is not hidden (a service user with HOME=/)', () => {
     for (const home of ['/', '', '/var', '/usr'])
-      expect(hiddenDirs({ home, workspaces: [], network: true })).toEqual(['/run', '/var/run']);
+      expect(hiddenDirs({ home, workspaces: [] })).toEqual(['/run', '/var/run', '/tmp', '/var/tmp']);
   });
 });
 
