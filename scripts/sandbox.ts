@@ -4,6 +4,8 @@
  *
  *   1. an old, hand-run installation (conda 4.3.22) whose envs show every failure cause of the seed account;
  *   2. adopt it into a scratch git repository; the admin names the installer and the internal channels;
+ *   2b. an attack: a pull request's build plants an activate.d symlink into a live env; the tool refuses to write
+ *      through it (one blocked attack per class: symlink here, the test script in 7, installer and cache in 7b);
  *   3. a pull request that upgrades conda to 23.11.0: QA installs it itself (install-conda, with the fake
  *      installer `[conda] installer` names), builds every env into the new installation and prints the failure
  *      table; `fix` applies the remediation rules; QA again: one env still fails;
@@ -200,6 +202,65 @@ async function adopt(): Promise<void> {
   showConda();
   await git('add', '-A');
   await git('commit', '-qm', 'adopt the existing installation');
+}
+
+/**
+ * 2b. The symlink attack (conda < 4.9 keeps `variables:` in activation scripts the tool writes into the built
+ * prefix): a PR's pip build backend plants `$PREFIX/etc/conda/activate.d` -> a live env's site-packages; the
+ * tool, outside the sandbox, refuses to write through it and the build fails saying so.
+ */
+async function symlinkAttack(): Promise<void> {
+  banner("2b. An attack: a PR's build plants an activate.d symlink into a live env (hlink); the tool refuses it");
+  await git('checkout', '-q', '-b', 'symlink-attack');
+  const liveSite = path.join(paths.root, `v${OLD}`, 'envs', 'hlink', 'lib');
+  // a local pip package whose in-tree build backend runs as part of the PR's build
+  const pkg = makeGitPackage(path.join(paths.sources, 'varpkg'), 'varpkg', '1.0');
+  const dest = path.join(paths.repo, 'env-specs', 'varpkg');
+  fs.cpSync(pkg.dir, dest, { recursive: true, filter: (src: string) => path.basename(src) !== '.git' });
+  const plant = [
+    'import glob, os, sys',
+    `for _live in glob.glob(${JSON.stringify(liveSite)} + '/python*/site-packages'):`,
+    '    _etc = os.path.join(os.path.dirname(os.path.dirname(sys.executable)), "etc", "conda")',
+    '    os.makedirs(_etc, exist_ok=True)',
+    '    if not os.path.lexists(os.path.join(_etc, "activate.d")):',
+    '        os.symlink(_live, os.path.join(_etc, "activate.d"))',
+    '',
+  ].join('\n');
+  const backend = path.join(dest, '_fixture_backend.py');
+  fs.writeFileSync(backend, plant + fs.readFileSync(backend, 'utf8'));
+  process.stdout.write(`\n  env-specs/varpkg/_fixture_backend.py (prepended):\n${plant.replace(/^/gm, '    ')}\n`);
+  const spec = ['name: vars', 'channels:', '  - conda-forge', 'dependencies:', '  - python', '  - pip'];
+  spec.push('  - pip:', '    - ./varpkg', 'variables:', '  GDAL_DATA: /srv/gdal');
+  fs.writeFileSync(path.join(paths.repo, 'env-specs', 'vars.yml'), spec.join('\n') + '\n');
+  const inv = path.join(paths.repo, 'inventory.ini');
+  fs.writeFileSync(
+    inv,
+    fs.readFileSync(inv, 'utf8').replace(/^\[environments\]$/m, '[environments]\nvars = REPLICATE'),
+  );
+  await git('add', '-A');
+  await git('commit', '-qm', 'vars: a new env with variables');
+  const live = () => snapshot(path.join(paths.root, `v${OLD}`, 'envs', 'hlink'));
+  const before = live();
+  const { runId } = JSON.parse(await cliJson(['qa', '--base', 'main', '--head', 'HEAD'], { expect: [1] })) as {
+    runId: string;
+  };
+  const report = JSON.parse(
+    fs.readFileSync(path.join(paths.root, '.gitops', 'runs', runId, 'report.json'), 'utf8'),
+  ) as { envs: Array<{ env: string; status: string; hint?: string; excerpt?: string[] }> };
+  const vars = report.envs.find((e) => e.env === 'vars');
+  const unchanged = live() === before;
+  process.stdout.write(
+    [
+      '',
+      `  vars: ${vars?.status}: ${vars?.hint ?? ''}`,
+      ...(vars?.excerpt ?? []).map((l) => `    | ${l}`),
+      `  live hlink: ${unchanged ? 'unchanged (no conda-gitops-variables.sh written into it)' : 'CHANGED'}`,
+      '',
+    ].join('\n'),
+  );
+  const said = [vars?.hint ?? '', ...(vars?.excerpt ?? [])].join('\n');
+  if (vars?.status !== 'failed' || !unchanged || !/symlink/.test(said)) throw new Error('the symlink was followed');
+  await git('checkout', '-q', '-f', 'main');
 }
 
 async function upgradePullRequest(): Promise<void> {
@@ -480,6 +541,7 @@ async function main(): Promise<void> {
   const started = Date.now();
   await buildOldInstallation();
   await adopt();
+  await symlinkAttack();
   await upgradePullRequest();
   await deployAndRollback();
   await verdicts();
