@@ -32,6 +32,7 @@ import { testBuild, testHint, type EnvTestResult } from '../engine/envtest.js';
 import { runPool } from '../engine/pool.js';
 import { preflightResult } from '../core/qarun.js';
 import { buildReadPaths } from '../core/build-reads.js';
+import { readCondarc } from '../engine/channel-index.js';
 import { isolationNote, type Sandbox } from '../core/sandbox.js';
 import { detectSandbox } from '../engine/sandbox.js';
 
@@ -155,6 +156,10 @@ export async function runBuilds(opts: RunBuildsOptions): Promise<PipelineResult>
     sharedCache: join(installationLayout(root, opts.desired.condaVersion).dir, 'pkgs'),
     ...(opts.untrusted ? { privateCache: true } : {}),
   };
+  // how the installation's conda maps channel names (its own .condarc too): where a build's channels are
+  const rc = bwrap
+    ? readCondarc(installationLayout(root, opts.desired.condaVersion).dir, process.env, opts.desired.condaVersion)
+    : undefined;
   const testIsolation = {
     ...(bwrap ? { bwrap, expose: [root] } : { reason: (sandbox as { reason: string }).reason }),
     allowUnsandboxed,
@@ -223,7 +228,7 @@ export async function runBuilds(opts: RunBuildsOptions): Promise<PipelineResult>
               ...isolation,
               expose: [
                 ...isolation.expose!,
-                ...buildReadPaths({ spec: env.spec, conda: opts.repo.inventory.conda, specDir, env: process.env }),
+                ...buildReadPaths({ spec: env.spec, conda: opts.repo.inventory.conda, specDir, env: process.env, rc }),
               ],
             }
           : isolation,

@@ -9,6 +9,7 @@
  */
 import { isAbsolute, resolve } from 'node:path';
 import type { EnvSpec, Inventory } from './types.js';
+import { effectiveChannels, type CondaRc } from './channel-index.js';
 
 /** The runner's pip settings that name where pip reads packages from (space separated lists). */
 export const PIP_SOURCE_VARIABLES = ['PIP_FIND_LINKS', 'PIP_INDEX_URL', 'PIP_EXTRA_INDEX_URL'] as const;
@@ -42,12 +43,16 @@ export interface BuildReadsInput {
   specDir: string;
   /** the environment conda and pip inherit (only PIP_SOURCE_VARIABLES are read) */
   env: Record<string, string | undefined>;
+  /** the rc files the installation's conda reads (an adopted installation's own .condarc maps names too) */
+  rc?: CondaRc;
 }
 
 /** The absolute local paths a build reads packages and sources from, deduplicated, in a stable order. */
-export function buildReadPaths({ spec, conda, specDir, env }: BuildReadsInput): string[] {
+export function buildReadPaths({ spec, conda, specDir, env, rc }: BuildReadsInput): string[] {
   const found: Array<string | undefined> = [];
+  const named = [...spec.channels, ...spec.dependencies.flatMap((d) => (d.spec.channel ? [d.spec.channel] : []))];
   const channels = [
+    ...(rc ? effectiveChannels(named, rc) : []),
     ...spec.channels,
     ...spec.dependencies.flatMap((d) => [d.spec.channel ?? '', d.spec.url ?? '']),
     ...(conda.channels ?? []),
