@@ -5,12 +5,21 @@
  */
 import { gitRepo } from '../fixtures/git-repo.js';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { memoryOutput } from '../../scripts/cli/output.js';
 import { runCommand } from '../fixtures/command.js';
 import { makeQaWorld, STANDARD_RECORDS, worldSpec, type QaWorld } from '../fixtures/qa-world.js';
-import { hostPython, installerTemplate, writeChannel } from '../fake-conda/index.js';
+import { hostPython, installerTemplate, makeGitPackage, writeChannel } from '../fake-conda/index.js';
 
 const OLD = '23.11.0';
 const NEW = '24.1.2';
@@ -280,5 +289,82 @@ describe('finding 2: the channel mapping of an abandoned PR never reaches produc
     const plain = await run('plan', { base: 'main', head: 'HEAD' });
     expect(plain.code, plain.text).toBe(0);
     expect(idOf(delta)).toBe(idOf(plain));
+  }, 300_000);
+});
+
+describe('finding 4: a symlink planted by a PR build never makes the tool write into a live env', () => {
+  const ANCIENT = '4.3.22'; // older than 4.9: `variables:` become activation scripts the tool writes
+  let world: QaWorld;
+  let dir: string;
+  const { git, commit } = gitRepo(() => dir);
+  const run = async (name: string, options: Record<string, unknown>) => {
+    const out = memoryOutput(true);
+    const code = await runCommand(name, {
+      options: { root: world.root, json: true, ...options },
+      positionals: [],
+      out,
+      repo: dir,
+      env: { ...process.env },
+    });
+    return { code, text: [...out.errors, ...out.lines].join('\n'), result: out.results[0] as QaReport | undefined };
+  };
+  interface QaReport {
+    envs: Array<{ env: string; status: string; hint?: string; excerpt?: string[] }>;
+  }
+
+  beforeAll(() => {
+    world = makeQaWorld({ version: ANCIENT });
+    dir = join(world.base, 'repo');
+    mkdirSync(join(dir, 'env-specs'), { recursive: true });
+    git('init', '-q', '-b', 'main');
+    const inv = (envs: string[]) =>
+      ['[conda]', `version = ${ANCIENT}`, `channels = ${world.channel}`, '', '[environments]', ...envs, ''].join('\n');
+    writeFileSync(join(dir, 'inventory.ini'), inv(['live = REPLICATE']));
+    writeFileSync(join(dir, 'env-specs', 'live.yml'), worldSpec(world, 'live', ['python', 'pip', 'zlib']));
+    commit('main');
+    // the PR: a new env with variables and a local pip package whose build backend plants the symlink
+    git('checkout', '-qf', '-B', 'pr', 'main');
+    const src = join(world.base, 'varpkg-src');
+    const pkg = makeGitPackage(src, 'varpkg', '1.0');
+    const dest = join(dir, 'env-specs', 'varpkg');
+    cpSync(pkg.dir, dest, { recursive: true, filter: (p) => !p.endsWith('/.git') });
+    const plant = [
+      'import glob, os, sys',
+      `for _live in glob.glob(${JSON.stringify(join(world.root, 'envs', 'live', 'lib'))} + '/python*/site-packages'):`,
+      '    _etc = os.path.join(os.path.dirname(os.path.dirname(sys.executable)), "etc", "conda")',
+      '    os.makedirs(_etc, exist_ok=True)',
+      '    if not os.path.lexists(os.path.join(_etc, "activate.d")):',
+      '        os.symlink(_live, os.path.join(_etc, "activate.d"))',
+      '',
+    ].join('\n');
+    writeFileSync(join(dest, '_fixture_backend.py'), plant + readFileSync(join(dest, '_fixture_backend.py'), 'utf8'));
+    writeFileSync(
+      join(dir, 'env-specs', 'vars.yml'),
+      worldSpec(world, 'vars', ['python', 'pip'], ['./varpkg']) + 'variables:\n  GDAL_DATA: /srv/gdal\n',
+    );
+    writeFileSync(join(dir, 'inventory.ini'), inv(['live = REPLICATE', 'vars = REPLICATE']));
+    commit('pr: vars');
+    git('checkout', '-qf', 'main');
+  });
+  afterAll(() => world?.cleanup());
+
+  test("the PR's build fails naming the planted symlink; nothing is written into the live env", async () => {
+    const deployed = await run('deploy', { 'build-missing': true });
+    expect(deployed.code, deployed.text).toBe(0);
+    const site = readdirSync(join(world.root, 'envs', 'live', 'lib')).map((p) =>
+      join(world.root, 'envs', 'live', 'lib', p, 'site-packages'),
+    )[0]!;
+    const before = readdirSync(site).sort();
+    git('checkout', '-qf', 'pr');
+    const qa = await run('qa', { base: 'main', head: 'HEAD' });
+    expect(qa.code, qa.text).toBe(1);
+    const vars = qa.result!.envs.find((e) => e.env === 'vars')!;
+    expect(vars.status).toBe('failed');
+    expect([vars.hint, ...(vars.excerpt ?? [])].join('\n')).toMatch(
+      /etc\/conda\/activate\.d is a symlink in a built prefix: not written through/,
+    );
+    expect(readdirSync(site).sort()).toEqual(before);
+    expect(existsSync(join(site, 'conda-gitops-variables.sh'))).toBe(false);
+    git('checkout', '-qf', 'main');
   }, 300_000);
 });
