@@ -146,11 +146,14 @@ export function canonicalName(url: string, cfg: ChannelConfig): string {
 
 /**
  * Channels of a command: -c channels, then the env file's, then the configured ones (unless overridden).
- * `nodefaults` means "no defaults" only in an environment file (`fromFile`); on the command line conda takes it
+ * `nodefaults` means something only in an environment file (`fromFile`): there it drops **every configured
+ * channel**, not only `defaults` (`conda_env/installers/conda.py`: the configured channels are added only when
+ * the file has no `nodefaults`; real conda 4.3.22–23.11.0, probe nodefaults). On the command line conda takes it
  * as an ordinary channel name (`channel_alias/nodefaults`).
  */
 export function channelList(cfg: ChannelConfig, first: string[], override: boolean, fromFile = false): Channel[] {
-  const names = override ? [...first] : [...first, ...cfg.channels];
+  const noConfigured = override || (fromFile && first.includes('nodefaults'));
+  const names = noConfigured ? [...first] : [...first, ...cfg.channels];
   return resolveList(cfg, names, fromFile);
 }
 
