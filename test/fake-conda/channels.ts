@@ -26,7 +26,7 @@ const DEFAULT_CHANNELS = ['https://repo.anaconda.com/pkgs/main', 'https://repo.a
 /**
  * conda's rc search path (conda/base/constants.py SEARCH_PATH), in reading order: later files win. `/etc` is the
  * installation's recorded sysconfdir (none unless a test gives one), `~` the user's home (context.ts userHome).
- * `$XDG_CONFIG_HOME/conda` and `~/.config/conda` are read from 4.12; conda >= 24.9 with
+ * `$XDG_CONFIG_HOME/conda` and `~/.config/conda` are read from 4.11.0; conda >= 24.9 with
  * CONDA_RESTRICT_RC_SEARCH_PATH set reads `$CONDARC` only.
  */
 export function rcSearchPath(ctx: Ctx): string[] {
@@ -38,7 +38,7 @@ export function rcSearchPath(ctx: Ctx): string[] {
   return [
     ...(etc ? [...three(join(etc, 'conda')), ...three(join(etc, '..', 'var', 'lib', 'conda'))] : []),
     ...three(ctx.root),
-    ...(atLeast(ctx, '4.12')
+    ...(atLeast(ctx, '4.11')
       ? [
           ...(env.XDG_CONFIG_HOME ? three(join(env.XDG_CONFIG_HOME, 'conda')) : []),
           ...three(join(home, '.config', 'conda')),

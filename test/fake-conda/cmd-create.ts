@@ -32,7 +32,7 @@ const ENV_CREATE: CmdDef = {
     { names: ['-f', '--file'], kind: 'value', metavar: 'FILE' },
     ...TARGET,
     { names: ['--force'], kind: 'flag' },
-    { names: ['-y', '--yes'], kind: 'flag', since: '23.9' },
+    { names: ['-y', '--yes'], kind: 'flag', since: '23.7' },
     { names: ['-d', '--dry-run'], kind: 'flag' },
     { names: ['--no-default-packages'], kind: 'flag' },
     ...COMMON,
@@ -92,7 +92,9 @@ export async function envCreate(ctx: Ctx, argv: string[]): Promise<number> {
   if (isEnv(prefix) && !force) throw alreadyExists(prefix);
 
   const specs = [...file.conda];
-  if (file.pip && !specs.some((s) => safeName(s) === 'pip')) {
+  // conda adds pip for a pip: section only from 4.6.9 (conda_env/env.py from_dict); older ones run the pip step
+  // with whatever pip the env has (pipStep: 4.3.x-4.4.8 crash without one, 4.4.9-4.6.8 skip the step)
+  if (file.pip && !specs.some((s) => safeName(s) === 'pip') && atLeast(ctx, '4.6.9')) {
     if (!quiet) {
       ctx.out(
         'Warning: you have pip-installed dependencies in your environment file, ' +
