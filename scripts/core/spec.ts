@@ -222,7 +222,7 @@ function readDependencies(
   if (spec.pip.length && !spec.dependencies.some((d) => d.spec.name === 'pip')) {
     warn(
       spec.pipLine ?? line,
-      "a 'pip:' section without 'pip' in the conda dependencies (conda >= 4.6.9 adds it; for older conda the build does)",
+      "a 'pip:' section without 'pip' in the conda dependencies (conda >= 4.6.9 adds it; the build, for older)",
     );
   }
 }

@@ -87,7 +87,7 @@ describe('buildSteps (pure)', () => {
     expect(buildSteps(s, [], '/r').createSpec).toBe('name: a\ndependencies:\n  - python\n');
   });
 
-  test('a pip section without pip: the build adds pip where conda does not (< 4.6.9) (real conda 4.3.22, probe product pip section)', () => {
+  test('a pip section without pip: the build adds pip where conda < 4.6.9 does not (probe product pip section)', () => {
     const s = parseSpec('dependencies:\n  - python\n  - pip:\n    - tidyup==0.4.2\n', 'env-specs/a.yml', 'a').spec!;
     const deps = (v?: string) =>
       (load(buildSteps(s, [], '/r', v ? { condaVersion: v } : {}).createSpec) as { dependencies: unknown[] })
@@ -100,9 +100,10 @@ describe('buildSteps (pure)', () => {
     expect(deps('23.11.0')).toEqual(['python', { pip: ['tidyup==0.4.2'] }]);
   });
 
-  test('conda 4.3 passes pip lines as arguments: an option and its value become one token (probe pip lines as arguments)', () => {
+  test('conda 4.3 passes pip lines as arguments: option and value as one token (probe pip lines as arguments)', () => {
     const s = parseSpec(
-      'dependencies:\n  - python\n  - pip\n  - pip:\n    - -r reqs.txt\n    - --requirement more.txt\n    - -e ./pkg\n    - tidyup==0.4.2\n',
+      'dependencies:\n  - python\n  - pip\n  - pip:\n    - -r reqs.txt\n    - --requirement more.txt\n' +
+        '    - -e ./pkg\n    - tidyup==0.4.2\n',
       'env-specs/a.yml',
       'a',
     ).spec!;

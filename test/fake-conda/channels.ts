@@ -3,12 +3,15 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { atLeast, userHome, yaml, type Ctx } from './context.js';
+import { CondaError } from './errors.js';
 
 export interface ChannelConfig {
   channels: string[];
   channelAlias: string;
   customChannels: Record<string, string>;
   defaultChannels: string[];
+  /** `solver:` of the rc files (conda >= 22.11 reads it; checkSolver) */
+  solver?: string;
 }
 
 /** A resolved channel: `url` is the base URL (no subdir, no trailing slash), `name` what conda prints. */
@@ -94,6 +97,7 @@ export async function loadChannelConfig(ctx: Ctx): Promise<ChannelConfig> {
       cfg.channels = dedupe([...rc.channels.map(String), ...cfg.channels]);
       sawChannels = true;
     }
+    if (typeof rc.solver === 'string') cfg.solver = rc.solver;
     if (typeof rc.channel_alias === 'string') cfg.channelAlias = rc.channel_alias.replace(/\/+$/, '');
     if (Array.isArray(rc.default_channels))
       cfg.defaultChannels = dedupe([
@@ -221,4 +225,22 @@ export function parseSimpleYaml(text: string): Record<string, unknown> | null {
     } else return null;
   }
   return out;
+}
+
+/**
+ * The solver backend a solve uses (conda/plugins/manager.py get_solver_backend, 22.11+): `solver:` names a plugin;
+ * this fake's installations have the libmamba plugin from 23.10 (its default) and not before, so 22.11–23.9 with
+ * `solver: libmamba` fail as real conda without conda-libmamba-solver does. Older conda does not know the key and
+ * ignores it. Real conda 22.11.1 / 4.12.0, probe solver (test/real-conda/table-probes.test.ts).
+ */
+export function checkSolver(ctx: Ctx, cfg: ChannelConfig): void {
+  if (!cfg.solver || !atLeast(ctx, '22.11')) return;
+  const known = atLeast(ctx, '23.10') ? ['classic', 'libmamba'] : ['classic'];
+  const name = cfg.solver.toLowerCase();
+  if (!known.includes(name))
+    throw new CondaError(
+      'CondaValueError',
+      `You have chosen a non-default solver backend (${name}) but it was not recognized. Choose one of: ` +
+        known.join(', '),
+    );
 }

@@ -2,7 +2,6 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { atLeast, libmambaCli, type Ctx } from './context.js';
 import { CondaError } from './errors.js';
@@ -74,10 +73,11 @@ export async function pipStep(
   }
 
   if (libmambaCli(ctx)) {
-    // micromamba / mamba 2 (libmamba api/install.cpp install_for_other_pkgmgr): the requirements go to a temporary
-    // file, pip runs `--no-input --quiet` in the env file's directory, its output passes through, and a failure
-    // ends with "pip failed to install packages"
-    const tmp = join(tmpdir(), `mambaf${randomBytes(4).toString('hex')}`);
+    // micromamba / mamba 2 (install_for_other_pkgmgr: libmamba/src/api/utils.cpp:127 at 2.0.5, later
+    // libmamba/src/api/pip_utils.cpp): the requirements go to a temporary file `mambaf*` beside the env file,
+    // pip runs `-r FILE --no-input --quiet` (no -U on create, utils.cpp:37-43) in the env file's directory, its
+    // output passes through, and a failure ends with "pip failed to install packages"
+    const tmp = join(workdir, `mambaf${randomBytes(4).toString('hex')}`);
     writeFileSync(tmp, deps.join('\n') + '\n');
     try {
       const r = await run(python, ['-m', 'pip', 'install', '-r', tmp, '--no-input', '--quiet'], workdir, env);

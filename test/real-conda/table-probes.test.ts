@@ -18,6 +18,7 @@ import { Conda, execute, type CallOptions, type CallResult } from '../../scripts
 import { buildSteps } from '../../scripts/engine/build.js';
 import { parseSpec } from '../../scripts/core/spec.js';
 import { compareCondaVersions } from '../../scripts/core/conda-version.js';
+import { classify } from '../../scripts/core/classify.js';
 import { installFakeConda, writeChannel, writeWheel, type ChannelRecord } from '../fake-conda/index.js';
 import { hostPythonInfo, makeRealChannel } from './channel.js';
 import { ALL_VERSIONS, installRealConda, missingPrerequisites, realCondaDir } from './lane.js';
@@ -141,7 +142,10 @@ if (!archives || missing.length) {
           );
           expect(r.real.code, out(r.real)).not.toBe(0);
           expect(r.fake.code, out(r.fake)).toBe(r.real.code);
-          expect(errorClass(r.fake)).toBe(errorClass(r.real));
+          expect(classify(out(r.fake)).class).toBe(classify(out(r.real)).class);
+          // KNOWN DIFFERENCE: from 23.10 the fake plays conda with conda-libmamba-solver, the lane's real conda has
+          // no plugin and runs the classic solver (its own wording of the same failure)
+          if (!at(version, '23.10')) expect(errorClass(r.fake)).toBe(errorClass(r.real));
           // without nodefaults the configured channel is searched
           const ok = await both((side) =>
             conda[side].createFromFile(
@@ -158,16 +162,16 @@ if (!archives || missing.length) {
       it(
         'env create on an existing env; env export --no-builds (probe: existing env + export)',
         async () => {
-          const again = await both((side) =>
-            conda[side].createFromFile(
-              envFile(side, 'configured', 'channels:\n  - CHAN_B\ndependencies:\n  - onlya\n  - onlyb\n'),
-              prefix(side, 'configured'),
-            ),
-          );
+          const file = (side: Side) =>
+            envFile(side, 'existing', 'channels:\n  - CHAN_B\ndependencies:\n  - onlya\n  - onlyb\n');
+          const first = await both((side) => conda[side].createFromFile(file(side), prefix(side, 'existing')));
+          expect(first.real.code, out(first.real)).toBe(0);
+          expect(first.fake.code, out(first.fake)).toBe(0);
+          const again = await both((side) => conda[side].createFromFile(file(side), prefix(side, 'existing')));
           expect(again.real.code, out(again.real)).toBe(1);
           expect(again.fake.code).toBe(1);
           expect(errorClass(again.fake)).toBe(errorClass(again.real));
-          const exp = await both((side) => conda[side].exportEnv(prefix(side, 'configured'), { noBuilds: true }));
+          const exp = await both((side) => conda[side].exportEnv(prefix(side, 'existing'), { noBuilds: true }));
           const deps = (t: string | undefined) =>
             ((load(t ?? '') as { dependencies?: string[] } | undefined)?.dependencies ?? []).slice().sort();
           expect(deps(exp.fake.value)).toEqual(deps(exp.real.value));
@@ -175,11 +179,15 @@ if (!archives || missing.length) {
         LONG,
       );
 
-      it(
+      // 4.3 on this lane's Python 3.11: argparse names the subcommand action differently from the Pythons 4.3 ran
+      // on, so conda's ArgumentParser.error no longer finds it (exit 2 for `frobnicate` and `run`, not
+      // CommandNotFoundError): source reading only for 4.3 (fake README)
+      it.runIf(at(version, '4.4'))(
         'an unknown command; `run` before 4.6 (probe: commands)',
         async () => {
           for (const args of [['frobnicate'], ['run', '-p', dir, 'true']]) {
             if (args[0] === 'run' && at(version, '4.6')) continue;
+
             const r = await both((side) => raw(side, args));
             expect(r.real.code, `${args.join(' ')}: ${out(r.real)}`).not.toBe(0);
             expect(r.fake.code, `${args.join(' ')}: ${out(r.fake)}`).toBe(r.real.code);
@@ -190,7 +198,7 @@ if (!archives || missing.length) {
       );
 
       it(
-        'variables: in an env file: crash (4.3-4.5), ignored with a notice (4.6-4.8), conda-meta/state (4.9+) (probe: variables)',
+        'variables: in an env file: SpecNotFound (4.3), ignored (4.6-4.8), conda-meta/state (4.9+) (probe: variables)',
         async () => {
           const r = await both((side) =>
             conda[side].createFromFile(
@@ -200,6 +208,7 @@ if (!archives || missing.length) {
           );
           expect(r.fake.code, out(r.fake)).toBe(r.real.code);
           const seen = (x: CallResult, side: Side) => ({
+            error: errorClass(x),
             typeError: /TypeError: .*unexpected keyword argument 'variables'/.test(out(x)),
             notValid: /EnvironmentSectionNotValid/.test(out(x)),
             state: existsSync(join(prefix(side, 'vars'), 'conda-meta', 'state'))

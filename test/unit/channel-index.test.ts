@@ -54,7 +54,7 @@ describe('.condarc and channel URLs', () => {
     expect(effectiveChannels(['conda-forge', 'nodefaults'], rc)).toEqual(['https://conda.anaconda.org/conda-forge']);
   });
 
-  it('nodefaults drops every configured channel, not only defaults (conda_env/installers/conda.py; real conda, probe nodefaults)', () => {
+  it('nodefaults drops every configured channel, not only defaults (real conda, probe nodefaults)', () => {
     const rc = mergeCondarc(emptyRc(), 'channels: [bioconda, defaults]\n');
     expect(effectiveChannels(['conda-forge', 'nodefaults'], rc)).toEqual(['https://conda.anaconda.org/conda-forge']);
     // without nodefaults the configured channels follow the spec's
