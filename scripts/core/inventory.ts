@@ -188,16 +188,6 @@ export function parseInventory(text: string, file = 'inventory.ini'): { inventor
       `solver: conda ${conda.version} does not know this key (it exists from conda 22.11.0) and would ignore it: ` +
         'remove it, or raise [conda] version (docs/inventory.md)',
     );
-  // libmamba never runs pre-link scripts (mamba-org/mamba libmamba/src/core/link.cpp: only post-link is run): a
-  // legacy noarch_python package links "fine" on micromamba with none of its files moved into place
-  if (conda.frontend === 'micromamba')
-    for (const e of entries('legacy-noarch'))
-      err(
-        e.line,
-        `[legacy-noarch] ${e.key}: micromamba never runs pre-link scripts, so this legacy noarch_python package ` +
-          'would install without its files: build with frontend = conda, or rebuild the package as noarch: python ' +
-          '(docs/inventory.md)',
-      );
   const environments = entries('environments').map((e) => ({ name: e.key, mode: e.value as EnvMode, line: e.line }));
   const kernels = entries('kernels').map((e) => ({ name: e.key, displayName: e.value!, line: e.line }));
   // a Map, not a find() per kernel: 500 kernels in 10,000 envs made this quadratic

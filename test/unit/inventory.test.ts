@@ -52,23 +52,6 @@ describe('parseInventory', () => {
     expect(inventory!.legacyNoarch.map((l) => l.name)).toContain('ipums_utils');
   });
 
-  test('[legacy-noarch] with frontend = micromamba is refused: libmamba never runs pre-link scripts', () => {
-    const { problems } = parseInventory(
-      [
-        '[conda]',
-        'version = 2.1.0',
-        'frontend = micromamba',
-        'channels = conda-forge',
-        '[environments]',
-        'hlink = REPLICATE',
-        '[legacy-noarch]',
-        'ipums_utils',
-      ].join('\n'),
-    );
-    expect(problems.map((p) => [p.line, p.severity])).toEqual([[8, 'error']]);
-    expect(problems[0]!.message).toMatch(/ipums_utils.*pre-link/);
-  });
-
   test('inline comments, optional keys, defaults', () => {
     const { inventory, problems } = parseInventory(
       [
