@@ -1,6 +1,7 @@
 /**
  * An env's `variables:` as activation scripts. conda stores `variables:` (in conda-meta/state) only from 4.9;
- * 4.3–4.5 crash on the key and 4.6–4.8 drop it, so for those the build writes the variables as
+ * 4.3–4.5 crash on the key and 4.6–4.8 drop it, libmamba (micromamba, mamba 2) ignores it before 2.2.0, so for
+ * those the build writes the variables as
  * `etc/conda/activate.d` / `deactivate.d` scripts in the prefix instead, which every conda sources on activation
  * (and `conda run`). Pure: the caller writes the files.
  */
@@ -10,9 +11,15 @@ import type { Frontend } from './types.js';
 /** File name of the scripts, in `etc/conda/activate.d/` and `etc/conda/deactivate.d/`. */
 export const VARIABLES_SCRIPT = 'conda-gitops-variables.sh';
 
-/** True when the frontend cannot be given `variables:` in an environment file (conda < 4.9, mamba 1 over it). */
-export function variablesNeedScripts(condaVersion: string, frontend: Frontend): boolean {
-  return frontend !== 'micromamba' && compareCondaVersions(condaVersion, '4.9') < 0;
+/**
+ * True when the frontend cannot be given `variables:` in an environment file: conda < 4.9 (and mamba 1 over it);
+ * libmamba reads them only from 2.2.0 (mamba-org/mamba libmamba/src/api/install.cpp), so micromamba < 2.2
+ * (`version` is micromamba's) and mamba, whose own version the inventory does not name (2.0–2.1 drop them).
+ */
+export function variablesNeedScripts(version: string, frontend: Frontend): boolean {
+  if (frontend === 'micromamba') return compareCondaVersions(version, '2.2') < 0;
+  if (frontend === 'mamba') return true;
+  return compareCondaVersions(version, '4.9') < 0;
 }
 
 /** A POSIX-shell single-quoted word: the value is never expanded by the shell. */

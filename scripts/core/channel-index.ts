@@ -141,10 +141,14 @@ export function channelUrls(channel: string, rc: CondaRc): string[] {
   return [`${rc.channelAlias}/${s}`];
 }
 
-/** Channels conda would use for a spec: the spec's, then the configured ones (unless `nodefaults`). */
+/**
+ * Channels conda would use for a spec (`env create -f`): the spec's, then the configured ones, unless the spec
+ * says `nodefaults`, which drops **every** configured channel, not only `defaults` (conda_env/installers/conda.py,
+ * all versions; `env create` has no -c / --override-channels).
+ */
 export function effectiveChannels(specChannels: string[], rc: CondaRc): string[] {
-  const names = [...specChannels, ...rc.channels];
-  const noDefaults = names.includes('nodefaults');
+  const noDefaults = specChannels.includes('nodefaults');
+  const names = noDefaults ? [...specChannels] : [...specChannels, ...rc.channels];
   const urls: string[] = [];
   for (const n of names) {
     if (n === 'nodefaults' || (noDefaults && n === 'defaults')) continue;

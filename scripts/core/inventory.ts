@@ -11,6 +11,7 @@ import { loadSchema } from './schemas.js';
 import { didYouMean } from './suggest.js';
 import { isSecretName } from './childenv.js';
 import { parseCustomChannels } from './install-conda.js';
+import { compareCondaVersions } from './conda-version.js';
 
 export const ENV_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 
@@ -173,6 +174,20 @@ export function parseInventory(text: string, file = 'inventory.ini'): { inventor
           'and is never given to conda, pip or tests',
       );
   }
+  // `solver` arrived in conda 22.11.0 (4.12 knows `experimental_solver`); an older conda ignores the key in silence,
+  // so the inventory would promise a solver the builds never use (real conda 4.12.0, probe solver)
+  if (
+    typeof conda.solver === 'string' &&
+    typeof conda.version === 'string' &&
+    conda.frontend !== 'micromamba' &&
+    /^\d+(\.\d+)*$/.test(conda.version) &&
+    compareCondaVersions(conda.version, '22.11') < 0
+  )
+    err(
+      where.get('/conda/solver') ?? 1,
+      `solver: conda ${conda.version} does not know this key (it exists from conda 22.11.0) and would ignore it: ` +
+        'remove it, or raise [conda] version (docs/inventory.md)',
+    );
   const environments = entries('environments').map((e) => ({ name: e.key, mode: e.value as EnvMode, line: e.line }));
   const kernels = entries('kernels').map((e) => ({ name: e.key, displayName: e.value!, line: e.line }));
   // a Map, not a find() per kernel: 500 kernels in 10,000 envs made this quadratic

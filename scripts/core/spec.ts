@@ -220,6 +220,9 @@ function readDependencies(
     addCondaDependency(item.text, itemLine);
   }
   if (spec.pip.length && !spec.dependencies.some((d) => d.spec.name === 'pip')) {
-    warn(spec.pipLine ?? line, "a 'pip:' section without 'pip' in the conda dependencies (conda adds pip itself)");
+    warn(
+      spec.pipLine ?? line,
+      "a 'pip:' section without 'pip' in the conda dependencies (conda >= 4.6.9 adds it; the build, for older)",
+    );
   }
 }

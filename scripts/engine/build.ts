@@ -31,6 +31,7 @@ import { writeVerdict } from '../state/verdict.js';
 import { confineToSpec } from '../core/classify.js';
 import { withoutIgnoredBrackets } from '../core/matchspec.js';
 import { variablesNeedScripts } from '../core/activation.js';
+import { asOneArgument, condaAddsPip, pipLinesAreArguments } from '../core/conda-pip.js';
 import { writeVariableScripts } from '../state/activation.js';
 import { UnsafePathError } from '../core/errors.js';
 import { accountPipEntries } from '../core/sitepackages.js';
@@ -139,22 +140,37 @@ export interface BuildSteps {
 
 /**
  * Split a spec into the build's phases (pure). `variablesInFile: false` (conda < 4.9, core/activation.ts) keeps
- * `variables:` out of conda's file: they become activation scripts written after create.
+ * `variables:` out of conda's file: they become activation scripts written after create. `condaVersion` fits the
+ * pip section to that conda (core/conda-pip.ts): `pip` added where conda does not add it, and on 4.3 each line
+ * one command-line argument.
  */
 export function buildSteps(
   spec: EnvSpec,
   legacyNoarch: string[],
   specDir: string,
-  o: { variablesInFile?: boolean } = {},
+  o: { variablesInFile?: boolean; condaVersion?: string } = {},
 ): BuildSteps {
   const inFile = o.variablesInFile ?? true;
   const legacy = new Set(legacyNoarch.map((n) => n.toLowerCase()));
   const deps = spec.dependencies.filter((d) => !legacy.has(d.spec.name.toLowerCase()));
-  const pip = spec.pip.filter((p) => p.kind !== 'git').map((p) => absolutizePipLine(p.text, p.kind, specDir));
+  const asArguments = o.condaVersion !== undefined && pipLinesAreArguments(o.condaVersion);
+  const pip = spec.pip
+    .filter((p) => p.kind !== 'git')
+    .map((p) => absolutizePipLine(p.text, p.kind, specDir))
+    .map((line) => (asArguments ? asOneArgument(line) : line));
+  const addPip =
+    pip.length > 0 &&
+    o.condaVersion !== undefined &&
+    !condaAddsPip(o.condaVersion) &&
+    !deps.some((d) => d.spec.name.toLowerCase() === 'pip');
   const doc: Record<string, unknown> = { name: spec.name };
   if (spec.channels.length) doc.channels = spec.channels;
   // bracket text conda ignores (`tiled[all]`) is left out: other frontends' parsers may reject it
-  doc.dependencies = [...deps.map((d) => withoutIgnoredBrackets(d.text)), ...(pip.length ? [{ pip }] : [])];
+  doc.dependencies = [
+    ...deps.map((d) => withoutIgnoredBrackets(d.text)),
+    ...(addPip ? ['pip'] : []),
+    ...(pip.length ? [{ pip }] : []),
+  ];
   if (inFile && Object.keys(spec.variables).length) doc.variables = spec.variables;
   return {
     createSpec: dump(doc, { lineWidth: -1, noRefs: true }),
@@ -459,6 +475,7 @@ async function runPhases(
 
   const steps = buildSteps(env.spec, env.legacyNoarch, input.specDir, {
     variablesInFile: !variablesNeedScripts(input.condaVersion, input.frontend),
+    ...(input.frontend === 'micromamba' ? {} : { condaVersion: input.condaVersion }),
   });
   const work = makeTempDir(`cg-build-${env.name}-`);
   try {

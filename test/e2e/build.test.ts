@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { load } from 'js-yaml';
 import { execFileSync, spawn } from 'node:child_process';
 import {
   existsSync,
@@ -84,6 +85,36 @@ describe('buildSteps (pure)', () => {
       'a',
     ).spec!;
     expect(buildSteps(s, [], '/r').createSpec).toBe('name: a\ndependencies:\n  - python\n');
+  });
+
+  test('a pip section without pip: the build adds pip where conda < 4.6.9 does not (probe product pip section)', () => {
+    const s = parseSpec('dependencies:\n  - python\n  - pip:\n    - tidyup==0.4.2\n', 'env-specs/a.yml', 'a').spec!;
+    const deps = (v?: string) =>
+      (load(buildSteps(s, [], '/r', v ? { condaVersion: v } : {}).createSpec) as { dependencies: unknown[] })
+        .dependencies;
+    // 4.3.x-4.4.8 crash (TypeError), 4.4.9-4.6.8 skip the pip step and exit 0
+    expect(deps('4.3.22')).toEqual(['python', 'pip', { pip: ['tidyup==0.4.2'] }]);
+    expect(deps('4.6.8')).toEqual(['python', 'pip', { pip: ['tidyup==0.4.2'] }]);
+    // from 4.6.9 conda adds it itself (conda_env/env.py): the file stays as written
+    expect(deps('4.6.9')).toEqual(['python', { pip: ['tidyup==0.4.2'] }]);
+    expect(deps('23.11.0')).toEqual(['python', { pip: ['tidyup==0.4.2'] }]);
+  });
+
+  test('conda 4.3 passes pip lines as arguments: option and value as one token (probe pip lines as arguments)', () => {
+    const s = parseSpec(
+      'dependencies:\n  - python\n  - pip\n  - pip:\n    - -r reqs.txt\n    - --requirement more.txt\n' +
+        '    - -e ./pkg\n    - tidyup==0.4.2\n',
+      'env-specs/a.yml',
+      'a',
+    ).spec!;
+    const pip = (v: string) =>
+      (
+        (load(buildSteps(s, [], '/r', { condaVersion: v }).createSpec) as { dependencies: unknown[] })
+          .dependencies[2] as { pip: string[] }
+      ).pip;
+    expect(pip('4.3.31')).toEqual(['-r/r/reqs.txt', '--requirement=/r/more.txt', '-e/r/pkg', 'tidyup==0.4.2']);
+    // 4.4+ write a requirements file, where the spaced form is pip's own
+    expect(pip('4.4.0')).toEqual(['-r /r/reqs.txt', '--requirement /r/more.txt', '-e /r/pkg', 'tidyup==0.4.2']);
   });
 
   test('relative pip paths resolve against the spec directory, URLs and absolute paths stay', () => {

@@ -3,12 +3,15 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { atLeast, userHome, yaml, type Ctx } from './context.js';
+import { CondaError } from './errors.js';
 
 export interface ChannelConfig {
   channels: string[];
   channelAlias: string;
   customChannels: Record<string, string>;
   defaultChannels: string[];
+  /** `solver:` of the rc files (conda >= 22.11 reads it; checkSolver) */
+  solver?: string;
 }
 
 /** A resolved channel: `url` is the base URL (no subdir, no trailing slash), `name` what conda prints. */
@@ -26,7 +29,7 @@ const DEFAULT_CHANNELS = ['https://repo.anaconda.com/pkgs/main', 'https://repo.a
 /**
  * conda's rc search path (conda/base/constants.py SEARCH_PATH), in reading order: later files win. `/etc` is the
  * installation's recorded sysconfdir (none unless a test gives one), `~` the user's home (context.ts userHome).
- * `$XDG_CONFIG_HOME/conda` and `~/.config/conda` are read from 4.12; conda >= 24.9 with
+ * `$XDG_CONFIG_HOME/conda` and `~/.config/conda` are read from 4.11.0; conda >= 24.9 with
  * CONDA_RESTRICT_RC_SEARCH_PATH set reads `$CONDARC` only.
  */
 export function rcSearchPath(ctx: Ctx): string[] {
@@ -38,7 +41,7 @@ export function rcSearchPath(ctx: Ctx): string[] {
   return [
     ...(etc ? [...three(join(etc, 'conda')), ...three(join(etc, '..', 'var', 'lib', 'conda'))] : []),
     ...three(ctx.root),
-    ...(atLeast(ctx, '4.12')
+    ...(atLeast(ctx, '4.11')
       ? [
           ...(env.XDG_CONFIG_HOME ? three(join(env.XDG_CONFIG_HOME, 'conda')) : []),
           ...three(join(home, '.config', 'conda')),
@@ -94,6 +97,7 @@ export async function loadChannelConfig(ctx: Ctx): Promise<ChannelConfig> {
       cfg.channels = dedupe([...rc.channels.map(String), ...cfg.channels]);
       sawChannels = true;
     }
+    if (typeof rc.solver === 'string') cfg.solver = rc.solver;
     if (typeof rc.channel_alias === 'string') cfg.channelAlias = rc.channel_alias.replace(/\/+$/, '');
     if (Array.isArray(rc.default_channels))
       cfg.defaultChannels = dedupe([
@@ -146,11 +150,14 @@ export function canonicalName(url: string, cfg: ChannelConfig): string {
 
 /**
  * Channels of a command: -c channels, then the env file's, then the configured ones (unless overridden).
- * `nodefaults` means "no defaults" only in an environment file (`fromFile`); on the command line conda takes it
+ * `nodefaults` means something only in an environment file (`fromFile`): there it drops **every configured
+ * channel**, not only `defaults` (`conda_env/installers/conda.py`: the configured channels are added only when
+ * the file has no `nodefaults`; real conda 4.3.22–23.11.0, probe nodefaults). On the command line conda takes it
  * as an ordinary channel name (`channel_alias/nodefaults`).
  */
 export function channelList(cfg: ChannelConfig, first: string[], override: boolean, fromFile = false): Channel[] {
-  const names = override ? [...first] : [...first, ...cfg.channels];
+  const noConfigured = override || (fromFile && first.includes('nodefaults'));
+  const names = noConfigured ? [...first] : [...first, ...cfg.channels];
   return resolveList(cfg, names, fromFile);
 }
 
@@ -218,4 +225,22 @@ export function parseSimpleYaml(text: string): Record<string, unknown> | null {
     } else return null;
   }
   return out;
+}
+
+/**
+ * The solver backend a solve uses (conda/plugins/manager.py get_solver_backend, 22.11+): `solver:` names a plugin;
+ * this fake's installations have the libmamba plugin from 23.10 (its default) and not before, so 22.11–23.9 with
+ * `solver: libmamba` fail as real conda without conda-libmamba-solver does. Older conda does not know the key and
+ * ignores it. Real conda 22.11.1 / 4.12.0, probe solver (test/real-conda/table-probes.test.ts).
+ */
+export function checkSolver(ctx: Ctx, cfg: ChannelConfig): void {
+  if (!cfg.solver || !atLeast(ctx, '22.11')) return;
+  const known = atLeast(ctx, '23.10') ? ['classic', 'libmamba'] : ['classic'];
+  const name = cfg.solver.toLowerCase();
+  if (!known.includes(name))
+    throw new CondaError(
+      'CondaValueError',
+      `You have chosen a non-default solver backend (${name}) but it was not recognized. Choose one of: ` +
+        known.join(', '),
+    );
 }

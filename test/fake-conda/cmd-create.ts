@@ -13,8 +13,8 @@ import {
   TARGET,
   type CmdDef,
 } from './args.js';
-import { channelList, channelList43, loadChannelConfig } from './channels.js';
-import { atLeast, crashPoint, type Ctx } from './context.js';
+import { channelList, channelList43, checkSolver, loadChannelConfig } from './channels.js';
+import { atLeast, cmpVersion, crashPoint, libmambaCli, type Ctx } from './context.js';
 import { CondaError, CondaExit, jsonDump } from './errors.js';
 import { readEnvFile } from './envfile.js';
 import { parseSpec } from './matchspec.js';
@@ -32,7 +32,7 @@ const ENV_CREATE: CmdDef = {
     { names: ['-f', '--file'], kind: 'value', metavar: 'FILE' },
     ...TARGET,
     { names: ['--force'], kind: 'flag' },
-    { names: ['-y', '--yes'], kind: 'flag', since: '23.9' },
+    { names: ['-y', '--yes'], kind: 'flag', since: '23.7' },
     { names: ['-d', '--dry-run'], kind: 'flag' },
     { names: ['--no-default-packages'], kind: 'flag' },
     ...COMMON,
@@ -68,7 +68,7 @@ export async function envCreate(ctx: Ctx, argv: string[]): Promise<number> {
   const json = flag(p, 'json');
   const quiet = json || flag(p, 'quiet');
   const progress = new Progress(ctx, quiet);
-  const file = await readEnvFile(ctx, str(p, 'file') ?? 'environment.yml');
+  const file = await readEnvFile(ctx, str(p, 'file') ?? 'environment.yml', str(p, 'name'));
 
   let prefix: string;
   let display: string;
@@ -92,7 +92,9 @@ export async function envCreate(ctx: Ctx, argv: string[]): Promise<number> {
   if (isEnv(prefix) && !force) throw alreadyExists(prefix);
 
   const specs = [...file.conda];
-  if (file.pip && !specs.some((s) => safeName(s) === 'pip')) {
+  // conda adds pip for a pip: section only from 4.6.9 (conda_env/env.py from_dict); older ones run the pip step
+  // with whatever pip the env has (pipStep: 4.3.x-4.4.8 crash without one, 4.4.9-4.6.8 skip the step)
+  if (file.pip && !specs.some((s) => safeName(s) === 'pip') && atLeast(ctx, '4.6.9')) {
     if (!quiet) {
       ctx.out(
         'Warning: you have pip-installed dependencies in your environment file, ' +
@@ -107,6 +109,7 @@ export async function envCreate(ctx: Ctx, argv: string[]): Promise<number> {
   const cfg = await loadChannelConfig(ctx);
   const channels = channelList(cfg, [...file.channels, ...specChannels(specs)], false, true);
   const index = fetchIndex(progress, 'env-create', channels);
+  checkSolver(ctx, cfg);
   const records = await solveStep(ctx, progress, 'env-create', specs, index);
   if (flag(p, 'dry_run')) {
     if (json) ctx.out(jsonDump({ ...actionsJson(cfg, prefix, records, []), dry_run: true }) + '\n');
@@ -125,7 +128,10 @@ export async function envCreate(ctx: Ctx, argv: string[]): Promise<number> {
     args: ['env', 'create', ...argv],
     legacyNoarchFails: true,
   });
-  if (Object.keys(file.variables).length && atLeast(ctx, '4.9')) {
+  // libmamba reads `variables:` from 2.2.0 (mamba-org/mamba libmamba/src/api/install.cpp:289 parses it, :663
+  // populate_state_file); micromamba 1.x and mamba/micromamba 2.0.0-2.1.x ignore the key
+  const libmambaIgnores = libmambaCli(ctx) && cmpVersion(ctx.config.mambaVersion ?? '2.0.5', '2.2') < 0;
+  if (Object.keys(file.variables).length && atLeast(ctx, '4.9') && !libmambaIgnores) {
     writeFileSync(join(prefix, 'conda-meta', 'state'), JSON.stringify({ env_vars: file.variables }, null, 2) + '\n');
   }
   if (file.pip?.length) {
@@ -156,6 +162,7 @@ export async function create(ctx: Ctx, argv: string[]): Promise<number> {
     ? channelList(cfg, [...list(p, 'channel'), ...specChannels(specs)], flag(p, 'override_channels'))
     : channelList43(cfg, list(p, 'channel'), specChannels(specs));
   const index = fetchIndex(progress, 'create', channels);
+  checkSolver(ctx, cfg);
   const records = await solveStep(ctx, progress, 'create', specs, index);
   if (!json) progress.line(planText(ctx, cfg, prefix, specs, records, []));
   if (flag(p, 'dry_run')) throw new CondaExit(0, 'Dry run. Exiting.');

@@ -1,6 +1,6 @@
 /** `conda install -p|-n PREFIX PKGS...`: frozen solve first (keep what is installed), then a flexible one. */
 import { CHANNELS, COMMON, flag, list, NAME_OR_PREFIX, parseArgs, TARGET, type CmdDef } from './args.js';
-import { channelList, channelList43, loadChannelConfig } from './channels.js';
+import { channelList, channelList43, checkSolver, loadChannelConfig } from './channels.js';
 import { atLeast, type Ctx } from './context.js';
 import { CondaError, CondaExit, jsonDump, notAnEnv } from './errors.js';
 import { requestedMap, specChannels } from './cmd-create.js';
@@ -73,6 +73,7 @@ export async function install(ctx: Ctx, argv: string[]): Promise<number> {
         return false;
       }
     });
+    checkSolver(ctx, cfg);
     solved = await solveStep(ctx, progress, 'install', [...specs, ...previous], index);
   } else progress.solved(true);
 

@@ -71,7 +71,10 @@ function resolveCommand(ctx: Ctx, argv: string[]): { key: string; rest: string[]
   const cmd = COMMANDS[first];
   if (!cmd || (cmd.since && !atLeast(ctx, cmd.since))) {
     if (UNIMPLEMENTED.includes(first)) return { key: first, rest };
-    if (atLeast(ctx, '22.11')) {
+    // conda's ArgumentParser.error turned argparse's "invalid choice" into CommandNotFoundError (exit 1) up to
+    // 22.11.x (real conda 22.11.1, probe commands); 23.x dropped that override (executable subcommands deprecated
+    // in 23.3): an argparse error, exit 2 (real conda 23.11.0, probe commands). 23.3 is from source reading.
+    if (atLeast(ctx, '23.3')) {
       throw new ArgparseError(
         MAIN_USAGE,
         'conda',

@@ -20,7 +20,8 @@ export interface EnvFile {
 
 const VALID_KEYS = ['name', 'prefix', 'channels', 'dependencies', 'variables'];
 
-export async function readEnvFile(ctx: Ctx, file: string): Promise<EnvFile> {
+/** `cliName`: `env create -n NAME` (4.3's spec detection reads it). */
+export async function readEnvFile(ctx: Ctx, file: string, cliName?: string): Promise<EnvFile> {
   const path = resolve(ctx.cwd, file);
   let text: string;
   try {
@@ -41,7 +42,15 @@ export async function readEnvFile(ctx: Ctx, file: string): Promise<EnvFile> {
   const d = data as Record<string, unknown>;
 
   // `variables:` arrived in conda 4.9 (conda_env/env.py): 4.6-4.8 validate keys and drop it with the notice;
-  // 4.3-4.5 pass every key to Environment(**data), which has no `variables` argument
+  // 4.4-4.5 pass every key to Environment(**data), which has no `variables` argument (source reading)
+  if ('variables' in d && !atLeast(ctx, '4.4')) {
+    // 4.3.x: YamlFileSpec.can_handle catches the TypeError, so specs.detect ends with the BinstarSpec's message
+    // about the -n name (conda_env/specs/__init__.py, binstar.py at 4.3.22; real conda 4.3.22, probe variables)
+    throw new CondaError(
+      'SpecNotFound',
+      cliName === undefined ? "Can't process without a name" : 'Invalid name, try the format: user/package',
+    );
+  }
   if ('variables' in d && !atLeast(ctx, '4.6')) {
     throw new PythonCrash(
       'TypeError',

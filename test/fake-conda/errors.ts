@@ -5,6 +5,7 @@ const MODULES: Record<string, string> = {
   LibMambaUnsatisfiableError: 'conda_libmamba_solver.exceptions',
   EnvironmentFileNotFound: 'conda.exceptions',
   EnvironmentFileEmpty: 'conda.exceptions',
+  SpecNotFound: 'conda_env.exceptions',
 };
 
 export class CondaError extends Error {

@@ -16,7 +16,7 @@
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { basename, delimiter, dirname, join, resolve } from 'node:path';
 import { channelList, channelUrls, loadChannelConfig, PLATFORM } from './channels.js';
-import { cmpVersion, injectDelay, libmambaCli, loadContext, type Ctx } from './context.js';
+import { cmpVersion, libmambaCli, loadContext, type Ctx } from './context.js';
 import { ArgparseError, CondaError, CondaExit, jsonDump } from './errors.js';
 import { isEnv, pypiDists, readRecords, recordChannelName } from './prefix.js';
 
@@ -37,9 +37,21 @@ const HANDLERS: Record<string, () => Promise<Handler>> = {
   'env remove': async () => (await import('./cmd-remove.js')).envRemove,
 };
 
-/** CLI11's parse errors (micromamba's argument parser): message, a hint line, exit code 109 (ExtrasError). */
+/**
+ * CLI11's exit codes per error (CLI11 `include/CLI/Error.hpp`, `enum class ExitCodes`, the parser of micromamba and
+ * mamba 2): 104 ConversionError, 105 ValidationError, 106 RequiredError, 109 ExtrasError (an argument not
+ * expected), 114 ArgumentMismatch (an option without its value: `-p: 1 required TEXT missing`).
+ */
+export const CLI11_EXIT = { conversion: 104, validation: 105, required: 106, extras: 109, argumentMismatch: 114 };
+
+/** CLI11's parse errors (micromamba's argument parser): message, a hint line, its exit code (CLI11_EXIT). */
 class Cli11Error extends Error {
-  readonly exitCode = 109;
+  constructor(
+    message: string,
+    readonly exitCode: number = CLI11_EXIT.extras,
+  ) {
+    super(message);
+  }
 }
 const notExpected = (args: string[]) =>
   new Cli11Error(`The following argument${args.length > 1 ? 's were' : ' was'} not expected: ${args.join(' ')}`);
@@ -59,7 +71,7 @@ function takeRoot(argv: string[]): { root?: string; rest: string[]; given: strin
     if (a === '-r' || a === '--root-prefix') {
       root = argv[++i];
       given.push(a, root ?? '');
-      if (root === undefined) throw new Cli11Error(`${a}: 1 required TEXT missing`);
+      if (root === undefined) throw new Cli11Error(`${a}: 1 required TEXT missing`, CLI11_EXIT.argumentMismatch);
     } else if (a.startsWith('--root-prefix=')) {
       root = a.slice('--root-prefix='.length);
       given.push(a);
@@ -105,7 +117,7 @@ function parseCreate(argv: string[]) {
     const a = argv[i]!;
     const value = () => {
       const v = argv[++i];
-      if (v === undefined) throw new Cli11Error(`${a}: 1 required TEXT missing`);
+      if (v === undefined) throw new Cli11Error(`${a}: 1 required TEXT missing`, CLI11_EXIT.argumentMismatch);
       return v;
     };
     if (a === '-y' || a === '--yes') o.yes = true;
@@ -130,6 +142,13 @@ async function createCmd(ctx: Ctx, argv: string[]): Promise<number> {
   if (!prefix) throw new CondaError('libmamba', 'No target prefix specified');
   if (prefix === ctx.root) throw new CondaError('libmamba', 'Overwriting root prefix is not permitted - aborting.');
   if (existsSync(prefix)) {
+    // 2.0.0-2.1.x: any existing path that is not an env, an empty directory too, is refused; 2.2.0 takes an empty
+    // directory ("Using existing empty folder as target prefix") (mamba-org/mamba libmamba/src/api/create.cpp:
+    // 2.1.0 lines 50-69, 2.2.0 lines 53-83)
+    if (cmpVersion(ctx.config.mambaVersion ?? '2.0.5', '2.2') < 0 && !isEnv(prefix)) {
+      ctx.err('error    libmamba Non-conda folder exists at prefix\n');
+      throw new CondaError('libmamba', 'Aborting.');
+    }
     if (!statSync(prefix).isDirectory())
       throw new CondaError('libmamba', 'Target prefix already exists and is not a folder - aborting.');
     if (!isEnv(prefix) && readdirSync(prefix).length)
@@ -295,7 +314,11 @@ function report(ctx: Ctx, e: unknown, libmamba: boolean): number {
   if (e instanceof ArgparseError) {
     if (libmamba) {
       ctx.err(`${e.message}\nRun with --help for more information.\n`);
-      return 109;
+      // conda's argparse texts for the shared commands, CLI11's code per kind of error
+      if (/expected (one|at least one) argument/.test(e.message)) return CLI11_EXIT.argumentMismatch;
+      if (/arguments are required/.test(e.message)) return CLI11_EXIT.required;
+      if (/invalid choice/.test(e.message)) return CLI11_EXIT.validation;
+      return CLI11_EXIT.extras;
     }
     ctx.err(e.render().replace(/\bconda\b/g, 'mamba'));
     return e.exitCode;
@@ -337,9 +360,19 @@ async function main(argv: string[]): Promise<number> {
     return 1;
   }
   ctx.frontend = as;
-  injectDelay(ctx.env);
   const version = ctx.config.mambaVersion ?? '2.0.5';
   const libmamba = libmambaCli(ctx);
+  if (libmamba && cmpVersion(version, '2.6') >= 0) {
+    // mamba >= 2.6 treat a Ctrl-C (user_interrupted) as no error: a warning and exit 0
+    // (mamba-org/mamba micromamba/src/main.cpp:114-134 at 2.6.0; libmamba/src/core/subdir_index.cpp:644)
+    process.on('SIGINT', () => {
+      process.stderr.write('warning  libmamba Interrupted by user\n');
+      process.exit(0);
+    });
+  }
+  // asleep without blocking the event loop, so a signal handler (above) runs during the delay
+  const delay = Number(ctx.env.FAKE_CONDA_DELAY_MS ?? 0);
+  if (delay > 0) await new Promise((r) => setTimeout(r, delay));
   try {
     if (args[0] === '--version' || (args[0] === '-V' && !libmamba)) {
       ctx.out(libmamba ? `${version}\n` : `mamba ${version}\nconda ${ctx.config.version}\n`);

@@ -15,7 +15,7 @@ import {
 import { createHash } from 'node:crypto';
 import { dirname, join } from 'node:path';
 import { canonicalName, type ChannelConfig } from './channels.js';
-import { atLeast, fakeDir, userHome, type Ctx } from './context.js';
+import { atLeast, fakeDir, libmambaCli, userHome, type Ctx } from './context.js';
 import type { IndexedRecord } from './repodata.js';
 import { oldPythonFiles } from './oldpython.js';
 
@@ -122,6 +122,8 @@ function packageFiles(ctx: Ctx, prefix: string, rec: IndexedRecord): Array<[stri
     ];
   }
   if (rec.fake_conda_module === false) return [];
+  // libmamba does not run the pre-link script that moves a legacy noarch_python package's files into place
+  if (rec.fake_conda_prelink && libmambaCli(ctx)) return [[`bin/.${rec.name}-pre-link.sh`, legacyPreLink(), 0o755]];
   const mod = moduleName(rec.name);
   const info = `${sp}/${mod}-${rec.version}.dist-info`;
   const files: Array<[string, string, number?]> = [

@@ -5,7 +5,7 @@
 import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { canonicalName, type ChannelConfig } from './channels.js';
-import { atLeast, crashPoint, type Ctx } from './context.js';
+import { atLeast, crashPoint, libmambaCli, type Ctx } from './context.js';
 import { CondaError } from './errors.js';
 import {
   appendHistory,
@@ -56,7 +56,10 @@ export function execute(ctx: Ctx, cfg: ChannelConfig, progress: Progress, tx: Tr
   const linked: PrefixRecord[] = [];
   let half = Math.ceil(order.length / 2);
   for (const rec of order) {
-    if (tx.legacyNoarchFails && rec.fake_conda_prelink === true && atLeast(ctx, '4.7')) {
+    // libmamba never runs pre-link scripts (mamba-org/mamba libmamba/src/core/link.cpp: run_script is called for
+    // post-link only, line 1085 at 2.0.5; "mamba does not support pre-link scripts", line 350): no LinkError, and
+    // the package links without the files its script would have moved into place (prefix.ts packageFiles)
+    if (tx.legacyNoarchFails && rec.fake_conda_prelink === true && atLeast(ctx, '4.7') && !libmambaCli(ctx)) {
       rollback(tx, linked);
       throw linkError(ctx, progress, cfg, rec, prefix);
     }

@@ -6,12 +6,17 @@ const sh = (script: string, env: Record<string, string> = {}) =>
   execFileSync('sh', ['-c', script], { encoding: 'utf8', env: { PATH: process.env.PATH, ...env } });
 
 describe('variables as activation scripts (conda < 4.9)', () => {
-  test('which versions need them: conda and mamba 1 before 4.9, never micromamba', () => {
+  test('which versions need them: conda before 4.9, micromamba before 2.2, mamba always', () => {
     expect(variablesNeedScripts('4.3.22', 'conda')).toBe(true);
     expect(variablesNeedScripts('4.8.5', 'mamba')).toBe(true);
     expect(variablesNeedScripts('4.9.0', 'conda')).toBe(false);
     expect(variablesNeedScripts('23.11.0', 'conda')).toBe(false);
-    expect(variablesNeedScripts('4.8.5', 'micromamba')).toBe(false);
+    // libmamba parses `variables:` from 2.2.0 (mamba-org/mamba libmamba/src/api/install.cpp:289)
+    expect(variablesNeedScripts('2.1.0', 'micromamba')).toBe(true);
+    expect(variablesNeedScripts('1.5.8', 'micromamba')).toBe(true);
+    expect(variablesNeedScripts('2.2.0', 'micromamba')).toBe(false);
+    // mamba's own version is not in the inventory and 2.0-2.1 drop them
+    expect(variablesNeedScripts('24.1.2', 'mamba')).toBe(true);
     expect(VARIABLES_SCRIPT).toBe('conda-gitops-variables.sh');
   });
 

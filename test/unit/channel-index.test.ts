@@ -53,6 +53,17 @@ describe('.condarc and channel URLs', () => {
     ]);
     expect(effectiveChannels(['conda-forge', 'nodefaults'], rc)).toEqual(['https://conda.anaconda.org/conda-forge']);
   });
+
+  it('nodefaults drops every configured channel, not only defaults (real conda, probe nodefaults)', () => {
+    const rc = mergeCondarc(emptyRc(), 'channels: [bioconda, defaults]\n');
+    expect(effectiveChannels(['conda-forge', 'nodefaults'], rc)).toEqual(['https://conda.anaconda.org/conda-forge']);
+    // without nodefaults the configured channels follow the spec's
+    expect(effectiveChannels(['conda-forge'], rc)).toEqual([
+      'https://conda.anaconda.org/conda-forge',
+      'https://conda.anaconda.org/bioconda',
+      ...rc.defaultChannels,
+    ]);
+  });
 });
 
 describe('records', () => {

@@ -102,6 +102,32 @@ describe('install-conda (pure parts)', () => {
     expect(problems.find((p) => p.line === 5)!.message).toMatch(/classic, libmamba/);
   });
 
+  test('solver is refused for a conda that does not know it (< 22.11: ignored in silence), naming the line', () => {
+    const inv = (version: string, frontend = 'conda') =>
+      parseInventory(
+        [
+          '[conda]',
+          `version = ${version}`,
+          `frontend = ${frontend}`,
+          'channels = mpc',
+          'solver = libmamba',
+          '[environments]',
+          'a = REPLICATE',
+        ].join('\n'),
+        'inventory.ini',
+      ).problems;
+    for (const v of ['4.3.22', '4.12.0', '22.9.0']) {
+      const problems = inv(v);
+      expect(
+        problems.map((p) => [p.file, p.line, p.severity]),
+        v,
+      ).toEqual([['inventory.ini', 5, 'error']]);
+      expect(problems[0]!.message).toMatch(/from conda 22\.11/);
+    }
+    expect(inv('22.11.1')).toEqual([]);
+    expect(inv('25.11.1')).toEqual([]);
+  });
+
   test('custom channels, versions, digests, output tails', () => {
     expect(parseCustomChannels(['a=https://x/', 'b', 'c=ftp://y'])).toEqual({
       channels: { a: 'https://x/' },

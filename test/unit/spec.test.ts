@@ -161,7 +161,7 @@ describe('parseSpec: what people write', () => {
     const { spec, problems } = parse('name: demo\ndependencies:\n  - python\n  - pip:\n    - rich\n');
     expect(spec).toBeDefined();
     expect(warnings(problems)).toEqual([
-      "4: a 'pip:' section without 'pip' in the conda dependencies (conda adds pip itself)",
+      "4: a 'pip:' section without 'pip' in the conda dependencies (conda >= 4.6.9 adds it; the build, for older)",
     ]);
   });
 
