@@ -3,7 +3,7 @@
  * installations of real conda (installer.sh) cached per version for one test run.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, symlinkSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readFileSync, symlinkSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -110,4 +110,38 @@ export function installRealConda(prefix: string, version: string, installersDir:
   const log = `${r.stdout ?? ''}${r.stderr ?? ''}`;
   if (r.status !== 0) throw new Error(`real conda ${version} installer failed (${r.status}):\n${log}`);
   return { prefix, conda: join(prefix, 'bin', 'conda'), version, log, seconds: (Date.now() - t0) / 1000 };
+}
+
+/**
+ * Whether a file of the lane runs here: `skip` without the archives (one printed line) or without the Debian
+ * packages; `fail` when they are missing under CI=true (the lane must run in CI).
+ */
+export function laneGate(): { skip: boolean; fail: boolean; reason: string } {
+  if (!realCondaDir())
+    return {
+      skip: true,
+      fail: false,
+      reason: 'no conda source archives (../shared/real-conda or CONDA_GITOPS_REAL_CONDA_DIR)',
+    };
+  const missing = missingPrerequisites();
+  if (!missing.length) return { skip: false, fail: false, reason: '' };
+  const reason = `this machine cannot run real conda: missing ${missing.join(', ')} (apt-get install: README.md)`;
+  return { skip: true, fail: process.env.CI === 'true', reason };
+}
+
+/** One result of the lane, for its summary line (summary.ts, printed once per run). */
+export interface LaneResult {
+  kind: 'version' | 'probe' | 'product';
+  name: string;
+  ok: boolean;
+  seconds?: number;
+}
+
+/** Where the lane's files append their results: set by the real-conda project's global setup (summary.ts). */
+export const SUMMARY_VARIABLE = 'REAL_CONDA_LANE_SUMMARY';
+
+/** Append one result for the summary line (nothing when the lane runs without its global setup). */
+export function recordLaneResult(r: LaneResult): void {
+  const file = process.env[SUMMARY_VARIABLE];
+  if (file) appendFileSync(file, JSON.stringify(r) + '\n');
 }

@@ -1,0 +1,298 @@
+/**
+ * Issue 19 item 4, the product on REAL conda: the migration of the source account played with the compiled CLI
+ * (dist/scripts/cli/main.js) on real conda installed from its source (installer.sh):
+ *   an old installation made by real conda 4.3.22 (envs from `conda env create` of env files with pip sections,
+ *   wheels from a local wheelhouse, a legacy noarch package, `conda create` envs) -> `adopt` -> an upgrade pull
+ *   request to conda 4.8.5 (and one to 24.11.3): `qa` inside bwrap with `--jobs 2` -> a failure real conda produced,
+ *   classified in the report -> `fix --accept-nearest` -> `qa` green -> merge -> `deploy` -> `rollback` ->
+ *   `deploy --force` -> `rollback --installation` -> `deploy --force` -> `status --verify` in sync.
+ *
+ * Same skip/fail rules as probes.test.ts: without the archives it skips with one line; with them but without the
+ * Debian packages it skips with one line, and fails under CI=true. REAL_CONDA_PRODUCT=4.8.5 picks the targets
+ * (default 4.8.5,24.11.3); REAL_CONDA_KEEP=1 keeps the temporary directory.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Report } from '../../scripts/core/report.js';
+import { writeChannel, writeWheel, type ChannelRecord } from '../fake-conda/index.js';
+import { runCli } from '../fixtures/repo.js';
+import { hostPythonInfo, makeRealChannel } from './channel.js';
+import { INSTALLER, installRealConda, laneGate, recordLaneResult } from './lane.js';
+
+const gate = laneGate();
+const OLD = '4.3.22';
+const TARGETS = (process.env.REAL_CONDA_PRODUCT ?? '4.8.5,24.11.3').split(/[\s,]+/).filter(Boolean);
+const LONG = 15 * 60_000;
+
+/** python 3.9: conda <= 4.8 reads python's version as `version[:3]` (README.md here) */
+const PUB: ChannelRecord[] = [
+  { name: 'python', version: '3.9.18', module: false },
+  { name: 'pip', version: '23.2.1', depends: ['python'], noarch: 'python' },
+  { name: 'numpy', version: '1.26.4', depends: ['python'] },
+  { name: 'requests', version: '2.31.0', depends: ['python'], noarch: 'python' },
+];
+/** the first line of real conda's error the report's excerpt shows, per target */
+const EXCERPT: Record<string, RegExp> = {
+  '4.8.5': /^ResolvePackageNotFound:\n\s+- ipums_tools=0\.8\.0/,
+};
+const TOOLS_THEN = ['0.8.0', '1.0.0'];
+const TOOLS_NOW = ['1.0.0', '1.1.0'];
+/** the internal channel: a legacy noarch_python package, and a tool whose old version is dropped later */
+const mpc = (tools: string[]): ChannelRecord[] => [
+  { name: 'ipums_utils', version: '1.2', legacyNoarchPython: true, depends: ['python'] },
+  ...tools.map((version) => ({ name: 'ipums_tools', version, depends: ['python'] })),
+];
+
+if (gate.skip) {
+  describe('real conda: the product', () => {
+    if (gate.fail) it('has its prerequisites (CI=true)', () => expect.fail(gate.reason));
+    else {
+      console.info(`real-conda product scenario skipped: ${gate.reason}`);
+      it.skip(`skipped: ${gate.reason}`, () => {});
+    }
+  });
+} else {
+  describe.sequential.each(TARGETS)(`real conda: adopt a conda ${OLD} installation, upgrade to %s`, (NEW) => {
+    let base: string;
+    let root: string;
+    let repo: string;
+    let chans: string;
+    let urls: { pub: string; mpc: string };
+    let adoptCommit: string;
+    const t0 = Date.now();
+    const env: Record<string, string> = {};
+    const git = (...args: string[]) => execFileSync('git', ['-C', repo, ...args], { encoding: 'utf8' }).trim();
+    const commit = (msg: string) => {
+      git('add', '-A');
+      git('-c', 'user.name=t', '-c', 'user.email=t@example.invalid', 'commit', '-qm', msg);
+      return git('rev-parse', 'HEAD');
+    };
+    const cli = (...args: string[]) =>
+      runCli([...args, '--root', root], { cwd: repo, env: { ...env, GITHUB_ACTOR: 'octo' } });
+    const show = (r: { code: number | null; stdout: string; stderr: string }) =>
+      `exit ${r.code}\n${r.stdout}\n${r.stderr}`;
+    const oldConda = () => join(root, `v${OLD}`, 'bin', 'conda');
+    const runOld = (args: string[]) =>
+      execFileSync(oldConda(), args, { encoding: 'utf8', env: { ...env, HOME: join(base, 'home') }, stdio: 'pipe' });
+    async function qa() {
+      const r = await cli('qa', '--base', adoptCommit, '--head', 'HEAD', '--jobs', '2', '--json');
+      const result = JSON.parse(r.stdout) as Report & { built: number; root: string };
+      if (!result.runId) throw new Error(`qa wrote no run: ${show(r)}`);
+      const report = JSON.parse(
+        readFileSync(join(root, '.gitops', 'runs', result.runId, 'report.json'), 'utf8'),
+      ) as Report;
+      const table = report.envs
+        .map((e) => `${e.env} ${e.status} ${e.phase ?? ''} ${e.class ?? ''} ${e.hint ?? ''}`)
+        .join('\n');
+      return { ...r, report, built: result.built, table: `${table}\n${r.stderr}` };
+    }
+
+    beforeAll(() => {
+      base = mkdtempSync(join(tmpdir(), 'cg-realproduct-'));
+      chans = join(base, 'channels');
+      const fakePub = join(chans, 'fake', 'pub');
+      writeChannel(fakePub, PUB);
+      writeChannel(join(chans, 'fake', 'mpc'), mpc(TOOLS_THEN));
+      const host = hostPythonInfo();
+      urls = {
+        pub: makeRealChannel(fakePub, join(chans, 'real', 'pub'), host),
+        mpc: makeRealChannel(join(chans, 'fake', 'mpc'), join(chans, 'real', 'mpc'), host),
+      };
+      const wheels = join(base, 'wheels');
+      writeWheel(wheels, 'tidyup', '0.4.2');
+      mkdirSync(join(base, 'home'));
+      Object.assign(env, {
+        PATH: '/usr/bin:/bin',
+        HOME: join(base, 'home'),
+        LANG: 'C.UTF-8',
+        PIP_NO_INDEX: '1',
+        PIP_FIND_LINKS: wheels,
+        PIP_CONFIG_FILE: '/dev/null',
+        PIP_DISABLE_PIP_VERSION_CHECK: '1',
+        CONDA_GITOPS_SANDBOX: 'bwrap',
+      });
+
+      // the old installation, made by real conda 4.3.22 as someone did by hand years ago: ROOT/v4.3.22, current
+      root = join(base, 'root');
+      process.env.REAL_CONDA_CHANNELS = `${urls.mpc},${urls.pub}`;
+      installRealConda(join(root, `v${OLD}`), OLD, join(base, 'installers'));
+      const specs = join(base, 'old-specs');
+      mkdirSync(specs);
+      const envFile = (name: string, deps: string[], pip: string[]) => {
+        const f = join(specs, `${name}.yml`);
+        writeFileSync(
+          f,
+          [
+            `name: ${name}`,
+            'channels:',
+            `  - ${urls.mpc}`,
+            `  - ${urls.pub}`,
+            '  - nodefaults',
+            'dependencies:',
+            ...deps.map((d) => `  - ${d}`),
+            '  - pip:',
+            ...pip.map((p) => `      - ${p}`),
+            '',
+          ].join('\n'),
+        );
+        return f;
+      };
+      const envs = join(root, `v${OLD}`, 'envs');
+      // env create with a pip section (a wheel from the wheelhouse); its tool's version is dropped from mpc later
+      runOld(['env', 'create', '-f', envFile('tools', ['python=3.9', 'pip', 'ipums_tools=0.8.0'], ['tidyup==0.4.2'])]);
+      // conda create: a legacy noarch package, and a plain numpy env
+      runOld(['create', '-y', '-p', join(envs, 'legacy'), 'python=3.9', 'ipums_utils=1.2']);
+      runOld(['create', '-y', '-p', join(envs, 'plain'), 'python=3.9', 'numpy=1.26']);
+      symlinkSync(`v${OLD}`, join(root, 'current'));
+
+      // since then the internal channel dropped the old tool versions
+      rmSync(join(chans, 'real', 'mpc'), { recursive: true });
+      writeChannel(join(chans, 'fake', 'mpc'), mpc(TOOLS_NOW));
+      makeRealChannel(join(chans, 'fake', 'mpc'), join(chans, 'real', 'mpc'), host);
+
+      repo = join(base, 'repo');
+      mkdirSync(repo);
+      git('init', '-q', '-b', 'main');
+    }, LONG);
+
+    afterAll(() => {
+      const seconds = Math.round((Date.now() - t0) / 1000);
+      recordLaneResult({ kind: 'product', name: `${OLD}->${NEW}`, ok: passed, seconds });
+      if (base && !process.env.REAL_CONDA_KEEP) rmSync(base, { recursive: true, force: true });
+    });
+    let passed = false;
+
+    it('the old installation works: envs from env create + pip, conda create, a legacy noarch package', () => {
+      const py = (n: string, code: string) =>
+        execFileSync(join(root, `v${OLD}`, 'envs', n, 'bin', 'python'), ['-c', code], { encoding: 'utf8' }).trim();
+      expect(py('tools', 'import tidyup, ipums_tools; print(tidyup.__version__, ipums_tools.__version__)')).toBe(
+        '0.4.2 0.8.0',
+      );
+      expect(py('legacy', 'import ipums_utils; print(ipums_utils.__version__)')).toBe('1.2');
+      expect(py('plain', 'import numpy; print(numpy.__version__)')).toBe('1.26.4');
+    });
+
+    it('adopt: every env REPLICATE, builds stripped, pip section, legacy noarch listed', async () => {
+      const r = await runCli(['adopt', '--root', join(root, `v${OLD}`), '--replicate', 'all'], {
+        cwd: repo,
+        env,
+      });
+      expect(r.code, show(r)).toBe(0);
+      const inventory = readFileSync(join(repo, 'inventory.ini'), 'utf8');
+      expect(inventory).toMatch(/^version = 4\.3\.22$/m);
+      expect(inventory).toMatch(/\[legacy-noarch\]\nipums_utils\n/);
+      const tools = readFileSync(join(repo, 'env-specs', 'tools.yml'), 'utf8');
+      expect(tools).toMatch(/- ipums_tools=0\.8\.0\n/);
+      expect(tools).toMatch(/- pip:\n\s+- tidyup==0\.4\.2/);
+      expect(r.stdout + r.stderr).toMatch(
+        /named it 'tools' \(conda 4\.3\.22 exports an env given by path without its name\)/,
+      );
+      expect(tools).toMatch(/^name: tools$/m);
+      // the administrator then names the installer of new versions (installer.sh reads the version from its name,
+      // as a Miniconda installer's name says it) and the classic solver (conda-libmamba-solver is not installed
+      // here): on main, before the upgrade, since QA takes how builds run from the base branch (docs/security.md)
+      symlinkSync(INSTALLER, join(base, 'installers', `Miniconda3-${NEW}-Linux-x86_64.sh`));
+      const installer = join(base, 'installers', 'Miniconda3-{version}-Linux-x86_64.sh');
+      writeFileSync(
+        join(repo, 'inventory.ini'),
+        inventory
+          .replace(/^; root = .*$/m, `root = ${root}`)
+          .replace('[conda]\n', `[conda]\ninstaller = ${installer}\nsolver = classic\n`),
+      );
+      adoptCommit = commit('adopt the old installation');
+      // the upgrade pull request, on a branch
+      git('checkout', '-q', '-b', 'upgrade');
+      writeFileSync(
+        join(repo, 'inventory.ini'),
+        readFileSync(join(repo, 'inventory.ini'), 'utf8').replace(/^version = 4\.3\.22$/m, `version = ${NEW}`),
+      );
+      commit(`upgrade to conda ${NEW}`);
+    });
+
+    it(`qa on real conda ${NEW} (bwrap, --jobs 2): the dropped version fails, classified`, async () => {
+      const { code, report, table } = await qa();
+      expect(code, table).toBe(1);
+      const by = new Map(report.envs.map((e) => [e.env, e]));
+      expect(by.get('plain')?.status, table).toBe('tested');
+      expect(by.get('legacy')?.status, table).toBe('tested');
+      expect(by.get('tools'), table).toMatchObject({
+        status: 'failed',
+        phase: 'create',
+        class: 'missing-version',
+        package: 'ipums_tools',
+        available: TOOLS_NOW,
+        file: 'env-specs/tools.yml',
+      });
+      // what real conda said, as the report shows it (`env create`: ResolvePackageNotFound up to 4.x)
+      expect((by.get('tools')?.excerpt ?? []).join('\n'), table).toMatch(EXCERPT[NEW] ?? /ipums_tools=0\.8\.0/);
+      expect(by.get('tools')?.hint).toMatch(/available: 1\.0\.0, 1\.1\.0; nearest 1\.0\.0/);
+      // the legacy noarch package is installed after create, on its own (its pre-link script runs)
+      expect(by.get('legacy')?.phases.map((p) => p.name)).toEqual(['create', 'legacy-noarch', 'record', 'test']);
+      const summary = readFileSync(join(root, '.gitops', 'runs', report.runId, 'summary.md'), 'utf8');
+      expect(summary).toContain(`conda upgrade ${OLD} -> ${NEW}: 3 envs: 2 ok, 1 failed`);
+      expect(readlinkSync(join(root, 'qa'))).toBe(`v${NEW}`);
+      expect(readlinkSync(join(root, 'current'))).toBe(`v${OLD}`);
+    });
+
+    it('fix --accept-nearest, qa green', async () => {
+      const f = await cli('fix', '--accept-nearest');
+      expect(f.code, show(f)).toBe(0);
+      expect(readFileSync(join(repo, 'env-specs', 'tools.yml'), 'utf8')).toMatch(/ipums_tools=1\.0\.0/);
+      commit('conda-gitops fix --accept-nearest');
+      const { code, report, table } = await qa();
+      expect(code, table).toBe(0);
+      expect(report.counts, table).toMatchObject({ total: 3, failed: 0 });
+    });
+
+    it('merge, deploy, rollback, rollback --installation, status --verify', async () => {
+      git('checkout', '-q', 'main');
+      git(
+        '-c',
+        'user.name=t',
+        '-c',
+        'user.email=t@example.invalid',
+        'merge',
+        '-q',
+        '--no-ff',
+        '-m',
+        'merge',
+        'upgrade',
+      );
+      const d = await cli('deploy');
+      expect(d.code, show(d)).toBe(0);
+      expect(readlinkSync(join(root, 'current'))).toBe(`v${NEW}`);
+      const py = execFileSync(join(root, 'envs', 'tools', 'bin', 'python'), ['-c', 'import tidyup; print(1)'], {
+        encoding: 'utf8',
+      });
+      expect(py.trim()).toBe('1');
+      const legacy = join(root, 'envs', 'legacy', 'bin', 'python');
+      expect(
+        execFileSync(legacy, ['-c', 'import ipums_utils; print(ipums_utils.__version__)'], { encoding: 'utf8' }),
+      ).toBe('1.2\n');
+      let st = await cli('status', '--verify');
+      expect(st.code, show(st)).toBe(0);
+
+      const rb = await cli('rollback');
+      expect(rb.code, show(rb)).toBe(0);
+      expect(readlinkSync(join(root, 'current'))).toBe(`v${OLD}`);
+      const fwd = await cli('deploy', '--force');
+      expect(fwd.code, show(fwd)).toBe(0);
+      expect(readlinkSync(join(root, 'current'))).toBe(`v${NEW}`);
+
+      const rbi = await cli('rollback', '--installation');
+      expect(rbi.code, show(rbi)).toBe(0);
+      expect(readlinkSync(join(root, 'current'))).toBe(`v${OLD}`);
+      st = await cli('status', '--verify');
+      expect(st.code, show(st)).toBe(1);
+      expect(st.stdout).toContain(`live: the adopted installation v${OLD}`);
+      const again = await cli('deploy', '--force');
+      expect(again.code, show(again)).toBe(0);
+      st = await cli('status', '--verify');
+      expect(st.code, show(st)).toBe(0);
+      passed = true;
+    });
+  });
+}
