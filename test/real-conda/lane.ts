@@ -3,7 +3,7 @@
  * installations of real conda (installer.sh) cached per version for one test run.
  */
 import { spawnSync } from 'node:child_process';
-import { appendFileSync, existsSync, mkdirSync, readFileSync, symlinkSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, symlinkSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -127,21 +127,4 @@ export function laneGate(): { skip: boolean; fail: boolean; reason: string } {
   if (!missing.length) return { skip: false, fail: false, reason: '' };
   const reason = `this machine cannot run real conda: missing ${missing.join(', ')} (apt-get install: README.md)`;
   return { skip: true, fail: process.env.CI === 'true', reason };
-}
-
-/** One result of the lane, for its summary line (summary.ts, printed once per run). */
-export interface LaneResult {
-  kind: 'version' | 'probe' | 'product';
-  name: string;
-  ok: boolean;
-  seconds?: number;
-}
-
-/** Where the lane's files append their results: set by the real-conda project's global setup (summary.ts). */
-export const SUMMARY_VARIABLE = 'REAL_CONDA_LANE_SUMMARY';
-
-/** Append one result for the summary line (nothing when the lane runs without its global setup). */
-export function recordLaneResult(r: LaneResult): void {
-  const file = process.env[SUMMARY_VARIABLE];
-  if (file) appendFileSync(file, JSON.stringify(r) + '\n');
 }
