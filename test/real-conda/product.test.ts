@@ -36,6 +36,8 @@ const PUB: ChannelRecord[] = [
 ];
 /** real conda's error for the dropped version, as the report's excerpt shows it (`env create`, 4.8.5 and 24.11.3) */
 const REAL_ERROR = /^ResolvePackageNotFound:\n\s+- ipums_tools=0\.8\.0/;
+/** pip's own error under real conda's env create (the class the report shows) */
+const PIP_ERROR = /^Pip subprocess error:\n[^]*No matching distribution found for requests==2\.31\.0/;
 const TOOLS_THEN = ['0.8.0', '1.0.0'];
 const TOOLS_NOW = ['1.0.0', '1.1.0'];
 /** the internal channel: a legacy noarch_python package, and a tool whose old version is dropped later */
@@ -100,8 +102,12 @@ if (gate.skip) {
         pub: makeRealChannel(fakePub, join(chans, 'real', 'pub'), host),
         mpc: makeRealChannel(join(chans, 'fake', 'mpc'), join(chans, 'real', 'mpc'), host),
       };
-      const wheels = join(base, 'wheels');
+      // the old pip index had requests too; the new one only what is still meant to come from pip
+      const wheels = join(base, 'wheels-old');
       writeWheel(wheels, 'tidyup', '0.4.2');
+      writeWheel(wheels, 'requests', '2.31.0');
+      const newWheels = join(base, 'wheels-new');
+      writeWheel(newWheels, 'tidyup', '0.4.2');
       mkdirSync(join(base, 'home'));
       Object.assign(env, {
         PATH: '/usr/bin:/bin',
@@ -143,6 +149,8 @@ if (gate.skip) {
       // env create with a pip section (a wheel from the wheelhouse); its tool's version is dropped from mpc later
       runOld(['env', 'create', '-f', envFile('tools', ['python=3.9', 'pip', 'ipums_tools=0.8.0'], ['tidyup==0.4.2'])]);
       // conda create: a legacy noarch package, and a plain numpy env
+      // a noarch conda package installed with pip (the new pip index does not have it)
+      runOld(['env', 'create', '-f', envFile('pipreq', ['python=3.9', 'pip'], ['requests==2.31.0'])]);
       runOld(['create', '-y', '-p', join(envs, 'legacy'), 'python=3.9', 'ipums_utils=1.2']);
       runOld(['create', '-y', '-p', join(envs, 'plain'), 'python=3.9', 'numpy=1.26']);
       symlinkSync(`v${OLD}`, join(root, 'current'));
@@ -151,6 +159,7 @@ if (gate.skip) {
       rmSync(join(chans, 'real', 'mpc'), { recursive: true });
       writeChannel(join(chans, 'fake', 'mpc'), mpc(TOOLS_NOW));
       makeRealChannel(join(chans, 'fake', 'mpc'), join(chans, 'real', 'mpc'), host);
+      env.PIP_FIND_LINKS = newWheels;
 
       repo = join(base, 'repo');
       mkdirSync(repo);
@@ -170,6 +179,7 @@ if (gate.skip) {
       );
       expect(py('legacy', 'import ipums_utils; print(ipums_utils.__version__)')).toBe('1.2');
       expect(py('plain', 'import numpy; print(numpy.__version__)')).toBe('1.26.4');
+      expect(py('pipreq', 'import requests; print(requests.__version__)')).toBe('2.31.0');
     });
 
     it('adopt: every env REPLICATE, builds stripped, pip section, legacy noarch listed', async () => {
@@ -209,7 +219,7 @@ if (gate.skip) {
       commit(`upgrade to conda ${NEW}`);
     });
 
-    it(`qa on real conda ${NEW} (bwrap, --jobs 2): the dropped version fails, classified`, async () => {
+    it(`qa on real conda ${NEW} (bwrap, --jobs 2): the dropped version and the pip entry fail, classified`, async () => {
       const { code, report, table } = await qa();
       expect(code, table).toBe(1);
       const by = new Map(report.envs.map((e) => [e.env, e]));
@@ -226,10 +236,14 @@ if (gate.skip) {
       // what real conda said, as the report shows it
       expect((by.get('tools')?.excerpt ?? []).join('\n'), table).toMatch(REAL_ERROR);
       expect(by.get('tools')?.hint).toMatch(/available: 1\.0\.0, 1\.1\.0; nearest 1\.0\.0/);
+      // pip, run by real conda's env create, finds no requests in the new index: a noarch conda package under pip
+      expect(by.get('pipreq'), table).toMatchObject({ status: 'failed', phase: 'create', class: 'pip-failure' });
+      expect(by.get('pipreq')?.hint).toMatch(/move it to the conda section/);
+      expect((by.get('pipreq')?.excerpt ?? []).join('\n'), table).toMatch(PIP_ERROR);
       // the legacy noarch package is installed after create, on its own (its pre-link script runs)
       expect(by.get('legacy')?.phases.map((p) => p.name)).toEqual(['create', 'legacy-noarch', 'record', 'test']);
       const summary = readFileSync(join(root, '.gitops', 'runs', report.runId, 'summary.md'), 'utf8');
-      expect(summary).toContain(`conda upgrade ${OLD} -> ${NEW}: 3 envs: 2 ok, 1 failed`);
+      expect(summary).toContain(`conda upgrade ${OLD} -> ${NEW}: 4 envs: 2 ok, 2 failed`);
       expect(readlinkSync(join(root, 'qa'))).toBe(`v${NEW}`);
       expect(readlinkSync(join(root, 'current'))).toBe(`v${OLD}`);
     });
@@ -238,26 +252,18 @@ if (gate.skip) {
       const f = await cli('fix', '--accept-nearest');
       expect(f.code, show(f)).toBe(0);
       expect(readFileSync(join(repo, 'env-specs', 'tools.yml'), 'utf8')).toMatch(/ipums_tools=1\.0\.0/);
+      const pipreq = readFileSync(join(repo, 'env-specs', 'pipreq.yml'), 'utf8');
+      expect(pipreq).toMatch(/^- requests=2\.31\.0$/m);
+      expect(pipreq).not.toMatch(/requests==/);
       commit('conda-gitops fix --accept-nearest');
       const { code, report, table } = await qa();
       expect(code, table).toBe(0);
-      expect(report.counts, table).toMatchObject({ total: 3, failed: 0 });
+      expect(report.counts, table).toMatchObject({ total: 4, failed: 0 });
     });
 
     it('merge, deploy, rollback, rollback --installation, status --verify', async () => {
       git('checkout', '-q', 'main');
-      git(
-        '-c',
-        'user.name=t',
-        '-c',
-        'user.email=t@example.invalid',
-        'merge',
-        '-q',
-        '--no-ff',
-        '-m',
-        'merge',
-        'upgrade',
-      );
+      git('-c', 'user.name=t', '-c', 'user.email=t@example.invalid', 'merge', '-q', '--no-ff', 'upgrade');
       const d = await cli('deploy');
       expect(d.code, show(d)).toBe(0);
       expect(readlinkSync(join(root, 'current'))).toBe(`v${NEW}`);

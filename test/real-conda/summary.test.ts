@@ -29,6 +29,10 @@ describe('the real-conda lane summary line', () => {
         'product scenario 4.3.22->4.8.5, ->24.11.3: passed',
     );
     expect(laneSummary([...tests, product('24.11.3', 'fail')])).toMatch(/: FAILED$/);
+    // a scenario left out of the run (-t, REAL_CONDA_PRODUCT) is not named
+    expect(laneSummary([product('4.8.5', 'pass'), product('24.11.3', 'skip')])).toBe(
+      'real-conda lane: product scenario 4.3.22->4.8.5: passed',
+    );
   });
 
   it('says nothing when nothing ran (the lane skipped with its own line)', () => {

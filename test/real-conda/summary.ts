@@ -48,8 +48,8 @@ export function laneSummary(tests: LaneTest[]): string | undefined {
       product.set(key, s);
     }
   }
-  const ran = [...product.values()].some((s) => !(s.states.size === 1 && s.states.has('skip')));
-  if (!compared && !ran) return undefined;
+  const scenarios = [...product.entries()].filter(([, s]) => !(s.states.size === 1 && s.states.has('skip')));
+  if (!compared && !scenarios.length) return undefined;
   const parts: string[] = [];
   if (compared) {
     const vs = [...versions].sort(order);
@@ -59,10 +59,10 @@ export function laneSummary(tests: LaneTest[]): string | undefined {
         `${compared} compared, ${mismatches} mismatch${mismatches === 1 ? '' : 'es'}`,
     );
   }
-  if (product.size) {
-    const names = [...product.entries()].map(([to, s], i) => (i === 0 ? `${s.old}->${to}` : `->${to}`));
-    const states = new Set([...product.values()].flatMap((s) => [...s.states]));
-    const verdict = states.has('fail') ? 'FAILED' : states.has('pass') ? 'passed' : 'skipped';
+  if (scenarios.length) {
+    const names = scenarios.map(([to, s], i) => (i === 0 ? `${s.old}->${to}` : `->${to}`));
+    const states = new Set(scenarios.flatMap(([, s]) => [...s.states]));
+    const verdict = states.has('fail') ? 'FAILED' : 'passed';
     parts.push(`product scenario ${names.join(', ')}: ${verdict}`);
   }
   return `real-conda lane: ${parts.join('; ')}`;
