@@ -20,12 +20,14 @@ import type { Report } from '../../scripts/core/report.js';
 import { writeChannel, writeWheel, type ChannelRecord } from '../fake-conda/index.js';
 import { runCli } from '../fixtures/repo.js';
 import { hostPythonInfo, makeRealChannel } from './channel.js';
-import { INSTALLER, installRealConda, laneGate } from './lane.js';
+import { INSTALLER, installRealConda, laneGate, realCondaDir } from './lane.js';
 
 const gate = laneGate();
 const OLD = '4.3.22';
 const TARGETS = (process.env.REAL_CONDA_PRODUCT ?? '4.8.5,24.11.3').split(/[\s,]+/).filter(Boolean);
 const LONG = 15 * 60_000;
+/** a conda checkout to upgrade to (README.md): the product passes it to the installer by `pass-env` */
+const CHECKOUT = process.env.CONDA_GITOPS_REAL_CONDA_SRC;
 
 /** python 3.9: conda <= 4.8 reads python's version as `version[:3]` (README.md here) */
 const PUB: ChannelRecord[] = [
@@ -123,7 +125,12 @@ if (gate.skip) {
       // the old installation, made by real conda 4.3.22 as someone did by hand years ago: ROOT/v4.3.22, current
       root = join(base, 'root');
       process.env.REAL_CONDA_CHANNELS = `${urls.mpc},${urls.pub}`;
-      installRealConda(join(root, `v${OLD}`), OLD, join(base, 'installers'));
+      // a conda checkout (CONDA_GITOPS_REAL_CONDA_SRC) is the target's source, never the old installation's
+      installRealConda(join(root, `v${OLD}`), OLD, join(base, 'installers'), {
+        ...process.env,
+        CONDA_GITOPS_REAL_CONDA_SRC: '',
+      });
+      if (CHECKOUT) env.REAL_CONDA_SRC = CHECKOUT;
       const specs = join(base, 'old-specs');
       mkdirSync(specs);
       const envFile = (name: string, deps: string[], pip: string[]) => {
@@ -207,7 +214,10 @@ if (gate.skip) {
         join(repo, 'inventory.ini'),
         inventory
           .replace(/^; root = .*$/m, `root = ${root}`)
-          .replace('[conda]\n', `[conda]\ninstaller = ${installer}\nsolver = classic\n`),
+          .replace(
+            '[conda]\n',
+            `[conda]\ninstaller = ${installer}\nsolver = classic\n${CHECKOUT ? 'pass-env = REAL_CONDA_SRC\n' : ''}`,
+          ),
       );
       adoptCommit = commit('adopt the old installation');
       // the upgrade pull request, on a branch
@@ -295,6 +305,54 @@ if (gate.skip) {
       expect(again.code, show(again)).toBe(0);
       st = await cli('status', '--verify');
       expect(st.code, show(st)).toBe(0);
+    });
+  });
+
+  describe('install-conda through the product: a conda checkout reaches the installer', () => {
+    let base: string;
+    afterAll(() => {
+      if (base && !process.env.REAL_CONDA_KEEP) rmSync(base, { recursive: true, force: true });
+    });
+
+    it('by `[conda] pass-env = REAL_CONDA_SRC` (the product never passes CONDA_GITOPS_* to a child)', async () => {
+      base = mkdtempSync(join(tmpdir(), 'cg-realinstall-'));
+      const V = '4.12.0';
+      // a "checkout": conda's source tree unpacked
+      execFileSync('tar', ['-xzf', join(realCondaDir()!, `conda-${V}.tar.gz`), '-C', base]);
+      const checkout = join(base, `conda-${V}`);
+      mkdirSync(join(base, 'installers'));
+      symlinkSync(INSTALLER, join(base, 'installers', `Miniconda3-${V}-Linux-x86_64.sh`));
+      const repo = join(base, 'repo');
+      const root = join(base, 'root');
+      mkdirSync(join(repo, 'env-specs'), { recursive: true });
+      mkdirSync(root);
+      writeFileSync(
+        join(repo, 'inventory.ini'),
+        [
+          '[conda]',
+          `root = ${root}`,
+          `version = ${V}`,
+          'frontend = conda',
+          'channels = conda-forge',
+          `installer = ${join(base, 'installers', 'Miniconda3-{version}-Linux-x86_64.sh')}`,
+          'pass-env = REAL_CONDA_SRC',
+          '',
+          '[environments]',
+          'a = export',
+          '',
+        ].join('\n'),
+      );
+      writeFileSync(
+        join(repo, 'env-specs', 'a.yml'),
+        'name: a\nchannels:\n  - conda-forge\ndependencies:\n  - python\n',
+      );
+      const r = await runCli(['install-conda', '--version', V, '--root', root], {
+        cwd: repo,
+        env: { PATH: '/usr/bin:/bin', HOME: base, REAL_CONDA_SRC: checkout, CONDA_GITOPS_REAL_CONDA_SRC: '' },
+      });
+      expect(r.code, `${r.stdout}\n${r.stderr}`).toBe(0);
+      const installed = JSON.parse(readFileSync(join(root, `v${V}`, '.real-conda.json'), 'utf8')) as { source: string };
+      expect(installed.source).toBe(checkout);
     });
   });
 }
