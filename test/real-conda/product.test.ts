@@ -62,7 +62,8 @@ if (gate.skip) {
   describe('real conda: the product', () => {
     if (gate.fail) it('has its prerequisites (CI=true)', () => expect.fail(gate.reason));
     else {
-      console.info(`real-conda product scenario skipped: ${gate.reason}`);
+      // the lane's own skip line (probes.test.ts) says why already, unless the reason is ours (no bwrap)
+      if (!lane.skip) console.info(`real-conda product scenario skipped: ${gate.reason}`);
       it.skip(`skipped: ${gate.reason}`, () => {});
     }
   });
