@@ -59,6 +59,8 @@ export default defineConfig({
           testTimeout: 15 * 60_000,
           hookTimeout: 15 * 60_000,
           fileParallelism: false,
+          // prints the lane's summary line once per run (versions, probes compared, product scenarios)
+          globalSetup: ['test/real-conda/summary.ts'],
         },
       },
     ],

@@ -83,6 +83,20 @@ export function dropPrefix(text: string): { text: string; dropped: string | unde
   return { text: lines.join('\n'), dropped };
 }
 
+/**
+ * Name the env where conda did not: conda <= 4.12 exports an env given by path (`env export -p PREFIX`) as
+ * `name: null`, which the spec parser reads as the name 'null'. A name conda wrote is kept. Pure.
+ */
+export function nameEnv(text: string, name: string): { text: string; named: boolean } {
+  const lines = text.split('\n');
+  const i = lines.findIndex((l) => /^name:/.test(l));
+  if (i < 0) return { text: `name: ${name}\n${text}`, named: true };
+  const raw = lines[i]!.replace(/\r$/, '');
+  if (!/^name:\s*(null|~|''|"")?\s*(#.*)?$/.test(raw)) return { text, named: false };
+  lines[i] = `name: ${name}${lines[i]!.endsWith('\r') ? '\r' : ''}`;
+  return { text: lines.join('\n'), named: true };
+}
+
 /** Replace pip `name==version` entries whose (PEP 503) name has a recovered source. Pure. */
 export function replacePipEntries(
   text: string,
@@ -399,6 +413,11 @@ export async function exportOne(
         ? `stripped ${builds.stripped} build strings (conda ${condaVersion} ignores --no-builds)`
         : `stripped ${builds.stripped} build strings left by --no-builds`,
     );
+  }
+  const named = nameEnv(text, name);
+  if (named.named) {
+    text = named.text;
+    changes.push(`named it '${name}' (conda ${condaVersion} exports an env given by path without its name)`);
   }
   const prefixLine = dropPrefix(text);
   if (prefixLine.dropped !== undefined) {

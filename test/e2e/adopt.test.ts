@@ -19,6 +19,7 @@ import {
   gitUrlForPip,
   ignoresNoBuilds,
   managedRootOf,
+  nameEnv,
   pipEntriesFromDists,
   pipPins,
   renderInventory,
@@ -110,6 +111,21 @@ describe('export fix-ups (pure)', () => {
     expect(r.dropped).toBe('/old/conda/envs/census');
     expect(r.text).not.toContain('prefix:');
     expect(r.text.endsWith('  - requests==2.18.4\n')).toBe(true);
+  });
+
+  it('names the env where conda exported `name: null` (conda <= 4.12 with -p; real conda 4.3.22 and 4.8.5)', () => {
+    const nulled = export43.replace('name: census', 'name: null');
+    const r = nameEnv(nulled, 'census');
+    expect(r).toEqual({ text: export43, named: true });
+    const names = (t: string) => parseSpec(t, 'census.yml', 'census').problems.filter((p) => p.line === 1);
+    expect(names(nulled)).toMatchObject([{ message: expect.stringMatching(/name 'null' differs/) }]);
+    expect(names(r.text)).toEqual([]);
+    for (const v of ['~', "''", ''])
+      expect(nameEnv(nulled.replace('name: null', `name: ${v}`), 'census').text).toBe(export43);
+    expect(nameEnv(nulled.replace('name: null\n', ''), 'census').text).toBe(export43);
+    expect(nameEnv(export43, 'census')).toEqual({ text: export43, named: false });
+    // a name conda wrote is kept, even when it is not the env's (the spec parser warns about it)
+    expect(nameEnv(export43, 'other')).toEqual({ text: export43, named: false });
   });
 
   it('replaces recovered pip pins by their git source', () => {

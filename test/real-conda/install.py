@@ -29,9 +29,9 @@ def die(msg):
 
 
 def shared_dirs():
-    """Where conda-V.tar.gz may be: $CONDA_GITOPS_REAL_CONDA_DIR, else ../shared/real-conda beside the repository
-    (for a git worktree also beside the main checkout)."""
-    env = os.environ.get("CONDA_GITOPS_REAL_CONDA_DIR")
+    """Where conda-V.tar.gz may be: $CONDA_GITOPS_REAL_CONDA_DIR (or $REAL_CONDA_DIR), else ../shared/real-conda
+    beside the repository (for a git worktree also beside the main checkout)."""
+    env = os.environ.get("CONDA_GITOPS_REAL_CONDA_DIR") or os.environ.get("REAL_CONDA_DIR")
     if env:
         return [env]
     repo = os.path.normpath(os.path.join(HERE, "..", ".."))
@@ -47,8 +47,9 @@ def shared_dirs():
 
 
 def source_of(version):
-    """(kind, path): a conda checkout directory or a tarball of one."""
-    src = os.environ.get("CONDA_GITOPS_REAL_CONDA_SRC")
+    """(kind, path): a conda checkout directory or a tarball of one. $REAL_CONDA_SRC is the same setting under a
+    name the product passes to an installer (`[conda] pass-env = REAL_CONDA_SRC`): it never passes CONDA_GITOPS_*."""
+    src = os.environ.get("CONDA_GITOPS_REAL_CONDA_SRC") or os.environ.get("REAL_CONDA_SRC")
     if src:
         if os.path.isdir(src):
             if not os.path.isfile(os.path.join(src, "conda", "__init__.py")):

@@ -5,7 +5,8 @@
 # matches *-<VERSION>-Linux-x86_64.sh (a symlink Miniconda3-4.3.22-Linux-x86_64.sh -> installer.sh installs
 # 4.3.22), else $REAL_CONDA_VERSION, else 23.11.0. conda's source: $CONDA_GITOPS_REAL_CONDA_SRC (a conda
 # checkout or a conda-V.tar.gz), else conda-V.tar.gz in $CONDA_GITOPS_REAL_CONDA_DIR (default: ../shared/real-conda
-# beside the repository). It runs on Debian's /usr/bin/python3 and its packages: see README.md here.
+# beside the repository). Run by the product (install-conda), which never passes CONDA_GITOPS_* to a child, the
+# same settings are $REAL_CONDA_SRC and $REAL_CONDA_DIR, given with `[conda] pass-env = REAL_CONDA_SRC`. It runs on Debian's /usr/bin/python3 and its packages: see README.md here.
 set -eu
 
 THIS_NAME=$(basename "$0")

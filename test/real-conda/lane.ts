@@ -101,13 +101,35 @@ export interface RealConda {
  * Install real conda `version` at `prefix` by running installer.sh through a version-named symlink, as the
  * inventory's `installer = …/Miniconda3-{version}-Linux-x86_64.sh` does. Throws with the installer's output.
  */
-export function installRealConda(prefix: string, version: string, installersDir: string): RealConda {
+export function installRealConda(
+  prefix: string,
+  version: string,
+  installersDir: string,
+  env: NodeJS.ProcessEnv = process.env,
+): RealConda {
   mkdirSync(installersDir, { recursive: true });
   const link = join(installersDir, `Miniconda3-${version}-Linux-x86_64.sh`);
   if (!existsSync(link)) symlinkSync(INSTALLER, link);
   const t0 = Date.now();
-  const r = spawnSync('bash', [link, '-b', '-p', prefix], { encoding: 'utf8' });
+  const r = spawnSync('bash', [link, '-b', '-p', prefix], { encoding: 'utf8', env });
   const log = `${r.stdout ?? ''}${r.stderr ?? ''}`;
   if (r.status !== 0) throw new Error(`real conda ${version} installer failed (${r.status}):\n${log}`);
   return { prefix, conda: join(prefix, 'bin', 'conda'), version, log, seconds: (Date.now() - t0) / 1000 };
+}
+
+/**
+ * Whether a file of the lane runs here: `skip` without the archives (one printed line) or without the Debian
+ * packages; `fail` when they are missing under CI=true (the lane must run in CI).
+ */
+export function laneGate(): { skip: boolean; fail: boolean; reason: string } {
+  if (!realCondaDir())
+    return {
+      skip: true,
+      fail: false,
+      reason: 'no conda source archives (../shared/real-conda or CONDA_GITOPS_REAL_CONDA_DIR)',
+    };
+  const missing = missingPrerequisites();
+  if (!missing.length) return { skip: false, fail: false, reason: '' };
+  const reason = `this machine cannot run real conda: missing ${missing.join(', ')} (apt-get install: README.md)`;
+  return { skip: true, fail: process.env.CI === 'true', reason };
 }
