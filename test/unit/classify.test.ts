@@ -701,7 +701,11 @@ describe('conda-gitops classify', () => {
     );
     const human = ctx([ok]);
     expect(await runClassify(human.ctx)).toBe(0);
-    expect(human.out.lines.join('\n')).toBe(`no failure found in ${ok}: no error line and no known failure`);
+    expect(JSON.parse(human.out.lines.join('\n'))).toEqual({
+      file: ok,
+      failure: false,
+      message: `no failure found in ${ok}: no error line and no known failure`,
+    });
     const json = ctx([ok], true);
     expect(await runClassify(json.ctx)).toBe(0);
     expect(json.out.results).toEqual([expect.objectContaining({ file: ok, failure: false })]);

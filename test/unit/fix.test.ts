@@ -110,7 +110,7 @@ describe('fix command', () => {
     expect(first.text).toMatch(
       new RegExp(
         String.raw`env-specs\/hlink\.yml:8: version-gone: 'ipums_utils=1\.2\.0': ` +
-          String.raw`the channel no longer has this version; available: 1\.2\.5, 1\.3\.0; nearest 1\.2\.5`,
+          String.raw`the channel does not have this version; available: 1\.2\.5, 1\.3\.0; nearest 1\.2\.5`,
       ),
     );
     expect(first.text).toMatch(/env-specs\/hlink\.yml:8: legacy-noarch:/);

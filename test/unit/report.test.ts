@@ -182,8 +182,7 @@ describe('summary.md', () => {
       '- `geo`: edit `env-specs/geo.yml` line 12 (the git repository could not be cloned), then push',
       '- `hlink`: run `conda-gitops fix --env hlink --accept-nearest` ' +
         '(or edit `env-specs/hlink.yml` line 7), then push',
-      '- `web`: the env test failed: run `conda-gitops test --env web` on the runner, ' +
-        'fix the env or its test, then push',
+      '- `web`: the env test failed: fix the env or its test (the failure and its log are below), then push',
     ]);
     expect(renderSummary(buildReport(run([passed])))).not.toContain('To fix');
   });
