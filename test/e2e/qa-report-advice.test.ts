@@ -61,7 +61,7 @@ describe('QA report advice an env owner can follow', () => {
   });
 
   it('fix does not say a channel "no longer has" a version it never had', async () => {
-    const r = await cli('fix', '--env', 'tools', '--check');
+    const r = await cli('fix', '--env', 'tools', '--dry-run');
     expect(r.stdout).toContain("'numpy=9.9'");
     expect(r.stdout).not.toContain('no longer has');
   });

@@ -88,8 +88,15 @@ describe('fix command', () => {
   };
   const spec = (name: string) => readFileSync(join(repo, 'env-specs', `${name}.yml`), 'utf8');
 
-  it('--check exits 1 when a rule applies and writes nothing', async () => {
+  it('--check (deprecated) is --dry-run with a warning', async () => {
     const r = await fix({ check: true });
+    expect(r.code).toBe(1);
+    expect(spec('hlink')).toBe(HLINK);
+    expect(r.out.errors.join('\n')).toContain('--check is deprecated: use --dry-run');
+  });
+
+  it('--dry-run exits 1 when a rule applies and writes nothing', async () => {
+    const r = await fix({ 'dry-run': true });
     expect(r.code).toBe(1);
     expect(spec('hlink')).toBe(HLINK);
     expect(r.text).toContain('-      - numpy==1.13.1');
