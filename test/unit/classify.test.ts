@@ -1,5 +1,5 @@
-import { describe, expect, it } from 'vitest';
-import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { afterAll, describe, expect, it } from 'vitest';
+import { mkdtempSync, readFileSync, readdirSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -20,6 +20,11 @@ const runClassify = (c: Context) => runCommand('classify', c);
 import { memoryOutput } from '../../scripts/cli/output.js';
 import type { FailureClass } from '../../scripts/core/types.js';
 import type { Context } from '../../scripts/app/context.js';
+
+/** temp dirs of this file, removed after its tests */
+const tempDirs: string[] = [];
+const tracked = (dir: string): string => (tempDirs.push(dir), dir);
+afterAll(() => tempDirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
 
 const CORPUS = '/work/shared/conda-errors';
 
@@ -692,7 +697,7 @@ describe('conda-gitops classify', () => {
   });
 
   it('a log without a failure says so; every failure log of the corpus shows one', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'cg-classify-'));
+    const dir = tracked(mkdtempSync(join(tmpdir(), 'cg-classify-')));
     const ok = join(dir, 'ok.log');
     writeFileSync(
       ok,
