@@ -263,7 +263,12 @@ export function headline(report: Report): string {
   const verdict = report.ok ? 'passed' : 'FAILED';
   if (allowListRefused(report.allowList)) return `QA ${verdict}: the pull request widens the allow-list`;
   if (report.allowList?.allowListOnly) return `QA ${verdict}: allow-list change only, for admin review`;
-  return `QA ${verdict}: ${c.failed} failed, ${c.tested} tested, ${c.reused} reused of ${c.total} envs`;
+  // what merging removes comes first, as terraform's "to destroy": a green check must not hide it
+  const dropped = report.merge?.dropped ?? [];
+  const removes = dropped.length
+    ? `${dropped.length} env${dropped.length === 1 ? '' : 's'} to remove (${dropped.join(', ')}); `
+    : '';
+  return `QA ${verdict}: ${removes}${c.failed} failed, ${c.tested} tested, ${c.reused} reused of ${c.total} envs`;
 }
 
 /**

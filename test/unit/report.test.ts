@@ -7,6 +7,7 @@ import {
   annotations,
   buildReport,
   faultLine,
+  headline,
   renderJunit,
   renderSummary,
   reportSchemaErrors,
@@ -95,6 +96,16 @@ function run(envs: EnvRunResult[]): QaRunResult {
     envs,
   };
 }
+
+describe('the headline says what merging removes, up front', () => {
+  it('a pull request that drops a live env: "1 env to remove" before the counts', () => {
+    const merge = { added: [], changed: [], dropped: ['web'], kernels: { added: [], removed: [], changed: [] } };
+    const report = buildReport({ ...run([]), merge });
+    expect(headline(report)).toBe('QA passed: 1 env to remove (web); 0 failed, 0 tested, 0 reused of 0 envs');
+    expect(renderSummary(report).split('\n')[0]).toBe(`## ${headline(report)}`);
+    expect(headline(buildReport(run([])))).toBe('QA passed: 0 failed, 0 tested, 0 reused of 0 envs');
+  });
+});
 
 describe('report.json', () => {
   it('is valid against the shipped schema, with counts and verdict', () => {
