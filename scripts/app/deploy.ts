@@ -53,6 +53,7 @@ import { FailedError, RefusedError, UsageError } from '../core/errors.js';
 import { ADOPTED, formatRef } from '../core/generation.js';
 import { inputsBuildId, nextRepairId } from '../core/buildid.js';
 import { handChange } from '../core/status.js';
+import { didYouMean } from '../core/suggest.js';
 
 export interface DeployOptions {
   repoDir: string;
@@ -372,7 +373,10 @@ function findRepairs(root: string, desired: Desired, names: string[], all: boole
   const byName = new Map(desired.envs.map((e) => [e.name, e]));
   for (const name of names) {
     if (!byName.has(name)) {
-      throw new UsageError(`--repair ${name}: not a REPLICATE env of the repository (inventory.ini [environments])`);
+      throw new UsageError(
+        `--repair ${name}: not a REPLICATE env of the repository (inventory.ini [environments])` +
+          didYouMean(name, [...byName.keys()]),
+      );
     }
     if (!(name in live.links)) {
       throw new UsageError(`--repair ${name}: ${name} is not live${live.ref ? ` in ${formatRef(live.ref)}` : ''}`);

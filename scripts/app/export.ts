@@ -20,6 +20,7 @@ import { installationLayout } from '../core/layout.js';
 import { exportOne, type ExportedEnv } from '../engine/adopt.js';
 import { mergeExport, type ExportMergeResult } from '../core/export-merge.js';
 import type { Output } from './output.js';
+import { didYouMean } from '../core/suggest.js';
 
 /** What adopt and export say about each env: the changes made to conda's export and what was not recovered. */
 export function reportExports(
@@ -85,7 +86,8 @@ export async function exportEnvs(opts: ExportOptions): Promise<{ outcome: Outcom
   if (!inventory) throw new InputError(problems);
   const listed = inventory.environments.map((e) => e.name);
   const wanted = opts.envs;
-  for (const w of wanted) if (!listed.includes(w)) throw new UsageError(`'${w}' is not listed in ${INVENTORY_FILE}`);
+  for (const w of wanted)
+    if (!listed.includes(w)) throw new UsageError(`'${w}' is not listed in ${INVENTORY_FILE}${didYouMean(w, listed)}`);
   const names = wanted.length ? wanted : listed;
 
   const installation = findInstallation(

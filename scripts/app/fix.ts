@@ -18,6 +18,7 @@ import { ChannelIndex, readCondarc } from '../engine/channel-index.js';
 import { effectiveChannels } from '../core/channel-index.js';
 import { namesToLookUp, needsFix, remediate, type RemediationResult } from '../core/remediation.js';
 import type { Output } from './output.js';
+import { didYouMean } from '../core/suggest.js';
 
 interface EnvFix {
   env: string;
@@ -50,7 +51,9 @@ export async function fixSpecs(opts: FixOptions): Promise<{ outcome: Outcome; re
   if (!inventory) throw new InputError(invProblems);
   const wanted = opts.envs;
   const listed = new Set(inventory.environments.map((e) => e.name));
-  for (const w of wanted) if (!listed.has(w)) throw new UsageError(`'${w}' is not an environment in ${INVENTORY_FILE}`);
+  for (const w of wanted)
+    if (!listed.has(w))
+      throw new UsageError(`'${w}' is not an environment in ${INVENTORY_FILE}${didYouMean(w, [...listed.keys()])}`);
   const envs = wanted.length ? wanted : replicatedEnvs(inventory).map((e) => e.name);
 
   // facts come from the installation the specs are built in: its conda and its .condarc

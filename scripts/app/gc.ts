@@ -200,8 +200,10 @@ export async function collectGarbage(opts: GcOptions): Promise<GcResult> {
     );
     const plan = gatherAndPlan(root, planOpts, warn);
     const items = gcItems(root, plan);
+    let done = 0;
     await applyGc(root, items, {
-      onItem: (i) => out.progress(`gc: removed ${i.what}`),
+      // progress as a count: each removal is listed once, with its size, by report() below
+      onItem: () => out.progress(`gc: ${++done}/${items.length} removed`),
       assertHeld: () => lock.assertHeld(),
       warn,
     });

@@ -74,8 +74,11 @@ export interface InstallCondaResult {
   output?: string[];
 }
 
-const inventoryProblem = (inv: Inventory, message: string) =>
-  new InputError([{ file: inv.file, line: inv.conda.line, message, severity: 'error' }]);
+/** A problem with a [conda] value: at the key's line when it is written, else at the section. */
+const inventoryProblem = (inv: Inventory, message: string, key?: string) =>
+  new InputError([
+    { file: inv.file, line: (key && inv.conda.keyLines?.[key]) || inv.conda.line, message, severity: 'error' },
+  ]);
 
 /** Install conda `version` (default the inventory's) at ROOT/v<version>, or say it is already there. */
 export async function installCondaVersion(opts: InstallCondaOptions): Promise<InstallCondaResult> {
@@ -150,7 +153,14 @@ export async function installCondaVersion(opts: InstallCondaOptions): Promise<In
     } else {
       installer = source.path;
       if (!existsSync(installer))
-        throw inventoryProblem(inventory, `installer ${installer} (from [conda] installer) does not exist`);
+        throw inventoryProblem(
+          inventory,
+          `installer ${installer} (from [conda] installer) does not exist` +
+            (opts.version && inventory.conda.installer.includes('{version}')
+              ? ` (is --version ${version} the full version the installer file is named with, e.g. 24.1.2?)`
+              : ''),
+          'installer',
+        );
       sha256 = await sha256File(installer);
     }
     const cleanupDownload = () => {

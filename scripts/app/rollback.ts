@@ -53,6 +53,7 @@ import {
   markInstallationBad,
 } from '../state/installation-marks.js';
 import { listInstallations } from '../state/gc.js';
+import { didYouMean } from '../core/suggest.js';
 
 export interface RollbackOptions extends RootLookup {
   out: Output;
@@ -187,8 +188,10 @@ export function planRollback(
   } else {
     const all = generations.map((n) => ({ n, links: readGenerationLinks(liveDir, n) }));
     if (!all.some((g) => name in g.links)) {
+      const names = [...new Set(all.flatMap((g) => Object.keys(g.links)))].sort();
       throw new UsageError(
-        `env '${name}' is in no generation of ${from.installation} (have: ${generations.join(', ')})`,
+        `env '${name}' is in no generation of ${from.installation}${didYouMean(name, names)} ` +
+          `(envs: ${names.join(', ') || 'none'})`,
       );
     }
     const version = from.installation.replace(/^v/, '');

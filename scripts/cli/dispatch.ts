@@ -12,6 +12,7 @@ import { secretEntries } from '../core/childenv.js';
 import { MIN_SECRET_LENGTH, registerSecrets } from '../core/redact.js';
 import { abortAllCalls, interruptedBy, killAllCalls } from '../engine/process.js';
 import { removeAllTempDirs } from '../engine/tempdir.js';
+import { didYouMean } from '../core/suggest.js';
 
 function optionHelp(options: Record<string, OptionDef>): string {
   return Object.entries(options)
@@ -166,14 +167,22 @@ export async function execute(
     });
   };
   try {
-    if (!command) throw new UsageError(`unknown command '${name}' (see conda-gitops --help)`);
+    if (!command) {
+      const near = didYouMean(
+        name,
+        COMMANDS.map((c) => c.name),
+      );
+      throw new UsageError(`unknown command '${name}'${near} (see conda-gitops --help)`);
+    }
     const options = { ...GLOBAL_OPTIONS, ...command.options };
     let parsed;
     try {
       parsed = parseArgs({ args: rest, options, allowPositionals: true, strict: true });
     } catch (e) {
       const message = (e as Error).message.replace(/\. To specify a positional.*$/s, '');
-      throw new UsageError(`${message} (see conda-gitops ${name} --help)`);
+      const unknown = /^Unknown option '--([^'=]+)'/.exec(message)?.[1];
+      const near = unknown ? didYouMean(unknown, Object.keys(options)).replace(/'(.*)'/, "'--$1'") : '';
+      throw new UsageError(`${message}${near} (see conda-gitops ${name} --help)`);
     }
     if (parsed.values.help) {
       out.info(commandHelp(command));

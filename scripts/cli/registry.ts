@@ -21,6 +21,7 @@ export const GLOBAL_OPTIONS: Record<string, OptionDef> = {
 };
 
 const jobs: OptionDef = { type: 'string', arg: 'N', description: 'build N environments in parallel (default 1)' };
+const testJobs: OptionDef = { type: 'string', arg: 'N', description: 'test N environments in parallel (default 1)' };
 /** Commands that take the ROOT lock: deploy, rollback, kernels, gc --yes. */
 const wait: OptionDef = {
   type: 'string',
@@ -373,7 +374,7 @@ export const COMMANDS: CommandMeta[] = [
       'Exit 1 when any env fails or has no build.',
     options: {
       env: envFilter,
-      jobs,
+      jobs: testJobs,
       timeout: timeout('each env test script (default 600)'),
     },
     load: () => import('../commands/test.js'),
@@ -422,7 +423,7 @@ export const COMMANDS: CommandMeta[] = [
   {
     name: 'fix',
     summary: 'apply the remediation rules to env specs in place and print the diff',
-    usage: 'conda-gitops fix [--env NAME]... [--check] [--accept-nearest] [--root DIR] [--repo DIR] [--json]',
+    usage: 'conda-gitops fix [--env NAME]... [--dry-run] [--accept-nearest] [--root DIR] [--repo DIR] [--json]',
     details:
       'Rules (docs/qa.md): a package both in the conda deps and under pip is dropped from pip; a pip entry\n' +
       'the channel has as a noarch conda package moves to the conda deps; a version gone from the channel is never\n' +
@@ -430,10 +431,11 @@ export const COMMANDS: CommandMeta[] = [
       'Legacy noarch packages are not rewritten (the build installs them after create). Comments, layout and line\n' +
       "endings are kept. Channel facts come from local channels' repodata.json, or `conda search` of the\n" +
       'installation named by [conda] version for remote ones. Default: every REPLICATE env.\n' +
-      'Exit 0 done, 1 with --check when a rule would apply (nothing written), 2 bad input.',
+      'Exit 0 done, 1 with --dry-run when a rule would apply (nothing written), 2 bad input.',
     options: {
       env: envFilter,
-      check: { type: 'boolean', description: 'write nothing; exit 1 when a rule would apply' },
+      'dry-run': { type: 'boolean', description: 'write nothing; exit 1 when a rule would apply' },
+      check: { type: 'boolean', description: 'deprecated: the old name of --dry-run (warns)' },
       'accept-nearest': {
         type: 'boolean',
         description: 'write the nearest available version for versions gone from the channel',

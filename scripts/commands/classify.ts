@@ -31,8 +31,10 @@ export async function run(ctx: Context): Promise<Outcome> {
   }
   if (!showsFailure(text)) {
     const message = `no failure found in ${file === '-' ? 'the log' : file}: no error line and no known failure`;
-    if (ctx.out.json) ctx.out.result({ file: file === '-' ? null : file, failure: false, message });
-    else ctx.out.info(message);
+    // JSON like a classified log (the help promises JSON): {failure: false, message}
+    const result = { file: file === '-' ? null : file, failure: false, message };
+    if (ctx.out.json) ctx.out.result(result);
+    else ctx.out.info(JSON.stringify(result, null, 2));
     return OK;
   }
   const c = classify(text);

@@ -25,6 +25,8 @@ export async function run(ctx: Context): Promise<Outcome> {
       ...(runner ? { runner } : {}),
     });
   } else if (repo) {
+    if (runner && !runner.rcFiles.length)
+      ctx.out.info(`runner: clean: no rc file of this user would leak into builds under ${runner.root}`);
     const n = repo.inventory.environments.length;
     ctx.out.info(
       `ok: ${n} environment${n === 1 ? '' : 's'} (${desired!.envs.length} REPLICATE), ` +

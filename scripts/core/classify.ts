@@ -676,9 +676,12 @@ export function confineToSpec(c: ClassificationDetail, spec: EnvSpec): Classific
   return { ...rest, ...(keep ? { spec: s } : {}), ...(keep && pkg ? { package: pkg } : {}), excerpt };
 }
 
-export function hintFor(c: Classification & Partial<ClassificationDetail>): string {
-  const pkg = c.package ?? (c.spec ? specName(c.spec) : undefined);
-  const what = c.spec ?? pkg;
+/** The hint for a package or version the channels lack. */
+function missingHint(
+  c: Classification & Partial<ClassificationDetail>,
+  pkg: string | undefined,
+  what: string | undefined,
+): string {
   switch (c.class) {
     case 'missing-package': {
       const requested = c.spec && c.spec !== pkg ? ` (requested as '${c.spec}')` : '';
@@ -706,6 +709,24 @@ export function hintFor(c: Classification & Partial<ClassificationDetail>): stri
         'run `conda-gitops fix --accept-nearest` to pin it'
       );
     }
+    default:
+      return '';
+  }
+}
+
+/** `; conda also named: a, b` for the other specs a not-found error listed in the excerpt, or ''. */
+function alsoMissing(c: Partial<ClassificationDetail> & { spec?: string }): string {
+  const lines = c.excerpt ?? [];
+  const header = find(lines, MISSING_HEADERS);
+  const others = header < 0 ? [] : listItems(lines, header).filter((i) => i.spec !== c.spec);
+  return others.length ? `; conda also named: ${others.map((i) => i.spec).join(', ')}` : '';
+}
+
+export function hintFor(c: Classification & Partial<ClassificationDetail>): string {
+  const pkg = c.package ?? (c.spec ? specName(c.spec) : undefined);
+  const what = c.spec ?? pkg;
+  if (c.class === 'missing-package' || c.class === 'missing-version') return missingHint(c, pkg, what) + alsoMissing(c);
+  switch (c.class) {
     case 'unsatisfiable':
       return (
         `the specs cannot be solved together${pkg ? ` (${pkg}${c.spec ? ` needs ${c.spec}` : ''})` : ''}: ` +

@@ -82,12 +82,16 @@ export function formatCallBlock(c: LoggedCall): string {
  * log with several call blocks is narrowed to the last block that failed, so an earlier
  * successful pip run or a retried call does not mislead the classifier.
  */
+const SEARCH_PROBE = /\/(conda|mamba|micromamba) search /;
+
 export function lastFailedBlock(log: string): string {
   if (!log.includes(CALL_HEADER)) return log;
   const blocks = log.split(new RegExp(`^(?=${CALL_HEADER} )`, 'm'));
   for (let i = blocks.length - 1; i >= 0; i--) {
     const b = blocks[i]!;
     const footer = new RegExp(`^${CALL_FOOTER} (-?\\d+)`, 'm').exec(b);
+    // a `conda search` after a failure asks the channel what it has: a probe, not the failure it looks into
+    if (SEARCH_PROBE.test(b.slice(0, b.indexOf('\n')))) continue;
     // a block without a footer was cut off (crash mid-call): treat it as failed
     if (b.startsWith(CALL_HEADER) && (!footer || footer[1] !== '0')) return b;
   }

@@ -161,7 +161,7 @@ export function parseInventory(text: string, file = 'inventory.ini'): { inventor
   for (const error of validate(obj)) {
     // ajv reports a bad key twice (propertyNames + the inner pattern); keep the one that names the key
     if (error.keyword === 'pattern' && error.propertyName !== undefined) continue;
-    problems.push(schemaProblem(error, where, file));
+    problems.push(schemaProblem(error, where, file, obj));
   }
 
   const conda = (obj.conda ?? {}) as Record<string, unknown>;
@@ -197,7 +197,11 @@ export function parseInventory(text: string, file = 'inventory.ini'): { inventor
       err(e.line, `environment name '${e.name}' is reserved: ${RESERVED_ENV_NAMES[e.name.toLowerCase()]}`);
   for (const k of kernels) {
     const env = envByName.get(k.name);
-    if (!env) err(k.line, `kernel '${k.name}' is not an environment listed in [environments]`);
+    if (!env)
+      err(
+        k.line,
+        `kernel '${k.name}' is not an environment listed in [environments]${didYouMean(k.name, [...envByName.keys()])}`,
+      );
     else if (env.mode !== 'REPLICATE')
       err(k.line, `kernel '${k.name}' must be a REPLICATE environment (it is '${env.mode}' at line ${env.line})`);
   }
@@ -208,7 +212,8 @@ export function parseInventory(text: string, file = 'inventory.ini'): { inventor
     // a deploy may leave these out: only envs it deploys, or a typo would silently allow nothing
     const env = envByName.get(name);
     const line = where.get('/conda/allow-failures') ?? 1;
-    if (!env) err(line, `allow-failures: '${name}' is not an environment listed in [environments]`);
+    const near = didYouMean(name, [...envByName.keys()]);
+    if (!env) err(line, `allow-failures: '${name}' is not an environment listed in [environments]${near}`);
     else if (env.mode !== 'REPLICATE')
       err(line, `allow-failures: '${name}' must be a REPLICATE environment (it is '${env.mode}' at line ${env.line})`);
   }
@@ -246,6 +251,9 @@ export function parseInventory(text: string, file = 'inventory.ini'): { inventor
         ...(passEnv?.length ? { passEnv } : {}),
         ...(allowFailures.length ? { allowFailures: [...new Set(allowFailures)].sort() } : {}),
         line: lineOfSection('conda'),
+        keyLines: Object.fromEntries(
+          [...where].flatMap(([k, line]) => (/^\/conda\/[^/]+$/.test(k) ? [[k.slice('/conda/'.length), line]] : [])),
+        ),
       },
       environments,
       kernels,
@@ -254,13 +262,21 @@ export function parseInventory(text: string, file = 'inventory.ini'): { inventor
   };
 }
 
+/** The value at a JSON pointer of the object the schema checked (for "did you mean"). */
+function valueAt(data: unknown, pointer: string): unknown {
+  let v = data;
+  for (const key of pointer.split('/').slice(1))
+    v = v && typeof v === 'object' ? (v as Record<string, unknown>)[key] : undefined;
+  return v;
+}
+
 /** The keys the schema allows in a section (for "did you mean"). */
 function knownKeys(section: string | undefined): string[] {
   const props = (loadSchema('inventory') as { properties?: Record<string, { properties?: object }> }).properties;
   return Object.keys((section && props?.[section]?.properties) ?? {});
 }
 
-function schemaProblem(e: ErrorObject, where: Map<string, number>, file: string): Problem {
+function schemaProblem(e: ErrorObject, where: Map<string, number>, file: string, data: unknown): Problem {
   const params = e.params as Record<string, unknown>;
   const path = e.instancePath;
   const section = path.split('/')[1];
@@ -291,11 +307,14 @@ function schemaProblem(e: ErrorObject, where: Map<string, number>, file: string)
     case 'pattern':
       message = `invalid value for ${path.slice(1).replace(/\//g, '.')}: must match ${String(params.pattern)}`;
       break;
-    case 'enum':
+    case 'enum': {
+      const value = valueAt(data, path);
+      const allowed = (params.allowedValues as string[]).map(String);
       message =
-        `invalid value for ${path.slice(1).replace(/\//g, '.')}: ` +
-        `expected one of ${(params.allowedValues as string[]).join(', ')}`;
+        `invalid value${typeof value === 'string' ? ` '${value}'` : ''} for ${path.slice(1).replace(/\//g, '.')}: ` +
+        `expected one of ${allowed.join(', ')}${typeof value === 'string' ? didYouMean(value, allowed) : ''}`;
       break;
+    }
     default:
       message = `${path.slice(1).replace(/\//g, '.') || 'inventory'} ${e.message ?? 'is invalid'}`;
   }

@@ -9,6 +9,7 @@ import { decodeInput } from './input.js';
 import type { Desired } from './desired.js';
 import type { EnvRunResult, Inventory } from './types.js';
 import type { GuardFailure } from './planguard.js';
+import { didYouMean } from './suggest.js';
 
 export interface TolerantRepo {
   repo: Repo;
@@ -102,6 +103,7 @@ export function guardResults(failures: GuardFailure[], desired: Desired): EnvRun
 /** `--env` names must be REPLICATE envs of the repository; none given = all. */
 export function selectEnvs(names: string[], replicated: Set<string>): Set<string> | undefined {
   for (const n of names)
-    if (!replicated.has(n)) throw new UsageError(`--env ${n}: not a REPLICATE environment in inventory.ini`);
+    if (!replicated.has(n))
+      throw new UsageError(`--env ${n}: not a REPLICATE environment in inventory.ini${didYouMean(n, [...replicated])}`);
   return names.length ? new Set(names) : undefined;
 }

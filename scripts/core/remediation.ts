@@ -308,7 +308,7 @@ export async function remediate(
       available,
       ...(nearest ? { nearest } : {}),
       message:
-        `'${dep.text}': the channel no longer has this version; ` +
+        `'${dep.text}': the channel does not have this version; ` +
         `available: ${available.join(', ')}; nearest ${nearest}` +
         (options.acceptNearest ? '' : ' (fix --accept-nearest writes it)'),
     };

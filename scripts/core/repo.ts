@@ -10,6 +10,7 @@ import { parseInventory } from './inventory.js';
 import { parseSpec } from './spec.js';
 import { allowListOf, specSourceProblems } from './allowlist.js';
 import { checkRequirements } from './requirements.js';
+import { closest } from './suggest.js';
 
 export const INVENTORY_FILE = 'inventory.ini';
 export const SPECS_DIR = 'env-specs';
@@ -44,7 +45,7 @@ export function checkRepo(
       file: INVENTORY_FILE,
       line: 1,
       severity: 'error',
-      message: `${INVENTORY_FILE} not found in ${dir}`,
+      message: `${INVENTORY_FILE} not found in ${dir}: run conda-gitops in the repository, or pass --repo DIR`,
     });
     return { problems };
   }
@@ -55,9 +56,34 @@ export function checkRepo(
 
   const specs = new Map<string, EnvSpec>();
   const listed = new Map((inventory?.environments ?? []).map((e) => [e.name, e]));
+  // an env listed without a spec whose name is a typo of an unlisted spec: one error at the env, naming the spec
+  const unlisted = [...files.specs.keys()].flatMap((f) => {
+    const m = SPEC_FILE.exec(f);
+    return m && !SIDE_FILE.test(f) && !listed.has(m[1]!) ? [m[1]!] : [];
+  });
+  const meant = new Map<string, string>();
+  for (const env of inventory?.environments ?? []) {
+    const near = files.specs.has(`${env.name}.yml`) ? undefined : closest(env.name, unlisted);
+    if (near !== undefined) meant.set(env.name, near);
+  }
+  const claimed = new Set(meant.values());
   for (const [fileName, bytes] of [...files.specs].sort(([a], [b]) => (a < b ? -1 : 1))) {
     const file = `${SPECS_DIR}/${fileName}`;
-    if (SIDE_FILE.test(fileName)) continue;
+    const side = SIDE_FILE.exec(fileName);
+    if (side) {
+      if (inventory && !listed.has(side[1]!)) {
+        const near = closest(side[1]!, [...listed.keys()]);
+        problems.push({
+          file,
+          line: 1,
+          severity: 'warning',
+          message:
+            `'${side[1]}' is not an environment listed in ${INVENTORY_FILE}: this test never runs` +
+            (near ? `: did you mean '${near}.test.${side[2]}'?` : ''),
+        });
+      }
+      continue;
+    }
     const m = SPEC_FILE.exec(fileName);
     if (!m) {
       problems.push({
@@ -70,6 +96,7 @@ export function checkRepo(
     }
     const name = m[1]!;
     if (inventory && !listed.has(name)) {
+      if (claimed.has(name)) continue; // named in the error of the env it was meant for
       problems.push({
         file,
         line: 1,
@@ -89,7 +116,7 @@ export function checkRepo(
     specs.set(name, { ...parsed.spec, ...digests });
   }
   for (const env of inventory?.environments ?? []) {
-    if (!files.specs.has(`${env.name}.yml`)) problems.push(missingSpecProblem(env));
+    if (!files.specs.has(`${env.name}.yml`)) problems.push(missingSpecProblem(env, meant.get(env.name)));
   }
   if (!inventory || problems.some((p) => p.severity === 'error')) return { problems };
   return { repo: { dir, inventory, specs, warnings: problems, testTexts: testTextsOf(files) }, problems };
@@ -158,13 +185,15 @@ function sourceProblems(spec: EnvSpec, inventory: Inventory): Problem[] {
 }
 
 /** An env inventory.ini lists without its env-specs/NAME.yml. */
-export function missingSpecProblem(env: { name: string; mode: string; line: number }): Problem {
+export function missingSpecProblem(env: { name: string; mode: string; line: number }, meant?: string): Problem {
   return {
     file: INVENTORY_FILE,
     line: env.line,
     severity: 'error',
     message:
       `${env.mode} environment '${env.name}' has no spec: ` +
-      `create ${SPECS_DIR}/${env.name}.yml (conda-gitops export can write it)`,
+      (meant !== undefined
+        ? `did you mean '${meant}' (${SPECS_DIR}/${meant}.yml)?`
+        : `create ${SPECS_DIR}/${env.name}.yml (conda-gitops export can write it)`),
   };
 }

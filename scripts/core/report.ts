@@ -246,7 +246,10 @@ export function summaryTable(report: Report): string[] {
   ];
   for (const e of ordered) {
     const where = e.file ? `${e.file}${e.line ? `:${e.line}` : ''}` : undefined;
-    const hint = e.status === 'failed' ? [e.hint, where ? `(${where})` : undefined].filter(Boolean).join(' ') : '';
+    // the location once: a hint that already names it (a test failure's file:line) is not followed by it again
+    const said = where !== undefined && (e.hint ?? '').includes(where);
+    const hint =
+      e.status === 'failed' ? [e.hint, where && !said ? `(${where})` : undefined].filter(Boolean).join(' ') : '';
     rows.push(
       `| ${cell(e.env)} | ${STATUS_TEXT[e.status]} | ${cell(e.phase)} | ${cell(e.class)} ` +
         `| ${cell(hint)} | ${formatSeconds(e.seconds)} |`,
@@ -260,7 +263,12 @@ export function headline(report: Report): string {
   const verdict = report.ok ? 'passed' : 'FAILED';
   if (allowListRefused(report.allowList)) return `QA ${verdict}: the pull request widens the allow-list`;
   if (report.allowList?.allowListOnly) return `QA ${verdict}: allow-list change only, for admin review`;
-  return `QA ${verdict}: ${c.failed} failed, ${c.tested} tested, ${c.reused} reused of ${c.total} envs`;
+  // what merging removes comes first, as terraform's "to destroy": a green check must not hide it
+  const dropped = report.merge?.dropped ?? [];
+  const removes = dropped.length
+    ? `${dropped.length} env${dropped.length === 1 ? '' : 's'} to remove (${dropped.join(', ')}); `
+    : '';
+  return `QA ${verdict}: ${removes}${c.failed} failed, ${c.tested} tested, ${c.reused} reused of ${c.total} envs`;
 }
 
 /**
@@ -277,12 +285,15 @@ export function toFixLines(report: Report): string[] {
         return `- ${name}: edit ${at} (${e.hint ?? 'the spec has errors'}), then run \`conda-gitops validate\``;
       if (e.phase === 'test' || e.class === 'test-failure')
         return (
-          `- ${name}: ${e.hint ?? 'the env test failed'}: run \`conda-gitops test --env ${e.env}\` on the runner, ` +
-          'fix the env or its test, then push'
+          `- ${name}: ${e.hint ?? 'the env test failed'}` +
+          `${e.file && !(e.hint ?? '').includes(e.file) ? ` (${at})` : ''}: fix the env or its test ` +
+          '(the failure and its log are below), then push'
         );
       if (e.class === 'missing-version')
         return `- ${name}: run \`conda-gitops fix --env ${e.env} --accept-nearest\` (or edit ${at}), then push`;
-      if (e.class === 'missing-package' || e.class === 'unsatisfiable' || e.class === 'pip-failure')
+      // `fix` has no rule for a package the channels lack: the owner edits the line
+      if (e.class === 'missing-package') return `- ${name}: edit ${at} (${e.hint ?? e.class}), then push`;
+      if (e.class === 'unsatisfiable' || e.class === 'pip-failure')
         return `- ${name}: run \`conda-gitops fix --env ${e.env}\`, or edit ${at} (${e.hint ?? e.class}), then push`;
       if (e.class === 'channel-unreachable' || e.class === 'timeout')
         return `- ${name}: ${e.hint ?? e.class}: re-run the check; if it fails again, edit ${at}`;

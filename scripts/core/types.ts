@@ -32,6 +32,8 @@ export interface Inventory {
     /** `allow-failures`: REPLICATE envs a deploy may leave out when they have no passing build (core/deploy.ts) */
     allowFailures?: string[];
     line: number;
+    /** the line of each [conda] key as written (`installer` -> 7): a message about a value points at it */
+    keyLines?: Record<string, number>;
   };
   environments: Array<{ name: string; mode: EnvMode; line: number }>;
   kernels: Array<{ name: string; displayName: string; line: number }>;

@@ -393,13 +393,15 @@ export async function testBuild(input: EnvTestInput): Promise<EnvTestResult> {
     checks.push({ name: 'imports ipykernel', ok: r.code === 0 });
     if (r.code !== 0) {
       const dep = input.spec.dependencies.find((d) => d.spec.name === 'ipykernel');
+      // the line to fix: ipykernel's own, or the last dependency (where it is to be added)
+      const line = dep?.line ?? input.spec.dependencies[input.spec.dependencies.length - 1]?.line;
       return done(
         {
-          class: r.timedOut ? 'timeout' : 'unknown',
+          class: r.timedOut ? 'timeout' : 'test-failure',
           package: 'ipykernel',
           excerpt: ['kernel env cannot import ipykernel (add ipykernel to its dependencies)', ...excerptOf(r)],
         },
-        dep?.line,
+        line,
       );
     }
   }

@@ -78,14 +78,14 @@ describe.concurrent('help and usage errors', () => {
   test('an unknown command exits 2 and says so, also under --json', async () => {
     const r = await runCli(['deploi']);
     expect(r.code).toBe(2);
-    expect(r.stderr).toBe("conda-gitops: unknown command 'deploi' (see conda-gitops --help)\n");
+    expect(r.stderr).toBe("conda-gitops: unknown command 'deploi': did you mean 'deploy'? (see conda-gitops --help)\n");
     expect(r.stdout).toBe('');
     const j = await runCli(['deploi', '--json']);
     expect(j.code).toBe(2);
     expect(JSON.parse(j.stdout)).toEqual({
       ok: false,
       error: 'UsageError',
-      message: "unknown command 'deploi' (see conda-gitops --help)",
+      message: "unknown command 'deploi': did you mean 'deploy'? (see conda-gitops --help)",
       exitCode: 2,
     });
   });

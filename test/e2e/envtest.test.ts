@@ -145,7 +145,7 @@ describe('testBuild against a real python prefix', () => {
   test('a kernel env without ipykernel fails with a hint; with it, passes', async () => {
     const r = await testBuild({ env: 'demo', prefix, spec: demo(), packages: listed(), kernel: true, specDir });
     expect(r.ok).toBe(false);
-    expect(r.failure).toMatchObject({ class: 'unknown', package: 'ipykernel' });
+    expect(r.failure).toMatchObject({ class: 'test-failure', package: 'ipykernel' });
     expect(testHint(r)).toMatch(/add ipykernel/);
     mkdirSync(join(site, 'ipykernel'), { recursive: true });
     writeFileSync(join(site, 'ipykernel', '__init__.py'), '');

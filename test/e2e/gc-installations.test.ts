@@ -153,6 +153,10 @@ describe('gc retires old installations by retention (issue 11, Housekeeping)', (
 
     const real = await gc(w, { keep: '1', yes: true });
     expect(real.code).toBe(0);
+    // each removal printed once (with its size), not once more as it happens
+    const removed = real.out.lines.filter((l) => /^\s+removed /.test(l)).map((l) => l.split(/\s{2,}/).pop()!);
+    expect(removed.length).toBeGreaterThan(0);
+    for (const what of removed) expect(real.text.split('\n').filter((l) => l.endsWith(what))).toHaveLength(1);
     expect(real.text).toContain('gc: v22.9.0: retired, last live 2026-10-01, beyond keep-installations = 2');
     expect(installations(w.root)).toEqual(['v23.1.0', 'v23.11.0']);
     expect(python(w.root)).toBe('ok');

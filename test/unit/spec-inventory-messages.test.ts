@@ -1,19 +1,24 @@
-/** Messages an env owner can act on (issue 9): every problem at once, no parser internals, names and lines. */
-import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
+/** Messages an env owner can act on: every problem at once, no parser internals, names and lines. */
+import { mkdtempSync, mkdirSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, test } from 'vitest';
+import { afterAll, describe, expect, test } from 'vitest';
 import { parseSpec } from '../../scripts/core/spec.js';
 import { parseInventory } from '../../scripts/core/inventory.js';
 import { classifyPipEntry } from '../../scripts/core/pip.js';
 import { versionSpecChecker, versionSpecMessage } from '../../scripts/core/matchspec.js';
 import { checkRepoDir } from '../../scripts/repo/repo.js';
 
+/** temp dirs of this file, removed after its tests */
+const tempDirs: string[] = [];
+const tracked = (dir: string): string => (tempDirs.push(dir), dir);
+afterAll(() => tempDirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+
 const messages = (ps: Array<{ line: number; message: string }>) => ps.map((p) => `${p.line}: ${p.message}`);
 
 describe('messages an env owner can act on', () => {
   test('validate reports a bad dependency and a disallowed channel of the same spec in one run', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'cg-msg-'));
+    const dir = tracked(mkdtempSync(join(tmpdir(), 'cg-msg-')));
     mkdirSync(join(dir, 'env-specs'));
     writeFileSync(
       join(dir, 'inventory.ini'),
