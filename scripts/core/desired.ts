@@ -36,7 +36,8 @@ export interface Desired {
   frontend: Frontend;
   /** REPLICATE envs only, sorted by name */
   envs: DesiredEnv[];
-  kernels: Array<{ name: string; displayName: string }>;
+  /** `[kernels]` entries: `name` is the env; `spec` a kernelspec the env ships (`ENV:SPEC = Name`) */
+  kernels: Array<{ name: string; displayName: string; spec?: string; line?: number }>;
   /** `[conda] allow-failures`: envs a deploy may leave out when they have no passing build */
   allowFailures?: string[];
 }
@@ -73,7 +74,8 @@ function desiredEnv(name: string, spec: EnvSpec, inv: Inventory, tests: string, 
 export function desiredState(repo: DesiredSource, opts: DesiredOptions = {}): Desired {
   const inv = repo.inventory;
   const only = opts.only ? new Set(opts.only) : undefined;
-  const kernels = new Set(inv.kernels.map((k) => k.name));
+  // an env is a python kernel (its test imports ipykernel) when it is published without a shipped kernelspec
+  const kernels = new Set(inv.kernels.filter((k) => !k.spec).map((k) => k.name));
   const envs = replicatedEnvs(inv)
     .filter((e) => !only || (only.has(e.name) && repo.specs.has(e.name)))
     .map((e) => {
@@ -86,7 +88,12 @@ export function desiredState(repo: DesiredSource, opts: DesiredOptions = {}): De
     condaVersion: inv.conda.version,
     frontend: inv.conda.frontend,
     envs,
-    kernels: inv.kernels.map((k) => ({ name: k.name, displayName: k.displayName })),
+    kernels: inv.kernels.map((k) => ({
+      name: k.name,
+      displayName: k.displayName,
+      ...(k.spec ? { spec: k.spec } : {}),
+      line: k.line,
+    })),
     ...(inv.conda.allowFailures ? { allowFailures: inv.conda.allowFailures } : {}),
   };
   return desired as Desired;

@@ -34,7 +34,7 @@ describe('desiredState from a repo', () => {
       ['zed', []],
     ]);
     for (const e of d.envs) expect(e.buildId).toMatch(/^[0-9a-f]{12}$/);
-    expect(d.kernels).toEqual([{ name: 'alpha', displayName: 'Alpha (Py 3.11)' }]);
+    expect(d.kernels).toEqual([{ name: 'alpha', displayName: 'Alpha (Py 3.11)', line: expect.any(Number) }]);
     expect(d.envs.map((e) => [e.name, e.kernel])).toEqual([
       ['alpha', true],
       ['zed', false],
