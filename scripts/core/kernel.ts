@@ -223,6 +223,39 @@ export function attachShipped(
   };
 }
 
+/**
+ * QA's kernel check for a published shipped kernelspec (the ipykernel gate, generalised): the env ships it, and
+ * the program its argv starts is the env's own (argv[0] a name found in PREFIX/bin, or a path inside the env).
+ * `has(rel)`: does PREFIX/rel exist as a file. Undefined when the kernel can start; else the problem and the fix.
+ */
+export function kernelRuntimeProblem(
+  name: string,
+  shipped: Pick<ShippedKernelSpec, 'argv' | 'builtPrefix'> | undefined,
+  has: (rel: string) => boolean,
+): { package: string; problem: string; fix: string } | undefined {
+  if (!shipped)
+    return {
+      package: name,
+      problem: `the env ships no kernelspec '${name}' (share/jupyter/kernels/${name}/kernel.json)`,
+      fix: `add the package that ships kernelspec '${name}' (r-irkernel ships 'ir') or fix the name in [kernels]`,
+    };
+  const exe = shipped.argv[0]!;
+  const rel = exe.startsWith('/')
+    ? exe === shipped.builtPrefix || exe.startsWith(shipped.builtPrefix + '/')
+      ? exe.slice(shipped.builtPrefix.length + 1)
+      : undefined
+    : exe.includes('/')
+      ? undefined
+      : `bin/${exe}`;
+  if (rel !== undefined && has(rel)) return undefined;
+  const program = exe.slice(exe.lastIndexOf('/') + 1);
+  return {
+    package: program,
+    problem: `kernel '${name}' runs '${exe}', which is not in the env`,
+    fix: `add the package that provides '${program}' to the env's dependencies (the kernel must run the env's own)`,
+  };
+}
+
 /** Kernel entries for the `[kernels]` list; two entries mapping to one directory would share it: an error. */
 export function planKernels(kernels: Array<{ name: string; displayName: string; spec?: string; line?: number }>): {
   entries: KernelEntry[];
