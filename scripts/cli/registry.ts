@@ -444,7 +444,8 @@ export const COMMANDS: CommandMeta[] = [
   {
     name: 'adopt',
     summary: 'inventory an existing conda installation: write inventory.ini and export every env to env-specs/',
-    usage: 'conda-gitops adopt --root DIR [--replicate all|NAME,...] [--force] [--repo DIR] [--json]',
+    usage:
+      'conda-gitops adopt --root DIR [--replicate all|NAME,...] [--kernels-from DIR]... [--force] [--repo DIR] [--json]',
     details:
       'DIR is the existing installation (the directory with bin/conda). Lists its envs (`conda env list --json`),\n' +
       'exports each with `env export --no-builds` into env-specs/NAME.yml and writes inventory.ini (every env\n' +
@@ -453,9 +454,19 @@ export const COMMANDS: CommandMeta[] = [
       '`git+URL@commit#egg=name` from site-packages (PEP 610 direct_url.json, editable .egg-link checkouts), with a\n' +
       'list of the ones it could not recover; [legacy-noarch] filled with the packages the envs have installed with\n' +
       'a pre-link script of their own (bin/.NAME-pre-link.sh in conda-meta or the package cache: old noarch_python\n' +
-      'builds, which conda >= 4.7 cannot create). Refuses to overwrite inventory.ini without --force.\n' +
+      'builds, which conda >= 4.7 cannot create); [kernels] filled with the kernelspecs users have that run one of\n' +
+      'its envs (in DIR/share/jupyter/kernels, /usr/local/share/jupyter/kernels and each --kernels-from DIR), with\n' +
+      'their display names: `ENV = Name` for ipykernel, `ENV:SPEC = Name` for a kernelspec the env ships (an R\n' +
+      'kernel: `ENV:ir`); commented out while the env is `export`. See docs/deploy.md "kernels".\n' +
+      'Refuses to overwrite inventory.ini without --force.\n' +
       'Exit 0 adopted, 1 some env could not be exported, 2 bad input.',
     options: {
+      'kernels-from': {
+        type: 'string',
+        arg: 'DIR',
+        multiple: true,
+        description: 'also adopt kernelspecs from DIR (a kernels/ directory of a JUPYTER_PATH entry); repeatable',
+      },
       replicate: {
         type: 'string',
         arg: 'all|NAMES',

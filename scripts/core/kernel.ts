@@ -256,6 +256,86 @@ export function kernelRuntimeProblem(
   };
 }
 
+/** A kernelspec found on disk when adopting an installation (engine/adopt.ts reads them). */
+export interface FoundKernelspec {
+  /** its directory */
+  path: string;
+  argv: string[];
+  displayName: string;
+  /** argv[0] with its directory's symlinks resolved (undefined: not an absolute path, or gone) */
+  argv0Real?: string;
+}
+
+/** A `[kernels]` line adopt writes: `KEY = Name`, commented out (with why) when its env is not REPLICATE. */
+export interface AdoptedKernel {
+  key: string;
+  env: string;
+  spec?: string;
+  displayName: string;
+  /** the kernelspec it was found as */
+  from: string;
+  commented?: string;
+}
+
+/** The relative path inside the env a shipped kernelspec's argv[0] runs (`bin/NAME` for a bare name). */
+function shippedRunsRel(s: Pick<ShippedKernelSpec, 'argv' | 'builtPrefix'>): string | undefined {
+  const exe = s.argv[0]!;
+  if (!exe.includes('/')) return `bin/${exe}`;
+  return exe.startsWith(s.builtPrefix + '/') ? exe.slice(s.builtPrefix.length + 1) : undefined;
+}
+
+/**
+ * The `[kernels]` entries of an adopted installation: each kernelspec found (the installation's
+ * share/jupyter/kernels, /usr/local/share/jupyter/kernels, --kernels-from DIR) whose argv[0] is inside one of its
+ * envs. An ipykernel kernel (bin/python... -m ipykernel_launcher) is `ENV = Name`; anything else is the kernelspec
+ * the env ships that runs the same program, `ENV:SPEC = Name`. Others are left out, each with a reason.
+ */
+export function kernelsToAdopt(
+  found: FoundKernelspec[],
+  envs: Array<{ name: string; prefix: string; replicate: boolean; shipped: Record<string, ShippedKernelSpec> }>,
+): { kernels: AdoptedKernel[]; ignored: Array<{ from: string; reason: string }> } {
+  const kernels: AdoptedKernel[] = [];
+  const ignored: Array<{ from: string; reason: string }> = [];
+  const keys = new Map<string, string>();
+  for (const f of found) {
+    const real = f.argv0Real;
+    const env = real && envs.find((e) => real.startsWith(e.prefix + '/'));
+    if (!env) continue; // not a kernel of this installation's envs
+    const rel = real.slice(env.prefix.length + 1);
+    const ipykernel =
+      /^bin\/python[0-9.]*$/.test(rel) && f.argv.some((a) => a === 'ipykernel_launcher' || a === 'ipykernel');
+    let spec: string | undefined;
+    if (!ipykernel) {
+      const dirName = f.path.slice(f.path.lastIndexOf('/') + 1);
+      const same = Object.values(env.shipped).filter((s) => shippedRunsRel(s) === rel);
+      spec = (same.find((s) => s.name === dirName) ?? same[0])?.name;
+      if (!spec) {
+        ignored.push({
+          from: f.path,
+          reason: `runs ${real}, and env ${env.name} ships no kernelspec that runs it (share/jupyter/kernels)`,
+        });
+        continue;
+      }
+    }
+    const key = spec ? `${env.name}:${spec}` : env.name;
+    const first = keys.get(kernelName(env.name, spec));
+    if (first) {
+      ignored.push({ from: f.path, reason: `the same kernel as ${first} (${key}), found first` });
+      continue;
+    }
+    keys.set(kernelName(env.name, spec), f.path);
+    kernels.push({
+      key,
+      env: env.name,
+      ...(spec ? { spec } : {}),
+      displayName: f.displayName,
+      from: f.path,
+      ...(env.replicate ? {} : { commented: `${env.name} is \`export\`: mark it REPLICATE to publish this kernel` }),
+    });
+  }
+  return { kernels, ignored };
+}
+
 /** Kernel entries for the `[kernels]` list; two entries mapping to one directory would share it: an error. */
 export function planKernels(kernels: Array<{ name: string; displayName: string; spec?: string; line?: number }>): {
   entries: KernelEntry[];
