@@ -342,7 +342,7 @@ describe('adopt and export against a fake conda 4.3.22', () => {
     expect(checked.problems.filter((p) => p.severity === 'error')).toEqual([]);
   }, 60_000);
 
-  it('finds the kernelspecs that point into its envs and writes them into [kernels] with their display names', async () => {
+  it('finds the kernelspecs that run its envs and writes them into [kernels] with their display names', async () => {
     const run = (c: Context) => runCommand('adopt', c);
     const envs = join(old.prefix, 'envs');
     const kernelspec = (dir: string, argv: string[], display: string, language = 'python') => {

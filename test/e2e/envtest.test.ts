@@ -154,7 +154,7 @@ describe('testBuild against a real python prefix', () => {
     expect(ok.checks.map((c) => c.name)).toContain('imports ipykernel');
   });
 
-  test('a published shipped kernelspec needs its runtime in the env: a class and a To fix line; there, it passes', async () => {
+  test('a published shipped kernelspec needs its runtime in the env: class, To fix; there, it passes', async () => {
     const kernels = join(prefix, 'share', 'jupyter', 'kernels');
     const input = { env: 'demo', prefix, spec: demo(), packages: listed(), kernel: false, specDir };
     // named in [kernels] (demo:ir) but not shipped at all

@@ -252,7 +252,7 @@ if (missing) {
       expect(r.stdout.trim()).toBe(`fakelang in ${prefix}: --kernel /tmp/k.json ${argv[6]}`);
     });
 
-    it('a kernelspec the env does not ship is bad input: exit 2 naming inventory.ini:LINE, nothing written', async () => {
+    it('a kernelspec the env does not ship is bad input: exit 2 naming its line, nothing written', async () => {
       await writeRepo(repo, { envs: { geo: 2, rlang: 1 }, kernels: { geo: 'Geo', 'rlang:fakelng': 'R-ish' } });
       commitAll(repo, 'a typo');
       const before = readFileSync(join(fi!.root, 'kernels', 'rlang-fakelang', 'kernel.json'), 'utf8');
