@@ -181,6 +181,10 @@ if (missing) {
       const d1 = await cli(repo, 'deploy');
       expect(d1.code, d1.stderr + d1.stdout).toBe(0);
 
+      // status reads the published kernelspecs as deploy wrote them: no kernel drift
+      const st = await cli(repo, 'status');
+      expect(st.stdout).not.toMatch(/kernel /);
+      expect(st.code, st.stdout + st.stderr).toBe(0);
       const listed = kernelspecList();
       expect(
         Object.keys(listed)

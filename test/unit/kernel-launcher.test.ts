@@ -39,11 +39,16 @@ function startKernel(root: string, name: string, env: Record<string, string> = {
 
 describe('the kernel launcher', () => {
   let root: string;
-  afterEach(() => rmSync(root, { recursive: true, force: true }));
+  let base: string | undefined;
+  afterEach(() => {
+    rmSync(base ?? root, { recursive: true, force: true });
+    base = undefined;
+  });
 
   it('activates the env as conda activate would, then runs the kernel with its own argv', () => {
     // a ROOT whose path a shell would expand or split: the launcher takes paths as arguments, never as its text
-    root = join(tempDir(), `it's $(touch PWNED) root`);
+    base = tempDir();
+    root = join(base, `it's $(touch PWNED) root`);
     const build = join(root, 'v1', 'builds', 'geo', 'abc123');
     makePrefix(build);
     mkdirSync(join(root, 'envs'), { recursive: true });
@@ -82,7 +87,7 @@ describe('the kernel launcher', () => {
     expect(env.CSH).toBeUndefined();
     expect(argv.slice(-4)).toEqual(['-m', 'ipykernel_launcher', '-f', '/tmp/kernel-1.json']);
     // nothing the values or paths contain was run
-    expect(spawnSync('find', [join(root, '..'), '-name', 'PWNED'], { encoding: 'utf8' }).stdout).toBe('');
+    expect(spawnSync('find', [base, '-name', 'PWNED'], { encoding: 'utf8' }).stdout).toBe('');
   });
 
   it('a cutover (ROOT/envs/NAME pointing at another build) changes what starts, never the kernelspec', () => {
