@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { managedKernels, syncKernels } from '../../scripts/state/kernel.js';
+import { managedKernels, shippedKernelSpecs, syncKernels, withShippedSpecs } from '../../scripts/state/kernel.js';
 import { kernelName, kernelSpec, planKernels } from '../../scripts/core/kernel.js';
 import { cleanTemporaries } from '../../scripts/state/generation.js';
 import { tempDir } from '../fixtures/installation.js';
@@ -76,6 +76,33 @@ describe('kernelspecs', () => {
     expect(() => syncKernels(root, [{ kernel: 'b', env: 'b', displayName: 'B' }])).toThrow(CorruptStateError);
     expect(readdirSync(join(root, 'kernels'))).toEqual(['.conda-gitops-launch', 'a']);
     expect(readFileSync(file, 'utf8')).toBe('{"argv": ');
+  });
+
+  it('a shipped kernelspec from a build: logo-* copied, a symlinked logo or kernel.json never followed', () => {
+    root = tempDir();
+    const build = join(root, 'v1', 'builds', 'geo', 'b1');
+    const spec = join(build, 'share', 'jupyter', 'kernels', 'ir');
+    mkdirSync(spec, { recursive: true });
+    mkdirSync(join(build, 'conda-meta'));
+    writeFileSync(join(spec, 'kernel.json'), JSON.stringify({ argv: [join(build, 'bin', 'R'), '{connection_file}'] }));
+    writeFileSync(join(spec, 'logo-64x64.png'), 'png');
+    writeFileSync(join(root, 'secret'), 'do not copy');
+    symlinkSync(join(root, 'secret'), join(spec, 'logo-svg.svg'));
+    const planted = join(build, 'share', 'jupyter', 'kernels', 'planted');
+    mkdirSync(planted);
+    symlinkSync(join(spec, 'kernel.json'), join(planted, 'kernel.json'));
+    mkdirSync(join(root, 'envs'));
+    symlinkSync(build, join(root, 'envs', 'geo'));
+    const shipped = shippedKernelSpecs(join(root, 'envs', 'geo'));
+    expect(Object.keys(shipped)).toEqual(['ir']);
+    expect(shipped.ir!.logos).toEqual(['logo-64x64.png']);
+    const [entry] = withShippedSpecs(root, [{ kernel: 'geo-ir', env: 'geo', displayName: 'Geo (R)', spec: 'ir' }]);
+    syncKernels(root, [entry!]);
+    expect(readdirSync(join(root, 'kernels', 'geo-ir')).sort()).toEqual(['kernel.json', 'logo-64x64.png']);
+    expect(JSON.parse(readFileSync(join(root, 'kernels', 'geo-ir', 'kernel.json'), 'utf8')).argv.slice(3)).toEqual([
+      join(root, 'envs', 'geo', 'bin', 'R'),
+      '{connection_file}',
+    ]);
   });
 
   it('a dry run reports without writing', () => {
