@@ -158,6 +158,18 @@ async function buildOldInstallation(): Promise<void> {
   createOldEnv(old.conda, 'ipums', ['python', 'ipums_utils=1.2', 'requests']);
   createOldEnv(old.conda, 'scraper', ['python', 'requests', 'pip'], ['requests==2.31.0', 'six==1.16.0']);
   createOldEnv(old.conda, 'reports', ['python', 'pandas', 'pip'], ['tabulate==0.9.0']);
+  // the Jupyter kernel users have: a kernelspec in the installation's share/jupyter/kernels running analytics
+  const spec = path.join(old.prefix, 'share', 'jupyter', 'kernels', 'analytics');
+  fs.mkdirpSync(spec);
+  const python = path.join(old.prefix, 'envs', 'analytics', 'bin', 'python');
+  fs.writeFileSync(
+    path.join(spec, 'kernel.json'),
+    JSON.stringify({
+      argv: [python, '-m', 'ipykernel_launcher', '-f', '{connection_file}'],
+      display_name: 'Analytics (Python 3)',
+      language: 'python',
+    }),
+  );
   // the unmanaged layout of the account: current -> v4.3.22, envs are real directories inside it
   fs.symlinkSync(`v${OLD}`, path.join(paths.root, 'current'));
   // later, the internal channel drops ipums_tools 0.8.0 (the seed account's "versions gone")
@@ -188,10 +200,13 @@ async function adopt(): Promise<void> {
   fs.mkdirpSync(paths.repo);
   await git('init', '-q', '-b', 'main');
   await cli(['adopt', '--root', path.join(paths.root, `v${OLD}`), '--replicate', 'all']);
-  // the admin declares the Jupyter kernel
-  let inventory = fs.readFileSync(path.join(paths.repo, 'inventory.ini'), 'utf8');
-  inventory = inventory.replace(/^\[kernels\].*$/m, '[kernels]\nanalytics = Analytics (Python 3)');
-  fs.writeFileSync(path.join(paths.repo, 'inventory.ini'), inventory);
+  // the Jupyter kernel users had is found at adoption (its kernelspec runs envs/analytics): [kernels] has it
+  const inventory = fs.readFileSync(path.join(paths.repo, 'inventory.ini'), 'utf8');
+  const kernels = /^\[kernels\]\n(?:(?!\[).*\n)*/m.exec(inventory)?.[0] ?? '';
+  process.stdout.write(
+    `\n  inventory.ini, the kernels found at adoption:\n${kernels.trimEnd().replace(/^/gm, '    ')}\n`,
+  );
+  if (!/^analytics += Analytics \(Python 3\)$/m.test(inventory)) throw new Error('adopt did not find the kernel');
   // ... and what a new installation needs: the installer (here the fake one, a Miniconda-like shell script) and
   // the internal channels the old .condarc had, which install-conda writes into the new installation's .condarc
   const template = installerTemplate(paths.installers, [NEW]);

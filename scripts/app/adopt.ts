@@ -20,12 +20,20 @@ import { legacyNoarchInstalled } from '../engine/legacy-noarch.js';
 import {
   ENV_NAME,
   exportOne,
+  findKernelspecs,
   managedRootOf,
   renderInventory,
   replicateSelector,
   type ExportedEnv,
 } from '../engine/adopt.js';
 import { reportExports } from './export.js';
+import { kernelsToAdopt } from '../core/kernel.js';
+import { shippedKernelSpecs } from '../state/kernel.js';
+
+/** Where adopt looks for the kernelspecs users have: the installation's own, the system-wide one, --kernels-from. */
+export function kernelspecDirs(root: string, kernelsFrom: string[] = []): string[] {
+  return [join(root, 'share', 'jupyter', 'kernels'), '/usr/local/share/jupyter/kernels', ...kernelsFrom];
+}
 import type { Output } from './output.js';
 
 export interface AdoptOptions {
@@ -34,6 +42,8 @@ export interface AdoptOptions {
   repoDir: string;
   /** --replicate: which envs become REPLICATE */
   replicate?: string;
+  /** --kernels-from DIR (repeatable): more directories of kernelspecs to look in (a JUPYTER_PATH's kernels/) */
+  kernelsFrom?: string[];
   force: boolean;
   env: Record<string, string | undefined>;
   out: Output;
@@ -163,6 +173,17 @@ export async function adoptInstallation(
   );
   for (const n of installed) if (used.has(n.toLowerCase())) legacy.add(n);
 
+  // [kernels]: the kernelspecs users have that point into the adopted envs, with their display names
+  const found = kernelsToAdopt(
+    findKernelspecs(kernelspecDirs(root, opts.kernelsFrom)),
+    exported.map((x) => ({
+      name: x.name,
+      prefix: realpathOrSelf(x.prefix),
+      replicate: selector.isReplicate(x.name),
+      shipped: shippedKernelSpecs(x.prefix),
+    })),
+  );
+
   // write
   for (const x of exported) writeFileAtomic(join(opts.repoDir, SPECS_DIR, `${x.name}.yml`), x.text);
   const channels = specChannels.filter((c) => c !== 'nodefaults');
@@ -175,6 +196,7 @@ export async function adoptInstallation(
     ...pipSourcesOf(adoptedSpecs),
     envs: exported.map((x) => ({ name: x.name, mode: selector.isReplicate(x.name) ? 'REPLICATE' : 'export' })),
     legacyNoarch: [...legacy].sort(),
+    kernels: found.kernels,
     skipped,
   });
   writeFileAtomic(invPath, inventoryText);
@@ -186,6 +208,17 @@ export async function adoptInstallation(
   // report
   for (const p of problems) out.warn(formatProblem(p));
   reportExports(out, exported, skipped);
+  for (const k of found.kernels)
+    out.info(
+      `kernel ${k.key} = ${k.displayName} (from ${k.from})${k.commented ? `: commented out, ${k.commented}` : ''}`,
+    );
+  for (const i of found.ignored) out.info(`kernelspec ${i.from} not adopted: ${i.reason}`);
+  const commented = found.kernels.filter((k) => k.commented).length;
+  out.info(
+    `kernels found: ${found.kernels.length} (${found.kernels.length - commented} written` +
+      (commented ? `, ${commented} commented out: its env is \`export\`` : '') +
+      `) in ${kernelspecDirs(root, opts.kernelsFrom).join(', ')}`,
+  );
   const replicate = exported.filter((x) => selector.isReplicate(x.name)).length;
   out.info(
     `adopted ${exported.length} env${exported.length === 1 ? '' : 's'} from ${root} (conda ${condaVersion}): ` +
@@ -208,6 +241,8 @@ export async function adoptInstallation(
     })),
     skipped,
     legacyNoarch: [...legacy].sort(),
+    kernels: found.kernels,
+    kernelsIgnored: found.ignored,
     problems,
   };
   const outcome = problems.some((p) => p.severity === 'error') ? badInput() : failedIf(skipped.length > 0);

@@ -43,7 +43,7 @@ import { readBuildRecord, writeBuildRecord } from '../state/record.js';
 import { envInputFromDisk } from '../state/verdict.js';
 import { buildFacts, builtAndTested, planEnvs, type EnvInput, type EnvPlan } from '../core/envplan.js';
 import type { GenerationManifest, LinkMap } from '../core/generation.js';
-import { checkKernelPaths, managedKernels, syncKernels } from '../state/kernel.js';
+import { checkKernelPaths, managedKernels, syncKernels, withShippedSpecs } from '../state/kernel.js';
 import type { KernelSync } from '../state/kernel.js';
 import { actor, appendHistory, readHistoryStamp, reconcileHistory } from '../state/history.js';
 import { listInstallations } from '../state/gc.js';
@@ -192,7 +192,7 @@ export function planFromDisk(
       ...(mark ? { installationMark: mark } : {}),
     },
     envPlanFromDisk(root, desired, targetLinks, opts),
-    { root, files: kernelFilesOnDisk(root) },
+    { root, files: kernelFilesOnDisk(root), attach: (entries, prefixOf) => withShippedSpecs(root, entries, prefixOf) },
     { ...(opts.force ? { force: true } : {}) },
   );
 }

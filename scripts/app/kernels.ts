@@ -9,7 +9,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { adoptedCurrent, servingInstallations, readLive } from '../state/generation.js';
 import { installationName, layout } from '../core/layout.js';
-import { syncKernels, type KernelSync } from '../state/kernel.js';
+import { syncKernels, withShippedSpecs, type KernelSync } from '../state/kernel.js';
 import { planKernels } from '../core/kernel.js';
 import { withLock } from '../state/lock.js';
 import { failedIf, type Outcome } from '../core/outcome.js';
@@ -45,28 +45,31 @@ export async function writeKernels(opts: KernelsOptions): Promise<KernelsResult>
   const adopted = ref ? undefined : adoptedCurrent(root);
   const current = ref?.installation ?? adopted;
   const serving = servingInstallations(root, [...(current ? [current] : []), installationName(desired.condaVersion)]);
-  const wanted = entries.flatMap((k) => {
-    const through = join(layout(root).envs, k.env, 'bin', 'python'); // ROOT/envs/NAME: follows every cutover
+  const planned = entries.flatMap((k) => {
+    const through = join(layout(root).envs, k.env); // ROOT/envs/NAME: follows every cutover
     const by = serving.find((v) => v.installation !== ref?.installation && k.env in v.links);
-    const own = by && join(root, by.installation, 'envs', k.env, 'bin', 'python');
-    let python: string | undefined;
-    if (k.env in live) python = undefined;
+    const own = by && join(root, by.installation, 'envs', k.env);
+    let prefix: string | undefined;
+    if (k.env in live) prefix = undefined;
     // an env left out of a conda upgrade keeps its kernel, run from the installation serving it
-    else if (own && desired.allowFailures?.includes(k.env)) python = own;
+    else if (own && desired.allowFailures?.includes(k.env)) prefix = own;
     // on the adopted installation (as adopted, or after rollback --installation): its own env, through ROOT/envs
     // once the first deploy made that link
-    else if (own && by.installation === adopted) python = existsSync(through) ? undefined : own;
+    else if (own && by.installation === adopted) prefix = existsSync(through) ? undefined : own;
     else {
       problems.push(`kernel '${k.kernel}': env ${k.env} is not live (deploy it first); not written`);
       return [];
     }
     // never a kernel that cannot start
-    if (!existsSync(python ?? through)) {
-      problems.push(`kernel '${k.kernel}': ${python ?? through} does not exist; not written`);
+    const runs = k.spec ? (prefix ?? through) : join(prefix ?? through, 'bin', 'python');
+    if (!existsSync(runs)) {
+      problems.push(`kernel '${k.kernel}': ${runs} does not exist; not written`);
       return [];
     }
-    return [python ? { ...k, python } : k];
+    return [prefix ? { ...k, prefix } : k];
   });
+  // ENV:SPEC entries: the kernelspec the env ships (exit 2 naming inventory.ini:LINE when it ships no such spec)
+  const wanted = withShippedSpecs(root, planned);
   const sync = dryRun
     ? syncKernels(root, wanted, { dryRun: true })
     : await withLock(root, { waitSeconds: opts.waitSeconds, command: 'conda-gitops kernels' }, async () =>

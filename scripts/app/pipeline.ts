@@ -266,6 +266,7 @@ export async function runBuilds(opts: RunBuildsOptions): Promise<PipelineResult>
         spec: env.spec,
         packages: record.packages ?? [],
         kernel: env.kernel,
+        ...(env.kernelSpecs ? { kernelSpecs: env.kernelSpecs } : {}),
         specDir,
         passEnv,
         log: paths.log,

@@ -13,6 +13,7 @@ import { marksWarnings } from '../state/marks.js';
 import { historySkippedWarning, readHistory, readHistoryStamp } from '../state/history.js';
 import { installationName } from '../core/layout.js';
 import { envPlanFromDisk, kernelFilesOnDisk } from './deploy.js';
+import { shippedKernelSpecs } from '../state/kernel.js';
 import { readBuildRecord } from '../state/record.js';
 import { computeStatus, renderStatus, repairCommands, type StatusReport } from '../core/status.js';
 import type { StampedBuildRecord } from '../core/types.js';
@@ -87,6 +88,7 @@ export async function liveStatus(opts: StatusOptions): Promise<StatusResult> {
     ...(installationMark ? { installationMark } : {}),
     serving,
     pythonExists: (path) => existsSync(path),
+    shippedOf: shippedKernelSpecs,
     ...(adopted ? { adopted } : {}),
   });
   // integrity: every live build's files against what was tested (or what conda linked)

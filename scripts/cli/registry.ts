@@ -216,9 +216,16 @@ export const COMMANDS: CommandMeta[] = [
     summary: 'write ROOT/kernels/NAME/kernel.json for every [kernels] entry; remove stale ones',
     usage: 'conda-gitops kernels [--root DIR] [--repo DIR] [--dry-run] [--wait SECONDS] [--json]',
     details:
-      'deploy does this too. Kernel names are lowercased (Jupyter stores them lowercase). A kernel whose python\n' +
-      'does not exist is not written (named; exit 1). An env left out of an upgrade, or one of the adopted\n' +
-      'installation before ROOT/envs exists, runs from the installation that serves it.',
+      'deploy does this too. JupyterHub finds them with JUPYTER_PATH=ROOT. Every kernel starts through\n' +
+      'ROOT/kernels/.conda-gitops-launch, which activates the env as `conda activate` would (CONDA_PREFIX,\n' +
+      "CONDA_DEFAULT_ENV, PATH led by the env's bin, its variables:, every etc/conda/activate.d/*.sh) and then\n" +
+      "runs the kernel through ROOT/envs/NAME (a cutover never rewrites kernels). `NAME = Name` is the env's\n" +
+      'python with ipykernel; `NAME:SPEC = Name` publishes the kernelspec SPEC the env ships\n' +
+      '(share/jupyter/kernels/SPEC: an R kernel is `NAME:ir`), written as kernels/name-spec with its logos; a SPEC\n' +
+      'the env does not ship is bad input (exit 2, inventory.ini:LINE). Kernel names are lowercased (Jupyter\n' +
+      'stores them lowercase). A kernel whose python (or env) does not exist is not written (named; exit 1). An\n' +
+      'env left out of an upgrade, or one of the adopted installation before ROOT/envs exists, runs from the\n' +
+      'installation that serves it. See docs/deploy.md "kernels".',
     options: {
       'dry-run': { type: 'boolean', description: 'print what would be written' },
       wait,
@@ -446,7 +453,9 @@ export const COMMANDS: CommandMeta[] = [
   {
     name: 'adopt',
     summary: 'inventory an existing conda installation: write inventory.ini and export every env to env-specs/',
-    usage: 'conda-gitops adopt --root DIR [--replicate all|NAME,...] [--force] [--repo DIR] [--json]',
+    usage:
+      'conda-gitops adopt --root DIR [--replicate all|NAME,...] [--kernels-from DIR]... [--force] [--repo DIR] ' +
+      '[--json]',
     details:
       'DIR is the existing installation (the directory with bin/conda). Lists its envs (`conda env list --json`),\n' +
       'exports each with `env export --no-builds` into env-specs/NAME.yml and writes inventory.ini (every env\n' +
@@ -455,9 +464,19 @@ export const COMMANDS: CommandMeta[] = [
       '`git+URL@commit#egg=name` from site-packages (PEP 610 direct_url.json, editable .egg-link checkouts), with a\n' +
       'list of the ones it could not recover; [legacy-noarch] filled with the packages the envs have installed with\n' +
       'a pre-link script of their own (bin/.NAME-pre-link.sh in conda-meta or the package cache: old noarch_python\n' +
-      'builds, which conda >= 4.7 cannot create). Refuses to overwrite inventory.ini without --force.\n' +
+      'builds, which conda >= 4.7 cannot create); [kernels] filled with the kernelspecs users have that run one of\n' +
+      'its envs (in DIR/share/jupyter/kernels, /usr/local/share/jupyter/kernels and each --kernels-from DIR), with\n' +
+      'their display names: `ENV = Name` for ipykernel, `ENV:SPEC = Name` for a kernelspec the env ships (an R\n' +
+      'kernel: `ENV:ir`); commented out while the env is `export`. See docs/deploy.md "kernels".\n' +
+      'Refuses to overwrite inventory.ini without --force.\n' +
       'Exit 0 adopted, 1 some env could not be exported, 2 bad input.',
     options: {
+      'kernels-from': {
+        type: 'string',
+        arg: 'DIR',
+        multiple: true,
+        description: 'also adopt kernelspecs from DIR (a kernels/ directory of a JUPYTER_PATH entry); repeatable',
+      },
       replicate: {
         type: 'string',
         arg: 'all|NAMES',

@@ -14,6 +14,8 @@ export async function run(ctx: Context): Promise<Outcome> {
     env: ctx.env,
     out: ctx.out,
     force: boolOption(ctx, 'force'),
+    // directories, never split at commas
+    kernelsFrom: ([] as unknown[]).concat(ctx.options['kernels-from'] ?? []).map(String),
     ...(root !== undefined ? { root } : {}),
     ...(replicate !== undefined ? { replicate } : {}),
   });

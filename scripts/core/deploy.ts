@@ -9,7 +9,7 @@ import { deployStep, type EnvPlan } from './envplan.js';
 import { join } from 'node:path';
 import { diffLinks, nextGenerationNumber, sameLinks } from './generation.js';
 import type { GenerationRef, LinkDiff, LinkMap } from './generation.js';
-import { installationName } from './layout.js';
+import { buildPaths, installationName } from './layout.js';
 import { kernelSpec, planKernels, renderKernelSpec } from './kernel.js';
 import type { KernelEntry } from './kernel.js';
 import { OK, refused, type Outcome } from './outcome.js';
@@ -18,7 +18,7 @@ import { OK, refused, type Outcome } from './outcome.js';
 export interface DesiredInput {
   condaVersion: string;
   envs: Array<{ name: string; buildId: string; kernel: boolean; verdictKey: string; coveredBy?: string[] }>;
-  kernels: Array<{ name: string; displayName: string }>;
+  kernels: Array<{ name: string; displayName: string; spec?: string; line?: number }>;
   /** `[conda] allow-failures`: envs the deploy may leave out when they have no passing build */
   allowFailures?: string[];
 }
@@ -136,6 +136,11 @@ export interface KernelsOnDisk {
   root: string;
   /** managed kernelspec dir name -> kernel.json text */
   files: Map<string, string>;
+  /**
+   * attach the kernelspecs `ENV:SPEC` entries publish, read from the prefix each kernel will run (the build the
+   * plan links); throws InputError for a SPEC the env does not ship (state/kernel.ts withShippedSpecs)
+   */
+  attach?: (entries: KernelEntry[], prefixOf: (e: KernelEntry) => string) => KernelEntry[];
 }
 
 /** The deploy rendering of the env plan (core/envplan.ts, decided against the target installation's links). */
@@ -211,13 +216,15 @@ export function planDeploy(
   const { entries, problems } = planKernels(desired.kernels);
   // an env left out of a conda upgrade keeps its kernel, run from the installation that still serves it
   const servedFrom = new Map(leftOut.flatMap((l) => (l.servedFrom ? [[l.name, l.servedFrom.path] as const] : [])));
-  const kernels = entries.flatMap((k) =>
-    k.env in links
-      ? [k]
-      : servedFrom.has(k.env)
-        ? [{ ...k, python: join(servedFrom.get(k.env)!, 'bin', 'python') }]
-        : [],
+  const planned = entries.flatMap((k) =>
+    k.env in links ? [k] : servedFrom.has(k.env) ? [{ ...k, prefix: servedFrom.get(k.env)! }] : [],
   );
+  const kernels = kernelsOnDisk.attach
+    ? kernelsOnDisk.attach(
+        planned,
+        (e) => e.prefix ?? buildPaths(kernelsOnDisk.root, desired.condaVersion, e.env, links[e.env]!).prefix,
+      )
+    : planned;
   for (const k of entries) {
     if (!(k.env in links) && !servedFrom.has(k.env))
       problems.push(`kernel '${k.kernel}': env ${k.env} is not in the generation, kernelspec not written`);
@@ -226,8 +233,7 @@ export function planDeploy(
   for (const k of kernels) {
     const text = kernelsOnDisk.files.get(k.kernel);
     if (text === undefined) kernelChanges.added.push(k.kernel);
-    else if (text !== renderKernelSpec(kernelSpec(kernelsOnDisk.root, k.env, k.displayName, k.python)))
-      kernelChanges.changed.push(k.kernel);
+    else if (text !== renderKernelSpec(kernelSpec(kernelsOnDisk.root, k))) kernelChanges.changed.push(k.kernel);
   }
   const wantedKernels = new Set(kernels.map((k) => k.kernel));
   for (const k of [...kernelsOnDisk.files.keys()].sort()) if (!wantedKernels.has(k)) kernelChanges.removed.push(k);

@@ -21,7 +21,9 @@ export interface DesiredEnv {
   legacyNoarch: string[];
   /** listed in [kernels]: its test must import ipykernel */
   kernel: boolean;
-  /** the verdict this build needs at this commit (build id + test scripts + kernel + procedure) */
+  /** kernelspecs it ships that [kernels] publishes (`ENV:SPEC`): its test checks each one's runtime */
+  kernelSpecs?: string[];
+  /** the verdict this build needs at this commit (build id + test scripts + kernel checks + procedure) */
   verdictKey: string;
   /**
    * Other keys whose PASSING verdict also covers this env: a verdict taken as a kernel (ipykernel imported)
@@ -36,7 +38,8 @@ export interface Desired {
   frontend: Frontend;
   /** REPLICATE envs only, sorted by name */
   envs: DesiredEnv[];
-  kernels: Array<{ name: string; displayName: string }>;
+  /** `[kernels]` entries: `name` is the env; `spec` a kernelspec the env ships (`ENV:SPEC = Name`) */
+  kernels: Array<{ name: string; displayName: string; spec?: string; line?: number }>;
   /** `[conda] allow-failures`: envs a deploy may leave out when they have no passing build */
   allowFailures?: string[];
 }
@@ -53,18 +56,26 @@ export interface DesiredOptions {
 }
 
 /** One REPLICATE env's desired build: its build id and the verdict key its tests and kernel status imply. */
-function desiredEnv(name: string, spec: EnvSpec, inv: Inventory, tests: string, kernel: boolean): DesiredEnv {
+function desiredEnv(
+  name: string,
+  spec: EnvSpec,
+  inv: Inventory,
+  tests: string,
+  kernel: boolean,
+  kernelSpecs: string[],
+): DesiredEnv {
   const id = buildId(spec, inv);
-  const key = (asKernel: boolean) =>
-    verdictKey({ buildId: id, tests, kernel: asKernel, procedure: TEST_PROCEDURE_VERSION });
+  const key = (asKernel: boolean, specs: string[]) =>
+    verdictKey({ buildId: id, tests, kernel: asKernel, kernelSpecs: specs, procedure: TEST_PROCEDURE_VERSION });
   const env = {
     name,
     spec,
     buildId: id,
     legacyNoarch: legacyNoarchOf(spec, inv),
     kernel,
-    verdictKey: key(kernel),
-    ...(kernel ? {} : { coveredBy: [key(true)] }),
+    ...(kernelSpecs.length ? { kernelSpecs } : {}),
+    verdictKey: key(kernel, kernelSpecs),
+    ...(kernel || kernelSpecs.length ? {} : { coveredBy: [key(true, [])] }),
   };
   return env as DesiredEnv;
 }
@@ -73,20 +84,29 @@ function desiredEnv(name: string, spec: EnvSpec, inv: Inventory, tests: string, 
 export function desiredState(repo: DesiredSource, opts: DesiredOptions = {}): Desired {
   const inv = repo.inventory;
   const only = opts.only ? new Set(opts.only) : undefined;
-  const kernels = new Set(inv.kernels.map((k) => k.name));
+  // an env is a python kernel (its test imports ipykernel) when it is published without a shipped kernelspec
+  const kernels = new Set(inv.kernels.filter((k) => !k.spec).map((k) => k.name));
+  const shipped = new Map<string, string[]>();
+  for (const k of inv.kernels) if (k.spec) shipped.set(k.name, [...(shipped.get(k.name) ?? []), k.spec].sort());
   const envs = replicatedEnvs(inv)
     .filter((e) => !only || (only.has(e.name) && repo.specs.has(e.name)))
     .map((e) => {
       const spec = repo.specs.get(e.name);
       if (!spec) throw new Error(`desiredState: no spec for REPLICATE env '${e.name}'`);
-      return desiredEnv(e.name, spec, inv, repo.testTexts?.get(e.name) ?? '', kernels.has(e.name));
+      const specs = shipped.get(e.name) ?? [];
+      return desiredEnv(e.name, spec, inv, repo.testTexts?.get(e.name) ?? '', kernels.has(e.name), specs);
     })
     .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   const desired = {
     condaVersion: inv.conda.version,
     frontend: inv.conda.frontend,
     envs,
-    kernels: inv.kernels.map((k) => ({ name: k.name, displayName: k.displayName })),
+    kernels: inv.kernels.map((k) => ({
+      name: k.name,
+      displayName: k.displayName,
+      ...(k.spec ? { spec: k.spec } : {}),
+      line: k.line,
+    })),
     ...(inv.conda.allowFailures ? { allowFailures: inv.conda.allowFailures } : {}),
   };
   return desired as Desired;

@@ -12,6 +12,7 @@ import { didYouMean } from './suggest.js';
 import { isSecretName } from './childenv.js';
 import { parseCustomChannels } from './install-conda.js';
 import { compareCondaVersions } from './conda-version.js';
+import { isValidKernelName, kernelName } from './kernel.js';
 
 export const ENV_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 
@@ -189,7 +190,19 @@ export function parseInventory(text: string, file = 'inventory.ini'): { inventor
         'remove it, or raise [conda] version (docs/inventory.md)',
     );
   const environments = entries('environments').map((e) => ({ name: e.key, mode: e.value as EnvMode, line: e.line }));
-  const kernels = entries('kernels').map((e) => ({ name: e.key, displayName: e.value!, line: e.line }));
+  const kernels = entries('kernels').map((e) => {
+    // `ENV:SPEC = Name` publishes a kernelspec the env ships (share/jupyter/kernels/SPEC)
+    const colon = e.key.indexOf(':');
+    const spec = colon < 0 ? undefined : e.key.slice(colon + 1).trim();
+    if (spec !== undefined && !isValidKernelName(spec))
+      err(e.line, `kernel '${e.key}': '${spec}' is not a kernelspec name (letters, digits, '.', '_', '-')`);
+    return {
+      name: colon < 0 ? e.key : e.key.slice(0, colon).trim(),
+      displayName: e.value!,
+      ...(spec ? { spec } : {}),
+      line: e.line,
+    };
+  });
   // a Map, not a find() per kernel: 500 kernels in 10,000 envs made this quadratic
   const envByName = new Map(environments.map((e) => [e.name, e]));
   for (const e of environments)
@@ -220,10 +233,12 @@ export function parseInventory(text: string, file = 'inventory.ini'): { inventor
   const lowered = new Map<string, number>();
   for (const k of kernels) {
     // Jupyter kernel names are case-insensitive: two that differ only in case would overwrite each other
-    const prev = lowered.get(k.name.toLowerCase());
+    const dir = kernelName(k.name, k.spec);
+    const prev = lowered.get(dir);
+    const shown = k.spec ? `${k.name}:${k.spec}` : k.name;
     if (prev !== undefined)
-      err(k.line, `kernel '${k.name}' clashes with the kernel at line ${prev} (kernel names are case-insensitive)`);
-    lowered.set(k.name.toLowerCase(), k.line);
+      err(k.line, `kernel '${shown}' clashes with the kernel at line ${prev} (kernel names are case-insensitive)`);
+    lowered.set(dir, k.line);
   }
   if (problems.length) return { problems };
   return {

@@ -10,7 +10,8 @@ import type { BuildState, EnvAction, EnvPlan } from './envplan.js';
 import type { GenerationRef, LinkMap } from './generation.js';
 import { ADOPTED } from './generation.js';
 import type { HistoryEntry } from './history.js';
-import { planKernels, renderKernelSpec, kernelSpec } from './kernel.js';
+import { attachShipped, planKernels, renderKernelSpec, kernelSpec } from './kernel.js';
+import type { ShippedKernelSpec } from './kernel.js';
 import { inputsBuildId } from './buildid.js';
 import type { IntegrityDrift } from './integrity.js';
 
@@ -86,6 +87,8 @@ export interface StatusInput {
   serving?: Array<{ installation: string; links: LinkMap }>;
   /** `current` points at an adopted installation (a real envs directory, no generations) */
   adopted?: string;
+  /** the kernelspecs the env at this prefix ships (state/kernel.ts shippedKernelSpecs; default: none) */
+  shippedOf?: (prefix: string) => Record<string, ShippedKernelSpec>;
   /** does this python exist (following links)? A kernel is only written when it does (default: yes) */
   pythonExists?: (path: string) => boolean;
 }
@@ -221,23 +224,26 @@ export function computeStatus(input: StatusInput): StatusReport {
     const first = input.serving?.[0];
     const adopted = input.adopted && first?.installation === input.adopted ? first.links : {};
     if (!(k.env in live.links) && !old && !(k.env in adopted)) continue;
-    // as `kernels` writes it: through ROOT/envs, else (ROOT/envs not made yet) the adopted env's own python, and
-    // never a kernel whose python does not exist
+    // as `kernels` writes it: through ROOT/envs, else (ROOT/envs not made yet) the adopted env's own prefix, and
+    // never a kernel whose python (or env) does not exist
     const exists = input.pythonExists ?? (() => true);
-    const through = join(input.root, 'envs', k.env, 'bin', 'python');
-    const python =
+    const through = join(input.root, 'envs', k.env);
+    const prefix =
       k.env in live.links
         ? undefined
         : old
-          ? join(old.path, 'bin', 'python')
-          : exists(through)
+          ? old.path
+          : exists(join(through, 'bin', 'python'))
             ? undefined
-            : join(input.root, input.adopted!, 'envs', k.env, 'bin', 'python');
-    if (!exists(python ?? through)) continue;
+            : join(input.root, input.adopted!, 'envs', k.env);
+    const runFrom = prefix ?? through;
+    if (!exists(k.spec ? runFrom : join(runFrom, 'bin', 'python'))) continue;
+    const planned = prefix ? { ...k, prefix } : k;
+    const attached = k.spec ? attachShipped(planned, input.shippedOf?.(runFrom) ?? {}) : { entry: planned };
     wantedKernels.add(k.kernel);
     const text = input.kernelFiles.get(k.kernel);
     if (text === undefined) kernels.missing.push(k.kernel);
-    else if (text !== renderKernelSpec(kernelSpec(input.root, k.env, k.displayName, python)))
+    else if (!('entry' in attached) || text !== renderKernelSpec(kernelSpec(input.root, attached.entry)))
       kernels.outdated.push(k.kernel);
   }
   for (const k of input.kernelFiles.keys()) if (!wantedKernels.has(k)) kernels.extra.push(k);

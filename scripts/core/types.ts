@@ -36,7 +36,8 @@ export interface Inventory {
     keyLines?: Record<string, number>;
   };
   environments: Array<{ name: string; mode: EnvMode; line: number }>;
-  kernels: Array<{ name: string; displayName: string; line: number }>;
+  /** `ENV = Name` (ipykernel) or `ENV:SPEC = Name` (a kernelspec the env ships): `name` is ENV */
+  kernels: Array<{ name: string; displayName: string; spec?: string; line: number }>;
   legacyNoarch: Array<{ name: string; line: number }>;
 }
 

@@ -18,6 +18,8 @@ export interface VerdictInputs {
   /** NAME.test.sh and NAME.test.py texts ('' when the env has none) */
   tests: string;
   kernel: boolean;
+  /** shipped kernelspecs published from the env (`ENV:SPEC`), whose runtimes its test checks; part of the key */
+  kernelSpecs?: readonly string[];
   procedure: number;
 }
 
@@ -56,6 +58,8 @@ export function verdictKey(inputs: VerdictInputs): string {
       buildId: inputs.buildId,
       tests: testsHash(inputs.tests),
       kernel: inputs.kernel,
+      // only when there are any: every key from before shipped kernelspecs stays what it was
+      ...(inputs.kernelSpecs?.length ? { kernelSpecs: [...inputs.kernelSpecs].sort() } : {}),
     }),
     KEY_LENGTH,
   );

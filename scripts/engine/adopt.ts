@@ -3,12 +3,13 @@
  * The text functions are pure (builds, prefix, pip sources, inventory rendering); the rest executes:
  * the adapter for conda, git for editable checkouts, the file system for site-packages.
  */
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { basename, dirname, join, resolve } from 'node:path';
+import { existsSync, readdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
+import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { Conda } from './conda.js';
 import { gitLine } from './git.js';
 import { compareCondaVersions } from '../core/conda-version.js';
+import type { AdoptedKernel, FoundKernelspec } from '../core/kernel.js';
 import { normalizePipName } from '../core/pip.js';
 import type { InstalledDist } from '../core/sitepackages.js';
 import { readInstalledDists } from './sitepackages.js';
@@ -473,8 +474,65 @@ export interface AdoptedInventory {
   pipIndexes?: string[];
   envs: Array<{ name: string; mode: 'REPLICATE' | 'export' }>;
   legacyNoarch: string[];
+  /** the kernelspecs found that point into its envs (core/kernel.ts kernelsToAdopt) */
+  kernels?: AdoptedKernel[];
   /** appended as comments: envs that could not be adopted */
   skipped: Array<{ name: string; reason: string }>;
+}
+
+/** A display name as [kernels] reads it back: quoted when a `;` or `#` after a space would start a comment. */
+function displayValue(name: string): string {
+  return /(^|\s)[;#]|^["']/.test(name) ? JSON.stringify(name) : name;
+}
+
+function kernelLines(kernels: AdoptedKernel[]): string[] {
+  const width = Math.max(8, ...kernels.map((k) => k.key.length));
+  return kernels.map((k) => {
+    const line = `${k.key.padEnd(width)} = ${displayValue(k.displayName)}`;
+    return k.commented ? `; ${line}   ; ${k.commented}` : line;
+  });
+}
+
+/**
+ * The kernelspecs in `dirs` (each DIR/NAME/kernel.json), in order; unreadable or not-kernelspec entries are
+ * skipped. argv[0] is resolved through the symlinks of its directory (never its own: an env's bin/python may link
+ * to an interpreter elsewhere).
+ */
+export function findKernelspecs(dirs: string[]): FoundKernelspec[] {
+  const found: FoundKernelspec[] = [];
+  for (const dir of dirs) {
+    let names: string[];
+    try {
+      names = readdirSync(dir).sort();
+    } catch {
+      continue;
+    }
+    for (const name of names) {
+      const path = join(dir, name);
+      let spec: { argv?: unknown; display_name?: unknown };
+      try {
+        spec = JSON.parse(readFileSync(join(path, 'kernel.json'), 'utf8'));
+      } catch {
+        continue;
+      }
+      const argv = spec.argv;
+      if (!Array.isArray(argv) || !argv.length || !argv.every((a) => typeof a === 'string')) continue;
+      const exe = argv[0] as string;
+      let argv0Real: string | undefined;
+      try {
+        argv0Real = isAbsolute(exe) ? join(realpathSync(dirname(exe)), basename(exe)) : undefined;
+      } catch {
+        argv0Real = undefined;
+      }
+      found.push({
+        path,
+        argv: argv as string[],
+        displayName: typeof spec.display_name === 'string' && spec.display_name ? spec.display_name : name,
+        ...(argv0Real ? { argv0Real } : {}),
+      });
+    }
+  }
+  return found;
 }
 
 /** inventory.ini for an adopted installation. Pure. */
@@ -497,6 +555,7 @@ export function renderInventory(a: AdoptedInventory): string {
     ...a.skipped.map((s) => `; ${s.name}: not adopted: ${s.reason}`),
     '',
     '[kernels]',
+    ...kernelLines(a.kernels ?? []),
     '',
     '[legacy-noarch]',
     ...a.legacyNoarch,

@@ -5,7 +5,9 @@
  *
  * `checkPackages` is pure; the rest runs the build's programs directly (never through `current` or `qa`).
  */
-import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { kernelRuntimeProblem } from '../core/kernel.js';
+import { shippedKernelSpecs } from '../state/kernel.js';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import type { Classification, EnvSpec, PackageRow } from '../core/types.js';
 import { matchesVersion } from '../core/matchspec.js';
@@ -167,6 +169,8 @@ export interface EnvTestInput {
   packages: PackageRow[];
   /** the env is listed in [kernels]: it must import ipykernel */
   kernel: boolean;
+  /** kernelspecs the env ships that [kernels] publishes (`ENV:SPEC`): each must run a runtime in the env */
+  kernelSpecs?: readonly string[];
   /** directory holding NAME.test.sh / NAME.test.py (the repository's env-specs/) */
   specDir: string;
   log?: string;
@@ -406,6 +410,22 @@ export async function testBuild(input: EnvTestInput): Promise<EnvTestResult> {
     }
   }
 
+  // 3b. a published shipped kernelspec (`ENV:SPEC`): the env ships it and its argv starts the env's own runtime
+  if (input.kernelSpecs?.length) {
+    const shipped = shippedKernelSpecs(input.prefix);
+    for (const name of input.kernelSpecs) {
+      const p = kernelRuntimeProblem(name, shipped[name], (rel) => {
+        try {
+          return statSync(join(input.prefix, rel)).isFile();
+        } catch {
+          return false;
+        }
+      });
+      checks.push({ name: `kernel ${name} runtime in the env`, ok: !p, ...(p ? { detail: p.fix } : {}) });
+      if (p) return done({ class: 'missing-package', package: p.package, excerpt: [`${p.problem}: ${p.fix}`] });
+    }
+  }
+
   // 4. the env's own tests, with its bin first on PATH, a minimal environment and a time limit; code the pull
   // request brings runs only in the sandbox, unless the inventory accepts the risk
   const scripts = testScripts(input.specDir, input.env);
@@ -480,6 +500,8 @@ export function testHint(result: EnvTestResult): string {
     return `installed packages do not match the spec (${failed.detail}); pin what the env needs or fix the spec`;
   if (failed.name === 'imports ipykernel')
     return 'kernel env cannot import ipykernel: add ipykernel to its dependencies';
+  if (/^kernel .* runtime in the env$/.test(failed.name) && result.failure)
+    return result.failure.excerpt[0] ?? failed.name;
   if (failed.name === 'python runs') return "the build's bin/python does not run: see the log";
   if (result.file && result.failure) {
     const at = `${result.file}${result.line ? `:${result.line}` : ''}`;

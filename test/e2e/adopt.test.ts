@@ -358,6 +358,67 @@ describe('adopt and export against a fake conda 4.3.22', () => {
     expect(checked.problems.filter((p) => p.severity === 'error')).toEqual([]);
   }, 60_000);
 
+  it('finds the kernelspecs that run its envs and writes them into [kernels] with their display names', async () => {
+    const run = (c: Context) => runCommand('adopt', c);
+    const envs = join(old.prefix, 'envs');
+    const kernelspec = (dir: string, argv: string[], display: string, language = 'python') => {
+      mkdirSync(dir, { recursive: true });
+      writeFileSync(join(dir, 'kernel.json'), JSON.stringify({ argv, display_name: display, language }));
+    };
+    const py = (env: string) => [
+      join(envs, env, 'bin', 'python'),
+      '-m',
+      'ipykernel_launcher',
+      '-f',
+      '{connection_file}',
+    ];
+    // the installation's own share/jupyter/kernels: census's ipykernel kernel, and one not in any env of it
+    kernelspec(join(old.prefix, 'share', 'jupyter', 'kernels', 'census'), py('census'), 'Census; 2020 (Py 3.6)');
+    kernelspec(join(old.prefix, 'share', 'jupyter', 'kernels', 'system'), ['/usr/bin/python3', '-m', 'x'], 'System');
+    // an admin's JUPYTER_PATH directory (--kernels-from): gitenv's python, and devenv's own R kernel, which devenv
+    // ships as share/jupyter/kernels/ir
+    const site = join(tmp, 'site-kernels');
+    kernelspec(join(site, 'kernels', 'gitenv-py'), py('gitenv'), 'Git env');
+    const rArgv = (prefix: string) => [
+      join(prefix, 'bin', 'R'),
+      '--slave',
+      '-e',
+      'IRkernel::main()',
+      '--args',
+      '{connection_file}',
+    ];
+    kernelspec(join(site, 'kernels', 'ir-dev'), rArgv(join(envs, 'devenv')), 'Dev (R)', 'R');
+    kernelspec(join(envs, 'devenv', 'share', 'jupyter', 'kernels', 'ir'), rArgv(join(envs, 'devenv')), 'R', 'R');
+
+    const dir = join(tmp, 'repo-kernels');
+    const { ctx, out } = context(dir, {
+      root: old.prefix,
+      replicate: 'census,devenv',
+      'kernels-from': [join(site, 'kernels')],
+    });
+    const code = await run(ctx);
+    const said = out.lines.join('\n') + out.errors.join('\n');
+    expect(code, said).toBe(0);
+    const inv = parseInventory(readFileSync(join(dir, 'inventory.ini'), 'utf8'));
+    expect(inv.problems.filter((p) => p.severity === 'error')).toEqual([]);
+    expect(inv.inventory!.kernels.map((k) => [k.name, k.spec, k.displayName])).toEqual([
+      ['census', undefined, 'Census; 2020 (Py 3.6)'],
+      ['devenv', 'ir', 'Dev (R)'],
+    ]);
+    // gitenv is not REPLICATE: its kernel is written, commented out, with what to do
+    expect(readFileSync(join(dir, 'inventory.ini'), 'utf8')).toMatch(
+      /^; gitenv += Git env +; gitenv is `export`: mark it REPLICATE to publish this kernel$/m,
+    );
+    expect(said).toContain(
+      `kernel census = Census; 2020 (Py 3.6) (from ${join(old.prefix, 'share', 'jupyter', 'kernels', 'census')})`,
+    );
+    expect(said).toContain(`kernel devenv:ir = Dev (R) (from ${join(site, 'kernels', 'ir-dev')})`);
+    expect(said).toMatch(/kernels found: 3 \(2 written, 1 commented out: its env is `export`\)/);
+    expect(said).not.toContain('System');
+    const checked = await checkRepoDir(dir);
+    expect(checked.problems.filter((p) => p.severity === 'error')).toEqual([]);
+  }, 60_000);
+
   it('refuses to overwrite an inventory without --force', async () => {
     const run = (c: Context) => runCommand('adopt', c);
     const { ctx, out } = context(repo, { root: old.prefix });

@@ -143,8 +143,13 @@ describe('right after adopt', () => {
     // the kernel it wrote starts: its python is the adopted env's own (ROOT/envs does not exist yet)
     const argv = (JSON.parse(readFileSync(join(a.root, 'kernels', 'a', 'kernel.json'), 'utf8')) as { argv: string[] })
       .argv;
-    expect(argv[0]).toBe(join(a.root, `v${OLD}`, 'envs', 'a', 'bin', 'python'));
-    expect(existsSync(argv[0]!)).toBe(true);
+    expect(argv.slice(1, 4)).toEqual([
+      join(a.root, `v${OLD}`, 'envs', 'a'),
+      'a',
+      join(a.root, `v${OLD}`, 'envs', 'a', 'bin', 'python'),
+    ]);
+    expect(existsSync(argv[0]!)).toBe(true); // the launcher
+    expect(existsSync(argv[3]!)).toBe(true);
     const again = await a.cli('status');
     expect(again.stdout).not.toMatch(/kernel a/);
     expect(repairLines(again.stdout).every((l) => !l.startsWith('conda-gitops '))).toBe(true);
@@ -165,7 +170,7 @@ describe('right after adopt', () => {
     expect(existsSync(join(a.root, 'kernels', 'b'))).toBe(false);
     const argv = (JSON.parse(readFileSync(join(a.root, 'kernels', 'a', 'kernel.json'), 'utf8')) as { argv: string[] })
       .argv;
-    expect(existsSync(argv[0]!)).toBe(true);
+    expect(existsSync(argv[3]!)).toBe(true);
   }, 60_000);
 
   it('rollback in every form names the way forward; an unknown installation is bad input', async () => {

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -152,6 +152,46 @@ describe('testBuild against a real python prefix', () => {
     const ok = await testBuild({ env: 'demo', prefix, spec: demo(), packages: listed(), kernel: true, specDir });
     expect(ok.ok).toBe(true);
     expect(ok.checks.map((c) => c.name)).toContain('imports ipykernel');
+  });
+
+  test('a published shipped kernelspec needs its runtime in the env: class, To fix; there, it passes', async () => {
+    const kernels = join(prefix, 'share', 'jupyter', 'kernels');
+    const input = { env: 'demo', prefix, spec: demo(), packages: listed(), kernel: false, specDir };
+    // named in [kernels] (demo:ir) but not shipped at all
+    const none = await testBuild({ ...input, kernelSpecs: ['ir'] });
+    expect(none.ok).toBe(false);
+    expect(none.failure).toMatchObject({ class: 'missing-package', package: 'ir' });
+    expect(testHint(none)).toMatch(/ships no kernelspec 'ir'.*share\/jupyter\/kernels\/ir\/kernel\.json/);
+    // shipped, but its argv[0] (R) is not in the env
+    mkdirSync(join(kernels, 'ir'), { recursive: true });
+    writeFileSync(
+      join(kernels, 'ir', 'kernel.json'),
+      JSON.stringify({
+        argv: ['R', '--slave', '-e', 'IRkernel::main()', '--args', '{connection_file}'],
+        language: 'R',
+      }),
+    );
+    const noR = await testBuild({ ...input, kernelSpecs: ['ir'] });
+    expect(noR.ok).toBe(false);
+    expect(noR.failure).toMatchObject({ class: 'missing-package', package: 'R' });
+    expect(testHint(noR)).toMatch(/kernel 'ir' runs 'R', which is not in the env.*add the package that provides 'R'/);
+    // an absolute argv[0] outside the env does not count either: the kernel would not run the env's runtime
+    writeFileSync(join(kernels, 'ir', 'kernel.json'), JSON.stringify({ argv: ['/usr/bin/env', 'R'], language: 'R' }));
+    expect((await testBuild({ ...input, kernelSpecs: ['ir'] })).ok).toBe(false);
+    writeFileSync(
+      join(kernels, 'ir', 'kernel.json'),
+      JSON.stringify({
+        argv: ['R', '--slave', '-e', 'IRkernel::main()', '--args', '{connection_file}'],
+        language: 'R',
+      }),
+    );
+    writeFileSync(join(prefix, 'bin', 'R'), '#!/bin/sh\n');
+    chmodSync(join(prefix, 'bin', 'R'), 0o755);
+    const ok = await testBuild({ ...input, kernelSpecs: ['ir'] });
+    expect(ok.ok, JSON.stringify(ok.failure)).toBe(true);
+    expect(ok.checks.map((c) => [c.name, c.ok])).toContainEqual(['kernel ir runtime in the env', true]);
+    rmSync(join(kernels), { recursive: true });
+    rmSync(join(prefix, 'bin', 'R'));
   });
 
   test('a package at the wrong version fails the test phase at the spec line', async () => {

@@ -85,7 +85,7 @@ describe('an env left out of an upgrade: where it is served', () => {
     expect(h.note).not.toContain('not live anywhere');
     // its kernel keeps running the build that serves it
     const kernel = JSON.parse(readFileSync(join(root, 'kernels', 'geo', 'kernel.json'), 'utf8')) as { argv: string[] };
-    expect(kernel.argv[0]).toBe(join(served, 'bin', 'python'));
+    expect(kernel.argv.slice(1, 4)).toEqual([served, 'geo', join(served, 'bin', 'python')]);
     // status says the same, and asks for nothing that deploy just did
     const st = await cli(repo, 'status');
     expect(st.stdout).toMatch(/geo\s+missing: .*still served from v23\.11\.0 at /);

@@ -68,7 +68,9 @@ function copyRoot(dest: string): void {
   const builds = installationLayout(dest, VERSION).builds;
   for (const env of readdirSync(builds))
     for (const f of readdirSync(join(builds, env))) if (f.endsWith('.json')) rewrite(join(builds, env, f));
-  for (const k of readdirSync(layout(dest).kernels)) rewrite(join(layout(dest).kernels, k, 'kernel.json'));
+  // kernelspec directories (the launcher beside them, .conda-gitops-launch, names no path)
+  for (const k of readdirSync(layout(dest).kernels))
+    if (!k.startsWith('.')) rewrite(join(layout(dest).kernels, k, 'kernel.json'));
 }
 
 const idOf = (name: string) => desired.envs.find((e) => e.name === name)!.buildId;

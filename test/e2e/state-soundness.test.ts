@@ -292,6 +292,12 @@ describe('formats versioned: a ROOT written by the previous release still works'
 
   it('status, deploy and rollback --dry-run, history read it; rollback and deploy --force work', async () => {
     const { root, repo } = releaseOneCopy();
+    // its kernelspec runs python directly (no activating launcher yet): named, and `kernels` rewrites it
+    const old = await runCli(['status', '--root', root], { cwd: repo });
+    expect(old.code, old.stdout + old.stderr).toBe(1);
+    expect(old.stdout).toMatch(/kernel alpha: differs from the repository \(conda-gitops kernels rewrites it\)/);
+    const rewritten = await runCli(['kernels', '--root', root], { cwd: repo });
+    expect(rewritten.code, rewritten.stdout + rewritten.stderr).toBe(0);
     const status = await runCli(['status', '--root', root], { cwd: repo });
     expect(status.code, status.stdout + status.stderr).toBe(0);
     const dry = await runCli(['deploy', '--dry-run', '--root', root], { cwd: repo });

@@ -161,7 +161,8 @@ describe('an installation rollback that sticks', () => {
 
 const link = (...p: string[]) => readlinkSync(join(fi!.root, ...p));
 const kernelArgv = (k: string) =>
-  (JSON.parse(readFileSync(join(fi!.root, 'kernels', k, 'kernel.json'), 'utf8')) as { argv: string[] }).argv[0];
+  // after the launcher and the env's prefix and name (core/kernel.ts): the kernel's own argv, its python first
+  (JSON.parse(readFileSync(join(fi!.root, 'kernels', k, 'kernel.json'), 'utf8')) as { argv: string[] }).argv[3];
 const lastHistory = () => readHistory(fi!.root).entries.at(-1)!;
 
 describe('the upgrade story', () => {

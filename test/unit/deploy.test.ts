@@ -347,7 +347,12 @@ describe('deploy, rollback and history against a real ROOT', () => {
     expect(manifest).toMatchObject({ format: 1, n: 1, reason: 'deploy', envs: { hlink: hl } });
     expect(manifest.commit).toMatch(/^[0-9a-f]{40}$/);
     const kernel = JSON.parse(readFileSync(join(fi.root, 'kernels', 'hlink', 'kernel.json'), 'utf8'));
-    expect(kernel.argv[0]).toBe(join(fi.root, 'envs', 'hlink', 'bin', 'python'));
+    expect(kernel.argv.slice(0, 4)).toEqual([
+      join(fi.root, 'kernels', '.conda-gitops-launch'),
+      join(fi.root, 'envs', 'hlink'),
+      'hlink',
+      join(fi.root, 'envs', 'hlink', 'bin', 'python'),
+    ]);
     const { entries } = readHistory(fi.root);
     expect(entries).toHaveLength(1);
     expect(entries[0]).toMatchObject({
@@ -504,11 +509,11 @@ describe('deploy, rollback and history against a real ROOT', () => {
       '{"argv":["python"],"display_name":"mine","language":"python"}',
     );
     await runDeploy(repo, fi.root);
-    expect(readdirSync(join(fi.root, 'kernels')).sort()).toEqual(['a', 'b', 'handmade']);
+    expect(readdirSync(join(fi.root, 'kernels')).sort()).toEqual(['.conda-gitops-launch', 'a', 'b', 'handmade']);
     await writeRepo(repo, { envs: { a: 1, b: 2 }, kernels: { a: 'A renamed' } });
     const { ok } = await runDeploy(repo, fi.root);
     expect(ok).toBe(true);
-    expect(readdirSync(join(fi.root, 'kernels')).sort()).toEqual(['a', 'handmade']);
+    expect(readdirSync(join(fi.root, 'kernels')).sort()).toEqual(['.conda-gitops-launch', 'a', 'handmade']);
     expect(JSON.parse(readFileSync(join(fi.root, 'kernels', 'a', 'kernel.json'), 'utf8')).display_name).toBe(
       'A renamed',
     );

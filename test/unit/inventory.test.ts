@@ -22,6 +22,27 @@ const inv = (...extra: string[]) => [...BASE, ...extra].join('\n') + '\n';
 const NAME_RULE = "names are letters, digits, '.', '_', '-', at most 64 characters, starting with a letter or digit";
 
 describe('parseInventory', () => {
+  test('[kernels] ENV:SPEC publishes a kernelspec the env ships; its name and its env are checked at its line', () => {
+    const ok = parseInventory(inv('[kernels]', 'a = A (Python)', 'a:ir = A (R)', 'a:xcpp17 = A; C++'));
+    expect(ok.problems).toEqual([]);
+    expect(ok.inventory!.kernels.map((k) => [k.name, k.spec, k.displayName, k.line])).toEqual([
+      ['a', undefined, 'A (Python)', 8],
+      ['a', 'ir', 'A (R)', 9],
+      ['a', 'xcpp17', 'A; C++', 10],
+    ]);
+    const bad = parseInventory(
+      inv('x = export', '[kernels]', 'a:i r = R', 'nope:ir = R', 'x:ir = R', 'A:IR = R', 'a:ir = r'),
+    );
+    expect(errors(bad.problems)).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^inventory\.ini:9: .*'a:i r'/),
+        "inventory.ini:10: kernel 'nope' is not an environment listed in [environments]",
+        "inventory.ini:11: kernel 'x' must be a REPLICATE environment (it is 'export' at line 7)",
+        "inventory.ini:13: kernel 'a:ir' clashes with the kernel at line 12 (kernel names are case-insensitive)",
+      ]),
+    );
+  });
+
   test('[conda] allow-failures: REPLICATE envs only, each problem at its line', () => {
     const ok = parseInventory(inv('b = REPLICATE').replace('[conda]\n', '[conda]\nallow-failures = b, a, b\n'));
     expect(ok.problems).toEqual([]);

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { managedKernels, syncKernels } from '../../scripts/state/kernel.js';
+import { managedKernels, shippedKernelSpecs, syncKernels, withShippedSpecs } from '../../scripts/state/kernel.js';
 import { kernelName, kernelSpec, planKernels } from '../../scripts/core/kernel.js';
 import { cleanTemporaries } from '../../scripts/state/generation.js';
 import { tempDir } from '../fixtures/installation.js';
@@ -11,10 +11,19 @@ describe('kernelspecs', () => {
   let root: string;
   afterEach(() => rmSync(root, { recursive: true, force: true }));
 
-  it('argv goes through ROOT/envs, the path that follows every cutover; metadata marks it ours', () => {
+  it('argv: the launcher, then ROOT/envs (the path that follows every cutover); metadata marks it ours', () => {
     root = tempDir();
-    expect(kernelSpec('/pkg/conda', 'hlink', 'Hlink (Python 3)')).toEqual({
-      argv: ['/pkg/conda/envs/hlink/bin/python', '-m', 'ipykernel_launcher', '-f', '{connection_file}'],
+    expect(kernelSpec('/pkg/conda', { kernel: 'hlink', env: 'hlink', displayName: 'Hlink (Python 3)' })).toEqual({
+      argv: [
+        '/pkg/conda/kernels/.conda-gitops-launch',
+        '/pkg/conda/envs/hlink',
+        'hlink',
+        '/pkg/conda/envs/hlink/bin/python',
+        '-m',
+        'ipykernel_launcher',
+        '-f',
+        '{connection_file}',
+      ],
       display_name: 'Hlink (Python 3)',
       language: 'python',
       metadata: { debugger: true, conda_gitops: { env: 'hlink' } },
@@ -49,11 +58,13 @@ describe('kernelspecs', () => {
     expect(managedKernels(root)).toEqual(['a', 'b']);
     const r = syncKernels(root, [{ kernel: 'a', env: 'A', displayName: 'A v2' }]);
     expect(r).toEqual({ written: ['a'], unchanged: [], removed: ['b'] });
-    expect(readdirSync(join(root, 'kernels')).sort()).toEqual(['a', 'mine']);
+    expect(readdirSync(join(root, 'kernels')).sort()).toEqual(['.conda-gitops-launch', 'a', 'mine']);
     expect(readdirSync(join(root, 'kernels', 'a'))).toEqual(['kernel.json']);
-    expect(JSON.parse(readFileSync(join(root, 'kernels', 'a', 'kernel.json'), 'utf8')).argv[0]).toBe(
+    expect(JSON.parse(readFileSync(join(root, 'kernels', 'a', 'kernel.json'), 'utf8')).argv.slice(1, 4)).toEqual([
+      join(root, 'envs', 'A'),
+      'A',
       join(root, 'envs', 'A', 'bin', 'python'),
-    );
+    ]);
   });
 
   it('a kernel.json that is not a kernelspec is named, and the sync writes nothing', () => {
@@ -63,8 +74,35 @@ describe('kernelspecs', () => {
     writeFileSync(file, '{"argv": ');
     expect(() => managedKernels(root)).toThrow(`${file}: not a valid kernelspec (not JSON`);
     expect(() => syncKernels(root, [{ kernel: 'b', env: 'b', displayName: 'B' }])).toThrow(CorruptStateError);
-    expect(readdirSync(join(root, 'kernels'))).toEqual(['a']);
+    expect(readdirSync(join(root, 'kernels'))).toEqual(['.conda-gitops-launch', 'a']);
     expect(readFileSync(file, 'utf8')).toBe('{"argv": ');
+  });
+
+  it('a shipped kernelspec from a build: logo-* copied, a symlinked logo or kernel.json never followed', () => {
+    root = tempDir();
+    const build = join(root, 'v1', 'builds', 'geo', 'b1');
+    const spec = join(build, 'share', 'jupyter', 'kernels', 'ir');
+    mkdirSync(spec, { recursive: true });
+    mkdirSync(join(build, 'conda-meta'));
+    writeFileSync(join(spec, 'kernel.json'), JSON.stringify({ argv: [join(build, 'bin', 'R'), '{connection_file}'] }));
+    writeFileSync(join(spec, 'logo-64x64.png'), 'png');
+    writeFileSync(join(root, 'secret'), 'do not copy');
+    symlinkSync(join(root, 'secret'), join(spec, 'logo-svg.svg'));
+    const planted = join(build, 'share', 'jupyter', 'kernels', 'planted');
+    mkdirSync(planted);
+    symlinkSync(join(spec, 'kernel.json'), join(planted, 'kernel.json'));
+    mkdirSync(join(root, 'envs'));
+    symlinkSync(build, join(root, 'envs', 'geo'));
+    const shipped = shippedKernelSpecs(join(root, 'envs', 'geo'));
+    expect(Object.keys(shipped)).toEqual(['ir']);
+    expect(shipped.ir!.logos).toEqual(['logo-64x64.png']);
+    const [entry] = withShippedSpecs(root, [{ kernel: 'geo-ir', env: 'geo', displayName: 'Geo (R)', spec: 'ir' }]);
+    syncKernels(root, [entry!]);
+    expect(readdirSync(join(root, 'kernels', 'geo-ir')).sort()).toEqual(['kernel.json', 'logo-64x64.png']);
+    expect(JSON.parse(readFileSync(join(root, 'kernels', 'geo-ir', 'kernel.json'), 'utf8')).argv.slice(3)).toEqual([
+      join(root, 'envs', 'geo', 'bin', 'R'),
+      '{connection_file}',
+    ]);
   });
 
   it('a dry run reports without writing', () => {
@@ -80,7 +118,7 @@ describe('kernelspecs', () => {
     mkdirSync(join(root, 'kernels', '.c.gone-4242'));
     writeFileSync(join(root, 'kernels', 'a', '.kernel.json.4242.tmp'), '{');
     cleanTemporaries(root, []);
-    expect(readdirSync(join(root, 'kernels'))).toEqual(['a']);
+    expect(readdirSync(join(root, 'kernels'))).toEqual(['.conda-gitops-launch', 'a']);
     expect(readdirSync(join(root, 'kernels', 'a'))).toEqual(['kernel.json']);
   });
 

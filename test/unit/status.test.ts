@@ -62,7 +62,9 @@ describe('computeStatus (pure)', () => {
         live: { ref: { installation: `v${VERSION}`, generation: 3 }, links: { a: 'A' } },
         lookup: () => rec('tested', { historyStamp: stamp }),
         stampOf: () => stamp,
-        kernelFiles: new Map([['a', renderKernelSpec(kernelSpec('/R', 'a', 'Kernel A'))]]),
+        kernelFiles: new Map([
+          ['a', renderKernelSpec(kernelSpec('/R', { kernel: 'a', env: 'a', displayName: 'Kernel A' }))],
+        ]),
       }),
     );
     expect(r.drift).toBe(false);
@@ -83,7 +85,9 @@ describe('computeStatus (pure)', () => {
         adopted: 'v4.3.22',
         serving: [{ installation: 'v4.3.22', links: { a: 'adopted' } }],
         // the kernel runs ROOT/envs/a/bin/python: the adopted installation's own env a now
-        kernelFiles: new Map([['a', renderKernelSpec(kernelSpec('/R', 'a', 'Kernel A'))]]),
+        kernelFiles: new Map([
+          ['a', renderKernelSpec(kernelSpec('/R', { kernel: 'a', env: 'a', displayName: 'Kernel A' }))],
+        ]),
         installationMark: mark,
         lastCutover: {
           format: 1,
