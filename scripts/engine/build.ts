@@ -33,6 +33,7 @@ import { withoutIgnoredBrackets } from '../core/matchspec.js';
 import { variablesNeedScripts } from '../core/activation.js';
 import { writeVariableScripts } from '../state/activation.js';
 import { UnsafePathError } from '../core/errors.js';
+import { privateHome, SYSTEM_RC_DIRS, type PrivateHome } from '../core/hermetic.js';
 import { accountPipEntries } from '../core/sitepackages.js';
 import { expandRequirements, readInstalledDists } from './sitepackages.js';
 import type { CallOptions, CallResult } from './conda.js';
@@ -230,6 +231,14 @@ export function pipShortfall(
   return { lines, spec: origin.get(first) ?? first.text, ...(first.name ? { package: first.name } : {}) };
 }
 
+/** Create a build's private home (core/hermetic.ts privateHome) in its temp dir. */
+function makePrivateHome(work: string): PrivateHome {
+  const home = privateHome(work);
+  for (const d of home.dirs) mkdirSync(d, { recursive: true });
+  for (const f of home.files) writeFileSync(f, '');
+  return home;
+}
+
 /**
  * The call options of an isolated build. In the sandbox the env's build directory (ROOT/vX/builds/NAME) is an
  * empty stage directory of this build alone, so conda creates the prefix at its final path while other builds
@@ -242,8 +251,10 @@ function isolatedOptions(
   prefix: string,
   work: string,
 ): { opts: CallOptions; unstage: () => void; hostPrefix: string } {
-  if (!iso) return { opts: {}, unstage: () => {}, hostPrefix: prefix };
-  const env: Record<string, string> = {};
+  // a private home, sandbox or not: the runner user's rc files never reach conda, and conda can write its registry
+  const home = makePrivateHome(work);
+  const env: Record<string, string> = { ...home.env };
+  if (!iso) return { opts: { env }, unstage: () => {}, hostPrefix: prefix };
   if (iso.sharedCache && iso.privateCache) {
     const own = join(work, 'pkgs');
     mkdirSync(own);
@@ -273,6 +284,8 @@ function isolatedOptions(
           ...(iso.sharedCache && !iso.privateCache && existsSync(iso.sharedCache) ? [iso.sharedCache] : []),
         ],
         binds: [[stage, envDir]],
+        // conda reads /etc/conda and /var/lib/conda whatever CONDARC and HOME say (core/hermetic.ts)
+        hide: [...SYSTEM_RC_DIRS],
         ...(iso.expose ? { expose: iso.expose } : {}),
         network: true,
       },

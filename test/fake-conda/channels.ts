@@ -26,12 +26,11 @@ const DEFAULT_CHANNELS = ['https://repo.anaconda.com/pkgs/main', 'https://repo.a
 /**
  * conda's rc search path (conda/base/constants.py SEARCH_PATH), in reading order: later files win. `/etc` is the
  * installation's recorded sysconfdir (none unless a test gives one), `~` the user's home (context.ts userHome).
- * `$XDG_CONFIG_HOME/conda` and `~/.config/conda` are read from 4.12; conda >= 24.9 with
- * CONDA_RESTRICT_RC_SEARCH_PATH set reads `$CONDARC` only.
+ * `$XDG_CONFIG_HOME/conda` and `~/.config/conda` are read from 4.12. No conda reads CONDA_RESTRICT_RC_SEARCH_PATH
+ * (a conda-standalone patch; SEARCH_PATH is unconditional up to 26.x): CONDARC adds a file, it removes none.
  */
 export function rcSearchPath(ctx: Ctx): string[] {
   const env = ctx.env;
-  if (env.CONDA_RESTRICT_RC_SEARCH_PATH && atLeast(ctx, '24.9')) return env.CONDARC ? [env.CONDARC] : [];
   const home = userHome(ctx);
   const three = (dir: string) => [join(dir, '.condarc'), join(dir, 'condarc'), join(dir, 'condarc.d')];
   const etc = ctx.config.sysconfdir;
