@@ -32,6 +32,7 @@ import { testBuild, testHint, type EnvTestResult } from '../engine/envtest.js';
 import { runPool } from '../engine/pool.js';
 import { preflightResult } from '../core/qarun.js';
 import { isolationNote, type Sandbox } from '../core/sandbox.js';
+import { packageCaches } from '../core/pkgcache.js';
 import { detectSandbox } from '../engine/sandbox.js';
 
 export interface RunBuildsOptions {
@@ -151,7 +152,10 @@ export async function runBuilds(opts: RunBuildsOptions): Promise<PipelineResult>
   // and for builds the spec directory (local pip packages, -r files)
   const isolation = {
     ...(bwrap ? { bwrap, expose: [root, specDir] } : {}),
-    sharedCache: join(installationLayout(root, opts.desired.condaVersion).dir, 'pkgs'),
+    sharedCaches: packageCaches(
+      installationLayout(root, opts.desired.condaVersion).dir,
+      opts.repo.inventory.conda.pkgsDirs,
+    ),
     ...(opts.untrusted ? { privateCache: true } : {}),
   };
   const testIsolation = {

@@ -75,6 +75,21 @@ export function rcFiles(ctx: Ctx): string[] {
 const dedupe = (xs: string[]): string[] => [...new Set(xs)];
 
 /**
+ * `pkgs_dirs` of the rc files (a sequence: the later file's entries first), `~` expanded; [] when none sets it.
+ * conda then uses only these (conda/base/context.py pkgs_dirs).
+ */
+export function configuredPkgsDirs(ctx: Ctx): string[] {
+  let dirs: string[] = [];
+  for (const file of rcFiles(ctx)) {
+    const text = readFileSync(file, 'utf8');
+    const rc = parseSimpleYaml(text) ?? (yaml(ctx).load(text) as Record<string, unknown> | null) ?? {};
+    if (Array.isArray(rc.pkgs_dirs))
+      dirs = dedupe([...rc.pkgs_dirs.map((d) => String(d).replace(/^~(?=\/|$)/, userHome(ctx))), ...dirs]);
+  }
+  return dirs;
+}
+
+/**
  * Layer the rc files as conda does (conda/common/configuration.py): sequences (`channels`, `default_channels`)
  * are merged with the LATER file's entries first; maps (`custom_channels`) merged key by key; scalars: last wins.
  */

@@ -16,7 +16,7 @@ import {
 } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { dirname, join } from 'node:path';
-import { canonicalName, type ChannelConfig } from './channels.js';
+import { canonicalName, configuredPkgsDirs, type ChannelConfig } from './channels.js';
 import { atLeast, cmpVersion, fakeDir, libmambaCli, userHome, type Ctx } from './context.js';
 import { CondaError } from './errors.js';
 import type { IndexedRecord } from './repodata.js';
@@ -203,11 +203,16 @@ export function linkPackage(
   return pr;
 }
 
-/** The package caches, in order: $CONDA_PKGS_DIRS (comma-separated) or ROOT/pkgs, as conda's `pkgs_dirs`. */
+/**
+ * The package caches, in order, as conda's `pkgs_dirs`: $CONDA_PKGS_DIRS (comma-separated), else the rc files'
+ * `pkgs_dirs`, else ROOT/pkgs.
+ */
 export function pkgsDirs(ctx: Ctx): string[] {
   const fromEnv = (ctx.env.CONDA_PKGS_DIRS ?? '').split(',').map((d) => d.trim());
   const dirs = fromEnv.filter(Boolean);
-  return dirs.length ? dirs : [join(ctx.root, 'pkgs')];
+  if (dirs.length) return dirs;
+  const configured = configuredPkgsDirs(ctx);
+  return configured.length ? configured : [join(ctx.root, 'pkgs')];
 }
 
 /** The extracted package in the first cache that has it. */
@@ -233,6 +238,13 @@ function cachedText(extracted: string, rel: string): string | undefined {
 function extract(ctx: Ctx, rec: IndexedRecord, files: Array<[string, string, number?]>): string {
   const { channel: _c, url: _u, fn: _f, ...index } = rec;
   const dirs = pkgsDirs(ctx);
+  // conda 4.6+: PackageCacheData.first_writable() (conda/core/package_cache_data.py) uses only the configured
+  // caches, creating a missing one; none writable -> NoWritablePkgsDirError
+  if (atLeast(ctx, '4.6') && !dirs.some((d) => writableDir(d)))
+    throw new CondaError(
+      'NoWritablePkgsDirError',
+      `No writeable pkgs directories configured.\n${dirs.map((d) => `  - ${d}`).join('\n')}\n`,
+    );
   for (const dir of dirs) {
     const extracted = join(dir, distName(rec));
     try {
