@@ -33,6 +33,7 @@ import { runPool } from '../engine/pool.js';
 import { preflightResult } from '../core/qarun.js';
 import { isolationNote, type Sandbox } from '../core/sandbox.js';
 import { packageCaches } from '../core/pkgcache.js';
+import { warnRunnerRcFiles } from './runner-rc.js';
 import { detectSandbox } from '../engine/sandbox.js';
 
 export interface RunBuildsOptions {
@@ -163,6 +164,8 @@ export async function runBuilds(opts: RunBuildsOptions): Promise<PipelineResult>
     allowUnsandboxed,
   };
   if ((!bwrap || sandbox.asRoot) && total) opts.out.warn(isolationNote(sandbox, allowUnsandboxed));
+  // conda reads /etc/conda and /var/lib/conda whatever CONDARC says: only the sandbox hides them (core/hermetic.ts)
+  if (!bwrap && total && !opts.testOnly) warnRunnerRcFiles(root, opts.repo.inventory, opts.out);
   if (opts.runDir) mkdirSync(join(opts.runDir, 'logs'), { recursive: true });
 
   const one = async (
