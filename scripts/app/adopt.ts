@@ -149,7 +149,8 @@ export async function adoptInstallation(
     else exported.push(x);
   }
 
-  const rc = readCondarc(root, opts.env);
+  // the user's own conda: their rc files count (a build's do not: core/hermetic.ts)
+  const rc = readCondarc(root, opts.env, 'user');
   const specChannels: string[] = [];
   const adoptedSpecs: EnvSpec[] = [];
   const used = new Set<string>();

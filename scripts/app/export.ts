@@ -16,6 +16,7 @@ import { writeFileAtomic } from '../state/fsutil.js';
 import { readRepoFile, resolveRoot } from '../repo/repo.js';
 import { INVENTORY_FILE, SPECS_DIR } from '../core/repo.js';
 import { parseInventory } from '../core/inventory.js';
+import { packageCaches } from '../core/pkgcache.js';
 import { installationLayout } from '../core/layout.js';
 import { exportOne, type ExportedEnv } from '../engine/adopt.js';
 import { mergeExport, type ExportMergeResult } from '../core/export-merge.js';
@@ -152,7 +153,9 @@ export async function exportEnvs(opts: ExportOptions): Promise<{ outcome: Outcom
   const listedLegacy = new Set(inventory.legacyNoarch.map((l) => l.name.toLowerCase()));
   const legacyMissing: Array<{ env: string; package: string }> = [];
   for (const x of exported) {
-    for (const n of [...legacyNoarchInstalled([x.prefix], [join(installation, 'pkgs')])].sort()) {
+    for (const n of [
+      ...legacyNoarchInstalled([x.prefix], packageCaches(installation, inventory.conda.pkgsDirs)),
+    ].sort()) {
       if (listedLegacy.has(n.toLowerCase())) continue;
       legacyMissing.push({ env: x.name, package: n });
       out.warn(legacyNoarchWarning(`${SPECS_DIR}/${x.name}.yml`, n));

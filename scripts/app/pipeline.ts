@@ -34,6 +34,8 @@ import { preflightResult } from '../core/qarun.js';
 import { buildReadPaths } from '../core/build-reads.js';
 import { readCondarc } from '../engine/channel-index.js';
 import { isolationNote, type Sandbox } from '../core/sandbox.js';
+import { packageCaches } from '../core/pkgcache.js';
+import { warnRunnerRcFiles } from './runner-rc.js';
 import { detectSandbox } from '../engine/sandbox.js';
 
 export interface RunBuildsOptions {
@@ -153,7 +155,10 @@ export async function runBuilds(opts: RunBuildsOptions): Promise<PipelineResult>
   // and for builds the spec directory (local pip packages, -r files)
   const isolation = {
     ...(bwrap ? { bwrap, expose: [root, specDir] } : {}),
-    sharedCache: join(installationLayout(root, opts.desired.condaVersion).dir, 'pkgs'),
+    sharedCaches: packageCaches(
+      installationLayout(root, opts.desired.condaVersion).dir,
+      opts.repo.inventory.conda.pkgsDirs,
+    ),
     ...(opts.untrusted ? { privateCache: true } : {}),
   };
   // how the installation's conda maps channel names (its own .condarc too): where a build's channels are
@@ -165,6 +170,8 @@ export async function runBuilds(opts: RunBuildsOptions): Promise<PipelineResult>
     allowUnsandboxed,
   };
   if ((!bwrap || sandbox.asRoot) && total) opts.out.warn(isolationNote(sandbox, allowUnsandboxed));
+  // conda reads /etc/conda and /var/lib/conda whatever CONDARC says: only the sandbox hides them (core/hermetic.ts)
+  if (!bwrap && total && !opts.testOnly) warnRunnerRcFiles(root, opts.repo.inventory, opts.out);
   if (opts.runDir) mkdirSync(join(opts.runDir, 'logs'), { recursive: true });
 
   const one = async (

@@ -50,7 +50,7 @@ export async function liveStatus(opts: StatusOptions): Promise<StatusResult> {
   for (const w of repo.warnings) out.warn(`${w.file}:${w.line}: warning: ${w.message}`);
   const root = resolveRoot({ options: { root: opts.rootFlag }, env: opts.env }, repo.inventory);
   const desired = desiredState(repo);
-  const rcFiles = warnRunnerRcFiles(root, repo.inventory, opts.env, out);
+  const rcFiles = warnRunnerRcFiles(root, repo.inventory, out);
   const live = readLive(root);
   // build ids differ between installations, so look in the desired one and in the live one
   const versions = [...new Set([desired.condaVersion, ...(live.ref ? [live.ref.installation.replace(/^v/, '')] : [])])];

@@ -45,8 +45,9 @@ export const COMMANDS: CommandMeta[] = [
     details:
       'Parses inventory.ini and env-specs/*.yml and reports every problem at once.\n' +
       "--runner also inspects this user's environment as a build on this runner would see it: rc files that\n" +
-      'would leak into builds (conda < 24.9 reads ~/.condarc, ~/.conda/condarc, ~/.config/conda/...,\n' +
-      '$XDG_CONFIG_HOME/conda/... and /etc/conda/... even with CONDARC set), each named with what to do.\n' +
+      'would leak into builds (every conda reads /etc/conda/... and /var/lib/conda/... whatever CONDARC says;\n' +
+      'the bubblewrap sandbox hides them; ~/.condarc and ~/.config/conda/... never reach a build, which has a\n' +
+      'home of its own), each named with what to do (docs/security.md, "Hermetic builds").\n' +
       'Exit 0 when valid, 2 when any error was found. Warnings do not change the exit code.',
     options: {
       runner: {

@@ -38,8 +38,6 @@ export interface RcSearchInput {
   xdgConfigHome?: string;
   condaPrefix?: string;
   condarc?: string;
-  /** CONDA_RESTRICT_RC_SEARCH_PATH is set (conda >= 24.9 then reads $CONDARC only) */
-  restricted?: boolean;
   /** `/etc`; tests give another */
   sysconfdir?: string;
 }
@@ -51,7 +49,6 @@ export interface RcSearchInput {
  * `condarc.d/`. Paths whether or not they exist.
  */
 export function rcSearchPath(i: RcSearchInput): string[] {
-  if (i.restricted) return i.condarc ? [i.condarc] : [];
   const three = (dir: string) => [`${dir}/.condarc`, `${dir}/condarc`, `${dir}/condarc.d`];
   const etc = i.sysconfdir ?? '/etc';
   const home = i.home;
@@ -209,17 +206,4 @@ export function recordsFromSearch(stdout: string, channel: string): ChannelRecor
     }
   }
   return out;
-}
-
-/**
- * The warning for an rc file of the runner user that a build reads (conda < 24.9 reads the whole search path even
- * with CONDARC set; see engine/channel-index.ts runnerRcFiles).
- */
-export function rcLeakWarning(file: string, condaVersion: string, installationRc: string): string {
-  return (
-    `warning: ${file} is read by every build on conda ${condaVersion} ` +
-    "(conda < 24.9 reads the runner user's rc files even with CONDARC set): its settings leak into builds " +
-    `and may differ between runners; move what builds need into ${installationRc} and remove or rename it ` +
-    '(conda >= 24.9 ignores it)'
-  );
 }

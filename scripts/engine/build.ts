@@ -34,12 +34,14 @@ import { variablesNeedScripts } from '../core/activation.js';
 import { asOneArgument, condaAddsPip, pipLinesAreArguments } from '../core/conda-pip.js';
 import { writeVariableScripts } from '../state/activation.js';
 import { UnsafePathError } from '../core/errors.js';
+import { privateHome, SYSTEM_RC_DIRS, type PrivateHome } from '../core/hermetic.js';
 import { accountPipEntries } from '../core/sitepackages.js';
 import { expandRequirements, readInstalledDists } from './sitepackages.js';
 import type { CallOptions, CallResult } from './conda.js';
 import { readHistoryStamp } from '../state/history.js';
 import { writeManifest } from '../state/manifest.js';
-import { acquireBuildLock } from '../state/lock.js';
+import { acquireBuildLock, acquireCacheLocks } from '../state/lock.js';
+import { cacheLockPath } from '../core/pkgcache.js';
 import { makeTempDir, removeTempDir } from './tempdir.js';
 
 /** What one conda/pip call returned: the adapter's call result. */
@@ -84,11 +86,15 @@ export interface BuildInput {
 export interface BuildIsolation {
   /** the bwrap executable: conda and pip run in a sandbox that can write only this build and its temp dir */
   bwrap?: string;
-  /** the installation's shared package cache (writable in the sandbox unless `privateCache`) */
-  sharedCache?: string;
   /**
-   * a build of a pull request: it gets a private package cache of its own, layered over the shared one
-   * (CONDA_PKGS_DIRS=PRIVATE,SHARED), and the shared one stays read-only, so nothing the build runs can plant a
+   * the installation's shared package caches, in conda's order (core/pkgcache.ts packageCaches: the configured
+   * pkgs-dirs, else ROOT/vX/pkgs); writable in the sandbox unless `privateCache`; every conda call that may
+   * extract into them holds their lock (parallel builds)
+   */
+  sharedCaches?: string[];
+  /**
+   * a build of a pull request: it gets a private package cache of its own, layered over the shared ones
+   * (CONDA_PKGS_DIRS=PRIVATE,SHARED...), and the shared ones stay read-only, so nothing the build runs can plant a
    * package there for later builds
    */
   privateCache?: boolean;
@@ -247,6 +253,40 @@ export function pipShortfall(
 }
 
 /**
+ * Run a conda call that may extract packages into the shared caches while holding their locks (core/pkgcache.ts):
+ * builds run in parallel (--jobs) and conda does not lock its package cache. Waiting longer than the phase's
+ * timeout is a timed-out call (classified `timeout`), as if conda itself had hung.
+ */
+async function withCacheLock(
+  iso: BuildIsolation | undefined,
+  timeoutSeconds: number,
+  call: () => Promise<CondaCall>,
+): Promise<CondaCall> {
+  const caches = iso?.sharedCaches ?? [];
+  if (!caches.length) return call();
+  const t0 = Date.now();
+  const release = await acquireCacheLocks(caches, cacheLockPath, timeoutSeconds);
+  if (!release) {
+    const which = caches.join(', ');
+    const stderr = `conda-gitops: the package cache ${which} stayed locked by other builds for ${timeoutSeconds}s\n`;
+    return { argv: [], code: 124, stdout: '', stderr, seconds: (Date.now() - t0) / 1000, timedOut: true };
+  }
+  try {
+    return await call();
+  } finally {
+    await release();
+  }
+}
+
+/** Create a build's private home (core/hermetic.ts privateHome) in its temp dir. */
+function makePrivateHome(work: string): PrivateHome {
+  const home = privateHome(work);
+  for (const d of home.dirs) mkdirSync(d, { recursive: true });
+  for (const f of home.files) writeFileSync(f, '');
+  return home;
+}
+
+/**
  * The call options of an isolated build. In the sandbox the env's build directory (ROOT/vX/builds/NAME) is an
  * empty stage directory of this build alone, so conda creates the prefix at its final path while other builds
  * of the env, this build's record, log and lock are absent; the build's temp dir is writable too, and the rest
@@ -258,12 +298,15 @@ function isolatedOptions(
   prefix: string,
   work: string,
 ): { opts: CallOptions; unstage: () => void; hostPrefix: string } {
-  if (!iso) return { opts: {}, unstage: () => {}, hostPrefix: prefix };
-  const env: Record<string, string> = {};
-  if (iso.sharedCache && iso.privateCache) {
+  // a private home, sandbox or not: the runner user's rc files never reach conda, and conda can write its registry
+  const home = makePrivateHome(work);
+  const env: Record<string, string> = { ...home.env };
+  if (!iso) return { opts: { env }, unstage: () => {}, hostPrefix: prefix };
+  const shared = iso.sharedCaches ?? [];
+  if (shared.length && iso.privateCache) {
     const own = join(work, 'pkgs');
     mkdirSync(own);
-    env.CONDA_PKGS_DIRS = `${own},${iso.sharedCache}`;
+    env.CONDA_PKGS_DIRS = [own, ...shared].join(',');
     // defence in depth: conda checks the files of every package it links against the package's own hashes
     env.CONDA_SAFETY_CHECKS = 'enabled';
     env.CONDA_EXTRA_SAFETY_CHECKS = 'true';
@@ -284,11 +327,10 @@ function isolatedOptions(
       sandbox: {
         bwrap: iso.bwrap,
         // a trusted build (deploy, build) fills the shared cache; a pull request's cannot write it
-        writable: [
-          work,
-          ...(iso.sharedCache && !iso.privateCache && existsSync(iso.sharedCache) ? [iso.sharedCache] : []),
-        ],
+        writable: [work, ...(iso.privateCache ? [] : shared.filter((d) => existsSync(d)))],
         binds: [[stage, envDir]],
+        // conda reads /etc/conda and /var/lib/conda whatever CONDARC and HOME say (core/hermetic.ts)
+        hide: [...SYSTEM_RC_DIRS],
         ...(iso.expose ? { expose: iso.expose } : {}),
         network: true,
       },
@@ -485,7 +527,9 @@ async function runPhases(
     // 1. create from the derived file (conda writes its pip requirements file next to it, in our temp dir)
     const file = join(work, `${env.name}.yml`);
     writeFileSync(file, steps.createSpec);
-    const created = await tools.createFromFile(file, paths.prefix, opts);
+    const created = await withCacheLock(input.isolation, timeoutSeconds, () =>
+      tools.createFromFile(file, paths.prefix, opts),
+    );
     toolSeconds += created.seconds;
     if (created.code !== 0 || created.timedOut) return await fail('create', created, created.seconds);
     // conda 4.6.9-4.6.12 exit 0 when pip fails: what pip installed is read from the env, never assumed
@@ -537,7 +581,9 @@ async function runPhases(
     if (steps.legacyNoarch.length) {
       let seconds = 0;
       for (const dep of steps.legacyNoarch) {
-        const call = await tools.install(paths.prefix, [dep.text], env.spec.channels, opts);
+        const call = await withCacheLock(input.isolation, timeoutSeconds, () =>
+          tools.install(paths.prefix, [dep.text], env.spec.channels, opts),
+        );
         seconds += call.seconds;
         toolSeconds += call.seconds;
         if (call.code !== 0 || call.timedOut) return await fail('legacy-noarch', call, seconds);

@@ -9,7 +9,6 @@ import { fileURLToPath } from 'node:url';
 import type { Conda } from './conda.js';
 import type { ChannelFacts } from '../core/remediation.js';
 import { normalizePipName } from '../core/pip.js';
-import { compareCondaVersions } from '../core/conda-version.js';
 import {
   effectiveChannels,
   emptyRc,
@@ -46,52 +45,61 @@ export function existingRcFiles(paths: string[]): string[] {
 }
 
 /**
- * The rc files a build of the installation reads: the tool runs conda with CONDARC = the installation's .condarc
- * and CONDA_RESTRICT_RC_SEARCH_PATH (honoured from conda 24.9), so that file only on conda >= 24.9 and, on older
- * conda, the whole search path of the runner user (`env`'s HOME, XDG_CONFIG_HOME) too. Without an
- * installation: the search path with the caller's $CONDARC.
+ * The rc files a build of the installation reads (core/hermetic.ts): a build runs conda with CONDARC = the
+ * installation's .condarc and a private home of its own, so the system directories (`/etc/conda`,
+ * `/var/lib/conda`: `sysconfdir` stands for `/etc`), the installation's own files and CONDARC; never the runner
+ * user's `~/.condarc`, `~/.conda/…`, `~/.config/conda/…` or `$XDG_CONFIG_HOME/conda/…`. Without an installation: the
+ * caller's $CONDARC.
  */
 export function buildRcFiles(
   installationDir: string | undefined,
   env: NodeJS.ProcessEnv = process.env,
-  condaVersion?: string,
+  sysconfdir = '/etc',
 ): string[] {
   if (!installationDir) return existingRcFiles(env.CONDARC ? [env.CONDARC] : []);
-  const condarc = join(installationDir, '.condarc');
-  const restricted = condaVersion !== undefined && compareCondaVersions(condaVersion, '24.9') >= 0;
+  return existingRcFiles(
+    rcSearchPath({ root: installationDir, condarc: join(installationDir, '.condarc'), sysconfdir }),
+  );
+}
+
+/**
+ * The rc files outside the installation that a build reads: `/etc/conda/…` and `/var/lib/conda/…` where they
+ * exist, on every conda version (conda/base/constants.py SEARCH_PATH). The bubblewrap sandbox hides them; a build
+ * without it reads them.
+ */
+export function runnerRcFiles(installationDir: string, sysconfdir = '/etc'): string[] {
+  const own = installationDir.replace(/\/+$/, '') + '/';
+  return buildRcFiles(installationDir, {}, sysconfdir).filter((f) => !f.startsWith(own));
+}
+
+/**
+ * The rc files a user's own conda reads for `root` (adopt: an installation the runner user already uses): the whole
+ * search path with that user's HOME and XDG_CONFIG_HOME, and their $CONDARC.
+ */
+export function userRcFiles(root: string, env: NodeJS.ProcessEnv = process.env): string[] {
   return existingRcFiles(
     rcSearchPath({
-      root: installationDir,
-      condarc,
-      restricted,
+      root,
       ...(env.HOME ? { home: env.HOME } : {}),
       ...(env.XDG_CONFIG_HOME ? { xdgConfigHome: env.XDG_CONFIG_HOME } : {}),
+      ...(env.CONDARC ? { condarc: env.CONDARC } : {}),
     }),
   );
 }
 
 /**
- * The rc files of the runner user (not the installation's own) that a build of the installation reads: none from
- * conda 24.9 (CONDA_RESTRICT_RC_SEARCH_PATH); on older conda `~/.condarc`, `~/.conda/…`, `~/.config/conda/…`,
- * `$XDG_CONFIG_HOME/conda/…`, `/etc/conda/…`, `/var/lib/conda/…` where they exist.
+ * The channel configuration merged as conda merges it: `build` (default), what a build of the installation sees
+ * (buildRcFiles); `user`, what the user's own conda sees (userRcFiles).
  */
-export function runnerRcFiles(
-  installationDir: string,
-  env: NodeJS.ProcessEnv = process.env,
-  condaVersion: string,
-): string[] {
-  const own = installationDir.replace(/\/+$/, '') + '/';
-  return buildRcFiles(installationDir, env, condaVersion).filter((f) => !f.startsWith(own));
-}
-
-/** The channel configuration a build of the installation sees (see buildRcFiles), merged as conda merges it. */
 export function readCondarc(
   installationDir: string | undefined,
   env: NodeJS.ProcessEnv = process.env,
-  condaVersion?: string,
+  view: 'build' | 'user' = 'build',
 ): CondaRc {
   const rc = emptyRc();
-  for (const file of buildRcFiles(installationDir, env, condaVersion)) {
+  const files =
+    view === 'user' && installationDir ? userRcFiles(installationDir, env) : buildRcFiles(installationDir, env);
+  for (const file of files) {
     try {
       mergeCondarc(rc, readFileSync(file, 'utf8'));
     } catch {

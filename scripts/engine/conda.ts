@@ -454,14 +454,14 @@ export class Conda {
 
   /**
    * Run one operation; the result is always a value. For an installation, conda reads the installation's own
-   * .condarc through CONDARC, and conda >= 24.9 nothing else (CONDA_RESTRICT_RC_SEARCH_PATH; older conda also
-   * reads the runner user's rc files). libmamba's clean takes no -r: the root goes in the environment (never an
-   * inherited one: core/childenv.ts).
+   * .condarc through CONDARC (libmamba: the only rc file). CONDARC adds a file to conda's search path, it removes
+   * none: a build keeps the runner user's rc files out with a private home (core/hermetic.ts, engine/build.ts).
+   * libmamba's clean takes no -r: the root goes in the environment (never an inherited one: core/childenv.ts).
    */
   async call(op: Op, o?: CallOptions): Promise<CallResult> {
     const cli = await this.cliFor(op, o);
     const root = this.config.rootPrefix;
-    const rc = root ? { CONDARC: join(root, '.condarc'), CONDA_RESTRICT_RC_SEARCH_PATH: '1' } : {};
+    const rc = root ? { CONDARC: join(root, '.condarc') } : {};
     const clean = cli === 'libmamba' && op.op === 'clean' && root ? { MAMBA_ROOT_PREFIX: root } : {};
     const opts = this.options(o);
     const argv = [this.config.exe, ...buildArgv(this.frontend, op, root, cli)];

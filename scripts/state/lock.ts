@@ -302,3 +302,46 @@ export async function acquireBuildLock(
     await new Promise((r) => setTimeout(r, BUILD_LOCK_POLL_MS));
   }
 }
+
+/**
+ * The locks of package caches (core/pkgcache.ts cacheLockPath), taken in the order given (every build passes its
+ * caches in conda's order, so two builds never wait on each other crosswise). Resolves to the release of them
+ * all, or undefined when `waitSeconds` passed. A holder that died leaves a lock that goes stale after a minute.
+ */
+export async function acquireCacheLocks(
+  caches: readonly string[],
+  lockPathOf: (cache: string) => string,
+  waitSeconds: number,
+): Promise<(() => Promise<void>) | undefined> {
+  const deadline = Date.now() + waitSeconds * 1000;
+  const held: Array<() => Promise<void>> = [];
+  const releaseAll = async () => {
+    for (const r of held.reverse()) await r().catch(() => {});
+  };
+  for (const cache of caches) {
+    fs.mkdirSync(cache, { recursive: true });
+    const options = {
+      realpath: false,
+      lockfilePath: lockPathOf(cache),
+      stale: BUILD_LOCK_STALE_MS,
+      onCompromised: () => {},
+    };
+    for (;;) {
+      try {
+        held.push(await lockfile.lock(cache, options));
+        break;
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'ELOCKED') {
+          await releaseAll();
+          throw e;
+        }
+      }
+      if (Date.now() >= deadline) {
+        await releaseAll();
+        return undefined;
+      }
+      await new Promise((r) => setTimeout(r, BUILD_LOCK_POLL_MS));
+    }
+  }
+  return releaseAll;
+}

@@ -134,16 +134,16 @@ describe('item 9: builds read only the installation’s rc', () => {
     expect(chans).toContain(`${channel}/linux-64`);
   }, 60_000);
 
-  it('conda >= 24.9 run by the product reads the installation’s rc, not ~/.condarc', async () => {
+  it('conda >= 24.9 reads ~/.condarc beside CONDARC too (no conda reads CONDA_RESTRICT_RC_SEARCH_PATH)', async () => {
     const home = join(tmp, 'home9b');
     mkdirSync(home, { recursive: true });
     const fake = installFakeConda(join(tmp, 'c9b', 'root'), '24.11.3', { channels: [channel], home: '$HOME' });
-    // the user's rc would put an unreachable channel first; CONDARC alone must not stop conda reading it
     writeFileSync(join(home, '.condarc'), 'channels:\n  - https://example.invalid/userchan\n');
     const conda = Conda.forInstallation(fake.prefix, 'conda', { env: { HOME: home } });
     const env = await conda.call({ op: 'info' }, { env: { HOME: home, CONDA_PREFIX: '/elsewhere' } });
     const data = JSON.parse(env.stdout) as { channels: string[]; config_files: string[] };
-    expect(data.config_files).toEqual([join(fake.prefix, '.condarc')]);
+    // so only a home of the build's own keeps it out (test/e2e/hermetic.test.ts, test/real-conda/hermetic.test.ts)
+    expect(data.config_files).toEqual([join(fake.prefix, '.condarc'), join(home, '.condarc')]);
   }, 60_000);
 });
 

@@ -1,14 +1,17 @@
 /**
- * Issue 12 item 9 (the rest): conda < 24.9 reads the runner user's rc files (~/.condarc, ~/.config/conda/…,
- * ~/.conda/condarc, $XDG_CONFIG_HOME/conda/…, /etc/conda/…) even with CONDARC set, so they leak into builds;
- * from 24.9 CONDA_RESTRICT_RC_SEARCH_PATH (which the product sets) makes builds hermetic. `status` and
- * `validate --runner` name each such file and what to do. (The fake reads them too: conda-fidelity-rc-texts.test.ts.)
+ * Issue 12 item 9, issue 20 item 1: every conda reads the runner user's rc files (~/.condarc, ~/.config/conda/…,
+ * ~/.conda/condarc, $XDG_CONFIG_HOME/conda/…) and the system ones (/etc/conda/…, /var/lib/conda/…) even with
+ * CONDARC set; no release reads CONDA_RESTRICT_RC_SEARCH_PATH. Builds get a private home (core/hermetic.ts), so
+ * the user's files never reach them (real conda: test/real-conda/hermetic.test.ts); the system files do outside
+ * the sandbox. `status` and `validate --runner` name exactly those, on every version.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Context } from '../../scripts/app/context.js';
 import { memoryOutput } from '../../scripts/cli/output.js';
+import { warnRunnerRcFiles } from '../../scripts/app/runner-rc.js';
 import { runCommand } from '../fixtures/command.js';
 import { inventoryText, makeRepo, specText, type RepoFixture } from '../fixtures/repo.js';
 
@@ -40,38 +43,52 @@ async function run(name: string, options: Context['options'], env: Record<string
   return { code, warned: out.errors.join('\n') + out.lines.join('\n'), result: out.results[0] as Record<string, any> };
 }
 
-describe('rc files of the runner user that leak into builds', () => {
-  it('validate --runner names each file on conda < 24.9, and what to do; exit stays 0', async () => {
-    const { home, xdg, env } = world('23.11.0');
-    const r = await run('validate', { runner: true, json: true }, env);
-    expect(r.code).toBe(0);
-    for (const f of [join(home, '.condarc'), join(home, '.conda', 'condarc'), join(xdg, 'conda', 'condarc')])
-      expect(r.warned).toContain(`warning: ${f} is read by every build on conda 23.11.0`);
-    expect(r.warned).toMatch(/conda < 24\.9 reads the runner user's rc files even with CONDARC set/);
-    expect(r.warned).toMatch(/move what builds need into .*v23\.11\.0\/\.condarc and remove or rename it/);
-    expect(r.warned).not.toContain(join(fx!.root, 'v23.11.0', '.condarc') + ' is read');
-    expect(r.result.runner.rcFiles).toEqual([
-      join(xdg, 'conda', 'condarc'),
-      join(home, '.conda', 'condarc'),
-      join(home, '.condarc'),
-    ]);
-    // without --runner validate checks the repository only
-    const plain = await run('validate', { json: true }, env);
-    expect(plain.warned).not.toContain('.condarc');
+describe('rc files that leak into builds', () => {
+  for (const version of ['23.11.0', '24.11.3']) {
+    it(`validate --runner, conda ${version}: the user's rc files never reach builds (own home); exit 0`, async () => {
+      const { env } = world(version);
+      const r = await run('validate', { runner: true, json: true }, env);
+      expect(r.code).toBe(0);
+      expect(r.warned).not.toMatch(/is read by every build/);
+      expect(r.result.runner.rcFiles).toEqual([]);
+      // without --runner validate checks the repository only
+      const plain = await run('validate', { json: true }, env);
+      expect(plain.warned).not.toContain('.condarc');
+    });
+  }
+
+  it('/etc/conda and /var/lib/conda files are named on every version, 24.x included, with what to do', () => {
+    const etc = mkdtempSync(join(tmpdir(), 'cg-etc-'));
+    try {
+      mkdirSync(join(etc, 'conda', 'condarc.d'), { recursive: true });
+      writeFileSync(join(etc, 'conda', '.condarc'), 'channels:\n  - https://example.invalid/sitechan\n');
+      writeFileSync(join(etc, 'conda', 'condarc.d', 'site.yml'), 'channel_alias: https://example.invalid\n');
+      for (const version of ['4.8.5', '24.11.3', '25.11.1']) {
+        const out = memoryOutput(true);
+        const root = '/pkg/conda';
+        const files = warnRunnerRcFiles(root, { conda: { version, frontend: 'conda' } } as never, out, etc);
+        expect(files).toEqual([join(etc, 'conda', '.condarc'), join(etc, 'conda', 'condarc.d', 'site.yml')]);
+        const text = out.errors.join('\n');
+        expect(text).toContain(
+          `warning: ${join(etc, 'conda', '.condarc')} is read by every build on conda ${version} that runs ` +
+            'without the bubblewrap sandbox',
+        );
+        expect(text).toContain(`move what builds need into /pkg/conda/v${version}/.condarc and remove it`);
+      }
+      // micromamba reads $CONDARC only
+      const out = memoryOutput(true);
+      expect(
+        warnRunnerRcFiles('/pkg/conda', { conda: { version: '2.0.5', frontend: 'micromamba' } } as never, out, etc),
+      ).toEqual([]);
+    } finally {
+      rmSync(etc, { recursive: true, force: true });
+    }
   });
 
-  it('from conda 24.9 builds are hermetic: no warning', async () => {
-    const { env } = world('24.11.3');
-    const r = await run('validate', { runner: true, json: true }, env);
-    expect(r.code).toBe(0);
-    expect(r.warned).not.toMatch(/is read by every build/);
-    expect(r.result.runner.rcFiles).toEqual([]);
-  });
-
-  it('status warns too, and lists the files in --json', async () => {
+  it('status lists no user rc file in --json', async () => {
     const { home, env } = world('4.8.5');
     const r = await run('status', { json: true }, env);
-    expect(r.warned).toContain(`warning: ${join(home, '.condarc')} is read by every build on conda 4.8.5`);
-    expect(r.result.rcFiles).toContain(join(home, '.condarc'));
+    expect(r.warned).not.toContain(join(home, '.condarc'));
+    expect(r.result.rcFiles).toEqual([]);
   });
 });

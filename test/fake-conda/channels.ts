@@ -29,12 +29,11 @@ const DEFAULT_CHANNELS = ['https://repo.anaconda.com/pkgs/main', 'https://repo.a
 /**
  * conda's rc search path (conda/base/constants.py SEARCH_PATH), in reading order: later files win. `/etc` is the
  * installation's recorded sysconfdir (none unless a test gives one), `~` the user's home (context.ts userHome).
- * `$XDG_CONFIG_HOME/conda` and `~/.config/conda` are read from 4.11.0; conda >= 24.9 with
- * CONDA_RESTRICT_RC_SEARCH_PATH set reads `$CONDARC` only.
+ * `$XDG_CONFIG_HOME/conda` and `~/.config/conda` are read from 4.11.0. No conda reads CONDA_RESTRICT_RC_SEARCH_PATH
+ * (a conda-standalone patch; SEARCH_PATH is unconditional up to 26.x): CONDARC adds a file, it removes none.
  */
 export function rcSearchPath(ctx: Ctx): string[] {
   const env = ctx.env;
-  if (env.CONDA_RESTRICT_RC_SEARCH_PATH && atLeast(ctx, '24.9')) return env.CONDARC ? [env.CONDARC] : [];
   const home = userHome(ctx);
   const three = (dir: string) => [join(dir, '.condarc'), join(dir, 'condarc'), join(dir, 'condarc.d')];
   const etc = ctx.config.sysconfdir;
@@ -77,6 +76,21 @@ export function rcFiles(ctx: Ctx): string[] {
 }
 
 const dedupe = (xs: string[]): string[] => [...new Set(xs)];
+
+/**
+ * `pkgs_dirs` of the rc files (a sequence: the later file's entries first), `~` expanded; [] when none sets it.
+ * conda then uses only these (conda/base/context.py pkgs_dirs).
+ */
+export function configuredPkgsDirs(ctx: Ctx): string[] {
+  let dirs: string[] = [];
+  for (const file of rcFiles(ctx)) {
+    const text = readFileSync(file, 'utf8');
+    const rc = parseSimpleYaml(text) ?? (yaml(ctx).load(text) as Record<string, unknown> | null) ?? {};
+    if (Array.isArray(rc.pkgs_dirs))
+      dirs = dedupe([...rc.pkgs_dirs.map((d) => String(d).replace(/^~(?=\/|$)/, userHome(ctx))), ...dirs]);
+  }
+  return dirs;
+}
 
 /**
  * Layer the rc files as conda does (conda/common/configuration.py): sequences (`channels`, `default_channels`)

@@ -102,9 +102,13 @@ function main(): void {
   // the user's home and /etc of conda's rc search path; FAKE_CONDA_HOME=$HOME (the literal) means "at run time"
   const home = process.env.FAKE_CONDA_HOME ?? join(fakeDir(prefix), 'home');
   if (home && home !== '$HOME') config.home = home;
-  // the default hermetic home stands for a user who has run conda before: it has ~/.conda (conda < 24.1 registers
-  // envs only where ~/.conda exists, prefix.ts registerEnv)
-  if (!process.env.FAKE_CONDA_HOME) mkdirSync(join(home, '.conda'), { recursive: true });
+  // the default hermetic home stands for a user who has run conda before: it has ~/.conda and its registry (conda
+  // < 24.1 registers envs only where ~/.conda exists; libmamba 2.x fails a create without the file where it cannot
+  // make it, e.g. in the sandbox, which keeps this home read-only: prefix.ts registerEnv)
+  if (!process.env.FAKE_CONDA_HOME) {
+    mkdirSync(join(home, '.conda'), { recursive: true });
+    appendFileSync(join(home, '.conda', 'environments.txt'), '');
+  }
   if (process.env.FAKE_CONDA_SYSCONFDIR) config.sysconfdir = process.env.FAKE_CONDA_SYSCONFDIR;
 
   for (const d of [...(micro ? [] : ['condabin', 'conda-meta']), 'bin', 'envs', 'pkgs', '.fake-conda'])

@@ -11,11 +11,14 @@ import {
   chmodSync,
   rmdirSync,
   lstatSync,
+  accessSync,
+  constants as fsConstants,
 } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { dirname, join } from 'node:path';
-import { canonicalName, type ChannelConfig } from './channels.js';
-import { atLeast, fakeDir, libmambaCli, userHome, type Ctx } from './context.js';
+import { canonicalName, configuredPkgsDirs, type ChannelConfig } from './channels.js';
+import { atLeast, cmpVersion, fakeDir, libmambaCli, userHome, type Ctx } from './context.js';
+import { CondaError } from './errors.js';
 import type { IndexedRecord } from './repodata.js';
 import { oldPythonFiles } from './oldpython.js';
 
@@ -202,11 +205,16 @@ export function linkPackage(
   return pr;
 }
 
-/** The package caches, in order: $CONDA_PKGS_DIRS (comma-separated) or ROOT/pkgs, as conda's `pkgs_dirs`. */
+/**
+ * The package caches, in order, as conda's `pkgs_dirs`: $CONDA_PKGS_DIRS (comma-separated), else the rc files'
+ * `pkgs_dirs`, else ROOT/pkgs.
+ */
 export function pkgsDirs(ctx: Ctx): string[] {
   const fromEnv = (ctx.env.CONDA_PKGS_DIRS ?? '').split(',').map((d) => d.trim());
   const dirs = fromEnv.filter(Boolean);
-  return dirs.length ? dirs : [join(ctx.root, 'pkgs')];
+  if (dirs.length) return dirs;
+  const configured = configuredPkgsDirs(ctx);
+  return configured.length ? configured : [join(ctx.root, 'pkgs')];
 }
 
 /** The extracted package in the first cache that has it. */
@@ -232,6 +240,13 @@ function cachedText(extracted: string, rel: string): string | undefined {
 function extract(ctx: Ctx, rec: IndexedRecord, files: Array<[string, string, number?]>): string {
   const { channel: _c, url: _u, fn: _f, ...index } = rec;
   const dirs = pkgsDirs(ctx);
+  // conda 4.6+: PackageCacheData.first_writable() (conda/core/package_cache_data.py) uses only the configured
+  // caches, creating a missing one; none writable -> NoWritablePkgsDirError
+  if (atLeast(ctx, '4.6') && !dirs.some((d) => writableDir(d)))
+    throw new CondaError(
+      'NoWritablePkgsDirError',
+      `No writeable pkgs directories configured.\n${dirs.map((d) => `  - ${d}`).join('\n')}\n`,
+    );
   for (const dir of dirs) {
     const extracted = join(dir, distName(rec));
     try {
@@ -383,12 +398,88 @@ export function cacheUsers(ctx: Ctx): string[] {
   return [...new Set([...knownEnvs(ctx), ctx.root, ...extra])].filter((p) => isEnv(p));
 }
 
+/** The directory itself or its nearest existing parent can be written (a read-only mount cannot: EROFS). */
+function writableDir(dir: string): boolean {
+  let d = dir;
+  while (!existsSync(d) && dirname(d) !== d) d = dirname(d);
+  try {
+    accessSync(d, fsConstants.W_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** libmamba's version: micromamba's own, or mamba 2's. */
+const libmambaVersion = (ctx: Ctx): string =>
+  ctx.frontend === 'micromamba' ? ctx.config.version : (ctx.config.mambaVersion ?? '2');
+
+/**
+ * The verify step of a conda transaction (RegisterEnvironmentLocationAction.verify): `touch(~/.conda/
+ * environments.txt, mkdir=True)`. conda 4.4.0–4.6.8 do it unguarded (conda/core/path_actions.py, tag 4.6.8 line
+ * 921): a home that cannot be written fails the transaction with NotWritableError before anything is linked;
+ * 4.6.9 catches it and warns (conda/conda#8451, #8453). Only the failing case is modelled for 4.6.9+.
+ */
+export function verifyRegistry(ctx: Ctx): void {
+  if (libmambaCli(ctx) || !atLeast(ctx, '4.4')) return;
+  const file = registry(ctx);
+  if (!writableDir(dirname(file)) || (existsSync(file) && !writableDir(file))) {
+    if (atLeast(ctx, '4.6.9')) {
+      ctx.err(
+        'WARNING conda.core.path_actions:verify(): Unable to create environments file. Path not writable.\n' +
+          `  environment location: ${file}\n\n`,
+      );
+      return;
+    }
+    const uid = process.getuid?.() ?? 0;
+    const gid = process.getgid?.() ?? 0;
+    throw new CondaError(
+      'NotWritableError',
+      'The current user does not have write permissions to a required path.\n' +
+        `  path: ${file}\n  uid: ${uid}\n  gid: ${gid}\n\n` +
+        'If you feel that permissions on this path are set incorrectly, you can manually\n' +
+        'change them by executing\n\n' +
+        `  $ sudo chown ${uid}:${gid} ${file}\n\nIn general, it's not advisable to use 'sudo conda'.\n`,
+    );
+  }
+  if (!atLeast(ctx, '4.6.9')) {
+    mkdirSync(dirname(file), { recursive: true });
+    appendFileSync(file, '');
+  }
+}
+
+/**
+ * libmamba 2.x (EnvironmentsManager::register_env, libmamba/src/core/environments_manager.cpp, 2.0.0–2.8.1): try
+ * to create ~/.conda/environments.txt, ignore a failure, then read_lines() it (util.cpp), which throws when it is
+ * missing: every create fails in a home where the file neither exists nor can be made.
+ */
+function registerLibmamba(ctx: Ctx, prefix: string): void {
+  if (cmpVersion(libmambaVersion(ctx), '2') < 0) return;
+  const file = registry(ctx);
+  if (!existsSync(file)) {
+    try {
+      mkdirSync(dirname(file), { recursive: true });
+      appendFileSync(file, '');
+    } catch {
+      /* libmamba: catch (...) {} */
+    }
+  }
+  if (!existsSync(file)) throw new CondaError('libmamba', `failed to open ${file}: No such file or directory`);
+  if (readRegistry(ctx).includes(prefix)) return;
+  try {
+    appendFileSync(file, `${prefix}\n`);
+  } catch {
+    ctx.err(`error    libmamba Could not register environment. ${file} not writeable or missing?\n`);
+  }
+}
+
 export function registerEnv(ctx: Ctx, prefix: string): void {
   try {
     appendFileSync(linkedPrefixes(ctx), `${prefix}\n`);
   } catch {
     /* fake-only bookkeeping */
   }
+  if (libmambaCli(ctx)) return registerLibmamba(ctx, prefix);
   if (!atLeast(ctx, '4.4')) return; // 4.3 keeps no registry
   const known = readRegistry(ctx);
   if (known.includes(prefix)) return;

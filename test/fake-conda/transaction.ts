@@ -14,6 +14,7 @@ import {
   readRecords,
   registerEnv,
   unlinkPackage,
+  verifyRegistry,
   type PrefixRecord,
 } from './prefix.js';
 import type { Progress } from './progress.js';
@@ -41,6 +42,7 @@ export interface Transaction {
 
 export function execute(ctx: Ctx, cfg: ChannelConfig, progress: Progress, tx: Transaction): PrefixRecord[] {
   const { prefix } = tx;
+  verifyRegistry(ctx);
   if (tx.newEnv) {
     mkdirSync(join(prefix, 'conda-meta'), { recursive: true });
     registerEnv(ctx, prefix);

@@ -1,3 +1,4 @@
+import { systemRcLeakWarning } from '../../scripts/core/hermetic.js';
 import { describe, expect, it } from 'vitest';
 import {
   channelUrls,
@@ -5,7 +6,6 @@ import {
   emptyRc,
   mergeCondarc,
   nameVariants,
-  rcLeakWarning,
   rcSearchPath,
   recordsFromRepodata,
   recordsFromSearch,
@@ -26,16 +26,13 @@ describe('.condarc and channel URLs', () => {
     expect(channelUrls('bioconda', rc)).toEqual(['https://mirror.corp/bioconda']);
   });
 
-  it("lists conda's rc search path in reading order; restricted: $CONDARC only", () => {
+  it("lists conda's rc search path in reading order (CONDARC adds a file, it removes none)", () => {
     const path = rcSearchPath({ root: '/opt/c', home: '/home/u', condarc: '/opt/c/.condarc', condaPrefix: '/env' });
     expect(path[0]).toBe('/etc/conda/.condarc');
     expect(path.indexOf('/opt/c/.condarc')).toBeLessThan(path.indexOf('/home/u/.condarc'));
     expect(path.indexOf('/home/u/.condarc')).toBeLessThan(path.indexOf('/env/.condarc'));
     expect(path).toContain('/home/u/.config/conda/condarc.d');
     expect(path.at(-1)).toBe('/opt/c/.condarc');
-    expect(rcSearchPath({ root: '/opt/c', home: '/home/u', condarc: '/opt/c/.condarc', restricted: true })).toEqual([
-      '/opt/c/.condarc',
-    ]);
   });
 
   it('maps a platform URL to its channel, a path to file://, and defaults to the default channels', () => {
@@ -109,13 +106,14 @@ describe('records', () => {
 });
 
 describe('rc files that leak into builds', () => {
-  it('names the file, the conda version, why, and what to do', () => {
-    const w = rcLeakWarning('/home/runner/.condarc', '23.11.0', '/pkg/conda/v23.11.0/.condarc');
+  it('names the system file, the conda version, why, and what to do', () => {
+    const w = systemRcLeakWarning('/etc/conda/.condarc', '24.11.3', '/pkg/conda/v24.11.3/.condarc');
     expect(w).toBe(
-      'warning: /home/runner/.condarc is read by every build on conda 23.11.0 ' +
-        "(conda < 24.9 reads the runner user's rc files even with CONDARC set): its settings leak into builds " +
-        'and may differ between runners; move what builds need into /pkg/conda/v23.11.0/.condarc and remove or ' +
-        'rename it (conda >= 24.9 ignores it)',
+      'warning: /etc/conda/.condarc is read by every build on conda 24.11.3 that runs without the bubblewrap ' +
+        'sandbox (conda reads /etc/conda and /var/lib/conda whatever CONDARC says; the sandbox hides them): its ' +
+        'settings leak into builds and may differ between runners; move what builds need into ' +
+        '/pkg/conda/v24.11.3/.condarc and remove it, or install bubblewrap on the runner ' +
+        '(docs/security.md, "Hermetic builds")',
     );
   });
 });
