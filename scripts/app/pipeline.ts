@@ -162,9 +162,7 @@ export async function runBuilds(opts: RunBuildsOptions): Promise<PipelineResult>
     ...(opts.untrusted ? { privateCache: true } : {}),
   };
   // how the installation's conda maps channel names (its own .condarc too): where a build's channels are
-  const rc = bwrap
-    ? readCondarc(installationLayout(root, opts.desired.condaVersion).dir, process.env, opts.desired.condaVersion)
-    : undefined;
+  const rc = bwrap ? readCondarc(installationLayout(root, opts.desired.condaVersion).dir, process.env) : undefined;
   const testIsolation = {
     ...(bwrap ? { bwrap, expose: [root] } : { reason: (sandbox as { reason: string }).reason }),
     allowUnsandboxed,
