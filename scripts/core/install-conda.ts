@@ -5,6 +5,7 @@
  * that was asked for. Pure: string arithmetic only.
  */
 import type { Inventory } from './types.js';
+import { compareCondaVersions } from './conda-version.js';
 
 export type InstallerSource =
   { kind: 'path'; path: string } | { kind: 'url'; url: string; scheme: 'http' | 'https' | 'file' };
@@ -51,7 +52,9 @@ export function renderCondarc(conda: Inventory['conda']): string {
     lines.push('default_channels:', ...conda.defaultChannels.map((c) => `  - ${q(c)}`));
   if (conda.pkgsDirs?.length) lines.push('pkgs_dirs:', ...conda.pkgsDirs.map((d) => `  - ${q(d)}`));
   if (conda.envsDirs?.length) lines.push('envs_dirs:', ...conda.envsDirs.map((d) => `  - ${q(d)}`));
-  if (conda.solver) lines.push(`solver: ${conda.solver}`);
+  // conda < 22.11 has no `solver` key (validation accepts only `classic` there, which is what it does anyway)
+  if (conda.solver && !(/^\d+(\.\d+)*$/.test(conda.version) && compareCondaVersions(conda.version, '22.11') < 0))
+    lines.push(`solver: ${conda.solver}`);
   return lines.join('\n') + '\n';
 }
 

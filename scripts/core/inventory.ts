@@ -176,9 +176,10 @@ export function parseInventory(text: string, file = 'inventory.ini'): { inventor
       );
   }
   // `solver` arrived in conda 22.11.0 (4.12 knows `experimental_solver`); an older conda ignores the key in silence,
-  // so the inventory would promise a solver the builds never use (real conda 4.12.0, probe solver)
+  // so `libmamba` would promise a solver the builds never use (real conda 4.12.0, probe solver). `classic` is what
+  // an older conda does anyway: accepted (an admin sets it before an upgrade PR), and not written to its .condarc.
   if (
-    typeof conda.solver === 'string' &&
+    conda.solver === 'libmamba' &&
     typeof conda.version === 'string' &&
     conda.frontend !== 'micromamba' &&
     /^\d+(\.\d+)*$/.test(conda.version) &&
@@ -187,7 +188,7 @@ export function parseInventory(text: string, file = 'inventory.ini'): { inventor
     err(
       where.get('/conda/solver') ?? 1,
       `solver: conda ${conda.version} does not know this key (it exists from conda 22.11.0) and would ignore it: ` +
-        'remove it, or raise [conda] version (docs/inventory.md)',
+        "remove it, set it to 'classic' (what this conda does), or raise [conda] version (docs/inventory.md)",
     );
   const environments = entries('environments').map((e) => ({ name: e.key, mode: e.value as EnvMode, line: e.line }));
   const kernels = entries('kernels').map((e) => {

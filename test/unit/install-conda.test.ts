@@ -128,6 +128,18 @@ describe('install-conda (pure parts)', () => {
     expect(inv('25.11.1')).toEqual([]);
   });
 
+  test('solver = classic below 22.11 is what that conda does: accepted (before an upgrade PR), not written', () => {
+    const text = (version: string) =>
+      ['[conda]', `version = ${version}`, 'channels = mpc', 'solver = classic', '[environments]', 'a = REPLICATE'].join(
+        '\n',
+      );
+    const old = parseInventory(text('4.3.22'), 'inventory.ini');
+    expect(old.problems).toEqual([]);
+    expect(renderCondarc(old.inventory!.conda)).not.toMatch(/solver/);
+    const recent = parseInventory(text('24.11.3'), 'inventory.ini');
+    expect(renderCondarc(recent.inventory!.conda)).toMatch(/^solver: classic$/m);
+  });
+
   test('custom channels, versions, digests, output tails', () => {
     expect(parseCustomChannels(['a=https://x/', 'b', 'c=ftp://y'])).toEqual({
       channels: { a: 'https://x/' },
