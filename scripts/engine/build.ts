@@ -118,7 +118,6 @@ export interface BuildOutcome {
 }
 
 const DEFAULT_PHASE_TIMEOUT_SECONDS = 3600;
-/** proper-lockfile refreshes a held lock every STALE/2; an older lock belongs to a dead or frozen holder. */
 
 // ---------------------------------------------------------------- the derived spec (pure)
 

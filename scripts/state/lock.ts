@@ -140,9 +140,25 @@ function lockFs(holder: LockHolder) {
  * it is put back.
  */
 function breakDeadHolder(root: string): boolean {
-  const h = readHolder(root);
+  return breakDeadLockDir(layout(root).lock, readHolder(root));
+}
+
+/** The holder file of a lock directory of this module, or undefined (none, unreadable, not a holder). */
+function holderIn(lockDir: string): LockHolder | undefined {
+  try {
+    const r = checkText<LockHolder>(fs.readFileSync(join(lockDir, HOLDER_FILE), 'utf8'), 'lock-holder');
+    return 'value' in r ? r.value : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Break the lock directory `lockDir` when its holder `h` is a dead process of this host. It is renamed away first
+ * and put back when what was moved is not the dead holder's (another waiter broke it and took it meanwhile).
+ */
+function breakDeadLockDir(lockDir: string, h: LockHolder | undefined): boolean {
   if (!h || !ownerGone(h)) return false;
-  const lockDir = layout(root).lock;
   const away = scratch(lockDir, 'dead');
   try {
     fs.renameSync(lockDir, away);
@@ -150,13 +166,7 @@ function breakDeadHolder(root: string): boolean {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return true;
     throw e;
   }
-  let moved: LockHolder | undefined;
-  try {
-    const r = checkText<LockHolder>(fs.readFileSync(join(away, HOLDER_FILE), 'utf8'), 'lock-holder');
-    moved = 'value' in r ? r.value : undefined;
-  } catch {
-    moved = undefined;
-  }
+  const moved = holderIn(away);
   if (moved && (moved.pid !== h.pid || moved.since !== h.since)) {
     try {
       fs.renameSync(away, lockDir);
@@ -318,12 +328,23 @@ export async function acquireCacheLocks(
   const releaseAll = async () => {
     for (const r of held.reverse()) await r().catch(() => {});
   };
+  // the holder is written into the lock: a build killed with -9 while holding it frees it at once (not after the
+  // minute it takes to go stale), as for the installation's lock
+  const holder: LockHolder = {
+    pid: process.pid,
+    host: hostname(),
+    user: currentUser(),
+    command: 'build (package cache)',
+    since: new Date().toISOString(),
+  };
   for (const cache of caches) {
     fs.mkdirSync(cache, { recursive: true });
+    const lockDir = lockPathOf(cache);
     const options = {
       realpath: false,
-      lockfilePath: lockPathOf(cache),
+      lockfilePath: lockDir,
       stale: BUILD_LOCK_STALE_MS,
+      fs: lockFs(holder),
       onCompromised: () => {},
     };
     for (;;) {
@@ -336,6 +357,7 @@ export async function acquireCacheLocks(
           throw e;
         }
       }
+      if (breakDeadLockDir(lockDir, holderIn(lockDir))) continue;
       if (Date.now() >= deadline) {
         await releaseAll();
         return undefined;
