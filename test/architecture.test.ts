@@ -241,8 +241,6 @@ const LONG_FUNCTIONS_LEFT: string[] = [
   'scripts/app/export.ts exportEnvs',
   'scripts/app/install-conda.ts installCondaVersion',
   'scripts/app/install-conda.ts installCondaVersion > withLock callback',
-  'scripts/app/pipeline.ts runBuilds',
-  'scripts/app/pipeline.ts runBuilds > one',
   'scripts/app/plan.ts planChanges',
   'scripts/app/qa.ts runQa',
   'scripts/app/rollback.ts planRollback',
