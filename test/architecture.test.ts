@@ -249,7 +249,6 @@ const LONG_FUNCTIONS_LEFT: string[] = [
   'scripts/core/inventory.ts parseInventory',
   'scripts/core/remediation.ts remediate',
   'scripts/core/status.ts computeStatus',
-  'scripts/engine/build.ts runPhases',
   'scripts/engine/envtest.ts testBuild',
   'scripts/engine/process.ts runProgram',
   'scripts/repo/snapshot.ts readPrDelta',
