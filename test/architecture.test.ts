@@ -248,7 +248,6 @@ const LONG_FUNCTIONS_LEFT: string[] = [
   'scripts/core/export-merge.ts mergeExport',
   'scripts/core/inventory.ts parseInventory',
   'scripts/core/remediation.ts remediate',
-  'scripts/core/status.ts computeStatus',
   'scripts/engine/envtest.ts testBuild',
   'scripts/engine/process.ts runProgram',
   'scripts/repo/snapshot.ts readPrDelta',
