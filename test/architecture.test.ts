@@ -247,7 +247,6 @@ const LONG_FUNCTIONS_LEFT: string[] = [
   'scripts/core/deploy.ts planDeploy',
   'scripts/core/export-merge.ts mergeExport',
   'scripts/core/inventory.ts parseInventory',
-  'scripts/core/remediation.ts remediate',
   'scripts/engine/envtest.ts testBuild',
   'scripts/engine/process.ts runProgram',
   'scripts/repo/snapshot.ts readPrDelta',
