@@ -245,7 +245,6 @@ const LONG_FUNCTIONS_LEFT: string[] = [
   'scripts/app/qa.ts runQa',
   'scripts/app/rollback.ts planRollback',
   'scripts/core/deploy.ts planDeploy',
-  'scripts/core/export-merge.ts mergeExport',
   'scripts/core/inventory.ts parseInventory',
   'scripts/engine/envtest.ts testBuild',
   'scripts/engine/process.ts runProgram',
