@@ -246,7 +246,6 @@ const LONG_FUNCTIONS_LEFT: string[] = [
   'scripts/app/rollback.ts planRollback',
   'scripts/core/deploy.ts planDeploy',
   'scripts/core/inventory.ts parseInventory',
-  'scripts/engine/envtest.ts testBuild',
   'scripts/engine/process.ts runProgram',
   'scripts/repo/snapshot.ts readPrDelta',
 ];
