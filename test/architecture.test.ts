@@ -242,7 +242,6 @@ const LONG_FUNCTIONS_LEFT: string[] = [
   'scripts/app/install-conda.ts installCondaVersion',
   'scripts/app/install-conda.ts installCondaVersion > withLock callback',
   'scripts/app/plan.ts planChanges',
-  'scripts/app/qa.ts runQa',
   'scripts/app/rollback.ts planRollback',
   'scripts/core/deploy.ts planDeploy',
   'scripts/core/inventory.ts parseInventory',
