@@ -136,6 +136,31 @@ const fmt = (s: number) => `${s.toFixed(1)}s`;
 /** Build and test `envs`; results in the order given. */
 export async function runBuilds(opts: RunBuildsOptions): Promise<PipelineResult> {
   const t0 = performance.now();
+  const run = await prepareRun(opts);
+  const done = await runPool(opts.envs, opts.jobs, (env, i) => runOneEnv(run, env, i));
+  const stop = interruptedBy();
+  if (stop) throw new InterruptedError(stop);
+  return {
+    envs: done.map(({ result, recordStatus, fresh }) => ({ result, fresh, ...(recordStatus ? { recordStatus } : {}) })),
+    fresh: done.filter((d) => d.fresh).length,
+    condaSeconds: done.reduce((s, d) => s + d.condaSeconds, 0),
+    testSeconds: done.reduce((s, d) => s + d.testSeconds, 0),
+    seconds: (performance.now() - t0) / 1000,
+    isolation: {
+      sandbox: run.sandbox.kind,
+      note: isolationNote(run.sandbox, run.allowUnsandboxed),
+      ...(run.sandbox.asRoot ? { asRoot: true } : {}),
+    },
+  };
+}
+
+/** What every env of a run shares: the resolved root, the conda adapter, the sandbox and what it exposes. */
+type RunContext = Awaited<ReturnType<typeof prepareRun>>;
+
+/** One env's outcome, with the seconds it spent in conda and in its tests. */
+type EnvDone = PipelineEnv & { condaSeconds: number; testSeconds: number };
+
+async function prepareRun(opts: RunBuildsOptions) {
   // Builds live at the resolved path: conda writes the prefix into scripts, so it must not go through a link
   // that moves.
   if (!existsSync(opts.root)) throw new FailedError(`installation root ${opts.root} does not exist`);
@@ -171,196 +196,250 @@ export async function runBuilds(opts: RunBuildsOptions): Promise<PipelineResult>
   // conda reads /etc/conda and /var/lib/conda whatever CONDARC says: only the sandbox hides them (core/hermetic.ts)
   if (!bwrap && total && !opts.testOnly) warnRunnerRcFiles(root, opts.repo.inventory, opts.out);
   if (opts.runDir) mkdirSync(join(opts.runDir, 'logs'), { recursive: true });
-
-  const one = async (
-    env: DesiredEnv,
-    i: number,
-  ): Promise<PipelineEnv & { condaSeconds: number; testSeconds: number }> => {
-    const started = performance.now();
-    const tag = `[${i + 1}/${total}] ${env.name}`;
-    const stopped = interruptedBy();
-    if (stopped) throw new InterruptedError(stopped); // not started: its record stays as it was
-    const paths = buildPaths(root, opts.desired.condaVersion, env.name, env.buildId);
-    // the env plan decides (core/envplan.ts): reuse a passing verdict for this key, test, build, or report
-    const decision = decideEnv(
-      envInputFromDisk(root, opts.desired.condaVersion, env, live.links[env.name]),
-      opts.retryFailed ? { retryFailed: true } : {},
-    );
-    let step: QaStep = qaStep(decision);
-    if (step === 'reuse' && opts.retest?.has(env.name)) step = 'test';
-    let outcome: BuildOutcome;
-    if (opts.testOnly) {
-      const rec = readBuildRecord(root, opts.desired.condaVersion, env.name, env.buildId) as
-        StampedBuildRecord | undefined;
-      if (!rec || step === 'build' || step === 'refuse') {
-        const result = preflightResult(
-          env.name,
-          'plan',
-          [
-            {
-              file: env.spec.file,
-              line: 1,
-              message:
-                `no build of ${env.name} with id ${env.buildId} (${decision.reason}): ` +
-                'run `conda-gitops build` first',
-            },
-          ],
-          env.buildId,
-        );
-        opts.out.progress(`${tag} not built`);
-        return {
-          result: { ...result, phase: 'test' },
-          ...(rec ? { recordStatus: rec.status } : {}),
-          fresh: false,
-          condaSeconds: 0,
-          testSeconds: 0,
-        };
-      }
-      outcome = { status: 'built', record: rec, fresh: false, toolSeconds: 0 };
-    } else {
-      outcome = await buildEnv({
-        root,
-        condaVersion: opts.desired.condaVersion,
-        frontend: opts.desired.frontend,
-        env,
-        specDir,
-        tools: tools!,
-        retryFailed: opts.retryFailed,
-        timeoutSeconds: opts.timeoutSeconds,
-        // the sandbox's /tmp is private: the local channels and pip sources this build reads are bound back
-        isolation: bwrap
-          ? {
-              ...isolation,
-              expose: [
-                ...isolation.expose!,
-                ...buildReadPaths({ spec: env.spec, conda: opts.repo.inventory.conda, specDir, env: process.env, rc }),
-              ],
-            }
-          : isolation,
-        onPhase: (phase, seconds, ok) => opts.out.progress(`${tag} ${phase} ${fmt(seconds)}${ok ? '' : ' FAILED'}`),
-      });
-    }
-    if (outcome.status === 'aborted' || interruptedBy()) {
-      // the run was interrupted: no test, no verdict (the caller stops with InterruptedError)
-      opts.out.progress(`${tag} aborted`);
-      const result: EnvRunResult = {
-        env: env.name,
-        buildId: env.buildId,
-        status: 'failed',
-        phase: outcome.phase ?? 'create',
-        file: env.spec.file,
-        seconds: (performance.now() - started) / 1000,
-        phases: outcome.record.phases,
-      };
-      return { result, recordStatus: outcome.record.status, fresh: false, condaSeconds: 0, testSeconds: 0 };
-    }
-    const condaSeconds = outcome.toolSeconds;
-    let testSeconds = 0;
-    let record = outcome.record;
-    let failure: Classification | undefined = outcome.failure;
-    let phase: EnvRunResult['phase'] = outcome.phase;
-    let tested: EnvTestResult | undefined;
-    const reused = step === 'reuse' && !outcome.fresh;
-    let status: EnvRunResult['status'] = outcome.status === 'failed' ? 'failed' : reused ? 'reused' : 'tested';
-
-    const wantsTest = opts.test !== false && outcome.status === 'built' && (outcome.fresh || step !== 'reuse');
-    if (wantsTest) {
-      tested = await testBuild({
-        env: env.name,
-        prefix: record.prefix,
-        spec: env.spec,
-        packages: record.packages ?? [],
-        kernel: env.kernel,
-        ...(env.kernelSpecs ? { kernelSpecs: env.kernelSpecs } : {}),
-        specDir,
-        passEnv,
-        log: paths.log,
-        isolation: testIsolation,
-        ...(opts.testTimeoutSeconds ? { timeoutSeconds: opts.testTimeoutSeconds } : {}),
-      });
-      testSeconds = tested.seconds;
-      // an interrupted test says nothing about the build: it stays `built`, tested again next run
-      const stop = interruptedBy();
-      if (stop) throw new InterruptedError(stop);
-      const testPhase: PhaseRecord = {
-        name: 'test',
-        ok: tested.ok,
-        seconds: tested.seconds,
-        ...(tested.failure ? { failure: tested.failure } : {}),
-      };
-      recordVerdict(
-        root,
-        record,
-        { key: env.verdictKey, tests: opts.repo.testTexts?.get(env.name) ?? '', kernel: env.kernel },
-        testPhase,
-      );
-      record = { ...record, phases: [...record.phases.filter((p) => p.name !== 'test'), testPhase] };
-      opts.out.progress(`${tag} test ${fmt(tested.seconds)}${tested.ok ? '' : ' FAILED'}`);
-      if (!tested.ok) {
-        status = 'failed';
-        failure = tested.failure;
-        phase = 'test';
-      } else status = 'tested';
-    } else if (opts.test === false && outcome.status === 'built') {
-      status = 'tested'; // EnvRunResult has no 'built': build-only callers read recordStatus instead
-    }
-
-    let log: string | undefined = existsSync(paths.log) ? paths.log : undefined;
-    if (log && opts.runDir) {
-      const copy = join(opts.runDir, 'logs', `${env.name}.log`);
-      copyFileSync(log, copy);
-      log = copy;
-    }
-    const seconds = (performance.now() - started) / 1000;
-    const hint =
-      status === 'failed' && failure ? (phase === 'test' && tested ? testHint(tested) : hintFor(failure)) : undefined;
-    const line = status === 'failed' ? (phase === 'test' && tested?.line) || faultLine(env.spec, failure) : undefined;
-    const result: EnvRunResult = {
-      env: env.name,
-      buildId: env.buildId,
-      status,
-      ...(status === 'failed' ? { phase: phase ?? 'create' } : {}),
-      ...(status === 'failed' && failure ? { failure } : {}),
-      ...(hint ? { hint } : {}),
-      file: (status === 'failed' && phase === 'test' && tested?.file) || env.spec.file,
-      ...(line ? { line } : {}),
-      seconds,
-      phases: record.phases,
-      ...(log ? { log } : {}),
-      ...(record.packages ? { packages: record.packages } : {}),
-      ...(() => {
-        const lp = livePackagesOf(root, live, env.name);
-        return lp ? { livePackages: lp } : {};
-      })(),
-    };
-    const verdict =
-      status === 'failed'
-        ? `FAILED ${phase ?? ''} (${failure?.class ?? 'unknown'})` +
-          (outcome.fresh || tested ? '' : ' [recorded failure]')
-        : opts.test === false
-          ? step === 'reuse'
-            ? 'tested'
-            : record.status
-          : status;
-    opts.out.progress(`${tag} ${verdict} ${fmt(seconds)}`);
-    const recordStatus: BuildStatus =
-      status === 'failed' ? 'failed' : opts.test === false ? (step === 'reuse' ? 'tested' : record.status) : 'tested';
-    return { result, recordStatus, fresh: outcome.fresh, condaSeconds, testSeconds };
+  return {
+    opts,
+    root,
+    passEnv,
+    tools,
+    specDir,
+    live,
+    total,
+    sandbox,
+    allowUnsandboxed,
+    bwrap,
+    isolation,
+    rc,
+    testIsolation,
   };
+}
 
-  const done = await runPool(opts.envs, opts.jobs, one);
+/** Build (or find the build of) one env, test it, and report its result. */
+async function runOneEnv(run: RunContext, env: DesiredEnv, i: number): Promise<EnvDone> {
+  const { opts, root } = run;
+  const started = performance.now();
+  const tag = `[${i + 1}/${run.total}] ${env.name}`;
+  const stopped = interruptedBy();
+  if (stopped) throw new InterruptedError(stopped); // not started: its record stays as it was
+  // the env plan decides (core/envplan.ts): reuse a passing verdict for this key, test, build, or report
+  const decision = decideEnv(
+    envInputFromDisk(root, opts.desired.condaVersion, env, run.live.links[env.name]),
+    opts.retryFailed ? { retryFailed: true } : {},
+  );
+  let step: QaStep = qaStep(decision);
+  if (step === 'reuse' && opts.retest?.has(env.name)) step = 'test';
+  let outcome: BuildOutcome;
+  if (opts.testOnly) {
+    const rec = readBuildRecord(root, opts.desired.condaVersion, env.name, env.buildId) as
+      StampedBuildRecord | undefined;
+    if (!rec || step === 'build' || step === 'refuse') return notBuilt(run, env, tag, decision.reason, rec);
+    outcome = { status: 'built', record: rec, fresh: false, toolSeconds: 0 };
+  } else {
+    outcome = await buildOne(run, env, tag);
+  }
+  if (outcome.status === 'aborted' || interruptedBy()) return aborted(run, env, tag, outcome, started);
+  return testAndReport(run, env, tag, step, outcome, started);
+}
+
+/** `test` of an env without a build (or one the plan would rebuild): fails in the plan phase. */
+function notBuilt(run: RunContext, env: DesiredEnv, tag: string, reason: string, rec?: StampedBuildRecord): EnvDone {
+  const result = preflightResult(
+    env.name,
+    'plan',
+    [
+      {
+        file: env.spec.file,
+        line: 1,
+        message: `no build of ${env.name} with id ${env.buildId} (${reason}): run \`conda-gitops build\` first`,
+      },
+    ],
+    env.buildId,
+  );
+  run.opts.out.progress(`${tag} not built`);
+  return {
+    result: { ...result, phase: 'test' },
+    ...(rec ? { recordStatus: rec.status } : {}),
+    fresh: false,
+    condaSeconds: 0,
+    testSeconds: 0,
+  };
+}
+
+function buildOne(run: RunContext, env: DesiredEnv, tag: string): Promise<BuildOutcome> {
+  const { opts, isolation, specDir } = run;
+  return buildEnv({
+    root: run.root,
+    condaVersion: opts.desired.condaVersion,
+    frontend: opts.desired.frontend,
+    env,
+    specDir,
+    tools: run.tools!,
+    retryFailed: opts.retryFailed,
+    timeoutSeconds: opts.timeoutSeconds,
+    // the sandbox's /tmp is private: the local channels and pip sources this build reads are bound back
+    isolation: run.bwrap
+      ? {
+          ...isolation,
+          expose: [
+            ...isolation.expose!,
+            ...buildReadPaths({
+              spec: env.spec,
+              conda: opts.repo.inventory.conda,
+              specDir,
+              env: process.env,
+              rc: run.rc,
+            }),
+          ],
+        }
+      : isolation,
+    onPhase: (phase, seconds, ok) => opts.out.progress(`${tag} ${phase} ${fmt(seconds)}${ok ? '' : ' FAILED'}`),
+  });
+}
+
+/** The run was interrupted: no test, no verdict (the caller stops with InterruptedError). */
+function aborted(run: RunContext, env: DesiredEnv, tag: string, outcome: BuildOutcome, started: number): EnvDone {
+  run.opts.out.progress(`${tag} aborted`);
+  const result: EnvRunResult = {
+    env: env.name,
+    buildId: env.buildId,
+    status: 'failed',
+    phase: outcome.phase ?? 'create',
+    file: env.spec.file,
+    seconds: (performance.now() - started) / 1000,
+    phases: outcome.record.phases,
+  };
+  return { result, recordStatus: outcome.record.status, fresh: false, condaSeconds: 0, testSeconds: 0 };
+}
+
+/** Where an env stands after its build and (when it runs) its test. */
+interface EnvState {
+  record: StampedBuildRecord;
+  status: EnvRunResult['status'];
+  failure?: Classification;
+  phase: EnvRunResult['phase'];
+  tested?: EnvTestResult;
+}
+
+async function testAndReport(
+  run: RunContext,
+  env: DesiredEnv,
+  tag: string,
+  step: QaStep,
+  outcome: BuildOutcome,
+  started: number,
+): Promise<EnvDone> {
+  const { opts } = run;
+  const reused = step === 'reuse' && !outcome.fresh;
+  let state: EnvState = {
+    record: outcome.record,
+    status: outcome.status === 'failed' ? 'failed' : reused ? 'reused' : 'tested',
+    phase: outcome.phase,
+    ...(outcome.failure ? { failure: outcome.failure } : {}),
+  };
+  const wantsTest = opts.test !== false && outcome.status === 'built' && (outcome.fresh || step !== 'reuse');
+  if (wantsTest) state = await testOne(run, env, tag, state);
+  else if (opts.test === false && outcome.status === 'built') {
+    state.status = 'tested'; // EnvRunResult has no 'built': build-only callers read recordStatus instead
+  }
+  const { record, status, failure, phase, tested } = state;
+  const result = envResult(run, env, state, copyLog(run, env), (performance.now() - started) / 1000);
+  const verdict =
+    status === 'failed'
+      ? `FAILED ${phase ?? ''} (${failure?.class ?? 'unknown'})` +
+        (outcome.fresh || tested ? '' : ' [recorded failure]')
+      : opts.test === false
+        ? step === 'reuse'
+          ? 'tested'
+          : record.status
+        : status;
+  opts.out.progress(`${tag} ${verdict} ${fmt(result.seconds)}`);
+  const recordStatus: BuildStatus =
+    status === 'failed' ? 'failed' : opts.test === false ? (step === 'reuse' ? 'tested' : record.status) : 'tested';
+  return {
+    result,
+    recordStatus,
+    fresh: outcome.fresh,
+    condaSeconds: outcome.toolSeconds,
+    testSeconds: tested?.seconds ?? 0,
+  };
+}
+
+/** Run an env's tests and record the verdict for its key. */
+async function testOne(run: RunContext, env: DesiredEnv, tag: string, state: EnvState): Promise<EnvState> {
+  const { opts, root } = run;
+  const paths = buildPaths(root, opts.desired.condaVersion, env.name, env.buildId);
+  const tested = await testBuild({
+    env: env.name,
+    prefix: state.record.prefix,
+    spec: env.spec,
+    packages: state.record.packages ?? [],
+    kernel: env.kernel,
+    ...(env.kernelSpecs ? { kernelSpecs: env.kernelSpecs } : {}),
+    specDir: run.specDir,
+    passEnv: run.passEnv,
+    log: paths.log,
+    isolation: run.testIsolation,
+    ...(opts.testTimeoutSeconds ? { timeoutSeconds: opts.testTimeoutSeconds } : {}),
+  });
+  // an interrupted test says nothing about the build: it stays `built`, tested again next run
   const stop = interruptedBy();
   if (stop) throw new InterruptedError(stop);
+  const testPhase: PhaseRecord = {
+    name: 'test',
+    ok: tested.ok,
+    seconds: tested.seconds,
+    ...(tested.failure ? { failure: tested.failure } : {}),
+  };
+  recordVerdict(
+    root,
+    state.record,
+    { key: env.verdictKey, tests: opts.repo.testTexts?.get(env.name) ?? '', kernel: env.kernel },
+    testPhase,
+  );
+  const record = { ...state.record, phases: [...state.record.phases.filter((p) => p.name !== 'test'), testPhase] };
+  opts.out.progress(`${tag} test ${fmt(tested.seconds)}${tested.ok ? '' : ' FAILED'}`);
+  if (!tested.ok) {
+    const failure = tested.failure;
+    return { record, status: 'failed', phase: 'test', tested, ...(failure ? { failure } : {}) };
+  }
+  return { ...state, record, status: 'tested', tested };
+}
+
+/** The env's build log, copied into the run directory when there is one. */
+function copyLog(run: RunContext, env: DesiredEnv): string | undefined {
+  const paths = buildPaths(run.root, run.opts.desired.condaVersion, env.name, env.buildId);
+  let log: string | undefined = existsSync(paths.log) ? paths.log : undefined;
+  if (log && run.opts.runDir) {
+    const copy = join(run.opts.runDir, 'logs', `${env.name}.log`);
+    copyFileSync(log, copy);
+    log = copy;
+  }
+  return log;
+}
+
+function envResult(
+  run: RunContext,
+  env: DesiredEnv,
+  { record, status, failure, phase, tested }: EnvState,
+  log: string | undefined,
+  seconds: number,
+): EnvRunResult {
+  const hint =
+    status === 'failed' && failure ? (phase === 'test' && tested ? testHint(tested) : hintFor(failure)) : undefined;
+  const line = status === 'failed' ? (phase === 'test' && tested?.line) || faultLine(env.spec, failure) : undefined;
+  const livePackages = livePackagesOf(run.root, run.live, env.name);
   return {
-    envs: done.map(({ result, recordStatus, fresh }) => ({ result, fresh, ...(recordStatus ? { recordStatus } : {}) })),
-    fresh: done.filter((d) => d.fresh).length,
-    condaSeconds: done.reduce((s, d) => s + d.condaSeconds, 0),
-    testSeconds: done.reduce((s, d) => s + d.testSeconds, 0),
-    seconds: (performance.now() - t0) / 1000,
-    isolation: {
-      sandbox: sandbox.kind,
-      note: isolationNote(sandbox, allowUnsandboxed),
-      ...(sandbox.asRoot ? { asRoot: true } : {}),
-    },
+    env: env.name,
+    buildId: env.buildId,
+    status,
+    ...(status === 'failed' ? { phase: phase ?? 'create' } : {}),
+    ...(status === 'failed' && failure ? { failure } : {}),
+    ...(hint ? { hint } : {}),
+    file: (status === 'failed' && phase === 'test' && tested?.file) || env.spec.file,
+    ...(line ? { line } : {}),
+    seconds,
+    phases: record.phases,
+    ...(log ? { log } : {}),
+    ...(record.packages ? { packages: record.packages } : {}),
+    ...(livePackages ? { livePackages } : {}),
   };
 }

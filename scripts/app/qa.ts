@@ -110,40 +110,9 @@ export async function runQa(opts: QaOptions): Promise<QaResult> {
   const only = new Set(opts.envs);
   const checkouts: CommitCheckout[] = [];
   try {
-    // 1-2. the head and what changed. A pull request (--base and --head) is read from git by what it changed:
-    // one diff, the changed blobs; only the files of the envs to build are written to disk.
-    let changes: Changes | undefined;
-    let setup: Omit<RunSetup, 'jobs' | 'timeoutSeconds'>;
-    let headDir: string | undefined;
-    // the allow-list sources are checked against: the base commit's, so a PR cannot widen its own
-    let allowCheck: AllowListCheck | undefined;
-    const delta = baseRef && headRef ? await readPrDelta(opts.repoDir, baseRef, headRef) : undefined;
-    if (delta) {
-      for (const w of delta.warnings) out.warn(`${w.file}:${w.line}: warning: ${w.message}`);
-      // the PR's data, the base's configuration (core/trust.ts)
-      const trusted = trustedRun(delta.baseInventory, delta.inventory, out);
-      setup = prDeltaSetup(delta, trusted, resolveRoot({ options: { root: opts.rootFlag }, env: opts.env }, trusted));
-      changes = delta.changes;
-      allowCheck = delta.allowCheck;
-    } else {
-      // a whole commit: read through the one snapshot reader; its files are on disk for the builds
-      const head = headRef ? await checkoutCommit(opts.repoDir, headRef) : undefined;
-      if (head) checkouts.push(head);
-      headDir = head?.dir ?? opts.repoDir;
-      const headFiles = headRef ? (await readCommitFiles(opts.repoDir, headRef)).files : undefined;
-      const base = baseRef ? await readCommitFiles(opts.repoDir, baseRef) : undefined;
-      setup = await loadRunSetup({
-        ...opts,
-        repoDir: headDir,
-        ...(headFiles ? { files: headFiles } : {}),
-        ...(base ? { trustBase: inventoryOf(base.files) ?? 'no-base' } : {}),
-      });
-      if (base) {
-        const current = headFiles ?? readRepoFiles(headDir);
-        changes = changesBetween(base.files, current, setup.repo.inventory);
-        allowCheck = allowListBetween(base.files, current, setup.repo.inventory);
-      }
-    }
+    const head = await readHeadAndChanges(opts, checkouts);
+    const { delta, changes, setup } = head;
+    let { headDir, allowCheck } = head;
     const { repo, broken, root, desired, replicated } = setup;
     // a head older than main's conda (a stale branch, a downgrade) is refused before anything is written
     refuseOlderConda(root, repo.inventory, changes);
@@ -213,31 +182,12 @@ export async function runQa(opts: QaOptions): Promise<QaResult> {
       ...(toBuild.length ? { isolation: pipeline.isolation } : {}),
       envs: results,
       ...(upgrade ? { upgrade } : {}),
-      ...(changes
-        ? {
-            merge: {
-              added: changes.envs
-                .filter((e) => e.reasons.includes('added') || e.reasons.includes('inventory'))
-                .map((e) => e.name),
-              changed: changes.envs
-                .filter((e) => !e.reasons.includes('added') && !e.reasons.includes('inventory'))
-                .map((e) => e.name),
-              dropped: changes.dropped,
-              kernels: changes.kernels,
-            },
-          }
-        : {}),
+      ...(changes ? { merge: mergeOf(changes) } : {}),
     };
     const report = buildReport(run);
     const paths = writeReportFiles(runDir, report);
     await publishReport(report, runDir, opts.repoDir, opts.env, (line) => (out.command ?? out.info)(line));
-    out.info('');
-    out.info(headline(report));
-    for (const line of upgradeLines(report)) out.info(line);
-    if (report.envs.length) for (const line of summaryTable(report)) out.info(line);
-    for (const line of mergeLines(report.merge)) out.info(line);
-    out.info(`built ${pipeline.fresh} env(s) in this run; report: ${paths.report}`);
-    out.info(`summary: ${paths.summary}  junit: ${paths.junit}  logs: ${paths.logs}/`);
+    printSummary(out, report, paths, pipeline.fresh);
     return {
       ...report,
       outcome: failedIf(!report.ok),
@@ -253,6 +203,61 @@ export async function runQa(opts: QaOptions): Promise<QaResult> {
   } finally {
     for (const c of checkouts) c.cleanup();
   }
+}
+
+/**
+ * 1-2. the head and what changed. A pull request (--base and --head) is read from git by what it changed:
+ * one diff, the changed blobs; only the files of the envs to build are written to disk.
+ */
+async function readHeadAndChanges(opts: QaOptions, checkouts: CommitCheckout[]) {
+  const { baseRef, headRef, out } = opts;
+  let changes: Changes | undefined;
+  let setup: Omit<RunSetup, 'jobs' | 'timeoutSeconds'>;
+  let headDir: string | undefined;
+  // the allow-list sources are checked against: the base commit's, so a PR cannot widen its own
+  let allowCheck: AllowListCheck | undefined;
+  const delta = baseRef && headRef ? await readPrDelta(opts.repoDir, baseRef, headRef) : undefined;
+  if (delta) {
+    for (const w of delta.warnings) out.warn(`${w.file}:${w.line}: warning: ${w.message}`);
+    // the PR's data, the base's configuration (core/trust.ts)
+    const trusted = trustedRun(delta.baseInventory, delta.inventory, out);
+    setup = prDeltaSetup(delta, trusted, resolveRoot({ options: { root: opts.rootFlag }, env: opts.env }, trusted));
+    changes = delta.changes;
+    allowCheck = delta.allowCheck;
+  } else {
+    // a whole commit: read through the one snapshot reader; its files are on disk for the builds
+    const head = headRef ? await checkoutCommit(opts.repoDir, headRef) : undefined;
+    if (head) checkouts.push(head);
+    headDir = head?.dir ?? opts.repoDir;
+    const headFiles = headRef ? (await readCommitFiles(opts.repoDir, headRef)).files : undefined;
+    const base = baseRef ? await readCommitFiles(opts.repoDir, baseRef) : undefined;
+    setup = await loadRunSetup({
+      ...opts,
+      repoDir: headDir,
+      ...(headFiles ? { files: headFiles } : {}),
+      ...(base ? { trustBase: inventoryOf(base.files) ?? 'no-base' } : {}),
+    });
+    if (base) {
+      const current = headFiles ?? readRepoFiles(headDir);
+      changes = changesBetween(base.files, current, setup.repo.inventory);
+      allowCheck = allowListBetween(base.files, current, setup.repo.inventory);
+    }
+  }
+  return { delta, changes, setup, headDir, allowCheck };
+}
+
+/** What merging the pull request adds, changes and drops, for the report. */
+function mergeOf(changes: Changes) {
+  return {
+    added: changes.envs
+      .filter((e) => e.reasons.includes('added') || e.reasons.includes('inventory'))
+      .map((e) => e.name),
+    changed: changes.envs
+      .filter((e) => !e.reasons.includes('added') && !e.reasons.includes('inventory'))
+      .map((e) => e.name),
+    dropped: changes.dropped,
+    kernels: changes.kernels,
+  };
 }
 
 function allowInfo(c: AllowListCheck): NonNullable<QaRunResult['allowList']> {
@@ -328,4 +333,20 @@ async function prepareInstallation(o: {
     else out.info(`ROOT/qa -> v${to}: the new installation, for people to inspect (ROOT/current is unchanged)`);
   }
   return upgrade;
+}
+
+/** The run's headline, tables and where its files are. */
+function printSummary(
+  out: Output,
+  report: ReturnType<typeof buildReport>,
+  paths: ReturnType<typeof writeReportFiles>,
+  fresh: number,
+): void {
+  out.info('');
+  out.info(headline(report));
+  for (const line of upgradeLines(report)) out.info(line);
+  if (report.envs.length) for (const line of summaryTable(report)) out.info(line);
+  for (const line of mergeLines(report.merge)) out.info(line);
+  out.info(`built ${fresh} env(s) in this run; report: ${paths.report}`);
+  out.info(`summary: ${paths.summary}  junit: ${paths.junit}  logs: ${paths.logs}/`);
 }

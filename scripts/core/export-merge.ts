@@ -82,19 +82,10 @@ export async function mergeExport(
     result.problems = exp.problems.filter((p) => p.severity === 'error');
     return result;
   }
-
-  const eol = specText.includes('\r\n') ? '\r\n' : '\n';
-  const cr = eol === '\r\n' ? '\r' : '';
-  const lines = specText.split('\n');
-  const lineText = (n: number) => (lines[n - 1] ?? '').replace(/\r$/, '');
-  const replaces = new Map<number, string>();
-  const deletes = new Set<number>();
-  const insertsAfter = new Map<number, string[]>();
-  const insertAfter = (n: number, text: string) => insertsAfter.set(n, [...(insertsAfter.get(n) ?? []), text]);
-
+  const w = mergeWork(specText, spec, exportSpec, result);
   // every line to edit must be one `- item` of a block list
   const notBlock = [...spec.dependencies.map((d) => d.line), ...spec.pip.map((p) => p.line)].find(
-    (n) => !itemPrefix(lineText(n)),
+    (n) => !itemPrefix(w.lineText(n)),
   );
   if (notBlock !== undefined) {
     result.problems = [
@@ -107,112 +98,169 @@ export async function mergeExport(
     ];
     return result;
   }
+  for (const dep of spec.dependencies) await mergeCondaDependency(w, dep);
+  const layout = addNewConda(w);
+  for (const p of spec.pip) if (p.name) mergePipEntry(w, p, p.name);
+  addNewPip(w, layout);
+  const out: string[] = [];
+  w.lines.forEach((raw, k) => {
+    const n = k + 1;
+    if (!w.deletes.has(n)) out.push(w.replaces.get(n) ?? raw);
+    out.push(...(w.insertsAfter.get(n) ?? []));
+  });
+  result.text = out.join('\n');
+  return result;
+}
 
+type ExportedSpec = NonNullable<ReturnType<typeof parseSpec>['partial']>;
+
+/** The spec's lines and the edits to them, as the merge goes. */
+interface MergeWork {
+  spec: EnvSpec;
+  exportSpec: ExportedSpec;
+  result: ExportMergeResult;
+  lines: string[];
+  cr: string;
+  lineText: (n: number) => string;
+  replaces: Map<number, string>;
+  deletes: Set<number>;
+  insertsAfter: Map<number, string[]>;
+  insertAfter: (n: number, text: string) => void;
   /** Replace an item's text on its line, keeping everything around it. */
-  const rewrite = (n: number, before: string, after: string) => {
-    const raw = lineText(n);
-    const at = raw.indexOf(before, raw.indexOf('-') + 1);
-    const next =
-      at >= 0 ? raw.slice(0, at) + after + raw.slice(at + before.length) : `${itemPrefix(raw)!.indent}- ${after}`;
-    replaces.set(n, next + cr);
-  };
+  rewrite: (n: number, before: string, after: string) => void;
+  installed: Map<string, CondaDependency>;
+  named: Set<string>;
+  exportPip: Map<string, PipEntry>;
+  pipNamed: Set<string>;
+}
 
-  // ---- conda dependencies ----
-  const installed = new Map(exportSpec.dependencies.map((d) => [d.spec.name, d]));
-  const named = new Set<string>();
-  for (const dep of spec.dependencies) {
-    named.add(dep.spec.name);
-    const have = installed.get(dep.spec.name);
-    const version = have && exactVersion(have);
-    if (!have || !version) {
-      if (!have) {
-        deletes.add(dep.line);
-        result.dropped.push({ line: dep.line, text: dep.text });
-      } else result.kept.push(dep.text);
-      continue;
-    }
-    if (await condaHolds(dep.spec.version, version)) {
-      result.kept.push(dep.text);
-      continue;
-    }
-    const bare = have.text.replace(/^.*::/, '');
-    const after = dep.spec.channel ? `${dep.spec.channel}::${bare}` : bare;
-    rewrite(dep.line, dep.text, after);
-    result.rewritten.push({ line: dep.line, before: dep.text, after, installed: version });
-  }
-  const newConda = exportSpec.dependencies.filter((d) => !named.has(d.spec.name));
-  const condaLines = spec.dependencies.map((d) => d.line);
-  const prefixLine = condaLines[0] ?? spec.pipLine;
-  const condaPrefix = prefixLine !== undefined ? itemPrefix(lineText(prefixLine)) : undefined;
-  const itemStart = condaPrefix ? condaPrefix.indent + condaPrefix.dash : '  - ';
-  const depsKeyLine = lines.findIndex((l) => /^dependencies\s*:/.test(l)) + 1;
-  const lastConda = condaLines.length ? Math.max(...condaLines) : spec.pipLine ? spec.pipLine - 1 : depsKeyLine;
-  for (const d of newConda) {
-    insertAfter(lastConda, itemStart + d.text + cr);
-    result.added.push(d.text);
-  }
-
-  // ---- pip ----
+function mergeWork(specText: string, spec: EnvSpec, exportSpec: ExportedSpec, result: ExportMergeResult): MergeWork {
+  const eol = specText.includes('\r\n') ? '\r\n' : '\n';
+  const cr = eol === '\r\n' ? '\r' : '';
+  const lines = specText.split('\n');
+  const lineText = (n: number) => (lines[n - 1] ?? '').replace(/\r$/, '');
+  const replaces = new Map<number, string>();
+  const insertsAfter = new Map<number, string[]>();
   const exportPip = new Map<string, PipEntry>();
   for (const p of exportSpec.pip) if (p.name) exportPip.set(normalizePipName(p.name), p);
-  const pipNamed = new Set<string>();
-  for (const p of spec.pip) {
-    if (!p.name) continue;
-    const key = normalizePipName(p.name);
-    pipNamed.add(key);
-    const have = exportPip.get(key);
+  return {
+    spec,
+    exportSpec,
+    result,
+    lines,
+    cr,
+    lineText,
+    replaces,
+    deletes: new Set<number>(),
+    insertsAfter,
+    insertAfter: (n, text) => insertsAfter.set(n, [...(insertsAfter.get(n) ?? []), text]),
+    rewrite: (n, before, after) => {
+      const raw = lineText(n);
+      const at = raw.indexOf(before, raw.indexOf('-') + 1);
+      const next =
+        at >= 0 ? raw.slice(0, at) + after + raw.slice(at + before.length) : `${itemPrefix(raw)!.indent}- ${after}`;
+      replaces.set(n, next + cr);
+    },
+    installed: new Map(exportSpec.dependencies.map((d) => [d.spec.name, d])),
+    named: new Set<string>(),
+    exportPip,
+    pipNamed: new Set<string>(),
+  };
+}
+
+/** A conda dependency of the spec: kept when the installed version satisfies it, else rewritten or dropped. */
+async function mergeCondaDependency(w: MergeWork, dep: CondaDependency): Promise<void> {
+  w.named.add(dep.spec.name);
+  const have = w.installed.get(dep.spec.name);
+  const version = have && exactVersion(have);
+  if (!have || !version) {
     if (!have) {
-      deletes.add(p.line);
-      result.dropped.push({ line: p.line, text: p.text });
-      continue;
+      w.deletes.add(dep.line);
+      w.result.dropped.push({ line: dep.line, text: dep.text });
+    } else w.result.kept.push(dep.text);
+    return;
+  }
+  if (await condaHolds(dep.spec.version, version)) {
+    w.result.kept.push(dep.text);
+    return;
+  }
+  const bare = have.text.replace(/^.*::/, '');
+  const after = dep.spec.channel ? `${dep.spec.channel}::${bare}` : bare;
+  w.rewrite(dep.line, dep.text, after);
+  w.result.rewritten.push({ line: dep.line, before: dep.text, after, installed: version });
+}
+
+/** Conda packages the export has and the spec does not: added after the last conda line. */
+function addNewConda(w: MergeWork): {
+  condaLines: number[];
+  condaPrefix: ReturnType<typeof itemPrefix>;
+  depsKeyLine: number;
+} {
+  const newConda = w.exportSpec.dependencies.filter((d) => !w.named.has(d.spec.name));
+  const condaLines = w.spec.dependencies.map((d) => d.line);
+  const prefixLine = condaLines[0] ?? w.spec.pipLine;
+  const condaPrefix = prefixLine !== undefined ? itemPrefix(w.lineText(prefixLine)) : undefined;
+  const itemStart = condaPrefix ? condaPrefix.indent + condaPrefix.dash : '  - ';
+  const depsKeyLine = w.lines.findIndex((l) => /^dependencies\s*:/.test(l)) + 1;
+  const lastConda = condaLines.length ? Math.max(...condaLines) : w.spec.pipLine ? w.spec.pipLine - 1 : depsKeyLine;
+  for (const d of newConda) {
+    w.insertAfter(lastConda, itemStart + d.text + w.cr);
+    w.result.added.push(d.text);
+  }
+  return { condaLines, condaPrefix, depsKeyLine };
+}
+
+/** A pip entry of the spec: kept when the installed version satisfies it, else rewritten or dropped. */
+function mergePipEntry(w: MergeWork, p: PipEntry, name: string): void {
+  const key = normalizePipName(name);
+  w.pipNamed.add(key);
+  const have = w.exportPip.get(key);
+  if (!have) {
+    w.deletes.add(p.line);
+    w.result.dropped.push({ line: p.line, text: p.text });
+    return;
+  }
+  let after: string | undefined;
+  let version = have.version ?? have.text;
+  if (REGISTRY.has(p.kind)) {
+    if (have.kind === 'git') after = have.text;
+    else if (p.kind !== 'name' && have.version) {
+      const parts = pipParts(p.text);
+      if (!parts || matchesPep440(parts.specifier, have.version) !== true)
+        after = parts ? `${parts.name}${parts.extras}==${have.version}${parts.marker}` : have.text;
     }
-    let after: string | undefined;
-    let version = have.version ?? have.text;
-    if (REGISTRY.has(p.kind)) {
-      if (have.kind === 'git') after = have.text;
-      else if (p.kind !== 'name' && have.version) {
-        const parts = pipParts(p.text);
-        if (!parts || matchesPep440(parts.specifier, have.version) !== true)
-          after = parts ? `${parts.name}${parts.extras}==${have.version}${parts.marker}` : have.text;
-      }
-    } else if (have.kind === 'git') {
-      const want = COMMIT.exec(p.text)?.[1];
-      const got = COMMIT.exec(have.text)?.[1];
-      if (want && got && want.toLowerCase() !== got.toLowerCase()) {
-        after = have.text;
-        version = got;
-      }
-    }
-    if (after === undefined) result.kept.push(p.text);
-    else {
-      rewrite(p.line, p.text, after);
-      result.rewritten.push({ line: p.line, before: p.text, after, installed: version });
+  } else if (have.kind === 'git') {
+    const want = COMMIT.exec(p.text)?.[1];
+    const got = COMMIT.exec(have.text)?.[1];
+    if (want && got && want.toLowerCase() !== got.toLowerCase()) {
+      after = have.text;
+      version = got;
     }
   }
-  const newPip = exportSpec.pip.filter((p) => !p.name || !pipNamed.has(normalizePipName(p.name)));
+  if (after === undefined) w.result.kept.push(p.text);
+  else {
+    w.rewrite(p.line, p.text, after);
+    w.result.rewritten.push({ line: p.line, before: p.text, after, installed: version });
+  }
+}
+
+/** Pip entries the export has and the spec does not: added to its pip section, or a new one. */
+function addNewPip(w: MergeWork, { condaLines, condaPrefix, depsKeyLine }: ReturnType<typeof addNewConda>): void {
+  const newPip = w.exportSpec.pip.filter((p) => !p.name || !w.pipNamed.has(normalizePipName(p.name)));
   if (newPip.length) {
-    if (spec.pipLine !== undefined) {
-      const entryLines = spec.pip.map((p) => p.line);
-      const last = entryLines.length ? Math.max(...entryLines) : spec.pipLine;
-      const pre = entryLines.length ? itemPrefix(lineText(entryLines[0]!)) : undefined;
-      const start = pre ? pre.indent + pre.dash : `${itemPrefix(lineText(spec.pipLine))?.indent ?? '  '}    - `;
-      for (const p of newPip) insertAfter(last, start + p.text + cr);
+    if (w.spec.pipLine !== undefined) {
+      const entryLines = w.spec.pip.map((p) => p.line);
+      const last = entryLines.length ? Math.max(...entryLines) : w.spec.pipLine;
+      const pre = entryLines.length ? itemPrefix(w.lineText(entryLines[0]!)) : undefined;
+      const start = pre ? pre.indent + pre.dash : `${itemPrefix(w.lineText(w.spec.pipLine))?.indent ?? '  '}    - `;
+      for (const p of newPip) w.insertAfter(last, start + p.text + w.cr);
     } else {
       const all = [...condaLines];
       const last = all.length ? Math.max(...all) : depsKeyLine;
       const indent = condaPrefix?.indent ?? '  ';
-      insertAfter(last, `${indent}- pip:${cr}`);
-      for (const p of newPip) insertAfter(last, `${indent}    - ${p.text}${cr}`);
+      w.insertAfter(last, `${indent}- pip:${w.cr}`);
+      for (const p of newPip) w.insertAfter(last, `${indent}    - ${p.text}${w.cr}`);
     }
-    for (const p of newPip) result.added.push(p.text);
+    for (const p of newPip) w.result.added.push(p.text);
   }
-
-  const out: string[] = [];
-  lines.forEach((raw, k) => {
-    const n = k + 1;
-    if (!deletes.has(n)) out.push(replaces.get(n) ?? raw);
-    out.push(...(insertsAfter.get(n) ?? []));
-  });
-  result.text = out.join('\n');
-  return result;
 }

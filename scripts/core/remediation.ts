@@ -184,38 +184,84 @@ export async function remediate(
   options: RemediationOptions = {},
 ): Promise<RemediationResult> {
   const parsed = parseSpec(text, file, envName);
-  const unchanged = (problems: Problem[]): RemediationResult => ({
-    text,
-    changed: false,
-    applied: [],
-    findings: [],
-    diff: '',
-    problems,
-  });
-  if (!parsed.spec) return unchanged(parsed.problems);
-  const spec = parsed.spec;
+  if (!parsed.spec) return { text, changed: false, applied: [], findings: [], diff: '', problems: parsed.problems };
+  const w = remediationWork(text, parsed.spec, facts, options);
+  pipRules(w);
+  // version-gone over the conda deps, including the ones just moved from pip
+  w.newText = new Map<CondaDependency, string>(w.moved.map((m) => [m.dep, m.dep.text]));
+  for (const dep of [...w.spec.dependencies, ...w.moved.map((m) => m.dep)]) await condaDependencyRules(w, dep);
+  placeMovedAndEmptyPip(w);
+  const out = w.applied.length ? applyEdits(text, w.edits) : text;
+  const changed = out !== text;
+  return {
+    text: out,
+    changed,
+    applied: w.applied,
+    findings: w.findings,
+    diff: changed ? unifiedDiff(text, out, { fromFile: `a/${file}`, toFile: `b/${file}` }) : '',
+    problems: parsed.problems,
+  };
+}
+
+/** What the rules share while they run over one spec: its lines, the edits and findings so far. */
+interface RemediationWork {
+  spec: NonNullable<ReturnType<typeof parseSpec>['spec']>;
+  facts: ChannelFacts;
+  options: RemediationOptions;
+  lineText: (n: number) => string;
+  edits: Edits;
+  applied: AppliedRule[];
+  findings: Finding[];
+  legacy: Set<string>;
+  manual: (line: number, pkg: string, specText: string, message: string) => void;
+  condaNames: Set<string>;
+  pipLeft: number;
+  moved: Array<{ dep: CondaDependency; from: PipEntry }>;
+  /** the text each moved dependency is written with */
+  newText: Map<CondaDependency, string>;
+}
+
+function remediationWork(
+  text: string,
+  spec: RemediationWork['spec'],
+  facts: ChannelFacts,
+  options: RemediationOptions,
+): RemediationWork {
   const lines = text.split('\n');
-  const lineText = (n: number) => lines[n - 1] ?? '';
-  const edits: Edits = { deletes: new Set(), replaces: new Map(), insertsBefore: new Map() };
-  const applied: AppliedRule[] = [];
   const findings: Finding[] = [];
-  const legacy = new Set((options.legacyNoarch ?? []).map((n) => n.toLowerCase()));
-  const manual = (line: number, pkg: string, specText: string, message: string) =>
-    findings.push({ kind: 'manual', line, package: pkg, spec: specText, message });
+  return {
+    spec,
+    facts,
+    options,
+    lineText: (n: number) => lines[n - 1] ?? '',
+    edits: { deletes: new Set(), replaces: new Map(), insertsBefore: new Map() },
+    applied: [],
+    findings,
+    legacy: new Set((options.legacyNoarch ?? []).map((n) => n.toLowerCase())),
+    manual: (line, pkg, specText, message) =>
+      findings.push({ kind: 'manual', line, package: pkg, spec: specText, message }),
+    condaNames: new Set(spec.dependencies.map((d) => factKey(d.spec.name))),
+    pipLeft: spec.pip.length,
+    moved: [],
+    newText: new Map(),
+  };
+}
 
-  const condaNames = new Set(spec.dependencies.map((d) => factKey(d.spec.name)));
-  const pipOnPipLine = spec.pip.some((p) => p.line === spec.pipLine);
-  let pipLeft = spec.pip.length;
-  const moved: Array<{ dep: CondaDependency; from: PipEntry }> = [];
-
-  for (const p of spec.pip) {
+/** pip-duplicate and pip-to-conda over the pip entries. */
+function pipRules(w: RemediationWork): void {
+  const pipOnPipLine = w.spec.pip.some((p) => p.line === w.spec.pipLine);
+  for (const p of w.spec.pip) {
     if (!REGISTRY_KINDS.has(p.kind) || !p.name) continue;
     const key = factKey(p.name);
-    const fact = facts.get(key);
-    const rule: RuleId | undefined = condaNames.has(key) ? 'pip-duplicate' : fact?.noarch ? 'pip-to-conda' : undefined;
+    const fact = w.facts.get(key);
+    const rule: RuleId | undefined = w.condaNames.has(key)
+      ? 'pip-duplicate'
+      : fact?.noarch
+        ? 'pip-to-conda'
+        : undefined;
     if (!rule) continue;
-    if (pipOnPipLine || !sameItem(lineText(p.line), p.text)) {
-      manual(
+    if (pipOnPipLine || !sameItem(w.lineText(p.line), p.text)) {
+      w.manual(
         p.line,
         p.name,
         p.text,
@@ -224,9 +270,9 @@ export async function remediate(
       continue;
     }
     if (rule === 'pip-duplicate') {
-      edits.deletes.add(p.line);
-      pipLeft--;
-      applied.push({
+      w.edits.deletes.add(p.line);
+      w.pipLeft--;
+      w.applied.push({
         rule,
         line: p.line,
         package: p.name,
@@ -243,7 +289,7 @@ export async function remediate(
       if (!(e instanceof MatchSpecError)) throw e;
     }
     if (!condaText || !ms) {
-      manual(
+      w.manual(
         p.line,
         p.name,
         p.text,
@@ -252,11 +298,11 @@ export async function remediate(
       );
       continue;
     }
-    edits.deletes.add(p.line);
-    pipLeft--;
-    condaNames.add(key); // a second pip line of the same package is then a duplicate
-    moved.push({ dep: { text: condaText, spec: ms, line: spec.pipLine! }, from: p });
-    applied.push({
+    w.edits.deletes.add(p.line);
+    w.pipLeft--;
+    w.condaNames.add(key); // a second pip line of the same package is then a duplicate
+    w.moved.push({ dep: { text: condaText, spec: ms, line: w.spec.pipLine! }, from: p });
+    w.applied.push({
       rule: 'pip-to-conda',
       line: p.line,
       package: p.name,
@@ -265,105 +311,96 @@ export async function remediate(
       message: `the channel has '${fact!.name}' as a noarch conda package: moved from pip to the conda dependencies`,
     });
   }
+}
 
-  // version-gone over the conda deps, including the ones just moved from pip
-  const newText = new Map<CondaDependency, string>(moved.map((m) => [m.dep, m.dep.text]));
-  for (const dep of [...spec.dependencies, ...moved.map((m) => m.dep)]) {
-    const name = dep.spec.name;
-    if (legacy.has(name.toLowerCase())) {
-      findings.push({
-        kind: 'legacy-noarch',
-        line: dep.line,
-        package: name,
-        spec: dep.text,
-        message: `'${name}' is a legacy noarch package: the build installs it after create (no rewrite)`,
-      });
-    }
-    const fact = facts.get(factKey(name));
-    if (fact === null) {
-      findings.push({
-        kind: 'missing-package',
-        line: dep.line,
-        package: name,
-        spec: dep.text,
-        message: `'${name}' is in none of the channels: no rule applies, remove or replace it by hand`,
-      });
-      continue;
-    }
-    if (!fact || !dep.spec.version || fact.versions.length === 0) continue;
-    let any = false;
-    for (const v of fact.versions)
-      if (await matchesSafely(dep.spec.version, v)) {
-        any = true;
-        break;
-      }
-    if (any) continue;
-    const available = sortVersions(fact.versions);
-    const nearest = nearestAvailable(requestedVersion(dep.spec.version), available);
-    const finding: Finding = {
-      kind: 'version-gone',
+/** legacy-noarch, missing-package and version-gone for one conda dependency. */
+async function condaDependencyRules(w: RemediationWork, dep: CondaDependency): Promise<void> {
+  const name = dep.spec.name;
+  if (w.legacy.has(name.toLowerCase())) {
+    w.findings.push({
+      kind: 'legacy-noarch',
       line: dep.line,
       package: name,
       spec: dep.text,
-      available,
-      ...(nearest ? { nearest } : {}),
-      message:
-        `'${dep.text}': the channel does not have this version; ` +
-        `available: ${available.join(', ')}; nearest ${nearest}` +
-        (options.acceptNearest ? '' : ' (fix --accept-nearest writes it)'),
-    };
-    if (!options.acceptNearest || !nearest) {
-      findings.push(finding);
-      continue;
-    }
-    const op = /^==/.test(dep.spec.version) ? '==' : '=';
-    const written = `${dep.spec.channel ? `${dep.spec.channel}::` : ''}${name}${op}${nearest}`;
-    const isMoved = newText.has(dep);
-    if (isMoved) {
-      newText.set(dep, written);
-    } else {
-      const replaced = replaceItem(lineText(dep.line), written);
-      if (!replaced || !sameItem(lineText(dep.line), dep.text)) {
-        findings.push({
-          ...finding,
-          kind: 'manual',
-          message: `${finding.message}; the line is not a plain list item: edit it by hand`,
-        });
-        continue;
-      }
-      edits.replaces.set(dep.line, replaced);
-    }
-    applied.push({
-      rule: 'version-gone',
-      line: dep.line,
-      package: name,
-      before: dep.text,
-      after: written,
-      message: `${name}: version not in the channel, nearest available ${nearest} written (--accept-nearest)`,
+      message: `'${name}' is a legacy noarch package: the build installs it after create (no rewrite)`,
     });
   }
+  const fact = w.facts.get(factKey(name));
+  if (fact === null) {
+    w.findings.push({
+      kind: 'missing-package',
+      line: dep.line,
+      package: name,
+      spec: dep.text,
+      message: `'${name}' is in none of the channels: no rule applies, remove or replace it by hand`,
+    });
+    return;
+  }
+  if (!fact || !dep.spec.version || fact.versions.length === 0) return;
+  let any = false;
+  for (const v of fact.versions)
+    if (await matchesSafely(dep.spec.version, v)) {
+      any = true;
+      break;
+    }
+  if (any) return;
+  const available = sortVersions(fact.versions);
+  const nearest = nearestAvailable(requestedVersion(dep.spec.version), available);
+  const finding: Finding = {
+    kind: 'version-gone',
+    line: dep.line,
+    package: name,
+    spec: dep.text,
+    available,
+    ...(nearest ? { nearest } : {}),
+    message:
+      `'${dep.text}': the channel does not have this version; ` +
+      `available: ${available.join(', ')}; nearest ${nearest}` +
+      (w.options.acceptNearest ? '' : ' (fix --accept-nearest writes it)'),
+  };
+  if (!w.options.acceptNearest || !nearest) {
+    w.findings.push(finding);
+    return;
+  }
+  const op = /^==/.test(dep.spec.version) ? '==' : '=';
+  const written = `${dep.spec.channel ? `${dep.spec.channel}::` : ''}${name}${op}${nearest}`;
+  const isMoved = w.newText.has(dep);
+  if (isMoved) {
+    w.newText.set(dep, written);
+  } else {
+    const replaced = replaceItem(w.lineText(dep.line), written);
+    if (!replaced || !sameItem(w.lineText(dep.line), dep.text)) {
+      w.findings.push({
+        ...finding,
+        kind: 'manual',
+        message: `${finding.message}; the line is not a plain list item: edit it by hand`,
+      });
+      return;
+    }
+    w.edits.replaces.set(dep.line, replaced);
+  }
+  w.applied.push({
+    rule: 'version-gone',
+    line: dep.line,
+    package: name,
+    before: dep.text,
+    after: written,
+    message: `${name}: version not in the channel, nearest available ${nearest} written (--accept-nearest)`,
+  });
+}
 
-  if (moved.length) {
-    const pipItem = itemOnLine(lineText(spec.pipLine!).replace(/\r$/, ''));
+/** The moved dependencies go before `- pip:`; a `- pip:` left empty goes. */
+function placeMovedAndEmptyPip(w: RemediationWork): void {
+  if (w.moved.length) {
+    const pipItem = itemOnLine(w.lineText(w.spec.pipLine!).replace(/\r$/, ''));
     const indent = pipItem ? `${pipItem.indent}${pipItem.dash}` : '  - ';
-    edits.insertsBefore.set(
-      spec.pipLine!,
-      moved.map((m) => `${indent}${newText.get(m.dep)}`),
+    w.edits.insertsBefore.set(
+      w.spec.pipLine!,
+      w.moved.map((m) => `${indent}${w.newText.get(m.dep)}`),
     );
   }
   // An emptied `- pip:` would be `pip: null`, which conda chokes on: drop the line with its last entry.
-  if (spec.pipLine && spec.pip.length > 0 && pipLeft === 0 && sameItem(lineText(spec.pipLine), 'pip:')) {
-    edits.deletes.add(spec.pipLine);
+  if (w.spec.pipLine && w.spec.pip.length > 0 && w.pipLeft === 0 && sameItem(w.lineText(w.spec.pipLine), 'pip:')) {
+    w.edits.deletes.add(w.spec.pipLine);
   }
-
-  const out = applied.length ? applyEdits(text, edits) : text;
-  const changed = out !== text;
-  return {
-    text: out,
-    changed,
-    applied,
-    findings,
-    diff: changed ? unifiedDiff(text, out, { fromFile: `a/${file}`, toFile: `b/${file}` }) : '',
-    problems: parsed.problems,
-  };
 }

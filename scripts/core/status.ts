@@ -116,69 +116,9 @@ export function handChange(
 }
 
 export function computeStatus(input: StatusInput): StatusReport {
-  const { desired, live, lookup } = input;
-  const envs: EnvStatus[] = [];
-  const wanted = new Set<string>();
-  for (const d of input.envPlan.envs) {
-    wanted.add(d.name);
-    const liveId = live.links[d.name];
-    const s: EnvStatus = {
-      name: d.name,
-      // a repair build `<id>.rN` (deploy --repair) has the desired build's inputs: in sync
-      state:
-        liveId === undefined
-          ? 'missing'
-          : liveId === d.buildId || inputsBuildId(liveId) === d.buildId
-            ? 'ok'
-            : 'different',
-      ...(liveId ? { live: liveId } : {}),
-      desired: d.buildId,
-      desiredStatus: d.build,
-      action: d.action,
-      ...(d.failure ? { failure: d.failure } : {}),
-      ...(d.bad ? { bad: d.bad } : {}),
-      message: '',
-    };
-    const words =
-      d.action === 'link'
-        ? `tested build ${d.buildId} not deployed yet`
-        : d.action === 'hold'
-          ? `build ${d.buildId} was ${d.reason}`
-          : `build ${d.buildId}: ${d.reason}`;
-    s.message =
-      s.state === 'ok'
-        ? `ok (${liveId})` + (d.action === 'keep' ? '' : `; ${d.reason}`)
-        : s.state === 'missing'
-          ? `missing: ${words}`
-          : `different: live ${liveId}; ${words}`;
-    const by = input.serving?.find((v) => v.installation !== live.ref?.installation && d.name in v.links);
-    const allowed = desired.allowFailures?.includes(d.name) === true;
-    const onAdopted = input.adopted !== undefined && input.installation === input.adopted;
-    if (s.state === 'missing' && input.adopted && by?.installation === input.adopted && (!allowed || onAdopted)) {
-      // the hand-run installation still runs it: deploy goes on into a new installation, never into this one
-      const at = join(input.root, input.adopted, 'envs', d.name);
-      s.servedByAdopted = input.adopted;
-      s.message =
-        input.installation === input.adopted
-          ? `missing: served by the adopted installation ${input.adopted} at ${at}; deploy builds it only into ` +
-            'a new installation (a pull request that sets [conda] version)'
-          : `${s.message}; served by the adopted installation ${input.adopted} at ${at} meanwhile`;
-    }
-    if (s.state === 'missing' && allowed && !s.servedByAdopted) {
-      const servedFrom = by
-        ? {
-            installation: by.installation,
-            build: by.links[d.name]!,
-            path: join(input.root, by.installation, 'envs', d.name),
-          }
-        : undefined;
-      s.leftOut = servedFrom ? { servedFrom } : {};
-      s.message +=
-        '; left out (allow-failures)' +
-        (servedFrom ? `, still served from ${servedFrom.installation} at ${servedFrom.path}` : ', not live anywhere');
-    }
-    envs.push(s);
-  }
+  const { live } = input;
+  const wanted = new Set(input.envPlan.envs.map((d) => d.name));
+  const envs: EnvStatus[] = input.envPlan.envs.map((d) => desiredEnvStatus(input, d));
   for (const name of Object.keys(live.links).sort()) {
     if (wanted.has(name)) continue;
     envs.push({
@@ -188,9 +128,116 @@ export function computeStatus(input: StatusInput): StatusReport {
       message: `extra: live ${live.links[name]}, not a REPLICATE env in the repository (the next deploy unlinks it)`,
     });
   }
+  markHandChanges(input, envs, wanted);
+  envs.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  const kernels = kernelDrift(input, envs);
+  const counts = statusCounts(envs);
+  const drift =
+    counts.missing + counts.extra + counts.different + counts.handChanged + counts.untested > 0 ||
+    kernels.missing.length + kernels.outdated.length + kernels.extra.length > 0;
+  const last = input.lastCutover;
+  return {
+    installation: input.installation,
+    ...(live.ref ? { live: live.ref } : {}),
+    ...(!live.ref && input.adopted ? { adopted: input.adopted } : {}),
+    ...(last
+      ? {
+          lastCutover: {
+            at: last.at,
+            command: last.command,
+            user: last.user,
+            ...(last.commit ? { commit: last.commit } : {}),
+            ...(last.from ? { from: last.from } : {}),
+            to: last.to,
+          },
+        }
+      : {}),
+    ...(input.installationMark && live.ref?.installation !== input.installation
+      ? {
+          installationMark: {
+            installation: input.installationMark.installation,
+            at: input.installationMark.at,
+            reason: input.installationMark.reason,
+            generation: input.installationMark.generation,
+          },
+        }
+      : {}),
+    envs,
+    kernels,
+    drift,
+    counts,
+  };
+}
+
+type PlannedEnv = StatusInput['envPlan']['envs'][number];
+
+/** The status of one env the repository wants: in sync, missing or different, and what serves it meanwhile. */
+function desiredEnvStatus(input: StatusInput, d: PlannedEnv): EnvStatus {
+  const { desired, live } = input;
+  const liveId = live.links[d.name];
+  const s: EnvStatus = {
+    name: d.name,
+    // a repair build `<id>.rN` (deploy --repair) has the desired build's inputs: in sync
+    state:
+      liveId === undefined
+        ? 'missing'
+        : liveId === d.buildId || inputsBuildId(liveId) === d.buildId
+          ? 'ok'
+          : 'different',
+    ...(liveId ? { live: liveId } : {}),
+    desired: d.buildId,
+    desiredStatus: d.build,
+    action: d.action,
+    ...(d.failure ? { failure: d.failure } : {}),
+    ...(d.bad ? { bad: d.bad } : {}),
+    message: '',
+  };
+  const words =
+    d.action === 'link'
+      ? `tested build ${d.buildId} not deployed yet`
+      : d.action === 'hold'
+        ? `build ${d.buildId} was ${d.reason}`
+        : `build ${d.buildId}: ${d.reason}`;
+  s.message =
+    s.state === 'ok'
+      ? `ok (${liveId})` + (d.action === 'keep' ? '' : `; ${d.reason}`)
+      : s.state === 'missing'
+        ? `missing: ${words}`
+        : `different: live ${liveId}; ${words}`;
+  const by = input.serving?.find((v) => v.installation !== live.ref?.installation && d.name in v.links);
+  const allowed = desired.allowFailures?.includes(d.name) === true;
+  const onAdopted = input.adopted !== undefined && input.installation === input.adopted;
+  if (s.state === 'missing' && input.adopted && by?.installation === input.adopted && (!allowed || onAdopted)) {
+    // the hand-run installation still runs it: deploy goes on into a new installation, never into this one
+    const at = join(input.root, input.adopted, 'envs', d.name);
+    s.servedByAdopted = input.adopted;
+    s.message =
+      input.installation === input.adopted
+        ? `missing: served by the adopted installation ${input.adopted} at ${at}; deploy builds it only into ` +
+          'a new installation (a pull request that sets [conda] version)'
+        : `${s.message}; served by the adopted installation ${input.adopted} at ${at} meanwhile`;
+  }
+  if (s.state === 'missing' && allowed && !s.servedByAdopted) {
+    const servedFrom = by
+      ? {
+          installation: by.installation,
+          build: by.links[d.name]!,
+          path: join(input.root, by.installation, 'envs', d.name),
+        }
+      : undefined;
+    s.leftOut = servedFrom ? { servedFrom } : {};
+    s.message +=
+      '; left out (allow-failures)' +
+      (servedFrom ? `, still served from ${servedFrom.installation} at ${servedFrom.path}` : ', not live anywhere');
+  }
+  return s;
+}
+
+/** Envs changed by hand since their build record: not `ok`, with the repair to run. */
+function markHandChanges(input: StatusInput, envs: EnvStatus[], wanted: Set<string>): void {
   for (const s of envs) {
     if (!s.live) continue;
-    const changed = handChange(lookup(s.name, s.live), input.stampOf(s.name, s.live));
+    const changed = handChange(input.lookup(s.name, s.live), input.stampOf(s.name, s.live));
     if (changed) {
       s.handChanged = changed;
       const what = `changed by hand: conda-meta/history ${changed.now ? `modified ${changed.since}` : 'missing'}`;
@@ -208,8 +255,11 @@ export function computeStatus(input: StatusInput): StatusReport {
       } else s.message += `; ${what} after the build record (the next deploy unlinks it)`;
     }
   }
-  envs.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+}
 
+/** Kernelspecs missing, outdated or extra against what the live envs need. */
+function kernelDrift(input: StatusInput, envs: EnvStatus[]): StatusReport['kernels'] {
+  const { desired, live } = input;
   const { entries } = planKernels(desired.kernels);
   const kernels = { missing: [] as string[], outdated: [] as string[], extra: [] as string[] };
   const wantedKernels = new Set<string>();
@@ -247,9 +297,12 @@ export function computeStatus(input: StatusInput): StatusReport {
       kernels.outdated.push(k.kernel);
   }
   for (const k of input.kernelFiles.keys()) if (!wantedKernels.has(k)) kernels.extra.push(k);
+  return kernels;
+}
 
+function statusCounts(envs: EnvStatus[]): StatusReport['counts'] {
   const count = (st: EnvState) => envs.filter((e) => e.state === st).length;
-  const counts = {
+  return {
     ok: count('ok'),
     missing: count('missing'),
     extra: count('extra'),
@@ -260,41 +313,6 @@ export function computeStatus(input: StatusInput): StatusReport {
     bad: envs.filter((e) => e.bad).length,
     untested: envs.filter((e) => e.state === 'ok' && e.action !== 'keep').length,
     leftOut: envs.filter((e) => e.leftOut).length,
-  };
-  const drift =
-    counts.missing + counts.extra + counts.different + counts.handChanged + counts.untested > 0 ||
-    kernels.missing.length + kernels.outdated.length + kernels.extra.length > 0;
-  const last = input.lastCutover;
-  return {
-    installation: input.installation,
-    ...(live.ref ? { live: live.ref } : {}),
-    ...(!live.ref && input.adopted ? { adopted: input.adopted } : {}),
-    ...(last
-      ? {
-          lastCutover: {
-            at: last.at,
-            command: last.command,
-            user: last.user,
-            ...(last.commit ? { commit: last.commit } : {}),
-            ...(last.from ? { from: last.from } : {}),
-            to: last.to,
-          },
-        }
-      : {}),
-    ...(input.installationMark && live.ref?.installation !== input.installation
-      ? {
-          installationMark: {
-            installation: input.installationMark.installation,
-            at: input.installationMark.at,
-            reason: input.installationMark.reason,
-            generation: input.installationMark.generation,
-          },
-        }
-      : {}),
-    envs,
-    kernels,
-    drift,
-    counts,
   };
 }
 

@@ -446,74 +446,8 @@ async function runPhases(
   paths: ReturnType<typeof buildPaths>,
   startedAt: Date,
 ): Promise<BuildOutcome> {
-  const { root, env, tools } = input;
-  const timeoutSeconds = input.timeoutSeconds ?? DEFAULT_PHASE_TIMEOUT_SECONDS;
-  // code the spec brings runs here (post-link scripts, pip build backends): its own PID namespace where possible
-  const opts: CallOptions = { log: paths.log, timeoutSeconds, contain: true };
-  writeFileSync(paths.log, ''); // a new attempt starts a new log
-  let record: StampedBuildRecord = {
-    ...placeholderRecord(input, paths, startedAt),
-    owner: { pid: process.pid, host: hostname() },
-  };
-  writeBuildRecord(root, record);
-  let toolSeconds = 0;
-
-  let unstage = () => {};
-  const finish = (
-    status: 'built' | 'failed' | 'aborted',
-    extra: Partial<StampedBuildRecord> = {},
-  ): StampedBuildRecord => {
-    unstage();
-    const stamp = status === 'built' ? readHistoryStamp(paths.prefix) : undefined;
-    record = {
-      ...record,
-      ...extra,
-      status,
-      finishedAt: new Date().toISOString(),
-      seconds: (Date.now() - startedAt.getTime()) / 1000,
-      ...(stamp ? { historyStamp: stamp } : {}),
-    };
-    delete record.owner;
-    writeBuildRecord(root, record);
-    return record;
-  };
-  const phaseDone = (name: PhaseName, seconds: number, failure?: Classification) => {
-    const phase: PhaseRecord = { name, ok: !failure, seconds, ...(failure ? { failure } : {}) };
-    record = { ...record, phases: [...record.phases, phase] };
-    writeBuildRecord(root, record);
-    input.onPhase?.(name, seconds, !failure);
-  };
-  /** Classify a failed conda call; for a missing package or version, ask the channel what it has. */
-  const failureOf = async (call: CondaCall): Promise<Classification> => {
-    // nothing pip read from a file may reach the report unless the spec wrote it
-    const c = confineToSpec(tools.classify(call), env.spec);
-    if ((c.class === 'missing-version' || c.class === 'missing-package') && c.package) {
-      const versions = await tools.search(c.package, env.spec.channels, {
-        ...opts,
-        timeoutSeconds: Math.min(timeoutSeconds, 300),
-      });
-      if (versions && versions.length) return { ...c, class: 'missing-version', available: versions };
-      if (versions) return { ...c, class: 'missing-package' };
-    }
-    return c;
-  };
-  /** An interrupted run: the record says `aborted` (no failure class), so the next run builds it again. */
-  const aborted = (phase: PhaseName, seconds: number): BuildOutcome => {
-    record = { ...record, phases: [...record.phases, { name: phase, ok: false, seconds }] };
-    input.onPhase?.(phase, seconds, false);
-    return { status: 'aborted', record: finish('aborted'), phase, fresh: true, toolSeconds };
-  };
-  const fail = async (phase: PhaseName, call: CondaCall, seconds: number): Promise<BuildOutcome> => {
-    if (call.aborted) return aborted(phase, seconds);
-    const failure = await failureOf(call);
-    phaseDone(phase, seconds, failure);
-    const seen = DETERMINISTIC_FAILURES.has(failure.class)
-      ? channelFingerprint(installationLayout(root, input.condaVersion).dir, env.spec.channels)
-      : undefined;
-    const extra = { failure, ...(seen ? { channelFingerprint: seen } : {}) };
-    return { status: 'failed', record: finish('failed', extra), failure, phase, fresh: true, toolSeconds };
-  };
-
+  const { env } = input;
+  const attempt = new BuildAttempt(input, paths, startedAt);
   const steps = buildSteps(env.spec, env.legacyNoarch, input.specDir, {
     variablesInFile: !variablesNeedScripts(input.condaVersion, input.frontend),
     ...(input.frontend === 'micromamba' ? {} : { condaVersion: input.condaVersion }),
@@ -521,21 +455,60 @@ async function runPhases(
   const work = makeTempDir(`cg-build-${env.name}-`);
   try {
     const isolated = isolatedOptions(input.isolation, paths.prefix, work);
-    Object.assign(opts, isolated.opts);
-    unstage = isolated.unstage;
-    // 1. create from the derived file (conda writes its pip requirements file next to it, in our temp dir)
+    Object.assign(attempt.opts, isolated.opts);
+    attempt.unstage = isolated.unstage;
+    return (
+      (await attempt.create(steps, work, isolated.hostPrefix)) ??
+      (await attempt.legacyNoarch(steps)) ??
+      (await attempt.pipGit(steps)) ??
+      (await attempt.recordPackages())
+    );
+  } finally {
+    attempt.unstage();
+    removeTempDir(work);
+  }
+}
+
+/**
+ * One build of an env, phase by phase: each phase method returns the outcome when the build ends there (failed or
+ * aborted) and undefined when the next phase runs. The record on disk follows every phase.
+ */
+class BuildAttempt {
+  record: StampedBuildRecord;
+  toolSeconds = 0;
+  unstage = () => {};
+  readonly timeoutSeconds: number;
+  /** code the spec brings runs here (post-link scripts, pip build backends): its own PID namespace where possible */
+  readonly opts: CallOptions;
+
+  constructor(
+    private readonly input: BuildInput,
+    private readonly paths: ReturnType<typeof buildPaths>,
+    private readonly startedAt: Date,
+  ) {
+    this.timeoutSeconds = input.timeoutSeconds ?? DEFAULT_PHASE_TIMEOUT_SECONDS;
+    this.opts = { log: paths.log, timeoutSeconds: this.timeoutSeconds, contain: true };
+    writeFileSync(paths.log, ''); // a new attempt starts a new log
+    this.record = { ...placeholderRecord(input, paths, startedAt), owner: { pid: process.pid, host: hostname() } };
+    writeBuildRecord(input.root, this.record);
+  }
+
+  /** 1. create from the derived file (conda writes its pip requirements file next to it, in our temp dir) */
+  async create(steps: BuildSteps, work: string, hostPrefix: string): Promise<BuildOutcome | undefined> {
+    const { input, paths } = this;
+    const env = input.env;
     const file = join(work, `${env.name}.yml`);
     writeFileSync(file, steps.createSpec);
-    const created = await withCacheLock(input.isolation, timeoutSeconds, () =>
-      tools.createFromFile(file, paths.prefix, opts),
+    const created = await withCacheLock(input.isolation, this.timeoutSeconds, () =>
+      input.tools.createFromFile(file, paths.prefix, this.opts),
     );
-    toolSeconds += created.seconds;
-    if (created.code !== 0 || created.timedOut) return await fail('create', created, created.seconds);
+    this.toolSeconds += created.seconds;
+    if (created.code !== 0 || created.timedOut) return await this.fail('create', created, created.seconds);
     // conda 4.6.9-4.6.12 exit 0 when pip fails: what pip installed is read from the env, never assumed
-    const shortfall = pipShortfall(env.spec, isolated.hostPrefix, input.specDir, false);
+    const shortfall = pipShortfall(env.spec, hostPrefix, input.specDir, false);
     if (shortfall) {
       const failure: Classification = {
-        ...tools.classify(created),
+        ...input.tools.classify(created),
         class: 'pip-failure',
         ...(shortfall.package ? { package: shortfall.package } : {}),
         spec: shortfall.spec,
@@ -544,84 +517,133 @@ async function runPhases(
         0,
         20,
       );
-      const confined = confineToSpec(failure, env.spec);
-      phaseDone('create', created.seconds, confined);
-      return {
-        status: 'failed',
-        record: finish('failed', { failure: confined }),
-        failure: confined,
-        phase: 'create',
-        fresh: true,
-        toolSeconds,
-      };
+      return this.failedWith('create', created.seconds, confineToSpec(failure, env.spec));
     }
     // conda < 4.9 cannot store `variables:`: activation scripts in the prefix set them instead
     if (Object.keys(steps.scriptVariables).length) {
       try {
-        writeVariableScripts(isolated.hostPrefix, steps.scriptVariables);
+        writeVariableScripts(hostPrefix, steps.scriptVariables);
       } catch (e) {
         if (!(e instanceof UnsafePathError)) throw e;
         // something the build ran planted a symlink where the tool writes: the build fails, nothing is written
-        const failure: Classification = { class: 'unknown', excerpt: [e.message] };
-        phaseDone('create', created.seconds, failure);
-        return {
-          status: 'failed',
-          record: finish('failed', { failure }),
-          failure,
-          phase: 'create',
-          fresh: true,
-          toolSeconds,
-        };
+        return this.failedWith('create', created.seconds, { class: 'unknown', excerpt: [e.message] });
       }
     }
-    phaseDone('create', created.seconds);
+    this.phaseDone('create', created.seconds);
+    return undefined;
+  }
 
-    // 2. legacy noarch packages, one by one: their pre-link scripts fail inside a create on conda >= 4.4
-    if (steps.legacyNoarch.length) {
-      let seconds = 0;
-      for (const dep of steps.legacyNoarch) {
-        const call = await withCacheLock(input.isolation, timeoutSeconds, () =>
-          tools.install(paths.prefix, [dep.text], env.spec.channels, opts),
-        );
-        seconds += call.seconds;
-        toolSeconds += call.seconds;
-        if (call.code !== 0 || call.timedOut) return await fail('legacy-noarch', call, seconds);
-      }
-      phaseDone('legacy-noarch', seconds);
+  /** 2. legacy noarch packages, one by one: their pre-link scripts fail inside a create on conda >= 4.4 */
+  async legacyNoarch(steps: BuildSteps): Promise<BuildOutcome | undefined> {
+    if (!steps.legacyNoarch.length) return undefined;
+    const { input, paths } = this;
+    let seconds = 0;
+    for (const dep of steps.legacyNoarch) {
+      const call = await withCacheLock(input.isolation, this.timeoutSeconds, () =>
+        input.tools.install(paths.prefix, [dep.text], input.env.spec.channels, this.opts),
+      );
+      seconds += call.seconds;
+      this.toolSeconds += call.seconds;
+      if (call.code !== 0 || call.timedOut) return await this.fail('legacy-noarch', call, seconds);
     }
+    this.phaseDone('legacy-noarch', seconds);
+    return undefined;
+  }
 
-    // 3. git pip entries: after create, each on its own so a failed clone names its entry
-    if (steps.gitEntries.length) {
-      let seconds = 0;
-      for (const entry of steps.gitEntries) {
-        const call = await tools.pipInstall(paths.prefix, entry.args, opts);
-        seconds += call.seconds;
-        toolSeconds += call.seconds;
-        if (call.aborted) return aborted('pip-git', seconds);
-        if (call.code !== 0 || call.timedOut) {
-          const failure = { ...confineToSpec(tools.classify(call), env.spec), spec: entry.text };
-          phaseDone('pip-git', seconds, failure);
-          return {
-            status: 'failed',
-            record: finish('failed', { failure }),
-            failure,
-            phase: 'pip-git',
-            fresh: true,
-            toolSeconds,
-          };
-        }
+  /** 3. git pip entries: after create, each on its own so a failed clone names its entry */
+  async pipGit(steps: BuildSteps): Promise<BuildOutcome | undefined> {
+    if (!steps.gitEntries.length) return undefined;
+    const { input, paths } = this;
+    let seconds = 0;
+    for (const entry of steps.gitEntries) {
+      const call = await input.tools.pipInstall(paths.prefix, entry.args, this.opts);
+      seconds += call.seconds;
+      this.toolSeconds += call.seconds;
+      if (call.aborted) return this.aborted('pip-git', seconds);
+      if (call.code !== 0 || call.timedOut) {
+        const failure = { ...confineToSpec(input.tools.classify(call), input.env.spec), spec: entry.text };
+        return this.failedWith('pip-git', seconds, failure);
       }
-      phaseDone('pip-git', seconds);
     }
+    this.phaseDone('pip-git', seconds);
+    return undefined;
+  }
 
-    // 4. what got installed, for the test phase, the package diff and status drift
-    const listed = await tools.list(paths.prefix, opts);
-    toolSeconds += listed.call.seconds;
-    if (listed.call.code !== 0 || !listed.packages) return await fail('record', listed.call, listed.call.seconds);
-    phaseDone('record', listed.call.seconds);
-    return { status: 'built', record: finish('built', { packages: listed.packages }), fresh: true, toolSeconds };
-  } finally {
-    unstage();
-    removeTempDir(work);
+  /** 4. what got installed, for the test phase, the package diff and status drift */
+  async recordPackages(): Promise<BuildOutcome> {
+    const listed = await this.input.tools.list(this.paths.prefix, this.opts);
+    this.toolSeconds += listed.call.seconds;
+    if (listed.call.code !== 0 || !listed.packages) return await this.fail('record', listed.call, listed.call.seconds);
+    this.phaseDone('record', listed.call.seconds);
+    const record = this.finish('built', { packages: listed.packages });
+    return { status: 'built', record, fresh: true, toolSeconds: this.toolSeconds };
+  }
+
+  finish(status: 'built' | 'failed' | 'aborted', extra: Partial<StampedBuildRecord> = {}): StampedBuildRecord {
+    this.unstage();
+    const stamp = status === 'built' ? readHistoryStamp(this.paths.prefix) : undefined;
+    this.record = {
+      ...this.record,
+      ...extra,
+      status,
+      finishedAt: new Date().toISOString(),
+      seconds: (Date.now() - this.startedAt.getTime()) / 1000,
+      ...(stamp ? { historyStamp: stamp } : {}),
+    };
+    delete this.record.owner;
+    writeBuildRecord(this.input.root, this.record);
+    return this.record;
+  }
+
+  phaseDone(name: PhaseName, seconds: number, failure?: Classification): void {
+    const phase: PhaseRecord = { name, ok: !failure, seconds, ...(failure ? { failure } : {}) };
+    this.record = { ...this.record, phases: [...this.record.phases, phase] };
+    writeBuildRecord(this.input.root, this.record);
+    this.input.onPhase?.(name, seconds, !failure);
+  }
+
+  /** Classify a failed conda call; for a missing package or version, ask the channel what it has. */
+  async failureOf(call: CondaCall): Promise<Classification> {
+    const { tools, env } = this.input;
+    // nothing pip read from a file may reach the report unless the spec wrote it
+    const c = confineToSpec(tools.classify(call), env.spec);
+    if ((c.class === 'missing-version' || c.class === 'missing-package') && c.package) {
+      const versions = await tools.search(c.package, env.spec.channels, {
+        ...this.opts,
+        timeoutSeconds: Math.min(this.timeoutSeconds, 300),
+      });
+      if (versions && versions.length) return { ...c, class: 'missing-version', available: versions };
+      if (versions) return { ...c, class: 'missing-package' };
+    }
+    return c;
+  }
+
+  /** An interrupted run: the record says `aborted` (no failure class), so the next run builds it again. */
+  aborted(phase: PhaseName, seconds: number): BuildOutcome {
+    this.record = { ...this.record, phases: [...this.record.phases, { name: phase, ok: false, seconds }] };
+    this.input.onPhase?.(phase, seconds, false);
+    return { status: 'aborted', record: this.finish('aborted'), phase, fresh: true, toolSeconds: this.toolSeconds };
+  }
+
+  async fail(phase: PhaseName, call: CondaCall, seconds: number): Promise<BuildOutcome> {
+    if (call.aborted) return this.aborted(phase, seconds);
+    const failure = await this.failureOf(call);
+    this.phaseDone(phase, seconds, failure);
+    const seen = DETERMINISTIC_FAILURES.has(failure.class)
+      ? channelFingerprint(
+          installationLayout(this.input.root, this.input.condaVersion).dir,
+          this.input.env.spec.channels,
+        )
+      : undefined;
+    const extra = { failure, ...(seen ? { channelFingerprint: seen } : {}) };
+    const record = this.finish('failed', extra);
+    return { status: 'failed', record, failure, phase, fresh: true, toolSeconds: this.toolSeconds };
+  }
+
+  /** The build fails in `phase` with a failure found without asking conda again. */
+  failedWith(phase: PhaseName, seconds: number, failure: Classification): BuildOutcome {
+    this.phaseDone(phase, seconds, failure);
+    const record = this.finish('failed', { failure });
+    return { status: 'failed', record, failure, phase, fresh: true, toolSeconds: this.toolSeconds };
   }
 }

@@ -302,6 +302,41 @@ export function failingLine(output: string, scriptName: string): number {
 /** Run every check of a build. Stops at the first failing group: later checks would only repeat the cause. */
 export async function testBuild(input: EnvTestInput): Promise<EnvTestResult> {
   const started = performance.now();
+  const run = testRun(input);
+  const failed =
+    (await pythonRuns(run)) ??
+    (await packagesMatch(run)) ??
+    (await kernelImports(run)) ??
+    shippedKernelsRun(run) ??
+    (await envTests(run));
+  removeTempDir(run.home);
+  return {
+    ok: !failed,
+    seconds: (performance.now() - started) / 1000,
+    checks: run.checks,
+    ...(failed ? { failure: failed.failure } : {}),
+    ...(failed?.line ? { line: failed.line } : {}),
+    ...(failed?.file ? { file: failed.file } : {}),
+  };
+}
+
+/** A failed check: the failure, and the line (and file, for an env's own test) to fix. */
+interface CheckFailed {
+  failure: Classification;
+  line?: number | undefined;
+  file?: string;
+}
+
+const failedWith = (failure: Classification, line?: number, file?: string): CheckFailed => ({
+  failure,
+  ...(line ? { line } : {}),
+  ...(file ? { file } : {}),
+});
+
+/** What the checks of one test share: the env's python, a private home, and a probe that runs in the sandbox. */
+type TestRun = ReturnType<typeof testRun>;
+
+function testRun(input: EnvTestInput) {
   const checks: TestCheck[] = [];
   const python = join(input.prefix, 'bin', 'python');
   const home = makeTempDir(`cg-test-${input.env}-`);
@@ -309,17 +344,6 @@ export async function testBuild(input: EnvTestInput): Promise<EnvTestResult> {
   // the tests see the env as an activated user does: its stored variables and its activate.d scripts
   const activated = activation(input.prefix);
   const env = { ...passed(pass), ...activated.vars, ...minimalEnv(input.prefix, input.env, home) };
-  const done = (failure?: Classification, line?: number, file?: string): EnvTestResult => {
-    removeTempDir(home);
-    return {
-      ok: !failure,
-      seconds: (performance.now() - started) / 1000,
-      checks,
-      ...(failure ? { failure } : {}),
-      ...(line ? { line } : {}),
-      ...(file ? { file } : {}),
-    };
-  };
   const probe = async (title: string, argv: string[], timeoutSeconds = PROBE_TIMEOUT_SECONDS) => {
     // the test's name above its block, so a reader finds their place
     const log = input.log ? { log: input.log, logTitle: `test ${title}` } : {};
@@ -328,38 +352,47 @@ export async function testBuild(input: EnvTestInput): Promise<EnvTestResult> {
     const sandbox = bwrap ? { sandbox: { bwrap, writable: [home], expose, network: false, cwd: home } } : {};
     return runProcess(activated.wrap(argv), { env, cwd: home, timeoutSeconds, contain: true, ...log, ...sandbox });
   };
+  return { input, checks, python, home, probe };
+}
 
-  // 1. the build's python runs (every env the spec gives python, pip packages or a kernel needs one)
+/** 1. the build's python runs (every env the spec gives python, pip packages or a kernel needs one) */
+async function pythonRuns(run: TestRun): Promise<CheckFailed | undefined> {
   const needsPython =
-    input.kernel || input.spec.pip.length > 0 || input.spec.dependencies.some((d) => d.spec.name === 'python');
-  if (needsPython || existsSync(python)) {
-    const r = await probe('python', [python, '-c', 'import sys; print(sys.version.split()[0])']);
+    run.input.kernel ||
+    run.input.spec.pip.length > 0 ||
+    run.input.spec.dependencies.some((d) => d.spec.name === 'python');
+  if (needsPython || existsSync(run.python)) {
+    const r = await run.probe('python', [run.python, '-c', 'import sys; print(sys.version.split()[0])']);
     const ok = r.code === 0;
-    checks.push({ name: 'python runs', ok, detail: ok ? r.stdout.trim() : `exit ${r.code}` });
+    run.checks.push({ name: 'python runs', ok, detail: ok ? r.stdout.trim() : `exit ${r.code}` });
     if (!ok) {
-      return done({
+      return failedWith({
         class: r.timedOut ? 'timeout' : 'unknown',
-        excerpt: [`${python} does not run (exit ${r.code})`, ...excerptOf(r)],
+        excerpt: [`${run.python} does not run (exit ${r.code})`, ...excerptOf(r)],
       });
     }
   } else {
-    checks.push({ name: 'python runs', ok: true, detail: 'skipped: the spec has no python, pip or kernel' });
+    run.checks.push({ name: 'python runs', ok: true, detail: 'skipped: the spec has no python, pip or kernel' });
   }
 
-  // 2. every spec'd package at a matching version
+  return undefined;
+}
+
+/** 2. every spec'd package at a matching version */
+async function packagesMatch(run: TestRun): Promise<CheckFailed | undefined> {
   // pip packages are read from the env's site-packages, never asked from its python: Python < 3.8 has no
   // importlib.metadata and conda < 4.6 lists no pip packages
-  const dists = readInstalledDists(input.prefix);
+  const dists = readInstalledDists(run.input.prefix);
   const fallback = new Map<string, string>();
   for (const d of dists)
     if (d.version && !fallback.has(normalizePipName(d.name))) fallback.set(normalizePipName(d.name), d.version);
-  const mismatches = await checkPackages(input.spec, input.packages, fallback);
+  const mismatches = await checkPackages(run.input.spec, run.input.packages, fallback);
   // every other pip entry (names, ranges, -r files, paths, git and URL entries) must be accounted for too
   const others = expandRequirements(
-    input.spec.pip.filter((p) => p.kind !== 'pinned'),
-    input.specDir,
+    run.input.spec.pip.filter((p) => p.kind !== 'pinned'),
+    run.input.specDir,
   );
-  const resolvePath = (p: string) => (isAbsolute(p) || p.startsWith('~') ? p : resolve(input.specDir, p));
+  const resolvePath = (p: string) => (isAbsolute(p) || p.startsWith('~') ? p : resolve(run.input.specDir, p));
   for (const short of accountPipEntries(others.entries, dists, { resolvePath })) {
     const from = others.origin.get(short.entry);
     mismatches.push({
@@ -373,33 +406,37 @@ export async function testBuild(input: EnvTestInput): Promise<EnvTestResult> {
   for (const e of others.unreadable)
     mismatches.push({ package: e.text, spec: e.text, line: e.line, reason: 'cannot read the requirements file' });
   mismatches.sort((a, b) => a.line - b.line);
-  checks.push({
+  run.checks.push({
     name: 'packages match the spec',
     ok: mismatches.length === 0,
     detail: mismatches.map((m) => `${m.spec}: ${m.reason}`).join('; ') || undefined,
   });
   if (mismatches.length) {
     const first = mismatches[0]!;
-    return done(
+    return failedWith(
       {
         class: 'unknown',
         package: first.package,
         spec: first.spec,
-        excerpt: mismatches.slice(0, 15).map((m) => `${input.spec.file}:${m.line}: ${m.spec}: ${m.reason}`),
+        excerpt: mismatches.slice(0, 15).map((m) => `${run.input.spec.file}:${m.line}: ${m.spec}: ${m.reason}`),
       },
       first.line,
     );
   }
 
-  // 3. kernels must start: ipykernel importable with the env's own python
-  if (input.kernel) {
-    const r = await probe('ipykernel', [python, '-c', 'import ipykernel']);
-    checks.push({ name: 'imports ipykernel', ok: r.code === 0 });
+  return undefined;
+}
+
+/** 3. kernels must start: ipykernel importable with the env's own python */
+async function kernelImports(run: TestRun): Promise<CheckFailed | undefined> {
+  if (run.input.kernel) {
+    const r = await run.probe('ipykernel', [run.python, '-c', 'import ipykernel']);
+    run.checks.push({ name: 'imports ipykernel', ok: r.code === 0 });
     if (r.code !== 0) {
-      const dep = input.spec.dependencies.find((d) => d.spec.name === 'ipykernel');
+      const dep = run.input.spec.dependencies.find((d) => d.spec.name === 'ipykernel');
       // the line to fix: ipykernel's own, or the last dependency (where it is to be added)
-      const line = dep?.line ?? input.spec.dependencies[input.spec.dependencies.length - 1]?.line;
-      return done(
+      const line = dep?.line ?? run.input.spec.dependencies[run.input.spec.dependencies.length - 1]?.line;
+      return failedWith(
         {
           class: r.timedOut ? 'timeout' : 'test-failure',
           package: 'ipykernel',
@@ -410,58 +447,68 @@ export async function testBuild(input: EnvTestInput): Promise<EnvTestResult> {
     }
   }
 
-  // 3b. a published shipped kernelspec (`ENV:SPEC`): the env ships it and its argv starts the env's own runtime
-  if (input.kernelSpecs?.length) {
-    const shipped = shippedKernelSpecs(input.prefix);
-    for (const name of input.kernelSpecs) {
+  return undefined;
+}
+
+/** 3b. a published shipped kernelspec (`ENV:SPEC`): the env ships it and its argv starts the env's own runtime */
+function shippedKernelsRun(run: TestRun): CheckFailed | undefined {
+  if (run.input.kernelSpecs?.length) {
+    const shipped = shippedKernelSpecs(run.input.prefix);
+    for (const name of run.input.kernelSpecs) {
       const p = kernelRuntimeProblem(name, shipped[name], (rel) => {
         try {
-          return statSync(join(input.prefix, rel)).isFile();
+          return statSync(join(run.input.prefix, rel)).isFile();
         } catch {
           return false;
         }
       });
-      checks.push({ name: `kernel ${name} runtime in the env`, ok: !p, ...(p ? { detail: p.fix } : {}) });
-      if (p) return done({ class: 'missing-package', package: p.package, excerpt: [`${p.problem}: ${p.fix}`] });
+      run.checks.push({ name: `kernel ${name} runtime in the env`, ok: !p, ...(p ? { detail: p.fix } : {}) });
+      if (p) return failedWith({ class: 'missing-package', package: p.package, excerpt: [`${p.problem}: ${p.fix}`] });
     }
   }
 
-  // 4. the env's own tests, with its bin first on PATH, a minimal environment and a time limit; code the pull
-  // request brings runs only in the sandbox, unless the inventory accepts the risk
-  const scripts = testScripts(input.specDir, input.env);
-  const iso = input.isolation;
+  return undefined;
+}
+
+/**
+ * 4. the env's own tests, with its bin first on PATH, a minimal environment and a time limit; code the pull
+ * request brings runs only in the sandbox, unless the inventory accepts the risk
+ */
+async function envTests(run: TestRun): Promise<CheckFailed | undefined> {
+  const scripts = testScripts(run.input.specDir, run.input.env);
+  const iso = run.input.isolation;
   if (scripts.length && iso && !iso.bwrap && !iso.allowUnsandboxed) {
-    const names = scripts.map((s) => s.slice(input.specDir.length + 1));
-    checks.push({ name: names.join(', '), ok: false, detail: REFUSED });
-    return done({
+    const names = scripts.map((s) => s.slice(run.input.specDir.length + 1));
+    run.checks.push({ name: names.join(', '), ok: false, detail: REFUSED });
+    return failedWith({
       class: 'unknown',
       excerpt: [refusedTestMessage(names.join(' and '), iso.reason ?? 'bubblewrap is not available')],
     });
   }
   for (const source of scripts) {
     // a private copy in the test's own temp dir: the script learns nothing of the checkout from its path
-    const script = join(home, 'tests', source.slice(input.specDir.length + 1));
-    mkdirSync(join(home, 'tests'), { recursive: true });
+    const script = join(run.home, 'tests', source.slice(run.input.specDir.length + 1));
+    mkdirSync(join(run.home, 'tests'), { recursive: true });
     copyFileSync(source, script);
-    const argv = script.endsWith('.py') ? [python, script] : ['/bin/sh', script];
-    const limit = input.timeoutSeconds ?? DEFAULT_TEST_TIMEOUT_SECONDS;
-    const r = await probe(script.endsWith('.py') ? 'test.py' : 'test.sh', argv, limit);
-    const name = source.slice(input.specDir.length + 1);
-    checks.push({
+    const argv = script.endsWith('.py') ? [run.python, script] : ['/bin/sh', script];
+    const limit = run.input.timeoutSeconds ?? DEFAULT_TEST_TIMEOUT_SECONDS;
+    const r = await run.probe(script.endsWith('.py') ? 'test.py' : 'test.sh', argv, limit);
+    const name = source.slice(run.input.specDir.length + 1);
+    run.checks.push({
       name,
       ok: r.code === 0 && !r.timedOut,
       detail: r.timedOut ? `timed out after ${limit}s` : `exit ${r.code}`,
     });
     // the report names the script as the repository has it, never the temporary checkout it ran from
-    const file = join(dirname(input.spec.file), name);
+    const file = join(dirname(run.input.spec.file), name);
     const clean = withoutTempPaths([
       // the private copy the script ran as (a file under $HOME/tests), then the checkout it came from
-      [dirname(script), dirname(input.spec.file)],
-      [input.specDir, dirname(input.spec.file)],
-      [home, '$HOME'],
+      [dirname(script), dirname(run.input.spec.file)],
+      [run.input.specDir, dirname(run.input.spec.file)],
+      [run.home, '$HOME'],
     ]);
     if (r.timedOut) {
-      return done(
+      return failedWith(
         { class: 'timeout', excerpt: [`${file} timed out after ${limit}s`, ...excerptOf(r, 15, clean)] },
         1,
         file,
@@ -469,14 +516,14 @@ export async function testBuild(input: EnvTestInput): Promise<EnvTestResult> {
     }
     if (r.code !== 0) {
       const line = failingLine(`${r.stdout}\n${r.stderr}`, name);
-      return done(
+      return failedWith(
         { class: 'test-failure', excerpt: [`${file} failed (exit ${r.code})`, ...excerptOf(r, 15, clean)] },
         line,
         file,
       );
     }
   }
-  return done();
+  return undefined;
 }
 
 /** The detail of a test check refused for want of a sandbox. */

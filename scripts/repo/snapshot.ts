@@ -221,27 +221,8 @@ export async function readPrDelta(repoDir: string, baseRef: string, headRef: str
   const headInvBytes = blobs.get(inv(headCommit));
   const baseInvBytes = blobs.get(inv(baseCommit));
 
-  // the head inventory: its problems fail the plan (like loadRepoTolerant)
-  const invProblems: Problem[] = [];
-  let inventory: Inventory | undefined;
-  let headText: string | undefined;
-  if (!headInvBytes)
-    invProblems.push({ file: INVENTORY_FILE, line: 1, severity: 'error', message: `${INVENTORY_FILE} not found` });
-  else {
-    const decoded = decodeInput(headInvBytes, INVENTORY_FILE);
-    headText = decoded.text;
-    if (decoded.problem) invProblems.push(decoded.problem);
-    else {
-      const parsed = parseInventory(decoded.text!, INVENTORY_FILE);
-      invProblems.push(...parsed.problems);
-      inventory = parsed.inventory;
-    }
-  }
   const headNameSet = new Set(headNames);
-  for (const env of inventory?.environments ?? [])
-    if (!headNameSet.has(`${env.name}.yml`)) invProblems.push(missingSpecProblem(env));
-  if (!inventory || invProblems.some((p) => p.severity === 'error')) throw new InputError(invProblems);
-
+  const { inventory, headText, invProblems } = headInventoryOf(headInvBytes, headNameSet);
   // an inventory.ini the PR did not touch is parsed once (10,000 envs: the largest file of the repository)
   const inventoryChanged = diff.some((d) => d.path === INVENTORY_FILE);
   const baseText = !inventoryChanged
@@ -282,12 +263,73 @@ export async function readPrDelta(repoDir: string, baseRef: string, headRef: str
   // every file of each changed env at head (spec and both test scripts, changed or not): what its verdict key
   // and build read, as the whole readers would read them
   const wanted = [...changes.envs.map((e) => e.name), ...changes.exportOnly];
-  const headPath = (file: string) => `${headCommit}:${prefix}${SPECS_DIR}/${file}`;
+  const headFiles = await headFilesOf(repoDir, `${headCommit}:${prefix}${SPECS_DIR}/`, wanted, headNameSet);
+  headFiles.inventory = headInvBytes; // the inventory's bytes, as read with the diff
+  const checked = await checkChangedSpecs(wanted, headFiles, inventory, invProblems);
+  if (!checked) return undefined;
+  const { specs, broken, warnings } = checked;
+  const trustBase: Inventory | 'no-base' = inventoryChanged && baseText === undefined ? 'no-base' : baseInventory;
+  // the head's data, the base's configuration (core/trust.ts): build ids carry the base's channel mapping
+  const desired = desiredState(
+    { inventory: trustedInventory(trustBase, inventory), specs, testTexts: testTextsOf(headFiles) },
+    { only: changes.envs.map((e) => e.name) },
+  );
+  return {
+    base: { ref: baseRef, commit: baseCommit },
+    head: { ref: headRef, commit: headCommit },
+    inventory,
+    changes,
+    specs,
+    desired,
+    broken,
+    warnings,
+    baseInventory: trustBase,
+    // sources are checked against the base's allow-list; a PR touching env-specs/ is not allow-list-only
+    allowCheck: compareAllowLists(
+      baseText !== undefined && baseInventory ? { text: baseText, inventory: baseInventory } : undefined,
+      headText,
+      inventory,
+      diff.some((d) => d.path.startsWith(`${SPECS_DIR}/`)),
+    ),
+  };
+}
+
+/** The head inventory: its problems (and an env without its spec) fail the plan, like loadRepoTolerant. */
+function headInventoryOf(headInvBytes: Uint8Array | undefined, headNameSet: Set<string>) {
+  const invProblems: Problem[] = [];
+  let inventory: Inventory | undefined;
+  let headText: string | undefined;
+  if (!headInvBytes)
+    invProblems.push({ file: INVENTORY_FILE, line: 1, severity: 'error', message: `${INVENTORY_FILE} not found` });
+  else {
+    const decoded = decodeInput(headInvBytes, INVENTORY_FILE);
+    headText = decoded.text;
+    if (decoded.problem) invProblems.push(decoded.problem);
+    else {
+      const parsed = parseInventory(decoded.text!, INVENTORY_FILE);
+      invProblems.push(...parsed.problems);
+      inventory = parsed.inventory;
+    }
+  }
+  for (const env of inventory?.environments ?? [])
+    if (!headNameSet.has(`${env.name}.yml`)) invProblems.push(missingSpecProblem(env));
+  if (!inventory || invProblems.some((p) => p.severity === 'error')) throw new InputError(invProblems);
+  return { inventory, headText, invProblems };
+}
+
+/** Every file of the wanted envs at head, each checked as an input file (`at`: `COMMIT:PREFIX/env-specs/`). */
+async function headFilesOf(
+  repoDir: string,
+  at: string,
+  wanted: string[],
+  headNameSet: Set<string>,
+): Promise<RepoFiles> {
+  const headPath = (file: string) => `${at}${file}`;
   const ownFiles = wanted
     .flatMap((n) => [`${n}.yml`, `${n}.test.sh`, `${n}.test.py`])
     .filter((f) => headNameSet.has(f));
   const own = await catFiles(repoDir, ownFiles.map(headPath));
-  const headFiles: RepoFiles = { inventory: headInvBytes, specs: new Map() };
+  const headFiles: RepoFiles = { inventory: undefined, specs: new Map() };
   const problems: Problem[] = [];
   for (const file of ownFiles) {
     const bytes = own.get(headPath(file));
@@ -297,7 +339,14 @@ export async function readPrDelta(repoDir: string, baseRef: string, headRef: str
   }
   if (problems.length) throw new InputError(problems);
 
-  // check them: plain version specs without rattler, rattler only when a rare one appears
+  return headFiles;
+}
+
+/**
+ * Check the changed specs: plain version specs without rattler, rattler only when a rare one appears. Undefined
+ * when a spec reads requirements files (the whole snapshot checks and hashes those).
+ */
+async function checkChangedSpecs(wanted: string[], headFiles: RepoFiles, inventory: Inventory, invProblems: Problem[]) {
   const checkAll = (check: (v: string) => string | undefined) =>
     wanted.map((name) => ({
       name,
@@ -323,30 +372,7 @@ export async function readPrDelta(repoDir: string, baseRef: string, headRef: str
         c.problems.filter((p) => p.severity === 'error'),
       );
   }
-  const trustBase: Inventory | 'no-base' = inventoryChanged && baseText === undefined ? 'no-base' : baseInventory;
-  // the head's data, the base's configuration (core/trust.ts): build ids carry the base's channel mapping
-  const desired = desiredState(
-    { inventory: trustedInventory(trustBase, inventory), specs, testTexts: testTextsOf(headFiles) },
-    { only: changes.envs.map((e) => e.name) },
-  );
-  return {
-    base: { ref: baseRef, commit: baseCommit },
-    head: { ref: headRef, commit: headCommit },
-    inventory,
-    changes,
-    specs,
-    desired,
-    broken,
-    warnings,
-    baseInventory: trustBase,
-    // sources are checked against the base's allow-list; a PR touching env-specs/ is not allow-list-only
-    allowCheck: compareAllowLists(
-      baseText !== undefined && baseInventory ? { text: baseText, inventory: baseInventory } : undefined,
-      headText,
-      inventory,
-      diff.some((d) => d.path.startsWith(`${SPECS_DIR}/`)),
-    ),
-  };
+  return { specs, broken, warnings };
 }
 
 function inventoryText(files: RepoFiles): string | undefined {
