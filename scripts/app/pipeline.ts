@@ -133,6 +133,18 @@ function livePackagesOf(root: string, live: ReturnType<typeof readLive>, env: st
 
 const fmt = (s: number) => `${s.toFixed(1)}s`;
 
+/** The start line and heartbeat of one env's current long step (Output.activity); `start` ends the previous one. */
+function stepBeat(out: Output, tag: string): { start(step: string): void; stop(): void } {
+  let stop = () => {};
+  return {
+    start(step) {
+      stop();
+      stop = out.activity?.(`${tag} ${step}`) ?? (() => {});
+    },
+    stop: () => stop(),
+  };
+}
+
 /** Build and test `envs`; results in the order given. */
 export async function runBuilds(opts: RunBuildsOptions): Promise<PipelineResult> {
   const t0 = performance.now();
@@ -178,6 +190,7 @@ export async function runBuilds(opts: RunBuildsOptions): Promise<PipelineResult>
   ): Promise<PipelineEnv & { condaSeconds: number; testSeconds: number }> => {
     const started = performance.now();
     const tag = `[${i + 1}/${total}] ${env.name}`;
+    const beat = stepBeat(opts.out, tag);
     const stopped = interruptedBy();
     if (stopped) throw new InterruptedError(stopped); // not started: its record stays as it was
     const paths = buildPaths(root, opts.desired.condaVersion, env.name, env.buildId);
@@ -237,8 +250,12 @@ export async function runBuilds(opts: RunBuildsOptions): Promise<PipelineResult>
               ],
             }
           : isolation,
-        onPhase: (phase, seconds, ok) => opts.out.progress(`${tag} ${phase} ${fmt(seconds)}${ok ? '' : ' FAILED'}`),
-      });
+        onPhaseStart: (phase) => beat.start(phase),
+        onPhase: (phase, seconds, ok) => {
+          beat.stop();
+          opts.out.progress(`${tag} ${phase} ${fmt(seconds)}${ok ? '' : ' FAILED'}`);
+        },
+      }).finally(beat.stop);
     }
     if (outcome.status === 'aborted' || interruptedBy()) {
       // the run was interrupted: no test, no verdict (the caller stops with InterruptedError)
@@ -265,6 +282,7 @@ export async function runBuilds(opts: RunBuildsOptions): Promise<PipelineResult>
 
     const wantsTest = opts.test !== false && outcome.status === 'built' && (outcome.fresh || step !== 'reuse');
     if (wantsTest) {
+      beat.start('test');
       tested = await testBuild({
         env: env.name,
         prefix: record.prefix,
@@ -277,7 +295,7 @@ export async function runBuilds(opts: RunBuildsOptions): Promise<PipelineResult>
         log: paths.log,
         isolation: testIsolation,
         ...(opts.testTimeoutSeconds ? { timeoutSeconds: opts.testTimeoutSeconds } : {}),
-      });
+      }).finally(beat.stop);
       testSeconds = tested.seconds;
       // an interrupted test says nothing about the build: it stays `built`, tested again next run
       const stop = interruptedBy();

@@ -78,6 +78,8 @@ export interface BuildInput {
   retryFailed?: boolean;
   /** called after each phase, for progress lines */
   onPhase?: (phase: PhaseName, seconds: number, ok: boolean) => void;
+  /** called when a phase starts (before its first conda/pip call), for start lines and heartbeats */
+  onPhaseStart?: (phase: PhaseName) => void;
   /** how conda and pip run: in a sandbox, with a private package cache (docs/security.md) */
   isolation?: BuildIsolation;
 }
@@ -527,6 +529,7 @@ async function runPhases(
     // 1. create from the derived file (conda writes its pip requirements file next to it, in our temp dir)
     const file = join(work, `${env.name}.yml`);
     writeFileSync(file, steps.createSpec);
+    input.onPhaseStart?.('create');
     const created = await withCacheLock(input.isolation, timeoutSeconds, () =>
       tools.createFromFile(file, paths.prefix, opts),
     );
@@ -579,6 +582,7 @@ async function runPhases(
 
     // 2. legacy noarch packages, one by one: their pre-link scripts fail inside a create on conda >= 4.4
     if (steps.legacyNoarch.length) {
+      input.onPhaseStart?.('legacy-noarch');
       let seconds = 0;
       for (const dep of steps.legacyNoarch) {
         const call = await withCacheLock(input.isolation, timeoutSeconds, () =>
@@ -593,6 +597,7 @@ async function runPhases(
 
     // 3. git pip entries: after create, each on its own so a failed clone names its entry
     if (steps.gitEntries.length) {
+      input.onPhaseStart?.('pip-git');
       let seconds = 0;
       for (const entry of steps.gitEntries) {
         const call = await tools.pipInstall(paths.prefix, entry.args, opts);
@@ -616,6 +621,7 @@ async function runPhases(
     }
 
     // 4. what got installed, for the test phase, the package diff and status drift
+    input.onPhaseStart?.('record');
     const listed = await tools.list(paths.prefix, opts);
     toolSeconds += listed.call.seconds;
     if (listed.call.code !== 0 || !listed.packages) return await fail('record', listed.call, listed.call.seconds);
