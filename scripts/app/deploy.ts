@@ -484,7 +484,7 @@ async function buildMissing(
       `${runDir})`;
     opts.out.warn(message);
     const { publishWarning } = await import('../engine/github.js');
-    publishWarning('built at deploy, not tested by a PR', message, {
+    await publishWarning('built at deploy, not tested by a PR', message, {
       write: (line) => (opts.out.json ? process.stderr : process.stdout).write(line + '\n'),
       env: opts.env,
     });

@@ -8,6 +8,11 @@ export interface Output {
   /** warnings and progress: always stderr */
   warn(message: string): void;
   progress(message: string): void;
+  /**
+   * a long step starts (a conda call, a test script): its start line now, then a heartbeat with the elapsed time
+   * until the returned function is called (a live line on a terminal, a plain line every N seconds otherwise)
+   */
+  activity?(message: string): () => void;
   /** the machine result (stdout, --json only) */
   result(value: unknown): void;
   /**

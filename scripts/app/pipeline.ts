@@ -133,6 +133,18 @@ function livePackagesOf(root: string, live: ReturnType<typeof readLive>, env: st
 
 const fmt = (s: number) => `${s.toFixed(1)}s`;
 
+/** The start line and heartbeat of one env's current long step (Output.activity); `start` ends the previous one. */
+function stepBeat(out: Output, tag: string): { start(step: string): void; stop(): void } {
+  let stop = () => {};
+  return {
+    start(step) {
+      stop();
+      stop = out.activity?.(`${tag} ${step}`) ?? (() => {});
+    },
+    stop: () => stop(),
+  };
+}
+
 /** Build and test `envs`; results in the order given. */
 export async function runBuilds(opts: RunBuildsOptions): Promise<PipelineResult> {
   const t0 = performance.now();
@@ -266,6 +278,7 @@ function notBuilt(run: RunContext, env: DesiredEnv, tag: string, reason: string,
 
 function buildOne(run: RunContext, env: DesiredEnv, tag: string): Promise<BuildOutcome> {
   const { opts, isolation, specDir } = run;
+  const beat = stepBeat(opts.out, tag);
   return buildEnv({
     root: run.root,
     condaVersion: opts.desired.condaVersion,
@@ -291,8 +304,12 @@ function buildOne(run: RunContext, env: DesiredEnv, tag: string): Promise<BuildO
           ],
         }
       : isolation,
-    onPhase: (phase, seconds, ok) => opts.out.progress(`${tag} ${phase} ${fmt(seconds)}${ok ? '' : ' FAILED'}`),
-  });
+    onPhaseStart: (phase) => beat.start(phase),
+    onPhase: (phase, seconds, ok) => {
+      beat.stop();
+      opts.out.progress(`${tag} ${phase} ${fmt(seconds)}${ok ? '' : ' FAILED'}`);
+    },
+  }).finally(beat.stop);
 }
 
 /** The run was interrupted: no test, no verdict (the caller stops with InterruptedError). */
@@ -367,6 +384,8 @@ async function testAndReport(
 async function testOne(run: RunContext, env: DesiredEnv, tag: string, state: EnvState): Promise<EnvState> {
   const { opts, root } = run;
   const paths = buildPaths(root, opts.desired.condaVersion, env.name, env.buildId);
+  const beat = stepBeat(opts.out, tag);
+  beat.start('test');
   const tested = await testBuild({
     env: env.name,
     prefix: state.record.prefix,
@@ -379,7 +398,7 @@ async function testOne(run: RunContext, env: DesiredEnv, tag: string, state: Env
     log: paths.log,
     isolation: run.testIsolation,
     ...(opts.testTimeoutSeconds ? { timeoutSeconds: opts.testTimeoutSeconds } : {}),
-  });
+  }).finally(beat.stop);
   // an interrupted test says nothing about the build: it stays `built`, tested again next run
   const stop = interruptedBy();
   if (stop) throw new InterruptedError(stop);

@@ -58,7 +58,7 @@ async function buildMatrix(
       opts.matrix,
     ),
   };
-  setStepOutputs({ matrix: JSON.stringify(matrix), builds: String(toBuild.length) }, opts.env);
+  await setStepOutputs({ matrix: JSON.stringify(matrix), builds: String(toBuild.length) }, opts.env);
   return matrix;
 }
 

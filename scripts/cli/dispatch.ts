@@ -60,6 +60,10 @@ function mainHelp(): string {
     '',
     exitCodesHelp(),
     '',
+    'Progress goes to stderr. On a terminal a long step shows a live line with its elapsed time and statuses are',
+    'coloured (NO_COLOR=1 turns colour off, FORCE_COLOR=1 forces it; never with --json); elsewhere (CI, a log) a',
+    'long step prints a start line, then a line every 30 s (CONDA_GITOPS_HEARTBEAT_SECONDS). See docs/qa.md.',
+    '',
     "Run 'conda-gitops <command> --help' for a command's options.",
   ].join('\n');
 }
@@ -159,7 +163,7 @@ export async function execute(
   const annotate = async (problems: readonly Problem[]) => {
     if (io.env.GITHUB_ACTIONS !== 'true') return;
     const { publishProblems } = await import('../engine/github.js');
-    publishProblems(problems, {
+    await publishProblems(problems, {
       command: name,
       repoDir: repo,
       env: io.env,

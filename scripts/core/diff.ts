@@ -1,4 +1,8 @@
-/** Unified diff of two texts (what `diff -u` prints). Pure; sized for spec files (hundreds of lines). */
+/**
+ * Unified diff of two texts (what `diff -u` prints). Pure; sized for spec files (hundreds of lines).
+ * Why not a library: jsdiff (`diff` on npm, `createTwoFilesPatch`; small, no install script) fits and should replace
+ * this file when dependencies are next installed; test/unit/diff.test.ts pins the output either must keep.
+ */
 
 export interface DiffOptions {
   fromFile?: string;

@@ -4,10 +4,10 @@
  * JSON Schema in schemas/inventory.schema.json (which doubles as documentation).
  */
 import ini from 'ini';
-import { Ajv, type ErrorObject } from 'ajv';
+import type { ErrorObject } from 'ajv';
 import type { Problem } from './errors.js';
 import type { EnvMode, Frontend, Inventory } from './types.js';
-import { loadSchema } from './schemas.js';
+import { loadSchema, schemaValidator } from './schemas.js';
 import { didYouMean } from './suggest.js';
 import { isSecretName } from './childenv.js';
 import { parseCustomChannels } from './install-conda.js';
@@ -32,11 +32,8 @@ interface Entry {
   line: number;
 }
 
-let validator: ReturnType<Ajv['compile']> | undefined;
 function validate(data: unknown) {
-  // validateSchema off: checking our own schema against the meta-schema cost every run ~30 ms;
-  // test/inventory.test.ts checks it once instead
-  validator ??= new Ajv({ allErrors: true, validateSchema: false }).compile(loadSchema('inventory'));
+  const validator = schemaValidator('inventory');
   return validator(data) ? [] : (validator.errors ?? []);
 }
 

@@ -2,6 +2,8 @@
  * PEP 440 versions and specifiers (`>=2,<3`, `==2.31.*`, `~=1.4.2`), enough to tell whether an installed pip
  * package still satisfies a requirement. Pure. `undefined` = cannot tell (not PEP 440): callers treat that as
  * "does not hold".
+ * Why not a library: @renovatebot/pep440 `satisfies` fits and should replace this file when dependencies are next
+ * installed (it answers false, not "cannot tell", for a non-PEP 440 text: guard with its `valid` first).
  */
 
 interface Pep440Version {

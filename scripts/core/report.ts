@@ -2,8 +2,8 @@
  * The QA report (docs/qa-report.md): run results -> report.json object, summary.md, junit.xml and the
  * GitHub annotations. Pure: no I/O; report-files.ts writes, github.ts talks to the runner.
  */
-import { Ajv } from 'ajv';
 import schema from '../../schemas/report.schema.json' with { type: 'json' };
+import { schemaValidator } from './schemas.js';
 import { relative, isAbsolute } from 'node:path';
 import type {
   AllowListInfo,
@@ -206,11 +206,9 @@ export function allowListLines(a: AllowListInfo | undefined): string[] {
   ];
 }
 
-let validator: ReturnType<Ajv['compile']> | undefined;
-
 /** Schema errors of a report object (empty when valid). Checked before every write. */
 export function reportSchemaErrors(report: unknown): string[] {
-  validator ??= new Ajv({ allErrors: true, strict: true }).compile(schema);
+  const validator = schemaValidator('report');
   if (validator(report)) return [];
   return (validator.errors ?? []).map((e) => `${e.instancePath || '/'} ${e.message ?? 'is invalid'}`);
 }

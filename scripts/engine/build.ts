@@ -78,6 +78,8 @@ export interface BuildInput {
   retryFailed?: boolean;
   /** called after each phase, for progress lines */
   onPhase?: (phase: PhaseName, seconds: number, ok: boolean) => void;
+  /** called when a phase starts (before its first conda/pip call), for start lines and heartbeats */
+  onPhaseStart?: (phase: PhaseName) => void;
   /** how conda and pip run: in a sandbox, with a private package cache (docs/security.md) */
   isolation?: BuildIsolation;
 }
@@ -499,6 +501,7 @@ class BuildAttempt {
     const env = input.env;
     const file = join(work, `${env.name}.yml`);
     writeFileSync(file, steps.createSpec);
+    input.onPhaseStart?.('create');
     const created = await withCacheLock(input.isolation, this.timeoutSeconds, () =>
       input.tools.createFromFile(file, paths.prefix, this.opts),
     );
@@ -537,6 +540,7 @@ class BuildAttempt {
   async legacyNoarch(steps: BuildSteps): Promise<BuildOutcome | undefined> {
     if (!steps.legacyNoarch.length) return undefined;
     const { input, paths } = this;
+    input.onPhaseStart?.('legacy-noarch');
     let seconds = 0;
     for (const dep of steps.legacyNoarch) {
       const call = await withCacheLock(input.isolation, this.timeoutSeconds, () =>
@@ -554,6 +558,7 @@ class BuildAttempt {
   async pipGit(steps: BuildSteps): Promise<BuildOutcome | undefined> {
     if (!steps.gitEntries.length) return undefined;
     const { input, paths } = this;
+    input.onPhaseStart?.('pip-git');
     let seconds = 0;
     for (const entry of steps.gitEntries) {
       const call = await input.tools.pipInstall(paths.prefix, entry.args, this.opts);
@@ -571,6 +576,7 @@ class BuildAttempt {
 
   /** 4. what got installed, for the test phase, the package diff and status drift */
   async recordPackages(): Promise<BuildOutcome> {
+    this.input.onPhaseStart?.('record');
     const listed = await this.input.tools.list(this.paths.prefix, this.opts);
     this.toolSeconds += listed.call.seconds;
     if (listed.call.code !== 0 || !listed.packages) return await this.fail('record', listed.call, listed.call.seconds);

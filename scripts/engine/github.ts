@@ -2,8 +2,6 @@
  * The GitHub Actions side of a QA report, through @actions/core: job summary, error annotations at the
  * spec line at fault, step outputs. Does nothing outside Actions (GITHUB_ACTIONS != "true").
  */
-import { appendFileSync } from 'node:fs';
-import { randomUUID } from 'node:crypto';
 import { isAbsolute, join, relative } from 'node:path';
 import { annotations, renderSummary, stepOutputs, type Report } from '../core/report.js';
 import { redact } from '../core/redact.js';
@@ -73,22 +71,31 @@ export async function publishReport(
 }
 
 /**
+ * Append markdown to the job summary through @actions/core (which reads GITHUB_STEP_SUMMARY of this process). The
+ * runner creates that file; an old runner without it keeps the summary in the run's summary.md only. core reads
+ * this process's environment, so an `env` naming another file (a caller's own) gets no summary.
+ */
+async function appendSummary(markdown: string, env: NodeJS.ProcessEnv): Promise<void> {
+  if (!env.GITHUB_STEP_SUMMARY || env.GITHUB_STEP_SUMMARY !== process.env.GITHUB_STEP_SUMMARY) return;
+  const core = await import('@actions/core');
+  await core.summary.addRaw(markdown, true).write();
+}
+
+/**
  * Problems in the repository's files (specs, inventory) for the running workflow: one `::error`/`::warning`
  * command per problem, through `write` (stdout, or stderr when stdout carries --json: the runner reads both),
  * and a table appended to the job summary (GITHUB_STEP_SUMMARY). Does nothing outside Actions.
  */
-export function publishProblems(
+export async function publishProblems(
   problems: readonly Problem[],
   opts: { command: string; repoDir: string; write: (line: string) => void; env?: NodeJS.ProcessEnv },
-): number {
+): Promise<number> {
   const env = opts.env ?? process.env;
   if (!inGitHubActions(env) || problems.length === 0) return 0;
   const toPath = (file: string) => workspacePath(file, opts.repoDir, env);
   const notes = problemAnnotations(problems, opts.command, toPath);
   for (const a of notes) opts.write(annotationCommand(a));
-  if (env.GITHUB_STEP_SUMMARY) {
-    appendFileSync(env.GITHUB_STEP_SUMMARY, redact(problemSummary(problems, opts.command, toPath)) + '\n');
-  }
+  await appendSummary(redact(problemSummary(problems, opts.command, toPath)), env);
   return notes.length;
 }
 
@@ -96,24 +103,26 @@ export function publishProblems(
  * A warning the workflow's reader must not miss: one `::warning` annotation (through `write`, as publishProblems)
  * and a section in the job summary. Does nothing outside Actions.
  */
-export function publishWarning(
+export async function publishWarning(
   title: string,
   message: string,
   opts: { write: (line: string) => void; env?: NodeJS.ProcessEnv },
-): void {
+): Promise<void> {
   const env = opts.env ?? process.env;
   if (!inGitHubActions(env)) return;
   opts.write(annotationCommand({ level: 'warning', title: redact(title), message: redact(message) }));
-  if (env.GITHUB_STEP_SUMMARY) appendFileSync(env.GITHUB_STEP_SUMMARY, `> [!WARNING]\n> ${redact(message)}\n\n`);
+  await appendSummary(`> [!WARNING]\n> ${redact(message)}\n`, env);
 }
 
-/** Step outputs (GITHUB_OUTPUT) of the running step. Does nothing outside Actions. */
-export function setStepOutputs(outputs: Record<string, string>, env: NodeJS.ProcessEnv = process.env): void {
-  if (!inGitHubActions(env) || !env.GITHUB_OUTPUT) return;
-  // the runner's multi-line form (name<<DELIMITER), as @actions/core writes it
-  const delimiter = `ghadelimiter_${randomUUID()}`;
-  const text = Object.entries(outputs)
-    .map(([name, value]) => `${name}<<${delimiter}\n${redact(value)}\n${delimiter}\n`)
-    .join('');
-  appendFileSync(env.GITHUB_OUTPUT, text);
+/**
+ * Step outputs (GITHUB_OUTPUT) of the running step, through @actions/core (its multi-line form, name<<DELIMITER).
+ * Does nothing outside Actions, nor without GITHUB_OUTPUT (core would fall back to the retired `::set-output`).
+ */
+export async function setStepOutputs(
+  outputs: Record<string, string>,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<void> {
+  if (!inGitHubActions(env) || !env.GITHUB_OUTPUT || env.GITHUB_OUTPUT !== process.env.GITHUB_OUTPUT) return;
+  const core = await import('@actions/core');
+  for (const [name, value] of Object.entries(outputs)) core.setOutput(name, redact(value));
 }

@@ -5,9 +5,8 @@
  * kernelspecs): there is no unchecked reader of state.
  */
 import { readFileSync } from 'node:fs';
-import { Ajv, type ValidateFunction } from 'ajv';
 import { CorruptStateError } from '../core/errors.js';
-import { loadSchema, type SchemaName } from '../core/schemas.js';
+import { schemaValidator, type SchemaName } from '../core/schemas.js';
 
 /** The format versions each reader understands (older ones are migrated on read by their reader). */
 export const READABLE_FORMATS: Partial<Record<SchemaName, number[]>> = {
@@ -21,18 +20,6 @@ export const READABLE_FORMATS: Partial<Record<SchemaName, number[]>> = {
   'build-manifest': [1],
 };
 
-const ajv = new Ajv({ strict: false, allErrors: false });
-const compiled = new Map<SchemaName, ValidateFunction>();
-
-function validator(name: SchemaName): ValidateFunction {
-  let v = compiled.get(name);
-  if (!v) {
-    v = ajv.compile(loadSchema(name));
-    compiled.set(name, v);
-  }
-  return v;
-}
-
 /** Why `value` is not a valid `name` (undefined when it is). */
 export function schemaProblem(value: unknown, name: SchemaName): string | undefined {
   const known = READABLE_FORMATS[name];
@@ -40,7 +27,7 @@ export function schemaProblem(value: unknown, name: SchemaName): string | undefi
   if (known && typeof format === 'number' && !known.includes(format)) {
     return `format ${format} is not one this release reads (${known.join(', ')}): it was written by a newer release`;
   }
-  const v = validator(name);
+  const v = schemaValidator(name);
   if (v(value)) return undefined;
   const err = v.errors?.[0];
   if (!err) return 'does not match its schema';

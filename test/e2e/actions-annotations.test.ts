@@ -3,7 +3,7 @@
  * (paths relative to GITHUB_WORKSPACE) and a job summary table, when running in Actions (GITHUB_ACTIONS=true).
  */
 import { afterEach, describe, expect, test } from 'vitest';
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { inventoryText, makeRepo, runCli, specText, type RepoFixture } from '../fixtures/repo.js';
 import { makeQaWorld, type QaWorld } from '../fixtures/qa-world.js';
@@ -29,6 +29,8 @@ function brokenRepo(): RepoFixture {
 }
 
 function actionsEnv(r: RepoFixture): Record<string, string> {
+  // the runner creates each step's job summary file
+  writeFileSync(join(r.base, 'summary.md'), '');
   return {
     GITHUB_ACTIONS: 'true',
     GITHUB_WORKSPACE: r.base,
@@ -58,7 +60,7 @@ describe('annotations and job summary in GitHub Actions', () => {
     expect(res.code).toBe(2);
     expect(res.stderr).toContain('env-specs/ml.yml:5: error:');
     expect(res.stdout + res.stderr).not.toContain('::error');
-    expect(existsSync(join(r.base, 'summary.md'))).toBe(false);
+    expect(readFileSync(join(r.base, 'summary.md'), 'utf8')).toBe('');
   });
 
   test('warnings become ::warning and validate still passes', async () => {
