@@ -334,6 +334,10 @@ export const COMMANDS: CommandMeta[] = [
       'the failure class (missing-package, missing-version, unsatisfiable, pip-failure, git-clone-failure,\n' +
       'channel-unreachable, timeout, unknown), the package and spec at fault, the lines that explain it and\n' +
       'a remediation hint, always as JSON. A per-env build log is narrowed to its last failed call.\n' +
+      "The log alone cannot always tell a missing package from a missing version: conda's\n" +
+      'PackagesNotFoundError reads the same for `foo=1.2` whether the channel lacks 1.2 or foo altogether,\n' +
+      'so classify says missing-version; build and qa ask the channel (conda search) and correct it\n' +
+      '(libmamba\'s "does not exist" is always missing-package). See docs/classify.md.\n' +
       'Exit 0 when classified, 2 when FILE cannot be read.',
     options: {},
     positionals: { min: 0, max: 1, names: '[FILE|-]' },
