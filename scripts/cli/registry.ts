@@ -354,7 +354,8 @@ export const COMMANDS: CommandMeta[] = [
       'at its resolved path ROOT/vX/builds/NAME/<build-id>/, with a record beside it ' +
       '(building|built|failed|tested|aborted).\n' +
       'Phases: create (spec minus legacy-noarch packages and git+ pip entries) -> install each legacy-noarch\n' +
-      'package -> pip-install each git entry -> record `conda list --json`. A tested build with the same id is\n' +
+      'package (micromamba and mamba 2 skip its pre-link script, so the build runs it: docs/qa.md) ->\n' +
+      'pip-install each git entry -> record `conda list --json`. A tested build with the same id is\n' +
       'skipped; a crashed or interrupted (aborted) build is cleaned and rebuilt; a build that failed with the same\n' +
       'inputs for a deterministic reason (missing-package, missing-version, unsatisfiable) against an unchanged\n' +
       'local channel index reports its recorded failure again unless --retry-failed; anything else is retried.\n' +
