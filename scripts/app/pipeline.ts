@@ -100,6 +100,8 @@ export function condaTools(conda: Conda): BuildTools {
     createFromFile: (file, prefix, o) => conda.createFromFile(file, prefix, o),
     install: (prefix, specs, channels, o) => conda.install(prefix, specs, channels, o),
     pipInstall: (prefix, args, o) => conda.pipInstall(prefix, args, o),
+    runsPreLinkScripts: (o) => conda.runsPreLinkScripts(o),
+    runScript: (argv, env, o) => conda.runScript(argv, env, o),
     async list(prefix, o) {
       const call = await conda.list(prefix, o);
       return { call, ...(call.value ? { packages: call.value } : {}) };

@@ -334,6 +334,10 @@ export const COMMANDS: CommandMeta[] = [
       'the failure class (missing-package, missing-version, unsatisfiable, pip-failure, git-clone-failure,\n' +
       'channel-unreachable, timeout, unknown), the package and spec at fault, the lines that explain it and\n' +
       'a remediation hint, always as JSON. A per-env build log is narrowed to its last failed call.\n' +
+      "The log alone cannot always tell a missing package from a missing version: conda's\n" +
+      'PackagesNotFoundError reads the same for `foo=1.2` whether the channel lacks 1.2 or foo altogether,\n' +
+      'so classify says missing-version; build and qa ask the channel (conda search) and correct it\n' +
+      '(libmamba\'s "does not exist" is always missing-package). See docs/classify.md.\n' +
       'Exit 0 when classified, 2 when FILE cannot be read.',
     options: {},
     positionals: { min: 0, max: 1, names: '[FILE|-]' },
@@ -350,7 +354,8 @@ export const COMMANDS: CommandMeta[] = [
       'at its resolved path ROOT/vX/builds/NAME/<build-id>/, with a record beside it ' +
       '(building|built|failed|tested|aborted).\n' +
       'Phases: create (spec minus legacy-noarch packages and git+ pip entries) -> install each legacy-noarch\n' +
-      'package -> pip-install each git entry -> record `conda list --json`. A tested build with the same id is\n' +
+      'package (micromamba and mamba 2 skip its pre-link script, so the build runs it: docs/qa.md) ->\n' +
+      'pip-install each git entry -> record `conda list --json`. A tested build with the same id is\n' +
       'skipped; a crashed or interrupted (aborted) build is cleaned and rebuilt; a build that failed with the same\n' +
       'inputs for a deterministic reason (missing-package, missing-version, unsatisfiable) against an unchanged\n' +
       'local channel index reports its recorded failure again unless --retry-failed; anything else is retried.\n' +

@@ -37,3 +37,39 @@ export function legacyNoarchWarning(file: string, name: string): string {
     '(LinkError: pre-link script failed)'
   );
 }
+
+/** A conda-meta record as the pre-link step reads it (fields the tool may leave out are optional). */
+export interface LinkedRecord extends InstalledRecord {
+  version?: string;
+  build_number?: number;
+  /** where the package is extracted, as the tool that linked it saw the path */
+  extracted_package_dir?: string;
+}
+
+/** A pre-link script to run: argv and the variables conda gives it. */
+export interface PreLinkRun {
+  argv: string[];
+  env: Record<string, string>;
+}
+
+/**
+ * The pre-link script of a legacy noarch package, run as conda runs it (conda/core/link.py `run_script`, action
+ * `pre-link`): the extracted package's own `bin/.NAME-pre-link.sh` under bash, PREFIX the env, SOURCE_DIR the
+ * extracted package (its `link.py` copies the module into the env's site-packages with the env's python).
+ * libmamba (micromamba, mamba 2) never runs pre-link scripts, so the build runs this after installing the package.
+ * undefined: the record is not a legacy noarch package, or does not say where its package is extracted.
+ */
+export function preLinkRun(record: LinkedRecord, prefix: string): PreLinkRun | undefined {
+  const dir = record.extracted_package_dir;
+  if (!isLegacyNoarchRecord(record) || !dir) return undefined;
+  return {
+    argv: ['bash', `${dir.replace(/\/+$/, '')}/${preLinkPaths(record.name)[0]!}`],
+    env: {
+      PREFIX: prefix,
+      SOURCE_DIR: dir,
+      PKG_NAME: record.name,
+      ...(record.version !== undefined ? { PKG_VERSION: record.version } : {}),
+      ...(record.build_number !== undefined ? { PKG_BUILDNUM: String(record.build_number) } : {}),
+    },
+  };
+}

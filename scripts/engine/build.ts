@@ -39,7 +39,8 @@ import { accountPipEntries } from '../core/sitepackages.js';
 import { expandRequirements, readInstalledDists } from './sitepackages.js';
 import type { CallOptions, CallResult } from './conda.js';
 import { readHistoryStamp } from '../state/history.js';
-import { writeManifest } from '../state/manifest.js';
+import { readCondaMetaRecords, writeManifest } from '../state/manifest.js';
+import { isLegacyNoarchRecord, preLinkRun, type LinkedRecord } from '../core/legacy-noarch.js';
 import { acquireBuildLock, acquireCacheLocks } from '../state/lock.js';
 import { cacheLockPath } from '../core/pkgcache.js';
 import { makeTempDir, removeTempDir } from './tempdir.js';
@@ -52,6 +53,10 @@ export interface BuildTools {
   createFromFile(file: string, prefix: string, o: CallOptions): Promise<CondaCall>;
   install(prefix: string, specs: string[], channels: string[], o: CallOptions): Promise<CondaCall>;
   pipInstall(prefix: string, args: string[], o: CallOptions): Promise<CondaCall>;
+  /** false for libmamba (micromamba, mamba 2): the build runs legacy noarch pre-link scripts itself */
+  runsPreLinkScripts(o: CallOptions): Promise<boolean>;
+  /** a package's own script (argv), with the variables conda would give it */
+  runScript(argv: string[], env: Record<string, string>, o: CallOptions): Promise<CondaCall>;
   list(prefix: string, o: CallOptions): Promise<{ call: CondaCall; packages?: PackageRow[] }>;
   /** versions of `name` the channels have (undefined when the search itself failed) */
   search(name: string, channels: string[], o: CallOptions): Promise<string[] | undefined>;
@@ -138,7 +143,7 @@ export interface BuildSteps {
   /** the environment file conda creates the env from */
   createSpec: string;
   /** legacy-noarch dependencies, installed one by one after create */
-  legacyNoarch: Array<{ text: string; line: number }>;
+  legacyNoarch: Array<{ name: string; text: string; line: number }>;
   /** git pip entries as pip arguments, installed after create */
   gitEntries: Array<{ args: string[]; line: number; text: string }>;
   /** `variables:` written as activation scripts after create (conda < 4.9 cannot take them in the file) */
@@ -183,7 +188,7 @@ export function buildSteps(
     createSpec: dump(doc, { lineWidth: -1, noRefs: true }),
     legacyNoarch: spec.dependencies
       .filter((d) => legacy.has(d.spec.name.toLowerCase()))
-      .map((d) => ({ text: d.text, line: d.line })),
+      .map((d) => ({ name: d.spec.name, text: d.text, line: d.line })),
     gitEntries: spec.pip
       .filter((p) => p.kind === 'git')
       .map((p) => {
@@ -459,6 +464,7 @@ async function runPhases(
     const isolated = isolatedOptions(input.isolation, paths.prefix, work);
     Object.assign(attempt.opts, isolated.opts);
     attempt.unstage = isolated.unstage;
+    attempt.hostPrefix = isolated.hostPrefix;
     return (
       (await attempt.create(steps, work, isolated.hostPrefix)) ??
       (await attempt.legacyNoarch(steps)) ??
@@ -479,6 +485,8 @@ class BuildAttempt {
   record: StampedBuildRecord;
   toolSeconds = 0;
   unstage = () => {};
+  /** where the prefix is on the host (a staging directory while the sandbox builds it) */
+  hostPrefix = '';
   readonly timeoutSeconds: number;
   /** code the spec brings runs here (post-link scripts, pip build backends): its own PID namespace where possible */
   readonly opts: CallOptions;
@@ -550,8 +558,44 @@ class BuildAttempt {
       this.toolSeconds += call.seconds;
       if (call.code !== 0 || call.timedOut) return await this.fail('legacy-noarch', call, seconds);
     }
+    // libmamba linked them without running their pre-link script, which is what installs their module files
+    if (!(await input.tools.runsPreLinkScripts(this.opts))) {
+      const failed = await this.runPreLinks(steps, seconds);
+      if (typeof failed !== 'number') return failed;
+      seconds = failed;
+    }
     this.phaseDone('legacy-noarch', seconds);
     return undefined;
+  }
+
+  /**
+   * The pre-link scripts of the legacy noarch packages a libmamba frontend linked without running them (they install
+   * the package's files), as conda runs them. Resolves to the seconds so far, or the outcome when one fails.
+   */
+  async runPreLinks(steps: BuildSteps, secondsSoFar: number): Promise<BuildOutcome | number> {
+    const { input, paths } = this;
+    let seconds = secondsSoFar;
+    const names = new Set(steps.legacyNoarch.map((d) => d.name.toLowerCase()));
+    const records = (readCondaMetaRecords(this.hostPrefix) as LinkedRecord[]).filter(
+      (r) => typeof r.name === 'string' && names.has(r.name.toLowerCase()) && isLegacyNoarchRecord(r),
+    );
+    for (const r of records) {
+      const run = preLinkRun(r, paths.prefix);
+      if (!run)
+        return this.failedWith('legacy-noarch', seconds, {
+          class: 'unknown',
+          package: r.name,
+          excerpt: [
+            `${r.name} is a legacy noarch package and its conda-meta record does not say where it is ` +
+              'extracted (extracted_package_dir): its pre-link script, which installs its files, cannot run',
+          ],
+        });
+      const call = await input.tools.runScript(run.argv, run.env, { ...this.opts, logTitle: `pre-link of ${r.name}` });
+      seconds += call.seconds;
+      this.toolSeconds += call.seconds;
+      if (call.code !== 0 || call.timedOut) return await this.fail('legacy-noarch', call, seconds);
+    }
+    return seconds;
   }
 
   /** 3. git pip entries: after create, each on its own so a failed clone names its entry */

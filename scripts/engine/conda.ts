@@ -524,6 +524,20 @@ export class Conda {
     return this.call({ op: 'clean' }, o);
   }
 
+  /**
+   * Does this frontend run packages' pre-link scripts? conda and mamba 1.x do; libmamba (micromamba, mamba 2)
+   * never does (mamba-org/mamba libmamba/src/core/link.cpp: "mamba does not support pre-link scripts").
+   */
+  async runsPreLinkScripts(o?: CallOptions): Promise<boolean> {
+    return (await this.cliFor({ op: 'clean' }, o)) !== 'libmamba';
+  }
+
+  /** A package's own script (argv, no shell string), with the variables conda gives it over ours. */
+  runScript(argv: string[], env: Record<string, string>, o?: CallOptions): Promise<CallResult> {
+    const opts = this.options(o);
+    return execute(argv, { ...opts, env: { ...opts.env, ...env } });
+  }
+
   /** Versions of `name` the channels have, oldest first; [] when the channels have none. */
   async search(name: string, channels: string[], o?: CallOptions): Promise<Call<string[]>> {
     const c = await this.call({ op: 'search', name, channels }, o);

@@ -70,7 +70,7 @@ describe('buildSteps (pure)', () => {
         '',
       ].join('\n'),
     );
-    expect(steps.legacyNoarch).toEqual([{ text: 'ipums_utils=1.2', line: 6 }]);
+    expect(steps.legacyNoarch).toEqual([{ name: 'ipums_utils', text: 'ipums_utils=1.2', line: 6 }]);
     expect(steps.gitEntries.map((g) => [g.args, g.line])).toEqual([
       [['git+https://github.com/ipums/hlink.git@v3.1#egg=hlink'], 11],
       [['-e', 'git+https://example.org/x/tool.git@main#egg=tool'], 12],

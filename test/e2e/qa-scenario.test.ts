@@ -240,6 +240,12 @@ describe.each(FRONTENDS)('QA scenario: adopt a conda 4.3.22 installation, upgrad
         .replace(/^version = 4\.3\.22$/m, `version = ${NEW}`)
         .replace(/^frontend = conda$/m, `frontend = ${target.frontend}`),
     );
+    // the legacy noarch module must be importable on every frontend: libmamba never runs its pre-link script,
+    // the build does (issue 20, item 8)
+    writeFileSync(
+      join(repo, 'env-specs', 'legacy01.test.py'),
+      'import ipums_utils\nassert ipums_utils.__version__ == "1.2"\n',
+    );
     commit(`upgrade to ${target.frontend} ${NEW}`);
   }, 120_000);
 

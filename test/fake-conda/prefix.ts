@@ -145,7 +145,44 @@ function packageFiles(ctx: Ctx, prefix: string, rec: IndexedRecord): Array<[stri
 }
 
 function legacyPreLink(): string {
-  return '#!/bin/bash\n"$PREFIX/bin/python" "$SOURCE_DIR/info/link.py"\n';
+  // conda_build/noarch_python.py's text, which conda's run_script recognises as old noarch (conda/core/link.py)
+  return '#!/bin/bash\n$PREFIX/bin/python $SOURCE_DIR/link.py\n';
+}
+
+/**
+ * What a legacy noarch_python package holds beside its pre-link script (conda_build/noarch_python.py): its module
+ * under a top-level `site-packages/` and `link.py`, which the pre-link runs with the env's python to copy them
+ * into the env's site-packages (conda_build/_link.py `link_files`) and write `conda-meta/<dist>.files`.
+ */
+function legacySource(rec: IndexedRecord): Array<[string, string, number?]> {
+  const mod = moduleName(rec.name);
+  const linkPy = [
+    'import os, shutil, sys',
+    'THIS_DIR = os.path.dirname(os.path.abspath(__file__))',
+    "SITE_PACKAGES = 'lib/python%d.%d/site-packages' % sys.version_info[:2]",
+    'PREFIX = os.path.normpath(sys.prefix)',
+    `DIST = ${JSON.stringify(distName(rec))}`,
+    'FILES = []',
+    "src_root = os.path.join(THIS_DIR, 'site-packages')",
+    'for dirpath, _, names in os.walk(src_root):',
+    '    for n in names:',
+    '        rel = os.path.relpath(os.path.join(dirpath, n), src_root)',
+    '        dst = os.path.join(PREFIX, SITE_PACKAGES, rel)',
+    '        os.makedirs(os.path.dirname(dst), exist_ok=True)',
+    '        shutil.copy2(os.path.join(dirpath, n), dst)',
+    "        FILES.append(SITE_PACKAGES + '/' + rel)",
+    "with open(os.path.join(PREFIX, 'conda-meta', DIST + '.files'), 'w') as fo:",
+    "    fo.write(''.join(f + '\\n' for f in FILES))",
+    '',
+  ].join('\n');
+  return [
+    ['link.py', linkPy],
+    [`site-packages/${mod}/__init__.py`, `__version__ = "${rec.version}"\n`],
+    [
+      `site-packages/${mod}-${rec.version}.dist-info/METADATA`,
+      `Metadata-Version: 2.1\nName: ${rec.name}\nVersion: ${rec.version}\n`,
+    ],
+  ];
 }
 
 /** One `paths_data` entry as modern conda writes it: sha256 and size of the linked file (softlinks: no hash). */
@@ -171,7 +208,9 @@ export function linkPackage(
   // and its files are linked from there (a changed file in the cache is what the env gets)
   // (pip's files name the prefix: the fake writes them fresh instead of relocating them as conda does)
   const cacheable = withPython && rec.name !== 'pip';
-  const extracted = findExtracted(ctx, rec) ?? extract(ctx, rec, cacheable ? packageFiles(ctx, prefix, rec) : []);
+  const content = (): Array<[string, string, number?]> =>
+    cacheable ? [...packageFiles(ctx, prefix, rec), ...(rec.fake_conda_prelink ? legacySource(rec) : [])] : [];
+  const extracted = findExtracted(ctx, rec) ?? extract(ctx, rec, content());
   if (rec.name === 'python') files = makePython(ctx, prefix, rec.version);
   else if (withPython) {
     const pf = packageFiles(ctx, prefix, rec);

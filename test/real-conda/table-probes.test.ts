@@ -179,6 +179,54 @@ if (!archives || missing.length) {
         LONG,
       );
 
+      it(
+        '`env export --from-history`: from 4.7.12, an argparse error before (probe: from-history)',
+        async () => {
+          // the env of the probe above (env create of onlya + onlyb from CHAN_B); one conda call per side
+          const r = await both((side) =>
+            raw(side, ['env', 'export', '--from-history', '-p', prefix(side, 'existing')]),
+          );
+          expect(r.fake.code, `${out(r.real)}\n---\n${out(r.fake)}`).toBe(r.real.code);
+          if (r.real.code !== 0) return;
+          const deps = (t: string) => ((load(t) as { dependencies?: string[] }).dependencies ?? []).slice().sort();
+          expect(deps(r.fake.stdout)).toEqual(deps(r.real.stdout));
+        },
+        LONG,
+      );
+
+      it(
+        '`--json` errors: one JSON object on stdout with caused_by, error, exception_name, exception_type, message ' +
+          '(probe: json error)',
+        async () => {
+          const r = await both((side) =>
+            raw(side, [
+              'create',
+              '--json',
+              '-y',
+              '-p',
+              prefix(side, 'jsonerr'),
+              '--override-channels',
+              '-c',
+              url[side].b,
+              'nosuchpkg',
+            ]),
+          );
+          expect(r.real.code, out(r.real)).toBe(1);
+          expect(r.fake.code, out(r.fake)).toBe(1);
+          const KEYS = ['caused_by', 'error', 'exception_name', 'exception_type', 'message'];
+          const shape = (t: string) => {
+            const o = JSON.parse(t) as Record<string, unknown>;
+            return { keys: KEYS.filter((k) => k in o), name: o.exception_name };
+          };
+          const real = shape(r.real.stdout);
+          const fake = shape(r.fake.stdout);
+          expect(fake.keys).toEqual(real.keys);
+          // KNOWN DIFFERENCE: from 23.10 the fake plays conda with conda-libmamba-solver (see probe nodefaults)
+          if (!at(version, '23.10')) expect(fake.name).toBe(real.name);
+        },
+        LONG,
+      );
+
       // 4.3 on this lane's Python 3.11: argparse names the subcommand action differently from the Pythons 4.3 ran
       // on, so conda's ArgumentParser.error no longer finds it (exit 2 for `frobnicate` and `run`, not
       // CommandNotFoundError): source reading only for 4.3 (fake README)

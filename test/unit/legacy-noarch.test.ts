@@ -4,6 +4,7 @@ import {
   legacyNoarchWarning,
   preLinkOwner,
   preLinkPaths,
+  preLinkRun,
 } from '../../scripts/core/legacy-noarch.js';
 
 describe('legacy noarch: the pre-link script is the marker', () => {
@@ -31,5 +32,32 @@ describe('legacy noarch: the pre-link script is the marker', () => {
         'list it under [legacy-noarch] in inventory.ini, else conda >= 4.7 fails to create the env ' +
         '(LinkError: pre-link script failed)',
     );
+  });
+});
+
+describe('the pre-link run the build does where libmamba does not (issue 20, item 8)', () => {
+  const rec = {
+    name: 'ipums_utils',
+    version: '1.2',
+    build_number: 0,
+    files: ['bin/.ipums_utils-pre-link.sh'],
+    extracted_package_dir: '/inst/pkgs/ipums_utils-1.2-py_0/',
+  };
+  it("runs the extracted package's script with bash, PREFIX the env and SOURCE_DIR the package, as conda does", () => {
+    expect(preLinkRun(rec, '/inst/builds/e/b1')).toEqual({
+      argv: ['bash', '/inst/pkgs/ipums_utils-1.2-py_0/bin/.ipums_utils-pre-link.sh'],
+      env: {
+        PREFIX: '/inst/builds/e/b1',
+        SOURCE_DIR: '/inst/pkgs/ipums_utils-1.2-py_0/',
+        PKG_NAME: 'ipums_utils',
+        PKG_VERSION: '1.2',
+        PKG_BUILDNUM: '0',
+      },
+    });
+  });
+  it('nothing to run for a modern package, or when the record does not say where the package is', () => {
+    expect(preLinkRun({ ...rec, files: ['lib/x.py'] }, '/p')).toBeUndefined();
+    const { extracted_package_dir: _d, ...noDir } = rec;
+    expect(preLinkRun(noDir, '/p')).toBeUndefined();
   });
 });
