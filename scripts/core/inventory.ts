@@ -37,12 +37,10 @@ function validate(data: unknown) {
   return validator(data) ? [] : (validator.errors ?? []);
 }
 
+type Sections = Map<Section, Entry[]> & { sectionLines: Map<Section, number> };
+
 /** Scan the INI text into sections of entries with lines. Structural problems are reported, not thrown. */
-function scan(
-  text: string,
-  file: string,
-  problems: Problem[],
-): Map<Section, Entry[]> & { sectionLines: Map<Section, number> } {
+function scan(text: string, file: string, problems: Problem[]): Sections {
   const sections = Object.assign(new Map<Section, Entry[]>(), { sectionLines: new Map<Section, number>() });
   const err = (line: number, message: string) => problems.push({ file, line, message, severity: 'error' });
   let current: Section | undefined;
@@ -122,59 +120,90 @@ function splitList(value: string): string[] {
   return value.split(/[\s,]+/).filter(Boolean);
 }
 
-/** Parse and validate inventory.ini text. Pure. Returns the inventory only when there is no error. */
-export function parseInventory(text: string, file = 'inventory.ini'): { inventory?: Inventory; problems: Problem[] } {
-  const problems: Problem[] = [];
-  const err = (line: number, message: string) => problems.push({ file, line, message, severity: 'error' });
-  const sections = scan(text, file, problems);
-  const lineOfSection = (s: Section) => sections.sectionLines.get(s) ?? 1;
-  const entries = (s: Section) => sections.get(s) ?? [];
+/** A problem found at a line of the file being parsed. */
+type Report = (line: number, message: string) => void;
 
-  // Build the plain object the schema checks, remembering where each value came from.
-  const where = new Map<string, number>();
-  // null prototypes: a key named `__proto__` must become a property the schema sees, not the prototype
-  const obj: Record<string, unknown> = Object.create(null);
-  for (const s of SECTIONS) {
-    if (!sections.has(s)) continue;
-    where.set(`/${s}`, lineOfSection(s));
-    if (s === 'legacy-noarch') {
-      obj[s] = entries(s).map((e, i) => {
-        if (e.value !== undefined) err(e.line, `[legacy-noarch] lists bare package names, got '${e.key} = ${e.value}'`);
-        where.set(`/${s}/${i}`, e.line);
-        return e.key;
-      });
-      continue;
-    }
-    const section: Record<string, unknown> = Object.create(null);
-    for (const e of entries(s)) {
+/** The plain object the schema checks, and the line each of its values came from (by JSON pointer). */
+interface SchemaInput {
+  data: Record<string, unknown>;
+  where: Map<string, number>;
+}
+
+/** How a section's entries become the value the schema checks; records each value's line in `where`. */
+type SectionReader = (section: Section, entries: Entry[], where: Map<string, number>, report: Report) => unknown;
+
+/** `KEY = VALUE` sections: an object (null prototype: a key named `__proto__` must be a property the schema sees). */
+function keyValues(valueOf: (key: string, value: string) => unknown = (_key, value) => value): SectionReader {
+  return (section, entries, where, report) => {
+    const values: Record<string, unknown> = Object.create(null);
+    for (const e of entries) {
       if (e.value === undefined) {
-        err(e.line, `'${e.key}' has no value (expected '${e.key} = ...')`);
+        report(e.line, `'${e.key}' has no value (expected '${e.key} = ...')`);
         continue;
       }
-      section[e.key] = s === 'conda' && LIST_KEYS.has(e.key) ? splitList(e.value) : e.value;
-      where.set(`/${s}/${e.key}`, e.line);
+      values[e.key] = valueOf(e.key, e.value);
+      where.set(`/${section}/${e.key}`, e.line);
     }
-    obj[s] = section;
-  }
-  for (const error of validate(obj)) {
-    // ajv reports a bad key twice (propertyNames + the inner pattern); keep the one that names the key
-    if (error.keyword === 'pattern' && error.propertyName !== undefined) continue;
-    problems.push(schemaProblem(error, where, file, obj));
-  }
+    return values;
+  };
+}
 
-  const conda = (obj.conda ?? {}) as Record<string, unknown>;
-  const passEnv = Array.isArray(conda['pass-env']) ? (conda['pass-env'] as unknown[]).map(String) : undefined;
-  for (const name of passEnv ?? []) {
+/** [legacy-noarch]: a list of bare package names. */
+const bareNames: SectionReader = (section, entries, where, report) =>
+  entries.map((e, i) => {
+    if (e.value !== undefined) report(e.line, `[legacy-noarch] lists bare package names, got '${e.key} = ${e.value}'`);
+    where.set(`/${section}/${i}`, e.line);
+    return e.key;
+  });
+
+const SECTION_READERS: Record<Section, SectionReader> = {
+  conda: keyValues((key, value) => (LIST_KEYS.has(key) ? splitList(value) : value)),
+  environments: keyValues(),
+  kernels: keyValues(),
+  'legacy-noarch': bareNames,
+};
+
+/** The scanned sections as the object the schema checks, remembering where each value came from. */
+function schemaInput(sections: Sections, report: Report): SchemaInput {
+  const where = new Map<string, number>();
+  const data: Record<string, unknown> = Object.create(null);
+  for (const s of SECTIONS) {
+    const entries = sections.get(s);
+    if (!entries) continue;
+    where.set(`/${s}`, sections.sectionLines.get(s) ?? 1);
+    data[s] = SECTION_READERS[s](s, entries, where, report);
+  }
+  return { data, where };
+}
+
+function schemaProblems(input: SchemaInput, file: string): Problem[] {
+  // ajv reports a bad key twice (propertyNames + the inner pattern); keep the one that names the key
+  return validate(input.data)
+    .filter((error) => !(error.keyword === 'pattern' && error.propertyName !== undefined))
+    .map((error) => schemaProblem(error, input.where, file, input.data));
+}
+
+/** A [conda] list key's values (after the schema check: a list, or absent). */
+function condaList(conda: Record<string, unknown>, key: string): string[] | undefined {
+  return Array.isArray(conda[key]) ? (conda[key] as unknown[]).map(String) : undefined;
+}
+
+function checkPassEnv(passEnv: string[], line: number, report: Report): void {
+  for (const name of passEnv)
     if (isSecretName(name))
-      err(
-        where.get('/conda/pass-env') ?? 1,
+      report(
+        line,
         `pass-env: '${name}' looks like a secret (token, password, key, GitHub/Actions credential) ` +
           'and is never given to conda, pip or tests',
       );
-  }
-  // `solver` arrived in conda 22.11.0 (4.12 knows `experimental_solver`); an older conda ignores the key in silence,
-  // so `libmamba` would promise a solver the builds never use (real conda 4.12.0, probe solver). `classic` is what
-  // an older conda does anyway: accepted (an admin sets it before an upgrade PR), and not written to its .condarc.
+}
+
+/**
+ * `solver` arrived in conda 22.11.0 (4.12 knows `experimental_solver`); an older conda ignores the key in silence,
+ * so `libmamba` would promise a solver the builds never use (real conda 4.12.0, probe solver). `classic` is what
+ * an older conda does anyway: accepted (an admin sets it before an upgrade PR), and not written to its .condarc.
+ */
+function checkSolver(conda: Record<string, unknown>, line: number, report: Report): void {
   if (
     conda.solver === 'libmamba' &&
     typeof conda.version === 'string' &&
@@ -182,18 +211,23 @@ export function parseInventory(text: string, file = 'inventory.ini'): { inventor
     /^\d+(\.\d+)*$/.test(conda.version) &&
     compareCondaVersions(conda.version, '22.11') < 0
   )
-    err(
-      where.get('/conda/solver') ?? 1,
+    report(
+      line,
       `solver: conda ${conda.version} does not know this key (it exists from conda 22.11.0) and would ignore it: ` +
         "remove it, set it to 'classic' (what this conda does), or raise [conda] version (docs/inventory.md)",
     );
-  const environments = entries('environments').map((e) => ({ name: e.key, mode: e.value as EnvMode, line: e.line }));
-  const kernels = entries('kernels').map((e) => {
-    // `ENV:SPEC = Name` publishes a kernelspec the env ships (share/jupyter/kernels/SPEC)
+}
+
+type Environment = Inventory['environments'][number];
+type Kernel = Inventory['kernels'][number];
+
+/** [kernels]: `ENV = Name`, or `ENV:SPEC = Name` to publish a kernelspec the env ships (share/jupyter/kernels/SPEC) */
+function readKernels(entries: Entry[], report: Report): Kernel[] {
+  return entries.map((e) => {
     const colon = e.key.indexOf(':');
     const spec = colon < 0 ? undefined : e.key.slice(colon + 1).trim();
     if (spec !== undefined && !isValidKernelName(spec))
-      err(e.line, `kernel '${e.key}': '${spec}' is not a kernelspec name (letters, digits, '.', '_', '-')`);
+      report(e.line, `kernel '${e.key}': '${spec}' is not a kernelspec name (letters, digits, '.', '_', '-')`);
     return {
       name: colon < 0 ? e.key : e.key.slice(0, colon).trim(),
       displayName: e.value!,
@@ -201,73 +235,116 @@ export function parseInventory(text: string, file = 'inventory.ini'): { inventor
       line: e.line,
     };
   });
-  // a Map, not a find() per kernel: 500 kernels in 10,000 envs made this quadratic
-  const envByName = new Map(environments.map((e) => [e.name, e]));
+}
+
+function checkReservedNames(environments: Environment[], report: Report): void {
   for (const e of environments)
     if (RESERVED_ENV_NAMES[e.name.toLowerCase()])
-      err(e.line, `environment name '${e.name}' is reserved: ${RESERVED_ENV_NAMES[e.name.toLowerCase()]}`);
+      report(e.line, `environment name '${e.name}' is reserved: ${RESERVED_ENV_NAMES[e.name.toLowerCase()]}`);
+}
+
+/** Why `name` cannot be used where a REPLICATE env is expected (a kernel, allow-failures), if it cannot. */
+function notReplicated(name: string, envByName: Map<string, Environment>): string | undefined {
+  const env = envByName.get(name);
+  if (!env) return `is not an environment listed in [environments]${didYouMean(name, [...envByName.keys()])}`;
+  if (env.mode !== 'REPLICATE') return `must be a REPLICATE environment (it is '${env.mode}' at line ${env.line})`;
+  return undefined;
+}
+
+function checkKernelEnvs(kernels: Kernel[], envByName: Map<string, Environment>, report: Report): void {
   for (const k of kernels) {
-    const env = envByName.get(k.name);
-    if (!env)
-      err(
-        k.line,
-        `kernel '${k.name}' is not an environment listed in [environments]${didYouMean(k.name, [...envByName.keys()])}`,
-      );
-    else if (env.mode !== 'REPLICATE')
-      err(k.line, `kernel '${k.name}' must be a REPLICATE environment (it is '${env.mode}' at line ${env.line})`);
+    const why = notReplicated(k.name, envByName);
+    if (why) report(k.line, `kernel '${k.name}' ${why}`);
   }
-  const allowFailures = Array.isArray(conda['allow-failures'])
-    ? (conda['allow-failures'] as unknown[]).map(String)
-    : [];
-  for (const name of allowFailures) {
-    // a deploy may leave these out: only envs it deploys, or a typo would silently allow nothing
-    const env = envByName.get(name);
-    const line = where.get('/conda/allow-failures') ?? 1;
-    const near = didYouMean(name, [...envByName.keys()]);
-    if (!env) err(line, `allow-failures: '${name}' is not an environment listed in [environments]${near}`);
-    else if (env.mode !== 'REPLICATE')
-      err(line, `allow-failures: '${name}' must be a REPLICATE environment (it is '${env.mode}' at line ${env.line})`);
+}
+
+/** A deploy may leave these out: only envs it deploys, or a typo would silently allow nothing. */
+function checkAllowFailures(names: string[], line: number, envByName: Map<string, Environment>, report: Report) {
+  for (const name of names) {
+    const why = notReplicated(name, envByName);
+    if (why) report(line, `allow-failures: '${name}' ${why}`);
   }
+}
+
+/** Jupyter kernel names are case-insensitive: two that differ only in case would overwrite each other. */
+function checkKernelClashes(kernels: Kernel[], report: Report): void {
   const lowered = new Map<string, number>();
   for (const k of kernels) {
-    // Jupyter kernel names are case-insensitive: two that differ only in case would overwrite each other
     const dir = kernelName(k.name, k.spec);
     const prev = lowered.get(dir);
     const shown = k.spec ? `${k.name}:${k.spec}` : k.name;
     if (prev !== undefined)
-      err(k.line, `kernel '${shown}' clashes with the kernel at line ${prev} (kernel names are case-insensitive)`);
+      report(k.line, `kernel '${shown}' clashes with the kernel at line ${prev} (kernel names are case-insensitive)`);
     lowered.set(dir, k.line);
   }
+}
+
+/** The [conda] settings of a valid inventory, typed; `keyLines` says where each key was written. */
+function condaSettings(
+  input: SchemaInput,
+  lists: { passEnv?: string[]; allowFailures: string[] },
+  line: number,
+): Inventory['conda'] {
+  const conda = (input.data.conda ?? {}) as Record<string, unknown>;
+  const { passEnv, allowFailures } = lists;
+  return {
+    ...(conda.root ? { root: conda.root as string } : {}),
+    version: conda.version as string,
+    frontend: (conda.frontend as Frontend | undefined) ?? 'conda',
+    ...(conda.installer ? { installer: conda.installer as string } : {}),
+    ...(conda['installer-sha256'] ? { installerSha256: (conda['installer-sha256'] as string).toLowerCase() } : {}),
+    channels: conda.channels as string[],
+    ...(conda['custom-channels']
+      ? { customChannels: parseCustomChannels(conda['custom-channels'] as string[]).channels }
+      : {}),
+    ...(conda['channel-alias'] ? { channelAlias: conda['channel-alias'] as string } : {}),
+    ...(conda['default-channels'] ? { defaultChannels: conda['default-channels'] as string[] } : {}),
+    ...(conda['pkgs-dirs'] ? { pkgsDirs: conda['pkgs-dirs'] as string[] } : {}),
+    ...(conda['envs-dirs'] ? { envsDirs: conda['envs-dirs'] as string[] } : {}),
+    ...(conda.solver ? { solver: conda.solver as 'classic' | 'libmamba' } : {}),
+    ...(conda['pip-git-hosts'] ? { pipGitHosts: conda['pip-git-hosts'] as string[] } : {}),
+    ...(conda['pip-indexes'] ? { pipIndexes: conda['pip-indexes'] as string[] } : {}),
+    ...(conda['unsandboxed-tests'] === 'allow' ? { unsandboxedTests: true } : {}),
+    ...(passEnv?.length ? { passEnv } : {}),
+    ...(allowFailures.length ? { allowFailures: [...new Set(allowFailures)].sort() } : {}),
+    line,
+    keyLines: Object.fromEntries(
+      [...input.where].flatMap(([k, l]) => (/^\/conda\/[^/]+$/.test(k) ? [[k.slice('/conda/'.length), l]] : [])),
+    ),
+  };
+}
+
+/** Parse and validate inventory.ini text. Pure. Returns the inventory only when there is no error. */
+export function parseInventory(text: string, file = 'inventory.ini'): { inventory?: Inventory; problems: Problem[] } {
+  const problems: Problem[] = [];
+  const report: Report = (line, message) => problems.push({ file, line, message, severity: 'error' });
+  const sections = scan(text, file, problems);
+  const entries = (s: Section) => sections.get(s) ?? [];
+  const input = schemaInput(sections, report);
+  for (const problem of schemaProblems(input, file)) problems.push(problem);
+
+  const lineOf = (pointer: string) => input.where.get(pointer) ?? 1;
+  const conda = (input.data.conda ?? {}) as Record<string, unknown>;
+  const passEnv = condaList(conda, 'pass-env');
+  const allowFailures = condaList(conda, 'allow-failures') ?? [];
+  checkPassEnv(passEnv ?? [], lineOf('/conda/pass-env'), report);
+  checkSolver(conda, lineOf('/conda/solver'), report);
+
+  const environments = entries('environments').map((e) => ({ name: e.key, mode: e.value as EnvMode, line: e.line }));
+  const kernels = readKernels(entries('kernels'), report);
+  // a Map, not a find() per kernel: 500 kernels in 10,000 envs made this quadratic
+  const envByName = new Map(environments.map((e) => [e.name, e]));
+  checkReservedNames(environments, report);
+  checkKernelEnvs(kernels, envByName, report);
+  checkAllowFailures(allowFailures, lineOf('/conda/allow-failures'), envByName, report);
+  checkKernelClashes(kernels, report);
   if (problems.length) return { problems };
+
   return {
     problems,
     inventory: {
       file,
-      conda: {
-        ...(conda.root ? { root: conda.root as string } : {}),
-        version: conda.version as string,
-        frontend: (conda.frontend as Frontend | undefined) ?? 'conda',
-        ...(conda.installer ? { installer: conda.installer as string } : {}),
-        ...(conda['installer-sha256'] ? { installerSha256: (conda['installer-sha256'] as string).toLowerCase() } : {}),
-        channels: conda.channels as string[],
-        ...(conda['custom-channels']
-          ? { customChannels: parseCustomChannels(conda['custom-channels'] as string[]).channels }
-          : {}),
-        ...(conda['channel-alias'] ? { channelAlias: conda['channel-alias'] as string } : {}),
-        ...(conda['default-channels'] ? { defaultChannels: conda['default-channels'] as string[] } : {}),
-        ...(conda['pkgs-dirs'] ? { pkgsDirs: conda['pkgs-dirs'] as string[] } : {}),
-        ...(conda['envs-dirs'] ? { envsDirs: conda['envs-dirs'] as string[] } : {}),
-        ...(conda.solver ? { solver: conda.solver as 'classic' | 'libmamba' } : {}),
-        ...(conda['pip-git-hosts'] ? { pipGitHosts: conda['pip-git-hosts'] as string[] } : {}),
-        ...(conda['pip-indexes'] ? { pipIndexes: conda['pip-indexes'] as string[] } : {}),
-        ...(conda['unsandboxed-tests'] === 'allow' ? { unsandboxedTests: true } : {}),
-        ...(passEnv?.length ? { passEnv } : {}),
-        ...(allowFailures.length ? { allowFailures: [...new Set(allowFailures)].sort() } : {}),
-        line: lineOfSection('conda'),
-        keyLines: Object.fromEntries(
-          [...where].flatMap(([k, line]) => (/^\/conda\/[^/]+$/.test(k) ? [[k.slice('/conda/'.length), line]] : [])),
-        ),
-      },
+      conda: condaSettings(input, { passEnv, allowFailures }, sections.sectionLines.get('conda') ?? 1),
       environments,
       kernels,
       legacyNoarch: entries('legacy-noarch').map((e) => ({ name: e.key, line: e.line })),
