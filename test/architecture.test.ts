@@ -244,7 +244,6 @@ const LONG_FUNCTIONS_LEFT: string[] = [
   'scripts/app/plan.ts planChanges',
   'scripts/app/rollback.ts planRollback',
   'scripts/core/deploy.ts planDeploy',
-  'scripts/engine/process.ts runProgram',
 ];
 
 describe('function length', () => {

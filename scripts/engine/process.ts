@@ -19,6 +19,7 @@ import { HeadTail, OUTPUT_LIMIT_VARIABLE, outputLimit } from '../core/untrusted-
 
 type Zx = typeof import('zx/core');
 type Spawn = Zx['$']['spawn'];
+type ZxOptions = import('zx/core').Options;
 
 let zx: Promise<Zx> | undefined;
 function loadZx(): Promise<Zx> {
@@ -249,12 +250,8 @@ function signalGroup(pid: number, signal: NodeJS.Signals): void {
   }
 }
 
-/**
- * Run one program to its end and capture its output; never throws for the program's failures (nothrow).
- * The child leads its own process group, so a kill reaches conda together with the solver, pip and python
- * processes it started.
- */
-export async function runProgram(argvIn: readonly string[], opts: RunOptions): Promise<RunResult> {
+/** The command line a call runs: in the QA sandbox, in a PID namespace of its own, or as given. */
+function commandOf(argvIn: readonly string[], opts: RunOptions): { argv: string[]; contained: boolean } {
   // the bubblewrap sandbox of a QA build or test (core/sandbox.ts) has its own PID namespace; `contain` asks for
   // the PID namespace alone (builds and tests outside QA)
   const argv = opts.sandbox
@@ -262,125 +259,194 @@ export async function runProgram(argvIn: readonly string[], opts: RunOptions): P
     : opts.contain
       ? containedArgv(argvIn, opts.env)
       : [...argvIn];
-  const contained = argv.length !== argvIn.length;
-  const [file, ...args] = argv;
-  if (file === undefined) throw new Error('runProgram needs a program to run');
-  const { $ } = await loadZx();
-  const t0 = performance.now();
-  const stdout: Buffer[] = [];
-  const stderr: Buffer[] = [];
-  // what a program prints is bounded while it streams (core/untrusted-output.ts): a test printing gigabytes
-  // costs the limit, never the gigabytes
-  const limit = opts.outputLimit ?? outputLimit(process.env[OUTPUT_LIMIT_VARIABLE]);
-  const bounds = { stdout: new HeadTail(limit), stderr: new HeadTail(limit) };
-  const take = (stream: OutputStream, b: Buffer) => {
+  return { argv, contained: argv.length !== argvIn.length };
+}
+
+/**
+ * A call's output as it streams: each stream is bounded (core/untrusted-output.ts: a test printing gigabytes
+ * costs the limit, never the gigabytes), handed to `onOutput` as it comes and kept for the result.
+ */
+class Capture {
+  private readonly t0 = performance.now();
+  private readonly kept: Record<OutputStream, Buffer[]> = { stdout: [], stderr: [] };
+  private readonly bounds: Record<OutputStream, HeadTail>;
+
+  constructor(
+    private readonly onOutput: RunOptions['onOutput'],
+    limit: number,
+  ) {
+    this.bounds = { stdout: new HeadTail(limit), stderr: new HeadTail(limit) };
+  }
+
+  /** A chunk the program wrote. */
+  push(stream: OutputStream, chunk: Buffer): void {
+    this.take(stream, this.bounds[stream].push(chunk));
+  }
+
+  /** The program is done: what the bounds still hold (a cut notice and the tail). */
+  end(): void {
+    this.take('stdout', this.bounds.stdout.end());
+    this.take('stderr', this.bounds.stderr.end());
+  }
+
+  result(r: Partial<RunResult>): RunResult {
+    return {
+      stdout: Buffer.concat(this.kept.stdout),
+      stderr: Buffer.concat(this.kept.stderr),
+      code: null,
+      signal: null,
+      timedOut: false,
+      aborted: false,
+      seconds: (performance.now() - this.t0) / 1000,
+      ...r,
+    };
+  }
+
+  private take(stream: OutputStream, b: Buffer): void {
     if (!b.length) return;
-    (stream === 'stdout' ? stdout : stderr).push(b);
-    opts.onOutput?.(stream, b);
-  };
-  const result = (r: Partial<RunResult>): RunResult => ({
-    stdout: Buffer.concat(stdout),
-    stderr: Buffer.concat(stderr),
-    code: null,
-    signal: null,
-    timedOut: false,
-    aborted: false,
-    seconds: (performance.now() - t0) / 1000,
-    ...r,
-  });
-  if (opts.signal?.aborted || runAbort.signal.aborted) return result({ aborted: true });
-  // a PID namespace needs no marker: the kernel ends everything in it with its first process
-  const marker = `${RUN_TOKEN}.${++callSeq}`;
-  const env = contained ? { ...opts.env } : { ...opts.env, [RUN_MARKER]: marker };
-  const signal = opts.signal ? AbortSignal.any([opts.signal, runAbort.signal]) : runAbort.signal;
+    this.kept[stream].push(b);
+    this.onOutput?.(stream, b);
+  }
+}
 
-  let pid: number | undefined;
-  let timedOut = false;
-  let aborted = false;
-  let sigkill: NodeJS.Timeout | undefined;
-  let exitTimer: NodeJS.Timeout | undefined;
-  const killLater = () => {
-    if (pid !== undefined && !sigkill) sigkill = setTimeout(() => signalGroup(pid!, 'SIGKILL'), KILL_GRACE_MS);
-  };
-  const nodeSpawn = $.spawn;
-  const spawnArgv = ((_commandLine: string, _none: readonly string[], options: Record<string, unknown>) => {
-    // no shell; zx kills the group on abort (Node's own `signal` would kill the child alone and report an error);
-    // `input` is zx's to write
-    const { shell: _shell, signal: _signal, input: _input, ...spawnOptions } = options;
-    const child = nodeSpawn(file, args, spawnOptions);
-    pid = child.pid;
-    if (pid !== undefined) liveGroups.add(pid);
-    // The program is done when it exits: what it left running in its group is killed, and output pipes a
-    // background child still holds are closed after a short grace, so nothing outlives the call or hangs it.
-    child.on('exit', () => {
-      const group = pid;
-      if (group === undefined) return;
-      signalGroup(group, 'SIGTERM');
-      exitTimer = setTimeout(() => {
-        signalGroup(group, 'SIGKILL');
-        child.stdout?.destroy();
-        child.stderr?.destroy();
-      }, EXIT_GRACE_MS);
-    });
-    child.stdout?.on('data', (b: Buffer) => take('stdout', bounds.stdout.push(b)));
-    child.stderr?.on('data', (b: Buffer) => take('stderr', bounds.stderr.push(b)));
-    // a program may exit before reading all its input (git on a bad object): its exit code tells, not EPIPE
-    child.stdin?.on('error', () => {});
-    return child;
-  }) as unknown as Spawn;
-  // zx SIGTERMs the group on abort; this adds the SIGKILL for a program that ignores it
-  const onAbort = () => {
-    aborted = true;
-    killLater();
-  };
-  signal.addEventListener('abort', onAbort, { once: true });
+/**
+ * One started program and its process group, from spawn to the end of the call: a timeout or an abort SIGTERMs
+ * the group and SIGKILLs it KILL_GRACE_MS later; whatever the program leaves behind is killed when the call ends.
+ */
+class Call {
+  /** marks the call's descendants that leave its group; a PID namespace needs none (its first process ends all) */
+  readonly marker = `${RUN_TOKEN}.${++callSeq}`;
+  readonly env: NodeJS.ProcessEnv;
+  /** the caller's abort or the CLI's interruption */
+  readonly signal: AbortSignal;
+  pid: number | undefined;
+  timedOut = false;
+  aborted = false;
+  private sigkill: NodeJS.Timeout | undefined;
+  private exitTimer: NodeJS.Timeout | undefined;
 
-  const timeoutMs = opts.timeoutSeconds !== undefined && opts.timeoutSeconds > 0 ? opts.timeoutSeconds * 1000 : 0;
-  try {
-    const output = await $({
-      spawn: spawnArgv,
-      env,
-      // zx remembers the cwd it was loaded in; a call without one runs where the process is now
-      cwd: opts.cwd ?? process.cwd(),
-      stdio: [opts.input ? 'pipe' : 'ignore', 'pipe', 'pipe'],
-      ...(opts.input ? { input: opts.input } : {}),
-      detached: true,
-      nothrow: true,
-      quiet: true,
-      verbose: false,
-      preferLocal: false,
-      // every option ZX_* variables could set is given here, so the caller's environment cannot change a call
-      timeout: timeoutMs,
-      timeoutSignal: 'SIGTERM',
-      killSignal: 'SIGTERM',
-      // zx's timeout kills through this (its default lists the process tree with `ps`): the group, then SIGKILL
-      kill: async (target: number | string, signal?: NodeJS.Signals) => {
-        timedOut = true;
-        signalGroup(Number(target), signal ?? 'SIGTERM');
-        killLater();
-      },
-      signal,
-      // zx keeps every chunk (stdout, stderr and both again) unless given a store: ours keeps nothing
-      store: { stdout: discard(), stderr: discard(), stdall: discard() },
-    })`${argv}`;
-    take('stdout', bounds.stdout.end());
-    take('stderr', bounds.stderr.end());
-    return result({
-      code: output.exitCode,
-      signal: output.signal,
-      timedOut,
-      aborted,
-      ...(output.cause ? { startError: output.cause } : {}),
-    });
-  } finally {
-    clearTimeout(sigkill);
-    clearTimeout(exitTimer);
-    signal.removeEventListener('abort', onAbort);
-    if (pid !== undefined) {
-      liveGroups.delete(pid);
-      signalGroup(pid, 'SIGKILL');
+  constructor(
+    private readonly contained: boolean,
+    opts: RunOptions,
+  ) {
+    this.env = contained ? { ...opts.env } : { ...opts.env, [RUN_MARKER]: this.marker };
+    this.signal = opts.signal ? AbortSignal.any([opts.signal, runAbort.signal]) : runAbort.signal;
+    // zx SIGTERMs the group on abort; this adds the SIGKILL for a program that ignores it
+    this.signal.addEventListener('abort', this.onAbort, { once: true });
+  }
+
+  /** zx's spawn: the program's argv itself, no shell; its output to `output`. */
+  spawner(nodeSpawn: Spawn, [file, ...args]: string[], output: Capture): Spawn {
+    return ((_commandLine: string, _none: readonly string[], options: Record<string, unknown>) => {
+      // no shell; zx kills the group on abort (Node's own `signal` would kill the child alone and report an error);
+      // `input` is zx's to write
+      const { shell: _shell, signal: _signal, input: _input, ...spawnOptions } = options;
+      const child = nodeSpawn(file!, args, spawnOptions);
+      this.pid = child.pid;
+      if (this.pid !== undefined) liveGroups.add(this.pid);
+      child.on('exit', () => this.exited(child));
+      child.stdout?.on('data', (b: Buffer) => output.push('stdout', b));
+      child.stderr?.on('data', (b: Buffer) => output.push('stderr', b));
+      // a program may exit before reading all its input (git on a bad object): its exit code tells, not EPIPE
+      child.stdin?.on('error', () => {});
+      return child;
+    }) as unknown as Spawn;
+  }
+
+  /** zx's timeout kills through this (its default lists the process tree with `ps`): the group, then SIGKILL. */
+  readonly kill = async (target: number | string, signal?: NodeJS.Signals): Promise<void> => {
+    this.timedOut = true;
+    signalGroup(Number(target), signal ?? 'SIGTERM');
+    this.killLater();
+  };
+
+  /** The call is over: no timer left, and nothing of the program still running. */
+  end(): void {
+    clearTimeout(this.sigkill);
+    clearTimeout(this.exitTimer);
+    this.signal.removeEventListener('abort', this.onAbort);
+    if (this.pid !== undefined) {
+      liveGroups.delete(this.pid);
+      signalGroup(this.pid, 'SIGKILL');
     }
     // descendants that left the group (setsid) but still carry this call's marker (a PID namespace needs none)
-    if (!contained) sweepMarked(marker, 'SIGKILL');
+    if (!this.contained) sweepMarked(this.marker, 'SIGKILL');
+  }
+
+  private readonly onAbort = (): void => {
+    this.aborted = true;
+    this.killLater();
+  };
+
+  private killLater(): void {
+    const pid = this.pid;
+    if (pid !== undefined && !this.sigkill) this.sigkill = setTimeout(() => signalGroup(pid, 'SIGKILL'), KILL_GRACE_MS);
+  }
+
+  /**
+   * The program is done when it exits: what it left running in its group is killed, and output pipes a
+   * background child still holds are closed after a short grace, so nothing outlives the call or hangs it.
+   */
+  private exited(child: ReturnType<Spawn>): void {
+    const group = this.pid;
+    if (group === undefined) return;
+    signalGroup(group, 'SIGTERM');
+    this.exitTimer = setTimeout(() => {
+      signalGroup(group, 'SIGKILL');
+      child.stdout?.destroy();
+      child.stderr?.destroy();
+    }, EXIT_GRACE_MS);
+  }
+}
+
+/** How zx runs a call: every option is given, so ZX_* variables in the caller's environment cannot change it. */
+function zxOptions(call: Call, opts: RunOptions, spawn: Spawn): Partial<ZxOptions> {
+  const timeoutMs = opts.timeoutSeconds !== undefined && opts.timeoutSeconds > 0 ? opts.timeoutSeconds * 1000 : 0;
+  return {
+    spawn,
+    env: call.env,
+    // zx remembers the cwd it was loaded in; a call without one runs where the process is now
+    cwd: opts.cwd ?? process.cwd(),
+    stdio: [opts.input ? 'pipe' : 'ignore', 'pipe', 'pipe'],
+    ...(opts.input ? { input: opts.input } : {}),
+    detached: true,
+    nothrow: true,
+    quiet: true,
+    verbose: false,
+    preferLocal: false,
+    timeout: timeoutMs,
+    timeoutSignal: 'SIGTERM',
+    killSignal: 'SIGTERM',
+    kill: call.kill,
+    signal: call.signal,
+    // zx keeps every chunk (stdout, stderr and both again) unless given a store: ours keeps nothing
+    store: { stdout: discard(), stderr: discard(), stdall: discard() },
+  };
+}
+
+/**
+ * Run one program to its end and capture its output; never throws for the program's failures (nothrow).
+ * The child leads its own process group, so a kill reaches conda together with the solver, pip and python
+ * processes it started.
+ */
+export async function runProgram(argvIn: readonly string[], opts: RunOptions): Promise<RunResult> {
+  const { argv, contained } = commandOf(argvIn, opts);
+  if (argv[0] === undefined) throw new Error('runProgram needs a program to run');
+  const { $ } = await loadZx();
+  const output = new Capture(opts.onOutput, opts.outputLimit ?? outputLimit(process.env[OUTPUT_LIMIT_VARIABLE]));
+  if (opts.signal?.aborted || runAbort.signal.aborted) return output.result({ aborted: true });
+  const call = new Call(contained, opts);
+  try {
+    const done = await $(zxOptions(call, opts, call.spawner($.spawn, argv, output)))`${argv}`;
+    output.end();
+    return output.result({
+      code: done.exitCode,
+      signal: done.signal,
+      timedOut: call.timedOut,
+      aborted: call.aborted,
+      ...(done.cause ? { startError: done.cause } : {}),
+    });
+  } finally {
+    call.end();
   }
 }
