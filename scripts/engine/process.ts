@@ -3,7 +3,7 @@
  * which gives us nothrow results, the timeout, kill on abort and the captured output.
  *
  * An argument array reaches the program verbatim: zx's template quotes it into a command line, but that line
- * is only zx's record of the call; `spawnArgv` hands zx's spawn the array itself without a shell, so nothing
+ * is only zx's record of the call; `Call.spawner` hands zx's spawn the array itself without a shell, so nothing
  * in it is ever interpreted (`$(...)`, quotes, globs) and the program gets exactly the environment the caller
  * passes (a shell in between would add PWD, SHLVL and `_`).
  * zx is imported on first use: it costs ~100 ms to load, which `--help` and commands that run nothing never pay.
