@@ -10,7 +10,7 @@ import { processOutput } from './output.js';
 import type { Output } from '../app/output.js';
 import { secretEntries } from '../core/childenv.js';
 import { MIN_SECRET_LENGTH, registerSecrets } from '../core/redact.js';
-import { abortAllCalls, interruptedBy, killAllCalls } from '../engine/process.js';
+import { abortAllCalls, interruptedBy, killAllCalls, settleInterruptedCalls } from '../engine/process.js';
 import { removeAllTempDirs } from '../engine/tempdir.js';
 import { didYouMean } from '../core/suggest.js';
 
@@ -125,7 +125,9 @@ export async function main(argv: string[]): Promise<number> {
   try {
     const code = await entry(argv);
     const signal = interruptedBy();
-    return signal ? exitCodeOf('interrupted', signal) : code;
+    if (!signal) return code;
+    await settleInterruptedCalls();
+    return exitCodeOf('interrupted', signal);
   } finally {
     removeAllTempDirs();
   }

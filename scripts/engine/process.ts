@@ -70,6 +70,21 @@ export function killAllCalls(): void {
 }
 
 /**
+ * An interrupted run exits only when what it started is gone from the process table, not merely signalled: a
+ * SIGKILLed process (and bwrap's die-with-parent chain) takes a moment to disappear, and a runner that cleans up
+ * after a cancelled job must not find it. Polls, SIGKILLing what still carries the run's marker, for at most
+ * `withinMs`; true when none is left.
+ */
+export async function settleInterruptedCalls(withinMs = 2000): Promise<boolean> {
+  for (const started = Date.now(); ;) {
+    for (const pid of liveGroups) signalGroup(pid, 'SIGKILL');
+    if (sweepMarked(`${RUN_TOKEN}.`, 'SIGKILL') === 0) return true;
+    if (Date.now() - started >= withinMs) return false;
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}
+
+/**
  * Kill processes whose environment carries a marker starting with `prefix` (descendants that left the process
  * group). Only processes of our own user are readable; a process that cleared its environment is not found
  * (docs/security.md, "Process lifetime").
