@@ -36,6 +36,13 @@ describe('unifiedDiff', () => {
     expect(d).toBe('--- a/x.yml\n+++ b/x.yml\n@@ -1,3 +1,3 @@\n a\n-b\n+B\n c\n');
   });
 
+  it('shows a change of the final newline as diff -u does', () => {
+    // a fix that only adds the missing final newline changes the file: the patch must say so
+    const d = unifiedDiff('a\nb', 'a\nb\n', { fromFile: 'a/x.yml', toFile: 'b/x.yml' });
+    expect(body(d)).toBe(gnuDiff('a\nb', 'a\nb\n'));
+    expect(d).toContain('\\ No newline at end of file');
+  });
+
   it('agrees with GNU diff on random edits', () => {
     let seed = 42;
     const rnd = (n: number) => {
@@ -53,7 +60,11 @@ describe('unifiedDiff', () => {
         else if (b.length) b[Math.min(at, b.length - 1)] = `chg${rnd(5)}`;
       }
       const ta = a.map((l) => l + '\n').join('');
-      const tb = b.map((l) => l + '\n').join('');
+      // now and then the edited file lacks its final newline (a hand edit): diff -u says so, and so must we
+      const tb = b
+        .map((l) => l + '\n')
+        .join('')
+        .slice(0, b.length && rnd(6) === 0 ? -1 : undefined);
       const ours = unifiedDiff(ta, tb);
       const theirs = gnuDiff(ta, tb);
       // Several minimal diffs can exist; hunk headers (positions and sizes) and changed-line counts must agree.
@@ -62,6 +73,7 @@ describe('unifiedDiff', () => {
         return {
           minus: lines.filter((l) => l.startsWith('-')).length,
           plus: lines.filter((l) => l.startsWith('+')).length,
+          noNewline: lines.filter((l) => l.startsWith('\\')).length,
         };
       };
       expect(shape(body(ours || '\n\n')), `round ${round}`).toEqual(shape(theirs));
@@ -73,11 +85,12 @@ describe('unifiedDiff', () => {
   });
 });
 
-/** Apply a unified diff (our own output) to a text. */
+/** Apply a unified diff (our own output) to a text that ends with a newline. */
 function apply(text: string, diff: string): string {
   const a = text.split('\n').slice(0, -1);
   const out: string[] = [];
   let pos = 0;
+  let noFinalNewline = false;
   const lines = diff.split('\n').slice(2, -1);
   for (let k = 0; k < lines.length; k++) {
     const h = /^@@ -(\d+)(?:,(\d+))? \+\d+(?:,\d+)? @@$/.exec(lines[k]!);
@@ -94,9 +107,11 @@ function apply(text: string, diff: string): string {
         expect(a[pos]).toBe(l.slice(1));
         pos++;
       } else if (l.startsWith('+')) out.push(l.slice(1));
+      else if (l.startsWith('\\') && lines[k - 1]!.startsWith('+')) noFinalNewline = true;
     }
     k--;
   }
   while (pos < a.length) out.push(a[pos++]!);
-  return out.map((l) => l + '\n').join('');
+  const joined = out.map((l) => l + '\n').join('');
+  return noFinalNewline ? joined.slice(0, -1) : joined;
 }

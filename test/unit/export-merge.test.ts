@@ -169,12 +169,22 @@ describe('PEP 440 specifiers', () => {
     ['~=1.4.2', '1.4.9', true],
     ['~=1.4.2', '1.5.0', false],
     ['~=1.4', '1.9', true],
-    ['>1.0', '1.0.post1', true],
-    ['<2', '2.0rc1', true],
+    // PEP 440's exclusive comparisons: >V does not admit a post-release of V, <V no pre-release of V
+    ['>1.0', '1.0.post1', false],
+    ['>1.0', '1.1.post1', true],
+    ['<2', '2.0rc1', false],
+    ['<2', '2.0.dev1', false],
+    ['<2', '1.9rc1', true],
+    // an installed pre-release is judged like any version (as pip check does)
+    ['>=2', '2.1.0rc1', true],
     ['>=1.0', '1.0rc1', false],
     ['>=1.0.dev1', '1.0a1', true],
     ['==1!2.0', '2.0', false],
     ['==2.0', '2.0+local.7', true],
+    // a local label in the specifier is compared (torch==2.1.0+cu118 is not the +cpu build)
+    ['==2.1.0+cu118', '2.1.0+cpu', false],
+    ['==2.1.0+cu118', '2.1.0+CU118', true],
+    ['!=2.1.0+cu118', '2.1.0+cpu', true],
     ['===2.0+x', '2.0+x', true],
   ])('%s on %s is %s', (spec, version, expected) => {
     expect(matchesPep440(spec, version)).toBe(expected);
@@ -183,5 +193,8 @@ describe('PEP 440 specifiers', () => {
   it('cannot say for what is not PEP 440', () => {
     expect(matchesPep440('>=2', 'not a version')).toBeUndefined();
     expect(matchesPep440('>=', '1.0')).toBeUndefined();
+    expect(matchesPep440('', '1.0')).toBeUndefined();
+    expect(matchesPep440('>=2,', '2.1')).toBeUndefined();
+    expect(matchesPep440('~=1', '1.0')).toBeUndefined();
   });
 });
