@@ -17,6 +17,7 @@ import {
   installerFileName,
   installerSource,
   isCondaVersion,
+  type InstallerSource,
   outputTail,
   renderCondarc,
   sameDigest,
@@ -26,6 +27,7 @@ import { withLock } from '../state/lock.js';
 import {
   clearInstalling,
   installationState,
+  type InstallingMarker,
   readInstalling,
   removeInstallationTree,
   runningInstallers,
@@ -33,7 +35,7 @@ import {
   writeInstalling,
 } from '../state/installation.js';
 import { markInstallation } from '../state/marker.js';
-import { Conda, installConda } from '../engine/conda.js';
+import { Conda, installConda, type CallResult } from '../engine/conda.js';
 import { download, sha256File } from '../engine/download.js';
 import { failedIf, type Outcome } from '../core/outcome.js';
 
@@ -82,158 +84,257 @@ const inventoryProblem = (inv: Inventory, message: string, key?: string) =>
 
 /** Install conda `version` (default the inventory's) at ROOT/v<version>, or say it is already there. */
 export async function installCondaVersion(opts: InstallCondaOptions): Promise<InstallCondaResult> {
-  const { root, inventory, out } = opts;
+  const { root, inventory } = opts;
   const version = opts.version ?? inventory.conda.version;
   if (!isCondaVersion(version)) throw inventoryProblem(inventory, `'${version}' is not a conda version (e.g. 24.1.2)`);
-  return withLock(root, { waitSeconds: opts.waitSeconds, command: opts.command }, async () => {
-    const frontend = inventory.conda.frontend;
-    const dir = installationLayout(root, version).dir;
-    const base = { root, version, dir };
+  const run: InstallRun = {
+    root,
+    version,
+    dir: installationLayout(root, version).dir,
+    inventory,
+    out: opts.out,
+    versionFromFlag: opts.version !== undefined,
+    logDir: opts.logDir,
+    timeoutSeconds: opts.timeoutSeconds ?? 1800,
+  };
+  return withLock(root, { waitSeconds: opts.waitSeconds, command: opts.command }, () => installLocked(run));
+}
 
-    // a crash (kill -9, power cut) during an earlier install left the marker: that tree is ours, half-finished
-    const crashed = readInstalling(root, version);
-    // its installer is not killed with it: while that one still writes the tree, nothing may reinstall
-    const orphans = crashed ? runningInstallers(dir) : [];
-    if (orphans.length)
-      throw new BusyError(
-        `install-conda: the installer of an earlier install-conda of conda ${version} (killed before it ended) ` +
-          `is still running into ${dir}: ${orphans.map((o) => `pid ${o.pid} (${o.command})`).join(', ')}. ` +
-          'Wait for it to end or kill it, then run install-conda again: the half-installed tree is then redone',
-      );
-    if (crashed) {
-      out.warn(
-        `install-conda: an earlier install of conda ${version} (pid ${crashed.pid} on ${crashed.host}, ` +
-          `started ${crashed.since}) did not finish: removing ${dir} and installing again`,
-      );
-      removeInstallationTree(root, version);
-      clearInstalling(root, version);
-    }
+/** One install-conda run: what each of its steps needs. */
+interface InstallRun {
+  root: string;
+  version: string;
+  /** ROOT/vV */
+  dir: string;
+  inventory: Inventory;
+  out: Output;
+  /** the version came from --version (a missing installer file then asks whether it is the full version) */
+  versionFromFlag: boolean;
+  /** directory for the installer's log */
+  logDir: string;
+  timeoutSeconds: number;
+}
 
-    const state = installationState(root, version, frontend);
-    if (state.kind === 'installation') {
-      const said = await reportedVersion(dir, frontend, version);
-      if (said.ok) {
-        const message = `conda ${version} is already installed at ${dir}: left alone`;
-        out.info(`install-conda: ${message}`);
-        return { ok: true, ...base, status: 'present', message };
-      }
-      throw new RefusedError(
-        `${dir} is a conda installation but ${said.what}, not ${version}: refused, nothing was changed ` +
-          '(move it away by hand if it should be replaced)',
-      );
-    }
-    if (state.kind === 'other') {
-      const shown = state.entries.slice(0, 5).join(', ') + (state.entries.length > 5 ? ', ...' : '');
-      throw new RefusedError(
-        `${dir} exists and is not a conda installation (no bin/${frontend}` +
-          `${shown ? `; it holds ${shown}` : ''}): refused, nothing was changed or deleted. Move it away, then run ` +
-          '`conda-gitops install-conda` again',
-      );
-    }
+/** The installer to run: a local file, or a download under ROOT/.gitops (removed once it ran). */
+interface Installer {
+  source: InstallerSource;
+  path: string;
+  sha256: string;
+}
 
-    // the installer: a path, or a URL downloaded under ROOT/.gitops (checked against installer-sha256)
-    if (!inventory.conda.installer)
-      throw inventoryProblem(
-        inventory,
-        `[conda] needs 'installer' (path or URL of the installer, {version} replaced) to install conda ${version}`,
-      );
-    const source = installerSource(inventory.conda.installer, version);
-    const downloads = join(layout(root).gitops, 'downloads');
-    let installer: string;
-    let sha256: string;
-    if (source.kind === 'url') {
-      mkdirSync(downloads, { recursive: true });
-      const got = await download(
-        source.url,
-        join(downloads, `${process.pid}-${installerFileName(source.url, version)}`),
-        (line) => out.progress(line),
-      );
-      installer = got.path;
-      sha256 = got.sha256;
-    } else {
-      installer = source.path;
-      if (!existsSync(installer))
-        throw inventoryProblem(
-          inventory,
-          `installer ${installer} (from [conda] installer) does not exist` +
-            (opts.version && inventory.conda.installer.includes('{version}')
-              ? ` (is --version ${version} the full version the installer file is named with, e.g. 24.1.2?)`
-              : ''),
-          'installer',
-        );
-      sha256 = await sha256File(installer);
-    }
-    const cleanupDownload = () => {
-      if (source.kind === 'url') removeQuietly(installer);
-    };
-    const want = inventory.conda.installerSha256;
-    if (want && !sameDigest(sha256, want)) {
-      cleanupDownload();
-      const message =
-        `installer ${source.kind === 'url' ? source.url : installer} has SHA-256 ${sha256}, but [conda] ` +
-        `installer-sha256 says ${want}: refused, nothing was installed`;
-      out.warn(`install-conda: ${message}`);
-      return { ok: false, ...base, status: 'failed', message, installer, sha256 };
-    }
+/** What the installer run left: its log, exit code and last lines of output. */
+interface InstallerRun {
+  log: string;
+  code: number;
+  output: string[];
+}
 
-    // run it: `bash INSTALLER -b -p ROOT/vV`, the marker first so a crash is recognised next time
-    mkdirSync(opts.logDir, { recursive: true });
-    const log = join(opts.logDir, `install-conda-${version}.log`);
-    out.info(`install-conda: installing conda ${version} into ${dir} with ${installer} (log: ${log})`);
-    writeInstalling(root, version, installer);
-    let call: Awaited<ReturnType<typeof installConda>>;
-    try {
-      call = await installConda(installer, dir, {
-        log,
-        logTitle: `install-conda ${version}`,
-        timeoutSeconds: opts.timeoutSeconds ?? 1800,
-        passEnv: inventory.conda.passEnv ?? [],
-      });
-    } catch (e) {
-      // the machine refused (a full disk writing the log, a read-only ROOT): nothing half-installed stays behind,
-      // no marker claims an install is running; the error says which path (exit 4)
-      cleanupDownload();
-      removeInstallationTree(root, version);
-      clearInstalling(root, version);
-      throw environmentError(e) ?? e;
-    }
-    cleanupDownload();
-    const fail = (why: string, output: string[]): InstallCondaResult => {
-      removeInstallationTree(root, version);
-      clearInstalling(root, version);
-      const message = `${why}; ${dir} was removed, nothing was installed (current and qa unchanged). Log: ${log}`;
-      out.warn(`install-conda: ${message}`);
-      for (const l of output) out.warn(`  ${l}`);
-      return { ok: false, ...base, status: 'failed', message, log, installer, sha256, output };
-    };
-    const output = outputTail(`${call.stdout}\n${call.stderr}`);
-    if (call.code !== 0) return fail(`the installer ${installer} failed (exit ${call.code})`, output);
-    const after = installationState(root, version, frontend);
-    if (after.kind !== 'installation')
-      return fail(
-        `the installer ${installer} exited 0 but ${dir} is not a conda installation ` + `(no bin/${frontend})`,
-        output,
-      );
+/** The fields every result carries. */
+const where = (run: InstallRun) => ({ root: run.root, version: run.version, dir: run.dir });
+
+/**
+ * The steps under the ROOT lock, in this order: recover from a crashed earlier install, leave a matching
+ * installation alone (or refuse a foreign one), get and check the installer, run it, verify, write `.condarc`.
+ */
+async function installLocked(run: InstallRun): Promise<InstallCondaResult> {
+  const crashed = recoverCrashedInstall(run);
+  const present = await existingInstallation(run);
+  if (present) return present;
+  const installer = await obtainInstaller(run);
+  const refused = digestRefusal(run, installer);
+  if (refused) return refused;
+  const ran = await runInstaller(run, installer);
+  const why = await installFailure(run, installer, ran);
+  if (why) return failedInstall(run, installer, ran, why);
+  return finishInstall(run, installer, ran, crashed !== undefined);
+}
+
+/**
+ * A crash (kill -9, power cut) during an earlier install left the marker: that tree is ours, half-finished, and
+ * is removed. Its installer is not killed with it: while that one still writes the tree, nothing may reinstall.
+ */
+function recoverCrashedInstall(run: InstallRun): InstallingMarker | undefined {
+  const { root, version, dir, out } = run;
+  const crashed = readInstalling(root, version);
+  if (!crashed) return undefined;
+  const orphans = runningInstallers(dir);
+  if (orphans.length)
+    throw new BusyError(
+      `install-conda: the installer of an earlier install-conda of conda ${version} (killed before it ended) ` +
+        `is still running into ${dir}: ${orphans.map((o) => `pid ${o.pid} (${o.command})`).join(', ')}. ` +
+        'Wait for it to end or kill it, then run install-conda again: the half-installed tree is then redone',
+    );
+  out.warn(
+    `install-conda: an earlier install of conda ${version} (pid ${crashed.pid} on ${crashed.host}, ` +
+      `started ${crashed.since}) did not finish: removing ${dir} and installing again`,
+  );
+  removeInstallationTree(root, version);
+  clearInstalling(root, version);
+  return crashed;
+}
+
+/** ROOT/vV already there: a conda of this version is left alone (the result); anything else is refused. */
+async function existingInstallation(run: InstallRun): Promise<InstallCondaResult | undefined> {
+  const { root, version, dir, out } = run;
+  const frontend = run.inventory.conda.frontend;
+  const state = installationState(root, version, frontend);
+  if (state.kind === 'installation') {
     const said = await reportedVersion(dir, frontend, version);
-    if (!said.ok) return fail(`the installer ${installer} installed a conda that ${said.what}, not ${version}`, output);
+    if (said.ok) {
+      const message = `conda ${version} is already installed at ${dir}: left alone`;
+      out.info(`install-conda: ${message}`);
+      return { ok: true, ...where(run), status: 'present', message };
+    }
+    throw new RefusedError(
+      `${dir} is a conda installation but ${said.what}, not ${version}: refused, nothing was changed ` +
+        '(move it away by hand if it should be replaced)',
+    );
+  }
+  if (state.kind === 'other') {
+    const shown = state.entries.slice(0, 5).join(', ') + (state.entries.length > 5 ? ', ...' : '');
+    throw new RefusedError(
+      `${dir} exists and is not a conda installation (no bin/${frontend}` +
+        `${shown ? `; it holds ${shown}` : ''}): refused, nothing was changed or deleted. Move it away, then run ` +
+        '`conda-gitops install-conda` again',
+    );
+  }
+  return undefined;
+}
 
-    const condarc = writeCondarc(root, version, renderCondarc(inventory.conda));
-    markInstallation(dir);
-    clearInstalling(root, version);
-    const message = `installed conda ${version} at ${dir} (.condarc from inventory.ini)`;
-    out.info(`install-conda: ${message}`);
-    return {
-      ok: true,
-      ...base,
-      status: 'installed',
-      message,
+/** The installer `[conda] installer` names: a path, or a URL downloaded under ROOT/.gitops. */
+async function obtainInstaller(run: InstallRun): Promise<Installer> {
+  const { inventory, version } = run;
+  const template = inventory.conda.installer;
+  if (!template)
+    throw inventoryProblem(
+      inventory,
+      `[conda] needs 'installer' (path or URL of the installer, {version} replaced) to install conda ${version}`,
+    );
+  const source = installerSource(template, version);
+  if (source.kind === 'url') {
+    const downloads = join(layout(run.root).gitops, 'downloads');
+    mkdirSync(downloads, { recursive: true });
+    const got = await download(
+      source.url,
+      join(downloads, `${process.pid}-${installerFileName(source.url, version)}`),
+      (line) => run.out.progress(line),
+    );
+    return { source, path: got.path, sha256: got.sha256 };
+  }
+  if (!existsSync(source.path))
+    throw inventoryProblem(
+      inventory,
+      `installer ${source.path} (from [conda] installer) does not exist` +
+        (run.versionFromFlag && template.includes('{version}')
+          ? ` (is --version ${version} the full version the installer file is named with, e.g. 24.1.2?)`
+          : ''),
+      'installer',
+    );
+  return { source, path: source.path, sha256: await sha256File(source.path) };
+}
+
+/** A downloaded installer is removed once it ran (or was refused); a local one is the admin's. */
+function removeDownload(installer: Installer): void {
+  if (installer.source.kind === 'url') rmSync(installer.path, { force: true });
+}
+
+/** An installer whose SHA-256 is not [conda] installer-sha256: the failed result, nothing installed. */
+function digestRefusal(run: InstallRun, installer: Installer): InstallCondaResult | undefined {
+  const want = run.inventory.conda.installerSha256;
+  const { source, path, sha256 } = installer;
+  if (!want || sameDigest(sha256, want)) return undefined;
+  removeDownload(installer);
+  const message =
+    `installer ${source.kind === 'url' ? source.url : path} has SHA-256 ${sha256}, but [conda] ` +
+    `installer-sha256 says ${want}: refused, nothing was installed`;
+  run.out.warn(`install-conda: ${message}`);
+  return { ok: false, ...where(run), status: 'failed', message, installer: path, sha256 };
+}
+
+/** `bash INSTALLER -b -p ROOT/vV`, the marker written first so a crash is recognised next time. */
+async function runInstaller(run: InstallRun, installer: Installer): Promise<InstallerRun> {
+  const { root, version, dir } = run;
+  mkdirSync(run.logDir, { recursive: true });
+  const log = join(run.logDir, `install-conda-${version}.log`);
+  run.out.info(`install-conda: installing conda ${version} into ${dir} with ${installer.path} (log: ${log})`);
+  writeInstalling(root, version, installer.path);
+  let call: CallResult;
+  try {
+    call = await installConda(installer.path, dir, {
       log,
-      installer,
-      sha256,
-      condarc,
-      ...(crashed ? { recovered: true } : {}),
-    };
-  });
+      logTitle: `install-conda ${version}`,
+      timeoutSeconds: run.timeoutSeconds,
+      passEnv: run.inventory.conda.passEnv ?? [],
+    });
+  } catch (e) {
+    // the machine refused (a full disk writing the log, a read-only ROOT): nothing half-installed stays behind,
+    // no marker claims an install is running; the error says which path (exit 4)
+    removeDownload(installer);
+    removeInstallationTree(root, version);
+    clearInstalling(root, version);
+    throw environmentError(e) ?? e;
+  }
+  removeDownload(installer);
+  return { log, code: call.code, output: outputTail(`${call.stdout}\n${call.stderr}`) };
+}
+
+/** Why what the installer left is not conda `version` (undefined: it is). */
+async function installFailure(run: InstallRun, installer: Installer, ran: InstallerRun): Promise<string | undefined> {
+  const { root, version, dir } = run;
+  const frontend = run.inventory.conda.frontend;
+  if (ran.code !== 0) return `the installer ${installer.path} failed (exit ${ran.code})`;
+  if (installationState(root, version, frontend).kind !== 'installation')
+    return `the installer ${installer.path} exited 0 but ${dir} is not a conda installation (no bin/${frontend})`;
+  const said = await reportedVersion(dir, frontend, version);
+  if (!said.ok) return `the installer ${installer.path} installed a conda that ${said.what}, not ${version}`;
+  return undefined;
+}
+
+/** A failed install: its tree and marker removed, the installer's last lines shown. */
+function failedInstall(run: InstallRun, installer: Installer, ran: InstallerRun, why: string): InstallCondaResult {
+  const { root, version, dir, out } = run;
+  removeInstallationTree(root, version);
+  clearInstalling(root, version);
+  const message = `${why}; ${dir} was removed, nothing was installed (current and qa unchanged). Log: ${ran.log}`;
+  out.warn(`install-conda: ${message}`);
+  for (const l of ran.output) out.warn(`  ${l}`);
+  const { log, output } = ran;
+  return {
+    ok: false,
+    ...where(run),
+    status: 'failed',
+    message,
+    log,
+    installer: installer.path,
+    sha256: installer.sha256,
+    output,
+  };
+}
+
+/** The installation verified: its `.condarc` from the inventory, marked as conda-gitops's, the marker cleared. */
+function finishInstall(
+  run: InstallRun,
+  installer: Installer,
+  ran: InstallerRun,
+  recovered: boolean,
+): InstallCondaResult {
+  const { root, version, dir } = run;
+  const condarc = writeCondarc(root, version, renderCondarc(run.inventory.conda));
+  markInstallation(dir);
+  clearInstalling(root, version);
+  const message = `installed conda ${version} at ${dir} (.condarc from inventory.ini)`;
+  run.out.info(`install-conda: ${message}`);
+  return {
+    ok: true,
+    ...where(run),
+    status: 'installed',
+    message,
+    log: ran.log,
+    installer: installer.path,
+    sha256: installer.sha256,
+    condarc,
+    ...(recovered ? { recovered: true } : {}),
+  };
 }
 
 /** Does the installation's conda say `version`? (A micromamba-only installation has no conda: it must run.) */
@@ -248,10 +349,6 @@ async function reportedVersion(
   const said = call.value?.conda ?? (exe === 'conda' ? undefined : 'any');
   if (said === 'any' || versionMatches(said, version)) return { ok: true };
   return { ok: false, what: `says conda ${said ?? '(no version)'}` };
-}
-
-function removeQuietly(path: string): void {
-  rmSync(path, { force: true });
 }
 
 export interface InstallCondaCommandOptions {
@@ -290,10 +387,6 @@ export async function installCondaCommand(
 export const INSTALL_LOCK_WAIT_SECONDS = 600;
 
 /**
- * Called by qa and build before building: when the installation the head names (ROOT/v<version>) is not there,
- * install it with this same use case. Undefined when it is there already (nothing to do).
- */
-/**
  * An installation install-conda wrote keeps the `.condarc` the (trusted) inventory says: one written from other
  * settings (an abandoned pull request's, before the trust rule; a hand edit) is rewritten, and said. A `.condarc`
  * the tool did not write (an adopted installation's) is never touched.
@@ -315,6 +408,10 @@ function repairCondarc(root: string, inventory: Inventory, out: Output): void {
   );
 }
 
+/**
+ * Called by qa and build before building: when the installation the head names (ROOT/v<version>) is not there,
+ * install it with this same use case. Undefined when it is there already (nothing to do).
+ */
 export async function ensureInstallation(o: {
   root: string;
   inventory: Inventory;

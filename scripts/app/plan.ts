@@ -18,21 +18,24 @@ import { desiredState, type Desired } from '../core/desired.js';
 import { trustedInventory } from '../core/trust.js';
 import { withoutBroken } from '../core/qarun.js';
 import type { Inventory } from '../core/types.js';
-import { buildFacts, planEnvs, qaStep, type EnvAction, type QaStep } from '../core/envplan.js';
+import { buildFacts, planEnvs, qaStep } from '../core/envplan.js';
 import { envPlanFromDisk } from './deploy.js';
 import { allowListLines } from '../core/report.js';
-import { allowListOf, type AllowListCheck } from '../core/allowlist.js';
+import { allowListInfo, allowListOf, type AllowListCheck } from '../core/allowlist.js';
 import { readLive } from '../state/generation.js';
-import { matrixSlices, planAgainstRoot, renderPlan } from '../core/plan.js';
+import {
+  matrixSlices,
+  planAgainstRoot,
+  renderPlan,
+  renderPrPlan,
+  type ChangedEnvPlan,
+  type PrPlan,
+} from '../core/plan.js';
 import { setStepOutputs } from '../engine/github.js';
-import { describeChanges, type ChangeReason, type Changes } from '../core/changes.js';
-import type { GuardFailure } from '../core/planguard.js';
+import type { Changes } from '../core/changes.js';
+import { guardProblems, prPlanProblems } from '../core/planguard.js';
 import { guardEnvs, refuseOlderConda, resolvedRoot } from './run-setup.js';
 import type { Output } from './output.js';
-
-function guardProblems(failures: GuardFailure[]): Problem[] {
-  return failures.map((f) => ({ file: f.file, line: f.line, message: `${f.env}: ${f.message}`, severity: 'error' }));
-}
 
 export interface PlanOptions {
   repoDir: string;
@@ -85,17 +88,6 @@ export async function planInstallation(opts: PlanOptions): Promise<Record<string
     plan.envs.filter((e) => e.action === 'build'),
   );
   return { root, ...plan, matrix };
-}
-
-interface ChangedEnvPlan {
-  name: string;
-  buildId: string;
-  reasons: ChangeReason[];
-  /** what qa does (core/envplan.ts qaStep): build+test, test only, reuse a passing verdict, report a failure */
-  action: QaStep;
-  /** the env plan's action and reason at deploy time */
-  plan: EnvAction;
-  why: string;
 }
 
 /** Root for build records, when one is configured; a PR plan is useful without one (every env is "build"). */
@@ -161,16 +153,55 @@ export async function planChanges(
   const { baseRef, headRef, out } = opts;
   if (!baseRef) throw new UsageError('--head needs --base: the commit to compare with (e.g. --base origin/main)');
   const side = await readSides(opts.repoDir, baseRef, headRef);
-  const { base, head, inventory, broken, changes, desired, allowCheck } = side;
+  const { inventory, changes, desired } = side;
   for (const w of side.warnings) out.warn(`${w.file}:${w.line}: warning: ${w.message}`);
   const root = optionalRoot(opts, inventory);
   // a head older than main's conda (a stale branch, a downgrade) is refused: never planned as an upgrade
   refuseOlderConda(root, inventory, changes);
-  const byName = new Map(desired.envs.map((e) => [e.name, e]));
-
-  const changed = changes.envs.filter((c) => byName.has(c.name) && !broken.has(c.name));
-  // the same env plan as deploy and status, decided with the head's tests and kernels against the live links
   const liveLinks = root ? readLive(root).links : {};
+  const envs = changedEnvPlans(side, root, liveLinks);
+  const guards = root ? guardEnvs(root, desired, envsToBuild(desired, envs), side.allowCheck.allow) : [];
+  const plan: PrPlan = {
+    base: { ref: side.base.ref, commit: side.base.commit },
+    ...(headRef ? { head: { ref: headRef, commit: side.head!.commit } } : {}),
+    changes,
+    envs,
+    liveLinks,
+    brokenChanged: new Map([...side.broken].filter(([n]) => changes.envs.some((c) => c.name === n))),
+    condaVersion: desired.condaVersion,
+  };
+  for (const line of renderPrPlan(plan)) out.info(line);
+  const allowList = allowListInfo(side.allowCheck);
+  if (allowList.allowListOnly) for (const l of allowListLines(allowList)) out.warn(l);
+  const problems = prPlanProblems(inventory, allowList, guards, plan.brokenChanged);
+  if (problems.length) throw new InputError(problems);
+  return {
+    base: plan.base,
+    head: plan.head ?? { ref: 'work tree' },
+    ...(root ? { root } : {}),
+    condaVersion: desired.condaVersion,
+    condaVersionChanged: changes.condaVersion.changed,
+    allowList,
+    envs,
+    dropped: changes.dropped,
+    exportOnly: changes.exportOnly,
+    kernels: changes.kernels,
+    // with --matrix only the envs to build (built ones are tested by the final qa); else build and test
+    matrix: await buildMatrix(
+      opts,
+      envs.filter((e) => e.action === 'build' || (opts.matrix === undefined && e.action === 'test')),
+    ),
+  };
+}
+
+/**
+ * What qa does with each changed env whose spec reads: the same env plan as deploy and status, decided with the
+ * head's tests and kernels against the live links (without an installation: every env is built).
+ */
+function changedEnvPlans(side: Sides, root: string | undefined, liveLinks: Record<string, string>): ChangedEnvPlan[] {
+  const { desired, broken } = side;
+  const byName = new Map(desired.envs.map((e) => [e.name, e]));
+  const changed = side.changes.envs.filter((c) => byName.has(c.name) && !broken.has(c.name));
   const decisions = root
     ? envPlanFromDisk(root, { ...desired, envs: changed.map((c) => byName.get(c.name)!) }, liveLinks, {}).envs
     : planEnvs(
@@ -182,7 +213,7 @@ export async function planChanges(
         })),
         {},
       ).envs;
-  const envs: ChangedEnvPlan[] = decisions.map((d, i) => ({
+  return decisions.map((d, i) => ({
     name: d.name,
     buildId: d.buildId,
     reasons: changed[i]!.reasons,
@@ -190,75 +221,9 @@ export async function planChanges(
     plan: d.action,
     why: d.reason,
   }));
-  const guards = root
-    ? guardEnvs(
-        root,
-        desired,
-        desired.envs.filter((e) => envs.some((x) => x.name === e.name && x.action === 'build')),
-        allowCheck.allow,
-      )
-    : [];
-  const brokenChanged = [...broken.keys()].filter((n) => changes.envs.some((c) => c.name === n));
+}
 
-  const sign: Record<QaStep, string> = { build: '+ build', test: '~ test ', reuse: '= reuse', refuse: '! fail ' };
-  out.info(
-    `plan ${base.ref} (${base.commit.slice(0, 12)}) .. ` +
-      (headRef ? `${headRef} (${head!.commit.slice(0, 12)})` : 'work tree'),
-  );
-  for (const line of describeChanges(changes).filter((l) => !l.startsWith('build '))) out.info(line);
-  for (const n of changes.dropped)
-    if (liveLinks[n]) out.info(`- unlink ${n}  (live ${liveLinks[n]}; merging unlinks it)`);
-  for (const e of envs) out.info(`${sign[e.action]} ${e.name} ${e.buildId}  (${e.reasons.join(', ')}; ${e.why})`);
-  for (const n of brokenChanged)
-    out.info(
-      `! spec  ${n}  (the spec has errors: ${broken
-        .get(n)!
-        .map((p) => `${p.file}:${p.line}`)
-        .join(', ')})`,
-    );
-  const count = (a: ChangedEnvPlan['action']) => envs.filter((e) => e.action === a).length;
-  out.info(
-    `plan: ${count('build')} to build, ${count('test')} to test, ${count('reuse')} already tested, ` +
-      (count('refuse') ? `${count('refuse')} failed, ` : '') +
-      `${changes.dropped.length} to unlink at deploy (conda ${desired.condaVersion})`,
-  );
-
-  const allowInfo = {
-    ...allowCheck.allow,
-    from: allowCheck.from,
-    widened: allowCheck.widened,
-    allowListOnly: allowCheck.allowListOnly,
-  };
-  const allowLines = allowListLines(allowInfo);
-  if (allowCheck.allowListOnly) for (const l of allowLines) out.warn(l);
-  const problems = [
-    ...(allowCheck.widened.length && !allowCheck.allowListOnly
-      ? allowLines.map((message) => ({
-          file: inventory.file,
-          line: inventory.conda.line,
-          message,
-          severity: 'error' as const,
-        }))
-      : []),
-    ...guardProblems(guards),
-    ...brokenChanged.flatMap((n) => broken.get(n)!),
-  ];
-  if (problems.length) throw new InputError(problems);
-  return {
-    base: { ref: base.ref, commit: base.commit },
-    head: headRef ? { ref: headRef, commit: head!.commit } : { ref: 'work tree' },
-    ...(root ? { root } : {}),
-    condaVersion: desired.condaVersion,
-    condaVersionChanged: changes.condaVersion.changed,
-    allowList: allowInfo,
-    envs,
-    dropped: changes.dropped,
-    exportOnly: changes.exportOnly,
-    kernels: changes.kernels,
-    // with --matrix only the envs to build (built ones are tested by the final qa); else build and test
-    matrix: await buildMatrix(
-      opts,
-      envs.filter((e) => e.action === 'build' || (opts.matrix === undefined && e.action === 'test')),
-    ),
-  };
+/** The desired envs qa builds (the ones the plan-time guards check). */
+function envsToBuild(desired: Desired, envs: ChangedEnvPlan[]): Desired['envs'] {
+  return desired.envs.filter((e) => envs.some((x) => x.name === e.name && x.action === 'build'));
 }

@@ -22,7 +22,7 @@ import {
   upgradeLines,
   type Report,
 } from '../core/report.js';
-import { allowListOf, type AllowListCheck } from '../core/allowlist.js';
+import { allowListInfo, allowListOf, type AllowListCheck } from '../core/allowlist.js';
 import { selectEnvs } from '../core/qarun.js';
 import { writeReportFiles } from '../state/report-files.js';
 import { publishReport } from '../engine/github.js';
@@ -119,7 +119,7 @@ export async function runQa(opts: QaOptions): Promise<QaResult> {
     allowCheck ??= { allow: allowListOf(repo.inventory), from: 'head', widened: [], allowListOnly: false };
     selectEnvs([...only], replicated);
     if (changes) for (const line of describeChanges(changes)) out.info(line);
-    if (baseRef) for (const line of allowListLines(allowInfo(allowCheck))) out.warn(line);
+    if (baseRef) for (const line of allowListLines(allowListInfo(allowCheck))) out.warn(line);
 
     // what changed: against the base commit, or everything (build ids make unchanged envs free); a PR that
     // widens the allow-list builds nothing: refused, or (allow-list only) left to the admins' review
@@ -178,7 +178,7 @@ export async function runQa(opts: QaOptions): Promise<QaResult> {
       runDir,
       ...(baseRef ? { base: baseRef } : {}),
       ...(headRef ? { head: headRef } : {}),
-      allowList: allowInfo(allowCheck),
+      allowList: allowListInfo(allowCheck),
       ...(toBuild.length ? { isolation: pipeline.isolation } : {}),
       envs: results,
       ...(upgrade ? { upgrade } : {}),
@@ -258,10 +258,6 @@ function mergeOf(changes: Changes) {
     dropped: changes.dropped,
     kernels: changes.kernels,
   };
-}
-
-function allowInfo(c: AllowListCheck): NonNullable<QaRunResult['allowList']> {
-  return { ...c.allow, from: c.from, widened: c.widened, allowListOnly: c.allowListOnly };
 }
 
 /**

@@ -4,7 +4,7 @@
  * request cannot widen the list it is checked against. Pure.
  */
 import { posix } from 'node:path';
-import type { EnvSpec, Inventory, PipEntry } from './types.js';
+import type { AllowListInfo, EnvSpec, Inventory, PipEntry } from './types.js';
 import { canonicalChannel, channelAllowed, channelProblem } from './channel.js';
 
 export interface AllowList {
@@ -269,4 +269,9 @@ export function compareAllowLists(
   const allowListOnly =
     widened.length > 0 && headText !== undefined && onlyAllowListDiffers(base.text, headText) && !specsDiffer;
   return { allow, from: 'base', widened, allowListOnly };
+}
+
+/** The allow-list check as a report and `plan --json` show it: the list in effect, where from, what the PR adds. */
+export function allowListInfo(c: AllowListCheck): AllowListInfo {
+  return { ...c.allow, from: c.from, widened: c.widened, allowListOnly: c.allowListOnly };
 }

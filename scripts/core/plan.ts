@@ -1,8 +1,11 @@
 /**
- * The `plan` rendering of the env plan (core/envplan.ts): the repository's desired state against the root.
+ * The `plan` rendering of the env plan (core/envplan.ts): the repository's desired state against the root, and
+ * (`plan --base`) what qa does with each env a pull request changes.
  * Pure: data in, lines out. Nothing here decides: every action and reason comes from the env plan.
  */
-import type { EnvAction, EnvDecision, EnvPlan } from './envplan.js';
+import type { EnvAction, EnvDecision, EnvPlan, QaStep } from './envplan.js';
+import { describeChanges, type ChangeReason, type Changes } from './changes.js';
+import type { Problem } from './errors.js';
 
 export type { EnvAction } from './envplan.js';
 
@@ -65,4 +68,54 @@ export function matrixSlices(envs: readonly string[], n: number): MatrixSlice[] 
   const slices: string[][] = Array.from({ length: count }, () => []);
   names.forEach((name, i) => slices[i % count]!.push(name));
   return slices.map((s, i) => ({ slice: `${i + 1}/${count}`, envs: s.join(' ') }));
+}
+
+/** One env a pull request changes, as `plan --base` shows it (and lists it in --json). */
+export interface ChangedEnvPlan {
+  name: string;
+  buildId: string;
+  reasons: ChangeReason[];
+  /** what qa does (core/envplan.ts qaStep): build+test, test only, reuse a passing verdict, report a failure */
+  action: QaStep;
+  /** the env plan's action and reason at deploy time */
+  plan: EnvAction;
+  why: string;
+}
+
+/** What `plan --base` shows: the two commits, what changed between them, and what qa does with each env. */
+export interface PrPlan {
+  base: { ref: string; commit: string };
+  /** the --head ref as given and its commit; none: the work tree */
+  head?: { ref: string; commit: string };
+  changes: Changes;
+  envs: ChangedEnvPlan[];
+  /** the installation's live links (none without an installation) */
+  liveLinks: Record<string, string>;
+  /** the changed envs whose spec has errors, with those errors */
+  brokenChanged: ReadonlyMap<string, Problem[]>;
+  condaVersion: string;
+}
+
+const QA_SIGN: Record<QaStep, string> = { build: '+ build', test: '~ test ', reuse: '= reuse', refuse: '! fail ' };
+
+/** Human rendering of a PR plan: the commits, what changed, one line per env, then a summary line. */
+export function renderPrPlan(p: PrPlan): string[] {
+  const lines = [
+    `plan ${p.base.ref} (${p.base.commit.slice(0, 12)}) .. ` +
+      (p.head ? `${p.head.ref} (${p.head.commit.slice(0, 12)})` : 'work tree'),
+    ...describeChanges(p.changes).filter((l) => !l.startsWith('build ')),
+  ];
+  for (const n of p.changes.dropped)
+    if (p.liveLinks[n]) lines.push(`- unlink ${n}  (live ${p.liveLinks[n]}; merging unlinks it)`);
+  for (const e of p.envs)
+    lines.push(`${QA_SIGN[e.action]} ${e.name} ${e.buildId}  (${e.reasons.join(', ')}; ${e.why})`);
+  for (const [n, problems] of p.brokenChanged)
+    lines.push(`! spec  ${n}  (the spec has errors: ${problems.map((x) => `${x.file}:${x.line}`).join(', ')})`);
+  const count = (a: QaStep) => p.envs.filter((e) => e.action === a).length;
+  lines.push(
+    `plan: ${count('build')} to build, ${count('test')} to test, ${count('reuse')} already tested, ` +
+      (count('refuse') ? `${count('refuse')} failed, ` : '') +
+      `${p.changes.dropped.length} to unlink at deploy (conda ${p.condaVersion})`,
+  );
+  return lines;
 }

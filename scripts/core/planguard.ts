@@ -2,9 +2,11 @@
  * Plan-time guards (pure): problems that would otherwise surface mid-install, minutes later, as an obscure
  * conda error. Each failure names the env, the spec line and what to do.
  */
-import type { EnvSpec } from './types.js';
+import type { AllowListInfo, EnvSpec, Inventory } from './types.js';
+import type { Problem } from './errors.js';
 import { canonicalChannel } from './channel.js';
 import { specSourceProblems, type AllowList } from './allowlist.js';
+import { allowListLines, allowListRefused } from './report.js';
 
 export { canonicalChannel };
 
@@ -81,4 +83,32 @@ export function guardPlan(envs: GuardInput[], allow: AllowList | string[] | unde
     }
   }
   return failures;
+}
+
+/** Guard failures as input problems (exit 2), each at its spec line and naming the env. */
+export function guardProblems(failures: GuardFailure[]): Problem[] {
+  return failures.map((f) => ({ file: f.file, line: f.line, message: `${f.env}: ${f.message}`, severity: 'error' }));
+}
+
+/**
+ * What fails a pull request's plan (exit 2, each at its file:line): an allow-list the PR widens while it changes
+ * other things too (at inventory.ini's [conda]), a plan-time guard, a changed env whose spec has errors.
+ */
+export function prPlanProblems(
+  inventory: Pick<Inventory, 'file' | 'conda'>,
+  allowList: AllowListInfo,
+  guards: GuardFailure[],
+  brokenChanged: ReadonlyMap<string, Problem[]>,
+): Problem[] {
+  const refused = allowListRefused(allowList) ? allowListLines(allowList) : [];
+  return [
+    ...refused.map((message) => ({
+      file: inventory.file,
+      line: inventory.conda.line,
+      message,
+      severity: 'error' as const,
+    })),
+    ...guardProblems(guards),
+    ...[...brokenChanged.values()].flat(),
+  ];
 }
