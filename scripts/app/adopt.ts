@@ -114,24 +114,19 @@ export async function adoptInstallation(
   const { root, invPath } = checkAdoptable(opts);
   const { conda, condaVersion } = await openConda(join(root, 'bin', 'conda'));
   const listed = await listOwnEnvs(conda, root, opts.out);
-  const selector = replicateSelector(
-    opts.replicate,
-    listed.envs.map((e) => e.name),
-  );
-  if (selector.unknown.length)
-    throw new UsageError(`--replicate names envs the installation does not have: ${selector.unknown.join(', ')}`);
-  const exported = await exportEach(conda, condaVersion, listed.envs, opts.out);
-  const specs = readAdoptedSpecs(exported.exported);
+  const selector = replicateOf(opts.replicate, listed.envs);
+  const exports = await exportEach(conda, condaVersion, listed.envs, opts.out);
+  const specs = readAdoptedSpecs(exports.exported);
   const kernelDirs = kernelspecDirs(root, opts.kernelsFrom);
   const a: Adoption = {
     root,
     condaVersion,
     invPath,
-    exported: exported.exported,
-    skipped: [...listed.skipped, ...exported.skipped],
+    exported: exports.exported,
+    skipped: [...listed.skipped, ...exports.skipped],
     isReplicate: selector.isReplicate,
-    legacyNoarch: legacyNoarchOf(root, exported.exported, specs.packages),
-    kernels: kernelsOf(kernelDirs, exported.exported, selector.isReplicate),
+    legacyNoarch: legacyNoarchOf(root, exports.exported, specs.packages),
+    kernels: kernelsOf(kernelDirs, exports.exported, selector.isReplicate),
     kernelDirs,
     problems: specs.problems,
   };
@@ -174,6 +169,20 @@ async function listOwnEnvs(conda: Conda, root: string, out: Output): Promise<Env
   for (const prefix of found.ignored)
     out.info(`ignored ${prefix}: not under ${ownEnvs} (an env of another installation or user)`);
   return found;
+}
+
+/** --replicate all|NAME,...: naming an env the installation does not have is a usage error. */
+function replicateOf(
+  replicate: string | undefined,
+  envs: Array<{ name: string }>,
+): ReturnType<typeof replicateSelector> {
+  const selector = replicateSelector(
+    replicate,
+    envs.map((e) => e.name),
+  );
+  if (selector.unknown.length)
+    throw new UsageError(`--replicate names envs the installation does not have: ${selector.unknown.join(', ')}`);
+  return selector;
 }
 
 /** Export every env; one failing export skips that env only. */
