@@ -236,9 +236,7 @@ describe('the real tree', () => {
  */
 const MAX_FUNCTION_LINES = 100;
 const LONG_FUNCTIONS_LEFT: string[] = [
-  'scripts/app/adopt.ts adoptInstallation',
   'scripts/app/deploy.ts deploy',
-  'scripts/app/export.ts exportEnvs',
   'scripts/app/rollback.ts planRollback',
   'scripts/core/deploy.ts planDeploy',
 ];

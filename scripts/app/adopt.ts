@@ -4,24 +4,31 @@
  * inventory.ini -> check what was written -> say what changed.
  */
 import { existsSync, readFileSync, realpathSync } from 'node:fs';
-import { basename, dirname, join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { UsageError, formatProblem, type Problem } from '../core/errors.js';
 import { badInput, failedIf, type Outcome } from '../core/outcome.js';
-import { Conda } from '../engine/conda.js';
+import type { Conda } from '../engine/conda.js';
 import { writeFileAtomic } from '../state/fsutil.js';
-import { INVENTORY_FILE, SPECS_DIR } from '../core/repo.js';
+import { INVENTORY_FILE, specFile } from '../core/repo.js';
 import { parseInventory } from '../core/inventory.js';
-import { parseSpec } from '../core/spec.js';
 import { pipSourcesOf } from '../core/allowlist.js';
-import type { EnvSpec } from '../core/types.js';
+import {
+  adoptedChannels,
+  adoptedLegacyNoarch,
+  envsToAdopt,
+  readAdoptedSpecs,
+  type AdoptedSpecs,
+  type EnvsToAdopt,
+  type SkippedEnv,
+} from '../core/adopt.js';
 import { readCondarc } from '../engine/channel-index.js';
-import { nameVariants } from '../core/channel-index.js';
 import { legacyNoarchInstalled } from '../engine/legacy-noarch.js';
 import {
-  ENV_NAME,
+  condaFailure,
   exportOne,
   findKernelspecs,
   managedRootOf,
+  openConda,
   renderInventory,
   replicateSelector,
   type ExportedEnv,
@@ -29,12 +36,12 @@ import {
 import { reportExports } from './export.js';
 import { kernelsToAdopt } from '../core/kernel.js';
 import { shippedKernelSpecs } from '../state/kernel.js';
+import type { Output } from './output.js';
 
 /** Where adopt looks for the kernelspecs users have: the installation's own, the system-wide one, --kernels-from. */
 export function kernelspecDirs(root: string, kernelsFrom: string[] = []): string[] {
   return [join(root, 'share', 'jupyter', 'kernels'), '/usr/local/share/jupyter/kernels', ...kernelsFrom];
 }
-import type { Output } from './output.js';
 
 export interface AdoptOptions {
   /** the existing installation (--root) */
@@ -78,11 +85,62 @@ function refuseManaged(given: string, root: string): void {
   );
 }
 
+/** The kernelspecs adopt writes into [kernels], and those it leaves out with a reason. */
+type FoundKernels = ReturnType<typeof kernelsToAdopt>;
+
+/** An adoption as it goes: what was read from the installation, and what adopt writes and reports. */
+interface Adoption {
+  /** the installation, a real path */
+  root: string;
+  condaVersion: string;
+  /** inventory.ini in the repository */
+  invPath: string;
+  exported: ExportedEnv[];
+  skipped: SkippedEnv[];
+  isReplicate: (name: string) => boolean;
+  /** [legacy-noarch], sorted */
+  legacyNoarch: string[];
+  kernels: FoundKernels;
+  /** where the kernelspecs were looked for */
+  kernelDirs: string[];
+  /** what the written specs and inventory.ini do not pass */
+  problems: Problem[];
+}
+
 /** The outcome: the exit code (0 all adopted, 1 some env skipped, 2 what was written does not validate). */
 export async function adoptInstallation(
   opts: AdoptOptions,
 ): Promise<{ outcome: Outcome; result: Record<string, unknown> }> {
-  const out = opts.out;
+  const { root, invPath } = checkAdoptable(opts);
+  const { conda, condaVersion } = await openConda(join(root, 'bin', 'conda'));
+  const listed = await listOwnEnvs(conda, root, opts.out);
+  const selector = replicateOf(opts.replicate, listed.envs);
+  const exports = await exportEach(conda, condaVersion, listed.envs, opts.out);
+  const specs = readAdoptedSpecs(exports.exported);
+  const kernelDirs = kernelspecDirs(root, opts.kernelsFrom);
+  const a: Adoption = {
+    root,
+    condaVersion,
+    invPath,
+    exported: exports.exported,
+    skipped: [...listed.skipped, ...exports.skipped],
+    isReplicate: selector.isReplicate,
+    legacyNoarch: legacyNoarchOf(root, exports.exported, specs.packages),
+    kernels: kernelsOf(kernelDirs, exports.exported, selector.isReplicate),
+    kernelDirs,
+    problems: specs.problems,
+  };
+  // the user's own conda: their rc files count (a build's do not: core/hermetic.ts)
+  const rcChannels = readCondarc(root, opts.env, 'user').channels;
+  writeAdoption(opts.repoDir, a, adoptedInventory(a, specs, rcChannels));
+  a.problems.push(...checkWritten(invPath));
+  reportAdoption(opts.out, a);
+  const invalid = a.problems.some((p) => p.severity === 'error');
+  return { outcome: invalid ? badInput() : failedIf(a.skipped.length > 0), result: adoptionResult(a, invalid) };
+}
+
+/** The installation to adopt (a real path) and the inventory to write; what cannot be adopted is a usage error. */
+function checkAdoptable(opts: AdoptOptions): { root: string; invPath: string } {
   const rootOpt = opts.root;
   if (!rootOpt)
     throw new UsageError('adopt needs --root DIR: the existing conda installation (the directory with bin/conda)');
@@ -90,125 +148,137 @@ export async function adoptInstallation(
   refuseManaged(resolve(rootOpt), root);
   const exe = join(root, 'bin', 'conda');
   if (!existsSync(exe)) throw new UsageError(`${root} is not a conda installation: ${exe} not found`);
-  const force = opts.force;
   const invPath = join(opts.repoDir, INVENTORY_FILE);
-  if (existsSync(invPath) && !force) {
+  if (existsSync(invPath) && !opts.force) {
     throw new UsageError(
       `${invPath} exists: adopt writes a new inventory (use 'export' to refresh specs, or --force to overwrite)`,
     );
   }
+  return { root, invPath };
+}
 
-  // read: the installation as conda sees it
-  const conda = new Conda({ frontend: 'conda', exe, defaults: { timeoutSeconds: 600 } });
-  const v = await conda.version();
-  if (!v.value)
-    throw new UsageError(`cannot run ${exe} --version: ${(v.stderr || v.parseError || '').trim() || `exit ${v.code}`}`);
-  const condaVersion = v.value.version;
+/** The installation's own envs as conda lists them; the prefixes of other installations and users are named. */
+async function listOwnEnvs(conda: Conda, root: string, out: Output): Promise<EnvsToAdopt> {
   const list = await conda.envList();
-  if (!list.value)
-    throw new UsageError(
-      `'conda env list --json' failed: ${(list.stderr || list.parseError || '').trim() || `exit ${list.code}`}`,
-    );
-
-  const skipped: Array<{ name: string; reason: string }> = [];
-  const envs: Array<{ name: string; prefix: string }> = [];
+  if (!list.value) throw new UsageError(`'conda env list --json' failed: ${condaFailure(list)}`);
+  const found = envsToAdopt(
+    list.value.map((prefix) => ({ prefix, real: realpathOrSelf(resolve(prefix)) })),
+    root,
+  );
   const ownEnvs = join(root, 'envs');
-  for (const prefix of list.value) {
-    const real = realpathOrSelf(resolve(prefix));
-    if (real === root) continue; // base: the installation itself, not an env to replicate
-    // conda env list also shows other users' envs (~/.conda/environments.txt): only this installation's own
-    if (dirname(real) !== ownEnvs) {
-      out.info(`ignored ${prefix}: not under ${ownEnvs} (an env of another installation or user)`);
-      continue;
-    }
-    const name = basename(prefix);
-    if (!ENV_NAME.test(name)) {
-      skipped.push({ name, reason: `'${name}' is not a valid env name (${prefix})` });
-      continue;
-    }
-    if (envs.some((e) => e.name === name)) {
-      skipped.push({ name, reason: `a second env named '${name}' at ${prefix}` });
-      continue;
-    }
-    envs.push({ name, prefix });
-  }
-  envs.sort((a, b) => a.name.localeCompare(b.name));
+  for (const prefix of found.ignored)
+    out.info(`ignored ${prefix}: not under ${ownEnvs} (an env of another installation or user)`);
+  return found;
+}
+
+/** --replicate all|NAME,...: naming an env the installation does not have is a usage error. */
+function replicateOf(
+  replicate: string | undefined,
+  envs: Array<{ name: string }>,
+): ReturnType<typeof replicateSelector> {
   const selector = replicateSelector(
-    opts.replicate,
+    replicate,
     envs.map((e) => e.name),
   );
   if (selector.unknown.length)
     throw new UsageError(`--replicate names envs the installation does not have: ${selector.unknown.join(', ')}`);
+  return selector;
+}
 
-  // export every env; one failing export skips that env only
+/** Export every env; one failing export skips that env only. */
+async function exportEach(
+  conda: Conda,
+  condaVersion: string,
+  envs: Array<{ name: string; prefix: string }>,
+  out: Output,
+): Promise<{ exported: ExportedEnv[]; skipped: SkippedEnv[] }> {
   const exported: ExportedEnv[] = [];
+  const skipped: SkippedEnv[] = [];
   for (const [i, e] of envs.entries()) {
     out.progress(`[${i + 1}/${envs.length}] export ${e.name}`);
     const x = await exportOne(conda, condaVersion, e.name, e.prefix);
     if (x.error) skipped.push({ name: e.name, reason: x.error });
     else exported.push(x);
   }
+  return { exported, skipped };
+}
 
-  // the user's own conda: their rc files count (a build's do not: core/hermetic.ts)
-  const rc = readCondarc(root, opts.env, 'user');
-  const specChannels: string[] = [];
-  const adoptedSpecs: EnvSpec[] = [];
-  const used = new Set<string>();
-  const problems: Problem[] = [];
-  for (const x of exported) {
-    const file = `${SPECS_DIR}/${x.name}.yml`;
-    const parsed = parseSpec(x.text, file, x.name);
-    problems.push(...parsed.problems);
-    if (!parsed.spec) continue;
-    for (const c of parsed.spec.channels) if (!specChannels.includes(c)) specChannels.push(c);
-    for (const d of parsed.spec.dependencies) for (const n of nameVariants(d.spec.name)) used.add(n);
-    for (const p of parsed.spec.pip) if (p.name) for (const n of nameVariants(p.name)) used.add(n);
-    adoptedSpecs.push(parsed.spec);
-  }
-  // [legacy-noarch]: the packages the adopted envs have installed with a pre-link script of their own (conda-meta
-  // records, or the package cache), never repodata's `noarch` (a boolean there means generic)
-  const legacy = new Set<string>();
+/**
+ * [legacy-noarch]: the packages the adopted envs have installed with a pre-link script of their own (conda-meta
+ * records, or the package cache), never repodata's `noarch` (a boolean there means generic)
+ */
+function legacyNoarchOf(root: string, exported: ExportedEnv[], packages: Set<string>): string[] {
   const installed = legacyNoarchInstalled(
     exported.map((x) => x.prefix),
     [join(root, 'pkgs')],
   );
-  for (const n of installed) if (used.has(n.toLowerCase())) legacy.add(n);
+  return adoptedLegacyNoarch(installed, packages);
+}
 
-  // [kernels]: the kernelspecs users have that point into the adopted envs, with their display names
-  const found = kernelsToAdopt(
-    findKernelspecs(kernelspecDirs(root, opts.kernelsFrom)),
+/** [kernels]: the kernelspecs users have that point into the adopted envs, with their display names */
+function kernelsOf(
+  kernelDirs: string[],
+  exported: ExportedEnv[],
+  isReplicate: (name: string) => boolean,
+): FoundKernels {
+  return kernelsToAdopt(
+    findKernelspecs(kernelDirs),
     exported.map((x) => ({
       name: x.name,
       prefix: realpathOrSelf(x.prefix),
-      replicate: selector.isReplicate(x.name),
+      replicate: isReplicate(x.name),
       shipped: shippedKernelSpecs(x.prefix),
     })),
   );
+}
 
-  // write
-  for (const x of exported) writeFileAtomic(join(opts.repoDir, SPECS_DIR, `${x.name}.yml`), x.text);
-  const channels = specChannels.filter((c) => c !== 'nodefaults');
-  const inventoryText = renderInventory({
-    source: root,
-    condaVersion,
-    ...(managedRootOf(root, condaVersion) ? { root: managedRootOf(root, condaVersion)! } : {}),
-    channels: channels.length ? channels : rc.channels.length ? rc.channels : ['defaults'],
+function modeOf(a: Adoption, name: string): 'REPLICATE' | 'export' {
+  return a.isReplicate(name) ? 'REPLICATE' : 'export';
+}
+
+/** inventory.ini's text. */
+function adoptedInventory(a: Adoption, specs: AdoptedSpecs, rcChannels: string[]): string {
+  const managedRoot = managedRootOf(a.root, a.condaVersion);
+  return renderInventory({
+    source: a.root,
+    condaVersion: a.condaVersion,
+    ...(managedRoot ? { root: managedRoot } : {}),
+    channels: adoptedChannels(specs.channels, rcChannels),
     // what the installation already uses: the allow-list the admin reviews in the adopt PR
-    ...pipSourcesOf(adoptedSpecs),
-    envs: exported.map((x) => ({ name: x.name, mode: selector.isReplicate(x.name) ? 'REPLICATE' : 'export' })),
-    legacyNoarch: [...legacy].sort(),
-    kernels: found.kernels,
-    skipped,
+    ...pipSourcesOf(specs.specs),
+    envs: a.exported.map((x) => ({ name: x.name, mode: modeOf(a, x.name) })),
+    legacyNoarch: a.legacyNoarch,
+    kernels: a.kernels.kernels,
+    skipped: a.skipped,
   });
-  writeFileAtomic(invPath, inventoryText);
+}
 
-  // check what was written: the repository must validate as it stands
-  const check = parseInventory(readFileSync(invPath, 'utf8'), INVENTORY_FILE);
-  problems.push(...check.problems);
+/** Write every spec, then inventory.ini (each file atomically). */
+function writeAdoption(repoDir: string, a: Adoption, inventoryText: string): void {
+  for (const x of a.exported) writeFileAtomic(join(repoDir, specFile(x.name)), x.text);
+  writeFileAtomic(a.invPath, inventoryText);
+}
 
-  // report
-  for (const p of problems) out.warn(formatProblem(p));
-  reportExports(out, exported, skipped);
+/** Check what was written: the repository must validate as it stands. */
+function checkWritten(invPath: string): Problem[] {
+  return parseInventory(readFileSync(invPath, 'utf8'), INVENTORY_FILE).problems;
+}
+
+function reportAdoption(out: Output, a: Adoption): void {
+  for (const p of a.problems) out.warn(formatProblem(p));
+  reportExports(out, a.exported, a.skipped);
+  reportKernels(out, a.kernels, a.kernelDirs);
+  const n = a.exported.length;
+  const replicate = a.exported.filter((x) => a.isReplicate(x.name)).length;
+  out.info(
+    `adopted ${n} env${n === 1 ? '' : 's'} from ${a.root} (conda ${a.condaVersion}): ` +
+      `${replicate} REPLICATE, ${n - replicate} export; ` +
+      `wrote ${INVENTORY_FILE} and ${n} spec${n === 1 ? '' : 's'}` +
+      (a.legacyNoarch.length ? `; [legacy-noarch]: ${a.legacyNoarch.join(', ')}` : ''),
+  );
+}
+
+function reportKernels(out: Output, found: FoundKernels, kernelDirs: string[]): void {
   for (const k of found.kernels)
     out.info(
       `kernel ${k.key} = ${k.displayName} (from ${k.from})${k.commented ? `: commented out, ${k.commented}` : ''}`,
@@ -218,34 +288,29 @@ export async function adoptInstallation(
   out.info(
     `kernels found: ${found.kernels.length} (${found.kernels.length - commented} written` +
       (commented ? `, ${commented} commented out: its env is \`export\`` : '') +
-      `) in ${kernelspecDirs(root, opts.kernelsFrom).join(', ')}`,
+      `) in ${kernelDirs.join(', ')}`,
   );
-  const replicate = exported.filter((x) => selector.isReplicate(x.name)).length;
-  out.info(
-    `adopted ${exported.length} env${exported.length === 1 ? '' : 's'} from ${root} (conda ${condaVersion}): ` +
-      `${replicate} REPLICATE, ${exported.length - replicate} export; ` +
-      `wrote ${INVENTORY_FILE} and ${exported.length} spec${exported.length === 1 ? '' : 's'}` +
-      (legacy.size ? `; [legacy-noarch]: ${[...legacy].sort().join(', ')}` : ''),
-  );
-  const result = {
-    ok: skipped.length === 0 && !problems.some((p) => p.severity === 'error'),
-    root,
-    condaVersion,
-    inventory: invPath,
-    envs: exported.map((x) => ({
+}
+
+/** adopt's --json. */
+function adoptionResult(a: Adoption, invalid: boolean): Record<string, unknown> {
+  return {
+    ok: a.skipped.length === 0 && !invalid,
+    root: a.root,
+    condaVersion: a.condaVersion,
+    inventory: a.invPath,
+    envs: a.exported.map((x) => ({
       name: x.name,
       prefix: x.prefix,
-      mode: selector.isReplicate(x.name) ? 'REPLICATE' : 'export',
-      spec: `${SPECS_DIR}/${x.name}.yml`,
+      mode: modeOf(a, x.name),
+      spec: specFile(x.name),
       changes: x.changes,
       unrecovered: x.unrecovered,
     })),
-    skipped,
-    legacyNoarch: [...legacy].sort(),
-    kernels: found.kernels,
-    kernelsIgnored: found.ignored,
-    problems,
+    skipped: a.skipped,
+    legacyNoarch: a.legacyNoarch,
+    kernels: a.kernels.kernels,
+    kernelsIgnored: a.kernels.ignored,
+    problems: a.problems,
   };
-  const outcome = problems.some((p) => p.severity === 'error') ? badInput() : failedIf(skipped.length > 0);
-  return { outcome, result };
 }

@@ -15,6 +15,11 @@ import { closest } from './suggest.js';
 export const INVENTORY_FILE = 'inventory.ini';
 export const SPECS_DIR = 'env-specs';
 
+/** An env's spec, relative to the repository: `env-specs/NAME.yml`. */
+export function specFile(name: string): string {
+  return `${SPECS_DIR}/${name}.yml`;
+}
+
 export interface Repo {
   dir: string;
   inventory: Inventory;
@@ -164,7 +169,7 @@ export function checkSpecFile(
   inventory: Inventory | undefined,
   checkVersion?: (v: string) => string | undefined,
 ): { spec?: EnvSpec; problems: Problem[] } {
-  const file = `${SPECS_DIR}/${name}.yml`;
+  const file = specFile(name);
   const text = decodeInput(bytes, file);
   if (text.problem) return { problems: [text.problem] };
   const parsed = parseSpec(text.text!, file, name, checkVersion);

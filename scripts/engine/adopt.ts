@@ -6,15 +6,14 @@
 import { existsSync, readdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import type { Conda } from './conda.js';
+import { Conda, type Call } from './conda.js';
+import { UsageError } from '../core/errors.js';
 import { gitLine } from './git.js';
 import { compareCondaVersions } from '../core/conda-version.js';
 import type { AdoptedKernel, FoundKernelspec } from '../core/kernel.js';
 import { normalizePipName } from '../core/pip.js';
 import type { InstalledDist } from '../core/sitepackages.js';
 import { readInstalledDists } from './sitepackages.js';
-
-export const ENV_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 
 // ---- builds and prefix (pure) ----------------------------------------------------------------------------
 
@@ -377,6 +376,21 @@ export async function pipSources(prefix: string): Promise<PipSources> {
 /** A setuptools_scm version built from a git checkout (`1.2.dev3+g0123abc`) that left no source record. */
 export function looksBuiltFromGit(version: string): boolean {
   return /\+g[0-9a-f]{7,}/.test(version);
+}
+
+// ---- the installation's conda ------------------------------------------------------------------------------
+
+/** Why a conda call that had to succeed did not: what it said on stderr, or why its output did not parse. */
+export function condaFailure(call: Call<unknown>): string {
+  return (call.stderr || call.parseError || '').trim() || `exit ${call.code}`;
+}
+
+/** The conda of the installation adopt or export reads, and its version; one that does not run is a usage error. */
+export async function openConda(exe: string): Promise<{ conda: Conda; condaVersion: string }> {
+  const conda = new Conda({ frontend: 'conda', exe, defaults: { timeoutSeconds: 600 } });
+  const v = await conda.version();
+  if (!v.value) throw new UsageError(`cannot run ${exe} --version: ${condaFailure(v)}`);
+  return { conda, condaVersion: v.value.version };
 }
 
 // ---- exporting one env -----------------------------------------------------------------------------------

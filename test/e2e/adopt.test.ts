@@ -448,6 +448,15 @@ describe('adopt and export against a fake conda 4.3.22', () => {
     writeFileSync(join(repo, 'env-specs', 'gitenv.yml'), gitenvBefore);
   }, 30_000);
 
+  it('export names each env once, however often --env names it', async () => {
+    const run = (c: Context) => runCommand('export', c);
+    const { ctx, out } = context(repo, { root: old.prefix, env: ['census', 'census'] });
+    expect(await run(ctx)).toBe(0);
+    expect(out.errors.filter((l) => l.includes('export census'))).toEqual(['[1/1] export census']);
+    expect(out.lines.join('\n')).toContain('exported 1 of 1 env from');
+    expect((out.results[0] as { envs: Array<{ name: string }> }).envs.map((e) => e.name)).toEqual(['census']);
+  }, 30_000);
+
   it('export names a legacy noarch package the env has that [legacy-noarch] does not list', async () => {
     const run = (c: Context) => runCommand('export', c);
     const invFile = join(repo, 'inventory.ini');
