@@ -123,12 +123,12 @@ function readInventory(repoDir: string): Inventory {
   return inventory;
 }
 
-/** --env NAME...: envs inventory.ini lists (another is a usage error), each once; none given: every listed env. */
+/** --env NAME...: envs inventory.ini lists (another is a usage error); none given: every listed env. */
 function envsToExport(inventory: Inventory, wanted: string[]): string[] {
   const listed = inventory.environments.map((e) => e.name);
   for (const w of wanted)
     if (!listed.includes(w)) throw new UsageError(`'${w}' is not listed in ${INVENTORY_FILE}${didYouMean(w, listed)}`);
-  return wanted.length ? [...new Set(wanted)] : listed;
+  return wanted.length ? wanted : listed;
 }
 
 /** env name -> prefix of the installation's own envs as conda lists them (none when conda cannot list them). */

@@ -19,14 +19,18 @@ export function boolOption(ctx: Options, name: string): boolean {
   return ctx.options[name] === true;
 }
 
-/** A repeatable option; each value may also be a comma-separated list (`--env a,b --env c`). */
+/**
+ * A repeatable option; each value may also be a comma-separated list (`--env a,b --env c`). A value named twice
+ * counts once, in the order first named.
+ */
 export function listOption(ctx: Options, name: string): string[] {
   const v = ctx.options[name];
   const values = Array.isArray(v) ? v.map(String) : typeof v === 'string' ? [v] : [];
-  return values
+  const items = values
     .flatMap((x) => x.split(','))
     .map((x) => x.trim())
     .filter(Boolean);
+  return [...new Set(items)];
 }
 
 function invalid(name: string, expected: string, text: string): UsageError {

@@ -30,6 +30,8 @@ describe('one option parser, one message style', () => {
   it('lists: repeatable and comma-separated', () => {
     expect(listOption(opts({ env: ['a,b', 'c'] }), 'env')).toEqual(['a', 'b', 'c']);
     expect(listOption(opts({}), 'env')).toEqual([]);
+    // `--env web --env web,db` means web and db once each: no command builds, tests or exports an env twice
+    expect(listOption(opts({ env: ['web', 'web,db', 'db'] }), 'env')).toEqual(['web', 'db']);
   });
 
   it('--jobs: 1 to 1000, default 1', () => {
