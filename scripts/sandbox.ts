@@ -261,13 +261,13 @@ async function symlinkAttack(): Promise<void> {
   };
   const report = JSON.parse(
     fs.readFileSync(path.join(paths.root, '.gitops', 'runs', runId, 'report.json'), 'utf8'),
-  ) as { envs: Array<{ env: string; status: string; hint?: string; excerpt?: string[] }> };
+  ) as { envs: Array<{ env: string; status: string; class?: string; hint?: string; excerpt?: string[] }> };
   const vars = report.envs.find((e) => e.env === 'vars');
   const unchanged = live() === before;
   process.stdout.write(
     [
       '',
-      `  vars: ${vars?.status}: ${vars?.hint ?? ''}`,
+      `  vars: ${vars?.status} (${vars?.class}): ${vars?.hint ?? ''}`,
       ...(vars?.excerpt ?? []).map((l) => `    | ${l}`),
       `  live hlink: ${unchanged ? 'unchanged (no conda-gitops-variables.sh written into it)' : 'CHANGED'}`,
       '',
@@ -275,6 +275,7 @@ async function symlinkAttack(): Promise<void> {
   );
   const said = [vars?.hint ?? '', ...(vars?.excerpt ?? [])].join('\n');
   if (vars?.status !== 'failed' || !unchanged || !/symlink/.test(said)) throw new Error('the symlink was followed');
+  if (vars.class !== 'unsafe-prefix') throw new Error(`vars failed as ${vars.class}, not unsafe-prefix`);
   await git('checkout', '-q', '-f', 'main');
 }
 

@@ -309,7 +309,7 @@ describe('finding 4: a symlink planted by a PR build never makes the tool write 
     return { code, text: [...out.errors, ...out.lines].join('\n'), result: out.results[0] as QaReport | undefined };
   };
   interface QaReport {
-    envs: Array<{ env: string; status: string; hint?: string; excerpt?: string[] }>;
+    envs: Array<{ env: string; status: string; class?: string; hint?: string; excerpt?: string[] }>;
   }
 
   beforeAll(() => {
@@ -360,6 +360,9 @@ describe('finding 4: a symlink planted by a PR build never makes the tool write 
     expect(qa.code, qa.text).toBe(1);
     const vars = qa.result!.envs.find((e) => e.env === 'vars')!;
     expect(vars.status).toBe('failed');
+    // its own class, with advice the env owner can follow (not `unknown`)
+    expect(vars.class).toBe('unsafe-prefix');
+    expect(vars.hint).toMatch(/remove the package or pip entry that creates it from the spec/);
     expect([vars.hint, ...(vars.excerpt ?? [])].join('\n')).toMatch(
       /etc\/conda\/activate\.d is a symlink in a built prefix: not written through/,
     );
