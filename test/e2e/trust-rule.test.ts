@@ -9,8 +9,8 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync
 import { join } from 'node:path';
 import { memoryOutput } from '../../scripts/cli/output.js';
 import { runCommand } from '../fixtures/command.js';
-import { makeQaWorld, STANDARD_RECORDS, worldSpec, type QaWorld } from '../fixtures/qa-world.js';
-import { hostPython, installerTemplate, makePlantingPackage, writeChannel } from '../fake-conda/index.js';
+import { makeQaWorld, makeUpgradeWorld, STANDARD_RECORDS, worldSpec, type QaWorld } from '../fixtures/qa-world.js';
+import { makePlantingPackage, writeChannel } from '../fake-conda/index.js';
 
 const OLD = '23.11.0';
 const NEW = '24.1.2';
@@ -28,15 +28,6 @@ function grepTree(dir: string, needle: string): string[] {
   };
   if (existsSync(dir)) walk(dir);
   return hits;
-}
-
-/** A world at conda `version` whose inventory can name an installer of OLD and NEW (the fake one: host python). */
-function worldWithInstaller(version: string): { world: QaWorld; template: string } {
-  const world = makeQaWorld({ version });
-  const template = installerTemplate(join(world.base, 'installers'), [OLD, NEW]);
-  process.env.FAKE_CONDA_PYTHON = hostPython().python;
-  process.env.FAKE_CONDA_PYTHON_VERSION = hostPython().version;
-  return { world, template };
 }
 
 /** A CLI command in the repository at `dir()` against `world().root`, with --json: exit code, messages, result. */
@@ -88,7 +79,7 @@ describe('a pull request cannot change how its own QA runs', () => {
   const pr = (name: string, edit: () => void) => pullRequest(repo, name, edit);
 
   beforeAll(() => {
-    ({ world, template } = worldWithInstaller(OLD));
+    ({ world, template } = makeUpgradeWorld(OLD, [OLD, NEW]));
     pwned = join(world.base, 'pwned');
     dir = join(world.base, 'repo');
     mkdirSync(join(dir, 'env-specs'), { recursive: true });
@@ -211,7 +202,7 @@ describe('the channel mapping of an abandoned PR never reaches production', () =
   };
 
   beforeAll(() => {
-    ({ world, template } = worldWithInstaller(OLD));
+    ({ world, template } = makeUpgradeWorld(OLD, [OLD, NEW]));
     // three places serving `conda-forge` with the same packages: the mirror main uses, the PR's, a new mirror
     mirror = (name: string) => {
       const parent = join(world.base, name);
