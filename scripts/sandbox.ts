@@ -28,6 +28,7 @@ import {
   installerTemplate,
   installFakeConda,
   makeGitPackage,
+  makePlantingPackage,
   runConda,
   writeChannel,
   writeWheel,
@@ -188,6 +189,16 @@ function setCondaKey(key: string, value: string | undefined): void {
   fs.writeFileSync(file, text);
 }
 
+/** A new env in the pull request: env-specs/NAME.yml (`spec`, its lines) and `NAME = REPLICATE` in [environments]. */
+function addEnv(name: string, spec: string[]): void {
+  fs.writeFileSync(path.join(paths.repo, 'env-specs', `${name}.yml`), spec.join('\n') + '\n');
+  const inv = path.join(paths.repo, 'inventory.ini');
+  fs.writeFileSync(
+    inv,
+    fs.readFileSync(inv, 'utf8').replace(/^\[environments\]$/m, `[environments]\n${name} = REPLICATE`),
+  );
+}
+
 /** The [conda] section of the inventory, as a reviewer sees it. */
 function showConda(): void {
   const text = fs.readFileSync(path.join(paths.repo, 'inventory.ini'), 'utf8');
@@ -227,31 +238,13 @@ async function adopt(): Promise<void> {
 async function symlinkAttack(): Promise<void> {
   banner("2b. An attack: a PR's build plants an activate.d symlink into a live env (hlink); the tool refuses it");
   await git('checkout', '-q', '-b', 'symlink-attack');
-  const liveSite = path.join(paths.root, `v${OLD}`, 'envs', 'hlink', 'lib');
+  const liveLib = path.join(paths.root, `v${OLD}`, 'envs', 'hlink', 'lib');
   // a local pip package whose in-tree build backend runs as part of the PR's build
-  const pkg = makeGitPackage(path.join(paths.sources, 'varpkg'), 'varpkg', '1.0');
   const dest = path.join(paths.repo, 'env-specs', 'varpkg');
-  fs.cpSync(pkg.dir, dest, { recursive: true, filter: (src: string) => path.basename(src) !== '.git' });
-  const plant = [
-    'import glob, os, sys',
-    `for _live in glob.glob(${JSON.stringify(liveSite)} + '/python*/site-packages'):`,
-    '    _etc = os.path.join(os.path.dirname(os.path.dirname(sys.executable)), "etc", "conda")',
-    '    os.makedirs(_etc, exist_ok=True)',
-    '    if not os.path.lexists(os.path.join(_etc, "activate.d")):',
-    '        os.symlink(_live, os.path.join(_etc, "activate.d"))',
-    '',
-  ].join('\n');
-  const backend = path.join(dest, '_fixture_backend.py');
-  fs.writeFileSync(backend, plant + fs.readFileSync(backend, 'utf8'));
+  const plant = makePlantingPackage(path.join(paths.sources, 'varpkg'), dest, liveLib);
   process.stdout.write(`\n  env-specs/varpkg/_fixture_backend.py (prepended):\n${plant.replace(/^/gm, '    ')}\n`);
   const spec = ['name: vars', 'channels:', '  - conda-forge', 'dependencies:', '  - python', '  - pip'];
-  spec.push('  - pip:', '    - ./varpkg', 'variables:', '  GDAL_DATA: /srv/gdal');
-  fs.writeFileSync(path.join(paths.repo, 'env-specs', 'vars.yml'), spec.join('\n') + '\n');
-  const inv = path.join(paths.repo, 'inventory.ini');
-  fs.writeFileSync(
-    inv,
-    fs.readFileSync(inv, 'utf8').replace(/^\[environments\]$/m, '[environments]\nvars = REPLICATE'),
-  );
+  addEnv('vars', [...spec, '  - pip:', '    - ./varpkg', 'variables:', '  GDAL_DATA: /srv/gdal']);
   await git('add', '-A');
   await git('commit', '-qm', 'vars: a new env with variables');
   const live = () => snapshot(path.join(paths.root, `v${OLD}`, 'envs', 'hlink'));
@@ -261,13 +254,13 @@ async function symlinkAttack(): Promise<void> {
   };
   const report = JSON.parse(
     fs.readFileSync(path.join(paths.root, '.gitops', 'runs', runId, 'report.json'), 'utf8'),
-  ) as { envs: Array<{ env: string; status: string; hint?: string; excerpt?: string[] }> };
+  ) as { envs: Array<{ env: string; status: string; class?: string; hint?: string; excerpt?: string[] }> };
   const vars = report.envs.find((e) => e.env === 'vars');
   const unchanged = live() === before;
   process.stdout.write(
     [
       '',
-      `  vars: ${vars?.status}: ${vars?.hint ?? ''}`,
+      `  vars: ${vars?.status} (${vars?.class}): ${vars?.hint ?? ''}`,
       ...(vars?.excerpt ?? []).map((l) => `    | ${l}`),
       `  live hlink: ${unchanged ? 'unchanged (no conda-gitops-variables.sh written into it)' : 'CHANGED'}`,
       '',
@@ -275,6 +268,7 @@ async function symlinkAttack(): Promise<void> {
   );
   const said = [vars?.hint ?? '', ...(vars?.excerpt ?? [])].join('\n');
   if (vars?.status !== 'failed' || !unchanged || !/symlink/.test(said)) throw new Error('the symlink was followed');
+  if (vars.class !== 'unsafe-prefix') throw new Error(`vars failed as ${vars.class}, not unsafe-prefix`);
   await git('checkout', '-q', '-f', 'main');
 }
 
@@ -490,15 +484,15 @@ async function trustAttacks(): Promise<void> {
   const before: string[] = readdirSync(shared).sort();
   const candidates = PUBLIC.filter((r) => r.name !== 'python').map((r) => `${r.name}-${r.version}-`);
   const fresh = candidates.find((c) => !before.some((e) => e.startsWith(c)))?.replace(/-([^-]+)-$/, '=$1');
-  if (fresh) {
-    const text = ['name: cachetest', 'channels:', '  - conda-forge', 'dependencies:', '  - python', `  - ${fresh}`];
-    fs.writeFileSync(path.join(paths.repo, 'env-specs', 'cachetest.yml'), text.join('\n') + '\n');
-    const inv = path.join(paths.repo, 'inventory.ini');
-    fs.writeFileSync(
-      inv,
-      fs.readFileSync(inv, 'utf8').replace(/^\[environments\]$/m, '[environments]\ncachetest = REPLICATE'),
-    );
-  }
+  if (fresh)
+    addEnv('cachetest', [
+      'name: cachetest',
+      'channels:',
+      '  - conda-forge',
+      'dependencies:',
+      '  - python',
+      `  - ${fresh}`,
+    ]);
   await git('add', '-A');
   await git('commit', '-qm', 'take over QA');
   await cli(['qa', '--base', 'main', '--head', 'HEAD'], { expect: [0, 1] });

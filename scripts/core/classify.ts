@@ -722,6 +722,22 @@ function alsoMissing(c: Partial<ClassificationDetail> & { spec?: string }): stri
   return others.length ? `; conda also named: ${others.map((i) => i.spec).join(', ')}` : '';
 }
 
+/** The refusal state/activation.ts words (`<prefix>/etc/conda/activate.d is a symlink in a built prefix: ...`). */
+const UNSAFE_PREFIX = /(\S+) is (a symlink|not a directory) in a built prefix/;
+
+/** unsafe-prefix: what the build planted (the path inside the prefix) and what the env owner does about it. */
+function unsafePrefixHint(excerpt: string[]): string {
+  const m = excerpt.map((l) => UNSAFE_PREFIX.exec(l)).find((x) => x);
+  // the build directory's own path says nothing to the owner: the part inside the prefix does (etc/conda/...)
+  const inside = m ? (/\/(etc\/.*)$/.exec(m[1]!)?.[1] ?? m[1]!) : undefined;
+  const what = m ? `${inside} is ${m[2]}` : 'a path the tool writes into is a symlink';
+  return (
+    `${what} in the built env: something its build ran (a pip build backend or a package's post-link script) ` +
+    'put it where conda-gitops writes the activation scripts of `variables:`, and nothing was written through ' +
+    'it; remove the package or pip entry that creates it from the spec, then push'
+  );
+}
+
 export function hintFor(c: Classification & Partial<ClassificationDetail>): string {
   const pkg = c.package ?? (c.spec ? specName(c.spec) : undefined);
   const what = c.spec ?? pkg;
@@ -761,6 +777,8 @@ export function hintFor(c: Classification & Partial<ClassificationDetail>): stri
         "the env's own test (env-specs/NAME.test.sh or .py) failed: read the excerpt for the failing line, " +
         'run the test against the build, then fix the env or the test'
       );
+    case 'unsafe-prefix':
+      return unsafePrefixHint(c.excerpt);
     case 'unknown':
       if (c.legacyNoarch) {
         return (

@@ -107,6 +107,8 @@ export type FailureClass =
   | 'channel-unreachable'
   | 'timeout'
   | 'test-failure'
+  /** a build left a symlink (or a file) where the tool writes into the prefix; nothing was written through it */
+  | 'unsafe-prefix'
   | 'unknown';
 
 export interface Classification {

@@ -537,7 +537,7 @@ class BuildAttempt {
       } catch (e) {
         if (!(e instanceof UnsafePathError)) throw e;
         // something the build ran planted a symlink where the tool writes: the build fails, nothing is written
-        return this.failedWith('create', created.seconds, { class: 'unknown', excerpt: [e.message] });
+        return this.failedWith('create', created.seconds, { class: 'unsafe-prefix', excerpt: [e.message] });
       }
     }
     this.phaseDone('create', created.seconds);

@@ -3,16 +3,14 @@
  * env without a tested build, then the deploy links it. e2e because it installs and runs the fake conda.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { mkdirSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { readLive } from '../../scripts/state/generation.js';
 import { readBuildRecord } from '../../scripts/state/record.js';
-import { installFakeConda, writeChannel } from '../fake-conda/fixtures.js';
 import {
   addTestedBuilds,
-  makeInstallation,
+  makeBuildingInstallation,
   writeRepo,
   VERSION,
   type FakeInstallation,
@@ -24,16 +22,7 @@ describe('deploy --build-missing', () => {
   afterEach(() => fi?.cleanup());
 
   it("builds and tests the missing envs with the installation's conda, then deploys them", async () => {
-    fi = makeInstallation();
-    const channels = join(fi.root, 'channels');
-    writeChannel(join(channels, 'conda-forge'), [
-      { name: 'python', version: '3.11.7', module: false },
-      { name: 'zlib', version: '1.2.1', module: false },
-      { name: 'zlib', version: '1.2.2', module: false },
-    ]);
-    rmSync(fi.inst.dir, { recursive: true, force: true });
-    const customChannels = { 'conda-forge': pathToFileURL(channels).href };
-    installFakeConda(fi.inst.dir, VERSION, { channels: ['conda-forge'], customChannels });
+    fi = makeBuildingInstallation();
     const repo = join(fi.root, 'repo');
     mkdirSync(repo);
     const desired = await writeRepo(repo, { envs: { a: 1, b: 2 } });

@@ -8,21 +8,20 @@
  *      real run's checks, rolling back to the live generation is a no-op.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { memoryOutput } from '../../scripts/cli/output.js';
 import type { OptionValues } from '../../scripts/core/options.js';
 import { listGenerations, readLive } from '../../scripts/state/generation.js';
 import { readBuildRecord } from '../../scripts/state/record.js';
 import { readHistory } from '../../scripts/state/history.js';
-import { installFakeConda, writeChannel } from '../fake-conda/fixtures.js';
 import { runCommand } from '../fixtures/command.js';
 import {
   addTestedBuilds,
   commitAll,
   git,
+  makeBuildingInstallation,
   makeInstallation,
   writeRepo,
   VERSION,
@@ -182,19 +181,7 @@ describe('rollback that does what people mean (finding 6)', () => {
 
 describe('drift repair (finding 4)', () => {
   it('status names the repair; deploy --repair rebuilds beside the tainted build and swaps it in', async () => {
-    fi = makeInstallation();
-    const channels = join(fi.root, 'channels');
-    writeChannel(join(channels, 'conda-forge'), [
-      { name: 'python', version: '3.11.7', module: false },
-      { name: 'zlib', version: '1.2.1', module: false },
-      { name: 'zlib', version: '1.2.2', module: false },
-      { name: 'tzdata', version: '2024a', module: false },
-    ]);
-    rmSync(fi.inst.dir, { recursive: true, force: true });
-    installFakeConda(fi.inst.dir, VERSION, {
-      channels: ['conda-forge'],
-      customChannels: { 'conda-forge': pathToFileURL(channels).href },
-    });
+    fi = makeBuildingInstallation([{ name: 'tzdata', version: '2024a', module: false }]);
     const repo = join(fi.root, 'repo');
     mkdirSync(repo);
     const d = await writeRepo(repo, { envs: { a: 1, b: 2 } });

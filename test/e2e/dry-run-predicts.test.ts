@@ -5,19 +5,18 @@
  * Commands run in-process through the CLI dispatcher; the --build-missing case runs the installation's fake
  * conda, hence e2e.
  */
-import { appendFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { memoryOutput } from '../../scripts/cli/output.js';
 import type { OptionValues } from '../../scripts/core/options.js';
 import { readLive } from '../../scripts/state/generation.js';
-import { installFakeConda, writeChannel } from '../fake-conda/fixtures.js';
 import { runCommand } from '../fixtures/command.js';
 import {
   addBuild,
   addTestedBuilds,
   commitAll,
+  makeBuildingInstallation,
   makeInstallation,
   writeRepo,
   VERSION,
@@ -132,18 +131,7 @@ describe('deploy --dry-run predicts deploy', () => {
   });
 
   it('a missing build with --build-missing: the dry run does not refuse where the real run builds it', async () => {
-    fi = makeInstallation();
-    const channels = join(fi.root, 'channels');
-    writeChannel(join(channels, 'conda-forge'), [
-      { name: 'python', version: '3.11.7', module: false },
-      { name: 'zlib', version: '1.2.1', module: false },
-      { name: 'zlib', version: '1.2.2', module: false },
-    ]);
-    rmSync(fi.inst.dir, { recursive: true, force: true });
-    installFakeConda(fi.inst.dir, VERSION, {
-      channels: ['conda-forge'],
-      customChannels: { 'conda-forge': pathToFileURL(channels).href },
-    });
+    fi = makeBuildingInstallation();
     const repo = join(fi.root, 'repo');
     mkdirSync(repo);
     const desired = await writeRepo(repo, { envs: { a: 1, b: 2 } });

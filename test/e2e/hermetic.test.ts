@@ -15,14 +15,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Context } from '../../scripts/app/context.js';
-import { memoryOutput } from '../../scripts/cli/output.js';
 import { installFakeConda, runConda, writeChannel, type FakeConda } from '../fake-conda/index.js';
-import { runCommand } from '../fixtures/command.js';
-import { inventoryText, specText } from '../fixtures/repo.js';
-
-const BWRAP = '/usr/bin/bwrap';
-const hasBwrap = existsSync(BWRAP) && runConda(BWRAP, ['--dev-bind', '/', '/', '/bin/true']).code === 0;
+import { BWRAP, buildWithProcessEnv, hasBwrap } from '../fixtures/command.js';
+import { writeRepo } from '../fixtures/qa-world.js';
+import { specText } from '../fixtures/repo.js';
 
 let tmp: string;
 let channel: string;
@@ -108,32 +104,16 @@ describe.skipIf(!hasBwrap)('builds have a private, writable home', () => {
   ] as const) {
     it(`${frontend} ${version}: a build succeeds with the runner's HOME read-only`, async () => {
       const f = fake(key, version, frontend === 'micromamba' ? { frontend } : {});
-      const repo = join(tmp, `repo-${key}`);
-      mkdirSync(join(repo, 'env-specs'), { recursive: true });
-      writeFileSync(
-        join(repo, 'inventory.ini'),
-        inventoryText({ envs: { small: 'REPLICATE' }, version, frontend, channels: [channel] }),
+      const repo = writeRepo(
+        join(tmp, `repo-${key}`),
+        { envs: { small: 'REPLICATE' }, version, frontend, channels: [channel] },
+        { small: specText('small', { channels: [channel], deps: ['zlib'] }) },
       );
-      writeFileSync(join(repo, 'env-specs', 'small.yml'), specText('small', { channels: [channel], deps: ['zlib'] }));
-      const out = memoryOutput(true);
-      const saved = { HOME: process.env.HOME, SANDBOX: process.env.CONDA_GITOPS_SANDBOX };
-      process.env.HOME = '/nonexistent-cg-runner-home';
-      process.env.CONDA_GITOPS_SANDBOX = 'bwrap';
-      let code: number;
-      try {
-        code = await runCommand('build', {
-          options: { root: join(f.prefix, '..'), json: true },
-          positionals: [],
-          out,
-          repo,
-          env: process.env,
-        } as Context);
-      } finally {
-        process.env.HOME = saved.HOME;
-        if (saved.SANDBOX === undefined) delete process.env.CONDA_GITOPS_SANDBOX;
-        else process.env.CONDA_GITOPS_SANDBOX = saved.SANDBOX;
-      }
-      expect(code, out.lines.join('\n') + out.errors.join('\n')).toBe(0);
+      const { code, text } = await buildWithProcessEnv(join(f.prefix, '..'), repo, {
+        HOME: '/nonexistent-cg-runner-home',
+        CONDA_GITOPS_SANDBOX: 'bwrap',
+      });
+      expect(code, text).toBe(0);
       expect(existsSync('/nonexistent-cg-runner-home')).toBe(false);
     });
   }

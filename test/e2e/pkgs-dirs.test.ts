@@ -5,18 +5,14 @@
  * configuration names (core/pkgcache.ts packageCaches), not a hard-coded ROOT/vX/pkgs.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Context } from '../../scripts/app/context.js';
-import { memoryOutput } from '../../scripts/cli/output.js';
 import { packageCaches } from '../../scripts/core/pkgcache.js';
 import { installFakeConda, runConda, writeChannel, type FakeConda } from '../fake-conda/index.js';
-import { runCommand } from '../fixtures/command.js';
-import { inventoryText, specText } from '../fixtures/repo.js';
-
-const BWRAP = '/usr/bin/bwrap';
-const hasBwrap = existsSync(BWRAP) && runConda(BWRAP, ['--dev-bind', '/', '/', '/bin/true']).code === 0;
+import { BWRAP, buildWithProcessEnv, hasBwrap } from '../fixtures/command.js';
+import { writeRepo } from '../fixtures/qa-world.js';
+import { specText } from '../fixtures/repo.js';
 
 let tmp: string;
 let channel: string;
@@ -54,31 +50,13 @@ describe('pkgs-dirs', () => {
   });
 
   it.skipIf(!hasBwrap)('a sandboxed build writes the configured cache (not ROOT/vX/pkgs)', async () => {
-    const repo = join(tmp, 'repo');
-    mkdirSync(join(repo, 'env-specs'), { recursive: true });
-    const inventory = inventoryText({ envs: { small: 'REPLICATE' }, version: VERSION, channels: [channel] }).replace(
-      '[environments]',
-      `pkgs-dirs = ${cache}\n\n[environments]`,
+    const repo = writeRepo(
+      join(tmp, 'repo'),
+      { envs: { small: 'REPLICATE' }, version: VERSION, channels: [channel], pkgsDirs: [cache] },
+      { small: specText('small', { channels: [channel], deps: ['zlib'] }) },
     );
-    writeFileSync(join(repo, 'inventory.ini'), inventory.replace(`\n\npkgs-dirs`, `\npkgs-dirs`));
-    writeFileSync(join(repo, 'env-specs', 'small.yml'), specText('small', { channels: [channel], deps: ['zlib'] }));
-    const out = memoryOutput(true);
-    const saved = process.env.CONDA_GITOPS_SANDBOX;
-    process.env.CONDA_GITOPS_SANDBOX = 'bwrap';
-    let code: number;
-    try {
-      code = await runCommand('build', {
-        options: { root: join(tmp, 'root'), json: true },
-        positionals: [],
-        out,
-        repo,
-        env: process.env,
-      } as Context);
-    } finally {
-      if (saved === undefined) delete process.env.CONDA_GITOPS_SANDBOX;
-      else process.env.CONDA_GITOPS_SANDBOX = saved;
-    }
-    expect(code, out.lines.join('\n') + out.errors.join('\n')).toBe(0);
+    const { code, text } = await buildWithProcessEnv(join(tmp, 'root'), repo, { CONDA_GITOPS_SANDBOX: 'bwrap' });
+    expect(code, text).toBe(0);
     expect(readdirSync(cache).join(' ')).toMatch(/zlib-1\.2\.13/);
   });
 });

@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, test, vi } from 'vitest';
-import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { memoryOutput } from '../../scripts/cli/output.js';
 import { runCommand } from '../fixtures/command.js';
+import { gitRepo } from '../fixtures/git-repo.js';
 import { makeQaWorld, worldSpec, writeRepo, type QaWorld } from '../fixtures/qa-world.js';
 import type { Report } from '../../scripts/core/report.js';
 
@@ -23,15 +23,7 @@ vi.mock('../../scripts/engine/git.js', async (importOriginal) => {
 describe('qa --base/--head reads what the pull request changed', () => {
   let world: QaWorld;
   let dir: string;
-  const git = (...args: string[]) =>
-    execFileSync('git', ['-C', dir, ...args], { stdio: 'pipe' })
-      .toString()
-      .trim();
-  const commit = (msg: string) => {
-    git('add', '-A');
-    git('-c', 'user.name=t', '-c', 'user.email=t@t', 'commit', '-qm', msg);
-    return git('rev-parse', 'HEAD');
-  };
+  const { git, commit } = gitRepo(() => dir);
 
   beforeAll(() => {
     world = makeQaWorld();

@@ -11,8 +11,7 @@ import { existsSync, readdirSync, readlinkSync, renameSync, symlinkSync, writeFi
 import { join } from 'node:path';
 import { memoryOutput } from '../../scripts/cli/output.js';
 import { runCommand } from '../fixtures/command.js';
-import { makeQaWorld, worldSpec, type QaWorld } from '../fixtures/qa-world.js';
-import { hostPython, installerTemplate } from '../fake-conda/index.js';
+import { makeUpgradeWorld, worldSpec, type QaWorld } from '../fixtures/qa-world.js';
 import type { Report } from '../../scripts/core/report.js';
 
 const OLD = '23.11.0';
@@ -59,10 +58,7 @@ describe('a branch cut before main upgraded conda', () => {
   const builds = (version: string, env: string) => existsSync(join(world.root, `v${version}`, 'builds', env));
 
   beforeAll(async () => {
-    world = makeQaWorld({ version: OLD });
-    template = installerTemplate(join(world.base, 'installers'), [OLD, NEW, NEWER]);
-    process.env.FAKE_CONDA_PYTHON = hostPython().python;
-    process.env.FAKE_CONDA_PYTHON_VERSION = hostPython().version;
+    ({ world, template } = makeUpgradeWorld(OLD, [OLD, NEW, NEWER]));
     dir = join(world.base, 'repo');
     execFileSync('mkdir', ['-p', join(dir, 'env-specs')]);
     git('init', '-q', '-b', 'main');

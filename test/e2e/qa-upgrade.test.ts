@@ -10,8 +10,8 @@ import { existsSync, readFileSync, readlinkSync, rmSync, symlinkSync, writeFileS
 import { join } from 'node:path';
 import { memoryOutput } from '../../scripts/cli/output.js';
 import { runCommand } from '../fixtures/command.js';
-import { makeQaWorld, worldSpec, type QaWorld } from '../fixtures/qa-world.js';
-import { hostPython, installerTemplate } from '../fake-conda/index.js';
+import { gitRepo } from '../fixtures/git-repo.js';
+import { makeUpgradeWorld, worldSpec, type QaWorld } from '../fixtures/qa-world.js';
 import type { Report } from '../../scripts/core/report.js';
 
 const OLD = '23.11.0';
@@ -22,15 +22,7 @@ describe('qa on a pull request that changes [conda] version', () => {
   let dir: string;
   let template: string;
   let main: string;
-  const git = (...args: string[]) =>
-    execFileSync('git', ['-C', dir, ...args], { stdio: 'pipe' })
-      .toString()
-      .trim();
-  const commit = (msg: string) => {
-    git('add', '-A');
-    git('-c', 'user.name=t', '-c', 'user.email=t@t', 'commit', '-qm', msg);
-    return git('rev-parse', 'HEAD');
-  };
+  const { git, commit } = gitRepo(() => dir);
   const inventory = (version: string, installer = template) =>
     [
       '[conda]',
@@ -60,10 +52,7 @@ describe('qa on a pull request that changes [conda] version', () => {
   const link = (name: string) => readlinkSync(join(world.root, name));
 
   beforeAll(() => {
-    world = makeQaWorld({ version: OLD });
-    template = installerTemplate(join(world.base, 'installers'), [OLD, NEW, '24.3.0']);
-    process.env.FAKE_CONDA_PYTHON = hostPython().python;
-    process.env.FAKE_CONDA_PYTHON_VERSION = hostPython().version;
+    ({ world, template } = makeUpgradeWorld(OLD, [OLD, NEW, '24.3.0']));
     dir = join(world.base, 'repo');
     execFileSync('mkdir', ['-p', join(dir, 'env-specs')]);
     git('init', '-q', '-b', 'main');

@@ -3,23 +3,14 @@
  * (installer, unsandboxed-tests, pass-env) have no effect on its own QA, and the build matrix job's builds
  * (`build --base`) cannot write the shared package cache. docs/security.md "What a pull request decides".
  */
-import { gitRepo } from '../fixtures/git-repo.js';
+import { gitRepo, type GitRepo } from '../fixtures/git-repo.js';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import {
-  cpSync,
-  existsSync,
-  mkdirSync,
-  readdirSync,
-  readFileSync,
-  statSync,
-  symlinkSync,
-  writeFileSync,
-} from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { memoryOutput } from '../../scripts/cli/output.js';
 import { runCommand } from '../fixtures/command.js';
-import { makeQaWorld, STANDARD_RECORDS, worldSpec, type QaWorld } from '../fixtures/qa-world.js';
-import { hostPython, installerTemplate, makeGitPackage, writeChannel } from '../fake-conda/index.js';
+import { makeQaWorld, makeUpgradeWorld, STANDARD_RECORDS, worldSpec, type QaWorld } from '../fixtures/qa-world.js';
+import { makePlantingPackage, writeChannel } from '../fake-conda/index.js';
 
 const OLD = '23.11.0';
 const NEW = '24.1.2';
@@ -39,12 +30,35 @@ function grepTree(dir: string, needle: string): string[] {
   return hits;
 }
 
+/** A CLI command in the repository at `dir()` against `world().root`, with --json: exit code, messages, result. */
+function commandRunner<R = Record<string, unknown>>(world: () => QaWorld, dir: () => string) {
+  return async (name: string, options: Record<string, unknown>, env: Record<string, string> = {}) => {
+    const out = memoryOutput(true);
+    const code = await runCommand(name, {
+      options: { root: world().root, json: true, ...options },
+      positionals: [],
+      out,
+      repo: dir(),
+      env: { ...process.env, ...env },
+    });
+    return { code, text: [...out.errors, ...out.lines].join('\n'), result: out.results[0] as R | undefined };
+  };
+}
+
+/** A pull request: branch `name` made afresh from main, `edit` applied to the checkout, committed. */
+function pullRequest({ git, commit }: GitRepo, name: string, edit: () => void): void {
+  git('checkout', '-qf', '-B', name, 'main');
+  edit();
+  commit(name);
+}
+
 describe('a pull request cannot change how its own QA runs', () => {
   let world: QaWorld;
   let template: string;
   let dir: string;
   let pwned: string;
-  const { git, commit } = gitRepo(() => dir);
+  const repo = gitRepo(() => dir);
+  const { git, commit } = repo;
   const inventory = (version: string, extra: string[] = []) =>
     [
       '[conda]',
@@ -58,28 +72,14 @@ describe('a pull request cannot change how its own QA runs', () => {
       'app = REPLICATE',
       '',
     ].join('\n');
-  const run = async (name: string, options: Record<string, unknown>, env: Record<string, string> = {}) => {
-    const out = memoryOutput(true);
-    const code = await runCommand(name, {
-      options: { root: world.root, json: true, ...options },
-      positionals: [],
-      out,
-      repo: dir,
-      env: { ...process.env, ...env },
-    });
-    return { code, text: out.errors.join('\n'), result: out.results[0] as Record<string, unknown> | undefined };
-  };
-  const pr = (name: string, edit: () => void) => {
-    git('checkout', '-qf', '-B', name, 'main');
-    edit();
-    commit(name);
-  };
+  const run = commandRunner(
+    () => world,
+    () => dir,
+  );
+  const pr = (name: string, edit: () => void) => pullRequest(repo, name, edit);
 
   beforeAll(() => {
-    world = makeQaWorld({ version: OLD });
-    template = installerTemplate(join(world.base, 'installers'), [OLD, NEW]);
-    process.env.FAKE_CONDA_PYTHON = hostPython().python;
-    process.env.FAKE_CONDA_PYTHON_VERSION = hostPython().version;
+    ({ world, template } = makeUpgradeWorld(OLD, [OLD, NEW]));
     pwned = join(world.base, 'pwned');
     dir = join(world.base, 'repo');
     mkdirSync(join(dir, 'env-specs'), { recursive: true });
@@ -162,12 +162,13 @@ describe('a pull request cannot change how its own QA runs', () => {
   }, 300_000);
 });
 
-describe('finding 2: the channel mapping of an abandoned PR never reaches production', () => {
+describe('the channel mapping of an abandoned PR never reaches production', () => {
   let world: QaWorld;
   let template: string;
   let dir: string;
   let mirror: (name: string) => string;
-  const { git, commit } = gitRepo(() => dir);
+  const repo = gitRepo(() => dir);
+  const { git, commit } = repo;
   const inventory = (version: string, mapping: string) =>
     [
       '[conda]',
@@ -181,18 +182,16 @@ describe('finding 2: the channel mapping of an abandoned PR never reaches produc
       'app = REPLICATE',
       '',
     ].join('\n');
-  const run = async (name: string, options: Record<string, unknown>) => {
-    const out = memoryOutput(true);
-    const code = await runCommand(name, {
-      options: { root: world.root, json: true, ...options },
-      positionals: [],
-      out,
-      repo: dir,
-      env: { ...process.env },
+  const run = commandRunner(
+    () => world,
+    () => dir,
+  );
+  /** a PR that writes inventory.ini and env-specs/app.yml anew, each when given */
+  const pr = (name: string, files: { inventory?: string; spec?: string }) =>
+    pullRequest(repo, name, () => {
+      if (files.inventory !== undefined) writeFileSync(join(dir, 'inventory.ini'), files.inventory);
+      if (files.spec !== undefined) writeFileSync(join(dir, 'env-specs', 'app.yml'), files.spec);
     });
-    const text = [...out.errors, ...out.lines].join('\n');
-    return { code, text, result: out.results[0] as Record<string, unknown> | undefined };
-  };
   /** the channels the live env's conda-meta records name */
   const liveChannels = () => {
     const meta = join(world.root, 'envs', 'app', 'conda-meta');
@@ -203,10 +202,7 @@ describe('finding 2: the channel mapping of an abandoned PR never reaches produc
   };
 
   beforeAll(() => {
-    world = makeQaWorld({ version: OLD });
-    template = installerTemplate(join(world.base, 'installers'), [OLD, NEW]);
-    process.env.FAKE_CONDA_PYTHON = hostPython().python;
-    process.env.FAKE_CONDA_PYTHON_VERSION = hostPython().version;
+    ({ world, template } = makeUpgradeWorld(OLD, [OLD, NEW]));
     // three places serving `conda-forge` with the same packages: the mirror main uses, the PR's, a new mirror
     mirror = (name: string) => {
       const parent = join(world.base, name);
@@ -231,18 +227,14 @@ describe('finding 2: the channel mapping of an abandoned PR never reaches produc
     'PR-A (new version, custom-channels -> evil) is QAed and abandoned; PR-B (same version) merged and ' +
       'deployed: no evil package is live; a new mapping on main rebuilds instead of reusing',
     async () => {
-      git('checkout', '-qf', '-B', 'pr-a', 'main');
-      writeFileSync(join(dir, 'inventory.ini'), inventory(NEW, `file://${join(world.base, 'evil')}`));
-      commit('pr-a');
+      pr('pr-a', { inventory: inventory(NEW, `file://${join(world.base, 'evil')}`) });
       const a = await run('qa', { base: 'main', head: 'HEAD' });
       expect(a.code, a.text).toBe(0);
       expect(a.text).toMatch(/\[conda\] custom-channels changed by this pull request is not used by its QA/);
       expect(readFileSync(join(world.root, `v${NEW}`, '.condarc'), 'utf8')).not.toContain('evil');
 
       // PR-B: the same version, main's mapping; merged and deployed
-      git('checkout', '-qf', '-B', 'pr-b', 'main');
-      writeFileSync(join(dir, 'inventory.ini'), inventory(NEW, mirror('mirror')));
-      commit('pr-b');
+      pr('pr-b', { inventory: inventory(NEW, mirror('mirror')) });
       const b = await run('qa', { base: 'main', head: 'HEAD' });
       expect(b.code, b.text).toBe(0);
       git('checkout', '-qf', 'main');
@@ -265,11 +257,8 @@ describe('finding 2: the channel mapping of an abandoned PR never reaches produc
   );
 
   test("a PR's plan (by what it changed, or whole) names the build id its QA builds: the base's mapping", async () => {
-    git('checkout', '-qf', '-B', 'pr-c', 'main');
-    writeFileSync(join(dir, 'inventory.ini'), inventory(NEW, `file://${join(world.base, 'evil')}`));
     const spec = 'name: app\nchannels:\n  - conda-forge\ndependencies:\n  - python\n  - zlib\n';
-    writeFileSync(join(dir, 'env-specs', 'app.yml'), spec);
-    commit('pr-c');
+    pr('pr-c', { inventory: inventory(NEW, `file://${join(world.base, 'evil')}`), spec });
     const idOf = (r: { result?: Record<string, unknown> }) =>
       (r.result!.envs as Array<{ name: string; buildId: string }>).find((e) => e.name === 'app')!.buildId;
     const delta = await run('plan', { base: 'main', head: 'HEAD' });
@@ -283,34 +272,26 @@ describe('finding 2: the channel mapping of an abandoned PR never reaches produc
     expect(idOf(whole)).toBe(idOf(delta));
     expect(JSON.stringify(qa.result)).toContain(idOf(delta));
     // the same spec change without touching [conda]: the same build id (the mapping a PR sets has no effect)
-    git('checkout', '-qf', '-B', 'pr-d', 'main');
-    writeFileSync(join(dir, 'env-specs', 'app.yml'), spec);
-    commit('pr-d');
+    pr('pr-d', { spec });
     const plain = await run('plan', { base: 'main', head: 'HEAD' });
     expect(plain.code, plain.text).toBe(0);
     expect(idOf(delta)).toBe(idOf(plain));
   }, 300_000);
 });
 
-describe('finding 4: a symlink planted by a PR build never makes the tool write into a live env', () => {
+describe('a symlink planted by a PR build never makes the tool write into a live env', () => {
   const ANCIENT = '4.3.22'; // older than 4.9: `variables:` become activation scripts the tool writes
   let world: QaWorld;
   let dir: string;
-  const { git, commit } = gitRepo(() => dir);
-  const run = async (name: string, options: Record<string, unknown>) => {
-    const out = memoryOutput(true);
-    const code = await runCommand(name, {
-      options: { root: world.root, json: true, ...options },
-      positionals: [],
-      out,
-      repo: dir,
-      env: { ...process.env },
-    });
-    return { code, text: [...out.errors, ...out.lines].join('\n'), result: out.results[0] as QaReport | undefined };
-  };
+  const repo = gitRepo(() => dir);
+  const { git, commit } = repo;
   interface QaReport {
-    envs: Array<{ env: string; status: string; hint?: string; excerpt?: string[] }>;
+    envs: Array<{ env: string; status: string; class?: string; hint?: string; excerpt?: string[] }>;
   }
+  const run = commandRunner<QaReport>(
+    () => world,
+    () => dir,
+  );
 
   beforeAll(() => {
     world = makeQaWorld({ version: ANCIENT });
@@ -323,27 +304,15 @@ describe('finding 4: a symlink planted by a PR build never makes the tool write 
     writeFileSync(join(dir, 'env-specs', 'live.yml'), worldSpec(world, 'live', ['python', 'pip', 'zlib']));
     commit('main');
     // the PR: a new env with variables and a local pip package whose build backend plants the symlink
-    git('checkout', '-qf', '-B', 'pr', 'main');
-    const src = join(world.base, 'varpkg-src');
-    const pkg = makeGitPackage(src, 'varpkg', '1.0');
-    const dest = join(dir, 'env-specs', 'varpkg');
-    cpSync(pkg.dir, dest, { recursive: true, filter: (p) => !p.endsWith('/.git') });
-    const plant = [
-      'import glob, os, sys',
-      `for _live in glob.glob(${JSON.stringify(join(world.root, 'envs', 'live', 'lib'))} + '/python*/site-packages'):`,
-      '    _etc = os.path.join(os.path.dirname(os.path.dirname(sys.executable)), "etc", "conda")',
-      '    os.makedirs(_etc, exist_ok=True)',
-      '    if not os.path.lexists(os.path.join(_etc, "activate.d")):',
-      '        os.symlink(_live, os.path.join(_etc, "activate.d"))',
-      '',
-    ].join('\n');
-    writeFileSync(join(dest, '_fixture_backend.py'), plant + readFileSync(join(dest, '_fixture_backend.py'), 'utf8'));
-    writeFileSync(
-      join(dir, 'env-specs', 'vars.yml'),
-      worldSpec(world, 'vars', ['python', 'pip'], ['./varpkg']) + 'variables:\n  GDAL_DATA: /srv/gdal\n',
-    );
-    writeFileSync(join(dir, 'inventory.ini'), inv(['live = REPLICATE', 'vars = REPLICATE']));
-    commit('pr: vars');
+    pullRequest(repo, 'pr', () => {
+      const liveLib = join(world.root, 'envs', 'live', 'lib');
+      makePlantingPackage(join(world.base, 'varpkg-src'), join(dir, 'env-specs', 'varpkg'), liveLib);
+      writeFileSync(
+        join(dir, 'env-specs', 'vars.yml'),
+        worldSpec(world, 'vars', ['python', 'pip'], ['./varpkg']) + 'variables:\n  GDAL_DATA: /srv/gdal\n',
+      );
+      writeFileSync(join(dir, 'inventory.ini'), inv(['live = REPLICATE', 'vars = REPLICATE']));
+    });
     git('checkout', '-qf', 'main');
   });
   afterAll(() => world?.cleanup());
@@ -360,6 +329,9 @@ describe('finding 4: a symlink planted by a PR build never makes the tool write 
     expect(qa.code, qa.text).toBe(1);
     const vars = qa.result!.envs.find((e) => e.env === 'vars')!;
     expect(vars.status).toBe('failed');
+    // its own class, with advice the env owner can follow (not `unknown`)
+    expect(vars.class).toBe('unsafe-prefix');
+    expect(vars.hint).toMatch(/remove the package or pip entry that creates it from the spec/);
     expect([vars.hint, ...(vars.excerpt ?? [])].join('\n')).toMatch(
       /etc\/conda\/activate\.d is a symlink in a built prefix: not written through/,
     );

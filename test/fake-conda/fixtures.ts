@@ -5,6 +5,7 @@
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import {
+  cpSync,
   existsSync,
   mkdirSync,
   readdirSync,
@@ -15,7 +16,7 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { constants } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { zip } from './zip.js';
 
@@ -271,6 +272,28 @@ export function makeGitPackage(dir: string, name: string, version: string): { di
   git(abs, ['add', '-A']);
   git(abs, ['commit', '-q', '-m', `${name} ${version}`]);
   return { dir: abs, url: `git+${pathToFileURL(abs).href}` };
+}
+
+/**
+ * The symlink attack of a pull request's build: a local pip package copied to `dest` (a spec's `./NAME` pip entry,
+ * made at `source` first) whose build backend, when the env's build runs it, plants
+ * `$PREFIX/etc/conda/activate.d -> <liveLib>/pythonX.Y/site-packages` (a live env's). Returns the planting code.
+ */
+export function makePlantingPackage(source: string, dest: string, liveLib: string): string {
+  const pkg = makeGitPackage(source, 'varpkg', '1.0');
+  cpSync(pkg.dir, dest, { recursive: true, filter: (p) => basename(p) !== '.git' });
+  const plant = [
+    'import glob, os, sys',
+    `for _live in glob.glob(${JSON.stringify(liveLib)} + '/python*/site-packages'):`,
+    '    _etc = os.path.join(os.path.dirname(os.path.dirname(sys.executable)), "etc", "conda")',
+    '    os.makedirs(_etc, exist_ok=True)',
+    '    if not os.path.lexists(os.path.join(_etc, "activate.d")):',
+    '        os.symlink(_live, os.path.join(_etc, "activate.d"))',
+    '',
+  ].join('\n');
+  const backend = join(dest, '_fixture_backend.py');
+  writeFileSync(backend, plant + readFileSync(backend, 'utf8'));
+  return plant;
 }
 
 export interface InstallOptions {

@@ -7,6 +7,7 @@ export {
   installerTemplate,
   installFakeConda,
   makeGitPackage,
+  makePlantingPackage,
   moduleOf,
   repoRoot,
   runConda,

@@ -17,9 +17,8 @@ import type { Context } from '../../scripts/app/context.js';
 import { memoryOutput } from '../../scripts/cli/output.js';
 import { runCommand } from '../fixtures/command.js';
 import { inventoryText, specText } from '../fixtures/repo.js';
-import { writeChannel, type ChannelRecord } from '../fake-conda/index.js';
-import { hostPythonInfo, makeRealChannel } from './channel.js';
-import { installRealConda, missingPrerequisites, realCondaDir } from './lane.js';
+import type { ChannelRecord } from '../fake-conda/index.js';
+import { installRealConda, missingPrerequisites, realChannelFixture, realCondaDir, removeUnlessKept } from './lane.js';
 
 const archives = realCondaDir();
 const missing = archives ? missingPrerequisites() : [];
@@ -61,16 +60,9 @@ if (!archives || missing.length) {
 } else {
   beforeAll(() => {
     base = mkdtempSync(join(tmpdir(), 'cg-cache-soak-'));
-    writeChannel(join(base, 'channels', 'fake', 'chan'), RECORDS);
-    realUrl = makeRealChannel(
-      join(base, 'channels', 'fake', 'chan'),
-      join(base, 'channels', 'real', 'chan'),
-      hostPythonInfo(),
-    );
+    realUrl = realChannelFixture(base, 'chan', RECORDS).real;
   }, LONG);
-  afterAll(() => {
-    if (base && !process.env.REAL_CONDA_KEEP) rmSync(base, { recursive: true, force: true });
-  });
+  afterAll(() => removeUnlessKept(base));
 
   describe(`conda ${VERSION}`, () => {
     it(

@@ -5,13 +5,13 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { classify } from '../../scripts/core/classify.js';
 import { writeChannel } from '../fake-conda/index.js';
 import { hostPythonInfo, makeRealChannel } from './channel.js';
-import { installRealConda, missingPrerequisites, realCondaDir } from './lane.js';
+import { installRealConda, missingPrerequisites, realCondaDir, removeUnlessKept } from './lane.js';
 
 const ready = realCondaDir() && !missingPrerequisites().length;
 
@@ -47,7 +47,7 @@ describe.runIf(ready)('make-channel packages under real conda', () => {
     url = makeRealChannel(fake, join(root, 'real'), hostPythonInfo());
   }, 300_000);
   afterAll(() => {
-    if (root && !process.env.REAL_CONDA_KEEP) rmSync(root, { recursive: true, force: true });
+    removeUnlessKept(root);
   });
 
   it('lays out real packages: info/ metadata, link.json for noarch python, repodata.json(.bz2) per subdir', () => {

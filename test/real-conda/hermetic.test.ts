@@ -10,16 +10,14 @@
  * hermetic, one it knew was not).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Context } from '../../scripts/app/context.js';
-import { memoryOutput } from '../../scripts/cli/output.js';
-import { runCommand } from '../fixtures/command.js';
-import { inventoryText, specText } from '../fixtures/repo.js';
-import { writeChannel, type ChannelRecord } from '../fake-conda/index.js';
-import { hostPythonInfo, makeRealChannel } from './channel.js';
-import { installRealConda, missingPrerequisites, realCondaDir } from './lane.js';
+import { buildWithProcessEnv } from '../fixtures/command.js';
+import { writeRepo } from '../fixtures/qa-world.js';
+import { specText } from '../fixtures/repo.js';
+import type { ChannelRecord } from '../fake-conda/index.js';
+import { installRealConda, missingPrerequisites, realChannelFixture, realCondaDir, removeUnlessKept } from './lane.js';
 
 const archives = realCondaDir();
 const missing = archives ? missingPrerequisites() : [];
@@ -45,16 +43,9 @@ if (!archives || missing.length) {
 } else {
   beforeAll(() => {
     base = mkdtempSync(join(tmpdir(), 'cg-hermetic-'));
-    writeChannel(join(base, 'channels', 'fake', 'chan'), RECORDS);
-    realUrl = makeRealChannel(
-      join(base, 'channels', 'fake', 'chan'),
-      join(base, 'channels', 'real', 'chan'),
-      hostPythonInfo(),
-    );
+    realUrl = realChannelFixture(base, 'chan', RECORDS).real;
   }, LONG);
-  afterAll(() => {
-    if (base && !process.env.REAL_CONDA_KEEP) rmSync(base, { recursive: true, force: true });
-  });
+  afterAll(() => removeUnlessKept(base));
 
   for (const version of VERSIONS) {
     describe.sequential(`conda ${version}`, () => {
@@ -72,36 +63,14 @@ if (!archives || missing.length) {
           mkdirSync(join(home, '.config', 'conda'), { recursive: true });
           writeFileSync(join(home, '.condarc'), `channels:\n  - ${bogus}\n`);
           writeFileSync(join(home, '.config', 'conda', 'condarc'), `channels:\n  - ${bogus}-xdg\n`);
-          mkdirSync(join(repo, 'env-specs'), { recursive: true });
-          writeFileSync(
-            join(repo, 'inventory.ini'),
-            inventoryText({ envs: { small: 'REPLICATE' }, version, channels: [realUrl] }),
+          writeRepo(
+            repo,
+            { envs: { small: 'REPLICATE' }, version, channels: [realUrl] },
+            { small: specText('small', { channels: [realUrl], deps: ['python=3.9', 'numpy=1.26'] }) },
           );
-          writeFileSync(
-            join(repo, 'env-specs', 'small.yml'),
-            specText('small', { channels: [realUrl], deps: ['python=3.9', 'numpy=1.26'] }),
-          );
-          const out = memoryOutput(true);
-          // the runner's environment: its home is where ~/.condarc is; the vitest env exposes the interpreter
-          // the runner's environment (the CLI's own process.env: conda's children inherit from it)
-          const saved = { HOME: process.env.HOME, SANDBOX: process.env.CONDA_GITOPS_SANDBOX };
-          process.env.HOME = home;
-          process.env.CONDA_GITOPS_SANDBOX = sandbox;
-          let code: number;
-          try {
-            code = await runCommand('build', {
-              options: { root, json: true },
-              positionals: [],
-              out,
-              repo,
-              env: process.env,
-            } as Context);
-          } finally {
-            process.env.HOME = saved.HOME;
-            if (saved.SANDBOX === undefined) delete process.env.CONDA_GITOPS_SANDBOX;
-            else process.env.CONDA_GITOPS_SANDBOX = saved.SANDBOX;
-          }
-          const text = out.lines.join('\n') + out.errors.join('\n');
+          // the runner's environment (the CLI's own process.env: conda's children inherit from it): its home is
+          // where ~/.condarc is
+          const { code, text } = await buildWithProcessEnv(root, repo, { HOME: home, CONDA_GITOPS_SANDBOX: sandbox });
           const builds = join(root, `v${version}`, 'builds');
           const log = readdirSync(builds, { recursive: true, encoding: 'utf8' })
             .filter((f) => f.endsWith('.log'))

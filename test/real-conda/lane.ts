@@ -3,9 +3,11 @@
  * installations of real conda (installer.sh) cached per version for one test run.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, symlinkSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { writeChannel, type ChannelRecord } from '../fake-conda/index.js';
+import { hostPythonInfo, makeRealChannel, type HostPython } from './channel.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 /** The repository root, from test/real-conda or dist/test/real-conda. */
@@ -132,4 +134,25 @@ export function laneGate(): { skip: boolean; fail: boolean; reason: string } {
   if (!missing.length) return { skip: false, fail: false, reason: '' };
   const reason = `this machine cannot run real conda: missing ${missing.join(', ')} (apt-get install: README.md)`;
   return { skip: true, fail: process.env.CI === 'true', reason };
+}
+
+/**
+ * A local channel of a real-conda test: `records` written as the fake conda's channel at ROOT/channels/fake/KEY and
+ * made into real conda packages at ROOT/channels/real/KEY (created, or refreshed after the records change).
+ * Returns both `file://` URLs: the fake side and the real side of a probe read the same records.
+ */
+export function realChannelFixture(
+  root: string,
+  key: string,
+  records: ChannelRecord[],
+  host: HostPython = hostPythonInfo(),
+): { fake: string; real: string } {
+  const fake = join(root, 'channels', 'fake', key);
+  const fakeUrl = writeChannel(fake, records);
+  return { fake: fakeUrl, real: makeRealChannel(fake, join(root, 'channels', 'real', key), host) };
+}
+
+/** A real-conda test's afterAll: its temporary directory is removed, unless REAL_CONDA_KEEP=1 keeps it to look at. */
+export function removeUnlessKept(dir: string | undefined): void {
+  if (dir && !process.env.REAL_CONDA_KEEP) rmSync(dir, { recursive: true, force: true });
 }

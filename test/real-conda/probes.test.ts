@@ -11,16 +11,23 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { load } from 'js-yaml';
 import { Conda, type CallOptions, type CallResult } from '../../scripts/engine/conda.js';
 import { classify } from '../../scripts/core/classify.js';
 import { compareCondaVersions } from '../../scripts/core/conda-version.js';
-import { installFakeConda, writeChannel, writeWheel, type ChannelRecord } from '../fake-conda/index.js';
-import { hostPythonInfo, makeRealChannel } from './channel.js';
-import { ALL_VERSIONS, installRealConda, missingPrerequisites, realCondaDir, type RealConda } from './lane.js';
+import { installFakeConda, writeWheel, type ChannelRecord } from '../fake-conda/index.js';
+import {
+  ALL_VERSIONS,
+  installRealConda,
+  missingPrerequisites,
+  realChannelFixture,
+  realCondaDir,
+  removeUnlessKept,
+  type RealConda,
+} from './lane.js';
 
 const archives = realCondaDir();
 const missing = archives ? missingPrerequisites() : [];
@@ -91,15 +98,11 @@ if (!archives) {
 } else {
   beforeAll(() => {
     root = mkdtempSync(join(tmpdir(), 'cg-realconda-'));
-    const chans = join(root, 'channels');
-    fakeUrl = writeChannel(join(chans, 'fake', 'chan'), RECORDS);
-    realUrl = makeRealChannel(join(chans, 'fake', 'chan'), join(chans, 'real', 'chan'), hostPythonInfo());
+    ({ fake: fakeUrl, real: realUrl } = realChannelFixture(root, 'chan', RECORDS));
     wheels = join(root, 'wheels');
     writeWheel(wheels, 'tidyup', '0.4.2');
   }, LONG);
-  afterAll(() => {
-    if (root && !process.env.REAL_CONDA_KEEP) rmSync(root, { recursive: true, force: true });
-  });
+  afterAll(() => removeUnlessKept(root));
 
   for (const version of VERSIONS) {
     describe.sequential(`conda ${version}`, () => {

@@ -18,10 +18,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Report } from '../../scripts/core/report.js';
 import { detectSandbox } from '../../scripts/engine/sandbox.js';
-import { writeChannel, writeWheel, type ChannelRecord } from '../fake-conda/index.js';
+import { writeWheel, type ChannelRecord } from '../fake-conda/index.js';
 import { runCli } from '../fixtures/repo.js';
-import { hostPythonInfo, makeRealChannel } from './channel.js';
-import { INSTALLER, installRealConda, laneGate, realCondaDir } from './lane.js';
+import { hostPythonInfo } from './channel.js';
+import { INSTALLER, installRealConda, laneGate, realChannelFixture, realCondaDir, removeUnlessKept } from './lane.js';
 
 const lane = laneGate();
 // qa runs inside bwrap (.ci/run installs it; under CI=true a missing bwrap fails the run instead of skipping)
@@ -135,13 +135,10 @@ if (gate.skip) {
       }
       base = mkdtempSync(join(tmpdir(), 'cg-realproduct-'));
       chans = join(base, 'channels');
-      const fakePub = join(chans, 'fake', 'pub');
-      writeChannel(fakePub, PUB);
-      writeChannel(join(chans, 'fake', 'mpc'), mpc(TOOLS_THEN));
       const host = hostPythonInfo();
       urls = {
-        pub: makeRealChannel(fakePub, join(chans, 'real', 'pub'), host),
-        mpc: makeRealChannel(join(chans, 'fake', 'mpc'), join(chans, 'real', 'mpc'), host),
+        pub: realChannelFixture(base, 'pub', PUB, host).real,
+        mpc: realChannelFixture(base, 'mpc', mpc(TOOLS_THEN), host).real,
       };
       // the old pip index had requests too; the new one only what is still meant to come from pip
       const wheels = join(base, 'wheels-old');
@@ -203,8 +200,7 @@ if (gate.skip) {
 
       // since then the internal channel dropped the old tool versions
       rmSync(join(chans, 'real', 'mpc'), { recursive: true });
-      writeChannel(join(chans, 'fake', 'mpc'), mpc(TOOLS_NOW));
-      makeRealChannel(join(chans, 'fake', 'mpc'), join(chans, 'real', 'mpc'), host);
+      realChannelFixture(base, 'mpc', mpc(TOOLS_NOW), host);
       env.PIP_FIND_LINKS = newWheels;
 
       repo = join(base, 'repo');
@@ -214,7 +210,7 @@ if (gate.skip) {
 
     afterAll(() => {
       console.info(`real-conda product scenario ${OLD}->${NEW}: ${Math.round((Date.now() - t0) / 1000)} s`);
-      if (base && !process.env.REAL_CONDA_KEEP) rmSync(base, { recursive: true, force: true });
+      removeUnlessKept(base);
     });
 
     it('the old installation works: envs from env create + pip, conda create, a legacy noarch package', () => {
@@ -358,9 +354,7 @@ if (gate.skip) {
 
   describe('install-conda through the product: a conda checkout reaches the installer', () => {
     let base: string;
-    afterAll(() => {
-      if (base && !process.env.REAL_CONDA_KEEP) rmSync(base, { recursive: true, force: true });
-    });
+    afterAll(() => removeUnlessKept(base));
 
     it('by `[conda] pass-env = REAL_CONDA_SRC` (the product never passes CONDA_GITOPS_* to a child)', async () => {
       base = mkdtempSync(join(tmpdir(), 'cg-realinstall-'));

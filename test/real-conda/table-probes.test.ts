@@ -10,7 +10,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { load } from 'js-yaml';
@@ -19,9 +19,15 @@ import { buildSteps } from '../../scripts/engine/build.js';
 import { parseSpec } from '../../scripts/core/spec.js';
 import { compareCondaVersions } from '../../scripts/core/conda-version.js';
 import { classify } from '../../scripts/core/classify.js';
-import { installFakeConda, writeChannel, writeWheel, type ChannelRecord } from '../fake-conda/index.js';
-import { hostPythonInfo, makeRealChannel } from './channel.js';
-import { ALL_VERSIONS, installRealConda, missingPrerequisites, realCondaDir } from './lane.js';
+import { installFakeConda, writeWheel, type ChannelRecord } from '../fake-conda/index.js';
+import {
+  ALL_VERSIONS,
+  installRealConda,
+  missingPrerequisites,
+  realChannelFixture,
+  realCondaDir,
+  removeUnlessKept,
+} from './lane.js';
 
 const archives = realCondaDir();
 const missing = archives ? missingPrerequisites() : [];
@@ -72,16 +78,12 @@ if (!archives || missing.length) {
       ['a', A],
       ['b', B],
     ] as const) {
-      const src = join(root, 'channels', 'fake', key);
-      url.fake[key] = writeChannel(src, recs);
-      url.real[key] = makeRealChannel(src, join(root, 'channels', 'real', key), hostPythonInfo());
+      ({ fake: url.fake[key], real: url.real[key] } = realChannelFixture(root, key, recs));
     }
     wheels = join(root, 'wheels');
     writeWheel(wheels, 'tidyup', '0.4.2');
   }, LONG);
-  afterAll(() => {
-    if (root && !process.env.REAL_CONDA_KEEP) rmSync(root, { recursive: true, force: true });
-  });
+  afterAll(() => removeUnlessKept(root));
 
   for (const version of VERSIONS) {
     describe.sequential(`conda ${version} (table)`, () => {

@@ -649,6 +649,20 @@ describe('hintFor', () => {
     ).toMatch(/ipums_utils .*\[legacy-noarch\] in inventory\.ini/);
   });
 
+  it('a symlink a build planted where the tool writes is unsafe-prefix: the owner removes what planted it', () => {
+    const h = hintFor({
+      class: 'unsafe-prefix',
+      excerpt: [
+        '/srv/conda/v4.3.22/builds/vars/0123456789ab/etc/conda/activate.d is a symlink in a built prefix: ' +
+          'not written through (something the build ran planted it)',
+      ],
+    });
+    expect(h).toMatch(/^etc\/conda\/activate\.d is a symlink/);
+    expect(h).toMatch(/a pip build backend or a package's post-link script/);
+    expect(h).toMatch(/remove the package or pip entry that creates it from the spec/);
+    expect(h).not.toMatch(/unrecognised/);
+  });
+
   it('gives every class its own hint naming what is at fault', () => {
     const classes: FailureClass[] = [
       'missing-package',
@@ -658,6 +672,7 @@ describe('hintFor', () => {
       'git-clone-failure',
       'channel-unreachable',
       'timeout',
+      'unsafe-prefix',
       'unknown',
     ];
     const hints = classes.map((cls) =>

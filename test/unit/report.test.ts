@@ -125,6 +125,27 @@ describe('report.json', () => {
     });
   });
 
+  it('a build that planted a symlink where the tool writes is its own class, with the advice in To fix', () => {
+    const planted = env({
+      env: 'vars',
+      status: 'failed',
+      phase: 'create',
+      failure: {
+        class: 'unsafe-prefix',
+        excerpt: ['/srv/conda/v4.3.22/builds/vars/0123456789ab/etc/conda/activate.d is a symlink in a built prefix'],
+      },
+      hint: 'etc/conda/activate.d is a symlink: remove the package or pip entry that creates it from the spec',
+      file: 'env-specs/vars.yml',
+    });
+    const r = buildReport(run([planted]));
+    expect(reportSchemaErrors(r)).toEqual([]);
+    expect(r.envs[0]).toMatchObject({ env: 'vars', class: 'unsafe-prefix' });
+    expect(renderSummary(r)).toContain(
+      '- `vars`: edit `env-specs/vars.yml` (etc/conda/activate.d is a symlink: remove the package or pip entry ' +
+        'that creates it from the spec), then push',
+    );
+  });
+
   it('an all-green run is ok', () => {
     const r = buildReport(run([passed, reused]));
     expect(r.ok).toBe(true);
