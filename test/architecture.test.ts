@@ -243,7 +243,6 @@ const LONG_FUNCTIONS_LEFT: string[] = [
   'scripts/app/install-conda.ts installCondaVersion > withLock callback',
   'scripts/app/plan.ts planChanges',
   'scripts/app/rollback.ts planRollback',
-  'scripts/core/deploy.ts planDeploy',
   'scripts/core/inventory.ts parseInventory',
   'scripts/engine/process.ts runProgram',
 ];

@@ -13,7 +13,14 @@ import { isDrift } from '../core/integrity.js';
 import { verifyPrefix } from '../state/manifest.js';
 import type { Desired } from '../core/desired.js';
 import { withLock } from '../state/lock.js';
-import { deployGoesAhead, deployOutcome, describeLeftOut, describePlan, planDeploy } from '../core/deploy.js';
+import {
+  deployGoesAhead,
+  deployOutcome,
+  describeLeftOut,
+  describePlan,
+  kernelChangeCount,
+  planDeploy,
+} from '../core/deploy.js';
 import type { DeployPlan, DesiredInput, InstallationMark, MissingBuild } from '../core/deploy.js';
 import type { Outcome } from '../core/outcome.js';
 import {
@@ -288,7 +295,7 @@ export function applyDeploy(
       ...(from ? { from } : {}),
       to: { installation: plan.installation, generation },
       ...plan.diff,
-      ...(kernelChangeCount(plan) ? { kernels: plan.kernelChanges } : {}),
+      ...(kernelChangeCount(plan.kernelChanges) ? { kernels: plan.kernelChanges } : {}),
       ...(notes.length ? { note: notes.join('; ') } : {}),
     });
   }
@@ -441,9 +448,6 @@ async function buildRepairs(
     if (rec && rec.repairOf !== r.tainted) writeBuildRecord(root, { ...rec, repairOf: r.tainted });
   }
 }
-
-const kernelChangeCount = (p: DeployPlan) =>
-  p.kernelChanges.added.length + p.kernelChanges.removed.length + p.kernelChanges.changed.length;
 
 /** Build and test the missing envs through the QA pipeline (loaded only when asked for: it pulls in the adapter). */
 async function buildMissing(
