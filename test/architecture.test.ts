@@ -237,12 +237,10 @@ describe('the real tree', () => {
 const MAX_FUNCTION_LINES = 100;
 const LONG_FUNCTIONS_LEFT: string[] = [
   'scripts/app/adopt.ts adoptInstallation',
-  'scripts/app/deploy.ts deploy',
   'scripts/app/export.ts exportEnvs',
   'scripts/app/install-conda.ts installCondaVersion',
   'scripts/app/install-conda.ts installCondaVersion > withLock callback',
   'scripts/app/plan.ts planChanges',
-  'scripts/app/rollback.ts planRollback',
   'scripts/core/inventory.ts parseInventory',
   'scripts/engine/process.ts runProgram',
 ];

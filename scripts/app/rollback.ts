@@ -11,9 +11,9 @@ import type { Output } from './output.js';
 import { rootWithoutRepo, type RootLookup } from './root.js';
 import { FailedError, RefusedError, UsageError } from '../core/errors.js';
 import { withLock } from '../state/lock.js';
+import { recoverUnderLock } from './under-lock.js';
 import {
   adoptedCurrent,
-  cleanTemporaries,
   markBuilds,
   listGenerations,
   liveGenerationNumber,
@@ -42,16 +42,11 @@ import {
   summarizeDiff,
 } from '../core/generation.js';
 import { readBuildRecord } from '../state/record.js';
-import { marksWarnings, updateMarks } from '../state/marks.js';
+import { updateMarks } from '../state/marks.js';
 import type { GenerationRef, LinkDiff, LinkMap } from '../core/generation.js';
-import { actor, appendHistory, reconcileHistory } from '../state/history.js';
+import { actor, appendHistory } from '../state/history.js';
 import { layout } from '../core/layout.js';
-import {
-  clearInstallationMark,
-  installationMarkOf,
-  installationMarksWarnings,
-  markInstallationBad,
-} from '../state/installation-marks.js';
+import { clearInstallationMark, installationMarkOf, markInstallationBad } from '../state/installation-marks.js';
 import { listInstallations } from '../state/gc.js';
 import { didYouMean } from '../core/suggest.js';
 
@@ -126,97 +121,113 @@ export function planRollback(
   if (named && !existsSync(join(root, named))) {
     throw new UsageError(`--installation ${opts.installation}: there is no installation ${join(root, named)}`);
   }
-  if (!live.ref) {
-    const adopted = adoptedCurrent(root);
-    if (!adopted) throw new FailedError(`nothing is deployed under ${root}: no generation to roll back from`);
-    if (named === adopted) {
-      const from = { installation: adopted, generation: ADOPTED };
-      const links = servedLinks(root, from) ?? {};
-      const diff = diffLinks(links, links);
-      return {
-        from,
-        kind: 'noop',
-        target: from,
-        links,
-        diff,
-        backwards: false,
-        reason: `${adopted} is already current: nothing to do`,
-      };
-    }
-    throw new FailedError(wayForwardFromAdopted(root, adopted, named));
+  if (!live.ref) return planFromAdopted(root, named);
+  const at: LiveAt = { root, from: live.ref, links: live.links };
+  if (opts.installation !== undefined) return planInstallationRollback(at, opts.installation);
+  if (opts.envName === undefined) return planGenerationRollback(at, opts.to);
+  const source = opts.to !== undefined ? envSourceAt(at, opts.envName, opts.to) : envSourceEarlier(at, opts.envName);
+  return 'noop' in source ? noopPlan(at.from, at.links, source.noop) : planEnvRollback(at, opts.envName, source);
+}
+
+/** What is live when a rollback is planned: the generation users see and its links. */
+interface LiveAt {
+  root: string;
+  from: GenerationRef;
+  links: LinkMap;
+}
+
+/** Where `rollback --env` takes an env's build from: generation `generation`, or none there (the env is dropped). */
+interface EnvSource {
+  generation: number;
+  build: string | undefined;
+}
+
+/** Nothing to do (exit 0): what is live stays live. */
+function noopPlan(from: GenerationRef, links: LinkMap, reason: string): RollbackPlan {
+  return { from, kind: 'noop', target: from, links, diff: diffLinks(links, links), backwards: false, reason };
+}
+
+/** Nothing deployed is live: `current` is the adopted installation, a no-op when it is the one named, else refused. */
+function planFromAdopted(root: string, named: string | undefined): RollbackPlan {
+  const adopted = adoptedCurrent(root);
+  if (!adopted) throw new FailedError(`nothing is deployed under ${root}: no generation to roll back from`);
+  if (named !== adopted) throw new FailedError(wayForwardFromAdopted(root, adopted, named));
+  const from = { installation: adopted, generation: ADOPTED };
+  return noopPlan(from, servedLinks(root, from) ?? {}, `${adopted} is already current: nothing to do`);
+}
+
+/** A plain rollback (or --to N): swap back to the generation the live one came from (or N), checked whole. */
+function planGenerationRollback(at: LiveAt, to: number | undefined): RollbackPlan {
+  const { root, from } = at;
+  // the first generation of the cutover out of an adopted installation: going back means going back there
+  const adoptedFrom = to === undefined ? firstFromAdopted(root, from) : undefined;
+  if (adoptedFrom) return planInstallationRollback(at, adoptedFrom);
+  const { target, backwards } = rollbackTargetOf(root, from, to);
+  if (target.installation === from.installation && target.generation === from.generation) {
+    return noopPlan(from, at.links, `generation ${target.generation} is already live: nothing to do`);
   }
-  const from = live.ref;
-  if (opts.installation !== undefined) return planInstallationRollback(root, from, live.links, opts.installation);
+  const links = readGenerationLinks(join(root, target.installation), target.generation);
+  checkTarget(join(root, target.installation), target.generation, links, undefined); // whole, or refused
+  return { from, kind: 'swap', target, links, diff: diffLinks(at.links, links), backwards, reason: '' };
+}
+
+/** rollback --to N --env NAME: the env's build in generation N (a no-op when it is the live one). */
+function envSourceAt(at: LiveAt, name: string, to: number): EnvSource | { noop: string } {
+  const { root, from } = at;
+  const { target } = rollbackTargetOf(root, from, to); // checks that generation N exists
+  const links = readGenerationLinks(join(root, from.installation), target.generation);
+  if (!(name in at.links) && !(name in links)) {
+    throw new UsageError(`env '${name}' is in neither ${formatRef(from)} nor ${formatRef(target)}`);
+  }
+  const source = { generation: target.generation, build: links[name] };
+  if (source.build !== at.links[name]) return source;
+  const same = target.generation === from.generation ? 'is live' : `has the same build (${source.build})`;
+  return { noop: `env '${name}' ${same} in ${formatRef(target)}: nothing to do` };
+}
+
+/**
+ * rollback --env NAME: the env's previous distinct build in an earlier generation of the live installation,
+ * skipping builds rolled back or changed by hand and repaired already.
+ */
+function envSourceEarlier(at: LiveAt, name: string): EnvSource {
+  const { root, from } = at;
   const liveDir = join(root, from.installation);
-  const generations = listGenerations(liveDir);
-  const noop = (reason: string): RollbackPlan => ({
-    from,
-    kind: 'noop',
-    target: from,
-    links: live.links,
-    diff: diffLinks(live.links, live.links),
-    backwards: false,
-    reason,
+  const all = listGenerations(liveDir).map((n) => ({ n, links: readGenerationLinks(liveDir, n) }));
+  if (!all.some((g) => name in g.links)) {
+    const names = [...new Set(all.flatMap((g) => Object.keys(g.links)))].sort();
+    throw new UsageError(
+      `env '${name}' is in no generation of ${from.installation}${didYouMean(name, names)} ` +
+        `(envs: ${names.join(', ') || 'none'})`,
+    );
+  }
+  const version = from.installation.replace(/^v/, '');
+  const found = envRollbackSource(name, { generation: from.generation, links: at.links }, all, (build) => {
+    const rec = readBuildRecord(root, version, name, build);
+    return rec?.bad !== undefined || rec?.tainted !== undefined; // rolled back, or changed by hand and repaired
   });
-
-  if (opts.envName === undefined) {
-    // the first generation of the cutover out of an adopted installation: going back means going back there
-    const adoptedFrom = opts.to === undefined ? firstFromAdopted(root, from) : undefined;
-    if (adoptedFrom) return planInstallationRollback(root, from, live.links, adoptedFrom);
-    const { target, backwards } = rollbackTargetOf(root, from, opts.to);
-    if (target.installation === from.installation && target.generation === from.generation) {
-      return noop(`generation ${target.generation} is already live: nothing to do`);
-    }
-    const links = readGenerationLinks(join(root, target.installation), target.generation);
-    checkTarget(join(root, target.installation), target.generation, links, undefined); // whole, or refused
-    return { from, kind: 'swap', target, links, diff: diffLinks(live.links, links), backwards, reason: '' };
+  if (!found) {
+    const since = at.links[name] ? `build ${at.links[name]}` : 'no build';
+    throw new FailedError(
+      `env '${name}' has ${since} in ${formatRef(from)} and no other build (not rolled back or repaired ` +
+        `already) in an earlier generation of ${from.installation}: nothing to roll back to` +
+        ` (rollback --to N --env ${name} picks one)`,
+    );
   }
+  return found;
+}
 
-  const name = opts.envName;
-  let source: { generation: number; build: string | undefined };
-  if (opts.to !== undefined) {
-    const { target } = rollbackTargetOf(root, from, opts.to); // checks that generation N exists
-    const links = readGenerationLinks(liveDir, target.generation);
-    if (!(name in live.links) && !(name in links)) {
-      throw new UsageError(`env '${name}' is in neither ${formatRef(from)} nor ${formatRef(target)}`);
-    }
-    source = { generation: target.generation, build: links[name] };
-    if (source.build === live.links[name]) {
-      const same = target.generation === from.generation ? 'is live' : `has the same build (${source.build})`;
-      return noop(`env '${name}' ${same} in ${formatRef(target)}: nothing to do`);
-    }
-  } else {
-    const all = generations.map((n) => ({ n, links: readGenerationLinks(liveDir, n) }));
-    if (!all.some((g) => name in g.links)) {
-      const names = [...new Set(all.flatMap((g) => Object.keys(g.links)))].sort();
-      throw new UsageError(
-        `env '${name}' is in no generation of ${from.installation}${didYouMean(name, names)} ` +
-          `(envs: ${names.join(', ') || 'none'})`,
-      );
-    }
-    const version = from.installation.replace(/^v/, '');
-    const found = envRollbackSource(name, { generation: from.generation, links: live.links }, all, (build) => {
-      const rec = readBuildRecord(root, version, name, build);
-      return rec?.bad !== undefined || rec?.tainted !== undefined; // rolled back, or changed by hand and repaired
-    });
-    if (!found) {
-      const since = live.links[name] ? `build ${live.links[name]}` : 'no build';
-      throw new FailedError(
-        `env '${name}' has ${since} in ${formatRef(from)} and no other build (not rolled back or repaired ` +
-          `already) in an earlier generation of ${from.installation}: nothing to roll back to` +
-          ` (rollback --to N --env ${name} picks one)`,
-      );
-    }
-    source = found;
-  }
+/** A new generation: the live links with env `name` taken from `source` (checked whole first). */
+function planEnvRollback(at: LiveAt, name: string, source: EnvSource): RollbackPlan {
+  const { from } = at;
+  const liveDir = join(at.root, from.installation);
   if (source.build !== undefined) checkTarget(liveDir, source.generation, { [name]: source.build }, name);
-  const links = withEnvFrom(live.links, source.build === undefined ? {} : { [name]: source.build }, name);
+  const links = withEnvFrom(at.links, source.build === undefined ? {} : { [name]: source.build }, name);
   return {
     from,
     kind: 'new',
     target: { installation: from.installation, generation: source.generation },
     links,
-    diff: diffLinks(live.links, links),
+    diff: diffLinks(at.links, links),
     backwards: source.generation < from.generation,
     reason: `rollback --env ${name} (build from generation ${source.generation})`,
   };
@@ -271,7 +282,8 @@ function installationArg(arg: string): string {
  * cutover left (`adoptedFrom`): then `current` goes back to its own envs directory, checked first (it holds its
  * envs, its bin/conda exists).
  */
-function planInstallationRollback(root: string, from: GenerationRef, liveLinks: LinkMap, arg: string): RollbackPlan {
+function planInstallationRollback(at: LiveAt, arg: string): RollbackPlan {
+  const { root, from, links: liveLinks } = at;
   let installation: string;
   if (arg === '') {
     const prev = previousInstallation(root, from);
@@ -288,15 +300,7 @@ function planInstallationRollback(root: string, from: GenerationRef, liveLinks: 
     throw new UsageError(`--installation ${arg}: there is no installation ${dir}`);
   }
   if (installation === from.installation) {
-    return {
-      from,
-      kind: 'noop',
-      target: from,
-      links: liveLinks,
-      diff: diffLinks(liveLinks, liveLinks),
-      backwards: false,
-      reason: `${installation} is already current: nothing to do`,
-    };
+    return noopPlan(from, liveLinks, `${installation} is already current: nothing to do`);
   }
   const n = liveGenerationNumber(dir);
   if (n === undefined) {
@@ -476,13 +480,7 @@ export async function rollback(opts: RollbackOptions): Promise<RollbackResult> {
   }
 
   return withLock(root, { waitSeconds: opts.waitSeconds, command: `conda-gitops ${command}` }, async () => {
-    cleanTemporaries(
-      root,
-      listInstallations(root).map((n) => join(root, n)),
-    );
-    reconcileHistory(root, opts.env);
-    for (const w of marksWarnings(root, listInstallations(root).map(versionOf))) out.warn(w);
-    for (const w of installationMarksWarnings(root)) out.warn(w);
+    recoverUnderLock(root, opts.env, out, { reportRecovered: false });
     const r = applyRollback(root, { ...target, env: opts.env, command });
     if (r.noop) {
       out.info(`${command}: ${r.noop}`);
