@@ -47,7 +47,7 @@ import { installationLayout, installationName, layout } from '../core/layout.js'
 import { readBuildRecord, writeBuildRecord } from '../state/record.js';
 import { envInputFromDisk } from '../state/verdict.js';
 import { buildFacts, builtAndTested, planEnvs, type EnvInput, type EnvPlan } from '../core/envplan.js';
-import type { GenerationManifest, LinkMap } from '../core/generation.js';
+import type { GenerationManifest, GenerationRef, LinkMap } from '../core/generation.js';
 import { checkKernelPaths, managedKernels, syncKernels, withShippedSpecs } from '../state/kernel.js';
 import type { KernelSync } from '../state/kernel.js';
 import { actor, appendHistory, readHistoryStamp } from '../state/history.js';
@@ -208,44 +208,81 @@ export interface AppliedDeploy {
   seconds: number;
 }
 
+/** How applyDeploy is asked: what the manifest and the history record, and the lock to check before the swap. */
+interface ApplyMeta {
+  commit?: string;
+  command: string;
+  env: NodeJS.ProcessEnv;
+  assertHeld: () => void;
+  repairs?: Repair[];
+}
+
 /**
  * Apply a plan while holding the lock: write the new generation, swap `vX/envs`, make sure ROOT/current and
  * ROOT/envs exist (or point `current` at the new installation), write kernels, record history.
  * Nothing before the swap is visible to users; everything after it is idempotent and redone by the next run.
  */
-export function applyDeploy(
-  root: string,
-  desired: DesiredInput,
-  plan: DeployPlan,
-  meta: { commit?: string; command: string; env: NodeJS.ProcessEnv; assertHeld: () => void; repairs?: Repair[] },
-): AppliedDeploy {
+export function applyDeploy(root: string, desired: DesiredInput, plan: DeployPlan, meta: ApplyMeta): AppliedDeploy {
   const t0 = performance.now();
-  const inst = installationLayout(root, desired.condaVersion);
-  const lay = layout(root);
   crashPoint('locked');
   checkKernelPaths(root, plan.kernels); // a planted symlink under kernels/: refused before anything changes
   // the first cutover out of an adopted installation (current -> vOLD, a real envs directory): recorded on the new
   // generation, so that `rollback --installation` can go back to it and left-out envs are found there
   const adopted = plan.from ? undefined : adoptedCurrent(root);
   const adoptedFrom = adopted && adopted !== plan.installation ? adopted : undefined;
-  const from = plan.from ?? (adoptedFrom ? { installation: adoptedFrom, generation: ADOPTED } : undefined);
-  if (plan.newGeneration !== undefined) {
-    const manifest: GenerationManifest = {
-      format: 1,
-      n: plan.newGeneration,
-      createdAt: new Date().toISOString(),
-      ...(meta.commit ? { commit: meta.commit } : {}),
-      reason: meta.command,
-      ...(plan.from ? { parent: plan.from } : {}),
-      ...(adoptedFrom ? { adoptedFrom } : {}),
-      envs: plan.links,
-    };
-    writeGeneration(inst.dir, manifest);
-    meta.assertHeld(); // a lock lost while writing: stop before anything becomes visible
-    verifyGeneration(inst.dir, plan.newGeneration, manifest); // every link resolves to a complete build
-    swapEnvs(inst.dir, plan.newGeneration);
-    crashPoint('swapped');
+  if (plan.newGeneration !== undefined) writeAndSwap(root, desired, plan, meta, adoptedFrom);
+  switchAndEnsureLinks(root, desired, plan);
+  const kernels = syncKernels(root, plan.kernels, { afterWrite: () => crashPoint('kernel-written') });
+  markBuilds(
+    root,
+    plan.installation,
+    plan.forced.map((f) => ({ name: f.name, build: f.buildId })),
+    undefined,
+  );
+  const repaired = markTainted(root, plan, meta.repairs ?? []);
+  if (plan.changes) {
+    crashPoint('before-history');
+    const from = plan.from ?? (adoptedFrom ? { installation: adoptedFrom, generation: ADOPTED } : undefined);
+    recordDeploy(root, desired, plan, meta, { from, repaired });
   }
+  crashPoint('done');
+  return {
+    plan,
+    kernels,
+    ...(plan.newGeneration !== undefined ? { generation: plan.newGeneration } : {}),
+    seconds: (performance.now() - t0) / 1000,
+  };
+}
+
+/** Write the new generation, check it is whole while the lock is held, and swap `vX/envs` to it (one rename). */
+function writeAndSwap(
+  root: string,
+  desired: DesiredInput,
+  plan: DeployPlan,
+  meta: ApplyMeta,
+  adoptedFrom: string | undefined,
+): void {
+  const inst = installationLayout(root, desired.condaVersion);
+  const manifest: GenerationManifest = {
+    format: 1,
+    n: plan.newGeneration!,
+    createdAt: new Date().toISOString(),
+    ...(meta.commit ? { commit: meta.commit } : {}),
+    reason: meta.command,
+    ...(plan.from ? { parent: plan.from } : {}),
+    ...(adoptedFrom ? { adoptedFrom } : {}),
+    envs: plan.links,
+  };
+  writeGeneration(inst.dir, manifest);
+  meta.assertHeld(); // a lock lost while writing: stop before anything becomes visible
+  verifyGeneration(inst.dir, manifest.n, manifest); // every link resolves to a complete build
+  swapEnvs(inst.dir, manifest.n);
+  crashPoint('swapped');
+}
+
+/** The installation cutover (when the plan switches `current`), the mark it lifts, and ROOT/current + ROOT/envs. */
+function switchAndEnsureLinks(root: string, desired: DesiredInput, plan: DeployPlan): void {
+  const lay = layout(root);
   if (plan.switchCurrent && linkedInstallation(lay.current) !== undefined) {
     // the installation cutover: one rename(2) of `current`; ROOT/envs (-> current/envs) follows it
     replaceSymlink(lay.current, plan.installation, 'current');
@@ -258,51 +295,48 @@ export function applyDeploy(
   }
   ensureRootLinks(root, desired.condaVersion);
   crashPoint('links-ensured');
-  const kernels = syncKernels(root, plan.kernels, { afterWrite: () => crashPoint('kernel-written') });
-  markBuilds(
-    root,
-    plan.installation,
-    plan.forced.map((f) => ({ name: f.name, build: f.buildId })),
-    undefined,
-  );
-  const repaired = markTainted(root, plan, meta.repairs ?? []);
-  if (plan.changes) {
-    crashPoint('before-history');
-    const generation = plan.newGeneration ?? liveGenerationNumber(inst.dir)!;
-    const heldBack = plan.heldBack.map((h) => h.name).join(', ');
-    const notes = [
-      ...plan.leftOut.map((l) => `${describeLeftOut(l)} (allow-failures)`),
-      ...(plan.clearsMark
-        ? [`${plan.installation} rolled back at ${plan.clearsMark.at}: mark cleared (${meta.command})`]
-        : []),
-      ...(plan.heldBack.length ? [`held back (rolled back, revert or fix in git): ${heldBack}`] : []),
-      ...(repaired.length
-        ? [
-            'repaired (changed by hand; the tainted build is kept until gc): ' +
-              repaired.map((r) => `${r.name} ${r.tainted} -> ${r.replacement}`).join(', '),
-          ]
-        : []),
-    ];
-    appendHistory(root, {
-      format: 1,
-      at: new Date().toISOString(),
-      command: meta.command,
-      ...actor(meta.env),
-      ...(meta.commit ? { commit: meta.commit } : {}),
-      ...(from ? { from } : {}),
-      to: { installation: plan.installation, generation },
-      ...plan.diff,
-      ...(kernelChangeCount(plan.kernelChanges) ? { kernels: plan.kernelChanges } : {}),
-      ...(notes.length ? { note: notes.join('; ') } : {}),
-    });
-  }
-  crashPoint('done');
-  return {
-    plan,
-    kernels,
-    ...(plan.newGeneration !== undefined ? { generation: plan.newGeneration } : {}),
-    seconds: (performance.now() - t0) / 1000,
-  };
+}
+
+/** The history line of an applied deploy, with what users should know beside the diff. */
+function recordDeploy(
+  root: string,
+  desired: DesiredInput,
+  plan: DeployPlan,
+  meta: ApplyMeta,
+  done: { from: GenerationRef | undefined; repaired: Repair[] },
+): void {
+  const generation = plan.newGeneration ?? liveGenerationNumber(installationLayout(root, desired.condaVersion).dir)!;
+  const notes = deployNotes(plan, done.repaired, meta.command);
+  appendHistory(root, {
+    format: 1,
+    at: new Date().toISOString(),
+    command: meta.command,
+    ...actor(meta.env),
+    ...(meta.commit ? { commit: meta.commit } : {}),
+    ...(done.from ? { from: done.from } : {}),
+    to: { installation: plan.installation, generation },
+    ...plan.diff,
+    ...(kernelChangeCount(plan.kernelChanges) ? { kernels: plan.kernelChanges } : {}),
+    ...(notes.length ? { note: notes.join('; ') } : {}),
+  });
+}
+
+/** The history notes of a deploy: envs left out, a mark cleared, builds held back, hand-changed builds repaired. */
+function deployNotes(plan: DeployPlan, repaired: Repair[], command: string): string[] {
+  const heldBack = plan.heldBack.map((h) => h.name).join(', ');
+  return [
+    ...plan.leftOut.map((l) => `${describeLeftOut(l)} (allow-failures)`),
+    ...(plan.clearsMark
+      ? [`${plan.installation} rolled back at ${plan.clearsMark.at}: mark cleared (${command})`]
+      : []),
+    ...(plan.heldBack.length ? [`held back (rolled back, revert or fix in git): ${heldBack}`] : []),
+    ...(repaired.length
+      ? [
+          'repaired (changed by hand; the tainted build is kept until gc): ' +
+            repaired.map((r) => `${r.name} ${r.tainted} -> ${r.replacement}`).join(', '),
+        ]
+      : []),
+  ];
 }
 
 /**

@@ -354,54 +354,81 @@ export function applyRollback(
 ): AppliedRollback {
   const t0 = performance.now();
   const plan = planRollback(root, opts);
-  const { from } = plan;
-  const liveDir = join(root, from.installation);
+  const { from, diff } = plan;
   const at = new Date().toISOString();
   if (plan.kind === 'noop') {
-    return { from, to: from, diff: plan.diff, markedBad: 0, cleared: 0, seconds: 0, noop: plan.reason };
+    return { from, to: from, diff, markedBad: 0, cleared: 0, seconds: 0, noop: plan.reason };
   }
-
-  let to: GenerationRef;
-  if (plan.kind === 'new') {
-    const n = nextGenerationNumber(listGenerations(liveDir));
-    const manifest = readManifest(liveDir, from.generation);
-    writeGeneration(liveDir, {
-      format: 1,
-      n,
-      createdAt: at,
-      ...(manifest?.commit ? { commit: manifest.commit } : {}),
-      reason: plan.reason,
-      parent: from,
-      envs: plan.links,
-    });
-    swapEnvs(liveDir, n);
-    to = { installation: from.installation, generation: n };
-  } else {
-    const targetDir = join(root, plan.target.installation);
-    const adopted = plan.target.generation === ADOPTED; // its own envs directory: nothing to swap there
-    if (!adopted && liveGenerationNumber(targetDir) !== plan.target.generation) {
-      swapEnvs(targetDir, plan.target.generation);
-    }
-    if (plan.target.installation !== from.installation) {
-      replaceSymlink(layout(root).current, plan.target.installation, 'current');
-    }
-    to = plan.target;
-  }
-  const diff = plan.diff;
-  // what left the live set was rolled back; what came (back) in was chosen by a person: not bad any more
-  const left = [...diff.changed.map((c) => ({ name: c.name, build: c.from })), ...diff.removed];
-  const came = [...diff.changed.map((c) => ({ name: c.name, build: c.to })), ...diff.added];
   // swap first (users get the old builds at once), then the marks, then history: a run killed before its
   // history line is finished by the next writer's reconcileHistory, marks included
+  const to = plan.kind === 'new' ? writeEnvGeneration(root, plan, at) : swapToTarget(root, plan);
+  const marks = markRolledBack(root, plan, to, at);
+  appendHistory(root, {
+    format: 1,
+    at,
+    command: opts.command,
+    ...actor(opts.env),
+    from,
+    to,
+    ...diff,
+    ...(marks.installationMarked
+      ? { note: `installation cutover back to ${to.installation}; ${marks.installationMarked} marked rolled back` }
+      : {}),
+  });
+  return { from, to, diff, ...marks, seconds: (performance.now() - t0) / 1000 };
+}
+
+/** rollback --env: a new generation of the live installation with the plan's links, swapped in. */
+function writeEnvGeneration(root: string, plan: RollbackPlan, at: string): GenerationRef {
+  const { from } = plan;
+  const liveDir = join(root, from.installation);
+  const n = nextGenerationNumber(listGenerations(liveDir));
+  const manifest = readManifest(liveDir, from.generation);
+  writeGeneration(liveDir, {
+    format: 1,
+    n,
+    createdAt: at,
+    ...(manifest?.commit ? { commit: manifest.commit } : {}),
+    reason: plan.reason,
+    parent: from,
+    envs: plan.links,
+  });
+  swapEnvs(liveDir, n);
+  return { installation: from.installation, generation: n };
+}
+
+/** Make the target generation live in its installation, and point `current` at that installation. */
+function swapToTarget(root: string, plan: RollbackPlan): GenerationRef {
+  const targetDir = join(root, plan.target.installation);
+  const adopted = plan.target.generation === ADOPTED; // its own envs directory: nothing to swap there
+  if (!adopted && liveGenerationNumber(targetDir) !== plan.target.generation) {
+    swapEnvs(targetDir, plan.target.generation);
+  }
+  if (plan.target.installation !== plan.from.installation) {
+    replaceSymlink(layout(root).current, plan.target.installation, 'current');
+  }
+  return plan.target;
+}
+
+/**
+ * What left the live set was rolled back (marked bad when going back); what came (back) in was chosen by a person:
+ * not bad any more. Across installations, the installation left is marked bad as a whole instead.
+ */
+function markRolledBack(
+  root: string,
+  plan: RollbackPlan,
+  to: GenerationRef,
+  at: string,
+): Pick<AppliedRollback, 'markedBad' | 'cleared' | 'installationMarked'> {
+  const { from, diff } = plan;
+  const left = [...diff.changed.map((c) => ({ name: c.name, build: c.from })), ...diff.removed];
+  const came = [...diff.changed.map((c) => ({ name: c.name, build: c.to })), ...diff.added];
   const reason = `rolled back from ${formatRef(from)} to ${formatRef(to)}`;
-  const bad = plan.backwards ? [{ builds: left, bad: { at, reason } }] : [];
-  let markedBad = 0;
-  let cleared: number;
-  let installationMarked: string | undefined;
   if (from.installation !== to.installation) {
     // an installation rollback (plain rollback across a conda upgrade, or --installation): the installation left
     // is marked bad as a whole, not its builds, so a plain deploy does not switch to it again while the
     // repository asks for the same builds; the installation come back to is current again (its mark lifted)
+    const liveDir = join(root, from.installation);
     const manifest = readManifest(liveDir, from.generation);
     markInstallationBad(root, {
       installation: from.installation,
@@ -411,36 +438,14 @@ export function applyRollback(
       links: readGenerationLinks(liveDir, from.generation),
       ...(manifest?.commit ? { commit: manifest.commit } : {}),
     });
-    installationMarked = from.installation;
     clearInstallationMark(root, to.installation);
-    cleared = to.generation === ADOPTED ? 0 : markBuilds(root, to.installation, came, undefined);
-  } else {
-    // one append for both: the builds taken out and the ones brought back
-    const counts = updateMarks(root, versionOf(from.installation), [...bad, { builds: came, bad: undefined }]);
-    markedBad = bad.length ? counts[0]! : 0;
-    cleared = counts.at(-1)!;
+    const cleared = to.generation === ADOPTED ? 0 : markBuilds(root, to.installation, came, undefined);
+    return { markedBad: 0, cleared, installationMarked: from.installation };
   }
-  appendHistory(root, {
-    format: 1,
-    at,
-    command: opts.command,
-    ...actor(opts.env),
-    from,
-    to,
-    ...diff,
-    ...(installationMarked
-      ? { note: `installation cutover back to ${to.installation}; ${installationMarked} marked rolled back` }
-      : {}),
-  });
-  return {
-    from,
-    to,
-    diff,
-    markedBad,
-    cleared,
-    ...(installationMarked ? { installationMarked } : {}),
-    seconds: (performance.now() - t0) / 1000,
-  };
+  // one append for both: the builds taken out and the ones brought back
+  const bad = plan.backwards ? [{ builds: left, bad: { at, reason } }] : [];
+  const counts = updateMarks(root, versionOf(from.installation), [...bad, { builds: came, bad: undefined }]);
+  return { markedBad: bad.length ? counts[0]! : 0, cleared: counts.at(-1)! };
 }
 
 /** The whole rollback command: a dry run, or lock -> clean up -> reconcile history -> apply -> report. */
