@@ -12,13 +12,20 @@ import { desiredState } from '../core/desired.js';
 import { isDrift } from '../core/integrity.js';
 import { verifyPrefix } from '../state/manifest.js';
 import type { Desired } from '../core/desired.js';
-import { withLock } from '../state/lock.js';
-import { deployGoesAhead, deployOutcome, describeLeftOut, describePlan, planDeploy } from '../core/deploy.js';
+import { withLock, type HeldLock } from '../state/lock.js';
+import { recoverUnderLock } from './under-lock.js';
+import {
+  deployGoesAhead,
+  deployOutcome,
+  describeLeftOut,
+  describePlan,
+  kernelChangeCount,
+  planDeploy,
+} from '../core/deploy.js';
 import type { DeployPlan, DesiredInput, InstallationMark, MissingBuild } from '../core/deploy.js';
 import type { Outcome } from '../core/outcome.js';
 import {
   checkManageable,
-  cleanTemporaries,
   crashPoint,
   ensureRootLinks,
   listGenerations,
@@ -34,19 +41,16 @@ import {
   swapEnvs,
   verifyGeneration,
   writeGeneration,
-  versionOf,
 } from '../state/generation.js';
-import { marksWarnings } from '../state/marks.js';
-import { clearInstallationMark, installationMarkOf, installationMarksWarnings } from '../state/installation-marks.js';
+import { clearInstallationMark, installationMarkOf } from '../state/installation-marks.js';
 import { installationLayout, installationName, layout } from '../core/layout.js';
 import { readBuildRecord, writeBuildRecord } from '../state/record.js';
 import { envInputFromDisk } from '../state/verdict.js';
 import { buildFacts, builtAndTested, planEnvs, type EnvInput, type EnvPlan } from '../core/envplan.js';
-import type { GenerationManifest, LinkMap } from '../core/generation.js';
+import type { GenerationManifest, GenerationRef, LinkMap } from '../core/generation.js';
 import { checkKernelPaths, managedKernels, syncKernels, withShippedSpecs } from '../state/kernel.js';
 import type { KernelSync } from '../state/kernel.js';
-import { actor, appendHistory, readHistoryStamp, reconcileHistory } from '../state/history.js';
-import { listInstallations } from '../state/gc.js';
+import { actor, appendHistory, readHistoryStamp } from '../state/history.js';
 import { pointQa } from '../state/installation.js';
 import { headCommit, isAncestor } from '../engine/git.js';
 import { FailedError, RefusedError, UsageError } from '../core/errors.js';
@@ -204,44 +208,81 @@ export interface AppliedDeploy {
   seconds: number;
 }
 
+/** How applyDeploy is asked: what the manifest and the history record, and the lock to check before the swap. */
+interface ApplyMeta {
+  commit?: string;
+  command: string;
+  env: NodeJS.ProcessEnv;
+  assertHeld: () => void;
+  repairs?: Repair[];
+}
+
 /**
  * Apply a plan while holding the lock: write the new generation, swap `vX/envs`, make sure ROOT/current and
  * ROOT/envs exist (or point `current` at the new installation), write kernels, record history.
  * Nothing before the swap is visible to users; everything after it is idempotent and redone by the next run.
  */
-export function applyDeploy(
-  root: string,
-  desired: DesiredInput,
-  plan: DeployPlan,
-  meta: { commit?: string; command: string; env: NodeJS.ProcessEnv; assertHeld: () => void; repairs?: Repair[] },
-): AppliedDeploy {
+export function applyDeploy(root: string, desired: DesiredInput, plan: DeployPlan, meta: ApplyMeta): AppliedDeploy {
   const t0 = performance.now();
-  const inst = installationLayout(root, desired.condaVersion);
-  const lay = layout(root);
   crashPoint('locked');
   checkKernelPaths(root, plan.kernels); // a planted symlink under kernels/: refused before anything changes
   // the first cutover out of an adopted installation (current -> vOLD, a real envs directory): recorded on the new
   // generation, so that `rollback --installation` can go back to it and left-out envs are found there
   const adopted = plan.from ? undefined : adoptedCurrent(root);
   const adoptedFrom = adopted && adopted !== plan.installation ? adopted : undefined;
-  const from = plan.from ?? (adoptedFrom ? { installation: adoptedFrom, generation: ADOPTED } : undefined);
-  if (plan.newGeneration !== undefined) {
-    const manifest: GenerationManifest = {
-      format: 1,
-      n: plan.newGeneration,
-      createdAt: new Date().toISOString(),
-      ...(meta.commit ? { commit: meta.commit } : {}),
-      reason: meta.command,
-      ...(plan.from ? { parent: plan.from } : {}),
-      ...(adoptedFrom ? { adoptedFrom } : {}),
-      envs: plan.links,
-    };
-    writeGeneration(inst.dir, manifest);
-    meta.assertHeld(); // a lock lost while writing: stop before anything becomes visible
-    verifyGeneration(inst.dir, plan.newGeneration, manifest); // every link resolves to a complete build
-    swapEnvs(inst.dir, plan.newGeneration);
-    crashPoint('swapped');
+  if (plan.newGeneration !== undefined) writeAndSwap(root, desired, plan, meta, adoptedFrom);
+  switchAndEnsureLinks(root, desired, plan);
+  const kernels = syncKernels(root, plan.kernels, { afterWrite: () => crashPoint('kernel-written') });
+  markBuilds(
+    root,
+    plan.installation,
+    plan.forced.map((f) => ({ name: f.name, build: f.buildId })),
+    undefined,
+  );
+  const repaired = markTainted(root, plan, meta.repairs ?? []);
+  if (plan.changes) {
+    crashPoint('before-history');
+    const from = plan.from ?? (adoptedFrom ? { installation: adoptedFrom, generation: ADOPTED } : undefined);
+    recordDeploy(root, desired, plan, meta, { from, repaired });
   }
+  crashPoint('done');
+  return {
+    plan,
+    kernels,
+    ...(plan.newGeneration !== undefined ? { generation: plan.newGeneration } : {}),
+    seconds: (performance.now() - t0) / 1000,
+  };
+}
+
+/** Write the new generation, check it is whole while the lock is held, and swap `vX/envs` to it (one rename). */
+function writeAndSwap(
+  root: string,
+  desired: DesiredInput,
+  plan: DeployPlan,
+  meta: ApplyMeta,
+  adoptedFrom: string | undefined,
+): void {
+  const inst = installationLayout(root, desired.condaVersion);
+  const manifest: GenerationManifest = {
+    format: 1,
+    n: plan.newGeneration!,
+    createdAt: new Date().toISOString(),
+    ...(meta.commit ? { commit: meta.commit } : {}),
+    reason: meta.command,
+    ...(plan.from ? { parent: plan.from } : {}),
+    ...(adoptedFrom ? { adoptedFrom } : {}),
+    envs: plan.links,
+  };
+  writeGeneration(inst.dir, manifest);
+  meta.assertHeld(); // a lock lost while writing: stop before anything becomes visible
+  verifyGeneration(inst.dir, manifest.n, manifest); // every link resolves to a complete build
+  swapEnvs(inst.dir, manifest.n);
+  crashPoint('swapped');
+}
+
+/** The installation cutover (when the plan switches `current`), the mark it lifts, and ROOT/current + ROOT/envs. */
+function switchAndEnsureLinks(root: string, desired: DesiredInput, plan: DeployPlan): void {
+  const lay = layout(root);
   if (plan.switchCurrent && linkedInstallation(lay.current) !== undefined) {
     // the installation cutover: one rename(2) of `current`; ROOT/envs (-> current/envs) follows it
     replaceSymlink(lay.current, plan.installation, 'current');
@@ -254,51 +295,48 @@ export function applyDeploy(
   }
   ensureRootLinks(root, desired.condaVersion);
   crashPoint('links-ensured');
-  const kernels = syncKernels(root, plan.kernels, { afterWrite: () => crashPoint('kernel-written') });
-  markBuilds(
-    root,
-    plan.installation,
-    plan.forced.map((f) => ({ name: f.name, build: f.buildId })),
-    undefined,
-  );
-  const repaired = markTainted(root, plan, meta.repairs ?? []);
-  if (plan.changes) {
-    crashPoint('before-history');
-    const generation = plan.newGeneration ?? liveGenerationNumber(inst.dir)!;
-    const heldBack = plan.heldBack.map((h) => h.name).join(', ');
-    const notes = [
-      ...plan.leftOut.map((l) => `${describeLeftOut(l)} (allow-failures)`),
-      ...(plan.clearsMark
-        ? [`${plan.installation} rolled back at ${plan.clearsMark.at}: mark cleared (${meta.command})`]
-        : []),
-      ...(plan.heldBack.length ? [`held back (rolled back, revert or fix in git): ${heldBack}`] : []),
-      ...(repaired.length
-        ? [
-            'repaired (changed by hand; the tainted build is kept until gc): ' +
-              repaired.map((r) => `${r.name} ${r.tainted} -> ${r.replacement}`).join(', '),
-          ]
-        : []),
-    ];
-    appendHistory(root, {
-      format: 1,
-      at: new Date().toISOString(),
-      command: meta.command,
-      ...actor(meta.env),
-      ...(meta.commit ? { commit: meta.commit } : {}),
-      ...(from ? { from } : {}),
-      to: { installation: plan.installation, generation },
-      ...plan.diff,
-      ...(kernelChangeCount(plan) ? { kernels: plan.kernelChanges } : {}),
-      ...(notes.length ? { note: notes.join('; ') } : {}),
-    });
-  }
-  crashPoint('done');
-  return {
-    plan,
-    kernels,
-    ...(plan.newGeneration !== undefined ? { generation: plan.newGeneration } : {}),
-    seconds: (performance.now() - t0) / 1000,
-  };
+}
+
+/** The history line of an applied deploy, with what users should know beside the diff. */
+function recordDeploy(
+  root: string,
+  desired: DesiredInput,
+  plan: DeployPlan,
+  meta: ApplyMeta,
+  done: { from: GenerationRef | undefined; repaired: Repair[] },
+): void {
+  const generation = plan.newGeneration ?? liveGenerationNumber(installationLayout(root, desired.condaVersion).dir)!;
+  const notes = deployNotes(plan, done.repaired, meta.command);
+  appendHistory(root, {
+    format: 1,
+    at: new Date().toISOString(),
+    command: meta.command,
+    ...actor(meta.env),
+    ...(meta.commit ? { commit: meta.commit } : {}),
+    ...(done.from ? { from: done.from } : {}),
+    to: { installation: plan.installation, generation },
+    ...plan.diff,
+    ...(kernelChangeCount(plan.kernelChanges) ? { kernels: plan.kernelChanges } : {}),
+    ...(notes.length ? { note: notes.join('; ') } : {}),
+  });
+}
+
+/** The history notes of a deploy: envs left out, a mark cleared, builds held back, hand-changed builds repaired. */
+function deployNotes(plan: DeployPlan, repaired: Repair[], command: string): string[] {
+  const heldBack = plan.heldBack.map((h) => h.name).join(', ');
+  return [
+    ...plan.leftOut.map((l) => `${describeLeftOut(l)} (allow-failures)`),
+    ...(plan.clearsMark
+      ? [`${plan.installation} rolled back at ${plan.clearsMark.at}: mark cleared (${command})`]
+      : []),
+    ...(plan.heldBack.length ? [`held back (rolled back, revert or fix in git): ${heldBack}`] : []),
+    ...(repaired.length
+      ? [
+          'repaired (changed by hand; the tainted build is kept until gc): ' +
+            repaired.map((r) => `${r.name} ${r.tainted} -> ${r.replacement}`).join(', '),
+        ]
+      : []),
+  ];
 }
 
 /**
@@ -414,13 +452,8 @@ function findRepairs(root: string, desired: Desired, names: string[], all: boole
 }
 
 /** Build and test the fresh repair builds (outside the lock); FailedError when one does not pass. */
-async function buildRepairs(
-  opts: DeployOptions,
-  root: string,
-  repo: Repo,
-  desired: Desired,
-  repairs: Repair[],
-): Promise<void> {
+async function buildRepairs(run: DeployRun, repairs: Repair[]): Promise<void> {
+  const { opts, root, repo, desired } = run;
   const fresh = repairs.filter((r) => r.fresh);
   if (!fresh.length) return;
   const { runBuilds } = await import('./pipeline.js');
@@ -442,17 +475,9 @@ async function buildRepairs(
   }
 }
 
-const kernelChangeCount = (p: DeployPlan) =>
-  p.kernelChanges.added.length + p.kernelChanges.removed.length + p.kernelChanges.changed.length;
-
 /** Build and test the missing envs through the QA pipeline (loaded only when asked for: it pulls in the adapter). */
-async function buildMissing(
-  opts: DeployOptions,
-  root: string,
-  repo: Repo,
-  desired: Desired,
-  names: Set<string>,
-): Promise<string[]> {
+async function buildMissing(run: DeployRun, names: Set<string>): Promise<string[]> {
+  const { opts, root, repo, desired } = run;
   const { runBuilds } = await import('./pipeline.js');
   const runDir = join(layout(root).runs, `deploy-${new Date().toISOString().replace(/[:.]/g, '-')}`);
   // the installation the repository names is not there (a conda upgrade deployed without a qa run): install it
@@ -492,136 +517,184 @@ async function buildMissing(
   return built;
 }
 
+/** What the steps of one deploy share: the options, the repository read, where it deploys, the commit. */
+interface DeployRun {
+  opts: DeployOptions;
+  repo: Repo;
+  root: string;
+  desired: Desired;
+  /** the command line the history and the lock record */
+  command: string;
+  commit: string | undefined;
+}
+
+/** How planFromDisk is asked: --force, the fresh repair builds that stand in, the builds a dry run assumes. */
+interface PlanRequest {
+  force: boolean;
+  repairs: Record<string, string>;
+  assumeBuilt: ReadonlySet<string>;
+}
+
 /** The whole deploy; human text goes to `opts.out`, the machine result is returned. */
 export async function deploy(opts: DeployOptions): Promise<DeployResult> {
-  const { out, force } = opts;
+  const run = await openDeploy(opts);
+  const repairs = await prepareRepairs(run);
+  const request = planRequest(run, repairs);
+  const before = await planBeforeLock(run, request);
+  if ('refused' in before) return before.refused;
+  if (opts.dryRun) return dryRunResult(run, before.plan, repairs);
+  const lockOpts = { waitSeconds: opts.waitSeconds, command: `conda-gitops ${run.command}` };
+  return withLock(run.root, lockOpts, (lock) => deployUnderLock(run, lock, request, repairs, before.builtAtDeploy));
+}
+
+/** Read the repository and refuse (nothing under ROOT changed) a ROOT that is not ours or a commit going back. */
+async function openDeploy(opts: DeployOptions): Promise<DeployRun> {
   const repo = await loadRepo(opts.repoDir);
-  for (const w of repo.warnings) out.warn(`${w.file}:${w.line}: warning: ${w.message}`);
+  for (const w of repo.warnings) opts.out.warn(`${w.file}:${w.line}: warning: ${w.message}`);
   const root = resolveRoot({ options: { root: opts.rootFlag }, env: opts.env }, repo.inventory);
   const desired = desiredState(repo);
-  const repairNames = opts.repair ?? [];
-  const command = [
-    'deploy',
-    ...(force ? ['--force'] : []),
-    ...(opts.allowDowngrade ? ['--allow-downgrade'] : []),
-    ...repairNames.map((n) => `--repair ${n}`),
-    ...(opts.repairAllDrifted ? ['--repair-all-drifted'] : []),
-  ].join(' ');
-  // refuse before anything under ROOT changes
   checkManageable(root, desired.condaVersion, new Set(repo.inventory.environments.map((e) => e.name)));
   const commit = await headCommit(opts.repoDir);
-  const allowDowngrade = opts.allowDowngrade ?? false;
-  await checkForward(opts.repoDir, root, commit, allowDowngrade, (m) => out.warn(m));
+  await checkForward(opts.repoDir, root, commit, opts.allowDowngrade ?? false, (m) => opts.out.warn(m));
+  return { opts, repo, root, desired, command: deployCommand(opts), commit };
+}
 
-  const repairs =
-    repairNames.length || opts.repairAllDrifted
-      ? findRepairs(root, desired, repairNames, !!opts.repairAllDrifted, out)
-      : [];
-  if (opts.repairAllDrifted && !repairs.length)
-    out.info('no live env of the repository is changed by hand: nothing to repair');
+/** The command line as the history records it. */
+function deployCommand(opts: DeployOptions): string {
+  return [
+    'deploy',
+    ...(opts.force ? ['--force'] : []),
+    ...(opts.allowDowngrade ? ['--allow-downgrade'] : []),
+    ...(opts.repair ?? []).map((n) => `--repair ${n}`),
+    ...(opts.repairAllDrifted ? ['--repair-all-drifted'] : []),
+  ].join(' ');
+}
+
+/** --repair / --repair-all-drifted: find the hand-changed envs, say what happens to each, build the fresh ones. */
+async function prepareRepairs(run: DeployRun): Promise<Repair[]> {
+  const { opts, root, desired } = run;
+  const names = opts.repair ?? [];
+  const all = !!opts.repairAllDrifted;
+  const repairs = names.length || all ? findRepairs(root, desired, names, all, opts.out) : [];
+  if (all && !repairs.length) opts.out.info('no live env of the repository is changed by hand: nothing to repair');
   for (const r of repairs) {
     const how = r.fresh
       ? `rebuild its inputs as the fresh build ${r.replacement}`
       : `link the repository's build ${r.replacement}`;
-    out.info(
+    opts.out.info(
       `${opts.dryRun ? 'would repair' : 'repair'} ${r.name}: changed by hand in ${r.tainted}; ${how}` +
         ` (${r.tainted} is kept until gc, marked tainted)`,
     );
   }
-  if (!opts.dryRun) await buildRepairs(opts, root, repo, desired, repairs);
+  if (!opts.dryRun) await buildRepairs(run, repairs);
+  return repairs;
+}
+
+function planRequest(run: DeployRun, repairs: Repair[]): PlanRequest {
   const repairLinks = Object.fromEntries(repairs.filter((r) => r.fresh).map((r) => [r.name, r.replacement]));
   // a dry run builds nothing: it plans as if the fresh repair builds were built and passed
-  const assumeBuilt = new Set(opts.dryRun ? Object.keys(repairLinks) : []);
-  const planOpts = { force, repairs: repairLinks, assumeBuilt };
+  const assumeBuilt = new Set(run.opts.dryRun ? Object.keys(repairLinks) : []);
+  return { force: run.opts.force, repairs: repairLinks, assumeBuilt };
+}
 
-  // one decision for the dry run and the real run (core/deploy.ts deployOutcome); a dry run of --build-missing
-  // decides on the plan the real run makes once the missing envs are built and tested
-  let plan = planFromDisk(root, desired, planOpts);
-  let builtAtDeploy: string[] = [];
-  const refusedBefore = (p: DeployPlan): DeployResult => ({
+/**
+ * The plan outside the lock, and with --build-missing the envs it lacks built and tested first. One decision for
+ * the dry run and the real run (core/deploy.ts deployOutcome): a dry run of --build-missing decides on the plan the
+ * real run makes once the missing envs are built and tested.
+ */
+async function planBeforeLock(
+  run: DeployRun,
+  request: PlanRequest,
+): Promise<{ refused: DeployResult } | { plan: DeployPlan; builtAtDeploy: string[] }> {
+  const plan = planFromDisk(run.root, run.desired, request);
+  if (plan.blockedBy) return { refused: refusedResult(run, plan, []) }; // before building anything
+  if (!plan.missing.length || !run.opts.buildMissing) return { plan, builtAtDeploy: [] };
+  if (run.opts.dryRun) return { plan: predictBuildMissing(run, plan, request), builtAtDeploy: [] };
+  // outside the lock: builds lock per build id, and a long build must not block an emergency rollback
+  return { plan, builtAtDeploy: await buildMissing(run, new Set(plan.missing.map((m) => m.name))) };
+}
+
+/** A dry run of --build-missing: say what the real run installs and builds first, and plan as if they passed. */
+function predictBuildMissing(run: DeployRun, plan: DeployPlan, request: PlanRequest): DeployPlan {
+  const { root, desired, opts } = run;
+  const missing = plan.missing.map((m) => m.name);
+  const predicted = planFromDisk(root, desired, {
+    ...request,
+    assumeBuilt: new Set([...request.assumeBuilt, ...missing]),
+  });
+  const building = plan.missing.filter((m) => !predicted.missing.some((p) => p.name === m.name));
+  if (!existsSync(installationLayout(root, desired.condaVersion).dir))
+    opts.out.info(`would install conda ${desired.condaVersion} first (install-conda)`);
+  if (building.length)
+    opts.out.info(`would build and test first (--build-missing): ${building.map((m) => m.name).join(', ')}`);
+  return predicted;
+}
+
+/** A deploy refused before anything changed: a rolled-back installation, or envs without a passing build. */
+function refusedResult(run: DeployRun, plan: DeployPlan, builtAtDeploy: string[]): DeployResult {
+  return {
     ok: false,
-    outcome: deployOutcome(p),
+    outcome: deployOutcome(plan),
+    root: run.root,
+    commit: run.commit,
+    missing: plan.missing,
+    ...(plan.blockedBy ? { blockedBy: plan.blockedBy } : {}),
+    ...(builtAtDeploy.length ? { builtAtDeploy } : {}),
+  };
+}
+
+function dryRunResult(run: DeployRun, plan: DeployPlan, repairs: Repair[]): DeployResult {
+  const outcome = deployOutcome(plan);
+  if (deployGoesAhead(plan)) for (const line of describePlan(plan)) run.opts.out.info(line);
+  return {
+    ok: outcome.kind === 'ok',
+    outcome,
+    dryRun: true,
+    root: run.root,
+    commit: run.commit,
+    ...plan,
+    ...(repairs.length ? { repairs } : {}),
+  };
+}
+
+/** Under the lock: recover what a killed run left, check and plan again, apply, report. */
+async function deployUnderLock(
+  run: DeployRun,
+  lock: HeldLock,
+  request: PlanRequest,
+  repairs: Repair[],
+  builtAtDeploy: string[],
+): Promise<DeployResult> {
+  const { opts, root, desired, commit } = run;
+  const { out } = opts;
+  recoverUnderLock(root, opts.env, out, { reportRecovered: true });
+  // again, under the lock: another deploy may have made a newer commit live meanwhile (warned already)
+  await checkForward(opts.repoDir, root, commit, opts.allowDowngrade ?? false, () => {});
+  // again, under the lock: another writer may have moved things, a rollback may have come in meanwhile
+  const plan = planFromDisk(root, desired, request);
+  if (!deployGoesAhead(plan)) return refusedResult(run, plan, builtAtDeploy);
+  const applied = applyDeploy(root, desired, plan, {
+    ...(commit ? { commit } : {}),
+    command: run.command,
+    env: opts.env,
+    assertHeld: () => lock.assertHeld(),
+    repairs,
+  });
+  for (const line of describePlan(plan)) out.info(line);
+  const k = applied.kernels;
+  if (k.written.length + k.removed.length) {
+    out.info(`kernels: ${k.written.length} written, ${k.removed.length} removed, ${k.unchanged.length} unchanged`);
+  }
+  const outcome = deployOutcome(plan); // held-back builds: the rest is live, the deploy is refused for them
+  return {
+    ok: outcome.kind === 'ok',
+    outcome,
     root,
     commit,
-    missing: p.missing,
-    ...(p.blockedBy ? { blockedBy: p.blockedBy } : {}),
+    ...plan,
+    ...(repairs.length ? { repairs } : {}),
     ...(builtAtDeploy.length ? { builtAtDeploy } : {}),
-  });
-  if (plan.blockedBy) return refusedBefore(plan); // before building anything
-  if (plan.missing.length && opts.buildMissing) {
-    if (opts.dryRun) {
-      const missing = plan.missing.map((m) => m.name);
-      const predicted = planFromDisk(root, desired, {
-        ...planOpts,
-        assumeBuilt: new Set([...assumeBuilt, ...missing]),
-      });
-      const building = plan.missing.filter((m) => !predicted.missing.some((p) => p.name === m.name));
-      if (!existsSync(installationLayout(root, desired.condaVersion).dir))
-        out.info(`would install conda ${desired.condaVersion} first (install-conda)`);
-      if (building.length)
-        out.info(`would build and test first (--build-missing): ${building.map((m) => m.name).join(', ')}`);
-      plan = predicted;
-    } else {
-      // outside the lock: builds lock per build id, and a long build must not block an emergency rollback
-      builtAtDeploy = await buildMissing(opts, root, repo, desired, new Set(plan.missing.map((m) => m.name)));
-    }
-  }
-  const built = builtAtDeploy.length ? { builtAtDeploy } : {};
-
-  if (opts.dryRun) {
-    const outcome = deployOutcome(plan);
-    if (deployGoesAhead(plan)) for (const line of describePlan(plan)) out.info(line);
-    return {
-      ok: outcome.kind === 'ok',
-      outcome,
-      dryRun: true,
-      root,
-      commit,
-      ...plan,
-      ...(repairs.length ? { repairs } : {}),
-    };
-  }
-
-  return withLock(root, { waitSeconds: opts.waitSeconds, command: `conda-gitops ${command}` }, async (lock) => {
-    cleanTemporaries(
-      root,
-      listInstallations(root).map((n) => join(root, n)),
-    );
-    const recovered = reconcileHistory(root, opts.env);
-    if (recovered) {
-      const to = `${recovered.to.installation}/generations/${recovered.to.generation}`;
-      out.warn(`history: recorded a cutover a killed run had not logged (${to})`);
-    }
-    for (const w of marksWarnings(root, listInstallations(root).map(versionOf))) out.warn(w);
-    for (const w of installationMarksWarnings(root)) out.warn(w);
-    // again, under the lock: another deploy may have made a newer commit live meanwhile (warned already)
-    await checkForward(opts.repoDir, root, commit, allowDowngrade, () => {});
-    // again, under the lock: another writer may have moved things, a rollback may have come in meanwhile
-    plan = planFromDisk(root, desired, planOpts);
-    if (!deployGoesAhead(plan)) return refusedBefore(plan);
-    const applied = applyDeploy(root, desired, plan, {
-      ...(commit ? { commit } : {}),
-      command,
-      env: opts.env,
-      assertHeld: () => lock.assertHeld(),
-      repairs,
-    });
-    for (const line of describePlan(plan)) out.info(line);
-    const k = applied.kernels;
-    if (k.written.length + k.removed.length) {
-      out.info(`kernels: ${k.written.length} written, ${k.removed.length} removed, ${k.unchanged.length} unchanged`);
-    }
-    const outcome = deployOutcome(plan); // held-back builds: the rest is live, the deploy is refused for them
-    return {
-      ok: outcome.kind === 'ok',
-      outcome,
-      root,
-      commit,
-      ...plan,
-      ...(repairs.length ? { repairs } : {}),
-      ...built,
-      kernelSync: k,
-      seconds: applied.seconds,
-    };
-  });
+    kernelSync: k,
+    seconds: applied.seconds,
+  };
 }

@@ -11,9 +11,9 @@ import type { Output } from './output.js';
 import { rootWithoutRepo, type RootLookup } from './root.js';
 import { FailedError, RefusedError, UsageError } from '../core/errors.js';
 import { withLock } from '../state/lock.js';
+import { recoverUnderLock } from './under-lock.js';
 import {
   adoptedCurrent,
-  cleanTemporaries,
   markBuilds,
   listGenerations,
   liveGenerationNumber,
@@ -42,16 +42,11 @@ import {
   summarizeDiff,
 } from '../core/generation.js';
 import { readBuildRecord } from '../state/record.js';
-import { marksWarnings, updateMarks } from '../state/marks.js';
+import { updateMarks } from '../state/marks.js';
 import type { GenerationRef, LinkDiff, LinkMap } from '../core/generation.js';
-import { actor, appendHistory, reconcileHistory } from '../state/history.js';
+import { actor, appendHistory } from '../state/history.js';
 import { layout } from '../core/layout.js';
-import {
-  clearInstallationMark,
-  installationMarkOf,
-  installationMarksWarnings,
-  markInstallationBad,
-} from '../state/installation-marks.js';
+import { clearInstallationMark, installationMarkOf, markInstallationBad } from '../state/installation-marks.js';
 import { listInstallations } from '../state/gc.js';
 import { didYouMean } from '../core/suggest.js';
 
@@ -126,97 +121,113 @@ export function planRollback(
   if (named && !existsSync(join(root, named))) {
     throw new UsageError(`--installation ${opts.installation}: there is no installation ${join(root, named)}`);
   }
-  if (!live.ref) {
-    const adopted = adoptedCurrent(root);
-    if (!adopted) throw new FailedError(`nothing is deployed under ${root}: no generation to roll back from`);
-    if (named === adopted) {
-      const from = { installation: adopted, generation: ADOPTED };
-      const links = servedLinks(root, from) ?? {};
-      const diff = diffLinks(links, links);
-      return {
-        from,
-        kind: 'noop',
-        target: from,
-        links,
-        diff,
-        backwards: false,
-        reason: `${adopted} is already current: nothing to do`,
-      };
-    }
-    throw new FailedError(wayForwardFromAdopted(root, adopted, named));
+  if (!live.ref) return planFromAdopted(root, named);
+  const at: LiveAt = { root, from: live.ref, links: live.links };
+  if (opts.installation !== undefined) return planInstallationRollback(at, opts.installation);
+  if (opts.envName === undefined) return planGenerationRollback(at, opts.to);
+  const source = opts.to !== undefined ? envSourceAt(at, opts.envName, opts.to) : envSourceEarlier(at, opts.envName);
+  return 'noop' in source ? noopPlan(at.from, at.links, source.noop) : planEnvRollback(at, opts.envName, source);
+}
+
+/** What is live when a rollback is planned: the generation users see and its links. */
+interface LiveAt {
+  root: string;
+  from: GenerationRef;
+  links: LinkMap;
+}
+
+/** Where `rollback --env` takes an env's build from: generation `generation`, or none there (the env is dropped). */
+interface EnvSource {
+  generation: number;
+  build: string | undefined;
+}
+
+/** Nothing to do (exit 0): what is live stays live. */
+function noopPlan(from: GenerationRef, links: LinkMap, reason: string): RollbackPlan {
+  return { from, kind: 'noop', target: from, links, diff: diffLinks(links, links), backwards: false, reason };
+}
+
+/** Nothing deployed is live: `current` is the adopted installation, a no-op when it is the one named, else refused. */
+function planFromAdopted(root: string, named: string | undefined): RollbackPlan {
+  const adopted = adoptedCurrent(root);
+  if (!adopted) throw new FailedError(`nothing is deployed under ${root}: no generation to roll back from`);
+  if (named !== adopted) throw new FailedError(wayForwardFromAdopted(root, adopted, named));
+  const from = { installation: adopted, generation: ADOPTED };
+  return noopPlan(from, servedLinks(root, from) ?? {}, `${adopted} is already current: nothing to do`);
+}
+
+/** A plain rollback (or --to N): swap back to the generation the live one came from (or N), checked whole. */
+function planGenerationRollback(at: LiveAt, to: number | undefined): RollbackPlan {
+  const { root, from } = at;
+  // the first generation of the cutover out of an adopted installation: going back means going back there
+  const adoptedFrom = to === undefined ? firstFromAdopted(root, from) : undefined;
+  if (adoptedFrom) return planInstallationRollback(at, adoptedFrom);
+  const { target, backwards } = rollbackTargetOf(root, from, to);
+  if (target.installation === from.installation && target.generation === from.generation) {
+    return noopPlan(from, at.links, `generation ${target.generation} is already live: nothing to do`);
   }
-  const from = live.ref;
-  if (opts.installation !== undefined) return planInstallationRollback(root, from, live.links, opts.installation);
+  const links = readGenerationLinks(join(root, target.installation), target.generation);
+  checkTarget(join(root, target.installation), target.generation, links, undefined); // whole, or refused
+  return { from, kind: 'swap', target, links, diff: diffLinks(at.links, links), backwards, reason: '' };
+}
+
+/** rollback --to N --env NAME: the env's build in generation N (a no-op when it is the live one). */
+function envSourceAt(at: LiveAt, name: string, to: number): EnvSource | { noop: string } {
+  const { root, from } = at;
+  const { target } = rollbackTargetOf(root, from, to); // checks that generation N exists
+  const links = readGenerationLinks(join(root, from.installation), target.generation);
+  if (!(name in at.links) && !(name in links)) {
+    throw new UsageError(`env '${name}' is in neither ${formatRef(from)} nor ${formatRef(target)}`);
+  }
+  const source = { generation: target.generation, build: links[name] };
+  if (source.build !== at.links[name]) return source;
+  const same = target.generation === from.generation ? 'is live' : `has the same build (${source.build})`;
+  return { noop: `env '${name}' ${same} in ${formatRef(target)}: nothing to do` };
+}
+
+/**
+ * rollback --env NAME: the env's previous distinct build in an earlier generation of the live installation,
+ * skipping builds rolled back or changed by hand and repaired already.
+ */
+function envSourceEarlier(at: LiveAt, name: string): EnvSource {
+  const { root, from } = at;
   const liveDir = join(root, from.installation);
-  const generations = listGenerations(liveDir);
-  const noop = (reason: string): RollbackPlan => ({
-    from,
-    kind: 'noop',
-    target: from,
-    links: live.links,
-    diff: diffLinks(live.links, live.links),
-    backwards: false,
-    reason,
+  const all = listGenerations(liveDir).map((n) => ({ n, links: readGenerationLinks(liveDir, n) }));
+  if (!all.some((g) => name in g.links)) {
+    const names = [...new Set(all.flatMap((g) => Object.keys(g.links)))].sort();
+    throw new UsageError(
+      `env '${name}' is in no generation of ${from.installation}${didYouMean(name, names)} ` +
+        `(envs: ${names.join(', ') || 'none'})`,
+    );
+  }
+  const version = from.installation.replace(/^v/, '');
+  const found = envRollbackSource(name, { generation: from.generation, links: at.links }, all, (build) => {
+    const rec = readBuildRecord(root, version, name, build);
+    return rec?.bad !== undefined || rec?.tainted !== undefined; // rolled back, or changed by hand and repaired
   });
-
-  if (opts.envName === undefined) {
-    // the first generation of the cutover out of an adopted installation: going back means going back there
-    const adoptedFrom = opts.to === undefined ? firstFromAdopted(root, from) : undefined;
-    if (adoptedFrom) return planInstallationRollback(root, from, live.links, adoptedFrom);
-    const { target, backwards } = rollbackTargetOf(root, from, opts.to);
-    if (target.installation === from.installation && target.generation === from.generation) {
-      return noop(`generation ${target.generation} is already live: nothing to do`);
-    }
-    const links = readGenerationLinks(join(root, target.installation), target.generation);
-    checkTarget(join(root, target.installation), target.generation, links, undefined); // whole, or refused
-    return { from, kind: 'swap', target, links, diff: diffLinks(live.links, links), backwards, reason: '' };
+  if (!found) {
+    const since = at.links[name] ? `build ${at.links[name]}` : 'no build';
+    throw new FailedError(
+      `env '${name}' has ${since} in ${formatRef(from)} and no other build (not rolled back or repaired ` +
+        `already) in an earlier generation of ${from.installation}: nothing to roll back to` +
+        ` (rollback --to N --env ${name} picks one)`,
+    );
   }
+  return found;
+}
 
-  const name = opts.envName;
-  let source: { generation: number; build: string | undefined };
-  if (opts.to !== undefined) {
-    const { target } = rollbackTargetOf(root, from, opts.to); // checks that generation N exists
-    const links = readGenerationLinks(liveDir, target.generation);
-    if (!(name in live.links) && !(name in links)) {
-      throw new UsageError(`env '${name}' is in neither ${formatRef(from)} nor ${formatRef(target)}`);
-    }
-    source = { generation: target.generation, build: links[name] };
-    if (source.build === live.links[name]) {
-      const same = target.generation === from.generation ? 'is live' : `has the same build (${source.build})`;
-      return noop(`env '${name}' ${same} in ${formatRef(target)}: nothing to do`);
-    }
-  } else {
-    const all = generations.map((n) => ({ n, links: readGenerationLinks(liveDir, n) }));
-    if (!all.some((g) => name in g.links)) {
-      const names = [...new Set(all.flatMap((g) => Object.keys(g.links)))].sort();
-      throw new UsageError(
-        `env '${name}' is in no generation of ${from.installation}${didYouMean(name, names)} ` +
-          `(envs: ${names.join(', ') || 'none'})`,
-      );
-    }
-    const version = from.installation.replace(/^v/, '');
-    const found = envRollbackSource(name, { generation: from.generation, links: live.links }, all, (build) => {
-      const rec = readBuildRecord(root, version, name, build);
-      return rec?.bad !== undefined || rec?.tainted !== undefined; // rolled back, or changed by hand and repaired
-    });
-    if (!found) {
-      const since = live.links[name] ? `build ${live.links[name]}` : 'no build';
-      throw new FailedError(
-        `env '${name}' has ${since} in ${formatRef(from)} and no other build (not rolled back or repaired ` +
-          `already) in an earlier generation of ${from.installation}: nothing to roll back to` +
-          ` (rollback --to N --env ${name} picks one)`,
-      );
-    }
-    source = found;
-  }
+/** A new generation: the live links with env `name` taken from `source` (checked whole first). */
+function planEnvRollback(at: LiveAt, name: string, source: EnvSource): RollbackPlan {
+  const { from } = at;
+  const liveDir = join(at.root, from.installation);
   if (source.build !== undefined) checkTarget(liveDir, source.generation, { [name]: source.build }, name);
-  const links = withEnvFrom(live.links, source.build === undefined ? {} : { [name]: source.build }, name);
+  const links = withEnvFrom(at.links, source.build === undefined ? {} : { [name]: source.build }, name);
   return {
     from,
     kind: 'new',
     target: { installation: from.installation, generation: source.generation },
     links,
-    diff: diffLinks(live.links, links),
+    diff: diffLinks(at.links, links),
     backwards: source.generation < from.generation,
     reason: `rollback --env ${name} (build from generation ${source.generation})`,
   };
@@ -271,7 +282,8 @@ function installationArg(arg: string): string {
  * cutover left (`adoptedFrom`): then `current` goes back to its own envs directory, checked first (it holds its
  * envs, its bin/conda exists).
  */
-function planInstallationRollback(root: string, from: GenerationRef, liveLinks: LinkMap, arg: string): RollbackPlan {
+function planInstallationRollback(at: LiveAt, arg: string): RollbackPlan {
+  const { root, from, links: liveLinks } = at;
   let installation: string;
   if (arg === '') {
     const prev = previousInstallation(root, from);
@@ -288,15 +300,7 @@ function planInstallationRollback(root: string, from: GenerationRef, liveLinks: 
     throw new UsageError(`--installation ${arg}: there is no installation ${dir}`);
   }
   if (installation === from.installation) {
-    return {
-      from,
-      kind: 'noop',
-      target: from,
-      links: liveLinks,
-      diff: diffLinks(liveLinks, liveLinks),
-      backwards: false,
-      reason: `${installation} is already current: nothing to do`,
-    };
+    return noopPlan(from, liveLinks, `${installation} is already current: nothing to do`);
   }
   const n = liveGenerationNumber(dir);
   if (n === undefined) {
@@ -350,54 +354,81 @@ export function applyRollback(
 ): AppliedRollback {
   const t0 = performance.now();
   const plan = planRollback(root, opts);
-  const { from } = plan;
-  const liveDir = join(root, from.installation);
+  const { from, diff } = plan;
   const at = new Date().toISOString();
   if (plan.kind === 'noop') {
-    return { from, to: from, diff: plan.diff, markedBad: 0, cleared: 0, seconds: 0, noop: plan.reason };
+    return { from, to: from, diff, markedBad: 0, cleared: 0, seconds: 0, noop: plan.reason };
   }
-
-  let to: GenerationRef;
-  if (plan.kind === 'new') {
-    const n = nextGenerationNumber(listGenerations(liveDir));
-    const manifest = readManifest(liveDir, from.generation);
-    writeGeneration(liveDir, {
-      format: 1,
-      n,
-      createdAt: at,
-      ...(manifest?.commit ? { commit: manifest.commit } : {}),
-      reason: plan.reason,
-      parent: from,
-      envs: plan.links,
-    });
-    swapEnvs(liveDir, n);
-    to = { installation: from.installation, generation: n };
-  } else {
-    const targetDir = join(root, plan.target.installation);
-    const adopted = plan.target.generation === ADOPTED; // its own envs directory: nothing to swap there
-    if (!adopted && liveGenerationNumber(targetDir) !== plan.target.generation) {
-      swapEnvs(targetDir, plan.target.generation);
-    }
-    if (plan.target.installation !== from.installation) {
-      replaceSymlink(layout(root).current, plan.target.installation, 'current');
-    }
-    to = plan.target;
-  }
-  const diff = plan.diff;
-  // what left the live set was rolled back; what came (back) in was chosen by a person: not bad any more
-  const left = [...diff.changed.map((c) => ({ name: c.name, build: c.from })), ...diff.removed];
-  const came = [...diff.changed.map((c) => ({ name: c.name, build: c.to })), ...diff.added];
   // swap first (users get the old builds at once), then the marks, then history: a run killed before its
   // history line is finished by the next writer's reconcileHistory, marks included
+  const to = plan.kind === 'new' ? writeEnvGeneration(root, plan, at) : swapToTarget(root, plan);
+  const marks = markRolledBack(root, plan, to, at);
+  appendHistory(root, {
+    format: 1,
+    at,
+    command: opts.command,
+    ...actor(opts.env),
+    from,
+    to,
+    ...diff,
+    ...(marks.installationMarked
+      ? { note: `installation cutover back to ${to.installation}; ${marks.installationMarked} marked rolled back` }
+      : {}),
+  });
+  return { from, to, diff, ...marks, seconds: (performance.now() - t0) / 1000 };
+}
+
+/** rollback --env: a new generation of the live installation with the plan's links, swapped in. */
+function writeEnvGeneration(root: string, plan: RollbackPlan, at: string): GenerationRef {
+  const { from } = plan;
+  const liveDir = join(root, from.installation);
+  const n = nextGenerationNumber(listGenerations(liveDir));
+  const manifest = readManifest(liveDir, from.generation);
+  writeGeneration(liveDir, {
+    format: 1,
+    n,
+    createdAt: at,
+    ...(manifest?.commit ? { commit: manifest.commit } : {}),
+    reason: plan.reason,
+    parent: from,
+    envs: plan.links,
+  });
+  swapEnvs(liveDir, n);
+  return { installation: from.installation, generation: n };
+}
+
+/** Make the target generation live in its installation, and point `current` at that installation. */
+function swapToTarget(root: string, plan: RollbackPlan): GenerationRef {
+  const targetDir = join(root, plan.target.installation);
+  const adopted = plan.target.generation === ADOPTED; // its own envs directory: nothing to swap there
+  if (!adopted && liveGenerationNumber(targetDir) !== plan.target.generation) {
+    swapEnvs(targetDir, plan.target.generation);
+  }
+  if (plan.target.installation !== plan.from.installation) {
+    replaceSymlink(layout(root).current, plan.target.installation, 'current');
+  }
+  return plan.target;
+}
+
+/**
+ * What left the live set was rolled back (marked bad when going back); what came (back) in was chosen by a person:
+ * not bad any more. Across installations, the installation left is marked bad as a whole instead.
+ */
+function markRolledBack(
+  root: string,
+  plan: RollbackPlan,
+  to: GenerationRef,
+  at: string,
+): Pick<AppliedRollback, 'markedBad' | 'cleared' | 'installationMarked'> {
+  const { from, diff } = plan;
+  const left = [...diff.changed.map((c) => ({ name: c.name, build: c.from })), ...diff.removed];
+  const came = [...diff.changed.map((c) => ({ name: c.name, build: c.to })), ...diff.added];
   const reason = `rolled back from ${formatRef(from)} to ${formatRef(to)}`;
-  const bad = plan.backwards ? [{ builds: left, bad: { at, reason } }] : [];
-  let markedBad = 0;
-  let cleared: number;
-  let installationMarked: string | undefined;
   if (from.installation !== to.installation) {
     // an installation rollback (plain rollback across a conda upgrade, or --installation): the installation left
     // is marked bad as a whole, not its builds, so a plain deploy does not switch to it again while the
     // repository asks for the same builds; the installation come back to is current again (its mark lifted)
+    const liveDir = join(root, from.installation);
     const manifest = readManifest(liveDir, from.generation);
     markInstallationBad(root, {
       installation: from.installation,
@@ -407,36 +438,14 @@ export function applyRollback(
       links: readGenerationLinks(liveDir, from.generation),
       ...(manifest?.commit ? { commit: manifest.commit } : {}),
     });
-    installationMarked = from.installation;
     clearInstallationMark(root, to.installation);
-    cleared = to.generation === ADOPTED ? 0 : markBuilds(root, to.installation, came, undefined);
-  } else {
-    // one append for both: the builds taken out and the ones brought back
-    const counts = updateMarks(root, versionOf(from.installation), [...bad, { builds: came, bad: undefined }]);
-    markedBad = bad.length ? counts[0]! : 0;
-    cleared = counts.at(-1)!;
+    const cleared = to.generation === ADOPTED ? 0 : markBuilds(root, to.installation, came, undefined);
+    return { markedBad: 0, cleared, installationMarked: from.installation };
   }
-  appendHistory(root, {
-    format: 1,
-    at,
-    command: opts.command,
-    ...actor(opts.env),
-    from,
-    to,
-    ...diff,
-    ...(installationMarked
-      ? { note: `installation cutover back to ${to.installation}; ${installationMarked} marked rolled back` }
-      : {}),
-  });
-  return {
-    from,
-    to,
-    diff,
-    markedBad,
-    cleared,
-    ...(installationMarked ? { installationMarked } : {}),
-    seconds: (performance.now() - t0) / 1000,
-  };
+  // one append for both: the builds taken out and the ones brought back
+  const bad = plan.backwards ? [{ builds: left, bad: { at, reason } }] : [];
+  const counts = updateMarks(root, versionOf(from.installation), [...bad, { builds: came, bad: undefined }]);
+  return { markedBad: bad.length ? counts[0]! : 0, cleared: counts.at(-1)! };
 }
 
 /** The whole rollback command: a dry run, or lock -> clean up -> reconcile history -> apply -> report. */
@@ -476,13 +485,7 @@ export async function rollback(opts: RollbackOptions): Promise<RollbackResult> {
   }
 
   return withLock(root, { waitSeconds: opts.waitSeconds, command: `conda-gitops ${command}` }, async () => {
-    cleanTemporaries(
-      root,
-      listInstallations(root).map((n) => join(root, n)),
-    );
-    reconcileHistory(root, opts.env);
-    for (const w of marksWarnings(root, listInstallations(root).map(versionOf))) out.warn(w);
-    for (const w of installationMarksWarnings(root)) out.warn(w);
+    recoverUnderLock(root, opts.env, out, { reportRecovered: false });
     const r = applyRollback(root, { ...target, env: opts.env, command });
     if (r.noop) {
       out.info(`${command}: ${r.noop}`);

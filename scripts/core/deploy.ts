@@ -5,7 +5,7 @@
  * applies the plan (scripts/app/deploy.ts).
  */
 import type { StampedBuildRecord } from './types.js';
-import { deployStep, type EnvPlan } from './envplan.js';
+import { deployStep, type EnvDecision, type EnvPlan } from './envplan.js';
 import { join } from 'node:path';
 import { diffLinks, nextGenerationNumber, sameLinks } from './generation.js';
 import type { GenerationRef, LinkDiff, LinkMap } from './generation.js';
@@ -143,6 +143,15 @@ export interface KernelsOnDisk {
   attach?: (entries: KernelEntry[], prefixOf: (e: KernelEntry) => string) => KernelEntry[];
 }
 
+/** What the env loop decides per env: the links of the new generation and the envs that do not get theirs. */
+interface PlacedEnvs {
+  links: LinkMap;
+  missing: MissingBuild[];
+  heldBack: HeldBack[];
+  leftOut: LeftOut[];
+  forced: DeployPlan['forced'];
+}
+
 /** The deploy rendering of the env plan (core/envplan.ts, decided against the target installation's links). */
 export function planDeploy(
   desired: DesiredInput,
@@ -153,68 +162,122 @@ export function planDeploy(
 ): DeployPlan {
   const installation = installationName(desired.condaVersion);
   const sameInstallation = live.current?.installation === installation;
-  const missing: MissingBuild[] = [];
-  const heldBack: HeldBack[] = [];
-  const leftOut: LeftOut[] = [];
+  const placed = placeEnvs(desired, live, envPlan, kernelsOnDisk.root);
+  const { links } = placed;
+  const targetUpToDate = live.target !== undefined && sameLinks(links, live.targetLinks);
+  const newGeneration = targetUpToDate ? undefined : nextGenerationNumber(live.targetGenerations);
+  const { kernels, problems } = kernelsFor(desired, links, placed.leftOut, kernelsOnDisk);
+  const kernelChanges = kernelChangesOf(kernels, kernelsOnDisk);
+  return {
+    installation,
+    ...(live.current ? { from: live.current } : {}),
+    ...(!live.current && live.adopted ? { fromAdopted: live.adopted } : {}),
+    links,
+    ...(newGeneration !== undefined ? { newGeneration } : {}),
+    switchCurrent: !sameInstallation,
+    diff: diffLinks(live.currentLinks, links),
+    missing: placed.missing,
+    heldBack: placed.heldBack,
+    leftOut: placed.leftOut,
+    ...installationGate(live, links, sameInstallation, opts.force === true),
+    forced: placed.forced,
+    kernels,
+    kernelChanges,
+    kernelProblems: problems,
+    changes: newGeneration !== undefined || !sameInstallation || kernelChangeCount(kernelChanges) > 0,
+  };
+}
+
+/**
+ * Each env's deploy step: linked (its passing build, or --force's rolled-back one), held back (a rollback marked
+ * its build bad: the live build stays), left out (allow-failures) or missing (the deploy is refused).
+ */
+function placeEnvs(desired: DesiredInput, live: LiveInput, envPlan: EnvPlan, root: string): PlacedEnvs {
+  const placed: PlacedEnvs = { links: {}, missing: [], heldBack: [], leftOut: [], forced: [] };
+  const { links } = placed;
   const allowed = new Set(desired.allowFailures ?? []);
-  // where an env left out stays served: the nearest other installation that serves it, the one users are on first
+  const servedBy = servingElsewhere(live, installationName(desired.condaVersion));
+  for (const d of envPlan.envs) {
+    const step = deployStep(d);
+    const liveId = live.targetLinks[d.name];
+    if (step === 'missing' && allowed.has(d.name)) {
+      // allowed to fail: keep its live build in the target installation, else leave it out of the generation
+      if (liveId) links[d.name] = liveId;
+      placed.leftOut.push(leftOutEnv(d, liveId, servedBy(d.name), root));
+    } else if (step === 'missing') {
+      placed.missing.push(missingBuild(d));
+    } else if (step === 'hold') {
+      placed.heldBack.push({ name: d.name, buildId: d.buildId, bad: d.bad!, ...(liveId ? { keeping: liveId } : {}) });
+      if (liveId) links[d.name] = liveId;
+    } else {
+      if (d.forced) placed.forced.push({ name: d.name, buildId: d.buildId });
+      links[d.name] = d.buildId;
+    }
+  }
+  return placed;
+}
+
+/** Where an env left out stays served: the nearest other installation that serves it, the one users are on first. */
+function servingElsewhere(
+  live: LiveInput,
+  installation: string,
+): (name: string) => { installation: string; links: LinkMap } | undefined {
+  const sameInstallation = live.current?.installation === installation;
   const candidates = [
     ...(live.current && !sameInstallation
       ? [{ installation: live.current.installation, links: live.currentLinks }]
       : []),
     ...(live.serving ?? []),
   ];
-  const servedBy = (name: string) => candidates.find((s) => s.installation !== installation && name in s.links);
-  const forced: DeployPlan['forced'] = [];
-  const links: LinkMap = {};
-  for (const d of envPlan.envs) {
-    const step = deployStep(d);
-    if (step === 'missing' && allowed.has(d.name)) {
-      // allowed to fail: keep its live build in the target installation, else leave it out of the generation
-      const keeping = live.targetLinks[d.name];
-      if (keeping) links[d.name] = keeping;
-      const by = servedBy(d.name);
-      leftOut.push({
-        name: d.name,
-        buildId: d.buildId,
-        ...(d.failure ? { failure: d.failure } : {}),
-        reason: d.reason,
-        ...(keeping ? { keeping } : {}),
-        ...(!keeping && by
-          ? {
-              servedFrom: {
-                installation: by.installation,
-                build: by.links[d.name]!,
-                path: join(kernelsOnDisk.root, by.installation, 'envs', d.name),
-              },
-            }
-          : {}),
-      });
-      continue;
-    }
-    if (step === 'missing') {
-      missing.push({
-        name: d.name,
-        buildId: d.buildId,
-        status: d.build === 'built' ? (d.verdict === 'fail' ? 'failed' : 'untested') : d.build,
-        ...(d.failure ? { failure: d.failure } : {}),
-        reason: d.reason,
-      });
-      continue;
-    }
-    const liveId = live.targetLinks[d.name];
-    if (step === 'hold') {
-      heldBack.push({ name: d.name, buildId: d.buildId, bad: d.bad!, ...(liveId ? { keeping: liveId } : {}) });
-      if (liveId) links[d.name] = liveId;
-      continue;
-    }
-    if (d.forced) forced.push({ name: d.name, buildId: d.buildId });
-    links[d.name] = d.buildId;
-  }
-  const targetUpToDate = live.target !== undefined && sameLinks(links, live.targetLinks);
-  const newGeneration = targetUpToDate ? undefined : nextGenerationNumber(live.targetGenerations);
+  return (name) => candidates.find((s) => s.installation !== installation && name in s.links);
+}
+
+/** An allowed failure: kept at its live build in the target installation, or served from another one. */
+function leftOutEnv(
+  d: EnvDecision,
+  keeping: string | undefined,
+  by: { installation: string; links: LinkMap } | undefined,
+  root: string,
+): LeftOut {
+  return {
+    name: d.name,
+    buildId: d.buildId,
+    ...(d.failure ? { failure: d.failure } : {}),
+    reason: d.reason,
+    ...(keeping ? { keeping } : {}),
+    ...(!keeping && by
+      ? {
+          servedFrom: {
+            installation: by.installation,
+            build: by.links[d.name]!,
+            path: join(root, by.installation, 'envs', d.name),
+          },
+        }
+      : {}),
+  };
+}
+
+function missingBuild(d: EnvDecision): MissingBuild {
+  return {
+    name: d.name,
+    buildId: d.buildId,
+    status: d.build === 'built' ? (d.verdict === 'fail' ? 'failed' : 'untested') : d.build,
+    ...(d.failure ? { failure: d.failure } : {}),
+    reason: d.reason,
+  };
+}
+
+/**
+ * The kernelspecs of the generation: one per kernel whose env it links; an env left out of a conda upgrade keeps
+ * its kernel, run from the installation that still serves it. The others are problems (kernelspec not written).
+ */
+function kernelsFor(
+  desired: DesiredInput,
+  links: LinkMap,
+  leftOut: LeftOut[],
+  kernelsOnDisk: KernelsOnDisk,
+): { kernels: KernelEntry[]; problems: string[] } {
   const { entries, problems } = planKernels(desired.kernels);
-  // an env left out of a conda upgrade keeps its kernel, run from the installation that still serves it
   const servedFrom = new Map(leftOut.flatMap((l) => (l.servedFrom ? [[l.name, l.servedFrom.path] as const] : [])));
   const planned = entries.flatMap((k) =>
     k.env in links ? [k] : servedFrom.has(k.env) ? [{ ...k, prefix: servedFrom.get(k.env)! }] : [],
@@ -229,6 +292,16 @@ export function planDeploy(
     if (!(k.env in links) && !servedFrom.has(k.env))
       problems.push(`kernel '${k.kernel}': env ${k.env} is not in the generation, kernelspec not written`);
   }
+  return { kernels, problems };
+}
+
+/** How many kernelspecs a plan writes or removes. */
+export function kernelChangeCount(kc: KernelChanges): number {
+  return kc.added.length + kc.removed.length + kc.changed.length;
+}
+
+/** The kernelspecs to write (added, changed) and to remove, against the managed kernelspec files on disk. */
+function kernelChangesOf(kernels: KernelEntry[], kernelsOnDisk: KernelsOnDisk): KernelChanges {
   const kernelChanges: KernelChanges = { added: [], removed: [], changed: [] };
   for (const k of kernels) {
     const text = kernelsOnDisk.files.get(k.kernel);
@@ -237,25 +310,7 @@ export function planDeploy(
   }
   const wantedKernels = new Set(kernels.map((k) => k.kernel));
   for (const k of [...kernelsOnDisk.files.keys()].sort()) if (!wantedKernels.has(k)) kernelChanges.removed.push(k);
-  const kernelWork = kernelChanges.added.length + kernelChanges.removed.length + kernelChanges.changed.length > 0;
-  return {
-    installation,
-    ...(live.current ? { from: live.current } : {}),
-    ...(!live.current && live.adopted ? { fromAdopted: live.adopted } : {}),
-    links,
-    ...(newGeneration !== undefined ? { newGeneration } : {}),
-    switchCurrent: !sameInstallation,
-    diff: diffLinks(live.currentLinks, links),
-    missing,
-    heldBack,
-    leftOut,
-    ...installationGate(live, links, sameInstallation, opts.force === true),
-    forced,
-    kernels,
-    kernelChanges,
-    kernelProblems: problems,
-    changes: newGeneration !== undefined || !sameInstallation || kernelWork,
-  };
+  return kernelChanges;
 }
 
 /**
