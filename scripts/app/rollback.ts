@@ -43,7 +43,7 @@ import {
 } from '../core/generation.js';
 import { readBuildRecord } from '../state/record.js';
 import { updateMarks } from '../state/marks.js';
-import type { GenerationRef, LinkDiff, LinkMap } from '../core/generation.js';
+import { diffLines, type GenerationRef, type LinkDiff, type LinkMap } from '../core/generation.js';
 import { actor, appendHistory } from '../state/history.js';
 import { layout } from '../core/layout.js';
 import { clearInstallationMark, installationMarkOf, markInstallationBad } from '../state/installation-marks.js';
@@ -478,9 +478,7 @@ export async function rollback(opts: RollbackOptions): Promise<RollbackResult> {
     if (plan.target.installation !== plan.from.installation) {
       out.info(`  switch ROOT/current -> ${plan.target.installation}; mark ${plan.from.installation} rolled back`);
     }
-    for (const c of plan.diff.changed) out.info(`  ~ ${c.name} ${c.from} -> ${c.to}`);
-    for (const a of plan.diff.added) out.info(`  + ${a.name} ${a.build}`);
-    for (const d of plan.diff.removed) out.info(`  - ${d.name} ${d.build}`);
+    for (const line of diffLines(plan.diff)) out.info(line);
     return { ok: true, dryRun: true, from: plan.from, target: plan.target, diff: plan.diff };
   }
 
@@ -493,9 +491,7 @@ export async function rollback(opts: RollbackOptions): Promise<RollbackResult> {
     }
     const ms = (r.seconds * 1000).toFixed(0);
     out.info(`${command}: ${formatRef(r.from)} -> ${formatRef(r.to)} in ${ms} ms (${summarizeDiff(r.diff)})`);
-    for (const c of r.diff.changed) out.info(`  ~ ${c.name} ${c.from} -> ${c.to}`);
-    for (const a of r.diff.added) out.info(`  + ${a.name} ${a.build}`);
-    for (const d of r.diff.removed) out.info(`  - ${d.name} ${d.build}`);
+    for (const line of diffLines(r.diff)) out.info(line);
     if (r.installationMarked) {
       out.info(
         `ROOT/current -> ${r.to.installation}; ${r.installationMarked} marked rolled back: a plain deploy will not ` +

@@ -7,7 +7,7 @@
 import type { StampedBuildRecord } from './types.js';
 import { deployStep, type EnvDecision, type EnvPlan } from './envplan.js';
 import { join } from 'node:path';
-import { diffLinks, nextGenerationNumber, sameLinks } from './generation.js';
+import { diffLines, diffLinks, nextGenerationNumber, sameLinks } from './generation.js';
 import type { GenerationRef, LinkDiff, LinkMap } from './generation.js';
 import { buildPaths, installationName } from './layout.js';
 import { kernelSpec, planKernels, renderKernelSpec } from './kernel.js';
@@ -370,9 +370,7 @@ export function describePlan(plan: DeployPlan): string[] {
   else if (plan.newGeneration === undefined && !plan.switchCurrent) lines.push(`deploy kernelspecs only (${to})`);
   else lines.push(`deploy ${from ?? '(nothing live)'} -> ${to}`);
   if (plan.switchCurrent) lines.push(`  switch ROOT/current -> ${plan.installation}`);
-  for (const a of plan.diff.added) lines.push(`  + ${a.name} ${a.build}`);
-  for (const c of plan.diff.changed) lines.push(`  ~ ${c.name} ${c.from} -> ${c.to}`);
-  for (const r of plan.diff.removed) lines.push(`  - ${r.name} ${r.build}`);
+  lines.push(...diffLines(plan.diff));
   const kc = plan.kernelChanges;
   for (const k of kc.added) lines.push(`  + kernel ${k}`);
   for (const k of kc.changed) lines.push(`  ~ kernel ${k} (display name or env changed)`);

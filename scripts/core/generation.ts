@@ -92,6 +92,15 @@ export function summarizeDiff(d: LinkDiff): string {
   return `${d.added.length} added, ${d.changed.length} changed, ${d.removed.length} removed`;
 }
 
+/** The diff's lines as deploy and rollback print them, in one order: `+` added, `~` changed, `-` removed. */
+export function diffLines(d: LinkDiff, indent = '  '): string[] {
+  return [
+    ...d.added.map((a) => `${indent}+ ${a.name} ${a.build}`),
+    ...d.changed.map((c) => `${indent}~ ${c.name} ${c.from} -> ${c.to}`),
+    ...d.removed.map((r) => `${indent}- ${r.name} ${r.build}`),
+  ];
+}
+
 export function formatRef(ref: GenerationRef | undefined): string {
   if (!ref) return '(none)';
   return ref.generation === ADOPTED

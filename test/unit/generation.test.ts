@@ -38,6 +38,7 @@ import {
   formatRef,
 } from '../../scripts/core/generation.js';
 import type { GenerationManifest, LinkMap } from '../../scripts/core/generation.js';
+import { diffLines } from '../../scripts/core/generation.js';
 import {
   CorruptStateError,
   EnvironmentError,
@@ -347,5 +348,12 @@ describe('environmental errors (core/errors.ts)', () => {
     expect(environmentError({ code: 'EEXIST', syscall: 'open' })).toBeUndefined();
     expect(environmentError(new TypeError('bug'))).toBeUndefined();
     expect(environmentError(undefined)).toBeUndefined();
+  });
+});
+
+describe('diffLines: deploy and rollback print a generation diff in one order', () => {
+  it('lists added, then changed, then removed, as deploy --dry-run and rollback both show them', () => {
+    const d = diffLinks({ a: 'a-1', b: 'b-1', c: 'c-1' }, { b: 'b-2', c: 'c-1', d: 'd-1' });
+    expect(diffLines(d)).toEqual(['  + d d-1', '  ~ b b-1 -> b-2', '  - a a-1']);
   });
 });
