@@ -43,6 +43,7 @@ import { readCondaMetaRecords, writeManifest } from '../state/manifest.js';
 import { isLegacyNoarchRecord, preLinkRun, type LinkedRecord } from '../core/legacy-noarch.js';
 import { acquireBuildLock, acquireCacheLocks } from '../state/lock.js';
 import { cacheLockPath } from '../core/pkgcache.js';
+import { timeoutLine } from '../core/conda-log.js';
 import { makeTempDir, removeTempDir } from './tempdir.js';
 
 /** What one conda/pip call returned: the adapter's call result. */
@@ -260,8 +261,10 @@ export function pipShortfall(
 
 /**
  * Run a conda call that may extract packages into the shared caches while holding their locks (core/pkgcache.ts):
- * builds run in parallel (--jobs) and conda does not lock its package cache. Waiting longer than the phase's
- * timeout is a timed-out call (classified `timeout`), as if conda itself had hung.
+ * builds run in parallel (--jobs) and conda does not lock its package cache. A build with a private cache (a pull
+ * request's) extracts only into that one and reads the shared ones: it holds them as a reader, beside other readers
+ * (the builds of `qa --jobs N` run side by side) but never beside a build that writes them. Waiting longer than
+ * the phase's timeout is a timed-out call (classified `timeout`), as if conda itself had hung.
  */
 async function withCacheLock(
   iso: BuildIsolation | undefined,
@@ -271,10 +274,13 @@ async function withCacheLock(
   const caches = iso?.sharedCaches ?? [];
   if (!caches.length) return call();
   const t0 = Date.now();
-  const release = await acquireCacheLocks(caches, cacheLockPath, timeoutSeconds);
+  const mode = iso?.privateCache ? 'read' : 'write';
+  const release = await acquireCacheLocks(caches, cacheLockPath, timeoutSeconds, mode);
   if (!release) {
     const which = caches.join(', ');
-    const stderr = `conda-gitops: the package cache ${which} stayed locked by other builds for ${timeoutSeconds}s\n`;
+    const stderr =
+      `conda-gitops: the package cache ${which} stayed locked by other builds for ${timeoutSeconds}s\n` +
+      `${timeoutLine(timeoutSeconds)}\n`;
     return { argv: [], code: 124, stdout: '', stderr, seconds: (Date.now() - t0) / 1000, timedOut: true };
   }
   try {

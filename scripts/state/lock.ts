@@ -316,54 +316,108 @@ export async function acquireBuildLock(
 /**
  * The locks of package caches (core/pkgcache.ts cacheLockPath), taken in the order given (every build passes its
  * caches in conda's order, so two builds never wait on each other crosswise). Resolves to the release of them
- * all, or undefined when `waitSeconds` passed. A holder that died leaves a lock that goes stale after a minute.
+ * all, or undefined when `waitSeconds` passed.
+ * - `write` (a build that extracts into the caches): the cache's lock, held for the call, once no reader is left;
+ * - `read` (a pull request's build: it extracts into a private cache and reads these): many at once; each takes the
+ *   lock only for the moment it registers as a reader (`<lock>.readers/`), so it waits for a writer and a waiting
+ *   writer (which holds the lock) lets no new reader in.
+ * A holder or reader killed with -9 frees the cache at once (its process is gone); on another host's, a lock goes
+ * stale after a minute.
  */
 export async function acquireCacheLocks(
   caches: readonly string[],
   lockPathOf: (cache: string) => string,
   waitSeconds: number,
+  mode: 'read' | 'write' = 'write',
 ): Promise<(() => Promise<void>) | undefined> {
   const deadline = Date.now() + waitSeconds * 1000;
   const held: Array<() => Promise<void>> = [];
   const releaseAll = async () => {
     for (const r of held.reverse()) await r().catch(() => {});
   };
-  // the holder is written into the lock: a build killed with -9 while holding it frees it at once (not after the
-  // minute it takes to go stale), as for the installation's lock
   const holder: LockHolder = {
     pid: process.pid,
     host: hostname(),
     user: currentUser(),
-    command: 'build (package cache)',
+    command: `build (package cache, ${mode})`,
     since: new Date().toISOString(),
   };
   for (const cache of caches) {
     fs.mkdirSync(cache, { recursive: true });
     const lockDir = lockPathOf(cache);
-    const options = {
-      realpath: false,
-      lockfilePath: lockDir,
-      stale: BUILD_LOCK_STALE_MS,
-      fs: lockFs(holder),
-      onCompromised: () => {},
-    };
-    for (;;) {
-      try {
-        held.push(await lockfile.lock(cache, options));
-        break;
-      } catch (e) {
-        if ((e as NodeJS.ErrnoException).code !== 'ELOCKED') {
-          await releaseAll();
-          throw e;
-        }
-      }
-      if (breakDeadLockDir(lockDir, holderIn(lockDir))) continue;
-      if (Date.now() >= deadline) {
-        await releaseAll();
-        return undefined;
-      }
-      await new Promise((r) => setTimeout(r, BUILD_LOCK_POLL_MS));
+    const release = await lockCache(cache, lockDir, holder, deadline);
+    if (release && mode === 'read') {
+      const reader = registerReader(lockDir, holder);
+      await release().catch(() => {});
+      held.push(async () => fs.rmSync(reader, { force: true }));
+      continue;
+    }
+    if (release) held.push(release);
+    if (!release || !(await readersGone(lockDir, deadline))) {
+      await releaseAll();
+      return undefined;
     }
   }
   return releaseAll;
+}
+
+/** One cache's lock (its holder written in it: a dead holder's lock is broken at once), or undefined at `deadline`. */
+async function lockCache(
+  cache: string,
+  lockDir: string,
+  holder: LockHolder,
+  deadline: number,
+): Promise<(() => Promise<void>) | undefined> {
+  const options = {
+    realpath: false,
+    lockfilePath: lockDir,
+    stale: BUILD_LOCK_STALE_MS,
+    fs: lockFs(holder),
+    onCompromised: () => {},
+  };
+  for (;;) {
+    try {
+      return await lockfile.lock(cache, options);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ELOCKED') throw e;
+    }
+    if (breakDeadLockDir(lockDir, holderIn(lockDir))) continue;
+    if (Date.now() >= deadline) return undefined;
+    await new Promise((r) => setTimeout(r, BUILD_LOCK_POLL_MS));
+  }
+}
+
+const readersDir = (lockDir: string) => `${lockDir}.readers`;
+
+/** Register this process as a reader of the cache (under its lock); returns the reader's file. */
+function registerReader(lockDir: string, holder: LockHolder): string {
+  const dir = readersDir(lockDir);
+  fs.mkdirSync(dir, { recursive: true });
+  const file = join(dir, `${holder.host}-${holder.pid}-${seq++}.json`);
+  fs.writeFileSync(file, JSON.stringify(holder));
+  return file;
+}
+
+/** Wait (holding the lock) until no live reader is registered; readers whose process died are removed. */
+async function readersGone(lockDir: string, deadline: number): Promise<boolean> {
+  const dir = readersDir(lockDir);
+  for (;;) {
+    let live = 0;
+    for (const name of fs.existsSync(dir) ? fs.readdirSync(dir) : []) {
+      const file = join(dir, name);
+      let text: string;
+      try {
+        text = fs.readFileSync(file, 'utf8');
+      } catch {
+        continue; // the reader is done
+      }
+      const r = checkText<LockHolder>(text, 'lock-holder');
+      // a reader of another host cannot be judged from here: it counts until it removes itself
+      if ('value' in r && ownerGone(r.value)) fs.rmSync(file, { force: true });
+      else live++;
+    }
+    if (!live) return true;
+    if (Date.now() >= deadline) return false;
+    await new Promise((r) => setTimeout(r, BUILD_LOCK_POLL_MS));
+  }
 }
