@@ -16,7 +16,7 @@ import { runCommand } from '../fixtures/command.js';
 import { makeQaWorld, STANDARD_RECORDS, worldSpec, writeRepo, type QaWorld } from '../fixtures/qa-world.js';
 import { inventoryText, type InventoryOptions } from '../fixtures/repo.js';
 
-describe('allow-lists from the base branch (issue 10, finding 4)', () => {
+describe('allow-lists from the base branch', () => {
   let world: QaWorld;
   let repo: string;
   let evil: string;

@@ -51,7 +51,7 @@ async function setup(): Promise<{ repo: string; ids: Record<string, string> }> {
 
 const idOf = (d: Awaited<ReturnType<typeof writeRepo>>, name: string) => d.envs.find((e) => e.name === name)!.buildId;
 
-describe('deploy only forward (finding 5)', () => {
+describe('deploy moves only forward', () => {
   it('refuses a commit that does not descend from the live one, names both; a revert commit goes back', async () => {
     const { repo } = await setup();
     const d1 = await writeRepo(repo, { envs: { a: 1, b: 1 } });
@@ -104,7 +104,7 @@ describe('deploy only forward (finding 5)', () => {
   });
 });
 
-describe('rollback that does what people mean (finding 6)', () => {
+describe('rollback that does what people mean', () => {
   /** generations: 1 {a1,b1}, 2 {a2,b1}, 3 {a2,b2} */
   async function threeGenerations() {
     const { repo } = await setup();
@@ -180,7 +180,7 @@ describe('rollback that does what people mean (finding 6)', () => {
   });
 });
 
-describe('drift repair (finding 4)', () => {
+describe('a drifted env is named by status and repaired by deploy --repair', () => {
   it('status names the repair; deploy --repair rebuilds beside the tainted build and swaps it in', async () => {
     fi = makeInstallation();
     const channels = join(fi.root, 'channels');

@@ -122,7 +122,7 @@ const installations = (root: string) =>
     .filter((n) => /^v\d/.test(n))
     .sort();
 
-describe('gc retires old installations by retention (issue 11, Housekeeping)', () => {
+describe('gc retires old installations by retention', () => {
   it('three installations, one old: the dry run names each with its reason and deletes nothing', async () => {
     const w = await world(VERSIONS.slice(1));
     const before = tree(w.root);

@@ -26,7 +26,7 @@ function cli(args: string[], cwd: string): Promise<{ code: number | null; stderr
   );
 }
 
-describe('hostile files in the repository are refused, never read (issue 10, finding 7)', () => {
+describe('hostile files in the repository are refused, never read', () => {
   let repo: RepoFixture;
   let outside: RepoFixture | undefined;
   afterEach(() => {

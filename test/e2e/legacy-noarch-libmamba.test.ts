@@ -35,7 +35,7 @@ const FRONTENDS = [
   { label: 'conda', frontend: 'conda', mambaVersion: undefined },
 ] as const;
 
-describe('a legacy noarch package is importable after the build on every frontend (issue 20, item 8)', () => {
+describe('a legacy noarch package is importable after the build on every frontend', () => {
   test.each(FRONTENDS)(
     '$label',
     async ({ label, frontend, mambaVersion }) => {

@@ -214,7 +214,7 @@ describe('workflow lint', () => {
   });
 });
 
-describe('the shipped workflows hold as a gate with trusted tooling (issue 10, finding 6)', () => {
+describe('the shipped workflows hold as a gate with trusted tooling', () => {
   const wfDir = '.github/workflows';
   const read = (f: string) => load(readFileSync(join(wfDir, f), 'utf8')) as Record<string, any>;
   const steps = (wf: Record<string, any>) => Object.values(wf.jobs).flatMap((j: any) => j.steps ?? []);
