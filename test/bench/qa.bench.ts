@@ -1,5 +1,5 @@
 /**
- * QA speed (issue 4), against the fake conda:
+ * QA speed, against the fake conda:
  *  1. a PR touching k = 3 of N = 40 envs builds exactly 3; a second run of the same head builds 0;
  *  2. `--jobs 4` over 8 envs with a fixed fake-conda delay (a sleep, so the 2 cores are not the limit)
  *     is >= 3.5x faster than `--jobs 1`;

@@ -1,5 +1,5 @@
 /**
- * Finding 4 of issue 10 through `qa --base` and `plan --base`: the allow-list (channels, pip git hosts, pip
+ * Sources outside the allow-list, through `qa --base` and `plan --base`: the allow-list (channels, pip git hosts, pip
  * indexes) comes from the base commit, so a pull request cannot widen the list it is checked against; a PR that
  * changes only the allow-list passes with a prominent line for the admins' review; sources outside it fail
  * their env with nothing built.

@@ -1,6 +1,6 @@
 /**
  * `.ci/run` (the CI entry point) under CI=true: bubblewrap is required, so the isolation tests can never skip
- * silently in CI (issue 18, "`.ci/run` installs bubblewrap best-effort"). Played on a copy of the script with a
+ * silently in CI (it once installed bubblewrap best-effort). Played on a copy of the script with a
  * PATH holding neither bwrap nor apt-get.
  */
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';

@@ -1,5 +1,5 @@
 /**
- * Issue 12, items 2, 6, 9, 12: the product against a fake conda that behaves like the real version families
+ * The product against a fake conda that behaves like the real version families
  * (-c nodefaults is a channel name; env list is every registered prefix; rc files of the runner user; texts).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

@@ -1,5 +1,5 @@
 /**
- * Issue 12 (conda fidelity), items 3, 4, 5, 7, 8, 11: each replays a real conda behaviour the fake now imitates
+ * Conda fidelity by version: each test replays a real conda behaviour the fake now imitates
  * (test/fake-conda/README.md, "Fidelity by version") against the product.
  */
 import { afterAll, describe, expect, test } from 'vitest';

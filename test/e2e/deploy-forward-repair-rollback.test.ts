@@ -1,10 +1,10 @@
 /**
- * Issue 9, findings 4-6, replayed as an administrator would run them (commands in-process through the CLI
- * dispatcher; the repair runs the installation's fake conda, hence e2e):
- *   4. a live env changed by hand (`conda install` into ROOT/envs/NAME) can be repaired: `status` names the
+ * Drift repair, deploy forward only and rollback, replayed as an administrator would run them (commands
+ * in-process through the CLI dispatcher; the repair runs the installation's fake conda, hence e2e):
+ *   - a live env changed by hand (`conda install` into ROOT/envs/NAME) can be repaired: `status` names the
  *      command, `deploy --repair NAME` rebuilds it beside the tainted build and swaps it in;
- *   5. deploy only goes forward: an older commit is refused (a revert commit is the way back);
- *   6. rollback --env NAME goes to NAME's previous distinct build, --to N --env NAME works, --dry-run makes the
+ *   - deploy only goes forward: an older commit is refused (a revert commit is the way back);
+ *   - rollback --env NAME goes to NAME's previous distinct build, --to N --env NAME works, --dry-run makes the
  *      real run's checks, rolling back to the live generation is a no-op.
  */
 import { execFileSync } from 'node:child_process';

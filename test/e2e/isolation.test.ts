@@ -1,7 +1,7 @@
 /**
  * Isolation of what a pull request brings (docs/security.md, "Isolation of builds and tests"), replayed against
  * a QA run with the fake conda:
- * - finding 1 of issue 10: a PR's env test script writes into another team's live env through
+ * - a PR's env test script writes into another team's live env through
  *   $CONDA_PREFIX/../../../..; QA must fail that env with a clear message and the live env must not change;
  * - a PR's build (a local pip package's build backend) alters a package in the shared package cache; a later
  *   build must not link the altered file;

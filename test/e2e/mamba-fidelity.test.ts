@@ -1,6 +1,6 @@
 /**
- * The fake's micromamba / mamba 2 against mamba's source (issue 20 items 4, 8, 11): mamba-org/mamba is the
- * reference, file and line cited in test/fake-conda/README.md ("mamba and micromamba", issue 20 rows).
+ * The fake's micromamba / mamba 2 against mamba's source: mamba-org/mamba is the
+ * reference, file and line cited in test/fake-conda/README.md ("mamba and micromamba").
  */
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { spawn } from 'node:child_process';

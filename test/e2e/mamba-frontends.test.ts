@@ -1,6 +1,6 @@
 /**
- * The adapter (engine/conda.ts) against the fake's mamba 1.x / 2.x and micromamba (issue 12: item 1, micromamba
- * clean). The whole QA + deploy with each frontend is in qa-scenario.test.ts.
+ * The adapter (engine/conda.ts) against the fake's mamba 1.x / 2.x and micromamba (commands,
+ * micromamba clean). The whole QA + deploy with each frontend is in qa-scenario.test.ts.
  */
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';

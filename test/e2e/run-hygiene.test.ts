@@ -1,5 +1,5 @@
 /**
- * Issue 10, findings 2 and 3, replayed against the compiled CLI and the fake conda:
+ * Secrets and stray processes of a run, replayed against the compiled CLI and the fake conda:
  * - secrets of the runner's environment (GITHUB_TOKEN, ACTIONS_RUNTIME_TOKEN) and the checkout's `.git/config`
  *   auth header never reach a child's environment nor any file the tool writes (logs, report.json, summary.md,
  *   junit.xml, the job summary, step outputs, its own stdout/stderr);

@@ -1,5 +1,5 @@
 /**
- * State that no crash or full disk can tear, checked on read (issue 9, findings 8-11), through the compiled CLI:
+ * State that no crash or full disk can tear, checked on read, through the compiled CLI:
  * corrupt files are named (exit 1, never 70 and a stack), a full disk is exit 4 and tears nothing, a root that does
  * not exist is exit 2 and nothing is created, a generation is checked before any swap to it, adopt refuses an
  * installation this tool manages, and a ROOT written by the previous release still reads.

@@ -1,5 +1,5 @@
 /**
- * Issue 9, findings 1, 2 and 7, replayed through the CLI with the fake conda: a PR's failing test does not
+ * Verdicts and what a merge changes, replayed through the CLI with the fake conda: a PR's failing test does not
  * poison main's live build, adding a kernel forces its ipykernel check, and the QA report, deploy --dry-run and
  * history show everything a merge does (dropped envs, kernel changes, kernel-only deploys).
  */

@@ -2,7 +2,7 @@
  * What a pull request's test prints is untrusted output (docs/security.md, "Output of builds and tests"): the run
  * stays bounded in time, memory and file sizes however much it prints, and whatever it prints is shown as text,
  * never obeyed: no workflow command reaches the runner from it, no HTML reaches the job summary.
- * Replays findings 10, 14 and 15 of the security issue with the compiled CLI in a GitHub Actions environment.
+ * Played with the compiled CLI in a GitHub Actions environment.
  */
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
