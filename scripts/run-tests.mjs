@@ -30,6 +30,8 @@ const reporters = ['--reporter=default', '--reporter=json', `--outputFile.json=$
 const keep = Boolean(process.env.REAL_CONDA_KEEP || process.env.CG_KEEP_SCENARIO);
 const runTmp = keep ? undefined : makeRunTmpdir();
 const vitestEnv = runTmp ? { ...process.env, TMPDIR: runTmp } : process.env;
+// Ctrl-C reaches vitest too: this driver outlives it, so an interrupted run still removes its directories
+for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => {});
 const vitestStatus = run('npx', ['vitest', 'run', ...reporters, ...process.argv.slice(2)], vitestEnv);
 if (runTmp) {
   const left = tempDirsLeftBehind(runTmp);
