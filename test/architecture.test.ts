@@ -12,6 +12,7 @@ import {
   importsOf,
   longFunctions,
   oneDesiredStateViolations,
+  trackerNumbersInTestNames,
   unlistedProcessStarts,
   valueImportsUnder,
   type Rule,
@@ -362,5 +363,41 @@ describe('product text', () => {
         ),
     );
     expect(citing).toEqual([]);
+  });
+});
+
+/**
+ * Test names say the behaviour they cover: a number from our issue tracker ("issue 10, finding 4") tells the next
+ * maintainer nothing. NAMES_BEING_RENAMED: files another change renames; an entry fails once its file is clean.
+ */
+const NAMES_BEING_RENAMED = ['test/e2e/trust-rule.test.ts'];
+
+describe('test names', () => {
+  it('bites: a describe, an it.each and a test named through a constant with a tracker number', () => {
+    const files = tree({
+      'test/e2e/a.test.ts': [
+        "describe('deploy only forward (issue 9, finding 5)', () => {",
+        "  it.each([1, 2])('item 3: case %s', (n) => {});",
+        "  const NAME = 'Finding 10: a bomb stays bounded ' + 'in the summary';",
+        '  test.skipIf(skip)(NAME, async () => {});',
+        "  test('a bomb stays bounded', () => {}); // finding 2: a comment is not a name",
+        "  it('stays quiet about issues in general', () => {});",
+        '});',
+      ].join('\n'),
+      'scripts/core/x.ts': "describe('issue 1', () => {});",
+    });
+    expect(trackerNumbersInTestNames(files)).toEqual([
+      'test/e2e/a.test.ts:1: deploy only forward (issue 9, finding 5)',
+      'test/e2e/a.test.ts:2: item 3: case %s',
+      'test/e2e/a.test.ts:3: Finding 10: a bomb stays bounded ',
+    ]);
+  });
+
+  it('no test under test/ is named after an issue, finding or item number', () => {
+    const named = trackerNumbersInTestNames(readSources('test'));
+    const left = named.filter((n) => !NAMES_BEING_RENAMED.some((f) => n.startsWith(`${f}:`)));
+    expect(left, 'name the test for the behaviour it covers').toEqual([]);
+    const clean = NAMES_BEING_RENAMED.filter((f) => !named.some((n) => n.startsWith(`${f}:`)));
+    expect(clean, 'no longer carries tracker numbers: remove from NAMES_BEING_RENAMED').toEqual([]);
   });
 });

@@ -1,6 +1,6 @@
 /**
  * Benchmark of a whole deploy of 1,000 already-tested envs (lock, read records, write the generation, swap,
- * kernels, history) and of a rollback (issue 5: both <= 1 s). Each state change touches all 1,000 envs,
+ * kernels, history) and of a rollback (the target: both <= 1 s). Each state change touches all 1,000 envs,
  * the worst case: every build record is read, every link is new, and a rollback marks 1,000 builds bad.
  * Also prints the wall time of the real CLI (`node dist/scripts/cli/main.js deploy`, which adds node startup and
  * reading + validating the 1,000 specs of the repository) for information.

@@ -1,5 +1,5 @@
 /**
- * Benchmark of the generation swap (issue 5): the temporary link + rename(2) for installations of 10, 100 and
+ * Benchmark of the generation swap: the temporary link + rename(2) for installations of 10, 100 and
  * 1,000 envs (target: median <= 1 ms each, 1,000/10 ratio <= 1.5), the same with the directory fsync deploy adds,
  * and concurrent readers during 1,000 swaps by rename vs by unlink + symlink (the failure rate is why we rename).
  * A plain node script run from dist/ by `npm run bench`; exits 1 when a target is missed.

@@ -1,5 +1,5 @@
 /**
- * Finding 4 of issue 10 through `qa --base` and `plan --base`: the allow-list (channels, pip git hosts, pip
+ * Sources outside the allow-list, through `qa --base` and `plan --base`: the allow-list (channels, pip git hosts, pip
  * indexes) comes from the base commit, so a pull request cannot widen the list it is checked against; a PR that
  * changes only the allow-list passes with a prominent line for the admins' review; sources outside it fail
  * their env with nothing built.
@@ -16,7 +16,7 @@ import { runCommand } from '../fixtures/command.js';
 import { makeQaWorld, STANDARD_RECORDS, worldSpec, writeRepo, type QaWorld } from '../fixtures/qa-world.js';
 import { inventoryText, type InventoryOptions } from '../fixtures/repo.js';
 
-describe('allow-lists from the base branch (issue 10, finding 4)', () => {
+describe('allow-lists from the base branch', () => {
   let world: QaWorld;
   let repo: string;
   let evil: string;

@@ -243,7 +243,7 @@ const CASES: Case[] = [
     at: 'env-specs/a.yml:6',
     message: /not valid UTF-8/,
   },
-  // ---- finding 4 of issue 10: sources outside the allow-list ----
+  // ---- sources outside the allow-list ----
   {
     name: 'spec: channel escaping its label with ..',
     spec: specWith(3, '  - conda-forge/label/../../evil'),

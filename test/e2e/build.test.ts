@@ -342,8 +342,16 @@ describe('buildEnv against the fake conda', () => {
       phases: [{ name: 'create', ok: false, seconds: 1 }],
     });
     const cli = join(repoRoot(), 'dist', 'scripts', 'cli', 'main.js');
+    // a builder killed with -9 cannot remove its temp dir: give it one under the world, which the suite removes
+    const killedTmp = join(world.base, 'killed-builder-tmp');
+    mkdirSync(killedTmp, { recursive: true });
     const child = spawn(process.execPath, [cli, 'build', '--root', world.root, '--repo', repoDir, '--env', 'small'], {
-      env: { ...process.env, FAKE_CONDA_DELAY_MS: '20000', CONDA_GITOPS_PASS_ENV: 'FAKE_CONDA_DELAY_MS' },
+      env: {
+        ...process.env,
+        TMPDIR: killedTmp,
+        FAKE_CONDA_DELAY_MS: '20000',
+        CONDA_GITOPS_PASS_ENV: 'FAKE_CONDA_DELAY_MS',
+      },
       stdio: 'ignore',
       detached: true,
     });

@@ -1,5 +1,5 @@
 /**
- * Issue 12, items 2, 6, 9, 12: the product against a fake conda that behaves like the real version families
+ * The product against a fake conda that behaves like the real version families
  * (-c nodefaults is a channel name; env list is every registered prefix; rc files of the runner user; texts).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -42,7 +42,7 @@ const envFile = (name: string, deps: string[], channels = [channel]): string => 
   return file;
 };
 
-describe('item 2: nodefaults never reaches a command line', () => {
+describe('nodefaults never reaches a command line', () => {
   it('the fake, like conda, takes -c nodefaults as a channel name (an env file strips it)', async () => {
     const fake = fakes['23.11.0']!;
     const r = await runCondaAsync(fake, [
@@ -81,7 +81,7 @@ describe('item 2: nodefaults never reaches a command line', () => {
   }, 60_000);
 });
 
-describe('item 6: env list is every registered prefix; export takes only the installation’s own', () => {
+describe('env list is every registered prefix; export takes only the installation’s own', () => {
   it('the fake registers create -p prefixes in ~/.conda/environments.txt and lists them sorted with the root', () => {
     const fake = fakes['23.11.0']!;
     const outside = join(tmp, 'elsewhere', 'build-1');
@@ -122,7 +122,7 @@ describe('item 6: env list is every registered prefix; export takes only the ins
   }, 90_000);
 });
 
-describe('item 9: builds read only the installation’s rc', () => {
+describe('builds read only the installation’s rc', () => {
   it('the fake reads ~/.condarc and lists from later files first', async () => {
     const home = join(tmp, 'home9');
     mkdirSync(home, { recursive: true });
@@ -147,7 +147,7 @@ describe('item 9: builds read only the installation’s rc', () => {
   }, 60_000);
 });
 
-describe('item 12: texts by version, and the classifier knows each', () => {
+describe('conda error texts differ by version, and the classifier knows each', () => {
   const cases: Array<[string, RegExp]> = [
     ['4.3.22', /^NoPackagesFoundError: Package missing in current linux-64 channels: \n {2}- nosuch$/m],
     ['4.8.5', /^ResolvePackageNotFound: \n {2}- nosuch$/m],

@@ -1,5 +1,5 @@
 /**
- * Issue 12 (conda fidelity), items 3, 4, 5, 7, 8, 11: each replays a real conda behaviour the fake now imitates
+ * Conda fidelity by version: each test replays a real conda behaviour the fake now imitates
  * (test/fake-conda/README.md, "Fidelity by version") against the product.
  */
 import { afterAll, describe, expect, test } from 'vitest';
@@ -71,7 +71,7 @@ function activatedValue(prefix: string, name: string): string {
   return execFileSync('sh', ['-c', script, 'sh', prefix], { encoding: 'utf8', env: { PATH: process.env.PATH } });
 }
 
-describe('item 5: variables: on conda < 4.9 become activation scripts', () => {
+describe("a spec's variables: become activation scripts on conda < 4.9", () => {
   const spec = (w: QaWorld) =>
     worldSpec(w, 'vars', ['python=3.11']) + 'variables:\n  HLINK_MODE: strict\n  QUOTED: "it\'s $HOME"\n';
 
@@ -109,7 +109,7 @@ function envTest(out: Awaited<ReturnType<typeof build>>, name: string, text: str
   });
 }
 
-describe('item 3: conda 4.6.9-4.6.12 exit 0 when pip fails; the pip section is checked in the env', () => {
+describe('conda 4.6.9-4.6.12 exit 0 when pip fails; the pip section is checked in the env', () => {
   test('a build whose unpinned and -r pip entries did not install fails, naming each entry', async () => {
     const w = world('4.6.11');
     const text = worldSpec(w, 'pipgone', ['python=3.11', 'pip'], ['tabulate', 'nosuchpkg', '-r reqs.txt']);
@@ -138,7 +138,7 @@ describe('item 3: conda 4.6.9-4.6.12 exit 0 when pip fails; the pip section is c
   });
 });
 
-describe('item 4: pip packages of an env on Python < 3.8 (no importlib.metadata), conda < 4.6 (none listed)', () => {
+describe('pip packages of an env on Python < 3.8 (no importlib.metadata), conda < 4.6 (none listed)', () => {
   const records = [...STANDARD_RECORDS, { name: 'python', version: '3.7.12', module: false as const }];
 
   test('conda 4.5.12, python 3.7: the pinned pip package is found and the env test passes', async () => {
@@ -168,7 +168,7 @@ describe('item 4: pip packages of an env on Python < 3.8 (no importlib.metadata)
   });
 });
 
-describe('item 11: env tests run activated (stored variables, activate.d scripts), as users see the env', () => {
+describe('env tests run activated (stored variables, activate.d scripts), as users see the env', () => {
   const spec = (w: QaWorld, name: string) => worldSpec(w, name, ['python=3.11']) + 'variables:\n  HLINK_MODE: strict\n';
   const check = 'test "$HLINK_MODE" = strict || { echo "HLINK_MODE is \'$HLINK_MODE\'" >&2; exit 1; }\n';
 

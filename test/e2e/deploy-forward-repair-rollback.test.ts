@@ -1,10 +1,10 @@
 /**
- * Issue 9, findings 4-6, replayed as an administrator would run them (commands in-process through the CLI
- * dispatcher; the repair runs the installation's fake conda, hence e2e):
- *   4. a live env changed by hand (`conda install` into ROOT/envs/NAME) can be repaired: `status` names the
+ * Drift repair, deploy forward only and rollback, replayed as an administrator would run them (commands
+ * in-process through the CLI dispatcher; the repair runs the installation's fake conda, hence e2e):
+ *   - a live env changed by hand (`conda install` into ROOT/envs/NAME) can be repaired: `status` names the
  *      command, `deploy --repair NAME` rebuilds it beside the tainted build and swaps it in;
- *   5. deploy only goes forward: an older commit is refused (a revert commit is the way back);
- *   6. rollback --env NAME goes to NAME's previous distinct build, --to N --env NAME works, --dry-run makes the
+ *   - deploy only goes forward: an older commit is refused (a revert commit is the way back);
+ *   - rollback --env NAME goes to NAME's previous distinct build, --to N --env NAME works, --dry-run makes the
  *      real run's checks, rolling back to the live generation is a no-op.
  */
 import { execFileSync } from 'node:child_process';
@@ -50,7 +50,7 @@ async function setup(): Promise<{ repo: string; ids: Record<string, string> }> {
 
 const idOf = (d: Awaited<ReturnType<typeof writeRepo>>, name: string) => d.envs.find((e) => e.name === name)!.buildId;
 
-describe('deploy only forward (finding 5)', () => {
+describe('deploy moves only forward', () => {
   it('refuses a commit that does not descend from the live one, names both; a revert commit goes back', async () => {
     const { repo } = await setup();
     const d1 = await writeRepo(repo, { envs: { a: 1, b: 1 } });
@@ -103,7 +103,7 @@ describe('deploy only forward (finding 5)', () => {
   });
 });
 
-describe('rollback that does what people mean (finding 6)', () => {
+describe('rollback that does what people mean', () => {
   /** generations: 1 {a1,b1}, 2 {a2,b1}, 3 {a2,b2} */
   async function threeGenerations() {
     const { repo } = await setup();
@@ -179,7 +179,7 @@ describe('rollback that does what people mean (finding 6)', () => {
   });
 });
 
-describe('drift repair (finding 4)', () => {
+describe('a drifted env is named by status and repaired by deploy --repair', () => {
   it('status names the repair; deploy --repair rebuilds beside the tainted build and swaps it in', async () => {
     fi = makeBuildingInstallation([{ name: 'tzdata', version: '2024a', module: false }]);
     const repo = join(fi.root, 'repo');

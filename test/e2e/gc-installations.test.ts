@@ -1,5 +1,5 @@
 /**
- * gc retires old installations by retention (issue 11, Housekeeping): real fake-conda installations under ROOT,
+ * gc retires old installations by retention: real fake-conda installations under ROOT,
  * deployed in turn (each cutover in the history), then gc: which installations it keeps and why, which it
  * retires, what the dry run leaves alone, and a removal that crashes or is refused half-way.
  */
@@ -122,7 +122,7 @@ const installations = (root: string) =>
     .filter((n) => /^v\d/.test(n))
     .sort();
 
-describe('gc retires old installations by retention (issue 11, Housekeeping)', () => {
+describe('gc retires old installations by retention', () => {
   it('three installations, one old: the dry run names each with its reason and deletes nothing', async () => {
     const w = await world(VERSIONS.slice(1));
     const before = tree(w.root);

@@ -1,5 +1,5 @@
 /**
- * Issue 20 items 1 and 2 (docs/security.md, "Hermetic builds"): the fake models what real conda and libmamba do
+ * Hermetic builds (docs/security.md, "Hermetic builds"): the fake models what real conda and libmamba do
  * with the runner user's home, and builds get a private, writable home of their own.
  *
  * - No conda reads CONDA_RESTRICT_RC_SEARCH_PATH (conda/base/constants.py SEARCH_PATH is unconditional, 24.9 to

@@ -1,5 +1,5 @@
 /**
- * Hostile files in a repository (issue 10, finding 7): a symlink to /dev/zero, a FIFO, a file over 2 GiB, a
+ * Hostile files in a repository: a symlink to /dev/zero, a FIFO, a file over 2 GiB, a
  * symlinked env-specs/ or inventory.ini leading out of the repository. Each is refused with exit 2 and a message
  * naming the file, promptly, with nothing read beyond a stat. The compiled CLI runs in a child with a timeout,
  * so a regression (a hang, a read of /dev/zero) fails the test instead of taking the runner down.
@@ -26,7 +26,7 @@ function cli(args: string[], cwd: string): Promise<{ code: number | null; stderr
   );
 }
 
-describe('hostile files in the repository are refused, never read (issue 10, finding 7)', () => {
+describe('hostile files in the repository are refused, never read', () => {
   let repo: RepoFixture;
   let outside: RepoFixture | undefined;
   afterEach(() => {

@@ -1,5 +1,5 @@
 /**
- * install-conda (issue 11): the installer [conda] installer names runs as `bash INSTALLER -b -p ROOT/vV`, the
+ * install-conda: the installer [conda] installer names runs as `bash INSTALLER -b -p ROOT/vV`, the
  * installation is verified and gets its .condarc from the inventory; failures of every kind leave ROOT/current
  * and ROOT/qa untouched and say what happened.
  */

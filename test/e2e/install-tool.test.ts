@@ -1,6 +1,6 @@
 /**
- * install-tool: the trusted copy of the tool under ROOT/tools that jobs on the shared runner run (issue 10,
- * finding 6: QA ran the pull request's own npm ci and scripts/).
+ * install-tool: the trusted copy of the tool under ROOT/tools that jobs on the shared runner run (QA once ran
+ * the pull request's own npm ci and scripts/).
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';

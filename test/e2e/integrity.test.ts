@@ -1,5 +1,5 @@
 /**
- * Integrity of live builds (issue 10, finding 1): a PR's test (or anyone) changing a file inside a live build is
+ * Integrity of live builds: a PR's test (or anyone) changing a file inside a live build is
  * drift that `status` names by env and path, against the manifest written when the build was tested; `--verify`
  * hashes every file and catches a change that kept size and mtime; without a manifest, conda's paths_data.
  */

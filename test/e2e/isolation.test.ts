@@ -1,7 +1,7 @@
 /**
  * Isolation of what a pull request brings (docs/security.md, "Isolation of builds and tests"), replayed against
  * a QA run with the fake conda:
- * - finding 1 of issue 10: a PR's env test script writes into another team's live env through
+ * - a PR's env test script writes into another team's live env through
  *   $CONDA_PREFIX/../../../..; QA must fail that env with a clear message and the live env must not change;
  * - a PR's build (a local pip package's build backend) alters a package in the shared package cache; a later
  *   build must not link the altered file;
@@ -123,11 +123,11 @@ describe.skipIf(noBwrap)('builds and tests of a QA run are sandboxed (bubblewrap
     liveBefore = readFileSync(liveNumpy, 'utf8');
   }, 180_000);
 
-  const FINDING_1 =
-    "finding 1: a PR's test script writing into another team's live env through $CONDA_PREFIX/../../../.. " +
+  const WRITE_INTO_LIVE =
+    "a PR's test script writing into another team's live env through $CONDA_PREFIX/../../../.. " +
     'fails QA with a clear message and the live env is unchanged';
   test(
-    FINDING_1,
+    WRITE_INTO_LIVE,
     async () => {
       const attack = [
         '#!/bin/sh',
@@ -346,7 +346,7 @@ describe.skipIf(noBwrap)('what a PR test can reach inside the sandbox: capabilit
   });
 
   const REACH =
-    'findings 5, 16, 19: a PR test that remounts / read-write, reads the runner credentials and home, and talks ' +
+    'a PR test that remounts / read-write, reads the runner credentials and home, and talks ' +
     'to a host Unix socket reaches none of them; the live env is unchanged';
   test(
     REACH,

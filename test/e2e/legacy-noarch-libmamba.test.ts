@@ -1,5 +1,5 @@
 /**
- * Issue 20 item 8: libmamba (micromamba, mamba 2) never runs pre-link scripts, so a legacy `noarch_python` package
+ * Libmamba (micromamba, mamba 2) never runs pre-link scripts, so a legacy `noarch_python` package
  * links with exit 0 and none of its module files (fake-conda README, "libmamba" table). The build runs the
  * package's pre-link script itself, as conda does (`bash <extracted>/bin/.NAME-pre-link.sh` with PREFIX and
  * SOURCE_DIR): the module imports after the build on every frontend.
@@ -35,7 +35,7 @@ const FRONTENDS = [
   { label: 'conda', frontend: 'conda', mambaVersion: undefined },
 ] as const;
 
-describe('a legacy noarch package is importable after the build on every frontend (issue 20, item 8)', () => {
+describe('a legacy noarch package is importable after the build on every frontend', () => {
   test.each(FRONTENDS)(
     '$label',
     async ({ label, frontend, mambaVersion }) => {

@@ -1,6 +1,6 @@
 /**
- * The fake's micromamba / mamba 2 against mamba's source (issue 20 items 4, 8, 11): mamba-org/mamba is the
- * reference, file and line cited in test/fake-conda/README.md ("mamba and micromamba", issue 20 rows).
+ * The fake's micromamba / mamba 2 against mamba's source: mamba-org/mamba is the
+ * reference, file and line cited in test/fake-conda/README.md ("mamba and micromamba").
  */
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { spawn } from 'node:child_process';
@@ -32,7 +32,7 @@ function envFile(name: string, body: string): string {
   return file;
 }
 
-describe('item 4: variables: are read by libmamba from 2.2.0 only', () => {
+describe("a spec's variables: are read by libmamba from 2.2.0 only", () => {
   test('micromamba 2.1.0 ignores them (no conda-meta/state), 2.2.0 stores them; the product: scripts', async () => {
     const file = envFile('vars', '  - zlib\nvariables:\n  CG_MODE: strict\n');
     for (const [version, stored] of [
@@ -55,7 +55,7 @@ describe('item 4: variables: are read by libmamba from 2.2.0 only', () => {
   }, 120_000);
 });
 
-describe('item 8: libmamba never runs pre-link scripts', () => {
+describe('libmamba never runs pre-link scripts', () => {
   test('a legacy noarch_python package links "fine" on micromamba, without its files', async () => {
     const inst = micro('legacy', '2.0.5');
     const prefix = join(tmp, 'legacy-env');
@@ -73,7 +73,7 @@ describe('item 8: libmamba never runs pre-link scripts', () => {
   }, 120_000);
 });
 
-describe('item 11: smaller libmamba behaviours', () => {
+describe('libmamba exit codes and prefix handling by version', () => {
   test('micromamba 2.0-2.1 refuse an existing empty prefix directory; 2.2 uses it', async () => {
     for (const [version, code] of [
       ['2.1.0', 1],

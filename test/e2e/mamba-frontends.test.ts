@@ -1,6 +1,6 @@
 /**
- * The adapter (engine/conda.ts) against the fake's mamba 1.x / 2.x and micromamba (issue 12: item 1, micromamba
- * clean). The whole QA + deploy with each frontend is in qa-scenario.test.ts.
+ * The adapter (engine/conda.ts) against the fake's mamba 1.x / 2.x and micromamba (commands,
+ * micromamba clean). The whole QA + deploy with each frontend is in qa-scenario.test.ts.
  */
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -42,7 +42,7 @@ function stalePackage(inst: FakeConda): string {
   return dir;
 }
 
-describe('mamba 2 and micromamba work on the installation they belong to (issue 12, item 1)', () => {
+describe('mamba 2 and micromamba work on the installation they belong to', () => {
   test('mamba 2.0.5 builds into its own installation when another mamba comes first on PATH', async () => {
     const ours = install('ours-205', '24.1.2', { frontend: 'mamba', mambaVersion: '2.0.5' });
     // the runner's own Miniforge, first on PATH: mamba 2.0.0-2.0.5 would take their root prefix from it

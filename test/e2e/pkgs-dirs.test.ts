@@ -1,5 +1,5 @@
 /**
- * Issue 20 item 10: conda uses only the configured package caches (`pkgs_dirs`: the inventory's `pkgs-dirs`,
+ * Conda uses only the configured package caches (`pkgs_dirs`: the inventory's `pkgs-dirs`,
  * written into the installation's .condarc) and raises NoWritablePkgsDirError when none can be written
  * (conda/core/package_cache_data.py first_writable, 4.6+). The sandbox must make writable the caches the
  * configuration names (core/pkgcache.ts packageCaches), not a hard-coded ROOT/vX/pkgs.

@@ -1,5 +1,5 @@
 /**
- * The story of issue 4, end to end: a fake conda 4.3.22 installation with 20 envs covering every failure
+ * The seed account's upgrade, end to end: a fake conda 4.3.22 installation with 20 envs covering every failure
  * cause of the seed account (internal-channel versions gone, noarch packages listed under pip, packages both
  * in conda and pip, pip packages from git, legacy noarch packages) -> adopt -> a PR upgrading to conda 23.11.0
  * -> QA: every failure classified with its hint -> fix -> QA: only the truly gone versions still fail, naming
@@ -71,7 +71,7 @@ function outsideBuildsAndRuns(root: string, version: string): string[] {
 }
 
 /**
- * The frontends the upgrade goes to (issue 12): conda; micromamba (a single binary, no conda: the inventory's
+ * The frontends the upgrade goes to: conda; micromamba (a single binary, no conda: the inventory's
  * version is micromamba's); mamba 2 beside conda, as Miniforge installs it.
  */
 const FRONTENDS = [
@@ -241,7 +241,7 @@ describe.each(FRONTENDS)('QA scenario: adopt a conda 4.3.22 installation, upgrad
         .replace(/^frontend = conda$/m, `frontend = ${target.frontend}`),
     );
     // the legacy noarch module must be importable on every frontend: libmamba never runs its pre-link script,
-    // the build does (issue 20, item 8)
+    // the build does
     writeFileSync(
       join(repo, 'env-specs', 'legacy01.test.py'),
       'import ipums_utils\nassert ipums_utils.__version__ == "1.2"\n',

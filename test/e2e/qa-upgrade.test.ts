@@ -1,5 +1,5 @@
 /**
- * The upgrade pull request (issue 11): `qa --base --head` on a branch that changes [conda] version installs the
+ * The upgrade pull request: `qa --base --head` on a branch that changes [conda] version installs the
  * new conda itself (install-conda's use case), points ROOT/qa at it, replicates every REPLICATE env into it,
  * and reports the whole table; a failing installer still writes the report. Other PRs keep building into the
  * installation their own head names.

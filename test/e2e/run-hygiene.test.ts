@@ -1,5 +1,5 @@
 /**
- * Issue 10, findings 2 and 3, replayed against the compiled CLI and the fake conda:
+ * Secrets and stray processes of a run, replayed against the compiled CLI and the fake conda:
  * - secrets of the runner's environment (GITHUB_TOKEN, ACTIONS_RUNTIME_TOKEN) and the checkout's `.git/config`
  *   auth header never reach a child's environment nor any file the tool writes (logs, report.json, summary.md,
  *   junit.xml, the job summary, step outputs, its own stdout/stderr);
@@ -151,7 +151,7 @@ describe('clean environments, no secrets out, nothing outlives a run', () => {
     world?.cleanup();
   });
 
-  test('finding 2: tokens in the CLI environment reach no child and no written file', async () => {
+  test('tokens in the CLI environment reach no child and no written file', async () => {
     const gitConfig = join(repo, '.git', 'config');
     writeSpecs(
       {
@@ -232,7 +232,7 @@ describe('clean environments, no secrets out, nothing outlives a run', () => {
     },
   ])('$mode', ({ env: modeEnv, skip, n }) => {
     test.skipIf(skip)(
-      'finding 3: `sleep &` and `setsid sleep &` are gone after qa; a held stdout does not hang it',
+      '`sleep &` and `setsid sleep &` are gone after qa; a held stdout does not hang it',
       async () => {
         writeSpecs({
           [`bg${n}`]: `sleep 300.${TAG}1 &\nsetsid sleep 301.${TAG}2 &\necho started\n`,
@@ -247,7 +247,7 @@ describe('clean environments, no secrets out, nothing outlives a run', () => {
     );
 
     test.skipIf(skip)(
-      'finding 3: SIGTERM mid-build exits 143, leaves no process or temp dir, marks the build aborted',
+      'SIGTERM mid-build exits 143, leaves no process or temp dir, marks the build aborted',
       async () => {
         writeSpecs({ [`slow${n}`]: 'exit 0\n' });
         const { child, done } = start(['build', '--env', `slow${n}`], {

@@ -1,5 +1,5 @@
 /**
- * Issue 12 item 9, issue 20 item 1: every conda reads the runner user's rc files (~/.condarc, ~/.config/conda/…,
+ * Every conda reads the runner user's rc files (~/.condarc, ~/.config/conda/…,
  * ~/.conda/condarc, $XDG_CONFIG_HOME/conda/…) and the system ones (/etc/conda/…, /var/lib/conda/…) even with
  * CONDARC set; no release reads CONDA_RESTRICT_RC_SEARCH_PATH. Builds get a private home (core/hermetic.ts), so
  * the user's files never reach them (real conda: test/real-conda/hermetic.test.ts); the system files do outside

@@ -1,5 +1,5 @@
 /**
- * State that no crash or full disk can tear, checked on read (issue 9, findings 8-11), through the compiled CLI:
+ * State that no crash or full disk can tear, checked on read, through the compiled CLI:
  * corrupt files are named (exit 1, never 70 and a stack), a full disk is exit 4 and tears nothing, a root that does
  * not exist is exit 2 and nothing is created, a generation is checked before any swap to it, adopt refuses an
  * installation this tool manages, and a ROOT written by the previous release still reads.
@@ -58,7 +58,7 @@ async function deployedTwice(): Promise<{ root: string; repo: string; desired: D
 
 const idOf = (d: Desired, name: string) => d.envs.find((e) => e.name === name)!.buildId;
 
-describe('finding 8: corrupt state is named, never a crash', () => {
+describe('corrupt state is named, never a crash', () => {
   it('a truncated build record: plan, deploy --dry-run, status exit 1 naming the file', async () => {
     const { root, repo, desired } = await deployedTwice();
     const record = buildPaths(root, VERSION, 'a', idOf(desired, 'a')).record;
@@ -114,7 +114,7 @@ describe('finding 8: corrupt state is named, never a crash', () => {
   });
 });
 
-describe('finding 9: a full disk tears nothing; environmental errors are clear', () => {
+describe('a full disk tears nothing; environmental errors are clear', () => {
   it('a rollback whose bad-mark write hits ENOSPC: exit 4, the record whole, and the next commands work', async () => {
     const { root, repo, desired } = await deployedTwice();
     const record = buildPaths(root, VERSION, 'a', idOf(desired, 'a')).record;
@@ -203,7 +203,7 @@ describe('finding 9: a full disk tears nothing; environmental errors are clear',
   });
 });
 
-describe('finding 10: a generation is checked before any swap to it', () => {
+describe('a generation is checked before any swap to it', () => {
   it('rollback --to N with a link removed from N: refused (exit 1), nothing changed', async () => {
     const { root, repo } = await deployedTwice();
     unlinkSync(join(root, `v${VERSION}`, 'generations', '1', 'b'));
@@ -232,7 +232,7 @@ describe('finding 10: a generation is checked before any swap to it', () => {
   });
 });
 
-describe('finding 11: adopt knows managed installations; a mistyped root is named', () => {
+describe('adopt knows managed installations; a mistyped root is named', () => {
   it('adopt refuses ROOT, ROOT/current and ROOT/vX of a managed installation, pointing at export', async () => {
     const { root } = await deployedTwice();
     for (const given of [root, join(root, 'current'), join(root, `v${VERSION}`)]) {

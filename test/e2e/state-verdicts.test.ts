@@ -1,5 +1,5 @@
 /**
- * Issue 9, findings 1, 2 and 7, replayed through the CLI with the fake conda: a PR's failing test does not
+ * Verdicts and what a merge changes, replayed through the CLI with the fake conda: a PR's failing test does not
  * poison main's live build, adding a kernel forces its ipykernel check, and the QA report, deploy --dry-run and
  * history show everything a merge does (dropped envs, kernel changes, kernel-only deploys).
  */
@@ -76,7 +76,7 @@ beforeAll(async () => {
 afterAll(() => world?.cleanup());
 
 describe('verdicts keyed by what was tested', () => {
-  test('finding 1: a PR with a failing test fails QA, and main stays deployable and in sync', async () => {
+  test('a PR with a failing test fails QA, and main stays deployable and in sync', async () => {
     git('checkout', '-qb', 'failing-test');
     writeFileSync(join(repo, 'env-specs', 'census.test.py'), 'raise SystemExit(1)\n');
     git('add', '-A');
@@ -99,7 +99,7 @@ describe('verdicts keyed by what was tested', () => {
     expect((await cli('deploy', { 'dry-run': true })).code).toBe(0);
   }, 120_000);
 
-  test('finding 2: adding an env without ipykernel to [kernels] runs its ipykernel check; deploy refuses', async () => {
+  test('adding an env without ipykernel to [kernels] runs its ipykernel check; deploy refuses', async () => {
     git('checkout', '-qb', 'kernel');
     writeFileSync(join(repo, 'inventory.ini'), inventory({ nb: 'NB', reports: 'Reports' }));
     git('commit', '-qam', 'reports as a kernel');
@@ -124,7 +124,7 @@ describe('verdicts keyed by what was tested', () => {
 });
 
 describe('reports show everything a merge does', () => {
-  test('finding 7: a dropped env and kernel changes are in summary.md and report.json', async () => {
+  test('a dropped env and kernel changes are in summary.md and report.json', async () => {
     git('checkout', '-qb', 'drop');
     writeFileSync(join(repo, 'inventory.ini'), inventory({ nb: 'Notebook' }, ['census', 'nb']));
     rmSync(join(repo, 'env-specs', 'reports.yml'));
@@ -149,7 +149,7 @@ describe('reports show everything a merge does', () => {
     git('checkout', '-q', 'main');
   }, 120_000);
 
-  test('finding 7: deploy --dry-run shows kernel changes; a kernel-only deploy is a history line', async () => {
+  test('deploy --dry-run shows kernel changes; a kernel-only deploy is a history line', async () => {
     writeFileSync(join(repo, 'inventory.ini'), inventory({ nb: 'Notebook' }));
     git('commit', '-qam', 'rename the kernel on main');
     const dry = await cli('deploy', { 'dry-run': true });

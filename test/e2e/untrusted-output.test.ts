@@ -2,7 +2,7 @@
  * What a pull request's test prints is untrusted output (docs/security.md, "Output of builds and tests"): the run
  * stays bounded in time, memory and file sizes however much it prints, and whatever it prints is shown as text,
  * never obeyed: no workflow command reaches the runner from it, no HTML reaches the job summary.
- * Replays findings 10, 14 and 15 of the security issue with the compiled CLI in a GitHub Actions environment.
+ * Played with the compiled CLI in a GitHub Actions environment.
  */
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
@@ -68,7 +68,7 @@ const runDirOf = (stdout: string) =>
 describe('output bombs from a test stay bounded', () => {
   const LIMIT = 1024 * 1024;
   const BOMB =
-    'finding 10: 50 MB of lines and one 20 MB line: QA finishes, logs keep head and tail with a cut line, ' +
+    '50 MB of lines and one 20 MB line: QA finishes, logs keep head and tail with a cut line, ' +
     'the job summary stays under 1 MiB';
   test(
     BOMB,
@@ -109,8 +109,7 @@ describe('output bombs from a test stay bounded', () => {
 });
 
 describe("a test's output is shown, never obeyed", () => {
-  const SHOWN =
-    'findings 14 and 15: CR, ::workflow commands and HTML printed by a test reach the runner and the summary as text';
+  const SHOWN = 'CR, ::workflow commands and HTML printed by a test reach the runner and the summary as text';
   test(
     SHOWN,
     async () => {

@@ -1,5 +1,5 @@
 /**
- * Issue 11, the conda upgrade as an administrator lives it (commands in-process through the CLI dispatcher; the
+ * The conda upgrade as an administrator lives it (commands in-process through the CLI dispatcher; the
  * new installation is a real fake-conda installation, hence e2e):
  *   - main on vA deployed; an upgrade to vB where two envs fail; deploy is all-or-nothing unless
  *     `[conda] allow-failures` names them, then it goes live with what passed and the failing envs stay

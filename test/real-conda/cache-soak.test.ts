@@ -1,5 +1,5 @@
 /**
- * Issue 20 item 5 on REAL conda: parallel builds share the installation's package cache, and conda does not lock
+ * On REAL conda: parallel builds share the installation's package cache, and conda does not lock
  * it (ExtractPackageAction deletes a package's directory and unpacks it again in place; only repodata and partial
  * downloads are locked: conda/conda#8870, #13037). The product holds a lock per package cache around each conda
  * call of a build (core/pkgcache.ts). This soak runs `build --jobs 2` of two envs with the same packages ROUNDS

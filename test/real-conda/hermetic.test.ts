@@ -1,5 +1,5 @@
 /**
- * Issue 20 items 1 and 2 on REAL conda: a build must not see the runner user's rc files on any version. No conda
+ * Hermetic builds on REAL conda: a build must not see the runner user's rc files on any version. No conda
  * release reads CONDA_RESTRICT_RC_SEARCH_PATH (a conda-standalone patch): `conda/base/constants.py` SEARCH_PATH
  * always holds `~/.condarc`, `~/.config/conda/…`, `~/.conda/…`. So the product gives every build a private,
  * writable home (docs/security.md, "Hermetic builds"). This plants a runner `~/.condarc` and

@@ -1,5 +1,5 @@
 /**
- * Issue 19 item 4, the product on REAL conda: the migration of the source account played with the compiled CLI
+ * The product on REAL conda: the migration of the source account played with the compiled CLI
  * (dist/scripts/cli/main.js) on real conda installed from its source (installer.sh):
  *   an old installation made by real conda 4.3.22 (envs from `conda env create` of env files with pip sections,
  *   wheels from a local wheelhouse, a legacy noarch package, `conda create` envs) -> `adopt` -> an upgrade pull

@@ -1,5 +1,5 @@
 /**
- * Table probes: rows of test/fake-conda/README.md's behaviour tables (and issue 20's conda items), each run on REAL
+ * Table probes: rows of test/fake-conda/README.md's behaviour tables, each run on REAL
  * conda (installer.sh, ../shared/real-conda) and on the fake at the same version, through the product's adapter.
  * A difference fails. Each probe is named in the fake's README as "real conda V, probe P" (P = the `probe:` name
  * in the test title).

@@ -23,7 +23,7 @@ const allow: AllowList = {
 const FILE = 'env-specs/a.yml';
 const pip = (line: string) => pipSourceProblem(classifyPipEntry(line, 5).entry, allow, FILE);
 
-describe('pip lines of finding 4 (issue 10) are refused with the rule they break', () => {
+describe('pip lines that reach outside the allowed sources are refused with the rule they break', () => {
   it.each([
     ['--index-url https://evil.example/simple', /pip-indexes/],
     ['--extra-index-url https://evil.example/simple', /pip-indexes/],

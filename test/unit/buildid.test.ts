@@ -246,7 +246,7 @@ describe('build id: what else goes in', () => {
     });
   });
 
-  test('finding 2: the channel mapping (custom-channels, channel-alias, default-channels) changes it', () => {
+  test('the channel mapping (custom-channels, channel-alias, default-channels) changes it', () => {
     const mapped = (conda: Partial<Inventory['conda']>) => idOf(text, { ...INV, conda: { ...INV.conda, ...conda } });
     const ids = [
       idOf(text),

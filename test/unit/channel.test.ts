@@ -56,7 +56,7 @@ describe('channelAllowed', () => {
   });
 });
 
-describe('channel names that escape their channel (issue 10, finding 4)', () => {
+describe('channel names that escape their channel', () => {
   const allowed = ['conda-forge', 'file:///srv/mpc'];
 
   it.each([

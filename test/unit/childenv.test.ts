@@ -117,7 +117,7 @@ describe('inventory [conda] pass-env', () => {
   });
 });
 
-describe('childEnv: the runner shell`s conda/mamba activation never reaches a child (issue 12, item 1)', () => {
+describe('childEnv: the runner shell`s conda/mamba activation never reaches a child', () => {
   const ACTIVATED = {
     PATH: '/usr/bin',
     MAMBA_ROOT_PREFIX: '/home/runner/micromamba',

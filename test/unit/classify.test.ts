@@ -740,7 +740,7 @@ describe('conda-gitops classify', () => {
   });
 });
 
-describe('confineToSpec: file contents never reach a message unless the spec wrote them (issue 10, finding 4)', () => {
+describe('confineToSpec: file contents never reach a message unless the spec wrote them', () => {
   const PASSWD = 'root:x:0:0:root:/root:/bin/bash';
   const spec = parseSpec(
     'name: a\ndependencies:\n  - pip\n  - pip:\n    - -r reqs.txt\n    - rich==13.7.0\n',
@@ -785,7 +785,7 @@ describe('confineToSpec: file contents never reach a message unless the spec wro
   });
 });
 
-describe('classify: micromamba / mamba 2 pip failures (issue 12, item 10)', () => {
+describe('classify: micromamba / mamba 2 pip failures', () => {
   // libmamba runs pip `--no-input --quiet` on a temporary requirements file: no "Pip subprocess error:", no
   // "Collecting" line, and the call ends with libmamba's own line
   const tail = ['critical libmamba pip failed to install packages'];

@@ -158,7 +158,7 @@ describe('planGc (pure)', () => {
   });
 });
 
-describe('planGc (pure): installations go by retention only (issue 11, Housekeeping)', () => {
+describe('planGc (pure): installations go by retention only', () => {
   const DAY = 86_400_000;
   const at = (d: string) => Date.parse(`${d}T12:00:00Z`);
   const ref = (installation: string, generation = 1) => ({ installation, generation });
@@ -499,7 +499,7 @@ describe('gc command wiring', () => {
   });
 });
 
-describe('gc cannot escape ROOT nor delete what is not its own (issue 10, finding 5)', () => {
+describe('gc cannot escape ROOT nor delete what is not its own', () => {
   let fi: FakeInstallation;
   let outside: string;
   afterEach(() => {

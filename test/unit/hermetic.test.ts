@@ -1,4 +1,4 @@
-/** core/hermetic.ts, core/pkgcache.ts: a build's private home and its package caches (issue 20 items 1, 2, 5, 10). */
+/** core/hermetic.ts, core/pkgcache.ts: a build's private home and its package caches. */
 import { describe, expect, it } from 'vitest';
 import { privateHome, SYSTEM_RC_DIRS } from '../../scripts/core/hermetic.js';
 import { cacheLockPath, packageCaches } from '../../scripts/core/pkgcache.js';

@@ -122,7 +122,7 @@ describe('kernelspecs', () => {
     expect(readdirSync(join(root, 'kernels', 'a'))).toEqual(['kernel.json']);
   });
 
-  it('never writes through a symlink planted under ROOT/kernels (issue 10, finding 7)', () => {
+  it('never writes through a symlink planted under ROOT/kernels', () => {
     root = tempDir();
     const outside = tempDir('kernel-outside-');
     try {

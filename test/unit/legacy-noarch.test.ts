@@ -35,7 +35,7 @@ describe('legacy noarch: the pre-link script is the marker', () => {
   });
 });
 
-describe('the pre-link run the build does where libmamba does not (issue 20, item 8)', () => {
+describe('the pre-link run the build does where libmamba does not', () => {
   const rec = {
     name: 'ipums_utils',
     version: '1.2',

@@ -205,7 +205,7 @@ describe('isPlainVersionSpec: a shortcut that must never accept what rattler rej
   });
 });
 
-describe('bracket fields that choose where a package comes from (issue 10, finding 4)', () => {
+describe('bracket fields that choose where a package comes from', () => {
   test('reads [channel=...] as the channel of the spec', () => {
     expect(parseMatchSpec('numpy[channel=file:///ANYWHERE/evilchan]')).toEqual({
       name: 'numpy',

@@ -188,7 +188,7 @@ describe('summary.md', () => {
     expect(new Set(cols).size).toBe(1);
   });
 
-  // issue 13: the env owner reads the top of the job summary: what to do comes first, one line per failed env
+  // the env owner reads the top of the job summary: what to do comes first, one line per failed env
   it('a failing run leads with "To fix" per failed env, with the command to run', () => {
     const testFailure = env({
       env: 'web',

@@ -232,7 +232,7 @@ describe('status command', () => {
     expect(result.envs.find((e) => e.name === 'hlink')?.handChanged).toBeUndefined();
     expect(drift.out.errors.join('\n')).toMatch(/geo +changed by hand/);
     expect(drift.out.errors.join('\n')).toMatch(/DRIFT: 1 ok, .*1 changed by hand/);
-    // issue 13: the nightly drift check names the command that repairs it, in the text and in --json
+    // the nightly drift check names the command that repairs it, in the text and in --json
     expect(drift.out.errors).toContain('To repair: conda-gitops deploy --repair geo');
     expect((drift.out.results[0] as { repair: string[] }).repair).toEqual(['conda-gitops deploy --repair geo']);
     expect((ok.out.results[0] as { repair?: string[] } | undefined)?.repair ?? []).toEqual([]);
