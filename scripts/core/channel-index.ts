@@ -140,15 +140,15 @@ export function channelUrls(channel: string, rc: CondaRc): string[] {
 
 /**
  * Channels conda would use for a spec (`env create -f`): the spec's, then the configured ones, unless the spec
- * says `nodefaults`, which drops **every** configured channel, not only `defaults` (conda_env/installers/conda.py,
- * all versions; `env create` has no -c / --override-channels).
+ * says `nodefaults`, which drops **every** configured channel, not only `defaults`; a `defaults` the spec lists
+ * itself stays (conda_env/installers/conda.py, 4.3 to 25.11; `env create` has no -c / --override-channels).
  */
 export function effectiveChannels(specChannels: string[], rc: CondaRc): string[] {
   const noDefaults = specChannels.includes('nodefaults');
   const names = noDefaults ? [...specChannels] : [...specChannels, ...rc.channels];
   const urls: string[] = [];
   for (const n of names) {
-    if (n === 'nodefaults' || (noDefaults && n === 'defaults')) continue;
+    if (n === 'nodefaults') continue;
     for (const u of channelUrls(n, rc)) if (!urls.includes(u)) urls.push(u);
   }
   return urls;

@@ -166,7 +166,8 @@ export function canonicalName(url: string, cfg: ChannelConfig): string {
  * Channels of a command: -c channels, then the env file's, then the configured ones (unless overridden).
  * `nodefaults` means something only in an environment file (`fromFile`): there it drops **every configured
  * channel**, not only `defaults` (`conda_env/installers/conda.py`: the configured channels are added only when
- * the file has no `nodefaults`; real conda 4.3.22–23.11.0, probe nodefaults). On the command line conda takes it
+ * the file has no `nodefaults`; real conda 4.3.22–23.11.0, probe nodefaults); a `defaults` the file itself lists
+ * stays (source reading, 4.3.22 to 25.11.1). On the command line conda takes it
  * as an ordinary channel name (`channel_alias/nodefaults`).
  */
 export function channelList(cfg: ChannelConfig, first: string[], override: boolean, fromFile = false): Channel[] {
@@ -188,11 +189,11 @@ export function channelList43(cfg: ChannelConfig, cli: string[], specChannels: s
 }
 
 function resolveList(cfg: ChannelConfig, names: string[], fromFile: boolean): Channel[] {
-  const dropDefaults = fromFile && names.includes('nodefaults');
   const seen = new Set<string>();
   const out: Channel[] = [];
   for (const n of names) {
-    if ((fromFile && n === 'nodefaults') || (dropDefaults && n === 'defaults')) continue;
+    // a `defaults` the file lists itself stays beside `nodefaults` (conda_env/installers/conda.py, 4.3 to 25.11)
+    if (fromFile && n === 'nodefaults') continue;
     for (const ch of resolveChannel(n, cfg))
       if (!seen.has(ch.url)) {
         seen.add(ch.url);

@@ -11,6 +11,7 @@ import {
   recordsFromSearch,
   toPackage,
 } from '../../scripts/core/channel-index.js';
+import { channelList as fakeChannelList } from '../fake-conda/channels.js';
 
 describe('.condarc and channel URLs', () => {
   it("layers rc files like conda: a later file's lists come first, its scalars and custom channels win", () => {
@@ -49,6 +50,25 @@ describe('.condarc and channel URLs', () => {
       ...rc.defaultChannels,
     ]);
     expect(effectiveChannels(['conda-forge', 'nodefaults'], rc)).toEqual(['https://conda.anaconda.org/conda-forge']);
+  });
+
+  it('nodefaults keeps a defaults the spec itself lists, as conda does (conda_env/installers/conda.py)', () => {
+    const rc = mergeCondarc(emptyRc(), 'channels: [bioconda]\n');
+    expect(effectiveChannels(['conda-forge', 'defaults', 'nodefaults'], rc)).toEqual([
+      'https://conda.anaconda.org/conda-forge',
+      ...rc.defaultChannels,
+    ]);
+    // the fake conda models the same
+    const cfg = {
+      channels: ['bioconda'],
+      channelAlias: 'https://conda.anaconda.org',
+      customChannels: {},
+      defaultChannels: rc.defaultChannels,
+    };
+    expect(fakeChannelList(cfg, ['conda-forge', 'defaults', 'nodefaults'], false, true).map((c) => c.url)).toEqual([
+      'https://conda.anaconda.org/conda-forge',
+      ...rc.defaultChannels,
+    ]);
   });
 
   it('nodefaults drops every configured channel, not only defaults (real conda, probe nodefaults)', () => {
