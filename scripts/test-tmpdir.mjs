@@ -5,9 +5,12 @@ import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-/** A fresh directory `$TMPDIR/cg-test-run-XXXXXX` for one run's temporary files. */
+/**
+ * A fresh directory `$TMPDIR/npm-test-run-XXXXXX` for one run's temporary files. Not `cg-…`: tests check that reports
+ * carry none of the product's own `cg-…` temporary paths, and every path of a test world is under this one.
+ */
 export function makeRunTmpdir() {
-  return mkdtempSync(join(tmpdir(), 'cg-test-run-'));
+  return mkdtempSync(join(tmpdir(), 'npm-test-run-'));
 }
 
 /**

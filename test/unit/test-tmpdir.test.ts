@@ -16,7 +16,7 @@ describe('the temp-dir check of a test run', () => {
     const run = makeRunTmpdir();
     made.push(run);
     expect(dirname(run)).toBe(tmpdir());
-    expect(basename(run)).toMatch(/^cg-test-run-/);
+    expect(basename(run)).toMatch(/^npm-test-run-/);
     mkdirSync(join(mkdtempSync(join(run, 'cg-wf-')), 'repo'), { recursive: true });
     mkdtempSync(join(run, 'cg-build-small-'));
     writeFileSync(join(run, 'stray.log'), 'x');
